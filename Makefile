@@ -1,0 +1,59 @@
+# Every check goes through here; .ci/run calls the same targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# mysqlclient compiles against libmariadb; install the headers when we can, else say how.
+sysdeps:  ## install system packages the MySQL driver compiles against (apt-get, as root)
+	@if pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing libmariadb-dev and pkg-config (needed to build mysqlclient)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; \
+	else \
+		echo "mysqlclient needs MariaDB/MySQL client headers. Run:"; \
+		echo "  sudo apt-get install -y libmariadb-dev pkg-config    # Debian/Ubuntu"; \
+		echo "  brew install mariadb-connector-c pkg-config          # macOS"; \
+		exit 1; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory sysdeps
+	$(BIN)/pip install -q -e '.[all,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install tapwell with every connector
+
+demo: $(STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
+	$(BIN)/python -m tapwell.demo
+
+test: $(STAMP)  ## run the whole test suite (real MariaDB and PostgreSQL where a test needs them)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## unit tests only, no services needed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy on the packages
+	$(BIN)/ruff check runner taps targets tests bench
+	$(BIN)/ruff format --check runner taps targets tests bench
+	$(BIN)/mypy runner/tapwell taps targets
+
+snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpose
+	TAPWELL_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests -k snapshot -q
+
+bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
+	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

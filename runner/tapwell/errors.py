@@ -1,0 +1,69 @@
+"""Errors, classified once: by phase (config, discovery, sync, protocol) and by what to do next.
+
+The runner retries only what is retriable. At the command line every one of these is one line
+that says what went wrong and, where it can, how to fix it; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+
+class TapwellError(Exception):
+    """Base of every expected failure. `retriable` tells the runner whether trying again can help."""
+
+    retriable = False
+    exit_code = 1
+
+
+class ConfigError(TapwellError):
+    """The configuration is wrong or incomplete: fix it, retrying will not help."""
+
+    exit_code = 2
+
+
+class AuthenticationError(ConfigError):
+    """The credentials were refused."""
+
+
+class DiscoveryError(TapwellError):
+    """The source could not be described (catalog, schema)."""
+
+
+class SyncError(TapwellError):
+    """A sync failed for a reason that will happen again (bad data, a type that cannot load)."""
+
+
+class RetriableSyncError(SyncError):
+    """A sync failed for a passing reason (connection lost, deadlock, timeout)."""
+
+    retriable = True
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class ProtocolError(TapwellError):
+    """The Singer message stream is malformed. Names the line, the stream and the field."""
+
+    exit_code = 65  # EX_DATAERR
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        line: int | None = None,
+        stream: str | None = None,
+        field: str | None = None,
+        source: str = "input",
+    ) -> None:
+        self.problem = problem
+        self.line = line
+        self.stream = stream
+        self.field = field
+        self.source = source
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = [self.source if self.line is None else f"{self.source} line {self.line}"]
+        if self.stream is not None:
+            where.append(f"stream {self.stream!r}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        return f"{', '.join(where)}: {self.problem}"

@@ -1,0 +1,71 @@
+"""Progress on stderr, and Singer METRIC lines, so nobody stares at silence.
+
+A progress line is written at most every `every` seconds per process; METRIC lines follow the
+singer-python shape: `METRIC: {"type": "counter", "metric": "record_count", "value": N,
+"tags": {"stream": ...}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import IO, Any
+
+import orjson
+
+
+def configure_logging(name: str, level: str | None = None) -> logging.Logger:
+    """Plain `name LEVEL message` lines on stderr; TAPWELL_LOG_LEVEL overrides."""
+    import os
+
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{name} %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel((level or os.environ.get("TAPWELL_LOG_LEVEL") or "INFO").upper())
+    return logger
+
+
+def write_metric(kind: str, metric: str, value: Any, tags: dict[str, Any], err: IO[str] | None = None) -> None:
+    body = {"type": kind, "metric": metric, "value": value, "tags": tags}
+    (err or sys.stderr).write("METRIC: " + orjson.dumps(body).decode() + "\n")
+
+
+class Progress:
+    """Counts rows per stream; prints `name: stream N rows (R rows/s)` every few seconds and a
+    record_count METRIC per stream when asked (`done`)."""
+
+    def __init__(self, name: str, every: float = 5.0, err: IO[str] | None = None) -> None:
+        self.name = name
+        self.every = every
+        self.err = err or sys.stderr
+        self.counts: dict[str, int] = {}
+        self.started: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def add(self, stream: str, n: int = 1) -> None:
+        if stream not in self.counts:
+            self.counts[stream] = 0
+            self.started[stream] = time.monotonic()
+        self.counts[stream] += n
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            self.report(stream, now)
+
+    def report(self, stream: str, now: float | None = None) -> None:
+        now = now or time.monotonic()
+        n = self.counts.get(stream, 0)
+        rate = n / max(now - self.started.get(stream, now), 1e-9)
+        self.err.write(f"{self.name}: {stream} {n:,} rows ({rate:,.0f} rows/s)\n")
+        self.err.flush()
+
+    def done(self, stream: str) -> None:
+        n = self.counts.get(stream, 0)
+        secs = time.monotonic() - self.started.get(stream, time.monotonic())
+        write_metric("counter", "record_count", n, {"stream": stream}, self.err)
+        write_metric("timer", "sync_duration", round(secs, 3), {"stream": stream, "status": "succeeded"}, self.err)
+        self.err.flush()

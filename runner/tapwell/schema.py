@@ -1,0 +1,216 @@
+"""JSON Schema, the parts Singer uses: property types, a logical column type, a compiled checker.
+
+Everything here runs once per SCHEMA message. `compile_checker` returns a function that checks one
+record in a few attribute look-ups per field, instead of walking the schema (or calling
+jsonschema) for every record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from tapwell.errors import ProtocolError
+
+JSON_KINDS = ("null", "boolean", "integer", "number", "string", "object", "array")
+
+
+def property_types(prop: dict[str, Any]) -> list[str]:
+    """The JSON types a property admits, `anyOf`/`oneOf` flattened; [] means anything."""
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    out: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        for sub in prop.get(key) or []:
+            for k in property_types(sub):
+                if k not in out:
+                    out.append(k)
+    return out
+
+
+def property_format(prop: dict[str, Any]) -> str | None:
+    if isinstance(prop.get("format"), str):
+        return prop["format"]
+    for key in ("anyOf", "oneOf"):
+        for sub in prop.get(key) or []:
+            if sub.get("format"):
+                return str(sub["format"])
+    return None
+
+
+def decimal_spec(prop: dict[str, Any]) -> tuple[int, int] | None:
+    """(precision, scale) of a number property, read from singer-io's convention
+    (`multipleOf` 10^-scale and an exclusive `maximum` of 10^(precision-scale)) or from
+    tapwell's explicit `x-precision`/`x-scale`. None when the schema does not say."""
+    if "x-precision" in prop:
+        return int(prop["x-precision"]), int(prop.get("x-scale", 0))
+    step, top = prop.get("multipleOf"), prop.get("maximum")
+    if step is None or top is None:
+        return None
+    try:
+        scale = max(0, -Decimal(str(step)).normalize().as_tuple().exponent)  # type: ignore[operator]
+        whole = round(math.log10(float(top)))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return whole + scale, scale
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    """What a column holds, independent of any database. Targets map it to their own SQL type.
+
+    kind: boolean | integer | decimal | number | string | date-time | date | time | json
+    """
+
+    kind: str
+    nullable: bool = True
+    precision: int | None = None
+    scale: int | None = None
+    max_length: int | None = None
+
+
+INT64_MAX = 2**63 - 1
+
+
+def logical_type(prop: dict[str, Any]) -> Logical:
+    """Map one JSON Schema property onto a logical column type, choosing the type that holds
+    every value the schema admits: a union of unrelated kinds becomes a string or JSON."""
+    kinds = property_types(prop)
+    nullable = not kinds or "null" in kinds
+    real = [k for k in kinds if k != "null"]
+    if not real:
+        return Logical("json" if not kinds else "string", True)
+    if set(real) <= {"integer", "number"}:
+        if real == ["integer"]:
+            top = prop.get("maximum")
+            bottom = prop.get("minimum")
+            big = (isinstance(top, (int, float)) and top > INT64_MAX) or (
+                isinstance(bottom, (int, float)) and bottom < -INT64_MAX - 1
+            )
+            if big:
+                return Logical("decimal", nullable, precision=38 if top is None else max(20, len(str(int(top)))), scale=0)
+            return Logical("integer", nullable)
+        spec = decimal_spec(prop)
+        if spec:
+            return Logical("decimal", nullable, precision=spec[0], scale=spec[1])
+        return Logical("number", nullable)
+    if len(real) > 1:
+        if set(real) & {"object", "array"}:
+            return Logical("json", nullable)
+        return Logical("string", nullable)
+    kind = real[0]
+    if kind == "boolean":
+        return Logical("boolean", nullable)
+    if kind in ("object", "array"):
+        return Logical("json", nullable)
+    fmt = property_format(prop)
+    if fmt in ("date-time", "date", "time"):
+        return Logical(fmt, nullable)
+    length = prop.get("maxLength")
+    return Logical("string", nullable, max_length=length if isinstance(length, int) else None)
+
+
+# ----------------------------------------------------------------------------- record checks
+
+Check = Callable[[Any], str | None]  # returns a problem, or None when the value is fine
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, int):
+        return not isinstance(v, bool)
+    if isinstance(v, float):
+        return v.is_integer()
+    return isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, Decimal)):
+        return not isinstance(v, Decimal) or v.is_finite()
+    return isinstance(v, float) and math.isfinite(v)
+
+
+def _parse_datetime(v: str) -> datetime:
+    return datetime.fromisoformat(v)
+
+
+_FORMAT_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date-time": _parse_datetime,
+    "date": date.fromisoformat,
+    "time": time.fromisoformat,
+}
+
+
+def _check_for(prop: dict[str, Any]) -> Check | None:
+    kinds = set(property_types(prop))
+    if not kinds or kinds >= {"boolean", "integer", "number", "string", "object", "array"}:
+        return None
+    nullable = "null" in kinds
+    tests: list[Callable[[Any], bool]] = []
+    if "integer" in kinds and "number" not in kinds:
+        tests.append(_is_int)
+    if "number" in kinds:
+        tests.append(_is_number)
+    if "boolean" in kinds:
+        tests.append(lambda v: isinstance(v, bool))
+    if "object" in kinds:
+        tests.append(lambda v: isinstance(v, dict))
+    if "array" in kinds:
+        tests.append(lambda v: isinstance(v, list))
+    parse = _FORMAT_PARSERS.get(property_format(prop) or "") if kinds & {"string"} else None
+    if "string" in kinds:
+        tests.append(lambda v: isinstance(v, str))
+    expected = " or ".join(sorted(kinds - {"null"})) or "null"
+    if parse is not None:
+        expected = f"{property_format(prop)} string"
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None if nullable else "is null but the schema does not allow null"
+        for test in tests:
+            if test(value):
+                if parse is not None and isinstance(value, str):
+                    try:
+                        parse(value)
+                    except ValueError:
+                        return f"{value!r} is not a valid {expected}"
+                return None
+        shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+        return f"{shown} is not {expected}"
+
+    return check
+
+
+def compile_checker(
+    stream: str, schema: dict[str, Any], key_properties: list[str] | None = None
+) -> Callable[[dict[str, Any], int | None], None]:
+    """A function that raises ProtocolError (with stream, line and field) for a record that
+    breaks `schema`: wrong type, unparseable date, a required field or key property missing."""
+    props: dict[str, Any] = schema.get("properties") or {}
+    checks = [(name, c) for name, prop in props.items() if (c := _check_for(prop)) is not None]
+    keys = list(key_properties or [])
+    required = [name for name in schema.get("required") or [] if name not in keys]
+
+    def check_record(record: dict[str, Any], line: int | None = None) -> None:
+        for name in keys:
+            if record.get(name) is None:
+                raise ProtocolError("key property is missing or null", line=line, stream=stream, field=name)
+        for name in required:
+            if name not in record:
+                raise ProtocolError("required field is missing", line=line, stream=stream, field=name)
+        for name, check in checks:
+            value = record.get(name)
+            if value is not None or name in record:
+                problem = check(value)
+                if problem is not None:
+                    raise ProtocolError(problem, line=line, stream=stream, field=name)
+
+    return check_record

@@ -1,0 +1,297 @@
+"""The loop every tapwell target shares: messages in, STATE out only after commit.
+
+A target is a `Loader` (create/evolve tables, load a batch and commit it atomically, apply
+ACTIVATE_VERSION) plus this loop. The loop checks each record against its stream's compiled
+schema, buffers records per stream, and flushes every stream together when a limit (rows, bytes,
+seconds) is reached or the input ends. A STATE line is printed only when every record that came
+before it has been committed: the state a runner saves never runs ahead of the data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any, Protocol
+
+import orjson
+
+from tapwell.errors import ProtocolError
+from tapwell.messages import (
+    ActivateVersionMessage,
+    BatchMessage,
+    RecordMessage,
+    SchemaMessage,
+    StateMessage,
+)
+from tapwell.progress import Progress, configure_logging
+from tapwell.schema import compile_checker
+from tapwell.wire import loads, read_messages
+
+METADATA_COLUMNS: dict[str, dict[str, Any]] = {
+    "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_received_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_batched_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_table_version": {"type": ["null", "integer"]},
+    "_sdc_sequence": {"type": ["null", "integer"]},
+}
+
+
+@dataclass
+class StreamSpec:
+    """A stream as the latest SCHEMA describes it."""
+
+    name: str
+    schema: dict[str, Any]
+    key_properties: list[str]
+    check: Callable[[dict[str, Any], int | None], None]
+    version: int | None = None
+
+
+@dataclass
+class Batch:
+    spec: StreamSpec
+    records: list[dict[str, Any]] = field(default_factory=list)
+    first_line: int = 0
+    last_line: int = 0
+    version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
+
+
+class Loader(Protocol):
+    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
+
+    def prepare(self, spec: StreamSpec) -> None: ...
+
+    def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None: ...
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Limits:
+    rows: int = 100_000
+    bytes: int = 64 * 1024 * 1024
+    seconds: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Limits:
+        return cls(
+            rows=int(config.get("batch_size_rows") or config.get("batch_rows") or cls.rows),
+            bytes=int(config.get("batch_size_bytes") or cls.bytes),
+            seconds=float(config.get("batch_wait_limit_seconds") or config.get("batch_seconds") or cls.seconds),
+        )
+
+
+class TargetLoop:
+    def __init__(
+        self,
+        name: str,
+        loader: Loader,
+        config: dict[str, Any],
+        out: IO[bytes] | None = None,
+    ) -> None:
+        self.name = name
+        self.loader = loader
+        self.limits = Limits.from_config(config)
+        self.metadata_columns = bool(config.get("add_metadata_columns", False))
+        self.out = out if out is not None else sys.stdout.buffer
+        self.log = configure_logging(name)
+        self.progress = Progress(name)
+        self.specs: dict[str, StreamSpec] = {}
+        self.batches: dict[str, Batch] = {}
+        self.buffered_rows = 0
+        self.buffered_bytes = 0
+        self.batch_started = time.monotonic()
+        self.pending_state: dict[str, Any] | None = None
+        self.emitted_state: dict[str, Any] | None = None
+        self.sequence = 0
+
+    # ------------------------------------------------------------------ messages
+
+    def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
+        stream = stream if stream is not None else sys.stdin.buffer
+        on_unknown = lambda n, exc: self.log.debug("line %d: %s, skipped", n, exc.problem)  # noqa: E731
+        for line_no, msg in read_messages(stream, source=source, on_unknown=on_unknown):
+            if isinstance(msg, RecordMessage):
+                self.on_record(msg, line_no)
+            elif isinstance(msg, SchemaMessage):
+                self.on_schema(msg)
+            elif isinstance(msg, StateMessage):
+                self.on_state(msg.value)
+            elif isinstance(msg, ActivateVersionMessage):
+                self.on_activate(msg, line_no)
+            elif isinstance(msg, BatchMessage):
+                self.on_batch(msg, line_no)
+        self.flush()
+        for name in self.progress.counts:
+            self.progress.done(name)
+        self.loader.close()
+
+    def on_schema(self, msg: SchemaMessage) -> None:
+        if self.batches.get(msg.stream) and self.batches[msg.stream].records:
+            self.flush()
+        schema = msg.schema
+        if self.metadata_columns:
+            props = dict(schema.get("properties") or {})
+            props.update(METADATA_COLUMNS)
+            schema = dict(schema, properties=props)
+        previous = self.specs.get(msg.stream)
+        spec = StreamSpec(
+            msg.stream,
+            schema,
+            list(msg.key_properties),
+            compile_checker(msg.stream, msg.schema, msg.key_properties),
+            previous.version if previous else None,
+        )
+        self.specs[msg.stream] = spec
+        self.loader.prepare(spec)
+
+    def on_record(self, msg: RecordMessage, line_no: int) -> None:
+        spec = self.specs.get(msg.stream)
+        if spec is None:
+            raise ProtocolError("RECORD before its SCHEMA", line=line_no, stream=msg.stream, source=self._source)
+        record = msg.record
+        try:
+            spec.check(record, line_no)
+        except ProtocolError as exc:
+            exc.source = self._source
+            exc.args = (exc.describe(),)
+            raise
+        if self.metadata_columns:
+            record = self._with_metadata(record, msg)
+        batch = self.batches.get(msg.stream)
+        if batch is None:
+            batch = self.batches[msg.stream] = Batch(spec, first_line=line_no)
+        if not batch.records:
+            batch.first_line = line_no
+        batch.records.append(record)
+        batch.last_line = line_no
+        if msg.version is not None:
+            batch.version = msg.version
+        self.buffered_rows += 1
+        if self.buffered_rows >= self.limits.rows or (
+            self.buffered_rows % 1000 == 0 and time.monotonic() - self.batch_started >= self.limits.seconds
+        ):
+            self.flush()
+
+    def on_state(self, value: dict[str, Any]) -> None:
+        self.pending_state = value
+        if self.buffered_rows == 0:
+            self._emit_state()
+
+    def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
+        spec = self.specs.get(msg.stream)
+        if spec is None:
+            raise ProtocolError("ACTIVATE_VERSION before its SCHEMA", line=line_no, stream=msg.stream, source=self._source)
+        self.flush()
+        if msg.stream in self.batches:
+            self.batches[msg.stream].version = None
+        spec.version = msg.version
+        self.loader.activate_version(spec, msg.version)
+
+    def on_batch(self, msg: BatchMessage, line_no: int) -> None:
+        """singer-sdk BATCH with jsonl (optionally gzip) files: each file's lines are records."""
+        fmt = (msg.encoding.get("format") or "jsonl").lower()
+        if fmt != "jsonl":
+            raise ProtocolError(f"BATCH encoding {fmt!r} is not supported (only jsonl)", line=line_no, stream=msg.stream, source=self._source)
+        for url in msg.manifest:
+            path = url[len("file://"):] if url.startswith("file://") else url
+            opener = gzip.open if msg.encoding.get("compression") == "gzip" or path.endswith(".gz") else open
+            with opener(path, "rb") as f:
+                for row in f:
+                    if row.strip():
+                        self.on_record(RecordMessage(msg.stream, loads(row)), line_no)
+
+    # ------------------------------------------------------------------ commit
+
+    def flush(self) -> None:
+        batches = [b for b in self.batches.values() if b.records]
+        if batches:
+            if self.metadata_columns:
+                now = datetime.now(timezone.utc).isoformat()
+                for b in batches:
+                    for r in b.records:
+                        r["_sdc_batched_at"] = now
+            for b in batches:
+                self.progress.add(b.spec.name, len(b.records))
+            self.loader.load(batches, self.pending_state)
+            for b in batches:
+                b.records = []
+        self.buffered_rows = 0
+        self.batch_started = time.monotonic()
+        if self.pending_state is not None:
+            self._emit_state()
+
+    def _emit_state(self) -> None:
+        value = self.pending_state
+        self.pending_state = None
+        if value is None or (not value and self.emitted_state):
+            return  # never an empty state after a non-empty one
+        if value == self.emitted_state:
+            return
+        self.out.write(orjson.dumps(value) + b"\n")
+        self.out.flush()
+        self.emitted_state = value
+
+    # ------------------------------------------------------------------ helpers
+
+    _source = "stdin"
+
+    def _with_metadata(self, record: dict[str, Any], msg: RecordMessage) -> dict[str, Any]:
+        self.sequence += 1
+        out = dict(record)
+        out["_sdc_extracted_at"] = msg.time_extracted
+        out["_sdc_received_at"] = datetime.now(timezone.utc).isoformat()
+        out.setdefault("_sdc_deleted_at", None)
+        out["_sdc_table_version"] = msg.version
+        out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
+        return out
+
+
+def target_command(
+    name: str,
+    make_loader: Callable[[dict[str, Any]], Loader],
+    *,
+    description: str,
+    settings: dict[str, Any] | None = None,
+    version: str = "0.1.0",
+) -> Callable[..., None]:
+    """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory."""
+    import click
+
+    from tapwell.cli_util import run_main
+    from tapwell.config import load_config, secret_values
+
+    @click.command(name=name, help=description)
+    @click.option("--config", "configs", multiple=True, type=click.Path(), help="JSON config file (repeatable; later files win).")
+    @click.option("--input", "input_path", type=click.Path(), help="Read messages from this file instead of stdin.")
+    @click.option("--about", is_flag=True, help="Print what this target is and its settings, and exit.")
+    def command(configs: tuple[str, ...], input_path: str | None, about: bool) -> None:
+        holder: dict[str, Any] = {}
+
+        def body() -> None:
+            if about:
+                info = {"name": name, "version": version, "description": description,
+                        "capabilities": ["about", "soft-delete", "hard-delete"],
+                        "settings": settings or {}}
+                sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+                return
+            config = load_config(configs) if configs else {}
+            holder["config"] = config
+            loop = TargetLoop(name, make_loader(config), config)
+            if input_path:
+                with open(input_path, "rb") as f:
+                    loop._source = input_path
+                    loop.run(f, source=input_path)
+            else:
+                loop.run()
+
+        sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
+
+    return command

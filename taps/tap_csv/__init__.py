@@ -1,0 +1,1 @@
+"""tap-csv: CSV files as Singer streams."""

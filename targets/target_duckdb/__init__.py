@@ -1,0 +1,1 @@
+"""target-duckdb: Singer streams into DuckDB, the embedded default warehouse."""

@@ -1,0 +1,1 @@
+"""target-jsonl: Singer streams into one JSON-lines file per stream."""
