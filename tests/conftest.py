@@ -1,0 +1,83 @@
+"""Shared fixtures: real MariaDB and PostgreSQL on 127.0.0.1, each test in its own uniquely named
+database that is dropped afterwards. With TAPWELL_REQUIRE_SERVICES=1 (CI) a missing service fails
+the test instead of skipping it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+REQUIRE = os.environ.get("TAPWELL_REQUIRE_SERVICES") == "1"
+
+MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "", "dbname": "test"}
+
+
+def service_missing(name: str, why: object) -> None:
+    message = f"{name} is not reachable on 127.0.0.1 ({why})"
+    if REQUIRE:
+        pytest.fail(message + "; TAPWELL_REQUIRE_SERVICES=1 makes this a failure")
+    pytest.skip(message)
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def mysql_db() -> Iterator[dict[str, Any]]:
+    """A fresh MariaDB database; yields a tap-mysql style config with `database` set."""
+    try:
+        import MySQLdb
+    except ImportError as exc:  # pragma: no cover
+        pytest.fail(f"mysqlclient is not installed: {exc}")
+    try:
+        conn = MySQLdb.connect(host=MYSQL["host"], port=MYSQL["port"], user=MYSQL["user"], passwd=MYSQL["password"])
+    except MySQLdb.OperationalError as exc:
+        service_missing("MariaDB", exc)
+    name = unique_name("tw")
+    conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield {**MYSQL, "database": name, "filter_dbs": name}
+    finally:
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+@pytest.fixture
+def pg_db() -> Iterator[dict[str, Any]]:
+    """A fresh PostgreSQL database; yields a target-postgres style config."""
+    try:
+        import psycopg2
+    except ImportError as exc:  # pragma: no cover
+        pytest.fail(f"psycopg2 is not installed: {exc}")
+    try:
+        admin = psycopg2.connect(**POSTGRES)
+    except psycopg2.OperationalError as exc:
+        service_missing("PostgreSQL", exc)
+    admin.autocommit = True
+    name = unique_name("tw")
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {**POSTGRES, "dbname": name, "database": name}
+    finally:
+        admin.cursor().execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+@pytest.fixture
+def bin_path() -> Path:
+    """The folder holding this virtualenv's executables (tap-csv, target-duckdb, tapwell, ...)."""
+    return BIN
