@@ -49,9 +49,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def dumps(obj: Any) -> bytes:
+def _big_ints(value: Any) -> Any:
+    """orjson refuses integers past 64 bits; write those as exact number fragments."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**64 else orjson.Fragment(str(value))
+    if isinstance(value, dict):
+        return {k: _big_ints(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_big_ints(v) for v in value]
+    return value
+
+
+def dumps(obj: Any, option: int = 0) -> bytes:
     """Encode one JSON value the way every tapwell message is encoded."""
-    return orjson.dumps(obj, default=_default, option=_OPTS)
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS | option)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        return orjson.dumps(_big_ints(obj), default=_default, option=_OPTS | option)
 
 
 def loads(line: bytes | str) -> Any:
@@ -123,7 +139,10 @@ class MessageWriter:
             msg["version"] = version
         if time_extracted is not None:
             msg["time_extracted"] = time_extracted
-        self._write(orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE))
+        try:
+            self._write(orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE))
+        except TypeError:
+            self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
 
     def write_schema(
         self,
@@ -155,7 +174,7 @@ class MessageWriter:
             self.flush()
 
     def write_dict(self, msg: dict[str, Any]) -> None:
-        self._write(orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE))
+        self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
 
     def flush(self) -> None:
         self._out.flush()

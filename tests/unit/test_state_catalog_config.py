@@ -1,0 +1,83 @@
+"""Bookmark helpers, catalog views over singerlib, config merging and secret redaction."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tapwell import state as st
+from tapwell.catalog import Catalog, StreamEntry, load_catalog, select_all, standard_metadata
+from tapwell.config import load_config, redact, redacted_config, secret_values
+from tapwell.errors import ConfigError
+
+
+def test_bookmarks_are_pure():
+    s0: dict = {}
+    s1 = st.set_bookmark(s0, "orders", "replication_key_value", 5)
+    assert s0 == {} and st.get_bookmark(s1, "orders", "replication_key_value") == 5
+    s2 = st.set_currently_syncing(s1, "orders")
+    assert st.get_currently_syncing(s2) == "orders" and st.get_currently_syncing(s1) is None
+    s3 = st.clear_bookmark(s2, "orders", "replication_key_value")
+    assert st.get_bookmark(s3, "orders", "replication_key_value", "gone") == "gone"
+    assert st.get_bookmark(s2, "orders", "replication_key_value") == 5
+
+
+SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "ssn": {"type": "string"},
+                                             "updated_at": {"type": "string", "format": "date-time"}}}
+
+
+def test_standard_metadata_and_selection():
+    md = standard_metadata(SCHEMA, key_properties=["id"], valid_replication_keys=["updated_at"],
+                           root_extra={"database-name": "shop", "is-view": False},
+                           property_extra={"id": {"sql-datatype": "bigint"}})
+    entry = StreamEntry({"tap_stream_id": "shop-orders", "stream": "orders", "schema": SCHEMA, "metadata": md})
+    root = entry.metadata()
+    assert root["table-key-properties"] == ["id"]
+    assert root["valid-replication-keys"] == ["updated_at"]
+    assert root["database-name"] == "shop"
+    assert entry.metadata(("properties", "id"))["inclusion"] == "automatic"
+    assert entry.metadata(("properties", "id"))["sql-datatype"] == "bigint"
+    assert not entry.is_selected or root.get("selected-by-default")
+    entry.metadata()["selected"] = True
+    entry.metadata(("properties", "ssn"))["selected"] = False
+    entry.metadata(("properties", "id"))["selected"] = False  # automatic wins
+    assert entry.selected_properties() == ["id", "updated_at"]
+    assert entry.replication_method == "FULL_TABLE"
+    entry.metadata()["replication-method"] = "INCREMENTAL"
+    entry.metadata()["replication-key"] = "updated_at"
+    assert (entry.replication_method, entry.replication_key) == ("INCREMENTAL", "updated_at")
+
+
+def test_old_style_selection_on_schema_and_select_all():
+    cat = Catalog({"streams": [{"tap_stream_id": "a", "schema": {"selected": True, "properties": {}}},
+                               {"tap_stream_id": "b", "schema": {"properties": {}}, "metadata": []}]})
+    assert [s.tap_stream_id for s in cat.selected()] == ["a"]
+    everything = Catalog(select_all({"streams": [{"tap_stream_id": "b", "schema": {}, "metadata": [
+        {"breadcrumb": [], "metadata": {}}]}]}))
+    assert [s.tap_stream_id for s in everything.selected()] == ["b"]
+
+
+def test_load_catalog_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_catalog(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ConfigError, match="is not valid JSON"):
+        load_catalog(bad)
+    bad.write_text("[]")
+    with pytest.raises(ConfigError, match="'streams' array"):
+        load_catalog(bad)
+
+
+def test_config_merge_and_secrets(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"host": "h", "password": "hunter22", "nested": {"api_key": "k-123"}}))
+    b.write_text(json.dumps({"host": "h2"}))
+    config = load_config([a, b])
+    assert config["host"] == "h2"
+    assert set(secret_values(config)) == {"hunter22", "k-123"}
+    assert redact("login hunter22 failed with k-123", secret_values(config)) == "login *** failed with ***"
+    assert redacted_config(config) == {"host": "h2", "password": "***", "nested": {"api_key": "***"}}
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config([tmp_path / "missing.json"])
