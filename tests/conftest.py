@@ -81,3 +81,33 @@ def pg_db() -> Iterator[dict[str, Any]]:
 def bin_path() -> Path:
     """The folder holding this virtualenv's executables (tap-csv, target-duckdb, tapwell, ...)."""
     return BIN
+
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+
+
+@pytest.fixture
+def snapshot():
+    """Compare text with a golden file under tests/snapshots; `make snapshots`
+    (TAPWELL_UPDATE_SNAPSHOTS=1) rewrites the golden files on purpose."""
+
+    def check(name: str, text: str) -> None:
+        path = SNAPSHOTS / name
+        if os.environ.get("TAPWELL_UPDATE_SNAPSHOTS") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"no golden file {path}; run `make snapshots` to create it"
+        expected = path.read_text(encoding="utf-8")
+        if text != expected:
+            got, want = text.splitlines(), expected.splitlines()
+            first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            pytest.fail(
+                f"{name} differs from the golden file at line {first + 1} "
+                f"(got {len(got)} lines, golden {len(want)}):\n"
+                f"  got:    {got[first] if first < len(got) else '<end>'}\n"
+                f"  golden: {want[first] if first < len(want) else '<end>'}\n"
+                "If the change is intended, run `make snapshots` and review the diff."
+            )
+
+    return check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,32 @@ def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
     return out
 
 
+# Encodings where a newline byte is always a newline: decode line by line, so a bad byte is
+# reported at its own line rather than wherever the decoder's buffer happened to be.
+_LINE_SAFE = {"utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252"}
+
+
+def _decoded_lines(f: Any, encoding: str, path: str) -> Iterator[str]:
+    enc = "utf-8" if encoding.lower() in ("utf-8", "utf8", "utf-8-sig") else encoding
+    for n, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8-sig" if n == 1 and enc == "utf-8" else enc)
+        except UnicodeDecodeError as exc:
+            raise CsvDecodeError(f"{path} line {n}: not valid {encoding} ({exc.reason} at byte {exc.start})") from None
+
+
+class CsvDecodeError(Exception):
+    """A line of a CSV file is not in the stream's encoding."""
+
+
 def open_csv(path: str, sc: StreamConfig) -> tuple[Any, Any]:
-    f = open(path, newline="", encoding=sc.encoding)
-    return f, csv.reader(f, delimiter=sc.delimiter, quotechar=sc.quotechar, strict=True)
+    """(file, csv reader) for a stream's file; close the file when done."""
+    if sc.encoding.lower() in _LINE_SAFE:
+        f: Any = open(path, "rb")
+        lines: Any = _decoded_lines(f, sc.encoding, path)
+    else:
+        f = lines = open(path, newline="", encoding=sc.encoding)
+    return f, csv.reader(lines, delimiter=sc.delimiter, quotechar=sc.quotechar, strict=True)
 
 
 def read_header(path: str, sc: StreamConfig) -> list[str]:
@@ -82,6 +106,8 @@ def read_header(path: str, sc: StreamConfig) -> list[str]:
             header = next(reader)
         except StopIteration:
             raise DiscoveryError(f"{path}: the file is empty; a CSV needs a header row") from None
+        except CsvDecodeError as exc:
+            raise DiscoveryError(str(exc)) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DiscoveryError(f"{path} line 1: malformed CSV header ({exc})") from None
     if len(set(header)) != len(header):
@@ -108,6 +134,8 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
                     taken += 1
                     if sample_rows and taken >= sample_rows:
                         break
+            except CsvDecodeError as exc:
+                raise DiscoveryError(str(exc)) from None
             except (csv.Error, UnicodeDecodeError) as exc:
                 raise DiscoveryError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
         if sample_rows and taken >= sample_rows:

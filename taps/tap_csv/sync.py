@@ -9,7 +9,7 @@ from typing import Any
 from tapwell.errors import SyncError
 from tapwell.tap import SyncContext
 
-from tap_csv.discovery import StreamConfig, open_csv
+from tap_csv.discovery import CsvDecodeError, StreamConfig, open_csv
 from tap_csv.types import converter_for
 
 
@@ -49,5 +49,7 @@ def read_rows(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext) -> Ite
                     yield record
             except csv.Error as exc:
                 raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
+            except CsvDecodeError as exc:
+                raise SyncError(str(exc)) from None
             except UnicodeDecodeError as exc:
-                raise SyncError(f"{path} line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})") from None
+                raise SyncError(f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})") from None
