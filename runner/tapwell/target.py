@@ -181,6 +181,8 @@ class TargetLoop:
             self.flush()
 
     def on_state(self, value: dict[str, Any]) -> None:
+        if not value and (self.pending_state or self.emitted_state):
+            return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
             self._emit_state()
