@@ -1,17 +1,56 @@
-"""`tapwell`: the runner's command line, a thin click layer over tapwell.run."""
+"""`tapwell`: the runner's command line, a thin click layer over the runner's modules.
+
+Exit codes (also in runner/README.md):
+  0 success; 1 the run failed (after its retries), or `validate` found a breaking change;
+  2 configuration or authentication error (not retried); 3 another run of the integration
+  holds the lock; 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
+import orjson
 
 from tapwell.cli_util import run_main
-from tapwell.project import load_project
+from tapwell.errors import ConfigError
+from tapwell.project import Project, load_project
 from tapwell.run import describe_failure, run_integration
+from tapwell.statestore import StateBackend, check_state, open_backend
 
 
-@click.group(help="Run Singer taps into targets, keep their state, and record every run.")
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _project(ctx: click.Context) -> Project:
+    return load_project(ctx.obj["project"])
+
+
+def _exit(body: Callable[[], Any]) -> None:
+    sys.exit(run_main("tapwell", body))
+
+
+def _with_store(ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]) -> None:
+    def body() -> None:
+        project = _project(ctx)
+        if name is not None:
+            project.integration(name)  # an unknown name fails with the list of known ones
+        store = open_backend(project, name)
+        try:
+            use(project, store)
+        finally:
+            store.close()
+
+    _exit(body)
+
+
+@click.group(help="Run Singer taps into targets, keep their state, and record every run.\n\n"
+             "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
+             "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted.")
 @click.option("--project", "project_path", type=click.Path(), default=None,
               help="tapwell.yml or its folder (default: $TAPWELL_PROJECT or the working folder).")
 @click.pass_context
@@ -19,18 +58,139 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     ctx.obj = {"project": project_path}
 
 
-@main.command(help="Run integration NAME once: tap | target, resuming from its saved state.")
+@main.command(help="Run integration NAME once: tap | target, resuming from its saved state, "
+              "retrying per its retry policy. A second start while one runs exits 3 at once.")
 @click.argument("name")
 @click.option("--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again.")
+@click.option("--quiet", is_flag=True, help="Do not echo the connectors' log lines (the run log keeps them).")
 @click.pass_context
-def run(ctx: click.Context, name: str, full_refresh: bool) -> None:
+def run(ctx: click.Context, name: str, full_refresh: bool, quiet: bool) -> None:
     def body() -> None:
-        project = load_project(ctx.obj["project"])
+        project = _project(ctx)
         integration = project.integration(name)
         result = run_integration(project, integration, full_refresh=full_refresh,
-                                 log=lambda line: click.echo(line, err=True))
+                                 log=None if quiet else _err, progress=_err)
         if not result.ok:
             raise describe_failure(integration, result)
-        click.echo(f"tapwell: {name} succeeded; {result.states_saved} state checkpoint(s) saved", err=True)
+        rows = sum(result.rows.values())
+        _err(f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows); "
+             f"{result.states_saved} state checkpoint(s) saved")
 
-    sys.exit(run_main("tapwell", body))
+    _exit(body)
+
+
+# --------------------------------------------------------------------------- state
+
+
+@main.group(help="Show, set, clear or list the saved bookmark state of an integration.")
+def state() -> None:
+    pass
+
+
+@state.command("show", help="Print NAME's saved state as JSON.")
+@click.argument("name")
+@click.pass_context
+def state_show(ctx: click.Context, name: str) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        value = store.get(name)
+        if value is None:
+            raise ConfigError(f"integration {name!r} has no saved state")
+        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+    _with_store(ctx, name, use)
+
+
+@state.command("set", help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
+               "An empty object over a saved state needs --force.")
+@click.argument("name")
+@click.argument("file", type=click.File("rb"))
+@click.option("--force", is_flag=True, help="Save even an empty state over a non-empty one.")
+@click.pass_context
+def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        try:
+            value = orjson.loads(file.read())
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError(f"{file.name} is not valid JSON ({exc}); the saved state is unchanged") from None
+        check_state(value, store.get(name), force)
+        store.put(name, value, record=True, force=True)
+        _err(f"tapwell: state of {name} saved")
+
+    _with_store(ctx, name, use)
+
+
+@state.command("clear", help="Forget NAME's state so the next run starts from scratch (needs --force).")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Really clear it.")
+@click.pass_context
+def state_clear(ctx: click.Context, name: str, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        if not force and store.get(name):
+            raise ConfigError(f"clearing the state of {name} makes its next run sync everything; add --force")
+        store.clear(name)
+        _err(f"tapwell: state of {name} cleared")
+
+    _with_store(ctx, name, use)
+
+
+@state.command("history", help="List NAME's earlier states, newest first (one per run and per change).")
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def state_history(ctx: click.Context, name: str, limit: int) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        for saved_at, run_id, value in store.state_history(name, limit):
+            body = "(cleared)" if value is None else orjson.dumps(value).decode()
+            click.echo(f"{saved_at:%Y-%m-%d %H:%M:%S}  {run_id or 'manual':<22} {body}")
+
+    _with_store(ctx, name, use)
+
+
+@state.command("recover", help="Read NAME's state from the destination (state.recover in tapwell.yml) "
+               "and save it; over a saved state needs --force.")
+@click.argument("name")
+@click.option("--force", is_flag=True)
+@click.pass_context
+def state_recover(ctx: click.Context, name: str, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        from tapwell.recover import recover_state
+
+        config = project.state_config_for(name).get("recover")
+        if not config:
+            raise ConfigError(f"integrations.{name}.state.recover is not set: give the destination's dsn and query")
+        value = recover_state(config)
+        if value is None:
+            raise ConfigError("the destination holds no state for this integration")
+        if store.get(name) and not force:
+            raise ConfigError(f"{name} has a saved state; add --force to replace it with the destination's")
+        store.put(name, value, record=True, force=True)
+        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+    _with_store(ctx, name, use)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@main.command(help="List recent runs (of NAME, or of every integration) as a table, newest first.")
+@click.argument("name", required=False)
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, name: str | None, limit: int) -> None:
+    from tapwell.history import runs_table
+
+    _with_store(ctx, name, lambda project, store: click.echo(runs_table(store.runs(name, limit))))
+
+
+@main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
+@click.argument("run_id")
+@click.option("--integration", "name", default=None, help="Integration whose state backend holds the run.")
+@click.pass_context
+def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        record = store.run(run_id)
+        if record is None:
+            raise ConfigError(f"no run {run_id!r} in the state backend (see `tapwell runs`)")
+        click.echo(record.log)
+
+    _with_store(ctx, name, use)

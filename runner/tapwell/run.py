@@ -1,68 +1,53 @@
-"""One run of an integration: tap | target through an OS pipe, state in and out.
+"""`tapwell run NAME`: one run of an integration, made of attempts.
 
-Records never pass through this process: the tap's stdout is the target's stdin. The runner
-reads the target's stdout, where each line is a state the target has committed, and saves each
-one atomically as it arrives, so a crash at any point leaves the last committed state saved.
+Takes the integration's lock (one run at a time), records the run in the history, pings the
+dead-man switch, runs tap | target (tapwell.attempt), retries what is retriable with exponential
+backoff, each attempt resuming from the last state the target committed, then notifies.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import orjson
-
-from tapwell.config import redact, secret_values
+from tapwell.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
+from tapwell.config import secret_values
 from tapwell.errors import ConfigError, SyncError
-from tapwell.project import Connector, Integration, Project
-from tapwell.statestore import FileStateStore
+from tapwell.history import RunRecord, new_run_id, utcnow
+from tapwell.notify import Notifier, message
+from tapwell.project import Integration, Project
+from tapwell.retry import classify, waits
+from tapwell.statestore import StateBackend, open_backend
+
+__all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
 
 
 @dataclass
 class RunResult:
-    tap_code: int
-    target_code: int
+    run_id: str = ""
+    tap_code: int = 0
+    target_code: int = 0
     states_saved: int = 0
     last_state: dict[str, Any] | None = None
+    attempts: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    terminal_config: bool = False
+    stalled: bool = False
     log: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.tap_code == 0 and self.target_code == 0
+        return self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
 
 
-def resolve_command(command: list[str]) -> list[str]:
-    """An executable of ours is looked up beside the running interpreter first, so `tapwell run`
-    from a virtualenv finds that virtualenv's taps without activating it."""
-    exe = command[0]
-    if os.sep not in exe:
-        local = Path(sys.executable).parent / exe
-        if local.exists():
-            return [str(local), *command[1:]]
-        if shutil.which(exe) is None:
-            raise ConfigError(f"cannot find {exe!r}: install it (pip install tapwell[...]) or give its full command")
-    return command
-
-
-def _config_file(folder: str, role: str, config: dict[str, Any]) -> str:
-    path = os.path.join(folder, f"{role}.json")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(config))
-    return path
-
-
-def _pump(stream: IO[bytes], prefix: str, sink: Callable[[str], None]) -> None:
-    for raw in stream:
-        sink(f"{prefix} {raw.decode('utf-8', 'replace').rstrip()}")
+def _error_line(log: list[str], prefix: str) -> str:
+    """The line that explains a failure best: the connector's last line naming an error."""
+    mine = [ln for ln in log if ln.startswith(prefix)]
+    errors = [ln for ln in mine if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()]
+    return (errors or mine or [""])[-1]
 
 
 def run_integration(
@@ -71,74 +56,111 @@ def run_integration(
     *,
     full_refresh: bool = False,
     log: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    store: StateBackend | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RunResult:
-    store = FileStateStore(project.state_dir)
-    state = None if full_refresh else store.get(integration.name)
+    """Run NAME to success or until its retry policy gives up. Raises LockHeld when another
+    run holds the integration's lock, and ConfigError before anything starts when the project
+    is wrong; every failure after the start is in the result (and in the run history)."""
+    own_store = store is None
+    store = store or open_backend(project, integration.name)
+    try:
+        with store.lock(integration.name):
+            return _run_locked(project, integration, store, full_refresh, log, progress, sleep)
+    finally:
+        if own_store:
+            store.close()
+
+
+def _run_locked(project: Project, integration: Integration, store: StateBackend, full_refresh: bool,
+                log: Callable[[str], None] | None, progress: Callable[[str], None] | None,
+                sleep: Callable[[float], None]) -> RunResult:
     secrets = secret_values(integration.tap.config) + secret_values(integration.target.config)
-    lines: list[str] = []
-    lock = threading.Lock()
-
-    def sink(line: str) -> None:
-        line = redact(line, secrets)
-        with lock:
-            lines.append(line)
-            if log is not None:
-                log(line)
-
-    with tempfile.TemporaryDirectory(prefix="tapwell-run-") as tmp:
-        os.chmod(tmp, 0o700)
-        tap_cmd = resolve_command(integration.tap.command) + ["--config", _config_file(tmp, "tap", integration.tap.config)]
-        catalog = project.catalog_dir / f"{integration.name}.json"
-        if catalog.exists():
-            tap_cmd += ["--catalog", str(catalog)]
-        if state:
-            state_path = os.path.join(tmp, "state.json")
-            with open(state_path, "wb") as f:
-                f.write(orjson.dumps(state))
-            tap_cmd += ["--state", state_path]
-        target_cmd = resolve_command(integration.target.command) + ["--config", _config_file(tmp, "target", integration.target.config)]
-
-        tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project.root)
-        target = subprocess.Popen(target_cmd, stdin=tap.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project.root)
-        assert tap.stdout is not None and tap.stderr is not None
-        assert target.stdout is not None and target.stderr is not None
-        tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
-        pumps = [
-            threading.Thread(target=_pump, args=(tap.stderr, f"[{integration.tap.name}]", sink), daemon=True),
-            threading.Thread(target=_pump, args=(target.stderr, f"[{integration.target.name}]", sink), daemon=True),
-        ]
-        for t in pumps:
-            t.start()
-        result = RunResult(0, 0)
-        for raw in target.stdout:
-            if not raw.strip():
-                continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                sink(f"[tapwell] ignored a target output line that is not JSON: {raw[:80]!r}")
-                continue
-            if isinstance(value, dict) and value.get("type") == "STATE" and isinstance(value.get("value"), dict):
-                value = value["value"]  # some targets print the whole message
-            if not isinstance(value, dict) or (not value and result.last_state):
-                continue
-            store.put(integration.name, value)
-            result.last_state = value
-            result.states_saved += 1
-        result.target_code = target.wait()
-        result.tap_code = tap.wait()
-        for t in pumps:
-            t.join(timeout=5)
-        result.log = lines
+    started = utcnow()
+    result = RunResult(run_id=new_run_id(started))
+    sink = redacting_sink(secrets, result.log, log)
+    record = store.save_run(RunRecord(result.run_id, integration.name, started))
+    notifier = Notifier(integration.notify, sink, secrets)
+    notifier.started()
+    policy = integration.retry
+    state = None if full_refresh else store.get(integration.name)
+    if state is None and not full_refresh:
+        state = _recover(project, integration, store, sink)
+    delays = waits(policy)
+    sink(f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
+         + ("full refresh" if full_refresh else "resuming from saved state" if state else "no saved state"))
+    try:
+        while True:
+            result.attempts += 1
+            attempt = run_attempt(project, integration, store, state=state, run_id=result.run_id, sink=sink,
+                                  progress=progress, stall_timeout=policy.stall_timeout_seconds)
+            _absorb(result, attempt)
+            if attempt.last_state is not None:
+                store.put(integration.name, attempt.last_state, run_id=result.run_id, record=True, force=True)
+                state = attempt.last_state
+            if attempt.ok:
+                result.error = None
+                break
+            verdict = classify(attempt, policy)
+            result.terminal_config = verdict.terminal_config
+            result.error = _describe(integration, attempt, verdict.culprit, result.log)
+            if not verdict.retriable or result.attempts >= policy.attempts:
+                if verdict.retriable:
+                    result.error += f" (gave up after {result.attempts} attempts)"
+                break
+            delay = next(delays)
+            sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
+                 f"from the last saved state ({result.states_saved} checkpoint(s) so far)")
+            sleep(delay)
+    except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
+        result.error, result.terminal_config = str(exc), True
+    record.ended_at = utcnow()
+    record.outcome = "succeeded" if result.ok else "failed"
+    record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
+    sink(f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
+         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported"))
+    record.log = "\n".join(result.log)
+    store.save_run(record)
+    notifier.finished(message(integration.name, record.outcome, result.run_id, result.attempts, result.rows, result.error))
     return result
 
 
-def describe_failure(integration: Integration, result: RunResult) -> SyncError:
-    # The target's own error line explains more than the tap's broken pipe that follows it.
-    errors = [ln for ln in result.log if "error" in ln.lower()]
-    target_errors = [ln for ln in errors if ln.startswith(f"[{integration.target.name}]")]
-    tail = (target_errors or errors or result.log or [""])[-1]
-    return SyncError(
-        f"integration {integration.name!r} failed (tap exit {result.tap_code}, target exit {result.target_code})"
-        + (f": {tail}" if tail else "")
-    )
+def _absorb(result: RunResult, attempt: AttemptResult) -> None:
+    result.tap_code, result.target_code, result.stalled = attempt.tap_code, attempt.target_code, attempt.stalled
+    result.states_saved += attempt.states_saved
+    if attempt.last_state is not None:
+        result.last_state = attempt.last_state
+    for stream, n in attempt.rows.items():
+        result.rows[stream] = result.rows.get(stream, 0) + n
+
+
+def _describe(integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]) -> str:
+    head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
+    if culprit == "stall":
+        return f"stalled: no output for {integration.retry.stall_timeout_seconds:g}s, killed ({head})"
+    name = integration.tap.name if culprit == "tap" else integration.target.name
+    line = _error_line(log, f"[{name}]")
+    return f"{head}" + (f": {line}" if line else "")
+
+
+def _recover(project: Project, integration: Integration, store: StateBackend,
+             sink: Callable[[str], None]) -> dict[str, Any] | None:
+    """With no saved state, ask the destination (state.recover) for the one its target kept."""
+    config = project.state_config_for(integration.name).get("recover")
+    if not config:
+        return None
+    from tapwell.recover import recover_state
+
+    state = recover_state(config)
+    if state:
+        store.put(integration.name, state, record=True)
+        sink("[tapwell] no saved state: recovered the target's state from the destination")
+    return state
+
+
+def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:
+    """The exception that tells the user what failed (ConfigError: exit 2, not retried)."""
+    text = f"integration {integration.name!r} failed: {result.error or 'see the run log'} (run {result.run_id}; `tapwell logs {result.run_id}`)"
+    return ConfigError(text) if result.terminal_config else SyncError(text)
+

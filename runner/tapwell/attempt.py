@@ -1,0 +1,282 @@
+"""One attempt of an integration: tap | target through an OS pipe, state in and out.
+
+Records never pass through this process: the tap's stdout is the target's stdin. The runner
+reads the target's stdout, where each line is a state the target has committed, and saves each
+one as it arrives, so a crash at any point leaves the last committed state saved. Both stderr
+streams go to the run log with a `[name]` prefix; their METRIC lines feed the progress line.
+A watchdog kills both processes when nothing moves for `stall_timeout` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from tapwell.catalog import load_catalog
+from tapwell.config import redact
+from tapwell.errors import ConfigError
+from tapwell.project import Connector, Integration, Project
+from tapwell.selection import apply_selection
+from tapwell.statestore import StateBackend
+
+Sink = Callable[[str], None]
+
+
+@dataclass
+class AttemptResult:
+    tap_code: int
+    target_code: int
+    states_saved: int = 0
+    last_state: dict[str, Any] | None = None
+    stalled: bool = False
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.tap_code == 0 and self.target_code == 0 and not self.stalled
+
+
+def resolve_command(connector: Connector | list[str]) -> list[str]:
+    """A connector's argv. A venv made by `tapwell install` is searched first, then the running
+    interpreter's folder (so `tapwell run` from a virtualenv finds its taps without activating
+    it), then PATH."""
+    command = connector if isinstance(connector, list) else connector.command
+    venv = None if isinstance(connector, list) else connector.venv
+    exe = command[0]
+    if os.sep in exe:
+        return command
+    if venv is not None:
+        local = venv / "bin" / exe
+        if not local.exists():
+            raise ConfigError(f"{exe!r} is not installed in {venv}: run `tapwell install` for it")
+        return [str(local), *command[1:]]
+    local = Path(sys.executable).parent / exe
+    if local.exists():
+        return [str(local), *command[1:]]
+    if shutil.which(exe) is None:
+        raise ConfigError(f"cannot find {exe!r}: install it (pip install tapwell[...], or `tapwell install`) or give its full command")
+    return command
+
+
+def write_private(folder: str, name: str, value: Any) -> str:
+    """A JSON file only this user can read (configs hold secrets)."""
+    path = os.path.join(folder, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(value))
+    return path
+
+
+def prepared_catalog(project: Project, integration: Integration) -> dict[str, Any] | None:
+    """catalogs/NAME.json with tapwell.yml's selection and stream overrides applied."""
+    path = project.catalog_path(integration.name)
+    if not path.exists():
+        if integration.select or integration.stream_overrides:
+            raise ConfigError(f"{path} does not exist: run `tapwell discover {integration.name}` first")
+        return None
+    return apply_selection(load_catalog(path).to_dict(), integration.select, integration.stream_overrides)
+
+
+class Metrics:
+    """record_count counters per stream from METRIC lines (singer-python and singer-sdk emit
+    increments; ours emits one total per stream), kept apart for the tap and the target."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {"tap": {}, "target": {}}
+        self.first_seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def feed(self, role: str, line: str) -> None:
+        at = line.find("METRIC: ")
+        if at < 0:
+            return
+        try:
+            body = orjson.loads(line[at + 8:])
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(body, dict) or body.get("metric") != "record_count" or not isinstance(body.get("value"), int):
+            return
+        tags = body.get("tags") or {}
+        stream = str(tags.get("stream") or tags.get("endpoint") or tags.get("name") or "?")
+        with self.lock:
+            self.first_seen.setdefault(stream, time.monotonic())
+            counts = self.counts[role]
+            counts[stream] = counts.get(stream, 0) + body["value"]
+
+    def rows(self) -> dict[str, int]:
+        """Rows per stream: what the target reports loading, else what the tap reports sending."""
+        with self.lock:
+            return dict(self.counts["target"] or self.counts["tap"])
+
+    def line(self, name: str) -> str:
+        now = time.monotonic()
+        with self.lock:
+            merged = {**self.counts["tap"], **self.counts["target"]}
+            parts = [f"{s} {n:,} rows ({n / max(now - self.first_seen.get(s, now), 1e-3):,.0f} rows/s)"
+                     for s, n in sorted(merged.items())]
+        return f"tapwell: {name}: " + ("; ".join(parts) if parts else "running, no record counts yet")
+
+
+def _pump(stream: IO[bytes], role: str, prefix: str, sink: Sink, metrics: Metrics, touch: Callable[[], None]) -> None:
+    for raw in stream:
+        touch()
+        line = raw.decode("utf-8", "replace").rstrip()
+        metrics.feed(role, line)
+        sink(f"{prefix} {line}")
+
+
+def _io_bytes(pid: int) -> int:
+    """Bytes the process has written (Linux /proc); lets a tap streaming silently into the pipe
+    count as alive. 0 where /proc is not readable."""
+    try:
+        with open(f"/proc/{pid}/io", "rb") as f:
+            for line in f:
+                if line.startswith(b"wchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_attempt(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    *,
+    state: dict[str, Any] | None,
+    run_id: str | None,
+    sink: Sink,
+    progress: Sink | None = None,
+    stall_timeout: float | None = None,
+    progress_every: float = 10.0,
+) -> AttemptResult:
+    """Run tap | target once. Never raises for a connector's failure: the exit codes say it."""
+    catalog = prepared_catalog(project, integration)
+    tap_argv = resolve_command(integration.tap)
+    target_argv = resolve_command(integration.target)
+    metrics = Metrics()
+    last_activity = [time.monotonic()]
+
+    def touch() -> None:
+        last_activity[0] = time.monotonic()
+
+    with tempfile.TemporaryDirectory(prefix="tapwell-run-") as tmp:
+        os.chmod(tmp, 0o700)
+        tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
+        if catalog is not None:
+            tap_cmd += ["--catalog", write_private(tmp, "catalog.json", catalog)]
+        if state:
+            tap_cmd += ["--state", write_private(tmp, "state.json", state)]
+        target_cmd = [*target_argv, "--config", write_private(tmp, "target.json", integration.target.config)]
+
+        tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project.root,
+                               start_new_session=True)
+        target = subprocess.Popen(target_cmd, stdin=tap.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  cwd=project.root, start_new_session=True)
+        assert tap.stdout is not None and tap.stderr is not None
+        assert target.stdout is not None and target.stderr is not None
+        tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
+        pumps = [
+            threading.Thread(target=_pump, args=(tap.stderr, "tap", f"[{integration.tap.name}]", sink, metrics, touch), daemon=True),
+            threading.Thread(target=_pump, args=(target.stderr, "target", f"[{integration.target.name}]", sink, metrics, touch), daemon=True),
+        ]
+        for t in pumps:
+            t.start()
+        result = AttemptResult(0, 0)
+        done = threading.Event()
+        watchdog = threading.Thread(target=_watch, daemon=True, args=(
+            done, [tap, target], last_activity, stall_timeout, result, sink, progress, metrics, integration.name,
+            progress_every))
+        watchdog.start()
+        try:
+            _read_states(target.stdout, integration.name, store, run_id, result, sink, touch)
+        finally:
+            result.target_code = target.wait()
+            if result.target_code != 0 and tap.poll() is None:
+                _kill(tap)  # a dead target cannot take more input; do not let the tap wait on a full pipe
+            result.tap_code = tap.wait()
+            done.set()
+            watchdog.join()
+            for t in pumps:
+                t.join(timeout=5)
+        result.rows = metrics.rows()
+    return result
+
+
+def _read_states(stdout: IO[bytes], name: str, store: StateBackend, run_id: str | None,
+                 result: AttemptResult, sink: Sink, touch: Callable[[], None]) -> None:
+    for raw in stdout:
+        touch()
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            sink(f"[tapwell] ignored a target output line that is not JSON: {raw[:80]!r}")
+            continue
+        if isinstance(value, dict) and value.get("type") == "STATE" and isinstance(value.get("value"), dict):
+            value = value["value"]  # some targets print the whole message
+        if not isinstance(value, dict):
+            sink(f"[tapwell] ignored a target state that is not a JSON object: {raw[:80]!r}")
+            continue
+        try:
+            store.put(name, value, run_id=run_id)
+        except ConfigError as exc:
+            sink(f"[tapwell] state not saved: {exc}")
+            continue
+        result.last_state = value
+        result.states_saved += 1
+
+
+def _watch(done: threading.Event, procs: list[subprocess.Popen[bytes]], last_activity: list[float],
+           stall_timeout: float | None, result: AttemptResult, sink: Sink, progress: Sink | None,
+           metrics: Metrics, name: str, progress_every: float) -> None:
+    written = [0] * len(procs)
+    next_progress = time.monotonic() + progress_every
+    while not done.wait(0.25):
+        now = time.monotonic()
+        for i, proc in enumerate(procs):
+            n = _io_bytes(proc.pid)
+            if n != written[i]:
+                written[i] = n
+                last_activity[0] = now
+        if progress is not None and now >= next_progress:
+            next_progress = now + progress_every
+            progress(metrics.line(name))
+        if stall_timeout is not None and now - last_activity[0] > stall_timeout:
+            result.stalled = True
+            sink(f"[tapwell] no output for {stall_timeout:g}s: killing the tap and the target")
+            for proc in procs:
+                _kill(proc)
+            return
+
+
+def redacting_sink(secrets: list[str], lines: list[str], log: Sink | None) -> Sink:
+    lock = threading.Lock()
+
+    def sink(line: str) -> None:
+        line = redact(line, secrets)
+        with lock:
+            lines.append(line)
+            if log is not None:
+                log(line)
+
+    return sink

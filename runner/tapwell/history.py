@@ -1,0 +1,58 @@
+"""Run records: what `tapwell runs` lists and `tapwell logs` prints, kept in the state backend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OUTCOMES = ("running", "succeeded", "failed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_run_id(started: dt.datetime) -> str:
+    """Sortable by start time, unique across machines."""
+    return f"{started:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class RunRecord:
+    id: str
+    integration: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    outcome: str = "running"
+    attempts: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    log: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        out["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        data = dict(data)
+        data["started_at"] = dt.datetime.fromisoformat(data["started_at"])
+        data["ended_at"] = dt.datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
+        return cls(**data)
+
+
+def runs_table(records: list[RunRecord]) -> str:
+    """Runs as a fixed-width text table, newest first."""
+    head = ("RUN ID", "INTEGRATION", "STARTED (UTC)", "SECONDS", "OUTCOME", "ATTEMPTS", "ROWS", "ERROR")
+    rows = [head]
+    for r in records:
+        secs = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at else "-"
+        error = (r.error or "").replace("\n", " ")
+        rows.append((r.id, r.integration, f"{r.started_at:%Y-%m-%d %H:%M:%S}", secs, r.outcome,
+                     str(r.attempts), f"{sum(r.rows.values()):,}", error[:60] + ("..." if len(error) > 60 else "")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)

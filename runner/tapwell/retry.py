@@ -1,0 +1,56 @@
+"""Which failed attempts are worth another try, and the waits between tries.
+
+A connector's exit code decides, as tapwell.errors defines them:
+
+    2   configuration or authentication error   never retried (it will fail the same way)
+    75  temporary failure (EX_TEMPFAIL)          always retried
+    stalled (no output for the stall timeout)     always retried
+    anything else                                 retried unless retry.retry_unknown_errors is false
+
+When one side dies the other usually fails as a consequence (the tap's broken pipe after the
+target's crash), so the side that failed first by its own code is the one that explains it.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import backoff
+
+from tapwell.attempt import AttemptResult
+from tapwell.project import RetryPolicy
+
+CONFIG_EXIT = 2
+TEMPFAIL_EXIT = 75
+_BROKEN_PIPE = {-signal.SIGPIPE, 128 + signal.SIGPIPE, -signal.SIGKILL}
+
+
+@dataclass
+class Verdict:
+    retriable: bool
+    terminal_config: bool
+    culprit: str  # "tap", "target" or "stall"
+
+
+def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
+    if result.stalled:
+        return Verdict(True, False, "stall")
+    codes = {"target": result.target_code, "tap": result.tap_code}
+    if CONFIG_EXIT in codes.values():
+        return Verdict(False, True, "tap" if result.tap_code == CONFIG_EXIT else "target")
+    culprit = "target" if result.target_code != 0 else "tap"
+    if result.target_code != 0 and result.tap_code not in (0, *_BROKEN_PIPE) and result.target_code in _BROKEN_PIPE:
+        culprit = "tap"
+    if TEMPFAIL_EXIT in codes.values():
+        return Verdict(True, False, culprit)
+    return Verdict(policy.retry_unknown_errors, False, culprit)
+
+
+def waits(policy: RetryPolicy) -> Iterator[float]:
+    """Seconds to wait before attempt 2, 3, ...: exponential (the backoff library's expo),
+    starting at backoff_seconds and capped at max_backoff_seconds."""
+    gen = backoff.expo(base=2, factor=policy.backoff_seconds, max_value=policy.max_backoff_seconds)
+    next(gen)  # backoff's generators are primed with one send(None)
+    yield from gen
