@@ -194,3 +194,96 @@ def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
         click.echo(record.log)
 
     _with_store(ctx, name, use)
+
+
+# --------------------------------------------------------------------------- catalogs
+
+
+@main.command(help="Run the tap's discovery and write catalogs/NAME.json with tapwell.yml's selection applied.")
+@click.argument("name")
+@click.pass_context
+def discover(ctx: click.Context, name: str) -> None:
+    def body() -> None:
+        from tapwell.catalog import Catalog
+        from tapwell.validate import discover as do_discover
+
+        project = _project(ctx)
+        catalog = Catalog(do_discover(project, project.integration(name)))
+        selected = [s.tap_stream_id for s in catalog.selected()]
+        _err(f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
+             f"selected: {', '.join(selected) or 'none'}")
+
+    _exit(body)
+
+
+@main.command(help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
+              "type changed, key changed. Exit 1 on a breaking change.")
+@click.argument("name")
+@click.pass_context
+def validate(ctx: click.Context, name: str) -> None:
+    def body() -> None:
+        from tapwell.validate import BreakingChange
+        from tapwell.validate import validate as do_validate
+
+        project = _project(ctx)
+        changes = do_validate(project, project.integration(name))
+        for change in changes:
+            click.echo(str(change))
+        breaking = [c for c in changes if c.breaking]
+        if breaking:
+            raise BreakingChange(f"{name}: {len(breaking)} breaking change(s) against {project.catalog_path(name)}; "
+                                 f"adapt the target, then `tapwell discover {name}` and commit the catalog")
+        _err(f"tapwell: {name} matches its catalog" + (f" ({len(changes)} compatible change(s))" if changes else ""))
+
+    _exit(body)
+
+
+# --------------------------------------------------------------------------- deployment
+
+
+@main.group(help="Generate schedules: crontab lines or Kubernetes CronJob manifests.")
+def schedule() -> None:
+    pass
+
+
+@schedule.command("crontab", help="Print a crontab line for every integration with a schedule.")
+@click.pass_context
+def schedule_crontab(ctx: click.Context) -> None:
+    def body() -> None:
+        from tapwell.schedule import crontab
+
+        click.echo(crontab(_project(ctx)), nl=False)
+
+    _exit(body)
+
+
+@schedule.command("kubernetes", help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
+                  "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).")
+@click.option("--out", "out_dir", type=click.Path(), default=None, help="Folder for the manifests.")
+@click.pass_context
+def schedule_kubernetes(ctx: click.Context, out_dir: str | None) -> None:
+    def body() -> None:
+        from pathlib import Path
+
+        from tapwell.schedule import write_kubernetes
+
+        project = _project(ctx)
+        for path in write_kubernetes(project, Path(out_dir) if out_dir else project.root / "deploy"):
+            _err(f"tapwell: wrote {path}")
+
+    _exit(body)
+
+
+@main.command(help="Install third-party connectors (those with pip_url) of NAME... (default: all) "
+              "each into its own virtualenv under .tapwell/venvs.")
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Reinstall even when already installed.")
+@click.pass_context
+def install(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
+    def body() -> None:
+        from tapwell.install import install as do_install
+
+        n = do_install(_project(ctx), list(names), force=force, log=_err)
+        _err(f"tapwell: {n} connector(s) installed" + ("" if n else " (all up to date)"))
+
+    _exit(body)

@@ -172,11 +172,13 @@ class FileStateStore:
 def open_backend(project: Any, integration: str | None = None) -> StateBackend:
     """The backend named by tapwell.yml's `state:` (the integration's own, if it has one)."""
     config = project.state_config_for(integration) if integration else project.state_config
-    backend = config.get("backend") or "file"
+    # TAPWELL_STATE_BACKEND / TAPWELL_STATE_DSN let a deployment (a Kubernetes pod) use
+    # PostgreSQL without a different tapwell.yml.
+    backend = os.environ.get("TAPWELL_STATE_BACKEND") or config.get("backend") or "file"
     if backend == "postgres":
         from tapwell.statestore_pg import PostgresStateStore
 
-        dsn = config.get("dsn") or os.environ.get("TAPWELL_STATE_DSN")
+        dsn = os.environ.get("TAPWELL_STATE_DSN") or config.get("dsn")
         if not dsn:
             raise ConfigError("state.dsn is missing for the postgres backend (e.g. dsn: ${TAPWELL_STATE_DSN})")
         return PostgresStateStore(dsn, str(config.get("schema") or "tapwell"))

@@ -1,0 +1,121 @@
+"""`tapwell discover` and `tapwell validate`: the catalog an integration runs with, and the
+check that the source still matches it.
+
+validate runs discovery again and compares it with the committed catalogs/NAME.json, stream by
+stream: columns added (fine: the target evolves), columns removed, types changed and keys
+changed (breaking: a load would fail or lose data). A nightly `tapwell validate` catches an
+upstream change before the next load fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tapwell.attempt import resolve_command, write_private
+from tapwell.catalog import Catalog, StreamEntry, load_catalog
+from tapwell.config import redact, secret_values
+from tapwell.errors import DiscoveryError, TapwellError
+from tapwell.project import Integration, Project
+from tapwell.selection import apply_selection
+from tapwell.statestore import atomic_write
+
+
+class BreakingChange(TapwellError):
+    """The source changed in a way the committed catalog cannot load."""
+
+    exit_code = 1
+
+
+def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
+    """The tap's `--discover` output (its stderr is kept only for the error message)."""
+    argv = resolve_command(integration.tap)
+    with tempfile.TemporaryDirectory(prefix="tapwell-discover-") as tmp:
+        os.chmod(tmp, 0o700)
+        cmd = [*argv, "--config", write_private(tmp, "tap.json", integration.tap.config), "--discover"]
+        proc = subprocess.run(cmd, cwd=project.root, capture_output=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
+        message = redact(lines[-1], secret_values(integration.tap.config))
+        raise DiscoveryError(f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}")
+    try:
+        catalog = orjson.loads(proc.stdout)
+    except orjson.JSONDecodeError as exc:
+        raise DiscoveryError(f"{integration.tap.name} --discover printed something that is not a JSON catalog ({exc})") from None
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise DiscoveryError(f"{integration.tap.name} --discover printed no 'streams' array")
+    return catalog
+
+
+def discover(project: Project, integration: Integration) -> dict[str, Any]:
+    """Discover, apply tapwell.yml's selection and stream settings, write catalogs/NAME.json."""
+    catalog = apply_selection(run_discovery(project, integration), integration.select, integration.stream_overrides)
+    atomic_write(project.catalog_path(integration.name), orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n",
+                 mode=0o644)
+    return catalog
+
+
+@dataclass(frozen=True)
+class Change:
+    stream: str
+    what: str
+    breaking: bool
+
+    def __str__(self) -> str:
+        return f"{'BREAKING' if self.breaking else 'ok      '}  {self.stream}: {self.what}"
+
+
+def _type(prop: dict[str, Any]) -> str:
+    types = prop.get("type") or []
+    types = [types] if isinstance(types, str) else list(types)
+    if not types and "anyOf" in prop:
+        types = sorted({t for p in prop["anyOf"] for t in ([p.get("type")] if isinstance(p.get("type"), str) else p.get("type") or [])})
+    kinds = sorted(t for t in types if t != "null")
+    text = "|".join(kinds) or "any"
+    if prop.get("format"):
+        text += f" ({prop['format']})"
+    return text
+
+
+def diff_stream(old: StreamEntry, new: StreamEntry) -> list[Change]:
+    name = old.tap_stream_id
+    out: list[Change] = []
+    before = old.schema.get("properties") or {}
+    after = new.schema.get("properties") or {}
+    for col in after.keys() - before.keys():
+        out.append(Change(name, f"column added: {col} ({_type(after[col])})", False))
+    loaded = set(old.selected_properties())  # a column the integration does not load breaks nothing
+    for col in before.keys() - after.keys():
+        out.append(Change(name, f"column removed: {col}" + ("" if col in loaded else " (not selected)"), col in loaded))
+    for col in before.keys() & after.keys():
+        a, b = _type(before[col]), _type(after[col])
+        if a != b:
+            out.append(Change(name, f"type changed: {col} {a} -> {b}", col in loaded))
+    if old.key_properties != new.key_properties:
+        out.append(Change(name, f"key changed: {old.key_properties} -> {new.key_properties}", True))
+    return sorted(out, key=lambda c: (not c.breaking, c.what))
+
+
+def diff_catalogs(committed: Catalog, discovered: Catalog) -> list[Change]:
+    """Every difference, selected streams only (a change in a stream nobody loads breaks nothing)."""
+    changes: list[Change] = []
+    for old in committed:
+        new = discovered.get(old.tap_stream_id)
+        if new is None:
+            changes.append(Change(old.tap_stream_id, "stream removed", old.is_selected))
+        elif old.is_selected:
+            changes.extend(diff_stream(old, new))
+    for new in discovered:
+        if committed.get(new.tap_stream_id) is None:
+            changes.append(Change(new.tap_stream_id, "stream added (not selected)", False))
+    return changes
+
+
+def validate(project: Project, integration: Integration) -> list[Change]:
+    committed = load_catalog(project.catalog_path(integration.name))
+    return diff_catalogs(committed, Catalog(run_discovery(project, integration)))
