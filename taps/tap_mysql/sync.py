@@ -1,0 +1,267 @@
+"""Sync orchestration: resolve each selected stream against the live table, write its SCHEMA,
+run its replication method, keep `currently_syncing`, and end with a final STATE.
+
+FULL_TABLE and INCREMENTAL streams run first, each in turn (the interrupted one first when a
+run resumes); LOG_BASED streams take their initial snapshot in that same turn and then share one
+pass over the binlog.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import IO, Any
+
+import orjson
+
+from tapwell import state as st
+from tapwell.catalog import Catalog, StreamEntry
+from tapwell.errors import ConfigError
+from tapwell.progress import Progress
+from tapwell.wire import MessageWriter
+
+from tap_mysql.connection import connect, quote, translated
+from tap_mysql.discovery import Table, read_tables
+from tap_mysql.types import Column, ZeroDates, driver_conversions, is_supported, json_schema, row_plan
+
+LOG = logging.getLogger("tap-mysql")
+DELETED_AT = "_sdc_deleted_at"
+METHODS = ("FULL_TABLE", "INCREMENTAL", "LOG_BASED")
+
+
+@dataclass
+class StreamPlan:
+    """One selected stream, resolved against the live table."""
+
+    entry: StreamEntry
+    table: Table
+    columns: list[Column]  # selected, supported, in table order
+    schema: dict[str, Any]
+    key_properties: list[str]
+    method: str
+    replication_key: str | None
+
+    @property
+    def tap_stream_id(self) -> str:
+        return self.entry.tap_stream_id
+
+    @property
+    def stream(self) -> str:
+        return self.entry.stream
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def from_sql(self) -> str:
+        return f"{quote(self.table.database)}.{quote(self.table.name)}"
+
+    def select_list(self) -> str:
+        from tap_mysql.types import select_expression
+
+        return ", ".join(select_expression(c, quote) for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.table.columns if c.name == name)
+
+    def plan(self) -> list[tuple[int, Any]]:
+        return row_plan(self.columns, self.schema["properties"])
+
+
+@dataclass
+class SyncContext:
+    config: dict[str, Any]
+    out: IO[bytes]
+    writer: MessageWriter
+    zero: ZeroDates
+    progress: Progress
+    state: dict[str, Any]
+    state_every: int
+    batch_rows: int
+    conv: dict[Any, Any] = field(default_factory=dict)
+    _conn: Any = None
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            self._conn = connect(self.config, self.conv)
+        return self._conn
+
+    def bookmark(self, stream: str, key: str, default: Any = None) -> Any:
+        return st.get_bookmark(self.state, stream, key, default)
+
+    def set_bookmark(self, stream: str, key: str, value: Any) -> None:
+        self.state = st.set_bookmark(self.state, stream, key, value)
+
+    def clear_bookmark(self, stream: str, key: str) -> None:
+        self.state = st.clear_bookmark(self.state, stream, key)
+
+    def emit_state(self) -> None:
+        self.writer.write_state(self.state)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def int_setting(config: dict[str, Any], key: str, default: int) -> int:
+    try:
+        value = int(config.get(key) or default)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key}: {config.get(key)!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"config key {key}: must be at least 1")
+    return value
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
+    """Selected columns and schema of a stream, from its catalog entry and the live table."""
+    selected = set(entry.selected_properties())
+    props = entry.schema.get("properties") or {}
+    keys = [k for k in entry.key_properties if any(c.name == k for c in table.columns)]
+    columns = [c for c in table.columns if is_supported(c) and (c.name in selected or c.name in keys)]
+    missing = sorted(selected - {c.name for c in table.columns} - {DELETED_AT})
+    if missing:
+        LOG.warning("stream %s: selected columns %s are no longer in the table; skipping them", entry.tap_stream_id, missing)
+    schema_props = {c.name: props.get(c.name) or json_schema(c) for c in columns}
+    method = entry.replication_method
+    if method not in METHODS:
+        raise ConfigError(f"stream {entry.tap_stream_id!r}: replication-method {method!r} is not one of {', '.join(METHODS)}")
+    rkey = entry.replication_key if method == "INCREMENTAL" else None
+    if method == "INCREMENTAL":
+        if not rkey:
+            raise ConfigError(f"stream {entry.tap_stream_id!r} is INCREMENTAL but has no replication-key in its metadata")
+        if rkey not in schema_props:
+            raise ConfigError(f"stream {entry.tap_stream_id!r}: replication key {rkey!r} is not a selected column of the table")
+    if method == "LOG_BASED":
+        if table.is_view:
+            raise ConfigError(f"stream {entry.tap_stream_id!r} is a view: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL")
+        schema_props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
+    schema = dict(entry.schema)
+    schema["type"] = schema.get("type", "object")
+    schema["properties"] = schema_props
+    return StreamPlan(entry, table, columns, schema, keys, method, rkey)
+
+
+def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
+    ctx.writer.write_schema(sp.stream, sp.schema, sp.key_properties, [sp.replication_key] if sp.replication_key else None)
+
+
+# ----------------------------------------------------------------------------- bookmarks
+
+
+def to_json_value(value: Any) -> Any:
+    """A key value as it is kept in the state: JSON, exact (decimals stay Fragments)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Decimal):
+        return orjson.Fragment(format(value, "f"))
+    return value
+
+
+def to_sql_param(col: Column, value: Any) -> Any:
+    """A bookmarked value back to what the query compares the column with."""
+    if value is None:
+        return None
+    kind = col.kind
+    if kind == "datetime" and isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        return parsed
+    if kind == "binary" and isinstance(value, str):
+        return base64.b64decode(value)
+    if isinstance(value, float) or (kind in ("decimal", "float") and isinstance(value, (int, str))):
+        return Decimal(repr(value) if isinstance(value, float) else str(value))
+    if kind in ("bool",) and isinstance(value, bool):
+        return int(value)
+    return value
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: IO[bytes]) -> dict[str, Any]:
+    """Sync every selected stream; returns the final state (also written as the last STATE)."""
+    from tap_mysql.sync_binlog import sync_binlog, sync_initial
+    from tap_mysql.sync_full import sync_full_table
+    from tap_mysql.sync_incremental import sync_incremental
+
+    zero = ZeroDates(str(config.get("zero_dates") or "null"))
+    ctx = SyncContext(
+        config=config,
+        out=out,
+        writer=MessageWriter(out),
+        zero=zero,
+        progress=Progress("tap-mysql"),
+        state=state,
+        state_every=int_setting(config, "state_every", int(config.get("export_batch_rows") or 10_000)),
+        batch_rows=int_setting(config, "batch_rows", 5_000),
+    )
+    ctx.conv = driver_conversions(zero)
+    try:
+        plans = _plans(ctx, catalog)
+        current = st.get_currently_syncing(state)
+        plans.sort(key=lambda p: p.tap_stream_id != current)  # an interrupted stream goes first
+        log_based = []
+        for sp in plans:
+            ctx.state = st.set_currently_syncing(ctx.state, sp.tap_stream_id)
+            zero.stream, zero.count = sp.tap_stream_id, 0
+            write_schema(ctx, sp)
+            if sp.method == "FULL_TABLE":
+                sync_full_table(ctx, sp)
+            elif sp.method == "INCREMENTAL":
+                sync_incremental(ctx, sp)
+            else:
+                sync_initial(ctx, sp)
+                log_based.append(sp)
+            if zero.count:
+                LOG.warning("stream %s: %d zero or invalid dates became null", sp.tap_stream_id, zero.count)
+        ctx.state = st.set_currently_syncing(ctx.state, None)
+        if log_based:
+            ctx.emit_state()
+            sync_binlog(ctx, log_based)
+        ctx.state = st.set_currently_syncing(ctx.state, None)
+        ctx.emit_state()
+        return ctx.state
+    finally:
+        ctx.close()
+
+
+def _plans(ctx: SyncContext, catalog: Catalog) -> list[StreamPlan]:
+    entries = catalog.selected()
+    if not entries:
+        LOG.warning("no stream is selected in the catalog; nothing to do")
+        return []
+    wanted: dict[tuple[str, str], StreamEntry] = {}
+    for e in entries:
+        db = e.metadata().get("database-name") or e.raw.get("database_name")
+        table = e.raw.get("table_name") or e.stream
+        if not db:
+            db, _, rest = e.tap_stream_id.partition("-")
+            table = table or rest
+        wanted[(str(db), str(table))] = e
+    with translated(ctx.config, "reading the tables of the catalog"):
+        tables = {(t.database, t.name): t for t in read_tables(ctx.conn, ctx.config, only=set(wanted))}
+    plans = []
+    for key, entry in wanted.items():
+        table = tables.get(key)
+        if table is None:
+            raise ConfigError(
+                f"stream {entry.tap_stream_id!r}: table {key[0]}.{key[1]} does not exist or the user cannot read it; "
+                "run --discover again"
+            )
+        plans.append(resolve(entry, table))
+    return plans

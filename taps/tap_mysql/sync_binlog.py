@@ -1,0 +1,349 @@
+"""LOG_BASED: an initial snapshot, then inserts, updates and deletes from the binlog.
+
+The binlog is read with mysql-replication from the bookmarked `log_file`/`log_pos` (or, with
+`use_gtid` on MariaDB, from the bookmarked `gtid`), without blocking: a run ends when it has
+caught up. Bookmarks move only at transaction boundaries (commit), so a resumed run never
+starts inside a transaction; at the end of a pass they move to where reading stopped, so an
+idle source still advances them. A delete is a RECORD of the row's last values with
+`_sdc_deleted_at`. A column added upstream yields a new SCHEMA before the first record with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from tapwell.errors import ConfigError, SyncError
+from tapwell.schema import property_format, property_types
+
+from tap_mysql.connection import connect_args, default_server_id, server_info, translated, truthy
+from tap_mysql.discovery import read_tables
+from tap_mysql.records import RecordWriter
+from tap_mysql.sync import DELETED_AT, StreamPlan, SyncContext, write_schema
+from tap_mysql.sync_full import sync_full_table
+from tap_mysql.types import Column, float32_text, json_schema, time_text
+
+LOG = logging.getLogger("tap-mysql")
+
+
+# ----------------------------------------------------------------------------- positions
+
+
+def _position_key(log_file: str, log_pos: int) -> tuple[int, str, int]:
+    stem, _, suffix = log_file.rpartition(".")
+    return (int(suffix) if suffix.isdigit() else 0, stem, int(log_pos))
+
+
+def current_position(ctx: SyncContext) -> tuple[str, int, str | None]:
+    """The server's binlog file and position now, and its GTID position on MariaDB."""
+    cur = ctx.conn.cursor()
+    with translated(ctx.config, "reading the binlog position"):
+        try:
+            cur.execute("SHOW MASTER STATUS")
+        except Exception:  # MySQL 8.4 renamed it
+            cur.execute("SHOW BINARY LOG STATUS")
+        row = cur.fetchone()
+        gtid = None
+        if server_info(ctx.conn)["engine"] == "mariadb":
+            cur.execute("SELECT @@gtid_current_pos")
+            gtid = (cur.fetchone() or [None])[0] or None
+    cur.close()
+    if not row:
+        raise ConfigError("binary logging is off on the server (SHOW MASTER STATUS is empty); "
+                          "LOG_BASED needs log_bin=ON, binlog_format=ROW, binlog_row_image=FULL")
+    return str(row[0]), int(row[1]), gtid
+
+
+def check_binlog_settings(ctx: SyncContext) -> None:
+    """Clear errors for a server that cannot feed LOG_BASED streams."""
+    cur = ctx.conn.cursor()
+    with translated(ctx.config, "checking the binlog settings"):
+        cur.execute("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")
+        log_bin, fmt, image = cur.fetchone()
+    cur.close()
+    if str(log_bin) not in ("1", "ON"):
+        raise ConfigError("binary logging is off on the server; LOG_BASED needs log_bin=ON")
+    if str(fmt).upper() != "ROW":
+        raise ConfigError(f"binlog_format is {fmt}, LOG_BASED needs ROW: SET GLOBAL binlog_format = 'ROW' (and in my.cnf)")
+    if str(image).upper() != "FULL":
+        raise ConfigError(f"binlog_row_image is {image}, LOG_BASED needs FULL: SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)")
+
+
+def _check_not_purged(ctx: SyncContext, log_file: str) -> None:
+    cur = ctx.conn.cursor()
+    with translated(ctx.config, "listing the binlog files"):
+        cur.execute("SHOW BINARY LOGS")
+        files = [str(r[0]) for r in cur.fetchall()]
+    cur.close()
+    if log_file not in files:
+        raise SyncError(
+            f"the bookmarked binlog file {log_file} is no longer on the server (it was purged; the oldest is "
+            f"{files[0] if files else 'none'}): remove the stream's bookmark to take a new initial snapshot, "
+            "and keep binlogs longer (binlog_expire_logs_seconds)"
+        )
+
+
+# ----------------------------------------------------------------------------- initial snapshot
+
+
+def needs_snapshot(ctx: SyncContext, sid: str) -> bool:
+    has_position = ctx.bookmark(sid, "log_file") and ctx.bookmark(sid, "log_pos") is not None
+    resuming = ctx.bookmark(sid, "max_pk_values") is not None or ctx.bookmark(sid, "last_pk_fetched") is not None
+    return not has_position or resuming
+
+
+def sync_initial(ctx: SyncContext, sp: StreamPlan) -> None:
+    """The initial (or interrupted) snapshot of a LOG_BASED stream. The binlog position is taken
+    before the snapshot starts, so the binlog pass replays anything that changed during it."""
+    sid = sp.tap_stream_id
+    if not needs_snapshot(ctx, sid):
+        return
+    check_binlog_settings(ctx)
+    if not ctx.bookmark(sid, "log_file"):
+        log_file, log_pos, gtid = current_position(ctx)
+        ctx.set_bookmark(sid, "log_file", log_file)
+        ctx.set_bookmark(sid, "log_pos", log_pos)
+        if gtid:
+            ctx.set_bookmark(sid, "gtid", gtid)
+        for key in ("version", "max_pk_values", "last_pk_fetched", "initial_full_table_complete"):
+            ctx.clear_bookmark(sid, key)
+    sync_full_table(ctx, sp)
+    ctx.set_bookmark(sid, "initial_binlog_complete", True)
+    ctx.emit_state()
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _enum_values(column_type: str) -> list[str]:
+    inner = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
+    out, buf, quoted, i = [], "", False, 0
+    while i < len(inner):
+        ch = inner[i]
+        if ch == "'":
+            if quoted and i + 1 < len(inner) and inner[i + 1] == "'":
+                buf += "'"
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(buf)
+            buf = ""
+        else:
+            buf += ch
+        i += 1
+    out.append(buf)
+    return out
+
+
+class ValueMapper:
+    """Binlog values (as mysql-replication decodes them) to the values a snapshot would emit."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+
+    def value(self, col: Column, prop: dict[str, Any], v: Any) -> Any:
+        if v is None:
+            return None
+        kind = col.kind
+        if kind == "bool":
+            flag = int(v, 2) if isinstance(v, str) else v
+            return bool(flag) if "boolean" in property_types(prop) else int(flag)
+        if kind == "bit":
+            return int(v, 2) if isinstance(v, str) else int.from_bytes(v, "big") if isinstance(v, bytes) else v
+        if kind == "float" and col.data_type == "float" and isinstance(v, float):
+            return float32_text(v)
+        if kind == "decimal" and isinstance(v, Decimal):
+            return orjson.Fragment(format(v, "f"))
+        if kind == "time":
+            return time_text(v, col.datetime_precision or 0) if not isinstance(v, str) else v
+        if kind == "date" and isinstance(v, date) and property_format(prop) == "date-time":
+            return datetime(v.year, v.month, v.day)
+        if kind == "json":
+            if isinstance(v, (str, bytes)):
+                return orjson.Fragment(v)
+            return _plain_json(v)
+        if kind == "binary" and isinstance(v, (bytes, bytearray)):
+            import base64
+
+            return base64.b64encode(bytes(v)).decode("ascii")
+        if kind == "string":
+            if isinstance(v, (set, frozenset)):
+                order = _enum_values(col.column_type)
+                return ",".join(x for x in order if x in v)
+            if isinstance(v, bytes):
+                return v.decode("utf-8", errors="replace")
+        if kind == "spatial" and isinstance(v, (bytes, bytearray)):
+            cur = self.ctx.conn.cursor()
+            cur.execute("SELECT ST_AsText(ST_GeomFromWKB(%s))", (bytes(v[4:]),))
+            text = cur.fetchone()[0]
+            cur.close()
+            return text
+        return v
+
+
+def _plain_json(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {(k.decode() if isinstance(k, bytes) else str(k)): _plain_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_json(x) for x in v]
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return v
+
+
+# ----------------------------------------------------------------------------- the pass
+
+
+class _Watched:
+    """One LOG_BASED stream during the binlog pass."""
+
+    def __init__(self, ctx: SyncContext, sp: StreamPlan) -> None:
+        self.sp = sp
+        self.sid = sp.tap_stream_id
+        self.start = _position_key(ctx.bookmark(self.sid, "log_file"), ctx.bookmark(self.sid, "log_pos"))
+        self.writer = RecordWriter(ctx.out, sp.stream, sp.names, (), ctx.bookmark(self.sid, "version"),
+                                   datetime.now(timezone.utc))
+        self.count = 0
+
+
+def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
+    """One non-blocking pass over the binlog for every LOG_BASED stream."""
+    from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, XidEvent
+    from pymysqlreplication.row_event import DeleteRowsEvent, TableMapEvent, UpdateRowsEvent, WriteRowsEvent
+
+    check_binlog_settings(ctx)
+    watched = {(sp.table.database, sp.table.name): _Watched(ctx, sp) for sp in plans}
+    first = min(watched.values(), key=lambda w: w.start)
+    log_file, log_pos = ctx.bookmark(first.sid, "log_file"), int(ctx.bookmark(first.sid, "log_pos"))
+    _check_not_purged(ctx, log_file)
+
+    engine = str(ctx.config.get("engine") or server_info(ctx.conn)["engine"]).lower()
+    use_gtid = truthy(ctx.config.get("use_gtid", False))
+    gtid = ctx.bookmark(first.sid, "gtid") if use_gtid else None
+    if use_gtid and engine != "mariadb":
+        raise ConfigError("use_gtid is supported for MariaDB only (engine: mariadb); remove it to use log_file/log_pos")
+    args = connect_args(ctx.config)
+    settings = {"host": args["host"], "port": args["port"], "user": args["user"], "passwd": args["passwd"],
+                "charset": "utf8mb4"}
+    if "ssl" in args:
+        settings["ssl"] = args["ssl"]
+    reader_args: dict[str, Any] = dict(
+        connection_settings=settings,
+        server_id=int(ctx.config.get("server_id") or default_server_id()),
+        blocking=False,
+        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, TableMapEvent, XidEvent, QueryEvent,
+                     MariadbGtidEvent],
+        only_schemas=sorted({db for db, _ in watched}),
+        only_tables=sorted({t for _, t in watched}),
+        enable_logging=False,
+    )
+    if gtid:
+        reader_args.update(auto_position=gtid, is_mariadb=True)
+    else:
+        reader_args.update(resume_stream=True, log_file=log_file, log_pos=log_pos)
+
+    mapper = ValueMapper(ctx)
+    columns: dict[tuple[str, str], list[Column]] = {k: list(w.sp.table.columns) for k, w in watched.items()}
+    every = ctx.state_every
+    pending = 0
+    last_state = time.monotonic()
+    current_gtid = gtid
+    reader = BinLogStreamReader(**reader_args)
+    try:
+        with translated(ctx.config, "reading the binlog"):
+            for ev in reader:
+                if isinstance(ev, MariadbGtidEvent):
+                    current_gtid = ev.gtid
+                    continue
+                if isinstance(ev, (XidEvent, QueryEvent)):
+                    if isinstance(ev, QueryEvent) and str(ev.query).strip().upper() == "BEGIN":
+                        continue
+                    _advance(ctx, watched, reader.log_file, reader.log_pos, current_gtid)
+                    if pending >= every or time.monotonic() - last_state > 30:
+                        ctx.emit_state()
+                        pending, last_state = 0, time.monotonic()
+                    continue
+                key = (ev.schema, ev.table)
+                w = watched.get(key)
+                if w is None:
+                    continue
+                if isinstance(ev, TableMapEvent):
+                    _name_columns(ctx, ev, key, columns, w)
+                    continue
+                if _position_key(reader.log_file, ev.packet.log_pos) <= w.start:
+                    continue  # this stream's bookmark is already past this event
+                pending += _emit(ev, w, columns[key], mapper, ctx)
+        _advance(ctx, watched, reader.log_file, reader.log_pos, current_gtid)
+    finally:
+        reader.close()
+    for w in watched.values():
+        ctx.progress.done(w.sp.stream)
+
+
+def _advance(ctx: SyncContext, watched: dict[Any, _Watched], log_file: str, log_pos: int, gtid: str | None) -> None:
+    here = _position_key(log_file, log_pos)
+    for w in watched.values():
+        if here > w.start:
+            ctx.set_bookmark(w.sid, "log_file", log_file)
+            ctx.set_bookmark(w.sid, "log_pos", log_pos)
+            if gtid:
+                ctx.set_bookmark(w.sid, "gtid", gtid)
+
+
+def _name_columns(ctx: SyncContext, ev: Any, key: tuple[str, str], columns: dict[Any, list[Column]],
+                  w: _Watched) -> None:
+    """Give the event's columns their names, signedness and ENUM/SET values from
+    information_schema (the binlog carries them only with binlog_row_metadata=FULL); a table
+    that grew columns is read again, and the stream gets a new SCHEMA."""
+    n = len(ev.columns)
+    if n > len(columns[key]):
+        tables = read_tables(ctx.conn, ctx.config, only={key})
+        if tables:
+            columns[key] = tables[0].columns
+    known = columns[key]
+    for col_meta, col in zip(ev.columns, known, strict=False):
+        col_meta.name = col.name
+        col_meta.unsigned = col.unsigned
+        if col.data_type == "enum":
+            col_meta.enum_values = [""] + _enum_values(col.column_type)
+        elif col.data_type == "set":
+            col_meta.set_values = _enum_values(col.column_type)
+    if n > len(known):
+        LOG.warning("stream %s: a binlog event has %d columns, the table %d; the extra ones are skipped",
+                    w.sid, n, len(known))
+    sp = w.sp
+    props = sp.schema["properties"]
+    added = [c for c in known[:n] if c.name not in props and c.name != DELETED_AT]
+    if added:
+        for c in added:
+            props[c.name] = json_schema(c)
+            sp.columns.append(c)
+        LOG.info("stream %s: new columns %s; writing a new SCHEMA", w.sid, [c.name for c in added])
+        write_schema(ctx, sp)
+
+
+def _emit(ev: Any, w: _Watched, known: list[Column], mapper: ValueMapper, ctx: SyncContext) -> int:
+    from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent
+
+    sp = w.sp
+    props = sp.schema["properties"]
+    wanted = [(c, props[c.name]) for c in known if c.name in props]
+    deleted_at = None
+    if isinstance(ev, DeleteRowsEvent):
+        deleted_at = datetime.fromtimestamp(ev.timestamp, timezone.utc)
+    n = 0
+    for row in ev.rows:
+        values = row["after_values"] if isinstance(ev, UpdateRowsEvent) else row["values"]
+        record = {c.name: mapper.value(c, prop, values[c.name]) for c, prop in wanted if c.name in values}
+        record[DELETED_AT] = deleted_at
+        w.writer.write_record(record)
+        n += 1
+    ctx.progress.add(sp.stream, n)
+    return n
