@@ -1,0 +1,1 @@
+"""Throughput benchmark: tapwell beside the raw limit, PipelineWise and MeltanoLabs, in one run."""

@@ -1,0 +1,82 @@
+"""The printed table: one line per tool and stage, figures only for runs that were correct."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEADER = (
+    "tool",
+    "stage",
+    "rows",
+    "wall s",
+    "rows/s",
+    "CPU s",
+    "peak RSS MB (per process)",
+    "vs raw",
+    "vs PW",
+    "check",
+)
+
+
+def _ratio(value: float | None, suffix: str) -> str:
+    return f"{value:.3f}{suffix}" if value is not None else "-"
+
+
+def _rss(record: dict[str, Any]) -> str:
+    return " / ".join(f"{p['name']} {p['max_rss_mb']:.0f}" for p in record.get("processes", []))
+
+
+def rows_of(doc: dict[str, Any]) -> list[tuple[str, ...]]:
+    lines: list[tuple[str, ...]] = []
+    for tool in doc["tools"]:
+        if tool["status"] == "skipped":
+            lines.append(
+                (tool["tool"], "-", "-", "-", "-", "-", "-", "-", "-", f"SKIPPED: {tool['note']}")
+            )
+            continue
+        for stage, r in tool["stages"].items():
+            rps = r.get("rows_per_s")
+            if r.get("correct") is False:
+                check = f"WRONG: {r.get('check')}"
+            elif not r.get("ok"):
+                check = f"FAILED: {r.get('error')}"
+            else:
+                check = "ok" if r.get("correct") else (r.get("check") or "")
+            lines.append(
+                (
+                    tool["tool"],
+                    stage,
+                    f"{r['rows']:,}" if r.get("rows") is not None else "-",
+                    f"{r['wall_s']:.1f}" if r.get("wall_s") is not None else "-",
+                    f"{rps:,.0f}" if rps else "-",
+                    f"{r['cpu_s']:.1f}" if r.get("cpu_s") is not None else "-",
+                    _rss(r) or "-",
+                    _ratio(r.get("vs_raw"), ""),
+                    _ratio(r.get("vs_pipelinewise"), "x"),
+                    check if len(check) < 140 else check[:137] + "...",
+                )
+            )
+    return lines
+
+
+def format_table(doc: dict[str, Any]) -> str:
+    body = rows_of(doc)
+    widths = [
+        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(HEADER)
+    ]
+    numeric = {2, 3, 4, 5, 7, 8}
+
+    def fmt(row: tuple[str, ...]) -> str:
+        cells = [
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    m = doc["machine"]
+    head = (
+        f"{doc['benchmark']}: {doc['rows']:,} rows, variant {doc['variant']} ({doc['columns']} columns), "
+        f"{m['cores']} cores, load {m['loadavg_before'][0]} -> {m['loadavg_after'][0]}"
+    )
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([head, fmt(HEADER), rule, *(fmt(r) for r in body)])
