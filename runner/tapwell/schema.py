@@ -189,28 +189,69 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
     return check
 
 
+_EXACT_TYPES: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}),
+    "number": frozenset({int, float, Decimal}),
+    "string": frozenset({str}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list}),
+}
+
+
+def _fast_types(prop: dict[str, Any]) -> frozenset[type]:
+    """Python types that are certainly valid for a property (type(v) in this set), so the common
+    case costs one set look-up; anything else goes through the full check."""
+    out: set[type] = set()
+    for kind in property_types(prop):
+        out |= _EXACT_TYPES.get(kind, frozenset())
+    if "number" in property_types(prop):
+        out.discard(float)  # NaN and infinity are not JSON numbers: check floats fully
+    return frozenset(out)
+
+
 def compile_checker(
     stream: str, schema: dict[str, Any], key_properties: list[str] | None = None
 ) -> Callable[[dict[str, Any], int | None], None]:
     """A function that raises ProtocolError (with stream, line and field) for a record that
     breaks `schema`: wrong type, unparseable date, a required field or key property missing."""
     props: dict[str, Any] = schema.get("properties") or {}
-    checks = [(name, c) for name, prop in props.items() if (c := _check_for(prop)) is not None]
+    fields = []
+    for name, prop in props.items():
+        check = _check_for(prop)
+        if check is None:
+            continue
+        fmt = property_format(prop)
+        parse = _FORMAT_PARSERS.get(fmt or "") if "string" in property_types(prop) else None
+        fields.append((name, _fast_types(prop), parse, check))
     keys = list(key_properties or [])
     required = [name for name in schema.get("required") or [] if name not in keys]
+
+    def fail(problem: str, line: int | None, name: str) -> None:
+        raise ProtocolError(problem, line=line, stream=stream, field=name)
 
     def check_record(record: dict[str, Any], line: int | None = None) -> None:
         for name in keys:
             if record.get(name) is None:
-                raise ProtocolError("key property is missing or null", line=line, stream=stream, field=name)
+                fail("key property is missing or null", line, name)
         for name in required:
             if name not in record:
-                raise ProtocolError("required field is missing", line=line, stream=stream, field=name)
-        for name, check in checks:
-            value = record.get(name)
-            if value is not None or name in record:
-                problem = check(value)
-                if problem is not None:
-                    raise ProtocolError(problem, line=line, stream=stream, field=name)
+                fail("required field is missing", line, name)
+        get = record.get
+        for name, fast, parse, check in fields:
+            value = get(name)
+            if value is not None and type(value) in fast:
+                if parse is None or type(value) is not str:
+                    continue
+                try:
+                    parse(value)
+                    continue
+                except ValueError:
+                    pass
+            elif value is None and name not in record:
+                continue
+            problem = check(value)
+            if problem is not None:
+                fail(problem, line, name)
 
     return check_record

@@ -105,9 +105,22 @@ def read_messages(
     `on_unknown(line_no, error)` is called for each one skipped.
     """
     stream = stream if stream is not None else sys.stdin.buffer
+    search = _LONG_NUMBER.search
+    fast_loads = orjson.loads
     for line_no, line in enumerate(stream, 1):
-        if not line.strip():
+        if len(line) < 4 and not line.strip():
             continue
+        # The hot path: a well-formed RECORD is built without the general checks' call chain.
+        if search(line) is None:
+            try:
+                obj = fast_loads(line)
+            except orjson.JSONDecodeError:
+                obj = None
+            if type(obj) is dict and obj.get("type") == "RECORD":
+                rec, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
+                if type(rec) is dict and type(name) is str and (version is None or type(version) is int):
+                    yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
+                    continue
         try:
             yield line_no, parse_line(line, line_no, source)
         except UnknownMessageType as exc:
