@@ -1,0 +1,82 @@
+"""A Singer tap for the runner's tests that misbehaves on purpose, a given number of times.
+
+Config: rows, mode (ok | die | kill | stall | tempfail | config | wait), fail_times, fail_after
+(records sent before misbehaving), state_every, counter (a file: one line per attempt, with the
+bookmark the attempt started from), release (for mode wait: the file whose existence lets it
+finish), password (to check it never reaches a log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+
+def arg(name: str) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
+SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "value": {"type": ["null", "string"]}}}
+
+
+def emit(message: dict) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    config = json.load(open(arg("--config")))
+    if "--discover" in sys.argv:
+        metadata = [{"breadcrumb": [], "metadata": {"inclusion": "available", "selected-by-default": True,
+                                                    "table-key-properties": ["id"]}}]
+        metadata += [{"breadcrumb": ["properties", p], "metadata": {"inclusion": "automatic" if p == "id" else "available"}}
+                     for p in SCHEMA["properties"]]
+        print(json.dumps({"streams": [{"tap_stream_id": "items", "stream": "items", "schema": SCHEMA,
+                                       "key_properties": ["id"], "metadata": metadata}]}))
+        return
+    mode = config.get("mode", "ok")
+    if mode == "config":
+        sys.stderr.write(f"fake-tap: error: authentication failed (password {config.get('password')} refused)\n")
+        sys.exit(2)
+    state = json.load(open(arg("--state"))) if arg("--state") else {}
+    start = int(state.get("bookmarks", {}).get("items", {}).get("last_id", 0))
+    with open(config["counter"], "a") as f:
+        f.write(f"start={start}\n")
+    attempt = sum(1 for _ in open(config["counter"]))
+    failing = attempt <= int(config.get("fail_times", 0))
+    sys.stderr.write(f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n")
+    emit({"type": "SCHEMA", "stream": "items", "schema": SCHEMA, "key_properties": ["id"]})
+    sent = 0
+    for i in range(start + 1, int(config["rows"]) + 1):
+        if failing and sent == int(config.get("fail_after", 100)):
+            misbehave(mode, config)
+        if mode == "wait" and i == int(config["rows"]):
+            while not os.path.exists(config["release"]):
+                time.sleep(0.05)
+        emit({"type": "RECORD", "stream": "items", "record": {"id": i, "value": f"v{i}"}})
+        sent += 1
+        if i % int(config.get("state_every", 25)) == 0:
+            emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": i}}}})
+    emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": int(config["rows"])}}}})
+    metric = {"type": "counter", "metric": "record_count", "value": sent, "tags": {"stream": "items"}}
+    sys.stderr.write("INFO METRIC: " + json.dumps(metric) + "\n")
+
+
+def misbehave(mode: str, config: dict) -> None:
+    if mode == "die":
+        sys.stderr.write("fake-tap: error: connection reset by peer\n")
+        sys.exit(1)
+    if mode == "tempfail":
+        sys.stderr.write("fake-tap: error: deadlock detected, try again\n")
+        sys.exit(75)
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if mode == "stall":
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
