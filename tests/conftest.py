@@ -40,7 +40,9 @@ def mysql_db() -> Iterator[dict[str, Any]]:
     except ImportError as exc:  # pragma: no cover
         pytest.fail(f"mysqlclient is not installed: {exc}")
     try:
-        conn = MySQLdb.connect(host=MYSQL["host"], port=MYSQL["port"], user=MYSQL["user"], passwd=MYSQL["password"])
+        conn = MySQLdb.connect(
+            host=MYSQL["host"], port=MYSQL["port"], user=MYSQL["user"], passwd=MYSQL["password"]
+        )
     except MySQLdb.OperationalError as exc:
         service_missing("MariaDB", exc)
     name = unique_name("tw")
@@ -101,7 +103,9 @@ def snapshot():
         expected = path.read_text(encoding="utf-8")
         if text != expected:
             got, want = text.splitlines(), expected.splitlines()
-            first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            first = next(
+                (i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want))
+            )
             pytest.fail(
                 f"{name} differs from the golden file at line {first + 1} "
                 f"(got {len(got)} lines, golden {len(want)}):\n"

@@ -10,7 +10,9 @@ from tapwell.config import redact
 from tapwell.errors import TapwellError
 
 
-def run_main(name: str, body: Callable[[], Any], secrets: Sequence[str] | Callable[[], Sequence[str]] = ()) -> int:
+def run_main(
+    name: str, body: Callable[[], Any], secrets: Sequence[str] | Callable[[], Sequence[str]] = ()
+) -> int:
     """Run `body`; a TapwellError becomes `name: error: message` (secrets masked) and its exit
     code. A broken pipe downstream exits quietly with 141, as a shell pipeline would."""
     try:

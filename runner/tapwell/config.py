@@ -66,8 +66,10 @@ def redacted_config(config: dict[str, Any]) -> dict[str, Any]:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: "***" if SECRET_KEY.search(str(k)) and v not in (None, "") else walk(v)
-                    for k, v in node.items()}
+            return {
+                k: "***" if SECRET_KEY.search(str(k)) and v not in (None, "") else walk(v)
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node

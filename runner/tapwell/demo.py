@@ -24,12 +24,19 @@ def _counts(path: Path, schema: str) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         catalog = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-            "AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1", [catalog, schema]).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+                "AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1",
+                [catalog, schema],
+            ).fetchall()
+        ]
         q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
-        return {t: con.execute(f"SELECT count(*) FROM {q(catalog)}.{q(schema)}.{q(t)}").fetchone()[0]  # type: ignore[index]
-                for t in tables}
+        return {
+            t: con.execute(f"SELECT count(*) FROM {q(catalog)}.{q(schema)}.{q(t)}").fetchone()[0]  # type: ignore[index]
+            for t in tables
+        }
     finally:
         con.close()
 
@@ -54,7 +61,9 @@ def demo(project_dir: str = ".") -> None:
     print(f"state:       {project.state_dir / 'demo.json'}")
     if before:
         print("(a second run resumes from the saved bookmarks: nothing new to load)")
-    print(f"try:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db.relative_to(project.root)}').sql('select * from {schema}.orders limit 5'))\"")
+    print(
+        f"try:  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db.relative_to(project.root)}').sql('select * from {schema}.orders limit 5'))\""
+    )
 
 
 def main() -> None:

@@ -29,7 +29,9 @@ def configure_logging(name: str, level: str | None = None) -> logging.Logger:
     return logger
 
 
-def write_metric(kind: str, metric: str, value: Any, tags: dict[str, Any], err: IO[str] | None = None) -> None:
+def write_metric(
+    kind: str, metric: str, value: Any, tags: dict[str, Any], err: IO[str] | None = None
+) -> None:
     body = {"type": kind, "metric": metric, "value": value, "tags": tags}
     (err or sys.stderr).write("METRIC: " + orjson.dumps(body).decode() + "\n")
 
@@ -67,5 +69,11 @@ class Progress:
         n = self.counts.get(stream, 0)
         secs = time.monotonic() - self.started.get(stream, time.monotonic())
         write_metric("counter", "record_count", n, {"stream": stream}, self.err)
-        write_metric("timer", "sync_duration", round(secs, 3), {"stream": stream, "status": "succeeded"}, self.err)
+        write_metric(
+            "timer",
+            "sync_duration",
+            round(secs, 3),
+            {"stream": stream, "status": "succeeded"},
+            self.err,
+        )
         self.err.flush()

@@ -95,7 +95,12 @@ def logical_type(prop: dict[str, Any]) -> Logical:
                 isinstance(bottom, (int, float)) and bottom < -INT64_MAX - 1
             )
             if big:
-                return Logical("decimal", nullable, precision=38 if top is None else max(20, len(str(int(top)))), scale=0)
+                return Logical(
+                    "decimal",
+                    nullable,
+                    precision=38 if top is None else max(20, len(str(int(top)))),
+                    scale=0,
+                )
             return Logical("integer", nullable)
         spec = decimal_spec(prop)
         if spec:

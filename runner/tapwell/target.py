@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
 import orjson
@@ -59,6 +59,9 @@ class Batch:
     first_line: int = 0
     last_line: int = 0
     version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
+    lines: list[int] = field(
+        default_factory=list
+    )  # input line of each record, for load-time errors
 
 
 class Loader(Protocol):
@@ -84,7 +87,9 @@ class Limits:
         return cls(
             rows=int(config.get("batch_size_rows") or config.get("batch_rows") or cls.rows),
             bytes=int(config.get("batch_size_bytes") or cls.bytes),
-            seconds=float(config.get("batch_wait_limit_seconds") or config.get("batch_seconds") or cls.seconds),
+            seconds=float(
+                config.get("batch_wait_limit_seconds") or config.get("batch_seconds") or cls.seconds
+            ),
         )
 
 
@@ -155,7 +160,9 @@ class TargetLoop:
     def on_record(self, msg: RecordMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
         if spec is None:
-            raise ProtocolError("RECORD before its SCHEMA", line=line_no, stream=msg.stream, source=self._source)
+            raise ProtocolError(
+                "RECORD before its SCHEMA", line=line_no, stream=msg.stream, source=self._source
+            )
         record = msg.record
         try:
             spec.check(record, line_no)
@@ -171,12 +178,14 @@ class TargetLoop:
         if not batch.records:
             batch.first_line = line_no
         batch.records.append(record)
+        batch.lines.append(line_no)
         batch.last_line = line_no
         if msg.version is not None:
             batch.version = msg.version
         self.buffered_rows += 1
         if self.buffered_rows >= self.limits.rows or (
-            self.buffered_rows % 1000 == 0 and time.monotonic() - self.batch_started >= self.limits.seconds
+            self.buffered_rows % 1000 == 0
+            and time.monotonic() - self.batch_started >= self.limits.seconds
         ):
             self.flush()
 
@@ -190,7 +199,12 @@ class TargetLoop:
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
         if spec is None:
-            raise ProtocolError("ACTIVATE_VERSION before its SCHEMA", line=line_no, stream=msg.stream, source=self._source)
+            raise ProtocolError(
+                "ACTIVATE_VERSION before its SCHEMA",
+                line=line_no,
+                stream=msg.stream,
+                source=self._source,
+            )
         self.flush()
         if msg.stream in self.batches:
             self.batches[msg.stream].version = None
@@ -201,10 +215,19 @@ class TargetLoop:
         """singer-sdk BATCH with jsonl (optionally gzip) files: each file's lines are records."""
         fmt = (msg.encoding.get("format") or "jsonl").lower()
         if fmt != "jsonl":
-            raise ProtocolError(f"BATCH encoding {fmt!r} is not supported (only jsonl)", line=line_no, stream=msg.stream, source=self._source)
+            raise ProtocolError(
+                f"BATCH encoding {fmt!r} is not supported (only jsonl)",
+                line=line_no,
+                stream=msg.stream,
+                source=self._source,
+            )
         for url in msg.manifest:
-            path = url[len("file://"):] if url.startswith("file://") else url
-            opener = gzip.open if msg.encoding.get("compression") == "gzip" or path.endswith(".gz") else open
+            path = url[len("file://") :] if url.startswith("file://") else url
+            opener = (
+                gzip.open
+                if msg.encoding.get("compression") == "gzip" or path.endswith(".gz")
+                else open
+            )
             with opener(path, "rb") as f:
                 for row in f:
                     if row.strip():
@@ -216,15 +239,21 @@ class TargetLoop:
         batches = [b for b in self.batches.values() if b.records]
         if batches:
             if self.metadata_columns:
-                now = datetime.now(timezone.utc).isoformat()
+                now = datetime.now(UTC).isoformat()
                 for b in batches:
                     for r in b.records:
                         r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
-            self.loader.load(batches, self.pending_state)
+            try:
+                self.loader.load(batches, self.pending_state)
+            except ProtocolError as exc:  # a value the destination refused, named by its input line
+                exc.source = self._source
+                exc.args = (exc.describe(),)
+                raise
             for b in batches:
                 b.records = []
+                b.lines = []
         self.buffered_rows = 0
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
@@ -249,7 +278,7 @@ class TargetLoop:
         self.sequence += 1
         out = dict(record)
         out["_sdc_extracted_at"] = msg.time_extracted
-        out["_sdc_received_at"] = datetime.now(timezone.utc).isoformat()
+        out["_sdc_received_at"] = datetime.now(UTC).isoformat()
         out.setdefault("_sdc_deleted_at", None)
         out["_sdc_table_version"] = msg.version
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
@@ -271,17 +300,34 @@ def target_command(
     from tapwell.config import load_config, secret_values
 
     @click.command(name=name, help=description)
-    @click.option("--config", "configs", multiple=True, type=click.Path(), help="JSON config file (repeatable; later files win).")
-    @click.option("--input", "input_path", type=click.Path(), help="Read messages from this file instead of stdin.")
-    @click.option("--about", is_flag=True, help="Print what this target is and its settings, and exit.")
+    @click.option(
+        "--config",
+        "configs",
+        multiple=True,
+        type=click.Path(),
+        help="JSON config file (repeatable; later files win).",
+    )
+    @click.option(
+        "--input",
+        "input_path",
+        type=click.Path(),
+        help="Read messages from this file instead of stdin.",
+    )
+    @click.option(
+        "--about", is_flag=True, help="Print what this target is and its settings, and exit."
+    )
     def command(configs: tuple[str, ...], input_path: str | None, about: bool) -> None:
         holder: dict[str, Any] = {}
 
         def body() -> None:
             if about:
-                info = {"name": name, "version": version, "description": description,
-                        "capabilities": ["about", "soft-delete", "hard-delete"],
-                        "settings": settings or {}}
+                info = {
+                    "name": name,
+                    "version": version,
+                    "description": description,
+                    "capabilities": ["about", "soft-delete", "hard-delete"],
+                    "settings": settings or {},
+                }
                 sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
                 return
             config = load_config(configs) if configs else {}

@@ -118,7 +118,11 @@ def read_messages(
                 obj = None
             if type(obj) is dict and obj.get("type") == "RECORD":
                 rec, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
-                if type(rec) is dict and type(name) is str and (version is None or type(version) is int):
+                if (
+                    type(rec) is dict
+                    and type(name) is str
+                    and (version is None or type(version) is int)
+                ):
                     yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
                     continue
         try:
@@ -153,7 +157,9 @@ class MessageWriter:
         if time_extracted is not None:
             msg["time_extracted"] = time_extracted
         try:
-            self._write(orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE))
+            self._write(
+                orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE)
+            )
         except TypeError:
             self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
 

@@ -33,9 +33,19 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "files": {"type": "array", "description": "Meltano tap-csv's shape: entity, path, keys"},
-        "base_dir": {"type": "string", "description": "Relative paths are taken from here (default: the working directory)"},
-        "sample_rows": {"type": "integer", "minimum": 0, "description": "Rows read to infer types (0: all)"},
-        "start_date": {"type": "string", "description": "Replication-key value to start from when there is no bookmark"},
+        "base_dir": {
+            "type": "string",
+            "description": "Relative paths are taken from here (default: the working directory)",
+        },
+        "sample_rows": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Rows read to infer types (0: all)",
+        },
+        "start_date": {
+            "type": "string",
+            "description": "Replication-key value to start from when there is no bookmark",
+        },
     },
 }
 
@@ -44,19 +54,25 @@ def streams(config: dict[str, Any]) -> list[Stream]:
     out = []
     for sc in stream_configs(config):
         schema = infer_schema(sc, int(config.get("sample_rows", 1000)))
-        out.append(Stream(
-            name=sc.name,
-            schema=schema,
-            records=lambda ctx, sc=sc, schema=schema: read_rows(sc, schema, ctx),
-            key_properties=sc.key_properties,
-            replication_key=sc.replication_key,
-            filter_start=True,
-        ))
+        out.append(
+            Stream(
+                name=sc.name,
+                schema=schema,
+                records=lambda ctx, sc=sc, schema=schema: read_rows(sc, schema, ctx),
+                key_properties=sc.key_properties,
+                replication_key=sc.replication_key,
+                filter_start=True,
+            )
+        )
     return out
 
 
-tap = Tap("tap-csv", streams, description="CSV files as Singer streams: typed, exact, incremental.",
-          config_schema=CONFIG_SCHEMA)
+tap = Tap(
+    "tap-csv",
+    streams,
+    description="CSV files as Singer streams: typed, exact, incremental.",
+    config_schema=CONFIG_SCHEMA,
+)
 
 
 def main() -> None:

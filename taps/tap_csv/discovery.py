@@ -34,12 +34,19 @@ def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
     raw = config.get("streams")
     if raw is None:
         raw = [
-            {"name": f.get("entity"), "path": f.get("path"), "key_properties": f.get("keys", []),
-             "delimiter": f.get("delimiter", ","), "encoding": f.get("encoding", "utf-8")}
+            {
+                "name": f.get("entity"),
+                "path": f.get("path"),
+                "key_properties": f.get("keys", []),
+                "delimiter": f.get("delimiter", ","),
+                "encoding": f.get("encoding", "utf-8"),
+            }
             for f in config.get("files") or []
         ]
     if not raw:
-        raise ConfigError("config has no streams: add \"streams\": [{\"name\": ..., \"path\": \"data/*.csv\"}]")
+        raise ConfigError(
+            'config has no streams: add "streams": [{"name": ..., "path": "data/*.csv"}]'
+        )
     base = Path(config.get("base_dir") or ".")
     out = []
     for i, s in enumerate(raw):
@@ -56,24 +63,36 @@ def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
             if not matched:
                 raise ConfigError(f"stream {name!r}: no file matches {full!r}")
             files.extend(matched)
-        out.append(StreamConfig(
-            name=name,
-            paths=files,
-            key_properties=list(s.get("key_properties") or s.get("keys") or []),
-            replication_key=s.get("replication_key"),
-            schema=s.get("schema"),
-            column_types=dict(s.get("column_types") or {}),
-            delimiter=s.get("delimiter", ","),
-            quotechar=s.get("quotechar", '"'),
-            encoding=s.get("encoding", "utf-8"),
-            null_values=list(s.get("null_values") or []),
-        ))
+        out.append(
+            StreamConfig(
+                name=name,
+                paths=files,
+                key_properties=list(s.get("key_properties") or s.get("keys") or []),
+                replication_key=s.get("replication_key"),
+                schema=s.get("schema"),
+                column_types=dict(s.get("column_types") or {}),
+                delimiter=s.get("delimiter", ","),
+                quotechar=s.get("quotechar", '"'),
+                encoding=s.get("encoding", "utf-8"),
+                null_values=list(s.get("null_values") or []),
+            )
+        )
     return out
 
 
 # Encodings where a newline byte is always a newline: decode line by line, so a bad byte is
 # reported at its own line rather than wherever the decoder's buffer happened to be.
-_LINE_SAFE = {"utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252"}
+_LINE_SAFE = {
+    "utf-8",
+    "utf8",
+    "utf-8-sig",
+    "ascii",
+    "latin-1",
+    "latin1",
+    "iso-8859-1",
+    "cp1252",
+    "windows-1252",
+}
 
 
 def _decoded_lines(f: Any, encoding: str, path: str) -> Iterator[str]:
@@ -82,7 +101,9 @@ def _decoded_lines(f: Any, encoding: str, path: str) -> Iterator[str]:
         try:
             yield raw.decode("utf-8-sig" if n == 1 and enc == "utf-8" else enc)
         except UnicodeDecodeError as exc:
-            raise CsvDecodeError(f"{path} line {n}: not valid {encoding} ({exc.reason} at byte {exc.start})") from None
+            raise CsvDecodeError(
+                f"{path} line {n}: not valid {encoding} ({exc.reason} at byte {exc.start})"
+            ) from None
 
 
 class CsvDecodeError(Exception):
@@ -92,10 +113,10 @@ class CsvDecodeError(Exception):
 def open_csv(path: str, sc: StreamConfig) -> tuple[Any, Any]:
     """(file, csv reader) for a stream's file; close the file when done."""
     if sc.encoding.lower() in _LINE_SAFE:
-        f: Any = open(path, "rb")
+        f: Any = open(path, "rb")  # noqa: SIM115 (closed by the caller)
         lines: Any = _decoded_lines(f, sc.encoding, path)
     else:
-        f = lines = open(path, newline="", encoding=sc.encoding)
+        f = lines = open(path, newline="", encoding=sc.encoding)  # noqa: SIM115
     return f, csv.reader(lines, delimiter=sc.delimiter, quotechar=sc.quotechar, strict=True)
 
 
@@ -137,13 +158,19 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
             except CsvDecodeError as exc:
                 raise DiscoveryError(str(exc)) from None
             except (csv.Error, UnicodeDecodeError) as exc:
-                raise DiscoveryError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
+                raise DiscoveryError(
+                    f"{path} line {reader.line_num}: malformed CSV ({exc})"
+                ) from None
         if sample_rows and taken >= sample_rows:
             break
     props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}
     for key in sc.key_properties:
         if key not in props:
-            raise ConfigError(f"stream {sc.name!r}: key property {key!r} is not a column of {sc.paths[0]}")
+            raise ConfigError(
+                f"stream {sc.name!r}: key property {key!r} is not a column of {sc.paths[0]}"
+            )
     if sc.replication_key and sc.replication_key not in props:
-        raise ConfigError(f"stream {sc.name!r}: replication key {sc.replication_key!r} is not a column of {sc.paths[0]}")
+        raise ConfigError(
+            f"stream {sc.name!r}: replication key {sc.replication_key!r} is not a column of {sc.paths[0]}"
+        )
     return {"type": "object", "properties": props}

@@ -13,7 +13,9 @@ from tap_csv.discovery import CsvDecodeError, StreamConfig, open_csv
 from tap_csv.types import converter_for
 
 
-def read_rows(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext) -> Iterator[dict[str, Any]]:
+def read_rows(
+    sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext
+) -> Iterator[dict[str, Any]]:
     props = schema.get("properties") or {}
     nulls = frozenset(sc.null_values)
     for path in sc.paths:
@@ -33,7 +35,9 @@ def read_rows(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext) -> Ite
                     if len(row) != width:
                         if not row:
                             continue
-                        raise SyncError(f"{path} line {reader.line_num}: expected {width} fields as in the header, found {len(row)}")
+                        raise SyncError(
+                            f"{path} line {reader.line_num}: expected {width} fields as in the header, found {len(row)}"
+                        )
                     record: dict[str, Any] = {}
                     for i, h, convert, is_string in plan:
                         text = row[i]
@@ -45,11 +49,15 @@ def read_rows(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext) -> Ite
                             try:
                                 record[h] = convert(text)
                             except ValueError as exc:
-                                raise SyncError(f"{path} line {reader.line_num}, stream {sc.name!r}, column {h!r}: {exc}") from None
+                                raise SyncError(
+                                    f"{path} line {reader.line_num}, stream {sc.name!r}, column {h!r}: {exc}"
+                                ) from None
                     yield record
             except csv.Error as exc:
                 raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
             except CsvDecodeError as exc:
                 raise SyncError(str(exc)) from None
             except UnicodeDecodeError as exc:
-                raise SyncError(f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})") from None
+                raise SyncError(
+                    f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
+                ) from None

@@ -8,7 +8,7 @@ string; only the configured `null_values` mean null there. In typed columns an e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,7 +47,7 @@ def to_date(text: str) -> date:
 
 def to_datetime(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip())
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 Converter = Callable[[str], Any]

@@ -43,7 +43,13 @@ def wider(existing: str, wanted: str) -> str | None:
             return "VARCHAR"
         return None if (precision, scale) == (ep, es) else f"DECIMAL({precision},{scale})"
     if e == "DECIMAL" and w in ("BIGINT", "HUGEINT"):
-        return None if _ps(existing)[0] - _ps(existing)[1] >= 19 else "VARCHAR" if w == "HUGEINT" else None
+        return (
+            None
+            if _ps(existing)[0] - _ps(existing)[1] >= 19
+            else "VARCHAR"
+            if w == "HUGEINT"
+            else None
+        )
     if w in WIDENS_TO.get(e, ()):
         return wanted
     if e in WIDENS_TO.get(w, ()):

@@ -16,7 +16,6 @@ from typing import Any
 
 import duckdb
 import orjson
-
 from tapwell.errors import ConfigError, SyncError
 from tapwell.target import Batch, StreamSpec
 from tapwell.wire import dumps
@@ -36,12 +35,19 @@ class Table:
 
 class DuckDBLoader:
     def __init__(self, config: dict[str, Any]) -> None:
-        self.path = str(config.get("path") or config.get("database") or config.get("filepath") or "warehouse.duckdb")
+        self.path = str(
+            config.get("path")
+            or config.get("database")
+            or config.get("filepath")
+            or "warehouse.duckdb"
+        )
         self.schema = str(config.get("default_target_schema") or config.get("schema") or "main")
         self.hard_delete = bool(config.get("hard_delete", False))
         self.load_method = str(config.get("load_method") or "upsert")
         if self.load_method not in ("upsert", "append-only", "overwrite"):
-            raise ConfigError(f"config key load_method: {self.load_method!r} is not one of upsert, append-only, overwrite")
+            raise ConfigError(
+                f"config key load_method: {self.load_method!r} is not one of upsert, append-only, overwrite"
+            )
         self.state_id = str(config.get("state_id") or "default")
         if os.path.dirname(self.path):
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -53,9 +59,13 @@ class DuckDBLoader:
         row = self.con.execute("SELECT current_database()").fetchone()
         self.catalog = str(row[0]) if row else "memory"
         try:
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.catalog)}.{quote(self.schema)}")
+            self.con.execute(
+                f"CREATE SCHEMA IF NOT EXISTS {quote(self.catalog)}.{quote(self.schema)}"
+            )
         except duckdb.Error as exc:
-            raise ConfigError(f"cannot create schema {self.schema!r} in {self.path}: {exc}") from None
+            raise ConfigError(
+                f"cannot create schema {self.schema!r} in {self.path}: {exc}"
+            ) from None
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()
         self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
@@ -77,14 +87,18 @@ class DuckDBLoader:
         try:
             self._prepare(spec)
         except duckdb.Error as exc:
-            raise SyncError(f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}") from None
+            raise SyncError(
+                f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}"
+            ) from None
 
     def _prepare(self, spec: StreamSpec) -> None:
         wanted = columns_of(spec.schema)
         lowered: dict[str, str] = {}
         for col in wanted:
             if col.lower() in lowered:
-                raise SyncError(f"stream {spec.name!r}: columns {lowered[col.lower()]!r} and {col!r} differ only in case, which DuckDB cannot tell apart")
+                raise SyncError(
+                    f"stream {spec.name!r}: columns {lowered[col.lower()]!r} and {col!r} differ only in case, which DuckDB cannot tell apart"
+                )
             lowered[col.lower()] = col
         for key in spec.key_properties:
             if key not in wanted:
@@ -112,7 +126,9 @@ class DuckDBLoader:
 
     def _ensure_column(self, table: Table, column: str, sqltype: str) -> None:
         if column not in table.columns:
-            self.con.execute(f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {quote(column)} {sqltype}")
+            self.con.execute(
+                f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {quote(column)} {sqltype}"
+            )
             table.columns[column] = sqltype
 
     # ------------------------------------------------------------------ loading
@@ -142,7 +158,11 @@ class DuckDBLoader:
             records = list(last.values())
         deleted = self.hard_delete and "_sdc_deleted_at" in table.columns
 
-        transforms = {c: f for c, t in table.columns.items() if (f := staging_transform(base_type(t))) is not None}
+        transforms = {
+            c: f
+            for c, t in table.columns.items()
+            if (f := staging_transform(base_type(t))) is not None
+        }
         path = os.path.join(self.tmp, "batch.jsonl")
         with open(path, "wb") as f:
             write = f.write
@@ -171,11 +191,17 @@ class DuckDBLoader:
                 self.con.execute(f"DELETE FROM {target}")
                 self.overwritten.add(batch.spec.name)
             if keys:
-                match = " AND ".join(f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in keys)
-                self.con.execute(f"DELETE FROM {target} AS t USING _tapwell_stage AS s WHERE {match}")
+                match = " AND ".join(
+                    f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in keys
+                )
+                self.con.execute(
+                    f"DELETE FROM {target} AS t USING _tapwell_stage AS s WHERE {match}"
+                )
             where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
             collist = ", ".join(quote(c) for c in cols)
-            self.con.execute(f"INSERT INTO {target} ({collist}) SELECT {collist} FROM _tapwell_stage{where}")
+            self.con.execute(
+                f"INSERT INTO {target} ({collist}) SELECT {collist} FROM _tapwell_stage{where}"
+            )
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
@@ -190,7 +216,9 @@ class DuckDBLoader:
         self.con.execute("BEGIN TRANSACTION")
         try:
             if self.hard_delete:
-                self.con.execute(f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version])
+                self.con.execute(
+                    f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
+                )
             else:
                 self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
                 self.con.execute(
@@ -208,7 +236,9 @@ class DuckDBLoader:
             f"CREATE TABLE IF NOT EXISTS {self._qualified(STATE_TABLE)} "
             "(id VARCHAR, value JSON, updated_at TIMESTAMPTZ)"
         )
-        self.con.execute(f"DELETE FROM {self._qualified(STATE_TABLE)} WHERE id = ?", [self.state_id])
+        self.con.execute(
+            f"DELETE FROM {self._qualified(STATE_TABLE)} WHERE id = ?", [self.state_id]
+        )
         self.con.execute(
             f"INSERT INTO {self._qualified(STATE_TABLE)} VALUES (?, ?, now())",
             [self.state_id, orjson.dumps(state).decode()],

@@ -11,7 +11,10 @@ from target_jsonl.loader import JsonlLoader
 SETTINGS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "destination_path": {"type": "string", "description": "Folder for the <stream>.jsonl files (default output)"},
+        "destination_path": {
+            "type": "string",
+            "description": "Folder for the <stream>.jsonl files (default output)",
+        },
         "add_metadata_columns": {"type": "boolean"},
         "batch_size_rows": {"type": "integer"},
     },

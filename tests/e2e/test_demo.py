@@ -7,7 +7,7 @@ import csv
 import json
 import shutil
 import subprocess
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,8 +27,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def run_demo(bin_path: Path, project: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bin_path / "tapwell"), "--project", str(project), "run", "demo"],
-                          capture_output=True, text=True, cwd=project)
+    return subprocess.run(
+        [str(bin_path / "tapwell"), "--project", str(project), "run", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
 
 
 def expected(column: str, text: str, kind: str) -> object:
@@ -45,17 +49,36 @@ def expected(column: str, text: str, kind: str) -> object:
         return date.fromisoformat(text)
     if kind == "date-time":
         value = datetime.fromisoformat(text)
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     return text
 
 
 KINDS = {
-    "customers": {"id": "integer", "credit_limit": "decimal", "is_active": "boolean", "birth_date": "date",
-                  "created_at": "date-time", "updated_at": "date-time"},
-    "orders": {"id": "integer", "customer_id": "integer", "amount": "decimal", "discount": "decimal",
-               "exchange_rate": "decimal", "ordered_on": "date", "created_at": "date-time", "updated_at": "date-time"},
-    "order_items": {"id": "integer", "order_id": "integer", "quantity": "integer", "unit_price": "decimal",
-                    "updated_at": "date-time"},
+    "customers": {
+        "id": "integer",
+        "credit_limit": "decimal",
+        "is_active": "boolean",
+        "birth_date": "date",
+        "created_at": "date-time",
+        "updated_at": "date-time",
+    },
+    "orders": {
+        "id": "integer",
+        "customer_id": "integer",
+        "amount": "decimal",
+        "discount": "decimal",
+        "exchange_rate": "decimal",
+        "ordered_on": "date",
+        "created_at": "date-time",
+        "updated_at": "date-time",
+    },
+    "order_items": {
+        "id": "integer",
+        "order_id": "integer",
+        "quantity": "integer",
+        "unit_price": "decimal",
+        "updated_at": "date-time",
+    },
 }
 
 
@@ -69,19 +92,34 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
     con = duckdb.connect(str(db), read_only=True)
     try:
         for table, kinds in KINDS.items():
-            with open(project / "sample" / "data" / f"{table}.csv", newline="", encoding="utf-8") as f:
+            with open(
+                project / "sample" / "data" / f"{table}.csv", newline="", encoding="utf-8"
+            ) as f:
                 rows = list(csv.DictReader(f))
             columns = list(rows[0])
-            got = con.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM shop.{table} ORDER BY id").fetchall()
+            got = con.execute(
+                f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM shop.{table} ORDER BY id"
+            ).fetchall()
             assert len(got) == len(rows), table
             for source, loaded in zip(rows, got):
                 for column, value in zip(columns, loaded):
                     want = expected(column, source[column], kinds.get(column, "string"))
-                    assert value == want, f"{table} id={source['id']} {column}: {value!r} != {want!r}"
-            types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                     "WHERE table_schema = 'shop' AND table_name = ?", [table]).fetchall())
-            assert all(types[c].startswith("DECIMAL") for c, k in kinds.items() if k == "decimal"), types
-        counts_before = {t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS}
+                    assert value == want, (
+                        f"{table} id={source['id']} {column}: {value!r} != {want!r}"
+                    )
+            types = dict(
+                con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'shop' AND table_name = ?",
+                    [table],
+                ).fetchall()
+            )
+            assert all(
+                types[c].startswith("DECIMAL") for c, k in kinds.items() if k == "decimal"
+            ), types
+        counts_before = {
+            t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS
+        }
     finally:
         con.close()
 
@@ -89,19 +127,34 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
     assert second.returncode == 0, second.stderr
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert {t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS} == counts_before
+        assert {
+            t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS
+        } == counts_before
     finally:
         con.close()
     # The second run only re-sent the rows at each bookmark (Singer's >= rule).
-    sent = [json.loads(line.split("METRIC: ", 1)[1]) for line in second.stderr.splitlines()
-            if "[tap-csv] METRIC:" in line and "record_count" in line]
+    sent = [
+        json.loads(line.split("METRIC: ", 1)[1])
+        for line in second.stderr.splitlines()
+        if "[tap-csv] METRIC:" in line and "record_count" in line
+    ]
     assert sent and all(m["value"] <= 2 for m in sent), sent
 
 
 def test_make_demo_output_names_tables_and_file(bin_path, project):
-    result = subprocess.run([str(bin_path / "python"), "-m", "tapwell.demo"], capture_output=True, text=True, cwd=project)
+    result = subprocess.run(
+        [str(bin_path / "python"), "-m", "tapwell.demo"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
     assert result.returncode == 0, result.stderr
     assert "shop.orders" in result.stdout and "1,500" in result.stdout and "+1,500" in result.stdout
     assert "DuckDB file:" in result.stdout and "demo.duckdb" in result.stdout
-    again = subprocess.run([str(bin_path / "python"), "-m", "tapwell.demo"], capture_output=True, text=True, cwd=project)
+    again = subprocess.run(
+        [str(bin_path / "python"), "-m", "tapwell.demo"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
     assert again.returncode == 0 and "+0" in again.stdout and "+1,500" not in again.stdout

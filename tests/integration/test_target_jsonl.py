@@ -17,7 +17,9 @@ def test_files_per_stream_exact_values_and_state(bin_path: Path, tmp_path: Path)
         b'{"type":"RECORD","stream":"a/../b","record":{"id":1,"d":12345678901234567890.123456789012345678901234567890,"s":"tab\\there"}}\n'
         b'{"type":"STATE","value":{"x":1}}\n'
     )
-    result = subprocess.run([str(bin_path / "target-jsonl"), "--config", str(cfg)], input=data, capture_output=True)
+    result = subprocess.run(
+        [str(bin_path / "target-jsonl"), "--config", str(cfg)], input=data, capture_output=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == b'{"x":1}\n'
     files = list((tmp_path / "out").iterdir())
@@ -31,7 +33,12 @@ def test_bad_input_exits_non_zero_without_state(bin_path: Path, tmp_path: Path):
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"destination_path": str(tmp_path / "out")}))
     data = b'{"type":"RECORD","stream":"x","record":{}}\n{"type":"STATE","value":{"x":1}}\n'
-    result = subprocess.run([str(bin_path / "target-jsonl"), "--config", str(cfg)], input=data, capture_output=True)
+    result = subprocess.run(
+        [str(bin_path / "target-jsonl"), "--config", str(cfg)], input=data, capture_output=True
+    )
     assert result.returncode == 65
-    assert result.stderr.decode().strip() == "target-jsonl: error: stdin line 1, stream 'x': RECORD before its SCHEMA"
+    assert (
+        result.stderr.decode().strip()
+        == "target-jsonl: error: stdin line 1, stream 'x': RECORD before its SCHEMA"
+    )
     assert result.stdout == b""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from tapwell.errors import ProtocolError
 from tapwell.schema import Logical, compile_checker, decimal_spec, logical_type
 
@@ -29,14 +28,30 @@ SCHEMA = {
     ("prop", "expected"),
     [
         ({"type": "integer"}, Logical("integer", False)),
-        ({"type": ["null", "integer"], "maximum": 18446744073709551615}, Logical("decimal", True, 20, 0)),
-        ({"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**10, "exclusiveMaximum": True},
-         Logical("decimal", True, 12, 2)),
-        ({"type": "number", "multipleOf": 1e-30, "maximum": 1e35}, Logical("decimal", False, 65, 30)),
+        (
+            {"type": ["null", "integer"], "maximum": 18446744073709551615},
+            Logical("decimal", True, 20, 0),
+        ),
+        (
+            {
+                "type": ["null", "number"],
+                "multipleOf": 0.01,
+                "maximum": 10**10,
+                "exclusiveMaximum": True,
+            },
+            Logical("decimal", True, 12, 2),
+        ),
+        (
+            {"type": "number", "multipleOf": 1e-30, "maximum": 1e35},
+            Logical("decimal", False, 65, 30),
+        ),
         ({"type": "number", "x-precision": 40, "x-scale": 5}, Logical("decimal", False, 40, 5)),
         ({"type": ["null", "number"]}, Logical("number", True)),
         ({"type": ["null", "string"], "format": "date-time"}, Logical("date-time", True)),
-        ({"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}, Logical("date", True)),
+        (
+            {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]},
+            Logical("date", True),
+        ),
         ({"type": ["string", "integer"]}, Logical("string", False)),
         ({"type": ["object", "string"]}, Logical("json", False)),
         ({"type": "string", "maxLength": 20}, Logical("string", False, max_length=20)),
@@ -51,8 +66,16 @@ def test_decimal_spec_absent_without_both_hints():
     assert decimal_spec({"type": "number", "multipleOf": 0.01}) is None
 
 
-GOOD = {"id": 1, "amount": Decimal("1.50"), "name": "", "paid": False, "at": "2024-01-01T00:00:00Z",
-        "on": "2024-02-29", "tags": [], "anything": {"x": 1}}
+GOOD = {
+    "id": 1,
+    "amount": Decimal("1.50"),
+    "name": "",
+    "paid": False,
+    "at": "2024-01-01T00:00:00Z",
+    "on": "2024-02-29",
+    "tags": [],
+    "anything": {"x": 1},
+}
 
 
 def test_good_record_passes():

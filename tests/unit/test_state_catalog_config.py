@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tapwell import state as st
 from tapwell.catalog import Catalog, StreamEntry, load_catalog, select_all, standard_metadata
 from tapwell.config import load_config, redact, redacted_config, secret_values
@@ -23,15 +22,27 @@ def test_bookmarks_are_pure():
     assert st.get_bookmark(s2, "orders", "replication_key_value") == 5
 
 
-SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "ssn": {"type": "string"},
-                                             "updated_at": {"type": "string", "format": "date-time"}}}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "ssn": {"type": "string"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
 
 
 def test_standard_metadata_and_selection():
-    md = standard_metadata(SCHEMA, key_properties=["id"], valid_replication_keys=["updated_at"],
-                           root_extra={"database-name": "shop", "is-view": False},
-                           property_extra={"id": {"sql-datatype": "bigint"}})
-    entry = StreamEntry({"tap_stream_id": "shop-orders", "stream": "orders", "schema": SCHEMA, "metadata": md})
+    md = standard_metadata(
+        SCHEMA,
+        key_properties=["id"],
+        valid_replication_keys=["updated_at"],
+        root_extra={"database-name": "shop", "is-view": False},
+        property_extra={"id": {"sql-datatype": "bigint"}},
+    )
+    entry = StreamEntry(
+        {"tap_stream_id": "shop-orders", "stream": "orders", "schema": SCHEMA, "metadata": md}
+    )
     root = entry.metadata()
     assert root["table-key-properties"] == ["id"]
     assert root["valid-replication-keys"] == ["updated_at"]
@@ -50,11 +61,28 @@ def test_standard_metadata_and_selection():
 
 
 def test_old_style_selection_on_schema_and_select_all():
-    cat = Catalog({"streams": [{"tap_stream_id": "a", "schema": {"selected": True, "properties": {}}},
-                               {"tap_stream_id": "b", "schema": {"properties": {}}, "metadata": []}]})
+    cat = Catalog(
+        {
+            "streams": [
+                {"tap_stream_id": "a", "schema": {"selected": True, "properties": {}}},
+                {"tap_stream_id": "b", "schema": {"properties": {}}, "metadata": []},
+            ]
+        }
+    )
     assert [s.tap_stream_id for s in cat.selected()] == ["a"]
-    everything = Catalog(select_all({"streams": [{"tap_stream_id": "b", "schema": {}, "metadata": [
-        {"breadcrumb": [], "metadata": {}}]}]}))
+    everything = Catalog(
+        select_all(
+            {
+                "streams": [
+                    {
+                        "tap_stream_id": "b",
+                        "schema": {},
+                        "metadata": [{"breadcrumb": [], "metadata": {}}],
+                    }
+                ]
+            }
+        )
+    )
     assert [s.tap_stream_id for s in everything.selected()] == ["b"]
 
 
@@ -77,7 +105,14 @@ def test_config_merge_and_secrets(tmp_path):
     config = load_config([a, b])
     assert config["host"] == "h2"
     assert set(secret_values(config)) == {"hunter22", "k-123"}
-    assert redact("login hunter22 failed with k-123", secret_values(config)) == "login *** failed with ***"
-    assert redacted_config(config) == {"host": "h2", "password": "***", "nested": {"api_key": "***"}}
+    assert (
+        redact("login hunter22 failed with k-123", secret_values(config))
+        == "login *** failed with ***"
+    )
+    assert redacted_config(config) == {
+        "host": "h2",
+        "password": "***",
+        "nested": {"api_key": "***"},
+    }
     with pytest.raises(ConfigError, match="does not exist"):
         load_config([tmp_path / "missing.json"])

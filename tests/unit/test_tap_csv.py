@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from tap_csv.cli import tap
 from tapwell.catalog import Catalog, load_catalog, select_all
 from tapwell.wire import MessageWriter, read_messages
@@ -22,7 +21,9 @@ FROZEN_MS = 1_700_000_000_000
 
 @pytest.fixture
 def demo_config() -> dict:
-    config = yaml.safe_load((ROOT / "tapwell.yml").read_text())["integrations"]["demo"]["tap"]["config"]
+    config = yaml.safe_load((ROOT / "tapwell.yml").read_text())["integrations"]["demo"]["tap"][
+        "config"
+    ]
     return {**config, "base_dir": str(ROOT / "sample" / "data")}
 
 
@@ -38,17 +39,27 @@ def sync(config: dict, catalog: Catalog, state: dict | None = None) -> str:
 
 
 def test_snapshot_discover(demo_config, snapshot):
-    snapshot("tap_csv/discover.json", json.dumps(tap.discover(demo_config), indent=2, ensure_ascii=False) + "\n")
+    snapshot(
+        "tap_csv/discover.json",
+        json.dumps(tap.discover(demo_config), indent=2, ensure_ascii=False) + "\n",
+    )
 
 
 def test_snapshot_demo_incremental_sync(demo_config, snapshot):
-    snapshot("tap_csv/demo_incremental.jsonl", sync(demo_config, load_catalog(ROOT / "catalogs" / "demo.json")))
+    snapshot(
+        "tap_csv/demo_incremental.jsonl",
+        sync(demo_config, load_catalog(ROOT / "catalogs" / "demo.json")),
+    )
 
 
 def test_snapshot_edge_full_table(snapshot):
-    config = {"base_dir": str(ROOT / "tests" / "fixtures" / "csv"),
-              "streams": [{"name": "edge", "path": "edge.csv", "key_properties": ["id"]}]}
-    snapshot("tap_csv/edge_full_table.jsonl", sync(config, Catalog(select_all(tap.discover(config)))))
+    config = {
+        "base_dir": str(ROOT / "tests" / "fixtures" / "csv"),
+        "streams": [{"name": "edge", "path": "edge.csv", "key_properties": ["id"]}],
+    }
+    snapshot(
+        "tap_csv/edge_full_table.jsonl", sync(config, Catalog(select_all(tap.discover(config))))
+    )
 
 
 def test_committed_catalog_matches_discovery(demo_config):
@@ -59,32 +70,54 @@ def test_committed_catalog_matches_discovery(demo_config):
 
 
 def test_values_are_typed_and_exact():
-    config = {"base_dir": str(ROOT / "tests" / "fixtures" / "csv"),
-              "streams": [{"name": "edge", "path": "edge.csv", "key_properties": ["id"]}]}
+    config = {
+        "base_dir": str(ROOT / "tests" / "fixtures" / "csv"),
+        "streams": [{"name": "edge", "path": "edge.csv", "key_properties": ["id"]}],
+    }
     props = tap.discover(config)["streams"][0]["schema"]["properties"]
     assert props["id"]["type"] == ["null", "integer"]
     assert props["amount"]["type"] == ["null", "number"]
     assert props["when"] == {"type": ["null", "string"], "format": "date-time"}
     assert props["day"] == {"type": ["null", "string"], "format": "date"}
     assert props["flag"]["type"] == ["null", "boolean"]
-    records = [m.record for _, m in read_messages(io.BytesIO(sync(config, Catalog(select_all(tap.discover(config)))).encode()))
-               if type(m).__name__ == "RecordMessage"]
-    exact = [Decimal(repr(a)) if isinstance(a, float) else Decimal(a) for a in (r["amount"] for r in records)]
+    records = [
+        m.record
+        for _, m in read_messages(
+            io.BytesIO(sync(config, Catalog(select_all(tap.discover(config)))).encode())
+        )
+        if type(m).__name__ == "RecordMessage"
+    ]
+    exact = [
+        Decimal(repr(a)) if isinstance(a, float) else Decimal(a)
+        for a in (r["amount"] for r in records)
+    ]
     assert exact == [Decimal("12.50"), Decimal("1E-30"), -7, Decimal("99999999999999999999.99")]
     assert records[0]["name"] == "tab\there" and records[2]["name"] == 'multi\nline "quoted"'
     assert records[1]["name"] == ""  # an empty string stays an empty string in a string column
-    assert records[2]["when"] is None and records[2]["flag"] is None  # empty in typed columns is null
-    assert records[1]["when"] == "2024-01-02T10:00:00+00:00"  # naive read as UTC, written with its offset
+    assert (
+        records[2]["when"] is None and records[2]["flag"] is None
+    )  # empty in typed columns is null
+    assert (
+        records[1]["when"] == "2024-01-02T10:00:00+00:00"
+    )  # naive read as UTC, written with its offset
     assert records[3]["when"] == "2024-12-31T23:59:59.999999+00:00"
     assert records[3]["name"] == "😀 emoji"
 
 
 def _records(text: str) -> list:
-    return [m for _, m in read_messages(io.BytesIO(text.encode())) if type(m).__name__ == "RecordMessage"]
+    return [
+        m
+        for _, m in read_messages(io.BytesIO(text.encode()))
+        if type(m).__name__ == "RecordMessage"
+    ]
 
 
 def _states(text: str) -> list:
-    return [m.value for _, m in read_messages(io.BytesIO(text.encode())) if type(m).__name__ == "StateMessage"]
+    return [
+        m.value
+        for _, m in read_messages(io.BytesIO(text.encode()))
+        if type(m).__name__ == "StateMessage"
+    ]
 
 
 def test_incremental_resumes_from_bookmark_with_boundary_rows(demo_config):
@@ -137,10 +170,14 @@ def test_deselected_columns_are_left_out(demo_config):
 # ---------------------------------------------------------------- the command line
 
 
-def run_cli(bin_path: Path, tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
+def run_cli(
+    bin_path: Path, tmp_path: Path, config: dict, *args: str
+) -> subprocess.CompletedProcess:
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config))
-    return subprocess.run([str(bin_path / "tap-csv"), "--config", str(cfg), *args], capture_output=True, text=True)
+    return subprocess.run(
+        [str(bin_path / "tap-csv"), "--config", str(cfg), *args], capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,13 +185,25 @@ def run_cli(bin_path: Path, tmp_path: Path, config: dict, *args: str) -> subproc
     [
         ('id,name\n1,"unclosed\n', "bad.csv line 2: malformed CSV (unexpected end of data)"),
         ("id,name\n1,a\n2,b,c\n", "bad.csv line 3: expected 2 fields as in the header, found 3"),
-        ("id,name\n1,a\nx,b\n", "bad.csv line 3, stream 'bad', column 'id': invalid literal for int() with base 10: 'x'"),
+        (
+            "id,name\n1,a\nx,b\n",
+            "bad.csv line 3, stream 'bad', column 'id': invalid literal for int() with base 10: 'x'",
+        ),
     ],
 )
 def test_malformed_csv_is_one_clear_line(bin_path, tmp_path, content, error):
     (tmp_path / "bad.csv").write_text(content)
-    config = {"base_dir": str(tmp_path), "sample_rows": 1,
-              "streams": [{"name": "bad", "path": "bad.csv", "column_types": {"id": {"type": ["null", "integer"]}}}]}
+    config = {
+        "base_dir": str(tmp_path),
+        "sample_rows": 1,
+        "streams": [
+            {
+                "name": "bad",
+                "path": "bad.csv",
+                "column_types": {"id": {"type": ["null", "integer"]}},
+            }
+        ],
+    }
     result = run_cli(bin_path, tmp_path, config)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -164,7 +213,11 @@ def test_malformed_csv_is_one_clear_line(bin_path, tmp_path, content, error):
 
 def test_not_utf8_is_one_clear_line(bin_path, tmp_path):
     (tmp_path / "bad.csv").write_bytes(b"id,name\n1,ok\n2,\xff\xfe\n")
-    config = {"base_dir": str(tmp_path), "sample_rows": 1, "streams": [{"name": "bad", "path": "bad.csv"}]}
+    config = {
+        "base_dir": str(tmp_path),
+        "sample_rows": 1,
+        "streams": [{"name": "bad", "path": "bad.csv"}],
+    }
     result = run_cli(bin_path, tmp_path, config)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "bad.csv line 3: not valid utf-8" in result.stderr
@@ -176,7 +229,10 @@ def test_not_utf8_is_one_clear_line(bin_path, tmp_path):
         ({"streams": []}, "config has no streams"),
         ({"streams": [{"name": "x", "path": "nothing-*.csv"}]}, "stream 'x': no file matches"),
         ({"streams": [{"path": "a.csv"}]}, "streams/0/name"),
-        ({"streams": [{"name": "x", "path": "a.csv", "key_properties": ["nope"]}]}, "key property 'nope' is not a column"),
+        (
+            {"streams": [{"name": "x", "path": "a.csv", "key_properties": ["nope"]}]},
+            "key property 'nope' is not a column",
+        ),
     ],
 )
 def test_config_errors(bin_path, tmp_path, config, error):
@@ -187,10 +243,26 @@ def test_config_errors(bin_path, tmp_path, config, error):
 
 
 def test_about_and_discover_cli(bin_path, tmp_path):
-    about = subprocess.run([str(bin_path / "tap-csv"), "--about"], capture_output=True, text=True, check=True)
+    about = subprocess.run(
+        [str(bin_path / "tap-csv"), "--about"], capture_output=True, text=True, check=True
+    )
     assert json.loads(about.stdout)["name"] == "tap-csv"
-    md = subprocess.run([str(bin_path / "tap-csv"), "--about", "--format", "markdown"], capture_output=True, text=True, check=True)
-    assert md.stdout.startswith("# ") and "tap-csv" in md.stdout.splitlines()[0] and "| streams |" in md.stdout
+    md = subprocess.run(
+        [str(bin_path / "tap-csv"), "--about", "--format", "markdown"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (
+        md.stdout.startswith("# ")
+        and "tap-csv" in md.stdout.splitlines()[0]
+        and "| streams |" in md.stdout
+    )
     (tmp_path / "a.csv").write_text("id\n1\n")
-    result = run_cli(bin_path, tmp_path, {"base_dir": str(tmp_path), "streams": [{"name": "a", "path": "a.csv"}]}, "--discover")
+    result = run_cli(
+        bin_path,
+        tmp_path,
+        {"base_dir": str(tmp_path), "streams": [{"name": "a", "path": "a.csv"}]},
+        "--discover",
+    )
     assert json.loads(result.stdout)["streams"][0]["tap_stream_id"] == "a"

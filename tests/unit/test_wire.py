@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-
 from tapwell.errors import ProtocolError
 from tapwell.messages import (
     ActivateVersionMessage,
@@ -20,10 +19,17 @@ from tapwell.messages import (
 from tapwell.wire import MessageWriter, dumps, loads, parse_line, read_messages
 
 MESSAGES = [
-    SchemaMessage("orders", {"type": "object", "properties": {"id": {"type": "integer"}}}, ["id"], ["updated_at"]),
+    SchemaMessage(
+        "orders",
+        {"type": "object", "properties": {"id": {"type": "integer"}}},
+        ["id"],
+        ["updated_at"],
+    ),
     SchemaMessage("no_keys", {"type": "object", "properties": {}}),
     RecordMessage("orders", {"id": 1, "note": "a\tb\nc", "empty": "", "none": None, "emoji": "😀"}),
-    RecordMessage("orders", {"id": 2}, version=1700000000000, time_extracted="2024-01-01T00:00:00+00:00"),
+    RecordMessage(
+        "orders", {"id": 2}, version=1700000000000, time_extracted="2024-01-01T00:00:00+00:00"
+    ),
     StateMessage({"bookmarks": {"orders": {"replication_key_value": "2024-01-01T00:00:00+00:00"}}}),
     StateMessage({}),
     ActivateVersionMessage("orders", 1700000000000),
@@ -48,8 +54,12 @@ def test_writer_fast_paths_match_to_dict():
     w.write_activate_version("s", 5)
     w.write_state({"a": 1})
     got = [m for _, m in read_messages(io.BytesIO(out.getvalue()))]
-    assert got == [SchemaMessage("s", {"type": "object"}, ["id"]), RecordMessage("s", {"id": 1}, 5),
-                   ActivateVersionMessage("s", 5), StateMessage({"a": 1})]
+    assert got == [
+        SchemaMessage("s", {"type": "object"}, ["id"]),
+        RecordMessage("s", {"id": 1}, 5),
+        ActivateVersionMessage("s", 5),
+        StateMessage({"a": 1}),
+    ]
 
 
 def test_decimal_65_30_survives_unchanged():
@@ -74,11 +84,16 @@ def test_integers_past_64_bits_stay_exact():
 
 
 def test_datetimes_keep_offsets_and_microseconds_dates_stay_dates():
-    aware = datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    aware = datetime(
+        2024, 2, 29, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))
+    )
     naive = datetime(2024, 1, 1, 12, 0, 0, 1)
     line = dumps({"a": aware, "n": naive, "d": date(2024, 2, 29)})
-    assert loads(line) == {"a": "2024-02-29T23:59:59.123456+05:30", "n": "2024-01-01T12:00:00.000001+00:00",
-                           "d": "2024-02-29"}
+    assert loads(line) == {
+        "a": "2024-02-29T23:59:59.123456+05:30",
+        "n": "2024-01-01T12:00:00.000001+00:00",
+        "d": "2024-02-29",
+    }
 
 
 def test_non_finite_decimal_is_refused():
@@ -98,17 +113,35 @@ def test_bytes_are_base64():
         (b'{"stream": "s"}', "message has no 'type'"),
         (b'{"type": "RECORD", "record": {}}', "RECORD message has no 'stream'"),
         (b'{"type": "RECORD", "stream": "s"}', "RECORD message has no 'record'"),
-        (b'{"type": "RECORD", "stream": "s", "record": []}', "RECORD message's 'record' must be an object, got list"),
-        (b'{"type": "RECORD", "stream": "s", "record": {}, "version": "x"}', "RECORD version must be an integer"),
+        (
+            b'{"type": "RECORD", "stream": "s", "record": []}',
+            "RECORD message's 'record' must be an object, got list",
+        ),
+        (
+            b'{"type": "RECORD", "stream": "s", "record": {}, "version": "x"}',
+            "RECORD version must be an integer",
+        ),
         (b'{"type": "SCHEMA", "stream": "s"}', "SCHEMA message has no 'schema'"),
-        (b'{"type": "SCHEMA", "stream": "s", "schema": {}, "key_properties": "id"}', "key_properties must be an array"),
-        (b'{"type": "SCHEMA", "stream": 5, "schema": {}}', "SCHEMA message's 'stream' must be a string, got int"),
+        (
+            b'{"type": "SCHEMA", "stream": "s", "schema": {}, "key_properties": "id"}',
+            "key_properties must be an array",
+        ),
+        (
+            b'{"type": "SCHEMA", "stream": 5, "schema": {}}',
+            "SCHEMA message's 'stream' must be a string, got int",
+        ),
         (b'{"type": "STATE"}', "STATE message's 'value' must be an object"),
         (b'{"type": "STATE", "value": [1]}', "STATE message's 'value' must be an object"),
-        (b'{"type": "ACTIVATE_VERSION", "stream": "s"}', "ACTIVATE_VERSION message has no 'version'"),
-        (b'{"type": "ACTIVATE_VERSION", "stream": "s", "version": true}', "'version' must be an integer, got bool"),
+        (
+            b'{"type": "ACTIVATE_VERSION", "stream": "s"}',
+            "ACTIVATE_VERSION message has no 'version'",
+        ),
+        (
+            b'{"type": "ACTIVATE_VERSION", "stream": "s", "version": true}',
+            "'version' must be an integer, got bool",
+        ),
         (b'{"type": "BATCH", "stream": "s", "encoding": {}}', "BATCH message has no 'manifest'"),
-        (b'\xff\xfe{}', "not valid JSON"),
+        (b"\xff\xfe{}", "not valid JSON"),
     ],
 )
 def test_every_reader_error_names_the_line(line, problem):
