@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 
 def arg(name: str) -> str | None:
@@ -28,7 +29,7 @@ def emit(message: dict) -> None:
 
 
 def main() -> None:
-    config = json.load(open(arg("--config")))
+    config = json.loads(Path(arg("--config")).read_text())
     if "--discover" in sys.argv:
         metadata = [{"breadcrumb": [], "metadata": {"inclusion": "available", "selected-by-default": True,
                                                     "table-key-properties": ["id"]}}]
@@ -41,11 +42,11 @@ def main() -> None:
     if mode == "config":
         sys.stderr.write(f"fake-tap: error: authentication failed (password {config.get('password')} refused)\n")
         sys.exit(2)
-    state = json.load(open(arg("--state"))) if arg("--state") else {}
+    state = json.loads(Path(arg("--state")).read_text()) if arg("--state") else {}
     start = int(state.get("bookmarks", {}).get("items", {}).get("last_id", 0))
     with open(config["counter"], "a") as f:
         f.write(f"start={start}\n")
-    attempt = sum(1 for _ in open(config["counter"]))
+    attempt = len(Path(config["counter"]).read_text().splitlines())
     failing = attempt <= int(config.get("fail_times", 0))
     sys.stderr.write(f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n")
     emit({"type": "SCHEMA", "stream": "items", "schema": SCHEMA, "key_properties": ["id"]})

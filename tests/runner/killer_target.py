@@ -12,13 +12,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+from pathlib import Path
 
 
 def main() -> None:
-    config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))
+    config = json.loads(Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
     with open(config["counter"], "a") as f:
         f.write("target\n")
-    attempt = sum(1 for _ in open(config["counter"]))
+    attempt = len(Path(config["counter"]).read_text().splitlines())
     failing = attempt <= int(config.get("fail_times", 1))
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w") as f:
