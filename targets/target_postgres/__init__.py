@@ -1,0 +1,1 @@
+"""target-postgres: Singer streams into PostgreSQL, COPY into staging then merge, state kept with the data."""

@@ -1,0 +1,99 @@
+"""target-postgres's command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapwell.target import target_command
+
+SETTINGS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "host": {"type": "string", "description": "Server host (default localhost)"},
+        "port": {"type": "integer", "description": "Server port (default 5432)"},
+        "user": {"type": "string", "description": "User name (also: username)"},
+        "password": {"type": "string", "secret": True, "description": "Password; never logged"},
+        "dbname": {"type": "string", "description": "Database to load into (also: database)"},
+        "sslmode": {
+            "type": "string",
+            "description": "libpq sslmode (also: ssl_mode; ssl / ssl_enable true = require)",
+        },
+        "ssl_certificate_authority": {
+            "type": "string",
+            "description": "CA file (libpq sslrootcert)",
+        },
+        "ssl_client_certificate": {
+            "type": "string",
+            "description": "Client certificate file (sslcert)",
+        },
+        "ssl_client_private_key": {"type": "string", "description": "Client key file (sslkey)"},
+        "default_target_schema": {
+            "type": "string",
+            "description": "Schema the tables go in (default public)",
+        },
+        "schema_mapping": {
+            "type": "object",
+            "description": "Source schema or stream -> {target_schema, target_table}",
+        },
+        "load_method": {"type": "string", "enum": ["upsert", "append-only", "overwrite"]},
+        "hard_delete": {
+            "type": "boolean",
+            "description": "Delete rows instead of setting _sdc_deleted_at",
+        },
+        "add_metadata_columns": {
+            "type": "boolean",
+            "description": "Add the _sdc_* columns (also: add_record_metadata)",
+        },
+        "primary_key_required": {
+            "type": "boolean",
+            "description": "Refuse upsert streams without key properties (default false: append them)",
+        },
+        "number_type": {
+            "type": "string",
+            "enum": ["numeric", "double precision", "real"],
+            "description": "Type of a number without precision (default numeric)",
+        },
+        "batch_size_rows": {
+            "type": "integer",
+            "description": "Rows per committed batch (default 100000)",
+        },
+        "batch_size_bytes": {
+            "type": "integer",
+            "description": "Input bytes per committed batch (default 16 MiB)",
+        },
+        "batch_wait_limit_seconds": {
+            "type": "number",
+            "description": "Commit at least this often (default 60)",
+        },
+        "state_id": {
+            "type": "string",
+            "description": "Key of this integration's row in tapwell_state (default 'default')",
+        },
+        "state_schema": {
+            "type": "string",
+            "description": "Schema of the tapwell_state table (default: default_target_schema)",
+        },
+    },
+    "required": ["dbname"],
+}
+
+
+def _loader(config: dict[str, Any]) -> Any:
+    from target_postgres.loader import PostgresLoader  # the driver is imported only when used
+
+    if "add_record_metadata" in config and "add_metadata_columns" not in config:
+        config["add_metadata_columns"] = config["add_record_metadata"]  # MeltanoLabs' name for it
+    config.setdefault("batch_size_bytes", 16 * 1024 * 1024)  # bounded memory for any row size
+    return PostgresLoader(config)
+
+
+main = target_command(
+    "target-postgres",
+    _loader,
+    description=(
+        "Load Singer streams into PostgreSQL: typed tables, COPY into staging then merge on key properties, "
+        "exact decimals, state committed with the rows (table tapwell_state). Reads PipelineWise's and "
+        "MeltanoLabs' target-postgres configs."
+    ),
+    settings=SETTINGS,
+)

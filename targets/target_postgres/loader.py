@@ -1,0 +1,368 @@
+"""Load batches into PostgreSQL: COPY into a temporary staging table, merge, commit with the state.
+
+One `load` is one transaction: every stream's batch and the `tapwell_state` row commit together
+or not at all, so the state kept in the destination never runs ahead of its rows. Upserts merge
+with `INSERT ... ON CONFLICT` on the primary key (or delete-then-insert when the table has no
+matching key); duplicates inside a batch are resolved before the COPY, the last record winning.
+Append-only streams COPY straight into their table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import psycopg2
+from tapwell.errors import ConfigError, ProtocolError, SyncError
+from tapwell.target import Batch, StreamSpec
+
+from target_postgres import ddl
+from target_postgres.connection import connect, map_error
+from target_postgres.encode import BadValue, CopySource, compile_encoder
+from target_postgres.types import pg_type, wider
+
+LOAD_METHODS = ("upsert", "append-only", "overwrite")
+STAGE = "_tapwell_stage"
+_COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
+
+
+@dataclass
+class Table:
+    stream: str
+    schema: str
+    name: str
+    columns: dict[str, str]  # column -> type, as the table has them now
+    props: dict[str, str]  # property -> column, for the stream's current schema
+    keys: list[str]  # key columns
+    key_props: list[str]
+    pk: list[str] = field(default_factory=list)  # the table's primary key columns, sorted
+    encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str:
+        return ddl.qualified(self.schema, self.name)
+
+
+class PostgresLoader:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.load_method = str(config.get("load_method") or "upsert")
+        if self.load_method not in LOAD_METHODS:
+            raise ConfigError(
+                f"config key load_method: {self.load_method!r} is not one of {', '.join(LOAD_METHODS)}"
+            )
+        self.hard_delete = bool(config.get("hard_delete", False))
+        self.primary_key_required = bool(config.get("primary_key_required", False))
+        self.number_type = str(config.get("number_type") or "numeric")
+        if self.number_type not in ("numeric", "double precision", "real"):
+            raise ConfigError(
+                f"config key number_type: {self.number_type!r} is not numeric, double precision or real"
+            )
+        self.state_schema = ddl.shorten(
+            str(config.get("state_schema") or config.get("default_target_schema") or "public")
+        )
+        self.state_table = ddl.shorten(str(config.get("state_table") or "tapwell_state"))
+        self.state_id = str(config.get("state_id") or "default")
+        self.source = "stdin"
+        self.conn = connect(config)
+        self.tables: dict[str, Table] = {}
+        self.overwritten: set[str] = set()
+        self.schemas_made: set[str] = set()
+
+    # ------------------------------------------------------------------ tables
+
+    def prepare(self, spec: StreamSpec) -> None:
+        """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
+        try:
+            with self.conn.cursor() as cur:
+                self.tables[spec.name] = self._prepare(cur, spec)
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise map_error(exc, "cannot create or change its table", stream=spec.name) from None
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+    def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
+        props: dict[str, Any] = spec.schema.get("properties") or {}
+        names = ddl.column_names(props, spec.name)
+        for key in spec.key_properties:
+            if key not in props:
+                raise SyncError(
+                    f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
+                )
+        if not spec.key_properties and self.primary_key_required and self.load_method == "upsert":
+            raise SyncError(
+                f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
+            )
+        wanted = {names[p]: pg_type(prop, self.number_type) for p, prop in props.items()}
+        schema, name = ddl.target_of(spec.name, self.config)
+        self._ensure_schema(cur, schema)
+        target = ddl.qualified(schema, name)
+        keys = [names[k] for k in spec.key_properties]
+        existing = ddl.existing_columns(cur, schema, name)
+        if not existing:
+            use_keys = keys if self.load_method == "upsert" else []
+            cur.execute(ddl.create_table(target, wanted, use_keys))
+            existing = dict(wanted)
+        else:
+            for col, sqltype in wanted.items():
+                have = existing.get(col)
+                if have is None:
+                    cur.execute(ddl.add_column(target, col, sqltype))
+                    existing[col] = sqltype
+                    continue
+                new = wider(have, sqltype)
+                if new is not None:
+                    cur.execute(ddl.alter_type(target, col, new))
+                    existing[col] = new
+        pk = ddl.primary_key(cur, schema, name)
+        return Table(spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk)
+
+    def _ensure_schema(self, cur: Any, schema: str) -> None:
+        if schema in self.schemas_made:
+            return
+        cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ddl.quote(schema)}")
+        self.schemas_made.add(schema)
+
+    def _ensure_column(self, cur: Any, table: Table, column: str, sqltype: str) -> None:
+        if column not in table.columns:
+            cur.execute(ddl.add_column(table.target, column, sqltype))
+            table.columns[column] = sqltype
+            table.encoders.clear()
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
+        """Every batch and the state row, in one transaction."""
+        try:
+            with self.conn.cursor() as cur:
+                for batch in batches:
+                    self._load_batch(cur, batch)
+                if state is not None:
+                    self._save_state(cur, state)
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise map_error(exc, "cannot commit the batch") from None
+        except BaseException:
+            self.conn.rollback()
+            raise
+
+    def _load_batch(self, cur: Any, batch: Batch) -> None:
+        table = self.tables[batch.spec.name]
+        records = batch.records
+        keys = table.key_props if self.load_method == "upsert" else []
+        indexes: list[int] | range = range(len(records))
+        if keys:
+            indexes = _last_of_each_key(records, keys)
+        constants: dict[str, str] = {}
+        if batch.version is not None:
+            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
+            constants["_sdc_table_version"] = str(batch.version)
+        if self.load_method == "overwrite" and table.stream not in self.overwritten:
+            cur.execute(f"DELETE FROM {table.target}")
+            self.overwritten.add(table.stream)
+        deletes = "_sdc_deleted_at" in table.props and self.hard_delete
+        merge = bool(keys)
+        copy_into = table.target
+        if merge or deletes:
+            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
+            copy_into = STAGE
+        columns = self._copy_columns(table, constants)
+        self._copy(cur, batch, table, copy_into, columns, constants, indexes)
+        if copy_into == STAGE:
+            self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
+
+    def _copy_columns(
+        self, table: Table, constants: dict[str, str]
+    ) -> list[tuple[str | None, str, str]]:
+        cols: list[tuple[str | None, str, str]] = [
+            (prop, col, table.columns[col])
+            for prop, col in table.props.items()
+            if col not in constants
+        ]
+        cols += [(None, col, table.columns[col]) for col in constants]
+        return cols
+
+    def _copy(
+        self,
+        cur: Any,
+        batch: Batch,
+        table: Table,
+        into: str,
+        columns: list[tuple[str | None, str, str]],
+        constants: dict[str, str],
+        indexes: Any,
+    ) -> None:
+        key = (tuple(columns), tuple(sorted(constants.items())))
+        encode = table.encoders.get(key)
+        if encode is None:
+            encode = table.encoders[key] = compile_encoder(columns, constants)
+        source = CopySource(batch.records, indexes, encode)
+        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
+        try:
+            cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
+        except BadValue:
+            raise self._bad_value(batch, source) from None
+        except psycopg2.Error as exc:
+            raise self._copy_error(exc, batch, table, columns, indexes) from None
+
+    def _line_of(self, batch: Batch, index: int) -> int | None:
+        lines = getattr(batch, "lines", None)
+        if lines and index < len(lines):
+            return int(lines[index])
+        return None
+
+    def _bad_value(self, batch: Batch, source: CopySource) -> ProtocolError:
+        bad = source.error or BadValue("?", "a value could not be written")
+        line = self._line_of(batch, source.failed_at) if source.failed_at is not None else None
+        prop = bad.column
+        return ProtocolError(
+            bad.problem, line=line, stream=batch.spec.name, field=prop, source=self.source
+        )
+
+    def _copy_error(
+        self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
+    ) -> Exception:
+        diag = getattr(exc, "diag", None)
+        context = (getattr(diag, "context", None) or "") if diag is not None else ""
+        match = _COPY_CONTEXT.search(context)
+        line = column = None
+        if match:
+            row = int(match.group(1)) - 1
+            if 0 <= row < len(indexes):
+                line = self._line_of(batch, indexes[row])
+                column = _column_named(match.group(2), columns)
+                if column is None:
+                    column = _nul_column(batch.records[indexes[row]])
+        return map_error(
+            exc,
+            "cannot load the batch",
+            stream=batch.spec.name,
+            line=line,
+            column=column,
+            source=self.source,
+        )
+
+    def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
+        target = table.target
+        keys = table.keys
+        quoted = ", ".join(ddl.quote(c) for c in cols)
+        match = " AND ".join(f"t.{ddl.quote(k)} = s.{ddl.quote(k)}" for k in keys)
+        live = ""
+        if deletes:
+            if keys:
+                cur.execute(
+                    f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match} AND s._sdc_deleted_at IS NOT NULL"
+                )
+            live = " WHERE _sdc_deleted_at IS NULL"
+        if merge and sorted(keys) == table.pk:
+            rest = [c for c in cols if c not in keys]
+            action = (
+                "DO NOTHING"
+                if not rest
+                else "DO UPDATE SET "
+                + ", ".join(f"{ddl.quote(c)} = EXCLUDED.{ddl.quote(c)}" for c in rest)
+            )
+            keylist = ", ".join(ddl.quote(k) for k in keys)
+            cur.execute(
+                f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live} ON CONFLICT ({keylist}) {action}"
+            )
+            return
+        if merge:
+            cur.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
+        cur.execute(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live}")
+
+    # ------------------------------------------------------------------ versions and state
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None:
+        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
+        table = self.tables.get(spec.name)
+        if table is None or "_sdc_table_version" not in table.columns:
+            return
+        try:
+            with self.conn.cursor() as cur:
+                older = "(_sdc_table_version < %s OR _sdc_table_version IS NULL)"
+                if self.hard_delete:
+                    cur.execute(f"DELETE FROM {table.target} WHERE {older}", (version,))
+                else:
+                    self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
+                    cur.execute(
+                        f"UPDATE {table.target} SET _sdc_deleted_at = now() WHERE {older} AND _sdc_deleted_at IS NULL",
+                        (version,),
+                    )
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise map_error(exc, "cannot apply ACTIVATE_VERSION", stream=spec.name) from None
+
+    def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
+        target = ddl.qualified(self.state_schema, self.state_table)
+        if ("state", target) not in self.overwritten:
+            self._ensure_schema(cur, self.state_schema)
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {target} "
+                "(id text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamp with time zone NOT NULL)"
+            )
+            self.overwritten.add(("state", target))  # type: ignore[arg-type]
+        cur.execute(
+            f"INSERT INTO {target} (id, value, updated_at) VALUES (%s, %s, now()) "
+            "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+            (self.state_id, orjson.dumps(state).decode()),
+        )
+
+    def stored_state(self) -> dict[str, Any] | None:
+        """The state last committed with the data, to resume from when stdout was lost."""
+        target = ddl.qualified(self.state_schema, self.state_table)
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s)", (target,))
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                self.conn.rollback()
+                return None
+            cur.execute(f"SELECT value FROM {target} WHERE id = %s", (self.state_id,))
+            found = cur.fetchone()
+        self.conn.rollback()
+        return found[0] if found else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _last_of_each_key(records: list[dict[str, Any]], keys: list[str]) -> list[int] | range:
+    """Indexes of the records to load: for each key, only the last record that has it."""
+    if len(keys) == 1:
+        k = keys[0]
+        last = {r.get(k): i for i, r in enumerate(records)}
+    else:
+        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
+    if len(last) == len(records):
+        return range(len(records))
+    return sorted(last.values())
+
+
+def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:
+    if not text:
+        return None
+    for prop, col, _ in sorted(columns, key=lambda c: -len(c[1])):
+        if text == col or text.startswith(col):
+            return prop or col
+    return None
+
+
+def _nul_column(record: dict[str, Any]) -> str | None:
+    for key, value in record.items():
+        if (
+            "\\u0000" in orjson.dumps(value).decode(errors="replace")
+            or isinstance(value, str)
+            and "\x00" in value
+        ):
+            return key
+    return None
