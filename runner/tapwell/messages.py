@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from tapwell.errors import ProtocolError
@@ -144,7 +145,7 @@ def _batch(obj: dict[str, Any]) -> BatchMessage:
     return BatchMessage(stream, encoding, manifest)
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], Message]] = {
     "SCHEMA": _schema,
     "RECORD": _record,
     "STATE": _state,

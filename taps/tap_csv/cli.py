@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tapwell.tap import Stream, Tap
@@ -58,7 +59,7 @@ def streams(config: dict[str, Any]) -> list[Stream]:
             Stream(
                 name=sc.name,
                 schema=schema,
-                records=lambda ctx, sc=sc, schema=schema: read_rows(sc, schema, ctx),
+                records=functools.partial(read_rows, sc, schema),
                 key_properties=sc.key_properties,
                 replication_key=sc.replication_key,
                 filter_start=True,

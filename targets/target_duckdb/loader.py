@@ -159,9 +159,9 @@ class DuckDBLoader:
         deleted = self.hard_delete and "_sdc_deleted_at" in table.columns
 
         transforms = {
-            c: f
+            c: fn
             for c, t in table.columns.items()
-            if (f := staging_transform(base_type(t))) is not None
+            if (fn := staging_transform(base_type(t))) is not None
         }
         path = os.path.join(self.tmp, "batch.jsonl")
         with open(path, "wb") as f:
@@ -170,9 +170,9 @@ class DuckDBLoader:
             for r in records:
                 if transforms or version is not None:
                     r = dict(r)
-                    for c, fn in transforms.items():
+                    for c, convert in transforms.items():
                         if c in r:
-                            r[c] = fn(r[c])
+                            r[c] = convert(r[c])
                     if version is not None:
                         r["_sdc_table_version"] = version
                 write(dumps(r) + b"\n")

@@ -27,7 +27,7 @@ class JsonlLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         if spec.name not in self.files:
-            self.files[spec.name] = open(os.path.join(self.dir, file_name(spec.name)), "ab")
+            self.files[spec.name] = open(os.path.join(self.dir, file_name(spec.name)), "ab")  # noqa: SIM115
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         for batch in batches:
