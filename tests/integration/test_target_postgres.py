@@ -1,0 +1,565 @@
+"""target-postgres against the real PostgreSQL: types, evolution, upserts, deletes, state, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+pytestmark = pytest.mark.services
+
+
+def schema(stream: str, props: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": props},
+        "key_properties": keys or [],
+    }
+
+
+def record(stream: str, rec: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "RECORD", "stream": stream, "record": rec, **extra}
+
+
+def state(value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "STATE", "value": value}
+
+
+def lines(*messages: Any) -> str:
+    return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+
+
+def run_target(
+    bin_path: Path, tmp_path: Path, config: dict[str, Any], text: str
+) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(config))
+    return subprocess.run(
+        [str(bin_path / "target-postgres"), "--config", str(cfg)],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def query(config: dict[str, Any], sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    conn = psycopg2.connect(
+        host=config["host"], port=config["port"], user=config["user"], dbname=config["dbname"]
+    )
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def column_types(config: dict[str, Any], table: str, schema_name: str = "public") -> dict[str, str]:
+    rows = query(
+        config,
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+        "AND NOT a.attisdropped ORDER BY a.attnum",
+        (schema_name, table),
+    )
+    return dict(rows)
+
+
+def stdout_states(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- types
+
+TYPES = {
+    "id": {"type": "integer"},
+    "big": {"type": ["null", "integer"], "maximum": 10**30},
+    "price": {
+        "type": ["null", "number"],
+        "multipleOf": 0.01,
+        "maximum": 10**10,
+        "exclusiveMaximum": True,
+    },
+    "ratio": {"type": ["null", "number"]},
+    "at": {"type": ["null", "string"], "format": "date-time"},
+    "day": {"type": ["null", "string"], "format": "date"},
+    "clock": {"type": ["null", "string"], "format": "time"},
+    "flag": {"type": ["null", "boolean"]},
+    "doc": {"type": ["null", "object"]},
+    "items": {"type": ["null", "array"]},
+    "note": {"type": ["null", "string"]},
+    "either": {"type": ["null", "string", "integer"]},
+    "anything": {"anyOf": [{"type": "object"}, {"type": "string"}, {"type": "null"}]},
+}
+
+
+def test_every_type_round_trips_exactly(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    text = "tab\there\nnew line\r\\ back \\N 'q' \"dq\" emoji \U0001f600 é"
+    first = {
+        "id": 1,
+        "big": 123456789012345678901234567890,
+        "price": 12345678.91,
+        "ratio": 0.1,
+        "at": "2024-02-29T23:59:59.123456+02:00",
+        "day": "0001-01-01",
+        "clock": "23:59:59.999999",
+        "flag": True,
+        "doc": {"a": [1, 2.5, "x\ty"], "b": None, "c": "back\\slash"},
+        "items": [1, "two", {"3": 3}],
+        "note": text,
+        "either": 7,
+        "anything": {"k": "v"},
+    }
+    second = {
+        "id": 2,
+        "big": None,
+        "price": None,
+        "ratio": 12345678901234567890.123456789,
+        "at": "2024-01-01T00:00:00Z",
+        "day": None,
+        "clock": None,
+        "flag": False,
+        "doc": {},
+        "items": [],
+        "note": "",
+        "either": "seven",
+        "anything": "plain",
+    }
+    third = {"id": 3}
+    msgs = lines(
+        schema("types", TYPES, ["id"]),
+        record("types", first),
+        record("types", second),
+        record("types", third),
+        state({"bookmarks": {"types": {"id": 3}}}),
+    )
+    # The long number is written by hand so it arrives with every digit, as an exact tap sends it.
+    msgs = msgs.replace("1.2345678901234567e+19", "12345678901234567890.123456789")
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert stdout_states(result.stdout) == [{"bookmarks": {"types": {"id": 3}}}]
+    assert column_types(pg_db, "types") == {
+        "id": "bigint",
+        "big": "numeric(31,0)",
+        "price": "numeric(12,2)",
+        "ratio": "numeric",
+        "at": "timestamp with time zone",
+        "day": "date",
+        "clock": "time without time zone",
+        "flag": "boolean",
+        "doc": "jsonb",
+        "items": "jsonb",
+        "note": "text",
+        "either": "text",
+        "anything": "jsonb",
+    }
+    rows = query(
+        pg_db,
+        "SELECT id, big, price, ratio, at::text, day::text, clock::text, flag, doc, items, note, either, anything FROM types ORDER BY id",
+    )
+    assert rows[0] == (
+        1,
+        Decimal("123456789012345678901234567890"),
+        Decimal("12345678.91"),
+        Decimal("0.1"),
+        "2024-02-29 21:59:59.123456+00",
+        "0001-01-01",
+        "23:59:59.999999",
+        True,
+        {"a": [1, 2.5, "x\ty"], "b": None, "c": "back\\slash"},
+        [1, "two", {"3": 3}],
+        text,
+        "7",
+        {"k": "v"},
+    )
+    assert rows[1] == (
+        2,
+        None,
+        None,
+        Decimal("12345678901234567890.123456789"),
+        "2024-01-01 00:00:00+00",
+        None,
+        None,
+        False,
+        {},
+        [],
+        "",
+        "seven",
+        "plain",
+    )
+    assert rows[2] == (3, None, None, None, None, None, None, None, None, None, None, None, None)
+    assert query(pg_db, "SELECT value FROM tapwell_state WHERE id = 'default'") == [
+        ({"bookmarks": {"types": {"id": 3}}},)
+    ]
+
+
+def test_number_as_float_only_when_asked(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = lines(
+        schema("f", {"id": {"type": "integer"}, "x": {"type": "number"}}, ["id"]),
+        record("f", {"id": 1, "x": 0.5}),
+    )
+    result = run_target(bin_path, tmp_path, {**pg_db, "number_type": "double precision"}, msgs)
+    assert result.returncode == 0, result.stderr
+    assert column_types(pg_db, "f")["x"] == "double precision"
+
+
+# ----------------------------------------------------------------------------- evolution
+
+
+def test_schema_evolution_adds_and_widens_never_drops(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    v1 = {
+        "id": {"type": "integer"},
+        "n": {"type": ["null", "integer"]},
+        "old": {"type": ["null", "string"]},
+    }
+    v2 = {
+        "id": {"type": "integer"},
+        "n": {"type": ["null", "number"], "multipleOf": 0.001, "maximum": 10**6},
+        "extra": {"type": ["null", "boolean"]},
+    }
+    v3 = {"id": {"type": "integer"}, "n": {"type": ["null", "string"]}}
+    msgs = lines(
+        schema("evo", v1, ["id"]),
+        record("evo", {"id": 1, "n": 10, "old": "kept"}),
+        schema("evo", v2, ["id"]),
+        record("evo", {"id": 2, "n": 2.5, "extra": True}),
+        schema("evo", v3, ["id"]),
+        record("evo", {"id": 3, "n": "three"}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert column_types(pg_db, "evo") == {
+        "id": "bigint",
+        "n": "text",
+        "old": "text",
+        "extra": "boolean",
+    }
+    assert query(pg_db, "SELECT id, n, old, extra FROM evo ORDER BY id") == [
+        (1, "10.000", "kept", None),
+        (2, "2.500", None, True),
+        (3, "three", None, None),
+    ]
+    # A later run with the narrower first schema leaves the wide column alone.
+    result = run_target(
+        bin_path,
+        tmp_path,
+        pg_db,
+        lines(schema("evo", v1, ["id"]), record("evo", {"id": 4, "n": 4})),
+    )
+    assert result.returncode == 0, result.stderr
+    assert column_types(pg_db, "evo")["n"] == "text"
+    assert query(pg_db, "SELECT count(*) FROM evo") == [(4,)]
+
+
+def test_integer_widens_to_numeric_in_place(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = lines(
+        schema("w", {"id": {"type": "integer"}, "v": {"type": "integer"}}, ["id"]),
+        record("w", {"id": 1, "v": 5}),
+        schema("w", {"id": {"type": "integer"}, "v": {"type": "number"}}, ["id"]),
+        record("w", {"id": 2, "v": 1.25}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert column_types(pg_db, "w")["v"] == "numeric"
+    assert query(pg_db, "SELECT id, v FROM w ORDER BY id") == [
+        (1, Decimal(5)),
+        (2, Decimal("1.25")),
+    ]
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def test_upsert_dedupes_within_a_batch_and_updates_across_runs(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
+    msgs = lines(
+        schema("u", props, ["id"]),
+        record("u", {"id": 1, "v": "a"}),
+        record("u", {"id": 2, "v": "b"}),
+        record("u", {"id": 1, "v": "a2"}),
+        state({"n": 1}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id, v FROM u ORDER BY id") == [(1, "a2"), (2, "b")]
+    result = run_target(
+        bin_path,
+        tmp_path,
+        pg_db,
+        lines(
+            schema("u", props, ["id"]),
+            record("u", {"id": 2, "v": None}),
+            record("u", {"id": 3, "v": "c"}),
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id, v FROM u ORDER BY id") == [(1, "a2"), (2, None), (3, "c")]
+
+
+def test_composite_keys(pg_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+    props = {"a": {"type": "integer"}, "b": {"type": "string"}, "v": {"type": ["null", "integer"]}}
+    msgs = lines(
+        schema("ck", props, ["a", "b"]),
+        record("ck", {"a": 1, "b": "x", "v": 1}),
+        record("ck", {"a": 1, "b": "y", "v": 2}),
+        record("ck", {"a": 1, "b": "x", "v": 3}),
+    )
+    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 2}, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT a, b, v FROM ck ORDER BY a, b") == [(1, "x", 3), (1, "y", 2)]
+
+
+def test_append_only_keeps_every_record(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}, "v": {"type": "string"}}
+    msgs = lines(
+        schema("ev", props, ["id"]),
+        record("ev", {"id": 1, "v": "a"}),
+        record("ev", {"id": 1, "v": "b"}),
+    )
+    config = {**pg_db, "load_method": "append-only"}
+    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
+    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
+    assert query(pg_db, "SELECT id, v FROM ev ORDER BY v") == [
+        (1, "a"),
+        (1, "a"),
+        (1, "b"),
+        (1, "b"),
+    ]
+
+
+def test_overwrite_replaces_the_table_once_per_run(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}}
+    config = {**pg_db, "load_method": "overwrite", "batch_size_rows": 1}
+    assert (
+        run_target(
+            bin_path,
+            tmp_path,
+            config,
+            lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in range(3)]),
+        ).returncode
+        == 0
+    )
+    assert (
+        run_target(
+            bin_path,
+            tmp_path,
+            config,
+            lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in (7, 8)]),
+        ).returncode
+        == 0
+    )
+    assert query(pg_db, "SELECT id FROM ow ORDER BY id") == [(7,), (8,)]
+
+
+def test_keyless_stream_appends_unless_keys_required(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = lines(
+        schema("nk", {"v": {"type": "string"}}), record("nk", {"v": "a"}), record("nk", {"v": "a"})
+    )
+    assert run_target(bin_path, tmp_path, pg_db, msgs).returncode == 0
+    assert query(pg_db, "SELECT count(*) FROM nk") == [(2,)]
+    result = run_target(bin_path, tmp_path, {**pg_db, "primary_key_required": True}, msgs)
+    assert result.returncode != 0
+    assert "stream 'nk' has no key properties; set primary_key_required to false" in result.stderr
+
+
+def test_stream_names_and_schema_mapping(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    config = {
+        **pg_db,
+        "default_target_schema": "raw",
+        "schema_mapping": {"shop": {"target_schema": "shop_copy"}},
+    }
+    del config["dbname"]  # MeltanoLabs spells it `database`
+    msgs = lines(
+        schema("shop-orders", {"id": {"type": "integer"}}, ["id"]),
+        record("shop-orders", {"id": 1}),
+        schema("other-items", {"id": {"type": "integer"}}, ["id"]),
+        record("other-items", {"id": 2}),
+        state({"done": True}),
+    )
+    result = run_target(bin_path, tmp_path, config, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id FROM shop_copy.orders") == [(1,)]
+    assert query(pg_db, "SELECT id FROM raw.items") == [(2,)]
+    assert query(pg_db, "SELECT value FROM raw.tapwell_state") == [({"done": True},)]
+
+
+# ----------------------------------------------------------------------------- deletes and versions
+
+PROPS = {
+    "id": {"type": "integer"},
+    "v": {"type": ["null", "string"]},
+    "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"},
+}
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_records_carrying_deleted_at(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, hard: bool
+) -> None:
+    config = {**pg_db, "hard_delete": hard}
+    msgs = lines(
+        schema("d", PROPS, ["id"]),
+        record("d", {"id": 1, "v": "a"}),
+        record("d", {"id": 2, "v": "b"}),
+    )
+    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
+    gone = lines(
+        schema("d", PROPS, ["id"]),
+        record("d", {"id": 1, "v": "a", "_sdc_deleted_at": "2024-05-01T00:00:00+00:00"}),
+        record("d", {"id": 3, "v": "c"}),
+    )
+    result = run_target(bin_path, tmp_path, config, gone)
+    assert result.returncode == 0, result.stderr
+    rows = query(pg_db, "SELECT id, _sdc_deleted_at IS NOT NULL FROM d ORDER BY id")
+    assert rows == ([(2, False), (3, False)] if hard else [(1, True), (2, False), (3, False)])
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_activate_version(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, hard: bool
+) -> None:
+    config = {**pg_db, "hard_delete": hard, "add_metadata_columns": True}
+    props = {"id": {"type": "integer"}}
+    first = lines(
+        schema("av", props, ["id"]),
+        {"type": "ACTIVATE_VERSION", "stream": "av", "version": 1},
+        record("av", {"id": 1}, version=1),
+        record("av", {"id": 2}, version=1),
+        {"type": "ACTIVATE_VERSION", "stream": "av", "version": 1},
+    )
+    second = lines(
+        schema("av", props, ["id"]),
+        record("av", {"id": 2}, version=2),
+        record("av", {"id": 3}, version=2),
+        {"type": "ACTIVATE_VERSION", "stream": "av", "version": 2},
+    )
+    assert run_target(bin_path, tmp_path, config, first).returncode == 0
+    result = run_target(bin_path, tmp_path, config, second)
+    assert result.returncode == 0, result.stderr
+    rows = query(
+        pg_db, "SELECT id, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM av ORDER BY id"
+    )
+    assert rows == (
+        [(2, 2, False), (3, 2, False)] if hard else [(1, 1, True), (2, 2, False), (3, 2, False)]
+    )
+    meta = query(
+        pg_db,
+        "SELECT _sdc_extracted_at, _sdc_received_at IS NOT NULL, _sdc_batched_at IS NOT NULL, _sdc_sequence > 0 FROM av WHERE id = 3",
+    )
+    assert meta == [(None, True, True, True)]
+
+
+# ----------------------------------------------------------------------------- identifiers
+
+
+def test_identifiers_quotes_spaces_unicode_and_long_names(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    long_a = "a_very_long_column_name_" + "x" * 50 + "_one"
+    long_b = "a_very_long_column_name_" + "x" * 50 + "_two"
+    props = {
+        'id "quoted"': {"type": "integer"},
+        "with space": {"type": "string"},
+        "ünïcødé 名前": {"type": "string"},
+        long_a: {"type": "integer"},
+        long_b: {"type": "integer"},
+        "Mixed Case": {"type": "string"},
+    }
+    stream = 'Table "of" things ' + "é" * 40
+    rec = {
+        'id "quoted"': 1,
+        "with space": "s",
+        "ünïcødé 名前": "u",
+        long_a: 1,
+        long_b: 2,
+        "Mixed Case": "m",
+    }
+    result = run_target(
+        bin_path,
+        tmp_path,
+        pg_db,
+        lines(schema(stream, props, ['id "quoted"']), record(stream, rec)),
+    )
+    assert result.returncode == 0, result.stderr
+    tables = query(
+        pg_db,
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace",
+    )
+    assert len(tables) == 1
+    name = tables[0][0]
+    assert len(name.encode()) <= 63 and name.startswith('Table "of" things ')
+    cols = column_types(pg_db, name)
+    assert len(cols) == 6 and all(len(c.encode()) <= 63 for c in cols)
+    assert {'id "quoted"', "with space", "ünïcødé 名前", "Mixed Case"} <= set(cols)
+    quoted = name.replace('"', '""')
+    assert sorted(
+        query(pg_db, f'SELECT "with space", "ünïcødé 名前", "Mixed Case" FROM "{quoted}"')
+    ) == [("s", "u", "m")]
+    # The same run again lands on the same shortened names.
+    assert (
+        run_target(
+            bin_path,
+            tmp_path,
+            pg_db,
+            lines(schema(stream, props, ['id "quoted"']), record(stream, rec)),
+        ).returncode
+        == 0
+    )
+    assert len(column_types(pg_db, name)) == 6
+
+
+def test_identifier_collision_is_reported(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    from target_postgres.ddl import shorten
+
+    long = "c" * 70
+    props = {
+        "id": {"type": "integer"},
+        long: {"type": "integer"},
+        shorten(long): {"type": "integer"},
+    }
+    result = run_target(bin_path, tmp_path, pg_db, lines(schema("col", props, ["id"])))
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith("rename one of them in the tap or a stream map")
+    assert "both map to column" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_database_is_a_config_error(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    result = run_target(
+        bin_path, tmp_path, {**pg_db, "dbname": "no_such_db_tw", "password": "s3cret-value"}, ""
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.count("\n") == 1
+        and "no_such_db_tw" in result.stderr
+        and "s3cret-value" not in result.stderr
+    )
