@@ -287,3 +287,8 @@ def install(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
         _err(f"tapwell: {n} connector(s) installed" + ("" if n else " (all up to date)"))
 
     _exit(body)
+
+
+from tapwell.check.cli import check  # noqa: E402
+
+main.add_command(check)

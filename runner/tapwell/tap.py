@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,10 +30,17 @@ import click
 import orjson
 
 from tapwell import state as st
-from tapwell.catalog import Catalog, StreamEntry, catalog_entry, load_catalog, select_all, standard_metadata
+from tapwell.catalog import (
+    Catalog,
+    StreamEntry,
+    catalog_entry,
+    load_catalog,
+    select_all,
+    standard_metadata,
+)
 from tapwell.cli_util import run_main
 from tapwell.config import load_config, secret_values
-from tapwell.errors import ConfigError
+from tapwell.errors import ConfigError, SyncError
 from tapwell.progress import Progress, configure_logging
 from tapwell.schema import property_format, property_types
 from tapwell.wire import MessageWriter
@@ -84,7 +91,7 @@ def typed_value(prop: dict[str, Any], raw: Any) -> Any:
     fmt = property_format(prop)
     if "string" in kinds and fmt == "date-time":
         value = datetime.fromisoformat(str(raw))
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if "string" in kinds and fmt == "date":
         return date.fromisoformat(str(raw)[:10])
     if "integer" in kinds:
@@ -96,8 +103,27 @@ def typed_value(prop: dict[str, Any], raw: Any) -> Any:
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
+
+
+def _typed_key(stream: str, rkey: str, prop: dict[str, Any], value: str) -> Any:
+    """A replication-key value yielded as text (as most APIs return it), typed like the bookmark."""
+    try:
+        return _comparable(typed_value(prop, value))
+    except (ValueError, ArithmeticError):
+        raise SyncError(f"stream {stream!r}, field {rkey!r}: replication key value {value!r} does not "
+                        f"match the schema's type") from None
+
+
+def _replication_method(entry: StreamEntry, stream: Stream) -> str:
+    """The catalog's choice when it makes one; else INCREMENTAL for a stream that declares a
+    replication key (as singer-sdk does), FULL_TABLE otherwise."""
+    md = entry.metadata()
+    chosen = md.get("replication-method") or entry.raw.get("replication_method") or md.get("forced-replication-method")
+    if chosen:
+        return str(chosen).upper()
+    return "INCREMENTAL" if (entry.replication_key or stream.replication_key) else "FULL_TABLE"
 
 
 class Tap:
@@ -171,7 +197,7 @@ class Tap:
         selected = entry.selected_properties()
         props = entry.schema.get("properties") or {}
         schema = dict(entry.schema, properties={p: props[p] for p in selected})
-        method = entry.replication_method
+        method = _replication_method(entry, stream)
         rkey = (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
         if method == "INCREMENTAL" and not rkey:
             raise ConfigError(f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog")
@@ -200,23 +226,39 @@ class Tap:
         wanted = tuple(selected)
         start_cmp = _comparable(start_value)
         max_value: Any = start_cmp
+        rprop = props.get(rkey, {}) if rkey else {}
+        typed_strings = bool(rprop) and (
+            property_format(rprop) in ("date-time", "date") or bool({"integer", "number"} & set(property_types(rprop)))
+        )
         count = 0
+        since_state = 0
+        checkpoint = bool(rkey and stream.is_sorted and self.state_every > 0)
         write = writer.write_record
         for record in stream.records(ctx):
             if rkey is not None:
                 value = _comparable(record.get(rkey))
                 if value is not None:
-                    if stream.filter_start and start_cmp is not None and value < start_cmp:
-                        continue
-                    if max_value is None or value > max_value:
-                        max_value = value
+                    if typed_strings and isinstance(value, str):
+                        value = _typed_key(name, rkey, rprop, value)
+                    try:
+                        if stream.filter_start and start_cmp is not None and value < start_cmp:
+                            continue
+                        if max_value is None or value > max_value:
+                            max_value = value
+                    except TypeError:
+                        raise SyncError(
+                            f"stream {name!r}, field {rkey!r}: replication key value {value!r} cannot be "
+                            f"compared with {max_value!r}; yield values of the type the schema declares"
+                        ) from None
             write(name, record if all_selected else {k: record.get(k) for k in wanted if k in record}, version)
             count += 1
+            since_state += 1
             if count % 1000 == 0:
                 progress.add(name, 1000)
-                if rkey and stream.is_sorted and count % self.state_every == 0:
-                    state = self._bookmark(state, name, rkey, max_value)
-                    writer.write_state(state)
+            if checkpoint and since_state >= self.state_every:
+                since_state = 0
+                state = self._bookmark(state, name, rkey, max_value)  # type: ignore[arg-type]
+                writer.write_state(state)
         progress.add(name, count % 1000)
         progress.done(name)
         if rkey is not None:
@@ -247,13 +289,9 @@ class Tap:
         }
 
     def validate_config(self, config: dict[str, Any]) -> None:
-        import jsonschema
-
-        errors = sorted(jsonschema.Draft7Validator(self.config_schema).iter_errors(config), key=str)
-        if errors:
-            e = errors[0]
-            where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-            raise ConfigError(f"config key {where}: {e.message}")
+        """Check the config against `config_schema`; every problem in one line that names each
+        setting, never its value (values may be secrets)."""
+        raise_config_errors(self.config_schema, config)
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         command = self._click_command()
@@ -278,9 +316,10 @@ class Tap:
                 if about:
                     _print_about(tap.about(), fmt)
                     return
-                if not configs:
-                    raise ConfigError("--config is required (a JSON file with the tap's settings)")
-                config = load_config(configs)
+                if not configs and tap.config_schema.get("required"):
+                    raise ConfigError(f"--config is required (a JSON file with the tap's settings; "
+                                      f"`{tap.name} --about` lists them)")
+                config = load_config(configs) if configs else {}
                 holder["config"] = config
                 tap.validate_config(config)
                 if discover:
@@ -327,15 +366,57 @@ def _load_state(path: str | None) -> dict[str, Any]:
     return data
 
 
+def raise_config_errors(schema: dict[str, Any], config: dict[str, Any]) -> None:
+    """Validate `config` against a JSON Schema; raise one ConfigError listing every problem."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        problems = "; ".join(_config_problem(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ConfigError(f"invalid config: {problems}{more}")
+
+
+def _config_problem(error: Any) -> str:
+    where = "/".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        keys = ", ".join(repr("/".join(filter(None, [where, k]))) for k in missing)
+        return f"missing required setting {keys}"
+    if error.validator == "additionalProperties":
+        return f"{where or 'config'}: unknown setting(s) ({error.message.split('(')[-1].rstrip(')')}"
+    expected = {
+        "type": f"must be of type {error.validator_value}",
+        "enum": f"must be one of {error.validator_value}",
+        "minimum": f"must be >= {error.validator_value}",
+        "maximum": f"must be <= {error.validator_value}",
+        "minLength": f"must have at least {error.validator_value} character(s)",
+        "maxLength": f"must have at most {error.validator_value} character(s)",
+        "pattern": f"must match {error.validator_value!r}",
+        "format": f"must be a {error.validator_value}",
+    }.get(str(error.validator), f"fails {error.validator} {error.validator_value!r}")
+    return f"setting {where or '(top level)'!r} {expected}"
+
+
+def _cell(text: Any) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _print_about(info: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    lines = [f"# {info['name']}", "", info.get("description") or "", "", f"Version: {info['version']}", "",
-             "## Settings", "", "| setting | type | required | description |", "|---|---|---|---|"]
-    props = (info.get("settings") or {}).get("properties") or {}
-    required = set((info.get("settings") or {}).get("required") or [])
-    for key, prop in props.items():
-        kinds = "/".join(property_types(prop)) or "any"
-        lines.append(f"| {key} | {kinds} | {'yes' if key in required else 'no'} | {prop.get('description', '')} |")
+    settings = info.get("settings") or {}
+    lines = [f"# `{info['name']}`", "", info.get("description") or "", "", f"Version: {info['version']}", "",
+             "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []), "",
+             "## Settings", ""]
+    props = settings.get("properties") or {}
+    required = set(settings.get("required") or [])
+    if not props:
+        lines.append("This tap has no settings.")
+    else:
+        lines += ["| Setting | Type | Required | Description |", "|:--|:--|:--|:--|"]
+        for key, prop in props.items():
+            kinds = "/".join(k for k in property_types(prop) if k != "null") or "any"
+            lines.append(f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,214 @@
+"""Read a target's destination back and compare it, row by row, with what the suite sent.
+
+`--verify jsonl:DIR` (one file per stream: `<stream>.jsonl`, or singer-io's `<stream>-<time>.jsonl`)
+expects every record, in order, as sent. `--verify duckdb:PATH[:SCHEMA]` expects one row per key
+(the last one sent wins), only the active version after ACTIVATE_VERSION, and every value equal
+after typing: numbers exact, date-times as instants, null never confused with the empty string.
+Columns named `_sdc_*` are the target's own and are ignored; a row with `_sdc_deleted_at` set is
+a deleted row.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+from tapwell.check.report import Report
+from tapwell.check.suite import Prepared
+from tapwell.errors import ConfigError
+from tapwell.schema import property_format, property_types
+from tapwell.wire import loads
+
+
+class Destination(Protocol):
+    mode: str  # "append" (every record kept) or "upsert" (one row per key, versions applied)
+
+    def describe(self) -> str: ...
+
+    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None: ...
+
+
+class JsonlDestination:
+    mode = "append"
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return f"jsonl:{self.folder}"
+
+    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None:
+        safe = stream.replace("/", "_")
+        files = sorted(set(glob.glob(os.path.join(self.folder, glob.escape(safe) + ".jsonl")))
+                       | set(glob.glob(os.path.join(self.folder, glob.escape(safe) + "-*.jsonl"))))
+        if not files:
+            return None
+        out: list[dict[str, Any]] = []
+        for path in files:
+            with open(path, "rb") as f:
+                out.extend(loads(line) for line in f if line.strip())
+        columns: list[str] = []
+        for r in out:
+            columns.extend(k for k in r if k not in columns)
+        return columns, out
+
+
+class DuckdbDestination:
+    mode = "upsert"
+
+    def __init__(self, path: str, schema: str = "main") -> None:
+        self.path, self.schema = path, schema
+
+    def describe(self) -> str:
+        return f"duckdb:{self.path}:{self.schema}"
+
+    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None:
+        import duckdb
+
+        con = duckdb.connect(self.path, read_only=True)
+        try:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [self.schema, stream],
+            ).fetchone()
+            if not found or not found[0]:
+                return None
+            row = con.execute("SELECT current_database()").fetchone()
+            table = ".".join('"' + str(n).replace('"', '""') + '"' for n in (row[0] if row else "", self.schema, stream))
+            cur = con.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cur.description]
+            return columns, [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            con.close()
+
+
+def destination(spec: str) -> Destination:
+    """`jsonl:DIR` or `duckdb:PATH[:SCHEMA]`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "jsonl" and rest:
+        return JsonlDestination(rest)
+    if kind == "duckdb" and rest:
+        path, _, schema = rest.partition(":")
+        return DuckdbDestination(path, schema or "main")
+    raise ConfigError(f"--verify {spec!r}: expected jsonl:DIR or duckdb:PATH[:SCHEMA]")
+
+
+# ----------------------------------------------------------------------------- expectations
+
+def expected_rows(prepared: Prepared, mode: str) -> dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]]:
+    """Per stream: the union of its schemas' properties, its key, and the rows the destination
+    should hold."""
+    out: dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]] = {}
+    versions: dict[str, dict[tuple[Any, ...] | int, int | None]] = {}
+    for m in prepared.messages:
+        v = m.value
+        if not isinstance(v, dict):
+            continue
+        kind, stream = v.get("type"), str(v.get("stream"))
+        if kind == "SCHEMA":
+            props, keys, rows = out.get(stream, ({}, [], []))
+            props = {**props, **(v["schema"].get("properties") or {})}
+            out[stream] = (props, list(v.get("key_properties") or []), rows)
+        elif kind == "RECORD" and stream in out:
+            props, keys, rows = out[stream]
+            record = v["record"]
+            if mode == "upsert" and keys:
+                key = tuple(record.get(k) for k in keys)
+                rows[:] = [r for r in rows if tuple(r.get(k) for k in keys) != key]
+            rows.append(record)
+            versions.setdefault(stream, {})[id(record)] = v.get("version")
+        elif kind == "ACTIVATE_VERSION" and stream in out and mode == "upsert":
+            props, keys, rows = out[stream]
+            seen = versions.get(stream, {})
+            rows[:] = [r for r in rows if seen.get(id(r)) == v["version"]]
+    return out
+
+
+def normal(prop: dict[str, Any], value: Any) -> Any:
+    """A value as something comparable across destinations."""
+    if value is None:
+        return None
+    kinds = set(property_types(prop)) - {"null"}
+    fmt = property_format(prop)
+    try:
+        if fmt == "date-time" and kinds <= {"string"}:
+            dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+        if fmt == "date" and kinds <= {"string"}:
+            return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+        if kinds and kinds <= {"integer", "number"} and not isinstance(value, bool):
+            return Decimal(str(value)).normalize()
+        if kinds & {"object", "array"}:
+            parsed = loads(value) if isinstance(value, str | bytes) else value
+            return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except (ValueError, ArithmeticError, TypeError):
+        return ("unparsable", value)
+    return value
+
+
+class Verifier:
+    def __init__(self, dest: Destination) -> None:
+        self.dest = dest
+
+    def describe(self) -> str:
+        return self.dest.describe()
+
+    def compare(self, prepared: Prepared, report: Report, check: str) -> None:
+        for stream, (props, keys, rows) in expected_rows(prepared, self.dest.mode).items():
+            got = self.dest.rows(stream)
+            if got is None:
+                if rows:
+                    report.add(check, "stream-not-loaded", f"no table/file for the stream ({len(rows)} row(s) expected)", stream=stream)
+                continue
+            columns, actual = got
+            deleted = [r for r in actual if r.get("_sdc_deleted_at") is not None]
+            actual = [r for r in actual if r.get("_sdc_deleted_at") is None]
+            missing = [p for p in props if p not in columns]
+            if missing and actual:
+                report.add(check, "column-missing", f"columns {missing} are not in the destination (renamed or dropped?)", stream=stream)
+            self._compare_rows(stream, props, keys, rows, actual, report, check, bool(deleted))
+
+    def _compare_rows(self, stream: str, props: dict[str, Any], keys: list[str], rows: list[dict[str, Any]],
+                      actual: list[dict[str, Any]], report: Report, check: str, soft_deleted: bool) -> None:
+        def norm(r: dict[str, Any]) -> dict[str, Any]:
+            return {p: normal(prop, r.get(p)) for p, prop in props.items()}
+
+        want = [norm(r) for r in rows]
+        have = [norm(r) for r in actual]
+        if self.dest.mode == "upsert" and keys:
+            by_key = {tuple(r[k] for k in keys): r for r in have}
+            if len(by_key) != len(have):
+                report.add(check, "duplicate-key", f"{len(have) - len(by_key)} row(s) share a key with another row", stream=stream)
+            for w in want:
+                key = tuple(w[k] for k in keys)
+                h = by_key.pop(key, None)
+                if h is None:
+                    report.add(check, "row-missing", f"no row for key {key}", stream=stream)
+                else:
+                    self._diff(stream, str(key), w, h, report, check)
+            for key in by_key:
+                report.add(check, "row-extra", f"row for key {key} should not be there (a replaced version or a deleted row)", stream=stream)
+            return
+        if len(want) != len(have):
+            report.add(check, "row-count", f"expected {len(want)} row(s), found {len(have)}", stream=stream)
+        ordered = self.dest.mode == "append"
+        pairs = zip(want, have) if ordered else zip(sorted(want, key=repr), sorted(have, key=repr))
+        for i, (w, h) in enumerate(pairs, 1):
+            self._diff(stream, f"row {i}", w, h, report, check)
+
+    @staticmethod
+    def _diff(stream: str, where: str, want: dict[str, Any], have: dict[str, Any], report: Report, check: str) -> None:
+        for p, w in want.items():
+            h = have.get(p)
+            if w != h:
+                report.add(check, "value-mismatch", f"{where}, field {p!r}: sent {_show(w)}, found {_show(h)}", stream=stream)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
