@@ -194,7 +194,7 @@ class TargetLoop:
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
-            self._emit_state()
+            self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -237,7 +237,8 @@ class TargetLoop:
 
     def flush(self) -> None:
         batches = [b for b in self.batches.values() if b.records]
-        if batches:
+        new_state = self.pending_state is not None and self.pending_state != self.emitted_state
+        if batches or new_state:
             if self.metadata_columns:
                 now = datetime.now(UTC).isoformat()
                 for b in batches:

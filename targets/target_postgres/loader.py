@@ -209,9 +209,11 @@ class PostgresLoader:
         collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
         try:
             cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
-        except BadValue:
+        except (BadValue, UnicodeEncodeError):
             raise self._bad_value(batch, source) from None
         except psycopg2.Error as exc:
+            if source.error is not None:  # psycopg2 wraps what our read() raised
+                raise self._bad_value(batch, source) from None
             raise self._copy_error(exc, batch, table, columns, indexes) from None
 
     def _line_of(self, batch: Batch, index: int) -> int | None:

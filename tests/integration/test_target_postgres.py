@@ -563,3 +563,99 @@ def test_unknown_database_is_a_config_error(
         and "no_such_db_tw" in result.stderr
         and "s3cret-value" not in result.stderr
     )
+
+
+# ----------------------------------------------------------------------------- bad input
+
+BAD_PROPS = {
+    "id": {"type": "integer"},
+    "n": {"type": ["null", "integer"]},
+    "at": {"type": ["null", "string"], "format": "date-time"},
+    "t": {"type": ["null", "string"]},
+    "j": {"type": ["null", "object"]},
+}
+GOOD = [schema("bad", BAD_PROPS, ["id"]), record("bad", {"id": 1, "t": "ok"}), state({"pos": 1})]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "expected"),
+    [
+        ('{"type": "RECORD", "stream": "bad", "record": {"id": 2,', "stdin line 4: not valid JSON"),
+        (record("other", {"id": 2}), "stdin line 4, stream 'other': RECORD before its SCHEMA"),
+        (
+            record("bad", {"id": 2, "n": "abc"}),
+            "stdin line 4, stream 'bad', field 'n': 'abc' is not integer",
+        ),
+        (
+            record("bad", {"id": 2, "at": "10000-01-01T00:00:00Z"}),
+            "stdin line 4, stream 'bad', field 'at': '10000-01-01T00:00:00Z' is not a valid date-time",
+        ),
+        (
+            record("bad", {"id": 2, "t": "nul\u0000here"}),
+            "stdin line 4, stream 'bad', field 't': text contains a NUL byte",
+        ),
+        (
+            record("bad", {"t": "no key"}),
+            "stdin line 4, stream 'bad', field 'id': key property is missing or null",
+        ),
+        (
+            record("bad", {"id": 2, "n": 2**63}),
+            "stdin line 4, stream 'bad', field 'n': value does not fit the column: value \"9223372036854775808\" is out of range for type bigint",
+        ),
+        (
+            record("bad", {"id": 2, "j": {"k": "nul\u0000"}}),
+            "stdin line 4, stream 'bad', field 'j': value does not fit the column",
+        ),
+    ],
+    ids=[
+        "malformed-json",
+        "record-before-schema",
+        "abc-for-integer",
+        "year-10000",
+        "nul-in-text",
+        "missing-key",
+        "bigint-overflow",
+        "nul-in-json",
+    ],
+)
+def test_bad_input_is_one_clear_line_and_nothing_after_the_last_state(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, bad_line: Any, expected: str
+) -> None:
+    msgs = lines(*GOOD, bad_line, record("bad", {"id": 3}), state({"pos": 3}))
+    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 1}, msgs)
+    assert result.returncode == 65, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("target-postgres: error: " + expected), errors[0]
+    assert stdout_states(result.stdout) == [{"pos": 1}]
+    assert query(pg_db, "SELECT id FROM bad ORDER BY id") == [(1,)]
+    assert query(pg_db, "SELECT value FROM tapwell_state") == [({"pos": 1},)]
+
+
+def test_unknown_message_types_are_skipped(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = lines(
+        schema("s", {"id": {"type": "integer"}}, ["id"]),
+        {"type": "SOMETHING_NEW", "x": 1},
+        record("s", {"id": 1}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id FROM s") == [(1,)]
+
+
+def test_never_an_empty_state_after_a_non_empty_one(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = lines(
+        schema("s", {"id": {"type": "integer"}}, ["id"]),
+        record("s", {"id": 1}),
+        state({"a": 1}),
+        record("s", {"id": 2}),
+        state({}),
+    )
+    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 1}, msgs)
+    assert result.returncode == 0, result.stderr
+    assert stdout_states(result.stdout) == [{"a": 1}]
+    assert query(pg_db, "SELECT value FROM tapwell_state") == [({"a": 1},)]
