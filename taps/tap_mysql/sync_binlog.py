@@ -63,7 +63,7 @@ def check_binlog_settings(ctx: SyncContext) -> None:
     """Clear errors for a server that cannot feed LOG_BASED streams."""
     cur = ctx.conn.cursor()
     with translated(ctx.config, "checking the binlog settings"):
-        cur.execute("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")
+        cur.execute("SELECT @@GLOBAL.log_bin, @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image")
         log_bin, fmt, image = cur.fetchone()
     cur.close()
     if str(log_bin) not in ("1", "ON"):
