@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 import orjson
-
 from tapwell.catalog import Catalog, load_catalog
 from tapwell.cli_util import run_main
 from tapwell.config import load_config, secret_values
@@ -26,21 +25,57 @@ SETTINGS: dict[str, Any] = {
         "user": {"type": "string", "description": "User name"},
         "password": {"type": "string", "description": "Password (never printed)"},
         "database": {"type": "string", "description": "Database to connect to (optional)"},
-        "filter_dbs": {"type": ["string", "array"], "description": "Databases to discover: comma-separated or a list (default: all but system schemas)"},
+        "filter_dbs": {
+            "type": ["string", "array"],
+            "description": "Databases to discover: comma-separated or a list (default: all but system schemas)",
+        },
         "ssl": {"type": ["boolean", "string"], "description": "Connect with TLS"},
         "ssl_ca": {"type": "string", "description": "CA certificate file"},
         "ssl_cert": {"type": "string", "description": "Client certificate file"},
         "ssl_key": {"type": "string", "description": "Client key file"},
-        "check_hostname": {"type": ["boolean", "string"], "description": "Verify the server certificate's host name"},
-        "session_sqls": {"type": "array", "items": {"type": "string"}, "description": "SQL run at connect (replaces PipelineWise's defaults); time_zone is always forced to UTC"},
-        "server_id": {"type": ["integer", "string"], "description": "Replica id used to read the binlog (default: random)"},
-        "use_gtid": {"type": ["boolean", "string"], "description": "LOG_BASED: resume from the bookmarked GTID (MariaDB)"},
-        "engine": {"type": "string", "enum": ["mysql", "mariadb"], "description": "Server flavour (default: detected)"},
-        "zero_dates": {"type": "string", "enum": ["null", "error"], "description": "Zero/invalid dates: null (counted in a warning, default) or error"},
-        "state_every": {"type": ["integer", "string"], "description": "Rows between STATE messages (default 10000; export_batch_rows also read)"},
-        "batch_rows": {"type": ["integer", "string"], "description": "Rows fetched from the server-side cursor at a time (default 5000)"},
-        "start_date": {"type": "string", "description": "INCREMENTAL on a date column: start here when there is no bookmark"},
-        "connect_timeout": {"type": ["integer", "string"], "description": "Seconds to wait for a connection (default 30)"},
+        "check_hostname": {
+            "type": ["boolean", "string"],
+            "description": "Verify the server certificate's host name",
+        },
+        "session_sqls": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "SQL run at connect (replaces PipelineWise's defaults); time_zone is always forced to UTC",
+        },
+        "server_id": {
+            "type": ["integer", "string"],
+            "description": "Replica id used to read the binlog (default: random)",
+        },
+        "use_gtid": {
+            "type": ["boolean", "string"],
+            "description": "LOG_BASED: resume from the bookmarked GTID (MariaDB)",
+        },
+        "engine": {
+            "type": "string",
+            "enum": ["mysql", "mariadb"],
+            "description": "Server flavour (default: detected)",
+        },
+        "zero_dates": {
+            "type": "string",
+            "enum": ["null", "error"],
+            "description": "Zero/invalid dates: null (counted in a warning, default) or error",
+        },
+        "state_every": {
+            "type": ["integer", "string"],
+            "description": "Rows between STATE messages (default 10000; export_batch_rows also read)",
+        },
+        "batch_rows": {
+            "type": ["integer", "string"],
+            "description": "Rows fetched from the server-side cursor at a time (default 5000)",
+        },
+        "start_date": {
+            "type": "string",
+            "description": "INCREMENTAL on a date column: start here when there is no bookmark",
+        },
+        "connect_timeout": {
+            "type": ["integer", "string"],
+            "description": "Seconds to wait for a connection (default 30)",
+        },
     },
 }
 
@@ -88,17 +123,49 @@ def about() -> dict[str, Any]:
     }
 
 
-@click.command(name=NAME, help="MySQL/MariaDB tables as Singer streams (FULL_TABLE, INCREMENTAL, LOG_BASED). "
-               "A drop-in for singer-io's and PipelineWise's tap-mysql: same config, catalog and state.")
-@click.option("--config", "configs", multiple=True, type=click.Path(), help="JSON config file (repeatable; later files win).")
-@click.option("--discover", is_flag=True, help="Print the catalog of every table and view the user can read, and exit.")
-@click.option("--catalog", type=click.Path(), help="Catalog selecting streams and replication methods.")
+@click.command(
+    name=NAME,
+    help="MySQL/MariaDB tables as Singer streams (FULL_TABLE, INCREMENTAL, LOG_BASED). "
+    "A drop-in for singer-io's and PipelineWise's tap-mysql: same config, catalog and state.",
+)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    type=click.Path(),
+    help="JSON config file (repeatable; later files win).",
+)
+@click.option(
+    "--discover",
+    is_flag=True,
+    help="Print the catalog of every table and view the user can read, and exit.",
+)
+@click.option(
+    "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
+)
 @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
-@click.option("--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from.")
-@click.option("--about", "show_about", is_flag=True, help="Print what this tap is and its settings, and exit.")
-@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", help="Format of --about.")
-def command(configs: tuple[str, ...], discover: bool, catalog: str | None, properties: str | None,
-            state_path: str | None, show_about: bool, fmt: str) -> None:
+@click.option(
+    "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
+)
+@click.option(
+    "--about", "show_about", is_flag=True, help="Print what this tap is and its settings, and exit."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    help="Format of --about.",
+)
+def command(
+    configs: tuple[str, ...],
+    discover: bool,
+    catalog: str | None,
+    properties: str | None,
+    state_path: str | None,
+    show_about: bool,
+    fmt: str,
+) -> None:
     holder: dict[str, Any] = {}
 
     def body() -> None:
@@ -109,7 +176,9 @@ def command(configs: tuple[str, ...], discover: bool, catalog: str | None, prope
             _print_about(info, fmt)
             return
         if not configs:
-            raise ConfigError("--config is required (a JSON file with host, port, user, password, ...)")
+            raise ConfigError(
+                "--config is required (a JSON file with host, port, user, password, ...)"
+            )
         config = load_config(configs)
         holder["config"] = config
         _validate(config)

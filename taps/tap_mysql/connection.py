@@ -99,11 +99,15 @@ def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> Ta
         who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.get('user')}'"
         return AuthenticationError(f"MySQL refused user {who}: check user and password")
     if code in _UNREACHABLE:
-        return RetriableSyncError(f"cannot reach MySQL at {where(config)}: {text}; check host, port and firewall")
+        return RetriableSyncError(
+            f"cannot reach MySQL at {where(config)}: {text}; check host, port and firewall"
+        )
     if code in _UNKNOWN_DB:
         return ConfigError(f"{text}; check the database name in the config")
     if code in _NO_ACCESS:
-        return ConfigError(f"MySQL denied access{ctx}: {text}; grant the user the privilege or deselect the stream")
+        return ConfigError(
+            f"MySQL denied access{ctx}: {text}; grant the user the privilege or deselect the stream"
+        )
     if code in _PURGED:
         return SyncError(
             f"the binlog position in the state is no longer on the server ({text}); "

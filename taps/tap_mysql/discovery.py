@@ -67,7 +67,9 @@ def _json_columns(cur: Any, dbs: Sequence[str], engine: str) -> set[tuple[str, s
     return found
 
 
-def read_tables(conn: Any, config: dict[str, Any], only: set[tuple[str, str]] | None = None) -> list[Table]:
+def read_tables(
+    conn: Any, config: dict[str, Any], only: set[tuple[str, str]] | None = None
+) -> list[Table]:
     """Tables and views (with columns and primary keys) from information_schema."""
     dbs = filter_dbs(config)
     if only:
@@ -100,18 +102,20 @@ def read_tables(conn: Any, config: dict[str, Any], only: set[tuple[str, str]] | 
     cur.close()
     columns: dict[tuple[str, str], list[Column]] = defaultdict(list)
     for db, table, name, dtype, ctype, nullable, clen, prec, scale, dprec, key in col_rows:
-        columns[(db, table)].append(Column(
-            name=name,
-            data_type=str(dtype).lower(),
-            column_type=str(ctype),
-            nullable=nullable == "YES",
-            char_length=int(clen) if clen is not None and int(clen) < 2**32 else None,
-            precision=int(prec) if prec is not None else None,
-            scale=int(scale) if scale is not None else None,
-            datetime_precision=int(dprec) if dprec is not None else None,
-            key=key or "",
-            is_json=(db, table, name) in json_cols,
-        ))
+        columns[(db, table)].append(
+            Column(
+                name=name,
+                data_type=str(dtype).lower(),
+                column_type=str(ctype),
+                nullable=nullable == "YES",
+                char_length=int(clen) if clen is not None and int(clen) < 2**32 else None,
+                precision=int(prec) if prec is not None else None,
+                scale=int(scale) if scale is not None else None,
+                datetime_precision=int(dprec) if dprec is not None else None,
+                key=key or "",
+                is_json=(db, table, name) in json_cols,
+            )
+        )
     pks: dict[tuple[str, str], list[str]] = defaultdict(list)
     for db, table, name in pk_rows:
         pks[(db, table)].append(name)
@@ -119,8 +123,16 @@ def read_tables(conn: Any, config: dict[str, Any], only: set[tuple[str, str]] | 
     for key, (db, table, ttype, rows) in tables.items():
         if only is not None and key not in only:
             continue
-        out.append(Table(db, table, ttype == "VIEW", int(rows) if rows is not None else None,
-                         columns.get(key, []), pks.get(key, [])))
+        out.append(
+            Table(
+                db,
+                table,
+                ttype == "VIEW",
+                int(rows) if rows is not None else None,
+                columns.get(key, []),
+                pks.get(key, []),
+            )
+        )
     return out
 
 
@@ -133,7 +145,9 @@ def catalog_for(table: Table) -> dict[str, Any]:
         key_properties=table.primary_key,
         selected_by_default=True,
         root_extra={
-            "valid-replication-keys": [c.name for c in table.columns if c.kind in REPLICATION_KEY_KINDS],
+            "valid-replication-keys": [
+                c.name for c in table.columns if c.kind in REPLICATION_KEY_KINDS
+            ],
             "database-name": table.database,
             "is-view": table.is_view,
             "row-count": table.row_count,
@@ -141,12 +155,20 @@ def catalog_for(table: Table) -> dict[str, Any]:
         },
         property_extra={
             c.name: {"sql-datatype": c.sql_datatype}
-            | ({} if is_supported(c) else {"inclusion": "unsupported", "selected-by-default": False})
+            | (
+                {}
+                if is_supported(c)
+                else {"inclusion": "unsupported", "selected-by-default": False}
+            )
             for c in table.columns
         },
     )
     return catalog_entry(
-        table.tap_stream_id, schema, md, stream=table.name, key_properties=table.primary_key,
+        table.tap_stream_id,
+        schema,
+        md,
+        stream=table.name,
+        key_properties=table.primary_key,
         table_name=table.name,
     )
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
 import orjson
-
 from tapwell import state as st
 from tapwell.catalog import Catalog, StreamEntry
 from tapwell.errors import ConfigError
@@ -25,7 +24,14 @@ from tapwell.wire import MessageWriter
 
 from tap_mysql.connection import connect, quote, translated
 from tap_mysql.discovery import Table, read_tables
-from tap_mysql.types import Column, ZeroDates, driver_conversions, is_supported, json_schema, row_plan
+from tap_mysql.types import (
+    Column,
+    ZeroDates,
+    driver_conversions,
+    is_supported,
+    json_schema,
+    row_plan,
+)
 
 LOG = logging.getLogger("tap-mysql")
 DELETED_AT = "_sdc_deleted_at"
@@ -127,23 +133,37 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     selected = set(entry.selected_properties())
     props = entry.schema.get("properties") or {}
     keys = [k for k in entry.key_properties if any(c.name == k for c in table.columns)]
-    columns = [c for c in table.columns if is_supported(c) and (c.name in selected or c.name in keys)]
+    columns = [
+        c for c in table.columns if is_supported(c) and (c.name in selected or c.name in keys)
+    ]
     missing = sorted(selected - {c.name for c in table.columns} - {DELETED_AT})
     if missing:
-        LOG.warning("stream %s: selected columns %s are no longer in the table; skipping them", entry.tap_stream_id, missing)
+        LOG.warning(
+            "stream %s: selected columns %s are no longer in the table; skipping them",
+            entry.tap_stream_id,
+            missing,
+        )
     schema_props = {c.name: props.get(c.name) or json_schema(c) for c in columns}
     method = entry.replication_method
     if method not in METHODS:
-        raise ConfigError(f"stream {entry.tap_stream_id!r}: replication-method {method!r} is not one of {', '.join(METHODS)}")
+        raise ConfigError(
+            f"stream {entry.tap_stream_id!r}: replication-method {method!r} is not one of {', '.join(METHODS)}"
+        )
     rkey = entry.replication_key if method == "INCREMENTAL" else None
     if method == "INCREMENTAL":
         if not rkey:
-            raise ConfigError(f"stream {entry.tap_stream_id!r} is INCREMENTAL but has no replication-key in its metadata")
+            raise ConfigError(
+                f"stream {entry.tap_stream_id!r} is INCREMENTAL but has no replication-key in its metadata"
+            )
         if rkey not in schema_props:
-            raise ConfigError(f"stream {entry.tap_stream_id!r}: replication key {rkey!r} is not a selected column of the table")
+            raise ConfigError(
+                f"stream {entry.tap_stream_id!r}: replication key {rkey!r} is not a selected column of the table"
+            )
     if method == "LOG_BASED":
         if table.is_view:
-            raise ConfigError(f"stream {entry.tap_stream_id!r} is a view: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL")
+            raise ConfigError(
+                f"stream {entry.tap_stream_id!r} is a view: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL"
+            )
         schema_props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
     schema = dict(entry.schema)
     schema["type"] = schema.get("type", "object")
@@ -152,7 +172,12 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
 
 
 def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
-    ctx.writer.write_schema(sp.stream, sp.schema, sp.key_properties, [sp.replication_key] if sp.replication_key else None)
+    ctx.writer.write_schema(
+        sp.stream,
+        sp.schema,
+        sp.key_properties,
+        [sp.replication_key] if sp.replication_key else None,
+    )
 
 
 # ----------------------------------------------------------------------------- bookmarks
@@ -161,7 +186,7 @@ def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
 def to_json_value(value: Any) -> Any:
     """A key value as it is kept in the state: JSON, exact (decimals stay Fragments)."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):
@@ -179,7 +204,7 @@ def to_sql_param(col: Column, value: Any) -> Any:
     if kind == "datetime" and isinstance(value, str):
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         return parsed
     if kind == "binary" and isinstance(value, str):
         return base64.b64decode(value)
@@ -193,7 +218,9 @@ def to_sql_param(col: Column, value: Any) -> Any:
 # ----------------------------------------------------------------------------- run
 
 
-def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: IO[bytes]) -> dict[str, Any]:
+def sync(
+    config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: IO[bytes]
+) -> dict[str, Any]:
     """Sync every selected stream; returns the final state (also written as the last STATE)."""
     from tap_mysql.sync_binlog import sync_binlog, sync_initial
     from tap_mysql.sync_full import sync_full_table
@@ -207,7 +234,9 @@ def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: I
         zero=zero,
         progress=Progress("tap-mysql"),
         state=state,
-        state_every=int_setting(config, "state_every", int(config.get("export_batch_rows") or 10_000)),
+        state_every=int_setting(
+            config, "state_every", int(config.get("export_batch_rows") or 10_000)
+        ),
         batch_rows=int_setting(config, "batch_rows", 5_000),
     )
     ctx.conv = driver_conversions(zero)
@@ -228,7 +257,9 @@ def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: I
                 sync_initial(ctx, sp)
                 log_based.append(sp)
             if zero.count:
-                LOG.warning("stream %s: %d zero or invalid dates became null", sp.tap_stream_id, zero.count)
+                LOG.warning(
+                    "stream %s: %d zero or invalid dates became null", sp.tap_stream_id, zero.count
+                )
         ctx.state = st.set_currently_syncing(ctx.state, None)
         if log_based:
             ctx.emit_state()
@@ -254,7 +285,9 @@ def _plans(ctx: SyncContext, catalog: Catalog) -> list[StreamPlan]:
             table = table or rest
         wanted[(str(db), str(table))] = e
     with translated(ctx.config, "reading the tables of the catalog"):
-        tables = {(t.database, t.name): t for t in read_tables(ctx.conn, ctx.config, only=set(wanted))}
+        tables = {
+            (t.database, t.name): t for t in read_tables(ctx.conn, ctx.config, only=set(wanted))
+        }
     plans = []
     for key, entry in wanted.items():
         table = tables.get(key)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-
 from tapwell.errors import ConfigError, SyncError
 from tapwell.schema import property_format, property_types
 
@@ -54,8 +53,10 @@ def current_position(ctx: SyncContext) -> tuple[str, int, str | None]:
             gtid = (cur.fetchone() or [None])[0] or None
     cur.close()
     if not row:
-        raise ConfigError("binary logging is off on the server (SHOW MASTER STATUS is empty); "
-                          "LOG_BASED needs log_bin=ON, binlog_format=ROW, binlog_row_image=FULL")
+        raise ConfigError(
+            "binary logging is off on the server (SHOW MASTER STATUS is empty); "
+            "LOG_BASED needs log_bin=ON, binlog_format=ROW, binlog_row_image=FULL"
+        )
     return str(row[0]), int(row[1]), gtid
 
 
@@ -69,9 +70,13 @@ def check_binlog_settings(ctx: SyncContext) -> None:
     if str(log_bin) not in ("1", "ON"):
         raise ConfigError("binary logging is off on the server; LOG_BASED needs log_bin=ON")
     if str(fmt).upper() != "ROW":
-        raise ConfigError(f"binlog_format is {fmt}, LOG_BASED needs ROW: SET GLOBAL binlog_format = 'ROW' (and in my.cnf)")
+        raise ConfigError(
+            f"binlog_format is {fmt}, LOG_BASED needs ROW: SET GLOBAL binlog_format = 'ROW' (and in my.cnf)"
+        )
     if str(image).upper() != "FULL":
-        raise ConfigError(f"binlog_row_image is {image}, LOG_BASED needs FULL: SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)")
+        raise ConfigError(
+            f"binlog_row_image is {image}, LOG_BASED needs FULL: SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)"
+        )
 
 
 def _check_not_purged(ctx: SyncContext, log_file: str) -> None:
@@ -93,7 +98,10 @@ def _check_not_purged(ctx: SyncContext, log_file: str) -> None:
 
 def needs_snapshot(ctx: SyncContext, sid: str) -> bool:
     has_position = ctx.bookmark(sid, "log_file") and ctx.bookmark(sid, "log_pos") is not None
-    resuming = ctx.bookmark(sid, "max_pk_values") is not None or ctx.bookmark(sid, "last_pk_fetched") is not None
+    resuming = (
+        ctx.bookmark(sid, "max_pk_values") is not None
+        or ctx.bookmark(sid, "last_pk_fetched") is not None
+    )
     return not has_position or resuming
 
 
@@ -155,7 +163,13 @@ class ValueMapper:
             flag = int(v, 2) if isinstance(v, str) else v
             return bool(flag) if "boolean" in property_types(prop) else int(flag)
         if kind == "bit":
-            return int(v, 2) if isinstance(v, str) else int.from_bytes(v, "big") if isinstance(v, bytes) else v
+            return (
+                int(v, 2)
+                if isinstance(v, str)
+                else int.from_bytes(v, "big")
+                if isinstance(v, bytes)
+                else v
+            )
         if kind == "float" and col.data_type == "float" and isinstance(v, float):
             return float32_text(v)
         if kind == "decimal" and isinstance(v, Decimal):
@@ -189,7 +203,9 @@ class ValueMapper:
 
 def _plain_json(v: Any) -> Any:
     if isinstance(v, dict):
-        return {(k.decode() if isinstance(k, bytes) else str(k)): _plain_json(x) for k, x in v.items()}
+        return {
+            (k.decode() if isinstance(k, bytes) else str(k)): _plain_json(x) for k, x in v.items()
+        }
     if isinstance(v, list):
         return [_plain_json(x) for x in v]
     if isinstance(v, bytes):
@@ -206,9 +222,12 @@ class _Watched:
     def __init__(self, ctx: SyncContext, sp: StreamPlan) -> None:
         self.sp = sp
         self.sid = sp.tap_stream_id
-        self.start = _position_key(ctx.bookmark(self.sid, "log_file"), ctx.bookmark(self.sid, "log_pos"))
-        self.writer = RecordWriter(ctx.out, sp.stream, sp.names, (), ctx.bookmark(self.sid, "version"),
-                                   datetime.now(timezone.utc))
+        self.start = _position_key(
+            ctx.bookmark(self.sid, "log_file"), ctx.bookmark(self.sid, "log_pos")
+        )
+        self.writer = RecordWriter(
+            ctx.out, sp.stream, sp.names, (), ctx.bookmark(self.sid, "version"), datetime.now(UTC)
+        )
         self.count = 0
 
 
@@ -216,7 +235,12 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """One non-blocking pass over the binlog for every LOG_BASED stream."""
     from pymysqlreplication import BinLogStreamReader
     from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, XidEvent
-    from pymysqlreplication.row_event import DeleteRowsEvent, TableMapEvent, UpdateRowsEvent, WriteRowsEvent
+    from pymysqlreplication.row_event import (
+        DeleteRowsEvent,
+        TableMapEvent,
+        UpdateRowsEvent,
+        WriteRowsEvent,
+    )
 
     check_binlog_settings(ctx)
     watched = {(sp.table.database, sp.table.name): _Watched(ctx, sp) for sp in plans}
@@ -228,18 +252,32 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     use_gtid = truthy(ctx.config.get("use_gtid", False))
     gtid = ctx.bookmark(first.sid, "gtid") if use_gtid else None
     if use_gtid and engine != "mariadb":
-        raise ConfigError("use_gtid is supported for MariaDB only (engine: mariadb); remove it to use log_file/log_pos")
+        raise ConfigError(
+            "use_gtid is supported for MariaDB only (engine: mariadb); remove it to use log_file/log_pos"
+        )
     args = connect_args(ctx.config)
-    settings = {"host": args["host"], "port": args["port"], "user": args["user"], "passwd": args["passwd"],
-                "charset": "utf8mb4"}
+    settings = {
+        "host": args["host"],
+        "port": args["port"],
+        "user": args["user"],
+        "passwd": args["passwd"],
+        "charset": "utf8mb4",
+    }
     if "ssl" in args:
         settings["ssl"] = args["ssl"]
     reader_args: dict[str, Any] = dict(
         connection_settings=settings,
         server_id=int(ctx.config.get("server_id") or default_server_id()),
         blocking=False,
-        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, TableMapEvent, XidEvent, QueryEvent,
-                     MariadbGtidEvent],
+        only_events=[
+            WriteRowsEvent,
+            UpdateRowsEvent,
+            DeleteRowsEvent,
+            TableMapEvent,
+            XidEvent,
+            QueryEvent,
+            MariadbGtidEvent,
+        ],
         only_schemas=sorted({db for db, _ in watched}),
         only_tables=sorted({t for _, t in watched}),
         enable_logging=False,
@@ -250,7 +288,9 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         reader_args.update(resume_stream=True, log_file=log_file, log_pos=log_pos)
 
     mapper = ValueMapper(ctx)
-    columns: dict[tuple[str, str], list[Column]] = {k: list(w.sp.table.columns) for k, w in watched.items()}
+    columns: dict[tuple[str, str], list[Column]] = {
+        k: list(w.sp.table.columns) for k, w in watched.items()
+    }
     every = ctx.state_every
     pending = 0
     last_state = time.monotonic()
@@ -287,7 +327,9 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         ctx.progress.done(w.sp.stream)
 
 
-def _advance(ctx: SyncContext, watched: dict[Any, _Watched], log_file: str, log_pos: int, gtid: str | None) -> None:
+def _advance(
+    ctx: SyncContext, watched: dict[Any, _Watched], log_file: str, log_pos: int, gtid: str | None
+) -> None:
     here = _position_key(log_file, log_pos)
     for w in watched.values():
         if here > w.start:
@@ -297,8 +339,9 @@ def _advance(ctx: SyncContext, watched: dict[Any, _Watched], log_file: str, log_
                 ctx.set_bookmark(w.sid, "gtid", gtid)
 
 
-def _name_columns(ctx: SyncContext, ev: Any, key: tuple[str, str], columns: dict[Any, list[Column]],
-                  w: _Watched) -> None:
+def _name_columns(
+    ctx: SyncContext, ev: Any, key: tuple[str, str], columns: dict[Any, list[Column]], w: _Watched
+) -> None:
     """Give the event's columns their names, signedness and ENUM/SET values from
     information_schema (the binlog carries them only with binlog_row_metadata=FULL); a table
     that grew columns is read again, and the stream gets a new SCHEMA."""
@@ -316,8 +359,12 @@ def _name_columns(ctx: SyncContext, ev: Any, key: tuple[str, str], columns: dict
         elif col.data_type == "set":
             col_meta.set_values = _enum_values(col.column_type)
     if n > len(known):
-        LOG.warning("stream %s: a binlog event has %d columns, the table %d; the extra ones are skipped",
-                    w.sid, n, len(known))
+        LOG.warning(
+            "stream %s: a binlog event has %d columns, the table %d; the extra ones are skipped",
+            w.sid,
+            n,
+            len(known),
+        )
     sp = w.sp
     props = sp.schema["properties"]
     added = [c for c in known[:n] if c.name not in props and c.name != DELETED_AT]
@@ -337,11 +384,13 @@ def _emit(ev: Any, w: _Watched, known: list[Column], mapper: ValueMapper, ctx: S
     wanted = [(c, props[c.name]) for c in known if c.name in props]
     deleted_at = None
     if isinstance(ev, DeleteRowsEvent):
-        deleted_at = datetime.fromtimestamp(ev.timestamp, timezone.utc)
+        deleted_at = datetime.fromtimestamp(ev.timestamp, UTC)
     n = 0
     for row in ev.rows:
         values = row["after_values"] if isinstance(ev, UpdateRowsEvent) else row["values"]
-        record = {c.name: mapper.value(c, prop, values[c.name]) for c, prop in wanted if c.name in values}
+        record = {
+            c.name: mapper.value(c, prop, values[c.name]) for c, prop in wanted if c.name in values
+        }
         record[DELETED_AT] = deleted_at
         w.writer.write_record(record)
         n += 1

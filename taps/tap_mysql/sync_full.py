@@ -11,7 +11,7 @@ are written.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tapwell.errors import ConfigError
@@ -31,8 +31,10 @@ def _params(sp: StreamPlan, values: dict[str, Any]) -> list[Any]:
     try:
         return [to_sql_param(sp.column(k), values[k]) for k in sp.key_properties]
     except KeyError as exc:
-        raise ConfigError(f"stream {sp.tap_stream_id!r}: the bookmark has no value for key column {exc}; "
-                          "remove the stream's bookmark to start over") from None
+        raise ConfigError(
+            f"stream {sp.tap_stream_id!r}: the bookmark has no value for key column {exc}; "
+            "remove the stream's bookmark to start over"
+        ) from None
 
 
 def start_snapshot(ctx: SyncContext) -> None:
@@ -76,7 +78,9 @@ def sync_full_table(ctx: SyncContext, sp: StreamPlan, *, activate: bool = True) 
         last_pk = None
         ctx.set_bookmark(sid, "version", version)
         if not ctx.bookmark(sid, "initial_full_table_complete"):
-            ctx.writer.write_activate_version(sp.stream, version)  # the target creates the table now
+            ctx.writer.write_activate_version(
+                sp.stream, version
+            )  # the target creates the table now
     keys = sp.key_properties
     start_snapshot(ctx)
     if keys and not resuming:
@@ -112,13 +116,15 @@ def sync_full_table(ctx: SyncContext, sp: StreamPlan, *, activate: bool = True) 
     ctx.emit_state()
 
 
-def _stream_rows(ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], version: int) -> None:
+def _stream_rows(
+    ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], version: int
+) -> None:
     import MySQLdb.cursors
 
     sid = sp.tap_stream_id
     names = sp.names
     key_pos = [names.index(k) for k in sp.key_properties]
-    writer = RecordWriter(ctx.out, sp.stream, names, sp.plan(), version, datetime.now(timezone.utc))
+    writer = RecordWriter(ctx.out, sp.stream, names, sp.plan(), version, datetime.now(UTC))
     cur = ctx.conn.cursor(MySQLdb.cursors.SSCursor)
     progress, batch, every = ctx.progress, ctx.batch_rows, ctx.state_every
     since_state = 0
@@ -135,8 +141,14 @@ def _stream_rows(ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], 
             if key_pos and since_state >= every:
                 since_state = 0
                 last = rows[-1]
-                ctx.set_bookmark(sid, "last_pk_fetched",
-                                 {k: to_json_value(last[i]) for k, i in zip(sp.key_properties, key_pos, strict=True)})
+                ctx.set_bookmark(
+                    sid,
+                    "last_pk_fetched",
+                    {
+                        k: to_json_value(last[i])
+                        for k, i in zip(sp.key_properties, key_pos, strict=True)
+                    },
+                )
                 ctx.emit_state()
         cur.close()
     progress.done(sp.stream)

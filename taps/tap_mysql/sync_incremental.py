@@ -9,7 +9,7 @@ the same value); targets upsert them on the key. A STATE is written every `state
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tap_mysql.connection import quote, translated
@@ -25,7 +25,11 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     if ctx.bookmark(sid, "replication_key") not in (None, rkey):
         ctx.clear_bookmark(sid, "replication_key_value")  # a new key: start over
     start = ctx.bookmark(sid, "replication_key_value")
-    if start is None and ctx.config.get("start_date") and sp.column(rkey).kind in ("datetime", "date"):
+    if (
+        start is None
+        and ctx.config.get("start_date")
+        and sp.column(rkey).kind in ("datetime", "date")
+    ):
         start = ctx.config["start_date"]
     version = ctx.bookmark(sid, "version")
     if version is None:
@@ -44,7 +48,7 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
 
     names = sp.names
     key_at = names.index(rkey)
-    writer = RecordWriter(ctx.out, sp.stream, names, sp.plan(), version, datetime.now(timezone.utc))
+    writer = RecordWriter(ctx.out, sp.stream, names, sp.plan(), version, datetime.now(UTC))
     progress, batch, every = ctx.progress, ctx.batch_rows, ctx.state_every
     since_state = 0
     last_value: Any = None

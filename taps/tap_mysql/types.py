@@ -11,11 +11,9 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import orjson
-
 from tapwell.errors import SyncError
 from tapwell.schema import property_format, property_types
 
@@ -30,8 +28,15 @@ INTEGER_RANGES = {
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"}
 BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
 SPATIAL_TYPES = {
-    "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-    "multipolygon", "geometrycollection", "geomcollection",
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+    "geomcollection",
 }
 DATETIME_TYPES = {"datetime", "timestamp"}
 
@@ -101,11 +106,19 @@ def json_schema(col: Column) -> dict[str, Any]:
         bits = INTEGER_RANGES[col.data_type]
         if col.unsigned:
             return {"type": ["null", "integer"], "minimum": 0, "maximum": 2**bits - 1}
-        return {"type": ["null", "integer"], "minimum": -(2 ** (bits - 1)), "maximum": 2 ** (bits - 1) - 1}
+        return {
+            "type": ["null", "integer"],
+            "minimum": -(2 ** (bits - 1)),
+            "maximum": 2 ** (bits - 1) - 1,
+        }
     if kind == "bool":
         return {"type": ["null", "boolean"]}
     if kind == "bit":
-        return {"type": ["null", "integer"], "minimum": 0, "maximum": 2 ** (col.precision or 64) - 1}
+        return {
+            "type": ["null", "integer"],
+            "minimum": 0,
+            "maximum": 2 ** (col.precision or 64) - 1,
+        }
     if kind == "year":
         return {"type": ["null", "integer"]}
     if kind == "decimal":
@@ -140,7 +153,10 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "datetime":
         return {"type": ["null", "string"], "format": "date-time"}
     if kind == "time":
-        return {"type": ["null", "string"], "description": "MySQL TIME as text, [-]HHH:MM:SS[.ffffff]"}
+        return {
+            "type": ["null", "string"],
+            "description": "MySQL TIME as text, [-]HHH:MM:SS[.ffffff]",
+        }
     if kind == "spatial":
         return {"type": ["null", "string"], "description": "WKT (well-known text)"}
     return {"description": f"unsupported MySQL type {col.column_type}"}
@@ -178,7 +194,7 @@ class ZeroDates:
         if self.mode == "error":
             text = raw.decode() if isinstance(raw, bytes) else raw
             raise SyncError(
-                f"stream {self.stream!r}: invalid date {text!r}; set zero_dates to \"null\" to load it as null"
+                f'stream {self.stream!r}: invalid date {text!r}; set zero_dates to "null" to load it as null'
             )
         self.count += 1
 

@@ -15,8 +15,15 @@ def sql(cfg: dict[str, Any], *statements: str, db: str | None = None) -> list[tu
     """Run statements in the test database (autocommit); returns the last one's rows."""
     import MySQLdb
 
-    conn = MySQLdb.connect(host=cfg["host"], port=cfg["port"], user=cfg["user"], passwd=cfg["password"],
-                           db=db or cfg["database"], charset="utf8mb4", autocommit=True)
+    conn = MySQLdb.connect(
+        host=cfg["host"],
+        port=cfg["port"],
+        user=cfg["user"],
+        passwd=cfg["password"],
+        db=db or cfg["database"],
+        charset="utf8mb4",
+        autocommit=True,
+    )
     rows: list[tuple[Any, ...]] = []
     try:
         cur = conn.cursor()
@@ -34,8 +41,15 @@ def write_json(path: Path, value: Any) -> Path:
     return path
 
 
-def run_tap(bin_path: Path, tmp: Path, config: dict[str, Any], *, catalog: dict[str, Any] | None = None,
-            state: dict[str, Any] | None = None, discover: bool = False) -> subprocess.CompletedProcess[bytes]:
+def run_tap(
+    bin_path: Path,
+    tmp: Path,
+    config: dict[str, Any],
+    *,
+    catalog: dict[str, Any] | None = None,
+    state: dict[str, Any] | None = None,
+    discover: bool = False,
+) -> subprocess.CompletedProcess[bytes]:
     args = [str(bin_path / "tap-mysql"), "--config", str(write_json(tmp / "config.json", config))]
     if discover:
         args.append("--discover")
@@ -51,7 +65,11 @@ def messages(out: bytes) -> list[dict[str, Any]]:
 
 
 def records(msgs: list[dict[str, Any]], stream: str | None = None) -> list[dict[str, Any]]:
-    return [m["record"] for m in msgs if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)]
+    return [
+        m["record"]
+        for m in msgs
+        if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+    ]
 
 
 def states(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,8 +82,12 @@ def discover(bin_path: Path, tmp: Path, config: dict[str, Any]) -> dict[str, Any
     return json.loads(proc.stdout)
 
 
-def select(catalog: dict[str, Any], table: str, method: str = "FULL_TABLE",
-           replication_key: str | None = None) -> dict[str, Any]:
+def select(
+    catalog: dict[str, Any],
+    table: str,
+    method: str = "FULL_TABLE",
+    replication_key: str | None = None,
+) -> dict[str, Any]:
     """The catalog with only `table` selected, with the given replication method."""
     out = {"streams": []}
     for stream in catalog["streams"]:

@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
+from mysql_helpers import (
+    discover,
+    messages,
+    records,
+    root_metadata,
+    run_tap,
+    select,
+    sql,
+    states,
+    stream_entry,
+    write_json,
+)
 from tapwell.wire import loads
-
-from mysql_helpers import discover, messages, records, root_metadata, run_tap, select, sql, states, stream_entry, write_json
 
 pytestmark = pytest.mark.services
 
@@ -49,8 +58,15 @@ INSERT INTO all_types VALUES (
 )"""
 
 
-def test_discovery_metadata_and_types(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
-    sql(mysql_db, TYPES_DDL, "CREATE VIEW v_types AS SELECT id, vc FROM all_types", "CREATE TABLE nokey (a INT, b VARCHAR(5))")
+def test_discovery_metadata_and_types(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    sql(
+        mysql_db,
+        TYPES_DDL,
+        "CREATE VIEW v_types AS SELECT id, vc FROM all_types",
+        "CREATE TABLE nokey (a INT, b VARCHAR(5))",
+    )
     cat = discover(bin_path, tmp_path, mysql_db)
     entry = stream_entry(cat, "all_types")
     db = mysql_db["database"]
@@ -60,7 +76,11 @@ def test_discovery_metadata_and_types(mysql_db: dict[str, Any], bin_path: Path, 
     assert md["database-name"] == db and md["is-view"] is False and "row-count" in md
     assert "dtm" in md["valid-replication-keys"] and "id" in md["valid-replication-keys"]
     props = entry["schema"]["properties"]
-    assert props["biu"] == {"type": ["null", "integer"], "minimum": 0, "maximum": 18446744073709551615}
+    assert props["biu"] == {
+        "type": ["null", "integer"],
+        "minimum": 0,
+        "maximum": 18446744073709551615,
+    }
     assert props["flag"]["type"] == ["null", "boolean"]
     assert props["d65"]["x-precision"] == 65 and props["d65"]["x-scale"] == 30
     assert props["dtm"]["format"] == "date-time" and props["dt"]["format"] == "date"
@@ -88,7 +108,11 @@ def test_every_type_round_trips(mysql_db: dict[str, Any], bin_path: Path, tmp_pa
     assert len(rec) == 2
     r = rec[0]
     assert r["ti"] == -128 and r["tiu"] == 255 and r["si"] == -32768 and r["mi"] == -8388608
-    assert r["i"] == -2147483648 and r["bi"] == -9223372036854775808 and r["biu"] == 18446744073709551615
+    assert (
+        r["i"] == -2147483648
+        and r["bi"] == -9223372036854775808
+        and r["biu"] == 18446744073709551615
+    )
     assert r["flag"] is True and r["flag_int"] == 0
     assert r["d65"] == Decimal(BIG_DEC) and str(r["d65"]) == BIG_DEC
     assert r["d52"] == Decimal("-999.99")
@@ -113,16 +137,27 @@ def test_every_type_round_trips(mysql_db: dict[str, Any], bin_path: Path, tmp_pa
 
 @pytest.mark.parametrize("mode", ["null", "error"])
 def test_zero_dates(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, mode: str) -> None:
-    sql(mysql_db, "SET SESSION sql_mode = ''",  # the session of sql() ends here; set it per insert below
-        "CREATE TABLE z (id INT PRIMARY KEY, d DATE, dt DATETIME)")
+    sql(
+        mysql_db,
+        "SET SESSION sql_mode = ''",  # the session of sql() ends here; set it per insert below
+        "CREATE TABLE z (id INT PRIMARY KEY, d DATE, dt DATETIME)",
+    )
     import MySQLdb
 
-    conn = MySQLdb.connect(host=mysql_db["host"], port=mysql_db["port"], user=mysql_db["user"],
-                           passwd=mysql_db["password"], db=mysql_db["database"], autocommit=True)
+    conn = MySQLdb.connect(
+        host=mysql_db["host"],
+        port=mysql_db["port"],
+        user=mysql_db["user"],
+        passwd=mysql_db["password"],
+        db=mysql_db["database"],
+        autocommit=True,
+    )
     cur = conn.cursor()
     cur.execute("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
-    cur.execute("INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2022-11-00', '2022-11-05 10:00:00'),"
-                " (3, '2022-11-05', NULL)")
+    cur.execute(
+        "INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2022-11-00', '2022-11-05 10:00:00'),"
+        " (3, '2022-11-05', NULL)"
+    )
     conn.close()
     cat = select(discover(bin_path, tmp_path, mysql_db), "z")
     proc = run_tap(bin_path, tmp_path, {**mysql_db, "zero_dates": mode}, catalog=cat)
@@ -130,16 +165,25 @@ def test_zero_dates(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, mo
     if mode == "null":
         assert proc.returncode == 0, err
         rec = records(messages(proc.stdout))
-        assert [(r["d"], r["dt"]) for r in rec] == [(None, None), (None, "2022-11-05T10:00:00+00:00"), ("2022-11-05", None)]
+        assert [(r["d"], r["dt"]) for r in rec] == [
+            (None, None),
+            (None, "2022-11-05T10:00:00+00:00"),
+            ("2022-11-05", None),
+        ]
         assert "3 zero or invalid dates became null" in err
     else:
         assert proc.returncode == 1
         assert "invalid date '0000-00-00'" in err and "Traceback" not in err
 
 
-def test_full_table_messages_and_bookmarks(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
-    sql(mysql_db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
-        "INSERT INTO t VALUES (3, 'c'), (1, 'a'), (2, 'b')")
+def test_full_table_messages_and_bookmarks(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    sql(
+        mysql_db,
+        "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
+        "INSERT INTO t VALUES (3, 'c'), (1, 'a'), (2, 'b')",
+    )
     cat = select(discover(bin_path, tmp_path, mysql_db), "t")
     proc = run_tap(bin_path, tmp_path, mysql_db, catalog=cat)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -159,17 +203,29 @@ def test_full_table_messages_and_bookmarks(mysql_db: dict[str, Any], bin_path: P
     # a second full sync: a new version, activated only at the end (the table stays readable)
     proc2 = run_tap(bin_path, tmp_path, mysql_db, catalog=cat, state=final)
     kinds2 = [m["type"] for m in messages(proc2.stdout)]
-    assert kinds2.count("ACTIVATE_VERSION") == 1 and kinds2.index("ACTIVATE_VERSION") > kinds2.index("RECORD")
+    assert kinds2.count("ACTIVATE_VERSION") == 1 and kinds2.index(
+        "ACTIVATE_VERSION"
+    ) > kinds2.index("RECORD")
 
 
-def test_resume_after_kill_mid_table(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_resume_after_kill_mid_table(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     n = 20_000
-    sql(mysql_db, "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))",
-        f"INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_{n}")
+    sql(
+        mysql_db,
+        "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200))",
+        f"INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_{n}",
+    )
     cat = select(discover(bin_path, tmp_path, mysql_db), "big")
     config = {**mysql_db, "state_every": 1000, "batch_rows": 500}
-    args = [str(bin_path / "tap-mysql"), "--config", str(write_json(tmp_path / "c.json", config)),
-            "--catalog", str(write_json(tmp_path / "cat.json", cat))]
+    args = [
+        str(bin_path / "tap-mysql"),
+        "--config",
+        str(write_json(tmp_path / "c.json", config)),
+        "--catalog",
+        str(write_json(tmp_path / "cat.json", cat)),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     sid = f"{mysql_db['database']}-big"
@@ -199,9 +255,14 @@ def test_resume_after_kill_mid_table(mysql_db: dict[str, Any], bin_path: Path, t
     assert msgs[-1]["value"]["bookmarks"][sid].get("last_pk_fetched") is None
 
 
-def test_incremental_sends_boundary_rows_again(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
-    sql(mysql_db, "CREATE TABLE inc (id INT PRIMARY KEY, updated_at DATETIME(6))",
-        "INSERT INTO inc VALUES (1, '2024-01-01 00:00:00'), (2, '2024-01-02 00:00:00.5'), (3, '2024-01-02 00:00:00.5')")
+def test_incremental_sends_boundary_rows_again(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    sql(
+        mysql_db,
+        "CREATE TABLE inc (id INT PRIMARY KEY, updated_at DATETIME(6))",
+        "INSERT INTO inc VALUES (1, '2024-01-01 00:00:00'), (2, '2024-01-02 00:00:00.5'), (3, '2024-01-02 00:00:00.5')",
+    )
     cat = select(discover(bin_path, tmp_path, mysql_db), "inc", "INCREMENTAL", "updated_at")
     config = {**mysql_db, "state_every": 1, "batch_rows": 1}
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
@@ -221,14 +282,22 @@ def test_incremental_sends_boundary_rows_again(mysql_db: dict[str, Any], bin_pat
     assert sorted(r["id"] for r in records(messages(proc2.stdout))) == [2, 3, 4, 5]
 
 
-def test_table_without_primary_key_and_view(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
-    sql(mysql_db, "CREATE TABLE nokey (a INT, b VARCHAR(5))", "INSERT INTO nokey VALUES (1, 'x'), (1, 'x'), (NULL, '')",
-        "CREATE VIEW v AS SELECT a, b FROM nokey WHERE a IS NOT NULL")
+def test_table_without_primary_key_and_view(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    sql(
+        mysql_db,
+        "CREATE TABLE nokey (a INT, b VARCHAR(5))",
+        "INSERT INTO nokey VALUES (1, 'x'), (1, 'x'), (NULL, '')",
+        "CREATE VIEW v AS SELECT a, b FROM nokey WHERE a IS NOT NULL",
+    )
     cat = discover(bin_path, tmp_path, mysql_db)
     proc = run_tap(bin_path, tmp_path, mysql_db, catalog=select(cat, "nokey"))
     assert proc.returncode == 0, proc.stderr.decode()
     rows = records(messages(proc.stdout))
-    assert sorted(rows, key=str) == sorted([{"a": 1, "b": "x"}, {"a": 1, "b": "x"}, {"a": None, "b": ""}], key=str)
+    assert sorted(rows, key=str) == sorted(
+        [{"a": 1, "b": "x"}, {"a": 1, "b": "x"}, {"a": None, "b": ""}], key=str
+    )
     schema = next(m for m in messages(proc.stdout) if m["type"] == "SCHEMA")
     assert schema["key_properties"] == []
     proc = run_tap(bin_path, tmp_path, mysql_db, catalog=select(cat, "v"))
@@ -238,21 +307,30 @@ def test_table_without_primary_key_and_view(mysql_db: dict[str, Any], bin_path: 
     assert bad.returncode == 2 and "is a view: LOG_BASED needs a table" in bad.stderr.decode()
 
 
-def test_wrong_password_is_one_clear_line(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_wrong_password_is_one_clear_line(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     secret = "S3cr3t-pa55word-xyz"
     proc = run_tap(bin_path, tmp_path, {**mysql_db, "password": secret}, discover=True)
     err = proc.stderr.decode()
     assert proc.returncode == 2
-    assert err.splitlines() == ["tap-mysql: error: MySQL refused user 'root'@'localhost': check user and password"] or (
-        len(err.splitlines()) == 1 and err.startswith("tap-mysql: error: MySQL refused user 'root'@")
+    assert err.splitlines() == [
+        "tap-mysql: error: MySQL refused user 'root'@'localhost': check user and password"
+    ] or (
+        len(err.splitlines()) == 1
+        and err.startswith("tap-mysql: error: MySQL refused user 'root'@")
         and err.rstrip().endswith(": check user and password")
     )
     assert secret not in err and secret not in proc.stdout.decode()
 
 
 def test_unreachable_host(bin_path: Path, tmp_path: Path) -> None:
-    proc = run_tap(bin_path, tmp_path, {"host": "127.0.0.1", "port": 1, "user": "root", "password": "pw-never-shown"},
-                   discover=True)
+    proc = run_tap(
+        bin_path,
+        tmp_path,
+        {"host": "127.0.0.1", "port": 1, "user": "root", "password": "pw-never-shown"},
+        discover=True,
+    )
     err = proc.stderr.decode()
     assert proc.returncode == 75
     assert len(err.splitlines()) == 1
@@ -260,13 +338,18 @@ def test_unreachable_host(bin_path: Path, tmp_path: Path) -> None:
     assert "pw-never-shown" not in err
 
 
-def test_database_name_with_odd_characters(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_database_name_with_odd_characters(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     odd = f"{mysql_db['database']} odd-ä`q"
     quoted = "`" + odd.replace("`", "``") + "`"
     sql(mysql_db, f"CREATE DATABASE {quoted} CHARACTER SET utf8mb4")
     try:
-        sql(mysql_db, f"CREATE TABLE {quoted}.`ta-ble ü` (`i d` INT PRIMARY KEY, `v``x` VARCHAR(3))",
-            f"INSERT INTO {quoted}.`ta-ble ü` VALUES (1, 'a'), (2, 'b')")
+        sql(
+            mysql_db,
+            f"CREATE TABLE {quoted}.`ta-ble ü` (`i d` INT PRIMARY KEY, `v``x` VARCHAR(3))",
+            f"INSERT INTO {quoted}.`ta-ble ü` VALUES (1, 'a'), (2, 'b')",
+        )
         config = {**mysql_db, "filter_dbs": [odd]}
         config.pop("database")
         cat = discover(bin_path, tmp_path, config)

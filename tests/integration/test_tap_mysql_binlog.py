@@ -13,12 +13,16 @@ from mysql_helpers import discover, messages, records, run_tap, select, sql, sta
 pytestmark = pytest.mark.services
 
 
-def _snapshot(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
-    sql(mysql_db,
+def _snapshot(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    sql(
+        mysql_db,
         "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(30,10), big BIGINT UNSIGNED,"
         " kind ENUM('a','b'), tags SET('x','y','z'), seen DATETIME(6), f FLOAT, flag TINYINT(1), dur TIME(3))",
         "INSERT INTO items VALUES (1, 'one', 1.5, 1, 'a', 'x', '2024-01-01 00:00:00', 1.1, 1, '01:02:03.5'),"
-        " (2, 'two', 2.5, 2, 'b', 'y,z', NULL, NULL, 0, NULL)")
+        " (2, 'two', 2.5, 2, 'b', 'y,z', NULL, NULL, 0, NULL)",
+    )
     cat = select(discover(bin_path, tmp_path, mysql_db), "items", "LOG_BASED")
     config = {**mysql_db, "server_id": 424242}
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
@@ -30,20 +34,24 @@ def _snapshot(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> tuple
     return config, cat, states(msgs)[-1]
 
 
-def test_log_based_insert_update_delete_and_new_column(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_log_based_insert_update_delete_and_new_column(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
     sid = f"{mysql_db['database']}-items"
     bm = state["bookmarks"][sid]
     assert bm["log_file"] and bm["log_pos"] > 0 and bm["initial_full_table_complete"] is True
     version = bm["version"]
 
-    sql(mysql_db,
+    sql(
+        mysql_db,
         "INSERT INTO items VALUES (3, 'three', 12345678901234567890.0123456789, 18446744073709551615, 'b', 'x,z',"
         " '2024-02-03 04:05:06.123456', 0.1, 1, '-838:59:59.000')",
         "UPDATE items SET name = 'ONE' WHERE id = 1",
         "DELETE FROM items WHERE id = 2",
         "ALTER TABLE items ADD COLUMN extra VARCHAR(10)",
-        "INSERT INTO items (id, name, extra) VALUES (4, 'four', 'new col')")
+        "INSERT INTO items (id, name, extra) VALUES (4, 'four', 'new col')",
+    )
     proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=state)
     assert proc.returncode == 0, proc.stderr.decode()
     msgs = messages(proc.stdout)
@@ -52,15 +60,27 @@ def test_log_based_insert_update_delete_and_new_column(mysql_db: dict[str, Any],
     ins, upd, dele, new = recs
     assert ins["name"] == "three" and ins["price"] == Decimal("12345678901234567890.0123456789")
     assert ins["big"] == 18446744073709551615 and ins["kind"] == "b" and ins["tags"] == "x,z"
-    assert ins["seen"] == "2024-02-03T04:05:06.123456+00:00" and str(ins["f"]) == "0.1" and ins["flag"] is True
+    assert (
+        ins["seen"] == "2024-02-03T04:05:06.123456+00:00"
+        and str(ins["f"]) == "0.1"
+        and ins["flag"] is True
+    )
     assert ins["dur"] == "-838:59:59.000" and ins["_sdc_deleted_at"] is None
     assert upd["name"] == "ONE" and upd["_sdc_deleted_at"] is None
-    assert dele["name"] == "two" and dele["_sdc_deleted_at"] is not None and dele["_sdc_deleted_at"].endswith("+00:00")
+    assert (
+        dele["name"] == "two"
+        and dele["_sdc_deleted_at"] is not None
+        and dele["_sdc_deleted_at"].endswith("+00:00")
+    )
     assert new["extra"] == "new col"
     assert all(m["version"] == version for m in msgs if m["type"] == "RECORD")
     # the new column's SCHEMA comes before the first record that has it, and after the others
     kinds = [(m["type"], m.get("record", {}).get("id")) for m in msgs]
-    new_schema_at = next(i for i, m in enumerate(msgs) if m["type"] == "SCHEMA" and "extra" in m["schema"]["properties"])
+    new_schema_at = next(
+        i
+        for i, m in enumerate(msgs)
+        if m["type"] == "SCHEMA" and "extra" in m["schema"]["properties"]
+    )
     assert kinds.index(("RECORD", 2)) < new_schema_at < kinds.index(("RECORD", 4))
     after = states(msgs)[-1]["bookmarks"][sid]
     assert (after["log_file"], after["log_pos"]) > (bm["log_file"], bm["log_pos"])
@@ -75,7 +95,9 @@ def test_log_based_insert_update_delete_and_new_column(mysql_db: dict[str, Any],
     assert (moved["log_file"], moved["log_pos"]) > (after["log_file"], after["log_pos"])
 
 
-def test_purged_binlog_is_a_clear_error(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_purged_binlog_is_a_clear_error(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
     sid = f"{mysql_db['database']}-items"
     state["bookmarks"][sid]["log_file"] = "mysql-bin.999998"
@@ -86,13 +108,19 @@ def test_purged_binlog_is_a_clear_error(mysql_db: dict[str, Any], bin_path: Path
     assert "Traceback" not in err
 
 
-def test_pipelinewise_state_shape_resumes_binlog(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_pipelinewise_state_shape_resumes_binlog(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     """A PipelineWise/singer-io bookmark (log_file, log_pos, version only) goes straight to the binlog."""
     config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
     sid = f"{mysql_db['database']}-items"
     bm = state["bookmarks"][sid]
-    pw_state = {"currently_syncing": None,
-                "bookmarks": {sid: {"log_file": bm["log_file"], "log_pos": bm["log_pos"], "version": bm["version"]}}}
+    pw_state = {
+        "currently_syncing": None,
+        "bookmarks": {
+            sid: {"log_file": bm["log_file"], "log_pos": bm["log_pos"], "version": bm["version"]}
+        },
+    }
     sql(mysql_db, "UPDATE items SET name = 'changed' WHERE id = 2")
     proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=pw_state)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -113,11 +141,14 @@ class _StubCursor:
         pass
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    (("ON", "MIXED", "FULL"), "binlog_format is MIXED, LOG_BASED needs ROW"),
-    (("ON", "ROW", "MINIMAL"), "binlog_row_image is MINIMAL, LOG_BASED needs FULL"),
-    (("OFF", "ROW", "FULL"), "binary logging is off on the server"),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (("ON", "MIXED", "FULL"), "binlog_format is MIXED, LOG_BASED needs ROW"),
+        (("ON", "ROW", "MINIMAL"), "binlog_row_image is MINIMAL, LOG_BASED needs FULL"),
+        (("OFF", "ROW", "FULL"), "binary logging is off on the server"),
+    ],
+)
 def test_binlog_settings_errors(row: tuple[Any, ...], expected: str) -> None:
     """Server settings that cannot feed LOG_BASED are refused with a line saying what to set
     (the shared MariaDB cannot be reconfigured under other tests, so the server's answer is stubbed)."""
