@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tapwell.check import check_tap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +37,7 @@ def test_tap_csv_conforms_on_the_sample_data(bin_path: Path, tap_csv_config: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["ok"] and report["violations"] == []
     assert report["checks"] == ["about", "discover", "catalog shape", "sync", "resumed sync"]
-    rows = sum(sum(1 for _ in csv.reader(open(f, newline="", encoding="utf-8"))) - 1
+    rows = sum(len(list(csv.reader(f.read_text(encoding="utf-8").splitlines(keepends=True)))) - 1
                for f in (ROOT / "sample" / "data").glob("*.csv") if f.stem in ("customers", "orders", "order_items"))
     assert f"sync: {rows} record(s) in 3 stream(s)" in report["notes"][0], report["notes"]
 

@@ -44,7 +44,8 @@ def main() -> None:
             sys.exit(1)
         out(catalog)
         return
-    state = json.load(open(arg("--state"))) if arg("--state") else {}
+    state_path = arg("--state")
+    state = json.loads(open(state_path).read()) if state_path else {}  # noqa: SIM115
     start = ((state.get("bookmarks") or {}).get("users") or {}).get("replication_key_value")
     rows = [{"id": i, "name": f"user {i}", "updated_at": f"2024-01-0{i}T00:00:00+00:00"} for i in range(1, 6)]
     if start and BREAK != "record-before-bookmark":

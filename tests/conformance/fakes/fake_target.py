@@ -7,6 +7,11 @@ import json
 import os
 import sys
 
+from tapwell.wire import (  # exact numbers; the mistakes below are on purpose, this is not one
+    dumps,
+    loads,
+)
+
 BREAK = os.environ.get("FAKE_TARGET_BREAK", "none")
 
 
@@ -17,7 +22,7 @@ def main() -> None:
     failed_at = None  # state-ahead-of-data: fails only at the end, after confirming every state
     for n, line in enumerate(sys.stdin, 1):
         try:
-            msg = json.loads(line)
+            msg = loads(line)
             kind = msg["type"]
         except (ValueError, KeyError, TypeError):
             if BREAK == "accepted-malformed-input":
@@ -43,8 +48,8 @@ def main() -> None:
             record = msg["record"]
             if BREAK == "value-mismatch":
                 record = {k: ("" if v is None else v) for k, v in record.items()}
-            with open(os.path.join(folder, msg["stream"] + ".jsonl"), "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            with open(os.path.join(folder, msg["stream"] + ".jsonl"), "ab") as f:
+                f.write(dumps(record) + b"\n")
         elif kind == "STATE":
             pending = msg["value"]
             if BREAK == "state-unknown":
