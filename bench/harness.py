@@ -17,6 +17,7 @@ from typing import Any
 from bench.checksum import Checksum
 from bench.dest import PostgresDest, dest_checksum
 from bench.measure import Step, Timing, run_pipeline
+from bench.servers import delta, server_cpu
 from bench.source import MySQLSource, ensure_table, source_checksum
 from bench.tools import Context, Tool, Unavailable, build_tools
 from bench.variants import GENERATOR_VERSION, VARIANTS
@@ -50,10 +51,19 @@ def _stage_record(
         "rows_per_s": round(figure / timing.wall_s, 1) if figure and timing.wall_s > 0 else None,
         "cpu_s": round(timing.cpu_s, 3),
         "processes": [p.as_dict() for p in timing.procs],
+        "server_cpu_s": timing.server_cpu_s,
         "correct": correct,
         "check": check,
         "error": timing.error,
     }
+
+
+def _measured(steps: list[Step], log_dir: Path, stdin: Path | None, timeout: float) -> Timing:
+    """run_pipeline, plus the database servers' CPU seconds over the same interval."""
+    before = server_cpu()
+    timing = run_pipeline(steps, log_dir, stdin=stdin, timeout=timeout)
+    timing.server_cpu_s = delta(before, server_cpu())
+    return timing
 
 
 def _count_records(path: Path, raw: bool) -> int:
@@ -143,10 +153,11 @@ class Harness:
                 dbname = f"{self.opts.dest_prefix}_{tool.name.replace('-', '_')}_full"
                 record = self._load_named(tool, dbname, tool.full_steps(self.ctx, dbname), None)
             elif stage == "tap":
-                timing = run_pipeline(
+                timing = _measured(
                     tool.tap_steps(self.ctx),
                     self.ctx.work(tool.name) / "logs" / "tap",
-                    timeout=self.opts.timeout,
+                    None,
+                    self.opts.timeout,
                 )
                 record = _stage_record(
                     timing,
@@ -190,11 +201,8 @@ class Harness:
         self.dest.recreate(dbname)
         try:
             tool.prepare_dest(self.ctx, dbname)
-            timing = run_pipeline(
-                steps,
-                self.ctx.work(tool.name) / "logs" / stage,
-                stdin=stdin,
-                timeout=self.opts.timeout,
+            timing = _measured(
+                steps, self.ctx.work(tool.name) / "logs" / stage, stdin, self.opts.timeout
             )
             return _stage_record(timing, *self._verify(dbname, timing))
         finally:

@@ -53,6 +53,7 @@ class Timing:
     procs: list[ProcStat] = field(default_factory=list)
     error: str | None = None
     timed_out: bool = False
+    server_cpu_s: dict[str, float] = field(default_factory=dict)  # filled by the harness
 
     @property
     def ok(self) -> bool:

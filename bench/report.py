@@ -11,6 +11,7 @@ HEADER = (
     "wall s",
     "rows/s",
     "CPU s",
+    "server CPU s (my/pg)",
     "peak RSS MB (per process)",
     "vs raw",
     "vs PW",
@@ -26,13 +27,17 @@ def _rss(record: dict[str, Any]) -> str:
     return " / ".join(f"{p['name']} {p['max_rss_mb']:.0f}" for p in record.get("processes", []))
 
 
+def _server(record: dict[str, Any]) -> str:
+    cpu = record.get("server_cpu_s") or {}
+    return f"{cpu['mariadb']:.1f}/{cpu['postgres']:.1f}" if cpu else "-"
+
+
 def rows_of(doc: dict[str, Any]) -> list[tuple[str, ...]]:
     lines: list[tuple[str, ...]] = []
     for tool in doc["tools"]:
         if tool["status"] == "skipped":
-            lines.append(
-                (tool["tool"], "-", "-", "-", "-", "-", "-", "-", "-", f"SKIPPED: {tool['note']}")
-            )
+            dashes = ("-",) * (len(HEADER) - 2)
+            lines.append((tool["tool"], *dashes, f"SKIPPED: {tool['note']}"))
             continue
         for stage, r in tool["stages"].items():
             rps = r.get("rows_per_s")
@@ -50,6 +55,7 @@ def rows_of(doc: dict[str, Any]) -> list[tuple[str, ...]]:
                     f"{r['wall_s']:.1f}" if r.get("wall_s") is not None else "-",
                     f"{rps:,.0f}" if rps else "-",
                     f"{r['cpu_s']:.1f}" if r.get("cpu_s") is not None else "-",
+                    _server(r),
                     _rss(r) or "-",
                     _ratio(r.get("vs_raw"), ""),
                     _ratio(r.get("vs_pipelinewise"), "x"),
@@ -64,7 +70,7 @@ def format_table(doc: dict[str, Any]) -> str:
     widths = [
         max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(HEADER)
     ]
-    numeric = {2, 3, 4, 5, 7, 8}
+    numeric = {2, 3, 4, 5, 6, 8, 9}
 
     def fmt(row: tuple[str, ...]) -> str:
         cells = [

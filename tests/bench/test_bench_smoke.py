@@ -30,6 +30,7 @@ STAGE_FIELDS = {
     "error",
     "vs_raw",
     "vs_pipelinewise",
+    "server_cpu_s",
 }
 PROCESS_FIELDS = {"name", "exit_code", "cpu_s", "user_s", "sys_s", "max_rss_mb"}
 
