@@ -28,6 +28,9 @@ from tap_mysql.sync_full import sync_full_table
 from tap_mysql.types import Column, float32_text, json_schema, time_text
 
 LOG = logging.getLogger("tap-mysql")
+# mysql-replication warns about binlog_row_metadata on every run; names come from
+# information_schema here (see _name_columns), so the warning is noise.
+logging.getLogger("pymysqlreplication").setLevel(logging.ERROR)
 
 
 # ----------------------------------------------------------------------------- positions
@@ -98,6 +101,8 @@ def _check_not_purged(ctx: SyncContext, log_file: str) -> None:
 
 def needs_snapshot(ctx: SyncContext, sid: str) -> bool:
     has_position = ctx.bookmark(sid, "log_file") and ctx.bookmark(sid, "log_pos") is not None
+    if truthy(ctx.config.get("use_gtid", False)) and ctx.bookmark(sid, "gtid"):
+        has_position = True
     resuming = (
         ctx.bookmark(sid, "max_pk_values") is not None
         or ctx.bookmark(sid, "last_pk_fetched") is not None
@@ -112,7 +117,7 @@ def sync_initial(ctx: SyncContext, sp: StreamPlan) -> None:
     if not needs_snapshot(ctx, sid):
         return
     check_binlog_settings(ctx)
-    if not ctx.bookmark(sid, "log_file"):
+    if not ctx.bookmark(sid, "log_file") and not ctx.bookmark(sid, "gtid"):
         log_file, log_pos, gtid = current_position(ctx)
         ctx.set_bookmark(sid, "log_file", log_file)
         ctx.set_bookmark(sid, "log_pos", log_pos)
@@ -222,9 +227,11 @@ class _Watched:
     def __init__(self, ctx: SyncContext, sp: StreamPlan) -> None:
         self.sp = sp
         self.sid = sp.tap_stream_id
-        self.start = _position_key(
-            ctx.bookmark(self.sid, "log_file"), ctx.bookmark(self.sid, "log_pos")
-        )
+        log_file = ctx.bookmark(self.sid, "log_file")
+        # a GTID-only bookmark (no file/position) takes every event the server sends
+        self.start: tuple[int, str, int] = (-1, "", 0)
+        if log_file:
+            self.start = _position_key(log_file, ctx.bookmark(self.sid, "log_pos") or 0)
         self.writer = RecordWriter(
             ctx.out, sp.stream, sp.names, (), ctx.bookmark(self.sid, "version"), datetime.now(UTC)
         )
@@ -245,8 +252,8 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     check_binlog_settings(ctx)
     watched = {(sp.table.database, sp.table.name): _Watched(ctx, sp) for sp in plans}
     first = min(watched.values(), key=lambda w: w.start)
-    log_file, log_pos = ctx.bookmark(first.sid, "log_file"), int(ctx.bookmark(first.sid, "log_pos"))
-    _check_not_purged(ctx, log_file)
+    log_file = ctx.bookmark(first.sid, "log_file")
+    log_pos = int(ctx.bookmark(first.sid, "log_pos") or 4)
 
     engine = str(ctx.config.get("engine") or server_info(ctx.conn)["engine"]).lower()
     use_gtid = truthy(ctx.config.get("use_gtid", False))
@@ -255,6 +262,10 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         raise ConfigError(
             "use_gtid is supported for MariaDB only (engine: mariadb); remove it to use log_file/log_pos"
         )
+    if not gtid:
+        if not log_file:
+            raise ConfigError(f"stream {first.sid!r}: the bookmark has neither log_file nor gtid")
+        _check_not_purged(ctx, log_file)
     args = connect_args(ctx.config)
     settings = {
         "host": args["host"],

@@ -164,3 +164,28 @@ def test_binlog_settings_errors(row: tuple[Any, ...], expected: str) -> None:
     ctx.config, ctx._conn = {}, Conn()
     with pytest.raises(ConfigError, match=expected):
         check_binlog_settings(ctx)
+
+
+def test_mariadb_gtid(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+    """use_gtid on MariaDB: the snapshot bookmarks the GTID position, the binlog pass starts
+    from it and moves it to the last committed transaction."""
+    config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
+    sid = f"{mysql_db['database']}-items"
+    gtid_before = state["bookmarks"][sid]["gtid"]
+    # a GTID-only bookmark, as a GTID-based run may keep
+    only_gtid = {
+        "bookmarks": {sid: {"gtid": gtid_before, "version": state["bookmarks"][sid]["version"]}}
+    }
+    sql(mysql_db, "INSERT INTO items (id, name) VALUES (9, 'gtid')")
+    gtid_after = sql(mysql_db, "SELECT @@gtid_binlog_pos")[0][0]
+    config = {**config, "use_gtid": True, "engine": "mariadb"}
+    proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=only_gtid)
+    assert proc.returncode == 0, proc.stderr.decode()
+    msgs = messages(proc.stdout)
+    assert [(r["id"], r["name"]) for r in records(msgs)] == [(9, "gtid")]
+    final = states(msgs)[-1]["bookmarks"][sid]
+    assert final["gtid"] != gtid_before
+    domain, server, seq = final["gtid"].split("-")
+    ours = next(g for g in gtid_after.split(",") if g.startswith(f"{domain}-"))
+    assert int(seq) >= int(ours.split("-")[2])  # at or past the insert
+    assert "BINLOG_ROW_METADATA" not in proc.stderr.decode()
