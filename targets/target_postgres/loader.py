@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import psycopg2
+import psycopg2.errors
 from tapwell.errors import ConfigError, ProtocolError, SyncError
 from tapwell.target import Batch, StreamSpec
 
@@ -38,6 +39,7 @@ class Table:
     keys: list[str]  # key columns
     key_props: list[str]
     pk: list[str] = field(default_factory=list)  # the table's primary key columns, sorted
+    direct: bool = True  # try COPY straight into the table until a batch meets a key already there
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
@@ -170,12 +172,25 @@ class PostgresLoader:
             self.overwritten.add(table.stream)
         deletes = "_sdc_deleted_at" in table.props and self.hard_delete
         merge = bool(keys)
+        columns = self._copy_columns(table, constants)
+        if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
+            # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
+            # primary key catches a key already there; the savepoint undoes the attempt.
+            cur.execute("SAVEPOINT tapwell_direct")
+            try:
+                self._copy(
+                    cur, batch, table, table.target, columns, constants, indexes, raw_unique=True
+                )
+                cur.execute("RELEASE SAVEPOINT tapwell_direct")
+                return
+            except psycopg2.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
+                table.direct = False  # keys repeat from now on: stage and merge
         copy_into = table.target
         if merge or deletes:
             cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
             cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
             copy_into = STAGE
-        columns = self._copy_columns(table, constants)
         self._copy(cur, batch, table, copy_into, columns, constants, indexes)
         if copy_into == STAGE:
             self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
@@ -200,6 +215,7 @@ class PostgresLoader:
         columns: list[tuple[str | None, str, str]],
         constants: dict[str, str],
         indexes: Any,
+        raw_unique: bool = False,
     ) -> None:
         key = (tuple(columns), tuple(sorted(constants.items())))
         encode = table.encoders.get(key)
@@ -214,6 +230,8 @@ class PostgresLoader:
         except psycopg2.Error as exc:
             if source.error is not None:  # psycopg2 wraps what our read() raised
                 raise self._bad_value(batch, source) from None
+            if raw_unique and isinstance(exc, psycopg2.errors.UniqueViolation):
+                raise
             raise self._copy_error(exc, batch, table, columns, indexes) from None
 
     def _line_of(self, batch: Batch, index: int) -> int | None:
