@@ -67,7 +67,9 @@ def resolve_command(connector: Connector | list[str]) -> list[str]:
     if local.exists():
         return [str(local), *command[1:]]
     if shutil.which(exe) is None:
-        raise ConfigError(f"cannot find {exe!r}: install it (pip install tapwell[...], or `tapwell install`) or give its full command")
+        raise ConfigError(
+            f"cannot find {exe!r}: install it (pip install tapwell[...], or `tapwell install`) or give its full command"
+        )
     return command
 
 
@@ -85,9 +87,13 @@ def prepared_catalog(project: Project, integration: Integration) -> dict[str, An
     path = project.catalog_path(integration.name)
     if not path.exists():
         if integration.select or integration.stream_overrides:
-            raise ConfigError(f"{path} does not exist: run `tapwell discover {integration.name}` first")
+            raise ConfigError(
+                f"{path} does not exist: run `tapwell discover {integration.name}` first"
+            )
         return None
-    return apply_selection(load_catalog(path).to_dict(), integration.select, integration.stream_overrides)
+    return apply_selection(
+        load_catalog(path).to_dict(), integration.select, integration.stream_overrides
+    )
 
 
 class Metrics:
@@ -104,10 +110,14 @@ class Metrics:
         if at < 0:
             return
         try:
-            body = orjson.loads(line[at + 8:])
+            body = orjson.loads(line[at + 8 :])
         except orjson.JSONDecodeError:
             return
-        if not isinstance(body, dict) or body.get("metric") != "record_count" or not isinstance(body.get("value"), int):
+        if (
+            not isinstance(body, dict)
+            or body.get("metric") != "record_count"
+            or not isinstance(body.get("value"), int)
+        ):
             return
         tags = body.get("tags") or {}
         stream = str(tags.get("stream") or tags.get("endpoint") or tags.get("name") or "?")
@@ -125,12 +135,23 @@ class Metrics:
         now = time.monotonic()
         with self.lock:
             merged = {**self.counts["tap"], **self.counts["target"]}
-            parts = [f"{s} {n:,} rows ({n / max(now - self.first_seen.get(s, now), 1e-3):,.0f} rows/s)"
-                     for s, n in sorted(merged.items())]
-        return f"tapwell: {name}: " + ("; ".join(parts) if parts else "running, no record counts yet")
+            parts = [
+                f"{s} {n:,} rows ({n / max(now - self.first_seen.get(s, now), 1e-3):,.0f} rows/s)"
+                for s, n in sorted(merged.items())
+            ]
+        return f"tapwell: {name}: " + (
+            "; ".join(parts) if parts else "running, no record counts yet"
+        )
 
 
-def _pump(stream: IO[bytes], role: str, prefix: str, sink: Sink, metrics: Metrics, touch: Callable[[], None]) -> None:
+def _pump(
+    stream: IO[bytes],
+    role: str,
+    prefix: str,
+    sink: Sink,
+    metrics: Metrics,
+    touch: Callable[[], None],
+) -> None:
     for raw in stream:
         touch()
         line = raw.decode("utf-8", "replace").rstrip()
@@ -185,33 +206,78 @@ def run_attempt(
             tap_cmd += ["--catalog", write_private(tmp, "catalog.json", catalog)]
         if state:
             tap_cmd += ["--state", write_private(tmp, "state.json", state)]
-        target_cmd = [*target_argv, "--config", write_private(tmp, "target.json", integration.target.config)]
+        target_cmd = [
+            *target_argv,
+            "--config",
+            write_private(tmp, "target.json", integration.target.config),
+        ]
 
-        tap = subprocess.Popen(tap_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=project.root,
-                               start_new_session=True)
-        target = subprocess.Popen(target_cmd, stdin=tap.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  cwd=project.root, start_new_session=True)
+        tap = subprocess.Popen(
+            tap_cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=project.root,
+            start_new_session=True,
+        )
+        target = subprocess.Popen(
+            target_cmd,
+            stdin=tap.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=project.root,
+            start_new_session=True,
+        )
         assert tap.stdout is not None and tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
         tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
         pumps = [
-            threading.Thread(target=_pump, args=(tap.stderr, "tap", f"[{integration.tap.name}]", sink, metrics, touch), daemon=True),
-            threading.Thread(target=_pump, args=(target.stderr, "target", f"[{integration.target.name}]", sink, metrics, touch), daemon=True),
+            threading.Thread(
+                target=_pump,
+                args=(tap.stderr, "tap", f"[{integration.tap.name}]", sink, metrics, touch),
+                daemon=True,
+            ),
+            threading.Thread(
+                target=_pump,
+                args=(
+                    target.stderr,
+                    "target",
+                    f"[{integration.target.name}]",
+                    sink,
+                    metrics,
+                    touch,
+                ),
+                daemon=True,
+            ),
         ]
         for t in pumps:
             t.start()
         result = AttemptResult(0, 0)
         done = threading.Event()
-        watchdog = threading.Thread(target=_watch, daemon=True, args=(
-            done, [tap, target], last_activity, stall_timeout, result, sink, progress, metrics, integration.name,
-            progress_every))
+        watchdog = threading.Thread(
+            target=_watch,
+            daemon=True,
+            args=(
+                done,
+                [tap, target],
+                last_activity,
+                stall_timeout,
+                result,
+                sink,
+                progress,
+                metrics,
+                integration.name,
+                progress_every,
+            ),
+        )
         watchdog.start()
         try:
             _read_states(target.stdout, integration.name, store, run_id, result, sink, touch)
         finally:
             result.target_code = target.wait()
             if result.target_code != 0 and tap.poll() is None:
-                _kill(tap)  # a dead target cannot take more input; do not let the tap wait on a full pipe
+                _kill(
+                    tap
+                )  # a dead target cannot take more input; do not let the tap wait on a full pipe
             result.tap_code = tap.wait()
             done.set()
             watchdog.join()
@@ -221,8 +287,15 @@ def run_attempt(
     return result
 
 
-def _read_states(stdout: IO[bytes], name: str, store: StateBackend, run_id: str | None,
-                 result: AttemptResult, sink: Sink, touch: Callable[[], None]) -> None:
+def _read_states(
+    stdout: IO[bytes],
+    name: str,
+    store: StateBackend,
+    run_id: str | None,
+    result: AttemptResult,
+    sink: Sink,
+    touch: Callable[[], None],
+) -> None:
     for raw in stdout:
         touch()
         if not raw.strip():
@@ -232,7 +305,11 @@ def _read_states(stdout: IO[bytes], name: str, store: StateBackend, run_id: str 
         except orjson.JSONDecodeError:
             sink(f"[tapwell] ignored a target output line that is not JSON: {raw[:80]!r}")
             continue
-        if isinstance(value, dict) and value.get("type") == "STATE" and isinstance(value.get("value"), dict):
+        if (
+            isinstance(value, dict)
+            and value.get("type") == "STATE"
+            and isinstance(value.get("value"), dict)
+        ):
             value = value["value"]  # some targets print the whole message
         if not isinstance(value, dict):
             sink(f"[tapwell] ignored a target state that is not a JSON object: {raw[:80]!r}")
@@ -246,9 +323,18 @@ def _read_states(stdout: IO[bytes], name: str, store: StateBackend, run_id: str 
         result.states_saved += 1
 
 
-def _watch(done: threading.Event, procs: list[subprocess.Popen[bytes]], last_activity: list[float],
-           stall_timeout: float | None, result: AttemptResult, sink: Sink, progress: Sink | None,
-           metrics: Metrics, name: str, progress_every: float) -> None:
+def _watch(
+    done: threading.Event,
+    procs: list[subprocess.Popen[bytes]],
+    last_activity: list[float],
+    stall_timeout: float | None,
+    result: AttemptResult,
+    sink: Sink,
+    progress: Sink | None,
+    metrics: Metrics,
+    name: str,
+    progress_every: float,
+) -> None:
     written = [0] * len(procs)
     next_progress = time.monotonic() + progress_every
     while not done.wait(0.25):

@@ -34,7 +34,9 @@ def _exit(body: Callable[[], Any]) -> None:
     sys.exit(run_main("tapwell", body))
 
 
-def _with_store(ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]) -> None:
+def _with_store(
+    ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]
+) -> None:
     def body() -> None:
         project = _project(ctx)
         if name is not None:
@@ -48,33 +50,63 @@ def _with_store(ctx: click.Context, name: str | None, use: Callable[[Project, St
     _exit(body)
 
 
-@click.group(help="Run Singer taps into targets, keep their state, and record every run.\n\n"
-             "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
-             "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted.")
-@click.option("--project", "project_path", type=click.Path(), default=None,
-              help="tapwell.yml or its folder (default: $TAPWELL_PROJECT or the working folder).")
+@click.group(
+    help="Run Singer taps into targets, keep their state, and record every run.\n\n"
+    "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
+    "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted."
+)
+@click.option(
+    "--project",
+    "project_path",
+    type=click.Path(),
+    default=None,
+    help="tapwell.yml or its folder (default: $TAPWELL_PROJECT or the working folder).",
+)
 @click.pass_context
 def main(ctx: click.Context, project_path: str | None) -> None:
     ctx.obj = {"project": project_path}
 
 
-@main.command(help="Run integration NAME once: tap | target, resuming from its saved state, "
-              "retrying per its retry policy. A second start while one runs exits 3 at once.")
+@main.command(
+    help="Run integration NAME once: tap | target, resuming from its saved state, "
+    "retrying per its retry policy. A second start while one runs exits 3 at once."
+)
 @click.argument("name")
-@click.option("--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again.")
-@click.option("--quiet", is_flag=True, help="Do not echo the connectors' log lines (the run log keeps them).")
+@click.option(
+    "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
+)
+@click.option(
+    "--quiet", is_flag=True, help="Do not echo the connectors' log lines (the run log keeps them)."
+)
+@click.option(
+    "--progress-every",
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to print the progress line (records and records/s per stream, from METRIC lines).",
+)
 @click.pass_context
-def run(ctx: click.Context, name: str, full_refresh: bool, quiet: bool) -> None:
+def run(
+    ctx: click.Context, name: str, full_refresh: bool, quiet: bool, progress_every: float
+) -> None:
     def body() -> None:
         project = _project(ctx)
         integration = project.integration(name)
-        result = run_integration(project, integration, full_refresh=full_refresh,
-                                 log=None if quiet else _err, progress=_err)
+        result = run_integration(
+            project,
+            integration,
+            full_refresh=full_refresh,
+            log=None if quiet else _err,
+            progress=_err,
+            progress_every=progress_every,
+        )
         if not result.ok:
             raise describe_failure(integration, result)
         rows = sum(result.rows.values())
-        _err(f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows); "
-             f"{result.states_saved} state checkpoint(s) saved")
+        _err(
+            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows); "
+            f"{result.states_saved} state checkpoint(s) saved"
+        )
 
     _exit(body)
 
@@ -100,8 +132,11 @@ def state_show(ctx: click.Context, name: str) -> None:
     _with_store(ctx, name, use)
 
 
-@state.command("set", help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
-               "An empty object over a saved state needs --force.")
+@state.command(
+    "set",
+    help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
+    "An empty object over a saved state needs --force.",
+)
 @click.argument("name")
 @click.argument("file", type=click.File("rb"))
 @click.option("--force", is_flag=True, help="Save even an empty state over a non-empty one.")
@@ -111,7 +146,9 @@ def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
         try:
             value = orjson.loads(file.read())
         except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"{file.name} is not valid JSON ({exc}); the saved state is unchanged") from None
+            raise ConfigError(
+                f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
+            ) from None
         check_state(value, store.get(name), force)
         store.put(name, value, record=True, force=True)
         _err(f"tapwell: state of {name} saved")
@@ -119,21 +156,27 @@ def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
     _with_store(ctx, name, use)
 
 
-@state.command("clear", help="Forget NAME's state so the next run starts from scratch (needs --force).")
+@state.command(
+    "clear", help="Forget NAME's state so the next run starts from scratch (needs --force)."
+)
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Really clear it.")
 @click.pass_context
 def state_clear(ctx: click.Context, name: str, force: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
         if not force and store.get(name):
-            raise ConfigError(f"clearing the state of {name} makes its next run sync everything; add --force")
+            raise ConfigError(
+                f"clearing the state of {name} makes its next run sync everything; add --force"
+            )
         store.clear(name)
         _err(f"tapwell: state of {name} cleared")
 
     _with_store(ctx, name, use)
 
 
-@state.command("history", help="List NAME's earlier states, newest first (one per run and per change).")
+@state.command(
+    "history", help="List NAME's earlier states, newest first (one per run and per change)."
+)
 @click.argument("name")
 @click.option("--limit", default=20, show_default=True)
 @click.pass_context
@@ -146,8 +189,11 @@ def state_history(ctx: click.Context, name: str, limit: int) -> None:
     _with_store(ctx, name, use)
 
 
-@state.command("recover", help="Read NAME's state from the destination (state.recover in tapwell.yml) "
-               "and save it; over a saved state needs --force.")
+@state.command(
+    "recover",
+    help="Read NAME's state from the destination (state.recover in tapwell.yml) "
+    "and save it; over a saved state needs --force.",
+)
 @click.argument("name")
 @click.option("--force", is_flag=True)
 @click.pass_context
@@ -157,12 +203,16 @@ def state_recover(ctx: click.Context, name: str, force: bool) -> None:
 
         config = project.state_config_for(name).get("recover")
         if not config:
-            raise ConfigError(f"integrations.{name}.state.recover is not set: give the destination's dsn and query")
+            raise ConfigError(
+                f"integrations.{name}.state.recover is not set: give the destination's dsn and query"
+            )
         value = recover_state(config)
         if value is None:
             raise ConfigError("the destination holds no state for this integration")
         if store.get(name) and not force:
-            raise ConfigError(f"{name} has a saved state; add --force to replace it with the destination's")
+            raise ConfigError(
+                f"{name} has a saved state; add --force to replace it with the destination's"
+            )
         store.put(name, value, record=True, force=True)
         click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
@@ -184,7 +234,9 @@ def runs(ctx: click.Context, name: str | None, limit: int) -> None:
 
 @main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
 @click.argument("run_id")
-@click.option("--integration", "name", default=None, help="Integration whose state backend holds the run.")
+@click.option(
+    "--integration", "name", default=None, help="Integration whose state backend holds the run."
+)
 @click.pass_context
 def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
     def use(project: Project, store: StateBackend) -> None:
@@ -199,7 +251,9 @@ def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
 # --------------------------------------------------------------------------- catalogs
 
 
-@main.command(help="Run the tap's discovery and write catalogs/NAME.json with tapwell.yml's selection applied.")
+@main.command(
+    help="Run the tap's discovery and write catalogs/NAME.json with tapwell.yml's selection applied."
+)
 @click.argument("name")
 @click.pass_context
 def discover(ctx: click.Context, name: str) -> None:
@@ -210,14 +264,18 @@ def discover(ctx: click.Context, name: str) -> None:
         project = _project(ctx)
         catalog = Catalog(do_discover(project, project.integration(name)))
         selected = [s.tap_stream_id for s in catalog.selected()]
-        _err(f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
-             f"selected: {', '.join(selected) or 'none'}")
+        _err(
+            f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
+            f"selected: {', '.join(selected) or 'none'}"
+        )
 
     _exit(body)
 
 
-@main.command(help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
-              "type changed, key changed. Exit 1 on a breaking change.")
+@main.command(
+    help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
+    "type changed, key changed. Exit 1 on a breaking change."
+)
 @click.argument("name")
 @click.pass_context
 def validate(ctx: click.Context, name: str) -> None:
@@ -231,9 +289,14 @@ def validate(ctx: click.Context, name: str) -> None:
             click.echo(str(change))
         breaking = [c for c in changes if c.breaking]
         if breaking:
-            raise BreakingChange(f"{name}: {len(breaking)} breaking change(s) against {project.catalog_path(name)}; "
-                                 f"adapt the target, then `tapwell discover {name}` and commit the catalog")
-        _err(f"tapwell: {name} matches its catalog" + (f" ({len(changes)} compatible change(s))" if changes else ""))
+            raise BreakingChange(
+                f"{name}: {len(breaking)} breaking change(s) against {project.catalog_path(name)}; "
+                f"adapt the target, then `tapwell discover {name}` and commit the catalog"
+            )
+        _err(
+            f"tapwell: {name} matches its catalog"
+            + (f" ({len(changes)} compatible change(s))" if changes else "")
+        )
 
     _exit(body)
 
@@ -257,8 +320,11 @@ def schedule_crontab(ctx: click.Context) -> None:
     _exit(body)
 
 
-@schedule.command("kubernetes", help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
-                  "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).")
+@schedule.command(
+    "kubernetes",
+    help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
+    "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).",
+)
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Folder for the manifests.")
 @click.pass_context
 def schedule_kubernetes(ctx: click.Context, out_dir: str | None) -> None:
@@ -268,14 +334,18 @@ def schedule_kubernetes(ctx: click.Context, out_dir: str | None) -> None:
         from tapwell.schedule import write_kubernetes
 
         project = _project(ctx)
-        for path in write_kubernetes(project, Path(out_dir) if out_dir else project.root / "deploy"):
+        for path in write_kubernetes(
+            project, Path(out_dir) if out_dir else project.root / "deploy"
+        ):
             _err(f"tapwell: wrote {path}")
 
     _exit(body)
 
 
-@main.command(help="Install third-party connectors (those with pip_url) of NAME... (default: all) "
-              "each into its own virtualenv under .tapwell/venvs.")
+@main.command(
+    help="Install third-party connectors (those with pip_url) of NAME... (default: all) "
+    "each into its own virtualenv under .tapwell/venvs."
+)
 @click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Reinstall even when already installed.")
 @click.pass_context
@@ -292,3 +362,7 @@ def install(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
 from tapwell.check.cli import check  # noqa: E402
 
 main.add_command(check)
+
+from tapwell.scaffold.cli import new  # noqa: E402
+
+main.add_command(new)

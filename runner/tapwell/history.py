@@ -41,18 +41,41 @@ class RunRecord:
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
         data = dict(data)
         data["started_at"] = dt.datetime.fromisoformat(data["started_at"])
-        data["ended_at"] = dt.datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
+        data["ended_at"] = (
+            dt.datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
+        )
         return cls(**data)
 
 
 def runs_table(records: list[RunRecord]) -> str:
     """Runs as a fixed-width text table, newest first."""
-    head = ("RUN ID", "INTEGRATION", "STARTED (UTC)", "SECONDS", "OUTCOME", "ATTEMPTS", "ROWS", "ERROR")
+    head = (
+        "RUN ID",
+        "INTEGRATION",
+        "STARTED (UTC)",
+        "SECONDS",
+        "OUTCOME",
+        "ATTEMPTS",
+        "ROWS",
+        "ERROR",
+    )
     rows = [head]
     for r in records:
         secs = f"{(r.ended_at - r.started_at).total_seconds():.1f}" if r.ended_at else "-"
         error = (r.error or "").replace("\n", " ")
-        rows.append((r.id, r.integration, f"{r.started_at:%Y-%m-%d %H:%M:%S}", secs, r.outcome,
-                     str(r.attempts), f"{sum(r.rows.values()):,}", error[:60] + ("..." if len(error) > 60 else "")))
+        rows.append(
+            (
+                r.id,
+                r.integration,
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                secs,
+                r.outcome,
+                str(r.attempts),
+                f"{sum(r.rows.values()):,}",
+                error[:60] + ("..." if len(error) > 60 else ""),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )

@@ -31,8 +31,10 @@ class FileLock:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise LockHeld(f"integration {self.integration!r} is already running (pid {holder}, lock {self.path}); "
-                           "this start exits without running") from None
+            raise LockHeld(
+                f"integration {self.integration!r} is already running (pid {holder}, lock {self.path}); "
+                "this start exits without running"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self.fd = fd

@@ -24,8 +24,12 @@ def _urls(value: Any) -> list[str]:
 
 
 def _send(url: str, body: bytes | None, timeout: float, log: Callable[[str], None]) -> None:
-    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
-                                 headers={"Content-Type": "application/json", "User-Agent": "tapwell"})
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json", "User-Agent": "tapwell"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URLs come from tapwell.yml)
             resp.read()
@@ -41,19 +45,36 @@ def _safe(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}/..."
 
 
-def message(integration: str, outcome: str, run_id: str, attempts: int, rows: dict[str, int],
-            error: str | None) -> dict[str, Any]:
+def message(
+    integration: str,
+    outcome: str,
+    run_id: str,
+    attempts: int,
+    rows: dict[str, int],
+    error: str | None,
+) -> dict[str, Any]:
     total = sum(rows.values())
     icon = ":white_check_mark:" if outcome == "succeeded" else ":x:"
     text = f"{icon} tapwell: {integration} {outcome} after {attempts} attempt(s), {total:,} rows (run {run_id})"
     if error:
         text += f"\n{error}"
-    return {"text": text, "tapwell": {"integration": integration, "outcome": outcome, "run_id": run_id,
-                                      "attempts": attempts, "rows": rows, "error": error}}
+    return {
+        "text": text,
+        "tapwell": {
+            "integration": integration,
+            "outcome": outcome,
+            "run_id": run_id,
+            "attempts": attempts,
+            "rows": rows,
+            "error": error,
+        },
+    }
 
 
 class Notifier:
-    def __init__(self, settings: dict[str, Any], log: Callable[[str], None], secrets: Sequence[str] = ()) -> None:
+    def __init__(
+        self, settings: dict[str, Any], log: Callable[[str], None], secrets: Sequence[str] = ()
+    ) -> None:
         self.settings = settings
         self.log = log
         self.secrets = list(secrets)
@@ -61,7 +82,12 @@ class Notifier:
 
     def started(self) -> None:
         if self.settings.get("healthcheck"):
-            _send(str(self.settings["healthcheck"]).rstrip("/") + "/start", None, self.timeout, self.log)
+            _send(
+                str(self.settings["healthcheck"]).rstrip("/") + "/start",
+                None,
+                self.timeout,
+                self.log,
+            )
 
     def finished(self, body: dict[str, Any]) -> None:
         ok = body["tapwell"]["outcome"] == "succeeded"
@@ -69,4 +95,9 @@ class Notifier:
         for url in _urls(self.settings.get("on_success" if ok else "on_failure")):
             _send(url, data, self.timeout, self.log)
         if self.settings.get("healthcheck"):
-            _send(str(self.settings["healthcheck"]).rstrip("/") + ("" if ok else "/fail"), None, self.timeout, self.log)
+            _send(
+                str(self.settings["healthcheck"]).rstrip("/") + ("" if ok else "/fail"),
+                None,
+                self.timeout,
+                self.log,
+            )

@@ -42,7 +42,9 @@ def interpolate(value: Any, where: str = "") -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"{where}: environment variable {name} is not set (export it, or write ${{{name}:-default}})")
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set (export it, or write ${{{name}:-default}})"
+        )
 
     return _ENV.sub(sub, value)
 
@@ -109,7 +111,9 @@ class Project:
 
     @property
     def venv_dir(self) -> Path:
-        return self.root / str(os.environ.get("TAPWELL_VENVS") or self.raw.get("venvs") or ".tapwell/venvs")
+        return self.root / str(
+            os.environ.get("TAPWELL_VENVS") or self.raw.get("venvs") or ".tapwell/venvs"
+        )
 
     @property
     def names(self) -> list[str]:
@@ -127,11 +131,15 @@ class Project:
         integrations = self.raw.get("integrations") or {}
         if name not in integrations:
             known = ", ".join(sorted(integrations)) or "none"
-            raise ConfigError(f"no integration {name!r} in {self.root / 'tapwell.yml'} (known: {known})")
+            raise ConfigError(
+                f"no integration {name!r} in {self.root / 'tapwell.yml'} (known: {known})"
+            )
         raw = integrations[name] or {}
         where = f"integrations.{name}"
         retry = {**(self.raw.get("retry") or {}), **(raw.get("retry") or {})}
-        notify = interpolate({**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}, f"{where}.notify")
+        notify = interpolate(
+            {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}, f"{where}.notify"
+        )
         return Integration(
             name,
             self._connector(raw, "tap", name),
@@ -144,7 +152,9 @@ class Project:
     def _connector(self, raw: dict[str, Any], role: str, integration: str) -> Connector:
         spec = raw.get(role)
         if spec is None:
-            raise ConfigError(f"integrations.{integration}.{role} is missing: name a {role} (e.g. {role}: {role}-csv)")
+            raise ConfigError(
+                f"integrations.{integration}.{role} is missing: name a {role} (e.g. {role}: {role}-csv)"
+            )
         if isinstance(spec, str):
             spec = {"name": spec}
         name = str(spec.get("name") or "")
@@ -159,8 +169,13 @@ class Project:
             config = _read_config_file(self.root / config, where)
         config = interpolate(config, where)
         venv = spec.get("venv") or (name or command[0] if spec.get("pip_url") else None)
-        return Connector(name or command[0], list(command), config,
-                         self.venv_dir / venv if venv else None, spec.get("pip_url"))
+        return Connector(
+            name or command[0],
+            list(command),
+            config,
+            self.venv_dir / venv if venv else None,
+            spec.get("pip_url"),
+        )
 
 
 def _read_config_file(path: Path, where: str) -> dict[str, Any]:
@@ -185,7 +200,9 @@ def load_project(path: str | Path | None = None) -> Project:
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"no project file at {p} (run from the project folder, or pass --project)") from None
+        raise ConfigError(
+            f"no project file at {p} (run from the project folder, or pass --project)"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

@@ -23,10 +23,18 @@ CONNECTOR: dict[str, Any] = {
             "properties": {
                 "name": {"type": "string", "minLength": 1},
                 "command": {"oneOf": [{"type": "string", "minLength": 1}, _STRINGS]},
-                "venv": {"type": "string", "description": "a venv made by `tapwell install` (its bin/ is searched)"},
-                "pip_url": {"type": "string", "description": "what `tapwell install` pip-installs into the venv"},
-                "config": {"oneOf": [{"type": "object"}, {"type": "string"}],
-                           "description": "inline mapping, or a JSON/YAML file relative to the project"},
+                "venv": {
+                    "type": "string",
+                    "description": "a venv made by `tapwell install` (its bin/ is searched)",
+                },
+                "pip_url": {
+                    "type": "string",
+                    "description": "what `tapwell install` pip-installs into the venv",
+                },
+                "config": {
+                    "oneOf": [{"type": "object"}, {"type": "string"}],
+                    "description": "inline mapping, or a JSON/YAML file relative to the project",
+                },
             },
             "anyOf": [{"required": ["name"]}, {"required": ["command"]}],
         },
@@ -48,11 +56,21 @@ RETRY: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
-        "backoff_seconds": {"type": "number", "minimum": 0, "description": "first wait; doubles each attempt"},
+        "backoff_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "description": "first wait; doubles each attempt",
+        },
         "max_backoff_seconds": {"type": "number", "minimum": 0},
-        "stall_timeout_seconds": {"type": "number", "exclusiveMinimum": 0,
-                                  "description": "kill and retry a run with no output for this long"},
-        "retry_unknown_errors": {"type": "boolean", "description": "retry exit codes other than 2 and 75 (default true)"},
+        "stall_timeout_seconds": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "kill and retry a run with no output for this long",
+        },
+        "retry_unknown_errors": {
+            "type": "boolean",
+            "description": "retry exit codes other than 2 and 75 (default true)",
+        },
     },
 }
 
@@ -62,7 +80,10 @@ NOTIFY: dict[str, Any] = {
     "properties": {
         "on_failure": _URLS,
         "on_success": _URLS,
-        "healthcheck": {"type": "string", "description": "dead-man switch: pinged at start (/start) and after success"},
+        "healthcheck": {
+            "type": "string",
+            "description": "dead-man switch: pinged at start (/start) and after success",
+        },
         "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
     },
 }
@@ -73,8 +94,14 @@ STATE: dict[str, Any] = {
     "properties": {
         "backend": {"enum": ["file", "postgres"]},
         "path": {"type": "string"},
-        "dsn": {"type": "string", "description": "libpq connection string or URL (postgres backend)"},
-        "schema": {"type": "string", "description": "PostgreSQL schema for the runner's tables (default tapwell)"},
+        "dsn": {
+            "type": "string",
+            "description": "libpq connection string or URL (postgres backend)",
+        },
+        "schema": {
+            "type": "string",
+            "description": "PostgreSQL schema for the runner's tables (default tapwell)",
+        },
         "recover": {
             "type": "object",
             "description": "where the target keeps state in the destination, to recover it",
@@ -94,8 +121,11 @@ INTEGRATION: dict[str, Any] = {
         "target": CONNECTOR,
         "select": {**_STRINGS, "description": "stream patterns: orders, shop.*, !customers.ssn"},
         "streams": {"type": "object", "additionalProperties": STREAM_OVERRIDE},
-        "schedule": {"type": "string", "pattern": r"^\s*(@\w+|(\S+\s+){4}\S+)\s*$",
-                     "description": "cron expression, five fields (or @daily ...)"},
+        "schedule": {
+            "type": "string",
+            "pattern": r"^\s*(@\w+|(\S+\s+){4}\S+)\s*$",
+            "description": "cron expression, five fields (or @daily ...)",
+        },
         "retry": RETRY,
         "notify": NOTIFY,
         "state": STATE,
@@ -112,7 +142,10 @@ PROJECT_SCHEMA: dict[str, Any] = {
         "version": {"const": 1},
         "state": STATE,
         "catalogs": {"type": "string"},
-        "venvs": {"type": "string", "description": "folder for `tapwell install` venvs (default .tapwell/venvs)"},
+        "venvs": {
+            "type": "string",
+            "description": "folder for `tapwell install` venvs (default .tapwell/venvs)",
+        },
         "retry": RETRY,
         "notify": NOTIFY,
         "kubernetes": {
@@ -121,7 +154,10 @@ PROJECT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "image": {"type": "string"},
                 "namespace": {"type": "string"},
-                "secret": {"type": "string", "description": "the Secret holding the ${ENV} variables"},
+                "secret": {
+                    "type": "string",
+                    "description": "the Secret holding the ${ENV} variables",
+                },
                 "env": _STRINGS,
             },
         },
@@ -159,8 +195,8 @@ def _fix(error: Any) -> str:
         return f"must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     if v == "pattern" and "schedule" in str(error.path):
         return "must be a cron expression of five fields, e.g. '15 2 * * *'"
-    if v == "propertyNames":
-        return f"name {error.instance!r} may use only letters, digits, _ . and -"
+    if v == "propertyNames" or "propertyNames" in list(error.schema_path):
+        return f"name {error.instance!r} may use only letters, digits, _ . and - (and start with a letter or digit)"
     if v == "oneOf" and "name" in str(schema):
         return "must be a name (tap-csv) or a mapping with name/command and config"
     if v == "anyOf":
@@ -185,8 +221,9 @@ def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
     lines = []
     for error in errors[:10]:
         if error.validator in ("oneOf", "anyOf") and error.context:
-            inner = best_match(error.context)
-            if inner.validator not in ("type", "oneOf"):
-                error = inner
+            # The branch whose type fits the value explains the problem; the others only say "not a string".
+            fitting = [e for e in error.context if e.validator != "type"]
+            if fitting:
+                error = best_match(fitting)
         lines.append(f"{_where(list(error.absolute_path))} {_fix(error)}")
     raise ConfigError(f"{source}: " + "; ".join(lines))

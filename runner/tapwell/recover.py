@@ -21,13 +21,17 @@ def recover_state(config: dict[str, Any]) -> dict[str, Any] | None:
     try:
         conn = psycopg2.connect(config["dsn"])
     except psycopg2.OperationalError as exc:
-        raise ConfigError(f"state.recover: cannot connect: {str(exc).strip().splitlines()[0]}") from None
+        raise ConfigError(
+            f"state.recover: cannot connect: {str(exc).strip().splitlines()[0]}"
+        ) from None
     try:
         with conn.cursor() as cur:
             try:
                 cur.execute(config["query"])
             except psycopg2.Error as exc:
-                raise ConfigError(f"state.recover.query failed: {str(exc).strip().splitlines()[0]}") from None
+                raise ConfigError(
+                    f"state.recover.query failed: {str(exc).strip().splitlines()[0]}"
+                ) from None
             row = cur.fetchone()
     finally:
         conn.close()

@@ -41,7 +41,11 @@ def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
     if CONFIG_EXIT in codes.values():
         return Verdict(False, True, "tap" if result.tap_code == CONFIG_EXIT else "target")
     culprit = "target" if result.target_code != 0 else "tap"
-    if result.target_code != 0 and result.tap_code not in (0, *_BROKEN_PIPE) and result.target_code in _BROKEN_PIPE:
+    if (
+        result.target_code != 0
+        and result.tap_code not in (0, *_BROKEN_PIPE)
+        and result.target_code in _BROKEN_PIPE
+    ):
         culprit = "tap"
     if TEMPFAIL_EXIT in codes.values():
         return Verdict(True, False, culprit)

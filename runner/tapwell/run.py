@@ -40,13 +40,19 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
+        return (
+            self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
+        )
 
 
 def _error_line(log: list[str], prefix: str) -> str:
     """The line that explains a failure best: the connector's last line naming an error."""
     mine = [ln for ln in log if ln.startswith(prefix)]
-    errors = [ln for ln in mine if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()]
+    errors = [
+        ln
+        for ln in mine
+        if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()
+    ]
     return (errors or mine or [""])[-1]
 
 
@@ -57,6 +63,7 @@ def run_integration(
     full_refresh: bool = False,
     log: Callable[[str], None] | None = None,
     progress: Callable[[str], None] | None = None,
+    progress_every: float = 10.0,
     store: StateBackend | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunResult:
@@ -67,15 +74,24 @@ def run_integration(
     store = store or open_backend(project, integration.name)
     try:
         with store.lock(integration.name):
-            return _run_locked(project, integration, store, full_refresh, log, progress, sleep)
+            return _run_locked(
+                project, integration, store, full_refresh, log, progress, progress_every, sleep
+            )
     finally:
         if own_store:
             store.close()
 
 
-def _run_locked(project: Project, integration: Integration, store: StateBackend, full_refresh: bool,
-                log: Callable[[str], None] | None, progress: Callable[[str], None] | None,
-                sleep: Callable[[float], None]) -> RunResult:
+def _run_locked(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    full_refresh: bool,
+    log: Callable[[str], None] | None,
+    progress: Callable[[str], None] | None,
+    progress_every: float,
+    sleep: Callable[[float], None],
+) -> RunResult:
     secrets = secret_values(integration.tap.config) + secret_values(integration.target.config)
     started = utcnow()
     result = RunResult(run_id=new_run_id(started))
@@ -88,16 +104,39 @@ def _run_locked(project: Project, integration: Integration, store: StateBackend,
     if state is None and not full_refresh:
         state = _recover(project, integration, store, sink)
     delays = waits(policy)
-    sink(f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
-         + ("full refresh" if full_refresh else "resuming from saved state" if state else "no saved state"))
+    sink(
+        f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
+        + (
+            "full refresh"
+            if full_refresh
+            else "resuming from saved state"
+            if state
+            else "no saved state"
+        )
+    )
     try:
         while True:
             result.attempts += 1
-            attempt = run_attempt(project, integration, store, state=state, run_id=result.run_id, sink=sink,
-                                  progress=progress, stall_timeout=policy.stall_timeout_seconds)
+            attempt = run_attempt(
+                project,
+                integration,
+                store,
+                state=state,
+                run_id=result.run_id,
+                sink=sink,
+                progress=progress,
+                progress_every=progress_every,
+                stall_timeout=policy.stall_timeout_seconds,
+            )
             _absorb(result, attempt)
             if attempt.last_state is not None:
-                store.put(integration.name, attempt.last_state, run_id=result.run_id, record=True, force=True)
+                store.put(
+                    integration.name,
+                    attempt.last_state,
+                    run_id=result.run_id,
+                    record=True,
+                    force=True,
+                )
                 state = attempt.last_state
             if attempt.ok:
                 result.error = None
@@ -110,24 +149,41 @@ def _run_locked(project: Project, integration: Integration, store: StateBackend,
                     result.error += f" (gave up after {result.attempts} attempts)"
                 break
             delay = next(delays)
-            sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
-                 f"from the last saved state ({result.states_saved} checkpoint(s) so far)")
+            sink(
+                f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
+                f"from the last saved state ({result.states_saved} checkpoint(s) so far)"
+            )
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
         result.error, result.terminal_config = str(exc), True
     record.ended_at = utcnow()
     record.outcome = "succeeded" if result.ok else "failed"
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
-    sink(f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
-         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported"))
+    sink(
+        f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
+        + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported")
+    )
     record.log = "\n".join(result.log)
     store.save_run(record)
-    notifier.finished(message(integration.name, record.outcome, result.run_id, result.attempts, result.rows, result.error))
+    notifier.finished(
+        message(
+            integration.name,
+            record.outcome,
+            result.run_id,
+            result.attempts,
+            result.rows,
+            result.error,
+        )
+    )
     return result
 
 
 def _absorb(result: RunResult, attempt: AttemptResult) -> None:
-    result.tap_code, result.target_code, result.stalled = attempt.tap_code, attempt.target_code, attempt.stalled
+    result.tap_code, result.target_code, result.stalled = (
+        attempt.tap_code,
+        attempt.target_code,
+        attempt.stalled,
+    )
     result.states_saved += attempt.states_saved
     if attempt.last_state is not None:
         result.last_state = attempt.last_state
@@ -135,17 +191,22 @@ def _absorb(result: RunResult, attempt: AttemptResult) -> None:
         result.rows[stream] = result.rows.get(stream, 0) + n
 
 
-def _describe(integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]) -> str:
+def _describe(
+    integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]
+) -> str:
     head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
     if culprit == "stall":
-        return f"stalled: no output for {integration.retry.stall_timeout_seconds:g}s, killed ({head})"
+        return (
+            f"stalled: no output for {integration.retry.stall_timeout_seconds:g}s, killed ({head})"
+        )
     name = integration.tap.name if culprit == "tap" else integration.target.name
     line = _error_line(log, f"[{name}]")
     return f"{head}" + (f": {line}" if line else "")
 
 
-def _recover(project: Project, integration: Integration, store: StateBackend,
-             sink: Callable[[str], None]) -> dict[str, Any] | None:
+def _recover(
+    project: Project, integration: Integration, store: StateBackend, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
     """With no saved state, ask the destination (state.recover) for the one its target kept."""
     config = project.state_config_for(integration.name).get("recover")
     if not config:
@@ -163,4 +224,3 @@ def describe_failure(integration: Integration, result: RunResult) -> SyncError |
     """The exception that tells the user what failed (ConfigError: exit 2, not retried)."""
     text = f"integration {integration.name!r} failed: {result.error or 'see the run log'} (run {result.run_id}; `tapwell logs {result.run_id}`)"
     return ConfigError(text) if result.terminal_config else SyncError(text)
-

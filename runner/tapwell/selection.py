@@ -76,13 +76,20 @@ def apply_selection(
     (replication_method, replication_key, key_properties) written into its metadata."""
     out = orjson.loads(orjson.dumps(catalog))
     streams = out.get("streams") or []
-    ids = {id(s): [str(s.get("tap_stream_id") or s.get("stream")), str(s.get("stream") or s.get("tap_stream_id"))]
-           for s in streams}
+    ids = {
+        id(s): [
+            str(s.get("tap_stream_id") or s.get("stream")),
+            str(s.get("stream") or s.get("tap_stream_id")),
+        ]
+        for s in streams
+    }
     all_ids = sorted({n for names in ids.values() for n in names})
     parsed = [parse_pattern(p, all_ids) for p in patterns]
     for p in parsed:
         if not p.negate and not any(fnmatch.fnmatchcase(n, p.stream) for n in all_ids):
-            raise ConfigError(f"select: pattern {p.stream!r} matches no stream (streams: {', '.join(all_ids) or 'none'})")
+            raise ConfigError(
+                f"select: pattern {p.stream!r} matches no stream (streams: {', '.join(all_ids) or 'none'})"
+            )
 
     for entry in streams:
         names = ids[id(entry)]
@@ -95,7 +102,9 @@ def apply_selection(
                 _override(entry, override, names[0], props)
     for key in overrides or {}:
         if not any(fnmatch.fnmatchcase(n, key) for n in all_ids):
-            raise ConfigError(f"streams.{key}: matches no stream in the catalog (streams: {', '.join(all_ids)})")
+            raise ConfigError(
+                f"streams.{key}: matches no stream in the catalog (streams: {', '.join(all_ids)})"
+            )
     return out
 
 
@@ -128,7 +137,9 @@ def _override(entry: dict[str, Any], override: dict[str, Any], name: str, props:
     key = override.get("replication_key")
     if key is not None:
         if key not in props:
-            raise ConfigError(f"streams.{name}.replication_key: {key!r} is not a property of {name} (properties: {', '.join(props)})")
+            raise ConfigError(
+                f"streams.{name}.replication_key: {key!r} is not a property of {name} (properties: {', '.join(props)})"
+            )
         root["replication-key"] = key
         method = method or "INCREMENTAL"
     if method:
@@ -141,6 +152,8 @@ def _override(entry: dict[str, Any], override: dict[str, Any], name: str, props:
         keys = list(override["key_properties"])
         missing = [k for k in keys if k not in props]
         if missing:
-            raise ConfigError(f"streams.{name}.key_properties: {', '.join(missing)} not a property of {name}")
+            raise ConfigError(
+                f"streams.{name}.key_properties: {', '.join(missing)} not a property of {name}"
+            )
         root["table-key-properties"] = keys
         entry["key_properties"] = keys

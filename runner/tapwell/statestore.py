@@ -53,16 +53,27 @@ def check_state(value: Any, current: dict[str, Any] | None, force: bool = False)
     if "bookmarks" in value and not isinstance(value["bookmarks"], dict):
         raise ConfigError("state.bookmarks must be an object of stream -> bookmark")
     if not value and current and not force:
-        raise ConfigError("refusing to replace a saved state with an empty one (add --force to do it anyway)")
+        raise ConfigError(
+            "refusing to replace a saved state with an empty one (add --force to do it anyway)"
+        )
     return value
 
 
 class StateBackend(Protocol):
     def get(self, integration: str) -> dict[str, Any] | None: ...
-    def put(self, integration: str, state: dict[str, Any], *, run_id: str | None = None,
-            record: bool = False, force: bool = False) -> None: ...
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None: ...
     def clear(self, integration: str, *, run_id: str | None = None) -> None: ...
-    def state_history(self, integration: str, limit: int = 20) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
     def lock(self, integration: str) -> AbstractContextManager[Any]: ...
     def save_run(self, run: RunRecord) -> RunRecord: ...
     def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]: ...
@@ -88,18 +99,30 @@ class FileStateStore:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"state file {p} is not valid JSON ({exc}); fix it with `tapwell state set`") from None
+            raise ConfigError(
+                f"state file {p} is not valid JSON ({exc}); fix it with `tapwell state set`"
+            ) from None
         if not isinstance(value, dict):
             raise ConfigError(f"state file {p} must hold a JSON object")
         return value
 
-    def put(self, integration: str, state: dict[str, Any], *, run_id: str | None = None,
-            record: bool = False, force: bool = False) -> None:
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None:
         """Save state; with record=True also append it to the state history (done once per run
         attempt and on every manual change, not for every checkpoint)."""
         if not force:
             check_state(state, self._current_or_none(integration))
-        atomic_write(self.path(integration), orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        atomic_write(
+            self.path(integration),
+            orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+        )
         if record:
             self._record(integration, state, run_id)
 
@@ -116,13 +139,18 @@ class FileStateStore:
     def _record(self, integration: str, state: dict[str, Any] | None, run_id: str | None) -> None:
         path = self.folder / ".history" / f"{integration}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = orjson.dumps({"saved_at": utcnow().isoformat(), "run_id": run_id, "state": state}) + b"\n"
+        line = (
+            orjson.dumps({"saved_at": utcnow().isoformat(), "run_id": run_id, "state": state})
+            + b"\n"
+        )
         with open(path, "ab") as f:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
 
-    def state_history(self, integration: str, limit: int = 20) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
         path = self.folder / ".history" / f"{integration}.jsonl"
         if not path.exists():
             return []
@@ -132,7 +160,9 @@ class FileStateStore:
                 item = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue  # a torn last line from a crash
-            out.append((dt.datetime.fromisoformat(item["saved_at"]), item.get("run_id"), item.get("state")))
+            out.append(
+                (dt.datetime.fromisoformat(item["saved_at"]), item.get("run_id"), item.get("state"))
+            )
         return out[::-1]
 
     def lock(self, integration: str) -> FileLock:
@@ -180,6 +210,8 @@ def open_backend(project: Any, integration: str | None = None) -> StateBackend:
 
         dsn = os.environ.get("TAPWELL_STATE_DSN") or config.get("dsn")
         if not dsn:
-            raise ConfigError("state.dsn is missing for the postgres backend (e.g. dsn: ${TAPWELL_STATE_DSN})")
+            raise ConfigError(
+                "state.dsn is missing for the postgres backend (e.g. dsn: ${TAPWELL_STATE_DSN})"
+            )
         return PostgresStateStore(dsn, str(config.get("schema") or "tapwell"))
     return FileStateStore(project.state_dir)

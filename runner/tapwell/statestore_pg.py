@@ -26,13 +26,17 @@ class PostgresStateStore:
         try:
             import psycopg2
         except ImportError:  # pragma: no cover
-            raise ConfigError("the postgres state backend needs psycopg2: pip install 'tapwell[postgres]'") from None
+            raise ConfigError(
+                "the postgres state backend needs psycopg2: pip install 'tapwell[postgres]'"
+            ) from None
         self.dsn = dsn
         self.schema = _q(schema)
         try:
             self.conn = psycopg2.connect(dsn)
         except psycopg2.OperationalError as exc:
-            raise ConfigError(f"state backend: cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}") from None
+            raise ConfigError(
+                f"state backend: cannot connect to PostgreSQL: {str(exc).strip().splitlines()[0]}"
+            ) from None
         self.conn.autocommit = True
         self._create()
 
@@ -59,12 +63,22 @@ class PostgresStateStore:
 
     def get(self, integration: str) -> dict[str, Any] | None:
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT value::text FROM {self.schema}.state WHERE integration = %s", (integration,))
+            cur.execute(
+                f"SELECT value::text FROM {self.schema}.state WHERE integration = %s",
+                (integration,),
+            )
             row = cur.fetchone()
         return orjson.loads(row[0]) if row else None
 
-    def put(self, integration: str, state: dict[str, Any], *, run_id: str | None = None,
-            record: bool = False, force: bool = False) -> None:
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None:
         if not force:
             check_state(state, self.get(integration))
         body = orjson.dumps(state).decode()
@@ -72,22 +86,35 @@ class PostgresStateStore:
             cur.execute(
                 f"INSERT INTO {self.schema}.state (integration, value, updated_at) VALUES (%s, %s::jsonb, now()) "
                 "ON CONFLICT (integration) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-                (integration, body))
+                (integration, body),
+            )
             if record:
-                cur.execute(f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, %s::jsonb, %s)",
-                            (integration, body, run_id))
+                cur.execute(
+                    f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, %s::jsonb, %s)",
+                    (integration, body, run_id),
+                )
 
     def clear(self, integration: str, *, run_id: str | None = None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(f"DELETE FROM {self.schema}.state WHERE integration = %s", (integration,))
-            cur.execute(f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, NULL, %s)",
-                        (integration, run_id))
+            cur.execute(
+                f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, NULL, %s)",
+                (integration, run_id),
+            )
 
-    def state_history(self, integration: str, limit: int = 20) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT saved_at, run_id, value::text FROM {self.schema}.state_history "
-                        "WHERE integration = %s ORDER BY id DESC LIMIT %s", (integration, limit))
-            return [(r[0], r[1], orjson.loads(r[2]) if r[2] is not None else None) for r in cur.fetchall()]
+            cur.execute(
+                f"SELECT saved_at, run_id, value::text FROM {self.schema}.state_history "
+                "WHERE integration = %s ORDER BY id DESC LIMIT %s",
+                (integration, limit),
+            )
+            return [
+                (r[0], r[1], orjson.loads(r[2]) if r[2] is not None else None)
+                for r in cur.fetchall()
+            ]
 
     @contextmanager
     def lock(self, integration: str) -> Iterator[None]:
@@ -98,10 +125,14 @@ class PostgresStateStore:
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"tapwell:run:{integration}",))
-                if not cur.fetchone()[0]:  # type: ignore[index]
-                    raise LockHeld(f"integration {integration!r} is already running (PostgreSQL advisory lock held); "
-                                   "this start exits without running")
+                cur.execute(
+                    "SELECT pg_try_advisory_lock(hashtext(%s))", (f"tapwell:run:{integration}",)
+                )
+                if not cur.fetchone()[0]:
+                    raise LockHeld(
+                        f"integration {integration!r} is already running (PostgreSQL advisory lock held); "
+                        "this start exits without running"
+                    )
             yield
         finally:
             conn.close()  # closing the session releases the lock
@@ -113,15 +144,31 @@ class PostgresStateStore:
                 "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO UPDATE SET "
                 "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, "
                 "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log",
-                (run.id or new_run_id(run.started_at), run.integration, run.started_at, run.ended_at, run.outcome,
-                 run.attempts, orjson.dumps(run.rows).decode(), run.error, run.log))
+                (
+                    run.id or new_run_id(run.started_at),
+                    run.integration,
+                    run.started_at,
+                    run.ended_at,
+                    run.outcome,
+                    run.attempts,
+                    orjson.dumps(run.rows).decode(),
+                    run.error,
+                    run.log,
+                ),
+            )
         return run
 
     def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log "
-                        f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s", (*args, limit))
-            return [RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6]), r[7], r[8]) for r in cur.fetchall()]
+            cur.execute(
+                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log "
+                f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s",
+                (*args, limit),
+            )
+            return [
+                RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6]), r[7], r[8])
+                for r in cur.fetchall()
+            ]
 
     def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]:
         if integration is None:

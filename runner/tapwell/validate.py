@@ -37,16 +37,25 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
     argv = resolve_command(integration.tap)
     with tempfile.TemporaryDirectory(prefix="tapwell-discover-") as tmp:
         os.chmod(tmp, 0o700)
-        cmd = [*argv, "--config", write_private(tmp, "tap.json", integration.tap.config), "--discover"]
+        cmd = [
+            *argv,
+            "--config",
+            write_private(tmp, "tap.json", integration.tap.config),
+            "--discover",
+        ]
         proc = subprocess.run(cmd, cwd=project.root, capture_output=True)
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
         message = redact(lines[-1], secret_values(integration.tap.config))
-        raise DiscoveryError(f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}")
+        raise DiscoveryError(
+            f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
+        )
     try:
         catalog = orjson.loads(proc.stdout)
     except orjson.JSONDecodeError as exc:
-        raise DiscoveryError(f"{integration.tap.name} --discover printed something that is not a JSON catalog ({exc})") from None
+        raise DiscoveryError(
+            f"{integration.tap.name} --discover printed something that is not a JSON catalog ({exc})"
+        ) from None
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
         raise DiscoveryError(f"{integration.tap.name} --discover printed no 'streams' array")
     return catalog
@@ -54,9 +63,14 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
 
 def discover(project: Project, integration: Integration) -> dict[str, Any]:
     """Discover, apply tapwell.yml's selection and stream settings, write catalogs/NAME.json."""
-    catalog = apply_selection(run_discovery(project, integration), integration.select, integration.stream_overrides)
-    atomic_write(project.catalog_path(integration.name), orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n",
-                 mode=0o644)
+    catalog = apply_selection(
+        run_discovery(project, integration), integration.select, integration.stream_overrides
+    )
+    atomic_write(
+        project.catalog_path(integration.name),
+        orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n",
+        mode=0o644,
+    )
     return catalog
 
 
@@ -74,7 +88,15 @@ def _type(prop: dict[str, Any]) -> str:
     types = prop.get("type") or []
     types = [types] if isinstance(types, str) else list(types)
     if not types and "anyOf" in prop:
-        types = sorted({t for p in prop["anyOf"] for t in ([p.get("type")] if isinstance(p.get("type"), str) else p.get("type") or [])})
+        types = sorted(
+            {
+                t
+                for p in prop["anyOf"]
+                for t in (
+                    [p.get("type")] if isinstance(p.get("type"), str) else p.get("type") or []
+                )
+            }
+        )
     kinds = sorted(t for t in types if t != "null")
     text = "|".join(kinds) or "any"
     if prop.get("format"):
@@ -91,7 +113,13 @@ def diff_stream(old: StreamEntry, new: StreamEntry) -> list[Change]:
         out.append(Change(name, f"column added: {col} ({_type(after[col])})", False))
     loaded = set(old.selected_properties())  # a column the integration does not load breaks nothing
     for col in before.keys() - after.keys():
-        out.append(Change(name, f"column removed: {col}" + ("" if col in loaded else " (not selected)"), col in loaded))
+        out.append(
+            Change(
+                name,
+                f"column removed: {col}" + ("" if col in loaded else " (not selected)"),
+                col in loaded,
+            )
+        )
     for col in before.keys() & after.keys():
         a, b = _type(before[col]), _type(after[col])
         if a != b:

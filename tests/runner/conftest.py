@@ -42,14 +42,25 @@ class Proj:
         project = self.load()
         return run_integration(project, project.integration(name), **kw)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "tapwell"), "--project", str(self.root), *args], capture_output=True,
-                              text=True, env={**os.environ, **(env or {})}, input=stdin.decode() if stdin else None,
-                              timeout=300)
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "tapwell"), "--project", str(self.root), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            input=stdin.decode() if stdin else None,
+            timeout=300,
+        )
 
     def starts(self) -> list[int]:
         """The bookmark each fake-tap attempt started from."""
-        return [int(line.split("=")[1]) for line in self.counter.read_text().splitlines() if line.startswith("start=")]
+        return [
+            int(line.split("=")[1])
+            for line in self.counter.read_text().splitlines()
+            if line.startswith("start=")
+        ]
 
     def duckdb_rows(self, table: str = "items") -> list[tuple[Any, ...]]:
         import duckdb
@@ -61,10 +72,25 @@ class Proj:
             con.close()
 
 
-def fake_integration(proj: Proj, *, mode: str = "ok", rows: int = 300, fail_times: int = 0, fail_after: int = 100,
-                     target: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    tap_config = {"mode": mode, "rows": rows, "fail_times": fail_times, "fail_after": fail_after,
-                  "counter": str(proj.counter), "state_every": 25, **extra}
+def fake_integration(
+    proj: Proj,
+    *,
+    mode: str = "ok",
+    rows: int = 300,
+    fail_times: int = 0,
+    fail_after: int = 100,
+    target: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    tap_config = {
+        "mode": mode,
+        "rows": rows,
+        "fail_times": fail_times,
+        "fail_after": fail_after,
+        "counter": str(proj.counter),
+        "state_every": 25,
+        **extra,
+    }
     return {
         "tap": {"name": "fake-tap", "command": FAKE_TAP, "config": tap_config},
         "target": target or duckdb_target(proj),
@@ -73,8 +99,14 @@ def fake_integration(proj: Proj, *, mode: str = "ok", rows: int = 300, fail_time
 
 
 def duckdb_target(proj: Proj, batch_rows: int = 40) -> dict[str, Any]:
-    return {"name": "target-duckdb",
-            "config": {"path": str(proj.root / "out.duckdb"), "default_target_schema": "main", "batch_size_rows": batch_rows}}
+    return {
+        "name": "target-duckdb",
+        "config": {
+            "path": str(proj.root / "out.duckdb"),
+            "default_target_schema": "main",
+            "batch_size_rows": batch_rows,
+        },
+    }
 
 
 @pytest.fixture

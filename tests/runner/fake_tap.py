@@ -20,7 +20,10 @@ def arg(name: str) -> str | None:
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
 
 
-SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "value": {"type": ["null", "string"]}}}
+SCHEMA = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "value": {"type": ["null", "string"]}},
+}
 
 
 def emit(message: dict) -> None:
@@ -31,16 +34,44 @@ def emit(message: dict) -> None:
 def main() -> None:
     config = json.loads(Path(arg("--config")).read_text())
     if "--discover" in sys.argv:
-        metadata = [{"breadcrumb": [], "metadata": {"inclusion": "available", "selected-by-default": True,
-                                                    "table-key-properties": ["id"]}}]
-        metadata += [{"breadcrumb": ["properties", p], "metadata": {"inclusion": "automatic" if p == "id" else "available"}}
-                     for p in SCHEMA["properties"]]
-        print(json.dumps({"streams": [{"tap_stream_id": "items", "stream": "items", "schema": SCHEMA,
-                                       "key_properties": ["id"], "metadata": metadata}]}))
+        metadata = [
+            {
+                "breadcrumb": [],
+                "metadata": {
+                    "inclusion": "available",
+                    "selected-by-default": True,
+                    "table-key-properties": ["id"],
+                },
+            }
+        ]
+        metadata += [
+            {
+                "breadcrumb": ["properties", p],
+                "metadata": {"inclusion": "automatic" if p == "id" else "available"},
+            }
+            for p in SCHEMA["properties"]
+        ]
+        print(
+            json.dumps(
+                {
+                    "streams": [
+                        {
+                            "tap_stream_id": "items",
+                            "stream": "items",
+                            "schema": SCHEMA,
+                            "key_properties": ["id"],
+                            "metadata": metadata,
+                        }
+                    ]
+                }
+            )
+        )
         return
     mode = config.get("mode", "ok")
     if mode == "config":
-        sys.stderr.write(f"fake-tap: error: authentication failed (password {config.get('password')} refused)\n")
+        sys.stderr.write(
+            f"fake-tap: error: authentication failed (password {config.get('password')} refused)\n"
+        )
         sys.exit(2)
     state = json.loads(Path(arg("--state")).read_text()) if arg("--state") else {}
     start = int(state.get("bookmarks", {}).get("items", {}).get("last_id", 0))
@@ -48,9 +79,11 @@ def main() -> None:
         f.write(f"start={start}\n")
     attempt = len(Path(config["counter"]).read_text().splitlines())
     failing = attempt <= int(config.get("fail_times", 0))
-    sys.stderr.write(f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n")
+    sys.stderr.write(
+        f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n"
+    )
     emit({"type": "SCHEMA", "stream": "items", "schema": SCHEMA, "key_properties": ["id"]})
-    sent = 0
+    sent = reported = 0
     for i in range(start + 1, int(config["rows"]) + 1):
         if failing and sent == int(config.get("fail_after", 100)):
             misbehave(mode, config)
@@ -61,9 +94,16 @@ def main() -> None:
         sent += 1
         if i % int(config.get("state_every", 25)) == 0:
             emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": i}}}})
+            metric(sent - reported)  # increments, as singer-python and singer-sdk report them
+            reported = sent
     emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": int(config["rows"])}}}})
-    metric = {"type": "counter", "metric": "record_count", "value": sent, "tags": {"stream": "items"}}
-    sys.stderr.write("INFO METRIC: " + json.dumps(metric) + "\n")
+    metric(sent - reported)
+
+
+def metric(n: int) -> None:
+    body = {"type": "counter", "metric": "record_count", "value": n, "tags": {"stream": "items"}}
+    sys.stderr.write("INFO METRIC: " + json.dumps(body) + "\n")
+    sys.stderr.flush()
 
 
 def misbehave(mode: str, config: dict) -> None:

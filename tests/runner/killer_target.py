@@ -24,7 +24,9 @@ def main() -> None:
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(config["real_config"], f)
-    child = subprocess.Popen([config["real"], "--config", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    child = subprocess.Popen(
+        [config["real"], "--config", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+    )
 
     committed = threading.Event()  # the real target has printed a state: some batches are in
 

@@ -16,13 +16,24 @@ from conftest import fake_integration
 def csv_project(proj, header="id,name,amount", rows=("1,a,1.50", "2,b,2.25")):
     (proj.root / "data").mkdir(exist_ok=True)
     (proj.root / "data" / "t.csv").write_text("\n".join([header, *rows]) + "\n")
-    proj.write({"integrations": {"csv": {
-        "tap": {"name": "tap-csv", "config": {"base_dir": "data", "streams": [
-            {"name": "t", "path": "t.csv", "key_properties": ["id"]}]}},
-        "target": {"name": "target-jsonl", "config": {"destination_path": "out"}},
-        "select": ["t", "!t.name"],
-        "schedule": "15 2 * * *",
-    }}})
+    proj.write(
+        {
+            "integrations": {
+                "csv": {
+                    "tap": {
+                        "name": "tap-csv",
+                        "config": {
+                            "base_dir": "data",
+                            "streams": [{"name": "t", "path": "t.csv", "key_properties": ["id"]}],
+                        },
+                    },
+                    "target": {"name": "target-jsonl", "config": {"destination_path": "out"}},
+                    "select": ["t", "!t.name"],
+                    "schedule": "15 2 * * *",
+                }
+            }
+        }
+    )
 
 
 def test_discover_writes_catalog_with_selection(proj):
@@ -42,7 +53,9 @@ def test_discover_writes_catalog_with_selection(proj):
 def test_validate_reports_added_and_dropped_columns(proj):
     csv_project(proj)
     assert proj.cli("discover", "csv").returncode == 0
-    csv_project(proj, header="id,amount,country", rows=("1,1.50,FR",))  # name dropped, country added
+    csv_project(
+        proj, header="id,amount,country", rows=("1,1.50,FR",)
+    )  # name dropped, country added
     done = proj.cli("validate", "csv")
     assert done.returncode == 0, done.stdout  # name was not selected: dropping it breaks nothing
     assert "ok        t: column added: country (string)" in done.stdout
@@ -55,7 +68,9 @@ def test_validate_reports_added_and_dropped_columns(proj):
     assert "1 breaking change(s)" in done.stderr and "tapwell discover csv" in done.stderr
     csv_project(proj, header="id,name,amount", rows=("1,a,not a number",))
     done = proj.cli("validate", "csv")
-    assert done.returncode == 1 and "BREAKING  t: type changed: amount number -> string" in done.stdout
+    assert (
+        done.returncode == 1 and "BREAKING  t: type changed: amount number -> string" in done.stdout
+    )
 
 
 class Hooks(http.server.BaseHTTPRequestHandler):
@@ -87,26 +102,43 @@ def hook_server():
 
 def test_webhooks_and_dead_man_switch(proj, hook_server):
     url, received = hook_server
-    notify = {"on_failure": f"{url}/fail-hook", "on_success": [f"{url}/ok-hook"], "healthcheck": f"{url}/hc/abc"}
+    notify = {
+        "on_failure": f"{url}/fail-hook",
+        "on_success": [f"{url}/ok-hook"],
+        "healthcheck": f"{url}/hc/abc",
+    }
     ok = {**fake_integration(proj, rows=10), "notify": notify}
     bad = {**fake_integration(proj, mode="config", password="pw-never-sent"), "notify": notify}
     proj.write({"integrations": {"ok": ok, "bad": bad}})
     assert proj.cli("run", "ok").returncode == 0
-    assert [(m, p) for m, p, _ in received] == [("GET", "/hc/abc/start"), ("POST", "/ok-hook"), ("GET", "/hc/abc")]
+    assert [(m, p) for m, p, _ in received] == [
+        ("GET", "/hc/abc/start"),
+        ("POST", "/ok-hook"),
+        ("GET", "/hc/abc"),
+    ]
     body = json.loads(received[1][2])
-    assert body["text"].startswith(":white_check_mark: tapwell: ok succeeded after 1 attempt(s), 10 rows")
+    assert body["text"].startswith(
+        ":white_check_mark: tapwell: ok succeeded after 1 attempt(s), 10 rows"
+    )
     assert body["tapwell"]["rows"] == {"items": 10} and body["tapwell"]["outcome"] == "succeeded"
 
     received.clear()
     assert proj.cli("run", "bad").returncode == 2
-    assert [(m, p) for m, p, _ in received] == [("GET", "/hc/abc/start"), ("POST", "/fail-hook"), ("GET", "/hc/abc/fail")]
+    assert [(m, p) for m, p, _ in received] == [
+        ("GET", "/hc/abc/start"),
+        ("POST", "/fail-hook"),
+        ("GET", "/hc/abc/fail"),
+    ]
     body = json.loads(received[1][2])
     assert body["tapwell"]["outcome"] == "failed" and "authentication failed" in body["text"]
     assert b"pw-never-sent" not in received[1][2]
 
 
 def test_unreachable_webhook_does_not_fail_the_run(proj):
-    raw = {**fake_integration(proj, rows=5), "notify": {"on_success": "http://127.0.0.1:9/nothing-listens"}}
+    raw = {
+        **fake_integration(proj, rows=5),
+        "notify": {"on_success": "http://127.0.0.1:9/nothing-listens"},
+    }
     proj.write({"integrations": {"n": raw}})
     done = proj.cli("run", "n")
     assert done.returncode == 0
@@ -117,7 +149,11 @@ def test_crontab_lines(proj):
     csv_project(proj)
     out = proj.cli("schedule", "crontab").stdout.splitlines()
     assert out[0].startswith("# tapwell:")
-    assert out[1].startswith("15 2 * * * cd ") and " run csv --quiet >> " in out[1] and out[1].endswith("2>&1")
+    assert (
+        out[1].startswith("15 2 * * * cd ")
+        and " run csv --quiet >> " in out[1]
+        and out[1].endswith("2>&1")
+    )
 
 
 def test_kubernetes_manifests_load_as_cronjobs(proj):
@@ -126,21 +162,40 @@ def test_kubernetes_manifests_load_as_cronjobs(proj):
     csv_project(proj)
     raw = yaml.safe_load((proj.root / "tapwell.yml").read_text())
     raw["integrations"]["Orders_To-PG"] = {
-        "tap": {"name": "tap-mysql", "config": {"password": "${MYSQL_PASSWORD}", "host": "${MYSQL_HOST}"}},
-        "target": "target-postgres", "schedule": "*/30 * * * *"}
-    raw["integrations"]["manual"] = {"tap": "tap-csv", "target": "target-jsonl"}  # no schedule: no CronJob
-    raw["kubernetes"] = {"image": "registry.example/tapwell:1.2", "secret": "tapwell-env", "namespace": "data"}
+        "tap": {
+            "name": "tap-mysql",
+            "config": {"password": "${MYSQL_PASSWORD}", "host": "${MYSQL_HOST}"},
+        },
+        "target": "target-postgres",
+        "schedule": "*/30 * * * *",
+    }
+    raw["integrations"]["manual"] = {
+        "tap": "tap-csv",
+        "target": "target-jsonl",
+    }  # no schedule: no CronJob
+    raw["kubernetes"] = {
+        "image": "registry.example/tapwell:1.2",
+        "secret": "tapwell-env",
+        "namespace": "data",
+    }
     proj.write(raw)
     done = proj.cli("schedule", "kubernetes")
     assert done.returncode == 0, done.stderr
     files = sorted((proj.root / "deploy").glob("*.yaml"))
-    assert [f.name for f in files] == ["tapwell-csv.cronjob.yaml", "tapwell-orders-to-pg.cronjob.yaml"]
+    assert [f.name for f in files] == [
+        "tapwell-csv.cronjob.yaml",
+        "tapwell-orders-to-pg.cronjob.yaml",
+    ]
 
     for path in files:
         doc = yaml.safe_load(path.read_text())
         job = ApiClient().deserialize(json.dumps(doc), "V1CronJob", "application/json")
         assert isinstance(job, V1CronJob)
-        assert (job.api_version, job.kind, job.metadata.namespace) == ("batch/v1", "CronJob", "data")
+        assert (job.api_version, job.kind, job.metadata.namespace) == (
+            "batch/v1",
+            "CronJob",
+            "data",
+        )
         assert job.spec.concurrency_policy == "Forbid"
         pod = job.spec.job_template.spec.template.spec
         assert pod.restart_policy == "Never" and job.spec.job_template.spec.backoff_limit == 0
@@ -156,5 +211,13 @@ def test_kubernetes_manifests_load_as_cronjobs(proj):
     assert pg["spec"]["schedule"] == "*/30 * * * *"
     container = pg["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["run", "Orders_To-PG", "--quiet"]
-    secrets = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
-    assert secrets == {"MYSQL_PASSWORD": "MYSQL_PASSWORD", "MYSQL_HOST": "MYSQL_HOST", "TAPWELL_STATE_DSN": "TAPWELL_STATE_DSN"}
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+        for e in container["env"]
+        if "valueFrom" in e
+    }
+    assert secrets == {
+        "MYSQL_PASSWORD": "MYSQL_PASSWORD",
+        "MYSQL_HOST": "MYSQL_HOST",
+        "TAPWELL_STATE_DSN": "TAPWELL_STATE_DSN",
+    }

@@ -9,7 +9,13 @@ from conftest import BIN, KILLER_TARGET, duckdb_target, fake_integration
 
 
 def test_tap_fails_twice_then_succeeds(proj, expected_rows):
-    proj.write({"integrations": {"flaky": fake_integration(proj, mode="die", fail_times=2, fail_after=110)}})
+    proj.write(
+        {
+            "integrations": {
+                "flaky": fake_integration(proj, mode="die", fail_times=2, fail_after=110)
+            }
+        }
+    )
     result = proj.run("flaky")
     assert result.ok, result.error
     assert result.attempts == 3
@@ -20,7 +26,9 @@ def test_tap_fails_twice_then_succeeds(proj, expected_rows):
 
 
 def test_tap_killed_mid_stream_resumes(proj, expected_rows):
-    proj.write({"integrations": {"k": fake_integration(proj, mode="kill", fail_times=1, fail_after=130)}})
+    proj.write(
+        {"integrations": {"k": fake_integration(proj, mode="kill", fail_times=1, fail_after=130)}}
+    )
     result = proj.run("k")
     assert result.ok and result.attempts == 2
     assert proj.starts()[1] > 0  # the second attempt resumed, it did not start over
@@ -29,9 +37,17 @@ def test_tap_killed_mid_stream_resumes(proj, expected_rows):
 
 def test_target_killed_mid_batch_resumes(proj, expected_rows):
     real = duckdb_target(proj, batch_rows=40)
-    target = {"name": "killer-target", "command": KILLER_TARGET,
-              "config": {"real": str(BIN / "target-duckdb"), "real_config": real["config"], "kill_after": 170,
-                         "counter": str(proj.root / "target-attempts.txt"), "fail_times": 1}}
+    target = {
+        "name": "killer-target",
+        "command": KILLER_TARGET,
+        "config": {
+            "real": str(BIN / "target-duckdb"),
+            "real_config": real["config"],
+            "kill_after": 170,
+            "counter": str(proj.root / "target-attempts.txt"),
+            "fail_times": 1,
+        },
+    }
     proj.write({"integrations": {"t": fake_integration(proj, target=target)}})
     result = proj.run("t")
     assert result.ok, result.error
@@ -62,7 +78,9 @@ def test_tempfail_exhausts_attempts(proj):
 
 
 def test_config_error_is_not_retried_and_secret_hidden(proj):
-    proj.write({"integrations": {"c": fake_integration(proj, mode="config", password="hunter2-secret")}})
+    proj.write(
+        {"integrations": {"c": fake_integration(proj, mode="config", password="hunter2-secret")}}
+    )
     done = proj.cli("run", "c")
     assert done.returncode == 2, done.stderr
     assert "authentication failed" in done.stderr
@@ -77,7 +95,11 @@ def test_config_error_is_not_retried_and_secret_hidden(proj):
 def test_exit_codes_of_unknown_integration_and_bad_project(proj):
     proj.write({"integrations": {"a": fake_integration(proj)}})
     done = proj.cli("run", "nope")
-    assert done.returncode == 2 and "no integration 'nope'" in done.stderr and "known: a" in done.stderr
+    assert (
+        done.returncode == 2
+        and "no integration 'nope'" in done.stderr
+        and "known: a" in done.stderr
+    )
     proj.write({"integrations": {"a": {**fake_integration(proj), "schedul": "* * * * *"}}})
     done = proj.cli("run", "a")
     assert done.returncode == 2

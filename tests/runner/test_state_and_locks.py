@@ -25,12 +25,20 @@ def wait_for(predicate, what, seconds=60.0):
 
 @pytest.mark.parametrize("backend", ["file", "postgres"])
 def test_second_concurrent_run_is_refused(proj, backend, request, expected_rows):
-    raw = {"integrations": {"w": fake_integration(proj, mode="wait", rows=60, release=str(proj.root / "go"))}}
+    raw = {
+        "integrations": {
+            "w": fake_integration(proj, mode="wait", rows=60, release=str(proj.root / "go"))
+        }
+    }
     if backend == "postgres":
         raw["state"] = {"backend": "postgres", "dsn": pg_dsn(request.getfixturevalue("pg_db"))}
     proj.write(raw)
-    first = subprocess.Popen([str(BIN / "tapwell"), "--project", str(proj.root), "run", "w", "--quiet"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [str(BIN / "tapwell"), "--project", str(proj.root), "run", "w", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(proj.counter.exists, "the first run's tap to start")
         second = proj.cli("run", "w")
@@ -49,9 +57,15 @@ def test_second_concurrent_run_is_refused(proj, backend, request, expected_rows)
 def test_postgres_backend_keeps_state_history_and_runs(proj, pg_db):
     import psycopg2
 
-    raw = fake_integration(proj, mode="die", fail_times=1, fail_after=50, rows=100, password="s3cret-pw")
-    proj.write({"state": {"backend": "postgres", "dsn": pg_dsn(pg_db), "schema": "runner state"},
-                "integrations": {"pg": raw}})
+    raw = fake_integration(
+        proj, mode="die", fail_times=1, fail_after=50, rows=100, password="s3cret-pw"
+    )
+    proj.write(
+        {
+            "state": {"backend": "postgres", "dsn": pg_dsn(pg_db), "schema": "runner state"},
+            "integrations": {"pg": raw},
+        }
+    )
     assert proj.cli("run", "pg").returncode == 0
     assert proj.starts()[1] == 50
     assert not (proj.root / "state").exists()  # nothing on local disk: pods stay stateless
@@ -62,10 +76,18 @@ def test_postgres_backend_keeps_state_history_and_runs(proj, pg_db):
         cur.execute('SELECT outcome, attempts, rows::text, log FROM "runner state".runs')
         outcome, attempts, rows, log = cur.fetchone()
     conn.close()
-    assert (outcome, attempts, json.loads(rows)) == ("succeeded", 2, {"items": 100})  # 50 loaded per attempt
+    assert (outcome, attempts, json.loads(rows)) == (
+        "succeeded",
+        2,
+        {"items": 100},
+    )  # 50 loaded per attempt
     assert "connection reset by peer" in log and "s3cret-pw" not in log
     table = proj.cli("runs", "pg").stdout.splitlines()
-    assert table[0].split()[:3] == ["RUN", "ID", "INTEGRATION"] and "succeeded" in table[1] and " 2 " in table[1]
+    assert (
+        table[0].split()[:3] == ["RUN", "ID", "INTEGRATION"]
+        and "succeeded" in table[1]
+        and " 2 " in table[1]
+    )
     history = proj.cli("state", "history", "pg").stdout.splitlines()
     assert len(history) == 2 and '"last_id":100' in history[0] and '"last_id":50' in history[1]
     assert "[fake-tap]" in proj.cli("logs", table[1].split()[0]).stdout
@@ -74,17 +96,28 @@ def test_postgres_backend_keeps_state_history_and_runs(proj, pg_db):
 def test_state_commands_protect_a_good_state(proj):
     proj.write({"integrations": {"s": fake_integration(proj, rows=30)}})
     assert proj.cli("run", "s").returncode == 0
-    assert json.loads(proj.cli("state", "show", "s").stdout) == {"bookmarks": {"items": {"last_id": 30}}}
+    assert json.loads(proj.cli("state", "show", "s").stdout) == {
+        "bookmarks": {"items": {"last_id": 30}}
+    }
 
     empty = proj.cli("state", "set", "s", "-", stdin=b"{}")
     assert empty.returncode == 2
     assert "refusing to replace a saved state with an empty one (add --force" in empty.stderr
     bad = proj.cli("state", "set", "s", "-", stdin=b"{not json")
-    assert bad.returncode == 2 and "is not valid JSON" in bad.stderr and "the saved state is unchanged" in bad.stderr
+    assert (
+        bad.returncode == 2
+        and "is not valid JSON" in bad.stderr
+        and "the saved state is unchanged" in bad.stderr
+    )
     assert proj.cli("state", "set", "s", "-", stdin=b"[1]").returncode == 2
     assert json.loads(proj.cli("state", "show", "s").stdout)["bookmarks"]["items"]["last_id"] == 30
 
-    assert proj.cli("state", "set", "s", "-", stdin=b'{"bookmarks": {"items": {"last_id": 10}}}').returncode == 0
+    assert (
+        proj.cli(
+            "state", "set", "s", "-", stdin=b'{"bookmarks": {"items": {"last_id": 10}}}'
+        ).returncode
+        == 0
+    )
     assert proj.cli("run", "s").returncode == 0
     assert proj.starts() == [0, 10]
 
@@ -93,7 +126,9 @@ def test_state_commands_protect_a_good_state(proj):
     assert proj.cli("state", "clear", "s", "--force").returncode == 0
     assert proj.cli("state", "show", "s").returncode == 2
     history = proj.cli("state", "history", "s").stdout.splitlines()
-    assert "(cleared)" in history[0] and '"last_id":30' in history[1] and '"last_id":10' in history[2]
+    assert (
+        "(cleared)" in history[0] and '"last_id":30' in history[1] and '"last_id":10' in history[2]
+    )
 
 
 def test_empty_state_from_a_target_never_overwrites(proj):
@@ -121,10 +156,17 @@ def test_state_recovered_from_the_destination(proj, pg_db):
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute('CREATE TABLE "_tapwell_state" (integration text PRIMARY KEY, state jsonb)')
-        cur.execute("""INSERT INTO "_tapwell_state" VALUES ('r', '{"bookmarks": {"items": {"last_id": 70}}}')""")
+        cur.execute(
+            """INSERT INTO "_tapwell_state" VALUES ('r', '{"bookmarks": {"items": {"last_id": 70}}}')"""
+        )
     conn.close()
     raw = fake_integration(proj, rows=80)
-    raw["state"] = {"recover": {"dsn": pg_dsn(pg_db), "query": "SELECT state FROM \"_tapwell_state\" WHERE integration = 'r'"}}
+    raw["state"] = {
+        "recover": {
+            "dsn": pg_dsn(pg_db),
+            "query": "SELECT state FROM \"_tapwell_state\" WHERE integration = 'r'",
+        }
+    }
     proj.write({"integrations": {"r": raw}})
     done = proj.cli("run", "r")
     assert done.returncode == 0, done.stderr
@@ -133,3 +175,46 @@ def test_state_recovered_from_the_destination(proj, pg_db):
     again = proj.cli("state", "recover", "r")
     assert again.returncode == 2 and "add --force" in again.stderr
     assert '"last_id": 70' in proj.cli("state", "recover", "r", "--force").stdout
+
+
+def test_progress_line_from_metric_lines(proj):
+    import threading
+
+    proj.write(
+        {
+            "integrations": {
+                "p": fake_integration(proj, mode="wait", rows=60, release=str(proj.root / "go"))
+            }
+        }
+    )
+    run = subprocess.Popen(
+        [
+            str(BIN / "tapwell"),
+            "--project",
+            str(proj.root),
+            "run",
+            "p",
+            "--quiet",
+            "--progress-every",
+            "0.2",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(run.stderr), daemon=True)
+    reader.start()
+    try:
+        # the tap waits before its last record: 50 rows reported by METRIC increments so far
+        wait_for(
+            lambda: any(ln.startswith("tapwell: p: items 50 rows (") for ln in lines),
+            "a progress line",
+        )
+    finally:
+        (proj.root / "go").touch()
+        run.wait(timeout=120)
+        reader.join(timeout=10)
+    assert run.returncode == 0
+    progress = next(ln for ln in lines if ln.startswith("tapwell: p: items 50 rows ("))
+    assert progress.rstrip().endswith(" rows/s)")
+    assert "[fake-tap]" not in "".join(lines)  # --quiet: the connectors' lines stay in the run log
