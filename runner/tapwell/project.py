@@ -27,6 +27,25 @@ def env_names(value: Any) -> set[str]:
     return {m.group(1) for m in _ENV.finditer(value)} if isinstance(value, str) else set()
 
 
+def env_with_defaults(value: Any) -> set[str]:
+    """The ${NAME:-default} variables that never appear without a default (optional ones)."""
+    found: dict[str, bool] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str):
+            for m in _ENV.finditer(node):
+                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
+
+    walk(value)
+    return {name for name, optional in found.items() if optional}
+
+
 def interpolate(value: Any, where: str = "") -> Any:
     """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value."""
     if isinstance(value, dict):

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tapwell.project import Project, env_names
+from tapwell.project import Project, env_names, env_with_defaults
 
 DEFAULT_IMAGE = "ghcr.io/tapwell/tapwell:latest"
 
@@ -63,10 +63,17 @@ def cronjob(project: Project, name: str, cron: str) -> dict[str, Any]:
         | set(k8s.get("env") or [])
         | {"TAPWELL_STATE_DSN"}
     )
+    sources = [raw, project.raw.get("state") or {}, project.raw.get("notify") or {}]
+    optional = env_with_defaults(sources) - {"TAPWELL_STATE_DSN"}  # ${X:-default}: may be absent
+
+    def ref(var: str) -> dict[str, Any]:
+        key: dict[str, Any] = {"name": secret, "key": var}
+        if var in optional:
+            key["optional"] = True
+        return {"name": var, "valueFrom": {"secretKeyRef": key}}
+
     env: list[dict[str, Any]] = [{"name": "TAPWELL_STATE_BACKEND", "value": "postgres"}]
-    env += [
-        {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var}}} for var in needed
-    ]
+    env += [ref(var) for var in needed]
     labels = {
         "app.kubernetes.io/name": "tapwell",
         "tapwell.dev/integration": k8s_name(name)[len("tapwell-") :],

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 import yaml
-from conftest import fake_integration
+from conftest import HERE, fake_integration
 
 
 def csv_project(proj, header="id,name,amount", rows=("1,a,1.50", "2,b,2.25")):
@@ -221,3 +221,31 @@ def test_kubernetes_manifests_load_as_cronjobs(proj):
         "MYSQL_HOST": "MYSQL_HOST",
         "TAPWELL_STATE_DSN": "TAPWELL_STATE_DSN",
     }
+
+
+def test_committed_example_project_and_deploy_manifests_match(tmp_path):
+    """The repo's tapwell.yml passes its schema, and deploy/ is what `tapwell schedule kubernetes`
+    writes from it (regenerate with `tapwell schedule kubernetes` after changing tapwell.yml)."""
+    from kubernetes.client import ApiClient
+    from tapwell.project import load_project
+    from tapwell.schedule import write_kubernetes
+
+    root = HERE.parent.parent
+    project = load_project(root)
+    written = write_kubernetes(project, tmp_path)
+    committed = sorted((root / "deploy").glob("*.cronjob.yaml"))
+    assert [p.name for p in written] == [p.name for p in committed]
+    for new, old in zip(written, committed, strict=True):
+        assert new.read_text() == old.read_text(), (
+            f"{old} is stale: run `tapwell schedule kubernetes`"
+        )
+        doc = yaml.safe_load(old.read_text())
+        job = ApiClient().deserialize(json.dumps(doc), "V1CronJob", "application/json")
+        assert ApiClient().sanitize_for_serialization(job) == doc
+        env = {
+            e.name: e.value_from.secret_key_ref
+            for e in job.spec.job_template.spec.template.spec.containers[0].env
+            if e.value_from
+        }
+        assert env["MYSQL_PASSWORD"].optional is None  # required: no default in tapwell.yml
+        assert env["MYSQL_HOST"].optional is True  # ${MYSQL_HOST:-127.0.0.1}
