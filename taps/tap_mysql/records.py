@@ -59,19 +59,14 @@ class RecordWriter:
         if time_extracted is not None:
             suffix += b',"time_extracted":' + dumps(time_extracted)
         self.suffix = suffix + b"}\n"
+        self.to_dict = compile_row(self.names, self.plan)
 
     def write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        names, prefix, suffix, plan = self.names, self.prefix, self.suffix, self.plan
+        prefix, suffix, to_dict = self.prefix, self.suffix, self.to_dict
         d = orjson.dumps
-        if plan:
-            rows = [self._convert(row, plan) for row in rows]
         try:
-            # zip without strict=: the check costs ~30% of the loop; rows come from one SELECT.
             chunk = b"".join(
-                [
-                    prefix + d(dict(zip(names, row)), default=_default, option=OPTS) + suffix
-                    for row in rows
-                ]  # noqa: B905
+                [prefix + d(to_dict(row), default=_default, option=OPTS) + suffix for row in rows]
             )
         except (TypeError, orjson.JSONEncodeError) as exc:
             raise SyncError(
@@ -88,11 +83,29 @@ class RecordWriter:
                 f"stream {self.stream!r}: a value cannot be written as JSON ({exc})"
             ) from None
 
-    @staticmethod
-    def _convert(row: Sequence[Any], plan: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
-        out = list(row)
-        for i, fn in plan:
-            v = out[i]
-            if v is not None:
-                out[i] = fn(v)
-        return out
+
+def compile_row(
+    names: Sequence[str], plan: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A function from a driver row to the record dict, compiled once per stream.
+
+    A dict display with each column's expression written out is ~30% faster than
+    `dict(zip(names, row))` plus a conversion loop. A converter with an `inline` template
+    (`{x}` stands for the non-null value) is written into the expression; others are called.
+    Column names only ever appear as values in the namespace, never in the source text."""
+    ns: dict[str, Any] = {"F": orjson.Fragment}
+    convert = dict(plan)
+    parts = []
+    for i, name in enumerate(names):
+        ns[f"k{i}"] = name
+        fn = convert.get(i)
+        if fn is None:
+            expr = f"r[{i}]"
+        else:
+            ns[f"f{i}"] = fn
+            body = getattr(fn, "inline", None) or f"f{i}({{x}})"
+            expr = f"(None if (x{i} := r[{i}]) is None else {body.format(x=f'x{i}')})"
+        parts.append(f"k{i}: {expr}")
+    src = "def to_dict(r):\n    return {" + ", ".join(parts) + "}\n"
+    exec(compile(src, "<tap-mysql row>", "exec"), ns)  # noqa: S102 - source built from indexes only
+    return ns["to_dict"]

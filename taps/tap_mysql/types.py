@@ -269,6 +269,11 @@ def _str(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+# Written into the compiled row function instead of called (see records.compile_row).
+_to_bool.inline = "{x} != 0"  # type: ignore[attr-defined]
+_json_text.inline = "({x} if {x}.__class__ is F else F({x}))"  # type: ignore[attr-defined]
+
+
 def row_converter(col: Column, prop: dict[str, Any]) -> Converter | None:
     """The per-row conversion a column needs after the driver, or None (most columns).
 
