@@ -112,15 +112,21 @@ def _typed_key(stream: str, rkey: str, prop: dict[str, Any], value: str) -> Any:
     try:
         return _comparable(typed_value(prop, value))
     except (ValueError, ArithmeticError):
-        raise SyncError(f"stream {stream!r}, field {rkey!r}: replication key value {value!r} does not "
-                        f"match the schema's type") from None
+        raise SyncError(
+            f"stream {stream!r}, field {rkey!r}: replication key value {value!r} does not "
+            f"match the schema's type"
+        ) from None
 
 
 def _replication_method(entry: StreamEntry, stream: Stream) -> str:
     """The catalog's choice when it makes one; else INCREMENTAL for a stream that declares a
     replication key (as singer-sdk does), FULL_TABLE otherwise."""
     md = entry.metadata()
-    chosen = md.get("replication-method") or entry.raw.get("replication_method") or md.get("forced-replication-method")
+    chosen = (
+        md.get("replication-method")
+        or entry.raw.get("replication_method")
+        or md.get("forced-replication-method")
+    )
     if chosen:
         return str(chosen).upper()
     return "INCREMENTAL" if (entry.replication_key or stream.replication_key) else "FULL_TABLE"
@@ -176,7 +182,9 @@ class Tap:
         for entry in catalog.selected():
             stream = by_name.get(entry.tap_stream_id)
             if stream is None:
-                raise ConfigError(f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have")
+                raise ConfigError(
+                    f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have"
+                )
             state = self._sync_stream(config, stream, entry, state, writer, progress)
         state = st.set_currently_syncing(state, None)
         writer.write_state(state)
@@ -198,21 +206,34 @@ class Tap:
         props = entry.schema.get("properties") or {}
         schema = dict(entry.schema, properties={p: props[p] for p in selected})
         method = _replication_method(entry, stream)
-        rkey = (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
+        rkey = (
+            (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
+        )
         if method == "INCREMENTAL" and not rkey:
-            raise ConfigError(f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog")
+            raise ConfigError(
+                f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog"
+            )
         if rkey and rkey not in props:
-            raise ConfigError(f"stream {name!r}: replication key {rkey!r} is not a property of the stream")
+            raise ConfigError(
+                f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
+            )
 
         start_value = None
         if rkey:
             if st.get_bookmark(state, name, "replication_key") in (None, rkey):
-                start_value = typed_value(props[rkey], st.get_bookmark(state, name, "replication_key_value"))
+                start_value = typed_value(
+                    props[rkey], st.get_bookmark(state, name, "replication_key_value")
+                )
             if start_value is None and config.get("start_date"):
                 start_value = typed_value(props[rkey], config["start_date"])
 
         state = st.set_currently_syncing(state, name)
-        writer.write_schema(name, schema, entry.key_properties or list(stream.key_properties), [rkey] if rkey else None)
+        writer.write_schema(
+            name,
+            schema,
+            entry.key_properties or list(stream.key_properties),
+            [rkey] if rkey else None,
+        )
         version = None
         if method == "FULL_TABLE":
             version = int(time.time() * 1000)
@@ -228,7 +249,8 @@ class Tap:
         max_value: Any = start_cmp
         rprop = props.get(rkey, {}) if rkey else {}
         typed_strings = bool(rprop) and (
-            property_format(rprop) in ("date-time", "date") or bool({"integer", "number"} & set(property_types(rprop)))
+            property_format(rprop) in ("date-time", "date")
+            or bool({"integer", "number"} & set(property_types(rprop)))
         )
         count = 0
         since_state = 0
@@ -250,7 +272,11 @@ class Tap:
                             f"stream {name!r}, field {rkey!r}: replication key value {value!r} cannot be "
                             f"compared with {max_value!r}; yield values of the type the schema declares"
                         ) from None
-            write(name, record if all_selected else {k: record.get(k) for k in wanted if k in record}, version)
+            write(
+                name,
+                record if all_selected else {k: record.get(k) for k in wanted if k in record},
+                version,
+            )
             count += 1
             since_state += 1
             if count % 1000 == 0:
@@ -295,21 +321,55 @@ class Tap:
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         command = self._click_command()
-        command.main(args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True)
+        command.main(
+            args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True
+        )
 
     def _click_command(self) -> click.Command:
         tap = self
 
         @click.command(name=self.name, help=self.description or f"{self.name}: a Singer tap.")
-        @click.option("--config", "configs", multiple=True, type=click.Path(), help="JSON config file (repeatable; later files win).")
-        @click.option("--discover", is_flag=True, help="Print the catalog of available streams and exit.")
-        @click.option("--catalog", type=click.Path(), help="Catalog selecting streams and replication methods.")
+        @click.option(
+            "--config",
+            "configs",
+            multiple=True,
+            type=click.Path(),
+            help="JSON config file (repeatable; later files win).",
+        )
+        @click.option(
+            "--discover", is_flag=True, help="Print the catalog of available streams and exit."
+        )
+        @click.option(
+            "--catalog",
+            type=click.Path(),
+            help="Catalog selecting streams and replication methods.",
+        )
         @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
-        @click.option("--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from.")
-        @click.option("--about", is_flag=True, help="Print what this tap is and its settings, and exit.")
-        @click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", help="Format of --about.")
-        def command(configs: tuple[str, ...], discover: bool, catalog: str | None, properties: str | None,
-                    state_path: str | None, about: bool, fmt: str) -> None:
+        @click.option(
+            "--state",
+            "state_path",
+            type=click.Path(),
+            help="State file with bookmarks to resume from.",
+        )
+        @click.option(
+            "--about", is_flag=True, help="Print what this tap is and its settings, and exit."
+        )
+        @click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["json", "markdown"]),
+            default="json",
+            help="Format of --about.",
+        )
+        def command(
+            configs: tuple[str, ...],
+            discover: bool,
+            catalog: str | None,
+            properties: str | None,
+            state_path: str | None,
+            about: bool,
+            fmt: str,
+        ) -> None:
             holder: dict[str, Any] = {}
 
             def body() -> None:
@@ -317,16 +377,24 @@ class Tap:
                     _print_about(tap.about(), fmt)
                     return
                 if not configs and tap.config_schema.get("required"):
-                    raise ConfigError(f"--config is required (a JSON file with the tap's settings; "
-                                      f"`{tap.name} --about` lists them)")
+                    raise ConfigError(
+                        f"--config is required (a JSON file with the tap's settings; "
+                        f"`{tap.name} --about` lists them)"
+                    )
                 config = load_config(configs) if configs else {}
                 holder["config"] = config
                 tap.validate_config(config)
                 if discover:
-                    sys.stdout.buffer.write(orjson.dumps(tap.discover(config), option=orjson.OPT_INDENT_2) + b"\n")
+                    sys.stdout.buffer.write(
+                        orjson.dumps(tap.discover(config), option=orjson.OPT_INDENT_2) + b"\n"
+                    )
                     return
                 cat_path = catalog or properties
-                cat = load_catalog(cat_path) if cat_path else Catalog(select_all(tap.discover(config)))
+                cat = (
+                    load_catalog(cat_path)
+                    if cat_path
+                    else Catalog(select_all(tap.discover(config)))
+                )
                 state = _load_state(state_path)
                 writer = MessageWriter()
                 tap.sync(config, cat, state, writer)
@@ -370,7 +438,9 @@ def raise_config_errors(schema: dict[str, Any], config: dict[str, Any]) -> None:
     """Validate `config` against a JSON Schema; raise one ConfigError listing every problem."""
     import jsonschema
 
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
+    )
     if errors:
         problems = "; ".join(_config_problem(e) for e in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
@@ -384,7 +454,9 @@ def _config_problem(error: Any) -> str:
         keys = ", ".join(repr("/".join(filter(None, [where, k]))) for k in missing)
         return f"missing required setting {keys}"
     if error.validator == "additionalProperties":
-        return f"{where or 'config'}: unknown setting(s) ({error.message.split('(')[-1].rstrip(')')}"
+        return (
+            f"{where or 'config'}: unknown setting(s) ({error.message.split('(')[-1].rstrip(')')}"
+        )
     expected = {
         "type": f"must be of type {error.validator_value}",
         "enum": f"must be one of {error.validator_value}",
@@ -407,9 +479,18 @@ def _print_about(info: dict[str, Any], fmt: str) -> None:
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     settings = info.get("settings") or {}
-    lines = [f"# `{info['name']}`", "", info.get("description") or "", "", f"Version: {info['version']}", "",
-             "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []), "",
-             "## Settings", ""]
+    lines = [
+        f"# `{info['name']}`",
+        "",
+        info.get("description") or "",
+        "",
+        f"Version: {info['version']}",
+        "",
+        "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []),
+        "",
+        "## Settings",
+        "",
+    ]
     props = settings.get("properties") or {}
     required = set(settings.get("required") or [])
     if not props:
@@ -418,5 +499,7 @@ def _print_about(info: dict[str, Any], fmt: str) -> None:
         lines += ["| Setting | Type | Required | Description |", "|:--|:--|:--|:--|"]
         for key, prop in props.items():
             kinds = "/".join(k for k in property_types(prop) if k != "null") or "any"
-            lines.append(f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |")
+            lines.append(
+                f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |"
+            )
     sys.stdout.write("\n".join(lines) + "\n")

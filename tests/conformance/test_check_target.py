@@ -19,9 +19,23 @@ def test_target_jsonl_conforms_read_back(bin_path: Path, tmp_path: Path) -> None
     out = tmp_path / "out"
     config = tmp_path / "jsonl.json"
     config.write_text(json.dumps({"destination_path": str(out)}))
-    proc = subprocess.run([str(bin_path / "tapwell"), "check", "target", "--json", "--verify", f"jsonl:{out}", "--",
-                           str(bin_path / "target-jsonl"), "--config", str(config)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            str(bin_path / "tapwell"),
+            "check",
+            "target",
+            "--json",
+            "--verify",
+            f"jsonl:{out}",
+            "--",
+            str(bin_path / "target-jsonl"),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["ok"], proc.stdout + proc.stderr
     assert len(report["checks"]) == 14
@@ -32,8 +46,10 @@ def test_target_duckdb_conforms_read_back(bin_path: Path, tmp_path: Path) -> Non
     db = tmp_path / "check.duckdb"
     config = tmp_path / "duckdb.json"
     config.write_text(json.dumps({"path": str(db), "default_target_schema": "conformance"}))
-    report = check_target([str(bin_path / "target-duckdb"), "--config", str(config)],
-                          verify=Verifier(destination(f"duckdb:{db}:conformance")))
+    report = check_target(
+        [str(bin_path / "target-duckdb"), "--config", str(config)],
+        verify=Verifier(destination(f"duckdb:{db}:conformance")),
+    )
     assert report.ok, report.to_text()
 
 
@@ -52,8 +68,8 @@ def test_read_back_catches_a_wrong_row(bin_path: Path, tmp_path: Path) -> None:
     assert outcome.returncode == 0, outcome.stderr
     table = prepared.streams["tw_dupes"]
     con = duckdb.connect(str(db))
-    con.execute(f'UPDATE "{table}" SET v = \'\' WHERE id = 3')
-    con.execute(f'INSERT INTO "{table}" (id, v) VALUES (1, \'dup\')')
+    con.execute(f"UPDATE \"{table}\" SET v = '' WHERE id = 3")
+    con.execute(f"INSERT INTO \"{table}\" (id, v) VALUES (1, 'dup')")
     con.close()
     from tapwell.check.report import Report
 
@@ -65,35 +81,69 @@ def test_read_back_catches_a_wrong_row(bin_path: Path, tmp_path: Path) -> None:
 
 def test_conforming_fake_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_TARGET_BREAK", "none")
-    report = check_target([sys.executable, str(FAKE_TARGET), str(tmp_path)], verify=Verifier(destination(f"jsonl:{tmp_path}")))
+    report = check_target(
+        [sys.executable, str(FAKE_TARGET), str(tmp_path)],
+        verify=Verifier(destination(f"jsonl:{tmp_path}")),
+    )
     assert report.ok, report.to_text()
 
 
-@pytest.mark.parametrize(("mistake", "rules"), [
-    # accepting a malformed line also means confirming the STATE after it
-    ("accepted-malformed-input", {"accepted-malformed-input", "state-ahead-of-data"}),
-    ("traceback", {"traceback"}),
-    ("state-ahead-of-data", {"state-ahead-of-data"}),
-    # a made-up state is also not the last state sent
-    ("state-unknown", {"state-unknown", "final-state-missing"}),
-    ("final-state-missing", {"final-state-missing"}),
-    ("value-mismatch", {"value-mismatch"}),
-])
-def test_each_mistake_is_reported(mistake: str, rules: set[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("mistake", "rules"),
+    [
+        # accepting a malformed line also means confirming the STATE after it
+        ("accepted-malformed-input", {"accepted-malformed-input", "state-ahead-of-data"}),
+        ("traceback", {"traceback"}),
+        ("state-ahead-of-data", {"state-ahead-of-data"}),
+        # a made-up state is also not the last state sent
+        ("state-unknown", {"state-unknown", "final-state-missing"}),
+        ("final-state-missing", {"final-state-missing"}),
+        ("value-mismatch", {"value-mismatch"}),
+    ],
+)
+def test_each_mistake_is_reported(
+    mistake: str, rules: set[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_TARGET_BREAK", mistake)
-    report = check_target([sys.executable, str(FAKE_TARGET), str(tmp_path)], verify=Verifier(destination(f"jsonl:{tmp_path}")))
+    report = check_target(
+        [sys.executable, str(FAKE_TARGET), str(tmp_path)],
+        verify=Verifier(destination(f"jsonl:{tmp_path}")),
+    )
     assert report.rules_broken() == rules, report.to_text()
 
 
 def test_cli_case_selection_and_bad_options(bin_path: Path, tmp_path: Path) -> None:
     tapwell = str(bin_path / "tapwell")
-    proc = subprocess.run([tapwell, "check", "target", "--case", "bad_json", "--", sys.executable, str(FAKE_TARGET), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "FAKE_TARGET_BREAK": "traceback"})
+    proc = subprocess.run(
+        [
+            tapwell,
+            "check",
+            "target",
+            "--case",
+            "bad_json",
+            "--",
+            sys.executable,
+            str(FAKE_TARGET),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FAKE_TARGET_BREAK": "traceback"},
+    )
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[1:3] == [
         "  FAIL malformed: bad_json (1 violation(s))",
         "         [traceback] refused with a traceback instead of one error line: orjson.JSONDecodeError: unexpected control character in string: line 1 column 84 (char 83)",
     ]
-    proc = subprocess.run([tapwell, "check", "target", "--verify", "mysql:x", "--", "true"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [tapwell, "check", "target", "--verify", "mysql:x", "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "tapwell check: error: --verify 'mysql:x': expected jsonl:DIR or duckdb:PATH[:SCHEMA]"
+    assert (
+        proc.stderr.strip()
+        == "tapwell check: error: --verify 'mysql:x': expected jsonl:DIR or duckdb:PATH[:SCHEMA]"
+    )

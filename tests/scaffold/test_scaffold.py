@@ -23,13 +23,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_scaffold_files_and_names(tmp_path: Path) -> None:
     dest = scaffold("tap", "tap-example", tmp_path)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
-    assert files == [".gitignore", "Makefile", "README.md", "config.json", "pyproject.toml",
-                     "tap_example/__init__.py", "tap_example/config.schema.json", "tap_example/streams.py",
-                     "tap_example/tap.py", "tests/test_conformance.py"]
+    assert files == [
+        ".gitignore",
+        "Makefile",
+        "README.md",
+        "config.json",
+        "pyproject.toml",
+        "tap_example/__init__.py",
+        "tap_example/config.schema.json",
+        "tap_example/streams.py",
+        "tap_example/tap.py",
+        "tests/test_conformance.py",
+    ]
     text = "".join(p.read_text() for p in dest.rglob("*") if p.is_file())
     assert "{{" not in text and "__package__" not in text
     assert 'tap-example = "tap_example.tap:main"' in (dest / "pyproject.toml").read_text()
-    assert "\t$(BIN)/pytest -q" in (dest / "Makefile").read_text()  # make needs tabs, and $$ survives
+    assert (
+        "\t$(BIN)/pytest -q" in (dest / "Makefile").read_text()
+    )  # make needs tabs, and $$ survives
     json.loads((dest / "tap_example" / "config.schema.json").read_text())
 
 
@@ -46,41 +57,73 @@ def test_scaffold_refuses_bad_names_and_non_empty_folders(tmp_path: Path) -> Non
 
 def test_cli_new_target_in_this_venv(bin_path: Path, tmp_path: Path) -> None:
     """The target scaffold's own tests pass, run in place against this checkout's tapwell."""
-    proc = subprocess.run([str(bin_path / "tapwell"), "new", "target", "target-example", "--dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(bin_path / "tapwell"), "new", "target", "target-example", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.startswith(f"tapwell: made target target-example in {tmp_path / 'target-example'}")
+    assert proc.stderr.startswith(
+        f"tapwell: made target target-example in {tmp_path / 'target-example'}"
+    )
     repo = tmp_path / "target-example"
-    env = {**os.environ, "PYTHONPATH": str(repo), "PATH": f"{repo / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(repo),
+        "PATH": f"{repo / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
     # A console script without installing: a tiny launcher on PATH for the test to find.
     (repo / "bin").mkdir()
     launcher = repo / "bin" / "target-example"
     launcher.write_text(f"#!{sys.executable}\nfrom target_example.target import main\nmain()\n")
     launcher.chmod(0o755)
     test_file = repo / "tests" / "test_conformance.py"
-    test_file.write_text(test_file.read_text().replace(
-        'shutil.which("target-example", path=str(Path(sys.executable).parent))', f'"{launcher}"'))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(repo / "tests")],
-                          cwd=repo, capture_output=True, text=True, timeout=300, env=env)
+    test_file.write_text(
+        test_file.read_text().replace(
+            'shutil.which("target-example", path=str(Path(sys.executable).parent))', f'"{launcher}"'
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(repo / "tests")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "2 passed" in proc.stdout
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "VIRTUAL_ENV": ""})
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "VIRTUAL_ENV": ""},
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
 @pytest.mark.slow
 def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_path: Path) -> None:
-    _run([sys.executable, "-m", "tapwell.scaffold", "tap", "tap-example", "--dir", str(tmp_path)], tmp_path)
+    _run(
+        [sys.executable, "-m", "tapwell.scaffold", "tap", "tap-example", "--dir", str(tmp_path)],
+        tmp_path,
+    )
     repo = tmp_path / "tap-example"
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    _run([*pip, str(ROOT)], tmp_path, timeout=600)  # a built wheel: templates must ship as package data
+    _run(
+        [*pip, str(ROOT)], tmp_path, timeout=600
+    )  # a built wheel: templates must ship as package data
     _run([*pip, "-e", f"{repo}[dev]"], tmp_path, timeout=600)
 
     tests = _run([str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"], repo)
@@ -89,15 +132,37 @@ def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_pat
     out = tmp_path / "output"
     project = tmp_path / "project"
     project.mkdir()
-    (project / "tapwell.yml").write_text(json.dumps({"integrations": {"example": {
-        "tap": {"name": "tap-example", "command": [str(venv / "bin" / "tap-example")], "config": {"item_count": 12}},
-        "target": {"name": "target-jsonl", "config": {"destination_path": str(out)}},
-    }}}))
+    (project / "tapwell.yml").write_text(
+        json.dumps(
+            {
+                "integrations": {
+                    "example": {
+                        "tap": {
+                            "name": "tap-example",
+                            "command": [str(venv / "bin" / "tap-example")],
+                            "config": {"item_count": 12},
+                        },
+                        "target": {
+                            "name": "target-jsonl",
+                            "config": {"destination_path": str(out)},
+                        },
+                    }
+                }
+            }
+        )
+    )
     tapwell = str(venv / "bin" / "tapwell")
     _run([tapwell, "--project", str(project), "run", "example"], project)
     rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == list(range(1, 13))
-    assert rows[0] == {"id": 1, "name": "item 1", "price": 9.99, "updated_at": "2024-01-01T00:00:00+00:00"}
-    _run([tapwell, "--project", str(project), "run", "example"], project)  # resumes from the bookmark
+    assert rows[0] == {
+        "id": 1,
+        "name": "item 1",
+        "price": 9.99,
+        "updated_at": "2024-01-01T00:00:00+00:00",
+    }
+    _run(
+        [tapwell, "--project", str(project), "run", "example"], project
+    )  # resumes from the bookmark
     rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [*range(1, 13), 12]  # >= the bookmark: the last item again

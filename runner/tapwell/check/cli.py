@@ -26,8 +26,10 @@ def _finish(report: Report, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-@click.group(help="Prove a Singer tap or target speaks the protocol correctly (any tap or target: "
-                  "tapwell's, singer-sdk's, singer-io's).")
+@click.group(
+    help="Prove a Singer tap or target speaks the protocol correctly (any tap or target: "
+    "tapwell's, singer-sdk's, singer-io's)."
+)
 def check() -> None:
     pass
 
@@ -36,26 +38,62 @@ def check() -> None:
     "tap",
     context_settings=_PASS_THROUGH,
     help="Run the tap COMMAND (with its own --config) and report where it breaks the Singer spec: "
-         "--about and --discover output, the catalog's shape, RECORD before SCHEMA, records that do not "
-         "validate against their schema, missing key properties, STATE shape, bookmarks moving "
-         "backwards, and a resumed sync sending records older than its bookmark.\n\n"
-         "Example: tapwell check tap -- tap-csv --config tap.json",
+    "--about and --discover output, the catalog's shape, RECORD before SCHEMA, records that do not "
+    "validate against their schema, missing key properties, STATE shape, bookmarks moving "
+    "backwards, and a resumed sync sending records older than its bookmark.\n\n"
+    "Example: tapwell check tap -- tap-csv --config tap.json",
 )
-@click.option("--catalog", "catalog_path", type=click.Path(exists=True, dir_okay=False),
-              help="Sync with this catalog instead of discovering and selecting every stream.")
-@click.option("--state", "state_path", type=click.Path(exists=True, dir_okay=False),
-              help="Start the first sync from this state.")
-@click.option("--no-resume", is_flag=True, help="Skip the second sync resumed from the first one's last STATE.")
-@click.option("--validate-limit", type=int, default=100_000, show_default=True,
-              help="Records per stream validated against their schema; later ones are only counted.")
-@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds allowed for each run of the tap.")
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Sync with this catalog instead of discovering and selecting every stream.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Start the first sync from this state.",
+)
+@click.option(
+    "--no-resume",
+    is_flag=True,
+    help="Skip the second sync resumed from the first one's last STATE.",
+)
+@click.option(
+    "--validate-limit",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Records per stream validated against their schema; later ones are only counted.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Seconds allowed for each run of the tap.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def tap(catalog_path: str | None, state_path: str | None, no_resume: bool, validate_limit: int,
-        timeout: float, as_json: bool, command: tuple[str, ...]) -> None:
+def tap(
+    catalog_path: str | None,
+    state_path: str | None,
+    no_resume: bool,
+    validate_limit: int,
+    timeout: float,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> None:
     def body() -> None:
-        report = check_tap(command, catalog_path=catalog_path, state_path=state_path, timeout=timeout,
-                           validate_limit=validate_limit, resume=not no_resume)
+        report = check_tap(
+            command,
+            catalog_path=catalog_path,
+            state_path=state_path,
+            timeout=timeout,
+            validate_limit=validate_limit,
+            resume=not no_resume,
+        )
         _finish(report, as_json)
 
     sys.exit(run_main("tapwell check", body))
@@ -65,21 +103,34 @@ def tap(catalog_path: str | None, state_path: str | None, no_resume: bool, valid
     "target",
     context_settings=_PASS_THROUGH,
     help="Feed the target COMMAND (with its own --config) a suite of streams and report what it got "
-         "wrong: types, schema changes, nulls, unicode, special and long column names, duplicates, "
-         "ACTIVATE_VERSION, malformed input. Without --verify only what every target must do "
-         "observably is checked (exit codes, error lines, STATE confirmed in order and never ahead "
-         "of the data); with --verify the destination is read back row by row.\n\n"
-         "Cases: " + ", ".join(c.name for c in CASES) + ".\n\n"
-         "Example: tapwell check target --verify duckdb:out.duckdb:main -- target-duckdb --config t.json",
+    "wrong: types, schema changes, nulls, unicode, special and long column names, duplicates, "
+    "ACTIVATE_VERSION, malformed input. Without --verify only what every target must do "
+    "observably is checked (exit codes, error lines, STATE confirmed in order and never ahead "
+    "of the data); with --verify the destination is read back row by row.\n\n"
+    "Cases: " + ", ".join(c.name for c in CASES) + ".\n\n"
+    "Example: tapwell check target --verify duckdb:out.duckdb:main -- target-duckdb --config t.json",
 )
-@click.option("--verify", "verify_spec", metavar="KIND:WHERE",
-              help="Read the destination back: jsonl:DIR or duckdb:PATH[:SCHEMA].")
-@click.option("--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds allowed for each case.")
+@click.option(
+    "--verify",
+    "verify_spec",
+    metavar="KIND:WHERE",
+    help="Read the destination back: jsonl:DIR or duckdb:PATH[:SCHEMA].",
+)
+@click.option(
+    "--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable)."
+)
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="Seconds allowed for each case."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def target(verify_spec: str | None, cases: tuple[str, ...], timeout: float, as_json: bool,
-           command: tuple[str, ...]) -> None:
+def target(
+    verify_spec: str | None,
+    cases: tuple[str, ...],
+    timeout: float,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> None:
     def body() -> None:
         verifier = Verifier(destination(verify_spec)) if verify_spec else None
         report = check_target(command, cases=cases or None, verify=verifier, timeout=timeout)

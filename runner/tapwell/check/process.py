@@ -52,7 +52,9 @@ def run(
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         except (FileNotFoundError, PermissionError) as exc:
-            raise ConfigError(f"cannot run {cmd[0]!r}: {exc.strerror}; give the command's full path") from None
+            raise ConfigError(
+                f"cannot run {cmd[0]!r}: {exc.strerror}; give the command's full path"
+            ) from None
         timed_out = threading.Event()
 
         def kill() -> None:

@@ -41,7 +41,9 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     limit_per_rule: int = 20
-    _counts: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)  # (check, rule) -> n
+    _counts: dict[tuple[str, str], int] = field(
+        default_factory=dict, repr=False
+    )  # (check, rule) -> n
 
     @property
     def ok(self) -> bool:
@@ -51,7 +53,15 @@ class Report:
         if check not in self.checks:
             self.checks.append(check)
 
-    def add(self, check: str, rule: str, message: str, *, stream: str | None = None, line: int | None = None) -> None:
+    def add(
+        self,
+        check: str,
+        rule: str,
+        message: str,
+        *,
+        stream: str | None = None,
+        line: int | None = None,
+    ) -> None:
         """Record a violation; past `limit_per_rule` of one rule, only count it (one bad column
         in a million records is one problem, not a million)."""
         self.ran(check)

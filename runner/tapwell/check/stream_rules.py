@@ -87,7 +87,9 @@ def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         if isinstance(value, bool):
             return None
-        if isinstance(value, int | float | Decimal) or (kinds and set(kinds) - {"null"} <= {"integer", "number"}):
+        if isinstance(value, int | float | Decimal) or (
+            kinds and set(kinds) - {"null"} <= {"integer", "number"}
+        ):
             return Decimal(str(value))
     except (ValueError, ArithmeticError):
         return None
@@ -110,7 +112,9 @@ def bookmarks_of(state: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
         for part in book.get("partitions") or []:
             if isinstance(part, dict) and "replication_key_value" in part:
                 ctx = repr(sorted((part.get("context") or {}).items()))
-                pairs.append((f"{part.get('replication_key') or ''}@{ctx}", part["replication_key_value"]))
+                pairs.append(
+                    (f"{part.get('replication_key') or ''}@{ctx}", part["replication_key_value"])
+                )
         out[str(stream)] = pairs
     return out
 
@@ -144,10 +148,14 @@ class StreamValidator:
         self._formats = format_checker()
         self.report.ran(self.check)
         self._start_books = {
-            (s, path): value for s, pairs in bookmarks_of(self.start_state).items() for path, value in pairs
+            (s, path): value
+            for s, pairs in bookmarks_of(self.start_state).items()
+            for path, value in pairs
         }
 
-    def _add(self, rule: str, message: str, *, stream: str | None = None, line: int | None = None) -> None:
+    def _add(
+        self, rule: str, message: str, *, stream: str | None = None, line: int | None = None
+    ) -> None:
         self.report.add(self.check, rule, message, stream=stream, line=line)
 
     def feed(self, line_no: int, line: bytes) -> None:
@@ -169,7 +177,12 @@ class StreamValidator:
         elif isinstance(msg, StateMessage):
             self._state(msg.value, line_no)
         elif isinstance(msg, ActivateVersionMessage) and msg.stream not in self.streams:
-            self._add("activate-before-schema", "ACTIVATE_VERSION before the stream's SCHEMA", stream=msg.stream, line=line_no)
+            self._add(
+                "activate-before-schema",
+                "ACTIVATE_VERSION before the stream's SCHEMA",
+                stream=msg.stream,
+                line=line_no,
+            )
 
     def _schema(self, msg: SchemaMessage, line_no: int) -> None:
         import jsonschema
@@ -178,33 +191,69 @@ class StreamValidator:
         try:
             jsonschema.Draft7Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            self._add("schema-invalid", f"not a valid JSON Schema: {exc.message}", stream=msg.stream, line=line_no)
+            self._add(
+                "schema-invalid",
+                f"not a valid JSON Schema: {exc.message}",
+                stream=msg.stream,
+                line=line_no,
+            )
             schema = {}
-        props: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+        props: dict[str, Any] = (
+            schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+        )
         if "object" not in property_types(schema):
-            self._add("schema-invalid", "a stream's schema must be of type object", stream=msg.stream, line=line_no)
+            self._add(
+                "schema-invalid",
+                "a stream's schema must be of type object",
+                stream=msg.stream,
+                line=line_no,
+            )
         for key in msg.key_properties:
             if key not in props:
-                self._add("key-not-in-schema", f"key property {key!r} is not a property of the schema", stream=msg.stream, line=line_no)
+                self._add(
+                    "key-not-in-schema",
+                    f"key property {key!r} is not a property of the schema",
+                    stream=msg.stream,
+                    line=line_no,
+                )
         for key in msg.bookmark_properties or []:
             if key not in props:
-                self._add("bookmark-not-in-schema", f"bookmark property {key!r} is not a property of the schema", stream=msg.stream, line=line_no)
+                self._add(
+                    "bookmark-not-in-schema",
+                    f"bookmark property {key!r} is not a property of the schema",
+                    stream=msg.stream,
+                    line=line_no,
+                )
         validator = exact_validator()(schema, format_checker=self._formats) if schema else None
         old = self.streams.get(msg.stream)
-        self.streams[msg.stream] = _Stream(schema, list(msg.key_properties), validator, old.records if old else 0)
+        self.streams[msg.stream] = _Stream(
+            schema, list(msg.key_properties), validator, old.records if old else 0
+        )
 
     def _record(self, msg: RecordMessage, line_no: int) -> None:
         self.records_total += 1
         s = self.streams.get(msg.stream)
         if s is None:
-            self._add("record-before-schema", "RECORD before its SCHEMA", stream=msg.stream, line=line_no)
+            self._add(
+                "record-before-schema", "RECORD before its SCHEMA", stream=msg.stream, line=line_no
+            )
             return
         s.records += 1
         if self.selected is not None and msg.stream not in self.selected:
-            self._add("unselected-stream", "RECORD of a stream the catalog did not select", stream=msg.stream, line=line_no)
+            self._add(
+                "unselected-stream",
+                "RECORD of a stream the catalog did not select",
+                stream=msg.stream,
+                line=line_no,
+            )
         for key in s.key_properties:
             if msg.record.get(key) is None:
-                self._add("key-missing", f"key property {key!r} is missing or null", stream=msg.stream, line=line_no)
+                self._add(
+                    "key-missing",
+                    f"key property {key!r} is missing or null",
+                    stream=msg.stream,
+                    line=line_no,
+                )
         start = self._resume_from(msg.stream, s)
         if start is not None:
             rkey, prop, bookmark = start
@@ -214,14 +263,23 @@ class StreamValidator:
             except TypeError:
                 older = False
             if older:
-                self._add("record-before-bookmark", f"{rkey} {msg.record.get(rkey)!r} is older than the bookmark "
-                          "the run started from (an incremental sync sends records >= its bookmark)",
-                          stream=msg.stream, line=line_no)
+                self._add(
+                    "record-before-bookmark",
+                    f"{rkey} {msg.record.get(rkey)!r} is older than the bookmark "
+                    "the run started from (an incremental sync sends records >= its bookmark)",
+                    stream=msg.stream,
+                    line=line_no,
+                )
         if s.validator is not None and s.records <= self.validate_limit:
             error = next(iter(s.validator.iter_errors(_plain(msg.record))), None)
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(record)"
-                self._add("record-invalid", f"field {where}: {error.message[:200]}", stream=msg.stream, line=line_no)
+                self._add(
+                    "record-invalid",
+                    f"field {where}: {error.message[:200]}",
+                    stream=msg.stream,
+                    line=line_no,
+                )
 
     def _state(self, value: Any, line_no: int) -> None:
         self.states += 1
@@ -231,13 +289,19 @@ class StreamValidator:
         if "bookmarks" in value and not isinstance(value["bookmarks"], dict):
             self._add("state-invalid", "STATE bookmarks must be an object", line=line_no)
         if self.last_state and not value:
-            self._add("state-emptied", "an empty STATE after a non-empty one drops every bookmark", line=line_no)
+            self._add(
+                "state-emptied",
+                "an empty STATE after a non-empty one drops every bookmark",
+                line=line_no,
+            )
         for stream, pairs in bookmarks_of(value).items():
             prop = self._replication_prop(stream)
             for path, raw in pairs:
                 now = typed_bookmark(prop, raw)
-                for earlier, what in ((self._seen_bookmarks.get((stream, path)), "an earlier STATE of this run"),
-                                      (self._start_books.get((stream, path)), "the state the run started from")):
+                for earlier, what in (
+                    (self._seen_bookmarks.get((stream, path)), "an earlier STATE of this run"),
+                    (self._start_books.get((stream, path)), "the state the run started from"),
+                ):
                     before = typed_bookmark(prop, earlier)
                     if now is None or before is None:
                         continue
@@ -246,14 +310,23 @@ class StreamValidator:
                     except TypeError:
                         continue
                     if backwards:
-                        self._add("bookmark-backwards", f"bookmark {raw!r} is behind {earlier!r} in {what}", stream=stream, line=line_no)
+                        self._add(
+                            "bookmark-backwards",
+                            f"bookmark {raw!r} is behind {earlier!r} in {what}",
+                            stream=stream,
+                            line=line_no,
+                        )
                         break
                 self._seen_bookmarks[(stream, path)] = raw
         self.last_state = value
 
     def _resume_from(self, stream: str, s: _Stream) -> tuple[str, dict[str, Any], Any] | None:
         book = (self.start_state.get("bookmarks") or {}).get(stream)
-        if not isinstance(book, dict) or not book.get("replication_key") or book.get("replication_key_value") is None:
+        if (
+            not isinstance(book, dict)
+            or not book.get("replication_key")
+            or book.get("replication_key_value") is None
+        ):
             return None
         rkey = str(book["replication_key"])
         prop = (s.schema.get("properties") or {}).get(rkey)
@@ -276,5 +349,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and "E" not in str(value) and "." not in str(value) else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value()
+            and "E" not in str(value)
+            and "." not in str(value)
+            else float(value)
+        )
     return value

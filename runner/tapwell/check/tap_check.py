@@ -20,7 +20,13 @@ from tapwell.check.report import Report
 from tapwell.check.stream_rules import StreamValidator
 from tapwell.schema import property_types
 
-ABOUT, DISCOVER, CATALOG, SYNC, RESUME = "about", "discover", "catalog shape", "sync", "resumed sync"
+ABOUT, DISCOVER, CATALOG, SYNC, RESUME = (
+    "about",
+    "discover",
+    "catalog shape",
+    "sync",
+    "resumed sync",
+)
 
 
 def check_tap(
@@ -47,25 +53,57 @@ def check_tap(
     start_state: dict[str, Any] = {}
     if state_path:
         start_state = orjson.loads(Path(state_path).read_bytes() or b"{}")
-    flag = "--properties" if about and "properties" in about.get("capabilities", []) and "catalog" not in about.get("capabilities", []) else "--catalog"
+    flag = (
+        "--properties"
+        if about
+        and "properties" in about.get("capabilities", [])
+        and "catalog" not in about.get("capabilities", [])
+        else "--catalog"
+    )
     with tempfile.TemporaryDirectory(prefix="tapwell-check-") as tmp:
         cat_file = Path(tmp) / "catalog.json"
         cat_file.write_bytes(orjson.dumps(catalog))
-        selected = {s.get("tap_stream_id") or s.get("stream") for s in catalog.get("streams") or [] if _is_selected(s)}
-        first = _sync(cmd + [flag, str(cat_file)], SYNC, start_state, selected, report, timeout, validate_limit, tmp)
+        selected = {
+            s.get("tap_stream_id") or s.get("stream")
+            for s in catalog.get("streams") or []
+            if _is_selected(s)
+        }
+        first = _sync(
+            cmd + [flag, str(cat_file)],
+            SYNC,
+            start_state,
+            selected,
+            report,
+            timeout,
+            validate_limit,
+            tmp,
+        )
         if first is None:
             return report
         if not first.last_state:
             if any(_replication_key(s) for s in catalog.get("streams") or [] if _is_selected(s)):
-                report.add(SYNC, "state-missing", "no STATE message, though incremental streams were synced; "
-                           "a runner cannot resume without one")
+                report.add(
+                    SYNC,
+                    "state-missing",
+                    "no STATE message, though incremental streams were synced; "
+                    "a runner cannot resume without one",
+                )
             return report
         for name in sorted(selected - set(first.streams)):
             report.note(f"selected stream {name!r} sent no SCHEMA (no data, or not synced)")
         if resume and not isinstance(first.last_state.get("bookmarks", {}), dict):
             report.note("skipped the resumed sync: the last STATE is malformed")
         elif resume:
-            _sync(cmd + [flag, str(cat_file)], RESUME, first.last_state, selected, report, timeout, validate_limit, tmp)
+            _sync(
+                cmd + [flag, str(cat_file)],
+                RESUME,
+                first.last_state,
+                selected,
+                report,
+                timeout,
+                validate_limit,
+                tmp,
+            )
     return report
 
 
@@ -107,15 +145,23 @@ def _discover(cmd: list[str], report: Report, timeout: float) -> dict[str, Any] 
         report.add(DISCOVER, "timeout", f"--discover did not finish in {timeout:.0f}s")
         return None
     if outcome.returncode != 0:
-        report.add(DISCOVER, "discover-failed", f"--discover exited {outcome.returncode}: {outcome.last_error_line()}")
+        report.add(
+            DISCOVER,
+            "discover-failed",
+            f"--discover exited {outcome.returncode}: {outcome.last_error_line()}",
+        )
         return None
     try:
         catalog = orjson.loads(out)
     except orjson.JSONDecodeError as exc:
-        report.add(DISCOVER, "catalog-invalid", f"--discover did not print one JSON document ({exc})")
+        report.add(
+            DISCOVER, "catalog-invalid", f"--discover did not print one JSON document ({exc})"
+        )
         return None
     check_catalog(catalog, report)
-    return catalog if isinstance(catalog, dict) and isinstance(catalog.get("streams"), list) else None
+    return (
+        catalog if isinstance(catalog, dict) and isinstance(catalog.get("streams"), list) else None
+    )
 
 
 def check_catalog(catalog: Any, report: Report) -> None:
@@ -135,7 +181,9 @@ def check_catalog(catalog: Any, report: Report) -> None:
         sid = entry.get("tap_stream_id")
         name = sid if isinstance(sid, str) else f"streams[{i}]"
         if not isinstance(sid, str) or not sid:
-            report.add(CATALOG, "catalog-invalid", "a stream needs a string 'tap_stream_id'", stream=name)
+            report.add(
+                CATALOG, "catalog-invalid", "a stream needs a string 'tap_stream_id'", stream=name
+            )
         elif sid in seen:
             report.add(CATALOG, "catalog-invalid", "tap_stream_id is not unique", stream=name)
         seen.add(str(sid))
@@ -146,17 +194,27 @@ def check_catalog(catalog: Any, report: Report) -> None:
         try:
             jsonschema.Draft7Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            report.add(CATALOG, "schema-invalid", f"not a valid JSON Schema: {exc.message}", stream=name)
+            report.add(
+                CATALOG, "schema-invalid", f"not a valid JSON Schema: {exc.message}", stream=name
+            )
         if "object" not in property_types(schema):
-            report.add(CATALOG, "schema-invalid", "a stream's schema must be of type object", stream=name)
-        props: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+            report.add(
+                CATALOG, "schema-invalid", "a stream's schema must be of type object", stream=name
+            )
+        props: dict[str, Any] = (
+            schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+        )
         _check_metadata(entry, props, name, report)
 
 
-def _check_metadata(entry: dict[str, Any], props: dict[str, Any], name: str, report: Report) -> None:
+def _check_metadata(
+    entry: dict[str, Any], props: dict[str, Any], name: str, report: Report
+) -> None:
     items = entry.get("metadata")
     if items is None:
-        report.note(f"stream {name!r} has no metadata (selection then relies on the old 'selected' in the schema)")
+        report.note(
+            f"stream {name!r} has no metadata (selection then relies on the old 'selected' in the schema)"
+        )
         return
     if not isinstance(items, list):
         report.add(CATALOG, "metadata-invalid", "'metadata' must be an array", stream=name)
@@ -165,25 +223,55 @@ def _check_metadata(entry: dict[str, Any], props: dict[str, Any], name: str, rep
     for item in items:
         crumb = item.get("breadcrumb") if isinstance(item, dict) else None
         if not isinstance(crumb, list) or not isinstance(item.get("metadata"), dict):
-            report.add(CATALOG, "metadata-invalid", f"metadata items are {{breadcrumb: [...], metadata: {{...}}}}, got {str(item)[:80]}", stream=name)
+            report.add(
+                CATALOG,
+                "metadata-invalid",
+                f"metadata items are {{breadcrumb: [...], metadata: {{...}}}}, got {str(item)[:80]}",
+                stream=name,
+            )
             continue
         if not crumb:
             root = item["metadata"]
         elif len(crumb) == 2 and crumb[0] == "properties" and crumb[1] not in props:
-            report.add(CATALOG, "metadata-invalid", f"metadata for property {crumb[1]!r}, which the schema does not have", stream=name)
+            report.add(
+                CATALOG,
+                "metadata-invalid",
+                f"metadata for property {crumb[1]!r}, which the schema does not have",
+                stream=name,
+            )
         inclusion = item["metadata"].get("inclusion")
         if inclusion is not None and inclusion not in ("available", "automatic", "unsupported"):
-            report.add(CATALOG, "metadata-invalid", f"inclusion {inclusion!r} at {crumb} is not available/automatic/unsupported", stream=name)
+            report.add(
+                CATALOG,
+                "metadata-invalid",
+                f"inclusion {inclusion!r} at {crumb} is not available/automatic/unsupported",
+                stream=name,
+            )
     keys = root.get("table-key-properties", entry.get("key_properties")) or []
     for key in keys:
         if key not in props:
-            report.add(CATALOG, "key-not-in-schema", f"key property {key!r} is not a property of the schema", stream=name)
+            report.add(
+                CATALOG,
+                "key-not-in-schema",
+                f"key property {key!r} is not a property of the schema",
+                stream=name,
+            )
     for key in root.get("valid-replication-keys") or []:
         if key not in props:
-            report.add(CATALOG, "metadata-invalid", f"valid replication key {key!r} is not a property of the schema", stream=name)
+            report.add(
+                CATALOG,
+                "metadata-invalid",
+                f"valid replication key {key!r} is not a property of the schema",
+                stream=name,
+            )
     method = root.get("forced-replication-method") or root.get("replication-method")
     if method is not None and str(method).upper() not in ("FULL_TABLE", "INCREMENTAL", "LOG_BASED"):
-        report.add(CATALOG, "metadata-invalid", f"replication method {method!r} is not FULL_TABLE/INCREMENTAL/LOG_BASED", stream=name)
+        report.add(
+            CATALOG,
+            "metadata-invalid",
+            f"replication method {method!r} is not FULL_TABLE/INCREMENTAL/LOG_BASED",
+            stream=name,
+        )
 
 
 def _root(entry: dict[str, Any]) -> dict[str, Any]:
@@ -214,9 +302,15 @@ def select_everything(catalog: dict[str, Any]) -> dict[str, Any]:
             continue
         root = _root(entry)
         root["selected"] = True
-        keys = root.get("valid-replication-keys") or ([entry["replication_key"]] if entry.get("replication_key") else [])
+        keys = root.get("valid-replication-keys") or (
+            [entry["replication_key"]] if entry.get("replication_key") else []
+        )
         forced = root.get("forced-replication-method")
-        if keys and (forced is None or str(forced).upper() == "INCREMENTAL") and not root.get("replication-method"):
+        if (
+            keys
+            and (forced is None or str(forced).upper() == "INCREMENTAL")
+            and not root.get("replication-method")
+        ):
             root["replication-method"] = "INCREMENTAL"
             root["replication-key"] = keys[0]
     return out
@@ -236,15 +330,21 @@ def _sync(
         state_file = Path(tmp) / f"state-{check.replace(' ', '-')}.json"
         state_file.write_bytes(orjson.dumps(start_state))
         cmd = cmd + ["--state", str(state_file)]
-    validator = StreamValidator(report, check, start_state=start_state, validate_limit=validate_limit, selected=selected)
+    validator = StreamValidator(
+        report, check, start_state=start_state, validate_limit=validate_limit, selected=selected
+    )
     outcome = process.run(cmd, validator.feed, timeout=timeout)
     if outcome.timed_out:
         report.add(check, "timeout", f"the sync did not finish in {timeout:.0f}s")
         return None
     if outcome.returncode != 0:
-        report.add(check, "sync-failed", f"exited {outcome.returncode}: {outcome.last_error_line()}")
+        report.add(
+            check, "sync-failed", f"exited {outcome.returncode}: {outcome.last_error_line()}"
+        )
         return None
     for kind in sorted(validator.unknown_types):
         report.note(f"{check}: skipped a message type this checker does not know ({kind})")
-    report.note(f"{check}: {validator.records_total} record(s) in {len(validator.streams)} stream(s), {validator.states} STATE message(s)")
+    report.note(
+        f"{check}: {validator.records_total} record(s) in {len(validator.streams)} stream(s), {validator.states} STATE message(s)"
+    )
     return validator

@@ -37,7 +37,9 @@ def check_target(
     if unknown:
         from tapwell.errors import ConfigError
 
-        raise ConfigError(f"unknown case(s) {sorted(unknown)}; the suite has {[c.name for c in CASES]}")
+        raise ConfigError(
+            f"unknown case(s) {sorted(unknown)}; the suite has {[c.name for c in CASES]}"
+        )
     for case in chosen:
         prepared = prepare(case)
         outcome, emitted = _run_case(list(command), prepared, timeout)
@@ -55,27 +57,45 @@ def check_target(
     return report
 
 
-def _run_case(command: list[str], prepared: Prepared, timeout: float) -> tuple[process.Outcome, list[tuple[int, bytes]]]:
+def _run_case(
+    command: list[str], prepared: Prepared, timeout: float
+) -> tuple[process.Outcome, list[tuple[int, bytes]]]:
     lines: list[tuple[int, bytes]] = []
-    outcome = process.run(command, lambda n, line: lines.append((n, line)), stdin=prepared.data, timeout=timeout)
+    outcome = process.run(
+        command, lambda n, line: lines.append((n, line)), stdin=prepared.data, timeout=timeout
+    )
     return outcome, lines
 
 
 def _check_exit(case: Case, outcome: process.Outcome, check: str, report: Report) -> None:
     if case.valid:
         if outcome.returncode != 0:
-            report.add(check, "rejected-valid-input", f"exited {outcome.returncode}: {outcome.last_error_line()}")
+            report.add(
+                check,
+                "rejected-valid-input",
+                f"exited {outcome.returncode}: {outcome.last_error_line()}",
+            )
         return
     if outcome.returncode == 0:
         report.add(check, "accepted-malformed-input", f"exited 0 on {case.about}")
         return
     if outcome.has_traceback:
-        report.add(check, "traceback", f"refused with a traceback instead of one error line: {outcome.last_error_line()}")
+        report.add(
+            check,
+            "traceback",
+            f"refused with a traceback instead of one error line: {outcome.last_error_line()}",
+        )
     elif not outcome.stderr.strip():
         report.add(check, "silent-failure", f"exited {outcome.returncode} without a word on stderr")
 
 
-def _check_states(prepared: Prepared, emitted: list[tuple[int, bytes]], returncode: int, check: str, report: Report) -> None:
+def _check_states(
+    prepared: Prepared,
+    emitted: list[tuple[int, bytes]],
+    returncode: int,
+    check: str,
+    report: Report,
+) -> None:
     sent = prepared.states()
     bad_at = None if prepared.case.valid else prepared.first_bad_line()
     last_index = -1
@@ -86,24 +106,57 @@ def _check_states(prepared: Prepared, emitted: list[tuple[int, bytes]], returnco
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            report.add(check, "stdout-not-state", f"stdout line is not JSON (stdout is for STATE only): {raw[:100]!r}", line=line_no)
+            report.add(
+                check,
+                "stdout-not-state",
+                f"stdout line is not JSON (stdout is for STATE only): {raw[:100]!r}",
+                line=line_no,
+            )
             continue
         if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
-            report.add(check, "stdout-not-state", "printed a whole STATE message; a target prints the state's value", line=line_no)
+            report.add(
+                check,
+                "stdout-not-state",
+                "printed a whole STATE message; a target prints the state's value",
+                line=line_no,
+            )
             value = value["value"]
-        matches = [i for i, v in sent if v == value and i > last_index] or [i for i, v in sent if v == value]
+        matches = [i for i, v in sent if v == value and i > last_index] or [
+            i for i, v in sent if v == value
+        ]
         if not matches:
-            report.add(check, "state-unknown", f"printed a state it was never sent: {raw[:100]!r}", line=line_no)
+            report.add(
+                check,
+                "state-unknown",
+                f"printed a state it was never sent: {raw[:100]!r}",
+                line=line_no,
+            )
             continue
         index = matches[0]
         if index < last_index:
-            report.add(check, "state-out-of-order", "printed a state older than one it printed before", line=line_no)
+            report.add(
+                check,
+                "state-out-of-order",
+                "printed a state older than one it printed before",
+                line=line_no,
+            )
         if previous and not value:
-            report.add(check, "state-emptied", "printed an empty state after a non-empty one", line=line_no)
+            report.add(
+                check, "state-emptied", "printed an empty state after a non-empty one", line=line_no
+            )
         if bad_at is not None and index > bad_at:
-            report.add(check, "state-ahead-of-data", "confirmed a STATE sent after the malformed line: the runner would "
-                       "skip data that was never loaded", line=line_no)
+            report.add(
+                check,
+                "state-ahead-of-data",
+                "confirmed a STATE sent after the malformed line: the runner would "
+                "skip data that was never loaded",
+                line=line_no,
+            )
         last_index, previous = max(last_index, index), value
     if prepared.case.valid and returncode == 0 and sent and last_index != sent[-1][0]:
-        report.add(check, "final-state-missing", "did not print the last STATE it was sent after loading everything; "
-                   "a runner would resume from an older bookmark")
+        report.add(
+            check,
+            "final-state-missing",
+            "did not print the last STATE it was sent after loading everything; "
+            "a runner would resume from an older bookmark",
+        )

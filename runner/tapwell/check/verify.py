@@ -44,8 +44,10 @@ class JsonlDestination:
 
     def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None:
         safe = stream.replace("/", "_")
-        files = sorted(set(glob.glob(os.path.join(self.folder, glob.escape(safe) + ".jsonl")))
-                       | set(glob.glob(os.path.join(self.folder, glob.escape(safe) + "-*.jsonl"))))
+        files = sorted(
+            set(glob.glob(os.path.join(self.folder, glob.escape(safe) + ".jsonl")))
+            | set(glob.glob(os.path.join(self.folder, glob.escape(safe) + "-*.jsonl")))
+        )
         if not files:
             return None
         out: list[dict[str, Any]] = []
@@ -79,7 +81,10 @@ class DuckdbDestination:
             if not found or not found[0]:
                 return None
             row = con.execute("SELECT current_database()").fetchone()
-            table = ".".join('"' + str(n).replace('"', '""') + '"' for n in (row[0] if row else "", self.schema, stream))
+            table = ".".join(
+                '"' + str(n).replace('"', '""') + '"'
+                for n in (row[0] if row else "", self.schema, stream)
+            )
             cur = con.execute(f"SELECT * FROM {table}")
             columns = [d[0] for d in cur.description]
             return columns, [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
@@ -100,7 +105,10 @@ def destination(spec: str) -> Destination:
 
 # ----------------------------------------------------------------------------- expectations
 
-def expected_rows(prepared: Prepared, mode: str) -> dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]]:
+
+def expected_rows(
+    prepared: Prepared, mode: str
+) -> dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]]:
     """Per stream: the union of its schemas' properties, its key, and the rows the destination
     should hold."""
     out: dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]] = {}
@@ -140,7 +148,11 @@ def normal(prop: dict[str, Any], value: Any) -> Any:
             dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
             return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
         if fmt == "date" and kinds <= {"string"}:
-            return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+            return (
+                value
+                if isinstance(value, date) and not isinstance(value, datetime)
+                else date.fromisoformat(str(value)[:10])
+            )
         if kinds and kinds <= {"integer", "number"} and not isinstance(value, bool):
             return Decimal(str(value)).normalize()
         if kinds & {"object", "array"}:
@@ -163,18 +175,37 @@ class Verifier:
             got = self.dest.rows(stream)
             if got is None:
                 if rows:
-                    report.add(check, "stream-not-loaded", f"no table/file for the stream ({len(rows)} row(s) expected)", stream=stream)
+                    report.add(
+                        check,
+                        "stream-not-loaded",
+                        f"no table/file for the stream ({len(rows)} row(s) expected)",
+                        stream=stream,
+                    )
                 continue
             columns, actual = got
             deleted = [r for r in actual if r.get("_sdc_deleted_at") is not None]
             actual = [r for r in actual if r.get("_sdc_deleted_at") is None]
             missing = [p for p in props if p not in columns]
             if missing and actual:
-                report.add(check, "column-missing", f"columns {missing} are not in the destination (renamed or dropped?)", stream=stream)
+                report.add(
+                    check,
+                    "column-missing",
+                    f"columns {missing} are not in the destination (renamed or dropped?)",
+                    stream=stream,
+                )
             self._compare_rows(stream, props, keys, rows, actual, report, check, bool(deleted))
 
-    def _compare_rows(self, stream: str, props: dict[str, Any], keys: list[str], rows: list[dict[str, Any]],
-                      actual: list[dict[str, Any]], report: Report, check: str, soft_deleted: bool) -> None:
+    def _compare_rows(
+        self,
+        stream: str,
+        props: dict[str, Any],
+        keys: list[str],
+        rows: list[dict[str, Any]],
+        actual: list[dict[str, Any]],
+        report: Report,
+        check: str,
+        soft_deleted: bool,
+    ) -> None:
         def norm(r: dict[str, Any]) -> dict[str, Any]:
             return {p: normal(prop, r.get(p)) for p, prop in props.items()}
 
@@ -183,7 +214,12 @@ class Verifier:
         if self.dest.mode == "upsert" and keys:
             by_key = {tuple(r[k] for k in keys): r for r in have}
             if len(by_key) != len(have):
-                report.add(check, "duplicate-key", f"{len(have) - len(by_key)} row(s) share a key with another row", stream=stream)
+                report.add(
+                    check,
+                    "duplicate-key",
+                    f"{len(have) - len(by_key)} row(s) share a key with another row",
+                    stream=stream,
+                )
             for w in want:
                 key = tuple(w[k] for k in keys)
                 h = by_key.pop(key, None)
@@ -192,21 +228,40 @@ class Verifier:
                 else:
                     self._diff(stream, str(key), w, h, report, check)
             for key in by_key:
-                report.add(check, "row-extra", f"row for key {key} should not be there (a replaced version or a deleted row)", stream=stream)
+                report.add(
+                    check,
+                    "row-extra",
+                    f"row for key {key} should not be there (a replaced version or a deleted row)",
+                    stream=stream,
+                )
             return
         if len(want) != len(have):
-            report.add(check, "row-count", f"expected {len(want)} row(s), found {len(have)}", stream=stream)
+            report.add(
+                check, "row-count", f"expected {len(want)} row(s), found {len(have)}", stream=stream
+            )
         ordered = self.dest.mode == "append"
         pairs = zip(want, have) if ordered else zip(sorted(want, key=repr), sorted(have, key=repr))
         for i, (w, h) in enumerate(pairs, 1):
             self._diff(stream, f"row {i}", w, h, report, check)
 
     @staticmethod
-    def _diff(stream: str, where: str, want: dict[str, Any], have: dict[str, Any], report: Report, check: str) -> None:
+    def _diff(
+        stream: str,
+        where: str,
+        want: dict[str, Any],
+        have: dict[str, Any],
+        report: Report,
+        check: str,
+    ) -> None:
         for p, w in want.items():
             h = have.get(p)
             if w != h:
-                report.add(check, "value-mismatch", f"{where}, field {p!r}: sent {_show(w)}, found {_show(h)}", stream=stream)
+                report.add(
+                    check,
+                    "value-mismatch",
+                    f"{where}, field {p!r}: sent {_show(w)}, found {_show(h)}",
+                    stream=stream,
+                )
 
 
 def _show(value: Any) -> str:

@@ -25,8 +25,10 @@ def check_name(kind: str, name: str) -> None:
     if kind not in KINDS:
         raise ConfigError(f"cannot make a {kind!r}; choose one of {', '.join(KINDS)}")
     if not _NAME.match(name):
-        raise ConfigError(f"{name!r} is not a usable name: lowercase letters, digits and single dashes, "
-                          f"starting with a letter (e.g. {kind}-example)")
+        raise ConfigError(
+            f"{name!r} is not a usable name: lowercase letters, digits and single dashes, "
+            f"starting with a letter (e.g. {kind}-example)"
+        )
     if not name.startswith(f"{kind}-"):
         raise ConfigError(f"Singer {kind}s are named {kind}-SOMETHING; try {kind}-{name}")
 
@@ -41,7 +43,9 @@ def scaffold(kind: str, name: str, parent: str | Path = ".") -> Path:
     root = resources.files("tapwell.scaffold").joinpath("templates", kind)
     written = list(_render(root, dest, values))
     if not written:
-        raise ConfigError(f"tapwell's {kind} templates are missing from this install (reinstall tapwell)")
+        raise ConfigError(
+            f"tapwell's {kind} templates are missing from this install (reinstall tapwell)"
+        )
     return dest
 
 

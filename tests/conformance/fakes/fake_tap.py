@@ -9,14 +9,40 @@ import os
 import sys
 
 BREAK = os.environ.get("FAKE_TAP_BREAK", "none")
-SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": ["null", "string"]},
-                                           "updated_at": {"type": ["null", "string"], "format": "date-time"}}}
-CATALOG = {"streams": [{"tap_stream_id": "users", "stream": "users", "schema": SCHEMA, "key_properties": ["id"],
-                        "metadata": [{"breadcrumb": [], "metadata": {"inclusion": "available", "table-key-properties": ["id"],
-                                                                     "valid-replication-keys": ["updated_at"]}},
-                                     {"breadcrumb": ["properties", "id"], "metadata": {"inclusion": "automatic"}},
-                                     {"breadcrumb": ["properties", "name"], "metadata": {"inclusion": "available"}},
-                                     {"breadcrumb": ["properties", "updated_at"], "metadata": {"inclusion": "automatic"}}]}]}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": ["null", "string"]},
+        "updated_at": {"type": ["null", "string"], "format": "date-time"},
+    },
+}
+CATALOG = {
+    "streams": [
+        {
+            "tap_stream_id": "users",
+            "stream": "users",
+            "schema": SCHEMA,
+            "key_properties": ["id"],
+            "metadata": [
+                {
+                    "breadcrumb": [],
+                    "metadata": {
+                        "inclusion": "available",
+                        "table-key-properties": ["id"],
+                        "valid-replication-keys": ["updated_at"],
+                    },
+                },
+                {"breadcrumb": ["properties", "id"], "metadata": {"inclusion": "automatic"}},
+                {"breadcrumb": ["properties", "name"], "metadata": {"inclusion": "available"}},
+                {
+                    "breadcrumb": ["properties", "updated_at"],
+                    "metadata": {"inclusion": "automatic"},
+                },
+            ],
+        }
+    ]
+}
 
 
 def out(msg: object) -> None:
@@ -29,7 +55,11 @@ def arg(name: str) -> str | None:
 
 def main() -> None:
     if "--about" in sys.argv:
-        out("this is not json" if BREAK == "about-invalid" else {"name": "fake-tap", "capabilities": ["catalog", "discover", "state"]})
+        out(
+            "this is not json"
+            if BREAK == "about-invalid"
+            else {"name": "fake-tap", "capabilities": ["catalog", "discover", "state"]}
+        )
         return
     if "--discover" in sys.argv:
         catalog = json.loads(json.dumps(CATALOG))
@@ -38,7 +68,9 @@ def main() -> None:
         if BREAK == "catalog-invalid":
             catalog = {"streams": {"users": {}}}
         if BREAK == "metadata-invalid":
-            catalog["streams"][0]["metadata"].append({"breadcrumb": ["properties", "ghost"], "metadata": {}})
+            catalog["streams"][0]["metadata"].append(
+                {"breadcrumb": ["properties", "ghost"], "metadata": {}}
+            )
         if BREAK == "discover-failed":
             sys.stderr.write("fake-tap: error: cannot connect\n")
             sys.exit(1)
@@ -47,12 +79,23 @@ def main() -> None:
     state_path = arg("--state")
     state = json.loads(open(state_path).read()) if state_path else {}  # noqa: SIM115
     start = ((state.get("bookmarks") or {}).get("users") or {}).get("replication_key_value")
-    rows = [{"id": i, "name": f"user {i}", "updated_at": f"2024-01-0{i}T00:00:00+00:00"} for i in range(1, 6)]
+    rows = [
+        {"id": i, "name": f"user {i}", "updated_at": f"2024-01-0{i}T00:00:00+00:00"}
+        for i in range(1, 6)
+    ]
     if start and BREAK != "record-before-bookmark":
         rows = [r for r in rows if r["updated_at"] >= start]
     if BREAK == "record-before-schema":
         out({"type": "RECORD", "stream": "users", "record": rows[0]})
-    out({"type": "SCHEMA", "stream": "users", "schema": SCHEMA, "key_properties": ["id"], "bookmark_properties": ["updated_at"]})
+    out(
+        {
+            "type": "SCHEMA",
+            "stream": "users",
+            "schema": SCHEMA,
+            "key_properties": ["id"],
+            "bookmark_properties": ["updated_at"],
+        }
+    )
     for r in rows:
         if BREAK == "record-invalid" and r["id"] == 2:
             r = dict(r, id="two")
@@ -66,7 +109,16 @@ def main() -> None:
             value = "2023-12-31T00:00:00+00:00"
         if BREAK == "record-before-bookmark" and r is not rows[-1]:
             continue  # only the final bookmark, which is fine; the records are what is wrong
-        out({"type": "STATE", "value": {"bookmarks": {"users": {"replication_key": "updated_at", "replication_key_value": value}}}})
+        out(
+            {
+                "type": "STATE",
+                "value": {
+                    "bookmarks": {
+                        "users": {"replication_key": "updated_at", "replication_key_value": value}
+                    }
+                },
+            }
+        )
     if BREAK == "state-invalid":
         out({"type": "STATE", "value": {"bookmarks": ["users"]}})
     if BREAK == "sync-failed":

@@ -37,7 +37,11 @@ def main() -> None:
         if kind == "SCHEMA":
             schemas.add(msg["stream"])
         elif kind == "RECORD":
-            if msg["stream"] not in schemas or "record" not in msg or not isinstance(msg["record"].get("id", 0), int):
+            if (
+                msg["stream"] not in schemas
+                or "record" not in msg
+                or not isinstance(msg["record"].get("id", 0), int)
+            ):
                 if BREAK == "state-ahead-of-data":
                     failed_at = failed_at or n
                     continue
