@@ -272,12 +272,17 @@ def run_attempt(
         watchdog.start()
         try:
             _read_states(target.stdout, integration.name, store, run_id, result, sink, touch)
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
+            # connectors run in their own sessions, so nobody else would stop them.
+            _kill(tap)
+            _kill(target)
+            raise
         finally:
             result.target_code = target.wait()
             if result.target_code != 0 and tap.poll() is None:
-                _kill(
-                    tap
-                )  # a dead target cannot take more input; do not let the tap wait on a full pipe
+                # a dead target cannot take more input; do not let the tap wait on a full pipe
+                _kill(tap)
             result.tap_code = tap.wait()
             done.set()
             watchdog.join()

@@ -8,6 +8,7 @@ Exit codes (also in runner/README.md):
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,10 @@ from tapwell.statestore import StateBackend, check_state, open_backend
 
 def _err(line: str) -> None:
     click.echo(line, err=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _project(ctx: click.Context) -> Project:
@@ -90,6 +95,8 @@ def run(
     ctx: click.Context, name: str, full_refresh: bool, quiet: bool, progress_every: float
 ) -> None:
     def body() -> None:
+        # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
+        signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
         integration = project.integration(name)
         result = run_integration(

@@ -156,6 +156,23 @@ def _run_locked(
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
         result.error, result.terminal_config = str(exc), True
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
+        result.error = "interrupted"
+        _finish(store, record, result, integration, notifier, sink)
+        raise
+    _finish(store, record, result, integration, notifier, sink)
+    return result
+
+
+def _finish(
+    store: StateBackend,
+    record: RunRecord,
+    result: RunResult,
+    integration: Integration,
+    notifier: Notifier,
+    sink: Callable[[str], None],
+) -> None:
+    """Close the run record and notify, whatever the outcome."""
     record.ended_at = utcnow()
     record.outcome = "succeeded" if result.ok else "failed"
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
@@ -175,7 +192,6 @@ def _run_locked(
             result.error,
         )
     )
-    return result
 
 
 def _absorb(result: RunResult, attempt: AttemptResult) -> None:

@@ -77,6 +77,8 @@ def main() -> None:
     start = int(state.get("bookmarks", {}).get("items", {}).get("last_id", 0))
     with open(config["counter"], "a") as f:
         f.write(f"start={start}\n")
+    if config.get("pidfile"):
+        Path(config["pidfile"]).write_text(str(os.getpid()))
     attempt = len(Path(config["counter"]).read_text().splitlines())
     failing = attempt <= int(config.get("fail_times", 0))
     sys.stderr.write(

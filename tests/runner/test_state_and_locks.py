@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, fake_integration
+from conftest import BIN, duckdb_target, fake_integration
 
 
 def pg_dsn(db):
@@ -218,3 +218,50 @@ def test_progress_line_from_metric_lines(proj):
     progress = next(ln for ln in lines if ln.startswith("tapwell: p: items 50 rows ("))
     assert progress.rstrip().endswith(" rows/s)")
     assert "[fake-tap]" not in "".join(lines)  # --quiet: the connectors' lines stay in the run log
+
+
+def test_sigterm_stops_the_connectors_and_records_the_run(proj):
+    import os
+    import signal
+
+    pidfile = proj.root / "tap.pid"
+    raw = fake_integration(
+        proj,
+        mode="wait",
+        rows=30,
+        release=str(proj.root / "never"),
+        pidfile=str(pidfile),
+        state_every=10,
+        target=duckdb_target(proj, batch_rows=5),
+    )
+    proj.write({"integrations": {"t": raw}})
+    run = subprocess.Popen(
+        [str(BIN / "tapwell"), "--project", str(proj.root), "run", "t"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(pidfile.exists, "the tap to start")
+    tap_pid = int(pidfile.read_text())
+    state_file = proj.root / "state" / "t.json"
+    wait_for(lambda: state_file.exists() and '"last_id": 20' in state_file.read_text(), "a commit")
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "tapwell: interrupted" in err
+
+    def gone() -> bool:
+        try:
+            os.kill(tap_pid, 0)
+        except ProcessLookupError:
+            return True
+        # a zombie of an exited child is gone too
+        with open(f"/proc/{tap_pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+
+    wait_for(gone, "the tap to be stopped")
+    table = proj.cli("runs", "t").stdout.splitlines()
+    assert "failed" in table[1] and "interrupted" in table[1]
+    # what the target committed before the signal stays saved
+    assert json.loads(proj.cli("state", "show", "t").stdout) == {
+        "bookmarks": {"items": {"last_id": 20}}
+    }
