@@ -13,6 +13,7 @@ import gzip
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
@@ -65,7 +66,12 @@ class Batch:
 
 
 class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
+    """What a destination implements. `load` must be atomic: all batches and the state, or none.
+
+    A loader whose `pipelined` attribute is true has `load` called on a worker thread while the
+    loop reads the next batch (at most one load in flight; every other call waits for it), so
+    the destination's work overlaps the parsing. Its state is printed once that load returns.
+    """
 
     def prepare(self, spec: StreamSpec) -> None: ...
 
@@ -116,24 +122,36 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="load")
+            if getattr(loader, "pipelined", False)
+            else None
+        )
+        self.inflight: tuple[Future[None], dict[str, Any] | None] | None = None
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
         on_unknown = lambda n, exc: self.log.debug("line %d: %s, skipped", n, exc.problem)  # noqa: E731
-        for line_no, msg in read_messages(stream, source=source, on_unknown=on_unknown):
-            if isinstance(msg, RecordMessage):
-                self.on_record(msg, line_no)
-            elif isinstance(msg, SchemaMessage):
-                self.on_schema(msg)
-            elif isinstance(msg, StateMessage):
-                self.on_state(msg.value)
-            elif isinstance(msg, ActivateVersionMessage):
-                self.on_activate(msg, line_no)
-            elif isinstance(msg, BatchMessage):
-                self.on_batch(msg, line_no)
+        try:
+            for line_no, msg in read_messages(stream, source=source, on_unknown=on_unknown):
+                if isinstance(msg, RecordMessage):
+                    self.on_record(msg, line_no)
+                elif isinstance(msg, SchemaMessage):
+                    self.on_schema(msg)
+                elif isinstance(msg, StateMessage):
+                    self.on_state(msg.value)
+                elif isinstance(msg, ActivateVersionMessage):
+                    self.on_activate(msg, line_no)
+                elif isinstance(msg, BatchMessage):
+                    self.on_batch(msg, line_no)
+        except BaseException:
+            self._wait()  # an earlier batch's failure comes first; else its state is still printed
+            raise
         self.flush()
+        if self.pool is not None:
+            self.pool.shutdown()
         for name in self.progress.counts:
             self.progress.done(name)
         self.loader.close()
@@ -141,6 +159,7 @@ class TargetLoop:
     def on_schema(self, msg: SchemaMessage) -> None:
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
             self.flush()
+        self._wait()
         schema = msg.schema
         if self.metadata_columns:
             props = dict(schema.get("properties") or {})
@@ -187,10 +206,12 @@ class TargetLoop:
             self.buffered_rows % 1000 == 0
             and time.monotonic() - self.batch_started >= self.limits.seconds
         ):
-            self.flush()
+            self.flush(wait=self.pool is None)
 
     def on_state(self, value: dict[str, Any]) -> None:
-        if not value and (self.pending_state or self.emitted_state):
+        if not value and (
+            self.pending_state or self.emitted_state or self.inflight and self.inflight[1]
+        ):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
@@ -235,7 +256,11 @@ class TargetLoop:
 
     # ------------------------------------------------------------------ commit
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
+        """Commit what is buffered with the pending state, then print that state. With a
+        pipelined loader and `wait` false, the load runs on the worker and the state is printed
+        when it has committed (at the next flush or wait)."""
+        self._wait()
         batches = [b for b in self.batches.values() if b.records]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
@@ -246,12 +271,15 @@ class TargetLoop:
                         r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
-            try:
-                self.loader.load(batches, self.pending_state)
-            except ProtocolError as exc:  # a value the destination refused, named by its input line
-                exc.source = self._source
-                exc.args = (exc.describe(),)
-                raise
+            if self.pool is not None and not wait:
+                for b in batches:  # the worker owns these now; the loop fills fresh ones
+                    self.batches[b.spec.name] = Batch(b.spec, version=b.version)
+                state, self.pending_state = self.pending_state, None
+                self.inflight = (self.pool.submit(self.loader.load, batches, state), state)
+                self.buffered_rows = 0
+                self.batch_started = time.monotonic()
+                return
+            self._load(batches, self.pending_state)
             for b in batches:
                 b.records = []
                 b.lines = []
@@ -259,6 +287,31 @@ class TargetLoop:
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
+
+    def _load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
+        try:
+            self.loader.load(batches, state)
+        except ProtocolError as exc:  # a value the destination refused, named by its input line
+            exc.source = self._source
+            exc.args = (exc.describe(),)
+            raise
+
+    def _wait(self) -> None:
+        """Wait for the load in flight, if any, and print its state once it has committed."""
+        if self.inflight is None:
+            return
+        future, state = self.inflight
+        self.inflight = None
+        try:
+            future.result()
+        except ProtocolError as exc:
+            exc.source = self._source
+            exc.args = (exc.describe(),)
+            raise
+        if state is not None:
+            pending, self.pending_state = self.pending_state, state
+            self._emit_state()
+            self.pending_state = pending
 
     def _emit_state(self) -> None:
         value = self.pending_state

@@ -6,6 +6,8 @@ from typing import Any
 
 from tapwell.target import target_command
 
+DEFAULT_BATCH_ROWS = 20_000
+
 SETTINGS: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -55,7 +57,7 @@ SETTINGS: dict[str, Any] = {
         },
         "batch_size_rows": {
             "type": "integer",
-            "description": "Rows per committed batch (default 100000)",
+            "description": "Rows per committed batch (default 20000)",
         },
         "batch_size_bytes": {
             "type": "integer",
@@ -83,7 +85,9 @@ def _loader(config: dict[str, Any]) -> Any:
 
     if "add_record_metadata" in config and "add_metadata_columns" not in config:
         config["add_metadata_columns"] = config["add_record_metadata"]  # MeltanoLabs' name for it
-    config.setdefault("batch_size_bytes", 16 * 1024 * 1024)  # bounded memory for any row size
+    # Two batches are in memory at once (one loading, one filling): 20,000 rows keeps a typical
+    # stream under 100 MB. An explicit batch_size_rows (PipelineWise's default is 100,000) wins.
+    config.setdefault("batch_size_rows", DEFAULT_BATCH_ROWS)
     return PostgresLoader(config)
 
 

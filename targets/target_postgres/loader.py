@@ -48,6 +48,8 @@ class Table:
 
 
 class PostgresLoader:
+    pipelined = True  # the loop may run `load` on a worker thread while it reads the next batch
+
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.load_method = str(config.get("load_method") or "upsert")
