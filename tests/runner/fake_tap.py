@@ -77,6 +77,19 @@ def main() -> None:
     start = int(state.get("bookmarks", {}).get("items", {}).get("last_id", 0))
     with open(config["counter"], "a") as f:
         f.write(f"start={start}\n")
+    if config.get("inspect"):  # where and how the runner handed over the config
+        path = Path(arg("--config"))
+        Path(config["inspect"]).write_text(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "mode": path.stat().st_mode & 0o777,
+                    "dir_mode": path.parent.stat().st_mode & 0o777,
+                    "catalog": arg("--catalog"),
+                    "state": arg("--state"),
+                }
+            )
+        )
     if config.get("pidfile"):
         Path(config["pidfile"]).write_text(str(os.getpid()))
     attempt = len(Path(config["counter"]).read_text().splitlines())

@@ -104,3 +104,19 @@ def test_exit_codes_of_unknown_integration_and_bad_project(proj):
     done = proj.cli("run", "a")
     assert done.returncode == 2
     assert "integrations.a has an unknown key 'schedul': remove it or use one of:" in done.stderr
+
+
+def test_configs_are_private_temporary_files(proj):
+    import json
+    from pathlib import Path
+
+    inspect = proj.root / "inspect.json"
+    proj.write({"integrations": {"p": fake_integration(proj, rows=30, inspect=str(inspect))}})
+    assert proj.run("p").ok
+    assert proj.run("p").ok  # the second run hands over a state file too
+    seen = json.loads(inspect.read_text())
+    assert (seen["mode"], seen["dir_mode"]) == (0o600, 0o700)
+    assert seen["state"] is not None and Path(seen["state"]).parent == Path(seen["path"]).parent
+    assert (
+        not Path(seen["path"]).exists() and not Path(seen["path"]).parent.exists()
+    )  # removed afterwards
