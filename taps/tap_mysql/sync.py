@@ -152,7 +152,8 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
     selected = selected_columns(entry)
     props = entry.schema.get("properties") or {}
-    keys = [k for k in entry.key_properties if any(c.name == k for c in table.columns)]
+    declared = entry.key_properties or list(entry.metadata().get("view-key-properties") or [])
+    keys = [k for k in declared if any(c.name == k for c in table.columns)]
     columns = [
         c for c in table.columns if is_supported(c) and (c.name in selected or c.name in keys)
     ]

@@ -303,6 +303,13 @@ def test_table_without_primary_key_and_view(
     proc = run_tap(bin_path, tmp_path, mysql_db, catalog=select(cat, "v"))
     assert proc.returncode == 0, proc.stderr.decode()
     assert records(messages(proc.stdout)) == [{"a": 1, "b": "x"}, {"a": 1, "b": "x"}]
+    keyed = select(cat, "v")
+    for item in keyed["streams"][0]["metadata"]:
+        if item["breadcrumb"] == []:
+            item["metadata"]["view-key-properties"] = ["b"]
+    proc = run_tap(bin_path, tmp_path, mysql_db, catalog=keyed)
+    schema = next(m for m in messages(proc.stdout) if m["type"] == "SCHEMA")
+    assert schema["key_properties"] == ["b"]
     bad = run_tap(bin_path, tmp_path, mysql_db, catalog=select(cat, "v", "LOG_BASED"))
     assert bad.returncode == 2 and "is a view: LOG_BASED needs a table" in bad.stderr.decode()
 
