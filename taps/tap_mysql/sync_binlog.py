@@ -199,7 +199,7 @@ class ValueMapper:
                 return v.decode("utf-8", errors="replace")
         if kind == "spatial" and isinstance(v, (bytes, bytearray)):
             cur = self.ctx.conn.cursor()
-            cur.execute("SELECT ST_AsText(ST_GeomFromWKB(%s))", (bytes(v[4:]),))
+            cur.execute("SELECT ST_AsText(ST_GeomFromWKB(UNHEX(%s)))", (bytes(v[4:]).hex(),))
             text = cur.fetchone()[0]
             cur.close()
             return text
@@ -365,6 +365,9 @@ def _name_columns(
     for col_meta, col in zip(ev.columns, known, strict=False):
         col_meta.name = col.name
         col_meta.unsigned = col.unsigned
+        if col.kind == "binary":
+            # no Python codec is called "binary": mysql-replication then keeps the raw bytes
+            col_meta.character_set_name = "binary"
         if col.data_type == "enum":
             col_meta.enum_values = [""] + _enum_values(col.column_type)
         elif col.data_type == "set":

@@ -19,9 +19,9 @@ def _snapshot(
     sql(
         mysql_db,
         "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(30,10), big BIGINT UNSIGNED,"
-        " kind ENUM('a','b'), tags SET('x','y','z'), seen DATETIME(6), f FLOAT, flag TINYINT(1), dur TIME(3))",
-        "INSERT INTO items VALUES (1, 'one', 1.5, 1, 'a', 'x', '2024-01-01 00:00:00', 1.1, 1, '01:02:03.5'),"
-        " (2, 'two', 2.5, 2, 'b', 'y,z', NULL, NULL, 0, NULL)",
+        " kind ENUM('a','b'), tags SET('x','y','z'), seen DATETIME(6), f FLOAT, flag TINYINT(1), dur TIME(3), bin VARBINARY(4), g POINT, j JSON)",
+        "INSERT INTO items VALUES (1, 'one', 1.5, 1, 'a', 'x', '2024-01-01 00:00:00', 1.1, 1, '01:02:03.5', NULL, NULL, NULL),"
+        " (2, 'two', 2.5, 2, 'b', 'y,z', NULL, NULL, 0, NULL, NULL, NULL, NULL)",
     )
     cat = select(discover(bin_path, tmp_path, mysql_db), "items", "LOG_BASED")
     config = {**mysql_db, "server_id": 424242}
@@ -46,7 +46,8 @@ def test_log_based_insert_update_delete_and_new_column(
     sql(
         mysql_db,
         "INSERT INTO items VALUES (3, 'three', 12345678901234567890.0123456789, 18446744073709551615, 'b', 'x,z',"
-        " '2024-02-03 04:05:06.123456', 0.1, 1, '-838:59:59.000')",
+        " '2024-02-03 04:05:06.123456', 0.1, 1, '-838:59:59.000', X'00FF', ST_GeomFromText('POINT(3 4)'),"
+        " '{\"n\": 1.000000000000000000001}')",
         "UPDATE items SET name = 'ONE' WHERE id = 1",
         "DELETE FROM items WHERE id = 2",
         "ALTER TABLE items ADD COLUMN extra VARCHAR(10)",
@@ -66,6 +67,8 @@ def test_log_based_insert_update_delete_and_new_column(
         and ins["flag"] is True
     )
     assert ins["dur"] == "-838:59:59.000" and ins["_sdc_deleted_at"] is None
+    assert ins["bin"] == "AP8=" and ins["g"] == "POINT(3 4)"
+    assert ins["j"] == {"n": Decimal("1.000000000000000000001")}
     assert upd["name"] == "ONE" and upd["_sdc_deleted_at"] is None
     assert (
         dele["name"] == "two"
