@@ -61,11 +61,34 @@ def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Any:
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
-def exact_validator() -> Any:
-    """Draft 7, with multipleOf checked in decimal."""
+def draft_for(schema: Any) -> Any:
+    """The JSON Schema draft a Singer schema is written in: what `$schema` says; else Draft 4 when
+    it uses Draft 4's boolean `exclusiveMaximum`/`exclusiveMinimum` (singer-io's decimals do:
+    `"maximum": 1e10, "exclusiveMaximum": true`); else Draft 7."""
     import jsonschema
 
-    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"multipleOf": _multiple_of})
+    if isinstance(schema, dict) and "$schema" in schema:
+        return jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return jsonschema.Draft4Validator if _uses_draft4_bounds(schema) else jsonschema.Draft7Validator
+
+
+def _uses_draft4_bounds(node: Any) -> bool:
+    if isinstance(node, dict):
+        if isinstance(node.get("exclusiveMaximum"), bool) or isinstance(
+            node.get("exclusiveMinimum"), bool
+        ):
+            return True
+        return any(_uses_draft4_bounds(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_uses_draft4_bounds(v) for v in node)
+    return False
+
+
+def exact_validator(schema: Any) -> Any:
+    """The schema's draft, with multipleOf checked in decimal."""
+    import jsonschema
+
+    return jsonschema.validators.extend(draft_for(schema), {"multipleOf": _multiple_of})
 
 
 def _parse_datetime(value: str) -> datetime:
@@ -188,16 +211,17 @@ class StreamValidator:
         import jsonschema
 
         schema = msg.schema
+        valid = True
         try:
-            jsonschema.Draft7Validator.check_schema(schema)
+            draft_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
+            valid = False
             self._add(
                 "schema-invalid",
                 f"not a valid JSON Schema: {exc.message}",
                 stream=msg.stream,
                 line=line_no,
             )
-            schema = {}
         props: dict[str, Any] = (
             schema["properties"] if isinstance(schema.get("properties"), dict) else {}
         )
@@ -224,7 +248,7 @@ class StreamValidator:
                     stream=msg.stream,
                     line=line_no,
                 )
-        validator = exact_validator()(schema, format_checker=self._formats) if schema else None
+        validator = exact_validator(schema)(schema, format_checker=self._formats) if valid else None
         old = self.streams.get(msg.stream)
         self.streams[msg.stream] = _Stream(
             schema, list(msg.key_properties), validator, old.records if old else 0

@@ -17,7 +17,7 @@ import orjson
 
 from tapwell.check import process
 from tapwell.check.report import Report
-from tapwell.check.stream_rules import StreamValidator
+from tapwell.check.stream_rules import StreamValidator, draft_for
 from tapwell.schema import property_types
 
 ABOUT, DISCOVER, CATALOG, SYNC, RESUME = (
@@ -63,10 +63,13 @@ def check_tap(
     with tempfile.TemporaryDirectory(prefix="tapwell-check-") as tmp:
         cat_file = Path(tmp) / "catalog.json"
         cat_file.write_bytes(orjson.dumps(catalog))
+        # RECORDs name the catalog's `stream` (singer-io: the table) or its tap_stream_id
         selected = {
-            s.get("tap_stream_id") or s.get("stream")
+            name
             for s in catalog.get("streams") or []
             if _is_selected(s)
+            for name in (s.get("tap_stream_id"), s.get("stream"))
+            if name
         }
         first = _sync(
             cmd + [flag, str(cat_file)],
@@ -89,8 +92,13 @@ def check_tap(
                     "a runner cannot resume without one",
                 )
             return report
-        for name in sorted(selected - set(first.streams)):
-            report.note(f"selected stream {name!r} sent no SCHEMA (no data, or not synced)")
+        for s in catalog.get("streams") or []:
+            if _is_selected(s) and not {s.get("tap_stream_id"), s.get("stream")} & set(
+                first.streams
+            ):
+                report.note(
+                    f"selected stream {s.get('tap_stream_id')!r} sent no SCHEMA (not synced?)"
+                )
         if resume and not isinstance(first.last_state.get("bookmarks", {}), dict):
             report.note("skipped the resumed sync: the last STATE is malformed")
         elif resume:
@@ -192,7 +200,7 @@ def check_catalog(catalog: Any, report: Report) -> None:
             report.add(CATALOG, "catalog-invalid", "a stream needs a 'schema' object", stream=name)
             continue
         try:
-            jsonschema.Draft7Validator.check_schema(schema)
+            draft_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
             report.add(
                 CATALOG, "schema-invalid", f"not a valid JSON Schema: {exc.message}", stream=name
