@@ -228,7 +228,9 @@ def compile_checker(
             continue
         fmt = property_format(prop)
         parse = _FORMAT_PARSERS.get(fmt or "") if "string" in property_types(prop) else None
-        fields.append((name, _fast_types(prop), parse, check))
+        kinds = property_types(prop)
+        nullable = not kinds or "null" in kinds
+        fields.append((name, _fast_types(prop), parse, check, nullable, "number" in kinds))
     keys = list(key_properties or [])
     required = [name for name in schema.get("required") or [] if name not in keys]
 
@@ -243,9 +245,12 @@ def compile_checker(
             if name not in record:
                 fail("required field is missing", line, name)
         get = record.get
-        for name, fast, parse, check in fields:
+        for name, fast, parse, check, nullable, number in fields:
             value = get(name)
-            if value is not None and type(value) in fast:
+            if value is None:
+                if nullable or name not in record:
+                    continue
+            elif type(value) in fast:
                 if parse is None or type(value) is not str:
                     continue
                 try:
@@ -253,8 +258,8 @@ def compile_checker(
                     continue
                 except ValueError:
                     pass
-            elif value is None and name not in record:
-                continue
+            elif number and type(value) is float and value - value == 0.0:
+                continue  # a finite float (NaN and infinity give NaN here)
             problem = check(value)
             if problem is not None:
                 fail(problem, line, name)
