@@ -37,8 +37,9 @@ def write_metric(
 
 
 class Progress:
-    """Counts rows per stream; prints `name: stream N rows (R rows/s)` every few seconds and a
-    record_count METRIC per stream when asked (`done`)."""
+    """Counts rows per stream; every few seconds prints `name: stream N rows (R rows/s)` and a
+    record_count METRIC counter with the rows since the last one (increments, as singer-python
+    does, so a runner can sum them while a long stream is still running); `done` reports the rest."""
 
     def __init__(self, name: str, every: float = 5.0, err: IO[str] | None = None) -> None:
         self.name = name
@@ -46,6 +47,7 @@ class Progress:
         self.err = err or sys.stderr
         self.counts: dict[str, int] = {}
         self.started: dict[str, float] = {}
+        self.reported: dict[str, int] = {}
         self._last = time.monotonic()
 
     def add(self, stream: str, n: int = 1) -> None:
@@ -63,12 +65,18 @@ class Progress:
         n = self.counts.get(stream, 0)
         rate = n / max(now - self.started.get(stream, now), 1e-9)
         self.err.write(f"{self.name}: {stream} {n:,} rows ({rate:,.0f} rows/s)\n")
+        self._count_metric(stream)
         self.err.flush()
 
+    def _count_metric(self, stream: str) -> None:
+        delta = self.counts.get(stream, 0) - self.reported.get(stream, 0)
+        if delta:
+            write_metric("counter", "record_count", delta, {"stream": stream}, self.err)
+            self.reported[stream] = self.counts.get(stream, 0)
+
     def done(self, stream: str) -> None:
-        n = self.counts.get(stream, 0)
         secs = time.monotonic() - self.started.get(stream, time.monotonic())
-        write_metric("counter", "record_count", n, {"stream": stream}, self.err)
+        self._count_metric(stream)
         write_metric(
             "timer",
             "sync_duration",
