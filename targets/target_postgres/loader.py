@@ -21,7 +21,7 @@ from tapwell.target import Batch, StreamSpec
 
 from target_postgres import ddl
 from target_postgres.connection import connect, map_error
-from target_postgres.encode import BadValue, CopySource, compile_encoder
+from target_postgres.encode import NULL, BadValue, CopySource, compile_encoder
 from target_postgres.types import pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
@@ -169,6 +169,8 @@ class PostgresLoader:
         if batch.version is not None:
             self._ensure_column(cur, table, "_sdc_table_version", "bigint")
             constants["_sdc_table_version"] = str(batch.version)
+        if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
+            constants["_sdc_deleted_at"] = NULL  # a row sent again is alive again
         if self.load_method == "overwrite" and table.stream not in self.overwritten:
             cur.execute(f"DELETE FROM {table.target}")
             self.overwritten.add(table.stream)

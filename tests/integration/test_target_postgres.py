@@ -733,3 +733,24 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing_and_duplicates_nothing(
     assert query(pg_db, "SELECT value FROM tapwell_state") == [
         ({"bookmarks": {"orders": {"id": total}}},)
     ]
+
+
+def test_full_table_resync_revives_rows_sent_again(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """A FULL_TABLE sync opens with ACTIVATE_VERSION: rows of the old version are marked, and those
+    the new version sends again must come back alive (soft delete, no metadata columns)."""
+
+    def sync(version: int, ids: list[int]) -> str:
+        activate = {"type": "ACTIVATE_VERSION", "stream": "ft", "version": version}
+        rows = [record("ft", {"id": i}, version=version) for i in ids]
+        return lines(schema("ft", {"id": {"type": "integer"}}, ["id"]), activate, *rows, activate)
+
+    assert run_target(bin_path, tmp_path, pg_db, sync(1, [1, 2, 3])).returncode == 0
+    assert run_target(bin_path, tmp_path, pg_db, sync(2, [1, 2, 3])).returncode == 0
+    result = run_target(bin_path, tmp_path, pg_db, sync(3, [2, 3]))
+    assert result.returncode == 0, result.stderr
+    rows = query(
+        pg_db, "SELECT id, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM ft ORDER BY id"
+    )
+    assert rows == [(1, 2, True), (2, 3, False), (3, 3, False)]
