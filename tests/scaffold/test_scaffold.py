@@ -111,20 +111,40 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complete
     return proc
 
 
+def _jsonl_config(tmp_path: Path) -> Path:
+    path = tmp_path / "suite-jsonl.json"
+    path.write_text(json.dumps({"destination_path": str(tmp_path / "suite-out")}))
+    return path
+
+
 @pytest.mark.slow
 def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_path: Path) -> None:
-    _run(
-        [sys.executable, "-m", "tapwell.scaffold", "tap", "tap-example", "--dir", str(tmp_path)],
-        tmp_path,
-    )
-    repo = tmp_path / "tap-example"
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    _run(
-        [*pip, str(ROOT)], tmp_path, timeout=600
-    )  # a built wheel: templates must ship as package data
+    # tapwell as a built wheel, not editable: the templates and the .singer suite must ship in it
+    _run([*pip, str(ROOT)], tmp_path, timeout=600)
+    tapwell = str(venv / "bin" / "tapwell")
+    _run([tapwell, "new", "tap", "tap-example", "--dir", str(tmp_path)], tmp_path)
+    repo = tmp_path / "tap-example"
     _run([*pip, "-e", f"{repo}[dev]"], tmp_path, timeout=600)
+    suite = _run(
+        [
+            tapwell,
+            "check",
+            "target",
+            "--case",
+            "types",
+            "--case",
+            "bad_json",
+            "--",
+            str(venv / "bin" / "target-jsonl"),
+            "--config",
+            str(_jsonl_config(tmp_path)),
+        ],
+        tmp_path,
+    )
+    assert suite.stdout.endswith("target: conforms\n")
 
     tests = _run([str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"], repo)
     assert "2 passed" in tests.stdout
@@ -151,7 +171,6 @@ def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_pat
             }
         )
     )
-    tapwell = str(venv / "bin" / "tapwell")
     _run([tapwell, "--project", str(project), "run", "example"], project)
     rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == list(range(1, 13))
