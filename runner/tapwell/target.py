@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,6 +118,8 @@ class TargetLoop:
         self.batches: dict[str, Batch] = {}
         self.buffered_rows = 0
         self.buffered_bytes = 0
+        self.bytes_read = 0  # input bytes so far; a batch ends when limits.bytes were read since
+        self.flushed_at = 0  # the last flush (every line counts, not only records)
         self.batch_started = time.monotonic()
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
@@ -135,7 +137,8 @@ class TargetLoop:
         stream = stream if stream is not None else sys.stdin.buffer
         on_unknown = lambda n, exc: self.log.debug("line %d: %s, skipped", n, exc.problem)  # noqa: E731
         try:
-            for line_no, msg in read_messages(stream, source=source, on_unknown=on_unknown):
+            lines: Any = self._counted(stream)
+            for line_no, msg in read_messages(lines, source=source, on_unknown=on_unknown):
                 if isinstance(msg, RecordMessage):
                     self.on_record(msg, line_no)
                 elif isinstance(msg, SchemaMessage):
@@ -155,6 +158,12 @@ class TargetLoop:
         for name in self.progress.counts:
             self.progress.done(name)
         self.loader.close()
+
+    def _counted(self, stream: IO[bytes]) -> Iterator[bytes]:
+        """The input's lines, counting their bytes so a batch is also bounded by size."""
+        for line in stream:
+            self.bytes_read += len(line)
+            yield line
 
     def on_schema(self, msg: SchemaMessage) -> None:
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
@@ -202,9 +211,13 @@ class TargetLoop:
         if msg.version is not None:
             batch.version = msg.version
         self.buffered_rows += 1
-        if self.buffered_rows >= self.limits.rows or (
-            self.buffered_rows % 1000 == 0
-            and time.monotonic() - self.batch_started >= self.limits.seconds
+        if (
+            self.buffered_rows >= self.limits.rows
+            or self.bytes_read - self.flushed_at >= self.limits.bytes
+            or (
+                self.buffered_rows % 1000 == 0
+                and time.monotonic() - self.batch_started >= self.limits.seconds
+            )
         ):
             self.flush(wait=self.pool is None)
 
@@ -277,6 +290,7 @@ class TargetLoop:
                 state, self.pending_state = self.pending_state, None
                 self.inflight = (self.pool.submit(self.loader.load, batches, state), state)
                 self.buffered_rows = 0
+                self.flushed_at = self.bytes_read
                 self.batch_started = time.monotonic()
                 return
             self._load(batches, self.pending_state)
@@ -284,6 +298,7 @@ class TargetLoop:
                 b.records = []
                 b.lines = []
         self.buffered_rows = 0
+        self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()

@@ -7,6 +7,7 @@ from typing import Any
 from tapwell.target import target_command
 
 DEFAULT_BATCH_ROWS = 20_000
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024  # of input JSON; wide rows end a batch before 20,000 do
 
 SETTINGS: dict[str, Any] = {
     "type": "object",
@@ -61,7 +62,7 @@ SETTINGS: dict[str, Any] = {
         },
         "batch_size_bytes": {
             "type": "integer",
-            "description": "Input bytes per committed batch (default 16 MiB)",
+            "description": "Input bytes per committed batch (default 8 MiB), so wide rows stay bounded too",
         },
         "batch_wait_limit_seconds": {
             "type": "number",
@@ -88,6 +89,7 @@ def _loader(config: dict[str, Any]) -> Any:
     # Two batches are in memory at once (one loading, one filling): 20,000 rows keeps a typical
     # stream under 100 MB. An explicit batch_size_rows (PipelineWise's default is 100,000) wins.
     config.setdefault("batch_size_rows", DEFAULT_BATCH_ROWS)
+    config.setdefault("batch_size_bytes", DEFAULT_BATCH_BYTES)
     return PostgresLoader(config)
 
 

@@ -754,3 +754,16 @@ def test_full_table_resync_revives_rows_sent_again(
         pg_db, "SELECT id, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM ft ORDER BY id"
     )
     assert rows == [(1, 2, True), (2, 3, False), (3, 3, False)]
+
+
+def test_batches_are_bounded_by_input_bytes(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    msgs = [schema("wide", {"id": {"type": "integer"}, "blob": {"type": "string"}}, ["id"])]
+    for i in range(1, 11):
+        msgs += [record("wide", {"id": i, "blob": "x" * 600}), state({"pos": i})]
+    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_bytes": 1500}, lines(*msgs))
+    assert result.returncode == 0, result.stderr
+    printed = [s["pos"] for s in stdout_states(result.stdout)]
+    assert len(printed) >= 4 and printed[-1] == 10 and printed == sorted(printed)
+    assert query(pg_db, "SELECT count(*) FROM wide") == [(10,)]
