@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tapwell.check import check_tap, check_target
+from tapwell.check import Verifier, check_tap, check_target, destination
 
 pytestmark = pytest.mark.services
 
@@ -47,9 +47,15 @@ def test_tap_mysql_conforms(mysql_db: dict[str, Any], bin_path: Path, tmp_path: 
     assert "sync: 6 record(s) in 2 stream(s)" in report.notes[0], report.notes
 
 
-def test_target_postgres_conforms(pg_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_target_postgres_conforms_read_back(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
     config = tmp_path / "target-postgres.json"
     config.write_text(json.dumps({**pg_db, "default_target_schema": "conformance"}))
-    report = check_target([str(bin_path / "target-postgres"), "--config", str(config)])
+    dsn = f"host={pg_db['host']} port={pg_db['port']} user={pg_db['user']} dbname={pg_db['dbname']}"
+    report = check_target(
+        [str(bin_path / "target-postgres"), "--config", str(config)],
+        verify=Verifier(destination(f"postgres:conformance:{dsn}")),
+    )
     assert report.ok, report.to_text()
     assert len(report.checks) == 14

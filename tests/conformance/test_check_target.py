@@ -145,5 +145,5 @@ def test_cli_case_selection_and_bad_options(bin_path: Path, tmp_path: Path) -> N
     assert proc.returncode == 2
     assert (
         proc.stderr.strip()
-        == "tapwell check: error: --verify 'mysql:x': expected jsonl:DIR or duckdb:PATH[:SCHEMA]"
+        == "tapwell check: error: --verify 'mysql:x': expected jsonl:DIR, duckdb:PATH[:SCHEMA] or postgres:SCHEMA:DSN"
     )

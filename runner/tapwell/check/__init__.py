@@ -10,9 +10,10 @@ command line.
 
 from __future__ import annotations
 
+from tapwell.check.destinations import destination
 from tapwell.check.report import Report, Violation
 from tapwell.check.tap_check import check_tap
 from tapwell.check.target_check import check_target
-from tapwell.check.verify import Verifier, destination
+from tapwell.check.verify import Verifier
 
 __all__ = ["Report", "Verifier", "Violation", "check_tap", "check_target", "destination"]

@@ -10,11 +10,12 @@ import sys
 
 import click
 
+from tapwell.check.destinations import destination
 from tapwell.check.report import Report
 from tapwell.check.suite import CASES
 from tapwell.check.tap_check import check_tap
 from tapwell.check.target_check import check_target
-from tapwell.check.verify import Verifier, destination
+from tapwell.check.verify import Verifier
 from tapwell.cli_util import run_main
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
@@ -114,7 +115,7 @@ def tap(
     "--verify",
     "verify_spec",
     metavar="KIND:WHERE",
-    help="Read the destination back: jsonl:DIR or duckdb:PATH[:SCHEMA].",
+    help="Read the destination back: jsonl:DIR, duckdb:PATH[:SCHEMA] or postgres:SCHEMA:DSN (target-postgres).",
 )
 @click.option(
     "--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable)."

@@ -1,107 +1,26 @@
 """Read a target's destination back and compare it, row by row, with what the suite sent.
 
-`--verify jsonl:DIR` (one file per stream: `<stream>.jsonl`, or singer-io's `<stream>-<time>.jsonl`)
-expects every record, in order, as sent. `--verify duckdb:PATH[:SCHEMA]` expects one row per key
-(the last one sent wins), only the active version after ACTIVATE_VERSION, and every value equal
-after typing: numbers exact, date-times as instants, null never confused with the empty string.
-Columns named `_sdc_*` are the target's own and are ignored; a row with `_sdc_deleted_at` set is
-a deleted row.
+An append destination (jsonl) must hold every record, in order, as sent. An upsert destination
+(duckdb, postgres) must hold one row per key (the last one sent wins) and only the active version
+after ACTIVATE_VERSION. Every value must be equal after typing: numbers exact, date-times as
+instants, null never confused with the empty string. Columns named `_sdc_*` are the target's own
+and are ignored; a row with `_sdc_deleted_at` set is a deleted row. The destinations are in
+tapwell.check.destinations.
 """
 
 from __future__ import annotations
 
-import glob
-import os
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
+from tapwell.check.destinations import Destination
 from tapwell.check.report import Report
 from tapwell.check.suite import Prepared
-from tapwell.errors import ConfigError
 from tapwell.schema import property_format, property_types
 from tapwell.wire import loads
-
-
-class Destination(Protocol):
-    mode: str  # "append" (every record kept) or "upsert" (one row per key, versions applied)
-
-    def describe(self) -> str: ...
-
-    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None: ...
-
-
-class JsonlDestination:
-    mode = "append"
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def describe(self) -> str:
-        return f"jsonl:{self.folder}"
-
-    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None:
-        safe = stream.replace("/", "_")
-        files = sorted(
-            set(glob.glob(os.path.join(self.folder, glob.escape(safe) + ".jsonl")))
-            | set(glob.glob(os.path.join(self.folder, glob.escape(safe) + "-*.jsonl")))
-        )
-        if not files:
-            return None
-        out: list[dict[str, Any]] = []
-        for path in files:
-            with open(path, "rb") as f:
-                out.extend(loads(line) for line in f if line.strip())
-        columns: list[str] = []
-        for r in out:
-            columns.extend(k for k in r if k not in columns)
-        return columns, out
-
-
-class DuckdbDestination:
-    mode = "upsert"
-
-    def __init__(self, path: str, schema: str = "main") -> None:
-        self.path, self.schema = path, schema
-
-    def describe(self) -> str:
-        return f"duckdb:{self.path}:{self.schema}"
-
-    def rows(self, stream: str) -> tuple[list[str], list[dict[str, Any]]] | None:
-        import duckdb
-
-        con = duckdb.connect(self.path, read_only=True)
-        try:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                [self.schema, stream],
-            ).fetchone()
-            if not found or not found[0]:
-                return None
-            row = con.execute("SELECT current_database()").fetchone()
-            table = ".".join(
-                '"' + str(n).replace('"', '""') + '"'
-                for n in (row[0] if row else "", self.schema, stream)
-            )
-            cur = con.execute(f"SELECT * FROM {table}")
-            columns = [d[0] for d in cur.description]
-            return columns, [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
-        finally:
-            con.close()
-
-
-def destination(spec: str) -> Destination:
-    """`jsonl:DIR` or `duckdb:PATH[:SCHEMA]`."""
-    kind, _, rest = spec.partition(":")
-    if kind == "jsonl" and rest:
-        return JsonlDestination(rest)
-    if kind == "duckdb" and rest:
-        path, _, schema = rest.partition(":")
-        return DuckdbDestination(path, schema or "main")
-    raise ConfigError(f"--verify {spec!r}: expected jsonl:DIR or duckdb:PATH[:SCHEMA]")
-
 
 # ----------------------------------------------------------------------------- expectations
 
@@ -185,7 +104,7 @@ class Verifier:
             columns, actual = got
             deleted = [r for r in actual if r.get("_sdc_deleted_at") is not None]
             actual = [r for r in actual if r.get("_sdc_deleted_at") is None]
-            missing = [p for p in props if p not in columns]
+            missing = [p for p in props if self.dest.column(p) not in columns]
             if missing and actual:
                 report.add(
                     check,
@@ -193,7 +112,9 @@ class Verifier:
                     f"columns {missing} are not in the destination (renamed or dropped?)",
                     stream=stream,
                 )
-            self._compare_rows(stream, props, keys, rows, actual, report, check, bool(deleted))
+            present = {p: prop for p, prop in props.items() if p not in missing}
+            have = [{p: r.get(self.dest.column(p)) for p in present} for r in actual]
+            self._compare_rows(stream, present, keys, rows, have, report, check, bool(deleted))
 
     def _compare_rows(
         self,
