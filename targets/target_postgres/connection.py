@@ -30,7 +30,16 @@ RETRIABLE_CLASSES = (
 
 
 def connect_params(config: dict[str, Any]) -> dict[str, Any]:
-    """libpq keyword arguments from a target-postgres config (either dialect)."""
+    """libpq keyword arguments from a target-postgres config (either dialect). MeltanoLabs'
+    `sqlalchemy_url` (postgresql[+driver]://user:password@host:port/db) is used as the DSN."""
+    url = config.get("sqlalchemy_url")
+    if url:
+        scheme, sep, rest = str(url).partition("://")
+        if not sep or not scheme.split("+")[0].startswith("postgres"):
+            raise ConfigError(
+                "config key sqlalchemy_url must look like postgresql://user:password@host:port/dbname"
+            )
+        return {"dsn": "postgresql://" + rest, "application_name": "tapwell target-postgres"}
     dbname = config.get("dbname") or config.get("database")
     if not dbname:
         raise ConfigError("config key dbname (or database) is required: the database to load into")
@@ -77,10 +86,12 @@ def connect(config: dict[str, Any]) -> Any:
     try:
         conn = psycopg2.connect(**params)
     except psycopg2.Error as exc:
-        raise map_error(
-            exc,
-            f"cannot connect to PostgreSQL at {params['host']}:{params['port']} database {params['dbname']!r}",
-        ) from None
+        where = (
+            "the sqlalchemy_url server"
+            if "dsn" in params
+            else f"{params['host']}:{params['port']} database {params['dbname']!r}"
+        )
+        raise map_error(exc, f"cannot connect to PostgreSQL at {where}") from None
     with conn.cursor() as cur:
         cur.execute(
             "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'"
@@ -121,6 +132,12 @@ def map_error(
         and isinstance(exc, psycopg2.OperationalError)
     ):
         return ConfigError(f"{doing}: {message}")
+    if (
+        not code
+        and isinstance(exc, psycopg2.OperationalError)
+        and ("SSL" in message or "certificate" in message)
+    ):
+        return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
     if code.startswith("22"):
         if code == psycopg2.errorcodes.CHARACTER_NOT_IN_REPERTOIRE and "0x00" in message:
             message = "text contains a NUL byte (\\u0000), which PostgreSQL cannot store"

@@ -1,0 +1,225 @@
+"""target-postgres's parts: names, type mapping and widening, config dialects, COPY encoding,
+and how connection failures are classified (against the real server where one is needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tapwell.errors import ConfigError, RetriableSyncError
+from target_postgres import ddl
+from target_postgres.connection import connect, connect_params
+from target_postgres.encode import BadValue, compile_encoder
+from target_postgres.types import pg_type, wider
+
+
+def test_shorten_is_deterministic_and_fits_63_bytes() -> None:
+    assert ddl.shorten("orders") == "orders"
+    name = "é" * 40  # 80 bytes
+    short = ddl.shorten(name)
+    assert short == ddl.shorten(name) and len(short.encode()) <= 63
+    assert short.startswith("é" * 26) and short[-9] == "_"
+    assert ddl.shorten("x" * 63) == "x" * 63 and ddl.shorten("x" * 64) != ddl.shorten("x" * 65)
+
+
+def test_quote_doubles_quotes() -> None:
+    assert ddl.quote('a "b" c') == '"a ""b"" c"'
+    assert ddl.qualified("s", "t") == '"s"."t"'
+
+
+def test_stream_names_map_like_pipelinewise() -> None:
+    assert ddl.target_of("shop-orders", {}) == ("public", "orders")
+    assert ddl.target_of("orders", {"default_target_schema": "raw"}) == ("raw", "orders")
+    assert ddl.target_of("a-b-c-d", {}) == ("public", "a-b-c-d")
+    mapping = {
+        "schema_mapping": {
+            "shop": {"target_schema": "copy"},
+            "x-y": {"target_schema": "s", "target_table": "t"},
+        }
+    }
+    assert ddl.target_of("shop-orders", mapping) == ("copy", "orders")
+    assert ddl.target_of("x-y", mapping) == ("s", "t")
+    assert ddl.target_of("shop-items", {"schema_mapping": {"shop": "plain"}}) == ("plain", "items")
+
+
+def test_nul_in_a_name_is_refused() -> None:
+    with pytest.raises(Exception, match="NUL byte"):
+        ddl.column_names(["bad\x00name"], "s")
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        ({"type": "integer"}, "bigint"),
+        ({"type": ["null", "integer"], "maximum": 2**64}, "numeric(20,0)"),
+        ({"type": "number", "multipleOf": 0.001, "maximum": 10**9}, "numeric(12,3)"),
+        ({"type": "number", "x-precision": 38, "x-scale": 10}, "numeric(38,10)"),
+        ({"type": "number"}, "numeric"),
+        ({"type": "string", "format": "date-time"}, "timestamp with time zone"),
+        ({"type": "string", "format": "date"}, "date"),
+        ({"type": "string", "format": "time"}, "time without time zone"),
+        ({"type": "boolean"}, "boolean"),
+        ({"type": ["object", "null"]}, "jsonb"),
+        ({"type": "array"}, "jsonb"),
+        ({"type": ["string", "integer"]}, "text"),
+        ({"anyOf": [{"type": "array"}, {"type": "string"}]}, "jsonb"),
+        ({}, "jsonb"),
+    ],
+)
+def test_type_mapping(prop: dict[str, Any], expected: str) -> None:
+    assert pg_type(prop) == expected
+
+
+@pytest.mark.parametrize(
+    ("existing", "wanted", "expected"),
+    [
+        ("bigint", "bigint", None),
+        ("bigint", "numeric", "numeric"),
+        ("bigint", "numeric(12,2)", "numeric(21,2)"),
+        ("numeric(12,2)", "numeric(14,4)", "numeric(14,4)"),
+        ("numeric(12,2)", "numeric(10,2)", None),
+        ("numeric(12,2)", "bigint", "numeric(21,2)"),
+        ("numeric", "bigint", None),
+        ("bigint", "text", "text"),
+        ("numeric", "text", "text"),
+        ("text", "bigint", None),
+        ("boolean", "bigint", "text"),
+        ("date", "timestamp with time zone", "timestamp with time zone"),
+        ("timestamp with time zone", "date", None),
+        ("jsonb", "text", "text"),
+        ("character varying", "text", "text"),
+    ],
+)
+def test_columns_only_widen(existing: str, wanted: str, expected: str | None) -> None:
+    assert wider(existing, wanted) == expected
+
+
+def test_both_config_dialects() -> None:
+    pw = {"host": "db", "port": "6543", "user": "u", "password": "p", "dbname": "d", "ssl": "true"}
+    assert connect_params(pw) | {"connect_timeout": 0} == {
+        "host": "db",
+        "port": 6543,
+        "user": "u",
+        "password": "p",
+        "dbname": "d",
+        "sslmode": "require",
+        "application_name": "tapwell target-postgres",
+        "connect_timeout": 0,
+    }
+    ml = {
+        "host": "db",
+        "username": "u",
+        "database": "d",
+        "ssl_enable": True,
+        "ssl_mode": "verify-full",
+        "ssl_certificate_authority": "/ca.pem",
+    }
+    params = connect_params(ml)
+    assert (params["user"], params["dbname"], params["sslmode"], params["sslrootcert"]) == (
+        "u",
+        "d",
+        "verify-full",
+        "/ca.pem",
+    )
+    assert (
+        connect_params({"sqlalchemy_url": "postgresql+psycopg2://u:p@h:1/d"})["dsn"]
+        == "postgresql://u:p@h:1/d"
+    )
+    with pytest.raises(ConfigError, match="dbname"):
+        connect_params({"host": "db"})
+
+
+def test_encoder_writes_exact_copy_text() -> None:
+    cols = [
+        ("i", "i", "bigint"),
+        ("n", "n", "numeric"),
+        ("t", "t", "text"),
+        ("b", "b", "boolean"),
+        ("j", "j", "jsonb"),
+        ("at", "at", "timestamp with time zone"),
+        (None, "v", "bigint"),
+    ]
+    encode = compile_encoder(cols, {"v": "7"})
+    rows = [
+        {
+            "i": 1,
+            "n": Decimal("12345678901234567890.000000001"),
+            "t": "a\tb\nc\rd\\e",
+            "b": True,
+            "j": {"k": "x\\y"},
+            "at": "2024-01-01T00:00:00Z",
+        },
+        {"i": 2.0, "n": 0.1, "t": "", "b": False, "j": [1, "é"]},
+        {"i": None, "n": 10, "t": "😀"},
+    ]
+    assert encode(rows, [0, 1, 2]) == [
+        '1\t12345678901234567890.000000001\ta\\tb\\nc\\rd\\\\e\tt\t{"k":"x\\\\\\\\y"}\t2024-01-01T00:00:00Z\t7',
+        '2\t0.1\t\tf\t[1,"é"]\t\\N\t7',
+        "\\N\t10\t😀\t\\N\t\\N\t\\N\t7",
+    ]
+    with pytest.raises(BadValue) as bad:
+        encode([{"t": "nul\x00"}], [0])
+    assert bad.value.column == "t"
+    with pytest.raises(BadValue, match="not an integer"):
+        encode([{"i": 1.5}], [0])
+
+
+@pytest.mark.services
+def test_connection_failures_are_classified(pg_db: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        connect({**pg_db, "dbname": "tw_missing_db"})
+    with pytest.raises(ConfigError, match='role "tw_no_such_role" does not exist'):
+        connect({**pg_db, "user": "tw_no_such_role"})
+    with pytest.raises(RetriableSyncError, match="Connection refused"):
+        connect({**pg_db, "port": 1})
+    if not _server_has_ssl(pg_db):
+        with pytest.raises(ConfigError, match="check sslmode"):
+            connect({**pg_db, "sslmode": "require"})
+
+
+def _server_has_ssl(config: dict[str, Any]) -> bool:
+    import psycopg2
+
+    try:
+        psycopg2.connect(
+            host=config["host"],
+            port=config["port"],
+            user=config["user"],
+            dbname=config["dbname"],
+            sslmode="require",
+        ).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+@pytest.mark.services
+def test_about_lists_settings_and_secrets_never_print(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    about = subprocess.run(
+        [str(bin_path / "target-postgres"), "--about"], capture_output=True, text=True, check=True
+    )
+    settings = json.loads(about.stdout)["settings"]["properties"]
+    assert {
+        "host",
+        "dbname",
+        "default_target_schema",
+        "load_method",
+        "hard_delete",
+        "batch_size_rows",
+        "sslmode",
+    } <= set(settings)
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({**pg_db, "user": "tw_no_such_role", "password": "hunter2-secret"}))
+    result = subprocess.run(
+        [str(bin_path / "target-postgres"), "--config", str(cfg)],
+        input="",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "hunter2-secret" not in result.stderr + result.stdout
