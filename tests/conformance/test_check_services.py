@@ -46,6 +46,12 @@ def test_tap_mysql_conforms(mysql_db: dict[str, Any], bin_path: Path, tmp_path: 
     assert report.ok, report.to_text()
     assert "sync: 6 record(s) in 2 stream(s)" in report.notes[0], report.notes
 
+    log_based = check_tap(
+        [str(bin_path / "tap-mysql"), "--config", str(config)], method="LOG_BASED"
+    )
+    assert log_based.ok, log_based.to_text()
+    assert "sync: 6 record(s) in 2 stream(s)" in log_based.notes[0], log_based.notes
+
 
 def test_target_postgres_conforms_read_back(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path

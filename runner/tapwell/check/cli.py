@@ -57,6 +57,12 @@ def check() -> None:
     help="Start the first sync from this state.",
 )
 @click.option(
+    "--method",
+    type=click.Choice(["FULL_TABLE", "INCREMENTAL", "LOG_BASED"], case_sensitive=False),
+    help="Replicate every stream this way (default: INCREMENTAL where a stream offers a "
+    "replication key, else what the tap chooses).",
+)
+@click.option(
     "--no-resume",
     is_flag=True,
     help="Skip the second sync resumed from the first one's last STATE.",
@@ -80,6 +86,7 @@ def check() -> None:
 def tap(
     catalog_path: str | None,
     state_path: str | None,
+    method: str | None,
     no_resume: bool,
     validate_limit: int,
     timeout: float,
@@ -94,6 +101,7 @@ def tap(
             timeout=timeout,
             validate_limit=validate_limit,
             resume=not no_resume,
+            method=method,
         )
         _finish(report, as_json)
 

@@ -102,6 +102,8 @@ def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
     cannot be typed."""
     if value is None:
         return None
+    if isinstance(value, tuple):
+        return value  # a log position, compared as (file, offset)
     kinds = property_types(prop or {})
     fmt = property_format(prop or {})
     try:
@@ -120,8 +122,9 @@ def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
 
 
 def bookmarks_of(state: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
-    """(bookmark path, value) pairs per stream: singer-io's `replication_key_value` and
-    singer-sdk's partitions. Progress markers of an unfinished stream are not bookmarks yet."""
+    """(bookmark path, value) pairs per stream: singer-io's `replication_key_value`, singer-sdk's
+    partitions, log positions (MySQL binlog file and position, PostgreSQL `lsn`). Progress markers
+    of an unfinished stream are not bookmarks yet."""
     out: dict[str, list[tuple[str, Any]]] = {}
     books = state.get("bookmarks") if isinstance(state, dict) else None
     if not isinstance(books, dict):
@@ -132,6 +135,10 @@ def bookmarks_of(state: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
         pairs: list[tuple[str, Any]] = []
         if "replication_key_value" in book:
             pairs.append((str(book.get("replication_key") or ""), book["replication_key_value"]))
+        if isinstance(book.get("log_file"), str) and isinstance(book.get("log_pos"), int):
+            pairs.append(("binlog", (book["log_file"], book["log_pos"])))
+        if isinstance(book.get("lsn"), int):
+            pairs.append(("lsn", book["lsn"]))
         for part in book.get("partitions") or []:
             if isinstance(part, dict) and "replication_key_value" in part:
                 ctx = repr(sorted((part.get("context") or {}).items()))

@@ -37,6 +37,7 @@ def check_tap(
     timeout: float = 300.0,
     validate_limit: int = 100_000,
     resume: bool = True,
+    method: str | None = None,
 ) -> Report:
     """Check the tap run by `command` (which includes its own `--config`)."""
     report = Report("tap", list(command))
@@ -49,7 +50,7 @@ def check_tap(
         catalog = _discover(cmd, report, timeout)
         if catalog is None:
             return report
-        catalog = select_everything(catalog)
+        catalog = select_everything(catalog, method)
     start_state: dict[str, Any] = {}
     if state_path:
         start_state = orjson.loads(Path(state_path).read_bytes() or b"{}")
@@ -301,15 +302,18 @@ def _is_selected(entry: dict[str, Any]) -> bool:
     return bool(root.get("selected", root.get("selected-by-default", False)))
 
 
-def select_everything(catalog: dict[str, Any]) -> dict[str, Any]:
-    """Every stream selected; incremental on its first valid replication key when it offers one
-    and does not force another method."""
+def select_everything(catalog: dict[str, Any], method: str | None = None) -> dict[str, Any]:
+    """Every stream selected; with `method`, replicated that way (e.g. LOG_BASED); else
+    incremental on its first valid replication key when it offers one and forces nothing else."""
     out = copy.deepcopy(catalog)
     for entry in out.get("streams") or []:
         if not isinstance(entry, dict):
             continue
         root = _root(entry)
         root["selected"] = True
+        if method:
+            root["replication-method"] = method.upper()
+            continue
         keys = root.get("valid-replication-keys") or (
             [entry["replication_key"]] if entry.get("replication_key") else []
         )

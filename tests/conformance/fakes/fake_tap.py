@@ -119,6 +119,14 @@ def main() -> None:
                 },
             }
         )
+    if BREAK == "binlog-backwards":
+        for pos in (500, 900, 400):
+            out(
+                {
+                    "type": "STATE",
+                    "value": {"bookmarks": {"users": {"log_file": "bin.000002", "log_pos": pos}}},
+                }
+            )
     if BREAK == "state-invalid":
         out({"type": "STATE", "value": {"bookmarks": ["users"]}})
     if BREAK == "sync-failed":
