@@ -185,3 +185,27 @@ def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_pat
     )  # resumes from the bookmark
     rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [*range(1, 13), 12]  # >= the bookmark: the last item again
+
+
+def test_scaffolded_code_is_lint_clean(bin_path: Path, tmp_path: Path) -> None:
+    for kind in ("tap", "target"):
+        scaffold(kind, f"{kind}-lint", tmp_path)
+    proc = subprocess.run(
+        [
+            str(bin_path / "ruff"),
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "E,F,W,I,B,UP,SIM",
+            "--line-length",
+            "120",
+            "--target-version",
+            "py311",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout

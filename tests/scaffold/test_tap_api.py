@@ -76,9 +76,7 @@ def test_a_stream_with_a_replication_key_is_incremental_by_default() -> None:
     assert "currently_syncing" not in final
 
     again = sync(make_tap(filter_start=True), state=final)
-    assert SEEN[-1] == datetime(
-        2024, 1, 1, 9, tzinfo=UTC
-    )  # the generator gets a typed bookmark
+    assert SEEN[-1] == datetime(2024, 1, 1, 9, tzinfo=UTC)  # the generator gets a typed bookmark
     assert [m["record"]["id"] for m in again if m["type"] == "RECORD"] == [2]  # >= the bookmark
     assert (
         states(again)[-1]["bookmarks"]["users"]["replication_key_value"]
