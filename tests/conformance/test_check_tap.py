@@ -122,3 +122,10 @@ def test_unknown_command_is_one_clear_line(bin_path: Path) -> None:
         proc.stderr.strip()
         == "tapwell check: error: cannot run 'no-such-tap-here': No such file or directory; give the command's full path"
     )
+
+
+def test_a_tap_that_hangs_is_stopped_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_TAP_BREAK", "timeout")
+    report = check_tap(FAKE_TAP, timeout=2)
+    assert report.rules_broken() == {"timeout"}, report.to_text()
+    assert "[timeout] the sync did not finish in 2s" in report.to_text()

@@ -76,6 +76,10 @@ def main() -> None:
             sys.exit(1)
         out(catalog)
         return
+    if BREAK == "timeout":
+        import time
+
+        time.sleep(60)
     state_path = arg("--state")
     state = json.loads(open(state_path).read()) if state_path else {}  # noqa: SIM115
     start = ((state.get("bookmarks") or {}).get("users") or {}).get("replication_key_value")
