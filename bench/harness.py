@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.checksum import Checksum
 from bench.dest import PostgresDest, dest_checksum
+from bench.lock import exclusive_run
 from bench.measure import Step, Timing, run_pipeline
 from bench.servers import delta, server_cpu
 from bench.source import MySQLSource, ensure_table, source_checksum
@@ -103,6 +104,7 @@ class Harness:
         saved = (
             self.opts.data_dir
             / "saved"
+            / self.opts.source_db
             / f"{tool.name}-{self.variant.name}-{self.opts.rows}.{'tsv' if raw else 'singer'}"
         )
         key_file = saved.with_suffix(saved.suffix + ".key")
@@ -126,8 +128,10 @@ class Harness:
         )
         if not timing.ok:
             raise RuntimeError(f"saving the tap's output failed: {timing.error}")
-        key_file.write_text(key)
-        return saved, _count_records(saved, raw)
+        count = _count_records(saved, raw)
+        if self.expected is not None and count == self.expected.rows:
+            key_file.write_text(key)  # only a complete output is worth reusing
+        return saved, count
 
     # -- one tool --------------------------------------------------------------------------
     def run_tool(self, tool: Tool) -> dict[str, Any]:
@@ -147,42 +151,13 @@ class Harness:
             self.say(f"bench:   skipped: {exc}")
             return result
         result["versions"] = tool.versions()
-        assert self.expected is not None
         for stage in (s for s in tool.stages if s in self.opts.stages):
             if stage == "full":
-                dbname = f"{self.opts.dest_prefix}_{tool.name.replace('-', '_')}_full"
-                record = self._load_named(tool, dbname, tool.full_steps(self.ctx, dbname), None)
+                record = self._full(tool)
             elif stage == "tap":
-                timing = _measured(
-                    tool.tap_steps(self.ctx),
-                    self.ctx.work(tool.name) / "logs" / "tap",
-                    None,
-                    self.opts.timeout,
-                )
-                record = _stage_record(
-                    timing,
-                    self.expected.rows if timing.ok else None,
-                    None,
-                    "output to /dev/null; row count checked on the saved output",
-                )
+                record = self._tap_only(tool)
             else:
-                try:
-                    saved, count = self._saved_output(tool)
-                except RuntimeError as exc:
-                    record = {"ok": False, "error": str(exc), "rows": None, "rows_per_s": None}
-                else:
-                    if "tap" in result["stages"]:
-                        tap = result["stages"]["tap"]
-                        tap["correct"] = count == self.expected.rows
-                        tap["check"] = (
-                            f"saved tap output has {count} records, source has {self.expected.rows}"
-                        )
-                        if not tap["correct"]:
-                            tap.update(ok=False, rows_per_s=None)
-                    dbname = f"{self.opts.dest_prefix}_{tool.name.replace('-', '_')}_target"
-                    record = self._load_named(
-                        tool, dbname, tool.target_steps(self.ctx, dbname), saved
-                    )
+                record = self._target_only(tool, result["stages"].get("tap"))
             result["stages"][stage] = record
             self.say(f"bench:   {stage:<6} {_one_line(record)}")
         stages = result["stages"].values()
@@ -192,6 +167,40 @@ class Harness:
             result["status"] = "failed"
             result["note"] = next(r.get("error") for r in stages if not r.get("ok"))
         return result
+
+    def _dbname(self, tool: Tool, stage: str) -> str:
+        return f"{self.opts.dest_prefix}_{tool.name.replace('-', '_')}_{stage}"
+
+    def _full(self, tool: Tool) -> dict[str, Any]:
+        dbname = self._dbname(tool, "full")
+        return self._load_named(tool, dbname, tool.full_steps(self.ctx, dbname), None)
+
+    def _tap_only(self, tool: Tool) -> dict[str, Any]:
+        assert self.expected is not None
+        logs = self.ctx.work(tool.name) / "logs" / "tap"
+        timing = _measured(tool.tap_steps(self.ctx), logs, None, self.opts.timeout)
+        return _stage_record(
+            timing,
+            self.expected.rows if timing.ok else None,
+            None,
+            "output to /dev/null: unchecked until the target stage counts the saved output",
+        )
+
+    def _target_only(self, tool: Tool, tap: dict[str, Any] | None) -> dict[str, Any]:
+        """The target fed from the tap's saved output; the saved record count also checks the
+        tap-only run, whose output went to /dev/null."""
+        assert self.expected is not None
+        try:
+            saved, count = self._saved_output(tool)
+        except RuntimeError as exc:
+            return {"ok": False, "error": str(exc), "rows": None, "rows_per_s": None}
+        if tap is not None:
+            tap["correct"] = count == self.expected.rows
+            tap["check"] = f"saved tap output has {count} records, source has {self.expected.rows}"
+            if not tap["correct"]:
+                tap.update(ok=False, rows_per_s=None)
+        dbname = self._dbname(tool, "target")
+        return self._load_named(tool, dbname, tool.target_steps(self.ctx, dbname), saved)
 
     def _load_named(
         self, tool: Tool, dbname: str, steps: list[Step], stdin: Path | None
@@ -211,10 +220,16 @@ class Harness:
 
     # -- the whole run ---------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """The whole benchmark, holding the run lock on the source and destination names."""
+        with exclusive_run(self.src, self.opts.dest_prefix, self.opts.timeout, self.say):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         started = datetime.now(UTC)
         load_before = os.getloadavg()
         generate_s = ensure_table(self.src, self.variant, self.opts.rows, self.say)
         self.expected = source_checksum(self.src, self.variant)
+        servers = _server_versions(self.src, self.dest)
         if self.expected.rows != self.opts.rows:
             raise RuntimeError(
                 f"source table has {self.expected.rows} rows, expected {self.opts.rows}"
@@ -242,6 +257,7 @@ class Harness:
                 "checksum": self.expected.as_dict(),
                 "generator_version": GENERATOR_VERSION,
             },
+            "servers": servers,
             "machine": {
                 "cores": os.cpu_count(),
                 "platform": platform.platform(),
@@ -251,6 +267,16 @@ class Harness:
             },
             "tools": results,
         }
+
+
+def _server_versions(src: MySQLSource, dest: PostgresDest) -> dict[str, str]:
+    versions = {}
+    for name, conn in (("mariadb", src.connect()), ("postgresql", dest.connect())):
+        cur = conn.cursor()
+        cur.execute("SELECT VERSION()")
+        versions[name] = str(cur.fetchone()[0])
+        conn.close()
+    return versions
 
 
 def add_ratios(results: list[dict[str, Any]]) -> None:

@@ -33,7 +33,7 @@ class Context:
     say: Callable[[str], None]
 
     def work(self, tool: str) -> Path:
-        path = self.data_dir / "work" / tool
+        path = self.data_dir / "work" / self.src.database / tool
         path.mkdir(parents=True, exist_ok=True)
         return path
 
