@@ -13,6 +13,7 @@ import gc
 import gzip
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -130,7 +131,8 @@ class TargetLoop:
             if getattr(loader, "pipelined", False)
             else None
         )
-        self.inflight: tuple[Future[None], dict[str, Any] | None] | None = None
+        # loads submitted to the worker, oldest first, with the state each one commits
+        self.inflight: deque[tuple[Future[None], dict[str, Any] | None]] = deque()
 
     # ------------------------------------------------------------------ messages
 
@@ -224,12 +226,14 @@ class TargetLoop:
 
     def on_state(self, value: dict[str, Any]) -> None:
         if not value and (
-            self.pending_state or self.emitted_state or self.inflight and self.inflight[1]
+            self.pending_state or self.emitted_state or any(s for _, s in self.inflight)
         ):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
-            self.flush()  # nothing buffered: the loader still records the state, then it is printed
+            # Nothing buffered: the loader still records the state, then it is printed. A
+            # pipelined loader queues it behind the load in flight instead of waiting for it.
+            self.flush(wait=self.pool is None)
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -273,9 +277,13 @@ class TargetLoop:
     def flush(self, wait: bool = True) -> None:
         """Commit what is buffered with the pending state, then print that state. With a
         pipelined loader and `wait` false, the load runs on the worker and the state is printed
-        when it has committed (at the next flush or wait)."""
-        self._wait()
+        when it has committed (at a later flush or wait). At most one batch of records is in
+        flight, so memory holds two batches at most; state-only loads queue behind it."""
         batches = [b for b in self.batches.values() if b.records]
+        if self.pool is not None and not wait:
+            self._reap(block=bool(batches))
+        else:
+            self._wait()
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
             if self.metadata_columns:
@@ -289,7 +297,7 @@ class TargetLoop:
                 for b in batches:  # the worker owns these now; the loop fills fresh ones
                     self.batches[b.spec.name] = Batch(b.spec, version=b.version)
                 state, self.pending_state = self.pending_state, None
-                self.inflight = (self.pool.submit(self.loader.load, batches, state), state)
+                self.inflight.append((self.pool.submit(self.loader.load, batches, state), state))
                 self.buffered_rows = 0
                 self.flushed_at = self.bytes_read
                 self.batch_started = time.monotonic()
@@ -313,21 +321,27 @@ class TargetLoop:
             raise
 
     def _wait(self) -> None:
-        """Wait for the load in flight, if any, and print its state once it has committed."""
-        if self.inflight is None:
-            return
-        future, state = self.inflight
-        self.inflight = None
-        try:
-            future.result()
-        except ProtocolError as exc:
-            exc.source = self._source
-            exc.args = (exc.describe(),)
-            raise
-        if state is not None:
-            pending, self.pending_state = self.pending_state, state
-            self._emit_state()
-            self.pending_state = pending
+        """Wait for every load in flight and print their states as they commit."""
+        self._reap(block=True)
+
+    def _reap(self, block: bool) -> None:
+        """Print the states of the loads that have committed, oldest first; with `block`, wait
+        for all of them. A failed load raises its error (the states after it are never printed)."""
+        while self.inflight:
+            future, state = self.inflight[0]
+            if not block and not future.done():
+                return
+            self.inflight.popleft()
+            try:
+                future.result()
+            except ProtocolError as exc:
+                exc.source = self._source
+                exc.args = (exc.describe(),)
+                raise
+            if state is not None:
+                pending, self.pending_state = self.pending_state, state
+                self._emit_state()
+                self.pending_state = pending
 
     def _emit_state(self) -> None:
         value = self.pending_state
