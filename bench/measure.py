@@ -94,9 +94,15 @@ def run_pipeline(
             out: Any = last_out if i == len(steps) - 1 else subprocess.PIPE
             with log.open("wb") as err:
                 env = {**os.environ, **step.env} if step.env else None
-                p = subprocess.Popen(
-                    step.argv, stdin=prev, stdout=out, stderr=err, env=env, cwd=step.cwd
-                )
+                try:
+                    p = subprocess.Popen(
+                        step.argv, stdin=prev, stdout=out, stderr=err, env=env, cwd=step.cwd
+                    )
+                except OSError:
+                    for started in procs:  # leave no half pipeline running
+                        started.kill()
+                        started.wait()
+                    raise
             if prev is not first_in:
                 prev.close()  # the next process holds the read end now
             prev = p.stdout
