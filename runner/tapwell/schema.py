@@ -143,12 +143,8 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, float) and math.isfinite(v)
 
 
-def _parse_datetime(v: str) -> datetime:
-    return datetime.fromisoformat(v)
-
-
 _FORMAT_PARSERS: dict[str, Callable[[str], Any]] = {
-    "date-time": _parse_datetime,
+    "date-time": datetime.fromisoformat,
     "date": date.fromisoformat,
     "time": time.fromisoformat,
 }
@@ -237,31 +233,72 @@ def compile_checker(
     def fail(problem: str, line: int | None, name: str) -> None:
         raise ProtocolError(problem, line=line, stream=stream, field=name)
 
-    def check_record(record: dict[str, Any], line: int | None = None) -> None:
-        for name in keys:
-            if record.get(name) is None:
-                fail("key property is missing or null", line, name)
-        for name in required:
-            if name not in record:
-                fail("required field is missing", line, name)
-        get = record.get
-        for name, fast, parse, check, nullable, number in fields:
-            value = get(name)
-            if value is None:
-                if nullable or name not in record:
-                    continue
-            elif type(value) in fast:
-                if parse is None or type(value) is not str:
-                    continue
-                try:
-                    parse(value)
-                    continue
-                except ValueError:
-                    pass
-            elif number and type(value) is float and value - value == 0.0:
-                continue  # a finite float (NaN and infinity give NaN here)
-            problem = check(value)
-            if problem is not None:
-                fail(problem, line, name)
+    return _generate(fields, keys, required, fail)
 
-    return check_record
+
+def _generate(
+    fields: list[tuple[str, frozenset[type], Any, Check, bool, bool]],
+    keys: list[str],
+    required: list[str],
+    fail: Callable[[str, int | None, str], None],
+) -> Callable[[dict[str, Any], int | None], None]:
+    """The record check as straight-line code, one block per field, specialised once per SCHEMA
+    (a loop over the fields cost twice as much per record). The common case for each field is a
+    type look-up; anything else goes to the field's full check, which names the problem.
+    Names reach the code only as positions in tuples, never as source text."""
+    src = ["def check_record(record, line=None):", "    get = record.get"]
+    for i in range(len(keys)):
+        src += [
+            f"    if get(K[{i}]) is None:",
+            f"        fail('key property is missing or null', line, K[{i}])",
+        ]
+    for i in range(len(required)):
+        src += [
+            f"    if R[{i}] not in record:",
+            f"        fail('required field is missing', line, R[{i}])",
+        ]
+    for i, (_, fast, parse, _, nullable, number) in enumerate(fields):
+        src.append(f"    v = get(N[{i}])")
+        src.append("    if v is None:")
+        src.append(
+            "        pass" if nullable else f"        if N[{i}] in record: slow({i}, v, line)"
+        )
+        if parse is not None and str in fast:
+            others = fast - {str}
+            src += [
+                "    elif type(v) is str:",
+                "        try:",
+                f"            P[{i}](v)",
+                "        except ValueError:",
+            ]
+            src.append(f"            slow({i}, v, line)")
+            if others:
+                src += [f"    elif type(v) in F[{i}]:", "        pass"]
+        else:
+            src += [f"    elif type(v) in F[{i}]:", "        pass"]
+        if number:
+            src += [
+                "    elif type(v) is float and v - v == 0.0:",
+                "        pass  # finite (NaN, inf give NaN)",
+            ]
+        src += ["    else:", f"        slow({i}, v, line)"]
+    names = tuple(f[0] for f in fields)
+    checks = tuple(f[3] for f in fields)
+
+    def slow(i: int, value: Any, line: int | None) -> None:
+        problem = checks[i](value)
+        if problem is not None:
+            fail(problem, line, names[i])
+
+    namespace: dict[str, Any] = {
+        "K": tuple(keys),
+        "R": tuple(required),
+        "N": names,
+        "F": tuple(f[1] for f in fields),
+        "P": tuple(f[2] for f in fields),
+        "fail": fail,
+        "slow": slow,
+    }
+    exec("\n".join(src), namespace)  # noqa: S102 - built from positions only
+    checker: Callable[[dict[str, Any], int | None], None] = namespace["check_record"]
+    return checker
