@@ -767,3 +767,25 @@ def test_batches_are_bounded_by_input_bytes(
     printed = [s["pos"] for s in stdout_states(result.stdout)]
     assert len(printed) >= 4 and printed[-1] == 10 and printed == sorted(printed)
     assert query(pg_db, "SELECT count(*) FROM wide") == [(10,)]
+
+
+def test_upsert_into_an_existing_table_without_a_primary_key(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    query(
+        pg_db,
+        "CREATE TABLE legacy (id bigint, v text); INSERT INTO legacy VALUES (1, 'old'), (2, 'keep'); COMMIT",
+    )
+    props = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
+    msgs = lines(
+        schema("legacy", props, ["id"]),
+        record("legacy", {"id": 1, "v": "new"}),
+        record("legacy", {"id": 3, "v": "c"}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id, v FROM legacy ORDER BY id") == [
+        (1, "new"),
+        (2, "keep"),
+        (3, "c"),
+    ]
