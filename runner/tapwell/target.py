@@ -13,9 +13,7 @@ import gc
 import gzip
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
@@ -68,12 +66,7 @@ class Batch:
 
 
 class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none.
-
-    A loader whose `pipelined` attribute is true has `load` called on a worker thread while the
-    loop reads the next batch (at most one load in flight; every other call waits for it), so
-    the destination's work overlaps the parsing. Its state is printed once that load returns.
-    """
+    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 
@@ -126,38 +119,25 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
-        self.pool = (
-            ThreadPoolExecutor(1, thread_name_prefix="load")
-            if getattr(loader, "pipelined", False)
-            else None
-        )
-        # loads submitted to the worker, oldest first, with the state each one commits
-        self.inflight: deque[tuple[Future[None], dict[str, Any] | None]] = deque()
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
         on_unknown = lambda n, exc: self.log.debug("line %d: %s, skipped", n, exc.problem)  # noqa: E731
-        try:
-            lines: Any = self._counted(stream)
-            for line_no, msg in read_messages(lines, source=source, on_unknown=on_unknown):
-                if isinstance(msg, RecordMessage):
-                    self.on_record(msg, line_no)
-                elif isinstance(msg, SchemaMessage):
-                    self.on_schema(msg)
-                elif isinstance(msg, StateMessage):
-                    self.on_state(msg.value)
-                elif isinstance(msg, ActivateVersionMessage):
-                    self.on_activate(msg, line_no)
-                elif isinstance(msg, BatchMessage):
-                    self.on_batch(msg, line_no)
-        except BaseException:
-            self._wait()  # an earlier batch's failure comes first; else its state is still printed
-            raise
+        lines: Any = self._counted(stream)
+        for line_no, msg in read_messages(lines, source=source, on_unknown=on_unknown):
+            if isinstance(msg, RecordMessage):
+                self.on_record(msg, line_no)
+            elif isinstance(msg, SchemaMessage):
+                self.on_schema(msg)
+            elif isinstance(msg, StateMessage):
+                self.on_state(msg.value)
+            elif isinstance(msg, ActivateVersionMessage):
+                self.on_activate(msg, line_no)
+            elif isinstance(msg, BatchMessage):
+                self.on_batch(msg, line_no)
         self.flush()
-        if self.pool is not None:
-            self.pool.shutdown()
         for name in self.progress.counts:
             self.progress.done(name)
         self.loader.close()
@@ -171,7 +151,6 @@ class TargetLoop:
     def on_schema(self, msg: SchemaMessage) -> None:
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
             self.flush()
-        self._wait()
         schema = msg.schema
         if self.metadata_columns:
             props = dict(schema.get("properties") or {})
@@ -222,18 +201,14 @@ class TargetLoop:
                 and time.monotonic() - self.batch_started >= self.limits.seconds
             )
         ):
-            self.flush(wait=self.pool is None)
+            self.flush()
 
     def on_state(self, value: dict[str, Any]) -> None:
-        if not value and (
-            self.pending_state or self.emitted_state or any(s for _, s in self.inflight)
-        ):
+        if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
-            # Nothing buffered: the loader still records the state, then it is printed. A
-            # pipelined loader queues it behind the load in flight instead of waiting for it.
-            self.flush(wait=self.pool is None)
+            self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -274,16 +249,9 @@ class TargetLoop:
 
     # ------------------------------------------------------------------ commit
 
-    def flush(self, wait: bool = True) -> None:
-        """Commit what is buffered with the pending state, then print that state. With a
-        pipelined loader and `wait` false, the load runs on the worker and the state is printed
-        when it has committed (at a later flush or wait). At most one batch of records is in
-        flight, so memory holds two batches at most; state-only loads queue behind it."""
+    def flush(self) -> None:
+        """Commit what is buffered with the pending state, then print that state."""
         batches = [b for b in self.batches.values() if b.records]
-        if self.pool is not None and not wait:
-            self._reap(block=bool(batches))
-        else:
-            self._wait()
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
             if self.metadata_columns:
@@ -293,16 +261,12 @@ class TargetLoop:
                         r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
-            if self.pool is not None and not wait:
-                for b in batches:  # the worker owns these now; the loop fills fresh ones
-                    self.batches[b.spec.name] = Batch(b.spec, version=b.version)
-                state, self.pending_state = self.pending_state, None
-                self.inflight.append((self.pool.submit(self.loader.load, batches, state), state))
-                self.buffered_rows = 0
-                self.flushed_at = self.bytes_read
-                self.batch_started = time.monotonic()
-                return
-            self._load(batches, self.pending_state)
+            try:
+                self.loader.load(batches, self.pending_state)
+            except ProtocolError as exc:  # a value the destination refused, named by its input line
+                exc.source = self._source
+                exc.args = (exc.describe(),)
+                raise
             for b in batches:
                 b.records = []
                 b.lines = []
@@ -311,37 +275,6 @@ class TargetLoop:
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
-
-    def _load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
-        try:
-            self.loader.load(batches, state)
-        except ProtocolError as exc:  # a value the destination refused, named by its input line
-            exc.source = self._source
-            exc.args = (exc.describe(),)
-            raise
-
-    def _wait(self) -> None:
-        """Wait for every load in flight and print their states as they commit."""
-        self._reap(block=True)
-
-    def _reap(self, block: bool) -> None:
-        """Print the states of the loads that have committed, oldest first; with `block`, wait
-        for all of them. A failed load raises its error (the states after it are never printed)."""
-        while self.inflight:
-            future, state = self.inflight[0]
-            if not block and not future.done():
-                return
-            self.inflight.popleft()
-            try:
-                future.result()
-            except ProtocolError as exc:
-                exc.source = self._source
-                exc.args = (exc.describe(),)
-                raise
-            if state is not None:
-                pending, self.pending_state = self.pending_state, state
-                self._emit_state()
-                self.pending_state = pending
 
     def _emit_state(self) -> None:
         value = self.pending_state

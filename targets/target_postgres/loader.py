@@ -29,6 +29,9 @@ STAGE = "_tapwell_stage"
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
 
 
+CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
+
+
 @dataclass
 class Table:
     stream: str
@@ -47,9 +50,19 @@ class Table:
         return ddl.qualified(self.schema, self.name)
 
 
-class PostgresLoader:
-    pipelined = True  # the loop may run `load` on a worker thread while it reads the next batch
+@dataclass
+class Plan:
+    """How one batch goes in: its table, which records (the last of each key), the columns in
+    COPY order and the values fixed for the whole batch."""
 
+    table: Table
+    merge: bool
+    indexes: list[int] | range
+    constants: dict[str, str]
+    columns: list[tuple[str | None, str, str]]
+
+
+class PostgresLoader:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.load_method = str(config.get("load_method") or "upsert")
@@ -158,33 +171,44 @@ class PostgresLoader:
             self.conn.rollback()
             raise
 
-    def _load_batch(self, cur: Any, batch: Batch) -> None:
+    def _plan(self, batch: Batch) -> Plan:
         table = self.tables[batch.spec.name]
-        records = batch.records
         keys = table.key_props if self.load_method == "upsert" else []
-        indexes: list[int] | range = range(len(records))
+        indexes: list[int] | range = range(len(batch.records))
         if keys:
-            indexes = _last_of_each_key(records, keys)
+            indexes = _last_of_each_key(batch.records, keys)
         constants: dict[str, str] = {}
         if batch.version is not None:
-            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
             constants["_sdc_table_version"] = str(batch.version)
         if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
             constants["_sdc_deleted_at"] = NULL  # a row sent again is alive again
+        columns = self._copy_columns(table, constants)
+        return Plan(table, bool(keys), indexes, constants, columns)
+
+    def _encoder(self, table: Table, columns: list[Any], constants: dict[str, str]) -> Any:
+        key = (tuple(columns), tuple(sorted(constants.items())))
+        encode = table.encoders.get(key)
+        if encode is None:
+            encode = table.encoders[key] = compile_encoder(columns, constants)
+        return encode
+
+    def _load_batch(self, cur: Any, batch: Batch) -> None:
+        plan = self._plan(batch)
+        table = plan.table
+        columns = plan.columns
+        if batch.version is not None:
+            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
         if self.load_method == "overwrite" and table.stream not in self.overwritten:
             cur.execute(f"DELETE FROM {table.target}")
             self.overwritten.add(table.stream)
         deletes = "_sdc_deleted_at" in table.props and self.hard_delete
-        merge = bool(keys)
-        columns = self._copy_columns(table, constants)
+        merge = plan.merge
         if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
             # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
             # primary key catches a key already there; the savepoint undoes the attempt.
             cur.execute("SAVEPOINT tapwell_direct")
             try:
-                self._copy(
-                    cur, batch, table, table.target, columns, constants, indexes, raw_unique=True
-                )
+                self._copy(cur, batch, plan, table.target, raw_unique=True)
                 cur.execute("RELEASE SAVEPOINT tapwell_direct")
                 return
             except psycopg2.errors.UniqueViolation:
@@ -195,7 +219,7 @@ class PostgresLoader:
             cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
             cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
             copy_into = STAGE
-        self._copy(cur, batch, table, copy_into, columns, constants, indexes)
+        self._copy(cur, batch, plan, copy_into)
         if copy_into == STAGE:
             self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
 
@@ -207,25 +231,14 @@ class PostgresLoader:
             for prop, col in table.props.items()
             if col not in constants
         ]
-        cols += [(None, col, table.columns[col]) for col in constants]
+        cols += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
         return cols
 
     def _copy(
-        self,
-        cur: Any,
-        batch: Batch,
-        table: Table,
-        into: str,
-        columns: list[tuple[str | None, str, str]],
-        constants: dict[str, str],
-        indexes: Any,
-        raw_unique: bool = False,
+        self, cur: Any, batch: Batch, plan: Plan, into: str, raw_unique: bool = False
     ) -> None:
-        key = (tuple(columns), tuple(sorted(constants.items())))
-        encode = table.encoders.get(key)
-        if encode is None:
-            encode = table.encoders[key] = compile_encoder(columns, constants)
-        source = CopySource(batch.records, indexes, encode)
+        table, columns, indexes = plan.table, plan.columns, plan.indexes
+        source = CopySource(batch.records, indexes, self._encoder(table, columns, plan.constants))
         collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
         try:
             cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
