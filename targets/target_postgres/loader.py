@@ -18,6 +18,7 @@ import psycopg2
 import psycopg2.errors
 from tapwell.errors import ConfigError, ProtocolError, SyncError
 from tapwell.target import Batch, StreamSpec
+from tapwell.wire import dumps
 
 from target_postgres import ddl
 from target_postgres.connection import connect, map_error
@@ -375,11 +376,15 @@ class PostgresLoader:
 
 def _last_of_each_key(records: list[dict[str, Any]], keys: list[str]) -> list[int] | range:
     """Indexes of the records to load: for each key, only the last record that has it."""
-    if len(keys) == 1:
-        k = keys[0]
-        last = {r.get(k): i for i, r in enumerate(records)}
-    else:
-        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
+    last: dict[Any, int]
+    try:
+        if len(keys) == 1:
+            k = keys[0]
+            last = {r.get(k): i for i, r in enumerate(records)}
+        else:
+            last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
+    except TypeError:  # a key holding an object or array: compare their JSON text
+        last = {dumps([r.get(k) for k in keys]): i for i, r in enumerate(records)}
     if len(last) == len(records):
         return range(len(records))
     return sorted(last.values())

@@ -223,3 +223,14 @@ def test_about_lists_settings_and_secrets_never_print(
         text=True,
     )
     assert result.returncode == 2 and "hunter2-secret" not in result.stderr + result.stdout
+
+
+def test_last_record_of_each_key_wins() -> None:
+    from target_postgres.loader import _last_of_each_key
+
+    assert _last_of_each_key([{"k": 1}, {"k": 2}], ["k"]) == range(2)
+    assert _last_of_each_key([{"k": 1}, {"k": 2}, {"k": 1}], ["k"]) == [1, 2]
+    assert _last_of_each_key(
+        [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "x"}], ["a", "b"]
+    ) == [1, 2]
+    assert _last_of_each_key([{"k": {"o": 1}}, {"k": [1]}, {"k": {"o": 1}}], ["k"]) == [1, 2]
