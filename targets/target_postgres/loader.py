@@ -86,7 +86,8 @@ class PostgresLoader:
         self.source = "stdin"
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
-        self.overwritten: set[str] = set()
+        self.overwritten: set[str] = set()  # streams whose rows this run has replaced
+        self.state_table_ready = False
         self.schemas_made: set[str] = set()
 
     # ------------------------------------------------------------------ tables
@@ -343,13 +344,13 @@ class PostgresLoader:
 
     def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
         target = ddl.qualified(self.state_schema, self.state_table)
-        if ("state", target) not in self.overwritten:
+        if not self.state_table_ready:
             self._ensure_schema(cur, self.state_schema)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {target} "
                 "(id text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamp with time zone NOT NULL)"
             )
-            self.overwritten.add(("state", target))  # type: ignore[arg-type]
+            self.state_table_ready = True
         cur.execute(
             f"INSERT INTO {target} (id, value, updated_at) VALUES (%s, %s, now()) "
             "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
