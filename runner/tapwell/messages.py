@@ -6,9 +6,9 @@ raises ProtocolError naming the problem; `to_dict` gives back the wire form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from tapwell.errors import ProtocolError
