@@ -18,7 +18,6 @@ exactly (see tapwell.wire).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import click
 import orjson
 
 from tapwell import state as st
@@ -34,15 +32,13 @@ from tapwell.catalog import (
     Catalog,
     StreamEntry,
     catalog_entry,
-    load_catalog,
-    select_all,
     standard_metadata,
 )
-from tapwell.cli_util import run_main
-from tapwell.config import load_config, secret_values
 from tapwell.errors import ConfigError, SyncError
 from tapwell.progress import Progress, configure_logging
 from tapwell.schema import property_format, property_types
+from tapwell.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
+from tapwell.tap_cli import raise_config_errors, tap_command
 from tapwell.wire import MessageWriter
 
 
@@ -320,186 +316,22 @@ class Tap:
         raise_config_errors(self.config_schema, config)
 
     def main(self, argv: Sequence[str] | None = None) -> None:
-        command = self._click_command()
+        tap = self
+        command = tap_command(
+            self.name,
+            help=self.description or f"{self.name}: a Singer tap.",
+            about=self.about,
+            validate=self.validate_config,
+            discover=self.discover,
+            sync=lambda config, catalog, state: tap.sync(config, catalog, state, MessageWriter()),
+            config_required=bool(self.config_schema.get("required")),
+        )
         command.main(
             args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True
         )
-
-    def _click_command(self) -> click.Command:
-        tap = self
-
-        @click.command(name=self.name, help=self.description or f"{self.name}: a Singer tap.")
-        @click.option(
-            "--config",
-            "configs",
-            multiple=True,
-            type=click.Path(),
-            help="JSON config file (repeatable; later files win).",
-        )
-        @click.option(
-            "--discover", is_flag=True, help="Print the catalog of available streams and exit."
-        )
-        @click.option(
-            "--catalog",
-            type=click.Path(),
-            help="Catalog selecting streams and replication methods.",
-        )
-        @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
-        @click.option(
-            "--state",
-            "state_path",
-            type=click.Path(),
-            help="State file with bookmarks to resume from.",
-        )
-        @click.option(
-            "--about", is_flag=True, help="Print what this tap is and its settings, and exit."
-        )
-        @click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["json", "markdown"]),
-            default="json",
-            help="Format of --about.",
-        )
-        def command(
-            configs: tuple[str, ...],
-            discover: bool,
-            catalog: str | None,
-            properties: str | None,
-            state_path: str | None,
-            about: bool,
-            fmt: str,
-        ) -> None:
-            holder: dict[str, Any] = {}
-
-            def body() -> None:
-                if about:
-                    _print_about(tap.about(), fmt)
-                    return
-                if not configs and tap.config_schema.get("required"):
-                    raise ConfigError(
-                        f"--config is required (a JSON file with the tap's settings; "
-                        f"`{tap.name} --about` lists them)"
-                    )
-                config = load_config(configs) if configs else {}
-                holder["config"] = config
-                tap.validate_config(config)
-                if discover:
-                    sys.stdout.buffer.write(
-                        orjson.dumps(tap.discover(config), option=orjson.OPT_INDENT_2) + b"\n"
-                    )
-                    return
-                cat_path = catalog or properties
-                cat = (
-                    load_catalog(cat_path)
-                    if cat_path
-                    else Catalog(select_all(tap.discover(config)))
-                )
-                state = _load_state(state_path)
-                writer = MessageWriter()
-                tap.sync(config, cat, state, writer)
-                writer.flush()
-
-            code = run_main(tap.name, body, lambda: secret_values(holder.get("config", {})))
-            sys.exit(code)
-
-        return command
 
 
 def _dump(value: Any) -> bytes:
     from tapwell.wire import dumps
 
     return dumps(value)
-
-
-def _load_state(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"state file {path} does not exist") from None
-    if not raw.strip():
-        return {}
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ConfigError(f"state file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"state file {path} must hold a JSON object")
-    # Accept a whole STATE message as well as its value (some runners save either).
-    if data.get("type") == "STATE" and isinstance(data.get("value"), dict):
-        return data["value"]
-    return data
-
-
-def raise_config_errors(schema: dict[str, Any], config: dict[str, Any]) -> None:
-    """Validate `config` against a JSON Schema; raise one ConfigError listing every problem."""
-    import jsonschema
-
-    errors = sorted(
-        jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
-    )
-    if errors:
-        problems = "; ".join(_config_problem(e) for e in errors[:5])
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise ConfigError(f"invalid config: {problems}{more}")
-
-
-def _config_problem(error: Any) -> str:
-    where = "/".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in (error.instance or {})]
-        keys = ", ".join(repr("/".join(filter(None, [where, k]))) for k in missing)
-        return f"missing required setting {keys}"
-    if error.validator == "additionalProperties":
-        return (
-            f"{where or 'config'}: unknown setting(s) ({error.message.split('(')[-1].rstrip(')')}"
-        )
-    expected = {
-        "type": f"must be of type {error.validator_value}",
-        "enum": f"must be one of {error.validator_value}",
-        "minimum": f"must be >= {error.validator_value}",
-        "maximum": f"must be <= {error.validator_value}",
-        "minLength": f"must have at least {error.validator_value} character(s)",
-        "maxLength": f"must have at most {error.validator_value} character(s)",
-        "pattern": f"must match {error.validator_value!r}",
-        "format": f"must be a {error.validator_value}",
-    }.get(str(error.validator), f"fails {error.validator} {error.validator_value!r}")
-    return f"setting {where or '(top level)'!r} {expected}"
-
-
-def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _print_about(info: dict[str, Any], fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    settings = info.get("settings") or {}
-    lines = [
-        f"# `{info['name']}`",
-        "",
-        info.get("description") or "",
-        "",
-        f"Version: {info['version']}",
-        "",
-        "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []),
-        "",
-        "## Settings",
-        "",
-    ]
-    props = settings.get("properties") or {}
-    required = set(settings.get("required") or [])
-    if not props:
-        lines.append("This tap has no settings.")
-    else:
-        lines += ["| Setting | Type | Required | Description |", "|:--|:--|:--|:--|"]
-        for key, prop in props.items():
-            kinds = "/".join(k for k in property_types(prop) if k != "null") or "any"
-            lines.append(
-                f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |"
-            )
-    sys.stdout.write("\n".join(lines) + "\n")
