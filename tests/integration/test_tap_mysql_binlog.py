@@ -130,45 +130,6 @@ def test_pipelinewise_state_shape_resumes_binlog(
     assert [(r["id"], r["name"]) for r in records(messages(proc.stdout))] == [(2, "changed")]
 
 
-class _StubCursor:
-    def __init__(self, row: tuple[Any, ...]) -> None:
-        self.row = row
-
-    def execute(self, *_: Any) -> None:
-        pass
-
-    def fetchone(self) -> tuple[Any, ...]:
-        return self.row
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize(
-    ("row", "expected"),
-    [
-        (("ON", "MIXED", "FULL"), "binlog_format is MIXED, LOG_BASED needs ROW"),
-        (("ON", "ROW", "MINIMAL"), "binlog_row_image is MINIMAL, LOG_BASED needs FULL"),
-        (("OFF", "ROW", "FULL"), "binary logging is off on the server"),
-    ],
-)
-def test_binlog_settings_errors(row: tuple[Any, ...], expected: str) -> None:
-    """Server settings that cannot feed LOG_BASED are refused with a line saying what to set
-    (the shared MariaDB cannot be reconfigured under other tests, so the server's answer is stubbed)."""
-    from tap_mysql.sync import SyncContext
-    from tap_mysql.sync_binlog import check_binlog_settings
-    from tapwell.errors import ConfigError
-
-    class Conn:
-        def cursor(self) -> _StubCursor:
-            return _StubCursor(row)
-
-    ctx = SyncContext.__new__(SyncContext)
-    ctx.config, ctx._conn = {}, Conn()
-    with pytest.raises(ConfigError, match=expected):
-        check_binlog_settings(ctx)
-
-
 def test_mariadb_gtid(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
     """use_gtid on MariaDB: the snapshot bookmarks the GTID position, the binlog pass starts
     from it and moves it to the last committed transaction."""
