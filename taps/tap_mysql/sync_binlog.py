@@ -25,7 +25,7 @@ from tap_mysql.discovery import read_tables
 from tap_mysql.records import RecordWriter
 from tap_mysql.sync import DELETED_AT, StreamPlan, SyncContext, write_schema
 from tap_mysql.sync_full import sync_full_table
-from tap_mysql.types import Column, float32_text, json_schema, time_text
+from tap_mysql.types import Column, binlog_time, float32_text, json_schema, time_text
 
 LOG = logging.getLogger("tap-mysql")
 # mysql-replication warns about binlog_row_metadata on every run; names come from
@@ -180,7 +180,9 @@ class ValueMapper:
         if kind == "decimal" and isinstance(v, Decimal):
             return orjson.Fragment(format(v, "f"))
         if kind == "time":
-            return time_text(v, col.datetime_precision or 0) if not isinstance(v, str) else v
+            if isinstance(v, str):
+                return v
+            return time_text(binlog_time(v), col.datetime_precision or 0)
         if kind == "date" and isinstance(v, date) and property_format(prop) == "date-time":
             return datetime(v.year, v.month, v.day)
         if kind == "json":
@@ -236,6 +238,13 @@ class _Watched:
             ctx.out, sp.stream, sp.names, (), ctx.bookmark(self.sid, "version"), datetime.now(UTC)
         )
         self.count = 0
+        self.zero_dates = 0
+
+
+# mysql-replication's reasons for a None that is not SQL NULL: a zero or invalid date
+_ZERO_DATE_SOURCES = {"out of date range", "out of datetime range", "out of datetime2 range"}
+# TIMESTAMP '0000-00-00 00:00:00' is stored as 0; the type's range starts one second later
+_ZERO_TIMESTAMP = datetime(1970, 1, 1)
 
 
 def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
@@ -336,6 +345,8 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         reader.close()
     for w in watched.values():
         ctx.progress.done(w.sp.stream)
+        if w.zero_dates:
+            LOG.warning("stream %s: %d zero or invalid dates became null", w.sid, w.zero_dates)
 
 
 def _advance(
@@ -400,8 +411,14 @@ def _emit(ev: Any, w: _Watched, known: list[Column], mapper: ValueMapper, ctx: S
     if isinstance(ev, DeleteRowsEvent):
         deleted_at = datetime.fromtimestamp(ev.timestamp, UTC)
     n = 0
+    update = isinstance(ev, UpdateRowsEvent)
+    dates = [c for c, _ in wanted if c.kind == "datetime" or c.kind == "date"]
     for row in ev.rows:
-        values = row["after_values"] if isinstance(ev, UpdateRowsEvent) else row["values"]
+        values = row["after_values"] if update else row["values"]
+        if dates:
+            _zero_dates(
+                ctx, w, dates, values, row.get("after_none_sources" if update else "none_sources")
+            )
         record = {
             c.name: mapper.value(c, prop, values[c.name]) for c, prop in wanted if c.name in values
         }
@@ -410,3 +427,29 @@ def _emit(ev: Any, w: _Watched, known: list[Column], mapper: ValueMapper, ctx: S
         n += 1
     ctx.progress.add(sp.stream, n)
     return n
+
+
+def _zero_dates(
+    ctx: SyncContext,
+    w: _Watched,
+    dates: list[Column],
+    values: dict[str, Any],
+    none_sources: dict[str, str] | None,
+) -> None:
+    """Count (or refuse, with zero_dates "error") the zero and invalid dates of one binlog row,
+    as the snapshot does; they become null. mysql-replication decodes them as None and says
+    why in `none_sources`; a zero TIMESTAMP it decodes as the epoch."""
+    sources = none_sources or {}
+    for c in dates:
+        if c.name not in values:
+            continue
+        v = values[c.name]
+        if v is None:
+            if sources.get(c.name) not in _ZERO_DATE_SOURCES:
+                continue
+        elif not (c.data_type == "timestamp" and v == _ZERO_TIMESTAMP):
+            continue
+        else:
+            values[c.name] = None
+        ctx.zero.bad_binlog(w.sid, c.name)
+        w.zero_dates += 1

@@ -198,6 +198,14 @@ class ZeroDates:
             )
         self.count += 1
 
+    def bad_binlog(self, stream: str, column: str) -> None:
+        """A zero or invalid date read from the binlog (which carries no text to quote)."""
+        if self.mode == "error":
+            raise SyncError(
+                f"stream {stream!r}: column {column!r} has a zero or invalid date in the binlog; "
+                'set zero_dates to "null" to load it as null'
+            )
+
     def date(self, raw: str | bytes) -> date | None:
         try:
             return date.fromisoformat(raw if isinstance(raw, str) else raw.decode())
@@ -318,6 +326,23 @@ def time_text(value: timedelta, fsp: int) -> str:
     if fsp:
         text += "." + f"{frac:06d}"[:fsp]
     return text
+
+
+def binlog_time(value: timedelta) -> timedelta:
+    """Undo mysql-replication's misreading of a negative TIME with fractional seconds.
+
+    MySQL stores TIME(fsp) as a signed packed number whose integer part is floored, so
+    -00:00:01.25 is stored as integer part -2 and fraction +0.75 written as -0.25; the library
+    reads the integer part as |-2| = 2 s and the fraction as -0.25, giving -1.75 s. For a
+    negative value with a fraction f' (0 < f' < 1 s) the true fraction is 1 s - f' on the same
+    whole seconds; whole-second and non-negative values are read correctly."""
+    micros = value.days * 86_400_000_000 + value.seconds * 1_000_000 + value.microseconds
+    if micros >= 0:
+        return value
+    secs, frac = divmod(-micros, 1_000_000)
+    if frac == 0:
+        return value
+    return -timedelta(seconds=secs, microseconds=1_000_000 - frac)
 
 
 def float32_text(value: float) -> float:

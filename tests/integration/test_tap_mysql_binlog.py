@@ -153,3 +153,70 @@ def test_mariadb_gtid(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) 
     ours = next(g for g in gtid_after.split(",") if g.startswith(f"{domain}-"))
     assert int(seq) >= int(ours.split("-")[2])  # at or past the insert
     assert "BINLOG_ROW_METADATA" not in proc.stderr.decode()
+
+
+_ZERO_AND_TIME_ROWS = (
+    "INSERT INTO zt VALUES"
+    " (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '-00:00:01.25', '-838:59:58.999999', '-00:00:00.5', '-12:34:56.789'),"
+    " (2, '2022-11-00', '2022-11-05 10:00:00.5', NULL, '01:02:03.45', '-00:00:00.000001', '-00:00:05', '00:00:00.001'),"
+    " (3, '2022-11-05', '2022-11-00 10:00:00', '2024-01-02 03:04:05', NULL, '838:59:59', '-00:00:59.9', '-00:00:00.999')"
+)
+
+
+def _zero_time_table(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> dict[str, Any]:
+    sql(
+        mysql_db,
+        "CREATE TABLE zt (id INT PRIMARY KEY, d DATE, dt DATETIME(1), ts TIMESTAMP NULL,"
+        " t2 TIME(2), t6 TIME(6), t1 TIME(1), t3 TIME(3))",
+    )
+    return discover(bin_path, tmp_path, mysql_db)
+
+
+@pytest.mark.parametrize("mode", ["null", "error"])
+def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, mode: str
+) -> None:
+    """Rows read from the binlog equal the same rows read by a snapshot: zero and invalid dates
+    (DATE, DATETIME, TIMESTAMP) become null and are counted in the warning, or stop the run with
+    zero_dates "error"; negative TIME values with fractional seconds keep their value."""
+    catalog = _zero_time_table(mysql_db, bin_path, tmp_path)
+    config = {**mysql_db, "server_id": 434343, "zero_dates": mode}
+    log_cat = select(catalog, "zt", "LOG_BASED")
+    first = run_tap(bin_path, tmp_path, config, catalog=log_cat)
+    assert first.returncode == 0, first.stderr.decode()
+    sql(mysql_db, "SET SESSION sql_mode = 'ALLOW_INVALID_DATES'", _ZERO_AND_TIME_ROWS)
+
+    proc = run_tap(
+        bin_path, tmp_path, config, catalog=log_cat, state=states(messages(first.stdout))[-1]
+    )
+    err = proc.stderr.decode()
+    if mode == "error":
+        assert proc.returncode == 1
+        assert err.strip().splitlines()[-1] == (
+            f"tap-mysql: error: stream '{mysql_db['database']}-zt': column 'd' has a zero or invalid "
+            'date in the binlog; set zero_dates to "null" to load it as null'
+        )
+        assert "Traceback" not in err
+        return
+    assert proc.returncode == 0, err
+    from_binlog = records(messages(proc.stdout))
+    for r in from_binlog:
+        assert r.pop("_sdc_deleted_at") is None
+
+    full = run_tap(bin_path, tmp_path, config, catalog=select(catalog, "zt"))
+    assert full.returncode == 0, full.stderr.decode()
+    from_snapshot = records(messages(full.stdout))
+    assert from_binlog == from_snapshot
+    assert [(r["d"], r["dt"], r["ts"]) for r in from_binlog] == [
+        (None, None, None),
+        (None, "2022-11-05T10:00:00.500000+00:00", None),
+        ("2022-11-05", None, "2024-01-02T03:04:05+00:00"),
+    ]
+    assert [(r["t2"], r["t6"], r["t1"], r["t3"]) for r in from_binlog] == [
+        ("-00:00:01.25", "-838:59:58.999999", "-00:00:00.5", "-12:34:56.789"),
+        ("01:02:03.45", "-00:00:00.000001", "-00:00:05.0", "00:00:00.001"),
+        (None, "838:59:59.000000", "-00:00:59.9", "-00:00:00.999"),
+    ]
+    # d, dt, ts of row 1, d of row 2, dt of row 3: five, in both paths
+    assert f"stream {mysql_db['database']}-zt: 5 zero or invalid dates became null" in err
+    assert "5 zero or invalid dates became null" in full.stderr.decode()
