@@ -25,7 +25,14 @@ from tap_mysql.discovery import read_tables
 from tap_mysql.records import RecordWriter
 from tap_mysql.sync import DELETED_AT, StreamPlan, SyncContext, write_schema
 from tap_mysql.sync_full import sync_full_table
-from tap_mysql.types import Column, binlog_time, float32_text, json_schema, time_text
+from tap_mysql.types import (
+    Column,
+    binlog_column_mismatch,
+    binlog_time,
+    float32_text,
+    json_schema,
+    time_text,
+)
 
 LOG = logging.getLogger("tap-mysql")
 # mysql-replication warns about binlog_row_metadata on every run; names come from
@@ -339,6 +346,7 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
                     continue
                 if _position_key(reader.log_file, ev.packet.log_pos) <= w.start:
                     continue  # this stream's bookmark is already past this event
+                _check_layout(ev, columns[key], w, reader.log_file)
                 pending += _emit(ev, w, columns[key], mapper, ctx)
         _advance(ctx, watched, reader.log_file, reader.log_pos, current_gtid)
     finally:
@@ -399,6 +407,42 @@ def _name_columns(
             sp.columns.append(c)
         LOG.info("stream %s: new columns %s; writing a new SCHEMA", w.sid, [c.name for c in added])
         write_schema(ctx, sp)
+
+
+def _check_layout(ev: Any, known: list[Column], w: _Watched, log_file: str) -> None:
+    """Refuse a rows event whose columns are not the table's first columns as they are now.
+
+    Binlog columns are matched to information_schema's by position (names are in the binlog
+    only with binlog_row_metadata=FULL). An event written before a column was added with
+    `AFTER x` (or FIRST), or changed in type, would load values under the wrong names; this
+    is caught when the event's column types differ from the table's at the same position, or
+    when the event has as many columns as the catalog (discovered before the change) but not
+    the same ones as the table's first columns."""
+    cols = ev.columns
+    n = len(cols)
+    problem = next(
+        (
+            p
+            for i, (ec, c) in enumerate(zip(cols, known, strict=False))
+            if (p := binlog_column_mismatch(i, ec, c))
+        ),
+        None,
+    )
+    if problem is None and n < len(known):
+        current = {c.name for c in known}
+        cataloged = [name for name in w.sp.entry.schema.get("properties") or {} if name in current]
+        if len(cataloged) == n and set(cataloged) != {c.name for c in known[:n]}:
+            problem = (
+                f"the event has the {n} columns of the catalog ({', '.join(cataloged)}), "
+                f"the table's first {n} are {', '.join(c.name for c in known[:n])}"
+            )
+    if problem:
+        raise SyncError(
+            f"stream {w.sid!r}: a binlog event at {log_file}:{ev.packet.log_pos} does not match the table's "
+            f"columns as they are now ({problem}): a column was added or changed in the middle of "
+            "the table while older binlog events were unread. Resync the table: remove the "
+            f"stream's bookmark (bookmarks.{w.sid} in the state) to take a new initial snapshot"
+        )
 
 
 def _emit(ev: Any, w: _Watched, known: list[Column], mapper: ValueMapper, ctx: SyncContext) -> int:

@@ -355,3 +355,55 @@ def float32_text(value: float) -> float:
         if struct.unpack("f", struct.pack("f", candidate))[0] == target:
             return candidate
     return value
+
+
+# information_schema DATA_TYPE -> the binlog (table map) type codes a column of it is written as
+_BINLOG_TYPES: dict[str, tuple[int, ...]] = {
+    "tinyint": (1,),
+    "smallint": (2,),
+    "mediumint": (9,),
+    "int": (3,),
+    "integer": (3,),
+    "bigint": (8,),
+    "float": (4,),
+    "double": (5,),
+    "real": (5,),
+    "decimal": (246, 0),
+    "date": (10, 14),
+    "datetime": (12, 18),
+    "timestamp": (7, 17),
+    "time": (11, 19),
+    "year": (13,),
+    "bit": (16,),
+    "enum": (247,),
+    "set": (248,),
+    "json": (245,),
+    "char": (254, 253, 15),
+    "varchar": (15, 253),
+    "binary": (254, 253, 15),
+    "varbinary": (15, 253),
+    **dict.fromkeys(("tinytext", "text", "mediumtext", "longtext"), (252,)),
+    **dict.fromkeys(("tinyblob", "blob", "mediumblob", "longblob"), (252,)),
+    **dict.fromkeys(SPATIAL_TYPES, (255,)),
+}
+_FRACTIONAL = {17, 18, 19}  # TIMESTAMP2, DATETIME2, TIME2 carry their fsp
+
+
+def binlog_column_mismatch(position: int, event_col: Any, col: Column) -> str | None:
+    """Why a binlog event's column (a mysql-replication table-map column) cannot be the
+    table's column `col` at the same position, or None when it can. Used to refuse events
+    written before a column was added or changed in the middle of the table."""
+    from pymysqlreplication.constants import FIELD_TYPE
+
+    code = event_col.type
+    names = {v: k for k, v in vars(FIELD_TYPE).items() if k.isupper() and isinstance(v, int)}
+    found = names.get(code, str(code))
+    expected = _BINLOG_TYPES.get(col.data_type)
+    where = f"column {position + 1} of the event is {found}, the table's is {col.name!r} {col.column_type}"
+    if expected is not None and code not in expected:
+        return where
+    if code == 246 and (event_col.precision, event_col.decimals) != (col.precision, col.scale):
+        return f"{where} (precision {event_col.precision},{event_col.decimals})"
+    if code in _FRACTIONAL and event_col.fsp != (col.datetime_precision or 0):
+        return f"{where} (fractional digits {event_col.fsp})"
+    return None

@@ -220,3 +220,51 @@ def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
     # d, dt, ts of row 1, d of row 2, dt of row 3: five, in both paths
     assert f"stream {mysql_db['database']}-zt: 5 zero or invalid dates became null" in err
     assert "5 zero or invalid dates became null" in full.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("added", "detail"),
+    [
+        # the old events' VARCHAR would land in the new INT column: the types tell
+        ("x INT AFTER id", "column 2 of the event is VARCHAR, the table's is 'x' int(11)"),
+        # same types everywhere: the catalog (discovered before) tells which columns they had
+        (
+            "x VARCHAR(10) AFTER a",
+            "the event has the 3 columns of the catalog (id, a, b), the table's first 3 are id, a, x",
+        ),
+        # FIRST shifts every column
+        ("x VARCHAR(10) FIRST", "column 1 of the event is LONG, the table's is 'x' varchar(10)"),
+    ],
+)
+def test_column_added_in_the_middle_with_older_events_unread_is_refused(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, added: str, detail: str
+) -> None:
+    """Older binlog events are mapped by position; after `ADD COLUMN ... AFTER`/`FIRST` they
+    would load values under the wrong names, so the run stops and asks for a resync."""
+    sql(mysql_db, "CREATE TABLE m (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10))")
+    cat = select(discover(bin_path, tmp_path, mysql_db), "m", "LOG_BASED")
+    config = {**mysql_db, "server_id": 454545}
+    first = run_tap(bin_path, tmp_path, config, catalog=cat)
+    assert first.returncode == 0, first.stderr.decode()
+    sql(
+        mysql_db,
+        "INSERT INTO m VALUES (1, 'a1', 'b1')",
+        f"ALTER TABLE m ADD COLUMN {added}",
+        "INSERT INTO m (id, a, b, x) VALUES (2, 'a2', 'b2', 7)",
+    )
+    proc = run_tap(
+        bin_path, tmp_path, config, catalog=cat, state=states(messages(first.stdout))[-1]
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    sid = f"{mysql_db['database']}-m"
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"tap-mysql: error: stream '{sid}': a binlog event at ")
+    assert f"does not match the table's columns as they are now ({detail}): " in line
+    assert line.endswith(
+        "a column was added or changed in the middle of the table while older binlog events were "
+        f"unread. Resync the table: remove the stream's bookmark (bookmarks.{sid} in the state) "
+        "to take a new initial snapshot"
+    )
+    assert records(messages(proc.stdout)) == []  # nothing was loaded under wrong names
+    assert "Traceback" not in err
