@@ -12,27 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from tapwell.errors import ConfigError, SyncError
-from tapwell.schema import property_format, property_types
 
+from tap_mysql.binlog_values import ValueMapper, enum_values
 from tap_mysql.connection import connect_args, default_server_id, server_info, translated, truthy
 from tap_mysql.discovery import read_tables
 from tap_mysql.records import RecordWriter
 from tap_mysql.sync import DELETED_AT, StreamPlan, SyncContext, write_schema
 from tap_mysql.sync_full import sync_full_table
-from tap_mysql.types import (
-    Column,
-    binlog_column_mismatch,
-    binlog_time,
-    float32_text,
-    json_schema,
-    time_text,
-)
+from tap_mysql.types import Column, binlog_column_mismatch, json_schema
 
 LOG = logging.getLogger("tap-mysql")
 # mysql-replication warns about binlog_row_metadata on every run; names come from
@@ -135,96 +126,6 @@ def sync_initial(ctx: SyncContext, sp: StreamPlan) -> None:
     sync_full_table(ctx, sp)
     ctx.set_bookmark(sid, "initial_binlog_complete", True)
     ctx.emit_state()
-
-
-# ----------------------------------------------------------------------------- values
-
-
-def _enum_values(column_type: str) -> list[str]:
-    inner = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
-    out, buf, quoted, i = [], "", False, 0
-    while i < len(inner):
-        ch = inner[i]
-        if ch == "'":
-            if quoted and i + 1 < len(inner) and inner[i + 1] == "'":
-                buf += "'"
-                i += 1
-            else:
-                quoted = not quoted
-        elif ch == "," and not quoted:
-            out.append(buf)
-            buf = ""
-        else:
-            buf += ch
-        i += 1
-    out.append(buf)
-    return out
-
-
-class ValueMapper:
-    """Binlog values (as mysql-replication decodes them) to the values a snapshot would emit."""
-
-    def __init__(self, ctx: SyncContext) -> None:
-        self.ctx = ctx
-
-    def value(self, col: Column, prop: dict[str, Any], v: Any) -> Any:
-        if v is None:
-            return None
-        kind = col.kind
-        if kind == "bool":
-            flag = int(v, 2) if isinstance(v, str) else v
-            return bool(flag) if "boolean" in property_types(prop) else int(flag)
-        if kind == "bit":
-            return (
-                int(v, 2)
-                if isinstance(v, str)
-                else int.from_bytes(v, "big")
-                if isinstance(v, bytes)
-                else v
-            )
-        if kind == "float" and col.data_type == "float" and isinstance(v, float):
-            return float32_text(v)
-        if kind == "decimal" and isinstance(v, Decimal):
-            return orjson.Fragment(format(v, "f"))
-        if kind == "time":
-            if isinstance(v, str):
-                return v
-            return time_text(binlog_time(v), col.datetime_precision or 0)
-        if kind == "date" and isinstance(v, date) and property_format(prop) == "date-time":
-            return datetime(v.year, v.month, v.day)
-        if kind == "json":
-            if isinstance(v, (str, bytes)):
-                return orjson.Fragment(v)
-            return _plain_json(v)
-        if kind == "binary" and isinstance(v, (bytes, bytearray)):
-            import base64
-
-            return base64.b64encode(bytes(v)).decode("ascii")
-        if kind == "string":
-            if isinstance(v, (set, frozenset)):
-                order = _enum_values(col.column_type)
-                return ",".join(x for x in order if x in v)
-            if isinstance(v, bytes):
-                return v.decode("utf-8", errors="replace")
-        if kind == "spatial" and isinstance(v, (bytes, bytearray)):
-            cur = self.ctx.conn.cursor()
-            cur.execute("SELECT ST_AsText(ST_GeomFromWKB(UNHEX(%s)))", (bytes(v[4:]).hex(),))
-            text = cur.fetchone()[0]
-            cur.close()
-            return text
-        return v
-
-
-def _plain_json(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {
-            (k.decode() if isinstance(k, bytes) else str(k)): _plain_json(x) for k, x in v.items()
-        }
-    if isinstance(v, list):
-        return [_plain_json(x) for x in v]
-    if isinstance(v, bytes):
-        return v.decode("utf-8", errors="replace")
-    return v
 
 
 # ----------------------------------------------------------------------------- the pass
@@ -388,9 +289,9 @@ def _name_columns(
             # no Python codec is called "binary": mysql-replication then keeps the raw bytes
             col_meta.character_set_name = "binary"
         if col.data_type == "enum":
-            col_meta.enum_values = [""] + _enum_values(col.column_type)
+            col_meta.enum_values = [""] + enum_values(col.column_type)
         elif col.data_type == "set":
-            col_meta.set_values = _enum_values(col.column_type)
+            col_meta.set_values = enum_values(col.column_type)
     if n > len(known):
         LOG.warning(
             "stream %s: a binlog event has %d columns, the table %d; the extra ones are skipped",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+from tap_mysql.binlog_values import enum_values as _enum_values
 from tap_mysql.records import RecordWriter, compile_row
 from tap_mysql.sync import selected_columns
-from tap_mysql.sync_binlog import _enum_values
 from tap_mysql.types import Column, float32_text, row_plan, time_text
 from tapwell.catalog import StreamEntry
 
