@@ -104,9 +104,9 @@ def tap_command(
 
 
 def _dumps_indented(value: Any) -> bytes:
-    from tapwell.wire import dumps
+    from tapwell.wire import dumps  # Decimal bounds and integers past 64 bits stay exact
 
-    return orjson.dumps(orjson.loads(dumps(value)), option=orjson.OPT_INDENT_2)
+    return dumps(value, orjson.OPT_INDENT_2)
 
 
 def load_state(path: str | None) -> dict[str, Any]:

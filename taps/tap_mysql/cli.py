@@ -6,13 +6,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
-import orjson
-from tapwell.catalog import Catalog, load_catalog
-from tapwell.cli_util import run_main
-from tapwell.config import load_config, secret_values
-from tapwell.errors import ConfigError
+from tapwell.catalog import Catalog
 from tapwell.progress import configure_logging
+from tapwell.tap_cli import raise_config_errors, tap_command
 
 NAME = "tap-mysql"
 
@@ -80,137 +76,51 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def _validate(config: dict[str, Any]) -> None:
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft7Validator(SETTINGS).iter_errors(config), key=str)
-    if errors:
-        e = errors[0]
-        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {where}: {e.message}")
-
-
-def load_state(path: str | None) -> dict[str, Any]:
-    """A state file (or a whole STATE message), every number exact."""
-    from tapwell.wire import loads
-
-    if not path:
-        return {}
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"state file {path} does not exist") from None
-    if not raw.strip():
-        return {}
-    try:
-        data = loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"state file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"state file {path} must hold a JSON object")
-    if data.get("type") == "STATE" and isinstance(data.get("value"), dict):
-        return data["value"]
-    return data
-
-
 def about() -> dict[str, Any]:
     return {
         "name": NAME,
+        "version": "0.1.0",
         "description": "MySQL and MariaDB tables as Singer streams: FULL_TABLE, INCREMENTAL, LOG_BASED; exact values",
         "capabilities": ["catalog", "discover", "state", "about", "log-based"],
         "settings": SETTINGS,
     }
 
 
-@click.command(
-    name=NAME,
+def validate(config: dict[str, Any]) -> None:
+    raise_config_errors(SETTINGS, config)
+    configure_logging(NAME)
+
+
+def discover(config: dict[str, Any]) -> dict[str, Any]:
+    from tap_mysql.connection import connect, translated
+    from tap_mysql.discovery import discover as run_discover
+
+    conn = connect(config)
+    try:
+        with translated(config, "discovering"):
+            return run_discover(conn, config)
+    finally:
+        conn.close()
+
+
+def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any]) -> None:
+    from tap_mysql.sync import sync as run_sync
+
+    out = sys.stdout.buffer
+    run_sync(config, catalog, state, out)
+    out.flush()
+
+
+command = tap_command(
+    NAME,
     help="MySQL/MariaDB tables as Singer streams (FULL_TABLE, INCREMENTAL, LOG_BASED). "
     "A drop-in for singer-io's and PipelineWise's tap-mysql: same config, catalog and state.",
+    about=about,
+    validate=validate,
+    discover=discover,
+    sync=sync,
+    config_hint="a JSON file with host, port, user, password, ...",
 )
-@click.option(
-    "--config",
-    "configs",
-    multiple=True,
-    type=click.Path(),
-    help="JSON config file (repeatable; later files win).",
-)
-@click.option(
-    "--discover",
-    is_flag=True,
-    help="Print the catalog of every table and view the user can read, and exit.",
-)
-@click.option(
-    "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
-)
-@click.option("--properties", type=click.Path(), help="Older name for --catalog.")
-@click.option(
-    "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
-)
-@click.option(
-    "--about", "show_about", is_flag=True, help="Print what this tap is and its settings, and exit."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "markdown"]),
-    default="json",
-    help="Format of --about.",
-)
-def command(
-    configs: tuple[str, ...],
-    discover: bool,
-    catalog: str | None,
-    properties: str | None,
-    state_path: str | None,
-    show_about: bool,
-    fmt: str,
-) -> None:
-    holder: dict[str, Any] = {}
-
-    def body() -> None:
-        if show_about:
-            from tapwell.tap import _print_about
-
-            info = about() | {"version": "0.1.0"}
-            _print_about(info, fmt)
-            return
-        if not configs:
-            raise ConfigError(
-                "--config is required (a JSON file with host, port, user, password, ...)"
-            )
-        config = load_config(configs)
-        holder["config"] = config
-        _validate(config)
-        configure_logging(NAME)
-        from tap_mysql.connection import connect, translated
-        from tap_mysql.discovery import discover as run_discover
-        from tap_mysql.records import _default
-
-        if discover:
-            conn = connect(config)
-            with translated(config, "discovering"):
-                catalog_dict = run_discover(conn, config)
-            conn.close()
-            text = orjson.dumps(catalog_dict, default=_default, option=orjson.OPT_INDENT_2)
-            sys.stdout.buffer.write(text + b"\n")
-            return
-        from tap_mysql.sync import sync
-
-        cat_path = catalog or properties
-        if cat_path:
-            cat = load_catalog(cat_path)
-        else:
-            from tapwell.catalog import select_all
-
-            conn = connect(config)
-            cat = Catalog(select_all(run_discover(conn, config)))
-            conn.close()
-        out = sys.stdout.buffer
-        sync(config, cat, load_state(state_path), out)
-        out.flush()
-
-    sys.exit(run_main(NAME, body, lambda: secret_values(holder.get("config", {}))))
 
 
 def main() -> None:
