@@ -96,14 +96,66 @@ def prepared_catalog(project: Project, integration: Integration) -> dict[str, An
     )
 
 
+def target_config(integration: Integration) -> dict[str, Any]:
+    """The target's config as given, except that our state-keeping targets get the integration's
+    name as `state_id` when none is set, so the state row in the destination is this
+    integration's alone and can be recovered (tapwell.recover)."""
+    from tapwell.recover import is_ours
+
+    config = integration.target.config
+    if is_ours(integration.target) and not config.get("state_id"):
+        return {**config, "state_id": integration.name}
+    return config
+
+
+def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
+    """`--catalog` or `--properties` (older singer-io taps know only the latter): as tapwell.yml
+    says (`tap: {catalog_flag: ...}`), else read from the tap's `--help` once and cached in
+    .tapwell/catalog_flags.json, keyed by the command and its files' modification times."""
+    if tap.catalog_flag in ("--catalog", "--properties"):
+        return tap.catalog_flag
+    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
+    key = orjson.dumps(stamp).decode()
+    cache_path = project.root / ".tapwell" / "catalog_flags.json"
+    try:
+        cache = orjson.loads(cache_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    if cache.get(key) in ("--catalog", "--properties"):
+        return str(cache[key])
+    try:
+        done = subprocess.run(
+            [*argv, "--help"],
+            capture_output=True,
+            timeout=30,
+            cwd=project.root,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "--catalog"  # not cached: the next run asks again
+    text = (done.stdout + done.stderr).decode("utf-8", "replace")
+    flag = "--properties" if "--properties" in text and "--catalog" not in text else "--catalog"
+    cache[key] = flag
+    with contextlib.suppress(OSError):
+        from tapwell.statestore import atomic_write
+
+        atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
+    return flag
+
+
 class Metrics:
-    """record_count counters per stream from METRIC lines (singer-python and singer-sdk emit
-    increments; ours emits one total per stream), kept apart for the tap and the target."""
+    """record_count counters per stream from METRIC lines, kept apart for the tap and the
+    target. Every counter is an increment (singer-python, singer-sdk and our connectors'
+    Progress emit the rows since their previous counter, the rest at the end), so they are
+    summed; the rate on the progress line is over the rows counted since the previous line."""
 
     def __init__(self) -> None:
         self.counts: dict[str, dict[str, int]] = {"tap": {}, "target": {}}
-        self.first_seen: dict[str, float] = {}
         self.lock = threading.Lock()
+        self.last_tick = time.monotonic()
+        self.at_last_tick: dict[str, int] = {}
 
     def feed(self, role: str, line: str) -> None:
         at = line.find("METRIC: ")
@@ -113,18 +165,19 @@ class Metrics:
             body = orjson.loads(line[at + 8 :])
         except orjson.JSONDecodeError:
             return
+        value = body.get("value") if isinstance(body, dict) else None
         if (
             not isinstance(body, dict)
             or body.get("metric") != "record_count"
-            or not isinstance(body.get("value"), int)
+            or not isinstance(value, int)
+            or isinstance(value, bool)
         ):
             return
         tags = body.get("tags") or {}
         stream = str(tags.get("stream") or tags.get("endpoint") or tags.get("name") or "?")
         with self.lock:
-            self.first_seen.setdefault(stream, time.monotonic())
             counts = self.counts[role]
-            counts[stream] = counts.get(stream, 0) + body["value"]
+            counts[stream] = counts.get(stream, 0) + value
 
     def rows(self) -> dict[str, int]:
         """Rows per stream: what the target reports loading, else what the tap reports sending."""
@@ -132,13 +185,16 @@ class Metrics:
             return dict(self.counts["target"] or self.counts["tap"])
 
     def line(self, name: str) -> str:
+        """`tapwell: NAME: stream N rows (R rows/s); ...`, R over the time since the last line."""
         now = time.monotonic()
         with self.lock:
             merged = {**self.counts["tap"], **self.counts["target"]}
+            secs = max(now - self.last_tick, 1e-3)
             parts = [
-                f"{s} {n:,} rows ({n / max(now - self.first_seen.get(s, now), 1e-3):,.0f} rows/s)"
+                f"{s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
                 for s, n in sorted(merged.items())
             ]
+            self.last_tick, self.at_last_tick = now, merged
         return f"tapwell: {name}: " + (
             "; ".join(parts) if parts else "running, no record counts yet"
         )
@@ -203,13 +259,14 @@ def run_attempt(
         os.chmod(tmp, 0o700)
         tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
         if catalog is not None:
-            tap_cmd += ["--catalog", write_private(tmp, "catalog.json", catalog)]
+            flag = catalog_flag(project, integration.tap, tap_argv)
+            tap_cmd += [flag, write_private(tmp, "catalog.json", catalog)]
         if state:
             tap_cmd += ["--state", write_private(tmp, "state.json", state)]
         target_cmd = [
             *target_argv,
             "--config",
-            write_private(tmp, "target.json", integration.target.config),
+            write_private(tmp, "target.json", target_config(integration)),
         ]
 
         tap = subprocess.Popen(

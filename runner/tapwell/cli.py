@@ -110,9 +110,11 @@ def run(
         if not result.ok:
             raise describe_failure(integration, result)
         rows = sum(result.rows.values())
+        earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
         _err(
-            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows); "
-            f"{result.states_saved} state checkpoint(s) saved"
+            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows"
+            + (f" in the last attempt, {earlier:,} in earlier failed ones" if earlier else "")
+            + f"); {result.states_saved} state checkpoint(s) saved"
         )
 
     _exit(body)
@@ -198,30 +200,31 @@ def state_history(ctx: click.Context, name: str, limit: int) -> None:
 
 @state.command(
     "recover",
-    help="Read NAME's state from the destination (state.recover in tapwell.yml) "
-    "and save it; over a saved state needs --force.",
+    help="Read the state NAME's target committed in the destination and save it as NAME's state "
+    "(target-postgres and target-duckdb: from the target's config; others: state.recover "
+    "{dsn, query} in tapwell.yml). Over a different saved state needs --force.",
 )
 @click.argument("name")
-@click.option("--force", is_flag=True)
+@click.option("--force", is_flag=True, help="Replace a different saved state.")
 @click.pass_context
 def state_recover(ctx: click.Context, name: str, force: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
-        from tapwell.recover import recover_state
+        from tapwell.recover import recover_state, recovery_source
 
-        config = project.state_config_for(name).get("recover")
-        if not config:
-            raise ConfigError(
-                f"integrations.{name}.state.recover is not set: give the destination's dsn and query"
-            )
-        value = recover_state(config)
+        integration = project.integration(name)
+        value = recover_state(project, integration)
+        source = recovery_source(project, integration)
+        where = source.where if source else "the destination"
         if value is None:
-            raise ConfigError("the destination holds no state for this integration")
-        if store.get(name) and not force:
+            raise ConfigError(f"{where} holds no state for integration {name!r}")
+        saved = store.get(name)
+        if saved and saved != value and not force:
             raise ConfigError(
-                f"{name} has a saved state; add --force to replace it with the destination's"
+                f"{name} has a different saved state; add --force to replace it with the one in {where}"
             )
         store.put(name, value, record=True, force=True)
         click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+        _err(f"tapwell: state of {name} recovered from {where}")
 
     _with_store(ctx, name, use)
 

@@ -27,9 +27,18 @@ class RunRecord:
     ended_at: dt.datetime | None = None
     outcome: str = "running"
     attempts: int = 0
+    # rows per stream the target reported in the run's last attempt (the successful one, when
+    # the run succeeded); attempt_rows has every attempt's. They are not added up: an attempt
+    # after a failure replays what followed the last committed state.
     rows: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     log: str = ""
+    attempt_rows: list[dict[str, int]] = field(default_factory=list)
+
+    @property
+    def earlier_rows(self) -> int:
+        """Rows the failed attempts before the last one reported (partly replayed later)."""
+        return sum(sum(r.values()) for r in self.attempt_rows[:-1])
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -44,6 +53,7 @@ class RunRecord:
         data["ended_at"] = (
             dt.datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None
         )
+        data.pop("earlier_rows", None)
         return cls(**data)
 
 
@@ -71,7 +81,8 @@ def runs_table(records: list[RunRecord]) -> str:
                 secs,
                 r.outcome,
                 str(r.attempts),
-                f"{sum(r.rows.values()):,}",
+                f"{sum(r.rows.values()):,}"
+                + (f" (+{r.earlier_rows:,} earlier)" if r.earlier_rows else ""),
                 error[:60] + ("..." if len(error) > 60 else ""),
             )
         )

@@ -78,6 +78,7 @@ class Connector:
     config: dict[str, Any]
     venv: Path | None = None
     pip_url: str | None = None
+    catalog_flag: str = "auto"  # --catalog, --properties, or auto (read from the tap's --help)
 
 
 @dataclass
@@ -194,6 +195,7 @@ class Project:
             config,
             self.venv_dir / venv if venv else None,
             spec.get("pip_url"),
+            str(spec.get("catalog_flag") or "auto"),
         )
 
 

@@ -35,6 +35,10 @@ CONNECTOR: dict[str, Any] = {
                     "oneOf": [{"type": "object"}, {"type": "string"}],
                     "description": "inline mapping, or a JSON/YAML file relative to the project",
                 },
+                "catalog_flag": {
+                    "enum": ["--catalog", "--properties", "auto"],
+                    "description": "how the tap takes its catalog; auto (default) reads its --help",
+                },
             },
             "anyOf": [{"required": ["name"]}, {"required": ["command"]}],
         },
@@ -103,11 +107,17 @@ STATE: dict[str, Any] = {
             "description": "PostgreSQL schema for the runner's tables (default tapwell)",
         },
         "recover": {
-            "type": "object",
-            "description": "where the target keeps state in the destination, to recover it",
-            "additionalProperties": False,
-            "required": ["dsn", "query"],
-            "properties": {"dsn": {"type": "string"}, "query": {"type": "string"}},
+            "description": "where the target keeps state in the destination (automatic for "
+            "target-postgres and target-duckdb); false turns recovery off",
+            "oneOf": [
+                {"const": False},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["dsn", "query"],
+                    "properties": {"dsn": {"type": "string"}, "query": {"type": "string"}},
+                },
+            ],
         },
     },
 }

@@ -32,7 +32,8 @@ class RunResult:
     states_saved: int = 0
     last_state: dict[str, Any] | None = None
     attempts: int = 0
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # the last attempt's (see _absorb)
+    attempt_rows: list[dict[str, int]] = field(default_factory=list)
     error: str | None = None
     terminal_config: bool = False
     stalled: bool = False
@@ -100,9 +101,7 @@ def _run_locked(
     notifier = Notifier(integration.notify, sink, secrets)
     notifier.started()
     policy = integration.retry
-    state = None if full_refresh else store.get(integration.name)
-    if state is None and not full_refresh:
-        state = _recover(project, integration, store, sink)
+    state = None if full_refresh else _start_state(project, integration, store, sink, result.run_id)
     delays = waits(policy)
     sink(
         f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
@@ -117,6 +116,8 @@ def _run_locked(
     try:
         while True:
             result.attempts += 1
+            if result.attempts > 1 and result.states_saved:
+                state = _catch_up(project, integration, store, sink, result.run_id, state)
             attempt = run_attempt(
                 project,
                 integration,
@@ -176,9 +177,12 @@ def _finish(
     record.ended_at = utcnow()
     record.outcome = "succeeded" if result.ok else "failed"
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
+    record.attempt_rows = result.attempt_rows
+    earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
     sink(
         f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported")
+        + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")
     )
     record.log = "\n".join(result.log)
     store.save_run(record)
@@ -203,8 +207,11 @@ def _absorb(result: RunResult, attempt: AttemptResult) -> None:
     result.states_saved += attempt.states_saved
     if attempt.last_state is not None:
         result.last_state = attempt.last_state
-    for stream, n in attempt.rows.items():
-        result.rows[stream] = result.rows.get(stream, 0) + n
+    # Rows per attempt are kept apart: an attempt after a failure replays everything after the
+    # last committed state, so adding them up counts replayed rows twice. The run's `rows` are
+    # the last attempt's (the successful one's, for a run that succeeded).
+    result.attempt_rows.append(dict(attempt.rows))
+    result.rows = dict(attempt.rows)
 
 
 def _describe(
@@ -220,20 +227,91 @@ def _describe(
     return f"{head}" + (f": {line}" if line else "")
 
 
-def _recover(
-    project: Project, integration: Integration, store: StateBackend, sink: Callable[[str], None]
+def _start_state(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    sink: Callable[[str], None],
+    run_id: str,
 ) -> dict[str, Any] | None:
-    """With no saved state, ask the destination (state.recover) for the one its target kept."""
-    config = project.state_config_for(integration.name).get("recover")
-    if not config:
-        return None
-    from tapwell.recover import recover_state
+    """The state to start from: the saved one, or the one the target committed in the
+    destination (tapwell.recover) when that is safe and better:
 
-    state = recover_state(config)
-    if state:
-        store.put(integration.name, state, record=True)
-        sink("[tapwell] no saved state: recovered the target's state from the destination")
-    return state
+    - no saved state, and the newest change of it was not `tapwell state clear` (a clear means
+      "sync everything", and the destination must not undo it): recover;
+    - a saved state, the target one of ours, the previous run did not succeed (it may have died
+      between the target's commit and the runner saving the printed state), and nobody changed
+      the state by hand since: the destination's state wins when it differs, because it is by
+      construction the one that matches the rows there.
+    After a successful run the runner holds every state the target printed, so the destination
+    is not consulted (a difference then means someone else wrote it; `tapwell state recover
+    --force` adopts it on purpose)."""
+    from tapwell.recover import recover_state, recovery_source
+
+    name = integration.name
+    saved = store.get(name)
+    source = recovery_source(project, integration)
+    if source is None:
+        return saved
+    newest = store.state_history(name, 1)
+    manual = bool(newest) and newest[0][1] is None
+    if saved is None:
+        if manual and newest[0][2] is None:
+            sink(
+                "[tapwell] no saved state (cleared by hand): not recovering it from the destination"
+            )
+            return None
+    else:
+        if not source.automatic or manual:
+            return saved
+        previous = next((r for r in store.runs(name, 5) if r.id != run_id), None)
+        if previous is None or previous.outcome == "succeeded":
+            return saved
+    try:
+        found = recover_state(project, integration)
+    except ConfigError as exc:
+        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
+        return saved
+    if found is None or found == saved or not found:
+        return saved
+    store.put(name, found, run_id=run_id, record=True, force=True)
+    sink(
+        "[tapwell] "
+        + ("no saved state" if saved is None else "the previous run did not finish")
+        + f": resuming from the state the target committed in the destination ({source.where})"
+    )
+    return found
+
+
+def _catch_up(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    sink: Callable[[str], None],
+    run_id: str,
+    state: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """Before a retry: a target of ours may have committed a batch and died before printing its
+    state; the destination's state then is ahead of ours, and starting from it replays nothing.
+    Only once this run's target has committed a state: before that the destination may still
+    hold a state this run means to leave behind (after `state set`, or a full refresh)."""
+    from tapwell.recover import recover_state, recovery_source
+
+    source = recovery_source(project, integration)
+    if source is None or not source.automatic:
+        return state
+    try:
+        found = recover_state(project, integration)
+    except ConfigError as exc:
+        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
+        return state
+    if not found or found == state:
+        return state
+    store.put(integration.name, found, run_id=run_id, record=True, force=True)
+    sink(
+        f"[tapwell] the destination holds a later committed state ({source.where}): retrying from it"
+    )
+    return found
 
 
 def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:

@@ -56,6 +56,7 @@ class PostgresStateStore:
                     id text PRIMARY KEY, integration text NOT NULL, started_at timestamptz NOT NULL,
                     ended_at timestamptz, outcome text NOT NULL, attempts integer NOT NULL DEFAULT 0,
                     rows jsonb NOT NULL DEFAULT '{{}}', error text, log text NOT NULL DEFAULT '');
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS attempt_rows jsonb NOT NULL DEFAULT '[]';
                 CREATE INDEX IF NOT EXISTS runs_integration_started ON {s}.runs (integration, started_at DESC);
                 """)
             finally:
@@ -140,10 +141,11 @@ class PostgresStateStore:
     def save_run(self, run: RunRecord) -> RunRecord:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log, attempt_rows) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb) ON CONFLICT (id) DO UPDATE SET "
                 "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, "
-                "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log",
+                "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log, "
+                "attempt_rows = EXCLUDED.attempt_rows",
                 (
                     run.id or new_run_id(run.started_at),
                     run.integration,
@@ -154,6 +156,7 @@ class PostgresStateStore:
                     orjson.dumps(run.rows).decode(),
                     run.error,
                     run.log,
+                    orjson.dumps(run.attempt_rows).decode(),
                 ),
             )
         return run
@@ -161,12 +164,23 @@ class PostgresStateStore:
     def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log "
+                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log, attempt_rows::text "
                 f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s",
                 (*args, limit),
             )
             return [
-                RunRecord(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6]), r[7], r[8])
+                RunRecord(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    orjson.loads(r[6]),
+                    r[7],
+                    r[8],
+                    orjson.loads(r[9]),
+                )
                 for r in cur.fetchall()
             ]
 

@@ -73,14 +73,18 @@ def test_postgres_backend_keeps_state_history_and_runs(proj, pg_db):
     with conn.cursor() as cur:
         cur.execute('SELECT value::text FROM "runner state".state WHERE integration = %s', ("pg",))
         assert json.loads(cur.fetchone()[0]) == {"bookmarks": {"items": {"last_id": 100}}}
-        cur.execute('SELECT outcome, attempts, rows::text, log FROM "runner state".runs')
-        outcome, attempts, rows, log = cur.fetchone()
+        cur.execute(
+            'SELECT outcome, attempts, rows::text, attempt_rows::text, log FROM "runner state".runs'
+        )
+        outcome, attempts, rows, attempt_rows, log = cur.fetchone()
     conn.close()
-    assert (outcome, attempts, json.loads(rows)) == (
+    # 50 loaded per attempt; the run's rows are the last attempt's, each attempt's kept apart
+    assert (outcome, attempts, json.loads(rows), json.loads(attempt_rows)) == (
         "succeeded",
         2,
-        {"items": 100},
-    )  # 50 loaded per attempt
+        {"items": 50},
+        [{"items": 50}, {"items": 50}],
+    )
     assert "connection reset by peer" in log and "s3cret-pw" not in log
     table = proj.cli("runs", "pg").stdout.splitlines()
     assert (
@@ -170,7 +174,7 @@ def test_state_recovered_from_the_destination(proj, pg_db):
     proj.write({"integrations": {"r": raw}})
     done = proj.cli("run", "r")
     assert done.returncode == 0, done.stderr
-    assert "recovered the target's state from the destination" in done.stderr
+    assert "no saved state: resuming from the state the target committed" in done.stderr
     assert proj.starts() == [70]
     again = proj.cli("state", "recover", "r")
     assert again.returncode == 2 and "add --force" in again.stderr
