@@ -223,3 +223,16 @@ def test_old_tap_gets_properties_found_from_its_help_once(proj):
     _old_tap_project(proj, "--properties")  # told right: no --help needed
     assert proj.cli("run", "old", env=env).returncode == 0
     assert not counter.exists()
+
+
+def test_recover_from_an_unreachable_destination_is_one_line_without_the_password(proj):
+    target = pg_target({"host": "127.0.0.1", "port": 1, "user": "postgres", "dbname": "nowhere"})
+    proj.write({"integrations": {"u": fake_integration(proj, rows=5, target=target)}})
+    out = proj.cli("state", "recover", "u")
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr
+    assert lines[0].startswith(
+        'tapwell: error: state recovery from target-postgres nowhere: "loaded".'
+    )
+    assert "cannot connect" in lines[0] and PG_PASSWORD not in out.stderr
