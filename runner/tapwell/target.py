@@ -13,7 +13,9 @@ import gc
 import gzip
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
@@ -27,10 +29,11 @@ from tapwell.messages import (
     RecordMessage,
     SchemaMessage,
     StateMessage,
+    UnknownMessageType,
 )
 from tapwell.progress import Progress, configure_logging
 from tapwell.schema import compile_checker
-from tapwell.wire import loads, read_messages
+from tapwell.wire import _DIGITS, _RUN, loads, parse_line
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
@@ -66,7 +69,14 @@ class Batch:
 
 
 class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
+    """What a destination implements. `load` must be atomic: all batches and the state, or none.
+
+    A loader may also have `stage(batches, state)`: the Python work of a load (encoding) done on
+    the loop's thread, returning a function that does only the database work (which releases
+    the GIL). The loop runs that function on a worker thread while it reads the next batch, at
+    most one at a time; every other loader call waits for it, and its state is printed once it
+    has committed.
+    """
 
     def prepare(self, spec: StreamSpec) -> None: ...
 
@@ -119,38 +129,104 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
+        self.stage: Callable[..., Callable[[], None]] | None = getattr(loader, "stage", None)
+        self.pool: ThreadPoolExecutor | None = None
+        # loads handed to the worker, oldest first, each with the state it commits
+        self.inflight: deque[tuple[Future[None], dict[str, Any] | None]] = deque()
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
-        on_unknown = lambda n, exc: self.log.debug("line %d: %s, skipped", n, exc.problem)  # noqa: E731
-        lines: Any = self._counted(stream)
-        for line_no, msg in read_messages(lines, source=source, on_unknown=on_unknown):
-            if isinstance(msg, RecordMessage):
-                self.on_record(msg, line_no)
-            elif isinstance(msg, SchemaMessage):
-                self.on_schema(msg)
-            elif isinstance(msg, StateMessage):
-                self.on_state(msg.value)
-            elif isinstance(msg, ActivateVersionMessage):
-                self.on_activate(msg, line_no)
-            elif isinstance(msg, BatchMessage):
-                self.on_batch(msg, line_no)
-        self.flush()
+        try:
+            self._read(stream, source)
+            self.flush()
+            self._wait()
+        except BaseException:
+            self._wait()  # an earlier batch's failure comes first; else its state is still printed
+            raise
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
         for name in self.progress.counts:
             self.progress.done(name)
         self.loader.close()
 
-    def _counted(self, stream: IO[bytes]) -> Iterator[bytes]:
-        """The input's lines, counting their bytes so a batch is also bounded by size."""
+    def _read(self, stream: IO[bytes], source: str) -> None:
+        """Every input line in order, counting bytes so a batch is also bounded by size. A
+        well-formed RECORD joining a batch that has begun (nearly every line) is checked and
+        buffered right here, without a message object or a call per line; every other line goes
+        through `parse_line` and `on_record` & co., so errors read exactly as they always did."""
+        digits, run16, fast_loads = _DIGITS, _RUN, orjson.loads
+        specs, batches, limits = self.specs, self.batches, self.limits
+        fast = not self.metadata_columns
+        line_no = 0
         for line in stream:
+            line_no += 1
             self.bytes_read += len(line)
-            yield line
+            if fast and run16 not in line.translate(digits):
+                try:
+                    obj = fast_loads(line)
+                except orjson.JSONDecodeError:
+                    obj = None
+                if type(obj) is dict and obj.get("type") == "RECORD":
+                    record, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
+                    spec = specs.get(name) if type(name) is str else None
+                    batch = batches.get(name) if spec is not None else None  # type: ignore[arg-type]
+                    if (
+                        batch is not None
+                        and batch.records
+                        and type(record) is dict
+                        and (version is None or type(version) is int)
+                    ):
+                        try:
+                            spec.check(record, line_no)  # type: ignore[union-attr]
+                        except ProtocolError as exc:
+                            self._name_source(exc)
+                            raise
+                        batch.records.append(record)
+                        batch.lines.append(line_no)
+                        batch.last_line = line_no
+                        if version is not None:
+                            batch.version = version
+                        self.buffered_rows += 1
+                        if (
+                            self.buffered_rows >= limits.rows
+                            or self.bytes_read - self.flushed_at >= limits.bytes
+                            or (
+                                self.buffered_rows % 1000 == 0
+                                and time.monotonic() - self.batch_started >= limits.seconds
+                            )
+                        ):
+                            self.flush()
+                        continue
+            self._message(line, line_no, source)
+
+    def _message(self, line: bytes, line_no: int, source: str) -> None:
+        """One line the general way: blank lines and unknown types skipped as `read_messages`
+        does, every problem named by `parse_line`."""
+        if len(line) < 4 and not line.strip():
+            return
+        try:
+            msg = parse_line(line, line_no, source)
+        except UnknownMessageType as exc:
+            self.log.debug("line %d: %s, skipped", line_no, exc.problem)
+            return
+        if isinstance(msg, RecordMessage):
+            self.on_record(msg, line_no)
+        elif isinstance(msg, SchemaMessage):
+            self.on_schema(msg)
+        elif isinstance(msg, StateMessage):
+            self.on_state(msg.value)
+        elif isinstance(msg, ActivateVersionMessage):
+            self.on_activate(msg, line_no)
+        elif isinstance(msg, BatchMessage):
+            self.on_batch(msg, line_no)
 
     def on_schema(self, msg: SchemaMessage) -> None:
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
             self.flush()
+        self._wait()
         schema = msg.schema
         if self.metadata_columns:
             props = dict(schema.get("properties") or {})
@@ -177,8 +253,7 @@ class TargetLoop:
         try:
             spec.check(record, line_no)
         except ProtocolError as exc:
-            exc.source = self._source
-            exc.args = (exc.describe(),)
+            self._name_source(exc)
             raise
         if self.metadata_columns:
             record = self._with_metadata(record, msg)
@@ -204,7 +279,9 @@ class TargetLoop:
             self.flush()
 
     def on_state(self, value: dict[str, Any]) -> None:
-        if not value and (self.pending_state or self.emitted_state):
+        if not value and (
+            self.pending_state or self.emitted_state or any(s for _, s in self.inflight)
+        ):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
@@ -220,6 +297,7 @@ class TargetLoop:
                 source=self._source,
             )
         self.flush()
+        self._wait()
         if msg.stream in self.batches:
             self.batches[msg.stream].version = None
         spec.version = msg.version
@@ -252,7 +330,7 @@ class TargetLoop:
     def flush(self) -> None:
         """Commit what is buffered with the pending state, then print that state."""
         batches = [b for b in self.batches.values() if b.records]
-        new_state = self.pending_state is not None and self.pending_state != self.emitted_state
+        new_state = self.pending_state is not None and self.pending_state != self._last_state()
         if batches or new_state:
             if self.metadata_columns:
                 now = datetime.now(UTC).isoformat()
@@ -261,11 +339,13 @@ class TargetLoop:
                         r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
+            if self.stage is not None:
+                self._submit(batches)
+                return
             try:
                 self.loader.load(batches, self.pending_state)
             except ProtocolError as exc:  # a value the destination refused, named by its input line
-                exc.source = self._source
-                exc.args = (exc.describe(),)
+                self._name_source(exc)
                 raise
             for b in batches:
                 b.records = []
@@ -274,7 +354,62 @@ class TargetLoop:
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
-            self._emit_state()
+            if self.inflight:  # the same state is on its way: printed when its load commits
+                self.pending_state = None
+            else:
+                self._emit_state()
+
+    def _submit(self, batches: list[Batch]) -> None:
+        """Encode the batches here, then hand their database work to the worker. Before a batch
+        is handed over, the loads before it must have committed (their states are printed), so
+        two batches live at most: the one loading and the one being read. A state alone queues
+        behind the load in flight instead of waiting for it."""
+        assert self.stage is not None
+        commit = self.stage(batches, self.pending_state)
+        self._reap(block=bool(batches))
+        for b in batches:  # the staged load keeps these lists; the loop fills fresh ones
+            b.records = []
+            b.lines = []
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="load")
+        state, self.pending_state = self.pending_state, None
+        self.inflight.append((self.pool.submit(commit), state))
+        self.buffered_rows = 0
+        self.flushed_at = self.bytes_read
+        self.batch_started = time.monotonic()
+
+    def _last_state(self) -> dict[str, Any] | None:
+        """The newest state committed or on its way to be."""
+        for _, state in reversed(self.inflight):
+            if state is not None:
+                return state
+        return self.emitted_state
+
+    def _wait(self) -> None:
+        """Wait for every load on the worker and print their states as they commit."""
+        self._reap(block=True)
+
+    def _reap(self, block: bool) -> None:
+        """Print the states of the loads that have committed, oldest first; with `block`, wait
+        for all of them. A failed load raises its error (the states after it are never printed)."""
+        while self.inflight:
+            future, state = self.inflight[0]
+            if not block and not future.done():
+                return
+            self.inflight.popleft()
+            try:
+                future.result()
+            except ProtocolError as exc:
+                self._name_source(exc)
+                raise
+            if state is not None:
+                pending, self.pending_state = self.pending_state, state
+                self._emit_state()
+                self.pending_state = pending
+
+    def _name_source(self, exc: ProtocolError) -> None:
+        exc.source = self._source
+        exc.args = (exc.describe(),)
 
     def _emit_state(self) -> None:
         value = self.pending_state
