@@ -236,3 +236,59 @@ def test_recover_from_an_unreachable_destination_is_one_line_without_the_passwor
         'tapwell: error: state recovery from target-postgres nowhere: "loaded".'
     )
     assert "cannot connect" in lines[0] and PG_PASSWORD not in out.stderr
+
+
+def test_runner_killed_mid_run_resumes_from_the_later_committed_state(proj):
+    """SIGKILL the runner alone: the target commits once more and cannot print the state, so
+    the runner's copy lags the destination by a commit; the next run starts from the commit."""
+    import signal
+    import subprocess
+    import time
+
+    import duckdb
+    from conftest import BIN
+
+    raw = fake_integration(
+        proj,
+        mode="wait",
+        rows=60,
+        state_every=10,
+        release=str(proj.root / "go"),
+        target=duckdb_target(proj, batch_rows=5),
+    )
+    proj.write({"integrations": {"k": raw}})
+    run = subprocess.Popen(
+        [str(BIN / "tapwell"), "--project", str(proj.root), "run", "k", "--quiet"],
+        stderr=subprocess.DEVNULL,
+    )
+    state_file = proj.root / "state" / "k.json"
+    deadline = time.monotonic() + 60
+    while not (state_file.exists() and '"last_id": 50' in state_file.read_text()):
+        assert time.monotonic() < deadline, "no commit at 50"
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    (proj.root / "go").touch()  # the orphaned tap finishes; the target commits 60, then EPIPE
+
+    def committed() -> dict | None:
+        try:
+            con = duckdb.connect(str(proj.root / "out.duckdb"), read_only=True)
+        except duckdb.Error:
+            return None  # the target still holds the file
+        try:
+            row = con.execute("SELECT value::VARCHAR FROM main._tapwell_state").fetchone()
+        finally:
+            con.close()
+        return json.loads(row[0]) if row else None
+
+    while committed() != {"bookmarks": {"items": {"last_id": 60}}}:
+        assert time.monotonic() < deadline + 60, "the target never committed 60"
+        time.sleep(0.1)
+    assert json.loads(state_file.read_text()) == {"bookmarks": {"items": {"last_id": 50}}}
+    again = proj.cli("run", "k")
+    assert again.returncode == 0, again.stderr
+    assert "the previous run did not finish: resuming from the state the target committed" in (
+        again.stderr
+    )
+    assert proj.starts() == [0, 60]
+    assert proj.duckdb_rows() == [(i, f"v{i}") for i in range(1, 61)]
