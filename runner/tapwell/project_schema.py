@@ -232,7 +232,7 @@ def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
     for error in errors[:10]:
         if error.validator in ("oneOf", "anyOf") and error.context:
             # The branch whose type fits the value explains the problem; the others only say "not a string".
-            fitting = [e for e in error.context if e.validator != "type"]
+            fitting = [e for e in error.context if e.validator not in ("type", "const")]
             if fitting:
                 error = best_match(fitting)
         lines.append(f"{_where(list(error.absolute_path))} {_fix(error)}")

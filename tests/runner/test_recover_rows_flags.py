@@ -153,6 +153,11 @@ def test_recovery_can_be_turned_off_and_third_party_targets_need_a_query(proj):
     assert proj.cli("run", "off").returncode == 0
     out = proj.cli("state", "recover", "off")
     assert out.returncode == 2 and "state.recover: {dsn, query}" in out.stderr
+    raw["state"] = {"recover": {"dsn": "host=x"}}
+    proj.write({"integrations": {"off": raw}})
+    bad = proj.cli("run", "off")
+    assert bad.returncode == 2
+    assert "integrations.off.state.recover is missing 'query': add it" in bad.stderr
 
 
 def test_run_rows_are_the_last_attempts_and_attempts_are_kept_apart(proj, expected_rows):
