@@ -13,9 +13,7 @@ import gc
 import gzip
 import sys
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
@@ -69,14 +67,7 @@ class Batch:
 
 
 class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none.
-
-    A loader may also have `stage(batches, state)`: the Python work of a load (encoding) done on
-    the loop's thread, returning a function that does only the database work (which releases
-    the GIL). The loop runs that function on a worker thread while it reads the next batch, at
-    most one at a time; every other loader call waits for it, and its state is printed once it
-    has committed.
-    """
+    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 
@@ -129,25 +120,13 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
-        self.stage: Callable[..., Callable[[], None]] | None = getattr(loader, "stage", None)
-        self.pool: ThreadPoolExecutor | None = None
-        # loads handed to the worker, oldest first, each with the state it commits
-        self.inflight: deque[tuple[Future[None], dict[str, Any] | None]] = deque()
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
-        try:
-            self._read(stream, source)
-            self.flush()
-            self._wait()
-        except BaseException:
-            self._wait()  # an earlier batch's failure comes first; else its state is still printed
-            raise
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown()
+        self._read(stream, source)
+        self.flush()
         for name in self.progress.counts:
             self.progress.done(name)
         self.loader.close()
@@ -226,7 +205,6 @@ class TargetLoop:
     def on_schema(self, msg: SchemaMessage) -> None:
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
             self.flush()
-        self._wait()
         schema = msg.schema
         if self.metadata_columns:
             props = dict(schema.get("properties") or {})
@@ -279,9 +257,7 @@ class TargetLoop:
             self.flush()
 
     def on_state(self, value: dict[str, Any]) -> None:
-        if not value and (
-            self.pending_state or self.emitted_state or any(s for _, s in self.inflight)
-        ):
+        if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         if self.buffered_rows == 0:
@@ -297,7 +273,6 @@ class TargetLoop:
                 source=self._source,
             )
         self.flush()
-        self._wait()
         if msg.stream in self.batches:
             self.batches[msg.stream].version = None
         spec.version = msg.version
@@ -330,7 +305,7 @@ class TargetLoop:
     def flush(self) -> None:
         """Commit what is buffered with the pending state, then print that state."""
         batches = [b for b in self.batches.values() if b.records]
-        new_state = self.pending_state is not None and self.pending_state != self._last_state()
+        new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
             if self.metadata_columns:
                 now = datetime.now(UTC).isoformat()
@@ -339,13 +314,11 @@ class TargetLoop:
                         r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
-            if self.stage is not None:
-                self._submit(batches)
-                return
             try:
                 self.loader.load(batches, self.pending_state)
             except ProtocolError as exc:  # a value the destination refused, named by its input line
-                self._name_source(exc)
+                exc.source = self._source
+                exc.args = (exc.describe(),)
                 raise
             for b in batches:
                 b.records = []
@@ -354,58 +327,7 @@ class TargetLoop:
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
-            if self.inflight:  # the same state is on its way: printed when its load commits
-                self.pending_state = None
-            else:
-                self._emit_state()
-
-    def _submit(self, batches: list[Batch]) -> None:
-        """Encode the batches here, then hand their database work to the worker. Before a batch
-        is handed over, the loads before it must have committed (their states are printed), so
-        two batches live at most: the one loading and the one being read. A state alone queues
-        behind the load in flight instead of waiting for it."""
-        assert self.stage is not None
-        commit = self.stage(batches, self.pending_state)
-        self._reap(block=bool(batches))
-        for b in batches:  # the staged load keeps these lists; the loop fills fresh ones
-            b.records = []
-            b.lines = []
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="load")
-        state, self.pending_state = self.pending_state, None
-        self.inflight.append((self.pool.submit(commit), state))
-        self.buffered_rows = 0
-        self.flushed_at = self.bytes_read
-        self.batch_started = time.monotonic()
-
-    def _last_state(self) -> dict[str, Any] | None:
-        """The newest state committed or on its way to be."""
-        for _, state in reversed(self.inflight):
-            if state is not None:
-                return state
-        return self.emitted_state
-
-    def _wait(self) -> None:
-        """Wait for every load on the worker and print their states as they commit."""
-        self._reap(block=True)
-
-    def _reap(self, block: bool) -> None:
-        """Print the states of the loads that have committed, oldest first; with `block`, wait
-        for all of them. A failed load raises its error (the states after it are never printed)."""
-        while self.inflight:
-            future, state = self.inflight[0]
-            if not block and not future.done():
-                return
-            self.inflight.popleft()
-            try:
-                future.result()
-            except ProtocolError as exc:
-                self._name_source(exc)
-                raise
-            if state is not None:
-                pending, self.pending_state = self.pending_state, state
-                self._emit_state()
-                self.pending_state = pending
+            self._emit_state()
 
     def _name_source(self, exc: ProtocolError) -> None:
         exc.source = self._source

@@ -10,7 +10,6 @@ Append-only streams COPY straight into their table.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,35 +61,6 @@ class Plan:
     indexes: list[int] | range
     constants: dict[str, str]
     columns: list[tuple[str | None, str, str]]
-
-
-@dataclass
-class Staged:
-    """One batch ready for the database: its plan and its rows as COPY text, and the input line
-    of each record to name a row PostgreSQL refuses. The records themselves are not kept: the
-    next batch is being read meanwhile, and two batches of dicts would double the memory."""
-
-    stream: str
-    lines: list[int]
-    plan: Plan
-    chunks: list[bytes]
-    add_version: bool  # the table's _sdc_table_version column is added before the COPY
-
-
-class _Chunks:
-    """The file psycopg2's copy_expert reads: COPY text already encoded, one chunk a read."""
-
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = chunks
-        self.pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if self.pos >= len(self.chunks):
-            return b""
-        self.pos += 1
-        return self.chunks[self.pos - 1]
-
-    readline = read
 
 
 class PostgresLoader:
@@ -189,41 +159,19 @@ class PostgresLoader:
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """Every batch and the state row, in one transaction."""
-        self.stage(batches, state)()
-
-    def stage(self, batches: list[Batch], state: dict[str, Any] | None) -> Callable[[], None]:
-        """Split a load in two. The Python work happens here, on the caller's thread: each batch
-        planned and encoded to COPY bytes. The function returned does only database work (psycopg2
-        releases the GIL while PostgreSQL works), so the loop runs it on a worker thread while it
-        parses the next batch. A value that cannot be encoded is raised by that function, after
-        the batches before it were sent, exactly where a synchronous load would raise it."""
-        staged: list[Staged] = []
-        failure: ProtocolError | None = None
-        for batch in batches:
-            try:
-                staged.append(self._stage_batch(batch))
-            except ProtocolError as exc:
-                failure = exc
-                break
-
-        def commit() -> None:
-            try:
-                with self.conn.cursor() as cur:
-                    for item in staged:
-                        self._load_batch(cur, item)
-                    if failure is not None:
-                        raise failure
-                    if state is not None:
-                        self._save_state(cur, state)
-                self.conn.commit()
-            except psycopg2.Error as exc:
-                self.conn.rollback()
-                raise map_error(exc, "cannot commit the batch") from None
-            except BaseException:
-                self.conn.rollback()
-                raise
-
-        return commit
+        try:
+            with self.conn.cursor() as cur:
+                for batch in batches:
+                    self._load_batch(cur, batch)
+                if state is not None:
+                    self._save_state(cur, state)
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise map_error(exc, "cannot commit the batch") from None
+        except BaseException:
+            self.conn.rollback()
+            raise
 
     def _plan(self, batch: Batch) -> Plan:
         table = self.tables[batch.spec.name]
@@ -246,31 +194,12 @@ class PostgresLoader:
             encode = table.encoders[key] = compile_encoder(columns, constants)
         return encode
 
-    def _stage_batch(self, batch: Batch) -> Staged:
-        """Plan one batch and encode its rows to COPY text (bytes), raising a value it cannot
-        encode as a ProtocolError naming the input line and field."""
+    def _load_batch(self, cur: Any, batch: Batch) -> None:
         plan = self._plan(batch)
         table = plan.table
-        add_version = batch.version is not None and "_sdc_table_version" not in table.columns
-        if add_version:  # added by the commit, before its COPY; later batches see it here
-            table.columns["_sdc_table_version"] = "bigint"
-            table.encoders.clear()
-        source = CopySource(
-            batch.records, plan.indexes, self._encoder(table, plan.columns, plan.constants)
-        )
-        chunks: list[bytes] = []
-        try:
-            while data := source.read():
-                chunks.append(data)
-        except (BadValue, UnicodeEncodeError):
-            raise self._bad_value(batch, source) from None
-        return Staged(batch.spec.name, batch.lines, plan, chunks, add_version)
-
-    def _load_batch(self, cur: Any, item: Staged) -> None:
-        plan = item.plan
-        table = plan.table
-        if item.add_version:
-            cur.execute(ddl.add_column(table.target, "_sdc_table_version", "bigint"))
+        columns = plan.columns
+        if batch.version is not None:
+            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
         if self.load_method == "overwrite" and table.stream not in self.overwritten:
             cur.execute(f"DELETE FROM {table.target}")
             self.overwritten.add(table.stream)
@@ -281,7 +210,7 @@ class PostgresLoader:
             # primary key catches a key already there; the savepoint undoes the attempt.
             cur.execute("SAVEPOINT tapwell_direct")
             try:
-                self._copy(cur, item, table.target, raw_unique=True)
+                self._copy(cur, batch, plan, table.target, raw_unique=True)
                 cur.execute("RELEASE SAVEPOINT tapwell_direct")
                 return
             except psycopg2.errors.UniqueViolation:
@@ -292,9 +221,9 @@ class PostgresLoader:
             cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
             cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
             copy_into = STAGE
-        self._copy(cur, item, copy_into)
+        self._copy(cur, batch, plan, copy_into)
         if copy_into == STAGE:
-            self._merge(cur, table, [c for _, c, _ in plan.columns], merge, deletes)
+            self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
 
     def _copy_columns(
         self, table: Table, constants: dict[str, str]
@@ -307,17 +236,24 @@ class PostgresLoader:
         cols += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
         return cols
 
-    def _copy(self, cur: Any, item: Staged, into: str, raw_unique: bool = False) -> None:
-        plan = item.plan
-        collist = ", ".join(ddl.quote(c) for _, c, _ in plan.columns)
+    def _copy(
+        self, cur: Any, batch: Batch, plan: Plan, into: str, raw_unique: bool = False
+    ) -> None:
+        table, columns, indexes = plan.table, plan.columns, plan.indexes
+        source = CopySource(batch.records, indexes, self._encoder(table, columns, plan.constants))
+        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
         try:
-            cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", _Chunks(item.chunks))
+            cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
+        except (BadValue, UnicodeEncodeError):
+            raise self._bad_value(batch, source) from None
         except psycopg2.Error as exc:
+            if source.error is not None:  # psycopg2 wraps what our read() raised
+                raise self._bad_value(batch, source) from None
             if raw_unique and isinstance(exc, psycopg2.errors.UniqueViolation):
                 raise
-            raise self._copy_error(exc, item) from None
+            raise self._copy_error(exc, batch, table, columns, indexes) from None
 
-    def _line_of(self, batch: Batch | Staged, index: int) -> int | None:
+    def _line_of(self, batch: Batch, index: int) -> int | None:
         lines = getattr(batch, "lines", None)
         if lines and index < len(lines):
             return int(lines[index])
@@ -331,23 +267,24 @@ class PostgresLoader:
             bad.problem, line=line, stream=batch.spec.name, field=prop, source=self.source
         )
 
-    def _copy_error(self, exc: psycopg2.Error, item: Staged) -> Exception:
+    def _copy_error(
+        self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
+    ) -> Exception:
         diag = getattr(exc, "diag", None)
         context = (getattr(diag, "context", None) or "") if diag is not None else ""
         match = _COPY_CONTEXT.search(context)
-        indexes = item.plan.indexes
         line = column = None
         if match:
             row = int(match.group(1)) - 1
             if 0 <= row < len(indexes):
-                line = self._line_of(item, indexes[row])
-                column = _column_named(match.group(2), item.plan.columns)
+                line = self._line_of(batch, indexes[row])
+                column = _column_named(match.group(2), columns)
                 if column is None:
-                    column = _nul_column(_copy_row(item.chunks, row), item.plan.columns)
+                    column = _nul_column(batch.records[indexes[row]])
         return map_error(
             exc,
             "cannot load the batch",
-            stream=item.stream,
+            stream=batch.spec.name,
             line=line,
             column=column,
             source=self.source,
@@ -463,19 +400,12 @@ def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) 
     return None
 
 
-def _copy_row(chunks: list[bytes], row: int) -> list[str]:
-    """The fields of row `row` (from 0) of COPY text split in chunks of whole lines."""
-    for chunk in chunks:
-        lines = chunk.split(b"\n")[:-1]
-        if row < len(lines):
-            return lines[row].decode("utf-8").split("\t")
-        row -= len(lines)
-    return []
-
-
-def _nul_column(fields: list[str], columns: list[tuple[str | None, str, str]]) -> str | None:
-    """The first field holding a NUL (as JSON's \\u0000, escaped for COPY), by property name."""
-    for text, (prop, col, _) in zip(fields, columns, strict=False):
-        if "\\\\u0000" in text or "\x00" in text:
-            return prop or col
+def _nul_column(record: dict[str, Any]) -> str | None:
+    for key, value in record.items():
+        if (
+            "\\u0000" in orjson.dumps(value).decode(errors="replace")
+            or isinstance(value, str)
+            and "\x00" in value
+        ):
+            return key
     return None
