@@ -216,89 +216,137 @@ def compile_checker(
 ) -> Callable[[dict[str, Any], int | None], None]:
     """A function that raises ProtocolError (with stream, line and field) for a record that
     breaks `schema`: wrong type, unparseable date, a required field or key property missing."""
-    props: dict[str, Any] = schema.get("properties") or {}
-    fields = []
-    for name, prop in props.items():
-        check = _check_for(prop)
-        if check is None:
-            continue
-        fmt = property_format(prop)
-        parse = _FORMAT_PARSERS.get(fmt or "") if "string" in property_types(prop) else None
-        kinds = property_types(prop)
-        nullable = not kinds or "null" in kinds
-        fields.append((name, _fast_types(prop), parse, check, nullable, "number" in kinds))
-    keys = list(key_properties or [])
-    required = [name for name in schema.get("required") or [] if name not in keys]
-
-    def fail(problem: str, line: int | None, name: str) -> None:
-        raise ProtocolError(problem, line=line, stream=stream, field=name)
-
-    return _generate(fields, keys, required, fail)
+    return check_code(stream, schema, key_properties).compile()
 
 
-def _generate(
-    fields: list[tuple[str, frozenset[type], Any, Check, bool, bool]],
-    keys: list[str],
-    required: list[str],
-    fail: Callable[[str, int | None, str], None],
-) -> Callable[[dict[str, Any], int | None], None]:
-    """The record check as straight-line code, one block per field, specialised once per SCHEMA
-    (a loop over the fields cost twice as much per record). The common case for each field is a
-    type look-up; anything else goes to the field's full check, which names the problem.
-    Names reach the code only as positions in tuples, never as source text."""
-    src = ["def check_record(record, line=None):", "    get = record.get"]
-    for i in range(len(keys)):
-        src += [
-            f"    if get(K[{i}]) is None:",
-            f"        fail('key property is missing or null', line, K[{i}])",
-        ]
-    for i in range(len(required)):
-        src += [
-            f"    if R[{i}] not in record:",
-            f"        fail('required field is missing', line, R[{i}])",
-        ]
-    for i, (_, fast, parse, _, nullable, number) in enumerate(fields):
-        src.append(f"    v = get(N[{i}])")
-        src.append("    if v is None:")
-        src.append(
-            "        pass" if nullable else f"        if N[{i}] in record: slow({i}, v, line)"
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    fast: frozenset[type]  # types certainly valid (one look-up)
+    parse: Any  # the format's parser for strings, or None
+    check: Check  # the full check, which names the problem
+    nullable: bool
+    number: bool
+
+
+# Types a branch may name in generated source (builtins, so no look-up through the environment).
+_NAMED = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict", list: "list"}
+
+Then = Callable[[type | None], list[str]]
+
+
+class CheckCode:
+    """The record check of one SCHEMA as straight-line source, one block per field, specialised
+    once (a loop over the fields cost twice as much per record). The common case for each field
+    is a type look-up; anything else goes to the field's full check, which names the problem.
+
+    A target that does its own work per field (encoding a row for its destination) can fuse it
+    into the same function with `field_block`, so each value is fetched and its type tested once.
+    Names reach the code only as values in the function's environment, never as source text."""
+
+    def __init__(self, stream: str, schema: dict[str, Any], keys: list[str]) -> None:
+        props: dict[str, Any] = schema.get("properties") or {}
+        self.fields: list[_Field] = []
+        for name, prop in props.items():
+            check = _check_for(prop)
+            if check is None:
+                continue
+            kinds = property_types(prop)
+            parse = _FORMAT_PARSERS.get(property_format(prop) or "") if "string" in kinds else None
+            nullable = not kinds or "null" in kinds
+            self.fields.append(
+                _Field(name, _fast_types(prop), parse, check, nullable, "number" in kinds)
+            )
+        self.index = {f.name: i for i, f in enumerate(self.fields)}
+        required = [name for name in schema.get("required") or [] if name not in keys]
+        names = tuple(f.name for f in self.fields)
+        checks = tuple(f.check for f in self.fields)
+
+        def fail(problem: str, line: int | None, name: str) -> None:
+            raise ProtocolError(problem, line=line, stream=stream, field=name)
+
+        def slow(i: int, value: Any, line: int | None) -> None:
+            problem = checks[i](value)
+            if problem is not None:
+                fail(problem, line, names[i])
+
+        self.env: dict[str, Any] = {"fail": fail, "slow": slow}
+        self.head: list[str] = []  # key properties, then required fields
+        for i, key in enumerate(keys):
+            self.env[f"_k{i}"] = key
+            self.head += [
+                f"if get(_k{i}) is None:",
+                f"    fail('key property is missing or null', line, _k{i})",
+            ]
+        for i, name in enumerate(required):
+            self.env[f"_r{i}"] = name
+            self.head += [
+                f"if _r{i} not in record:",
+                f"    fail('required field is missing', line, _r{i})",
+            ]
+        for i, f in enumerate(self.fields):
+            self.env.update({f"_n{i}": f.name, f"_t{i}": f.fast, f"_p{i}": f.parse})
+
+    def field_block(self, i: int, then: Then | None = None) -> list[str]:
+        """Source that fetches field `i` into `v` and checks it; `then(t)` gives the lines to run
+        once `v` passed: t is type(None) for null, a builtin type when the branch pins `v`'s type,
+        None when it does not."""
+        f = self.fields[i]
+        after: Then = then or (lambda t: [])
+
+        def branch(lines: list[str]) -> list[str]:
+            return ["    " + line for line in lines] or ["    pass"]
+
+        out = [f"v = get(_n{i})", "if v is None:"]
+        out += branch(
+            ([] if f.nullable else [f"if _n{i} in record: slow({i}, v, line)"]) + after(type(None))
         )
-        if parse is not None and str in fast:
-            others = fast - {str}
-            src += [
-                "    elif type(v) is str:",
-                "        try:",
-                f"            P[{i}](v)",
-                "        except ValueError:",
+        rest = f.fast
+        if f.parse is not None and str in f.fast:
+            out += [
+                "elif type(v) is str:",
+                "    try:",
+                f"        _p{i}(v)",
+                "    except ValueError:",
             ]
-            src.append(f"            slow({i}, v, line)")
-            if others:
-                src += [f"    elif type(v) in F[{i}]:", "        pass"]
-        else:
-            src += [f"    elif type(v) in F[{i}]:", "        pass"]
-        if number:
-            src += [
-                "    elif type(v) is float and v - v == 0.0:",
-                "        pass  # finite (NaN, inf give NaN)",
-            ]
-        src += ["    else:", f"        slow({i}, v, line)"]
-    names = tuple(f[0] for f in fields)
-    checks = tuple(f[3] for f in fields)
+            out += [f"        slow({i}, v, line)", *["    " + line for line in after(str)]]
+            rest = f.fast - {str}
+        if rest or f.parse is None:
+            for t in sorted(rest & _NAMED.keys(), key=_NAMED.__getitem__):
+                if after(t) != after(None):
+                    out += [f"elif type(v) is {_NAMED[t]}:", *branch(after(t))]
+            out += [f"elif type(v) in _t{i}:", *branch(after(None))]
+        if f.number:
+            out += ["elif type(v) is float and v - v == 0.0:  # finite (NaN, inf give NaN)"]
+            out += branch(after(float))
+        out += ["else:", f"    slow({i}, v, line)", *["    " + line for line in after(None)]]
+        return out
 
-    def slow(i: int, value: Any, line: int | None) -> None:
-        problem = checks[i](value)
-        if problem is not None:
-            fail(problem, line, names[i])
+    def compile(self) -> Callable[[dict[str, Any], int | None], None]:
+        body = ["get = record.get", *self.head]
+        for i in range(len(self.fields)):
+            body += self.field_block(i)
+        checker: Callable[[dict[str, Any], int | None], None] = build_function(
+            "check_record", "record, line=None", body, self.env
+        )
+        return checker
 
-    namespace: dict[str, Any] = {
-        "K": tuple(keys),
-        "R": tuple(required),
-        "N": names,
-        "F": tuple(f[1] for f in fields),
-        "P": tuple(f[2] for f in fields),
-        "fail": fail,
-        "slow": slow,
-    }
-    exec("\n".join(src), namespace)  # noqa: S102 - built from positions only
-    checker: Callable[[dict[str, Any], int | None], None] = namespace["check_record"]
-    return checker
+
+def check_code(
+    stream: str, schema: dict[str, Any], key_properties: list[str] | None = None
+) -> CheckCode:
+    """The check of `schema`'s records as source, to compile or to fuse with a target's encoding."""
+    return CheckCode(stream, schema, list(key_properties or []))
+
+
+def build_function(name: str, params: str, body: list[str], env: dict[str, Any]) -> Any:
+    """Compile `def name(params): body` with every name of `env` bound as a closure variable
+    (a cell load per use, cheaper than a global look-up and a subscript). `env`'s keys and the
+    body are generated by tapwell from positions, never from data."""
+    src = ["def make(env):"]
+    src += [f"    {key} = env[{key!r}]" for key in env]
+    src += [f"    def {name}({params}):", *["        " + line for line in body]]
+    src += [f"    return {name}"]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(src), namespace)  # noqa: S102 - generated from positions only
+    return namespace["make"](env)

@@ -30,7 +30,7 @@ from tapwell.messages import (
     UnknownMessageType,
 )
 from tapwell.progress import Progress, configure_logging
-from tapwell.schema import compile_checker
+from tapwell.schema import CheckCode, check_code
 from tapwell.wire import _DIGITS, _RUN, loads, parse_line
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
@@ -43,6 +43,26 @@ METADATA_COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
+class ValueRefused(Exception):
+    """Raised by a RowEncoder for a value its destination cannot store. The loop keeps the row's
+    place and the loader reports it when it loads that row, as if it had met it itself."""
+
+
+@dataclass(frozen=True)
+class RowEncoder:
+    """A loader's per-SCHEMA row encoder, for the loop to call on each record as it is read.
+
+    `encode(record, line)` checks the record exactly as StreamSpec.check does (same errors,
+    same order) and returns the row as the loader will load it (e.g. its COPY text), so a
+    batch holds rows instead of dicts and each value is visited once; it raises ValueRefused
+    for a value the destination cannot store. `key(record)` is the record's key for in-batch
+    dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded)."""
+
+    encode: Callable[[dict[str, Any], int | None], Any]
+    key: Callable[[dict[str, Any]], Any] | None = None
+    layout: Any = None
+
+
 @dataclass
 class StreamSpec:
     """A stream as the latest SCHEMA describes it."""
@@ -52,22 +72,29 @@ class StreamSpec:
     key_properties: list[str]
     check: Callable[[dict[str, Any], int | None], None]
     version: int | None = None
+    encoder: RowEncoder | None = None  # the loader's, when it offers one (see Loader)
 
 
 @dataclass
 class Batch:
     spec: StreamSpec
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)  # dicts, or rows when `encoder` is set
     first_line: int = 0
     last_line: int = 0
     version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
     lines: list[int] = field(
         default_factory=list
     )  # input line of each record, for load-time errors
+    encoder: RowEncoder | None = None  # what encoded `records`; None: they are the dicts
+    keys: list[Any] = field(default_factory=list)  # encoder.key of each record, when it has one
+    refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
 
 
 class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none."""
+    """What a destination implements. `load` must be atomic: all batches and the state, or none.
+
+    A loader may also offer `row_encoder(spec, check: CheckCode) -> RowEncoder | None`, called
+    after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 
@@ -158,12 +185,21 @@ class TargetLoop:
                         and type(record) is dict
                         and (version is None or type(version) is int)
                     ):
+                        encoder = batch.encoder
                         try:
-                            spec.check(record, line_no)  # type: ignore[union-attr]
+                            if encoder is None:
+                                spec.check(record, line_no)  # type: ignore[union-attr]
+                                batch.records.append(record)
+                            else:
+                                try:
+                                    batch.records.append(encoder.encode(record, line_no))
+                                except ValueRefused as bad:
+                                    self._refused(batch, spec, record, line_no, bad)  # type: ignore[arg-type]
+                                if encoder.key is not None:
+                                    batch.keys.append(encoder.key(record))
                         except ProtocolError as exc:
                             self._name_source(exc)
                             raise
-                        batch.records.append(record)
                         batch.lines.append(line_no)
                         batch.last_line = line_no
                         if version is not None:
@@ -211,15 +247,26 @@ class TargetLoop:
             props.update(METADATA_COLUMNS)
             schema = dict(schema, properties=props)
         previous = self.specs.get(msg.stream)
+        code = check_code(msg.stream, msg.schema, msg.key_properties)
         spec = StreamSpec(
             msg.stream,
             schema,
             list(msg.key_properties),
-            compile_checker(msg.stream, msg.schema, msg.key_properties),
+            code.compile(),
             previous.version if previous else None,
         )
         self.specs[msg.stream] = spec
         self.loader.prepare(spec)
+        spec.encoder = self._row_encoder(spec, code)
+
+    def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
+        """The loader's row encoder for this SCHEMA, if it offers one. Not with metadata columns:
+        those records are extended after the check, so they are buffered as dicts."""
+        make = getattr(self.loader, "row_encoder", None)
+        if make is None or self.metadata_columns:
+            return None
+        encoder: RowEncoder | None = make(spec, code)
+        return encoder
 
     def on_record(self, msg: RecordMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -228,19 +275,29 @@ class TargetLoop:
                 "RECORD before its SCHEMA", line=line_no, stream=msg.stream, source=self._source
             )
         record = msg.record
-        try:
-            spec.check(record, line_no)
-        except ProtocolError as exc:
-            self._name_source(exc)
-            raise
-        if self.metadata_columns:
-            record = self._with_metadata(record, msg)
         batch = self.batches.get(msg.stream)
         if batch is None:
             batch = self.batches[msg.stream] = Batch(spec, first_line=line_no)
         if not batch.records:
             batch.first_line = line_no
-        batch.records.append(record)
+            batch.encoder = spec.encoder
+        encoder = batch.encoder
+        try:
+            if encoder is None:
+                spec.check(record, line_no)
+                if self.metadata_columns:
+                    record = self._with_metadata(record, msg)
+                batch.records.append(record)
+            else:
+                try:
+                    batch.records.append(encoder.encode(record, line_no))
+                except ValueRefused as bad:
+                    self._refused(batch, spec, record, line_no, bad)
+                if encoder.key is not None:
+                    batch.keys.append(encoder.key(record))
+        except ProtocolError as exc:
+            self._name_source(exc)
+            raise
         batch.lines.append(line_no)
         batch.last_line = line_no
         if msg.version is not None:
@@ -323,11 +380,28 @@ class TargetLoop:
             for b in batches:
                 b.records = []
                 b.lines = []
+                b.keys = []
+                b.refused = {}
         self.buffered_rows = 0
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
+
+    def _refused(
+        self,
+        batch: Batch,
+        spec: StreamSpec,
+        record: dict[str, Any],
+        line_no: int,
+        bad: ValueRefused,
+    ) -> None:
+        """A value the destination cannot store: a schema problem anywhere in the record is
+        still reported first and now (as the plain check would); otherwise the row keeps its
+        place, and the loader reports it if and when it loads it, as it does with dicts."""
+        spec.check(record, line_no)
+        batch.refused[len(batch.records)] = bad
+        batch.records.append(None)
 
     def _name_source(self, exc: ProtocolError) -> None:
         exc.source = self._source

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from tapwell.schema import CheckCode, build_function
+from tapwell.target import ValueRefused
 from tapwell.wire import dumps
 
 from target_postgres.types import family
@@ -22,7 +24,7 @@ NULL = "\\N"
 ROWS_PER_CHUNK = 4096
 
 
-class BadValue(Exception):
+class BadValue(ValueRefused):
     """A value that cannot be written to its column; `column` names it."""
 
     def __init__(self, column: str, problem: str) -> None:
@@ -126,6 +128,67 @@ def formatter_for(column: str, sqltype: str) -> tuple[Callable[[Any], str], str]
     return factory(column), expr
 
 
+# When the record check has already pinned a value's type, the cheaper expression for it.
+_INT = {int: "v"}
+_NUMBER = {int: "v", float: "v"}
+_PINNED: dict[str, dict[type, str]] = {
+    "bigint": _INT,
+    "integer": _INT,
+    "smallint": _INT,
+    "numeric": _NUMBER,
+    "double precision": _NUMBER,
+    "real": _NUMBER,
+    "boolean": {bool: "'t' if v else 'f'"},
+    "jsonb": {},
+    "json": {},
+}
+_TEXT_PINNED = {str: 'v if "\\\\" not in v and v.isprintable() else f(v)'}
+
+
+def compile_row_encoder(
+    columns: list[tuple[str, str, str]], check: CheckCode
+) -> Callable[[dict[str, Any], int | None], str] | None:
+    """One function that checks a record against its SCHEMA (raising what the loop's own check
+    raises, in the same order) and returns its COPY line for `columns` (property, column, type),
+    without the newline: each value is fetched and its type tested once, and the batch keeps
+    ~270 bytes of text per row instead of a ~1.5 KB dict. A value the column cannot take raises
+    BadValue, as `compile_encoder`'s would at COPY time. None when the check covers a property
+    that is not a column (the fields would be checked in another order)."""
+    props = {prop for prop, _, _ in columns}
+    if any(f.name not in props for f in check.fields):
+        return None
+    env = dict(check.env)
+    env["NULL"] = NULL
+    body = ["get = record.get", *check.head]
+    for j, (prop, column, sqltype) in enumerate(columns):
+        fmt, generic = formatter_for(column, sqltype)
+        pinned = _PINNED.get(family(sqltype), _TEXT_PINNED)
+        env[f"_cf{j}"] = fmt
+
+        def then(
+            t: type | None, j: int = j, generic: str = generic, pinned: Any = pinned
+        ) -> list[str]:
+            if t is type(None):
+                return [f"c{j} = NULL"]
+            expr = pinned.get(t, generic) if t is not None else generic
+            return [f"c{j} = " + expr.replace("f(v)", f"_cf{j}(v)")]
+
+        i = check.index.get(prop)
+        if i is None:  # no check (any value): fetch it only to encode it
+            env[f"_ck{j}"] = prop
+            body += [
+                f"v = get(_ck{j})",
+                f"c{j} = NULL if v is None else " + then(None)[0].split(" = ", 1)[1],
+            ]
+        else:
+            body += check.field_block(i, then)
+    body.append('return f"' + "\\t".join(f"{{c{j}}}" for j in range(len(columns))) + '"')
+    encoder: Callable[[dict[str, Any], int | None], str] = build_function(
+        "encode_row", "record, line=None", body, env
+    )
+    return encoder
+
+
 RowEncoder = Callable[[Sequence[dict[str, Any]], Sequence[int]], list[str]]
 
 
@@ -227,4 +290,80 @@ class CopySource:
                 orjson.dumps(value)
             except TypeError:
                 return key
+        return "?"
+
+
+class EncodedSource:
+    """CopySource for a batch whose rows were encoded as they were read (`compile_row_encoder`):
+    it only joins them, appending the batch's constant columns to every line. A row refused at
+    read time (None in `rows`, its BadValue in `refused`) is raised when the COPY reaches it, as
+    CopySource raises when it encodes it, so a row a later one replaced is never reported."""
+
+    def __init__(
+        self,
+        rows: Sequence[str | None],
+        indexes: Sequence[int],
+        suffix: str,
+        refused: dict[int, ValueRefused],
+        columns: list[tuple[str | None, str, str]],
+    ) -> None:
+        self.rows = rows
+        self.indexes = indexes
+        self.sep = suffix + "\n"
+        self.refused = refused
+        self.columns = columns
+        self.whole = isinstance(indexes, range) and not refused  # every row, in order: slices
+        self.pos = 0
+        self.failed_at: int | None = None
+        self.error: BadValue | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        pos, n = self.pos, len(self.indexes)
+        if pos >= n:
+            return b""
+        end = min(pos + ROWS_PER_CHUNK, n)
+        if self.whole:
+            lines = self.rows[pos:end]
+        else:
+            rows = self.rows
+            chunk = self.indexes[pos:end]
+            lines = [rows[j] for j in chunk]
+            if self.refused and None in lines:
+                j = chunk[lines.index(None)]
+                bad = self.refused[j]
+                self.failed_at = j
+                self.error = bad if isinstance(bad, BadValue) else BadValue("?", str(bad))
+                raise self.error
+        sep = self.sep
+        try:
+            data = (sep.join(lines) + sep).encode("utf-8")  # type: ignore[arg-type]
+        except UnicodeEncodeError:
+            self._locate(range(pos, end) if self.whole else self.indexes[pos:end])
+            raise
+        self.pos = end
+        return data
+
+    readline = read
+
+    def _locate(self, chunk: Sequence[int]) -> None:
+        for j in chunk:
+            row = self.rows[j] or ""
+            try:
+                row.encode("utf-8")
+            except UnicodeEncodeError:
+                self.failed_at = j
+                self.error = BadValue(
+                    self._column_at(row),
+                    "text holds an unpaired UTF-16 surrogate, which is not valid UTF-8",
+                )
+                return
+
+    def _column_at(self, row: str) -> str:
+        """The property of the first field of `row` that is not valid UTF-8 (COPY text escapes
+        tabs inside values, so the fields split on tabs)."""
+        for (prop, column, _), text in zip(self.columns, row.split("\t")):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return prop or column
         return "?"

@@ -9,6 +9,7 @@ Append-only streams COPY straight into their table.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,20 @@ import orjson
 import psycopg2
 import psycopg2.errors
 from tapwell.errors import ConfigError, ProtocolError, SyncError
-from tapwell.target import Batch, StreamSpec
+from tapwell.schema import CheckCode
+from tapwell.target import Batch, RowEncoder, StreamSpec
 from tapwell.wire import dumps
 
 from target_postgres import ddl
 from target_postgres.connection import connect, map_error
-from target_postgres.encode import NULL, BadValue, CopySource, compile_encoder
+from target_postgres.encode import (
+    NULL,
+    BadValue,
+    CopySource,
+    EncodedSource,
+    compile_encoder,
+    compile_row_encoder,
+)
 from target_postgres.types import pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
@@ -141,6 +150,21 @@ class PostgresLoader:
         pk = ddl.primary_key(cur, schema, name)
         return Table(spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk)
 
+    def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
+        """Check and encode each record as it is read (see compile_row_encoder), for the table
+        `prepare` just made. The batch's constant columns (table version, deleted-at) come last
+        in every COPY, so they are appended when the batch is loaded. None (records stay dicts)
+        when a property is itself one of those columns."""
+        table = self.tables.get(spec.name)
+        if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
+            return None
+        columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
+        encode = compile_row_encoder(columns, check)
+        if encode is None:
+            return None
+        keys = table.key_props if self.load_method == "upsert" else []
+        return RowEncoder(encode, operator.itemgetter(*keys) if keys else None, columns)
+
     def _ensure_schema(self, cur: Any, schema: str) -> None:
         if schema in self.schemas_made:
             return
@@ -177,7 +201,9 @@ class PostgresLoader:
         table = self.tables[batch.spec.name]
         keys = table.key_props if self.load_method == "upsert" else []
         indexes: list[int] | range = range(len(batch.records))
-        if keys:
+        if keys and batch.encoder is not None:
+            indexes = _last_of_each(batch.keys, len(keys))
+        elif keys:
             indexes = _last_of_each_key(batch.records, keys)
         constants: dict[str, str] = {}
         if batch.version is not None:
@@ -240,7 +266,18 @@ class PostgresLoader:
         self, cur: Any, batch: Batch, plan: Plan, into: str, raw_unique: bool = False
     ) -> None:
         table, columns, indexes = plan.table, plan.columns, plan.indexes
-        source = CopySource(batch.records, indexes, self._encoder(table, columns, plan.constants))
+        source: CopySource | EncodedSource
+        if batch.encoder is not None:
+            if [c for p, c, _ in columns if p is not None] != [
+                c for _, c, _ in batch.encoder.layout
+            ]:
+                raise SyncError(f"stream {table.stream!r}: its columns changed inside a batch")
+            suffix = "".join("\t" + plan.constants[c] for p, c, _ in columns if p is None)
+            source = EncodedSource(batch.records, indexes, suffix, batch.refused, columns)
+        else:
+            source = CopySource(
+                batch.records, indexes, self._encoder(table, columns, plan.constants)
+            )
         collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
         try:
             cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
@@ -280,7 +317,12 @@ class PostgresLoader:
                 line = self._line_of(batch, indexes[row])
                 column = _column_named(match.group(2), columns)
                 if column is None:
-                    column = _nul_column(batch.records[indexes[row]])
+                    found = batch.records[indexes[row]]
+                    column = (
+                        _nul_column(found)
+                        if isinstance(found, dict)
+                        else _nul_field(found or "", columns)
+                    )
         return map_error(
             exc,
             "cannot load the batch",
@@ -391,6 +433,19 @@ def _last_of_each_key(records: list[dict[str, Any]], keys: list[str]) -> list[in
     return sorted(last.values())
 
 
+def _last_of_each(keys: list[Any], width: int) -> list[int] | range:
+    """`_last_of_each_key` for keys taken as the records were read (one value, or a tuple of
+    `width` values)."""
+    last: dict[Any, int]
+    try:
+        last = {k: i for i, k in enumerate(keys)}
+    except TypeError:  # a key holding an object or array: compare their JSON text
+        last = {dumps([k] if width == 1 else list(k)): i for i, k in enumerate(keys)}
+    if len(last) == len(keys):
+        return range(len(keys))
+    return sorted(last.values())
+
+
 def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:
     if not text:
         return None
@@ -408,4 +463,12 @@ def _nul_column(record: dict[str, Any]) -> str | None:
             and "\x00" in value
         ):
             return key
+    return None
+
+
+def _nul_field(row: str, columns: list[tuple[str | None, str, str]]) -> str | None:
+    """`_nul_column` for a row already in COPY text: the field holding an escaped \\u0000."""
+    for (prop, col, _), text in zip(columns, row.split("\t")):
+        if "\\u0000" in text:
+            return prop or col
     return None

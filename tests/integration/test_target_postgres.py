@@ -632,6 +632,49 @@ def test_bad_input_is_one_clear_line_and_nothing_after_the_last_state(
     assert query(pg_db, "SELECT value FROM tapwell_state") == [({"pos": 1},)]
 
 
+def test_a_refused_value_is_reported_after_a_schema_problem_later_in_its_batch(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    # Rows are encoded as they are read, but a value PostgreSQL cannot store is reported when its
+    # batch loads: a record that breaks the schema later in the same batch is reported first.
+    msgs = lines(
+        *GOOD,
+        record("bad", {"id": 2, "t": "nul\u0000here"}),
+        record("bad", {"id": 3, "n": "abc"}),
+        state({"pos": 3}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 65, result.stderr
+    assert "stdin line 5, stream 'bad', field 'n': 'abc' is not integer" in result.stderr
+    assert "NUL" not in result.stderr
+
+
+def test_a_refused_value_replaced_in_its_batch_is_never_loaded(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    # The last record of a key wins inside a batch: an earlier one PostgreSQL could not store
+    # is dropped with the rest of it, as when records were kept as dicts until the load.
+    msgs = lines(
+        *GOOD,
+        record("bad", {"id": 2, "t": "nul\u0000here", "n": 5}),
+        record("bad", {"id": 3, "t": "tab\there", "j": {"k": "x\\y"}}),
+        record("bad", {"id": 2, "t": "fixed"}),
+        state({"pos": 3}),
+    )
+    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_db, "SELECT id, n, t, j FROM bad ORDER BY id") == [
+        (1, None, "ok", None),
+        (2, None, "fixed", None),
+        (3, None, "tab\there", {"k": "x\\y"}),
+    ]
+    bad = lines(*GOOD, record("bad", {"id": 4, "t": "a\u0000b"}), record("bad", {"id": 5}))
+    result = run_target(bin_path, tmp_path, pg_db, bad)
+    assert result.returncode == 65
+    assert "stdin line 4, stream 'bad', field 't': text contains a NUL byte" in result.stderr
+    assert query(pg_db, "SELECT id FROM bad WHERE id > 3") == []
+
+
 def test_unknown_message_types_are_skipped(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
