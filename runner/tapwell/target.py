@@ -56,11 +56,14 @@ class RowEncoder:
     same order) and returns the row as the loader will load it (e.g. its COPY text), so a
     batch holds rows instead of dicts and each value is visited once; it raises ValueRefused
     for a value the destination cannot store. `key(record)` is the record's key for in-batch
-    dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded)."""
+    dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded).
+    `feed(batch)`, when given, is called every thousand rows buffered while the batch grows
+    (target-postgres sends them to the server ahead of the load)."""
 
     encode: Callable[[dict[str, Any], int | None], Any]
     key: Callable[[dict[str, Any]], Any] | None = None
     layout: Any = None
+    feed: Callable[[Batch], None] | None = None
 
 
 @dataclass
@@ -208,12 +211,10 @@ class TargetLoop:
                         if (
                             self.buffered_rows >= limits.rows
                             or self.bytes_read - self.flushed_at >= limits.bytes
-                            or (
-                                self.buffered_rows % 1000 == 0
-                                and time.monotonic() - self.batch_started >= limits.seconds
-                            )
                         ):
                             self.flush()
+                        elif self.buffered_rows % 1000 == 0:
+                            self._every_thousand(batch)
                         continue
             self._message(line, line_no, source)
 
@@ -306,12 +307,18 @@ class TargetLoop:
         if (
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
-            or (
-                self.buffered_rows % 1000 == 0
-                and time.monotonic() - self.batch_started >= self.limits.seconds
-            )
         ):
             self.flush()
+        elif self.buffered_rows % 1000 == 0:
+            self._every_thousand(batch)
+
+    def _every_thousand(self, batch: Batch) -> None:
+        """Every thousand rows buffered: flush when the batch is old enough, else let the
+        loader's encoder take what was read (RowEncoder.feed)."""
+        if time.monotonic() - self.batch_started >= self.limits.seconds:
+            self.flush()
+        elif batch.encoder is not None and batch.encoder.feed is not None:
+            batch.encoder.feed(batch)
 
     def on_state(self, value: dict[str, Any]) -> None:
         if not value and (self.pending_state or self.emitted_state):

@@ -129,8 +129,8 @@ def formatter_for(column: str, sqltype: str) -> tuple[Callable[[Any], str], str]
 
 
 # When the record check has already pinned a value's type, the cheaper expression for it.
-_INT = {int: "v"}
-_NUMBER = {int: "v", float: "v"}
+_INT: dict[type, str] = {int: "v"}
+_NUMBER: dict[type, str] = {int: "v", float: "v"}
 _PINNED: dict[str, dict[type, str]] = {
     "bigint": _INT,
     "integer": _INT,

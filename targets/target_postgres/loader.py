@@ -32,6 +32,7 @@ from target_postgres.encode import (
     compile_encoder,
     compile_row_encoder,
 )
+from target_postgres.stream import Streamer
 from target_postgres.types import pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
@@ -98,11 +99,13 @@ class PostgresLoader:
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
+        self.streamer = Streamer(self)  # COPY while a batch is read (see stream.py)
 
     # ------------------------------------------------------------------ tables
 
     def prepare(self, spec: StreamSpec) -> None:
         """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
+        self.streamer.abandon()
         try:
             with self.conn.cursor() as cur:
                 self.tables[spec.name] = self._prepare(cur, spec)
@@ -163,7 +166,10 @@ class PostgresLoader:
         if encode is None:
             return None
         keys = table.key_props if self.load_method == "upsert" else []
-        return RowEncoder(encode, operator.itemgetter(*keys) if keys else None, columns)
+        key = operator.itemgetter(*keys) if keys else None
+        return RowEncoder(
+            encode, key, columns, None if self.streamer.broken else self.streamer.feed
+        )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
         if schema in self.schemas_made:
@@ -185,8 +191,10 @@ class PostgresLoader:
         """Every batch and the state row, in one transaction."""
         try:
             with self.conn.cursor() as cur:
+                streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
-                    self._load_batch(cur, batch)
+                    if batch is not streamed:
+                        self._load_batch(cur, batch)
                 if state is not None:
                     self._save_state(cur, state)
             self.conn.commit()
@@ -205,13 +213,18 @@ class PostgresLoader:
             indexes = _last_of_each(batch.keys, len(keys))
         elif keys:
             indexes = _last_of_each_key(batch.records, keys)
+        constants = self._constants(table, batch)
+        columns = self._copy_columns(table, constants)
+        return Plan(table, bool(keys), indexes, constants, columns)
+
+    def _constants(self, table: Table, batch: Batch) -> dict[str, str]:
+        """Columns whose value is the same for the whole batch, as COPY text."""
         constants: dict[str, str] = {}
         if batch.version is not None:
             constants["_sdc_table_version"] = str(batch.version)
         if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
             constants["_sdc_deleted_at"] = NULL  # a row sent again is alive again
-        columns = self._copy_columns(table, constants)
-        return Plan(table, bool(keys), indexes, constants, columns)
+        return constants
 
     def _encoder(self, table: Table, columns: list[Any], constants: dict[str, str]) -> Any:
         key = (tuple(columns), tuple(sorted(constants.items())))
@@ -296,7 +309,7 @@ class PostgresLoader:
             return int(lines[index])
         return None
 
-    def _bad_value(self, batch: Batch, source: CopySource) -> ProtocolError:
+    def _bad_value(self, batch: Batch, source: CopySource | EncodedSource) -> ProtocolError:
         bad = source.error or BadValue("?", "a value could not be written")
         line = self._line_of(batch, source.failed_at) if source.failed_at is not None else None
         prop = bad.column
@@ -365,6 +378,7 @@ class PostgresLoader:
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
+        self.streamer.abandon()
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
@@ -414,6 +428,7 @@ class PostgresLoader:
         return found[0] if found else None
 
     def close(self) -> None:
+        self.streamer.abandon()
         self.conn.close()
 
 
