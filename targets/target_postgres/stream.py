@@ -17,7 +17,6 @@ state it knows (idle in the transaction) before psycopg2 runs anything again.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,22 +27,26 @@ _lib: Any = None
 
 
 def libpq() -> Any:
-    """The libpq psycopg2 itself is linked with (the handle must match its PGconn), or None."""
+    """The libpq psycopg2 itself is linked with (its PGconn must come from the same library), or
+    None: only when the process maps show exactly one libpq loaded (Linux); never a libpq found
+    elsewhere, which could be another build than psycopg2's."""
     global _lib
     if _lib is None:
-        path = None
+        import psycopg2  # noqa: F401 - loads its libpq
+
+        paths = set()
         try:
             with open("/proc/self/maps") as maps:
                 for line in maps:
-                    if "/libpq" in line:
-                        path = line.split(None, 5)[-1].strip()
-                        break
+                    fields = line.split(None, 5)
+                    if len(fields) == 6 and "/libpq" in fields[5]:
+                        paths.add(fields[5].strip())
         except OSError:
             pass
-        path = path or ctypes.util.find_library("pq")
-        if path is None:
+        if len(paths) != 1:
             _lib = False
             return None
+        path = paths.pop()
         lib = ctypes.CDLL(path)
         vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
         for name, args, res in (
@@ -192,9 +195,13 @@ class Streamer:
         collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
         with conn.cursor() as cur:
             cur.execute("SAVEPOINT tapwell_stream")
-        s = StreamedCopy(
-            conn, f"COPY {table.target} ({collist}) FROM STDIN", batch, suffix, batch.version
-        )
+        try:
+            s = StreamedCopy(
+                conn, f"COPY {table.target} ({collist}) FROM STDIN", batch, suffix, batch.version
+            )
+        except BaseException:
+            conn.rollback()  # nothing was sent: only the savepoint is undone
+            raise
         if s.failed:
             conn.rollback()
             self.broken = True  # a COPY that does not even start: leave it to the ordinary load
