@@ -31,6 +31,7 @@ from tapwell.errors import ConfigError
 from tapwell.project import Connector, Integration, Project
 from tapwell.selection import apply_selection
 from tapwell.statestore import StateBackend
+from tapwell.wire import dumps, loads
 
 Sink = Callable[[str], None]
 
@@ -78,7 +79,7 @@ def write_private(folder: str, name: str, value: Any) -> str:
     path = os.path.join(folder, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(value))
+        f.write(dumps(value))
     return path
 
 
@@ -363,8 +364,8 @@ def _read_states(
         if not raw.strip():
             continue
         try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            value = loads(raw)  # exact: a bookmark may hold a 30-digit decimal
+        except ValueError:
             sink(f"[tapwell] ignored a target output line that is not JSON: {raw[:80]!r}")
             continue
         if (

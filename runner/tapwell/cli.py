@@ -21,6 +21,7 @@ from tapwell.errors import ConfigError
 from tapwell.project import Project, load_project
 from tapwell.run import describe_failure, run_integration
 from tapwell.statestore import StateBackend, check_state, open_backend
+from tapwell.wire import dumps, loads
 
 
 def _err(line: str) -> None:
@@ -136,7 +137,7 @@ def state_show(ctx: click.Context, name: str) -> None:
         value = store.get(name)
         if value is None:
             raise ConfigError(f"integration {name!r} has no saved state")
-        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
 
     _with_store(ctx, name, use)
 
@@ -153,8 +154,8 @@ def state_show(ctx: click.Context, name: str) -> None:
 def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
         try:
-            value = orjson.loads(file.read())
-        except orjson.JSONDecodeError as exc:
+            value = loads(file.read())
+        except ValueError as exc:
             raise ConfigError(
                 f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
             ) from None
@@ -192,7 +193,7 @@ def state_clear(ctx: click.Context, name: str, force: bool) -> None:
 def state_history(ctx: click.Context, name: str, limit: int) -> None:
     def use(project: Project, store: StateBackend) -> None:
         for saved_at, run_id, value in store.state_history(name, limit):
-            body = "(cleared)" if value is None else orjson.dumps(value).decode()
+            body = "(cleared)" if value is None else dumps(value).decode()
             click.echo(f"{saved_at:%Y-%m-%d %H:%M:%S}  {run_id or 'manual':<22} {body}")
 
     _with_store(ctx, name, use)
@@ -223,7 +224,7 @@ def state_recover(ctx: click.Context, name: str, force: bool) -> None:
                 f"{name} has a different saved state; add --force to replace it with the one in {where}"
             )
         store.put(name, value, record=True, force=True)
-        click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
         _err(f"tapwell: state of {name} recovered from {where}")
 
     _with_store(ctx, name, use)

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tapwell.config import redact, secret_values
 from tapwell.errors import ConfigError
 from tapwell.project import Connector, Integration, Project
 from tapwell.statestore import check_state
+from tapwell.wire import loads
 
 OUR_TARGETS = ("target-postgres", "target-duckdb")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's, as target-postgres shortens names
@@ -103,8 +102,8 @@ def recover_state(project: Project, integration: Integration) -> dict[str, Any] 
         return None
     if isinstance(value, (str, bytes)):
         try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
+            value = loads(value)
+        except ValueError:
             raise ConfigError(f"{source.where} holds text that is not JSON") from None
     return check_state(value, None)
 

@@ -23,6 +23,7 @@ import orjson
 from tapwell.errors import ConfigError
 from tapwell.history import RunRecord, utcnow
 from tapwell.lock import FileLock
+from tapwell.wire import dumps, loads
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -97,8 +98,8 @@ class FileStateStore:
         except FileNotFoundError:
             return None
         try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            value = loads(raw)
+        except ValueError as exc:
             raise ConfigError(
                 f"state file {p} is not valid JSON ({exc}); fix it with `tapwell state set`"
             ) from None
@@ -121,7 +122,7 @@ class FileStateStore:
             check_state(state, self._current_or_none(integration))
         atomic_write(
             self.path(integration),
-            orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+            dumps(state, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
         )
         if record:
             self._record(integration, state, run_id)
@@ -139,10 +140,7 @@ class FileStateStore:
     def _record(self, integration: str, state: dict[str, Any] | None, run_id: str | None) -> None:
         path = self.folder / ".history" / f"{integration}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = (
-            orjson.dumps({"saved_at": utcnow().isoformat(), "run_id": run_id, "state": state})
-            + b"\n"
-        )
+        line = dumps({"saved_at": utcnow().isoformat(), "run_id": run_id, "state": state}) + b"\n"
         with open(path, "ab") as f:
             f.write(line)
             f.flush()
@@ -157,8 +155,8 @@ class FileStateStore:
         out = []
         for line in path.read_bytes().splitlines()[-limit:]:
             try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError:
+                item = loads(line)
+            except ValueError:
                 continue  # a torn last line from a crash
             out.append(
                 (dt.datetime.fromisoformat(item["saved_at"]), item.get("run_id"), item.get("state"))

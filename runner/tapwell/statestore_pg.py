@@ -15,6 +15,7 @@ from tapwell.errors import ConfigError
 from tapwell.history import RunRecord, new_run_id
 from tapwell.lock import LockHeld
 from tapwell.statestore import check_state
+from tapwell.wire import dumps, loads
 
 
 def _q(name: str) -> str:
@@ -69,7 +70,7 @@ class PostgresStateStore:
                 (integration,),
             )
             row = cur.fetchone()
-        return orjson.loads(row[0]) if row else None
+        return loads(row[0]) if row else None
 
     def put(
         self,
@@ -82,7 +83,7 @@ class PostgresStateStore:
     ) -> None:
         if not force:
             check_state(state, self.get(integration))
-        body = orjson.dumps(state).decode()
+        body = dumps(state).decode()
         with self.conn.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.schema}.state (integration, value, updated_at) VALUES (%s, %s::jsonb, now()) "
@@ -112,10 +113,7 @@ class PostgresStateStore:
                 "WHERE integration = %s ORDER BY id DESC LIMIT %s",
                 (integration, limit),
             )
-            return [
-                (r[0], r[1], orjson.loads(r[2]) if r[2] is not None else None)
-                for r in cur.fetchall()
-            ]
+            return [(r[0], r[1], loads(r[2]) if r[2] is not None else None) for r in cur.fetchall()]
 
     @contextmanager
     def lock(self, integration: str) -> Iterator[None]:

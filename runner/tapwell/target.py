@@ -31,7 +31,7 @@ from tapwell.messages import (
 )
 from tapwell.progress import Progress, configure_logging
 from tapwell.schema import CheckCode, check_code
-from tapwell.wire import _DIGITS, _RUN, loads, parse_line
+from tapwell.wire import _DIGITS, _RUN, dumps, loads, parse_line
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
@@ -421,7 +421,7 @@ class TargetLoop:
             return  # never an empty state after a non-empty one
         if value == self.emitted_state:
             return
-        self.out.write(orjson.dumps(value) + b"\n")
+        self.out.write(dumps(value) + b"\n")  # every digit of every bookmark
         self.out.flush()
         self.emitted_state = value
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import orjson
 from tapwell.errors import ConfigError, SyncError
 from tapwell.target import Batch, StreamSpec
 from tapwell.wire import dumps
@@ -241,7 +240,7 @@ class DuckDBLoader:
         )
         self.con.execute(
             f"INSERT INTO {self._qualified(STATE_TABLE)} VALUES (?, ?, now())",
-            [self.state_id, orjson.dumps(state).decode()],
+            [self.state_id, dumps(state).decode()],
         )
 
     def close(self) -> None:

@@ -410,7 +410,7 @@ class PostgresLoader:
         cur.execute(
             f"INSERT INTO {target} (id, value, updated_at) VALUES (%s, %s, now()) "
             "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-            (self.state_id, orjson.dumps(state).decode()),
+            (self.state_id, dumps(state).decode()),
         )
 
     def stored_state(self) -> dict[str, Any] | None:
