@@ -8,6 +8,7 @@ and a catalog must round-trip unchanged.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,7 @@ def catalog_entry(
 def select_all(catalog: dict[str, Any]) -> dict[str, Any]:
     """A copy of a discovered catalog with every stream selected (what a user gets when a tap
     runs with no catalog, and what the demo uses)."""
-    out = orjson.loads(orjson.dumps(catalog))
+    out = copy.deepcopy(catalog)
     for stream in out.get("streams") or []:
         for item in stream.get("metadata") or []:
             if not item.get("breadcrumb"):

@@ -14,11 +14,10 @@ catalog's own selection stands (what discovery marked selected-by-default).
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from tapwell.errors import ConfigError
 
@@ -74,7 +73,7 @@ def apply_selection(
 ) -> dict[str, Any]:
     """A copy of catalog with the patterns' selection and the per-stream overrides
     (replication_method, replication_key, key_properties) written into its metadata."""
-    out = orjson.loads(orjson.dumps(catalog))
+    out = copy.deepcopy(catalog)
     streams = out.get("streams") or []
     ids = {
         id(s): [

@@ -116,3 +116,27 @@ def test_config_merge_and_secrets(tmp_path):
     }
     with pytest.raises(ConfigError, match="does not exist"):
         load_config([tmp_path / "missing.json"])
+
+
+def test_catalog_copies_keep_integers_past_64_bits():
+    """select_all and the runner's selection copy a catalog; a schema bound past 64 bits
+    (which orjson cannot write) must survive both unchanged."""
+    from tapwell.selection import apply_selection
+
+    catalog = {
+        "streams": [
+            {
+                "tap_stream_id": "a",
+                "stream": "a",
+                "metadata": [{"breadcrumb": [], "metadata": {}}],
+                "schema": {"properties": {"n": {"type": "integer", "maximum": 2**70}}},
+            }
+        ]
+    }
+    for copied in (select_all(catalog), apply_selection(catalog, ["a"])):
+        assert copied["streams"][0]["schema"]["properties"]["n"]["maximum"] == 2**70
+        assert (
+            copied is not catalog
+            and copied["streams"][0]["metadata"][0]["metadata"]["selected"] is True
+        )
+    assert "selected" not in catalog["streams"][0]["metadata"][0]["metadata"]
