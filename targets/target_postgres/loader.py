@@ -24,6 +24,7 @@ from tapwell.wire import dumps
 
 from target_postgres import ddl
 from target_postgres.connection import connect, map_error
+from target_postgres.dedupe import last_of_each
 from target_postgres.encode import (
     NULL,
     BadValue,
@@ -33,7 +34,7 @@ from target_postgres.encode import (
     compile_row_encoder,
 )
 from target_postgres.stream import Streamer
-from target_postgres.types import pg_type, wider
+from target_postgres.types import family, pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
 STAGE = "_tapwell_stage"
@@ -168,7 +169,10 @@ class PostgresLoader:
         keys = table.key_props if self.load_method == "upsert" else []
         key = operator.itemgetter(*keys) if keys else None
         return RowEncoder(
-            encode, key, columns, None if self.streamer.broken else self.streamer.feed
+            encode,
+            key,
+            columns,
+            None if self.streamer.broken else self.streamer.feed,
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
@@ -209,10 +213,8 @@ class PostgresLoader:
         table = self.tables[batch.spec.name]
         keys = table.key_props if self.load_method == "upsert" else []
         indexes: list[int] | range = range(len(batch.records))
-        if keys and batch.encoder is not None:
-            indexes = _last_of_each(batch.keys, len(keys))
-        elif keys:
-            indexes = _last_of_each_key(batch.records, keys)
+        if keys:
+            indexes = last_of_each(batch_keys(batch, keys), key_families(table))
         constants = self._constants(table, batch)
         columns = self._copy_columns(table, constants)
         return Plan(table, bool(keys), indexes, constants, columns)
@@ -432,33 +434,20 @@ class PostgresLoader:
         self.conn.close()
 
 
-def _last_of_each_key(records: list[dict[str, Any]], keys: list[str]) -> list[int] | range:
-    """Indexes of the records to load: for each key, only the last record that has it."""
-    last: dict[Any, int]
-    try:
-        if len(keys) == 1:
-            k = keys[0]
-            last = {r.get(k): i for i, r in enumerate(records)}
-        else:
-            last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
-    except TypeError:  # a key holding an object or array: compare their JSON text
-        last = {dumps([r.get(k) for k in keys]): i for i, r in enumerate(records)}
-    if len(last) == len(records):
-        return range(len(records))
-    return sorted(last.values())
+def key_families(table: Table) -> list[str]:
+    """The type family of each key column, in key order (for dedupe.last_of_each)."""
+    return [family(table.columns[table.props[p]]) for p in table.key_props]
 
 
-def _last_of_each(keys: list[Any], width: int) -> list[int] | range:
-    """`_last_of_each_key` for keys taken as the records were read (one value, or a tuple of
-    `width` values)."""
-    last: dict[Any, int]
-    try:
-        last = {k: i for i, k in enumerate(keys)}
-    except TypeError:  # a key holding an object or array: compare their JSON text
-        last = {dumps([k] if width == 1 else list(k)): i for i, k in enumerate(keys)}
-    if len(last) == len(keys):
-        return range(len(keys))
-    return sorted(last.values())
+def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:
+    """The key of each record of `batch`: taken as it was read (RowEncoder.key), or from the
+    buffered dicts (one value, or a tuple for several key properties)."""
+    if batch.encoder is not None:
+        return batch.keys
+    if len(keys) == 1:
+        k = keys[0]
+        return [r.get(k) for r in batch.records]
+    return [tuple(r.get(k) for k in keys) for r in batch.records]
 
 
 def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:

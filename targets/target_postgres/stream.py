@@ -212,7 +212,8 @@ class Streamer:
     def settle(self, cur: Any, batches: list[Any]) -> Any:
         """At load: end the stream. Returns the batch it loaded, or None (rolled back, so the
         batch is loaded the ordinary way, which reports any problem as it always has)."""
-        from target_postgres.loader import _last_of_each
+        from target_postgres.dedupe import last_of_each
+        from target_postgres.loader import key_families
 
         s, self.active = self.active, None
         if s is None:
@@ -227,7 +228,7 @@ class Streamer:
         table = self.loader.tables.get(batch.spec.name)
         keys = table.key_props if table is not None and self.loader.load_method == "upsert" else []
         if ok and keys:
-            ok = isinstance(_last_of_each(batch.keys, len(keys)), range)  # no key twice
+            ok = isinstance(last_of_each(batch.keys, key_families(table)), range)  # no key twice
         if ok:
             s.send(batch.records)
             ok = s.finish()

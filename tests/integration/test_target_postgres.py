@@ -327,6 +327,42 @@ def test_composite_keys(pg_db: dict[str, Any], bin_path: Path, tmp_path: Path) -
     assert query(pg_db, "SELECT a, b, v FROM ck ORDER BY a, b") == [(1, "x", 3), (1, "y", 2)]
 
 
+@pytest.mark.parametrize("metadata", [False, True], ids=["rows", "dicts"])
+def test_keys_equal_in_postgres_are_one_row_in_a_batch(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, metadata: bool
+) -> None:
+    """1 and "1" in a text key, or one instant spelled twice in a timestamptz key, are one row
+    in PostgreSQL: the batch loads the last record of each (no "cannot affect row a second
+    time"), on the first load and when merging into rows already there."""
+    props = {
+        "k": {"type": ["integer", "number", "string"]},
+        "v": {"type": "string"},
+    }
+    at = {"at": {"type": "string", "format": "date-time"}, "v": {"type": "string"}}
+    msgs = lines(
+        schema("mixed", props, ["k"]),
+        *[
+            record("mixed", {"k": k, "v": v})
+            for k, v in [(1, "first"), ("1", "second"), (2, "two"), (2.5, "x"), ("2.5", "y")]
+        ],
+        schema("moments", at, ["at"]),
+        record("moments", {"at": "2024-01-01T00:00:00Z", "v": "a"}),
+        record("moments", {"at": "2024-01-01T02:00:00+02:00", "v": "b"}),
+        state({"n": 1}),
+    )
+    config = {**pg_db, "add_metadata_columns": metadata}
+    for _ in range(2):  # the second run merges into the rows the first one loaded
+        result = run_target(bin_path, tmp_path, config, msgs)
+        assert result.returncode == 0, result.stderr
+        assert stdout_states(result.stdout)[-1] == {"n": 1}
+        assert query(pg_db, "SELECT k, v FROM mixed ORDER BY k") == [
+            ("1", "second"),
+            ("2", "two"),
+            ("2.5", "y"),
+        ]
+        assert query(pg_db, "SELECT at::text, v FROM moments") == [("2024-01-01 00:00:00+00", "b")]
+
+
 def test_append_only_keeps_every_record(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:

@@ -226,11 +226,39 @@ def test_about_lists_settings_and_secrets_never_print(
 
 
 def test_last_record_of_each_key_wins() -> None:
-    from target_postgres.loader import _last_of_each_key
+    from target_postgres.dedupe import last_of_each
 
-    assert _last_of_each_key([{"k": 1}, {"k": 2}], ["k"]) == range(2)
-    assert _last_of_each_key([{"k": 1}, {"k": 2}, {"k": 1}], ["k"]) == [1, 2]
-    assert _last_of_each_key(
-        [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "x"}], ["a", "b"]
-    ) == [1, 2]
-    assert _last_of_each_key([{"k": {"o": 1}}, {"k": [1]}, {"k": {"o": 1}}], ["k"]) == [1, 2]
+    assert last_of_each([1, 2], ["bigint"]) == range(2)
+    assert last_of_each([1, 2, 1], ["bigint"]) == [1, 2]
+    assert last_of_each([(1, "x"), (1, "y"), (1, "x")], ["bigint", "text"]) == [1, 2]
+    assert last_of_each([{"o": 1}, [1], {"o": 1}], ["jsonb"]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("keys", "families", "loaded"),
+    [
+        ([1, "1"], ["text"], [1]),  # one row in a text column
+        ([True, "true"], ["text"], [1]),
+        (["1", 1, 2], ["bigint"], [1, 2]),
+        ([1, 1.0, Decimal("1.00"), "2"], ["numeric"], [2, 3]),
+        (["2024-01-01T00:00:00Z", "2024-01-01T02:00:00+02:00"], ["timestamp with time zone"], [1]),
+        (["2024-01-01T00:00:00", "2024-01-01T00:00:00+00:00"], ["timestamp with time zone"], [1]),
+        (
+            ["2024-01-01T00:00:00+05:00", "2024-01-01T00:00:00"],
+            ["timestamp without time zone"],
+            [1],
+        ),
+        ([(1, "2024-01-01"), ("1", "2024-01-01"), (1, "2024-01-02")], ["bigint", "date"], [1, 2]),
+        (["a", "A"], ["text"], range(2)),  # text compares exactly
+        (["2024-01-01T00:00:00Z", "2024-01-01T00:00:01Z"], ["timestamp with time zone"], range(2)),
+        (["not a number", "not a number"], ["numeric"], [1]),  # PostgreSQL refuses it at load
+    ],
+)
+def test_dedupe_compares_keys_as_postgres_does(
+    keys: list[Any], families: list[str], loaded: Any
+) -> None:
+    """Keys only Python tells apart (1 and "1" in a text column, two spellings of one instant)
+    are one row in PostgreSQL: only the last is loaded, so the merge never sees the key twice."""
+    from target_postgres.dedupe import last_of_each
+
+    assert last_of_each(keys, families) == loaded
