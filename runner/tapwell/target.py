@@ -58,12 +58,16 @@ class RowEncoder:
     for a value the destination cannot store. `key(record)` is the record's key for in-batch
     dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded).
     `feed(batch)`, when given, is called every thousand rows buffered while the batch grows
-    (target-postgres sends them to the server ahead of the load)."""
+    (target-postgres sends them to the server ahead of the load). `encode_clean`, when given,
+    is `encode` for a record whose input line holds no backslash: strict JSON escapes every
+    control character, quote and backslash inside a string, so none of its strings holds one,
+    and the encoder may skip looking for them."""
 
     encode: Callable[[dict[str, Any], int | None], Any]
     key: Callable[[dict[str, Any]], Any] | None = None
     layout: Any = None
     feed: Callable[[Batch], None] | None = None
+    encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
 
 
 @dataclass
@@ -83,7 +87,6 @@ class Batch:
     spec: StreamSpec
     records: list[Any] = field(default_factory=list)  # dicts, or rows when `encoder` is set
     first_line: int = 0
-    last_line: int = 0
     version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
     lines: list[int] = field(
         default_factory=list
@@ -91,6 +94,11 @@ class Batch:
     encoder: RowEncoder | None = None  # what encoded `records`; None: they are the dicts
     keys: list[Any] = field(default_factory=list)  # encoder.key of each record, when it has one
     refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
+
+    @property
+    def last_line(self) -> int:
+        """The input line of the batch's last record."""
+        return self.lines[-1] if self.lines else self.first_line
 
 
 class Loader(Protocol):
@@ -165,58 +173,98 @@ class TargetLoop:
         """Every input line in order, counting bytes so a batch is also bounded by size. A
         well-formed RECORD joining a batch that has begun (nearly every line) is checked and
         buffered right here, without a message object or a call per line; every other line goes
-        through `parse_line` and `on_record` & co., so errors read exactly as they always did."""
-        digits, run16, fast_loads = _DIGITS, _RUN, orjson.loads
+        through `parse_line` and `on_record` & co., so errors read exactly as they always did.
+
+        The batch being filled is held in locals (`hot`: its stream name, and the bound methods
+        its rows go through) until anything else may have touched the batches: a flush, the
+        thousand-row hook, or a line taken the general way. The counters live in locals too and
+        are written back to `self` before any of those runs."""
+        digits, run16 = _DIGITS, _RUN
+        fast_loads, decode_error = orjson.loads, orjson.JSONDecodeError
         specs, batches, limits = self.specs, self.batches, self.limits
+        max_rows, max_bytes = limits.rows, limits.bytes
         fast = not self.metadata_columns
         line_no = 0
+        bytes_read = self.bytes_read
+        buffered = self.buffered_rows
+        flushed_at = self.flushed_at
+        hot: str | None = None  # the stream whose batch the locals below are bound to
+        batch: Any = None
+        spec: Any = None
+        append: Any = None  # batch.records.append
+        encode: Any = None  # the encoder's encode, or None: check, and buffer the dict
+        encode_clean: Any = None  # encode for a line without a backslash (RowEncoder)
+        key: Any = None
+        add_key: Any = None
+        add_line: Any = None
+        check: Any = None
         for line in stream:
             line_no += 1
-            self.bytes_read += len(line)
+            bytes_read += len(line)
             if fast and run16 not in line.translate(digits):
                 try:
                     obj = fast_loads(line)
-                except orjson.JSONDecodeError:
+                except decode_error:
                     obj = None
                 if type(obj) is dict and obj.get("type") == "RECORD":
                     record, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
-                    spec = specs.get(name) if type(name) is str else None
-                    batch = batches.get(name) if spec is not None else None  # type: ignore[arg-type]
+                    if name != hot or hot is None:
+                        hot = None
+                        spec = specs.get(name) if type(name) is str else None
+                        batch = batches.get(name) if spec is not None else None  # type: ignore[arg-type]
+                        if batch is not None and batch.records:
+                            hot = name
+                            append, add_line = batch.records.append, batch.lines.append
+                            encoder = batch.encoder
+                            check = spec.check
+                            encode = encode_clean = key = add_key = None
+                            if encoder is not None:
+                                encode = encoder.encode
+                                encode_clean = encoder.encode_clean or encode
+                                if encoder.key is not None:
+                                    key, add_key = encoder.key, batch.keys.append
                     if (
-                        batch is not None
-                        and batch.records
+                        hot is not None
                         and type(record) is dict
                         and (version is None or type(version) is int)
                     ):
-                        encoder = batch.encoder
                         try:
-                            if encoder is None:
-                                spec.check(record, line_no)  # type: ignore[union-attr]
-                                batch.records.append(record)
+                            if encode is None:
+                                check(record, line_no)
+                                append(record)
                             else:
                                 try:
-                                    batch.records.append(encoder.encode(record, line_no))
+                                    if b"\\" in line:
+                                        append(encode(record, line_no))
+                                    else:  # no escape in the line: no string needs one
+                                        append(encode_clean(record, line_no))
                                 except ValueRefused as bad:
-                                    self._refused(batch, spec, record, line_no, bad)  # type: ignore[arg-type]
-                                if encoder.key is not None:
-                                    batch.keys.append(encoder.key(record))
+                                    self._refused(batch, spec, record, line_no, bad)
+                                if key is not None:
+                                    add_key(key(record))
                         except ProtocolError as exc:
                             self._name_source(exc)
                             raise
-                        batch.lines.append(line_no)
-                        batch.last_line = line_no
+                        add_line(line_no)
                         if version is not None:
                             batch.version = version
-                        self.buffered_rows += 1
-                        if (
-                            self.buffered_rows >= limits.rows
-                            or self.bytes_read - self.flushed_at >= limits.bytes
-                        ):
+                        buffered += 1
+                        if buffered >= max_rows or bytes_read - flushed_at >= max_bytes:
+                            self.bytes_read, self.buffered_rows = bytes_read, buffered
                             self.flush()
-                        elif self.buffered_rows % 1000 == 0:
+                        elif buffered % 1000 == 0:
+                            self.bytes_read, self.buffered_rows = bytes_read, buffered
                             self._every_thousand(batch)
+                        else:
+                            continue
+                        hot = None
+                        buffered, flushed_at = self.buffered_rows, self.flushed_at
                         continue
+            self.bytes_read, self.buffered_rows = bytes_read, buffered
+            hot = None
             self._message(line, line_no, source)
+            bytes_read, buffered, flushed_at = self.bytes_read, self.buffered_rows, self.flushed_at
+        self.bytes_read, self.buffered_rows = bytes_read, buffered
 
     def _message(self, line: bytes, line_no: int, source: str) -> None:
         """One line the general way: blank lines and unknown types skipped as `read_messages`
@@ -300,7 +348,6 @@ class TargetLoop:
             self._name_source(exc)
             raise
         batch.lines.append(line_no)
-        batch.last_line = line_no
         if msg.version is not None:
             batch.version = msg.version
         self.buffered_rows += 1
@@ -361,6 +408,7 @@ class TargetLoop:
             )
             with opener(path, "rb") as f:
                 for row in f:
+                    self.bytes_read += len(row)  # a batch's size limit counts the file's records
                     if row.strip():
                         self.on_record(RecordMessage(msg.stream, loads(row)), line_no)
 

@@ -157,17 +157,23 @@ _PINNED: dict[str, dict[type, str]] = {
     "json": {dict: "", list: ""},
 }
 _TEXT_PINNED = {str: 'v if "\\\\" not in v and v.isprintable() else f(v)'}
+_CLEAN_TEXT_PINNED = {str: "v"}
 
 
 def compile_row_encoder(
-    columns: list[tuple[str, str, str]], check: CheckCode
+    columns: list[tuple[str, str, str]], check: CheckCode, *, clean: bool = False
 ) -> Callable[[dict[str, Any], int | None], str] | None:
     """One function that checks a record against its SCHEMA (raising what the loop's own check
     raises, in the same order) and returns its COPY line for `columns` (property, column, type),
     without the newline: each value is fetched and its type tested once, and the batch keeps
     ~270 bytes of text per row instead of a ~1.5 KB dict. A value the column cannot take raises
     BadValue, as `compile_encoder`'s would at COPY time. None when the check covers a property
-    that is not a column (the fields would be checked in another order)."""
+    that is not a column (the fields would be checked in another order).
+
+    `clean=True` compiles the variant for a record whose JSON line holds no backslash (see
+    RowEncoder.encode_clean): a string then holds no backslash, tab, newline, carriage return or
+    NUL, so a string already checked is its own COPY text, and JSON made from the record needs
+    no backslash doubled."""
     props = {prop for prop, _, _ in columns}
     if any(f.name not in props for f in check.fields):
         return None
@@ -175,9 +181,10 @@ def compile_row_encoder(
     env["NULL"] = NULL
     env["_jd"] = orjson.dumps
     body = ["get = record.get", *check.head]
+    json_lines = _JSON_LINES[:4] if clean else _JSON_LINES
     for j, (prop, column, sqltype) in enumerate(columns):
         fmt, generic = formatter_for(column, sqltype)
-        pinned = _PINNED.get(family(sqltype), _TEXT_PINNED)
+        pinned = _PINNED.get(family(sqltype), _CLEAN_TEXT_PINNED if clean else _TEXT_PINNED)
         env[f"_cf{j}"] = fmt
 
         def then(
@@ -187,7 +194,7 @@ def compile_row_encoder(
                 return [f"c{j} = NULL"]
             expr = pinned.get(t, generic) if t is not None else generic
             if expr == "":
-                return [line.format(c=f"c{j}", f=f"_cf{j}") for line in _JSON_LINES]
+                return [line.format(c=f"c{j}", f=f"_cf{j}") for line in json_lines]
             return [f"c{j} = " + expr.replace("f(v)", f"_cf{j}(v)")]
 
         i = check.index.get(prop)

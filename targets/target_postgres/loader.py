@@ -173,6 +173,7 @@ class PostgresLoader:
             key,
             columns,
             None if self.streamer.broken else self.streamer.feed,
+            compile_row_encoder(columns, check, clean=True),
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:

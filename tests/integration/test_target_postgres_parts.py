@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from tapwell.errors import ConfigError, RetriableSyncError
 from target_postgres import ddl
@@ -166,6 +167,41 @@ def test_encoder_writes_exact_copy_text() -> None:
     assert bad.value.column == "t"
     with pytest.raises(BadValue, match="not an integer"):
         encode([{"i": 1.5}], [0])
+
+
+def test_clean_line_encoder_writes_what_the_escaping_one_writes() -> None:
+    """RowEncoder.encode_clean skips looking for escapes in strings; for any record whose JSON
+    line holds no backslash it must give exactly the escaping encoder's COPY text."""
+    from tapwell.schema import check_code
+    from target_postgres.encode import compile_row_encoder
+
+    props = {
+        "i": {"type": ["null", "integer"]},
+        "n": {"type": ["null", "number"]},
+        "t": {"type": ["null", "string"]},
+        "b": {"type": ["null", "boolean"]},
+        "j": {"type": ["null", "object", "array"]},
+        "at": {"type": ["null", "string"], "format": "date-time"},
+        "d": {"type": ["null", "string"], "format": "date"},
+        "any": {},
+        "u": {"type": ["null", "string", "integer"]},
+    }
+    types = ["bigint", "numeric", "text", "boolean", "jsonb"]
+    types += ["timestamp with time zone", "date", "text", "text"]
+    cols = [(p, p, t) for p, t in zip(props, types, strict=True)]
+    code = check_code("s", {"type": "object", "properties": props}, [])
+    encode = compile_row_encoder(cols, code)
+    clean = compile_row_encoder(cols, code, clean=True)
+    assert encode is not None and clean is not None
+    records = [
+        {"i": 1, "n": 0.1, "t": "plain ü 😀 \x7f", "b": True, "j": {"k": ["é", 1.5, None]}},
+        {"at": "2024-01-01T00:00:00+02:00", "d": "2024-02-29", "any": {"x": 1}, "u": 7},
+        {"i": None, "n": 12, "t": "", "b": False, "j": [], "any": "s", "u": "x"},
+        {"any": [1, "two"], "n": 1e300, "t": "\u2028 line separator", "j": {}},
+    ]
+    for record in records:
+        assert b"\\" not in orjson.dumps(record)
+        assert clean(record, 1) == encode(record, 1)
 
 
 @pytest.mark.services

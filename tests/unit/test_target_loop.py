@@ -1,0 +1,159 @@
+"""The target loop's read path against a loader that records what it is given: every record
+reaches its batch once, in order, with its input line, whatever the interleaving of streams,
+flushes, states and schema changes; STATE is printed only after what came before it loaded."""
+
+from __future__ import annotations
+
+import io
+import operator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from tapwell.schema import CheckCode
+from tapwell.target import Batch, RowEncoder, StreamSpec, TargetLoop
+
+
+class Recorder:
+    """A Loader that keeps each load: (stream, rows, lines, keys) per batch, and the state."""
+
+    def __init__(self, encoded: bool) -> None:
+        self.encoded = encoded
+        self.loads: list[tuple[list[tuple[str, list[Any], list[int], list[Any]]], Any]] = []
+
+    def prepare(self, spec: StreamSpec) -> None:
+        pass
+
+    def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
+        if not self.encoded:
+            return None
+        checker = check.compile()
+
+        def encode(record: dict[str, Any], line: int | None) -> Any:
+            checker(record, line)
+            return ("escaped", record)
+
+        def encode_clean(record: dict[str, Any], line: int | None) -> Any:
+            checker(record, line)
+            return ("clean", record)
+
+        return RowEncoder(encode, operator.itemgetter("id"), None, None, encode_clean)
+
+    def load(self, batches: list[Batch], state: Any) -> None:
+        self.loads.append(
+            (
+                [(b.spec.name, list(b.records), list(b.lines), list(b.keys)) for b in batches],
+                state,
+            )
+        )
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _schema(stream: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    props = {"id": {"type": "integer"}, "s": {"type": ["null", "string"]}, **(extra or {})}
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": props},
+        "key_properties": ["id"],
+    }
+
+
+def _input() -> tuple[bytes, dict[str, list[tuple[int, dict[str, Any]]]], list[tuple[int, Any]]]:
+    """Two interleaved streams, states, a schema change, a blank line and an unknown type; some
+    strings need escaping (their lines hold a backslash). Returns the bytes, each stream's
+    (line, record) in order, and each STATE's (line, value)."""
+    messages: list[Any] = [_schema("a"), _schema("b")]
+    for i in range(1, 41):
+        stream = "a" if i % 3 else "b"
+        text = "tab\there" if i % 7 == 0 else f"row {i} ü 😀"
+        messages.append({"type": "RECORD", "stream": stream, "record": {"id": i, "s": text}})
+        if i % 11 == 0:
+            messages.append({"type": "STATE", "value": {"at": i}})
+        if i == 20:
+            messages.append(_schema("a", {"n": {"type": ["null", "number"]}}))
+            messages.append("")
+            messages.append({"type": "SOMETHING_NEW", "x": 1})
+    messages.append({"type": "STATE", "value": {"at": 41}})
+    lines = [m if isinstance(m, str) else orjson.dumps(m).decode() for m in messages]
+    expected: dict[str, list[tuple[int, dict[str, Any]]]] = {"a": [], "b": []}
+    states: list[tuple[int, Any]] = []
+    for n, m in enumerate(messages, start=1):
+        if isinstance(m, dict) and m["type"] == "RECORD":
+            expected[m["stream"]].append((n, m["record"]))
+        elif isinstance(m, dict) and m["type"] == "STATE":
+            states.append((n, m["value"]))
+    return ("\n".join(lines) + "\n").encode(), expected, states
+
+
+@pytest.mark.parametrize("encoded", [True, False], ids=["rows", "dicts"])
+@pytest.mark.parametrize("rows", [1, 2, 3, 5, 1000])
+def test_every_record_reaches_its_batch_once_in_order(encoded: bool, rows: int) -> None:
+    data, expected, states = _input()
+    loader = Recorder(encoded)
+    out = io.BytesIO()
+    TargetLoop("t", loader, {"batch_size_rows": rows}, out=out).run(io.BytesIO(data))
+
+    got: dict[str, list[tuple[int, Any]]] = {"a": [], "b": []}
+    loaded_through = 0  # every record up to this input line is loaded
+    for batches, state in loader.loads:
+        for stream, records, lines, keys in batches:
+            assert len(records) == len(lines) <= max(rows, 1)
+            got[stream] += list(zip(lines, records, strict=True))
+            if encoded:
+                assert keys == [r[1]["id"] for r in records]
+            loaded_through = max(loaded_through, *lines)
+        if state is not None:  # the state goes with every record that came before it
+            line = next(n for n, v in states if v == state)
+            assert all(n <= loaded_through for s in expected.values() for n, _ in s if n < line)
+
+    kinds = set()
+    for stream, want in expected.items():
+        assert [n for n, _ in got[stream]] == [n for n, _ in want]
+        for (_, row), (_, record) in zip(got[stream], want, strict=True):
+            if encoded:
+                kind, value = row
+                assert value == record
+                if "\t" in record["s"]:  # its line holds a backslash: the escaping encoder
+                    assert kind == "escaped"
+                kinds.add(kind)
+            else:
+                assert row == record
+    # a batch's first record takes the general path (escaped); with one-row batches, every one
+    assert not encoded or rows == 1 or kinds == {"clean", "escaped"}
+    # A state buffered behind rows is replaced by the next one; the last is always printed.
+    printed = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    values = [v for _, v in states]
+    assert printed[-1] == values[-1]
+    assert [values.index(v) for v in printed] == sorted({values.index(v) for v in printed})
+    if rows == 1:
+        assert printed == values
+
+
+def test_a_batch_size_limit_counts_records_read_from_batch_files(tmp_path: Path) -> None:
+    """singer-sdk BATCH messages point at files of records: their bytes count towards
+    batch_size_bytes, so a large file is loaded in several batches, not held whole."""
+    path = tmp_path / "part.jsonl"
+    path.write_bytes(b"".join(orjson.dumps({"id": i, "s": "x" * 100}) + b"\n" for i in range(100)))
+    data = b"\n".join(
+        orjson.dumps(m)
+        for m in (
+            _schema("a"),
+            {
+                "type": "BATCH",
+                "stream": "a",
+                "encoding": {"format": "jsonl"},
+                "manifest": [f"file://{path}"],
+            },
+        )
+    )
+    loader = Recorder(encoded=True)
+    TargetLoop("t", loader, {"batch_size_bytes": 2000}, out=io.BytesIO()).run(io.BytesIO(data))
+    sizes = [len(records) for batches, _ in loader.loads for _, records, _, _ in batches]
+    assert sum(sizes) == 100 and len(sizes) >= 5 and max(sizes) <= 20
