@@ -28,6 +28,7 @@ import orjson
 from tapwell.catalog import load_catalog
 from tapwell.config import redact
 from tapwell.errors import ConfigError
+from tapwell.pipes import widen_pipe
 from tapwell.project import Connector, Integration, Project
 from tapwell.selection import apply_selection
 from tapwell.statestore import StateBackend
@@ -287,6 +288,7 @@ def run_attempt(
         )
         assert tap.stdout is not None and tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
+        widen_pipe(tap.stdout)  # see tapwell.pipes
         tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
         pumps = [
             threading.Thread(

@@ -18,6 +18,7 @@ from tapwell.catalog import Catalog, load_catalog, select_all
 from tapwell.cli_util import run_main
 from tapwell.config import load_config, secret_values
 from tapwell.errors import ConfigError
+from tapwell.pipes import widen_pipe
 from tapwell.schema import property_types
 from tapwell.wire import loads
 
@@ -94,6 +95,7 @@ def tap_command(
                 return
             cat_path = catalog or properties
             cat = load_catalog(cat_path) if cat_path else Catalog(select_all(discover_fn(config)))
+            widen_pipe(sys.stdout)  # see tapwell.pipes
             sync(config, cat, load_state(state_path))
             sys.stdout.flush()
 

@@ -501,6 +501,7 @@ def target_command(
 
     from tapwell.cli_util import run_main
     from tapwell.config import load_config, secret_values
+    from tapwell.pipes import READ_BUFFER, widen_pipe
 
     @click.command(name=name, help=description)
     @click.option(
@@ -544,7 +545,14 @@ def target_command(
                     loop._source = input_path
                     loop.run(f, source=input_path)
             else:
-                loop.run()
+                try:
+                    fd = sys.stdin.fileno()
+                except (OSError, ValueError):  # not a file (a test harness's stream): as it is
+                    loop.run()
+                else:
+                    widen_pipe(fd)  # see tapwell.pipes
+                    with open(fd, "rb", buffering=READ_BUFFER, closefd=False) as stdin:
+                        loop.run(stdin)
 
         sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
 
