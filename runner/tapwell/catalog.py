@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tapwell.errors import ConfigError
+from tapwell.wire import loads
 
 Breadcrumb = tuple[str, ...]
 
@@ -112,10 +111,10 @@ class Catalog:
 def load_catalog(path: str | Path) -> Catalog:
     p = Path(path)
     try:
-        data = orjson.loads(p.read_bytes())
+        data = loads(p.read_bytes())  # a schema bound past 64 bits or 15 digits stays exact
     except FileNotFoundError:
         raise ConfigError(f"catalog file {p} does not exist") from None
-    except orjson.JSONDecodeError as exc:
+    except ValueError as exc:
         raise ConfigError(f"catalog file {p} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("streams"), list):
         raise ConfigError(f"catalog file {p} must be an object with a 'streams' array")

@@ -91,8 +91,8 @@ def logical_type(prop: dict[str, Any]) -> Logical:
         if real == ["integer"]:
             top = prop.get("maximum")
             bottom = prop.get("minimum")
-            big = (isinstance(top, (int, float)) and top > INT64_MAX) or (
-                isinstance(bottom, (int, float)) and bottom < -INT64_MAX - 1
+            big = (isinstance(top, (int, float, Decimal)) and top > INT64_MAX) or (
+                isinstance(bottom, (int, float, Decimal)) and bottom < -INT64_MAX - 1
             )
             if big:
                 return Logical(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from tapwell import state as st
@@ -96,6 +97,21 @@ def test_load_catalog_errors(tmp_path):
     bad.write_text("[]")
     with pytest.raises(ConfigError, match="'streams' array"):
         load_catalog(bad)
+
+
+def test_load_catalog_keeps_every_digit_of_schema_bounds(tmp_path):
+    """A catalog file's bounds past 64 bits or 15 digits are read exactly, not as floats (a
+    DECIMAL(65,30) column's multipleOf, a BIGINT UNSIGNED's maximum)."""
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        '{"streams": [{"tap_stream_id": "a", "stream": "a", "metadata": [], "schema": '
+        '{"properties": {"n": {"type": "number", "multipleOf": 0.000000000000000000000000000001, '
+        '"maximum": 100000000000000000000000000000000000}, '
+        '"u": {"type": "integer", "maximum": 18446744073709551615}}}}]}'
+    )
+    props = load_catalog(path).raw["streams"][0]["schema"]["properties"]
+    assert props["n"]["multipleOf"] == Decimal("1E-30")
+    assert props["n"]["maximum"] == 10**35 and props["u"]["maximum"] == 2**64 - 1
 
 
 def test_config_merge_and_secrets(tmp_path):
