@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwell.target import target_command
+from tapwell.target_cli import target_command
 
 SETTINGS: dict[str, Any] = {
     "type": "object",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwell.target import target_command
+from tapwell.target_cli import target_command
 
 DEFAULT_BATCH_ROWS = 20_000
 DEFAULT_BATCH_BYTES = 8 * 1024 * 1024  # of input JSON; wide rows end a batch before 20,000 do

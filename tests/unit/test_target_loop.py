@@ -157,3 +157,12 @@ def test_a_batch_size_limit_counts_records_read_from_batch_files(tmp_path: Path)
     TargetLoop("t", loader, {"batch_size_bytes": 2000}, out=io.BytesIO()).run(io.BytesIO(data))
     sizes = [len(records) for batches, _ in loader.loads for _, records, _, _ in batches]
     assert sum(sizes) == 100 and len(sizes) >= 5 and max(sizes) <= 20
+
+
+def test_target_command_is_still_importable_from_tapwell_target() -> None:
+    """Targets written against `from tapwell.target import target_command` (our scaffold's
+    template until the CLI moved to tapwell.target_cli) keep working."""
+    from tapwell.target import target_command as old
+    from tapwell.target_cli import target_command
+
+    assert old is target_command
