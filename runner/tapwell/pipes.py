@@ -22,9 +22,10 @@ READ_BUFFER = 1 << 18  # the target's read buffer on stdin: fewer, larger reads
 
 
 def widen_pipe(fd: int | IO[Any], size: int = PIPE_BYTES) -> int | None:
-    """Grow the pipe behind `fd` (a descriptor, or a file object with one) to `size` bytes, or to the system's limit for unprivileged
-    processes when that is smaller; a pipe already that wide is left alone. Returns the pipe's size, or None when `fd` is not a pipe
-    or the system does not allow it (nothing else changes: the pipe just stays as it was)."""
+    """Grow the pipe behind `fd` (a descriptor, or a file object with one) to `size` bytes, or
+    to the system's limit for unprivileged processes when that is smaller; a pipe already that
+    wide is left alone. Returns the pipe's size, or None when `fd` is not a pipe or the system
+    does not allow it (nothing else changes: the pipe just stays as it was)."""
     setsz = getattr(fcntl, "F_SETPIPE_SZ", None)
     getsz = getattr(fcntl, "F_GETPIPE_SZ", None)
     if setsz is None or getsz is None:  # not Linux
