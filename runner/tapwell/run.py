@@ -246,7 +246,7 @@ def _start_state(
     After a successful run the runner holds every state the target printed, so the destination
     is not consulted (a difference then means someone else wrote it; `tapwell state recover
     --force` adopts it on purpose)."""
-    from tapwell.recover import recover_state, recovery_source
+    from tapwell.recover import recovery_source
 
     name = integration.name
     saved = store.get(name)
@@ -267,12 +267,8 @@ def _start_state(
         previous = next((r for r in store.runs(name, 5) if r.id != run_id), None)
         if previous is None or previous.outcome == "succeeded":
             return saved
-    try:
-        found = recover_state(project, integration)
-    except ConfigError as exc:
-        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
-        return saved
-    if found is None or found == saved or not found:
+    found = _destination_state(project, integration, sink)
+    if not found or found == saved:
         return saved
     store.put(name, found, run_id=run_id, record=True, force=True)
     sink(
@@ -295,16 +291,12 @@ def _catch_up(
     state; the destination's state then is ahead of ours, and starting from it replays nothing.
     Only once this run's target has committed a state: before that the destination may still
     hold a state this run means to leave behind (after `state set`, or a full refresh)."""
-    from tapwell.recover import recover_state, recovery_source
+    from tapwell.recover import recovery_source
 
     source = recovery_source(project, integration)
     if source is None or not source.automatic:
         return state
-    try:
-        found = recover_state(project, integration)
-    except ConfigError as exc:
-        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
-        return state
+    found = _destination_state(project, integration, sink)
     if not found or found == state:
         return state
     store.put(integration.name, found, run_id=run_id, record=True, force=True)
@@ -312,6 +304,20 @@ def _catch_up(
         f"[tapwell] the destination holds a later committed state ({source.where}): retrying from it"
     )
     return found
+
+
+def _destination_state(
+    project: Project, integration: Integration, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The state the target committed in the destination (tapwell.recover); None when there is
+    none or it cannot be read, which is said on `sink` and never fails the run."""
+    from tapwell.recover import recover_state
+
+    try:
+        return recover_state(project, integration)
+    except ConfigError as exc:
+        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
+        return None
 
 
 def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:
