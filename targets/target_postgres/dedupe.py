@@ -20,9 +20,12 @@ from typing import Any
 
 from tapwell.wire import dumps
 
+from target_postgres.encode import BadValue, formatter_for
+
 INTEGER = {"bigint", "integer", "smallint"}
 NUMBER = INTEGER | {"numeric", "double precision", "real"}
 TEXT = {"text", "character varying", "character"}
+_as_copy_text = formatter_for("key", "text")[0]  # the text encoder's own rules
 
 
 def last_of_each(keys: Sequence[Any], families: Sequence[str]) -> list[int] | range:
@@ -75,12 +78,7 @@ def canonical(value: Any, fam: str) -> Any:
             return time.fromisoformat(value)
     except (ValueError, InvalidOperation):
         return value
-    if type(value) is str:
+    try:
+        return _as_copy_text(value)  # what a text column receives for it
+    except BadValue:  # a NUL byte: PostgreSQL refuses the row at load
         return value
-    if type(value) is bool:
-        return "true" if value else "false"  # as the text encoders write it
-    if isinstance(value, (dict, list)):
-        return dumps(value).decode()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
