@@ -27,14 +27,7 @@ def _make(kind: str, name: str, parent: str) -> None:
     sys.exit(run_main("tapwell new", body))
 
 
-@new.command(
-    "tap",
-    help="Scaffold tap NAME (tap-SOMETHING): pyproject with a console script, a stream "
-    "module on tapwell's light tap API, a config schema, a conformance test, a README "
-    "and a Makefile. The repo is made in PATH/NAME.",
-)
-@click.argument("name")
-@click.option(
+_parent_dir = click.option(
     "--dir",
     "parent",
     default=".",
@@ -42,6 +35,16 @@ def _make(kind: str, name: str, parent: str) -> None:
     type=click.Path(file_okay=False),
     help="Folder to make the repo in.",
 )
+
+
+@new.command(
+    "tap",
+    help="Scaffold tap NAME (tap-SOMETHING): pyproject with a console script, a stream "
+    "module on tapwell's light tap API, a config schema, a conformance test, a README "
+    "and a Makefile. The repo is made in PATH/NAME.",
+)
+@click.argument("name")
+@_parent_dir
 def tap(name: str, parent: str) -> None:
     _make("tap", name, parent)
 
@@ -53,13 +56,6 @@ def tap(name: str, parent: str) -> None:
     "a conformance test, a README and a Makefile. The repo is made in PATH/NAME.",
 )
 @click.argument("name")
-@click.option(
-    "--dir",
-    "parent",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder to make the repo in.",
-)
+@_parent_dir
 def target(name: str, parent: str) -> None:
     _make("target", name, parent)
