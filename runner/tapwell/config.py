@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import unquote
 from typing import Any
 
 import orjson
@@ -36,7 +37,9 @@ def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
 
 
 def secret_values(config: dict[str, Any]) -> list[str]:
-    """Every value stored under a key that looks secret, at any depth, longest first."""
+    """Every value never to print, longest first: values under a key that looks secret, at any
+    depth, and the password inside any URL or key=value DSN among the values (with its
+    percent-decoded form and the pieces a driver may quote when it cannot parse it)."""
     found: list[str] = []
 
     def walk(node: Any, secret: bool) -> None:
@@ -46,19 +49,60 @@ def secret_values(config: dict[str, Any]) -> list[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, secret)
-        elif secret and isinstance(node, (str, int)) and str(node):
-            found.append(str(node))
+        elif isinstance(node, (str, int)) and str(node):
+            if secret:
+                found.append(str(node))
+            if isinstance(node, str):
+                found.extend(credential_fragments(node))
 
     walk(config, False)
     return sorted(set(found), key=len, reverse=True)
 
 
+# scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
+# paste them so), so it runs to the last '@' before the next blank or quote.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)")
+# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text.
+_DSN_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE
+)
+
+
+def url_password(text: str) -> str | None:
+    """The password of a URL or key=value DSN in `text`, as written (None when it has none)."""
+    m = _URL_PASSWORD.search(text) or _DSN_PASSWORD.search(text)
+    if not m:
+        return None
+    pw = m.group("pw")
+    if pw.startswith("'") and pw.endswith("'") and len(pw) >= 2:
+        pw = pw[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+    return pw or None
+
+
+def credential_fragments(text: str) -> list[str]:
+    """What of a URL/DSN password could appear in a driver's error text: the password as written,
+    percent-decoded, and its pieces between '/', '@', ':', '%', '?' and '#' (4+ characters)."""
+    pw = url_password(text)
+    if not pw:
+        return []
+    found = {pw, unquote(pw)}
+    found.update(p for p in re.split(r"[/@:%?#]", pw) if len(p) >= 4)
+    return [f for f in found if f]
+
+
+def mask_credentials(text: str) -> str:
+    """Mask the password of every URL (`scheme://user:***@host`) and key=value DSN
+    (`password=***`) found in text, whatever the configured values were."""
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    return _DSN_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of a secret with ***."""
+    """Replace every occurrence of a secret with ***, and mask any URL or DSN password."""
     for s in secrets:
         if len(s) >= 3:
             text = text.replace(s, "***")
-    return text
+    return mask_credentials(text)
 
 
 def redacted_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -156,3 +156,26 @@ def test_catalog_copies_keep_integers_past_64_bits():
             and copied["streams"][0]["metadata"][0]["metadata"]["selected"] is True
         )
     assert "selected" not in catalog["streams"][0]["metadata"][0]["metadata"]
+
+
+def test_url_and_dsn_passwords_are_masked_in_any_text() -> None:
+    """Passwords with unencoded '%', '/' or '@' in a URL, and quoted ones in a DSN, are found by
+    parsing, so a driver's error text that quotes them (whole or a piece) is masked."""
+    from tapwell.config import mask_credentials, redact, secret_values
+
+    cfg = {
+        "sqlalchemy_url": "postgresql://bob:s3cret%zz/pa@ss@db.example:5432/x",
+        "state": {"conn": "host=a password='p w0rd' user=x"},
+    }
+    secrets = secret_values(cfg)
+    text = (
+        'invalid percent-encoded token: "s3cret%zz" in '
+        "postgresql://bob:s3cret%zz/pa@ss@db.example:5432/x and host=a password='p w0rd'"
+    )
+    masked = redact(text, secrets)
+    assert "s3cret" not in masked and "w0rd" not in masked, masked
+    assert "postgresql://bob:***@db.example:5432/x" in masked
+    assert mask_credentials("mysql://root@h/db https://example.com/a:b@c") == (
+        "mysql://root@h/db https://example.com/a:b@c"
+    )
+    assert mask_credentials("password=hunter22 port=5") == "password=*** port=5"
