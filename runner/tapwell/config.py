@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import unquote
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -61,7 +61,9 @@ def secret_values(config: dict[str, Any]) -> list[str]:
 
 # scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
 # paste them so), so it runs to the last '@' before the next blank or quote.
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)")
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)"
+)
 # password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text.
 _DSN_PASSWORD = re.compile(
     r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE
