@@ -1,11 +1,10 @@
 """tap-mysql LOG_BASED against servers that cannot feed it: binlog off, binlog_format not ROW,
 binlog_row_image not FULL, a bookmarked binlog file that was purged. These run on throwaway
-MariaDB servers (own datadir, port and socket under the test's tmp dir) so the shared server's
-ROW/FULL settings, which other tests rely on, are never touched."""
+MariaDB servers of their own (own datadir, port and socket under the test's tmp dir), since they
+change server globals: never the shared server, nor the session's ROW-binlog server."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import ThrowawayMariaDB, discover, messages, run_tap, select, sql, states
+from helpers.mariadb_server import ThrowawayMariaDB, unavailable
+from mysql_helpers import discover, messages, run_tap, select, sql, states
 
 pytestmark = pytest.mark.services
 
@@ -21,10 +21,7 @@ pytestmark = pytest.mark.services
 def _server(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[ThrowawayMariaDB]:
     why = ThrowawayMariaDB.missing()
     if why:
-        message = f"cannot start a throwaway MariaDB: {why}"
-        if os.environ.get("TAPWELL_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"cannot start a throwaway MariaDB: {why}")
     base = tmp_path_factory.mktemp("mariadb")
     server = ThrowawayMariaDB(base, *args)
     try:
