@@ -22,6 +22,7 @@ from tapwell.errors import ConfigError
 from tapwell.progress import Progress
 from tapwell.wire import MessageWriter
 
+from tap_mysql.bookmarks import check_start_date, check_state
 from tap_mysql.connection import connect, quote, translated
 from tap_mysql.discovery import Table, read_tables
 from tap_mysql.types import (
@@ -201,6 +202,20 @@ def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
     )
 
 
+def activate_version(
+    ctx: SyncContext, sp: StreamPlan, version: int, *, empty: bool = False
+) -> None:
+    """ACTIVATE_VERSION: the target may retire rows of older versions of the stream.
+
+    Sent only after (or together with) the version's first records, never before: a target
+    retires older rows only for a version it received records of. A FULL_TABLE sync of a table
+    that is really empty has no records to send; it says so with `"empty": true`."""
+    msg: dict[str, Any] = {"type": "ACTIVATE_VERSION", "stream": sp.stream, "version": version}
+    if empty:
+        msg["empty"] = True
+    ctx.writer.write_dict(msg)
+
+
 # ----------------------------------------------------------------------------- bookmarks
 
 
@@ -263,6 +278,10 @@ def sync(
     ctx.conv = driver_conversions(zero)
     try:
         plans = _plans(ctx, catalog)
+        check_state(state, plans)  # before any message: a bad bookmark never half-runs a sync
+        for sp in plans:
+            if sp.replication_key and sp.column(sp.replication_key).kind in ("date", "datetime"):
+                check_start_date(config, sp.column(sp.replication_key))
         current = st.get_currently_syncing(state)
         plans.sort(key=lambda p: p.tap_stream_id != current)  # an interrupted stream goes first
         log_based = []
