@@ -28,6 +28,7 @@ from tap_mysql.discovery import Table, read_tables
 from tap_mysql.types import (
     Column,
     ZeroDates,
+    draft7_number,
     driver_conversions,
     is_supported,
     json_schema,
@@ -165,7 +166,10 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
             entry.tap_stream_id,
             missing,
         )
-    schema_props = {c.name: props.get(c.name) or json_schema(c) for c in columns}
+    schema_props = {
+        c.name: draft7_number(c, props[c.name]) if props.get(c.name) else json_schema(c)
+        for c in columns
+    }
     method = entry.replication_method
     if method not in METHODS:
         raise ConfigError(

@@ -122,18 +122,7 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "year":
         return {"type": ["null", "integer"]}
     if kind == "decimal":
-        p, s = col.precision or 10, col.scale or 0
-        top: int | float = 10 ** (p - s) if p - s < 19 else float(10 ** (p - s))
-        return {
-            "type": ["null", "number"],
-            "multipleOf": 10 ** (0 - s) if s == 0 else float(f"1e-{s}"),
-            "exclusiveMaximum": True,
-            "maximum": top,
-            "exclusiveMinimum": True,
-            "minimum": -top,
-            "x-precision": p,
-            "x-scale": s,
-        }
+        return decimal_schema(col.precision or 10, col.scale or 0)
     if kind == "float":
         return {"type": ["null", "number"]}
     if kind == "string":
@@ -160,6 +149,40 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "spatial":
         return {"type": ["null", "string"], "description": "WKT (well-known text)"}
     return {"description": f"unsupported MySQL type {col.column_type}"}
+
+
+# Python's default decimal context: singer-sdk's validator checks `multipleOf` with Decimal `%`,
+# which raises DivisionImpossible once value / step needs more digits than this.
+_MULTIPLE_OF_MAX_PRECISION = 28
+
+
+def decimal_schema(p: int, s: int) -> dict[str, Any]:
+    """DECIMAL(p,s) as draft 7 readers understand it: numeric `exclusiveMaximum` and
+    `exclusiveMinimum` of 10^(p-s), `x-precision`/`x-scale` (which our targets read first), and
+    singer-io's `multipleOf` 10^-s only up to 28 digits, where every validator can evaluate it
+    (singer-sdk's fails on DECIMAL(65,30) with DivisionImpossible)."""
+    top: int | float = 10 ** (p - s) if p - s < 19 else float(10 ** (p - s))
+    out: dict[str, Any] = {"type": ["null", "number"]}
+    if p <= _MULTIPLE_OF_MAX_PRECISION:
+        out["multipleOf"] = 1 if s == 0 else float(f"1e-{s}")
+    out |= {"exclusiveMaximum": top, "exclusiveMinimum": -top, "x-precision": p, "x-scale": s}
+    return out
+
+
+def draft7_number(col: Column, prop: dict[str, Any]) -> dict[str, Any]:
+    """A catalog's DECIMAL property in today's form: a catalog discovered by an older tap-mysql
+    holds draft 4's boolean `exclusiveMaximum`/`exclusiveMinimum` (refused by draft 7 readers
+    such as singer-sdk targets) and `multipleOf` past 28 digits; its other keys are kept."""
+    if col.kind != "decimal":
+        return prop
+    out = dict(prop)
+    for flag, bound in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
+        # draft 4: a boolean flag on `maximum`/`minimum`; draft 7: the bound itself
+        if isinstance(out.get(flag), bool) and out.pop(flag) and bound in out:
+            out[flag] = out.pop(bound)
+    if (col.precision or 10) > _MULTIPLE_OF_MAX_PRECISION:
+        out.pop("multipleOf", None)
+    return out
 
 
 def is_supported(col: Column) -> bool:
