@@ -39,6 +39,9 @@ SPATIAL_TYPES = {
     "geomcollection",
 }
 DATETIME_TYPES = {"datetime", "timestamp"}
+# A JSON column holds any JSON value: a document, an array, or a scalar ('"just a string"', 1.5,
+# true, null), so its schema admits every JSON type (targets store it in their JSON column).
+JSON_TYPES = ("null", "object", "array", "string", "number", "boolean")
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def json_schema(col: Column) -> dict[str, Any]:
             out["maxLength"] = (col.char_length + 2) // 3 * 4
         return out
     if kind == "json":
-        return {"type": ["null", "object", "array"]}
+        return {"type": list(JSON_TYPES)}
     if kind == "date":
         return {"type": ["null", "string"], "format": "date"}
     if kind == "datetime":
@@ -267,7 +270,7 @@ def driver_conversions(zero: ZeroDates) -> dict[Any, Any]:
     conv[FIELD_TYPE.TIMESTAMP] = zero.datetime
     conv[FIELD_TYPE.TIME] = _time_text
     conv[FIELD_TYPE.BIT] = _bit
-    conv[FIELD_TYPE.JSON] = orjson.Fragment
+    conv[FIELD_TYPE.JSON] = json_text
     return conv
 
 
@@ -280,10 +283,23 @@ def _b64(value: Any) -> Any:
     return None if value is None else base64.b64encode(value).decode("ascii")
 
 
+def json_text(raw: str | bytes) -> orjson.Fragment:
+    """A JSON column's text as it goes into a RECORD line: exact (never parsed, so numbers keep
+    every digit) and on one line. A raw line break in valid JSON can only be whitespace between
+    tokens (inside a string it must be escaped), so it becomes a space; a pretty-printed document
+    in MariaDB's LONGTEXT JSON would otherwise split the RECORD line in two."""
+    if isinstance(raw, bytes):
+        if b"\n" in raw or b"\r" in raw:
+            raw = raw.replace(b"\n", b" ").replace(b"\r", b" ")
+    elif "\n" in raw or "\r" in raw:
+        raw = raw.replace("\n", " ").replace("\r", " ")
+    return orjson.Fragment(raw)
+
+
 def _json_text(value: Any) -> Any:
     if value is None or isinstance(value, orjson.Fragment):
         return value
-    return orjson.Fragment(value)
+    return json_text(value)
 
 
 def _to_bool(value: Any) -> Any:
@@ -302,7 +318,6 @@ def _str(value: Any) -> Any:
 
 # Written into the compiled row function instead of called (see records.compile_row).
 _to_bool.inline = "{x} != 0"  # type: ignore[attr-defined]
-_json_text.inline = "({x} if {x}.__class__ is F else F({x}))"  # type: ignore[attr-defined]
 
 
 def row_converter(col: Column, prop: dict[str, Any]) -> Converter | None:

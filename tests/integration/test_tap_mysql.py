@@ -85,7 +85,7 @@ def test_discovery_metadata_and_types(
     assert props["d65"]["x-precision"] == 65 and props["d65"]["x-scale"] == 30
     assert props["dtm"]["format"] == "date-time" and props["dt"]["format"] == "date"
     assert props["vc"]["maxLength"] == 20
-    assert props["j"]["type"] == ["null", "object", "array"]
+    assert props["j"]["type"] == ["null", "object", "array", "string", "number", "boolean"]
     col_md = {tuple(i["breadcrumb"]): i["metadata"] for i in entry["metadata"]}
     assert col_md[("properties", "j")]["sql-datatype"] == "json"
     assert col_md[("properties", "biu")]["sql-datatype"] == "bigint(20) unsigned"
