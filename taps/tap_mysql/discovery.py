@@ -3,6 +3,7 @@ singer-io's and PipelineWise's tap-mysql produce (tap_stream_id "<db>-<table>", 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +12,11 @@ from typing import Any
 from tapwell.catalog import catalog_entry, standard_metadata
 from tapwell.errors import ConfigError
 
+from tap_mysql.binlog_settings import binlog_problems, problems_text
 from tap_mysql.connection import server_info, translated
 from tap_mysql.types import Column, is_supported, json_schema
+
+LOG = logging.getLogger("tap-mysql")
 
 SYSTEM_SCHEMAS = ("information_schema", "performance_schema", "mysql", "sys")
 REPLICATION_KEY_KINDS = {"int", "decimal", "float", "date", "datetime", "year"}
@@ -174,4 +178,10 @@ def catalog_for(table: Table) -> dict[str, Any]:
 
 
 def discover(conn: Any, config: dict[str, Any]) -> dict[str, Any]:
-    return {"streams": [catalog_for(t) for t in read_tables(conn, config)]}
+    """The catalog of every table and view the config's databases hold; a warning when the
+    server's binlog settings rule out LOG_BASED (every wrong setting in one line)."""
+    streams = [catalog_for(t) for t in read_tables(conn, config)]
+    problems = binlog_problems(conn)
+    if problems and streams:
+        LOG.warning("%s", problems_text(problems, " (FULL_TABLE and INCREMENTAL are not affected)"))
+    return {"streams": streams}
