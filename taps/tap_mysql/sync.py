@@ -152,8 +152,13 @@ def selected_columns(entry: StreamEntry) -> set[str]:
 
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
-    selected = selected_columns(entry)
     props = entry.schema.get("properties") or {}
+    if not props:
+        raise ConfigError(
+            f"stream {entry.tap_stream_id!r}: its catalog entry has no schema (no properties); "
+            "run --discover again and select the stream in the catalog it prints"
+        )
+    selected = selected_columns(entry)
     declared = entry.key_properties or list(entry.metadata().get("view-key-properties") or [])
     keys = [k for k in declared if any(c.name == k for c in table.columns)]
     columns = [
@@ -165,6 +170,11 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
             "stream %s: selected columns %s are no longer in the table; skipping them",
             entry.tap_stream_id,
             missing,
+        )
+    if not columns:
+        raise ConfigError(
+            f"stream {entry.tap_stream_id!r}: none of its columns is selected or still in the "
+            "table; select at least one column in the catalog (or deselect the stream)"
         )
     schema_props = {
         c.name: draft7_number(c, props[c.name]) if props.get(c.name) else json_schema(c)
