@@ -16,9 +16,10 @@ from typing import Any
 import click
 import orjson
 
+from tapwell.attempt import prepared_catalog
 from tapwell.cli_util import run_main
 from tapwell.errors import ConfigError
-from tapwell.project import Project, load_project
+from tapwell.project import Integration, Project, load_project
 from tapwell.run import describe_failure, run_integration
 from tapwell.statestore import StateBackend, check_state, open_backend
 from tapwell.wire import dumps, loads
@@ -34,6 +35,27 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _project(ctx: click.Context) -> Project:
     return load_project(ctx.obj["project"])
+
+
+def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
+    """Warn about each selected keyless FULL_TABLE stream whose table will grow every run
+    (our targets only: what a third-party target does with it is its own business)."""
+    from tapwell.stream_settings import growth_warnings
+
+    ours, defaults = project.target_defaults(name)
+    if ours and catalog is not None:
+        overrides = project.integration(name).stream_overrides
+        for line in growth_warnings(catalog, overrides, defaults, name):
+            _err(f"tapwell: {line}")
+
+
+def _catalog_or_none(project: Project, integration: Integration) -> dict[str, Any] | None:
+    """The catalog the run will use; None when it cannot be made (the run itself then fails
+    with that error, and records it)."""
+    try:
+        return prepared_catalog(project, integration)
+    except ConfigError:
+        return None
 
 
 def _exit(body: Callable[[], Any]) -> None:
@@ -100,6 +122,7 @@ def run(
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
         integration = project.integration(name)
+        _warn_growth(project, name, _catalog_or_none(project, integration))
         result = run_integration(
             project,
             integration,
@@ -273,12 +296,14 @@ def discover(ctx: click.Context, name: str) -> None:
         from tapwell.validate import discover as do_discover
 
         project = _project(ctx)
-        catalog = Catalog(do_discover(project, project.integration(name)))
+        written = do_discover(project, project.integration(name))
+        catalog = Catalog(written)
         selected = [s.tap_stream_id for s in catalog.selected()]
         _err(
             f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
             f"selected: {', '.join(selected) or 'none'}"
         )
+        _warn_growth(project, name, written)
 
     _exit(body)
 

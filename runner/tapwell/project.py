@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tapwell.catalog import load_catalog
 from tapwell.errors import ConfigError
 from tapwell.project_schema import validate_project
+from tapwell.stream_settings import LOAD_KEYS, stream_settings, wanted
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -90,14 +94,37 @@ class RetryPolicy:
     retry_unknown_errors: bool = True
 
 
-@dataclass
 class Integration:
-    name: str
-    tap: Connector
-    target: Connector
-    raw: dict[str, Any] = field(default_factory=dict)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    notify: dict[str, Any] = field(default_factory=dict)
+    """One integration of tapwell.yml. Its tap, target and notifications are resolved (their
+    `${VAR}`s read from the environment) when first used, so a command asks only for the
+    variables it needs: `discover` never needs the target's password, `state show` neither."""
+
+    def __init__(
+        self,
+        name: str,
+        raw: dict[str, Any],
+        retry: RetryPolicy,
+        resolve: Callable[[str], Any],
+    ) -> None:
+        self.name = name
+        self.raw = raw
+        self.retry = retry
+        self._resolve = resolve
+
+    @cached_property
+    def tap(self) -> Connector:
+        connector: Connector = self._resolve("tap")
+        return connector
+
+    @cached_property
+    def target(self) -> Connector:
+        connector: Connector = self._resolve("target")
+        return connector
+
+    @cached_property
+    def notify(self) -> dict[str, Any]:
+        notify: dict[str, Any] = self._resolve("notify")
+        return notify
 
     @property
     def select(self) -> list[str]:
@@ -147,29 +174,69 @@ class Project:
     def catalog_path(self, name: str) -> Path:
         return self.catalog_dir / f"{name}.json"
 
-    def integration(self, name: str) -> Integration:
+    def check_name(self, name: str) -> None:
+        """Fail with the list of known integrations when `name` is not one of them."""
         integrations = self.raw.get("integrations") or {}
         if name not in integrations:
             known = ", ".join(sorted(integrations)) or "none"
             raise ConfigError(
                 f"no integration {name!r} in {self.root / 'tapwell.yml'} (known: {known})"
             )
-        raw = integrations[name] or {}
-        where = f"integrations.{name}"
-        retry = {**(self.raw.get("retry") or {}), **(raw.get("retry") or {})}
-        notify = interpolate(
-            {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}, f"{where}.notify"
-        )
-        return Integration(
-            name,
-            self._connector(raw, "tap", name),
-            self._connector(raw, "target", name),
-            raw,
-            RetryPolicy(**retry),
-            notify,
-        )
 
-    def _connector(self, raw: dict[str, Any], role: str, integration: str) -> Connector:
+    def integration(self, name: str) -> Integration:
+        """Integration `name`; its `${VAR}`s are read when its tap, target or notify is used."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        retry = {**(self.raw.get("retry") or {}), **(raw.get("retry") or {})}
+
+        def resolve(part: str) -> Any:
+            if part == "notify":
+                notify = {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}
+                return interpolate(notify, f"integrations.{name}.notify")
+            connector = self._connector(raw, part, name)
+            return (
+                self._with_stream_settings(connector, raw, name) if part == "target" else connector
+            )
+
+        return Integration(name, raw, RetryPolicy(**retry), resolve)
+
+    def target_defaults(self, name: str) -> tuple[bool, dict[str, Any]]:
+        """Whether integration `name`'s target is one of ours, and its own `load_method` /
+        `hard_delete`, read without resolving the rest of its config (a discovery must not
+        need the target's password)."""
+        from tapwell.recover import is_ours
+
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        connector = self._connector(raw, "target", name, resolve=False)
+        where = f"integrations.{name}.target.config"
+        defaults = {k: connector.config[k] for k in LOAD_KEYS if k in connector.config}
+        return is_ours(connector), interpolate(defaults, where)
+
+    def _with_stream_settings(self, target: Connector, raw: dict[str, Any], name: str) -> Connector:
+        """Our target with tapwell.yml's per-stream load settings as its `stream_settings`."""
+        from tapwell.recover import is_ours
+
+        overrides = dict(raw.get("streams") or {})
+        if not wanted(overrides):
+            return target
+        if not is_ours(target):
+            key = next(iter(wanted(overrides)))
+            raise ConfigError(
+                f"integrations.{name}.streams.{key}: load_method and hard_delete are passed only "
+                f"to tapwell's target-postgres and target-duckdb; for {target.name} set its own "
+                "setting in its config instead"
+            )
+        path = self.catalog_path(name)
+        catalog = load_catalog(path).to_dict() if path.exists() else None
+        given = dict(target.config.get("stream_settings") or {})
+        for stream, settings in stream_settings(catalog, overrides, name).items():
+            given[stream] = {**(given.get(stream) or {}), **settings}
+        target.config = {**target.config, "stream_settings": given}
+        return target
+
+    def _connector(
+        self, raw: dict[str, Any], role: str, integration: str, resolve: bool = True
+    ) -> Connector:
         spec = raw.get(role)
         if spec is None:
             raise ConfigError(
@@ -187,7 +254,8 @@ class Project:
         where = f"integrations.{integration}.{role}.config"
         if isinstance(config, str):  # a file, relative to the project
             config = _read_config_file(self.root / config, where)
-        config = interpolate(config, where)
+        if resolve:
+            config = interpolate(config, where)
         venv = spec.get("venv") or (name or command[0] if spec.get("pip_url") else None)
         return Connector(
             name or command[0],

@@ -52,6 +52,14 @@ STREAM_OVERRIDE: dict[str, Any] = {
         "replication_method": {"enum": ["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]},
         "replication_key": {"type": "string"},
         "key_properties": _STRINGS,
+        "load_method": {
+            "enum": ["upsert", "append-only", "overwrite"],
+            "description": "how our targets load the stream (their stream_settings)",
+        },
+        "hard_delete": {
+            "type": "boolean",
+            "description": "delete rows of older table versions instead of marking them",
+        },
     },
 }
 
