@@ -3,7 +3,8 @@
 Exit codes (also in runner/README.md):
   0 success; 1 the run failed (after its retries), or `validate` found a breaking change;
   2 configuration or authentication error (not retried); 3 another run of the integration
-  holds the lock; 130 interrupted.
+  holds the lock; 75 `discover`/`validate` could not reach the source (try again); 130
+  interrupted.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _with_store(
 @click.group(
     help="Run Singer taps into targets, keep their state, and record every run.\n\n"
     "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
-    "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted."
+    "2 configuration/authentication error; 3 another run holds the integration's lock; "
+    "75 discover/validate could not reach the source (temporary); 130 interrupted."
 )
 @click.option(
     "--project",
@@ -310,7 +312,8 @@ def discover(ctx: click.Context, name: str) -> None:
 
 @main.command(
     help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
-    "type changed, key changed. Exit 1 on a breaking change."
+    "type changed, key changed. Exit 1 on a breaking change, 2 on a configuration or "
+    "credentials error, 75 when the source cannot be reached."
 )
 @click.argument("name")
 @click.pass_context

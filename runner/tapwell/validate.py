@@ -20,7 +20,7 @@ import orjson
 from tapwell.attempt import resolve_command, write_private
 from tapwell.catalog import Catalog, StreamEntry, load_catalog
 from tapwell.config import redact, secret_values
-from tapwell.errors import DiscoveryError, TapwellError
+from tapwell.errors import ConfigError, DiscoveryError, TapwellError
 from tapwell.project import Integration, Project
 from tapwell.selection import apply_selection
 from tapwell.statestore import atomic_write
@@ -30,6 +30,24 @@ class BreakingChange(TapwellError):
     """The source changed in a way the committed catalog cannot load."""
 
     exit_code = 1
+
+
+class SourceUnreachable(DiscoveryError):
+    """The tap could not reach its source (it exited 75): try again later."""
+
+    retriable = True
+    exit_code = 75
+
+
+def discovery_failure(tap_code: int, text: str) -> TapwellError:
+    """The tap's exit code kept as the documented one: 2 (configuration or credentials: fix
+    them) and 75 (unreachable: try again) pass through, so a nightly `tapwell validate` exits
+    1 only for what is not one of those; a breaking change is told apart by its own lines."""
+    if tap_code == 2:
+        return ConfigError(text)
+    if tap_code == 75:
+        return SourceUnreachable(text)
+    return DiscoveryError(text)
 
 
 def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
@@ -47,9 +65,8 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
         message = redact(lines[-1], secret_values(integration.tap.config))
-        raise DiscoveryError(
-            f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
-        )
+        text = f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
+        raise discovery_failure(proc.returncode, text)
     try:
         catalog = orjson.loads(proc.stdout)
     except orjson.JSONDecodeError as exc:
