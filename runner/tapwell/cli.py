@@ -69,7 +69,7 @@ def _with_store(
     def body() -> None:
         project = _project(ctx)
         if name is not None:
-            project.integration(name)  # an unknown name fails with the list of known ones
+            project.check_name(name)  # an unknown name fails with the list of known ones
         store = open_backend(project, name)
         try:
             use(project, store)

@@ -200,14 +200,20 @@ class Project:
 
         return Integration(name, raw, RetryPolicy(**retry), resolve)
 
+    def connector_spec(self, name: str, role: str) -> Connector:
+        """Integration `name`'s tap or target with its config as written (`${VAR}`s not read):
+        what `tapwell install` and the checks that need no secret use."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        return self._connector(raw, role, name, resolve=False)
+
     def target_defaults(self, name: str) -> tuple[bool, dict[str, Any]]:
         """Whether integration `name`'s target is one of ours, and its own `load_method` /
         `hard_delete`, read without resolving the rest of its config (a discovery must not
         need the target's password)."""
         from tapwell.recover import is_ours
 
-        raw = (self.raw.get("integrations") or {})[name] or {}
-        connector = self._connector(raw, "target", name, resolve=False)
+        connector = self.connector_spec(name, "target")
         where = f"integrations.{name}.target.config"
         defaults = {k: connector.config[k] for k in LOAD_KEYS if k in connector.config}
         return is_ours(connector), interpolate(defaults, where)
