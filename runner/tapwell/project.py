@@ -273,6 +273,24 @@ class Project:
         )
 
 
+def yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message (naming `<unicode string>`) as one line naming the file,
+    the line and the column, with what to check."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    if mark is None:
+        return f"{path}: invalid YAML: {problem}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and start.line != mark.line:
+        problem += f" ({context} that starts at line {start.line + 1})"
+    fix = (
+        "indent with spaces, not tabs"
+        if "'\\t'" in problem
+        else "check the indentation and the quoting there"
+    )
+    return f"{path} line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}; {fix}"
+
+
 def _read_config_file(path: Path, where: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -281,7 +299,7 @@ def _read_config_file(path: Path, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: {path} is not valid JSON or YAML: {exc}") from None
+        raise ConfigError(f"{where}: {yaml_problem(path, exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: {path} must hold a mapping")
     return data
@@ -299,7 +317,7 @@ def load_project(path: str | Path | None = None) -> Project:
             f"no project file at {p} (run from the project folder, or pass --project)"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
+        raise ConfigError(yaml_problem(p, exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
     validate_project(raw, str(p))
