@@ -4,6 +4,7 @@ interpolation so secrets stay out of the file."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable
@@ -50,26 +51,59 @@ def env_with_defaults(value: Any) -> set[str]:
     return {name for name, optional in found.items() if optional}
 
 
-def interpolate(value: Any, where: str = "") -> Any:
-    """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value."""
+def interpolate(value: Any, where: str = "", env_file: dict[str, str] | None = None) -> Any:
+    """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value, else
+    the value in tapwell.yml's `env_file` (the environment wins: a deployment overrides the file)."""
     if isinstance(value, dict):
-        return {k: interpolate(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        return {
+            k: interpolate(v, f"{where}.{k}" if where else str(k), env_file)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [interpolate(v, f"{where}[{i}]", env_file) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    from_file = env_file or {}
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
         if name in os.environ:
             return os.environ[name]
+        if name in from_file:
+            return from_file[name]
         if default is not None:
             return default
+        also = " or add it to the env_file" if env_file is not None else ""
         raise ConfigError(
-            f"{where}: environment variable {name} is not set (export it, or write ${{{name}:-default}})"
+            f"{where}: environment variable {name} is not set "
+            f"(export it{also}, or write ${{{name}:-default}})"
         )
 
     return _ENV.sub(sub, value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A dotenv file (`NAME=value`, `export NAME=value`, quotes, # comments) as a mapping, read
+    with python-dotenv's parser. Values are taken literally (no `${X}` expansion inside the
+    file: a password may hold a `$`), and a line it cannot parse is an error, never skipped."""
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"env_file: {path} does not exist (create it, or remove env_file from tapwell.yml)"
+        ) from None
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env_file: {path} line {binding.original.line}: not a NAME=value line "
+                "(quote a value with spaces or #, e.g. NAME='a b')"
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
 
 
 @dataclass
@@ -143,6 +177,7 @@ class Integration:
 class Project:
     root: Path
     raw: dict[str, Any]
+    env_file: dict[str, str] | None = None  # tapwell.yml's `env_file`, read; None without one
 
     @property
     def state_config(self) -> dict[str, Any]:
@@ -169,7 +204,9 @@ class Project:
     def state_config_for(self, name: str) -> dict[str, Any]:
         """The state backend of one integration: the project's, overridden by its own `state:`."""
         own = ((self.raw.get("integrations") or {}).get(name) or {}).get("state") or {}
-        return interpolate({**self.state_config, **own}, f"integrations.{name}.state")
+        return interpolate(
+            {**self.state_config, **own}, f"integrations.{name}.state", self.env_file
+        )
 
     def catalog_path(self, name: str) -> Path:
         return self.catalog_dir / f"{name}.json"
@@ -192,7 +229,7 @@ class Project:
         def resolve(part: str) -> Any:
             if part == "notify":
                 notify = {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}
-                return interpolate(notify, f"integrations.{name}.notify")
+                return interpolate(notify, f"integrations.{name}.notify", self.env_file)
             connector = self._connector(raw, part, name)
             return (
                 self._with_stream_settings(connector, raw, name) if part == "target" else connector
@@ -216,7 +253,7 @@ class Project:
         connector = self.connector_spec(name, "target")
         where = f"integrations.{name}.target.config"
         defaults = {k: connector.config[k] for k in LOAD_KEYS if k in connector.config}
-        return is_ours(connector), interpolate(defaults, where)
+        return is_ours(connector), interpolate(defaults, where, self.env_file)
 
     def _with_stream_settings(self, target: Connector, raw: dict[str, Any], name: str) -> Connector:
         """Our target with tapwell.yml's per-stream load settings as its `stream_settings`."""
@@ -261,7 +298,7 @@ class Project:
         if isinstance(config, str):  # a file, relative to the project
             config = _read_config_file(self.root / config, where)
         if resolve:
-            config = interpolate(config, where)
+            config = interpolate(config, where, self.env_file)
         venv = spec.get("venv") or (name or command[0] if spec.get("pip_url") else None)
         return Connector(
             name or command[0],
@@ -321,4 +358,6 @@ def load_project(path: str | Path | None = None) -> Project:
     if not isinstance(raw, dict):
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
     validate_project(raw, str(p))
-    return Project(p.parent.resolve(), raw)
+    root = p.parent.resolve()
+    env_file = read_env_file(root / str(raw["env_file"])) if raw.get("env_file") else None
+    return Project(root, raw, env_file)

@@ -160,6 +160,11 @@ PROJECT_SCHEMA: dict[str, Any] = {
         "version": {"const": 1},
         "state": STATE,
         "catalogs": {"type": "string"},
+        "env_file": {
+            "type": "string",
+            "description": "dotenv file of ${VAR} values, relative to tapwell.yml; the "
+            "environment wins over it",
+        },
         "venvs": {
             "type": "string",
             "description": "folder for `tapwell install` venvs (default .tapwell/venvs)",
