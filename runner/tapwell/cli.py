@@ -255,6 +255,32 @@ def state_recover(ctx: click.Context, name: str, force: bool) -> None:
     _with_store(ctx, name, use)
 
 
+@state.command(
+    "migrate",
+    help="Copy every integration's state, state history and runs from the other backend to "
+    "--to (file: the state folder; postgres: --dsn, TAPWELL_STATE_DSN or state.dsn). A "
+    "destination that already holds any of them needs --force.",
+)
+@click.option("--to", "to", type=click.Choice(["postgres", "file"]), required=True)
+@click.option(
+    "--dsn", default=None, help="PostgreSQL DSN or URL (default: TAPWELL_STATE_DSN, state.dsn)."
+)
+@click.option("--schema", default=None, help="PostgreSQL schema (default: state.schema, tapwell).")
+@click.option(
+    "--force", is_flag=True, help="Copy over state or runs the destination already holds."
+)
+@click.pass_context
+def state_migrate(
+    ctx: click.Context, to: str, dsn: str | None, schema: str | None, force: bool
+) -> None:
+    def body() -> None:
+        from tapwell.migrate import migrate
+
+        migrate(_project(ctx), to, dsn=dsn, schema=schema, force=force, log=_err)
+
+    _exit(body)  # a DSN password is masked by parsing (tapwell.config.redact)
+
+
 # --------------------------------------------------------------------------- history
 
 
