@@ -284,14 +284,21 @@ def state_migrate(
 # --------------------------------------------------------------------------- history
 
 
-@main.command(help="List recent runs (of NAME, or of every integration) as a table, newest first.")
+@main.command(
+    help="List recent runs (of NAME, or of every integration) as a table, newest first; the "
+    "ERROR column starts with the root cause (`tapwell logs RUN_ID` has all of it)."
+)
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, name: str | None, limit: int) -> None:
     from tapwell.history import runs_table
+    from tapwell.runs_view import for_table
 
-    _with_store(ctx, name, lambda project, store: click.echo(runs_table(store.runs(name, limit))))
+    def use(project: Project, store: StateBackend) -> None:
+        click.echo(runs_table(for_table(store.runs(name, limit))))
+
+    _with_store(ctx, name, use)
 
 
 @main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
