@@ -39,14 +39,20 @@ class Copied:
 def postgres_settings(project: Project, dsn: str | None, schema: str | None) -> tuple[str, str]:
     """The PostgreSQL backend to copy to or from: --dsn, else TAPWELL_STATE_DSN, else tapwell.yml's
     `state.dsn`; --schema, else `state.schema`, else tapwell."""
-    config = interpolate(project.state_config, "state", project.env_file)
-    found = dsn or os.environ.get("TAPWELL_STATE_DSN") or config.get("dsn")
+    raw = project.raw.get("state") or {}
+    found = (
+        dsn
+        or os.environ.get("TAPWELL_STATE_DSN")
+        or interpolate(raw.get("dsn"), "state.dsn", project.env_file)
+    )
     if not found:
         raise ConfigError(
             "state migrate: no PostgreSQL backend named: pass --dsn, set TAPWELL_STATE_DSN, "
             "or write state.dsn in tapwell.yml"
         )
-    return str(found), str(schema or config.get("schema") or "tapwell")
+    return str(found), str(
+        schema or interpolate(raw.get("schema"), "state.schema", project.env_file) or "tapwell"
+    )
 
 
 def open_pair(

@@ -181,11 +181,14 @@ class Project:
 
     @property
     def state_config(self) -> dict[str, Any]:
-        return dict(self.raw.get("state") or {})
+        """The project's `state:` with its `${VAR}`s read: the backend that commands without an
+        integration (`tapwell runs`, `tapwell logs`) open."""
+        return dict(interpolate(self.raw.get("state") or {}, "state", self.env_file))
 
     @property
     def state_dir(self) -> Path:
-        return self.root / str(self.state_config.get("path") or "state")
+        path = (self.raw.get("state") or {}).get("path") or "state"
+        return self.root / str(interpolate(path, "state.path", self.env_file))
 
     @property
     def catalog_dir(self) -> Path:
@@ -205,7 +208,7 @@ class Project:
         """The state backend of one integration: the project's, overridden by its own `state:`."""
         own = ((self.raw.get("integrations") or {}).get(name) or {}).get("state") or {}
         return interpolate(
-            {**self.state_config, **own}, f"integrations.{name}.state", self.env_file
+            {**(self.raw.get("state") or {}), **own}, f"integrations.{name}.state", self.env_file
         )
 
     def catalog_path(self, name: str) -> Path:

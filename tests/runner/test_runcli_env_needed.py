@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import yaml
+
 
 def project(proj):
     data = proj.root / "data"
@@ -70,3 +72,23 @@ def test_discover_validate_state_show_need_only_their_variables(proj, monkeypatc
         "PG_PASSWORD is not set (export it, or write ${PG_PASSWORD:-default})"
     )
     assert "PG_PASSWORD" not in os.environ
+
+
+def test_commands_without_an_integration_read_the_state_dsn_variable(proj, pg_db, monkeypatch):
+    monkeypatch.delenv("TAPWELL_STATE_DSN", raising=False)
+    monkeypatch.delenv("MY_STATE_DSN", raising=False)
+    dsn = f"host={pg_db['host']} port={pg_db['port']} user={pg_db['user']} dbname={pg_db['dbname']}"
+    (proj.root / "cron.env").write_text(f"MY_STATE_DSN='{dsn}'\n")
+    project(proj)
+    raw = yaml.safe_load((proj.root / "tapwell.yml").read_text())
+    raw["env_file"] = "cron.env"
+    raw["state"] = {"backend": "postgres", "dsn": "${MY_STATE_DSN}"}
+    proj.write(raw)
+    for args in (("runs",), ("runs", "csv")):
+        done = proj.cli(*args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("RUN ID")
+    done = proj.cli("logs", "no-such-run")
+    assert done.stderr.strip() == (
+        "tapwell: error: no run 'no-such-run' in the state backend (see `tapwell runs`)"
+    )
