@@ -123,7 +123,7 @@ def run(
         # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
-        integration = project.integration(name)
+        integration = project.integration(name).resolve()
         _warn_growth(project, name, _catalog_or_none(project, integration))
         result = run_integration(
             project,
@@ -149,7 +149,10 @@ def run(
 # --------------------------------------------------------------------------- state
 
 
-@main.group(help="Show, set, clear or list the saved bookmark state of an integration.")
+@main.group(
+    help="Show, set, clear, list or recover the saved bookmark state of an integration, or "
+    "migrate every integration's state to the other backend."
+)
 def state() -> None:
     pass
 

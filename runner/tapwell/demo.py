@@ -57,7 +57,7 @@ def resent_note(before: dict[str, int], after: dict[str, int], sent: dict[str, i
 
 def demo(project_dir: str = ".") -> None:
     project = load_project(project_dir)
-    integration = project.integration("demo")
+    integration = project.integration("demo").resolve()
     db = project.root / integration.target.config["path"]
     schema = integration.target.config.get("default_target_schema", "main")
     before = _counts(db, schema)

@@ -160,6 +160,12 @@ class Integration:
         notify: dict[str, Any] = self._resolve("notify")
         return notify
 
+    def resolve(self) -> Integration:
+        """Read every `${VAR}` a run needs (tap, target, notify) now, so a missing one fails
+        before the run starts and is recorded; returns self."""
+        _ = (self.tap, self.target, self.notify)
+        return self
+
     @property
     def select(self) -> list[str]:
         return list(self.raw.get("select") or [])

@@ -92,3 +92,18 @@ def test_commands_without_an_integration_read_the_state_dsn_variable(proj, pg_db
     assert done.stderr.strip() == (
         "tapwell: error: no run 'no-such-run' in the state backend (see `tapwell runs`)"
     )
+
+
+def test_run_reads_every_variable_before_it_starts(proj, monkeypatch):
+    for name in ("PG_PASSWORD", "SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    project(proj)
+    done = proj.cli("run", "csv", env={"CSV_DIR": "data", "PG_PASSWORD": "pw"})
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "tapwell: error: integrations.csv.notify.on_failure: environment variable "
+            "SLACK_WEBHOOK_URL is not set (export it, or write ${SLACK_WEBHOOK_URL:-default})"
+        ],
+    )
+    assert proj.cli("runs", "csv").stdout.splitlines()[1:] == []  # no run left "running"
