@@ -178,7 +178,14 @@ def diff_catalogs(
 
 
 def validate(project: Project, integration: Integration) -> list[Change]:
-    committed = load_catalog(project.catalog_path(integration.name))
+    """The changes between the committed catalog and a discovery run now."""
+    path = project.catalog_path(integration.name)
+    if not path.exists():
+        raise ConfigError(
+            f"{path} does not exist: run `tapwell discover {integration.name}` first "
+            "(and commit the catalog)"
+        )
+    committed = load_catalog(path)
     discovered = apply_selection(
         run_discovery(project, integration),
         integration.select,

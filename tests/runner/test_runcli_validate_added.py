@@ -61,3 +61,15 @@ def test_column_added_that_the_selection_leaves_out(proj):
     assert done.stdout.splitlines() == [
         "ok        t: column added: ssn (string) (not selected: tapwell.yml's selection leaves it out)"
     ]
+
+
+def test_validate_before_any_discover_says_what_to_run(proj):
+    csv_project(proj, "id,name", ["1,a"])
+    done = proj.cli("validate", "csv")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            f"tapwell: error: {proj.root / 'catalogs' / 'csv.json'} does not exist: run "
+            "`tapwell discover csv` first (and commit the catalog)"
+        ],
+    )
