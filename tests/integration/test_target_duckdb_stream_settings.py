@@ -98,3 +98,14 @@ def test_about_lists_stream_settings(bin_path):
     assert set(per_stream) == {"load_method", "hard_delete"}
     assert per_stream["load_method"]["enum"] == ["upsert", "append-only", "overwrite"]
     assert "schema_mapping" in props
+
+
+def test_readme_lists_every_setting_about_prints():
+    from pathlib import Path
+
+    from target_duckdb.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## target-duckdb\n", 1)[1].split("\n## ", 1)[0]
+    for key in SETTINGS["properties"]:
+        assert f"| `{key}` |" in section, key
