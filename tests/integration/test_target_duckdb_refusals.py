@@ -6,7 +6,6 @@ table that was merged on other keys."""
 from __future__ import annotations
 
 import pytest
-
 from helpers.duckdb_target import error_line, lines, query, record, run_target, schema, state
 
 PROPS = {

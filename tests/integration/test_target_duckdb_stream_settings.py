@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
-
 from helpers.duckdb_target import error_line, lines, query, record, run_target, schema, state
+from target_duckdb.config import SETTINGS
 
 PROPS = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
 
@@ -101,10 +102,6 @@ def test_about_lists_stream_settings(bin_path):
 
 
 def test_readme_lists_every_setting_about_prints():
-    from pathlib import Path
-
-    from target_duckdb.config import SETTINGS
-
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("## target-duckdb\n", 1)[1].split("\n## ", 1)[0]
     for key in SETTINGS["properties"]:

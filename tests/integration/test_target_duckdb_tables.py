@@ -7,7 +7,6 @@ stream is kept in the table's comment). Staging is a TEMP table; a user's `_tapw
 from __future__ import annotations
 
 import duckdb
-
 from helpers.duckdb_target import error_line, lines, query, record, run_target, schema, state
 
 PROPS = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
