@@ -54,25 +54,39 @@ def owner_comment(stream: str, key_properties: list[str]) -> str:
     return OWNER_MARK + orjson.dumps({"stream": stream, "key_properties": key_properties}).decode()
 
 
+def fold(name: str) -> str:
+    """A name as DuckDB compares identifiers: ASCII letters ignore case, other letters do not
+    (`Orders` is `orders`, `Ünï` is not `ünï`)."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def find_table(
     con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str
 ) -> Found | None:
-    """The table DuckDB would resolve `schema.table` to (case-insensitively), if any."""
-    row = con.execute(
+    """The table DuckDB would resolve `schema.table` to (case-insensitively), if any; `schema`
+    as DuckDB spells it."""
+    rows = con.execute(
         "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = ? "
-        "AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+        "AND schema_name = ? AND lower(table_name) = lower(?)",
         [catalog, schema, table],
-    ).fetchone()
-    return Found(str(row[0]), row[1]) if row else None
+    ).fetchall()
+    for name, comment in rows:
+        if fold(str(name)) == fold(table):
+            return Found(str(name), comment)
+    return None
 
 
 def existing_columns(
     con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str
 ) -> dict[str, str]:
-    """Column -> canonical type of an existing table, in column order."""
+    """Column -> canonical type of an existing table (schema and table spelled as DuckDB
+    spells them), in column order."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
-        "AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?) ORDER BY ordinal_position",
+        "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
         [catalog, schema, table],
     ).fetchall()
     return {str(name): canonical(str(dtype)) for name, dtype in rows}

@@ -75,7 +75,7 @@ class DuckDBLoader:
         self.schema = self._ensure_schema(self.config.schema)
         self._check_state_table()
         self.tables: dict[str, Table] = {}
-        self.owners: dict[tuple[str, str], str] = {}  # (schema, table) lowered -> stream
+        self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
         self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
 
@@ -97,12 +97,13 @@ class DuckDBLoader:
             raise ConfigError(
                 f"cannot create schema {schema!r} in {self.path}: {str(exc).splitlines()[0]}"
             ) from None
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? "
             "AND lower(schema_name) = lower(?)",
             [self.catalog, schema],
-        ).fetchone()
-        self.schemas[schema] = str(row[0]) if row else schema
+        ).fetchall()
+        spelled = [str(r[0]) for r in rows if ddl.fold(str(r[0])) == ddl.fold(schema)]
+        self.schemas[schema] = spelled[0] if spelled else schema
         return self.schemas[schema]
 
     def _check_state_table(self) -> None:
@@ -111,7 +112,7 @@ class DuckDBLoader:
         found = ddl.find_table(self.con, self.catalog, self.schema, STATE_TABLE)
         if found is None or found.comment == STATE_MARK:
             return
-        columns = ddl.existing_columns(self.con, self.catalog, self.schema, STATE_TABLE)
+        columns = ddl.existing_columns(self.con, self.catalog, self.schema, found.name)
         if columns == STATE_COLUMNS:  # made before tables were marked: ours
             return
         raise ConfigError(
@@ -145,9 +146,9 @@ class DuckDBLoader:
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {target} ({cols})")
             existing = dict(wanted)
         else:
-            by_lower = {c.lower(): c for c in existing}
+            by_fold = {ddl.fold(c): c for c in existing}
             for col, sqltype in wanted.items():
-                have = by_lower.get(col.lower())
+                have = by_fold.get(ddl.fold(col))
                 if have is None:
                     self.con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(col)} {sqltype}")
                     existing[col] = sqltype
@@ -164,35 +165,40 @@ class DuckDBLoader:
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
         """Column -> type for the stream's schema; names DuckDB cannot tell apart are refused."""
         wanted = columns_of(spec.schema)
-        lowered: dict[str, str] = {}
+        folded: dict[str, str] = {}
         for col in wanted:
             problem = ddl.nul_free("column", col)
             if problem:
                 raise ProtocolError(problem, stream=spec.name, field=col)
-            if col.lower() in lowered:
-                raise SyncError(
-                    f"stream {spec.name!r}: columns {lowered[col.lower()]!r} and {col!r} differ only in case, which DuckDB cannot tell apart"
+            if ddl.fold(col) in folded:
+                raise ProtocolError(
+                    f"columns {folded[ddl.fold(col)]!r} and {col!r} differ only in case, which "
+                    "DuckDB cannot tell apart",
+                    stream=spec.name,
+                    field=col,
                 )
-            lowered[col.lower()] = col
+            folded[ddl.fold(col)] = col
         for key in spec.key_properties:
             if key not in wanted:
-                raise SyncError(f"stream {spec.name!r}: key property {key!r} is not in the schema")
+                raise ProtocolError(
+                    "key property is not in the schema", stream=spec.name, field=key
+                )
         return wanted
 
     def _claim(self, spec: StreamSpec, schema: str, table: str) -> ddl.Found | None:
         """The stream's existing table, if any, after making sure no other stream owns it (in
         this run, or in an earlier one: the table's comment) and its keys did not change."""
-        where = (schema.lower(), table.lower())
+        where = (ddl.fold(schema), ddl.fold(table))
         fix = 'give one of them its own table with schema_mapping {"<stream>": {"target_table": "..."}}'
-        if where == (self.schema.lower(), STATE_TABLE):
+        if where == (ddl.fold(self.schema), STATE_TABLE):
             raise ConfigError(
                 f"stream {spec.name!r} would load into {schema}.{STATE_TABLE}, where target-duckdb "
                 f"keeps its state: map it to another table with schema_mapping"
             )
-        other = self.owners.get(where)
-        if other is not None and other != spec.name:
+        other, spelled = self.owners.get(where, (spec.name, table))
+        if other != spec.name:
             raise ConfigError(
-                f"streams {other!r} and {spec.name!r} would load into one table {schema}.{table} "
+                f"streams {other!r} and {spec.name!r} would load into one table {schema}.{spelled} "
                 f"(DuckDB names ignore case): {fix}"
             )
         found = ddl.find_table(self.con, self.catalog, schema, table)
@@ -215,7 +221,7 @@ class DuckDBLoader:
                 "stream again from the start, or map the stream to a new table with schema_mapping",
                 stream=spec.name,
             )
-        self.owners[where] = spec.name
+        self.owners[where] = (spec.name, found.name if found else table)
         return found
 
     def _ensure_column(self, table: Table, column: str, sqltype: str) -> None:

@@ -28,7 +28,7 @@ def test_streams_differing_in_case_in_one_run_are_refused(bin_path, tmp_path):
     assert result.returncode == 2
     line = error_line(result)
     assert line.startswith(
-        "target-duckdb: error: streams 'Orders' and 'orders' would load into one table main.orders"
+        "target-duckdb: error: streams 'Orders' and 'orders' would load into one table main.Orders"
     ), line
     assert "schema_mapping" in line
     # refused at the second SCHEMA: nothing was committed, no state printed
