@@ -255,33 +255,31 @@ class DuckDBLoader:
             if (fn := staging_transform(base_type(t))) is not None
         }
         version = batch.version
-        rows: list[dict[str, Any]] = []
-        lines = batch.lines
-        for i, r in enumerate(batch.records):
-            if transforms or version is not None:
-                r = dict(r)
-                for c, convert in transforms.items():
-                    if c in r:
-                        try:
-                            r[c] = convert(r[c])
-                        except Refused as bad:
-                            raise ProtocolError(
-                                str(bad),
-                                line=lines[i] if i < len(lines) else None,
-                                stream=batch.spec.name,
-                                field=c,
-                            ) from None
-                if version is not None:
-                    r["_sdc_table_version"] = version
-            rows.append(r)
-        if keys:
-            last: dict[tuple[Any, ...], dict[str, Any]] = {}
-            for r in rows:
-                last[tuple(r.get(k) for k in keys)] = r
-            rows = list(last.values())
+        name, lines = batch.spec.name, batch.lines
+        last: dict[tuple[Any, ...], dict[str, Any]] = {}
         path = os.path.join(self.tmp, "batch.jsonl")
         with open(path, "wb") as f:
-            f.writelines(dumps(r) + b"\n" for r in rows)
+            write = f.write
+            for i, r in enumerate(batch.records):
+                if transforms or version is not None:
+                    r = dict(r)
+                    for c, convert in transforms.items():
+                        if c in r:
+                            try:
+                                r[c] = convert(r[c])
+                            except Refused as bad:
+                                line = lines[i] if i < len(lines) else None
+                                raise ProtocolError(
+                                    str(bad), line=line, stream=name, field=c
+                                ) from None
+                    if version is not None:
+                        r["_sdc_table_version"] = version
+                if keys:  # keyed on the values as staged (JSON keys as their text)
+                    last[tuple(r.get(k) for k in keys)] = r
+                else:
+                    write(dumps(r) + b"\n")
+            for r in last.values():
+                write(dumps(r) + b"\n")
         return path
 
     def _load_batch(self, batch: Batch) -> None:
