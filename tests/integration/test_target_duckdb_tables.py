@@ -121,3 +121,16 @@ def test_user_tables_named_like_ours_are_never_written_or_dropped(bin_path, tmp_
     assert query(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'") == [
         (1,)
     ]
+
+
+def test_two_streams_mapped_to_one_table_are_refused(bin_path, tmp_path):
+    db = tmp_path / "w.duckdb"
+    mapping = {"db1-orders": {"target_table": "orders"}, "db2-orders": {"target_table": "ORDERS"}}
+    data = stream_input("db1-orders", 1) + stream_input("db2-orders", 1)
+    result = run_target(bin_path, tmp_path, data, db, schema_mapping=mapping)
+    assert result.returncode == 2
+    assert error_line(result).startswith(
+        "target-duckdb: error: streams 'db1-orders' and 'db2-orders' would load into one table "
+        "main.orders (DuckDB names ignore case): give one of them its own table with schema_mapping"
+    )
+    assert result.stdout == b""
