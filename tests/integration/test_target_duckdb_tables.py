@@ -134,3 +134,19 @@ def test_two_streams_mapped_to_one_table_are_refused(bin_path, tmp_path):
         "main.orders (DuckDB names ignore case): give one of them its own table with schema_mapping"
     )
     assert result.stdout == b""
+
+
+def test_clearing_the_mark_hands_the_table_to_another_stream(bin_path, tmp_path):
+    db = tmp_path / "w.duckdb"
+    assert run_target(bin_path, tmp_path, stream_input("Orders", 1), db).returncode == 0
+    assert run_target(bin_path, tmp_path, stream_input("orders", 2), db).returncode == 2
+    con = duckdb.connect(str(db))
+    con.execute("COMMENT ON TABLE main.orders IS NULL")  # as the README says
+    con.close()
+    result = run_target(bin_path, tmp_path, stream_input("orders", 2), db)
+    assert result.returncode == 0, error_line(result)
+    assert query(db, "SELECT id, v FROM main.Orders ORDER BY id") == [
+        (1, "Orders 1"),
+        (2, "orders 2"),
+    ]
+    assert run_target(bin_path, tmp_path, stream_input("Orders", 3), db).returncode == 2
