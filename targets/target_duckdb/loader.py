@@ -25,7 +25,7 @@ from tapwell.wire import dumps
 from target_duckdb import ddl
 from target_duckdb.config import DuckDBConfig, StreamSettings
 from target_duckdb.ddl import base_type, columns_of, quote
-from target_duckdb.types import Refused, staging_transform, staging_type
+from target_duckdb.types import Refused, staging_transform, staging_type, value_check
 
 STATE_TABLE = "_tapwell_state"
 STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
@@ -247,31 +247,23 @@ class DuckDBLoader:
 
     def _staging_file(self, batch: Batch, table: Table, keys: list[str]) -> str:
         """The batch's rows as JSON lines, each value as its column's staging transform writes
-        it (a value no column can hold is refused, naming its line and field); with keys, only
-        the last record of each key."""
+        it; with keys, only the last record of each key."""
         transforms = {
             c: fn
             for c, t in table.columns.items()
             if (fn := staging_transform(base_type(t))) is not None
         }
         version = batch.version
-        name, lines = batch.spec.name, batch.lines
         last: dict[tuple[Any, ...], dict[str, Any]] = {}
         path = os.path.join(self.tmp, "batch.jsonl")
         with open(path, "wb") as f:
             write = f.write
-            for i, r in enumerate(batch.records):
+            for r in batch.records:
                 if transforms or version is not None:
                     r = dict(r)
                     for c, convert in transforms.items():
                         if c in r:
-                            try:
-                                r[c] = convert(r[c])
-                            except Refused as bad:
-                                line = lines[i] if i < len(lines) else None
-                                raise ProtocolError(
-                                    str(bad), line=line, stream=name, field=c
-                                ) from None
+                            r[c] = convert(r[c])
                     if version is not None:
                         r["_sdc_table_version"] = version
                 if keys:  # keyed on the values as staged (JSON keys as their text)
@@ -281,6 +273,20 @@ class DuckDBLoader:
             for r in last.values():
                 write(dumps(r) + b"\n")
         return path
+
+    def _refuse_values(self, batch: Batch, table: Table) -> None:
+        """Raise for the first value (in input order) that its column cannot hold, naming its
+        input line, stream and field; return when there is none."""
+        checks = {c: fn for c, t in table.columns.items() if (fn := value_check(t)) is not None}
+        for i, r in enumerate(batch.records):
+            for c, check in checks.items():
+                try:
+                    check(r.get(c))
+                except Refused as bad:
+                    line = batch.lines[i] if i < len(batch.lines) else None
+                    raise ProtocolError(
+                        str(bad), line=line, stream=batch.spec.name, field=c
+                    ) from None
 
     def _load_batch(self, batch: Batch) -> None:
         table = self.tables[batch.spec.name]
@@ -301,6 +307,11 @@ class DuckDBLoader:
                 "FROM read_json(?, format = 'newline_delimited', columns = ?, maximum_object_size = 1073741824)",
                 [path, staging_cols],
             )
+            doubles = [c for c, t in table.columns.items() if t == "DOUBLE"]
+            if doubles:  # a number past double's range was read as infinity
+                test = " OR ".join(f"isinf({quote(c)})" for c in doubles)
+                if self.con.execute(f"SELECT 1 FROM {STAGE} WHERE {test} LIMIT 1").fetchone():
+                    self._refuse_values(batch, table)
             if settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
                 self.con.execute(f"DELETE FROM {target}")
                 self.overwritten.add(batch.spec.name)
@@ -315,6 +326,7 @@ class DuckDBLoader:
                 f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGE}{where}"
             )
         except duckdb.Error as exc:
+            self._refuse_values(batch, table)  # a value named by its line, when that is why
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"

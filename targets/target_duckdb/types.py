@@ -144,11 +144,14 @@ def staging_transform(sqltype: str) -> Callable[[Any], Any] | None:
         return _as_text
     if sqltype == "JSON":
         return _as_json
-    if sqltype == "DOUBLE":
-        return _finite_double
-    if sqltype == "BIGINT":
-        return _bigint
     return None
+
+
+def value_check(sqltype: str) -> Callable[[Any], Any] | None:
+    """For a column DuckDB would load a value into wrongly (DOUBLE: infinity) or refuse with a
+    whole-batch error (BIGINT): the check that names the value. Run only when DuckDB's load
+    shows one is there, so the usual batch pays nothing for it."""
+    return {"DOUBLE": _finite_double, "BIGINT": _bigint}.get(sqltype)
 
 
 def staging_type(sqltype: str) -> str:
