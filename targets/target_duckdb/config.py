@@ -157,13 +157,12 @@ def _stream_settings(value: Any, defaults: StreamSettings) -> dict[str, StreamSe
             raise ConfigError(
                 f"config key {where}: unknown setting {unknown[0]!r} (per-stream settings are {', '.join(STREAM_KEYS)})"
             )
-        out[stream] = StreamSettings(
-            _load_method(given["load_method"], f"{where}.load_method")
-            if "load_method" in given
-            else defaults.load_method,
-            _boolean(given["hard_delete"], f"{where}.hard_delete")
-            if "hard_delete" in given
-            else defaults.hard_delete,
+        method, hard = given.get("load_method"), given.get("hard_delete")
+        out[stream] = StreamSettings(  # a setting left out (or null) is the global one
+            defaults.load_method
+            if method is None
+            else _load_method(method, f"{where}.load_method"),
+            defaults.hard_delete if hard is None else _boolean(hard, f"{where}.hard_delete"),
         )
     return out
 

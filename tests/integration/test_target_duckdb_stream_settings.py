@@ -106,3 +106,26 @@ def test_readme_lists_every_setting_about_prints():
     section = readme.split("## target-duckdb\n", 1)[1].split("\n## ", 1)[0]
     for key in SETTINGS["properties"]:
         assert f"| `{key}` |" in section, key
+
+
+def test_a_stream_setting_left_out_or_null_is_the_global_one(bin_path, tmp_path):
+    db = tmp_path / "w.duckdb"
+    settings = {"events": {"hard_delete": None}, "items": {"load_method": None}}
+    for run in (1, 2):
+        result = run_target(
+            bin_path,
+            tmp_path,
+            full_table_run(run) + lines(record("items", {"id": 1, "v": "again"}, run)),
+            db,
+            load_method="append-only",
+            hard_delete=True,
+            stream_settings=settings,
+        )
+        assert result.returncode == 0, error_line(result)
+    # both streams hard-delete older versions (global) and append (global: id 1 twice)
+    assert query(db, "SELECT id, v FROM events ORDER BY id") == [(1, "run 2"), (2, "run 2")]
+    assert query(db, "SELECT id, v FROM items ORDER BY id, v") == [
+        (1, "again"),
+        (1, "run 2"),
+        (2, "run 2"),
+    ]
