@@ -12,7 +12,10 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 from helpers.duckdb_target import column_types, lines, query, record, run_target, schema, state
+from target_duckdb.ddl import wider
+from target_duckdb.types import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,3 +182,51 @@ def test_the_demo_run_twice_changes_no_type_and_no_count(bin_path, tmp_path):
     assert counts["orders"] == 1500
     assert demo() == (types, counts, content)
     assert json.loads((tmp_path / "state" / "demo.json").read_text())["bookmarks"]
+
+
+CREATED = [
+    "BOOLEAN",
+    "BIGINT",
+    "HUGEINT",
+    "DOUBLE",
+    "VARCHAR",
+    "TIMESTAMPTZ",
+    "DATE",
+    "TIME",
+    "JSON",
+    "DECIMAL(12,2)",
+    "DECIMAL(38,30)",
+    "DECIMAL(1,0)",
+]
+# Other names a user's own table may use, and the type each is.
+ALIASES = {
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+    "INT8": "BIGINT",
+    "INT": "INTEGER",
+    "NUMERIC(10, 3)": "DECIMAL(10,3)",
+    "TEXT": "VARCHAR",
+    "VARCHAR(10)": "VARCHAR",
+    "BOOL": "BOOLEAN",
+    "FLOAT8": "DOUBLE",
+    "TIMETZ": "TIMETZ",
+    "TIMESTAMP": "TIMESTAMP",
+}
+
+
+def test_every_spelling_duckdb_reports_is_the_type_we_created():
+    con = duckdb.connect()
+    try:
+        cols = ", ".join(f'"c{i}" {t}' for i, t in enumerate([*CREATED, *ALIASES]))
+        con.execute(f"CREATE TABLE t ({cols})")
+        reported = [
+            r[0]
+            for r in con.execute(
+                "SELECT data_type FROM information_schema.columns WHERE table_name = 't' "
+                "ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    for created, spelled in zip([*CREATED, *ALIASES.values()], reported):
+        assert canonical(spelled) == created, spelled
+        assert wider(spelled, created) is None, (spelled, created)
