@@ -149,9 +149,28 @@ def staging_transform(sqltype: str) -> Callable[[Any], Any] | None:
 
 def value_check(sqltype: str) -> Callable[[Any], Any] | None:
     """For a column DuckDB would load a value into wrongly (DOUBLE: infinity) or refuse with a
-    whole-batch error (BIGINT): the check that names the value. Run only when DuckDB's load
-    shows one is there, so the usual batch pays nothing for it."""
+    whole-batch error (BIGINT, DECIMAL past its digits): the check that names the value. Run
+    only when DuckDB's load shows one is there, so the usual batch pays nothing for it."""
+    if sqltype.startswith("DECIMAL("):
+        p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
+        return _decimal_digits(int(p) - int(s or 0), sqltype)
     return {"DOUBLE": _finite_double, "BIGINT": _bigint}.get(sqltype)
+
+
+def _decimal_digits(integer_digits: int, sqltype: str) -> Callable[[Any], Any]:
+    limit = Decimal(10) ** integer_digits
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+            if number.is_finite() and abs(number) >= limit:
+                raise Refused(
+                    f"{value} has more than {integer_digits} digits before the point, which a "
+                    f"{sqltype} column cannot hold"
+                )
+        return value
+
+    return check
 
 
 def staging_type(sqltype: str) -> str:

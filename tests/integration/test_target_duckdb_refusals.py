@@ -1,6 +1,7 @@
 """Input a table cannot hold faithfully is refused with one line, exit 65, nothing committed past
 the last good STATE (issue 20.8): a number past double's range (`1e400`, which DuckDB would store
-as infinity), an integer past 64 bits in a BIGINT column, and a change of key properties for a
+as infinity), an integer past 64 bits in a BIGINT column, a decimal past its column's digits
+(a whole-batch DuckDB error before, exit 1, no line), and a change of key properties for a
 table that was merged on other keys."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from helpers.duckdb_target import error_line, lines, query, record, run_target, 
 
 PROPS = {
     "id": {"type": "integer"},
+    "money": {"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**10},
     "ratio": {"type": ["null", "number"]},
     "region": {"type": ["null", "string"]},
 }
@@ -35,6 +37,11 @@ GOOD = lines(
         (
             b'{"type":"RECORD","stream":"t","record":{"id":99999999999999999999,"ratio":1}}\n',
             "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits)",
+        ),
+        (
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"money":12345678901234567.25}}\n',
+            "field 'money': 12345678901234567.25 has more than 10 digits before the point, "
+            "which a DECIMAL(12,2) column cannot hold",
         ),
     ],
 )
