@@ -12,6 +12,7 @@ name is never touched; the state table `_tapwell_state` is only written when it 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ STATE_TABLE = "_tapwell_state"
 STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
 STATE_MARK = "tapwell: state"
 STAGE = "temp.main._tapwell_stage"
+_HELD_BY = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 
 
 @dataclass
@@ -52,10 +54,11 @@ def connect(path: str) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         text = str(exc).splitlines()[0]
         if "lock" in text.lower():
-            holder = text.split("Conflicting lock is held in ", 1)[-1].split(". See also")[0]
+            held = _HELD_BY.search(text)
+            who = f"process {held[2]} ({held[1]})" if held else "another process"
             raise RetriableSyncError(
-                f"DuckDB file {path} is in use by another process ({holder}): close its "
-                "connection (a notebook, another integration's load) and run again"
+                f"DuckDB file {path} is in use by {who}: close its connection (a notebook, "
+                "another integration's load) and run again"
             ) from None
         raise ConfigError(f"cannot open DuckDB file {path}: {text}") from None
     except duckdb.Error as exc:
