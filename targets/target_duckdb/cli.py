@@ -6,33 +6,7 @@ from typing import Any
 
 from tapwell.target_cli import target_command
 
-SETTINGS: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "path": {
-            "type": "string",
-            "description": "DuckDB database file (default warehouse.duckdb)",
-        },
-        "default_target_schema": {
-            "type": "string",
-            "description": "Schema the tables go in (default main)",
-        },
-        "load_method": {"type": "string", "enum": ["upsert", "append-only", "overwrite"]},
-        "hard_delete": {
-            "type": "boolean",
-            "description": "Delete rows instead of marking _sdc_deleted_at",
-        },
-        "add_metadata_columns": {"type": "boolean"},
-        "batch_size_rows": {
-            "type": "integer",
-            "description": "Rows per committed batch (default 100000)",
-        },
-        "state_id": {
-            "type": "string",
-            "description": "Key of the state row kept in _tapwell_state",
-        },
-    },
-}
+from target_duckdb.config import SETTINGS
 
 
 def _loader(config: dict[str, Any]) -> Any:

@@ -4,83 +4,125 @@ No PRIMARY KEY constraint is declared on the tables: DuckDB checks constraints e
 transaction, so deleting and re-inserting a key in one commit would fail. Keys are enforced by
 the merge itself: a batch is deduplicated (the last record of a key wins) and every key it holds
 is deleted before the batch is inserted.
+
+The staging table is a real TEMP table (`temp.main._tapwell_stage`), so a user's table of that
+name is never touched; the state table `_tapwell_state` is only written when it is ours.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from tapwell.errors import ConfigError, SyncError
+from tapwell.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
 from tapwell.target import Batch, StreamSpec
 from tapwell.wire import dumps
 
-from target_duckdb.ddl import base_type, columns_of, qualified, quote, wider
-from target_duckdb.types import staging_transform, staging_type
+from target_duckdb import ddl
+from target_duckdb.config import DuckDBConfig, StreamSettings
+from target_duckdb.ddl import base_type, columns_of, quote
+from target_duckdb.types import Refused, staging_transform, staging_type, value_check
 
 STATE_TABLE = "_tapwell_state"
+STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
+STATE_MARK = "tapwell: state"
+STAGE = "temp.main._tapwell_stage"
+_HELD_BY = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 
 
 @dataclass
 class Table:
+    schema: str
     name: str
-    columns: dict[str, str]  # column -> DuckDB type, as the table has them now
+    columns: dict[str, str]  # column -> DuckDB type (canonical), as the table has them now
     keys: list[str] = field(default_factory=list)
+    settings: StreamSettings = StreamSettings()
+
+
+def connect(path: str) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file. Another process holding it (a notebook, another integration's
+    load) is temporary: exit 75, so the runner retries."""
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        return duckdb.connect(path)
+    except duckdb.IOException as exc:
+        text = str(exc).splitlines()[0]
+        if "lock" in text.lower():
+            held = _HELD_BY.search(text)
+            who = f"process {held[2]} ({held[1]})" if held else "another process"
+            raise RetriableSyncError(
+                f"DuckDB file {path} is in use by {who}: close its connection (a notebook, "
+                "another integration's load) and run again"
+            ) from None
+        raise ConfigError(f"cannot open DuckDB file {path}: {text}") from None
+    except duckdb.Error as exc:
+        raise ConfigError(f"cannot open DuckDB file {path}: {str(exc).splitlines()[0]}") from None
 
 
 class DuckDBLoader:
     def __init__(self, config: dict[str, Any]) -> None:
-        self.path = str(
-            config.get("path")
-            or config.get("database")
-            or config.get("filepath")
-            or "warehouse.duckdb"
-        )
-        self.schema = str(config.get("default_target_schema") or config.get("schema") or "main")
-        self.hard_delete = bool(config.get("hard_delete", False))
-        self.load_method = str(config.get("load_method") or "upsert")
-        if self.load_method not in ("upsert", "append-only", "overwrite"):
-            raise ConfigError(
-                f"config key load_method: {self.load_method!r} is not one of upsert, append-only, overwrite"
-            )
-        self.state_id = str(config.get("state_id") or "default")
-        if os.path.dirname(self.path):
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path)
-        except duckdb.Error as exc:
-            raise ConfigError(f"cannot open DuckDB file {self.path}: {exc}") from None
+        self.config = DuckDBConfig.parse(config)
+        self.path = self.config.path
+        self.state_id = self.config.state_id
+        self.con = connect(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
         row = self.con.execute("SELECT current_database()").fetchone()
         self.catalog = str(row[0]) if row else "memory"
-        try:
-            self.con.execute(
-                f"CREATE SCHEMA IF NOT EXISTS {quote(self.catalog)}.{quote(self.schema)}"
-            )
-        except duckdb.Error as exc:
-            raise ConfigError(
-                f"cannot create schema {self.schema!r} in {self.path}: {exc}"
-            ) from None
+        self.schemas: dict[str, str] = {}  # schema as configured -> as DuckDB spells it
+        self.schema = self._ensure_schema(self.config.schema)
+        self._check_state_table()
         self.tables: dict[str, Table] = {}
+        self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
         self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
 
     # ------------------------------------------------------------------ tables
 
-    def _qualified(self, table: str) -> str:
-        return f"{quote(self.catalog)}.{qualified(self.schema, table)}"
+    def _qualified(self, schema: str, table: str) -> str:
+        return f"{quote(self.catalog)}.{ddl.qualified(schema, table)}"
 
-    def _existing_columns(self, table: str) -> dict[str, str]:
+    def _ensure_schema(self, schema: str) -> str:
+        """Create the schema if missing; its name as DuckDB spells it (`Shop` may be `shop`)."""
+        if schema in self.schemas:
+            return self.schemas[schema]
+        problem = ddl.nul_free("schema", schema)
+        if problem:
+            raise ConfigError(problem)
+        try:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.catalog)}.{quote(schema)}")
+        except duckdb.Error as exc:
+            raise ConfigError(
+                f"cannot create schema {schema!r} in {self.path}: {str(exc).splitlines()[0]}"
+            ) from None
         rows = self.con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [self.catalog, self.schema, table],
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? "
+            "AND lower(schema_name) = lower(?)",
+            [self.catalog, schema],
         ).fetchall()
-        return {name: dtype for name, dtype in rows}
+        spelled = [str(r[0]) for r in rows if ddl.fold(str(r[0])) == ddl.fold(schema)]
+        self.schemas[schema] = spelled[0] if spelled else schema
+        return self.schemas[schema]
+
+    def _check_state_table(self) -> None:
+        """A table named `_tapwell_state` that is not ours (other columns, no mark) is a user's:
+        refuse before anything is written."""
+        found = ddl.find_table(self.con, self.catalog, self.schema, STATE_TABLE)
+        if found is None or found.comment == STATE_MARK:
+            return
+        columns = ddl.existing_columns(self.con, self.catalog, self.schema, found.name)
+        if columns == STATE_COLUMNS:  # made before tables were marked: ours
+            return
+        raise ConfigError(
+            f"table {self.schema}.{found.name} exists and is not target-duckdb's state table "
+            f"(columns {', '.join(columns)}): rename that table, or set default_target_schema "
+            "to another schema"
+        )
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
@@ -91,42 +133,104 @@ class DuckDBLoader:
             ) from None
 
     def _prepare(self, spec: StreamSpec) -> None:
-        wanted = columns_of(spec.schema)
-        lowered: dict[str, str] = {}
-        for col in wanted:
-            if col.lower() in lowered:
-                raise SyncError(
-                    f"stream {spec.name!r}: columns {lowered[col.lower()]!r} and {col!r} differ only in case, which DuckDB cannot tell apart"
-                )
-            lowered[col.lower()] = col
-        for key in spec.key_properties:
-            if key not in wanted:
-                raise SyncError(f"stream {spec.name!r}: key property {key!r} is not in the schema")
-        table = spec.name
-        existing = self._existing_columns(table)
-        target = self._qualified(table)
+        wanted = self._columns(spec)
+        settings = self.config.settings_for(spec.name)
+        schema_name, table_name = self.config.target_of(spec.name)
+        problem = ddl.nul_free("table", table_name)
+        if problem:
+            raise ProtocolError(problem, stream=spec.name)
+        schema = self._ensure_schema(schema_name)
+        found = self._claim(spec, schema, table_name)
+        table = found.name if found else table_name
+        target = self._qualified(schema, table)
+        existing = ddl.existing_columns(self.con, self.catalog, schema, table) if found else {}
         if not existing:
             cols = ", ".join(f"{quote(c)} {t}" for c, t in wanted.items())
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {target} ({cols})")
             existing = dict(wanted)
         else:
-            by_lower = {c.lower(): c for c in existing}
+            by_fold = {ddl.fold(c): c for c in existing}
             for col, sqltype in wanted.items():
-                have = by_lower.get(col.lower())
+                have = by_fold.get(ddl.fold(col))
                 if have is None:
                     self.con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(col)} {sqltype}")
                     existing[col] = sqltype
                     continue
-                new = wider(existing[have], sqltype)
+                new = ddl.wider(existing[have], sqltype)
                 if new is not None:
                     self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {quote(have)} TYPE {new}")
                     existing[have] = new
-        self.tables[spec.name] = Table(table, existing, list(spec.key_properties))
+        if found is None or found.owner is None:
+            comment = ddl.owner_comment(spec.name, list(spec.key_properties))
+            self.con.execute(f"COMMENT ON TABLE {target} IS {ddl.literal(comment)}")
+        self.tables[spec.name] = Table(schema, table, existing, list(spec.key_properties), settings)
+
+    def _columns(self, spec: StreamSpec) -> dict[str, str]:
+        """Column -> type for the stream's schema; names DuckDB cannot tell apart are refused."""
+        wanted = columns_of(spec.schema)
+        folded: dict[str, str] = {}
+        for col in wanted:
+            problem = ddl.nul_free("column", col)
+            if problem:
+                raise ProtocolError(problem, stream=spec.name, field=col)
+            if ddl.fold(col) in folded:
+                raise ProtocolError(
+                    f"columns {folded[ddl.fold(col)]!r} and {col!r} differ only in case, which "
+                    "DuckDB cannot tell apart",
+                    stream=spec.name,
+                    field=col,
+                )
+            folded[ddl.fold(col)] = col
+        for key in spec.key_properties:
+            if key not in wanted:
+                raise ProtocolError(
+                    "key property is not in the schema", stream=spec.name, field=key
+                )
+        return wanted
+
+    def _claim(self, spec: StreamSpec, schema: str, table: str) -> ddl.Found | None:
+        """The stream's existing table, if any, after making sure no other stream owns it (in
+        this run, or in an earlier one: the table's comment) and its keys did not change."""
+        where = (ddl.fold(schema), ddl.fold(table))
+        fix = 'give one of them its own table with schema_mapping {"<stream>": {"target_table": "..."}}'
+        if where == (ddl.fold(self.schema), STATE_TABLE):
+            raise ConfigError(
+                f"stream {spec.name!r} would load into {schema}.{STATE_TABLE}, where target-duckdb "
+                f"keeps its state: map it to another table with schema_mapping"
+            )
+        other, spelled = self.owners.get(where, (spec.name, table))
+        if other != spec.name:
+            raise ConfigError(
+                f"streams {other!r} and {spec.name!r} would load into one table {schema}.{spelled} "
+                f"(DuckDB names ignore case): {fix}"
+            )
+        found = ddl.find_table(self.con, self.catalog, schema, table)
+        owner = found.owner if found else None
+        if owner is not None and owner.get("stream") != spec.name:
+            raise ConfigError(
+                f"stream {spec.name!r} would load into table {schema}.{found.name if found else table}, "
+                f"which holds stream {owner.get('stream')!r}: {fix}"
+            )
+        old = owner.get("key_properties") if owner is not None else None
+        settings = self.config.settings_for(spec.name)
+        if (
+            isinstance(old, list)
+            and settings.load_method == "upsert"
+            and sorted(old) != sorted(spec.key_properties)
+        ):
+            raise ProtocolError(
+                f"key properties changed from {old} to {list(spec.key_properties)}: table "
+                f"{schema}.{table} was merged on {old}. Drop or rename that table and load the "
+                "stream again from the start, or map the stream to a new table with schema_mapping",
+                stream=spec.name,
+            )
+        self.owners[where] = (spec.name, found.name if found else table)
+        return found
 
     def _ensure_column(self, table: Table, column: str, sqltype: str) -> None:
         if column not in table.columns:
             self.con.execute(
-                f"ALTER TABLE {self._qualified(table.name)} ADD COLUMN {quote(column)} {sqltype}"
+                f"ALTER TABLE {self._qualified(table.schema, table.name)} ADD COLUMN {quote(column)} {sqltype}"
             )
             table.columns[column] = sqltype
 
@@ -144,29 +248,20 @@ class DuckDBLoader:
             self.con.execute("ROLLBACK")
             raise
 
-    def _load_batch(self, batch: Batch) -> None:
-        table = self.tables[batch.spec.name]
-        keys = table.keys if self.load_method == "upsert" else []
-        if batch.version is not None:
-            self._ensure_column(table, "_sdc_table_version", "BIGINT")
-        records = batch.records
-        if keys:
-            last: dict[tuple[Any, ...], dict[str, Any]] = {}
-            for r in records:
-                last[tuple(r.get(k) for k in keys)] = r
-            records = list(last.values())
-        deleted = self.hard_delete and "_sdc_deleted_at" in table.columns
-
+    def _staging_file(self, batch: Batch, table: Table, keys: list[str]) -> str:
+        """The batch's rows as JSON lines, each value as its column's staging transform writes
+        it; with keys, only the last record of each key."""
         transforms = {
             c: fn
             for c, t in table.columns.items()
             if (fn := staging_transform(base_type(t))) is not None
         }
+        version = batch.version
+        last: dict[tuple[Any, ...], dict[str, Any]] = {}
         path = os.path.join(self.tmp, "batch.jsonl")
         with open(path, "wb") as f:
             write = f.write
-            version = batch.version
-            for r in records:
+            for r in batch.records:
                 if transforms or version is not None:
                     r = dict(r)
                     for c, convert in transforms.items():
@@ -174,9 +269,38 @@ class DuckDBLoader:
                             r[c] = convert(r[c])
                     if version is not None:
                         r["_sdc_table_version"] = version
+                if keys:  # keyed on the values as staged (JSON keys as their text)
+                    last[tuple(r.get(k) for k in keys)] = r
+                else:
+                    write(dumps(r) + b"\n")
+            for r in last.values():
                 write(dumps(r) + b"\n")
+        return path
 
-        target = self._qualified(table.name)
+    def _refuse_values(self, batch: Batch, table: Table) -> None:
+        """Raise for the first value (in input order) that its column cannot hold, naming its
+        input line, stream and field; return when there is none."""
+        checks = {c: fn for c, t in table.columns.items() if (fn := value_check(t)) is not None}
+        for i, r in enumerate(batch.records):
+            for c, check in checks.items():
+                try:
+                    check(r.get(c))
+                except Refused as bad:
+                    line = batch.lines[i] if i < len(batch.lines) else None
+                    raise ProtocolError(
+                        str(bad), line=line, stream=batch.spec.name, field=c
+                    ) from None
+
+    def _load_batch(self, batch: Batch) -> None:
+        table = self.tables[batch.spec.name]
+        settings = table.settings
+        keys = table.keys if settings.load_method == "upsert" else []
+        if batch.version is not None:
+            self._ensure_column(table, "_sdc_table_version", "BIGINT")
+        deleted = settings.hard_delete and "_sdc_deleted_at" in table.columns
+        path = self._staging_file(batch, table, keys)
+
+        target = self._qualified(table.schema, table.name)
         cols = list(table.columns)
         staging_cols = {c: staging_type(base_type(t)) for c, t in table.columns.items()}
         select = ", ".join(f"CAST({quote(c)} AS {table.columns[c]}) AS {quote(c)}" for c in cols)
@@ -186,22 +310,26 @@ class DuckDBLoader:
                 "FROM read_json(?, format = 'newline_delimited', columns = ?, maximum_object_size = 1073741824)",
                 [path, staging_cols],
             )
-            if self.load_method == "overwrite" and batch.spec.name not in self.overwritten:
+            doubles = [c for c, t in table.columns.items() if t == "DOUBLE"]
+            if doubles:  # a number past double's range was read as infinity
+                test = " OR ".join(f"isinf({quote(c)})" for c in doubles)
+                if self.con.execute(f"SELECT 1 FROM {STAGE} WHERE {test} LIMIT 1").fetchone():
+                    self._refuse_values(batch, table)
+            if settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
                 self.con.execute(f"DELETE FROM {target}")
                 self.overwritten.add(batch.spec.name)
             if keys:
                 match = " AND ".join(
                     f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in keys
                 )
-                self.con.execute(
-                    f"DELETE FROM {target} AS t USING _tapwell_stage AS s WHERE {match}"
-                )
+                self.con.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
             where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
             collist = ", ".join(quote(c) for c in cols)
             self.con.execute(
-                f"INSERT INTO {target} ({collist}) SELECT {collist} FROM _tapwell_stage{where}"
+                f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGE}{where}"
             )
         except duckdb.Error as exc:
+            self._refuse_values(batch, table)  # a value named by its line, when that is why
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
@@ -211,10 +339,10 @@ class DuckDBLoader:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
-        target = self._qualified(table.name)
+        target = self._qualified(table.schema, table.name)
         self.con.execute("BEGIN TRANSACTION")
         try:
-            if self.hard_delete:
+            if table.settings.hard_delete:
                 self.con.execute(
                     f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
                 )
@@ -231,15 +359,14 @@ class DuckDBLoader:
             raise
 
     def _save_state(self, state: dict[str, Any]) -> None:
+        where = self._qualified(self.schema, STATE_TABLE)
+        if ddl.find_table(self.con, self.catalog, self.schema, STATE_TABLE) is None:
+            cols = ", ".join(f"{c} {t}" for c, t in STATE_COLUMNS.items())
+            self.con.execute(f"CREATE TABLE {where} ({cols})")
+            self.con.execute(f"COMMENT ON TABLE {where} IS {ddl.literal(STATE_MARK)}")
+        self.con.execute(f"DELETE FROM {where} WHERE id = ?", [self.state_id])
         self.con.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._qualified(STATE_TABLE)} "
-            "(id VARCHAR, value JSON, updated_at TIMESTAMPTZ)"
-        )
-        self.con.execute(
-            f"DELETE FROM {self._qualified(STATE_TABLE)} WHERE id = ?", [self.state_id]
-        )
-        self.con.execute(
-            f"INSERT INTO {self._qualified(STATE_TABLE)} VALUES (?, ?, now())",
+            f"INSERT INTO {where} VALUES (?, ?, now())",
             [self.state_id, dumps(state).decode()],
         )
 

@@ -82,6 +82,13 @@ KINDS = {
 }
 
 
+def column_types(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    return con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'shop' ORDER BY table_name, ordinal_position"
+    ).fetchall()
+
+
 def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_path, project):
     first = run_demo(bin_path, project)
     assert first.returncode == 0, first.stderr
@@ -120,6 +127,7 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
         counts_before = {
             t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS
         }
+        types_before = column_types(con)
     finally:
         con.close()
 
@@ -130,6 +138,7 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
         assert {
             t: con.execute(f"SELECT count(*) FROM shop.{t}").fetchone()[0] for t in KINDS
         } == counts_before
+        assert column_types(con) == types_before  # the second run widened nothing (issue 11.1)
     finally:
         con.close()
     # The second run only re-sent the rows at each bookmark (Singer's >= rule).

@@ -1,0 +1,92 @@
+"""Input a table cannot hold faithfully is refused with one line, exit 65, nothing committed past
+the last good STATE (issue 20.8): a number past double's range (`1e400`, which DuckDB would store
+as infinity), an integer past 64 bits in a BIGINT column, a decimal past its column's digits
+(a whole-batch DuckDB error before, exit 1, no line), and a change of key properties for a
+table that was merged on other keys."""
+
+from __future__ import annotations
+
+import pytest
+from helpers.duckdb_target import error_line, lines, query, record, run_target, schema, state
+
+PROPS = {
+    "id": {"type": "integer"},
+    "money": {"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**10},
+    "ratio": {"type": ["null", "number"]},
+    "region": {"type": ["null", "string"]},
+}
+# A digit run of 16 makes the target read the line exactly (Decimal), as a long line would be.
+GOOD = lines(
+    schema("t", PROPS),
+    record("t", {"id": 1, "ratio": 0.5, "region": "1234567890123456"}),
+    state({"n": 1}),
+)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":1e400,"region":"1234567890123456"}}\n',
+            "field 'ratio': 1E+400 is outside the range of a DOUBLE column (about ±1.8e308)",
+        ),
+        (
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":-1.5e309,"region":"1234567890123456"}}\n',
+            "field 'ratio': -1.5E+309 is outside the range of a DOUBLE column (about ±1.8e308)",
+        ),
+        (
+            b'{"type":"RECORD","stream":"t","record":{"id":99999999999999999999,"ratio":1}}\n',
+            "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits)",
+        ),
+        (
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"money":12345678901234567.25}}\n',
+            "field 'money': 12345678901234567.25 has more than 10 digits before the point, "
+            "which a DECIMAL(12,2) column cannot hold",
+        ),
+    ],
+)
+def test_a_number_the_column_cannot_hold_is_refused(bin_path, tmp_path, bad, problem):
+    db = tmp_path / "w.duckdb"
+    result = run_target(
+        bin_path,
+        tmp_path,
+        GOOD + bad + lines(record("t", {"id": 3, "ratio": 1.0}), state({"n": 3})),
+        db,
+        batch_size_rows=1,
+    )
+    assert result.returncode == 65
+    assert error_line(result) == f"target-duckdb: error: stdin line 4, stream 't', {problem}"
+    assert result.stdout.decode().splitlines() == ['{"n":1}']
+    assert query(db, "SELECT id, ratio FROM t") == [(1, 0.5)]
+
+
+def test_changed_key_properties_are_refused_naming_old_and_new(bin_path, tmp_path):
+    db = tmp_path / "w.duckdb"
+    first = run_target(bin_path, tmp_path, GOOD, db)
+    assert first.returncode == 0, error_line(first)
+    changed = lines(
+        schema("t", PROPS, ["id", "region"]),
+        record("t", {"id": 1, "ratio": 2.0, "region": "eu"}),
+        state({"n": 2}),
+    )
+    for _ in range(2):
+        result = run_target(bin_path, tmp_path, changed, db)
+        assert result.returncode == 65
+        assert error_line(result) == (
+            "target-duckdb: error: input, stream 't': key properties changed from ['id'] to "
+            "['id', 'region']: table main.t was merged on ['id']. Drop or rename that table and "
+            "load the stream again from the start, or map the stream to a new table with "
+            "schema_mapping"
+        )
+        assert result.stdout == b""
+        assert query(db, "SELECT id, ratio, region FROM t") == [(1, 0.5, "1234567890123456")]
+    # the fix the line names: a new table for the stream
+    mapped = run_target(
+        bin_path, tmp_path, changed, db, schema_mapping={"t": {"target_table": "t_by_region"}}
+    )
+    assert mapped.returncode == 0, error_line(mapped)
+    assert query(db, "SELECT id, ratio, region FROM t_by_region") == [(1, 2.0, "eu")]
+    # append-only never merges, so its keys may change
+    appended = run_target(bin_path, tmp_path, changed, db, load_method="append-only")
+    assert appended.returncode == 0, error_line(appended)
+    assert query(db, "SELECT count(*) FROM t") == [(2,)]
