@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 from tapwell.attempt import target_config
 
 WARNING = (
@@ -127,11 +126,6 @@ def test_schema_checks_the_settings(proj):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs target-duckdb's stream_settings (fix/duckdb, 11.14 target side); "
-    "remove this mark when that branch lands",
-)
 def test_overwrite_keeps_a_keyless_table_at_the_source_size(proj):
     shop_project(proj, streams={"events": {"load_method": "overwrite"}})
     assert proj.cli("discover", "shop").returncode == 0
