@@ -9,7 +9,7 @@ a resumed incremental stream sends nothing older than its bookmark.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from tapwell.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.schema import property_format, property_types
+from tapwell.schema import parse_date, parse_datetime, property_format, property_types
 from tapwell.wire import parse_line
 
 
@@ -42,7 +42,7 @@ def format_checker() -> Any:
         return check
 
     checker.checks("date-time", raises=ValueError)(parses(_parse_datetime))
-    checker.checks("date", raises=ValueError)(parses(date.fromisoformat))
+    checker.checks("date", raises=ValueError)(parses(parse_date))
     checker.checks("time", raises=ValueError)(parses(time.fromisoformat))
     return checker
 
@@ -92,9 +92,11 @@ def exact_validator(schema: Any) -> Any:
 
 
 def _parse_datetime(value: str) -> datetime:
+    """RFC 3339 wants the time: a bare date is not a date-time here (targets take it as
+    midnight); everything else is the targets' own rule (tapwell.schema.parse_datetime)."""
     if len(value) < 11 or value[10] not in "Tt ":
         raise ValueError(f"{value!r} is not a date-time")
-    return datetime.fromisoformat(value)
+    return parse_datetime(value)
 
 
 def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
