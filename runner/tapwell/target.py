@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -69,12 +70,19 @@ class TargetLoop:
         self.sequence = 0
         self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
+        self.marks: dict[str, int] | None = None  # records per batch at the last STATE
+        self.load_failed = False  # the loader refused a batch: nothing more is loaded
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
-        self._read(stream, source)
+        try:
+            self._read(stream, source)
+        except ProtocolError:
+            if not self.load_failed:
+                self._commit_good_part()
+            raise
         self.flush()
         for name in self.progress.counts:
             self.progress.done(name)
@@ -298,7 +306,9 @@ class TargetLoop:
         if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
-        if self.buffered_rows == 0:
+        if self.buffered_rows:  # where the batches stand, should a bad line come before a flush
+            self.marks = {name: len(b.records) for name, b in self.batches.items() if b.records}
+        else:
             self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
@@ -341,8 +351,12 @@ class TargetLoop:
             try:
                 self.loader.load(batches, self.pending_state)
             except ProtocolError as exc:  # a value the destination refused, named by its input line
+                self.load_failed = True
                 exc.source = self._source
                 exc.args = (exc.describe(),)
+                raise
+            except BaseException:
+                self.load_failed = True
                 raise
             for b in batches:
                 b.records = []
@@ -350,10 +364,29 @@ class TargetLoop:
                 b.keys = []
                 b.refused = {}
         self.buffered_rows = 0
+        self.marks = None
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
+
+    def _commit_good_part(self) -> None:
+        """Malformed input: commit what came up to the last good STATE, with it, and print it;
+        nothing read after that STATE. The batches are cut at their marks as new Batch objects,
+        so a loader's head start on the old ones (RowEncoder.feed) is not taken for them."""
+        if self.pending_state is None:
+            return
+        marks = self.marks or {}
+        for name, b in self.batches.items():
+            n = marks.get(name, 0)
+            self.batches[name] = replace(
+                b,
+                records=b.records[:n],
+                lines=b.lines[:n],
+                keys=b.keys[:n],
+                refused={i: why for i, why in b.refused.items() if i < n},
+            )
+        self.flush()
 
     def _refused(
         self,
