@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from bisect import bisect_right
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -70,8 +71,8 @@ class TargetLoop:
         self.sequence = 0
         self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
-        self.marks: dict[str, int] | None = None  # records per batch at the last STATE
-        self.load_failed = False  # the loader refused a batch: nothing more is loaded
+        self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
+        self.load_failed = False  # the loader raised: what it refused is named by its line
 
     # ------------------------------------------------------------------ messages
 
@@ -79,11 +80,10 @@ class TargetLoop:
         stream = stream if stream is not None else sys.stdin.buffer
         try:
             self._read(stream, source)
-        except ProtocolError:
-            if not self.load_failed:
-                self._commit_good_part()
+            self.flush()
+        except ProtocolError as exc:
+            self._commit_before(exc.line)
             raise
-        self.flush()
         for name in self.progress.counts:
             self.progress.done(name)
         self.versions.warn()
@@ -190,7 +190,7 @@ class TargetLoop:
     def _message(self, line: bytes, line_no: int, source: str) -> None:
         """One line the general way: blank lines and unknown types skipped as `read_messages`
         does, every problem named by `parse_line`."""
-        if len(line) < 4 and not line.strip():
+        if not line.strip():  # blank, or only whitespace
             return
         try:
             msg = parse_line(line, line_no, source)
@@ -204,7 +204,7 @@ class TargetLoop:
         elif isinstance(msg, SchemaMessage):
             self.on_schema(msg, line_no)
         elif isinstance(msg, StateMessage):
-            self.on_state(msg.value)
+            self.on_state(msg.value, line_no)
         elif isinstance(msg, ActivateVersionMessage):
             self.on_activate(msg, line_no)
         elif isinstance(msg, BatchMessage):
@@ -302,13 +302,12 @@ class TargetLoop:
         elif batch.encoder is not None and batch.encoder.feed is not None:
             batch.encoder.feed(batch)
 
-    def on_state(self, value: dict[str, Any]) -> None:
+    def on_state(self, value: dict[str, Any], line_no: int = 0) -> None:
         if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
-        if self.buffered_rows:  # where the batches stand, should a bad line come before a flush
-            self.marks = {name: len(b.records) for name, b in self.batches.items() if b.records}
-        else:
+        self.states.append((line_no, value))  # should a later line be bad (_commit_before)
+        if not self.buffered_rows:
             self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
@@ -364,21 +363,27 @@ class TargetLoop:
                 b.keys = []
                 b.refused = {}
         self.buffered_rows = 0
-        self.marks = None
+        self.states = []
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
 
-    def _commit_good_part(self) -> None:
-        """Malformed input: commit what came up to the last good STATE, with it, and print it;
-        nothing read after that STATE. The batches are cut at their marks as new Batch objects,
-        so a loader's head start on the old ones (RowEncoder.feed) is not taken for them."""
-        if self.pending_state is None:
+    def _commit_before(self, bad_line: int | None) -> None:
+        """Malformed input on `bad_line`: commit what came up to the last STATE before it, with
+        that STATE, and print it; nothing after it. Also when the loader refused a record (a
+        value its destination cannot hold) at load time. The batches are cut by their records'
+        lines as new Batch objects, so a loader's head start on the old ones (RowEncoder.feed)
+        is not taken for them."""
+        if self.load_failed and bad_line is None:
+            return  # the loader did not say which record: nothing is known to be good
+        good = [(n, v) for n, v in self.states if bad_line is None or n < bad_line]
+        if not good:
             return
-        marks = self.marks or {}
+        state_line, self.pending_state = good[-1]
+        self.load_failed = False
         for name, b in self.batches.items():
-            n = marks.get(name, 0)
+            n = bisect_right(b.lines, state_line)
             self.batches[name] = replace(
                 b,
                 records=b.records[:n],

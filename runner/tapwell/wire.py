@@ -201,6 +201,8 @@ def read_messages(
                 ):
                     yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
                     continue
+        if not line.strip():  # only whitespace, longer than the cheap test above
+            continue
         try:
             yield line_no, parse_line(line, line_no, source)
         except UnknownMessageType as exc:
