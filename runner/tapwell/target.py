@@ -238,8 +238,13 @@ class TargetLoop:
             code.compile(),
             previous.version if previous else None,
         )
+        try:
+            self.loader.prepare(spec)
+        except ProtocolError as exc:  # a stream the destination refuses: named by its SCHEMA
+            exc.line = line_no if exc.line is None else exc.line
+            self._name_source(exc)
+            raise
         self.specs[msg.stream] = spec
-        self.loader.prepare(spec)
         spec.encoder = self._row_encoder(spec, code)
 
     def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
