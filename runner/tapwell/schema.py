@@ -182,14 +182,16 @@ def multiple_of(step: Any) -> Callable[[Any], bool] | None:
     if shape.digits == (1,) and isinstance(shape.exponent, int):  # 10^e, as decimals are
         e = shape.exponent
         unit = 10**e if e > 0 else 1
+        scale = 10.0**-e
 
         def power_of_ten(v: Any) -> bool:
-            if type(v) is float:  # read from at most 15 digits: round() is exact on those
-                return round(v, -e) == v
+            if type(v) is float:
+                return float_on_step(v, scale)
             if type(v) is int:
                 return v % unit == 0
             return not isinstance(v, Decimal) or _exponent(v) >= e
 
+        setattr(power_of_ten, "scale", scale)  # noqa: B010 - for CheckCode's inline test
         return power_of_ten
     ratio = Fraction(exact)
 
@@ -200,6 +202,20 @@ def multiple_of(step: Any) -> Callable[[Any], bool] | None:
         return (Fraction(x) / ratio).denominator == 1
 
     return any_step
+
+
+# A float is read only from a JSON number of at most 15 significant digits (longer ones are
+# Decimals, see tapwell.wire), N / 10^d with N < 10^15. Times 10^s it is an integer when d <= s;
+# when d > s it is at least 10^-(d-s) away from one, while |v * 10^s| < 10^(15-(d-s)): float
+# error (< 3.4e-16 relative) stays below the tolerance and the tolerance below that distance.
+# So this is exact on such floats, and it costs a multiplication instead of round(v, s).
+FLOAT_ON_STEP = "abs((k := v * {scale}) - round(k)) <= abs(k) * 4e-16"
+
+
+def float_on_step(v: float, scale: float) -> bool:
+    """Whether float `v` (read from JSON text) times `scale` (10^s) is an integer."""
+    k = v * scale
+    return abs(k - round(k)) <= abs(k) * 4e-16
 
 
 def _exponent(value: Decimal) -> int:
@@ -400,7 +416,12 @@ class CheckCode:
             if f.number:
                 out += [f"elif type(v) is _D and _m{i}(v):", *branch(after(None))]
         if f.number:
-            extra = f" and _m{i}(v)" if f.multiple else ""
+            scale = getattr(f.multiple, "scale", None)
+            if scale is not None:  # multipleOf 10^-s: the test inline, see FLOAT_ON_STEP
+                self.env[f"_s{i}"] = scale
+                extra = " and " + FLOAT_ON_STEP.format(scale=f"_s{i}")
+            else:
+                extra = f" and _m{i}(v)" if f.multiple else ""
             out += [f"elif type(v) is float and v - v == 0.0{extra}:  # finite (NaN, inf: NaN)"]
             out += branch(after(float))
         out += ["else:", f"    slow({i}, v, line)", *["    " + line for line in after(None)]]
