@@ -132,7 +132,7 @@ def loads(line: bytes | str) -> Any:
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
     except RecursionError:
-        raise UnreadableJSON("nested too deeply (at most 1024 levels are read)") from None
+        raise UnreadableJSON("nested too deeply to read (up to 1024 levels always load)") from None
     except UnreadableJSON:
         raise
     except ValueError as exc:
@@ -150,7 +150,7 @@ def json_problem(exc: ValueError) -> str:
     if isinstance(exc, UnreadableJSON):
         return str(exc)
     if "depth limit" in str(exc) or "recursion" in str(exc).lower():
-        return "nested too deeply (at most 1024 levels are read)"
+        return "nested too deeply to read (up to 1024 levels always load)"
     return f"not valid JSON ({exc})"
 
 
