@@ -223,6 +223,23 @@ CASES: tuple[Case, ...] = (
         valid_ids=(4,),
     ),
     Case("nul_escaped", lambda d: [rec(v="a\u0000b")], exit=0, valid_ids=(4,), also=(65,)),
+    Case(
+        "key_properties_not_a_list",
+        lambda d: [{"type": "SCHEMA", "stream": "t", "schema": {}, "key_properties": "id"}],
+        says="key_properties must be an array",
+    ),
+    Case(
+        "batch_manifest_not_a_list",
+        lambda d: [{"type": "BATCH", "stream": "s", "encoding": {}, "manifest": "x.jsonl"}],
+        says="'manifest' must be an array",
+    ),
+    Case(
+        "text_escapes_and_emoji_valid",
+        lambda d: [rec(v='tab\t nl\n cr\r \u0001 "q" \\ \U0001f600 \u05e9\u05dc\u05d5\u05dd')],
+        exit=0,
+        valid_ids=(4,),
+    ),
+    Case("five_megabyte_value_valid", lambda d: [rec(v="x" * 5_000_000)], exit=0, valid_ids=(4,)),
 )
 
 FAST = {
