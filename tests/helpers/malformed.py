@@ -41,6 +41,10 @@ class Case:
     says: str = ""  # part of the error line (65) / nothing (0)
     valid_ids: tuple[int, ...] = ()  # ids a valid case's lines add
     also: tuple[int, ...] = ()  # other exits a target may give (with one error line)
+    exits: tuple[tuple[str, int], ...] = ()  # (target, exit) where its destination differs
+
+    def exit_for(self, target: str) -> int:
+        return dict(self.exits).get(target, self.exit)
 
     def data(self, folder: Path) -> bytes:
         head = [
@@ -238,6 +242,13 @@ CASES: tuple[Case, ...] = (
         lambda d: [rec(v='tab\t nl\n cr\r \u0001 "q" \\ \U0001f600 \u05e9\u05dc\u05d5\u05dd')],
         exit=0,
         valid_ids=(4,),
+    ),
+    Case(
+        "number_past_double_exact_path",  # jsonl, numeric keep it; a DOUBLE column cannot
+        lambda d: [raw_rec(f'"n":1e400,"v":{BIG}')],
+        exit=0,
+        valid_ids=(4,),
+        exits=(("target-duckdb", 65),),
     ),
     Case("five_megabyte_value_valid", lambda d: [rec(v="x" * 5_000_000)], exit=0, valid_ids=(4,)),
 )

@@ -14,7 +14,12 @@ from helpers.targets import TARGETS, make_target
 
 # Failures in code other engineers own (targets/target_duckdb, targets/target_postgres), fixed on
 # their branches: (target, case) -> why.
-KNOWN: dict[tuple[str, str], str] = {}
+KNOWN: dict[tuple[str, str], str] = {
+    ("target-duckdb", "number_past_double_exact_path"): (
+        "target-duckdb stores 1e400 in a DOUBLE column as infinity, exit 0 (issue 20.8; "
+        "targets/target_duckdb is another engineer's)"
+    ),
+}
 
 
 def _params() -> list[object]:
@@ -40,14 +45,15 @@ def test_target_on_generated_input(
     assert "Traceback" not in err, err
     states = [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
     errors = [line for line in err.splitlines() if ": error: " in line]
-    if result.returncode == 0 and case.exit == 0:
+    expected = case.exit_for(target_name)
+    if result.returncode == 0 and expected == 0:
         assert errors == [], err
         assert states[-1] == {"pos": 3}, result.stdout
         assert target.live_ids("s") == sorted([1, 2, 3, *case.valid_ids])
         if target.name != "target-jsonl":
             assert target.stored_state() == {"pos": 3}
         return
-    assert result.returncode in (case.exit, *case.also), err
+    assert result.returncode in (expected, *case.also), err
     assert len(errors) == 1 and errors[0].startswith(f"{target_name}: error: "), err
     assert "line 5" in errors[0], errors[0]
     assert case.says in errors[0], errors[0]
