@@ -75,3 +75,26 @@ def test_unknown_message_types_are_warned_once_each(bin_path: Path, tmp_path: Pa
         "target-jsonl WARNING stdin line 5: unknown message type 'FOO', skipped",
         "target-jsonl WARNING stdin line 7: unknown message type 'BAR', skipped",
     ]
+
+
+@pytest.mark.parametrize("target_name", TARGETS)
+def test_the_good_part_of_a_long_input_is_committed_up_to_its_last_state(
+    target_name: str, request: pytest.FixtureRequest, bin_path: Path, tmp_path: Path
+) -> None:
+    """Thousands of rows buffered (target-postgres has begun streaming them to the server), a
+    STATE, more rows, then a bad line: exactly the rows before that STATE are committed."""
+    from helpers.malformed import PROPS
+    from helpers.targets import lines, record, schema, state
+
+    pg = request.getfixturevalue("pg_db") if target_name == "target-postgres" else None
+    target = make_target(target_name, bin_path, tmp_path, pg)
+    rows = [record("s", {"id": i, "v": f"row {i}"}) for i in range(1, 6001)]
+    data = lines(schema("s", PROPS, ["id"]), *rows[:4500], state({"pos": 4500}), *rows[4500:])
+    data += b'{"type":"RECORD","stream":"s","record":{"id":"bad"}}\n'
+    result = target.run(data)
+    assert result.returncode == 65, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        f"{target_name}: error: stdin line 6003, stream 's', field 'id': 'bad' is not integer"
+    ]
+    assert result.stdout == b'{"pos":4500}\n'
+    assert target.live_ids("s") == list(range(1, 4501))
