@@ -59,11 +59,23 @@ class StateMessage:
 
 @dataclass(slots=True)
 class ActivateVersionMessage:
+    """Make `version` the stream's live table version. `empty` is tapwell's convention for a tap
+    to say the table really has no rows: only then may a target retire rows on a version it never
+    received a record of (see tapwell.target_versions)."""
+
     stream: str
     version: int
+    empty: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "ACTIVATE_VERSION", "stream": self.stream, "version": self.version}
+        out: dict[str, Any] = {
+            "type": "ACTIVATE_VERSION",
+            "stream": self.stream,
+            "version": self.version,
+        }
+        if self.empty:
+            out["empty"] = True
+        return out
 
 
 @dataclass(slots=True)
@@ -135,7 +147,13 @@ def _state(obj: dict[str, Any]) -> StateMessage:
 def _activate(obj: dict[str, Any]) -> ActivateVersionMessage:
     stream = _require(obj, "stream", str, "ACTIVATE_VERSION")
     version = _require(obj, "version", int, "ACTIVATE_VERSION")
-    return ActivateVersionMessage(stream, version)
+    empty = obj.get("empty", False)
+    if not isinstance(empty, bool):
+        raise ProtocolError(
+            f"ACTIVATE_VERSION message's 'empty' must be true or false, got {type(empty).__name__}",
+            stream=stream,
+        )
+    return ActivateVersionMessage(stream, version, empty)
 
 
 def _batch(obj: dict[str, Any]) -> BatchMessage:

@@ -11,7 +11,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from tapwell.errors import ProtocolError
@@ -143,11 +144,87 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, float) and math.isfinite(v)
 
 
+def parse_datetime(value: str) -> datetime:
+    """A date-time as ISO 8601 calendar text: `YYYY-MM-DD`, then the time after `T` or a space
+    (a bare date is taken as midnight). Python also reads week dates (`2024-W01-1`), ordinal
+    dates (`2024-001`) and the basic format (`20240101`); no database reads them alike, so they
+    are refused (ValueError)."""
+    if len(value) < 10 or value[4] != "-" or value[7] != "-" or value[10:11] not in "Tt ":
+        raise ValueError(f"{value!r} is not an ISO 8601 calendar date-time")
+    return datetime.fromisoformat(value)
+
+
+def parse_date(value: str) -> date:
+    """A date as `YYYY-MM-DD` only (see parse_datetime for what else Python would read)."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError(f"{value!r} is not an ISO 8601 calendar date")
+    return date.fromisoformat(value)
+
+
 _FORMAT_PARSERS: dict[str, Callable[[str], Any]] = {
-    "date-time": datetime.fromisoformat,
-    "date": date.fromisoformat,
+    "date-time": parse_datetime,
+    "date": parse_date,
     "time": time.fromisoformat,
 }
+
+
+def multiple_of(step: Any) -> Callable[[Any], bool] | None:
+    """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
+    Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
+    None when `step` is not a positive number (the schema's own problem, left to jsonschema)."""
+    try:
+        exact = Decimal(str(step))
+    except (InvalidOperation, ValueError):
+        return None
+    if isinstance(step, bool) or not exact.is_finite() or exact <= 0:
+        return None
+    shape = exact.normalize().as_tuple()
+    if shape.digits == (1,) and isinstance(shape.exponent, int):  # 10^e, as decimals are
+        e = shape.exponent
+        unit = 10**e if e > 0 else 1
+        scale = 10.0**-e
+
+        def power_of_ten(v: Any) -> bool:
+            if type(v) is float:
+                return float_on_step(v, scale)
+            if type(v) is int:
+                return v % unit == 0
+            return not isinstance(v, Decimal) or _exponent(v) >= e
+
+        setattr(power_of_ten, "scale", scale)  # noqa: B010 - for CheckCode's inline test
+        return power_of_ten
+    ratio = Fraction(exact)
+
+    def any_step(v: Any) -> bool:
+        x = Decimal(repr(v)) if type(v) is float else Decimal(v) if type(v) is int else v
+        if not isinstance(x, Decimal) or abs(x.adjusted()) > 4300:
+            return False  # too large to test exactly in reasonable time: refused
+        return (Fraction(x) / ratio).denominator == 1
+
+    return any_step
+
+
+# A float is read only from a JSON number of at most 15 significant digits (longer ones are
+# Decimals, see tapwell.wire), N / 10^d with N < 10^15. Times 10^s it is an integer when d <= s;
+# when d > s it is at least 10^-(d-s) away from one, while |v * 10^s| < 10^(15-(d-s)): float
+# error (< 3.4e-16 relative) stays below the tolerance and the tolerance below that distance.
+# So this is exact on such floats, and it costs a multiplication instead of round(v, s).
+FLOAT_ON_STEP = "abs((k := v * {scale}) - round(k)) <= abs(k) * 4e-16"
+
+
+def float_on_step(v: float, scale: float) -> bool:
+    """Whether float `v` (read from JSON text) times `scale` (10^s) is an integer."""
+    k = v * scale
+    return abs(k - round(k)) <= abs(k) * 4e-16
+
+
+def _exponent(value: Decimal) -> int:
+    """The exponent of `value`'s last non-zero digit (0 has every exponent)."""
+    shape = value.as_tuple()
+    if not isinstance(shape.exponent, int) or not any(shape.digits):
+        return 10**9
+    digits = "".join(map(str, shape.digits))
+    return shape.exponent + len(digits) - len(digits.rstrip("0"))
 
 
 def _check_for(prop: dict[str, Any]) -> Check | None:
@@ -172,6 +249,7 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
     expected = " or ".join(sorted(kinds - {"null"})) or "null"
     if parse is not None:
         expected = f"{property_format(prop)} string"
+    multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
 
     def check(value: Any) -> str | None:
         if value is None:
@@ -183,6 +261,8 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
                         parse(value)
                     except ValueError:
                         return f"{value!r} is not a valid {expected}"
+                if multiple is not None and _is_number(value) and not multiple(value):
+                    return f"{value} is not a multiple of {prop['multipleOf']} (the schema's multipleOf)"
                 return None
         shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
         return f"{shown} is not {expected}"
@@ -227,6 +307,7 @@ class _Field:
     check: Check  # the full check, which names the problem
     nullable: bool
     number: bool
+    multiple: Any = None  # multiple_of's test, when the property has multipleOf
 
 
 # Types a branch may name in generated source (builtins, so no look-up through the environment).
@@ -254,8 +335,19 @@ class CheckCode:
             kinds = property_types(prop)
             parse = _FORMAT_PARSERS.get(property_format(prop) or "") if "string" in kinds else None
             nullable = not kinds or "null" in kinds
+            multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
+            fast = _fast_types(prop) - ({int, Decimal} if multiple else set())
+            numeric = bool(set(kinds) & {"number", "integer"})
             self.fields.append(
-                _Field(name, _fast_types(prop), parse, check, nullable, "number" in kinds)
+                _Field(
+                    name,
+                    fast,
+                    parse,
+                    check,
+                    nullable,
+                    "number" in kinds,
+                    multiple if numeric else None,
+                )
             )
         self.index = {f.name: i for i, f in enumerate(self.fields)}
         required = [name for name in schema.get("required") or [] if name not in keys]
@@ -286,6 +378,9 @@ class CheckCode:
             ]
         for i, f in enumerate(self.fields):
             self.env.update({f"_n{i}": f.name, f"_t{i}": f.fast, f"_p{i}": f.parse})
+            if f.multiple:
+                self.env[f"_m{i}"] = f.multiple
+        self.env["_D"] = Decimal
 
     def field_block(self, i: int, then: Then | None = None) -> list[str]:
         """Source that fetches field `i` into `v` and checks it; `then(t)` gives the lines to run
@@ -316,8 +411,18 @@ class CheckCode:
                 if after(t) != after(None):
                     out += [f"elif type(v) is {_NAMED[t]}:", *branch(after(t))]
             out += [f"elif type(v) in _t{i}:", *branch(after(None))]
+        if f.multiple:  # numbers pass only as exact multiples of multipleOf
+            out += [f"elif type(v) is int and _m{i}(v):", *branch(after(int))]
+            if f.number:
+                out += [f"elif type(v) is _D and _m{i}(v):", *branch(after(None))]
         if f.number:
-            out += ["elif type(v) is float and v - v == 0.0:  # finite (NaN, inf give NaN)"]
+            scale = getattr(f.multiple, "scale", None)
+            if scale is not None:  # multipleOf 10^-s: the test inline, see FLOAT_ON_STEP
+                self.env[f"_s{i}"] = scale
+                extra = " and " + FLOAT_ON_STEP.format(scale=f"_s{i}")
+            else:
+                extra = f" and _m{i}(v)" if f.multiple else ""
+            out += [f"elif type(v) is float and v - v == 0.0{extra}:  # finite (NaN, inf: NaN)"]
             out += branch(after(float))
         out += ["else:", f"    slow({i}, v, line)", *["    " + line for line in after(None)]]
         return out

@@ -9,13 +9,12 @@ before it has been committed: the state a runner saves never runs ahead of the d
 
 from __future__ import annotations
 
-import gzip
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import orjson
 
@@ -30,7 +29,10 @@ from tapwell.messages import (
 )
 from tapwell.progress import Progress, configure_logging
 from tapwell.schema import CheckCode, check_code
-from tapwell.wire import _DIGITS, _RUN, dumps, loads, parse_line
+from tapwell.target_batch import batch_rows
+from tapwell.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec, ValueRefused
+from tapwell.target_versions import VersionGuard
+from tapwell.wire import _DIGITS, _RUN, dumps, parse_line
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
@@ -40,96 +42,6 @@ METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_table_version": {"type": ["null", "integer"]},
     "_sdc_sequence": {"type": ["null", "integer"]},
 }
-
-
-class ValueRefused(Exception):
-    """Raised by a RowEncoder for a value its destination cannot store. The loop keeps the row's
-    place and the loader reports it when it loads that row, as if it had met it itself."""
-
-
-@dataclass(frozen=True)
-class RowEncoder:
-    """A loader's per-SCHEMA row encoder, for the loop to call on each record as it is read.
-
-    `encode(record, line)` checks the record exactly as StreamSpec.check does (same errors,
-    same order) and returns the row as the loader will load it (e.g. its COPY text), so a
-    batch holds rows instead of dicts and each value is visited once; it raises ValueRefused
-    for a value the destination cannot store. `key(record)` is the record's key for in-batch
-    dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded).
-    `feed(batch)`, when given, is called every thousand rows buffered while the batch grows
-    (target-postgres sends them to the server ahead of the load). `encode_clean`, when given,
-    is `encode` for a record whose input line holds no backslash: strict JSON escapes every
-    control character, quote and backslash inside a string, so none of its strings holds one,
-    and the encoder may skip looking for them."""
-
-    encode: Callable[[dict[str, Any], int | None], Any]
-    key: Callable[[dict[str, Any]], Any] | None = None
-    layout: Any = None
-    feed: Callable[[Batch], None] | None = None
-    encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
-
-
-@dataclass
-class StreamSpec:
-    """A stream as the latest SCHEMA describes it."""
-
-    name: str
-    schema: dict[str, Any]
-    key_properties: list[str]
-    check: Callable[[dict[str, Any], int | None], None]
-    version: int | None = None
-    encoder: RowEncoder | None = None  # the loader's, when it offers one (see Loader)
-
-
-@dataclass
-class Batch:
-    spec: StreamSpec
-    records: list[Any] = field(default_factory=list)  # dicts, or rows when `encoder` is set
-    first_line: int = 0
-    version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
-    lines: list[int] = field(
-        default_factory=list
-    )  # input line of each record, for load-time errors
-    encoder: RowEncoder | None = None  # what encoded `records`; None: they are the dicts
-    keys: list[Any] = field(default_factory=list)  # encoder.key of each record, when it has one
-    refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
-
-    @property
-    def last_line(self) -> int:
-        """The input line of the batch's last record."""
-        return self.lines[-1] if self.lines else self.first_line
-
-
-class Loader(Protocol):
-    """What a destination implements. `load` must be atomic: all batches and the state, or none.
-
-    A loader may also offer `row_encoder(spec, check: CheckCode) -> RowEncoder | None`, called
-    after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts."""
-
-    def prepare(self, spec: StreamSpec) -> None: ...
-
-    def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None: ...
-
-    def activate_version(self, spec: StreamSpec, version: int) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class Limits:
-    rows: int = 100_000
-    bytes: int = 64 * 1024 * 1024
-    seconds: float = 60.0
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Limits:
-        return cls(
-            rows=int(config.get("batch_size_rows") or config.get("batch_rows") or cls.rows),
-            bytes=int(config.get("batch_size_bytes") or cls.bytes),
-            seconds=float(
-                config.get("batch_wait_limit_seconds") or config.get("batch_seconds") or cls.seconds
-            ),
-        )
 
 
 class TargetLoop:
@@ -157,15 +69,24 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
+        self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
+        self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
+        self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
+        self.load_failed = False  # the loader raised: what it refused is named by its line
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
-        self._read(stream, source)
-        self.flush()
+        try:
+            self._read(stream, source)
+            self.flush()
+        except ProtocolError as exc:
+            self._commit_before(exc.line)
+            raise
         for name in self.progress.counts:
             self.progress.done(name)
+        self.versions.warn()
         self.loader.close()
 
     def _read(self, stream: IO[bytes], source: str) -> None:
@@ -245,8 +166,9 @@ class TargetLoop:
                             self._name_source(exc)
                             raise
                         add_line(line_no)
-                        if version is not None:
+                        if version is not None and version != batch.version:
                             batch.version = version
+                            self.versions.saw(hot, version)
                         buffered += 1
                         if buffered >= max_rows or bytes_read - flushed_at >= max_bytes:
                             self.bytes_read, self.buffered_rows = bytes_read, buffered
@@ -268,25 +190,38 @@ class TargetLoop:
     def _message(self, line: bytes, line_no: int, source: str) -> None:
         """One line the general way: blank lines and unknown types skipped as `read_messages`
         does, every problem named by `parse_line`."""
-        if len(line) < 4 and not line.strip():
+        if not line.strip():  # blank, or only whitespace
             return
         try:
             msg = parse_line(line, line_no, source)
         except UnknownMessageType as exc:
-            self.log.debug("line %d: %s, skipped", line_no, exc.problem)
+            if exc.problem not in self.unknown_types:  # once per type: a tap may send thousands
+                self.unknown_types.add(exc.problem)
+                self.log.warning("%s line %d: %s, skipped", self._source, line_no, exc.problem)
             return
         if isinstance(msg, RecordMessage):
             self.on_record(msg, line_no)
         elif isinstance(msg, SchemaMessage):
-            self.on_schema(msg)
+            self.on_schema(msg, line_no)
         elif isinstance(msg, StateMessage):
-            self.on_state(msg.value)
+            self.on_state(msg.value, line_no)
         elif isinstance(msg, ActivateVersionMessage):
             self.on_activate(msg, line_no)
         elif isinstance(msg, BatchMessage):
             self.on_batch(msg, line_no)
 
-    def on_schema(self, msg: SchemaMessage) -> None:
+    def on_schema(self, msg: SchemaMessage, line_no: int | None = None) -> None:
+        props = msg.schema.get("properties")
+        for key in msg.key_properties:
+            if not isinstance(props, dict) or key not in props:
+                raise ProtocolError(
+                    "key property is not a property of the schema (add it to the schema's "
+                    "properties or take it out of key_properties)",
+                    line=line_no,
+                    stream=msg.stream,
+                    field=key,
+                    source=self._source,
+                )
         if self.batches.get(msg.stream) and self.batches[msg.stream].records:
             self.flush()
         schema = msg.schema
@@ -303,8 +238,13 @@ class TargetLoop:
             code.compile(),
             previous.version if previous else None,
         )
+        try:
+            self.loader.prepare(spec)
+        except ProtocolError as exc:  # a stream the destination refuses: named by its SCHEMA
+            exc.line = line_no if exc.line is None else exc.line
+            self._name_source(exc)
+            raise
         self.specs[msg.stream] = spec
-        self.loader.prepare(spec)
         spec.encoder = self._row_encoder(spec, code)
 
     def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
@@ -347,8 +287,9 @@ class TargetLoop:
             self._name_source(exc)
             raise
         batch.lines.append(line_no)
-        if msg.version is not None:
+        if msg.version is not None and msg.version != batch.version:
             batch.version = msg.version
+            self.versions.saw(msg.stream, msg.version)
         self.buffered_rows += 1
         if (
             self.buffered_rows >= self.limits.rows
@@ -366,11 +307,12 @@ class TargetLoop:
         elif batch.encoder is not None and batch.encoder.feed is not None:
             batch.encoder.feed(batch)
 
-    def on_state(self, value: dict[str, Any]) -> None:
+    def on_state(self, value: dict[str, Any], line_no: int = 0) -> None:
         if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
-        if self.buffered_rows == 0:
+        self.states.append((line_no, value))  # should a later line be bad (_commit_before)
+        if not self.buffered_rows:
             self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
@@ -386,30 +328,15 @@ class TargetLoop:
         if msg.stream in self.batches:
             self.batches[msg.stream].version = None
         spec.version = msg.version
-        self.loader.activate_version(spec, msg.version)
+        if self.versions.may_retire(msg):
+            self.loader.activate_version(spec, msg.version)
 
     def on_batch(self, msg: BatchMessage, line_no: int) -> None:
         """singer-sdk BATCH with jsonl (optionally gzip) files: each file's lines are records."""
-        fmt = (msg.encoding.get("format") or "jsonl").lower()
-        if fmt != "jsonl":
-            raise ProtocolError(
-                f"BATCH encoding {fmt!r} is not supported (only jsonl)",
-                line=line_no,
-                stream=msg.stream,
-                source=self._source,
-            )
-        for url in msg.manifest:
-            path = url[len("file://") :] if url.startswith("file://") else url
-            opener = (
-                gzip.open
-                if msg.encoding.get("compression") == "gzip" or path.endswith(".gz")
-                else open
-            )
-            with opener(path, "rb") as f:
-                for row in f:
-                    self.bytes_read += len(row)  # a batch's size limit counts the file's records
-                    if row.strip():
-                        self.on_record(RecordMessage(msg.stream, loads(row)), line_no)
+        for row, record in batch_rows(msg, line_no, self._source):
+            self.bytes_read += len(row)  # a batch's size limit counts the file's records
+            if record is not None:
+                self.on_record(RecordMessage(msg.stream, record), line_no)
 
     # ------------------------------------------------------------------ commit
 
@@ -428,8 +355,12 @@ class TargetLoop:
             try:
                 self.loader.load(batches, self.pending_state)
             except ProtocolError as exc:  # a value the destination refused, named by its input line
+                self.load_failed = True
                 exc.source = self._source
                 exc.args = (exc.describe(),)
+                raise
+            except BaseException:
+                self.load_failed = True
                 raise
             for b in batches:
                 b.records = []
@@ -437,10 +368,35 @@ class TargetLoop:
                 b.keys = []
                 b.refused = {}
         self.buffered_rows = 0
+        self.states = []
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
             self._emit_state()
+
+    def _commit_before(self, bad_line: int | None) -> None:
+        """Malformed input on `bad_line`: commit what came up to the last STATE before it, with
+        that STATE, and print it; nothing after it. Also when the loader refused a record (a
+        value its destination cannot hold) at load time. The batches are cut by their records'
+        lines as new Batch objects, so a loader's head start on the old ones (RowEncoder.feed)
+        is not taken for them."""
+        if self.load_failed and bad_line is None:
+            return  # the loader did not say which record: nothing is known to be good
+        good = [(n, v) for n, v in self.states if bad_line is None or n < bad_line]
+        if not good:
+            return
+        state_line, self.pending_state = good[-1]
+        self.load_failed = False
+        for name, b in self.batches.items():
+            n = bisect_right(b.lines, state_line)
+            self.batches[name] = replace(
+                b,
+                records=b.records[:n],
+                lines=b.lines[:n],
+                keys=b.keys[:n],
+                refused={i: why for i, why in b.refused.items() if i < n},
+            )
+        self.flush()
 
     def _refused(
         self,
@@ -485,6 +441,18 @@ class TargetLoop:
         out["_sdc_table_version"] = msg.version
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
         return out
+
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "Batch",
+    "Limits",
+    "Loader",
+    "RowEncoder",
+    "StreamSpec",
+    "TargetLoop",
+    "ValueRefused",
+]
 
 
 def __getattr__(name: str) -> Any:

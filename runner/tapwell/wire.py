@@ -22,6 +22,7 @@ import orjson
 
 from tapwell.errors import ProtocolError
 from tapwell.messages import (
+    ActivateVersionMessage,
     Message,
     RecordMessage,
     StateMessage,
@@ -72,25 +73,93 @@ def dumps(obj: Any, option: int = 0) -> bytes:
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS | option)
     except TypeError as exc:
+        if "Recursion" in str(exc):  # orjson writes at most 255 levels; the reader takes 1024
+            return _dumps_deep(obj, option)
         if "64-bit" not in str(exc):
             raise
         return orjson.dumps(_big_ints(obj), default=_default, option=_OPTS | option)
 
 
+def _dumps_deep(obj: Any, option: int) -> bytes:
+    """`dumps` for a value nested deeper than orjson writes, without recursion: containers are
+    written here, every other value by orjson (so numbers, strings and dates read the same)."""
+    tail = b"\n" if option & orjson.OPT_APPEND_NEWLINE else b""
+    leaf_option = option & ~orjson.OPT_APPEND_NEWLINE & ~orjson.OPT_INDENT_2
+    sort = bool(option & orjson.OPT_SORT_KEYS)
+    out: list[bytes] = []
+    todo: list[Any] = [obj]  # values to write, and bytes to copy, in reverse order
+    while todo:
+        item = todo.pop()
+        if isinstance(item, bytes):
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[Any] = [b"{"]
+            pairs = sorted(item.items()) if sort else item.items()
+            for n, (key, value) in enumerate(pairs):
+                if not isinstance(key, str):
+                    raise TypeError("Dict key must be str")
+                parts += [b"," if n else b"", orjson.dumps(key) + b":", value]
+            parts.append(b"}")
+            todo.extend(reversed(parts))
+        elif isinstance(item, (list, tuple)):
+            parts = [b"["]
+            for n, value in enumerate(item):
+                parts += [b"," if n else b"", value]
+            parts.append(b"]")
+            todo.extend(reversed(parts))
+        else:
+            out.append(dumps(item, leaf_option))
+    return b"".join(out) + tail
+
+
+class UnreadableJSON(ValueError):
+    """A line that is JSON, or nearly, but holds what no tapwell reader takes: NaN or Infinity,
+    an integer past Python's 4300-digit conversion limit, nesting past what a reader holds."""
+
+
+def _no_constant(name: str) -> Any:
+    raise UnreadableJSON(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
 def loads(line: bytes | str) -> Any:
-    """Decode one JSON value, keeping every digit of every number."""
+    """Decode one JSON value, keeping every digit of every number. Raises ValueError (orjson's
+    JSONDecodeError, or UnreadableJSON) for anything that is not a JSON value we can hold."""
     raw = line.encode() if isinstance(line, str) else line
     if not _maybe_long(raw):
         return orjson.loads(raw)
-    return json.loads(raw, parse_float=Decimal)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + 1100)  # as deep as orjson's 1024 levels on this path too
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise UnreadableJSON("nested too deeply to read (up to 1024 levels always load)") from None
+    except UnreadableJSON:
+        raise
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise UnreadableJSON(
+                "an integer with more than 4300 digits (no destination holds it exactly)"
+            ) from None
+        raise
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def json_problem(exc: ValueError) -> str:
+    """What `loads` refused, as the problem of one error line."""
+    if isinstance(exc, UnreadableJSON):
+        return str(exc)
+    if "depth limit" in str(exc) or "recursion" in str(exc).lower():
+        return "nested too deeply to read (up to 1024 levels always load)"
+    return f"not valid JSON ({exc})"
 
 
 def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -> Message:
     """One line of input to one message; errors name the line."""
     try:
         obj = loads(line)
-    except (orjson.JSONDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"not valid JSON ({exc})", line=line_no, source=source) from None
+    except ValueError as exc:  # orjson's and json's decode errors, UnicodeDecodeError, ours
+        raise ProtocolError(json_problem(exc), line=line_no, source=source) from None
     try:
         return from_dict(obj)
     except ProtocolError as exc:
@@ -132,6 +201,8 @@ def read_messages(
                 ):
                     yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
                     continue
+        if not line.strip():  # only whitespace, longer than the cheap test above
+            continue
         try:
             yield line_no, parse_line(line, line_no, source)
         except UnknownMessageType as exc:
@@ -191,8 +262,10 @@ class MessageWriter:
         self.write_dict({"type": "STATE", "value": value})
         self.flush()
 
-    def write_activate_version(self, stream: str, version: int) -> None:
-        self.write_dict({"type": "ACTIVATE_VERSION", "stream": stream, "version": version})
+    def write_activate_version(self, stream: str, version: int, *, empty: bool = False) -> None:
+        """`empty=True` says the table really holds no rows: a target may then retire every row
+        of older versions even though no record of `version` came (tapwell.target_versions)."""
+        self.write_message(ActivateVersionMessage(stream, version, empty))
 
     def write_message(self, message: Message) -> None:
         self.write_dict(message.to_dict())

@@ -99,6 +99,7 @@ def test_a_conforming_fake_tap_conforms(monkeypatch: pytest.MonkeyPatch) -> None
         "state-invalid",
         "record-before-bookmark",
         "sync-failed",
+        "activate-without-records",
     ],
 )
 def test_each_broken_rule_is_reported(rule: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -118,3 +118,95 @@ def test_missing_key_and_required_fields():
     del rec["paid"]
     with pytest.raises(ProtocolError, match="field 'paid': required field is missing"):
         check(rec, 1)
+
+
+# ----------------------------------------------------------------------------- issue 20.8
+
+
+MONEY = {"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**10}
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (1.23, True),
+        (1239008.43, True),
+        (5, True),
+        (Decimal("1.230"), True),
+        (Decimal("12345678901234567890123456789012345.01"), True),
+        (1.234, False),
+        (0.001, False),
+        (Decimal("1.2301"), False),
+        (Decimal("12345678901234567890123456789012345.011"), False),
+    ],
+)
+def test_multiple_of_is_checked_exactly(value: object, ok: bool) -> None:
+    """A decimal that breaks its multipleOf was stored rounded by the SQL targets."""
+    check = compile_checker("s", {"properties": {"m": MONEY}})
+    if ok:
+        check({"m": value}, 1)
+        return
+    with pytest.raises(ProtocolError, match=r"field 'm': .* is not a multiple of 0.01"):
+        check({"m": value}, 1)
+
+
+def test_multiple_of_other_steps_and_integers() -> None:
+    check = compile_checker(
+        "s",
+        {
+            "properties": {
+                "half": {"type": "number", "multipleOf": 0.5},
+                "five": {"type": "integer", "multipleOf": 5},
+            }
+        },
+    )
+    check({"half": 1.5, "five": 10}, 1)
+    check({"half": Decimal("3.0"), "five": 0}, 1)
+    with pytest.raises(ProtocolError, match="1.25 is not a multiple of 0.5"):
+        check({"half": 1.25}, 1)
+    with pytest.raises(ProtocolError, match="11 is not a multiple of 5"):
+        check({"five": 11}, 1)
+    with pytest.raises(ProtocolError, match="is not integer"):
+        check({"five": Decimal("2.5")}, 1)
+
+
+def test_the_float_test_agrees_with_decimal_arithmetic_on_json_numbers() -> None:
+    import random
+
+    import orjson
+    from tapwell.schema import float_on_step
+
+    rng = random.Random(7)
+    for _ in range(20_000):
+        n, d = rng.randint(0, 10 ** rng.randint(1, 14) - 1), rng.randint(1, 12)
+        text = f"{Decimal(n).scaleb(-d):f}"
+        if sum(c.isdigit() or c == "." for c in text) >= 16:
+            continue  # read as a Decimal, not a float
+        for s in (0, 1, 2, 4):
+            exact = Decimal(text) % Decimal(1).scaleb(-s) == 0
+            assert float_on_step(orjson.loads(text), 10.0**s) == exact, (text, s)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "value"),
+    [
+        ("date-time", "2024-W01-1"),
+        ("date-time", "2024-W01-1T00:00:00Z"),
+        ("date-time", "2024-001"),
+        ("date-time", "20240101T000000"),
+        ("date", "2024-W01-1"),
+        ("date", "20240101"),
+        ("date", "2024-01-01T00:00:00"),
+    ],
+)
+def test_iso_week_ordinal_and_basic_dates_are_refused(fmt: str, value: str) -> None:
+    check = compile_checker("s", {"properties": {"t": {"type": "string", "format": fmt}}})
+    with pytest.raises(ProtocolError, match=f"field 't': '{value}' is not a valid {fmt} string"):
+        check({"t": value}, 1)
+
+
+@pytest.mark.parametrize("value", ["2024-01-01T00:00:00Z", "2024-01-01 12:00:00.123456+05:30"])
+def test_calendar_date_times_still_pass(value: str) -> None:
+    compile_checker("s", {"properties": {"t": {"type": "string", "format": "date-time"}}})(
+        {"t": value}, 1
+    )

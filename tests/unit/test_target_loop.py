@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from tapwell.errors import ProtocolError
 from tapwell.schema import CheckCode
 from tapwell.target import Batch, RowEncoder, StreamSpec, TargetLoop
 
@@ -166,3 +167,62 @@ def test_target_command_is_still_importable_from_tapwell_target() -> None:
     from tapwell.target_cli import target_command
 
     assert old is target_command
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("encoded", [True, False], ids=["rows", "dicts"])
+@pytest.mark.parametrize("rows", [2, 1000])
+def test_a_bad_line_commits_exactly_what_came_before_the_last_state(
+    encoded: bool, rows: int
+) -> None:
+    """Whatever the batch size and interleaving: the records up to the last STATE before the bad
+    line are loaded with that STATE, which is printed; nothing buffered after it."""
+    data, expected, states = _input()
+    cut = states[1][0]  # the bad line comes a little after the second STATE
+    lines = data.splitlines()
+    bad_at = cut + 3
+    data = b"\n".join(lines[: bad_at - 1] + [b'{"type":"RECORD","stream":"a","rec']) + b"\n"
+    recorder = Recorder(encoded)
+    out = io.BytesIO()
+    loop = TargetLoop("t", recorder, {"batch_size_rows": rows}, out)
+    with pytest.raises(ProtocolError, match=f"line {bad_at}: not valid JSON"):
+        loop.run(io.BytesIO(data))
+    loaded: dict[str, list[int]] = {"a": [], "b": []}
+    for batches, _state in recorder.loads:
+        for stream, _records, got_lines, _keys in batches:
+            loaded[stream] += got_lines
+    for stream, records in expected.items():
+        before_state = [n for n, _ in records if n < cut]
+        if rows >= 1000:  # one batch: cut exactly at the STATE
+            assert loaded[stream] == before_state
+        else:  # a full batch is committed when it fills, with the STATE before it
+            assert loaded[stream][: len(before_state)] == before_state
+            assert all(n < bad_at for n in loaded[stream])
+    assert [st for _, st in recorder.loads if st is not None][-1] == states[1][1]
+    assert out.getvalue().splitlines()[-1] == orjson.dumps(states[1][1])
+
+
+class Versions(Recorder):
+    def __init__(self) -> None:
+        super().__init__(False)
+        self.activated: list[tuple[str, int]] = []
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None:
+        self.activated.append((spec.name, version))
+
+
+def test_activate_version_reaches_the_loader_only_for_a_version_records_came_with() -> None:
+    def act(version: int, **extra: Any) -> dict[str, Any]:
+        return {"type": "ACTIVATE_VERSION", "stream": "a", "version": version, **extra}
+
+    def rec(i: int, version: int) -> dict[str, Any]:
+        return {"type": "RECORD", "stream": "a", "record": {"id": i}, "version": version}
+
+    messages = [_schema("a"), act(1), rec(1, 1), rec(2, 1), act(1), act(2), act(3, empty=True)]
+    recorder = Versions()
+    TargetLoop("t", recorder, {}, io.BytesIO()).run(
+        io.BytesIO(b"".join(orjson.dumps(m) + b"\n" for m in messages))
+    )
+    assert recorder.activated == [("a", 1), ("a", 3)]  # the opening 1 and the bare 2 retire nothing

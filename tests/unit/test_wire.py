@@ -161,3 +161,47 @@ def test_unknown_message_types_are_skipped_and_reported():
     assert seen == [(1, "unknown message type 'FUTURE_THING'")]
     with pytest.raises(ProtocolError, match="line 1: unknown message type"):
         list(read_messages(io.BytesIO(data), skip_unknown=False))
+
+
+# ----------------------------------------------------------------------------- issue 20.8
+
+LONG = "1234567890123456789"  # a number that sends the line down the exact (json) path
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_on_the_exact_path_too(constant: str) -> None:
+    line = ('{"type":"STATE","value":{"pos":' + LONG + ',"x":' + constant + "}}").encode()
+    with pytest.raises(ProtocolError, match=f"line 3: {constant} is not a JSON number"):
+        parse_line(line, 3)
+
+
+def test_an_integer_past_the_conversion_limit_is_one_clear_error() -> None:
+    line = b'{"type":"STATE","value":{"n":' + b"9" * 5000 + b"}}"
+    with pytest.raises(ProtocolError, match="line 1: an integer with more than 4300 digits"):
+        parse_line(line, 1)
+
+
+@pytest.mark.parametrize("prefix", ["", LONG + ","])
+def test_nesting_too_deep_is_one_clear_error(prefix: str) -> None:
+    line = ("[" + prefix + "[" * 100_000 + "]" * 100_001).encode()
+    with pytest.raises(ProtocolError, match="line 2: nested too deeply"):
+        parse_line(line, 2)
+
+
+@pytest.mark.parametrize("prefix", ["", LONG + ","])
+def test_deep_values_load_and_write_back_exactly(prefix: str) -> None:
+    text = "[" + prefix + "[" * 1000 + '{"a":1.5,"b":"x"}' + "]" * 1001
+    value = loads(text)
+    assert dumps(value) == text.encode()
+    wrapped = b'{"v":' + text.encode() + b"}"
+    assert dumps(loads(dumps({"v": value}))) == wrapped  # (== on the values would recurse)
+
+
+def test_activate_version_empty_round_trips() -> None:
+    out = io.BytesIO()
+    MessageWriter(out).write_activate_version("s", 5, empty=True)
+    msg = parse_line(out.getvalue())
+    assert msg == ActivateVersionMessage("s", 5, True)
+    assert parse_line(b'{"type":"ACTIVATE_VERSION","stream":"s","version":5}') == (
+        ActivateVersionMessage("s", 5, False)
+    )

@@ -3,13 +3,15 @@
 RECORD after its SCHEMA; records valid against their schema (jsonschema, Draft 7, with date,
 date-time and time formats checked); key properties in the schema and in every record; STATE
 values are objects; bookmarks never move backwards, within a run or from the state a run was given;
-a resumed incremental stream sends nothing older than its bookmark.
+a resumed incremental stream sends nothing older than its bookmark; an ACTIVATE_VERSION is
+followed (or preceded) by a record of its version, or says `"empty": true` (targets retire
+nothing on a version they got no record of: see tapwell.target_versions).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +24,7 @@ from tapwell.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.schema import property_format, property_types
+from tapwell.schema import parse_date, parse_datetime, property_format, property_types
 from tapwell.wire import parse_line
 
 
@@ -42,7 +44,7 @@ def format_checker() -> Any:
         return check
 
     checker.checks("date-time", raises=ValueError)(parses(_parse_datetime))
-    checker.checks("date", raises=ValueError)(parses(date.fromisoformat))
+    checker.checks("date", raises=ValueError)(parses(parse_date))
     checker.checks("time", raises=ValueError)(parses(time.fromisoformat))
     return checker
 
@@ -92,9 +94,11 @@ def exact_validator(schema: Any) -> Any:
 
 
 def _parse_datetime(value: str) -> datetime:
+    """RFC 3339 wants the time: a bare date is not a date-time here (targets take it as
+    midnight); everything else is the targets' own rule (tapwell.schema.parse_datetime)."""
     if len(value) < 11 or value[10] not in "Tt ":
         raise ValueError(f"{value!r} is not a date-time")
-    return datetime.fromisoformat(value)
+    return parse_datetime(value)
 
 
 def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
@@ -173,6 +177,8 @@ class StreamValidator:
     unknown_types: set[str] = field(default_factory=set)
     _formats: Any = None
     _seen_bookmarks: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _versions: dict[str, set[int]] = field(default_factory=dict)  # record versions per stream
+    _activated: dict[str, tuple[int, int]] = field(default_factory=dict)  # (version, line) unseen
 
     def __post_init__(self) -> None:
         self._formats = format_checker()
@@ -206,11 +212,29 @@ class StreamValidator:
             self._schema(msg, line_no)
         elif isinstance(msg, StateMessage):
             self._state(msg.value, line_no)
-        elif isinstance(msg, ActivateVersionMessage) and msg.stream not in self.streams:
+        elif isinstance(msg, ActivateVersionMessage):
+            self._activate(msg, line_no)
+
+    def _activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
+        if msg.stream not in self.streams:
             self._add(
                 "activate-before-schema",
                 "ACTIVATE_VERSION before the stream's SCHEMA",
                 stream=msg.stream,
+                line=line_no,
+            )
+        elif not msg.empty and msg.version not in self._versions.get(msg.stream, ()):
+            self._activated[msg.stream] = (msg.version, line_no)  # records of it may follow
+
+    def finish(self) -> None:
+        """Rules that need the whole output: an ACTIVATE_VERSION no record of its version
+        came with (before or after it), in a run that did not say the table is empty."""
+        for stream, (version, line_no) in sorted(self._activated.items()):
+            self._add(
+                "activate-without-records",
+                f"ACTIVATE_VERSION {version} but no RECORD of that version: a target retires "
+                'no rows on it; send "empty": true when the table is really empty',
+                stream=stream,
                 line=line_no,
             )
 
@@ -270,6 +294,10 @@ class StreamValidator:
             )
             return
         s.records += 1
+        if msg.version is not None:
+            self._versions.setdefault(msg.stream, set()).add(msg.version)
+            if self._activated.get(msg.stream, (None,))[0] == msg.version:
+                del self._activated[msg.stream]
         if self.selected is not None and msg.stream not in self.selected:
             self._add(
                 "unselected-stream",

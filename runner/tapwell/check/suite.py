@@ -49,7 +49,12 @@ CASES: tuple[Case, ...] = (
         "the same key several times in one batch and across batches, composite keys",
     ),
     Case("append_only", True, "a stream without key properties: identical rows are all kept"),
-    Case("activate_version", True, "ACTIVATE_VERSION: a full-table sync replaced by a smaller one"),
+    Case(
+        "activate_version",
+        True,
+        "ACTIVATE_VERSION: a full-table sync replaced by a smaller one, then a version no record "
+        "came with (a tap that crashed): its rows stay",
+    ),
     Case(
         "states", True, "interleaved streams, a STATE after every record, a stream with no records"
     ),

@@ -354,6 +354,7 @@ def _sync(
             check, "sync-failed", f"exited {outcome.returncode}: {outcome.last_error_line()}"
         )
         return None
+    validator.finish()
     for kind in sorted(validator.unknown_types):
         report.note(f"{check}: skipped a message type this checker does not know ({kind})")
     report.note(

@@ -131,6 +131,11 @@ def main() -> None:
                     "value": {"bookmarks": {"users": {"log_file": "bin.000002", "log_pos": pos}}},
                 }
             )
+    # a table that is really empty says so; a new version with no record of it is what a tap
+    # that crashed after starting it sends (issue 20.1): targets retire nothing on it
+    out({"type": "ACTIVATE_VERSION", "stream": "users", "version": 7, "empty": True})
+    if BREAK == "activate-without-records":
+        out({"type": "ACTIVATE_VERSION", "stream": "users", "version": 8})
     if BREAK == "state-invalid":
         out({"type": "STATE", "value": {"bookmarks": ["users"]}})
     if BREAK == "sync-failed":
