@@ -12,14 +12,8 @@ import pytest
 from helpers.malformed import CASES, FAST, Case
 from helpers.targets import TARGETS, make_target
 
-# Failures in code other engineers own (targets/target_duckdb, targets/target_postgres), fixed on
-# their branches: (target, case) -> why.
-KNOWN: dict[tuple[str, str], str] = {
-    ("target-duckdb", "number_past_double_exact_path"): (
-        "target-duckdb stores 1e400 in a DOUBLE column as infinity, exit 0 (issue 20.8; "
-        "targets/target_duckdb is another engineer's)"
-    ),
-}
+# Failures known in a target: (target, case) -> why (none today).
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _params() -> list[object]:
