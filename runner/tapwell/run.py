@@ -1,21 +1,25 @@
 """`tapwell run NAME`: one run of an integration, made of attempts.
 
-Takes the integration's lock (one run at a time), records the run in the history, pings the
-dead-man switch, runs tap | target (tapwell.attempt), retries what is retriable with exponential
+Takes the integration's lock (one run at a time), marks runs of it that lost their runner as
+`lost`, records the run (with the runner's pid and host) in the history, pings the dead-man
+switch, runs tap | target (tapwell.attempt), retries what is retriable with exponential
 backoff, each attempt resuming from the last state the target committed, then notifies.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
-from tapwell.config import secret_values
-from tapwell.errors import ConfigError, SyncError
+from tapwell.config import redact, secret_values
+from tapwell.errors import ConfigError, SyncError, TapwellError
+from tapwell.guard import pid_alive, this_host
 from tapwell.history import RunRecord, new_run_id, utcnow
+from tapwell.lock import RunLock
 from tapwell.notify import Notifier, message
 from tapwell.project import Integration, Project
 from tapwell.retry import classify, waits
@@ -74,9 +78,18 @@ def run_integration(
     own_store = store is None
     store = store or open_backend(project, integration.name)
     try:
-        with store.lock(integration.name):
+        with store.lock(integration.name) as lock:
+            mark_lost_runs(store, integration.name)
             return _run_locked(
-                project, integration, store, full_refresh, log, progress, progress_every, sleep
+                project,
+                integration,
+                store,
+                lock,
+                full_refresh,
+                log,
+                progress,
+                progress_every,
+                sleep,
             )
     finally:
         if own_store:
@@ -87,6 +100,7 @@ def _run_locked(
     project: Project,
     integration: Integration,
     store: StateBackend,
+    lock: RunLock | None,
     full_refresh: bool,
     log: Callable[[str], None] | None,
     progress: Callable[[str], None] | None,
@@ -97,11 +111,23 @@ def _run_locked(
     started = utcnow()
     result = RunResult(run_id=new_run_id(started))
     sink = redacting_sink(secrets, result.log, log)
-    record = store.save_run(RunRecord(result.run_id, integration.name, started))
+    record = store.save_run(
+        RunRecord(result.run_id, integration.name, started, pid=os.getpid(), host=this_host())
+    )
+    try:
+        state = (
+            None if full_refresh else _start_state(project, integration, store, sink, result.run_id)
+        )
+    except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
+        result.error = redact(str(exc), secrets)
+        sink(f"[tapwell] error: {result.error}")
+        record.ended_at, record.outcome, record.error = utcnow(), "failed", result.error
+        record.log = "\n".join(result.log)
+        store.save_run(record)
+        raise
     notifier = Notifier(integration.notify, sink, secrets)
     notifier.started()
     policy = integration.retry
-    state = None if full_refresh else _start_state(project, integration, store, sink, result.run_id)
     delays = waits(policy)
     sink(
         f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
@@ -128,6 +154,7 @@ def _run_locked(
                 progress=progress,
                 progress_every=progress_every,
                 stall_timeout=policy.stall_timeout_seconds,
+                lock=lock,
             )
             _absorb(result, attempt)
             if attempt.last_state is not None:
@@ -163,6 +190,27 @@ def _run_locked(
         raise
     _finish(store, record, result, integration, notifier, sink)
     return result
+
+
+def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
+    """Runs recorded as `running` whose runner is gone become `lost`. Called with the
+    integration's lock held, so every other `running` run of this integration has lost its
+    runner (killed, or its machine died); of other integrations, those whose runner was a
+    process of this host that no longer exists."""
+    lost = []
+    host = this_host()
+    for run in store.runs(None, 200):
+        if run.outcome != "running" or (run.pid == os.getpid() and run.host == host):
+            continue
+        mine = run.integration == integration
+        if not mine and not (run.host == host and run.pid is not None and not pid_alive(run.pid)):
+            continue
+        run.outcome = "lost"
+        who = f"pid {run.pid} on {run.host}" if run.pid else "an older tapwell"
+        run.error = f"the runner ({who}) stopped without recording an end: killed or lost"
+        store.save_run(run)
+        lost.append(run)
+    return lost
 
 
 def _finish(
