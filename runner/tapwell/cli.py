@@ -145,11 +145,15 @@ def state_show(ctx: click.Context, name: str) -> None:
 @state.command(
     "set",
     help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
-    "An empty object over a saved state needs --force.",
+    "An empty object over a saved state, or any state over a broken one, needs --force.",
 )
 @click.argument("name")
 @click.argument("file", type=click.File("rb"))
-@click.option("--force", is_flag=True, help="Save even an empty state over a non-empty one.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Save even an empty state over a non-empty one, or over a broken state file.",
+)
 @click.pass_context
 def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
@@ -159,7 +163,13 @@ def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
             raise ConfigError(
                 f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
             ) from None
-        check_state(value, store.get(name), force)
+        try:
+            current = store.get(name)
+        except ConfigError:
+            if not force:  # the message names the file and says to add --force
+                raise
+            current = None  # a broken saved state is what --force is for
+        check_state(value, current, force)
         store.put(name, value, record=True, force=True)
         _err(f"tapwell: state of {name} saved")
 

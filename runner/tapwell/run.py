@@ -116,7 +116,9 @@ def _run_locked(
     )
     try:
         state = (
-            None if full_refresh else _start_state(project, integration, store, sink, result.run_id)
+            _broken_state_note(store, integration.name, sink)
+            if full_refresh
+            else _start_state(project, integration, store, sink, result.run_id)
         )
     except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
         result.error = redact(str(exc), secrets)
@@ -325,6 +327,18 @@ def _start_state(
         + f": resuming from the state the target committed in the destination ({source.where})"
     )
     return found
+
+
+def _broken_state_note(
+    store: StateBackend, name: str, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """A full refresh starts from no state (None); a broken saved state is replaced by its
+    states, and that is said rather than done silently."""
+    try:
+        store.get(name)
+    except ConfigError as exc:
+        sink(f"[tapwell] {exc}: this full refresh replaces it")
+    return None
 
 
 def _catch_up(
