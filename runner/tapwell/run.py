@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
-from tapwell.config import redact, secret_values
+from tapwell.config import redact
 from tapwell.errors import ConfigError, SyncError, TapwellError
 from tapwell.guard import pid_alive, this_host
 from tapwell.history import RunRecord, new_run_id, utcnow
 from tapwell.lock import RunLock
+from tapwell.masking import secrets_of, state_store_secrets
 from tapwell.notify import Notifier, message
 from tapwell.project import Integration, Project
 from tapwell.retry import classify, waits
@@ -107,7 +108,8 @@ def _run_locked(
     progress_every: float,
     sleep: Callable[[float], None],
 ) -> RunResult:
-    secrets = secret_values(integration.tap.config) + secret_values(integration.target.config)
+    secrets = secrets_of(integration.tap.config, integration.target.config)
+    secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
     result = RunResult(run_id=new_run_id(started))
     sink = redacting_sink(secrets, result.log, log)

@@ -18,11 +18,12 @@ from typing import Any
 
 import orjson
 
-from tapwell.config import redact, secret_values
+from tapwell.config import redact
 from tapwell.errors import ConfigError, TapwellError
 from tapwell.guard import new_token, stop_leftovers, this_host
 from tapwell.history import RunRecord, new_run_id
 from tapwell.lock import Holder, take_over
+from tapwell.masking import secrets_of
 from tapwell.statestore import check_state, state_problem
 from tapwell.wire import dumps, loads
 
@@ -40,7 +41,7 @@ class PostgresStateStore:
                 "the postgres state backend needs psycopg2: pip install 'tapwell[postgres]'"
             ) from None
         self.dsn = dsn
-        self.secrets = secret_values({"dsn": dsn})
+        self.secrets = secrets_of({"dsn": dsn})
         self.schema = _q(schema)
         self.conn = self.connect()
         self._create()
