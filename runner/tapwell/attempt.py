@@ -46,7 +46,8 @@ class AttemptResult:
     states_saved: int = 0
     last_state: dict[str, Any] | None = None
     stalled: bool = False
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # loaded, as the target reports it
+    sent: dict[str, int] = field(default_factory=dict)  # as the tap reports it
 
     @property
     def ok(self) -> bool:
@@ -184,24 +185,32 @@ class Metrics:
             counts[stream] = counts.get(stream, 0) + value
 
     def rows(self) -> dict[str, int]:
-        """Rows per stream: what the target reports loading, else what the tap reports sending."""
+        """Rows per stream the target reports loading; never the tap's count (what a tap sent
+        is not what landed: a target that refuses the first SCHEMA loads nothing)."""
         with self.lock:
-            return dict(self.counts["target"] or self.counts["tap"])
+            return dict(self.counts["target"])
 
-    def line(self, name: str) -> str:
-        """`tapwell: NAME: stream N rows (R rows/s); ...`, R over the time since the last line."""
+    def sent(self) -> dict[str, int]:
+        """Rows per stream the tap reports sending."""
+        with self.lock:
+            return dict(self.counts["tap"])
+
+    def lines(self, name: str) -> list[str]:
+        """One `tapwell: NAME: stream N rows (R rows/s)` per stream, R over the time since the
+        previous lines; the target's count where it reports one, else the tap's."""
         now = time.monotonic()
         with self.lock:
             merged = {**self.counts["tap"], **self.counts["target"]}
             secs = max(now - self.last_tick, 1e-3)
-            parts = [
-                f"{s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
+            out = [
+                f"tapwell: {name}: {s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
                 for s, n in sorted(merged.items())
             ]
             self.last_tick, self.at_last_tick = now, merged
-        return f"tapwell: {name}: " + (
-            "; ".join(parts) if parts else "running, no record counts yet"
-        )
+        return out or [f"tapwell: {name}: running, no record counts yet"]
+
+    def line(self, name: str) -> str:
+        return "\n".join(self.lines(name))
 
 
 def _pump(
@@ -355,7 +364,9 @@ def run_attempt(
             watchdog.join()
             for t in pumps:
                 t.join(timeout=5)
-        result.rows = metrics.rows()
+        result.sent = metrics.sent()
+        # rows the target committed: none when it saved no state and failed
+        result.rows = metrics.rows() if result.states_saved or result.ok else {}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
@@ -420,7 +431,8 @@ def _watch(
                 last_activity[0] = now
         if progress is not None and now >= next_progress:
             next_progress = now + progress_every
-            progress(metrics.line(name))
+            for line in metrics.lines(name):
+                progress(line)
         if stall_timeout is not None and now - last_activity[0] > stall_timeout:
             result.stalled = True
             sink(f"[tapwell] no output for {stall_timeout:g}s: killing the tap and the target")

@@ -82,7 +82,10 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
 )
 @click.option(
-    "--quiet", is_flag=True, help="Do not echo the connectors' log lines (the run log keeps them)."
+    "--quiet",
+    is_flag=True,
+    help="Do not print the progress lines (warnings and errors are still printed; METRIC lines "
+    "and tracebacks are in the run log only: `tapwell logs`).",
 )
 @click.option(
     "--progress-every",
@@ -100,12 +103,14 @@ def run(
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
         integration = project.integration(name)
+        from tapwell.terminal import TerminalFilter
+
         result = run_integration(
             project,
             integration,
             full_refresh=full_refresh,
-            log=None if quiet else _err,
-            progress=_err,
+            log=TerminalFilter(_err),  # every line stays in the run log (`tapwell logs`)
+            progress=None if quiet else _err,
             progress_every=progress_every,
         )
         if not result.ok:

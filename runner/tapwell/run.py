@@ -23,7 +23,7 @@ from tapwell.lock import RunLock
 from tapwell.masking import secrets_of, state_store_secrets
 from tapwell.notify import Notifier, message
 from tapwell.project import Integration, Project
-from tapwell.retry import classify, waits
+from tapwell.retry import TEMPFAIL_EXIT, classify, repeated, waits
 from tapwell.statestore import StateBackend, open_backend
 
 __all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
@@ -133,6 +133,7 @@ def _run_locked(
     notifier.started()
     policy = integration.retry
     delays = waits(policy)
+    last_failure: tuple[str, int] | None = None
     sink(
         f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
         + (
@@ -146,6 +147,7 @@ def _run_locked(
     try:
         while True:
             result.attempts += 1
+            log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(project, integration, store, sink, result.run_id, state)
             attempt = run_attempt(
@@ -175,15 +177,39 @@ def _run_locked(
                 break
             verdict = classify(attempt, policy)
             result.terminal_config = verdict.terminal_config
-            result.error = _describe(integration, attempt, verdict.culprit, result.log)
+            result.error = _describe(integration, attempt, verdict.culprit, result.log[log_start:])
+            # the culprit, its exit code and its error line (the other side's fate varies)
+            culprit_code = attempt.tap_code if verdict.culprit == "tap" else attempt.target_code
+            failure = (
+                f"{verdict.culprit} {culprit_code} {result.error.partition(': ')[2]}",
+                attempt.states_saved,
+            )
+            if (
+                verdict.retriable
+                and verdict.culprit == "target"
+                and culprit_code != TEMPFAIL_EXIT
+                and repeated(last_failure, failure)
+            ):
+                sink(
+                    f"[tapwell] attempt {result.attempts} failed: {result.error}; "
+                    "the same error as the attempt before, with nothing committed: not retried"
+                )
+                result.error += f" (the same error in {result.attempts} attempts in a row)"
+                break
+            last_failure = failure
             if not verdict.retriable or result.attempts >= policy.attempts:
                 if verdict.retriable:
                     result.error += f" (gave up after {result.attempts} attempts)"
+                else:
+                    sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; not retried")
                 break
             delay = next(delays)
+            sent = ", ".join(f"{s} {n:,}" for s, n in sorted(attempt.sent.items()))
             sink(
                 f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
-                f"from the last saved state ({result.states_saved} checkpoint(s) so far)"
+                f"from the last saved state ({result.states_saved} checkpoint(s) so far"
+                + (f"; the tap sent {sent}" if sent else "")
+                + ")"
             )
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts

@@ -4,7 +4,7 @@ Config: rows, mode (ok | die | kill | stall | tempfail | config | wait), fail_ti
 (records sent before misbehaving), state_every, counter (a file: one line per attempt, with the
 bookmark the attempt started from), release (for mode wait: the file whose existence lets it
 finish), password (to check it never reaches a log), slow (seconds to sleep after each STATE),
-pids (a file: each attempt appends its pid, after appending `overlap PID` for every earlier
+warn (a warning line to print on stderr), pids (a file: each attempt appends its pid, after appending `overlap PID` for every earlier
 attempt's process that is still alive: two loads at once).
 """
 
@@ -101,6 +101,8 @@ def main() -> None:
     sys.stderr.write(
         f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n"
     )
+    if config.get("warn"):
+        sys.stderr.write(f"fake-tap WARNING {config['warn']}\n")
     emit({"type": "SCHEMA", "stream": "items", "schema": SCHEMA, "key_properties": ["id"]})
     sent = reported = 0
     for i in range(start + 1, int(config["rows"]) + 1):
