@@ -26,6 +26,12 @@ import backoff
 from tapwell.attempt import AttemptResult
 from tapwell.project import RetryPolicy
 
+# A run with no output at all (pipes, stderr, bytes written) for this long is killed and
+# retried when tapwell.yml sets no stall_timeout_seconds: behind a one-sided network cut a
+# connection otherwise waits for the server's TCP keepalive, about two hours. Long enough for
+# a silent phase of a big load (a sort before the first row, a large commit).
+DEFAULT_STALL_TIMEOUT_SECONDS = 1800.0
+
 CONFIG_EXIT = 2
 DATAERR_EXIT = 65
 TEMPFAIL_EXIT = 75
@@ -63,6 +69,11 @@ def repeated(previous: tuple[str, int] | None, current: tuple[str, int]) -> bool
     """Two attempts in a row that failed with the same error, the second having committed
     nothing: `(error, states_saved)` of each."""
     return previous is not None and previous[0] == current[0] and current[1] == 0
+
+
+def stall_timeout(policy: RetryPolicy) -> float:
+    """The policy's stall timeout, or the default."""
+    return policy.stall_timeout_seconds or DEFAULT_STALL_TIMEOUT_SECONDS
 
 
 def waits(policy: RetryPolicy) -> Iterator[float]:

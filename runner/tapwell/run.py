@@ -23,7 +23,7 @@ from tapwell.lock import RunLock
 from tapwell.masking import secrets_of, state_store_secrets
 from tapwell.notify import Notifier, message
 from tapwell.project import Integration, Project
-from tapwell.retry import TEMPFAIL_EXIT, classify, repeated, waits
+from tapwell.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
 from tapwell.statestore import StateBackend, open_backend
 
 __all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
@@ -143,6 +143,7 @@ def _run_locked(
             if state
             else "no saved state"
         )
+        + f"; killed and retried after {stall_timeout(policy):g}s without output"
     )
     try:
         while True:
@@ -159,7 +160,7 @@ def _run_locked(
                 sink=sink,
                 progress=progress,
                 progress_every=progress_every,
-                stall_timeout=policy.stall_timeout_seconds,
+                stall_timeout=stall_timeout(policy),
                 lock=lock,
             )
             _absorb(result, attempt)
@@ -297,9 +298,7 @@ def _describe(
 ) -> str:
     head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
     if culprit == "stall":
-        return (
-            f"stalled: no output for {integration.retry.stall_timeout_seconds:g}s, killed ({head})"
-        )
+        return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
     name = integration.tap.name if culprit == "tap" else integration.target.name
     line = _error_line(log, f"[{name}]")
     return f"{head}" + (f": {line}" if line else "")

@@ -84,3 +84,11 @@ def test_terminal_shows_warnings_and_progress_not_metrics(proj, expected_rows):
     assert "fake-tap WARNING items has no replication key" in quiet.stderr
     assert "tapwell: w: items " not in quiet.stderr and "METRIC" not in quiet.stderr
     assert proj.duckdb_rows() == expected_rows(120)
+
+
+def test_a_run_has_a_stall_timeout_by_default(proj):
+    proj.write({"integrations": {"d": fake_integration(proj, rows=10)}})
+    assert "stall_timeout_seconds" not in (proj.root / "tapwell.yml").read_text()
+    done = proj.cli("run", "d")
+    assert done.returncode == 0, done.stderr
+    assert "killed and retried after 1800s without output" in done.stderr
