@@ -4,7 +4,8 @@ Records never pass through this process: the tap's stdout is the target's stdin.
 reads the target's stdout, where each line is a state the target has committed, and saves each
 one as it arrives, so a crash at any point leaves the last committed state saved. Both stderr
 streams go to the run log with a `[name]` prefix; their METRIC lines feed the progress line.
-A watchdog kills both processes when nothing moves for `stall_timeout` seconds.
+A watchdog kills both processes when nothing moves for `stall_timeout` seconds. The connectors
+die with the runner and hold its lock until they are gone (tapwell.guard).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,10 +28,12 @@ import orjson
 from tapwell.catalog import load_catalog
 from tapwell.config import redact
 from tapwell.errors import ConfigError
+from tapwell.guard import dies_with_runner, guarded_env, run_dir
+from tapwell.lock import RunLock
 from tapwell.pipes import widen_pipe
 from tapwell.project import Connector, Integration, Project
 from tapwell.selection import apply_selection
-from tapwell.statestore import StateBackend
+from tapwell.statestore import StateBackend, state_problem
 from tapwell.wire import dumps, loads
 
 Sink = Callable[[str], None]
@@ -44,7 +46,8 @@ class AttemptResult:
     states_saved: int = 0
     last_state: dict[str, Any] | None = None
     stalled: bool = False
-    rows: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)  # loaded, as the target reports it
+    sent: dict[str, int] = field(default_factory=dict)  # as the tap reports it
 
     @property
     def ok(self) -> bool:
@@ -182,24 +185,32 @@ class Metrics:
             counts[stream] = counts.get(stream, 0) + value
 
     def rows(self) -> dict[str, int]:
-        """Rows per stream: what the target reports loading, else what the tap reports sending."""
+        """Rows per stream the target reports loading; never the tap's count (what a tap sent
+        is not what landed: a target that refuses the first SCHEMA loads nothing)."""
         with self.lock:
-            return dict(self.counts["target"] or self.counts["tap"])
+            return dict(self.counts["target"])
 
-    def line(self, name: str) -> str:
-        """`tapwell: NAME: stream N rows (R rows/s); ...`, R over the time since the last line."""
+    def sent(self) -> dict[str, int]:
+        """Rows per stream the tap reports sending."""
+        with self.lock:
+            return dict(self.counts["tap"])
+
+    def lines(self, name: str) -> list[str]:
+        """One `tapwell: NAME: stream N rows (R rows/s)` per stream, R over the time since the
+        previous lines; the target's count where it reports one, else the tap's."""
         now = time.monotonic()
         with self.lock:
             merged = {**self.counts["tap"], **self.counts["target"]}
             secs = max(now - self.last_tick, 1e-3)
-            parts = [
-                f"{s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
+            out = [
+                f"tapwell: {name}: {s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
                 for s, n in sorted(merged.items())
             ]
             self.last_tick, self.at_last_tick = now, merged
-        return f"tapwell: {name}: " + (
-            "; ".join(parts) if parts else "running, no record counts yet"
-        )
+        return out or [f"tapwell: {name}: running, no record counts yet"]
+
+    def line(self, name: str) -> str:
+        return "\n".join(self.lines(name))
 
 
 def _pump(
@@ -246,8 +257,11 @@ def run_attempt(
     progress: Sink | None = None,
     stall_timeout: float | None = None,
     progress_every: float = 10.0,
+    lock: RunLock | None = None,
 ) -> AttemptResult:
-    """Run tap | target once. Never raises for a connector's failure: the exit codes say it."""
+    """Run tap | target once. Never raises for a connector's failure: the exit codes say it.
+    With `lock` (the integration's, held by the caller) the connectors inherit it and carry
+    its guard token, so no later run can start beside them (tapwell.guard)."""
     catalog = prepared_catalog(project, integration)
     tap_argv = resolve_command(integration.tap)
     target_argv = resolve_command(integration.target)
@@ -257,8 +271,11 @@ def run_attempt(
     def touch() -> None:
         last_activity[0] = time.monotonic()
 
-    with tempfile.TemporaryDirectory(prefix="tapwell-run-") as tmp:
-        os.chmod(tmp, 0o700)
+    spawn: dict[str, Any] = {"cwd": project.root, "start_new_session": True}
+    if lock is not None:
+        spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
+    tmp = run_dir()
+    try:
         tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
         if catalog is not None:
             flag = catalog_flag(project, integration.tap, tap_argv)
@@ -272,19 +289,18 @@ def run_attempt(
         ]
 
         tap = subprocess.Popen(
-            tap_cmd,
+            dies_with_runner(tap_cmd),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=project.root,
-            start_new_session=True,
+            **spawn,
         )
         target = subprocess.Popen(
-            target_cmd,
+            dies_with_runner(target_cmd),
             stdin=tap.stdout,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=project.root,
-            start_new_session=True,
+            **spawn,
         )
         assert tap.stdout is not None and tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
@@ -348,7 +364,11 @@ def run_attempt(
             watchdog.join()
             for t in pumps:
                 t.join(timeout=5)
-        result.rows = metrics.rows()
+        result.sent = metrics.sent()
+        # rows the target committed: none when it saved no state and failed
+        result.rows = metrics.rows() if result.states_saved or result.ok else {}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 
@@ -370,14 +390,14 @@ def _read_states(
         except ValueError:
             sink(f"[tapwell] ignored a target output line that is not JSON: {raw[:80]!r}")
             continue
-        if (
-            isinstance(value, dict)
-            and value.get("type") == "STATE"
-            and isinstance(value.get("value"), dict)
-        ):
+        if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
             value = value["value"]  # some targets print the whole message
-        if not isinstance(value, dict):
-            sink(f"[tapwell] ignored a target state that is not a JSON object: {raw[:80]!r}")
+        problem = state_problem(value)
+        if problem or not value:
+            # a null, empty or malformed state never replaces the saved one
+            sink(
+                f"[tapwell] ignored a target state line ({problem or 'an empty state'}): {raw[:80]!r}"
+            )
             continue
         try:
             store.put(name, value, run_id=run_id)
@@ -411,7 +431,8 @@ def _watch(
                 last_activity[0] = now
         if progress is not None and now >= next_progress:
             next_progress = now + progress_every
-            progress(metrics.line(name))
+            for line in metrics.lines(name):
+                progress(line)
         if stall_timeout is not None and now - last_activity[0] > stall_timeout:
             result.stalled = True
             sink(f"[tapwell] no output for {stall_timeout:g}s: killing the tap and the target")

@@ -106,7 +106,10 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
 )
 @click.option(
-    "--quiet", is_flag=True, help="Do not echo the connectors' log lines (the run log keeps them)."
+    "--quiet",
+    is_flag=True,
+    help="Do not print the progress lines (warnings and errors are still printed; METRIC lines "
+    "and tracebacks are in the run log only: `tapwell logs`).",
 )
 @click.option(
     "--progress-every",
@@ -125,12 +128,14 @@ def run(
         project = _project(ctx)
         integration = project.integration(name).resolve()
         _warn_growth(project, name, _catalog_or_none(project, integration))
+        from tapwell.terminal import TerminalFilter
+
         result = run_integration(
             project,
             integration,
             full_refresh=full_refresh,
-            log=None if quiet else _err,
-            progress=_err,
+            log=TerminalFilter(_err),  # every line stays in the run log (`tapwell logs`)
+            progress=None if quiet else _err,
             progress_every=progress_every,
         )
         if not result.ok:
@@ -173,11 +178,15 @@ def state_show(ctx: click.Context, name: str) -> None:
 @state.command(
     "set",
     help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
-    "An empty object over a saved state needs --force.",
+    "An empty object over a saved state, or any state over a broken one, needs --force.",
 )
 @click.argument("name")
 @click.argument("file", type=click.File("rb"))
-@click.option("--force", is_flag=True, help="Save even an empty state over a non-empty one.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Save even an empty state over a non-empty one, or over a broken state file.",
+)
 @click.pass_context
 def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
@@ -187,7 +196,13 @@ def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
             raise ConfigError(
                 f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
             ) from None
-        check_state(value, store.get(name), force)
+        try:
+            current = store.get(name)
+        except ConfigError:
+            if not force:  # the message names the file and says to add --force
+                raise
+            current = None  # a broken saved state is what --force is for
+        check_state(value, current, force)
         store.put(name, value, record=True, force=True)
         _err(f"tapwell: state of {name} saved")
 

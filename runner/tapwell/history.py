@@ -7,7 +7,9 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OUTCOMES = ("running", "succeeded", "failed")
+# lost: the runner stopped without recording an end (killed, or its machine died); the next
+# start of the integration finds it by its pid and host (tapwell.run.mark_lost_runs).
+OUTCOMES = ("running", "succeeded", "failed", "lost")
 
 
 def utcnow() -> dt.datetime:
@@ -34,6 +36,8 @@ class RunRecord:
     error: str | None = None
     log: str = ""
     attempt_rows: list[dict[str, int]] = field(default_factory=list)
+    pid: int | None = None  # the runner's process and machine, to tell a lost run
+    host: str | None = None
 
     @property
     def earlier_rows(self) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tapwell.config import redact, secret_values
+from tapwell.config import redact
 from tapwell.errors import ConfigError
 from tapwell.project import Connector, Integration, Project
 from tapwell.statestore import check_state
@@ -110,19 +110,9 @@ def recover_state(project: Project, integration: Integration) -> dict[str, Any] 
 
 def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:
     """Values never to print: the usual secret keys, and URL passwords (sqlalchemy_url)."""
-    from urllib.parse import urlsplit
+    from tapwell.masking import secrets_of
 
-    found = secret_values(target_config)
-    if isinstance(recover, dict):
-        found += secret_values(recover)
-    for url in (target_config.get("sqlalchemy_url"), (recover or {}).get("dsn")):
-        if isinstance(url, str) and "://" in url:
-            try:
-                password = urlsplit(url).password
-            except ValueError:
-                password = None
-            found += [url] + ([password] if password else [])
-    return sorted(set(found), key=len, reverse=True)
+    return secrets_of(target_config, recover)
 
 
 # --------------------------------------------------------------------------- PostgreSQL

@@ -1,24 +1,29 @@
 """`tapwell run NAME`: one run of an integration, made of attempts.
 
-Takes the integration's lock (one run at a time), records the run in the history, pings the
-dead-man switch, runs tap | target (tapwell.attempt), retries what is retriable with exponential
+Takes the integration's lock (one run at a time), marks runs of it that lost their runner as
+`lost`, records the run (with the runner's pid and host) in the history, pings the dead-man
+switch, runs tap | target (tapwell.attempt), retries what is retriable with exponential
 backoff, each attempt resuming from the last state the target committed, then notifies.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
-from tapwell.config import secret_values
-from tapwell.errors import ConfigError, SyncError
+from tapwell.config import redact
+from tapwell.errors import ConfigError, SyncError, TapwellError
+from tapwell.guard import pid_alive, this_host
 from tapwell.history import RunRecord, new_run_id, utcnow
+from tapwell.lock import RunLock
+from tapwell.masking import secrets_of, state_store_secrets
 from tapwell.notify import Notifier, message
 from tapwell.project import Integration, Project
-from tapwell.retry import classify, waits
+from tapwell.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
 from tapwell.statestore import StateBackend, open_backend
 
 __all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
@@ -74,9 +79,18 @@ def run_integration(
     own_store = store is None
     store = store or open_backend(project, integration.name)
     try:
-        with store.lock(integration.name):
+        with store.lock(integration.name) as lock:
+            mark_lost_runs(store, integration.name)
             return _run_locked(
-                project, integration, store, full_refresh, log, progress, progress_every, sleep
+                project,
+                integration,
+                store,
+                lock,
+                full_refresh,
+                log,
+                progress,
+                progress_every,
+                sleep,
             )
     finally:
         if own_store:
@@ -87,22 +101,39 @@ def _run_locked(
     project: Project,
     integration: Integration,
     store: StateBackend,
+    lock: RunLock | None,
     full_refresh: bool,
     log: Callable[[str], None] | None,
     progress: Callable[[str], None] | None,
     progress_every: float,
     sleep: Callable[[float], None],
 ) -> RunResult:
-    secrets = secret_values(integration.tap.config) + secret_values(integration.target.config)
+    secrets = secrets_of(integration.tap.config, integration.target.config)
+    secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
     result = RunResult(run_id=new_run_id(started))
     sink = redacting_sink(secrets, result.log, log)
-    record = store.save_run(RunRecord(result.run_id, integration.name, started))
+    record = store.save_run(
+        RunRecord(result.run_id, integration.name, started, pid=os.getpid(), host=this_host())
+    )
+    try:
+        state = (
+            _broken_state_note(store, integration.name, sink)
+            if full_refresh
+            else _start_state(project, integration, store, sink, result.run_id)
+        )
+    except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
+        result.error = redact(str(exc), secrets)
+        sink(f"[tapwell] error: {result.error}")
+        record.ended_at, record.outcome, record.error = utcnow(), "failed", result.error
+        record.log = "\n".join(result.log)
+        store.save_run(record)
+        raise
     notifier = Notifier(integration.notify, sink, secrets)
     notifier.started()
     policy = integration.retry
-    state = None if full_refresh else _start_state(project, integration, store, sink, result.run_id)
     delays = waits(policy)
+    last_failure: tuple[str, int] | None = None
     sink(
         f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
         + (
@@ -112,10 +143,12 @@ def _run_locked(
             if state
             else "no saved state"
         )
+        + f"; killed and retried after {stall_timeout(policy):g}s without output"
     )
     try:
         while True:
             result.attempts += 1
+            log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(project, integration, store, sink, result.run_id, state)
             attempt = run_attempt(
@@ -127,7 +160,8 @@ def _run_locked(
                 sink=sink,
                 progress=progress,
                 progress_every=progress_every,
-                stall_timeout=policy.stall_timeout_seconds,
+                stall_timeout=stall_timeout(policy),
+                lock=lock,
             )
             _absorb(result, attempt)
             if attempt.last_state is not None:
@@ -144,15 +178,39 @@ def _run_locked(
                 break
             verdict = classify(attempt, policy)
             result.terminal_config = verdict.terminal_config
-            result.error = _describe(integration, attempt, verdict.culprit, result.log)
+            result.error = _describe(integration, attempt, verdict.culprit, result.log[log_start:])
+            # the culprit, its exit code and its error line (the other side's fate varies)
+            culprit_code = attempt.tap_code if verdict.culprit == "tap" else attempt.target_code
+            failure = (
+                f"{verdict.culprit} {culprit_code} {result.error.partition(': ')[2]}",
+                attempt.states_saved,
+            )
+            if (
+                verdict.retriable
+                and verdict.culprit == "target"
+                and culprit_code != TEMPFAIL_EXIT
+                and repeated(last_failure, failure)
+            ):
+                sink(
+                    f"[tapwell] attempt {result.attempts} failed: {result.error}; "
+                    "the same error as the attempt before, with nothing committed: not retried"
+                )
+                result.error += f" (the same error in {result.attempts} attempts in a row)"
+                break
+            last_failure = failure
             if not verdict.retriable or result.attempts >= policy.attempts:
                 if verdict.retriable:
                     result.error += f" (gave up after {result.attempts} attempts)"
+                else:
+                    sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; not retried")
                 break
             delay = next(delays)
+            sent = ", ".join(f"{s} {n:,}" for s, n in sorted(attempt.sent.items()))
             sink(
                 f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
-                f"from the last saved state ({result.states_saved} checkpoint(s) so far)"
+                f"from the last saved state ({result.states_saved} checkpoint(s) so far"
+                + (f"; the tap sent {sent}" if sent else "")
+                + ")"
             )
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
@@ -163,6 +221,27 @@ def _run_locked(
         raise
     _finish(store, record, result, integration, notifier, sink)
     return result
+
+
+def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
+    """Runs recorded as `running` whose runner is gone become `lost`. Called with the
+    integration's lock held, so every other `running` run of this integration has lost its
+    runner (killed, or its machine died); of other integrations, those whose runner was a
+    process of this host that no longer exists."""
+    lost = []
+    host = this_host()
+    for run in store.runs(None, 200):
+        if run.outcome != "running" or (run.pid == os.getpid() and run.host == host):
+            continue
+        mine = run.integration == integration
+        if not mine and not (run.host == host and run.pid is not None and not pid_alive(run.pid)):
+            continue
+        run.outcome = "lost"
+        who = f"pid {run.pid} on {run.host}" if run.pid else "an older tapwell"
+        run.error = f"the runner ({who}) stopped without recording an end: killed or lost"
+        store.save_run(run)
+        lost.append(run)
+    return lost
 
 
 def _finish(
@@ -219,9 +298,7 @@ def _describe(
 ) -> str:
     head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
     if culprit == "stall":
-        return (
-            f"stalled: no output for {integration.retry.stall_timeout_seconds:g}s, killed ({head})"
-        )
+        return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
     name = integration.tap.name if culprit == "tap" else integration.target.name
     line = _error_line(log, f"[{name}]")
     return f"{head}" + (f": {line}" if line else "")
@@ -277,6 +354,18 @@ def _start_state(
         + f": resuming from the state the target committed in the destination ({source.where})"
     )
     return found
+
+
+def _broken_state_note(
+    store: StateBackend, name: str, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """A full refresh starts from no state (None); a broken saved state is replaced by its
+    states, and that is said rather than done silently."""
+    try:
+        store.get(name)
+    except ConfigError as exc:
+        sink(f"[tapwell] {exc}: this full refresh replaces it")
+    return None
 
 
 def _catch_up(

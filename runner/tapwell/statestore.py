@@ -47,12 +47,28 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
+def state_problem(value: Any) -> str | None:
+    """What makes `value` unusable as a saved state (None when it is fine): the one rule for a
+    state file, a PostgreSQL row, `tapwell state set` input and a target's STATE line."""
+    if not isinstance(value, dict):
+        kind = "null" if value is None else type(value).__name__
+        return f"a state must be a JSON object, not {kind}"
+    if value.get("type") == "STATE" and "value" in value:
+        return 'it is a whole STATE message ({"type": "STATE", "value": ...}), not its value'
+    bookmarks = value.get("bookmarks")
+    if "bookmarks" in value and not isinstance(bookmarks, dict):
+        return "state.bookmarks must be an object of stream -> bookmark"
+    for stream, bookmark in (bookmarks or {}).items():
+        if not isinstance(bookmark, dict):
+            return f"state.bookmarks.{stream} must be an object, not {type(bookmark).__name__}"
+    return None
+
+
 def check_state(value: Any, current: dict[str, Any] | None, force: bool = False) -> dict[str, Any]:
     """The state to save, or ConfigError saying why it would damage a good one."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"a state must be a JSON object, not {type(value).__name__}")
-    if "bookmarks" in value and not isinstance(value["bookmarks"], dict):
-        raise ConfigError("state.bookmarks must be an object of stream -> bookmark")
+    problem = state_problem(value)
+    if problem:
+        raise ConfigError(problem)
     if not value and current and not force:
         raise ConfigError(
             "refusing to replace a saved state with an empty one (add --force to do it anyway)"
@@ -92,19 +108,33 @@ class FileStateStore:
         return self.folder / f"{integration}.json"
 
     def get(self, integration: str) -> dict[str, Any] | None:
+        """The saved state; None when there is none; ConfigError naming the file and the fix
+        when it is broken (a broken file is never silently replaced or ignored)."""
         p = self.path(integration)
         try:
             raw = p.read_bytes()
         except FileNotFoundError:
             return None
-        try:
-            value = loads(raw)
-        except ValueError as exc:
+        except OSError as exc:
             raise ConfigError(
-                f"state file {p} is not valid JSON ({exc}); fix it with `tapwell state set`"
+                f"state file {p} cannot be read ({exc.strerror or exc}): fix the file's "
+                "permissions, or remove it and run `tapwell state set` (or `state recover`)"
             ) from None
-        if not isinstance(value, dict):
-            raise ConfigError(f"state file {p} must hold a JSON object")
+        value: Any = None
+        if not raw.strip(b" \t\r\n"):
+            problem: str | None = "it is empty"
+        else:
+            try:
+                value = loads(raw)
+                problem = state_problem(value)
+            except (ValueError, RecursionError) as exc:
+                problem = f"it is not valid JSON ({' '.join(str(exc).split())[:120]})"
+        if problem:
+            raise ConfigError(
+                f"state file {p} is broken: {problem}; replace it with "
+                f"`tapwell state set {integration} FILE --force` "
+                f"(or `tapwell state clear {integration} --force` to sync everything again)"
+            )
         return value
 
     def put(
@@ -191,7 +221,10 @@ class FileStateStore:
         path = self.folder / ".runs" / f"{os.path.basename(run_id)}.json"
         if not path.exists():
             return None
-        return RunRecord.from_json(orjson.loads(path.read_bytes()))
+        try:
+            return RunRecord.from_json(orjson.loads(path.read_bytes()))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"run record {path} is broken ({exc}); remove it") from None
 
     def close(self) -> None:
         pass

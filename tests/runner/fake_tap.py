@@ -3,7 +3,9 @@
 Config: rows, mode (ok | die | kill | stall | tempfail | config | wait), fail_times, fail_after
 (records sent before misbehaving), state_every, counter (a file: one line per attempt, with the
 bookmark the attempt started from), release (for mode wait: the file whose existence lets it
-finish), password (to check it never reaches a log).
+finish), password (to check it never reaches a log), slow (seconds to sleep after each STATE),
+warn (a warning line to print on stderr), pids (a file: each attempt appends its pid, after appending `overlap PID` for every earlier
+attempt's process that is still alive: two loads at once).
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def main() -> None:
                 }
             )
         )
+    if config.get("pids"):
+        note_overlaps(Path(config["pids"]))
     if config.get("pidfile"):
         Path(config["pidfile"]).write_text(str(os.getpid()))
     attempt = len(Path(config["counter"]).read_text().splitlines())
@@ -97,6 +101,8 @@ def main() -> None:
     sys.stderr.write(
         f"fake-tap: attempt {attempt} from id {start} (password {config.get('password')})\n"
     )
+    if config.get("warn"):
+        sys.stderr.write(f"fake-tap WARNING {config['warn']}\n")
     emit({"type": "SCHEMA", "stream": "items", "schema": SCHEMA, "key_properties": ["id"]})
     sent = reported = 0
     for i in range(start + 1, int(config["rows"]) + 1):
@@ -111,8 +117,26 @@ def main() -> None:
             emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": i}}}})
             metric(sent - reported)  # increments, as singer-python and singer-sdk report them
             reported = sent
+            time.sleep(float(config.get("slow", 0)))
     emit({"type": "STATE", "value": {"bookmarks": {"items": {"last_id": int(config["rows"])}}}})
     metric(sent - reported)
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+
+
+def note_overlaps(path: Path) -> None:
+    earlier = path.read_text().split() if path.exists() else []
+    with open(path, "a") as f:
+        for pid in earlier:
+            if pid.isdigit() and alive(int(pid)):
+                f.write(f"overlap {pid}\n")
+        f.write(f"{os.getpid()}\n")
 
 
 def metric(n: int) -> None:

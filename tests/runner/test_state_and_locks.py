@@ -198,7 +198,6 @@ def test_progress_line_from_metric_lines(proj):
             str(proj.root),
             "run",
             "p",
-            "--quiet",
             "--progress-every",
             "0.2",
         ],
@@ -221,7 +220,7 @@ def test_progress_line_from_metric_lines(proj):
     assert run.returncode == 0
     progress = next(ln for ln in lines if ln.startswith("tapwell: p: items 50 rows ("))
     assert progress.rstrip().endswith(" rows/s)")
-    assert "[fake-tap]" not in "".join(lines)  # --quiet: the connectors' lines stay in the run log
+    assert "[fake-tap]" not in "".join(lines)  # info and METRIC lines stay in the run log
 
 
 def test_sigterm_stops_the_connectors_and_records_the_run(proj):

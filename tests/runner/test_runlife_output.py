@@ -1,0 +1,94 @@
+"""What `tapwell run` prints and reports: deterministic failures are not retried again and again,
+rows are what the target committed (never the tap's count), the terminal gets one line per
+attempt, warnings, errors and progress, while METRIC lines and tracebacks stay in the run log."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import fake_integration
+
+REFUSE_SCHEMA = (
+    "import sys\n"
+    "def load(line):\n"
+    "    raise ValueError('cannot create table for stream items: type refused')\n"
+    "load(sys.stdin.readline())\n"
+)
+MALFORMED = (
+    "import sys\n"
+    "sys.stdin.readline()\n"
+    "sys.stderr.write('t65: error: input line 1, stream items: not valid JSON\\n')\n"
+    "sys.exit(65)\n"
+)
+
+
+def _write(proj, script, attempts=3):
+    raw = fake_integration(proj, rows=300)
+    raw["target"] = {"name": "picky-target", "command": [sys.executable, "-c", script]}
+    raw["retry"] = {"attempts": attempts, "backoff_seconds": 0}
+    proj.write({"integrations": {"p": raw}})
+
+
+def _record(proj):
+    return json.loads(next((proj.root / "state" / ".runs").glob("*.json")).read_text())
+
+
+def test_target_refusing_the_first_schema_is_not_retried_again_and_again(proj):
+    _write(proj, REFUSE_SCHEMA, attempts=4)
+    for n in (1, 2):  # run twice, as a user would
+        done = proj.cli("run", "p")
+        assert done.returncode == 1
+        assert len(proj.starts()) == 2 * n  # the same error twice in a row: no third attempt
+        err = done.stderr
+        assert "Traceback" not in err and '  File "' not in err
+        assert "the same error as the attempt before, with nothing committed: not retried" in err
+        assert len([ln for ln in err.splitlines() if "attempt 1 failed" in ln]) == 1
+        assert "ValueError: cannot create table for stream items" in err.splitlines()[-1]
+        assert "rows: none reported" in err and "300" not in err.replace(
+            "the tap sent items 300", ""
+        )
+        assert len(err.splitlines()) <= 6, err
+    record = _record(proj)
+    assert record["rows"] == {} and record["attempt_rows"] == [{}, {}]
+    log = proj.cli("logs", record["id"]).stdout
+    assert "Traceback (most recent call last):" in log  # the run log keeps it all
+    table = proj.cli("runs", "p").stdout.splitlines()
+    assert " 0 " in table[1] and "earlier" not in table[1]
+
+
+def test_malformed_input_exit_65_is_not_retried(proj):
+    _write(proj, MALFORMED)
+    done = proj.cli("run", "p")
+    assert done.returncode == 1, done.stderr
+    assert len(proj.starts()) == 1
+    assert "t65: error: input line 1, stream items: not valid JSON" in done.stderr
+    assert "not retried" in done.stderr
+
+
+def test_terminal_shows_warnings_and_progress_not_metrics(proj, expected_rows):
+    raw = fake_integration(proj, rows=120, slow=0.3, warn="items has no replication key")
+    proj.write({"integrations": {"w": raw}})
+    done = proj.cli("run", "w", "--progress-every", "0.2")
+    assert done.returncode == 0, done.stderr
+    err = done.stderr
+    assert "METRIC" not in err
+    assert "fake-tap WARNING items has no replication key" in err
+    assert "tapwell: w: items " in err  # a progress line per stream
+    assert "attempt 1 from id" not in err  # a connector's info lines stay in the run log
+    log = proj.cli("logs", _record(proj)["id"]).stdout
+    assert "METRIC: " in log and "attempt 1 from id" in log
+
+    quiet = proj.cli("run", "w", "--quiet", "--progress-every", "0.2", "--full-refresh")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "fake-tap WARNING items has no replication key" in quiet.stderr
+    assert "tapwell: w: items " not in quiet.stderr and "METRIC" not in quiet.stderr
+    assert proj.duckdb_rows() == expected_rows(120)
+
+
+def test_a_run_has_a_stall_timeout_by_default(proj):
+    proj.write({"integrations": {"d": fake_integration(proj, rows=10)}})
+    assert "stall_timeout_seconds" not in (proj.root / "tapwell.yml").read_text()
+    done = proj.cli("run", "d")
+    assert done.returncode == 0, done.stderr
+    assert "killed and retried after 1800s without output" in done.stderr
