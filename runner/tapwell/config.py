@@ -70,6 +70,9 @@ _DSN_PASSWORD = re.compile(
 )
 
 
+_LIBPQ_SPLIT = re.compile(r"[/@:?#]")
+
+
 def url_password(text: str) -> str | None:
     """The password of a URL or key=value DSN in `text`, as written (None when it has none)."""
     m = _URL_PASSWORD.search(text) or _DSN_PASSWORD.search(text)
@@ -82,13 +85,20 @@ def url_password(text: str) -> str | None:
 
 
 def credential_fragments(text: str) -> list[str]:
-    """What of a URL/DSN password could appear in a driver's error text: the password as written,
-    percent-decoded, and its pieces between '/', '@', ':', '%', '?' and '#' (4+ characters)."""
+    """What of a URL/DSN password in `text` could appear in a driver's error text: the password as
+    written, percent-decoded, and the pieces libpq names when it cannot parse an unencoded one.
+
+    libpq splits such a password at `/`, `@`, `:`, `?` or `#` and quotes what it choked on, `%`
+    included (`invalid percent-encoded token: "Sup%er"`, `invalid integer value "Sup" for
+    connection option "port"`), so the runs between those characters and the prefixes up to each
+    of them are secrets too (3 characters or more, the shortest redact() masks)."""
     pw = url_password(text)
     if not pw:
         return []
     found = {pw, unquote(pw)}
-    found.update(p for p in re.split(r"[/@:%?#]", pw) if len(p) >= 4)
+    found.update(p for p in _LIBPQ_SPLIT.split(pw) if len(p) >= 3)
+    found.update(pw[: m.start()] for m in _LIBPQ_SPLIT.finditer(pw) if m.start() >= 3)
+    found.update(p for p in re.split(r"[/@:?#%]", pw) if len(p) >= 4)  # other drivers' quoting
     return [f for f in found if f]
 
 
