@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import psycopg2
 import psycopg2.errors
+from psycopg2 import sql
 from tapwell.errors import ConfigError, ProtocolError, SyncError
 from tapwell.schema import CheckCode
 from tapwell.target import Batch, RowEncoder, StreamSpec
@@ -37,7 +38,7 @@ from target_postgres.stream import Streamer
 from target_postgres.types import family, pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
-STAGE = "_tapwell_stage"
+STAGE = sql.Identifier("_tapwell_stage")
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
 
 
@@ -58,7 +59,7 @@ class Table:
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     @property
-    def target(self) -> str:
+    def target(self) -> sql.Identifier:
         return ddl.qualified(self.schema, self.name)
 
 
@@ -181,7 +182,7 @@ class PostgresLoader:
             return
         cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
         if cur.fetchone() is None:
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ddl.quote(schema)}")
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ddl.ident(schema)))
         self.schemas_made.add(schema)
 
     def _ensure_column(self, cur: Any, table: Table, column: str, sqltype: str) -> None:
@@ -243,7 +244,7 @@ class PostgresLoader:
         if batch.version is not None:
             self._ensure_column(cur, table, "_sdc_table_version", "bigint")
         if self.load_method == "overwrite" and table.stream not in self.overwritten:
-            cur.execute(f"DELETE FROM {table.target}")
+            cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             self.overwritten.add(table.stream)
         deletes = "_sdc_deleted_at" in table.props and self.hard_delete
         merge = plan.merge
@@ -260,8 +261,10 @@ class PostgresLoader:
                 table.direct = False  # keys repeat from now on: stage and merge
         copy_into = table.target
         if merge or deletes:
-            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
-            cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(STAGE, table.target)
+            )
             copy_into = STAGE
         self._copy(cur, batch, plan, copy_into)
         if copy_into == STAGE:
@@ -279,7 +282,7 @@ class PostgresLoader:
         return cols
 
     def _copy(
-        self, cur: Any, batch: Batch, plan: Plan, into: str, raw_unique: bool = False
+        self, cur: Any, batch: Batch, plan: Plan, into: sql.Identifier, raw_unique: bool = False
     ) -> None:
         table, columns, indexes = plan.table, plan.columns, plan.indexes
         source: CopySource | EncodedSource
@@ -294,9 +297,9 @@ class PostgresLoader:
             source = CopySource(
                 batch.records, indexes, self._encoder(table, columns, plan.constants)
             )
-        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(into, ddl.idents(c for _, c, _ in columns))
         try:
-            cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
+            cur.copy_expert(copy, source, size=1 << 18)
         except (BadValue, UnicodeEncodeError):
             raise self._bad_value(batch, source) from None
         except psycopg2.Error as exc:
@@ -351,31 +354,42 @@ class PostgresLoader:
     def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
         target = table.target
         keys = table.keys
-        quoted = ", ".join(ddl.quote(c) for c in cols)
-        match = " AND ".join(f"t.{ddl.quote(k)} = s.{ddl.quote(k)}" for k in keys)
-        live = ""
+        quoted = ddl.idents(cols)
+        match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=ddl.ident(k)) for k in keys)
+        live = sql.SQL("")
         if deletes:
             if keys:
                 cur.execute(
-                    f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match} AND s._sdc_deleted_at IS NOT NULL"
+                    sql.SQL(
+                        "DELETE FROM {} AS t USING {} AS s WHERE {} AND s._sdc_deleted_at IS NOT NULL"
+                    ).format(target, STAGE, match)
                 )
-            live = " WHERE _sdc_deleted_at IS NULL"
+            live = sql.SQL(" WHERE _sdc_deleted_at IS NULL")
         if merge and sorted(keys) == table.pk:
             rest = [c for c in cols if c not in keys]
             action = (
-                "DO NOTHING"
+                sql.SQL("DO NOTHING")
                 if not rest
-                else "DO UPDATE SET "
-                + ", ".join(f"{ddl.quote(c)} = EXCLUDED.{ddl.quote(c)}" for c in rest)
+                else sql.SQL("DO UPDATE SET ")
+                + sql.SQL(", ").join(
+                    sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest
+                )
             )
-            keylist = ", ".join(ddl.quote(k) for k in keys)
             cur.execute(
-                f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live} ON CONFLICT ({keylist}) {action}"
+                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT ({}) {}").format(
+                    target, quoted, quoted, STAGE, live, ddl.idents(keys), action
+                )
             )
             return
         if merge:
-            cur.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
-        cur.execute(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live}")
+            cur.execute(
+                sql.SQL("DELETE FROM {} AS t USING {} AS s WHERE {}").format(target, STAGE, match)
+            )
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(
+                target, quoted, quoted, STAGE, live
+            )
+        )
 
     # ------------------------------------------------------------------ versions and state
 
@@ -387,14 +401,17 @@ class PostgresLoader:
             return
         try:
             with self.conn.cursor() as cur:
-                older = "(_sdc_table_version < %s OR _sdc_table_version IS NULL)"
+                older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
+                    sql.Literal(version)
+                )
                 if self.hard_delete:
-                    cur.execute(f"DELETE FROM {table.target} WHERE {older}", (version,))
+                    cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
                 else:
                     self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
                     cur.execute(
-                        f"UPDATE {table.target} SET _sdc_deleted_at = now() WHERE {older} AND _sdc_deleted_at IS NULL",
-                        (version,),
+                        sql.SQL(
+                            "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
+                        ).format(table.target, older)
                     )
             self.conn.commit()
         except psycopg2.Error as exc:
@@ -406,26 +423,31 @@ class PostgresLoader:
         if not self.state_table_ready:
             self._ensure_schema(cur, self.state_schema)
             cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {target} "
-                "(id text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamp with time zone NOT NULL)"
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY, value jsonb NOT NULL, "
+                    "updated_at timestamp with time zone NOT NULL)"
+                ).format(target)
             )
             self.state_table_ready = True
         cur.execute(
-            f"INSERT INTO {target} (id, value, updated_at) VALUES (%s, %s, now()) "
-            "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-            (self.state_id, dumps(state).decode()),
+            sql.SQL(
+                "INSERT INTO {} (id, value, updated_at) VALUES ({}, {}, now()) ON CONFLICT (id) "
+                "DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+            ).format(target, sql.Literal(self.state_id), sql.Literal(dumps(state).decode()))
         )
 
     def stored_state(self) -> dict[str, Any] | None:
         """The state last committed with the data, to resume from when stdout was lost."""
         target = ddl.qualified(self.state_schema, self.state_table)
         with self.conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s)", (target,))
-            row = cur.fetchone()
-            if row is None or row[0] is None:
+            if not ddl.existing_columns(cur, self.state_schema, self.state_table):
                 self.conn.rollback()
                 return None
-            cur.execute(f"SELECT value FROM {target} WHERE id = %s", (self.state_id,))
+            cur.execute(
+                sql.SQL("SELECT value FROM {} WHERE id = {}").format(
+                    target, sql.Literal(self.state_id)
+                )
+            )
             found = cur.fetchone()
         self.conn.rollback()
         return found[0] if found else None

@@ -167,6 +167,7 @@ class Streamer:
 
     def _start(self, batch: Any) -> StreamedCopy | None:
         import psycopg2.extensions
+        from psycopg2 import sql
 
         from target_postgres import ddl
 
@@ -192,13 +193,13 @@ class Streamer:
         constants = loader._constants(table, batch)
         columns = loader._copy_columns(table, constants)
         suffix = "".join("\t" + constants[c] for p, c, _ in columns if p is None)
-        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            table.target, ddl.idents(c for _, c, _ in columns)
+        )
         with conn.cursor() as cur:
             cur.execute("SAVEPOINT tapwell_stream")
         try:
-            s = StreamedCopy(
-                conn, f"COPY {table.target} ({collist}) FROM STDIN", batch, suffix, batch.version
-            )
+            s = StreamedCopy(conn, copy.as_string(conn), batch, suffix, batch.version)
         except BaseException:
             conn.rollback()  # nothing was sent: only the savepoint is undone
             raise

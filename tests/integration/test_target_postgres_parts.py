@@ -27,11 +27,6 @@ def test_shorten_is_deterministic_and_fits_63_bytes() -> None:
     assert ddl.shorten("x" * 63) == "x" * 63 and ddl.shorten("x" * 64) != ddl.shorten("x" * 65)
 
 
-def test_quote_doubles_quotes() -> None:
-    assert ddl.quote('a "b" c') == '"a ""b"" c"'
-    assert ddl.qualified("s", "t") == '"s"."t"'
-
-
 def test_stream_names_map_like_pipelinewise() -> None:
     assert ddl.target_of("shop-orders", {}) == ("public", "orders")
     assert ddl.target_of("orders", {"default_target_schema": "raw"}) == ("raw", "orders")
