@@ -34,11 +34,13 @@ from target_postgres.encode import (
     compile_encoder,
     compile_row_encoder,
 )
+from target_postgres.owners import Owners
 from target_postgres.stream import Streamer
 from target_postgres.types import family, pg_type, wider
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
-STAGE = sql.Identifier("_tapwell_stage")
+# A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
+STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
 
 
@@ -101,6 +103,13 @@ class PostgresLoader:
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
+        self.owners = Owners(self.state_schema, self.state_table)
+        try:  # a user's own table named like the state table: refused before anything loads
+            with self.conn.cursor() as cur:
+                self.owners.check_state_table(cur)
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            raise map_error(exc, "cannot check the state table") from None
         self.streamer = Streamer(self)  # COPY while a batch is read (see stream.py)
 
     # ------------------------------------------------------------------ tables
@@ -137,6 +146,7 @@ class PostgresLoader:
         target = ddl.qualified(schema, name)
         keys = [names[k] for k in spec.key_properties]
         existing = ddl.existing_columns(cur, schema, name)
+        unmarked = self.owners.claim(cur, spec.name, schema, name, bool(existing))
         if not existing:
             use_keys = keys if self.load_method == "upsert" else []
             cur.execute(ddl.create_table(target, wanted, use_keys))
@@ -152,6 +162,8 @@ class PostgresLoader:
                 if new is not None:
                     cur.execute(ddl.alter_type(target, col, new))
                     existing[col] = new
+        if unmarked:
+            self.owners.mark(cur, spec.name, schema, name)
         pk = ddl.primary_key(cur, schema, name)
         return Table(spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk)
 
@@ -428,6 +440,7 @@ class PostgresLoader:
                     "updated_at timestamp with time zone NOT NULL)"
                 ).format(target)
             )
+            self.owners.check_state_table(cur)  # a user's own table of that name: never written
             self.state_table_ready = True
         cur.execute(
             sql.SQL(
