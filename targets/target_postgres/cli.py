@@ -68,6 +68,15 @@ SETTINGS: dict[str, Any] = {
             "type": "number",
             "description": "Commit at least this often (default 60)",
         },
+        "nul_characters": {
+            "type": "string",
+            "enum": ["replace", "strip", "error"],
+            "description": (
+                "A NUL character (\\u0000) in text or JSON, which PostgreSQL cannot store: "
+                "replace it with U+FFFD (default), strip it, or refuse the record (exit 65); "
+                "affected values are counted in one warning per stream"
+            ),
+        },
         "state_id": {
             "type": "string",
             "description": "Key of this integration's row in tapwell_state (default 'default')",

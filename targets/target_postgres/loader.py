@@ -9,6 +9,7 @@ Append-only streams COPY straight into their table.
 
 from __future__ import annotations
 
+import logging
 import operator
 import re
 from dataclasses import dataclass, field
@@ -27,10 +28,12 @@ from target_postgres import ddl
 from target_postgres.connection import connect, map_error
 from target_postgres.dedupe import last_of_each
 from target_postgres.encode import (
+    NUL_MODES,
     NULL,
     BadValue,
     CopySource,
     EncodedSource,
+    Nul,
     compile_encoder,
     compile_row_encoder,
 )
@@ -38,6 +41,7 @@ from target_postgres.owners import Owners
 from target_postgres.stream import Streamer
 from target_postgres.types import family, pg_type, wider
 
+LOG = logging.getLogger("target-postgres")
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
 # A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
 STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
@@ -59,6 +63,7 @@ class Table:
     pk: list[str] = field(default_factory=list)  # the table's primary key columns, sorted
     direct: bool = True  # try COPY straight into the table until a batch meets a key already there
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
 
     @property
     def target(self) -> sql.Identifier:
@@ -91,6 +96,11 @@ class PostgresLoader:
         if self.number_type not in ("numeric", "double precision", "real"):
             raise ConfigError(
                 f"config key number_type: {self.number_type!r} is not numeric, double precision or real"
+            )
+        self.nul_mode = str(config.get("nul_characters") or "replace")
+        if self.nul_mode not in NUL_MODES:
+            raise ConfigError(
+                f"config key nul_characters: {self.nul_mode!r} is not one of {', '.join(NUL_MODES)}"
             )
         self.state_schema = ddl.shorten(
             str(config.get("state_schema") or config.get("default_target_schema") or "public")
@@ -165,7 +175,11 @@ class PostgresLoader:
         if unmarked:
             self.owners.mark(cur, spec.name, schema, name)
         pk = ddl.primary_key(cur, schema, name)
-        return Table(spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk)
+        before = self.tables.get(spec.name)
+        nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
+        return Table(
+            spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk, nul=nul
+        )
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
         """Check and encode each record as it is read (see compile_row_encoder), for the table
@@ -176,7 +190,7 @@ class PostgresLoader:
         if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
             return None
         columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
-        encode = compile_row_encoder(columns, check)
+        encode = compile_row_encoder(columns, check, nul=table.nul)
         if encode is None:
             return None
         keys = table.key_props if self.load_method == "upsert" else []
@@ -186,7 +200,7 @@ class PostgresLoader:
             key,
             columns,
             None if self.streamer.broken else self.streamer.feed,
-            compile_row_encoder(columns, check, clean=True),
+            compile_row_encoder(columns, check, clean=True, nul=table.nul),
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
@@ -246,7 +260,7 @@ class PostgresLoader:
         key = (tuple(columns), tuple(sorted(constants.items())))
         encode = table.encoders.get(key)
         if encode is None:
-            encode = table.encoders[key] = compile_encoder(columns, constants)
+            encode = table.encoders[key] = compile_encoder(columns, constants, table.nul)
         return encode
 
     def _load_batch(self, cur: Any, batch: Batch) -> None:
@@ -468,6 +482,16 @@ class PostgresLoader:
     def close(self) -> None:
         self.streamer.abandon()
         self.conn.close()
+        for table in self.tables.values():
+            if table.nul.count:
+                done = "replaced with U+FFFD" if table.nul.mode == "replace" else "stripped"
+                LOG.warning(
+                    "stream %r: %d values held NUL characters (\\u0000), which PostgreSQL "
+                    "cannot store: %s (setting nul_characters)",
+                    table.stream,
+                    table.nul.count,
+                    done,
+                )
 
 
 def key_families(table: Table) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.pg_target import column_types, query, record, run_target, schema, state
+from helpers.pg_target import column_types, error_line, query, record, run_target, schema, state
 
 pytestmark = pytest.mark.services
 
@@ -43,3 +43,61 @@ def test_json_columns_hold_scalars_exactly_run_twice(pg_db: dict[str, Any], tmp_
         assert column_types(pg_db, "docs") == {"id": "bigint", "doc": "jsonb", "free": "jsonb"}
         rows = query(pg_db, "SELECT doc::text, free::text, jsonb_typeof(doc) FROM docs ORDER BY id")
         assert rows == [(back, back, kind) for _, back, kind in SCALARS] + [(None, None, None)]
+
+
+NUL_ROWS = [
+    {"id": 1, "t": "a\u0000b", "j": {"k\u0000": ["nul\u0000", "ok"], "n": 1}},
+    {"id": 2, "t": "clean", "j": {"k": "\\u0000 is text here"}},  # a backslash, not a NUL
+    {"id": 3, "t": "\u0000", "j": "\u0000"},
+    {"id": 4, "t": "end\u0000", "j": None},
+]
+
+
+@pytest.mark.parametrize(("mode", "mark"), [(None, "\ufffd"), ("replace", "\ufffd"), ("strip", "")])
+def test_nul_characters_are_replaced_or_stripped_with_one_warning_per_stream(
+    pg_db: dict[str, Any], tmp_path: Path, mode: str | None, mark: str
+) -> None:
+    """Issue 11.7: a NUL character (singer-sdk's encoded_string_data stream) no longer stops the
+    load; text and JSON values alike, counted in one warning per stream, whatever the batches."""
+    config = {**pg_db, "batch_size_rows": 2}
+    if mode:
+        config["nul_characters"] = mode
+    props = {"id": {"type": "integer"}, "t": {"type": ["null", "string"]}, "j": ANY_JSON}
+    messages = [schema("s", props, ["id"]), *[record("s", r) for r in NUL_ROWS], state({"n": 1})]
+    messages += [schema("other", props, ["id"]), record("other", NUL_ROWS[0]), state({"n": 2})]
+    for _ in range(2):
+        done = run_target(config, messages, tmp_path)
+        assert done.returncode == 0, done.stderr
+        warnings = [x for x in done.stderr.splitlines() if "NUL" in x]
+        done_word = "stripped" if mode == "strip" else "replaced with U+FFFD"
+        assert warnings == [
+            f"target-postgres WARNING stream 's': 5 values held NUL characters (\\u0000), "
+            f"which PostgreSQL cannot store: {done_word} (setting nul_characters)",
+            f"target-postgres WARNING stream 'other': 2 values held NUL characters (\\u0000), "
+            f"which PostgreSQL cannot store: {done_word} (setting nul_characters)",
+        ]
+        assert query(pg_db, "SELECT id, t, j FROM s ORDER BY id") == [
+            (1, f"a{mark}b", {f"k{mark}": [f"nul{mark}", "ok"], "n": 1}),
+            (2, "clean", {"k": "\\u0000 is text here"}),
+            (3, mark, mark),
+            (4, f"end{mark}", None),
+        ]
+
+
+def test_nul_characters_error_refuses_the_record_with_one_line(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}, "t": {"type": ["null", "string"]}, "j": ANY_JSON}
+    messages = [schema("s", props, ["id"]), record("s", {"id": 0}), state({"n": 1})]
+    messages += [record("s", NUL_ROWS[2]), state({"n": 2})]
+    done = run_target(
+        {**pg_db, "nul_characters": "error", "batch_size_rows": 1}, messages, tmp_path
+    )
+    assert done.returncode == 65
+    assert error_line(done).startswith(
+        "target-postgres: error: stdin line 4, stream 's', field 't': text contains a NUL byte"
+    )
+    assert done.stdout.splitlines() == ['{"n":1}']
+    done = run_target({**pg_db, "nul_characters": "keep"}, messages, tmp_path)
+    assert done.returncode == 2
+    assert "nul_characters" in error_line(done)
