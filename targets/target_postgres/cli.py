@@ -77,6 +77,29 @@ SETTINGS: dict[str, Any] = {
                 "affected values are counted in one warning per stream"
             ),
         },
+        "lock_timeout": {
+            "type": "number",
+            "description": (
+                "Seconds a statement waits for a lock before the run fails with exit 75, to be "
+                "retried (default 120; 0: wait forever)"
+            ),
+        },
+        "statement_timeout": {
+            "type": "number",
+            "description": "Seconds one statement may run (default 3600; 0: no limit)",
+        },
+        "connect_timeout": {
+            "type": "integer",
+            "description": "Seconds to wait for the server when connecting (default 30)",
+        },
+        "sqlalchemy_url": {
+            "type": "string",
+            "secret": True,
+            "description": (
+                "MeltanoLabs' postgresql[+driver]://user:password@host:port/dbname?options, "
+                "used instead of the keys above; the password may hold unencoded % / @ :"
+            ),
+        },
         "state_id": {
             "type": "string",
             "description": "Key of this integration's row in tapwell_state (default 'default')",

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 import psycopg2
+import psycopg2.errorcodes
 import psycopg2.errors
+import psycopg2.extensions
 from psycopg2 import sql
 from tapwell.errors import ConfigError, ProtocolError, SyncError
 from tapwell.schema import CheckCode
@@ -25,7 +27,7 @@ from tapwell.target import Batch, RowEncoder, StreamSpec
 from tapwell.wire import dumps
 
 from target_postgres import ddl
-from target_postgres.connection import connect, map_error
+from target_postgres.connection import connect, errors_mapped, map_error
 from target_postgres.dedupe import last_of_each
 from target_postgres.encode import (
     NUL_MODES,
@@ -114,12 +116,10 @@ class PostgresLoader:
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
-        try:  # a user's own table named like the state table: refused before anything loads
-            with self.conn.cursor() as cur:
+        with errors_mapped(self.conn, "cannot check the state table"):
+            with self.conn.cursor() as cur:  # a user's own table of that name: refused first
                 self.owners.check_state_table(cur)
             self.conn.commit()
-        except psycopg2.Error as exc:
-            raise map_error(exc, "cannot check the state table") from None
         self.streamer = Streamer(self)  # COPY while a batch is read (see stream.py)
 
     # ------------------------------------------------------------------ tables
@@ -127,16 +127,10 @@ class PostgresLoader:
     def prepare(self, spec: StreamSpec) -> None:
         """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
         self.streamer.abandon()
-        try:
+        with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
                 self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot create or change its table", stream=spec.name) from None
-        except BaseException:
-            self.conn.rollback()
-            raise
 
     def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
         props: dict[str, Any] = spec.schema.get("properties") or {}
@@ -221,7 +215,7 @@ class PostgresLoader:
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """Every batch and the state row, in one transaction."""
-        try:
+        with errors_mapped(self.conn, "cannot commit the batch"):
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
@@ -230,12 +224,6 @@ class PostgresLoader:
                 if state is not None:
                     self._save_state(cur, state)
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot commit the batch") from None
-        except BaseException:
-            self.conn.rollback()
-            raise
 
     def _plan(self, batch: Batch) -> Plan:
         table = self.tables[batch.spec.name]
@@ -362,12 +350,7 @@ class PostgresLoader:
                 line = self._line_of(batch, indexes[row])
                 column = _column_named(match.group(2), columns)
                 if column is None:
-                    found = batch.records[indexes[row]]
-                    column = (
-                        _nul_column(found)
-                        if isinstance(found, dict)
-                        else _nul_field(found or "", columns)
-                    )
+                    column = self._field_refused(exc, batch.records[indexes[row]], columns)
         return map_error(
             exc,
             "cannot load the batch",
@@ -376,6 +359,18 @@ class PostgresLoader:
             column=column,
             source=self.source,
         )
+
+    def _field_refused(self, exc: psycopg2.Error, found: Any, columns: list[Any]) -> str | None:
+        """The field of a row PostgreSQL refused as a whole (its error names no column): one
+        holding a NUL, or a character the database's encoding cannot hold."""
+        if getattr(exc, "pgcode", None) == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER:
+            server = self.conn.info.parameter_status("server_encoding") or ""
+            codec = psycopg2.extensions.encodings.get(server)
+            if codec and codec != "utf_8":
+                return _unencodable(found, columns, codec)
+        if isinstance(found, dict):
+            return _nul_column(found)
+        return _nul_field(found or "", columns)
 
     def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
         target = table.target
@@ -425,7 +420,7 @@ class PostgresLoader:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
-        try:
+        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
             with self.conn.cursor() as cur:
                 older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
                     sql.Literal(version)
@@ -440,9 +435,6 @@ class PostgresLoader:
                         ).format(table.target, older)
                     )
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot apply ACTIVATE_VERSION", stream=spec.name) from None
 
     def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
         target = ddl.qualified(self.state_schema, self.state_table)
@@ -466,17 +458,17 @@ class PostgresLoader:
     def stored_state(self) -> dict[str, Any] | None:
         """The state last committed with the data, to resume from when stdout was lost."""
         target = ddl.qualified(self.state_schema, self.state_table)
-        with self.conn.cursor() as cur:
-            if not ddl.existing_columns(cur, self.state_schema, self.state_table):
-                self.conn.rollback()
-                return None
-            cur.execute(
-                sql.SQL("SELECT value FROM {} WHERE id = {}").format(
-                    target, sql.Literal(self.state_id)
-                )
-            )
-            found = cur.fetchone()
-        self.conn.rollback()
+        found = None
+        with errors_mapped(self.conn, "cannot read the stored state"):
+            with self.conn.cursor() as cur:
+                if ddl.existing_columns(cur, self.state_schema, self.state_table):
+                    cur.execute(
+                        sql.SQL("SELECT value FROM {} WHERE id = {}").format(
+                            target, sql.Literal(self.state_id)
+                        )
+                    )
+                    found = cur.fetchone()
+            self.conn.rollback()
         return found[0] if found else None
 
     def close(self) -> None:
@@ -516,6 +508,23 @@ def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) 
     for prop, col, _ in sorted(columns, key=lambda c: -len(c[1])):
         if text == col or text.startswith(col):
             return prop or col
+    return None
+
+
+def _unencodable(found: Any, columns: list[tuple[str | None, str, str]], codec: str) -> str | None:
+    """The first field of a record (or of a row in COPY text) that `codec` cannot encode."""
+    fields = (
+        [(k, dumps(v).decode() if not isinstance(v, str) else v) for k, v in found.items()]
+        if isinstance(found, dict)
+        else [
+            (prop or col, text) for (prop, col, _), text in zip(columns, (found or "").split("\t"))
+        ]
+    )
+    for name, text in fields:
+        try:
+            text.encode(codec)
+        except UnicodeEncodeError:
+            return name
     return None
 
 

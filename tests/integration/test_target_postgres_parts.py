@@ -105,6 +105,11 @@ def test_both_config_dialects() -> None:
         "sslmode": "require",
         "application_name": "tapwell target-postgres",
         "connect_timeout": 0,
+        "client_encoding": "UTF8",
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
     ml = {
         "host": "db",
@@ -121,10 +126,25 @@ def test_both_config_dialects() -> None:
         "verify-full",
         "/ca.pem",
     )
-    assert (
-        connect_params({"sqlalchemy_url": "postgresql+psycopg2://u:p@h:1/d"})["dsn"]
-        == "postgresql://u:p@h:1/d"
+    url = connect_params({"sqlalchemy_url": "postgresql+psycopg2://u:p@h:1/d?sslmode=require"})
+    assert {k: url[k] for k in ("user", "password", "host", "port", "dbname", "sslmode")} == {
+        "user": "u",
+        "password": "p",
+        "host": "h",
+        "port": 1,
+        "dbname": "d",
+        "sslmode": "require",
+    }
+    # A password as users paste it: unencoded %, / and @; percent escapes decoded.
+    raw = connect_params({"sqlalchemy_url": "postgresql://me:p%zz/x@y%40@db.example:5433/shop"})
+    assert (raw["user"], raw["password"], raw["host"], raw["port"], raw["dbname"]) == (
+        "me",
+        "p%zz/x@y@",
+        "db.example",
+        5433,
+        "shop",
     )
+    assert "password" not in connect_params({"sqlalchemy_url": "postgresql://me@h/d"})
     with pytest.raises(ConfigError, match="dbname"):
         connect_params({"host": "db"})
 

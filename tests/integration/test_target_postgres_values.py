@@ -3,9 +3,11 @@ every column type it creates stays the same type when the stream loads again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 from helpers.pg_target import column_types, error_line, query, record, run_target, schema, state
 
@@ -101,3 +103,50 @@ def test_nul_characters_error_refuses_the_record_with_one_line(
     done = run_target({**pg_db, "nul_characters": "keep"}, messages, tmp_path)
     assert done.returncode == 2
     assert "nul_characters" in error_line(done)
+
+
+@pytest.fixture
+def latin1_db(pg_db: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A LATIN1 database beside pg_db's (dropped afterwards)."""
+    name = pg_db["dbname"] + "_latin1"
+    admin = psycopg2.connect(
+        host=pg_db["host"], port=pg_db["port"], user=pg_db["user"], dbname="postgres"
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(
+            f"CREATE DATABASE \"{name}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+            "TEMPLATE template0"
+        )
+    try:
+        yield {**pg_db, "dbname": name, "database": name}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_a_latin1_database_gets_latin1_characters_intact_and_refuses_others(
+    latin1_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 11.11: client_encoding is pinned to UTF8; the server converts, never mojibake."""
+    text = "àéîõü ß ÿ Ñ ¿¡ £ © ° ± µ"
+    props = {"id": {"type": "integer"}, "t": {"type": "string"}}
+    good = [schema("s", props, ["id"]), record("s", {"id": 1, "t": text}), state({"n": 1})]
+    for _ in range(2):
+        done = run_target(latin1_db, good, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert query(latin1_db, "SELECT t, octet_length(t) FROM s") == [(text, len(text))]
+    for bad in ("price 5 €", "emoji 🚀", "ĳ"):
+        done = run_target(
+            latin1_db, [*good, record("s", {"id": 2, "t": bad}), state({"n": 2})], tmp_path
+        )
+        assert done.returncode == 65
+        line = error_line(done)
+        assert line.startswith("target-postgres: error: stdin line 4, stream 's', field 't': ")
+        assert 'has no equivalent in encoding "LATIN1"' in line and "UTF8 database" in line
+        assert query(latin1_db, "SELECT id, t FROM s") == [(1, text)]
