@@ -150,3 +150,89 @@ def test_a_latin1_database_gets_latin1_characters_intact_and_refuses_others(
         assert line.startswith("target-postgres: error: stdin line 4, stream 's', field 't': ")
         assert 'has no equivalent in encoding "LATIN1"' in line and "UTF8 database" in line
         assert query(latin1_db, "SELECT id, t FROM s") == [(1, text)]
+
+
+EVERY_TYPE = {
+    "id": ({"type": "integer"}, "bigint", 1),
+    "huge": (
+        {"type": ["null", "integer"], "minimum": 0, "maximum": 2**64 - 1},
+        "numeric(20,0)",
+        2**64 - 1,
+    ),
+    "money": (
+        {"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**8},
+        "numeric(10,2)",
+        12.5,
+    ),
+    "exact": (
+        {"type": ["null", "number"], "x-precision": 30, "x-scale": 10},
+        "numeric(30,10)",
+        1.5,
+    ),
+    "plain": ({"type": ["null", "number"]}, "numeric", 2.25),
+    "at": (
+        {"type": ["null", "string"], "format": "date-time"},
+        "timestamp with time zone",
+        "2024-01-02T03:04:05.123456Z",
+    ),
+    "day": ({"type": ["null", "string"], "format": "date"}, "date", "2024-01-02"),
+    "clock": (
+        {"type": ["null", "string"], "format": "time"},
+        "time without time zone",
+        "03:04:05.5",
+    ),
+    "flag": ({"type": ["null", "boolean"]}, "boolean", True),
+    "doc": ({"type": ["null", "object"]}, "jsonb", {"a": 1}),
+    "list": ({"type": ["null", "array"]}, "jsonb", [1, 2]),
+    "mixed": ({"type": ["null", "string", "integer"]}, "text", "7"),
+    "name": ({"type": ["null", "string"], "maxLength": 20}, "text", "x"),
+}
+
+
+@pytest.mark.parametrize(
+    ("number_type", "plain"),
+    [(None, "numeric"), ("double precision", "double precision"), ("real", "real")],
+)
+def test_every_type_the_target_creates_stays_its_type_when_loaded_again(
+    pg_db: dict[str, Any], tmp_path: Path, number_type: str | None, plain: str
+) -> None:
+    """Issue 11.1 (PostgreSQL): the types PostgreSQL reports for every column we create are the
+    ones we compare with, so a second load never widens (or rewrites) a column."""
+    from target_postgres.types import pg_type, wider
+
+    config = {**pg_db, "add_metadata_columns": True, "hard_delete": False}
+    if number_type:
+        config["number_type"] = number_type
+    props = {name: prop for name, (prop, _, _) in EVERY_TYPE.items()}
+    row = {name: value for name, (_, _, value) in EVERY_TYPE.items()}
+    messages = [schema("t", props, ["id"]), record("t", row), state({"n": 1})]
+    messages += [{"type": "ACTIVATE_VERSION", "stream": "t", "version": 5}]
+    expected = {name: sqltype for name, (_, sqltype, _) in EVERY_TYPE.items()}
+    expected["plain"] = plain
+    seen = []
+    for _ in range(3):
+        done = run_target(config, messages, tmp_path)
+        assert done.returncode == 0, done.stderr
+        seen.append(column_types(pg_db, "t"))
+    assert seen[0] == seen[1] == seen[2]
+    assert {k: v for k, v in seen[0].items() if not k.startswith("_sdc_")} == expected
+    assert {k: v for k, v in seen[0].items() if k.startswith("_sdc_")} == {
+        "_sdc_extracted_at": "timestamp with time zone",
+        "_sdc_received_at": "timestamp with time zone",
+        "_sdc_batched_at": "timestamp with time zone",
+        "_sdc_deleted_at": "timestamp with time zone",
+        "_sdc_table_version": "bigint",
+        "_sdc_sequence": "bigint",
+    }
+    for name, (prop, _, _) in EVERY_TYPE.items():  # what the target compares with
+        wanted = pg_type(prop, number_type or "numeric")
+        assert wider(seen[0][name], wanted) is None, name
+    # information_schema spells some of them otherwise; the target never reads it for types.
+    info = dict(
+        query(
+            pg_db,
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 't'",
+        )
+    )
+    assert info["at"] == "timestamp with time zone" and info["huge"] == "numeric"
+    assert query(pg_db, "SELECT count(*) FROM t") == [(1,)]
