@@ -43,6 +43,25 @@ SETTINGS: dict[str, Any] = {
             "type": "boolean",
             "description": "Delete rows instead of setting _sdc_deleted_at",
         },
+        "stream_settings": {
+            "type": "object",
+            "description": (
+                'Per stream: {"<stream>": {"load_method": ..., "hard_delete": ...}} overrides '
+                "the global load_method and hard_delete for that stream (e.g. overwrite a keyless "
+                "FULL_TABLE stream that would otherwise grow on every run)"
+            ),
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "load_method": {
+                        "type": "string",
+                        "enum": ["upsert", "append-only", "overwrite"],
+                    },
+                    "hard_delete": {"type": "boolean"},
+                },
+                "additionalProperties": False,
+            },
+        },
         "add_metadata_columns": {
             "type": "boolean",
             "description": "Add the _sdc_* columns (also: add_record_metadata)",

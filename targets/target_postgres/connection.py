@@ -117,7 +117,7 @@ def url_params(url: str) -> dict[str, Any]:
     else:
         auth, at, after = rest.partition("@")
         if at and "/" not in auth:
-            params["user"], rest = unquote(auth), after
+            params["user"], rest = unquote(auth.split(":", 1)[0]), after  # user, or user:@
     hostport, _, tail = rest.partition("/")
     dbname, _, query = tail.partition("?")
     if "?" in hostport:

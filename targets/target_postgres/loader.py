@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import psycopg2
 import psycopg2.errorcodes
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
-from tapwell.errors import ConfigError, ProtocolError, SyncError
+from tapwell.errors import ProtocolError, SyncError
 from tapwell.schema import CheckCode
 from tapwell.target import Batch, RowEncoder, StreamSpec
 from tapwell.wire import dumps
 
-from target_postgres import ddl
+from target_postgres import ddl, locate
 from target_postgres.connection import connect, errors_mapped, map_error
 from target_postgres.dedupe import last_of_each
 from target_postgres.encode import (
-    NUL_MODES,
     NULL,
     BadValue,
     CopySource,
@@ -40,14 +37,14 @@ from target_postgres.encode import (
     compile_row_encoder,
 )
 from target_postgres.owners import Owners
+from target_postgres.settings import StreamSettings
+from target_postgres.settings import parse as parse_settings
 from target_postgres.stream import Streamer
 from target_postgres.types import family, pg_type, wider
 
 LOG = logging.getLogger("target-postgres")
-LOAD_METHODS = ("upsert", "append-only", "overwrite")
 # A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
 STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
-_COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
 
 
 CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
@@ -66,6 +63,7 @@ class Table:
     direct: bool = True  # try COPY straight into the table until a batch meets a key already there
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
+    how: StreamSettings = field(default_factory=StreamSettings)  # its load_method, hard_delete
 
     @property
     def target(self) -> sql.Identifier:
@@ -87,28 +85,13 @@ class Plan:
 class PostgresLoader:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.load_method = str(config.get("load_method") or "upsert")
-        if self.load_method not in LOAD_METHODS:
-            raise ConfigError(
-                f"config key load_method: {self.load_method!r} is not one of {', '.join(LOAD_METHODS)}"
-            )
-        self.hard_delete = bool(config.get("hard_delete", False))
-        self.primary_key_required = bool(config.get("primary_key_required", False))
-        self.number_type = str(config.get("number_type") or "numeric")
-        if self.number_type not in ("numeric", "double precision", "real"):
-            raise ConfigError(
-                f"config key number_type: {self.number_type!r} is not numeric, double precision or real"
-            )
-        self.nul_mode = str(config.get("nul_characters") or "replace")
-        if self.nul_mode not in NUL_MODES:
-            raise ConfigError(
-                f"config key nul_characters: {self.nul_mode!r} is not one of {', '.join(NUL_MODES)}"
-            )
-        self.state_schema = ddl.shorten(
-            str(config.get("state_schema") or config.get("default_target_schema") or "public")
-        )
-        self.state_table = ddl.shorten(str(config.get("state_table") or "tapwell_state"))
-        self.state_id = str(config.get("state_id") or "default")
+        self.settings = settings = parse_settings(config)
+        self.primary_key_required = settings.primary_key_required
+        self.number_type = settings.number_type
+        self.nul_mode = settings.nul_mode
+        self.state_schema = settings.state_schema
+        self.state_table = settings.state_table
+        self.state_id = settings.state_id
         self.source = "stdin"
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
@@ -140,7 +123,8 @@ class PostgresLoader:
                 raise SyncError(
                     f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
                 )
-        if not spec.key_properties and self.primary_key_required and self.load_method == "upsert":
+        how = self.settings.of(spec.name)
+        if not spec.key_properties and self.primary_key_required and how.upsert:
             raise SyncError(
                 f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
             )
@@ -152,7 +136,7 @@ class PostgresLoader:
         existing = ddl.existing_columns(cur, schema, name)
         unmarked = self.owners.claim(cur, spec.name, schema, name, bool(existing))
         if not existing:
-            use_keys = keys if self.load_method == "upsert" else []
+            use_keys = keys if how.upsert else []
             cur.execute(ddl.create_table(target, wanted, use_keys))
             existing = dict(wanted)
         else:
@@ -172,7 +156,16 @@ class PostgresLoader:
         before = self.tables.get(spec.name)
         nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
         return Table(
-            spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk, nul=nul
+            spec.name,
+            schema,
+            name,
+            existing,
+            names,
+            keys,
+            list(spec.key_properties),
+            pk,
+            nul=nul,
+            how=how,
         )
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
@@ -187,7 +180,7 @@ class PostgresLoader:
         encode = compile_row_encoder(columns, check, nul=table.nul)
         if encode is None:
             return None
-        keys = table.key_props if self.load_method == "upsert" else []
+        keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
         return RowEncoder(
             encode,
@@ -227,7 +220,7 @@ class PostgresLoader:
 
     def _plan(self, batch: Batch) -> Plan:
         table = self.tables[batch.spec.name]
-        keys = table.key_props if self.load_method == "upsert" else []
+        keys = table.key_props if table.how.upsert else []
         indexes: list[int] | range = range(len(batch.records))
         if keys:
             indexes = last_of_each(batch_keys(batch, keys), key_families(table))
@@ -257,10 +250,10 @@ class PostgresLoader:
         columns = plan.columns
         if batch.version is not None:
             self._ensure_column(cur, table, "_sdc_table_version", "bigint")
-        if self.load_method == "overwrite" and table.stream not in self.overwritten:
+        if table.how.load_method == "overwrite" and table.stream not in self.overwritten:
             cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             self.overwritten.add(table.stream)
-        deletes = "_sdc_deleted_at" in table.props and self.hard_delete
+        deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
         merge = plan.merge
         if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
             # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
@@ -340,17 +333,14 @@ class PostgresLoader:
     def _copy_error(
         self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
     ) -> Exception:
-        diag = getattr(exc, "diag", None)
-        context = (getattr(diag, "context", None) or "") if diag is not None else ""
-        match = _COPY_CONTEXT.search(context)
+        at = locate.refused_row(exc, indexes)
         line = column = None
-        if match:
-            row = int(match.group(1)) - 1
-            if 0 <= row < len(indexes):
-                line = self._line_of(batch, indexes[row])
-                column = _column_named(match.group(2), columns)
-                if column is None:
-                    column = self._field_refused(exc, batch.records[indexes[row]], columns)
+        if at is not None:
+            row, named = at
+            line = self._line_of(batch, indexes[row])
+            column = locate.column_named(named, columns)
+            if column is None:
+                column = locate.field_refused(exc, self.conn, batch.records[indexes[row]], columns)
         return map_error(
             exc,
             "cannot load the batch",
@@ -359,18 +349,6 @@ class PostgresLoader:
             column=column,
             source=self.source,
         )
-
-    def _field_refused(self, exc: psycopg2.Error, found: Any, columns: list[Any]) -> str | None:
-        """The field of a row PostgreSQL refused as a whole (its error names no column): one
-        holding a NUL, or a character the database's encoding cannot hold."""
-        if getattr(exc, "pgcode", None) == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER:
-            server = self.conn.info.parameter_status("server_encoding") or ""
-            codec = psycopg2.extensions.encodings.get(server)
-            if codec and codec != "utf_8":
-                return _unencodable(found, columns, codec)
-        if isinstance(found, dict):
-            return _nul_column(found)
-        return _nul_field(found or "", columns)
 
     def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
         target = table.target
@@ -425,7 +403,7 @@ class PostgresLoader:
                 older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
                     sql.Literal(version)
                 )
-                if self.hard_delete:
+                if table.how.hard_delete:
                     cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
                 else:
                     self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
@@ -500,48 +478,3 @@ def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:
         k = keys[0]
         return [r.get(k) for r in batch.records]
     return [tuple(r.get(k) for k in keys) for r in batch.records]
-
-
-def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:
-    if not text:
-        return None
-    for prop, col, _ in sorted(columns, key=lambda c: -len(c[1])):
-        if text == col or text.startswith(col):
-            return prop or col
-    return None
-
-
-def _unencodable(found: Any, columns: list[tuple[str | None, str, str]], codec: str) -> str | None:
-    """The first field of a record (or of a row in COPY text) that `codec` cannot encode."""
-    fields = (
-        [(k, dumps(v).decode() if not isinstance(v, str) else v) for k, v in found.items()]
-        if isinstance(found, dict)
-        else [
-            (prop or col, text) for (prop, col, _), text in zip(columns, (found or "").split("\t"))
-        ]
-    )
-    for name, text in fields:
-        try:
-            text.encode(codec)
-        except UnicodeEncodeError:
-            return name
-    return None
-
-
-def _nul_column(record: dict[str, Any]) -> str | None:
-    for key, value in record.items():
-        if (
-            "\\u0000" in orjson.dumps(value).decode(errors="replace")
-            or isinstance(value, str)
-            and "\x00" in value
-        ):
-            return key
-    return None
-
-
-def _nul_field(row: str, columns: list[tuple[str | None, str, str]]) -> str | None:
-    """`_nul_column` for a row already in COPY text: the field holding an escaped \\u0000."""
-    for (prop, col, _), text in zip(columns, row.split("\t")):
-        if "\\u0000" in text:
-            return prop or col
-    return None

@@ -178,10 +178,10 @@ class Streamer:
             return None
         if [c for _, c, _ in encoder.layout] != list(table.props.values()):
             return None
-        keys = table.key_props if loader.load_method == "upsert" else []
-        if "_sdc_deleted_at" in table.props and loader.hard_delete:
+        keys = table.key_props if table.how.upsert else []
+        if "_sdc_deleted_at" in table.props and table.how.hard_delete:
             return None
-        if loader.load_method == "overwrite" and table.stream not in loader.overwritten:
+        if table.how.load_method == "overwrite" and table.stream not in loader.overwritten:
             return None
         if keys and not (table.direct and sorted(table.keys) == table.pk):
             return None
@@ -227,7 +227,7 @@ class Streamer:
             and batch.version == s.version
         )
         table = self.loader.tables.get(batch.spec.name)
-        keys = table.key_props if table is not None and self.loader.load_method == "upsert" else []
+        keys = table.key_props if table is not None and table.how.upsert else []
         if ok and keys:
             ok = isinstance(last_of_each(batch.keys, key_families(table)), range)  # no key twice
         if ok:

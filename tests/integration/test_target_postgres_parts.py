@@ -144,7 +144,9 @@ def test_both_config_dialects() -> None:
         5433,
         "shop",
     )
-    assert "password" not in connect_params({"sqlalchemy_url": "postgresql://me@h/d"})
+    for bare in ("postgresql://me@h/d", "postgresql://me:@h/d"):
+        assert "password" not in connect_params({"sqlalchemy_url": bare})
+        assert connect_params({"sqlalchemy_url": bare})["user"] == "me"
     with pytest.raises(ConfigError, match="dbname"):
         connect_params({"host": "db"})
 
