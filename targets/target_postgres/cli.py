@@ -123,6 +123,13 @@ SETTINGS: dict[str, Any] = {
             "type": "string",
             "description": "Key of this integration's row in tapwell_state (default 'default')",
         },
+        "state_table": {
+            "type": "string",
+            "description": (
+                "Name of the state table (default tapwell_state); a stream never loads into it "
+                "and a user's table of that name is never written"
+            ),
+        },
         "state_schema": {
             "type": "string",
             "description": "Schema of the tapwell_state table (default: default_target_schema)",
