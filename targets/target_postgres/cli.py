@@ -43,6 +43,25 @@ SETTINGS: dict[str, Any] = {
             "type": "boolean",
             "description": "Delete rows instead of setting _sdc_deleted_at",
         },
+        "stream_settings": {
+            "type": "object",
+            "description": (
+                'Per stream: {"<stream>": {"load_method": ..., "hard_delete": ...}} overrides '
+                "the global load_method and hard_delete for that stream (e.g. overwrite a keyless "
+                "FULL_TABLE stream that would otherwise grow on every run)"
+            ),
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "load_method": {
+                        "type": "string",
+                        "enum": ["upsert", "append-only", "overwrite"],
+                    },
+                    "hard_delete": {"type": "boolean"},
+                },
+                "additionalProperties": False,
+            },
+        },
         "add_metadata_columns": {
             "type": "boolean",
             "description": "Add the _sdc_* columns (also: add_record_metadata)",
@@ -68,9 +87,48 @@ SETTINGS: dict[str, Any] = {
             "type": "number",
             "description": "Commit at least this often (default 60)",
         },
+        "nul_characters": {
+            "type": "string",
+            "enum": ["replace", "strip", "error"],
+            "description": (
+                "A NUL character (\\u0000) in text or JSON, which PostgreSQL cannot store: "
+                "replace it with U+FFFD (default), strip it, or refuse the record (exit 65); "
+                "affected values are counted in one warning per stream"
+            ),
+        },
+        "lock_timeout": {
+            "type": "number",
+            "description": (
+                "Seconds a statement waits for a lock before the run fails with exit 75, to be "
+                "retried (default 120; 0: wait forever)"
+            ),
+        },
+        "statement_timeout": {
+            "type": "number",
+            "description": "Seconds one statement may run (default 3600; 0: no limit)",
+        },
+        "connect_timeout": {
+            "type": "integer",
+            "description": "Seconds to wait for the server when connecting (default 30)",
+        },
+        "sqlalchemy_url": {
+            "type": "string",
+            "secret": True,
+            "description": (
+                "MeltanoLabs' postgresql[+driver]://user:password@host:port/dbname?options, "
+                "used instead of the keys above; the password may hold unencoded % / @ :"
+            ),
+        },
         "state_id": {
             "type": "string",
             "description": "Key of this integration's row in tapwell_state (default 'default')",
+        },
+        "state_table": {
+            "type": "string",
+            "description": (
+                "Name of the state table (default tapwell_state); a stream never loads into it "
+                "and a user's table of that name is never written"
+            ),
         },
         "state_schema": {
             "type": "string",

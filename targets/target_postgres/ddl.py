@@ -1,4 +1,9 @@
-"""Tables from SCHEMA messages: names, create, add columns, widen types. Every identifier is quoted.
+"""Tables from SCHEMA messages: names, create, add columns, widen types.
+
+Every statement is composed with psycopg2.sql: names are `sql.Identifier`s and values
+`sql.Literal`s, and a composed statement is executed without parameters. Names are untrusted:
+psycopg2 would read a `%` inside a quoted name as a parameter marker if the statement also
+carried `%s` parameters (stream `q%%b` once deleted the rows of table `q%b`).
 
 PostgreSQL keeps 63 bytes of an identifier and silently cuts the rest, so two long names could
 land on one column. A longer name is shortened here instead, deterministically: its first bytes,
@@ -11,18 +16,24 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from psycopg2 import sql
 from tapwell.errors import SyncError
 
 MAX_IDENTIFIER_BYTES = 63
 
 
-def quote(name: str) -> str:
-    """An identifier, quoted: any character is allowed, double quotes are doubled."""
-    return '"' + name.replace('"', '""') + '"'
+def ident(name: str) -> sql.Identifier:
+    """A column, schema or table name, quoted by libpq: any character is allowed."""
+    return sql.Identifier(name)
 
 
-def qualified(schema: str, table: str) -> str:
-    return f"{quote(schema)}.{quote(table)}"
+def qualified(schema: str, table: str) -> sql.Identifier:
+    return sql.Identifier(schema, table)
+
+
+def idents(names: Iterable[str]) -> sql.Composed:
+    """`"a", "b", "c"`: a column list."""
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
 
 
 def shorten(name: str) -> str:
@@ -114,17 +125,24 @@ def primary_key(cur: Any, schema: str, table: str) -> list[str]:
     return sorted(r[0] for r in cur.fetchall())
 
 
-def create_table(target: str, columns: dict[str, str], keys: list[str]) -> str:
-    cols = [f"{quote(c)} {t}" for c, t in columns.items()]
+def create_table(target: sql.Composable, columns: dict[str, str], keys: list[str]) -> sql.Composed:
+    """CREATE TABLE from column -> type; types are our own spellings (types.py), never input."""
+    cols: list[sql.Composable] = [
+        sql.SQL("{} {}").format(ident(c), sql.SQL(t)) for c, t in columns.items()
+    ]
     if keys:
-        cols.append(f"PRIMARY KEY ({', '.join(quote(k) for k in keys)})")
-    return f"CREATE TABLE IF NOT EXISTS {target} ({', '.join(cols)})"
+        cols.append(sql.SQL("PRIMARY KEY ({})").format(idents(keys)))
+    return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(target, sql.SQL(", ").join(cols))
 
 
-def add_column(target: str, column: str, sqltype: str) -> str:
-    return f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {quote(column)} {sqltype}"
+def add_column(target: sql.Composable, column: str, sqltype: str) -> sql.Composed:
+    return sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+        target, ident(column), sql.SQL(sqltype)
+    )
 
 
-def alter_type(target: str, column: str, sqltype: str) -> str:
+def alter_type(target: sql.Composable, column: str, sqltype: str) -> sql.Composed:
     """Widen a column in place; the USING cast keeps every row (text takes any value's text form)."""
-    return f"ALTER TABLE {target} ALTER COLUMN {quote(column)} TYPE {sqltype} USING {quote(column)}::{sqltype}"
+    return sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
+        target, ident(column), sql.SQL(sqltype), ident(column), sql.SQL(sqltype)
+    )

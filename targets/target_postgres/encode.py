@@ -4,7 +4,8 @@ Each column gets an expression chosen by the column's PostgreSQL type, with the 
 inline (an int for a bigint, a plain str for text) and anything else through a formatter that
 handles the rest exactly: Decimal and float as their exact text (never rounded), booleans as
 t/f, objects and arrays as JSON, strings escaped for COPY (backslash, newline, carriage return,
-tab). PostgreSQL cannot store a NUL byte in text, so one is reported here with its column.
+tab). PostgreSQL cannot store a NUL character (U+0000) in text or jsonb: `Nul` replaces it with
+U+FFFD (the default), strips it, or refuses the value naming its column (`nul_characters`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,65 @@ NULL = "\\N"
 ROWS_PER_CHUNK = 4096
 
 
+NUL_MODES = ("replace", "strip", "error")
+REPLACEMENT = "\ufffd"
+
+
+class Nul:
+    """What a stream does with NUL characters (setting `nul_characters`), and how many values
+    held one, for the one warning per stream at the end."""
+
+    def __init__(self, mode: str = "error") -> None:
+        self.mode = mode
+        self.count = 0
+
+    def fix(self, column: str, value: str) -> str:
+        """`value` without NUL characters, or BadValue in mode `error`."""
+        if self.mode == "error":
+            raise BadValue(
+                column,
+                "text contains a NUL byte (\\u0000), which PostgreSQL cannot store "
+                "(set nul_characters to replace or strip to load it)",
+            )
+        self.count += 1
+        return value.replace("\x00", REPLACEMENT if self.mode == "replace" else "")
+
+    def fix_json(self, column: str, value: Any) -> Any:
+        """`value` (a JSON document) with NUL characters fixed in every string and key; the
+        value itself when it holds none."""
+        found = False
+
+        def walk(node: Any) -> Any:
+            nonlocal found
+            if isinstance(node, str):
+                if "\x00" in node:
+                    found = True
+                    return self._clean(column, node)
+                return node
+            if isinstance(node, dict):
+                return {walk(k): walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v) for v in node]
+            return node
+
+        out = walk(value)
+        if found:
+            self.count += 1
+        return out
+
+    def _clean(self, column: str, text: str) -> str:
+        if self.mode == "error":
+            raise BadValue(
+                column,
+                "JSON contains a NUL character (\\u0000), which PostgreSQL's jsonb cannot store "
+                "(set nul_characters to replace or strip to load it)",
+            )
+        return text.replace("\x00", REPLACEMENT if self.mode == "replace" else "")
+
+
+REFUSE_NUL = Nul("error")
+
+
 class BadValue(ValueRefused):
     """A value that cannot be written to its column; `column` names it."""
 
@@ -33,31 +93,31 @@ class BadValue(ValueRefused):
         self.problem = problem
 
 
-def escape_text(column: str, value: str) -> str:
+def escape_text(column: str, value: str, nul: Nul = REFUSE_NUL) -> str:
     if "\x00" in value:
-        raise BadValue(column, "text contains a NUL byte (\\u0000), which PostgreSQL cannot store")
+        value = nul.fix(column, value)
     # Four C-level replaces beat one str.translate with a mapping by an order of magnitude.
     return (
         value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     )
 
 
-def _as_text(column: str) -> Callable[[Any], str]:
+def _as_text(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         if isinstance(value, str):
-            return escape_text(column, value)
+            return escape_text(column, value, nul)
         if value is True or value is False:
             return "true" if value else "false"
         if isinstance(value, (dict, list)):
-            return escape_text(column, dumps(value).decode())
+            return escape_text(column, dumps(value).decode(), nul)
         if isinstance(value, float):
             return repr(value)
-        return escape_text(column, str(value))
+        return escape_text(column, str(value), nul)
 
     return fmt
 
 
-def _as_integer(column: str) -> Callable[[Any], str]:
+def _as_integer(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         if isinstance(value, bool):
             raise BadValue(column, f"{value!r} is not an integer")
@@ -68,12 +128,12 @@ def _as_integer(column: str) -> Callable[[Any], str]:
             except (ValueError, OverflowError, ArithmeticError):
                 pass
             raise BadValue(column, f"{value!r} is not an integer")
-        return _as_text(column)(value)  # PostgreSQL parses it, or names the column in its error
+        return _as_text(column, nul)(value)  # PostgreSQL parses it, or names the column
 
     return fmt
 
 
-def _as_number(column: str) -> Callable[[Any], str]:
+def _as_number(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         if isinstance(value, bool):
             raise BadValue(column, f"{value!r} is not a number")
@@ -85,32 +145,38 @@ def _as_number(column: str) -> Callable[[Any], str]:
             if isinstance(value, Decimal) and not value.is_finite():
                 raise BadValue(column, f"{value} is not a finite number")
             return str(value)
-        return _as_text(column)(value)
+        return _as_text(column, nul)(value)
 
     return fmt
 
 
-def _as_boolean(column: str) -> Callable[[Any], str]:
+def _as_boolean(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
-        return _as_text(column)(value)  # 'true'/'false' text, or PostgreSQL's own error
+        return _as_text(column, nul)(value)  # 'true'/'false' text, or PostgreSQL's own error
 
     return fmt
 
 
-def _as_json(column: str) -> Callable[[Any], str]:
+def _as_json(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     def fmt(value: Any) -> str:
         try:
             text = orjson.dumps(value).decode()
         except TypeError:
             text = dumps(value).decode()
-        return text.replace("\\", "\\\\") if "\\" in text else text
+        if "\\" not in text:
+            return text
+        if "\\u0000" in text:  # maybe a NUL character (or a backslash before "u0000")
+            fixed = nul.fix_json(column, value)
+            if fixed is not value:
+                text = dumps(fixed).decode()
+        return text.replace("\\", "\\\\")
 
     return fmt
 
 
 # (formatter factory, inline expression) per column family; `v` is the value, `f` its formatter.
 _TEXT_FAST = 'v if type(v) is str and "\\\\" not in v and v.isprintable() else f(v)'
-_KINDS: dict[str, tuple[Callable[[str], Callable[[Any], str]], str]] = {
+_KINDS: dict[str, tuple[Callable[[str, Nul], Callable[[Any], str]], str]] = {
     "bigint": (_as_integer, "v if type(v) is int else f(v)"),
     "integer": (_as_integer, "v if type(v) is int else f(v)"),
     "smallint": (_as_integer, "v if type(v) is int else f(v)"),
@@ -123,9 +189,11 @@ _KINDS: dict[str, tuple[Callable[[str], Callable[[Any], str]], str]] = {
 }
 
 
-def formatter_for(column: str, sqltype: str) -> tuple[Callable[[Any], str], str]:
+def formatter_for(
+    column: str, sqltype: str, nul: Nul = REFUSE_NUL
+) -> tuple[Callable[[Any], str], str]:
     factory, expr = _KINDS.get(family(sqltype), (_as_text, _TEXT_FAST))
-    return factory(column), expr
+    return factory(column, nul), expr
 
 
 # When the record check has already pinned a value's type, the cheaper expression for it.
@@ -135,7 +203,7 @@ def formatter_for(column: str, sqltype: str) -> tuple[Callable[[Any], str], str]
 _INT: dict[type, str] = {int: "v"}
 _NUMBER: dict[type, str] = {int: "v", float: "_jd(v).decode()"}
 # An object or array: orjson inline, the formatter only for what orjson refuses (Decimal, ints
-# past 64 bits), and backslashes doubled for COPY.
+# past 64 bits) or for an escaped NUL, and backslashes doubled for COPY.
 _JSON_LINES = [
     "try:",
     "    {c} = _jd(v).decode()",
@@ -143,7 +211,7 @@ _JSON_LINES = [
     "    {c} = {f}(v)",
     "else:",
     '    if "\\\\" in {c}:',
-    '        {c} = {c}.replace("\\\\", "\\\\\\\\")',
+    '        {c} = {f}(v) if "\\\\u0000" in {c} else {c}.replace("\\\\", "\\\\\\\\")',
 ]
 _PINNED: dict[str, dict[type, str]] = {
     "bigint": _INT,
@@ -161,7 +229,11 @@ _CLEAN_TEXT_PINNED = {str: "v"}
 
 
 def compile_row_encoder(
-    columns: list[tuple[str, str, str]], check: CheckCode, *, clean: bool = False
+    columns: list[tuple[str, str, str]],
+    check: CheckCode,
+    *,
+    clean: bool = False,
+    nul: Nul = REFUSE_NUL,
 ) -> Callable[[dict[str, Any], int | None], str] | None:
     """One function that checks a record against its SCHEMA (raising what the loop's own check
     raises, in the same order) and returns its COPY line for `columns` (property, column, type),
@@ -183,7 +255,7 @@ def compile_row_encoder(
     body = ["get = record.get", *check.head]
     json_lines = _JSON_LINES[:4] if clean else _JSON_LINES
     for j, (prop, column, sqltype) in enumerate(columns):
-        fmt, generic = formatter_for(column, sqltype)
+        fmt, generic = formatter_for(column, sqltype, nul)
         pinned = _PINNED.get(family(sqltype), _CLEAN_TEXT_PINNED if clean else _TEXT_PINNED)
         env[f"_cf{j}"] = fmt
 
@@ -217,7 +289,9 @@ RowEncoder = Callable[[Sequence[dict[str, Any]], Sequence[int]], list[str]]
 
 
 def compile_encoder(
-    columns: list[tuple[str | None, str, str]], constants: dict[str, str] | None = None
+    columns: list[tuple[str | None, str, str]],
+    constants: dict[str, str] | None = None,
+    nul: Nul = REFUSE_NUL,
 ) -> RowEncoder:
     """A function (records, indexes) -> COPY lines, one per index, without the newline.
 
@@ -235,7 +309,7 @@ def compile_encoder(
             fmts.append(None)
             parts.append(f"{{C{i}}}")
             continue
-        fmt, expr = formatter_for(column, sqltype)
+        fmt, expr = formatter_for(column, sqltype, nul)
         names.append(prop)
         fmts.append(fmt)
         expr = expr.replace("f(v)", f"f{i}(v)")

@@ -9,36 +9,42 @@ Append-only streams COPY straight into their table.
 
 from __future__ import annotations
 
+import logging
 import operator
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import psycopg2
+import psycopg2.errorcodes
 import psycopg2.errors
-from tapwell.errors import ConfigError, ProtocolError, SyncError
+import psycopg2.extensions
+from psycopg2 import sql
+from tapwell.errors import ProtocolError, SyncError
 from tapwell.schema import CheckCode
 from tapwell.target import Batch, RowEncoder, StreamSpec
 from tapwell.wire import dumps
 
-from target_postgres import ddl
-from target_postgres.connection import connect, map_error
+from target_postgres import ddl, locate
+from target_postgres.connection import connect, errors_mapped, map_error
 from target_postgres.dedupe import last_of_each
 from target_postgres.encode import (
     NULL,
     BadValue,
     CopySource,
     EncodedSource,
+    Nul,
     compile_encoder,
     compile_row_encoder,
 )
+from target_postgres.owners import Owners
+from target_postgres.settings import StreamSettings
+from target_postgres.settings import parse as parse_settings
 from target_postgres.stream import Streamer
 from target_postgres.types import family, pg_type, wider
 
-LOAD_METHODS = ("upsert", "append-only", "overwrite")
-STAGE = "_tapwell_stage"
-_COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
+LOG = logging.getLogger("target-postgres")
+# A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
+STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
 
 
 CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
@@ -56,9 +62,11 @@ class Table:
     pk: list[str] = field(default_factory=list)  # the table's primary key columns, sorted
     direct: bool = True  # try COPY straight into the table until a batch meets a key already there
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
+    how: StreamSettings = field(default_factory=StreamSettings)  # its load_method, hard_delete
 
     @property
-    def target(self) -> str:
+    def target(self) -> sql.Identifier:
         return ddl.qualified(self.schema, self.name)
 
 
@@ -77,29 +85,24 @@ class Plan:
 class PostgresLoader:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.load_method = str(config.get("load_method") or "upsert")
-        if self.load_method not in LOAD_METHODS:
-            raise ConfigError(
-                f"config key load_method: {self.load_method!r} is not one of {', '.join(LOAD_METHODS)}"
-            )
-        self.hard_delete = bool(config.get("hard_delete", False))
-        self.primary_key_required = bool(config.get("primary_key_required", False))
-        self.number_type = str(config.get("number_type") or "numeric")
-        if self.number_type not in ("numeric", "double precision", "real"):
-            raise ConfigError(
-                f"config key number_type: {self.number_type!r} is not numeric, double precision or real"
-            )
-        self.state_schema = ddl.shorten(
-            str(config.get("state_schema") or config.get("default_target_schema") or "public")
-        )
-        self.state_table = ddl.shorten(str(config.get("state_table") or "tapwell_state"))
-        self.state_id = str(config.get("state_id") or "default")
+        self.settings = settings = parse_settings(config)
+        self.primary_key_required = settings.primary_key_required
+        self.number_type = settings.number_type
+        self.nul_mode = settings.nul_mode
+        self.state_schema = settings.state_schema
+        self.state_table = settings.state_table
+        self.state_id = settings.state_id
         self.source = "stdin"
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
+        self.owners = Owners(self.state_schema, self.state_table)
+        with errors_mapped(self.conn, "cannot check the state table"):
+            with self.conn.cursor() as cur:  # a user's own table of that name: refused first
+                self.owners.check_state_table(cur)
+            self.conn.commit()
         self.streamer = Streamer(self)  # COPY while a batch is read (see stream.py)
 
     # ------------------------------------------------------------------ tables
@@ -107,16 +110,10 @@ class PostgresLoader:
     def prepare(self, spec: StreamSpec) -> None:
         """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
         self.streamer.abandon()
-        try:
+        with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
                 self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot create or change its table", stream=spec.name) from None
-        except BaseException:
-            self.conn.rollback()
-            raise
 
     def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
         props: dict[str, Any] = spec.schema.get("properties") or {}
@@ -126,7 +123,8 @@ class PostgresLoader:
                 raise SyncError(
                     f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
                 )
-        if not spec.key_properties and self.primary_key_required and self.load_method == "upsert":
+        how = self.settings.of(spec.name)
+        if not spec.key_properties and self.primary_key_required and how.upsert:
             raise SyncError(
                 f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
             )
@@ -136,8 +134,9 @@ class PostgresLoader:
         target = ddl.qualified(schema, name)
         keys = [names[k] for k in spec.key_properties]
         existing = ddl.existing_columns(cur, schema, name)
+        unmarked = self.owners.claim(cur, spec.name, schema, name, bool(existing))
         if not existing:
-            use_keys = keys if self.load_method == "upsert" else []
+            use_keys = keys if how.upsert else []
             cur.execute(ddl.create_table(target, wanted, use_keys))
             existing = dict(wanted)
         else:
@@ -151,8 +150,23 @@ class PostgresLoader:
                 if new is not None:
                     cur.execute(ddl.alter_type(target, col, new))
                     existing[col] = new
+        if unmarked:
+            self.owners.mark(cur, spec.name, schema, name)
         pk = ddl.primary_key(cur, schema, name)
-        return Table(spec.name, schema, name, existing, names, keys, list(spec.key_properties), pk)
+        before = self.tables.get(spec.name)
+        nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
+        return Table(
+            spec.name,
+            schema,
+            name,
+            existing,
+            names,
+            keys,
+            list(spec.key_properties),
+            pk,
+            nul=nul,
+            how=how,
+        )
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
         """Check and encode each record as it is read (see compile_row_encoder), for the table
@@ -163,17 +177,17 @@ class PostgresLoader:
         if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
             return None
         columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
-        encode = compile_row_encoder(columns, check)
+        encode = compile_row_encoder(columns, check, nul=table.nul)
         if encode is None:
             return None
-        keys = table.key_props if self.load_method == "upsert" else []
+        keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
         return RowEncoder(
             encode,
             key,
             columns,
             None if self.streamer.broken else self.streamer.feed,
-            compile_row_encoder(columns, check, clean=True),
+            compile_row_encoder(columns, check, clean=True, nul=table.nul),
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
@@ -181,7 +195,7 @@ class PostgresLoader:
             return
         cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
         if cur.fetchone() is None:
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {ddl.quote(schema)}")
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ddl.ident(schema)))
         self.schemas_made.add(schema)
 
     def _ensure_column(self, cur: Any, table: Table, column: str, sqltype: str) -> None:
@@ -194,7 +208,7 @@ class PostgresLoader:
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """Every batch and the state row, in one transaction."""
-        try:
+        with errors_mapped(self.conn, "cannot commit the batch"):
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
@@ -203,16 +217,10 @@ class PostgresLoader:
                 if state is not None:
                     self._save_state(cur, state)
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot commit the batch") from None
-        except BaseException:
-            self.conn.rollback()
-            raise
 
     def _plan(self, batch: Batch) -> Plan:
         table = self.tables[batch.spec.name]
-        keys = table.key_props if self.load_method == "upsert" else []
+        keys = table.key_props if table.how.upsert else []
         indexes: list[int] | range = range(len(batch.records))
         if keys:
             indexes = last_of_each(batch_keys(batch, keys), key_families(table))
@@ -233,7 +241,7 @@ class PostgresLoader:
         key = (tuple(columns), tuple(sorted(constants.items())))
         encode = table.encoders.get(key)
         if encode is None:
-            encode = table.encoders[key] = compile_encoder(columns, constants)
+            encode = table.encoders[key] = compile_encoder(columns, constants, table.nul)
         return encode
 
     def _load_batch(self, cur: Any, batch: Batch) -> None:
@@ -242,10 +250,10 @@ class PostgresLoader:
         columns = plan.columns
         if batch.version is not None:
             self._ensure_column(cur, table, "_sdc_table_version", "bigint")
-        if self.load_method == "overwrite" and table.stream not in self.overwritten:
-            cur.execute(f"DELETE FROM {table.target}")
+        if table.how.load_method == "overwrite" and table.stream not in self.overwritten:
+            cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             self.overwritten.add(table.stream)
-        deletes = "_sdc_deleted_at" in table.props and self.hard_delete
+        deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
         merge = plan.merge
         if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
             # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
@@ -260,8 +268,10 @@ class PostgresLoader:
                 table.direct = False  # keys repeat from now on: stage and merge
         copy_into = table.target
         if merge or deletes:
-            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
-            cur.execute(f"CREATE TEMP TABLE {STAGE} (LIKE {table.target}) ON COMMIT DROP")
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(STAGE, table.target)
+            )
             copy_into = STAGE
         self._copy(cur, batch, plan, copy_into)
         if copy_into == STAGE:
@@ -279,7 +289,7 @@ class PostgresLoader:
         return cols
 
     def _copy(
-        self, cur: Any, batch: Batch, plan: Plan, into: str, raw_unique: bool = False
+        self, cur: Any, batch: Batch, plan: Plan, into: sql.Identifier, raw_unique: bool = False
     ) -> None:
         table, columns, indexes = plan.table, plan.columns, plan.indexes
         source: CopySource | EncodedSource
@@ -294,9 +304,9 @@ class PostgresLoader:
             source = CopySource(
                 batch.records, indexes, self._encoder(table, columns, plan.constants)
             )
-        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(into, ddl.idents(c for _, c, _ in columns))
         try:
-            cur.copy_expert(f"COPY {into} ({collist}) FROM STDIN", source, size=1 << 18)
+            cur.copy_expert(copy, source, size=1 << 18)
         except (BadValue, UnicodeEncodeError):
             raise self._bad_value(batch, source) from None
         except psycopg2.Error as exc:
@@ -323,22 +333,14 @@ class PostgresLoader:
     def _copy_error(
         self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
     ) -> Exception:
-        diag = getattr(exc, "diag", None)
-        context = (getattr(diag, "context", None) or "") if diag is not None else ""
-        match = _COPY_CONTEXT.search(context)
+        at = locate.refused_row(exc, indexes)
         line = column = None
-        if match:
-            row = int(match.group(1)) - 1
-            if 0 <= row < len(indexes):
-                line = self._line_of(batch, indexes[row])
-                column = _column_named(match.group(2), columns)
-                if column is None:
-                    found = batch.records[indexes[row]]
-                    column = (
-                        _nul_column(found)
-                        if isinstance(found, dict)
-                        else _nul_field(found or "", columns)
-                    )
+        if at is not None:
+            row, named = at
+            line = self._line_of(batch, indexes[row])
+            column = locate.column_named(named, columns)
+            if column is None:
+                column = locate.field_refused(exc, self.conn, batch.records[indexes[row]], columns)
         return map_error(
             exc,
             "cannot load the batch",
@@ -351,31 +353,42 @@ class PostgresLoader:
     def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
         target = table.target
         keys = table.keys
-        quoted = ", ".join(ddl.quote(c) for c in cols)
-        match = " AND ".join(f"t.{ddl.quote(k)} = s.{ddl.quote(k)}" for k in keys)
-        live = ""
+        quoted = ddl.idents(cols)
+        match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=ddl.ident(k)) for k in keys)
+        live = sql.SQL("")
         if deletes:
             if keys:
                 cur.execute(
-                    f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match} AND s._sdc_deleted_at IS NOT NULL"
+                    sql.SQL(
+                        "DELETE FROM {} AS t USING {} AS s WHERE {} AND s._sdc_deleted_at IS NOT NULL"
+                    ).format(target, STAGE, match)
                 )
-            live = " WHERE _sdc_deleted_at IS NULL"
+            live = sql.SQL(" WHERE _sdc_deleted_at IS NULL")
         if merge and sorted(keys) == table.pk:
             rest = [c for c in cols if c not in keys]
             action = (
-                "DO NOTHING"
+                sql.SQL("DO NOTHING")
                 if not rest
-                else "DO UPDATE SET "
-                + ", ".join(f"{ddl.quote(c)} = EXCLUDED.{ddl.quote(c)}" for c in rest)
+                else sql.SQL("DO UPDATE SET ")
+                + sql.SQL(", ").join(
+                    sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest
+                )
             )
-            keylist = ", ".join(ddl.quote(k) for k in keys)
             cur.execute(
-                f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live} ON CONFLICT ({keylist}) {action}"
+                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT ({}) {}").format(
+                    target, quoted, quoted, STAGE, live, ddl.idents(keys), action
+                )
             )
             return
         if merge:
-            cur.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
-        cur.execute(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {STAGE}{live}")
+            cur.execute(
+                sql.SQL("DELETE FROM {} AS t USING {} AS s WHERE {}").format(target, STAGE, match)
+            )
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(
+                target, quoted, quoted, STAGE, live
+            )
+        )
 
     # ------------------------------------------------------------------ versions and state
 
@@ -385,54 +398,70 @@ class PostgresLoader:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
-        try:
+        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
             with self.conn.cursor() as cur:
-                older = "(_sdc_table_version < %s OR _sdc_table_version IS NULL)"
-                if self.hard_delete:
-                    cur.execute(f"DELETE FROM {table.target} WHERE {older}", (version,))
+                older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
+                    sql.Literal(version)
+                )
+                if table.how.hard_delete:
+                    cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
                 else:
                     self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
                     cur.execute(
-                        f"UPDATE {table.target} SET _sdc_deleted_at = now() WHERE {older} AND _sdc_deleted_at IS NULL",
-                        (version,),
+                        sql.SQL(
+                            "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
+                        ).format(table.target, older)
                     )
             self.conn.commit()
-        except psycopg2.Error as exc:
-            self.conn.rollback()
-            raise map_error(exc, "cannot apply ACTIVATE_VERSION", stream=spec.name) from None
 
     def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
         target = ddl.qualified(self.state_schema, self.state_table)
         if not self.state_table_ready:
             self._ensure_schema(cur, self.state_schema)
             cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {target} "
-                "(id text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamp with time zone NOT NULL)"
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY, value jsonb NOT NULL, "
+                    "updated_at timestamp with time zone NOT NULL)"
+                ).format(target)
             )
+            self.owners.check_state_table(cur)  # a user's own table of that name: never written
             self.state_table_ready = True
         cur.execute(
-            f"INSERT INTO {target} (id, value, updated_at) VALUES (%s, %s, now()) "
-            "ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-            (self.state_id, dumps(state).decode()),
+            sql.SQL(
+                "INSERT INTO {} (id, value, updated_at) VALUES ({}, {}, now()) ON CONFLICT (id) "
+                "DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+            ).format(target, sql.Literal(self.state_id), sql.Literal(dumps(state).decode()))
         )
 
     def stored_state(self) -> dict[str, Any] | None:
         """The state last committed with the data, to resume from when stdout was lost."""
         target = ddl.qualified(self.state_schema, self.state_table)
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s)", (target,))
-            row = cur.fetchone()
-            if row is None or row[0] is None:
-                self.conn.rollback()
-                return None
-            cur.execute(f"SELECT value FROM {target} WHERE id = %s", (self.state_id,))
-            found = cur.fetchone()
-        self.conn.rollback()
+        found = None
+        with errors_mapped(self.conn, "cannot read the stored state"):
+            with self.conn.cursor() as cur:
+                if ddl.existing_columns(cur, self.state_schema, self.state_table):
+                    cur.execute(
+                        sql.SQL("SELECT value FROM {} WHERE id = {}").format(
+                            target, sql.Literal(self.state_id)
+                        )
+                    )
+                    found = cur.fetchone()
+            self.conn.rollback()
         return found[0] if found else None
 
     def close(self) -> None:
         self.streamer.abandon()
         self.conn.close()
+        for table in self.tables.values():
+            if table.nul.count:
+                done = "replaced with U+FFFD" if table.nul.mode == "replace" else "stripped"
+                LOG.warning(
+                    "stream %r: %d values held NUL characters (\\u0000), which PostgreSQL "
+                    "cannot store: %s (setting nul_characters)",
+                    table.stream,
+                    table.nul.count,
+                    done,
+                )
 
 
 def key_families(table: Table) -> list[str]:
@@ -449,31 +478,3 @@ def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:
         k = keys[0]
         return [r.get(k) for r in batch.records]
     return [tuple(r.get(k) for k in keys) for r in batch.records]
-
-
-def _column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:
-    if not text:
-        return None
-    for prop, col, _ in sorted(columns, key=lambda c: -len(c[1])):
-        if text == col or text.startswith(col):
-            return prop or col
-    return None
-
-
-def _nul_column(record: dict[str, Any]) -> str | None:
-    for key, value in record.items():
-        if (
-            "\\u0000" in orjson.dumps(value).decode(errors="replace")
-            or isinstance(value, str)
-            and "\x00" in value
-        ):
-            return key
-    return None
-
-
-def _nul_field(row: str, columns: list[tuple[str | None, str, str]]) -> str | None:
-    """`_nul_column` for a row already in COPY text: the field holding an escaped \\u0000."""
-    for (prop, col, _), text in zip(columns, row.split("\t")):
-        if "\\u0000" in text:
-            return prop or col
-    return None

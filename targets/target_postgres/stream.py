@@ -167,6 +167,7 @@ class Streamer:
 
     def _start(self, batch: Any) -> StreamedCopy | None:
         import psycopg2.extensions
+        from psycopg2 import sql
 
         from target_postgres import ddl
 
@@ -177,10 +178,10 @@ class Streamer:
             return None
         if [c for _, c, _ in encoder.layout] != list(table.props.values()):
             return None
-        keys = table.key_props if loader.load_method == "upsert" else []
-        if "_sdc_deleted_at" in table.props and loader.hard_delete:
+        keys = table.key_props if table.how.upsert else []
+        if "_sdc_deleted_at" in table.props and table.how.hard_delete:
             return None
-        if loader.load_method == "overwrite" and table.stream not in loader.overwritten:
+        if table.how.load_method == "overwrite" and table.stream not in loader.overwritten:
             return None
         if keys and not (table.direct and sorted(table.keys) == table.pk):
             return None
@@ -192,13 +193,13 @@ class Streamer:
         constants = loader._constants(table, batch)
         columns = loader._copy_columns(table, constants)
         suffix = "".join("\t" + constants[c] for p, c, _ in columns if p is None)
-        collist = ", ".join(ddl.quote(c) for _, c, _ in columns)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            table.target, ddl.idents(c for _, c, _ in columns)
+        )
         with conn.cursor() as cur:
             cur.execute("SAVEPOINT tapwell_stream")
         try:
-            s = StreamedCopy(
-                conn, f"COPY {table.target} ({collist}) FROM STDIN", batch, suffix, batch.version
-            )
+            s = StreamedCopy(conn, copy.as_string(conn), batch, suffix, batch.version)
         except BaseException:
             conn.rollback()  # nothing was sent: only the savepoint is undone
             raise
@@ -226,7 +227,7 @@ class Streamer:
             and batch.version == s.version
         )
         table = self.loader.tables.get(batch.spec.name)
-        keys = table.key_props if table is not None and self.loader.load_method == "upsert" else []
+        keys = table.key_props if table is not None and table.how.upsert else []
         if ok and keys:
             ok = isinstance(last_of_each(batch.keys, key_families(table)), range)  # no key twice
         if ok:

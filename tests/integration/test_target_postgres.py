@@ -640,7 +640,7 @@ GOOD = [schema("bad", BAD_PROPS, ["id"]), record("bad", {"id": 1, "t": "ok"}), s
         ),
         (
             record("bad", {"id": 2, "j": {"k": "nul\u0000"}}),
-            "stdin line 4, stream 'bad', field 'j': value does not fit the column",
+            "stdin line 4, stream 'bad', field 'j': JSON contains a NUL character",
         ),
     ],
     ids=[
@@ -658,7 +658,8 @@ def test_bad_input_is_one_clear_line_and_nothing_after_the_last_state(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, bad_line: Any, expected: str
 ) -> None:
     msgs = lines(*GOOD, bad_line, record("bad", {"id": 3}), state({"pos": 3}))
-    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 1}, msgs)
+    config = {**pg_db, "batch_size_rows": 1, "nul_characters": "error"}  # NUL: refused, as asked
+    result = run_target(bin_path, tmp_path, config, msgs)
     assert result.returncode == 65, result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr
@@ -679,7 +680,7 @@ def test_a_refused_value_is_reported_after_a_schema_problem_later_in_its_batch(
         record("bad", {"id": 3, "n": "abc"}),
         state({"pos": 3}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(bin_path, tmp_path, {**pg_db, "nul_characters": "error"}, msgs)
     assert result.returncode == 65, result.stderr
     assert "stdin line 5, stream 'bad', field 'n': 'abc' is not integer" in result.stderr
     assert "NUL" not in result.stderr
@@ -697,6 +698,7 @@ def test_a_refused_value_replaced_in_its_batch_is_never_loaded(
         record("bad", {"id": 2, "t": "fixed"}),
         state({"pos": 3}),
     )
+    pg_db = {**pg_db, "nul_characters": "error"}
     result = run_target(bin_path, tmp_path, pg_db, msgs)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id, n, t, j FROM bad ORDER BY id") == [

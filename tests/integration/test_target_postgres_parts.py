@@ -27,11 +27,6 @@ def test_shorten_is_deterministic_and_fits_63_bytes() -> None:
     assert ddl.shorten("x" * 63) == "x" * 63 and ddl.shorten("x" * 64) != ddl.shorten("x" * 65)
 
 
-def test_quote_doubles_quotes() -> None:
-    assert ddl.quote('a "b" c') == '"a ""b"" c"'
-    assert ddl.qualified("s", "t") == '"s"."t"'
-
-
 def test_stream_names_map_like_pipelinewise() -> None:
     assert ddl.target_of("shop-orders", {}) == ("public", "orders")
     assert ddl.target_of("orders", {"default_target_schema": "raw"}) == ("raw", "orders")
@@ -110,6 +105,11 @@ def test_both_config_dialects() -> None:
         "sslmode": "require",
         "application_name": "tapwell target-postgres",
         "connect_timeout": 0,
+        "client_encoding": "UTF8",
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
     ml = {
         "host": "db",
@@ -126,10 +126,27 @@ def test_both_config_dialects() -> None:
         "verify-full",
         "/ca.pem",
     )
-    assert (
-        connect_params({"sqlalchemy_url": "postgresql+psycopg2://u:p@h:1/d"})["dsn"]
-        == "postgresql://u:p@h:1/d"
+    url = connect_params({"sqlalchemy_url": "postgresql+psycopg2://u:p@h:1/d?sslmode=require"})
+    assert {k: url[k] for k in ("user", "password", "host", "port", "dbname", "sslmode")} == {
+        "user": "u",
+        "password": "p",
+        "host": "h",
+        "port": 1,
+        "dbname": "d",
+        "sslmode": "require",
+    }
+    # A password as users paste it: unencoded %, / and @; percent escapes decoded.
+    raw = connect_params({"sqlalchemy_url": "postgresql://me:p%zz/x@y%40@db.example:5433/shop"})
+    assert (raw["user"], raw["password"], raw["host"], raw["port"], raw["dbname"]) == (
+        "me",
+        "p%zz/x@y@",
+        "db.example",
+        5433,
+        "shop",
     )
+    for bare in ("postgresql://me@h/d", "postgresql://me:@h/d"):
+        assert "password" not in connect_params({"sqlalchemy_url": bare})
+        assert connect_params({"sqlalchemy_url": bare})["user"] == "me"
     with pytest.raises(ConfigError, match="dbname"):
         connect_params({"host": "db"})
 

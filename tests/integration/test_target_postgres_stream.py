@@ -65,7 +65,7 @@ def test_streamed_batches_load_like_whole_ones(
 def test_a_refused_value_after_the_stream_opened_commits_nothing_of_its_batch(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    config = {**pg_db, "batch_size_rows": N}
+    config = {**pg_db, "batch_size_rows": N, "nul_characters": "error"}
     msgs = [
         schema("s", PROPS, ["id"]),
         *_rows("s", range(0, N), "a"),
