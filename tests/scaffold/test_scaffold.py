@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +210,72 @@ def test_scaffolded_code_is_lint_clean(bin_path: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def _readme_commands(repo: Path) -> str:
+    """The first ```sh block of a scaffolded README: the commands it tells a user to type."""
+    text = (repo / "README.md").read_text()
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def _follow_readme(repo: Path) -> subprocess.CompletedProcess[str]:
+    """Type the README's commands in the repo, as a user does, in one shell (so `. activate`
+    holds for the lines after it); the user's own tapwell venv is not on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
+    )
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    script = "set -euo pipefail\n" + _readme_commands(repo)
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert proc.returncode == 0, f"{script}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.mark.slow
+def test_scaffolded_repos_install_and_follow_their_readme_twice(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    """A user with tapwell from a clone (this checkout's venv) runs `tapwell new tap|target`,
+    then types its README's commands (`make install` into the repo's own fresh .venv, `make
+    test`, `make check`, a first sync with no state, a resumed sync), and again: the repo
+    depends on this very tapwell, so its install needs no index that has tapwell."""
+    for kind in ("tap", "target"):
+        made = subprocess.run(
+            [str(bin_path / "tapwell"), "new", kind, f"{kind}-readme", "--dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+    tap, target = tmp_path / "tap-readme", tmp_path / "target-readme"
+    requirement = f"tapwell @ {ROOT.as_uri()}"
+    for repo in (tap, target):
+        assert f'dependencies = ["{requirement}"]' in (repo / "pyproject.toml").read_text()
+        assert requirement in (repo / "README.md").read_text()
+
+    for run in (1, 2):
+        done = _follow_readme(tap)
+        assert "2 passed" in done.stdout and "tap: conforms" in done.stdout
+        rows = [json.loads(x) for x in (tap / "output" / "items.jsonl").read_text().splitlines()]
+        # each pass: the first sync sends all 10 items, the resumed one the bookmark's item again
+        assert [r["id"] for r in rows] == [*range(1, 11), 10] * run
+        state = json.loads((tap / "state.json").read_text())
+        assert state["bookmarks"]["items"]["replication_key_value"] == "2024-01-01T09:00:00+00:00"
+
+        done = _follow_readme(target)
+        assert "2 passed" in done.stdout and "target: conforms" in done.stdout
+        assert json.loads(done.stdout.splitlines()[-1]) == {"bookmarks": {"items": {"id": 2}}}
+        con = sqlite3.connect(target / "output.sqlite")
+        try:
+            rows = con.execute('SELECT id, name, price FROM "items" ORDER BY id').fetchall()
+        finally:
+            con.close()
+        assert rows == [(1, "first", "12345678901234.567890123"), (2, "", None)]
