@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from tapwell.cron import check_schedules
 from tapwell.errors import ConfigError
 from tapwell.project_schema import validate_project
 
@@ -229,4 +230,5 @@ def load_project(path: str | Path | None = None) -> Project:
     if not isinstance(raw, dict):
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
     validate_project(raw, str(p))
+    check_schedules(raw, str(p))  # cron ranges: 61 * * * * fails here, not in cron
     return Project(p.parent.resolve(), raw)
