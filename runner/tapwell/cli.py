@@ -16,7 +16,9 @@ from typing import Any
 import click
 import orjson
 
+from tapwell import __version__
 from tapwell.cli_util import run_main
+from tapwell.cli_version import version_option
 from tapwell.errors import ConfigError
 from tapwell.project import Project, load_project
 from tapwell.run import describe_failure, run_integration
@@ -61,6 +63,7 @@ def _with_store(
     "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
     "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted."
 )
+@version_option("tapwell", lambda: __version__)
 @click.option(
     "--project",
     "project_path",
