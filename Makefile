@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke lock clean
+.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 
 bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+
+# The tag is tapwell.yml's kubernetes.image (what the CronJobs run), unless IMAGE=... is given.
+IMAGE ?= $(or $(shell sed -n '/^kubernetes:/,/^[^ #]/s/^  image: *//p' tapwell.yml 2>/dev/null),tapwell:latest)
+
+image:  ## build the Docker image of this project (tag: tapwell.yml's kubernetes.image, or IMAGE=...)
+	docker build -t $(IMAGE) .
 
 # Resolve pyproject's ranges afresh in a throwaway venv and pin what resolved, for every extra.
 lock:  ## refresh constraints.txt (the versions make, CI and the image install); review the diff
