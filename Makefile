@@ -63,8 +63,10 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
 
-# The tag is tapwell.yml's kubernetes.image (what the CronJobs run), unless IMAGE=... is given.
-IMAGE ?= $(or $(shell sed -n '/^kubernetes:/,/^[^ #]/s/^  image: *//p' tapwell.yml 2>/dev/null),tapwell:latest)
+# The tag is tapwell.yml's kubernetes.image (what the CronJobs run), else tapwell:VERSION (what
+# `tapwell schedule kubernetes` writes without one), unless IMAGE=... is given.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= $(or $(shell sed -n "/^kubernetes:/,/^[^ \#]/s/^  image: *[\"']*\([^\"' \#]*\).*/\1/p" tapwell.yml 2>/dev/null),tapwell:$(VERSION))
 
 image:  ## build the Docker image of this project (tag: tapwell.yml's kubernetes.image, or IMAGE=...)
 	docker build -t $(IMAGE) .

@@ -95,6 +95,28 @@ def test_image_runs_what_the_cronjobs_say_as_a_non_root_user(tmp_path: Path) -> 
         assert container["command"] == ["tapwell"] and container["args"][0] == "run"
 
 
+@pytest.mark.parametrize(
+    "image_line", [None, "  image: registry.example/t:2", '  image: "q.example/t:3"  # quoted']
+)
+def test_make_image_tags_what_the_cronjobs_run(tmp_path: Path, image_line: str | None) -> None:
+    """`make image` (dry run) tags the image with the name the manifests carry."""
+    from tapwell.project import load_project
+    from tapwell.schedule import image
+
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    lines = (ROOT / "tapwell.yml").read_text().splitlines()
+    lines = [line for line in lines if not line.startswith("  image:")]
+    if image_line:
+        lines.insert(lines.index("kubernetes:") + 1, image_line)
+    (tmp_path / "tapwell.yml").write_text("\n".join(lines) + "\n")
+    done = subprocess.run(
+        ["make", "-n", "image"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"docker build -t {image(load_project(tmp_path))} ."
+
+
 def _entrypoint(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("TAPWELL_INTEGRATION",)}
     clean["PATH"] = f"{BIN}{os.pathsep}{clean['PATH']}"
