@@ -128,6 +128,8 @@ def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_pat
     tapwell = str(venv / "bin" / "tapwell")
     _run([tapwell, "new", "tap", "tap-example", "--dir", str(tmp_path)], tmp_path)
     repo = tmp_path / "tap-example"
+    # tapwell came from a local folder (not editable): the repo depends on that folder
+    assert f'dependencies = ["tapwell @ {ROOT.as_uri()}"]' in (repo / "pyproject.toml").read_text()
     _run([*pip, "-e", f"{repo}[dev]"], tmp_path, timeout=600)
     suite = _run(
         [
@@ -279,3 +281,38 @@ def test_scaffolded_repos_install_and_follow_their_readme_twice(
         finally:
             con.close()
         assert rows == [(1, "first", "12345678901234.567890123"), (2, "", None)]
+
+
+@pytest.mark.slow
+def test_tapwell_from_an_index_makes_repos_that_pin_its_version(tmp_path: Path) -> None:
+    """tapwell installed from an index (here a folder index: pip --find-links, recorded like
+    PyPI, without a direct URL): the scaffold pins `tapwell==VERSION`, and the repo's `make
+    install` finds it on that index."""
+    from tapwell import __version__
+
+    wheels = tmp_path / "index"
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        tmp_path,
+    )
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    _run(
+        [*pip, "--find-links", str(wheels), "-c", str(ROOT / "constraints.txt"), "tapwell"],
+        tmp_path,
+    )
+    _run(
+        [str(venv / "bin" / "tapwell"), "new", "tap", "tap-indexed", "--dir", str(tmp_path)],
+        tmp_path,
+    )
+    repo = tmp_path / "tap-indexed"
+    assert f'dependencies = ["tapwell=={__version__}"]' in (repo / "pyproject.toml").read_text()
+    assert f"tapwell {__version__} from your package index" in (repo / "README.md").read_text()
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PIP_FIND_LINKS"] = f"{os.environ.get('PIP_FIND_LINKS', '')} {wheels}".strip()
+    done = subprocess.run(
+        ["make", "install"], cwd=repo, capture_output=True, text=True, timeout=900, env=env
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (repo / ".venv" / "bin" / "tapwell").exists()
