@@ -174,14 +174,16 @@ def write_kubernetes(
             encoding="utf-8",
         )
         written.append(path)
+    namespace = (project.raw.get("kubernetes") or {}).get("namespace")
+    kubectl = f"kubectl -n {namespace}" if namespace else "kubectl"
     for path in sorted(set(out_dir.glob("*.cronjob.yaml")) - set(written)):
         first = path.read_text(encoding="utf-8").partition("\n")[0]
         if first.startswith(HEADER):
             path.unlink()
             log(
-                f"tapwell: removed {path}: integration {first[len(HEADER) :]} has no schedule "
-                "in tapwell.yml now (delete its CronJob from the cluster too: "
-                f"kubectl delete cronjob {path.name.removesuffix('.cronjob.yaml')})"
+                f"tapwell: removed {path}: integration {first[len(HEADER) :]} is no longer "
+                "scheduled in tapwell.yml (delete its CronJob from the cluster too: "
+                f"{kubectl} delete cronjob {path.name.removesuffix('.cronjob.yaml')})"
             )
     _say_image(project, log)
     return written

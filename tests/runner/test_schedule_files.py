@@ -45,14 +45,19 @@ def test_stale_manifests_we_wrote_are_removed_and_said_so(proj: Any) -> None:
     mine = proj.root / "deploy" / "tapwell-mine.cronjob.yaml"
     mine.write_text("# my own CronJob, not generated\napiVersion: batch/v1\nkind: CronJob\n")
 
-    proj.write({"integrations": {"a": integration(), "b": integration(None)}})  # b unscheduled
+    proj.write(
+        {
+            "integrations": {"a": integration(), "b": integration(None)},  # b unscheduled
+            "kubernetes": {"namespace": "data"},
+        }
+    )
     done = proj.cli("schedule", "kubernetes")
     assert done.returncode == 0, done.stderr
     assert manifests(proj) == ["tapwell-a.cronjob.yaml", "tapwell-mine.cronjob.yaml"]
     stale = proj.root / "deploy" / "tapwell-b.cronjob.yaml"
     assert (
-        f"tapwell: removed {stale}: integration b has no schedule in tapwell.yml now "
-        "(delete its CronJob from the cluster too: kubectl delete cronjob tapwell-b)"
+        f"tapwell: removed {stale}: integration b is no longer scheduled in tapwell.yml "
+        "(delete its CronJob from the cluster too: kubectl -n data delete cronjob tapwell-b)"
     ) in done.stderr.splitlines()
     done = proj.cli("schedule", "kubernetes")  # and again: nothing more to remove
     assert done.returncode == 0 and "removed" not in done.stderr
