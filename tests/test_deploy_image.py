@@ -110,8 +110,13 @@ def test_make_image_tags_what_the_cronjobs_run(tmp_path: Path, image_line: str |
     if image_line:
         lines.insert(lines.index("kubernetes:") + 1, image_line)
     (tmp_path / "tapwell.yml").write_text("\n".join(lines) + "\n")
+    env = {  # as typed at a shell, also when the suite itself runs under `make test`
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "IMAGE")
+    }
     done = subprocess.run(
-        ["make", "-n", "image"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["make", "-n", "image"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"docker build -t {image(load_project(tmp_path))} ."

@@ -19,6 +19,7 @@ from tapwell.errors import ConfigError
 from tapwell.scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
+MAKE_ENV = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")  # set when `make test` runs us
 
 
 def test_scaffold_files_and_names(tmp_path: Path) -> None:
@@ -223,7 +224,7 @@ def _readme_commands(repo: Path) -> str:
 def _follow_readme(repo: Path) -> subprocess.CompletedProcess[str]:
     """Type the README's commands in the repo, as a user does, in one shell (so `. activate`
     holds for the lines after it); the user's own tapwell venv is not on PATH."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", *MAKE_ENV)}
     env["PATH"] = os.pathsep.join(
         p for p in env["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
     )
@@ -309,7 +310,7 @@ def test_tapwell_from_an_index_makes_repos_that_pin_its_version(tmp_path: Path) 
     repo = tmp_path / "tap-indexed"
     assert f'dependencies = ["tapwell=={__version__}"]' in (repo / "pyproject.toml").read_text()
     assert f"tapwell {__version__} from your package index" in (repo / "README.md").read_text()
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", *MAKE_ENV)}
     env["PIP_FIND_LINKS"] = f"{os.environ.get('PIP_FIND_LINKS', '')} {wheels}".strip()
     done = subprocess.run(
         ["make", "install"], cwd=repo, capture_output=True, text=True, timeout=900, env=env
