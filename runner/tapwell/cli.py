@@ -3,7 +3,8 @@
 Exit codes (also in runner/README.md):
   0 success; 1 the run failed (after its retries), or `validate` found a breaking change;
   2 configuration or authentication error (not retried); 3 another run of the integration
-  holds the lock; 130 interrupted.
+  holds the lock; 75 `discover`/`validate` could not reach the source (try again); 130
+  interrupted.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import click
 import orjson
 
 from tapwell import __version__
+from tapwell.attempt import prepared_catalog
 from tapwell.cli_util import run_main
 from tapwell.cli_version import version_option
 from tapwell.errors import ConfigError
-from tapwell.project import Project, load_project
+from tapwell.project import Integration, Project, load_project
 from tapwell.run import describe_failure, run_integration
 from tapwell.statestore import StateBackend, check_state, open_backend
 from tapwell.wire import dumps, loads
@@ -38,6 +40,27 @@ def _project(ctx: click.Context) -> Project:
     return load_project(ctx.obj["project"])
 
 
+def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
+    """Warn about each selected keyless FULL_TABLE stream whose table will grow every run
+    (our targets only: what a third-party target does with it is its own business)."""
+    from tapwell.stream_settings import growth_warnings
+
+    ours, defaults = project.target_defaults(name)
+    if ours and catalog is not None:
+        overrides = project.integration(name).stream_overrides
+        for line in growth_warnings(catalog, overrides, defaults, name):
+            _err(f"tapwell: {line}")
+
+
+def _catalog_or_none(project: Project, integration: Integration) -> dict[str, Any] | None:
+    """The catalog the run will use; None when it cannot be made (the run itself then fails
+    with that error, and records it)."""
+    try:
+        return prepared_catalog(project, integration)
+    except ConfigError:
+        return None
+
+
 def _exit(body: Callable[[], Any]) -> None:
     sys.exit(run_main("tapwell", body))
 
@@ -48,7 +71,7 @@ def _with_store(
     def body() -> None:
         project = _project(ctx)
         if name is not None:
-            project.integration(name)  # an unknown name fails with the list of known ones
+            project.check_name(name)  # an unknown name fails with the list of known ones
         store = open_backend(project, name)
         try:
             use(project, store)
@@ -61,7 +84,8 @@ def _with_store(
 @click.group(
     help="Run Singer taps into targets, keep their state, and record every run.\n\n"
     "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
-    "2 configuration/authentication error; 3 another run holds the integration's lock; 130 interrupted."
+    "2 configuration/authentication error; 3 another run holds the integration's lock; "
+    "75 discover/validate could not reach the source (temporary); 130 interrupted."
 )
 @version_option("tapwell", lambda: __version__)
 @click.option(
@@ -102,7 +126,8 @@ def run(
         # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
-        integration = project.integration(name)
+        integration = project.integration(name).resolve()
+        _warn_growth(project, name, _catalog_or_none(project, integration))
         result = run_integration(
             project,
             integration,
@@ -127,7 +152,10 @@ def run(
 # --------------------------------------------------------------------------- state
 
 
-@main.group(help="Show, set, clear or list the saved bookmark state of an integration.")
+@main.group(
+    help="Show, set, clear, list or recover the saved bookmark state of an integration, or "
+    "migrate every integration's state to the other backend."
+)
 def state() -> None:
     pass
 
@@ -233,17 +261,50 @@ def state_recover(ctx: click.Context, name: str, force: bool) -> None:
     _with_store(ctx, name, use)
 
 
+@state.command(
+    "migrate",
+    help="Copy every integration's state, state history and runs from the other backend to "
+    "--to (file: the state folder; postgres: --dsn, TAPWELL_STATE_DSN or state.dsn). A "
+    "destination that already holds any of them needs --force.",
+)
+@click.option("--to", "to", type=click.Choice(["postgres", "file"]), required=True)
+@click.option(
+    "--dsn", default=None, help="PostgreSQL DSN or URL (default: TAPWELL_STATE_DSN, state.dsn)."
+)
+@click.option("--schema", default=None, help="PostgreSQL schema (default: state.schema, tapwell).")
+@click.option(
+    "--force", is_flag=True, help="Copy over state or runs the destination already holds."
+)
+@click.pass_context
+def state_migrate(
+    ctx: click.Context, to: str, dsn: str | None, schema: str | None, force: bool
+) -> None:
+    def body() -> None:
+        from tapwell.migrate import migrate
+
+        migrate(_project(ctx), to, dsn=dsn, schema=schema, force=force, log=_err)
+
+    _exit(body)  # a DSN password is masked by parsing (tapwell.config.redact)
+
+
 # --------------------------------------------------------------------------- history
 
 
-@main.command(help="List recent runs (of NAME, or of every integration) as a table, newest first.")
+@main.command(
+    help="List recent runs (of NAME, or of every integration) as a table, newest first; the "
+    "ERROR column starts with the root cause (`tapwell logs RUN_ID` has all of it)."
+)
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, name: str | None, limit: int) -> None:
     from tapwell.history import runs_table
+    from tapwell.runs_view import for_table
 
-    _with_store(ctx, name, lambda project, store: click.echo(runs_table(store.runs(name, limit))))
+    def use(project: Project, store: StateBackend) -> None:
+        click.echo(runs_table(for_table(store.runs(name, limit))))
+
+    _with_store(ctx, name, use)
 
 
 @main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
@@ -276,19 +337,22 @@ def discover(ctx: click.Context, name: str) -> None:
         from tapwell.validate import discover as do_discover
 
         project = _project(ctx)
-        catalog = Catalog(do_discover(project, project.integration(name)))
+        written = do_discover(project, project.integration(name))
+        catalog = Catalog(written)
         selected = [s.tap_stream_id for s in catalog.selected()]
         _err(
             f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
             f"selected: {', '.join(selected) or 'none'}"
         )
+        _warn_growth(project, name, written)
 
     _exit(body)
 
 
 @main.command(
     help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
-    "type changed, key changed. Exit 1 on a breaking change."
+    "type changed, key changed. Exit 1 on a breaking change, 2 on a configuration or "
+    "credentials error, 75 when the source cannot be reached."
 )
 @click.argument("name")
 @click.pass_context

@@ -71,8 +71,10 @@ def install(
     """Install the pip_url connectors of the named integrations (all when none is named)."""
     count = 0
     for name in names or project.names:
-        integration = project.integration(name)
-        for connector in (integration.tap, integration.target):
+        for connector in (
+            project.connector_spec(name, "tap"),
+            project.connector_spec(name, "target"),
+        ):
             if connector.pip_url:
                 count += install_connector(connector, force=force, log=log)
     return count

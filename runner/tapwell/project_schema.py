@@ -52,6 +52,14 @@ STREAM_OVERRIDE: dict[str, Any] = {
         "replication_method": {"enum": ["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]},
         "replication_key": {"type": "string"},
         "key_properties": _STRINGS,
+        "load_method": {
+            "enum": ["upsert", "append-only", "overwrite"],
+            "description": "how our targets load the stream (their stream_settings)",
+        },
+        "hard_delete": {
+            "type": "boolean",
+            "description": "delete rows of older table versions instead of marking them",
+        },
     },
 }
 
@@ -152,6 +160,11 @@ PROJECT_SCHEMA: dict[str, Any] = {
         "version": {"const": 1},
         "state": STATE,
         "catalogs": {"type": "string"},
+        "env_file": {
+            "type": "string",
+            "description": "dotenv file of ${VAR} values, relative to tapwell.yml; the "
+            "environment wins over it",
+        },
         "venvs": {
             "type": "string",
             "description": "folder for `tapwell install` venvs (default .tapwell/venvs)",

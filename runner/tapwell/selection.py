@@ -9,7 +9,9 @@ Patterns, in order, the later winning (Meltano's notation):
     !audit_*            leave every stream matching `audit_*` out
 
 Stream patterns are globs matched against tap_stream_id and stream name. With no patterns the
-catalog's own selection stands (what discovery marked selected-by-default).
+catalog's own selection stands (what discovery marked selected-by-default). A pattern that
+matches no stream, or a property pattern that matches no property of the streams it names, is a
+configuration error (a typo would otherwise load the column it meant to drop, or every column).
 """
 
 from __future__ import annotations
@@ -70,9 +72,13 @@ def apply_selection(
     catalog: dict[str, Any],
     patterns: list[str],
     overrides: dict[str, dict[str, Any]] | None = None,
+    *,
+    strict: bool = True,
 ) -> dict[str, Any]:
     """A copy of catalog with the patterns' selection and the per-stream overrides
-    (replication_method, replication_key, key_properties) written into its metadata."""
+    (replication_method, replication_key, key_properties) written into its metadata.
+    `strict=False` (validate, looking at a changed source) skips the check that every pattern
+    matches something: a dropped column named in `!t.col` is drift to report, not a typo."""
     out = copy.deepcopy(catalog)
     streams = out.get("streams") or []
     ids = {
@@ -84,11 +90,8 @@ def apply_selection(
     }
     all_ids = sorted({n for names in ids.values() for n in names})
     parsed = [parse_pattern(p, all_ids) for p in patterns]
-    for p in parsed:
-        if not p.negate and not any(fnmatch.fnmatchcase(n, p.stream) for n in all_ids):
-            raise ConfigError(
-                f"select: pattern {p.stream!r} matches no stream (streams: {', '.join(all_ids) or 'none'})"
-            )
+    for text, p in zip(patterns, parsed) if strict else ():
+        _check_matches(text, p, streams, ids, all_ids)
 
     for entry in streams:
         names = ids[id(entry)]
@@ -105,6 +108,38 @@ def apply_selection(
                 f"streams.{key}: matches no stream in the catalog (streams: {', '.join(all_ids)})"
             )
     return out
+
+
+def _check_matches(
+    text: str,
+    p: Pattern,
+    streams: list[dict[str, Any]],
+    ids: dict[int, list[str]],
+    all_ids: list[str],
+) -> None:
+    """A pattern that matches nothing is a typo, and a typo in a selection either loads data
+    the user meant to leave out (`!customers.snn`) or every column (`products.nme`): refuse it.
+    A property pattern must match a top-level property of at least one stream it matches."""
+    if not any(fnmatch.fnmatchcase(n, p.stream) for n in all_ids):
+        raise ConfigError(
+            f"select: pattern {text!r} matches no stream (streams: {', '.join(all_ids) or 'none'})"
+        )
+    if p.prop in (None, "*"):
+        return
+    mine = [s for s in streams if any(fnmatch.fnmatchcase(n, p.stream) for n in ids[id(s)])]
+    props = {
+        name: list((s.get("schema") or {}).get("properties") or {})
+        for s in mine
+        for name in ids[id(s)][:1]
+    }
+    if any(fnmatch.filter(names, p.prop or "") for names in props.values()):
+        return
+    which = ", ".join(sorted(props))
+    known = sorted({prop for names in props.values() for prop in names})
+    raise ConfigError(
+        f"select: pattern {text!r} matches no property of {which} "
+        f"(properties: {', '.join(known) or 'none'})"
+    )
 
 
 def _select_stream(entry: dict[str, Any], mine: list[Pattern], props: list[str]) -> None:

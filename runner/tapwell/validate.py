@@ -20,7 +20,7 @@ import orjson
 from tapwell.attempt import resolve_command, write_private
 from tapwell.catalog import Catalog, StreamEntry, load_catalog
 from tapwell.config import redact, secret_values
-from tapwell.errors import DiscoveryError, TapwellError
+from tapwell.errors import ConfigError, DiscoveryError, TapwellError
 from tapwell.project import Integration, Project
 from tapwell.selection import apply_selection
 from tapwell.statestore import atomic_write
@@ -30,6 +30,24 @@ class BreakingChange(TapwellError):
     """The source changed in a way the committed catalog cannot load."""
 
     exit_code = 1
+
+
+class SourceUnreachable(DiscoveryError):
+    """The tap could not reach its source (it exited 75): try again later."""
+
+    retriable = True
+    exit_code = 75
+
+
+def discovery_failure(tap_code: int, text: str) -> TapwellError:
+    """The tap's exit code kept as the documented one: 2 (configuration or credentials: fix
+    them) and 75 (unreachable: try again) pass through, so a nightly `tapwell validate` exits
+    1 only for what is not one of those; a breaking change is told apart by its own lines."""
+    if tap_code == 2:
+        return ConfigError(text)
+    if tap_code == 75:
+        return SourceUnreachable(text)
+    return DiscoveryError(text)
 
 
 def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
@@ -47,9 +65,8 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
     if proc.returncode != 0:
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
         message = redact(lines[-1], secret_values(integration.tap.config))
-        raise DiscoveryError(
-            f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
-        )
+        text = f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
+        raise discovery_failure(proc.returncode, text)
     try:
         catalog = orjson.loads(proc.stdout)
     except orjson.JSONDecodeError as exc:
@@ -104,13 +121,21 @@ def _type(prop: dict[str, Any]) -> str:
     return text
 
 
-def diff_stream(old: StreamEntry, new: StreamEntry) -> list[Change]:
+def diff_stream(old: StreamEntry, new: StreamEntry, integration: str = "NAME") -> list[Change]:
+    """The changes of one selected stream. `new` has tapwell.yml's selection applied, so an
+    added column says whether `tapwell discover` would load it: a run loads the committed
+    catalog's columns only, and "ok" alone reads as "it will arrive"."""
     name = old.tap_stream_id
     out: list[Change] = []
     before = old.schema.get("properties") or {}
     after = new.schema.get("properties") or {}
+    will_select = set(new.selected_properties()) if new.is_selected else set()
     for col in after.keys() - before.keys():
-        out.append(Change(name, f"column added: {col} ({_type(after[col])})", False))
+        if col in will_select:
+            note = f"; not loaded until `tapwell discover {integration}` adds it to the catalog"
+        else:
+            note = " (not selected: tapwell.yml's selection leaves it out)"
+        out.append(Change(name, f"column added: {col} ({_type(after[col])}){note}", False))
     loaded = set(old.selected_properties())  # a column the integration does not load breaks nothing
     for col in before.keys() - after.keys():
         out.append(
@@ -129,21 +154,42 @@ def diff_stream(old: StreamEntry, new: StreamEntry) -> list[Change]:
     return sorted(out, key=lambda c: (not c.breaking, c.what))
 
 
-def diff_catalogs(committed: Catalog, discovered: Catalog) -> list[Change]:
-    """Every difference, selected streams only (a change in a stream nobody loads breaks nothing)."""
+def diff_catalogs(
+    committed: Catalog, discovered: Catalog, integration: str = "NAME"
+) -> list[Change]:
+    """Every difference, selected streams only (a change in a stream nobody loads breaks nothing).
+    `discovered` has the selection applied, as `tapwell discover` would write it."""
     changes: list[Change] = []
     for old in committed:
         new = discovered.get(old.tap_stream_id)
         if new is None:
             changes.append(Change(old.tap_stream_id, "stream removed", old.is_selected))
         elif old.is_selected:
-            changes.extend(diff_stream(old, new))
+            changes.extend(diff_stream(old, new, integration))
     for new in discovered:
         if committed.get(new.tap_stream_id) is None:
-            changes.append(Change(new.tap_stream_id, "stream added (not selected)", False))
+            what = (
+                f"stream added; not loaded until `tapwell discover {integration}` adds it to the catalog"
+                if new.is_selected
+                else "stream added (not selected)"
+            )
+            changes.append(Change(new.tap_stream_id, what, False))
     return changes
 
 
 def validate(project: Project, integration: Integration) -> list[Change]:
-    committed = load_catalog(project.catalog_path(integration.name))
-    return diff_catalogs(committed, Catalog(run_discovery(project, integration)))
+    """The changes between the committed catalog and a discovery run now."""
+    path = project.catalog_path(integration.name)
+    if not path.exists():
+        raise ConfigError(
+            f"{path} does not exist: run `tapwell discover {integration.name}` first "
+            "(and commit the catalog)"
+        )
+    committed = load_catalog(path)
+    discovered = apply_selection(
+        run_discovery(project, integration),
+        integration.select,
+        integration.stream_overrides,
+        strict=False,
+    )
+    return diff_catalogs(committed, Catalog(discovered), integration.name)

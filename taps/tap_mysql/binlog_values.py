@@ -13,7 +13,7 @@ import orjson
 from tapwell.schema import property_format, property_types
 
 from tap_mysql.sync import SyncContext
-from tap_mysql.types import Column, binlog_time, float32_text, time_text
+from tap_mysql.types import Column, binlog_time, float32_text, json_text, time_text
 
 
 def enum_values(column_type: str) -> list[str]:
@@ -70,7 +70,7 @@ class ValueMapper:
             return datetime(v.year, v.month, v.day)
         if kind == "json":
             if isinstance(v, (str, bytes)):
-                return orjson.Fragment(v)
+                return json_text(v)
             return _plain_json(v)
         if kind == "binary" and isinstance(v, (bytes, bytearray)):
             return base64.b64encode(bytes(v)).decode("ascii")

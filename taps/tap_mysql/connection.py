@@ -40,6 +40,7 @@ _UNKNOWN_DB = {1049}
 _UNREACHABLE = {2002, 2003, 2005, 2026}
 _PASSING = {1040, 1205, 1213, 2006, 2013, 2055, 1053, 1927, 3024, 1969}
 _PURGED = {1236}
+_LOST = {2006, 2013, 2055}  # while connecting: the server never finished the handshake
 
 
 def truthy(value: Any) -> bool:
@@ -112,6 +113,13 @@ def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> Ta
         return SyncError(
             f"the binlog position in the state is no longer on the server ({text}); "
             "the binlog was purged: remove the stream's bookmark to take a new initial snapshot"
+        )
+    if code in _LOST and doing == "connecting":
+        return RetriableSyncError(
+            f"cannot connect to MySQL at {where(config)}: the server did not complete the "
+            f"handshake within connect_timeout ({connect_args(config)['connect_timeout']} s) "
+            f"(MySQL error {code}: {text}); check that host and port are a MySQL server's, "
+            "reachable and not overloaded, or raise connect_timeout"
         )
     if code in _PASSING:
         return RetriableSyncError(f"MySQL error {code}{ctx}: {text}")

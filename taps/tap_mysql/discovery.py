@@ -3,6 +3,7 @@ singer-io's and PipelineWise's tap-mysql produce (tap_stream_id "<db>-<table>", 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,8 +12,11 @@ from typing import Any
 from tapwell.catalog import catalog_entry, standard_metadata
 from tapwell.errors import ConfigError
 
-from tap_mysql.connection import server_info, translated
+from tap_mysql.binlog_settings import binlog_problems, problems_text
+from tap_mysql.connection import server_info, translated, where
 from tap_mysql.types import Column, is_supported, json_schema
+
+LOG = logging.getLogger("tap-mysql")
 
 SYSTEM_SCHEMAS = ("information_schema", "performance_schema", "mysql", "sys")
 REPLICATION_KEY_KINDS = {"int", "decimal", "float", "date", "datetime", "year"}
@@ -42,6 +46,33 @@ def filter_dbs(config: dict[str, Any]) -> list[str]:
     if isinstance(raw, list):
         return [str(d) for d in raw]
     raise ConfigError("config key filter_dbs: a comma-separated string or a list of database names")
+
+
+def check_filter_dbs(conn: Any, config: dict[str, Any]) -> None:
+    """Every database `filter_dbs` names must exist: a misspelt one gave an empty catalog and
+    no word. One line (exit 2) naming the missing ones and the databases the user can see."""
+    wanted = filter_dbs(config)
+    if not wanted:
+        return
+    cur = conn.cursor()
+    with translated(config, "listing the databases"):
+        cur.execute("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name")
+        seen = [str(r[0]) for r in cur.fetchall()]
+    cur.close()
+    missing = [d for d in wanted if d not in seen]
+    if not missing:
+        return
+    visible = [d for d in seen if d.lower() not in SYSTEM_SCHEMAS]
+    listed = ", ".join(visible[:10]) + (
+        f" and {len(visible) - 10} more" if len(visible) > 10 else ""
+    )
+    names = ", ".join(repr(d) for d in missing)
+    what, them = ("database", "it") if len(missing) == 1 else ("databases", "them")
+    raise ConfigError(
+        f"config key filter_dbs: {what} {names} not found on {where(config)} (or the user "
+        f"cannot see {them}); the user sees: {listed or 'no database'}. Check the spelling "
+        "(names are case-sensitive)"
+    )
 
 
 def _where(dbs: Sequence[str], column: str) -> tuple[str, list[Any]]:
@@ -174,4 +205,11 @@ def catalog_for(table: Table) -> dict[str, Any]:
 
 
 def discover(conn: Any, config: dict[str, Any]) -> dict[str, Any]:
-    return {"streams": [catalog_for(t) for t in read_tables(conn, config)]}
+    """The catalog of every table and view the config's databases hold; a warning when the
+    server's binlog settings rule out LOG_BASED (every wrong setting in one line)."""
+    check_filter_dbs(conn, config)
+    streams = [catalog_for(t) for t in read_tables(conn, config)]
+    problems = binlog_problems(conn)
+    if problems and streams:
+        LOG.warning("%s", problems_text(problems, " (FULL_TABLE and INCREMENTAL are not affected)"))
+    return {"streams": streams}

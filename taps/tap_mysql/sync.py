@@ -22,11 +22,13 @@ from tapwell.errors import ConfigError
 from tapwell.progress import Progress
 from tapwell.wire import MessageWriter
 
+from tap_mysql.bookmarks import check_start_date, check_state
 from tap_mysql.connection import connect, quote, translated
 from tap_mysql.discovery import Table, read_tables
 from tap_mysql.types import (
     Column,
     ZeroDates,
+    draft7_number,
     driver_conversions,
     is_supported,
     json_schema,
@@ -150,8 +152,13 @@ def selected_columns(entry: StreamEntry) -> set[str]:
 
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
-    selected = selected_columns(entry)
     props = entry.schema.get("properties") or {}
+    if not props:
+        raise ConfigError(
+            f"stream {entry.tap_stream_id!r}: its catalog entry has no schema (no properties); "
+            "run --discover again and select the stream in the catalog it prints"
+        )
+    selected = selected_columns(entry)
     declared = entry.key_properties or list(entry.metadata().get("view-key-properties") or [])
     keys = [k for k in declared if any(c.name == k for c in table.columns)]
     columns = [
@@ -164,7 +171,15 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
             entry.tap_stream_id,
             missing,
         )
-    schema_props = {c.name: props.get(c.name) or json_schema(c) for c in columns}
+    if not columns:
+        raise ConfigError(
+            f"stream {entry.tap_stream_id!r}: none of its columns is selected or still in the "
+            "table; select at least one column in the catalog (or deselect the stream)"
+        )
+    schema_props = {
+        c.name: draft7_number(c, props[c.name]) if props.get(c.name) else json_schema(c)
+        for c in columns
+    }
     method = entry.replication_method
     if method not in METHODS:
         raise ConfigError(
@@ -199,6 +214,20 @@ def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
         sp.key_properties,
         [sp.replication_key] if sp.replication_key else None,
     )
+
+
+def activate_version(
+    ctx: SyncContext, sp: StreamPlan, version: int, *, empty: bool = False
+) -> None:
+    """ACTIVATE_VERSION: the target may retire rows of older versions of the stream.
+
+    Sent only after (or together with) the version's first records, never before: a target
+    retires older rows only for a version it received records of. A FULL_TABLE sync of a table
+    that is really empty has no records to send; it says so with `"empty": true`."""
+    msg: dict[str, Any] = {"type": "ACTIVATE_VERSION", "stream": sp.stream, "version": version}
+    if empty:
+        msg["empty"] = True
+    ctx.writer.write_dict(msg)
 
 
 # ----------------------------------------------------------------------------- bookmarks
@@ -263,6 +292,10 @@ def sync(
     ctx.conv = driver_conversions(zero)
     try:
         plans = _plans(ctx, catalog)
+        check_state(state, plans)  # before any message: a bad bookmark never half-runs a sync
+        for sp in plans:
+            if sp.replication_key and sp.column(sp.replication_key).kind in ("date", "datetime"):
+                check_start_date(config, sp.column(sp.replication_key))
         current = st.get_currently_syncing(state)
         plans.sort(key=lambda p: p.tap_stream_id != current)  # an interrupted stream goes first
         log_based = []

@@ -17,6 +17,7 @@ from typing import Any
 
 from tapwell.errors import ConfigError, SyncError
 
+from tap_mysql.binlog_settings import binlog_problems, problems_text
 from tap_mysql.binlog_values import ValueMapper, enum_values
 from tap_mysql.connection import connect_args, default_server_id, server_info, translated, truthy
 from tap_mysql.discovery import read_tables
@@ -62,22 +63,11 @@ def current_position(ctx: SyncContext) -> tuple[str, int, str | None]:
 
 
 def check_binlog_settings(ctx: SyncContext) -> None:
-    """Clear errors for a server that cannot feed LOG_BASED streams."""
-    cur = ctx.conn.cursor()
+    """One clear error naming every setting that keeps the server from feeding LOG_BASED."""
     with translated(ctx.config, "checking the binlog settings"):
-        cur.execute("SELECT @@GLOBAL.log_bin, @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image")
-        log_bin, fmt, image = cur.fetchone()
-    cur.close()
-    if str(log_bin) not in ("1", "ON"):
-        raise ConfigError("binary logging is off on the server; LOG_BASED needs log_bin=ON")
-    if str(fmt).upper() != "ROW":
-        raise ConfigError(
-            f"binlog_format is {fmt}, LOG_BASED needs ROW: SET GLOBAL binlog_format = 'ROW' (and in my.cnf)"
-        )
-    if str(image).upper() != "FULL":
-        raise ConfigError(
-            f"binlog_row_image is {image}, LOG_BASED needs FULL: SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)"
-        )
+        problems = binlog_problems(ctx.conn)
+    if problems:
+        raise ConfigError(problems_text(problems))
 
 
 def _check_not_purged(ctx: SyncContext, log_file: str) -> None:

@@ -5,7 +5,7 @@ Bookmarks (singer-io's shape): `version` (the table version the records carry),
 `max_pk_values` (the key of the last row when the sync started: the sync ends there) and
 `last_pk_fetched` (the key of the last row written before the latest STATE). A run that finds
 both resumes after `last_pk_fetched` with the same version; the table is activated once all rows
-are written.
+are written (never before its records: an empty table's ACTIVATE_VERSION says `"empty": true`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from tapwell.errors import ConfigError
 
 from tap_mysql.connection import quote, translated
 from tap_mysql.records import RecordWriter
-from tap_mysql.sync import StreamPlan, SyncContext, to_json_value, to_sql_param
+from tap_mysql.sync import (
+    StreamPlan,
+    SyncContext,
+    activate_version,
+    to_json_value,
+    to_sql_param,
+)
 
 
 def _key_condition(keys: list[str], op: str) -> str:
@@ -76,11 +82,7 @@ def sync_full_table(ctx: SyncContext, sp: StreamPlan, *, activate: bool = True) 
     if not resuming:
         version = int(time.time() * 1000)
         last_pk = None
-        ctx.set_bookmark(sid, "version", version)
-        if not ctx.bookmark(sid, "initial_full_table_complete"):
-            ctx.writer.write_activate_version(
-                sp.stream, version
-            )  # the target creates the table now
+        ctx.set_bookmark(sid, "version", version)  # announced only after its records
     keys = sp.key_properties
     start_snapshot(ctx)
     if keys and not resuming:
@@ -104,12 +106,12 @@ def sync_full_table(ctx: SyncContext, sp: StreamPlan, *, activate: bool = True) 
         sql += " ORDER BY " + ", ".join(quote(k) for k in keys)
     if keys and max_pk is None:
         sql = ""  # the table was empty when the sync started
-    if sql:
-        _stream_rows(ctx, sp, sql, params, version)
+    written = _stream_rows(ctx, sp, sql, params, version) if sql else 0
     end_snapshot(ctx)
 
     if activate:
-        ctx.writer.write_activate_version(sp.stream, version)
+        # Not resuming and nothing written: the table was empty in the snapshot.
+        activate_version(ctx, sp, version, empty=not resuming and written == 0)
     ctx.clear_bookmark(sid, "max_pk_values")
     ctx.clear_bookmark(sid, "last_pk_fetched")
     ctx.set_bookmark(sid, "initial_full_table_complete", True)
@@ -118,7 +120,8 @@ def sync_full_table(ctx: SyncContext, sp: StreamPlan, *, activate: bool = True) 
 
 def _stream_rows(
     ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], version: int
-) -> None:
+) -> int:
+    """Write the rows `sql` selects as records of `version`; returns how many."""
     import MySQLdb.cursors
 
     sid = sp.tap_stream_id
@@ -127,7 +130,7 @@ def _stream_rows(
     writer = RecordWriter(ctx.out, sp.stream, names, sp.plan(), version, datetime.now(UTC))
     cur = ctx.conn.cursor(MySQLdb.cursors.SSCursor)
     progress, batch, every = ctx.progress, ctx.batch_rows, ctx.state_every
-    since_state = 0
+    since_state = written = 0
     with translated(ctx.config, f"reading {sid}"):
         cur.execute(sql, params)
         progress.add(sp.stream, 0)
@@ -136,6 +139,7 @@ def _stream_rows(
             if not rows:
                 break
             writer.write_rows(rows)
+            written += len(rows)
             progress.add(sp.stream, len(rows))
             since_state += len(rows)
             if key_pos and since_state >= every:
@@ -152,3 +156,4 @@ def _stream_rows(
                 ctx.emit_state()
         cur.close()
     progress.done(sp.stream)
+    return written

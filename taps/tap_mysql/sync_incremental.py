@@ -3,7 +3,9 @@
 `>=` re-sends the rows that share the bookmarked value (never missing one written later with
 the same value); targets upsert them on the key. A STATE is written every `state_every` rows
 (the value of the last row written) and at the end, in singer-io's shape:
-`{"replication_key": "updated_at", "replication_key_value": "...", "version": ...}`.
+`{"replication_key": "updated_at", "replication_key_value": "...", "version": ...}`. A new table
+version is announced (ACTIVATE_VERSION) and bookmarked right after its first records, so a run
+that finds no rows starts no version.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from typing import Any
 
 from tap_mysql.connection import quote, translated
 from tap_mysql.records import RecordWriter
-from tap_mysql.sync import StreamPlan, SyncContext, to_json_value, to_sql_param
+from tap_mysql.sync import (
+    StreamPlan,
+    SyncContext,
+    activate_version,
+    to_json_value,
+    to_sql_param,
+)
 
 
 def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
@@ -32,10 +40,9 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     ):
         start = ctx.config["start_date"]
     version = ctx.bookmark(sid, "version")
-    if version is None:
+    new_version = version is None  # announced (and bookmarked) with its first records
+    if new_version:
         version = int(time.time() * 1000)
-        ctx.writer.write_activate_version(sp.stream, version)
-        ctx.set_bookmark(sid, "version", version)
     ctx.set_bookmark(sid, "replication_key", rkey)
     ctx.emit_state()
 
@@ -61,6 +68,10 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
             if not rows:
                 break
             writer.write_rows(rows)
+            if new_version:
+                new_version = False
+                activate_version(ctx, sp, version)
+                ctx.set_bookmark(sid, "version", version)
             progress.add(sp.stream, len(rows))
             since_state += len(rows)
             value = rows[-1][key_at]

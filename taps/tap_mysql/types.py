@@ -39,6 +39,9 @@ SPATIAL_TYPES = {
     "geomcollection",
 }
 DATETIME_TYPES = {"datetime", "timestamp"}
+# A JSON column holds any JSON value: a document, an array, or a scalar ('"just a string"', 1.5,
+# true, null), so its schema admits every JSON type (targets store it in their JSON column).
+JSON_TYPES = ("null", "object", "array", "string", "number", "boolean")
 
 
 @dataclass(frozen=True)
@@ -122,18 +125,7 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "year":
         return {"type": ["null", "integer"]}
     if kind == "decimal":
-        p, s = col.precision or 10, col.scale or 0
-        top: int | float = 10 ** (p - s) if p - s < 19 else float(10 ** (p - s))
-        return {
-            "type": ["null", "number"],
-            "multipleOf": 10 ** (0 - s) if s == 0 else float(f"1e-{s}"),
-            "exclusiveMaximum": True,
-            "maximum": top,
-            "exclusiveMinimum": True,
-            "minimum": -top,
-            "x-precision": p,
-            "x-scale": s,
-        }
+        return decimal_schema(col.precision or 10, col.scale or 0)
     if kind == "float":
         return {"type": ["null", "number"]}
     if kind == "string":
@@ -147,7 +139,7 @@ def json_schema(col: Column) -> dict[str, Any]:
             out["maxLength"] = (col.char_length + 2) // 3 * 4
         return out
     if kind == "json":
-        return {"type": ["null", "object", "array"]}
+        return {"type": list(JSON_TYPES)}
     if kind == "date":
         return {"type": ["null", "string"], "format": "date"}
     if kind == "datetime":
@@ -160,6 +152,40 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "spatial":
         return {"type": ["null", "string"], "description": "WKT (well-known text)"}
     return {"description": f"unsupported MySQL type {col.column_type}"}
+
+
+# Python's default decimal context: singer-sdk's validator checks `multipleOf` with Decimal `%`,
+# which raises DivisionImpossible once value / step needs more digits than this.
+_MULTIPLE_OF_MAX_PRECISION = 28
+
+
+def decimal_schema(p: int, s: int) -> dict[str, Any]:
+    """DECIMAL(p,s) as draft 7 readers understand it: numeric `exclusiveMaximum` and
+    `exclusiveMinimum` of 10^(p-s), `x-precision`/`x-scale` (which our targets read first), and
+    singer-io's `multipleOf` 10^-s only up to 28 digits, where every validator can evaluate it
+    (singer-sdk's fails on DECIMAL(65,30) with DivisionImpossible)."""
+    top: int | float = 10 ** (p - s) if p - s < 19 else float(10 ** (p - s))
+    out: dict[str, Any] = {"type": ["null", "number"]}
+    if p <= _MULTIPLE_OF_MAX_PRECISION:
+        out["multipleOf"] = 1 if s == 0 else float(f"1e-{s}")
+    out |= {"exclusiveMaximum": top, "exclusiveMinimum": -top, "x-precision": p, "x-scale": s}
+    return out
+
+
+def draft7_number(col: Column, prop: dict[str, Any]) -> dict[str, Any]:
+    """A catalog's DECIMAL property in today's form: a catalog discovered by an older tap-mysql
+    holds draft 4's boolean `exclusiveMaximum`/`exclusiveMinimum` (refused by draft 7 readers
+    such as singer-sdk targets) and `multipleOf` past 28 digits; its other keys are kept."""
+    if col.kind != "decimal":
+        return prop
+    out = dict(prop)
+    for flag, bound in (("exclusiveMaximum", "maximum"), ("exclusiveMinimum", "minimum")):
+        # draft 4: a boolean flag on `maximum`/`minimum`; draft 7: the bound itself
+        if isinstance(out.get(flag), bool) and out.pop(flag) and bound in out:
+            out[flag] = out.pop(bound)
+    if (col.precision or 10) > _MULTIPLE_OF_MAX_PRECISION:
+        out.pop("multipleOf", None)
+    return out
 
 
 def is_supported(col: Column) -> bool:
@@ -244,7 +270,7 @@ def driver_conversions(zero: ZeroDates) -> dict[Any, Any]:
     conv[FIELD_TYPE.TIMESTAMP] = zero.datetime
     conv[FIELD_TYPE.TIME] = _time_text
     conv[FIELD_TYPE.BIT] = _bit
-    conv[FIELD_TYPE.JSON] = orjson.Fragment
+    conv[FIELD_TYPE.JSON] = json_text
     return conv
 
 
@@ -257,10 +283,23 @@ def _b64(value: Any) -> Any:
     return None if value is None else base64.b64encode(value).decode("ascii")
 
 
+def json_text(raw: str | bytes) -> orjson.Fragment:
+    """A JSON column's text as it goes into a RECORD line: exact (never parsed, so numbers keep
+    every digit) and on one line. A raw line break in valid JSON can only be whitespace between
+    tokens (inside a string it must be escaped), so it becomes a space; a pretty-printed document
+    in MariaDB's LONGTEXT JSON would otherwise split the RECORD line in two."""
+    if isinstance(raw, bytes):
+        if b"\n" in raw or b"\r" in raw:
+            raw = raw.replace(b"\n", b" ").replace(b"\r", b" ")
+    elif "\n" in raw or "\r" in raw:
+        raw = raw.replace("\n", " ").replace("\r", " ")
+    return orjson.Fragment(raw)
+
+
 def _json_text(value: Any) -> Any:
     if value is None or isinstance(value, orjson.Fragment):
         return value
-    return orjson.Fragment(value)
+    return json_text(value)
 
 
 def _to_bool(value: Any) -> Any:
@@ -279,7 +318,6 @@ def _str(value: Any) -> Any:
 
 # Written into the compiled row function instead of called (see records.compile_row).
 _to_bool.inline = "{x} != 0"  # type: ignore[attr-defined]
-_json_text.inline = "({x} if {x}.__class__ is F else F({x}))"  # type: ignore[attr-defined]
 
 
 def row_converter(col: Column, prop: dict[str, Any]) -> Converter | None:

@@ -9,20 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import mariadb_server
 from tapwell.check import Verifier, check_tap, check_target, destination
 
 pytestmark = pytest.mark.services
+binlog_db = mariadb_server.binlog_db  # the fixture: a database on the ROW-binlog server
 
 
-def test_tap_mysql_conforms(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def _tap_mysql_tables(db: dict[str, Any], tmp_path: Path) -> Path:
+    """Keyed, keyless and awkward-value tables in `db`; returns tap-mysql's config file."""
     import MySQLdb
 
     conn = MySQLdb.connect(
-        host=mysql_db["host"],
-        port=mysql_db["port"],
-        user=mysql_db["user"],
-        passwd=mysql_db["password"],
-        db=mysql_db["database"],
+        host=db["host"],
+        port=db["port"],
+        user=db["user"],
+        passwd=db["password"],
+        db=db["database"],
         charset="utf8mb4",
     )
     cur = conn.cursor()
@@ -41,11 +44,23 @@ def test_tap_mysql_conforms(mysql_db: dict[str, Any], bin_path: Path, tmp_path: 
     conn.commit()
     conn.close()
     config = tmp_path / "tap-mysql.json"
-    config.write_text(json.dumps(mysql_db))
+    config.write_text(json.dumps(db))
+    return config
+
+
+def test_tap_mysql_conforms(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+    config = _tap_mysql_tables(mysql_db, tmp_path)
     report = check_tap([str(bin_path / "tap-mysql"), "--config", str(config)])
     assert report.ok, report.to_text()
     assert "sync: 6 record(s) in 2 stream(s)" in report.notes[0], report.notes
 
+
+def test_tap_mysql_conforms_log_based(
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """LOG_BASED needs a ROW binlog, which the shared MariaDB does not have: the session's
+    throwaway ROW-binlog server (`binlog_db`)."""
+    config = _tap_mysql_tables(binlog_db, tmp_path)
     log_based = check_tap(
         [str(bin_path / "tap-mysql"), "--config", str(config)], method="LOG_BASED"
     )

@@ -85,7 +85,7 @@ def test_discovery_metadata_and_types(
     assert props["d65"]["x-precision"] == 65 and props["d65"]["x-scale"] == 30
     assert props["dtm"]["format"] == "date-time" and props["dt"]["format"] == "date"
     assert props["vc"]["maxLength"] == 20
-    assert props["j"]["type"] == ["null", "object", "array"]
+    assert props["j"]["type"] == ["null", "object", "array", "string", "number", "boolean"]
     col_md = {tuple(i["breadcrumb"]): i["metadata"] for i in entry["metadata"]}
     assert col_md[("properties", "j")]["sql-datatype"] == "json"
     assert col_md[("properties", "biu")]["sql-datatype"] == "bigint(20) unsigned"
@@ -189,10 +189,12 @@ def test_full_table_messages_and_bookmarks(
     assert proc.returncode == 0, proc.stderr.decode()
     msgs = messages(proc.stdout)
     kinds = [m["type"] for m in msgs]
-    assert kinds[0] == "SCHEMA" and kinds[1] == "ACTIVATE_VERSION"
+    assert kinds[0] == "SCHEMA"
+    # the new version is announced once, after its records (never before: see test_tap_mysql_state)
+    assert kinds.count("ACTIVATE_VERSION") == 1
     assert kinds[-3:] == ["ACTIVATE_VERSION", "STATE", "STATE"]
     assert [r["id"] for r in records(msgs)] == [1, 2, 3]  # primary key order
-    version = msgs[1]["version"]
+    version = msgs[-3]["version"]
     assert all(m["version"] == version for m in msgs if m["type"] == "RECORD")
     sid = f"{mysql_db['database']}-t"
     assert states(msgs)[0]["bookmarks"][sid]["max_pk_values"] == {"id": 3}

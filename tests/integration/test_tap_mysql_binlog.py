@@ -1,5 +1,7 @@
 """tap-mysql LOG_BASED against the real MariaDB binlog (ROW, FULL): initial snapshot, then
-inserts, updates, deletes, a column added mid-stream, an idle source, a purged binlog."""
+inserts, updates, deletes, a column added mid-stream, an idle source, a purged binlog. The shared
+MariaDB has no binlog, so each test gets a database on the session's throwaway ROW-binlog server
+(`binlog_db`)."""
 
 from __future__ import annotations
 
@@ -8,23 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import mariadb_server
 from mysql_helpers import discover, messages, records, run_tap, select, sql, states
 
 pytestmark = pytest.mark.services
+binlog_db = mariadb_server.binlog_db  # the fixture: a database on the ROW-binlog server
 
 
 def _snapshot(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     sql(
-        mysql_db,
+        binlog_db,
         "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(30,10), big BIGINT UNSIGNED,"
         " kind ENUM('a','b'), tags SET('x','y','z'), seen DATETIME(6), f FLOAT, flag TINYINT(1), dur TIME(3), bin VARBINARY(4), g POINT, j JSON)",
         "INSERT INTO items VALUES (1, 'one', 1.5, 1, 'a', 'x', '2024-01-01 00:00:00', 1.1, 1, '01:02:03.5', NULL, NULL, NULL),"
         " (2, 'two', 2.5, 2, 'b', 'y,z', NULL, NULL, 0, NULL, NULL, NULL, NULL)",
     )
-    cat = select(discover(bin_path, tmp_path, mysql_db), "items", "LOG_BASED")
-    config = {**mysql_db, "server_id": 424242}
+    cat = select(discover(bin_path, tmp_path, binlog_db), "items", "LOG_BASED")
+    config = {**binlog_db, "server_id": 424242}
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
     assert proc.returncode == 0, proc.stderr.decode()
     msgs = messages(proc.stdout)
@@ -35,16 +39,16 @@ def _snapshot(
 
 
 def test_log_based_insert_update_delete_and_new_column(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
-    sid = f"{mysql_db['database']}-items"
+    config, cat, state = _snapshot(binlog_db, bin_path, tmp_path)
+    sid = f"{binlog_db['database']}-items"
     bm = state["bookmarks"][sid]
     assert bm["log_file"] and bm["log_pos"] > 0 and bm["initial_full_table_complete"] is True
     version = bm["version"]
 
     sql(
-        mysql_db,
+        binlog_db,
         "INSERT INTO items VALUES (3, 'three', 12345678901234567890.0123456789, 18446744073709551615, 'b', 'x,z',"
         " '2024-02-03 04:05:06.123456', 0.1, 1, '-838:59:59.000', X'00FF', ST_GeomFromText('POINT(3 4)'),"
         " '{\"n\": 1.000000000000000000001}')",
@@ -89,7 +93,7 @@ def test_log_based_insert_update_delete_and_new_column(
     assert (after["log_file"], after["log_pos"]) > (bm["log_file"], bm["log_pos"])
 
     # idle source: nothing changes in this table, but the binlog moves on; so does the bookmark
-    sql(mysql_db, "CREATE TABLE other (id INT PRIMARY KEY)", "INSERT INTO other VALUES (1)")
+    sql(binlog_db, "CREATE TABLE other (id INT PRIMARY KEY)", "INSERT INTO other VALUES (1)")
     idle = run_tap(bin_path, tmp_path, config, catalog=cat, state=states(msgs)[-1])
     assert idle.returncode == 0, idle.stderr.decode()
     idle_msgs = messages(idle.stdout)
@@ -99,10 +103,10 @@ def test_log_based_insert_update_delete_and_new_column(
 
 
 def test_purged_binlog_is_a_clear_error(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
-    sid = f"{mysql_db['database']}-items"
+    config, cat, state = _snapshot(binlog_db, bin_path, tmp_path)
+    sid = f"{binlog_db['database']}-items"
     state["bookmarks"][sid]["log_file"] = "mysql-bin.999998"
     proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=state)
     err = proc.stderr.decode()
@@ -112,11 +116,11 @@ def test_purged_binlog_is_a_clear_error(
 
 
 def test_pipelinewise_state_shape_resumes_binlog(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
     """A PipelineWise/singer-io bookmark (log_file, log_pos, version only) goes straight to the binlog."""
-    config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
-    sid = f"{mysql_db['database']}-items"
+    config, cat, state = _snapshot(binlog_db, bin_path, tmp_path)
+    sid = f"{binlog_db['database']}-items"
     bm = state["bookmarks"][sid]
     pw_state = {
         "currently_syncing": None,
@@ -124,24 +128,24 @@ def test_pipelinewise_state_shape_resumes_binlog(
             sid: {"log_file": bm["log_file"], "log_pos": bm["log_pos"], "version": bm["version"]}
         },
     }
-    sql(mysql_db, "UPDATE items SET name = 'changed' WHERE id = 2")
+    sql(binlog_db, "UPDATE items SET name = 'changed' WHERE id = 2")
     proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=pw_state)
     assert proc.returncode == 0, proc.stderr.decode()
     assert [(r["id"], r["name"]) for r in records(messages(proc.stdout))] == [(2, "changed")]
 
 
-def test_mariadb_gtid(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
+def test_mariadb_gtid(binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
     """use_gtid on MariaDB: the snapshot bookmarks the GTID position, the binlog pass starts
     from it and moves it to the last committed transaction."""
-    config, cat, state = _snapshot(mysql_db, bin_path, tmp_path)
-    sid = f"{mysql_db['database']}-items"
+    config, cat, state = _snapshot(binlog_db, bin_path, tmp_path)
+    sid = f"{binlog_db['database']}-items"
     gtid_before = state["bookmarks"][sid]["gtid"]
     # a GTID-only bookmark, as a GTID-based run may keep
     only_gtid = {
         "bookmarks": {sid: {"gtid": gtid_before, "version": state["bookmarks"][sid]["version"]}}
     }
-    sql(mysql_db, "INSERT INTO items (id, name) VALUES (9, 'gtid')")
-    gtid_after = sql(mysql_db, "SELECT @@gtid_binlog_pos")[0][0]
+    sql(binlog_db, "INSERT INTO items (id, name) VALUES (9, 'gtid')")
+    gtid_after = sql(binlog_db, "SELECT @@gtid_binlog_pos")[0][0]
     config = {**config, "use_gtid": True, "engine": "mariadb"}
     proc = run_tap(bin_path, tmp_path, config, catalog=cat, state=only_gtid)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -163,28 +167,28 @@ _ZERO_AND_TIME_ROWS = (
 )
 
 
-def _zero_time_table(mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> dict[str, Any]:
+def _zero_time_table(binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> dict[str, Any]:
     sql(
-        mysql_db,
+        binlog_db,
         "CREATE TABLE zt (id INT PRIMARY KEY, d DATE, dt DATETIME(1), ts TIMESTAMP NULL,"
         " t2 TIME(2), t6 TIME(6), t1 TIME(1), t3 TIME(3))",
     )
-    return discover(bin_path, tmp_path, mysql_db)
+    return discover(bin_path, tmp_path, binlog_db)
 
 
 @pytest.mark.parametrize("mode", ["null", "error"])
 def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, mode: str
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path, mode: str
 ) -> None:
     """Rows read from the binlog equal the same rows read by a snapshot: zero and invalid dates
     (DATE, DATETIME, TIMESTAMP) become null and are counted in the warning, or stop the run with
     zero_dates "error"; negative TIME values with fractional seconds keep their value."""
-    catalog = _zero_time_table(mysql_db, bin_path, tmp_path)
-    config = {**mysql_db, "server_id": 434343, "zero_dates": mode}
+    catalog = _zero_time_table(binlog_db, bin_path, tmp_path)
+    config = {**binlog_db, "server_id": 434343, "zero_dates": mode}
     log_cat = select(catalog, "zt", "LOG_BASED")
     first = run_tap(bin_path, tmp_path, config, catalog=log_cat)
     assert first.returncode == 0, first.stderr.decode()
-    sql(mysql_db, "SET SESSION sql_mode = 'ALLOW_INVALID_DATES'", _ZERO_AND_TIME_ROWS)
+    sql(binlog_db, "SET SESSION sql_mode = 'ALLOW_INVALID_DATES'", _ZERO_AND_TIME_ROWS)
 
     proc = run_tap(
         bin_path, tmp_path, config, catalog=log_cat, state=states(messages(first.stdout))[-1]
@@ -193,7 +197,7 @@ def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
     if mode == "error":
         assert proc.returncode == 1
         assert err.strip().splitlines()[-1] == (
-            f"tap-mysql: error: stream '{mysql_db['database']}-zt': column 'd' has a zero or invalid "
+            f"tap-mysql: error: stream '{binlog_db['database']}-zt': column 'd' has a zero or invalid "
             'date in the binlog; set zero_dates to "null" to load it as null'
         )
         assert "Traceback" not in err
@@ -218,7 +222,7 @@ def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
         (None, "838:59:59.000000", "-00:00:59.9", "-00:00:00.999"),
     ]
     # d, dt, ts of row 1, d of row 2, dt of row 3: five, in both paths
-    assert f"stream {mysql_db['database']}-zt: 5 zero or invalid dates became null" in err
+    assert f"stream {binlog_db['database']}-zt: 5 zero or invalid dates became null" in err
     assert "5 zero or invalid dates became null" in full.stderr.decode()
 
 
@@ -237,17 +241,17 @@ def test_binlog_zero_dates_and_negative_times_match_the_snapshot(
     ],
 )
 def test_column_added_in_the_middle_with_older_events_unread_is_refused(
-    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, added: str, detail: str
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path, added: str, detail: str
 ) -> None:
     """Older binlog events are mapped by position; after `ADD COLUMN ... AFTER`/`FIRST` they
     would load values under the wrong names, so the run stops and asks for a resync."""
-    sql(mysql_db, "CREATE TABLE m (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10))")
-    cat = select(discover(bin_path, tmp_path, mysql_db), "m", "LOG_BASED")
-    config = {**mysql_db, "server_id": 454545}
+    sql(binlog_db, "CREATE TABLE m (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10))")
+    cat = select(discover(bin_path, tmp_path, binlog_db), "m", "LOG_BASED")
+    config = {**binlog_db, "server_id": 454545}
     first = run_tap(bin_path, tmp_path, config, catalog=cat)
     assert first.returncode == 0, first.stderr.decode()
     sql(
-        mysql_db,
+        binlog_db,
         "INSERT INTO m VALUES (1, 'a1', 'b1')",
         f"ALTER TABLE m ADD COLUMN {added}",
         "INSERT INTO m (id, a, b, x) VALUES (2, 'a2', 'b2', 7)",
@@ -257,7 +261,7 @@ def test_column_added_in_the_middle_with_older_events_unread_is_refused(
     )
     err = proc.stderr.decode()
     assert proc.returncode == 1, err
-    sid = f"{mysql_db['database']}-m"
+    sid = f"{binlog_db['database']}-m"
     line = err.strip().splitlines()[-1]
     assert line.startswith(f"tap-mysql: error: stream '{sid}': a binlog event at ")
     assert f"does not match the table's columns as they are now ({detail}): " in line

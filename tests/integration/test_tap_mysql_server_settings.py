@@ -1,11 +1,10 @@
 """tap-mysql LOG_BASED against servers that cannot feed it: binlog off, binlog_format not ROW,
 binlog_row_image not FULL, a bookmarked binlog file that was purged. These run on throwaway
-MariaDB servers (own datadir, port and socket under the test's tmp dir) so the shared server's
-ROW/FULL settings, which other tests rely on, are never touched."""
+MariaDB servers of their own (own datadir, port and socket under the test's tmp dir), since they
+change server globals: never the shared server, nor the session's ROW-binlog server."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import ThrowawayMariaDB, discover, messages, run_tap, select, sql, states
+from helpers.mariadb_server import ThrowawayMariaDB, unavailable
+from mysql_helpers import discover, messages, run_tap, select, sql, states
 
 pytestmark = pytest.mark.services
+CANNOT = "this server's binlog cannot feed LOG_BASED streams"
 
 
 def _server(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Iterator[ThrowawayMariaDB]:
     why = ThrowawayMariaDB.missing()
     if why:
-        message = f"cannot start a throwaway MariaDB: {why}"
-        if os.environ.get("TAPWELL_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"cannot start a throwaway MariaDB: {why}")
     base = tmp_path_factory.mktemp("mariadb")
     server = ThrowawayMariaDB(base, *args)
     try:
@@ -84,8 +82,8 @@ def test_binlog_format_not_row(
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
     assert proc.returncode == 2
     assert _one_error_line(proc) == (
-        f"tap-mysql: error: binlog_format is {fmt}, LOG_BASED needs ROW: "
-        "SET GLOBAL binlog_format = 'ROW' (and in my.cnf)"
+        f"tap-mysql: error: {CANNOT}: binlog_format is {fmt} "
+        "(SET GLOBAL binlog_format = 'ROW', and in my.cnf)"
     )
     assert proc.stdout.count(b'"type":"RECORD"') == 0  # refused before the snapshot
 
@@ -100,8 +98,8 @@ def test_binlog_row_image_not_full(
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
     assert proc.returncode == 2
     assert _one_error_line(proc) == (
-        "tap-mysql: error: binlog_row_image is MINIMAL, LOG_BASED needs FULL: "
-        "SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)"
+        f"tap-mysql: error: {CANNOT}: binlog_row_image is MINIMAL "
+        "(SET GLOBAL binlog_row_image = 'FULL', and in my.cnf)"
     )
 
 
@@ -111,11 +109,60 @@ def test_binlog_off(no_binlog_server: ThrowawayMariaDB, bin_path: Path, tmp_path
     proc = run_tap(bin_path, tmp_path, config, catalog=cat)
     assert proc.returncode == 2
     assert _one_error_line(proc) == (
-        "tap-mysql: error: binary logging is off on the server; LOG_BASED needs log_bin=ON"
+        f"tap-mysql: error: {CANNOT}: log_bin is OFF (set log_bin in my.cnf and restart the "
+        "server); binlog_format is MIXED (SET GLOBAL binlog_format = 'ROW', and in my.cnf)"
     )
     # FULL_TABLE still works on the same server
     full = run_tap(bin_path, tmp_path, config, catalog=select(cat, "t", "FULL_TABLE"))
     assert full.returncode == 0, full.stderr.decode()
+
+
+def test_every_wrong_setting_is_reported_at_once_at_sync_and_at_discover(
+    no_binlog_server: ThrowawayMariaDB, bin_path: Path, tmp_path: Path
+) -> None:
+    """log_bin, binlog_format and binlog_row_image all wrong: one error line names all three
+    (a user fixed them one run, and one server restart, at a time), and `--discover` warns with
+    the same list before anyone edits a catalog for LOG_BASED."""
+    _admin(
+        no_binlog_server,
+        "SET GLOBAL binlog_format = 'STATEMENT'",
+        "SET GLOBAL binlog_row_image = 'MINIMAL'",
+    )
+    try:
+        config, cat = _log_based_stream(no_binlog_server, bin_path, tmp_path)
+        every = (
+            "log_bin is OFF (set log_bin in my.cnf and restart the server); "
+            "binlog_format is STATEMENT (SET GLOBAL binlog_format = 'ROW', and in my.cnf); "
+            "binlog_row_image is MINIMAL (SET GLOBAL binlog_row_image = 'FULL', and in my.cnf)"
+        )
+        for _ in range(2):  # the same line on every run until the server is fixed
+            proc = run_tap(bin_path, tmp_path, config, catalog=cat)
+            assert proc.returncode == 2
+            assert _one_error_line(proc) == f"tap-mysql: error: {CANNOT}: {every}"
+            assert b'"type":"RECORD"' not in proc.stdout
+
+        found = run_tap(bin_path, tmp_path, config, discover=True)
+        assert found.returncode == 0, found.stderr.decode()
+        assert _one_error_line(found) == (
+            f"tap-mysql WARNING {CANNOT} (FULL_TABLE and INCREMENTAL are not affected): {every}"
+        )
+    finally:
+        _admin(
+            no_binlog_server,
+            "SET GLOBAL binlog_format = 'MIXED'",
+            "SET GLOBAL binlog_row_image = 'FULL'",
+        )
+
+
+def test_discover_is_quiet_on_a_server_ready_for_log_based(
+    binlog_server: ThrowawayMariaDB, bin_path: Path, tmp_path: Path
+) -> None:
+    _admin(
+        binlog_server, "SET GLOBAL binlog_format = 'ROW'", "SET GLOBAL binlog_row_image = 'FULL'"
+    )
+    config, _ = _log_based_stream(binlog_server, bin_path, tmp_path)
+    found = run_tap(bin_path, tmp_path, config, discover=True)
+    assert found.returncode == 0 and found.stderr == b"", found.stderr.decode()
 
 
 def test_bookmarked_binlog_file_purged(

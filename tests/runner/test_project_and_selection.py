@@ -106,7 +106,8 @@ def test_env_interpolation_and_missing_variable(tmp_path, monkeypatch):
     with pytest.raises(
         ConfigError, match=r"integrations.a.tap.config.password: environment variable PW is not set"
     ):
-        project.integration("a")
+        project.integration("a").tap  # noqa: B018 (resolved when first used)
+    assert project.integration("a").target.config == {"destination_path": "out"}
     monkeypatch.setenv("PW", "pw-value")
     a = project.integration("a")
     assert a.tap.config == {"password": "pw-value", "host": "localhost"}

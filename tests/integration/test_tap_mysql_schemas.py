@@ -1,0 +1,206 @@
+"""tap-mysql's schemas as every current reader takes them (issue 11, item 5): each SCHEMA message
+and each discovered schema, over a table with every MySQL type, is valid JSON Schema draft 7
+(numeric `exclusiveMaximum`, not draft 4's `true`), and each record validates against its SCHEMA
+the way singer-sdk targets validate it (numbers read as Decimal, `multipleOf` evaluated: once
+`1E-30` for DECIMAL(65,30), which made singer-sdk fail with DivisionImpossible)."""
+
+from __future__ import annotations
+
+import decimal
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import mariadb_server
+from mysql_helpers import discover, messages, records, run_tap, select, sql, stream_entry
+
+pytestmark = pytest.mark.services
+binlog_db = mariadb_server.binlog_db  # the fixture: LOG_BASED needs the ROW-binlog server
+
+EVERY_TYPE_DDL = """
+CREATE TABLE every_type (
+  id INT PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED, mi MEDIUMINT,
+  miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
+  flag TINYINT(1), boo BOOL,
+  d65 DECIMAL(65,30), d650 DECIMAL(65,0), d2810 DECIMAL(28,10), d29 DECIMAL(29,2), d52 DECIMAL(5,2),
+  d10 DECIMAL(10,0), num NUMERIC(12,4), dunsigned DECIMAL(8,3) UNSIGNED,
+  f FLOAT, f2 FLOAT(7,3), dbl DOUBLE, rl REAL,
+  c CHAR(3), vc VARCHAR(20), tt TINYTEXT, t TEXT, mt MEDIUMTEXT, lt LONGTEXT,
+  e ENUM('small','big'), s SET('red','green','blue'),
+  bin BINARY(4), vb VARBINARY(10), tb TINYBLOB, bl BLOB, mb MEDIUMBLOB, lb LONGBLOB,
+  dt DATE, dtm DATETIME, dtm6 DATETIME(6), ts TIMESTAMP NULL, ts3 TIMESTAMP(3) NULL,
+  tm TIME, tm6 TIME(6), y YEAR,
+  j JSON, b1 BIT(1), b10 BIT(10), b64 BIT(64),
+  geo GEOMETRY, pt POINT, ls LINESTRING, pg POLYGON, mpt MULTIPOINT, mls MULTILINESTRING,
+  mpg MULTIPOLYGON, gc GEOMETRYCOLLECTION
+)"""
+
+EDGE_ROWS = [
+    """INSERT INTO every_type VALUES (1,
+  -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
+  -9223372036854775808, 18446744073709551615, 1, 0,
+  '99999999999999999999999999999999999.999999999999999999999999999999',
+  '99999999999999999999999999999999999999999999999999999999999999999',
+  '999999999999999999.9999999999', '999999999999999999999999999.99', -999.99,
+  9999999999, -99999999.9999, 99999.999,
+  1.1, 1234.567, 0.1, -1e308,
+  'abc', 'émoji 😀 tab\\t nl\\n', '', 'x', 'm', 'l',
+  'big', 'red,blue',
+  X'00FF0001', X'DEADBEEF', X'00', X'000102', X'FF', X'',
+  '1000-01-01', '9999-12-31 23:59:59', '1000-01-01 00:00:00.000001',
+  '1970-01-01 00:00:01', '2038-01-19 03:14:07.999',
+  '838:59:59', '-838:59:59.000000', 2155,
+  '{"n": 12345678901234567890.123456789012345678901234567890, "a": [1, "x", null, true]}',
+  b'1', b'1010101010', b'1111111111111111111111111111111111111111111111111111111111111111',
+  ST_GeomFromText('POINT(1 1)'), ST_GeomFromText('POINT(1.5 -2)'),
+  ST_GeomFromText('LINESTRING(0 0, 1 1)'), ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'),
+  ST_GeomFromText('MULTIPOINT(0 0, 1 1)'), ST_GeomFromText('MULTILINESTRING((0 0, 1 1))'),
+  ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))'),
+  ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1))'))""",
+    """INSERT INTO every_type (id, d65, d650, d2810, d29, d52, d10, num, dunsigned, f, dbl,
+  vc, t, j, dt, dtm6) VALUES (2,
+  '-99999999999999999999999999999999999.999999999999999999999999999999',
+  '-99999999999999999999999999999999999999999999999999999999999999999',
+  '-0.0000000001', '0.01', 0, 0, 0.0001, 0, -0.0, 5e-324,
+  '', '', '[]', '2024-02-29', '2024-02-29 12:00:00.5')""",
+    "INSERT INTO every_type (id) VALUES (3)",
+]
+
+
+def every_type_table(db: dict[str, Any]) -> None:
+    """The table with every MySQL type and its edge rows (largest and smallest values, empty
+    strings, emoji, nulls) in `db`."""
+    sql(db, EVERY_TYPE_DDL, *EDGE_ROWS)
+
+
+def singer_sdk_problems(out: bytes) -> list[str]:
+    """What a singer-sdk target's record check says about a tap's output: every line read as
+    singer-sdk reads it (`json.loads(line, parse_float=Decimal)`, the schema's numbers too), each
+    RECORD validated against its stream's latest SCHEMA by jsonschema's draft 7 validator."""
+    from jsonschema import Draft7Validator
+
+    problems: list[str] = []
+    validators: dict[str, Any] = {}
+    for line in out.splitlines():
+        msg = json.loads(line, parse_float=decimal.Decimal)
+        if msg["type"] == "SCHEMA":
+            validators[msg["stream"]] = Draft7Validator(msg["schema"])
+        elif msg["type"] == "RECORD":
+            try:
+                errors = [e.message for e in validators[msg["stream"]].iter_errors(msg["record"])]
+            except decimal.DecimalException as exc:  # singer-sdk dies with this one
+                errors = [f"{type(exc).__name__} while validating"]
+            problems += [f"record {msg['record'].get('id')}: {e}" for e in errors]
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("method", "rkey"), [("FULL_TABLE", None), ("INCREMENTAL", "id"), ("LOG_BASED", None)]
+)
+def test_every_schema_is_draft7_and_every_record_validates(
+    binlog_db: dict[str, Any], bin_path: Path, tmp_path: Path, method: str, rkey: str | None
+) -> None:
+    from jsonschema import Draft7Validator
+
+    every_type_table(binlog_db)
+    catalog = discover(bin_path, tmp_path, binlog_db)
+    discovered = stream_entry(catalog, "every_type")["schema"]
+    Draft7Validator.check_schema(discovered)
+    assert "unsupported" not in str(discovered)  # every type above has a mapping
+
+    config = {**binlog_db, "server_id": 464646}
+    proc = run_tap(bin_path, tmp_path, config, catalog=select(catalog, "every_type", method, rkey))
+    assert proc.returncode == 0, proc.stderr.decode()
+    msgs = messages(proc.stdout)  # numbers as Decimal, as singer-sdk reads them
+    schemas = [m["schema"] for m in msgs if m["type"] == "SCHEMA"]
+    assert schemas
+    for schema in schemas:
+        Draft7Validator.check_schema(schema)
+    assert [r["id"] for r in records(msgs)] == [1, 2, 3]
+    assert singer_sdk_problems(proc.stdout) == []
+
+
+def test_decimal_schema_keeps_precision_and_scale_for_our_targets(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """Our targets read DECIMAL(p,s) from x-precision/x-scale (and singer-io's multipleOf +
+    maximum): both targets' type mapping still gives numeric(p,s) / DECIMAL(p,s)."""
+    from target_duckdb.types import duckdb_type
+    from target_postgres.types import pg_type as postgres_type
+
+    sql(mysql_db, "CREATE TABLE money (id INT PRIMARY KEY, a DECIMAL(65,30), b DECIMAL(12,2))")
+    props = stream_entry(discover(bin_path, tmp_path, mysql_db), "money")["schema"]["properties"]
+    assert props["a"] == {
+        "type": ["null", "number"],
+        "exclusiveMaximum": 1e35,
+        "exclusiveMinimum": -1e35,
+        "x-precision": 65,
+        "x-scale": 30,
+    }
+    assert props["b"] == {
+        "type": ["null", "number"],
+        "multipleOf": 0.01,
+        "exclusiveMaximum": 10**10,
+        "exclusiveMinimum": -(10**10),
+        "x-precision": 12,
+        "x-scale": 2,
+    }
+    assert postgres_type(props["a"]) == "numeric(65,30)"
+    assert postgres_type(props["b"]) == "numeric(12,2)"
+    assert duckdb_type(props["b"]) == "DECIMAL(12,2)"
+
+
+def test_an_old_catalog_with_draft4_bounds_is_sent_as_draft7(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """A catalog discovered by an older tap-mysql (boolean exclusiveMaximum, multipleOf 1e-30)
+    still yields SCHEMA messages a draft 7 reader accepts."""
+    from jsonschema import Draft7Validator
+
+    sql(
+        mysql_db,
+        "CREATE TABLE money (id INT PRIMARY KEY, a DECIMAL(65,30), b DECIMAL(12,2))",
+        "INSERT INTO money VALUES (1, '12345678901234567890123456789012345.123456789', 1.25)",
+    )
+    catalog = select(discover(bin_path, tmp_path, mysql_db), "money")
+    props = catalog["streams"][0]["schema"]["properties"]
+    props["a"] = {
+        "type": ["null", "number"],
+        "multipleOf": 1e-30,
+        "exclusiveMaximum": True,
+        "maximum": 1e35,
+        "exclusiveMinimum": True,
+        "minimum": -1e35,
+        "x-precision": 65,
+        "x-scale": 30,
+    }
+    props["b"] = {
+        "type": ["null", "number"],
+        "multipleOf": 0.01,
+        "exclusiveMaximum": True,
+        "maximum": 10**10,
+        "exclusiveMinimum": False,
+        "minimum": -(10**10),
+    }
+    proc = run_tap(bin_path, tmp_path, mysql_db, catalog=catalog)
+    assert proc.returncode == 0, proc.stderr.decode()
+    msgs = messages(proc.stdout)
+    schema = next(m["schema"] for m in msgs if m["type"] == "SCHEMA")
+    Draft7Validator.check_schema(schema)
+    assert schema["properties"]["a"] == {
+        "type": ["null", "number"],
+        "exclusiveMaximum": 1e35,
+        "exclusiveMinimum": -1e35,
+        "x-precision": 65,
+        "x-scale": 30,
+    }
+    assert schema["properties"]["b"] == {
+        "type": ["null", "number"],
+        "multipleOf": 0.01,
+        "exclusiveMaximum": 10**10,
+        "minimum": -(10**10),
+    }
+    assert len(records(msgs)) == 1
+    assert singer_sdk_problems(proc.stdout) == []
