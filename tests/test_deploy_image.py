@@ -162,11 +162,6 @@ def test_entrypoint_by_hand_runs_the_demo_twice(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.xfail(
-    reason="until 11.18 lands (branch fix/runcli: `tapwell install` reads only the ${VAR}s it "
-    "uses); today it demands MYSQL_PASSWORD, which an image build does not have",
-    strict=False,
-)
 def test_tapwell_install_as_the_dockerfile_runs_it_needs_no_secrets(tmp_path: Path) -> None:
     """The Dockerfile's `RUN mkdir -p state && tapwell install` in /project, with no secrets in
     the environment (a build has none), over the example project, twice (nothing to redo)."""
