@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 PYTEST_ARGS ?=
+# Every install takes its versions from constraints.txt (what CI tested); `make lock` refreshes it.
+PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke clean
+.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,14 +31,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# The demo needs tapwell's core and DuckDB only: no compiler, no MySQL headers, no dev tools.
+$(DEMO_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[duckdb]'
+	@touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(MAKE) --no-print-directory sysdeps
-	$(BIN)/pip install -q -e '.[all,dev]'
-	@touch $(STAMP)
+	$(PIP_INSTALL) -e '.[all,dev]'
+	@touch $(STAMP) $(DEMO_STAMP)
 
-install: $(STAMP)  ## create .venv and install tapwell with every connector
+install: $(STAMP)  ## create .venv and install tapwell with every connector and the dev tools
 
-demo: $(STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
+demo: $(DEMO_STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
 	$(BIN)/python -m tapwell.demo
 
 test: $(STAMP)  ## run the whole test suite (real MariaDB and PostgreSQL where a test needs them)
@@ -54,6 +62,27 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 
 bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+
+# The tag is tapwell.yml's kubernetes.image (what the CronJobs run), else tapwell:VERSION (what
+# `tapwell schedule kubernetes` writes without one), unless IMAGE=... is given.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= $(or $(shell sed -n "/^kubernetes:/,/^[^ \#]/s/^  image: *[\"']*\([^\"' \#]*\).*/\1/p" tapwell.yml 2>/dev/null),tapwell:$(VERSION))
+
+image:  ## build the Docker image of this project (tag: tapwell.yml's kubernetes.image, or IMAGE=...)
+	docker build -t $(IMAGE) .
+
+# Resolve pyproject's ranges afresh in a throwaway venv and pin what resolved, for every extra.
+lock:  ## refresh constraints.txt (the versions make, CI and the image install); review the diff
+	rm -rf $(VENV)-lock
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install -q --upgrade pip
+	$(MAKE) --no-print-directory sysdeps
+	$(VENV)-lock/bin/pip install -q '.[all,dev]'
+	{ echo "# Versions make, CI and the Docker image install (pip --constraint). Refresh: make lock"; \
+	  echo "# (resolved on Python $$($(VENV)-lock/bin/python -c 'import platform; print(platform.python_version())'))"; \
+	  $(VENV)-lock/bin/pip freeze --exclude tapwell; } > constraints.txt
+	rm -rf $(VENV)-lock
+	@echo "constraints.txt refreshed: review git diff constraints.txt, then make test"
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

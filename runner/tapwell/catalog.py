@@ -1,9 +1,10 @@
 """Singer catalogs: read, build and query, once per stream.
 
-Selection and standard metadata come from `singer_sdk.singerlib`, the reference implementation.
-The raw metadata dicts are kept as well, because singerlib's metadata classes drop keys they do
-not model (`replication-method`, `sql-datatype`, `database-name`, `is-view`, `row-count`, ...),
-and a catalog must round-trip unchanged.
+Selection and standard metadata follow singer-sdk's `singerlib`, the reference implementation,
+rule for rule (`_selected`, `standard_metadata`); the test suite keeps singer-sdk as an oracle
+that compares both, so the taps need neither it nor what it pulls in. The raw metadata dicts are
+what a catalog holds, so keys singerlib does not model (`replication-method`, `sql-datatype`,
+`database-name`, `is-view`, `row-count`, ...) round-trip unchanged.
 """
 
 from __future__ import annotations
@@ -81,14 +82,38 @@ class StreamEntry:
 
     def selected_properties(self) -> list[str]:
         """Top-level properties to emit, as singerlib resolves selection and inclusion."""
-        from singer_sdk.singerlib import MetadataMapping
-
         props = list((self.schema.get("properties") or {}).keys())
         items = self.raw.get("metadata") or []
         if not items:
             return props
-        mask = MetadataMapping.from_iterable(items).resolve_selection()
-        return [p for p in props if mask[("properties", p)]]
+        md = {tuple(i.get("breadcrumb") or ()): i.get("metadata") or {} for i in items}
+        return [p for p in props if _mask(md, ("properties", p))]
+
+
+def _mask(md: dict[Breadcrumb, dict[str, Any]], crumb: Breadcrumb) -> bool:
+    """singerlib's SelectionMask: a breadcrumb with metadata is resolved; one without takes its
+    parent's value, and the stream's when it has none (True)."""
+    if crumb in md:
+        return _selected(md, crumb)
+    return _mask(md, crumb[:-2]) if len(crumb) >= 2 else True
+
+
+def _selected(md: dict[Breadcrumb, dict[str, Any]], crumb: Breadcrumb) -> bool:
+    """Whether a breadcrumb is selected: never under an unselected parent; `unsupported` never,
+    `automatic` always; else its `selected`, else its `selected-by-default`, else its parent's."""
+    entry = md.get(crumb) or {}
+    parent = _selected(md, crumb[:-2]) if crumb else None
+    if parent is False:
+        return False
+    inclusion = entry.get("inclusion")
+    if inclusion == "unsupported":
+        return False
+    if inclusion == "automatic":
+        return True
+    for key in ("selected", "selected-by-default"):
+        if entry.get(key) is not None:
+            return bool(entry[key])
+    return bool(parent)
 
 
 @dataclass
@@ -133,26 +158,41 @@ def standard_metadata(
 ) -> list[dict[str, Any]]:
     """Singer metadata for a discovered stream, as singerlib builds it, plus the tap's own keys
     (`sql-datatype` per property; `database-name`, `is-view`, `row-count` at the root)."""
-    from singer_sdk.singerlib import MetadataMapping
-
-    mapping = MetadataMapping.get_standard_metadata(
-        schema=schema,
-        key_properties=list(key_properties),
-        valid_replication_keys=list(valid_replication_keys) or None,
-        replication_method=forced_replication_method,
-        selected_by_default=selected_by_default,
-    )
-    items = mapping.to_list()
+    keys, valid = list(key_properties), list(valid_replication_keys)
+    items: list[dict[str, Any]] = []
+    for name, prop in (schema.get("properties") or {}).items() if schema else ():
+        inclusion = "automatic" if name in keys or name in valid else "available"
+        items.append({"breadcrumb": ["properties", name], "metadata": {"inclusion": inclusion}})
+        items += _nested_metadata((prop or {}).get("properties") or {}, ["properties", name])
+    root: dict[str, Any] = {"inclusion": "available"} if schema else {}
+    root["selected-by-default"] = selected_by_default
+    root["table-key-properties"] = keys
+    if forced_replication_method is not None:
+        root["forced-replication-method"] = forced_replication_method
+    if valid:
+        root["valid-replication-keys"] = valid
+    # no replication-key, which singerlib sets when there is one valid key: the user chooses it
+    items.append({"breadcrumb": [], "metadata": root})  # singerlib lists the stream's last
     for item in items:
         crumb = tuple(item["breadcrumb"])
         md = item["metadata"]
         if not crumb:
-            md.pop("replication-key", None)  # chosen by the user, not by discovery
             md.update(root_extra or {})
         elif len(crumb) == 2 and property_extra and crumb[1] in property_extra:
             md.update(property_extra[crumb[1]])
         if "selected-by-default" not in md and md.get("inclusion") == "available":
             md["selected-by-default"] = selected_by_default
+    return items
+
+
+def _nested_metadata(properties: dict[str, Any], crumb: list[str]) -> list[dict[str, Any]]:
+    """`available` for every property inside an object property, depth first."""
+    items: list[dict[str, Any]] = []
+    for name, prop in properties.items():
+        key = [*crumb, "properties", name]
+        items.append({"breadcrumb": key, "metadata": {"inclusion": "available"}})
+        if (prop or {}).get("properties"):
+            items += _nested_metadata(prop["properties"], key)
     return items
 
 

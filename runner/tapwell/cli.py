@@ -17,8 +17,10 @@ from typing import Any
 import click
 import orjson
 
+from tapwell import __version__
 from tapwell.attempt import prepared_catalog
 from tapwell.cli_util import run_main
+from tapwell.cli_version import version_option
 from tapwell.errors import ConfigError
 from tapwell.project import Integration, Project, load_project
 from tapwell.run import describe_failure, run_integration
@@ -85,6 +87,7 @@ def _with_store(
     "2 configuration/authentication error; 3 another run holds the integration's lock; "
     "75 discover/validate could not reach the source (temporary); 130 interrupted."
 )
+@version_option("tapwell", lambda: __version__)
 @click.option(
     "--project",
     "project_path",

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from tapwell.catalog import load_catalog
+from tapwell.cron import check_schedules
 from tapwell.errors import ConfigError
 from tapwell.project_schema import validate_project
 from tapwell.stream_settings import LOAD_KEYS, stream_settings, wanted
@@ -367,6 +368,7 @@ def load_project(path: str | Path | None = None) -> Project:
     if not isinstance(raw, dict):
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
     validate_project(raw, str(p))
+    check_schedules(raw, str(p))  # cron ranges: 61 * * * * fails here, not in cron
     root = p.parent.resolve()
     env_file = read_env_file(root / str(raw["env_file"])) if raw.get("env_file") else None
     return Project(root, raw, env_file)

@@ -16,6 +16,7 @@ import orjson
 
 from tapwell.catalog import Catalog, load_catalog, select_all
 from tapwell.cli_util import run_main
+from tapwell.cli_version import version_option
 from tapwell.config import load_config, secret_values
 from tapwell.errors import ConfigError
 from tapwell.pipes import widen_pipe
@@ -37,6 +38,7 @@ def tap_command(
     """A click command running a tap's discover or sync, as the Singer spec lays out the CLI."""
 
     @click.command(name=name, help=help)
+    @version_option(name, lambda: about().get("version", "unknown"))
     @click.option(
         "--config",
         "configs",

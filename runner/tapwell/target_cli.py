@@ -16,6 +16,7 @@ import click
 import orjson
 
 from tapwell.cli_util import run_main
+from tapwell.cli_version import version_option
 from tapwell.config import load_config, secret_values
 from tapwell.pipes import READ_BUFFER, widen_pipe
 from tapwell.target import Loader, TargetLoop
@@ -32,6 +33,7 @@ def target_command(
     """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory."""
 
     @click.command(name=name, help=description)
+    @version_option(name, lambda: version)
     @click.option(
         "--config",
         "configs",

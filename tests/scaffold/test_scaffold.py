@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from tapwell.errors import ConfigError
 from tapwell.scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
+MAKE_ENV = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")  # set when `make test` runs us
 
 
 def test_scaffold_files_and_names(tmp_path: Path) -> None:
@@ -127,6 +129,8 @@ def test_new_tap_in_a_fresh_venv_passes_its_tests_and_runs_under_tapwell(tmp_pat
     tapwell = str(venv / "bin" / "tapwell")
     _run([tapwell, "new", "tap", "tap-example", "--dir", str(tmp_path)], tmp_path)
     repo = tmp_path / "tap-example"
+    # tapwell came from a local folder (not editable): the repo depends on that folder
+    assert f'dependencies = ["tapwell @ {ROOT.as_uri()}"]' in (repo / "pyproject.toml").read_text()
     _run([*pip, "-e", f"{repo}[dev]"], tmp_path, timeout=600)
     suite = _run(
         [
@@ -209,3 +213,107 @@ def test_scaffolded_code_is_lint_clean(bin_path: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def _readme_commands(repo: Path) -> str:
+    """The first ```sh block of a scaffolded README: the commands it tells a user to type."""
+    text = (repo / "README.md").read_text()
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def _follow_readme(repo: Path) -> subprocess.CompletedProcess[str]:
+    """Type the README's commands in the repo, as a user does, in one shell (so `. activate`
+    holds for the lines after it); the user's own tapwell venv is not on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", *MAKE_ENV)}
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if Path(p) != Path(sys.executable).parent
+    )
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    script = "set -euo pipefail\n" + _readme_commands(repo)
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert proc.returncode == 0, f"{script}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.mark.slow
+def test_scaffolded_repos_install_and_follow_their_readme_twice(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    """A user with tapwell from a clone (this checkout's venv) runs `tapwell new tap|target`,
+    then types its README's commands (`make install` into the repo's own fresh .venv, `make
+    test`, `make check`, a first sync with no state, a resumed sync), and again: the repo
+    depends on this very tapwell, so its install needs no index that has tapwell."""
+    for kind in ("tap", "target"):
+        made = subprocess.run(
+            [str(bin_path / "tapwell"), "new", kind, f"{kind}-readme", "--dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0, made.stderr
+    tap, target = tmp_path / "tap-readme", tmp_path / "target-readme"
+    requirement = f"tapwell @ {ROOT.as_uri()}"
+    for repo in (tap, target):
+        assert f'dependencies = ["{requirement}"]' in (repo / "pyproject.toml").read_text()
+        assert requirement in (repo / "README.md").read_text()
+
+    for run in (1, 2):
+        done = _follow_readme(tap)
+        assert "2 passed" in done.stdout and "tap: conforms" in done.stdout
+        rows = [json.loads(x) for x in (tap / "output" / "items.jsonl").read_text().splitlines()]
+        # each pass: the first sync sends all 10 items, the resumed one the bookmark's item again
+        assert [r["id"] for r in rows] == [*range(1, 11), 10] * run
+        state = json.loads((tap / "state.json").read_text())
+        assert state["bookmarks"]["items"]["replication_key_value"] == "2024-01-01T09:00:00+00:00"
+
+        done = _follow_readme(target)
+        assert "2 passed" in done.stdout and "target: conforms" in done.stdout
+        assert json.loads(done.stdout.splitlines()[-1]) == {"bookmarks": {"items": {"id": 2}}}
+        con = sqlite3.connect(target / "output.sqlite")
+        try:
+            rows = con.execute('SELECT id, name, price FROM "items" ORDER BY id').fetchall()
+        finally:
+            con.close()
+        assert rows == [(1, "first", "12345678901234.567890123"), (2, "", None)]
+
+
+@pytest.mark.slow
+def test_tapwell_from_an_index_makes_repos_that_pin_its_version(tmp_path: Path) -> None:
+    """tapwell installed from an index (here a folder index: pip --find-links, recorded like
+    PyPI, without a direct URL): the scaffold pins `tapwell==VERSION`, and the repo's `make
+    install` finds it on that index."""
+    from tapwell import __version__
+
+    wheels = tmp_path / "index"
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        tmp_path,
+    )
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    _run(
+        [*pip, "--find-links", str(wheels), "-c", str(ROOT / "constraints.txt"), "tapwell"],
+        tmp_path,
+    )
+    _run(
+        [str(venv / "bin" / "tapwell"), "new", "tap", "tap-indexed", "--dir", str(tmp_path)],
+        tmp_path,
+    )
+    repo = tmp_path / "tap-indexed"
+    assert f'dependencies = ["tapwell=={__version__}"]' in (repo / "pyproject.toml").read_text()
+    assert f"tapwell {__version__} from your package index" in (repo / "README.md").read_text()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", *MAKE_ENV)}
+    env["PIP_FIND_LINKS"] = f"{os.environ.get('PIP_FIND_LINKS', '')} {wheels}".strip()
+    done = subprocess.run(
+        ["make", "install"], cwd=repo, capture_output=True, text=True, timeout=900, env=env
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (repo / ".venv" / "bin" / "tapwell").exists()

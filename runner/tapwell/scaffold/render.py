@@ -1,5 +1,5 @@
-"""Render a template folder into a new repo: `{{name}}` and `{{package}}` in file contents,
-`__package__` in paths; a `.tmpl` suffix is dropped, `gitignore` becomes `.gitignore`.
+"""Render a template folder into a new repo: `{{name}}`, `{{package}}` and the tapwell it depends
+on (`{{tapwell_requirement}}`, `{{tapwell_origin}}`) in file contents, `__package__` in paths; a `.tmpl` suffix is dropped, `gitignore` becomes `.gitignore`.
 
 Templates end in `.tmpl` so that neither pytest nor ruff mistakes them for tapwell's own code.
 """
@@ -12,6 +12,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from tapwell.errors import ConfigError
+from tapwell.scaffold.source import tapwell_source
 
 KINDS = ("tap", "target")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -39,7 +40,13 @@ def scaffold(kind: str, name: str, parent: str | Path = ".") -> Path:
     dest = Path(parent) / name
     if dest.exists() and any(dest.iterdir()):
         raise ConfigError(f"{dest} already exists and is not empty; choose another --dir or name")
-    values = {"name": name, "package": package_name(name)}
+    source = tapwell_source()
+    values = {
+        "name": name,
+        "package": package_name(name),
+        "tapwell_requirement": source.requirement,
+        "tapwell_origin": source.origin,
+    }
     root = resources.files("tapwell.scaffold").joinpath("templates", kind)
     written = list(_render(root, dest, values))
     if not written:
