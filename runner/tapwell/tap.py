@@ -80,20 +80,28 @@ StreamsFn = Callable[[dict[str, Any]], Sequence[Stream]]
 
 
 def typed_value(prop: dict[str, Any], raw: Any) -> Any:
-    """A bookmark as stored in JSON, back to the Python type its property has."""
-    if raw is None or not isinstance(raw, str | int | float):
+    """A bookmark as stored in JSON, back to the Python type its property has; ValueError when
+    it is not of that type (a date-time that does not parse, an integer with a fraction)."""
+    if raw is None or not isinstance(raw, str | int | float | Decimal):
         return raw
     kinds = property_types(prop)
     fmt = property_format(prop)
+    if "string" in kinds and fmt in ("date-time", "date") and not isinstance(raw, str):
+        raise ValueError(f"{raw!r} is not a {fmt} string")
     if "string" in kinds and fmt == "date-time":
         value = datetime.fromisoformat(str(raw))
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if "string" in kinds and fmt == "date":
         return date.fromisoformat(str(raw)[:10])
-    if "integer" in kinds:
-        return int(raw)
-    if "number" in kinds:
-        return Decimal(str(raw))
+    if "integer" in kinds or "number" in kinds:
+        number = Decimal(raw) if isinstance(raw, str | int) else Decimal(str(raw))
+        if not number.is_finite():
+            raise ValueError(f"{raw!r} is not a finite number")
+        if "number" in kinds:
+            return number
+        if number != number.to_integral_value():
+            raise ValueError(f"{raw!r} is not an integer")
+        return int(number)
     return raw
 
 
@@ -126,6 +134,76 @@ def _replication_method(entry: StreamEntry, stream: Stream) -> str:
     if chosen:
         return str(chosen).upper()
     return "INCREMENTAL" if (entry.replication_key or stream.replication_key) else "FULL_TABLE"
+
+
+@dataclass
+class _Plan:
+    """What one selected stream's sync will do, settled before any message is written."""
+
+    stream: Stream
+    entry: StreamEntry
+    method: str
+    rkey: str | None
+    start: Any
+    selected: list[str]
+    props: dict[str, Any]
+
+
+def _plan(
+    config: dict[str, Any], by_name: dict[str, Stream], entry: StreamEntry, state: dict[str, Any]
+) -> _Plan:
+    """The plan of a catalog entry; ConfigError for a catalog or a bookmark the tap cannot use."""
+    stream = by_name.get(entry.tap_stream_id)
+    if stream is None:
+        raise ConfigError(
+            f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have"
+        )
+    name = stream.name
+    props = entry.schema.get("properties") or {}
+    method = _replication_method(entry, stream)
+    rkey = (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
+    if method == "INCREMENTAL" and not rkey:
+        raise ConfigError(
+            f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog"
+        )
+    if rkey and rkey not in props:
+        raise ConfigError(
+            f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
+        )
+    start = _start_value(config, state, name, rkey, props[rkey]) if rkey else None
+    return _Plan(stream, entry, method, rkey, start, entry.selected_properties(), props)
+
+
+def _start_value(
+    config: dict[str, Any], state: dict[str, Any], stream: str, rkey: str, prop: dict[str, Any]
+) -> Any:
+    """The typed value to sync from: the bookmark (when it is for this replication key), else
+    the `start_date` setting, else None. A value of the wrong type is a ConfigError naming it."""
+    if st.get_bookmark(state, stream, "replication_key") in (None, rkey):
+        raw = st.get_bookmark(state, stream, "replication_key_value")
+        where = "state: " + st.key_path("bookmarks", stream, "replication_key_value")
+        value = _typed_setting(prop, raw, where, f"field {rkey!r} of stream {stream!r}")
+        if value is not None:
+            return value
+    if config.get("start_date"):
+        return _typed_setting(
+            prop, config["start_date"], "setting 'start_date'", f"replication key {rkey!r}"
+        )
+    return None
+
+
+def _typed_setting(prop: dict[str, Any], raw: Any, where: str, needs: str) -> Any:
+    try:
+        if isinstance(raw, bool):
+            raise ValueError("a boolean")
+        return typed_value(prop, raw)
+    except (ValueError, ArithmeticError, TypeError):
+        kinds = "/".join(k for k in property_types(prop) if k != "null") or "value"
+        wanted = property_format(prop) or kinds
+        raise ConfigError(
+            f"{where} {raw!r} is not a {wanted} as {needs} needs; "
+            "fix it, or remove it to sync from the start"
+        ) from None
 
 
 class Tap:
@@ -174,14 +252,12 @@ class Tap:
     ) -> dict[str, Any]:
         writer = writer or MessageWriter()
         by_name = {s.name: s for s in self.streams(config)}
+        # Every selected stream is planned (catalog, bookmark values) before the first message,
+        # so a bad catalog or state is one error line with nothing written.
+        plans = [_plan(config, by_name, entry, state) for entry in catalog.selected()]
         progress = Progress(self.name)
-        for entry in catalog.selected():
-            stream = by_name.get(entry.tap_stream_id)
-            if stream is None:
-                raise ConfigError(
-                    f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have"
-                )
-            state = self._sync_stream(config, stream, entry, state, writer, progress)
+        for plan in plans:
+            state = self._sync_stream(config, plan, state, writer, progress)
         state = st.set_currently_syncing(state, None)
         writer.write_state(state)
         return state
@@ -191,38 +267,14 @@ class Tap:
     def _sync_stream(
         self,
         config: dict[str, Any],
-        stream: Stream,
-        entry: StreamEntry,
+        plan: _Plan,
         state: dict[str, Any],
         writer: MessageWriter,
         progress: Progress,
     ) -> dict[str, Any]:
-        name = stream.name
-        selected = entry.selected_properties()
-        props = entry.schema.get("properties") or {}
+        stream, entry, method, rkey = plan.stream, plan.entry, plan.method, plan.rkey
+        name, selected, props, start_value = stream.name, plan.selected, plan.props, plan.start
         schema = dict(entry.schema, properties={p: props[p] for p in selected})
-        method = _replication_method(entry, stream)
-        rkey = (
-            (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
-        )
-        if method == "INCREMENTAL" and not rkey:
-            raise ConfigError(
-                f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog"
-            )
-        if rkey and rkey not in props:
-            raise ConfigError(
-                f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
-            )
-
-        start_value = None
-        if rkey:
-            if st.get_bookmark(state, name, "replication_key") in (None, rkey):
-                start_value = typed_value(
-                    props[rkey], st.get_bookmark(state, name, "replication_key_value")
-                )
-            if start_value is None and config.get("start_date"):
-                start_value = typed_value(props[rkey], config["start_date"])
-
         state = st.set_currently_syncing(state, name)
         writer.write_schema(
             name,
