@@ -284,9 +284,10 @@ class Tap:
         )
         version = None
         if method == "FULL_TABLE":
+            # A new version is announced (ACTIVATE_VERSION) only at the end, after all of its
+            # records: a target retires the older versions' rows then, so a sync that dies
+            # halfway, or a state that was lost, never leaves a table with only part of its rows.
             version = int(time.time() * 1000)
-            if not st.get_bookmark(state, name, "initial_full_table_complete"):
-                writer.write_activate_version(name, version)  # the table is visible from the start
             state = st.set_bookmark(state, name, "version", version)
         writer.write_state(state)
 
@@ -338,7 +339,10 @@ class Tap:
         if rkey is not None:
             state = self._bookmark(state, name, rkey, max_value)
         if version is not None:
-            writer.write_activate_version(name, version)
+            activate = {"type": "ACTIVATE_VERSION", "stream": name, "version": version}
+            if count == 0:
+                activate["empty"] = True  # the source is really empty: retire the older rows
+            writer.write_dict(activate)
             state = st.clear_bookmark(state, name, "version")
             state = st.set_bookmark(state, name, "initial_full_table_complete", True)
         writer.write_state(state)
