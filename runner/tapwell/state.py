@@ -10,7 +10,6 @@ file of the wrong shape is one clear line, never a crash halfway through a sync.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -101,24 +100,35 @@ def check_state(value: Any, where: str = "state") -> dict[str, Any]:
     return value
 
 
+def _copy(value: Any) -> Any:
+    """A copy of a state's objects and arrays; every other value is immutable and shared.
+    Not copy.deepcopy: an exact decimal bookmark is an orjson.Fragment, which cannot be copied
+    that way (and must not be turned into anything less exact)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def get_bookmark(state: dict[str, Any] | None, stream: str, key: str, default: Any = None) -> Any:
     return ((state or {}).get("bookmarks") or {}).get(stream, {}).get(key, default)
 
 
 def set_bookmark(state: dict[str, Any] | None, stream: str, key: str, value: Any) -> dict[str, Any]:
-    new = copy.deepcopy(state) if state else {}
+    new = _copy(state) if state else {}
     new.setdefault("bookmarks", {}).setdefault(stream, {})[key] = value
     return new
 
 
 def clear_bookmark(state: dict[str, Any] | None, stream: str, key: str) -> dict[str, Any]:
-    new = copy.deepcopy(state) if state else {}
+    new = _copy(state) if state else {}
     new.get("bookmarks", {}).get(stream, {}).pop(key, None)
     return new
 
 
 def set_currently_syncing(state: dict[str, Any] | None, stream: str | None) -> dict[str, Any]:
-    new = copy.deepcopy(state) if state else {}
+    new = _copy(state) if state else {}
     if stream is None:
         new.pop("currently_syncing", None)
     else:

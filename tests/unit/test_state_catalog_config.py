@@ -23,6 +23,26 @@ def test_bookmarks_are_pure():
     assert st.get_bookmark(s2, "orders", "replication_key_value") == 5
 
 
+def test_bookmark_helpers_keep_exact_decimal_fragments():
+    """tap-mysql keeps a DECIMAL key's bookmark as an orjson.Fragment (issue 11.8): the helpers
+    copy the state around it (deepcopy cannot) and it is written with every digit."""
+    import orjson
+    from tapwell.wire import dumps
+
+    exact = orjson.Fragment(b"12345678901234567890.1234567891")
+    s1 = st.set_bookmark({"bookmarks": {"o": {"p": [1]}}}, "ledger", "replication_key_value", exact)
+    s2 = st.set_currently_syncing(s1, "ledger")
+    s3 = st.clear_bookmark(st.set_currently_syncing(s2, None), "o", "p")
+    assert st.get_bookmark(s3, "ledger", "replication_key_value") is exact
+    assert (
+        s1["bookmarks"]["o"] == {"p": [1]}
+        and s2["bookmarks"]["o"]["p"] is not s1["bookmarks"]["o"]["p"]
+    )
+    assert dumps(s3) == (
+        b'{"bookmarks":{"o":{},"ledger":{"replication_key_value":12345678901234567890.1234567891}}}'
+    )
+
+
 SCHEMA = {
     "type": "object",
     "properties": {
