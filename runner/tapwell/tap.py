@@ -25,8 +25,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from tapwell import state as st
 from tapwell.catalog import (
     Catalog,
@@ -39,7 +37,7 @@ from tapwell.progress import Progress, configure_logging
 from tapwell.schema import property_format, property_types
 from tapwell.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
 from tapwell.tap_cli import raise_config_errors, tap_command
-from tapwell.wire import MessageWriter
+from tapwell.wire import MessageWriter, dumps, loads
 
 
 @dataclass
@@ -350,10 +348,12 @@ class Tap:
 
     @staticmethod
     def _bookmark(state: dict[str, Any], stream: str, rkey: str, value: Any) -> dict[str, Any]:
+        """The state with `value` as the stream's bookmark, as the JSON value it is written as
+        (a datetime as its ISO text); numbers keep every digit, past 15 digits and 64 bits."""
         if value is None:
             return state
         state = st.set_bookmark(state, stream, "replication_key", rkey)
-        return st.set_bookmark(state, stream, "replication_key_value", orjson.loads(_dump(value)))
+        return st.set_bookmark(state, stream, "replication_key_value", loads(dumps(value)))
 
     # ------------------------------------------------------------------ the CLI
 
@@ -385,9 +385,3 @@ class Tap:
         command.main(
             args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True
         )
-
-
-def _dump(value: Any) -> bytes:
-    from tapwell.wire import dumps
-
-    return dumps(value)

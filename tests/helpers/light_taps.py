@@ -31,8 +31,10 @@ tap = Tap(
             replication_key="updated_at",
             filter_start=True,
         ),
-        _stream("amounts", {"amount": {"type": "number"}}, replication_key="amount"),
-        _stream("counters", {"n": {"type": "integer"}}, replication_key="n"),
+        _stream(
+            "amounts", {"amount": {"type": "number"}}, replication_key="amount", filter_start=True
+        ),
+        _stream("counters", {"n": {"type": "integer"}}, replication_key="n", filter_start=True),
         _stream(
             "prices",
             {
