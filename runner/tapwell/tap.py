@@ -37,6 +37,7 @@ from tapwell.progress import Progress, configure_logging
 from tapwell.schema import property_format, property_types
 from tapwell.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
 from tapwell.tap_cli import raise_config_errors, tap_command
+from tapwell.tap_schema import draft7_schema
 from tapwell.wire import MessageWriter, dumps, loads
 
 
@@ -231,14 +232,15 @@ class Tap:
     def discover(self, config: dict[str, Any]) -> dict[str, Any]:
         entries = []
         for s in self.streams(config):
+            schema = draft7_schema(s.schema)
             md = standard_metadata(
-                s.schema,
+                schema,
                 key_properties=s.key_properties,
                 valid_replication_keys=[s.replication_key] if s.replication_key else (),
                 root_extra=s.root_metadata,
                 property_extra=s.property_metadata,
             )
-            entries.append(catalog_entry(s.name, s.schema, md, key_properties=s.key_properties))
+            entries.append(catalog_entry(s.name, schema, md, key_properties=s.key_properties))
         return {"streams": entries}
 
     def sync(
@@ -272,7 +274,7 @@ class Tap:
     ) -> dict[str, Any]:
         stream, entry, method, rkey = plan.stream, plan.entry, plan.method, plan.rkey
         name, selected, props, start_value = stream.name, plan.selected, plan.props, plan.start
-        schema = dict(entry.schema, properties={p: props[p] for p in selected})
+        schema = draft7_schema(dict(entry.schema, properties={p: props[p] for p in selected}))
         state = st.set_currently_syncing(state, name)
         writer.write_schema(
             name,
