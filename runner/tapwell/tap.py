@@ -199,8 +199,10 @@ def _typed_setting(prop: dict[str, Any], raw: Any, where: str, needs: str) -> An
     except (ValueError, ArithmeticError, TypeError):
         kinds = "/".join(k for k in property_types(prop) if k != "null") or "value"
         wanted = property_format(prop) or kinds
+        shown = dumps(raw).decode()  # as the file or setting says it
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
         raise ConfigError(
-            f"{where} {raw!r} is not a {wanted} as {needs} needs; "
+            f"{where} {shown} is not a {wanted} as {needs} needs; "
             "fix it, or remove it to sync from the start"
         ) from None
 

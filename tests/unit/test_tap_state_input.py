@@ -25,7 +25,7 @@ _BAD_VALUE = "fix it, or remove it to sync from the start"
 VALUE_SHAPES: list[tuple[dict[str, Any], str]] = [
     (
         {"replication_key": "updated_at", "replication_key_value": "yesterday"},
-        "state: bookmarks.customers.replication_key_value 'yesterday' is not a date-time as "
+        'state: bookmarks.customers.replication_key_value "yesterday" is not a date-time as '
         f"field 'updated_at' of stream 'customers' needs; {_BAD_VALUE}",
     ),
     (
@@ -34,7 +34,7 @@ VALUE_SHAPES: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"replication_key_value": True},
-        "state: bookmarks.customers.replication_key_value True is not a date-time",
+        "state: bookmarks.customers.replication_key_value true is not a date-time",
     ),
 ]
 
@@ -145,7 +145,7 @@ def test_a_start_date_that_does_not_parse_is_a_config_error(tmp_path: Path):
     assert_refused(
         proc,
         "tap-light",
-        "setting 'start_date' 'last tuesday' is not a date-time as replication key 'updated_at' needs",
+        "setting 'start_date' \"last tuesday\" is not a date-time as replication key 'updated_at' needs",
     )
 
 
