@@ -43,6 +43,57 @@ def test_bookmark_helpers_keep_exact_decimal_fragments():
     )
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"bookmarks": {}},
+        {"currently_syncing": None, "bookmarks": {"s": {}}},
+        # singer-sdk: partitions, signposts, progress markers
+        {
+            "bookmarks": {
+                "users": {
+                    "replication_key": "updated_at",
+                    "replication_key_value": "2024-01-01T00:00:00+00:00",
+                    "replication_key_signpost": "2024-06-01T00:00:00+00:00",
+                    "progress_markers": {"Note": "unsorted", "replication_key_value": None},
+                    "partitions": [{"context": {"id": 1}, "replication_key_value": 5}],
+                }
+            }
+        },
+        # singer-io / PipelineWise tap-mysql and tap-postgres
+        {
+            "currently_syncing": "db-orders",
+            "bookmarks": {
+                "db-orders": {
+                    "version": 1700000000000,
+                    "initial_full_table_complete": False,
+                    "max_pk_values": {"id": 10},
+                    "last_pk_fetched": {"id": 4},
+                    "log_file": "mysql-bin.000003",
+                    "log_pos": 4,
+                },
+                "public-items": {"lsn": 123456, "xmin": None, "version": 1},
+            },
+        },
+        {"bookmarks": {"s": {"replication_key_value": Decimal("12345678901234567.123")}}},
+        {"bookmarks": {"s": {"replication_key_value": 2**70}}, "other_key": [1, 2]},
+    ],
+)
+def test_check_state_accepts_the_shapes_singer_taps_write(state):
+    assert st.check_state(state) is state
+
+
+def test_check_state_names_the_bad_key_quoted_when_it_is_not_a_plain_name():
+    with pytest.raises(ConfigError) as err:
+        st.check_state({"bookmarks": {'a"b\n': {"version": 1.5}}}, "state file s.json")
+    assert str(err.value) == (
+        'state file s.json: bookmarks["a\\"b\\n"].version must be an integer (the table '
+        "version, milliseconds since 1970), not a number; fix the state file, or remove it to "
+        "sync from the start"
+    )
+
+
 SCHEMA = {
     "type": "object",
     "properties": {
