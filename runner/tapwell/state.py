@@ -16,15 +16,6 @@ from typing import Any
 
 from tapwell.errors import ConfigError
 
-# Keys of a stream's bookmark that every Singer tap gives the same meaning, with the JSON kinds
-# they may hold. A tap's own keys (binlog positions, primary-key markers) are the tap's to check.
-_KNOWN_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "replication_key": ((str,), "a string (the replication key's column name)"),
-    "version": ((int,), "an integer (the table version, milliseconds since 1970)"),
-    "initial_full_table_complete": ((bool,), "true or false"),
-}
-
-_FIX = "fix the state file, or remove it to sync from the start"
 _PLAIN = re.compile(r"[A-Za-z0-9_\-]+")
 
 
@@ -37,66 +28,57 @@ def key_path(*parts: str) -> str:
     return out.lstrip(".")
 
 
-def _kind(value: Any) -> str:
-    """The JSON name of a value's kind, as a user reading the file would say it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a number"
+def json_text(value: Any) -> str:
+    """A state value as the JSON it is written as, cut short, so an error line stays one line."""
+    from tapwell.wire import dumps
+
+    try:
+        text = dumps(value).decode()
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def bookmark_error(stream: str, key: str | None, value: Any, what: str) -> ConfigError:
+    """The one line for a stream's bookmark (or one of its keys) that a tap cannot resume from:
+    `state: bookmarks.S.K is VALUE, not WHAT; correct it, or remove bookmarks.S ...`."""
+    where = key_path("bookmarks", stream, *([key] if key else []))
+    return ConfigError(
+        f"state: {where} is {json_text(value)}, {what}; correct it, or remove "
+        f"{key_path('bookmarks', stream)} from the state to sync the stream from the start"
+    )
 
 
 def check_state(value: Any, where: str = "state") -> dict[str, Any]:
-    """The state, if it has singer's shape; else ConfigError naming the first bad key and the fix.
+    """The state, if it has singer's generic shape; else ConfigError naming the bad key and the fix.
 
-    `bookmarks` must be an object of objects (one per stream), `currently_syncing` a string or
-    null, and the bookmark keys every tap shares (`replication_key`, `version`,
-    `initial_full_table_complete`, `replication_key_value`) of their kind. Called before a tap
-    writes any message, so a corrupt state never starts a new table version.
+    The state is an object, `currently_syncing` a string or null, and `bookmarks` an object of
+    objects (one per stream). Every tap on tapwell's tap CLI calls this before it writes any
+    message, so a corrupt state never starts a new table version. What a stream's bookmark keys
+    hold is for the tap that reads them to check, for the streams it syncs (the light tap API
+    checks its replication key's; tap-mysql its own): a bookmark of a stream that is not synced
+    is carried along untouched.
     """
     if not isinstance(value, dict):
         raise ConfigError(
-            f'{where} must be a JSON object like {{"bookmarks": {{}}}}, not {_kind(value)}; {_FIX}'
+            f"{where} holds {json_text(value)}, not a JSON object like "
+            '{"bookmarks": {}}; fix the state file, or remove it to sync every stream from the start'
         )
     syncing = value.get("currently_syncing")
     if syncing is not None and not isinstance(syncing, str):
         raise ConfigError(
-            f"{where}: currently_syncing must be a stream name (a string) or null, "
-            f"not {_kind(syncing)}; {_FIX}"
+            f"state: currently_syncing is {json_text(syncing)}, not a stream name (a string) or "
+            "null; correct it, or remove currently_syncing from the state"
         )
-    if "bookmarks" not in value:
-        return value
-    bookmarks = value["bookmarks"]
-    if not isinstance(bookmarks, dict):
+    bookmarks = value.get("bookmarks")
+    if "bookmarks" in value and not isinstance(bookmarks, dict):
         raise ConfigError(
-            f"{where}: bookmarks must be an object of stream name -> bookmark, "
-            f"not {_kind(bookmarks)}; {_FIX}"
+            f"state: bookmarks is {json_text(bookmarks)}, not an object of stream bookmarks; "
+            'fix the state file, or replace it with {"bookmarks": {}} to start every stream over'
         )
-    for stream, bookmark in bookmarks.items():
+    for stream, bookmark in (bookmarks or {}).items():
         if not isinstance(bookmark, dict):
-            raise ConfigError(
-                f"{where}: {key_path('bookmarks', stream)} must be an object of bookmark keys, "
-                f"not {_kind(bookmark)}; {_FIX}"
-            )
-        for key, (kinds, wanted) in _KNOWN_KEYS.items():
-            got = bookmark.get(key)
-            wrong_bool = isinstance(got, bool) and bool not in kinds
-            if got is not None and (wrong_bool or not isinstance(got, kinds)):
-                raise ConfigError(
-                    f"{where}: {key_path('bookmarks', stream, key)} must be {wanted}, not {_kind(got)}; {_FIX}"
-                )
-        rvalue = bookmark.get("replication_key_value")
-        if isinstance(rvalue, dict | list):
-            raise ConfigError(
-                f"{where}: {key_path('bookmarks', stream, 'replication_key_value')} must be one value (a string "
-                f"or a number), not {_kind(rvalue)}; {_FIX}"
-            )
+            raise bookmark_error(stream, None, bookmark, "not an object")
     return value
 
 

@@ -177,34 +177,52 @@ def _start_value(
     config: dict[str, Any], state: dict[str, Any], stream: str, rkey: str, prop: dict[str, Any]
 ) -> Any:
     """The typed value to sync from: the bookmark (when it is for this replication key), else
-    the `start_date` setting, else None. A value of the wrong type is a ConfigError naming it."""
-    if st.get_bookmark(state, stream, "replication_key") in (None, rkey):
-        raw = st.get_bookmark(state, stream, "replication_key_value")
-        where = "state: " + st.key_path("bookmarks", stream, "replication_key_value")
-        value = _typed_setting(prop, raw, where, f"field {rkey!r} of stream {stream!r}")
-        if value is not None:
-            return value
-    if config.get("start_date"):
-        return _typed_setting(
-            prop, config["start_date"], "setting 'start_date'", f"replication key {rkey!r}"
-        )
+    the `start_date` setting, else None. A value the key's type cannot hold is a ConfigError
+    naming it (`tapwell.state.bookmark_error`), before any message is written."""
+    bookmark = ((state.get("bookmarks") or {}).get(stream)) or {}
+    book_key = bookmark.get("replication_key")
+    if book_key is not None and not isinstance(book_key, str):
+        raise st.bookmark_error(stream, "replication_key", book_key, "not a string")
+    raw = bookmark.get("replication_key_value")
+    if book_key in (None, rkey) and raw is not None:
+        value = _typed_or_none(prop, raw)
+        if value is None:
+            what = f"{_not_a(prop)} for replication key {rkey!r}"
+            raise st.bookmark_error(stream, "replication_key_value", raw, what)
+        return value
+    start = config.get("start_date")
+    if start:
+        value = _typed_or_none(prop, start)
+        if value is None:
+            raise ConfigError(
+                f"config key start_date: {st.json_text(start)} is {_not_a(prop)} "
+                f"for replication key {rkey!r}"
+            )
+        return value
     return None
 
 
-def _typed_setting(prop: dict[str, Any], raw: Any, where: str, needs: str) -> Any:
+def _typed_or_none(prop: dict[str, Any], raw: Any) -> Any:
+    """`typed_value`, or None when `raw` is not a single value of the property's type."""
+    if isinstance(raw, bool | dict | list):
+        return None
     try:
-        if isinstance(raw, bool):
-            raise ValueError("a boolean")
         return typed_value(prop, raw)
     except (ValueError, ArithmeticError, TypeError):
-        kinds = "/".join(k for k in property_types(prop) if k != "null") or "value"
-        wanted = property_format(prop) or kinds
-        shown = dumps(raw).decode()  # as the file or setting says it
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        raise ConfigError(
-            f"{where} {shown} is not a {wanted} as {needs} needs; "
-            "fix it, or remove it to sync from the start"
-        ) from None
+        return None
+
+
+def _not_a(prop: dict[str, Any]) -> str:
+    kinds, fmt = set(property_types(prop)), property_format(prop)
+    if "string" in kinds and fmt == "date-time":
+        return "not a date-time (ISO 8601, e.g. 2024-01-31T12:00:00+00:00)"
+    if "string" in kinds and fmt == "date":
+        return "not a date (ISO 8601, e.g. 2024-01-31)"
+    if "integer" in kinds:
+        return "not a whole number"
+    if "number" in kinds:
+        return "not a number"
+    return "not a single value"
 
 
 class Tap:

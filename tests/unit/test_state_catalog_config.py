@@ -86,12 +86,16 @@ def test_check_state_accepts_the_shapes_singer_taps_write(state):
 
 def test_check_state_names_the_bad_key_quoted_when_it_is_not_a_plain_name():
     with pytest.raises(ConfigError) as err:
-        st.check_state({"bookmarks": {'a"b\n': {"version": 1.5}}}, "state file s.json")
+        st.check_state({"bookmarks": {'a"b\n': [1.5]}}, "state file s.json")
     assert str(err.value) == (
-        'state file s.json: bookmarks["a\\"b\\n"].version must be an integer (the table '
-        "version, milliseconds since 1970), not a number; fix the state file, or remove it to "
-        "sync from the start"
+        'state: bookmarks["a\\"b\\n"] is [1.5], not an object; correct it, or remove '
+        'bookmarks["a\\"b\\n"] from the state to sync the stream from the start'
     )
+
+
+def test_check_state_leaves_bookmark_keys_to_the_tap_that_reads_them():
+    state = {"bookmarks": {"elsewhere": {"version": "not ours to judge"}}}
+    assert st.check_state(state) is state
 
 
 SCHEMA = {
