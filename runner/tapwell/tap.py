@@ -25,8 +25,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from tapwell import state as st
 from tapwell.catalog import (
     Catalog,
@@ -39,7 +37,8 @@ from tapwell.progress import Progress, configure_logging
 from tapwell.schema import property_format, property_types
 from tapwell.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
 from tapwell.tap_cli import raise_config_errors, tap_command
-from tapwell.wire import MessageWriter
+from tapwell.tap_schema import draft7_schema
+from tapwell.wire import MessageWriter, dumps, loads
 
 
 @dataclass
@@ -80,20 +79,28 @@ StreamsFn = Callable[[dict[str, Any]], Sequence[Stream]]
 
 
 def typed_value(prop: dict[str, Any], raw: Any) -> Any:
-    """A bookmark as stored in JSON, back to the Python type its property has."""
-    if raw is None or not isinstance(raw, str | int | float):
+    """A bookmark as stored in JSON, back to the Python type its property has; ValueError when
+    it is not of that type (a date-time that does not parse, an integer with a fraction)."""
+    if raw is None or not isinstance(raw, str | int | float | Decimal):
         return raw
     kinds = property_types(prop)
     fmt = property_format(prop)
+    if "string" in kinds and fmt in ("date-time", "date") and not isinstance(raw, str):
+        raise ValueError(f"{raw!r} is not a {fmt} string")
     if "string" in kinds and fmt == "date-time":
         value = datetime.fromisoformat(str(raw))
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if "string" in kinds and fmt == "date":
         return date.fromisoformat(str(raw)[:10])
-    if "integer" in kinds:
-        return int(raw)
-    if "number" in kinds:
-        return Decimal(str(raw))
+    if "integer" in kinds or "number" in kinds:
+        number = Decimal(raw) if isinstance(raw, str | int) else Decimal(str(raw))
+        if not number.is_finite():
+            raise ValueError(f"{raw!r} is not a finite number")
+        if "number" in kinds:
+            return number
+        if number != number.to_integral_value():
+            raise ValueError(f"{raw!r} is not an integer")
+        return int(number)
     return raw
 
 
@@ -128,6 +135,96 @@ def _replication_method(entry: StreamEntry, stream: Stream) -> str:
     return "INCREMENTAL" if (entry.replication_key or stream.replication_key) else "FULL_TABLE"
 
 
+@dataclass
+class _Plan:
+    """What one selected stream's sync will do, settled before any message is written."""
+
+    stream: Stream
+    entry: StreamEntry
+    method: str
+    rkey: str | None
+    start: Any
+    selected: list[str]
+    props: dict[str, Any]
+
+
+def _plan(
+    config: dict[str, Any], by_name: dict[str, Stream], entry: StreamEntry, state: dict[str, Any]
+) -> _Plan:
+    """The plan of a catalog entry; ConfigError for a catalog or a bookmark the tap cannot use."""
+    stream = by_name.get(entry.tap_stream_id)
+    if stream is None:
+        raise ConfigError(
+            f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have"
+        )
+    name = stream.name
+    props = entry.schema.get("properties") or {}
+    method = _replication_method(entry, stream)
+    rkey = (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
+    if method == "INCREMENTAL" and not rkey:
+        raise ConfigError(
+            f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog"
+        )
+    if rkey and rkey not in props:
+        raise ConfigError(
+            f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
+        )
+    start = _start_value(config, state, name, rkey, props[rkey]) if rkey else None
+    return _Plan(stream, entry, method, rkey, start, entry.selected_properties(), props)
+
+
+def _start_value(
+    config: dict[str, Any], state: dict[str, Any], stream: str, rkey: str, prop: dict[str, Any]
+) -> Any:
+    """The typed value to sync from: the bookmark (when it is for this replication key), else
+    the `start_date` setting, else None. A value the key's type cannot hold is a ConfigError
+    naming it (`tapwell.state.bookmark_error`), before any message is written."""
+    bookmark = ((state.get("bookmarks") or {}).get(stream)) or {}
+    book_key = bookmark.get("replication_key")
+    if book_key is not None and not isinstance(book_key, str):
+        raise st.bookmark_error(stream, "replication_key", book_key, "not a string")
+    raw = bookmark.get("replication_key_value")
+    if book_key in (None, rkey) and raw is not None:
+        value = _typed_or_none(prop, raw)
+        if value is None:
+            what = f"{_not_a(prop)} for replication key {rkey!r}"
+            raise st.bookmark_error(stream, "replication_key_value", raw, what)
+        return value
+    start = config.get("start_date")
+    if start:
+        value = _typed_or_none(prop, start)
+        if value is None:
+            raise ConfigError(
+                f"config key start_date: {st.json_text(start)} is {_not_a(prop)} "
+                f"for replication key {rkey!r}"
+            )
+        return value
+    return None
+
+
+def _typed_or_none(prop: dict[str, Any], raw: Any) -> Any:
+    """`typed_value`, or None when `raw` is not a single value of the property's type."""
+    if isinstance(raw, bool | dict | list):
+        return None
+    try:
+        return typed_value(prop, raw)
+    except (ValueError, ArithmeticError, TypeError):
+        return None
+
+
+def _not_a(prop: dict[str, Any]) -> str:
+    kinds, fmt = set(property_types(prop)), property_format(prop)
+    if "string" in kinds and fmt == "date-time":
+        return "not a date-time (ISO 8601, e.g. 2024-01-31T12:00:00+00:00)"
+    if "string" in kinds and fmt == "date":
+        return "not a date (ISO 8601, e.g. 2024-01-31)"
+    if "integer" in kinds:
+        return "not a whole number"
+    if "number" in kinds:
+        return "not a number"
+    return "not a single value"
+
+
 class Tap:
     def __init__(
         self,
@@ -155,14 +252,15 @@ class Tap:
     def discover(self, config: dict[str, Any]) -> dict[str, Any]:
         entries = []
         for s in self.streams(config):
+            schema = draft7_schema(s.schema)
             md = standard_metadata(
-                s.schema,
+                schema,
                 key_properties=s.key_properties,
                 valid_replication_keys=[s.replication_key] if s.replication_key else (),
                 root_extra=s.root_metadata,
                 property_extra=s.property_metadata,
             )
-            entries.append(catalog_entry(s.name, s.schema, md, key_properties=s.key_properties))
+            entries.append(catalog_entry(s.name, schema, md, key_properties=s.key_properties))
         return {"streams": entries}
 
     def sync(
@@ -174,14 +272,12 @@ class Tap:
     ) -> dict[str, Any]:
         writer = writer or MessageWriter()
         by_name = {s.name: s for s in self.streams(config)}
+        # Every selected stream is planned (catalog, bookmark values) before the first message,
+        # so a bad catalog or state is one error line with nothing written.
+        plans = [_plan(config, by_name, entry, state) for entry in catalog.selected()]
         progress = Progress(self.name)
-        for entry in catalog.selected():
-            stream = by_name.get(entry.tap_stream_id)
-            if stream is None:
-                raise ConfigError(
-                    f"the catalog selects stream {entry.tap_stream_id!r}, which this tap does not have"
-                )
-            state = self._sync_stream(config, stream, entry, state, writer, progress)
+        for plan in plans:
+            state = self._sync_stream(config, plan, state, writer, progress)
         state = st.set_currently_syncing(state, None)
         writer.write_state(state)
         return state
@@ -191,38 +287,14 @@ class Tap:
     def _sync_stream(
         self,
         config: dict[str, Any],
-        stream: Stream,
-        entry: StreamEntry,
+        plan: _Plan,
         state: dict[str, Any],
         writer: MessageWriter,
         progress: Progress,
     ) -> dict[str, Any]:
-        name = stream.name
-        selected = entry.selected_properties()
-        props = entry.schema.get("properties") or {}
-        schema = dict(entry.schema, properties={p: props[p] for p in selected})
-        method = _replication_method(entry, stream)
-        rkey = (
-            (entry.replication_key or stream.replication_key) if method == "INCREMENTAL" else None
-        )
-        if method == "INCREMENTAL" and not rkey:
-            raise ConfigError(
-                f"stream {name!r} is INCREMENTAL but has no replication key; set 'replication-key' in the catalog"
-            )
-        if rkey and rkey not in props:
-            raise ConfigError(
-                f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
-            )
-
-        start_value = None
-        if rkey:
-            if st.get_bookmark(state, name, "replication_key") in (None, rkey):
-                start_value = typed_value(
-                    props[rkey], st.get_bookmark(state, name, "replication_key_value")
-                )
-            if start_value is None and config.get("start_date"):
-                start_value = typed_value(props[rkey], config["start_date"])
-
+        stream, entry, method, rkey = plan.stream, plan.entry, plan.method, plan.rkey
+        name, selected, props, start_value = stream.name, plan.selected, plan.props, plan.start
+        schema = draft7_schema(dict(entry.schema, properties={p: props[p] for p in selected}))
         state = st.set_currently_syncing(state, name)
         writer.write_schema(
             name,
@@ -232,9 +304,10 @@ class Tap:
         )
         version = None
         if method == "FULL_TABLE":
+            # A new version is announced (ACTIVATE_VERSION) only at the end, after all of its
+            # records: a target retires the older versions' rows then, so a sync that dies
+            # halfway, or a state that was lost, never leaves a table with only part of its rows.
             version = int(time.time() * 1000)
-            if not st.get_bookmark(state, name, "initial_full_table_complete"):
-                writer.write_activate_version(name, version)  # the table is visible from the start
             state = st.set_bookmark(state, name, "version", version)
         writer.write_state(state)
 
@@ -286,7 +359,10 @@ class Tap:
         if rkey is not None:
             state = self._bookmark(state, name, rkey, max_value)
         if version is not None:
-            writer.write_activate_version(name, version)
+            activate = {"type": "ACTIVATE_VERSION", "stream": name, "version": version}
+            if count == 0:
+                activate["empty"] = True  # the source is really empty: retire the older rows
+            writer.write_dict(activate)
             state = st.clear_bookmark(state, name, "version")
             state = st.set_bookmark(state, name, "initial_full_table_complete", True)
         writer.write_state(state)
@@ -294,10 +370,12 @@ class Tap:
 
     @staticmethod
     def _bookmark(state: dict[str, Any], stream: str, rkey: str, value: Any) -> dict[str, Any]:
+        """The state with `value` as the stream's bookmark, as the JSON value it is written as
+        (a datetime as its ISO text); numbers keep every digit, past 15 digits and 64 bits."""
         if value is None:
             return state
         state = st.set_bookmark(state, stream, "replication_key", rkey)
-        return st.set_bookmark(state, stream, "replication_key_value", orjson.loads(_dump(value)))
+        return st.set_bookmark(state, stream, "replication_key_value", loads(dumps(value)))
 
     # ------------------------------------------------------------------ the CLI
 
@@ -329,9 +407,3 @@ class Tap:
         command.main(
             args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True
         )
-
-
-def _dump(value: Any) -> bytes:
-    from tapwell.wire import dumps
-
-    return dumps(value)

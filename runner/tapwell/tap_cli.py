@@ -21,6 +21,7 @@ from tapwell.config import load_config, secret_values
 from tapwell.errors import ConfigError
 from tapwell.pipes import widen_pipe
 from tapwell.schema import property_types
+from tapwell.state import check_state
 from tapwell.wire import loads
 
 
@@ -95,10 +96,11 @@ def tap_command(
             if discover:
                 sys.stdout.buffer.write(_dumps_indented(discover_fn(config)) + b"\n")
                 return
+            state = load_state(state_path, name)  # checked before any message is written
             cat_path = catalog or properties
             cat = load_catalog(cat_path) if cat_path else Catalog(select_all(discover_fn(config)))
             widen_pipe(sys.stdout)  # see tapwell.pipes
-            sync(config, cat, load_state(state_path))
+            sync(config, cat, state)
             sys.stdout.flush()
 
         sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
@@ -113,26 +115,41 @@ def _dumps_indented(value: Any) -> bytes:
     return dumps(value, orjson.OPT_INDENT_2)
 
 
-def load_state(path: str | None) -> dict[str, Any]:
+def load_state(path: str | None, tap_name: str = "tap") -> dict[str, Any]:
+    """The state to resume from, checked for singer's shape (`tapwell.state.check_state`).
+
+    No `--state` or a file that does not exist yet (a first run) is an empty state, the latter
+    with a note on stderr; an empty, unreadable or malformed file is a ConfigError (exit 2): a
+    state that was lost or cut short must not silently restart every stream from scratch."""
     if not path:
         return {}
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        raise ConfigError(f"state file {path} does not exist") from None
-    if not raw.strip():
+        sys.stderr.write(
+            f"{tap_name}: note: state file {path} does not exist yet; "
+            "starting without bookmarks (a first run)\n"
+        )
         return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read state file {path} ({exc.strerror})") from None
+    if not raw.strip():
+        raise ConfigError(
+            f"state file {path} is empty; write {{}} to it to start from scratch, "
+            "or restore the last good state"
+        )
     try:
         data = loads(raw)  # bookmarks keep every digit
-    except ValueError as exc:
-        raise ConfigError(f"state file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"state file {path} must hold a JSON object")
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"state file {path} is not valid JSON ({exc}); restore the last good state, "
+            "or remove the file to sync from the start"
+        ) from None
     # Accept a whole STATE message as well as its value (some runners save either).
-    if data.get("type") == "STATE" and isinstance(data.get("value"), dict):
-        return data["value"]
-    return data
+    if isinstance(data, dict) and data.get("type") == "STATE" and "value" in data:
+        data = data["value"]
+    return check_state(data, f"state file {path}")
 
 
 def raise_config_errors(schema: dict[str, Any], config: dict[str, Any]) -> None:

@@ -23,6 +23,81 @@ def test_bookmarks_are_pure():
     assert st.get_bookmark(s2, "orders", "replication_key_value") == 5
 
 
+def test_bookmark_helpers_keep_exact_decimal_fragments():
+    """tap-mysql keeps a DECIMAL key's bookmark as an orjson.Fragment (issue 11.8): the helpers
+    copy the state around it (deepcopy cannot) and it is written with every digit."""
+    import orjson
+    from tapwell.wire import dumps
+
+    exact = orjson.Fragment(b"12345678901234567890.1234567891")
+    s1 = st.set_bookmark({"bookmarks": {"o": {"p": [1]}}}, "ledger", "replication_key_value", exact)
+    s2 = st.set_currently_syncing(s1, "ledger")
+    s3 = st.clear_bookmark(st.set_currently_syncing(s2, None), "o", "p")
+    assert st.get_bookmark(s3, "ledger", "replication_key_value") is exact
+    assert (
+        s1["bookmarks"]["o"] == {"p": [1]}
+        and s2["bookmarks"]["o"]["p"] is not s1["bookmarks"]["o"]["p"]
+    )
+    assert dumps(s3) == (
+        b'{"bookmarks":{"o":{},"ledger":{"replication_key_value":12345678901234567890.1234567891}}}'
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"bookmarks": {}},
+        {"currently_syncing": None, "bookmarks": {"s": {}}},
+        # singer-sdk: partitions, signposts, progress markers
+        {
+            "bookmarks": {
+                "users": {
+                    "replication_key": "updated_at",
+                    "replication_key_value": "2024-01-01T00:00:00+00:00",
+                    "replication_key_signpost": "2024-06-01T00:00:00+00:00",
+                    "progress_markers": {"Note": "unsorted", "replication_key_value": None},
+                    "partitions": [{"context": {"id": 1}, "replication_key_value": 5}],
+                }
+            }
+        },
+        # singer-io / PipelineWise tap-mysql and tap-postgres
+        {
+            "currently_syncing": "db-orders",
+            "bookmarks": {
+                "db-orders": {
+                    "version": 1700000000000,
+                    "initial_full_table_complete": False,
+                    "max_pk_values": {"id": 10},
+                    "last_pk_fetched": {"id": 4},
+                    "log_file": "mysql-bin.000003",
+                    "log_pos": 4,
+                },
+                "public-items": {"lsn": 123456, "xmin": None, "version": 1},
+            },
+        },
+        {"bookmarks": {"s": {"replication_key_value": Decimal("12345678901234567.123")}}},
+        {"bookmarks": {"s": {"replication_key_value": 2**70}}, "other_key": [1, 2]},
+    ],
+)
+def test_check_state_accepts_the_shapes_singer_taps_write(state):
+    assert st.check_state(state) is state
+
+
+def test_check_state_names_the_bad_key_quoted_when_it_is_not_a_plain_name():
+    with pytest.raises(ConfigError) as err:
+        st.check_state({"bookmarks": {'a"b\n': [1.5]}}, "state file s.json")
+    assert str(err.value) == (
+        'state: bookmarks["a\\"b\\n"] is [1.5], not an object; correct it, or remove '
+        'bookmarks["a\\"b\\n"] from the state to sync the stream from the start'
+    )
+
+
+def test_check_state_leaves_bookmark_keys_to_the_tap_that_reads_them():
+    state = {"bookmarks": {"elsewhere": {"version": "not ours to judge"}}}
+    assert st.check_state(state) is state
+
+
 SCHEMA = {
     "type": "object",
     "properties": {
