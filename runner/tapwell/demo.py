@@ -15,6 +15,7 @@ from pathlib import Path
 from tapwell.cli_util import run_main
 from tapwell.project import load_project
 from tapwell.run import describe_failure, run_integration
+from tapwell.terminal import TerminalFilter
 
 
 def _counts(path: Path, schema: str) -> dict[str, int]:
@@ -62,7 +63,11 @@ def demo(project_dir: str = ".") -> None:
     schema = integration.target.config.get("default_target_schema", "main")
     before = _counts(db, schema)
     started = time.monotonic()
-    result = run_integration(project, integration, log=lambda line: print(line, file=sys.stderr))
+    # The terminal gets what the runner's `run` shows (warnings, errors, its own lines); METRIC
+    # lines and the rest stay in the run log (`tapwell logs RUN_ID`).
+    result = run_integration(
+        project, integration, log=TerminalFilter(lambda line: print(line, file=sys.stderr))
+    )
     if not result.ok:
         raise describe_failure(integration, result)
     after = _counts(db, schema)

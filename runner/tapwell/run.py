@@ -143,7 +143,7 @@ def _run_locked(
             if state
             else "no saved state"
         )
-        + f"; killed and retried after {stall_timeout(policy):g}s without output"
+        + f"; an attempt silent for {stall_timeout(policy):g}s is stopped and retried"
     )
     try:
         while True:

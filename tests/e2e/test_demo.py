@@ -167,6 +167,7 @@ def test_make_demo_output_names_tables_and_file(bin_path, project):
         cwd=project,
     )
     assert result.returncode == 0, result.stderr
+    assert "METRIC" not in result.stderr, result.stderr  # METRIC lines go to the run log only
     assert "shop.orders" in result.stdout and "1,500" in result.stdout and "+1,500" in result.stdout
     assert "DuckDB file:" in result.stdout and "demo.duckdb" in result.stdout
     again = subprocess.run(

@@ -91,4 +91,4 @@ def test_a_run_has_a_stall_timeout_by_default(proj):
     assert "stall_timeout_seconds" not in (proj.root / "tapwell.yml").read_text()
     done = proj.cli("run", "d")
     assert done.returncode == 0, done.stderr
-    assert "killed and retried after 1800s without output" in done.stderr
+    assert "an attempt silent for 1800s is stopped and retried" in done.stderr
