@@ -111,14 +111,14 @@ def test_names_differing_only_in_non_ascii_case_are_two_tables(bin_path, tmp_pat
             lines(schema("a\x00b", {"id": {"type": "integer"}})),
             {},
             65,
-            "input, stream 'a\\x00b': table name 'a\\x00b' contains a NUL byte, which DuckDB cannot store",
+            "stdin line 1, stream 'a\\x00b': table name 'a\\x00b' contains a NUL byte, which DuckDB cannot store",
         ),
         (
             "column",
             lines(schema("t", {"id": {"type": "integer"}, "c\x00": {"type": "string"}})),
             {},
             65,
-            "input, stream 't', field 'c\\x00': column name 'c\\x00' contains a NUL byte, which DuckDB cannot store",
+            "stdin line 1, stream 't', field 'c\\x00': column name 'c\\x00' contains a NUL byte, which DuckDB cannot store",
         ),
         (
             "schema",
@@ -132,7 +132,7 @@ def test_names_differing_only_in_non_ascii_case_are_two_tables(bin_path, tmp_pat
             lines(schema("t", {"id": {"type": "integer"}, "Name": {}, "NAME": {}})),
             {},
             65,
-            "input, stream 't', field 'NAME': columns 'Name' and 'NAME' differ only in case, which DuckDB cannot tell apart",
+            "stdin line 1, stream 't', field 'NAME': columns 'Name' and 'NAME' differ only in case, which DuckDB cannot tell apart",
         ),
     ],
 )
