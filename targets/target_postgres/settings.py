@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.errors import ConfigError
+from tapwell.sql_names import shorten
 
-from target_postgres import ddl
 from target_postgres.encode import NUL_MODES
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
@@ -111,10 +111,10 @@ def parse(config: dict[str, Any]) -> Settings:
         ),
         number_type=_choice(config, "number_type", "numeric", NUMBER_TYPES),
         nul_mode=_choice(config, "nul_characters", "replace", NUL_MODES),
-        state_schema=ddl.shorten(
+        state_schema=shorten(
             str(config.get("state_schema") or config.get("default_target_schema") or "public")
         ),
-        state_table=ddl.shorten(str(config.get("state_table") or "tapwell_state")),
+        state_table=shorten(str(config.get("state_table") or "tapwell_state")),
         state_id=str(config.get("state_id") or "default"),
         streams=streams,
     )
