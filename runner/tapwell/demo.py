@@ -15,6 +15,7 @@ from pathlib import Path
 from tapwell.cli_util import run_main
 from tapwell.project import load_project
 from tapwell.run import describe_failure, run_integration
+from tapwell.sql_names import quote_ident
 from tapwell.terminal import TerminalFilter
 
 
@@ -34,9 +35,10 @@ def _counts(path: Path, schema: str) -> dict[str, int]:
                 [catalog, schema],
             ).fetchall()
         ]
-        q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
         return {
-            t: con.execute(f"SELECT count(*) FROM {q(catalog)}.{q(schema)}.{q(t)}").fetchone()[0]  # type: ignore[index]
+            t: con.execute(
+                f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(t)}"
+            ).fetchone()[0]  # type: ignore[index]
             for t in tables
         }
     finally:

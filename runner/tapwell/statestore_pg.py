@@ -24,12 +24,9 @@ from tapwell.guard import new_token, stop_leftovers, this_host
 from tapwell.history import RunRecord, new_run_id
 from tapwell.lock import Holder, take_over
 from tapwell.masking import secrets_of
+from tapwell.sql_names import quote_ident
 from tapwell.statestore import check_state, state_problem
 from tapwell.wire import dumps, loads
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class PostgresStateStore:
@@ -42,7 +39,7 @@ class PostgresStateStore:
             ) from None
         self.dsn = dsn
         self.secrets = secrets_of({"dsn": dsn})
-        self.schema = _q(schema)
+        self.schema = quote_ident(schema)
         self.conn = self.connect()
         self._create()
 

@@ -11,8 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.errors import ConfigError
+from tapwell.load_settings import LOAD_METHODS, STREAM_KEYS, Dialect, StreamSettings
+from tapwell.load_settings import defaults as load_defaults
+from tapwell.load_settings import stream_settings as _stream_settings
 
-LOAD_METHODS = ("upsert", "append-only", "overwrite")
+__all__ = ["DIALECT", "LOAD_METHODS", "SETTINGS", "STREAM_KEYS", "DuckDBConfig", "StreamSettings"]
+
+# target-duckdb reads its settings strictly (tapwell.load_settings) and words its errors so
+DIALECT = Dialect(
+    loose=False,
+    not_object='config key stream_settings: must be an object {"<stream>": {"load_method": ..., '
+    '"hard_delete": ...}}',
+    entry_not_object="config key {where}: must be an object with load_method and/or hard_delete",
+    unknown_key="config key {where}: unknown setting {first} (per-stream settings are {keys})",
+)
 
 _LOAD_METHOD = {
     "type": "string",
@@ -71,16 +83,7 @@ SETTINGS: dict[str, Any] = {
     },
 }
 
-STREAM_KEYS = ("load_method", "hard_delete")
 MAPPING_KEYS = ("target_schema", "target_table")
-
-
-@dataclass(frozen=True)
-class StreamSettings:
-    """How one stream is loaded."""
-
-    load_method: str = "upsert"
-    hard_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,18 +98,15 @@ class DuckDBConfig:
     @classmethod
     def parse(cls, config: dict[str, Any]) -> DuckDBConfig:
         """Every setting checked once; a bad one is a ConfigError naming the key and the fix."""
-        defaults = StreamSettings(
-            _load_method(config.get("load_method"), "load_method"),
-            _boolean(config.get("hard_delete"), "hard_delete"),
-        )
+        globals_ = load_defaults(config, DIALECT)
         return cls(
             path=str(
                 config.get("path") or config.get("database") or config.get("filepath") or cls.path
             ),
             schema=str(config.get("default_target_schema") or config.get("schema") or cls.schema),
             state_id=str(config.get("state_id") or cls.state_id),
-            defaults=defaults,
-            streams=_stream_settings(config.get("stream_settings"), defaults),
+            defaults=globals_,
+            streams=_stream_settings(config.get("stream_settings"), globals_, DIALECT),
             mapping=_schema_mapping(config.get("schema_mapping")),
         )
 
@@ -118,53 +118,6 @@ class DuckDBConfig:
         """(schema, table) the stream loads into: its table is its name unless mapped."""
         mapped = self.mapping.get(stream, {})
         return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
-
-
-def _load_method(value: Any, key: str) -> str:
-    if value is None or value == "":
-        return "upsert"
-    if value not in LOAD_METHODS:
-        raise ConfigError(f"config key {key}: {value!r} is not one of {', '.join(LOAD_METHODS)}")
-    return str(value)
-
-
-def _boolean(value: Any, key: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise ConfigError(f"config key {key}: {value!r} is not true or false")
-
-
-def _stream_settings(value: Any, defaults: StreamSettings) -> dict[str, StreamSettings]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(
-            'config key stream_settings: must be an object {"<stream>": {"load_method": ..., "hard_delete": ...}}'
-        )
-    out: dict[str, StreamSettings] = {}
-    for stream, given in value.items():
-        where = f"stream_settings.{stream}"
-        if not isinstance(given, dict):
-            raise ConfigError(
-                f"config key {where}: must be an object with load_method and/or hard_delete"
-            )
-        unknown = sorted(set(given) - set(STREAM_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"config key {where}: unknown setting {unknown[0]!r} (per-stream settings are {', '.join(STREAM_KEYS)})"
-            )
-        method, hard = given.get("load_method"), given.get("hard_delete")
-        out[stream] = StreamSettings(  # a setting left out (or null) is the global one
-            defaults.load_method
-            if method is None
-            else _load_method(method, f"{where}.load_method"),
-            defaults.hard_delete if hard is None else _boolean(hard, f"{where}.hard_delete"),
-        )
-    return out
 
 
 def _schema_mapping(value: Any) -> dict[str, dict[str, str]]:

@@ -5,6 +5,9 @@ DuckDB compares identifiers without regard to case (`Orders` and `orders` are on
 tables and schemas are looked up the same way. A table's owning stream and its key properties are
 kept in the table's comment (`tapwell: {"stream": ..., "key_properties": [...]}`), so they travel
 with the table across runs, renames and type changes.
+
+Identifiers are quoted by tapwell.sql_names.quote_ident (any character, double quotes doubled);
+names are checked for NUL bytes (`nul_free`) before they reach it.
 """
 
 from __future__ import annotations
@@ -14,16 +17,11 @@ from typing import Any
 
 import duckdb
 import orjson
+from tapwell.sql_names import quote_ident
 
 from target_duckdb.types import INTEGER_DIGITS, WIDENS_TO, canonical, duckdb_type
 
 OWNER_MARK = "tapwell: "
-
-
-def quote(name: str) -> str:
-    """A DuckDB identifier, quoted: any character is allowed, double quotes are doubled. Names
-    are checked for NUL bytes (`nul_free`) before they reach here."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def literal(text: str) -> str:
@@ -93,7 +91,7 @@ def existing_columns(
 
 
 def qualified(schema: str, table: str) -> str:
-    return f"{quote(schema)}.{quote(table)}"
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def nul_free(kind: str, name: str) -> str | None:

@@ -20,12 +20,13 @@ from typing import Any
 
 import duckdb
 from tapwell.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
+from tapwell.sql_names import quote_ident
 from tapwell.target import Batch, StreamSpec
 from tapwell.wire import dumps
 
 from target_duckdb import ddl
 from target_duckdb.config import DuckDBConfig, StreamSettings
-from target_duckdb.ddl import base_type, columns_of, quote
+from target_duckdb.ddl import base_type, columns_of
 from target_duckdb.types import Refused, staging_transform, staging_type, value_check
 
 STATE_TABLE = "_tapwell_state"
@@ -85,7 +86,7 @@ class DuckDBLoader:
     # ------------------------------------------------------------------ tables
 
     def _qualified(self, schema: str, table: str) -> str:
-        return f"{quote(self.catalog)}.{ddl.qualified(schema, table)}"
+        return f"{quote_ident(self.catalog)}.{ddl.qualified(schema, table)}"
 
     def _ensure_schema(self, schema: str) -> str:
         """Create the schema if missing; its name as DuckDB spells it (`Shop` may be `shop`)."""
@@ -95,7 +96,9 @@ class DuckDBLoader:
         if problem:
             raise ConfigError(problem)
         try:
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.catalog)}.{quote(schema)}")
+            self.con.execute(
+                f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.catalog)}.{quote_ident(schema)}"
+            )
         except duckdb.Error as exc:
             raise ConfigError(
                 f"cannot create schema {schema!r} in {self.path}: {str(exc).splitlines()[0]}"
@@ -145,7 +148,7 @@ class DuckDBLoader:
         target = self._qualified(schema, table)
         existing = ddl.existing_columns(self.con, self.catalog, schema, table) if found else {}
         if not existing:
-            cols = ", ".join(f"{quote(c)} {t}" for c, t in wanted.items())
+            cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in wanted.items())
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {target} ({cols})")
             existing = dict(wanted)
         else:
@@ -153,12 +156,16 @@ class DuckDBLoader:
             for col, sqltype in wanted.items():
                 have = by_fold.get(ddl.fold(col))
                 if have is None:
-                    self.con.execute(f"ALTER TABLE {target} ADD COLUMN {quote(col)} {sqltype}")
+                    self.con.execute(
+                        f"ALTER TABLE {target} ADD COLUMN {quote_ident(col)} {sqltype}"
+                    )
                     existing[col] = sqltype
                     continue
                 new = ddl.wider(existing[have], sqltype)
                 if new is not None:
-                    self.con.execute(f"ALTER TABLE {target} ALTER COLUMN {quote(have)} TYPE {new}")
+                    self.con.execute(
+                        f"ALTER TABLE {target} ALTER COLUMN {quote_ident(have)} TYPE {new}"
+                    )
                     existing[have] = new
         if found is None or found.owner is None:
             comment = ddl.owner_comment(spec.name, list(spec.key_properties))
@@ -230,7 +237,7 @@ class DuckDBLoader:
     def _ensure_column(self, table: Table, column: str, sqltype: str) -> None:
         if column not in table.columns:
             self.con.execute(
-                f"ALTER TABLE {self._qualified(table.schema, table.name)} ADD COLUMN {quote(column)} {sqltype}"
+                f"ALTER TABLE {self._qualified(table.schema, table.name)} ADD COLUMN {quote_ident(column)} {sqltype}"
             )
             table.columns[column] = sqltype
 
@@ -303,7 +310,9 @@ class DuckDBLoader:
         target = self._qualified(table.schema, table.name)
         cols = list(table.columns)
         staging_cols = {c: staging_type(base_type(t)) for c, t in table.columns.items()}
-        select = ", ".join(f"CAST({quote(c)} AS {table.columns[c]}) AS {quote(c)}" for c in cols)
+        select = ", ".join(
+            f"CAST({quote_ident(c)} AS {table.columns[c]}) AS {quote_ident(c)}" for c in cols
+        )
         try:
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _tapwell_stage AS SELECT {select} "
@@ -312,7 +321,7 @@ class DuckDBLoader:
             )
             doubles = [c for c, t in table.columns.items() if t == "DOUBLE"]
             if doubles:  # a number past double's range was read as infinity
-                test = " OR ".join(f"isinf({quote(c)})" for c in doubles)
+                test = " OR ".join(f"isinf({quote_ident(c)})" for c in doubles)
                 if self.con.execute(f"SELECT 1 FROM {STAGE} WHERE {test} LIMIT 1").fetchone():
                     self._refuse_values(batch, table)
             if settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
@@ -320,11 +329,11 @@ class DuckDBLoader:
                 self.overwritten.add(batch.spec.name)
             if keys:
                 match = " AND ".join(
-                    f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in keys
+                    f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
                 )
                 self.con.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
             where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
-            collist = ", ".join(quote(c) for c in cols)
+            collist = ", ".join(quote_ident(c) for c in cols)
             self.con.execute(
                 f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGE}{where}"
             )

@@ -6,20 +6,19 @@ psycopg2 would read a `%` inside a quoted name as a parameter marker if the stat
 carried `%s` parameters (stream `q%%b` once deleted the rows of table `q%b`).
 
 PostgreSQL keeps 63 bytes of an identifier and silently cuts the rest, so two long names could
-land on one column. A longer name is shortened here instead, deterministically: its first bytes,
-an underscore and 8 hex digits of its SHA-1. Two names that still end up alike are reported.
+land on one column. A longer name is shortened instead, deterministically (tapwell.sql_names.shorten:
+its first bytes, an underscore and 8 hex digits of its SHA-1). Two names that still end up alike
+are reported.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 from psycopg2 import sql
 from tapwell.errors import SyncError
-
-MAX_IDENTIFIER_BYTES = 63
+from tapwell.sql_names import shorten  # the kit's one rule for names over 63 bytes
 
 
 def ident(name: str) -> sql.Identifier:
@@ -34,16 +33,6 @@ def qualified(schema: str, table: str) -> sql.Identifier:
 def idents(names: Iterable[str]) -> sql.Composed:
     """`"a", "b", "c"`: a column list."""
     return sql.SQL(", ").join(sql.Identifier(n) for n in names)
-
-
-def shorten(name: str) -> str:
-    """`name` if it fits in 63 bytes of UTF-8, else a deterministic 63-byte-or-shorter form."""
-    raw = name.encode("utf-8")
-    if len(raw) <= MAX_IDENTIFIER_BYTES:
-        return name
-    suffix = "_" + hashlib.sha1(raw).hexdigest()[:8]
-    head = raw[: MAX_IDENTIFIER_BYTES - len(suffix)].decode("utf-8", errors="ignore")
-    return head + suffix
 
 
 def check_identifier(name: str, what: str, stream: str) -> None:
