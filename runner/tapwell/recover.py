@@ -36,8 +36,9 @@ READ_STATE_TIMEOUT = 300  # seconds; a target's own connect_timeout applies insi
 
 
 def is_ours(connector: Connector) -> bool:
-    """target-postgres / target-duckdb of this package: named, not a command or a pip install
-    (a third-party target of the same name keeps no state table)."""
+    """target-postgres / target-duckdb of this package: named, not a command or a pip install.
+    The runner gives these a `state_id` and per-stream load settings (attempt.target_config,
+    project); whether a target's state can be recovered is its own `read-state` capability."""
     return (
         connector.name in OUR_TARGETS
         and connector.command == [connector.name]
