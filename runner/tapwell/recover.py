@@ -1,24 +1,29 @@
 """Recover an integration's state from the destination, where the target committed it together
 with the rows it covers.
 
-Our targets need no settings: target-postgres keeps the last state in `tapwell_state` (id text,
-value jsonb, updated_at) in `state_schema` (default: `default_target_schema`, else public),
-target-duckdb in `_tapwell_state` (id, value JSON, updated_at) in its schema; both keyed by the
-config's `state_id`. The runner reads the target's own config (host, port, user, dbname, the
-DuckDB path, ...) to find it. Any other target can name the place: `state.recover: {dsn, query}`
-in tapwell.yml, a PostgreSQL query returning one row whose first column is the state.
-`state.recover: false` turns recovery off.
+A target that commits its state there says so with `read-state` in its `--about` capabilities
+(tapwell's target-postgres and target-duckdb, and any target that adopts the flag); the runner
+then runs `TARGET --config c.json --read-state` (the same command and config a run uses:
+tapwell.attempt.resolve_command, target_config) and reads the one JSON line it prints (`{}`:
+none). Each target reads its own state table with its own naming rules; none of them is copied
+here. The answer of `--about` is cached in .tapwell/capabilities.json, keyed by the command and
+its files' modification times. A target without the capability can still name the place:
+`state.recover: {dsn, query}` in tapwell.yml, a PostgreSQL query returning one row whose first
+column is the state. `state.recover: false` turns recovery off.
 
 Errors say where and what, never a password: the config's secret values are masked.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
+import subprocess
+import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tapwell.config import redact
 from tapwell.errors import ConfigError
@@ -27,12 +32,13 @@ from tapwell.statestore import check_state
 from tapwell.wire import loads
 
 OUR_TARGETS = ("target-postgres", "target-duckdb")
-MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's, as target-postgres shortens names
+READ_STATE_TIMEOUT = 300  # seconds; a target's own connect_timeout applies inside it
 
 
 def is_ours(connector: Connector) -> bool:
-    """target-postgres / target-duckdb of this package: named, not a command or a pip install
-    (a third-party target of the same name keeps no state table)."""
+    """target-postgres / target-duckdb of this package: named, not a command or a pip install.
+    The runner gives these a `state_id` and per-stream load settings (attempt.target_config,
+    project); whether a target's state can be recovered is its own `read-state` capability."""
     return (
         connector.name in OUR_TARGETS
         and connector.command == [connector.name]
@@ -41,19 +47,13 @@ def is_ours(connector: Connector) -> bool:
     )
 
 
-def target_state_id(integration: Integration) -> str:
-    """The state row our target writes for this integration: the config's `state_id`, else the
-    integration's name (the runner passes it to the target, see attempt.target_config)."""
-    return str(integration.target.config.get("state_id") or integration.name)
-
-
 @dataclass
 class Source:
     """Where an integration's state can be recovered from; `where` is safe to print."""
 
-    kind: str  # "target-postgres", "target-duckdb" or "query"
+    kind: str  # "read-state" (the target's own flag) or "query"
     where: str
-    automatic: bool  # checked by `tapwell run` also when a saved state exists (ours only)
+    automatic: bool  # checked by `tapwell run` also when a saved state exists (targets only)
 
 
 def recovery_source(project: Project, integration: Integration) -> Source | None:
@@ -62,19 +62,52 @@ def recovery_source(project: Project, integration: Integration) -> Source | None
         return None
     if isinstance(config, dict):
         return Source("query", "state.recover.query", False)
-    if not is_ours(integration.target):
+    if "read-state" not in capabilities(project, integration.target):
         return None
-    sid = target_state_id(integration)
-    tc = integration.target.config
-    if integration.target.name == "target-postgres":
-        schema, table = _pg_state_table(tc)
-        db = tc.get("dbname") or tc.get("database") or "(sqlalchemy_url)"
-        where = f'target-postgres {db}: "{schema}"."{table}" id {sid!r}'
-        return Source("target-postgres", where, True)
-    path = _duckdb_path(project, tc)
-    schema = str(tc.get("default_target_schema") or tc.get("schema") or "main")
-    where = f'target-duckdb {path}: "{schema}"._tapwell_state id {sid!r}'
-    return Source("target-duckdb", where, True)
+    return Source("read-state", integration.target.name, True)
+
+
+def capabilities(project: Project, target: Connector) -> list[str]:
+    """The capabilities the target's `--about` lists; [] when it cannot say (not installed, no
+    --about, not JSON). Cached per command and modification times of its files."""
+    from tapwell.attempt import resolve_command
+
+    try:
+        argv = resolve_command(target)
+    except ConfigError:
+        return []  # the run itself says what is missing
+    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
+    key = orjson.dumps(stamp).decode()
+    cache_path = project.root / ".tapwell" / "capabilities.json"
+    try:
+        cache = orjson.loads(cache_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    if isinstance(cache.get(key), list):
+        return [str(c) for c in cache[key]]
+    try:
+        done = subprocess.run(
+            [*argv, "--about"],
+            capture_output=True,
+            timeout=30,
+            cwd=project.root,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []  # not cached: the next run asks again
+    found: list[str] = []
+    with contextlib.suppress(ValueError):
+        about = orjson.loads(done.stdout) if done.returncode == 0 else None
+        if isinstance(about, dict) and isinstance(about.get("capabilities"), list):
+            found = [str(c) for c in about["capabilities"]]
+    cache[key] = found
+    with contextlib.suppress(OSError):
+        from tapwell.statestore import atomic_write
+
+        atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
+    return found
 
 
 def recover_state(project: Project, integration: Integration) -> dict[str, Any] | None:
@@ -91,13 +124,14 @@ def recover_state(project: Project, integration: Integration) -> dict[str, Any] 
     try:
         if source.kind == "query":
             assert isinstance(config, dict)
-            value = _query(str(config["dsn"]), str(config["query"]))
-        elif source.kind == "target-postgres":
-            value = _from_postgres(integration)
+            try:
+                value = _query(str(config["dsn"]), str(config["query"]))
+            except ConfigError as exc:
+                raise ConfigError(f": {exc}") from None
         else:
-            value = _from_duckdb(project, integration)
-    except ConfigError as exc:
-        raise ConfigError(redact(f"state recovery from {source.where}: {exc}", secrets)) from None
+            value = _read_state(project, integration)
+    except ConfigError as exc:  # its text goes on from the source's name
+        raise ConfigError(redact(f"state recovery from {source.where}{exc}", secrets)) from None
     if value is None:
         return None
     if isinstance(value, (str, bytes)):
@@ -105,7 +139,45 @@ def recover_state(project: Project, integration: Integration) -> dict[str, Any] 
             value = loads(value)
         except ValueError:
             raise ConfigError(f"{source.where} holds text that is not JSON") from None
+    if value == {}:
+        return None  # `--read-state` prints {} when nothing is committed
     return check_state(value, None)
+
+
+def _read_state(project: Project, integration: Integration) -> str | None:
+    """`TARGET --config c.json --read-state`, as a run starts the target; its JSON line. A
+    failure is ConfigError(" DETAIL" or ": LINE"), appended to the target's name by the caller."""
+    from tapwell.attempt import resolve_command, target_config, write_private
+
+    name = integration.target.name
+    argv = resolve_command(integration.target)
+    with tempfile.TemporaryDirectory(prefix="tapwell-read-state-") as tmp:
+        path = write_private(tmp, "target.json", target_config(integration))
+        try:
+            done = subprocess.run(
+                [*argv, "--config", path, "--read-state"],
+                capture_output=True,
+                timeout=READ_STATE_TIMEOUT,
+                cwd=project.root,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise ConfigError(
+                f": {name} --read-state gave no answer in {READ_STATE_TIMEOUT}s"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f": cannot start {name}: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        line = lines[-1].strip() if lines else f"exit code {done.returncode}"
+        marker = ": error: "
+        if marker in line:  # `NAME: error: WHERE: WHAT`, where the target says where
+            raise ConfigError(" " + line.split(marker, 1)[1])
+        raise ConfigError(f": {line}")
+    out = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    if not out:
+        raise ConfigError(f": {name} --read-state printed nothing")
+    return out[-1]
 
 
 def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:
@@ -115,62 +187,12 @@ def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:
     return secrets_of(target_config, recover)
 
 
-# --------------------------------------------------------------------------- PostgreSQL
-
-
-def _shorten(name: str) -> str:
-    """target-postgres's rule for names over 63 bytes (targets/target_postgres/ddl.shorten)."""
-    raw = name.encode("utf-8")
-    if len(raw) <= MAX_IDENTIFIER_BYTES:
-        return name
-    suffix = "_" + hashlib.sha1(raw).hexdigest()[:8]
-    return raw[: MAX_IDENTIFIER_BYTES - len(suffix)].decode("utf-8", errors="ignore") + suffix
-
-
-def _pg_state_table(config: dict[str, Any]) -> tuple[str, str]:
-    schema = config.get("state_schema") or config.get("default_target_schema") or "public"
-    return _shorten(str(schema)), _shorten(str(config.get("state_table") or "tapwell_state"))
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# --------------------------------------------------------------------------- state.recover query
 
 
 def _pg_error(exc: BaseException) -> str:
     text = str(getattr(exc, "pgerror", None) or exc).strip()
     return (text.splitlines() or [type(exc).__name__])[0].removeprefix("ERROR:").strip()
-
-
-def _from_postgres(integration: Integration) -> Any:
-    try:
-        import psycopg2
-        from target_postgres.connection import connect_params
-    except ImportError:  # pragma: no cover
-        raise ConfigError("needs psycopg2: pip install 'tapwell[postgres]'") from None
-    config = integration.target.config
-    schema, table = _pg_state_table(config)
-    params = connect_params(config)  # both config dialects, sqlalchemy_url, SSL: as the target
-    params["application_name"] = "tapwell state recovery"
-    try:
-        conn = psycopg2.connect(**params)
-    except psycopg2.Error as exc:
-        raise ConfigError(f"cannot connect: {_pg_error(exc)}") from None
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s)", (f"{_q(schema)}.{_q(table)}",))
-            row = cur.fetchone()
-            if row is None or row[0] is None:
-                return None  # the target has committed nothing yet
-            cur.execute(
-                f"SELECT value::text FROM {_q(schema)}.{_q(table)} WHERE id = %s",
-                (target_state_id(integration),),
-            )
-            found = cur.fetchone()
-    except psycopg2.Error as exc:
-        raise ConfigError(f"cannot read the state: {_pg_error(exc)}") from None
-    finally:
-        conn.close()
-    return found[0] if found else None
 
 
 def _query(dsn: str, query: str) -> Any:
@@ -190,51 +212,4 @@ def _query(dsn: str, query: str) -> Any:
         raise ConfigError(f"state.recover.query failed: {_pg_error(exc)}") from None
     finally:
         conn.close()
-    return row[0] if row else None
-
-
-# --------------------------------------------------------------------------- DuckDB
-
-
-def _duckdb_path(project: Project, config: dict[str, Any]) -> Path:
-    """The file target-duckdb opens: its config's path, relative to the project folder (the
-    runner starts connectors there)."""
-    raw = str(
-        config.get("path") or config.get("database") or config.get("filepath") or "warehouse.duckdb"
-    )
-    return project.root / os.path.expanduser(raw)
-
-
-def _from_duckdb(project: Project, integration: Integration) -> Any:
-    try:
-        import duckdb
-    except ImportError:  # pragma: no cover
-        raise ConfigError("needs duckdb: pip install 'tapwell[duckdb]'") from None
-    config = integration.target.config
-    path = _duckdb_path(project, config)
-    if not path.exists():
-        return None  # nothing loaded yet
-    schema = str(config.get("default_target_schema") or config.get("schema") or "main")
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        raise ConfigError(f"cannot open {path} read-only: {str(exc).splitlines()[0]}") from None
-    try:
-        catalog = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_catalog = ? AND table_schema = ? AND table_name = '_tapwell_state'",
-            [catalog, schema],
-        ).fetchone()
-        if not exists or not exists[0]:
-            return None
-        row = con.execute(
-            f"SELECT value::VARCHAR FROM {_q(catalog)}.{_q(schema)}._tapwell_state "
-            "WHERE id = ? ORDER BY updated_at DESC LIMIT 1",
-            [target_state_id(integration)],
-        ).fetchone()
-    except duckdb.Error as exc:
-        raise ConfigError(f"cannot read the state: {str(exc).splitlines()[0]}") from None
-    finally:
-        con.close()
     return row[0] if row else None

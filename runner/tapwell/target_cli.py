@@ -1,5 +1,11 @@
 """The Singer target command line, shared by every tapwell target: `--config` (repeatable),
-`--input` (a file instead of stdin), `--about`.
+`--input` (a file instead of stdin), `--about`, and `--read-state` for a target that commits its
+state in the destination.
+
+`--read-state` prints the state the target last committed as one JSON line (`{}` when none; exact
+numbers, through tapwell.wire) and exits; `read-state` is then in `--about`'s capabilities. The
+runner recovers a lost state with it (tapwell.recover), so each target keeps its own state table
+naming and any target that adopts the flag is recovered the same way.
 
 A target hands over a Loader factory; this module turns it into a click command around
 tapwell.target.TargetLoop whose expected failures are one line on stderr with the exit code.
@@ -18,8 +24,10 @@ import orjson
 from tapwell.cli_util import run_main
 from tapwell.cli_version import version_option
 from tapwell.config import load_config, secret_values
+from tapwell.errors import ConfigError
 from tapwell.pipes import READ_BUFFER, widen_pipe
 from tapwell.target import Loader, TargetLoop
+from tapwell.wire import dumps, loads
 
 
 def target_command(
@@ -29,8 +37,13 @@ def target_command(
     description: str,
     settings: dict[str, Any] | None = None,
     version: str = "0.1.0",
+    read_state: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> Callable[..., None]:
-    """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory."""
+    """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory;
+    `read_state(config)` returns the committed state as JSON text, None when there is none."""
+    capabilities = ["about", "soft-delete", "hard-delete"]
+    if read_state is not None:
+        capabilities.append("read-state")
 
     @click.command(name=name, help=description)
     @version_option(name, lambda: version)
@@ -50,7 +63,16 @@ def target_command(
     @click.option(
         "--about", is_flag=True, help="Print what this target is and its settings, and exit."
     )
-    def command(configs: tuple[str, ...], input_path: str | None, about: bool) -> None:
+    @click.option(
+        "--read-state",
+        "read_state_flag",
+        is_flag=True,
+        help="Print the state last committed in the destination as one JSON line ({} when "
+        "none), and exit.",
+    )
+    def command(
+        configs: tuple[str, ...], input_path: str | None, about: bool, read_state_flag: bool
+    ) -> None:
         holder: dict[str, Any] = {}
 
         def body() -> None:
@@ -59,13 +81,16 @@ def target_command(
                     "name": name,
                     "version": version,
                     "description": description,
-                    "capabilities": ["about", "soft-delete", "hard-delete"],
+                    "capabilities": capabilities,
                     "settings": settings or {},
                 }
                 sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
                 return
             config = load_config(configs) if configs else {}
             holder["config"] = config
+            if read_state_flag:
+                _print_state(name, read_state, config)
+                return
             loop = TargetLoop(name, make_loader(config), config)
             # Records are acyclic: the cyclic GC frees nothing in them but walks every buffered
             # dict, again and again (a third of a target's CPU). Collect rarely; refcounting frees.
@@ -87,3 +112,18 @@ def target_command(
         sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
 
     return command
+
+
+def _print_state(
+    name: str, read_state: Callable[[dict[str, Any]], str | None] | None, config: dict[str, Any]
+) -> None:
+    """`--read-state`: the committed state as one exact JSON line, `{}` when none."""
+    if read_state is None:
+        raise ConfigError(
+            f"{name} keeps no state in the destination: --read-state is not supported"
+        )
+    text = read_state(config)
+    value: Any = {} if text is None else loads(text)
+    if value is None:
+        value = {}
+    sys.stdout.write(dumps(value).decode() + "\n")

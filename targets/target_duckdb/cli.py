@@ -15,9 +15,16 @@ def _loader(config: dict[str, Any]) -> Any:
     return DuckDBLoader(config)
 
 
+def _read_state(config: dict[str, Any]) -> str | None:
+    from target_duckdb.read_state import read_state  # the driver is imported only when used
+
+    return read_state(config)
+
+
 main = target_command(
     "target-duckdb",
     _loader,
     description="Load Singer streams into DuckDB: typed tables, upserts on key properties, exact decimals.",
     settings=SETTINGS,
+    read_state=_read_state,
 )

@@ -151,6 +151,12 @@ def _loader(config: dict[str, Any]) -> Any:
     return PostgresLoader(config)
 
 
+def _read_state(config: dict[str, Any]) -> str | None:
+    from target_postgres.read_state import read_state  # the driver is imported only when used
+
+    return read_state(config)
+
+
 main = target_command(
     "target-postgres",
     _loader,
@@ -160,4 +166,5 @@ main = target_command(
         "MeltanoLabs' target-postgres configs."
     ),
     settings=SETTINGS,
+    read_state=_read_state,
 )
