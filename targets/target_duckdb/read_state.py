@@ -10,9 +10,9 @@ from typing import Any
 
 import duckdb
 from tapwell.errors import ConfigError
+from tapwell.sql_names import quote_ident
 
 from target_duckdb.config import DuckDBConfig
-from target_duckdb.ddl import quote
 from target_duckdb.loader import STATE_TABLE
 
 
@@ -20,7 +20,7 @@ def read_state(config: dict[str, Any]) -> str | None:
     """The committed state as JSON text, None when the file, table or row does not exist yet."""
     parsed = DuckDBConfig.parse(config)
     path, schema, sid = parsed.path, parsed.schema, parsed.state_id
-    where = f"{path}: {quote(schema)}.{STATE_TABLE} id {sid!r}"
+    where = f"{path}: {quote_ident(schema)}.{STATE_TABLE} id {sid!r}"
     if not os.path.exists(path):
         return None
     try:
@@ -39,7 +39,7 @@ def read_state(config: dict[str, Any]) -> str | None:
         if not exists or not exists[0]:
             return None
         row = con.execute(
-            f"SELECT value::VARCHAR FROM {quote(catalog)}.{quote(schema)}.{STATE_TABLE} "
+            f"SELECT value::VARCHAR FROM {quote_ident(catalog)}.{quote_ident(schema)}.{STATE_TABLE} "
             "WHERE id = ? ORDER BY updated_at DESC LIMIT 1",
             [sid],
         ).fetchone()

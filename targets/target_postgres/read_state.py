@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapwell.errors import ConfigError
+from tapwell.sql_names import quote_ident as _q
 
 from target_postgres.settings import parse
 
@@ -17,14 +18,11 @@ def _pg_error(exc: BaseException) -> str:
     return (text.splitlines() or [type(exc).__name__])[0].removeprefix("ERROR:").strip()
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def read_state(config: dict[str, Any]) -> str | None:
     """The committed state as JSON text, None when the table or its row does not exist yet.
     ConfigError (one line, saying where) when the database cannot be reached or read."""
     import psycopg2
+    import psycopg2.sql
 
     from target_postgres.connection import connect_params
 
@@ -44,7 +42,13 @@ def read_state(config: dict[str, Any]) -> str | None:
             row = cur.fetchone()
             if row is None or row[0] is None:
                 return None  # nothing committed yet
-            cur.execute(f"SELECT value::text FROM {_q(schema)}.{_q(table)} WHERE id = %s", (sid,))
+            # Names composed by the driver, never mixed with %-parameters (issue 20.2).
+            query = psycopg2.sql.SQL("SELECT value::text FROM {}.{} WHERE id = {}").format(
+                psycopg2.sql.Identifier(schema),
+                psycopg2.sql.Identifier(table),
+                psycopg2.sql.Literal(sid),
+            )
+            cur.execute(query)
             found = cur.fetchone()
     except psycopg2.Error as exc:
         raise ConfigError(f"{where}: cannot read the state: {_pg_error(exc)}") from None
