@@ -24,7 +24,7 @@ from tapwell.guard import new_token, stop_leftovers, this_host
 from tapwell.history import RunRecord, new_run_id
 from tapwell.lock import Holder, take_over
 from tapwell.masking import secrets_of
-from tapwell.statestore import check_state, state_problem
+from tapwell.statestore_rules import check_state, state_problem
 from tapwell.wire import dumps, loads
 
 

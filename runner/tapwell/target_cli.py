@@ -2,7 +2,7 @@
 `--input` (a file instead of stdin), `--about`.
 
 A target hands over a Loader factory; this module turns it into a click command around
-tapwell.target.TargetLoop whose expected failures are one line on stderr with the exit code.
+tapwell.target_loop.TargetLoop whose expected failures are one line on stderr with the exit code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from tapwell.cli_util import run_main
 from tapwell.cli_version import version_option
 from tapwell.config import load_config, secret_values
 from tapwell.pipes import READ_BUFFER, widen_pipe
-from tapwell.target import Loader, TargetLoop
+from tapwell.target_loop import TargetLoop
+from tapwell.target_types import Loader
 
 
 def target_command(
