@@ -22,23 +22,11 @@ from typing import Any
 
 from tapwell.config import redact
 from tapwell.errors import ConfigError
-from tapwell.project import Connector, Integration, Project
+from tapwell.project import Integration, Project, is_ours
 from tapwell.statestore import check_state
 from tapwell.wire import loads
 
-OUR_TARGETS = ("target-postgres", "target-duckdb")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's, as target-postgres shortens names
-
-
-def is_ours(connector: Connector) -> bool:
-    """target-postgres / target-duckdb of this package: named, not a command or a pip install
-    (a third-party target of the same name keeps no state table)."""
-    return (
-        connector.name in OUR_TARGETS
-        and connector.command == [connector.name]
-        and connector.venv is None
-        and connector.pip_url is None
-    )
 
 
 def target_state_id(integration: Integration) -> str:
