@@ -52,10 +52,11 @@ test: $(STAMP)  ## run the whole test suite (real MariaDB and PostgreSQL where a
 test-fast: $(STAMP)  ## unit tests only, no services needed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff (lint + format check) and mypy on the packages
+lint: $(STAMP)  ## ruff (lint + format check), mypy on the packages, and no import cycles among them
 	$(BIN)/ruff check runner taps targets tests bench
 	$(BIN)/ruff format --check runner taps targets tests bench
 	$(BIN)/mypy runner/tapwell taps targets
+	$(BIN)/pytest -q -p no:randomly -p no:cacheprovider tests/unit/test_no_import_cycles.py
 
 snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpose
 	TAPWELL_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests -k snapshot -q

@@ -105,7 +105,7 @@ def target_config(integration: Integration) -> dict[str, Any]:
     """The target's config as given, except that our state-keeping targets get the integration's
     name as `state_id` when none is set, so the state row in the destination is this
     integration's alone and can be recovered (tapwell.recover)."""
-    from tapwell.recover import is_ours
+    from tapwell.project import is_ours
 
     config = integration.target.config
     if is_ours(integration.target) and not config.get("state_id"):

@@ -120,6 +120,21 @@ class Connector:
     catalog_flag: str = "auto"  # --catalog, --properties, or auto (read from the tap's --help)
 
 
+OUR_TARGETS = ("target-postgres", "target-duckdb")
+
+
+def is_ours(connector: Connector) -> bool:
+    """target-postgres / target-duckdb of this package: named, not a command or a pip install
+    (a third-party target of the same name keeps no state table). Here, beside Connector, so
+    the project's own checks need not import tapwell.recover (which imports this module)."""
+    return (
+        connector.name in OUR_TARGETS
+        and connector.command == [connector.name]
+        and connector.venv is None
+        and connector.pip_url is None
+    )
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 3
@@ -258,8 +273,6 @@ class Project:
         """Whether integration `name`'s target is one of ours, and its own `load_method` /
         `hard_delete`, read without resolving the rest of its config (a discovery must not
         need the target's password)."""
-        from tapwell.recover import is_ours
-
         connector = self.connector_spec(name, "target")
         where = f"integrations.{name}.target.config"
         defaults = {k: connector.config[k] for k in LOAD_KEYS if k in connector.config}
@@ -267,8 +280,6 @@ class Project:
 
     def _with_stream_settings(self, target: Connector, raw: dict[str, Any], name: str) -> Connector:
         """Our target with tapwell.yml's per-stream load settings as its `stream_settings`."""
-        from tapwell.recover import is_ours
-
         overrides = dict(raw.get("streams") or {})
         if not wanted(overrides):
             return target

@@ -31,20 +31,7 @@ from tapwell.project import Connector, Integration, Project
 from tapwell.statestore import check_state
 from tapwell.wire import loads
 
-OUR_TARGETS = ("target-postgres", "target-duckdb")
 READ_STATE_TIMEOUT = 300  # seconds; a target's own connect_timeout applies inside it
-
-
-def is_ours(connector: Connector) -> bool:
-    """target-postgres / target-duckdb of this package: named, not a command or a pip install.
-    The runner gives these a `state_id` and per-stream load settings (attempt.target_config,
-    project); whether a target's state can be recovered is its own `read-state` capability."""
-    return (
-        connector.name in OUR_TARGETS
-        and connector.command == [connector.name]
-        and connector.venv is None
-        and connector.pip_url is None
-    )
 
 
 @dataclass

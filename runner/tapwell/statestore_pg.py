@@ -25,7 +25,7 @@ from tapwell.history import RunRecord, new_run_id
 from tapwell.lock import Holder, take_over
 from tapwell.masking import secrets_of
 from tapwell.sql_names import quote_ident
-from tapwell.statestore import check_state, state_problem
+from tapwell.statestore_rules import check_state, state_problem
 from tapwell.wire import dumps, loads
 
 

@@ -8,7 +8,7 @@ runner recovers a lost state with it (tapwell.recover), so each target keeps its
 naming and any target that adopts the flag is recovered the same way.
 
 A target hands over a Loader factory; this module turns it into a click command around
-tapwell.target.TargetLoop whose expected failures are one line on stderr with the exit code.
+tapwell.target_loop.TargetLoop whose expected failures are one line on stderr with the exit code.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from tapwell.cli_version import version_option
 from tapwell.config import load_config, secret_values
 from tapwell.errors import ConfigError
 from tapwell.pipes import READ_BUFFER, widen_pipe
-from tapwell.target import Loader, TargetLoop
+from tapwell.target_loop import TargetLoop
+from tapwell.target_types import Loader
 from tapwell.wire import dumps, loads
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from tapwell.schema import property_format, property_types
 
-from tap_mysql.sync import SyncContext
+from tap_mysql.sync_common import SyncContext
 from tap_mysql.types import Column, binlog_time, float32_text, json_text, time_text
 
 

@@ -25,7 +25,7 @@ from tapwell.errors import ConfigError
 from tap_mysql.types import Column
 
 if TYPE_CHECKING:
-    from tap_mysql.sync import StreamPlan
+    from tap_mysql.sync_common import StreamPlan
 
 # The keys tap-mysql reads in a stream's bookmark, and what each must be.
 _BOOLEANS = ("initial_full_table_complete", "initial_binlog_complete")

@@ -22,7 +22,7 @@ from tap_mysql.binlog_values import ValueMapper, enum_values
 from tap_mysql.connection import connect_args, default_server_id, server_info, translated, truthy
 from tap_mysql.discovery import read_tables
 from tap_mysql.records import RecordWriter
-from tap_mysql.sync import DELETED_AT, StreamPlan, SyncContext, write_schema
+from tap_mysql.sync_common import DELETED_AT, StreamPlan, SyncContext, write_schema
 from tap_mysql.sync_full import sync_full_table
 from tap_mysql.types import Column, binlog_column_mismatch, json_schema
 

@@ -18,7 +18,7 @@ from tapwell.errors import ConfigError
 
 from tap_mysql.connection import quote, translated
 from tap_mysql.records import RecordWriter
-from tap_mysql.sync import (
+from tap_mysql.sync_common import (
     StreamPlan,
     SyncContext,
     activate_version,

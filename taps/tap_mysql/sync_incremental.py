@@ -16,7 +16,7 @@ from typing import Any
 
 from tap_mysql.connection import quote, translated
 from tap_mysql.records import RecordWriter
-from tap_mysql.sync import (
+from tap_mysql.sync_common import (
     StreamPlan,
     SyncContext,
     activate_version,

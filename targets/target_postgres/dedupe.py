@@ -16,11 +16,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tapwell.wire import dumps
 
 from target_postgres.encode import BadValue, formatter_for
+from target_postgres.types import family
+
+if TYPE_CHECKING:
+    from target_postgres.loader import Table
 
 INTEGER = {"bigint", "integer", "smallint"}
 NUMBER = INTEGER | {"numeric", "double precision", "real"}
@@ -82,3 +86,9 @@ def canonical(value: Any, fam: str) -> Any:
         return _as_copy_text(value)  # what a text column receives for it
     except BadValue:  # a NUL byte: PostgreSQL refuses the row at load
         return value
+
+
+def key_families(table: Table) -> list[str]:
+    """The type family of each key column, in key order (for last_of_each). Here, not in the
+    loader, so the COPY streamer (stream.py) needs no import of the loader that drives it."""
+    return [family(table.columns[table.props[p]]) for p in table.key_props]

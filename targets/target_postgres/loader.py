@@ -26,7 +26,7 @@ from tapwell.wire import dumps
 
 from target_postgres import ddl, locate
 from target_postgres.connection import connect, errors_mapped, map_error
-from target_postgres.dedupe import last_of_each
+from target_postgres.dedupe import key_families, last_of_each
 from target_postgres.encode import (
     NULL,
     BadValue,
@@ -40,7 +40,7 @@ from target_postgres.owners import Owners
 from target_postgres.settings import StreamSettings
 from target_postgres.settings import parse as parse_settings
 from target_postgres.stream import Streamer
-from target_postgres.types import family, pg_type, wider
+from target_postgres.types import pg_type, wider
 
 LOG = logging.getLogger("target-postgres")
 # A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
@@ -462,11 +462,6 @@ class PostgresLoader:
                     table.nul.count,
                     done,
                 )
-
-
-def key_families(table: Table) -> list[str]:
-    """The type family of each key column, in key order (for dedupe.last_of_each)."""
-    return [family(table.columns[table.props[p]]) for p in table.key_props]
 
 
 def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:

@@ -213,8 +213,7 @@ class Streamer:
     def settle(self, cur: Any, batches: list[Any]) -> Any:
         """At load: end the stream. Returns the batch it loaded, or None (rolled back, so the
         batch is loaded the ordinary way, which reports any problem as it always has)."""
-        from target_postgres.dedupe import last_of_each
-        from target_postgres.loader import key_families
+        from target_postgres.dedupe import key_families, last_of_each
 
         s, self.active = self.active, None
         if s is None:

@@ -162,9 +162,12 @@ def test_a_batch_size_limit_counts_records_read_from_batch_files(tmp_path: Path)
 
 def test_target_command_is_still_importable_from_tapwell_target() -> None:
     """Targets written against `from tapwell.target import target_command` (our scaffold's
-    template until the CLI moved to tapwell.target_cli) keep working."""
-    from tapwell.target import target_command as old
+    template until the CLI moved to tapwell.target_cli) keep working until 0.3, with a
+    DeprecationWarning that says where to import it from."""
     from tapwell.target_cli import target_command
+
+    with pytest.warns(DeprecationWarning, match=r"removed in tapwell 0\.3.*tapwell\.target_cli"):
+        from tapwell.target import target_command as old
 
     assert old is target_command
 
