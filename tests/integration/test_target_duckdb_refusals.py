@@ -73,7 +73,7 @@ def test_changed_key_properties_are_refused_naming_old_and_new(bin_path, tmp_pat
         result = run_target(bin_path, tmp_path, changed, db)
         assert result.returncode == 65
         assert error_line(result) == (
-            "target-duckdb: error: input, stream 't': key properties changed from ['id'] to "
+            "target-duckdb: error: stdin line 1, stream 't': key properties changed from ['id'] to "
             "['id', 'region']: table main.t was merged on ['id']. Drop or rename that table and "
             "load the stream again from the start, or map the stream to a new table with "
             "schema_mapping"
