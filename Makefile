@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke image lock clean
+.PHONY: help install sysdeps demo test test-fast test-services lint snapshots bench bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,11 +46,16 @@ install: $(STAMP)  ## create .venv and install tapwell with every connector and 
 demo: $(DEMO_STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
 	$(BIN)/python -m tapwell.demo
 
+# Two tiers that together are `make test`: the `services` marker is set by the fixtures that need a
+# server (tests/conftest.py), `slow` by the soak/chaos tests.
 test: $(STAMP)  ## run the whole test suite (real MariaDB and PostgreSQL where a test needs them)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)  ## unit tests only, no services needed
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+test-fast: $(STAMP)  ## every test that needs no server and is not slow (a minute or two)
+	$(BIN)/pytest -m "not services and not slow" $(PYTEST_ARGS)
+
+test-services: $(STAMP)  ## the rest of `make test`: tests that need a server, and the slow ones
+	$(BIN)/pytest -m "services or slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy on the packages
 	$(BIN)/ruff check runner taps targets tests bench
