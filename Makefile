@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast lint snapshots bench bench-smoke image lock clean
+.PHONY: help install sysdeps demo test test-fast test-services lint snapshots bench bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,11 +46,22 @@ install: $(STAMP)  ## create .venv and install tapwell with every connector and 
 demo: $(DEMO_STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
 	$(BIN)/python -m tapwell.demo
 
-test: $(STAMP)  ## run the whole test suite (real MariaDB and PostgreSQL where a test needs them)
-	$(BIN)/pytest $(PYTEST_ARGS)
+# `make test` is the two tiers, cheapest first: every test that needs no server and is not slow,
+# then the rest (the `services` marker is set by the fixtures that need a server, tests/conftest.py;
+# `slow` by the soak/chaos tests). pytest's exit 5 (no test collected) is a failure, said in a line.
+PYTEST_TIER = code=0; $(BIN)/pytest -m "$(1)" $(PYTEST_ARGS) || code=$$?; \
+	if [ $$code -eq 5 ]; then echo "make: pytest collected no tests for -m \"$(1)\"; that is a failure" >&2; fi; \
+	exit $$code
 
-test-fast: $(STAMP)  ## unit tests only, no services needed
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+test: $(STAMP)  ## run the whole test suite: the fast tier, then the tests that need a server or are slow
+	@$(call PYTEST_TIER,not services and not slow)
+	@$(call PYTEST_TIER,services or slow)
+
+test-fast: $(STAMP)  ## every test that needs no server and is not slow
+	@$(call PYTEST_TIER,not services and not slow)
+
+test-services: $(STAMP)  ## the rest of `make test`: tests that need a server, and the slow ones
+	@$(call PYTEST_TIER,services or slow)
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy on the packages, and no import cycles among them
 	$(BIN)/ruff check runner taps targets tests bench

@@ -1,6 +1,13 @@
 """Shared fixtures: real MariaDB and PostgreSQL on 127.0.0.1, each test in its own uniquely named
 database that is dropped afterwards. With TAPWELL_REQUIRE_SERVICES=1 (CI) a missing service fails
-the test instead of skipping it."""
+the test instead of skipping it.
+
+Tiers: every test that uses a fixture needing a server (SERVICE_FIXTURES) gets the `services`
+marker here, at collection, so `make test-fast` (`-m "not services and not slow"`) is exactly the
+tests that need nothing. A test that asks for one at run time (`request.getfixturevalue`) must
+carry the marker itself (`helpers.tiers.services_param`); the fixtures fail a test that does not.
+TAPWELL_TEST_MYSQL_PORT / TAPWELL_TEST_PG_PORT point the fixtures elsewhere (a closed port proves
+the fast tier needs no server)."""
 
 from __future__ import annotations
 
@@ -12,13 +19,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.tiers import SERVICE_FIXTURES, require_services_marker
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REQUIRE = os.environ.get("TAPWELL_REQUIRE_SERVICES") == "1"
 
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": "", "dbname": "test"}
+MYSQL_PORT = int(os.environ.get("TAPWELL_TEST_MYSQL_PORT") or 3306)
+PG_PORT = int(os.environ.get("TAPWELL_TEST_PG_PORT") or 5432)
+MYSQL = {"host": "127.0.0.1", "port": MYSQL_PORT, "user": "root", "password": ""}
+POSTGRES = {
+    "host": "127.0.0.1",
+    "port": PG_PORT,
+    "user": "postgres",
+    "password": "",
+    "dbname": "test",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `services` every test whose fixtures (direct or through other fixtures) need a server."""
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
 
 
 def service_missing(name: str, why: object) -> None:
@@ -33,8 +56,9 @@ def unique_name(prefix: str) -> str:
 
 
 @pytest.fixture
-def mysql_db() -> Iterator[dict[str, Any]]:
+def mysql_db(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A fresh MariaDB database; yields a tap-mysql style config with `database` set."""
+    require_services_marker(request, "mysql_db")
     try:
         import MySQLdb
     except ImportError as exc:  # pragma: no cover
@@ -55,8 +79,9 @@ def mysql_db() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def pg_db() -> Iterator[dict[str, Any]]:
+def pg_db(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A fresh PostgreSQL database; yields a target-postgres style config."""
+    require_services_marker(request, "pg_db")
     try:
         import psycopg2
     except ImportError as exc:  # pragma: no cover

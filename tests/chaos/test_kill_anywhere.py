@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.tiers import services_param
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +145,7 @@ def _children(pid: int) -> dict[str, int]:
 
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("victim", ["tap", "target", "runner"])
-@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+@pytest.mark.parametrize("kind", ["duckdb", services_param("postgres")])
 def test_kill_anywhere_loses_and_duplicates_nothing(tmp_path, request, kind, victim, seed):
     rng = random.Random(f"{kind}-{victim}-{seed}")
     db = request.getfixturevalue("pg_db") if kind == "postgres" else None

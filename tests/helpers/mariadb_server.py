@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from helpers.tiers import require_services_marker
+
 ROW_BINLOG = (
     "--log-bin=tw-bin",
     "--binlog-format=ROW",
@@ -248,9 +250,10 @@ def _stop_shared(server: ThrowawayMariaDB) -> None:
 
 
 @pytest.fixture
-def binlog_db() -> Iterator[dict[str, Any]]:
+def binlog_db(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A fresh database on the session's ROW-binlog MariaDB; yields a tap-mysql config with
     `database` and `filter_dbs` set (as `mysql_db` does for the shared server)."""
+    require_services_marker(request, "binlog_db")
     server = shared_binlog_server()
     name = f"tw_{uuid.uuid4().hex[:10]}"
     server.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")

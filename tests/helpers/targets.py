@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.tiers import services_param
+
 TARGETS = ("target-jsonl", "target-duckdb", "target-postgres")
+# TARGETS as parameters: the target-postgres case is marked `services` (it needs `pg_db`).
+TARGET_PARAMS = [services_param(t) if t == "target-postgres" else t for t in TARGETS]
 
 
 def schema(stream: str, props: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:

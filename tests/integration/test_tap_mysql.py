@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import (
+from helpers.mysql_tap import (
     discover,
     messages,
     records,

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.mysql_tap import discover, messages, records, run_tap, select, sql, write_json
 from helpers.state_shapes import GENERIC_SHAPES
-from mysql_helpers import discover, messages, records, run_tap, select, sql, write_json
 
 pytestmark = pytest.mark.services
 

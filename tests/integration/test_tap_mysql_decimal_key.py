@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import discover, messages, records, run_tap, select, sql, states, write_json
+from helpers.mysql_tap import discover, messages, records, run_tap, select, sql, states, write_json
 from tapwell.wire import dumps
 
 pytestmark = pytest.mark.services

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import discover, run_tap, select, sql
+from helpers.mysql_tap import discover, run_tap, select, sql
 
 pytestmark = pytest.mark.services
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 from helpers.mariadb_server import unavailable
-from mysql_helpers import discover, select, write_json
-from test_tap_mysql_schemas import every_type_table
+from helpers.mysql_tap import discover, every_type_table, select, write_json
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from helpers import mariadb_server
-from mysql_helpers import discover, messages, records, run_tap, select, sql, states
+from helpers.mysql_tap import discover, messages, records, run_tap, select, sql, states
 from tapwell.wire import loads
 
 pytestmark = pytest.mark.services

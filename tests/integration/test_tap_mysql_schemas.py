@@ -13,66 +13,19 @@ from typing import Any
 
 import pytest
 from helpers import mariadb_server
-from mysql_helpers import discover, messages, records, run_tap, select, sql, stream_entry
+from helpers.mysql_tap import (
+    discover,
+    every_type_table,
+    messages,
+    records,
+    run_tap,
+    select,
+    sql,
+    stream_entry,
+)
 
 pytestmark = pytest.mark.services
 binlog_db = mariadb_server.binlog_db  # the fixture: LOG_BASED needs the ROW-binlog server
-
-EVERY_TYPE_DDL = """
-CREATE TABLE every_type (
-  id INT PRIMARY KEY,
-  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED, mi MEDIUMINT,
-  miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
-  flag TINYINT(1), boo BOOL,
-  d65 DECIMAL(65,30), d650 DECIMAL(65,0), d2810 DECIMAL(28,10), d29 DECIMAL(29,2), d52 DECIMAL(5,2),
-  d10 DECIMAL(10,0), num NUMERIC(12,4), dunsigned DECIMAL(8,3) UNSIGNED,
-  f FLOAT, f2 FLOAT(7,3), dbl DOUBLE, rl REAL,
-  c CHAR(3), vc VARCHAR(20), tt TINYTEXT, t TEXT, mt MEDIUMTEXT, lt LONGTEXT,
-  e ENUM('small','big'), s SET('red','green','blue'),
-  bin BINARY(4), vb VARBINARY(10), tb TINYBLOB, bl BLOB, mb MEDIUMBLOB, lb LONGBLOB,
-  dt DATE, dtm DATETIME, dtm6 DATETIME(6), ts TIMESTAMP NULL, ts3 TIMESTAMP(3) NULL,
-  tm TIME, tm6 TIME(6), y YEAR,
-  j JSON, b1 BIT(1), b10 BIT(10), b64 BIT(64),
-  geo GEOMETRY, pt POINT, ls LINESTRING, pg POLYGON, mpt MULTIPOINT, mls MULTILINESTRING,
-  mpg MULTIPOLYGON, gc GEOMETRYCOLLECTION
-)"""
-
-EDGE_ROWS = [
-    """INSERT INTO every_type VALUES (1,
-  -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
-  -9223372036854775808, 18446744073709551615, 1, 0,
-  '99999999999999999999999999999999999.999999999999999999999999999999',
-  '99999999999999999999999999999999999999999999999999999999999999999',
-  '999999999999999999.9999999999', '999999999999999999999999999.99', -999.99,
-  9999999999, -99999999.9999, 99999.999,
-  1.1, 1234.567, 0.1, -1e308,
-  'abc', 'émoji 😀 tab\\t nl\\n', '', 'x', 'm', 'l',
-  'big', 'red,blue',
-  X'00FF0001', X'DEADBEEF', X'00', X'000102', X'FF', X'',
-  '1000-01-01', '9999-12-31 23:59:59', '1000-01-01 00:00:00.000001',
-  '1970-01-01 00:00:01', '2038-01-19 03:14:07.999',
-  '838:59:59', '-838:59:59.000000', 2155,
-  '{"n": 12345678901234567890.123456789012345678901234567890, "a": [1, "x", null, true]}',
-  b'1', b'1010101010', b'1111111111111111111111111111111111111111111111111111111111111111',
-  ST_GeomFromText('POINT(1 1)'), ST_GeomFromText('POINT(1.5 -2)'),
-  ST_GeomFromText('LINESTRING(0 0, 1 1)'), ST_GeomFromText('POLYGON((0 0, 1 0, 1 1, 0 0))'),
-  ST_GeomFromText('MULTIPOINT(0 0, 1 1)'), ST_GeomFromText('MULTILINESTRING((0 0, 1 1))'),
-  ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)))'),
-  ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1))'))""",
-    """INSERT INTO every_type (id, d65, d650, d2810, d29, d52, d10, num, dunsigned, f, dbl,
-  vc, t, j, dt, dtm6) VALUES (2,
-  '-99999999999999999999999999999999999.999999999999999999999999999999',
-  '-99999999999999999999999999999999999999999999999999999999999999999',
-  '-0.0000000001', '0.01', 0, 0, 0.0001, 0, -0.0, 5e-324,
-  '', '', '[]', '2024-02-29', '2024-02-29 12:00:00.5')""",
-    "INSERT INTO every_type (id) VALUES (3)",
-]
-
-
-def every_type_table(db: dict[str, Any]) -> None:
-    """The table with every MySQL type and its edge rows (largest and smallest values, empty
-    strings, emoji, nulls) in `db`."""
-    sql(db, EVERY_TYPE_DDL, *EDGE_ROWS)
 
 
 def singer_sdk_problems(out: bytes) -> list[str]:

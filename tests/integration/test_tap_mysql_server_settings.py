@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from helpers.mariadb_server import ThrowawayMariaDB, unavailable
-from mysql_helpers import discover, messages, run_tap, select, sql, states
+from helpers.mysql_tap import discover, messages, run_tap, select, sql, states
 
 pytestmark = pytest.mark.services
 CANNOT = "this server's binlog cannot feed LOG_BASED streams"

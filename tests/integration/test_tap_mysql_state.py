@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mysql_helpers import discover, messages, records, run_tap, select, sql, states
+from helpers.mysql_tap import discover, messages, records, run_tap, select, sql, states
 
 pytestmark = pytest.mark.services
 

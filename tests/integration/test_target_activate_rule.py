@@ -9,12 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.targets import TARGETS, TargetRun, activate, lines, make_target, record, schema, state
+from helpers.targets import (
+    TARGET_PARAMS,
+    TargetRun,
+    activate,
+    lines,
+    make_target,
+    record,
+    schema,
+    state,
+)
 
 PROPS = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
 
 
-@pytest.fixture(params=TARGETS)
+@pytest.fixture(params=TARGET_PARAMS)
 def target(request: pytest.FixtureRequest, bin_path: Path, tmp_path: Path) -> TargetRun:
     pg = request.getfixturevalue("pg_db") if request.param == "target-postgres" else None
     return make_target(request.param, bin_path, tmp_path, pg)

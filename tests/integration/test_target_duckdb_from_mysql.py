@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from helpers.duckdb_target import column_types, query
-from mysql_helpers import discover, select, sql, write_json
+from helpers.mysql_tap import discover, select, sql, write_json
 
 pytestmark = pytest.mark.services
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg2
 import pytest
-from mysql_helpers import discover, select, sql, write_json
+from helpers.mysql_tap import discover, select, sql, write_json
 
 pytestmark = pytest.mark.services
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_postgres import lines, query, record, run_target, schema, state, stdout_states
+from helpers.pg_target_cli import lines, query, record, run_target, schema, state, stdout_states
 
 pytestmark = pytest.mark.services
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers.malformed import CASES, FAST, Case
-from helpers.targets import TARGETS, make_target
+from helpers.targets import TARGET_PARAMS, TARGETS, make_target
 
 # Failures known in a target: (target, case) -> why (none today).
 KNOWN: dict[tuple[str, str], str] = {}
@@ -21,6 +21,8 @@ def _params() -> list[object]:
     for target in TARGETS:
         for case in CASES:
             marks = [] if case.name in FAST else [pytest.mark.slow]
+            if target == "target-postgres":
+                marks.append(pytest.mark.services)  # it asks for pg_db at run time
             why = KNOWN.get((target, case.name))
             if why:
                 marks.append(pytest.mark.xfail(strict=True, reason=why))
@@ -71,7 +73,7 @@ def test_unknown_message_types_are_warned_once_each(bin_path: Path, tmp_path: Pa
     ]
 
 
-@pytest.mark.parametrize("target_name", TARGETS)
+@pytest.mark.parametrize("target_name", TARGET_PARAMS)
 def test_the_good_part_of_a_long_input_is_committed_up_to_its_last_state(
     target_name: str, request: pytest.FixtureRequest, bin_path: Path, tmp_path: Path
 ) -> None:

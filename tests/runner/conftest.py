@@ -1,112 +1,13 @@
-"""Fixtures for the runner's tests: a throwaway project (tapwell.yml in tmp_path) whose
-integrations run real processes: tap-csv, target-duckdb, target-jsonl, and the misbehaving
-fake_tap.py / killer_target.py beside this file."""
+"""Fixtures for the runner's tests: a throwaway project (helpers.runner_project.Proj) in
+tmp_path, and the rows the fake tap emits."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-
-HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-FAKE_TAP = [sys.executable, str(HERE / "fake_tap.py")]
-KILLER_TARGET = [sys.executable, str(HERE / "killer_target.py")]
-
-
-class Proj:
-    """A project folder: write tapwell.yml, run `tapwell`, read the DuckDB it loaded."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.counter = root / "attempts.txt"
-
-    def write(self, raw: dict[str, Any]) -> Proj:
-        (self.root / "tapwell.yml").write_text(yaml.safe_dump(raw, sort_keys=False))
-        return self
-
-    def load(self) -> Any:
-        from tapwell.project import load_project
-
-        return load_project(self.root)
-
-    def run(self, name: str, **kw: Any) -> Any:
-        from tapwell.run import run_integration
-
-        project = self.load()
-        return run_integration(project, project.integration(name), **kw)
-
-    def cli(
-        self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "tapwell"), "--project", str(self.root), *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **(env or {})},
-            input=stdin.decode() if stdin else None,
-            timeout=300,
-        )
-
-    def starts(self) -> list[int]:
-        """The bookmark each fake-tap attempt started from."""
-        return [
-            int(line.split("=")[1])
-            for line in self.counter.read_text().splitlines()
-            if line.startswith("start=")
-        ]
-
-    def duckdb_rows(self, table: str = "items") -> list[tuple[Any, ...]]:
-        import duckdb
-
-        con = duckdb.connect(str(self.root / "out.duckdb"), read_only=True)
-        try:
-            return con.execute(f'SELECT id, value FROM main."{table}" ORDER BY id').fetchall()
-        finally:
-            con.close()
-
-
-def fake_integration(
-    proj: Proj,
-    *,
-    mode: str = "ok",
-    rows: int = 300,
-    fail_times: int = 0,
-    fail_after: int = 100,
-    target: dict[str, Any] | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    tap_config = {
-        "mode": mode,
-        "rows": rows,
-        "fail_times": fail_times,
-        "fail_after": fail_after,
-        "counter": str(proj.counter),
-        "state_every": 25,
-        **extra,
-    }
-    return {
-        "tap": {"name": "fake-tap", "command": FAKE_TAP, "config": tap_config},
-        "target": target or duckdb_target(proj),
-        "retry": {"attempts": 4, "backoff_seconds": 0},
-    }
-
-
-def duckdb_target(proj: Proj, batch_rows: int = 40) -> dict[str, Any]:
-    return {
-        "name": "target-duckdb",
-        "config": {
-            "path": str(proj.root / "out.duckdb"),
-            "default_target_schema": "main",
-            "batch_size_rows": batch_rows,
-        },
-    }
+from helpers.runner_project import Proj
 
 
 @pytest.fixture

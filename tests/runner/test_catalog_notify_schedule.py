@@ -10,7 +10,7 @@ import threading
 
 import pytest
 import yaml
-from conftest import HERE, fake_integration
+from helpers.runner_project import RUNNER_DIR, fake_integration
 
 
 def csv_project(proj, header="id,name,amount", rows=("1,a,1.50", "2,b,2.25")):
@@ -230,7 +230,7 @@ def test_committed_example_project_and_deploy_manifests_match(tmp_path):
     from tapwell.project import load_project
     from tapwell.schedule import write_kubernetes
 
-    root = HERE.parent.parent
+    root = RUNNER_DIR.parent.parent
     project = load_project(root)
     written = write_kubernetes(project, tmp_path)
     committed = sorted((root / "deploy").glob("*.cronjob.yaml"))

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, fake_integration
+from helpers.runner_project import BIN, fake_integration
+from helpers.tiers import services_param
 
 # More digits than a float holds: they must arrive as written.
 EXACT = "12345678901234567890.123456789012345678901"
@@ -43,7 +44,7 @@ def _target(kind: str, tmp_path: Path, config: dict, *args: str, data: bytes | N
     )
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", services_param("postgres")])
 def kind(request) -> str:
     return request.param
 

@@ -8,7 +8,8 @@ import shutil
 import sys
 
 import pytest
-from conftest import HERE, duckdb_target, fake_integration
+from helpers.runner_project import RUNNER_DIR, duckdb_target, fake_integration
+from helpers.tiers import services_param
 
 PG_PASSWORD = "pg-s3cret-pw"
 
@@ -75,7 +76,7 @@ class Dest:
         return [r[0] for r in self._query(f'SELECT id FROM {schema}."items" ORDER BY id', [])]
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", services_param("postgres")])
 def dest(request, proj) -> Dest:
     db = request.getfixturevalue("pg_db") if request.param == "postgres" else None
     return Dest(request.param, proj, db)
@@ -197,7 +198,7 @@ def test_metric_increments_are_summed_and_rated_per_line():
     assert m.line("n") == "tapwell: n: s 12,003 rows (3 rows/s)"
 
 
-OLD_TAP = [sys.executable, str(HERE / "old_tap.py")]
+OLD_TAP = [sys.executable, str(RUNNER_DIR / "old_tap.py")]
 
 
 def _old_tap_project(proj, flag: str | None) -> None:
@@ -253,7 +254,7 @@ def test_runner_killed_mid_run_resumes_from_the_later_committed_state(proj):
     import time
 
     import duckdb
-    from conftest import BIN
+    from helpers.runner_project import BIN
 
     raw = fake_integration(
         proj,

@@ -5,7 +5,7 @@ compared row by row)."""
 
 from __future__ import annotations
 
-from conftest import BIN, KILLER_TARGET, duckdb_target, fake_integration
+from helpers.runner_project import BIN, KILLER_TARGET, duckdb_target, fake_integration
 
 
 def test_tap_fails_twice_then_succeeds(proj, expected_rows):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import fake_integration
+from helpers.runner_project import fake_integration
 
 
 def pg_dsn(db):

@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from conftest import fake_integration
+from helpers.runner_project import fake_integration
 
 GOOD = {"bookmarks": {"items": {"last_id": 30}}}
 

@@ -8,8 +8,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, fake_integration
-from test_state_and_locks import pg_dsn, wait_for
+from helpers.runner_project import BIN, fake_integration, pg_dsn, wait_for
+from helpers.tiers import services_param
 
 
 def _saved_state(proj, backend, dsn):
@@ -38,7 +38,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
-@pytest.mark.parametrize("backend", ["file", "postgres"])
+@pytest.mark.parametrize("backend", ["file", services_param("postgres")])
 def test_killed_runner_leaves_nothing_running_beside_the_next_run(
     proj, backend, request, expected_rows
 ):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from conftest import fake_integration
+from helpers.runner_project import fake_integration
 
 REFUSE_SCHEMA = (
     "import sys\n"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import BIN, fake_integration
-from test_state_and_locks import pg_dsn, wait_for
+from helpers.runner_project import BIN, fake_integration, pg_dsn, wait_for
 
 A, B = "i94929", "i148390"  # hashtext('tapwell:run:' || name) is the same for both
 

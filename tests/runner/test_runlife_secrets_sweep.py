@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from conftest import BIN, KILLER_TARGET, duckdb_target, fake_integration
+from helpers.runner_project import BIN, KILLER_TARGET, duckdb_target, fake_integration
+from helpers.tiers import services_param
 
 # unencoded '%', '/' and '#' inside URL/DSN passwords, as users paste them
 DB_PW = "Zq%9xK/Wv7kPm#Yt"
@@ -61,7 +62,8 @@ def _write(proj, target=None, **tap):
     [
         "postgresql://postgres:{pw}@127.0.0.1:5432/postgres",  # unparseable URL
         "host=127.0.0.1 port=1 user=postgres password={pw} dbname=postgres",  # unreachable
-        "host=127.0.0.1 port=5432 user=no_such_role password={pw} dbname=postgres",  # refused
+        # refused by the shared server
+        services_param("host=127.0.0.1 port=5432 user=no_such_role password={pw} dbname=postgres"),
     ],
 )
 def test_state_dsn_password_never_printed(proj, env, dsn):

@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
-from conftest import BIN, duckdb_target, fake_integration
+from helpers.runner_project import BIN, duckdb_target, fake_integration, pg_dsn, wait_for
+from helpers.tiers import services_param
 
 
-def pg_dsn(db):
-    return f"host={db['host']} port={db['port']} user={db['user']} dbname={db['dbname']}"
-
-
-def wait_for(predicate, what, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
-@pytest.mark.parametrize("backend", ["file", "postgres"])
+@pytest.mark.parametrize("backend", ["file", services_param("postgres")])
 def test_second_concurrent_run_is_refused(proj, backend, request, expected_rows):
     raw = {
         "integrations": {

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import HERE
+from helpers.runner_project import RUNNER_DIR
 
-VENVS = HERE.parent.parent / ".tapwell" / "test-venvs"
+VENVS = RUNNER_DIR.parent.parent / ".tapwell" / "test-venvs"
 TAP_JSONL = "tap-jsonl==0.3.1"
 TARGET_CSV = "meltanolabs-target-csv==0.5.0"
 
