@@ -44,7 +44,7 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 install: $(STAMP)  ## create .venv and install tapwell with every connector and the dev tools
 
 demo: $(DEMO_STAMP)  ## run the demo integration: sample CSVs -> tap-csv -> target-duckdb
-	$(BIN)/python -m tapwell.demo
+	$(BIN)/python -m tapwell.runner.demo
 
 # `make test` is the two tiers, cheapest first: every test that needs no server and is not slow,
 # then the rest (the `services` marker is set by the fixtures that need a server, tests/conftest.py;
@@ -63,11 +63,16 @@ test-fast: $(STAMP)  ## every test that needs no server and is not slow
 test-services: $(STAMP)  ## the rest of `make test`: tests that need a server, and the slow ones
 	@$(call PYTEST_TIER,services or slow)
 
-lint: $(STAMP)  ## ruff (lint + format check), mypy on the packages, and no import cycles among them
+# lint-imports reads packages from one folder, and ours install from three (runner/tapwell, taps/,
+# targets/: pyproject's package-dir); it reads a copy laid out as installed, in .lint-tree/.
+lint: $(STAMP)  ## ruff, mypy, the layer contracts (import-linter) and no import cycles
 	$(BIN)/ruff check runner taps targets tests bench
 	$(BIN)/ruff format --check runner taps targets tests bench
 	$(BIN)/mypy runner/tapwell taps targets
-	$(BIN)/pytest -q -p no:randomly -p no:cacheprovider tests/unit/test_no_import_cycles.py
+	@rm -rf .lint-tree && mkdir .lint-tree && cp -r runner/tapwell .lint-tree/tapwell \
+		&& cp -r taps .lint-tree/tapwell/taps && cp -r targets .lint-tree/tapwell/targets
+	cd .lint-tree && PYTHONPATH=. ../$(BIN)/lint-imports --no-cache ../pyproject.toml
+	$(BIN)/pytest -q -p no:randomly -p no:cacheprovider tests/test_no_import_cycles.py
 
 snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpose
 	TAPWELL_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests -k snapshot -q
@@ -97,4 +102,4 @@ lock:  ## refresh constraints.txt (the versions make, CI and the image install);
 	@echo "constraints.txt refreshed: review git diff constraints.txt, then make test"
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .lint-tree

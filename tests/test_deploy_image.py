@@ -62,8 +62,8 @@ def test_copy_sources_exist_and_are_not_ignored() -> None:
 
 
 def test_image_runs_what_the_cronjobs_say_as_a_non_root_user(tmp_path: Path) -> None:
-    from tapwell.project import load_project
-    from tapwell.schedule import PROJECT_DIR, write_kubernetes
+    from tapwell.runner.project import load_project
+    from tapwell.runner.schedule import PROJECT_DIR, write_kubernetes
 
     steps = instructions()
     final = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
@@ -100,8 +100,8 @@ def test_image_runs_what_the_cronjobs_say_as_a_non_root_user(tmp_path: Path) -> 
 )
 def test_make_image_tags_what_the_cronjobs_run(tmp_path: Path, image_line: str | None) -> None:
     """`make image` (dry run) tags the image with the name the manifests carry."""
-    from tapwell.project import load_project
-    from tapwell.schedule import image
+    from tapwell.runner.project import load_project
+    from tapwell.runner.schedule import image
 
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")

@@ -161,7 +161,7 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
 
 def test_make_demo_output_names_tables_and_file(bin_path, project):
     result = subprocess.run(
-        [str(bin_path / "python"), "-m", "tapwell.demo"],
+        [str(bin_path / "python"), "-m", "tapwell.runner.demo"],
         capture_output=True,
         text=True,
         cwd=project,
@@ -171,7 +171,7 @@ def test_make_demo_output_names_tables_and_file(bin_path, project):
     assert "shop.orders" in result.stdout and "1,500" in result.stdout and "+1,500" in result.stdout
     assert "DuckDB file:" in result.stdout and "demo.duckdb" in result.stdout
     again = subprocess.run(
-        [str(bin_path / "python"), "-m", "tapwell.demo"],
+        [str(bin_path / "python"), "-m", "tapwell.runner.demo"],
         capture_output=True,
         text=True,
         cwd=project,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from tapwell.wire import dumps
+from tapwell.singer.wire import dumps
 
 
 def lines(*messages: dict[str, Any]) -> bytes:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tapwell.tap import Stream, SyncContext, Tap
-from tapwell.wire import loads
+from tapwell.sdk.tap import Stream, SyncContext, Tap
+from tapwell.singer.wire import loads
 
 
 def _rows(name: str, ctx: SyncContext) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tapwell.wire import loads
+from tapwell.singer.wire import loads
 
 
 def sql(cfg: dict[str, Any], *statements: str, db: str | None = None) -> list[tuple[Any, ...]]:

@@ -1,5 +1,5 @@
 """target-postgres run as a user runs it (config file, text on stdin) and read back with psycopg2:
-the helpers of tests/integration/test_target_postgres*.py (text in, `query(config, sql)` out).
+the helpers of tests/targets/postgres/ (text in, `query(config, sql)` out).
 helpers.pg_target holds a near copy for the newer modules (merging them is left for later)."""
 
 from __future__ import annotations

@@ -33,12 +33,12 @@ class Proj:
         return self
 
     def load(self) -> Any:
-        from tapwell.project import load_project
+        from tapwell.runner.project import load_project
 
         return load_project(self.root)
 
     def run(self, name: str, **kw: Any) -> Any:
-        from tapwell.run import run_integration
+        from tapwell.runner.run import run_integration
 
         project = self.load()
         return run_integration(project, project.integration(name), **kw)

@@ -1,9 +1,9 @@
 """Corrupted state files, as a crash, a full disk or a hand edit leaves them, for the tests of
-every tap's `--state` (tests/unit/test_tap_state_input.py, tests/integration's tap-mysql one).
+every tap's `--state` (tests/sdk/test_tap_state_input.py, tests/taps/mysql's).
 
 Each entry is (file content, the start of the one error line after `NAME: error: `), with
 `{path}` for the state file's path and `customers` for a stream the tap syncs (a test puts in
-one of its own). These are the generic shapes every tap on tapwell.tap_cli refuses; what a
+one of its own). These are the generic shapes every tap on tapwell.sdk.tap_cli refuses; what a
 bookmark's keys hold is checked by the tap that reads them."""
 
 from __future__ import annotations

@@ -227,8 +227,8 @@ def test_committed_example_project_and_deploy_manifests_match(tmp_path):
     """The repo's tapwell.yml passes its schema, and deploy/ is what `tapwell schedule kubernetes`
     writes from it (regenerate with `tapwell schedule kubernetes` after changing tapwell.yml)."""
     from kubernetes.client import ApiClient
-    from tapwell.project import load_project
-    from tapwell.schedule import write_kubernetes
+    from tapwell.runner.project import load_project
+    from tapwell.runner.schedule import write_kubernetes
 
     root = RUNNER_DIR.parent.parent
     project = load_project(root)

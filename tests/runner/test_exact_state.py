@@ -10,9 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from tapwell.statestore import FileStateStore
-from tapwell.statestore_pg import PostgresStateStore
-from tapwell.wire import loads
+from tapwell.runner.statestore import FileStateStore
+from tapwell.runner.statestore_pg import PostgresStateStore
+from tapwell.singer.wire import loads
 
 DIGITS = "12345678901234567890123456789012345.123456789012345678901234567890"
 BIG_INT = "18446744073709551616123"

@@ -4,10 +4,10 @@ interpolation, and stream selection applied to a catalog. No services, no proces
 from __future__ import annotations
 
 import pytest
-from tapwell.catalog import Catalog
-from tapwell.errors import ConfigError
-from tapwell.project_schema import validate_project
-from tapwell.selection import apply_selection
+from tapwell.runner.project_schema import validate_project
+from tapwell.runner.selection import apply_selection
+from tapwell.singer.catalog import Catalog
+from tapwell.singer.errors import ConfigError
 
 OK = {"tap": "tap-csv", "target": "target-jsonl"}
 
@@ -94,7 +94,7 @@ def test_full_example_is_valid():
 
 
 def test_env_interpolation_and_missing_variable(tmp_path, monkeypatch):
-    from tapwell.project import load_project
+    from tapwell.runner.project import load_project
 
     (tmp_path / "tapwell.yml").write_text(
         "integrations:\n  a:\n    tap: {name: tap-csv, config: {password: '${PW}', host: '${HOST:-localhost}'}}\n"

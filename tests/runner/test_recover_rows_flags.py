@@ -179,7 +179,7 @@ def test_run_rows_are_the_last_attempts_and_attempts_are_kept_apart(proj, expect
 
 
 def test_metric_increments_are_summed_and_rated_per_line():
-    from tapwell.attempt import Metrics
+    from tapwell.runner.attempt import Metrics
 
     m = Metrics()
     counter = 'INFO METRIC: {"type": "counter", "metric": "record_count", "value": %d, "tags": {"stream": "s"}}'
@@ -245,7 +245,7 @@ def test_recover_from_an_unreachable_destination_is_one_line_without_the_passwor
 
 
 def test_runner_killed_mid_run_resumes_from_the_later_committed_state(proj):
-    """SIGKILL the runner alone: its connectors die with it (tapwell.guard), the destination
+    """SIGKILL the runner alone: its connectors die with it (tapwell.runner.guard), the destination
     keeps its last commit. When the runner's copy of the state lags the destination by a commit
     (it died between the target's commit and saving the printed state, simulated by putting the
     file one checkpoint back), the next run starts from the destination's commit."""

@@ -18,7 +18,7 @@ def test_second_demo_run_explains_the_resent_rows(tmp_path):
     outputs = []
     for _ in range(2):  # `make demo`, twice
         done = subprocess.run(
-            [sys.executable, "-m", "tapwell.demo"],
+            [sys.executable, "-m", "tapwell.runner.demo"],
             cwd=tmp_path,
             capture_output=True,
             text=True,

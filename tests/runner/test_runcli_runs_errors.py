@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from tapwell.runs_view import root_cause_first
+from tapwell.runner.runs_view import root_cause_first
 
 
 def free_port() -> int:

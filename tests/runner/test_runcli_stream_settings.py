@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import duckdb
-from tapwell.attempt import target_config
+from tapwell.runner.attempt import target_config
 
 WARNING = (
     "tapwell: warning: stream 'events' is FULL_TABLE without key properties: every run appends "

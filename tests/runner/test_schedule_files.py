@@ -171,7 +171,7 @@ def test_crontab_line_bounds_its_log(proj: Any) -> None:
     """Run the crontab line's command as cron does (/bin/sh), over a log past the bound: the old
     log becomes NAME.log.1 (replacing an older one) and the run starts a new log; below the bound
     the run appends."""
-    from tapwell.schedule import LOG_MAX_BYTES
+    from tapwell.runner.schedule import LOG_MAX_BYTES
 
     (proj.root / "data").mkdir()
     (proj.root / "data" / "t.csv").write_text("id,name\n1,a\n")

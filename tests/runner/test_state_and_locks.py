@@ -124,7 +124,7 @@ def test_state_commands_protect_a_good_state(proj):
 
 
 def test_empty_state_from_a_target_never_overwrites(proj):
-    from tapwell.statestore import FileStateStore
+    from tapwell.runner.statestore import FileStateStore
 
     store = FileStateStore(proj.root / "state")
     store.put("x", {"bookmarks": {"a": {"v": 1}}})

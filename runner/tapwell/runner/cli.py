@@ -1,0 +1,461 @@
+"""`tapwell`: the runner's command line, a thin click layer over the runner's modules.
+
+Exit codes (also in runner/README.md):
+  0 success; 1 the run failed (after its retries), or `validate` found a breaking change;
+  2 configuration or authentication error (not retried); 3 another run of the integration
+  holds the lock; 75 `discover`/`validate` could not reach the source (try again); 130
+  interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+
+from tapwell import __version__
+from tapwell.runner.attempt import prepared_catalog
+from tapwell.runner.project import Integration, Project, load_project
+from tapwell.runner.run import describe_failure, run_integration
+from tapwell.runner.statestore import StateBackend, check_state, open_backend
+from tapwell.sdk.cli_util import run_main
+from tapwell.sdk.cli_version import version_option
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import dumps, loads
+
+
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _project(ctx: click.Context) -> Project:
+    return load_project(ctx.obj["project"])
+
+
+def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
+    """Warn about each selected keyless FULL_TABLE stream whose table will grow every run
+    (our targets only: what a third-party target does with it is its own business)."""
+    from tapwell.runner.stream_settings import growth_warnings
+
+    ours, defaults = project.target_defaults(name)
+    if ours and catalog is not None:
+        overrides = project.integration(name).stream_overrides
+        for line in growth_warnings(catalog, overrides, defaults, name):
+            _err(f"tapwell: {line}")
+
+
+def _catalog_or_none(project: Project, integration: Integration) -> dict[str, Any] | None:
+    """The catalog the run will use; None when it cannot be made (the run itself then fails
+    with that error, and records it)."""
+    try:
+        return prepared_catalog(project, integration)
+    except ConfigError:
+        return None
+
+
+def _exit(body: Callable[[], Any]) -> None:
+    sys.exit(run_main("tapwell", body))
+
+
+def _with_store(
+    ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]
+) -> None:
+    def body() -> None:
+        project = _project(ctx)
+        if name is not None:
+            project.check_name(name)  # an unknown name fails with the list of known ones
+        store = open_backend(project, name)
+        try:
+            use(project, store)
+        finally:
+            store.close()
+
+    _exit(body)
+
+
+@click.group(
+    help="Run Singer taps into targets, keep their state, and record every run.\n\n"
+    "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
+    "2 configuration/authentication error; 3 another run holds the integration's lock; "
+    "75 discover/validate could not reach the source (temporary); 130 interrupted."
+)
+@version_option("tapwell", lambda: __version__)
+@click.option(
+    "--project",
+    "project_path",
+    type=click.Path(),
+    default=None,
+    help="tapwell.yml or its folder (default: $TAPWELL_PROJECT or the working folder).",
+)
+@click.pass_context
+def main(ctx: click.Context, project_path: str | None) -> None:
+    ctx.obj = {"project": project_path}
+
+
+@main.command(
+    help="Run integration NAME once: tap | target, resuming from its saved state, "
+    "retrying per its retry policy. A second start while one runs exits 3 at once."
+)
+@click.argument("name")
+@click.option(
+    "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
+)
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Do not print the progress lines (warnings and errors are still printed; METRIC lines "
+    "and tracebacks are in the run log only: `tapwell logs`).",
+)
+@click.option(
+    "--progress-every",
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to print the progress line (records and records/s per stream, from METRIC lines).",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, name: str, full_refresh: bool, quiet: bool, progress_every: float
+) -> None:
+    def body() -> None:
+        # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
+        signal.signal(signal.SIGTERM, _interrupt)
+        project = _project(ctx)
+        integration = project.integration(name).resolve()
+        _warn_growth(project, name, _catalog_or_none(project, integration))
+        from tapwell.runner.terminal import TerminalFilter
+
+        result = run_integration(
+            project,
+            integration,
+            full_refresh=full_refresh,
+            log=TerminalFilter(_err),  # every line stays in the run log (`tapwell logs`)
+            progress=None if quiet else _err,
+            progress_every=progress_every,
+        )
+        if not result.ok:
+            raise describe_failure(integration, result)
+        rows = sum(result.rows.values())
+        earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
+        _err(
+            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows"
+            + (f" in the last attempt, {earlier:,} in earlier failed ones" if earlier else "")
+            + f"); {result.states_saved} state checkpoint(s) saved"
+        )
+
+    _exit(body)
+
+
+# --------------------------------------------------------------------------- state
+
+
+@main.group(
+    help="Show, set, clear, list or recover the saved bookmark state of an integration, or "
+    "migrate every integration's state to the other backend."
+)
+def state() -> None:
+    pass
+
+
+@state.command("show", help="Print NAME's saved state as JSON.")
+@click.argument("name")
+@click.pass_context
+def state_show(ctx: click.Context, name: str) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        value = store.get(name)
+        if value is None:
+            raise ConfigError(f"integration {name!r} has no saved state")
+        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
+
+    _with_store(ctx, name, use)
+
+
+@state.command(
+    "set",
+    help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
+    "An empty object over a saved state, or any state over a broken one, needs --force.",
+)
+@click.argument("name")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Save even an empty state over a non-empty one, or over a broken state file.",
+)
+@click.pass_context
+def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        try:
+            value = loads(file.read())
+        except ValueError as exc:
+            raise ConfigError(
+                f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
+            ) from None
+        try:
+            current = store.get(name)
+        except ConfigError:
+            if not force:  # the message names the file and says to add --force
+                raise
+            current = None  # a broken saved state is what --force is for
+        check_state(value, current, force)
+        store.put(name, value, record=True, force=True)
+        _err(f"tapwell: state of {name} saved")
+
+    _with_store(ctx, name, use)
+
+
+@state.command(
+    "clear", help="Forget NAME's state so the next run starts from scratch (needs --force)."
+)
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Really clear it.")
+@click.pass_context
+def state_clear(ctx: click.Context, name: str, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        if not force and store.get(name):
+            raise ConfigError(
+                f"clearing the state of {name} makes its next run sync everything; add --force"
+            )
+        store.clear(name)
+        _err(f"tapwell: state of {name} cleared")
+
+    _with_store(ctx, name, use)
+
+
+@state.command(
+    "history", help="List NAME's earlier states, newest first (one per run and per change)."
+)
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def state_history(ctx: click.Context, name: str, limit: int) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        for saved_at, run_id, value in store.state_history(name, limit):
+            body = "(cleared)" if value is None else dumps(value).decode()
+            click.echo(f"{saved_at:%Y-%m-%d %H:%M:%S}  {run_id or 'manual':<22} {body}")
+
+    _with_store(ctx, name, use)
+
+
+@state.command(
+    "recover",
+    help="Read the state NAME's target committed in the destination and save it as NAME's state "
+    "(target-postgres and target-duckdb: from the target's config; others: state.recover "
+    "{dsn, query} in tapwell.yml). Over a different saved state needs --force.",
+)
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Replace a different saved state.")
+@click.pass_context
+def state_recover(ctx: click.Context, name: str, force: bool) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        from tapwell.runner.recover import recover_state, recovery_source
+
+        integration = project.integration(name)
+        value = recover_state(project, integration)
+        source = recovery_source(project, integration)
+        where = source.where if source else "the destination"
+        if value is None:
+            raise ConfigError(f"{where} holds no state for integration {name!r}")
+        saved = store.get(name)
+        if saved and saved != value and not force:
+            raise ConfigError(
+                f"{name} has a different saved state; add --force to replace it with the one in {where}"
+            )
+        store.put(name, value, record=True, force=True)
+        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
+        _err(f"tapwell: state of {name} recovered from {where}")
+
+    _with_store(ctx, name, use)
+
+
+@state.command(
+    "migrate",
+    help="Copy every integration's state, state history and runs from the other backend to "
+    "--to (file: the state folder; postgres: --dsn, TAPWELL_STATE_DSN or state.dsn). A "
+    "destination that already holds any of them needs --force.",
+)
+@click.option("--to", "to", type=click.Choice(["postgres", "file"]), required=True)
+@click.option(
+    "--dsn", default=None, help="PostgreSQL DSN or URL (default: TAPWELL_STATE_DSN, state.dsn)."
+)
+@click.option("--schema", default=None, help="PostgreSQL schema (default: state.schema, tapwell).")
+@click.option(
+    "--force", is_flag=True, help="Copy over state or runs the destination already holds."
+)
+@click.pass_context
+def state_migrate(
+    ctx: click.Context, to: str, dsn: str | None, schema: str | None, force: bool
+) -> None:
+    def body() -> None:
+        from tapwell.runner.migrate import migrate
+
+        migrate(_project(ctx), to, dsn=dsn, schema=schema, force=force, log=_err)
+
+    _exit(body)  # a DSN password is masked by parsing (tapwell.singer.config.redact)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@main.command(
+    help="List recent runs (of NAME, or of every integration) as a table, newest first; the "
+    "ERROR column starts with the root cause (`tapwell logs RUN_ID` has all of it)."
+)
+@click.argument("name", required=False)
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, name: str | None, limit: int) -> None:
+    from tapwell.runner.history import runs_table
+    from tapwell.runner.runs_view import for_table
+
+    def use(project: Project, store: StateBackend) -> None:
+        click.echo(runs_table(for_table(store.runs(name, limit))))
+
+    _with_store(ctx, name, use)
+
+
+@main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
+@click.argument("run_id")
+@click.option(
+    "--integration", "name", default=None, help="Integration whose state backend holds the run."
+)
+@click.pass_context
+def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
+    def use(project: Project, store: StateBackend) -> None:
+        record = store.run(run_id)
+        if record is None:
+            raise ConfigError(f"no run {run_id!r} in the state backend (see `tapwell runs`)")
+        click.echo(record.log)
+
+    _with_store(ctx, name, use)
+
+
+# --------------------------------------------------------------------------- catalogs
+
+
+@main.command(
+    help="Run the tap's discovery and write catalogs/NAME.json with tapwell.yml's selection applied."
+)
+@click.argument("name")
+@click.pass_context
+def discover(ctx: click.Context, name: str) -> None:
+    def body() -> None:
+        from tapwell.runner.validate import discover as do_discover
+        from tapwell.singer.catalog import Catalog
+
+        project = _project(ctx)
+        written = do_discover(project, project.integration(name))
+        catalog = Catalog(written)
+        selected = [s.tap_stream_id for s in catalog.selected()]
+        _err(
+            f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
+            f"selected: {', '.join(selected) or 'none'}"
+        )
+        _warn_growth(project, name, written)
+
+    _exit(body)
+
+
+@main.command(
+    help="Discover again and diff against catalogs/NAME.json: columns added, removed, "
+    "type changed, key changed. Exit 1 on a breaking change, 2 on a configuration or "
+    "credentials error, 75 when the source cannot be reached."
+)
+@click.argument("name")
+@click.pass_context
+def validate(ctx: click.Context, name: str) -> None:
+    def body() -> None:
+        from tapwell.runner.validate import BreakingChange
+        from tapwell.runner.validate import validate as do_validate
+
+        project = _project(ctx)
+        changes = do_validate(project, project.integration(name))
+        for change in changes:
+            click.echo(str(change))
+        breaking = [c for c in changes if c.breaking]
+        if breaking:
+            raise BreakingChange(
+                f"{name}: {len(breaking)} breaking change(s) against {project.catalog_path(name)}; "
+                f"adapt the target, then `tapwell discover {name}` and commit the catalog"
+            )
+        _err(
+            f"tapwell: {name} matches its catalog"
+            + (f" ({len(changes)} compatible change(s))" if changes else "")
+        )
+
+    _exit(body)
+
+
+# --------------------------------------------------------------------------- deployment
+
+
+@main.group(help="Generate schedules: crontab lines or Kubernetes CronJob manifests.")
+def schedule() -> None:
+    pass
+
+
+@schedule.command("crontab", help="Print a crontab line for every integration with a schedule.")
+@click.pass_context
+def schedule_crontab(ctx: click.Context) -> None:
+    def body() -> None:
+        from tapwell.runner.schedule import crontab
+
+        click.echo(crontab(_project(ctx)), nl=False)
+
+    _exit(body)
+
+
+@schedule.command(
+    "kubernetes",
+    help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
+    "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).",
+)
+@click.option("--out", "out_dir", type=click.Path(), default=None, help="Folder for the manifests.")
+@click.pass_context
+def schedule_kubernetes(ctx: click.Context, out_dir: str | None) -> None:
+    def body() -> None:
+        from pathlib import Path
+
+        from tapwell.runner.schedule import write_kubernetes
+
+        project = _project(ctx)
+        for path in write_kubernetes(
+            project, Path(out_dir) if out_dir else project.root / "deploy"
+        ):
+            _err(f"tapwell: wrote {path}")
+
+    _exit(body)
+
+
+@main.command(
+    help="Install third-party connectors (those with pip_url) of NAME... (default: all) "
+    "each into its own virtualenv under .tapwell/venvs."
+)
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Reinstall even when already installed.")
+@click.pass_context
+def install(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
+    def body() -> None:
+        from tapwell.runner.install import install as do_install
+
+        n = do_install(_project(ctx), list(names), force=force, log=_err)
+        _err(f"tapwell: {n} connector(s) installed" + ("" if n else " (all up to date)"))
+
+    _exit(body)
+
+
+from tapwell.sdk.check.cli import check  # noqa: E402
+
+main.add_command(check)
+
+from tapwell.sdk.scaffold.cli import new  # noqa: E402
+
+main.add_command(new)

@@ -1,0 +1,385 @@
+"""The project file, tapwell.yml: integrations (tap + target + their config, selection, schedule,
+retries, notifications, state backend), checked against a JSON Schema, with `${ENV}`
+interpolation so secrets stay out of the file."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tapwell.runner.cron import check_schedules
+from tapwell.runner.project_schema import validate_project
+from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
+from tapwell.singer.catalog import load_catalog
+from tapwell.singer.errors import ConfigError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def env_names(value: Any) -> set[str]:
+    """Every ${NAME} used anywhere in value (the variables a deployment must provide)."""
+    if isinstance(value, dict):
+        return set().union(*(env_names(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(env_names(v) for v in value)) if value else set()
+    return {m.group(1) for m in _ENV.finditer(value)} if isinstance(value, str) else set()
+
+
+def env_with_defaults(value: Any) -> set[str]:
+    """The ${NAME:-default} variables that never appear without a default (optional ones)."""
+    found: dict[str, bool] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str):
+            for m in _ENV.finditer(node):
+                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
+
+    walk(value)
+    return {name for name, optional in found.items() if optional}
+
+
+def interpolate(value: Any, where: str = "", env_file: dict[str, str] | None = None) -> Any:
+    """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value, else
+    the value in tapwell.yml's `env_file` (the environment wins: a deployment overrides the file)."""
+    if isinstance(value, dict):
+        return {
+            k: interpolate(v, f"{where}.{k}" if where else str(k), env_file)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [interpolate(v, f"{where}[{i}]", env_file) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    from_file = env_file or {}
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if name in from_file:
+            return from_file[name]
+        if default is not None:
+            return default
+        also = " or add it to the env_file" if env_file is not None else ""
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set "
+            f"(export it{also}, or write ${{{name}:-default}})"
+        )
+
+    return _ENV.sub(sub, value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A dotenv file (`NAME=value`, `export NAME=value`, quotes, # comments) as a mapping, read
+    with python-dotenv's parser. Values are taken literally (no `${X}` expansion inside the
+    file: a password may hold a `$`), and a line it cannot parse is an error, never skipped."""
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"env_file: {path} does not exist (create it, or remove env_file from tapwell.yml)"
+        ) from None
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env_file: {path} line {binding.original.line}: not a NAME=value line "
+                "(quote a value with spaces or #, e.g. NAME='a b')"
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
+
+
+@dataclass
+class Connector:
+    """A tap or target: one of ours by name, or any Singer executable given as a command,
+    optionally living in its own virtualenv made by `tapwell install`."""
+
+    name: str
+    command: list[str]
+    config: dict[str, Any]
+    venv: Path | None = None
+    pip_url: str | None = None
+    catalog_flag: str = "auto"  # --catalog, --properties, or auto (read from the tap's --help)
+
+
+OUR_TARGETS = ("target-postgres", "target-duckdb")
+
+
+def is_ours(connector: Connector) -> bool:
+    """target-postgres / target-duckdb of this package: named, not a command or a pip install
+    (a third-party target of the same name keeps no state table). Here, beside Connector, so
+    the project's own checks need not import tapwell.runner.recover (which imports this module)."""
+    return (
+        connector.name in OUR_TARGETS
+        and connector.command == [connector.name]
+        and connector.venv is None
+        and connector.pip_url is None
+    )
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 3
+    backoff_seconds: float = 30.0
+    max_backoff_seconds: float = 600.0
+    stall_timeout_seconds: float | None = None
+    retry_unknown_errors: bool = True
+
+
+class Integration:
+    """One integration of tapwell.yml. Its tap, target and notifications are resolved (their
+    `${VAR}`s read from the environment) when first used, so a command asks only for the
+    variables it needs: `discover` never needs the target's password, `state show` neither."""
+
+    def __init__(
+        self,
+        name: str,
+        raw: dict[str, Any],
+        retry: RetryPolicy,
+        resolve: Callable[[str], Any],
+    ) -> None:
+        self.name = name
+        self.raw = raw
+        self.retry = retry
+        self._resolve = resolve
+
+    @cached_property
+    def tap(self) -> Connector:
+        connector: Connector = self._resolve("tap")
+        return connector
+
+    @cached_property
+    def target(self) -> Connector:
+        connector: Connector = self._resolve("target")
+        return connector
+
+    @cached_property
+    def notify(self) -> dict[str, Any]:
+        notify: dict[str, Any] = self._resolve("notify")
+        return notify
+
+    def resolve(self) -> Integration:
+        """Read every `${VAR}` a run needs (tap, target, notify) now, so a missing one fails
+        before the run starts and is recorded; returns self."""
+        _ = (self.tap, self.target, self.notify)
+        return self
+
+    @property
+    def select(self) -> list[str]:
+        return list(self.raw.get("select") or [])
+
+    @property
+    def stream_overrides(self) -> dict[str, dict[str, Any]]:
+        return dict(self.raw.get("streams") or {})
+
+    @property
+    def schedule(self) -> str | None:
+        return self.raw.get("schedule")
+
+
+@dataclass
+class Project:
+    root: Path
+    raw: dict[str, Any]
+    env_file: dict[str, str] | None = None  # tapwell.yml's `env_file`, read; None without one
+
+    @property
+    def state_config(self) -> dict[str, Any]:
+        """The project's `state:` with its `${VAR}`s read: the backend that commands without an
+        integration (`tapwell runs`, `tapwell logs`) open."""
+        return dict(interpolate(self.raw.get("state") or {}, "state", self.env_file))
+
+    @property
+    def state_dir(self) -> Path:
+        path = (self.raw.get("state") or {}).get("path") or "state"
+        return self.root / str(interpolate(path, "state.path", self.env_file))
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.root / str(self.raw.get("catalogs") or "catalogs")
+
+    @property
+    def venv_dir(self) -> Path:
+        return self.root / str(
+            os.environ.get("TAPWELL_VENVS") or self.raw.get("venvs") or ".tapwell/venvs"
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.raw.get("integrations") or {})
+
+    def state_config_for(self, name: str) -> dict[str, Any]:
+        """The state backend of one integration: the project's, overridden by its own `state:`."""
+        own = ((self.raw.get("integrations") or {}).get(name) or {}).get("state") or {}
+        return interpolate(
+            {**(self.raw.get("state") or {}), **own}, f"integrations.{name}.state", self.env_file
+        )
+
+    def catalog_path(self, name: str) -> Path:
+        return self.catalog_dir / f"{name}.json"
+
+    def check_name(self, name: str) -> None:
+        """Fail with the list of known integrations when `name` is not one of them."""
+        integrations = self.raw.get("integrations") or {}
+        if name not in integrations:
+            known = ", ".join(sorted(integrations)) or "none"
+            raise ConfigError(
+                f"no integration {name!r} in {self.root / 'tapwell.yml'} (known: {known})"
+            )
+
+    def integration(self, name: str) -> Integration:
+        """Integration `name`; its `${VAR}`s are read when its tap, target or notify is used."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        retry = {**(self.raw.get("retry") or {}), **(raw.get("retry") or {})}
+
+        def resolve(part: str) -> Any:
+            if part == "notify":
+                notify = {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}
+                return interpolate(notify, f"integrations.{name}.notify", self.env_file)
+            connector = self._connector(raw, part, name)
+            return (
+                self._with_stream_settings(connector, raw, name) if part == "target" else connector
+            )
+
+        return Integration(name, raw, RetryPolicy(**retry), resolve)
+
+    def connector_spec(self, name: str, role: str) -> Connector:
+        """Integration `name`'s tap or target with its config as written (`${VAR}`s not read):
+        what `tapwell install` and the checks that need no secret use."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        return self._connector(raw, role, name, resolve=False)
+
+    def target_defaults(self, name: str) -> tuple[bool, dict[str, Any]]:
+        """Whether integration `name`'s target is one of ours, and its own `load_method` /
+        `hard_delete`, read without resolving the rest of its config (a discovery must not
+        need the target's password)."""
+        connector = self.connector_spec(name, "target")
+        where = f"integrations.{name}.target.config"
+        defaults = {k: connector.config[k] for k in LOAD_KEYS if k in connector.config}
+        return is_ours(connector), interpolate(defaults, where, self.env_file)
+
+    def _with_stream_settings(self, target: Connector, raw: dict[str, Any], name: str) -> Connector:
+        """Our target with tapwell.yml's per-stream load settings as its `stream_settings`."""
+        overrides = dict(raw.get("streams") or {})
+        if not wanted(overrides):
+            return target
+        if not is_ours(target):
+            key = next(iter(wanted(overrides)))
+            raise ConfigError(
+                f"integrations.{name}.streams.{key}: load_method and hard_delete are passed only "
+                f"to tapwell's target-postgres and target-duckdb; for {target.name} set its own "
+                "setting in its config instead"
+            )
+        path = self.catalog_path(name)
+        catalog = load_catalog(path).to_dict() if path.exists() else None
+        given = dict(target.config.get("stream_settings") or {})
+        for stream, settings in stream_settings(catalog, overrides, name).items():
+            given[stream] = {**(given.get(stream) or {}), **settings}
+        target.config = {**target.config, "stream_settings": given}
+        return target
+
+    def _connector(
+        self, raw: dict[str, Any], role: str, integration: str, resolve: bool = True
+    ) -> Connector:
+        spec = raw.get(role)
+        if spec is None:
+            raise ConfigError(
+                f"integrations.{integration}.{role} is missing: name a {role} (e.g. {role}: {role}-csv)"
+            )
+        if isinstance(spec, str):
+            spec = {"name": spec}
+        name = str(spec.get("name") or "")
+        command = spec.get("command")
+        if command is None:
+            command = [name]
+        elif isinstance(command, str):
+            command = command.split()
+        config = spec.get("config") or {}
+        where = f"integrations.{integration}.{role}.config"
+        if isinstance(config, str):  # a file, relative to the project
+            config = _read_config_file(self.root / config, where)
+        if resolve:
+            config = interpolate(config, where, self.env_file)
+        venv = spec.get("venv") or (name or command[0] if spec.get("pip_url") else None)
+        return Connector(
+            name or command[0],
+            list(command),
+            config,
+            self.venv_dir / venv if venv else None,
+            spec.get("pip_url"),
+            str(spec.get("catalog_flag") or "auto"),
+        )
+
+
+def yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """PyYAML's several-line message (naming `<unicode string>`) as one line naming the file,
+    the line and the column, with what to check."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    if mark is None:
+        return f"{path}: invalid YAML: {problem}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and start.line != mark.line:
+        problem += f" ({context} that starts at line {start.line + 1})"
+    fix = (
+        "indent with spaces, not tabs"
+        if "'\\t'" in problem
+        else "check the indentation and the quoting there"
+    )
+    return f"{path} line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}; {fix}"
+
+
+def _read_config_file(path: Path, where: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file {path} does not exist") from None
+    try:
+        data = yaml.safe_load(text)  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: {yaml_problem(path, exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: {path} must hold a mapping")
+    return data
+
+
+def load_project(path: str | Path | None = None) -> Project:
+    """Read and check tapwell.yml from `path` (a file or folder), TAPWELL_PROJECT, or the working folder."""
+    p = Path(path or os.environ.get("TAPWELL_PROJECT") or ".")
+    if p.is_dir():
+        p = p / "tapwell.yml"
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no project file at {p} (run from the project folder, or pass --project)"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_problem(p, exc)) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
+    validate_project(raw, str(p))
+    check_schedules(raw, str(p))  # cron ranges: 61 * * * * fails here, not in cron
+    root = p.parent.resolve()
+    env_file = read_env_file(root / str(raw["env_file"])) if raw.get("env_file") else None
+    return Project(root, raw, env_file)

@@ -1,0 +1,252 @@
+"""The JSON Schema of tapwell.yml, and validation whose errors name the key and say the fix.
+
+The schema is checked on the file as written (before `${ENV}` interpolation), so a missing
+secret never hides a typo in a key, and the error never shows a secret's value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapwell.singer.errors import ConfigError
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_URLS = {"oneOf": [{"type": "string"}, _STRINGS]}
+
+CONNECTOR: dict[str, Any] = {
+    "description": "One of ours by name (tap-csv), or any Singer executable by command",
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "command": {"oneOf": [{"type": "string", "minLength": 1}, _STRINGS]},
+                "venv": {
+                    "type": "string",
+                    "description": "a venv made by `tapwell install` (its bin/ is searched)",
+                },
+                "pip_url": {
+                    "type": "string",
+                    "description": "what `tapwell install` pip-installs into the venv",
+                },
+                "config": {
+                    "oneOf": [{"type": "object"}, {"type": "string"}],
+                    "description": "inline mapping, or a JSON/YAML file relative to the project",
+                },
+                "catalog_flag": {
+                    "enum": ["--catalog", "--properties", "auto"],
+                    "description": "how the tap takes its catalog; auto (default) reads its --help",
+                },
+            },
+            "anyOf": [{"required": ["name"]}, {"required": ["command"]}],
+        },
+    ],
+}
+
+STREAM_OVERRIDE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "replication_method": {"enum": ["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]},
+        "replication_key": {"type": "string"},
+        "key_properties": _STRINGS,
+        "load_method": {
+            "enum": ["upsert", "append-only", "overwrite"],
+            "description": "how our targets load the stream (their stream_settings)",
+        },
+        "hard_delete": {
+            "type": "boolean",
+            "description": "delete rows of older table versions instead of marking them",
+        },
+    },
+}
+
+RETRY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+        "backoff_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "description": "first wait; doubles each attempt",
+        },
+        "max_backoff_seconds": {"type": "number", "minimum": 0},
+        "stall_timeout_seconds": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "kill and retry a run with no output for this long",
+        },
+        "retry_unknown_errors": {
+            "type": "boolean",
+            "description": "retry exit codes other than 2 and 75 (default true)",
+        },
+    },
+}
+
+NOTIFY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "on_failure": _URLS,
+        "on_success": _URLS,
+        "healthcheck": {
+            "type": "string",
+            "description": "dead-man switch: pinged at start (/start) and after success",
+        },
+        "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+
+STATE: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "backend": {"enum": ["file", "postgres"]},
+        "path": {"type": "string"},
+        "dsn": {
+            "type": "string",
+            "description": "libpq connection string or URL (postgres backend)",
+        },
+        "schema": {
+            "type": "string",
+            "description": "PostgreSQL schema for the runner's tables (default tapwell)",
+        },
+        "recover": {
+            "description": "where the target keeps state in the destination (automatic for "
+            "target-postgres and target-duckdb); false turns recovery off",
+            "oneOf": [
+                {"const": False},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["dsn", "query"],
+                    "properties": {"dsn": {"type": "string"}, "query": {"type": "string"}},
+                },
+            ],
+        },
+    },
+}
+
+INTEGRATION: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["tap", "target"],
+    "properties": {
+        "tap": CONNECTOR,
+        "target": CONNECTOR,
+        "select": {**_STRINGS, "description": "stream patterns: orders, shop.*, !customers.ssn"},
+        "streams": {"type": "object", "additionalProperties": STREAM_OVERRIDE},
+        "schedule": {
+            "type": "string",
+            "pattern": r"^\s*(@\w+|(\S+\s+){4}\S+)\s*$",
+            "description": "cron expression, five fields (or @daily ...)",
+        },
+        "retry": RETRY,
+        "notify": NOTIFY,
+        "state": STATE,
+    },
+}
+
+PROJECT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "tapwell.yml",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["integrations"],
+    "properties": {
+        "version": {"const": 1},
+        "state": STATE,
+        "catalogs": {"type": "string"},
+        "env_file": {
+            "type": "string",
+            "description": "dotenv file of ${VAR} values, relative to tapwell.yml; the "
+            "environment wins over it",
+        },
+        "venvs": {
+            "type": "string",
+            "description": "folder for `tapwell install` venvs (default .tapwell/venvs)",
+        },
+        "retry": RETRY,
+        "notify": NOTIFY,
+        "kubernetes": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "image": {"type": "string"},
+                "namespace": {"type": "string"},
+                "secret": {
+                    "type": "string",
+                    "description": "the Secret holding the ${ENV} variables",
+                },
+                "env": _STRINGS,
+            },
+        },
+        "integrations": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+            "additionalProperties": INTEGRATION,
+        },
+    },
+}
+
+
+def _where(path: list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _fix(error: Any) -> str:
+    v = error.validator
+    schema = error.schema
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return f"is missing {missing!r}: add it"
+    if v == "additionalProperties":
+        allowed = ", ".join(sorted(schema.get("properties") or {}))
+        extra = error.message.split("'")[1] if "'" in error.message else "?"
+        return f"has an unknown key {extra!r}: remove it or use one of: {allowed}"
+    if v == "enum":
+        return "must be one of " + ", ".join(map(str, schema["enum"]))
+    if v == "type":
+        kind = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
+        return f"must be {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+    if v == "pattern" and "schedule" in str(error.path):
+        return "must be a cron expression of five fields, e.g. '15 2 * * *'"
+    if v == "propertyNames" or "propertyNames" in list(error.schema_path):
+        return f"name {error.instance!r} may use only letters, digits, _ . and - (and start with a letter or digit)"
+    if v == "oneOf" and "name" in str(schema):
+        return "must be a name (tap-csv) or a mapping with name/command and config"
+    if v == "anyOf":
+        return "needs a 'name' or a 'command'"
+    if v == "minProperties":
+        return "is empty: define at least one integration"
+    if v == "const":
+        return f"must be {schema['const']!r}"
+    desc = schema.get("description")
+    return error.message.split("\n")[0] + (f" ({desc})" if desc else "")
+
+
+def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
+    """Raise a ConfigError listing every problem as `source: key.path fix` (at most 10)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    validator = Draft202012Validator(PROJECT_SCHEMA)
+    errors = sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
+    if not errors:
+        return
+    lines = []
+    for error in errors[:10]:
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            # The branch whose type fits the value explains the problem; the others only say "not a string".
+            fitting = [e for e in error.context if e.validator not in ("type", "const")]
+            if fitting:
+                error = best_match(fitting)
+        lines.append(f"{_where(list(error.absolute_path))} {_fix(error)}")
+    raise ConfigError(f"{source}: " + "; ".join(lines))

@@ -1,0 +1,202 @@
+"""Recover an integration's state from the destination, where the target committed it together
+with the rows it covers.
+
+A target that commits its state there says so with `read-state` in its `--about` capabilities
+(tapwell's target-postgres and target-duckdb, and any target that adopts the flag); the runner
+then runs `TARGET --config c.json --read-state` (the same command and config a run uses:
+tapwell.runner.attempt.resolve_command, target_config) and reads the one JSON line it prints (`{}`:
+none). Each target reads its own state table with its own naming rules; none of them is copied
+here. The answer of `--about` is cached in .tapwell/capabilities.json, keyed by the command and
+its files' modification times. A target without the capability can still name the place:
+`state.recover: {dsn, query}` in tapwell.yml, a PostgreSQL query returning one row whose first
+column is the state. `state.recover: false` turns recovery off.
+
+Errors say where and what, never a password: the config's secret values are masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tapwell.runner.project import Connector, Integration, Project
+from tapwell.runner.statestore import check_state
+from tapwell.singer.config import redact
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import loads
+
+READ_STATE_TIMEOUT = 300  # seconds; a target's own connect_timeout applies inside it
+
+
+@dataclass
+class Source:
+    """Where an integration's state can be recovered from; `where` is safe to print."""
+
+    kind: str  # "read-state" (the target's own flag) or "query"
+    where: str
+    automatic: bool  # checked by `tapwell run` also when a saved state exists (targets only)
+
+
+def recovery_source(project: Project, integration: Integration) -> Source | None:
+    config = project.state_config_for(integration.name).get("recover")
+    if config is False:
+        return None
+    if isinstance(config, dict):
+        return Source("query", "state.recover.query", False)
+    if "read-state" not in capabilities(project, integration.target):
+        return None
+    return Source("read-state", integration.target.name, True)
+
+
+def capabilities(project: Project, target: Connector) -> list[str]:
+    """The capabilities the target's `--about` lists; [] when it cannot say (not installed, no
+    --about, not JSON). Cached per command and modification times of its files."""
+    from tapwell.runner.attempt import resolve_command
+
+    try:
+        argv = resolve_command(target)
+    except ConfigError:
+        return []  # the run itself says what is missing
+    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
+    key = orjson.dumps(stamp).decode()
+    cache_path = project.root / ".tapwell" / "capabilities.json"
+    try:
+        cache = orjson.loads(cache_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        cache = {}
+    if not isinstance(cache, dict):
+        cache = {}
+    if isinstance(cache.get(key), list):
+        return [str(c) for c in cache[key]]
+    try:
+        done = subprocess.run(
+            [*argv, "--about"],
+            capture_output=True,
+            timeout=30,
+            cwd=project.root,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []  # not cached: the next run asks again
+    found: list[str] = []
+    with contextlib.suppress(ValueError):
+        about = orjson.loads(done.stdout) if done.returncode == 0 else None
+        if isinstance(about, dict) and isinstance(about.get("capabilities"), list):
+            found = [str(c) for c in about["capabilities"]]
+    cache[key] = found
+    with contextlib.suppress(OSError):
+        from tapwell.runner.statestore import atomic_write
+
+        atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
+    return found
+
+
+def recover_state(project: Project, integration: Integration) -> dict[str, Any] | None:
+    """The state the destination holds for the integration, or None when it holds none.
+    ConfigError when recovery is not possible (not configured, unreachable, malformed)."""
+    source = recovery_source(project, integration)
+    if source is None:
+        raise ConfigError(
+            f"integration {integration.name!r}: its target ({integration.target.name}) keeps no "
+            "state we can read; set state.recover: {dsn, query} to say where it is"
+        )
+    config = project.state_config_for(integration.name).get("recover")
+    secrets = _secrets(integration.target.config, config)
+    try:
+        if source.kind == "query":
+            assert isinstance(config, dict)
+            try:
+                value = _query(str(config["dsn"]), str(config["query"]))
+            except ConfigError as exc:
+                raise ConfigError(f": {exc}") from None
+        else:
+            value = _read_state(project, integration)
+    except ConfigError as exc:  # its text goes on from the source's name
+        raise ConfigError(redact(f"state recovery from {source.where}{exc}", secrets)) from None
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)):
+        try:
+            value = loads(value)
+        except ValueError:
+            raise ConfigError(f"{source.where} holds text that is not JSON") from None
+    if value == {}:
+        return None  # `--read-state` prints {} when nothing is committed
+    return check_state(value, None)
+
+
+def _read_state(project: Project, integration: Integration) -> str | None:
+    """`TARGET --config c.json --read-state`, as a run starts the target; its JSON line. A
+    failure is ConfigError(" DETAIL" or ": LINE"), appended to the target's name by the caller."""
+    from tapwell.runner.attempt import resolve_command, target_config, write_private
+
+    name = integration.target.name
+    argv = resolve_command(integration.target)
+    with tempfile.TemporaryDirectory(prefix="tapwell-read-state-") as tmp:
+        path = write_private(tmp, "target.json", target_config(integration))
+        try:
+            done = subprocess.run(
+                [*argv, "--config", path, "--read-state"],
+                capture_output=True,
+                timeout=READ_STATE_TIMEOUT,
+                cwd=project.root,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise ConfigError(
+                f": {name} --read-state gave no answer in {READ_STATE_TIMEOUT}s"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f": cannot start {name}: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        line = lines[-1].strip() if lines else f"exit code {done.returncode}"
+        marker = ": error: "
+        if marker in line:  # `NAME: error: WHERE: WHAT`, where the target says where
+            raise ConfigError(" " + line.split(marker, 1)[1])
+        raise ConfigError(f": {line}")
+    out = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    if not out:
+        raise ConfigError(f": {name} --read-state printed nothing")
+    return out[-1]
+
+
+def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:
+    """Values never to print: the usual secret keys, and URL passwords (sqlalchemy_url)."""
+    from tapwell.runner.masking import secrets_of
+
+    return secrets_of(target_config, recover)
+
+
+# --------------------------------------------------------------------------- state.recover query
+
+
+def _pg_error(exc: BaseException) -> str:
+    text = str(getattr(exc, "pgerror", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0].removeprefix("ERROR:").strip()
+
+
+def _query(dsn: str, query: str) -> Any:
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover
+        raise ConfigError("state.recover needs psycopg2: pip install 'tapwell[postgres]'") from None
+    try:
+        conn = psycopg2.connect(dsn)
+    except psycopg2.Error as exc:
+        raise ConfigError(f"cannot connect: {_pg_error(exc)}") from None
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            row = cur.fetchone()
+    except psycopg2.Error as exc:
+        raise ConfigError(f"state.recover.query failed: {_pg_error(exc)}") from None
+    finally:
+        conn.close()
+    return row[0] if row else None

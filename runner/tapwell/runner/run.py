@@ -1,0 +1,415 @@
+"""`tapwell run NAME`: one run of an integration, made of attempts.
+
+Takes the integration's lock (one run at a time), marks runs of it that lost their runner as
+`lost`, records the run (with the runner's pid and host) in the history, pings the dead-man
+switch, runs tap | target (tapwell.runner.attempt), retries what is retriable with exponential
+backoff, each attempt resuming from the last state the target committed, then notifies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
+from tapwell.runner.guard import pid_alive, this_host
+from tapwell.runner.history import RunRecord, new_run_id, utcnow
+from tapwell.runner.lock import RunLock
+from tapwell.runner.masking import secrets_of, state_store_secrets
+from tapwell.runner.notify import Notifier, message
+from tapwell.runner.project import Integration, Project
+from tapwell.runner.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
+from tapwell.runner.statestore import StateBackend, open_backend
+from tapwell.singer.config import redact
+from tapwell.singer.errors import ConfigError, SyncError, TapwellError
+
+__all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
+
+
+@dataclass
+class RunResult:
+    run_id: str = ""
+    tap_code: int = 0
+    target_code: int = 0
+    states_saved: int = 0
+    last_state: dict[str, Any] | None = None
+    attempts: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # the last attempt's (see _absorb)
+    attempt_rows: list[dict[str, int]] = field(default_factory=list)
+    error: str | None = None
+    terminal_config: bool = False
+    stalled: bool = False
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
+        )
+
+
+def _error_line(log: list[str], prefix: str) -> str:
+    """The line that explains a failure best: the connector's last line naming an error."""
+    mine = [ln for ln in log if ln.startswith(prefix)]
+    errors = [
+        ln
+        for ln in mine
+        if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()
+    ]
+    return (errors or mine or [""])[-1]
+
+
+def run_integration(
+    project: Project,
+    integration: Integration,
+    *,
+    full_refresh: bool = False,
+    log: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    progress_every: float = 10.0,
+    store: StateBackend | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunResult:
+    """Run NAME to success or until its retry policy gives up. Raises LockHeld when another
+    run holds the integration's lock, and ConfigError before anything starts when the project
+    is wrong; every failure after the start is in the result (and in the run history)."""
+    own_store = store is None
+    store = store or open_backend(project, integration.name)
+    try:
+        with store.lock(integration.name) as lock:
+            mark_lost_runs(store, integration.name)
+            return _run_locked(
+                project,
+                integration,
+                store,
+                lock,
+                full_refresh,
+                log,
+                progress,
+                progress_every,
+                sleep,
+            )
+    finally:
+        if own_store:
+            store.close()
+
+
+def _run_locked(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    lock: RunLock | None,
+    full_refresh: bool,
+    log: Callable[[str], None] | None,
+    progress: Callable[[str], None] | None,
+    progress_every: float,
+    sleep: Callable[[float], None],
+) -> RunResult:
+    secrets = secrets_of(integration.tap.config, integration.target.config)
+    secrets += state_store_secrets(project.state_config_for(integration.name))
+    started = utcnow()
+    result = RunResult(run_id=new_run_id(started))
+    sink = redacting_sink(secrets, result.log, log)
+    record = store.save_run(
+        RunRecord(result.run_id, integration.name, started, pid=os.getpid(), host=this_host())
+    )
+    try:
+        state = (
+            _broken_state_note(store, integration.name, sink)
+            if full_refresh
+            else _start_state(project, integration, store, sink, result.run_id)
+        )
+    except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
+        result.error = redact(str(exc), secrets)
+        sink(f"[tapwell] error: {result.error}")
+        record.ended_at, record.outcome, record.error = utcnow(), "failed", result.error
+        record.log = "\n".join(result.log)
+        store.save_run(record)
+        raise
+    notifier = Notifier(integration.notify, sink, secrets)
+    notifier.started()
+    policy = integration.retry
+    delays = waits(policy)
+    last_failure: tuple[str, int] | None = None
+    sink(
+        f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
+        + (
+            "full refresh"
+            if full_refresh
+            else "resuming from saved state"
+            if state
+            else "no saved state"
+        )
+        + f"; an attempt silent for {stall_timeout(policy):g}s is stopped and retried"
+    )
+    try:
+        while True:
+            result.attempts += 1
+            log_start = len(result.log)
+            if result.attempts > 1 and result.states_saved:
+                state = _catch_up(project, integration, store, sink, result.run_id, state)
+            attempt = run_attempt(
+                project,
+                integration,
+                store,
+                state=state,
+                run_id=result.run_id,
+                sink=sink,
+                progress=progress,
+                progress_every=progress_every,
+                stall_timeout=stall_timeout(policy),
+                lock=lock,
+            )
+            _absorb(result, attempt)
+            if attempt.last_state is not None:
+                store.put(
+                    integration.name,
+                    attempt.last_state,
+                    run_id=result.run_id,
+                    record=True,
+                    force=True,
+                )
+                state = attempt.last_state
+            if attempt.ok:
+                result.error = None
+                break
+            verdict = classify(attempt, policy)
+            result.terminal_config = verdict.terminal_config
+            result.error = _describe(integration, attempt, verdict.culprit, result.log[log_start:])
+            # the culprit, its exit code and its error line (the other side's fate varies)
+            culprit_code = attempt.tap_code if verdict.culprit == "tap" else attempt.target_code
+            failure = (
+                f"{verdict.culprit} {culprit_code} {result.error.partition(': ')[2]}",
+                attempt.states_saved,
+            )
+            if (
+                verdict.retriable
+                and verdict.culprit == "target"
+                and culprit_code != TEMPFAIL_EXIT
+                and repeated(last_failure, failure)
+            ):
+                sink(
+                    f"[tapwell] attempt {result.attempts} failed: {result.error}; "
+                    "the same error as the attempt before, with nothing committed: not retried"
+                )
+                result.error += f" (the same error in {result.attempts} attempts in a row)"
+                break
+            last_failure = failure
+            if not verdict.retriable or result.attempts >= policy.attempts:
+                if verdict.retriable:
+                    result.error += f" (gave up after {result.attempts} attempts)"
+                else:
+                    sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; not retried")
+                break
+            delay = next(delays)
+            sent = ", ".join(f"{s} {n:,}" for s, n in sorted(attempt.sent.items()))
+            sink(
+                f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
+                f"from the last saved state ({result.states_saved} checkpoint(s) so far"
+                + (f"; the tap sent {sent}" if sent else "")
+                + ")"
+            )
+            sleep(delay)
+    except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
+        result.error, result.terminal_config = str(exc), True
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
+        result.error = "interrupted"
+        _finish(store, record, result, integration, notifier, sink)
+        raise
+    _finish(store, record, result, integration, notifier, sink)
+    return result
+
+
+def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
+    """Runs recorded as `running` whose runner is gone become `lost`. Called with the
+    integration's lock held, so every other `running` run of this integration has lost its
+    runner (killed, or its machine died); of other integrations, those whose runner was a
+    process of this host that no longer exists."""
+    lost = []
+    host = this_host()
+    for run in store.runs(None, 200):
+        if run.outcome != "running" or (run.pid == os.getpid() and run.host == host):
+            continue
+        mine = run.integration == integration
+        if not mine and not (run.host == host and run.pid is not None and not pid_alive(run.pid)):
+            continue
+        run.outcome = "lost"
+        who = f"pid {run.pid} on {run.host}" if run.pid else "an older tapwell"
+        run.error = f"the runner ({who}) stopped without recording an end: killed or lost"
+        store.save_run(run)
+        lost.append(run)
+    return lost
+
+
+def _finish(
+    store: StateBackend,
+    record: RunRecord,
+    result: RunResult,
+    integration: Integration,
+    notifier: Notifier,
+    sink: Callable[[str], None],
+) -> None:
+    """Close the run record and notify, whatever the outcome."""
+    record.ended_at = utcnow()
+    record.outcome = "succeeded" if result.ok else "failed"
+    record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
+    record.attempt_rows = result.attempt_rows
+    earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
+    sink(
+        f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
+        + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported")
+        + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")
+    )
+    record.log = "\n".join(result.log)
+    store.save_run(record)
+    notifier.finished(
+        message(
+            integration.name,
+            record.outcome,
+            result.run_id,
+            result.attempts,
+            result.rows,
+            result.error,
+        )
+    )
+
+
+def _absorb(result: RunResult, attempt: AttemptResult) -> None:
+    result.tap_code, result.target_code, result.stalled = (
+        attempt.tap_code,
+        attempt.target_code,
+        attempt.stalled,
+    )
+    result.states_saved += attempt.states_saved
+    if attempt.last_state is not None:
+        result.last_state = attempt.last_state
+    # Rows per attempt are kept apart: an attempt after a failure replays everything after the
+    # last committed state, so adding them up counts replayed rows twice. The run's `rows` are
+    # the last attempt's (the successful one's, for a run that succeeded).
+    result.attempt_rows.append(dict(attempt.rows))
+    result.rows = dict(attempt.rows)
+
+
+def _describe(
+    integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]
+) -> str:
+    head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
+    if culprit == "stall":
+        return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
+    name = integration.tap.name if culprit == "tap" else integration.target.name
+    line = _error_line(log, f"[{name}]")
+    return f"{head}" + (f": {line}" if line else "")
+
+
+def _start_state(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    sink: Callable[[str], None],
+    run_id: str,
+) -> dict[str, Any] | None:
+    """The state to start from: the saved one, or the one the target committed in the
+    destination (tapwell.runner.recover) when that is safe and better:
+
+    - no saved state, and the newest change of it was not `tapwell state clear` (a clear means
+      "sync everything", and the destination must not undo it): recover;
+    - a saved state, the target one of ours, the previous run did not succeed (it may have died
+      between the target's commit and the runner saving the printed state), and nobody changed
+      the state by hand since: the destination's state wins when it differs, because it is by
+      construction the one that matches the rows there.
+    After a successful run the runner holds every state the target printed, so the destination
+    is not consulted (a difference then means someone else wrote it; `tapwell state recover
+    --force` adopts it on purpose)."""
+    from tapwell.runner.recover import recovery_source
+
+    name = integration.name
+    saved = store.get(name)
+    source = recovery_source(project, integration)
+    if source is None:
+        return saved
+    newest = store.state_history(name, 1)
+    manual = bool(newest) and newest[0][1] is None
+    if saved is None:
+        if manual and newest[0][2] is None:
+            sink(
+                "[tapwell] no saved state (cleared by hand): not recovering it from the destination"
+            )
+            return None
+    else:
+        if not source.automatic or manual:
+            return saved
+        previous = next((r for r in store.runs(name, 5) if r.id != run_id), None)
+        if previous is None or previous.outcome == "succeeded":
+            return saved
+    found = _destination_state(project, integration, sink)
+    if not found or found == saved:
+        return saved
+    store.put(name, found, run_id=run_id, record=True, force=True)
+    sink(
+        "[tapwell] "
+        + ("no saved state" if saved is None else "the previous run did not finish")
+        + f": resuming from the state the target committed in the destination ({source.where})"
+    )
+    return found
+
+
+def _broken_state_note(
+    store: StateBackend, name: str, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """A full refresh starts from no state (None); a broken saved state is replaced by its
+    states, and that is said rather than done silently."""
+    try:
+        store.get(name)
+    except ConfigError as exc:
+        sink(f"[tapwell] {exc}: this full refresh replaces it")
+    return None
+
+
+def _catch_up(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    sink: Callable[[str], None],
+    run_id: str,
+    state: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """Before a retry: a target of ours may have committed a batch and died before printing its
+    state; the destination's state then is ahead of ours, and starting from it replays nothing.
+    Only once this run's target has committed a state: before that the destination may still
+    hold a state this run means to leave behind (after `state set`, or a full refresh)."""
+    from tapwell.runner.recover import recovery_source
+
+    source = recovery_source(project, integration)
+    if source is None or not source.automatic:
+        return state
+    found = _destination_state(project, integration, sink)
+    if not found or found == state:
+        return state
+    store.put(integration.name, found, run_id=run_id, record=True, force=True)
+    sink(
+        f"[tapwell] the destination holds a later committed state ({source.where}): retrying from it"
+    )
+    return found
+
+
+def _destination_state(
+    project: Project, integration: Integration, sink: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The state the target committed in the destination (tapwell.runner.recover); None when there is
+    none or it cannot be read, which is said on `sink` and never fails the run."""
+    from tapwell.runner.recover import recover_state
+
+    try:
+        return recover_state(project, integration)
+    except ConfigError as exc:
+        sink(f"[tapwell] could not read the state kept in the destination: {exc}")
+        return None
+
+
+def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:
+    """The exception that tells the user what failed (ConfigError: exit 2, not retried)."""
+    text = f"integration {integration.name!r} failed: {result.error or 'see the run log'} (run {result.run_id}; `tapwell logs {result.run_id}`)"
+    return ConfigError(text) if result.terminal_config else SyncError(text)

@@ -1,0 +1,220 @@
+"""Where the runner keeps bookmark state, the state's history and the run history.
+
+Two backends with one surface (`StateBackend`): files under state/ (the default, embedded) and
+PostgreSQL (statestore_pg, for several machines and Kubernetes). The file backend writes
+atomically: a temporary file in the same folder, fsynced, then renamed over the old one, so a
+crash leaves the old state or the new one, never half of either.
+
+An empty or malformed state never replaces a good one unless the caller forces it: a target
+that prints `{}` after a crash must not erase a week of bookmarks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from tapwell.runner.history import RunRecord, utcnow
+from tapwell.runner.lock import FileLock
+from tapwell.runner.statestore_rules import check_state, state_problem
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import dumps, loads
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        dirfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class StateBackend(Protocol):
+    def get(self, integration: str) -> dict[str, Any] | None: ...
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None: ...
+    def clear(self, integration: str, *, run_id: str | None = None) -> None: ...
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
+    def lock(self, integration: str) -> AbstractContextManager[Any]: ...
+    def save_run(self, run: RunRecord) -> RunRecord: ...
+    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]: ...
+    def run(self, run_id: str) -> RunRecord | None: ...
+    def close(self) -> None: ...
+
+
+class FileStateStore:
+    """state/NAME.json (current), state/.history/NAME.jsonl (versions), state/.runs/ID.json."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, integration: str) -> Path:
+        return self.folder / f"{integration}.json"
+
+    def get(self, integration: str) -> dict[str, Any] | None:
+        """The saved state; None when there is none; ConfigError naming the file and the fix
+        when it is broken (a broken file is never silently replaced or ignored)."""
+        p = self.path(integration)
+        try:
+            raw = p.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(
+                f"state file {p} cannot be read ({exc.strerror or exc}): fix the file's "
+                "permissions, or remove it and run `tapwell state set` (or `state recover`)"
+            ) from None
+        value: Any = None
+        if not raw.strip(b" \t\r\n"):
+            problem: str | None = "it is empty"
+        else:
+            try:
+                value = loads(raw)
+                problem = state_problem(value)
+            except (ValueError, RecursionError) as exc:
+                problem = f"it is not valid JSON ({' '.join(str(exc).split())[:120]})"
+        if problem:
+            raise ConfigError(
+                f"state file {p} is broken: {problem}; replace it with "
+                f"`tapwell state set {integration} FILE --force` "
+                f"(or `tapwell state clear {integration} --force` to sync everything again)"
+            )
+        return value
+
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Save state; with record=True also append it to the state history (done once per run
+        attempt and on every manual change, not for every checkpoint)."""
+        if not force:
+            check_state(state, self._current_or_none(integration))
+        atomic_write(
+            self.path(integration),
+            dumps(state, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+        )
+        if record:
+            self._record(integration, state, run_id)
+
+    def _current_or_none(self, integration: str) -> dict[str, Any] | None:
+        try:
+            return self.get(integration)
+        except ConfigError:
+            return None  # a broken file is not a good state worth protecting
+
+    def clear(self, integration: str, *, run_id: str | None = None) -> None:
+        self.path(integration).unlink(missing_ok=True)
+        self._record(integration, None, run_id)
+
+    def _record(self, integration: str, state: dict[str, Any] | None, run_id: str | None) -> None:
+        path = self.folder / ".history" / f"{integration}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = dumps({"saved_at": utcnow().isoformat(), "run_id": run_id, "state": state}) + b"\n"
+        with open(path, "ab") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
+        path = self.folder / ".history" / f"{integration}.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_bytes().splitlines()[-limit:]:
+            try:
+                item = loads(line)
+            except ValueError:
+                continue  # a torn last line from a crash
+            out.append(
+                (dt.datetime.fromisoformat(item["saved_at"]), item.get("run_id"), item.get("state"))
+            )
+        return out[::-1]
+
+    def lock(self, integration: str) -> FileLock:
+        return FileLock(self.folder / f"{integration}.lock", integration)
+
+    def save_run(self, run: RunRecord) -> RunRecord:
+        folder = self.folder / ".runs"
+        atomic_write(folder / f"{run.id}.json", orjson.dumps(run.to_json()))
+        return run
+
+    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]:
+        folder = self.folder / ".runs"
+        if not folder.exists():
+            return []
+        out: list[RunRecord] = []
+        for path in sorted(folder.glob("*.json"), reverse=True):
+            try:
+                run = RunRecord.from_json(orjson.loads(path.read_bytes()))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+            if integration is None or run.integration == integration:
+                out.append(run)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def run(self, run_id: str) -> RunRecord | None:
+        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.json"
+        if not path.exists():
+            return None
+        try:
+            return RunRecord.from_json(orjson.loads(path.read_bytes()))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"run record {path} is broken ({exc}); remove it") from None
+
+    def close(self) -> None:
+        pass
+
+
+def open_backend(project: Any, integration: str | None = None) -> StateBackend:
+    """The backend named by tapwell.yml's `state:` (the integration's own, if it has one)."""
+    config = project.state_config_for(integration) if integration else project.state_config
+    # TAPWELL_STATE_BACKEND / TAPWELL_STATE_DSN let a deployment (a Kubernetes pod) use
+    # PostgreSQL without a different tapwell.yml.
+    backend = os.environ.get("TAPWELL_STATE_BACKEND") or config.get("backend") or "file"
+    if backend == "postgres":
+        from tapwell.runner.statestore_pg import PostgresStateStore
+
+        dsn = os.environ.get("TAPWELL_STATE_DSN") or config.get("dsn")
+        if not dsn:
+            raise ConfigError(
+                "state.dsn is missing for the postgres backend (e.g. dsn: ${TAPWELL_STATE_DSN})"
+            )
+        return PostgresStateStore(dsn, str(config.get("schema") or "tapwell"))
+    return FileStateStore(project.state_dir)

@@ -1,0 +1,303 @@
+"""The PostgreSQL state backend: state, state history and run history in three tables, and a
+session advisory lock per integration (a 64-bit key; its holder in a fourth table), so runs on
+many machines (Kubernetes pods) share one truth and never overlap. psycopg2 is imported only
+when this backend is used.
+
+Every driver error becomes one line with the DSN's password masked (libpq quotes pieces of a
+DSN it cannot parse): exit 2 when the DSN or the credentials are wrong, 75 when the server is
+unreachable or the connection broke (tapwell.singer.errors)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from tapwell.runner.guard import new_token, stop_leftovers, this_host
+from tapwell.runner.history import RunRecord, new_run_id
+from tapwell.runner.lock import Holder, take_over
+from tapwell.runner.masking import secrets_of
+from tapwell.runner.statestore_rules import check_state, state_problem
+from tapwell.sdk.sql_names import quote_ident
+from tapwell.singer.config import redact
+from tapwell.singer.errors import ConfigError, TapwellError
+from tapwell.singer.wire import dumps, loads
+
+
+class PostgresStateStore:
+    def __init__(self, dsn: str, schema: str = "tapwell") -> None:
+        try:
+            import psycopg2  # noqa: F401  (say at once when the extra is missing)
+        except ImportError:  # pragma: no cover
+            raise ConfigError(
+                "the postgres state backend needs psycopg2: pip install 'tapwell[postgres]'"
+            ) from None
+        self.dsn = dsn
+        self.secrets = secrets_of({"dsn": dsn})
+        self.schema = quote_ident(schema)
+        self.conn = self.connect()
+        self._create()
+
+    def connect(self) -> Any:
+        """A new autocommit connection; a failure is one masked line (see store_error)."""
+        import psycopg2
+
+        try:
+            conn = psycopg2.connect(self.dsn)
+        except psycopg2.Error as exc:
+            raise store_error(exc, self.secrets, "cannot connect to PostgreSQL") from None
+        conn.autocommit = True
+        return conn
+
+    @contextmanager
+    def cursor(self, conn: Any = None) -> Iterator[Any]:
+        import psycopg2
+
+        try:
+            with (conn or self.conn).cursor() as cur:
+                yield cur
+        except psycopg2.Error as exc:
+            raise store_error(exc, self.secrets, "PostgreSQL failed") from None
+
+    def _create(self) -> None:
+        s = self.schema
+        with self.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext('tapwell:ddl'))")
+            try:
+                cur.execute(f"""
+                CREATE SCHEMA IF NOT EXISTS {s};
+                CREATE TABLE IF NOT EXISTS {s}.state (
+                    integration text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE IF NOT EXISTS {s}.state_history (
+                    id bigserial PRIMARY KEY, integration text NOT NULL, value jsonb, run_id text,
+                    saved_at timestamptz NOT NULL DEFAULT now());
+                CREATE TABLE IF NOT EXISTS {s}.runs (
+                    id text PRIMARY KEY, integration text NOT NULL, started_at timestamptz NOT NULL,
+                    ended_at timestamptz, outcome text NOT NULL, attempts integer NOT NULL DEFAULT 0,
+                    rows jsonb NOT NULL DEFAULT '{{}}', error text, log text NOT NULL DEFAULT '');
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS attempt_rows jsonb NOT NULL DEFAULT '[]';
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS pid integer;
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS host text;
+                CREATE TABLE IF NOT EXISTS {s}.run_locks (
+                    integration text PRIMARY KEY, holder text NOT NULL, taken_at timestamptz NOT NULL DEFAULT now());
+                CREATE INDEX IF NOT EXISTS runs_integration_started ON {s}.runs (integration, started_at DESC);
+                """)
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(hashtext('tapwell:ddl'))")
+
+    def get(self, integration: str) -> dict[str, Any] | None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT value::text FROM {self.schema}.state WHERE integration = %s",
+                (integration,),
+            )
+            row = cur.fetchone()
+        if not row:
+            return None
+        value = loads(row[0])
+        problem = state_problem(value)
+        if problem:
+            raise ConfigError(
+                f"the saved state of {integration!r} in PostgreSQL ({self.schema}.state) is broken: "
+                f"{problem}; replace it with `tapwell state set {integration} FILE --force`"
+            )
+        return value
+
+    def put(
+        self,
+        integration: str,
+        state: dict[str, Any],
+        *,
+        run_id: str | None = None,
+        record: bool = False,
+        force: bool = False,
+    ) -> None:
+        if not force:
+            check_state(state, self.get(integration))
+        body = dumps(state).decode()
+        with self.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {self.schema}.state (integration, value, updated_at) VALUES (%s, %s::jsonb, now()) "
+                "ON CONFLICT (integration) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                (integration, body),
+            )
+            if record:
+                cur.execute(
+                    f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, %s::jsonb, %s)",
+                    (integration, body, run_id),
+                )
+
+    def clear(self, integration: str, *, run_id: str | None = None) -> None:
+        with self.cursor() as cur:
+            cur.execute(f"DELETE FROM {self.schema}.state WHERE integration = %s", (integration,))
+            cur.execute(
+                f"INSERT INTO {self.schema}.state_history (integration, value, run_id) VALUES (%s, NULL, %s)",
+                (integration, run_id),
+            )
+
+    def state_history(
+        self, integration: str, limit: int = 20
+    ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT saved_at, run_id, value::text FROM {self.schema}.state_history "
+                "WHERE integration = %s ORDER BY id DESC LIMIT %s",
+                (integration, limit),
+            )
+            return [(r[0], r[1], loads(r[2]) if r[2] is not None else None) for r in cur.fetchall()]
+
+    def lock(self, integration: str) -> PgLock:
+        return PgLock(self, integration)
+
+    def holder(self, integration: str) -> Holder | None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT holder FROM {self.schema}.run_locks WHERE integration = %s", (integration,)
+            )
+            row = cur.fetchone()
+        return Holder.parse(row[0].encode()) if row else None
+
+    def set_holder(self, integration: str, holder: Holder) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {self.schema}.run_locks (integration, holder) VALUES (%s, %s) "
+                "ON CONFLICT (integration) DO UPDATE SET holder = EXCLUDED.holder, taken_at = now()",
+                (integration, holder.to_bytes().decode()),
+            )
+
+    def save_run(self, run: RunRecord) -> RunRecord:
+        with self.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log, attempt_rows, pid, host) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, "
+                "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log, "
+                "attempt_rows = EXCLUDED.attempt_rows, pid = EXCLUDED.pid, host = EXCLUDED.host",
+                (
+                    run.id or new_run_id(run.started_at),
+                    run.integration,
+                    run.started_at,
+                    run.ended_at,
+                    run.outcome,
+                    run.attempts,
+                    orjson.dumps(run.rows).decode(),
+                    run.error,
+                    run.log,
+                    orjson.dumps(run.attempt_rows).decode(),
+                    run.pid,
+                    run.host,
+                ),
+            )
+        return run
+
+    def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log, attempt_rows::text, pid, host "
+                f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s",
+                (*args, limit),
+            )
+            return [
+                RunRecord(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    orjson.loads(r[6]),
+                    r[7],
+                    r[8],
+                    orjson.loads(r[9]),
+                    r[10],
+                    r[11],
+                )
+                for r in cur.fetchall()
+            ]
+
+    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]:
+        if integration is None:
+            return self._records("", (), limit)
+        return self._records("WHERE integration = %s", (integration,), limit)
+
+    def run(self, run_id: str) -> RunRecord | None:
+        found = self._records("WHERE id = %s", (run_id,), 1)
+        return found[0] if found else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def lock_key(integration: str) -> int:
+    """The advisory lock key of an integration: 64 bits of SHA-256 (hashtext's 32 bits made two
+    integration names share one lock)."""
+    digest = hashlib.sha256(f"tapwell:run:{integration}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class StoreUnavailable(TapwellError):
+    """The PostgreSQL state backend cannot be reached or its connection broke: temporary."""
+
+    retriable = True
+    exit_code = 75
+
+
+def store_error(exc: Exception, secrets: list[str], what: str) -> TapwellError:
+    """One line for a driver error, the DSN's password masked: ConfigError (exit 2) for a DSN
+    or credentials the server refuses, StoreUnavailable (exit 75) for the rest."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = redact(text, secrets)
+    config = any(
+        word in text.lower() for word in ("password", "authentication", "invalid", "does not exist")
+    )
+    kind: type[TapwellError] = ConfigError if config else StoreUnavailable
+    hint = "" if config else " (temporary: the run is retried later)"
+    return kind(f"state backend: {what}: {text}{hint}")
+
+
+class PgLock:
+    """A session advisory lock on a connection of its own, held for the whole run; the
+    connectors inherit the connection's socket, so the session (and the lock) lasts until the
+    last of them is gone even when the runner is killed (tapwell.runner.guard)."""
+
+    def __init__(self, store: PostgresStateStore, integration: str) -> None:
+        self.store = store
+        self.integration = integration
+        self.token = new_token()
+        self.conn: Any = None
+
+    def __enter__(self) -> PgLock:
+        conn = self.store.connect()
+        key = lock_key(self.integration)
+
+        def try_lock() -> bool:
+            with self.store.cursor(conn) as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                return bool(cur.fetchone()[0])
+
+        try:
+            if not try_lock():
+                where = "PostgreSQL advisory lock held"
+                take_over(self.store.holder(self.integration), try_lock, self.integration, where)
+            previous = self.store.holder(self.integration)
+            if previous is not None and previous.host == this_host():
+                stop_leftovers(previous.token)
+            self.store.set_holder(self.integration, Holder(os.getpid(), this_host(), self.token))
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
+        return self
+
+    def inherit_fds(self) -> list[int]:
+        return [] if self.conn is None else [self.conn.fileno()]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()  # closing the session releases the lock
+            self.conn = None

@@ -1,0 +1,223 @@
+"""The Singer tap command line, shared by every tapwell tap: `--config` (repeatable),
+`--discover`, `--catalog` (or the older `--properties`), `--state`, `--about [--format]`.
+
+A tap hands over four functions (about, validate, discover, sync); this module turns them into
+a click command whose expected failures are one line on stderr with the tap's exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import orjson
+
+from tapwell.sdk.cli_util import run_main
+from tapwell.sdk.cli_version import version_option
+from tapwell.sdk.pipes import widen_pipe
+from tapwell.singer.catalog import Catalog, load_catalog, select_all
+from tapwell.singer.config import load_config, secret_values
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.schema import property_types
+from tapwell.singer.state import check_state
+from tapwell.singer.wire import loads
+
+
+def tap_command(
+    name: str,
+    *,
+    help: str,
+    about: Callable[[], dict[str, Any]],
+    discover: Callable[[dict[str, Any]], dict[str, Any]],
+    sync: Callable[[dict[str, Any], Catalog, dict[str, Any]], Any],
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    config_required: bool = True,
+    config_hint: str = "a JSON file with the tap's settings",
+) -> click.Command:
+    """A click command running a tap's discover or sync, as the Singer spec lays out the CLI."""
+
+    @click.command(name=name, help=help)
+    @version_option(name, lambda: about().get("version", "unknown"))
+    @click.option(
+        "--config",
+        "configs",
+        multiple=True,
+        type=click.Path(),
+        help="JSON config file (repeatable; later files win).",
+    )
+    @click.option(
+        "--discover", is_flag=True, help="Print the catalog of available streams and exit."
+    )
+    @click.option(
+        "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
+    )
+    @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
+    @click.option(
+        "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
+    )
+    @click.option(
+        "--about",
+        "show_about",
+        is_flag=True,
+        help="Print what this tap is and its settings, and exit.",
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["json", "markdown"]),
+        default="json",
+        help="Format of --about.",
+    )
+    def command(
+        configs: tuple[str, ...],
+        discover: bool,
+        catalog: str | None,
+        properties: str | None,
+        state_path: str | None,
+        show_about: bool,
+        fmt: str,
+    ) -> None:
+        holder: dict[str, Any] = {}
+
+        def body() -> None:
+            if show_about:
+                print_about(about(), fmt)
+                return
+            if not configs and config_required:
+                raise ConfigError(
+                    f"--config is required ({config_hint}; `{name} --about` lists them)"
+                )
+            config = load_config(configs) if configs else {}
+            holder["config"] = config
+            if validate is not None:
+                validate(config)
+            if discover:
+                sys.stdout.buffer.write(_dumps_indented(discover_fn(config)) + b"\n")
+                return
+            state = load_state(state_path, name)  # checked before any message is written
+            cat_path = catalog or properties
+            cat = load_catalog(cat_path) if cat_path else Catalog(select_all(discover_fn(config)))
+            widen_pipe(sys.stdout)  # see tapwell.sdk.pipes
+            sync(config, cat, state)
+            sys.stdout.flush()
+
+        sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
+
+    discover_fn = discover
+    return command
+
+
+def _dumps_indented(value: Any) -> bytes:
+    from tapwell.singer.wire import dumps  # Decimal bounds and integers past 64 bits stay exact
+
+    return dumps(value, orjson.OPT_INDENT_2)
+
+
+def load_state(path: str | None, tap_name: str = "tap") -> dict[str, Any]:
+    """The state to resume from, checked for singer's shape (`tapwell.singer.state.check_state`).
+
+    No `--state` or a file that does not exist yet (a first run) is an empty state, the latter
+    with a note on stderr; an empty, unreadable or malformed file is a ConfigError (exit 2): a
+    state that was lost or cut short must not silently restart every stream from scratch."""
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        sys.stderr.write(
+            f"{tap_name}: note: state file {path} does not exist yet; "
+            "starting without bookmarks (a first run)\n"
+        )
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read state file {path} ({exc.strerror})") from None
+    if not raw.strip():
+        raise ConfigError(
+            f"state file {path} is empty; write {{}} to it to start from scratch, "
+            "or restore the last good state"
+        )
+    try:
+        data = loads(raw)  # bookmarks keep every digit
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"state file {path} is not valid JSON ({exc}); restore the last good state, "
+            "or remove the file to sync from the start"
+        ) from None
+    # Accept a whole STATE message as well as its value (some runners save either).
+    if isinstance(data, dict) and data.get("type") == "STATE" and "value" in data:
+        data = data["value"]
+    return check_state(data, f"state file {path}")
+
+
+def raise_config_errors(schema: dict[str, Any], config: dict[str, Any]) -> None:
+    """Validate `config` against a JSON Schema; raise one ConfigError listing every problem."""
+    import jsonschema
+
+    errors = sorted(
+        jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
+    )
+    if errors:
+        problems = "; ".join(_config_problem(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ConfigError(f"invalid config: {problems}{more}")
+
+
+def _config_problem(error: Any) -> str:
+    where = "/".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        keys = ", ".join(repr("/".join(filter(None, [where, k]))) for k in missing)
+        return f"missing required setting {keys}"
+    if error.validator == "additionalProperties":
+        return (
+            f"{where or 'config'}: unknown setting(s) ({error.message.split('(')[-1].rstrip(')')}"
+        )
+    expected = {
+        "type": f"must be of type {error.validator_value}",
+        "enum": f"must be one of {error.validator_value}",
+        "minimum": f"must be >= {error.validator_value}",
+        "maximum": f"must be <= {error.validator_value}",
+        "minLength": f"must have at least {error.validator_value} character(s)",
+        "maxLength": f"must have at most {error.validator_value} character(s)",
+        "pattern": f"must match {error.validator_value!r}",
+        "format": f"must be a {error.validator_value}",
+    }.get(str(error.validator), f"fails {error.validator} {error.validator_value!r}")
+    return f"setting {where or '(top level)'!r} {expected}"
+
+
+def _cell(text: Any) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def print_about(info: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    settings = info.get("settings") or {}
+    lines = [
+        f"# `{info['name']}`",
+        "",
+        info.get("description") or "",
+        "",
+        f"Version: {info['version']}",
+        "",
+        "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []),
+        "",
+        "## Settings",
+        "",
+    ]
+    props = settings.get("properties") or {}
+    required = set(settings.get("required") or [])
+    if not props:
+        lines.append("This tap has no settings.")
+    else:
+        lines += ["| Setting | Type | Required | Description |", "|:--|:--|:--|:--|"]
+        for key, prop in props.items():
+            kinds = "/".join(k for k in property_types(prop) if k != "null") or "any"
+            lines.append(
+                f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |"
+            )
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,68 @@
+"""The records of a singer-sdk BATCH message: JSON-lines files (optionally gzip) it names.
+
+A file that is missing, unreadable, truncated or not the gzip it claims to be, and a line in it
+that is not a JSON object, are malformed input like any bad line: one ProtocolError naming the
+BATCH message's line, its stream and the file (with the line inside it), never a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from tapwell.singer.errors import ProtocolError
+from tapwell.singer.messages import BatchMessage
+from tapwell.singer.wire import json_problem, loads
+
+
+def batch_rows(msg: BatchMessage, line_no: int, source: str) -> Iterator[tuple[bytes, Any]]:
+    """(raw line, decoded record) for every non-blank line of every file of `msg`, in order;
+    the raw line is given so the caller can count its bytes (blank lines come with None)."""
+    fmt = str(msg.encoding.get("format") or "jsonl").lower()
+    if fmt != "jsonl":
+        raise _bad(msg, line_no, source, f"BATCH encoding {fmt!r} is not supported (only jsonl)")
+    for url in msg.manifest:
+        if not isinstance(url, str):
+            raise _bad(msg, line_no, source, f"BATCH manifest entry {url!r} is not a file URL")
+        path = url[len("file://") :] if url.startswith("file://") else url
+        gz = msg.encoding.get("compression") == "gzip" or path.endswith(".gz")
+        yield from _file_rows(msg, line_no, source, path, gz)
+
+
+def _file_rows(
+    msg: BatchMessage, line_no: int, source: str, path: str, gz: bool
+) -> Iterator[tuple[bytes, Any]]:
+    row_no = 0
+    try:
+        f: Any = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+        with f:
+            for row in f:
+                row_no += 1
+                if not row.strip():
+                    yield row, None
+                    continue
+                try:
+                    record = loads(row)
+                except ValueError as exc:
+                    raise _bad(
+                        msg,
+                        line_no,
+                        source,
+                        f"BATCH file {path} line {row_no}: {json_problem(exc)}",
+                    ) from None
+                if not isinstance(record, dict):
+                    problem = f"is {type(record).__name__}, not a record (a JSON object)"
+                    raise _bad(msg, line_no, source, f"BATCH file {path} line {row_no} {problem}")
+                yield row, record
+    except FileNotFoundError:
+        raise _bad(msg, line_no, source, f"BATCH file {path} does not exist") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        what = "gzip file" if gz else "file"
+        reason = str(exc) or type(exc).__name__
+        raise _bad(msg, line_no, source, f"BATCH {what} {path} cannot be read ({reason})") from None
+
+
+def _bad(msg: BatchMessage, line_no: int, source: str, problem: str) -> ProtocolError:
+    return ProtocolError(problem, line=line_no, stream=msg.stream, source=source)

@@ -1,0 +1,104 @@
+"""The types a target and the shared loop (tapwell.sdk.target) speak: a stream's spec, a batch of
+records, the Loader protocol a destination implements, its optional row encoder, batch limits.
+Re-exported by tapwell.sdk.target, where targets import them from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tapwell.singer.schema import CheckCode
+
+
+class ValueRefused(Exception):
+    """Raised by a RowEncoder for a value its destination cannot store. The loop keeps the row's
+    place and the loader reports it when it loads that row, as if it had met it itself."""
+
+
+@dataclass(frozen=True)
+class RowEncoder:
+    """A loader's per-SCHEMA row encoder, for the loop to call on each record as it is read.
+
+    `encode(record, line)` checks the record exactly as StreamSpec.check does (same errors,
+    same order) and returns the row as the loader will load it (e.g. its COPY text), so a
+    batch holds rows instead of dicts and each value is visited once; it raises ValueRefused
+    for a value the destination cannot store. `key(record)` is the record's key for in-batch
+    dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded).
+    `feed(batch)`, when given, is called every thousand rows buffered while the batch grows
+    (target-postgres sends them to the server ahead of the load). `encode_clean`, when given,
+    is `encode` for a record whose input line holds no backslash: strict JSON escapes every
+    control character, quote and backslash inside a string, so none of its strings holds one,
+    and the encoder may skip looking for them."""
+
+    encode: Callable[[dict[str, Any], int | None], Any]
+    key: Callable[[dict[str, Any]], Any] | None = None
+    layout: Any = None
+    feed: Callable[[Batch], None] | None = None
+    encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
+
+
+@dataclass
+class StreamSpec:
+    """A stream as the latest SCHEMA describes it."""
+
+    name: str
+    schema: dict[str, Any]
+    key_properties: list[str]
+    check: Callable[[dict[str, Any], int | None], None]
+    version: int | None = None
+    encoder: RowEncoder | None = None  # the loader's, when it offers one (see Loader)
+
+
+@dataclass
+class Batch:
+    spec: StreamSpec
+    records: list[Any] = field(default_factory=list)  # dicts, or rows when `encoder` is set
+    first_line: int = 0
+    version: int | None = None  # the version the batch's records carry (FULL_TABLE syncs)
+    lines: list[int] = field(
+        default_factory=list
+    )  # input line of each record, for load-time errors
+    encoder: RowEncoder | None = None  # what encoded `records`; None: they are the dicts
+    keys: list[Any] = field(default_factory=list)  # encoder.key of each record, when it has one
+    refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
+
+    @property
+    def last_line(self) -> int:
+        """The input line of the batch's last record."""
+        return self.lines[-1] if self.lines else self.first_line
+
+
+class Loader(Protocol):
+    """What a destination implements. `load` must be atomic: all batches and the state, or none.
+
+    A loader may also offer `row_encoder(spec, check: CheckCode) -> RowEncoder | None`, called
+    after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts."""
+
+    def prepare(self, spec: StreamSpec) -> None: ...
+
+    def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None: ...
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Limits:
+    rows: int = 100_000
+    bytes: int = 64 * 1024 * 1024
+    seconds: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Limits:
+        return cls(
+            rows=int(config.get("batch_size_rows") or config.get("batch_rows") or cls.rows),
+            bytes=int(config.get("batch_size_bytes") or cls.bytes),
+            seconds=float(
+                config.get("batch_wait_limit_seconds") or config.get("batch_seconds") or cls.seconds
+            ),
+        )
+
+
+__all__ = ["Batch", "CheckCode", "Limits", "Loader", "RowEncoder", "StreamSpec", "ValueRefused"]

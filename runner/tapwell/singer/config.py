@@ -1,0 +1,133 @@
+"""Config files: load and merge (Singer taps take `--config` more than once), and keep secrets out
+of every message, log line and run record."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from tapwell.singer.errors import ConfigError
+
+SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth|ssl[_-]?key|dsn",
+    re.IGNORECASE,
+)
+
+
+def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
+    """Merge JSON config files left to right; a later file's keys win."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        p = Path(path)
+        try:
+            data = orjson.loads(p.read_bytes())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist") from None
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {p} must hold a JSON object")
+        merged.update(data)
+    return merged
+
+
+def secret_values(config: dict[str, Any]) -> list[str]:
+    """Every value never to print, longest first: values under a key that looks secret, at any
+    depth, and the password inside any URL or key=value DSN among the values (with its
+    percent-decoded form and the pieces a driver may quote when it cannot parse it)."""
+    found: list[str] = []
+
+    def walk(node: Any, secret: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, secret or bool(SECRET_KEY.search(str(k))))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, secret)
+        elif isinstance(node, (str, int)) and str(node):
+            if secret:
+                found.append(str(node))
+            if isinstance(node, str):
+                found.extend(credential_fragments(node))
+
+    walk(config, False)
+    return sorted(set(found), key=len, reverse=True)
+
+
+# scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
+# paste them so), so it runs to the last '@' before the next blank or quote.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)"
+)
+# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text.
+_DSN_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE
+)
+
+
+_LIBPQ_SPLIT = re.compile(r"[/@:?#]")
+
+
+def url_password(text: str) -> str | None:
+    """The password of a URL or key=value DSN in `text`, as written (None when it has none)."""
+    m = _URL_PASSWORD.search(text) or _DSN_PASSWORD.search(text)
+    if not m:
+        return None
+    pw = m.group("pw")
+    if pw.startswith("'") and pw.endswith("'") and len(pw) >= 2:
+        pw = pw[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+    return pw or None
+
+
+def credential_fragments(text: str) -> list[str]:
+    """What of a URL/DSN password in `text` could appear in a driver's error text: the password as
+    written, percent-decoded, and the pieces libpq names when it cannot parse an unencoded one.
+
+    libpq splits such a password at `/`, `@`, `:`, `?` or `#` and quotes what it choked on, `%`
+    included (`invalid percent-encoded token: "Sup%er"`, `invalid integer value "Sup" for
+    connection option "port"`), so the runs between those characters and the prefixes up to each
+    of them are secrets too (3 characters or more, the shortest redact() masks)."""
+    pw = url_password(text)
+    if not pw:
+        return []
+    found = {pw, unquote(pw)}
+    found.update(p for p in _LIBPQ_SPLIT.split(pw) if len(p) >= 3)
+    found.update(pw[: m.start()] for m in _LIBPQ_SPLIT.finditer(pw) if m.start() >= 3)
+    found.update(p for p in re.split(r"[/@:?#%]", pw) if len(p) >= 4)  # other drivers' quoting
+    return [f for f in found if f]
+
+
+def mask_credentials(text: str) -> str:
+    """Mask the password of every URL (`scheme://user:***@host`) and key=value DSN
+    (`password=***`) found in text, whatever the configured values were."""
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    return _DSN_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of a secret with ***, and mask any URL or DSN password."""
+    for s in secrets:
+        if len(s) >= 3:
+            text = text.replace(s, "***")
+    return mask_credentials(text)
+
+
+def redacted_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of config fit to print: secret-looking keys' values replaced by ***."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: "***" if SECRET_KEY.search(str(k)) and v not in (None, "") else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(config)

@@ -1,0 +1,457 @@
+"""JSON Schema, the parts Singer uses: property types, a logical column type, a compiled checker.
+
+Everything here runs once per SCHEMA message. `compile_checker` returns a function that checks one
+record in a few attribute look-ups per field, instead of walking the schema (or calling
+jsonschema) for every record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from tapwell.singer.errors import ProtocolError
+
+JSON_KINDS = ("null", "boolean", "integer", "number", "string", "object", "array")
+
+
+def property_types(prop: dict[str, Any]) -> list[str]:
+    """The JSON types a property admits, `anyOf`/`oneOf` flattened; [] means anything."""
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    out: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        for sub in prop.get(key) or []:
+            for k in property_types(sub):
+                if k not in out:
+                    out.append(k)
+    return out
+
+
+def property_format(prop: dict[str, Any]) -> str | None:
+    if isinstance(prop.get("format"), str):
+        return prop["format"]
+    for key in ("anyOf", "oneOf"):
+        for sub in prop.get(key) or []:
+            if sub.get("format"):
+                return str(sub["format"])
+    return None
+
+
+def decimal_spec(prop: dict[str, Any]) -> tuple[int, int] | None:
+    """(precision, scale) of a number property, read from singer-io's convention
+    (`multipleOf` 10^-scale and an exclusive `maximum` of 10^(precision-scale)) or from
+    tapwell's explicit `x-precision`/`x-scale`. None when the schema does not say."""
+    if "x-precision" in prop:
+        return int(prop["x-precision"]), int(prop.get("x-scale", 0))
+    step, top = prop.get("multipleOf"), prop.get("maximum")
+    if step is None or top is None:
+        return None
+    try:
+        scale = max(0, -Decimal(str(step)).normalize().as_tuple().exponent)  # type: ignore[operator]
+        whole = round(math.log10(float(top)))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return whole + scale, scale
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    """What a column holds, independent of any database. Targets map it to their own SQL type.
+
+    kind: boolean | integer | decimal | number | string | date-time | date | time | json
+    """
+
+    kind: str
+    nullable: bool = True
+    precision: int | None = None
+    scale: int | None = None
+    max_length: int | None = None
+
+
+INT64_MAX = 2**63 - 1
+
+
+def logical_type(prop: dict[str, Any]) -> Logical:
+    """Map one JSON Schema property onto a logical column type, choosing the type that holds
+    every value the schema admits: a union of unrelated kinds becomes a string or JSON."""
+    kinds = property_types(prop)
+    nullable = not kinds or "null" in kinds
+    real = [k for k in kinds if k != "null"]
+    if not real:
+        return Logical("json" if not kinds else "string", True)
+    if set(real) <= {"integer", "number"}:
+        if real == ["integer"]:
+            top = prop.get("maximum")
+            bottom = prop.get("minimum")
+            big = (isinstance(top, (int, float, Decimal)) and top > INT64_MAX) or (
+                isinstance(bottom, (int, float, Decimal)) and bottom < -INT64_MAX - 1
+            )
+            if big:
+                return Logical(
+                    "decimal",
+                    nullable,
+                    precision=38 if top is None else max(20, len(str(int(top)))),
+                    scale=0,
+                )
+            return Logical("integer", nullable)
+        spec = decimal_spec(prop)
+        if spec:
+            return Logical("decimal", nullable, precision=spec[0], scale=spec[1])
+        return Logical("number", nullable)
+    if len(real) > 1:
+        if set(real) & {"object", "array"}:
+            return Logical("json", nullable)
+        return Logical("string", nullable)
+    kind = real[0]
+    if kind == "boolean":
+        return Logical("boolean", nullable)
+    if kind in ("object", "array"):
+        return Logical("json", nullable)
+    fmt = property_format(prop)
+    if fmt in ("date-time", "date", "time"):
+        return Logical(fmt, nullable)
+    length = prop.get("maxLength")
+    return Logical("string", nullable, max_length=length if isinstance(length, int) else None)
+
+
+# ----------------------------------------------------------------------------- record checks
+
+Check = Callable[[Any], str | None]  # returns a problem, or None when the value is fine
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, int):
+        return not isinstance(v, bool)
+    if isinstance(v, float):
+        return v.is_integer()
+    return isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value()
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, Decimal)):
+        return not isinstance(v, Decimal) or v.is_finite()
+    return isinstance(v, float) and math.isfinite(v)
+
+
+def parse_datetime(value: str) -> datetime:
+    """A date-time as ISO 8601 calendar text: `YYYY-MM-DD`, then the time after `T` or a space
+    (a bare date is taken as midnight). Python also reads week dates (`2024-W01-1`), ordinal
+    dates (`2024-001`) and the basic format (`20240101`); no database reads them alike, so they
+    are refused (ValueError)."""
+    if len(value) < 10 or value[4] != "-" or value[7] != "-" or value[10:11] not in "Tt ":
+        raise ValueError(f"{value!r} is not an ISO 8601 calendar date-time")
+    return datetime.fromisoformat(value)
+
+
+def parse_date(value: str) -> date:
+    """A date as `YYYY-MM-DD` only (see parse_datetime for what else Python would read)."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError(f"{value!r} is not an ISO 8601 calendar date")
+    return date.fromisoformat(value)
+
+
+_FORMAT_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date-time": parse_datetime,
+    "date": parse_date,
+    "time": time.fromisoformat,
+}
+
+
+def multiple_of(step: Any) -> Callable[[Any], bool] | None:
+    """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
+    Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
+    None when `step` is not a positive number (the schema's own problem, left to jsonschema)."""
+    try:
+        exact = Decimal(str(step))
+    except (InvalidOperation, ValueError):
+        return None
+    if isinstance(step, bool) or not exact.is_finite() or exact <= 0:
+        return None
+    shape = exact.normalize().as_tuple()
+    if shape.digits == (1,) and isinstance(shape.exponent, int):  # 10^e, as decimals are
+        e = shape.exponent
+        unit = 10**e if e > 0 else 1
+        scale = 10.0**-e
+
+        def power_of_ten(v: Any) -> bool:
+            if type(v) is float:
+                return float_on_step(v, scale)
+            if type(v) is int:
+                return v % unit == 0
+            return not isinstance(v, Decimal) or _exponent(v) >= e
+
+        setattr(power_of_ten, "scale", scale)  # noqa: B010 - for CheckCode's inline test
+        return power_of_ten
+    ratio = Fraction(exact)
+
+    def any_step(v: Any) -> bool:
+        x = Decimal(repr(v)) if type(v) is float else Decimal(v) if type(v) is int else v
+        if not isinstance(x, Decimal) or abs(x.adjusted()) > 4300:
+            return False  # too large to test exactly in reasonable time: refused
+        return (Fraction(x) / ratio).denominator == 1
+
+    return any_step
+
+
+# A float is read only from a JSON number of at most 15 significant digits (longer ones are
+# Decimals, see tapwell.singer.wire), N / 10^d with N < 10^15. Times 10^s it is an integer when d <= s;
+# when d > s it is at least 10^-(d-s) away from one, while |v * 10^s| < 10^(15-(d-s)): float
+# error (< 3.4e-16 relative) stays below the tolerance and the tolerance below that distance.
+# So this is exact on such floats, and it costs a multiplication instead of round(v, s).
+FLOAT_ON_STEP = "abs((k := v * {scale}) - round(k)) <= abs(k) * 4e-16"
+
+
+def float_on_step(v: float, scale: float) -> bool:
+    """Whether float `v` (read from JSON text) times `scale` (10^s) is an integer."""
+    k = v * scale
+    return abs(k - round(k)) <= abs(k) * 4e-16
+
+
+def _exponent(value: Decimal) -> int:
+    """The exponent of `value`'s last non-zero digit (0 has every exponent)."""
+    shape = value.as_tuple()
+    if not isinstance(shape.exponent, int) or not any(shape.digits):
+        return 10**9
+    digits = "".join(map(str, shape.digits))
+    return shape.exponent + len(digits) - len(digits.rstrip("0"))
+
+
+def _check_for(prop: dict[str, Any]) -> Check | None:
+    kinds = set(property_types(prop))
+    if not kinds or kinds >= {"boolean", "integer", "number", "string", "object", "array"}:
+        return None
+    nullable = "null" in kinds
+    tests: list[Callable[[Any], bool]] = []
+    if "integer" in kinds and "number" not in kinds:
+        tests.append(_is_int)
+    if "number" in kinds:
+        tests.append(_is_number)
+    if "boolean" in kinds:
+        tests.append(lambda v: isinstance(v, bool))
+    if "object" in kinds:
+        tests.append(lambda v: isinstance(v, dict))
+    if "array" in kinds:
+        tests.append(lambda v: isinstance(v, list))
+    parse = _FORMAT_PARSERS.get(property_format(prop) or "") if kinds & {"string"} else None
+    if "string" in kinds:
+        tests.append(lambda v: isinstance(v, str))
+    expected = " or ".join(sorted(kinds - {"null"})) or "null"
+    if parse is not None:
+        expected = f"{property_format(prop)} string"
+    multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None if nullable else "is null but the schema does not allow null"
+        for test in tests:
+            if test(value):
+                if parse is not None and isinstance(value, str):
+                    try:
+                        parse(value)
+                    except ValueError:
+                        return f"{value!r} is not a valid {expected}"
+                if multiple is not None and _is_number(value) and not multiple(value):
+                    return f"{value} is not a multiple of {prop['multipleOf']} (the schema's multipleOf)"
+                return None
+        shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
+        return f"{shown} is not {expected}"
+
+    return check
+
+
+_EXACT_TYPES: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}),
+    "number": frozenset({int, float, Decimal}),
+    "string": frozenset({str}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list}),
+}
+
+
+def _fast_types(prop: dict[str, Any]) -> frozenset[type]:
+    """Python types that are certainly valid for a property (type(v) in this set), so the common
+    case costs one set look-up; anything else goes through the full check."""
+    out: set[type] = set()
+    for kind in property_types(prop):
+        out |= _EXACT_TYPES.get(kind, frozenset())
+    if "number" in property_types(prop):
+        out.discard(float)  # NaN and infinity are not JSON numbers: check floats fully
+    return frozenset(out)
+
+
+def compile_checker(
+    stream: str, schema: dict[str, Any], key_properties: list[str] | None = None
+) -> Callable[[dict[str, Any], int | None], None]:
+    """A function that raises ProtocolError (with stream, line and field) for a record that
+    breaks `schema`: wrong type, unparseable date, a required field or key property missing."""
+    return check_code(stream, schema, key_properties).compile()
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    fast: frozenset[type]  # types certainly valid (one look-up)
+    parse: Any  # the format's parser for strings, or None
+    check: Check  # the full check, which names the problem
+    nullable: bool
+    number: bool
+    multiple: Any = None  # multiple_of's test, when the property has multipleOf
+
+
+# Types a branch may name in generated source (builtins, so no look-up through the environment).
+_NAMED = {int: "int", float: "float", str: "str", bool: "bool", dict: "dict", list: "list"}
+
+Then = Callable[[type | None], list[str]]
+
+
+class CheckCode:
+    """The record check of one SCHEMA as straight-line source, one block per field, specialised
+    once (a loop over the fields cost twice as much per record). The common case for each field
+    is a type look-up; anything else goes to the field's full check, which names the problem.
+
+    A target that does its own work per field (encoding a row for its destination) can fuse it
+    into the same function with `field_block`, so each value is fetched and its type tested once.
+    Names reach the code only as values in the function's environment, never as source text."""
+
+    def __init__(self, stream: str, schema: dict[str, Any], keys: list[str]) -> None:
+        props: dict[str, Any] = schema.get("properties") or {}
+        self.fields: list[_Field] = []
+        for name, prop in props.items():
+            check = _check_for(prop)
+            if check is None:
+                continue
+            kinds = property_types(prop)
+            parse = _FORMAT_PARSERS.get(property_format(prop) or "") if "string" in kinds else None
+            nullable = not kinds or "null" in kinds
+            multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
+            fast = _fast_types(prop) - ({int, Decimal} if multiple else set())
+            numeric = bool(set(kinds) & {"number", "integer"})
+            self.fields.append(
+                _Field(
+                    name,
+                    fast,
+                    parse,
+                    check,
+                    nullable,
+                    "number" in kinds,
+                    multiple if numeric else None,
+                )
+            )
+        self.index = {f.name: i for i, f in enumerate(self.fields)}
+        required = [name for name in schema.get("required") or [] if name not in keys]
+        names = tuple(f.name for f in self.fields)
+        checks = tuple(f.check for f in self.fields)
+
+        def fail(problem: str, line: int | None, name: str) -> None:
+            raise ProtocolError(problem, line=line, stream=stream, field=name)
+
+        def slow(i: int, value: Any, line: int | None) -> None:
+            problem = checks[i](value)
+            if problem is not None:
+                fail(problem, line, names[i])
+
+        self.env: dict[str, Any] = {"fail": fail, "slow": slow}
+        self.head: list[str] = []  # key properties, then required fields
+        for i, key in enumerate(keys):
+            self.env[f"_k{i}"] = key
+            self.head += [
+                f"if get(_k{i}) is None:",
+                f"    fail('key property is missing or null', line, _k{i})",
+            ]
+        for i, name in enumerate(required):
+            self.env[f"_r{i}"] = name
+            self.head += [
+                f"if _r{i} not in record:",
+                f"    fail('required field is missing', line, _r{i})",
+            ]
+        for i, f in enumerate(self.fields):
+            self.env.update({f"_n{i}": f.name, f"_t{i}": f.fast, f"_p{i}": f.parse})
+            if f.multiple:
+                self.env[f"_m{i}"] = f.multiple
+        self.env["_D"] = Decimal
+
+    def field_block(self, i: int, then: Then | None = None) -> list[str]:
+        """Source that fetches field `i` into `v` and checks it; `then(t)` gives the lines to run
+        once `v` passed: t is type(None) for null, a builtin type when the branch pins `v`'s type,
+        None when it does not."""
+        f = self.fields[i]
+        after: Then = then or (lambda t: [])
+
+        def branch(lines: list[str]) -> list[str]:
+            return ["    " + line for line in lines] or ["    pass"]
+
+        out = [f"v = get(_n{i})", "if v is None:"]
+        out += branch(
+            ([] if f.nullable else [f"if _n{i} in record: slow({i}, v, line)"]) + after(type(None))
+        )
+        rest = f.fast
+        if f.parse is not None and str in f.fast:
+            out += [
+                "elif type(v) is str:",
+                "    try:",
+                f"        _p{i}(v)",
+                "    except ValueError:",
+            ]
+            out += [f"        slow({i}, v, line)", *["    " + line for line in after(str)]]
+            rest = f.fast - {str}
+        if rest or f.parse is None:
+            for t in sorted(rest & _NAMED.keys(), key=_NAMED.__getitem__):
+                if after(t) != after(None):
+                    out += [f"elif type(v) is {_NAMED[t]}:", *branch(after(t))]
+            out += [f"elif type(v) in _t{i}:", *branch(after(None))]
+        if f.multiple:  # numbers pass only as exact multiples of multipleOf
+            out += [f"elif type(v) is int and _m{i}(v):", *branch(after(int))]
+            if f.number:
+                out += [f"elif type(v) is _D and _m{i}(v):", *branch(after(None))]
+        if f.number:
+            scale = getattr(f.multiple, "scale", None)
+            if scale is not None:  # multipleOf 10^-s: the test inline, see FLOAT_ON_STEP
+                self.env[f"_s{i}"] = scale
+                extra = " and " + FLOAT_ON_STEP.format(scale=f"_s{i}")
+            else:
+                extra = f" and _m{i}(v)" if f.multiple else ""
+            out += [f"elif type(v) is float and v - v == 0.0{extra}:  # finite (NaN, inf: NaN)"]
+            out += branch(after(float))
+        out += ["else:", f"    slow({i}, v, line)", *["    " + line for line in after(None)]]
+        return out
+
+    def compile(self) -> Callable[[dict[str, Any], int | None], None]:
+        body = ["get = record.get", *self.head]
+        for i in range(len(self.fields)):
+            body += self.field_block(i)
+        checker: Callable[[dict[str, Any], int | None], None] = build_function(
+            "check_record", "record, line=None", body, self.env
+        )
+        return checker
+
+
+def check_code(
+    stream: str, schema: dict[str, Any], key_properties: list[str] | None = None
+) -> CheckCode:
+    """The check of `schema`'s records as source, to compile or to fuse with a target's encoding."""
+    return CheckCode(stream, schema, list(key_properties or []))
+
+
+def build_function(name: str, params: str, body: list[str], env: dict[str, Any]) -> Any:
+    """Compile `def name(params): body` with every name of `env` bound as a closure variable
+    (a cell load per use, cheaper than a global look-up and a subscript). `env`'s keys and the
+    body are generated by tapwell from positions, never from data."""
+    src = ["def make(env):"]
+    src += [f"    {key} = env[{key!r}]" for key in env]
+    src += [f"    def {name}({params}):", *["        " + line for line in body]]
+    src += [f"    return {name}"]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(src), namespace)  # noqa: S102 - generated from positions only
+    return namespace["make"](env)

@@ -1,0 +1,289 @@
+"""Singer messages on the wire: a line reader and a writer, both on orjson.
+
+Exactness rules kept here, once, for every tap and target:
+
+- A Decimal is written as the JSON number it is (orjson.Fragment), never through float.
+- A number is read as a float only when a float holds it exactly (at most 15 significant digits);
+  a line with a longer number is parsed with `parse_float=Decimal` and arbitrary-size integers.
+- Datetimes are written ISO 8601 with their offset (naive ones are taken as UTC); dates stay dates.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+import orjson
+
+from tapwell.singer.errors import ProtocolError
+from tapwell.singer.messages import (
+    ActivateVersionMessage,
+    Message,
+    RecordMessage,
+    StateMessage,
+    UnknownMessageType,
+    from_dict,
+)
+
+# A run of 16+ digits (optionally with a point) may not survive a float: parse that line exactly.
+# orjson also turns integers past 64 bits into floats, which this catches too. Found without a
+# regex (5x faster on a typical record line): digits and points become "9", everything else " ",
+# then look for 16 nines (a superset of the regex \d[\d.]{15}: a run may start with a point).
+_DIGITS = bytes(ord("9") if c in b"0123456789." else ord(" ") for c in range(256))
+_RUN = b"9" * 16
+
+
+def _maybe_long(raw: bytes) -> bool:
+    return _RUN in raw.translate(_DIGITS)
+
+
+_OPTS = orjson.OPT_NAIVE_UTC
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{value} is not a JSON number")
+        return orjson.Fragment(str(value))
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _big_ints(value: Any) -> Any:
+    """orjson refuses integers past 64 bits; write those as exact number fragments."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**64 else orjson.Fragment(str(value))
+    if isinstance(value, dict):
+        return {k: _big_ints(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_big_ints(v) for v in value]
+    return value
+
+
+def dumps(obj: Any, option: int = 0) -> bytes:
+    """Encode one JSON value the way every tapwell message is encoded."""
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS | option)
+    except TypeError as exc:
+        if "Recursion" in str(exc):  # orjson writes at most 255 levels; the reader takes 1024
+            return _dumps_deep(obj, option)
+        if "64-bit" not in str(exc):
+            raise
+        return orjson.dumps(_big_ints(obj), default=_default, option=_OPTS | option)
+
+
+def _dumps_deep(obj: Any, option: int) -> bytes:
+    """`dumps` for a value nested deeper than orjson writes, without recursion: containers are
+    written here, every other value by orjson (so numbers, strings and dates read the same)."""
+    tail = b"\n" if option & orjson.OPT_APPEND_NEWLINE else b""
+    leaf_option = option & ~orjson.OPT_APPEND_NEWLINE & ~orjson.OPT_INDENT_2
+    sort = bool(option & orjson.OPT_SORT_KEYS)
+    out: list[bytes] = []
+    todo: list[Any] = [obj]  # values to write, and bytes to copy, in reverse order
+    while todo:
+        item = todo.pop()
+        if isinstance(item, bytes):
+            out.append(item)
+        elif isinstance(item, dict):
+            parts: list[Any] = [b"{"]
+            pairs = sorted(item.items()) if sort else item.items()
+            for n, (key, value) in enumerate(pairs):
+                if not isinstance(key, str):
+                    raise TypeError("Dict key must be str")
+                parts += [b"," if n else b"", orjson.dumps(key) + b":", value]
+            parts.append(b"}")
+            todo.extend(reversed(parts))
+        elif isinstance(item, (list, tuple)):
+            parts = [b"["]
+            for n, value in enumerate(item):
+                parts += [b"," if n else b"", value]
+            parts.append(b"]")
+            todo.extend(reversed(parts))
+        else:
+            out.append(dumps(item, leaf_option))
+    return b"".join(out) + tail
+
+
+class UnreadableJSON(ValueError):
+    """A line that is JSON, or nearly, but holds what no tapwell reader takes: NaN or Infinity,
+    an integer past Python's 4300-digit conversion limit, nesting past what a reader holds."""
+
+
+def _no_constant(name: str) -> Any:
+    raise UnreadableJSON(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def loads(line: bytes | str) -> Any:
+    """Decode one JSON value, keeping every digit of every number. Raises ValueError (orjson's
+    JSONDecodeError, or UnreadableJSON) for anything that is not a JSON value we can hold."""
+    raw = line.encode() if isinstance(line, str) else line
+    if not _maybe_long(raw):
+        return orjson.loads(raw)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + 1100)  # as deep as orjson's 1024 levels on this path too
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise UnreadableJSON("nested too deeply to read (up to 1024 levels always load)") from None
+    except UnreadableJSON:
+        raise
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise UnreadableJSON(
+                "an integer with more than 4300 digits (no destination holds it exactly)"
+            ) from None
+        raise
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def json_problem(exc: ValueError) -> str:
+    """What `loads` refused, as the problem of one error line."""
+    if isinstance(exc, UnreadableJSON):
+        return str(exc)
+    if "depth limit" in str(exc) or "recursion" in str(exc).lower():
+        return "nested too deeply to read (up to 1024 levels always load)"
+    return f"not valid JSON ({exc})"
+
+
+def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -> Message:
+    """One line of input to one message; errors name the line."""
+    try:
+        obj = loads(line)
+    except ValueError as exc:  # orjson's and json's decode errors, UnicodeDecodeError, ours
+        raise ProtocolError(json_problem(exc), line=line_no, source=source) from None
+    try:
+        return from_dict(obj)
+    except ProtocolError as exc:
+        exc.line, exc.source = line_no, source
+        exc.args = (exc.describe(),)
+        raise
+
+
+def read_messages(
+    stream: IO[bytes] | None = None,
+    *,
+    source: str = "stdin",
+    skip_unknown: bool = True,
+    on_unknown: Any = None,
+) -> Iterator[tuple[int, Message]]:
+    """Yield (line number, message) for each non-blank line.
+
+    Unknown message types are skipped (the spec allows it) unless `skip_unknown` is false;
+    `on_unknown(line_no, error)` is called for each one skipped.
+    """
+    stream = stream if stream is not None else sys.stdin.buffer
+    digits, run = _DIGITS, _RUN
+    fast_loads = orjson.loads
+    for line_no, line in enumerate(stream, 1):
+        if len(line) < 4 and not line.strip():
+            continue
+        # The hot path: a well-formed RECORD is built without the general checks' call chain.
+        if run not in line.translate(digits):
+            try:
+                obj = fast_loads(line)
+            except orjson.JSONDecodeError:
+                obj = None
+            if type(obj) is dict and obj.get("type") == "RECORD":
+                rec, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
+                if (
+                    type(rec) is dict
+                    and type(name) is str
+                    and (version is None or type(version) is int)
+                ):
+                    yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
+                    continue
+        if not line.strip():  # only whitespace, longer than the cheap test above
+            continue
+        try:
+            yield line_no, parse_line(line, line_no, source)
+        except UnknownMessageType as exc:
+            if not skip_unknown:
+                raise
+            if on_unknown is not None:
+                on_unknown(line_no, exc)
+
+
+class MessageWriter:
+    """Writes Singer messages to a binary stream, buffered; flushed at every STATE.
+
+    `write_record` is the hot path: one dict, one orjson call, one buffered write.
+    """
+
+    def __init__(self, out: IO[bytes] | None = None) -> None:
+        self._out = out if out is not None else sys.stdout.buffer
+        self._write = self._out.write
+
+    def write_record(
+        self,
+        stream: str,
+        record: dict[str, Any],
+        version: int | None = None,
+        time_extracted: datetime | None = None,
+    ) -> None:
+        msg: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            msg["version"] = version
+        if time_extracted is not None:
+            msg["time_extracted"] = time_extracted
+        try:
+            self._write(
+                orjson.dumps(msg, default=_default, option=_OPTS | orjson.OPT_APPEND_NEWLINE)
+            )
+        except TypeError:
+            self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
+
+    def write_schema(
+        self,
+        stream: str,
+        schema: dict[str, Any],
+        key_properties: list[str] | None = None,
+        bookmark_properties: list[str] | None = None,
+    ) -> None:
+        msg: dict[str, Any] = {
+            "type": "SCHEMA",
+            "stream": stream,
+            "schema": schema,
+            "key_properties": list(key_properties or []),
+        }
+        if bookmark_properties:
+            msg["bookmark_properties"] = list(bookmark_properties)
+        self.write_dict(msg)
+
+    def write_state(self, value: dict[str, Any]) -> None:
+        self.write_dict({"type": "STATE", "value": value})
+        self.flush()
+
+    def write_activate_version(self, stream: str, version: int, *, empty: bool = False) -> None:
+        """`empty=True` says the table really holds no rows: a target may then retire every row
+        of older versions even though no record of `version` came (tapwell.sdk.target_versions)."""
+        self.write_message(ActivateVersionMessage(stream, version, empty))
+
+    def write_message(self, message: Message) -> None:
+        self.write_dict(message.to_dict())
+        if isinstance(message, StateMessage):
+            self.flush()
+
+    def write_dict(self, msg: dict[str, Any]) -> None:
+        self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+__all__ = [
+    "MessageWriter",
+    "RecordMessage",
+    "dumps",
+    "loads",
+    "parse_line",
+    "read_messages",
+]

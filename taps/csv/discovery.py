@@ -1,0 +1,176 @@
+"""Which files make each stream, and each stream's schema (declared, or inferred from a sample)."""
+
+from __future__ import annotations
+
+import csv
+import glob
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tapwell.singer.errors import ConfigError, DiscoveryError
+
+from .types import infer_property
+
+
+@dataclass
+class StreamConfig:
+    name: str
+    paths: list[str]
+    key_properties: list[str] = field(default_factory=list)
+    replication_key: str | None = None
+    schema: dict[str, Any] | None = None
+    column_types: dict[str, Any] = field(default_factory=dict)
+    delimiter: str = ","
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+    null_values: list[str] = field(default_factory=list)
+
+
+def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
+    """Streams from `streams` (tapwell's shape) or `files` (the shape of Meltano's tap-csv:
+    entity, path, keys)."""
+    raw = config.get("streams")
+    if raw is None:
+        raw = [
+            {
+                "name": f.get("entity"),
+                "path": f.get("path"),
+                "key_properties": f.get("keys", []),
+                "delimiter": f.get("delimiter", ","),
+                "encoding": f.get("encoding", "utf-8"),
+            }
+            for f in config.get("files") or []
+        ]
+    if not raw:
+        raise ConfigError(
+            'config has no streams: add "streams": [{"name": ..., "path": "data/*.csv"}]'
+        )
+    base = Path(config.get("base_dir") or ".")
+    out = []
+    for i, s in enumerate(raw):
+        name = s.get("name")
+        if not name:
+            raise ConfigError(f"config key streams/{i}/name: every stream needs a name")
+        patterns = s.get("paths") or ([s["path"]] if s.get("path") else [])
+        if not patterns:
+            raise ConfigError(f"config key streams/{i}/path: stream {name!r} needs a path or glob")
+        files: list[str] = []
+        for pattern in patterns:
+            full = str(base / pattern) if not Path(pattern).is_absolute() else pattern
+            matched = sorted(glob.glob(full, recursive=True))
+            if not matched:
+                raise ConfigError(f"stream {name!r}: no file matches {full!r}")
+            files.extend(matched)
+        out.append(
+            StreamConfig(
+                name=name,
+                paths=files,
+                key_properties=list(s.get("key_properties") or s.get("keys") or []),
+                replication_key=s.get("replication_key"),
+                schema=s.get("schema"),
+                column_types=dict(s.get("column_types") or {}),
+                delimiter=s.get("delimiter", ","),
+                quotechar=s.get("quotechar", '"'),
+                encoding=s.get("encoding", "utf-8"),
+                null_values=list(s.get("null_values") or []),
+            )
+        )
+    return out
+
+
+# Encodings where a newline byte is always a newline: decode line by line, so a bad byte is
+# reported at its own line rather than wherever the decoder's buffer happened to be.
+_LINE_SAFE = {
+    "utf-8",
+    "utf8",
+    "utf-8-sig",
+    "ascii",
+    "latin-1",
+    "latin1",
+    "iso-8859-1",
+    "cp1252",
+    "windows-1252",
+}
+
+
+def _decoded_lines(f: Any, encoding: str, path: str) -> Iterator[str]:
+    enc = "utf-8" if encoding.lower() in ("utf-8", "utf8", "utf-8-sig") else encoding
+    for n, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8-sig" if n == 1 and enc == "utf-8" else enc)
+        except UnicodeDecodeError as exc:
+            raise CsvDecodeError(
+                f"{path} line {n}: not valid {encoding} ({exc.reason} at byte {exc.start})"
+            ) from None
+
+
+class CsvDecodeError(Exception):
+    """A line of a CSV file is not in the stream's encoding."""
+
+
+def open_csv(path: str, sc: StreamConfig) -> tuple[Any, Any]:
+    """(file, csv reader) for a stream's file; close the file when done."""
+    if sc.encoding.lower() in _LINE_SAFE:
+        f: Any = open(path, "rb")  # noqa: SIM115 (closed by the caller)
+        lines: Any = _decoded_lines(f, sc.encoding, path)
+    else:
+        f = lines = open(path, newline="", encoding=sc.encoding)  # noqa: SIM115
+    return f, csv.reader(lines, delimiter=sc.delimiter, quotechar=sc.quotechar, strict=True)
+
+
+def read_header(path: str, sc: StreamConfig) -> list[str]:
+    f, reader = open_csv(path, sc)
+    with f:
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DiscoveryError(f"{path}: the file is empty; a CSV needs a header row") from None
+        except CsvDecodeError as exc:
+            raise DiscoveryError(str(exc)) from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DiscoveryError(f"{path} line 1: malformed CSV header ({exc})") from None
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise DiscoveryError(f"{path} line 1: duplicate column names {dupes}")
+    return header
+
+
+def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
+    if sc.schema:
+        return sc.schema
+    header = read_header(sc.paths[0], sc)
+    samples: dict[str, list[str]] = {h: [] for h in header}
+    taken = 0
+    for path in sc.paths:
+        f, reader = open_csv(path, sc)
+        with f:
+            try:
+                next(reader, None)
+                for row in reader:
+                    for h, v in zip(header, row, strict=False):
+                        if v not in sc.null_values:
+                            samples[h].append(v)
+                    taken += 1
+                    if sample_rows and taken >= sample_rows:
+                        break
+            except CsvDecodeError as exc:
+                raise DiscoveryError(str(exc)) from None
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise DiscoveryError(
+                    f"{path} line {reader.line_num}: malformed CSV ({exc})"
+                ) from None
+        if sample_rows and taken >= sample_rows:
+            break
+    props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}
+    for key in sc.key_properties:
+        if key not in props:
+            raise ConfigError(
+                f"stream {sc.name!r}: key property {key!r} is not a column of {sc.paths[0]}"
+            )
+    if sc.replication_key and sc.replication_key not in props:
+        raise ConfigError(
+            f"stream {sc.name!r}: replication key {sc.replication_key!r} is not a column of {sc.paths[0]}"
+        )
+    return {"type": "object", "properties": props}

@@ -1,0 +1,191 @@
+"""Connecting to MySQL/MariaDB, the session every query runs in, and the one place where driver
+errors become tapwell errors.
+
+The session is always UTC (`time_zone = '+00:00'`): TIMESTAMP values then arrive in UTC, and
+DATETIME values (which have no zone) are emitted as UTC too. Long network timeouts keep a
+server-side cursor alive while a slow target applies backpressure.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tapwell.singer.errors import (
+    AuthenticationError,
+    ConfigError,
+    RetriableSyncError,
+    SyncError,
+    TapwellError,
+)
+
+LOG = logging.getLogger("tap-mysql")
+
+# What PipelineWise runs when the config has no session_sqls; time_zone is forced regardless.
+DEFAULT_SESSION_SQLS = [
+    "SET @@session.wait_timeout = 28800",
+    "SET @@session.net_read_timeout = 3600",
+    "SET @@session.net_write_timeout = 3600",
+    "SET @@session.innodb_lock_wait_timeout = 3600",
+]
+
+# Server and client error codes, grouped by what the user should do next.
+_AUTH = {1045, 1698}
+_NO_ACCESS = {1044, 1142, 1143, 1227, 1370}
+_UNKNOWN_DB = {1049}
+_UNREACHABLE = {2002, 2003, 2005, 2026}
+_PASSING = {1040, 1205, 1213, 2006, 2013, 2055, 1053, 1927, 3024, 1969}
+_PURGED = {1236}
+_LOST = {2006, 2013, 2055}  # while connecting: the server never finished the handshake
+
+
+def truthy(value: Any) -> bool:
+    """Config flags arrive as JSON booleans or as strings ("true", "1") in older configs."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "y", "on"}
+    return bool(value)
+
+
+def where(config: dict[str, Any]) -> str:
+    return f"{config.get('host', 'localhost')}:{int(config.get('port') or 3306)}"
+
+
+def connect_args(config: dict[str, Any]) -> dict[str, Any]:
+    """mysqlclient keyword arguments from a singer-io / PipelineWise style config."""
+    for key in ("host", "user"):
+        if not config.get(key):
+            raise ConfigError(f"config key {key}: required (the MySQL {key} to connect to)")
+    try:
+        port = int(config.get("port") or 3306)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key port: {config.get('port')!r} is not a port number") from None
+    args: dict[str, Any] = {
+        "host": str(config["host"]),
+        "port": port,
+        "user": str(config["user"]),
+        "passwd": str(config.get("password") or ""),
+        "charset": "utf8mb4",
+        "connect_timeout": int(config.get("connect_timeout") or 30),
+        "autocommit": True,
+    }
+    if config.get("database"):
+        args["db"] = str(config["database"])
+    if truthy(config.get("ssl", False)):
+        ssl: dict[str, str] = {}
+        for key, name in (("ssl_ca", "ca"), ("ssl_cert", "cert"), ("ssl_key", "key")):
+            if config.get(key):
+                ssl[name] = str(config[key])
+        args["ssl"] = ssl
+        verify = config.get("check_hostname", config.get("verify_mode", False))
+        args["ssl_mode"] = "VERIFY_IDENTITY" if truthy(verify) else "REQUIRED"
+    return args
+
+
+def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> TapwellError:
+    """A MySQLdb or PyMySQL error as the tapwell error that says what to do next.
+
+    Messages never carry the password: they are built from the error code and the server's text,
+    which names the user and host only."""
+    if isinstance(exc, TapwellError):
+        return exc
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    ctx = f" while {doing}" if doing else ""
+    if code in _AUTH:
+        m = re.search(r"for user '([^']*)'@'([^']*)'", text)
+        who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.get('user')}'"
+        return AuthenticationError(f"MySQL refused user {who}: check user and password")
+    if code in _UNREACHABLE:
+        return RetriableSyncError(
+            f"cannot reach MySQL at {where(config)}: {text}; check host, port and firewall"
+        )
+    if code in _UNKNOWN_DB:
+        return ConfigError(f"{text}; check the database name in the config")
+    if code in _NO_ACCESS:
+        return ConfigError(
+            f"MySQL denied access{ctx}: {text}; grant the user the privilege or deselect the stream"
+        )
+    if code in _PURGED:
+        return SyncError(
+            f"the binlog position in the state is no longer on the server ({text}); "
+            "the binlog was purged: remove the stream's bookmark to take a new initial snapshot"
+        )
+    if code in _LOST and doing == "connecting":
+        return RetriableSyncError(
+            f"cannot connect to MySQL at {where(config)}: the server did not complete the "
+            f"handshake within connect_timeout ({connect_args(config)['connect_timeout']} s) "
+            f"(MySQL error {code}: {text}); check that host and port are a MySQL server's, "
+            "reachable and not overloaded, or raise connect_timeout"
+        )
+    if code in _PASSING:
+        return RetriableSyncError(f"MySQL error {code}{ctx}: {text}")
+    if code is not None:
+        return SyncError(f"MySQL error {code}{ctx}: {text}")
+    return SyncError(f"MySQL client error{ctx}: {text or type(exc).__name__}")
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes of both drivers (mysqlclient for queries, PyMySQL for the binlog)."""
+    import MySQLdb
+
+    classes: list[type[BaseException]] = [MySQLdb.Error]
+    try:
+        import pymysql
+
+        classes.append(pymysql.err.MySQLError)
+    except ImportError:  # pragma: no cover - mysql-replication brings PyMySQL
+        pass
+    return tuple(classes)
+
+
+@contextmanager
+def translated(config: dict[str, Any], doing: str = "") -> Iterator[None]:
+    """Run a block, turning any driver error into a tapwell error (the one mapping above)."""
+    try:
+        yield
+    except driver_errors() as exc:
+        raise map_error(exc, config, doing) from None
+
+
+def connect(config: dict[str, Any], conv: dict[Any, Any] | None = None) -> Any:
+    """An open mysqlclient connection in a UTC session, with the config's session_sqls run."""
+    import MySQLdb
+
+    args = connect_args(config)
+    if conv is not None:
+        args["conv"] = conv
+    with translated(config, "connecting"):
+        conn = MySQLdb.connect(**args)
+    sqls = config.get("session_sqls")
+    if sqls is None:
+        sqls = DEFAULT_SESSION_SQLS
+    cur = conn.cursor()
+    for sql in sqls:
+        try:
+            cur.execute(sql)
+        except MySQLdb.Error as exc:
+            LOG.warning("session_sqls: %r failed (%s); going on", sql, exc.args[-1])
+    with translated(config, "setting the session time zone"):
+        cur.execute("SET @@session.time_zone = '+00:00'")
+    cur.close()
+    return conn
+
+
+def server_info(conn: Any) -> dict[str, Any]:
+    """Version and engine (mysql or mariadb) of the server."""
+    version = conn.get_server_info()
+    return {"version": version, "engine": "mariadb" if "mariadb" in version.lower() else "mysql"}
+
+
+def default_server_id() -> int:
+    """A replica id unlikely to clash with real replicas (singer-io picks one at random too)."""
+    return random.randint(5_400, 2**31 - 1)
+
+
+def quote(name: str) -> str:
+    """A MySQL identifier, quoted."""
+    return "`" + name.replace("`", "``") + "`"

@@ -1,0 +1,30 @@
+"""target-duckdb's command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapwell.sdk.target_cli import target_command
+
+from .config import SETTINGS
+
+
+def _loader(config: dict[str, Any]) -> Any:
+    from .loader import DuckDBLoader  # the driver is imported only when used
+
+    return DuckDBLoader(config)
+
+
+def _read_state(config: dict[str, Any]) -> str | None:
+    from .read_state import read_state  # the driver is imported only when used
+
+    return read_state(config)
+
+
+main = target_command(
+    "target-duckdb",
+    _loader,
+    description="Load Singer streams into DuckDB: typed tables, upserts on key properties, exact decimals.",
+    settings=SETTINGS,
+    read_state=_read_state,
+)

@@ -1,0 +1,199 @@
+"""JSON Schema -> DuckDB column types, the one spelling of each type, and how each value is
+written to the staging file.
+
+DuckDB's DECIMAL stops at 38 digits: a wider decimal is kept exactly, as text (VARCHAR), rather
+than rounded. A `number` whose schema gives no precision becomes DOUBLE.
+
+DuckDB reports a type in another spelling than the one it was created with
+(`information_schema` says `TIMESTAMP WITH TIME ZONE` for TIMESTAMPTZ): `canonical` maps every
+spelling onto the one this target creates and compares, so a second load of the same schema
+finds nothing to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from tapwell.singer.schema import Logical, logical_type
+from tapwell.singer.wire import dumps
+
+SIMPLE = {
+    "boolean": "BOOLEAN",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "string": "VARCHAR",
+    "date-time": "TIMESTAMPTZ",
+    "date": "DATE",
+    "time": "TIME",
+    "json": "JSON",
+}
+
+# Every other name DuckDB accepts or reports for a type, and the name this target uses for it.
+SPELLINGS = {
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
+    "TIMESTAMP_TZ": "TIMESTAMPTZ",
+    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
+    "DATETIME": "TIMESTAMP",
+    "TIME WITH TIME ZONE": "TIMETZ",
+    "TIME WITHOUT TIME ZONE": "TIME",
+    "INT8": "BIGINT",
+    "LONG": "BIGINT",
+    "INT128": "HUGEINT",
+    "INT4": "INTEGER",
+    "INT": "INTEGER",
+    "SIGNED": "INTEGER",
+    "INT2": "SMALLINT",
+    "SHORT": "SMALLINT",
+    "INT1": "TINYINT",
+    "FLOAT8": "DOUBLE",
+    "DOUBLE PRECISION": "DOUBLE",
+    "FLOAT4": "FLOAT",
+    "REAL": "FLOAT",
+    "NUMERIC": "DECIMAL",
+    "TEXT": "VARCHAR",
+    "STRING": "VARCHAR",
+    "CHAR": "VARCHAR",
+    "BPCHAR": "VARCHAR",
+    "BOOL": "BOOLEAN",
+    "LOGICAL": "BOOLEAN",
+}
+
+# Decimal digits each integer type holds (HUGEINT: 39), for widening to or from DECIMAL.
+INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUGEINT": 39}
+
+INT64 = (-(2**63), 2**63 - 1)
+DOUBLE_MAX = Decimal("1.7976931348623157E+308")
+
+
+def canonical(sqltype: str) -> str:
+    """The spelling of `sqltype` this target creates and compares: `TIMESTAMP WITH TIME ZONE`
+    -> `TIMESTAMPTZ`, `NUMERIC(12, 2)` -> `DECIMAL(12,2)`, `VARCHAR(10)` -> `VARCHAR`."""
+    text = " ".join(sqltype.strip().upper().split())
+    base, paren, args = text.partition("(")
+    base = base.strip()
+    base = SPELLINGS.get(base, base)
+    if base == "DECIMAL" and paren:
+        return "DECIMAL(" + args.replace(" ", "")
+    if base == "DECIMAL":
+        return "DECIMAL(18,3)"  # DuckDB's default precision and scale
+    return base if base == "VARCHAR" or not paren else f"{base}({args.replace(' ', '')}"
+
+
+def duckdb_type(prop: dict[str, Any]) -> str:
+    return sql_type(logical_type(prop))
+
+
+def sql_type(logical: Logical) -> str:
+    if logical.kind == "decimal":
+        p, s = logical.precision or 38, logical.scale or 0
+        if p > 38:
+            return "VARCHAR"
+        if s == 0 and p > 18:
+            return "HUGEINT"
+        return f"DECIMAL({p},{s})"
+    return SIMPLE[logical.kind]
+
+
+class Refused(Exception):
+    """A value its column cannot hold; the loader names the stream, line and field."""
+
+
+def _as_text(value: Any) -> Any:
+    """A value for a VARCHAR column: text as it is, anything else as its JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (bool, dict, list)):
+        return dumps(value).decode()
+    return str(value)
+
+
+def _as_json(value: Any) -> Any:
+    """A value for a JSON column: its JSON text, every digit kept (DuckDB keeps the text it is
+    cast from; its own JSON reader would parse a number through double). A JSON string stays a
+    JSON string (`"just a string"`); null is SQL NULL."""
+    return None if value is None else dumps(value).decode()
+
+
+def _finite_double(value: Any) -> Any:
+    """A DOUBLE column's value; a number past double's range would become infinity: refused."""
+    if isinstance(value, Decimal) and abs(value) > DOUBLE_MAX:
+        raise Refused(f"{value} is outside the range of a DOUBLE column (about ±1.8e308)")
+    return value
+
+
+def _bigint(value: Any) -> Any:
+    """A BIGINT column's value; an integer past 64 bits is refused rather than a failed batch."""
+    if (
+        isinstance(value, (int, Decimal))
+        and not isinstance(value, bool)
+        and not INT64[0] <= value <= INT64[1]
+    ):
+        raise Refused(f"{value} is outside the range of a BIGINT column (64 bits)")
+    return value
+
+
+def staging_transform(sqltype: str) -> Callable[[Any], Any] | None:
+    """How a value of a column of type `sqltype` (canonical, base name) is written to the
+    staging file. Numbers that must keep every digit travel as JSON strings (DuckDB's JSON
+    reader would parse a bare number through double); JSON values travel as their text."""
+    if sqltype.startswith(("DECIMAL", "HUGEINT")) or sqltype == "VARCHAR":
+        return _as_text
+    if sqltype == "JSON":
+        return _as_json
+    return None
+
+
+def value_check(sqltype: str) -> Callable[[Any], Any] | None:
+    """For a column DuckDB would load a value into wrongly (DOUBLE: infinity) or refuse with a
+    whole-batch error (BIGINT, DECIMAL past its digits): the check that names the value. Run
+    only when DuckDB's load shows one is there, so the usual batch pays nothing for it."""
+    if sqltype.startswith("DECIMAL("):
+        p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
+        return _decimal_digits(int(p) - int(s or 0), sqltype)
+    return {"DOUBLE": _finite_double, "BIGINT": _bigint}.get(sqltype)
+
+
+def _decimal_digits(integer_digits: int, sqltype: str) -> Callable[[Any], Any]:
+    limit = Decimal(10) ** integer_digits
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+            if number.is_finite() and abs(number) >= limit:
+                raise Refused(
+                    f"{value} has more than {integer_digits} digits before the point, which a "
+                    f"{sqltype} column cannot hold"
+                )
+        return value
+
+    return check
+
+
+def staging_type(sqltype: str) -> str:
+    """The type the staging file's column is read as before the cast into the table."""
+    if sqltype in ("BOOLEAN", "BIGINT", "DOUBLE"):
+        return sqltype
+    return "VARCHAR"
+
+
+# How a column may change in place without losing a value (DECIMAL <-> integers: see ddl.wider).
+WIDENS_TO = {
+    "TINYINT": ("SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "VARCHAR"),
+    "SMALLINT": ("INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "VARCHAR"),
+    "INTEGER": ("BIGINT", "HUGEINT", "DOUBLE", "VARCHAR"),
+    "BIGINT": ("HUGEINT", "DOUBLE", "VARCHAR"),
+    "HUGEINT": ("VARCHAR",),
+    "FLOAT": ("DOUBLE", "VARCHAR"),
+    "DOUBLE": ("VARCHAR",),
+    "BOOLEAN": ("VARCHAR",),
+    "DATE": ("TIMESTAMP", "TIMESTAMPTZ", "VARCHAR"),
+    "TIMESTAMP": ("TIMESTAMPTZ", "VARCHAR"),
+    "TIME": ("VARCHAR",),
+    "TIMETZ": ("VARCHAR",),
+    "TIMESTAMPTZ": ("VARCHAR",),
+    "JSON": ("VARCHAR",),
+}

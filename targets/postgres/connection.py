@@ -1,0 +1,266 @@
+"""Connecting to PostgreSQL, and the one place psycopg2's errors become tapwell's.
+
+Config keys of PipelineWise's and MeltanoLabs' target-postgres are read unchanged: host, port,
+user/username, password, dbname/database, ssl / ssl_enable / ssl_mode / sslmode and the
+certificate paths. The password never reaches a log line or an error message: MeltanoLabs'
+`sqlalchemy_url` is parsed here into libpq keywords (a password with an unencoded `%`, `/` or
+`@` included), so libpq never quotes a piece of it back in an error text.
+
+Every connection is pinned to UTF-8 (the server converts to the database's encoding and
+refuses what it cannot hold), has TCP keepalives on both ends (a dead peer is noticed in about a
+minute, and the server drops a vanished session and its locks), and a `lock_timeout` and a
+`statement_timeout`, so a load never waits hours behind a lock or a dead network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import psycopg2
+import psycopg2.errorcodes
+from tapwell.singer.config import url_password
+from tapwell.singer.errors import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    RetriableSyncError,
+    SyncError,
+    TapwellError,
+)
+
+DEFAULT_LOCK_TIMEOUT = 120  # seconds a statement waits for a lock (a vanished session's, say)
+DEFAULT_STATEMENT_TIMEOUT = 3600  # seconds one statement may run; 0 turns it off
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+RETRIABLE_CODES = ("55P03",)  # lock_not_available: lock_timeout, or another load holds the table
+RETRIABLE_CLASSES = (
+    "08",
+    "40",
+    "53",
+    "57",
+    "58",
+)  # connection, rollback, resources, operator, system
+
+
+def connect_params(config: dict[str, Any]) -> dict[str, Any]:
+    """libpq keyword arguments from a target-postgres config (either dialect), or from
+    MeltanoLabs' `sqlalchemy_url` (postgresql[+driver]://user:password@host:port/db?options)."""
+    common = {
+        "application_name": "tapwell target-postgres",
+        "connect_timeout": int(config.get("connect_timeout") or 30),
+        # What we send is UTF-8 whatever the database's encoding: the server converts it, and
+        # refuses a character the database cannot hold instead of storing mojibake.
+        "client_encoding": "UTF8",
+        **KEEPALIVE,
+    }
+    url = config.get("sqlalchemy_url")
+    if url:
+        return {**common, **url_params(str(url))}
+    dbname = config.get("dbname") or config.get("database")
+    if not dbname:
+        raise ConfigError("config key dbname (or database) is required: the database to load into")
+    params: dict[str, Any] = {
+        "host": config.get("host") or "localhost",
+        "port": int(config.get("port") or 5432),
+        "user": config.get("user") or config.get("username") or "postgres",
+        "dbname": dbname,
+        **common,
+    }
+    if config.get("password"):
+        params["password"] = config["password"]
+    sslmode = config.get("sslmode") or config.get("ssl_mode")
+    if (
+        not sslmode
+        and _truthy(config.get("ssl"))
+        or not sslmode
+        and _truthy(config.get("ssl_enable"))
+    ):
+        sslmode = "require"
+    if sslmode:
+        params["sslmode"] = str(sslmode)
+    for ours, libpq in (
+        ("ssl_certificate_authority", "sslrootcert"),
+        ("sslrootcert", "sslrootcert"),
+        ("ssl_client_certificate", "sslcert"),
+        ("sslcert", "sslcert"),
+        ("ssl_client_private_key", "sslkey"),
+        ("sslkey", "sslkey"),
+    ):
+        if config.get(ours):
+            params[libpq] = str(config[ours])
+    return params
+
+
+URL_SHAPE = "config key sqlalchemy_url must look like postgresql://user:password@host:port/dbname"
+
+
+def url_params(url: str) -> dict[str, Any]:
+    """libpq keywords from a postgresql[+driver]:// URL. The password runs to the last `@`, as
+    users paste it (unencoded `/`, `%`, `:` or `@` included; percent escapes are decoded), the
+    same reading tapwell.singer.config masks it by. Query options (sslmode=...) are passed on."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.split("+")[0].startswith("postgres"):
+        raise ConfigError(URL_SHAPE)
+    params: dict[str, Any] = {}
+    password = url_password(url)
+    if password is not None:
+        user, _, after = rest.partition(":")
+        rest = after[len(password) + 1 :]  # past the password and its "@"
+        params["user"], params["password"] = unquote(user), unquote(password)
+    else:
+        auth, at, after = rest.partition("@")
+        if at and "/" not in auth:
+            params["user"], rest = unquote(auth.split(":", 1)[0]), after  # user, or user:@
+    hostport, _, tail = rest.partition("/")
+    dbname, _, query = tail.partition("?")
+    if "?" in hostport:
+        hostport, _, query = hostport.partition("?")
+    host, colon, port = hostport.rpartition(":") if not hostport.endswith("]") else ("", "", "")
+    if not colon:
+        host, port = hostport, ""
+    if host:
+        params["host"] = unquote(host.strip("[]"))
+    if port:
+        if not port.isdigit():
+            raise ConfigError(f"{URL_SHAPE} (its port {port!r} is not a number)")
+        params["port"] = int(port)
+    if dbname:
+        params["dbname"] = unquote(dbname)
+    params.update(parse_qsl(query))
+    return params
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1", "yes", "on")
+
+
+def seconds_setting(config: dict[str, Any], key: str, default: int) -> int:
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"config key {key}: {value!r} is not a number of seconds (0: no limit)")
+    return int(value * 1000)
+
+
+def session_settings(config: dict[str, Any]) -> str:
+    """The SET statements every session starts with (constant text and numbers only)."""
+    lock = seconds_setting(config, "lock_timeout", DEFAULT_LOCK_TIMEOUT)
+    statement = seconds_setting(config, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT)
+    return (
+        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; "
+        f"SET lock_timeout = {lock}; SET statement_timeout = {statement}; "
+        # the server's end of the keepalives: a vanished client's session (and its locks) goes
+        "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+        "SET tcp_keepalives_count = 3"
+    )
+
+
+def connect(config: dict[str, Any]) -> Any:
+    """An open connection (one transaction at a time, session in UTC and ISO dates)."""
+    params = connect_params(config)
+    settings = session_settings(config)
+    where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+    doing = f"cannot connect to PostgreSQL at {where} database {params.get('dbname')!r}"
+    try:
+        conn = psycopg2.connect(**params)
+    except psycopg2.Error as exc:
+        raise map_error(exc, doing) from None
+    with errors_mapped(conn, doing):
+        with conn.cursor() as cur:
+            cur.execute(settings)
+        conn.commit()
+    return conn
+
+
+def rollback_quietly(conn: Any) -> None:
+    """Roll back, if the connection still can: a lost one raises again, which would hide the
+    first error (and end in a traceback)."""
+    with suppress(psycopg2.Error):
+        conn.rollback()
+
+
+@contextmanager
+def errors_mapped(conn: Any, doing: str, *, stream: str | None = None) -> Iterator[None]:
+    """Run a unit of work: on any failure roll back (quietly), and raise a psycopg2 error as
+    `map_error` classifies it. Every use of the connection goes through here."""
+    try:
+        yield
+    except psycopg2.Error as exc:
+        rollback_quietly(conn)
+        raise map_error(exc, doing, stream=stream) from None
+    except BaseException:
+        rollback_quietly(conn)
+        raise
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "pgerror", None) or exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.removeprefix("ERROR:").strip()
+
+
+def map_error(
+    exc: BaseException,
+    doing: str,
+    *,
+    stream: str | None = None,
+    line: int | None = None,
+    column: str | None = None,
+    source: str = "stdin",
+) -> TapwellError:
+    """A psycopg2 error as the tapwell error that says what to do next.
+
+    Credentials refused -> AuthenticationError; database or role missing -> ConfigError; a value
+    that does not fit its column (class 22) -> ProtocolError naming the line, stream and column;
+    connection lost, deadlock, serialization failure, server shutting down -> RetriableSyncError;
+    anything else -> SyncError.
+    """
+    code = getattr(exc, "pgcode", None) or ""
+    message = first_line(exc)
+    if code in ("28P01", "28000") or "password authentication failed" in message:
+        return AuthenticationError(f"{doing}: the server refused the credentials ({message})")
+    if (
+        code in ("3D000", "42704")
+        or "does not exist" in message
+        and isinstance(exc, psycopg2.OperationalError)
+    ):
+        return ConfigError(f"{doing}: {message}")
+    if (
+        not code
+        and isinstance(exc, psycopg2.OperationalError)
+        and ("SSL" in message or "certificate" in message)
+    ):
+        return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
+    if code.startswith("22"):
+        if code == psycopg2.errorcodes.CHARACTER_NOT_IN_REPERTOIRE and "0x00" in message:
+            message = "text contains a NUL byte (\\u0000), which PostgreSQL cannot store"
+        elif code == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER and "\\u0000" in message:
+            message = (
+                "JSON contains a NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
+            )
+        elif code == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER:
+            message += " (the database's encoding cannot hold it: load into a UTF8 database)"
+        return ProtocolError(
+            f"value does not fit the column: {message}",
+            line=line,
+            stream=stream,
+            field=column,
+            source=source,
+        )
+    if code in RETRIABLE_CODES or isinstance(exc, psycopg2.InterfaceError):
+        return RetriableSyncError(f"{doing}: {message} (retrying may help)")
+    if code.startswith("23"):
+        where = f"stream {stream!r}, " if stream else ""
+        return SyncError(f"{where}{doing}: {message}")
+    if isinstance(exc, psycopg2.OperationalError) and not code or code[:2] in RETRIABLE_CLASSES:
+        return RetriableSyncError(f"{doing}: {message} (retrying may help)")
+    where = f"stream {stream!r}: " if stream else ""
+    return SyncError(f"{where}{doing}: {message}")

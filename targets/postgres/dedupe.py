@@ -1,0 +1,94 @@
+"""In-batch dedupe: for each key, only the last record that has it is loaded.
+
+Keys must be compared as PostgreSQL compares them, not as Python does: `1` and `"1"` in a text
+key column are one row there, and so are `"2024-01-01T00:00:00Z"` and
+`"2024-01-01T00:00:00+00:00"` in a timestamptz one, or `1` and `1.0` in a numeric one. Two
+records that only Python tells apart would both reach the merge, which then fails on the whole
+batch ("ON CONFLICT DO UPDATE command cannot affect row a second time"), or, without a primary
+key, both be inserted.
+
+Python's own comparison is exact, and free, for the common case: every key an int in an integer
+column, or every key a str in a text column. Any other batch compares canonical values instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from tapwell.singer.wire import dumps
+
+from .encode import BadValue, formatter_for
+from .types import family
+
+if TYPE_CHECKING:
+    from .loader import Table
+
+INTEGER = {"bigint", "integer", "smallint"}
+NUMBER = INTEGER | {"numeric", "double precision", "real"}
+TEXT = {"text", "character varying", "character"}
+_as_copy_text = formatter_for("key", "text")[0]  # the text encoder's own rules
+
+
+def last_of_each(keys: Sequence[Any], families: Sequence[str]) -> list[int] | range:
+    """Indexes of the rows to load, in order: the last row of each key. `keys` holds one value
+    per row (one key column) or a tuple of `len(families)` values; `families` names each key
+    column's type family (types.family). `range(len(keys))` when no key repeats."""
+    width = len(families)
+    columns = [keys] if width == 1 else [[k[i] for k in keys] for i in range(width)]
+    if not all(_exact(col, fam) for col, fam in zip(columns, families, strict=True)):
+        canon = [
+            [canonical(v, fam) for v in col] for col, fam in zip(columns, families, strict=True)
+        ]
+        keys = canon[0] if width == 1 else list(zip(*canon, strict=True))
+    last: dict[Any, int]
+    try:
+        last = {k: i for i, k in enumerate(keys)}
+    except TypeError:  # a key holding an object or array: compare their JSON text
+        last = {dumps([k] if width == 1 else list(k)): i for i, k in enumerate(keys)}
+    if len(last) == len(keys):
+        return range(len(keys))
+    return sorted(last.values())
+
+
+def _exact(values: Sequence[Any], fam: str) -> bool:
+    """Whether Python's equality on these values is PostgreSQL's on the column."""
+    types = set(map(type, values))
+    if fam in INTEGER:
+        return types <= {int}
+    if fam in TEXT:
+        return types <= {str}
+    return False
+
+
+def canonical(value: Any, fam: str) -> Any:
+    """`value` as PostgreSQL will see it in a column of family `fam`, hashable; the value itself
+    when it does not parse (PostgreSQL will refuse it, and name it, at load)."""
+    try:
+        if fam in NUMBER and type(value) is not bool:
+            number = Decimal(str(value))
+            return number.normalize() if number.is_finite() else number
+        if fam == "timestamp with time zone" and type(value) is str:
+            moment = datetime.fromisoformat(value)
+            # a time without an offset is read in the session's zone, which the loader sets to UTC
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if fam == "timestamp without time zone" and type(value) is str:
+            return datetime.fromisoformat(value).replace(tzinfo=None)  # PostgreSQL drops offsets
+        if fam == "date" and type(value) is str:
+            return date.fromisoformat(value)
+        if fam.startswith("time") and type(value) is str:
+            return time.fromisoformat(value)
+    except (ValueError, InvalidOperation):
+        return value
+    try:
+        return _as_copy_text(value)  # what a text column receives for it
+    except BadValue:  # a NUL byte: PostgreSQL refuses the row at load
+        return value
+
+
+def key_families(table: Table) -> list[str]:
+    """The type family of each key column, in key order (for last_of_each). Here, not in the
+    loader, so the COPY streamer (stream.py) needs no import of the loader that drives it."""
+    return [family(table.columns[table.props[p]]) for p in table.key_props]

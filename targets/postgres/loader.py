@@ -1,0 +1,475 @@
+"""Load batches into PostgreSQL: COPY into a temporary staging table, merge, commit with the state.
+
+One `load` is one transaction: every stream's batch and the `tapwell_state` row commit together
+or not at all, so the state kept in the destination never runs ahead of its rows. Upserts merge
+with `INSERT ... ON CONFLICT` on the primary key (or delete-then-insert when the table has no
+matching key); duplicates inside a batch are resolved before the COPY, the last record winning.
+Append-only streams COPY straight into their table.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.errorcodes
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
+from tapwell.singer.errors import ProtocolError, SyncError
+from tapwell.singer.schema import CheckCode
+from tapwell.singer.wire import dumps
+
+from . import ddl, locate
+from .connection import connect, errors_mapped, map_error
+from .dedupe import key_families, last_of_each
+from .encode import (
+    NULL,
+    BadValue,
+    CopySource,
+    EncodedSource,
+    Nul,
+    compile_encoder,
+    compile_row_encoder,
+)
+from .owners import Owners
+from .settings import StreamSettings
+from .settings import parse as parse_settings
+from .stream import Streamer
+from .types import pg_type, wider
+
+LOG = logging.getLogger("target-postgres")
+# A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
+STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
+
+
+CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
+
+
+@dataclass
+class Table:
+    stream: str
+    schema: str
+    name: str
+    columns: dict[str, str]  # column -> type, as the table has them now
+    props: dict[str, str]  # property -> column, for the stream's current schema
+    keys: list[str]  # key columns
+    key_props: list[str]
+    pk: list[str] = field(default_factory=list)  # the table's primary key columns, sorted
+    direct: bool = True  # try COPY straight into the table until a batch meets a key already there
+    encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
+    how: StreamSettings = field(default_factory=StreamSettings)  # its load_method, hard_delete
+
+    @property
+    def target(self) -> sql.Identifier:
+        return ddl.qualified(self.schema, self.name)
+
+
+@dataclass
+class Plan:
+    """How one batch goes in: its table, which records (the last of each key), the columns in
+    COPY order and the values fixed for the whole batch."""
+
+    table: Table
+    merge: bool
+    indexes: list[int] | range
+    constants: dict[str, str]
+    columns: list[tuple[str | None, str, str]]
+
+
+class PostgresLoader:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.settings = settings = parse_settings(config)
+        self.primary_key_required = settings.primary_key_required
+        self.number_type = settings.number_type
+        self.nul_mode = settings.nul_mode
+        self.state_schema = settings.state_schema
+        self.state_table = settings.state_table
+        self.state_id = settings.state_id
+        self.source = "stdin"
+        self.conn = connect(config)
+        self.tables: dict[str, Table] = {}
+        self.overwritten: set[str] = set()  # streams whose rows this run has replaced
+        self.state_table_ready = False
+        self.schemas_made: set[str] = set()
+        self.owners = Owners(self.state_schema, self.state_table)
+        with errors_mapped(self.conn, "cannot check the state table"):
+            with self.conn.cursor() as cur:  # a user's own table of that name: refused first
+                self.owners.check_state_table(cur)
+            self.conn.commit()
+        self.streamer = Streamer(self)  # COPY while a batch is read (see stream.py)
+
+    # ------------------------------------------------------------------ tables
+
+    def prepare(self, spec: StreamSpec) -> None:
+        """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
+        self.streamer.abandon()
+        with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
+            with self.conn.cursor() as cur:
+                self.tables[spec.name] = self._prepare(cur, spec)
+            self.conn.commit()
+
+    def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
+        props: dict[str, Any] = spec.schema.get("properties") or {}
+        names = ddl.column_names(props, spec.name)
+        for key in spec.key_properties:
+            if key not in props:
+                raise SyncError(
+                    f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
+                )
+        how = self.settings.of(spec.name)
+        if not spec.key_properties and self.primary_key_required and how.upsert:
+            raise SyncError(
+                f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
+            )
+        wanted = {names[p]: pg_type(prop, self.number_type) for p, prop in props.items()}
+        schema, name = ddl.target_of(spec.name, self.config)
+        self._ensure_schema(cur, schema)
+        target = ddl.qualified(schema, name)
+        keys = [names[k] for k in spec.key_properties]
+        existing = ddl.existing_columns(cur, schema, name)
+        unmarked = self.owners.claim(cur, spec.name, schema, name, bool(existing))
+        if not existing:
+            use_keys = keys if how.upsert else []
+            cur.execute(ddl.create_table(target, wanted, use_keys))
+            existing = dict(wanted)
+        else:
+            for col, sqltype in wanted.items():
+                have = existing.get(col)
+                if have is None:
+                    cur.execute(ddl.add_column(target, col, sqltype))
+                    existing[col] = sqltype
+                    continue
+                new = wider(have, sqltype)
+                if new is not None:
+                    cur.execute(ddl.alter_type(target, col, new))
+                    existing[col] = new
+        if unmarked:
+            self.owners.mark(cur, spec.name, schema, name)
+        pk = ddl.primary_key(cur, schema, name)
+        before = self.tables.get(spec.name)
+        nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
+        return Table(
+            spec.name,
+            schema,
+            name,
+            existing,
+            names,
+            keys,
+            list(spec.key_properties),
+            pk,
+            nul=nul,
+            how=how,
+        )
+
+    def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
+        """Check and encode each record as it is read (see compile_row_encoder), for the table
+        `prepare` just made. The batch's constant columns (table version, deleted-at) come last
+        in every COPY, so they are appended when the batch is loaded. None (records stay dicts)
+        when a property is itself one of those columns."""
+        table = self.tables.get(spec.name)
+        if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
+            return None
+        columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
+        encode = compile_row_encoder(columns, check, nul=table.nul)
+        if encode is None:
+            return None
+        keys = table.key_props if table.how.upsert else []
+        key = operator.itemgetter(*keys) if keys else None
+        return RowEncoder(
+            encode,
+            key,
+            columns,
+            None if self.streamer.broken else self.streamer.feed,
+            compile_row_encoder(columns, check, clean=True, nul=table.nul),
+        )
+
+    def _ensure_schema(self, cur: Any, schema: str) -> None:
+        if schema in self.schemas_made:
+            return
+        cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ddl.ident(schema)))
+        self.schemas_made.add(schema)
+
+    def _ensure_column(self, cur: Any, table: Table, column: str, sqltype: str) -> None:
+        if column not in table.columns:
+            cur.execute(ddl.add_column(table.target, column, sqltype))
+            table.columns[column] = sqltype
+            table.encoders.clear()
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
+        """Every batch and the state row, in one transaction."""
+        with errors_mapped(self.conn, "cannot commit the batch"):
+            with self.conn.cursor() as cur:
+                streamed = self.streamer.settle(cur, batches)
+                for batch in batches:
+                    if batch is not streamed:
+                        self._load_batch(cur, batch)
+                if state is not None:
+                    self._save_state(cur, state)
+            self.conn.commit()
+
+    def _plan(self, batch: Batch) -> Plan:
+        table = self.tables[batch.spec.name]
+        keys = table.key_props if table.how.upsert else []
+        indexes: list[int] | range = range(len(batch.records))
+        if keys:
+            indexes = last_of_each(batch_keys(batch, keys), key_families(table))
+        constants = self._constants(table, batch)
+        columns = self._copy_columns(table, constants)
+        return Plan(table, bool(keys), indexes, constants, columns)
+
+    def _constants(self, table: Table, batch: Batch) -> dict[str, str]:
+        """Columns whose value is the same for the whole batch, as COPY text."""
+        constants: dict[str, str] = {}
+        if batch.version is not None:
+            constants["_sdc_table_version"] = str(batch.version)
+        if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
+            constants["_sdc_deleted_at"] = NULL  # a row sent again is alive again
+        return constants
+
+    def _encoder(self, table: Table, columns: list[Any], constants: dict[str, str]) -> Any:
+        key = (tuple(columns), tuple(sorted(constants.items())))
+        encode = table.encoders.get(key)
+        if encode is None:
+            encode = table.encoders[key] = compile_encoder(columns, constants, table.nul)
+        return encode
+
+    def _load_batch(self, cur: Any, batch: Batch) -> None:
+        plan = self._plan(batch)
+        table = plan.table
+        columns = plan.columns
+        if batch.version is not None:
+            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
+        if table.how.load_method == "overwrite" and table.stream not in self.overwritten:
+            cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
+            self.overwritten.add(table.stream)
+        deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
+        merge = plan.merge
+        if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
+            # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
+            # primary key catches a key already there; the savepoint undoes the attempt.
+            cur.execute("SAVEPOINT tapwell_direct")
+            try:
+                self._copy(cur, batch, plan, table.target, raw_unique=True)
+                cur.execute("RELEASE SAVEPOINT tapwell_direct")
+                return
+            except psycopg2.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
+                table.direct = False  # keys repeat from now on: stage and merge
+        copy_into = table.target
+        if merge or deletes:
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(STAGE, table.target)
+            )
+            copy_into = STAGE
+        self._copy(cur, batch, plan, copy_into)
+        if copy_into == STAGE:
+            self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
+
+    def _copy_columns(
+        self, table: Table, constants: dict[str, str]
+    ) -> list[tuple[str | None, str, str]]:
+        cols: list[tuple[str | None, str, str]] = [
+            (prop, col, table.columns[col])
+            for prop, col in table.props.items()
+            if col not in constants
+        ]
+        cols += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
+        return cols
+
+    def _copy(
+        self, cur: Any, batch: Batch, plan: Plan, into: sql.Identifier, raw_unique: bool = False
+    ) -> None:
+        table, columns, indexes = plan.table, plan.columns, plan.indexes
+        source: CopySource | EncodedSource
+        if batch.encoder is not None:
+            if [c for p, c, _ in columns if p is not None] != [
+                c for _, c, _ in batch.encoder.layout
+            ]:
+                raise SyncError(f"stream {table.stream!r}: its columns changed inside a batch")
+            suffix = "".join("\t" + plan.constants[c] for p, c, _ in columns if p is None)
+            source = EncodedSource(batch.records, indexes, suffix, batch.refused, columns)
+        else:
+            source = CopySource(
+                batch.records, indexes, self._encoder(table, columns, plan.constants)
+            )
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(into, ddl.idents(c for _, c, _ in columns))
+        try:
+            cur.copy_expert(copy, source, size=1 << 18)
+        except (BadValue, UnicodeEncodeError):
+            raise self._bad_value(batch, source) from None
+        except psycopg2.Error as exc:
+            if source.error is not None:  # psycopg2 wraps what our read() raised
+                raise self._bad_value(batch, source) from None
+            if raw_unique and isinstance(exc, psycopg2.errors.UniqueViolation):
+                raise
+            raise self._copy_error(exc, batch, table, columns, indexes) from None
+
+    def _line_of(self, batch: Batch, index: int) -> int | None:
+        lines = getattr(batch, "lines", None)
+        if lines and index < len(lines):
+            return int(lines[index])
+        return None
+
+    def _bad_value(self, batch: Batch, source: CopySource | EncodedSource) -> ProtocolError:
+        bad = source.error or BadValue("?", "a value could not be written")
+        line = self._line_of(batch, source.failed_at) if source.failed_at is not None else None
+        prop = bad.column
+        return ProtocolError(
+            bad.problem, line=line, stream=batch.spec.name, field=prop, source=self.source
+        )
+
+    def _copy_error(
+        self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
+    ) -> Exception:
+        at = locate.refused_row(exc, indexes)
+        line = column = None
+        if at is not None:
+            row, named = at
+            line = self._line_of(batch, indexes[row])
+            column = locate.column_named(named, columns)
+            if column is None:
+                column = locate.field_refused(exc, self.conn, batch.records[indexes[row]], columns)
+        return map_error(
+            exc,
+            "cannot load the batch",
+            stream=batch.spec.name,
+            line=line,
+            column=column,
+            source=self.source,
+        )
+
+    def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
+        target = table.target
+        keys = table.keys
+        quoted = ddl.idents(cols)
+        match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=ddl.ident(k)) for k in keys)
+        live = sql.SQL("")
+        if deletes:
+            if keys:
+                cur.execute(
+                    sql.SQL(
+                        "DELETE FROM {} AS t USING {} AS s WHERE {} AND s._sdc_deleted_at IS NOT NULL"
+                    ).format(target, STAGE, match)
+                )
+            live = sql.SQL(" WHERE _sdc_deleted_at IS NULL")
+        if merge and sorted(keys) == table.pk:
+            rest = [c for c in cols if c not in keys]
+            action = (
+                sql.SQL("DO NOTHING")
+                if not rest
+                else sql.SQL("DO UPDATE SET ")
+                + sql.SQL(", ").join(
+                    sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest
+                )
+            )
+            cur.execute(
+                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT ({}) {}").format(
+                    target, quoted, quoted, STAGE, live, ddl.idents(keys), action
+                )
+            )
+            return
+        if merge:
+            cur.execute(
+                sql.SQL("DELETE FROM {} AS t USING {} AS s WHERE {}").format(target, STAGE, match)
+            )
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(
+                target, quoted, quoted, STAGE, live
+            )
+        )
+
+    # ------------------------------------------------------------------ versions and state
+
+    def activate_version(self, spec: StreamSpec, version: int) -> None:
+        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
+        self.streamer.abandon()
+        table = self.tables.get(spec.name)
+        if table is None or "_sdc_table_version" not in table.columns:
+            return
+        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
+            with self.conn.cursor() as cur:
+                older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
+                    sql.Literal(version)
+                )
+                if table.how.hard_delete:
+                    cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
+                else:
+                    self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
+                    cur.execute(
+                        sql.SQL(
+                            "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
+                        ).format(table.target, older)
+                    )
+            self.conn.commit()
+
+    def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
+        target = ddl.qualified(self.state_schema, self.state_table)
+        if not self.state_table_ready:
+            self._ensure_schema(cur, self.state_schema)
+            cur.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id text PRIMARY KEY, value jsonb NOT NULL, "
+                    "updated_at timestamp with time zone NOT NULL)"
+                ).format(target)
+            )
+            self.owners.check_state_table(cur)  # a user's own table of that name: never written
+            self.state_table_ready = True
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {} (id, value, updated_at) VALUES ({}, {}, now()) ON CONFLICT (id) "
+                "DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+            ).format(target, sql.Literal(self.state_id), sql.Literal(dumps(state).decode()))
+        )
+
+    def stored_state(self) -> dict[str, Any] | None:
+        """The state last committed with the data, to resume from when stdout was lost."""
+        target = ddl.qualified(self.state_schema, self.state_table)
+        found = None
+        with errors_mapped(self.conn, "cannot read the stored state"):
+            with self.conn.cursor() as cur:
+                if ddl.existing_columns(cur, self.state_schema, self.state_table):
+                    cur.execute(
+                        sql.SQL("SELECT value FROM {} WHERE id = {}").format(
+                            target, sql.Literal(self.state_id)
+                        )
+                    )
+                    found = cur.fetchone()
+            self.conn.rollback()
+        return found[0] if found else None
+
+    def close(self) -> None:
+        self.streamer.abandon()
+        self.conn.close()
+        for table in self.tables.values():
+            if table.nul.count:
+                done = "replaced with U+FFFD" if table.nul.mode == "replace" else "stripped"
+                LOG.warning(
+                    "stream %r: %d values held NUL characters (\\u0000), which PostgreSQL "
+                    "cannot store: %s (setting nul_characters)",
+                    table.stream,
+                    table.nul.count,
+                    done,
+                )
+
+
+def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:
+    """The key of each record of `batch`: taken as it was read (RowEncoder.key), or from the
+    buffered dicts (one value, or a tuple for several key properties)."""
+    if batch.encoder is not None:
+        return batch.keys
+    if len(keys) == 1:
+        k = keys[0]
+        return [r.get(k) for r in batch.records]
+    return [tuple(r.get(k) for k in keys) for r in batch.records]
