@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 import orjson
+from tapwell.singer.codegen import execute
 from tapwell.singer.errors import SyncError
 
 OPTS = orjson.OPT_NAIVE_UTC
@@ -107,5 +108,4 @@ def compile_row(
             expr = f"(None if (x{i} := r[{i}]) is None else {body.format(x=f'x{i}')})"
         parts.append(f"k{i}: {expr}")
     src = "def to_dict(r):\n    return {" + ", ".join(parts) + "}\n"
-    exec(compile(src, "<tap-mysql row>", "exec"), ns)  # noqa: S102 - source built from indexes only
-    return ns["to_dict"]
+    return execute(src, "tap-mysql-row", ns)["to_dict"]  # source built from indexes only

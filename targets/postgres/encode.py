@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 from tapwell.sdk.target import ValueRefused
-from tapwell.singer.schema import CheckCode, build_function
+from tapwell.singer.codegen import build_function, execute
+from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
 from .types import family
@@ -280,7 +281,7 @@ def compile_row_encoder(
             body += check.field_block(i, then)
     body.append('return f"' + "\\t".join(f"{{c{j}}}" for j in range(len(columns))) + '"')
     encoder: Callable[[dict[str, Any], int | None], str] = build_function(
-        "encode_row", "record, line=None", body, env
+        "encode_row", "record, line=None", body, env, "target-postgres-row"
     )
     return encoder
 
@@ -329,8 +330,8 @@ def compile_encoder(
         "        return out",
         "    return encode",
     ]
-    namespace: dict[str, Any] = {}
-    exec("\n".join(source), namespace)  # noqa: S102 - generated from column positions only, never from data
+    values = {"K": names, "F": fmts, "CONST": consts, "N": NULL}  # from column positions only
+    namespace = execute("\n".join(source), "target-postgres-copy", {}, values)
     encoder: RowEncoder = namespace["make"](names, fmts, consts, NULL)
     return encoder
 
