@@ -32,12 +32,20 @@ def _traceback_of_bad_record(record: dict[str, object]) -> tuple[ProtocolError, 
     return info.value, traceback.format_exception(info.value)
 
 
+@pytest.fixture(autouse=True)
+def _no_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the caller's environment: only the tests that dump set TAPWELL_DUMP_CODEGEN."""
+    monkeypatch.delenv(codegen.DUMP_ENV, raising=False)
+
+
 def test_a_traceback_through_a_generated_check_shows_its_lines() -> None:
     exc, lines = _traceback_of_bad_record({"id": 1, "at": "not a date"})
     assert "line 7" in str(exc) and "at" in str(exc)
     frames = "".join(lines)
     # the frame of the generated function names it and shows the line that called the slow check
-    assert re.search(r'File "<tapwell-codegen schema-check [0-9a-f]{12}>", line \d+, in check_record', frames)
+    assert re.search(
+        r'File "<tapwell-codegen schema-check [0-9a-f]{12}>", line \d+, in check_record', frames
+    )
     assert "slow(2, v, line)" in frames
     missing = "".join(_traceback_of_bad_record({"amount": 1})[1])
     assert "fail('key property is missing or null', line, _k0)" in missing

@@ -72,7 +72,12 @@ def _dump(folder: Path, name: str, source: str, values: Mapping[str, Any]) -> st
     """Write `source` to folder/name, then the values its names stand for as comments (after
     the code, so line numbers match the traceback). Returns the file's path."""
     path = folder.resolve() / name
-    notes = [f"# {key} = {_describe(value)}" for key, value in values.items() if key[:2] != "__"]
+    notes = [
+        f"# {name} = {_describe(value)}"
+        for key, item in values.items()
+        if key[:2] != "__"
+        for name, value in _items(key, item)
+    ]
     text = source + ("\n# Bound when the code above was made (not part of it):\n" if notes else "")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,12 +90,16 @@ def _dump(folder: Path, name: str, source: str, values: Mapping[str, Any]) -> st
     return str(path)
 
 
+def _items(key: str, value: Any) -> list[tuple[str, Any]]:
+    """A bound value for the dump's notes; a list's items one by one (`F[0]`, `F[1]`...)."""
+    if type(value) in (list, tuple):
+        return [(f"{key}[{i}]", item) for i, item in enumerate(value)]
+    return [(key, value)]
+
+
 def _describe(value: Any) -> str:
     """One line saying what a bound value is: a function by its name, anything else by repr."""
-    if type(value) in (list, tuple):
-        text = ", ".join(_describe(item) for item in value)
-        text = f"[{text}]" if type(value) is list else f"({text})"
-    elif callable(value) and hasattr(value, "__qualname__"):
+    if callable(value) and hasattr(value, "__qualname__"):
         text = f"{getattr(value, '__module__', None) or ''}.{value.__qualname__}".lstrip(".")
     else:
         text = repr(value)
