@@ -231,3 +231,35 @@ def test_activate_version_reaches_the_loader_only_for_a_version_records_came_wit
         io.BytesIO(b"".join(orjson.dumps(m) + b"\n" for m in messages))
     )
     assert recorder.activated == [("a", 1), ("a", 3)]  # the opening 1 and the bare 2 retire nothing
+
+
+def test_metadata_columns_are_the_same_on_either_path() -> None:
+    """With add_metadata_columns a record gets its RECORD's version and time_extracted whether it
+    begins a batch (taken the general way) or joins one (the hot path): one-row batches take
+    every record the general way, one big batch nearly all of them the hot way."""
+    messages: list[Any] = [_schema("a")]
+    for i in range(1, 8):
+        at = f"2024-01-0{i}T00:00:00+00:00"
+        record = {"id": i, "s": "x\ty" if i == 3 else "plain"}
+        messages.append(
+            {"type": "RECORD", "stream": "a", "record": record, "version": 5, "time_extracted": at}
+        )
+    data = b"".join(orjson.dumps(m) + b"\n" for m in messages)
+    varying = {"_sdc_received_at", "_sdc_batched_at", "_sdc_sequence"}
+    got = []
+    for rows in (1, 1000):
+        recorder = Recorder(encoded=True)  # metadata columns: dicts even when an encoder is offered
+        config = {"batch_size_rows": rows, "add_metadata_columns": True}
+        TargetLoop("t", recorder, config, io.BytesIO()).run(io.BytesIO(data))
+        loaded = [
+            r for batches, _ in recorder.loads for _, records, _, _ in batches for r in records
+        ]
+        got.append([{k: v for k, v in r.items() if k not in varying} for r in loaded])
+    assert got[0] == got[1]
+    assert got[0][2] == {
+        "id": 3,
+        "s": "x\ty",
+        "_sdc_extracted_at": "2024-01-03T00:00:00+00:00",
+        "_sdc_deleted_at": None,
+        "_sdc_table_version": 5,
+    }

@@ -205,3 +205,38 @@ def test_activate_version_empty_round_trips() -> None:
     assert parse_line(b'{"type":"ACTIVATE_VERSION","stream":"s","version":5}') == (
         ActivateVersionMessage("s", 5, False)
     )
+
+
+# ----------------------------------------------------------------------------- issue 12.4
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"RECORD","stream":"s","record":{"id":1}}\n',
+        b'{"type":"RECORD","stream":"s","record":{"id":1},"version":7,"time_extracted":"2024"}\n',
+        b'{"type":"RECORD","stream":"s","record":{"id":' + LONG.encode() + b"}}\n",
+        b'{"type":"RECORD","stream":"s","record":[1]}\n',
+        b'{"type":"RECORD","stream":"s","record":{},"version":true}\n',
+        b'{"type":"RECORD","stream":5,"record":{}}\n',
+        b'{"type":"STATE","value":{}}\n',
+        b'{"type":"RECORD","stream":"s","rec\n',
+        b"\n",
+    ],
+)
+def test_sniff_record_takes_a_well_formed_record_as_parse_line_does(line: bytes) -> None:
+    """sniff_record (the hot path of read_messages and the target loop) takes apart exactly the
+    well-formed RECORDs a float holds exactly, into what parse_line makes of them; any other
+    line is left to parse_line, which names its problem."""
+    from tapwell.singer.wire import sniff_record
+
+    hit = sniff_record(line)
+    try:
+        message = parse_line(line)
+    except ProtocolError:
+        assert hit is None
+        return
+    if hit is None:  # only a number that needs the exact path, or another message type
+        assert LONG in line.decode() or not isinstance(message, RecordMessage)
+    else:
+        assert RecordMessage(*hit) == message

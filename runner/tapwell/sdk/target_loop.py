@@ -15,11 +15,10 @@ from __future__ import annotations
 import sys
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, Any
-
-import orjson
 
 from tapwell.sdk.progress import Progress, configure_logging
 from tapwell.sdk.target_batch import batch_rows
@@ -35,7 +34,10 @@ from tapwell.singer.messages import (
     UnknownMessageType,
 )
 from tapwell.singer.schema import CheckCode, check_code
-from tapwell.singer.wire import _DIGITS, _RUN, dumps, parse_line
+from tapwell.singer.wire import dumps, parse_line, sniff_record
+
+# Adds one record to its begun batch: (record, line number, input line or None, version, time_extracted).
+Lane = Callable[[dict[str, Any], int, bytes | None, Any, Any], None]
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
@@ -76,6 +78,7 @@ class TargetLoop:
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
         self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
         self.load_failed = False  # the loader raised: what it refused is named by its line
+        self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
 
     # ------------------------------------------------------------------ messages
 
@@ -93,102 +96,51 @@ class TargetLoop:
         self.loader.close()
 
     def _read(self, stream: IO[bytes], source: str) -> None:
-        """Every input line in order, counting bytes so a batch is also bounded by size. A
-        well-formed RECORD joining a batch that has begun (nearly every line) is checked and
-        buffered right here, without a message object or a call per line; every other line goes
-        through `parse_line` and `on_record` & co., so errors read exactly as they always did.
+        """Every input line in order, counting bytes so a batch is also bounded by size. A RECORD
+        (nearly every line) is taken apart by `sniff_record` and, when its stream's batch has
+        begun, added by that batch's lane (`_lane`) right here, without a message object; every
+        other line goes through `parse_line` and `on_record` & co., so errors read exactly as
+        they always did, and a record is buffered the same way on either path.
 
-        The batch being filled is held in locals (`hot`: its stream name, and the bound methods
-        its rows go through) until anything else may have touched the batches: a flush, the
-        thousand-row hook, or a line taken the general way. The counters live in locals too and
-        are written back to `self` before any of those runs."""
-        digits, run16 = _DIGITS, _RUN
-        fast_loads, decode_error = orjson.loads, orjson.JSONDecodeError
-        specs, batches, limits = self.specs, self.batches, self.limits
-        max_rows, max_bytes = limits.rows, limits.bytes
-        fast = not self.metadata_columns
+        The counters live in locals, written back to `self` before anything else may read them;
+        `_check_limits` runs only when a row or byte limit, or the next thousandth row, is due."""
+        sniff, lanes = sniff_record, self.lanes
         line_no = 0
-        bytes_read = self.bytes_read
-        buffered = self.buffered_rows
-        flushed_at = self.flushed_at
-        hot: str | None = None  # the stream whose batch the locals below are bound to
-        batch: Any = None
-        spec: Any = None
-        append: Any = None  # batch.records.append
-        encode: Any = None  # the encoder's encode, or None: check, and buffer the dict
-        encode_clean: Any = None  # encode for a line without a backslash (RowEncoder)
-        key: Any = None
-        add_key: Any = None
-        add_line: Any = None
-        check: Any = None
+        bytes_read, buffered = self.bytes_read, self.buffered_rows
+        due_rows, due_bytes = self._due()
+        hot: str | None = None  # the stream whose lane `add` is
+        add: Any = None
         for line in stream:
             line_no += 1
             bytes_read += len(line)
-            if fast and run16 not in line.translate(digits):
-                try:
-                    obj = fast_loads(line)
-                except decode_error:
-                    obj = None
-                if type(obj) is dict and obj.get("type") == "RECORD":
-                    record, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
-                    if name != hot or hot is None:
-                        hot = None
-                        spec = specs.get(name) if type(name) is str else None
-                        batch = batches.get(name) if spec is not None else None  # type: ignore[arg-type]
-                        if batch is not None and batch.records:
-                            hot = name
-                            append, add_line = batch.records.append, batch.lines.append
-                            encoder = batch.encoder
-                            check = spec.check
-                            encode = encode_clean = key = add_key = None
-                            if encoder is not None:
-                                encode = encoder.encode
-                                encode_clean = encoder.encode_clean or encode
-                                if encoder.key is not None:
-                                    key, add_key = encoder.key, batch.keys.append
-                    if (
-                        hot is not None
-                        and type(record) is dict
-                        and (version is None or type(version) is int)
-                    ):
-                        try:
-                            if encode is None:
-                                check(record, line_no)
-                                append(record)
-                            else:
-                                try:
-                                    if b"\\" in line:
-                                        append(encode(record, line_no))
-                                    else:  # no escape in the line: no string needs one
-                                        append(encode_clean(record, line_no))
-                                except ValueRefused as bad:
-                                    self._refused(batch, spec, record, line_no, bad)
-                                if key is not None:
-                                    add_key(key(record))
-                        except ProtocolError as exc:
-                            self._name_source(exc)
-                            raise
-                        add_line(line_no)
-                        if version is not None and version != batch.version:
-                            batch.version = version
-                            self.versions.saw(hot, version)
-                        buffered += 1
-                        if buffered >= max_rows or bytes_read - flushed_at >= max_bytes:
-                            self.bytes_read, self.buffered_rows = bytes_read, buffered
-                            self.flush()
-                        elif buffered % 1000 == 0:
-                            self.bytes_read, self.buffered_rows = bytes_read, buffered
-                            self._every_thousand(batch)
-                        else:
-                            continue
-                        hot = None
-                        buffered, flushed_at = self.buffered_rows, self.flushed_at
+            hit = sniff(line)
+            if hit is not None:
+                if hit[0] != hot:  # None below: its batch has not begun (the general way starts it)
+                    hot = hit[0]
+                    add = lanes.get(hot)
+                if add is not None:
+                    add(hit[1], line_no, line, hit[2], hit[3])
+                    buffered += 1
+                    if buffered < due_rows and bytes_read < due_bytes:
                         continue
+                    self.bytes_read, self.buffered_rows = bytes_read, buffered
+                    self._check_limits(hot)
+                    hot = None
+                    buffered = self.buffered_rows
+                    due_rows, due_bytes = self._due()
+                    continue
             self.bytes_read, self.buffered_rows = bytes_read, buffered
             hot = None
             self._message(line, line_no, source)
-            bytes_read, buffered, flushed_at = self.bytes_read, self.buffered_rows, self.flushed_at
+            bytes_read, buffered = self.bytes_read, self.buffered_rows
+            due_rows, due_bytes = self._due()
         self.bytes_read, self.buffered_rows = bytes_read, buffered
+
+    def _due(self) -> tuple[int, int]:
+        """When `_check_limits` has something to do: the buffered row count (the row limit, or
+        the next thousandth row) and the bytes read (the byte limit) it is due at."""
+        rows = min(self.limits.rows, (self.buffered_rows // 1000 + 1) * 1000)
+        return rows, self.flushed_at + self.limits.bytes
 
     def _message(self, line: bytes, line_no: int, source: str) -> None:
         """One line the general way: blank lines and unknown types skipped as `read_messages`
@@ -203,7 +155,7 @@ class TargetLoop:
                 self.log.warning("%s line %d: %s, skipped", self._source, line_no, exc.problem)
             return
         if isinstance(msg, RecordMessage):
-            self.on_record(msg, line_no)
+            self.on_record(msg, line_no, line)
         elif isinstance(msg, SchemaMessage):
             self.on_schema(msg, line_no)
         elif isinstance(msg, StateMessage):
@@ -259,48 +211,79 @@ class TargetLoop:
         encoder: RowEncoder | None = make(spec, code)
         return encoder
 
-    def on_record(self, msg: RecordMessage, line_no: int) -> None:
-        spec = self.specs.get(msg.stream)
+    def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
+        """A RECORD taken the general way (`line`: its input line, when it has one)."""
+        add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
+        add(msg.record, line_no, line, msg.version, msg.time_extracted)
+        self.buffered_rows += 1
+        self._check_limits(msg.stream)
+
+    def _begin(self, name: str, line_no: int) -> Lane:
+        """Begin `name`'s batch at `line_no` and return its lane."""
+        spec = self.specs.get(name)
         if spec is None:
             raise ProtocolError(
-                "RECORD before its SCHEMA", line=line_no, stream=msg.stream, source=self._source
+                "RECORD before its SCHEMA", line=line_no, stream=name, source=self._source
             )
-        record = msg.record
-        batch = self.batches.get(msg.stream)
+        batch = self.batches.get(name)
         if batch is None:
-            batch = self.batches[msg.stream] = Batch(spec, first_line=line_no)
+            batch = self.batches[name] = Batch(spec)
         if not batch.records:
             batch.first_line = line_no
             batch.encoder = spec.encoder
-        encoder = batch.encoder
-        try:
-            if encoder is None:
-                spec.check(record, line_no)
-                if self.metadata_columns:
-                    record = self._with_metadata(record, msg)
-                batch.records.append(record)
-            else:
-                try:
-                    batch.records.append(encoder.encode(record, line_no))
-                except ValueRefused as bad:
-                    self._refused(batch, spec, record, line_no, bad)
-                if encoder.key is not None:
-                    batch.keys.append(encoder.key(record))
-        except ProtocolError as exc:
-            self._name_source(exc)
-            raise
-        batch.lines.append(line_no)
-        if msg.version is not None and msg.version != batch.version:
-            batch.version = msg.version
-            self.versions.saw(msg.stream, msg.version)
-        self.buffered_rows += 1
+        lane = self.lanes[name] = self._lane(batch)
+        return lane
+
+    def _lane(self, batch: Batch) -> Lane:
+        """The one way a record joins a batch that has begun, on either path: checked (or
+        encoded by the loader's encoder) and appended with its input line, its key and version
+        noted. Bound to the batch's lists, so `flush` forgets every lane (self.lanes)."""
+        spec, name, encoder = batch.spec, batch.spec.name, batch.encoder
+        append, add_line, saw = batch.records.append, batch.lines.append, self.versions.saw
+        check, with_metadata = spec.check, self._with_metadata if self.metadata_columns else None
+        encode: Any = None  # the encoder's, or None: check the record and buffer it as it is
+        encode_clean: Any = None
+        key: Any = None
+        add_key: Any = None
+        if encoder is not None:
+            encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
+            key, add_key = encoder.key, batch.keys.append
+
+        def add(
+            record: dict[str, Any], line_no: int, line: bytes | None, version: Any, at: Any
+        ) -> None:
+            try:
+                if encode is None:
+                    check(record, line_no)
+                    append(record if with_metadata is None else with_metadata(record, version, at))
+                else:  # a line without a backslash: none of its strings needs escaping
+                    clean = line is not None and b"\\" not in line
+                    try:
+                        append((encode_clean if clean else encode)(record, line_no))
+                    except ValueRefused as bad:
+                        self._refused(batch, spec, record, line_no, bad)
+                    if key is not None:
+                        add_key(key(record))
+            except ProtocolError as exc:
+                self._name_source(exc)
+                raise
+            add_line(line_no)
+            if version is not None and version != batch.version:
+                batch.version = version
+                saw(name, version)
+
+        return add
+
+    def _check_limits(self, name: str) -> None:
+        """After a record of `name` was buffered: flush at a row or byte limit, else every
+        thousand rows let `_every_thousand` look at the batch's age."""
         if (
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
         ):
             self.flush()
         elif self.buffered_rows % 1000 == 0:
-            self._every_thousand(batch)
+            self._every_thousand(self.batches[name])
 
     def _every_thousand(self, batch: Batch) -> None:
         """Every thousand rows buffered: flush when the batch is old enough, else let the
@@ -370,6 +353,7 @@ class TargetLoop:
                 b.lines = []
                 b.keys = []
                 b.refused = {}
+        self.lanes.clear()  # bound to the lists just emptied
         self.buffered_rows = 0
         self.states = []
         self.flushed_at = self.bytes_read
@@ -435,12 +419,13 @@ class TargetLoop:
 
     _source = "stdin"
 
-    def _with_metadata(self, record: dict[str, Any], msg: RecordMessage) -> dict[str, Any]:
+    def _with_metadata(self, record: dict[str, Any], version: Any, at: Any) -> dict[str, Any]:
+        """The record with the _sdc_ columns of its RECORD (`version`, `at`: time_extracted)."""
         self.sequence += 1
         out = dict(record)
-        out["_sdc_extracted_at"] = msg.time_extracted
+        out["_sdc_extracted_at"] = at
         out["_sdc_received_at"] = datetime.now(UTC).isoformat()
         out.setdefault("_sdc_deleted_at", None)
-        out["_sdc_table_version"] = msg.version
+        out["_sdc_table_version"] = version
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
         return out

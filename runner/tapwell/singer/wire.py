@@ -168,6 +168,33 @@ def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -
         raise
 
 
+_loads, _DecodeError = orjson.loads, orjson.JSONDecodeError
+
+
+def sniff_record(line: bytes) -> tuple[str, dict[str, Any], int | None, Any] | None:
+    """(stream, record, version, time_extracted) of a well-formed RECORD line; None for any other
+    line, which the caller reads the general way (`parse_line`, which names its problem).
+
+    The hot path of every reader of Singer messages (read_messages, the target loop): nearly
+    every line is a RECORD, so one is taken apart here without a message object or the general
+    checks' call chain. A line with a number a float may not hold is left to the general way."""
+    if _RUN in line.translate(_DIGITS):
+        return None
+    try:
+        obj = _loads(line)
+    except _DecodeError:
+        return None
+    if type(obj) is dict and obj.get("type") == "RECORD":
+        record, stream, version = obj.get("record"), obj.get("stream"), obj.get("version")
+        if (
+            type(record) is dict
+            and type(stream) is str
+            and (version is None or type(version) is int)
+        ):
+            return stream, record, version, obj.get("time_extracted")
+    return None
+
+
 def read_messages(
     stream: IO[bytes] | None = None,
     *,
@@ -181,26 +208,14 @@ def read_messages(
     `on_unknown(line_no, error)` is called for each one skipped.
     """
     stream = stream if stream is not None else sys.stdin.buffer
-    digits, run = _DIGITS, _RUN
-    fast_loads = orjson.loads
+    sniff = sniff_record
     for line_no, line in enumerate(stream, 1):
         if len(line) < 4 and not line.strip():
             continue
-        # The hot path: a well-formed RECORD is built without the general checks' call chain.
-        if run not in line.translate(digits):
-            try:
-                obj = fast_loads(line)
-            except orjson.JSONDecodeError:
-                obj = None
-            if type(obj) is dict and obj.get("type") == "RECORD":
-                rec, name, version = obj.get("record"), obj.get("stream"), obj.get("version")
-                if (
-                    type(rec) is dict
-                    and type(name) is str
-                    and (version is None or type(version) is int)
-                ):
-                    yield line_no, RecordMessage(name, rec, version, obj.get("time_extracted"))
-                    continue
+        hit = sniff(line)
+        if hit is not None:
+            yield line_no, RecordMessage(*hit)
+            continue
         if not line.strip():  # only whitespace, longer than the cheap test above
             continue
         try:
@@ -286,4 +301,5 @@ __all__ = [
     "loads",
     "parse_line",
     "read_messages",
+    "sniff_record",
 ]
