@@ -225,9 +225,9 @@ def test_activate_version_empty_round_trips() -> None:
     ],
 )
 def test_sniff_record_takes_a_well_formed_record_as_parse_line_does(line: bytes) -> None:
-    """sniff_record (the hot path of read_messages and the target loop) takes apart exactly the
-    well-formed RECORDs a float holds exactly, into what parse_line makes of them; any other
-    line is left to parse_line, which names its problem."""
+    """sniff_record (the hot path of read_messages and the target loop) returns the message
+    object of exactly the well-formed RECORDs whose numbers a float holds, the same message
+    parse_line makes of them; any other line is left to parse_line, which names its problem."""
     from tapwell.singer.wire import sniff_record
 
     hit = sniff_record(line)
@@ -239,4 +239,7 @@ def test_sniff_record_takes_a_well_formed_record_as_parse_line_does(line: bytes)
     if hit is None:  # only a number that needs the exact path, or another message type
         assert LONG in line.decode() or not isinstance(message, RecordMessage)
     else:
-        assert RecordMessage(*hit) == message
+        taken = RecordMessage(
+            hit["stream"], hit["record"], hit.get("version"), hit.get("time_extracted")
+        )
+        assert taken == message

@@ -36,8 +36,8 @@ from tapwell.singer.messages import (
 from tapwell.singer.schema import CheckCode, check_code
 from tapwell.singer.wire import dumps, parse_line, sniff_record
 
-# Adds one record to its begun batch: (record, line number, input line or None, version, time_extracted).
-Lane = Callable[[dict[str, Any], int, bytes | None, Any, Any], None]
+# Adds a RECORD to its begun batch: (its message object, line number, input line or None).
+Lane = Callable[[dict[str, Any], int, bytes | None], None]
 
 METADATA_COLUMNS: dict[str, dict[str, Any]] = {
     "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
@@ -113,18 +113,20 @@ class TargetLoop:
         for line in stream:
             line_no += 1
             bytes_read += len(line)
-            hit = sniff(line)
-            if hit is not None:
-                if hit[0] != hot:  # None below: its batch has not begun (the general way starts it)
-                    hot = hit[0]
+            obj = sniff(line)
+            if obj is not None:
+                if (
+                    obj["stream"] != hot
+                ):  # None below: its batch has not begun (the general way starts it)
+                    hot = obj["stream"]
                     add = lanes.get(hot)
                 if add is not None:
-                    add(hit[1], line_no, line, hit[2], hit[3])
+                    add(obj, line_no, line)
                     buffered += 1
                     if buffered < due_rows and bytes_read < due_bytes:
                         continue
                     self.bytes_read, self.buffered_rows = bytes_read, buffered
-                    self._check_limits(hot)
+                    self._check_limits(obj["stream"])
                     hot = None
                     buffered = self.buffered_rows
                     due_rows, due_bytes = self._due()
@@ -214,7 +216,7 @@ class TargetLoop:
     def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
         """A RECORD taken the general way (`line`: its input line, when it has one)."""
         add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
-        add(msg.record, line_no, line, msg.version, msg.time_extracted)
+        add(msg.to_dict(), line_no, line)
         self.buffered_rows += 1
         self._check_limits(msg.stream)
 
@@ -235,39 +237,44 @@ class TargetLoop:
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
-        """The one way a record joins a batch that has begun, on either path: checked (or
-        encoded by the loader's encoder) and appended with its input line, its key and version
-        noted. Bound to the batch's lists, so `flush` forgets every lane (self.lanes)."""
+        """The one way a RECORD joins a batch that has begun, on either path: its record checked
+        (or encoded by the loader's encoder) and appended with its input line, its key and
+        version noted. Bound to the batch's lists, so `flush` forgets every lane (self.lanes)."""
         spec, name, encoder = batch.spec, batch.spec.name, batch.encoder
         append, add_line, saw = batch.records.append, batch.lines.append, self.versions.saw
-        check, with_metadata = spec.check, self._with_metadata if self.metadata_columns else None
+        check, name_source = spec.check, self._name_source
+        with_metadata = self._with_metadata if self.metadata_columns else None
         encode: Any = None  # the encoder's, or None: check the record and buffer it as it is
-        encode_clean: Any = None
+        encode_clean: Any = (
+            None  # for a line without a backslash: none of its strings needs escaping
+        )
         key: Any = None
         add_key: Any = None
         if encoder is not None:
             encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
             key, add_key = encoder.key, batch.keys.append
 
-        def add(
-            record: dict[str, Any], line_no: int, line: bytes | None, version: Any, at: Any
-        ) -> None:
+        def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
+            record = message["record"]
             try:
                 if encode is None:
                     check(record, line_no)
-                    append(record if with_metadata is None else with_metadata(record, version, at))
-                else:  # a line without a backslash: none of its strings needs escaping
-                    clean = line is not None and b"\\" not in line
+                    append(record if with_metadata is None else with_metadata(record, message))
+                else:
                     try:
-                        append((encode_clean if clean else encode)(record, line_no))
+                        if line is not None and b"\\" not in line:
+                            append(encode_clean(record, line_no))
+                        else:
+                            append(encode(record, line_no))
                     except ValueRefused as bad:
                         self._refused(batch, spec, record, line_no, bad)
                     if key is not None:
                         add_key(key(record))
             except ProtocolError as exc:
-                self._name_source(exc)
+                name_source(exc)
                 raise
             add_line(line_no)
+            version = message.get("version")
             if version is not None and version != batch.version:
                 batch.version = version
                 saw(name, version)
@@ -419,13 +426,13 @@ class TargetLoop:
 
     _source = "stdin"
 
-    def _with_metadata(self, record: dict[str, Any], version: Any, at: Any) -> dict[str, Any]:
-        """The record with the _sdc_ columns of its RECORD (`version`, `at`: time_extracted)."""
+    def _with_metadata(self, record: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        """The record with the _sdc_ columns of its RECORD `message`."""
         self.sequence += 1
         out = dict(record)
-        out["_sdc_extracted_at"] = at
+        out["_sdc_extracted_at"] = message.get("time_extracted")
         out["_sdc_received_at"] = datetime.now(UTC).isoformat()
         out.setdefault("_sdc_deleted_at", None)
-        out["_sdc_table_version"] = version
+        out["_sdc_table_version"] = message.get("version")
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
         return out

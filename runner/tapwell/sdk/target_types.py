@@ -26,7 +26,8 @@ class RowEncoder:
     for a value the destination cannot store. `key(record)` is the record's key for in-batch
     dedupe (None: no dedupe). `layout` is the loader's own (e.g. the columns it encoded).
     `feed(batch)`, when given, is called every thousand rows buffered while the batch grows
-    (target-postgres sends them to the server ahead of the load). `encode_clean`, when given,
+    (target-postgres sends them to the server ahead of the load); it reads the batch's lists and
+    never replaces them (the loop keeps appending to them). `encode_clean`, when given,
     is `encode` for a record whose input line holds no backslash: strict JSON escapes every
     control character, quote and backslash inside a string, so none of its strings holds one,
     and the encoder may skip looking for them."""

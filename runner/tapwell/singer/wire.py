@@ -171,9 +171,10 @@ def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -
 _loads, _DecodeError = orjson.loads, orjson.JSONDecodeError
 
 
-def sniff_record(line: bytes) -> tuple[str, dict[str, Any], int | None, Any] | None:
-    """(stream, record, version, time_extracted) of a well-formed RECORD line; None for any other
-    line, which the caller reads the general way (`parse_line`, which names its problem).
+def sniff_record(line: bytes) -> dict[str, Any] | None:
+    """The message object of a well-formed RECORD line (a dict whose "stream" is a str, "record"
+    a dict and "version", if any, an int); None for any other line, which the caller reads the
+    general way (`parse_line`, which names its problem).
 
     The hot path of every reader of Singer messages (read_messages, the target loop): nearly
     every line is a RECORD, so one is taken apart here without a message object or the general
@@ -184,14 +185,14 @@ def sniff_record(line: bytes) -> tuple[str, dict[str, Any], int | None, Any] | N
         obj = _loads(line)
     except _DecodeError:
         return None
-    if type(obj) is dict and obj.get("type") == "RECORD":
-        record, stream, version = obj.get("record"), obj.get("stream"), obj.get("version")
-        if (
-            type(record) is dict
-            and type(stream) is str
-            and (version is None or type(version) is int)
-        ):
-            return stream, record, version, obj.get("time_extracted")
+    if (
+        type(obj) is dict
+        and obj.get("type") == "RECORD"
+        and type(obj.get("record")) is dict
+        and type(obj.get("stream")) is str
+        and ((version := obj.get("version")) is None or type(version) is int)
+    ):
+        return obj
     return None
 
 
@@ -212,9 +213,10 @@ def read_messages(
     for line_no, line in enumerate(stream, 1):
         if len(line) < 4 and not line.strip():
             continue
-        hit = sniff(line)
-        if hit is not None:
-            yield line_no, RecordMessage(*hit)
+        obj = sniff(line)
+        if obj is not None:
+            record, name, version = obj["record"], obj["stream"], obj.get("version")
+            yield line_no, RecordMessage(name, record, version, obj.get("time_extracted"))
             continue
         if not line.strip():  # only whitespace, longer than the cheap test above
             continue
