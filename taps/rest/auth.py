@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import requests
-
 from tapwell.singer.errors import AuthenticationError, RetriableSyncError
 from tapwell.singer.wire import loads
 

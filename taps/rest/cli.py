@@ -13,7 +13,6 @@ import sys
 from typing import Any
 
 import click
-
 from tapwell.sdk.cli_util import run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.sdk.pipes import widen_pipe
@@ -51,19 +50,43 @@ def about() -> dict[str, Any]:
 
 @click.command(name=NAME, help=DESCRIPTION)
 @version_option(NAME, lambda: VERSION)
-@click.option("--config", "configs", multiple=True, type=click.Path(),
-              help="JSON config file (repeatable; later files win).")
-@click.option("--discover", "do_discover", is_flag=True,
-              help="Print the catalog (declared schemas, or inferred from the first records).")
-@click.option("--catalog", type=click.Path(), help="Catalog selecting streams and replication methods.")
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    type=click.Path(),
+    help="JSON config file (repeatable; later files win).",
+)
+@click.option(
+    "--discover",
+    "do_discover",
+    is_flag=True,
+    help="Print the catalog (declared schemas, or inferred from the first records).",
+)
+@click.option(
+    "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
+)
 @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
-@click.option("--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from.")
-@click.option("--about", "show_about", is_flag=True, help="Print what this tap is and its settings.")
-@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json",
-              help="Format of --about.")
-@click.option("--probe", "probe_stream", metavar="STREAM",
-              help="Make a stream's first two requests and show requests, records, next page "
-              "and inferred schema.")
+@click.option(
+    "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
+)
+@click.option(
+    "--about", "show_about", is_flag=True, help="Print what this tap is and its settings."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    help="Format of --about.",
+)
+@click.option(
+    "--probe",
+    "probe_stream",
+    metavar="STREAM",
+    help="Make a stream's first two requests and show requests, records, next page "
+    "and inferred schema.",
+)
 def command(
     configs: tuple[str, ...],
     do_discover: bool,
@@ -81,7 +104,9 @@ def command(
             print_about(about(), fmt)
             return
         if not configs:
-            raise ConfigError("--config is required (a JSON file; `tap-rest --about` lists the settings)")
+            raise ConfigError(
+                "--config is required (a JSON file; `tap-rest --about` lists the settings)"
+            )
         cfg = holder["cfg"] = parse_config(load_config(configs))
         log = configure_logging(NAME)
         client = Client(cfg, log)

@@ -20,7 +20,6 @@ from typing import Any
 
 import requests
 import tenacity
-
 from tapwell.singer.config import redact
 from tapwell.singer.errors import AuthenticationError, RetriableSyncError, SyncError
 
@@ -90,7 +89,9 @@ class Client:
     def _send_once(self, req: Request) -> requests.Response | None:
         resp = self._http(req)
         if resp.status_code == 401 and self.auth.refreshable:
-            self.log.info("stream %s: 401 Unauthorized; refreshing the OAuth2 token once", req.stream)
+            self.log.info(
+                "stream %s: 401 Unauthorized; refreshing the OAuth2 token once", req.stream
+            )
             self.auth.refresh(resp.request.headers.get("Authorization"))
             resp = self._http(req)
         status = resp.status_code
@@ -98,8 +99,12 @@ class Client:
             self._respect_rate_limit(req, resp)
             return resp
         if status in req.ignore_status:
-            self.log.info("stream %s: %s answered %d; ignored (ignore_status)", req.stream,
-                          self.mask(resp.url), status)
+            self.log.info(
+                "stream %s: %s answered %d; ignored (ignore_status)",
+                req.stream,
+                self.mask(resp.url),
+                status,
+            )
             return None
         if status in (401, 403):
             raise AuthenticationError(
@@ -168,8 +173,14 @@ class Client:
         why = "the server asked (Retry-After / rate limit)" if plan.get("told") else "backoff"
         self.log.warning(
             "stream %s: %s %s: %s; retry %d of %d in %.2fs (%s)",
-            req.stream, req.method, self.mask(req.url), exc, rs.attempt_number,
-            self.cfg.max_retries, plan["next"], why,
+            req.stream,
+            req.method,
+            self.mask(req.url),
+            exc,
+            rs.attempt_number,
+            self.cfg.max_retries,
+            plan["next"],
+            why,
         )
 
     def _gave_up(self, req: Request, exc: _Transient, plan: dict[str, float]) -> str:
@@ -200,7 +211,9 @@ class Client:
                 f"stream {req.stream!r}: the rate limit resets in {wait:.0f}s, more than "
                 f"max_wait_seconds ({self.cfg.max_wait_seconds:g}s); the run can be retried later"
             )
-        self.log.info("stream %s: rate limit reached; waiting %.2fs for its reset", req.stream, wait)
+        self.log.info(
+            "stream %s: rate limit reached; waiting %.2fs for its reset", req.stream, wait
+        )
         self._sleep(wait)
 
 

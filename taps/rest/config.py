@@ -46,8 +46,13 @@ AUTH_SETTINGS = (
     Setting("password", "string", "basic: the password", secret=True),
     Setting("name", "string", "api_key: header or query parameter name", "X-API-Key"),
     Setting("value", "string", "api_key: the key", secret=True),
-    Setting("in", "string", "api_key: sent in a `header` or the `query`", "header",
-            choices=("header", "query")),
+    Setting(
+        "in",
+        "string",
+        "api_key: sent in a `header` or the `query`",
+        "header",
+        choices=("header", "query"),
+    ),
     Setting("token_url", "string", "oauth2_*: the token endpoint (absolute URL)"),
     Setting("client_id", "string", "oauth2_*: client id"),
     Setting("client_secret", "string", "oauth2_*: client secret", secret=True),
@@ -57,12 +62,19 @@ AUTH_SETTINGS = (
 
 PAGINATOR_SETTINGS = (
     Setting("type", "string", "Pagination style", "none", choices=PAGINATOR_TYPES),
-    Setting("param", "string",
-            "page: page number param (default `page`); offset: offset param (default `offset`); "
-            "cursor/header_cursor: the param the token is sent as (default `cursor`)"),
+    Setting(
+        "param",
+        "string",
+        "page: page number param (default `page`); offset: offset param (default `offset`); "
+        "cursor/header_cursor: the param the token is sent as (default `cursor`)",
+    ),
     Setting("start", "integer", "page: number of the first page (0 or 1)", 1, minimum=0),
-    Setting("page_size", "integer", "Records asked per page (sent as page_size_param / limit_param)",
-            minimum=1),
+    Setting(
+        "page_size",
+        "integer",
+        "Records asked per page (sent as page_size_param / limit_param)",
+        minimum=1,
+    ),
     Setting("page_size_param", "string", "page: the param carrying page_size (not sent if unset)"),
     Setting("limit_param", "string", "offset: the param carrying page_size", "limit"),
     Setting("cursor_path", "string", "cursor: JSONPath of the next token in the body"),
@@ -76,37 +88,76 @@ PAGINATOR_SETTINGS = (
 
 STREAM_SETTINGS = (
     Setting("name", "string", "Stream name", required=True),
-    Setting("path", "string", "Path after base_url; `{start}` and `{field}` (parent's) placeholders",
-            required=True),
+    Setting(
+        "path",
+        "string",
+        "Path after base_url; `{start}` and `{field}` (parent's) placeholders",
+        required=True,
+    ),
     Setting("method", "string", "HTTP method", "GET", choices=("GET", "POST")),
     Setting("params", "object", "Query params; values may hold `{start}` / `{field}`", {}),
     Setting("body", "object", "JSON body (POST); string values may hold placeholders"),
     Setting("headers", "object", "Extra headers for this stream", {}),
-    Setting("records_path", "string",
-            "JSONPath of the records (default: the body's items if it is a list, else the body)"),
-    Setting("response_format", "string", "`json`, or `jsonl` (one record per line)", "json",
-            choices=("json", "jsonl")),
+    Setting(
+        "records_path",
+        "string",
+        "JSONPath of the records (default: the body's items if it is a list, else the body)",
+    ),
+    Setting(
+        "response_format",
+        "string",
+        "`json`, or `jsonl` (one record per line)",
+        "json",
+        choices=("json", "jsonl"),
+    ),
     Setting("primary_key", "array", "Key properties", ()),
     Setting("replication_key", "string", "Incremental: the record field that only grows"),
     Setting("start_value", "string", "Incremental: where the first run starts"),
-    Setting("start_format", "string",
-            "How `{start}` is written: iso, date, epoch, epoch_ms, or a strftime pattern", "iso"),
-    Setting("lookback_seconds", "integer", "Incremental: ask again from this long before the bookmark",
-            0, minimum=0),
-    Setting("client_filter", "boolean",
-            "Incremental: drop records older than the start (for APIs that cannot filter)", True),
-    Setting("records_sorted", "boolean",
-            "Records come in replication-key order: STATE after every page", False),
+    Setting(
+        "start_format",
+        "string",
+        "How `{start}` is written: iso, date, epoch, epoch_ms, or a strftime pattern",
+        "iso",
+    ),
+    Setting(
+        "lookback_seconds",
+        "integer",
+        "Incremental: ask again from this long before the bookmark",
+        0,
+        minimum=0,
+    ),
+    Setting(
+        "client_filter",
+        "boolean",
+        "Incremental: drop records older than the start (for APIs that cannot filter)",
+        True,
+    ),
+    Setting(
+        "records_sorted",
+        "boolean",
+        "Records come in replication-key order: STATE after every page",
+        False,
+    ),
     Setting("paginator", "object", "Pagination (see the paginator table)", {}),
     Setting("ignore_status", "array", "HTTP statuses meaning `no records` (e.g. [404])", ()),
     Setting("parent", "string", "Parent stream: this path is requested once per parent record"),
     Setting("parent_fields", "array", "Parent fields copied into each record as PARENT_FIELD", ()),
     Setting("parent_state", "boolean", "Child streams: a bookmark per parent (else one)", True),
-    Setting("child_concurrency", "integer", "Child streams: parents whose requests run at once", 1,
-            minimum=1),
+    Setting(
+        "child_concurrency",
+        "integer",
+        "Child streams: parents whose requests run at once",
+        1,
+        minimum=1,
+    ),
     Setting("schema", "object", "Declared JSON Schema (then --discover makes no request)"),
-    Setting("infer_records", "integer", "Records read to infer the schema when none is declared",
-            100, minimum=1),
+    Setting(
+        "infer_records",
+        "integer",
+        "Records read to infer the schema when none is declared",
+        100,
+        minimum=1,
+    ),
 )
 
 TOP_SETTINGS = (
@@ -116,12 +167,27 @@ TOP_SETTINGS = (
     Setting("params", "object", "Query params sent with every request", {}),
     Setting("timeout_seconds", "number", "Read timeout per request", 30, minimum=0.001),
     Setting("connect_timeout_seconds", "number", "Connect timeout per request", 10, minimum=0.001),
-    Setting("max_retries", "integer", "Retries of a request (429, 5xx, connection errors, timeouts)",
-            8, minimum=0),
-    Setting("max_wait_seconds", "number", "Cap on the total time one request spends waiting", 600,
-            minimum=0),
-    Setting("backoff_seconds", "number", "First backoff (doubles each retry, with jitter)", 1.0,
-            minimum=0),
+    Setting(
+        "max_retries",
+        "integer",
+        "Retries of a request (429, 5xx, connection errors, timeouts)",
+        8,
+        minimum=0,
+    ),
+    Setting(
+        "max_wait_seconds",
+        "number",
+        "Cap on the total time one request spends waiting",
+        600,
+        minimum=0,
+    ),
+    Setting(
+        "backoff_seconds",
+        "number",
+        "First backoff (doubles each retry, with jitter)",
+        1.0,
+        minimum=0,
+    ),
     Setting("streams", "array", "Streams (see the stream table)", required=True),
 )
 
@@ -240,9 +306,7 @@ def _read(
     known = {s.key for s in settings}
     for key in raw:
         if key not in known:
-            problems.append(
-                f"{where}/{key}: unknown setting (known: {', '.join(sorted(known))})"
-            )
+            problems.append(f"{where}/{key}: unknown setting (known: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
     for s in settings:
         value = raw.get(s.key)
@@ -270,7 +334,9 @@ def _read(
 
 
 def _a(kind: str) -> str:
-    return {"integer": "an integer", "array": "an array", "object": "an object"}.get(kind, f"a {kind}")
+    return {"integer": "an integer", "array": "an array", "object": "an object"}.get(
+        kind, f"a {kind}"
+    )
 
 
 def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
@@ -285,7 +351,7 @@ def _auth(raw: Any, problems: list[str]) -> AuthConfig:
     kind = v["type"]
     needs = {
         "bearer": ("token",),
-        "basic": ("username", "password"),
+        "basic": ("username",),  # an empty password is allowed (Stripe's secret key as the user)
         "api_key": ("value",),
         "oauth2_client_credentials": ("token_url", "client_id", "client_secret"),
         "oauth2_refresh_token": ("token_url", "client_id", "refresh_token"),
@@ -322,7 +388,12 @@ def _paginator(raw: Any, where: str, problems: list[str]) -> PaginatorConfig:
     }.get(kind)
     if required and not v[required]:
         problems.append(f"{where}/{required}: required for paginator type {kind!r}")
-    default_param = {"page": "page", "offset": "offset", "cursor": "cursor", "header_cursor": "cursor"}
+    default_param = {
+        "page": "page",
+        "offset": "offset",
+        "cursor": "cursor",
+        "header_cursor": "cursor",
+    }
     for key in ("cursor_path", "next_url_path", "has_more_path", "total_path"):
         if v[key]:
             _check_jsonpath(v[key], f"{where}/{key}", problems)
@@ -432,7 +503,9 @@ def parse_config(raw: dict[str, Any]) -> RestConfig:
     problems: list[str] = []
     v = _read(raw, TOP_SETTINGS, "config", problems)
     if v["base_url"] and not _is_http_url(v["base_url"]):
-        problems.append("config/base_url: must be an absolute http(s) URL, e.g. https://api.example.com/v1")
+        problems.append(
+            "config/base_url: must be an absolute http(s) URL, e.g. https://api.example.com/v1"
+        )
     auth = _auth(v["auth"], problems)
     streams = [_stream(s, i, problems) for i, s in enumerate(v["streams"] or [])]
     if raw.get("streams") == []:
@@ -505,7 +578,11 @@ def settings_markdown() -> str:
     ):
         rows = ["| Key | Type | Default | Description |", "|:--|:--|:--|:--|"]
         for s in settings:
-            default = "required" if s.required else ("" if s.default in (None, (), {}) else f"`{s.default}`")
+            default = (
+                "required"
+                if s.required
+                else ("" if s.default in (None, (), {}) else f"`{s.default}`")
+            )
             choices = f" One of: {', '.join(f'`{c}`' for c in s.choices)}." if s.choices else ""
             rows.append(f"| `{s.key}` | {s.kind} | {default} | {s.doc}.{choices} |")
         parts.append(f"### {title}\n\n" + "\n".join(rows))

@@ -15,7 +15,7 @@ from tapwell.singer.errors import DiscoveryError
 from .client import Client
 from .config import RestConfig, StreamConfig
 from .sync_pages import context_values, pages
-from .types import comparable, infer_object
+from .types import infer_object, start_value
 
 SCHEMA_SOURCE = "tapwell-schema-source"
 
@@ -31,12 +31,15 @@ def sample_records(
     """Up to `limit` records of the stream, as a sync from its start_value would read them first
     (for a child, read under the parent's first records)."""
     taken = 0
-    start = comparable(sc.start_value) if sc.start_value else None
+    start = start_value(sc.start_value)
     for parent in _parents(cfg, client, sc, limit, log):
         for page in pages(client, sc, context_values(sc, parent, start), log, quiet=True):
             for record in page.records:
                 if parent is not None:
-                    record = {**record, **{k: parent.get(f) for k, f in parent_field_names(sc).items()}}
+                    record = {
+                        **record,
+                        **{k: parent.get(f) for k, f in parent_field_names(sc).items()},
+                    }
                 yield record
                 taken += 1
                 if taken >= limit:
@@ -76,7 +79,8 @@ def stream_schema(
             )
     log.info(
         "stream %s: schema inferred from %d record(s) (declare `schema` to fix it yourself)",
-        sc.name, len(sample),
+        sc.name,
+        len(sample),
     )
     return schema, "inferred"
 

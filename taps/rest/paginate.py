@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-
 from tapwell.singer.errors import SyncError
 
 from .config import PaginatorConfig
@@ -98,7 +97,10 @@ class Paginator:
             return url, {**params, (c.param or "offset"): self._offset}
         if c.type in ("cursor", "header_cursor"):
             if c.type == "cursor":
-                token, where = first_match(c.cursor_path or "", body), f"cursor_path {c.cursor_path}"
+                token, where = (
+                    first_match(c.cursor_path or "", body),
+                    f"cursor_path {c.cursor_path}",
+                )
             else:
                 token, where = resp.headers.get(c.header or ""), f"header {c.header}"
             if token in (None, ""):

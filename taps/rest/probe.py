@@ -13,7 +13,7 @@ from .client import Client
 from .config import RestConfig
 from .discovery import sample_records
 from .sync_pages import context_values, pages
-from .types import comparable, infer_object
+from .types import infer_object, start_value
 
 SHOWN = 3  # records printed per page
 
@@ -39,7 +39,7 @@ def probe(cfg: RestConfig, client: Client, name: str, log: logging.Logger, out: 
             out.write(f"stream {sc.parent!r} (the parent) has no records to probe {name!r} under\n")
             return
         out.write(f"under the first {sc.parent} record: {dumps(parent).decode()[:300]}\n")
-    start = comparable(sc.start_value) if sc.start_value else None
+    start = start_value(sc.start_value)
     seen: list[dict[str, Any]] = []
     for page in pages(client, sc, context_values(sc, parent, start), log):
         out.write(f"\n== request {page.number}\n" + "\n".join(_request_lines(client)) + "\n")
@@ -58,7 +58,9 @@ def probe(cfg: RestConfig, client: Client, name: str, log: logging.Logger, out: 
             break
     schema = infer_object(seen)
     schema["type"] = "object"
-    out.write(f"\n== schema inferred from {len(seen)} record(s) (paste as the stream's `schema`):\n")
+    out.write(
+        f"\n== schema inferred from {len(seen)} record(s) (paste as the stream's `schema`):\n"
+    )
     from orjson import OPT_INDENT_2
 
     out.write(dumps(schema, OPT_INDENT_2).decode() + "\n")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonpath
-
 from tapwell.singer.errors import SyncError
 from tapwell.singer.wire import json_problem, loads
 

@@ -9,6 +9,7 @@ parent values its path uses as `context`), or one for the stream with `parent_st
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from .client import Client
 from .config import RestConfig, StreamConfig
 from .discovery import parent_field_names
 from .sync_pages import Page, context_values, pages, placeholders
-from .types import comparable, minus_lookback, misfit
+from .types import comparable, minus_lookback, misfit, start_value
 
 
 @dataclass
@@ -62,8 +63,12 @@ class StreamRun:
 
 def _run_for(sc: StreamConfig, entry: StreamEntry) -> StreamRun:
     md = entry.metadata()
-    method = str(md.get("replication-method") or ("INCREMENTAL" if sc.replication_key else "FULL_TABLE"))
-    rkey = (entry.replication_key or sc.replication_key) if method.upper() == "INCREMENTAL" else None
+    method = str(
+        md.get("replication-method") or ("INCREMENTAL" if sc.replication_key else "FULL_TABLE")
+    )
+    rkey = (
+        (entry.replication_key or sc.replication_key) if method.upper() == "INCREMENTAL" else None
+    )
     props = entry.schema.get("properties") or {}
     if rkey and rkey not in props:
         raise ConfigError(f"stream {sc.name!r}: replication key {rkey!r} is not in its schema")
@@ -122,7 +127,9 @@ class Sync:
         self.state = st.set_currently_syncing(self.state, sc.name)
         start = self._start(self.state, sc, run.rkey) if run.selected else _start_value(sc)
         since = minus_lookback(start, sc.lookback_seconds)
-        tracker = Tracker(comparable(start) if start is not None else None, _raw_start(self.state, sc, run))
+        tracker = Tracker(
+            comparable(start) if start is not None else None, _raw_start(self.state, sc, run)
+        )
         checkpoint = bool(run.rkey and sc.records_sorted and run.selected)
         with_children = any(r.rkey for r in self._child_runs(sc.name))
         for page in pages(self.client, sc, context_values(sc, None, since), self.log):
@@ -151,7 +158,9 @@ class Sync:
     def _save(self, run: StreamRun, tracker: Tracker) -> None:
         if run.selected and run.rkey and tracker.raw is not None:
             self.state = st.set_bookmark(self.state, run.sc.name, "replication_key", run.rkey)
-            self.state = st.set_bookmark(self.state, run.sc.name, "replication_key_value", tracker.raw)
+            self.state = st.set_bookmark(
+                self.state, run.sc.name, "replication_key_value", tracker.raw
+            )
 
     # ------------------------------------------------------------------ records
 
@@ -186,7 +195,10 @@ class Sync:
             if run.check and run.selected:
                 self._check(run, record, page, n)
             if run.selected:
-                write(name, record if run.keep is None else {k: record[k] for k in run.keep if k in record})
+                write(
+                    name,
+                    record if run.keep is None else {k: record[k] for k in run.keep if k in record},
+                )
             kept.append(record)
         if run.selected:
             run.count += len(kept)
@@ -217,15 +229,19 @@ class Sync:
             jobs = [self._child_job(run, record) for record in records]
             if run.sc.child_concurrency > 1 and len(jobs) > 1:
                 with ThreadPoolExecutor(run.sc.child_concurrency) as pool:
-                    fetched: Iterable[list[Page]] = pool.map(
-                        lambda job: list(pages(self.client, run.sc, job[1], self.log, quiet=True)),
-                        jobs,
-                    )
+                    fetch = functools.partial(self._all_pages, run.sc)
+                    fetched: Iterable[list[Page]] = pool.map(fetch, [job[1] for job in jobs])
                     for job, got in zip(jobs, fetched):
                         self._child_pages(run, job, got)
             else:
                 for job in jobs:
-                    self._child_pages(run, job, pages(self.client, run.sc, job[1], self.log, quiet=True))
+                    self._child_pages(
+                        run, job, pages(self.client, run.sc, job[1], self.log, quiet=True)
+                    )
+
+    def _all_pages(self, sc: StreamConfig, values: dict[str, Any]) -> list[Page]:
+        """Every page of one parent's child requests (run in a worker thread)."""
+        return list(pages(self.client, sc, values, self.log, quiet=True))
 
     def _child_job(self, run: StreamRun, parent: dict[str, Any]) -> tuple[Any, ...]:
         """(context, placeholder values, since, parent-field values, start) of one parent's requests."""
@@ -248,14 +264,13 @@ class Sync:
         for page in got:
             kept = self._emit(run, page, since, tracker, extra)
             self._children(sc, kept)
-        if run.rkey and tracker.raw is not None:
-            if sc.parent_state:
-                key = dumps(context).decode()
-                self.partitions.setdefault(sc.name, {})[key] = {
-                    "context": context,
-                    "replication_key": run.rkey,
-                    "replication_key_value": tracker.raw,
-                }
+        if run.rkey and tracker.raw is not None and sc.parent_state:
+            key = dumps(context).decode()
+            self.partitions.setdefault(sc.name, {})[key] = {
+                "context": context,
+                "replication_key": run.rkey,
+                "replication_key_value": tracker.raw,
+            }
 
     def _load_child_bookmarks(self, run: StreamRun) -> None:
         sc = run.sc
@@ -301,7 +316,7 @@ def _stream(cfg: RestConfig, name: str) -> StreamConfig:
 
 
 def _start_value(sc: StreamConfig) -> Any:
-    return comparable(sc.start_value) if sc.start_value else None
+    return start_value(sc.start_value)
 
 
 def _raw_start(state: dict[str, Any], sc: StreamConfig, run: StreamRun) -> Any:

@@ -41,7 +41,9 @@ def placeholders(template: Any) -> set[str]:
     return set()
 
 
-def fill(template: Any, values: dict[str, Any], stream: str, where: str, quoted: bool = False) -> Any:
+def fill(
+    template: Any, values: dict[str, Any], stream: str, where: str, quoted: bool = False
+) -> Any:
     """`template` with each `{name}` replaced by values[name] (URL-quoted in a path)."""
     if isinstance(template, dict):
         return {k: fill(v, values, stream, f"{where}/{k}", quoted) for k, v in template.items()}
@@ -55,8 +57,11 @@ def fill(template: Any, values: dict[str, Any], stream: str, where: str, quoted:
         if name not in values:
             raise ConfigError(
                 f"stream {stream!r}, {where}: placeholder {{{name}}} has no value "
-                + ("(no bookmark or start_value yet)" if name == "start" else
-                   "(not a field of the parent record; check the name or the stream's parent)")
+                + (
+                    "(no bookmark or start_value yet)"
+                    if name == "start"
+                    else "(not a field of the parent record; check the name or the stream's parent)"
+                )
             )
         text = str(values[name])
         return quote(text, safe="") if quoted else text
@@ -74,9 +79,7 @@ def _params(sc: StreamConfig, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def context_values(
-    sc: StreamConfig, parent: dict[str, Any] | None, start: Any
-) -> dict[str, Any]:
+def context_values(sc: StreamConfig, parent: dict[str, Any] | None, start: Any) -> dict[str, Any]:
     values: dict[str, Any] = dict(parent or {})
     if start is not None:
         values["start"] = format_start(start, sc.start_format)
@@ -93,7 +96,10 @@ def pages(
     """Every page of the stream for one context (a parent record, a start value)."""
     base = client.cfg.base_url.rstrip("/")
     url = base + "/" + fill(sc.path, values, sc.name, "path", quoted=True).lstrip("/")
-    params = {**_params(sc, values), **(paginator := Paginator(sc.paginator, sc.name)).first_params()}
+    params = {
+        **_params(sc, values),
+        **(paginator := Paginator(sc.paginator, sc.name)).first_params(),
+    }
     body = fill(sc.body, values, sc.name, "body") if sc.body is not None else None
     number = 0
     while True:
@@ -111,7 +117,10 @@ def pages(
         if nxt is None:
             (log.debug if quiet else log.info)(
                 "stream %s: stopped after %d page(s), %d record(s): %s",
-                sc.name, paginator.pages, paginator.records, paginator.stop_reason,
+                sc.name,
+                paginator.pages,
+                paginator.records,
+                paginator.stop_reason,
             )
             return
         url, params = nxt

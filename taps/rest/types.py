@@ -8,7 +8,7 @@ that all read as ISO 8601 date-times (or dates) get that format, so targets make
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -133,6 +133,15 @@ def comparable(value: Any) -> Any:
     return value
 
 
+def start_value(text: str | None) -> Any:
+    """A configured start_value, typed: a number (an epoch, an id) as Decimal, else as `comparable`."""
+    if text is None:
+        return None
+    if re.fullmatch(r"-?\d+(\.\d+)?", text.strip()):
+        return Decimal(text.strip())
+    return comparable(text)
+
+
 def minus_lookback(value: Any, seconds: int) -> Any:
     if not seconds:
         return value
@@ -162,6 +171,3 @@ def format_start(value: Any, fmt: str) -> str:
         return str(int(value.timestamp() * 1000))
     return value.astimezone(UTC).strftime(fmt)
 
-
-def as_date(value: Any) -> date | None:
-    return value.date() if isinstance(value, datetime) else None

@@ -131,7 +131,9 @@ class Routes:
         start = _int(q, "from", 0)
         headers = {}
         if start + 10 < len(self.api.orders):
-            headers["Link"] = f'<{self.base}/orders_link?from={start + 10}>; rel="next", <x>; rel="last"'
+            headers["Link"] = (
+                f'<{self.base}/orders_link?from={start + 10}>; rel="next", <x>; rel="last"'
+            )
         return _json(self.api.orders[start : start + 10], **headers)
 
     def orders_hcursor(self, q: dict[str, str], h: dict[str, str]) -> Reply:
@@ -159,7 +161,11 @@ class Routes:
         return _json({"data": self.api.orders[:10]})  # ignores ?page=
 
     def orders_jsonl(self, q: dict[str, str], h: dict[str, str]) -> Reply:
-        return 200, {"Content-Type": "application/x-ndjson"}, b"\n".join(dumps(o) for o in self.api.orders[:5]) + b"\n"
+        return (
+            200,
+            {"Content-Type": "application/x-ndjson"},
+            b"\n".join(dumps(o) for o in self.api.orders[:5]) + b"\n",
+        )
 
     def single(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         return _json({"id": 1, "name": "the account", "balance": Decimal("0.10")})
@@ -189,8 +195,10 @@ class Routes:
     def rate_limited(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         page = _int(q, "page", 1)
         rows = self.api.orders[(page - 1) * 10 : page * 10]
-        return _json({"data": rows}, **{"X-RateLimit-Remaining": "0" if page == 1 else "5",
-                                        "X-RateLimit-Reset": "1"})
+        return _json(
+            {"data": rows},
+            **{"X-RateLimit-Remaining": "0" if page == 1 else "5", "X-RateLimit-Reset": "1"},
+        )
 
     def slow(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         if self.api.count("slow") == 1:
@@ -206,7 +214,11 @@ class Routes:
 
     def basic(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         want = "Basic " + base64.b64encode(b"ann:pa55word").decode()
-        return _json({"data": self.api.orders[:2]}) if h.get("authorization") == want else _json({}, 401)
+        return (
+            _json({"data": self.api.orders[:2]})
+            if h.get("authorization") == want
+            else _json({}, 401)
+        )
 
     def key_header(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         ok = h.get("x-api-key") == "k3y-value"
@@ -282,7 +294,9 @@ def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
             elif len(segs) == 3 and segs[0] == "orders" and segs[2] == "items":
                 reply = routes.items(segs[1])
             else:
-                fn: Callable[..., Reply] | None = getattr(routes, segs[0], None) if len(segs) == 1 else None
+                fn: Callable[..., Reply] | None = (
+                    getattr(routes, segs[0], None) if len(segs) == 1 else None
+                )
                 reply = fn(q, h) if fn else _json({"error": "no route"}, 404)
             status, headers, body = reply
             entry.status = status
@@ -327,7 +341,8 @@ class TapRun:
 
     def records(self, stream: str | None = None) -> list[dict[str, Any]]:
         return [
-            m["record"] for m in self.messages
+            m["record"]
+            for m in self.messages
             if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
         ]
 
@@ -335,8 +350,13 @@ class TapRun:
         return [m["value"] for m in self.messages if m["type"] == "STATE"]
 
 
-def run_tap(config: dict[str, Any], tmp: Any, *args: str, state: dict[str, Any] | None = None,
-            timeout: float = 120) -> TapRun:
+def run_tap(
+    config: dict[str, Any],
+    tmp: Any,
+    *args: str,
+    state: dict[str, Any] | None = None,
+    timeout: float = 120,
+) -> TapRun:
     """Run the installed `tap-rest` with this config (and state) as a user would."""
     import subprocess
     import sys

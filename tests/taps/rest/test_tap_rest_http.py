@@ -20,8 +20,13 @@ def srv():
 
 
 def config(srv: RestServer, path: str, **top: Any) -> dict[str, Any]:
-    stream = {"name": "orders", "path": path, "records_path": "$.data[*]", "primary_key": ["id"],
-              "schema": {"properties": {"id": {"type": "integer"}}}}
+    stream = {
+        "name": "orders",
+        "path": path,
+        "records_path": "$.data[*]",
+        "primary_key": ["id"],
+        "schema": {"properties": {"id": {"type": "integer"}}},
+    }
     stream.update(top.pop("stream", {}))
     return {"base_url": srv.url, "backoff_seconds": 0.01, "streams": [stream], **top}
 
@@ -57,13 +62,18 @@ def test_retries_exhausted_exit_75_with_one_line(srv, tmp_path):
     assert run.code == 75
     assert len(srv.api.requests("/always_503")) == 3
     last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"tap-rest: error: stream 'orders': GET {srv.url}/always_503: 503 Service Unavailable after 3 attempts")
+    assert last.startswith(
+        f"tap-rest: error: stream 'orders': GET {srv.url}/always_503: 503 Service Unavailable after 3 attempts"
+    )
     assert last.endswith("the run can be retried later (exit 75)")
     assert not [s for s in run.states() if s.get("bookmarks")]
 
 
 def test_max_wait_seconds_caps_the_total_wait(srv, tmp_path):
-    run = run_tap(config(srv, "/flaky_429", max_wait_seconds=0.5, stream={"params": {"mode": "seconds"}}), tmp_path)
+    run = run_tap(
+        config(srv, "/flaky_429", max_wait_seconds=0.5, stream={"params": {"mode": "seconds"}}),
+        tmp_path,
+    )
     assert run.code == 75
     assert "the next wait (1s) would pass max_wait_seconds (0.5s" in run.stderr
     assert len(srv.api.requests("/flaky_429")) == 1
@@ -97,7 +107,10 @@ def test_every_auth_type_is_accepted_and_a_wrong_secret_exits_2(srv, tmp_path, p
     run = run_tap(config(srv, path, auth=AUTHS[path]), tmp_path)
     assert run.code == 0, run.stderr
     assert len(run.records()) == 2
-    wrong = {k: ("wrong-" + v if k in ("token", "password", "value") else v) for k, v in AUTHS[path].items()}
+    wrong = {
+        k: ("wrong-" + v if k in ("token", "password", "value") else v)
+        for k, v in AUTHS[path].items()
+    }
     run = run_tap(config(srv, path, auth=wrong), tmp_path)
     assert run.code == 2
     (line,) = [ln for ln in run.stderr.splitlines() if "error" in ln]
@@ -111,8 +124,12 @@ def test_every_auth_type_is_accepted_and_a_wrong_secret_exits_2(srv, tmp_path, p
 @pytest.mark.parametrize(
     "auth",
     [
-        {"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "csecret",
-         "scopes": ["read"]},
+        {
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": "csecret",
+            "scopes": ["read"],
+        },
         {"type": "oauth2_refresh_token", "client_id": "cid", "refresh_token": "rtoken"},
     ],
 )
@@ -127,15 +144,22 @@ def test_oauth2_token_is_cached_and_refreshed_once_on_401(srv, tmp_path, auth):
     assert statuses == [200, 200, 401, 200, 200, 401, 200, 200]
     assert len(srv.api.requests("/oauth/token")) == 3
     if auth["type"] == "oauth2_client_credentials":
-        assert srv.api.requests("/oauth/token")[0].headers["content-type"] == "application/x-www-form-urlencoded"
+        assert (
+            srv.api.requests("/oauth/token")[0].headers["content-type"]
+            == "application/x-www-form-urlencoded"
+        )
     assert "401 Unauthorized; refreshing the OAuth2 token once" in run.stderr
     for secret in ("csecret", "rtoken", "tok-1"):
         assert secret not in run.stderr
 
 
 def test_oauth2_refused_client_exits_2(srv, tmp_path):
-    auth = {"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "nope",
-            "token_url": srv.url + "/oauth/token"}
+    auth = {
+        "type": "oauth2_client_credentials",
+        "client_id": "cid",
+        "client_secret": "nope",
+        "token_url": srv.url + "/oauth/token",
+    }
     run = run_tap(config(srv, "/oauth_orders", auth=auth), tmp_path)
     assert run.code == 2
     assert run.stderr.strip().splitlines()[-1] == (

@@ -22,21 +22,42 @@ def config(srv: RestServer, **stream: Any) -> dict[str, Any]:
 
 
 PAGINATORS = {
-    "page": dict(path="/orders_page",
-                 paginator={"type": "page", "page_size": 10, "page_size_param": "per_page"}),
-    "page0": dict(path="/orders_page0",
-                  paginator={"type": "page", "param": "p", "start": 0, "page_size": 10,
-                             "page_size_param": "size"}),
-    "offset": dict(path="/orders_offset", records_path="$.items[*]",
-                   paginator={"type": "offset", "page_size": 10}),
-    "cursor": dict(path="/orders_cursor", params={"limit": 10},
-                   paginator={"type": "cursor", "cursor_path": "$.meta.next"}),
-    "next_url": dict(path="/orders_next", paginator={"type": "next_url", "next_url_path": "$.links.next"}),
+    "page": dict(
+        path="/orders_page",
+        paginator={"type": "page", "page_size": 10, "page_size_param": "per_page"},
+    ),
+    "page0": dict(
+        path="/orders_page0",
+        paginator={
+            "type": "page",
+            "param": "p",
+            "start": 0,
+            "page_size": 10,
+            "page_size_param": "size",
+        },
+    ),
+    "offset": dict(
+        path="/orders_offset",
+        records_path="$.items[*]",
+        paginator={"type": "offset", "page_size": 10},
+    ),
+    "cursor": dict(
+        path="/orders_cursor",
+        params={"limit": 10},
+        paginator={"type": "cursor", "cursor_path": "$.meta.next"},
+    ),
+    "next_url": dict(
+        path="/orders_next", paginator={"type": "next_url", "next_url_path": "$.links.next"}
+    ),
     "link_header": dict(path="/orders_link", records_path=None, paginator={"type": "link_header"}),
-    "header_cursor": dict(path="/orders_hcursor",
-                          paginator={"type": "header_cursor", "header": "X-Next-Cursor", "param": "token"}),
-    "has_more": dict(path="/orders_hasmore",
-                     paginator={"type": "page", "has_more_path": "$.has_more", "stop_on_empty": False}),
+    "header_cursor": dict(
+        path="/orders_hcursor",
+        paginator={"type": "header_cursor", "header": "X-Next-Cursor", "param": "token"},
+    ),
+    "has_more": dict(
+        path="/orders_hasmore",
+        paginator={"type": "page", "has_more_path": "$.has_more", "stop_on_empty": False},
+    ),
 }
 STOPS = {
     "page": "an empty page",
@@ -55,7 +76,7 @@ def test_every_paginator_reads_every_record_exactly_and_logs_why_it_stopped(srv,
     run = run_tap(config(srv, **PAGINATORS[style]), tmp_path)
     assert run.code == 0, run.stderr
     assert run.records("orders") == srv.api.orders  # row by row, every value as the server sent it
-    assert f"stream orders: stopped after" in run.stderr
+    assert "stream orders: stopped after" in run.stderr
     assert STOPS[style] in run.stderr
 
 
@@ -72,24 +93,41 @@ def test_numbers_text_and_timestamps_arrive_exactly(srv, tmp_path):
 
 
 def test_total_path_stops_when_the_total_is_read(srv, tmp_path):
-    run = run_tap(config(srv, path="/orders_total",
-                         paginator={"type": "page", "total_path": "$.total"}), tmp_path)
+    run = run_tap(
+        config(srv, path="/orders_total", paginator={"type": "page", "total_path": "$.total"}),
+        tmp_path,
+    )
     assert run.code == 0, run.stderr
     assert len(run.records()) == 30  # 3 pages of 10: the first page past 25
     assert "total_path $.total: 30 of 25 records read" in run.stderr
 
 
 def test_max_pages_caps_the_run(srv, tmp_path):
-    run = run_tap(config(srv, **dict(PAGINATORS["page"], paginator={
-        "type": "page", "page_size": 10, "page_size_param": "per_page", "max_pages": 2})), tmp_path)
+    run = run_tap(
+        config(
+            srv,
+            **dict(
+                PAGINATORS["page"],
+                paginator={
+                    "type": "page",
+                    "page_size": 10,
+                    "page_size_param": "per_page",
+                    "max_pages": 2,
+                },
+            ),
+        ),
+        tmp_path,
+    )
     assert run.code == 0, run.stderr
     assert run.records() == srv.api.orders[:20]
     assert "max_pages (2) reached" in run.stderr
 
 
 def test_a_repeated_cursor_is_a_loop_error_not_an_endless_run(srv, tmp_path):
-    run = run_tap(config(srv, path="/loop_cursor",
-                         paginator={"type": "cursor", "cursor_path": "$.next"}), tmp_path)
+    run = run_tap(
+        config(srv, path="/loop_cursor", paginator={"type": "cursor", "cursor_path": "$.next"}),
+        tmp_path,
+    )
     assert run.code == 1
     line = run.stderr.strip().splitlines()[-1]
     assert line.startswith("tap-rest: error: stream 'orders': pagination loop:")
@@ -101,12 +139,16 @@ def test_a_repeated_cursor_is_a_loop_error_not_an_endless_run(srv, tmp_path):
 def test_an_api_that_ignores_the_page_param_is_a_loop_error(srv, tmp_path):
     run = run_tap(config(srv, path="/loop_page", paginator={"type": "page"}), tmp_path)
     assert run.code == 1
-    assert "page 2 is the same as page 1; the API ignores the paginator's param ('page')" in run.stderr
+    assert (
+        "page 2 is the same as page 1; the API ignores the paginator's param ('page')" in run.stderr
+    )
     assert len(srv.api.requests("/loop_page")) == 2
 
 
 def test_json_lines_and_a_single_object(srv, tmp_path):
-    run = run_tap(config(srv, path="/orders_jsonl", records_path=None, response_format="jsonl"), tmp_path)
+    run = run_tap(
+        config(srv, path="/orders_jsonl", records_path=None, response_format="jsonl"), tmp_path
+    )
     assert run.code == 0, run.stderr
     assert run.records() == srv.api.orders[:5]
     run = run_tap(config(srv, path="/single", records_path=None), tmp_path)
@@ -142,14 +184,21 @@ def test_declared_schema_discovers_without_a_request(srv, tmp_path):
 def test_inferred_schema_says_so_and_a_later_misfit_names_stream_and_property(srv, tmp_path):
     srv.api.orders[20]["price"] = "n/a"  # page 3: past the 10 records the schema is inferred from
     run = run_tap(config(srv, infer_records=10, **PAGINATORS["page"]), tmp_path, "--discover")
-    root = next(m["metadata"] for m in run.messages[0]["streams"][0]["metadata"] if m["breadcrumb"] == [])
+    root = next(
+        m["metadata"] for m in run.messages[0]["streams"][0]["metadata"] if m["breadcrumb"] == []
+    )
     assert root["tapwell-schema-source"] == "inferred"
     assert "schema inferred from 10 record(s)" in run.stderr
     run = run_tap(config(srv, infer_records=10, **PAGINATORS["page"]), tmp_path)
     assert run.code == 1
     line = run.stderr.strip().splitlines()[-1]
-    assert "stream 'orders', page 3" in line and "record 1: property 'price' is string ('n/a')" in line
-    assert 'declare it in the stream\'s `schema`' in line and '"price":{"type":["null","number"]}' in line
+    assert (
+        "stream 'orders', page 3" in line and "record 1: property 'price' is string ('n/a')" in line
+    )
+    assert (
+        "declare it in the stream's `schema`" in line
+        and '"price":{"type":["null","number"]}' in line
+    )
     assert len(run.records()) == 20
 
 
@@ -162,8 +211,17 @@ def test_probe_shows_two_requests_records_next_page_and_schema(srv, tmp_path):
     from pathlib import Path
 
     (run_dir / "c.json").write_text(__import__("json").dumps(cfg))
-    out = subprocess.run([str(Path(sys.executable).parent / "tap-rest"), "--config",
-                          str(run_dir / "c.json"), "--probe", "orders"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "tap-rest"),
+            "--config",
+            str(run_dir / "c.json"),
+            "--probe",
+            "orders",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "== request 1\nGET " + srv.url + "/orders_cursor?limit=10" in text

@@ -19,16 +19,23 @@ def srv():
 
 
 def incremental(srv: RestServer, **extra: Any) -> dict[str, Any]:
-    stream = {"name": "orders", "path": "/incremental", "records_path": "$.data[*]",
-              "primary_key": ["id"], "replication_key": "updated_at",
-              "params": {"since": "{start}"}, "paginator": {"type": "page"}, **extra}
+    stream = {
+        "name": "orders",
+        "path": "/incremental",
+        "records_path": "$.data[*]",
+        "primary_key": ["id"],
+        "replication_key": "updated_at",
+        "params": {"since": "{start}"},
+        "paginator": {"type": "page"},
+        **extra,
+    }
     return {"base_url": srv.url, "backoff_seconds": 0.01, "streams": [stream]}
 
 
 def sync_requests(srv: RestServer) -> list[Any]:
     """The requests of the sync (after those of the schema inference, which reads one page)."""
     firsts = [i for i, r in enumerate(srv.api.log) if r.query.get("page") in (None, "1")]
-    return srv.api.log[firsts[-1]:]
+    return srv.api.log[firsts[-1] :]
 
 
 def test_second_run_with_state_asks_from_the_bookmark_and_sends_only_new_records(srv, tmp_path):
@@ -37,7 +44,9 @@ def test_second_run_with_state_asks_from_the_bookmark_and_sends_only_new_records
     assert first.records() == srv.api.orders
     state = first.states()[-1]
     assert state["bookmarks"]["orders"] == {
-        "replication_key": "updated_at", "replication_key_value": "2024-01-25T10:00:00.123456Z"}
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-01-25T10:00:00.123456Z",
+    }
     assert "since" not in srv.api.log[0].query  # no bookmark, no start_value: {start} left out
 
     srv.api.orders.append(dict(srv.api.orders[0], id=26, updated_at="2024-01-26T09:00:00Z"))
@@ -50,24 +59,38 @@ def test_second_run_with_state_asks_from_the_bookmark_and_sends_only_new_records
     # the record at the bookmark comes again (bookmarks are inclusive, as in singer-sdk: two
     # records may share a timestamp), then only what is new
     assert [r["id"] for r in second.records()] == [25, 26]
-    assert second.states()[-1]["bookmarks"]["orders"]["replication_key_value"] == "2024-01-26T09:00:00Z"
+    assert (
+        second.states()[-1]["bookmarks"]["orders"]["replication_key_value"]
+        == "2024-01-26T09:00:00Z"
+    )
 
 
 def test_sorted_records_write_state_after_every_page(srv, tmp_path):
     run = run_tap(incremental(srv, records_sorted=True), tmp_path)
-    values = [s["bookmarks"]["orders"]["replication_key_value"] for s in run.states()
-              if "orders" in s.get("bookmarks", {})]
-    assert values[:3] == ["2024-01-10T10:00:00.123456Z", "2024-01-20T10:00:00.123456Z",
-                          "2024-01-25T10:00:00.123456Z"]
+    values = [
+        s["bookmarks"]["orders"]["replication_key_value"]
+        for s in run.states()
+        if "orders" in s.get("bookmarks", {})
+    ]
+    assert values[:3] == [
+        "2024-01-10T10:00:00.123456Z",
+        "2024-01-20T10:00:00.123456Z",
+        "2024-01-25T10:00:00.123456Z",
+    ]
     unsorted = run_tap(incremental(srv), tmp_path)
-    kinds = [m["type"] for m in unsorted.messages
-             if m["type"] == "RECORD" or "orders" in m.get("value", {}).get("bookmarks", {})]
+    kinds = [
+        m["type"]
+        for m in unsorted.messages
+        if m["type"] == "RECORD" or "orders" in m.get("value", {}).get("bookmarks", {})
+    ]
     # only after the last record: unsorted records give no safe mid-stream bookmark
     assert kinds.index("STATE") == len(unsorted.records())
 
 
 def test_start_value_formats_and_lookback(srv, tmp_path):
-    cfg = incremental(srv, start_value="2024-01-20T10:00:00Z", lookback_seconds=86400, start_format="%Y-%m-%d")
+    cfg = incremental(
+        srv, start_value="2024-01-20T10:00:00Z", lookback_seconds=86400, start_format="%Y-%m-%d"
+    )
     run = run_tap(cfg, tmp_path)
     assert sync_requests(srv)[0].query["since"] == "2024-01-19"
     # the API filters by day; the client keeps what is newer than start minus the lookback
@@ -87,12 +110,24 @@ def family(srv: RestServer, **child: Any) -> dict[str, Any]:
     return {
         "base_url": srv.url,
         "streams": [
-            {"name": "orders", "path": "/orders_page", "records_path": "$.data[*]",
-             "primary_key": ["id"], "paginator": {"type": "page", "page_size": 10,
-                                                  "page_size_param": "per_page"}},
-            {"name": "order_items", "parent": "orders", "path": "/orders/{id}/items",
-             "records_path": "$.items[*]", "primary_key": ["id"], "parent_fields": ["id"],
-             "ignore_status": [404], "replication_key": "updated_at", **child},
+            {
+                "name": "orders",
+                "path": "/orders_page",
+                "records_path": "$.data[*]",
+                "primary_key": ["id"],
+                "paginator": {"type": "page", "page_size": 10, "page_size_param": "per_page"},
+            },
+            {
+                "name": "order_items",
+                "parent": "orders",
+                "path": "/orders/{id}/items",
+                "records_path": "$.items[*]",
+                "primary_key": ["id"],
+                "parent_fields": ["id"],
+                "ignore_status": [404],
+                "replication_key": "updated_at",
+                **child,
+            },
         ],
     }
 
@@ -101,20 +136,35 @@ def expected_items(srv: RestServer) -> list[dict[str, Any]]:
     out = []
     for o in srv.api.orders:
         if o["id"] != 3:  # 404: ignored
-            out += [{"id": o["id"] * 10 + k, "sku": f"S{k}", "qty": k,
-                     "updated_at": f"2024-02-0{k}T00:00:00Z", "orders_id": o["id"]} for k in (1, 2)]
+            out += [
+                {
+                    "id": o["id"] * 10 + k,
+                    "sku": f"S{k}",
+                    "qty": k,
+                    "updated_at": f"2024-02-0{k}T00:00:00Z",
+                    "orders_id": o["id"],
+                }
+                for k in (1, 2)
+            ]
     return out
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
-def test_children_per_parent_with_parent_fields_and_per_parent_bookmarks(srv, tmp_path, concurrency):
+def test_children_per_parent_with_parent_fields_and_per_parent_bookmarks(
+    srv, tmp_path, concurrency
+):
     run = run_tap(family(srv, child_concurrency=concurrency), tmp_path)
     assert run.code == 0, run.stderr
     assert run.records("orders") == srv.api.orders
-    assert run.records("order_items") == expected_items(srv)  # in parent order, whatever the concurrency
+    assert run.records("order_items") == expected_items(
+        srv
+    )  # in parent order, whatever the concurrency
     parts = run.states()[-1]["bookmarks"]["order_items"]["partitions"]
-    assert parts[0] == {"context": {"id": 1}, "replication_key": "updated_at",
-                        "replication_key_value": "2024-02-02T00:00:00Z"}
+    assert parts[0] == {
+        "context": {"id": 1},
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-02-02T00:00:00Z",
+    }
     assert len(parts) == 24
     assert "/orders/3/items answered 404; ignored (ignore_status)" in run.stderr
 
@@ -122,7 +172,10 @@ def test_children_per_parent_with_parent_fields_and_per_parent_bookmarks(srv, tm
 def test_child_bookmark_switched_off_per_parent(srv, tmp_path):
     run = run_tap(family(srv, parent_state=False), tmp_path)
     book = run.states()[-1]["bookmarks"]["order_items"]
-    assert book == {"replication_key": "updated_at", "replication_key_value": "2024-02-02T00:00:00Z"}
+    assert book == {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-02-02T00:00:00Z",
+    }
 
 
 def test_only_the_child_selected_still_reads_the_parent(srv, tmp_path):
@@ -141,17 +194,24 @@ def test_only_the_child_selected_still_reads_the_parent(srv, tmp_path):
 
 def test_every_config_problem_on_its_own_line_unknown_keys_refused():
     with pytest.raises(ConfigError) as err:
-        parse_config({
-            "base_url": "api.example.com",
-            "auth": {"type": "bearer"},
-            "timeout_seconds": "30",
-            "streams": [
-                {"name": "a", "path": "/a", "replication_kye": "x",
-                 "paginator": {"type": "cursor"}, "start_format": "unix"},
-                {"name": "b", "path": "/b/{id}", "parent": "nope"},
-                {"path": "/c"},
-            ],
-        })
+        parse_config(
+            {
+                "base_url": "api.example.com",
+                "auth": {"type": "bearer"},
+                "timeout_seconds": "30",
+                "streams": [
+                    {
+                        "name": "a",
+                        "path": "/a",
+                        "replication_kye": "x",
+                        "paginator": {"type": "cursor"},
+                        "start_format": "unix",
+                    },
+                    {"name": "b", "path": "/b/{id}", "parent": "nope"},
+                    {"path": "/c"},
+                ],
+            }
+        )
     assert str(err.value).splitlines() == [
         "invalid config (8 problem(s)):",
         "  config/timeout_seconds: must be a number, not str",
@@ -170,8 +230,13 @@ def test_every_config_problem_on_its_own_line_unknown_keys_refused():
 
 def test_a_secret_of_the_wrong_type_is_not_shown():
     with pytest.raises(ConfigError) as err:
-        parse_config({"base_url": "http://x", "auth": {"type": "bearer", "token": 12345678},
-                      "streams": [{"name": "a", "path": "/a"}]})
+        parse_config(
+            {
+                "base_url": "http://x",
+                "auth": {"type": "bearer", "token": 12345678},
+                "streams": [{"name": "a", "path": "/a"}],
+            }
+        )
     assert "auth/token: must be a string, not a secret value" in str(err.value)
     assert "12345678" not in str(err.value)
 
@@ -181,3 +246,13 @@ def test_readme_settings_tables_are_generated_from_the_config_declarations():
 
     readme = (Path(__file__).resolve().parents[3] / "taps" / "rest" / "README.md").read_text()
     assert settings_markdown() in readme
+
+
+@pytest.mark.parametrize("name", ["github", "stripe"])
+def test_shipped_example_configs_are_valid(name):
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    cfg = parse_config(json.loads((root / "taps" / "rest" / "examples" / f"{name}.json").read_text()))
+    assert cfg.streams
