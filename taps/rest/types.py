@@ -42,6 +42,14 @@ def parse_datetime(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+INT64 = 2**63
+WIDE_INTEGER = 10**38 - 1  # the widest integer a bounded column holds (DECIMAL(38,0), HUGEINT)
+
+
+def _past_64_bits(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64
+
+
 def _string_format(values: list[str]) -> str | None:
     if values and all(_DATE.fullmatch(v) for v in values):
         return "date"
@@ -59,6 +67,8 @@ def infer_property(values: list[Any]) -> dict[str, Any]:
     prop: dict[str, Any] = {"type": [k for k in order if k in kinds]}
     if kinds == {"null"}:
         prop["type"] = ["null", "string"]  # nothing to go on: the widest scalar
+    if "integer" in kinds and any(_past_64_bits(v) for v in values):
+        prop["minimum"], prop["maximum"] = -WIDE_INTEGER, WIDE_INTEGER  # targets: DECIMAL(38,0)
     if kinds == {"null", "string"}:
         fmt = _string_format([v for v in values if isinstance(v, str)])
         if fmt:
@@ -90,6 +100,11 @@ def misfit(value: Any, prop: dict[str, Any], path: str) -> str | None:
         allowed = set(kinds if isinstance(kinds, list) else [kinds])
         if kind not in allowed and not (kind == "integer" and "number" in allowed):
             return f"property {path!r} is {kind} ({str(value)[:40]!r}), the schema says {sorted(allowed)}"
+    if kind == "integer" and _past_64_bits(value) and "maximum" not in prop:
+        return (
+            f"property {path!r} is {value}, past 64 bits, and the schema has no bounds (targets "
+            "make a BIGINT column)"
+        )
     if kind == "string":
         fmt = prop.get("format")
         if fmt == "date-time" and parse_datetime(value) is None:
@@ -170,4 +185,3 @@ def format_start(value: Any, fmt: str) -> str:
     if fmt == "epoch_ms":
         return str(int(value.timestamp() * 1000))
     return value.astimezone(UTC).strftime(fmt)
-

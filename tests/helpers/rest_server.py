@@ -16,12 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 BIG_ID = 12345678901234567890  # 20 digits: past 64 bits signed, past a float's 15-17 digits
+
+
+FIRST = datetime(2024, 1, 1, 10, 0, 0, 123456)
 
 
 def make_orders(n: int = 25) -> list[dict[str, Any]]:
@@ -34,7 +38,7 @@ def make_orders(n: int = 25) -> list[dict[str, Any]]:
                 "customer_id": BIG_ID if i == 7 else 1000 + i,
                 "price": Decimal("0.1") if i == 7 else Decimal(f"{i}.25"),
                 "note": "" if i == 3 else f"order {i} 🎉",
-                "updated_at": f"2024-01-{i:02d}T10:00:00.123456Z",
+                "updated_at": (FIRST + timedelta(days=i - 1)).isoformat() + "Z",
             }
         )
     return out
@@ -379,3 +383,13 @@ def run_tap(
     else:
         messages = [loads(proc.stdout)] if proc.returncode == 0 else []
     return TapRun(proc.returncode, messages, proc.stderr.decode())
+
+
+if __name__ == "__main__":  # `python -m helpers.rest_server [N]`: serve N orders until killed
+    import sys
+
+    server = RestServer()
+    if len(sys.argv) > 1:
+        server.api.orders = make_orders(int(sys.argv[1]))
+    print(server.url, flush=True)
+    server.httpd.serve_forever()

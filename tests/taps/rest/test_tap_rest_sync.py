@@ -254,5 +254,7 @@ def test_shipped_example_configs_are_valid(name):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[3]
-    cfg = parse_config(json.loads((root / "taps" / "rest" / "examples" / f"{name}.json").read_text()))
+    cfg = parse_config(
+        json.loads((root / "taps" / "rest" / "examples" / f"{name}.json").read_text())
+    )
     assert cfg.streams
