@@ -9,6 +9,7 @@ every value under `auth`, words like `header` and `query` included.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -122,8 +123,10 @@ def command(
         path = catalog or properties
         cat = load_catalog(path) if path else Catalog(select_all(discover(cfg, client, log)))
         widen_pipe(sys.stdout)
-        Sync(cfg, client, cat, state, MessageWriter(), log, Progress(NAME)).run()
-        sys.stdout.flush()
+        # Buffered even under PYTHONUNBUFFERED=1 (set in many images), which would make every
+        # record a write(2); the writer flushes at every STATE.
+        with os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 16, closefd=False) as out:
+            Sync(cfg, client, cat, state, MessageWriter(out), log, Progress(NAME)).run()
         log.info("done: %d request(s)", client.requests_sent)
 
     sys.exit(run_main(NAME, body, lambda: holder["cfg"].secrets() if "cfg" in holder else []))
