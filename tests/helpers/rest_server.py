@@ -67,6 +67,7 @@ class Logged:
     query: dict[str, str]
     headers: dict[str, str]
     status: int = 200
+    body: bytes = b""
 
 
 @dataclass
@@ -287,7 +288,7 @@ def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
             h = {k.lower(): v for k, v in self.headers.items()}
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            entry = Logged(time.monotonic(), self.command, parts.path, q, h)
+            entry = Logged(time.monotonic(), self.command, parts.path, q, h, body=raw)
             with api.lock:
                 api.log.append(entry)
             segs = parts.path.strip("/").split("/")
