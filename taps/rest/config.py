@@ -42,7 +42,9 @@ class Setting:
 AUTH_SETTINGS = (
     Setting("type", "string", "Auth kind", "none", choices=AUTH_TYPES),
     Setting("token", "string", "bearer: the token", secret=True),
-    Setting("username", "string", "basic: the user name"),
+    Setting(
+        "username", "string", "basic: the user name (masked like a secret when password is empty)"
+    ),
     Setting("password", "string", "basic: the password", secret=True),
     Setting("name", "string", "api_key: header or query parameter name", "X-API-Key"),
     Setting("value", "string", "api_key: the key", secret=True),
@@ -219,6 +221,8 @@ class AuthConfig:
     def secrets(self) -> list[str]:
         """The values never to print."""
         found = [self.token, self.password, self.value, self.client_secret, self.refresh_token]
+        if self.type == "basic" and not self.password:
+            found.append(self.username)  # a key sent as the user name (Stripe's secret key)
         return [s for s in found if s]
 
 
