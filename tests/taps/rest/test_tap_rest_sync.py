@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from helpers.rest_server import RestServer, run_tap
 from tapwell.singer.errors import ConfigError
-from tapwell.taps.rest.config import parse_config, settings_markdown
+from tapwell.taps.rest.config import parse_config
+from tapwell.taps.rest.settings import settings_markdown
 
 
 @pytest.fixture
