@@ -56,6 +56,7 @@ class Client:
         self.cfg = cfg
         self.log = log
         self.session = requests.Session()
+        self.session.headers["User-Agent"] = "tap-rest (tapwell)"
         self.timeout = (cfg.connect_timeout_seconds, cfg.timeout_seconds)
         self.auth = Auth(cfg.auth, self.session, self.timeout)
         self._sleep = sleep
