@@ -79,6 +79,9 @@ class Api:
     counters: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)  # token -> requests left
     token_uses: int = 2  # an OAuth2 token is good for this many API requests
+    item_delay: float = 0.0  # seconds each child request takes (to see concurrency)
+    inflight: int = 0
+    max_inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, key: str) -> int:
@@ -263,6 +266,17 @@ class Routes:
         return _json({"data": rows[(page - 1) * 10 : page * 10]})
 
     def items(self, order_id: str) -> Reply:
+        with self.api.lock:
+            self.api.inflight += 1
+            self.api.max_inflight = max(self.api.max_inflight, self.api.inflight)
+        try:
+            time.sleep(self.api.item_delay)
+            return self._items(order_id)
+        finally:
+            with self.api.lock:
+                self.api.inflight -= 1
+
+    def _items(self, order_id: str) -> Reply:
         oid = int(order_id)
         if oid == 3:
             return _json({"error": "not found"}, 404)

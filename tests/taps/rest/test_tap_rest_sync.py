@@ -168,6 +168,9 @@ def test_children_per_parent_with_parent_fields_and_per_parent_bookmarks(
     }
     assert len(parts) == 24
     assert "/orders/3/items answered 404; ignored (ignore_status)" in run.stderr
+    # discovery reads children one by one; the sync keeps at most `concurrency` requests in flight
+    # (50 ms a child request: with 4 workers they overlap)
+    assert srv.api.max_inflight <= concurrency and (concurrency == 1 or srv.api.max_inflight > 1)
 
 
 def test_child_bookmark_switched_off_per_parent(srv, tmp_path):
