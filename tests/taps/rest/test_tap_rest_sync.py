@@ -232,6 +232,26 @@ def test_every_config_problem_on_its_own_line_unknown_keys_refused():
     ]
 
 
+def test_a_paginator_that_could_never_stop_is_refused():
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "base_url": "http://x",
+                "streams": [
+                    {
+                        "name": "a",
+                        "path": "/a",
+                        "paginator": {"type": "offset", "page_size": 10, "stop_on_empty": False},
+                    }
+                ],
+            }
+        )
+    assert str(err.value).splitlines()[1] == (
+        "  streams/0/paginator/stop_on_empty: false needs has_more_path, total_path or max_pages "
+        "(the offset paginator has no other way to stop)"
+    )
+
+
 def test_a_secret_of_the_wrong_type_is_not_shown():
     with pytest.raises(ConfigError) as err:
         parse_config(
