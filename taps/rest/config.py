@@ -230,12 +230,12 @@ def _paginator(raw: Any, where: str, problems: list[str]) -> PaginatorConfig:
         "cursor": "cursor",
         "header_cursor": "cursor",
     }
-    if kind in ("page", "offset") and not v["stop_on_empty"]:
-        if not (v["has_more_path"] or v["total_path"] or v["max_pages"]):
-            problems.append(
-                f"{where}/stop_on_empty: false needs has_more_path, total_path or max_pages "
-                f"(the {kind} paginator has no other way to stop)"
-            )
+    unstoppable = not (v["has_more_path"] or v["total_path"] or v["max_pages"])
+    if kind in ("page", "offset") and not v["stop_on_empty"] and unstoppable:
+        problems.append(
+            f"{where}/stop_on_empty: false needs has_more_path, total_path or max_pages "
+            f"(the {kind} paginator has no other way to stop)"
+        )
     for key in ("cursor_path", "next_url_path", "has_more_path", "total_path"):
         if v[key]:
             _check_jsonpath(v[key], f"{where}/{key}", problems)
