@@ -320,10 +320,10 @@ def _start_value(sc: StreamConfig) -> Any:
 
 
 def _raw_start(state: dict[str, Any], sc: StreamConfig, run: StreamRun) -> Any:
-    if not run.rkey:
+    """The bookmark as stored, when the run starts from it (the same replication key)."""
+    if not run.rkey or st.get_bookmark(state, sc.name, "replication_key") not in (None, run.rkey):
         return None
-    book = st.get_bookmark(state, sc.name, "replication_key_value")
-    return book if book is not None else None
+    return st.get_bookmark(state, sc.name, "replication_key_value")
 
 
 def _projected(schema: dict[str, Any], keep: tuple[str, ...] | None) -> dict[str, Any]:
