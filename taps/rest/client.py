@@ -124,7 +124,10 @@ class Client:
     def _http(self, req: Request) -> requests.Response:
         headers = {**self.cfg.headers, **req.headers}
         params = {**self.cfg.params, **req.params}
-        self.auth.apply(headers, params)
+        try:
+            self.auth.apply(headers, params)  # may fetch an OAuth2 token
+        except RetriableSyncError as exc:
+            raise _Transient(str(exc)) from None
         self.requests_sent += 1
         try:
             resp = self.session.request(
