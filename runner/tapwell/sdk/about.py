@@ -76,4 +76,7 @@ def _json(value: Any) -> str:
 
 
 def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One table cell: one line, `|` escaped, and `<` escaped outside code spans (a README would
+    otherwise render `<stream>` as an unknown HTML tag, that is, as nothing)."""
+    parts = " ".join(str(text).split()).replace("|", "\\|").split("`")
+    return "`".join(p if i % 2 else p.replace("<", "\\<") for i, p in enumerate(parts))

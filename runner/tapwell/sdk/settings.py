@@ -169,7 +169,11 @@ class Settings(Generic[C]):
         self.cls = cls
         hints = typing.get_type_hints(cls)
         self._fields: list[tuple[str, Setting]] = []
-        for f in dataclasses.fields(cls):
+        own = list(cls.__dict__.get("__annotations__", {}))  # a connector's own settings first,
+        ordered = sorted(  # then those it includes (tapwell.sdk.target_settings.LoopSettings)
+            dataclasses.fields(cls), key=lambda f: own.index(f.name) if f.name in own else len(own)
+        )
+        for f in ordered:
             spec = f.metadata.get(_META)
             if spec is not None:
                 kinds = spec["type"] or (_json_type(hints[f.name]),)
@@ -209,6 +213,11 @@ class Settings(Generic[C]):
         if problems:
             raise SettingsError(problems)
         return self.cls(**values)
+
+    def of(self, config: C | Mapping[str, Any]) -> C:
+        """`config` parsed, unless it already is: for code (and tests) that build a connector's
+        parts from a plain dict, as they did before the declaration."""
+        return config if isinstance(config, self.cls) else self.parse(config)  # type: ignore[arg-type]
 
     def unknown(self, config: Mapping[str, Any]) -> list[str]:
         """The config's keys that are neither a setting nor an alias of one, in the config's order."""
