@@ -150,7 +150,7 @@ def test_the_markdown_table_has_type_required_default_aliases_and_choices() -> N
     assert "| `user` (also `username`) | string | no | `postgres` | User name |" in table
     assert "| `password` | string, secret | no | `` | Password |" in table
     assert (
-        "| `mode` | string | no | `upsert` | How rows load One of `upsert`, `append-only`. |"
+        "| `mode` | string | no | `upsert` | How rows load; one of `upsert`, `append-only` |"
         in table
     )
     assert settings_table({}) == ["This connector has no settings."]

@@ -65,7 +65,7 @@ def _row(name: str, prop: dict[str, Any], required: bool) -> str:
     description = str(prop.get("description", ""))
     if prop.get("enum"):
         one_of = ", ".join(f"`{_json(v)}`" for v in prop["enum"])
-        description = f"{description} One of {one_of}.".strip()
+        description = f"{description}; one of {one_of}" if description else f"One of {one_of}"
     default = f"`{_json(prop['default'])}`" if "default" in prop else ""
     cells = (setting, kinds, "yes" if required else "no", default, description)
     return "| " + " | ".join(_cell(c) for c in cells) + " |"

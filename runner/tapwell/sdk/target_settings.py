@@ -40,5 +40,7 @@ class LoopSettings:
         help="Commit at least this often (seconds)",
     )
     add_metadata_columns: bool = setting(
-        False, help="Add the _sdc_* columns (extracted, received, batched, deleted at; sequence)"
+        False,
+        help="Add _sdc_extracted_at, _sdc_received_at, _sdc_batched_at, _sdc_deleted_at, "
+        "_sdc_table_version and _sdc_sequence to every table",
     )
