@@ -4,8 +4,12 @@ naming the README, the command and the fix (`make docs`)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from tapwell.sdk.readme_settings import marked_command, update
 
@@ -36,3 +40,30 @@ def test_every_connector_readme_has_a_generated_settings_table(folder: str) -> N
 def test_the_settings_table_is_what_the_connector_prints(readme: str) -> None:
     drift = update(ROOT / readme, check=True)
     assert drift is None, str(drift)
+
+
+@pytest.mark.parametrize("command", sorted(CONNECTORS.values()))
+def test_about_settings_are_a_draft7_schema_singer_sdk_renders(command: str) -> None:
+    """What Meltano reads from `--about`: a JSON Schema object of the settings, secrets marked
+    as singer-sdk marks them; singer-sdk's own formatter (the reference) renders it."""
+    exe = Path(sys.executable).parent / command
+    info = json.loads(subprocess.run([str(exe), "--about"], capture_output=True, check=True).stdout)
+    settings = info["settings"]
+    jsonschema.Draft7Validator.check_schema(settings)
+    for name, prop in settings["properties"].items():
+        assert prop.get("description"), f"{command}: setting {name} has no description"
+        if prop.get("secret"):
+            assert prop["writeOnly"] is True
+    about = pytest.importorskip("singer_sdk.about")
+    fields = {"sdk_version": "0", "supported_python_versions": None, "env_var_prefix": "X_"}
+    text = about.MarkdownFormatter().format_about(
+        about.AboutInfo(
+            name=info["name"],
+            description=info["description"],
+            version=info["version"],
+            capabilities=info["capabilities"],
+            settings=settings,
+            **fields,
+        )
+    )
+    assert all(f"| {name} |" in text for name in settings["properties"])

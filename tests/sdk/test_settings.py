@@ -95,6 +95,7 @@ def test_keys_that_are_no_setting_are_warned_about_with_the_one_meant() -> None:
         "config key 'max_parallelism' is not a setting and is ignored",
     ]
     assert SETTINGS.parse(config).user == "me"  # a warning, not an error
+    assert Settings(ExampleConfig, ignored=["max_parallelism"]).unknown(config) == ["usernme"]
 
 
 def test_secret_values_come_from_the_declaration_under_any_alias() -> None:

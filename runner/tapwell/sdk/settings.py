@@ -163,10 +163,13 @@ def setting(
 class Settings(Generic[C]):
     """The settings of one connector, read from the `setting` fields of its config dataclass."""
 
-    def __init__(self, cls: type[C]) -> None:
+    def __init__(self, cls: type[C], *, ignored: Iterable[str] = ()) -> None:
+        """`ignored`: keys that configs written for similar connectors carry and that mean
+        nothing here (PipelineWise's `parallelism`, say), accepted without a warning."""
         if not dataclasses.is_dataclass(cls):
             raise TypeError(f"{cls.__name__} is not a dataclass")
         self.cls = cls
+        self.ignored = frozenset(ignored)
         hints = typing.get_type_hints(cls)
         self._fields: list[tuple[str, Setting]] = []
         own = list(cls.__dict__.get("__annotations__", {}))  # a connector's own settings first,
@@ -221,7 +224,7 @@ class Settings(Generic[C]):
 
     def unknown(self, config: Mapping[str, Any]) -> list[str]:
         """The config's keys that are neither a setting nor an alias of one, in the config's order."""
-        known = {k for s in self.items for k in s.keys}
+        known = {k for s in self.items for k in s.keys} | self.ignored
         return [str(k) for k in config if k not in known]
 
     def warnings(self, config: Mapping[str, Any]) -> list[str]:
