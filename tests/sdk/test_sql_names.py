@@ -9,8 +9,8 @@ import tapwell.runner.demo
 import tapwell.runner.statestore_pg
 import tapwell.targets.duckdb.ddl
 import tapwell.targets.duckdb.loader
-import tapwell.targets.postgres.ddl
 import tapwell.targets.postgres.config
+import tapwell.targets.postgres.ddl
 from tapwell.sdk.sql_names import MAX_IDENTIFIER_BYTES, quote_ident, shorten
 
 
