@@ -102,7 +102,7 @@ def test_about_lists_stream_settings(bin_path):
 
 
 def test_readme_lists_every_setting_about_prints():
-    """(tests/test_connector_readmes.py checks the whole table is the generated one.)"""
+    """(tests/test_connector_settings.py checks the whole table is the generated one.)"""
     readme = (Path(__file__).resolve().parents[3] / "targets" / "duckdb" / "README.md").read_text()
     for key in SETTINGS.json_schema()["properties"]:
         assert f"| `{key}`" in readme, key

@@ -67,3 +67,53 @@ def test_about_settings_are_a_draft7_schema_singer_sdk_renders(command: str) -> 
         )
     )
     assert all(f"| {name} |" in text for name in settings["properties"])
+
+
+BAD = {
+    "tap-csv": ({"sample_rows": "x", "base_dir": 5}, "base_dir", "sample_rows"),
+    "tap-mysql": (
+        {"host": "h", "user": "u", "password": "s3cr3t-pw", "port": "abc", "zero_dates": "0"},
+        "port",
+        "zero_dates",
+    ),
+    "target-duckdb": (
+        {"load_method": "merge", "batch_size_rows": 0},
+        "load_method",
+        "batch_size_rows",
+    ),
+    "target-jsonl": (
+        {"destination_path": 5, "batch_size_bytes": "many"},
+        "destination_path",
+        "batch_size_bytes",
+    ),
+    "target-postgres": (
+        {"dbname": "d", "password": "s3cr3t-pw", "port": "abc", "number_type": "float"},
+        "port",
+        "number_type",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", sorted(BAD))
+def test_a_bad_config_is_every_problem_once_each_before_anything_runs(
+    command: str, tmp_path: Path
+) -> None:
+    """Parsed once through the declaration: one error line per bad setting (exit 2, no
+    traceback, no secret), one warning line per key that is no setting, nothing on stdout."""
+    config, *bad_keys = BAD[command]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**config, "tapwell_typo_key": 1}))
+    exe = Path(sys.executable).parent / command
+    args = [str(exe), "--config", str(path)] + (["--discover"] if command.startswith("tap") else [])
+    done = subprocess.run(args, input="", capture_output=True, text=True, timeout=60)
+    lines = done.stderr.splitlines()
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert (
+        lines[0]
+        == f"{command}: warning: config key 'tapwell_typo_key' is not a setting and is ignored"
+    )
+    assert [line.split(":")[2].strip() for line in lines[1:]] == [
+        f"config key {k}" for k in bad_keys
+    ]
+    assert all(line.startswith(f"{command}: error: config key ") for line in lines[1:])
+    assert "s3cr3t" not in done.stderr and "Traceback" not in done.stderr
