@@ -171,7 +171,7 @@ class Settings(Generic[C]):
         self.cls = cls
         self.ignored = frozenset(ignored)
         hints = typing.get_type_hints(cls)
-        self._fields: list[tuple[str, Setting]] = []
+        self._settings: list[Setting] = []
         own = list(cls.__dict__.get("__annotations__", {}))  # a connector's own settings first,
         ordered = sorted(  # then those it includes (tapwell.sdk.target_settings.LoopSettings)
             dataclasses.fields(cls), key=lambda f: own.index(f.name) if f.name in own else len(own)
@@ -180,15 +180,15 @@ class Settings(Generic[C]):
             spec = f.metadata.get(_META)
             if spec is not None:
                 kinds = spec["type"] or (_json_type(hints[f.name]),)
-                self._fields.append((f.name, Setting(f.name, **{**spec, "type": kinds})))
-        names = [k for _, s in self._fields for k in s.keys]
+                self._settings.append(Setting(f.name, **{**spec, "type": kinds}))
+        names = [k for s in self._settings for k in s.keys]
         doubled = sorted({k for k in names if names.count(k) > 1})
         if doubled:
             raise TypeError(f"{cls.__name__}: {', '.join(doubled)} named by two settings")
 
     @property
     def items(self) -> tuple[Setting, ...]:
-        return tuple(s for _, s in self._fields)
+        return tuple(self._settings)
 
     def __getitem__(self, name: str) -> Setting:
         for s in self.items:
@@ -202,7 +202,7 @@ class Settings(Generic[C]):
             raise ConfigError("the config must be a JSON object of settings")
         values: dict[str, Any] = {}
         problems: list[str] = []
-        for attr, s in self._fields:
+        for s in self._settings:
             found = s.lookup(config)
             if found is None:
                 if s.required:
@@ -210,7 +210,7 @@ class Settings(Generic[C]):
                 continue
             key, value = found
             try:
-                values[attr] = s.convert(value, key)
+                values[s.name] = s.convert(value, key)
             except ConfigError as exc:
                 problems.append(str(exc))
         if problems:
