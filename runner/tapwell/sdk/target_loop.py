@@ -245,48 +245,60 @@ class TargetLoop:
 
     def _lane(self, batch: Batch) -> Lane:
         """The one way a RECORD joins a batch that has begun, on either path: its record checked
-        (or encoded by the loader's encoder) and appended with its input line, its key and
-        version noted. Bound to the batch's lists, so `flush` forgets every lane (self.lanes)."""
-        spec, name, encoder = batch.spec, batch.spec.name, batch.encoder
-        append, add_line, saw = batch.records.append, batch.lines.append, self.versions.saw
-        check, name_source = spec.check, self._name_source
+        (or encoded by the loader's encoder, `_encoding_lane`) and appended with its input line,
+        its version noted. Bound to the batch's lists, so `flush` forgets every lane
+        (self.lanes). Few names are bound: each costs every call; the rare paths go via self."""
+        if batch.encoder is not None:
+            return self._encoding_lane(batch, batch.encoder)
+        check, append, add_line = batch.spec.check, batch.records.append, batch.lines.append
         with_metadata = self._with_metadata if self.metadata_columns else None
-        encode: Any = None  # the encoder's, or None: check the record and buffer it as it is
-        encode_clean: Any = (
-            None  # for a line without a backslash: none of its strings needs escaping
-        )
-        key: Any = None
-        add_key: Any = None
-        if encoder is not None:
-            encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
-            key, add_key = encoder.key, batch.keys.append
 
         def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
             record = message["record"]
             try:
-                if encode is None:
-                    check(record, line_no)
-                    append(record if with_metadata is None else with_metadata(record, message))
-                else:
-                    try:
-                        if line is not None and b"\\" not in line:
-                            append(encode_clean(record, line_no))
-                        else:
-                            append(encode(record, line_no))
-                    except ValueRefused as bad:
-                        self._refused(batch, spec, record, line_no, bad)
-                    if key is not None:
-                        add_key(key(record))
+                check(record, line_no)
             except ProtocolError as exc:
-                name_source(exc)
+                self._name_source(exc)
+                raise
+            append(record if with_metadata is None else with_metadata(record, message))
+            add_line(line_no)
+            version = message.get("version")
+            if version is not None and version != batch.version:
+                self._new_version(batch, version)
+
+        return add
+
+    def _encoding_lane(self, batch: Batch, encoder: RowEncoder) -> Lane:
+        """`_lane` for a batch of the loader's encoded rows (and their keys, for its dedupe)."""
+        encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
+        key, append, add_line = encoder.key, batch.records.append, batch.lines.append
+
+        def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
+            record = message["record"]
+            try:
+                try:  # a line without a backslash: none of its strings needs escaping
+                    if line is not None and b"\\" not in line:
+                        append(encode_clean(record, line_no))
+                    else:
+                        append(encode(record, line_no))
+                except ValueRefused as bad:
+                    self._refused(batch, batch.spec, record, line_no, bad)
+                if key is not None:
+                    batch.keys.append(key(record))
+            except ProtocolError as exc:
+                self._name_source(exc)
                 raise
             add_line(line_no)
             version = message.get("version")
             if version is not None and version != batch.version:
-                batch.version = version
-                saw(name, version)
+                self._new_version(batch, version)
 
         return add
+
+    def _new_version(self, batch: Batch, version: int) -> None:
+        """A record of `batch` came with a table version other than the batch's last one."""
+        batch.version = version
+        self.versions.saw(batch.spec.name, version)
 
     def _check_limits(self, name: str) -> None:
         """After a record of `name` was buffered: flush at a row or byte limit, else every
