@@ -158,7 +158,8 @@ def run(
             progress_every=progress_every,
             origin=RunOrigin(run_id, trigger, relaunch_of),
         )
-        _push_metrics(project, result.run_id)
+        if trigger == "cli":  # serve exports its own runs on /metrics
+            _push_metrics(project, name, result.run_id)
         if not result.ok:
             raise describe_failure(integration, result)
         rows = sum(result.rows.values())
@@ -172,7 +173,7 @@ def run(
     _exit(body)
 
 
-def _push_metrics(project: Project, run_id: str) -> None:
+def _push_metrics(project: Project, name: str, run_id: str) -> None:
     """With TAPWELL_PUSHGATEWAY set, push the run's metrics there (a failure is one warning)."""
     import os
 
@@ -181,7 +182,7 @@ def _push_metrics(project: Project, run_id: str) -> None:
         return
     from tapwell.runner.serve.push import push_run
 
-    problem = push_run(project, run_id, url)
+    problem = push_run(project, name, run_id, url)
     if problem:
         _err(f"tapwell: warning: {problem}")
 
@@ -547,3 +548,7 @@ main.add_command(check)
 from tapwell.sdk.scaffold.cli import new  # noqa: E402
 
 main.add_command(new)
+
+from tapwell.runner.serve.cli import serve  # noqa: E402
+
+main.add_command(serve)

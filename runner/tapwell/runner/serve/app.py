@@ -1,0 +1,364 @@
+"""serve's HTTP API (Starlette): every response JSON, every error `{"error": "..."}` with a fitting
+status; `/api` needs `Authorization: Bearer TOKEN` when serve has a token; names in paths are
+checked against the project and run ids against their shape before anything else uses them.
+
+    GET  /api/integrations                  GET  /api/runs?integration=&status=&limit=&before=
+    GET  /api/integrations/{name}           GET  /api/runs/{id}
+    POST /api/integrations/{name}/runs      GET  /api/runs/{id}/log   (text, or SSE)
+    POST /api/runs/{id}/relaunch            POST /api/runs/{id}/cancel
+    GET  /metrics   GET /healthz            (no token needed)
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tapwell.runner.history import FINISHED, OUTCOMES, is_run_id
+from tapwell.runner.serve.manager import Busy
+from tapwell.runner.serve.views import integration_view, masked_state, run_detail, run_summary
+
+if TYPE_CHECKING:
+    from tapwell.runner.serve.service import Service
+
+MAX_LIMIT = 500
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def error(status: int, message: str) -> Json:
+    return Json({"error": message}, status_code=status)
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _name(request: Request) -> str:
+    name = str(request.path_params["name"])
+    if name not in _service(request).scheduler.project.names:
+        raise ApiError(404, f"no integration {name!r} in the project")
+    return name
+
+
+def _run_id(request: Request) -> str:
+    run_id = str(request.path_params["run_id"])
+    if not is_run_id(run_id):
+        raise ApiError(404, f"{run_id!r} is not a run id")
+    return run_id
+
+
+async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"the body is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object, e.g. {"full_refresh": true}')
+    unknown = set(body) - allowed
+    if unknown:
+        raise ApiError(400, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if "full_refresh" in body and not isinstance(body["full_refresh"], bool):
+        raise ApiError(400, "full_refresh must be true or false")
+    return body
+
+
+# ---------------------------------------------------------------------- integrations
+
+
+def _integration(service: Service, name: str) -> dict[str, Any]:
+    store = service.store
+    last = store.runs(name, 1)
+    return integration_view(
+        service.scheduler.project,
+        store,
+        name,
+        next_run=service.scheduler.next_runs().get(name),
+        running=service.manager.busy(name),
+        last=last[0] if last else None,
+    )
+
+
+async def integrations(request: Request) -> Response:
+    service = _service(request)
+
+    def build() -> dict[str, Any]:
+        names = service.scheduler.project.names
+        return {
+            "integrations": [_integration(service, n) for n in names],
+            "project_error": service.scheduler.error,
+        }
+
+    return Json(await run_in_threadpool(build))
+
+
+async def integration(request: Request) -> Response:
+    service, name = _service(request), _name(request)
+
+    def build() -> dict[str, Any]:
+        view = _integration(service, name)
+        view["state"] = masked_state(service.scheduler.project, service.store, name)
+        view["recent_runs"] = [run_summary(r) for r in service.store.runs(name, 10)]
+        return view
+
+    return Json(await run_in_threadpool(build))
+
+
+async def start_run(request: Request) -> Response:
+    service, name = _service(request), _name(request)
+    body = await _body(request, {"full_refresh"})
+    try:
+        job = await run_in_threadpool(
+            service.manager.submit,
+            name,
+            "manual",
+            full_refresh=bool(body.get("full_refresh", False)),
+        )
+    except Busy as busy:
+        return Json({"error": str(busy), "run_id": busy.run_id}, status_code=409)
+    except RuntimeError as exc:
+        return error(503, str(exc))
+    return Json({"run_id": job.run_id, "integration": name}, status_code=202)
+
+
+# ---------------------------------------------------------------------- runs
+
+
+def _query(request: Request) -> tuple[str | None, str | None, int, str | None]:
+    q = request.query_params
+    unknown = set(q) - {"integration", "status", "limit", "before"}
+    if unknown:
+        raise ApiError(400, f"unknown query parameter(s) {sorted(unknown)}")
+    name = q.get("integration") or None
+    if name is not None and name not in _service(request).scheduler.project.names:
+        raise ApiError(404, f"no integration {name!r} in the project")
+    status = q.get("status") or None
+    if status is not None and status not in OUTCOMES:
+        raise ApiError(400, f"status must be one of {', '.join(OUTCOMES)}")
+    try:
+        limit = int(q.get("limit") or 50)
+    except ValueError:
+        raise ApiError(400, "limit must be a whole number") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
+    before = q.get("before") or None
+    if before is not None and not is_run_id(before):
+        raise ApiError(400, "before must be a run id (the last one of the previous page)")
+    return name, status, limit, before
+
+
+async def runs(request: Request) -> Response:
+    service = _service(request)
+    name, status, limit, before = _query(request)
+    found = await run_in_threadpool(
+        service.store.runs, name, limit + 1, status=status, before=before
+    )
+    page = found[:limit]
+    return Json(
+        {
+            "runs": [run_summary(r) for r in page],
+            "next_before": page[-1].id if len(found) > limit else None,
+        }
+    )
+
+
+async def _record(request: Request) -> Any:
+    run_id = _run_id(request)
+    record = await run_in_threadpool(_service(request).store.run, run_id)
+    if record is None:
+        raise ApiError(404, f"no run {run_id!r}")
+    return record
+
+
+async def run(request: Request) -> Response:
+    return Json(run_detail(await _record(request)))
+
+
+async def run_log(request: Request) -> Response:
+    record = await _record(request)
+    store = _service(request).store
+    if "text/event-stream" in request.headers.get("accept", ""):
+        start = request.headers.get("last-event-id", "")
+        first = int(start) + 1 if start.isdigit() else 0
+        return StreamingResponse(
+            _log_events(request, record.id, first),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    lines = await run_in_threadpool(store.read_log, record.id)
+    text = "\n".join(lines) if lines else record.log
+    return PlainTextResponse(text + ("\n" if text else ""))
+
+
+async def _log_events(request: Request, run_id: str, seen: int) -> AsyncIterator[bytes]:
+    """The lines so far, then each new one as it is written (event `line`, id = its index),
+    then `end` with the final status. A run recorded before live logs has one final log."""
+    import anyio
+
+    service = _service(request)
+    store = service.store
+    while True:
+        lines = await run_in_threadpool(store.read_log, run_id, seen)
+        for line in lines:
+            yield _event("line", line, seen)
+            seen += 1
+        record = await run_in_threadpool(store.run, run_id)
+        if record is None or record.outcome in FINISHED:
+            rest = await run_in_threadpool(store.read_log, run_id, seen)
+            for line in rest:
+                yield _event("line", line, seen)
+                seen += 1
+            if seen == 0 and record is not None:
+                for line in record.log.splitlines():
+                    yield _event("line", line, seen)
+                    seen += 1
+            status = record.outcome if record else "lost"
+            yield _event("end", orjson.dumps({"status": status, "run_id": run_id}).decode())
+            return
+        if service.stopping or await request.is_disconnected():
+            return
+        await anyio.sleep(service.poll_seconds)
+
+
+def _event(kind: str, data: str, index: int | None = None) -> bytes:
+    head = f"event: {kind}\n" + (f"id: {index}\n" if index is not None else "")
+    body = "".join(f"data: {part}\n" for part in data.split("\n"))
+    return (head + body + "\n").encode()
+
+
+async def relaunch(request: Request) -> Response:
+    service = _service(request)
+    old = await _record(request)
+    if old.integration not in service.scheduler.project.names:
+        return error(404, f"integration {old.integration!r} is no longer in the project")
+    try:
+        job = await run_in_threadpool(
+            service.manager.submit,
+            old.integration,
+            "relaunch",
+            full_refresh=old.full_refresh,
+            relaunch_of=old.id,
+        )
+    except Busy as busy:
+        return Json({"error": str(busy), "run_id": busy.run_id}, status_code=409)
+    except RuntimeError as exc:
+        return error(503, str(exc))
+    return Json({"run_id": job.run_id, "relaunch_of": old.id}, status_code=202)
+
+
+async def cancel(request: Request) -> Response:
+    service = _service(request)
+    record = await _record(request)
+    if record.outcome in FINISHED:
+        return error(409, f"run {record.id} has already ended ({record.outcome})")
+    try:
+        done = await run_in_threadpool(service.manager.cancel, record.id)
+    except LookupError as exc:
+        return error(409, str(exc))
+    return Json({"run_id": record.id, "status": done}, status_code=202)
+
+
+# ---------------------------------------------------------------------- the rest
+
+
+async def healthz(request: Request) -> Response:
+    service = _service(request)
+    return Json(
+        {
+            "status": "stopping" if service.stopping else "ok",
+            "project_error": service.scheduler.error,
+        },
+        status_code=503 if service.stopping else 200,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    from tapwell.runner.serve.metrics import render
+
+    service = _service(request)
+    body, content_type = await run_in_threadpool(render, service)
+    return Response(body, media_type=content_type)
+
+
+class TokenAuth(BaseHTTPMiddleware):
+    """`/api` needs `Authorization: Bearer TOKEN` (or the page's `tapwell_token` cookie) when
+    serve has a token, compared in constant time."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        token: str | None = request.app.state.service.token
+        if token and request.url.path.startswith("/api"):
+            given = request.headers.get("authorization", "")
+            bearer = given[7:].strip() if given.lower().startswith("bearer ") else ""
+            bearer = bearer or request.cookies.get("tapwell_token", "")
+            if not hmac.compare_digest(bearer.encode(), token.encode()):
+                why = "wrong token" if bearer else "missing token"
+                return error(
+                    401, f"{why}: send the header Authorization: Bearer $TAPWELL_SERVE_TOKEN"
+                )
+        return await call_next(request)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error(exc.status, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    what = {404: "no such page", 405: "method not allowed here"}.get(exc.status_code, exc.detail)
+    return error(exc.status_code, f"{what}: {request.method} {request.url.path}")
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    return error(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/integrations", integrations),
+        Route("/api/integrations/{name}", integration),
+        Route("/api/integrations/{name}/runs", start_run, methods=["POST"]),
+        Route("/api/runs", runs),
+        Route("/api/runs/{run_id}", run),
+        Route("/api/runs/{run_id}/log", run_log),
+        Route("/api/runs/{run_id}/relaunch", relaunch, methods=["POST"]),
+        Route("/api/runs/{run_id}/cancel", cancel, methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics),
+    ]
+
+
+def make_app(service: Service) -> Starlette:
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(TokenAuth)],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _crash},
+        lifespan=service.lifespan,
+    )
+    app.state.service = service
+    return app
