@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from helpers.runner_project import BIN
 
 
@@ -35,8 +36,16 @@ class Serve:
     def start(self, wait: bool = True) -> Serve:
         self.log = open(self.root / f"serve-{self.port}.log", "a")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(BIN / "tapwell"), "--project", str(self.root), "serve", "--host", self.host,
-             "--port", str(self.port)],
+            [
+                str(BIN / "tapwell"),
+                "--project",
+                str(self.root),
+                "serve",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -64,12 +73,14 @@ class Serve:
         return (self.root / f"serve-{self.port}.log").read_text()
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(self.url + path, headers={**self.headers, **kw.pop("headers", {})},
-                         timeout=30, **kw)
+        return httpx.get(
+            self.url + path, headers={**self.headers, **kw.pop("headers", {})}, timeout=30, **kw
+        )
 
     def post(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.post(self.url + path, headers={**self.headers, **kw.pop("headers", {})},
-                          timeout=30, **kw)
+        return httpx.post(
+            self.url + path, headers={**self.headers, **kw.pop("headers", {})}, timeout=30, **kw
+        )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
         assert self.proc is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             timeout_graceful_shutdown=5,  # open log streams; the runs get their own grace
             lifespan="on",
         )
+        # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
+        # this one, so a stop asked for by systemd or Kubernetes exits 0
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         uvicorn.Server(config).run()
+        click.echo("tapwell serve: stopped", err=True)
 
     raise SystemExit(run_main("tapwell", body))
