@@ -186,7 +186,7 @@ class PostgresStateStore:
     )
 
     def save_run(self, run: RunRecord) -> RunRecord:
-        updated = [c.strip() for c in self._COLUMNS.split(",")][3:]
+        updated = [c.strip() for c in self._COLUMNS.split(",")][2:]  # a queued run's start moves
         with self.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.schema}.runs ({self._COLUMNS}) "

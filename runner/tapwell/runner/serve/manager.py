@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -72,6 +73,10 @@ class RunManager:
         self.running: dict[str, Job] = {}  # by integration
         self.lock = threading.RLock()
         self.accepting = True
+        # Every child is started by this one thread: `setpriv --pdeathsig` kills a child when
+        # the *thread* that started it ends, and request or waiter threads come and go.
+        self.to_spawn: queue.Queue[Job] = queue.Queue()
+        threading.Thread(target=self._spawner, daemon=True, name="tapwell-spawner").start()
 
     # ------------------------------------------------------------------ asking for runs
 
@@ -144,10 +149,11 @@ class RunManager:
                     self._close(job, "interrupted", "cancelled before it started")
                     return "cancelled"
             for job in self.running.values():
-                if job.run_id == run_id and job.proc is not None:
-                    job.cancelled = True
-                    with contextlib.suppress(ProcessLookupError):
-                        job.proc.send_signal(signal.SIGTERM)
+                if job.run_id == run_id:
+                    job.cancelled = True  # not started yet: the spawner drops it
+                    if job.proc is not None:
+                        with contextlib.suppress(ProcessLookupError):
+                            job.proc.send_signal(signal.SIGTERM)
                     return "cancelling"
         record = self.store.run(run_id)  # a run started elsewhere on this machine (cron, a shell)
         if (
@@ -171,6 +177,19 @@ class RunManager:
                 self._start(job)
 
     def _start(self, job: Job) -> None:
+        self.to_spawn.put(job)
+
+    def _spawner(self) -> None:
+        while True:
+            self._spawn(self.to_spawn.get())
+
+    def _spawn(self, job: Job) -> None:
+        if job.cancelled:
+            self._close(job, "interrupted", "cancelled before it started")
+            with self.lock:
+                self.running.pop(job.integration, None)
+                self._pump()
+            return
         argv = [
             *tapwell_exe(),
             "--project",
@@ -198,9 +217,13 @@ class RunManager:
                 stderr=subprocess.PIPE,
             )
         except OSError as exc:
-            self.running.pop(job.integration, None)
             self._close(job, "failed", f"tapwell serve could not start `tapwell run`: {exc}")
+            with self.lock:
+                self.running.pop(job.integration, None)
+                self._pump()
             return
+        if job.cancelled:  # cancelled while it was being started
+            job.proc.send_signal(signal.SIGTERM)
         threading.Thread(target=self._wait, args=(job,), daemon=True).start()
 
     def _wait(self, job: Job) -> None:
