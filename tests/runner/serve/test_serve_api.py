@@ -164,6 +164,22 @@ def test_bad_input_is_one_clear_json_error(idle, method, path, body, status, tex
     assert list(response.json()) == ["error"]
 
 
+def test_schedule_ahead(proj):
+    _project(proj)
+    raw = __import__("yaml").safe_load((proj.root / "tapwell.yml").read_text())
+    raw["integrations"]["quick"]["schedule"] = "0 */6 * * *"
+    raw["integrations"]["w"]["after"] = ["quick"]
+    (proj.root / "tapwell.yml").write_text(__import__("yaml").safe_dump(raw))
+    serve = Serve(proj.root).start()
+    try:
+        ahead = serve.get("/api/schedule").json()
+        assert [r["integration"] for r in ahead["runs"]] == ["quick"] * 4
+        assert ahead["after"] == {"w": ["quick"]}
+        assert serve.get("/api/schedule?hours=1000").status_code == 400
+    finally:
+        assert serve.stop() == 0
+
+
 def test_healthz_and_metrics_answer(idle):
     assert idle.get("/healthz").json()["status"] == "ok"
     metrics = idle.get("/metrics")

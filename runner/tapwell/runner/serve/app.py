@@ -6,6 +6,7 @@ checked against the project and run ids against their shape before anything else
     GET  /api/integrations/{name}           GET  /api/runs/{id}
     POST /api/integrations/{name}/runs      GET  /api/runs/{id}/log   (text, or SSE)
     POST /api/runs/{id}/relaunch            POST /api/runs/{id}/cancel
+    GET  /api/schedule?hours=24             (the scheduled runs ahead, the after: chains)
     GET  /metrics   GET /healthz            (no token needed)
 """
 
@@ -283,6 +284,33 @@ async def cancel(request: Request) -> Response:
     return Json({"run_id": record.id, "status": done}, status_code=202)
 
 
+async def schedule(request: Request) -> Response:
+    """The scheduled runs of the next `hours` (default 24, at most 168) and the `after:` chains
+    (what runs when another succeeds): the page's time line."""
+    import datetime as dt
+
+    from tapwell.runner.history import utcnow
+    from tapwell.runner.serve.config import after_of
+
+    try:
+        hours = float(request.query_params.get("hours") or 24)
+    except ValueError:
+        raise ApiError(400, "hours must be a number") from None
+    if not 0 < hours <= 168:
+        raise ApiError(400, "hours must be more than 0 and at most 168")
+    scheduler = _service(request).scheduler
+    now = utcnow()
+    times = scheduler.upcoming(now, now + dt.timedelta(hours=hours))
+    return Json(
+        {
+            "from": now.isoformat(),
+            "until": (now + dt.timedelta(hours=hours)).isoformat(),
+            "runs": [{"integration": n, "at": t.isoformat()} for n, t in times],
+            "after": {n: needs for n, needs in after_of(scheduler.project.raw).items() if needs},
+        }
+    )
+
+
 # ---------------------------------------------------------------------- the rest
 
 
@@ -348,6 +376,7 @@ def routes() -> list[Route]:
         Route("/api/runs/{run_id}/log", run_log),
         Route("/api/runs/{run_id}/relaunch", relaunch, methods=["POST"]),
         Route("/api/runs/{run_id}/cancel", cancel, methods=["POST"]),
+        Route("/api/schedule", schedule),
         Route("/healthz", healthz),
         Route("/metrics", metrics),
     ]

@@ -88,6 +88,21 @@ class Scheduler:
         """The next scheduled time of every integration (None: no schedule)."""
         return {name: self.next_due.get(name) for name in self.project.names}
 
+    def upcoming(self, start: dt.datetime, end: dt.datetime) -> list[tuple[str, dt.datetime]]:
+        """Every scheduled (integration, time) from `start` to `end`, in time order (at most
+        500 of each integration: `* * * * *` over a day would be 1,440)."""
+        out: list[tuple[str, dt.datetime]] = []
+        for name, first in self.next_due.items():
+            expression, timezone = self._cron(name)
+            when = first
+            for _ in range(500):
+                if when > end:
+                    break
+                if when >= start:
+                    out.append((name, when))
+                when = cron_next(expression, timezone, when)
+        return sorted(out, key=lambda item: (item[1], item[0]))
+
     def finished(self, job: Job, record: RunRecord | None) -> None:
         """The manager's callback: a success may complete another integration's `after:`."""
         if record is not None and record.outcome == "succeeded":
