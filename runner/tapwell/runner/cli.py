@@ -387,7 +387,7 @@ def runs(
             return
 
         def use(project: Project, store: StateBackend) -> None:
-            found = store.runs(name, limit, status=status, before=before)
+            found = store.runs(name, limit, status=status, before=before, brief=True)
             if as_json:
                 click.echo(dumps({"runs": [run_summary(r) for r in found]}).decode())
             else:

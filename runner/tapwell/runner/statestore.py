@@ -72,6 +72,7 @@ class StateBackend(Protocol):
         *,
         status: str | None = None,
         before: str | None = None,
+        brief: bool = False,
     ) -> list[RunRecord]: ...
     def run(self, run_id: str) -> RunRecord | None: ...
     def append_log(self, run_id: str, lines: list[str]) -> None: ...
@@ -85,6 +86,9 @@ class FileStateStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # brief run records by file name, with the file's (mtime_ns, size) when read: a
+        # long-lived reader (tapwell serve) lists 1,000 runs with stat calls, not 1,000 parses
+        self._brief: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def path(self, integration: str) -> Path:
         return self.folder / f"{integration}.json"
@@ -190,8 +194,10 @@ class FileStateStore:
         *,
         status: str | None = None,
         before: str | None = None,
+        brief: bool = False,
     ) -> list[RunRecord]:
-        """Newest first; `before` a run id: only runs that started before it (the next page)."""
+        """Newest first; `before` a run id: only runs that started before it (the next page).
+        `brief`: for listings, without the log and the stage samples (never to be saved back)."""
         folder = self.folder / ".runs"
         if not folder.exists():
             return []
@@ -200,8 +206,9 @@ class FileStateStore:
             if before is not None and path.stem >= before:
                 continue  # run ids sort by start time (tapwell.runner.history.new_run_id)
             try:
-                run = RunRecord.from_json(orjson.loads(path.read_bytes()))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                data = self._brief_json(path) if brief else orjson.loads(path.read_bytes())
+                run = RunRecord.from_json(data)
+            except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
             if (integration is None or run.integration == integration) and (
                 status is None or run.outcome == status
@@ -210,6 +217,19 @@ class FileStateStore:
                 if len(out) >= limit:
                     break
         return out
+
+    def _brief_json(self, path: Path) -> dict[str, Any]:
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self._brief.get(path.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = orjson.loads(path.read_bytes())
+        data["log"] = ""
+        stages = data.get("stages") or {}
+        data["stages"] = {"summary": stages["summary"]} if "summary" in stages else {}
+        self._brief[path.name] = (key, data)
+        return data
 
     def append_log(self, run_id: str, lines: list[str]) -> None:
         """Append timestamped lines to the run's live log, state/.runs/ID.log (followed by

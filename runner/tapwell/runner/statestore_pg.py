@@ -214,12 +214,19 @@ class PostgresStateStore:
             )
         return run
 
-    def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
+    def _records(
+        self, where: str, args: tuple[Any, ...], limit: int, brief: bool = False
+    ) -> list[RunRecord]:
         columns = (
             self._COLUMNS.replace(" rows,", " rows::text,")
             .replace("attempt_rows,", "attempt_rows::text,")
             .replace("stages", "stages::text")
         )
+        if brief:  # listings: neither the log nor the stage samples leave the server
+            columns = columns.replace(" log,", " '' AS log,").replace(
+                "stages::text",
+                "jsonb_strip_nulls(jsonb_build_object('summary', stages->'summary'))::text",
+            )
         with self.cursor() as cur:
             cur.execute(
                 f"SELECT {columns} FROM {self.schema}.runs {where} "
@@ -255,19 +262,24 @@ class PostgresStateStore:
         *,
         status: str | None = None,
         before: str | None = None,
+        brief: bool = False,
     ) -> list[RunRecord]:
-        """Newest first; `before` a run id: only runs that started before it (the next page)."""
+        """Newest first; `before` a run id: only runs that started before it (the next page).
+        `brief`: for listings, without the log and the stage samples (never to be saved back)."""
         clauses, args = [], []
         for clause, value in (
             ("integration = %s", integration),
             ("outcome = %s", status),
-            ("id < %s", before),
+            (
+                f"(started_at, id) < (SELECT started_at, id FROM {self.schema}.runs WHERE id = %s)",
+                before,
+            ),
         ):
             if value is not None:
                 clauses.append(clause)
                 args.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self._records(where, tuple(args), limit)
+        return self._records(where, tuple(args), limit, brief)
 
     def run(self, run_id: str) -> RunRecord | None:
         found = self._records("WHERE id = %s", (run_id,), 1)

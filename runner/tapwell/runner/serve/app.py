@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tapwell.runner.history import FINISHED, OUTCOMES, is_run_id
+from tapwell.runner.history import FINISHED, OUTCOMES, RunRecord, is_run_id
 from tapwell.runner.serve.manager import Busy
 from tapwell.runner.serve.views import integration_view, masked_state, run_detail, run_summary
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tapwell.runner.serve.service import Service
 
 MAX_LIMIT = 500
+HISTORY = 10_000  # runs read to find each integration's newest
 
 
 class ApiError(Exception):
@@ -92,17 +93,25 @@ async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- integrations
 
 
-def _integration(service: Service, name: str) -> dict[str, Any]:
-    store = service.store
-    last = store.runs(name, 1)
+def _integration(service: Service, name: str, last: RunRecord | None) -> dict[str, Any]:
     return integration_view(
         service.scheduler.project,
-        store,
+        service.store,
         name,
         next_run=service.scheduler.next_runs().get(name),
         running=service.manager.busy(name),
-        last=last[0] if last else None,
+        last=last,
     )
+
+
+def latest_runs(service: Service, names: list[str]) -> dict[str, RunRecord]:
+    """Each integration's newest run, from one pass over the history (newest first)."""
+    latest: dict[str, RunRecord] = {}
+    for record in service.store.runs(None, HISTORY, brief=True):
+        latest.setdefault(record.integration, record)
+        if len(latest) == len(names):
+            break
+    return latest
 
 
 async def integrations(request: Request) -> Response:
@@ -110,8 +119,9 @@ async def integrations(request: Request) -> Response:
 
     def build() -> dict[str, Any]:
         names = service.scheduler.project.names
+        latest = latest_runs(service, names)
         return {
-            "integrations": [_integration(service, n) for n in names],
+            "integrations": [_integration(service, n, latest.get(n)) for n in names],
             "project_error": service.scheduler.error,
         }
 
@@ -122,9 +132,10 @@ async def integration(request: Request) -> Response:
     service, name = _service(request), _name(request)
 
     def build() -> dict[str, Any]:
-        view = _integration(service, name)
+        recent = service.store.runs(name, 10, brief=True)
+        view = _integration(service, name, recent[0] if recent else None)
         view["state"] = masked_state(service.scheduler.project, service.store, name)
-        view["recent_runs"] = [run_summary(r) for r in service.store.runs(name, 10)]
+        view["recent_runs"] = [run_summary(r) for r in recent]
         return view
 
     return Json(await run_in_threadpool(build))
@@ -177,7 +188,7 @@ async def runs(request: Request) -> Response:
     service = _service(request)
     name, status, limit, before = _query(request)
     found = await run_in_threadpool(
-        service.store.runs, name, limit + 1, status=status, before=before
+        lambda: service.store.runs(name, limit + 1, status=status, before=before, brief=True)
     )
     page = found[:limit]
     return Json(

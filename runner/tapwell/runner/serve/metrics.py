@@ -39,7 +39,7 @@ class StoreCollector(Collector):
         service = self.service
         store = service.store
         names = service.scheduler.project.names
-        runs = store.runs(None, HISTORY)
+        runs = store.runs(None, HISTORY, brief=True)
         yield from run_families(runs)
         now = utcnow()
         age = GaugeMetricFamily(

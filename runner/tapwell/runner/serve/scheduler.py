@@ -168,7 +168,9 @@ class Scheduler:
         return started
 
     def _load_history(self) -> None:
-        for run in reversed(self.store.runs(None, 1000)):  # oldest first: the newest wins
+        for run in reversed(
+            self.store.runs(None, 1000, brief=True)
+        ):  # oldest first: the newest wins
             self.last_start[run.integration] = max(
                 self.last_start.get(run.integration, _EPOCH), run.started_at
             )
