@@ -159,7 +159,9 @@ def run(
             origin=RunOrigin(run_id, trigger, relaunch_of),
         )
         if trigger == "cli":  # serve exports its own runs on /metrics
-            _push_metrics(project, name, result.run_id)
+            from tapwell.runner.serve.push import push_after_run
+
+            push_after_run(project, name, result.run_id, _err)
         if not result.ok:
             raise describe_failure(integration, result)
         rows = sum(result.rows.values())
@@ -171,20 +173,6 @@ def run(
         )
 
     _exit(body)
-
-
-def _push_metrics(project: Project, name: str, run_id: str) -> None:
-    """With TAPWELL_PUSHGATEWAY set, push the run's metrics there (a failure is one warning)."""
-    import os
-
-    url = os.environ.get("TAPWELL_PUSHGATEWAY")
-    if not url:
-        return
-    from tapwell.runner.serve.push import push_run
-
-    problem = push_run(project, name, run_id, url)
-    if problem:
-        _err(f"tapwell: warning: {problem}")
 
 
 # --------------------------------------------------------------------------- state
@@ -363,43 +351,14 @@ def runs(
     before: str | None,
     as_json: bool,
 ) -> None:
-    from tapwell.runner.history import runs_table
-    from tapwell.runner.runs_view import for_table
-    from tapwell.runner.serve.views import run_detail, run_summary
-
     def body() -> None:
+        from tapwell.runner.serve.report import show_run, show_runs
+
         project = _project(ctx)
         if name is not None and name not in project.names and is_run_id(name):
-            store = open_backend(project)
-            try:
-                record = store.run(name)
-            finally:
-                store.close()
-            if record is None:
-                raise ConfigError(f"no run {name!r} in the state backend (see `tapwell runs`)")
-            detail = run_detail(record)
-            if as_json:
-                click.echo(dumps(detail, orjson.OPT_INDENT_2).decode())
-            else:
-                from tapwell.runner.serve.report import run_report
-
-                click.echo(run_report(detail))
-            return
-
-        def use(project: Project, store: StateBackend) -> None:
-            found = store.runs(name, limit, status=status, before=before, brief=True)
-            if as_json:
-                click.echo(dumps({"runs": [run_summary(r) for r in found]}).decode())
-            else:
-                click.echo(runs_table(for_table(found)))
-
-        if name is not None:
-            project.check_name(name)
-        store = open_backend(project, name)
-        try:
-            use(project, store)
-        finally:
-            store.close()
+            click.echo(show_run(project, name, as_json))
+        else:
+            click.echo(show_runs(project, name, limit, status, before, as_json))
 
     _exit(body)
 

@@ -5,7 +5,9 @@ warning, never a failed run."""
 
 from __future__ import annotations
 
+import os
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from tapwell.runner.history import RunRecord
@@ -72,6 +74,15 @@ def run_registry(run: RunRecord) -> Any:
             registry=registry,
         ).set(summary["pipe_bytes_max"])
     return registry
+
+
+def push_after_run(project: Any, name: str, run_id: str, warn: Callable[[str], None]) -> None:
+    """With TAPWELL_PUSHGATEWAY set, push the run's metrics there (a failure is one warning)."""
+    url = os.environ.get("TAPWELL_PUSHGATEWAY")
+    if url:
+        problem = push_run(project, name, run_id, url)
+        if problem:
+            warn(f"tapwell: warning: {problem}")
 
 
 def push_run(project: Any, name: str, run_id: str, url: str) -> str | None:

@@ -7,8 +7,49 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tapwell.runner.history import FINISHED, RunRecord
-from tapwell.runner.statestore import StateBackend
+import orjson
+
+from tapwell.runner.history import FINISHED, RunRecord, runs_table
+from tapwell.runner.project import Project
+from tapwell.runner.runs_view import for_table
+from tapwell.runner.serve.views import run_detail, run_summary
+from tapwell.runner.statestore import StateBackend, open_backend
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import dumps
+
+
+def show_runs(
+    project: Project,
+    name: str | None,
+    limit: int,
+    status: str | None,
+    before: str | None,
+    as_json: bool,
+) -> str:
+    """`tapwell runs [NAME]`: the table, or `{"runs": [...]}` as serve's API gives it."""
+    if name is not None:
+        project.check_name(name)  # an unknown name fails with the list of known ones
+    store = open_backend(project, name)
+    try:
+        found = store.runs(name, limit, status=status, before=before, brief=True)
+    finally:
+        store.close()
+    if as_json:
+        return dumps({"runs": [run_summary(r) for r in found]}).decode()
+    return runs_table(for_table(found))
+
+
+def show_run(project: Project, run_id: str, as_json: bool) -> str:
+    """`tapwell runs RUN_ID`: one run in full, with its per-stage figures."""
+    store = open_backend(project)
+    try:
+        record = store.run(run_id)
+    finally:
+        store.close()
+    if record is None:
+        raise ConfigError(f"no run {run_id!r} in the state backend (see `tapwell runs`)")
+    detail = run_detail(record)
+    return dumps(detail, orjson.OPT_INDENT_2).decode() if as_json else run_report(detail)
 
 
 def _size(n: float | None) -> str:
