@@ -58,6 +58,10 @@ class PostgresStateStore:
     def cursor(self, conn: Any = None) -> Iterator[Any]:
         import psycopg2
 
+        if conn is None and self.conn.closed:
+            # the connection broke (a server restart): a long-lived process (tapwell serve)
+            # connects again rather than failing every later call
+            self.conn = self.connect()
         try:
             with (conn or self.conn).cursor() as cur:
                 yield cur

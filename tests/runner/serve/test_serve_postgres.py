@@ -62,3 +62,29 @@ def test_the_api_on_postgres(proj, pg_db):
         assert log[-1].endswith(f"run {ids[0]} succeeded after 1 attempt(s); rows: items 20")
     finally:
         assert serve.stop() == 0
+
+
+def test_the_store_connects_again_after_its_connection_broke(proj, pg_db):
+    """A long-lived serve survives a PostgreSQL restart: the call that meets the broken
+    connection fails (temporary, exit 75 in a CLI), the next one connects again."""
+    import psycopg2
+    from tapwell.runner.statestore import open_backend
+    from tapwell.singer.errors import TapwellError
+
+    _write(proj, pg_db)
+    store = open_backend(proj.load())
+    assert store.runs(None, 1) == []
+    admin = psycopg2.connect(pg_dsn(pg_db))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    admin.close()
+    try:
+        store.runs(None, 1)
+    except TapwellError as exc:
+        assert exc.exit_code == 75
+    assert store.runs(None, 1) == []
+    store.close()
