@@ -29,6 +29,7 @@ from starlette.routing import Route
 from tapwell.runner.history import FINISHED, OUTCOMES, RunRecord, is_run_id
 from tapwell.runner.serve.manager import Busy
 from tapwell.runner.serve.views import integration_view, masked_state, run_detail, run_summary
+from tapwell.singer.errors import TapwellError
 
 if TYPE_CHECKING:
     from tapwell.runner.serve.service import Service
@@ -374,7 +375,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    return error(500, f"internal error: {type(exc).__name__}: {exc}")
+    if isinstance(exc, TapwellError):  # e.g. the state store is unreachable: said, masked
+        return error(503 if exc.retriable else 500, str(exc))
+    return error(500, f"internal error ({type(exc).__name__}); see the serve log")
 
 
 def routes() -> list[Route]:
