@@ -269,12 +269,15 @@ def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
     process of this host that no longer exists."""
     lost = []
     host = this_host()
-    for run in store.runs(None, 200):
-        if run.outcome != "running" or (run.pid == os.getpid() and run.host == host):
+    for brief in store.runs(None, 200, brief=True):  # the whole record only of those to change
+        if brief.outcome != "running" or (brief.pid == os.getpid() and brief.host == host):
             continue
-        mine = run.integration == integration
-        if not mine and not (run.host == host and run.pid is not None and not pid_alive(run.pid)):
+        mine = brief.integration == integration
+        if not mine and not (
+            brief.host == host and brief.pid is not None and not pid_alive(brief.pid)
+        ):
             continue
+        run = store.run(brief.id) or brief
         run.outcome = "lost"
         who = f"pid {run.pid} on {run.host}" if run.pid else "an older tapwell"
         run.error = f"the runner ({who}) stopped without recording an end: killed or lost"

@@ -90,6 +90,8 @@ class LiveRun:
         self.lock = threading.Lock()
         self.sample_soon = False
         self.stop = threading.Event()
+        self.wake = threading.Event()  # set for the first line, and to stop
+        self.woken = False
         self.started = time.monotonic()
         self.every = (flush_every, sample_every, save_every)
         self.thread = threading.Thread(target=self._loop, daemon=True, name="tapwell-live")
@@ -102,6 +104,9 @@ class LiveRun:
             self.metrics.feed(role, line)
         with self.lock:
             self.pending.append(stamped)
+        if not self.woken:
+            self.woken = True
+            self.wake.set()  # the first line goes out at once: a follower sees the run start
 
     def watch(self, role: str, pid: int) -> None:
         with self.lock:
@@ -111,6 +116,7 @@ class LiveRun:
 
     def close(self) -> None:
         self.stop.set()
+        self.wake.set()
         self.thread.join(timeout=10)
         self._flush()
         self.record.stages = self.stages()
@@ -118,7 +124,11 @@ class LiveRun:
     def _loop(self) -> None:
         flush_every, sample_every, save_every = self.every
         next_sample = next_save = time.monotonic()
-        while not self.stop.wait(flush_every):
+        while True:
+            self.wake.wait(flush_every)
+            self.wake.clear()
+            if self.stop.is_set():
+                break
             self._flush()
             now = time.monotonic()
             if now >= next_sample or self.sample_soon:
