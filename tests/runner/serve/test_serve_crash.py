@@ -50,10 +50,13 @@ def test_kill_9_during_a_run_then_lost_then_resumed_exactly(proj, expected_rows)
         second = again.post("/api/integrations/w/runs").json()["run_id"]
         wait_for(lambda: again.get(f"/api/runs/{second}").json()["status"] == "succeeded", "rerun")
         log = again.get(f"/api/runs/{second}/log").text
-        assert "resuming from saved state" in log
+        assert "resuming from" in log  # the saved state, or the later one the target committed
     finally:
         assert again.stop() == 0
-    assert proj.starts() == [0, committed]  # the second run started from the committed state
+    # the second run started from the committed state: the runner's, or the later one target-duckdb
+    # committed with its rows before the kill (tapwell.runner.recover)
+    first, second = proj.starts()
+    assert first == 0 and second >= committed > 0
     assert proj.duckdb_rows() == expected_rows(60)  # nothing lost, nothing twice
     assert "overlap" not in (proj.root / "pids.txt").read_text()
 
