@@ -26,6 +26,12 @@ DIALECT = Dialect(
     unknown_key="config key {where}: unknown setting {first} (per-stream settings are {keys})",
 )
 
+# DuckDB's own defaults are 80% of the machine's memory and a thread per core. A load is one
+# batch at a time (100,000 rows by default), so a fixed limit bounds the target's memory without
+# slowing it (bench/README.md, "embedded": peak RSS at 100,000 and 5,000,000 rows).
+MEMORY_LIMIT = "1GB"
+THREADS = 2
+
 _LOAD_METHOD = {
     "type": "string",
     "enum": list(LOAD_METHODS),
@@ -80,6 +86,16 @@ SETTINGS: dict[str, Any] = {
             "type": "string",
             "description": "Key of the state row kept in _tapwell_state",
         },
+        "memory_limit": {
+            "type": "string",
+            "description": "DuckDB's memory_limit for the load, e.g. 512MB or 2GB (default "
+            f"{MEMORY_LIMIT}); past it DuckDB spills to a temp directory beside the database file",
+        },
+        "threads": {
+            "type": "integer",
+            "description": f"DuckDB's threads for the load (default {THREADS}; more only helps "
+            "when the target is not waiting for its input)",
+        },
     },
 }
 
@@ -94,6 +110,8 @@ class DuckDBConfig:
     defaults: StreamSettings = StreamSettings()
     streams: dict[str, StreamSettings] = field(default_factory=dict)
     mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+    memory_limit: str = MEMORY_LIMIT
+    threads: int = THREADS
 
     @classmethod
     def parse(cls, config: dict[str, Any]) -> DuckDBConfig:
@@ -108,6 +126,8 @@ class DuckDBConfig:
             defaults=globals_,
             streams=_stream_settings(config.get("stream_settings"), globals_, DIALECT),
             mapping=_schema_mapping(config.get("schema_mapping")),
+            memory_limit=_memory_limit(config.get("memory_limit")),
+            threads=_threads(config.get("threads")),
         )
 
     def settings_for(self, stream: str) -> StreamSettings:
@@ -148,3 +168,22 @@ def _schema_mapping(value: Any) -> dict[str, dict[str, str]]:
                 )
         out[stream] = dict(given)
     return out
+
+
+def _memory_limit(value: Any) -> str:
+    if value is None:
+        return MEMORY_LIMIT
+    if not isinstance(value, str) or not value.strip() or "'" in value:
+        raise ConfigError(
+            f"config key memory_limit: {value!r} is not a size; write it as DuckDB does, e.g. "
+            '"512MB" or "2GB"'
+        )
+    return value.strip()
+
+
+def _threads(value: Any) -> int:
+    if value is None:
+        return THREADS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config key threads: {value!r} is not a positive whole number, e.g. 2")
+    return value

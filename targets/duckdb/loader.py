@@ -72,6 +72,7 @@ class DuckDBLoader:
         self.state_id = self.config.state_id
         self.con = connect(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
+        self._limit_resources()
         row = self.con.execute("SELECT current_database()").fetchone()
         self.catalog = str(row[0]) if row else "memory"
         self.schemas: dict[str, str] = {}  # schema as configured -> as DuckDB spells it
@@ -80,6 +81,21 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
+
+    def _limit_resources(self) -> None:
+        """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
+        config error naming the key."""
+        for key, value in (
+            ("memory_limit", self.config.memory_limit),
+            ("threads", self.config.threads),
+        ):
+            try:
+                self.con.execute(f"SET {key} = '{value}'")
+            except duckdb.Error as exc:
+                self.con.close()
+                raise ConfigError(
+                    f"config key {key}: DuckDB refused {value!r}: {str(exc).splitlines()[0]}"
+                ) from None
 
     # ------------------------------------------------------------------ tables
 
