@@ -55,7 +55,7 @@ def note(seq: int) -> str | None:
     if seq % 10 == 5:
         return ""
     if seq % 1000 == 7:
-        return f"edge {seq}: {CONTROLS} back\\slash \"quote\" emoji \U0001f600 accent \u00f1"
+        return f'edge {seq}: {CONTROLS} back\\slash "quote" emoji \U0001f600 accent \u00f1'
     return f"order {seq} note: customer {(seq * 7919) % 100000 + 1} asked for delivery before noon"
 
 
@@ -95,7 +95,9 @@ class Expected:
 def expected(rows: int) -> Expected:
     total = sum(Decimal((s * 104729) % 10000000) for s in range(1, rows + 1)) / 100
     last = max(
-        START + timedelta(seconds=s * 31, microseconds=(s * 7) % 1_000_000) + timedelta(seconds=s % 100000)
+        START
+        + timedelta(seconds=s * 31, microseconds=(s * 7) % 1_000_000)
+        + timedelta(seconds=s % 100000)
         for s in range(max(1, rows - 100_001), rows + 1)
     )
     nulls = sum(1 for s in range(1, rows + 1) if s % 10 == 3)
@@ -111,11 +113,19 @@ def singer_file(rows: int) -> Path:
     ROOT.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": ["id"]}) + "\n")
+        f.write(
+            json.dumps(
+                {"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": ["id"]}
+            )
+            + "\n"
+        )
         for seq in range(1, rows + 1):
             f.write(dumps({"type": "RECORD", "stream": STREAM, "record": row(seq)}).decode() + "\n")
             if seq % 100_000 == 0 or seq == rows:
-                f.write(json.dumps({"type": "STATE", "value": {"bookmarks": {STREAM: {"id": seq}}}}) + "\n")
+                f.write(
+                    json.dumps({"type": "STATE", "value": {"bookmarks": {STREAM: {"id": seq}}}})
+                    + "\n"
+                )
     tmp.rename(path)
     return path
 
