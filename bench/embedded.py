@@ -27,7 +27,7 @@ from bench.venvs import Anchor, InstallError, ensure
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-WORK = HERE / "data" / "embedded" / "work"
+WORK_DIR = [HERE / "data" / "embedded" / "work"]  # --work-dir replaces it
 RESULTS = HERE / "results"
 TYPES = (
     "id BIGINT, customer_id BIGINT, status VARCHAR, amount DECIMAL(12,2), note VARCHAR, "
@@ -144,7 +144,7 @@ def check_records(path: Path, rows: int) -> list[str]:
 
 
 def fresh(name: str) -> Path:
-    d = WORK / name
+    d = WORK_DIR[0] / name
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     return d
@@ -258,7 +258,7 @@ def tap_files(csv_path: Path) -> tuple[Path, Path]:
     """tap-csv's config (the CSV's declared types, \\N as null) and its discovered catalog."""
     import subprocess
 
-    d = WORK / "tap"
+    d = WORK_DIR[0] / "tap"
     d.mkdir(parents=True, exist_ok=True)
     cfg = d / "config.json"
     stream = {
@@ -324,7 +324,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.embedded", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--tools", default=",".join(names), help=f"subset of: {', '.join(names)}")
+    p.add_argument("--work-dir", type=Path, default=WORK_DIR[0], help="the loads' files")
+    p.add_argument("--results-dir", type=Path, default=RESULTS, help="where the JSON goes")
     args = p.parse_args(argv)
+    WORK_DIR[0] = args.work_dir
     tools = set(args.tools.split(","))
     unknown = tools - set(names)
     if unknown:
@@ -348,13 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "results": [r.as_dict() | {"ratio_to_limit": ratios(results)[r.name]} for r in results],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    (RESULTS / f"embedded-{stamp}-{args.rows}.json").write_text(
+    (args.results_dir / f"embedded-{stamp}-{args.rows}.json").write_text(
         json.dumps(doc, indent=2, default=str)
     )
     print(
-        f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after; saved bench/results/embedded-{stamp}-{args.rows}.json"
+        f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after; saved {args.results_dir}/embedded-{stamp}-{args.rows}.json"
     )
     return 0 if all(r.ok or r.skipped for r in results) else 1
 
