@@ -1,12 +1,15 @@
-"""Load batches into DuckDB: stage as JSON lines, then delete-and-insert by key in one transaction.
+"""Load batches into DuckDB: each batch as typed Arrow columns, delete-and-insert by key, in one
+transaction with the state row.
 
 No PRIMARY KEY constraint is declared on the tables: DuckDB checks constraints eagerly inside a
 transaction, so deleting and re-inserting a key in one commit would fail. Keys are enforced by
 the merge itself: a batch is deduplicated (the last record of a key wins) and every key it holds
 is deleted before the batch is inserted.
 
-The staging table is a real TEMP table (`temp.main._tapwell_stage`), so a user's table of that
-name is never touched; the state table `_tapwell_state` is only written when it is ours.
+A batch is one Arrow table (stage.py) registered on the load's connection as `_tapwell_arrow`
+and read in place; every table this target writes is named with its catalog and schema, so a
+user's table of that name is never touched; the state table `_tapwell_state` is only written
+when it is ours.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .ddl import columns_of
 STATE_TABLE = "_tapwell_state"
 STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
 STATE_MARK = "tapwell: state"
-STAGE = "temp.main._tapwell_stage"
+ARROW = "_tapwell_arrow"  # the batch's Arrow table, registered on this connection only
 _HELD_BY = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 
 
@@ -359,34 +362,45 @@ class DuckDBLoader:
                     f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                     f"cannot stage the batch: {exc}"
                 ) from None
-            self.con.register("_tapwell_arrow", arrow)
+            staged_rows = f"(SELECT {', '.join(select)} FROM {ARROW})"
+            self.con.register(ARROW, arrow)
             try:
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE _tapwell_stage AS SELECT {', '.join(select)} "
-                    "FROM _tapwell_arrow"
-                )
+                self._merge(batch, table, target, staged_rows, cols, keys, deleted)
             finally:
-                self.con.unregister("_tapwell_arrow")
+                self.con.unregister(ARROW)
                 del arrow
-            if settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
-                self.con.execute(f"DELETE FROM {target}")
-                self.overwritten.add(batch.spec.name)
-            if keys:
-                match = " AND ".join(
-                    f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
-                )
-                self.con.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
-            where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
-            collist = ", ".join(quote_ident(c) for c in cols)
-            self.con.execute(
-                f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGE}{where}"
-            )
         except duckdb.Error as exc:
             self._refuse_values(batch, table, every)  # a value named by its line, when that is why
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _merge(
+        self,
+        batch: Batch,
+        table: Table,
+        target: str,
+        staged_rows: str,
+        cols: list[str],
+        keys: list[str],
+        deleted: bool,
+    ) -> None:
+        """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
+        staging table) into the table: overwrite's first delete, the delete by key, the insert."""
+        if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
+            self.con.execute(f"DELETE FROM {target}")
+            self.overwritten.add(batch.spec.name)
+        if keys:
+            match = " AND ".join(
+                f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
+            )
+            self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
+        where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
+        collist = ", ".join(quote_ident(c) for c in cols)
+        self.con.execute(
+            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
+        )
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)
