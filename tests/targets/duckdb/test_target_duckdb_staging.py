@@ -153,3 +153,13 @@ def test_bad_memory_limit_or_threads_is_a_config_error(tmp_path, config, message
     with pytest.raises(ConfigError) as err:
         DuckDBLoader({"path": str(tmp_path / "w.duckdb"), **config})
     assert str(err.value).startswith(message)
+
+
+def test_batches_default_to_25000_rows_and_a_setting_wins(tmp_path):
+    from tapwell.sdk.target import Limits
+    from tapwell.targets.duckdb.cli import _loader
+
+    for given, rows in (({}, 25_000), ({"batch_size_rows": 500}, 500), ({"batch_rows": 7}, 7)):
+        config = {"path": str(tmp_path / "w.duckdb"), **given}
+        _loader(config).close()
+        assert Limits.from_config(config).rows == rows
