@@ -155,11 +155,8 @@ def test_bad_memory_limit_or_threads_is_a_config_error(tmp_path, config, message
     assert str(err.value).startswith(message)
 
 
-def test_batches_default_to_25000_rows_and_a_setting_wins(tmp_path):
-    from tapwell.sdk.target import Limits
-    from tapwell.targets.duckdb.cli import _loader
+def test_batches_default_to_25000_rows_and_a_setting_wins():
+    from tapwell.targets.duckdb.config import DuckDBConfig
 
     for given, rows in (({}, 25_000), ({"batch_size_rows": 500}, 500), ({"batch_rows": 7}, 7)):
-        config = {"path": str(tmp_path / "w.duckdb"), **given}
-        _loader(config).close()
-        assert Limits.from_config(config).rows == rows
+        assert DuckDBConfig.parse(given).batch_size_rows == rows
