@@ -143,8 +143,8 @@ def test_memory_limit_and_threads_are_applied(tmp_path):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"threads": 0}, "config key threads: 0 is not a positive whole number, e.g. 2"),
-        ({"threads": "2"}, "config key threads: '2' is not a positive whole number, e.g. 2"),
+        ({"threads": 0}, "config key threads: must be at least 1"),
+        ({"threads": "two"}, "config key threads: 'two' is not a whole number"),
         ({"memory_limit": 512}, "config key memory_limit: 512 is not a size"),
         ({"memory_limit": "lots"}, "config key memory_limit: DuckDB refused 'lots'"),
     ],
