@@ -215,9 +215,9 @@ def read_messages(
 
 def _buffered_stdout() -> IO[bytes]:
     """Standard output, buffered. With PYTHONUNBUFFERED set (as Docker images and CI often set
-    it) `sys.stdout.buffer` writes each record with its own system call, which costs a fast tap
-    a third of its speed: then the same file descriptor gets its own buffer (flushed at every
-    STATE and at exit; closing it leaves the descriptor open)."""
+    it) `sys.stdout.buffer` is raw and writes each record with its own system call: then the
+    same file descriptor gets a buffer of its own, flushed at every STATE and at exit (closing
+    it leaves the descriptor open). One writer per sync, so nothing else writes in between."""
     out = sys.stdout.buffer
     if isinstance(out, io.RawIOBase) and hasattr(out, "fileno"):
         return open(out.fileno(), "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115
