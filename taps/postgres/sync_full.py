@@ -135,6 +135,7 @@ def stream_rows(
     progress, batch, every = ctx.progress, ctx.cfg.batch_rows, ctx.cfg.state_every
     since_state = written = 0
     last: tuple[Any, ...] | None = None
+    last_keyed: tuple[Any, ...] | None = None
     with translated(ctx.cfg, f"reading {sid}"):
         cur = ctx.conn.cursor(name=f"tw_{sid[:40]}", withhold=False)
         cur.itersize = batch
@@ -151,9 +152,13 @@ def stream_rows(
             progress.add(sp.stream, len(rows))
             since_state += len(rows)
             last = rows[-1]
+            if replication_key:  # NULL keys sort last: bookmark the last value that is not
+                last = next((r for r in reversed(rows) if r[1] is not None), last_keyed)
+                last_keyed = last
             if since_state >= every:
                 since_state = 0
-                _bookmark_row(ctx, sp, last, resume_keys, replication_key)
+                if last is not None:
+                    _bookmark_row(ctx, sp, last, resume_keys, replication_key)
                 ctx.emit_state()
         cur.close()
     if last is not None and replication_key:
