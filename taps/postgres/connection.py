@@ -114,6 +114,8 @@ def connect(cfg: PgConfig) -> Any:
 
     with translated(cfg, "connecting"):
         conn = psycopg2.connect(**cfg.dsn_args(), options=OPTIONS)
+        # every transaction is one snapshot: a table's max key and its rows agree
+        conn.set_session(isolation_level="REPEATABLE READ")
     return conn
 
 

@@ -29,6 +29,7 @@ class RecordWriter:
     ) -> None:
         self.out = out
         self.stream = stream
+        self.version = version
         self.prefix = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
         suffix = b""
         if version is not None:

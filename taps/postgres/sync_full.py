@@ -41,14 +41,15 @@ def key_params(sp: StreamPlan, values: dict[str, Any]) -> list[Any]:
 
 
 def begin_snapshot(ctx: SyncContext, snapshot: str | None = None) -> None:
-    """A REPEATABLE READ, read-only transaction: every query of the table sees one snapshot
-    (the replication slot's exported one, for a LOG_BASED initial load)."""
+    """A new REPEATABLE READ transaction (the connection's level, see connection.connect), read
+    only: every query of the table sees one snapshot (the replication slot's exported one, for a
+    LOG_BASED initial copy)."""
     conn = ctx.conn
     conn.rollback()
     with translated(ctx.cfg, "starting a consistent snapshot"), conn.cursor() as cur:
-        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot:
             cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+        cur.execute("SET TRANSACTION READ ONLY")
 
 
 def _max_pk(ctx: SyncContext, sp: StreamPlan) -> dict[str, Any] | None:
