@@ -40,6 +40,7 @@ class RelationPlan:
     names: list[str] = field(default_factory=list)
     keep: list[bool] = field(default_factory=list)  # emitted (selected, or new since discovery)
     convert: list[Callable[[str], Any]] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # selected but not sent (generated columns)
 
     def record(self, values: Tuple, old: Tuple | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -103,6 +104,10 @@ def apply_relation(
                 )
             props[col.name] = new
             changed = True
+    sent = {c.name for c in msg.columns}
+    plan.absent = [
+        n for n in selected if n not in sent and any(c.name == n for c in sp.table.columns)
+    ]
     if changed:
         sp.schema = {**sp.schema, "properties": props}
     return plan, changed

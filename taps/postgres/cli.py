@@ -45,10 +45,13 @@ def discover(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any]) -> None:
+    from .connection import translated
     from .sync import sync as run_sync
 
+    cfg = parse(config)
     out = sys.stdout.buffer
-    run_sync(parse(config), catalog, state, out)
+    with translated(cfg, "syncing"):  # any driver error not mapped nearer: one line, its exit code
+        run_sync(cfg, catalog, state, out)
     out.flush()
 
 

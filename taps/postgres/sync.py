@@ -112,6 +112,10 @@ def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes])
         current = st.get_currently_syncing(state)
         plans.sort(key=lambda p: p.tap_stream_id != current)  # an interrupted stream goes first
         log_based = [sp for sp in plans if sp.method == "LOG_BASED"]
+        if log_based:
+            from .sync_logical import prepare, sync_logical
+
+            slot = prepare(ctx, log_based)  # a server or slot problem stops before any message
         for sp in plans:
             if sp.method == "LOG_BASED":
                 continue
@@ -123,10 +127,7 @@ def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes])
                 sync_incremental(ctx, sp)
         ctx.state = st.set_currently_syncing(ctx.state, None)
         if log_based:
-            from .sync_logical import sync_logical
-
-            ctx.emit_state()
-            sync_logical(ctx, log_based)
+            sync_logical(ctx, log_based, slot)
         ctx.state = st.set_currently_syncing(ctx.state, None)
         ctx.emit_state()
         return ctx.state

@@ -49,11 +49,15 @@ class StreamPlan:
     def column(self, name: str) -> Column:
         return next(c for c in self.table.columns if c.name == name)
 
-    def record_sql(self, version: int, extra: list[str]) -> str:
-        """SELECT of the record JSON text, then each of `extra` (the bookmark values) as JSON
-        text, from the table aliased SRC; the caller adds WHERE and ORDER BY."""
+    def record_sql(
+        self, version: int, extra: list[str], columns: list[Column] | None = None
+    ) -> str:
+        """SELECT of the record JSON text (of `columns`, default all selected), then each of
+        `extra` (the bookmark values) as JSON text, from the table aliased SRC; the caller adds
+        WHERE and ORDER BY."""
         exprs = ", ".join(
-            f"{select_expression(c, SRC, quote, version)} AS {quote(c.name)}" for c in self.columns
+            f"{select_expression(c, SRC, quote, version)} AS {quote(c.name)}"
+            for c in (self.columns if columns is None else columns)
         )
         tail = "".join(f", to_json({SRC}.{quote(x)})::text" for x in extra)
         return (

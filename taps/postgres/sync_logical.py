@@ -28,11 +28,12 @@ from tapwell.singer.errors import SyncError
 from tapwell.singer.wire import loads
 
 from . import pgoutput as po
-from .changes import RelationPlan, apply_relation, ensure_unchanged_property
-from .connection import connect_replication, translated
+from .changes import UNCHANGED_LIST, RelationPlan, apply_relation, ensure_unchanged_property
+from .connection import connect, connect_replication, quote, server_version, translated
 from .discovery import TypeResolver
 from .records import RecordWriter
 from .replication import (
+    SlotInfo,
     check_slot,
     create_slot,
     current_lsn,
@@ -42,7 +43,15 @@ from .replication import (
     slot_info,
     slot_lag,
 )
-from .sync_common import DELETED_AT, StreamPlan, SyncContext, activate_version, write_schema
+from .sync_common import (
+    DELETED_AT,
+    SRC,
+    StreamPlan,
+    SyncContext,
+    activate_version,
+    bookmark_param,
+    write_schema,
+)
 from .sync_full import sync_full_table
 
 LOG = logging.getLogger("tap-postgres")
@@ -80,13 +89,23 @@ def _config(text: str) -> Exception:
     return ConfigError(text)
 
 
-def sync_logical(ctx: SyncContext, plans: list[StreamPlan]) -> None:
+def prepare(ctx: SyncContext, plans: list[StreamPlan]) -> SlotInfo | None:
+    """Everything that can stop a LOG_BASED sync, before its first message: the preflight and
+    the slot against the state. Returns the slot (None: the sync creates it)."""
     preflight(ctx, plans)
+    slot = slot_info(ctx.conn, ctx.cfg)
+    check_slot(slot, ctx.cfg, _state_lsn(ctx, plans))
+    return slot
+
+
+def _state_lsn(ctx: SyncContext, plans: list[StreamPlan]) -> int | None:
+    """The lowest position of the incoming state: what the destination has committed."""
+    return min((v for sp in plans if (v := _lsn(ctx, sp)) is not None), default=None)
+
+
+def sync_logical(ctx: SyncContext, plans: list[StreamPlan], slot: SlotInfo | None) -> None:
     cfg = ctx.cfg
-    streaming = [sp for sp in plans if _lsn(ctx, sp) is not None]
-    state_lsn = min((_lsn(ctx, sp) or 0 for sp in streaming), default=None)
-    slot = slot_info(ctx.conn, cfg)
-    check_slot(slot, cfg, state_lsn)
+    state_lsn = _state_lsn(ctx, plans)
     _lag_metric(ctx)
     repl = connect_replication(cfg)
     try:
@@ -107,7 +126,11 @@ def sync_logical(ctx: SyncContext, plans: list[StreamPlan]) -> None:
                 sync_full_table(ctx, sp)
         ctx.state = {**ctx.state, "currently_syncing": None}
         ctx.emit_state()
-        Streamer(ctx, plans, cur, state_lsn).run()
+        streamer = Streamer(ctx, plans, cur, state_lsn)
+        try:
+            streamer.run()
+        finally:
+            streamer.close()
     finally:
         repl.close()
     _lag_metric(ctx)
@@ -163,6 +186,7 @@ class Streamer:
     rows_since_state: int = 0
     last_state: float = 0.0
     ack_mtime: float = 0.0
+    reader: Any = None  # an autocommit connection for values read back by key
 
     def run(self) -> None:
         ctx, cfg = self.ctx, self.ctx.cfg
@@ -278,11 +302,42 @@ class Streamer:
         else:
             old = msg.old if isinstance(msg, po.Update) and not msg.old_is_key else None
             record = rel.record(msg.new, old)
-            if "_sdc_unchanged" in record and ensure_unchanged_property(rel.sp):
-                write_schema(self.ctx, rel.sp)
+            missing = [n for n in rel.absent if n not in record] + record.pop(UNCHANGED_LIST, [])
+            if missing:
+                self._fill(rel.sp, record, missing)
         self._writer(rel.sp).write_record(record)
         self.rows_since_state += 1
         self.ctx.progress.add(rel.sp.stream)
+
+    def _fill(self, sp: StreamPlan, record: dict[str, Any], missing: list[str]) -> None:
+        """Values the change does not carry (unchanged TOASTed values without an old row, and
+        generated columns, which pgoutput leaves out): read back by key, as committed now. A
+        later change of the same row follows in the stream, so the destination ends exact.
+        A table without a key cannot be read back: the record lists them in `_sdc_unchanged`."""
+        keys = sp.key_properties
+        if not keys or any(k not in record for k in keys):
+            record[UNCHANGED_LIST] = missing
+            if ensure_unchanged_property(sp):
+                write_schema(self.ctx, sp)
+            return
+        cols = [sp.column(n) for n in missing]
+        key_sql = " AND ".join(f"{SRC}.{quote(k)} = {sp.cast(k)}" for k in keys)
+        query = sp.record_sql(server_version(self.ctx.conn), [], cols) + f" WHERE {key_sql}"
+        if self.reader is None:
+            self.reader = connect(self.ctx.cfg)
+            self.reader.autocommit = True
+        with (
+            translated(self.ctx.cfg, f"reading back values of {sp.tap_stream_id}"),
+            self.reader.cursor() as c,
+        ):
+            c.execute(query, [bookmark_param(record[k]) for k in keys])
+            row = c.fetchone()
+        record.update(loads(row[0]) if row else dict.fromkeys(missing))
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
     def _truncate(self, sp: StreamPlan) -> None:
         """TRUNCATE: a new, empty table version; the target retires every older row."""
