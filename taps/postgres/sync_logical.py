@@ -58,6 +58,7 @@ LOG = logging.getLogger("tap-postgres")
 STATE_SECONDS = 1.0  # at most one STATE a second while changes flow (and every state_every rows)
 IDLE_STATE_SECONDS = 10.0
 ACK_POLL_SECONDS = 2.0
+SAVED_STATE_ENV = "TAPWELL_SAVED_STATE"  # set by the tapwell runner (runner/attempt.py)
 
 
 def _lsn(ctx: SyncContext, sp: StreamPlan) -> int | None:
@@ -359,9 +360,12 @@ class Streamer:
         self.last_state = time.monotonic()
 
     def _idle(self, seen: int) -> None:
-        """No transaction open and nothing to read: let the saved position follow the server's,
-        so a quiet slot still advances once the runner has saved this STATE."""
-        if seen > self.position and time.monotonic() - self.last_state >= IDLE_STATE_SECONDS:
+        """No transaction open and nothing to read. Records written since the last STATE get
+        theirs now (caught up: no reason to wait); a quiet slot's saved position follows the
+        server's every IDLE_STATE_SECONDS, so it advances once the runner has saved it."""
+        if self.rows_since_state:
+            self._state(self.position)
+        elif seen > self.position and time.monotonic() - self.last_state >= IDLE_STATE_SECONDS:
             self.position = seen
             self._state(seen)
 
@@ -373,7 +377,7 @@ class Streamer:
 
     def _poll_ack(self) -> None:
         """Confirm what the runner's saved state covers (`ack_state_file`), never more."""
-        path = self.ctx.cfg.ack_state_file
+        path = self.ctx.cfg.ack_state_file or os.environ.get(SAVED_STATE_ENV)
         if not path or time.monotonic() - self.ack_mtime < ACK_POLL_SECONDS:
             return
         self.ack_mtime = time.monotonic()

@@ -324,3 +324,47 @@ def test_doctor_on_a_server_without_logical_wal(pg_db: dict[str, Any], tmp_path:
         pytest.skip("the shared server has wal_level=logical")
     assert proc.returncode == 1
     assert "PROBLEM: wal_level is not logical: run ALTER SYSTEM SET wal_level = logical;" in out
+
+
+def test_a_long_run_confirms_only_what_the_saved_state_covers(
+    src: dict[str, Any], tmp_path: Path
+) -> None:
+    """`continuous`: the slot follows the state file the runner rewrites after each commit
+    (TAPWELL_SAVED_STATE / ack_state_file), never the STATEs the tap has only written."""
+    import time
+
+    sql(src, "CREATE TABLE src.ack (id int PRIMARY KEY)")
+    cat = select(discover(tmp_path, src), "ack", method="LOG_BASED")
+    first = run_tap(tmp_path, src, catalog=cat)
+    assert first.returncode == 0, first.stderr.decode()
+    state = states(messages(first.stdout))[-1]
+    start = state["bookmarks"]["src-ack"]["lsn"]
+    saved = tmp_path / "saved.json"
+    cfg = write_json(
+        tmp_path / "cont.json", {**src, "continuous": True, "ack_state_file": str(saved)}
+    )
+    proc = subprocess.Popen(
+        [str(BIN / "tap-postgres"), "--config", str(cfg), "--catalog", str(write_json(tmp_path / "c.json", cat)),
+         "--state", str(write_json(tmp_path / "s.json", state))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        sql(src, "INSERT INTO src.ack VALUES (1)")
+        later = None
+        while later is None:  # the tap's STATE after the insert's commit
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read().decode() if proc.stderr else ""
+            msg = loads(line)
+            if msg["type"] == "STATE" and msg["value"]["bookmarks"]["src-ack"]["lsn"] > start:
+                later = msg["value"]
+        time.sleep(3)
+        assert confirmed(src) <= start  # written, not yet saved: not confirmed
+        saved.write_bytes(write_json(tmp_path / "x.json", later).read_bytes())
+        deadline = time.monotonic() + 30
+        while confirmed(src) < later["bookmarks"]["src-ack"]["lsn"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert confirmed(src) == later["bookmarks"]["src-ack"]["lsn"]
+    finally:
+        proc.kill()
+        proc.wait()
