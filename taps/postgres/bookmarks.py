@@ -57,3 +57,37 @@ def _check(sp: StreamPlan, bookmark: dict[str, Any]) -> None:
     value = bookmark.get("replication_key_value")
     if value is not None and isinstance(value, (dict, list)):
         raise bad("replication_key_value", "not a single value")
+
+
+def check_typed(conn: Any, plans: Iterable[StreamPlan], state: dict[str, Any]) -> None:
+    """Every bookmarked key value must read as its column's type (the query compares it so):
+    the server parses each one first, and a bad one is one line naming it (exit 2)."""
+    import psycopg2
+
+    from .sync_common import bookmark_param
+
+    bookmarks = state.get("bookmarks") or {}
+    for sp in plans:
+        mark = bookmarks.get(sp.tap_stream_id) or {}
+        values: list[tuple[str, str, Any]] = []
+        rkey = sp.replication_key
+        same_key = mark.get("replication_key") in (None, rkey)
+        if rkey and same_key and mark.get("replication_key_value") is not None:
+            values.append(("replication_key_value", rkey, mark["replication_key_value"]))
+        for key in ("max_pk_values", "last_pk_fetched"):
+            for name in sp.key_properties:
+                if isinstance(mark.get(key), dict) and name in mark[key]:
+                    values.append((f"{key}.{name}", name, mark[key][name]))
+        for where, column, value in values:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT {sp.cast(column)}", (bookmark_param(value),))
+                conn.rollback()
+            except psycopg2.DataError as exc:
+                conn.rollback()
+                why = " ".join(str(exc).split("\n")[0].split())
+                raise ConfigError(
+                    f"state: bookmarks.{sp.tap_stream_id}.{where} is {json_text(value)}, not a value "
+                    f"of column {column!r} ({sp.column(column).sql_datatype}: {why}); correct it, or "
+                    f"remove bookmarks.{sp.tap_stream_id} from the state to sync the stream from the start"
+                ) from None

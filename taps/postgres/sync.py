@@ -17,7 +17,7 @@ from tapwell.singer.catalog import Catalog, StreamEntry
 from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import MessageWriter
 
-from .bookmarks import check_state
+from .bookmarks import check_state, check_typed
 from .config import PgConfig
 from .connection import translated
 from .discovery import Table, read_tables
@@ -109,6 +109,7 @@ def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes])
     try:
         plans = _plans(ctx, catalog)
         check_state(state, plans)  # before any message
+        check_typed(ctx.conn, plans, state)
         current = st.get_currently_syncing(state)
         plans.sort(key=lambda p: p.tap_stream_id != current)  # an interrupted stream goes first
         log_based = [sp for sp in plans if sp.method == "LOG_BASED"]
@@ -135,6 +136,20 @@ def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes])
         ctx.close()
 
 
+def table_of(e: StreamEntry) -> tuple[str, str]:
+    """(schema, table) of a catalog entry from tapwell, PipelineWise (`stream` is the table) or
+    MeltanoLabs (`stream` is `<schema>-<table>`): `schema-name` metadata, else the stream id."""
+    schema = e.metadata().get("schema-name") or e.raw.get("schema_name")
+    sid = e.tap_stream_id
+    if not schema:
+        schema, _, rest = sid.partition("-")
+        return str(schema), str(e.raw.get("table_name") or rest)
+    if e.raw.get("table_name"):
+        return str(schema), str(e.raw["table_name"])
+    prefix = f"{schema}-"
+    return str(schema), sid[len(prefix) :] if sid.startswith(prefix) else e.stream
+
+
 def _plans(ctx: SyncContext, catalog: Catalog) -> list[StreamPlan]:
     entries = catalog.selected()
     if not entries:
@@ -142,13 +157,7 @@ def _plans(ctx: SyncContext, catalog: Catalog) -> list[StreamPlan]:
         return []
     wanted: dict[tuple[str, str], StreamEntry] = {}
     for e in entries:
-        md = e.metadata()
-        schema = md.get("schema-name") or e.raw.get("schema_name")
-        table = e.raw.get("table_name") or e.stream
-        if not schema:
-            schema, _, rest = e.tap_stream_id.partition("-")
-            table = rest or table
-        wanted[(str(schema), str(table))] = e
+        wanted[table_of(e)] = e
     with translated(ctx.cfg, "reading the tables of the catalog"):
         tables = {(t.schema, t.name): t for t in read_tables(ctx.conn, ctx.cfg, only=set(wanted))}
     plans = []

@@ -258,3 +258,51 @@ def test_missing_filter_schema_is_one_line(pg_db: dict[str, Any], tmp_path: Path
     proc = run_tap(tmp_path, {**pg_db, "filter_schemas": "nope"}, args=("--discover",))
     assert proc.returncode == 2
     assert b"filter_schemas: schema 'nope' not found" in proc.stderr
+
+
+def test_a_bookmark_that_is_not_the_columns_type_is_one_line(
+    src: dict[str, Any], tmp_path: Path
+) -> None:
+    sql(src, "CREATE TABLE src.b (id int PRIMARY KEY, at timestamptz)")
+    cat = select(discover(tmp_path, src), "b", method="INCREMENTAL", key="at")
+    state = {
+        "bookmarks": {"src-b": {"replication_key": "at", "replication_key_value": "yesterday-ish"}}
+    }
+    proc = run_tap(tmp_path, src, catalog=cat, state=state)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert (
+        "bookmarks.src-b.replication_key_value is \"yesterday-ish\", not a value of column 'at'"
+        in err
+    )
+    assert messages(proc.stdout) == [] and len(err.strip().splitlines()) == 1
+    cat = select(discover(tmp_path, src), "b")
+    state = {
+        "bookmarks": {
+            "src-b": {"version": 1, "max_pk_values": {"id": "x"}, "last_pk_fetched": {"id": 1}}
+        }
+    }
+    proc = run_tap(tmp_path, src, catalog=cat, state=state)
+    assert proc.returncode == 2 and b"bookmarks.src-b.max_pk_values.id" in proc.stderr
+
+
+@pytest.mark.parametrize("shape", ["pipelinewise", "meltanolabs"])
+def test_catalogs_and_state_of_other_taps(src: dict[str, Any], tmp_path: Path, shape: str) -> None:
+    """PipelineWise's catalog (stream = table) and MeltanoLabs' (stream = schema-table, no
+    table_name) select the same table; their INCREMENTAL bookmarks resume."""
+    sql(
+        src,
+        "CREATE TABLE src.o (id int PRIMARY KEY, v text)",
+        "INSERT INTO src.o VALUES (1, 'a'), (2, 'b')",
+    )
+    cat = select(discover(tmp_path, src), "o", method="INCREMENTAL", key="id")
+    entry = cat["streams"][[s["stream"] for s in cat["streams"]].index("o")]
+    if shape == "meltanolabs":
+        entry["stream"] = "src-o"
+        entry.pop("table_name")
+    state = {
+        "bookmarks": {"src-o": {"replication_key": "id", "replication_key_value": 2, "version": 1}}
+    }
+    proc = run_tap(tmp_path, src, catalog=cat, state=state)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert records(messages(proc.stdout)) == [{"id": 2, "v": "b"}]
