@@ -94,7 +94,6 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         None,
         "LOG_BASED: stop reading changes after this many seconds (default: when the WAL position current at start is reached)",
-        ("logical_poll_total_seconds",),
     ),
     Setting("continuous", "boolean", False, "LOG_BASED: keep streaming changes instead of exiting"),
     Setting(
@@ -173,9 +172,21 @@ def settings_schema() -> dict[str, Any]:
         if s.aliases:
             desc += f"; also read as {', '.join(s.aliases)}"
         props[s.name] = {"type": types[s.kind], "description": desc}
-        for alias in s.aliases:
-            props[alias] = {"type": types[s.kind], "description": f"Same as {s.name}"}
     return {"type": "object", "properties": props}
+
+
+def settings_table() -> str:
+    """The README's settings table (tests/taps/postgres checks the README holds it as is)."""
+    lines = ["| key | also read as | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = (
+            ""
+            if s.default in (None, (), "")
+            else f"`{str(s.default).lower() if isinstance(s.default, bool) else s.default}`"
+        )
+        aliases = ", ".join(f"`{a}`" for a in s.aliases)
+        lines.append(f"| `{s.name}` | {aliases} | {default} | {s.description} |")
+    return "\n".join(lines) + "\n"
 
 
 def parse(raw: dict[str, Any]) -> PgConfig:
@@ -197,6 +208,8 @@ def parse(raw: dict[str, Any]) -> PgConfig:
     for f in fields(PgConfig):
         s = _BY_NAME.get(f.name)
         out[f.name] = values.get(f.name, s.default if s else None)
+    for key in ("sslrootcert", "sslcert", "sslkey"):
+        out[key] = _pem_file(key, out[key])
     if values.get("ssl") and not out["sslmode"]:
         out["sslmode"] = "require"
     if not out["replication_slot"]:
@@ -240,6 +253,20 @@ def _typed(s: Setting, key: str, value: Any) -> Any:
             return tuple(value)
         raise ConfigError(f"config key {key}: a comma-separated string or a list of names")
     return value
+
+
+def _pem_file(key: str, value: str | None) -> str | None:
+    """A certificate or key given as its text (MeltanoLabs allows that) goes to a private file:
+    libpq takes paths only."""
+    if not value or "-----BEGIN" not in value:
+        return value
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix=f"tap-postgres-{key}-", suffix=".pem")
+    with os.fdopen(fd, "w") as f:  # mkstemp: readable by this user only
+        f.write(value.strip() + "\n")
+    return path
 
 
 def _from_url(url: Any) -> dict[str, Any]:

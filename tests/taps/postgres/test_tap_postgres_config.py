@@ -1,0 +1,71 @@
+"""tap-postgres's one config declaration: PipelineWise's and MeltanoLabs' keys, defaults, and the
+README table generated from it (no server needed)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tapwell.singer.errors import ConfigError
+from tapwell.taps.postgres.config import parse, settings_table
+
+
+def test_pipelinewise_config() -> None:
+    cfg = parse(
+        {"host": "db", "port": "5433", "user": "u", "password": "p", "dbname": "Shop-DB",
+         "filter_schemas": "public, sales", "ssl": "true", "tap_id": "x", "default_replication_method": "LOG_BASED"}
+    )  # fmt: skip
+    assert (cfg.host, cfg.port, cfg.user, cfg.dbname) == ("db", 5433, "u", "Shop-DB")
+    assert cfg.filter_schemas == ("public", "sales") and cfg.sslmode == "require"
+    assert cfg.publication == "tapwell" and cfg.replication_slot == "tapwell_shop_db"
+    assert cfg.state_every == 10_000 and cfg.batch_rows == 5_000 and cfg.continuous is False
+
+
+def test_meltanolabs_config(tmp_path: Path) -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    cfg = parse(
+        {"sqlalchemy_url": "postgresql://me:s%40cret@h:6543/warehouse?sslmode=verify-full",
+         "ssl_enable": True, "ssl_certificate_authority": pem, "schemas": ["a"]}
+    )  # fmt: skip
+    assert (cfg.user, cfg.password, cfg.host, cfg.port, cfg.dbname) == (
+        "me",
+        "s@cret",
+        "h",
+        6543,
+        "warehouse",
+    )
+    assert cfg.sslmode == "verify-full" and cfg.filter_schemas == ("a",)
+    assert cfg.sslrootcert and Path(cfg.sslrootcert).read_text().startswith("-----BEGIN")
+    assert oct(os.stat(cfg.sslrootcert).st_mode)[-3:] == "600"
+    os.unlink(cfg.sslrootcert)
+    assert parse({"sqlalchemy_url": "postgresql://me@h/w", "dbname": "other"}).dbname == "other"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ({"user": "u"}, "config key dbname: required"),
+        ({"dbname": "d"}, "config key user: required"),
+        ({"user": "u", "dbname": "d", "port": "x"}, "config key port: 'x' is not a whole number"),
+        (
+            {"user": "u", "dbname": "d", "continuous": "maybe"},
+            "config key continuous: 'maybe' is not true or false",
+        ),
+        (
+            {"user": "u", "dbname": "d", "batch_rows": 0},
+            "config key batch_rows: must be at least 1",
+        ),
+        ({"sqlalchemy_url": "mysql://u@h/d"}, "not a postgresql:// URL"),
+    ],
+)
+def test_bad_config_is_one_line(raw: dict[str, object], text: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse(raw)
+    assert text in str(err.value)
+
+
+def test_readme_settings_table_is_the_declared_one() -> None:
+    """The README's settings table is generated from config.SETTINGS (paste `settings_table()`)."""
+    readme = Path(__file__).resolve().parents[3] / "taps" / "postgres" / "README.md"
+    assert settings_table() in readme.read_text()
