@@ -79,6 +79,7 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 
 bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+	$(BIN)/python -m bench.pg_series $(if $(ROWS),--rows $(ROWS))
 
 # The tag is tapwell.yml's kubernetes.image (what the CronJobs run), else tapwell:VERSION (what
 # `tapwell schedule kubernetes` writes without one), unless IMAGE=... is given.
