@@ -94,14 +94,8 @@ def apply_relation(
         if old is None:
             props[col.name] = new
             changed = True
-        elif _types(old) != _types(new) or old.get("format") != new.get("format"):
-            if not _widens(old, new):
-                raise SyncError(
-                    f"stream {sp.tap_stream_id!r}: column {col.name!r} changed type to "
-                    f"{pgtype.sql or pgtype.name}, which its destination column cannot hold "
-                    f"({'/'.join(_types(old))} to {'/'.join(_types(new))}); resync the stream: remove "
-                    f"bookmarks.{sp.tap_stream_id} from the state (its table is copied again)"
-                )
+        elif old != new:  # a new type, or new bounds (numeric(10,3) to numeric(20,5), ...)
+            check_narrowing(sp.tap_stream_id, col.name, pgtype.sql or pgtype.name, old, new)
             props[col.name] = new
             changed = True
     sent = {c.name for c in msg.columns}
@@ -111,6 +105,19 @@ def apply_relation(
     if changed:
         sp.schema = {**sp.schema, "properties": props}
     return plan, changed
+
+
+def check_narrowing(
+    sid: str, column: str, sqltype: str, old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    """A column whose values its destination column (typed from `old`) cannot hold any more
+    stops the sync: loading on would fail later, or lose values."""
+    if _types(old) != _types(new) and not _widens(old, new):
+        raise SyncError(
+            f"stream {sid!r}: column {column!r} changed type to {sqltype}, which its destination "
+            f"column cannot hold ({'/'.join(_types(old))} to {'/'.join(_types(new))}); resync the "
+            f"stream: remove bookmarks.{sid} from the state (its table is copied again)"
+        )
 
 
 def _types(prop: dict[str, Any]) -> list[str]:

@@ -85,6 +85,12 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
                 f"stream {sid!r}: replication key {rkey!r} is not a selected column of the table"
             )
     if method == "LOG_BASED":
+        from .changes import check_narrowing
+
+        for c in columns:  # its type changed since discovery (another tap's schema may differ)
+            declared = entry.metadata(("properties", c.name)).get("sql-datatype")
+            if props.get(c.name) and declared and declared != c.sql_datatype:
+                check_narrowing(sid, c.name, c.sql_datatype, props[c.name], schema_props[c.name])
         if table.is_view:
             raise ConfigError(
                 f"stream {sid!r} is a view: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL"

@@ -368,3 +368,40 @@ def test_a_long_run_confirms_only_what_the_saved_state_covers(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_altered_and_dropped_columns(
+    src: dict[str, Any], pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    sql(
+        src,
+        "CREATE TABLE src.alt (id int PRIMARY KEY, n numeric(6,2), gone text, t text)",
+        "INSERT INTO src.alt VALUES (1, 1.25, 'x', '10')",
+    )
+    cat = select(discover(tmp_path, src), "alt", method="LOG_BASED")
+    dst = dst_config(pg_db)
+    _, state = cycle(tmp_path, src, cat, dst, None)
+    sql(
+        src,
+        "ALTER TABLE src.alt ALTER COLUMN n TYPE numeric(20,5)",
+        "INSERT INTO src.alt VALUES (2, 123456789012345.12345, 'y', '20')",
+        "ALTER TABLE src.alt DROP COLUMN gone",
+        "INSERT INTO src.alt VALUES (3, 3, '30')",
+    )
+    msgs, state = cycle(tmp_path, src, cat, dst, state)
+    schemas = [m["schema"]["properties"] for m in msgs if m["type"] == "SCHEMA"]
+    assert schemas[-1]["n"]["x-precision"] == 20  # widened before the record that needs it
+    got = sql(pg_db, "SELECT id, n::text FROM dst.alt ORDER BY id")
+    assert got == [(1, "1.25000"), (2, "123456789012345.12345"), (3, "3.00000")] or got == [
+        (1, "1.25"), (2, "123456789012345.12345"), (3, "3"),
+    ]  # fmt: skip
+    sql(
+        src,
+        "ALTER TABLE src.alt ALTER COLUMN t TYPE integer USING t::integer",
+        "INSERT INTO src.alt VALUES (4, 4, 40)",
+    )
+    proc = run_tap(tmp_path, src, catalog=cat, state=state)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "column 't' changed type to integer" in err and "resync the stream" in err
+    assert "Traceback" not in err
