@@ -70,8 +70,8 @@ def preflight(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """The server checks of `--doctor`, run before any LOG_BASED message; creates the
     publication when it may."""
     problems = server_problems(ctx.conn, ctx.cfg)
-    if problems:
-        raise SyncError(problems[0]) if "wal_level" in problems[0] else _config(problems[0])
+    if problems:  # a server setting (exit 1) or the user's privilege (exit 2)
+        raise SyncError(problems[0]) if "ALTER SYSTEM" in problems[0] else _config(problems[0])
     for sql in ensure_publication(
         ctx.conn, ctx.cfg, [(sp.table.schema, sp.table.name) for sp in plans]
     ):
@@ -139,9 +139,10 @@ def sync_logical(ctx: SyncContext, plans: list[StreamPlan], slot: SlotInfo | Non
 
 def _copy(ctx: SyncContext, plans: list[StreamPlan], point: int, snapshot: str | None) -> None:
     """Copy each table in the slot's exported snapshot; its changes then start after `point`."""
-    for sp in plans:
+    for sp in plans:  # a whole copy: nothing of an earlier FULL_TABLE run's progress is reused
         ctx.set_bookmark(sp.tap_stream_id, "lsn", point)
-        ctx.clear_bookmark(sp.tap_stream_id, "initial_full_table_complete")
+        for key in ("initial_full_table_complete", "max_pk_values", "last_pk_fetched"):
+            ctx.clear_bookmark(sp.tap_stream_id, key)
     for sp in plans:
         ctx.state = {**ctx.state, "currently_syncing": sp.tap_stream_id}
         write_schema(ctx, sp)
