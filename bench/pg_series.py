@@ -24,10 +24,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,19 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import Step, Timing, run_pipeline
+from bench.pg_cluster import PG_BIN, SRC_DB, Cluster, checksum, sql
 from bench.venvs import ANCHORS, InstallError, ensure
 
 REPO_BIN = Path(sys.executable).parent
-PG_BIN = next(
-    (
-        p
-        for p in (Path("/usr/lib/postgresql/15/bin"), Path("/usr/lib/postgresql/16/bin"))
-        if p.exists()
-    ),
-    Path("/usr/lib/postgresql/15/bin"),
-)
 DEST = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}
-SRC_DB = "bench_src"
 TABLE_SQL = """
 CREATE TABLE public.orders (
   id bigint PRIMARY KEY, customer_id integer, status varchar(20), amount numeric(12,2),
@@ -72,109 +62,6 @@ CREATE TABLE bench.orders (
   id bigint PRIMARY KEY, customer_id bigint, status text, amount numeric(12,2), note text,
   created_at timestamptz, updated_at timestamptz, is_paid boolean, payload jsonb
 )"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _plugin_setting() -> str:
-    """Builds that restrict output plugins (an `output_plugin_libraries` setting) must allow
-    wal2json for the anchors; a stock PostgreSQL has no such setting and allows any."""
-    described = subprocess.run(
-        [str(PG_BIN / "postgres"), "--describe-config"], capture_output=True, text=True
-    ).stdout
-    if "output_plugin_libraries" not in described:
-        return ""
-    return " -c output_plugin_libraries=pgoutput,test_decoding,wal2json"
-
-
-class Cluster:
-    """A throwaway source server with wal_level=logical (as the root user: run as `postgres`)."""
-
-    def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="twbpg"))
-        self.data = self.base / "data"
-        self.port = free_port()
-        self.user = "postgres" if os.geteuid() == 0 else None
-
-    def _run(self, *args: str) -> None:
-        done = subprocess.run(
-            [str(PG_BIN / args[0]), *args[1:]], capture_output=True, user=self.user, cwd=self.base
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{args[0]}: {(done.stdout + done.stderr).decode()[-800:]}")
-
-    def start(self) -> None:
-        if self.user:
-            shutil.chown(self.base, self.user)
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        )
-        opts = (
-            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c wal_level=logical "
-            "-c max_replication_slots=10 -c max_wal_senders=10 -c fsync=off -c synchronous_commit=off "
-            "-c shared_buffers=128MB -c max_wal_size=4GB"
-        ) + _plugin_setting()
-        self._run(
-            "pg_ctl", "start", "-D", str(self.data), "-l", str(self.base / "log"), "-w", "-o", opts
-        )
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
-        finally:
-            shutil.rmtree(self.base, ignore_errors=True)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {
-            "host": "127.0.0.1",
-            "port": self.port,
-            "user": "postgres",
-            "password": "",
-            "dbname": SRC_DB,
-        }
-
-
-def sql(
-    cfg: dict[str, Any], *statements: str, dbname: str | None = None, params: Any = None
-) -> list[Any]:
-    import psycopg2
-
-    keys = ("host", "port", "user", "password")
-    conn = psycopg2.connect(
-        **{k: cfg[k] for k in keys}, dbname=dbname or cfg.get("dbname") or "postgres"
-    )
-    conn.autocommit = True
-    rows: list[Any] = []
-    try:
-        with conn.cursor() as cur:
-            for s in statements:
-                cur.execute(s, params)
-                rows = cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
-    return rows
-
-
-def checksum(cfg: dict[str, Any], table: str, dbname: str) -> tuple[int, str]:
-    """(rows, exact sum of amount): what every load is compared on."""
-    count, total = sql(
-        cfg, f"SELECT count(*), coalesce(sum(amount), 0)::text FROM {table}", dbname=dbname
-    )[0]
-    return int(count), str(total)
 
 
 @dataclass
