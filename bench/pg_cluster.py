@@ -117,9 +117,13 @@ def sql(
     return rows
 
 
-def checksum(cfg: dict[str, Any], table: str, dbname: str) -> tuple[int, str]:
-    """(rows, exact sum of amount): what every load is compared on."""
+def checksum(
+    cfg: dict[str, Any], table: str, dbname: str, up_to: int | None = None
+) -> tuple[int, str]:
+    """(rows, exact sum of amount), of the rows with id <= `up_to` when given: what every load
+    is compared on (a CDC load on the rows it changed: a tap may stream changes without a copy)."""
+    where = f" WHERE id <= {int(up_to)}" if up_to is not None else ""
     count, total = sql(
-        cfg, f"SELECT count(*), coalesce(sum(amount), 0)::text FROM {table}", dbname=dbname
+        cfg, f"SELECT count(*), coalesce(sum(amount), 0)::text FROM {table}{where}", dbname=dbname
     )[0]
     return int(count), str(total)
