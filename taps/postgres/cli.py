@@ -7,10 +7,10 @@ import sys
 from typing import Any
 
 from tapwell.sdk.progress import configure_logging
-from tapwell.sdk.tap_cli import raise_config_errors, tap_command
+from tapwell.sdk.tap_cli import tap_command
 from tapwell.singer.catalog import Catalog
 
-from .config import parse, settings_schema
+from .config import SETTINGS, PgConfig
 
 NAME = "tap-postgres"
 
@@ -22,21 +22,18 @@ def about() -> dict[str, Any]:
         "description": "PostgreSQL tables as Singer streams: FULL_TABLE, INCREMENTAL, "
         "LOG_BASED (pgoutput); exact values",
         "capabilities": ["catalog", "discover", "state", "about", "log-based"],
-        "settings": settings_schema(),
+        "settings": SETTINGS.json_schema(),
     }
 
 
-def validate(config: dict[str, Any]) -> None:
-    raise_config_errors(settings_schema(), config)
-    parse(config)
+def validate(config: PgConfig) -> None:
     configure_logging(NAME)
 
 
-def discover(config: dict[str, Any]) -> dict[str, Any]:
+def discover(cfg: PgConfig) -> dict[str, Any]:
     from .connection import connect
     from .discovery import discover as run_discover
 
-    cfg = parse(config)
     conn = connect(cfg)
     try:
         return run_discover(conn, cfg)
@@ -44,11 +41,10 @@ def discover(config: dict[str, Any]) -> dict[str, Any]:
         conn.close()
 
 
-def sync(config: dict[str, Any], catalog: Catalog, state: dict[str, Any]) -> None:
+def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any]) -> None:
     from .connection import translated
     from .sync import sync as run_sync
 
-    cfg = parse(config)
     out = sys.stdout.buffer
     with translated(cfg, "syncing"):  # any driver error not mapped nearer: one line, its exit code
         run_sync(cfg, catalog, state, out)
@@ -65,6 +61,7 @@ command = tap_command(
     discover=discover,
     sync=sync,
     config_hint="a JSON file with host, port, user, password, dbname, ...",
+    settings=SETTINGS,
 )
 
 

@@ -1,138 +1,201 @@
-"""tap-postgres's settings, declared once: each key with its aliases (PipelineWise's and
-MeltanoLabs' names), type, default and description. `parse` turns a config dict into the frozen
-`PgConfig` every other module reads; `settings_schema` is what `--about` prints.
+"""tap-postgres's settings, declared once (tapwell.sdk.settings): what connection, discovery and
+sync read, what `--about` prints and the README's table lists.
 
-A config from PipelineWise (`host`, `dbname`, `filter_schemas`, `ssl`), from MeltanoLabs
-(`database`, `sqlalchemy_url`, `ssl_enable`, `ssl_mode`, ...) or written for tapwell works as is.
+A config from PipelineWise (`host`, `dbname`, `filter_schemas`, `ssl: "true"`), from MeltanoLabs
+(`database`, `sqlalchemy_url`, `ssl_enable`, `ssl_mode`, certificates as PEM text, ...) or
+written for tapwell works as is; their other keys are accepted without a warning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import os
+import tempfile
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.singer.errors import ConfigError
 
+__all__ = ["SETTINGS", "PgConfig", "default_slot", "parse"]
 
-@dataclass(frozen=True)
-class Setting:
-    """One config key: its name, the older names that mean the same, and what it is."""
-
-    name: str
-    kind: str  # string, integer, boolean, list, number
-    default: Any
-    description: str
-    aliases: tuple[str, ...] = ()
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "string", "localhost", "Server host name or address"),
-    Setting("port", "integer", 5432, "Server port"),
-    Setting("user", "string", None, "User name", ("username",)),
-    Setting("password", "string", "", "Password (never printed)"),
-    Setting("dbname", "string", None, "Database to read", ("database",)),
-    Setting(
-        "sqlalchemy_url",
-        "string",
-        None,
-        "postgresql://user:password@host:port/dbname (MeltanoLabs); explicit keys win",
-    ),
-    Setting(
-        "filter_schemas",
-        "list",
-        (),
-        "Schemas to discover: comma-separated or a list (default: all but system schemas)",
-        ("schemas",),
-    ),
-    Setting(
-        "sslmode",
-        "string",
-        None,
-        "libpq sslmode (disable, require, verify-ca, verify-full)",
-        ("ssl_mode",),
-    ),
-    Setting("ssl", "boolean", False, "Connect with TLS (sslmode require)", ("ssl_enable",)),
-    Setting(
-        "sslrootcert",
-        "string",
-        None,
-        "CA certificate file",
-        ("ssl_certificate_authority", "ssl_root_cert"),
-    ),
-    Setting(
-        "sslcert", "string", None, "Client certificate file", ("ssl_client_certificate", "ssl_cert")
-    ),
-    Setting("sslkey", "string", None, "Client key file", ("ssl_client_private_key", "ssl_key")),
-    Setting("publication", "string", "tapwell", "LOG_BASED: the publication pgoutput reads"),
-    Setting(
-        "replication_slot",
-        "string",
-        None,
-        "LOG_BASED: the logical replication slot (default tapwell_<dbname>)",
-        ("slot_name",),
-    ),
-    Setting(
-        "state_every", "integer", 10_000, "Rows between STATE messages", ("export_batch_rows",)
-    ),
-    Setting(
-        "batch_rows",
-        "integer",
-        5_000,
-        "Rows fetched from the server-side cursor at a time",
-        ("itersize",),
-    ),
-    Setting(
-        "start_date",
-        "string",
-        None,
-        "INCREMENTAL on a date/time key: where to start without a bookmark",
-    ),
-    Setting("connect_timeout", "integer", 30, "Seconds to wait for a connection"),
-    Setting(
-        "max_run_seconds",
-        "integer",
-        None,
-        "LOG_BASED: stop reading changes after this many seconds (default: when the WAL position current at start is reached)",
-    ),
-    Setting("continuous", "boolean", False, "LOG_BASED: keep streaming changes instead of exiting"),
-    Setting(
-        "ack_state_file",
-        "string",
-        None,
-        "LOG_BASED: a state file the runner rewrites after each commit; the tap confirms to the server what it says (see README)",
-    ),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
-_ALIASES = {a: s.name for s in SETTINGS for a in s.aliases}
+_FLAG = ("boolean", "string")
+_WHOLE = ("integer", "string")
 _TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off", ""}
+_FALSE = {"false", "0", "no", "n", "off"}
 
 
-@dataclass(frozen=True)
+def _flag(value: Any, key: str) -> bool:
+    """JSON booleans, or the strings of older configs ("true", "0")."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"config key {key}: {value!r} is not true or false")
+
+
+def _port(value: Any, key: str) -> int:
+    try:
+        if isinstance(value, bool | float | dict | list):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key}: {value!r} is not a port number") from None
+
+
+def _names(value: Any, key: str) -> tuple[str, ...]:
+    """A comma-separated string (PipelineWise) or a JSON list (MeltanoLabs)."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"config key {key}: a comma-separated string or a list of schema names")
+
+
+# Keys of PipelineWise's and MeltanoLabs' tap-postgres that mean nothing here.
+OTHER_TAPS = (
+    "tap_id", "default_replication_method", "logical_poll_total_seconds", "break_at_end_lsn",
+    "debug_lsn", "use_secondary", "secondary_host", "secondary_port", "wal2json_message_format",
+    "tap_stream_id", "limit", "stream_maps", "stream_map_config", "flattening_enabled",
+    "flattening_max_depth", "dates_as_string", "json_as_object", "ssl_client_certificate_enable",
+    "ssl_storage_directory", "ssh_tunnel", "replication_slot_name", "batch_config",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class PgConfig:
-    """The parsed config: every value typed, every default filled."""
+    host: str = setting(
+        "", show_default=False, help="Server host name or address (default localhost)"
+    )
+    port: int = setting(
+        0, type=_WHOLE, parse=_port, show_default=False, help="Server port (default 5432)"
+    )
+    user: str = setting(
+        "",
+        aliases=("username",),
+        show_default=False,
+        help="User name (required, or in sqlalchemy_url)",
+    )
+    password: str = setting("", secret=True, show_default=False, help="Password; never printed")
+    dbname: str = setting(
+        "",
+        aliases=("database",),
+        show_default=False,
+        help="Database to read (required, or in sqlalchemy_url)",
+    )
+    sqlalchemy_url: str = setting(
+        "",
+        secret=True,
+        show_default=False,
+        help="postgresql://user:password@host:port/dbname?sslmode=... (MeltanoLabs); the keys above win",
+    )
+    filter_schemas: tuple[str, ...] = setting(
+        (),
+        type=("string", "array"),
+        aliases=("schemas",),
+        parse=_names,
+        show_default=False,
+        help='Schemas to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
+    )
+    sslmode: str = setting(
+        "",
+        aliases=("ssl_mode",),
+        show_default=False,
+        help="libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full",
+    )
+    ssl: bool = setting(
+        False,
+        type=_FLAG,
+        aliases=("ssl_enable",),
+        parse=_flag,
+        help='Connect with TLS (sslmode require unless sslmode says more; "true" strings accepted)',
+    )
+    sslrootcert: str = setting(
+        "",
+        aliases=("ssl_certificate_authority", "ssl_root_cert"),
+        show_default=False,
+        help="CA certificate: a file, or the PEM text itself",
+    )
+    sslcert: str = setting(
+        "",
+        aliases=("ssl_client_certificate", "ssl_cert"),
+        show_default=False,
+        help="Client certificate: a file, or the PEM text itself",
+    )
+    sslkey: str = setting(
+        "",
+        aliases=("ssl_client_private_key", "ssl_key"),
+        secret=True,
+        show_default=False,
+        help="Client key: a file, or the PEM text itself; never printed",
+    )
+    publication: str = setting("tapwell", help="LOG_BASED: the publication pgoutput reads")
+    replication_slot: str = setting(
+        "",
+        aliases=("slot_name",),
+        show_default=False,
+        help="LOG_BASED: the logical replication slot, one per integration (default tapwell_<dbname>)",
+    )
+    state_every: int = setting(
+        10_000,
+        type=_WHOLE,
+        aliases=("export_batch_rows",),
+        parse=whole_number(1),
+        help="Rows between STATE messages",
+    )
+    batch_rows: int = setting(
+        5_000,
+        type=_WHOLE,
+        aliases=("itersize",),
+        parse=whole_number(1),
+        help="Rows fetched from the server-side cursor at a time",
+    )
+    start_date: str = setting(
+        "",
+        show_default=False,
+        help="INCREMENTAL on a date or timestamp key: where to start without a bookmark",
+    )
+    connect_timeout: int = setting(
+        30, type=_WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
+    )
+    max_run_seconds: int | None = setting(
+        None,
+        type=_WHOLE,
+        parse=whole_number(1),
+        help="LOG_BASED: stop reading changes after this many seconds (default: at the WAL position "
+        "current when the sync started)",
+    )
+    continuous: bool = setting(
+        False, type=_FLAG, parse=_flag, help="LOG_BASED: keep streaming changes, never exit"
+    )
+    ack_state_file: str = setting(
+        "", show_default=False,
+        help="LOG_BASED: the state file the runner rewrites after each commit (tapwell run sets "
+        "TAPWELL_SAVED_STATE); the tap confirms to the server only what it holds",
+    )  # fmt: skip
 
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-    filter_schemas: tuple[str, ...]
-    sslmode: str | None
-    sslrootcert: str | None
-    sslcert: str | None
-    sslkey: str | None
-    publication: str
-    replication_slot: str
-    state_every: int
-    batch_rows: int
-    start_date: str | None
-    connect_timeout: int
-    max_run_seconds: int | None
-    continuous: bool
-    ack_state_file: str | None
+    def __post_init__(self) -> None:
+        """Connection keys from `sqlalchemy_url` where the config has none; defaults that depend
+        on other keys; PEM text to private files (libpq takes paths)."""
+        fill = _from_url(self.sqlalchemy_url)
+        for key, value in fill.items():
+            if not getattr(self, key):
+                object.__setattr__(self, key, value)
+        for key in ("user", "dbname"):
+            if not getattr(self, key):
+                raise ConfigError(
+                    f"config key {key}: required (the PostgreSQL {'user' if key == 'user' else 'database'}; "
+                    "sqlalchemy_url may give it)"
+                )
+        object.__setattr__(self, "host", self.host or "localhost")
+        object.__setattr__(self, "port", self.port or 5432)
+        if self.ssl and not self.sslmode:
+            object.__setattr__(self, "sslmode", "require")
+        if not self.replication_slot:
+            object.__setattr__(self, "replication_slot", default_slot(self.dbname))
+        for key in ("sslrootcert", "sslcert", "sslkey"):
+            object.__setattr__(self, key, _pem_file(key, getattr(self, key)))
 
     @property
     def where(self) -> str:
@@ -155,70 +218,12 @@ class PgConfig:
         return args
 
 
-def settings_schema() -> dict[str, Any]:
-    """The settings as JSON Schema, for `--about` and config validation."""
-    types = {
-        "string": ["string"],
-        "integer": ["integer", "string"],
-        "boolean": ["boolean", "string"],
-        "list": ["string", "array"],
-        "number": ["number", "string"],
-    }
-    props: dict[str, Any] = {}
-    for s in SETTINGS:
-        desc = s.description
-        if s.default not in (None, (), "", False):
-            desc += f" (default {s.default})"
-        if s.aliases:
-            desc += f"; also read as {', '.join(s.aliases)}"
-        props[s.name] = {"type": types[s.kind], "description": desc}
-    return {"type": "object", "properties": props}
-
-
-def settings_table() -> str:
-    """The README's settings table (tests/taps/postgres checks the README holds it as is)."""
-    lines = ["| key | also read as | default | meaning |", "|---|---|---|---|"]
-    for s in SETTINGS:
-        default = (
-            ""
-            if s.default in (None, (), "")
-            else f"`{str(s.default).lower() if isinstance(s.default, bool) else s.default}`"
-        )
-        aliases = ", ".join(f"`{a}`" for a in s.aliases)
-        lines.append(f"| `{s.name}` | {aliases} | {default} | {s.description} |")
-    return "\n".join(lines) + "\n"
+SETTINGS = Settings(PgConfig, ignored=OTHER_TAPS)
 
 
 def parse(raw: dict[str, Any]) -> PgConfig:
-    """The config dict as a `PgConfig`; a bad or missing value is a ConfigError naming the key."""
-    values = _from_url(raw.get("sqlalchemy_url"))
-    for key, value in raw.items():
-        name = _ALIASES.get(key, key)
-        if name in _BY_NAME and name != "sqlalchemy_url" and value is not None:
-            if key != name and name in raw and raw[name] is not None:
-                continue  # the canonical key wins over its alias
-            values[name] = _typed(_BY_NAME[name], key, value)
-    for name in ("user", "dbname"):
-        if not values.get(name):
-            raise ConfigError(
-                f"config key {name}: required (the PostgreSQL {'user' if name == 'user' else 'database'}"
-                " to connect as/to; sqlalchemy_url may give it too)"
-            )
-    out: dict[str, Any] = {}
-    for f in fields(PgConfig):
-        s = _BY_NAME.get(f.name)
-        out[f.name] = values.get(f.name, s.default if s else None)
-    for key in ("sslrootcert", "sslcert", "sslkey"):
-        out[key] = _pem_file(key, out[key])
-    if values.get("ssl") and not out["sslmode"]:
-        out["sslmode"] = "require"
-    if not out["replication_slot"]:
-        out["replication_slot"] = default_slot(str(out["dbname"]))
-    out["filter_schemas"] = tuple(out["filter_schemas"] or ())
-    for key in ("state_every", "batch_rows", "connect_timeout"):
-        if out[key] < 1:
-            raise ConfigError(f"config key {key}: must be at least 1")
-    return PgConfig(**out)
+    """The config object (SETTINGS.parse): every problem a ConfigError naming the key."""
+    return SETTINGS.parse(raw)
 
 
 def default_slot(dbname: str) -> str:
@@ -227,60 +232,28 @@ def default_slot(dbname: str) -> str:
     return f"tapwell_{cleaned}"[:63]
 
 
-def _typed(s: Setting, key: str, value: Any) -> Any:
-    if s.kind == "string":
-        if isinstance(value, (dict, list, bool)):
-            raise ConfigError(f"config key {key}: must be a string")
-        return str(value)
-    if s.kind == "integer":
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"config key {key}: {value!r} is not a whole number") from None
-    if s.kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise ConfigError(f"config key {key}: {value!r} is not true or false")
-    if s.kind == "list":
-        if isinstance(value, str):
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ConfigError(f"config key {key}: a comma-separated string or a list of names")
-    return value
-
-
-def _pem_file(key: str, value: str | None) -> str | None:
-    """A certificate or key given as its text (MeltanoLabs allows that) goes to a private file:
-    libpq takes paths only."""
+def _pem_file(key: str, value: str) -> str:
+    """A certificate or key given as its text goes to a private file: libpq takes paths only."""
     if not value or "-----BEGIN" not in value:
         return value
-    import os
-    import tempfile
-
     fd, path = tempfile.mkstemp(prefix=f"tap-postgres-{key}-", suffix=".pem")
     with os.fdopen(fd, "w") as f:  # mkstemp: readable by this user only
         f.write(value.strip() + "\n")
     return path
 
 
-def _from_url(url: Any) -> dict[str, Any]:
+def _from_url(url: str) -> dict[str, Any]:
     """Connection keys from a `postgresql://` URL (MeltanoLabs' sqlalchemy_url)."""
     if not url:
         return {}
-    parts = urlsplit(str(url))
+    parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         raise ConfigError("config key sqlalchemy_url: not a postgresql:// URL")
-    out: dict[str, Any] = {}
     try:
         port = parts.port
     except ValueError:
         raise ConfigError("config key sqlalchemy_url: the port is not a number") from None
+    out: dict[str, Any] = {}
     if parts.hostname:
         out["host"] = parts.hostname
     if port:

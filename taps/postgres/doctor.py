@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from tapwell.sdk.cli_util import run_main
+from tapwell.sdk.cli_util import read_settings, run_main
 from tapwell.sdk.tap_cli import load_state
 from tapwell.singer.catalog import load_catalog
 from tapwell.singer.config import load_config, secret_values
 from tapwell.singer.errors import ConfigError
 
-from .config import PgConfig, parse
+from .config import SETTINGS, PgConfig
 from .connection import connect
 from .pgoutput import lsn_text
 from .replication import (
@@ -127,12 +127,16 @@ def doctor_main(name: str, argv: list[str]) -> int:
         args = _args(argv)
         raw = load_config(args["--config"])
         holder["config"] = raw
-        cfg = parse(raw)
+        cfg = read_settings(name, SETTINGS, raw)
         state = load_state(args["--state"][-1], name) if args["--state"] else {}
         tables = _log_based_tables(args["--catalog"][-1] if args["--catalog"] else None)
         for ok, line in run_checks(cfg, tables, state):
             sys.stdout.write(("ok: " if ok else "PROBLEM: ") + line + "\n")
             failed[0] = failed[0] or not ok
 
-    code = run_main(name, body, lambda: secret_values(holder.get("config", {})))
+    def secrets() -> list[str]:
+        raw = holder.get("config", {})
+        return [*secret_values(raw), *SETTINGS.secret_values(raw)]
+
+    code = run_main(name, body, secrets)
     return code if code else (1 if failed[0] else 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tapwell.singer.errors import ConfigError
-from tapwell.taps.postgres.config import parse, settings_table
+from tapwell.taps.postgres.config import SETTINGS, parse
 
 
 def test_pipelinewise_config() -> None:
@@ -47,7 +47,7 @@ def test_meltanolabs_config(tmp_path: Path) -> None:
     [
         ({"user": "u"}, "config key dbname: required"),
         ({"dbname": "d"}, "config key user: required"),
-        ({"user": "u", "dbname": "d", "port": "x"}, "config key port: 'x' is not a whole number"),
+        ({"user": "u", "dbname": "d", "port": "x"}, "config key port: 'x' is not a port number"),
         (
             {"user": "u", "dbname": "d", "continuous": "maybe"},
             "config key continuous: 'maybe' is not true or false",
@@ -65,7 +65,15 @@ def test_bad_config_is_one_line(raw: dict[str, object], text: str) -> None:
     assert text in str(err.value)
 
 
-def test_readme_settings_table_is_the_declared_one() -> None:
-    """The README's settings table is generated from config.SETTINGS (paste `settings_table()`)."""
-    readme = Path(__file__).resolve().parents[3] / "taps" / "postgres" / "README.md"
-    assert settings_table() in readme.read_text()
+def test_keys_of_the_other_taps_are_no_warning_and_a_typo_is() -> None:
+    raw = {
+        "user": "u",
+        "dbname": "d",
+        "tap_id": "x",
+        "logical_poll_total_seconds": 3,
+        "filter_schema": "a",
+    }
+    assert SETTINGS.warnings(raw) == [
+        "config key 'filter_schema' is not a setting and is ignored; did you mean 'filter_schemas'?"
+    ]
+    assert "pw-1" in SETTINGS.secret_values({"password": "pw-1", "sqlalchemy_url": "x"})
