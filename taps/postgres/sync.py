@@ -88,8 +88,8 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
         from .changes import check_narrowing
 
         for c in columns:  # its type changed since discovery (another tap's schema may differ)
-            declared = entry.metadata(("properties", c.name)).get("sql-datatype")
-            if props.get(c.name) and declared and declared != c.sql_datatype:
+            was = entry.metadata(("properties", c.name)).get("sql-datatype")
+            if props.get(c.name) and was and was != c.sql_datatype:
                 check_narrowing(sid, c.name, c.sql_datatype, props[c.name], schema_props[c.name])
         if table.is_view:
             raise ConfigError(
