@@ -97,6 +97,8 @@ class Series:
         self.cluster = Cluster()
         self.results: list[Result] = []
         self.wal2json = (PG_BIN.parent / "lib" / "wal2json.so").exists()
+        self.dests: list[str] = []  # destination databases, dropped at the end
+        self.keep_dest = False
 
     # ----------------------------------------------------------------------------- setup
 
@@ -110,6 +112,7 @@ class Series:
 
     def dest_db(self, tool: str, stage: str) -> dict[str, Any]:
         name = f"bench_pg_{tool}_{stage}"
+        self.dests.append(name)
         sql(
             DEST,
             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
@@ -271,6 +274,9 @@ class Series:
                 self.cdc(ready, expect)
         finally:
             self.cluster.stop()
+            if not self.keep_dest:
+                for name in dict.fromkeys(self.dests):
+                    sql(DEST, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', dbname="postgres")
         return self.document()
 
     def cdc(self, ready: dict[str, Contender], expect: tuple[int, str]) -> None:
@@ -404,12 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--tools", default="raw,tapwell,pipelinewise,meltanolabs")
     p.add_argument("--stages", default="full,cdc", help="full, cdc or both (default)")
+    p.add_argument("--keep-dest", action="store_true", help="keep the destination databases")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     a = p.parse_args(argv)
     work = Path(__file__).resolve().parent / "data" / "pg_series"
     series = Series(
         a.rows, a.changes or a.rows, work, lambda line: print(line, file=sys.stderr, flush=True)
     )
+    series.keep_dest = a.keep_dest
     stages = tuple(s.strip() for s in a.stages.split(",") if s.strip())
     doc = series.run([t.strip() for t in a.tools.split(",")], stages)
     a.results_dir.mkdir(parents=True, exist_ok=True)
