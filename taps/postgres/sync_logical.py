@@ -216,7 +216,7 @@ class Streamer:
             while True:
                 msg = self.cur.read_message()
                 if msg is not None:
-                    self.handle(po.decode(bytes(msg.payload)))
+                    self.handle(self._decode(msg))
                     if self.begin is None and until is not None and self.position >= until:
                         break
                     if deadline is not None and self.begin is None and time.monotonic() >= deadline:
@@ -239,6 +239,15 @@ class Streamer:
         self._state(self.position, force=True)
 
     # ----------------------------------------------------------------------------- messages
+
+    def _decode(self, msg: Any) -> po.Message:
+        try:
+            return po.decode(bytes(msg.payload))
+        except po.DecodeError as exc:
+            raise SyncError(
+                f"a pgoutput message at {po.lsn_text(msg.data_start)} cannot be decoded ({exc}); "
+                "the stream stops here, nothing past the last STATE was confirmed"
+            ) from None
 
     def handle(self, msg: po.Message) -> None:
         if isinstance(msg, po.Begin):
@@ -298,12 +307,18 @@ class Streamer:
         if rel is None or not self._wanted(rel.sp):
             return
         assert self.begin is not None
-        if isinstance(msg, po.Delete):
-            record = rel.key_record(msg.old, msg.old_is_key)
-            record[DELETED_AT] = self.begin.commit_time.isoformat()
-        else:
-            old = msg.old if isinstance(msg, po.Update) and not msg.old_is_key else None
-            record = rel.record(msg.new, old)
+        try:
+            if isinstance(msg, po.Delete):
+                record = rel.key_record(msg.old, msg.old_is_key)
+                record[DELETED_AT] = self.begin.commit_time.isoformat()
+            else:
+                old = msg.old if isinstance(msg, po.Update) and not msg.old_is_key else None
+                record = rel.record(msg.new, old)
+        except (ValueError, AssertionError, IndexError) as exc:
+            raise SyncError(
+                f"stream {rel.sp.tap_stream_id!r}: a changed row's value cannot be read "
+                f"({type(exc).__name__}: {exc}) in the transaction of {po.lsn_text(self.begin.final_lsn)}"
+            ) from None
             missing = [n for n in rel.absent if n not in record] + record.pop(UNCHANGED_LIST, [])
             if missing:
                 self._fill(rel.sp, record, missing)
