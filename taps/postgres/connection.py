@@ -49,6 +49,12 @@ _PASSING_CLASSES = (
     "58",
 )  # connection, resources, operator, rollback, system
 _PASSING = {"55006", "55P03"}  # object in use (a slot another process reads), lock not available
+# What libpq and psycopg2 say when the server went away mid-stream (restart, network): no SQLSTATE.
+_LOST_TEXTS = (
+    "no copy in progress", "server closed the connection", "connection already closed",
+    "terminating connection", "could not receive data", "ssl syscall", "connection reset",
+    "lost synchronization",
+)  # fmt: skip
 
 
 def quote(name: str) -> str:
@@ -86,7 +92,8 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
         )
     if code.startswith(_PASSING_CLASSES) or code in _PASSING:
         return RetriableSyncError(f"PostgreSQL error {code}{ctx}: {text}")
-    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)) and not code:
+    lost = any(t in text.lower() for t in _LOST_TEXTS)
+    if not code and (lost or isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))):
         return RetriableSyncError(
             f"lost or no connection to PostgreSQL at {cfg.host}:{cfg.port}{ctx}: {text}; "
             "check that the server is up and reachable"

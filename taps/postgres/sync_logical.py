@@ -319,6 +319,7 @@ class Streamer:
                 f"stream {rel.sp.tap_stream_id!r}: a changed row's value cannot be read "
                 f"({type(exc).__name__}: {exc}) in the transaction of {po.lsn_text(self.begin.final_lsn)}"
             ) from None
+        if not isinstance(msg, po.Delete):
             missing = [n for n in rel.absent if n not in record] + record.pop(UNCHANGED_LIST, [])
             if missing:
                 self._fill(rel.sp, record, missing)

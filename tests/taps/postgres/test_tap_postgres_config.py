@@ -77,3 +77,25 @@ def test_keys_of_the_other_taps_are_no_warning_and_a_typo_is() -> None:
         "config key 'filter_schema' is not a setting and is ignored; did you mean 'filter_schemas'?"
     ]
     assert "pw-1" in SETTINGS.secret_values({"password": "pw-1", "sqlalchemy_url": "x"})
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        ("DatabaseError:no COPY in progress", "RetriableSyncError"),
+        ("OperationalError:server closed the connection unexpectedly", "RetriableSyncError"),
+        ("InterfaceError:connection already closed", "RetriableSyncError"),
+        ("DatabaseError:something else", "SyncError"),
+    ],
+)
+def test_a_lost_connection_without_sqlstate_is_retriable(error: str, kind: str) -> None:
+    """A server restart mid-stream reaches psycopg2 in several shapes, none with a SQLSTATE."""
+    import psycopg2
+    from tapwell.taps.postgres.connection import map_error
+
+    cls, _, text = error.partition(":")
+    mapped = map_error(
+        getattr(psycopg2, cls)(text), parse({"user": "u", "dbname": "d"}), "streaming"
+    )
+    assert type(mapped).__name__ == kind
+    assert mapped.exit_code == (75 if kind == "RetriableSyncError" else 1)
