@@ -82,8 +82,9 @@ docs: $(STAMP)  ## rewrite the settings tables in the connector READMEs from eac
 snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpose
 	TAPWELL_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests -k snapshot -q
 
-bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY, then the embedded series (ROWS=1000000)
+bench: $(STAMP)  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded series (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+	$(BIN)/python -m bench.pg_series $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))
 
 bench-embedded: $(STAMP)  ## the embedded series alone: target-duckdb and tap-csv beside DuckDB's and Python's own readers
