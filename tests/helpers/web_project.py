@@ -13,7 +13,7 @@ ODD_LINE = "<script>alert('x')</script> & \"quoted\""
 
 def web_project(proj: Proj) -> dict[str, Any]:
     quick = fake_integration(proj, rows=30, slow=0.02, warn=ODD_LINE)
-    slow = fake_integration(proj, rows=400, slow=0.05)
+    slow = fake_integration(proj, rows=400, slow=1.0)  # a STATE and a METRIC line a second
     slow["tap"]["config"]["counter"] = str(proj.root / "slow.txt")
     slow["target"] = {**duckdb_target(proj), "config": {**duckdb_target(proj)["config"]}}
     slow["target"]["config"]["path"] = str(proj.root / "slow.duckdb")

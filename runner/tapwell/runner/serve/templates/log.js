@@ -20,6 +20,12 @@
     var index = parseInt(e.lastEventId, 10);
     if (!isNaN(index) && index < seen) return; // already on the page
     seen = isNaN(index) ? seen + 1 : index + 1;
+    var badge = document.querySelector("#status .status");
+    if (badge && badge.dataset.status === "queued") { // a line means it started
+      badge.className = "status s-running";
+      badge.dataset.status = "running";
+      badge.textContent = "▶ running";
+    }
     log.appendChild(document.createTextNode(e.data + "\n"));
     if (follow) log.scrollTop = log.scrollHeight;
   });
