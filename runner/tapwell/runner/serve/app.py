@@ -221,7 +221,7 @@ async def cancel(request: Request) -> Response:
 async def schedule(request: Request) -> Response:
     """The scheduled runs ahead and the `after:` chains: the page's time line."""
     hours = request.query_params.get("hours")
-    return Json(schedule_data(_service(request), hours))
+    return Json(await run_in_threadpool(schedule_data, _service(request), hours))
 
 
 # ---------------------------------------------------------------------- the rest

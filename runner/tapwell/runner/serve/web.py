@@ -223,7 +223,8 @@ async def run(request: Request) -> Response:
 @page
 async def schedule(request: Request) -> Response:
     service = _service(request)
-    data = schedule_data(service, request.query_params.get("hours"))
+    hours = request.query_params.get("hours")
+    data = await run_in_threadpool(schedule_data, service, hours)
     return render(
         request,
         "schedule.html",
