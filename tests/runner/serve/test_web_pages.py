@@ -233,3 +233,33 @@ def test_json_twins_still_json(web):
     assert web.get("/api/schedule").json()["runs"]
     missing = web.get("/api/nothing")
     assert missing.status_code == 404 and "error" in missing.json()
+
+
+def test_token_asked_once_and_kept_in_an_httponly_cookie(tmp_path):
+    proj = Proj(tmp_path)
+    web_project(proj)
+    serve = Serve(proj.root, env={"TAPWELL_SERVE_TOKEN": "s3cret-token"}).start()
+    try:
+        with _client(serve) as client:
+            first = client.get("/runs?status=failed")
+            assert first.status_code == 303
+            assert first.headers["location"] == "/login?next=%2Fruns%3Fstatus%3Dfailed"
+            csrf = _csrf(client, "/login?next=/runs")
+            wrong = client.post("/login", data={"csrf": csrf, "token": "nope", "next": "/runs"})
+            assert wrong.status_code == 401 and "That is not the token" in wrong.text
+            assert "tapwell_token" not in client.cookies
+            evil = client.post(
+                "/login", data={"csrf": csrf, "token": "s3cret-token", "next": "//evil.example/"}
+            )
+            assert evil.status_code == 303 and evil.headers["location"] == "/"
+            cookie = evil.headers.get_list("set-cookie")
+            assert any(
+                c.startswith("tapwell_token=") and "HttpOnly" in c and "SameSite=strict" in c
+                for c in cookie
+            ), cookie
+            assert client.get("/").status_code == 200
+            assert client.get("/api/integrations").status_code == 200  # the API takes the cookie
+            assert "s3cret-token" not in client.get("/").text
+        assert httpx.get(serve.url + "/api/integrations").status_code == 401
+    finally:
+        assert serve.stop() == 0, serve.output()
