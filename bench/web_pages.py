@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import yaml
-
 from tapwell.runner.history import RunRecord, new_run_id
 from tapwell.runner.project import load_project
 from tapwell.runner.statestore import open_backend
@@ -121,8 +121,6 @@ def main() -> None:
                             body = response.read()
                             assert response.status_code == 200, (page, response.status_code)
                             size = len(body)
-                    import gzip
-
                     gz = len(gzip.compress(body))
                     print(
                         f"{page[:32]:32} {size:8,} {gz:7,} {statistics.median(times) * 1000:8.1f}"

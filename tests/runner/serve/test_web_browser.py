@@ -134,8 +134,12 @@ def test_runs_filter_and_every_page_at_1280_and_400(web, page, browser):
     page.wait_for_url(re.compile(r"status=failed"))
     statuses = page.locator("table.runs .status").all_inner_texts()
     assert statuses and all(s.strip() == "✕ failed" for s in statuses)
-    for path, name in [("/", "integrations"), ("/runs", "runs"), ("/schedule", "schedule"),
-                       ("/integrations/slow.orders", "integration")]:
+    for path, name in [
+        ("/", "integrations"),
+        ("/runs", "runs"),
+        ("/schedule", "schedule"),
+        ("/integrations/slow.orders", "integration"),
+    ]:
         page.goto(web.url + path)
         _shot(page, name)
     narrow = browser.new_context(viewport={"width": 400, "height": 800})

@@ -96,8 +96,11 @@ def test_failed_run_shows_its_root_cause_and_no_secret(web):
     error = re.search(r'<section class="error-box".*?<pre class="wrap">(.*?)</pre>', page, re.S)
     assert error and error.group(1).startswith("fake-tap: authentication failed")
     assert "hunter2-never-shown" not in page and "hunter2-never-shown" not in home
-    assert re.search(r'<tr class="failing">\s*<td data-label="Integration"><a class="name" '
-                     r'href="/integrations/broken"', home)
+    assert re.search(
+        r'<tr class="failing">\s*<td data-label="Integration"><a class="name" '
+        r'href="/integrations/broken"',
+        home,
+    )
     _idle(web, "broken")
 
 
@@ -136,9 +139,11 @@ def test_full_refresh_needs_its_confirmation_and_every_form_its_csrf(web):
 def test_cancel_a_running_run_and_busy_answer(web):
     with _client(web) as client:
         csrf = _csrf(client)
-        run_id = client.post("/integrations/slow.orders/run", data={"csrf": csrf}).headers[
-            "location"
-        ].rsplit("/", 1)[1]
+        run_id = (
+            client.post("/integrations/slow.orders/run", data={"csrf": csrf})
+            .headers["location"]
+            .rsplit("/", 1)[1]
+        )
         wait_for(lambda: web.get(f"/api/runs/{run_id}").json()["status"] == "running", "running")
         # as the API's cancel test: a SIGTERM before the run is under way records it `lost`
         wait_for(lambda: "attempt 1 from id 0" in web.get(f"/api/runs/{run_id}/log").text, "log")
