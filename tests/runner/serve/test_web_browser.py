@@ -58,11 +58,13 @@ def test_run_now_live_log_succeeded_relaunch_cancel(web, page):
     page.locator("#status .status[data-status='running']").wait_for()
     page.evaluate("window.notReloaded = true")
     log = page.locator("#log")
-    log.evaluate("el => { el.style.maxHeight = '120px'; }")  # a box that overflows soon
+    log.evaluate("el => { el.style.maxHeight = '80px'; }")  # a box that overflows soon
     before = log.inner_text().count("\n")
     page.wait_for_function(
         f"document.getElementById('log').textContent.split('\\n').length > {before + 3}"
     )  # lines written after the page was rendered, arrived through the SSE stream
+    overflows = "el => el.scrollHeight > el.clientHeight + 40"
+    page.wait_for_function(f"({overflows})(document.getElementById('log'))")
     at_bottom = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 8"
     page.wait_for_function(f"({at_bottom})(document.getElementById('log'))")
     log.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
