@@ -26,23 +26,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tapwell.runner.history import FINISHED, OUTCOMES, RunRecord, is_run_id
+from tapwell.runner.history import FINISHED
 from tapwell.runner.serve.manager import Busy
-from tapwell.runner.serve.views import integration_view, masked_state, run_detail, run_summary
+from tapwell.runner.serve.queries import (
+    ApiError,
+    check_name,
+    check_run_id,
+    integration_data,
+    integrations_data,
+    runs_data,
+    schedule_data,
+)
+from tapwell.runner.serve.views import run_detail
 from tapwell.singer.errors import TapwellError
 
 if TYPE_CHECKING:
     from tapwell.runner.serve.service import Service
-
-MAX_LIMIT = 500
-HISTORY = 10_000  # runs read to find each integration's newest
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Json(JSONResponse):
@@ -60,17 +59,11 @@ def _service(request: Request) -> Service:
 
 
 def _name(request: Request) -> str:
-    name = str(request.path_params["name"])
-    if name not in _service(request).scheduler.project.names:
-        raise ApiError(404, f"no integration {name!r} in the project")
-    return name
+    return check_name(_service(request), str(request.path_params["name"]))
 
 
 def _run_id(request: Request) -> str:
-    run_id = str(request.path_params["run_id"])
-    if not is_run_id(run_id):
-        raise ApiError(404, f"{run_id!r} is not a run id")
-    return run_id
+    return check_run_id(str(request.path_params["run_id"]))
 
 
 async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
@@ -94,52 +87,13 @@ async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------------- integrations
 
 
-def _integration(service: Service, name: str, last: RunRecord | None) -> dict[str, Any]:
-    return integration_view(
-        service.scheduler.project,
-        service.store,
-        name,
-        next_run=service.scheduler.next_runs().get(name),
-        running=service.manager.busy(name),
-        last=last,
-    )
-
-
-def latest_runs(service: Service, names: list[str]) -> dict[str, RunRecord]:
-    """Each integration's newest run, from one pass over the history (newest first)."""
-    latest: dict[str, RunRecord] = {}
-    for record in service.store.runs(None, HISTORY, brief=True):
-        latest.setdefault(record.integration, record)
-        if len(latest) == len(names):
-            break
-    return latest
-
-
 async def integrations(request: Request) -> Response:
-    service = _service(request)
-
-    def build() -> dict[str, Any]:
-        names = service.scheduler.project.names
-        latest = latest_runs(service, names)
-        return {
-            "integrations": [_integration(service, n, latest.get(n)) for n in names],
-            "project_error": service.scheduler.error,
-        }
-
-    return Json(await run_in_threadpool(build))
+    return Json(await run_in_threadpool(integrations_data, _service(request)))
 
 
 async def integration(request: Request) -> Response:
     service, name = _service(request), _name(request)
-
-    def build() -> dict[str, Any]:
-        recent = service.store.runs(name, 10, brief=True)
-        view = _integration(service, name, recent[0] if recent else None)
-        view["state"] = masked_state(service.scheduler.project, service.store, name)
-        view["recent_runs"] = [run_summary(r) for r in recent]
-        return view
-
-    return Json(await run_in_threadpool(build))
+    return Json(await run_in_threadpool(integration_data, service, name))
 
 
 async def start_run(request: Request) -> Response:
@@ -162,42 +116,10 @@ async def start_run(request: Request) -> Response:
 # ---------------------------------------------------------------------- runs
 
 
-def _query(request: Request) -> tuple[str | None, str | None, int, str | None]:
-    q = request.query_params
-    unknown = set(q) - {"integration", "status", "limit", "before"}
-    if unknown:
-        raise ApiError(400, f"unknown query parameter(s) {sorted(unknown)}")
-    name = q.get("integration") or None
-    if name is not None and name not in _service(request).scheduler.project.names:
-        raise ApiError(404, f"no integration {name!r} in the project")
-    status = q.get("status") or None
-    if status is not None and status not in OUTCOMES:
-        raise ApiError(400, f"status must be one of {', '.join(OUTCOMES)}")
-    try:
-        limit = int(q.get("limit") or 50)
-    except ValueError:
-        raise ApiError(400, "limit must be a whole number") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be between 1 and {MAX_LIMIT}")
-    before = q.get("before") or None
-    if before is not None and not is_run_id(before):
-        raise ApiError(400, "before must be a run id (the last one of the previous page)")
-    return name, status, limit, before
-
-
 async def runs(request: Request) -> Response:
     service = _service(request)
-    name, status, limit, before = _query(request)
-    found = await run_in_threadpool(
-        lambda: service.store.runs(name, limit + 1, status=status, before=before, brief=True)
-    )
-    page = found[:limit]
-    return Json(
-        {
-            "runs": [run_summary(r) for r in page],
-            "next_before": page[-1].id if len(found) > limit else None,
-        }
-    )
+    query = dict(request.query_params)
+    return Json(await run_in_threadpool(runs_data, service, query))
 
 
 async def _record(request: Request) -> Any:
@@ -297,30 +219,9 @@ async def cancel(request: Request) -> Response:
 
 
 async def schedule(request: Request) -> Response:
-    """The scheduled runs of the next `hours` (default 24, at most 168) and the `after:` chains
-    (what runs when another succeeds): the page's time line."""
-    import datetime as dt
-
-    from tapwell.runner.history import utcnow
-    from tapwell.runner.serve.config import after_of
-
-    try:
-        hours = float(request.query_params.get("hours") or 24)
-    except ValueError:
-        raise ApiError(400, "hours must be a number") from None
-    if not 0 < hours <= 168:
-        raise ApiError(400, "hours must be more than 0 and at most 168")
-    scheduler = _service(request).scheduler
-    now = utcnow()
-    times = scheduler.upcoming(now, now + dt.timedelta(hours=hours))
-    return Json(
-        {
-            "from": now.isoformat(),
-            "until": (now + dt.timedelta(hours=hours)).isoformat(),
-            "runs": [{"integration": n, "at": t.isoformat()} for n, t in times],
-            "after": {n: needs for n, needs in after_of(scheduler.project.raw).items() if needs},
-        }
-    )
+    """The scheduled runs ahead and the `after:` chains: the page's time line."""
+    hours = request.query_params.get("hours")
+    return Json(await run_in_threadpool(schedule_data, _service(request), hours))
 
 
 # ---------------------------------------------------------------------- the rest
@@ -370,6 +271,11 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith(("/api/", "/metrics", "/healthz")):
+        from tapwell.runner.serve.web import error_page
+
+        what = {404: "no such page", 405: "method not allowed here"}.get(exc.status_code)
+        return error_page(request, exc.status_code, f"{what or exc.detail}: {request.url.path}")
     what = {404: "no such page", 405: "method not allowed here"}.get(exc.status_code, exc.detail)
     return error(exc.status_code, f"{what}: {request.method} {request.url.path}")
 
@@ -397,8 +303,11 @@ def routes() -> list[Route]:
 
 
 def make_app(service: Service) -> Starlette:
+    """The JSON API and the web page (tapwell.runner.serve.web) over the same queries."""
+    from tapwell.runner.serve.web import routes as web_routes
+
     app = Starlette(
-        routes=routes(),
+        routes=routes() + web_routes(),
         middleware=[Middleware(TokenAuth)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _crash},
         lifespan=service.lifespan,
