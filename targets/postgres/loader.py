@@ -109,11 +109,14 @@ class PostgresLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
-        self.streamer.abandon(f"a SCHEMA of stream {spec.name!r} came in the middle of it")
+        dropped = self.streamer.abandon()
         with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
                 self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
+        self.streamer.said_abandoned(
+            dropped, f"a SCHEMA of stream {spec.name!r} came in its middle"
+        )
 
     def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
         props: dict[str, Any] = spec.schema.get("properties") or {}
@@ -257,6 +260,15 @@ class PostgresLoader:
             table.encoders[key] = encode
         return encode
 
+    def stage_from_now(self, table: Table) -> None:
+        """A batch met a key already in the table: from now on the stream's batches are COPYed
+        into the staging table and merged (the slower path), which is said once."""
+        table.direct = False
+        self.streamer.say(
+            table.stream,
+            "a key already in the table: its batches are staged and merged from now on",
+        )
+
     def _load_batch(self, cur: Any, batch: Batch) -> None:
         plan = self._plan(batch)
         table = plan.table
@@ -278,7 +290,7 @@ class PostgresLoader:
                 return
             except psycopg.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
-                table.direct = False  # keys repeat from now on: stage and merge
+                self.stage_from_now(table)
         copy_into = table.target
         if merge or deletes:
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
@@ -391,9 +403,7 @@ class PostgresLoader:
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
-        self.streamer.abandon(
-            f"an ACTIVATE_VERSION of stream {spec.name!r} came in the middle of it"
-        )
+        self.streamer.abandon()  # none is open: the loop loads every batch before this
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return

@@ -42,7 +42,8 @@ class StreamedCopy:
         self.sep = suffix + "\n"
         self.sent = 0  # rows of batch.records sent so far
         self.failed = False
-        self.why = ""  # what stopped the stream, for the log line
+        self.why = ""  # what stopped the stream
+        self.telling = False  # worth a log line: the run goes on, slower (not an error to come)
         self.cur = conn.cursor()
         self.open: AbstractContextManager[psycopg.Copy] | None = self.cur.copy(stmt)
         try:
@@ -72,9 +73,12 @@ class StreamedCopy:
             return
         self.sent = len(rows)
 
-    def stop(self, why: str) -> None:
+    def stop(self, why: str, *, tell: bool = False) -> None:
+        """Stop streaming; `tell` when the run goes on the slower path (not when the ordinary
+        load is about to report an error: that one line is all the user should see)."""
+        if not self.failed:
+            self.why, self.telling = why, tell
         self.failed = True
-        self.why = self.why or why
 
     def finish(self) -> psycopg.Error | None:
         """End the COPY: None when the server took every row, else what it said (the COPY is
@@ -131,10 +135,11 @@ class Streamer:
                     return
             elif s.batch is not batch:
                 return
-            if batch.refused or batch.version != s.version:
-                s.stop(
-                    "a record changed its version" if not batch.refused else "a value was refused"
-                )
+            if batch.refused:
+                s.stop("a value was refused")
+                return  # settled (rolled back) at load
+            if batch.version != s.version:
+                s.stop("a record changed its version", tell=True)
                 return  # settled (rolled back) at load
             s.send(batch.records)
         except Exception as exc:  # never let the head start fail a run: the ordinary load reports
@@ -195,9 +200,9 @@ class Streamer:
         elif batch.refused:
             s.stop("a value was refused")
         elif batch.version != s.version:
-            s.stop("a record changed its version")
+            s.stop("a record changed its version", tell=True)
         elif keys and not isinstance(last_of_each(batch.keys, key_families(table)), range):
-            s.stop("a key came twice in the batch")
+            s.stop("a key came twice in the batch", tell=True)
         s.send(batch.records)
         refused = s.finish()
         if not s.failed:
@@ -206,20 +211,25 @@ class Streamer:
         cur.execute("ROLLBACK TO SAVEPOINT tapwell_stream")
         cur.execute("RELEASE SAVEPOINT tapwell_stream")
         if isinstance(refused, psycopg.errors.UniqueViolation) and table is not None:
-            table.direct = False  # a key already in the table: stage and merge from now on
-        self.say(batch.spec.name, f"a batch was loaded again the ordinary way ({s.why})")
+            self.loader.stage_from_now(table)  # and the batch goes straight to staging
+        elif s.telling:
+            self.say(batch.spec.name, f"a batch was loaded again the ordinary way ({s.why})")
         return None
 
-    def abandon(self, why: str | None = None) -> None:
-        """Before the connection is used for anything else (`why`, said once): drop the stream
-        and its transaction (nothing else is in it); the batch is loaded the ordinary way."""
+    def abandon(self) -> str | None:
+        """Before the connection is used for anything else: drop the stream and its transaction
+        (nothing else is in it); the batch is loaded the ordinary way. Returns the stream whose
+        batch it was (None: none was open), for the caller to say why once its work is done."""
         s, self.active = self.active, None
         if s is None:
-            return
-        if why:
-            self.say(s.batch.spec.name, f"a batch was loaded again the ordinary way ({why})")
+            return None
         try:
-            s.abort(why or "closing")
+            s.abort("the connection was needed for something else")
             self.loader.conn.rollback()
         except Exception:
             self.broken = True
+        return str(s.batch.spec.name)
+
+    def said_abandoned(self, stream: str | None, why: str) -> None:
+        if stream is not None:
+            self.say(stream, f"a batch was loaded again the ordinary way ({why})")
