@@ -81,6 +81,7 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
+        self.batched_at = datetime.now(UTC).isoformat()  # _sdc_batched_at: when the batch began
         self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
         self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
@@ -212,10 +213,10 @@ class TargetLoop:
         spec.encoder = self._row_encoder(spec, code)
 
     def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
-        """The loader's row encoder for this SCHEMA, if it offers one. Not with metadata columns:
-        those records are extended after the check, so they are buffered as dicts."""
+        """The loader's row encoder for this SCHEMA, if it offers one. With metadata columns it
+        encodes the record with its _sdc_* values, which `spec.schema` lists as properties."""
         make = getattr(self.loader, "row_encoder", None)
-        if make is None or self.metadata_columns:
+        if make is None:
             return None
         encoder: RowEncoder | None = make(spec, code)
         return encoder
@@ -272,9 +273,12 @@ class TargetLoop:
         """`_lane` for a batch of the loader's encoded rows (and their keys, for its dedupe)."""
         encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
         key, append, add_line = encoder.key, batch.records.append, batch.lines.append
+        with_metadata = self._with_metadata if self.metadata_columns else None
 
         def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
             record = message["record"]
+            if with_metadata is not None:  # the encoder checks the tap's fields, as spec.check
+                record = with_metadata(record, message)
             try:
                 try:  # a line without a backslash: none of its strings needs escaping
                     if line is not None and b"\\" not in line:
@@ -357,11 +361,6 @@ class TargetLoop:
         batches = [b for b in self.batches.values() if b.records]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
-            if self.metadata_columns:
-                now = datetime.now(UTC).isoformat()
-                for b in batches:
-                    for r in b.records:
-                        r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
             try:
@@ -382,6 +381,7 @@ class TargetLoop:
         self.lanes.clear()  # bound to the lists just emptied
         self.buffered_rows = 0
         self.states = []
+        self.batched_at = datetime.now(UTC).isoformat()
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
@@ -451,6 +451,7 @@ class TargetLoop:
         out = dict(record)
         out["_sdc_extracted_at"] = message.get("time_extracted")
         out["_sdc_received_at"] = datetime.now(UTC).isoformat()
+        out["_sdc_batched_at"] = self.batched_at  # as singer-sdk: the time its batch began
         out.setdefault("_sdc_deleted_at", None)
         out["_sdc_table_version"] = message.get("version")
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
