@@ -28,6 +28,7 @@ from . import ddl, locate
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
+from .files import load_files
 from .dedupe import key_families, last_of_each
 from .encode import (
     NULL,
@@ -83,6 +84,8 @@ class Plan:
 
 
 class PostgresLoader:
+    batch_formats = ("csv",)  # BATCH files COPYed straight from disk (files.py)
+
     def __init__(self, config: PostgresConfig | dict[str, Any]) -> None:
         self.config = config = parse_settings(config)
         self.settings = settings = parse_settings(config)
@@ -212,7 +215,9 @@ class PostgresLoader:
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
-                    if batch is not streamed:
+                    if batch.files:
+                        load_files(self, cur, batch)
+                    elif batch is not streamed:
                         self._load_batch(cur, batch)
                 if state is not None:
                     self._save_state(cur, state)
