@@ -28,7 +28,6 @@ from . import ddl, locate
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
-from .files import load_files
 from .dedupe import key_families, last_of_each
 from .encode import (
     NULL,
@@ -39,6 +38,7 @@ from .encode import (
     compile_encoder,
     compile_row_encoder,
 )
+from .files import load_files
 from .owners import Owners
 from .stream import Streamer
 from .types import pg_type, wider

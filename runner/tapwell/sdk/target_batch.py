@@ -56,7 +56,9 @@ def batch_rows(
     the raw line is given so the caller can count its bytes (blank lines come with None)."""
     fmt = batch_format(msg)
     if fmt != "jsonl":
-        raise bad_batch(msg, line_no, source, f"BATCH encoding {fmt!r} is not supported here (jsonl)")
+        raise bad_batch(
+            msg, line_no, source, f"BATCH encoding {fmt!r} is not supported here (jsonl)"
+        )
     for path, gz in batch_files(msg, line_no, source, root):
         yield from _file_rows(msg, line_no, source, path, gz)
 
@@ -84,14 +86,18 @@ def _file_rows(
                     ) from None
                 if not isinstance(record, dict):
                     problem = f"is {type(record).__name__}, not a record (a JSON object)"
-                    raise bad_batch(msg, line_no, source, f"BATCH file {path} line {row_no} {problem}")
+                    raise bad_batch(
+                        msg, line_no, source, f"BATCH file {path} line {row_no} {problem}"
+                    )
                 yield row, record
     except FileNotFoundError:
         raise bad_batch(msg, line_no, source, f"BATCH file {path} does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         what = "gzip file" if gz else "file"
         reason = str(exc) or type(exc).__name__
-        raise bad_batch(msg, line_no, source, f"BATCH {what} {path} cannot be read ({reason})") from None
+        raise bad_batch(
+            msg, line_no, source, f"BATCH {what} {path} cannot be read ({reason})"
+        ) from None
 
 
 def bad_batch(msg: BatchMessage, line_no: int, source: str, problem: str) -> ProtocolError:

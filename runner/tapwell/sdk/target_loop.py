@@ -12,6 +12,7 @@ can build on it without importing tapwell.sdk.target, which re-exports the CLI (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -472,10 +473,8 @@ class TargetLoop:
         if self.keep_files:
             return
         for path, _ in files:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-            except FileNotFoundError:
-                pass
 
     def _emit_state(self) -> None:
         value = self.pending_state
