@@ -26,7 +26,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl, stage
+from . import ddl, files, stage
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -69,6 +69,8 @@ def connect(path: str) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBLoader:
+    batch_formats = ("csv",)  # BATCH files read by read_csv straight into the merge (files.py)
+
     def __init__(self, config: DuckDBConfig | dict[str, Any]) -> None:
         self.config = DuckDBConfig.parse(config)
         self.path = self.config.path
@@ -271,7 +273,10 @@ class DuckDBLoader:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
-                self._load_batch(batch)
+                if batch.files:
+                    self._load_files(batch)
+                else:
+                    self._load_batch(batch)
             if state is not None:
                 self._save_state(state)
             self.con.execute("COMMIT")
@@ -375,6 +380,24 @@ class DuckDBLoader:
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _load_files(self, batch: Batch) -> None:
+        """A csv BATCH: each file read by read_csv and merged as a batch's rows are."""
+        table = self.tables[batch.spec.name]
+        keys = table.keys if table.settings.load_method == "upsert" else []
+        if batch.version is not None:
+            self._ensure_column(table, "_sdc_table_version", "BIGINT")
+        deleted = table.settings.hard_delete and any(
+            c.column == "_sdc_deleted_at" for c in table.staged
+        )
+        target = self._qualified(table.schema, table.name)
+        source = getattr(self, "source", "stdin")
+        for path, gz in batch.files:
+            rows, cols, casts = files.staged_select(batch, table, path, gz, source)
+            try:
+                self._merge(batch, table, target, rows, cols, keys, deleted)
+            except duckdb.Error as exc:
+                raise files.refused(self.con, batch, path, gz, casts, exc, source) from None
 
     def _merge(
         self,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -123,6 +124,15 @@ def parse_batch_config(value: Any, key: str = "batch_config") -> BatchConfig:
 # ----------------------------------------------------------------------------- csv values
 
 
+_JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
+
+
+def _compact(text: str) -> str:
+    """JSON text without the blanks between tokens (strings untouched, numbers never parsed:
+    every digit stays), as a target that parses the RECORD's JSON would store it."""
+    return _JSON_SPACE.sub(lambda m: m.group(1) or "", text) if " " in text else text
+
+
 def _datetime(v: datetime) -> str:
     return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
 
@@ -132,7 +142,7 @@ _CSV: dict[type, Callable[[Any], str]] = {
     bool: lambda v: "true" if v else "false",
     int: str,
     float: repr,
-    orjson.Fragment: lambda v: orjson.dumps(v).decode(),  # the JSON text, every digit
+    orjson.Fragment: lambda v: _compact(orjson.dumps(v).decode()),  # JSON text, every digit
     Decimal: lambda v: format(v, "f"),
     datetime: _datetime,
     date: date.isoformat,
