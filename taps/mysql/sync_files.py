@@ -8,6 +8,7 @@ row that is not in a file already announced, and a run resumed from it starts ri
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -17,6 +18,8 @@ from tapwell.sdk.tap_batch import BatchFile, batch_message
 from .connection import translated
 from .records import compile_row, dumps
 from .sync_common import StreamPlan, SyncContext, to_json_value
+
+LOG = logging.getLogger("tap-mysql")
 
 
 def _file_name(stream: str, version: int, seq: int) -> str:
@@ -33,6 +36,7 @@ def stream_files(
     cfg = ctx.config.batch_config
     assert cfg is not None
     storage = cfg.storage()
+    LOG.info("%s: the fast lane, %s BATCH files of %d rows", sp.stream, cfg.format, cfg.batch_size)
     sid = sp.tap_stream_id
     names = sp.names
     key_pos = [names.index(k) for k in sp.key_properties]
@@ -51,6 +55,7 @@ def stream_files(
             if not rows:
                 break
             if file is None:
+                storage.wait_below(cfg.max_pending_files)
                 seq += 1
                 file = BatchFile(cfg, storage, _file_name(sp.stream, version, seq), names)
             file.write([to_dict(r) for r in rows], dumps)

@@ -395,7 +395,7 @@ class DuckDBLoader:
         for path, gz in batch.files:
             rows, cols, casts = files.staged_select(batch, table, path, gz, source)
             try:
-                self._merge(batch, table, target, rows, cols, keys, deleted)
+                batch.file_rows += self._merge(batch, table, target, rows, cols, keys, deleted)
             except duckdb.Error as exc:
                 raise files.refused(self.con, batch, path, gz, casts, exc, source) from None
 
@@ -408,9 +408,10 @@ class DuckDBLoader:
         cols: list[str],
         keys: list[str],
         deleted: bool,
-    ) -> None:
+    ) -> int:
         """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
-        staging table) into the table: overwrite's first delete, the delete by key, the insert."""
+        staging table) into the table: overwrite's first delete, the delete by key, the insert;
+        returns the rows inserted."""
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
@@ -421,9 +422,10 @@ class DuckDBLoader:
             self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
-        self.con.execute(
+        inserted = self.con.execute(
             f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
-        )
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)

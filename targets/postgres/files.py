@@ -75,6 +75,7 @@ def _load_file(
     try:
         with _open(path, gz) as f:
             cur.copy_expert(stmt, f, size=CHUNK)
+        batch.file_rows += max(cur.rowcount, 0)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
     except Exception as exc:

@@ -23,9 +23,11 @@ import base64
 import gzip
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
@@ -45,6 +47,8 @@ class Storage(Protocol):
 
     def open_new(self, name: str) -> tuple[IO[bytes], str]: ...
 
+    def wait_below(self, most: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class LocalStorage:
@@ -57,6 +61,15 @@ class LocalStorage:
         path = os.path.join(self.folder, self.prefix + name)
         f = open(path, "xb")  # noqa: SIM115 - the writer closes it
         return f, "file://" + os.path.abspath(path)
+
+    def pending(self) -> int:
+        """Files of ours still in the folder: the target deletes each once committed."""
+        return sum(1 for n in os.listdir(self.folder) if n.startswith(self.prefix))
+
+    def wait_below(self, most: int) -> None:
+        """Bounded disk: wait while more than `most` files are not yet consumed (0: never)."""
+        while most and self.pending() > most:
+            time.sleep(0.02)
 
 
 def storage_for(root: str, prefix: str) -> LocalStorage:
@@ -85,6 +98,7 @@ class BatchConfig:
     root: str
     prefix: str
     batch_size: int
+    max_pending_files: int = 0  # tapwell's: wait while more files are unconsumed (0: never)
 
     def storage(self) -> LocalStorage:
         return storage_for(self.root, self.prefix)
@@ -118,7 +132,10 @@ def parse_batch_config(value: Any, key: str = "batch_config") -> BatchConfig:
         raise ConfigError(f"config key {key}.batch_size: {size!r} is not a whole number")
     if int(size) < 1:
         raise ConfigError(f"config key {key}.batch_size: at least 1")
-    return BatchConfig(fmt, comp, root, str(storage.get("prefix") or ""), int(size))
+    pending = value.get("max_pending_files", 0)
+    if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
+        raise ConfigError(f"config key {key}.max_pending_files: {pending!r} is not a whole number")
+    return BatchConfig(fmt, comp, root, str(storage.get("prefix") or ""), int(size), pending)
 
 
 # ----------------------------------------------------------------------------- csv values
@@ -146,7 +163,7 @@ _CSV: dict[type, Callable[[Any], str]] = {
     Decimal: lambda v: format(v, "f"),
     datetime: _datetime,
     date: date.isoformat,
-    time: time.isoformat,
+    clock_time: clock_time.isoformat,
     timedelta: str,
     bytes: lambda v: base64.b64encode(v).decode("ascii"),
     dict: lambda v: orjson.dumps(v).decode(),

@@ -363,6 +363,7 @@ class TargetLoop:
             if record is not None:
                 self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
         self.read_files += batch_files(msg, line_no, self._source, self.batch_root)
+        self.files_pending = True  # the next STATE commits them (and deletes the files)
 
     def _attach_files(self, msg: BatchMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -407,6 +408,9 @@ class TargetLoop:
                 self.load_failed = True
                 raise
             for b in batches:
+                if b.files:
+                    self.progress.add(b.spec.name, b.file_rows)
+                b.file_rows = 0
                 b.records = []
                 b.lines = []
                 b.keys = []

@@ -64,6 +64,7 @@ class Batch:
     refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
     files: list[tuple[str, bool]] = field(default_factory=list)  # BATCH files (path, gzip?) the
     # loader reads itself (a format in its `batch_formats`), from the BATCH on `first_line`
+    file_rows: int = 0  # rows the loader loaded from `files` (it sets this; progress counts it)
 
     @property
     def last_line(self) -> int:
