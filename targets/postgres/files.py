@@ -88,7 +88,8 @@ def _load_file(
 
 
 def _open(path: str, gz: bool) -> IO[bytes]:
-    return gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+    f: Any = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+    return f
 
 
 def _header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:

@@ -88,7 +88,7 @@ class BatchMessage:
     version: int | None = None  # tapwell's addition: the table version of the files' rows
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "type": "BATCH",
             "stream": self.stream,
             "encoding": self.encoding,
