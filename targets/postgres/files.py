@@ -1,8 +1,9 @@
 """The fast lane into PostgreSQL: a csv BATCH file (tapwell's dialect, see
 tapwell.sdk.tap_batch) is sent to `COPY ... (FORMAT csv, HEADER)` as it lies on disk, in 1 MB
-chunks: no Python per row. The rows go into a temporary staging table shaped like the target
-(the batch's table version filled in as the column's default), then the loader's usual merge
-runs, all inside the transaction that also saves the state (PostgresLoader.load).
+chunks through psycopg's `cursor.copy()`: no Python per row. The rows go into a temporary staging
+table shaped like the target (the batch's table version filled in as the column's default), then
+the loader's usual merge runs, all inside the transaction that also saves the state
+(PostgresLoader.load).
 
 A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
 not have: one ProtocolError naming the file and its row, never a traceback.
@@ -14,7 +15,8 @@ import gzip
 import zlib
 from typing import IO, TYPE_CHECKING, Any
 
-from psycopg2 import sql
+import psycopg
+from psycopg import sql
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
 
@@ -73,14 +75,13 @@ def _load_file(
         STAGE, ddl.idents(cols)
     )
     try:
-        with _open(path, gz) as f:
-            cur.copy_expert(stmt, f, size=CHUNK)
+        with _open(path, gz) as f, cur.copy(stmt) as pipe:
+            while chunk := f.read(CHUNK):
+                pipe.write(chunk)
         batch.file_rows += max(cur.rowcount, 0)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
-    except Exception as exc:
-        if not hasattr(exc, "pgcode"):
-            raise
+    except psycopg.Error as exc:
         raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
     merge = bool(table.key_props) and table.how.upsert
     deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
