@@ -119,3 +119,50 @@ def test_bad_batch_config_is_one_line(
     assert "batch_config.encoding.format: 'parquet' is not one of jsonl, csv" in err
     assert "Traceback" not in err
     assert not states(messages(proc.stdout))
+
+
+def test_killed_mid_lane_resumes_after_the_last_announced_file(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from helpers.mysql_tap import write_json
+
+    n = 20_000
+    sql(
+        mysql_db,
+        "CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(50))",
+        f"INSERT INTO big SELECT seq, REPEAT('x', 50) FROM seq_1_to_{n}",
+    )
+    cat = select(discover(bin_path, tmp_path, mysql_db), "big")
+    cfg, spool = _lane(tmp_path, {**mysql_db, "batch_rows": 500}, "jsonl", size=1000)
+    args = [
+        str(bin_path / "tap-mysql"),
+        "--config",
+        str(write_json(tmp_path / "c.json", cfg)),
+        "--catalog",
+        str(write_json(tmp_path / "cat.json", cat)),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    sid = f"{mysql_db['database']}-big"
+    announced: list[str] = []
+    state = None
+    for line in proc.stdout:
+        msg = loads(line)
+        if msg["type"] == "BATCH":
+            announced += msg["manifest"]
+        elif msg["type"] == "STATE" and announced:
+            state = msg["value"]
+            if len(announced) >= 3:
+                break
+    proc.kill()  # kill -9 mid-lane
+    proc.wait()
+    assert state is not None
+    first = [loads(x)["id"] for u in announced for x in _read(u).splitlines()]
+    assert first[-1] == state["bookmarks"][sid]["last_pk_fetched"]["id"]
+    rerun = run_tap(bin_path, tmp_path, cfg, catalog=cat, state=state)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+    urls = [u for m in messages(rerun.stdout) if m["type"] == "BATCH" for u in m["manifest"]]
+    second = [loads(x)["id"] for u in urls for x in _read(u).splitlines()]
+    assert first + second == list(range(1, n + 1))  # nothing lost, nothing twice
