@@ -190,6 +190,28 @@ def csv_line(fields: Sequence[str | None]) -> bytes:
     ).encode("utf-8", "surrogatepass")
 
 
+def _quoted(value: Any) -> str:
+    text = value if type(value) is str else csv_text(value)
+    return '"' + text.replace('"', '""') + '"'  # type: ignore[union-attr]
+
+
+def compile_csv_row(columns: Sequence[str]) -> Callable[[dict[str, Any]], str]:
+    """A function from a record dict to its csv line, compiled once per file: one expression per
+    column, a string (the common case) quoted inline, other values through csv_text. Column
+    names appear only as values in the namespace, never in the source text."""
+    ns: dict[str, Any] = {"q": _quoted}
+    parts = []
+    for i, name in enumerate(columns):
+        ns[f"k{i}"] = name
+        parts.append(
+            f"('' if (x{i} := r[k{i}]) is None else "
+            f"('\"' + x{i}.replace('\"', '\"\"') + '\"' if type(x{i}) is str else q(x{i})))"
+        )
+    src = "def row(r):\n    return ','.join((" + ", ".join(parts) + ",)) + '\\n'\n"
+    exec(compile(src, "<tapwell csv row>", "exec"), ns)  # noqa: S102 - source from indexes only
+    return ns["row"]  # type: ignore[no-any-return]
+
+
 # ----------------------------------------------------------------------------- the files
 
 
@@ -208,14 +230,14 @@ class BatchFile:
         self.rows = 0
         if self.format == "csv":
             self.f.write(csv_line(self.columns))
+            self.csv_row = compile_csv_row(self.columns)
 
     def write(self, records: Sequence[dict[str, Any]], dumps: Callable[[Any], bytes]) -> None:
         """`records` as lines; `dumps` is the tap's exact JSON encoder (jsonl)."""
         if self.format == "jsonl":
             self.f.write(b"".join([dumps(r) + b"\n" for r in records]))
         else:
-            cols = self.columns
-            self.f.write(b"".join([csv_line([csv_text(r[c]) for c in cols]) for r in records]))
+            self.f.write("".join(map(self.csv_row, records)).encode("utf-8", "surrogatepass"))
         self.rows += len(records)
 
     def close(self) -> str:
