@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
@@ -22,14 +22,13 @@ from tapwell.singer.errors import ProtocolError
 
 from . import ddl
 
-if TYPE_CHECKING:
-    from .loader import PostgresLoader, Table
-
 CHUNK = 1 << 20
 
 
-def load_files(loader: PostgresLoader, cur: Any, batch: Batch) -> None:
-    """Every file of `batch` into its table: staged by COPY, then merged."""
+def load_files(loader: Any, cur: Any, batch: Batch, stage: sql.Identifier) -> None:
+    """Every file of `batch` into its table: staged by COPY into `stage` (the loader's staging
+    table, which its merge reads), then merged. `loader` is the PostgresLoader (typed Any: this
+    module is imported by loader.py)."""
     table = loader.tables[batch.spec.name]
     if batch.version is not None:
         loader._ensure_column(cur, table, "_sdc_table_version", "bigint")
@@ -37,14 +36,12 @@ def load_files(loader: PostgresLoader, cur: Any, batch: Batch) -> None:
         cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
         loader.overwritten.add(table.stream)
     for path, gz in batch.files:
-        _load_file(loader, cur, batch, table, path, gz)
+        _load_file(loader, cur, batch, table, path, gz, stage)
 
 
 def _load_file(
-    loader: PostgresLoader, cur: Any, batch: Batch, table: Table, path: str, gz: bool
+    loader: Any, cur: Any, batch: Batch, table: Any, path: str, gz: bool, stage: sql.Identifier
 ) -> None:
-    from .loader import STAGE  # the staging table the loader's merge reads
-
     header = _header(batch, path, gz, loader.source)
     cols = []
     for name in header:
@@ -57,22 +54,22 @@ def _load_file(
                 "in the stream's schema (send its SCHEMA first)",
             )
         cols.append(col)
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     cur.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(STAGE, table.target)
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, table.target)
     )
     merged = list(cols)
     if batch.version is not None:
         cur.execute(
             sql.SQL("ALTER TABLE {} ALTER COLUMN _sdc_table_version SET DEFAULT {}").format(
-                STAGE, sql.Literal(int(batch.version))
+                stage, sql.Literal(int(batch.version))
             )
         )
         merged.append("_sdc_table_version")
     if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in merged:
         merged.append("_sdc_deleted_at")  # NULL: a row sent again is alive again
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-        STAGE, ddl.idents(cols)
+        stage, ddl.idents(cols)
     )
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:

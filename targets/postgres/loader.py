@@ -225,7 +225,7 @@ class PostgresLoader:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
                     if batch.files:
-                        load_files(self, cur, batch)
+                        load_files(self, cur, batch, STAGE)
                     elif batch is not streamed:
                         self._load_batch(cur, batch)
                 if state is not None:
