@@ -1,0 +1,323 @@
+"""Nested documents as relational tables (`nested: tables` in target-postgres and target-duckdb):
+one pure plan shared by both targets, so the same input gives the same tables in either.
+
+`plan(stream, schema, key_properties, max_depth)` turns a stream's JSON Schema into a tree of
+TablePlans: the root table with every object that declares `properties` flattened into
+`parent__child` columns, and one child table `<table>__<property>` per array whose `items`
+declare properties (or are a scalar). A child row carries natural keys: the parent's key
+properties as `_sdc_source_key_<key>` and each element's position (from 0) as
+`_sdc_level_N_id`, so a child joins back to its parent without any metadata table and a re-load
+writes the same keys. `rows(plan, record)` turns a record into the rows of every table.
+
+What stays one JSON column: an object without declared properties, an array without declared
+items, an open `{}`, an array of arrays, a union other than "X or null", and anything past
+`max_depth` levels of nesting. A null and an empty array both give no child rows.
+
+A stream without key properties gets two columns on its root table, `_sdc_load_id` and
+`_sdc_row_index` (the record's position in its batch), which its children carry as source keys:
+such a stream is append-only, as it is in `json` mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tapwell.sdk.sql_names import shorten
+
+SEP = "__"
+LOAD_ID = "_sdc_load_id"
+ROW_INDEX = "_sdc_row_index"
+SOURCE_KEY = "_sdc_source_key_"
+DELETED_AT = "_sdc_deleted_at"
+DEFAULT_MAX_DEPTH = 3
+MODES = ("json", "tables")
+
+
+class NestedSchemaError(ValueError):
+    """Two properties of a stream land on one column or table name once flattened."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its name and the path of property names from the table's element
+    (the record for the root, an array element for a child) to the value."""
+
+    name: str
+    path: tuple[str, ...]
+
+
+@dataclass
+class TablePlan:
+    """A table of the plan. `schema` is a Singer object schema of its columns (keys first), the
+    one a target creates and evolves the table from; `key_properties` its natural key."""
+
+    name: str
+    depth: int  # 0 for the root table, 1 for its children, ...
+    path: tuple[str, ...] = ()  # from the parent's element to this table's array
+    columns: list[Column] = field(default_factory=list)
+    children: list[TablePlan] = field(default_factory=list)
+    schema: dict[str, Any] = field(default_factory=dict)
+    key_properties: list[str] = field(default_factory=list)
+    source_keys: list[str] = field(default_factory=list)  # the root's keys the children carry
+    scalar: bool = False  # elements are scalars, kept in a column named `value`
+
+    def walk(self) -> Iterator[TablePlan]:
+        """This table, then every descendant, parents before children."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    @property
+    def level_columns(self) -> list[str]:
+        return [level_column(n) for n in range(self.depth)]
+
+
+def level_column(level: int) -> str:
+    """The column of an element's position at `level` (0: in the root record's array)."""
+    return f"_sdc_level_{level}_id"
+
+
+def source_key_column(key: str) -> str:
+    """The column a child table keeps the root's key property `key` in."""
+    return shorten(SOURCE_KEY + key)
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    if kind is None:
+        return set()
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _unwrap(schema: Any) -> dict[str, Any]:
+    """The schema itself, or X of `anyOf: [X, {"type": "null"}]` (singer-sdk's optional form)."""
+    if not isinstance(schema, dict):
+        return {}
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        real = [b for b in branches if isinstance(b, dict) and _types(b) != {"null"}]
+        if len(real) == 1 and len(real) < len(branches):
+            return real[0]
+    return schema
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    """'object' (flatten), 'array' (child table) or 'leaf' (one column, JSON if structured)."""
+    schema = _unwrap(schema)
+    if "anyOf" in schema or "oneOf" in schema or "allOf" in schema:
+        return "leaf"
+    types = _types(schema) - {"null"}
+    props = schema.get("properties")
+    if types == {"object"} and isinstance(props, dict) and props:
+        return "object"
+    if types == {"array"}:
+        items = _unwrap(schema.get("items"))
+        if not items or "anyOf" in items or "oneOf" in items:
+            return "leaf"
+        inner = _types(items) - {"null"}
+        if not inner or "array" in inner:
+            return "leaf"
+        if inner == {"object"}:
+            return (
+                "array"
+                if isinstance(items.get("properties"), dict) and items["properties"]
+                else "leaf"
+            )
+        return "array"
+    return "leaf"
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` allowing null: a flattened column is null whenever its object is."""
+    schema = dict(_unwrap(schema))
+    types = _types(schema)
+    if not types or "null" in types:
+        return schema
+    schema["type"] = sorted(types) + ["null"] if len(types) > 1 else [next(iter(types)), "null"]
+    return schema
+
+
+class _Builder:
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.tables: dict[str, tuple[str, ...]] = {}
+
+    def table(self, name: str, where: tuple[str, ...]) -> str:
+        short = shorten(name)
+        if short in self.tables and self.tables[short] != where:
+            raise NestedSchemaError(
+                f"properties {_dotted(self.tables[short])} and {_dotted(where)} both become "
+                f"table {short!r}: rename one in the tap or a mapper, or set nested: json"
+            )
+        self.tables[short] = where
+        return short
+
+    def fill(
+        self,
+        table: TablePlan,
+        props: dict[str, Any],
+        prefix: tuple[str, ...],
+        level: int,
+        where: tuple[str, ...],
+    ) -> None:
+        """Add the columns and children of the object `props` (at `prefix` of the element)."""
+        for prop, sub in props.items():
+            path = prefix + (prop,)
+            kind = _kind(sub) if level < self.max_depth else "leaf"
+            if kind == "object":
+                self.fill(table, _unwrap(sub)["properties"], path, level + 1, where + (prop,))
+            elif kind == "array":
+                table.children.append(
+                    self.child(table, _unwrap(sub), path, level + 1, where + (prop,))
+                )
+            else:
+                self.column(table, path, _nullable(sub) if prefix else dict(sub))
+
+    def column(self, table: TablePlan, path: tuple[str, ...], schema: dict[str, Any]) -> None:
+        name = shorten(SEP.join(path))
+        if name in table.schema["properties"]:
+            raise NestedSchemaError(
+                f"table {table.name!r}: {_dotted(path)} and another property both become column "
+                f"{name!r}: rename one in the tap or a mapper, or set nested: json"
+            )
+        table.schema["properties"][name] = schema
+        table.columns.append(Column(name, path))
+
+    def child(
+        self,
+        parent: TablePlan,
+        schema: dict[str, Any],
+        path: tuple[str, ...],
+        level: int,
+        where: tuple[str, ...],
+    ) -> TablePlan:
+        name = self.table(parent.name + SEP + SEP.join(path), where)
+        items = _unwrap(schema["items"])
+        child = TablePlan(
+            name=name,
+            depth=parent.depth + 1,
+            path=path,
+            source_keys=parent.source_keys,
+            schema={"type": "object", "properties": {}},
+        )
+        for key in parent.source_keys:
+            child.schema["properties"][source_key_column(key)] = {}
+        for n in range(child.depth):
+            child.schema["properties"][level_column(n)] = {"type": "integer"}
+        child.key_properties = list(child.schema["properties"])
+        if _kind(items) == "object":
+            self.fill(child, items["properties"], (), level, where)
+        else:
+            child.scalar = True
+            self.column(child, ("value",), _nullable(items))
+            child.columns[-1] = Column("value", ())
+        return child
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path) or "(root)"
+
+
+def plan(
+    stream_table: str,
+    schema: dict[str, Any],
+    key_properties: list[str],
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> TablePlan:
+    """The tables of a stream whose root table is named `stream_table`, from its SCHEMA.
+
+    Raises NestedSchemaError when two properties would share a column or table name."""
+    builder = _Builder(max_depth)
+    props = schema.get("properties") or {}
+    keys = list(key_properties) or [LOAD_ID, ROW_INDEX]
+    root = TablePlan(
+        name=stream_table,
+        depth=0,
+        key_properties=list(key_properties),
+        source_keys=keys,
+        schema={**schema, "type": "object", "properties": {}},
+    )
+    builder.tables[stream_table] = ()
+    builder.fill(root, props, (), 0, ())
+    if not key_properties:
+        root.schema["properties"][LOAD_ID] = {"type": ["string", "null"]}
+        root.schema["properties"][ROW_INDEX] = {"type": ["integer", "null"]}
+    soft = DELETED_AT in props
+    for table in root.walk():
+        table.schema.pop("required", None)
+        if table.depth:
+            _resolve_source_keys(table, root, props)
+            if soft:
+                table.schema["properties"][DELETED_AT] = _nullable(props[DELETED_AT])
+    return root
+
+
+def _resolve_source_keys(table: TablePlan, root: TablePlan, props: dict[str, Any]) -> None:
+    """A child's source-key columns take the root key's own schema (its type, exactly)."""
+    for key in table.source_keys:
+        known = root.schema["properties"].get(key) or props.get(key) or {}
+        table.schema["properties"][source_key_column(key)] = dict(_unwrap(known))
+
+
+def _get(element: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
+    """The value at `path` in `element` and whether it was there (a missing object on the way,
+    or a null one, makes every column under it absent)."""
+    value = element
+    for step in path:
+        if not isinstance(value, dict) or step not in value:
+            return False, None
+        value = value[step]
+    return True, value
+
+
+def rows(
+    root: TablePlan, record: dict[str, Any], row_index: int = 0, load_id: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows `record` becomes: table name -> rows, the root's one row first. Properties the
+    record lacks are absent from its row (as in `json` mode). `row_index` and `load_id` are a
+    keyless stream's source keys (the record's position in its batch, the load's id)."""
+    out: dict[str, list[dict[str, Any]]] = {t.name: [] for t in root.walk()}
+    parent = _row(root, record)
+    if not root.key_properties:
+        parent[LOAD_ID] = load_id
+        parent[ROW_INDEX] = row_index
+    out[root.name].append(parent)
+    keys = {source_key_column(k): parent.get(k) for k in root.source_keys}
+    if DELETED_AT in record:
+        keys[DELETED_AT] = record[DELETED_AT]
+    _children(root, record, keys, (), out)
+    return out
+
+
+def _row(table: TablePlan, element: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for col in table.columns:
+        found, value = _get(element, col.path) if col.path else (True, element)
+        if found:
+            row[col.name] = value
+    return row
+
+
+def _children(
+    table: TablePlan,
+    element: Any,
+    keys: dict[str, Any],
+    levels: tuple[int, ...],
+    out: dict[str, list[dict[str, Any]]],
+) -> None:
+    for child in table.children:
+        _, items = _get(element, child.path)
+        if not isinstance(items, list):
+            continue
+        target = out[child.name]
+        for position, item in enumerate(items):
+            at = levels + (position,)
+            row = dict(keys)
+            for n, index in enumerate(at):
+                row[level_column(n)] = index
+            row.update(_row(child, item))
+            target.append(row)
+            if child.children and isinstance(item, dict):
+                _children(child, item, keys, at, out)
