@@ -196,3 +196,28 @@ def test_long_names_are_shortened_alike() -> None:
     }
     root = plan("t", schema, ["id"])
     assert len(root.children[0].name.encode()) <= 63
+
+
+def test_a_batch_splits_into_one_batch_per_table_the_last_record_of_a_key_winning() -> None:
+    from tapwell.sdk.nested import child_specs, split
+    from tapwell.sdk.target_types import Batch, StreamSpec
+
+    root = plan("orders_t", ORDER, ["id"])
+    spec = StreamSpec("orders", root.schema, ["id"], check=lambda r, n: None)
+    specs = child_specs("orders", root)
+    assert [s.name for s in specs.values()] == [
+        "orders__items",
+        "orders__items__discounts",
+        "orders__tags",
+    ]
+    first = {"id": 7, "tags": ["a", "b"]}
+    batch = Batch(spec, records=[first, {"id": 8}, RECORD], first_line=3, lines=[3, 4, 5])
+    out = split(root, batch, spec, specs, "L")
+    assert [b.spec.name for b in out] == [
+        "orders",
+        "orders__items",
+        "orders__items__discounts",
+        "orders__tags",
+    ]
+    assert [r["id"] for r in out[0].records] == [8, 7] and out[0].lines == [4, 5]
+    assert [r["value"] for r in out[3].records] == ["red", "", "😀"] and out[3].lines == [5, 5, 5]

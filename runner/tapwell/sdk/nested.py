@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.sdk.sql_names import shorten
+from tapwell.sdk.target_types import Batch, StreamSpec
 
 SEP = "__"
 LOAD_ID = "_sdc_load_id"
@@ -321,3 +322,44 @@ def _children(
             target.append(row)
             if child.children and isinstance(item, dict):
                 _children(child, item, keys, at, out)
+
+
+def child_specs(stream: str, root: TablePlan) -> dict[str, StreamSpec]:
+    """A stream spec per child table, named `<stream>__<path>` (how a target keeps their tables
+    apart from the stream's own): its schema and natural key from the plan."""
+    specs = {}
+    for table in list(root.walk())[1:]:
+        name = stream + table.name[len(root.name) :]
+        specs[table.name] = StreamSpec(
+            name, table.schema, list(table.key_properties), check=lambda record, line: None
+        )
+    return specs
+
+
+def split(
+    root: TablePlan,
+    batch: Batch,
+    root_spec: StreamSpec,
+    children: dict[str, StreamSpec],
+    load_id: str,
+) -> list[Batch]:
+    """A batch of a stream's records (dicts) as one batch per table, the root's first: with key
+    properties only the last record of each key (its children with it), every record's rows
+    keeping its input line for load-time errors. A keyless record's children are keyed by its
+    position in the batch and `load_id`."""
+    records: list[dict[str, Any]] = batch.records
+    lines = batch.lines
+    order = range(len(records))
+    if root.key_properties:
+        last = {tuple(records[i].get(k) for k in root.key_properties): i for i in order}
+        order = sorted(last.values())  # type: ignore[assignment]
+    out = {t.name: Batch(root_spec if t is root else children[t.name]) for t in root.walk()}
+    for b in out.values():
+        b.first_line, b.version = batch.first_line, batch.version
+    for i in order:
+        line = lines[i] if i < len(lines) else batch.first_line
+        for name, made in rows(root, records[i], i, load_id).items():
+            target = out[name]
+            target.records.extend(made)
+            target.lines.extend([line] * len(made))
+    return list(out.values())
