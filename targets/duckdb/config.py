@@ -20,8 +20,8 @@ from tapwell.sdk.load_settings import (
     load_method,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
-from tapwell.sdk.settings import Settings, setting
 from tapwell.sdk.nested_settings import NestedSettings
+from tapwell.sdk.settings import Settings, setting
 from tapwell.sdk.target_settings import LoopSettings
 from tapwell.singer.errors import ConfigError
 

@@ -15,10 +15,12 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
+from tapwell.sdk import nested
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
@@ -43,6 +45,15 @@ class Table:
     columns: dict[str, str]  # column -> DuckDB type (canonical), as the table has them now
     keys: list[str] = field(default_factory=list)
     settings: StreamSettings = StreamSettings()
+
+
+@dataclass
+class Nested:
+    """A stream loaded with `nested: tables`: its plan, its root spec and its child tables'."""
+
+    plan: nested.TablePlan
+    spec: StreamSpec
+    children: dict[str, StreamSpec]  # child table name -> its spec
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -81,6 +92,7 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
+        self.nested: dict[str, Nested] = {}  # stream -> its tables, with nested: tables
         self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
 
     # ------------------------------------------------------------------ tables
@@ -129,16 +141,43 @@ class DuckDBLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
-            self._prepare(spec)
+            if self.config.nested_for(spec.name) == "tables":
+                self._prepare_nested(spec)
+            else:
+                self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}"
             ) from None
 
-    def _prepare(self, spec: StreamSpec) -> None:
-        wanted = self._columns(spec)
-        settings = self.config.settings_for(spec.name)
+    def _prepare_nested(self, spec: StreamSpec) -> None:
+        """The stream's root table (objects flattened) and one table per array, each created or
+        evolved as a stream's own table is (tapwell.sdk.nested)."""
         schema_name, table_name = self.config.target_of(spec.name)
+        try:
+            plan = nested.plan(
+                table_name, spec.schema, spec.key_properties, self.config.nested_max_depth
+            )
+        except nested.NestedSchemaError as exc:
+            raise ProtocolError(str(exc), stream=spec.name) from None
+        root = replace(spec, schema=plan.schema, encoder=None)
+        self._prepare(root)
+        settings = self.config.settings_for(spec.name)
+        children = nested.child_specs(spec.name, plan)
+        for name, child in children.items():
+            self._prepare(child, where=(schema_name, name), settings=settings)
+            self.tables[child.name].keys = []  # replaced by the parent's keys, not merged
+        self.nested[spec.name] = Nested(plan, root, children)
+
+    def _prepare(
+        self,
+        spec: StreamSpec,
+        where: tuple[str, str] | None = None,
+        settings: StreamSettings | None = None,
+    ) -> None:
+        wanted = self._columns(spec)
+        settings = settings or self.config.settings_for(spec.name)
+        schema_name, table_name = where or self.config.target_of(spec.name)
         problem = ddl.nul_free("table", table_name)
         if problem:
             raise ProtocolError(problem, stream=spec.name)
@@ -247,7 +286,10 @@ class DuckDBLoader:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
-                self._load_batch(batch)
+                if batch.spec.name in self.nested:
+                    self._load_nested(batch, self.nested[batch.spec.name])
+                else:
+                    self._load_batch(batch)
             if state is not None:
                 self._save_state(state)
             self.con.execute("COMMIT")
@@ -344,8 +386,46 @@ class DuckDBLoader:
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
 
+    def _load_nested(self, batch: Batch, tables: Nested) -> None:
+        """The parent rows, then each child table's: every child row of the batch's parents
+        deleted (at every level) and the new ones inserted, in the load's one transaction."""
+        parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
+        self._load_batch(parts[0])  # leaves the parent rows in STAGE, deleted ones too
+        parent = self.tables[tables.spec.name]
+        upsert = parent.settings.load_method == "upsert" and parent.keys
+        match = " AND ".join(
+            f"c.{quote_ident(nested.source_key_column(k))} IS NOT DISTINCT FROM s.{quote_ident(k)}"
+            for k in parent.keys
+        )
+        for part in parts[1:]:  # every delete before the first child load replaces STAGE
+            table = self.tables[part.spec.name]
+            target = self._qualified(table.schema, table.name)
+            try:
+                if (
+                    parent.settings.load_method == "overwrite"
+                    and part.spec.name not in self.overwritten
+                ):
+                    self.con.execute(f"DELETE FROM {target}")
+                    self.overwritten.add(part.spec.name)
+                if upsert:
+                    self.con.execute(f"DELETE FROM {target} AS c USING {STAGE} AS s WHERE {match}")
+            except duckdb.Error as exc:
+                raise SyncError(
+                    f"stream {batch.spec.name!r}: cannot replace the rows of child table "
+                    f"{table.name}: {str(exc).splitlines()[0]}"
+                ) from None
+        for part in parts[1:]:
+            if part.records:
+                self._load_batch(part)
+
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        table = self.tables.get(spec.name)
+        self._activate(spec.name, version)
+        if spec.name in self.nested:
+            for child in self.nested[spec.name].children.values():
+                self._activate(child.name, version)
+
+    def _activate(self, stream: str, version: int) -> None:
+        table = self.tables.get(stream)
         if table is None or "_sdc_table_version" not in table.columns:
             return
         target = self._qualified(table.schema, table.name)

@@ -30,9 +30,9 @@ from tapwell.sdk.load_settings import (
     load_method,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
+from tapwell.sdk.nested_settings import NestedSettings
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.sql_names import shorten
-from tapwell.sdk.nested_settings import NestedSettings
 from tapwell.sdk.target_settings import LoopSettings
 from tapwell.singer.errors import ConfigError
 
