@@ -24,7 +24,7 @@ from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl, locate
+from . import children, ddl, locate
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
@@ -96,6 +96,7 @@ class PostgresLoader:
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
+        self.nested: dict[str, children.Nested] = {}  # streams loaded with nested: tables
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
@@ -112,10 +113,21 @@ class PostgresLoader:
         self.streamer.abandon()
         with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
-                self.tables[spec.name] = self._prepare(cur, spec)
+                if self.config.nested_for(spec.name) == "tables":
+                    self.nested[spec.name] = children.prepare(self, cur, spec)
+                else:
+                    self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
 
-    def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
+    def _prepare(
+        self,
+        cur: Any,
+        spec: StreamSpec,
+        where: tuple[str, str] | None = None,
+        how: StreamSettings | None = None,
+    ) -> Table:
+        """The stream's table, created or evolved; `where` and `how` (a child table's schema,
+        name and settings, those of its parent stream) default to the stream's own."""
         props: dict[str, Any] = spec.schema.get("properties") or {}
         names = ddl.column_names(props, spec.name)
         for key in spec.key_properties:
@@ -123,13 +135,13 @@ class PostgresLoader:
                 raise SyncError(
                     f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
                 )
-        how = self.settings.of(spec.name)
+        how = how or self.settings.of(spec.name)
         if not spec.key_properties and self.primary_key_required and how.upsert:
             raise SyncError(
                 f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
             )
         wanted = {names[p]: pg_type(prop, self.number_type) for p, prop in props.items()}
-        schema, name = ddl.target_of(spec.name, self.config)
+        schema, name = where or ddl.target_of(spec.name, self.config)
         self._ensure_schema(cur, schema)
         target = ddl.qualified(schema, name)
         keys = [names[k] for k in spec.key_properties]
@@ -174,7 +186,9 @@ class PostgresLoader:
         in every COPY, so they are appended when the batch is loaded. None (records stay dicts)
         when a property is itself one of those columns."""
         table = self.tables.get(spec.name)
-        if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
+        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
+            return None
+        if any(col in CONSTANT_TYPES for col in table.props.values()):
             return None
         columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
         encode = compile_row_encoder(columns, check, nul=table.nul)
@@ -212,7 +226,9 @@ class PostgresLoader:
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
-                    if batch is not streamed:
+                    if batch.spec.name in self.nested:
+                        children.load(self, cur, batch, self.nested[batch.spec.name])
+                    elif batch is not streamed:
                         self._load_batch(cur, batch)
                 if state is not None:
                     self._save_state(cur, state)
@@ -393,8 +409,14 @@ class PostgresLoader:
     # ------------------------------------------------------------------ versions and state
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
+        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`, in
+        the stream's child tables too (nested: tables)."""
         self.streamer.abandon()
+        self._activate(spec, version)
+        for child in self.nested[spec.name].children.values() if spec.name in self.nested else ():
+            self._activate(child, version)
+
+    def _activate(self, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
