@@ -15,8 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -26,7 +25,7 @@ from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
 from tapwell.singer.wire import dumps
 
-from . import ddl
+from . import children, ddl
 from .config import DuckDBConfig, StreamSettings
 from .ddl import base_type, columns_of
 from .types import Refused, staging_transform, staging_type, value_check
@@ -45,15 +44,6 @@ class Table:
     columns: dict[str, str]  # column -> DuckDB type (canonical), as the table has them now
     keys: list[str] = field(default_factory=list)
     settings: StreamSettings = StreamSettings()
-
-
-@dataclass
-class Nested:
-    """A stream loaded with `nested: tables`: its plan, its root spec and its child tables'."""
-
-    plan: nested.TablePlan
-    spec: StreamSpec
-    children: dict[str, StreamSpec]  # child table name -> its spec
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -92,7 +82,9 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
-        self.nested: dict[str, Nested] = {}  # stream -> its tables, with nested: tables
+        self.nested: dict[
+            str, nested.NestedStream
+        ] = {}  # stream -> its tables, with nested: tables
         self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
 
     # ------------------------------------------------------------------ tables
@@ -142,32 +134,13 @@ class DuckDBLoader:
     def prepare(self, spec: StreamSpec) -> None:
         try:
             if self.config.nested_for(spec.name) == "tables":
-                self._prepare_nested(spec)
+                self.nested[spec.name] = children.prepare(self, spec)
             else:
                 self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}"
             ) from None
-
-    def _prepare_nested(self, spec: StreamSpec) -> None:
-        """The stream's root table (objects flattened) and one table per array, each created or
-        evolved as a stream's own table is (tapwell.sdk.nested)."""
-        schema_name, table_name = self.config.target_of(spec.name)
-        try:
-            plan = nested.plan(
-                table_name, spec.schema, spec.key_properties, self.config.nested_max_depth
-            )
-        except nested.NestedSchemaError as exc:
-            raise ProtocolError(str(exc), stream=spec.name) from None
-        root = replace(spec, schema=plan.schema, encoder=None)
-        self._prepare(root)
-        settings = self.config.settings_for(spec.name)
-        children = nested.child_specs(spec.name, plan)
-        for name, child in children.items():
-            self._prepare(child, where=(schema_name, name), settings=settings)
-            self.tables[child.name].keys = []  # replaced by the parent's keys, not merged
-        self.nested[spec.name] = Nested(plan, root, children)
 
     def _prepare(
         self,
@@ -287,7 +260,7 @@ class DuckDBLoader:
         try:
             for batch in batches:
                 if batch.spec.name in self.nested:
-                    self._load_nested(batch, self.nested[batch.spec.name])
+                    children.load(self, batch, self.nested[batch.spec.name], STAGE)
                 else:
                     self._load_batch(batch)
             if state is not None:
@@ -385,38 +358,6 @@ class DuckDBLoader:
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
-
-    def _load_nested(self, batch: Batch, tables: Nested) -> None:
-        """The parent rows, then each child table's: every child row of the batch's parents
-        deleted (at every level) and the new ones inserted, in the load's one transaction."""
-        parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
-        self._load_batch(parts[0])  # leaves the parent rows in STAGE, deleted ones too
-        parent = self.tables[tables.spec.name]
-        upsert = parent.settings.load_method == "upsert" and parent.keys
-        match = " AND ".join(
-            f"c.{quote_ident(nested.source_key_column(k))} IS NOT DISTINCT FROM s.{quote_ident(k)}"
-            for k in parent.keys
-        )
-        for part in parts[1:]:  # every delete before the first child load replaces STAGE
-            table = self.tables[part.spec.name]
-            target = self._qualified(table.schema, table.name)
-            try:
-                if (
-                    parent.settings.load_method == "overwrite"
-                    and part.spec.name not in self.overwritten
-                ):
-                    self.con.execute(f"DELETE FROM {target}")
-                    self.overwritten.add(part.spec.name)
-                if upsert:
-                    self.con.execute(f"DELETE FROM {target} AS c USING {STAGE} AS s WHERE {match}")
-            except duckdb.Error as exc:
-                raise SyncError(
-                    f"stream {batch.spec.name!r}: cannot replace the rows of child table "
-                    f"{table.name}: {str(exc).splitlines()[0]}"
-                ) from None
-        for part in parts[1:]:
-            if part.records:
-                self._load_batch(part)
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         self._activate(spec.name, version)

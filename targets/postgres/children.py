@@ -10,7 +10,6 @@ its parent; the state row commits with them (PostgresLoader.load).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from psycopg2 import sql
@@ -24,32 +23,21 @@ if TYPE_CHECKING:
     from .loader import PostgresLoader
 
 
-@dataclass
-class Nested:
-    """A stream loaded with `nested: tables`: its plan, its root spec and its child tables'."""
-
-    plan: nested.TablePlan
-    spec: StreamSpec
-    children: dict[str, StreamSpec]  # child table name -> its spec
-
-
-def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> Nested:
+def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.NestedStream:
     """Create or evolve the stream's root table and every child table for its new SCHEMA."""
     schema, name = ddl.target_of(spec.name, loader.config)
     try:
-        plan = nested.plan(name, spec.schema, spec.key_properties, loader.config.nested_max_depth)
+        tables = nested.stream(spec, name, loader.config.nested_max_depth)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
-    root = replace(spec, schema=plan.schema, encoder=None)
-    loader.tables[spec.name] = loader._prepare(cur, root)
+    loader.tables[spec.name] = loader._prepare(cur, tables.spec)
     how = loader.settings.of(spec.name)
-    children = nested.child_specs(spec.name, plan)
-    for table, child in children.items():
+    for table, child in tables.children.items():
         loader.tables[child.name] = loader._prepare(cur, child, where=(schema, table), how=how)
-    return Nested(plan, root, children)
+    return tables
 
 
-def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: Nested) -> None:
+def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedStream) -> None:
     """The batch's parent rows, then its child rows replacing the parents' old ones."""
     parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
     loader._load_batch(cur, parts[0])

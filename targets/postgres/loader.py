@@ -19,6 +19,7 @@ import psycopg2.errorcodes
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
+from tapwell.sdk import nested
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
@@ -96,7 +97,7 @@ class PostgresLoader:
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
-        self.nested: dict[str, children.Nested] = {}  # streams loaded with nested: tables
+        self.nested: dict[str, nested.NestedStream] = {}  # streams loaded with nested: tables
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)

@@ -21,7 +21,7 @@ such a stream is append-only, as it is in `json` mode.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tapwell.sdk.sql_names import shorten
@@ -363,3 +363,21 @@ def split(
             target.records.extend(made)
             target.lines.extend([line] * len(made))
     return list(out.values())
+
+
+@dataclass
+class NestedStream:
+    """A stream loaded with `nested: tables`: its plan, the spec its root table is made from
+    (objects flattened) and its child tables' specs (child table name -> spec)."""
+
+    plan: TablePlan
+    spec: StreamSpec
+    children: dict[str, StreamSpec]
+
+
+def stream(spec: StreamSpec, table: str, max_depth: int = DEFAULT_MAX_DEPTH) -> NestedStream:
+    """The tables of `spec`'s stream, whose root table is named `table` (NestedSchemaError when
+    two properties land on one name)."""
+    root = plan(table, spec.schema, spec.key_properties, max_depth)
+    flat = replace(spec, schema=root.schema, encoder=None)
+    return NestedStream(root, flat, child_specs(spec.name, root))

@@ -1,0 +1,68 @@
+"""`nested: tables` in target-duckdb (tapwell.sdk.nested): a stream's root table with its
+objects flattened, and a child table per array, created and evolved as a stream's own tables are.
+
+A batch loads its parent rows first, then, in the same transaction, deletes every child row of
+the batch's parents at every level and inserts the new ones, so a child never outlives or lags
+its parent; the state row commits with them (DuckDBLoader.load).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import duckdb
+from tapwell.sdk import nested
+from tapwell.sdk.sql_names import quote_ident
+from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.singer.errors import ProtocolError, SyncError
+
+if TYPE_CHECKING:
+    from .loader import DuckDBLoader
+
+
+def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
+    """Create or evolve the stream's root table and every child table for its new SCHEMA."""
+    schema, name = loader.config.target_of(spec.name)
+    try:
+        tables = nested.stream(spec, name, loader.config.nested_max_depth)
+    except nested.NestedSchemaError as exc:
+        raise ProtocolError(str(exc), stream=spec.name) from None
+    loader._prepare(tables.spec)
+    settings = loader.config.settings_for(spec.name)
+    for table, child in tables.children.items():
+        loader._prepare(child, where=(schema, table), settings=settings)
+        loader.tables[child.name].keys = []  # replaced by the parent's keys, never merged
+    return tables
+
+
+def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, stage: str) -> None:
+    """The batch's parent rows, then its child rows replacing the parents' old ones."""
+    parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
+    loader._load_batch(parts[0])  # leaves the parent rows in `stage`, deleted ones too
+    parent = loader.tables[tables.spec.name]
+    upsert = parent.settings.load_method == "upsert" and parent.keys
+    match = " AND ".join(
+        f"c.{quote_ident(nested.source_key_column(k))} IS NOT DISTINCT FROM s.{quote_ident(k)}"
+        for k in parent.keys
+    )
+    for part in parts[1:]:  # every delete before the first child load replaces `stage`
+        table = loader.tables[part.spec.name]
+        target = loader._qualified(table.schema, table.name)
+        try:
+            if (
+                parent.settings.load_method == "overwrite"
+                and part.spec.name not in loader.overwritten
+            ):
+                loader.con.execute(f"DELETE FROM {target}")
+                loader.overwritten.add(part.spec.name)
+            if upsert:
+                loader.con.execute(f"DELETE FROM {target} AS c USING {stage} AS s WHERE {match}")
+        except duckdb.Error as exc:
+            raise SyncError(
+                f"stream {batch.spec.name!r}: cannot replace the rows of child table "
+                f"{table.name}: {str(exc).splitlines()[0]}"
+            ) from None
+    for part in parts[1:]:
+        if part.records:
+            loader._load_batch(part)
