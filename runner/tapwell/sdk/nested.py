@@ -179,9 +179,10 @@ class _Builder:
     def column(self, table: TablePlan, path: tuple[str, ...], schema: dict[str, Any]) -> None:
         name = shorten(SEP.join(path))
         if name in table.schema["properties"]:
+            other = next((c.path for c in table.columns if c.name == name), (name,))
             raise NestedSchemaError(
-                f"table {table.name!r}: {_dotted(path)} and another property both become column "
-                f"{name!r}: rename one in the tap or a mapper, or set nested: json"
+                f"table {table.name!r}: properties {_dotted(other)} and {_dotted(path)} both "
+                f"become column {name!r}: rename one in the tap or a mapper, or set nested: json"
             )
         table.schema["properties"][name] = schema
         table.columns.append(Column(name, path))

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from helpers.duckdb_target import lines, query, record, run_target, state
+from helpers.duckdb_target import error_line, lines, query, record, run_target, state
 from helpers.nested_docs import ORDER_SCHEMA, TABLES, canonical, order, reassemble
 
 NESTED = {"nested": "tables"}
@@ -162,3 +162,17 @@ def test_kill_mid_load_then_resume(bin_path: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr.decode()
     assert_matches(db, {d["id"]: d for d in docs})
+
+
+def test_two_properties_on_one_column_is_one_error_line(bin_path: Path, tmp_path: Path) -> None:
+    props = {
+        "id": {"type": "integer"},
+        "a": {"type": "object", "properties": {"b": {"type": "string"}}},
+        "a__b": {"type": "string"},
+    }
+    result = run_target(bin_path, tmp_path, lines(schema_msg(props)), **NESTED)
+    assert result.returncode == 65
+    assert error_line(result) == (
+        "target-duckdb: error: stdin line 1, stream 'orders': table 'orders': properties a.b and "
+        "a__b both become column 'a__b': rename one in the tap or a mapper, or set nested: json"
+    )
