@@ -25,7 +25,7 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
     """Create or evolve the stream's root table and every child table for its new SCHEMA."""
     schema, name = loader.config.target_of(spec.name)
     try:
-        tables = nested.stream(spec, name, loader.config.nested_max_depth)
+        tables = nested.stream(spec, name, loader.config.nested_max_depth, rename=str)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
     loader._prepare(tables.spec)
@@ -43,7 +43,7 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, stage:
     parent = loader.tables[tables.spec.name]
     upsert = parent.settings.load_method == "upsert" and parent.keys
     match = " AND ".join(
-        f"c.{quote_ident(nested.source_key_column(k))} IS NOT DISTINCT FROM s.{quote_ident(k)}"
+        f"c.{quote_ident(tables.plan.source_columns[k])} IS NOT DISTINCT FROM s.{quote_ident(k)}"
         for k in parent.keys
     )
     for part in parts[1:]:  # every delete before the first child load replaces `stage`

@@ -49,15 +49,17 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
             cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             loader.overwritten.add(table.stream)
         if replaced:
-            _delete_children(cur, table, parent, parts[0].records)
+            _delete_children(cur, table, parent, parts[0].records, tables.plan.source_columns)
         if part.records:
             loader._load_batch(cur, part)
 
 
-def _delete_children(cur: Any, table: Any, parent: Any, parents: list[dict[str, Any]]) -> None:
+def _delete_children(
+    cur: Any, table: Any, parent: Any, parents: list[dict[str, Any]], source: dict[str, str]
+) -> None:
     """Delete the rows of child `table` whose source keys are those of `parents` (one statement,
     the keys sent as text arrays and cast to the columns' own types)."""
-    cols = [nested.source_key_column(k) for k in parent.key_props]
+    cols = [source[k] for k in parent.key_props]
     arrays = [[_text(r.get(k)) for r in parents] for k in parent.key_props]
     names = [sql.Identifier(f"k{i}") for i in range(len(cols))]
     match = sql.SQL(" AND ").join(

@@ -20,7 +20,7 @@ such a stream is append-only, as it is in `json` mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,6 +62,7 @@ class TablePlan:
     schema: dict[str, Any] = field(default_factory=dict)
     key_properties: list[str] = field(default_factory=list)
     source_keys: list[str] = field(default_factory=list)  # the root's keys the children carry
+    source_columns: dict[str, str] = field(default_factory=dict)  # root key -> child column
     scalar: bool = False  # elements are scalars, kept in a column named `value`
 
     def walk(self) -> Iterator[TablePlan]:
@@ -80,9 +81,9 @@ def level_column(level: int) -> str:
     return f"_sdc_level_{level}_id"
 
 
-def source_key_column(key: str) -> str:
+def source_key_column(key: str, rename: Callable[[str], str] = shorten) -> str:
     """The column a child table keeps the root's key property `key` in."""
-    return shorten(SOURCE_KEY + key)
+    return rename(SOURCE_KEY + key)
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -141,12 +142,13 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, max_depth: int) -> None:
+    def __init__(self, max_depth: int, rename: Callable[[str], str]) -> None:
         self.max_depth = max_depth
+        self.rename = rename
         self.tables: dict[str, tuple[str, ...]] = {}
 
     def table(self, name: str, where: tuple[str, ...]) -> str:
-        short = shorten(name)
+        short = self.rename(name)
         if short in self.tables and self.tables[short] != where:
             raise NestedSchemaError(
                 f"properties {_dotted(self.tables[short])} and {_dotted(where)} both become "
@@ -177,7 +179,7 @@ class _Builder:
                 self.column(table, path, _nullable(sub) if prefix else dict(sub))
 
     def column(self, table: TablePlan, path: tuple[str, ...], schema: dict[str, Any]) -> None:
-        name = shorten(SEP.join(path))
+        name = self.rename(SEP.join(path))
         if name in table.schema["properties"]:
             other = next((c.path for c in table.columns if c.name == name), (name,))
             raise NestedSchemaError(
@@ -202,10 +204,11 @@ class _Builder:
             depth=parent.depth + 1,
             path=path,
             source_keys=parent.source_keys,
+            source_columns=parent.source_columns,
             schema={"type": "object", "properties": {}},
         )
         for key in parent.source_keys:
-            child.schema["properties"][source_key_column(key)] = {}
+            child.schema["properties"][parent.source_columns[key]] = {}
         for n in range(child.depth):
             child.schema["properties"][level_column(n)] = {"type": "integer"}
         child.key_properties = list(child.schema["properties"])
@@ -227,11 +230,14 @@ def plan(
     schema: dict[str, Any],
     key_properties: list[str],
     max_depth: int = DEFAULT_MAX_DEPTH,
+    rename: Callable[[str], str] = shorten,
 ) -> TablePlan:
     """The tables of a stream whose root table is named `stream_table`, from its SCHEMA.
+    `rename` is the destination's rule for a long name (PostgreSQL's 63 bytes by default; a
+    DuckDB target passes one that keeps every name).
 
     Raises NestedSchemaError when two properties would share a column or table name."""
-    builder = _Builder(max_depth)
+    builder = _Builder(max_depth, rename)
     props = schema.get("properties") or {}
     keys = list(key_properties) or [LOAD_ID, ROW_INDEX]
     root = TablePlan(
@@ -239,6 +245,7 @@ def plan(
         depth=0,
         key_properties=list(key_properties),
         source_keys=keys,
+        source_columns={k: source_key_column(k, rename) for k in keys},
         schema={**schema, "type": "object", "properties": {}},
     )
     builder.tables[stream_table] = ()
@@ -260,7 +267,7 @@ def _resolve_source_keys(table: TablePlan, root: TablePlan, props: dict[str, Any
     """A child's source-key columns take the root key's own schema (its type, exactly)."""
     for key in table.source_keys:
         known = root.schema["properties"].get(key) or props.get(key) or {}
-        table.schema["properties"][source_key_column(key)] = dict(_unwrap(known))
+        table.schema["properties"][root.source_columns[key]] = dict(_unwrap(known))
 
 
 def _get(element: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
@@ -286,7 +293,10 @@ def rows(
         parent[LOAD_ID] = load_id
         parent[ROW_INDEX] = row_index
     out[root.name].append(parent)
-    keys = {source_key_column(k): parent.get(k) for k in root.source_keys}
+    keys = {
+        root.source_columns[k]: record[k] if k in record else parent.get(k)
+        for k in root.source_keys
+    }
     if DELETED_AT in record:
         keys[DELETED_AT] = record[DELETED_AT]
     _children(root, record, keys, (), out)
@@ -376,9 +386,14 @@ class NestedStream:
     children: dict[str, StreamSpec]
 
 
-def stream(spec: StreamSpec, table: str, max_depth: int = DEFAULT_MAX_DEPTH) -> NestedStream:
+def stream(
+    spec: StreamSpec,
+    table: str,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    rename: Callable[[str], str] = shorten,
+) -> NestedStream:
     """The tables of `spec`'s stream, whose root table is named `table` (NestedSchemaError when
-    two properties land on one name)."""
-    root = plan(table, spec.schema, spec.key_properties, max_depth)
+    two properties land on one name; `rename` as in `plan`)."""
+    root = plan(table, spec.schema, spec.key_properties, max_depth, rename)
     flat = replace(spec, schema=root.schema, encoder=None)
     return NestedStream(root, flat, child_specs(spec.name, root))
