@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots bench bench-smoke image lock clean
+.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots bench bench-nested bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 
 bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+
+bench-nested: $(STAMP)  ## nested documents: target-duckdb/-postgres json vs tables beside dlt (ROWS=1000000)
+	$(BIN)/python -m bench.nested $(if $(ROWS),--rows $(ROWS))
 
 # The tag is tapwell.yml's kubernetes.image (what the CronJobs run), else tapwell:VERSION (what
 # `tapwell schedule kubernetes` writes without one), unless IMAGE=... is given.

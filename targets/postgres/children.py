@@ -33,7 +33,10 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
     loader.tables[spec.name] = loader._prepare(cur, tables.spec)
     how = loader.settings.of(spec.name)
     for table, child in tables.children.items():
-        loader.tables[child.name] = loader._prepare(cur, child, where=(schema, table), how=how)
+        made = loader.tables[child.name] = loader._prepare(
+            cur, child, where=(schema, table), how=how
+        )
+        made.key_props = []  # its rows replace the parent's old ones: COPY, no merge
     return tables
 
 

@@ -64,6 +64,9 @@ class TablePlan:
     source_keys: list[str] = field(default_factory=list)  # the root's keys the children carry
     source_columns: dict[str, str] = field(default_factory=dict)  # root key -> child column
     scalar: bool = False  # elements are scalars, kept in a column named `value`
+    _levels: list[str] = field(default_factory=list, repr=False)
+    _direct: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _deep: list[tuple[str, tuple[str, ...]]] = field(default_factory=list, repr=False)
 
     def walk(self) -> Iterator[TablePlan]:
         """This table, then every descendant, parents before children."""
@@ -73,7 +76,23 @@ class TablePlan:
 
     @property
     def level_columns(self) -> list[str]:
-        return [level_column(n) for n in range(self.depth)]
+        return self._levels
+
+    @property
+    def direct(self) -> list[tuple[str, str]]:
+        """(column, property) of the columns straight under the element (most of them)."""
+        return self._direct
+
+    @property
+    def deep(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(column, path) of the columns flattened from objects."""
+        return self._deep
+
+    def compile(self) -> None:
+        """Work out the lists `rows` reads for every record, once per SCHEMA."""
+        self._levels = [level_column(n) for n in range(self.depth)]
+        self._direct = [(c.name, c.path[0]) for c in self.columns if len(c.path) == 1]
+        self._deep = [(c.name, c.path) for c in self.columns if len(c.path) > 1]
 
 
 def level_column(level: int) -> str:
@@ -255,6 +274,7 @@ def plan(
         root.schema["properties"][ROW_INDEX] = {"type": ["integer", "null"]}
     soft = DELETED_AT in props
     for table in root.walk():
+        table.compile()
         table.schema.pop("required", None)
         if table.depth:
             _resolve_source_keys(table, root, props)
@@ -282,33 +302,44 @@ def _get(element: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
 
 
 def rows(
-    root: TablePlan, record: dict[str, Any], row_index: int = 0, load_id: str | None = None
+    root: TablePlan,
+    record: dict[str, Any],
+    row_index: int = 0,
+    load_id: str | None = None,
+    out: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows `record` becomes: table name -> rows, the root's one row first. Properties the
-    record lacks are absent from its row (as in `json` mode). `row_index` and `load_id` are a
-    keyless stream's source keys (the record's position in its batch, the load's id)."""
-    out: dict[str, list[dict[str, Any]]] = {t.name: [] for t in root.walk()}
+    """The rows `record` becomes: table name -> rows, the root's one row first (appended to
+    `out` when given). Properties the record lacks are absent from its row (as in `json` mode).
+    `row_index` and `load_id` are a keyless stream's source keys (the record's position in its
+    batch, the load's id)."""
+    if out is None:
+        out = {t.name: [] for t in root.walk()}
     parent = _row(root, record)
     if not root.key_properties:
         parent[LOAD_ID] = load_id
         parent[ROW_INDEX] = row_index
     out[root.name].append(parent)
-    keys = {
-        root.source_columns[k]: record[k] if k in record else parent.get(k)
-        for k in root.source_keys
-    }
-    if DELETED_AT in record:
-        keys[DELETED_AT] = record[DELETED_AT]
-    _children(root, record, keys, (), out)
+    if root.children:
+        keys = {
+            root.source_columns[k]: record[k] if k in record else parent.get(k)
+            for k in root.source_keys
+        }
+        if DELETED_AT in record:
+            keys[DELETED_AT] = record[DELETED_AT]
+        _children(root, record, keys, (), out)
     return out
 
 
 def _row(table: TablePlan, element: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for col in table.columns:
-        found, value = _get(element, col.path) if col.path else (True, element)
+    if table.scalar:
+        return {"value": element}
+    if not isinstance(element, dict):
+        return {}
+    row = {name: element[prop] for name, prop in table.direct if prop in element}
+    for name, path in table.deep:
+        found, value = _get(element, path)
         if found:
-            row[col.name] = value
+            row[name] = value
     return row
 
 
@@ -320,15 +351,15 @@ def _children(
     out: dict[str, list[dict[str, Any]]],
 ) -> None:
     for child in table.children:
-        _, items = _get(element, child.path)
-        if not isinstance(items, list):
+        items = element.get(child.path[0]) if len(child.path) == 1 else _get(element, child.path)[1]
+        if not isinstance(items, list) or not items:
             continue
         target = out[child.name]
+        names = child.level_columns
         for position, item in enumerate(items):
             at = levels + (position,)
             row = dict(keys)
-            for n, index in enumerate(at):
-                row[level_column(n)] = index
+            row.update(zip(names, at))
             row.update(_row(child, item))
             target.append(row)
             if child.children and isinstance(item, dict):
@@ -367,12 +398,12 @@ def split(
     out = {t.name: Batch(root_spec if t is root else children[t.name]) for t in root.walk()}
     for b in out.values():
         b.first_line, b.version = batch.first_line, batch.version
+    made: dict[str, list[dict[str, Any]]] = {name: b.records for name, b in out.items()}
     for i in order:
         line = lines[i] if i < len(lines) else batch.first_line
-        for name, made in rows(root, records[i], i, load_id).items():
-            target = out[name]
-            target.records.extend(made)
-            target.lines.extend([line] * len(made))
+        rows(root, records[i], i, load_id, made)
+        for b in out.values():
+            b.lines.extend([line] * (len(b.records) - len(b.lines)))
     return list(out.values())
 
 
