@@ -66,3 +66,31 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, stage:
     for part in parts[1:]:
         if part.records:
             loader._load_batch(part)
+
+
+def retire(loader: DuckDBLoader, tables: nested.NestedStream, version: int) -> None:
+    """After ACTIVATE_VERSION retired parent rows: their child rows go too (hard_delete) or get
+    the parent's `_sdc_deleted_at`. A keyless stream's child rows carry the version themselves."""
+    parent = loader.tables[tables.spec.name]
+    if not parent.keys:
+        for child in tables.children.values():
+            loader._activate(child.name, version)
+        return
+    root = loader._qualified(parent.schema, parent.name)
+    match = " AND ".join(
+        f"p.{quote_ident(k)} IS NOT DISTINCT FROM c.{quote_ident(tables.plan.source_columns[k])}"
+        for k in parent.keys
+    )
+    for child in tables.children.values():
+        table = loader.tables[child.name]
+        target = loader._qualified(table.schema, table.name)
+        if parent.settings.hard_delete:
+            loader.con.execute(
+                f"DELETE FROM {target} AS c WHERE NOT EXISTS (SELECT 1 FROM {root} AS p WHERE {match})"
+            )
+        elif "_sdc_deleted_at" in parent.columns:
+            loader._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
+            loader.con.execute(
+                f"UPDATE {target} AS c SET _sdc_deleted_at = p._sdc_deleted_at FROM {root} AS p "
+                f"WHERE {match} AND p._sdc_deleted_at IS NOT NULL AND c._sdc_deleted_at IS NULL"
+            )

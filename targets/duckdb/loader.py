@@ -360,33 +360,34 @@ class DuckDBLoader:
             ) from None
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        self._activate(spec.name, version)
-        if spec.name in self.nested:
-            for child in self.nested[spec.name].children.values():
-                self._activate(child.name, version)
+        """Rows of other versions are deleted (hard_delete) or marked `_sdc_deleted_at`, and so
+        are the child rows of those parents (nested: tables), in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._activate(spec.name, version)
+            if spec.name in self.nested:
+                children.retire(self, self.nested[spec.name], version)
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
 
     def _activate(self, stream: str, version: int) -> None:
         table = self.tables.get(stream)
         if table is None or "_sdc_table_version" not in table.columns:
             return
         target = self._qualified(table.schema, table.name)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            if table.settings.hard_delete:
-                self.con.execute(
-                    f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
-                )
-            else:
-                self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
-                self.con.execute(
-                    f"UPDATE {target} SET _sdc_deleted_at = now() "
-                    "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
-                    [version],
-                )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        if table.settings.hard_delete:
+            self.con.execute(
+                f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
+            )
+        else:
+            self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
+            self.con.execute(
+                f"UPDATE {target} SET _sdc_deleted_at = now() "
+                "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
+                [version],
+            )
 
     def _save_state(self, state: dict[str, Any]) -> None:
         where = self._qualified(self.schema, STATE_TABLE)

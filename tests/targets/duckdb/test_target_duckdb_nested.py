@@ -176,3 +176,37 @@ def test_two_properties_on_one_column_is_one_error_line(bin_path: Path, tmp_path
         "target-duckdb: error: stdin line 1, stream 'orders': table 'orders': properties a.b and "
         "a__b both become column 'a__b': rename one in the tap or a mapper, or set nested: json"
     )
+
+
+def test_activate_version_retires_the_children_of_retired_parents(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    def full(version: int, ids: range) -> bytes:
+        return lines(
+            *[record("orders", order(n), version=version) for n in ids],
+            {"type": "ACTIVATE_VERSION", "stream": "orders", "version": version},
+        )
+
+    # orders 4-7 come first with no version (an incremental sync), then two full-table syncs
+    first = lines(schema_msg(), *[record("orders", order(n)) for n in range(4, 8)])
+    first += full(1, range(1, 8))
+    then = lines(
+        schema_msg(), {"type": "RECORD", "stream": "orders", "record": {"id": 1, "tags": ["a"]}}
+    )
+    # the last version has no tags at all: retiring 4-7 must still reach orders__tags
+    last = lines(
+        *[record("orders", {**order(n), "tags": None}, version=2) for n in range(1, 4)],
+        {"type": "ACTIVATE_VERSION", "stream": "orders", "version": 2},
+    )
+    data = first + then + last + lines(state({"n": 1}))
+    hard = tmp_path / "hard"
+    hard.mkdir()
+    assert run_target(bin_path, hard, data, hard_delete=True, **NESTED).returncode == 0
+    assert_matches(hard / "w.duckdb", {n: {**order(n), "tags": None} for n in range(1, 4)})
+    soft = tmp_path / "soft"
+    soft.mkdir()
+    assert run_target(bin_path, soft, data, **NESTED).returncode == 0
+    live = 'SELECT DISTINCT "_sdc_source_key_id" FROM orders__tags WHERE _sdc_deleted_at IS NULL ORDER BY 1'
+    assert query(soft / "w.duckdb", live) == []
+    gone = 'SELECT DISTINCT "_sdc_source_key_id" FROM orders__tags WHERE _sdc_deleted_at IS NOT NULL ORDER BY 1'
+    assert query(soft / "w.duckdb", gone) == [(4,), (5,), (7,)]  # order 6 has no tags
