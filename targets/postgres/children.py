@@ -82,3 +82,33 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return None if value is None else str(value)
+
+
+def retire(loader: PostgresLoader, cur: Any, tables: nested.NestedStream, version: int) -> None:
+    """After ACTIVATE_VERSION retired parent rows: their child rows go too (hard_delete) or get
+    the parent's `_sdc_deleted_at`. A keyless stream's child rows carry the version themselves."""
+    parent = loader.tables[tables.spec.name]
+    if not parent.key_props:
+        for child in tables.children.values():
+            loader._activate(cur, child, version)
+        return
+    match = sql.SQL(" AND ").join(
+        sql.SQL("p.{} = c.{}").format(ddl.ident(col), ddl.ident(tables.plan.source_columns[key]))
+        for key, col in zip(parent.key_props, parent.keys, strict=True)
+    )
+    for child in tables.children.values():
+        table = loader.tables[child.name]
+        if parent.how.hard_delete:
+            cur.execute(
+                sql.SQL(
+                    "DELETE FROM {} AS c WHERE NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})"
+                ).format(table.target, parent.target, match)
+            )
+        elif "_sdc_deleted_at" in parent.columns:
+            loader._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {} AS c SET _sdc_deleted_at = p._sdc_deleted_at FROM {} AS p "
+                    "WHERE {} AND p._sdc_deleted_at IS NOT NULL AND c._sdc_deleted_at IS NULL"
+                ).format(table.target, parent.target, match)
+            )

@@ -410,32 +410,32 @@ class PostgresLoader:
     # ------------------------------------------------------------------ versions and state
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`, in
-        the stream's child tables too (nested: tables)."""
+        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`, and so
+        are the child rows of those parents (nested: tables), in one transaction."""
         self.streamer.abandon()
-        self._activate(spec, version)
-        for child in self.nested[spec.name].children.values() if spec.name in self.nested else ():
-            self._activate(child, version)
+        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
+            with self.conn.cursor() as cur:
+                self._activate(cur, spec, version)
+                if spec.name in self.nested:
+                    children.retire(self, cur, self.nested[spec.name], version)
+            self.conn.commit()
 
-    def _activate(self, spec: StreamSpec, version: int) -> None:
+    def _activate(self, cur: Any, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
-        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
-            with self.conn.cursor() as cur:
-                older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
-                    sql.Literal(version)
-                )
-                if table.how.hard_delete:
-                    cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
-                else:
-                    self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
-                    cur.execute(
-                        sql.SQL(
-                            "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
-                        ).format(table.target, older)
-                    )
-            self.conn.commit()
+        older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
+            sql.Literal(version)
+        )
+        if table.how.hard_delete:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
+        else:
+            self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
+                ).format(table.target, older)
+            )
 
     def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
         target = ddl.qualified(self.state_schema, self.state_table)

@@ -200,3 +200,31 @@ def test_kill_mid_load_then_resume(pg_db: dict[str, Any], tmp_path: Path) -> Non
     done = run_target({**pg_db, **NESTED}, [schema_msg(), *map(rec, docs)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert_matches(pg_db, {d["id"]: d for d in docs})
+
+
+def test_activate_version_retires_the_children_of_retired_parents(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    def versioned(doc: dict[str, Any], version: int) -> str:
+        return dumps(
+            {"type": "RECORD", "stream": "orders", "record": doc, "version": version}
+        ).decode()
+
+    def activate(version: int) -> str:
+        return json.dumps({"type": "ACTIVATE_VERSION", "stream": "orders", "version": version})
+
+    # orders 4-7 come first with no version (an incremental sync), then two full-table syncs;
+    # the last has no tags at all: retiring 4-7 must still reach orders__tags
+    messages = [schema_msg(), *[rec(order(n)) for n in range(4, 8)]]
+    messages += [*[versioned(order(n), 1) for n in range(1, 8)], activate(1)]
+    messages += [*[versioned({**order(n), "tags": None}, 2) for n in range(1, 4)], activate(2)]
+    messages += [state(1)]
+    done = run_target({**pg_db, **NESTED}, messages, tmp_path)
+    assert done.returncode == 0, done.stderr
+    gone = 'SELECT DISTINCT "_sdc_source_key_id" FROM orders__tags WHERE _sdc_deleted_at IS NOT NULL ORDER BY 1'
+    assert query(pg_db, gone) == [(4,), (5,), (7,)]  # order 6 has no tags
+    assert query(pg_db, "SELECT count(*) FROM orders__tags WHERE _sdc_deleted_at IS NULL") == [(0,)]
+    query(pg_db, "DROP TABLE orders, orders__items, orders__items__discounts, orders__tags")
+    done = run_target({**pg_db, **NESTED, "hard_delete": True}, messages, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_matches(pg_db, {n: {**order(n), "tags": None} for n in range(1, 4)})
