@@ -184,7 +184,9 @@ def test_colliding_names_are_reported() -> None:
             "a__b": {"type": "string"},
         },
     }
-    with pytest.raises(NestedSchemaError, match=r"properties a\.b and a__b both become column 'a__b'"):
+    with pytest.raises(
+        NestedSchemaError, match=r"properties a\.b and a__b both become column 'a__b'"
+    ):
         plan("t", schema, [])
 
 
