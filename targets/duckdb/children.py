@@ -9,7 +9,7 @@ its parent; the state row commits with them (DuckDBLoader.load).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
@@ -36,17 +36,13 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
     return tables
 
 
-def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, stage: str) -> None:
+def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> None:
     """The batch's parent rows, then its child rows replacing the parents' old ones."""
     parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
-    loader._load_batch(parts[0])  # leaves the parent rows in `stage`, deleted ones too
+    loader._load_batch(parts[0])
     parent = loader.tables[tables.spec.name]
-    upsert = parent.settings.load_method == "upsert" and parent.keys
-    match = " AND ".join(
-        f"c.{quote_ident(tables.plan.source_columns[k])} IS NOT DISTINCT FROM s.{quote_ident(k)}"
-        for k in parent.keys
-    )
-    for part in parts[1:]:  # every delete before the first child load replaces `stage`
+    upsert = parent.settings.load_method == "upsert" and parent.keys and parts[0].records
+    for part in parts[1:]:
         table = loader.tables[part.spec.name]
         target = loader._qualified(table.schema, table.name)
         try:
@@ -57,15 +53,45 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, stage:
                 loader.con.execute(f"DELETE FROM {target}")
                 loader.overwritten.add(part.spec.name)
             if upsert:
-                loader.con.execute(f"DELETE FROM {target} AS c USING {stage} AS s WHERE {match}")
+                _delete_children(
+                    loader, target, table.columns, parent.keys, parts[0].records, tables
+                )
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}: cannot replace the rows of child table "
                 f"{table.name}: {str(exc).splitlines()[0]}"
             ) from None
-    for part in parts[1:]:
         if part.records:
             loader._load_batch(part)
+
+
+def _delete_children(
+    loader: DuckDBLoader,
+    target: str,
+    columns: dict[str, str],
+    keys: list[str],
+    parents: list[dict[str, Any]],
+    tables: nested.NestedStream,
+) -> None:
+    """Delete the rows of a child table whose source keys are those of `parents` (one
+    statement, the keys sent as text lists and cast to the columns' own types)."""
+    source = [tables.plan.source_columns[k] for k in keys]
+    unnest = ", ".join(
+        f"CAST(unnest(?::VARCHAR[]) AS {columns[col]}) AS k{i}" for i, col in enumerate(source)
+    )
+    match = " AND ".join(
+        f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
+    )
+    lists = [[_text(r.get(k)) for r in parents] for k in keys]
+    loader.con.execute(
+        f"DELETE FROM {target} AS c USING (SELECT {unnest}) AS s WHERE {match}", lists
+    )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
 
 
 def retire(loader: DuckDBLoader, tables: nested.NestedStream, version: int) -> None:
