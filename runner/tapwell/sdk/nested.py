@@ -356,14 +356,26 @@ def _children(
             continue
         target = out[child.name]
         names = child.level_columns
+        base = dict(keys)  # the source keys and the parent's levels: the same for every element
+        base.update(zip(names, levels))
+        own = names[-1]
+        direct, deep, scalar, grandchildren = child.direct, child.deep, child.scalar, child.children
         for position, item in enumerate(items):
-            at = levels + (position,)
-            row = dict(keys)
-            row.update(zip(names, at))
-            row.update(_row(child, item))
+            row = base.copy()
+            row[own] = position
+            if scalar:
+                row["value"] = item
+            elif isinstance(item, dict):
+                for name, prop in direct:
+                    if prop in item:
+                        row[name] = item[prop]
+                for name, path in deep:
+                    found, value = _get(item, path)
+                    if found:
+                        row[name] = value
+                if grandchildren:
+                    _children(child, item, keys, levels + (position,), out)
             target.append(row)
-            if child.children and isinstance(item, dict):
-                _children(child, item, keys, at, out)
 
 
 def child_specs(stream: str, root: TablePlan) -> dict[str, StreamSpec]:
