@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from psycopg2 import sql
+from psycopg import sql
 from tapwell.sdk import nested
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError

@@ -26,7 +26,7 @@ OK = {"tap": "tap-csv", "target": "target-jsonl"}
         ),
         (
             {"integrations": {"a": {**OK, "retries": 3}}},
-            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: notify, retry, schedule, select, state, streams, tap, target",
+            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: after, catchup, notify, retry, schedule, select, state, streams, tap, target, timezone",
         ),
         (
             {"integrations": {"a": {**OK, "schedule": "daily"}}},

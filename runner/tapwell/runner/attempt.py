@@ -260,10 +260,12 @@ def run_attempt(
     stall_timeout: float | None = None,
     progress_every: float = 10.0,
     lock: RunLock | None = None,
+    on_spawn: Callable[[str, int], None] | None = None,
 ) -> AttemptResult:
     """Run tap | target once. Never raises for a connector's failure: the exit codes say it.
     With `lock` (the integration's, held by the caller) the connectors inherit it and carry
-    its guard token, so no later run can start beside them (tapwell.runner.guard)."""
+    its guard token, so no later run can start beside them (tapwell.runner.guard).
+    `on_spawn(role, pid)` hears of each connector started (the run's stage sampler)."""
     catalog = prepared_catalog(project, integration)
     tap_argv = resolve_command(integration.tap)
     target_argv = resolve_command(integration.target)
@@ -308,6 +310,9 @@ def run_attempt(
             stderr=subprocess.PIPE,
             **spawn,
         )
+        if on_spawn is not None:
+            on_spawn("tap", tap.pid)
+            on_spawn("target", target.pid)
         assert tap.stdout is not None and tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
         widen_pipe(tap.stdout)  # see tapwell.sdk.pipes
