@@ -8,7 +8,7 @@ child tables) in the same run, on the same input, one after another.
 
 Every load goes into a fresh destination (a new DuckDB file, a new PostgreSQL database); the
 figure is wall seconds of the loading process alone (the input is read from a file written
-once), CPU seconds (user + sys, os.wait4), parent rows/s and total rows written (every table of
+once; each PostgreSQL database is dropped once counted), CPU seconds (user + sys, os.wait4), parent rows/s and total rows written (every table of
 the load, counted afterwards). A load whose parent count is not N is reported WRONG. dlt runs
 from its own virtualenv (bench/.venvs/dlt, `pip install "dlt[duckdb,postgres]"`), with
 write_disposition merge on primary key id, as our targets upsert.
@@ -178,6 +178,17 @@ def pg_database(name: str) -> dict[str, Any]:
     return {**PG, "dbname": name}
 
 
+def drop_database(name: str) -> None:
+    """The load's database, once counted: the bench leaves no database behind."""
+    import psycopg2
+
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
 def counts_duckdb(path: Path, schema: str) -> dict[str, int]:
     import duckdb
 
@@ -259,6 +270,7 @@ def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
             cfg.write_text(json.dumps({**config, "nested": mode[0]}))
             wall, cpu, code, err = run([str(BIN / "target-postgres"), "--config", str(cfg)], singer)
             counts = counts_postgres(config, "public") if code == 0 else {}
+        drop_database(config["dbname"])
     if code != 0:
         return {**row, "skipped": f"exit {code}: {err}"}
     return {
