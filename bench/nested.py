@@ -283,14 +283,14 @@ def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.nested", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--work", default=str(HERE / "data" / "nested"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
