@@ -46,11 +46,12 @@ def mode(raw: dict[str, Any], name: str) -> str:
 
 
 def about(root: Path, argv: list[str]) -> dict[str, Any]:
-    """A connector's `--about` (JSON), {} when it cannot say. Cached in .tapwell/about.json by
-    command and its files' modification times, as recover.capabilities caches its answer."""
+    """A connector's `--about` (JSON), {} when it cannot say. Cached in
+    .tapwell/capabilities.json by command and its files' modification times (the cache that
+    recover.capabilities reads: one --about per connector version)."""
     stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
     key = orjson.dumps(stamp).decode()
-    cache_path = root / ".tapwell" / "about.json"
+    cache_path = root / ".tapwell" / "capabilities.json"  # recover.py reads it too
     try:
         cache = orjson.loads(cache_path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
