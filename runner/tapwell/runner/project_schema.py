@@ -162,7 +162,7 @@ INTEGRATION: dict[str, Any] = {
         "fast_lane": {
             "enum": ["auto", "on", "off", True, False],
             "description": "BATCH files between tap and target when both can (auto), always "
-            "(on: refuse to run without), never (off)",
+            "(on: refuse to run without), never (off, the default)",
         },
     },
 }
