@@ -20,7 +20,8 @@ def about() -> dict[str, Any]:
         "name": NAME,
         "version": "0.1.0",
         "description": "MySQL and MariaDB tables as Singer streams: FULL_TABLE, INCREMENTAL, LOG_BASED; exact values",
-        "capabilities": ["catalog", "discover", "state", "about", "log-based"],
+        "capabilities": ["catalog", "discover", "state", "about", "log-based", "batch"],
+        "batch_formats": ["csv", "jsonl"],  # csv: PostgreSQL's COPY csv dialect (tapwell's own)
         "settings": SETTINGS.json_schema(),
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "MySQLConfig", "truthy"]
@@ -134,6 +135,16 @@ class MySQLConfig:
         "",
         show_default=False,
         help="INCREMENTAL on a date or datetime key: where to start without a bookmark",
+    )
+    batch_config: BatchConfig | None = setting(
+        None,
+        type="object",
+        parse=parse_batch_config,
+        show_default=False,
+        help="The fast lane (singer-sdk's spelling): FULL_TABLE and initial LOG_BASED rows go "
+        'into files, {"encoding": {"format": "jsonl"|"csv", "compression": "none"|"gzip"}, '
+        '"storage": {"root": "file:///dir", "prefix": ""}, "batch_size": 100000}, each file '
+        "followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect, tapwell's own)",
     )
     connect_timeout: int = setting(
         30, type=_WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"

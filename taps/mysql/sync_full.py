@@ -124,6 +124,10 @@ def _stream_rows(
     """Write the rows `sql` selects as records of `version`; returns how many."""
     import MySQLdb.cursors
 
+    if ctx.config.batch_config is not None:
+        from .sync_files import stream_files
+
+        return stream_files(ctx, sp, sql, params, version)
     sid = sp.tap_stream_id
     names = sp.names
     key_pos = [names.index(k) for k in sp.key_properties]

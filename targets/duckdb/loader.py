@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+from tapwell.sdk import nested
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl, stage
+from . import children, ddl, files, stage
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -69,6 +70,8 @@ def connect(path: str) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBLoader:
+    batch_formats = ("csv",)  # BATCH files read by read_csv straight into the merge (files.py)
+
     def __init__(self, config: DuckDBConfig | dict[str, Any]) -> None:
         self.config = DuckDBConfig.parse(config)
         self.path = self.config.path
@@ -84,6 +87,7 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
+        self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
@@ -146,16 +150,24 @@ class DuckDBLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
-            self._prepare(spec)
+            if self.config.nested_for(spec.name) == "tables":
+                self.nested[spec.name] = children.prepare(self, spec)
+            else:
+                self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}"
             ) from None
 
-    def _prepare(self, spec: StreamSpec) -> None:
+    def _prepare(
+        self,
+        spec: StreamSpec,
+        where: tuple[str, str] | None = None,
+        settings: StreamSettings | None = None,
+    ) -> None:
         wanted = self._columns(spec)
-        settings = self.config.settings_for(spec.name)
-        schema_name, table_name = self.config.target_of(spec.name)
+        settings = settings or self.config.settings_for(spec.name)
+        schema_name, table_name = where or self.config.target_of(spec.name)
         problem = ddl.nul_free("table", table_name)
         if problem:
             raise ProtocolError(problem, stream=spec.name)
@@ -271,7 +283,19 @@ class DuckDBLoader:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
-                self._load_batch(batch)
+                if batch.files:
+                    if batch.spec.name in self.nested:
+                        raise ProtocolError(
+                            "csv BATCH files cannot feed a stream with nested tables yet "
+                            "(set fast_lane: off for this integration)",
+                            line=batch.first_line,
+                            stream=batch.spec.name,
+                        )
+                    self._load_files(batch)
+                elif batch.spec.name in self.nested:
+                    children.load(self, batch, self.nested[batch.spec.name])
+                else:
+                    self._load_batch(batch)
             if state is not None:
                 self._save_state(state)
             self.con.execute("COMMIT")
@@ -283,7 +307,7 @@ class DuckDBLoader:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
         table = self.tables.get(spec.name)
-        if table is None:
+        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
             return None
         encode = stage.compile_row(table.staged, check)
         return None if encode is None else RowEncoder(encode, layout=table.staged)
@@ -376,6 +400,24 @@ class DuckDBLoader:
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
 
+    def _load_files(self, batch: Batch) -> None:
+        """A csv BATCH: each file read by read_csv and merged as a batch's rows are."""
+        table = self.tables[batch.spec.name]
+        keys = table.keys if table.settings.load_method == "upsert" else []
+        if batch.version is not None:
+            self._ensure_column(table, "_sdc_table_version", "BIGINT")
+        deleted = table.settings.hard_delete and any(
+            c.column == "_sdc_deleted_at" for c in table.staged
+        )
+        target = self._qualified(table.schema, table.name)
+        source = getattr(self, "source", "stdin")
+        for path, gz in batch.files:
+            rows, cols, casts = files.staged_select(batch, table, path, gz, source)
+            try:
+                batch.file_rows += self._merge(batch, table, target, rows, cols, keys, deleted)
+            except duckdb.Error as exc:
+                raise files.refused(self.con, batch, path, gz, casts, exc, source) from None
+
     def _merge(
         self,
         batch: Batch,
@@ -385,9 +427,10 @@ class DuckDBLoader:
         cols: list[str],
         keys: list[str],
         deleted: bool,
-    ) -> None:
+    ) -> int:
         """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
-        staging table) into the table: overwrite's first delete, the delete by key, the insert."""
+        staging table) into the table: overwrite's first delete, the delete by key, the insert;
+        returns the rows inserted."""
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
@@ -398,32 +441,40 @@ class DuckDBLoader:
             self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
-        self.con.execute(
+        inserted = self.con.execute(
             f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
-        )
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        table = self.tables.get(spec.name)
-        if table is None or "_sdc_table_version" not in table.columns:
-            return
-        target = self._qualified(table.schema, table.name)
+        """Rows of other versions are deleted (hard_delete) or marked `_sdc_deleted_at`, and so
+        are the child rows of those parents (nested: tables), in one transaction."""
         self.con.execute("BEGIN TRANSACTION")
         try:
-            if table.settings.hard_delete:
-                self.con.execute(
-                    f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
-                )
-            else:
-                self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
-                self.con.execute(
-                    f"UPDATE {target} SET _sdc_deleted_at = now() "
-                    "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
-                    [version],
-                )
+            self._activate(spec.name, version)
+            if spec.name in self.nested:
+                children.retire(self, self.nested[spec.name], version)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+
+    def _activate(self, stream: str, version: int) -> None:
+        table = self.tables.get(stream)
+        if table is None or "_sdc_table_version" not in table.columns:
+            return
+        target = self._qualified(table.schema, table.name)
+        if table.settings.hard_delete:
+            self.con.execute(
+                f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
+            )
+        else:
+            self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
+            self.con.execute(
+                f"UPDATE {target} SET _sdc_deleted_at = now() "
+                "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
+                [version],
+            )
 
     def _save_state(self, state: dict[str, Any]) -> None:
         where = self._qualified(self.schema, STATE_TABLE)

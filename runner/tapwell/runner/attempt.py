@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import orjson
 
+from tapwell.runner import fast_lane
 from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
 from tapwell.runner.lock import RunLock
 from tapwell.runner.project import Connector, Integration, Project
@@ -279,12 +280,26 @@ def run_attempt(
     if lock is not None:
         spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
     tmp = run_dir()
+    spool = None
     # The state as last saved, rewritten after each save: a CDC tap confirms to its server only
     # what this file covers (tap-postgres reads it; see its README, "Acknowledgement").
     saved_state = os.path.join(tmp, "saved-state.json")
     spawn["env"] = {**(spawn.get("env") or os.environ), SAVED_STATE_ENV: saved_state}
     try:
-        tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
+        tap_conf, target_conf, spool = fast_lane.prepare(
+            integration.name,
+            integration.raw,
+            project.state_dir,
+            project.root,
+            tap_argv,
+            target_argv,
+            integration.tap.config,
+            target_config(integration),
+        )
+        if spool is not None:
+            fmt = tap_conf["batch_config"]["encoding"]["format"]
+            sink(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
+        tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", tap_conf)]
         if catalog is not None:
             flag = catalog_flag(project, integration.tap, tap_argv)
             tap_cmd += [flag, write_private(tmp, "catalog.json", catalog)]
@@ -293,7 +308,7 @@ def run_attempt(
         target_cmd = [
             *target_argv,
             "--config",
-            write_private(tmp, "target.json", target_config(integration)),
+            write_private(tmp, "target.json", target_conf),
         ]
 
         tap = subprocess.Popen(
@@ -382,6 +397,7 @@ def run_attempt(
         result.rows = metrics.rows() if result.states_saved or result.ok else {}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        fast_lane.remove(spool)
     return result
 
 

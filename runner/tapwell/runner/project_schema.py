@@ -159,6 +159,11 @@ INTEGRATION: dict[str, Any] = {
         "retry": RETRY,
         "notify": NOTIFY,
         "state": STATE,
+        "fast_lane": {
+            "enum": ["auto", "on", "off", True, False],
+            "description": "BATCH files between tap and target when both can (auto), always "
+            "(on: refuse to run without), never (off, the default)",
+        },
     },
 }
 

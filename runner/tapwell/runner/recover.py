@@ -16,14 +16,10 @@ Errors say where and what, never a password: the config's secret values are mask
 
 from __future__ import annotations
 
-import contextlib
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from tapwell.runner.project import Connector, Integration, Project
 from tapwell.runner.statestore import check_state
@@ -56,45 +52,17 @@ def recovery_source(project: Project, integration: Integration) -> Source | None
 
 def capabilities(project: Project, target: Connector) -> list[str]:
     """The capabilities the target's `--about` lists; [] when it cannot say (not installed, no
-    --about, not JSON). Cached per command and modification times of its files."""
+    --about, not JSON). Its --about is cached per command and modification times of its files
+    (tapwell.runner.fast_lane.about, which the fast lane's negotiation reads too)."""
     from tapwell.runner.attempt import resolve_command
+    from tapwell.runner.fast_lane import about
 
     try:
         argv = resolve_command(target)
     except ConfigError:
         return []  # the run itself says what is missing
-    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
-    key = orjson.dumps(stamp).decode()
-    cache_path = project.root / ".tapwell" / "capabilities.json"
-    try:
-        cache = orjson.loads(cache_path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        cache = {}
-    if not isinstance(cache, dict):
-        cache = {}
-    if isinstance(cache.get(key), list):
-        return [str(c) for c in cache[key]]
-    try:
-        done = subprocess.run(
-            [*argv, "--about"],
-            capture_output=True,
-            timeout=30,
-            cwd=project.root,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return []  # not cached: the next run asks again
-    found: list[str] = []
-    with contextlib.suppress(ValueError):
-        about = orjson.loads(done.stdout) if done.returncode == 0 else None
-        if isinstance(about, dict) and isinstance(about.get("capabilities"), list):
-            found = [str(c) for c in about["capabilities"]]
-    cache[key] = found
-    with contextlib.suppress(OSError):
-        from tapwell.runner.statestore import atomic_write
-
-        atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
-    return found
+    found = about(project.root, argv).get("capabilities")
+    return [str(c) for c in found] if isinstance(found, list) else []
 
 
 def recover_state(project: Project, integration: Integration) -> dict[str, Any] | None:

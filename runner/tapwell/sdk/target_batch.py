@@ -8,6 +8,7 @@ BATCH message's line, its stream and the file (with the line inside it), never a
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -17,17 +18,48 @@ from tapwell.singer.messages import BatchMessage
 from tapwell.singer.wire import json_problem, loads
 
 
-def batch_rows(msg: BatchMessage, line_no: int, source: str) -> Iterator[tuple[bytes, Any]]:
+def batch_format(msg: BatchMessage) -> str:
+    """The BATCH's encoding format, lower case (jsonl when not said)."""
+    return str(msg.encoding.get("format") or "jsonl").lower()
+
+
+def batch_files(
+    msg: BatchMessage, line_no: int, source: str, root: str | None = None
+) -> list[tuple[str, bool]]:
+    """(local path, gzip?) of every file of `msg`, each checked: a local file URL, inside `root`
+    when one is given (the run's spool folder: a path escaping it is refused), and present."""
+    out = []
+    for url in msg.manifest:
+        if not isinstance(url, str) or ("://" in url and not url.startswith("file://")):
+            raise bad_batch(msg, line_no, source, f"BATCH manifest entry {url!r} is not a file URL")
+        path = url[len("file://") :] if url.startswith("file://") else url
+        if root is not None:
+            real, top = os.path.realpath(path), os.path.realpath(root)
+            if os.path.commonpath([real, top]) != top:
+                raise bad_batch(
+                    msg,
+                    line_no,
+                    source,
+                    f"BATCH file {path} is outside the spool folder {root} (refused)",
+                )
+        if not os.path.isfile(path):
+            raise bad_batch(msg, line_no, source, f"BATCH file {path} does not exist")
+        gz = msg.encoding.get("compression") == "gzip" or path.endswith(".gz")
+        out.append((path, gz))
+    return out
+
+
+def batch_rows(
+    msg: BatchMessage, line_no: int, source: str, root: str | None = None
+) -> Iterator[tuple[bytes, Any]]:
     """(raw line, decoded record) for every non-blank line of every file of `msg`, in order;
     the raw line is given so the caller can count its bytes (blank lines come with None)."""
-    fmt = str(msg.encoding.get("format") or "jsonl").lower()
+    fmt = batch_format(msg)
     if fmt != "jsonl":
-        raise _bad(msg, line_no, source, f"BATCH encoding {fmt!r} is not supported (only jsonl)")
-    for url in msg.manifest:
-        if not isinstance(url, str):
-            raise _bad(msg, line_no, source, f"BATCH manifest entry {url!r} is not a file URL")
-        path = url[len("file://") :] if url.startswith("file://") else url
-        gz = msg.encoding.get("compression") == "gzip" or path.endswith(".gz")
+        raise bad_batch(
+            msg, line_no, source, f"BATCH encoding {fmt!r} is not supported here (jsonl)"
+        )
+    for path, gz in batch_files(msg, line_no, source, root):
         yield from _file_rows(msg, line_no, source, path, gz)
 
 
@@ -46,7 +78,7 @@ def _file_rows(
                 try:
                     record = loads(row)
                 except ValueError as exc:
-                    raise _bad(
+                    raise bad_batch(
                         msg,
                         line_no,
                         source,
@@ -54,15 +86,19 @@ def _file_rows(
                     ) from None
                 if not isinstance(record, dict):
                     problem = f"is {type(record).__name__}, not a record (a JSON object)"
-                    raise _bad(msg, line_no, source, f"BATCH file {path} line {row_no} {problem}")
+                    raise bad_batch(
+                        msg, line_no, source, f"BATCH file {path} line {row_no} {problem}"
+                    )
                 yield row, record
     except FileNotFoundError:
-        raise _bad(msg, line_no, source, f"BATCH file {path} does not exist") from None
+        raise bad_batch(msg, line_no, source, f"BATCH file {path} does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         what = "gzip file" if gz else "file"
         reason = str(exc) or type(exc).__name__
-        raise _bad(msg, line_no, source, f"BATCH {what} {path} cannot be read ({reason})") from None
+        raise bad_batch(
+            msg, line_no, source, f"BATCH {what} {path} cannot be read ({reason})"
+        ) from None
 
 
-def _bad(msg: BatchMessage, line_no: int, source: str, problem: str) -> ProtocolError:
+def bad_batch(msg: BatchMessage, line_no: int, source: str, problem: str) -> ProtocolError:
     return ProtocolError(problem, line=line_no, stream=msg.stream, source=source)

@@ -40,6 +40,7 @@ def target_command(
     settings: dict[str, Any] | Settings[Any] | None = None,
     version: str = "0.1.0",
     read_state: Callable[[Any], str | None] | None = None,
+    batch_formats: tuple[str, ...] = ("jsonl",),
 ) -> Callable[..., None]:
     """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory;
     `read_state(config)` returns the committed state as JSON text, None when there is none.
@@ -48,8 +49,9 @@ def target_command(
     also parses the config once (keys that are no setting warned about, secrets masked) and hands
     the parsed object to `make_loader` and `read_state` instead of the dict; the loop's own
     settings (batch_size_rows, batch_size_bytes, batch_wait_limit_seconds, add_metadata_columns)
-    are then read from its attributes of those names."""
-    capabilities = ["about", "soft-delete", "hard-delete"]
+    are then read from its attributes of those names. `batch_formats`: the BATCH formats it
+    loads (jsonl through the loop, record by record; csv only when its loader reads files)."""
+    capabilities = ["about", "soft-delete", "hard-delete", "batch"]
     if read_state is not None:
         capabilities.append("read-state")
 
@@ -101,6 +103,7 @@ def target_command(
                     "version": version,
                     "description": description,
                     "capabilities": capabilities,
+                    "batch_formats": list(batch_formats),
                     "settings": schema,
                 }
                 print_about(info, fmt)

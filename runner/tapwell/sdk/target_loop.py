@@ -12,6 +12,8 @@ can build on it without importing tapwell.sdk.target, which re-exports the CLI (
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from bisect import bisect_right
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from tapwell.sdk.progress import Progress, configure_logging
-from tapwell.sdk.target_batch import batch_rows
+from tapwell.sdk.target_batch import bad_batch, batch_files, batch_format, batch_rows
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec, ValueRefused
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
@@ -86,6 +88,11 @@ class TargetLoop:
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
         self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
         self.load_failed = False  # the loader raised: what it refused is named by its line
+        root = config.get("batch_root")  # the spool folder BATCH files must be in (the runner's)
+        self.batch_root: str | None = str(root) if root else None
+        self.keep_files = bool(config.get("batch_keep_files", False))
+        self.files_pending = False  # BATCH files attached: the next STATE commits them
+        self.read_files: list[tuple[str, bool]] = []  # jsonl files read whole: gone at next flush
         self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
 
     # ------------------------------------------------------------------ messages
@@ -328,7 +335,7 @@ class TargetLoop:
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         self.states.append((line_no, value))  # should a later line be bad (_commit_before)
-        if not self.buffered_rows:
+        if not self.buffered_rows or self.files_pending:
             self.flush()  # nothing buffered: the loader still records the state, then it is printed
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
@@ -348,17 +355,45 @@ class TargetLoop:
             self.loader.activate_version(spec, msg.version)
 
     def on_batch(self, msg: BatchMessage, line_no: int) -> None:
-        """singer-sdk BATCH with jsonl (optionally gzip) files: each file's lines are records."""
-        for row, record in batch_rows(msg, line_no, self._source):
+        """A BATCH in a format the loader reads itself (`batch_formats`): the files are handed
+        to it whole, committed with the next STATE. Otherwise (singer-sdk's jsonl, optionally
+        gzip) each file's lines are records, as if they had come as RECORD lines."""
+        fmt = batch_format(msg)
+        if fmt in getattr(self.loader, "batch_formats", ()):
+            self._attach_files(msg, line_no)
+            return
+        if msg.version is not None:
+            self.versions.saw(msg.stream, msg.version)
+        for row, record in batch_rows(msg, line_no, self._source, self.batch_root):
             self.bytes_read += len(row)  # a batch's size limit counts the file's records
             if record is not None:
-                self.on_record(RecordMessage(msg.stream, record), line_no)
+                self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
+        self.read_files += batch_files(msg, line_no, self._source, self.batch_root)
+        self.files_pending = True  # the next STATE commits them (and deletes the files)
+
+    def _attach_files(self, msg: BatchMessage, line_no: int) -> None:
+        spec = self.specs.get(msg.stream)
+        if spec is None:
+            raise bad_batch(msg, line_no, self._source, "BATCH before its SCHEMA")
+        files = batch_files(msg, line_no, self._source, self.batch_root)
+        if self.buffered_rows:
+            self.flush()  # the records before the BATCH go first, with the state before it
+        batch = self.batches.get(msg.stream)
+        if batch is None:
+            batch = self.batches[msg.stream] = Batch(spec, first_line=line_no)
+        if not batch.files:
+            batch.first_line = line_no
+        batch.files.extend(files)
+        batch.version = msg.version
+        if msg.version is not None:
+            self.versions.saw(msg.stream, msg.version)
+        self.files_pending = True
 
     # ------------------------------------------------------------------ commit
 
     def flush(self) -> None:
         """Commit what is buffered with the pending state, then print that state."""
-        batches = [b for b in self.batches.values() if b.records]
+        batches = [b for b in self.batches.values() if b.records or b.files]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
             for b in batches:
@@ -374,10 +409,18 @@ class TargetLoop:
                 self.load_failed = True
                 raise
             for b in batches:
+                if b.files:
+                    self.progress.add(b.spec.name, b.file_rows)
+                b.file_rows = 0
                 b.records = []
                 b.lines = []
                 b.keys = []
                 b.refused = {}
+                self._done_with(b.files)
+                b.files = []
+            self._done_with(self.read_files)
+            self.read_files = []
+        self.files_pending = False
         self.lanes.clear()  # bound to the lists just emptied
         self.buffered_rows = 0
         self.states = []
@@ -408,6 +451,7 @@ class TargetLoop:
                 lines=b.lines[:n],
                 keys=b.keys[:n],
                 refused={i: why for i, why in b.refused.items() if i < n},
+                files=b.files if b.first_line < state_line else [],
             )
         self.flush()
 
@@ -429,6 +473,15 @@ class TargetLoop:
     def _name_source(self, exc: ProtocolError) -> None:
         exc.source = self._source
         exc.args = (exc.describe(),)
+
+    def _done_with(self, files: list[tuple[str, bool]]) -> None:
+        """Committed BATCH files are deleted (their rows are in the destination now), unless
+        the config keeps them (batch_keep_files)."""
+        if self.keep_files:
+            return
+        for path, _ in files:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
     def _emit_state(self) -> None:
         value = self.pending_state

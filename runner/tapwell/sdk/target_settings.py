@@ -44,3 +44,12 @@ class LoopSettings:
         help="Add _sdc_extracted_at, _sdc_received_at, _sdc_batched_at, _sdc_deleted_at, "
         "_sdc_table_version and _sdc_sequence to every table",
     )
+    batch_root: str = setting(
+        "",
+        show_default=False,
+        help="The fast lane: the folder BATCH files must be in (a path escaping it is refused); "
+        "the runner sets it to the run's spool folder",
+    )
+    batch_keep_files: bool = setting(
+        False, help="Keep BATCH files after their rows are committed (default: deleted)"
+    )

@@ -63,6 +63,9 @@ class Batch:
     encoder: RowEncoder | None = None  # what encoded `records`; None: they are the dicts
     keys: list[Any] = field(default_factory=list)  # encoder.key of each record, when it has one
     refused: dict[int, ValueRefused] = field(default_factory=dict)  # index -> why (row is None)
+    files: list[tuple[str, bool]] = field(default_factory=list)  # BATCH files (path, gzip?) the
+    # loader reads itself (a format in its `batch_formats`), from the BATCH on `first_line`
+    file_rows: int = 0  # rows the loader loaded from `files` (it sets this; progress counts it)
 
     @property
     def last_line(self) -> int:
@@ -74,7 +77,10 @@ class Loader(Protocol):
     """What a destination implements. `load` must be atomic: all batches and the state, or none.
 
     A loader may also offer `row_encoder(spec, check: CheckCode) -> RowEncoder | None`, called
-    after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts."""
+    after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts.
+    And `batch_formats` (a tuple such as ("csv",)): the BATCH file formats it loads straight
+    from the files (Batch.files), with no row going through Python; other formats are read
+    by the loop, record by record."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 

@@ -85,14 +85,18 @@ class BatchMessage:
     stream: str
     encoding: dict[str, Any]
     manifest: list[str]
+    version: int | None = None  # tapwell's addition: the table version of the files' rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "type": "BATCH",
             "stream": self.stream,
             "encoding": self.encoding,
             "manifest": self.manifest,
         }
+        if self.version is not None:
+            out["version"] = self.version
+        return out
 
 
 Message = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage | BatchMessage
@@ -160,7 +164,8 @@ def _batch(obj: dict[str, Any]) -> BatchMessage:
     stream = _require(obj, "stream", str, "BATCH")
     encoding = _require(obj, "encoding", dict, "BATCH")
     manifest = _require(obj, "manifest", list, "BATCH")
-    return BatchMessage(stream, encoding, manifest)
+    version = obj.get("version")
+    return BatchMessage(stream, encoding, manifest, version if type(version) is int else None)
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], Message]] = {

@@ -1,0 +1,260 @@
+"""The tap's side of the fast lane: rows written straight into BATCH files, then the BATCH message.
+
+`batch_config` is spelled as singer-sdk spells it, so a config written for an SDK tap works:
+
+    {"encoding": {"format": "jsonl" | "csv", "compression": "none" | "gzip"},
+     "storage": {"root": "file:///spool", "prefix": "orders-"},
+     "batch_size": 100000}
+
+`jsonl` is the SDK's format: one JSON object (the record) per line. `csv` is tapwell's: a header
+line naming the columns, then one line per row in the dialect PostgreSQL's `COPY ... (FORMAT csv,
+HEADER)` reads: every value quoted, NULL an unquoted empty field, so '' stays '' (`""`), and tabs,
+newlines and backslashes are plain characters inside the quotes. A value is written as its JSON
+text would carry it (decimals with every digit, timestamps with offset and microseconds, JSON
+documents as their text), so the target parses each column from the text as it would the RECORD.
+
+Storage is a seam (`Storage`): local folders (`file://`) today; an object store is another class
+with `open_new` and `url`, chosen by the root's scheme in `storage_for`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from decimal import Decimal
+from typing import IO, Any, Protocol
+
+import orjson
+
+from tapwell.singer.errors import ConfigError
+
+FORMATS = ("jsonl", "csv")
+COMPRESSIONS = ("none", "gzip")
+DEFAULT_BATCH_SIZE = 100_000
+
+__all__ = ["BatchConfig", "BatchFile", "LocalStorage", "csv_text", "parse_batch_config"]
+
+
+class Storage(Protocol):
+    """Where BATCH files go: a new file to write, and the URL a target reads it from."""
+
+    def open_new(self, name: str) -> tuple[IO[bytes], str]: ...
+
+    def wait_below(self, most: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class LocalStorage:
+    """A local folder (`file:///path`): files are created new, never overwritten."""
+
+    folder: str
+    prefix: str = ""
+
+    def open_new(self, name: str) -> tuple[IO[bytes], str]:
+        path = os.path.join(self.folder, self.prefix + name)
+        f = open(path, "xb")  # noqa: SIM115 - the writer closes it
+        return f, "file://" + os.path.abspath(path)
+
+    def pending(self) -> int:
+        """Files of ours still in the folder: the target deletes each once committed."""
+        return sum(1 for n in os.listdir(self.folder) if n.startswith(self.prefix))
+
+    def wait_below(self, most: int) -> None:
+        """Bounded disk: wait while more than `most` files are not yet consumed (0: never)."""
+        while most and self.pending() > most:
+            time.sleep(0.02)
+
+
+def storage_for(root: str, prefix: str) -> LocalStorage:
+    """The storage a root URL names. Only local folders for now (the seam for object stores)."""
+    if root.startswith("file://"):
+        folder = root[len("file://") :]
+    elif "://" in root:
+        scheme = root.split("://", 1)[0]
+        raise ConfigError(
+            f"config key batch_config.storage.root: {scheme}:// is not supported yet "
+            "(use a local folder, file:///path)"
+        )
+    else:
+        folder = root
+    if not os.path.isdir(folder):
+        raise ConfigError(
+            f"config key batch_config.storage.root: folder {folder} does not exist (create it)"
+        )
+    return LocalStorage(folder, prefix)
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    format: str
+    compression: str
+    root: str
+    prefix: str
+    batch_size: int
+    max_pending_files: int = 0  # tapwell's: wait while more files are unconsumed (0: never)
+
+    def storage(self) -> LocalStorage:
+        return storage_for(self.root, self.prefix)
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.format + (".gz" if self.compression == "gzip" else "")
+
+
+def parse_batch_config(value: Any, key: str = "batch_config") -> BatchConfig:
+    """singer-sdk's `batch_config` object, checked: one ConfigError line naming the key."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"config key {key}: an object with encoding, storage and batch_size")
+    encoding = value.get("encoding") or {}
+    storage = value.get("storage") or {}
+    if not isinstance(encoding, dict) or not isinstance(storage, dict):
+        raise ConfigError(f"config key {key}: encoding and storage are objects")
+    fmt = str(encoding.get("format") or "jsonl").lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"config key {key}.encoding.format: {fmt!r} is not one of jsonl, csv")
+    comp = str(encoding.get("compression") or "none").lower()
+    if comp not in COMPRESSIONS:
+        raise ConfigError(
+            f"config key {key}.encoding.compression: {comp!r} is not one of none, gzip"
+        )
+    root = storage.get("root")
+    if not isinstance(root, str) or not root:
+        raise ConfigError(f"config key {key}.storage.root: the folder, as file:///path")
+    size = value.get("batch_size", DEFAULT_BATCH_SIZE)
+    if isinstance(size, bool) or not isinstance(size, int | str) or not str(size).isdigit():
+        raise ConfigError(f"config key {key}.batch_size: {size!r} is not a whole number")
+    if int(size) < 1:
+        raise ConfigError(f"config key {key}.batch_size: at least 1")
+    pending = value.get("max_pending_files", 0)
+    if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
+        raise ConfigError(f"config key {key}.max_pending_files: {pending!r} is not a whole number")
+    return BatchConfig(fmt, comp, root, str(storage.get("prefix") or ""), int(size), pending)
+
+
+# ----------------------------------------------------------------------------- csv values
+
+
+_JSON_SPACE = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
+
+
+def _compact(text: str) -> str:
+    """JSON text without the blanks between tokens (strings untouched, numbers never parsed:
+    every digit stays), as a target that parses the RECORD's JSON would store it."""
+    return _JSON_SPACE.sub(lambda m: m.group(1) or "", text) if " " in text else text
+
+
+def _datetime(v: datetime) -> str:
+    return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
+
+
+_CSV: dict[type, Callable[[Any], str]] = {
+    str: lambda v: v,
+    bool: lambda v: "true" if v else "false",
+    int: str,
+    float: repr,
+    orjson.Fragment: lambda v: _compact(orjson.dumps(v).decode()),  # JSON text, every digit
+    Decimal: lambda v: format(v, "f"),
+    datetime: _datetime,
+    date: date.isoformat,
+    clock_time: clock_time.isoformat,
+    timedelta: str,
+    bytes: lambda v: base64.b64encode(v).decode("ascii"),
+    dict: lambda v: orjson.dumps(v).decode(),
+    list: lambda v: orjson.dumps(v).decode(),
+}
+
+
+def csv_text(value: Any) -> str | None:
+    """A value as its csv field's text (None stays None: the unquoted empty field)."""
+    if value is None:
+        return None
+    conv = _CSV.get(type(value))
+    if conv is None:
+        if isinstance(value, str):
+            return str(value)
+        raise TypeError(f"cannot write {type(value).__name__} to a csv BATCH file")
+    return conv(value)
+
+
+def csv_line(fields: Sequence[str | None]) -> bytes:
+    """One csv line: every value quoted (a quote doubled), None as the unquoted empty field."""
+    return (
+        ",".join(["" if v is None else '"' + v.replace('"', '""') + '"' for v in fields]) + "\n"
+    ).encode("utf-8", "surrogatepass")
+
+
+def _quoted(value: Any) -> str:
+    text = value if type(value) is str else csv_text(value)
+    return '"' + text.replace('"', '""') + '"'  # type: ignore[union-attr]
+
+
+def compile_csv_row(columns: Sequence[str]) -> Callable[[dict[str, Any]], str]:
+    """A function from a record dict to its csv line, compiled once per file: one expression per
+    column, a string (the common case) quoted inline, other values through csv_text. Column
+    names appear only as values in the namespace, never in the source text."""
+    ns: dict[str, Any] = {"q": _quoted}
+    parts = []
+    for i, name in enumerate(columns):
+        ns[f"k{i}"] = name
+        parts.append(
+            f"('' if (x{i} := r[k{i}]) is None else "
+            f"('\"' + x{i}.replace('\"', '\"\"') + '\"' if type(x{i}) is str else q(x{i})))"
+        )
+    src = "def row(r):\n    return ','.join((" + ", ".join(parts) + ",)) + '\\n'\n"
+    exec(compile(src, "<tapwell csv row>", "exec"), ns)  # noqa: S102 - source from indexes only
+    return ns["row"]
+
+
+# ----------------------------------------------------------------------------- the files
+
+
+class BatchFile:
+    """One BATCH file being written: rows (as record dicts) in, the file's URL out on close."""
+
+    def __init__(self, cfg: BatchConfig, storage: Storage, name: str, columns: Sequence[str]):
+        self.raw, self.url = storage.open_new(name + cfg.suffix)
+        self.f: IO[bytes] = (
+            gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=1)  # type: ignore[assignment]
+            if cfg.compression == "gzip"
+            else self.raw
+        )
+        self.format = cfg.format
+        self.columns = tuple(columns)
+        self.rows = 0
+        if self.format == "csv":
+            self.f.write(csv_line(self.columns))
+            self.csv_row = compile_csv_row(self.columns)
+
+    def write(self, records: Sequence[dict[str, Any]], dumps: Callable[[Any], bytes]) -> None:
+        """`records` as lines; `dumps` is the tap's exact JSON encoder (jsonl)."""
+        if self.format == "jsonl":
+            self.f.write(b"".join([dumps(r) + b"\n" for r in records]))
+        else:
+            self.f.write("".join(map(self.csv_row, records)).encode("utf-8", "surrogatepass"))
+        self.rows += len(records)
+
+    def close(self) -> str:
+        """Flush to disk (fsync: a STATE will say these rows are done) and return the URL."""
+        if self.f is not self.raw:
+            self.f.close()
+        self.raw.flush()
+        os.fsync(self.raw.fileno())
+        self.raw.close()
+        return self.url
+
+
+def batch_message(stream: str, cfg: BatchConfig, urls: list[str]) -> dict[str, Any]:
+    """singer-sdk's BATCH message for `urls`."""
+    return {
+        "type": "BATCH",
+        "stream": stream,
+        "encoding": {"format": cfg.format, "compression": cfg.compression},
+        "manifest": urls,
+    }

@@ -1,0 +1,128 @@
+"""The fast lane into PostgreSQL: a csv BATCH file (tapwell's dialect, see
+tapwell.sdk.tap_batch) is sent to `COPY ... (FORMAT csv, HEADER)` as it lies on disk, in 1 MB
+chunks through psycopg's `cursor.copy()`: no Python per row. The rows go into a temporary staging
+table shaped like the target (the batch's table version filled in as the column's default), then
+the loader's usual merge runs, all inside the transaction that also saves the state
+(PostgresLoader.load).
+
+A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
+not have: one ProtocolError naming the file and its row, never a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import IO, Any
+
+import psycopg
+from psycopg import sql
+from tapwell.sdk.target import Batch
+from tapwell.singer.errors import ProtocolError
+
+from . import ddl
+
+CHUNK = 1 << 20
+
+
+def load_files(loader: Any, cur: Any, batch: Batch, stage: sql.Identifier) -> None:
+    """Every file of `batch` into its table: staged by COPY into `stage` (the loader's staging
+    table, which its merge reads), then merged. `loader` is the PostgresLoader (typed Any: this
+    module is imported by loader.py)."""
+    table = loader.tables[batch.spec.name]
+    if batch.version is not None:
+        loader._ensure_column(cur, table, "_sdc_table_version", "bigint")
+    if table.how.load_method == "overwrite" and table.stream not in loader.overwritten:
+        cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
+        loader.overwritten.add(table.stream)
+    for path, gz in batch.files:
+        _load_file(loader, cur, batch, table, path, gz, stage)
+
+
+def _load_file(
+    loader: Any, cur: Any, batch: Batch, table: Any, path: str, gz: bool, stage: sql.Identifier
+) -> None:
+    header = _header(batch, path, gz, loader.source)
+    cols = []
+    for name in header:
+        col = table.props.get(name)
+        if col is None:
+            raise _bad(
+                batch,
+                loader.source,
+                f"BATCH file {path} row 1: column {name!r} is not "
+                "in the stream's schema (send its SCHEMA first)",
+            )
+        cols.append(col)
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, table.target)
+    )
+    merged = list(cols)
+    if batch.version is not None:
+        cur.execute(
+            sql.SQL("ALTER TABLE {} ALTER COLUMN _sdc_table_version SET DEFAULT {}").format(
+                stage, sql.Literal(int(batch.version))
+            )
+        )
+        merged.append("_sdc_table_version")
+    if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in merged:
+        merged.append("_sdc_deleted_at")  # NULL: a row sent again is alive again
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
+        stage, ddl.idents(cols)
+    )
+    try:
+        with _open(path, gz) as f, cur.copy(stmt) as pipe:
+            while chunk := f.read(CHUNK):
+                pipe.write(chunk)
+        batch.file_rows += max(cur.rowcount, 0)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
+    except psycopg.Error as exc:
+        raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
+    merge = bool(table.key_props) and table.how.upsert
+    deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
+    loader._merge(cur, table, merged, merge, deletes)
+
+
+def _open(path: str, gz: bool) -> IO[bytes]:
+    f: Any = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+    return f
+
+
+def _header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
+    import csv
+    import io
+
+    try:
+        with _open(path, gz) as f:
+            first = f.readline()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _bad(batch, source, f"BATCH file {path} cannot be read ({exc})") from None
+    if not first.endswith(b"\n"):
+        raise _bad(batch, source, f"BATCH file {path} row 1: no header line (empty or truncated)")
+    try:
+        return next(csv.reader(io.StringIO(first.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        raise _bad(batch, source, f"BATCH file {path} row 1: the header is not csv") from None
+
+
+def _copy_problem(exc: Any, path: str) -> str:
+    """`BATCH file F row N, column C: what PostgreSQL said`, from COPY's error context
+    (`COPY t, line N, column C: "..."`); the file's row counts its header as row 1."""
+    import re
+
+    message = (str(exc).strip().splitlines() or ["COPY failed"])[0]
+    message = message.removeprefix("ERROR:").strip()
+    context = getattr(getattr(exc, "diag", None), "context", None) or ""
+    m = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
+    if m is None:
+        return f"BATCH file {path}: {message}"
+    where = f"BATCH file {path} row {m.group(1)}"
+    if m.group(2):
+        where += f", column {m.group(2)}"
+    return f"{where}: {message}"
+
+
+def _bad(batch: Batch, source: str, problem: str) -> ProtocolError:
+    return ProtocolError(problem, line=batch.first_line, stream=batch.spec.name, source=source)

@@ -1,0 +1,94 @@
+"""The runner's fast lane: with both sides advertising `batch` and csv in --about, `tapwell run`
+hands tap-mysql a batch_config and target-duckdb a batch_root naming a spool folder next to the
+state; the rows equal those of `fast_lane: off`, and the spool is gone afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from helpers.batch_lane import EDGE_DDL, EDGE_ROWS
+from helpers.mysql_tap import sql
+from helpers.runner_project import Proj
+
+pytestmark = pytest.mark.services
+
+
+def _integration(db: dict[str, Any], out: Path, lane: Any) -> dict[str, Any]:
+    return {
+        "tap": {
+            "name": "tap-mysql",
+            "config": {k: db[k] for k in ("host", "port", "user", "password")}
+            | {"filter_dbs": db["database"]},
+        },
+        "target": {"name": "target-duckdb", "config": {"path": str(out)}},
+        "select": ["*"],
+        "fast_lane": lane,
+    }
+
+
+def _rows(path: Path, table: str) -> list[Any]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "AND column_name <> '_sdc_table_version' ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+        return con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def test_run_negotiates_the_lane(mysql_db: dict[str, Any], tmp_path: Path) -> None:
+    sql(
+        mysql_db,
+        EDGE_DDL,
+        *EDGE_ROWS,
+        "CREATE TABLE many (id INT PRIMARY KEY, v VARCHAR(20))",
+        "INSERT INTO many SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000",
+    )
+    proj = Proj(tmp_path)
+    proj.write(
+        {
+            "integrations": {
+                "lane": _integration(mysql_db, tmp_path / "lane.duckdb", True),
+                "plain": _integration(mysql_db, tmp_path / "plain.duckdb", "off"),
+            }
+        }
+    )
+    for name in ("lane", "plain"):
+        assert proj.cli("discover", name).returncode == 0
+        done = proj.cli("run", name)
+        assert done.returncode == 0, done.stderr
+        lane_used = "fast lane: csv BATCH files through" in done.stdout + done.stderr
+        assert "3,004 rows" in done.stderr, done.stderr
+        assert lane_used == (name == "lane"), done.stdout + done.stderr
+    for table in ("edge", "many"):
+        want = _rows(tmp_path / "plain.duckdb", table)
+        assert want and _rows(tmp_path / "lane.duckdb", table) == want
+    spool = tmp_path / "state" / "spool"
+    assert not spool.exists() or list(spool.iterdir()) == []
+    again = proj.cli("run", "lane")  # twice, as a user would: nothing duplicated
+    assert again.returncode == 0, again.stderr
+    assert len(_rows(tmp_path / "lane.duckdb", "many")) == 3000
+
+
+def test_fast_lane_setting_is_checked(tmp_path: Path) -> None:
+    from tapwell.runner.fast_lane import mode
+    from tapwell.singer.errors import ConfigError
+
+    assert [mode({"fast_lane": v}, "x") for v in (True, False, "auto", "ON")] == [
+        "on",
+        "off",
+        "auto",
+        "on",
+    ]
+    assert mode({}, "x") == "auto"
+    with pytest.raises(ConfigError, match="fast_lane: 'sideways' is not auto, on or off"):
+        mode({"fast_lane": "sideways"}, "x")
