@@ -89,6 +89,6 @@ def test_fast_lane_setting_is_checked(tmp_path: Path) -> None:
         "auto",
         "on",
     ]
-    assert mode({}, "x") == "auto"
+    assert mode({}, "x") == "off"  # opt-in until the lane measures faster (fast_lane.py)
     with pytest.raises(ConfigError, match="fast_lane: 'sideways' is not auto, on or off"):
         mode({"fast_lane": "sideways"}, "x")
