@@ -66,11 +66,12 @@ test-services: $(STAMP)  ## the rest of `make test`: tests that need a server, a
 # lint-imports reads packages from one folder, and ours install from three (runner/tapwell, taps/,
 # targets/: pyproject's package-dir); it reads a copy laid out as installed, in .lint-tree/.
 lint: $(STAMP)  ## ruff, mypy, the layer contracts (import-linter) and no import cycles
-	$(BIN)/ruff check runner taps targets tests bench
-	$(BIN)/ruff format --check runner taps targets tests bench
-	$(BIN)/mypy runner/tapwell taps targets
+	$(BIN)/ruff check runner taps targets mappers tests bench
+	$(BIN)/ruff format --check runner taps targets mappers tests bench
+	$(BIN)/mypy runner/tapwell taps targets mappers
 	@rm -rf .lint-tree && mkdir .lint-tree && cp -r runner/tapwell .lint-tree/tapwell \
-		&& cp -r taps .lint-tree/tapwell/taps && cp -r targets .lint-tree/tapwell/targets
+		&& cp -r taps .lint-tree/tapwell/taps && cp -r targets .lint-tree/tapwell/targets \
+		&& cp -r mappers .lint-tree/tapwell/mappers
 	cd .lint-tree && PYTHONPATH=. ../$(BIN)/lint-imports --no-cache ../pyproject.toml
 	$(BIN)/pytest -q -p no:randomly -p no:cacheprovider tests/test_no_import_cycles.py
 
