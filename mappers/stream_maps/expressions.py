@@ -37,7 +37,7 @@ class MapFailure(Exception):
         super().__init__(f"expression {text!r} failed ({self.kind})")
 
 
-class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
+class _Evaluator(simpleeval.EvalWithCompoundTypes):
     """simpleeval as singer-sdk configures it: the per-node scan for module objects is skipped
     (records are JSON values and cannot carry one; modules are behind ModuleWrapper)."""
 

@@ -24,7 +24,7 @@ ELSE, FILTER, SOURCE, ALIAS, KEYS = (
     "__key_properties__",
 )
 NULL = "__NULL__"
-EMPTY_SCHEMA = {
+EMPTY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {},
     "$schema": "https://json-schema.org/draft/2020-12/schema",
