@@ -48,6 +48,9 @@ class AttemptResult:
     stalled: bool = False
     rows: dict[str, int] = field(default_factory=dict)  # loaded, as the target reports it
     sent: dict[str, int] = field(default_factory=dict)  # as the tap reports it
+    source_name: str | None = None  # the mapper that failed, when tap_code is a mapper's
+    target_name: str | None = None  # the required target that failed (fan-out)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
 
     @property
     def ok(self) -> bool:
@@ -181,7 +184,7 @@ class Metrics:
         tags = body.get("tags") or {}
         stream = str(tags.get("stream") or tags.get("endpoint") or tags.get("name") or "?")
         with self.lock:
-            counts = self.counts[role]
+            counts = self.counts.setdefault(role, {})
             counts[stream] = counts.get(stream, 0) + value
 
     def rows(self) -> dict[str, int]:
@@ -189,6 +192,11 @@ class Metrics:
         is not what landed: a target that refuses the first SCHEMA loads nothing)."""
         with self.lock:
             return dict(self.counts["target"])
+
+    def rows_of(self, role: str) -> dict[str, int]:
+        """Rows per stream one process (by its role) reports."""
+        with self.lock:
+            return dict(self.counts.get(role) or {})
 
     def sent(self) -> dict[str, int]:
         """Rows per stream the tap reports sending."""
@@ -246,6 +254,58 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+@dataclass
+class Sources:
+    """The tap and the mappers after it, each reading the one before; `stdout` is the last one's
+    output (what the target or the fan-out reads)."""
+
+    procs: list[tuple[str, subprocess.Popen[bytes]]]
+    stdout: IO[bytes]
+
+    def codes(self) -> tuple[int, str | None]:
+        """The tap's exit code, or the first failed mapper's with its name when the tap is ok."""
+        (_, tap), *mappers = self.procs
+        code = tap.wait()
+        for name, proc in mappers:
+            mcode = proc.wait()
+            if code == 0 and mcode != 0:
+                return mcode, name
+        return code, None
+
+    def kill(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                _kill(proc)
+
+
+def start_sources(
+    integration: Integration, tap_cmd: list[str], tmp: str, spawn: dict[str, Any]
+) -> Sources:
+    """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
+    (the runner holds no end of it: records never pass through here)."""
+    tap = subprocess.Popen(
+        dies_with_runner(tap_cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **spawn,
+    )
+    procs = [(integration.tap.name, tap)]
+    out = tap.stdout
+    assert out is not None
+    for i, mapper in enumerate(integration.mappers):
+        cmd = [*resolve_command(mapper), "--config", write_private(tmp, f"mapper{i}.json", mapper.config)]
+        widen_pipe(out)
+        proc = subprocess.Popen(
+            dies_with_runner(cmd), stdin=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **spawn
+        )
+        out.close()
+        assert proc.stdout is not None
+        procs.append((mapper.name, proc))
+        out = proc.stdout
+    return Sources(procs, out)
+
+
 def run_attempt(
     project: Project,
     integration: Integration,
@@ -288,29 +348,32 @@ def run_attempt(
             write_private(tmp, "target.json", target_config(integration)),
         ]
 
-        tap = subprocess.Popen(
-            dies_with_runner(tap_cmd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        sources = start_sources(integration, tap_cmd, tmp, spawn)
+        tap = sources.procs[0][1]
         target = subprocess.Popen(
             dies_with_runner(target_cmd),
-            stdin=tap.stdout,
+            stdin=sources.stdout,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             **spawn,
         )
-        assert tap.stdout is not None and tap.stderr is not None
+        assert tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
-        widen_pipe(tap.stdout)  # see tapwell.sdk.pipes
-        tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
+        widen_pipe(sources.stdout)  # see tapwell.sdk.pipes
+        sources.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
         pumps = [
             threading.Thread(
                 target=_pump,
                 args=(tap.stderr, "tap", f"[{integration.tap.name}]", sink, metrics, touch),
                 daemon=True,
+            ),
+            *(
+                threading.Thread(
+                    target=_pump,
+                    args=(proc.stderr, "mapper", f"[{name}]", sink, metrics, touch),
+                    daemon=True,
+                )
+                for name, proc in sources.procs[1:]
             ),
             threading.Thread(
                 target=_pump,
@@ -334,7 +397,7 @@ def run_attempt(
             daemon=True,
             args=(
                 done,
-                [tap, target],
+                [*(p for _, p in sources.procs), target],
                 last_activity,
                 stall_timeout,
                 result,
@@ -351,15 +414,15 @@ def run_attempt(
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
             # connectors run in their own sessions, so nobody else would stop them.
-            _kill(tap)
+            sources.kill()
             _kill(target)
             raise
         finally:
             result.target_code = target.wait()
-            if result.target_code != 0 and tap.poll() is None:
+            if result.target_code != 0:
                 # a dead target cannot take more input; do not let the tap wait on a full pipe
-                _kill(tap)
-            result.tap_code = tap.wait()
+                sources.kill()
+            result.tap_code, result.source_name = sources.codes()
             done.set()
             watchdog.join()
             for t in pumps:

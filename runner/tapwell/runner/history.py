@@ -38,6 +38,9 @@ class RunRecord:
     attempt_rows: list[dict[str, int]] = field(default_factory=list)
     pid: int | None = None  # the runner's process and machine, to tell a lost run
     host: str | None = None
+    # fan-out: per target its exit code, rows, states saved, how far behind the tap it ended
+    # ({"states", "seconds"}) and the seconds it kept the copy waiting; "_copy": bytes and CPU
+    targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def earlier_rows(self) -> int:

@@ -215,9 +215,11 @@ class Integration:
         ]
         narrowed.__dict__["target"] = narrowed.targets[0].connector
         narrowed.alone = target_name
+        narrowed.siblings = self.targets
         return narrowed
 
-    alone: str | None = None  # set by only()
+    alone: str | None = None  # set by only(): the one target of a fan-out that runs
+    siblings: list[Target] = []  # set by only(): every target of the fan-out
 
     @cached_property
     def mappers(self) -> list[Connector]:
@@ -344,6 +346,16 @@ class Project:
             item = {"name": spec} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "required"}
             out.append(self._connector({"t": item}, "t", name, False, f"integrations.{name}.targets[{i}]"))
         return out
+
+    def target_state_keys(self, name: str) -> dict[str, str]:
+        """Of an integration with `targets:`, each target's name and its state key (NAME@TARGET);
+        empty for one with a single `target:`. Read without resolving any `${VAR}`."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        if "targets" not in raw:
+            return {}
+        specs = self.connector_specs(name)[-len(raw["targets"]) :]
+        return {c.name: f"{name}@{c.name}" for c in specs}
 
     def target_defaults(self, name: str) -> tuple[bool, dict[str, Any]]:
         """Whether integration `name`'s target is one of ours, and its own `load_method` /

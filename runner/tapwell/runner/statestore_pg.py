@@ -83,6 +83,7 @@ class PostgresStateStore:
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS attempt_rows jsonb NOT NULL DEFAULT '[]';
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS pid integer;
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS host text;
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS targets jsonb NOT NULL DEFAULT '{{}}';
                 CREATE TABLE IF NOT EXISTS {s}.run_locks (
                     integration text PRIMARY KEY, holder text NOT NULL, taken_at timestamptz NOT NULL DEFAULT now());
                 CREATE INDEX IF NOT EXISTS runs_integration_started ON {s}.runs (integration, started_at DESC);
@@ -173,11 +174,12 @@ class PostgresStateStore:
     def save_run(self, run: RunRecord) -> RunRecord:
         with self.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log, attempt_rows, pid, host) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log, attempt_rows, pid, host, targets) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s::jsonb) ON CONFLICT (id) DO UPDATE SET "
                 "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, "
                 "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log, "
-                "attempt_rows = EXCLUDED.attempt_rows, pid = EXCLUDED.pid, host = EXCLUDED.host",
+                "attempt_rows = EXCLUDED.attempt_rows, pid = EXCLUDED.pid, host = EXCLUDED.host, "
+                "targets = EXCLUDED.targets",
                 (
                     run.id or new_run_id(run.started_at),
                     run.integration,
@@ -191,6 +193,7 @@ class PostgresStateStore:
                     orjson.dumps(run.attempt_rows).decode(),
                     run.pid,
                     run.host,
+                    orjson.dumps(run.targets).decode(),
                 ),
             )
         return run
@@ -198,7 +201,7 @@ class PostgresStateStore:
     def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
         with self.cursor() as cur:
             cur.execute(
-                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log, attempt_rows::text, pid, host "
+                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log, attempt_rows::text, pid, host, targets::text "
                 f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s",
                 (*args, limit),
             )
@@ -216,6 +219,7 @@ class PostgresStateStore:
                     orjson.loads(r[9]),
                     r[10],
                     r[11],
+                    orjson.loads(r[12]),
                 )
                 for r in cur.fetchall()
             ]

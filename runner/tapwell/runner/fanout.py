@@ -1,0 +1,436 @@
+"""Fan-out: one tap (and its mappers) into several targets, through one attempt.
+
+The runner reads the last source's stdout in 1 MiB chunks and writes each chunk to every target's
+stdin: bytes, never records. Each write blocks until that target's pipe takes it, so the slowest
+target sets the pace and the runner holds one chunk at a time (bounded memory); the seconds each
+target kept the copy waiting are in the run record, so the slow one is visible. os.splice cannot
+help here: it moves data to one pipe, and the runner must see every STATE line the tap writes (a
+bytes.find over the chunk; only lines holding `"STATE"` are parsed).
+
+State: the tap's STATE values are numbered in the order the tap wrote them. Each target's
+committed STATE (its stdout) is saved under NAME@TARGET and placed in that order; the
+integration's own state (what the next run starts from) is the oldest any target committed, so
+every target resumes from its own committed state, and the ones further ahead receive the overlap
+again and merge it on their key properties. A target that fails and is not `required` is dropped
+from the copy; the run goes on and records how far it is behind, in STATE messages and seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from tapwell.runner.attempt import (
+    AttemptResult,
+    Metrics,
+    Sink,
+    _kill,
+    _pump,
+    _watch,
+    catalog_flag,
+    prepared_catalog,
+    resolve_command,
+    start_sources,
+    target_config,
+    write_private,
+)
+from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
+from tapwell.runner.lock import RunLock
+from tapwell.runner.project import Integration, Project, Target, is_ours
+from tapwell.runner.statestore import StateBackend, state_problem
+from tapwell.sdk.pipes import widen_pipe
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import dumps, loads
+
+CHUNK = 1 << 20
+_TOKEN = b'"STATE"'
+
+
+def _canon(value: Any) -> bytes:
+    return dumps(value, 0x20)  # orjson.OPT_SORT_KEYS: the same state, the same bytes
+
+
+class StateOrder:
+    """The tap's STATE values in the order it wrote them, and where each target has got to."""
+
+    def __init__(self, start: dict[str, Any] | None, names: list[str]) -> None:
+        self.start = start
+        self.start_canon = _canon(start) if start else None
+        self.values: list[dict[str, Any]] = []
+        self.times: list[float] = []
+        self.index: dict[bytes, int] = {}
+        self.committed = dict.fromkeys(names, -1)  # -1: the state the attempt started from
+        self.began = time.time()
+        self.lock = threading.Lock()
+
+    def tap_state(self, value: dict[str, Any]) -> None:
+        with self.lock:
+            self.index[_canon(value)] = len(self.values)
+            self.values.append(value)
+            self.times.append(time.time())
+
+    def commit(self, name: str, value: dict[str, Any]) -> bool:
+        """Place a target's committed state; False when the tap never wrote it (then it is kept
+        for the target but does not move the integration's state)."""
+        canon = _canon(value)
+        with self.lock:
+            at = self.index.get(canon)
+            if at is None:
+                return canon == self.start_canon
+            self.committed[name] = max(self.committed[name], at)
+            return True
+
+    def oldest(self) -> dict[str, Any] | None:
+        """The state the next attempt starts from: the oldest any target committed."""
+        with self.lock:
+            at = min(self.committed.values(), default=-1)
+            return self.start if at < 0 else self.values[at]
+
+    def lag(self, name: str) -> dict[str, Any]:
+        """How far `name` is behind the tap: STATE messages, and seconds between the tap writing
+        the state the target committed last and the tap's newest."""
+        with self.lock:
+            newest = len(self.values) - 1
+            at = self.committed[name]
+            if newest < 0:
+                return {"states": 0, "seconds": 0.0}
+            since = self.times[at] if at >= 0 else self.began
+            return {"states": newest - at, "seconds": round(max(self.times[newest] - since, 0.0), 3)}
+
+
+@dataclass
+class Output:
+    name: str
+    fd: int
+    required: bool
+    alive: bool = True
+    waited: float = 0.0  # seconds the copy waited on this target's pipe
+    written: int = 0
+
+
+@dataclass
+class Copier:
+    """Copies the source's bytes to every live output, finding STATE lines on the way."""
+
+    source: int
+    outputs: list[Output]
+    order: StateOrder
+    sink: Sink
+    carry: bytes = b""
+    copied: int = 0
+    cpu: float = 0.0
+    failed_required: str | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        started = time.thread_time()
+        try:
+            while not self.stop.is_set():
+                data = os.read(self.source, CHUNK)
+                if not data:
+                    break
+                self.scan(data)
+                self.copied += len(data)
+                if not self.write(data):
+                    break
+        finally:
+            for out in self.outputs:
+                try:
+                    os.close(out.fd)
+                except OSError:
+                    pass
+            self.cpu = time.thread_time() - started
+
+    def write(self, data: bytes) -> bool:
+        """Write `data` to every live output; False when a required one broke (stop copying)."""
+        view = memoryview(data)
+        for out in self.outputs:
+            if not out.alive:
+                continue
+            sent = 0
+            t0 = time.monotonic()
+            try:
+                while sent < len(view):
+                    sent += os.write(out.fd, view[sent:])
+            except OSError:  # EPIPE: the target exited
+                out.alive = False
+                self.sink(
+                    f"[tapwell] target {out.name} stopped reading"
+                    + ("" if out.required else " (not required: the others go on)")
+                )
+                if out.required:
+                    self.failed_required = out.name
+                    return False
+            finally:
+                out.waited += time.monotonic() - t0
+                out.written += sent
+        return True
+
+    def scan(self, data: bytes) -> None:
+        first = data.find(b"\n")
+        if first < 0:
+            self.carry += data
+            return
+        head = self.carry + data[: first + 1] if self.carry else data[: first + 1]
+        if _TOKEN in head:
+            self.check(head)
+        last = data.rfind(b"\n")
+        pos = data.find(_TOKEN, first + 1, last + 1)
+        while pos >= 0:
+            start = data.rfind(b"\n", 0, pos) + 1
+            end = data.find(b"\n", pos)
+            self.check(data[start:end])
+            pos = data.find(_TOKEN, end, last + 1)
+        self.carry = data[last + 1 :]
+
+    def check(self, line: bytes) -> None:
+        try:
+            message = loads(line)
+        except ValueError:
+            return  # not ours to judge: the targets report a broken line
+        if isinstance(message, dict) and message.get("type") == "STATE":
+            value = message.get("value")
+            if isinstance(value, dict):
+                self.order.tap_state(value)
+
+
+def run_fanout_attempt(
+    project: Project,
+    integration: Integration,
+    store: StateBackend,
+    *,
+    state: dict[str, Any] | None,
+    run_id: str | None,
+    sink: Sink,
+    progress: Sink | None = None,
+    stall_timeout: float | None = None,
+    progress_every: float = 10.0,
+    lock: RunLock | None = None,
+) -> AttemptResult:
+    """tap [| mappers] into every target of `targets:` at once. Never raises for a connector's
+    failure. `result.last_state` is the integration's resume state (the oldest committed);
+    with `integration.alone` (one target run alone) only that target's state is saved."""
+    catalog = prepared_catalog(project, integration)
+    targets = integration.targets
+    metrics = Metrics()
+    last_activity = [time.monotonic()]
+
+    def touch() -> None:
+        last_activity[0] = time.monotonic()
+
+    spawn: dict[str, Any] = {"cwd": project.root, "start_new_session": True}
+    if lock is not None:
+        spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
+    order = StateOrder(state, [t.connector.name for t in targets])
+    result = AttemptResult(0, 0)
+    tmp = run_dir()
+    try:
+        tap_argv = resolve_command(integration.tap)
+        argvs = [resolve_command(t.connector) for t in targets]
+        tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
+        if catalog is not None:
+            flag = catalog_flag(project, integration.tap, tap_argv)
+            tap_cmd += [flag, write_private(tmp, "catalog.json", catalog)]
+        if state:
+            tap_cmd += ["--state", write_private(tmp, "state.json", state)]
+        sources = start_sources(integration, tap_cmd, tmp, spawn)
+        procs: list[subprocess.Popen[bytes]] = []
+        outputs: list[Output] = []
+        for i, (target, argv) in enumerate(zip(targets, argvs, strict=True)):
+            config = _config(integration, target)
+            cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
+            read_end, write_end = os.pipe()
+            widen_pipe(write_end)
+            proc = subprocess.Popen(
+                dies_with_runner(cmd),
+                stdin=read_end,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                **spawn,
+            )
+            os.close(read_end)
+            os.set_inheritable(write_end, False)
+            procs.append(proc)
+            outputs.append(Output(target.connector.name, write_end, target.required))
+        widen_pipe(sources.stdout)
+        copier = Copier(sources.stdout.fileno(), outputs, order, sink)
+        threads = [threading.Thread(target=copier.run, daemon=True, name="fanout-copy")]
+        for name, proc in sources.procs:
+            role = "tap" if proc is sources.procs[0][1] else "mapper"
+            threads.append(threading.Thread(target=_pump, args=(proc.stderr, role, f"[{name}]", sink, metrics, touch), daemon=True))
+        readers = []
+        for target, proc in zip(targets, procs, strict=True):
+            name = target.connector.name
+            threads.append(threading.Thread(target=_pump, args=(proc.stderr, name, f"[{name}]", sink, metrics, touch), daemon=True))
+            reader = threading.Thread(
+                target=_read_target_states,
+                args=(proc.stdout, integration, target, store, run_id, order, result, sink, touch),
+                daemon=True,
+            )
+            readers.append(reader)
+        for t in [*threads, *readers]:
+            t.start()
+        done = threading.Event()
+        watchdog = threading.Thread(
+            target=_watch,
+            daemon=True,
+            args=(done, [*(p for _, p in sources.procs), *procs], last_activity, stall_timeout,
+                  result, sink, progress, metrics, integration.name, progress_every),
+        )
+        watchdog.start()
+        try:
+            threads[0].join()  # the copy ends at the source's end, or when a required target broke
+            if copier.failed_required is not None:
+                sources.kill()
+            codes = [p.wait() for p in procs]
+            for r in readers:
+                r.join()
+        except BaseException:
+            sources.kill()
+            for p in procs:
+                _kill(p)
+            raise
+        finally:
+            codes = [p.wait() for p in procs]
+            failed = [t for t, c in zip(targets, codes, strict=True) if c != 0 and t.required]
+            if failed:
+                sources.kill()
+            result.tap_code, result.source_name = sources.codes()
+            sources.stdout.close()
+            done.set()
+            watchdog.join()
+            for t in threads[1:]:
+                t.join(timeout=5)
+        _summarize(result, integration, targets, codes, outputs, order, metrics, copier, sink)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def _config(integration: Integration, target: Target) -> dict[str, Any]:
+    """A fan-out target's config: ours get NAME@TARGET as state_id when none is set, so two of
+    them writing to one database keep their state rows apart."""
+    config = target.connector.config
+    if is_ours(target.connector) and not config.get("state_id"):
+        return {**config, "state_id": target.state_key or integration.name}
+    return config if integration.fanout else target_config(integration)
+
+
+def _read_target_states(
+    stdout: IO[bytes],
+    integration: Integration,
+    target: Target,
+    store: StateBackend,
+    run_id: str | None,
+    order: StateOrder,
+    result: AttemptResult,
+    sink: Sink,
+    touch: Any,
+) -> None:
+    name = target.connector.name
+    key = target.state_key or integration.name
+    figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})
+    for raw in stdout:
+        touch()
+        if not raw.strip():
+            continue
+        try:
+            value = loads(raw)
+        except ValueError:
+            sink(f"[tapwell] ignored a line of {name} that is not JSON: {raw[:80]!r}")
+            continue
+        if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
+            value = value["value"]
+        problem = state_problem(value)
+        if problem or not value:
+            sink(f"[tapwell] ignored a state line of {name} ({problem or 'an empty state'}): {raw[:80]!r}")
+            continue
+        try:
+            store.put(key, value, run_id=run_id)
+        except ConfigError as exc:
+            sink(f"[tapwell] state of {name} not saved: {exc}")
+            continue
+        figures["states_saved"] += 1
+        if not order.commit(name, value):
+            sink(f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration")
+            continue
+        if integration.alone is None:
+            _save_oldest(store, integration.name, order, result, run_id, sink)
+
+
+_SAVE_LOCK = threading.Lock()
+
+
+def _save_oldest(
+    store: StateBackend,
+    name: str,
+    order: StateOrder,
+    result: AttemptResult,
+    run_id: str | None,
+    sink: Sink,
+) -> None:
+    with _SAVE_LOCK:
+        oldest = order.oldest()
+        if not oldest or oldest == result.last_state:
+            return
+        try:
+            store.put(name, oldest, run_id=run_id)
+        except ConfigError as exc:
+            sink(f"[tapwell] state not saved: {exc}")
+            return
+        result.last_state = oldest
+        result.states_saved += 1
+
+
+def _summarize(
+    result: AttemptResult,
+    integration: Integration,
+    targets: list[Target],
+    codes: list[int],
+    outputs: list[Output],
+    order: StateOrder,
+    metrics: Metrics,
+    copier: Copier,
+    sink: Sink,
+) -> None:
+    """Exit codes, rows, lag and backpressure per target into the result, and a line each."""
+    for target, code, out in zip(targets, codes, outputs, strict=True):
+        name = target.connector.name
+        figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})
+        rows = metrics.rows_of(name)
+        figures.update(
+            exit_code=code,
+            rows=rows if figures["states_saved"] or code == 0 else {},
+            waited_seconds=round(out.waited, 3),
+            bytes=out.written,
+            behind=order.lag(name),
+        )
+        if code != 0 and target.required and result.target_code == 0:
+            result.target_code, result.target_name = code, name
+        lag = figures["behind"]
+        line = (
+            f"[tapwell] target {name}: exit {code}, {sum(rows.values()):,} rows, "
+            f"kept the copy waiting {out.waited:.1f}s"
+        )
+        if code != 0 and not target.required:
+            line += (
+                f"; not required: the run goes on without it, {lag['states']} STATE message(s) "
+                f"({lag['seconds']:g}s) behind; it resumes from its own state next run"
+            )
+        sink(line)
+    primary = next((t.connector.name for t in targets if t.required), targets[0].connector.name)
+    result.rows = result.targets[primary]["rows"]
+    result.sent = metrics.sent()
+    if integration.alone is not None:
+        result.last_state = None  # only the target's own key is saved (tapwell.runner.run)
+    runner_cpu = copier.cpu
+    sink(
+        f"[tapwell] fan-out copied {copier.copied / 1e6:,.1f} MB to {len(outputs)} targets "
+        f"using {runner_cpu:.2f}s of the runner's CPU"
+    )
+    result.targets["_copy"] = {"bytes": copier.copied, "cpu_seconds": round(runner_cpu, 3)}
