@@ -35,7 +35,7 @@ def keyed_hmac(key: bytes | None) -> Callable[[Any], str | None]:
         if value is None:
             return None
         text = value if isinstance(value, str) else str(value)
-        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
 
     return hmac_sha256
 

@@ -13,22 +13,18 @@ import json
 import os
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import IO, Any
 
 from tapwell.singer.errors import ConfigError, ProtocolError
 from tapwell.singer.wire import dumps
 
+from .exact import loads_message
 from .maps import MapFailure, MapperConfig, OutputMap, build_maps
 
 CHUNK = 1 << 20
 # The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
 _HEAD = re.compile(rb'\{\s*"type"\s*:\s*"([A-Z_]+)"\s*,\s*"stream"\s*:\s*"([^"\\]*)"')
 _STATE = re.compile(rb'\{\s*"type"\s*:\s*"STATE"')
-
-
-def _parse(line: bytes) -> Any:
-    return json.loads(line, parse_float=Decimal)
 
 
 class Mapper:
@@ -76,7 +72,7 @@ class Mapper:
         if not line.strip():
             return
         try:
-            message = _parse(line)
+            message = loads_message(line)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(
                 f"not a JSON message ({exc.__class__.__name__}); the tap wrote a broken line",
@@ -130,7 +126,9 @@ class Mapper:
         try:
             maps = build_maps(self.config, stream, schema, keys)
         except ConfigError as exc:
-            raise ConfigError(f"line {self.line_no}: {exc}") from None
+            raise ConfigError(
+                f"input line {self.line_no}, the SCHEMA of stream {stream!r}: {exc}"
+            ) from None
         self.maps[stream] = maps
         identity = len(maps) == 1 and maps[0].identity
         self.raw[stream.encode()] = identity
@@ -167,7 +165,12 @@ class Mapper:
                     stream=stream,
                     field=exc.prop or "__filter__",
                 ) from None
-            if mapped is not None:
+            if mapped is None:
+                continue
+            if len(maps) == 1 and m.alias == stream:
+                message["record"] = mapped  # the one output: reuse the message
+                out.append(dumps(message) + b"\n")
+            else:
                 out.append(dumps({**message, "stream": m.alias, "record": mapped}) + b"\n")
 
 
@@ -191,12 +194,17 @@ def run(
         cut = data.rfind(b"\n") + 1
         rest = data[cut:]
         if cut:
-            out: list[bytes] = []
-            mapper.chunk(data[:cut], out)
-            sink.write(b"".join(out))
-            sink.flush()
+            _map_and_write(mapper, data[:cut], sink)
     if rest:
-        out = []
-        mapper.chunk(rest + b"\n", out)
+        _map_and_write(mapper, rest + b"\n", sink)
+
+
+def _map_and_write(mapper: Mapper, data: bytes, sink: IO[bytes]) -> None:
+    """Map a chunk and write it; on a failure, what was mapped before the bad line is still
+    written (a STATE before it may then be committed downstream), and the error goes up."""
+    out: list[bytes] = []
+    try:
+        mapper.chunk(data, out)
+    finally:
         sink.write(b"".join(out))
-    sink.flush()
+        sink.flush()

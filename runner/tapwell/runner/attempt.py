@@ -294,10 +294,18 @@ def start_sources(
     out = tap.stdout
     assert out is not None
     for i, mapper in enumerate(integration.mappers):
-        cmd = [*resolve_command(mapper), "--config", write_private(tmp, f"mapper{i}.json", mapper.config)]
+        cmd = [
+            *resolve_command(mapper),
+            "--config",
+            write_private(tmp, f"mapper{i}.json", mapper.config),
+        ]
         widen_pipe(out)
         proc = subprocess.Popen(
-            dies_with_runner(cmd), stdin=out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **spawn
+            dies_with_runner(cmd),
+            stdin=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **spawn,
         )
         out.close()
         assert proc.stdout is not None

@@ -100,7 +100,10 @@ class StateOrder:
             if newest < 0:
                 return {"states": 0, "seconds": 0.0}
             since = self.times[at] if at >= 0 else self.began
-            return {"states": newest - at, "seconds": round(max(self.times[newest] - since, 0.0), 3)}
+            return {
+                "states": newest - at,
+                "seconds": round(max(self.times[newest] - since, 0.0), 3),
+            }
 
 
 @dataclass
@@ -262,11 +265,23 @@ def run_fanout_attempt(
         threads = [threading.Thread(target=copier.run, daemon=True, name="fanout-copy")]
         for name, proc in sources.procs:
             role = "tap" if proc is sources.procs[0][1] else "mapper"
-            threads.append(threading.Thread(target=_pump, args=(proc.stderr, role, f"[{name}]", sink, metrics, touch), daemon=True))
+            threads.append(
+                threading.Thread(
+                    target=_pump,
+                    args=(proc.stderr, role, f"[{name}]", sink, metrics, touch),
+                    daemon=True,
+                )
+            )
         readers = []
         for target, proc in zip(targets, procs, strict=True):
             name = target.connector.name
-            threads.append(threading.Thread(target=_pump, args=(proc.stderr, name, f"[{name}]", sink, metrics, touch), daemon=True))
+            threads.append(
+                threading.Thread(
+                    target=_pump,
+                    args=(proc.stderr, name, f"[{name}]", sink, metrics, touch),
+                    daemon=True,
+                )
+            )
             reader = threading.Thread(
                 target=_read_target_states,
                 args=(proc.stdout, integration, target, store, run_id, order, result, sink, touch),
@@ -279,8 +294,18 @@ def run_fanout_attempt(
         watchdog = threading.Thread(
             target=_watch,
             daemon=True,
-            args=(done, [*(p for _, p in sources.procs), *procs], last_activity, stall_timeout,
-                  result, sink, progress, metrics, integration.name, progress_every),
+            args=(
+                done,
+                [*(p for _, p in sources.procs), *procs],
+                last_activity,
+                stall_timeout,
+                result,
+                sink,
+                progress,
+                metrics,
+                integration.name,
+                progress_every,
+            ),
         )
         watchdog.start()
         try:
@@ -348,7 +373,9 @@ def _read_target_states(
             value = value["value"]
         problem = state_problem(value)
         if problem or not value:
-            sink(f"[tapwell] ignored a state line of {name} ({problem or 'an empty state'}): {raw[:80]!r}")
+            sink(
+                f"[tapwell] ignored a state line of {name} ({problem or 'an empty state'}): {raw[:80]!r}"
+            )
             continue
         try:
             store.put(key, value, run_id=run_id)
@@ -357,7 +384,9 @@ def _read_target_states(
             continue
         figures["states_saved"] += 1
         if not order.commit(name, value):
-            sink(f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration")
+            sink(
+                f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration"
+            )
             continue
         if integration.alone is None:
             _save_oldest(store, integration.name, order, result, run_id, sink)

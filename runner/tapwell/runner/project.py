@@ -339,12 +339,20 @@ class Project:
         raw = (self.raw.get("integrations") or {})[name] or {}
         out = [self._connector(raw, "tap", name, resolve=False)]
         for i, spec in enumerate(raw.get("mappers") or []):
-            out.append(self._connector({"m": spec}, "m", name, False, f"integrations.{name}.mappers[{i}]"))
+            out.append(
+                self._connector({"m": spec}, "m", name, False, f"integrations.{name}.mappers[{i}]")
+            )
         if "targets" not in raw:
             return [*out, self._connector(raw, "target", name, resolve=False)]
         for i, spec in enumerate(raw["targets"]):
-            item = {"name": spec} if isinstance(spec, str) else {k: v for k, v in spec.items() if k != "required"}
-            out.append(self._connector({"t": item}, "t", name, False, f"integrations.{name}.targets[{i}]"))
+            item = (
+                {"name": spec}
+                if isinstance(spec, str)
+                else {k: v for k, v in spec.items() if k != "required"}
+            )
+            out.append(
+                self._connector({"t": item}, "t", name, False, f"integrations.{name}.targets[{i}]")
+            )
         return out
 
     def target_state_keys(self, name: str) -> dict[str, str]:
@@ -414,9 +422,7 @@ class Project:
     def _mappers(self, raw: dict[str, Any], name: str) -> list[Connector]:
         out: list[Connector] = []
         if raw.get("transform") is not None:
-            config = interpolate(
-                raw["transform"], f"integrations.{name}.transform", self.env_file
-            )
+            config = interpolate(raw["transform"], f"integrations.{name}.transform", self.env_file)
             out.append(Connector(MAPPER, [MAPPER], dict(config)))
         for i, spec in enumerate(raw.get("mappers") or []):
             where = f"integrations.{name}.mappers[{i}]"

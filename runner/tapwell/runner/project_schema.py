@@ -287,7 +287,11 @@ def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
         return
     lines = []
     for error in errors[:10]:
-        if error.validator in ("oneOf", "anyOf") and error.context and error.schema.get("oneOf") is not TARGET_CHOICE:
+        if (
+            error.validator in ("oneOf", "anyOf")
+            and error.context
+            and error.schema.get("oneOf") is not TARGET_CHOICE
+        ):
             # The branch whose type fits the value explains the problem; the others only say "not a string".
             fitting = [e for e in error.context if e.validator not in ("type", "const")]
             if fitting:

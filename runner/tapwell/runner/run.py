@@ -310,7 +310,10 @@ def _pipeline(integration: Integration) -> str:
     """tap | mapper | target, or tap | {t1, t2 (not required)} for a fan-out."""
     parts = [integration.tap.name, *(m.name for m in integration.mappers)]
     if integration.fanout:
-        names = [t.connector.name + ("" if t.required else " (not required)") for t in integration.targets]
+        names = [
+            t.connector.name + ("" if t.required else " (not required)")
+            for t in integration.targets
+        ]
         parts.append("{" + ", ".join(names) + "}")
     else:
         parts.append(integration.target.name)
