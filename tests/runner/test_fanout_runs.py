@@ -109,7 +109,8 @@ def test_the_slow_target_sets_the_pace_and_its_wait_is_recorded(proj, expected_r
     raw = __import__("yaml").safe_load((proj.root / "tapwell.yml").read_text())
     raw["integrations"]["fan"]["targets"][0] = duckdb_target(proj, batch_rows=20000)
     proj.write(raw)
-    result = proj.run("fan")
+    progress: list[str] = []
+    result = proj.run("fan", progress=progress.append, progress_every=0.5)
     assert result.ok, result.error
     assert jsonl_rows(proj.root / "out2") == expected_rows(40000)
     # the copy waited on the slow target (its pipe was full), not on the fast one
@@ -121,6 +122,9 @@ def test_the_slow_target_sets_the_pace_and_its_wait_is_recorded(proj, expected_r
 
     saved = open_backend(record, "fan").run(result.run_id)
     assert saved is not None and saved.targets["slow"]["waited_seconds"] > 0
+    # while it ran, the progress lines showed the slow target behind the tap
+    lags = [ln for ln in progress if "target slow " in ln and "behind the tap" in ln]
+    assert any(" 0 STATE message(s)" not in ln for ln in lags), progress
 
 
 def test_run_one_target_alone(proj, expected_rows):

@@ -17,6 +17,7 @@ from the copy; the run goes on and records how far it is behind, in STATE messag
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -143,10 +144,8 @@ class Copier:
                     break
         finally:
             for out in self.outputs:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(out.fd)
-                except OSError:
-                    pass
             self.cpu = time.thread_time() - started
 
     def write(self, data: bytes) -> bool:
@@ -202,6 +201,27 @@ class Copier:
                 self.order.tap_state(value)
 
 
+class FanoutMetrics(Metrics):
+    """The progress lines, and one per target: how far behind the tap it is and how long the
+    copy has waited on it (the slow one shows)."""
+
+    def __init__(self, order: StateOrder) -> None:
+        super().__init__()
+        self.order = order
+        self.outputs: list[Output] = []
+
+    def lines(self, name: str) -> list[str]:
+        out = super().lines(name)
+        for o in self.outputs:
+            lag = self.order.lag(o.name)
+            out.append(
+                f"tapwell: {name}: target {o.name} {lag['states']} STATE message(s) "
+                f"({lag['seconds']:g}s) behind the tap, the copy waited {o.waited:.1f}s on it"
+                + ("" if o.alive else " (stopped)")
+            )
+        return out
+
+
 def run_fanout_attempt(
     project: Project,
     integration: Integration,
@@ -220,7 +240,6 @@ def run_fanout_attempt(
     with `integration.alone` (one target run alone) only that target's state is saved."""
     catalog = prepared_catalog(project, integration)
     targets = integration.targets
-    metrics = Metrics()
     last_activity = [time.monotonic()]
 
     def touch() -> None:
@@ -230,6 +249,7 @@ def run_fanout_attempt(
     if lock is not None:
         spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
     order = StateOrder(state, [t.connector.name for t in targets])
+    metrics = FanoutMetrics(order)
     result = AttemptResult(0, 0)
     tmp = run_dir()
     try:
@@ -260,6 +280,7 @@ def run_fanout_attempt(
             os.set_inheritable(write_end, False)
             procs.append(proc)
             outputs.append(Output(target.connector.name, write_end, target.required))
+        metrics.outputs = outputs
         widen_pipe(sources.stdout)
         copier = Copier(sources.stdout.fileno(), outputs, order, sink)
         threads = [threading.Thread(target=copier.run, daemon=True, name="fanout-copy")]
