@@ -158,3 +158,20 @@ def test_the_mapper_in_the_pipe(proj):
     assert [v for _, v in proj.duckdb_rows()] == [v for _, v in rows]
     log = "\n".join(result.log)
     assert "k3y-never-logged" not in log and "v17" not in log
+
+
+def test_a_hung_target_that_is_not_required_is_dropped_not_waited_for(proj, expected_rows):
+    hung = {
+        "name": "hung",
+        "command": [sys.executable, "-c", "import time; time.sleep(600)"],  # never reads
+        "required": False,
+    }
+    raw = fanout(proj, hung, rows=40000, state_every=1000)
+    raw["targets"][0] = duckdb_target(proj, batch_rows=20000)
+    raw["retry"]["stall_timeout_seconds"] = 6  # a hung secondary is dropped after half of it
+    proj.write({"integrations": {"fan": raw}})
+    result = proj.run("fan")
+    assert result.ok, result.error
+    assert proj.duckdb_rows() == expected_rows(40000)
+    assert result.targets["hung"]["exit_code"] != 0
+    assert "target hung took nothing for 3s: stopped" in "\n".join(result.log)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import subprocess
 import threading
@@ -112,7 +113,9 @@ class Output:
     name: str
     fd: int
     required: bool
+    proc: subprocess.Popen[bytes] | None = None
     alive: bool = True
+    hung: bool = False  # dropped for not reading (and killed)
     waited: float = 0.0  # seconds the copy waited on this target's pipe
     written: int = 0
 
@@ -130,6 +133,9 @@ class Copier:
     cpu: float = 0.0
     failed_required: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    # a target that is not required and takes nothing for this long is dropped (and killed), so
+    # a hung secondary never stalls the run; a required one waits for the stall watchdog
+    drop_after: float = 600.0
 
     def run(self) -> None:
         started = time.thread_time()
@@ -154,11 +160,9 @@ class Copier:
         for out in self.outputs:
             if not out.alive:
                 continue
-            sent = 0
             t0 = time.monotonic()
             try:
-                while sent < len(view):
-                    sent += os.write(out.fd, view[sent:])
+                out.written += self._write_all(out, view)
             except OSError:  # EPIPE: the target exited
                 out.alive = False
                 self.sink(
@@ -170,8 +174,32 @@ class Copier:
                     return False
             finally:
                 out.waited += time.monotonic() - t0
-                out.written += sent
         return True
+
+    def _write_all(self, out: Output, view: memoryview) -> int:
+        """Write all of `view` to a required target (blocking), or to one that is not required
+        waiting at most `drop_after` seconds for its pipe to move."""
+        sent = 0
+        if out.required:
+            while sent < len(view):
+                sent += os.write(out.fd, view[sent:])
+            return sent
+        while sent < len(view):
+            _, ready, _ = select.select([], [out.fd], [], self.drop_after)
+            if not ready:
+                out.alive, out.hung = False, True
+                self.sink(
+                    f"[tapwell] target {out.name} took nothing for {self.drop_after:g}s: "
+                    "stopped (not required: the others go on)"
+                )
+                if out.proc is not None:
+                    _kill(out.proc)
+                return sent
+            try:
+                sent += os.write(out.fd, view[sent:])
+            except BlockingIOError:
+                continue
+        return sent
 
     def scan(self, data: bytes) -> None:
         first = data.find(b"\n")
@@ -277,12 +305,15 @@ def run_fanout_attempt(
                 **spawn,
             )
             os.close(read_end)
-            os.set_inheritable(write_end, False)
+            if not target.required:
+                os.set_blocking(write_end, False)  # waited on with select, see Copier.drop_after
             procs.append(proc)
-            outputs.append(Output(target.connector.name, write_end, target.required))
+            outputs.append(Output(target.connector.name, write_end, target.required, proc))
         metrics.outputs = outputs
         widen_pipe(sources.stdout)
         copier = Copier(sources.stdout.fileno(), outputs, order, sink)
+        if stall_timeout is not None:
+            copier.drop_after = max(stall_timeout / 2, 1.0)
         threads = [threading.Thread(target=copier.run, daemon=True, name="fanout-copy")]
         for name, proc in sources.procs:
             role = "tap" if proc is sources.procs[0][1] else "mapper"
