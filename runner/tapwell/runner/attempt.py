@@ -263,12 +263,14 @@ class Sources:
     stdout: IO[bytes]
 
     def codes(self) -> tuple[int, str | None]:
-        """The tap's exit code, or the first failed mapper's with its name when the tap is ok."""
+        """The tap's exit code, or a failed mapper's with its name: a mapper that dies takes
+        the processes before it down with a broken pipe, so the last failed mapper is the
+        cause (a tap that fails ends its mappers' input, and they exit 0)."""
         (_, tap), *mappers = self.procs
         code = tap.wait()
-        for name, proc in mappers:
-            mcode = proc.wait()
-            if code == 0 and mcode != 0:
+        failed = [(proc.wait(), name) for name, proc in mappers]
+        for mcode, name in reversed(failed):
+            if mcode != 0:
                 return mcode, name
         return code, None
 
