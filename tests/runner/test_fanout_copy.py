@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-
 from tapwell.runner.fanout import Copier, Output, StateOrder
 
 LINES = [
