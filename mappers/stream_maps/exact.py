@@ -80,10 +80,15 @@ def _is_int(text: str) -> bool:
 
 
 def _has_float(value: Any) -> bool:
-    if type(value) is float:
-        return True
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_float(v) for v in value)
+    """Whether a float is anywhere inside `value` (without recursion: JSON may nest deep)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind = type(item)
+        if kind is float:
+            return True
+        if kind is dict:
+            todo.extend(item.values())
+        elif kind is list:
+            todo.extend(item)
     return False

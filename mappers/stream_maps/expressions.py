@@ -51,6 +51,9 @@ class Expression:
 
     text: str
     evaluate: Callable[[Record], Any]
+    # set when the result is a hash of the mapped property's own value (`email:
+    # hmac_sha256(email)`): the function of that value alone, for the in-place edit (rewrite.py)
+    of_own_value: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -125,7 +128,25 @@ def compile_expression(text: str, scope: Scope, prop: str | None, where: str) ->
         )
     slow = _interpreted(text, tree, scope, prop)
     fast = _fast_path(tree.value, scope, prop, slow, text)
-    return Expression(text, fast or slow)
+    return Expression(text, fast or slow, _own_value_hash(tree.value, scope, prop))
+
+
+def _own_value_hash(node: ast.expr, scope: Scope, prop: str | None) -> Callable[[Any], Any] | None:
+    """The hash function when the expression is `hash(prop)` or `hash(self)` on the mapped
+    property itself."""
+    if (
+        prop is not None
+        and isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in HASHES
+        and node.func.id not in scope.properties
+        and len(node.args) == 1
+        and not node.keywords
+        and _property_of(node.args[0], scope, prop) == prop
+    ):
+        func: Callable[[Any], Any] = scope.functions[node.func.id]
+        return func
+    return None
 
 
 def _interpreted(

@@ -20,6 +20,7 @@ from tapwell.singer.wire import dumps
 
 from .exact import loads_message
 from .maps import MapFailure, MapperConfig, OutputMap, build_maps
+from .rewrite import Edit, edits_of, rewrite
 
 CHUNK = 1 << 20
 # The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
@@ -34,6 +35,7 @@ class Mapper:
         self.config = config
         self.maps: dict[str, list[OutputMap]] = {}
         self.raw: dict[bytes, bool] = {}  # stream name -> its records pass as bytes
+        self.edits: dict[bytes, list[Edit]] = {}  # stream name -> its in-place edits
         self.line_no = 0
         # names whose mention in a chunk needs the line-by-line path; None: always needed
         self.tokens: list[bytes] | None = None
@@ -63,6 +65,15 @@ class Mapper:
             if passes:
                 out.append(line)
                 return
+            edits = self.edits.get(head.group(2))
+            if edits is not None:
+                try:
+                    edited = rewrite(line, edits)
+                except MapFailure as exc:
+                    raise self._failure(exc, head.group(2).decode()) from None
+                if edited is not None:
+                    out.append(edited)
+                    return
             if passes is None and not self.config.mentions(head.group(2).decode()):
                 out.append(line)
                 return
@@ -116,6 +127,15 @@ class Mapper:
                 if not m.removed:
                     out.append(dumps({**message, "stream": m.alias}) + b"\n")
 
+    def _failure(self, exc: MapFailure, stream: str) -> ProtocolError:
+        return ProtocolError(
+            f"expression {exc.text!r} failed on this record ({exc.kind}); fix the "
+            "expression (e.g. guard nulls: `md5(x) if x else None`)",
+            line=self.line_no,
+            stream=stream,
+            field=exc.prop or "__filter__",
+        )
+
     def schema(self, message: dict[str, Any], stream: str, line: bytes, out: list[bytes]) -> None:
         schema = message.get("schema")
         if not isinstance(schema, dict):
@@ -132,6 +152,11 @@ class Mapper:
         self.maps[stream] = maps
         identity = len(maps) == 1 and maps[0].identity
         self.raw[stream.encode()] = identity
+        edits = edits_of(maps, stream)
+        if edits is None:
+            self.edits.pop(stream.encode(), None)
+        else:
+            self.edits[stream.encode()] = edits
         if identity:
             out.append(line)
             return
@@ -158,13 +183,7 @@ class Mapper:
             try:
                 mapped = m.apply(record)
             except MapFailure as exc:
-                raise ProtocolError(
-                    f"expression {exc.text!r} failed on this record ({exc.kind}); fix the "
-                    "expression (e.g. guard nulls: `md5(x) if x else None`)",
-                    line=self.line_no,
-                    stream=stream,
-                    field=exc.prop or "__filter__",
-                ) from None
+                raise self._failure(exc, stream) from None
             if mapped is None:
                 continue
             if len(maps) == 1 and m.alias == stream:

@@ -252,3 +252,38 @@ def test_unmapped_properties_keep_exact_values() -> None:
     assert b'"amount":1.10' in line
     assert b'"at":"2024-01-01T00:00:00.123456+02:00"' in line
     assert b"a@b.c" not in line
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        b'{"id":1,"email":"a@b.c","n":1.10}',
+        b'{"id":1, "email" : "x\\"y@b.c", "n":1e5}',  # an escape: the parsed path
+        b'{"id":1,"email":null,"n":2}',
+        b'{"id":1,"email":"\xc3\xa9\xf0\x9f\x98\x80","nested":{"email":"inner"}}',  # key twice
+        b'{"id":1,"email":"s","note":"the \\"email\\": field"}',
+    ],
+)
+def test_in_place_edit_equals_the_parsed_path(record):
+    from tapwell.mappers.stream_maps.rewrite import edits_of, rewrite
+
+    config = read_config(
+        {
+            "stream_maps": {"c": {"email": "hmac_sha256(email)"}},
+            "stream_map_config": {"hash_key": "k"},
+        }
+    )
+    schema = b'{"type":"SCHEMA","stream":"c","schema":{"properties":{"id":{},"email":{},"n":{},"nested":{},"note":{}}},"key_properties":["id"]}\n'
+    line = b'{"type":"RECORD","stream":"c","record":' + record + b"}\n"
+    fast: list[bytes] = []
+    mapper = Mapper(config)
+    mapper.chunk(schema + line, fast)
+    mapper.edits.clear()  # the same line through the parse
+    parsed: list[bytes] = []
+    mapper.chunk(line, parsed)
+    import json
+
+    assert json.loads(fast[-1], parse_float=Decimal) == json.loads(parsed[-1], parse_float=Decimal)
+    assert edits_of(mapper.maps["c"], "c") is not None
+    if rewrite(line, edits_of(mapper.maps["c"], "c") or []) is not None:
+        assert b'"n":1.10' in fast[-1] or b"1.10" not in line  # untouched bytes stay
