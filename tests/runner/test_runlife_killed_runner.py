@@ -20,10 +20,10 @@ def _saved_state(proj, backend, dsn):
     conn = psycopg2.connect(dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass('tapwell.singer.state') IS NOT NULL")
+            cur.execute("SELECT to_regclass('tapwell.state') IS NOT NULL")
             if not cur.fetchone()[0]:
                 return False
-            cur.execute("SELECT count(*) FROM tapwell.singer.state WHERE integration = 'k'")
+            cur.execute("SELECT count(*) FROM tapwell.state WHERE integration = 'k'")
             return cur.fetchone()[0] > 0
     finally:
         conn.close()
