@@ -1,10 +1,12 @@
 """Fan-out: one tap (and its mappers) into several targets, through one attempt.
 
-The runner reads the last source's stdout in 1 MiB chunks and writes each chunk to every target's
-stdin: bytes, never records. Each write blocks until that target's pipe takes it, so the slowest
-target sets the pace and the runner holds one chunk at a time (bounded memory); the seconds each
-target kept the copy waiting are in the run record, so the slow one is visible. os.splice cannot
-help here: it moves data to one pipe, and the runner must see every STATE line the tap writes (a
+The runner reads the last source's stdout in 1 MiB chunks and hands each chunk to every target's
+writer thread, which writes it to that target's stdin: bytes, never records. Each writer has a
+queue of at most BUFFER_CHUNKS chunks; when a target's queue is full the reading waits, so the
+slowest target sets the pace and the runner holds at most BUFFER_CHUNKS MiB (bounded memory),
+while a target pausing to commit a batch does not stop the others at once. The seconds the copy
+waited on each target are in the run record, so the slow one is visible. os.splice cannot help
+here: it moves data to one pipe, and the runner must see every STATE line the tap writes (a
 bytes.find over the chunk; only lines holding `"STATE"` are parsed).
 
 State: the tap's STATE values are numbered in the order the tap wrote them. Each target's
@@ -25,6 +27,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from queue import Queue
 from typing import IO, Any
 
 from tapwell.runner.attempt import (
@@ -50,6 +53,10 @@ from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import dumps, loads
 
 CHUNK = 1 << 20
+# Chunks queued per target besides its pipe's 1 MiB: a target that pauses to commit a batch
+# holds the others back only once this is full. The chunks are shared, so the runner holds at
+# most this many MiB whatever the number of targets.
+BUFFER_CHUNKS = 8
 _TOKEN = b'"STATE"'
 
 
@@ -116,13 +123,16 @@ class Output:
     proc: subprocess.Popen[bytes] | None = None
     alive: bool = True
     hung: bool = False  # dropped for not reading (and killed)
-    waited: float = 0.0  # seconds the copy waited on this target's pipe
+    waited: float = 0.0  # seconds the copy waited for room in this target's queue
     written: int = 0
+    queue: Queue[bytes | None] = field(default_factory=lambda: Queue(BUFFER_CHUNKS))
 
 
 @dataclass
 class Copier:
-    """Copies the source's bytes to every live output, finding STATE lines on the way."""
+    """Copies the source's bytes to every live output, finding STATE lines on the way. One
+    writer thread per target takes chunks from a queue of at most BUFFER_CHUNKS, so a target
+    pausing to commit a batch does not stop the others until its queue is full."""
 
     source: int
     outputs: list[Output]
@@ -136,45 +146,62 @@ class Copier:
     # a target that is not required and takes nothing for this long is dropped (and killed), so
     # a hung secondary never stalls the run; a required one waits for the stall watchdog
     drop_after: float = 600.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> None:
         started = time.thread_time()
+        writers = [
+            threading.Thread(
+                target=self._writer, args=(out,), daemon=True, name=f"fanout-{out.name}"
+            )
+            for out in self.outputs
+        ]
+        for w in writers:
+            w.start()
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and self.failed_required is None:
                 data = os.read(self.source, CHUNK)
                 if not data:
                     break
                 self.scan(data)
                 self.copied += len(data)
-                if not self.write(data):
-                    break
+                for out in self.outputs:
+                    if out.alive:  # a dead output's writer drains its queue: put never hangs
+                        t0 = time.monotonic()
+                        out.queue.put(data)
+                        out.waited += time.monotonic() - t0
         finally:
             for out in self.outputs:
-                with contextlib.suppress(OSError):
-                    os.close(out.fd)
-            self.cpu = time.thread_time() - started
+                out.queue.put(None)
+            for w in writers:
+                w.join()
+            with self.lock:
+                self.cpu += time.thread_time() - started
 
-    def write(self, data: bytes) -> bool:
-        """Write `data` to every live output; False when a required one broke (stop copying)."""
-        view = memoryview(data)
-        for out in self.outputs:
-            if not out.alive:
-                continue
-            t0 = time.monotonic()
-            try:
-                out.written += self._write_all(out, view)
-            except OSError:  # EPIPE: the target exited
-                out.alive = False
-                self.sink(
-                    f"[tapwell] target {out.name} stopped reading"
-                    + ("" if out.required else " (not required: the others go on)")
-                )
-                if out.required:
-                    self.failed_required = out.name
-                    return False
-            finally:
-                out.waited += time.monotonic() - t0
-        return True
+    def _writer(self, out: Output) -> None:
+        started = time.thread_time()
+        try:
+            while True:
+                data = out.queue.get()
+                if data is None:
+                    break
+                if not out.alive:
+                    continue
+                try:
+                    out.written += self._write_all(out, memoryview(data))
+                except OSError:  # EPIPE: the target exited
+                    out.alive = False
+                    self.sink(
+                        f"[tapwell] target {out.name} stopped reading"
+                        + ("" if out.required else " (not required: the others go on)")
+                    )
+                    if out.required:
+                        self.failed_required = out.name
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(out.fd)
+            with self.lock:
+                self.cpu += time.thread_time() - started
 
     def _write_all(self, out: Output, view: memoryview) -> int:
         """Write all of `view` to a required target (blocking), or to one that is not required
