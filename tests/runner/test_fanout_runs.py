@@ -175,3 +175,27 @@ def test_a_hung_target_that_is_not_required_is_dropped_not_waited_for(proj, expe
     assert proj.duckdb_rows() == expected_rows(40000)
     assert result.targets["hung"]["exit_code"] != 0
     assert "target hung took nothing for 3s: stopped" in "\n".join(result.log)
+
+
+def test_transform_with_a_single_target(proj, expected_rows):
+    raw = fake_integration(proj)
+    raw["transform"] = {"stream_maps": {"items": {"value": "value.upper()"}}}
+    proj.write({"integrations": {"one": raw}})
+    result = proj.run("one")
+    assert result.ok, result.error
+    assert proj.duckdb_rows() == [(i, v.upper()) for i, v in expected_rows(300)]
+    assert "fake-tap | mapper-stream-maps | target-duckdb" in result.log[0]
+
+
+def test_a_failing_mapper_is_named_and_not_retried(proj):
+    raw = fake_integration(proj)
+    raw["transform"] = {"stream_maps": {"items": {"value": "int(value)"}}}
+    proj.write({"integrations": {"one": raw}})
+    done = proj.cli("run", "one", "--quiet")
+    assert done.returncode == 1
+    assert (
+        "[mapper-stream-maps] mapper-stream-maps: error: input line 2, stream 'items', field 'value': expression 'int(value)' failed on this record (ValueError)"
+        in done.stderr
+    )
+    assert "attempt 1 failed: mapper-stream-maps exit 65, target exit 0: " in done.stderr
+    assert "; not retried" in done.stderr  # bad input (65) is not retried

@@ -166,7 +166,9 @@ def test_target_command_is_still_importable_from_tapwell_target() -> None:
     DeprecationWarning that says where to import it from."""
     from tapwell.sdk.target_cli import target_command
 
-    with pytest.warns(DeprecationWarning, match=r"removed in tapwell 0\.3.*tapwell\.sdk\.target_cli"):
+    with pytest.warns(
+        DeprecationWarning, match=r"removed in tapwell 0\.3.*tapwell\.sdk\.target_cli"
+    ):
         from tapwell.sdk.target import target_command as old
 
     assert old is target_command

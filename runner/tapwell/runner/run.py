@@ -348,7 +348,9 @@ def _after_alone(
 def _describe(
     integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]
 ) -> str:
-    head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
+    source = f"{attempt.source_name} exit" if attempt.source_name else "tap exit"
+    target = f"target {attempt.target_name} exit" if attempt.target_name else "target exit"
+    head = f"{source} {attempt.tap_code}, {target} {attempt.target_code}"
     if culprit == "stall":
         return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
     if culprit == "tap":
