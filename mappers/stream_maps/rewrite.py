@@ -7,6 +7,7 @@ string or null, an escape in the value) returns None and the line is mapped the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,34 +36,25 @@ def edits_of(maps: list[OutputMap], stream: str) -> list[Edit] | None:
     return out
 
 
+# after a key: the colon, then a string without escapes (group 1) or null
+_VALUE = re.compile(rb'[ \t]*:[ \t]*(?:"([^"\\]*)"|null)')
+
+
 def rewrite(line: bytes, edits: list[Edit]) -> bytes | None:
     """`line` with every edit applied, or None when the line needs the ordinary path."""
     for prop, key, func, text in edits:
         at = line.find(key)
-        if at < 0 or line.find(key, at + 1) >= 0:
+        if at < 0 or line.find(key, at + len(key)) >= 0:
             return None
-        i = at + len(key)
-        n = len(line)
-        while i < n and line[i] in b" \t":
-            i += 1
-        if i >= n or line[i] != 58:  # ':'
-            return None
-        i += 1
-        while i < n and line[i] in b" \t":
-            i += 1
-        if line.startswith(b"null", i):
-            start, end, value = i, i + 4, None
-        elif i < n and line[i] == 34:  # '"'
-            end = line.find(b'"', i + 1)
-            if end < 0 or line.find(b"\\", i, end) >= 0:
-                return None
-            start, end = i, end + 1
-            value = line[i + 1 : end - 1].decode("utf-8")
-        else:
-            return None
+        found = _VALUE.match(line, at + len(key))
+        if found is None:
+            return None  # a number, an object, an escape in the string: parse the line
+        raw = found.group(1)
+        value = None if raw is None else raw.decode("utf-8")
         try:
             result = func(value)
         except Exception as exc:  # as the parsed path reports it
             raise MapFailure(prop, text, exc) from None
-        line = line[:start] + orjson.dumps(result) + line[end:]
+        start = found.start() + found.group(0).index(b":") + 1
+        line = b"".join((line[:start], orjson.dumps(result), line[found.end() :]))
     return line

@@ -287,3 +287,16 @@ def test_in_place_edit_equals_the_parsed_path(record):
     assert edits_of(mapper.maps["c"], "c") is not None
     if rewrite(line, edits_of(mapper.maps["c"], "c") or []) is not None:
         assert b'"n":1.10' in fast[-1] or b"1.10" not in line  # untouched bytes stay
+
+
+@pytest.mark.parametrize("key", ["k", "a key with spaces and é", "x" * 64, "y" * 65, "z" * 200])
+@pytest.mark.parametrize("value", ["", "alice@example.com", "😀", 12345, Decimal("1.10")])
+def test_hmac_sha256_is_rfc_2104(key, value):
+    import hashlib
+    import hmac
+
+    from tapwell.mappers.stream_maps.functions import keyed_hmac
+
+    expected = hmac.new(key.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    assert keyed_hmac(key.encode())(value) == expected
+    assert keyed_hmac(key.encode())(None) is None
