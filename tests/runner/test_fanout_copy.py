@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from tapwell.runner.fanout import Copier, Output, StateOrder
+from tapwell.runner.fanout_copy import Copier, Output, StateOrder
 
 LINES = [
     {"type": "SCHEMA", "stream": "s", "schema": {}, "key_properties": []},
