@@ -112,25 +112,7 @@ def run_fanout_attempt(
         if state:
             tap_cmd += ["--state", write_private(tmp, "state.json", state)]
         sources = start_sources(integration, tap_cmd, tmp, spawn)
-        procs: list[subprocess.Popen[bytes]] = []
-        outputs: list[Output] = []
-        for i, (target, argv) in enumerate(zip(targets, argvs, strict=True)):
-            config = _config(integration, target)
-            cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
-            read_end, write_end = os.pipe()
-            widen_pipe(write_end)
-            proc = subprocess.Popen(
-                dies_with_runner(cmd),
-                stdin=read_end,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                **spawn,
-            )
-            os.close(read_end)
-            if not target.required:
-                os.set_blocking(write_end, False)  # waited on with select, see Copier.drop_after
-            procs.append(proc)
-            outputs.append(Output(target.connector.name, write_end, target.required, proc))
+        procs, outputs = _start_targets(integration, argvs, tmp, spawn)
         metrics.outputs = outputs
         widen_pipe(sources.stdout)
         copier = Copier(sources.stdout.fileno(), outputs, order, sink)
@@ -209,6 +191,32 @@ def run_fanout_attempt(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _start_targets(
+    integration: Integration, argvs: list[list[str]], tmp: str, spawn: dict[str, Any]
+) -> tuple[list[subprocess.Popen[bytes]], list[Output]]:
+    """Every target, each reading its own pipe, whose write end the copy holds."""
+    procs: list[subprocess.Popen[bytes]] = []
+    outputs: list[Output] = []
+    for i, (target, argv) in enumerate(zip(integration.targets, argvs, strict=True)):
+        config = _config(integration, target)
+        cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
+        read_end, write_end = os.pipe()
+        widen_pipe(write_end)
+        proc = subprocess.Popen(
+            dies_with_runner(cmd),
+            stdin=read_end,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **spawn,
+        )
+        os.close(read_end)
+        if not target.required:
+            os.set_blocking(write_end, False)  # waited on with select, see Copier.drop_after
+        procs.append(proc)
+        outputs.append(Output(target.connector.name, write_end, target.required, proc))
+    return procs, outputs
 
 
 def _config(integration: Integration, target: Target) -> dict[str, Any]:
