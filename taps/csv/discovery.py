@@ -11,6 +11,7 @@ from typing import Any
 
 from tapwell.singer.errors import ConfigError, DiscoveryError
 
+from .config import CsvConfig
 from .types import infer_property
 
 
@@ -28,10 +29,10 @@ class StreamConfig:
     null_values: list[str] = field(default_factory=list)
 
 
-def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
+def stream_configs(config: CsvConfig) -> list[StreamConfig]:
     """Streams from `streams` (tapwell's shape) or `files` (the shape of Meltano's tap-csv:
     entity, path, keys)."""
-    raw = config.get("streams")
+    raw: Any = config.streams
     if raw is None:
         raw = [
             {
@@ -41,13 +42,13 @@ def stream_configs(config: dict[str, Any]) -> list[StreamConfig]:
                 "delimiter": f.get("delimiter", ","),
                 "encoding": f.get("encoding", "utf-8"),
             }
-            for f in config.get("files") or []
+            for f in config.files
         ]
     if not raw:
         raise ConfigError(
             'config has no streams: add "streams": [{"name": ..., "path": "data/*.csv"}]'
         )
-    base = Path(config.get("base_dir") or ".")
+    base = Path(config.base_dir)
     out = []
     for i, s in enumerate(raw):
         name = s.get("name")

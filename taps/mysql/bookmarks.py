@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from tapwell.singer.errors import ConfigError
 
+from .config import MySQLConfig
 from .types import Column
 
 if TYPE_CHECKING:
@@ -55,9 +56,9 @@ def check_state(state: dict[str, Any], streams: Iterable[StreamPlan]) -> None:
         _check_bookmark(sp, bookmark)
 
 
-def check_start_date(config: dict[str, Any], column: Column) -> None:
+def check_start_date(config: MySQLConfig, column: Column) -> None:
     """`start_date` must be a date (or date-time) when it is the start of a date key."""
-    value = config.get("start_date")
+    value = config.start_date
     if value and _value_problem(column, value) is not None:
         raise ConfigError(
             f"config key start_date: {_text(value)} is not a date or date-time "

@@ -23,6 +23,8 @@ from tapwell.singer.errors import (
     TapwellError,
 )
 
+from .config import MySQLConfig
+
 LOG = logging.getLogger("tap-mysql")
 
 # What PipelineWise runs when the config has no session_sqls; time_zone is forced regardless.
@@ -43,49 +45,27 @@ _PURGED = {1236}
 _LOST = {2006, 2013, 2055}  # while connecting: the server never finished the handshake
 
 
-def truthy(value: Any) -> bool:
-    """Config flags arrive as JSON booleans or as strings ("true", "1") in older configs."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "y", "on"}
-    return bool(value)
-
-
-def where(config: dict[str, Any]) -> str:
-    return f"{config.get('host', 'localhost')}:{int(config.get('port') or 3306)}"
-
-
-def connect_args(config: dict[str, Any]) -> dict[str, Any]:
-    """mysqlclient keyword arguments from a singer-io / PipelineWise style config."""
-    for key in ("host", "user"):
-        if not config.get(key):
-            raise ConfigError(f"config key {key}: required (the MySQL {key} to connect to)")
-    try:
-        port = int(config.get("port") or 3306)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key port: {config.get('port')!r} is not a port number") from None
+def connect_args(config: MySQLConfig) -> dict[str, Any]:
+    """mysqlclient keyword arguments from the parsed config."""
     args: dict[str, Any] = {
-        "host": str(config["host"]),
-        "port": port,
-        "user": str(config["user"]),
-        "passwd": str(config.get("password") or ""),
+        "host": config.host,
+        "port": config.port,
+        "user": config.user,
+        "passwd": config.password,
         "charset": "utf8mb4",
-        "connect_timeout": int(config.get("connect_timeout") or 30),
+        "connect_timeout": config.connect_timeout,
         "autocommit": True,
     }
-    if config.get("database"):
-        args["db"] = str(config["database"])
-    if truthy(config.get("ssl", False)):
-        ssl: dict[str, str] = {}
-        for key, name in (("ssl_ca", "ca"), ("ssl_cert", "cert"), ("ssl_key", "key")):
-            if config.get(key):
-                ssl[name] = str(config[key])
-        args["ssl"] = ssl
-        verify = config.get("check_hostname", config.get("verify_mode", False))
-        args["ssl_mode"] = "VERIFY_IDENTITY" if truthy(verify) else "REQUIRED"
+    if config.database:
+        args["db"] = config.database
+    if config.ssl:
+        files = (("ca", config.ssl_ca), ("cert", config.ssl_cert), ("key", config.ssl_key))
+        args["ssl"] = {name: path for name, path in files if path}
+        args["ssl_mode"] = "VERIFY_IDENTITY" if config.check_hostname else "REQUIRED"
     return args
 
 
-def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> TapwellError:
+def map_error(exc: BaseException, config: MySQLConfig, doing: str = "") -> TapwellError:
     """A MySQLdb or PyMySQL error as the tapwell error that says what to do next.
 
     Messages never carry the password: they are built from the error code and the server's text,
@@ -97,11 +77,11 @@ def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> Ta
     ctx = f" while {doing}" if doing else ""
     if code in _AUTH:
         m = re.search(r"for user '([^']*)'@'([^']*)'", text)
-        who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.get('user')}'"
+        who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.user}'"
         return AuthenticationError(f"MySQL refused user {who}: check user and password")
     if code in _UNREACHABLE:
         return RetriableSyncError(
-            f"cannot reach MySQL at {where(config)}: {text}; check host, port and firewall"
+            f"cannot reach MySQL at {config.where}: {text}; check host, port and firewall"
         )
     if code in _UNKNOWN_DB:
         return ConfigError(f"{text}; check the database name in the config")
@@ -116,8 +96,8 @@ def map_error(exc: BaseException, config: dict[str, Any], doing: str = "") -> Ta
         )
     if code in _LOST and doing == "connecting":
         return RetriableSyncError(
-            f"cannot connect to MySQL at {where(config)}: the server did not complete the "
-            f"handshake within connect_timeout ({connect_args(config)['connect_timeout']} s) "
+            f"cannot connect to MySQL at {config.where}: the server did not complete the "
+            f"handshake within connect_timeout ({config.connect_timeout} s) "
             f"(MySQL error {code}: {text}); check that host and port are a MySQL server's, "
             "reachable and not overloaded, or raise connect_timeout"
         )
@@ -143,7 +123,7 @@ def driver_errors() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def translated(config: dict[str, Any], doing: str = "") -> Iterator[None]:
+def translated(config: MySQLConfig, doing: str = "") -> Iterator[None]:
     """Run a block, turning any driver error into a tapwell error (the one mapping above)."""
     try:
         yield
@@ -151,7 +131,7 @@ def translated(config: dict[str, Any], doing: str = "") -> Iterator[None]:
         raise map_error(exc, config, doing) from None
 
 
-def connect(config: dict[str, Any], conv: dict[Any, Any] | None = None) -> Any:
+def connect(config: MySQLConfig, conv: dict[Any, Any] | None = None) -> Any:
     """An open mysqlclient connection in a UTC session, with the config's session_sqls run."""
     import MySQLdb
 
@@ -160,9 +140,7 @@ def connect(config: dict[str, Any], conv: dict[Any, Any] | None = None) -> Any:
         args["conv"] = conv
     with translated(config, "connecting"):
         conn = MySQLdb.connect(**args)
-    sqls = config.get("session_sqls")
-    if sqls is None:
-        sqls = DEFAULT_SESSION_SQLS
+    sqls = DEFAULT_SESSION_SQLS if config.session_sqls is None else config.session_sqls
     cur = conn.cursor()
     for sql in sqls:
         try:

@@ -13,7 +13,8 @@ from tapwell.singer.catalog import catalog_entry, standard_metadata
 from tapwell.singer.errors import ConfigError
 
 from .binlog_settings import binlog_problems, problems_text
-from .connection import server_info, translated, where
+from .config import MySQLConfig
+from .connection import server_info, translated
 from .types import Column, is_supported, json_schema
 
 LOG = logging.getLogger("tap-mysql")
@@ -36,22 +37,10 @@ class Table:
         return f"{self.database}-{self.name}"
 
 
-def filter_dbs(config: dict[str, Any]) -> list[str]:
-    """`filter_dbs` as a list: a comma-separated string (singer-io) or a JSON list."""
-    raw = config.get("filter_dbs")
-    if raw in (None, ""):
-        return []
-    if isinstance(raw, str):
-        return [d.strip() for d in raw.split(",") if d.strip()]
-    if isinstance(raw, list):
-        return [str(d) for d in raw]
-    raise ConfigError("config key filter_dbs: a comma-separated string or a list of database names")
-
-
-def check_filter_dbs(conn: Any, config: dict[str, Any]) -> None:
+def check_filter_dbs(conn: Any, config: MySQLConfig) -> None:
     """Every database `filter_dbs` names must exist: a misspelt one gave an empty catalog and
     no word. One line (exit 2) naming the missing ones and the databases the user can see."""
-    wanted = filter_dbs(config)
+    wanted = list(config.filter_dbs)
     if not wanted:
         return
     cur = conn.cursor()
@@ -69,7 +58,7 @@ def check_filter_dbs(conn: Any, config: dict[str, Any]) -> None:
     names = ", ".join(repr(d) for d in missing)
     what, them = ("database", "it") if len(missing) == 1 else ("databases", "them")
     raise ConfigError(
-        f"config key filter_dbs: {what} {names} not found on {where(config)} (or the user "
+        f"config key filter_dbs: {what} {names} not found on {config.where} (or the user "
         f"cannot see {them}); the user sees: {listed or 'no database'}. Check the spelling "
         "(names are case-sensitive)"
     )
@@ -99,10 +88,10 @@ def _json_columns(cur: Any, dbs: Sequence[str], engine: str) -> set[tuple[str, s
 
 
 def read_tables(
-    conn: Any, config: dict[str, Any], only: set[tuple[str, str]] | None = None
+    conn: Any, config: MySQLConfig, only: set[tuple[str, str]] | None = None
 ) -> list[Table]:
     """Tables and views (with columns and primary keys) from information_schema."""
-    dbs = filter_dbs(config)
+    dbs = list(config.filter_dbs)
     if only:
         dbs = sorted({db for db, _ in only})
     engine = server_info(conn)["engine"]
@@ -204,7 +193,7 @@ def catalog_for(table: Table) -> dict[str, Any]:
     )
 
 
-def discover(conn: Any, config: dict[str, Any]) -> dict[str, Any]:
+def discover(conn: Any, config: MySQLConfig) -> dict[str, Any]:
     """The catalog of every table and view the config's databases hold; a warning when the
     server's binlog settings rule out LOG_BASED (every wrong setting in one line)."""
     check_filter_dbs(conn, config)

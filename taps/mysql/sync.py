@@ -18,6 +18,7 @@ from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import MessageWriter
 
 from .bookmarks import check_start_date, check_state
+from .config import MySQLConfig
 from .connection import translated
 from .discovery import Table, read_tables
 from .sync_common import DELETED_AT, StreamPlan, SyncContext, write_schema
@@ -31,16 +32,6 @@ from .types import (
 
 LOG = logging.getLogger("tap-mysql")
 METHODS = ("FULL_TABLE", "INCREMENTAL", "LOG_BASED")
-
-
-def int_setting(config: dict[str, Any], key: str, default: int) -> int:
-    try:
-        value = int(config.get(key) or default)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {key}: {config.get(key)!r} is not a whole number") from None
-    if value < 1:
-        raise ConfigError(f"config key {key}: must be at least 1")
-    return value
 
 
 # ----------------------------------------------------------------------------- plan
@@ -127,14 +118,14 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
 
 
 def sync(
-    config: dict[str, Any], catalog: Catalog, state: dict[str, Any], out: IO[bytes]
+    config: MySQLConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes]
 ) -> dict[str, Any]:
     """Sync every selected stream; returns the final state (also written as the last STATE)."""
     from .sync_binlog import sync_binlog, sync_initial
     from .sync_full import sync_full_table
     from .sync_incremental import sync_incremental
 
-    zero = ZeroDates(str(config.get("zero_dates") or "null"))
+    zero = ZeroDates(config.zero_dates)
     ctx = SyncContext(
         config=config,
         out=out,
@@ -142,10 +133,8 @@ def sync(
         zero=zero,
         progress=Progress("tap-mysql"),
         state=state,
-        state_every=int_setting(
-            config, "state_every", int(config.get("export_batch_rows") or 10_000)
-        ),
-        batch_rows=int_setting(config, "batch_rows", 5_000),
+        state_every=config.state_every,
+        batch_rows=config.batch_rows,
     )
     ctx.conv = driver_conversions(zero)
     try:

@@ -19,7 +19,7 @@ from tapwell.singer.errors import ConfigError, SyncError
 
 from .binlog_settings import binlog_problems, problems_text
 from .binlog_values import ValueMapper, enum_values
-from .connection import connect_args, default_server_id, server_info, translated, truthy
+from .connection import connect_args, default_server_id, server_info, translated
 from .discovery import read_tables
 from .records import RecordWriter
 from .sync_common import DELETED_AT, StreamPlan, SyncContext, write_schema
@@ -89,7 +89,7 @@ def _check_not_purged(ctx: SyncContext, log_file: str) -> None:
 
 def needs_snapshot(ctx: SyncContext, sid: str) -> bool:
     has_position = ctx.bookmark(sid, "log_file") and ctx.bookmark(sid, "log_pos") is not None
-    if truthy(ctx.config.get("use_gtid", False)) and ctx.bookmark(sid, "gtid"):
+    if ctx.config.use_gtid and ctx.bookmark(sid, "gtid"):
         has_position = True
     resuming = (
         ctx.bookmark(sid, "max_pk_values") is not None
@@ -162,8 +162,8 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     log_file = ctx.bookmark(first.sid, "log_file")
     log_pos = int(ctx.bookmark(first.sid, "log_pos") or 4)
 
-    engine = str(ctx.config.get("engine") or server_info(ctx.conn)["engine"]).lower()
-    use_gtid = truthy(ctx.config.get("use_gtid", False))
+    engine = ctx.config.engine or server_info(ctx.conn)["engine"]
+    use_gtid = ctx.config.use_gtid
     gtid = ctx.bookmark(first.sid, "gtid") if use_gtid else None
     if use_gtid and engine != "mariadb":
         raise ConfigError(
@@ -185,7 +185,7 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         settings["ssl"] = args["ssl"]
     reader_args: dict[str, Any] = dict(
         connection_settings=settings,
-        server_id=int(ctx.config.get("server_id") or default_server_id()),
+        server_id=ctx.config.server_id or default_server_id(),
         blocking=False,
         only_events=[
             WriteRowsEvent,

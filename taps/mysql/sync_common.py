@@ -19,6 +19,7 @@ from tapwell.singer import state as st
 from tapwell.singer.catalog import StreamEntry
 from tapwell.singer.wire import MessageWriter
 
+from .config import MySQLConfig
 from .connection import connect, quote
 from .discovery import Table
 from .types import Column, ZeroDates, row_plan
@@ -68,7 +69,7 @@ class StreamPlan:
 
 @dataclass
 class SyncContext:
-    config: dict[str, Any]
+    config: MySQLConfig
     out: IO[bytes]
     writer: MessageWriter
     zero: ZeroDates

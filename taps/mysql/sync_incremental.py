@@ -33,12 +33,8 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     if ctx.bookmark(sid, "replication_key") not in (None, rkey):
         ctx.clear_bookmark(sid, "replication_key_value")  # a new key: start over
     start = ctx.bookmark(sid, "replication_key_value")
-    if (
-        start is None
-        and ctx.config.get("start_date")
-        and sp.column(rkey).kind in ("datetime", "date")
-    ):
-        start = ctx.config["start_date"]
+    if start is None and ctx.config.start_date and sp.column(rkey).kind in ("datetime", "date"):
+        start = ctx.config.start_date
     version = ctx.bookmark(sid, "version")
     new_version = version is None  # announced (and bookmarked) with its first records
     if new_version:

@@ -6,16 +6,16 @@ from typing import Any
 
 from tapwell.sdk.target_cli import target_command
 
-from .config import SETTINGS
+from .config import SETTINGS, DuckDBConfig
 
 
-def _loader(config: dict[str, Any]) -> Any:
+def _loader(config: DuckDBConfig) -> Any:
     from .loader import DuckDBLoader  # the driver is imported only when used
 
     return DuckDBLoader(config)
 
 
-def _read_state(config: dict[str, Any]) -> str | None:
+def _read_state(config: DuckDBConfig) -> str | None:
     from .read_state import read_state  # the driver is imported only when used
 
     return read_state(config)

@@ -1,4 +1,5 @@
-"""target-duckdb's settings, parsed once: what `--about` prints and the README's table lists.
+"""target-duckdb's settings, declared once (tapwell.sdk.settings): what the loader reads, what
+`--about` prints and the README's table lists.
 
 Per-stream settings (`stream_settings`) override `load_method` and `hard_delete` for one stream
 and are checked exactly as the global ones are; `schema_mapping` gives a stream its own schema
@@ -10,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tapwell.sdk.load_settings import LOAD_METHODS, STREAM_KEYS, Dialect, StreamSettings
-from tapwell.sdk.load_settings import defaults as load_defaults
+from tapwell.sdk.load_settings import (
+    LOAD_METHODS,
+    STREAM_KEYS,
+    Dialect,
+    StreamSettings,
+    flag,
+    load_method,
+)
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
+from tapwell.sdk.settings import Settings, setting
+from tapwell.sdk.target_settings import LoopSettings
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["DIALECT", "LOAD_METHODS", "SETTINGS", "STREAM_KEYS", "DuckDBConfig", "StreamSettings"]
@@ -26,89 +35,82 @@ DIALECT = Dialect(
     unknown_key="config key {where}: unknown setting {first} (per-stream settings are {keys})",
 )
 
-_LOAD_METHOD = {
-    "type": "string",
-    "enum": list(LOAD_METHODS),
-    "description": "upsert on key properties (default), append-only, or overwrite",
+MAPPING_KEYS = ("target_schema", "target_table")
+_MAPPING_SCHEMA = {
+    "type": "object",
+    "properties": {"target_schema": {"type": "string"}, "target_table": {"type": "string"}},
+    "additionalProperties": False,
 }
-_HARD_DELETE = {
-    "type": "boolean",
-    "description": "Delete rows instead of marking _sdc_deleted_at (default false)",
-}
-
-SETTINGS: dict[str, Any] = {
+_STREAM_SCHEMA = {
     "type": "object",
     "properties": {
-        "path": {
-            "type": "string",
-            "description": "DuckDB database file (default warehouse.duckdb)",
-        },
-        "default_target_schema": {
-            "type": "string",
-            "description": "Schema the tables go in (default main)",
-        },
-        "schema_mapping": {
-            "type": "object",
-            "description": 'Per stream: {"<stream>": {"target_schema": "...", "target_table": "..."}}',
-            "additionalProperties": {
-                "type": "object",
-                "properties": {
-                    "target_schema": {"type": "string"},
-                    "target_table": {"type": "string"},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "load_method": _LOAD_METHOD,
-        "hard_delete": _HARD_DELETE,
-        "stream_settings": {
-            "type": "object",
-            "description": 'Per stream: {"<stream>": {"load_method": ..., "hard_delete": ...}}, '
-            "overriding the global settings for that stream",
-            "additionalProperties": {
-                "type": "object",
-                "properties": {"load_method": _LOAD_METHOD, "hard_delete": _HARD_DELETE},
-                "additionalProperties": False,
-            },
-        },
-        "add_metadata_columns": {"type": "boolean"},
-        "batch_size_rows": {
-            "type": "integer",
-            "description": "Rows per committed batch (default 100000)",
-        },
-        "state_id": {
-            "type": "string",
-            "description": "Key of the state row kept in _tapwell_state",
-        },
+        "load_method": {"type": "string", "enum": list(LOAD_METHODS)},
+        "hard_delete": {"type": "boolean"},
     },
+    "additionalProperties": False,
 }
 
-MAPPING_KEYS = ("target_schema", "target_table")
 
+@dataclass(frozen=True, kw_only=True)
+class DuckDBConfig(LoopSettings):
+    """target-duckdb's config, parsed once (SETTINGS.parse): every setting checked, a bad one a
+    ConfigError naming the key and the fix; `defaults` and `streams` derived from them."""
 
-@dataclass(frozen=True)
-class DuckDBConfig:
-    path: str = "warehouse.duckdb"
-    schema: str = "main"
-    state_id: str = "default"
-    defaults: StreamSettings = StreamSettings()
-    streams: dict[str, StreamSettings] = field(default_factory=dict)
-    mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+    path: str = setting(
+        "warehouse.duckdb", aliases=("database", "filepath"), help="The DuckDB file"
+    )
+    default_target_schema: str = setting(
+        "main", aliases=("schema",), help="Schema the tables (and _tapwell_state) go in"
+    )
+    schema_mapping: dict[str, dict[str, str]] = setting(
+        {},
+        parse=lambda value, key: _schema_mapping(value),
+        schema={"additionalProperties": _MAPPING_SCHEMA},
+        help='{"<stream>": {"target_schema": "...", "target_table": "..."}}: a stream\'s own schema '
+        "and/or table (by default the table is the stream's name; a string is the target_schema)",
+    )
+    load_method: str = setting(
+        "upsert",
+        choices=LOAD_METHODS,
+        parse=lambda value, key: load_method(value, key, DIALECT),
+        help="How rows load: upsert merges on the key properties",
+    )
+    hard_delete: bool = setting(
+        False,
+        parse=lambda value, key: flag(value, key, DIALECT),
+        help="Delete rows (ACTIVATE_VERSION, _sdc_deleted_at) instead of marking _sdc_deleted_at",
+    )
+    stream_settings: dict[str, Any] = setting(
+        {},
+        type="object",
+        parse=lambda value, key: value,  # checked in __post_init__, against the global settings
+        schema={"additionalProperties": _STREAM_SCHEMA},
+        help='{"<stream>": {"load_method": ..., "hard_delete": ...}}: the two settings above for '
+        "one stream, checked the same way (the runner passes tapwell.yml's per-stream settings "
+        "here)",
+    )
+    state_id: str = setting(
+        "default",
+        help="Key of the state row kept in _tapwell_state, written in the batch's transaction",
+    )
+    defaults: StreamSettings = field(init=False, default=StreamSettings())
+    streams: dict[str, StreamSettings] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        defaults = StreamSettings(self.load_method, self.hard_delete)
+        object.__setattr__(self, "defaults", defaults)
+        streams = _stream_settings(self.stream_settings, defaults, DIALECT)
+        object.__setattr__(self, "streams", streams)
 
     @classmethod
-    def parse(cls, config: dict[str, Any]) -> DuckDBConfig:
-        """Every setting checked once; a bad one is a ConfigError naming the key and the fix."""
-        globals_ = load_defaults(config, DIALECT)
-        return cls(
-            path=str(
-                config.get("path") or config.get("database") or config.get("filepath") or cls.path
-            ),
-            schema=str(config.get("default_target_schema") or config.get("schema") or cls.schema),
-            state_id=str(config.get("state_id") or cls.state_id),
-            defaults=globals_,
-            streams=_stream_settings(config.get("stream_settings"), globals_, DIALECT),
-            mapping=_schema_mapping(config.get("schema_mapping")),
-        )
+    def parse(cls, config: DuckDBConfig | dict[str, Any]) -> DuckDBConfig:
+        """The parsed config (SETTINGS.parse), or `config` itself when it already is one."""
+        return SETTINGS.of(config)
+
+    @property
+    def schema(self) -> str:
+        """The schema the tables go in unless schema_mapping says otherwise."""
+        return self.default_target_schema
 
     def settings_for(self, stream: str) -> StreamSettings:
         """The stream's own settings where `stream_settings` has them, else the global ones."""
@@ -116,7 +118,7 @@ class DuckDBConfig:
 
     def target_of(self, stream: str) -> tuple[str, str]:
         """(schema, table) the stream loads into: its table is its name unless mapped."""
-        mapped = self.mapping.get(stream, {})
+        mapped = self.schema_mapping.get(stream, {})
         return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
 
 
@@ -148,3 +150,6 @@ def _schema_mapping(value: Any) -> dict[str, dict[str, str]]:
                 )
         out[stream] = dict(given)
     return out
+
+
+SETTINGS = Settings(DuckDBConfig)

@@ -67,7 +67,7 @@ def connect(path: str) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBLoader:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: DuckDBConfig | dict[str, Any]) -> None:
         self.config = DuckDBConfig.parse(config)
         self.path = self.config.path
         self.state_id = self.config.state_id

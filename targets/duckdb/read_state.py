@@ -16,7 +16,7 @@ from .config import DuckDBConfig
 from .loader import STATE_TABLE
 
 
-def read_state(config: dict[str, Any]) -> str | None:
+def read_state(config: DuckDBConfig | dict[str, Any]) -> str | None:
     """The committed state as JSON text, None when the file, table or row does not exist yet."""
     parsed = DuckDBConfig.parse(config)
     path, schema, sid = parsed.path, parsed.schema, parsed.state_id

@@ -19,6 +19,8 @@ from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError
 from tapwell.singer.wire import dumps
 
+from .config import SETTINGS, JsonlConfig
+
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 OWNERS_FILE = ".tapwell-owners.json"  # no stream's file: those all end in .jsonl
 _MAX_BYTES = 200  # a file name holds 255 bytes; room for the hash and the suffix
@@ -35,8 +37,8 @@ def file_name(stream: str) -> str:
 
 
 class JsonlLoader:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.dir = str(config.get("destination_path") or config.get("path") or "output")
+    def __init__(self, config: JsonlConfig | dict[str, Any]) -> None:
+        self.dir = SETTINGS.of(config).destination_path
         try:
             os.makedirs(self.dir, exist_ok=True)
         except OSError as exc:

@@ -31,8 +31,8 @@ from tapwell.singer.errors import (
     TapwellError,
 )
 
-DEFAULT_LOCK_TIMEOUT = 120  # seconds a statement waits for a lock (a vanished session's, say)
-DEFAULT_STATEMENT_TIMEOUT = 3600  # seconds one statement may run; 0 turns it off
+from .config import PostgresConfig, parse
+
 KEEPALIVE = {
     "keepalives": 1,
     "keepalives_idle": 30,
@@ -49,52 +49,41 @@ RETRIABLE_CLASSES = (
 )  # connection, rollback, resources, operator, system
 
 
-def connect_params(config: dict[str, Any]) -> dict[str, Any]:
+def connect_params(config: PostgresConfig | dict[str, Any]) -> dict[str, Any]:
     """libpq keyword arguments from a target-postgres config (either dialect), or from
     MeltanoLabs' `sqlalchemy_url` (postgresql[+driver]://user:password@host:port/db?options)."""
+    config = parse(config)
     common = {
         "application_name": "tapwell target-postgres",
-        "connect_timeout": int(config.get("connect_timeout") or 30),
+        "connect_timeout": config.connect_timeout,
         # What we send is UTF-8 whatever the database's encoding: the server converts it, and
         # refuses a character the database cannot hold instead of storing mojibake.
         "client_encoding": "UTF8",
         **KEEPALIVE,
     }
-    url = config.get("sqlalchemy_url")
-    if url:
-        return {**common, **url_params(str(url))}
-    dbname = config.get("dbname") or config.get("database")
-    if not dbname:
+    if config.sqlalchemy_url:
+        return {**common, **url_params(config.sqlalchemy_url)}
+    if not config.dbname:
         raise ConfigError("config key dbname (or database) is required: the database to load into")
     params: dict[str, Any] = {
-        "host": config.get("host") or "localhost",
-        "port": int(config.get("port") or 5432),
-        "user": config.get("user") or config.get("username") or "postgres",
-        "dbname": dbname,
+        "host": config.host,
+        "port": config.port,
+        "user": config.user,
+        "dbname": config.dbname,
         **common,
     }
-    if config.get("password"):
-        params["password"] = config["password"]
-    sslmode = config.get("sslmode") or config.get("ssl_mode")
-    if (
-        not sslmode
-        and _truthy(config.get("ssl"))
-        or not sslmode
-        and _truthy(config.get("ssl_enable"))
-    ):
-        sslmode = "require"
+    if config.password:
+        params["password"] = config.password
+    sslmode = config.sslmode or ("require" if config.ssl or config.ssl_enable else "")
     if sslmode:
-        params["sslmode"] = str(sslmode)
-    for ours, libpq in (
-        ("ssl_certificate_authority", "sslrootcert"),
-        ("sslrootcert", "sslrootcert"),
-        ("ssl_client_certificate", "sslcert"),
-        ("sslcert", "sslcert"),
-        ("ssl_client_private_key", "sslkey"),
-        ("sslkey", "sslkey"),
+        params["sslmode"] = sslmode
+    for path, libpq in (
+        (config.ssl_certificate_authority, "sslrootcert"),
+        (config.ssl_client_certificate, "sslcert"),
+        (config.ssl_client_private_key, "sslkey"),
     ):
-        if config.get(ours):
-            params[libpq] = str(config[ours])
+        if path:
+            params[libpq] = path
     return params
 
 
@@ -137,23 +126,11 @@ def url_params(url: str) -> dict[str, Any]:
     return params
 
 
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).lower() in ("true", "1", "yes", "on")
-
-
-def seconds_setting(config: dict[str, Any], key: str, default: int) -> int:
-    value = config.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"config key {key}: {value!r} is not a number of seconds (0: no limit)")
-    return int(value * 1000)
-
-
-def session_settings(config: dict[str, Any]) -> str:
+def session_settings(config: PostgresConfig | dict[str, Any]) -> str:
     """The SET statements every session starts with (constant text and numbers only)."""
-    lock = seconds_setting(config, "lock_timeout", DEFAULT_LOCK_TIMEOUT)
-    statement = seconds_setting(config, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT)
+    config = parse(config)
+    lock = int(config.lock_timeout * 1000)
+    statement = int(config.statement_timeout * 1000)
     return (
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; "
         f"SET lock_timeout = {lock}; SET statement_timeout = {statement}; "
@@ -163,7 +140,7 @@ def session_settings(config: dict[str, Any]) -> str:
     )
 
 
-def connect(config: dict[str, Any]) -> Any:
+def connect(config: PostgresConfig | dict[str, Any]) -> Any:
     """An open connection (one transaction at a time, session in UTC and ISO dates)."""
     params = connect_params(config)
     settings = session_settings(config)

@@ -20,6 +20,8 @@ from psycopg2 import sql
 from tapwell.sdk.sql_names import shorten  # the kit's one rule for names over 63 bytes
 from tapwell.singer.errors import SyncError
 
+from .config import PostgresConfig, parse
+
 
 def ident(name: str) -> sql.Identifier:
     """A column, schema or table name, quoted by libpq: any character is allowed."""
@@ -70,16 +72,17 @@ def split_stream(stream: str) -> tuple[str | None, str]:
     return None, stream
 
 
-def target_of(stream: str, config: dict[str, Any]) -> tuple[str, str]:
+def target_of(stream: str, config: PostgresConfig | dict[str, Any]) -> tuple[str, str]:
     """(schema, table) a stream loads into.
 
     `schema_mapping` may be keyed by the whole stream name or by its source schema; a value is
     `{"target_schema": ..., "target_table": ...}` (PipelineWise's shape) or a schema name.
     Otherwise `default_target_schema` (default `public`) and the table part of the stream name.
     """
+    config = parse(config)
     source, table = split_stream(stream)
-    schema = str(config.get("default_target_schema") or "public")
-    mapping = config.get("schema_mapping") or {}
+    schema = config.default_target_schema
+    mapping = config.schema_mapping
     entry = mapping.get(stream, mapping.get(source) if source is not None else None)
     if isinstance(entry, str):
         schema = entry

@@ -25,6 +25,8 @@ from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
 from . import ddl, locate
+from .config import PostgresConfig, StreamSettings
+from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
 from .dedupe import key_families, last_of_each
 from .encode import (
@@ -37,8 +39,6 @@ from .encode import (
     compile_row_encoder,
 )
 from .owners import Owners
-from .settings import StreamSettings
-from .settings import parse as parse_settings
 from .stream import Streamer
 from .types import pg_type, wider
 
@@ -83,8 +83,8 @@ class Plan:
 
 
 class PostgresLoader:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
+    def __init__(self, config: PostgresConfig | dict[str, Any]) -> None:
+        self.config = config = parse_settings(config)
         self.settings = settings = parse_settings(config)
         self.primary_key_required = settings.primary_key_required
         self.number_type = settings.number_type

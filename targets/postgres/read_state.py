@@ -1,5 +1,5 @@
 """`target-postgres --read-state`: the state this target last committed, read from its own state
-table with its own naming rules (settings.parse: `state_schema`, `state_table`, `state_id` and
+table with its own naming rules (config.parse: `state_schema`, `state_table`, `state_id` and
 their defaults and 63-byte shortening), so the runner's recovery copies none of them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 from tapwell.sdk.sql_names import quote_ident as _q
 from tapwell.singer.errors import ConfigError
 
-from .settings import parse
+from .config import PostgresConfig, parse
 
 
 def _pg_error(exc: BaseException) -> str:
@@ -18,7 +18,7 @@ def _pg_error(exc: BaseException) -> str:
     return (text.splitlines() or [type(exc).__name__])[0].removeprefix("ERROR:").strip()
 
 
-def read_state(config: dict[str, Any]) -> str | None:
+def read_state(config: PostgresConfig | dict[str, Any]) -> str | None:
     """The committed state as JSON text, None when the table or its row does not exist yet.
     ConfigError (one line, saying where) when the database cannot be reached or read."""
     import psycopg2
@@ -28,7 +28,7 @@ def read_state(config: dict[str, Any]) -> str | None:
 
     settings = parse(config)
     schema, table, sid = settings.state_schema, settings.state_table, settings.state_id
-    db = config.get("dbname") or config.get("database") or "(sqlalchemy_url)"
+    db = settings.dbname or "(sqlalchemy_url)"
     where = f"{db}: {_q(schema)}.{_q(table)} id {sid!r}"
     params = connect_params(config)  # both config dialects, sqlalchemy_url, SSL: as a load
     params["application_name"] = "target-postgres --read-state"

@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 import tapwell.targets.duckdb.config
-import tapwell.targets.postgres.settings
+import tapwell.targets.postgres.config
 from tapwell.sdk.load_settings import StreamSettings, flag, load_method, stream_settings
 from tapwell.singer.errors import ConfigError
 
-LOOSE = tapwell.targets.postgres.settings.DIALECT
+LOOSE = tapwell.targets.postgres.config.DIALECT
 STRICT = tapwell.targets.duckdb.config.DIALECT
 GLOBAL = StreamSettings("append-only", True)
 
 
 def test_both_targets_parse_with_the_kit() -> None:
-    assert tapwell.targets.postgres.settings.StreamSettings is StreamSettings
+    assert tapwell.targets.postgres.config.StreamSettings is StreamSettings
     assert tapwell.targets.duckdb.config.StreamSettings is StreamSettings
-    pg = tapwell.targets.postgres.settings.parse({"stream_settings": {"s": {"hard_delete": "yes"}}})
+    pg = tapwell.targets.postgres.config.parse({"stream_settings": {"s": {"hard_delete": "yes"}}})
     duck = tapwell.targets.duckdb.config.DuckDBConfig.parse(
         {"stream_settings": {"s": {"hard_delete": True}}}
     )

@@ -9,8 +9,8 @@ import tapwell.runner.demo
 import tapwell.runner.statestore_pg
 import tapwell.targets.duckdb.ddl
 import tapwell.targets.duckdb.loader
+import tapwell.targets.postgres.config
 import tapwell.targets.postgres.ddl
-import tapwell.targets.postgres.settings
 from tapwell.sdk.sql_names import MAX_IDENTIFIER_BYTES, quote_ident, shorten
 
 
@@ -33,7 +33,7 @@ def test_shorten_keeps_short_names_and_cuts_long_ones_on_a_character_boundary() 
 
 def test_every_user_takes_the_kits_rules() -> None:
     assert tapwell.targets.postgres.ddl.shorten is shorten
-    assert tapwell.targets.postgres.settings.shorten is shorten
+    assert tapwell.targets.postgres.config.shorten is shorten
     for module in (
         tapwell.targets.duckdb.ddl,
         tapwell.targets.duckdb.loader,

@@ -187,7 +187,7 @@ def test_cli_about_markdown_and_config_errors(
     tap.config_schema["properties"]["api_key"]["description"] = "Key | from the\nconsole"
     code, out, _ = run_cli(tap, ["--about", "--format", "markdown"], capsysbinary)
     assert code == 0
-    assert "| api_key | string | yes | Key \\| from the console |" in out
+    assert "| `api_key` | string | yes |  | Key \\| from the console |" in out
     assert "Capabilities: `catalog`, `discover`, `state`, `about`" in out
 
     code, _, err = run_cli(tap, ["--discover"], capsysbinary)

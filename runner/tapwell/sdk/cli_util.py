@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tapwell.sdk.settings import Settings
 from tapwell.singer.config import redact
 from tapwell.singer.errors import TapwellError
 
@@ -13,14 +14,15 @@ from tapwell.singer.errors import TapwellError
 def run_main(
     name: str, body: Callable[[], Any], secrets: Sequence[str] | Callable[[], Sequence[str]] = ()
 ) -> int:
-    """Run `body`; a TapwellError becomes `name: error: message` (secrets masked) and its exit
-    code. A broken pipe downstream exits quietly with 141, as a shell pipeline would."""
+    """Run `body`; a TapwellError becomes `name: error: message` (secrets masked; each line of a
+    message holding several problems gets the prefix) and its exit code. A broken pipe downstream exits quietly with 141, as a shell pipeline would."""
     try:
         body()
         return 0
     except TapwellError as exc:
         hidden = secrets() if callable(secrets) else secrets
-        sys.stderr.write(f"{name}: error: {redact(str(exc), hidden)}\n")
+        for line in redact(str(exc), hidden).splitlines() or [""]:  # a problem a line
+            sys.stderr.write(f"{name}: error: {line}\n")
         sys.stderr.flush()
         return exc.exit_code
     except BrokenPipeError:
@@ -29,3 +31,11 @@ def run_main(
     except KeyboardInterrupt:
         sys.stderr.write(f"{name}: interrupted\n")
         return 130
+
+
+def read_settings(name: str, settings: Settings[Any], config: dict[str, Any]) -> Any:
+    """The connector's parsed config object; each key that is no setting is a warning on stderr
+    (configs written for other connectors carry such keys), a bad value a SettingsError."""
+    for warning in settings.warnings(config):
+        sys.stderr.write(f"{name}: warning: {warning}\n")
+    return settings.parse(config)

@@ -19,13 +19,14 @@ exactly (see tapwell.singer.wire).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from tapwell.sdk.progress import Progress, configure_logging
+from tapwell.sdk.settings import Settings
 from tapwell.sdk.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
 from tapwell.sdk.tap_cli import raise_config_errors, tap_command
 from tapwell.sdk.tap_schema import draft7_schema
@@ -43,10 +44,11 @@ from tapwell.singer.wire import MessageWriter, dumps, loads
 
 @dataclass
 class SyncContext:
-    """What a stream's record generator gets: the config, the typed bookmark to start from
+    """What a stream's record generator gets: the config (dict, or the parsed object when the tap
+    declares `settings`), the typed bookmark to start from
     (records with replication key >= start_value are wanted), and the whole state."""
 
-    config: dict[str, Any]
+    config: Any
     stream: str
     replication_key: str | None
     start_value: Any
@@ -75,7 +77,7 @@ class Stream:
     property_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-StreamsFn = Callable[[dict[str, Any]], Sequence[Stream]]
+StreamsFn = Callable[[Any], Sequence[Stream]]
 
 
 def typed_value(prop: dict[str, Any], raw: Any) -> Any:
@@ -149,7 +151,7 @@ class _Plan:
 
 
 def _plan(
-    config: dict[str, Any], by_name: dict[str, Stream], entry: StreamEntry, state: dict[str, Any]
+    config: Any, by_name: dict[str, Stream], entry: StreamEntry, state: dict[str, Any]
 ) -> _Plan:
     """The plan of a catalog entry; ConfigError for a catalog or a bookmark the tap cannot use."""
     stream = by_name.get(entry.tap_stream_id)
@@ -174,7 +176,7 @@ def _plan(
 
 
 def _start_value(
-    config: dict[str, Any], state: dict[str, Any], stream: str, rkey: str, prop: dict[str, Any]
+    config: Any, state: dict[str, Any], stream: str, rkey: str, prop: dict[str, Any]
 ) -> Any:
     """The typed value to sync from: the bookmark (when it is for this replication key), else
     the `start_date` setting, else None. A value the key's type cannot hold is a ConfigError
@@ -190,7 +192,7 @@ def _start_value(
             what = f"{_not_a(prop)} for replication key {rkey!r}"
             raise st.bookmark_error(stream, "replication_key_value", raw, what)
         return value
-    start = config.get("start_date")
+    start = _start_date(config)
     if start:
         value = _typed_or_none(prop, start)
         if value is None:
@@ -200,6 +202,13 @@ def _start_value(
             )
         return value
     return None
+
+
+def _start_date(config: Any) -> Any:
+    """The `start_date` setting of a config dict or of a parsed config object (tapwell.sdk.settings)."""
+    if isinstance(config, Mapping):
+        return config.get("start_date")
+    return getattr(config, "start_date", None)
 
 
 def _typed_or_none(prop: dict[str, Any], raw: Any) -> Any:
@@ -234,9 +243,15 @@ class Tap:
         version: str = "0.1.0",
         description: str = "",
         config_schema: dict[str, Any] | None = None,
+        settings: Settings[Any] | None = None,
         state_every: int = 10_000,
     ) -> None:
+        """`settings` (tapwell.sdk.settings) declares the config instead of `config_schema`: it
+        is then parsed once and `streams`, discover and sync get the parsed object."""
         self.name = name
+        self.settings = settings
+        if settings is not None:
+            config_schema = settings.json_schema()
         self._streams = streams
         self.version = version
         self.description = description
@@ -246,10 +261,10 @@ class Tap:
 
     # ------------------------------------------------------------------ the two seams
 
-    def streams(self, config: dict[str, Any]) -> list[Stream]:
+    def streams(self, config: Any) -> list[Stream]:
         return list(self._streams(config) if callable(self._streams) else self._streams)
 
-    def discover(self, config: dict[str, Any]) -> dict[str, Any]:
+    def discover(self, config: Any) -> dict[str, Any]:
         entries = []
         for s in self.streams(config):
             schema = draft7_schema(s.schema)
@@ -265,7 +280,7 @@ class Tap:
 
     def sync(
         self,
-        config: dict[str, Any],
+        config: Any,
         catalog: Catalog,
         state: dict[str, Any],
         writer: MessageWriter | None = None,
@@ -286,7 +301,7 @@ class Tap:
 
     def _sync_stream(
         self,
-        config: dict[str, Any],
+        config: Any,
         plan: _Plan,
         state: dict[str, Any],
         writer: MessageWriter,
@@ -391,6 +406,9 @@ class Tap:
     def validate_config(self, config: dict[str, Any]) -> None:
         """Check the config against `config_schema`; every problem in one line that names each
         setting, never its value (values may be secrets)."""
+        if self.settings is not None:
+            self.settings.parse(config)
+            return
         raise_config_errors(self.config_schema, config)
 
     def main(self, argv: Sequence[str] | None = None) -> None:
@@ -399,7 +417,8 @@ class Tap:
             self.name,
             help=self.description or f"{self.name}: a Singer tap.",
             about=self.about,
-            validate=self.validate_config,
+            validate=None if self.settings is not None else self.validate_config,
+            settings=self.settings,
             discover=self.discover,
             sync=lambda config, catalog, state: tap.sync(config, catalog, state, MessageWriter()),
             config_required=bool(self.config_schema.get("required")),

@@ -14,13 +14,14 @@ from typing import Any
 import click
 import orjson
 
-from tapwell.sdk.cli_util import run_main
+from tapwell.sdk.about import print_about
+from tapwell.sdk.cli_util import read_settings, run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.sdk.pipes import widen_pipe
+from tapwell.sdk.settings import Settings
 from tapwell.singer.catalog import Catalog, load_catalog, select_all
 from tapwell.singer.config import load_config, secret_values
 from tapwell.singer.errors import ConfigError
-from tapwell.singer.schema import property_types
 from tapwell.singer.state import check_state
 from tapwell.singer.wire import loads
 
@@ -30,13 +31,18 @@ def tap_command(
     *,
     help: str,
     about: Callable[[], dict[str, Any]],
-    discover: Callable[[dict[str, Any]], dict[str, Any]],
-    sync: Callable[[dict[str, Any], Catalog, dict[str, Any]], Any],
-    validate: Callable[[dict[str, Any]], None] | None = None,
+    discover: Callable[[Any], dict[str, Any]],
+    sync: Callable[[Any, Catalog, dict[str, Any]], Any],
+    validate: Callable[[Any], None] | None = None,
     config_required: bool = True,
     config_hint: str = "a JSON file with the tap's settings",
+    settings: Settings[Any] | None = None,
 ) -> click.Command:
-    """A click command running a tap's discover or sync, as the Singer spec lays out the CLI."""
+    """A click command running a tap's discover or sync, as the Singer spec lays out the CLI.
+
+    With `settings` (tapwell.sdk.settings), the config is parsed once, before anything else, and
+    validate, discover and sync get the parsed object instead of the dict; keys that are no
+    setting are warned about, and the values of secret settings are masked in every error."""
 
     @click.command(name=name, help=help)
     @version_option(name, lambda: about().get("version", "unknown"))
@@ -89,8 +95,9 @@ def tap_command(
                 raise ConfigError(
                     f"--config is required ({config_hint}; `{name} --about` lists them)"
                 )
-            config = load_config(configs) if configs else {}
-            holder["config"] = config
+            raw = load_config(configs) if configs else {}
+            holder["config"] = raw
+            config = read_settings(name, settings, raw) if settings is not None else raw
             if validate is not None:
                 validate(config)
             if discover:
@@ -103,10 +110,16 @@ def tap_command(
             sync(config, cat, state)
             sys.stdout.flush()
 
-        sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
+        sys.exit(run_main(name, body, lambda: _secrets(holder.get("config", {}), settings)))
 
     discover_fn = discover
     return command
+
+
+def _secrets(config: dict[str, Any], settings: Settings[Any] | None) -> list[str]:
+    """Values never to print: secret-looking keys' (tapwell.singer.config) and declared secrets'."""
+    declared = settings.secret_values(config) if settings is not None else []
+    return sorted({*secret_values(config), *declared}, key=len, reverse=True)
 
 
 def _dumps_indented(value: Any) -> bytes:
@@ -186,38 +199,3 @@ def _config_problem(error: Any) -> str:
         "format": f"must be a {error.validator_value}",
     }.get(str(error.validator), f"fails {error.validator} {error.validator_value!r}")
     return f"setting {where or '(top level)'!r} {expected}"
-
-
-def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def print_about(info: dict[str, Any], fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    settings = info.get("settings") or {}
-    lines = [
-        f"# `{info['name']}`",
-        "",
-        info.get("description") or "",
-        "",
-        f"Version: {info['version']}",
-        "",
-        "Capabilities: " + ", ".join(f"`{c}`" for c in info.get("capabilities") or []),
-        "",
-        "## Settings",
-        "",
-    ]
-    props = settings.get("properties") or {}
-    required = set(settings.get("required") or [])
-    if not props:
-        lines.append("This tap has no settings.")
-    else:
-        lines += ["| Setting | Type | Required | Description |", "|:--|:--|:--|:--|"]
-        for key, prop in props.items():
-            kinds = "/".join(k for k in property_types(prop) if k != "null") or "any"
-            lines.append(
-                f"| {_cell(key)} | {kinds} | {'yes' if key in required else 'no'} | {_cell(prop.get('description', ''))} |"
-            )
-    sys.stdout.write("\n".join(lines) + "\n")

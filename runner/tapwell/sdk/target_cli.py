@@ -19,13 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 
-from tapwell.sdk.cli_util import run_main
+from tapwell.sdk.about import print_about
+from tapwell.sdk.cli_util import read_settings, run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.sdk.pipes import READ_BUFFER, widen_pipe
+from tapwell.sdk.settings import Settings
 from tapwell.sdk.target_loop import TargetLoop
-from tapwell.sdk.target_types import Loader
+from tapwell.sdk.target_types import Limits, Loader
 from tapwell.singer.config import load_config, secret_values
 from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import dumps, loads
@@ -33,15 +34,21 @@ from tapwell.singer.wire import dumps, loads
 
 def target_command(
     name: str,
-    make_loader: Callable[[dict[str, Any]], Loader],
+    make_loader: Callable[[Any], Loader],
     *,
     description: str,
-    settings: dict[str, Any] | None = None,
+    settings: dict[str, Any] | Settings[Any] | None = None,
     version: str = "0.1.0",
-    read_state: Callable[[dict[str, Any]], str | None] | None = None,
+    read_state: Callable[[Any], str | None] | None = None,
 ) -> Callable[..., None]:
     """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory;
-    `read_state(config)` returns the committed state as JSON text, None when there is none."""
+    `read_state(config)` returns the committed state as JSON text, None when there is none.
+
+    `settings` is --about's settings: a JSON Schema, or a tapwell.sdk.settings.Settings, which
+    also parses the config once (keys that are no setting warned about, secrets masked) and hands
+    the parsed object to `make_loader` and `read_state` instead of the dict; the loop's own
+    settings (batch_size_rows, batch_size_bytes, batch_wait_limit_seconds, add_metadata_columns)
+    are then read from its attributes of those names."""
     capabilities = ["about", "soft-delete", "hard-delete"]
     if read_state is not None:
         capabilities.append("read-state")
@@ -65,6 +72,13 @@ def target_command(
         "--about", is_flag=True, help="Print what this target is and its settings, and exit."
     )
     @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["json", "markdown"]),
+        default="json",
+        help="Format of --about.",
+    )
+    @click.option(
         "--read-state",
         "read_state_flag",
         is_flag=True,
@@ -72,7 +86,11 @@ def target_command(
         "none), and exit.",
     )
     def command(
-        configs: tuple[str, ...], input_path: str | None, about: bool, read_state_flag: bool
+        configs: tuple[str, ...],
+        input_path: str | None,
+        about: bool,
+        fmt: str,
+        read_state_flag: bool,
     ) -> None:
         holder: dict[str, Any] = {}
 
@@ -83,16 +101,17 @@ def target_command(
                     "version": version,
                     "description": description,
                     "capabilities": capabilities,
-                    "settings": settings or {},
+                    "settings": schema,
                 }
-                sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+                print_about(info, fmt)
                 return
-            config = load_config(configs) if configs else {}
-            holder["config"] = config
+            raw = load_config(configs) if configs else {}
+            holder["config"] = raw
+            config = read_settings(name, declared, raw) if declared is not None else raw
             if read_state_flag:
                 _print_state(name, read_state, config)
                 return
-            loop = TargetLoop(name, make_loader(config), config)
+            loop = TargetLoop(name, make_loader(config), raw, **_loop_settings(config, declared))
             # Records are acyclic: the cyclic GC frees nothing in them but walks every buffered
             # dict, again and again (a third of a target's CPU). Collect rarely; refcounting frees.
             gc.set_threshold(100_000, 50, 100)
@@ -110,9 +129,30 @@ def target_command(
                     with open(fd, "rb", buffering=READ_BUFFER, closefd=False) as stdin:
                         loop.run(stdin)
 
-        sys.exit(run_main(name, body, lambda: secret_values(holder.get("config", {}))))
+        sys.exit(run_main(name, body, lambda: _secrets(holder.get("config", {}), declared)))
 
+    declared = settings if isinstance(settings, Settings) else None
+    schema = declared.json_schema() if declared is not None else settings or {}
     return command
+
+
+def _loop_settings(config: Any, declared: Settings[Any] | None) -> dict[str, Any]:
+    """TargetLoop's batch limits and metadata flag from a parsed config object (none from a dict:
+    the loop reads those keys itself)."""
+    if declared is None:
+        return {}
+    limits = Limits(
+        rows=config.batch_size_rows,
+        bytes=config.batch_size_bytes,
+        seconds=config.batch_wait_limit_seconds,
+    )
+    return {"limits": limits, "metadata_columns": config.add_metadata_columns}
+
+
+def _secrets(config: dict[str, Any], declared: Settings[Any] | None) -> list[str]:
+    """Values never to print: secret-looking keys' (tapwell.singer.config) and declared secrets'."""
+    found = declared.secret_values(config) if declared is not None else []
+    return sorted({*secret_values(config), *found}, key=len, reverse=True)
 
 
 def _print_state(

@@ -54,11 +54,18 @@ class TargetLoop:
         loader: Loader,
         config: dict[str, Any],
         out: IO[bytes] | None = None,
+        *,
+        limits: Limits | None = None,
+        metadata_columns: bool | None = None,
     ) -> None:
+        """`limits` and `metadata_columns` as a target's parsed settings give them; without, they
+        are read from `config` (batch_size_rows, ..., add_metadata_columns)."""
         self.name = name
         self.loader = loader
-        self.limits = Limits.from_config(config)
-        self.metadata_columns = bool(config.get("add_metadata_columns", False))
+        self.limits = limits if limits is not None else Limits.from_config(config)
+        if metadata_columns is None:
+            metadata_columns = bool(config.get("add_metadata_columns", False))
+        self.metadata_columns = metadata_columns
         self.out = out if out is not None else sys.stdout.buffer
         self.log = configure_logging(name)
         self.progress = Progress(name)

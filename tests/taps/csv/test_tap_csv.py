@@ -256,7 +256,7 @@ def test_about_and_discover_cli(bin_path, tmp_path):
     assert (
         md.stdout.startswith("# ")
         and "tap-csv" in md.stdout.splitlines()[0]
-        and "| streams |" in md.stdout
+        and "| `streams` |" in md.stdout
     )
     (tmp_path / "a.csv").write_text("id\n1\n")
     result = run_cli(

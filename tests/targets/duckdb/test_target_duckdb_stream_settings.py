@@ -102,10 +102,10 @@ def test_about_lists_stream_settings(bin_path):
 
 
 def test_readme_lists_every_setting_about_prints():
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    section = readme.split("## target-duckdb\n", 1)[1].split("\n## ", 1)[0]
-    for key in SETTINGS["properties"]:
-        assert f"| `{key}` |" in section, key
+    """(tests/test_connector_settings.py checks the whole table is the generated one.)"""
+    readme = (Path(__file__).resolve().parents[3] / "targets" / "duckdb" / "README.md").read_text()
+    for key in SETTINGS.json_schema()["properties"]:
+        assert f"| `{key}`" in readme, key
 
 
 def test_a_stream_setting_left_out_or_null_is_the_global_one(bin_path, tmp_path):

@@ -1,0 +1,148 @@
+"""tap-mysql's settings, declared once (tapwell.sdk.settings): what connection, discovery and
+sync read, what `--about` prints and the README's table lists.
+
+The config of singer-io's and PipelineWise's tap-mysql works unchanged: flags may be the strings
+of older configs ("true", "1"), numbers may be numeric strings, `filter_dbs` a comma-separated
+string, and `export_batch_rows` / `verify_mode` are read as `state_every` / `check_hostname`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.singer.errors import ConfigError
+
+__all__ = ["SETTINGS", "MySQLConfig", "truthy"]
+
+
+def truthy(value: Any) -> bool:
+    """Config flags arrive as JSON booleans or as strings ("true", "1") in older configs."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "y", "on"}
+    return bool(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool | str):
+        raise ConfigError(f"config key {key}: {value!r} is not true or false")
+    return truthy(value)
+
+
+def _port(value: Any, key: str) -> int:
+    try:
+        if isinstance(value, bool | float | dict | list):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key}: {value!r} is not a port number") from None
+
+
+def _filter_dbs(value: Any, key: str) -> tuple[str, ...]:
+    """`filter_dbs` as names: a comma-separated string (singer-io) or a JSON list."""
+    if isinstance(value, str):
+        return tuple(d.strip() for d in value.split(",") if d.strip())
+    if isinstance(value, list):
+        return tuple(str(d) for d in value)
+    raise ConfigError(f"config key {key}: a comma-separated string or a list of database names")
+
+
+def _statements(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"config key {key}: a list of SQL statements (strings)")
+    return tuple(value)
+
+
+_FLAG = ("boolean", "string")
+_WHOLE = ("integer", "string")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MySQLConfig:
+    host: str = setting(required=True, help="Server host name or address")
+    port: int = setting(3306, type=_WHOLE, parse=_port, help="Server port")
+    user: str = setting(required=True, help="User name")
+    password: str = setting("", secret=True, help="Password; never printed", show_default=False)
+    database: str = setting("", help="Database to connect to (optional)", show_default=False)
+    filter_dbs: tuple[str, ...] = setting(
+        (),
+        type=("string", "array"),
+        parse=_filter_dbs,
+        show_default=False,
+        help='Databases to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
+    )
+    ssl: bool = setting(
+        False, type=_FLAG, parse=_flag, help='Connect with TLS ("true" strings accepted)'
+    )
+    ssl_ca: str = setting("", help="CA certificate file", show_default=False)
+    ssl_cert: str = setting("", help="Client certificate file", show_default=False)
+    ssl_key: str = setting("", help="Client key file", show_default=False)
+    check_hostname: bool = setting(
+        False,
+        type=_FLAG,
+        aliases=("verify_mode",),
+        parse=_flag,
+        help="With ssl: verify the server certificate's host name",
+    )
+    session_sqls: tuple[str, ...] | None = setting(
+        None,
+        type="array",
+        parse=_statements,
+        schema={"items": {"type": "string"}},
+        help="SQL run on connect, replacing the defaults (PipelineWise's wait, net and lock "
+        "timeouts); a failing one is a warning. time_zone is then always set to +00:00",
+    )
+    server_id: int | None = setting(
+        None,
+        type=_WHOLE,
+        parse=whole_number(1),
+        help="Replica id used to read the binlog (default: random in 5400..2^31)",
+    )
+    use_gtid: bool = setting(
+        False,
+        type=_FLAG,
+        parse=_flag,
+        help="LOG_BASED: resume from the bookmarked GTID (MariaDB only, engine: mariadb)",
+    )
+    engine: str = setting(
+        "",
+        choices=("mysql", "mariadb"),
+        show_default=False,
+        help="Server flavour (default: detected)",
+    )
+    zero_dates: str = setting(
+        "null",
+        choices=("null", "error"),
+        help="Zero and invalid dates (0000-00-00, 2022-11-00): null (counted in one warning per "
+        "stream) or error",
+    )
+    state_every: int = setting(
+        10_000,
+        type=_WHOLE,
+        aliases=("export_batch_rows",),
+        parse=whole_number(1),
+        help="Rows (or binlog rows) between STATE messages",
+    )
+    batch_rows: int = setting(
+        5_000,
+        type=_WHOLE,
+        parse=whole_number(1),
+        help="Rows fetched from the server-side cursor at a time",
+    )
+    start_date: str = setting(
+        "",
+        show_default=False,
+        help="INCREMENTAL on a date or datetime key: where to start without a bookmark",
+    )
+    connect_timeout: int = setting(
+        30, type=_WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
+    )
+
+    @property
+    def where(self) -> str:
+        """host:port, as errors name the server."""
+        return f"{self.host}:{self.port}"
+
+
+SETTINGS = Settings(MySQLConfig)

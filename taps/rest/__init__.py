@@ -1,0 +1,1 @@
+"""tap-rest: JSON HTTP APIs as Singer streams, from a config file."""

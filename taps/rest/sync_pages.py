@@ -1,0 +1,126 @@
+"""One stream's pages: the first request built from the stream's settings (placeholders filled
+from the bookmark and the parent record), then one request per page until the paginator stops."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from tapwell.singer.errors import ConfigError
+
+from .client import Client, Request
+from .config import StreamConfig
+from .paginate import Paginator
+from .records import extract, parse_body
+from .types import format_start
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    url: str  # as requested, secrets masked
+    number: int
+    next_hint: str | None = None  # what the paginator will ask next (for --probe)
+    stop_reason: str | None = None  # why this was the last page
+
+
+def placeholders(template: Any) -> set[str]:
+    """The `{name}`s in a template (string, or strings inside a dict/list)."""
+    if isinstance(template, str):
+        return set(_PLACEHOLDER.findall(template))
+    if isinstance(template, dict):
+        return {p for v in template.values() for p in placeholders(v)}
+    if isinstance(template, list):
+        return {p for v in template for p in placeholders(v)}
+    return set()
+
+
+def fill(
+    template: Any, values: dict[str, Any], stream: str, where: str, quoted: bool = False
+) -> Any:
+    """`template` with each `{name}` replaced by values[name] (URL-quoted in a path)."""
+    if isinstance(template, dict):
+        return {k: fill(v, values, stream, f"{where}/{k}", quoted) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values, stream, where, quoted) for v in template]
+    if not isinstance(template, str):
+        return template
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            raise ConfigError(
+                f"stream {stream!r}, {where}: placeholder {{{name}}} has no value "
+                + (
+                    "(no bookmark or start_value yet)"
+                    if name == "start"
+                    else "(not a field of the parent record; check the name or the stream's parent)"
+                )
+            )
+        text = str(values[name])
+        return quote(text, safe="") if quoted else text
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def _params(sc: StreamConfig, values: dict[str, Any]) -> dict[str, Any]:
+    """The stream's params filled in; a param that needs `{start}` is left out when there is none."""
+    out = {}
+    for key, value in sc.params.items():
+        if "start" in placeholders(value) and "start" not in values:
+            continue
+        out[key] = fill(value, values, sc.name, f"params/{key}")
+    return out
+
+
+def context_values(sc: StreamConfig, parent: dict[str, Any] | None, start: Any) -> dict[str, Any]:
+    values: dict[str, Any] = dict(parent or {})
+    if start is not None:
+        values["start"] = format_start(start, sc.start_format)
+    return values
+
+
+def pages(
+    client: Client,
+    sc: StreamConfig,
+    values: dict[str, Any],
+    log: logging.Logger,
+    quiet: bool = False,
+) -> Iterator[Page]:
+    """Every page of the stream for one context (a parent record, a start value)."""
+    base = client.cfg.base_url.rstrip("/")
+    url = base + "/" + fill(sc.path, values, sc.name, "path", quoted=True).lstrip("/")
+    params = {
+        **_params(sc, values),
+        **(paginator := Paginator(sc.paginator, sc.name)).first_params(),
+    }
+    body = fill(sc.body, values, sc.name, "body") if sc.body is not None else None
+    number = 0
+    while True:
+        number += 1
+        req = Request(sc.name, sc.method, url, params, dict(sc.headers), body, sc.ignore_status)
+        resp = client.send(req)
+        if resp is None:
+            return
+        shown = client.mask(resp.url)
+        parsed = parse_body(resp.content, sc.response_format, sc.name, shown)
+        records = extract(parsed, sc.records_path, sc.name, shown)
+        nxt = paginator.next(url, params, resp, parsed, len(records))
+        hint = None if nxt is None else client.mask(nxt[0] + (f" {nxt[1]}" if nxt[1] else ""))
+        yield Page(records, shown, number, hint, paginator.stop_reason if nxt is None else None)
+        if nxt is None:
+            (log.debug if quiet else log.info)(
+                "stream %s: stopped after %d page(s), %d record(s): %s",
+                sc.name,
+                paginator.pages,
+                paginator.records,
+                paginator.stop_reason,
+            )
+            return
+        url, params = nxt

@@ -1,0 +1,168 @@
+"""tap-rest's HTTP behaviour against a real local server: retries (429 with Retry-After in seconds
+and as a date, 5xx, timeouts), rate-limit headers, exit 75 when retries run out, every auth type,
+OAuth2 tokens refreshed once on a 401, credentials refused with exit 2, and secrets never shown.
+
+Waits are checked against the server's request log as lower bounds (what the server asked for),
+never as speed assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from helpers.rest_server import RestServer, run_tap
+
+
+@pytest.fixture
+def srv():
+    with RestServer() as server:
+        yield server
+
+
+def config(srv: RestServer, path: str, **top: Any) -> dict[str, Any]:
+    stream = {
+        "name": "orders",
+        "path": path,
+        "records_path": "$.data[*]",
+        "primary_key": ["id"],
+        "schema": {"properties": {"id": {"type": "integer"}}},
+    }
+    stream.update(top.pop("stream", {}))
+    return {"base_url": srv.url, "backoff_seconds": 0.01, "streams": [stream], **top}
+
+
+def gaps(srv: RestServer, path: str) -> list[float]:
+    times = [r.at for r in srv.api.requests(path)]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+@pytest.mark.parametrize(("mode", "asked"), [("seconds", 1.0), ("date", 1.0)])
+def test_429_waits_as_long_as_retry_after_says(srv, tmp_path, mode, asked):
+    cfg = config(srv, "/flaky_429", stream={"params": {"mode": mode}})
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 0, run.stderr
+    assert [r.status for r in srv.api.requests("/flaky_429")] == [429, 200]
+    # an HTTP date has whole seconds: asked for now+2s, at least 1s remains when it is read
+    assert gaps(srv, "/flaky_429")[0] >= asked * 0.95
+    assert "429 Too Many Requests; retry 1 of 8" in run.stderr
+    assert "the server asked (Retry-After / rate limit)" in run.stderr
+    assert len(run.records()) == 3
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds(srv, tmp_path):
+    run = run_tap(config(srv, "/flaky_500"), tmp_path)
+    assert run.code == 0, run.stderr
+    assert [r.status for r in srv.api.requests("/flaky_500")] == [500, 500, 200]
+    assert "retry 2 of 8" in run.stderr and "(backoff)" in run.stderr
+    assert len(run.records()) == 3
+
+
+def test_retries_exhausted_exit_75_with_one_line(srv, tmp_path):
+    run = run_tap(config(srv, "/always_503", max_retries=2), tmp_path)
+    assert run.code == 75
+    assert len(srv.api.requests("/always_503")) == 3
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"tap-rest: error: stream 'orders': GET {srv.url}/always_503: 503 Service Unavailable after 3 attempts"
+    )
+    assert last.endswith("the run can be retried later (exit 75)")
+    assert not [s for s in run.states() if s.get("bookmarks")]
+
+
+def test_max_wait_seconds_caps_the_total_wait(srv, tmp_path):
+    run = run_tap(
+        config(srv, "/flaky_429", max_wait_seconds=0.5, stream={"params": {"mode": "seconds"}}),
+        tmp_path,
+    )
+    assert run.code == 75
+    assert "the next wait (1s) would pass max_wait_seconds (0.5s" in run.stderr
+    assert len(srv.api.requests("/flaky_429")) == 1
+
+
+def test_a_read_timeout_is_retried(srv, tmp_path):
+    run = run_tap(config(srv, "/slow", timeout_seconds=0.5), tmp_path)
+    assert run.code == 0, run.stderr
+    assert "timed out (ReadTimeout)" in run.stderr
+    assert len(run.records()) == 2
+
+
+def test_rate_limit_remaining_zero_waits_for_the_reset(srv, tmp_path):
+    run = run_tap(config(srv, "/rate_limited", stream={"paginator": {"type": "page"}}), tmp_path)
+    assert run.code == 0, run.stderr
+    assert "rate limit reached; waiting 1.00s for its reset" in run.stderr
+    assert gaps(srv, "/rate_limited")[0] >= 0.95
+    assert len(run.records()) == 25
+
+
+AUTHS = {
+    "/bearer": {"type": "bearer", "token": "s3cret-token"},
+    "/basic": {"type": "basic", "username": "ann", "password": "pa55word"},
+    "/key_header": {"type": "api_key", "value": "k3y-value"},
+    "/key_query": {"type": "api_key", "in": "query", "name": "api_key", "value": "k3y-value"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(AUTHS))
+def test_every_auth_type_is_accepted_and_a_wrong_secret_exits_2(srv, tmp_path, path):
+    run = run_tap(config(srv, path, auth=AUTHS[path]), tmp_path)
+    assert run.code == 0, run.stderr
+    assert len(run.records()) == 2
+    wrong = {
+        k: ("wrong-" + v if k in ("token", "password", "value") else v)
+        for k, v in AUTHS[path].items()
+    }
+    run = run_tap(config(srv, path, auth=wrong), tmp_path)
+    assert run.code == 2
+    (line,) = [ln for ln in run.stderr.splitlines() if "error" in ln]
+    assert "check the credentials in auth (type" in line
+    assert f"{srv.url}{path}" in line
+    for secret in ("wrong-s3cret-token", "wrong-pa55word", "wrong-k3y-value"):
+        assert secret not in run.stderr
+    assert len(srv.api.requests(path)) == 2  # refused at once, never retried
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {
+            "type": "oauth2_client_credentials",
+            "client_id": "cid",
+            "client_secret": "csecret",
+            "scopes": ["read"],
+        },
+        {"type": "oauth2_refresh_token", "client_id": "cid", "refresh_token": "rtoken"},
+    ],
+)
+def test_oauth2_token_is_cached_and_refreshed_once_on_401(srv, tmp_path, auth):
+    auth["token_url"] = srv.url + "/oauth/token"
+    cfg = config(srv, "/oauth_orders", auth=auth, stream={"paginator": {"type": "page"}})
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 0, run.stderr
+    assert len(run.records()) == 25
+    # 6 pages, a token is good for 2 requests: 3 tokens; each expiry costs one 401 and a refresh
+    statuses = [r.status for r in srv.api.requests("/oauth_orders")]
+    assert statuses == [200, 200, 401, 200, 200, 401, 200, 200]
+    assert len(srv.api.requests("/oauth/token")) == 3
+    if auth["type"] == "oauth2_client_credentials":
+        assert (
+            srv.api.requests("/oauth/token")[0].headers["content-type"]
+            == "application/x-www-form-urlencoded"
+        )
+    assert "401 Unauthorized; refreshing the OAuth2 token once" in run.stderr
+    for secret in ("csecret", "rtoken", "tok-1"):
+        assert secret not in run.stderr
+
+
+def test_oauth2_refused_client_exits_2(srv, tmp_path):
+    auth = {
+        "type": "oauth2_client_credentials",
+        "client_id": "cid",
+        "client_secret": "nope",
+        "token_url": srv.url + "/oauth/token",
+    }
+    run = run_tap(config(srv, "/oauth_orders", auth=auth), tmp_path)
+    assert run.code == 2
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"tap-rest: error: auth: the token endpoint {srv.url}/oauth/token refused the credentials "
+        "(401 Unauthorized); check auth/client_id, client_secret"
+    )
