@@ -8,28 +8,14 @@ import sys
 from typing import Any
 
 import click
-import orjson
+from tapwell.sdk.about import print_about
 from tapwell.sdk.cli_util import run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.singer.config import load_config, secret_values
 
-NAME = "mapper-stream-maps"
+from .config import SETTINGS
 
-SETTINGS: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "stream_maps": {
-            "type": "object",
-            "description": "singer-sdk stream maps: stream -> {property: expression | null, "
-            "__alias__, __filter__, __source__, __else__, __key_properties__}, or null",
-        },
-        "stream_map_config": {
-            "type": "object",
-            "description": "values expressions read as config[...]; hash_key is the secret key "
-            "of hmac_sha256()",
-        },
-    },
-}
+NAME = "mapper-stream-maps"
 
 
 def _version() -> str:
@@ -47,7 +33,7 @@ def _about() -> dict[str, Any]:
         "description": "Hash, drop, rename and filter Singer streams on the way (singer-sdk stream maps)",
         "version": _version(),
         "capabilities": ["stream-maps"],
-        "settings": SETTINGS,
+        "settings": SETTINGS.json_schema(),
     }
 
 
@@ -73,21 +59,7 @@ def main(configs: tuple[str, ...], about: bool, fmt: str) -> None:
 
     def body() -> None:
         if about:
-            if fmt == "markdown":
-                lines = [
-                    f"# {NAME}",
-                    "",
-                    str(_about()["description"]),
-                    "",
-                    "| Setting | Description |",
-                    "|---|---|",
-                ]
-                lines += [
-                    f"| {k} | {v['description']} |" for k, v in SETTINGS["properties"].items()
-                ]
-                click.echo("\n".join(lines))
-            else:
-                click.echo(orjson.dumps(_about(), option=orjson.OPT_INDENT_2).decode())
+            print_about(_about(), fmt)
             return
         from .maps import read_config
         from .stream import run
@@ -97,6 +69,10 @@ def main(configs: tuple[str, ...], about: bool, fmt: str) -> None:
         key = (config.get("stream_map_config") or {}).get("hash_key")
         if isinstance(key, str) and key:
             hidden.append(key)
-        run(read_config(config), sys.stdin.buffer, sys.stdout.buffer)
+        maps = read_config(config)
+        SETTINGS.parse(config)  # the types of the two settings, every problem at once
+        for line in SETTINGS.warnings(config):
+            sys.stderr.write(f"{NAME}: warning: {line}\n")
+        run(maps, sys.stdin.buffer, sys.stdout.buffer)
 
     sys.exit(run_main(NAME, body, lambda: hidden))
