@@ -1,4 +1,9 @@
-"""Rows of a stream's files, converted to typed values; a malformed row is one clear error."""
+"""Rows of a stream's files, converted to typed values; a malformed row is one clear error.
+
+Each stream's row conversion is compiled once (types.compile_row): a plain string column costs
+nothing, a typed one a single converter call. The file is decoded by Python's own text layer,
+in C; a byte the encoding cannot take is then found and named by its line (`first_bad_line`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ from typing import Any
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
 
-from .discovery import CsvDecodeError, StreamConfig, open_csv
-from .types import converter_for
+from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
+from .types import compile_row, converter_for
 
 
 def read_rows(
@@ -18,19 +23,19 @@ def read_rows(
 ) -> Iterator[dict[str, Any]]:
     props = schema.get("properties") or {}
     nulls = frozenset(sc.null_values)
+    native = {ctx.replication_key} if ctx.replication_key else set()
     for path in sc.paths:
-        f, reader = open_csv(path, sc)
+        f, reader = open_rows(path, sc)
         with f:
             try:
                 header = next(reader, None)
                 if header is None:
                     continue
                 width = len(header)
-                plan = []
-                for i, h in enumerate(header):
-                    if h in ctx.selected:
-                        convert, is_string = converter_for(props.get(h, {}))
-                        plan.append((i, h, convert, is_string))
+                columns = [
+                    (i, h, props.get(h, {})) for i, h in enumerate(header) if h in ctx.selected
+                ]
+                convert = compile_row(columns, nulls, native)
                 for row in reader:
                     if len(row) != width:
                         if not row:
@@ -38,20 +43,11 @@ def read_rows(
                         raise SyncError(
                             f"{path} line {reader.line_num}: expected {width} fields as in the header, found {len(row)}"
                         )
-                    record: dict[str, Any] = {}
-                    for i, h, convert, is_string in plan:
-                        text = row[i]
-                        if text in nulls or (text == "" and not is_string):
-                            record[h] = None
-                        elif convert is None:
-                            record[h] = text
-                        else:
-                            try:
-                                record[h] = convert(text)
-                            except ValueError as exc:
-                                raise SyncError(
-                                    f"{path} line {reader.line_num}, stream {sc.name!r}, column {h!r}: {exc}"
-                                ) from None
+                    try:
+                        record = convert(row)
+                    except ValueError:
+                        name_bad_value(sc, path, reader.line_num, row, columns, nulls)
+                        raise
                     yield record
             except csv.Error as exc:
                 raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
@@ -59,5 +55,28 @@ def read_rows(
                 raise SyncError(str(exc)) from None
             except UnicodeDecodeError as exc:
                 raise SyncError(
-                    f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
+                    first_bad_line(path, sc)
+                    or f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
                 ) from None
+
+
+def name_bad_value(
+    sc: StreamConfig,
+    path: str,
+    line: int,
+    row: list[str],
+    columns: list[tuple[int, str, dict[str, Any]]],
+    nulls: frozenset[str],
+) -> None:
+    """Raise the SyncError naming the first column of `row` whose text does not convert."""
+    for i, h, prop in columns:
+        convert, is_string = converter_for(prop)
+        text = row[i]
+        if convert is None or text in nulls or (text == "" and not is_string):
+            continue
+        try:
+            convert(text)
+        except ValueError as exc:
+            raise SyncError(
+                f"{path} line {line}, stream {sc.name!r}, column {h!r}: {exc}"
+            ) from None

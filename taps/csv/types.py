@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tapwell.singer.schema import property_format, property_types
+import orjson
+from tapwell.singer.schema import build_function, property_format, property_types
 
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
@@ -94,7 +95,91 @@ def converter_for(prop: dict[str, Any]) -> tuple[Converter | None, bool]:
     if "string" in kinds and fmt == "date-time":
         return to_datetime, False
     if kinds & {"object", "array"}:
-        import orjson
-
         return orjson.loads, False
     return None, True
+
+
+# Every spelling `to_bool` takes, looked up as it is (no strip, no lower) on the hot path.
+_BOOLS = {
+    s: value
+    for value, words in ((True, TRUE), (False, FALSE))
+    for w in words
+    for s in (w, w.upper(), w.capitalize())
+}
+
+
+def _json_decimal(text: str) -> Any:
+    """A number column's value on the wire: the exact decimal as a JSON number fragment (what
+    the writer would make of the Decimal, without a call back per value)."""
+    return orjson.Fragment(str(to_decimal(text)))
+
+
+def _json_document(text: str) -> Any:
+    """An object/array column's value: the document's own text when it parses and stays on one
+    line (every digit kept, nothing re-spelled), else the parsed value."""
+    value = orjson.loads(text)
+    if "\n" in text or "\r" in text:
+        return value
+    return orjson.Fragment(text.encode())
+
+
+def _datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return to_datetime(text)  # surrounding spaces, or the error to_datetime names
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _typed(prop: dict[str, Any], native: bool) -> str | None:
+    """The expression converting text `t` of a column with `prop` (None: a plain string).
+    `native`: the value must be a Python value (the replication key is compared in the tap)."""
+    convert, is_string = converter_for(prop)
+    if is_string:
+        return None
+    if convert is to_int:
+        return "_int(t)"
+    if convert is to_decimal:
+        return "_dec(t)" if native else "_jdec(t)"
+    if convert is to_bool:
+        return "_tb(t) if (b := _bools.get(t)) is None else b"
+    if convert is to_datetime:
+        return "_dt(t)"
+    if convert is to_date:
+        return "_date(t)"
+    return "_loads(t)" if native else "_doc(t)"
+
+
+def compile_row(
+    columns: list[tuple[int, str, dict[str, Any]]], nulls: frozenset[str], native: set[str]
+) -> Callable[[list[str]], dict[str, Any]]:
+    """One function per stream turning a CSV row into its record: for each selected column
+    (index in the row, name, JSON Schema property) the converter chosen once, no call at all for
+    a plain string column. Raises ValueError for a value that does not convert; the caller
+    names the column (`convert_slowly`)."""
+    env: dict[str, Any] = {
+        "_nulls": nulls,
+        "_int": int,
+        "_dec": to_decimal,
+        "_jdec": _json_decimal,
+        "_tb": to_bool,
+        "_bools": _BOOLS,
+        "_dt": _datetime,
+        "_date": to_date,
+        "_loads": orjson.loads,
+        "_doc": _json_document,
+    }
+    body: list[str] = []
+    items: list[str] = []
+    for j, (i, name, prop) in enumerate(columns):
+        env[f"_n{j}"] = name
+        expr = _typed(prop, name in native)
+        body.append(f"t = row[{i}]")
+        if expr is None:  # a string: only null_values mean null
+            body.append(f"c{j} = None if t in _nulls else t" if nulls else f"c{j} = t")
+        else:
+            body.append(f"c{j} = None if t == '' or t in _nulls else {expr}")
+        items.append(f"_n{j}: c{j}")
+    body.append("return {" + ", ".join(items) + "}")
+    convert: Callable[[list[str]], dict[str, Any]] = build_function("convert_row", "row", body, env)
+    return convert

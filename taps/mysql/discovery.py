@@ -14,7 +14,7 @@ from tapwell.singer.errors import ConfigError
 
 from .binlog_settings import binlog_problems, problems_text
 from .config import MySQLConfig
-from .connection import server_info, translated
+from .connection import quote, server_info, translated
 from .types import Column, is_supported, json_schema
 
 LOG = logging.getLogger("tap-mysql")
@@ -197,8 +197,49 @@ def discover(conn: Any, config: MySQLConfig) -> dict[str, Any]:
     """The catalog of every table and view the config's databases hold; a warning when the
     server's binlog settings rule out LOG_BASED (every wrong setting in one line)."""
     check_filter_dbs(conn, config)
-    streams = [catalog_for(t) for t in read_tables(conn, config)]
+    tables = read_tables(conn, config)
+    streams = [catalog_for(t) for t in tables]
     problems = binlog_problems(conn)
     if problems and streams:
         LOG.warning("%s", problems_text(problems, " (FULL_TABLE and INCREMENTAL are not affected)"))
+    note = unindexed_note(tables)
+    if note:
+        LOG.warning("%s", note)
     return {"streams": streams}
+
+
+def index_advice(database: str, table: str, column: str) -> str:
+    """The statement that gives `column` the index an INCREMENTAL sync on it needs."""
+    name = quote(f"{table}_{column}"[:64])
+    return f"CREATE INDEX {name} ON {quote(database)}.{quote(table)} ({quote(column)})"
+
+
+def unindexed_key_warning(sid: str, database: str, table: str, column: str) -> str:
+    """What a sync says, once, when its replication key leads no index."""
+    return (
+        f"stream {sid!r}: replication key {column!r} has no index, so every INCREMENTAL run "
+        f"scans and sorts the whole table; add one: {index_advice(database, table, column)}"
+    )
+
+
+def unindexed_note(tables: Sequence[Table], shown: int = 5) -> str | None:
+    """One line naming the date/time columns of tables (not views) that no index starts with:
+    the usual replication keys, which make every INCREMENTAL run scan and sort the whole table
+    until they get one. None when there are none."""
+    found = [
+        (t, c)
+        for t in tables
+        if not t.is_view
+        for c in t.columns
+        if c.kind in ("datetime", "date") and not c.key
+    ]
+    if not found:
+        return None
+    named = ", ".join(f"{t.database}.{t.name}.{c.name}" for t, c in found[:shown])
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    t, c = found[0]
+    return (
+        f"note: date/time columns without an index: {named}{more}. An INCREMENTAL stream on one "
+        "scans and sorts its whole table on every run; if you choose one as replication key, "
+        f"index it first, e.g. {index_advice(t.database, t.name, c.name)}"
+    )

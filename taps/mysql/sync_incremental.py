@@ -10,11 +10,13 @@ that finds no rows starts no version.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from .connection import quote, translated
+from .discovery import unindexed_key_warning
 from .records import RecordWriter
 from .sync_common import (
     StreamPlan,
@@ -23,6 +25,8 @@ from .sync_common import (
     to_json_value,
     to_sql_param,
 )
+
+LOG = logging.getLogger("tap-mysql")
 
 
 def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
@@ -41,6 +45,8 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
         version = int(time.time() * 1000)
     ctx.set_bookmark(sid, "replication_key", rkey)
     ctx.emit_state()
+    if not sp.column(rkey).key and not sp.table.is_view:
+        LOG.warning("%s", unindexed_key_warning(sid, sp.table.database, sp.table.name, rkey))
 
     sql = f"SELECT {sp.select_list()} FROM {sp.from_sql}"
     params: list[Any] = []

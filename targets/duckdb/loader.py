@@ -1,38 +1,39 @@
-"""Load batches into DuckDB: stage as JSON lines, then delete-and-insert by key in one transaction.
+"""Load batches into DuckDB: each batch as typed Arrow columns, delete-and-insert by key, in one
+transaction with the state row.
 
 No PRIMARY KEY constraint is declared on the tables: DuckDB checks constraints eagerly inside a
 transaction, so deleting and re-inserting a key in one commit would fail. Keys are enforced by
 the merge itself: a batch is deduplicated (the last record of a key wins) and every key it holds
 is deleted before the batch is inserted.
 
-The staging table is a real TEMP table (`temp.main._tapwell_stage`), so a user's table of that
-name is never touched; the state table `_tapwell_state` is only written when it is ours.
+A batch is one Arrow table (stage.py) registered on the load's connection as `_tapwell_arrow`
+and read in place; every table this target writes is named with its catalog and schema, so a
+user's table of that name is never touched; the state table `_tapwell_state` is only written
+when it is ours.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 from tapwell.sdk.sql_names import quote_ident
-from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
+from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl
+from . import ddl, stage
 from .config import DuckDBConfig, StreamSettings
-from .ddl import base_type, columns_of
-from .types import Refused, staging_transform, staging_type, value_check
+from .ddl import columns_of
 
 STATE_TABLE = "_tapwell_state"
 STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
 STATE_MARK = "tapwell: state"
-STAGE = "temp.main._tapwell_stage"
+ARROW = "_tapwell_arrow"  # the batch's Arrow table, registered on this connection only
 _HELD_BY = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 
 
@@ -43,6 +44,7 @@ class Table:
     columns: dict[str, str]  # column -> DuckDB type (canonical), as the table has them now
     keys: list[str] = field(default_factory=list)
     settings: StreamSettings = StreamSettings()
+    staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -73,6 +75,7 @@ class DuckDBLoader:
         self.state_id = self.config.state_id
         self.con = connect(self.path)
         self.con.execute("SET TimeZone = 'UTC'")
+        self._limit_resources()
         row = self.con.execute("SELECT current_database()").fetchone()
         self.catalog = str(row[0]) if row else "memory"
         self.schemas: dict[str, str] = {}  # schema as configured -> as DuckDB spells it
@@ -81,7 +84,21 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
-        self.tmp = tempfile.mkdtemp(prefix="target-duckdb-")
+
+    def _limit_resources(self) -> None:
+        """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
+        config error naming the key."""
+        for key, value in (
+            ("memory_limit", self.config.memory_limit),
+            ("threads", self.config.threads),
+        ):
+            try:
+                self.con.execute(f"SET {key} = '{value}'")
+            except duckdb.Error as exc:
+                self.con.close()
+                raise ConfigError(
+                    f"config key {key}: DuckDB refused {value!r}: {str(exc).splitlines()[0]}"
+                ) from None
 
     # ------------------------------------------------------------------ tables
 
@@ -170,7 +187,14 @@ class DuckDBLoader:
         if found is None or found.owner is None:
             comment = ddl.owner_comment(spec.name, list(spec.key_properties))
             self.con.execute(f"COMMENT ON TABLE {target} IS {ddl.literal(comment)}")
-        self.tables[spec.name] = Table(schema, table, existing, list(spec.key_properties), settings)
+        by_fold = {ddl.fold(c): c for c in existing}
+        staged = [
+            stage.staged_column(prop, by_fold[ddl.fold(prop)], existing[by_fold[ddl.fold(prop)]])
+            for prop in wanted
+        ]
+        self.tables[spec.name] = Table(
+            schema, table, existing, list(spec.key_properties), settings, staged
+        )
 
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
         """Column -> type for the stream's schema; names DuckDB cannot tell apart are refused."""
@@ -255,48 +279,63 @@ class DuckDBLoader:
             self.con.execute("ROLLBACK")
             raise
 
-    def _staging_file(self, batch: Batch, table: Table, keys: list[str]) -> str:
-        """The batch's rows as JSON lines, each value as its column's staging transform writes
-        it; with keys, only the last record of each key."""
-        transforms = {
-            c: fn
-            for c, t in table.columns.items()
-            if (fn := staging_transform(base_type(t))) is not None
-        }
-        version = batch.version
-        last: dict[tuple[Any, ...], dict[str, Any]] = {}
-        path = os.path.join(self.tmp, "batch.jsonl")
-        with open(path, "wb") as f:
-            write = f.write
-            for r in batch.records:
-                if transforms or version is not None:
-                    r = dict(r)
-                    for c, convert in transforms.items():
-                        if c in r:
-                            r[c] = convert(r[c])
-                    if version is not None:
-                        r["_sdc_table_version"] = version
-                if keys:  # keyed on the values as staged (JSON keys as their text)
-                    last[tuple(r.get(k) for k in keys)] = r
-                else:
-                    write(dumps(r) + b"\n")
-            for r in last.values():
-                write(dumps(r) + b"\n")
-        return path
+    def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
+        """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
+        the table `prepare` just made."""
+        table = self.tables.get(spec.name)
+        if table is None:
+            return None
+        encode = stage.compile_row(table.staged, check)
+        return None if encode is None else RowEncoder(encode, layout=table.staged)
 
-    def _refuse_values(self, batch: Batch, table: Table) -> None:
-        """Raise for the first value (in input order) that its column cannot hold, naming its
-        input line, stream and field; return when there is none."""
-        checks = {c: fn for c, t in table.columns.items() if (fn := value_check(t)) is not None}
-        for i, r in enumerate(batch.records):
-            for c, check in checks.items():
+    def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
+        """The batch's staged rows: as the encoder made them, or made now from the records (a
+        batch of dicts: metadata columns). A value refused while it was read is raised here,
+        naming its line; with keys, only the last row of each key is kept."""
+        if batch.encoder is not None and batch.encoder.layout is table.staged:
+            rows: list[Any] = batch.records
+        else:
+            convert = stage.compile_row(table.staged, None)
+            assert convert is not None
+            rows = []
+            for i, record in enumerate(batch.records):
                 try:
-                    check(r.get(c))
-                except Refused as bad:
-                    line = batch.lines[i] if i < len(batch.lines) else None
-                    raise ProtocolError(
-                        str(bad), line=line, stream=batch.spec.name, field=c
-                    ) from None
+                    rows.append(convert(record, None))
+                except stage.StagedRefusal as refused:
+                    batch.refused[i] = refused
+                    rows.append(None)
+        if batch.refused:
+            first = min(batch.refused)
+            why = batch.refused[first]
+            raise ProtocolError(
+                str(why),
+                line=batch.lines[first] if first < len(batch.lines) else None,
+                stream=batch.spec.name,
+                field=getattr(why, "field", None),
+            )
+        return rows
+
+    @staticmethod
+    def _last_of_each_key(rows: list[Any], table: Table) -> list[Any]:
+        """With keys, only the last row of each key (as staged), in the order keys first came."""
+        keys = table.keys if table.settings.load_method == "upsert" else []
+        if not keys:
+            return rows
+        where = [i for i, c in enumerate(table.staged) if c.prop in keys]
+        if len(where) == 1:
+            j = where[0]
+            return list({row[j]: row for row in rows}.values())
+        return list({tuple(row[j] for j in where): row for row in rows}.values())
+
+    def _refuse_values(self, batch: Batch, table: Table, rows: list[Any]) -> None:
+        """Raise for the first staged value (in input order) that its column cannot hold, naming
+        its input line, stream and field; return when there is none."""
+        found = stage.first_refusal(rows, table.staged)
+        if found is None:
+            return
+        i, field, problem = found
+        line = batch.lines[i] if i < len(batch.lines) else None
+        raise ProtocolError(problem, line=line, stream=batch.spec.name, field=field)
 
     def _load_batch(self, batch: Batch) -> None:
         table = self.tables[batch.spec.name]
@@ -304,45 +343,64 @@ class DuckDBLoader:
         keys = table.keys if settings.load_method == "upsert" else []
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
-        deleted = settings.hard_delete and "_sdc_deleted_at" in table.columns
-        path = self._staging_file(batch, table, keys)
-
+        deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
+        every = self._rows(batch, table)
+        rows = self._last_of_each_key(every, table)
         target = self._qualified(table.schema, table.name)
-        cols = list(table.columns)
-        staging_cols = {c: staging_type(base_type(t)) for c, t in table.columns.items()}
-        select = ", ".join(
-            f"CAST({quote_ident(c)} AS {table.columns[c]}) AS {quote_ident(c)}" for c in cols
-        )
+        staged = [(f"c{j}", c.column, table.columns[c.column]) for j, c in enumerate(table.staged)]
+        if batch.version is not None:  # the batch's version, whatever its records say
+            staged = [s for s in staged if s[1] != "_sdc_table_version"]
+            staged.append((f"{int(batch.version)}", "_sdc_table_version", "BIGINT"))
+        select = [f"CAST({src} AS {sqltype}) AS {quote_ident(col)}" for src, col, sqltype in staged]
+        cols = [col for _, col, _ in staged]
         try:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _tapwell_stage AS SELECT {select} "
-                "FROM read_json(?, format = 'newline_delimited', columns = ?, maximum_object_size = 1073741824)",
-                [path, staging_cols],
-            )
-            doubles = [c for c, t in table.columns.items() if t == "DOUBLE"]
-            if doubles:  # a number past double's range was read as infinity
-                test = " OR ".join(f"isinf({quote_ident(c)})" for c in doubles)
-                if self.con.execute(f"SELECT 1 FROM {STAGE} WHERE {test} LIMIT 1").fetchone():
-                    self._refuse_values(batch, table)
-            if settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
-                self.con.execute(f"DELETE FROM {target}")
-                self.overwritten.add(batch.spec.name)
-            if keys:
-                match = " AND ".join(
-                    f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
-                )
-                self.con.execute(f"DELETE FROM {target} AS t USING {STAGE} AS s WHERE {match}")
-            where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
-            collist = ", ".join(quote_ident(c) for c in cols)
-            self.con.execute(
-                f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGE}{where}"
-            )
+            try:
+                arrow = stage.arrow_table(table.staged, rows)
+            except (OverflowError, ValueError, TypeError) as exc:  # pyarrow: past 64 bits
+                self._refuse_values(batch, table, every)
+                raise SyncError(
+                    f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                    f"cannot stage the batch: {exc}"
+                ) from None
+            staged_rows = f"(SELECT {', '.join(select)} FROM {ARROW})"
+            self.con.register(ARROW, arrow)
+            try:
+                self._merge(batch, table, target, staged_rows, cols, keys, deleted)
+            finally:
+                self.con.unregister(ARROW)
+                del arrow
         except duckdb.Error as exc:
-            self._refuse_values(batch, table)  # a value named by its line, when that is why
+            self._refuse_values(batch, table, every)  # a value named by its line, when that is why
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _merge(
+        self,
+        batch: Batch,
+        table: Table,
+        target: str,
+        staged_rows: str,
+        cols: list[str],
+        keys: list[str],
+        deleted: bool,
+    ) -> None:
+        """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
+        staging table) into the table: overwrite's first delete, the delete by key, the insert."""
+        if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
+            self.con.execute(f"DELETE FROM {target}")
+            self.overwritten.add(batch.spec.name)
+        if keys:
+            match = " AND ".join(
+                f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
+            )
+            self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
+        where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
+        collist = ", ".join(quote_ident(c) for c in cols)
+        self.con.execute(
+            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
+        )
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)
@@ -381,4 +439,3 @@ class DuckDBLoader:
 
     def close(self) -> None:
         self.con.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,5 +1,5 @@
-"""JSON Schema -> DuckDB column types, the one spelling of each type, and how each value is
-written to the staging file.
+"""JSON Schema -> DuckDB column types, the one spelling of each type, and the values each column
+refuses.
 
 DuckDB's DECIMAL stops at 38 digits: a wider decimal is kept exactly, as text (VARCHAR), rather
 than rounded. A `number` whose schema gives no precision becomes DOUBLE.
@@ -100,7 +100,7 @@ class Refused(Exception):
     """A value its column cannot hold; the loader names the stream, line and field."""
 
 
-def _as_text(value: Any) -> Any:
+def as_text(value: Any) -> Any:
     """A value for a VARCHAR column: text as it is, anything else as its JSON text."""
     if value is None or isinstance(value, str):
         return value
@@ -111,7 +111,7 @@ def _as_text(value: Any) -> Any:
     return str(value)
 
 
-def _as_json(value: Any) -> Any:
+def as_json(value: Any) -> Any:
     """A value for a JSON column: its JSON text, every digit kept (DuckDB keeps the text it is
     cast from; its own JSON reader would parse a number through double). A JSON string stays a
     JSON string (`"just a string"`); null is SQL NULL."""
@@ -134,17 +134,6 @@ def _bigint(value: Any) -> Any:
     ):
         raise Refused(f"{value} is outside the range of a BIGINT column (64 bits)")
     return value
-
-
-def staging_transform(sqltype: str) -> Callable[[Any], Any] | None:
-    """How a value of a column of type `sqltype` (canonical, base name) is written to the
-    staging file. Numbers that must keep every digit travel as JSON strings (DuckDB's JSON
-    reader would parse a bare number through double); JSON values travel as their text."""
-    if sqltype.startswith(("DECIMAL", "HUGEINT")) or sqltype == "VARCHAR":
-        return _as_text
-    if sqltype == "JSON":
-        return _as_json
-    return None
 
 
 def value_check(sqltype: str) -> Callable[[Any], Any] | None:
@@ -171,13 +160,6 @@ def _decimal_digits(integer_digits: int, sqltype: str) -> Callable[[Any], Any]:
         return value
 
     return check
-
-
-def staging_type(sqltype: str) -> str:
-    """The type the staging file's column is read as before the cast into the table."""
-    if sqltype in ("BOOLEAN", "BIGINT", "DOUBLE"):
-        return sqltype
-    return "VARCHAR"
 
 
 # How a column may change in place without losing a value (DECIMAL <-> integers: see ddl.wider).

@@ -11,6 +11,7 @@ Exactness rules kept here, once, for every tap and target:
 from __future__ import annotations
 
 import base64
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -212,6 +213,17 @@ def read_messages(
                 on_unknown(line_no, exc)
 
 
+def _buffered_stdout() -> IO[bytes]:
+    """Standard output, buffered. With PYTHONUNBUFFERED set (as Docker images and CI often set
+    it) `sys.stdout.buffer` is raw and writes each record with its own system call: then the
+    same file descriptor gets a buffer of its own, flushed at every STATE and at exit (closing
+    it leaves the descriptor open). One writer per sync, so nothing else writes in between."""
+    out = sys.stdout.buffer
+    if isinstance(out, io.RawIOBase) and hasattr(out, "fileno"):
+        return open(out.fileno(), "wb", buffering=1 << 16, closefd=False)  # noqa: SIM115
+    return out
+
+
 class MessageWriter:
     """Writes Singer messages to a binary stream, buffered; flushed at every STATE.
 
@@ -219,7 +231,7 @@ class MessageWriter:
     """
 
     def __init__(self, out: IO[bytes] | None = None) -> None:
-        self._out = out if out is not None else sys.stdout.buffer
+        self._out = out if out is not None else _buffered_stdout()
         self._write = self._out.write
 
     def write_record(

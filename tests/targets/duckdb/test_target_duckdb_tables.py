@@ -96,6 +96,8 @@ def test_user_tables_named_like_ours_are_never_written_or_dropped(bin_path, tmp_
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE main._tapwell_stage (mine VARCHAR)")
     con.execute("INSERT INTO main._tapwell_stage VALUES ('keep me')")
+    con.execute("CREATE TABLE main._tapwell_arrow (mine VARCHAR)")  # the Arrow table's name
+    con.execute("INSERT INTO main._tapwell_arrow VALUES ('and me')")
     con.execute("CREATE SCHEMA other")
     con.execute("CREATE TABLE other._tapwell_state (note VARCHAR)")
     con.execute("INSERT INTO other._tapwell_state VALUES ('mine too')")
@@ -105,6 +107,7 @@ def test_user_tables_named_like_ours_are_never_written_or_dropped(bin_path, tmp_
         result = run_target(bin_path, tmp_path, stream_input("t", 1, 2), db)
         assert result.returncode == 0, error_line(result)
     assert query(db, "SELECT * FROM main._tapwell_stage") == [("keep me",)]
+    assert query(db, "SELECT * FROM main._tapwell_arrow") == [("and me",)]
     assert query(db, "SELECT count(*) FROM main.t") == [(2,)]
 
     # a state table that is not ours: refused before anything is written

@@ -1,0 +1,366 @@
+"""`python -m bench.embedded` (part of `make bench`): the embedded default measured beside its
+limits in one run, on the same orders-like records (bench/embedded_data.py).
+
+DuckDB series (a saved Singer stream in): DuckDB's own `read_json` into a typed table (the
+limit), our target-duckdb (upsert and append-only), jwills' target-duckdb and dlt from PyPI in
+their own venvs. CSV series (a CSV file in): Python's `csv.reader` (the tap's limit), DuckDB's own
+`read_csv` into a typed table (the end-to-end limit), our tap-csv, and tap-csv | target-duckdb.
+Every DuckDB load is checked exactly (row count, sum of amount, NULL and '' notes, the latest
+updated_at instant); a wrong load prints WRONG and no rows/s, and makes the exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import embedded_data as data
+from bench.measure import Step, Timing, run_pipeline
+from bench.venvs import Anchor, InstallError, ensure
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+WORK_DIR = [HERE / "data" / "embedded" / "work"]  # --work-dir replaces it
+RESULTS = HERE / "results"
+TYPES = (
+    "id BIGINT, customer_id BIGINT, status VARCHAR, amount DECIMAL(12,2), note VARCHAR, "
+    "created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, is_paid BOOLEAN, payload JSON"
+)
+COLUMNS = {c.split()[0]: c.split(None, 1)[1] for c in TYPES.split(", ")}
+
+JWILLS = Anchor("jwills-target-duckdb", ("target-duckdb==0.8.0",), ("target-duckdb",))
+DLT = Anchor("dlt-duckdb", ("dlt[duckdb]==1.31.0",), ("dlt",))
+
+READ_JSON = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1]); con.execute("SET TimeZone = 'UTC'")
+con.execute("CREATE TABLE orders (" + sys.argv[3] + ")")
+struct = "STRUCT(" + sys.argv[3] + ")"
+con.execute(
+    "INSERT INTO orders SELECT unnest(record) FROM read_json(?, format = 'newline_delimited', "
+    "columns = {'type': 'VARCHAR', 'record': '" + struct + "'}) WHERE type = 'RECORD'", [sys.argv[2]])
+"""
+READ_CSV = """
+import sys, json, duckdb
+con = duckdb.connect(sys.argv[1]); con.execute("SET TimeZone = 'UTC'")
+con.execute("CREATE TABLE orders (" + sys.argv[3] + ")")
+con.execute("INSERT INTO orders SELECT * FROM read_csv(?, header = true, nullstr = '\\\\N', "
+    "columns = ?, auto_detect = false)", [sys.argv[2], json.loads(sys.argv[4])])
+"""
+CSV_READER = """
+import csv, sys
+with open(sys.argv[1], newline='', encoding='utf-8') as f:
+    n = sum(1 for _ in csv.reader(f)) - 1
+print(n, file=sys.stderr)
+"""
+DLT_LOAD = """
+import sys, orjson, dlt
+def records():
+    with open(sys.argv[2], 'rb') as f:
+        for line in f:
+            m = orjson.loads(line)
+            if m.get('type') == 'RECORD':
+                yield m['record']
+p = dlt.pipeline('bench_dlt', destination=dlt.destinations.duckdb(sys.argv[1]), dataset_name='main',
+                 pipelines_dir=sys.argv[3])
+p.run(records(), table_name='orders', primary_key='id', write_disposition='merge')
+"""
+
+
+@dataclass
+class Result:
+    series: str
+    name: str
+    rows: int
+    timing: Timing | None = None
+    skipped: str | None = None
+    wrong: list[str] = field(default_factory=list)
+    limit: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped is None and not self.wrong and bool(self.timing and self.timing.ok)
+
+    def as_dict(self) -> dict[str, Any]:
+        t = self.timing
+        return {
+            "series": self.series,
+            "name": self.name,
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "wrong": self.wrong,
+            "error": t.error if t else None,
+            "wall_s": round(t.wall_s, 3) if t else None,
+            "rows_per_s": round(self.rows / t.wall_s) if t and self.ok else None,
+            "cpu_s": round(t.cpu_s, 3) if t else None,
+            "max_rss_mb": max((p.max_rss_mb for p in t.procs), default=0) if t else None,
+            "procs": [p.as_dict() for p in t.procs] if t else [],
+        }
+
+
+def check_duckdb(path: Path, rows: int) -> list[str]:
+    """What differs between the DuckDB file's `orders` table (any schema) and the generator."""
+    import duckdb
+
+    want = data.expected(rows)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        found = con.execute(
+            "SELECT schema_name FROM duckdb_tables() WHERE table_name = 'orders' LIMIT 1"
+        ).fetchone()
+        if found is None:
+            return ["no orders table"]
+        got = con.execute(
+            f"SELECT count(*), sum(amount::DECIMAL(38,2)), count(*) FILTER (WHERE note IS NULL), "
+            f"count(*) FILTER (WHERE note = ''), max(updated_at::TIMESTAMPTZ) "
+            f'FROM "{found[0]}".orders'
+        ).fetchone()
+    except duckdb.Error as exc:
+        return [f"cannot check: {str(exc).splitlines()[0]}"]
+    finally:
+        con.close()
+    pairs = {
+        "rows": (want.rows, got[0]),
+        "sum_amount": (want.sum_amount, got[1]),
+        "null_notes": (want.null_notes, got[2]),
+        "empty_notes": (want.empty_notes, got[3]),
+        "max_updated_at": (want.max_updated_at, got[4]),
+    }
+    return [f"{k}: expected {a}, loaded {b}" for k, (a, b) in pairs.items() if a != b]
+
+
+def check_records(path: Path, rows: int) -> list[str]:
+    with path.open("rb") as f:
+        n = sum(1 for line in f if line.startswith(b'{"type":"RECORD"'))
+    return [] if n == rows else [f"records: expected {rows}, written {n}"]
+
+
+def fresh(name: str) -> Path:
+    d = WORK_DIR[0] / name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    return d
+
+
+def target_config(d: Path, **extra: Any) -> Path:
+    path = d / "config.json"
+    path.write_text(json.dumps({"path": str(d / "w.duckdb"), **extra}))
+    return path
+
+
+def duckdb_series(rows: int, tools: set[str], say: Any) -> list[Result]:
+    singer = data.singer_file(rows)
+    out: list[Result] = []
+
+    def load(name: str, steps: list[Step], d: Path, limit: str = "") -> None:
+        say(f"bench.embedded: {name} ...")
+        r = Result("duckdb", name, rows, limit=limit)
+        r.timing = run_pipeline(steps, d / "logs", stdin=singer, stdout=d / "out")
+        if r.timing.ok:
+            r.wrong = check_duckdb(d / "w.duckdb", rows)
+        out.append(r)
+
+    py = str(BIN / "python")
+    if "read_json" in tools:
+        d = fresh("read_json")
+        step = Step("read_json", [py, "-c", READ_JSON, str(d / "w.duckdb"), str(singer), TYPES])
+        load("duckdb read_json (limit)", [step], d, limit="self")
+    for method in ("upsert", "append-only"):
+        if f"tapwell-{method}" in tools:
+            d = fresh(f"tapwell-{method}")
+            cfg = target_config(d, load_method=method)
+            step = Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)])
+            load(f"tapwell target-duckdb {method}", [step], d)
+    for anchor, name in ((JWILLS, "jwills"), (DLT, "dlt")):
+        if name not in tools:
+            continue
+        d = fresh(name)
+        try:
+            abin = ensure(anchor, say)
+        except InstallError as exc:
+            out.append(Result("duckdb", name, rows, skipped=str(exc)))
+            continue
+        if name == "jwills":
+            cfg = d / "config.json"
+            settings = {"filepath": str(d / "w.duckdb"), "default_target_schema": "main"}
+            cfg.write_text(json.dumps(settings))
+            step = Step("target-duckdb", [str(abin / "target-duckdb"), "--config", str(cfg)])
+            load(f"jwills target-duckdb {JWILLS.requirements[0].split('==')[1]}", [step], d)
+        else:
+            argv = [str(abin / "python"), "-c", DLT_LOAD, str(d / "w.duckdb"), str(singer), str(d)]
+            load(f"dlt {DLT.requirements[0].split('==')[1]} (merge on id)", [Step("dlt", argv)], d)
+    return out
+
+
+def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
+    csv_path = data.csv_file(rows)
+    out: list[Result] = []
+    py = str(BIN / "python")
+
+    def run(name: str, steps: list[Step], d: Path, check: str, limit: str = "") -> None:
+        say(f"bench.embedded: {name} ...")
+        r = Result("csv", name, rows, limit=limit)
+        r.timing = run_pipeline(steps, d / "logs", stdout=d / "out")
+        if r.timing.ok and check == "duckdb":
+            r.wrong = check_duckdb(d / "w.duckdb", rows)
+        elif r.timing.ok and check == "records":
+            r.wrong = check_records(d / "out", rows)
+        out.append(r)
+
+    if "csv.reader" in tools:
+        d = fresh("csv.reader")
+        run(
+            "python csv.reader (limit)",
+            [Step("csv", [py, "-c", CSV_READER, str(csv_path)])],
+            d,
+            "",
+            "self",
+        )
+    if "read_csv" in tools:
+        d = fresh("read_csv")
+        argv = [py, "-c", READ_CSV, str(d / "w.duckdb"), str(csv_path), TYPES, json.dumps(COLUMNS)]
+        run("duckdb read_csv (limit)", [Step("read_csv", argv)], d, "duckdb", "self")
+    tap_cfg, catalog = tap_files(csv_path)
+    tap = [str(BIN / "tap-csv"), "--config", str(tap_cfg), "--catalog", str(catalog)]
+    if "tap-csv" in tools:
+        d = fresh("tap-csv")
+        run("tapwell tap-csv", [Step("tap-csv", tap)], d, "records", "python csv.reader (limit)")
+    if "meltanolabs-tap-csv" in tools:
+        out.append(
+            Result(
+                "csv",
+                "meltanolabs tap-csv",
+                rows,
+                skipped="not on PyPI (MeltanoLabs install it from its git repository, which "
+                "this machine cannot reach)",
+            )
+        )
+    if "tap-csv|target-duckdb" in tools:
+        d = fresh("tap-csv-target-duckdb")
+        cfg = target_config(d)
+        steps = [
+            Step("tap-csv", tap),
+            Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
+        ]
+        run("tapwell tap-csv | target-duckdb", steps, d, "duckdb", "duckdb read_csv (limit)")
+    return out
+
+
+def tap_files(csv_path: Path) -> tuple[Path, Path]:
+    """tap-csv's config (the CSV's declared types, \\N as null) and its discovered catalog."""
+    import subprocess
+
+    d = WORK_DIR[0] / "tap"
+    d.mkdir(parents=True, exist_ok=True)
+    cfg = d / "config.json"
+    stream = {
+        "name": "orders",
+        "path": str(csv_path),
+        "key_properties": ["id"],
+        "null_values": [data.NULL],
+        "column_types": data.CSV_TYPES,
+    }
+    cfg.write_text(json.dumps({"streams": [stream]}))
+    catalog = d / "catalog.json"
+    found = subprocess.run(
+        [str(BIN / "tap-csv"), "--config", str(cfg), "--discover"],
+        capture_output=True,
+        check=True,
+    )
+    catalog.write_bytes(found.stdout)
+    return cfg, catalog
+
+
+def ratios(results: list[Result]) -> dict[str, float | None]:
+    """Each result's rows/s over its limit's (the limit named in `Result.limit`), same run."""
+    by_name = {r.name: r for r in results}
+    out: dict[str, float | None] = {}
+    for r in results:
+        lim = by_name.get(r.limit) if r.limit != "self" else r
+        if lim is None or not (r.ok and lim.ok) or not (r.timing and lim.timing):
+            out[r.name] = None
+        else:
+            out[r.name] = round(lim.timing.wall_s / r.timing.wall_s, 3)
+    return out
+
+
+def table(results: list[Result]) -> str:
+    """The figures, one line per contender, with each one's ratio to its limit in this run."""
+    ratio = ratios(results)
+    head = f"{'series':7} {'contender':38} {'wall s':>8} {'rows/s':>10} {'x limit':>8} {'cpu s':>7} {'peak RSS':>9}  check"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        d = r.as_dict()
+        if r.skipped:
+            lines.append(f"{r.series:7} {r.name:38} SKIPPED: {r.skipped}")
+            continue
+        check = (
+            "ok"
+            if r.ok
+            else ("WRONG: " + "; ".join(r.wrong) if r.wrong else f"FAILED: {d['error']}")
+        )
+        x = ratio.get(r.name)
+        xs = "" if x is None else f"{x:.2f}"
+        lines.append(
+            f"{r.series:7} {r.name:38} {d['wall_s']:>8} {d['rows_per_s'] or '':>10} {xs:>8} "
+            f"{d['cpu_s']:>7} {d['max_rss_mb']:>7.0f}MB  {check}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = [
+        "read_json", "tapwell-upsert", "tapwell-append-only", "jwills", "dlt",
+        "csv.reader", "read_csv", "tap-csv", "meltanolabs-tap-csv", "tap-csv|target-duckdb",
+    ]  # fmt: skip
+    p = argparse.ArgumentParser(prog="python -m bench.embedded", description=__doc__)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--tools", default=",".join(names), help=f"subset of: {', '.join(names)}")
+    p.add_argument("--work-dir", type=Path, default=WORK_DIR[0], help="the loads' files")
+    p.add_argument("--results-dir", type=Path, default=RESULTS, help="where the JSON goes")
+    args = p.parse_args(argv)
+    WORK_DIR[0] = args.work_dir
+    tools = set(args.tools.split(","))
+    unknown = tools - set(names)
+    if unknown:
+        p.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(names)}")
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results = duckdb_series(args.rows, tools, say)
+    for r in results:  # the DuckDB series' ratios are to read_json
+        if r.limit == "":
+            r.limit = "duckdb read_json (limit)"
+    results += csv_series(args.rows, tools, say)
+    print(table(results))
+    doc = {
+        "started": started,
+        "rows": args.rows,
+        "cores": os.cpu_count(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "command": "python -m bench.embedded "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "results": [r.as_dict() | {"ratio_to_limit": ratios(results)[r.name]} for r in results],
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    (args.results_dir / f"embedded-{stamp}-{args.rows}.json").write_text(
+        json.dumps(doc, indent=2, default=str)
+    )
+    print(
+        f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after; saved {args.results_dir}/embedded-{stamp}-{args.rows}.json"
+    )
+    return 0 if all(r.ok or r.skipped for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
