@@ -320,6 +320,7 @@ def _summarize(
             waited_seconds=round(out.waited, 3),
             bytes=out.written,
             behind=order.lag(name),
+            most_behind_states=order.max_behind.get(name, 0),
         )
         if code != 0 and target.required and result.target_code == 0:
             result.target_code, result.target_name = code, name

@@ -39,6 +39,7 @@ class StateOrder:
         self.times: list[float] = []
         self.index: dict[bytes, int] = {}
         self.committed = dict.fromkeys(names, -1)  # -1: the state the attempt started from
+        self.max_behind: dict[str, int] = {}  # STATE messages, the most during the attempt
         self.began = time.time()
         self.lock = threading.Lock()
 
@@ -47,6 +48,9 @@ class StateOrder:
             self.index[_canon(value)] = len(self.values)
             self.values.append(value)
             self.times.append(time.time())
+            newest = len(self.values) - 1
+            for name, at in self.committed.items():  # the furthest each target fell behind
+                self.max_behind[name] = max(self.max_behind.get(name, 0), newest - at)
 
     def commit(self, name: str, value: dict[str, Any]) -> bool:
         """Place a target's committed state; False when the tap never wrote it (then it is kept
