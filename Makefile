@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots bench bench-embedded bench-smoke image lock clean
+.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,8 +83,13 @@ docs: $(STAMP)  ## rewrite the settings tables in the connector READMEs from eac
 snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpose
 	TAPWELL_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests -k snapshot -q
 
-bench: $(STAMP)  ## throughput: tapwell beside PipelineWise, Meltano and dump|COPY, then the embedded series (ROWS=1000000)
+# The browser tests drive Debian's chromium (installed by tests/helpers/browser.py when root).
+screenshots: $(STAMP)  ## regenerate docs/screenshots/*.png: the web page of tapwell serve, in chromium
+	TAPWELL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:randomly -m browser tests/runner/serve/test_web_browser.py
+
+bench: $(STAMP)  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded series (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
+	$(BIN)/python -m bench.pg_series $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))
 
 bench-embedded: $(STAMP)  ## the embedded series alone: target-duckdb and tap-csv beside DuckDB's and Python's own readers

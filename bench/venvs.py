@@ -24,6 +24,7 @@ class Anchor:
     name: str
     requirements: tuple[str, ...]
     executables: tuple[str, ...]
+    pip_args: tuple[str, ...] = ()  # e.g. --ignore-requires-python for a package capped below 3.11
 
     @property
     def root(self) -> Path:
@@ -50,6 +51,17 @@ ANCHORS: dict[str, Anchor] = {
             ("target-postgres",),
         ),
         Anchor("meltanolabs-tap-mysql", ("meltanolabs-tap-mysql==0.0.1a1",), ("tap-mysql",)),
+        # the PostgreSQL -> PostgreSQL series (bench/pg_series.py): their CDC needs wal2json
+        # 2.1.0 declares Python < 3.10 but runs on 3.11 (its last release; tested here)
+        Anchor(
+            "pipelinewise-tap-postgres",
+            ("pipelinewise-tap-postgres==2.1.0",),
+            ("tap-postgres",),
+            ("--ignore-requires-python",),
+        ),
+        Anchor(
+            "meltanolabs-tap-postgres", ("meltanolabs-tap-postgres==0.10.0",), ("tap-postgres",)
+        ),
         Anchor(
             "meltanolabs-target-postgres",
             ("meltanolabs-target-postgres==0.8.1",),
@@ -87,7 +99,7 @@ def ensure(anchor: Anchor, say: object = print) -> Path:
         _run([PYTHON, "-m", "venv", str(anchor.root)], log)
     pip = [str(anchor.bin / "python"), "-m", "pip", "install", "-q"]
     _run([*pip, "--upgrade", "pip", "setuptools<70", "wheel"], log)
-    _run([*pip, *anchor.requirements], log)
+    _run([*pip, *anchor.pip_args, *anchor.requirements], log)
     missing = [e for e in anchor.executables if not (anchor.bin / e).exists()]
     if missing:
         raise InstallError(f"{anchor.name} installed but provides no {', '.join(missing)}")

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONNECTORS = {
     "taps/csv": "tap-csv",
     "taps/mysql": "tap-mysql",
+    "taps/postgres": "tap-postgres",
     "targets/duckdb": "target-duckdb",
     "targets/jsonl": "target-jsonl",
     "targets/postgres": "target-postgres",

@@ -188,6 +188,8 @@ def test_fresh_clone_make_demo_twice_installs_only_the_demo(tmp_path: Path) -> N
     extra = installed & {
         "mysqlclient",
         "psycopg2-binary",
+        "psycopg",
+        "psycopg-binary",
         "pytest",
         "ruff",
         "mypy",

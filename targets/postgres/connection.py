@@ -1,4 +1,4 @@
-"""Connecting to PostgreSQL, and the one place psycopg2's errors become tapwell's.
+"""Connecting to PostgreSQL (psycopg 3), and the one place the driver's errors become tapwell's.
 
 Config keys of PipelineWise's and MeltanoLabs' target-postgres are read unchanged: host, port,
 user/username, password, dbname/database, ssl / ssl_enable / ssl_mode / sslmode and the
@@ -14,13 +14,13 @@ minute, and the server drops a vanished session and its locks), and a `lock_time
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-import psycopg2
-import psycopg2.errorcodes
+import psycopg
 from tapwell.singer.config import url_password
 from tapwell.singer.errors import (
     AuthenticationError,
@@ -33,12 +33,19 @@ from tapwell.singer.errors import (
 
 from .config import PostgresConfig, parse
 
+# psycopg warns on its own logger when ending a COPY that already failed; the failure itself is
+# what `map_error` reports, once, so its warning would be a second line about the same thing.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+logging.getLogger("psycopg").propagate = False
+
 KEEPALIVE = {
     "keepalives": 1,
     "keepalives_idle": 30,
     "keepalives_interval": 10,
     "keepalives_count": 3,
 }
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
+UNTRANSLATABLE_CHARACTER = "22P05"
 RETRIABLE_CODES = ("55P03",)  # lock_not_available: lock_timeout, or another load holds the table
 RETRIABLE_CLASSES = (
     "08",
@@ -140,15 +147,15 @@ def session_settings(config: PostgresConfig | dict[str, Any]) -> str:
     )
 
 
-def connect(config: PostgresConfig | dict[str, Any]) -> Any:
+def connect(config: PostgresConfig | dict[str, Any]) -> psycopg.Connection[Any]:
     """An open connection (one transaction at a time, session in UTC and ISO dates)."""
     params = connect_params(config)
     settings = session_settings(config)
     where = f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
     doing = f"cannot connect to PostgreSQL at {where} database {params.get('dbname')!r}"
     try:
-        conn = psycopg2.connect(**params)
-    except psycopg2.Error as exc:
+        conn = psycopg.connect(**params)
+    except psycopg.Error as exc:
         raise map_error(exc, doing) from None
     with errors_mapped(conn, doing):
         with conn.cursor() as cur:
@@ -160,17 +167,17 @@ def connect(config: PostgresConfig | dict[str, Any]) -> Any:
 def rollback_quietly(conn: Any) -> None:
     """Roll back, if the connection still can: a lost one raises again, which would hide the
     first error (and end in a traceback)."""
-    with suppress(psycopg2.Error):
+    with suppress(psycopg.Error):
         conn.rollback()
 
 
 @contextmanager
 def errors_mapped(conn: Any, doing: str, *, stream: str | None = None) -> Iterator[None]:
-    """Run a unit of work: on any failure roll back (quietly), and raise a psycopg2 error as
+    """Run a unit of work: on any failure roll back (quietly), and raise a driver error as
     `map_error` classifies it. Every use of the connection goes through here."""
     try:
         yield
-    except psycopg2.Error as exc:
+    except psycopg.Error as exc:
         rollback_quietly(conn)
         raise map_error(exc, doing, stream=stream) from None
     except BaseException:
@@ -179,9 +186,15 @@ def errors_mapped(conn: Any, doing: str, *, stream: str | None = None) -> Iterat
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "pgerror", None) or exc).strip()
+    """The error's first line, without the prefixes the driver and libpq put before it."""
+    text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    return line.removeprefix("ERROR:").strip()
+    return line.removeprefix("connection failed:").strip().removeprefix("ERROR:").strip()
+
+
+def sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a server error; "" for a connection that failed or was lost."""
+    return getattr(exc, "sqlstate", None) or ""
 
 
 def map_error(
@@ -193,37 +206,37 @@ def map_error(
     column: str | None = None,
     source: str = "stdin",
 ) -> TapwellError:
-    """A psycopg2 error as the tapwell error that says what to do next.
+    """A driver error as the tapwell error that says what to do next.
 
     Credentials refused -> AuthenticationError; database or role missing -> ConfigError; a value
     that does not fit its column (class 22) -> ProtocolError naming the line, stream and column;
     connection lost, deadlock, serialization failure, server shutting down -> RetriableSyncError;
     anything else -> SyncError.
     """
-    code = getattr(exc, "pgcode", None) or ""
+    code = sqlstate(exc)
     message = first_line(exc)
     if code in ("28P01", "28000") or "password authentication failed" in message:
         return AuthenticationError(f"{doing}: the server refused the credentials ({message})")
     if (
         code in ("3D000", "42704")
         or "does not exist" in message
-        and isinstance(exc, psycopg2.OperationalError)
+        and isinstance(exc, psycopg.OperationalError)
     ):
         return ConfigError(f"{doing}: {message}")
     if (
         not code
-        and isinstance(exc, psycopg2.OperationalError)
+        and isinstance(exc, psycopg.OperationalError)
         and ("SSL" in message or "certificate" in message)
     ):
         return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
     if code.startswith("22"):
-        if code == psycopg2.errorcodes.CHARACTER_NOT_IN_REPERTOIRE and "0x00" in message:
+        if code == CHARACTER_NOT_IN_REPERTOIRE and "0x00" in message:
             message = "text contains a NUL byte (\\u0000), which PostgreSQL cannot store"
-        elif code == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER and "\\u0000" in message:
+        elif code == UNTRANSLATABLE_CHARACTER and "\\u0000" in message:
             message = (
                 "JSON contains a NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
             )
-        elif code == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER:
+        elif code == UNTRANSLATABLE_CHARACTER:
             message += " (the database's encoding cannot hold it: load into a UTF8 database)"
         return ProtocolError(
             f"value does not fit the column: {message}",
@@ -232,12 +245,12 @@ def map_error(
             field=column,
             source=source,
         )
-    if code in RETRIABLE_CODES or isinstance(exc, psycopg2.InterfaceError):
+    if code in RETRIABLE_CODES or isinstance(exc, psycopg.InterfaceError):
         return RetriableSyncError(f"{doing}: {message} (retrying may help)")
     if code.startswith("23"):
         where = f"stream {stream!r}, " if stream else ""
         return SyncError(f"{where}{doing}: {message}")
-    if isinstance(exc, psycopg2.OperationalError) and not code or code[:2] in RETRIABLE_CLASSES:
+    if isinstance(exc, psycopg.OperationalError) and not code or code[:2] in RETRIABLE_CLASSES:
         return RetriableSyncError(f"{doing}: {message} (retrying may help)")
     where = f"stream {stream!r}: " if stream else ""
     return SyncError(f"{where}{doing}: {message}")

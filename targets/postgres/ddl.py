@@ -1,8 +1,8 @@
 """Tables from SCHEMA messages: names, create, add columns, widen types.
 
-Every statement is composed with psycopg2.sql: names are `sql.Identifier`s and values
+Every statement is composed with psycopg's `sql` module: names are `sql.Identifier`s and values
 `sql.Literal`s, and a composed statement is executed without parameters. Names are untrusted:
-psycopg2 would read a `%` inside a quoted name as a parameter marker if the statement also
+the driver would read a `%` inside a quoted name as a parameter marker if the statement also
 carried `%s` parameters (stream `q%%b` once deleted the rows of table `q%b`).
 
 PostgreSQL keeps 63 bytes of an identifier and silently cuts the rest, so two long names could
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from tapwell.sdk.sql_names import shorten  # the kit's one rule for names over 63 bytes
 from tapwell.singer.errors import SyncError
 

@@ -1,4 +1,6 @@
-"""Records -> COPY text format, the hot path. A row encoder is compiled once per table layout.
+"""Records -> COPY text format, the hot path. A row encoder is compiled once per table layout, and
+every row of every COPY is written by one (`compile_row_encoder`): as a record is read, or at
+load for a batch buffered as dicts; the batch's constant columns by the same formatters.
 
 Each column gets an expression chosen by the column's PostgreSQL type, with the common case
 inline (an int for a bigint, a plain str for text) and anything else through a formatter that
@@ -10,7 +12,7 @@ U+FFFD (the default), strips it, or refuses the value naming its column (`nul_ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -285,167 +287,97 @@ def compile_row_encoder(
     return encoder
 
 
-RowEncoder = Callable[[Sequence[dict[str, Any]], Sequence[int]], list[str]]
+def plain_check(stream: str) -> CheckCode:
+    """A check of nothing: `compile_row_encoder` with it encodes a record buffered as a dict
+    (already checked as it was read) with the same code as a record encoded as it is read."""
+    return CheckCode(stream, {}, [])
 
 
-def compile_encoder(
-    columns: list[tuple[str | None, str, str]],
-    constants: dict[str, str] | None = None,
-    nul: Nul = REFUSE_NUL,
-) -> RowEncoder:
-    """A function (records, indexes) -> COPY lines, one per index, without the newline.
-
-    `columns` is (property, column, type) in COPY order; a property of None takes its column's
-    value from `constants` (already COPY text), e.g. the batch's table version.
-    """
-    constants = constants or {}
-    names: list[Any] = []
-    fmts: list[Any] = []
-    body: list[str] = []
-    parts: list[str] = []
-    for i, (prop, column, sqltype) in enumerate(columns):
+def encode_constants(
+    columns: list[tuple[str | None, str, str]], values: dict[str, Any], nul: Nul = REFUSE_NUL
+) -> str:
+    """The COPY text a batch's constant columns (those of property None in `columns`, e.g. its
+    table version) append to every row, each value written by its column's formatter, as a row
+    encoder writes a property's value."""
+    out = []
+    for prop, column, sqltype in columns:
         if prop is None:
-            names.append(None)
-            fmts.append(None)
-            parts.append(f"{{C{i}}}")
-            continue
-        fmt, expr = formatter_for(column, sqltype, nul)
-        names.append(prop)
-        fmts.append(fmt)
-        expr = expr.replace("f(v)", f"f{i}(v)")
-        body.append(f"        v = g(k{i}); c{i} = N if v is None else {expr}")
-        parts.append(f"{{c{i}}}")
-    consts = [constants.get(c, NULL) if p is None else None for p, c, _ in columns]
-    source = [
-        "def make(K, F, CONST, N):",
-        *[f"    k{i} = K[{i}]; f{i} = F[{i}]; C{i} = CONST[{i}]" for i in range(len(columns))],
-        "    def encode(records, indexes):",
-        "        out = []",
-        "        append = out.append",
-        "        for j in indexes:",
-        "            g = records[j].get",
-        *["    " + line for line in body],
-        '            append(f"' + "\\t".join(parts) + '")',
-        "        return out",
-        "    return encode",
-    ]
-    namespace: dict[str, Any] = {}
-    exec("\n".join(source), namespace)  # noqa: S102 - generated from column positions only, never from data
-    encoder: RowEncoder = namespace["make"](names, fmts, consts, NULL)
-    return encoder
+            value = values.get(column)
+            out.append(
+                "\t"
+                + (NULL if value is None else str(formatter_for(column, sqltype, nul)[0](value)))
+            )
+    return "".join(out)
 
 
-class CopySource:
-    """A file-like object psycopg2's copy_expert reads from: it encodes rows as it is read, so a
-    batch is never held twice in memory and PostgreSQL parses one chunk while the next is made."""
+class CopyRows:
+    """The COPY text of one batch, in chunks of ROWS_PER_CHUNK rows, for `copy.write`: each row
+    as the row encoder wrote it when it was read, or writes it now (`encode`, for a batch
+    buffered as dicts), with the batch's constant columns (`suffix`) appended to every line.
+    A chunk is made only when the previous one was sent, so a batch is never held twice and
+    PostgreSQL parses one chunk while the next is made.
 
-    def __init__(
-        self, records: Sequence[dict[str, Any]], indexes: Sequence[int], encode: RowEncoder
-    ) -> None:
-        self.records = records
-        self.indexes = indexes
-        self.encode = encode
-        self.pos = 0
-        self.failed_at: int | None = None  # index into records of the row that could not be encoded
-        self.error: BadValue | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        if self.pos >= len(self.indexes):
-            return b""
-        chunk = self.indexes[self.pos : self.pos + ROWS_PER_CHUNK]
-        try:
-            lines = self.encode(self.records, chunk)
-            lines.append("")
-            data = "\n".join(lines).encode("utf-8")
-        except (BadValue, UnicodeEncodeError) as exc:
-            self._locate(chunk, exc)
-            raise
-        self.pos += len(chunk)
-        return data
-
-    readline = read
-
-    def _locate(self, chunk: Sequence[int], exc: Exception) -> None:
-        for j in chunk:
-            try:
-                "".join(self.encode(self.records, [j])).encode("utf-8")
-            except BadValue as bad:
-                self.failed_at, self.error = j, bad
-                return
-            except UnicodeEncodeError:
-                self.failed_at, self.error = (
-                    j,
-                    BadValue(
-                        self._surrogate_column(j),
-                        "text holds an unpaired UTF-16 surrogate, which is not valid UTF-8",
-                    ),
-                )
-                return
-
-    def _surrogate_column(self, j: int) -> str:
-        for key, value in self.records[j].items():
-            try:
-                orjson.dumps(value)
-            except TypeError:
-                return key
-        return "?"
-
-
-class EncodedSource:
-    """CopySource for a batch whose rows were encoded as they were read (`compile_row_encoder`):
-    it only joins them, appending the batch's constant columns to every line. A row refused at
-    read time (None in `rows`, its BadValue in `refused`) is raised when the COPY reaches it, as
-    CopySource raises when it encodes it, so a row a later one replaced is never reported."""
+    A row refused at read time (None in `rows`, its BadValue in `refused`) is raised when the
+    COPY reaches it, so a row a later one replaced is never reported; `failed_at` and `error`
+    then say which record and why."""
 
     def __init__(
         self,
-        rows: Sequence[str | None],
+        rows: Sequence[Any],
         indexes: Sequence[int],
         suffix: str,
         refused: dict[int, ValueRefused],
         columns: list[tuple[str | None, str, str]],
+        encode: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         self.rows = rows
         self.indexes = indexes
         self.sep = suffix + "\n"
         self.refused = refused
         self.columns = columns
-        self.whole = isinstance(indexes, range) and not refused  # every row, in order: slices
-        self.pos = 0
-        self.failed_at: int | None = None
+        self.encode = encode
+        # every row, in order, already encoded: the chunks are slices
+        self.whole = isinstance(indexes, range) and not refused and encode is None
+        self.failed_at: int | None = None  # index into rows of the record that was refused
         self.error: BadValue | None = None
 
-    def read(self, size: int = -1) -> bytes:
-        pos, n = self.pos, len(self.indexes)
-        if pos >= n:
-            return b""
-        end = min(pos + ROWS_PER_CHUNK, n)
-        if self.whole:
-            lines = self.rows[pos:end]
-        else:
-            rows = self.rows
-            chunk = self.indexes[pos:end]
-            lines = [rows[j] for j in chunk]
-            if self.refused and None in lines:
-                j = chunk[lines.index(None)]
-                bad = self.refused[j]
-                self.failed_at = j
-                self.error = bad if isinstance(bad, BadValue) else BadValue("?", str(bad))
-                raise self.error
+    def chunks(self) -> Iterator[bytes]:
+        n = len(self.indexes)
+        for pos in range(0, n, ROWS_PER_CHUNK):
+            yield self._chunk(pos, min(pos + ROWS_PER_CHUNK, n))
+
+    def _chunk(self, pos: int, end: int) -> bytes:
+        chunk = range(pos, end) if self.whole else self.indexes[pos:end]
+        lines = self.rows[pos:end] if self.whole else self._lines(chunk)
         sep = self.sep
         try:
-            data = (sep.join(lines) + sep).encode("utf-8")  # type: ignore[arg-type]
+            return (sep.join(lines) + sep).encode("utf-8")
         except UnicodeEncodeError:
-            self._locate(range(pos, end) if self.whole else self.indexes[pos:end])
+            self._locate(chunk, lines)
             raise
-        self.pos = end
-        return data
 
-    readline = read
-
-    def _locate(self, chunk: Sequence[int]) -> None:
+    def _lines(self, chunk: Sequence[int]) -> list[str]:
+        rows, encode = self.rows, self.encode
+        if encode is None:
+            lines = [rows[j] for j in chunk]
+            if self.refused and None in lines:
+                self._refuse(chunk[lines.index(None)], self.refused[chunk[lines.index(None)]])
+            return lines
+        out = []
         for j in chunk:
-            row = self.rows[j] or ""
+            try:
+                out.append(encode(rows[j]))
+            except ValueRefused as bad:
+                self._refuse(j, bad)
+        return out
+
+    def _refuse(self, j: int, bad: ValueRefused) -> None:
+        self.failed_at = j
+        self.error = bad if isinstance(bad, BadValue) else BadValue("?", str(bad))
+        raise self.error
+
+    def _locate(self, chunk: Sequence[int], lines: Sequence[str]) -> None:
+        for j, row in zip(chunk, lines):
             try:
                 row.encode("utf-8")
             except UnicodeEncodeError:

@@ -14,11 +14,9 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg2
-import psycopg2.errorcodes
-import psycopg2.errors
-import psycopg2.extensions
-from psycopg2 import sql
+import psycopg
+import psycopg.errors
+from psycopg import sql
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
@@ -30,13 +28,12 @@ from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
 from .dedupe import key_families, last_of_each
 from .encode import (
-    NULL,
     BadValue,
-    CopySource,
-    EncodedSource,
+    CopyRows,
     Nul,
-    compile_encoder,
     compile_row_encoder,
+    encode_constants,
+    plain_check,
 )
 from .owners import Owners
 from .stream import Streamer
@@ -47,6 +44,8 @@ LOG = logging.getLogger("target-postgres")
 STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
 
 
+# Columns a batch may fill with one value for every row, when they are not properties of the
+# stream (with add_metadata_columns they are, and each record carries its own value).
 CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
 
 
@@ -73,13 +72,14 @@ class Table:
 @dataclass
 class Plan:
     """How one batch goes in: its table, which records (the last of each key), the columns in
-    COPY order and the values fixed for the whole batch."""
+    COPY order (the properties', then the constant ones) and the text the constants append to
+    every row."""
 
     table: Table
     merge: bool
     indexes: list[int] | range
-    constants: dict[str, str]
     columns: list[tuple[str | None, str, str]]
+    suffix: str
 
 
 class PostgresLoader:
@@ -109,11 +109,14 @@ class PostgresLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         """Create or evolve the stream's table for its new SCHEMA, in a transaction of its own."""
-        self.streamer.abandon()
+        dropped = self.streamer.abandon()
         with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
                 self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
+        self.streamer.said_abandoned(
+            dropped, f"a SCHEMA of stream {spec.name!r} came in its middle"
+        )
 
     def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
         props: dict[str, Any] = spec.schema.get("properties") or {}
@@ -170,15 +173,21 @@ class PostgresLoader:
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
         """Check and encode each record as it is read (see compile_row_encoder), for the table
-        `prepare` just made. The batch's constant columns (table version, deleted-at) come last
-        in every COPY, so they are appended when the batch is loaded. None (records stay dicts)
-        when a property is itself one of those columns."""
+        `prepare` just made: every property, the _sdc_* metadata columns included. The batch's
+        constant columns (its table version, deleted-at) come last in every COPY, appended when
+        the batch is loaded. None (records stay dicts, encoded at load) only when the check
+        covers a property that is not a column, which is said once."""
         table = self.tables.get(spec.name)
-        if table is None or any(col in CONSTANT_TYPES for col in table.props.values()):
+        if table is None:
             return None
         columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
         encode = compile_row_encoder(columns, check, nul=table.nul)
         if encode is None:
+            self.streamer.say(
+                spec.name,
+                "records are buffered as dicts and encoded at load (the check covers "
+                "a property that is not a column), and its batches are not streamed",
+            )
             return None
         keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
@@ -224,25 +233,41 @@ class PostgresLoader:
         indexes: list[int] | range = range(len(batch.records))
         if keys:
             indexes = last_of_each(batch_keys(batch, keys), key_families(table))
-        constants = self._constants(table, batch)
-        columns = self._copy_columns(table, constants)
-        return Plan(table, bool(keys), indexes, constants, columns)
+        columns, suffix = self.copy_layout(table, batch)
+        return Plan(table, bool(keys), indexes, columns, suffix)
 
-    def _constants(self, table: Table, batch: Batch) -> dict[str, str]:
-        """Columns whose value is the same for the whole batch, as COPY text."""
-        constants: dict[str, str] = {}
-        if batch.version is not None:
-            constants["_sdc_table_version"] = str(batch.version)
+    def copy_layout(self, table: Table, batch: Batch) -> tuple[list[tuple[Any, str, str]], str]:
+        """The COPY's columns for `batch` (property, column, type): the stream's properties in
+        the encoder's order, then the columns whose value is the same for the whole batch
+        (property None), and the text those append to every row."""
+        constants: dict[str, Any] = {}
+        if batch.version is not None and "_sdc_table_version" not in table.props:
+            constants["_sdc_table_version"] = batch.version
         if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
-            constants["_sdc_deleted_at"] = NULL  # a row sent again is alive again
-        return constants
+            constants["_sdc_deleted_at"] = None  # a row sent again is alive again
+        columns: list[tuple[Any, str, str]] = [
+            (prop, col, table.columns[col]) for prop, col in table.props.items()
+        ]
+        columns += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
+        return columns, encode_constants(columns, constants, table.nul)
 
-    def _encoder(self, table: Table, columns: list[Any], constants: dict[str, str]) -> Any:
-        key = (tuple(columns), tuple(sorted(constants.items())))
+    def _dict_encoder(self, table: Table, columns: list[Any]) -> Any:
+        """The row encoder for a batch buffered as dicts (already checked when read)."""
+        key = tuple(columns)
         encode = table.encoders.get(key)
         if encode is None:
-            encode = table.encoders[key] = compile_encoder(columns, constants, table.nul)
+            encode = compile_row_encoder(columns, plain_check(table.stream), nul=table.nul)
+            table.encoders[key] = encode
         return encode
+
+    def stage_from_now(self, table: Table) -> None:
+        """A batch met a key already in the table: from now on the stream's batches are COPYed
+        into the staging table and merged (the slower path), which is said once."""
+        table.direct = False
+        self.streamer.say(
+            table.stream,
+            "a key already in the table: its batches are staged and merged from now on",
+        )
 
     def _load_batch(self, cur: Any, batch: Batch) -> None:
         plan = self._plan(batch)
@@ -263,9 +288,9 @@ class PostgresLoader:
                 self._copy(cur, batch, plan, table.target, raw_unique=True)
                 cur.execute("RELEASE SAVEPOINT tapwell_direct")
                 return
-            except psycopg2.errors.UniqueViolation:
+            except psycopg.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
-                table.direct = False  # keys repeat from now on: stage and merge
+                self.stage_from_now(table)
         copy_into = table.target
         if merge or deletes:
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
@@ -277,42 +302,26 @@ class PostgresLoader:
         if copy_into == STAGE:
             self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
 
-    def _copy_columns(
-        self, table: Table, constants: dict[str, str]
-    ) -> list[tuple[str | None, str, str]]:
-        cols: list[tuple[str | None, str, str]] = [
-            (prop, col, table.columns[col])
-            for prop, col in table.props.items()
-            if col not in constants
-        ]
-        cols += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
-        return cols
-
     def _copy(
         self, cur: Any, batch: Batch, plan: Plan, into: sql.Identifier, raw_unique: bool = False
     ) -> None:
         table, columns, indexes = plan.table, plan.columns, plan.indexes
-        source: CopySource | EncodedSource
-        if batch.encoder is not None:
-            if [c for p, c, _ in columns if p is not None] != [
-                c for _, c, _ in batch.encoder.layout
-            ]:
-                raise SyncError(f"stream {table.stream!r}: its columns changed inside a batch")
-            suffix = "".join("\t" + plan.constants[c] for p, c, _ in columns if p is None)
-            source = EncodedSource(batch.records, indexes, suffix, batch.refused, columns)
-        else:
-            source = CopySource(
-                batch.records, indexes, self._encoder(table, columns, plan.constants)
-            )
+        props = [(p, c, t) for p, c, t in columns if p is not None]
+        encode = None
+        if batch.encoder is None:
+            encode = self._dict_encoder(table, props)
+        elif [c for _, c, _ in props] != [c for _, c, _ in batch.encoder.layout]:
+            raise SyncError(f"stream {table.stream!r}: its columns changed inside a batch")
+        rows = CopyRows(batch.records, indexes, plan.suffix, batch.refused, columns, encode)
         copy = sql.SQL("COPY {} ({}) FROM STDIN").format(into, ddl.idents(c for _, c, _ in columns))
         try:
-            cur.copy_expert(copy, source, size=1 << 18)
-        except (BadValue, UnicodeEncodeError):
-            raise self._bad_value(batch, source) from None
-        except psycopg2.Error as exc:
-            if source.error is not None:  # psycopg2 wraps what our read() raised
-                raise self._bad_value(batch, source) from None
-            if raw_unique and isinstance(exc, psycopg2.errors.UniqueViolation):
+            with cur.copy(copy) as pipe:
+                for chunk in rows.chunks():
+                    pipe.write(chunk)
+        except (BadValue, UnicodeEncodeError):  # the COPY was ended with the error: nothing went in
+            raise self._bad_value(batch, rows) from None
+        except psycopg.Error as exc:
+            if raw_unique and isinstance(exc, psycopg.errors.UniqueViolation):
                 raise
             raise self._copy_error(exc, batch, table, columns, indexes) from None
 
@@ -322,7 +331,7 @@ class PostgresLoader:
             return int(lines[index])
         return None
 
-    def _bad_value(self, batch: Batch, source: CopySource | EncodedSource) -> ProtocolError:
+    def _bad_value(self, batch: Batch, source: CopyRows) -> ProtocolError:
         bad = source.error or BadValue("?", "a value could not be written")
         line = self._line_of(batch, source.failed_at) if source.failed_at is not None else None
         prop = bad.column
@@ -331,7 +340,7 @@ class PostgresLoader:
         )
 
     def _copy_error(
-        self, exc: psycopg2.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
+        self, exc: psycopg.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
     ) -> Exception:
         at = locate.refused_row(exc, indexes)
         line = column = None
@@ -394,7 +403,7 @@ class PostgresLoader:
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
         """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
-        self.streamer.abandon()
+        self.streamer.abandon()  # none is open: the loop loads every batch before this
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return

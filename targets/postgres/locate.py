@@ -4,14 +4,14 @@ cannot hold) is searched for the field that holds it."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
 import orjson
-import psycopg2
-import psycopg2.errorcodes
-import psycopg2.extensions
 from tapwell.singer.wire import dumps
+
+from .connection import UNTRANSLATABLE_CHARACTER, sqlstate
 
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+)(?:, column (.*?): |$|,)", re.S)
 
@@ -32,14 +32,24 @@ def refused_row(exc: BaseException, indexes: Any) -> tuple[int, str | None] | No
 def field_refused(exc: BaseException, conn: Any, found: Any, columns: list[Any]) -> str | None:
     """The field of a row PostgreSQL refused as a whole (its error names no column): one
     holding a NUL, or a character the database's encoding cannot hold."""
-    if getattr(exc, "pgcode", None) == psycopg2.errorcodes.UNTRANSLATABLE_CHARACTER:
-        server = conn.info.parameter_status("server_encoding") or ""
-        codec = psycopg2.extensions.encodings.get(server)
-        if codec and codec != "utf_8":
+    if sqlstate(exc) == UNTRANSLATABLE_CHARACTER:
+        codec = python_codec(conn.info.parameter_status("server_encoding") or "")
+        if codec and codec != "utf-8":
             return unencodable(found, columns, codec)
     if isinstance(found, dict):
         return nul_column(found)
     return nul_field(found or "", columns)
+
+
+def python_codec(server_encoding: str) -> str | None:
+    """Python's codec for a PostgreSQL encoding name (LATIN1, WIN1252, ...), or None."""
+    name = server_encoding.lower()
+    for candidate in (name, name.replace("win", "cp"), name.replace("koi8", "koi8_")):
+        try:
+            return codecs.lookup(candidate).name
+        except LookupError:
+            continue
+    return None
 
 
 def column_named(text: str | None, columns: list[tuple[str | None, str, str]]) -> str | None:

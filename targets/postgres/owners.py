@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from psycopg2 import sql
+from psycopg import sql
 from tapwell.singer.errors import ConfigError
 
 from . import ddl

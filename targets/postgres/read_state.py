@@ -12,19 +12,13 @@ from tapwell.singer.errors import ConfigError
 from .config import PostgresConfig, parse
 
 
-def _pg_error(exc: BaseException) -> str:
-    """The server's message, first line, without its `ERROR:`."""
-    text = str(getattr(exc, "pgerror", None) or exc).strip()
-    return (text.splitlines() or [type(exc).__name__])[0].removeprefix("ERROR:").strip()
-
-
 def read_state(config: PostgresConfig | dict[str, Any]) -> str | None:
     """The committed state as JSON text, None when the table or its row does not exist yet.
     ConfigError (one line, saying where) when the database cannot be reached or read."""
-    import psycopg2
-    import psycopg2.sql
+    import psycopg
+    from psycopg import sql
 
-    from .connection import connect_params
+    from .connection import connect_params, first_line
 
     settings = parse(config)
     schema, table, sid = settings.state_schema, settings.state_table, settings.state_id
@@ -33,9 +27,9 @@ def read_state(config: PostgresConfig | dict[str, Any]) -> str | None:
     params = connect_params(config)  # both config dialects, sqlalchemy_url, SSL: as a load
     params["application_name"] = "target-postgres --read-state"
     try:
-        conn = psycopg2.connect(**params)
-    except psycopg2.Error as exc:
-        raise ConfigError(f"{where}: cannot connect: {_pg_error(exc)}") from None
+        conn = psycopg.connect(**params)
+    except psycopg.Error as exc:
+        raise ConfigError(f"{where}: cannot connect: {first_line(exc)}") from None
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass(%s)", (f"{_q(schema)}.{_q(table)}",))
@@ -43,15 +37,15 @@ def read_state(config: PostgresConfig | dict[str, Any]) -> str | None:
             if row is None or row[0] is None:
                 return None  # nothing committed yet
             # Names composed by the driver, never mixed with %-parameters (issue 20.2).
-            query = psycopg2.sql.SQL("SELECT value::text FROM {}.{} WHERE id = {}").format(
-                psycopg2.sql.Identifier(schema),
-                psycopg2.sql.Identifier(table),
-                psycopg2.sql.Literal(sid),
+            query = sql.SQL("SELECT value::text FROM {}.{} WHERE id = {}").format(
+                sql.Identifier(schema),
+                sql.Identifier(table),
+                sql.Literal(sid),
             )
             cur.execute(query)
             found = cur.fetchone()
-    except psycopg2.Error as exc:
-        raise ConfigError(f"{where}: cannot read the state: {_pg_error(exc)}") from None
+    except psycopg.Error as exc:
+        raise ConfigError(f"{where}: cannot read the state: {first_line(exc)}") from None
     finally:
         conn.close()
     return str(found[0]) if found else None

@@ -1,95 +1,60 @@
 """COPY while the batch is still being read: rows reach PostgreSQL as they are encoded.
 
-psycopg2's `copy_expert` pulls the whole COPY at load time and waits for the server, so the
-server's COPY work (about half of what the target costs) never ran beside the reading of a
-batch. A worker thread for it cost more in GIL hand-offs than it saved (see the README). Here
-the main thread pushes each thousand encoded rows itself through libpq (`PQputCopyData` on
-psycopg2's own connection, `connection.pgconn_ptr`), so PostgreSQL parses and inserts them
-on the other core while the next rows are read; nothing waits but the end of the COPY.
+A COPY run at load time makes the server's COPY work (about half of what the target costs) wait
+for the whole batch to be read. Here the COPY of a batch is opened with its first thousand rows
+(psycopg's `cursor.copy()`), and the main thread writes each thousand encoded rows to it as they
+are read (`copy.write`, which hands them to libpq and on to the server), so PostgreSQL parses and
+inserts them on the other core while the next rows are read; nothing waits but the end of the
+COPY. (A worker thread for the COPY cost more in GIL hand-offs than it saved: see the README.)
 
 The streamed COPY is only ever a head start: it runs inside a savepoint, and when anything is
 off (a duplicate key inside the batch, a value refused, the version changing, any server error)
 it is rolled back and the batch is loaded the ordinary way, which reports errors exactly as it
-always did. psycopg2 is idle whenever libpq is used here, and the connection is back in a
-state it knows (idle in the transaction) before psycopg2 runs anything again.
+always did. Each such fallback is said once per stream and reason (INFO). While the COPY is
+open nothing else touches the connection: the loader ends it (`settle` or `abandon`) first.
 """
 
 from __future__ import annotations
 
-import ctypes
+import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-PGRES_COMMAND_OK = 1
-PGRES_COPY_IN = 4
+import psycopg
+import psycopg.errors
+from psycopg import sql
 
-_lib: Any = None
+from . import ddl
+from .dedupe import key_families, last_of_each
 
-
-def libpq() -> Any:
-    """The libpq psycopg2 itself is linked with (its PGconn must come from the same library), or
-    None: only when the process maps show exactly one libpq loaded (Linux); never a libpq found
-    elsewhere, which could be another build than psycopg2's."""
-    global _lib
-    if _lib is None:
-        import psycopg2  # noqa: F401 - loads its libpq
-
-        paths = set()
-        try:
-            with open("/proc/self/maps") as maps:
-                for line in maps:
-                    fields = line.split(None, 5)
-                    if len(fields) == 6 and "/libpq" in fields[5]:
-                        paths.add(fields[5].strip())
-        except OSError:
-            pass
-        if len(paths) != 1:
-            _lib = False
-            return None
-        path = paths.pop()
-        lib = ctypes.CDLL(path)
-        vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-        for name, args, res in (
-            ("PQexec", [vp, cp], vp),
-            ("PQresultStatus", [vp], i),
-            ("PQclear", [vp], None),
-            ("PQputCopyData", [vp, cp, i], i),
-            ("PQputCopyEnd", [vp, cp], i),
-            ("PQgetResult", [vp], vp),
-            ("PQisnonblocking", [vp], i),
-        ):
-            fn = getattr(lib, name)
-            fn.argtypes, fn.restype = args, res
-        _lib = lib
-    return _lib or None
+LOG = logging.getLogger("target-postgres")
 
 
 class StreamedCopy:
     """One COPY ... FROM STDIN open on the connection, fed rows of COPY text as they come."""
 
-    def __init__(self, conn: Any, sql: str, batch: Any, suffix: str, version: int | None) -> None:
-        self.lib = libpq()
-        self.pg = ctypes.c_void_p(conn.pgconn_ptr)
+    def __init__(
+        self, conn: psycopg.Connection[Any], stmt: sql.Composed, batch: Any, suffix: str
+    ) -> None:
         self.batch = batch
-        self.version = version
+        self.version = batch.version
         self.sep = suffix + "\n"
         self.sent = 0  # rows of batch.records sent so far
         self.failed = False
-        lib = self.lib
-        if lib.PQisnonblocking(self.pg):
-            raise RuntimeError("connection is non-blocking")
-        res = lib.PQexec(self.pg, sql.encode("utf-8"))
-        status = lib.PQresultStatus(res) if res else -1
-        lib.PQclear(res)
-        if status != PGRES_COPY_IN:
-            self._drain()
-            self.failed = True
-            self.open = False
-        else:
-            self.open = True
+        self.why = ""  # what stopped the stream
+        self.telling = False  # worth a log line: the run goes on, slower (not an error to come)
+        self.cur = conn.cursor()
+        self.open: AbstractContextManager[psycopg.Copy] | None = self.cur.copy(stmt)
+        try:
+            self.copy = self.open.__enter__()  # the COPY starts here; psycopg.Error if refused
+        except BaseException:
+            self.open = None
+            self.cur.close()
+            raise
 
     def send(self, rows: Sequence[str | None]) -> None:
-        """Send rows[self.sent:] (none refused); a closed COPY stops the stream."""
+        """Send rows[self.sent:] (none refused); a failed write stops the stream."""
         if self.failed:
             return
         chunk = rows[self.sent :]
@@ -99,38 +64,44 @@ class StreamedCopy:
         try:
             data = (sep.join(chunk) + sep).encode("utf-8")  # type: ignore[arg-type]
         except UnicodeEncodeError:
-            self.failed = True
+            self.stop("a value is not valid UTF-8")
             return
-        if self.lib.PQputCopyData(self.pg, data, len(data)) != 1:
-            self.failed = True
+        try:
+            self.copy.write(data)
+        except psycopg.Error as exc:
+            self.stop(f"the server refused it: {type(exc).__name__}")
             return
         self.sent = len(rows)
 
-    def finish(self) -> bool:
-        """End the COPY; True when the server took every row."""
-        if not self.open:
-            return False
-        self.open = False
-        if self.lib.PQputCopyEnd(self.pg, None if not self.failed else b"abandoned") != 1:
-            self.failed = True
-        ok = self._drain()
-        return ok and not self.failed
-
-    def abort(self) -> None:
+    def stop(self, why: str, *, tell: bool = False) -> None:
+        """Stop streaming; `tell` when the run goes on the slower path (not when the ordinary
+        load is about to report an error: that one line is all the user should see)."""
+        if not self.failed:
+            self.why, self.telling = why, tell
         self.failed = True
-        self.finish()
 
-    def _drain(self) -> bool:
-        """Read every result of the COPY (until libpq has none), so the connection is idle."""
-        ok = True
-        lib = self.lib
-        while True:
-            res = lib.PQgetResult(self.pg)
-            if not res:
-                return ok
-            if lib.PQresultStatus(res) != PGRES_COMMAND_OK:
-                ok = False
-            lib.PQclear(res)
+    def finish(self) -> psycopg.Error | None:
+        """End the COPY: None when the server took every row, else what it said (the COPY is
+        then aborted when the stream had already failed)."""
+        done, self.open = self.open, None
+        if done is None:
+            return None
+        try:
+            if self.failed:
+                abandoned = RuntimeError(self.why or "abandoned")
+                done.__exit__(RuntimeError, abandoned, None)  # COPY ended with an error
+            else:
+                done.__exit__(None, None, None)
+        except psycopg.Error as exc:
+            self.stop(f"the server refused it: {type(exc).__name__}")
+            return exc
+        finally:
+            self.cur.close()
+        return None
+
+    def abort(self, why: str) -> None:
+        self.stop(why)
+        self.finish()
 
 
 class Streamer:
@@ -142,7 +113,14 @@ class Streamer:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.active: StreamedCopy | None = None
-        self.broken = libpq() is None  # no libpq to call: never stream
+        self.broken = False  # an unexpected failure: never stream again in this run
+        self.said: set[tuple[str, str]] = set()
+
+    def say(self, stream: str, why: str) -> None:
+        """Log a fallback to the slower path once per stream and reason."""
+        if (stream, why) not in self.said:
+            self.said.add((stream, why))
+            LOG.info("stream %r: %s", stream, why)
 
     def feed(self, batch: Any) -> None:
         """Called by the loop every thousand rows read: open the stream if the batch qualifies,
@@ -157,20 +135,19 @@ class Streamer:
                     return
             elif s.batch is not batch:
                 return
-            if batch.refused or batch.version != s.version:
-                s.failed = True  # settled (rolled back) at load
-                return
+            if batch.refused:
+                s.stop("a value was refused")
+                return  # settled (rolled back) at load
+            if batch.version != s.version:
+                s.stop("a record changed its version", tell=True)
+                return  # settled (rolled back) at load
             s.send(batch.records)
-        except Exception:  # never let the head start fail a run: the ordinary load reports
+        except Exception as exc:  # never let the head start fail a run: the ordinary load reports
             self.broken = True
+            self.say(batch.spec.name, f"batches are no longer streamed while read ({exc})")
             self.abandon()
 
     def _start(self, batch: Any) -> StreamedCopy | None:
-        import psycopg2.extensions
-        from psycopg2 import sql
-
-        from . import ddl
-
         loader = self.loader
         encoder = batch.encoder
         table = loader.tables.get(batch.spec.name)
@@ -184,71 +161,75 @@ class Streamer:
         if table.how.load_method == "overwrite" and table.stream not in loader.overwritten:
             return None
         if keys and not (table.direct and sorted(table.keys) == table.pk):
-            return None
+            return None  # it needs a staging table and a merge: nothing to stream into
         if batch.version is not None and "_sdc_table_version" not in table.columns:
             return None
         conn = loader.conn
-        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             return None
-        constants = loader._constants(table, batch)
-        columns = loader._copy_columns(table, constants)
-        suffix = "".join("\t" + constants[c] for p, c, _ in columns if p is None)
+        columns, suffix = loader.copy_layout(table, batch)
         copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
             table.target, ddl.idents(c for _, c, _ in columns)
         )
         with conn.cursor() as cur:
             cur.execute("SAVEPOINT tapwell_stream")
         try:
-            s = StreamedCopy(conn, copy.as_string(conn), batch, suffix, batch.version)
-        except BaseException:
+            s = StreamedCopy(conn, copy, batch, suffix)
+        except psycopg.Error as exc:
             conn.rollback()  # nothing was sent: only the savepoint is undone
-            raise
-        if s.failed:
-            conn.rollback()
             self.broken = True  # a COPY that does not even start: leave it to the ordinary load
+            self.say(table.stream, f"batches are not streamed while read: {exc}")
             return None
+        except BaseException:
+            conn.rollback()
+            raise
         self.active = s
         return s
 
     def settle(self, cur: Any, batches: list[Any]) -> Any:
         """At load: end the stream. Returns the batch it loaded, or None (rolled back, so the
         batch is loaded the ordinary way, which reports any problem as it always has)."""
-        from .dedupe import key_families, last_of_each
-
         s, self.active = self.active, None
         if s is None:
             return None
         batch = s.batch
-        ok = (
-            not s.failed
-            and any(b is batch for b in batches)
-            and not batch.refused
-            and batch.version == s.version
-        )
         table = self.loader.tables.get(batch.spec.name)
         keys = table.key_props if table is not None and table.how.upsert else []
-        if ok and keys:
-            ok = isinstance(last_of_each(batch.keys, key_families(table)), range)  # no key twice
-        if ok:
-            s.send(batch.records)
-            ok = s.finish()
-        else:
-            s.abort()
-        if ok:
+        if not any(b is batch for b in batches):
+            s.stop("the batch was cut")
+        elif batch.refused:
+            s.stop("a value was refused")
+        elif batch.version != s.version:
+            s.stop("a record changed its version", tell=True)
+        elif keys and not isinstance(last_of_each(batch.keys, key_families(table)), range):
+            s.stop("a key came twice in the batch", tell=True)
+        s.send(batch.records)
+        refused = s.finish()
+        if not s.failed:
             cur.execute("RELEASE SAVEPOINT tapwell_stream")
             return batch
         cur.execute("ROLLBACK TO SAVEPOINT tapwell_stream")
         cur.execute("RELEASE SAVEPOINT tapwell_stream")
+        if isinstance(refused, psycopg.errors.UniqueViolation) and table is not None:
+            self.loader.stage_from_now(table)  # and the batch goes straight to staging
+        elif s.telling:
+            self.say(batch.spec.name, f"a batch was loaded again the ordinary way ({s.why})")
         return None
 
-    def abandon(self) -> None:
+    def abandon(self) -> str | None:
         """Before the connection is used for anything else: drop the stream and its transaction
-        (nothing else is in it); the batch is loaded the ordinary way."""
+        (nothing else is in it); the batch is loaded the ordinary way. Returns the stream whose
+        batch it was (None: none was open), for the caller to say why once its work is done."""
         s, self.active = self.active, None
         if s is None:
-            return
+            return None
         try:
-            s.abort()
+            s.abort("the connection was needed for something else")
             self.loader.conn.rollback()
         except Exception:
             self.broken = True
+        return str(s.batch.spec.name)
+
+    def said_abandoned(self, stream: str | None, why: str) -> None:
+        if stream is not None:
+            self.say(stream, f"a batch was loaded again the ordinary way ({why})")

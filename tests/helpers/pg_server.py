@@ -28,9 +28,10 @@ def free_port() -> int:
 
 class ThrowawayPostgres:
     """`ThrowawayPostgres(password="...")` requires that password over TCP (scram-sha-256);
-    without one, every connection is trusted."""
+    without one, every connection is trusted. `settings` adds server settings
+    (`{"wal_level": "logical"}` for logical replication tests)."""
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, settings: dict[str, str] | None = None) -> None:
         self.bin = next((d for d in BIN_DIRS if (d / "pg_ctl").exists()), None)
         self.base = Path(tempfile.mkdtemp(prefix="twpg"))  # short: a socket path is <108 bytes
         self.datadir = self.base / "data"
@@ -39,6 +40,7 @@ class ThrowawayPostgres:
         self.password = password
         self.user = "postgres" if os.geteuid() == 0 else None
         self.started = False
+        self.settings = dict(settings or {})  # more `-c name=value` (wal_level=logical, ...)
 
     @classmethod
     def missing(cls) -> str | None:
@@ -94,7 +96,7 @@ class ThrowawayPostgres:
         options = (
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c shared_buffers=16MB -c max_connections=20"
-        )
+        ) + "".join(f" -c {k}={v}" for k, v in self.settings.items())
         self._run(
             "pg_ctl", action, "-D", str(self.datadir), "-l", str(self.log), "-w", "-t", "60",
             "-o", options, *extra,

@@ -70,6 +70,12 @@ class TcpProxy:
             for s in pair:
                 try:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    # close() alone leaves the socket open while a pump thread is blocked in its
+                    # recv (the kernel keeps it for that call): a request already relayed whose
+                    # reply is then dropped would leave the client waiting on a live socket
+                    # forever. shutdown() wakes that recv, so the close really resets.
+                    with contextlib.suppress(OSError):
+                        s.shutdown(socket.SHUT_RDWR)
                     s.close()
                 except OSError:
                     pass

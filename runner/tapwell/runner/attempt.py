@@ -37,6 +37,8 @@ from tapwell.singer.config import redact
 from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import dumps, loads
 
+SAVED_STATE_ENV = "TAPWELL_SAVED_STATE"  # where a tap finds the state the runner last saved
+
 Sink = Callable[[str], None]
 
 
@@ -261,10 +263,12 @@ def run_attempt(
     stall_timeout: float | None = None,
     progress_every: float = 10.0,
     lock: RunLock | None = None,
+    on_spawn: Callable[[str, int], None] | None = None,
 ) -> AttemptResult:
     """Run tap | target once. Never raises for a connector's failure: the exit codes say it.
     With `lock` (the integration's, held by the caller) the connectors inherit it and carry
-    its guard token, so no later run can start beside them (tapwell.runner.guard)."""
+    its guard token, so no later run can start beside them (tapwell.runner.guard).
+    `on_spawn(role, pid)` hears of each connector started (the run's stage sampler)."""
     catalog = prepared_catalog(project, integration)
     tap_argv = resolve_command(integration.tap)
     target_argv = resolve_command(integration.target)
@@ -278,6 +282,10 @@ def run_attempt(
     if lock is not None:
         spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
     tmp = run_dir()
+    # The state as last saved, rewritten after each save: a CDC tap confirms to its server only
+    # what this file covers (tap-postgres reads it; see its README, "Acknowledgement").
+    saved_state = os.path.join(tmp, "saved-state.json")
+    spawn["env"] = {**(spawn.get("env") or os.environ), SAVED_STATE_ENV: saved_state}
     try:
         tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
         if catalog is not None:
@@ -300,6 +308,11 @@ def run_attempt(
             stderr=subprocess.PIPE,
             **spawn,
         )
+        if on_spawn is not None:
+            on_spawn("tap", tap.pid)
+            for name, proc in sources.procs[1:]:
+                on_spawn(f"mapper:{name}", proc.pid)
+            on_spawn("target", target.pid)
         assert tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
         widen_pipe(sources.stdout)  # see tapwell.sdk.pipes
@@ -353,7 +366,9 @@ def run_attempt(
         )
         watchdog.start()
         try:
-            _read_states(target.stdout, integration.name, store, run_id, result, sink, touch)
+            _read_states(
+                target.stdout, integration.name, store, run_id, result, sink, touch, saved_state
+            )
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
             # connectors run in their own sessions, so nobody else would stop them.
@@ -386,6 +401,7 @@ def _read_states(
     result: AttemptResult,
     sink: Sink,
     touch: Callable[[], None],
+    saved_state: str | None = None,
 ) -> None:
     for raw in stdout:
         touch()
@@ -412,6 +428,19 @@ def _read_states(
             continue
         result.last_state = value
         result.states_saved += 1
+        if saved_state:
+            _publish_saved(saved_state, value)
+
+
+def _publish_saved(path: str, value: Any) -> None:
+    """Replace `path` with the state just saved, atomically (a reader never sees half a file)."""
+    part = path + ".part"
+    try:
+        with open(part, "wb") as f:
+            f.write(dumps(value))
+        os.replace(part, path)
+    except OSError:
+        pass  # the folder is gone: the run is ending
 
 
 def _watch(

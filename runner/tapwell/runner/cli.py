@@ -19,8 +19,9 @@ import orjson
 
 from tapwell import __version__
 from tapwell.runner.attempt import prepared_catalog
+from tapwell.runner.history import OUTCOMES, TRIGGERS, is_run_id
 from tapwell.runner.project import Integration, Project, load_project
-from tapwell.runner.run import describe_failure, run_integration
+from tapwell.runner.run import RunOrigin, describe_failure, run_integration
 from tapwell.runner.statestore import StateBackend, check_state, open_backend
 from tapwell.sdk.cli_util import run_main
 from tapwell.sdk.cli_version import version_option
@@ -129,6 +130,10 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     help="Of an integration with targets: [...], run this one alone, from its own saved state "
     "(to catch a secondary up without loading the others again).",
 )
+# set by `tapwell serve`, which hands out the run id before the run starts
+@click.option("--run-id", default=None, hidden=True)
+@click.option("--trigger", type=click.Choice(TRIGGERS), default="cli", hidden=True)
+@click.option("--relaunch-of", default=None, hidden=True)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -137,7 +142,14 @@ def run(
     quiet: bool,
     progress_every: float,
     target_name: str | None,
+    run_id: str | None,
+    trigger: str,
+    relaunch_of: str | None,
 ) -> None:
+    for given in (run_id, relaunch_of):
+        if given is not None and not is_run_id(given):
+            raise click.BadParameter(f"{given!r} is not a run id (see `tapwell runs`)")
+
     def body() -> None:
         # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
         signal.signal(signal.SIGTERM, _interrupt)
@@ -155,7 +167,12 @@ def run(
             log=TerminalFilter(_err),  # every line stays in the run log (`tapwell logs`)
             progress=None if quiet else _err,
             progress_every=progress_every,
+            origin=RunOrigin(run_id, trigger, relaunch_of),
         )
+        if trigger == "cli":  # serve exports its own runs on /metrics
+            from tapwell.runner.serve.push import push_after_run
+
+            push_after_run(project, name, result.run_id, _err)
         if not result.ok:
             raise describe_failure(integration, result)
         rows = sum(result.rows.values())
@@ -334,33 +351,60 @@ def state_migrate(
 
 @main.command(
     help="List recent runs (of NAME, or of every integration) as a table, newest first; the "
-    "ERROR column starts with the root cause (`tapwell logs RUN_ID` has all of it)."
+    "ERROR column starts with the root cause (`tapwell logs RUN_ID` has all of it). Given a "
+    "RUN_ID instead of a NAME: that run in full, with its per-stage figures."
 )
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True)
+@click.option(
+    "--status", type=click.Choice(OUTCOMES), default=None, help="Only runs with this status."
+)
+@click.option(
+    "--before", default=None, metavar="RUN_ID", help="Only runs older than RUN_ID (the next page)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"runs": [...]} as `tapwell serve`\'s API does.'
+)
 @click.pass_context
-def runs(ctx: click.Context, name: str | None, limit: int) -> None:
-    from tapwell.runner.history import runs_table
-    from tapwell.runner.runs_view import for_table
+def runs(
+    ctx: click.Context,
+    name: str | None,
+    limit: int,
+    status: str | None,
+    before: str | None,
+    as_json: bool,
+) -> None:
+    def body() -> None:
+        from tapwell.runner.serve.report import show_run, show_runs
 
-    def use(project: Project, store: StateBackend) -> None:
-        click.echo(runs_table(for_table(store.runs(name, limit))))
+        project = _project(ctx)
+        if name is not None and name not in project.names and is_run_id(name):
+            click.echo(show_run(project, name, as_json))
+        else:
+            click.echo(show_runs(project, name, limit, status, before, as_json))
 
-    _with_store(ctx, name, use)
+    _exit(body)
 
 
-@main.command(help="Print the log of run RUN_ID (from `tapwell runs`).")
+@main.command(
+    help="Print the log of run RUN_ID (from `tapwell runs`), a UTC timestamp on every line; "
+    "--follow prints new lines as the run writes them until it ends."
+)
 @click.argument("run_id")
 @click.option(
     "--integration", "name", default=None, help="Integration whose state backend holds the run."
 )
+@click.option("--follow", "-f", is_flag=True, help="Keep printing lines until the run ends.")
 @click.pass_context
-def logs(ctx: click.Context, run_id: str, name: str | None) -> None:
+def logs(ctx: click.Context, run_id: str, name: str | None, follow: bool) -> None:
     def use(project: Project, store: StateBackend) -> None:
-        record = store.run(run_id)
+        from tapwell.runner.serve.report import follow_log
+
+        record = store.run(run_id) if is_run_id(run_id) else None
         if record is None:
             raise ConfigError(f"no run {run_id!r} in the state backend (see `tapwell runs`)")
-        click.echo(record.log)
+        for line in follow_log(store, record, follow):
+            click.echo(line)
 
     _with_store(ctx, name, use)
 
@@ -486,3 +530,7 @@ main.add_command(check)
 from tapwell.sdk.scaffold.cli import new  # noqa: E402
 
 main.add_command(new)
+
+from tapwell.runner.serve.cli import serve  # noqa: E402
+
+main.add_command(serve)

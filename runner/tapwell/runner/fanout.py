@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from tapwell.runner.attempt import (
@@ -84,10 +85,12 @@ def run_fanout_attempt(
     stall_timeout: float | None = None,
     progress_every: float = 10.0,
     lock: RunLock | None = None,
+    on_spawn: Callable[[str, int], None] | None = None,
 ) -> AttemptResult:
     """tap [| mappers] into every target of `targets:` at once. Never raises for a connector's
     failure. `result.last_state` is the integration's resume state (the oldest committed);
-    with `integration.alone` (one target run alone) only that target's state is saved."""
+    with `integration.alone` (one target run alone) only that target's state is saved.
+    `on_spawn(role, pid)` hears of each process started (tap, mapper:NAME, target:NAME)."""
     catalog = prepared_catalog(project, integration)
     targets = integration.targets
     last_activity = [time.monotonic()]
@@ -113,6 +116,13 @@ def run_fanout_attempt(
             tap_cmd += ["--state", write_private(tmp, "state.json", state)]
         sources = start_sources(integration, tap_cmd, tmp, spawn)
         procs, outputs = _start_targets(integration, argvs, tmp, spawn)
+        if on_spawn is not None:
+            on_spawn("tap", sources.procs[0][1].pid)
+            for name, proc in sources.procs[1:]:
+                on_spawn(f"mapper:{name}", proc.pid)
+            for out in outputs:
+                assert out.proc is not None
+                on_spawn(f"target:{out.name}", out.proc.pid)
         metrics.outputs = outputs
         widen_pipe(sources.stdout)
         copier = Copier(sources.stdout.fileno(), outputs, order, sink)

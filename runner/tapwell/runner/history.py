@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # lost: the runner stopped without recording an end (killed, or its machine died); the next
 # start of the integration finds it by its pid and host (tapwell.runner.run.mark_lost_runs).
-OUTCOMES = ("running", "succeeded", "failed", "lost")
+# queued: `tapwell serve` waits for a free slot (serve.max_parallel_runs); skipped: it was due
+# while the integration was still running; interrupted: SIGTERM / Ctrl-C / cancel stopped it.
+OUTCOMES = ("queued", "running", "succeeded", "failed", "skipped", "interrupted", "lost")
+FINISHED = ("succeeded", "failed", "skipped", "interrupted", "lost")
+# who started a run: cron or a shell (cli), or tapwell serve (schedule, after, manual, relaunch)
+TRIGGERS = ("cli", "schedule", "after", "manual", "relaunch")
 
 
 def utcnow() -> dt.datetime:
@@ -19,6 +25,19 @@ def utcnow() -> dt.datetime:
 def new_run_id(started: dt.datetime) -> str:
     """Sortable by start time, unique across machines."""
     return f"{started:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$")
+
+
+def is_run_id(text: str) -> bool:
+    """Whether `text` has the shape new_run_id makes (checked before it names a file or a row)."""
+    return bool(_RUN_ID.match(text))
+
+
+def log_line(line: str, at: dt.datetime | None = None) -> str:
+    """A run log line with its UTC time first, to the microsecond: `2026-12-05T22:31:07.123456Z ...`."""
+    return f"{(at or utcnow()):%Y-%m-%dT%H:%M:%S.%f}Z {line}"
 
 
 @dataclass
@@ -38,8 +57,15 @@ class RunRecord:
     attempt_rows: list[dict[str, int]] = field(default_factory=list)
     pid: int | None = None  # the runner's process and machine, to tell a lost run
     host: str | None = None
+    trigger: str = "cli"  # see TRIGGERS
+    relaunch_of: str | None = None  # the run this one relaunched
+    full_refresh: bool = False
+    # per-stage figures sampled during the run (tapwell.runner.serve.sampler): "samples" (a time
+    # series) and "summary" (peaks, averages, rows/s per stream)
+    stages: dict[str, Any] = field(default_factory=dict)
     # fan-out: per target its exit code, rows, states saved, how far behind the tap it ended
-    # ({"states", "seconds"}) and the seconds it kept the copy waiting; "_copy": bytes and CPU
+    # ({"states", "seconds"}) and at most, and the seconds the copy waited on it; "_copy": bytes
+    # and CPU of the copy
     targets: dict[str, Any] = field(default_factory=dict)
 
     @property

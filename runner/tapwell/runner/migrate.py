@@ -104,6 +104,12 @@ def copy_integration(source: StateBackend, dest: StateBackend, name: str) -> Cop
         runs: list[RunRecord] = source.runs(name, ALL)[::-1]
         for run in runs:
             dest.save_run(run)
+            if not dest.read_log(
+                run.id
+            ):  # the timestamped log (copied once: --force again adds none)
+                lines = source.read_log(run.id)
+                if lines:
+                    dest.append_log(run.id, lines)
     return Copied(name, current is not None, len(history), len(runs))
 
 

@@ -17,6 +17,7 @@ import yaml
 from tapwell.runner.cron import check_schedules
 from tapwell.runner.project_env import interpolate, read_env_file
 from tapwell.runner.project_schema import validate_project
+from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
 from tapwell.singer.catalog import load_catalog
 from tapwell.singer.errors import ConfigError
@@ -431,6 +432,7 @@ def load_project(path: str | Path | None = None) -> Project:
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
     validate_project(raw, str(p))
     check_schedules(raw, str(p))  # cron ranges: 61 * * * * fails here, not in cron
+    check_triggers(raw, str(p))  # after: cycles and unknown names, time zones
     root = p.parent.resolve()
     env_file = read_env_file(root / str(raw["env_file"])) if raw.get("env_file") else None
     return Project(root, raw, env_file)

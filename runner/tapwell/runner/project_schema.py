@@ -181,6 +181,18 @@ INTEGRATION: dict[str, Any] = {
             "pattern": r"^\s*(@\w+|(\S+\s+){4}\S+)\s*$",
             "description": "cron expression, five fields (or @daily ...)",
         },
+        "timezone": {
+            "type": "string",
+            "description": "time zone of the schedule (IANA name; default UTC)",
+        },
+        "after": {
+            **_STRINGS,
+            "description": "tapwell serve runs it when each of these has succeeded since its last run",
+        },
+        "catchup": {
+            "type": "boolean",
+            "description": "tapwell serve runs it once at start if a scheduled time passed while it was down",
+        },
         "retry": RETRY,
         "notify": NOTIFY,
         "state": STATE,
@@ -208,6 +220,22 @@ PROJECT_SCHEMA: dict[str, Any] = {
         },
         "retry": RETRY,
         "notify": NOTIFY,
+        "serve": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "max_parallel_runs": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "runs at once; the rest wait in order (default: the cores)",
+                },
+                "shutdown_grace_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "on SIGTERM, how long running runs may finish (default 60)",
+                },
+            },
+        },
         "kubernetes": {
             "type": "object",
             "additionalProperties": False,

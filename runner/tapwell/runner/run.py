@@ -23,11 +23,22 @@ from tapwell.runner.masking import secrets_of, state_store_secrets
 from tapwell.runner.notify import Notifier, message
 from tapwell.runner.project import Integration, Project
 from tapwell.runner.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
+from tapwell.runner.serve.live import LiveRun
 from tapwell.runner.statestore import StateBackend, open_backend
 from tapwell.singer.config import redact
 from tapwell.singer.errors import ConfigError, SyncError, TapwellError
 
-__all__ = ["RunResult", "describe_failure", "resolve_command", "run_integration"]
+__all__ = ["RunOrigin", "RunResult", "describe_failure", "resolve_command", "run_integration"]
+
+
+@dataclass
+class RunOrigin:
+    """Who asked for the run: `tapwell serve` hands out the run id before the run starts, and
+    says what triggered it (tapwell.runner.history.TRIGGERS) and which run it relaunches."""
+
+    run_id: str | None = None
+    trigger: str = "cli"
+    relaunch_of: str | None = None
 
 
 @dataclass
@@ -74,6 +85,7 @@ def run_integration(
     progress_every: float = 10.0,
     store: StateBackend | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    origin: RunOrigin | None = None,
 ) -> RunResult:
     """Run NAME to success or until its retry policy gives up. Raises LockHeld when another
     run holds the integration's lock, and ConfigError before anything starts when the project
@@ -93,6 +105,7 @@ def run_integration(
                 progress,
                 progress_every,
                 sleep,
+                origin or RunOrigin(),
             )
     finally:
         if own_store:
@@ -109,6 +122,7 @@ def _run_locked(
     progress: Callable[[str], None] | None,
     progress_every: float,
     sleep: Callable[[float], None],
+    origin: RunOrigin,
 ) -> RunResult:
     secrets = secrets_of(
         integration.tap.config,
@@ -117,11 +131,20 @@ def _run_locked(
     )
     secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
-    result = RunResult(run_id=new_run_id(started))
-    sink = redacting_sink(secrets, result.log, log)
-    record = store.save_run(
-        RunRecord(result.run_id, integration.name, started, pid=os.getpid(), host=this_host())
+    result = RunResult(run_id=origin.run_id or new_run_id(started))
+    record = RunRecord(
+        result.run_id,
+        integration.name,
+        started,
+        pid=os.getpid(),
+        host=this_host(),
+        trigger=origin.trigger,
+        relaunch_of=origin.relaunch_of,
+        full_refresh=full_refresh,
     )
+    live = LiveRun(store, record, _stage_prefixes(integration))  # the log, followed live
+    sink = redacting_sink(secrets, result.log, _tee(live.log, log))
+    store.save_run(record)
     try:
         state = (
             _broken_state_note(store, integration.name, sink)
@@ -131,6 +154,7 @@ def _run_locked(
     except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
         result.error = redact(str(exc), secrets)
         sink(f"[tapwell] error: {result.error}")
+        live.close()
         record.ended_at, record.outcome, record.error = utcnow(), "failed", result.error
         record.log = "\n".join(result.log)
         store.save_run(record)
@@ -168,6 +192,7 @@ def _run_locked(
                 progress_every=progress_every,
                 stall_timeout=stall_timeout(policy),
                 lock=lock,
+                on_spawn=live.watch,
             )
             _absorb(result, attempt)
             if integration.alone is not None:
@@ -225,10 +250,24 @@ def _run_locked(
         result.error, result.terminal_config = str(exc), True
     except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
         result.error = "interrupted"
-        _finish(store, record, result, integration, notifier, sink)
+        _finish(store, record, result, integration, notifier, sink, live)
         raise
-    _finish(store, record, result, integration, notifier, sink)
+    _finish(store, record, result, integration, notifier, sink, live)
     return result
+
+
+def _stage_prefixes(integration: Integration) -> dict[str, str]:
+    """The log prefix of each stage ("[tap-csv]" -> "tap"), to read their METRIC lines."""
+    return {f"[{integration.tap.name}]": "tap", f"[{integration.target.name}]": "target"}
+
+
+def _tee(first: Callable[[str], None], then: Callable[[str], None] | None) -> Callable[[str], None]:
+    def both(line: str) -> None:
+        first(line)
+        if then is not None:
+            then(line)
+
+    return both
 
 
 def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
@@ -238,12 +277,15 @@ def mark_lost_runs(store: StateBackend, integration: str) -> list[RunRecord]:
     process of this host that no longer exists."""
     lost = []
     host = this_host()
-    for run in store.runs(None, 200):
-        if run.outcome != "running" or (run.pid == os.getpid() and run.host == host):
+    for brief in store.runs(None, 200, brief=True):  # the whole record only of those to change
+        if brief.outcome != "running" or (brief.pid == os.getpid() and brief.host == host):
             continue
-        mine = run.integration == integration
-        if not mine and not (run.host == host and run.pid is not None and not pid_alive(run.pid)):
+        mine = brief.integration == integration
+        if not mine and not (
+            brief.host == host and brief.pid is not None and not pid_alive(brief.pid)
+        ):
             continue
+        run = store.run(brief.id) or brief
         run.outcome = "lost"
         who = f"pid {run.pid} on {run.host}" if run.pid else "an older tapwell"
         run.error = f"the runner ({who}) stopped without recording an end: killed or lost"
@@ -259,10 +301,13 @@ def _finish(
     integration: Integration,
     notifier: Notifier,
     sink: Callable[[str], None],
+    live: LiveRun,
 ) -> None:
     """Close the run record and notify, whatever the outcome."""
     record.ended_at = utcnow()
-    record.outcome = "succeeded" if result.ok else "failed"
+    record.outcome = (
+        "succeeded" if result.ok else "interrupted" if result.error == "interrupted" else "failed"
+    )
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
     record.attempt_rows = result.attempt_rows
     record.targets = result.targets
@@ -275,6 +320,7 @@ def _finish(
         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported")
         + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")
     )
+    live.close()  # its last lines and the stage figures, before the record's last save
     record.log = "\n".join(result.log)
     store.save_run(record)
     notifier.finished(

@@ -65,8 +65,19 @@ class StateBackend(Protocol):
     ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
     def lock(self, integration: str) -> AbstractContextManager[Any]: ...
     def save_run(self, run: RunRecord) -> RunRecord: ...
-    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]: ...
+    def runs(
+        self,
+        integration: str | None = None,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        before: str | None = None,
+        brief: bool = False,
+    ) -> list[RunRecord]: ...
     def run(self, run_id: str) -> RunRecord | None: ...
+    def append_log(self, run_id: str, lines: list[str]) -> None: ...
+    def read_log(self, run_id: str, start: int = 0) -> list[str]: ...
+    def claim(self, integration: str, due: dt.datetime) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -75,6 +86,9 @@ class FileStateStore:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        # brief run records by file name, with the file's (mtime_ns, size) when read: a
+        # long-lived reader (tapwell serve) lists 1,000 runs with stat calls, not 1,000 parses
+        self._brief: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def path(self, integration: str) -> Path:
         return self.folder / f"{integration}.json"
@@ -173,21 +187,80 @@ class FileStateStore:
         atomic_write(folder / f"{run.id}.json", orjson.dumps(run.to_json()))
         return run
 
-    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]:
+    def runs(
+        self,
+        integration: str | None = None,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        before: str | None = None,
+        brief: bool = False,
+    ) -> list[RunRecord]:
+        """Newest first; `before` a run id: only runs that started before it (the next page).
+        `brief`: for listings, without the log and the stage samples (never to be saved back)."""
         folder = self.folder / ".runs"
         if not folder.exists():
             return []
         out: list[RunRecord] = []
         for path in sorted(folder.glob("*.json"), reverse=True):
+            if before is not None and path.stem >= before:
+                continue  # run ids sort by start time (tapwell.runner.history.new_run_id)
             try:
-                run = RunRecord.from_json(orjson.loads(path.read_bytes()))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                data = self._brief_json(path) if brief else orjson.loads(path.read_bytes())
+                run = RunRecord.from_json(data)
+            except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
-            if integration is None or run.integration == integration:
+            if (integration is None or run.integration == integration) and (
+                status is None or run.outcome == status
+            ):
                 out.append(run)
                 if len(out) >= limit:
                     break
         return out
+
+    def _brief_json(self, path: Path) -> dict[str, Any]:
+        st = path.stat()
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self._brief.get(path.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = orjson.loads(path.read_bytes())
+        data["log"] = ""
+        stages = data.get("stages") or {}
+        data["stages"] = {"summary": stages["summary"]} if "summary" in stages else {}
+        self._brief[path.name] = (key, data)
+        return data
+
+    def append_log(self, run_id: str, lines: list[str]) -> None:
+        """Append timestamped lines to the run's live log, state/.runs/ID.log (followed by
+        `tapwell logs --follow` and serve's log stream while the run goes on)."""
+        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as f:
+            f.write("".join(f"{line}\n" for line in lines).encode("utf-8", "replace"))
+
+    def read_log(self, run_id: str, start: int = 0) -> list[str]:
+        """The live log's lines from line `start` on (a torn last line is left for later)."""
+        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.log"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        whole = data[: data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
+        return whole[start:]
+
+    def claim(self, integration: str, due: dt.datetime) -> bool:
+        """True for the first caller only, for one scheduled time of one integration (several
+        `tapwell serve` processes on one folder start each scheduled run once)."""
+        path = self.folder / ".claims" / integration / f"{due:%Y%m%dT%H%M%S}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            return False
+        for old in sorted(path.parent.iterdir())[:-20]:
+            old.unlink(missing_ok=True)  # keep the folder small
+        return True
 
     def run(self, run_id: str) -> RunRecord | None:
         path = self.folder / ".runs" / f"{os.path.basename(run_id)}.json"

@@ -58,6 +58,10 @@ class PostgresStateStore:
     def cursor(self, conn: Any = None) -> Iterator[Any]:
         import psycopg2
 
+        if conn is None and self.conn.closed:
+            # the connection broke (a server restart): a long-lived process (tapwell serve)
+            # connects again rather than failing every later call
+            self.conn = self.connect()
         try:
             with (conn or self.conn).cursor() as cur:
                 yield cur
@@ -83,7 +87,17 @@ class PostgresStateStore:
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS attempt_rows jsonb NOT NULL DEFAULT '[]';
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS pid integer;
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS host text;
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'cli';
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS relaunch_of text;
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS full_refresh boolean NOT NULL DEFAULT false;
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS stages jsonb NOT NULL DEFAULT '{{}}';
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS targets jsonb NOT NULL DEFAULT '{{}}';
+                CREATE TABLE IF NOT EXISTS {s}.run_log (
+                    id bigserial PRIMARY KEY, run_id text NOT NULL, line text NOT NULL);
+                CREATE INDEX IF NOT EXISTS run_log_run ON {s}.run_log (run_id, id);
+                CREATE TABLE IF NOT EXISTS {s}.schedule_claims (
+                    integration text NOT NULL, due_at timestamptz NOT NULL,
+                    claimed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (integration, due_at));
                 CREATE TABLE IF NOT EXISTS {s}.run_locks (
                     integration text PRIMARY KEY, holder text NOT NULL, taken_at timestamptz NOT NULL DEFAULT now());
                 CREATE INDEX IF NOT EXISTS runs_integration_started ON {s}.runs (integration, started_at DESC);
@@ -171,15 +185,20 @@ class PostgresStateStore:
                 (integration, holder.to_bytes().decode()),
             )
 
+    _COLUMNS = (
+        "id, integration, started_at, ended_at, outcome, attempts, rows, error, log, "
+        "attempt_rows, pid, host, trigger, relaunch_of, full_refresh, stages, targets"
+    )
+
     def save_run(self, run: RunRecord) -> RunRecord:
+        updated = [c.strip() for c in self._COLUMNS.split(",")][2:]  # a queued run's start moves
         with self.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {self.schema}.runs (id, integration, started_at, ended_at, outcome, attempts, rows, error, log, attempt_rows, pid, host, targets) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s::jsonb) ON CONFLICT (id) DO UPDATE SET "
-                "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, attempts = EXCLUDED.attempts, "
-                "rows = EXCLUDED.rows, error = EXCLUDED.error, log = EXCLUDED.log, "
-                "attempt_rows = EXCLUDED.attempt_rows, pid = EXCLUDED.pid, host = EXCLUDED.host, "
-                "targets = EXCLUDED.targets",
+                f"INSERT INTO {self.schema}.runs ({self._COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+                "%s::jsonb) "
+                "ON CONFLICT (id) DO UPDATE SET "
+                + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated),
                 (
                     run.id or new_run_id(run.started_at),
                     run.integration,
@@ -193,45 +212,114 @@ class PostgresStateStore:
                     orjson.dumps(run.attempt_rows).decode(),
                     run.pid,
                     run.host,
+                    run.trigger,
+                    run.relaunch_of,
+                    run.full_refresh,
+                    orjson.dumps(run.stages).decode(),
                     orjson.dumps(run.targets).decode(),
                 ),
             )
         return run
 
-    def _records(self, where: str, args: tuple[Any, ...], limit: int) -> list[RunRecord]:
+    def _records(
+        self, where: str, args: tuple[Any, ...], limit: int, brief: bool = False
+    ) -> list[RunRecord]:
+        columns = (
+            self._COLUMNS.replace(" rows,", " rows::text,")
+            .replace("attempt_rows,", "attempt_rows::text,")
+            .replace("stages", "stages::text")
+            .replace("targets", "targets::text")
+        )
+        if brief:  # listings: neither the log nor the stage samples leave the server
+            columns = columns.replace(" log,", " '' AS log,").replace(
+                "stages::text",
+                "jsonb_strip_nulls(jsonb_build_object('summary', stages->'summary'))::text",
+            )
         with self.cursor() as cur:
             cur.execute(
-                f"SELECT id, integration, started_at, ended_at, outcome, attempts, rows::text, error, log, attempt_rows::text, pid, host, targets::text "
-                f"FROM {self.schema}.runs {where} ORDER BY started_at DESC, id DESC LIMIT %s",
+                f"SELECT {columns} FROM {self.schema}.runs {where} "
+                "ORDER BY started_at DESC, id DESC LIMIT %s",
                 (*args, limit),
             )
             return [
                 RunRecord(
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    orjson.loads(r[6]),
-                    r[7],
-                    r[8],
-                    orjson.loads(r[9]),
-                    r[10],
-                    r[11],
-                    orjson.loads(r[12]),
+                    id=r[0],
+                    integration=r[1],
+                    started_at=r[2],
+                    ended_at=r[3],
+                    outcome=r[4],
+                    attempts=r[5],
+                    rows=orjson.loads(r[6]),
+                    error=r[7],
+                    log=r[8],
+                    attempt_rows=orjson.loads(r[9]),
+                    pid=r[10],
+                    host=r[11],
+                    trigger=r[12],
+                    relaunch_of=r[13],
+                    full_refresh=r[14],
+                    stages=orjson.loads(r[15]),
+                    targets=orjson.loads(r[16]),
                 )
                 for r in cur.fetchall()
             ]
 
-    def runs(self, integration: str | None = None, limit: int = 20) -> list[RunRecord]:
-        if integration is None:
-            return self._records("", (), limit)
-        return self._records("WHERE integration = %s", (integration,), limit)
+    def runs(
+        self,
+        integration: str | None = None,
+        limit: int = 20,
+        *,
+        status: str | None = None,
+        before: str | None = None,
+        brief: bool = False,
+    ) -> list[RunRecord]:
+        """Newest first; `before` a run id: only runs that started before it (the next page).
+        `brief`: for listings, without the log and the stage samples (never to be saved back)."""
+        clauses, args = [], []
+        for clause, value in (
+            ("integration = %s", integration),
+            ("outcome = %s", status),
+            (
+                f"(started_at, id) < (SELECT started_at, id FROM {self.schema}.runs WHERE id = %s)",
+                before,
+            ),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._records(where, tuple(args), limit, brief)
 
     def run(self, run_id: str) -> RunRecord | None:
         found = self._records("WHERE id = %s", (run_id,), 1)
         return found[0] if found else None
+
+    def append_log(self, run_id: str, lines: list[str]) -> None:
+        """Append timestamped lines to the run's live log (the run_log table)."""
+        with self.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {self.schema}.run_log (run_id, line) VALUES (%s, %s)",
+                [(run_id, line) for line in lines],
+            )
+
+    def read_log(self, run_id: str, start: int = 0) -> list[str]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT line FROM {self.schema}.run_log WHERE run_id = %s ORDER BY id OFFSET %s",
+                (run_id, start),
+            )
+            return [r[0] for r in cur.fetchall()]
+
+    def claim(self, integration: str, due: dt.datetime) -> bool:
+        """True for the first caller only, for one scheduled time of one integration: several
+        `tapwell serve` processes sharing this database start each scheduled run once."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {self.schema}.schedule_claims (integration, due_at) VALUES (%s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (integration, due),
+            )
+            return bool(cur.rowcount)
 
     def close(self) -> None:
         self.conn.close()

@@ -79,6 +79,7 @@ class TargetLoop:
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
         self.sequence = 0
+        self.batched_at = datetime.now(UTC).isoformat()  # _sdc_batched_at: when the batch began
         self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
         self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
@@ -258,10 +259,10 @@ class TargetLoop:
         spec.encoder = self._row_encoder(spec, code)
 
     def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
-        """The loader's row encoder for this SCHEMA, if it offers one. Not with metadata columns:
-        those records are extended after the check, so they are buffered as dicts."""
+        """The loader's row encoder for this SCHEMA, if it offers one. With metadata columns it
+        encodes the record with its _sdc_* values, which `spec.schema` lists as properties."""
         make = getattr(self.loader, "row_encoder", None)
-        if make is None or self.metadata_columns:
+        if make is None:
             return None
         encoder: RowEncoder | None = make(spec, code)
         return encoder
@@ -287,6 +288,8 @@ class TargetLoop:
                     record = self._with_metadata(record, msg)
                 batch.records.append(record)
             else:
+                if self.metadata_columns:  # the encoder checks the tap's fields, as spec.check
+                    record = self._with_metadata(record, msg)
                 try:
                     batch.records.append(encoder.encode(record, line_no))
                 except ValueRefused as bad:
@@ -355,11 +358,6 @@ class TargetLoop:
         batches = [b for b in self.batches.values() if b.records]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
-            if self.metadata_columns:
-                now = datetime.now(UTC).isoformat()
-                for b in batches:
-                    for r in b.records:
-                        r["_sdc_batched_at"] = now
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
             try:
@@ -379,6 +377,7 @@ class TargetLoop:
                 b.refused = {}
         self.buffered_rows = 0
         self.states = []
+        self.batched_at = datetime.now(UTC).isoformat()
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
@@ -447,6 +446,7 @@ class TargetLoop:
         out = dict(record)
         out["_sdc_extracted_at"] = msg.time_extracted
         out["_sdc_received_at"] = datetime.now(UTC).isoformat()
+        out["_sdc_batched_at"] = self.batched_at  # as singer-sdk: the time its batch began
         out.setdefault("_sdc_deleted_at", None)
         out["_sdc_table_version"] = msg.version
         out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000

@@ -156,6 +156,6 @@ def test_sessions_have_keepalives_and_timeouts(server: ThrowawayPostgres) -> Non
                 "current_setting('tcp_keepalives_idle'), current_setting('client_encoding')"
             )
             assert cur.fetchone() == ("7s", "1h", "30", "UTF8")
-        assert conn.get_dsn_parameters()["keepalives"] == "1"
+        assert conn.info.get_parameters()["keepalives"] == "1"
     finally:
         conn.close()

@@ -14,7 +14,12 @@ import pytest
 from tapwell.singer.errors import ConfigError, RetriableSyncError
 from tapwell.targets.postgres import ddl
 from tapwell.targets.postgres.connection import connect, connect_params
-from tapwell.targets.postgres.encode import BadValue, compile_encoder
+from tapwell.targets.postgres.encode import (
+    BadValue,
+    compile_row_encoder,
+    encode_constants,
+    plain_check,
+)
 from tapwell.targets.postgres.types import pg_type, wider
 
 
@@ -152,7 +157,9 @@ def test_both_config_dialects() -> None:
 
 
 def test_encoder_writes_exact_copy_text() -> None:
-    cols = [
+    """A batch buffered as dicts goes through the same row encoder as one encoded as it is read
+    (with a check of nothing), and its constant columns through the same formatters."""
+    cols: list[tuple[str | None, str, str]] = [
         ("i", "i", "bigint"),
         ("n", "n", "numeric"),
         ("t", "t", "text"),
@@ -161,7 +168,13 @@ def test_encoder_writes_exact_copy_text() -> None:
         ("at", "at", "timestamp with time zone"),
         (None, "v", "bigint"),
     ]
-    encode = compile_encoder(cols, {"v": "7"})
+    row = compile_row_encoder([c for c in cols if c[0] is not None], plain_check("s"))  # type: ignore[misc]
+    assert row is not None
+    suffix = encode_constants(cols, {"v": 7})
+
+    def encode(records: list[dict[str, Any]], indexes: list[int]) -> list[str]:
+        return [row(records[j]) + suffix for j in indexes]
+
     rows = [
         {
             "i": 1,

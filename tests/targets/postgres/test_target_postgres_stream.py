@@ -81,3 +81,60 @@ def test_a_refused_value_after_the_stream_opened_commits_nothing_of_its_batch(
     assert stdout_states(result.stdout) == [{"n": 1}]
     assert query(pg_db, "SELECT count(*), max(id) FROM s") == [(N, N - 1)]
     assert query(pg_db, "SELECT value FROM tapwell_state") == [({"n": 1},)]
+
+
+def test_each_fallback_to_the_ordinary_load_is_said_once(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """A head start thrown away says why, once per stream and reason, and a key already in the
+    table stops the streaming of that stream's batches (they are staged and merged)."""
+    config = {**pg_db, "batch_size_rows": N}
+    twice = [
+        schema("s", PROPS, ["id"]),
+        *[
+            msg
+            for b in range(3)
+            for msg in (
+                *_rows("s", range(b * N, (b + 1) * N - 1), "a"),
+                record("s", {"id": b * N, "v": "again"}, version=7),
+            )
+        ],
+        state({"n": 1}),
+    ]
+    result = run_target(bin_path, tmp_path, config, lines(*twice))
+    assert result.returncode == 0, result.stderr
+    said = "stream 's': a batch was loaded again the ordinary way (a key came twice in the batch)"
+    assert result.stderr.count(said) == 1, result.stderr
+    again = [schema("s", PROPS, ["id"]), *_rows("s", range(0, 3 * N), "d"), state({"n": 2})]
+    result = run_target(bin_path, tmp_path, config, lines(*again))
+    assert result.returncode == 0, result.stderr
+    said = "stream 's': a key already in the table: its batches are staged and merged from now on"
+    assert result.stderr.count(said) == 1 and "ordinary way" not in result.stderr, result.stderr
+    assert query(pg_db, "SELECT count(*), count(*) FILTER (WHERE v LIKE 'd%') FROM s") == [
+        (3 * N, 3 * N)
+    ]
+
+
+def test_metadata_columns_are_encoded_as_read_and_streamed(
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+) -> None:
+    """add_metadata_columns: the _sdc_* values go through the row encoder like any property
+    (no batch of dicts, nothing said about a slower path), exactly."""
+    config = {**pg_db, "batch_size_rows": N, "add_metadata_columns": True}
+    at = "2024-05-06T07:08:09.123456+00:00"
+    msgs = [
+        schema("m", PROPS, ["id"]),
+        *[{**r, "time_extracted": at} for r in _rows("m", range(0, 2 * N), "a")],
+        state({"n": 1}),
+    ]
+    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    assert result.returncode == 0, result.stderr
+    assert "ordinary way" not in result.stderr and "dicts" not in result.stderr, result.stderr
+    rows = query(
+        pg_db,
+        "SELECT count(*), count(DISTINCT _sdc_batched_at), "
+        f"count(*) FILTER (WHERE _sdc_extracted_at = '{at}'), min(_sdc_table_version), "
+        "count(_sdc_received_at), count(_sdc_sequence), count(_sdc_deleted_at) FROM m",
+    )
+    assert rows == [(2 * N, 2, 2 * N, 7, 2 * N, 2 * N, 0)]
+    assert query(pg_db, "SELECT v FROM m WHERE id = 1234") == [("a\t1234",)]

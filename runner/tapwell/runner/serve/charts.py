@@ -1,0 +1,111 @@
+"""Line charts of a run's per-stage samples as inline SVG, drawn on the server (no chart library,
+no JavaScript): rows/s per stream, tap and target memory, tap and target CPU, bytes waiting in the
+pipe. Each series has a colour, a dash pattern and a text label, so a chart reads without colour."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from tapwell.runner.serve.words import size
+
+W, H = 560, 160
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 22
+COLOURS = ["#1f6fd1", "#d1521f", "#2e8b3e", "#8a3fc1", "#b08800", "#555555"]
+DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2", "10 4"]
+
+Series = dict[str, list[tuple[float, float]]]
+
+
+def _fmt_number(v: float) -> str:
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:.0f}" if abs(v) >= 10 or v == 0 else f"{v:.1f}"
+
+
+def line_chart(
+    title: str, series: Series, fmt: Callable[[float], str] = _fmt_number
+) -> Markup | None:
+    """One SVG chart of `series` (label -> [(t seconds, value)]); None when there is no point."""
+    points = [p for values in series.values() for p in values]
+    if not points:
+        return None
+    t_max = max(max(t for t, _ in points), 1.0)
+    v_max = max(max(v for _, v in points), 1e-9)
+    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
+
+    def xy(t: float, v: float) -> str:
+        return f"{LEFT + t / t_max * plot_w:.1f},{TOP + plot_h - v / v_max * plot_h:.1f}"
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{W - RIGHT}" y2="{TOP + plot_h}" class="axis"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" class="axis"/>',
+        f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{escape(fmt(v_max))}</text>',
+        f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',
+        f'<text x="{LEFT}" y="{H - 6}">0 s</text>',
+        f'<text x="{W - RIGHT}" y="{H - 6}" text-anchor="end">{t_max:.0f} s</text>',
+    ]
+    legend = []
+    for i, (label, values) in enumerate(series.items()):
+        colour, dash = COLOURS[i % len(COLOURS)], DASHES[i % len(DASHES)]
+        path = " ".join(xy(t, v) for t, v in values)
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="{path}">'
+            f"<title>{escape(label)}</title></polyline>"
+        )
+        last = escape(fmt(values[-1][1])) if values else ""
+        legend.append(
+            f'<li><svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" '
+            f'stroke="{colour}" stroke-width="2"{dashed}/></svg> {escape(label)} '
+            f'<span class="muted">(last {last})</span></li>'
+        )
+    parts.append("</svg>")
+    return Markup(
+        f'<figure class="chart-box"><figcaption>{escape(title)}</figcaption>{"".join(parts)}'
+        f'<ul class="legend">{"".join(legend)}</ul></figure>'
+    )
+
+
+def _series(samples: list[dict[str, Any]], pick: Callable[[dict[str, Any]], dict[str, float]]):
+    out: Series = {}
+    for sample in samples:
+        for label, value in pick(sample).items():
+            if value is not None:
+                out.setdefault(label, []).append((float(sample.get("t", 0)), float(value)))
+    return out
+
+
+def _stage(key: str, scale: float = 1.0) -> Callable[[dict[str, Any]], dict[str, float]]:
+    def pick(sample: dict[str, Any]) -> dict[str, float]:
+        return {
+            role: sample[role][key] * scale
+            for role in ("tap", "target")
+            if isinstance(sample.get(role), dict) and sample[role].get(key) is not None
+        }
+
+    return pick
+
+
+def run_charts(stages: dict[str, Any]) -> list[Markup]:
+    """The four charts of a run's page, from its `stages.samples` (those with data)."""
+    samples = list(stages.get("samples") or [])
+    charts = [
+        line_chart(
+            "Rows per second, per stream", _series(samples, lambda s: s.get("rows_per_s") or {})
+        ),
+        line_chart("Memory (RSS), tap and target", _series(samples, _stage("rss")), size),
+        line_chart("CPU %, tap and target", _series(samples, _stage("cpu"))),
+        line_chart(
+            "Bytes waiting in the tap -> target pipe",
+            _series(samples, lambda s: {"pipe": s["pipe_bytes"]} if "pipe_bytes" in s else {}),
+            size,
+        ),
+    ]
+    return [c for c in charts if c is not None]

@@ -1,0 +1,86 @@
+"""`tapwell serve`: the command line of the long-running service."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+from pathlib import Path
+
+import click
+
+from tapwell.singer.errors import ConfigError
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_token(host: str) -> str | None:
+    """TAPWELL_SERVE_TOKEN; required (a ConfigError, exit 2) when `host` is not loopback."""
+    token = os.environ.get("TAPWELL_SERVE_TOKEN") or None
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without a token: set TAPWELL_SERVE_TOKEN (every /api "
+            "request then needs Authorization: Bearer TOKEN), or bind 127.0.0.1"
+        )
+    return token
+
+
+@click.command(
+    "serve",
+    help="Run the scheduler, the JSON API (/api), /metrics and /healthz in one long-running "
+    "process: integrations run at their `schedule:` (cron, in their `timezone:`) and after their "
+    "`after:` integrations succeed, each as `tapwell run NAME`. Bound to an address other than "
+    "loopback it needs TAPWELL_SERVE_TOKEN. SIGTERM lets running runs finish "
+    "(serve.shutdown_grace_seconds), then interrupts them.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    from tapwell.sdk.cli_util import run_main
+
+    def body() -> None:
+        token = check_token(host)
+        try:
+            import uvicorn
+
+            from tapwell.runner.serve.app import make_app
+            from tapwell.runner.serve.service import Service
+        except ImportError as exc:
+            raise ConfigError(
+                f"tapwell serve needs its extra ({exc.name} is missing): pip install 'tapwell[serve]'"
+            ) from None
+        given = (ctx.obj or {}).get("project") or os.environ.get("TAPWELL_PROJECT") or "."
+        service = Service(Path(given), token=token)
+        click.echo(
+            f"tapwell serve: {len(service.scheduler.project.names)} integration(s) from "
+            f"{service.file}; listening on http://{host}:{port}",
+            err=True,
+        )
+        config = uvicorn.Config(
+            make_app(service),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # open log streams; the runs get their own grace
+            lifespan="on",
+        )
+        # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
+        # this one, so a stop asked for by systemd or Kubernetes exits 0
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        uvicorn.Server(config).run()
+        click.echo("tapwell serve: stopped", err=True)
+
+    raise SystemExit(run_main("tapwell", body))

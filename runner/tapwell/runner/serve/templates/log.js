@@ -1,0 +1,56 @@
+// The live log of a running run: the API's server-sent events appended to <pre id="log">.
+// Follows the bottom while the reader is at the bottom; stops following when they scroll up.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  if (!log || !log.dataset.stream || !window.EventSource) return;
+  var seen = parseInt(log.dataset.lines || "0", 10);
+  var note = document.getElementById("live-note");
+  var atBottom = function () { return log.scrollHeight - log.scrollTop - log.clientHeight < 8; };
+  var follow = true;
+  log.scrollTop = log.scrollHeight;
+  log.addEventListener("scroll", function () {
+    follow = atBottom();
+    if (note && !log.dataset.ended) {
+      note.textContent = follow ? "following the log live" : "paused (scroll to the bottom to follow)";
+    }
+  });
+  var source = new EventSource(log.dataset.stream);
+  source.addEventListener("line", function (e) {
+    var index = parseInt(e.lastEventId, 10);
+    if (!isNaN(index) && index < seen) return; // already on the page
+    seen = isNaN(index) ? seen + 1 : index + 1;
+    var badge = document.querySelector("#status .status");
+    if (badge && badge.dataset.status === "queued") { // a line means it started
+      badge.className = "status s-running";
+      badge.dataset.status = "running";
+      badge.textContent = "▶ running";
+    }
+    log.appendChild(document.createTextNode(e.data + "\n"));
+    if (follow) log.scrollTop = log.scrollHeight;
+  });
+  source.addEventListener("end", function (e) {
+    source.close();
+    log.dataset.ended = "1";
+    var status = JSON.parse(e.data).status;
+    var badge = document.querySelector("#status .status");
+    var symbols = { succeeded: "✓", failed: "✕", interrupted: "■", lost: "?", skipped: "↷" };
+    if (badge) {
+      badge.className = "status s-" + status;
+      badge.dataset.status = status;
+      badge.textContent = (symbols[status] || "") + " " + status;
+    }
+    if (note) {
+      note.innerHTML = "";
+      note.appendChild(document.createTextNode("the run ended: "));
+      var again = document.createElement("a");
+      again.href = window.location.pathname;
+      again.textContent = "reload for its final figures";
+      note.appendChild(again);
+    }
+    var cancel = document.getElementById("cancel-form");
+    var relaunch = document.getElementById("relaunch-form");
+    if (cancel) cancel.hidden = true;
+    if (relaunch) relaunch.hidden = false;
+  });
+})();

@@ -1,0 +1,2 @@
+"""tap-postgres: PostgreSQL tables as Singer streams (FULL_TABLE, INCREMENTAL, LOG_BASED on
+pgoutput)."""

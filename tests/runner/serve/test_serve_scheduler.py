@@ -1,0 +1,178 @@
+"""The scheduler through its public clock (`Scheduler.tick(now)`), starting real `tapwell run`
+processes: cron times in a time zone, an overlapping run skipped and recorded, `after:` chains,
+`max_parallel_runs` queueing in order, catchup, and an invalid edit of tapwell.yml that leaves
+the last good one in force. `after:` cycles are a config error naming the cycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from helpers.runner_project import fake_integration, wait_for
+
+T0 = dt.datetime(2026, 1, 5, 0, 0, 30, tzinfo=dt.UTC)
+
+
+def at(minutes: int) -> dt.datetime:
+    return T0.replace(second=0) + dt.timedelta(minutes=minutes)
+
+
+def integration(proj, name, **kw):
+    raw = fake_integration(
+        proj, rows=kw.pop("rows", 20), **{k: v for k, v in kw.items() if k in ("mode", "release")}
+    )
+    raw["tap"]["config"]["counter"] = str(proj.root / f"{name}.txt")
+    raw["target"]["config"]["path"] = str(proj.root / f"{name}.duckdb")
+    for key in ("schedule", "after", "catchup", "timezone"):
+        if key in kw:
+            raw[key] = kw[key]
+    return raw
+
+
+def start(proj, integrations, max_parallel=4, now=T0):
+    from tapwell.runner.serve.manager import RunManager
+    from tapwell.runner.serve.scheduler import Scheduler
+    from tapwell.runner.statestore import open_backend
+
+    proj.write({"integrations": integrations, "serve": {"max_parallel_runs": max_parallel}})
+    project = proj.load()
+    store = open_backend(project)
+    manager = RunManager(project.root, store, max_parallel)
+    scheduler = Scheduler(project.root / "tapwell.yml", project, store, manager, now=now)
+    manager.on_finish = scheduler.finished
+    return scheduler, manager, store
+
+
+def idle(manager):
+    wait_for(lambda: not manager.running and not manager.queue, "the runs to end", 120)
+
+
+def test_cron_in_a_time_zone():
+    from tapwell.runner.serve.scheduler import cron_next, cron_prev
+
+    winter = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
+    assert cron_next("15 2 * * *", "Europe/Paris", winter) == dt.datetime(
+        2026, 1, 11, 1, 15, tzinfo=dt.UTC
+    )
+    summer = dt.datetime(2026, 7, 10, 12, tzinfo=dt.UTC)
+    assert cron_next("15 2 * * *", "Europe/Paris", summer) == dt.datetime(
+        2026, 7, 11, 0, 15, tzinfo=dt.UTC
+    )
+    assert cron_prev(
+        "0 * * * *", "UTC", dt.datetime(2026, 1, 1, 5, 0, tzinfo=dt.UTC)
+    ) == dt.datetime(2026, 1, 1, 5, 0, tzinfo=dt.UTC)
+
+
+def test_runs_on_time_and_an_overlapping_time_is_skipped_and_recorded(proj):
+    go = proj.root / "go"
+    scheduler, manager, store = start(
+        proj, {"w": integration(proj, "w", mode="wait", release=str(go), schedule="* * * * *")}
+    )
+    assert scheduler.next_runs() == {"w": at(1)}
+    assert scheduler.tick(T0) == []
+    [job] = scheduler.tick(at(1))
+    wait_for(lambda: store.run(job.run_id).outcome == "running", "the run to start")
+    assert scheduler.tick(at(2)) == []  # still running: skipped, not queued
+    go.touch()
+    idle(manager)
+    runs = store.runs("w", 10)
+    assert [(r.outcome, r.trigger) for r in runs] == [
+        ("skipped", "schedule"),
+        ("succeeded", "schedule"),
+    ]
+    assert f"while run {job.run_id} was still going: skipped" in runs[0].error
+    assert scheduler.next_runs() == {"w": at(3)}
+
+
+def test_after_chains_and_max_parallel_runs(proj):
+    scheduler, manager, store = start(
+        proj,
+        {
+            "a": integration(proj, "a", schedule="* * * * *"),
+            "b": integration(proj, "b", after=["a"]),
+            "c": integration(proj, "c", after=["a", "b"]),
+            "x": integration(proj, "x", schedule="* * * * *"),
+            "y": integration(proj, "y", schedule="* * * * *"),
+        },
+        max_parallel=1,
+    )
+    started = scheduler.tick(at(1))
+    assert [j.integration for j in started] == ["a", "x", "y"]
+    assert [store.run(j.run_id).outcome for j in started[1:]] == ["queued", "queued"]
+    idle(manager)
+    ran = sorted(store.runs(None, 10), key=lambda r: r.started_at)
+    assert [r.integration for r in ran] == ["a", "x", "y"]  # one at a time, in order
+    for earlier, later in zip(ran, ran[1:]):
+        assert later.started_at >= earlier.ended_at
+    assert [j.integration for j in scheduler.tick(at(1) + dt.timedelta(seconds=5))] == ["b"]
+    idle(manager)
+    assert [j.integration for j in scheduler.tick(at(1) + dt.timedelta(seconds=10))] == ["c"]
+    idle(manager)
+    assert scheduler.tick(at(1) + dt.timedelta(seconds=15)) == []  # each once per success of a
+    chain = {r.integration: r for r in store.runs(None, 10)}
+    assert chain["b"].trigger == "after" and chain["c"].trigger == "after"
+    assert all(r.outcome == "succeeded" for r in chain.values())
+
+
+def test_catchup_runs_a_missed_time_once_and_only_when_asked(proj):
+    first, manager, store = start(
+        proj,
+        {
+            "hourly": integration(proj, "hourly", schedule="0 * * * *", catchup=True),
+            "plain": integration(proj, "plain", schedule="0 * * * *"),
+        },
+        now=T0,  # 00:00:30: the 00:00 time passed while serve was down
+    )
+    assert first.next_runs() == {"hourly": at(0), "plain": at(60)}
+    assert [j.integration for j in first.tick(T0)] == ["hourly"]
+    idle(manager)
+    assert first.next_runs()["hourly"] == at(60)
+
+
+def test_an_invalid_edit_keeps_the_last_good_project(proj):
+    scheduler, manager, store = start(proj, {"w": integration(proj, "w", schedule="* * * * *")})
+    good = (proj.root / "tapwell.yml").read_text()
+    (proj.root / "tapwell.yml").write_text(good + "\n  broken: [\n")
+    assert [j.integration for j in scheduler.tick(at(1))] == ["w"]  # still scheduled
+    assert "invalid YAML" in scheduler.error
+    idle(manager)
+    raw = yaml.safe_load(good)
+    raw["integrations"]["w"]["schedule"] = "*/5 * * * *"
+    (proj.root / "tapwell.yml").write_text(yaml.safe_dump(raw))
+    scheduler.tick(at(2))
+    assert scheduler.error is None and scheduler.next_runs() == {"w": at(5)}
+
+
+@pytest.mark.parametrize(
+    ("after", "message"),
+    [
+        ({"a": ["b"], "b": ["c"], "c": ["a"]}, "after: forms a cycle a -> b -> c -> a"),
+        ({"a": ["a"]}, "after: forms a cycle a -> a"),
+        ({"a": ["nope"]}, "integrations.a.after names 'nope', which is not an integration"),
+    ],
+)
+def test_after_cycles_and_unknown_names_are_config_errors(proj, after, message):
+    from tapwell.singer.errors import ConfigError
+
+    proj.write(
+        {"integrations": {n: {**integration(proj, n), "after": after.get(n, [])} for n in "abc"}}
+    )
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
+        proj.load()
+    assert "\n" not in str(caught.value)
+    done = proj.cli("run", "a")
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_an_unknown_time_zone_is_a_config_error(proj):
+    proj.write(
+        {
+            "integrations": {
+                "a": integration(proj, "a", schedule="0 2 * * *", timezone="Mars/Olympus")
+            }
+        }
+    )
+    done = proj.cli("run", "a")
+    assert done.returncode == 2
+    assert "integrations.a.timezone 'Mars/Olympus' is not a time zone" in done.stderr
