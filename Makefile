@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-smoke image lock clean
+.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-nested bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ bench: $(STAMP)  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL
 
 bench-embedded: $(STAMP)  ## the embedded series alone: target-duckdb and tap-csv beside DuckDB's and Python's own readers
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))
+
+bench-nested: $(STAMP)  ## nested documents: target-duckdb/-postgres json vs tables beside dlt (ROWS=1000000)
+	$(BIN)/python -m bench.nested $(if $(ROWS),--rows $(ROWS))
 
 # The tag is tapwell.yml's kubernetes.image (what the CronJobs run), else tapwell:VERSION (what
 # `tapwell schedule kubernetes` writes without one), unless IMAGE=... is given.

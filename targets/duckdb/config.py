@@ -20,6 +20,7 @@ from tapwell.sdk.load_settings import (
     load_method,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
+from tapwell.sdk.nested_settings import NestedSettings
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.target_settings import LoopSettings
 from tapwell.singer.errors import ConfigError
@@ -63,7 +64,7 @@ _STREAM_SCHEMA = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class DuckDBConfig(LoopSettings):
+class DuckDBConfig(LoopSettings, NestedSettings):
     """target-duckdb's config, parsed once (SETTINGS.parse): every setting checked, a bad one a
     ConfigError naming the key and the fix; `defaults` and `streams` derived from them."""
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+from tapwell.sdk import nested
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl, stage
+from . import children, ddl, stage
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -84,6 +85,7 @@ class DuckDBLoader:
         self.tables: dict[str, Table] = {}
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
+        self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
@@ -146,16 +148,24 @@ class DuckDBLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
-            self._prepare(spec)
+            if self.config.nested_for(spec.name) == "tables":
+                self.nested[spec.name] = children.prepare(self, spec)
+            else:
+                self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {spec.name!r}: cannot create or change its table: {str(exc).splitlines()[0]}"
             ) from None
 
-    def _prepare(self, spec: StreamSpec) -> None:
+    def _prepare(
+        self,
+        spec: StreamSpec,
+        where: tuple[str, str] | None = None,
+        settings: StreamSettings | None = None,
+    ) -> None:
         wanted = self._columns(spec)
-        settings = self.config.settings_for(spec.name)
-        schema_name, table_name = self.config.target_of(spec.name)
+        settings = settings or self.config.settings_for(spec.name)
+        schema_name, table_name = where or self.config.target_of(spec.name)
         problem = ddl.nul_free("table", table_name)
         if problem:
             raise ProtocolError(problem, stream=spec.name)
@@ -271,7 +281,10 @@ class DuckDBLoader:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
-                self._load_batch(batch)
+                if batch.spec.name in self.nested:
+                    children.load(self, batch, self.nested[batch.spec.name])
+                else:
+                    self._load_batch(batch)
             if state is not None:
                 self._save_state(state)
             self.con.execute("COMMIT")
@@ -283,7 +296,7 @@ class DuckDBLoader:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
         table = self.tables.get(spec.name)
-        if table is None:
+        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
             return None
         encode = stage.compile_row(table.staged, check)
         return None if encode is None else RowEncoder(encode, layout=table.staged)
@@ -403,27 +416,34 @@ class DuckDBLoader:
         )
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        table = self.tables.get(spec.name)
-        if table is None or "_sdc_table_version" not in table.columns:
-            return
-        target = self._qualified(table.schema, table.name)
+        """Rows of other versions are deleted (hard_delete) or marked `_sdc_deleted_at`, and so
+        are the child rows of those parents (nested: tables), in one transaction."""
         self.con.execute("BEGIN TRANSACTION")
         try:
-            if table.settings.hard_delete:
-                self.con.execute(
-                    f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
-                )
-            else:
-                self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
-                self.con.execute(
-                    f"UPDATE {target} SET _sdc_deleted_at = now() "
-                    "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
-                    [version],
-                )
+            self._activate(spec.name, version)
+            if spec.name in self.nested:
+                children.retire(self, self.nested[spec.name], version)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+
+    def _activate(self, stream: str, version: int) -> None:
+        table = self.tables.get(stream)
+        if table is None or "_sdc_table_version" not in table.columns:
+            return
+        target = self._qualified(table.schema, table.name)
+        if table.settings.hard_delete:
+            self.con.execute(
+                f"DELETE FROM {target} WHERE _sdc_table_version IS DISTINCT FROM ?", [version]
+            )
+        else:
+            self._ensure_column(table, "_sdc_deleted_at", "TIMESTAMPTZ")
+            self.con.execute(
+                f"UPDATE {target} SET _sdc_deleted_at = now() "
+                "WHERE _sdc_table_version IS DISTINCT FROM ? AND _sdc_deleted_at IS NULL",
+                [version],
+            )
 
     def _save_state(self, state: dict[str, Any]) -> None:
         where = self._qualified(self.schema, STATE_TABLE)

@@ -30,6 +30,7 @@ from tapwell.sdk.load_settings import (
     load_method,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
+from tapwell.sdk.nested_settings import NestedSettings
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.sql_names import shorten
 from tapwell.sdk.target_settings import LoopSettings
@@ -96,7 +97,7 @@ _STREAM_SCHEMA = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PostgresConfig(LoopSettings):
+class PostgresConfig(LoopSettings, NestedSettings):
     """target-postgres's config, parsed once; `defaults` and `streams` derived from it, and
     `state_schema` / `state_table` resolved (shortened to PostgreSQL's 63 bytes)."""
 

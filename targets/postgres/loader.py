@@ -17,12 +17,13 @@ from typing import Any
 import psycopg
 import psycopg.errors
 from psycopg import sql
+from tapwell.sdk import nested
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import ddl, locate
+from . import children, ddl, locate
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
 from .connection import connect, errors_mapped, map_error
@@ -96,6 +97,7 @@ class PostgresLoader:
         self.conn = connect(config)
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
+        self.nested: dict[str, nested.NestedStream] = {}  # streams loaded with nested: tables
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
@@ -112,13 +114,24 @@ class PostgresLoader:
         dropped = self.streamer.abandon()
         with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
-                self.tables[spec.name] = self._prepare(cur, spec)
+                if self.config.nested_for(spec.name) == "tables":
+                    self.nested[spec.name] = children.prepare(self, cur, spec)
+                else:
+                    self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
         self.streamer.said_abandoned(
             dropped, f"a SCHEMA of stream {spec.name!r} came in its middle"
         )
 
-    def _prepare(self, cur: Any, spec: StreamSpec) -> Table:
+    def _prepare(
+        self,
+        cur: Any,
+        spec: StreamSpec,
+        where: tuple[str, str] | None = None,
+        how: StreamSettings | None = None,
+    ) -> Table:
+        """The stream's table, created or evolved; `where` and `how` (a child table's schema,
+        name and settings, those of its parent stream) default to the stream's own."""
         props: dict[str, Any] = spec.schema.get("properties") or {}
         names = ddl.column_names(props, spec.name)
         for key in spec.key_properties:
@@ -126,13 +139,13 @@ class PostgresLoader:
                 raise SyncError(
                     f"stream {spec.name!r}: key property {key!r} is not in the schema's properties"
                 )
-        how = self.settings.of(spec.name)
+        how = how or self.settings.of(spec.name)
         if not spec.key_properties and self.primary_key_required and how.upsert:
             raise SyncError(
                 f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
             )
         wanted = {names[p]: pg_type(prop, self.number_type) for p, prop in props.items()}
-        schema, name = ddl.target_of(spec.name, self.config)
+        schema, name = where or ddl.target_of(spec.name, self.config)
         self._ensure_schema(cur, schema)
         target = ddl.qualified(schema, name)
         keys = [names[k] for k in spec.key_properties]
@@ -178,7 +191,7 @@ class PostgresLoader:
         the batch is loaded. None (records stay dicts, encoded at load) only when the check
         covers a property that is not a column, which is said once."""
         table = self.tables.get(spec.name)
-        if table is None:
+        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
             return None
         columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
         encode = compile_row_encoder(columns, check, nul=table.nul)
@@ -221,7 +234,9 @@ class PostgresLoader:
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:
-                    if batch is not streamed:
+                    if batch.spec.name in self.nested:
+                        children.load(self, cur, batch, self.nested[batch.spec.name])
+                    elif batch is not streamed:
                         self._load_batch(cur, batch)
                 if state is not None:
                     self._save_state(cur, state)
@@ -402,26 +417,32 @@ class PostgresLoader:
     # ------------------------------------------------------------------ versions and state
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
-        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`."""
+        """Rows of older versions are deleted (hard_delete) or marked `_sdc_deleted_at`, and so
+        are the child rows of those parents (nested: tables), in one transaction."""
         self.streamer.abandon()  # none is open: the loop loads every batch before this
+        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
+            with self.conn.cursor() as cur:
+                self._activate(cur, spec, version)
+                if spec.name in self.nested:
+                    children.retire(self, cur, self.nested[spec.name], version)
+            self.conn.commit()
+
+    def _activate(self, cur: Any, spec: StreamSpec, version: int) -> None:
         table = self.tables.get(spec.name)
         if table is None or "_sdc_table_version" not in table.columns:
             return
-        with errors_mapped(self.conn, "cannot apply ACTIVATE_VERSION", stream=spec.name):
-            with self.conn.cursor() as cur:
-                older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
-                    sql.Literal(version)
-                )
-                if table.how.hard_delete:
-                    cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
-                else:
-                    self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
-                    cur.execute(
-                        sql.SQL(
-                            "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
-                        ).format(table.target, older)
-                    )
-            self.conn.commit()
+        older = sql.SQL("(_sdc_table_version < {} OR _sdc_table_version IS NULL)").format(
+            sql.Literal(version)
+        )
+        if table.how.hard_delete:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(table.target, older))
+        else:
+            self._ensure_column(cur, table, "_sdc_deleted_at", "timestamp with time zone")
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {} SET _sdc_deleted_at = now() WHERE {} AND _sdc_deleted_at IS NULL"
+                ).format(table.target, older)
+            )
 
     def _save_state(self, cur: Any, state: dict[str, Any]) -> None:
         target = ddl.qualified(self.state_schema, self.state_table)

@@ -68,15 +68,20 @@ def test_tap_mysql_conforms_log_based(
     assert "sync: 6 record(s) in 2 stream(s)" in log_based.notes[0], log_based.notes
 
 
+@pytest.mark.parametrize("nested", ["json", "tables"])
 def test_target_postgres_conforms_read_back(
-    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, nested: str
 ) -> None:
+    """Every case, read back; with nested: tables the nested case's documents are reassembled
+    from the child tables (issue 17)."""
     config = tmp_path / "target-postgres.json"
-    config.write_text(json.dumps({**pg_db, "default_target_schema": "conformance"}))
+    config.write_text(
+        json.dumps({**pg_db, "default_target_schema": "conformance", "nested": nested})
+    )
     dsn = f"host={pg_db['host']} port={pg_db['port']} user={pg_db['user']} dbname={pg_db['dbname']}"
     report = check_target(
         [str(bin_path / "target-postgres"), "--config", str(config)],
         verify=Verifier(destination(f"postgres:conformance:{dsn}")),
     )
     assert report.ok, report.to_text()
-    assert len(report.checks) == 14
+    assert len(report.checks) == 15

@@ -38,7 +38,7 @@ def test_target_jsonl_conforms_read_back(bin_path: Path, tmp_path: Path) -> None
     )
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["ok"], proc.stdout + proc.stderr
-    assert len(report["checks"]) == 14
+    assert len(report["checks"]) == 15
     assert len(list(out.glob("*.jsonl"))) >= 10  # every valid stream was written and read back
 
 

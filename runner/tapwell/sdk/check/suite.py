@@ -56,6 +56,12 @@ CASES: tuple[Case, ...] = (
         "came with (a tap that crashed): its rows stay",
     ),
     Case(
+        "nested",
+        True,
+        "orders with an address object, line items holding discounts, tags; upserts that shrink "
+        "and grow the arrays, null and empty arrays, elements missing properties",
+    ),
+    Case(
         "states", True, "interleaved streams, a STATE after every record, a stream with no records"
     ),
     Case("bad_json", False, "a truncated JSON line after good records and a STATE"),

@@ -3,7 +3,8 @@
 An append destination (jsonl) must hold every record, in order, as sent. An upsert destination
 (duckdb, postgres) must hold one row per key (the last one sent wins) and only the active version
 after ACTIVATE_VERSION. Every value must be equal after typing: numbers exact, date-times as
-instants, null never confused with the empty string. Columns named `_sdc_*` are the target's own
+instants, null never confused with the empty string. A nested property loaded as columns and
+child tables (`nested: tables`) is reassembled first (tapwell.sdk.check.nested_verify). Columns named `_sdc_*` are the target's own
 and are ignored; a row with `_sdc_deleted_at` set is a deleted row. The destinations are in
 tapwell.sdk.check.destinations.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from tapwell.sdk.check.destinations import Destination
+from tapwell.sdk.check.nested_verify import Reassembler, canonical
 from tapwell.sdk.check.report import Report
 from tapwell.sdk.check.suite import Prepared
 from tapwell.singer.schema import property_format, property_types
@@ -108,6 +110,9 @@ class Verifier:
             deleted = [r for r in actual if r.get("_sdc_deleted_at") is not None]
             actual = [r for r in actual if r.get("_sdc_deleted_at") is None]
             missing = [p for p in props if self.dest.column(p) not in columns]
+            tables = Reassembler(self.dest, stream, keys, normal)
+            assembled = [p for p in missing if tables.nested(props[p], p, columns)]
+            missing = [p for p in missing if p not in assembled]
             if missing and actual:
                 report.add(
                     check,
@@ -116,8 +121,18 @@ class Verifier:
                     stream=stream,
                 )
             present = {p: prop for p, prop in props.items() if p not in missing}
-            have = [{p: r.get(self.dest.column(p)) for p in present} for r in actual]
-            self._compare_rows(stream, present, keys, rows, have, report, check, bool(deleted))
+            have = [
+                {
+                    p: tables.value(r, p, present[p])
+                    if p in assembled
+                    else r.get(self.dest.column(p))
+                    for p in present
+                }
+                for r in actual
+            ]
+            self._compare_rows(
+                stream, present, keys, rows, have, report, check, bool(deleted), set(assembled)
+            )
 
     def _compare_rows(
         self,
@@ -129,12 +144,18 @@ class Verifier:
         report: Report,
         check: str,
         soft_deleted: bool,
+        assembled: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> None:
-        def norm(r: dict[str, Any]) -> dict[str, Any]:
-            return {p: normal(prop, r.get(p)) for p, prop in props.items()}
+        def norm(r: dict[str, Any], sent: bool) -> dict[str, Any]:
+            return {
+                p: (canonical(prop, r.get(p), normal) if sent else r.get(p))
+                if p in assembled
+                else normal(prop, r.get(p))
+                for p, prop in props.items()
+            }
 
-        want = [norm(r) for r in rows]
-        have = [norm(r) for r in actual]
+        want = [norm(r, True) for r in rows]
+        have = [norm(r, False) for r in actual]
         if self.dest.mode == "upsert" and keys:
             by_key = {tuple(r[k] for k in keys): r for r in have}
             if len(by_key) != len(have):

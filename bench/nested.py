@@ -1,0 +1,327 @@
+"""The nested-documents bench (issue 17): N order documents (on average 3 line items and 2 tags,
+an address object, discounts on one item in three) loaded into DuckDB and PostgreSQL by
+target-duckdb / target-postgres with `nested: json` and `nested: tables`, and by dlt (its own
+child tables) in the same run, on the same input, one after another.
+
+    make bench-nested                        # 1,000,000 documents
+    .venv/bin/python -m bench.nested --rows 100000 --tools tapwell-duckdb-tables,dlt-duckdb
+
+Every load goes into a fresh destination (a new DuckDB file, a new PostgreSQL database); the
+figure is wall seconds of the loading process alone (the input is read from a file written
+once; each PostgreSQL database is dropped once counted), CPU seconds (user + sys, os.wait4), parent rows/s and total rows written (every table of
+the load, counted afterwards). A load whose parent count is not N is reported WRONG. dlt runs
+from its own virtualenv (bench/.venvs/dlt, `pip install "dlt[duckdb,postgres]"`), with
+write_disposition merge on primary key id, as our targets upsert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tapwell.singer.wire import dumps
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+DLT_PYTHON = HERE / ".venvs" / "dlt" / "bin" / "python"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+NUM = {"type": ["number", "null"], "multipleOf": 0.01, "maximum": 10**9}
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "customer_id": {"type": ["integer", "null"]},
+        "status": {"type": ["string", "null"]},
+        "amount": NUM,
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "address": {
+            "type": ["object", "null"],
+            "properties": {
+                "city": {"type": ["string", "null"]},
+                "geo": {
+                    "type": ["object", "null"],
+                    "properties": {"lat": NUM, "lon": NUM},
+                },
+            },
+        },
+        "items": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "sku": {"type": ["string", "null"]},
+                    "qty": {"type": ["integer", "null"]},
+                    "price": NUM,
+                    "discounts": {
+                        "type": ["array", "null"],
+                        "items": {
+                            "type": "object",
+                            "properties": {"code": {"type": ["string", "null"]}, "amount": NUM},
+                        },
+                    },
+                },
+            },
+        },
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+}
+TOOLS = (
+    "tapwell-duckdb-json",
+    "tapwell-duckdb-tables",
+    "dlt-duckdb",
+    "tapwell-postgres-json",
+    "tapwell-postgres-tables",
+    "dlt-postgres",
+)
+
+
+def document(n: int) -> dict[str, Any]:
+    """Order n: 1-5 items (3 on average), 0-4 tags (2 on average), a discount on one item in
+    three."""
+    items = []
+    for i in range(n % 5 + 1):
+        item: dict[str, Any] = {
+            "sku": f"SKU-{(n * 7 + i) % 10000}",
+            "qty": i + 1,
+            "price": Decimal(f"{n % 997}.{i:02d}"),
+        }
+        if (n + i) % 3 == 0:
+            item["discounts"] = [{"code": "SPRING", "amount": Decimal("1.50")}]
+        items.append(item)
+    return {
+        "id": n,
+        "customer_id": n % 50000,
+        "status": ("new", "paid", "shipped")[n % 3],
+        "amount": Decimal(f"{n % 100000}.{n % 100:02d}"),
+        "created_at": f"2026-01-{1 + n % 28:02d}T{n % 24:02d}:00:00.{n % 1000000:06d}+00:00",
+        "address": {
+            "city": ("Lyon", "Oslo", "Lima")[n % 3],
+            "geo": {"lat": Decimal("45.76"), "lon": Decimal("4.84")},
+        },
+        "items": items,
+        "tags": [f"tag{j}" for j in range(n % 5)],
+    }
+
+
+def write_input(folder: Path, rows: int) -> tuple[Path, Path]:
+    """The Singer input (SCHEMA, RECORDs, a STATE every 10,000) and the bare documents (dlt's)."""
+    singer, docs = folder / "orders.singer", folder / "orders.jsonl"
+    with open(singer, "wb") as s, open(docs, "wb") as d:
+        s.write(
+            dumps(
+                {"type": "SCHEMA", "stream": "orders", "schema": SCHEMA, "key_properties": ["id"]}
+            )
+            + b"\n"
+        )
+        for n in range(1, rows + 1):
+            doc = dumps(document(n))
+            d.write(doc + b"\n")
+            s.write(b'{"type":"RECORD","stream":"orders","record":' + doc + b"}\n")
+            if n % 10000 == 0 or n == rows:
+                s.write(dumps({"type": "STATE", "value": {"at": n}}) + b"\n")
+    return singer, docs
+
+
+DLT_SCRIPT = """
+import sys, json, decimal, dlt
+path, dest, target = sys.argv[1], sys.argv[2], sys.argv[3]
+def docs():
+    with open(path) as f:
+        for line in f:
+            yield json.loads(line, parse_float=decimal.Decimal)
+resource = dlt.resource(docs, name="orders", write_disposition="merge", primary_key="id")
+if dest == "duckdb":
+    destination = dlt.destinations.duckdb(target)
+else:
+    destination = dlt.destinations.postgres(target)
+pipe = dlt.pipeline(pipeline_name="bench_nested", destination=destination, dataset_name="bench",
+                    pipelines_dir=sys.argv[4])
+pipe.run(resource)
+"""
+
+
+def run(
+    cmd: list[str], stdin: Path | None, env: dict[str, str] | None = None
+) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds of the process tree waited for, exit code, last stderr line."""
+    start = time.monotonic()
+    with (
+        open(stdin, "rb") if stdin else open(os.devnull, "rb") as inp,
+        tempfile.TemporaryFile() as err,
+    ):
+        proc = subprocess.Popen(cmd, stdin=inp, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    code = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, code, lines[-1] if lines and code else ""
+
+
+def pg_database(name: str) -> dict[str, Any]:
+    import psycopg2
+
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return {**PG, "dbname": name}
+
+
+def drop_database(name: str) -> None:
+    """The load's database, once counted: the bench leaves no database behind."""
+    import psycopg2
+
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def counts_duckdb(path: Path, schema: str) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                "AND table_name LIKE 'orders%'",
+                [schema],
+            ).fetchall()
+        ]
+        return {
+            n: con.execute(f'SELECT count(*) FROM "{schema}"."{n}"').fetchone()[0] for n in names
+        }  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def counts_postgres(config: dict[str, Any], schema: str) -> dict[str, int]:
+    import psycopg2
+
+    con = psycopg2.connect(**config)
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_name LIKE 'orders%%'",
+                (schema,),
+            )
+            out = {}
+            for (name,) in cur.fetchall():
+                cur.execute(f'SELECT count(*) FROM "{schema}"."{name}"')
+                out[name] = cur.fetchone()[0]  # type: ignore[index]
+            return out
+    finally:
+        con.close()
+
+
+def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
+    kind, dest, *mode = tool.split("-")
+    row: dict[str, Any] = {"tool": tool}
+    if kind == "dlt" and not DLT_PYTHON.exists():
+        return {
+            **row,
+            "skipped": f"no {DLT_PYTHON}: python3 -m venv bench/.venvs/dlt && "
+            "bench/.venvs/dlt/bin/pip install 'dlt[duckdb,postgres]'",
+        }
+    if dest == "duckdb":
+        db = work / f"{tool}.duckdb"
+        db.unlink(missing_ok=True)
+        if kind == "dlt":
+            cmd = [
+                str(DLT_PYTHON),
+                "-c",
+                DLT_SCRIPT,
+                str(docs),
+                "duckdb",
+                str(db),
+                str(work / "dlt"),
+            ]
+            wall, cpu, code, err = run(cmd, None)
+            counts = counts_duckdb(db, "bench") if code == 0 else {}
+        else:
+            cfg = work / f"{tool}.json"
+            cfg.write_text(json.dumps({"path": str(db), "nested": mode[0]}))
+            wall, cpu, code, err = run([str(BIN / "target-duckdb"), "--config", str(cfg)], singer)
+            counts = counts_duckdb(db, "main") if code == 0 else {}
+    else:
+        config = pg_database("bench_nested_" + tool.replace("-", "_"))
+        if kind == "dlt":
+            dsn = f"postgresql://{PG['user']}:unused@{PG['host']}:{PG['port']}/{config['dbname']}"
+            cmd = [str(DLT_PYTHON), "-c", DLT_SCRIPT, str(docs), "postgres", dsn, str(work / "dlt")]
+            wall, cpu, code, err = run(cmd, None)
+            counts = counts_postgres(config, "bench") if code == 0 else {}
+        else:
+            cfg = work / f"{tool}.json"
+            cfg.write_text(json.dumps({**config, "nested": mode[0]}))
+            wall, cpu, code, err = run([str(BIN / "target-postgres"), "--config", str(cfg)], singer)
+            counts = counts_postgres(config, "public") if code == 0 else {}
+        drop_database(config["dbname"])
+    if code != 0:
+        return {**row, "skipped": f"exit {code}: {err}"}
+    return {
+        **row,
+        "seconds": wall,
+        "cpu": cpu,
+        "parents": counts.get("orders", 0),
+        "rows": sum(counts.values()),
+        "tables": len(counts),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.nested", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--work", default=str(HERE / "data" / "nested"))
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    singer, docs = write_input(work, args.rows)
+    print(
+        f"input: {args.rows:,} documents written in {time.monotonic() - started:.1f}s "
+        f"({singer.stat().st_size / 1e6:.0f} MB Singer), load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    wrong = False
+    print(
+        f"{'tool':26} {'seconds':>8} {'cpu s':>7} {'parents/s':>10} {'rows written':>13} {'rows/s':>9} tables"
+    )
+    for tool in args.tools.split(","):
+        r = one(tool, singer, docs, work)
+        if "skipped" in r:
+            print(f"{tool:26} SKIPPED {r['skipped']}", flush=True)
+            continue
+        bad = r["parents"] != args.rows
+        wrong |= bad
+        print(
+            f"{tool:26} {r['seconds']:8.1f} {r['cpu']:7.1f} "
+            f"{'WRONG' if bad else format(r['parents'] / r['seconds'], ',.0f'):>10} "
+            f"{r['rows']:13,} {r['rows'] / r['seconds']:9,.0f} {r['tables']}",
+            flush=True,
+        )
+    print(
+        f"load average after: {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
