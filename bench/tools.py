@@ -318,6 +318,68 @@ class TapwellRun(Tool):
         return _tapwell_versions()
 
 
+class TapwellFanout(TapwellRun):
+    """`tapwell run` with `targets:` target-postgres and target-duckdb: one tap-mysql, its bytes
+    copied by the runner to both (issue 16). The PostgreSQL load is checked like every other;
+    the DuckDB file is rewritten from scratch each run."""
+
+    name = "tapwell-fanout"
+    label = "tapwell run, fan-out: tap-mysql | {target-postgres, target-duckdb}"
+
+    def full_steps(self, ctx: Context, dbname: str) -> list[Step]:
+        steps = super().full_steps(ctx, dbname)
+        assert self.project is not None
+        duck = self.project / f"{dbname}.duckdb"
+        for stale in (duck, duck.with_suffix(".duckdb.wal")):
+            stale.unlink(missing_ok=True)
+        project = json.loads((self.project / "tapwell.yml").read_text())
+        bench = project["integrations"]["bench"]
+        bench["targets"] = [
+            bench.pop("target"),
+            {
+                "name": "target-duckdb",
+                "config": {"path": str(duck), "default_target_schema": DEST_SCHEMA},
+            },
+        ]
+        (self.project / "tapwell.yml").write_text(json.dumps(project, indent=2))
+        return steps
+
+
+class MapperPipe(SingerPair):
+    """tap-mysql | mapper-stream-maps | target-postgres, as a shell pipeline would run them:
+    `hash` maps one column (status, through hmac_sha256), `pass` maps a stream the tap does not
+    have, so every line passes as bytes. The mapper's own CPU is in its process figures."""
+
+    stages = ("full", "target")
+
+    def __init__(self, pair: SingerPair, mode: str) -> None:
+        super().__init__(
+            f"tapwell-mapper-{mode}",
+            f"tapwell: tap-mysql | mapper-stream-maps ({mode}) | target-postgres",
+            pair.tap,
+            pair.target,
+            pair._tap_config,
+            pair._target_config,
+        )
+        self.mode = mode
+
+    def mapper_step(self, ctx: Context) -> Step:
+        maps: dict[str, Any] = (
+            {"*orders*": {"status": "hmac_sha256(status)"}}
+            if self.mode == "hash"
+            else {"not_a_stream": {"x": None}}
+        )
+        path = ctx.work(self.name) / "mapper.json"
+        config = {"stream_maps": maps, "stream_map_config": {"hash_key": "bench-key"}}
+        path.write_text(json.dumps(config))
+        return Step(
+            "mapper-stream-maps", [str(REPO_BIN / "mapper-stream-maps"), "--config", str(path)]
+        )
+
+    def target_steps(self, ctx: Context, dbname: str) -> list[Step]:
+        return [self.mapper_step(ctx), *super().target_steps(ctx, dbname)]
+
+
 def _mysql_conf(src: MySQLSource) -> dict[str, Any]:
     return {"host": src.host, "port": src.port, "user": src.user, "password": src.password}
 
@@ -365,4 +427,7 @@ def build_tools() -> list[Tool]:
         ),
         tapwell,
         TapwellRun(tapwell),
+        TapwellFanout(tapwell),
+        MapperPipe(tapwell, "pass"),
+        MapperPipe(tapwell, "hash"),
     ]

@@ -21,10 +21,15 @@ CONNECTORS = {
     "targets/duckdb": "target-duckdb",
     "targets/jsonl": "target-jsonl",
     "targets/postgres": "target-postgres",
+    "mappers/stream_maps": "mapper-stream-maps",
 }
 MARKED = sorted(
     p.relative_to(ROOT).as_posix()
-    for p in [*ROOT.glob("taps/*/README.md"), *ROOT.glob("targets/*/README.md")]
+    for p in [
+        *ROOT.glob("taps/*/README.md"),
+        *ROOT.glob("targets/*/README.md"),
+        *ROOT.glob("mappers/*/README.md"),
+    ]
     if "<!-- settings: begin" in p.read_text(encoding="utf-8")
 )
 

@@ -15,7 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The folders our packages install from, and the package each is (pyproject's package-dir).
-SOURCE_ROOTS = {"runner": "", "taps": "tapwell.taps", "targets": "tapwell.targets"}
+SOURCE_ROOTS = {
+    "runner": "",
+    "taps": "tapwell.taps",
+    "targets": "tapwell.targets",
+    "mappers": "tapwell.mappers",
+}
 
 
 def _modules() -> dict[str, Path]:

@@ -1,7 +1,7 @@
 """A target for the runner's tests: runs a real target (config `real`, with the config under
 `real_config`) and, on its first `fail_times` attempts (counted in `counter`), kills it with
-SIGKILL after forwarding `kill_after` input lines and seeing it commit at least once: a
-target killed mid-batch."""
+SIGKILL after forwarding `kill_after` input lines and seeing it commit at least once (or
+`commits` times): a target killed mid-batch."""
 
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ def main() -> None:
     )
 
     committed = threading.Event()  # the real target has printed a state: some batches are in
+    commits = int(config.get("commits", 1))
 
     def forward() -> None:
-        for line in child.stdout:
-            committed.set()
+        for n, line in enumerate(child.stdout, 1):
+            if n >= commits:
+                committed.set()
             sys.stdout.buffer.write(line)
             sys.stdout.buffer.flush()
 

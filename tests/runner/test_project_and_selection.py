@@ -22,11 +22,11 @@ OK = {"tap": "tap-csv", "target": "target-jsonl"}
         ),
         (
             {"integrations": {"a": {"tap": "tap-csv"}}},
-            "tapwell.yml: integrations.a is missing 'target': add it",
+            "tapwell.yml: integrations.a is missing 'target': add it (or targets: [...] for several)",
         ),
         (
             {"integrations": {"a": {**OK, "retries": 3}}},
-            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: after, catchup, notify, retry, schedule, select, state, streams, tap, target, timezone",
+            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: after, catchup, mappers, notify, retry, schedule, select, state, streams, tap, target, targets, timezone, transform",
         ),
         (
             {"integrations": {"a": {**OK, "schedule": "daily"}}},

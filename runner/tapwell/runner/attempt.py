@@ -28,6 +28,7 @@ import orjson
 from tapwell.runner import fast_lane
 from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
 from tapwell.runner.lock import RunLock
+from tapwell.runner.metrics import Metrics
 from tapwell.runner.project import Connector, Integration, Project
 from tapwell.runner.selection import apply_selection
 from tapwell.runner.statestore import StateBackend, state_problem
@@ -51,6 +52,9 @@ class AttemptResult:
     stalled: bool = False
     rows: dict[str, int] = field(default_factory=dict)  # loaded, as the target reports it
     sent: dict[str, int] = field(default_factory=dict)  # as the tap reports it
+    source_name: str | None = None  # the mapper that failed, when tap_code is a mapper's
+    target_name: str | None = None  # the required target that failed (fan-out)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
 
     @property
     def ok(self) -> bool:
@@ -153,69 +157,6 @@ def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
     return flag
 
 
-class Metrics:
-    """record_count counters per stream from METRIC lines, kept apart for the tap and the
-    target. Every counter is an increment (singer-python, singer-sdk and our connectors'
-    Progress emit the rows since their previous counter, the rest at the end), so they are
-    summed; the rate on the progress line is over the rows counted since the previous line."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, dict[str, int]] = {"tap": {}, "target": {}}
-        self.lock = threading.Lock()
-        self.last_tick = time.monotonic()
-        self.at_last_tick: dict[str, int] = {}
-
-    def feed(self, role: str, line: str) -> None:
-        at = line.find("METRIC: ")
-        if at < 0:
-            return
-        try:
-            body = orjson.loads(line[at + 8 :])
-        except orjson.JSONDecodeError:
-            return
-        value = body.get("value") if isinstance(body, dict) else None
-        if (
-            not isinstance(body, dict)
-            or body.get("metric") != "record_count"
-            or not isinstance(value, int)
-            or isinstance(value, bool)
-        ):
-            return
-        tags = body.get("tags") or {}
-        stream = str(tags.get("stream") or tags.get("endpoint") or tags.get("name") or "?")
-        with self.lock:
-            counts = self.counts[role]
-            counts[stream] = counts.get(stream, 0) + value
-
-    def rows(self) -> dict[str, int]:
-        """Rows per stream the target reports loading; never the tap's count (what a tap sent
-        is not what landed: a target that refuses the first SCHEMA loads nothing)."""
-        with self.lock:
-            return dict(self.counts["target"])
-
-    def sent(self) -> dict[str, int]:
-        """Rows per stream the tap reports sending."""
-        with self.lock:
-            return dict(self.counts["tap"])
-
-    def lines(self, name: str) -> list[str]:
-        """One `tapwell: NAME: stream N rows (R rows/s)` per stream, R over the time since the
-        previous lines; the target's count where it reports one, else the tap's."""
-        now = time.monotonic()
-        with self.lock:
-            merged = {**self.counts["tap"], **self.counts["target"]}
-            secs = max(now - self.last_tick, 1e-3)
-            out = [
-                f"tapwell: {name}: {s} {n:,} rows ({(n - self.at_last_tick.get(s, 0)) / secs:,.0f} rows/s)"
-                for s, n in sorted(merged.items())
-            ]
-            self.last_tick, self.at_last_tick = now, merged
-        return out or [f"tapwell: {name}: running, no record counts yet"]
-
-    def line(self, name: str) -> str:
-        return "\n".join(self.lines(name))
-
-
 def _pump(
     stream: IO[bytes],
     role: str,
@@ -247,6 +188,68 @@ def _io_bytes(pid: int) -> int:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Sources:
+    """The tap and the mappers after it, each reading the one before; `stdout` is the last one's
+    output (what the target or the fan-out reads)."""
+
+    procs: list[tuple[str, subprocess.Popen[bytes]]]
+    stdout: IO[bytes]
+
+    def codes(self) -> tuple[int, str | None]:
+        """The tap's exit code, or a failed mapper's with its name: a mapper that dies takes
+        the processes before it down with a broken pipe, so the last failed mapper is the
+        cause (a tap that fails ends its mappers' input, and they exit 0)."""
+        (_, tap), *mappers = self.procs
+        code = tap.wait()
+        failed = [(proc.wait(), name) for name, proc in mappers]
+        for mcode, name in reversed(failed):
+            if mcode != 0:
+                return mcode, name
+        return code, None
+
+    def kill(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                _kill(proc)
+
+
+def start_sources(
+    integration: Integration, tap_cmd: list[str], tmp: str, spawn: dict[str, Any]
+) -> Sources:
+    """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
+    (the runner holds no end of it: records never pass through here)."""
+    tap = subprocess.Popen(
+        dies_with_runner(tap_cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **spawn,
+    )
+    procs = [(integration.tap.name, tap)]
+    out = tap.stdout
+    assert out is not None
+    for i, mapper in enumerate(integration.mappers):
+        cmd = [
+            *resolve_command(mapper),
+            "--config",
+            write_private(tmp, f"mapper{i}.json", mapper.config),
+        ]
+        widen_pipe(out)
+        proc = subprocess.Popen(
+            dies_with_runner(cmd),
+            stdin=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **spawn,
+        )
+        out.close()
+        assert proc.stdout is not None
+        procs.append((mapper.name, proc))
+        out = proc.stdout
+    return Sources(procs, out)
 
 
 def run_attempt(
@@ -311,32 +314,37 @@ def run_attempt(
             write_private(tmp, "target.json", target_conf),
         ]
 
-        tap = subprocess.Popen(
-            dies_with_runner(tap_cmd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        sources = start_sources(integration, tap_cmd, tmp, spawn)
+        tap = sources.procs[0][1]
         target = subprocess.Popen(
             dies_with_runner(target_cmd),
-            stdin=tap.stdout,
+            stdin=sources.stdout,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             **spawn,
         )
         if on_spawn is not None:
             on_spawn("tap", tap.pid)
+            for name, proc in sources.procs[1:]:
+                on_spawn(f"mapper:{name}", proc.pid)
             on_spawn("target", target.pid)
-        assert tap.stdout is not None and tap.stderr is not None
+        assert tap.stderr is not None
         assert target.stdout is not None and target.stderr is not None
-        widen_pipe(tap.stdout)  # see tapwell.sdk.pipes
-        tap.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
+        widen_pipe(sources.stdout)  # see tapwell.sdk.pipes
+        sources.stdout.close()  # the target holds the read end now; the tap gets SIGPIPE if it dies
         pumps = [
             threading.Thread(
                 target=_pump,
                 args=(tap.stderr, "tap", f"[{integration.tap.name}]", sink, metrics, touch),
                 daemon=True,
+            ),
+            *(
+                threading.Thread(
+                    target=_pump,
+                    args=(proc.stderr, "mapper", f"[{name}]", sink, metrics, touch),
+                    daemon=True,
+                )
+                for name, proc in sources.procs[1:]
             ),
             threading.Thread(
                 target=_pump,
@@ -360,7 +368,7 @@ def run_attempt(
             daemon=True,
             args=(
                 done,
-                [tap, target],
+                [*(p for _, p in sources.procs), target],
                 last_activity,
                 stall_timeout,
                 result,
@@ -379,15 +387,15 @@ def run_attempt(
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
             # connectors run in their own sessions, so nobody else would stop them.
-            _kill(tap)
+            sources.kill()
             _kill(target)
             raise
         finally:
             result.target_code = target.wait()
-            if result.target_code != 0 and tap.poll() is None:
+            if result.target_code != 0:
                 # a dead target cannot take more input; do not let the tap wait on a full pipe
-                _kill(tap)
-            result.tap_code = tap.wait()
+                sources.kill()
+            result.tap_code, result.source_name = sources.codes()
             done.set()
             watchdog.join()
             for t in pumps:

@@ -122,6 +122,14 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     metavar="SECONDS",
     help="How often to print the progress line (records and records/s per stream, from METRIC lines).",
 )
+@click.option(
+    "--target",
+    "target_name",
+    default=None,
+    metavar="TARGET",
+    help="Of an integration with targets: [...], run this one alone, from its own saved state "
+    "(to catch a secondary up without loading the others again).",
+)
 # set by `tapwell serve`, which hands out the run id before the run starts
 @click.option("--run-id", default=None, hidden=True)
 @click.option("--trigger", type=click.Choice(TRIGGERS), default="cli", hidden=True)
@@ -133,6 +141,7 @@ def run(
     full_refresh: bool,
     quiet: bool,
     progress_every: float,
+    target_name: str | None,
     run_id: str | None,
     trigger: str,
     relaunch_of: str | None,
@@ -146,6 +155,8 @@ def run(
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
         integration = project.integration(name).resolve()
+        if target_name is not None:
+            integration = integration.only(target_name)
         _warn_growth(project, name, _catalog_or_none(project, integration))
         from tapwell.runner.terminal import TerminalFilter
 
@@ -186,12 +197,22 @@ def state() -> None:
     pass
 
 
-@state.command("show", help="Print NAME's saved state as JSON.")
+@state.command(
+    "show",
+    help="Print NAME's saved state as JSON; of an integration with targets: [...], an object "
+    "keyed by target name holding each target's own committed state.",
+)
 @click.argument("name")
 @click.pass_context
 def state_show(ctx: click.Context, name: str) -> None:
     def use(project: Project, store: StateBackend) -> None:
-        value = store.get(name)
+        keys = project.target_state_keys(name)
+        if keys:
+            value: Any = {target: store.get(key) for target, key in keys.items()}
+            if all(v is None for v in value.values()):
+                raise ConfigError(f"integration {name!r} has no saved state")
+        else:
+            value = store.get(name)
         if value is None:
             raise ConfigError(f"integration {name!r} has no saved state")
         click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
@@ -245,6 +266,8 @@ def state_clear(ctx: click.Context, name: str, force: bool) -> None:
             raise ConfigError(
                 f"clearing the state of {name} makes its next run sync everything; add --force"
             )
+        for key in project.target_state_keys(name).values():
+            store.clear(key)
         store.clear(name)
         _err(f"tapwell: state of {name} cleared")
 

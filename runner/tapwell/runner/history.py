@@ -63,6 +63,10 @@ class RunRecord:
     # per-stage figures sampled during the run (tapwell.runner.serve.sampler): "samples" (a time
     # series) and "summary" (peaks, averages, rows/s per stream)
     stages: dict[str, Any] = field(default_factory=dict)
+    # fan-out: per target its exit code, rows, states saved, how far behind the tap it ended
+    # ({"states", "seconds"}) and at most, and the seconds the copy waited on it; "_copy": bytes
+    # and CPU of the copy
+    targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def earlier_rows(self) -> int:

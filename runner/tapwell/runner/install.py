@@ -71,10 +71,7 @@ def install(
     """Install the pip_url connectors of the named integrations (all when none is named)."""
     count = 0
     for name in names or project.names:
-        for connector in (
-            project.connector_spec(name, "tap"),
-            project.connector_spec(name, "target"),
-        ):
+        for connector in project.connector_specs(name):
             if connector.pip_url:
                 count += install_connector(connector, force=force, log=log)
     return count

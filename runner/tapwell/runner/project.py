@@ -4,7 +4,6 @@ interpolation so secrets stay out of the file."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable
@@ -16,96 +15,12 @@ from typing import Any
 import yaml
 
 from tapwell.runner.cron import check_schedules
+from tapwell.runner.project_env import interpolate, read_env_file
 from tapwell.runner.project_schema import validate_project
 from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
 from tapwell.singer.catalog import load_catalog
 from tapwell.singer.errors import ConfigError
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def env_names(value: Any) -> set[str]:
-    """Every ${NAME} used anywhere in value (the variables a deployment must provide)."""
-    if isinstance(value, dict):
-        return set().union(*(env_names(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(env_names(v) for v in value)) if value else set()
-    return {m.group(1) for m in _ENV.finditer(value)} if isinstance(value, str) else set()
-
-
-def env_with_defaults(value: Any) -> set[str]:
-    """The ${NAME:-default} variables that never appear without a default (optional ones)."""
-    found: dict[str, bool] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-        elif isinstance(node, str):
-            for m in _ENV.finditer(node):
-                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
-
-    walk(value)
-    return {name for name, optional in found.items() if optional}
-
-
-def interpolate(value: Any, where: str = "", env_file: dict[str, str] | None = None) -> Any:
-    """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value, else
-    the value in tapwell.yml's `env_file` (the environment wins: a deployment overrides the file)."""
-    if isinstance(value, dict):
-        return {
-            k: interpolate(v, f"{where}.{k}" if where else str(k), env_file)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [interpolate(v, f"{where}[{i}]", env_file) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-    from_file = env_file or {}
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if name in from_file:
-            return from_file[name]
-        if default is not None:
-            return default
-        also = " or add it to the env_file" if env_file is not None else ""
-        raise ConfigError(
-            f"{where}: environment variable {name} is not set "
-            f"(export it{also}, or write ${{{name}:-default}})"
-        )
-
-    return _ENV.sub(sub, value)
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """A dotenv file (`NAME=value`, `export NAME=value`, quotes, # comments) as a mapping, read
-    with python-dotenv's parser. Values are taken literally (no `${X}` expansion inside the
-    file: a password may hold a `$`), and a line it cannot parse is an error, never skipped."""
-    from dotenv.parser import parse_stream
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"env_file: {path} does not exist (create it, or remove env_file from tapwell.yml)"
-        ) from None
-    values: dict[str, str] = {}
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
-            raise ConfigError(
-                f"env_file: {path} line {binding.original.line}: not a NAME=value line "
-                "(quote a value with spaces or #, e.g. NAME='a b')"
-            )
-        if binding.key is not None and binding.value is not None:
-            values[binding.key] = binding.value
-    return values
 
 
 @dataclass
@@ -122,6 +37,18 @@ class Connector:
 
 
 OUR_TARGETS = ("target-postgres", "target-duckdb")
+MAPPER = "mapper-stream-maps"  # what `transform:` runs
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class Target:
+    """One target of an integration; `required: false` marks a secondary whose failure does not
+    fail the run. A fan-out target's state is kept under `state_key`."""
+
+    connector: Connector
+    required: bool = True
+    state_key: str | None = None  # None: the integration's own key (a single `target:`)
 
 
 def is_ours(connector: Connector) -> bool:
@@ -169,8 +96,53 @@ class Integration:
 
     @cached_property
     def target(self) -> Connector:
+        """The target; of a fan-out, the first of `targets:` (the primary)."""
+        if self.fanout:
+            return self.targets[0].connector
         connector: Connector = self._resolve("target")
         return connector
+
+    @property
+    def fanout(self) -> bool:
+        """Whether the integration has `targets:` (one tap into several targets)."""
+        return "targets" in self.raw
+
+    @cached_property
+    def targets(self) -> list[Target]:
+        """Every target the tap's output goes to: `target:` alone, or each of `targets:`."""
+        if not self.fanout:
+            return [Target(self.target)]
+        found: list[Target] = self._resolve("targets")
+        return found
+
+    def only(self, target_name: str) -> Integration:
+        """This integration with one of its `targets:` alone (`tapwell run NAME --target T`)."""
+        names = [t.connector.name for t in self.targets]
+        if not self.fanout or target_name not in names:
+            raise ConfigError(
+                f"integration {self.name!r} has no target {target_name!r} in targets: "
+                f"(its targets: {', '.join(names) or 'one, under target:'})"
+            )
+        narrowed = Integration(self.name, self.raw, self.retry, self._resolve)
+        narrowed.__dict__["targets"] = [
+            Target(t.connector, True, t.state_key)
+            for t in self.targets
+            if t.connector.name == target_name
+        ]
+        narrowed.__dict__["target"] = narrowed.targets[0].connector
+        narrowed.alone = target_name
+        narrowed.siblings = self.targets
+        return narrowed
+
+    alone: str | None = None  # set by only(): the one target of a fan-out that runs
+    siblings: list[Target] = []  # set by only(): every target of the fan-out
+
+    @cached_property
+    def mappers(self) -> list[Connector]:
+        """The mappers between the tap and the target(s), in order: `transform:` (our
+        mapper-stream-maps), then each of `mappers:`."""
+        found: list[Connector] = self._resolve("mappers")
+        return found
 
     @cached_property
     def notify(self) -> dict[str, Any]:
@@ -180,7 +152,7 @@ class Integration:
     def resolve(self) -> Integration:
         """Read every `${VAR}` a run needs (tap, target, notify) now, so a missing one fails
         before the run starts and is recorded; returns self."""
-        _ = (self.tap, self.target, self.notify)
+        _ = (self.tap, self.target, self.targets, self.mappers, self.notify)
         return self
 
     @property
@@ -256,6 +228,10 @@ class Project:
             if part == "notify":
                 notify = {**(self.raw.get("notify") or {}), **(raw.get("notify") or {})}
                 return interpolate(notify, f"integrations.{name}.notify", self.env_file)
+            if part == "targets":
+                return self._targets(raw, name)
+            if part == "mappers":
+                return self._mappers(raw, name)
             connector = self._connector(raw, part, name)
             return (
                 self._with_stream_settings(connector, raw, name) if part == "target" else connector
@@ -268,7 +244,42 @@ class Project:
         what `tapwell install` and the checks that need no secret use."""
         self.check_name(name)
         raw = (self.raw.get("integrations") or {})[name] or {}
+        if role == "target" and "targets" in raw:  # a fan-out's primary: the first target
+            return self.connector_specs(name)[-len(raw["targets"])]
         return self._connector(raw, role, name, resolve=False)
+
+    def connector_specs(self, name: str) -> list[Connector]:
+        """Every process of integration `name` as written: the tap, its `mappers:` and its
+        target(s) (what `tapwell install` installs)."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        out = [self._connector(raw, "tap", name, resolve=False)]
+        for i, spec in enumerate(raw.get("mappers") or []):
+            out.append(
+                self._connector({"m": spec}, "m", name, False, f"integrations.{name}.mappers[{i}]")
+            )
+        if "targets" not in raw:
+            return [*out, self._connector(raw, "target", name, resolve=False)]
+        for i, spec in enumerate(raw["targets"]):
+            item = (
+                {"name": spec}
+                if isinstance(spec, str)
+                else {k: v for k, v in spec.items() if k != "required"}
+            )
+            out.append(
+                self._connector({"t": item}, "t", name, False, f"integrations.{name}.targets[{i}]")
+            )
+        return out
+
+    def target_state_keys(self, name: str) -> dict[str, str]:
+        """Of an integration with `targets:`, each target's name and its state key (NAME@TARGET);
+        empty for one with a single `target:`. Read without resolving any `${VAR}`."""
+        self.check_name(name)
+        raw = (self.raw.get("integrations") or {})[name] or {}
+        if "targets" not in raw:
+            return {}
+        specs = self.connector_specs(name)[-len(raw["targets"]) :]
+        return {c.name: f"{name}@{c.name}" for c in specs}
 
     def target_defaults(self, name: str) -> tuple[bool, dict[str, Any]]:
         """Whether integration `name`'s target is one of ours, and its own `load_method` /
@@ -299,8 +310,48 @@ class Project:
         target.config = {**target.config, "stream_settings": given}
         return target
 
+    def _targets(self, raw: dict[str, Any], name: str) -> list[Target]:
+        """`targets:` resolved: each a connector with our stream settings, its `required`, and
+        its own state key NAME@TARGET; names must be distinct (they key the state)."""
+        out: list[Target] = []
+        for i, spec in enumerate(raw.get("targets") or []):
+            where = f"integrations.{name}.targets[{i}]"
+            item = {"name": spec} if isinstance(spec, str) else dict(spec)
+            required = item.pop("required", True) is not False
+            connector = self._connector({"target": item}, "target", name, where=where)
+            connector = self._with_stream_settings(connector, raw, name)
+            if not _TARGET_NAME.match(connector.name):
+                raise ConfigError(
+                    f"{where}: give this target a name (letters, digits, _ . -): its state is kept "
+                    f"under it (got {connector.name!r})"
+                )
+            if any(t.connector.name == connector.name for t in out):
+                raise ConfigError(
+                    f"{where}: a second target named {connector.name!r}: give each target its "
+                    "own name (name: ..., with command: for the executable)"
+                )
+            out.append(Target(connector, required, f"{name}@{connector.name}"))
+        if not any(t.required for t in out):
+            raise ConfigError(f"integrations.{name}.targets: at least one target must be required")
+        return out
+
+    def _mappers(self, raw: dict[str, Any], name: str) -> list[Connector]:
+        out: list[Connector] = []
+        if raw.get("transform") is not None:
+            config = interpolate(raw["transform"], f"integrations.{name}.transform", self.env_file)
+            out.append(Connector(MAPPER, [MAPPER], dict(config)))
+        for i, spec in enumerate(raw.get("mappers") or []):
+            where = f"integrations.{name}.mappers[{i}]"
+            out.append(self._connector({"mapper": spec}, "mapper", name, where=where))
+        return out
+
     def _connector(
-        self, raw: dict[str, Any], role: str, integration: str, resolve: bool = True
+        self,
+        raw: dict[str, Any],
+        role: str,
+        integration: str,
+        resolve: bool = True,
+        where: str | None = None,
     ) -> Connector:
         spec = raw.get(role)
         if spec is None:
@@ -316,7 +367,7 @@ class Project:
         elif isinstance(command, str):
             command = command.split()
         config = spec.get("config") or {}
-        where = f"integrations.{integration}.{role}.config"
+        where = f"{where or f'integrations.{integration}.{role}'}.config"
         if isinstance(config, str):  # a file, relative to the project
             config = _read_config_file(self.root / config, where)
         if resolve:

@@ -45,6 +45,35 @@ CONNECTOR: dict[str, Any] = {
     ],
 }
 
+# One target of `targets:` (fan-out): a connector as under `target:`, and whether its failure
+# fails the run (`required`, default true).
+TARGET_ITEM: dict[str, Any] = {
+    "description": "a target as under target:, with required: false for a secondary one",
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            **{k: v for k, v in CONNECTOR["oneOf"][1].items() if k != "properties"},
+            "properties": {
+                **CONNECTOR["oneOf"][1]["properties"],
+                "required": {
+                    "type": "boolean",
+                    "description": "false: a failure of this target does not fail the run",
+                },
+            },
+        },
+    ],
+}
+
+TRANSFORM: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "mapper-stream-maps' config: singer-sdk's stream_maps and stream_map_config",
+    "properties": {"stream_maps": {"type": "object"}, "stream_map_config": {"type": "object"}},
+}
+
+# exactly one of target / targets
+TARGET_CHOICE: list[dict[str, Any]] = [{"required": ["target"]}, {"required": ["targets"]}]
+
 STREAM_OVERRIDE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -133,10 +162,18 @@ STATE: dict[str, Any] = {
 INTEGRATION: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["tap", "target"],
+    "required": ["tap"],
+    "oneOf": TARGET_CHOICE,
     "properties": {
         "tap": CONNECTOR,
         "target": CONNECTOR,
+        "targets": {"type": "array", "minItems": 1, "items": TARGET_ITEM},
+        "transform": TRANSFORM,
+        "mappers": {
+            "type": "array",
+            "items": CONNECTOR,
+            "description": "Singer mappers chained in order after transform:",
+        },
         "select": {**_STRINGS, "description": "stream patterns: orders, shop.*, !customers.ssn"},
         "streams": {"type": "object", "additionalProperties": STREAM_OVERRIDE},
         "schedule": {
@@ -253,6 +290,13 @@ def _fix(error: Any) -> str:
         return "must be a cron expression of five fields, e.g. '15 2 * * *'"
     if v == "propertyNames" or "propertyNames" in list(error.schema_path):
         return f"name {error.instance!r} may use only letters, digits, _ . and - (and start with a letter or digit)"
+    if v == "oneOf" and schema.get("oneOf") is TARGET_CHOICE:
+        both = isinstance(error.instance, dict) and "target" in error.instance
+        return (
+            "has both target and targets: keep one (targets: [...] for several)"
+            if both
+            else "is missing 'target': add it (or targets: [...] for several)"
+        )
     if v == "oneOf" and "name" in str(schema):
         return "must be a name (tap-csv) or a mapping with name/command and config"
     if v == "anyOf":
@@ -276,7 +320,11 @@ def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
         return
     lines = []
     for error in errors[:10]:
-        if error.validator in ("oneOf", "anyOf") and error.context:
+        if (
+            error.validator in ("oneOf", "anyOf")
+            and error.context
+            and error.schema.get("oneOf") is not TARGET_CHOICE
+        ):
             # The branch whose type fits the value explains the problem; the others only say "not a string".
             fitting = [e for e in error.context if e.validator not in ("type", "const")]
             if fitting:

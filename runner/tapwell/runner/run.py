@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
+from tapwell.runner.fanout import run_fanout_attempt
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
@@ -54,6 +55,7 @@ class RunResult:
     terminal_config: bool = False
     stalled: bool = False
     log: list[str] = field(default_factory=list)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
 
     @property
     def ok(self) -> bool:
@@ -122,7 +124,11 @@ def _run_locked(
     sleep: Callable[[float], None],
     origin: RunOrigin,
 ) -> RunResult:
-    secrets = secrets_of(integration.tap.config, integration.target.config)
+    secrets = secrets_of(
+        integration.tap.config,
+        *(t.connector.config for t in integration.targets),
+        *(m.config for m in integration.mappers),
+    )
     secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
     result = RunResult(run_id=origin.run_id or new_run_id(started))
@@ -159,7 +165,7 @@ def _run_locked(
     delays = waits(policy)
     last_failure: tuple[str, int] | None = None
     sink(
-        f"[tapwell] run {result.run_id}: {integration.name} ({integration.tap.name} | {integration.target.name}), "
+        f"[tapwell] run {result.run_id}: {integration.name} ({_pipeline(integration)}), "
         + (
             "full refresh"
             if full_refresh
@@ -175,7 +181,7 @@ def _run_locked(
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(project, integration, store, sink, result.run_id, state)
-            attempt = run_attempt(
+            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
                 project,
                 integration,
                 store,
@@ -189,6 +195,8 @@ def _run_locked(
                 on_spawn=live.watch,
             )
             _absorb(result, attempt)
+            if integration.alone is not None:
+                _after_alone(store, integration, attempt, result.run_id)
             if attempt.last_state is not None:
                 store.put(
                     integration.name,
@@ -302,6 +310,10 @@ def _finish(
     )
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
     record.attempt_rows = result.attempt_rows
+    record.targets = result.targets
+    behind = _behind(result.targets)
+    if behind:
+        sink(f"[tapwell] {behind}")
     earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
     sink(
         f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
@@ -318,7 +330,7 @@ def _finish(
             result.run_id,
             result.attempts,
             result.rows,
-            result.error,
+            result.error or behind or None,
         )
     )
 
@@ -337,15 +349,60 @@ def _absorb(result: RunResult, attempt: AttemptResult) -> None:
     # the last attempt's (the successful one's, for a run that succeeded).
     result.attempt_rows.append(dict(attempt.rows))
     result.rows = dict(attempt.rows)
+    result.targets = attempt.targets
+
+
+def _pipeline(integration: Integration) -> str:
+    """tap | mapper | target, or tap | {t1, t2 (not required)} for a fan-out."""
+    parts = [integration.tap.name, *(m.name for m in integration.mappers)]
+    if integration.fanout:
+        names = [
+            t.connector.name + ("" if t.required else " (not required)")
+            for t in integration.targets
+        ]
+        parts.append("{" + ", ".join(names) + "}")
+    else:
+        parts.append(integration.target.name)
+    return " | ".join(parts)
+
+
+def _behind(targets: dict[str, dict[str, Any]]) -> str:
+    """A sentence naming the targets that failed without failing the run, and their lag."""
+    late = [
+        f"{name} (exit {f.get('exit_code')}, {f['behind']['states']} STATE message(s), "
+        f"{f['behind']['seconds']:g}s behind)"
+        for name, f in targets.items()
+        if not name.startswith("_") and not f.get("required", True) and f.get("exit_code")
+    ]
+    return ("not required target(s) failed and are behind: " + "; ".join(late)) if late else ""
+
+
+def _after_alone(
+    store: StateBackend, integration: Integration, attempt: AttemptResult, run_id: str
+) -> None:
+    """After one target of a fan-out ran alone to the end: when every other target's saved
+    state is the same, that is the oldest state again, and the integration resumes from it."""
+    if not attempt.ok:
+        return
+    others = [t.state_key for t in integration.siblings if t.connector.name != integration.alone]
+    states = [store.get(k) for k in others if k]
+    if states and all(st is not None and st == states[0] for st in states):
+        assert states[0] is not None
+        store.put(integration.name, states[0], run_id=run_id, record=True, force=True)
 
 
 def _describe(
     integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]
 ) -> str:
-    head = f"tap exit {attempt.tap_code}, target exit {attempt.target_code}"
+    source = f"{attempt.source_name} exit" if attempt.source_name else "tap exit"
+    target = f"target {attempt.target_name} exit" if attempt.target_name else "target exit"
+    head = f"{source} {attempt.tap_code}, {target} {attempt.target_code}"
     if culprit == "stall":
         return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
-    name = integration.tap.name if culprit == "tap" else integration.target.name
+    if culprit == "tap":
+        name = attempt.source_name or integration.tap.name
+    else:
+        name = attempt.target_name or integration.target.name
     line = _error_line(log, f"[{name}]")
     return f"{head}" + (f": {line}" if line else "")
 
@@ -372,6 +429,14 @@ def _start_state(
     from tapwell.runner.recover import recovery_source
 
     name = integration.name
+    if integration.fanout:
+        # each target's state is its own; the integration's is the oldest of them (fanout.py).
+        # The destinations are not read: a state a target committed and did not print is
+        # replayed from the older one, and merged.
+        if integration.alone is not None:
+            key = integration.targets[0].state_key
+            return (store.get(key) if key else None) or store.get(name)
+        return store.get(name)
     saved = store.get(name)
     source = recovery_source(project, integration)
     if source is None:
@@ -428,6 +493,9 @@ def _catch_up(
     hold a state this run means to leave behind (after `state set`, or a full refresh)."""
     from tapwell.runner.recover import recovery_source
 
+    if integration.fanout:
+        key = integration.targets[0].state_key if integration.alone else None
+        return (store.get(key) if key else None) or state
     source = recovery_source(project, integration)
     if source is None or not source.automatic:
         return state

@@ -13,7 +13,9 @@ import re
 
 from tapwell.runner.history import RunRecord
 
-_HEAD = re.compile(r"(?P<head>tap exit -?\d+, target exit -?\d+): (?P<cause>.+)", re.DOTALL)
+_HEAD = re.compile(
+    r"(?P<head>[\w.-]+ exit -?\d+, target (?:[\w.-]+ )?exit -?\d+): (?P<cause>.+)", re.DOTALL
+)
 _GAVE_UP = re.compile(r"\s*\((?P<tail>gave up after \d+ attempts?)\)$")
 _CONNECTOR = re.compile(r"\[(?P<name>[^\]\s]+)\] (?:(?P=name): )?(?:error: )?")
 

@@ -21,7 +21,8 @@ import yaml
 
 import tapwell
 from tapwell.runner.cron import check_cron
-from tapwell.runner.project import Project, env_names, env_with_defaults
+from tapwell.runner.project import Project
+from tapwell.runner.project_env import env_names, env_with_defaults
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["check_cron", "crontab", "cronjob", "k8s_name", "scheduled", "write_kubernetes"]

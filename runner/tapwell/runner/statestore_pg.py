@@ -91,6 +91,7 @@ class PostgresStateStore:
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS relaunch_of text;
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS full_refresh boolean NOT NULL DEFAULT false;
                 ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS stages jsonb NOT NULL DEFAULT '{{}}';
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS targets jsonb NOT NULL DEFAULT '{{}}';
                 CREATE TABLE IF NOT EXISTS {s}.run_log (
                     id bigserial PRIMARY KEY, run_id text NOT NULL, line text NOT NULL);
                 CREATE INDEX IF NOT EXISTS run_log_run ON {s}.run_log (run_id, id);
@@ -186,7 +187,7 @@ class PostgresStateStore:
 
     _COLUMNS = (
         "id, integration, started_at, ended_at, outcome, attempts, rows, error, log, "
-        "attempt_rows, pid, host, trigger, relaunch_of, full_refresh, stages"
+        "attempt_rows, pid, host, trigger, relaunch_of, full_refresh, stages, targets"
     )
 
     def save_run(self, run: RunRecord) -> RunRecord:
@@ -194,7 +195,8 @@ class PostgresStateStore:
         with self.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.schema}.runs ({self._COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s::jsonb, "
+                "%s::jsonb) "
                 "ON CONFLICT (id) DO UPDATE SET "
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated),
                 (
@@ -214,6 +216,7 @@ class PostgresStateStore:
                     run.relaunch_of,
                     run.full_refresh,
                     orjson.dumps(run.stages).decode(),
+                    orjson.dumps(run.targets).decode(),
                 ),
             )
         return run
@@ -225,6 +228,7 @@ class PostgresStateStore:
             self._COLUMNS.replace(" rows,", " rows::text,")
             .replace("attempt_rows,", "attempt_rows::text,")
             .replace("stages", "stages::text")
+            .replace("targets", "targets::text")
         )
         if brief:  # listings: neither the log nor the stage samples leave the server
             columns = columns.replace(" log,", " '' AS log,").replace(
@@ -255,6 +259,7 @@ class PostgresStateStore:
                     relaunch_of=r[13],
                     full_refresh=r[14],
                     stages=orjson.loads(r[15]),
+                    targets=orjson.loads(r[16]),
                 )
                 for r in cur.fetchall()
             ]

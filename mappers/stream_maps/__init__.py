@@ -1,0 +1,1 @@
+"""mapper-stream-maps: singer-sdk's `stream_maps` as a standalone Singer mapper."""

@@ -1,0 +1,229 @@
+"""The mapper's message loop: bytes in, bytes out.
+
+A line of a stream no map applies to is copied as it came, never parsed: a chunk of input that
+names no mapped stream at all is written in one piece. STATE lines pass untouched and in order.
+Mapped records are parsed keeping every digit (decimals as Decimal, integers of any size) and
+written back with tapwell.singer.wire, so a property the map does not touch arrives with the
+value the tap sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import IO, Any
+
+from tapwell.singer.errors import ConfigError, ProtocolError
+from tapwell.singer.wire import dumps
+
+from .exact import loads_message
+from .maps import MapFailure, MapperConfig, OutputMap, build_maps
+from .rewrite import Edit, edits_of, rewrite
+
+CHUNK = 1 << 20
+# The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
+_HEAD = re.compile(rb'\{\s*"type"\s*:\s*"([A-Z_]+)"\s*,\s*"stream"\s*:\s*"([^"\\]*)"')
+_STATE = re.compile(rb'\{\s*"type"\s*:\s*"STATE"')
+
+
+class Mapper:
+    """Holds the maps of every stream seen so far and turns input lines into output bytes."""
+
+    def __init__(self, config: MapperConfig) -> None:
+        self.config = config
+        self.maps: dict[str, list[OutputMap]] = {}
+        self.raw: dict[bytes, bool] = {}  # stream name -> its records pass as bytes
+        self.edits: dict[bytes, list[Edit]] = {}  # stream name -> its in-place edits
+        self.line_no = 0
+        # names whose mention in a chunk needs the line-by-line path; None: always needed
+        self.tokens: list[bytes] | None = None
+        if not config.drop_unmapped and not any(ch in k for k in self._sources() for ch in "*?["):
+            self.tokens = [json.dumps(k).encode() for k in self._sources()]
+
+    def _sources(self) -> list[str]:
+        return [
+            str(v["__source__"]) if isinstance(v, dict) and "__source__" in v else k
+            for k, v in self.config.stream_maps.items()
+        ]
+
+    def chunk(self, data: bytes, out: list[bytes]) -> None:
+        """Map a run of complete lines."""
+        if self.tokens is not None and not any(t in data for t in self.tokens):
+            self.line_no += data.count(b"\n")
+            out.append(data)
+            return
+        for line in data.splitlines(keepends=True):
+            self.line_no += 1
+            self.line(line, out)
+
+    def line(self, line: bytes, out: list[bytes]) -> None:
+        head = _HEAD.match(line)
+        if head is not None and head.group(1) == b"RECORD":
+            passes = self.raw.get(head.group(2))
+            if passes:
+                out.append(line)
+                return
+            edits = self.edits.get(head.group(2))
+            if edits is not None:
+                try:
+                    edited = rewrite(line, edits)
+                except MapFailure as exc:
+                    raise self._failure(exc, head.group(2).decode()) from None
+                if edited is not None:
+                    out.append(edited)
+                    return
+            if passes is None and not self.config.mentions(head.group(2).decode()):
+                out.append(line)
+                return
+        elif head is None and _STATE.match(line):
+            out.append(line)
+            return
+        if not line.strip():
+            return
+        try:
+            message = loads_message(line)
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(
+                f"not a JSON message ({exc.__class__.__name__}); the tap wrote a broken line",
+                line=self.line_no,
+            ) from None
+        if not isinstance(message, dict):
+            raise ProtocolError("a message must be a JSON object", line=self.line_no)
+        self.message(message, line, out)
+
+    def message(self, message: dict[str, Any], line: bytes, out: list[bytes]) -> None:
+        kind = message.get("type")
+        stream = message.get("stream")
+        if kind == "STATE" or not isinstance(stream, str):
+            out.append(line)
+            return
+        if kind == "SCHEMA":
+            self.schema(message, stream, line, out)
+            return
+        maps = self.maps.get(stream)
+        if maps is None:
+            if not self.config.mentions(stream):
+                out.append(line)
+                return
+            raise ProtocolError(
+                f"{kind} before the stream's SCHEMA", line=self.line_no, stream=stream
+            )
+        if self.raw.get(stream.encode()):
+            out.append(line)
+            return
+        if kind == "RECORD":
+            self.record(message, stream, maps, out)
+        elif kind == "BATCH":
+            raise ProtocolError(
+                "a BATCH message of a mapped stream: its files cannot be mapped; turn batch "
+                "messages off in the tap for this stream",
+                line=self.line_no,
+                stream=stream,
+            )
+        else:
+            for m in maps:
+                if not m.removed:
+                    out.append(dumps({**message, "stream": m.alias}) + b"\n")
+
+    def _failure(self, exc: MapFailure, stream: str) -> ProtocolError:
+        return ProtocolError(
+            f"expression {exc.text!r} failed on this record ({exc.kind}); fix the "
+            "expression (e.g. guard nulls: `md5(x) if x else None`)",
+            line=self.line_no,
+            stream=stream,
+            field=exc.prop or "__filter__",
+        )
+
+    def schema(self, message: dict[str, Any], stream: str, line: bytes, out: list[bytes]) -> None:
+        schema = message.get("schema")
+        if not isinstance(schema, dict):
+            raise ProtocolError(
+                "SCHEMA without a schema object", line=self.line_no, stream=stream, field="schema"
+            )
+        keys = message.get("key_properties")
+        try:
+            maps = build_maps(self.config, stream, schema, keys)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"input line {self.line_no}, the SCHEMA of stream {stream!r}: {exc}"
+            ) from None
+        self.maps[stream] = maps
+        identity = len(maps) == 1 and maps[0].identity
+        self.raw[stream.encode()] = identity
+        edits = edits_of(maps, stream)
+        if edits is None:
+            self.edits.pop(stream.encode(), None)
+        else:
+            self.edits[stream.encode()] = edits
+        if identity:
+            out.append(line)
+            return
+        for m in maps:
+            if m.removed:
+                continue
+            body = {
+                **message,
+                "stream": m.alias,
+                "schema": m.schema,
+                "key_properties": m.key_properties or [],
+            }
+            out.append(dumps(body) + b"\n")
+
+    def record(
+        self, message: dict[str, Any], stream: str, maps: list[OutputMap], out: list[bytes]
+    ) -> None:
+        record = message.get("record")
+        if not isinstance(record, dict):
+            raise ProtocolError(
+                "RECORD without a record object", line=self.line_no, stream=stream, field="record"
+            )
+        for m in maps:
+            try:
+                mapped = m.apply(record)
+            except MapFailure as exc:
+                raise self._failure(exc, stream) from None
+            if mapped is None:
+                continue
+            if len(maps) == 1 and m.alias == stream:
+                message["record"] = mapped  # the one output: reuse the message
+                out.append(dumps(message) + b"\n")
+            else:
+                out.append(dumps({**message, "stream": m.alias, "record": mapped}) + b"\n")
+
+
+def run(
+    config: MapperConfig,
+    source: IO[bytes],
+    sink: IO[bytes],
+    read: Callable[[int, int], bytes] = os.read,
+    fd: int | None = None,
+) -> None:
+    """Map `source` into `sink` until end of input; output is flushed after every chunk read, so
+    a STATE is never held back while the tap is quiet."""
+    mapper = Mapper(config)
+    fd = source.fileno() if fd is None else fd
+    rest = b""
+    while True:
+        data = read(fd, CHUNK)
+        if not data:
+            break
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if cut:
+            _map_and_write(mapper, data[:cut], sink)
+    if rest:
+        _map_and_write(mapper, rest + b"\n", sink)
+
+
+def _map_and_write(mapper: Mapper, data: bytes, sink: IO[bytes]) -> None:
+    """Map a chunk and write it; on a failure, what was mapped before the bad line is still
+    written (a STATE before it may then be committed downstream), and the error goes up."""
+    out: list[bytes] = []
+    try:
+        mapper.chunk(data, out)
+    finally:
+        sink.write(b"".join(out))
+        sink.flush()

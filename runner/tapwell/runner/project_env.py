@@ -1,0 +1,97 @@
+"""`${VAR}` in tapwell.yml: which variables a file uses, and their values from the environment
+or the project's `env_file` (read with python-dotenv's parser)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from tapwell.singer.errors import ConfigError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def env_names(value: Any) -> set[str]:
+    """Every ${NAME} used anywhere in value (the variables a deployment must provide)."""
+    if isinstance(value, dict):
+        return set().union(*(env_names(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(env_names(v) for v in value)) if value else set()
+    return {m.group(1) for m in _ENV.finditer(value)} if isinstance(value, str) else set()
+
+
+def env_with_defaults(value: Any) -> set[str]:
+    """The ${NAME:-default} variables that never appear without a default (optional ones)."""
+    found: dict[str, bool] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str):
+            for m in _ENV.finditer(node):
+                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
+
+    walk(value)
+    return {name for name, optional in found.items() if optional}
+
+
+def interpolate(value: Any, where: str = "", env_file: dict[str, str] | None = None) -> Any:
+    """Replace ${NAME} (or ${NAME:-default}) in every string with the environment's value, else
+    the value in tapwell.yml's `env_file` (the environment wins: a deployment overrides the file)."""
+    if isinstance(value, dict):
+        return {
+            k: interpolate(v, f"{where}.{k}" if where else str(k), env_file)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [interpolate(v, f"{where}[{i}]", env_file) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    from_file = env_file or {}
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if name in from_file:
+            return from_file[name]
+        if default is not None:
+            return default
+        also = " or add it to the env_file" if env_file is not None else ""
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set "
+            f"(export it{also}, or write ${{{name}:-default}})"
+        )
+
+    return _ENV.sub(sub, value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """A dotenv file (`NAME=value`, `export NAME=value`, quotes, # comments) as a mapping, read
+    with python-dotenv's parser. Values are taken literally (no `${X}` expansion inside the
+    file: a password may hold a `$`), and a line it cannot parse is an error, never skipped."""
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"env_file: {path} does not exist (create it, or remove env_file from tapwell.yml)"
+        ) from None
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"env_file: {path} line {binding.original.line}: not a NAME=value line "
+                "(quote a value with spaces or #, e.g. NAME='a b')"
+            )
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
