@@ -67,3 +67,11 @@ class ProtocolError(TapwellError):
         if self.field is not None:
             where.append(f"field {self.field!r}")
         return f"{', '.join(where)}: {self.problem}"
+
+
+class TruncatedInput(ProtocolError):
+    """The input ended in the middle of a line: the process writing it stopped mid-write (killed,
+    crashed, its machine gone). Not bad data: a retry from the last committed STATE resumes."""
+
+    retriable = True
+    exit_code = 75  # EX_TEMPFAIL

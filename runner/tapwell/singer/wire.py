@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from tapwell.singer.errors import ProtocolError
+from tapwell.singer.errors import ProtocolError, TruncatedInput
 from tapwell.singer.messages import (
     ActivateVersionMessage,
     Message,
@@ -155,11 +155,28 @@ def json_problem(exc: ValueError) -> str:
     return f"not valid JSON ({exc})"
 
 
+def _cut_short(line: bytes, exc: ValueError) -> bool:
+    """The line ends where its JSON is still open, and without its newline: only the last line of
+    a stream lacks one, so the writer stopped mid-line (killed, crashed), as opposed to a whole
+    line of bad data."""
+    if line.endswith(b"\n") or not isinstance(exc, json.JSONDecodeError):
+        return False
+    text = str(exc)
+    return "end of data" in text or text.startswith("Unterminated") or exc.pos >= len(line.rstrip())
+
+
 def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -> Message:
     """One line of input to one message; errors name the line."""
     try:
         obj = loads(line)
     except ValueError as exc:  # orjson's and json's decode errors, UnicodeDecodeError, ours
+        if _cut_short(line, exc):
+            raise TruncatedInput(
+                "the input ended in the middle of this line (the process writing it stopped); "
+                "nothing after the last STATE is committed, and a retry resumes from it",
+                line=line_no,
+                source=source,
+            ) from None
         raise ProtocolError(json_problem(exc), line=line_no, source=source) from None
     try:
         return from_dict(obj)
