@@ -23,11 +23,13 @@ def utcnow() -> dt.datetime:
 
 
 def new_run_id(started: dt.datetime) -> str:
-    """Sortable by start time, unique across machines."""
-    return f"{started:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    """Sortable by start time to the microsecond (two runs started in one second list in their
+    order), unique across machines by the random tail. Ids from 0.1 lack the microseconds; they
+    stay valid and sort before the new ones of the same second."""
+    return f"{started:%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
 
 
-_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$")
+_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}(?:[0-9]{6})?-[0-9a-f]{6}$")
 
 
 def is_run_id(text: str) -> bool:
