@@ -8,17 +8,23 @@ its parent; the state row commits with them (DuckDBLoader.load).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 
+from . import stage
+
 if TYPE_CHECKING:
     from .loader import DuckDBLoader
+
+_V = re.compile(r"\bv\b")
 
 
 def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
@@ -36,12 +42,57 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
     return tables
 
 
+def _specs(tables: nested.NestedStream) -> dict[str, StreamSpec]:
+    """Each table's spec by its plan name."""
+    return {tables.plan.name: tables.spec, **tables.children}
+
+
+def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
+    """Rows as the staged tuples `stage.compile_row` makes (the same conversions, inline): a
+    batch of them goes to `_load_batch` as rows its encoder made."""
+
+    def make(
+        plan: nested.TablePlan, n: int, values: dict[str, str]
+    ) -> tuple[list[str], str, dict[str, Any]]:
+        env: dict[str, Any] = {f"_t{n}{k}": f for k, f in stage.ENV.items()}
+        exprs = []
+        for j, col in enumerate(loader.tables[specs[plan.name].name].staged):
+            v = values.get(col.prop, "None")
+            if v == "None":
+                exprs.append("None")
+                continue
+            generic = col.generic.format(j=j)
+            if col.arrow == "float64":
+                env[f"_t{n}_db{j}"] = stage.double_of(col.prop)
+            generic = re.sub(r"\b(_[a-z]{2}\d*)\(", rf"_t{n}\1(", generic)
+            expr = generic
+            for kind, fast in reversed(list(col.pinned.items())):
+                expr = f"{fast} if type(v) is {kind.__name__} else {expr}"
+            exprs.append(f"None if {v} is None else ({_V.sub(v, expr)})")
+        return [], "(" + "".join(e + ", " for e in exprs) + ")", env
+
+    return make
+
+
+def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    if tables.splitter is None:
+        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+    return tables.splitter
+
+
 def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> None:
     """The batch's parent rows, then its child rows replacing the parents' old ones."""
-    parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
+    specs = _specs(tables)
+    layouts = {name: loader.tables[spec.name].staged for name, spec in specs.items()}
+    split = splitter(loader, tables)
+    parts = split_batch(tables.plan, split, batch, specs, layouts, uuid.uuid4().hex)
+    loader.replaced = 0
     loader._load_batch(parts[0])
     parent = loader.tables[tables.spec.name]
-    upsert = parent.settings.load_method == "upsert" and parent.keys and parts[0].records
+    # Children live and die with their parent in one transaction: when the batch replaced no
+    # parent row (a first load, new keys), no child row can have these keys.
+    upsert = parent.settings.load_method == "upsert" and parent.keys and loader.replaced
     for part in parts[1:]:
         table = loader.tables[part.spec.name]
         target = loader._qualified(table.schema, table.name)
@@ -53,9 +104,7 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> Non
                 loader.con.execute(f"DELETE FROM {target}")
                 loader.overwritten.add(part.spec.name)
             if upsert:
-                _delete_children(
-                    loader, target, table.columns, parent.keys, parts[0].records, tables
-                )
+                _delete_children(loader, target, table.columns, parent.keys, parts[0].keys, tables)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}: cannot replace the rows of child table "
@@ -70,11 +119,12 @@ def _delete_children(
     target: str,
     columns: dict[str, str],
     keys: list[str],
-    parents: list[dict[str, Any]],
+    parents: list[Any],
     tables: nested.NestedStream,
 ) -> None:
-    """Delete the rows of a child table whose source keys are those of `parents` (one
-    statement, the keys sent as text lists and cast to the columns' own types)."""
+    """Delete the rows of a child table whose source keys are `parents` (the batch's parent
+    keys: a value each, a tuple with several key properties); one statement, the keys sent as
+    text lists and cast to the columns' own types."""
     source = [tables.plan.source_columns[k] for k in keys]
     unnest = ", ".join(
         f"CAST(unnest(?::VARCHAR[]) AS {columns[col]}) AS k{i}" for i, col in enumerate(source)
@@ -82,7 +132,10 @@ def _delete_children(
     match = " AND ".join(
         f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
     )
-    lists = [[_text(r.get(k)) for r in parents] for k in keys]
+    if len(keys) == 1:
+        lists = [[_text(v) for v in parents]]
+    else:
+        lists = [[_text(v[j]) for v in parents] for j in range(len(keys))]
     loader.con.execute(
         f"DELETE FROM {target} AS c USING (SELECT {unnest}) AS s WHERE {match}", lists
     )

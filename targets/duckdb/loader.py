@@ -88,6 +88,7 @@ class DuckDBLoader:
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
         self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
+        self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
@@ -438,7 +439,10 @@ class DuckDBLoader:
             match = " AND ".join(
                 f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
             )
-            self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
+            gone = self.con.execute(
+                f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}"
+            ).fetchone()
+            self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
         inserted = self.con.execute(

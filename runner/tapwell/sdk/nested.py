@@ -427,6 +427,7 @@ class NestedStream:
     plan: TablePlan
     spec: StreamSpec
     children: dict[str, StreamSpec]
+    splitter: Any = None  # the target's compiled splitter (tapwell.sdk.nested_split), once made
 
 
 def stream(
