@@ -8,6 +8,7 @@ its parent; the state row commits with them (DuckDBLoader.load).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,12 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 
-from . import stage
+from . import ddl, stage
 
 if TYPE_CHECKING:
     from .loader import DuckDBLoader
 
+LOG = logging.getLogger("target-duckdb")
 _V = re.compile(r"\bv\b")
 
 
@@ -34,12 +36,72 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
         tables = nested.stream(spec, name, loader.config.nested_max_depth, rename=str)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
+    tables.json_columns = _old_json_columns(loader, spec, schema, name, tables.plan)
     loader._prepare(tables.spec)
     settings = loader.config.settings_for(spec.name)
     for table, child in tables.children.items():
         loader._prepare(child, where=(schema, table), settings=settings)
         loader.tables[child.name].keys = []  # replaced by the parent's keys, never merged
     return tables
+
+
+def _existing(loader: DuckDBLoader, schema: str, table: str) -> tuple[str, dict[str, str]]:
+    """(schema.table as DuckDB spells them, its columns by folded name); no columns when the
+    table does not exist."""
+    spelled = loader._ensure_schema(schema)
+    found = ddl.find_table(loader.con, loader.catalog, spelled, table)
+    if found is None:
+        return ddl.qualified(spelled, table), {}
+    columns = ddl.existing_columns(loader.con, loader.catalog, spelled, found.name)
+    return ddl.qualified(spelled, found.name), {ddl.fold(c): c for c in columns}
+
+
+def _old_json_columns(
+    loader: DuckDBLoader, spec: StreamSpec, schema: str, name: str, root: nested.TablePlan
+) -> list[str]:
+    """The root table's JSON columns from `nested: json` that `nested: tables` no longer fills,
+    said once a run with the SQL that drops them."""
+    where, columns = _existing(loader, schema, name)
+    old = [
+        columns[ddl.fold(p)]
+        for p in nested.json_columns(spec.schema, root)
+        if ddl.fold(p) in columns
+    ]
+    if old and spec.name not in loader.said:
+        loader.said.add(spec.name)
+        drop = "; ".join(f"ALTER TABLE {where} DROP COLUMN {quote_ident(c)}" for c in old)
+        LOG.warning(nested.switched_to_tables(spec.name, where, old, drop))
+    return old
+
+
+def leftovers(loader: DuckDBLoader, spec: StreamSpec) -> None:
+    """A stream loaded with `nested: json` whose child tables or flattened columns a load with
+    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them."""
+    if spec.name in loader.said:
+        return
+    schema, name = loader.config.target_of(spec.name)
+    try:
+        root = nested.plan(
+            name, spec.schema, spec.key_properties, loader.config.nested_max_depth, str
+        )
+    except nested.NestedSchemaError:
+        return
+    flat = nested.flattened_columns(root)
+    if not root.children and not flat:
+        return
+    where, columns = _existing(loader, schema, name)
+    old_columns = [columns[ddl.fold(c)] for c in flat if ddl.fold(c) in columns]
+    old_tables = []
+    for child in list(root.walk())[1:]:
+        table, child_columns = _existing(loader, schema, child.name)
+        if child_columns:
+            old_tables.append(table)
+    if not old_columns and not old_tables:
+        return
+    loader.said.add(spec.name)
+    drop = [f"DROP TABLE {t}" for t in old_tables]
+    drop += [f"ALTER TABLE {where} DROP COLUMN {quote_ident(c)}" for c in old_columns]
+    LOG.warning(nested.switched_to_json(spec.name, where, old_tables, old_columns, "; ".join(drop)))
 
 
 def _specs(tables: nested.NestedStream) -> dict[str, StreamSpec]:
@@ -91,8 +153,10 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> Non
     loader._load_batch(parts[0])
     parent = loader.tables[tables.spec.name]
     # Children live and die with their parent in one transaction: when the batch replaced no
-    # parent row (a first load, new keys), no child row can have these keys.
-    upsert = parent.settings.load_method == "upsert" and parent.keys and loader.replaced
+    # parent row (a first load, new keys), no child row can have these keys; unless the stream
+    # was loaded with nested: json in between (its old JSON columns say so).
+    replaced = loader.replaced or tables.json_columns
+    upsert = parent.settings.load_method == "upsert" and parent.keys and replaced
     for part in parts[1:]:
         table = loader.tables[part.spec.name]
         target = loader._qualified(table.schema, table.name)

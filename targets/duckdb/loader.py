@@ -89,6 +89,7 @@ class DuckDBLoader:
         self.overwritten: set[str] = set()
         self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
         self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
+        self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
@@ -154,6 +155,7 @@ class DuckDBLoader:
             if self.config.nested_for(spec.name) == "tables":
                 self.nested[spec.name] = children.prepare(self, spec)
             else:
+                children.leftovers(self, spec)
                 self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(

@@ -9,6 +9,7 @@ its parent; the state row commits with them (PostgresLoader.load).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from .encode import formatter_for
 if TYPE_CHECKING:
     from .loader import PostgresLoader
 
+LOG = logging.getLogger("target-postgres")
+
 
 def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.NestedStream:
     """Create or evolve the stream's root table and every child table for its new SCHEMA."""
@@ -33,6 +36,7 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
         tables = nested.stream(spec, name, loader.config.nested_max_depth)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
+    tables.json_columns = _old_json_columns(loader, cur, spec, schema, name, tables.plan)
     loader.tables[spec.name] = loader._prepare(cur, tables.spec)
     how = loader.settings.of(spec.name)
     for table, child in tables.children.items():
@@ -41,6 +45,70 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
         )
         made.key_props = []  # its rows replace the parent's old ones: COPY, no merge
     return tables
+
+
+def _drop_columns(loader: PostgresLoader, schema: str, table: str, columns: list[str]) -> str:
+    return (
+        sql.SQL("ALTER TABLE {} ").format(ddl.qualified(schema, table))
+        + sql.SQL(", ").join(sql.SQL("DROP COLUMN {}").format(ddl.ident(c)) for c in columns)
+    ).as_string(loader.conn)
+
+
+def _old_json_columns(
+    loader: PostgresLoader,
+    cur: Any,
+    spec: StreamSpec,
+    schema: str,
+    name: str,
+    root: nested.TablePlan,
+) -> list[str]:
+    """The root table's JSON columns from `nested: json` that `nested: tables` no longer fills,
+    said once a run with the SQL that drops them."""
+    existing = ddl.existing_columns(cur, schema, name)
+    names = ddl.column_names(spec.schema.get("properties") or {}, spec.name)
+    old = [names[p] for p in nested.json_columns(spec.schema, root) if names[p] in existing]
+    if old and spec.name not in loader.said:
+        loader.said.add(spec.name)
+        drop = _drop_columns(loader, schema, name, old)
+        LOG.warning(nested.switched_to_tables(spec.name, f"{schema}.{name}", old, drop))
+    return old
+
+
+def leftovers(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> None:
+    """A stream loaded with `nested: json` whose child tables or flattened columns a load with
+    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them."""
+    if spec.name in loader.said:
+        return
+    schema, name = ddl.target_of(spec.name, loader.config)
+    try:
+        root = nested.plan(name, spec.schema, spec.key_properties, loader.config.nested_max_depth)
+    except nested.NestedSchemaError:
+        return
+    flat = nested.flattened_columns(root)
+    if not root.children and not flat:
+        return
+    existing = ddl.existing_columns(cur, schema, name)
+    old_columns = [c for c in flat if c in existing]
+    old_tables = [
+        t.name for t in list(root.walk())[1:] if ddl.existing_columns(cur, schema, t.name)
+    ]
+    if not old_columns and not old_tables:
+        return
+    loader.said.add(spec.name)
+    drop = []
+    if old_tables:
+        drop.append(
+            (
+                sql.SQL("DROP TABLE ")
+                + sql.SQL(", ").join(ddl.qualified(schema, t) for t in old_tables)
+            ).as_string(loader.conn)
+        )
+    if old_columns:
+        drop.append(_drop_columns(loader, schema, name, old_columns))
+    tables = [f"{schema}.{t}" for t in old_tables]
+    LOG.warning(
+        nested.switched_to_json(spec.name, f"{schema}.{name}", tables, old_columns, "; ".join(drop))
+    )
 
 
 _V = re.compile(r"\bv\b")
@@ -103,9 +171,11 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
     # Children live and die with their parent in one transaction: when the parent rows went
     # straight into their table (no key already there: a first load, new keys), no child row
     # can have these keys.
-    new_keys = direct and parent.direct
+    new_keys = direct and parent.direct and not tables.json_columns  # see _old_json_columns
     replaced = parent.how.upsert and bool(parent.key_props) and bool(parts[0].records)
     replaced = replaced and not new_keys
+    if replaced and tables.json_columns:  # a row loaded from now on holds NULL there
+        _clear(cur, parent, parts[0].keys, tables.json_columns)
     for part in parts[1:]:
         table = loader.tables[part.spec.name]
         if parent.how.load_method == "overwrite" and table.stream not in loader.overwritten:
@@ -115,6 +185,29 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
             _delete_children(cur, table, parent, parts[0].keys, tables.plan.source_columns)
         if part.records:
             loader._load_batch(cur, part)
+
+
+def _clear(cur: Any, parent: Any, keys: list[Any], columns: list[str]) -> None:
+    """Set the old JSON `columns` of the parent rows with `keys` to NULL (nested: tables no
+    longer fills them; PostgreSQL's merge updates only the columns it loads)."""
+    cols = list(parent.keys)
+    if len(cols) == 1:
+        arrays = [[_text(v) for v in keys]]
+    else:
+        arrays = [[_text(v[j]) for v in keys] for j in range(len(cols))]
+    names = [sql.Identifier(f"k{i}") for i in range(len(cols))]
+    match = sql.SQL(" AND ").join(
+        sql.SQL("p.{} = s.{}::{}").format(ddl.ident(col), n, sql.SQL(parent.columns[col]))
+        for col, n in zip(cols, names, strict=True)
+    )
+    unnest = sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in cols)
+    sets = sql.SQL(", ").join(sql.SQL("{} = NULL").format(ddl.ident(c)) for c in columns)
+    cur.execute(
+        sql.SQL("UPDATE {} AS p SET {} FROM unnest({}) AS s({}) WHERE {}").format(
+            parent.target, sets, unnest, sql.SQL(", ").join(names), match
+        ),
+        arrays,
+    )
 
 
 def _copied_straight(parent: Any) -> bool:
