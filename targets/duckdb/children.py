@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -125,7 +127,10 @@ def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
                 continue
             generic = col.generic.format(j=j)
             if col.arrow == "float64":
-                env[f"_t{n}_db{j}"] = stage.double_of(col.prop)
+                env[f"_t{n}_db{j}"] = _number(col.prop, stage.double_of(col.prop))
+            elif col.arrow == "int64":  # values inside documents: no SCHEMA check saw them
+                env[f"_t{n}_in{j}"] = _number(col.prop, _integer(col.prop))
+                generic = f"_in{j}(v)"
             generic = re.sub(r"\b(_[a-z]{2}\d*)\(", rf"_t{n}\1(", generic)
             expr = generic
             for kind, fast in reversed(list(col.pinned.items())):
@@ -134,6 +139,32 @@ def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
         return [], "(" + "".join(e + ", " for e in exprs) + ")", env
 
     return make
+
+
+def _integer(prop: str) -> Callable[[Any], int]:
+    """A BIGINT column's staging of a value inside a document: an integral number as an int;
+    anything else refused, naming the field (never truncated: 1.5 is not 1)."""
+
+    def integer(v: Any) -> int:
+        try:
+            if v == int(v):
+                return int(v)
+        except (ValueError, OverflowError, ArithmeticError):
+            pass
+        raise stage.StagedRefusal(prop, f"{v!r} is not an integer")
+
+    return integer
+
+
+def _number(prop: str, then: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`then` for a number (not a bool); anything else refused, naming the field."""
+
+    def number(v: Any) -> Any:
+        if type(v) is bool or not isinstance(v, int | float | Decimal):
+            raise stage.StagedRefusal(prop, f"{v!r} is not a number")
+        return then(v)
+
+    return number
 
 
 def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
