@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers.mariadb_server import ThrowawayMariaDB
 from helpers.pg_server import ThrowawayPostgres
 from helpers.watchdog import remove_stale
