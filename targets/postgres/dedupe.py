@@ -38,8 +38,13 @@ def last_of_each(keys: Sequence[Any], families: Sequence[str]) -> list[int] | ra
     """Indexes of the rows to load, in order: the last row of each key. `keys` holds one value
     per row (one key column) or a tuple of `len(families)` values; `families` names each key
     column's type family (types.family). `range(len(keys))` when no key repeats."""
-    ids = key_ids(keys, families)
-    last = {k: i for i, k in enumerate(ids)}
+    ids = _canonical_keys(keys, families)
+    last: dict[Any, int]
+    try:
+        last = {k: i for i, k in enumerate(ids)}
+    except TypeError:  # a key holding an object or array: compare their JSON text
+        ids = _as_json(ids, len(families))
+        last = {k: i for i, k in enumerate(ids)}
     if len(last) == len(ids):
         return range(len(ids))
     return sorted(last.values())
@@ -48,18 +53,25 @@ def last_of_each(keys: Sequence[Any], families: Sequence[str]) -> list[int] | ra
 def key_ids(keys: Sequence[Any], families: Sequence[str]) -> Sequence[Any]:
     """Each row's key as a hashable value that is equal for two rows exactly when PostgreSQL
     sees one key (see last_of_each for `keys` and `families`)."""
+    ids = _canonical_keys(keys, families)
+    try:
+        set(ids)
+    except TypeError:
+        return _as_json(ids, len(families))
+    return ids
+
+
+def _canonical_keys(keys: Sequence[Any], families: Sequence[str]) -> Sequence[Any]:
     width = len(families)
     columns = [keys] if width == 1 else [[k[i] for k in keys] for i in range(width)]
-    if not all(_exact(col, fam) for col, fam in zip(columns, families, strict=True)):
-        canon = [
-            [canonical(v, fam) for v in col] for col, fam in zip(columns, families, strict=True)
-        ]
-        keys = canon[0] if width == 1 else list(zip(*canon, strict=True))
-    try:
-        set(keys)
-    except TypeError:  # a key holding an object or array: compare their JSON text
-        return [dumps([k] if width == 1 else list(k)) for k in keys]
-    return keys
+    if all(_exact(col, fam) for col, fam in zip(columns, families, strict=True)):
+        return keys
+    canon = [[canonical(v, fam) for v in col] for col, fam in zip(columns, families, strict=True)]
+    return canon[0] if width == 1 else list(zip(*canon, strict=True))
+
+
+def _as_json(ids: Sequence[Any], width: int) -> list[bytes]:
+    return [dumps([k] if width == 1 else list(k)) for k in ids]
 
 
 def fold_unchanged(
