@@ -151,6 +151,12 @@ class PostgresLoader:
         pk = ddl.primary_key(cur, schema, name)
         before = self.tables.get(spec.name)
         nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
+        if unchanged and not (keys and how.upsert) and (before is None or not before.unchanged):
+            LOG.warning(
+                "stream %r: its records may list unchanged columns (_sdc_unchanged) but it has no "
+                "key to keep their stored values by: they load as NULL in the appended rows",
+                spec.name,
+            )
         return Table(
             spec.name,
             schema,

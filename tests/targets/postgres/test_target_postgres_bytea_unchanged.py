@@ -238,6 +238,7 @@ def test_a_real_toast_update_through_tap_postgres(
     sql(src, "UPDATE src.tk SET v = 'b'")
     tap, done = run_pipe(tmp_path, src, cat, "target-postgres", dst, saved)
     assert done.returncode == 0, done.stderr.decode()
+    assert "has no key to keep their stored values by" in done.stderr.decode()
     (change,) = records(messages(tap.stdout), "tk")
     assert change["_sdc_unchanged"] == ["big"] and "big" not in change  # what the tap sent
     ((stored,),) = sql(src, "SELECT big FROM src.tk")
