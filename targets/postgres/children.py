@@ -22,6 +22,7 @@ from tapwell.singer.errors import ProtocolError
 
 from . import ddl
 from .encode import formatter_for
+from .merge import column_type
 
 if TYPE_CHECKING:
     from .loader import PostgresLoader
@@ -123,7 +124,7 @@ def _layout(loader: PostgresLoader, spec: StreamSpec) -> list[tuple[str, str, st
     """The columns (property, column, type) a row is encoded for: the COPY's property columns
     (PostgresLoader.copy_layout)."""
     table = loader.tables[spec.name]
-    return [(prop, col, table.columns[col]) for prop, col in table.props.items()]
+    return [(prop, col, column_type(table, col)) for prop, col in table.props.items()]
 
 
 def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
@@ -211,11 +212,12 @@ def _clear(cur: Any, parent: Any, keys: list[Any], columns: list[str]) -> None:
 
 
 def _copied_straight(parent: Any) -> bool:
-    """Whether PostgresLoader._load_batch will first try its batch of `parent` as one COPY
-    straight into the table (which fails, and clears `direct`, on a key already there)."""
+    """Whether merge.load_batch will first try its batch of `parent` as one COPY straight into
+    the table (which fails, and clears `direct`, on a key already there)."""
     deletes = "_sdc_deleted_at" in parent.props and parent.how.hard_delete
     keyed = parent.how.upsert and bool(parent.key_props)
-    return bool(keyed and not deletes and parent.direct and sorted(parent.keys) == parent.pk)
+    straight = not deletes and not parent.unchanged and parent.direct
+    return bool(keyed and straight and sorted(parent.keys) == parent.pk)
 
 
 def _delete_children(
