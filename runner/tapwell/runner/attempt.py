@@ -29,7 +29,7 @@ from tapwell.runner import fast_lane
 from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
 from tapwell.runner.lock import RunLock
 from tapwell.runner.metrics import Metrics
-from tapwell.runner.project import Connector, Integration, Project
+from tapwell.runner.project import Connector, Integration, Project, Target
 from tapwell.runner.selection import apply_selection
 from tapwell.runner.statestore import StateBackend, state_problem
 from tapwell.sdk.pipes import widen_pipe
@@ -108,15 +108,17 @@ def prepared_catalog(project: Project, integration: Integration) -> dict[str, An
     )
 
 
-def target_config(integration: Integration) -> dict[str, Any]:
-    """The target's config as given, except that our state-keeping targets get the integration's
-    name as `state_id` when none is set, so the state row in the destination is this
-    integration's alone and can be recovered (tapwell.runner.recover)."""
+def target_config(integration: Integration, target: Target | None = None) -> dict[str, Any]:
+    """A target's config as given (default: the integration's first), except that our
+    state-keeping targets get a `state_id` when none is set: the integration's name, or of a
+    fan-out target NAME@TARGET, so the state row in the destination is this one's alone and can
+    be recovered (tapwell.runner.recover), even with two of them writing to one database."""
     from tapwell.runner.project import is_ours
 
-    config = integration.target.config
-    if is_ours(integration.target) and not config.get("state_id"):
-        return {**config, "state_id": integration.name}
+    target = target or integration.targets[0]
+    config = target.connector.config
+    if is_ours(target.connector) and not config.get("state_id"):
+        return {**config, "state_id": target.state_key or integration.name}
     return config
 
 

@@ -45,7 +45,7 @@ from tapwell.runner.attempt import (
 from tapwell.runner.fanout_copy import Copier, Output, StateOrder
 from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
 from tapwell.runner.lock import RunLock
-from tapwell.runner.project import Integration, Project, Target, is_ours
+from tapwell.runner.project import Integration, Project, Target
 from tapwell.runner.statestore import StateBackend, state_problem
 from tapwell.sdk.pipes import widen_pipe
 from tapwell.singer.errors import ConfigError
@@ -210,7 +210,7 @@ def _start_targets(
     procs: list[subprocess.Popen[bytes]] = []
     outputs: list[Output] = []
     for i, (target, argv) in enumerate(zip(integration.targets, argvs, strict=True)):
-        config = _config(integration, target)
+        config = target_config(integration, target)
         cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
         read_end, write_end = os.pipe()
         widen_pipe(write_end)
@@ -227,15 +227,6 @@ def _start_targets(
         procs.append(proc)
         outputs.append(Output(target.connector.name, write_end, target.required, proc))
     return procs, outputs
-
-
-def _config(integration: Integration, target: Target) -> dict[str, Any]:
-    """A fan-out target's config: ours get NAME@TARGET as state_id when none is set, so two of
-    them writing to one database keep their state rows apart."""
-    config = target.connector.config
-    if is_ours(target.connector) and not config.get("state_id"):
-        return {**config, "state_id": target.state_key or integration.name}
-    return config if integration.fanout else target_config(integration)
 
 
 def _read_target_states(

@@ -17,7 +17,7 @@ from typing import Any
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
 from tapwell.runner.fanout import run_fanout_attempt
 from tapwell.runner.guard import pid_alive, this_host
-from tapwell.runner.history import RunRecord, new_run_id, utcnow
+from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
 from tapwell.runner.masking import secrets_of, state_store_secrets
 from tapwell.runner.notify import Notifier, message
@@ -330,7 +330,9 @@ def _finish(
             result.run_id,
             result.attempts,
             result.rows,
-            result.error or behind or None,
+            result.error,
+            lagging(result.targets),
+            behind,
         )
     )
 
@@ -367,14 +369,25 @@ def _pipeline(integration: Integration) -> str:
 
 
 def _behind(targets: dict[str, dict[str, Any]]) -> str:
-    """A sentence naming the targets that failed without failing the run, and their lag."""
-    late = [
-        f"{name} (exit {f.get('exit_code')}, {f['behind']['states']} STATE message(s), "
-        f"{f['behind']['seconds']:g}s behind)"
-        for name, f in targets.items()
-        if not name.startswith("_") and not f.get("required", True) and f.get("exit_code")
-    ]
-    return ("not required target(s) failed and are behind: " + "; ".join(late)) if late else ""
+    """A sentence naming the targets the run left behind the tap, and their lag: those that
+    failed without failing the run, and any other that ended short of the tap's last STATE."""
+    late = lagging(targets)
+
+    def one(name: str, lag: dict[str, Any]) -> str:
+        code = f"exit {lag['exit_code']}, " if lag["exit_code"] not in (0, None) else ""
+        return f"{name} ({code}{lag['states']} STATE message(s), {lag['seconds']:g}s behind)"
+
+    failed = [n for n, g in late.items() if not g["required"] and g["exit_code"] not in (0, None)]
+    parts = []
+    if failed:
+        parts.append(
+            "not required target(s) failed and are behind: "
+            + "; ".join(one(n, late[n]) for n in failed)
+        )
+    rest = [one(n, g) for n, g in late.items() if n not in failed]
+    if rest:
+        parts.append("target(s) that ended behind the tap: " + "; ".join(rest))
+    return "; ".join(parts)
 
 
 def _after_alone(
