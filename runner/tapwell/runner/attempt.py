@@ -55,6 +55,8 @@ class AttemptResult:
     source_name: str | None = None  # the mapper that failed, when tap_code is a mapper's
     target_name: str | None = None  # the required target that failed (fan-out)
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
+    # fan-out: the last state each target committed, by its state key (NAME@TARGET)
+    target_states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

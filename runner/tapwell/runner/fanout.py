@@ -266,6 +266,7 @@ def _read_target_states(
             sink(f"[tapwell] state of {name} not saved: {exc}")
             continue
         figures["states_saved"] += 1
+        result.target_states[key] = value
         if not order.commit(name, value):
             sink(
                 f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration"

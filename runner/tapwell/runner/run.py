@@ -195,6 +195,8 @@ def _run_locked(
                 on_spawn=live.watch,
             )
             _absorb(result, attempt)
+            for key, value in attempt.target_states.items():  # each target's, in its history
+                store.put(key, value, run_id=result.run_id, record=True, force=True)
             if integration.alone is not None:
                 _after_alone(store, integration, attempt, result.run_id)
             if attempt.last_state is not None:
