@@ -21,6 +21,7 @@ from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
 from tapwell.runner.masking import secrets_of, state_store_secrets
 from tapwell.runner.notify import Notifier, message
+from tapwell.runner.processes import AttemptSettings
 from tapwell.runner.project import Integration, Project
 from tapwell.runner.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
 from tapwell.runner.serve.live import LiveRun
@@ -181,18 +182,17 @@ def _run_locked(
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(project, integration, store, sink, result.run_id, state)
-            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
-                project,
-                integration,
-                store,
-                state=state,
-                run_id=result.run_id,
-                sink=sink,
+            settings = AttemptSettings(
+                result.run_id,
+                sink,
                 progress=progress,
-                progress_every=progress_every,
                 stall_timeout=stall_timeout(policy),
+                progress_every=progress_every,
                 lock=lock,
                 on_spawn=live.watch,
+            )
+            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
+                project, integration, store, state, settings
             )
             _absorb(result, attempt)
             for key, value in attempt.target_states.items():  # each target's, in its history
