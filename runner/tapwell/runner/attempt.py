@@ -21,7 +21,7 @@ from typing import IO, Any
 import orjson
 
 from tapwell.runner import fast_lane
-from tapwell.runner.guard import dies_with_runner, run_dir
+from tapwell.runner.guard import run_dir
 from tapwell.runner.metrics import Metrics
 from tapwell.runner.processes import (
     AttemptSettings,
@@ -29,6 +29,7 @@ from tapwell.runner.processes import (
     Supervisor,
     committed_state,
     kill,
+    popen,
     resolve_command,
     spawn_settings,
     start_sources,
@@ -196,13 +197,7 @@ def run_attempt(
         ]
 
         sources = start_sources(integration, tap_cmd, tmp, spawn)
-        target = subprocess.Popen(
-            dies_with_runner(target_cmd),
-            stdin=sources.stdout,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        target = popen(target_cmd, sources.stdout, spawn)
         sources.announce(settings.on_spawn)
         if settings.on_spawn is not None:
             settings.on_spawn("target", target.pid)

@@ -29,13 +29,14 @@ from typing import IO, Any
 
 from tapwell.runner.attempt import AttemptResult, Metrics, tap_command, target_config
 from tapwell.runner.fanout_copy import Copier, Output, StateOrder
-from tapwell.runner.guard import dies_with_runner, run_dir
+from tapwell.runner.guard import run_dir
 from tapwell.runner.processes import (
     AttemptSettings,
     Sink,
     Supervisor,
     committed_state,
     kill,
+    popen,
     resolve_command,
     spawn_settings,
     start_sources,
@@ -155,13 +156,7 @@ def _start_targets(
         cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
         read_end, write_end = os.pipe()
         widen_pipe(write_end)
-        proc = subprocess.Popen(
-            dies_with_runner(cmd),
-            stdin=read_end,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        proc = popen(cmd, read_end, spawn)
         os.close(read_end)
         if not target.required:
             os.set_blocking(write_end, False)  # waited on with select, see Copier.drop_after

@@ -110,6 +110,14 @@ def _io_bytes(pid: int) -> int:
     return 0
 
 
+def popen(cmd: list[str], stdin: Any, spawn: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """Start a connector reading `stdin`, its stdout and stderr piped to the runner; it dies
+    with the runner (tapwell.runner.guard)."""
+    return subprocess.Popen(
+        dies_with_runner(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **spawn
+    )
+
+
 def kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -158,13 +166,7 @@ def start_sources(
 ) -> Sources:
     """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
     (the runner holds no end of it: records never pass through here)."""
-    tap = subprocess.Popen(
-        dies_with_runner(tap_cmd),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **spawn,
-    )
+    tap = popen(tap_cmd, subprocess.DEVNULL, spawn)
     procs = [(integration.tap.name, tap)]
     out = tap.stdout
     assert out is not None
@@ -175,13 +177,7 @@ def start_sources(
             write_private(tmp, f"mapper{i}.json", mapper.config),
         ]
         widen_pipe(out)
-        proc = subprocess.Popen(
-            dies_with_runner(cmd),
-            stdin=out,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        proc = popen(cmd, out, spawn)
         out.close()
         assert proc.stdout is not None
         procs.append((mapper.name, proc))
