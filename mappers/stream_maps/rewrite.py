@@ -25,6 +25,9 @@ from .maps import OutputMap
 Edit = tuple[str, bytes, Callable[[Any], Any], str]  # property, its quoted key, hash, expression
 
 
+_MESSAGE_KEYS = frozenset(("type", "stream", "record", "version", "time_extracted"))
+
+
 def edits_of(maps: list[OutputMap], stream: str) -> list[Edit] | None:
     """The in-place edits that do this stream's mapping, or None when it needs the parse."""
     if len(maps) != 1:
@@ -36,8 +39,8 @@ def edits_of(maps: list[OutputMap], stream: str) -> list[Edit] | None:
         return None
     out: list[Edit] = []
     for prop, expr in m.steps:
-        if expr is None or expr.of_own_value is None:
-            return None
+        if expr is None or expr.of_own_value is None or prop in _MESSAGE_KEYS:
+            return None  # a key the message itself has would be found outside the record
         out.append((prop, orjson.dumps(prop), expr.of_own_value, expr.text))
     return out
 

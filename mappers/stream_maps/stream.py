@@ -90,7 +90,7 @@ class Mapper:
         done = pos = 0  # data[done:pos] is copied as it is, once a line needs more
         end = len(data)
         while pos < end:
-            eol = find(b"\n", pos) + 1
+            eol = find(b"\n", pos) + 1 or end  # chunks end with a newline; never loop
             at = find(key, pos, eol) if head(data, pos) is not None else -1
             found = value_at(data, at + width, eol) if at >= 0 else None
             if found is None or find(key, at + width, eol) >= 0:

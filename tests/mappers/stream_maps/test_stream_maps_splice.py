@@ -83,3 +83,21 @@ def test_a_new_schema_in_the_chunk_takes_effect_in_order():
         mapper.chunk(data, out)
     written = b"".join(out)
     assert written.count(b'"RECORD"') == 1 and b"a@b.c" not in written
+
+
+def test_a_property_named_like_a_message_key_is_parsed_not_edited():
+    import hashlib
+
+    config = read_config({"stream_maps": {"c": {"version": "md5(version)"}}})
+    schema = b'{"type":"SCHEMA","stream":"c","schema":{"properties":{"id":{},"version":{}}}}\n'
+    record = b'{"type":"RECORD","stream":"c","record":{"id":1,"version":"r1"},"version":"v1"}\n'
+    mapper = Mapper(config)
+    out: list[bytes] = []
+    mapper.chunk(schema + record, out)
+    assert not mapper.splices and not mapper.edits
+    hashed = hashlib.md5(b"r1").hexdigest().encode()
+    assert b'"record":{"id":1,"version":"' + hashed + b'"},"version":"v1"' in b"".join(out)
+    # a record without it fails as singer-sdk's does; the message's version is never hashed
+    lacking = b'{"type":"RECORD","stream":"c","record":{"id":2},"version":"v1"}\n'
+    with pytest.raises(ProtocolError, match="field 'version'"):
+        mapper.chunk(lacking, out)
