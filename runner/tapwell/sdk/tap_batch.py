@@ -240,6 +240,12 @@ class BatchFile:
             self.f.write("".join(map(self.csv_row, records)).encode("utf-8", "surrogatepass"))
         self.rows += len(records)
 
+    def write_lines(self, data: bytes, rows: int) -> None:
+        """`rows` lines already in the file's format (each ending in a newline), as a source
+        that renders them itself writes them (tap-mysql's server-side csv)."""
+        self.f.write(data)
+        self.rows += rows
+
     def close(self) -> str:
         """Flush to disk (fsync: a STATE will say these rows are done) and return the URL."""
         if self.f is not self.raw:
