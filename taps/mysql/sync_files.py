@@ -58,7 +58,7 @@ def _csv_files(ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], ve
         raise AssertionError("sync_full's SELECT changed shape")  # pragma: no cover
     mariadb = server_info(ctx.conn)["engine"] == "mariadb"
     select, checks_dates = csv_select_list(
-        sp.columns, sp.schema["properties"], sp.key_properties, quote, mariadb
+        sp.columns, sp.schema["properties"], sp.key_properties, quote, mariadb, _charsets(ctx, sp)
     )
     # the driver formats the query with the params (%s): a literal % is written %%
     sql = f"SELECT {select.replace('%', '%%')} FROM " + sql[len(head) :]
@@ -76,6 +76,21 @@ def _csv_files(ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], ve
         return rows[-1][first_key:]
 
     return _files(ctx, sp, sql, params, version, write)
+
+
+def _charsets(ctx: SyncContext, sp: StreamPlan) -> dict[str, str | None]:
+    """Column -> character set (None for non-text columns): the csv SELECT converts only the
+    text that is not already utf8mb4's bytes."""
+    cur = ctx.conn.cursor()
+    with translated(ctx.config, f"reading the character sets of {sp.tap_stream_id}"):
+        cur.execute(
+            "SELECT column_name, character_set_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            (sp.table.database, sp.table.name),
+        )
+        found = {str(n): (str(c) if c else None) for n, c in cur.fetchall()}
+    cur.close()
+    return found
 
 
 def _files(
