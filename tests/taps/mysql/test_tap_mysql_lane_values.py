@@ -161,6 +161,12 @@ def test_csv_lane_equals_record_lane(
         bin_path, tmp_path, lane_tap, cat, target, {**lane_cfg, "batch_root": str(spool)}, "lane"
     )
     assert code == 0 and lane.returncode == 0, lane.stderr.decode()
+    # again: now every key is in the table (a first load COPYs straight into it; this one is
+    # staged and merged)
+    again, code = pipe(
+        bin_path, tmp_path, lane_tap, cat, target, {**lane_cfg, "batch_root": str(spool)}, "lane"
+    )
+    assert code == 0 and again.returncode == 0, again.stderr.decode()
     if target == "target-postgres":
         want, got = _pg_rows(pg_db, "rec", name), _pg_rows(pg_db, "lane", name)
     else:
