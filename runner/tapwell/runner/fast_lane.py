@@ -7,8 +7,8 @@ on/off): auto uses the lane when both sides can, on refuses to run without it, o
 
 The default is off for now: the csv lane measured no faster than RECORD lines (the tap's csv
 encoding in Python costs more than it saves; issue 19), kills of the target and the runner
-mid-lane are not yet tested, and a target with `nested: tables` refuses csv files. An
-integration opts in with `fast_lane: auto` or `on`.
+mid-lane are not yet tested. An integration opts in with `fast_lane: auto` or `on`. A target
+with `nested: tables` is given jsonl files (its records split in Python), never csv.
 
 Disk stays bounded: the tap writes `batch_size` rows per file and waits while more than
 `max_pending_files` (2) of its files are not yet committed (and so deleted) by the target.
@@ -91,9 +91,24 @@ def _formats(info: dict[str, Any]) -> list[str]:
     return [str(f) for f in info.get("batch_formats") or ["jsonl"]]
 
 
-def common_format(tap: dict[str, Any], target: dict[str, Any]) -> str | None:
+def common_format(
+    tap: dict[str, Any], target: dict[str, Any], target_config: dict[str, Any] | None = None
+) -> str | None:
+    """The format both sides speak, csv first. A target that makes nested documents into
+    tables (`nested: tables`, or a stream of `nested_streams` so) splits each record in
+    Python, which a csv file (COPYed as it lies) cannot feed: jsonl, whose records take the
+    target's usual path, or no lane."""
     both = set(_formats(tap)) & set(_formats(target))
+    if nests_tables(target_config or {}):
+        both.discard("csv")
     return next((f for f in PREFERRED if f in both), None)
+
+
+def nests_tables(target_config: dict[str, Any]) -> bool:
+    """Whether the target config asks for nested tables for any stream."""
+    streams = target_config.get("nested_streams")
+    modes = list(streams.values()) if isinstance(streams, dict) else []
+    return "tables" in [str(m).strip().lower() for m in [target_config.get("nested"), *modes]]
 
 
 def prepare(
@@ -110,7 +125,7 @@ def prepare(
     how = mode(raw, name)
     if how == "off" or "batch_config" in tap_config:
         return tap_config, target_config, None  # off, or the user's own batch_config
-    fmt = common_format(about(root, tap_argv), about(root, target_argv))
+    fmt = common_format(about(root, tap_argv), about(root, target_argv), target_config)
     if fmt is None:
         if how == "on":
             raise ConfigError(
