@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dest import PostgresDest
+from bench.lane_watch import LaneWatch
 from bench.measure import Step, probe
 from bench.selection import SelectionError, select_full_table
 from bench.source import MySQLSource
@@ -69,6 +70,10 @@ class Tool:
 
     def versions(self) -> dict[str, str]:
         return {}
+
+    def watch(self, ctx: Context) -> LaneWatch | None:
+        """A watch on the processes a runner spawns (their own peak RSS), or None."""
+        return None
 
 
 def _version_line(argv: list[str]) -> str:
@@ -286,6 +291,11 @@ class TapwellRun(Tool):
         (self.project / "catalogs").mkdir(exist_ok=True)
         assert self.pair.catalog is not None
         (self.project / "catalogs" / "bench.json").write_text(self.pair.catalog.read_text())
+
+    def watch(self, ctx: Context) -> LaneWatch | None:
+        assert self.project is not None
+        names = ("tap-mysql", "target-postgres")
+        return LaneWatch(self.project, names, self.project / "state" / "spool")
 
     def full_steps(self, ctx: Context, dbname: str) -> list[Step]:
         assert self.project is not None

@@ -10,7 +10,7 @@ encoding in Python costs more than it saves; issue 19), kills of the target and 
 mid-lane are not yet tested. An integration opts in with `fast_lane: auto` or `on`. A target
 with `nested: tables` is given jsonl files (its records split in Python), never csv.
 
-Disk stays bounded: the tap writes `batch_size` rows per file and waits while more than
+Disk stays bounded: the tap writes `fast_lane_batch_size` rows per file (100,000) and waits while more than
 `max_pending_files` (2) of its files are not yet committed (and so deleted) by the target.
 """
 
@@ -49,6 +49,16 @@ def mode(raw: dict[str, Any], name: str) -> str:
     if text in ("false", "no"):
         return "off"
     raise ConfigError(f"integration {name!r}: fast_lane: {value!r} is not auto, on or off")
+
+
+def batch_size(raw: dict[str, Any], name: str) -> int:
+    """The integration's `fast_lane_batch_size`: rows per BATCH file (100,000 by default)."""
+    value = raw.get("fast_lane_batch_size", BATCH_SIZE)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"integration {name!r}: fast_lane_batch_size: {value!r} is not a whole number of rows"
+        )
+    return value
 
 
 def about(root: Path, argv: list[str]) -> dict[str, Any]:
@@ -138,7 +148,7 @@ def prepare(
     batch = {
         "encoding": {"format": fmt, "compression": "none"},
         "storage": {"root": f"file://{spool}", "prefix": ""},
-        "batch_size": BATCH_SIZE,
+        "batch_size": batch_size(raw, name),
         "max_pending_files": MAX_PENDING,
     }
     return (

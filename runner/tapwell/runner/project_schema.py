@@ -201,6 +201,11 @@ INTEGRATION: dict[str, Any] = {
             "description": "BATCH files between tap and target when both can (auto), always "
             "(on: refuse to run without), never (off, the default)",
         },
+        "fast_lane_batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "rows per BATCH file on the fast lane (100000)",
+        },
     },
 }
 
