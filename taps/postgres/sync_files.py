@@ -27,7 +27,7 @@ from tapwell.singer.schema import property_types
 from tapwell.singer.wire import loads
 
 from .connection import quote, server_version, translated
-from .sync_common import SRC, StreamPlan, SyncContext
+from .sync_common import SRC, StreamPlan, SyncContext, bookmark_param
 from .types import has_raw_json, select_expression
 
 LOG = logging.getLogger("tap-postgres")
@@ -41,14 +41,19 @@ def _file_name(stream: str, version: int, seq: int) -> str:
 def _range(
     sp: StreamPlan, low: dict[str, Any] | None, high: dict[str, Any]
 ) -> tuple[str, list[Any]]:
-    """WHERE (after `low`, up to `high`) and its params."""
-    from .sync_full import key_condition, key_params
-
-    where, params = [key_condition(sp, "<=")], key_params(sp, high)
+    """WHERE (after `low`, up to `high`) and its params: the key compared as a row, each value
+    cast to its column's type (as sync_full's resume condition)."""
+    cols = ", ".join(f"{SRC}.{quote(k)}" for k in sp.key_properties)
+    marks = ", ".join(sp.cast(k) for k in sp.key_properties)
+    where, params = [f"({cols}) <= ({marks})"], _params(sp, high)
     if low is not None:
-        where.append(key_condition(sp, ">"))
-        params += key_params(sp, low)
+        where.append(f"({cols}) > ({marks})")
+        params += _params(sp, low)
     return " WHERE " + " AND ".join(where), params
+
+
+def _params(sp: StreamPlan, values: dict[str, Any]) -> list[Any]:
+    return [bookmark_param(values[k]) for k in sp.key_properties]
 
 
 def _order(sp: StreamPlan) -> str:

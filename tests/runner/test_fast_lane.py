@@ -100,7 +100,7 @@ def test_nested_tables_target_gets_jsonl_files(mysql_db: dict[str, Any], tmp_pat
     sql(
         mysql_db,
         "CREATE TABLE docs (id INT PRIMARY KEY, name VARCHAR(20), j JSON)",
-        "INSERT INTO docs VALUES (1, 'a', '{\"k\": 1.10, \"items\": [{\"sku\": \"x\"}]}'),"
+        'INSERT INTO docs VALUES (1, \'a\', \'{"k": 1.10, "items": [{"sku": "x"}]}\'),'
         " (2, '', NULL), (3, NULL, '[1, 2]')",
     )
     proj = Proj(tmp_path)
