@@ -89,7 +89,7 @@ def test_fast_lane_setting_is_checked(tmp_path: Path) -> None:
         "auto",
         "on",
     ]
-    assert mode({}, "x") == "off"  # opt-in until the lane measures faster (fast_lane.py)
+    assert mode({}, "x") == "auto"  # the default since it measured faster (fast_lane.py)
     with pytest.raises(ConfigError, match="fast_lane: 'sideways' is not auto, on or off"):
         mode({"fast_lane": "sideways"}, "x")
 
@@ -128,3 +128,16 @@ def test_nested_tables_config_drops_csv() -> None:
     assert common_format(both, both, {"nested": "tables"}) == "jsonl"
     assert common_format(both, both, {"nested_streams": {"s": "tables"}}) == "jsonl"
     assert common_format(both, {**both, "batch_formats": ["csv"]}, {"nested": "tables"}) is None
+
+
+def test_mappers_keep_record_lines(tmp_path: Path) -> None:
+    """A mapper maps RECORD lines only: with a transform the lane is never taken (auto), and
+    `on` is refused with one line."""
+    from tapwell.runner.fast_lane import prepare
+    from tapwell.singer.errors import ConfigError
+
+    raw = {"transform": {"stream_maps": {"s": {"email": "md5(email)"}}}}
+    tap, target, spool = prepare("x", raw, tmp_path, tmp_path, ["tap"], ["target"], {}, {})
+    assert (tap, target, spool) == ({}, {}, None)
+    with pytest.raises(ConfigError, match="fast_lane: on, but it has mappers"):
+        prepare("x", {**raw, "fast_lane": "on"}, tmp_path, tmp_path, ["t"], ["u"], {}, {})
