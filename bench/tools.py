@@ -310,6 +310,7 @@ class TapwellRun(Tool):
                         "name": "target-postgres",
                         "config": self.pair._target_config(ctx.dest, dbname),
                     },
+                    "fast_lane": "off",  # RECORD lines (tapwell-batch: the lane)
                 }
             },
         }
