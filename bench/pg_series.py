@@ -9,6 +9,7 @@ is reported SKIPPED with that reason.
 | tool           | full table                                        | CDC                         |
 | raw            | `psql \\copy (select) to stdout | psql \\copy from stdin` | (none)               |
 | tapwell        | our tap-postgres                                  | pgoutput, our tap           |
+| tapwell-batch  | `tapwell run`, fast_lane: on (csv BATCH files)    | (none)                      |
 | pipelinewise   | pipelinewise-tap-postgres 2.1.0                   | wal2json                    |
 | meltanolabs    | meltanolabs-tap-postgres 0.10.0                   | wal2json                    |
 
@@ -99,6 +100,7 @@ class Series:
         self.wal2json = (PG_BIN.parent / "lib" / "wal2json.so").exists()
         self.dests: list[str] = []  # destination databases, dropped at the end
         self.keep_dest = False
+        self.lane_figures: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------- setup
 
@@ -125,6 +127,8 @@ class Series:
         out = [
             Contender("raw", None),
             Contender("tapwell", lambda w, m: [str(REPO_BIN / "tap-postgres")]),
+            # `tapwell run` with fast_lane: on (csv BATCH files), full table only
+            Contender("tapwell-batch", lambda w, m: [str(REPO_BIN / "tap-postgres")]),
         ]
         for name, anchor, flag in (
             ("pipelinewise", "pipelinewise-tap-postgres", "--properties"),
@@ -196,6 +200,8 @@ class Series:
             into = Step("psql-in", ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", dest["dbname"], "-v",
                                     "ON_ERROR_STOP=1", "-c", "\\copy bench.orders from stdin"])  # fmt: skip
             return run_pipeline([out, into], work / "logs")
+        if c.name == "tapwell-batch":
+            return self.run_lane(work, dest)
         method = "FULL_TABLE" if stage == "full" else "LOG_BASED"
         argv = [
             *self.tap_argv(c),
@@ -209,6 +215,34 @@ class Series:
         return run_pipeline(
             [Step("tap", argv), target], work / "logs", stdout=work / "target-states.jsonl"
         )
+
+    def run_lane(self, work: Path, dest: dict[str, Any]) -> Timing:
+        """`tapwell run` on tap-postgres -> target-postgres with fast_lane: on, runner start-up
+        included; the tap's and target's own peak RSS and the spool's peak disk are watched
+        (bench/lane_watch.py) and kept for the record."""
+        from bench.lane_watch import LaneWatch
+
+        project = work / "project"
+        (project / "catalogs").mkdir(parents=True, exist_ok=True)
+        shutil.copy(work / "catalog-FULL_TABLE.json", project / "catalogs" / "bench.json")
+        integration = {
+            "tap": {"name": "tap-postgres", "config": self.tap_config(Contender("tapwell", None))},
+            "target": {"name": "target-postgres", "config": dest},
+            "fast_lane": "on",
+        }
+        doc = {
+            "version": 1,
+            "state": {"backend": "file", "path": "state"},
+            "catalogs": "catalogs",
+            "integrations": {"bench": integration},
+        }
+        (project / "tapwell.yml").write_text(json.dumps(doc, indent=2))  # JSON is YAML
+        argv = [str(REPO_BIN / "tapwell"), "--project", str(project), "run", "bench"]
+        names = ("tap-postgres", "target-postgres")
+        with LaneWatch(project, names, project / "state" / "spool") as watch:
+            t = run_pipeline([Step("tapwell", [*argv, "--full-refresh"])], work / "logs")
+        self.lane_figures = watch.figures()
+        return t
 
     def record(
         self,
@@ -224,6 +258,13 @@ class Series:
         targ = next((p for p in t.procs if p.name in ("target", "psql-in")), None)
         r = Result(c.name, stage, "ok", rows, round(t.wall_s, 2), round(tap.max_rss_mb, 1) if tap else 0.0,
                    round(tap.cpu_s, 2) if tap else 0.0, round(targ.cpu_s, 2) if targ else 0.0, procs=procs)  # fmt: skip
+        if c.name == "tapwell-batch" and self.lane_figures:
+            lane = self.lane_figures
+            r.tap_rss_mb = lane["peak_rss_mb"].get("tap-postgres", 0.0)
+            r.note = (
+                f"target RSS {lane['peak_rss_mb'].get('target-postgres', 0.0):.0f} MB, spool peak "
+                f"{lane['spool_peak_mb']:.0f} of {lane['spool_written_mb']:.0f} MB written"
+            )
         if not t.ok:
             r.status, r.note = "failed", t.error or "failed"
             return r
@@ -284,7 +325,7 @@ class Series:
         timed second runs."""
         started: dict[str, tuple[Path, dict[str, Any], Path]] = {}
         for name, c in ready.items():
-            if name == "raw":
+            if name in ("raw", "tapwell-batch"):  # the lane is for full loads only
                 continue
             if c.anchor and not self.wal2json:
                 self.results.append(
@@ -408,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--changes", type=int, default=None, help="row changes for CDC (default: --rows)"
     )
-    p.add_argument("--tools", default="raw,tapwell,pipelinewise,meltanolabs")
+    p.add_argument("--tools", default="raw,tapwell,tapwell-batch,pipelinewise,meltanolabs")
     p.add_argument("--stages", default="full,cdc", help="full, cdc or both (default)")
     p.add_argument("--keep-dest", action="store_true", help="keep the destination databases")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")

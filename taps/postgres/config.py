@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "PgConfig", "default_slot", "parse"]
@@ -59,7 +60,7 @@ OTHER_TAPS = (
     "debug_lsn", "use_secondary", "secondary_host", "secondary_port", "wal2json_message_format",
     "tap_stream_id", "limit", "stream_maps", "stream_map_config", "flattening_enabled",
     "flattening_max_depth", "dates_as_string", "json_as_object", "ssl_client_certificate_enable",
-    "ssl_storage_directory", "ssh_tunnel", "replication_slot_name", "batch_config",
+    "ssl_storage_directory", "ssh_tunnel", "replication_slot_name",
 )  # fmt: skip
 
 
@@ -143,6 +144,16 @@ class PgConfig:
         aliases=("export_batch_rows",),
         parse=whole_number(1),
         help="Rows between STATE messages",
+    )
+    batch_config: BatchConfig | None = setting(
+        None,
+        type="object",
+        parse=parse_batch_config,
+        show_default=False,
+        help="The fast lane (singer-sdk's spelling): FULL_TABLE and initial LOG_BASED rows of "
+        'tables with a key go into files, {"encoding": {"format": "jsonl"|"csv", "compression": '
+        '"none"|"gzip"}, "storage": {"root": "file:///dir", "prefix": ""}, "batch_size": '
+        "100000}, each file followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect)",
     )
     batch_rows: int = setting(
         5_000,
