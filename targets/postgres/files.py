@@ -89,10 +89,11 @@ def _copy_file(
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         into, ddl.idents(cols)
     )
+    nul = loader.tables[batch.spec.name].nul
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
             while chunk := f.read(CHUNK):
-                pipe.write(chunk)
+                pipe.write(_without_nul(chunk, nul))
         batch.file_rows += max(cur.rowcount, 0)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
@@ -143,6 +144,18 @@ def _version_default(cur: Any, table: Any) -> None:
             table.target, sql.SQL(VERSION_DEFAULT)
         )
     )
+
+
+def _without_nul(chunk: bytes, nul: Any) -> bytes:
+    """`chunk` with its NUL characters replaced or stripped as the setting `nul_characters`
+    says, as the RECORD lane does (PostgreSQL cannot store them; in UTF-8 a 0 byte is only ever
+    U+0000, so a chunk boundary never splits one). Mode `error` leaves them: COPY then refuses
+    the row, and the error names the file, row and column. A NUL written as `\\u0000` inside a
+    JSON value is not touched: jsonb refuses it the same way."""
+    if nul.mode == "error" or b"\x00" not in chunk:
+        return chunk
+    nul.count += chunk.count(b"\x00")
+    return chunk.replace(b"\x00", "\ufffd".encode() if nul.mode == "replace" else b"")
 
 
 def _open(path: str, gz: bool) -> IO[bytes]:

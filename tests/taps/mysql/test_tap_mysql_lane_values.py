@@ -91,8 +91,9 @@ def _names(db: dict[str, Any]) -> str:
     conn.cursor().execute(
         "INSERT INTO `odd ``names`` 100` VALUES"
         " (1, %s, %s, %s, %s, 0.10, 0), (2, NULL, '', NULL, NULL, -1.00, 5),"
-        " (3, %s, %s, %s, '', 99999.99, 1)",
-        ['a,"b"\r\n', "\\N", "é", "ü", "", "NULL", "ÿ"],
+        " (3, %s, %s, %s, '', 99999.99, 1), (4, %s, %s, NULL, NULL, 0.00, 0)",
+        # row 4: NUL characters, which target-postgres replaces (nul_characters) on both lanes
+        ['a,"b"\r\n', "\\N", "é", "ü", "", "NULL", "ÿ", "\x00", "x\x00y\x00"],
     )
     conn.close()
     return "odd `names` 100"
