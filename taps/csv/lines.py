@@ -131,36 +131,43 @@ def _plain_integers(col: Sequence[str]) -> bool:
     return joined.isascii() and joined.isdecimal() and min(col)[0] != "0"
 
 
-# Where the separators are in the texts orjson writes for a date, a date-time with
-# microseconds and one without: {length: (position, character)...}; "±" is + or -.
-_SHAPES = {
-    10: ((4, "-"), (7, "-")),
+# Where the separators are in the texts orjson writes for a date, and for a date-time with
+# microseconds and without: {length: ((position, character), ...)}; "±" is + or -.
+_DATE_SHAPES = {10: ((4, "-"), (7, "-"))}
+_DATETIME_SHAPES = {
     32: ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, "±"), (29, ":")),
     25: ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "±"), (22, ":")),
 }
 
 
-def _iso_as_written(col: Sequence[str]) -> bool:
-    """The texts (already parsed by fromisoformat, so digits where digits go) are each exactly
-    what orjson writes for its value: one of the lengths of `_SHAPES` with its separators in
-    place, microseconds only when not zero, an offset (never -00:00, which is written +00:00)."""
-    lengths = set(map(len, col))
-    if len(lengths) != 1:
-        return False
-    width = lengths.pop()
-    shape = _SHAPES.get(width)
-    if shape is None:
-        return False
-    joined = "\n".join(col)
-    n = len(col)
-    for at, char in shape:
-        found = joined[at :: width + 1]
-        if char == "±":
-            if found.count("+") + found.count("-") != n:
-                return False
-        elif found.count(char) != n:
+def _iso_shape(shapes: dict[int, tuple[tuple[int, str], ...]]) -> Callable[[Sequence[str]], bool]:
+    def as_written(col: Sequence[str]) -> bool:
+        """The texts (already parsed by fromisoformat, so digits where digits go) are each
+        exactly what orjson writes for its value: of one length of `shapes` with its separators
+        in place, microseconds only when not zero, an offset (never -00:00: written +00:00)."""
+        lengths = set(map(len, col))
+        if len(lengths) != 1:
             return False
-    return "-00:00" not in joined and ".000000" not in joined
+        width = lengths.pop()
+        shape = shapes.get(width)
+        if shape is None:
+            return False
+        joined = "\n".join(col)
+        n = len(col)
+        for at, char in shape:
+            found = joined[at :: width + 1]
+            if char == "±":
+                if found.count("+") + found.count("-") != n:
+                    return False
+            elif found.count(char) != n:
+                return False
+        return "-00:00" not in joined and ".000000" not in joined
+
+    return as_written
+
+
+_date_as_written = _iso_shape(_DATE_SHAPES)
+_datetime_as_written = _iso_shape(_DATETIME_SHAPES)
 
 
 def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
@@ -227,14 +234,14 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
     if convert is to_bool:
         return _boolean(prop, typed_nulls, native)
     if convert is to_date:
-        return _parsed(prop, date.fromisoformat, typed_nulls, native, _iso_as_written, True)
+        return _parsed(prop, date.fromisoformat, typed_nulls, native, _date_as_written, True)
     if convert is orjson.loads:
         return _json(prop, typed_nulls, native)
     if convert is to_int:
         return _parsed(prop, int, typed_nulls, native, _plain_integers, False, proves=True)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat
-    return _parsed(prop, fast, typed_nulls, native, _iso_as_written, True)
+    return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True)
 
 
 def assemble(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows: int) -> str:

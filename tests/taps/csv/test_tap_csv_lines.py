@@ -223,3 +223,41 @@ def test_incremental_keeps_the_same_records_and_bookmark(tmp_path, key):
     want_again, _ = run(REFERENCE, cfg, catalog, state)
     assert again == want_again
     assert 0 < again.count('"type":"RECORD"') < ours.count('"type":"RECORD"')
+
+
+# Whole columns of one shape each: the fast checks (`as written`) take or refuse a column at once.
+SHAPED = [
+    ({"type": "string", "format": "date-time"}, ["2024-01-01"] * 3),  # a date in a date-time column
+    ({"type": "string", "format": "date-time"}, ["2024-01-01T00:00:00"] * 3),  # naive: +00:00
+    ({"type": "string", "format": "date-time"}, ["2024-01-01 00:00:00+00:00"] * 3),
+    ({"type": "string", "format": "date-time"}, ["2024-01-01T00:00:00.000000+00:00"] * 3),
+    ({"type": "string", "format": "date-time"}, ["2024-01-01T00:00:00-00:00"] * 3),
+    ({"type": "string", "format": "date-time"}, ["2024-01-01T00:00:00.123456-05:00"] * 3),
+    ({"type": "string", "format": "date-time"}, ["2024-01-01T00:00:00+05:30:15"] * 3),
+    ({"type": "string", "format": "date"}, ["20240131", "20240229"]),
+    ({"type": "string", "format": "date"}, ["2024-01-31", "0001-01-01"]),
+    ({"type": "integer"}, ["007", "010"]),
+    ({"type": "integer"}, ["-5", "12"]),
+    ({"type": "integer"}, [str(2**70), "9" * 30]),
+    ({"type": "integer"}, ["5", "12", "0"]),
+    ({"type": "number"}, ["1E+5", "0.0000001", "1.50", "-0"]),
+    ({"type": "boolean"}, ["Yes", "no"]),
+    ({"type": "string"}, ["plain", "", "é \U0001f600"]),
+    ({"type": "string"}, ["line\nbreak", 'q"uote']),
+]
+
+
+@pytest.mark.parametrize(("prop", "texts"), SHAPED)
+def test_a_whole_column_of_one_shape_is_written_as_the_record_was(prop, texts):
+    from tapwell.taps.csv.lines import column_renderer
+    from tapwell.taps.csv.types import compile_row
+
+    rendered, quoted, _ = column_renderer(prop, frozenset(), native=False)(tuple(texts))
+    got = [f'"{t}"' if quoted else t for t in rendered]
+    convert = compile_row([(0, "c", prop)], frozenset(), set())
+    want = []
+    for text in texts:
+        out = io.BytesIO()
+        MessageWriter(out).write_record("s", convert([text]))
+        want.append(out.getvalue().decode().split('"c":', 1)[1].rsplit("}}", 1)[0])
+    assert got == want
