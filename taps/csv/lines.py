@@ -133,14 +133,15 @@ def _plain_integers(col: Sequence[str]) -> bool:
 
 # Where the separators are in the texts orjson writes for a date, and for a date-time with
 # microseconds and without: {length: ((position, character), ...)}; "±" is + or -.
-_DATE_SHAPES = {10: ((4, "-"), (7, "-"))}
-_DATETIME_SHAPES = {
+Shapes = dict[int, tuple[tuple[int, str], ...]]
+_DATE_SHAPES: Shapes = {10: ((4, "-"), (7, "-"))}
+_DATETIME_SHAPES: Shapes = {
     32: ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, "±"), (29, ":")),
     25: ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "±"), (22, ":")),
 }
 
 
-def _iso_shape(shapes: dict[int, tuple[tuple[int, str], ...]]) -> Callable[[Sequence[str]], bool]:
+def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
     def as_written(col: Sequence[str]) -> bool:
         """The texts (already parsed by fromisoformat, so digits where digits go) are each
         exactly what orjson writes for its value: of one length of `shapes` with its separators
