@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tapwell.sdk import sql_tap
+import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.sql_tap import truthy
 from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tapwell.sdk import sql_tap
+import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.singer.errors import ConfigError
 
