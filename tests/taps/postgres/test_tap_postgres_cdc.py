@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+from helpers.pg_arrays import ARRAYS_DDL, ARRAYS_EXPECTED, ARRAYS_ROWS, exact_record
 from helpers.pg_server import ThrowawayPostgres
 from helpers.pg_tap import (
     BIN,
@@ -143,6 +144,25 @@ def test_initial_copy_then_changes_row_by_row(
     msgs, _ = cycle(tmp_path, src, cat, dst, state3)  # and nothing new: no record
     assert records(msgs) == []
     assert confirmed(src) == state3["bookmarks"]["src-all_types"]["lsn"]
+
+
+def test_arrays_from_the_wal_as_from_the_snapshot(
+    src: dict[str, Any], pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The rows of helpers.pg_arrays inserted after the initial copy: the WAL's array texts give
+    the same records as the snapshot (test_tap_postgres_arrays.py), and no new SCHEMA (a
+    Relation message does not repeat the declared dimensions)."""
+    sql(src, ARRAYS_DDL)
+    cat = select(discover(tmp_path, src), "arrays", method="LOG_BASED")
+    dst = dst_config(pg_db)
+    msgs, state = cycle(tmp_path, src, cat, dst, None)
+    assert records(msgs) == []
+    first_schema = next(m["schema"] for m in msgs if m["type"] == "SCHEMA")
+    sql(src, ARRAYS_ROWS)
+    msgs, _ = cycle(tmp_path, src, cat, dst, state)
+    got = {int(r["id"]): exact_record(r) for r in records(msgs, "arrays")}
+    assert got == ARRAYS_EXPECTED
+    assert [m["schema"] for m in msgs if m["type"] == "SCHEMA"] == [first_schema]
 
 
 def test_truncate_add_column_and_new_table(
