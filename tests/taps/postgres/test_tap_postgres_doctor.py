@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
+from helpers.pg_logical import source_database, throwaway_server
 from helpers.pg_server import ThrowawayPostgres
 from helpers.pg_tap import discover, messages, records, run_tap, select, sql, states
 from tapwell.taps.postgres.config import PgConfig
@@ -18,44 +18,18 @@ from tapwell.taps.postgres.pgoutput import lsn_text, parse_lsn
 from tapwell.taps.postgres.replication import SlotInfo, slot_problems
 
 pytestmark = pytest.mark.services
-LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
-
-
-def _server(settings: dict[str, str]) -> Iterator[ThrowawayPostgres]:
-    if ThrowawayPostgres.missing():
-        pytest.skip(str(ThrowawayPostgres.missing()))
-    s = ThrowawayPostgres(settings=settings)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThrowawayPostgres]:
-    yield from _server(LOGICAL)
+    yield from throwaway_server()
 
 
 @pytest.fixture
 def src(server: ThrowawayPostgres, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A fresh database with schema `src` on the logical server; a tap config for it."""
-    name = "doc_" + request.node.name.split("[")[0][-40:].lower()
-    admin = psycopg2.connect(**server.config)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    cfg = {**server.config, "dbname": name, "filter_schemas": "src"}
-    sql(cfg, "CREATE SCHEMA src")
-    yield cfg
-    admin = psycopg2.connect(**server.config)
-    admin.autocommit = True
-    admin.cursor().execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s",
-        (name,),
-    )
-    admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
+    with source_database(server, "doc_" + request.node.name.split("[")[0][-40:].lower()) as cfg:
+        yield cfg
 
 
 def doctor(
@@ -211,7 +185,7 @@ def test_a_lost_slot_is_one_line_with_the_resync() -> None:
 
 
 def test_wal_level_not_logical(tmp_path: Path) -> None:
-    for server in _server({"wal_level": "replica"}):
+    for server in throwaway_server({"wal_level": "replica"}):
         code, lines = doctor(tmp_path, {**server.config, "dbname": "postgres"}, None)
         assert code == 1 and problems(lines) == [
             "wal_level is not logical: run ALTER SYSTEM SET wal_level = logical; then restart "
