@@ -26,6 +26,9 @@ JSON_TYPES = ["null", "object", "array", "string", "number", "boolean"]
 REPLICATION_KEY_KINDS = {
     "int", "decimal", "float", "money", "date", "time", "timestamp", "timestamptz", "string", "uuid",
 }  # fmt: skip
+# bytea travels as PostgreSQL's hex text, `\x00ff`; the marker lets a target store the bytes
+# (target-postgres: a bytea column). An x- token (RFC 2045): the text is not plain base16.
+BYTEA_SCHEMA = {"type": ["null", "string"], "contentEncoding": "x-bytea-hex"}
 # Values PostgreSQL prints for numbers JSON cannot hold; they become null (README: NaN and infinity).
 NOT_FINITE = {"NaN", "Infinity", "-Infinity", "inf", "-inf"}
 
@@ -133,6 +136,8 @@ def _schema(t: PgType) -> dict[str, Any]:
         return {"type": ["null", "object"], "additionalProperties": {"type": ["null", "string"]}}
     if kind == "enum":
         return {"type": ["null", "string"], "enum": [*t.enum_values, None]}
+    if kind == "bytea":
+        return dict(BYTEA_SCHEMA)
     if kind == "array":
         assert t.element is not None
         items = _element_schema(t.element)

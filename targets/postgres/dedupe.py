@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from tapwell.singer.wire import dumps
 
 from .encode import BadValue, formatter_for
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 INTEGER = {"bigint", "integer", "smallint"}
 NUMBER = INTEGER | {"numeric", "double precision", "real"}
 TEXT = {"text", "character varying", "character"}
+NULL_TEXT = "\\N"  # COPY text's NULL
 _as_copy_text = formatter_for("key", "text")[0]  # the text encoder's own rules
 
 
@@ -36,21 +38,90 @@ def last_of_each(keys: Sequence[Any], families: Sequence[str]) -> list[int] | ra
     """Indexes of the rows to load, in order: the last row of each key. `keys` holds one value
     per row (one key column) or a tuple of `len(families)` values; `families` names each key
     column's type family (types.family). `range(len(keys))` when no key repeats."""
-    width = len(families)
-    columns = [keys] if width == 1 else [[k[i] for k in keys] for i in range(width)]
-    if not all(_exact(col, fam) for col, fam in zip(columns, families, strict=True)):
-        canon = [
-            [canonical(v, fam) for v in col] for col, fam in zip(columns, families, strict=True)
-        ]
-        keys = canon[0] if width == 1 else list(zip(*canon, strict=True))
+    ids = _canonical_keys(keys, families)
     last: dict[Any, int]
     try:
-        last = {k: i for i, k in enumerate(keys)}
+        last = {k: i for i, k in enumerate(ids)}
     except TypeError:  # a key holding an object or array: compare their JSON text
-        last = {dumps([k] if width == 1 else list(k)): i for i, k in enumerate(keys)}
-    if len(last) == len(keys):
-        return range(len(keys))
+        ids = _as_json(ids, len(families))
+        last = {k: i for i, k in enumerate(ids)}
+    if len(last) == len(ids):
+        return range(len(ids))
     return sorted(last.values())
+
+
+def key_ids(keys: Sequence[Any], families: Sequence[str]) -> Sequence[Any]:
+    """Each row's key as a hashable value that is equal for two rows exactly when PostgreSQL
+    sees one key (see last_of_each for `keys` and `families`)."""
+    ids = _canonical_keys(keys, families)
+    try:
+        set(ids)
+    except TypeError:
+        return _as_json(ids, len(families))
+    return ids
+
+
+def _canonical_keys(keys: Sequence[Any], families: Sequence[str]) -> Sequence[Any]:
+    width = len(families)
+    columns = [keys] if width == 1 else [[k[i] for k in keys] for i in range(width)]
+    if all(_exact(col, fam) for col, fam in zip(columns, families, strict=True)):
+        return keys
+    canon = [[canonical(v, fam) for v in col] for col, fam in zip(columns, families, strict=True)]
+    return canon[0] if width == 1 else list(zip(*canon, strict=True))
+
+
+def _as_json(ids: Sequence[Any], width: int) -> list[bytes]:
+    return [dumps([k] if width == 1 else list(k)) for k in ids]
+
+
+def fold_unchanged(
+    rows: Sequence[Any],
+    keys: Sequence[Any],
+    families: Sequence[str],
+    props: Sequence[str],
+    listed: str,
+    dicts: bool,
+) -> list[Any]:
+    """`rows` with each record that lists columns in its `listed` property (`_sdc_unchanged`)
+    given those columns' values from the previous record of its key in the batch, which the
+    dedupe then drops; the columns that one lacked too stay listed. A row is a record dict
+    (`dicts`), else its COPY text line in `props` order, or None (refused)."""
+    out = list(rows)
+    at = {p: i for i, p in enumerate(props)}
+    last: dict[Any, int] = {}
+    for i, key in enumerate(key_ids(keys, families)):
+        j = last.get(key)
+        last[key] = i
+        if j is None or out[i] is None or out[j] is None:
+            continue
+        out[i] = (_fold_dict if dicts else _fold_line)(out[j], out[i], at, listed)
+    return out
+
+
+def _fold_dict(before: dict[str, Any], row: dict[str, Any], _: Any, listed: str) -> Any:
+    names = row.get(listed)
+    if not names:
+        return row
+    still = set(before.get(listed) or ())
+    out = {**row, **{n: before.get(n) for n in names}}
+    out[listed] = [n for n in names if n in still] or None
+    return out
+
+
+def _fold_line(before: str, row: str, at: dict[str, int], listed: str) -> str:
+    fields = row.split("\t")  # COPY text escapes a tab inside a value: the split is exact
+    u = at[listed]
+    if fields[u] == NULL_TEXT:
+        return row
+    names = orjson.loads(fields[u].replace("\\\\", "\\"))  # its backslashes were doubled
+    old = before.split("\t")
+    still = set() if old[u] == NULL_TEXT else set(orjson.loads(old[u].replace("\\\\", "\\")))
+    for n in names:
+        if n in at:
+            fields[at[n]] = old[at[n]]
+    left = [n for n in names if n in still]
+    fields[u] = orjson.dumps(left).decode().replace("\\", "\\\\") if left else NULL_TEXT
+    return "\t".join(fields)
 
 
 def _exact(values: Sequence[Any], fam: str) -> bool:

@@ -177,6 +177,16 @@ def _as_json(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
     return fmt
 
 
+def _as_bytea(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
+    def fmt(value: Any) -> str:
+        if isinstance(value, str) and value.startswith("\\x"):
+            return escape_text(column, value, nul)  # PostgreSQL reads the hex digits, or names them
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise BadValue(column, f"{shown} is not bytea hex text (\\x and hex digits)")
+
+    return fmt
+
+
 # (formatter factory, inline expression) per column family; `v` is the value, `f` its formatter.
 _TEXT_FAST = 'v if type(v) is str and "\\\\" not in v and v.isprintable() else f(v)'
 _KINDS: dict[str, tuple[Callable[[str, Nul], Callable[[Any], str]], str]] = {
@@ -189,6 +199,7 @@ _KINDS: dict[str, tuple[Callable[[str, Nul], Callable[[Any], str]], str]] = {
     "boolean": (_as_boolean, "('t' if v else 'f') if type(v) is bool else f(v)"),
     "jsonb": (_as_json, "f(v)"),
     "json": (_as_json, "f(v)"),
+    "bytea": (_as_bytea, "f(v)"),
 }
 
 
@@ -226,6 +237,7 @@ _PINNED: dict[str, dict[type, str]] = {
     "boolean": {bool: "'t' if v else 'f'"},
     "jsonb": {dict: "", list: ""},  # see _JSON_LINES
     "json": {dict: "", list: ""},
+    "bytea": {},  # always its formatter: a string is hex text, never bytes to take as they are
 }
 _TEXT_PINNED = {str: 'v if "\\\\" not in v and v.isprintable() else f(v)'}
 _CLEAN_TEXT_PINNED = {str: "v"}
@@ -252,9 +264,7 @@ def compile_row_encoder(
     props = {prop for prop, _, _ in columns}
     if any(f.name not in props for f in check.fields):
         return None
-    env = dict(check.env)
-    env["NULL"] = NULL
-    env["_jd"] = orjson.dumps
+    env: dict[str, Any] = {"NULL": NULL, "_jd": orjson.dumps}
     body = ["get = record.get", *check.head]
     json_lines = _JSON_LINES[:4] if clean else _JSON_LINES
     for j, (prop, column, sqltype) in enumerate(columns):
@@ -282,6 +292,7 @@ def compile_row_encoder(
         else:
             body += check.field_block(i, then)
     body.append('return f"' + "\\t".join(f"{{c{j}}}" for j in range(len(columns))) + '"')
+    env = {**check.env, **env}  # after the blocks: field_block adds the names it uses
     encoder: Callable[[dict[str, Any], int | None], str] = build_function(
         "encode_row", "record, line=None", body, env, "target-postgres-row"
     )

@@ -1,10 +1,10 @@
-"""Load batches into PostgreSQL: COPY into a temporary staging table, merge, commit with the state.
+"""Load batches into PostgreSQL: tables from SCHEMA messages, every batch and the state committed
+together, ACTIVATE_VERSION.
 
 One `load` is one transaction: every stream's batch and the `tapwell_state` row commit together
-or not at all, so the state kept in the destination never runs ahead of its rows. Upserts merge
-with `INSERT ... ON CONFLICT` on the primary key (or delete-then-insert when the table has no
-matching key); duplicates inside a batch are resolved before the COPY, the last record winning.
-Append-only streams COPY straight into their table.
+or not at all, so the state kept in the destination never runs ahead of its rows. How one batch
+goes in (straight COPY, or staging and merge) is merge.py's; a batch COPYed while it is read,
+stream.py's; csv BATCH files, files.py's.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-import psycopg.errors
 from psycopg import sql
 from tapwell.sdk import nested
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
@@ -23,32 +21,18 @@ from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, locate
+from . import children, ddl, merge
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
-from .connection import connect, errors_mapped, map_error
-from .dedupe import key_families, last_of_each
-from .encode import (
-    BadValue,
-    CopyRows,
-    Nul,
-    compile_row_encoder,
-    encode_constants,
-    plain_check,
-)
+from .connection import connect, errors_mapped
+from .encode import Nul, compile_row_encoder, plain_check
 from .files import load_files
+from .merge import STAGE, UNCHANGED
 from .owners import Owners
 from .stream import Streamer
 from .types import pg_type, wider
 
 LOG = logging.getLogger("target-postgres")
-# A real temporary table, named in pg_temp: never a user's table of that name on the search_path.
-STAGE = sql.Identifier("pg_temp", "_tapwell_stage")
-
-
-# Columns a batch may fill with one value for every row, when they are not properties of the
-# stream (with add_metadata_columns they are, and each record carries its own value).
-CONSTANT_TYPES = {"_sdc_table_version": "bigint", "_sdc_deleted_at": "timestamp with time zone"}
 
 
 @dataclass
@@ -65,23 +49,11 @@ class Table:
     encoders: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
     how: StreamSettings = field(default_factory=StreamSettings)  # its load_method, hard_delete
+    unchanged: bool = False  # its records may list `_sdc_unchanged` columns (merge.py)
 
     @property
     def target(self) -> sql.Identifier:
         return ddl.qualified(self.schema, self.name)
-
-
-@dataclass
-class Plan:
-    """How one batch goes in: its table, which records (the last of each key), the columns in
-    COPY order (the properties', then the constant ones) and the text the constants append to
-    every row."""
-
-    table: Table
-    merge: bool
-    indexes: list[int] | range
-    columns: list[tuple[str | None, str, str]]
-    suffix: str
 
 
 class PostgresLoader:
@@ -147,7 +119,12 @@ class PostgresLoader:
             raise SyncError(
                 f"stream {spec.name!r} has no key properties; set primary_key_required to false to append its rows"
             )
-        wanted = {names[p]: pg_type(prop, self.number_type) for p, prop in props.items()}
+        unchanged = UNCHANGED in props and UNCHANGED not in spec.key_properties
+        wanted = {  # `_sdc_unchanged` is no column: it says which ones to keep (merge.py)
+            names[p]: pg_type(prop, self.number_type)
+            for p, prop in props.items()
+            if not (unchanged and p == UNCHANGED)
+        }
         schema, name = where or ddl.target_of(spec.name, self.config)
         self._ensure_schema(cur, schema)
         target = ddl.qualified(schema, name)
@@ -174,6 +151,12 @@ class PostgresLoader:
         pk = ddl.primary_key(cur, schema, name)
         before = self.tables.get(spec.name)
         nul = before.nul if before is not None else Nul(self.nul_mode)  # one count per stream
+        if unchanged and not (keys and how.upsert) and (before is None or not before.unchanged):
+            LOG.warning(
+                "stream %r: its records may list unchanged columns (_sdc_unchanged) but it has no "
+                "key to keep their stored values by: they load as NULL in the appended rows",
+                spec.name,
+            )
         return Table(
             spec.name,
             schema,
@@ -185,6 +168,7 @@ class PostgresLoader:
             pk,
             nul=nul,
             how=how,
+            unchanged=unchanged,
         )
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
@@ -196,7 +180,7 @@ class PostgresLoader:
         table = self.tables.get(spec.name)
         if table is None or spec.name in self.nested:  # nested: split from the dicts at load
             return None
-        columns = [(prop, col, table.columns[col]) for prop, col in table.props.items()]
+        columns = [(prop, col, merge.column_type(table, col)) for prop, col in table.props.items()]
         encode = compile_row_encoder(columns, check, nul=table.nul)
         if encode is None:
             self.streamer.say(
@@ -254,29 +238,9 @@ class PostgresLoader:
                     self._save_state(cur, state)
             self.conn.commit()
 
-    def _plan(self, batch: Batch) -> Plan:
-        table = self.tables[batch.spec.name]
-        keys = table.key_props if table.how.upsert else []
-        indexes: list[int] | range = range(len(batch.records))
-        if keys:
-            indexes = last_of_each(batch_keys(batch, keys), key_families(table))
-        columns, suffix = self.copy_layout(table, batch)
-        return Plan(table, bool(keys), indexes, columns, suffix)
-
     def copy_layout(self, table: Table, batch: Batch) -> tuple[list[tuple[Any, str, str]], str]:
-        """The COPY's columns for `batch` (property, column, type): the stream's properties in
-        the encoder's order, then the columns whose value is the same for the whole batch
-        (property None), and the text those append to every row."""
-        constants: dict[str, Any] = {}
-        if batch.version is not None and "_sdc_table_version" not in table.props:
-            constants["_sdc_table_version"] = batch.version
-        if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in table.props:
-            constants["_sdc_deleted_at"] = None  # a row sent again is alive again
-        columns: list[tuple[Any, str, str]] = [
-            (prop, col, table.columns[col]) for prop, col in table.props.items()
-        ]
-        columns += [(None, col, table.columns.get(col) or CONSTANT_TYPES[col]) for col in constants]
-        return columns, encode_constants(columns, constants, table.nul)
+        """See merge.copy_layout (stream.py asks the loader)."""
+        return merge.copy_layout(table, batch)
 
     def _dict_encoder(self, table: Table, columns: list[Any]) -> Any:
         """The row encoder for a batch buffered as dicts (already checked when read)."""
@@ -297,134 +261,10 @@ class PostgresLoader:
         )
 
     def _load_batch(self, cur: Any, batch: Batch) -> None:
-        plan = self._plan(batch)
-        table = plan.table
-        columns = plan.columns
-        if batch.version is not None:
-            self._ensure_column(cur, table, "_sdc_table_version", "bigint")
-        if table.how.load_method == "overwrite" and table.stream not in self.overwritten:
-            cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
-            self.overwritten.add(table.stream)
-        deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
-        merge = plan.merge
-        if merge and not deletes and table.direct and sorted(table.keys) == table.pk:
-            # New keys only (a first load, an append-heavy stream): one COPY, no staging. The
-            # primary key catches a key already there; the savepoint undoes the attempt.
-            cur.execute("SAVEPOINT tapwell_direct")
-            try:
-                self._copy(cur, batch, plan, table.target, raw_unique=True)
-                cur.execute("RELEASE SAVEPOINT tapwell_direct")
-                return
-            except psycopg.errors.UniqueViolation:
-                cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
-                self.stage_from_now(table)
-        copy_into = table.target
-        if merge or deletes:
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(STAGE))
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(STAGE, table.target)
-            )
-            copy_into = STAGE
-        self._copy(cur, batch, plan, copy_into)
-        if copy_into == STAGE:
-            self._merge(cur, table, [c for _, c, _ in columns], merge, deletes)
+        merge.load_batch(self, cur, batch)
 
-    def _copy(
-        self, cur: Any, batch: Batch, plan: Plan, into: sql.Identifier, raw_unique: bool = False
-    ) -> None:
-        table, columns, indexes = plan.table, plan.columns, plan.indexes
-        props = [(p, c, t) for p, c, t in columns if p is not None]
-        encode = None
-        if batch.encoder is None:
-            encode = self._dict_encoder(table, props)
-        elif [c for _, c, _ in props] != [c for _, c, _ in batch.encoder.layout]:
-            raise SyncError(f"stream {table.stream!r}: its columns changed inside a batch")
-        rows = CopyRows(batch.records, indexes, plan.suffix, batch.refused, columns, encode)
-        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(into, ddl.idents(c for _, c, _ in columns))
-        try:
-            with cur.copy(copy) as pipe:
-                for chunk in rows.chunks():
-                    pipe.write(chunk)
-        except (BadValue, UnicodeEncodeError):  # the COPY was ended with the error: nothing went in
-            raise self._bad_value(batch, rows) from None
-        except psycopg.Error as exc:
-            if raw_unique and isinstance(exc, psycopg.errors.UniqueViolation):
-                raise
-            raise self._copy_error(exc, batch, table, columns, indexes) from None
-
-    def _line_of(self, batch: Batch, index: int) -> int | None:
-        lines = getattr(batch, "lines", None)
-        if lines and index < len(lines):
-            return int(lines[index])
-        return None
-
-    def _bad_value(self, batch: Batch, source: CopyRows) -> ProtocolError:
-        bad = source.error or BadValue("?", "a value could not be written")
-        line = self._line_of(batch, source.failed_at) if source.failed_at is not None else None
-        prop = bad.column
-        return ProtocolError(
-            bad.problem, line=line, stream=batch.spec.name, field=prop, source=self.source
-        )
-
-    def _copy_error(
-        self, exc: psycopg.Error, batch: Batch, table: Table, columns: list[Any], indexes: Any
-    ) -> Exception:
-        at = locate.refused_row(exc, indexes)
-        line = column = None
-        if at is not None:
-            row, named = at
-            line = self._line_of(batch, indexes[row])
-            column = locate.column_named(named, columns)
-            if column is None:
-                column = locate.field_refused(exc, self.conn, batch.records[indexes[row]], columns)
-        return map_error(
-            exc,
-            "cannot load the batch",
-            stream=batch.spec.name,
-            line=line,
-            column=column,
-            source=self.source,
-        )
-
-    def _merge(self, cur: Any, table: Table, cols: list[str], merge: bool, deletes: bool) -> None:
-        target = table.target
-        keys = table.keys
-        quoted = ddl.idents(cols)
-        match = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=ddl.ident(k)) for k in keys)
-        live = sql.SQL("")
-        if deletes:
-            if keys:
-                cur.execute(
-                    sql.SQL(
-                        "DELETE FROM {} AS t USING {} AS s WHERE {} AND s._sdc_deleted_at IS NOT NULL"
-                    ).format(target, STAGE, match)
-                )
-            live = sql.SQL(" WHERE _sdc_deleted_at IS NULL")
-        if merge and sorted(keys) == table.pk:
-            rest = [c for c in cols if c not in keys]
-            action = (
-                sql.SQL("DO NOTHING")
-                if not rest
-                else sql.SQL("DO UPDATE SET ")
-                + sql.SQL(", ").join(
-                    sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest
-                )
-            )
-            cur.execute(
-                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT ({}) {}").format(
-                    target, quoted, quoted, STAGE, live, ddl.idents(keys), action
-                )
-            )
-            return
-        if merge:
-            cur.execute(
-                sql.SQL("DELETE FROM {} AS t USING {} AS s WHERE {}").format(target, STAGE, match)
-            )
-        cur.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{}").format(
-                target, quoted, quoted, STAGE, live
-            )
-        )
+    def _merge(self, cur: Any, table: Table, cols: list[str], upsert: bool, deletes: bool) -> None:
+        merge.merge_staged(cur, table, cols, upsert, deletes)
 
     # ------------------------------------------------------------------ versions and state
 
@@ -504,14 +344,3 @@ class PostgresLoader:
                     table.nul.count,
                     done,
                 )
-
-
-def batch_keys(batch: Batch, keys: list[str]) -> list[Any]:
-    """The key of each record of `batch`: taken as it was read (RowEncoder.key), or from the
-    buffered dicts (one value, or a tuple for several key properties)."""
-    if batch.encoder is not None:
-        return batch.keys
-    if len(keys) == 1:
-        k = keys[0]
-        return [r.get(k) for r in batch.records]
-    return [tuple(r.get(k) for k in keys) for r in batch.records]

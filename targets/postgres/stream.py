@@ -151,8 +151,8 @@ class Streamer:
         loader = self.loader
         encoder = batch.encoder
         table = loader.tables.get(batch.spec.name)
-        if encoder is None or batch.refused or table is None:
-            return None
+        if encoder is None or batch.refused or table is None or table.unchanged:
+            return None  # (a stream with `_sdc_unchanged` is always staged: merge.py)
         if [c for _, c, _ in encoder.layout] != list(table.props.values()):
             return None
         keys = table.key_props if table.how.upsert else []

@@ -3,6 +3,9 @@
 Numbers are never floats unless the config asks for it (`number_type: "double precision"`): a
 `number` with a known precision and scale becomes numeric(p, s), any other `number` an unconstrained
 numeric, which keeps every digit. An `integer` that may pass 64 bits becomes numeric.
+
+A string marked `contentEncoding: x-bytea-hex` (tap-postgres's bytea, PostgreSQL's hex text
+`\\x00ff`) becomes bytea: COPY reads that text as the bytes themselves.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 from tapwell.singer.schema import Logical, logical_type
 
 NUMERIC_MAX_PRECISION = 1000  # PostgreSQL's limit for numeric(p, s)
+BYTEA_HEX = "x-bytea-hex"  # the contentEncoding of bytes written as PostgreSQL's hex text
 
 SIMPLE = {
     "boolean": "boolean",
@@ -26,7 +30,10 @@ SIMPLE = {
 
 def pg_type(prop: dict[str, Any], number_type: str = "numeric") -> str:
     """The PostgreSQL type for one JSON Schema property, spelled as `format_type()` spells it."""
-    return sql_type(logical_type(prop), number_type)
+    logical = logical_type(prop)
+    if logical.kind == "string" and prop.get("contentEncoding") == BYTEA_HEX:
+        return "bytea"
+    return sql_type(logical, number_type)
 
 
 def sql_type(logical: Logical, number_type: str = "numeric") -> str:
@@ -60,6 +67,7 @@ WIDENS_TO: dict[str, tuple[str, ...]] = {
     "time without time zone": ("text",),
     "jsonb": ("text",),
     "json": ("jsonb", "text"),
+    "bytea": ("text",),  # its hex text, `\x00ff`, which the tap sent
 }
 
 

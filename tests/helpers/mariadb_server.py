@@ -7,7 +7,8 @@ never reconfigured or restarted by the project).
 - `binlog_db`: a fixture that gives a fresh database on ONE session-wide server with a ROW binlog
   (log_bin, ROW, FULL row image, server_id), for every binlog / CDC / LOG_BASED test. The server
   starts on first use, stops when the test process exits, and dies with the test process even
-  when that is killed (PR_SET_PDEATHSIG), so no server is left behind.
+  when that is killed (PR_SET_PDEATHSIG, and helpers.watchdog, which also removes its folders),
+  so no server is left behind.
 
 Use it from a test module with `from helpers.mariadb_server import binlog_db` and a `binlog_db`
 argument; it yields a tap-mysql config with `database` and `filter_dbs` set, like `mysql_db`.
@@ -32,6 +33,7 @@ from typing import Any
 import pytest
 
 from helpers.tiers import require_services_marker
+from helpers.watchdog import Watchdog, mark_owner, remove_stale
 
 ROW_BINLOG = (
     "--log-bin=tw-bin",
@@ -63,6 +65,9 @@ class ThrowawayMariaDB:
         self.server_args = server_args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # what the watchdog removes if the test process dies (the caller may add `base`)
+        self.remove_on_death = [self.socket.parent] if self.socket.parent != base else []
+        self.watchdog: Watchdog | None = None
 
     @property
     def config(self) -> dict[str, Any]:
@@ -84,6 +89,7 @@ class ThrowawayMariaDB:
 
         install = next(shutil.which(t) for t in self.INSTALL if shutil.which(t))
         server = next(shutil.which(s) for s in self.SERVER if shutil.which(s))
+        self.watchdog = Watchdog(self.base / "server.pid", self.remove_on_death)
         done = subprocess.run(
             [
                 str(install),
@@ -157,14 +163,16 @@ class ThrowawayMariaDB:
 
     def stop(self) -> None:
         """A clean shutdown (SIGTERM), killed after 30 s; safe to call more than once."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        if self.watchdog is not None:
+            self.watchdog.release()
+            self.watchdog = None
 
 
 def free_port() -> int:
@@ -211,10 +219,11 @@ def shared_binlog_server() -> ThrowawayMariaDB:
         unavailable(_shared_error)
     why = ThrowawayMariaDB.missing()
     if why is None:
-        _remove_stale_dirs()
+        remove_stale(_PREFIX, "server.pid")
         base = Path(tempfile.mkdtemp(prefix=_PREFIX))
-        (base / "owner.pid").write_text(str(os.getpid()))
+        mark_owner(base)
         server = ThrowawayMariaDB(base, *ROW_BINLOG)
+        server.remove_on_death.append(base)
         try:
             server.start()
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
@@ -227,19 +236,6 @@ def shared_binlog_server() -> ThrowawayMariaDB:
     _shared_error = f"cannot start a throwaway MariaDB with a ROW binlog: {why}"
     unavailable(_shared_error)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _remove_stale_dirs() -> None:
-    """Remove the datadirs of earlier test processes that were killed (their server died with
-    them, but the folder stays): those whose owner.pid names a process that is gone."""
-    for base in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
-        try:
-            owner = int((base / "owner.pid").read_text())
-            os.kill(owner, 0)
-        except ProcessLookupError:
-            shutil.rmtree(base, ignore_errors=True)
-        except (OSError, ValueError):
-            continue  # not ours to judge (no owner file yet, or another user's process)
 
 
 def _stop_shared(server: ThrowawayMariaDB) -> None:

@@ -4,17 +4,24 @@ data directory, free port and socket directory under a temp dir, stopped by `sto
 
 The shared server on 127.0.0.1:5432 is never touched. PostgreSQL refuses to run as root, so
 when the tests run as root the server runs as the `postgres` system user.
+
+pg_ctl starts the server in a session of its own, so it would outlive a killed pytest: a
+watchdog (helpers.watchdog) stops it and removes its temp dir when the test process is gone,
+and the next start removes what a killed watchdog left (folders whose owner is gone).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from helpers.watchdog import Watchdog, mark_owner, remove_stale
 
 BIN_DIRS = [Path(p) for p in ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")]
 
@@ -33,7 +40,9 @@ class ThrowawayPostgres:
 
     def __init__(self, password: str | None = None, settings: dict[str, str] | None = None) -> None:
         self.bin = next((d for d in BIN_DIRS if (d / "pg_ctl").exists()), None)
-        self.base = Path(tempfile.mkdtemp(prefix="twpg"))  # short: a socket path is <108 bytes
+        _remove_stale_once()
+        self.base = Path(tempfile.mkdtemp(prefix=PREFIX))  # short: a socket path is <108 bytes
+        mark_owner(self.base)
         self.datadir = self.base / "data"
         self.log = self.base / "server.log"
         self.port = free_port()
@@ -41,6 +50,7 @@ class ThrowawayPostgres:
         self.user = "postgres" if os.geteuid() == 0 else None
         self.started = False
         self.settings = dict(settings or {})  # more `-c name=value` (wal_level=logical, ...)
+        self.watchdog: Watchdog | None = None
 
     @classmethod
     def missing(cls) -> str | None:
@@ -77,6 +87,8 @@ class ThrowawayPostgres:
         return done
 
     def start(self) -> None:
+        # SIGQUIT: PostgreSQL's immediate shutdown (the postmaster takes its backends along)
+        self.watchdog = Watchdog(self.datadir / "postmaster.pid", [self.base], signal.SIGQUIT)
         if self.user:
             shutil.chown(self.base, self.user)
         init = ["initdb", "-D", str(self.datadir), "-U", "postgres", "--no-sync", "-E", "UTF8"]
@@ -116,3 +128,18 @@ class ThrowawayPostgres:
                     os.kill(int(pid_file.read_text().split()[0]), 9)
             self.started = False
         shutil.rmtree(self.base, ignore_errors=True)
+        if self.watchdog is not None:
+            self.watchdog.release()
+            self.watchdog = None
+
+
+PREFIX = "twpg"
+_stale_checked = False
+
+
+def _remove_stale_once() -> None:
+    """Once per test process: the servers and folders of killed test processes."""
+    global _stale_checked
+    if not _stale_checked:
+        _stale_checked = True
+        remove_stale(PREFIX, "postmaster.pid", signal.SIGQUIT)

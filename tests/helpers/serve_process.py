@@ -55,7 +55,7 @@ class Serve:
             self.wait_up()
         return self
 
-    def wait_up(self, seconds: float = 30) -> None:
+    def wait_up(self, seconds: float = 120) -> None:  # a hang guard: imports are slow under load
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             assert self.proc is not None

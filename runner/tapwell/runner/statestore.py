@@ -93,6 +93,11 @@ class FileStateStore:
     def path(self, integration: str) -> Path:
         return self.folder / f"{integration}.json"
 
+    def run_file(self, run_id: str, suffix: str) -> Path:
+        """state/.runs/ID.json (the record) or ID.log (the live log); a run id from a URL or a
+        command line cannot reach outside the folder."""
+        return self.folder / ".runs" / f"{os.path.basename(run_id)}{suffix}"
+
     def get(self, integration: str) -> dict[str, Any] | None:
         """The saved state; None when there is none; ConfigError naming the file and the fix
         when it is broken (a broken file is never silently replaced or ignored)."""
@@ -183,8 +188,7 @@ class FileStateStore:
         return FileLock(self.folder / f"{integration}.lock", integration)
 
     def save_run(self, run: RunRecord) -> RunRecord:
-        folder = self.folder / ".runs"
-        atomic_write(folder / f"{run.id}.json", orjson.dumps(run.to_json()))
+        atomic_write(self.run_file(run.id, ".json"), orjson.dumps(run.to_json()))
         return run
 
     def runs(
@@ -234,14 +238,14 @@ class FileStateStore:
     def append_log(self, run_id: str, lines: list[str]) -> None:
         """Append timestamped lines to the run's live log, state/.runs/ID.log (followed by
         `tapwell logs --follow` and serve's log stream while the run goes on)."""
-        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.log"
+        path = self.run_file(run_id, ".log")
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab") as f:
             f.write("".join(f"{line}\n" for line in lines).encode("utf-8", "replace"))
 
     def read_log(self, run_id: str, start: int = 0) -> list[str]:
         """The live log's lines from line `start` on (a torn last line is left for later)."""
-        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.log"
+        path = self.run_file(run_id, ".log")
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -263,7 +267,7 @@ class FileStateStore:
         return True
 
     def run(self, run_id: str) -> RunRecord | None:
-        path = self.folder / ".runs" / f"{os.path.basename(run_id)}.json"
+        path = self.run_file(run_id, ".json")
         if not path.exists():
             return None
         try:

@@ -2,13 +2,15 @@
 `--discover`, `--catalog` (or the older `--properties`), `--state`, `--about [--format]`.
 
 A tap hands over four functions (about, validate, discover, sync); this module turns them into
-a click command whose expected failures are one line on stderr with the tap's exit code.
+a click command whose expected failures are one line on stderr with the tap's exit code. A tap
+with its own config object (`parse`, `secrets`) or an option of its own (`actions`, e.g.
+tap-rest's `--probe STREAM`) uses the same command.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -37,12 +39,27 @@ def tap_command(
     config_required: bool = True,
     config_hint: str = "a JSON file with the tap's settings",
     settings: Settings[Any] | None = None,
+    parse: Callable[[dict[str, Any]], Any] | None = None,
+    secrets: Callable[[Any], list[str]] | None = None,
+    actions: Sequence[tuple[click.Option, Callable[[Any, Any], None]]] = (),
+    option_help: Mapping[str, str] | None = None,
 ) -> click.Command:
     """A click command running a tap's discover or sync, as the Singer spec lays out the CLI.
 
     With `settings` (tapwell.sdk.settings), the config is parsed once, before anything else, and
     validate, discover and sync get the parsed object instead of the dict; keys that are no
-    setting are warned about, and the values of secret settings are masked in every error."""
+    setting are warned about, and the values of secret settings are masked in every error.
+    `parse` does the same with the tap's own function, and `secrets(parsed)` then names exactly
+    the values to mask (none before the config parsed).
+
+    `actions`: options of the tap's own, each with what it does instead of discover and sync
+    when given (`run(config, value)`, after the config is parsed and validated).
+    `option_help`: the tap's own help text of a standard option, by its name (`discover`)."""
+    helps = {
+        "discover": "Print the catalog of available streams and exit.",
+        "about": "Print what this tap is and its settings, and exit.",
+        **(option_help or {}),
+    }
 
     @click.command(name=name, help=help)
     @version_option(name, lambda: about().get("version", "unknown"))
@@ -53,9 +70,7 @@ def tap_command(
         type=click.Path(),
         help="JSON config file (repeatable; later files win).",
     )
-    @click.option(
-        "--discover", is_flag=True, help="Print the catalog of available streams and exit."
-    )
+    @click.option("--discover", is_flag=True, help=helps["discover"])
     @click.option(
         "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
     )
@@ -63,12 +78,7 @@ def tap_command(
     @click.option(
         "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
     )
-    @click.option(
-        "--about",
-        "show_about",
-        is_flag=True,
-        help="Print what this tap is and its settings, and exit.",
-    )
+    @click.option("--about", "show_about", is_flag=True, help=helps["about"])
     @click.option(
         "--format",
         "fmt",
@@ -84,6 +94,7 @@ def tap_command(
         state_path: str | None,
         show_about: bool,
         fmt: str,
+        **chosen: Any,
     ) -> None:
         holder: dict[str, Any] = {}
 
@@ -97,9 +108,16 @@ def tap_command(
                 )
             raw = load_config(configs) if configs else {}
             holder["config"] = raw
-            config = read_settings(name, settings, raw) if settings is not None else raw
+            if parse is not None:
+                config = holder["parsed"] = parse(raw)
+            else:
+                config = read_settings(name, settings, raw) if settings is not None else raw
             if validate is not None:
                 validate(config)
+            for option, run in actions:
+                if chosen.get(str(option.name)):
+                    run(config, chosen[str(option.name)])
+                    return
             if discover:
                 sys.stdout.buffer.write(_dumps_indented(discover_fn(config)) + b"\n")
                 return
@@ -110,8 +128,14 @@ def tap_command(
             sync(config, cat, state)
             sys.stdout.flush()
 
-        sys.exit(run_main(name, body, lambda: _secrets(holder.get("config", {}), settings)))
+        def masked() -> list[str]:
+            if secrets is None:
+                return _secrets(holder.get("config", {}), settings)
+            return secrets(holder["parsed"]) if "parsed" in holder else []
 
+        sys.exit(run_main(name, body, masked))
+
+    command.params.extend(option for option, _ in actions)  # listed after --format
     discover_fn = discover
     return command
 

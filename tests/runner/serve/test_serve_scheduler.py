@@ -6,6 +6,7 @@ the last good one in force. `after:` cycles are a config error naming the cycle.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -128,6 +129,56 @@ def test_catchup_runs_a_missed_time_once_and_only_when_asked(proj):
     assert [j.integration for j in first.tick(T0)] == ["hourly"]
     idle(manager)
     assert first.next_runs()["hourly"] == at(60)
+
+
+def _every_time(scheduler, start, end):
+    """What `upcoming` must list: each time from a croniter of its own (the code before the
+    scheduler kept its series), from each integration's next time on."""
+    from tapwell.runner.serve.scheduler import cron_next
+
+    out = []
+    for name, when in scheduler.next_runs().items():
+        raw = scheduler.project.raw["integrations"][name]
+        while when <= end:
+            if when >= start:
+                out.append((name, when))
+            when = cron_next(raw["schedule"], raw.get("timezone", "UTC"), when)
+    return sorted(out, key=lambda item: (item[1], item[0]))
+
+
+def test_upcoming_lists_every_time_across_dst_ticks_and_edits(proj):
+    """The schedule page's times (the scheduler keeps each integration's series between reads):
+    right over the night Paris's clocks go forward, after a tick moved the next time on, and
+    after an edit of the schedule."""
+    paris = ZoneInfo("Europe/Paris")
+    now = dt.datetime(2026, 3, 28, 23, 50, tzinfo=dt.UTC)  # 00:50 in Paris, winter time
+    night = integration(proj, "night", schedule="*/30 1-3 * * *", timezone="Europe/Paris")
+    daily = integration(proj, "daily", schedule="15 2 * * *", timezone="America/New_York")
+    scheduler, manager, store = start(proj, {"night": night, "daily": daily}, now=now)
+    end = now + dt.timedelta(hours=30)
+    first = scheduler.upcoming(now, end)
+    assert first == _every_time(scheduler, now, end)
+    tonight = [t.astimezone(paris) for n, t in first if n == "night"][:4]
+    assert [f"{t:%H:%M %Z}" for t in tonight] == [
+        "01:00 CET",
+        "01:30 CET",
+        "03:00 CEST",
+        "03:30 CEST",
+    ]
+    assert scheduler.upcoming(now, end) == first  # read again, from the kept series
+
+    [job] = scheduler.tick(dt.datetime(2026, 3, 29, 0, 0, 1, tzinfo=dt.UTC))  # night at 01:00
+    idle(manager)
+    later = dt.datetime(2026, 3, 29, 0, 0, 2, tzinfo=dt.UTC)
+    assert scheduler.upcoming(later, end) == _every_time(scheduler, later, end) == first[1:]
+
+    raw = yaml.safe_load((proj.root / "tapwell.yml").read_text())
+    raw["integrations"]["night"]["schedule"] = "0 * * * *"
+    (proj.root / "tapwell.yml").write_text(yaml.safe_dump(raw))
+    scheduler.tick(later)
+    hourly = [t for n, t in scheduler.upcoming(later, end) if n == "night"]
+    assert hourly == [t for n, t in _every_time(scheduler, later, end) if n == "night"]
+    assert hourly[:2] == [dt.datetime(2026, 3, 29, h, tzinfo=dt.UTC) for h in (1, 2)]
 
 
 def test_an_invalid_edit_keeps_the_last_good_project(proj):

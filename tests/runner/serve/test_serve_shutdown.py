@@ -1,12 +1,13 @@
-"""SIGTERM to `tapwell serve`: no new runs; a running run may finish within
-serve.shutdown_grace_seconds, and is interrupted (recorded so, its state at the last commit)
-past it; serve then exits 0."""
+"""SIGTERM (or a Ctrl-C's SIGINT) to `tapwell serve`: no new runs; a running run may finish
+within serve.shutdown_grace_seconds, and is interrupted (recorded so, its state at the last
+commit) past it; serve then exits 0, with no traceback."""
 
 from __future__ import annotations
 
 import signal
 import threading
 
+import pytest
 from helpers.runner_project import fake_integration, wait_for
 from helpers.serve_process import Serve
 
@@ -39,9 +40,11 @@ def test_a_run_that_ends_within_the_grace_time_succeeds(proj, expected_rows):
     assert proj.duckdb_rows() == expected_rows(40)
 
 
-def test_a_run_past_the_grace_time_is_interrupted(proj):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_run_past_the_grace_time_is_interrupted(proj, stop):
     serve, run_id = _start(proj, grace=1)
-    assert serve.stop(signal.SIGTERM) == 0, serve.output()
+    assert serve.stop(stop) == 0, serve.output()
+    assert "Traceback" not in serve.output() and "tapwell serve: stopped" in serve.output()
     record = _record(proj, run_id)
     assert (record.outcome, record.error) == ("interrupted", "interrupted")
     assert "stopping: 1 run(s) going, waiting up to 1s for them" in serve.output()

@@ -42,7 +42,7 @@ def check_token(host: str) -> str | None:
     help="Run the scheduler, the JSON API (/api), /metrics and /healthz in one long-running "
     "process: integrations run at their `schedule:` (cron, in their `timezone:`) and after their "
     "`after:` integrations succeed, each as `tapwell run NAME`. Bound to an address other than "
-    "loopback it needs TAPWELL_SERVE_TOKEN. SIGTERM lets running runs finish "
+    "loopback it needs TAPWELL_SERVE_TOKEN. SIGTERM (or Ctrl-C) lets running runs finish "
     "(serve.shutdown_grace_seconds), then interrupts them.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -77,9 +77,11 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             timeout_graceful_shutdown=5,  # open log streams; the runs get their own grace
             lifespan="on",
         )
-        # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
-        # this one, so a stop asked for by systemd or Kubernetes exits 0
-        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again with the
+        # handler it found: this one, so a stop asked for by systemd, Kubernetes or a Ctrl-C
+        # exits 0 (Python's own SIGINT handler made a Ctrl-C print a traceback)
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, lambda signum, frame: None)
         uvicorn.Server(config).run()
         click.echo("tapwell serve: stopped", err=True)
 

@@ -11,9 +11,11 @@ an invalid new file is reported and the last good one stays in force.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import threading
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +29,20 @@ from tapwell.singer.errors import TapwellError
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def cron_next(expression: str, timezone: str, after: dt.datetime) -> dt.datetime:
-    """The first time of `expression` (read in `timezone`) strictly after `after`, in UTC."""
+def cron_times(expression: str, timezone: str, after: dt.datetime) -> Iterator[dt.datetime]:
+    """The times of `expression` (read in `timezone`) strictly after `after`, in UTC, in order,
+    from one croniter (building one costs several of its steps)."""
     from croniter import croniter
 
-    local = after.astimezone(zoneinfo.ZoneInfo(timezone))
-    nxt: dt.datetime = croniter(expression, local).get_next(dt.datetime)
-    return nxt.astimezone(dt.UTC)
+    times = croniter(expression, after.astimezone(zoneinfo.ZoneInfo(timezone)))
+    while True:
+        nxt: dt.datetime = times.get_next(dt.datetime)
+        yield nxt.astimezone(dt.UTC)
+
+
+def cron_next(expression: str, timezone: str, after: dt.datetime) -> dt.datetime:
+    """The first time of `expression` (read in `timezone`) strictly after `after`, in UTC."""
+    return next(cron_times(expression, timezone, after))
 
 
 def cron_prev(expression: str, timezone: str, before: dt.datetime) -> dt.datetime:
@@ -43,6 +52,34 @@ def cron_prev(expression: str, timezone: str, before: dt.datetime) -> dt.datetim
     local = before.astimezone(zoneinfo.ZoneInfo(timezone))
     prev: dt.datetime = croniter(expression, local + dt.timedelta(seconds=1)).get_prev(dt.datetime)
     return prev.astimezone(dt.UTC)
+
+
+class CronSeries:
+    """One integration's cron times from a first one on, computed once and kept: the schedule
+    page asks for the same day or week of times on every load, and a croniter step is slow
+    (0.1 to 0.8 ms measured on a loaded 2-core machine). Not thread-safe (the scheduler holds a
+    lock around it)."""
+
+    def __init__(self, expression: str, timezone: str, first: dt.datetime) -> None:
+        self.cron = (expression, timezone)
+        self.times = [first]
+        self._more = cron_times(expression, timezone, first)
+
+    def covers(self, cron: tuple[str, str], first: dt.datetime) -> bool:
+        """Whether `first` is one of the times computed so far of this same schedule."""
+        i = bisect.bisect_left(self.times, first)
+        return cron == self.cron and i < len(self.times) and self.times[i] == first
+
+    def since(self, first: dt.datetime) -> Iterator[dt.datetime]:
+        """The times from `first` (one of `covers`) on, computing more as they are read."""
+        i = bisect.bisect_left(self.times, first)
+        del self.times[:i]  # the times before `first` are past: never asked for again
+        i = 0
+        while True:
+            if i == len(self.times):
+                self.times.append(next(self._more))
+            yield self.times[i]
+            i += 1
 
 
 class Scheduler:
@@ -67,6 +104,8 @@ class Scheduler:
         self.next_due: dict[str, dt.datetime] = {}
         self.last_start: dict[str, dt.datetime] = {}
         self.last_success: dict[str, dt.datetime] = {}
+        self._series: dict[str, CronSeries] = {}  # upcoming()'s cache, by integration
+        self._series_lock = threading.Lock()
         self._load_history()
         self._plan(self.started, catchup=True)
 
@@ -92,16 +131,25 @@ class Scheduler:
         """Every scheduled (integration, time) from `start` to `end`, in time order (at most
         500 of each integration: `* * * * *` over a day would be 1,440)."""
         out: list[tuple[str, dt.datetime]] = []
-        for name, first in self.next_due.items():
-            expression, timezone = self._cron(name)
-            when = first
-            for _ in range(500):
-                if when > end:
-                    break
-                if when >= start:
-                    out.append((name, when))
-                when = cron_next(expression, timezone, when)
+        with self._series_lock:
+            for name, first in list(self.next_due.items()):
+                for count, when in enumerate(self._series_of(name, first).since(first)):
+                    if when > end or count == 500:
+                        break
+                    if when >= start:
+                        out.append((name, when))
+            for gone in self._series.keys() - self.next_due.keys():
+                del self._series[gone]
         return sorted(out, key=lambda item: (item[1], item[0]))
+
+    def _series_of(self, name: str, first: dt.datetime) -> CronSeries:
+        """The kept series of `name`'s times through `first`, or a new one from `first` (a
+        changed schedule, or the page not read since the times kept)."""
+        cron = self._cron(name)
+        series = self._series.get(name)
+        if series is None or not series.covers(cron, first):
+            series = self._series[name] = CronSeries(*cron, first)
+        return series
 
     def finished(self, job: Job, record: RunRecord | None) -> None:
         """The manager's callback: a success may complete another integration's `after:`."""
