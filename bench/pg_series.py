@@ -7,7 +7,7 @@ CDC needs the wal2json extension (Debian's `postgresql-15-wal2json`); when it is
 is reported SKIPPED with that reason.
 
 | tool           | full table                                        | CDC                         |
-| raw            | `psql \\copy (select) to stdout | psql \\copy from stdin` | (none)               |
+| raw            | `psql \\copy (select) to stdout | psql \\copy from stdin` | the server's pgoutput decoding, counted (`pg_logical_slot_get_binary_changes` on a copy of our slot) |
 | tapwell        | our tap-postgres                                  | pgoutput, our tap           |
 | tapwell-batch  | `tapwell run`, fast_lane: on (csv BATCH files)    | (none)                      |
 | pipelinewise   | pipelinewise-tap-postgres 2.1.0                   | wal2json                    |
@@ -33,11 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapwell.taps.postgres.config import default_slot
+
 from bench.measure import Step, Timing, run_pipeline
 from bench.pg_cluster import PG_BIN, SRC_DB, Cluster, checksum, sql
 from bench.venvs import ANCHORS, InstallError, ensure
 
 REPO_BIN = Path(sys.executable).parent
+ALONE_SLOT = "tapwell_bench_alone"  # a copy of our slot, for the tap-alone CDC read
+RAW_SLOT = "tapwell_bench_raw"  # another, for the raw limit of CDC (the server decoding alone)
 DEST = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}
 TABLE_SQL = """
 CREATE TABLE public.orders (
@@ -376,8 +380,16 @@ class Series:
         self.say(f"pg_series: changes made in {time.monotonic() - t0:.1f}s")
         after = checksum(cfg, "public.orders", SRC_DB, self.changes)
         for name, (work, dest, state) in started.items():
-            if name == "tapwell":  # ours confirms only the state it starts from: it can read twice
-                self.tap_only(ready[name], work, state)
+            if name == "tapwell" and "raw" in ready:
+                self.raw_cdc()
+            if name == "tapwell":
+                # Its tap alone reads the changes from a copy of the slot: psycopg2 moves a slot's
+                # confirmed position to a keepalive's WAL end before the first change arrives, so a
+                # second read from the same slot and state would stop ("confirmed past the state").
+                cfg_alone = {**self.tap_config(ready[name]), "replication_slot": ALONE_SLOT}
+                sql(cfg, f"SELECT pg_copy_logical_replication_slot('{default_slot(SRC_DB)}', '{ALONE_SLOT}')")  # fmt: skip
+                (work / "tap-alone.json").write_text(json.dumps(cfg_alone))
+                self.tap_only(ready[name], work, state, work / "tap-alone.json")
             self.say(f"pg_series: {name} CDC of the changes")
             t = self.run_tool(ready[name], "cdc", work, dest, state)
             result = self.record(ready[name], "cdc", t, self.changes, dest, after)
@@ -387,10 +399,37 @@ class Series:
                 # it confirms only the state it starts from too, so its tap alone reads them again
                 self.tap_only(ready[name], work, state)
 
-    def tap_only(self, c: Contender, work: Path, state: Path) -> None:
+    def raw_cdc(self) -> None:
+        """The source's own limit for CDC: the server decodes the changes with pgoutput (as our
+        tap asks for them) into a count, from a copy of our slot; no client decodes anything."""
+        self.say("pg_series: raw CDC (the server's pgoutput decoding, counted)")
+        cfg = self.cluster.config
+        sql(cfg, f"SELECT pg_copy_logical_replication_slot('{default_slot(SRC_DB)}', '{RAW_SLOT}')")
+        query = (
+            f"SELECT count(*) FROM pg_logical_slot_get_binary_changes('{RAW_SLOT}', NULL, NULL, "
+            "'proto_version', '1', 'publication_names', 'tapwell')"
+        )
+        out = self.work / "raw" / "cdc-count.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        step = Step("psql-out", ["psql", "-h", cfg["host"], "-p", str(cfg["port"]), "-U", "postgres",
+                                 "-d", SRC_DB, "-Atc", query])  # fmt: skip
+        t = run_pipeline([step], self.work / "raw" / "logs-cdc", stdout=out)
+        n = out.read_text().strip() if t.ok else ""
+        self.results.append(
+            Result(
+                "raw",
+                "cdc",
+                "ok" if t.ok else "failed",
+                self.changes,
+                round(t.wall_s, 2),
+                note=t.error or f"{n} pgoutput messages",
+            )  # fmt: skip
+        )
+
+    def tap_only(self, c: Contender, work: Path, state: Path, config: Path | None = None) -> None:
         """The CDC run's tap into a file: its own speed, whatever a target makes of its output."""
         self.say(f"pg_series: {c.name} CDC, tap alone")
-        argv = [*self.tap_argv(c), "--config", str(work / "tap.json"), c.catalog_flag,
+        argv = [*self.tap_argv(c), "--config", str(config or work / "tap.json"), c.catalog_flag,
                 str(work / "catalog-LOG_BASED.json"), "--state", str(state)]  # fmt: skip
         out = work / "cdc-tap.singer"
         t = run_pipeline([Step("tap", argv)], work / "logs-tap", stdout=out)
