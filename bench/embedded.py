@@ -4,7 +4,8 @@ limits in one run, on the same orders-like records (bench/embedded_data.py).
 DuckDB series (a saved Singer stream in): DuckDB's own `read_json` into a typed table (the
 limit), our target-duckdb (upsert and append-only), jwills' target-duckdb and dlt from PyPI in
 their own venvs. CSV series (a CSV file in): Python's `csv.reader` (the tap's limit), DuckDB's own
-`read_csv` into a typed table (the end-to-end limit), our tap-csv, and tap-csv | target-duckdb.
+`read_csv` into a typed table (the end-to-end limit), our tap-csv, tap-csv | target-duckdb, and
+`tapwell run` on the same pair (runner start-up included).
 Every DuckDB load is checked exactly (row count, sum of amount, NULL and '' notes, the latest
 updated_at instant); a wrong load prints WRONG and no rows/s, and makes the exit code 1.
 """
@@ -251,7 +252,33 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
         ]
         run("tapwell tap-csv | target-duckdb", steps, d, "duckdb", "duckdb read_csv (limit)")
+    if "tapwell-run-csv" in tools:
+        d = fresh("tapwell-run-csv")
+        argv = [str(BIN / "tapwell"), "--project", str(run_project(d, tap_cfg, catalog))]
+        steps = [Step("tapwell", [*argv, "run", "bench", "--full-refresh"])]
+        run("tapwell run (tap-csv -> target-duckdb)", steps, d, "duckdb", "duckdb read_csv (limit)")
     return out
+
+
+def run_project(d: Path, tap_cfg: Path, catalog: Path) -> Path:
+    """A project whose one integration is tap-csv into target-duckdb (`fast_lane: auto`: the
+    lane when both sides speak it, RECORD lines otherwise), its DuckDB file `d/w.duckdb`."""
+    (d / "catalogs").mkdir(exist_ok=True)
+    (d / "catalogs" / "bench.json").write_bytes(catalog.read_bytes())
+    project = {
+        "version": 1,
+        "state": {"backend": "file", "path": "state"},
+        "catalogs": "catalogs",
+        "integrations": {
+            "bench": {
+                "tap": {"name": "tap-csv", "config": json.loads(tap_cfg.read_text())},
+                "target": {"name": "target-duckdb", "config": {"path": str(d / "w.duckdb")}},
+                "fast_lane": "auto",
+            }
+        },
+    }
+    (d / "tapwell.yml").write_text(json.dumps(project, indent=2))  # JSON is YAML
+    return d
 
 
 def tap_files(csv_path: Path) -> tuple[Path, Path]:
@@ -320,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     names = [
         "read_json", "tapwell-upsert", "tapwell-append-only", "jwills", "dlt",
         "csv.reader", "read_csv", "tap-csv", "meltanolabs-tap-csv", "tap-csv|target-duckdb",
+        "tapwell-run-csv",
     ]  # fmt: skip
     p = argparse.ArgumentParser(prog="python -m bench.embedded", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)

@@ -4,6 +4,7 @@ the ratios to the raw limit and to PipelineWise measured in this same run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -210,10 +211,15 @@ class Harness:
         self.dest.recreate(dbname)
         try:
             tool.prepare_dest(self.ctx, dbname)
-            timing = _measured(
-                steps, self.ctx.work(tool.name) / "logs" / stage, stdin, self.opts.timeout
-            )
-            return _stage_record(timing, *self._verify(dbname, timing))
+            watch = tool.watch(self.ctx) if stage == "full" else None
+            with watch or contextlib.nullcontext():
+                timing = _measured(
+                    steps, self.ctx.work(tool.name) / "logs" / stage, stdin, self.opts.timeout
+                )
+            record = _stage_record(timing, *self._verify(dbname, timing))
+            if watch is not None:
+                record["children"] = watch.figures()
+            return record
         finally:
             if not self.opts.keep_dest:
                 self.dest.drop(dbname)

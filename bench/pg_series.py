@@ -7,8 +7,9 @@ CDC needs the wal2json extension (Debian's `postgresql-15-wal2json`); when it is
 is reported SKIPPED with that reason.
 
 | tool           | full table                                        | CDC                         |
-| raw            | `psql \\copy (select) to stdout | psql \\copy from stdin` | (none)               |
+| raw            | `psql \\copy (select) to stdout | psql \\copy from stdin` | the server's pgoutput decoding, counted (`pg_logical_slot_get_binary_changes` on a copy of our slot) |
 | tapwell        | our tap-postgres                                  | pgoutput, our tap           |
+| tapwell-batch  | `tapwell run`, fast_lane: on (csv BATCH files)    | (none)                      |
 | pipelinewise   | pipelinewise-tap-postgres 2.1.0                   | wal2json                    |
 | meltanolabs    | meltanolabs-tap-postgres 0.10.0                   | wal2json                    |
 
@@ -32,11 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapwell.taps.postgres.config import default_slot
+
 from bench.measure import Step, Timing, run_pipeline
 from bench.pg_cluster import PG_BIN, SRC_DB, Cluster, checksum, sql
 from bench.venvs import ANCHORS, InstallError, ensure
 
 REPO_BIN = Path(sys.executable).parent
+ALONE_SLOT = "tapwell_bench_alone"  # a copy of our slot, for the tap-alone CDC read
+RAW_SLOT = "tapwell_bench_raw"  # another, for the raw limit of CDC (the server decoding alone)
 DEST = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "password": ""}
 TABLE_SQL = """
 CREATE TABLE public.orders (
@@ -99,6 +104,7 @@ class Series:
         self.wal2json = (PG_BIN.parent / "lib" / "wal2json.so").exists()
         self.dests: list[str] = []  # destination databases, dropped at the end
         self.keep_dest = False
+        self.lane_figures: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------- setup
 
@@ -125,6 +131,8 @@ class Series:
         out = [
             Contender("raw", None),
             Contender("tapwell", lambda w, m: [str(REPO_BIN / "tap-postgres")]),
+            # `tapwell run` with fast_lane: on (csv BATCH files), full table only
+            Contender("tapwell-batch", lambda w, m: [str(REPO_BIN / "tap-postgres")]),
         ]
         for name, anchor, flag in (
             ("pipelinewise", "pipelinewise-tap-postgres", "--properties"),
@@ -196,6 +204,8 @@ class Series:
             into = Step("psql-in", ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", dest["dbname"], "-v",
                                     "ON_ERROR_STOP=1", "-c", "\\copy bench.orders from stdin"])  # fmt: skip
             return run_pipeline([out, into], work / "logs")
+        if c.name == "tapwell-batch":
+            return self.run_lane(work, dest)
         method = "FULL_TABLE" if stage == "full" else "LOG_BASED"
         argv = [
             *self.tap_argv(c),
@@ -209,6 +219,34 @@ class Series:
         return run_pipeline(
             [Step("tap", argv), target], work / "logs", stdout=work / "target-states.jsonl"
         )
+
+    def run_lane(self, work: Path, dest: dict[str, Any]) -> Timing:
+        """`tapwell run` on tap-postgres -> target-postgres with fast_lane: on, runner start-up
+        included; the tap's and target's own peak RSS and the spool's peak disk are watched
+        (bench/lane_watch.py) and kept for the record."""
+        from bench.lane_watch import LaneWatch
+
+        project = work / "project"
+        (project / "catalogs").mkdir(parents=True, exist_ok=True)
+        shutil.copy(work / "catalog-FULL_TABLE.json", project / "catalogs" / "bench.json")
+        integration = {
+            "tap": {"name": "tap-postgres", "config": self.tap_config(Contender("tapwell", None))},
+            "target": {"name": "target-postgres", "config": dest},
+            "fast_lane": "on",
+        }
+        doc = {
+            "version": 1,
+            "state": {"backend": "file", "path": "state"},
+            "catalogs": "catalogs",
+            "integrations": {"bench": integration},
+        }
+        (project / "tapwell.yml").write_text(json.dumps(doc, indent=2))  # JSON is YAML
+        argv = [str(REPO_BIN / "tapwell"), "--project", str(project), "run", "bench"]
+        names = ("tap-postgres", "target-postgres")
+        with LaneWatch(project, names, project / "state" / "spool") as watch:
+            t = run_pipeline([Step("tapwell", [*argv, "--full-refresh"])], work / "logs")
+        self.lane_figures = watch.figures()
+        return t
 
     def record(
         self,
@@ -224,6 +262,13 @@ class Series:
         targ = next((p for p in t.procs if p.name in ("target", "psql-in")), None)
         r = Result(c.name, stage, "ok", rows, round(t.wall_s, 2), round(tap.max_rss_mb, 1) if tap else 0.0,
                    round(tap.cpu_s, 2) if tap else 0.0, round(targ.cpu_s, 2) if targ else 0.0, procs=procs)  # fmt: skip
+        if c.name == "tapwell-batch" and self.lane_figures:
+            lane = self.lane_figures
+            r.tap_rss_mb = lane["peak_rss_mb"].get("tap-postgres", 0.0)
+            r.note = (
+                f"target RSS {lane['peak_rss_mb'].get('target-postgres', 0.0):.0f} MB, spool peak "
+                f"{lane['spool_peak_mb']:.0f} of {lane['spool_written_mb']:.0f} MB written"
+            )
         if not t.ok:
             r.status, r.note = "failed", t.error or "failed"
             return r
@@ -284,7 +329,7 @@ class Series:
         timed second runs."""
         started: dict[str, tuple[Path, dict[str, Any], Path]] = {}
         for name, c in ready.items():
-            if name == "raw":
+            if name in ("raw", "tapwell-batch"):  # the lane is for full loads only
                 continue
             if c.anchor and not self.wal2json:
                 self.results.append(
@@ -335,8 +380,16 @@ class Series:
         self.say(f"pg_series: changes made in {time.monotonic() - t0:.1f}s")
         after = checksum(cfg, "public.orders", SRC_DB, self.changes)
         for name, (work, dest, state) in started.items():
-            if name == "tapwell":  # ours confirms only the state it starts from: it can read twice
-                self.tap_only(ready[name], work, state)
+            if name == "tapwell" and "raw" in ready:
+                self.raw_cdc()
+            if name == "tapwell":
+                # Its tap alone reads the changes from a copy of the slot: psycopg2 moves a slot's
+                # confirmed position to a keepalive's WAL end before the first change arrives, so a
+                # second read from the same slot and state would stop ("confirmed past the state").
+                cfg_alone = {**self.tap_config(ready[name]), "replication_slot": ALONE_SLOT}
+                sql(cfg, f"SELECT pg_copy_logical_replication_slot('{default_slot(SRC_DB)}', '{ALONE_SLOT}')")  # fmt: skip
+                (work / "tap-alone.json").write_text(json.dumps(cfg_alone))
+                self.tap_only(ready[name], work, state, work / "tap-alone.json")
             self.say(f"pg_series: {name} CDC of the changes")
             t = self.run_tool(ready[name], "cdc", work, dest, state)
             result = self.record(ready[name], "cdc", t, self.changes, dest, after)
@@ -346,10 +399,37 @@ class Series:
                 # it confirms only the state it starts from too, so its tap alone reads them again
                 self.tap_only(ready[name], work, state)
 
-    def tap_only(self, c: Contender, work: Path, state: Path) -> None:
+    def raw_cdc(self) -> None:
+        """The source's own limit for CDC: the server decodes the changes with pgoutput (as our
+        tap asks for them) into a count, from a copy of our slot; no client decodes anything."""
+        self.say("pg_series: raw CDC (the server's pgoutput decoding, counted)")
+        cfg = self.cluster.config
+        sql(cfg, f"SELECT pg_copy_logical_replication_slot('{default_slot(SRC_DB)}', '{RAW_SLOT}')")
+        query = (
+            f"SELECT count(*) FROM pg_logical_slot_get_binary_changes('{RAW_SLOT}', NULL, NULL, "
+            "'proto_version', '1', 'publication_names', 'tapwell')"
+        )
+        out = self.work / "raw" / "cdc-count.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        step = Step("psql-out", ["psql", "-h", cfg["host"], "-p", str(cfg["port"]), "-U", "postgres",
+                                 "-d", SRC_DB, "-Atc", query])  # fmt: skip
+        t = run_pipeline([step], self.work / "raw" / "logs-cdc", stdout=out)
+        n = out.read_text().strip() if t.ok else ""
+        self.results.append(
+            Result(
+                "raw",
+                "cdc",
+                "ok" if t.ok else "failed",
+                self.changes,
+                round(t.wall_s, 2),
+                note=t.error or f"{n} pgoutput messages",
+            )  # fmt: skip
+        )
+
+    def tap_only(self, c: Contender, work: Path, state: Path, config: Path | None = None) -> None:
         """The CDC run's tap into a file: its own speed, whatever a target makes of its output."""
         self.say(f"pg_series: {c.name} CDC, tap alone")
-        argv = [*self.tap_argv(c), "--config", str(work / "tap.json"), c.catalog_flag,
+        argv = [*self.tap_argv(c), "--config", str(config or work / "tap.json"), c.catalog_flag,
                 str(work / "catalog-LOG_BASED.json"), "--state", str(state)]  # fmt: skip
         out = work / "cdc-tap.singer"
         t = run_pipeline([Step("tap", argv)], work / "logs-tap", stdout=out)
@@ -408,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--changes", type=int, default=None, help="row changes for CDC (default: --rows)"
     )
-    p.add_argument("--tools", default="raw,tapwell,pipelinewise,meltanolabs")
+    p.add_argument("--tools", default="raw,tapwell,tapwell-batch,pipelinewise,meltanolabs")
     p.add_argument("--stages", default="full,cdc", help="full, cdc or both (default)")
     p.add_argument("--keep-dest", action="store_true", help="keep the destination databases")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")

@@ -24,7 +24,14 @@ def _ratio(value: float | None, suffix: str) -> str:
 
 
 def _rss(record: dict[str, Any]) -> str:
-    return " / ".join(f"{p['name']} {p['max_rss_mb']:.0f}" for p in record.get("processes", []))
+    text = " / ".join(f"{p['name']} {p['max_rss_mb']:.0f}" for p in record.get("processes", []))
+    kids = record.get("children")
+    if kids:  # a runner's tap and target, each on its own (bench/lane_watch.py)
+        each = " / ".join(f"{k} {v:.0f}" for k, v in kids["peak_rss_mb"].items())
+        text += f" ({each})"
+        if kids.get("spool_written_mb"):
+            text += f"; spool peak {kids['spool_peak_mb']:.0f} of {kids['spool_written_mb']:.0f} MB"
+    return text
 
 
 def _server(record: dict[str, Any]) -> str:

@@ -22,6 +22,22 @@ def sha256(string: str) -> str:
     return hashlib.sha256(string.encode("utf-8")).hexdigest()
 
 
+def _json_of_utf8(digest: Callable[[bytes], str]) -> Callable[[bytes], bytes]:
+    """The JSON text of a hex digest of a JSON string's raw bytes (no escapes in them: they are
+    the string's UTF-8), for the in-place edit (rewrite.py): no decode, encode or dumps."""
+
+    def json_of_utf8(raw: bytes) -> bytes:
+        return b'"' + digest(raw).encode("ascii") + b'"'
+
+    return json_of_utf8
+
+
+# Each hash an in-place edit may call carries `json_of_utf8`: the same hash of a string's raw
+# UTF-8 bytes, as JSON text (a null goes through the function itself).
+setattr(md5, "json_of_utf8", _json_of_utf8(lambda raw: hashlib.md5(raw).hexdigest()))  # noqa: B010, S324
+setattr(sha256, "json_of_utf8", _json_of_utf8(lambda raw: hashlib.sha256(raw).hexdigest()))  # noqa: B010
+
+
 def keyed_hmac(key: bytes | None) -> Callable[[Any], str | None]:
     """`hmac_sha256(value)`: HMAC-SHA256 (RFC 2104) of the value's UTF-8 text under
     `stream_map_config.hash_key`, lowercase hex. An unsalted hash of an e-mail address is undone
@@ -48,6 +64,16 @@ def keyed_hmac(key: bytes | None) -> Callable[[Any], str | None]:
         o.update(i.digest())
         return o.hexdigest()
 
+    def of_raw(raw: bytes) -> str:
+        if key is None:
+            raise ValueError("hmac_sha256 needs stream_map_config.hash_key")
+        i = inner.copy()
+        i.update(raw)
+        o = outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
+
+    setattr(hmac_sha256, "json_of_utf8", _json_of_utf8(of_raw))  # noqa: B010
     return hmac_sha256
 
 

@@ -15,12 +15,13 @@ import re
 from collections.abc import Callable
 from typing import IO, Any
 
+from orjson import dumps as orjson_dumps
 from tapwell.singer.errors import ConfigError, ProtocolError
 from tapwell.singer.wire import dumps
 
 from .exact import loads_message
 from .maps import MapFailure, MapperConfig, OutputMap, build_maps
-from .rewrite import Edit, edits_of, rewrite
+from .rewrite import MEMO, Edit, Splice, edits_of, rewrite, splice_of
 
 CHUNK = 1 << 20
 # The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
@@ -36,6 +37,7 @@ class Mapper:
         self.maps: dict[str, list[OutputMap]] = {}
         self.raw: dict[bytes, bool] = {}  # stream name -> its records pass as bytes
         self.edits: dict[bytes, list[Edit]] = {}  # stream name -> its in-place edits
+        self.splices: dict[str, Splice] = {}  # stream name -> its one in-place edit, per chunk
         self.line_no = 0
         # names whose mention in a chunk needs the line-by-line path; None: always needed
         self.tokens: list[bytes] | None = None
@@ -54,9 +56,72 @@ class Mapper:
             self.line_no += data.count(b"\n")
             out.append(data)
             return
+        splice = self._splice_for(data)
+        if splice is None:
+            self.lines(data, out)
+        else:
+            self.spliced(data, splice, out)
+
+    def lines(self, data: bytes, out: list[bytes]) -> None:
+        """Map complete lines one by one."""
         for line in data.splitlines(keepends=True):
             self.line_no += 1
             self.line(line, out)
+
+    def _splice_for(self, data: bytes) -> Splice | None:
+        """The chunk search of the stream the chunk's first RECORD line names, if it has one."""
+        if not self.splices:
+            return None
+        if len(self.splices) == 1:
+            return next(iter(self.splices.values()))
+        at = data.find(b'"RECORD"')
+        head = _HEAD.match(data, data.rfind(b"\n", 0, at) + 1) if at >= 0 else None
+        return self.splices.get(head.group(2).decode()) if head is not None else None
+
+    def spliced(self, data: bytes, splice: Splice, out: list[bytes]) -> None:
+        """Map a chunk by replacing the value of the stream's one edited property in each of
+        its RECORD lines, found with bytes.find, and copying the bytes in between as they are.
+        Any other line (STATE, another stream, the key twice, a value with an escape) goes line
+        by line, in order; a SCHEMA among them that changes the stream's map sends the rest of
+        the chunk line by line."""
+        key, func, memo, of_raw = splice.key, splice.func, splice.memo, splice.json_of_utf8
+        head, value_at, width = splice.head.match, splice.value.match, len(key)
+        find = data.find
+        done = pos = 0  # data[done:pos] is copied as it is, once a line needs more
+        end = len(data)
+        while pos < end:
+            eol = find(b"\n", pos) + 1 or end  # chunks end with a newline; never loop
+            at = find(key, pos, eol) if head(data, pos) is not None else -1
+            found = value_at(data, at + width, eol) if at >= 0 else None
+            if found is None or find(key, at + width, eol) >= 0:
+                out.append(data[done:pos])
+                self.line_no += 1
+                self.line(data[pos:eol], out)
+                done = pos = eol
+                if self.splices.get(splice.stream) is not splice:
+                    self.lines(data[pos:], out)
+                    return
+                continue
+            self.line_no += 1
+            text = found.group(2)
+            value = memo.get(text)
+            if value is None:
+                try:
+                    if text is not None and of_raw is not None:
+                        value = of_raw(text)
+                    else:
+                        value = orjson_dumps(func(None if text is None else text.decode("utf-8")))
+                except Exception as exc:  # as the parsed path reports it
+                    failure = MapFailure(splice.prop, splice.text, exc)
+                    raise self._failure(failure, splice.stream) from None
+                if len(memo) < MEMO:
+                    memo[text] = value
+            start, stop = found.span(1)
+            out.append(data[done:start])
+            out.append(value)
+            done = stop
+            pos = eol
+        out.append(data[done:])
 
     def line(self, line: bytes, out: list[bytes]) -> None:
         head = _HEAD.match(line)
@@ -157,6 +222,11 @@ class Mapper:
             self.edits.pop(stream.encode(), None)
         else:
             self.edits[stream.encode()] = edits
+        splice = splice_of(edits, stream)
+        if splice is None:
+            self.splices.pop(stream, None)
+        else:
+            self.splices[stream] = splice
         if identity:
             out.append(line)
             return

@@ -9,7 +9,7 @@ from tapwell.sdk.tap import Stream, Tap
 
 from .config import SETTINGS, CsvConfig
 from .discovery import infer_schema, stream_configs
-from .sync import read_rows
+from .sync import read_lines, read_rows
 
 
 def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
@@ -22,6 +22,7 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
                 name=sc.name,
                 schema=schema,
                 records=functools.partial(read_rows, sc, schema),
+                lines=functools.partial(read_lines, sc, schema),
                 key_properties=sc.key_properties,
                 replication_key=sc.replication_key,
                 filter_start=True,

@@ -1,63 +1,204 @@
-"""Rows of a stream's files, converted to typed values; a malformed row is one clear error.
+"""Rows of a stream's files as RECORD lines; a malformed row is one clear error.
 
-Each stream's row conversion is compiled once (types.compile_row): a plain string column costs
-nothing, a typed one a single converter call. The file is decoded by Python's own text layer,
-in C; a byte the encoding cannot take is then found and named by its line (`first_bad_line`).
+`read_lines` is what a sync runs: chunks of rows rendered column by column (lines.py), written
+with one call per chunk. `read_rows` yields the same records as dicts, a row at a time
+(types.compile_row); it also names the line and column of a row a chunk could not take. The file
+is decoded by Python's own text layer, in C; a byte the encoding cannot take is then found and
+named by its line (`first_bad_line`).
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import compress, islice
 from typing import Any
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
+from tapwell.singer.wire import dumps
 
 from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
+from .lines import BadRow, Rendered, Renderer, assemble, column_renderer
 from .types import compile_row, converter_for
+
+CHUNK = 1000  # rows per chunk: the per-chunk work is noise, the chunk's text a few hundred KB
+
+
+def read_lines(
+    sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, prefix: str, suffix: str
+) -> Iterator[tuple[bytes, int, Any]]:
+    """The stream's RECORD lines, a chunk at a time: (lines, how many, greatest replication-key
+    value or None), records below `ctx.start_value` dropped (tapwell.sdk.tap.Stream.lines)."""
+    props = schema.get("properties") or {}
+    for path in sc.paths:
+        with _reading(sc, path) as reader, _no_gc():
+            header = next(reader, None)
+            if header is None:
+                continue
+            plan = _LinePlan(sc, header, props, ctx, prefix)
+            done = 0  # data rows before this chunk (blank lines not counted)
+            while rows := list(islice(reader, CHUNK)):
+                try:
+                    rows = _full_width(rows, len(header))
+                    texts, n, top = plan.render(rows)
+                except BadRow as bad:
+                    raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
+                done += len(rows)
+                if n:
+                    yield assemble(plan.keys, texts, suffix, n).encode(), n, top
+
+
+class _LinePlan:
+    """A file's columns: those written (in the order the kit writes a record's keys), how each
+    is rendered, and where the replication key is."""
+
+    def __init__(
+        self,
+        sc: StreamConfig,
+        header: list[str],
+        props: dict[str, Any],
+        ctx: SyncContext,
+        prefix: str,
+    ) -> None:
+        index = {h: i for i, h in enumerate(header)}
+        if len(ctx.selected) == len(props):
+            names = [h for h in header if h in ctx.selected]  # the record dict's own order
+        else:
+            names = [h for h in ctx.selected if h in index]  # as the kit picks them
+        self.keys = [("," if j else prefix) + dumps(h).decode() + ":" for j, h in enumerate(names)]
+        self.stream, self.rkey, self.start = ctx.stream, ctx.replication_key, ctx.start_value
+        read = names + ([self.rkey] if self.rkey in index and self.rkey not in names else [])
+        self.at = [index[h] for h in read]
+        nulls = frozenset(sc.null_values)
+        self.renderers: list[Renderer] = [
+            column_renderer(props.get(h, {}), nulls, h == self.rkey) for h in read
+        ]
+        self.key_at = read.index(self.rkey) if self.rkey in index else None
+
+    def render(self, rows: list[list[str]]) -> tuple[list[Rendered], int, Any]:
+        """(each written column rendered, how many rows are kept, their greatest key)."""
+        columns = list(zip(*rows, strict=True))
+        done = [r(columns[i]) for r, i in zip(self.renderers, self.at, strict=True)]
+        texts = done[: len(self.keys)]
+        if self.key_at is None:
+            return texts, len(rows), None
+        values = done[self.key_at][2] or []
+        try:
+            if self.start is not None:
+                keep = [v is None or v >= self.start for v in values]
+                if not all(keep):
+                    texts = [(list(compress(t, keep)), q, None) for t, q, _ in texts]
+                    values = list(compress(values, keep))
+            return texts, len(values), max((v for v in values if v is not None), default=None)
+        except TypeError:
+            raise SyncError(
+                f"stream {self.stream!r}, field {self.rkey!r}: replication key values cannot be "
+                f"compared with {self.start!r}; declare the column's type in column_types"
+            ) from None
+
+
+def _full_width(rows: list[list[str]], width: int) -> list[list[str]]:
+    """The rows without blank lines; BadRow at the first row of another width."""
+    if set(map(len, rows)) == {width}:
+        return rows
+    out: list[list[str]] = []
+    for row in rows:
+        if len(row) != width:
+            if not row:
+                continue
+            raise BadRow(len(out))
+        out.append(row)
+    return out
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector off: a chunk's rows and texts hold no cycles, and collecting
+    while they are built cost 8% of the time (measured on 200,000 rows)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextmanager
+def _reading(sc: StreamConfig, path: str) -> Iterator[Any]:
+    """A csv reader of `path`; what the file cannot give becomes one SyncError naming its line."""
+    f, reader = open_rows(path, sc)
+    with f:
+        try:
+            yield reader
+        except csv.Error as exc:
+            raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
+        except CsvDecodeError as exc:
+            raise SyncError(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise SyncError(
+                first_bad_line(path, sc)
+                or f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
+            ) from None
+
+
+def _bad_row(
+    sc: StreamConfig, path: str, skip: int, schema: dict[str, Any], ctx: SyncContext
+) -> SyncError:
+    """The error `read_rows` raises at the data row numbered `skip` (from 0) of `path`, which the
+    chunked path could not take: found by reading the file again up to it."""
+    try:
+        for _ in read_rows(sc, schema, ctx, only=path, skip=skip):
+            pass
+    except SyncError as exc:
+        return exc
+    return SyncError(
+        f"{path}: row {skip + 1} could not be converted (a tap-csv bug: please report)"
+    )
 
 
 def read_rows(
-    sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext
+    sc: StreamConfig,
+    schema: dict[str, Any],
+    ctx: SyncContext,
+    *,
+    only: str | None = None,
+    skip: int = 0,
 ) -> Iterator[dict[str, Any]]:
+    """The stream's records as dicts, a row at a time; `only` one of its files, from its data
+    row numbered `skip` (rows before it are read, not converted)."""
     props = schema.get("properties") or {}
     nulls = frozenset(sc.null_values)
     native = {ctx.replication_key} if ctx.replication_key else set()
-    for path in sc.paths:
-        f, reader = open_rows(path, sc)
-        with f:
-            try:
-                header = next(reader, None)
-                if header is None:
-                    continue
-                width = len(header)
-                columns = [
-                    (i, h, props.get(h, {})) for i, h in enumerate(header) if h in ctx.selected
-                ]
-                convert = compile_row(columns, nulls, native)
-                for row in reader:
-                    if len(row) != width:
-                        if not row:
-                            continue
+    for path in [only] if only else sc.paths:
+        with _reading(sc, path) as reader:
+            header = next(reader, None)
+            if header is None:
+                continue
+            width = len(header)
+            columns = [(i, h, props.get(h, {})) for i, h in enumerate(header) if h in ctx.selected]
+            convert = compile_row(columns, nulls, native)
+            seen = 0
+            for row in reader:
+                if len(row) != width:
+                    if not row:
+                        continue
+                    if seen >= skip:
                         raise SyncError(
                             f"{path} line {reader.line_num}: expected {width} fields as in the header, found {len(row)}"
                         )
-                    try:
-                        record = convert(row)
-                    except ValueError:
-                        name_bad_value(sc, path, reader.line_num, row, columns, nulls)
-                        raise
-                    yield record
-            except csv.Error as exc:
-                raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
-            except CsvDecodeError as exc:
-                raise SyncError(str(exc)) from None
-            except UnicodeDecodeError as exc:
-                raise SyncError(
-                    first_bad_line(path, sc)
-                    or f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
-                ) from None
+                seen += 1
+                if seen <= skip:
+                    continue
+                try:
+                    record = convert(row)
+                except ValueError:
+                    name_bad_value(sc, path, reader.line_num, row, columns, nulls)
+                    raise
+                yield record
 
 
 def name_bad_value(

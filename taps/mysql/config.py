@@ -11,42 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.sdk.sql_tap import truthy
 from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "MySQLConfig", "truthy"]
-
-
-def truthy(value: Any) -> bool:
-    """Config flags arrive as JSON booleans or as strings ("true", "1") in older configs."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "y", "on"}
-    return bool(value)
-
-
-def _flag(value: Any, key: str) -> bool:
-    if not isinstance(value, bool | str):
-        raise ConfigError(f"config key {key}: {value!r} is not true or false")
-    return truthy(value)
-
-
-def _port(value: Any, key: str) -> int:
-    try:
-        if isinstance(value, bool | float | dict | list):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {key}: {value!r} is not a port number") from None
-
-
-def _filter_dbs(value: Any, key: str) -> tuple[str, ...]:
-    """`filter_dbs` as names: a comma-separated string (singer-io) or a JSON list."""
-    if isinstance(value, str):
-        return tuple(d.strip() for d in value.split(",") if d.strip())
-    if isinstance(value, list):
-        return tuple(str(d) for d in value)
-    raise ConfigError(f"config key {key}: a comma-separated string or a list of database names")
 
 
 def _statements(value: Any, key: str) -> tuple[str, ...]:
@@ -55,35 +26,34 @@ def _statements(value: Any, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-_FLAG = ("boolean", "string")
-_WHOLE = ("integer", "string")
-
-
 @dataclass(frozen=True, kw_only=True)
 class MySQLConfig:
     host: str = setting(required=True, help="Server host name or address")
-    port: int = setting(3306, type=_WHOLE, parse=_port, help="Server port")
+    port: int = setting(3306, type=sql_tap.WHOLE, parse=sql_tap.port, help="Server port")
     user: str = setting(required=True, help="User name")
     password: str = setting("", secret=True, help="Password; never printed", show_default=False)
     database: str = setting("", help="Database to connect to (optional)", show_default=False)
     filter_dbs: tuple[str, ...] = setting(
         (),
         type=("string", "array"),
-        parse=_filter_dbs,
+        parse=sql_tap.name_list("database"),
         show_default=False,
         help='Databases to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
     )
     ssl: bool = setting(
-        False, type=_FLAG, parse=_flag, help='Connect with TLS ("true" strings accepted)'
+        False,
+        type=sql_tap.FLAG,
+        parse=sql_tap.loose_flag,
+        help='Connect with TLS ("true" strings accepted)',
     )
     ssl_ca: str = setting("", help="CA certificate file", show_default=False)
     ssl_cert: str = setting("", help="Client certificate file", show_default=False)
     ssl_key: str = setting("", help="Client key file", show_default=False)
     check_hostname: bool = setting(
         False,
-        type=_FLAG,
+        type=sql_tap.FLAG,
         aliases=("verify_mode",),
-        parse=_flag,
+        parse=sql_tap.loose_flag,
         help="With ssl: verify the server certificate's host name",
     )
     session_sqls: tuple[str, ...] | None = setting(
@@ -96,14 +66,14 @@ class MySQLConfig:
     )
     server_id: int | None = setting(
         None,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         parse=whole_number(1),
         help="Replica id used to read the binlog (default: random in 5400..2^31)",
     )
     use_gtid: bool = setting(
         False,
-        type=_FLAG,
-        parse=_flag,
+        type=sql_tap.FLAG,
+        parse=sql_tap.loose_flag,
         help="LOG_BASED: resume from the bookmarked GTID (MariaDB only, engine: mariadb)",
     )
     engine: str = setting(
@@ -120,14 +90,14 @@ class MySQLConfig:
     )
     state_every: int = setting(
         10_000,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         aliases=("export_batch_rows",),
         parse=whole_number(1),
         help="Rows (or binlog rows) between STATE messages",
     )
     batch_rows: int = setting(
         5_000,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         parse=whole_number(1),
         help="Rows fetched from the server-side cursor at a time",
     )
@@ -147,7 +117,7 @@ class MySQLConfig:
         "followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect, tapwell's own)",
     )
     connect_timeout: int = setting(
-        30, type=_WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
+        30, type=sql_tap.WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
     )
 
     @property

@@ -1,6 +1,7 @@
 """What sync.py and its replication methods (sync_full, sync_incremental, sync_binlog,
 binlog_values) share: the resolved stream (`StreamPlan`), the run's context (`SyncContext`), the
-SCHEMA and ACTIVATE_VERSION messages, and bookmark values to and from JSON.
+SCHEMA and ACTIVATE_VERSION messages (all three from tapwell.sdk.sql_tap, shared with
+tap-postgres), and bookmark values to and from JSON.
 
 Its own module so that the methods need not import sync.py, which runs them (no import cycle).
 """
@@ -11,13 +12,10 @@ import base64
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 
 import orjson
-from tapwell.sdk.progress import Progress
-from tapwell.singer import state as st
-from tapwell.singer.catalog import StreamEntry
-from tapwell.singer.wire import MessageWriter
+from tapwell.sdk.sql_tap import SqlStreamPlan, SqlSyncContext, activate_version, write_schema
 
 from .config import MySQLConfig
 from .connection import connect, quote
@@ -26,26 +24,14 @@ from .types import Column, ZeroDates, row_plan
 
 DELETED_AT = "_sdc_deleted_at"
 
+__all__ = [
+    "DELETED_AT", "StreamPlan", "SyncContext", "activate_version", "to_json_value", "to_sql_param",
+    "write_schema",
+]  # fmt: skip
 
-@dataclass
-class StreamPlan:
+
+class StreamPlan(SqlStreamPlan[Table, Column]):
     """One selected stream, resolved against the live table."""
-
-    entry: StreamEntry
-    table: Table
-    columns: list[Column]  # selected, supported, in table order
-    schema: dict[str, Any]
-    key_properties: list[str]
-    method: str
-    replication_key: str | None
-
-    @property
-    def tap_stream_id(self) -> str:
-        return self.entry.tap_stream_id
-
-    @property
-    def stream(self) -> str:
-        return self.entry.stream
 
     @property
     def names(self) -> list[str]:
@@ -60,71 +46,20 @@ class StreamPlan:
 
         return ", ".join(select_expression(c, quote) for c in self.columns)
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.table.columns if c.name == name)
-
     def plan(self) -> list[tuple[int, Any]]:
         return row_plan(self.columns, self.schema["properties"])
 
 
-@dataclass
-class SyncContext:
+@dataclass(kw_only=True)
+class SyncContext(SqlSyncContext):
     config: MySQLConfig
-    out: IO[bytes]
-    writer: MessageWriter
     zero: ZeroDates
-    progress: Progress
-    state: dict[str, Any]
     state_every: int
     batch_rows: int
     conv: dict[Any, Any] = field(default_factory=dict)
-    _conn: Any = None
 
-    @property
-    def conn(self) -> Any:
-        if self._conn is None:
-            self._conn = connect(self.config, self.conv)
-        return self._conn
-
-    def bookmark(self, stream: str, key: str, default: Any = None) -> Any:
-        return st.get_bookmark(self.state, stream, key, default)
-
-    def set_bookmark(self, stream: str, key: str, value: Any) -> None:
-        self.state = st.set_bookmark(self.state, stream, key, value)
-
-    def clear_bookmark(self, stream: str, key: str) -> None:
-        self.state = st.clear_bookmark(self.state, stream, key)
-
-    def emit_state(self) -> None:
-        self.writer.write_state(self.state)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-def write_schema(ctx: SyncContext, sp: StreamPlan) -> None:
-    ctx.writer.write_schema(
-        sp.stream,
-        sp.schema,
-        sp.key_properties,
-        [sp.replication_key] if sp.replication_key else None,
-    )
-
-
-def activate_version(
-    ctx: SyncContext, sp: StreamPlan, version: int, *, empty: bool = False
-) -> None:
-    """ACTIVATE_VERSION: the target may retire rows of older versions of the stream.
-
-    Sent only after (or together with) the version's first records, never before: a target
-    retires older rows only for a version it received records of. A FULL_TABLE sync of a table
-    that is really empty has no records to send; it says so with `"empty": true`."""
-    msg: dict[str, Any] = {"type": "ACTIVATE_VERSION", "stream": sp.stream, "version": version}
-    if empty:
-        msg["empty"] = True
-    ctx.writer.write_dict(msg)
+    def connect(self) -> Any:
+        return connect(self.config, self.conv)
 
 
 # ----------------------------------------------------------------------------- bookmarks

@@ -9,7 +9,7 @@ REPLICA IDENTITY FULL sends one; otherwise they are left out of the record and n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tapwell.singer.errors import SyncError
@@ -81,8 +81,9 @@ def apply_relation(
     known = set(sp.entry.schema.get("properties") or {})  # columns the catalog knows
     props = dict(sp.schema["properties"])
     changed = False
+    dims = {c.name: c.type for c in sp.table.columns if c.type.element is not None}
     for col in msg.columns:
-        pgtype = resolve(col.type_oid, col.typmod)
+        pgtype = with_dims(resolve(col.type_oid, col.typmod), dims.get(col.name))
         keep = col.name in selected or col.name in sp.key_properties or col.name not in known
         plan.names.append(col.name)
         plan.keep.append(keep)
@@ -105,6 +106,16 @@ def apply_relation(
     if changed:
         sp.schema = {**sp.schema, "properties": props}
     return plan, changed
+
+
+def with_dims(pgtype: PgType, known: PgType | None) -> PgType:
+    """A Relation message names an array's type, not its declared dimensions: those of the
+    column discovery saw, while its element type is the same."""
+    if pgtype.element is None or known is None or known.element is None:
+        return pgtype
+    if known.element.name != pgtype.element.name or known.dims == pgtype.dims:
+        return pgtype
+    return replace(pgtype, dims=known.dims)
 
 
 def check_narrowing(

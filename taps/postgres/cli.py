@@ -21,7 +21,8 @@ def about() -> dict[str, Any]:
         "version": "0.1.0",
         "description": "PostgreSQL tables as Singer streams: FULL_TABLE, INCREMENTAL, "
         "LOG_BASED (pgoutput); exact values",
-        "capabilities": ["catalog", "discover", "state", "about", "log-based"],
+        "capabilities": ["catalog", "discover", "state", "about", "log-based", "batch"],
+        "batch_formats": ["csv", "jsonl"],  # csv: PostgreSQL's COPY csv dialect (sync_files.py)
         "settings": SETTINGS.json_schema(),
     }
 

@@ -14,44 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "PgConfig", "default_slot", "parse"]
-
-_FLAG = ("boolean", "string")
-_WHOLE = ("integer", "string")
-_TRUE = {"true", "1", "yes", "y", "on"}
-_FALSE = {"false", "0", "no", "n", "off"}
-
-
-def _flag(value: Any, key: str) -> bool:
-    """JSON booleans, or the strings of older configs ("true", "0")."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if isinstance(value, str) else ""
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
-    raise ConfigError(f"config key {key}: {value!r} is not true or false")
-
-
-def _port(value: Any, key: str) -> int:
-    try:
-        if isinstance(value, bool | float | dict | list):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {key}: {value!r} is not a port number") from None
-
-
-def _names(value: Any, key: str) -> tuple[str, ...]:
-    """A comma-separated string (PipelineWise) or a JSON list (MeltanoLabs)."""
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ConfigError(f"config key {key}: a comma-separated string or a list of schema names")
-
 
 # Keys of PipelineWise's and MeltanoLabs' tap-postgres that mean nothing here.
 OTHER_TAPS = (
@@ -59,7 +27,7 @@ OTHER_TAPS = (
     "debug_lsn", "use_secondary", "secondary_host", "secondary_port", "wal2json_message_format",
     "tap_stream_id", "limit", "stream_maps", "stream_map_config", "flattening_enabled",
     "flattening_max_depth", "dates_as_string", "json_as_object", "ssl_client_certificate_enable",
-    "ssl_storage_directory", "ssh_tunnel", "replication_slot_name", "batch_config",
+    "ssl_storage_directory", "ssh_tunnel", "replication_slot_name",
 )  # fmt: skip
 
 
@@ -69,7 +37,11 @@ class PgConfig:
         "", show_default=False, help="Server host name or address (default localhost)"
     )
     port: int = setting(
-        0, type=_WHOLE, parse=_port, show_default=False, help="Server port (default 5432)"
+        0,
+        type=sql_tap.WHOLE,
+        parse=sql_tap.port,
+        show_default=False,
+        help="Server port (default 5432)",
     )
     user: str = setting(
         "",
@@ -94,7 +66,7 @@ class PgConfig:
         (),
         type=("string", "array"),
         aliases=("schemas",),
-        parse=_names,
+        parse=sql_tap.name_list("schema"),
         show_default=False,
         help='Schemas to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
     )
@@ -106,9 +78,9 @@ class PgConfig:
     )
     ssl: bool = setting(
         False,
-        type=_FLAG,
+        type=sql_tap.FLAG,
         aliases=("ssl_enable",),
-        parse=_flag,
+        parse=sql_tap.flag,
         help='Connect with TLS (sslmode require unless sslmode says more; "true" strings accepted)',
     )
     sslrootcert: str = setting(
@@ -139,14 +111,24 @@ class PgConfig:
     )
     state_every: int = setting(
         10_000,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         aliases=("export_batch_rows",),
         parse=whole_number(1),
         help="Rows between STATE messages",
     )
+    batch_config: BatchConfig | None = setting(
+        None,
+        type="object",
+        parse=parse_batch_config,
+        show_default=False,
+        help="The fast lane (singer-sdk's spelling): FULL_TABLE and initial LOG_BASED rows of "
+        'tables with a key go into files, {"encoding": {"format": "jsonl"|"csv", "compression": '
+        '"none"|"gzip"}, "storage": {"root": "file:///dir", "prefix": ""}, "batch_size": '
+        "100000}, each file followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect)",
+    )
     batch_rows: int = setting(
         5_000,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         aliases=("itersize",),
         parse=whole_number(1),
         help="Rows fetched from the server-side cursor at a time",
@@ -157,17 +139,20 @@ class PgConfig:
         help="INCREMENTAL on a date or timestamp key: where to start without a bookmark",
     )
     connect_timeout: int = setting(
-        30, type=_WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
+        30, type=sql_tap.WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
     )
     max_run_seconds: int | None = setting(
         None,
-        type=_WHOLE,
+        type=sql_tap.WHOLE,
         parse=whole_number(1),
         help="LOG_BASED: stop reading changes after this many seconds (default: at the WAL position "
         "current when the sync started)",
     )
     continuous: bool = setting(
-        False, type=_FLAG, parse=_flag, help="LOG_BASED: keep streaming changes, never exit"
+        False,
+        type=sql_tap.FLAG,
+        parse=sql_tap.flag,
+        help="LOG_BASED: keep streaming changes, never exit",
     )
     ack_state_file: str = setting(
         "", show_default=False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tapwell.singer.catalog import catalog_entry, standard_metadata
@@ -31,7 +31,7 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
 """
 _COLUMNS = """
 SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attgenerated <> ''
+       format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attgenerated <> '', a.attndims
 FROM pg_attribute a
 WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
@@ -120,10 +120,11 @@ def read_tables(conn: Any, cfg: PgConfig, only: set[tuple[str, str]] | None = No
         key_rows = cur.fetchall()
     conn.rollback()
     columns: dict[int, list[Column]] = defaultdict(list)
-    for rel, num, name, typ, typmod, sqltype, notnull, generated in col_rows:
-        columns[rel].append(
-            Column(name, types.resolve(typ, typmod, sqltype), not notnull, bool(generated), num)
-        )
+    for rel, num, name, typ, typmod, sqltype, notnull, generated, dims in col_rows:
+        pgtype = types.resolve(typ, typmod, sqltype)
+        if pgtype.element is not None and dims > 1:
+            pgtype = replace(pgtype, dims=dims)
+        columns[rel].append(Column(name, pgtype, not notnull, bool(generated), num))
     keys: dict[int, list[str]] = defaultdict(list)
     for rel, name in key_rows:
         keys[rel].append(name)

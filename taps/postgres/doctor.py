@@ -1,6 +1,7 @@
 """`tap-postgres --config c.json --doctor [--catalog cat.json] [--state s.json]`: the LOG_BASED
 preflight. Checks wal_level, the replication privilege, the publication and whether it covers
-the selected LOG_BASED tables, each table's replica identity, the slot (ours, not lost, not past
+the selected LOG_BASED tables under their own names (a partitioned table needs
+publish_via_partition_root), each table's replica identity, the slot (ours, not lost, not past
 the state) and its lag; prints one line per check, each problem with the SQL that fixes it.
 Exit 0 when LOG_BASED can run, 1 when something must be fixed first."""
 
@@ -19,7 +20,7 @@ from .config import SETTINGS, PgConfig
 from .connection import connect
 from .pgoutput import lsn_text
 from .replication import (
-    publication_sql,
+    publication_fixes,
     publication_tables,
     replica_identity_problems,
     server_problems,
@@ -64,25 +65,16 @@ def run_checks(
         lines: list[tuple[bool, str]] = [(False, p) for p in server_problems(conn, cfg)]
         if not lines:
             lines.append((True, "wal_level is logical; the user may stream changes"))
-        covered = publication_tables(conn, cfg)
         wanted = [(s, t) for _, s, t, _ in tables]
-        missing = [w for w in wanted if covered is None or w not in covered]
-        if covered is None and not wanted:
-            lines.append(
-                (
-                    True,
-                    f"publication {cfg.publication!r} does not exist yet (the first LOG_BASED sync creates it)",
-                )
-            )
-        elif missing:
-            sql = publication_sql(conn, cfg, missing, covered is not None)
-            lines.append(
-                (
-                    False,
-                    f"publication {cfg.publication!r} does not cover {', '.join(f'{s}.{t}' for s, t in missing)}: run {sql}",
-                )
-            )
-        else:
+        fixes = publication_fixes(conn, cfg, wanted)
+        lines += [(False, f"{problem}: run {sql}") for problem, sql in fixes]
+        if not wanted:
+            exists = publication_tables(conn, cfg) is not None
+            lines.append((True, f"publication {cfg.publication!r} " + (
+                "exists (no LOG_BASED stream selected)" if exists
+                else "does not exist yet (the first LOG_BASED sync creates it)"
+            )))  # fmt: skip
+        elif not fixes:
             lines.append((True, f"publication {cfg.publication!r} covers the selected tables"))
         lines += [
             (False, p)

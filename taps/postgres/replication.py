@@ -64,20 +64,118 @@ def server_problems(conn: Any, cfg: PgConfig) -> list[str]:
     return problems
 
 
-def publication_tables(conn: Any, cfg: PgConfig) -> set[tuple[str, str]] | None:
-    """The tables the publication covers, or None when it does not exist."""
+@dataclass(frozen=True)
+class Publication:
+    """What a publication holds: the tables pgoutput names in its changes (`listed`; with
+    publish_via_partition_root off, a partitioned table's partitions, not the table), and the
+    tables that are members (`members`: FOR TABLE; `all_tables`: FOR ALL TABLES; `schemas`:
+    FOR TABLES IN SCHEMA)."""
+
+    via_root: bool  # publish_via_partition_root (PostgreSQL 13+)
+    listed: frozenset[tuple[str, str]]
+    members: frozenset[tuple[str, str]]
+    all_tables: bool = False
+    schemas: frozenset[str] = frozenset()
+
+    def member(self, table: tuple[str, str]) -> bool:
+        return self.all_tables or table in self.members or table[0] in self.schemas
+
+
+_MEMBERS = """
+SELECT n.nspname, c.relname FROM pg_publication_rel r
+JOIN pg_publication p ON p.oid = r.prpubid JOIN pg_class c ON c.oid = r.prrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE p.pubname = %s
+"""
+_SCHEMAS = """
+SELECT n.nspname FROM pg_publication_namespace s
+JOIN pg_publication p ON p.oid = s.pnpubid JOIN pg_namespace n ON n.oid = s.pnnspid
+WHERE p.pubname = %s
+"""
+
+
+def publication(conn: Any, cfg: PgConfig) -> Publication | None:
+    """The configured publication, or None when it does not exist."""
+    version = server_version(conn)
+    via_root = "pubviaroot" if version >= 130000 else "false"
+    name = (cfg.publication,)
     with translated(cfg, "reading the publication"), conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (cfg.publication,))
-        if cur.fetchone() is None:
+        cur.execute(f"SELECT {via_root}, puballtables FROM pg_publication WHERE pubname = %s", name)
+        row = cur.fetchone()
+        if row is None:
             conn.rollback()
             return None
         cur.execute(
-            "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s",
-            (cfg.publication,),
+            "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s", name
         )
-        out = {(r[0], r[1]) for r in cur.fetchall()}
+        listed = frozenset((r[0], r[1]) for r in cur.fetchall())
+        cur.execute(_MEMBERS, name)
+        members = frozenset((r[0], r[1]) for r in cur.fetchall())
+        schemas: frozenset[str] = frozenset()
+        if version >= 150000:
+            cur.execute(_SCHEMAS, name)
+            schemas = frozenset(r[0] for r in cur.fetchall())
+    conn.rollback()
+    return Publication(bool(row[0]), listed, members, bool(row[1]), schemas)
+
+
+def publication_tables(conn: Any, cfg: PgConfig) -> set[tuple[str, str]] | None:
+    """The tables the publication sends changes under their own names, or None when it does
+    not exist."""
+    pub = publication(conn, cfg)
+    return None if pub is None else set(pub.listed)
+
+
+def partitioned(
+    conn: Any, cfg: PgConfig, tables: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of `tables` are partitioned tables."""
+    out = set()
+    with translated(cfg, "reading the tables' kinds"), conn.cursor() as cur:
+        for schema, table in tables:
+            cur.execute(
+                "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+                (qualified(schema, table),),
+            )
+            row = cur.fetchone()
+            if row and row[0] == "p":
+                out.add((schema, table))
     conn.rollback()
     return out
+
+
+def publication_fixes(
+    conn: Any, cfg: PgConfig, tables: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """What keeps the publication from sending the changes of `tables` under their own names:
+    (the problem, the SQL that fixes it), in the order to run them; [] when nothing does. A
+    partitioned table must be a member itself, with publish_via_partition_root on."""
+    if not tables:
+        return []
+    pub = publication(conn, cfg)
+    if pub is None:
+        return [(_not_covering(cfg, tables), publication_sql(conn, cfg, tables, False))]
+    roots = partitioned(conn, cfg, [t for t in tables if t not in pub.listed])
+    missing = [t for t in tables if (not pub.member(t) if t in roots else t not in pub.listed)]
+    out = []
+    if missing:
+        out.append((_not_covering(cfg, missing), publication_sql(conn, cfg, missing, True)))
+    if roots and not pub.via_root and server_version(conn) >= 130000:
+        out.append(
+            (
+                f"publication {cfg.publication!r} would send the changes of "
+                f"{', '.join(f'{s}.{t}' for s, t in sorted(roots))} under its partitions' names "
+                "(publish_via_partition_root is off)",
+                f"ALTER PUBLICATION {quote(cfg.publication)} SET (publish_via_partition_root = true);",
+            )
+        )
+    return out
+
+
+def _not_covering(cfg: PgConfig, tables: Iterable[tuple[str, str]]) -> str:
+    return (
+        f"publication {cfg.publication!r} does not cover {', '.join(f'{s}.{t}' for s, t in tables)}"
+    )
 
 
 def publication_sql(
@@ -91,27 +189,28 @@ def publication_sql(
 
 
 def ensure_publication(conn: Any, cfg: PgConfig, tables: Sequence[tuple[str, str]]) -> list[str]:
-    """Make the publication cover `tables` (creating it when missing); returns what was done.
-    Without the privilege: ConfigError with the SQL to run."""
-    covered = publication_tables(conn, cfg)
-    missing = [t for t in tables if covered is None or t not in covered]
-    if not missing:
+    """Make the publication send the changes of `tables` under their own names (creating it
+    when missing); returns what was run. Without the privilege: ConfigError with the SQL to run."""
+    fixes = publication_fixes(conn, cfg, tables)
+    if not fixes:
         return []
-    sql = publication_sql(conn, cfg, missing, covered is not None)
     import psycopg2
 
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-        conn.commit()
-    except psycopg2.Error as exc:
-        conn.rollback()
-        why = " ".join(str(exc).split())
-        raise ConfigError(
-            f"publication {cfg.publication!r} does not cover {', '.join(f'{s}.{t}' for s, t in missing)} "
-            f"and the tap cannot change it ({why}); run as its owner: {sql}"
-        ) from None
-    return [sql]
+    done: list[str] = []
+    for problem, sql in fixes:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+            conn.commit()
+        except psycopg2.Error as exc:
+            conn.rollback()
+            why = " ".join(str(exc).split())
+            todo = " ".join(sql for _, sql in fixes[len(done) :])
+            raise ConfigError(
+                f"{problem} and the tap cannot change it ({why}); run as its owner: {todo}"
+            ) from None
+        done.append(sql)
+    return done
 
 
 def replica_identity_problems(

@@ -91,7 +91,11 @@ def sync_full_table(
     ctx.emit_state()
 
     written = 0
-    if not keys or max_pk is not None:
+    if keys and max_pk is not None and ctx.cfg.batch_config is not None:
+        from .sync_files import stream_files  # the fast lane (BATCH files)
+
+        written = stream_files(ctx, sp, max_pk, last_pk, version)
+    elif not keys or max_pk is not None:
         where, params = [], []
         if keys:
             where.append(key_condition(sp, "<="))

@@ -44,6 +44,7 @@ class PgType:
     schema: str = "pg_catalog"  # the type's schema (hstore's functions live there)
     element: PgType | None = None  # an array's element type
     enum_values: tuple[str, ...] = ()
+    dims: int = 1  # an array's declared dimensions (int[][] has 2; not enforced by PostgreSQL)
 
     @property
     def kind(self) -> str:
@@ -138,9 +139,18 @@ def _schema(t: PgType) -> dict[str, Any]:
     if kind == "bytea":
         return dict(BYTEA_SCHEMA)
     if kind == "array":
-        # `items` admits any nesting: a column declared int[] may hold a 2-D array.
-        return {"type": ["null", "array"], "items": {}}
+        assert t.element is not None
+        items = _element_schema(t.element)
+        for _ in range(t.dims - 1):
+            items = {"type": ["null", "array"], "items": items}
+        return {"type": ["null", "array"], "items": items}
     return {"type": ["null", "string"]}
+
+
+def _element_schema(t: PgType) -> dict[str, Any]:
+    """An array element's schema: its type's, but hstore elements travel as their text (the
+    server's JSON of an hstore[] holds strings)."""
+    return {"type": ["null", "string"]} if t.kind == "hstore" else _schema(t)
 
 
 def _decimal_schema(ps: tuple[int, int] | None) -> dict[str, Any]:
@@ -172,6 +182,10 @@ def select_expression(col: Column, src: str, quote: Callable[[str], str], versio
     (BC, year 10000+, ±infinity), become NULL; timestamp without time zone is read as UTC."""
     c = f"{src}.{quote(col.name)}"
     kind = col.kind
+    if kind == "array":
+        return _array_expression(col.type, c)
+    if col.type.typtype == "c":
+        return f"{c}::text"  # a composite's text, as the WAL sends it (row_to_json would nest it)
     if kind == "decimal":
         bad = "'NaN', 'Infinity', '-Infinity'" if version >= 140000 else "'NaN'"
         return f"CASE WHEN {c} IN ({bad}) THEN NULL ELSE {c} END"
@@ -195,6 +209,31 @@ def select_expression(col: Column, src: str, quote: Callable[[str], str], versio
     return c
 
 
+# In the JSON text of an array: elements JSON cannot hold as numbers, and dates outside
+# 0001..9999 (BC, year 10000+, ±infinity); each becomes null, at any depth.
+_NOT_FINITE_JSON = r'"(NaN|-?Infinity)"'
+_OUT_OF_RANGE_JSON = r'"(-?infinity|[^"]* BC|[0-9]{5,}[^"]*)"'
+
+
+def _array_expression(t: PgType, c: str) -> str:
+    """An array's value as JSON with its elements in their scalar form (the same as
+    `text_converter` gives from the WAL), for any number of dimensions."""
+    assert t.element is not None
+    kind = t.element.kind
+    if t.element.typtype == "c":
+        return f"{c}::text[]"
+    if kind == "money":
+        return f"{c}::numeric[]"
+    if kind == "timestamp":
+        c = f"{c}::timestamptz[]"  # the session's TimeZone is UTC: read as UTC, as the scalar is
+    bad = {"decimal": _NOT_FINITE_JSON, "float": _NOT_FINITE_JSON}.get(kind)
+    if kind in ("date", "timestamp", "timestamptz"):
+        bad = _OUT_OF_RANGE_JSON
+    if bad is None:
+        return c
+    return f"regexp_replace(to_json({c})::text, '{bad}', 'null', 'g')::json"
+
+
 def has_raw_json(columns: list[Column]) -> bool:
     """Whether row_to_json may copy a `json` value's own line breaks into the record."""
     return any(
@@ -211,7 +250,7 @@ def text_converter(t: PgType) -> Callable[[str], Any]:
     kind = t.kind
     if kind == "array":
         assert t.element is not None
-        element = text_converter(t.element)
+        element = _same if t.element.kind == "hstore" else text_converter(t.element)
         delim = ";" if t.element.name == "box" else ","
         return lambda text: parse_array(text, element, delim)
     return _SCALAR.get(kind, _same)

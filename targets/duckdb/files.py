@@ -57,7 +57,7 @@ def staged_select(
 ) -> tuple[str, list[str], list[tuple[str, str, str]]]:
     """(the SELECT of the file's rows cast to the table's types, the columns it gives, the
     (csv column, table column, type) it casts)."""
-    by_prop = {c.prop: c.column for c in table.staged}
+    by_prop = {c.prop: c.column for c in table.staged if not c.unchanged}
     casts = []
     for name in header(batch, path, gz, source):
         col = by_prop.get(name)

@@ -14,6 +14,7 @@ when it is ours.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, stage
+from . import children, ddl, files, stage, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -35,6 +36,7 @@ STATE_TABLE = "_tapwell_state"
 STATE_COLUMNS = {"id": "VARCHAR", "value": "JSON", "updated_at": "TIMESTAMPTZ"}
 STATE_MARK = "tapwell: state"
 ARROW = "_tapwell_arrow"  # the batch's Arrow table, registered on this connection only
+KEPT = "temp.main._tapwell_kept"  # a batch's rows with their unchanged columns' stored values
 _HELD_BY = re.compile(r"lock is held in (.*?) \(PID (\d+)\)")
 
 
@@ -90,6 +92,7 @@ class DuckDBLoader:
         self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
         self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
+        self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
@@ -207,6 +210,8 @@ class DuckDBLoader:
             stage.staged_column(prop, by_fold[ddl.fold(prop)], existing[by_fold[ddl.fold(prop)]])
             for prop in wanted
         ]
+        if stage.UNCHANGED in (spec.schema.get("properties") or {}):
+            staged.append(stage.unchanged_column())
         self.tables[spec.name] = Table(
             schema, table, existing, list(spec.key_properties), settings, staged
         )
@@ -214,6 +219,7 @@ class DuckDBLoader:
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
         """Column -> type for the stream's schema; names DuckDB cannot tell apart are refused."""
         wanted = columns_of(spec.schema)
+        wanted.pop(stage.UNCHANGED, None)  # a record's list of unchanged columns, not a column
         folded: dict[str, str] = {}
         for col in wanted:
             problem = ddl.nul_free("column", col)
@@ -372,14 +378,27 @@ class DuckDBLoader:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
         every = self._rows(batch, table)
+        u = unchanged.position(table.staged)
+        kept = u is not None and unchanged.present(every, u)
+        if kept and not keys:
+            self._warn_unchanged(batch.spec.name)
+            kept = False
+        elif kept:
+            every = unchanged.fill_from_batch(every, table.staged, keys, u)  # type: ignore[arg-type]
         rows = self._last_of_each_key(every, table)
         target = self._qualified(table.schema, table.name)
-        staged = [(f"c{j}", c.column, table.columns[c.column]) for j, c in enumerate(table.staged)]
+        staged = [
+            (f"c{j}", c.column, table.columns[c.column])
+            for j, c in enumerate(table.staged)
+            if not c.unchanged
+        ]
         if batch.version is not None:  # the batch's version, whatever its records say
             staged = [s for s in staged if s[1] != "_sdc_table_version"]
             staged.append((f"{int(batch.version)}", "_sdc_table_version", "BIGINT"))
         select = [f"CAST({src} AS {sqltype}) AS {quote_ident(col)}" for src, col, sqltype in staged]
         cols = [col for _, col, _ in staged]
+        if kept:
+            select.append(unchanged.list_select(u))  # type: ignore[arg-type]
         try:
             try:
                 arrow = stage.arrow_table(table.staged, rows)
@@ -392,9 +411,17 @@ class DuckDBLoader:
             staged_rows = f"(SELECT {', '.join(select)} FROM {ARROW})"
             self.con.register(ARROW, arrow)
             try:
+                if kept:  # the listed columns keep their stored values: read before the delete
+                    self.con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {KEPT} AS "
+                        + unchanged.kept_select(table.staged, keys, cols, target, staged_rows)[1:-1]
+                    )
+                    staged_rows = KEPT
                 self._merge(batch, table, target, staged_rows, cols, keys, deleted)
             finally:
                 self.con.unregister(ARROW)
+                if kept:
+                    self.con.execute(f"DROP TABLE IF EXISTS {KEPT}")
                 del arrow
         except duckdb.Error as exc:
             self._refuse_values(batch, table, every)  # a value named by its line, when that is why
@@ -402,6 +429,18 @@ class DuckDBLoader:
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _warn_unchanged(self, stream: str) -> None:
+        """Once per stream: records listed unchanged columns where no stored row can be kept."""
+        if stream in self.unchanged_warned:
+            return
+        self.unchanged_warned.add(stream)
+        logging.getLogger("target-duckdb").warning(
+            "stream %r: records list unchanged columns (_sdc_unchanged) but the stream is not "
+            "upserted on key properties, so there is no stored value to keep: those columns "
+            "load as NULL (give the source table a key, or REPLICA IDENTITY FULL)",
+            stream,
+        )
 
     def _load_files(self, batch: Batch) -> None:
         """A csv BATCH: each file read by read_csv and merged as a batch's rows are."""

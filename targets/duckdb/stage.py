@@ -29,6 +29,9 @@ from tapwell.singer.schema import CheckCode, build_function
 from .types import DOUBLE_MAX, Refused, as_json, as_text, canonical, value_check
 
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+UNCHANGED = (
+    "_sdc_unchanged"  # LOG_BASED: the columns a record leaves out as unchanged (unchanged.py)
+)
 
 
 class StagedRefusal(ValueRefused):
@@ -80,6 +83,16 @@ class StagedColumn:
     arrow: str  # int64 | float64 | bool | string
     generic: str
     pinned: dict[type, str]
+
+    @property
+    def unchanged(self) -> bool:
+        """The `_sdc_unchanged` list: staged (as its JSON text) for the merge, not a column."""
+        return not self.column
+
+
+def unchanged_column() -> StagedColumn:
+    """How a record's `_sdc_unchanged` list is staged: its JSON text, for no column."""
+    return StagedColumn(UNCHANGED, "", "JSON", "string", "_js(v)", {})
 
 
 def staged_column(prop: str, column: str, sqltype: str) -> StagedColumn:

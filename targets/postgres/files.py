@@ -3,7 +3,8 @@ tapwell.sdk.tap_batch) is sent to `COPY ... (FORMAT csv, HEADER)` as it lies on 
 chunks through psycopg's `cursor.copy()`: no Python per row. The rows go into a temporary staging
 table shaped like the target (the batch's table version filled in as the column's default), then
 the loader's usual merge runs, all inside the transaction that also saves the state
-(PostgresLoader.load).
+(PostgresLoader.load). While no key is already in the table (a first load), a file is COPYed
+straight into the table instead (`_direct`), as the RECORD lane does: no staging, no merge.
 
 A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
 not have: one ProtocolError naming the file and its row, never a traceback.
@@ -16,6 +17,7 @@ import zlib
 from typing import IO, Any
 
 import psycopg
+import psycopg.errors
 from psycopg import sql
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
@@ -54,6 +56,11 @@ def _load_file(
                 "in the stream's schema (send its SCHEMA first)",
             )
         cols.append(col)
+    merge = bool(table.key_props) and table.how.upsert
+    deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
+    direct = merge and not deletes and table.direct and sorted(table.keys) == table.pk
+    if direct and _direct(loader, cur, batch, table, path, gz, cols):
+        return
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, table.target)
@@ -68,21 +75,87 @@ def _load_file(
         merged.append("_sdc_table_version")
     if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in merged:
         merged.append("_sdc_deleted_at")  # NULL: a row sent again is alive again
+    try:
+        _copy_file(loader, cur, batch, path, gz, stage, cols)
+    except psycopg.Error as exc:
+        raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
+    loader._merge(cur, table, merged, merge, deletes)
+
+
+def _copy_file(
+    loader: Any, cur: Any, batch: Batch, path: str, gz: bool, into: Any, cols: list[str]
+) -> None:
+    """COPY the file into `into` as it lies on disk (1 MB chunks)."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
-        stage, ddl.idents(cols)
+        into, ddl.idents(cols)
     )
+    nul = loader.tables[batch.spec.name].nul
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
             while chunk := f.read(CHUNK):
-                pipe.write(chunk)
+                pipe.write(_without_nul(chunk, nul))
         batch.file_rows += max(cur.rowcount, 0)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
+
+
+def _direct(
+    loader: Any, cur: Any, batch: Batch, table: Any, path: str, gz: bool, cols: list[str]
+) -> bool:
+    """New keys only (a first load): the file COPYed straight into the table, no staging table
+    and no merge (as the RECORD lane's direct COPY). The primary key catches a key already
+    there: the savepoint undoes the attempt and the stream is staged and merged from then on.
+
+    The batch's table version is the `_sdc_table_version` column's default for the
+    transaction: `tapwell.table_version`, a setting local to it (the default expression is set
+    once per table; a writer that sets nothing gets NULL, as before)."""
+    if batch.version is not None:
+        _version_default(cur, table)
+        cur.execute(
+            "SELECT set_config('tapwell.table_version', %s, true)", (str(int(batch.version)),)
+        )
+    cur.execute("SAVEPOINT tapwell_direct")
+    try:
+        _copy_file(loader, cur, batch, path, gz, table.target, cols)
+    except psycopg.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
+        loader.stage_from_now(table)
+        return False
     except psycopg.Error as exc:
         raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
-    merge = bool(table.key_props) and table.how.upsert
-    deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
-    loader._merge(cur, table, merged, merge, deletes)
+    cur.execute("RELEASE SAVEPOINT tapwell_direct")
+    return True
+
+
+VERSION_DEFAULT = "NULLIF(current_setting('tapwell.table_version', true), '')::bigint"
+
+
+def _version_default(cur: Any, table: Any) -> None:
+    cur.execute(
+        "SELECT column_default FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s AND column_name = '_sdc_table_version'",
+        (table.schema, table.name),
+    )
+    row = cur.fetchone()
+    if row is not None and row[0] and "tapwell.table_version" in row[0]:
+        return
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ALTER COLUMN _sdc_table_version SET DEFAULT {}").format(
+            table.target, sql.SQL(VERSION_DEFAULT)
+        )
+    )
+
+
+def _without_nul(chunk: bytes, nul: Any) -> bytes:
+    """`chunk` with its NUL characters replaced or stripped as the setting `nul_characters`
+    says, as the RECORD lane does (PostgreSQL cannot store them; in UTF-8 a 0 byte is only ever
+    U+0000, so a chunk boundary never splits one). Mode `error` leaves them: COPY then refuses
+    the row, and the error names the file, row and column. A NUL written as `\\u0000` inside a
+    JSON value is not touched: jsonb refuses it the same way."""
+    if nul.mode == "error" or b"\x00" not in chunk:
+        return chunk
+    nul.count += chunk.count(b"\x00")
+    return chunk.replace(b"\x00", "\ufffd".encode() if nul.mode == "replace" else b"")
 
 
 def _open(path: str, gz: bool) -> IO[bytes]:

@@ -193,17 +193,23 @@ class Streamer:
         if s is None:
             return None
         batch = s.batch
-        table = self.loader.tables.get(batch.spec.name)
-        keys = table.key_props if table is not None and table.how.upsert else []
-        if not any(b is batch for b in batches):
-            s.stop("the batch was cut")
-        elif batch.refused:
-            s.stop("a value was refused")
-        elif batch.version != s.version:
-            s.stop("a record changed its version", tell=True)
-        elif keys and not isinstance(last_of_each(batch.keys, key_families(table)), range):
-            s.stop("a key came twice in the batch", tell=True)
-        s.send(batch.records)
+        try:
+            table = self.loader.tables.get(batch.spec.name)
+            keys = table.key_props if table is not None and table.how.upsert else []
+            if not any(b is batch for b in batches):
+                s.stop("the batch was cut")
+            elif batch.refused:
+                s.stop("a value was refused")
+            elif batch.version != s.version:
+                s.stop("a record changed its version", tell=True)
+            elif keys and not isinstance(last_of_each(batch.keys, key_families(table)), range):
+                s.stop("a key came twice in the batch", tell=True)
+            s.send(batch.records)
+        except BaseException:
+            # the open COPY holds the connection's lock: end it before anyone rolls back, or
+            # the rollback waits on that lock for ever (a load hung this way, not failed)
+            s.abort("the load failed")
+            raise
         refused = s.finish()
         if not s.failed:
             cur.execute("RELEASE SAVEPOINT tapwell_stream")

@@ -89,6 +89,55 @@ def test_fast_lane_setting_is_checked(tmp_path: Path) -> None:
         "auto",
         "on",
     ]
-    assert mode({}, "x") == "off"  # opt-in until the lane measures faster (fast_lane.py)
+    assert mode({}, "x") == "auto"  # the default since it measured faster (fast_lane.py)
     with pytest.raises(ConfigError, match="fast_lane: 'sideways' is not auto, on or off"):
         mode({"fast_lane": "sideways"}, "x")
+
+
+def test_nested_tables_target_gets_jsonl_files(mysql_db: dict[str, Any], tmp_path: Path) -> None:
+    """A target with `nested: tables` splits records in Python: the runner gives the lane jsonl
+    files (never csv, which it refused with one line), and the rows are those of the lane off."""
+    sql(
+        mysql_db,
+        "CREATE TABLE docs (id INT PRIMARY KEY, name VARCHAR(20), j JSON)",
+        'INSERT INTO docs VALUES (1, \'a\', \'{"k": 1.10, "items": [{"sku": "x"}]}\'),'
+        " (2, '', NULL), (3, NULL, '[1, 2]')",
+    )
+    proj = Proj(tmp_path)
+    nested = {"nested": "tables"}
+    lane = _integration(mysql_db, tmp_path / "lane.duckdb", "on")
+    plain = _integration(mysql_db, tmp_path / "plain.duckdb", "off")
+    for integ in (lane, plain):
+        integ["target"]["config"] |= nested
+    proj.write({"integrations": {"lane": lane, "plain": plain}})
+    for name in ("lane", "plain"):
+        assert proj.cli("discover", name).returncode == 0
+        done = proj.cli("run", name)
+        assert done.returncode == 0, done.stdout + done.stderr
+        if name == "lane":
+            assert "fast lane: jsonl BATCH files through" in done.stdout + done.stderr
+    want = _rows(tmp_path / "plain.duckdb", "docs")
+    assert len(want) == 3 and _rows(tmp_path / "lane.duckdb", "docs") == want
+
+
+def test_nested_tables_config_drops_csv() -> None:
+    from tapwell.runner.fast_lane import common_format
+
+    both = {"capabilities": ["batch"], "batch_formats": ["csv", "jsonl"]}
+    assert common_format(both, both, {}) == "csv"
+    assert common_format(both, both, {"nested": "tables"}) == "jsonl"
+    assert common_format(both, both, {"nested_streams": {"s": "tables"}}) == "jsonl"
+    assert common_format(both, {**both, "batch_formats": ["csv"]}, {"nested": "tables"}) is None
+
+
+def test_mappers_keep_record_lines(tmp_path: Path) -> None:
+    """A mapper maps RECORD lines only: with a transform the lane is never taken (auto), and
+    `on` is refused with one line."""
+    from tapwell.runner.fast_lane import prepare
+    from tapwell.singer.errors import ConfigError
+
+    raw = {"transform": {"stream_maps": {"s": {"email": "md5(email)"}}}}
+    tap, target, spool = prepare("x", raw, tmp_path, tmp_path, ["tap"], ["target"], {}, {})
+    assert (tap, target, spool) == ({}, {}, None)
+    with pytest.raises(ConfigError, match="fast_lane: on, but it has mappers"):
+        prepare("x", {**raw, "fast_lane": "on"}, tmp_path, tmp_path, ["t"], ["u"], {}, {})

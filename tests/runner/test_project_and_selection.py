@@ -26,7 +26,7 @@ OK = {"tap": "tap-csv", "target": "target-jsonl"}
         ),
         (
             {"integrations": {"a": {**OK, "retries": 3}}},
-            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: after, catchup, fast_lane, mappers, notify, retry, schedule, select, state, streams, tap, target, targets, timezone, transform",
+            "tapwell.yml: integrations.a has an unknown key 'retries': remove it or use one of: after, catchup, fast_lane, fast_lane_batch_size, mappers, notify, retry, schedule, select, state, streams, tap, target, targets, timezone, transform",
         ),
         (
             {"integrations": {"a": {**OK, "schedule": "daily"}}},

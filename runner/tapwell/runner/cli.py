@@ -10,35 +10,26 @@ Exit codes (also in runner/README.md):
 from __future__ import annotations
 
 import signal
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 
 from tapwell import __version__
 from tapwell.runner.attempt import prepared_catalog
+from tapwell.runner.cli_base import err as _err
+from tapwell.runner.cli_base import exit_with as _exit
+from tapwell.runner.cli_base import project_of as _project
+from tapwell.runner.cli_base import with_store as _with_store
 from tapwell.runner.history import OUTCOMES, TRIGGERS, is_run_id
-from tapwell.runner.project import Integration, Project, load_project
+from tapwell.runner.project import Integration, Project
 from tapwell.runner.run import RunOrigin, describe_failure, run_integration
-from tapwell.runner.statestore import StateBackend, check_state, open_backend
-from tapwell.sdk.cli_util import run_main
+from tapwell.runner.statestore import StateBackend
 from tapwell.sdk.cli_version import version_option
 from tapwell.singer.errors import ConfigError
-from tapwell.singer.wire import dumps, loads
-
-
-def _err(line: str) -> None:
-    click.echo(line, err=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _project(ctx: click.Context) -> Project:
-    return load_project(ctx.obj["project"])
 
 
 def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
@@ -60,26 +51,6 @@ def _catalog_or_none(project: Project, integration: Integration) -> dict[str, An
         return prepared_catalog(project, integration)
     except ConfigError:
         return None
-
-
-def _exit(body: Callable[[], Any]) -> None:
-    sys.exit(run_main("tapwell", body))
-
-
-def _with_store(
-    ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]
-) -> None:
-    def body() -> None:
-        project = _project(ctx)
-        if name is not None:
-            project.check_name(name)  # an unknown name fails with the list of known ones
-        store = open_backend(project, name)
-        try:
-            use(project, store)
-        finally:
-            store.close()
-
-    _exit(body)
 
 
 @click.group(
@@ -184,166 +155,6 @@ def run(
         )
 
     _exit(body)
-
-
-# --------------------------------------------------------------------------- state
-
-
-@main.group(
-    help="Show, set, clear, list or recover the saved bookmark state of an integration, or "
-    "migrate every integration's state to the other backend."
-)
-def state() -> None:
-    pass
-
-
-@state.command(
-    "show",
-    help="Print NAME's saved state as JSON; of an integration with targets: [...], an object "
-    "keyed by target name holding each target's own committed state.",
-)
-@click.argument("name")
-@click.pass_context
-def state_show(ctx: click.Context, name: str) -> None:
-    def use(project: Project, store: StateBackend) -> None:
-        keys = project.target_state_keys(name)
-        if keys:
-            value: Any = {target: store.get(key) for target, key in keys.items()}
-            if all(v is None for v in value.values()):
-                raise ConfigError(f"integration {name!r} has no saved state")
-        else:
-            value = store.get(name)
-        if value is None:
-            raise ConfigError(f"integration {name!r} has no saved state")
-        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
-
-    _with_store(ctx, name, use)
-
-
-@state.command(
-    "set",
-    help="Replace NAME's state with the JSON object in FILE ('-': stdin). "
-    "An empty object over a saved state, or any state over a broken one, needs --force.",
-)
-@click.argument("name")
-@click.argument("file", type=click.File("rb"))
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Save even an empty state over a non-empty one, or over a broken state file.",
-)
-@click.pass_context
-def state_set(ctx: click.Context, name: str, file: Any, force: bool) -> None:
-    def use(project: Project, store: StateBackend) -> None:
-        try:
-            value = loads(file.read())
-        except ValueError as exc:
-            raise ConfigError(
-                f"{file.name} is not valid JSON ({exc}); the saved state is unchanged"
-            ) from None
-        try:
-            current = store.get(name)
-        except ConfigError:
-            if not force:  # the message names the file and says to add --force
-                raise
-            current = None  # a broken saved state is what --force is for
-        check_state(value, current, force)
-        store.put(name, value, record=True, force=True)
-        _err(f"tapwell: state of {name} saved")
-
-    _with_store(ctx, name, use)
-
-
-@state.command(
-    "clear", help="Forget NAME's state so the next run starts from scratch (needs --force)."
-)
-@click.argument("name")
-@click.option("--force", is_flag=True, help="Really clear it.")
-@click.pass_context
-def state_clear(ctx: click.Context, name: str, force: bool) -> None:
-    def use(project: Project, store: StateBackend) -> None:
-        if not force and store.get(name):
-            raise ConfigError(
-                f"clearing the state of {name} makes its next run sync everything; add --force"
-            )
-        for key in project.target_state_keys(name).values():
-            store.clear(key)
-        store.clear(name)
-        _err(f"tapwell: state of {name} cleared")
-
-    _with_store(ctx, name, use)
-
-
-@state.command(
-    "history", help="List NAME's earlier states, newest first (one per run and per change)."
-)
-@click.argument("name")
-@click.option("--limit", default=20, show_default=True)
-@click.pass_context
-def state_history(ctx: click.Context, name: str, limit: int) -> None:
-    def use(project: Project, store: StateBackend) -> None:
-        for saved_at, run_id, value in store.state_history(name, limit):
-            body = "(cleared)" if value is None else dumps(value).decode()
-            click.echo(f"{saved_at:%Y-%m-%d %H:%M:%S}  {run_id or 'manual':<22} {body}")
-
-    _with_store(ctx, name, use)
-
-
-@state.command(
-    "recover",
-    help="Read the state NAME's target committed in the destination and save it as NAME's state "
-    "(target-postgres and target-duckdb: from the target's config; others: state.recover "
-    "{dsn, query} in tapwell.yml). Over a different saved state needs --force.",
-)
-@click.argument("name")
-@click.option("--force", is_flag=True, help="Replace a different saved state.")
-@click.pass_context
-def state_recover(ctx: click.Context, name: str, force: bool) -> None:
-    def use(project: Project, store: StateBackend) -> None:
-        from tapwell.runner.recover import recover_state, recovery_source
-
-        integration = project.integration(name)
-        value = recover_state(project, integration)
-        source = recovery_source(project, integration)
-        where = source.where if source else "the destination"
-        if value is None:
-            raise ConfigError(f"{where} holds no state for integration {name!r}")
-        saved = store.get(name)
-        if saved and saved != value and not force:
-            raise ConfigError(
-                f"{name} has a different saved state; add --force to replace it with the one in {where}"
-            )
-        store.put(name, value, record=True, force=True)
-        click.echo(dumps(value, orjson.OPT_INDENT_2).decode())
-        _err(f"tapwell: state of {name} recovered from {where}")
-
-    _with_store(ctx, name, use)
-
-
-@state.command(
-    "migrate",
-    help="Copy every integration's state, state history and runs from the other backend to "
-    "--to (file: the state folder; postgres: --dsn, TAPWELL_STATE_DSN or state.dsn). A "
-    "destination that already holds any of them needs --force.",
-)
-@click.option("--to", "to", type=click.Choice(["postgres", "file"]), required=True)
-@click.option(
-    "--dsn", default=None, help="PostgreSQL DSN or URL (default: TAPWELL_STATE_DSN, state.dsn)."
-)
-@click.option("--schema", default=None, help="PostgreSQL schema (default: state.schema, tapwell).")
-@click.option(
-    "--force", is_flag=True, help="Copy over state or runs the destination already holds."
-)
-@click.pass_context
-def state_migrate(
-    ctx: click.Context, to: str, dsn: str | None, schema: str | None, force: bool
-) -> None:
-    def body() -> None:
-        from tapwell.runner.migrate import migrate
-
-        migrate(_project(ctx), to, dsn=dsn, schema=schema, force=force, log=_err)
-
-    _exit(body)  # a DSN password is masked by parsing (tapwell.singer.config.redact)
 
 
 # --------------------------------------------------------------------------- history
@@ -534,3 +345,7 @@ main.add_command(new)
 from tapwell.runner.serve.cli import serve  # noqa: E402
 
 main.add_command(serve)
+
+from tapwell.runner.cli_state import state  # noqa: E402
+
+main.add_command(state)

@@ -24,32 +24,28 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from typing import IO, Any
 
-from tapwell.runner.attempt import (
-    AttemptResult,
-    Metrics,
+from tapwell.runner.attempt import AttemptResult, Metrics, tap_command, target_config
+from tapwell.runner.fanout_copy import Copier, Output, StateOrder
+from tapwell.runner.guard import run_dir
+from tapwell.runner.processes import (
+    AttemptSettings,
     Sink,
-    _kill,
-    _pump,
-    _watch,
-    catalog_flag,
-    prepared_catalog,
+    Supervisor,
+    committed_state,
+    kill,
+    popen,
     resolve_command,
+    spawn_settings,
     start_sources,
-    target_config,
     write_private,
 )
-from tapwell.runner.fanout_copy import Copier, Output, StateOrder
-from tapwell.runner.guard import dies_with_runner, guarded_env, run_dir
-from tapwell.runner.lock import RunLock
-from tapwell.runner.project import Integration, Project, Target, is_ours
-from tapwell.runner.statestore import StateBackend, state_problem
+from tapwell.runner.project import Integration, Project, Target
+from tapwell.runner.statestore import StateBackend
 from tapwell.sdk.pipes import widen_pipe
 from tapwell.singer.errors import ConfigError
-from tapwell.singer.wire import loads
 
 
 class FanoutMetrics(Metrics):
@@ -77,30 +73,16 @@ def run_fanout_attempt(
     project: Project,
     integration: Integration,
     store: StateBackend,
-    *,
     state: dict[str, Any] | None,
-    run_id: str | None,
-    sink: Sink,
-    progress: Sink | None = None,
-    stall_timeout: float | None = None,
-    progress_every: float = 10.0,
-    lock: RunLock | None = None,
-    on_spawn: Callable[[str, int], None] | None = None,
+    settings: AttemptSettings,
 ) -> AttemptResult:
     """tap [| mappers] into every target of `targets:` at once. Never raises for a connector's
     failure. `result.last_state` is the integration's resume state (the oldest committed);
     with `integration.alone` (one target run alone) only that target's state is saved.
-    `on_spawn(role, pid)` hears of each process started (tap, mapper:NAME, target:NAME)."""
-    catalog = prepared_catalog(project, integration)
+    `settings.on_spawn` hears of each process started (tap, mapper:NAME, target:NAME)."""
+    sink, run_id = settings.sink, settings.run_id
     targets = integration.targets
-    last_activity = [time.monotonic()]
-
-    def touch() -> None:
-        last_activity[0] = time.monotonic()
-
-    spawn: dict[str, Any] = {"cwd": project.root, "start_new_session": True}
-    if lock is not None:
-        spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
+    spawn = spawn_settings(project, settings.lock)
     order = StateOrder(state, [t.connector.name for t in targets])
     metrics = FanoutMetrics(order)
     result = AttemptResult(0, 0)
@@ -108,74 +90,37 @@ def run_fanout_attempt(
     try:
         tap_argv = resolve_command(integration.tap)
         argvs = [resolve_command(t.connector) for t in targets]
-        tap_cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", integration.tap.config)]
-        if catalog is not None:
-            flag = catalog_flag(project, integration.tap, tap_argv)
-            tap_cmd += [flag, write_private(tmp, "catalog.json", catalog)]
-        if state:
-            tap_cmd += ["--state", write_private(tmp, "state.json", state)]
+        tap_cmd = tap_command(project, integration, tap_argv, integration.tap.config, state, tmp)
         sources = start_sources(integration, tap_cmd, tmp, spawn)
         procs, outputs = _start_targets(integration, argvs, tmp, spawn)
-        if on_spawn is not None:
-            on_spawn("tap", sources.procs[0][1].pid)
-            for name, proc in sources.procs[1:]:
-                on_spawn(f"mapper:{name}", proc.pid)
-            for out in outputs:
-                assert out.proc is not None
-                on_spawn(f"target:{out.name}", out.proc.pid)
+        sources.announce(settings.on_spawn)
+        for out in outputs:
+            assert out.proc is not None
+            if settings.on_spawn is not None:
+                settings.on_spawn(f"target:{out.name}", out.proc.pid)
         metrics.outputs = outputs
         widen_pipe(sources.stdout)
         copier = Copier(sources.stdout.fileno(), outputs, order, sink)
-        if stall_timeout is not None:
-            copier.drop_after = max(stall_timeout / 2, 1.0)
-        threads = [threading.Thread(target=copier.run, daemon=True, name="fanout-copy")]
-        for name, proc in sources.procs:
-            role = "tap" if proc is sources.procs[0][1] else "mapper"
-            threads.append(
-                threading.Thread(
-                    target=_pump,
-                    args=(proc.stderr, role, f"[{name}]", sink, metrics, touch),
-                    daemon=True,
-                )
-            )
+        if settings.stall_timeout is not None:
+            copier.drop_after = max(settings.stall_timeout / 2, 1.0)
+        copy = threading.Thread(target=copier.run, daemon=True, name="fanout-copy")
+        threads = Supervisor(integration.name, settings, metrics, result)
+        sources.log_stderr(threads)
         readers = []
         for target, proc in zip(targets, procs, strict=True):
-            name = target.connector.name
-            threads.append(
-                threading.Thread(
-                    target=_pump,
-                    args=(proc.stderr, name, f"[{name}]", sink, metrics, touch),
-                    daemon=True,
-                )
-            )
+            threads.log_stderr(proc, target.connector.name, target.connector.name)
             reader = threading.Thread(
                 target=_read_target_states,
-                args=(proc.stdout, integration, target, store, run_id, order, result, sink, touch),
+                args=(proc.stdout, integration, target, store, run_id, order, result, sink),
+                kwargs={"touch": threads.touch},
                 daemon=True,
             )
             readers.append(reader)
-        for t in [*threads, *readers]:
+        for t in [copy, *readers]:
             t.start()
-        done = threading.Event()
-        watchdog = threading.Thread(
-            target=_watch,
-            daemon=True,
-            args=(
-                done,
-                [*(p for _, p in sources.procs), *procs],
-                last_activity,
-                stall_timeout,
-                result,
-                sink,
-                progress,
-                metrics,
-                integration.name,
-                progress_every,
-            ),
-        )
-        watchdog.start()
+        threads.watch([*(p for _, p in sources.procs), *procs])
         try:
-            threads[0].join()  # the copy ends at the source's end, or when a required target broke
+            copy.join()  # the copy ends at the source's end, or when a required target broke
             if copier.failed_required is not None:
                 sources.kill()
             codes = [p.wait() for p in procs]
@@ -184,7 +129,7 @@ def run_fanout_attempt(
         except BaseException:
             sources.kill()
             for p in procs:
-                _kill(p)
+                kill(p)
             raise
         finally:
             codes = [p.wait() for p in procs]
@@ -193,10 +138,7 @@ def run_fanout_attempt(
                 sources.kill()
             result.tap_code, result.source_name = sources.codes()
             sources.stdout.close()
-            done.set()
-            watchdog.join()
-            for t in threads[1:]:
-                t.join(timeout=5)
+            threads.stop()
         _summarize(result, integration, targets, codes, outputs, order, metrics, copier, sink)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -210,32 +152,17 @@ def _start_targets(
     procs: list[subprocess.Popen[bytes]] = []
     outputs: list[Output] = []
     for i, (target, argv) in enumerate(zip(integration.targets, argvs, strict=True)):
-        config = _config(integration, target)
+        config = target_config(integration, target)
         cmd = [*argv, "--config", write_private(tmp, f"target{i}.json", config)]
         read_end, write_end = os.pipe()
         widen_pipe(write_end)
-        proc = subprocess.Popen(
-            dies_with_runner(cmd),
-            stdin=read_end,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            **spawn,
-        )
+        proc = popen(cmd, read_end, spawn)
         os.close(read_end)
         if not target.required:
             os.set_blocking(write_end, False)  # waited on with select, see Copier.drop_after
         procs.append(proc)
         outputs.append(Output(target.connector.name, write_end, target.required, proc))
     return procs, outputs
-
-
-def _config(integration: Integration, target: Target) -> dict[str, Any]:
-    """A fan-out target's config: ours get NAME@TARGET as state_id when none is set, so two of
-    them writing to one database keep their state rows apart."""
-    config = target.connector.config
-    if is_ours(target.connector) and not config.get("state_id"):
-        return {**config, "state_id": target.state_key or integration.name}
-    return config if integration.fanout else target_config(integration)
 
 
 def _read_target_states(
@@ -247,27 +174,16 @@ def _read_target_states(
     order: StateOrder,
     result: AttemptResult,
     sink: Sink,
-    touch: Any,
+    *,
+    touch: Callable[[], None],
 ) -> None:
     name = target.connector.name
     key = target.state_key or integration.name
     figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})
     for raw in stdout:
         touch()
-        if not raw.strip():
-            continue
-        try:
-            value = loads(raw)
-        except ValueError:
-            sink(f"[tapwell] ignored a line of {name} that is not JSON: {raw[:80]!r}")
-            continue
-        if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
-            value = value["value"]
-        problem = state_problem(value)
-        if problem or not value:
-            sink(
-                f"[tapwell] ignored a state line of {name} ({problem or 'an empty state'}): {raw[:80]!r}"
-            )
+        value = committed_state(raw, sink, name)
+        if value is None:
             continue
         try:
             store.put(key, value, run_id=run_id)
@@ -275,6 +191,7 @@ def _read_target_states(
             sink(f"[tapwell] state of {name} not saved: {exc}")
             continue
         figures["states_saved"] += 1
+        result.target_states[key] = value
         if not order.commit(name, value):
             sink(
                 f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from queue import Queue
 from typing import Any
 
-from tapwell.runner.attempt import Sink, _kill
+from tapwell.runner.processes import Sink, kill
 from tapwell.singer.wire import dumps, loads
 
 CHUNK = 1 << 20
@@ -189,7 +189,7 @@ class Copier:
                     "stopped (not required: the others go on)"
                 )
                 if out.proc is not None:
-                    _kill(out.proc)
+                    kill(out.proc)
                 return sent
             try:
                 sent += os.write(out.fd, view[sent:])

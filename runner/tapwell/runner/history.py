@@ -71,6 +71,11 @@ class RunRecord:
     targets: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def behind(self) -> dict[str, dict[str, Any]]:
+        """The fan-out targets this run left behind the tap (see lagging)."""
+        return lagging(self.targets)
+
+    @property
     def earlier_rows(self) -> int:
         """Rows the failed attempts before the last one reported (partly replayed later)."""
         return sum(sum(r.values()) for r in self.attempt_rows[:-1])
@@ -92,8 +97,37 @@ class RunRecord:
         return cls(**data)
 
 
+def lagging(targets: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Of a run's per-target figures (RunRecord.targets), the targets that ended behind the tap:
+    name -> {"states", "seconds", "required", "exit_code", "most_states"}. A target that failed
+    without failing the run counts even when its last commit was the tap's last STATE."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, f in targets.items():
+        if name.startswith("_") or not isinstance(f, dict):
+            continue
+        lag = f.get("behind") or {}
+        code = f.get("exit_code")
+        failed = code not in (0, None) and not f.get("required", True)
+        if lag.get("states", 0) > 0 or failed:
+            out[name] = {
+                "states": int(lag.get("states", 0)),
+                "seconds": float(lag.get("seconds", 0.0)),
+                "required": bool(f.get("required", True)),
+                "exit_code": code,
+                "most_states": int(f.get("most_behind_states", 0)),
+            }
+    return out
+
+
+def lag_text(name: str, lag: dict[str, Any]) -> str:
+    """`jsonl 3 STATE/1.5s`: one target's lag, short enough for a table cell."""
+    return f"{name} {lag['states']} STATE/{lag['seconds']:g}s"
+
+
 def runs_table(records: list[RunRecord]) -> str:
-    """Runs as a fixed-width text table, newest first."""
+    """Runs as a fixed-width text table, newest first; a BEHIND column when a listed run left a
+    fan-out target behind the tap (its STATE messages and seconds)."""
+    late = any(r.behind for r in records)
     head = (
         "RUN ID",
         "INTEGRATION",
@@ -102,6 +136,7 @@ def runs_table(records: list[RunRecord]) -> str:
         "OUTCOME",
         "ATTEMPTS",
         "ROWS",
+        *(("BEHIND",) if late else ()),
         "ERROR",
     )
     rows = [head]
@@ -118,6 +153,7 @@ def runs_table(records: list[RunRecord]) -> str:
                 str(r.attempts),
                 f"{sum(r.rows.values()):,}"
                 + (f" (+{r.earlier_rows:,} earlier)" if r.earlier_rows else ""),
+                *((", ".join(lag_text(n, g) for n, g in r.behind.items()) or "-",) if late else ()),
                 error[:60] + ("..." if len(error) > 60 else ""),
             )
         )

@@ -52,12 +52,19 @@ def message(
     attempts: int,
     rows: dict[str, int],
     error: str | None,
+    behind: dict[str, dict[str, Any]] | None = None,
+    behind_text: str = "",
 ) -> dict[str, Any]:
+    """The webhook body: `text` for people (Slack), `tapwell` for machines; `behind` is the
+    fan-out targets the run left behind the tap (tapwell.runner.history.lagging), and
+    `behind_text` the sentence that says so."""
     total = sum(rows.values())
     icon = ":white_check_mark:" if outcome == "succeeded" else ":x:"
     text = f"{icon} tapwell: {integration} {outcome} after {attempts} attempt(s), {total:,} rows (run {run_id})"
     if error:
         text += f"\n{error}"
+    if behind_text:
+        text += f"\n{behind_text}"
     return {
         "text": text,
         "tapwell": {
@@ -67,6 +74,7 @@ def message(
             "attempts": attempts,
             "rows": rows,
             "error": error,
+            "behind": behind or {},
         },
     }
 

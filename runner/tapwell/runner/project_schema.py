@@ -199,7 +199,12 @@ INTEGRATION: dict[str, Any] = {
         "fast_lane": {
             "enum": ["auto", "on", "off", True, False],
             "description": "BATCH files between tap and target when both can (auto), always "
-            "(on: refuse to run without), never (off, the default)",
+            "(on: refuse to run without; auto is the default), never (off)",
+        },
+        "fast_lane_batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "rows per BATCH file on the fast lane (100000)",
         },
     },
 }

@@ -17,10 +17,11 @@ from typing import Any
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
 from tapwell.runner.fanout import run_fanout_attempt
 from tapwell.runner.guard import pid_alive, this_host
-from tapwell.runner.history import RunRecord, new_run_id, utcnow
+from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
 from tapwell.runner.masking import secrets_of, state_store_secrets
 from tapwell.runner.notify import Notifier, message
+from tapwell.runner.processes import AttemptSettings
 from tapwell.runner.project import Integration, Project
 from tapwell.runner.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
 from tapwell.runner.serve.live import LiveRun
@@ -181,20 +182,21 @@ def _run_locked(
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(project, integration, store, sink, result.run_id, state)
-            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
-                project,
-                integration,
-                store,
-                state=state,
-                run_id=result.run_id,
-                sink=sink,
+            settings = AttemptSettings(
+                result.run_id,
+                sink,
                 progress=progress,
-                progress_every=progress_every,
                 stall_timeout=stall_timeout(policy),
+                progress_every=progress_every,
                 lock=lock,
                 on_spawn=live.watch,
             )
+            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
+                project, integration, store, state, settings
+            )
             _absorb(result, attempt)
+            for key, value in attempt.target_states.items():  # each target's, in its history
+                store.put(key, value, run_id=result.run_id, record=True, force=True)
             if integration.alone is not None:
                 _after_alone(store, integration, attempt, result.run_id)
             if attempt.last_state is not None:
@@ -330,7 +332,9 @@ def _finish(
             result.run_id,
             result.attempts,
             result.rows,
-            result.error or behind or None,
+            result.error,
+            lagging(result.targets),
+            behind,
         )
     )
 
@@ -367,14 +371,25 @@ def _pipeline(integration: Integration) -> str:
 
 
 def _behind(targets: dict[str, dict[str, Any]]) -> str:
-    """A sentence naming the targets that failed without failing the run, and their lag."""
-    late = [
-        f"{name} (exit {f.get('exit_code')}, {f['behind']['states']} STATE message(s), "
-        f"{f['behind']['seconds']:g}s behind)"
-        for name, f in targets.items()
-        if not name.startswith("_") and not f.get("required", True) and f.get("exit_code")
-    ]
-    return ("not required target(s) failed and are behind: " + "; ".join(late)) if late else ""
+    """A sentence naming the targets the run left behind the tap, and their lag: those that
+    failed without failing the run, and any other that ended short of the tap's last STATE."""
+    late = lagging(targets)
+
+    def one(name: str, lag: dict[str, Any]) -> str:
+        code = f"exit {lag['exit_code']}, " if lag["exit_code"] not in (0, None) else ""
+        return f"{name} ({code}{lag['states']} STATE message(s), {lag['seconds']:g}s behind)"
+
+    failed = [n for n, g in late.items() if not g["required"] and g["exit_code"] not in (0, None)]
+    parts = []
+    if failed:
+        parts.append(
+            "not required target(s) failed and are behind: "
+            + "; ".join(one(n, late[n]) for n in failed)
+        )
+    rest = [one(n, g) for n, g in late.items() if n not in failed]
+    if rest:
+        parts.append("target(s) that ended behind the tap: " + "; ".join(rest))
+    return "; ".join(parts)
 
 
 def _after_alone(

@@ -8,8 +8,9 @@
 
 `jsonl` is the SDK's format: one JSON object (the record) per line. `csv` is tapwell's: a header
 line naming the columns, then one line per row in the dialect PostgreSQL's `COPY ... (FORMAT csv,
-HEADER)` reads: every value quoted, NULL an unquoted empty field, so '' stays '' (`""`), and tabs,
-newlines and backslashes are plain characters inside the quotes. A value is written as its JSON
+HEADER)` reads: text quoted (this module quotes every value; tap-mysql's server-rendered lines
+leave numbers, booleans and datetimes bare), NULL an unquoted empty field, so '' stays '' (`""`),
+and tabs, newlines and backslashes are plain characters inside the quotes. A value is written as its JSON
 text would carry it (decimals with every digit, timestamps with offset and microseconds, JSON
 documents as their text), so the target parses each column from the text as it would the RECORD.
 
@@ -239,6 +240,12 @@ class BatchFile:
         else:
             self.f.write("".join(map(self.csv_row, records)).encode("utf-8", "surrogatepass"))
         self.rows += len(records)
+
+    def write_lines(self, data: bytes, rows: int) -> None:
+        """`rows` lines already in the file's format (each ending in a newline), as a source
+        that renders them itself writes them (tap-mysql's server-side csv)."""
+        self.f.write(data)
+        self.rows += rows
 
     def close(self) -> str:
         """Flush to disk (fsync: a STATE will say these rows are done) and return the URL."""

@@ -4,7 +4,8 @@ A target is a `Loader` (create/evolve tables, load a batch and commit it atomica
 ACTIVATE_VERSION) plus this loop. The loop checks each record against its stream's compiled
 schema, buffers records per stream, and flushes every stream together when a limit (rows, bytes,
 seconds) is reached or the input ends. A STATE line is printed only when every record that came
-before it has been committed: the state a runner saves never runs ahead of the data.
+before it has been committed: the state a runner saves never runs ahead of the data. How a
+record joins its batch (checked, or encoded by the loader) is tapwell.sdk.target_lanes.
 
 Targets import it from tapwell.sdk.target (the public name); it lives here so that tapwell.sdk.target_cli
 can build on it without importing tapwell.sdk.target, which re-exports the CLI (no import cycle).
@@ -17,14 +18,14 @@ import os
 import sys
 import time
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import IO, Any
 
+from tapwell.sdk import target_lanes as lanes
 from tapwell.sdk.progress import Progress, configure_logging
 from tapwell.sdk.target_batch import bad_batch, batch_files, batch_format, batch_rows
-from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec, ValueRefused
+from tapwell.sdk.target_lanes import METADATA_COLUMNS, Lane
+from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import (
@@ -37,18 +38,6 @@ from tapwell.singer.messages import (
 )
 from tapwell.singer.schema import CheckCode, check_code
 from tapwell.singer.wire import dumps, parse_line, sniff_record
-
-# Adds a RECORD to its begun batch: (its message object, line number, input line or None).
-Lane = Callable[[dict[str, Any], int, bytes | None], None]
-
-METADATA_COLUMNS: dict[str, dict[str, Any]] = {
-    "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
-    "_sdc_received_at": {"type": ["null", "string"], "format": "date-time"},
-    "_sdc_batched_at": {"type": ["null", "string"], "format": "date-time"},
-    "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"},
-    "_sdc_table_version": {"type": ["null", "integer"]},
-    "_sdc_sequence": {"type": ["null", "integer"]},
-}
 
 
 class TargetLoop:
@@ -82,8 +71,7 @@ class TargetLoop:
         self.batch_started = time.monotonic()
         self.pending_state: dict[str, Any] | None = None
         self.emitted_state: dict[str, Any] | None = None
-        self.sequence = 0
-        self.batched_at = datetime.now(UTC).isoformat()  # _sdc_batched_at: when the batch began
+        self.metadata = lanes.Metadata()  # the _sdc_ columns' values, with metadata_columns
         self.versions = VersionGuard(self.log)  # which ACTIVATE_VERSION may retire rows
         self.unknown_types: set[str] = set()  # message types skipped (each warned about once)
         self.states: list[tuple[int, dict[str, Any]]] = []  # (line, value) since the last flush
@@ -252,59 +240,9 @@ class TargetLoop:
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
-        """The one way a RECORD joins a batch that has begun, on either path: its record checked
-        (or encoded by the loader's encoder, `_encoding_lane`) and appended with its input line,
-        its version noted. Bound to the batch's lists, so `flush` forgets every lane
-        (self.lanes). Few names are bound: each costs every call; the rare paths go via self."""
-        if batch.encoder is not None:
-            return self._encoding_lane(batch, batch.encoder)
-        check, append, add_line = batch.spec.check, batch.records.append, batch.lines.append
-        with_metadata = self._with_metadata if self.metadata_columns else None
-
-        def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
-            record = message["record"]
-            try:
-                check(record, line_no)
-            except ProtocolError as exc:
-                self._name_source(exc)
-                raise
-            append(record if with_metadata is None else with_metadata(record, message))
-            add_line(line_no)
-            version = message.get("version")
-            if version is not None and version != batch.version:
-                self._new_version(batch, version)
-
-        return add
-
-    def _encoding_lane(self, batch: Batch, encoder: RowEncoder) -> Lane:
-        """`_lane` for a batch of the loader's encoded rows (and their keys, for its dedupe)."""
-        encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
-        key, append, add_line = encoder.key, batch.records.append, batch.lines.append
-        with_metadata = self._with_metadata if self.metadata_columns else None
-
-        def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
-            record = message["record"]
-            if with_metadata is not None:  # the encoder checks the tap's fields, as spec.check
-                record = with_metadata(record, message)
-            try:
-                try:  # a line without a backslash: none of its strings needs escaping
-                    if line is not None and b"\\" not in line:
-                        append(encode_clean(record, line_no))
-                    else:
-                        append(encode(record, line_no))
-                except ValueRefused as bad:
-                    self._refused(batch, batch.spec, record, line_no, bad)
-                if key is not None:
-                    batch.keys.append(key(record))
-            except ProtocolError as exc:
-                self._name_source(exc)
-                raise
-            add_line(line_no)
-            version = message.get("version")
-            if version is not None and version != batch.version:
-                self._new_version(batch, version)
-
-        return add
+        """How a RECORD joins `batch` (tapwell.sdk.target_lanes), until the next flush."""
+        stamp = self.metadata.stamp if self.metadata_columns else None
+        return lanes.lane(batch, stamp, self._name_source, self._new_version)
 
     def _new_version(self, batch: Batch, version: int) -> None:
         """A record of `batch` came with a table version other than the batch's last one."""
@@ -424,7 +362,7 @@ class TargetLoop:
         self.lanes.clear()  # bound to the lists just emptied
         self.buffered_rows = 0
         self.states = []
-        self.batched_at = datetime.now(UTC).isoformat()
+        self.metadata.new_batch()
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
         if self.pending_state is not None:
@@ -455,21 +393,6 @@ class TargetLoop:
             )
         self.flush()
 
-    def _refused(
-        self,
-        batch: Batch,
-        spec: StreamSpec,
-        record: dict[str, Any],
-        line_no: int,
-        bad: ValueRefused,
-    ) -> None:
-        """A value the destination cannot store: a schema problem anywhere in the record is
-        still reported first and now (as the plain check would); otherwise the row keeps its
-        place, and the loader reports it if and when it loads it, as it does with dicts."""
-        spec.check(record, line_no)
-        batch.refused[len(batch.records)] = bad
-        batch.records.append(None)
-
     def _name_source(self, exc: ProtocolError) -> None:
         exc.source = self._source
         exc.args = (exc.describe(),)
@@ -497,15 +420,3 @@ class TargetLoop:
     # ------------------------------------------------------------------ helpers
 
     _source = "stdin"
-
-    def _with_metadata(self, record: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-        """The record with the _sdc_ columns of its RECORD `message`."""
-        self.sequence += 1
-        out = dict(record)
-        out["_sdc_extracted_at"] = message.get("time_extracted")
-        out["_sdc_received_at"] = datetime.now(UTC).isoformat()
-        out["_sdc_batched_at"] = self.batched_at  # as singer-sdk: the time its batch began
-        out.setdefault("_sdc_deleted_at", None)
-        out["_sdc_table_version"] = message.get("version")
-        out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
-        return out

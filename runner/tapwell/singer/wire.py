@@ -321,6 +321,10 @@ class MessageWriter:
     def write_dict(self, msg: dict[str, Any]) -> None:
         self._write(dumps(msg, orjson.OPT_APPEND_NEWLINE))
 
+    def write_lines(self, data: bytes) -> None:
+        """Whole message lines already encoded (a tap that builds its RECORD lines itself)."""
+        self._write(data)
+
     def flush(self) -> None:
         self._out.flush()
 

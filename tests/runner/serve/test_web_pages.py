@@ -100,6 +100,7 @@ def test_run_now_form_then_the_run_page_escapes_the_log(web):
 
 
 def test_failed_run_shows_its_root_cause_and_no_secret(web):
+    _idle(web, "broken")  # the run `after: [quick]` started when quick succeeded (test above)
     with _client(web) as client:
         posted = _run_now(web, client, "broken", csrf=_csrf(client))
         assert posted.status_code == 303, posted.text

@@ -97,13 +97,13 @@ def test_csv_files_in_copys_dialect(
     assert b',"",' in raw  # '' is quoted
     assert b'"""""",' in raw and b'"NULL"' in raw  # a quote doubled; the text NULL is quoted
     line2 = raw.split(b"\n")[-2]  # row 3 ends the file; row 2's NULLs are unquoted empty fields
-    assert line2.startswith(b'"3",')
-    assert b'"2",,,' in raw
+    assert line2.startswith(b"3,,,")  # numbers unquoted, as the server prints them
+    assert b"\n2,,,,,,," in raw
     r = dict(zip(header, body[0], strict=True))
     assert r["d65"] == "12345678901234567890123456789012345.123456789012345678901234567890"
     assert r["biu"] == "18446744073709551615" and r["flag"] == "true"
     assert r["vc"] == plain[0]["vc"] and r["t"] == ""
-    assert r["dtm"] == "9999-12-31T23:59:59.999999+00:00"
+    assert r["dtm"] == "9999-12-31 23:59:59.999999+00:00"  # the server's text, in UTC
     assert loads(r["j"]) == plain[0]["j"]
     assert r["vb"] == plain[0]["vb"]
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
+from helpers.pg_arrays import ARRAYS_DDL, ARRAYS_EXPECTED, ARRAYS_ROWS, exact_record
+from helpers.pg_logical import source_database, throwaway_server
 from helpers.pg_server import ThrowawayPostgres
 from helpers.pg_tap import (
     BIN,
@@ -33,42 +34,18 @@ from helpers.pg_tap import (
 from tapwell.singer.wire import loads
 
 pytestmark = pytest.mark.services
-LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThrowawayPostgres]:
-    if ThrowawayPostgres.missing():
-        pytest.skip(str(ThrowawayPostgres.missing()))
-    s = ThrowawayPostgres(settings=LOGICAL)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from throwaway_server()
 
 
 @pytest.fixture
 def src(server: ThrowawayPostgres, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """A fresh database on the logical server, with schema `src`; a tap config for it."""
-    name = "cdc_" + request.node.name.split("[")[0][-40:].lower()
-    admin = psycopg2.connect(**server.config)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    cfg = {**server.config, "dbname": name, "filter_schemas": "src"}
-    sql(cfg, "CREATE SCHEMA src")
-    admin.close()
-    try:
+    with source_database(server, "cdc_" + request.node.name.split("[")[0][-40:].lower()) as cfg:
         yield cfg
-    finally:
-        admin = psycopg2.connect(**server.config)  # a new one: a test may restart the server
-        admin.autocommit = True
-        admin.cursor().execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s",
-            (name,),
-        )
-        admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def cycle(
@@ -143,6 +120,25 @@ def test_initial_copy_then_changes_row_by_row(
     msgs, _ = cycle(tmp_path, src, cat, dst, state3)  # and nothing new: no record
     assert records(msgs) == []
     assert confirmed(src) == state3["bookmarks"]["src-all_types"]["lsn"]
+
+
+def test_arrays_from_the_wal_as_from_the_snapshot(
+    src: dict[str, Any], pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The rows of helpers.pg_arrays inserted after the initial copy: the WAL's array texts give
+    the same records as the snapshot (test_tap_postgres_arrays.py), and no new SCHEMA (a
+    Relation message does not repeat the declared dimensions)."""
+    sql(src, ARRAYS_DDL)
+    cat = select(discover(tmp_path, src), "arrays", method="LOG_BASED")
+    dst = dst_config(pg_db)
+    msgs, state = cycle(tmp_path, src, cat, dst, None)
+    assert records(msgs) == []
+    first_schema = next(m["schema"] for m in msgs if m["type"] == "SCHEMA")
+    sql(src, ARRAYS_ROWS)
+    msgs, _ = cycle(tmp_path, src, cat, dst, state)
+    got = {int(r["id"]): exact_record(r) for r in records(msgs, "arrays")}
+    assert got == ARRAYS_EXPECTED
+    assert [m["schema"] for m in msgs if m["type"] == "SCHEMA"] == [first_schema]
 
 
 def test_truncate_add_column_and_new_table(

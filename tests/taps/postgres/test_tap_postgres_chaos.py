@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
 import yaml
+from helpers.pg_logical import source_database, throwaway_server
 from helpers.pg_server import ThrowawayPostgres
 from helpers.pg_tap import discover, select, sql
 from tapwell.taps.postgres.pgoutput import parse_lsn
@@ -25,19 +25,11 @@ from tapwell.taps.postgres.pgoutput import parse_lsn
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 ROWS = 60_000
-LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ThrowawayPostgres]:
-    if ThrowawayPostgres.missing():
-        pytest.skip(str(ThrowawayPostgres.missing()))
-    s = ThrowawayPostgres(settings=LOGICAL)
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from throwaway_server()
 
 
 class Project:
@@ -155,16 +147,9 @@ def _children_of_session(p: Project) -> list[int]:
 def test_kill_during_copy_and_streaming(
     server: ThrowawayPostgres, pg_db: dict[str, Any], tmp_path: Path, victim: str
 ) -> None:
-    name = f"chaos_{victim}"
-    admin = psycopg2.connect(**server.config)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    src = {**server.config, "dbname": name, "filter_schemas": "src"}
-    try:
+    with source_database(server, f"chaos_{victim}") as src:
         sql(
             src,
-            "CREATE SCHEMA src",
             "CREATE TABLE src.items (id int PRIMARY KEY, value text)",
             f"INSERT INTO src.items SELECT g, 'v' || g FROM generate_series(1, {ROWS}) g",
         )
@@ -197,12 +182,3 @@ def test_kill_during_copy_and_streaming(
         p.run()  # whatever the killed run left: one more run reaches the end
         p.same()
         assert p.confirmed() <= p.saved_lsn()
-    finally:
-        admin = psycopg2.connect(**server.config)
-        admin.autocommit = True
-        admin.cursor().execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s",
-            (name,),
-        )
-        admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()

@@ -138,3 +138,44 @@ def test_metadata_columns_are_encoded_as_read_and_streamed(
     )
     assert rows == [(2 * N, 2, 2 * N, 7, 2 * N, 2 * N, 0)]
     assert query(pg_db, "SELECT v FROM m WHERE id = 1234") == [("a\t1234",)]
+
+
+def test_a_failure_while_settling_a_stream_releases_the_connection(
+    pg_db: dict[str, Any],
+) -> None:
+    """An open streamed COPY holds the connection's lock; a failure in settle must end it, so
+    the rollback that follows returns (it hung for ever in a 1M-row load)."""
+    import threading
+    from types import SimpleNamespace
+
+    import psycopg
+    from psycopg import sql
+    from tapwell.targets.postgres.stream import StreamedCopy, Streamer
+
+    conn = psycopg.connect(
+        host=pg_db["host"], port=pg_db["port"], user=pg_db["user"], dbname=pg_db["dbname"]
+    )
+    conn.execute("CREATE TABLE s (id int)")
+    conn.commit()
+
+    class Tables(dict):  # the loader's tables, failing the way any bug in settle would
+        def get(self, *_: Any) -> Any:
+            raise RuntimeError("boom")
+
+    batch = SimpleNamespace(version=None, spec=SimpleNamespace(name="s"), records=["1"])
+    streamer = Streamer(SimpleNamespace(tables=Tables(), conn=conn))
+    conn.execute("SAVEPOINT tapwell_stream")
+    streamer.active = StreamedCopy(conn, sql.SQL("COPY s (id) FROM STDIN"), batch, "")
+    with conn.cursor() as cur:
+        try:
+            streamer.settle(cur, [batch])
+        except RuntimeError as exc:  # as errors_mapped does: roll back while handling it
+            assert str(exc) == "boom"
+            done = threading.Thread(target=conn.rollback, daemon=True)
+            done.start()
+            done.join(30)
+            assert not done.is_alive(), "the rollback waits on the COPY's lock"
+        else:
+            pytest.fail("settle did not raise")
+    assert conn.execute("SELECT count(*) FROM s").fetchone() == (0,)
+    conn.close()

@@ -83,6 +83,7 @@ def run_families(runs: list[RunRecord]) -> Iterator[Metric]:
     durations: dict[str, list[float]] = {}
     running = 0
     latest: dict[str, RunRecord] = {}
+    fanned: dict[str, RunRecord] = {}  # each integration's latest run with per-target figures
     for run in runs:
         counts[(run.integration, run.outcome)] = counts.get((run.integration, run.outcome), 0) + 1
         if run.outcome == "running":
@@ -98,6 +99,8 @@ def run_families(runs: list[RunRecord]) -> Iterator[Metric]:
             durations.setdefault(run.integration, []).append(seconds)
         if run.stages and run.integration not in latest:
             latest[run.integration] = run
+        if run.targets and run.integration not in fanned:
+            fanned[run.integration] = run
     for (name, status), n in sorted(counts.items()):
         total.add_metric([name, status], n)
     for (name, stream), n in sorted(row_sums.items()):
@@ -110,6 +113,7 @@ def run_families(runs: list[RunRecord]) -> Iterator[Metric]:
     gauge.add_metric([], running)
     yield gauge
     yield from _stage_families(latest)
+    yield from _target_families(fanned)
 
 
 def _histogram(durations: dict[str, list[float]]) -> Metric:
@@ -149,6 +153,40 @@ def _stage_families(latest: dict[str, RunRecord]) -> Iterator[Metric]:
             pipe.add_metric([name], summary["pipe_bytes_last"])
     yield rss
     yield pipe
+
+
+def _target_families(fanned: dict[str, RunRecord]) -> Iterator[Metric]:
+    """From each fan-out integration's latest run: per target how far behind the tap it ended
+    (STATE messages and seconds; 0 for one that caught up) and the seconds the copy waited on
+    it. Labels: integration and target names only."""
+    labels = ["integration", "target"]
+    states = GaugeMetricFamily(
+        "tapwell_target_behind_states",
+        "STATE messages the target's last commit was behind the tap's last, in the latest run",
+        labels=labels,
+    )
+    seconds = GaugeMetricFamily(
+        "tapwell_target_behind_seconds",
+        "Seconds between the tap writing the target's last committed STATE and its last STATE, "
+        "in the latest run",
+        labels=labels,
+    )
+    waited = GaugeMetricFamily(
+        "tapwell_target_copy_wait_seconds",
+        "Seconds the fan-out copy waited for the target to read, in the latest run",
+        labels=labels,
+    )
+    for name, run in sorted(fanned.items()):
+        for target, f in sorted(run.targets.items()):
+            if target.startswith("_") or not isinstance(f, dict):
+                continue
+            lag = f.get("behind") or {}
+            states.add_metric([name, target], float(lag.get("states", 0)))
+            seconds.add_metric([name, target], float(lag.get("seconds", 0.0)))
+            waited.add_metric([name, target], float(f.get("waited_seconds", 0.0)))
+    yield states
+    yield seconds
+    yield waited
 
 
 def render(service: Service) -> tuple[bytes, str]:

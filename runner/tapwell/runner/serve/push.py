@@ -73,7 +73,41 @@ def run_registry(run: RunRecord) -> Any:
             "Most bytes seen waiting in the tap -> target pipe in the last run",
             registry=registry,
         ).set(summary["pipe_bytes_max"])
+    _target_gauges(run, registry)
     return registry
+
+
+def _target_gauges(run: RunRecord, registry: Any) -> None:
+    """A fan-out run's lag and copy wait per target (as serve's /metrics has them)."""
+    from prometheus_client import Gauge
+
+    names = [n for n, f in run.targets.items() if not n.startswith("_") and isinstance(f, dict)]
+    if not names:
+        return
+    states = Gauge(
+        "tapwell_target_behind_states",
+        "STATE messages the target's last commit was behind the tap's last, in the last run",
+        ["target"],
+        registry=registry,
+    )
+    seconds = Gauge(
+        "tapwell_target_behind_seconds",
+        "Seconds between the tap writing the target's last committed STATE and its last STATE",
+        ["target"],
+        registry=registry,
+    )
+    waited = Gauge(
+        "tapwell_target_copy_wait_seconds",
+        "Seconds the fan-out copy waited for the target to read, in the last run",
+        ["target"],
+        registry=registry,
+    )
+    for name in names:
+        f = run.targets[name]
+        lag = f.get("behind") or {}
+        states.labels(name).set(lag.get("states", 0))
+        seconds.labels(name).set(lag.get("seconds", 0.0))
+        waited.labels(name).set(f.get("waited_seconds", 0.0))
 
 
 def push_after_run(project: Any, name: str, run_id: str, warn: Callable[[str], None]) -> None:

@@ -89,6 +89,7 @@ def run_report(detail: dict[str, Any]) -> str:
     ] or ["  none reported"]
     if detail.get("error_full"):
         lines.append(f"error: {detail['error']}")
+    lines += _target_lines(detail.get("targets") or {})
     lines.append("stages:")
     for role in ("tap", "target"):
         stage = summary.get(role)
@@ -105,6 +106,31 @@ def run_report(detail: dict[str, Any]) -> str:
     if lines[-1] == "stages:":
         lines[-1] = "stages: no figures recorded (a run before tapwell 0.2, or no /proc)"
     return "\n".join(lines)
+
+
+def _target_lines(targets: dict[str, Any]) -> list[str]:
+    """A fan-out run's targets: exit code, rows, how far behind the tap each ended (and at
+    most), and how long the copy waited on it (the slow one shows)."""
+    names = [n for n in targets if not n.startswith("_")]
+    if not names:
+        return []
+    lines = ["targets:"]
+    for name in names:
+        f = targets[name]
+        lag = f.get("behind") or {"states": 0, "seconds": 0.0}
+        rows = sum((f.get("rows") or {}).values())
+        lines.append(
+            f"  {name:<20} {'required' if f.get('required', True) else 'not required'}, "
+            f"exit {f.get('exit_code', '-')}, {rows:,} rows, behind the tap by "
+            f"{lag['states']} STATE message(s) ({lag['seconds']:g}s), at most "
+            f"{f.get('most_behind_states', 0)}; the copy waited {f.get('waited_seconds', 0):g}s on it"
+        )
+    copy = targets.get("_copy")
+    if copy:
+        lines.append(
+            f"  copy: {_size(copy.get('bytes'))} using {copy.get('cpu_seconds', 0):g}s of the runner's CPU"
+        )
+    return lines
 
 
 def follow_log(

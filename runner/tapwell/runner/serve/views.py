@@ -38,6 +38,8 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "rows": run.rows,
         "rows_total": sum(run.rows.values()),
         "error": root_cause_first(run.error),
+        # fan-out targets the run left behind the tap: {"states", "seconds", ...} per name
+        "behind": run.behind,
     }
 
 
@@ -49,6 +51,8 @@ def run_detail(run: RunRecord) -> dict[str, Any]:
         "attempt_rows": run.attempt_rows,
         "earlier_rows": run.earlier_rows,
         "stages": run.stages or {"summary": {}, "samples": []},
+        # fan-out: per target its exit code, rows, lag and the copy's wait; "_copy" the copy's
+        "targets": run.targets,
         "host": run.host,
         "pid": run.pid,
     }

@@ -1,0 +1,46 @@
+"""What every `tapwell` subcommand module shares: the error line, the exit code from a body
+(tapwell.sdk.cli_util.run_main), the project of the context and a store opened for a name."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tapwell.runner.project import Project, load_project
+from tapwell.runner.statestore import StateBackend, open_backend
+from tapwell.sdk.cli_util import run_main
+
+
+def err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def project_of(ctx: click.Context) -> Project:
+    """The project that `--project` (or $TAPWELL_PROJECT, or the working folder) names."""
+    return load_project(ctx.obj["project"])
+
+
+def exit_with(body: Callable[[], Any]) -> None:
+    """Run `body` and exit with its code: an expected failure is one line (run_main)."""
+    sys.exit(run_main("tapwell", body))
+
+
+def with_store(
+    ctx: click.Context, name: str | None, use: Callable[[Project, StateBackend], Any]
+) -> None:
+    """Run `use(project, store)` with the state backend of integration `name` open."""
+
+    def body() -> None:
+        project = project_of(ctx)
+        if name is not None:
+            project.check_name(name)  # an unknown name fails with the list of known ones
+        store = open_backend(project, name)
+        try:
+            use(project, store)
+        finally:
+            store.close()
+
+    exit_with(body)

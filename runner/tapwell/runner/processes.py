@@ -1,0 +1,310 @@
+"""The processes of one attempt and the threads around them, shared by tap | target
+(tapwell.runner.attempt) and the fan-out (tapwell.runner.fanout): starting the tap and its
+mappers, each connector's stderr into the run log, the watchdog that kills a silent attempt, and
+reading the states a target prints once it has committed them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from tapwell.runner.guard import dies_with_runner, guarded_env
+from tapwell.runner.lock import RunLock
+from tapwell.runner.metrics import Metrics
+from tapwell.runner.project import Connector, Integration, Project
+from tapwell.runner.statestore import state_problem
+from tapwell.sdk.pipes import widen_pipe
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import dumps, loads
+
+if TYPE_CHECKING:
+    from tapwell.runner.attempt import AttemptResult
+
+Sink = Callable[[str], None]
+
+
+@dataclass
+class AttemptSettings:
+    """How an attempt runs, whatever its shape (tap | target, or a fan-out): the run it belongs
+    to, where its log lines and progress lines go, when a silent attempt is stopped, the
+    integration's lock (held by the caller: the connectors inherit it, tapwell.runner.guard),
+    and `on_spawn(role, pid)`, told of each process started (the run's stage sampler)."""
+
+    run_id: str | None
+    sink: Sink
+    progress: Sink | None = None
+    stall_timeout: float | None = None
+    progress_every: float = 10.0
+    lock: RunLock | None = None
+    on_spawn: Callable[[str, int], None] | None = None
+
+
+def resolve_command(connector: Connector | list[str]) -> list[str]:
+    """A connector's argv. A venv made by `tapwell install` is searched first, then the running
+    interpreter's folder (so `tapwell run` from a virtualenv finds its taps without activating
+    it), then PATH."""
+    command = connector if isinstance(connector, list) else connector.command
+    venv = None if isinstance(connector, list) else connector.venv
+    exe = command[0]
+    if os.sep in exe:
+        return command
+    if venv is not None:
+        local = venv / "bin" / exe
+        if not local.exists():
+            raise ConfigError(f"{exe!r} is not installed in {venv}: run `tapwell install` for it")
+        return [str(local), *command[1:]]
+    local = Path(sys.executable).parent / exe
+    if local.exists():
+        return [str(local), *command[1:]]
+    if shutil.which(exe) is None:
+        raise ConfigError(
+            f"cannot find {exe!r}: install it (pip install tapwell[...], or `tapwell install`) or give its full command"
+        )
+    return command
+
+
+def write_private(folder: str, name: str, value: Any) -> str:
+    """A JSON file only this user can read (configs hold secrets)."""
+    path = os.path.join(folder, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(dumps(value))
+    return path
+
+
+def _pump(
+    stream: IO[bytes],
+    role: str,
+    prefix: str,
+    sink: Sink,
+    metrics: Metrics,
+    touch: Callable[[], None],
+) -> None:
+    for raw in stream:
+        touch()
+        line = raw.decode("utf-8", "replace").rstrip()
+        metrics.feed(role, line)
+        sink(f"{prefix} {line}")
+
+
+def _io_bytes(pid: int) -> int:
+    """Bytes the process has written (Linux /proc); lets a tap streaming silently into the pipe
+    count as alive. 0 where /proc is not readable."""
+    try:
+        with open(f"/proc/{pid}/io", "rb") as f:
+            for line in f:
+                if line.startswith(b"wchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def popen(cmd: list[str], stdin: Any, spawn: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """Start a connector reading `stdin`, its stdout and stderr piped to the runner; it dies
+    with the runner (tapwell.runner.guard)."""
+    return subprocess.Popen(
+        dies_with_runner(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **spawn
+    )
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Sources:
+    """The tap and the mappers after it, each reading the one before; `stdout` is the last one's
+    output (what the target or the fan-out reads)."""
+
+    procs: list[tuple[str, subprocess.Popen[bytes]]]
+    stdout: IO[bytes]
+
+    def codes(self) -> tuple[int, str | None]:
+        """The tap's exit code, or a failed mapper's with its name: a mapper that dies takes
+        the processes before it down with a broken pipe, so the last failed mapper is the
+        cause (a tap that fails ends its mappers' input, and they exit 0)."""
+        (_, tap), *mappers = self.procs
+        code = tap.wait()
+        failed = [(proc.wait(), name) for name, proc in mappers]
+        for mcode, name in reversed(failed):
+            if mcode != 0:
+                return mcode, name
+        return code, None
+
+    def announce(self, on_spawn: Callable[[str, int], None] | None) -> None:
+        """Tell `on_spawn` (the run's stage sampler) of the tap and of each mapper."""
+        if on_spawn is not None:
+            on_spawn("tap", self.procs[0][1].pid)
+            for name, proc in self.procs[1:]:
+                on_spawn(f"mapper:{name}", proc.pid)
+
+    def log_stderr(self, supervisor: Supervisor) -> None:
+        """The tap's and every mapper's stderr into the run log."""
+        for i, (name, proc) in enumerate(self.procs):
+            supervisor.log_stderr(proc, "tap" if i == 0 else "mapper", name)
+
+    def kill(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                kill(proc)
+
+
+def start_sources(
+    integration: Integration, tap_cmd: list[str], tmp: str, spawn: dict[str, Any]
+) -> Sources:
+    """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
+    (the runner holds no end of it: records never pass through here)."""
+    tap = popen(tap_cmd, subprocess.DEVNULL, spawn)
+    procs = [(integration.tap.name, tap)]
+    out = tap.stdout
+    assert out is not None
+    for i, mapper in enumerate(integration.mappers):
+        cmd = [
+            *resolve_command(mapper),
+            "--config",
+            write_private(tmp, f"mapper{i}.json", mapper.config),
+        ]
+        widen_pipe(out)
+        proc = popen(cmd, out, spawn)
+        out.close()
+        assert proc.stdout is not None
+        procs.append((mapper.name, proc))
+        out = proc.stdout
+    return Sources(procs, out)
+
+
+def _watch(
+    done: threading.Event,
+    procs: list[subprocess.Popen[bytes]],
+    last_activity: list[float],
+    stall_timeout: float | None,
+    result: AttemptResult,
+    sink: Sink,
+    progress: Sink | None,
+    metrics: Metrics,
+    name: str,
+    progress_every: float,
+) -> None:
+    written = [0] * len(procs)
+    next_progress = time.monotonic() + progress_every
+    while not done.wait(0.25):
+        now = time.monotonic()
+        for i, proc in enumerate(procs):
+            n = _io_bytes(proc.pid)
+            if n != written[i]:
+                written[i] = n
+                last_activity[0] = now
+        if progress is not None and now >= next_progress:
+            next_progress = now + progress_every
+            for line in metrics.lines(name):
+                progress(line)
+        if stall_timeout is not None and now - last_activity[0] > stall_timeout:
+            result.stalled = True
+            sink(f"[tapwell] no output for {stall_timeout:g}s: killing the tap and the target")
+            for proc in procs:
+                kill(proc)
+            return
+
+
+def spawn_settings(project: Project, lock: RunLock | None) -> dict[str, Any]:
+    """Popen settings of every connector: the project's folder, a session of its own, and with
+    `lock` (the integration's, held by the caller) the lock inherited with its guard token, so no
+    later run can start beside them (tapwell.runner.guard)."""
+    spawn: dict[str, Any] = {"cwd": project.root, "start_new_session": True}
+    if lock is not None:
+        spawn.update(env=guarded_env(lock.token), pass_fds=lock.inherit_fds())
+    return spawn
+
+
+def committed_state(raw: bytes, sink: Sink, who: str | None = None) -> dict[str, Any] | None:
+    """The state in one line a target printed after a commit (its value alone, or a whole STATE
+    message); None, said on `sink`, for a line that is no state or an empty or malformed one,
+    which never replaces the saved state. `who`: the target's name, of a fan-out."""
+    if not raw.strip():
+        return None
+    try:
+        value = loads(raw)  # exact: a bookmark may hold a 30-digit decimal
+    except ValueError:
+        what = f"a line of {who}" if who else "a target output line"
+        sink(f"[tapwell] ignored {what} that is not JSON: {raw[:80]!r}")
+        return None
+    if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
+        value = value["value"]  # some targets print the whole message
+    problem = state_problem(value)
+    if problem or not value:
+        what = f"a state line of {who}" if who else "a target state line"
+        sink(f"[tapwell] ignored {what} ({problem or 'an empty state'}): {raw[:80]!r}")
+        return None
+    assert isinstance(value, dict)
+    return value
+
+
+class Supervisor:
+    """The threads around an attempt's processes: one per stderr stream into the run log (their
+    METRIC lines feed `metrics`), and a watchdog that prints the progress lines and kills every
+    process when nothing has moved for `stall_timeout` seconds."""
+
+    def __init__(
+        self, name: str, settings: AttemptSettings, metrics: Metrics, result: AttemptResult
+    ) -> None:
+        self.name, self.sink, self.metrics, self.result = name, settings.sink, metrics, result
+        self.progress, self.progress_every = settings.progress, settings.progress_every
+        self.stall_timeout = settings.stall_timeout
+        self.last_activity = [time.monotonic()]
+        self.threads: list[threading.Thread] = []
+        self.done = threading.Event()
+        self.watchdog: threading.Thread | None = None
+
+    def touch(self) -> None:
+        """Something moved (a line on a stderr or a state): the attempt is not stalled."""
+        self.last_activity[0] = time.monotonic()
+
+    def log_stderr(self, proc: subprocess.Popen[bytes], role: str, name: str) -> None:
+        """`[name] line` for each line of the process's stderr, read on a thread of its own."""
+        assert proc.stderr is not None
+        thread = threading.Thread(
+            target=_pump,
+            args=(proc.stderr, role, f"[{name}]", self.sink, self.metrics, self.touch),
+            daemon=True,
+        )
+        thread.start()
+        self.threads.append(thread)
+
+    def watch(self, procs: list[subprocess.Popen[bytes]]) -> None:
+        self.watchdog = threading.Thread(
+            target=_watch,
+            daemon=True,
+            args=(
+                self.done,
+                procs,
+                self.last_activity,
+                self.stall_timeout,
+                self.result,
+                self.sink,
+                self.progress,
+                self.metrics,
+                self.name,
+                self.progress_every,
+            ),
+        )
+        self.watchdog.start()
+
+    def stop(self) -> None:
+        """End the watchdog, and give the stderr readers a moment to finish their lines."""
+        self.done.set()
+        if self.watchdog is not None:
+            self.watchdog.join()
+        for t in self.threads:
+            t.join(timeout=5)

@@ -1,0 +1,132 @@
+"""How a RECORD joins its stream's begun batch in the target loop (tapwell.sdk.target_loop): its
+record checked, or encoded by the loader's row encoder, appended with its input line, its table
+version noted; and the `_sdc_*` metadata columns stamped on it when the target adds them.
+
+A lane is made once per batch and called for nearly every input line, so it binds the few names
+it uses as closure variables (each costs every call); the rare paths go through callbacks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
+from tapwell.singer.errors import ProtocolError
+
+# Adds a RECORD to its begun batch: (its message object, line number, input line or None).
+Lane = Callable[[dict[str, Any], int, bytes | None], None]
+# Stamps a record with the _sdc_ columns of its RECORD message (Metadata.stamp).
+Stamp = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+METADATA_COLUMNS: dict[str, dict[str, Any]] = {
+    "_sdc_extracted_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_received_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_batched_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"},
+    "_sdc_table_version": {"type": ["null", "integer"]},
+    "_sdc_sequence": {"type": ["null", "integer"]},
+}
+
+
+class Metadata:
+    """The `_sdc_*` columns as singer-sdk writes them: `_sdc_batched_at` is when the batch began
+    (`new_batch` at each flush), `_sdc_sequence` grows with each record."""
+
+    def __init__(self) -> None:
+        self.sequence = 0
+        self.batched_at = datetime.now(UTC).isoformat()
+
+    def new_batch(self) -> None:
+        self.batched_at = datetime.now(UTC).isoformat()
+
+    def stamp(self, record: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        """The record with the _sdc_ columns of its RECORD `message`."""
+        self.sequence += 1
+        out = dict(record)
+        out["_sdc_extracted_at"] = message.get("time_extracted")
+        out["_sdc_received_at"] = datetime.now(UTC).isoformat()
+        out["_sdc_batched_at"] = self.batched_at
+        out.setdefault("_sdc_deleted_at", None)
+        out["_sdc_table_version"] = message.get("version")
+        out["_sdc_sequence"] = int(time.time() * 1000) * 1000 + self.sequence % 1000
+        return out
+
+
+def refused(batch: Batch, record: dict[str, Any], line_no: int, bad: ValueRefused) -> None:
+    """A value the destination cannot store: a schema problem anywhere in the record is still
+    reported first and now (as the plain check would); otherwise the row keeps its place, and
+    the loader reports it if and when it loads it, as it does with dicts."""
+    batch.spec.check(record, line_no)
+    batch.refused[len(batch.records)] = bad
+    batch.records.append(None)
+
+
+def lane(
+    batch: Batch,
+    stamp: Stamp | None,
+    name_source: Callable[[ProtocolError], None],
+    new_version: Callable[[Batch, int], None],
+) -> Lane:
+    """The one way a RECORD joins a batch that has begun, on either of the loop's paths: checked
+    (or encoded, `encoding_lane`) and appended with its input line, its version noted
+    (`new_version`); `stamp` adds the metadata columns; `name_source` names the input in an
+    error. Bound to the batch's lists, so the loop forgets every lane when it flushes."""
+    if batch.encoder is not None:
+        return encoding_lane(batch, batch.encoder, stamp, name_source, new_version)
+    check, append, add_line = batch.spec.check, batch.records.append, batch.lines.append
+
+    def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
+        record = message["record"]
+        try:
+            check(record, line_no)
+        except ProtocolError as exc:
+            name_source(exc)
+            raise
+        append(record if stamp is None else stamp(record, message))
+        add_line(line_no)
+        version = message.get("version")
+        if version is not None and version != batch.version:
+            new_version(batch, version)
+
+    return add
+
+
+def encoding_lane(
+    batch: Batch,
+    encoder: RowEncoder,
+    stamp: Stamp | None,
+    name_source: Callable[[ProtocolError], None],
+    new_version: Callable[[Batch, int], None],
+) -> Lane:
+    """`lane` for a batch of the loader's encoded rows (and their keys, for its dedupe)."""
+    encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
+    key, append, add_line = encoder.key, batch.records.append, batch.lines.append
+
+    def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
+        record = message["record"]
+        if stamp is not None:  # the encoder checks the tap's fields, as spec.check
+            record = stamp(record, message)
+        try:
+            try:  # a line without a backslash: none of its strings needs escaping
+                if line is not None and b"\\" not in line:
+                    append(encode_clean(record, line_no))
+                else:
+                    append(encode(record, line_no))
+            except ValueRefused as bad:
+                refused(batch, record, line_no, bad)
+            if key is not None:
+                batch.keys.append(key(record))
+        except ProtocolError as exc:
+            name_source(exc)
+            raise
+        add_line(line_no)
+        version = message.get("version")
+        if version is not None and version != batch.version:
+            new_version(batch, version)
+
+    return add
+
+
+__all__ = ["METADATA_COLUMNS", "Lane", "Metadata", "encoding_lane", "lane", "refused"]
