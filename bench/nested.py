@@ -150,8 +150,9 @@ pipe.run(resource)
 
 def run(
     cmd: list[str], stdin: Path | None, env: dict[str, str] | None = None
-) -> tuple[float, float, int, str]:
-    """Wall seconds, CPU seconds of the process tree waited for, exit code, last stderr line."""
+) -> tuple[float, float, int, str, float]:
+    """Wall seconds, CPU seconds of the process waited for, exit code, last stderr line, its
+    peak RSS in MB."""
     start = time.monotonic()
     with (
         open(stdin, "rb") if stdin else open(os.devnull, "rb") as inp,
@@ -163,7 +164,8 @@ def run(
         err.seek(0)
         lines = err.read().decode(errors="replace").strip().splitlines()
     code = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, code, lines[-1] if lines and code else ""
+    last = lines[-1] if lines and code else ""
+    return wall, usage.ru_utime + usage.ru_stime, code, last, usage.ru_maxrss / 1024
 
 
 def pg_database(name: str) -> dict[str, Any]:
@@ -251,24 +253,28 @@ def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
                 str(db),
                 str(work / "dlt"),
             ]
-            wall, cpu, code, err = run(cmd, None)
+            wall, cpu, code, err, rss = run(cmd, None)
             counts = counts_duckdb(db, "bench") if code == 0 else {}
         else:
             cfg = work / f"{tool}.json"
             cfg.write_text(json.dumps({"path": str(db), "nested": mode[0]}))
-            wall, cpu, code, err = run([str(BIN / "target-duckdb"), "--config", str(cfg)], singer)
+            wall, cpu, code, err, rss = run(
+                [str(BIN / "target-duckdb"), "--config", str(cfg)], singer
+            )
             counts = counts_duckdb(db, "main") if code == 0 else {}
     else:
         config = pg_database("bench_nested_" + tool.replace("-", "_"))
         if kind == "dlt":
             dsn = f"postgresql://{PG['user']}:unused@{PG['host']}:{PG['port']}/{config['dbname']}"
             cmd = [str(DLT_PYTHON), "-c", DLT_SCRIPT, str(docs), "postgres", dsn, str(work / "dlt")]
-            wall, cpu, code, err = run(cmd, None)
+            wall, cpu, code, err, rss = run(cmd, None)
             counts = counts_postgres(config, "bench") if code == 0 else {}
         else:
             cfg = work / f"{tool}.json"
             cfg.write_text(json.dumps({**config, "nested": mode[0]}))
-            wall, cpu, code, err = run([str(BIN / "target-postgres"), "--config", str(cfg)], singer)
+            wall, cpu, code, err, rss = run(
+                [str(BIN / "target-postgres"), "--config", str(cfg)], singer
+            )
             counts = counts_postgres(config, "public") if code == 0 else {}
         drop_database(config["dbname"])
     if code != 0:
@@ -280,7 +286,27 @@ def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
         "parents": counts.get("orders", 0),
         "rows": sum(counts.values()),
         "tables": len(counts),
+        "rss": rss,
     }
+
+
+def ratios(done: dict[str, dict[str, Any]]) -> list[str]:
+    """The goal's ratios, from the loads of this run: per destination, the parent-row rate of
+    nested: tables over nested: json's (goal >= 0.5), and dlt's wall seconds over ours."""
+    out = []
+    for dest in ("duckdb", "postgres"):
+        tables, json_mode = done.get(f"tapwell-{dest}-tables"), done.get(f"tapwell-{dest}-json")
+        dlt = done.get(f"dlt-{dest}")
+        if tables and json_mode:
+            wall = json_mode["seconds"] / tables["seconds"]
+            cpu = json_mode["cpu"] / tables["cpu"]
+            out.append(f"{dest}: tables/json parent rate {wall:.2f} (CPU {cpu:.2f}; goal >= 0.5)")
+        if tables and dlt:
+            out.append(
+                f"{dest}: tables {dlt['seconds'] / tables['seconds']:.1f}x dlt's speed "
+                f"(CPU {dlt['cpu'] / tables['cpu']:.1f}x)"
+            )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,8 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     wrong = False
     print(
-        f"{'tool':26} {'seconds':>8} {'cpu s':>7} {'parents/s':>10} {'rows written':>13} {'rows/s':>9} tables"
+        f"{'tool':26} {'seconds':>8} {'cpu s':>7} {'parents/s':>10} {'rows written':>13} "
+        f"{'rows/s':>9} tables {'peak RSS':>9}"
     )
+    done: dict[str, dict[str, Any]] = {}
     for tool in args.tools.split(","):
         r = one(tool, singer, docs, work)
         if "skipped" in r:
@@ -311,12 +339,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         bad = r["parents"] != args.rows
         wrong |= bad
+        if not bad:
+            done[tool] = r
         print(
             f"{tool:26} {r['seconds']:8.1f} {r['cpu']:7.1f} "
             f"{'WRONG' if bad else format(r['parents'] / r['seconds'], ',.0f'):>10} "
-            f"{r['rows']:13,} {r['rows'] / r['seconds']:9,.0f} {r['tables']}",
+            f"{r['rows']:13,} {r['rows'] / r['seconds']:9,.0f} {r['tables']:>6} "
+            f"{r['rss']:6.0f} MB",
             flush=True,
         )
+    for line in ratios(done):
+        print(line)
     print(
         f"load average after: {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )

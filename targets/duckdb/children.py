@@ -8,17 +8,27 @@ its parent; the state row commits with them (DuckDBLoader.load).
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 
+from . import ddl, stage
+
 if TYPE_CHECKING:
     from .loader import DuckDBLoader
+
+LOG = logging.getLogger("target-duckdb")
+_V = re.compile(r"\bv\b")
 
 
 def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
@@ -28,6 +38,7 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
         tables = nested.stream(spec, name, loader.config.nested_max_depth, rename=str)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
+    tables.json_columns = _old_json_columns(loader, spec, schema, name, tables.plan)
     loader._prepare(tables.spec)
     settings = loader.config.settings_for(spec.name)
     for table, child in tables.children.items():
@@ -36,12 +47,147 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
     return tables
 
 
+def _existing(loader: DuckDBLoader, schema: str, table: str) -> tuple[str, dict[str, str]]:
+    """(schema.table as DuckDB spells them, its columns by folded name); no columns when the
+    table does not exist."""
+    spelled = loader._ensure_schema(schema)
+    found = ddl.find_table(loader.con, loader.catalog, spelled, table)
+    if found is None:
+        return ddl.qualified(spelled, table), {}
+    columns = ddl.existing_columns(loader.con, loader.catalog, spelled, found.name)
+    return ddl.qualified(spelled, found.name), {ddl.fold(c): c for c in columns}
+
+
+def _old_json_columns(
+    loader: DuckDBLoader, spec: StreamSpec, schema: str, name: str, root: nested.TablePlan
+) -> list[str]:
+    """The root table's JSON columns from `nested: json` that `nested: tables` no longer fills,
+    said once a run with the SQL that drops them."""
+    where, columns = _existing(loader, schema, name)
+    old = [
+        columns[ddl.fold(p)]
+        for p in nested.json_columns(spec.schema, root)
+        if ddl.fold(p) in columns
+    ]
+    if old and spec.name not in loader.said:
+        loader.said.add(spec.name)
+        drop = "; ".join(f"ALTER TABLE {where} DROP COLUMN {quote_ident(c)}" for c in old)
+        LOG.warning(nested.switched_to_tables(spec.name, where, old, drop))
+    return old
+
+
+def leftovers(loader: DuckDBLoader, spec: StreamSpec) -> None:
+    """A stream loaded with `nested: json` whose child tables or flattened columns a load with
+    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them."""
+    if spec.name in loader.said:
+        return
+    schema, name = loader.config.target_of(spec.name)
+    try:
+        root = nested.plan(
+            name, spec.schema, spec.key_properties, loader.config.nested_max_depth, str
+        )
+    except nested.NestedSchemaError:
+        return
+    flat = nested.flattened_columns(root)
+    if not root.children and not flat:
+        return
+    where, columns = _existing(loader, schema, name)
+    old_columns = [columns[ddl.fold(c)] for c in flat if ddl.fold(c) in columns]
+    old_tables = []
+    for child in list(root.walk())[1:]:
+        table, child_columns = _existing(loader, schema, child.name)
+        if child_columns:
+            old_tables.append(table)
+    if not old_columns and not old_tables:
+        return
+    loader.said.add(spec.name)
+    drop = [f"DROP TABLE {t}" for t in old_tables]
+    drop += [f"ALTER TABLE {where} DROP COLUMN {quote_ident(c)}" for c in old_columns]
+    LOG.warning(nested.switched_to_json(spec.name, where, old_tables, old_columns, "; ".join(drop)))
+
+
+def _specs(tables: nested.NestedStream) -> dict[str, StreamSpec]:
+    """Each table's spec by its plan name."""
+    return {tables.plan.name: tables.spec, **tables.children}
+
+
+def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
+    """Rows as the staged tuples `stage.compile_row` makes (the same conversions, inline): a
+    batch of them goes to `_load_batch` as rows its encoder made."""
+
+    def make(
+        plan: nested.TablePlan, n: int, values: dict[str, str]
+    ) -> tuple[list[str], str, dict[str, Any]]:
+        env: dict[str, Any] = {f"_t{n}{k}": f for k, f in stage.ENV.items()}
+        exprs = []
+        for j, col in enumerate(loader.tables[specs[plan.name].name].staged):
+            v = values.get(col.prop, "None")
+            if v == "None":
+                exprs.append("None")
+                continue
+            generic = col.generic.format(j=j)
+            if col.arrow == "float64":
+                env[f"_t{n}_db{j}"] = _number(col.prop, stage.double_of(col.prop))
+            elif col.arrow == "int64":  # values inside documents: no SCHEMA check saw them
+                env[f"_t{n}_in{j}"] = _number(col.prop, _integer(col.prop))
+                generic = f"_in{j}(v)"
+            generic = re.sub(r"\b(_[a-z]{2}\d*)\(", rf"_t{n}\1(", generic)
+            expr = generic
+            for kind, fast in reversed(list(col.pinned.items())):
+                expr = f"{fast} if type(v) is {kind.__name__} else {expr}"
+            exprs.append(f"None if {v} is None else ({_V.sub(v, expr)})")
+        return [], "(" + "".join(e + ", " for e in exprs) + ")", env
+
+    return make
+
+
+def _integer(prop: str) -> Callable[[Any], int]:
+    """A BIGINT column's staging of a value inside a document: an integral number as an int;
+    anything else refused, naming the field (never truncated: 1.5 is not 1)."""
+
+    def integer(v: Any) -> int:
+        try:
+            if v == int(v):
+                return int(v)
+        except (ValueError, OverflowError, ArithmeticError):
+            pass
+        raise stage.StagedRefusal(prop, f"{v!r} is not an integer")
+
+    return integer
+
+
+def _number(prop: str, then: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`then` for a number (not a bool); anything else refused, naming the field."""
+
+    def number(v: Any) -> Any:
+        if type(v) is bool or not isinstance(v, int | float | Decimal):
+            raise stage.StagedRefusal(prop, f"{v!r} is not a number")
+        return then(v)
+
+    return number
+
+
+def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    if tables.splitter is None:
+        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+    return tables.splitter
+
+
 def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> None:
     """The batch's parent rows, then its child rows replacing the parents' old ones."""
-    parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
+    specs = _specs(tables)
+    layouts = {name: loader.tables[spec.name].staged for name, spec in specs.items()}
+    split = splitter(loader, tables)
+    parts = split_batch(tables.plan, split, batch, specs, layouts, uuid.uuid4().hex)
+    loader.replaced = 0
     loader._load_batch(parts[0])
     parent = loader.tables[tables.spec.name]
-    upsert = parent.settings.load_method == "upsert" and parent.keys and parts[0].records
+    # Children live and die with their parent in one transaction: when the batch replaced no
+    # parent row (a first load, new keys), no child row can have these keys; unless the stream
+    # was loaded with nested: json in between (its old JSON columns say so).
+    replaced = loader.replaced or tables.json_columns
+    upsert = parent.settings.load_method == "upsert" and parent.keys and replaced
     for part in parts[1:]:
         table = loader.tables[part.spec.name]
         target = loader._qualified(table.schema, table.name)
@@ -53,9 +199,7 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> Non
                 loader.con.execute(f"DELETE FROM {target}")
                 loader.overwritten.add(part.spec.name)
             if upsert:
-                _delete_children(
-                    loader, target, table.columns, parent.keys, parts[0].records, tables
-                )
+                _delete_children(loader, target, table.columns, parent.keys, parts[0].keys, tables)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}: cannot replace the rows of child table "
@@ -70,11 +214,12 @@ def _delete_children(
     target: str,
     columns: dict[str, str],
     keys: list[str],
-    parents: list[dict[str, Any]],
+    parents: list[Any],
     tables: nested.NestedStream,
 ) -> None:
-    """Delete the rows of a child table whose source keys are those of `parents` (one
-    statement, the keys sent as text lists and cast to the columns' own types)."""
+    """Delete the rows of a child table whose source keys are `parents` (the batch's parent
+    keys: a value each, a tuple with several key properties); one statement, the keys sent as
+    text lists and cast to the columns' own types."""
     source = [tables.plan.source_columns[k] for k in keys]
     unnest = ", ".join(
         f"CAST(unnest(?::VARCHAR[]) AS {columns[col]}) AS k{i}" for i, col in enumerate(source)
@@ -82,7 +227,10 @@ def _delete_children(
     match = " AND ".join(
         f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
     )
-    lists = [[_text(r.get(k)) for r in parents] for k in keys]
+    if len(keys) == 1:
+        lists = [[_text(v) for v in parents]]
+    else:
+        lists = [[_text(v[j]) for v in parents] for j in range(len(keys))]
     loader.con.execute(
         f"DELETE FROM {target} AS c USING (SELECT {unnest}) AS s WHERE {match}", lists
     )

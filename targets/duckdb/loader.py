@@ -90,6 +90,8 @@ class DuckDBLoader:
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
         self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
+        self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
+        self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
 
     def _limit_resources(self) -> None:
@@ -156,6 +158,7 @@ class DuckDBLoader:
             if self.config.nested_for(spec.name) == "tables":
                 self.nested[spec.name] = children.prepare(self, spec)
             else:
+                children.leftovers(self, spec)
                 self._prepare(spec)
         except duckdb.Error as exc:
             raise SyncError(
@@ -477,7 +480,10 @@ class DuckDBLoader:
             match = " AND ".join(
                 f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
             )
-            self.con.execute(f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}")
+            gone = self.con.execute(
+                f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}"
+            ).fetchone()
+            self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
         inserted = self.con.execute(

@@ -9,18 +9,25 @@ its parent; the state row commits with them (PostgresLoader.load).
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 
 from . import ddl
+from .encode import formatter_for
+from .merge import column_type
 
 if TYPE_CHECKING:
     from .loader import PostgresLoader
+
+LOG = logging.getLogger("target-postgres")
 
 
 def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.NestedStream:
@@ -30,6 +37,7 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
         tables = nested.stream(spec, name, loader.config.nested_max_depth)
     except nested.NestedSchemaError as exc:
         raise ProtocolError(str(exc), stream=spec.name) from None
+    tables.json_columns = _old_json_columns(loader, cur, spec, schema, name, tables.plan)
     loader.tables[spec.name] = loader._prepare(cur, tables.spec)
     how = loader.settings.of(spec.name)
     for table, child in tables.children.items():
@@ -40,30 +48,189 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
     return tables
 
 
+def _drop_columns(loader: PostgresLoader, schema: str, table: str, columns: list[str]) -> str:
+    return (
+        sql.SQL("ALTER TABLE {} ").format(ddl.qualified(schema, table))
+        + sql.SQL(", ").join(sql.SQL("DROP COLUMN {}").format(ddl.ident(c)) for c in columns)
+    ).as_string(loader.conn)
+
+
+def _old_json_columns(
+    loader: PostgresLoader,
+    cur: Any,
+    spec: StreamSpec,
+    schema: str,
+    name: str,
+    root: nested.TablePlan,
+) -> list[str]:
+    """The root table's JSON columns from `nested: json` that `nested: tables` no longer fills,
+    said once a run with the SQL that drops them."""
+    existing = ddl.existing_columns(cur, schema, name)
+    names = ddl.column_names(spec.schema.get("properties") or {}, spec.name)
+    old = [names[p] for p in nested.json_columns(spec.schema, root) if names[p] in existing]
+    if old and spec.name not in loader.said:
+        loader.said.add(spec.name)
+        drop = _drop_columns(loader, schema, name, old)
+        LOG.warning(nested.switched_to_tables(spec.name, f"{schema}.{name}", old, drop))
+    return old
+
+
+def leftovers(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> None:
+    """A stream loaded with `nested: json` whose child tables or flattened columns a load with
+    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them."""
+    if spec.name in loader.said:
+        return
+    schema, name = ddl.target_of(spec.name, loader.config)
+    try:
+        root = nested.plan(name, spec.schema, spec.key_properties, loader.config.nested_max_depth)
+    except nested.NestedSchemaError:
+        return
+    flat = nested.flattened_columns(root)
+    if not root.children and not flat:
+        return
+    existing = ddl.existing_columns(cur, schema, name)
+    old_columns = [c for c in flat if c in existing]
+    old_tables = [
+        t.name for t in list(root.walk())[1:] if ddl.existing_columns(cur, schema, t.name)
+    ]
+    if not old_columns and not old_tables:
+        return
+    loader.said.add(spec.name)
+    drop = []
+    if old_tables:
+        drop.append(
+            (
+                sql.SQL("DROP TABLE ")
+                + sql.SQL(", ").join(ddl.qualified(schema, t) for t in old_tables)
+            ).as_string(loader.conn)
+        )
+    if old_columns:
+        drop.append(_drop_columns(loader, schema, name, old_columns))
+    tables = [f"{schema}.{t}" for t in old_tables]
+    LOG.warning(
+        nested.switched_to_json(spec.name, f"{schema}.{name}", tables, old_columns, "; ".join(drop))
+    )
+
+
+_V = re.compile(r"\bv\b")
+
+
+def _specs(tables: nested.NestedStream) -> dict[str, StreamSpec]:
+    """Each table's spec by its plan name."""
+    return {tables.plan.name: tables.spec, **tables.children}
+
+
+def _layout(loader: PostgresLoader, spec: StreamSpec) -> list[tuple[str, str, str]]:
+    """The columns (property, column, type) a row is encoded for: the COPY's property columns
+    (PostgresLoader.copy_layout)."""
+    table = loader.tables[spec.name]
+    return [(prop, col, column_type(table, col)) for prop, col in table.props.items()]
+
+
+def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
+    """Rows as the COPY lines `encode.compile_row_encoder` writes (the same formatters, the
+    common case inline): a batch of them goes to `_load_batch` as rows its encoder made."""
+
+    def make(
+        plan: nested.TablePlan, n: int, values: dict[str, str]
+    ) -> tuple[list[str], str, dict[str, Any]]:
+        table = loader.tables[specs[plan.name].name]
+        env: dict[str, Any] = {f"_t{n}_NULL": "\\N"}
+        statements, fields = [], []
+        for j, (prop, column, sqltype) in enumerate(_layout(loader, specs[plan.name])):
+            v = values.get(prop, "None")
+            if v == "None":
+                fields.append(f"{{_t{n}_NULL}}")
+                continue
+            fmt, generic = formatter_for(column, sqltype, table.nul)
+            env[f"_t{n}_f{j}"] = fmt
+            expr = _V.sub(v, generic.replace("f(v)", f"_t{n}_f{j}(v)"))
+            statements.append(f"_t{n}_c{j} = _t{n}_NULL if {v} is None else {expr}")
+            fields.append(f"{{_t{n}_c{j}}}")
+        return statements, 'f"' + "\\t".join(fields) + '"', env
+
+    return make
+
+
+def splitter(loader: PostgresLoader, tables: nested.NestedStream) -> Any:
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    if tables.splitter is None:
+        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+    return tables.splitter
+
+
 def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedStream) -> None:
     """The batch's parent rows, then its child rows replacing the parents' old ones."""
-    parts = nested.split(tables.plan, batch, tables.spec, tables.children, uuid.uuid4().hex)
-    loader._load_batch(cur, parts[0])
+    specs = _specs(tables)
+    layouts = {name: _layout(loader, spec) for name, spec in specs.items()}
+    parts = split_batch(
+        tables.plan, splitter(loader, tables), batch, specs, layouts, uuid.uuid4().hex
+    )
     parent = loader.tables[tables.spec.name]
+    direct = _copied_straight(parent)
+    loader._load_batch(cur, parts[0])
+    # Children live and die with their parent in one transaction: when the parent rows went
+    # straight into their table (no key already there: a first load, new keys), no child row
+    # can have these keys.
+    new_keys = direct and parent.direct and not tables.json_columns  # see _old_json_columns
     replaced = parent.how.upsert and bool(parent.key_props) and bool(parts[0].records)
+    replaced = replaced and not new_keys
+    if replaced and tables.json_columns:  # a row loaded from now on holds NULL there
+        _clear(cur, parent, parts[0].keys, tables.json_columns)
     for part in parts[1:]:
         table = loader.tables[part.spec.name]
         if parent.how.load_method == "overwrite" and table.stream not in loader.overwritten:
             cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             loader.overwritten.add(table.stream)
         if replaced:
-            _delete_children(cur, table, parent, parts[0].records, tables.plan.source_columns)
+            _delete_children(cur, table, parent, parts[0].keys, tables.plan.source_columns)
         if part.records:
             loader._load_batch(cur, part)
 
 
+def _clear(cur: Any, parent: Any, keys: list[Any], columns: list[str]) -> None:
+    """Set the old JSON `columns` of the parent rows with `keys` to NULL (nested: tables no
+    longer fills them; PostgreSQL's merge updates only the columns it loads)."""
+    cols = list(parent.keys)
+    if len(cols) == 1:
+        arrays = [[_text(v) for v in keys]]
+    else:
+        arrays = [[_text(v[j]) for v in keys] for j in range(len(cols))]
+    names = [sql.Identifier(f"k{i}") for i in range(len(cols))]
+    match = sql.SQL(" AND ").join(
+        sql.SQL("p.{} = s.{}::{}").format(ddl.ident(col), n, sql.SQL(parent.columns[col]))
+        for col, n in zip(cols, names, strict=True)
+    )
+    unnest = sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in cols)
+    sets = sql.SQL(", ").join(sql.SQL("{} = NULL").format(ddl.ident(c)) for c in columns)
+    cur.execute(
+        sql.SQL("UPDATE {} AS p SET {} FROM unnest({}) AS s({}) WHERE {}").format(
+            parent.target, sets, unnest, sql.SQL(", ").join(names), match
+        ),
+        arrays,
+    )
+
+
+def _copied_straight(parent: Any) -> bool:
+    """Whether merge.load_batch will first try its batch of `parent` as one COPY straight into
+    the table (which fails, and clears `direct`, on a key already there)."""
+    deletes = "_sdc_deleted_at" in parent.props and parent.how.hard_delete
+    keyed = parent.how.upsert and bool(parent.key_props)
+    straight = not deletes and not parent.unchanged and parent.direct
+    return bool(keyed and straight and sorted(parent.keys) == parent.pk)
+
+
 def _delete_children(
-    cur: Any, table: Any, parent: Any, parents: list[dict[str, Any]], source: dict[str, str]
+    cur: Any, table: Any, parent: Any, parents: list[Any], source: dict[str, str]
 ) -> None:
-    """Delete the rows of child `table` whose source keys are those of `parents` (one statement,
-    the keys sent as text arrays and cast to the columns' own types)."""
+    """Delete the rows of child `table` whose source keys are `parents` (the batch's parent
+    keys: a value each, a tuple with several key properties); one statement, the keys sent as
+    text arrays and cast to the columns' own types."""
     cols = [source[k] for k in parent.key_props]
-    arrays = [[_text(r.get(k)) for r in parents] for k in parent.key_props]
+    if len(cols) == 1:
+        arrays = [[_text(v) for v in parents]]
+    else:
+        arrays = [[_text(v[j]) for v in parents] for j in range(len(cols))]
     names = [sql.Identifier(f"k{i}") for i in range(len(cols))]
     match = sql.SQL(" AND ").join(
         sql.SQL("c.{} = s.{}::{}").format(ddl.ident(col), n, sql.SQL(table.columns[col]))

@@ -73,6 +73,7 @@ class PostgresLoader:
         self.tables: dict[str, Table] = {}
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
         self.nested: dict[str, nested.NestedStream] = {}  # streams loaded with nested: tables
+        self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
@@ -92,6 +93,7 @@ class PostgresLoader:
                 if self.config.nested_for(spec.name) == "tables":
                     self.nested[spec.name] = children.prepare(self, cur, spec)
                 else:
+                    children.leftovers(self, cur, spec)
                     self.tables[spec.name] = self._prepare(cur, spec)
             self.conn.commit()
         self.streamer.said_abandoned(

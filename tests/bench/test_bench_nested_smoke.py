@@ -20,11 +20,13 @@ def test_the_nested_bench_loads_every_parent(capsys, tmp_path):  # type: ignore[
     out = capsys.readouterr().out
     json_line = next(x for x in out.splitlines() if x.startswith("tapwell-duckdb-json"))
     tables_line = next(x for x in out.splitlines() if x.startswith("tapwell-duckdb-tables"))
-    assert json_line.split()[-3] == "200" and json_line.split()[-1] == "1"  # rows, tables
+    assert json_line.split()[-5] == "200" and json_line.split()[-3] == "1"  # rows, tables
+    assert json_line.endswith(" MB")  # peak RSS
     expected = sum(
         1 + len(d["items"]) + len(d["tags"]) for d in map(nested.document, range(1, 201))
     )
     expected += sum(
         len(i.get("discounts", [])) for n in range(1, 201) for i in nested.document(n)["items"]
     )
-    assert tables_line.split()[-3] == f"{expected:,}" and tables_line.split()[-1] == "4"
+    assert tables_line.split()[-5] == f"{expected:,}" and tables_line.split()[-3] == "4"
+    assert "duckdb: tables/json parent rate " in out

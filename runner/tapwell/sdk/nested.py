@@ -427,6 +427,46 @@ class NestedStream:
     plan: TablePlan
     spec: StreamSpec
     children: dict[str, StreamSpec]
+    splitter: Any = None  # the target's compiled splitter (tapwell.sdk.nested_split), once made
+    json_columns: list[str] = field(default_factory=list)  # left by nested: json, not filled
+
+
+def json_columns(schema: dict[str, Any], root: TablePlan) -> list[str]:
+    """The stream's top-level properties that `nested: tables` does not keep as columns of its
+    root table (objects it flattens, arrays it makes child tables): the JSON columns `nested:
+    json` gives them, which a switch from json to tables leaves in place, no longer filled."""
+    return [p for p in schema.get("properties") or {} if p not in root.schema["properties"]]
+
+
+def flattened_columns(root: TablePlan) -> list[str]:
+    """The root table's columns flattened from objects (`address__city`): what a switch from
+    tables to json leaves in place, no longer filled, beside the child tables."""
+    return [c.name for c in root.columns if len(c.path) > 1]
+
+
+def switched_to_tables(stream: str, table: str, columns: list[str], drop: str) -> str:
+    """The one line a target says when `nested: tables` meets its stream's old JSON columns."""
+    return (
+        f"stream {stream!r}: nested: tables leaves the JSON column(s) {', '.join(columns)} of "
+        f"{table} (from nested: json) unfilled: a row loaded from now on holds NULL there. "
+        f"To drop them: {drop}"
+    )
+
+
+def switched_to_json(
+    stream: str, table: str, tables: list[str], columns: list[str], drop: str
+) -> str:
+    """The one line a target says when `nested: json` meets its stream's old child tables or
+    flattened columns."""
+    what = []
+    if tables:
+        what.append(f"the child table(s) {', '.join(tables)}")
+    if columns:
+        what.append(f"the column(s) {', '.join(columns)} of {table}")
+    return (
+        f"stream {stream!r}: nested: json leaves {' and '.join(what)} (from nested: tables) "
+        f"unfilled: they keep what was loaded then. To drop them: {drop}"
+    )
 
 
 def stream(

@@ -210,3 +210,33 @@ def test_activate_version_retires_the_children_of_retired_parents(
     assert query(soft / "w.duckdb", live) == []
     gone = 'SELECT DISTINCT "_sdc_source_key_id" FROM orders__tags WHERE _sdc_deleted_at IS NOT NULL ORDER BY 1'
     assert query(soft / "w.duckdb", gone) == [(4,), (5,), (7,)]  # order 6 has no tags
+
+
+SMALL = {  # qty a BIGINT (ORDER_SCHEMA's may pass 64 bits)
+    "id": {"type": "integer"},
+    "items": {
+        "type": ["array", "null"],
+        "items": {
+            "type": "object",
+            "properties": {
+                "sku": {"type": ["string", "null"]},
+                "qty": {"type": ["integer", "null"]},
+            },
+        },
+    },
+}
+
+
+def test_a_value_inside_a_document_its_column_cannot_hold_is_named(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    """No SCHEMA check reaches inside a document: the column's staging does, never truncating
+    (1.5 is no BIGINT) and naming the line and field in one line."""
+    for qty, problem in ((1.5, "1.5 is not an integer"), ("x", "'x' is not a number")):
+        doc = {"id": 1, "items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": qty}]}
+        data = lines(schema_msg(SMALL), record("orders", doc), state({"n": 1}))
+        done = run_target(bin_path, tmp_path, data, db=tmp_path / f"{qty}.duckdb", **NESTED)
+        assert done.returncode == 65
+        assert error_line(done) == (
+            f"target-duckdb: error: stdin line 2, stream 'orders', field 'qty': {problem}"
+        )

@@ -228,3 +228,29 @@ def test_activate_version_retires_the_children_of_retired_parents(
     done = run_target({**pg_db, **NESTED, "hard_delete": True}, messages, tmp_path)
     assert done.returncode == 0, done.stderr
     assert_matches(pg_db, {n: {**order(n), "tags": None} for n in range(1, 4)})
+
+
+SMALL = {  # qty a BIGINT (ORDER_SCHEMA's may pass 64 bits)
+    "id": {"type": "integer"},
+    "items": {
+        "type": ["array", "null"],
+        "items": {
+            "type": "object",
+            "properties": {
+                "sku": {"type": ["string", "null"]},
+                "qty": {"type": ["integer", "null"]},
+            },
+        },
+    },
+}
+
+
+def test_a_value_inside_a_document_its_column_cannot_hold_is_named(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    doc = {"id": 1, "items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1.5}]}
+    done = run_target({**pg_db, **NESTED}, [schema_msg(SMALL), rec(doc), state(1)], tmp_path)
+    assert done.returncode == 65
+    assert done.stderr.strip().splitlines()[-1] == (
+        "target-postgres: error: stdin line 2, stream 'orders', field 'qty': 1.5 is not an integer"
+    )

@@ -1,0 +1,287 @@
+"""A stream's records split into the rows of its tables (tapwell.sdk.nested) by one function
+generated per plan and target, the hot path of `nested: tables`.
+
+`nested.rows` is the reference: it walks the plan for every record and builds a dict per row,
+which a target then turns into its own row (a COPY line, a staged tuple), every value visited
+twice and every row made twice. `compile_splitter` writes one Python function per plan instead:
+each property fetched once by name from a closure variable, each object on a path fetched once,
+each row built straight as the target wants it by the target's `RowMaker` (its conversions
+inline), appended with its input line. The output is the same rows as `nested.rows` gives, in
+the same order (tests compare the two).
+
+As all generated code (tapwell.singer.codegen), the source is built from positions only: the
+property names reach it as closure variables, and it is registered with linecache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tapwell.singer.codegen import build_function
+from tapwell.singer.errors import ProtocolError
+
+from .nested import DELETED_AT, LOAD_ID, ROW_INDEX, TablePlan
+from .target_types import Batch, RowEncoder, StreamSpec, ValueRefused
+
+# maker(table, index, values) -> (statements, expression, env): Python statements and then an
+# expression that build the table's row. `values` maps each of the table's columns (names as in
+# its plan schema) to the variable holding its raw value (None when absent). The names of env
+# entries and of the variables the statements assign must start with f"_t{index}_".
+RowMaker = Callable[[TablePlan, int, dict[str, str]], tuple[list[str], str, dict[str, Any]]]
+
+# splitter(records, order, lines, load_id, sinks): the rows of records[i] for i in `order`
+# appended to sinks (rows.append, lines.append per table, the tables in plan.walk() order).
+Splitter = Callable[[list[Any], Any, list[int], str, list[Callable[[Any], None]]], None]
+
+
+def dict_maker(
+    table: TablePlan, index: int, values: dict[str, str]
+) -> tuple[list[str], str, dict[str, Any]]:
+    """The row as a dict of the columns present, as `nested.rows` makes it (for tests and for
+    a target without a maker of its own): a column whose value is absent is left out."""
+    names = {f"_t{index}_n{j}": name for j, name in enumerate(values)}
+    env: dict[str, Any] = dict(names)
+    env[f"_t{index}_row"] = _present
+    items = ", ".join(f"(_t{index}_n{j}, {var})" for j, var in enumerate(values.values()))
+    return [], f"_t{index}_row(({items},))", env
+
+
+_ABSENT = object()
+
+
+def _present(items: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    return {k: v for k, v in items if v is not _ABSENT}
+
+
+@dataclass
+class _Code:
+    lines: list[str] = field(default_factory=list)
+    env: dict[str, Any] = field(default_factory=dict)
+    depth: int = 1  # inside the `for i in order` loop
+    count: int = 0
+
+    def add(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def var(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def const(self, value: Any) -> str:
+        """A closure variable holding `value` (a property name: never written into the source)."""
+        name = f"_k{len(self.env)}"
+        self.env[name] = value
+        return name
+
+
+class _Element:
+    """The properties of one element (the record, or an array's element) as the code fetches
+    them: each object on a path once, None when it is missing or not an object."""
+
+    def __init__(self, code: _Code, var: str, absent: str, is_dict: bool = False) -> None:
+        self.code, self.var, self.absent, self.is_dict = code, var, absent, is_dict
+        self.default = "" if absent == "None" else f", {absent}"  # dict.get's default
+        self.objects: dict[tuple[str, ...], str] = {(): var}
+
+    def object_at(self, path: tuple[str, ...]) -> str:
+        if path in self.objects:
+            return self.objects[path]
+        parent = self.object_at(path[:-1])
+        var = self.code.var("o")
+        self.code.add(
+            f"{var} = {parent}.get({self.code.const(path[-1])}) if {parent} is not None else None"
+        )
+        self.code.add(f"if not isinstance({var}, dict): {var} = None")
+        self.objects[path] = var
+        return var
+
+    def value_at(self, path: tuple[str, ...]) -> str:
+        """A variable holding the value at `path`, or the absent marker when it is not there."""
+        parent = self.object_at(path[:-1])
+        key = self.code.const(path[-1])
+        var = self.code.var("x")
+        if self.is_dict and not path[:-1]:  # the record itself: always a dict
+            self.code.add(f"{var} = {parent}.get({key}{self.default})")
+        else:
+            self.code.add(
+                f"{var} = {parent}.get({key}{self.default}) if {parent} is not None "
+                f"else {self.absent}"
+            )
+        return var
+
+
+def compile_splitter(root: TablePlan, maker: RowMaker = dict_maker) -> Splitter:
+    """The splitter of `root`'s plan (see Splitter), its rows made by `maker`.
+
+    A value that is absent (a missing property, or one under a missing or null object) is
+    `None` to a target's maker; `dict_maker` leaves the column out, as `nested.rows` does."""
+    code = _Code()
+    absent = "_absent" if maker is dict_maker else "None"
+    code.env["_absent"] = _ABSENT
+    tables = list(root.walk())
+    index = {id(t): n for n, t in enumerate(tables)}
+    params = ", ".join(f"r{n}, n{n}" for n in range(len(tables)))
+    body = [f"({params},) = sinks", "for i in order:"]
+    code.add("rec = records[i]")
+    code.add("line = lines[i]")
+    element = _Element(code, "rec", absent, is_dict=True)
+    values = {c.name: element.value_at(c.path) for c in root.columns}
+    keys: dict[str, str] = {}
+    if not root.key_properties:
+        values[LOAD_ID], values[ROW_INDEX] = "load_id", "i"
+        keys = {LOAD_ID: "load_id", ROW_INDEX: "i"}
+    else:
+        for key in root.source_keys:
+            keys[key] = values.get(key) or element.value_at((key,))
+    deleted = None
+    if root.children and any(DELETED_AT in t.schema["properties"] for t in tables[1:]):
+        deleted = values.get(DELETED_AT) or element.value_at((DELETED_AT,))
+    _emit_row(code, maker, root, index, values)
+    source = {root.source_columns[k]: _present_or_none(code, v, absent) for k, v in keys.items()}
+    if deleted is not None:  # absent stays absent, as in nested.rows
+        source[DELETED_AT] = deleted
+    for child in root.children:
+        _emit_child(code, maker, child, element, source, [], index, absent)
+    body += code.lines
+    split: Splitter = build_function(
+        "split_records",
+        "records, order, lines, load_id, sinks",
+        body,
+        code.env,
+        "nested-split",
+    )
+    return split
+
+
+def _present_or_none(code: _Code, var: str, absent: str) -> str:
+    if absent == "None" or var in ("load_id", "i"):
+        return var
+    out = code.var("s")
+    code.add(f"{out} = None if {var} is _absent else {var}")
+    return out
+
+
+def _emit_row(
+    code: _Code, maker: RowMaker, table: TablePlan, index: dict[int, int], values: dict[str, str]
+) -> None:
+    n = index[id(table)]
+    ordered = {name: values.get(name, "None") for name in table.schema["properties"]}
+    statements, expr, env = maker(table, n, ordered)
+    code.env.update(env)
+    for statement in statements:
+        code.add(statement)
+    code.add(f"r{n}({expr})")
+    code.add(f"n{n}(line)")
+
+
+def _emit_child(
+    code: _Code,
+    maker: RowMaker,
+    table: TablePlan,
+    parent: _Element,
+    source: dict[str, str],
+    levels: list[str],
+    index: dict[int, int],
+    absent: str,
+) -> None:
+    """The rows of child `table`, whose array is at `table.path` of the parent's element."""
+    array = parent.value_at(table.path)
+    code.add(f"if isinstance({array}, list):")
+    code.depth += 1
+    level, item = code.var("l"), code.var("e")
+    code.add(f"for {level}, {item} in enumerate({array}):")
+    code.depth += 1
+    mine = levels + [level]
+    values = dict(source)
+    values.update(zip(table.level_columns, mine))
+    if table.scalar:
+        values["value"] = item
+        _emit_row(code, maker, table, index, values)
+    else:
+        code.add(f"if not isinstance({item}, dict): {item} = None")
+        element = _Element(code, item, absent)
+        for column in table.columns:
+            values[column.name] = element.value_at(column.path)
+        _emit_row(code, maker, table, index, values)
+        if table.children:
+            code.add(f"if {item} is not None:")
+            code.depth += 1
+            for child in table.children:
+                _emit_child(code, maker, child, element, source, mine, index, absent)
+            code.depth -= 1
+    code.depth -= 2
+
+
+def _made_at_split(record: dict[str, Any], line: int | None = None) -> Any:
+    raise AssertionError("a nested table's rows are made by its splitter")  # pragma: no cover
+
+
+def split_batch(
+    root: TablePlan,
+    split: Splitter,
+    batch: Batch,
+    specs: dict[str, StreamSpec],
+    layouts: dict[str, Any],
+    load_id: str,
+) -> list[Batch]:
+    """A batch of a stream's records (dicts) as one batch per table, the root's first, each of
+    rows the target's maker built (Batch.encoder.layout is `layouts[table]`): with key
+    properties only the last record of each key (its children with it; the root batch's `keys`
+    filled), every row keeping its record's input line. `specs` are the tables' specs by plan
+    table name. A value the maker refuses (ValueRefused) is raised as a ProtocolError naming
+    its line, stream and field."""
+    records: list[dict[str, Any]] = batch.records
+    lines = list(batch.lines) + [batch.first_line] * (len(records) - len(batch.lines))
+    order: Any = range(len(records))
+    keys = root.key_properties
+    if keys:
+        last = {tuple(records[i].get(k) for k in keys): i for i in order}
+        order = sorted(last.values())
+    out = []
+    for table in root.walk():
+        part = Batch(specs[table.name], first_line=batch.first_line, version=batch.version)
+        part.encoder = RowEncoder(_made_at_split, layout=layouts[table.name])
+        out.append(part)
+    sinks = [sink for part in out for sink in (part.records.append, part.lines.append)]
+    try:
+        split(records, order, lines, load_id, sinks)
+    except ValueRefused as bad:
+        raise _refused(split, records, order, lines, load_id, len(sinks), batch, bad) from None
+    if keys:
+        one = keys[0]
+        picked = [records[i] for i in order]
+        out[0].keys = (
+            [r.get(one) for r in picked]
+            if len(keys) == 1
+            else [tuple(r.get(k) for k in keys) for r in picked]
+        )
+    return out
+
+
+def _refused(
+    split: Splitter,
+    records: list[Any],
+    order: Any,
+    lines: list[int],
+    load_id: str,
+    sinks: int,
+    batch: Batch,
+    bad: ValueRefused,
+) -> ProtocolError:
+    """The error naming the first record whose rows hold a value the target refused."""
+    line = None
+    for i in order:
+        try:
+            split(records, [i], lines, load_id, [_drop] * sinks)
+        except ValueRefused as first:
+            line, bad = lines[i], first
+            break
+    field = getattr(bad, "field", None) or getattr(bad, "column", None)
+    problem = getattr(bad, "problem", None) or str(bad)
+    return ProtocolError(problem, line=line, stream=batch.spec.name, field=field)
+
+
+def _drop(row: Any) -> None:
+    pass
