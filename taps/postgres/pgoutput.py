@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
+_I16 = struct.Struct("!h").unpack_from
+_I32 = struct.Struct("!i").unpack_from
+_STRUCTS: dict[str, struct.Struct] = {}
 UNCHANGED = object()  # an unchanged TOASTed value ('u'): not sent, the stored one stays
 """Marks an unchanged TOASTed value in a tuple: pgoutput does not send it again."""
 
@@ -115,11 +118,11 @@ class _Reader:
         self.pos = 0
 
     def unpack(self, fmt: str) -> tuple[int, ...]:
-        size = struct.calcsize(fmt)
-        if self.pos + size > len(self.buf):
+        s = _STRUCTS.get(fmt) or _STRUCTS.setdefault(fmt, struct.Struct(fmt))
+        if self.pos + s.size > len(self.buf):
             raise DecodeError(f"message cut short at byte {self.pos}")
-        out = struct.unpack_from(fmt, self.buf, self.pos)
-        self.pos += size
+        out = s.unpack_from(self.buf, self.pos)
+        self.pos += s.size
         return out
 
     def int8(self) -> int:
@@ -155,24 +158,39 @@ class _Reader:
         return PG_EPOCH + timedelta(microseconds=self.int64())
 
     def tuple(self) -> Tuple:
-        n = self.int16()
+        """A TupleData: one value per column. The hot path of a CDC read (each change has one
+        or two), so it works on the buffer with local names rather than through unpack()."""
+        buf, pos, end = self.buf, self.pos, len(self.buf)
+        if pos + 2 > end:
+            raise DecodeError(f"message cut short at byte {pos}")
+        (n,) = _I16(buf, pos)
+        pos += 2
         out: Tuple = []
+        append = out.append
         for _ in range(n):
-            kind = self.byte()
-            if kind == "n":
-                out.append(None)
-            elif kind == "u":
-                out.append(UNCHANGED)
-            elif kind == "t":
-                size = self.int32()
-                if self.pos + size > len(self.buf):
-                    raise DecodeError(f"value cut short at byte {self.pos}")
-                out.append(self.buf[self.pos : self.pos + size].decode())
-                self.pos += size
+            if pos >= end:
+                raise DecodeError(f"message cut short at byte {pos}")
+            kind = buf[pos]
+            pos += 1
+            if kind == 0x74:  # 't': text
+                if pos + 4 > end:
+                    raise DecodeError(f"message cut short at byte {pos}")
+                (size,) = _I32(buf, pos)
+                pos += 4
+                stop = pos + size
+                if size < 0 or stop > end:
+                    raise DecodeError(f"value cut short at byte {pos}")
+                append(buf[pos:stop].decode())
+                pos = stop
+            elif kind == 0x6E:  # 'n': NULL
+                append(None)
+            elif kind == 0x75:  # 'u': unchanged TOASTed value
+                append(UNCHANGED)
             else:
                 raise DecodeError(
-                    f"unknown tuple value kind {kind!r} (binary values need protocol v2+)"
+                    f"unknown tuple value kind {chr(kind)!r} (binary values need protocol v2+)"
                 )
+        self.pos = pos
         return out
 
 
