@@ -54,6 +54,10 @@ class Project:
                         },
                     },  # fmt: skip
                     "retry": {"attempts": 5, "backoff_seconds": 0},
+                    # the initial copy takes the fast lane (on by default): files of 1,000 rows,
+                    # each with its STATE, so there is a state mid-copy to kill after (with
+                    # 100,000-row files the copy was one file and the run ended first)
+                    "fast_lane_batch_size": 1_000,
                 }
             }
         }
