@@ -30,10 +30,12 @@ def test_pg_series_smoke(pg_db: dict[str, object], tmp_path: Path) -> None:
     stages = {(r["tool"], r["stage"]): r for r in doc["results"]}
     assert set(stages) == {
         ("raw", "full"),
+        ("raw", "cdc"),  # the server's own pgoutput decoding, counted: no tap, no RSS
         ("tapwell", "full"),
         ("tapwell", "cdc-tap"),
         ("tapwell", "cdc"),
     }
-    for r in stages.values():
+    for (tool, stage), r in stages.items():
         assert r["status"] == "ok", r
-        assert r["rows"] in (1000, 500) and r["wall_s"] > 0 and r["tap_rss_mb"] > 0
+        assert r["rows"] in (1000, 500) and r["wall_s"] > 0, r
+        assert r["tap_rss_mb"] > 0 or (tool, stage) == ("raw", "cdc"), r
