@@ -128,6 +128,11 @@ def test_nested_tables_config_drops_csv() -> None:
     assert common_format(both, both, {"nested": "tables"}) == "jsonl"
     assert common_format(both, both, {"nested_streams": {"s": "tables"}}) == "jsonl"
     assert common_format(both, {**both, "batch_formats": ["csv"]}, {"nested": "tables"}) is None
+    # a singer-sdk target lists batch without formats: jsonl with fast_lane: on, never by auto
+    sdk = {"capabilities": ["about", "stream-maps", "batch"]}
+    assert common_format(both, sdk, {}) is None
+    assert common_format(both, sdk, {}, guess=True) == "jsonl"
+    assert common_format(both, {"capabilities": ["about"]}, {}, guess=True) is None
 
 
 def test_mappers_keep_record_lines(tmp_path: Path) -> None:

@@ -98,20 +98,31 @@ def about(root: Path, argv: list[str]) -> dict[str, Any]:
     return found
 
 
-def _formats(info: dict[str, Any]) -> list[str]:
+def _formats(info: dict[str, Any], guess: bool) -> list[str]:
     if "batch" not in (info.get("capabilities") or []):
         return []
-    return [str(f) for f in info.get("batch_formats") or ["jsonl"]]
+    listed = info.get("batch_formats")
+    if not listed:
+        # singer-sdk connectors list `batch` without formats: they speak jsonl, but an SDK
+        # target loads BATCH records without its RECORD-path type conversions (date-times stay
+        # text), so only `fast_lane: on` sends them files, never auto
+        return ["jsonl"] if guess else []
+    return [str(f) for f in listed]
 
 
 def common_format(
-    tap: dict[str, Any], target: dict[str, Any], target_config: dict[str, Any] | None = None
+    tap: dict[str, Any],
+    target: dict[str, Any],
+    target_config: dict[str, Any] | None = None,
+    *,
+    guess: bool = False,
 ) -> str | None:
-    """The format both sides speak, csv first. A target that makes nested documents into
-    tables (`nested: tables`, or a stream of `nested_streams` so) splits each record in
-    Python, which a csv file (COPYed as it lies) cannot feed: jsonl, whose records take the
-    target's usual path, or no lane."""
-    both = set(_formats(tap)) & set(_formats(target))
+    """The format both sides speak, csv first; `guess`: a side that lists `batch` without
+    `batch_formats` (singer-sdk's) speaks jsonl (fast_lane: on). A target that makes nested
+    documents into tables (`nested: tables`, or a stream of `nested_streams` so) splits each
+    record in Python, which a csv file (COPYed as it lies) cannot feed: jsonl, whose records
+    take the target's usual path, or no lane."""
+    both = set(_formats(tap, guess)) & set(_formats(target, guess))
     if nests_tables(target_config or {}):
         both.discard("csv")
     return next((f for f in PREFERRED if f in both), None)
@@ -146,7 +157,9 @@ def prepare(
                 "which map RECORD lines only (set fast_lane: auto or off)"
             )
         return tap_config, target_config, None
-    fmt = common_format(about(root, tap_argv), about(root, target_argv), target_config)
+    fmt = common_format(
+        about(root, tap_argv), about(root, target_argv), target_config, guess=how == "on"
+    )
     if fmt is None:
         if how == "on":
             raise ConfigError(
