@@ -154,12 +154,14 @@ def test_kill_anywhere_loses_and_duplicates_nothing(tmp_path, request, kind, vic
 
     run = load.start()
     deadline = time.monotonic() + 120
-    while load.saved() < at or len(_children(run.pid)) < 2:
+    # wait for the checkpoint and for the attempt's tap and target themselves (the runner's
+    # short-lived children before them, such as `--read-state`, are neither)
+    while load.saved() < at or not {"tap", "target"} <= (kids := _children(run.pid)).keys():
         assert run.poll() is None, "the load finished before the kill point"
         assert time.monotonic() < deadline, f"no checkpoint at {at}"
         time.sleep(0.01)
     time.sleep(rng.uniform(0, 0.3))  # somewhere between checkpoints
-    pid = run.pid if victim == "runner" else _children(run.pid)[victim]
+    pid = run.pid if victim == "runner" else kids[victim]
     os.kill(pid, signal.SIGKILL)
 
     if victim == "runner":
