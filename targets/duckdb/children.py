@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import Bounded, RowMaker, compile_splitter, split_batch
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
@@ -167,10 +167,24 @@ def _number(prop: str, then: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return number
 
 
+def _bounded(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> Bounded:
+    """Whether a table's column is staged as a 64-bit integer (a BIGINT column)."""
+
+    def bounded(plan: nested.TablePlan, column: str) -> bool:
+        staged = loader.tables[specs[plan.name].name].staged
+        return any(c.prop == column and c.arrow == "int64" for c in staged)
+
+    return bounded
+
+
 def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
-    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): every
+    value inside a document checked against its schema, as the record's own fields are."""
     if tables.splitter is None:
-        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+        specs = _specs(tables)
+        tables.splitter = compile_splitter(
+            tables.plan, _maker(loader, specs), bounded=_bounded(loader, specs)
+        )
     return tables.splitter
 
 

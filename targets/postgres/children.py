@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import Bounded, RowMaker, compile_splitter, split_batch
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 
@@ -152,10 +152,25 @@ def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
     return make
 
 
+def _bounded(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> Bounded:
+    """Whether a table's column is a 64-bit integer (bigint; integer and smallint are narrower,
+    and the server names a value past them)."""
+
+    def bounded(plan: nested.TablePlan, column: str) -> bool:
+        layout = _layout(loader, specs[plan.name])
+        return any(prop == column and sqltype == "bigint" for prop, _, sqltype in layout)
+
+    return bounded
+
+
 def splitter(loader: PostgresLoader, tables: nested.NestedStream) -> Any:
-    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): every
+    value inside a document checked against its schema, as the record's own fields are."""
     if tables.splitter is None:
-        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+        specs = _specs(tables)
+        tables.splitter = compile_splitter(
+            tables.plan, _maker(loader, specs), bounded=_bounded(loader, specs)
+        )
     return tables.splitter
 
 
