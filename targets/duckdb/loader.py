@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
@@ -316,7 +317,9 @@ class DuckDBLoader:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
         table = self.tables.get(spec.name)
-        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
+        if spec.name in self.nested:  # nested: checked and split from the dicts at load
+            return as_read()
+        if table is None:
             return None
         encode = stage.compile_row(table.staged, check)
         return None if encode is None else RowEncoder(encode, layout=table.staged)

@@ -164,12 +164,16 @@ def _bounded(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> Bounded:
 
 
 def splitter(loader: PostgresLoader, tables: nested.NestedStream) -> Any:
-    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): every
-    value inside a document checked against its schema, as the record's own fields are."""
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): the
+    record checked, every value inside it against its schema too, as its rows are made (the
+    records were kept unchecked as they were read: nested_split.as_read)."""
     if tables.splitter is None:
         specs = _specs(tables)
         tables.splitter = compile_splitter(
-            tables.plan, _maker(loader, specs), bounded=_bounded(loader, specs)
+            tables.plan,
+            _maker(loader, specs),
+            bounded=_bounded(loader, specs),
+            record_check=True,
         )
     return tables.splitter
 

@@ -187,3 +187,14 @@ def found_rows(
         out[table] = [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in got]
     geo = read(table_name(f"{STREAM}__items", shortened), ["geo__lat"])
     return out, [{"items_geo": plain(v)} for (v,) in geo]
+
+
+# A record's own fields, refused by `nested: tables` in the record check's words, as by `json`:
+# (name, the bad record's properties, the field the error names)
+OWN: list[tuple[str, dict[str, Any], str]] = [
+    ("null key", {"id": None}, "id"),
+    ("key of the wrong type", {"id": "x"}, "id"),
+    ("object for array", {"items": {"a": 1}}, "items"),
+    ("scalar for object", {QUOTED: 5}, QUOTED),
+    ("string for array", {"nums": "1,2"}, "nums"),
+]

@@ -69,6 +69,7 @@ class TablePlan:
     # against (a flattened column's plan schema allows null wherever its object may be null).
     sources: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     items: dict[str, Any] = field(default_factory=dict)
+    required: list[str] = field(default_factory=list)  # the root's: its schema's `required`
     _levels: list[str] = field(default_factory=list, repr=False)
     _direct: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _deep: list[tuple[str, tuple[str, ...]]] = field(default_factory=list, repr=False)
@@ -274,6 +275,8 @@ def plan(
         source_columns={k: source_key_column(k, rename) for k in keys},
         schema={**schema, "type": "object", "properties": {}},
     )
+    required = schema.get("required")
+    root.required = [r for r in required if r not in keys] if isinstance(required, list) else []
     builder.tables[stream_table] = ()
     builder.fill(root, props, (), 0, ())
     if not key_properties:

@@ -142,7 +142,10 @@ class _Element:
         parent = self.object_at(path[:-1])
         key = self.code.const(path[-1])
         var = self.code.var("o")
-        self.code.add(f"{var} = {parent}.get({key}) if {parent} is not None else None")
+        if self.is_dict and not path[:-1]:  # the record itself: always a dict
+            self.code.add(f"{var} = {parent}.get({key})")
+        else:
+            self.code.add(f"{var} = {parent}.get({key}) if {parent} is not None else None")
         self.code.add(f"if type({var}) is not dict:")
         self.code.depth += 1
         self.code.check(
@@ -183,6 +186,7 @@ def compile_splitter(
     maker: RowMaker = dict_maker,
     checked: bool = True,
     bounded: Bounded | None = None,
+    record_check: bool = False,
 ) -> Splitter:
     """The splitter of `root`'s plan (see Splitter), its rows made by `maker`.
 
@@ -192,7 +196,10 @@ def compile_splitter(
     With `checked`, every value inside the record's objects and arrays is checked against the
     tap's schema of its property (nested_check; the record's own fields are the record check's):
     one that breaks it raises NestedValueError naming its path. `bounded(table, column)` says
-    which columns keep integers in 64 bits."""
+    which columns keep integers in 64 bits. With `record_check` too, the record's own fields
+    are checked here as the record check would (key properties, required fields, then each
+    field), for a stream whose records were kept unchecked as they were read (`as_read`): one
+    pass over each record instead of two."""
     code = _Code(checked=checked, bounded=bounded)
     absent = "_absent" if maker is dict_maker else "None"
     code.env["_absent"] = _ABSENT
@@ -206,8 +213,13 @@ def compile_splitter(
     code.add("rec = records[i]")
     code.add("line = lines[i]")
     element = _Element(code, "rec", absent, root, is_dict=True)
+    top = checked and record_check  # the record's own fields checked here too
+    if top:
+        _record_head(code, root)
     values = {
-        c.name: element.value_at(c.path, len(c.path) > 1, _bounds(code, root, c.name))
+        c.name: element.value_at(
+            c.path, top or len(c.path) > 1, len(c.path) > 1 and _bounds(code, root, c.name)
+        )
         for c in root.columns
     }
     keys: dict[str, str] = {}
@@ -225,7 +237,7 @@ def compile_splitter(
     if deleted is not None:  # absent stays absent, as in nested.rows
         source[DELETED_AT] = deleted
     for child in root.children:
-        _emit_child(code, maker, child, element, source, [], index, absent)
+        _emit_child(code, maker, child, element, source, [], index, absent, top)
     body += code.lines
     split: Splitter = build_function(
         "split_records",
@@ -235,6 +247,35 @@ def compile_splitter(
         "nested-split",
     )
     return split
+
+
+def _record_head(code: _Code, root: TablePlan) -> None:
+    """The record check's first lines: each key property there and not null, each required
+    field there (the same problems, in the same order, as tapwell.singer.schema's)."""
+    missing = code.const(_missing)
+    for key in root.key_properties:
+        k = code.const(key)
+        code.add(
+            f"if rec.get({k}) is None: {missing}('key property is missing or null', line, {k})"
+        )
+    for name in root.required:
+        k = code.const(name)
+        code.add(f"if {k} not in rec: {missing}('required field is missing', line, {k})")
+
+
+def _missing(problem: str, line: int, name: str) -> None:
+    raise NestedValueError(problem, line, name)
+
+
+def as_read() -> RowEncoder:
+    """The row encoder of a `nested: tables` stream whose splitter checks the record's own
+    fields too (compile_splitter's `record_check`): each record kept as it was read, unchecked,
+    so it is checked and split in one pass at load."""
+    return RowEncoder(_as_read)
+
+
+def _as_read(record: dict[str, Any], line: int | None) -> dict[str, Any]:
+    return record
 
 
 def _bounds(code: _Code, table: TablePlan, column: str) -> bool:
@@ -302,9 +343,11 @@ def _emit_child(
     levels: list[str],
     index: dict[int, int],
     absent: str,
+    own: bool = False,
 ) -> None:
-    """The rows of child `table`, whose array is at `table.path` of the parent's element."""
-    top = parent.is_dict and len(table.path) == 1  # a record's own field: the record check's
+    """The rows of child `table`, whose array is at `table.path` of the parent's element
+    (`own`: a record's own field is checked here too)."""
+    top = parent.is_dict and len(table.path) == 1 and not own  # the record check's
     array = parent.value_at(table.path, check=not top)
     code.add(f"if isinstance({array}, list):")
     code.depth += 1
@@ -361,11 +404,20 @@ def split_batch(
     its line, stream and field."""
     records: list[dict[str, Any]] = batch.records
     lines = list(batch.lines) + [batch.first_line] * (len(records) - len(batch.lines))
-    order: Any = range(len(records))
     keys = root.key_properties
-    if keys:
-        last = {tuple(records[i].get(k) for k in keys): i for i in order}
-        order = sorted(last.values())
+    sinks_count = 2 * len(specs)
+    try:
+        order = _last_of_each(records, keys)
+    except TypeError:  # a key that is an object or array: the check names it, if it breaks it
+        try:
+            split(records, range(len(records)), lines, load_id, [_drop] * sinks_count)
+        except ValueRefused as bad:
+            raise _refused(split, records, lines, load_id, sinks_count, batch, bad) from None
+        raise ProtocolError(
+            "a key property holds an object or array (a key must be a single value)",
+            line=batch.first_line,
+            stream=batch.spec.name,
+        ) from None
     out = []
     for table in root.walk():
         part = Batch(specs[table.name], first_line=batch.first_line, version=batch.version)
@@ -389,6 +441,19 @@ def split_batch(
             else [tuple(r.get(k) for k in keys) for r in picked]
         )
     return out
+
+
+def _last_of_each(records: list[dict[str, Any]], keys: list[str]) -> Any:
+    """The positions of the last record of each key, in input order (all of them when no key
+    comes twice, or without keys). TypeError when a key is an object or array."""
+    if not keys:
+        return range(len(records))
+    if len(keys) == 1:
+        one = keys[0]
+        last = {r.get(one): i for i, r in enumerate(records)}
+    else:
+        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
+    return range(len(records)) if len(last) == len(records) else sorted(last.values())
 
 
 def _refused(

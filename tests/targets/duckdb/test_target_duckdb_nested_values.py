@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from helpers.duckdb_target import error_line, query, run_target
-from helpers.nested_edges import EXPECTED, GEO, REFUSED, STREAM, found_rows, messages
+from helpers.nested_edges import EXPECTED, GEO, OWN, REFUSED, STREAM, found_rows, messages
 from tapwell.sdk.sql_names import quote_ident
 
 NESTED = {"nested": "tables"}
@@ -104,4 +104,22 @@ def test_a_record_replaced_in_its_batch_is_checked_too(tmp_path: Path) -> None:
     assert done.returncode == 65
     assert error_line(done).startswith(
         f"target-duckdb: error: stdin line 4, stream {STREAM!r}, field 'items[0].qty': 1.5 is"
+    )
+
+
+@pytest.mark.parametrize(("doc", "field"), [c[1:] for c in OWN], ids=[c[0] for c in OWN])
+def test_a_bad_field_of_the_record_is_refused_as_in_json_mode(
+    tmp_path: Path, doc: dict[str, Any], field: str
+) -> None:
+    """The splitter checks the record's own fields too (one pass): the same line as json's."""
+    said = []
+    for mode in ("tables", "json"):
+        data = "".join(m + "\n" for m in messages(doc)).encode()
+        done = run_target(Path(_bin()), tmp_path, data, db=tmp_path / f"{mode}.duckdb", nested=mode)
+        assert done.returncode == 65, done.stderr.decode()
+        said.append(error_line(done))
+        assert done.stdout.decode().splitlines() == ['{"n":1}']
+    assert said[0] == said[1]
+    assert said[0].startswith(
+        f"target-duckdb: error: stdin line 4, stream {STREAM!r}, field {field!r}: "
     )

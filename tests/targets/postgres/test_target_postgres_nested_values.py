@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.nested_edges import EXPECTED, GEO, REFUSED, STREAM, found_rows, messages
+from helpers.nested_edges import EXPECTED, GEO, OWN, REFUSED, STREAM, found_rows, messages
 from helpers.pg_target import error_line, query, run_target
 from psycopg2 import sql
 
@@ -93,4 +93,22 @@ def test_a_record_replaced_in_its_batch_is_checked_too(
     assert done.returncode == 65
     assert error_line(done).startswith(
         f"target-postgres: error: stdin line 4, stream {STREAM!r}, field 'items[0].qty': 1.5 is"
+    )
+
+
+@pytest.mark.parametrize(("doc", "field"), [c[1:] for c in OWN], ids=[c[0] for c in OWN])
+def test_a_bad_field_of_the_record_is_refused_as_in_json_mode(
+    pg_db: dict[str, Any], tmp_path: Path, doc: dict[str, Any], field: str
+) -> None:
+    """The splitter checks the record's own fields too (one pass): the same line as json's."""
+    said = []
+    for mode in ("tables", "json"):
+        config = {**pg_db, "nested": mode, "default_target_schema": mode}
+        done = run_target(config, messages(doc), tmp_path)
+        assert done.returncode == 65, done.stderr
+        said.append(error_line(done))
+        assert done.stdout.splitlines() == ['{"n":1}']
+    assert said[0] == said[1]
+    assert said[0].startswith(
+        f"target-postgres: error: stdin line 4, stream {STREAM!r}, field {field!r}: "
     )
