@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import Bounded, RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import (
+    Bounded,
+    RowMaker,
+    compile_splitter,
+    is_position,
+    split_batch,
+)
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
@@ -124,6 +130,9 @@ def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
             v = values.get(col.prop, "None")
             if v == "None":
                 exprs.append("None")
+                continue
+            if is_position(v) and col.arrow == "int64":
+                exprs.append(v)
                 continue
             generic = col.generic.format(j=j)
             if col.arrow == "float64":

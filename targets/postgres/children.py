@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import Bounded, RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import (
+    Bounded,
+    RowMaker,
+    compile_splitter,
+    is_position,
+    split_batch,
+)
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 
@@ -141,6 +147,9 @@ def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
             v = values.get(prop, "None")
             if v == "None":
                 fields.append(f"{{_t{n}_NULL}}")
+                continue
+            if is_position(v) and sqltype == "bigint":
+                fields.append(f"{{{v}}}")
                 continue
             fmt, generic = formatter_for(column, sqltype, table.nul)
             env[f"_t{n}_f{j}"] = fmt

@@ -15,6 +15,7 @@ property names reach it as closure variables, and it is registered with linecach
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,15 @@ from .target_types import Batch, RowEncoder, StreamSpec, ValueRefused
 # its plan schema) to the variable holding its raw value (None when absent). The names of env
 # entries and of the variables the statements assign must start with f"_t{index}_".
 RowMaker = Callable[[TablePlan, int, dict[str, str]], tuple[list[str], str, dict[str, Any]]]
+
+_POSITION = re.compile(r"l\d+")
+
+
+def is_position(var: str) -> bool:
+    """Whether a RowMaker's value variable holds an element's position (`_sdc_level_N_id`): an
+    int, never None, which a maker may write as it is."""
+    return _POSITION.fullmatch(var) is not None
+
 
 # splitter(records, order, lines, load_id, sinks): the rows of records[i] for i in `order`
 # appended to sinks (rows.append, lines.append per table, the tables in plan.walk() order).
