@@ -101,7 +101,7 @@ GEO = [{"items_geo": "-0.1"}, {"items_geo": None}, {"items_geo": None}]
 FIX = "(fix the value at the source, or change the field's type in the SCHEMA)"
 WIDER = (
     "is outside the range of a 64-bit integer column (BIGINT): fix the value at the source, or "
-    "declare the field's maximum (and minimum) in the SCHEMA beyond 64 bits for a NUMERIC column"
+    "declare the field's maximum (and minimum) in the SCHEMA beyond 64 bits for a wider column"
 )
 # (name, the bad record's properties besides its id, the field the error names, the problem)
 REFUSED: list[tuple[str, dict[str, Any], str, str]] = [

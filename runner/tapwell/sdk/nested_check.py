@@ -34,7 +34,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FIX = "fix the value at the source, or change the field's type in the SCHEMA"
 WIDER = (
     "is outside the range of a 64-bit integer column (BIGINT): fix the value at the source, or "
-    "declare the field's maximum (and minimum) in the SCHEMA beyond 64 bits for a NUMERIC column"
+    "declare the field's maximum (and minimum) in the SCHEMA beyond 64 bits for a wider column"
 )
 
 # A segment of a value's path: a property name, or the position of an array's element (an

@@ -5,6 +5,7 @@ its STATE and nothing after it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,13 @@ from tapwell.sdk.sql_names import quote_ident
 NESTED = {"nested": "tables"}
 
 
+BIN = Path(sys.executable).parent
+
+
 def run(tmp_path: Path, *bad: dict[str, Any], name: str = "w") -> Any:
     data = "".join(m + "\n" for m in messages(*bad)).encode()
     db = tmp_path / f"{name}.duckdb"
-    return run_target(Path(_bin()), tmp_path, data, db=db, **NESTED), db
-
-
-def _bin() -> str:
-    import sys
-
-    return str(Path(sys.executable).parent)
+    return run_target(BIN, tmp_path, data, db=db, **NESTED), db
 
 
 def reader(db: Path) -> Any:
@@ -75,7 +73,7 @@ def test_a_number_past_a_double_inside_a_document_is_refused(tmp_path: Path) -> 
     data = messages({"items": [{"discounts": [{"amount": 1}, {"amount": 0.5}]}]})
     data[3] = data[3].replace("0.5", "1e400")
     done = run_target(
-        Path(_bin()),
+        BIN,
         tmp_path,
         "".join(m + "\n" for m in data).encode(),
         db=tmp_path / "x.duckdb",
@@ -95,7 +93,7 @@ def test_a_record_replaced_in_its_batch_is_checked_too(tmp_path: Path) -> None:
     data = messages({"items": [{"qty": 1.5}]}, {"items": [{"qty": 1}]})
     data[4] = data[4].replace('"id":3', '"id":2')
     done = run_target(
-        Path(_bin()),
+        BIN,
         tmp_path,
         "".join(m + "\n" for m in data).encode(),
         db=tmp_path / "r.duckdb",
@@ -115,7 +113,7 @@ def test_a_bad_field_of_the_record_is_refused_as_in_json_mode(
     said = []
     for mode in ("tables", "json"):
         data = "".join(m + "\n" for m in messages(doc)).encode()
-        done = run_target(Path(_bin()), tmp_path, data, db=tmp_path / f"{mode}.duckdb", nested=mode)
+        done = run_target(BIN, tmp_path, data, db=tmp_path / f"{mode}.duckdb", nested=mode)
         assert done.returncode == 65, done.stderr.decode()
         said.append(error_line(done))
         assert done.stdout.decode().splitlines() == ['{"n":1}']
