@@ -91,11 +91,13 @@ class Mapper:
         parts = splice.split(text)
         strings = parts[2::4]
         found, lines = len(strings), data.count(b"\n")
-        if (
-            (found != lines and found + text.count(b'\n{"type":"STATE"') != lines)
-            or data.count(splice.key) != found
-            or not (data.isascii() or _is_utf8(data))
-        ):
+        if (found != lines and found + text.count(b'\n{"type":"STATE"') != lines) or data.count(
+            splice.key
+        ) != found:
+            return False
+        # the strings' bytes (a newline between them: no UTF-8 sequence spans two)
+        joined = b"\n".join(filter(None, strings))
+        if not (joined.isascii() or _is_utf8(joined)):
             return False
         memo = splice.memo
         if None not in memo and None in strings:
@@ -103,19 +105,25 @@ class Mapper:
                 memo[None] = orjson_dumps(splice.func(None))
             except Exception:  # as the parsed path reports it: `spliced` says which line
                 return False
-        memo_get, hex_of, escaped = memo.get, splice.hex_of_utf8, self._escaped(splice)
+        memo_get, hex_of = memo.get, splice.hex_of_utf8
         try:
-            hashes = [
-                memo_get(s) or (hex_of(s) if b"\\" not in s else escaped(s))  # type: ignore[operator, arg-type]
-                for s in strings
-            ]
+            if b"\\" not in joined:
+                hashes = [memo_get(s) or hex_of(s) for s in strings]  # type: ignore[arg-type]
+            else:
+                escaped = self._escaped(splice)
+                hashes = [
+                    memo_get(s) or (hex_of(s) if b"\\" not in s else escaped(s))  # type: ignore[operator, arg-type]
+                    for s in strings
+                ]
         except Exception:  # a string to parse: `spliced` says which line
             return False
         if len(memo) < MEMO:
             memo.update(zip(strings, hashes))
         parts[2::4] = hashes
         parts[3::4] = _EMPTY * found  # a null's literal: its hash took the string's place
-        out.append(b"".join(parts)[1:])  # type: ignore[arg-type]
+        at = 0 if parts[0] else 1  # the newline put before the chunk
+        parts[at] = parts[at][1:]  # type: ignore[index]
+        out.append(b"".join(parts))  # type: ignore[arg-type]
         self.line_no += lines
         return True
 
