@@ -1,0 +1,210 @@
+"""The web page's fast tier: Starlette's TestClient over serve's app (no process, no scheduler
+thread, no run started), with runs written straight into the history store. Every page answers
+with its key text; odd names (tapwell.yml allows only letters, digits, `_ . -` in an integration's
+name, but a shared history store can hold runs of a name from elsewhere, and a stream's name comes
+from the source) and a log line holding `<script>` come out escaped everywhere; the error is shown whole, root cause first; the charts are drawn;
+cookies are HttpOnly and SameSite=Strict and a form without its CSRF token changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from helpers.runner_project import Proj, fake_integration
+from helpers.web_project import ODD_LINE
+from starlette.testclient import TestClient
+from tapwell.runner.history import RunRecord, new_run_id
+from tapwell.runner.serve.app import make_app
+from tapwell.runner.serve.service import Service
+
+ODD = 'o\'brien <b>&"x"'  # a name made of what HTML must escape
+ODD_HTML = "o&#39;brien &lt;b&gt;&amp;&#34;x&#34;"
+ODD_QUOTED = "o%27brien%20%3Cb%3E%26%22x%22"
+DOTTED = "shop.orders-v2_x"  # an integration name as odd as tapwell.yml allows
+LONG_CAUSE = "tap-x: error: the server said no " + "and explained why at length " * 12 + "THE END"
+
+
+def _samples(n: int) -> list[dict]:
+    return [
+        {
+            "t": float(t),
+            "rows": {"items": 25 * t, ODD: t},
+            "rows_per_s": {"items": 25.0, ODD: 1.0},
+            "tap": {"cpu": 10.0, "rss": 20_000_000},
+            "target": {"cpu": 30.0, "rss": 60_000_000},
+            "pipe_bytes": 4096 * (t % 3),
+        }
+        for t in range(n)
+    ]
+
+
+def _record(minutes_ago: int, name: str, **fields) -> RunRecord:
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
+    return RunRecord(new_run_id(at), name, at, at + dt.timedelta(seconds=50), **fields)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    proj = Proj(tmp_path_factory.mktemp("webtc"))
+    quick = fake_integration(proj, rows=30)
+    proj.write(
+        {
+            "integrations": {
+                "quick": {**quick, "schedule": "15 2 * * *"},
+                DOTTED: {**quick, "schedule": "*/30 * * * *"},
+                "after-dotted": {**quick, "after": [DOTTED]},
+            }
+        }
+    )
+    service = Service(proj.root, log=lambda line: None)
+    runs = {
+        "ok": _record(
+            10,
+            DOTTED,
+            outcome="succeeded",
+            attempts=1,
+            rows={"items": 300, ODD: 12},
+            trigger="schedule",
+            stages={"summary": {}, "samples": _samples(12)},
+        ),
+        "elsewhere": _record(
+            8, ODD, outcome="failed", attempts=1, error="tap-y: <script>alert(2)</script>"
+        ),
+        "failed": _record(
+            5,
+            "quick",
+            outcome="failed",
+            attempts=2,
+            error=f"tap exit 1, target exit 0: [tap-x] {LONG_CAUSE} (gave up after 2 attempts)",
+            trigger="manual",
+        ),
+    }
+    for record in runs.values():
+        service.store.save_run(record)
+    log = ["2026-01-01T00:00:00Z [fake-tap] " + ODD_LINE, "plain"]
+    service.store.append_log(runs["ok"].id, log)
+    client = TestClient(make_app(service))  # not entered: no lifespan, so no scheduler thread
+    yield client, runs["ok"].id, runs["failed"].id, runs["elsewhere"].id
+    service.store.close()
+
+
+def test_every_page_answers_with_its_key_text(site):
+    client, ok, failed, _ = site
+    pages = {
+        "/": ["Integrations", "every day at 02:15 UTC", "every 30 minutes", "Run now"],
+        "/integrations/quick": ["Saved state", "<code>15 2 * * *</code>", "Recent runs"],
+        "/runs": ["Runs", ok, failed, "✕ failed", "✓ succeeded"],
+        f"/runs/{ok}": ["Rows per stream", "Relaunch", "Per stage, over the run"],
+        f"/runs/{failed}": ["✕ failed", 'class="error-box"'],
+        "/schedule": ["Schedule: the next 24 hours", 'class="tick"', "chains"],
+        "/login": ["Sign in"],
+    }
+    for path, texts in pages.items():
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text)
+        assert page.headers["content-type"].startswith("text/html")
+        for text in texts:
+            assert text in page.text, (path, text)
+
+
+def test_every_page_names_its_json_twin_and_the_twin_answers(site):
+    client, ok, _, _ = site
+    for path, twin in [
+        ("/", "/api/integrations"),
+        ("/integrations/quick", "/api/integrations/quick"),
+        ("/runs", "/api/runs"),
+        (f"/runs/{ok}", f"/api/runs/{ok}"),
+        ("/schedule", "/api/schedule"),
+    ]:
+        page = client.get(path).text
+        assert f'<link rel="alternate" type="application/json" href="{twin}">' in page, path
+        assert f'<a class="json" href="{twin}">JSON</a>' in page, path
+        assert client.get(twin).headers["content-type"].startswith("application/json")
+
+
+def test_odd_names_are_escaped_on_every_page(site):
+    client, ok, _, elsewhere = site
+    for path in ["/", "/runs", f"/runs/{ok}", f"/runs/{elsewhere}", f"/integrations/{DOTTED}"]:
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text)
+        assert ODD not in page.text and "<b>" not in page.text, path
+        assert "<script>alert(2)" not in page.text, path
+    runs = client.get("/runs").text
+    assert f'href="/integrations/{ODD_QUOTED}">{ODD_HTML}</a>' in runs
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in runs
+    run = client.get(f"/runs/{ok}").text
+    assert f"<td>{ODD_HTML}</td>" in run  # the stream's row, and the chart's legend below
+    assert f"</svg> {ODD_HTML} <span" in run
+    gone = client.get(f"/runs/{elsewhere}").text
+    assert f'of <a href="/integrations/{ODD_QUOTED}">{ODD_HTML}</a>' in gone
+    assert "/relaunch" not in gone  # not in this project: nothing to relaunch
+    assert f'href="/integrations/{DOTTED}"' in client.get("/").text
+    assert f'action="/integrations/{DOTTED}/run"' in client.get("/").text
+    chain = f'{DOTTED}</a> → <a href="/integrations/after-dotted">after-dotted</a>'
+    assert chain in client.get("/schedule").text
+
+
+def test_log_line_with_a_script_is_text(site):
+    client, ok, _, _ = site
+    page = client.get(f"/runs/{ok}").text
+    assert "<script>alert(" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quoted&#34;" in page
+    assert "<script" not in page  # a finished run's page has no script at all
+
+
+def test_error_root_cause_first_and_whole(site):
+    client, _, failed, _ = site
+    page = client.get(f"/runs/{failed}").text
+    shown = re.search(r'<section class="error-box".*?<pre class="wrap">(.*?)</pre>', page, re.S)
+    assert shown is not None
+    assert shown.group(1).startswith("tap-x: the server said no")
+    assert "THE END (tap exit 1, target exit 0; gave up after 2 attempts)" in shown.group(1)
+    home = client.get("/").text
+    assert re.search(
+        r'<tr class="failing">\s*<td data-label="Integration"><a class="name" '
+        r'href="/integrations/quick"',
+        home,
+    )
+
+
+def test_run_page_draws_four_charts_each_readable_without_colour(site):
+    client, ok, _, _ = site
+    page = client.get(f"/runs/{ok}").text
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
+    assert captions == [
+        "Rows per second, per stream",
+        "Memory (RSS), tap and target",
+        "CPU %, tap and target",
+        "Bytes waiting in the tap -&gt; target pipe",
+    ]
+    assert page.count("<polyline") == 2 + 2 + 2 + 1  # two streams; tap, target; pipe
+    assert 'stroke-dasharray="6 3"' in page  # the second series differs by its dashes too
+
+
+def test_cookies_httponly_strict_and_forms_need_csrf(site):
+    client, ok, _, _ = site
+    fresh = TestClient(client.app)
+    first = fresh.get("/")
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("tapwell_csrf=") and "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie and "Path=/" in cookie
+    token = fresh.cookies["tapwell_csrf"]
+    assert f'name="csrf" value="{token}"' in first.text
+    for path in ["/integrations/quick/run", f"/runs/{ok}/relaunch", f"/runs/{ok}/cancel"]:
+        refused = fresh.post(path, data={})
+        assert refused.status_code == 403 and "CSRF" in refused.text, path
+        forged = fresh.post(path, data={"csrf": "forged"})
+        assert forged.status_code == 403, path
+    assert client.get("/api/runs").json()["runs"][0]["id"] != "x"  # nothing was started
+    assert len(client.get("/api/runs").json()["runs"]) == 3
+
+
+def test_no_cdn_and_every_asset_served_here(site):
+    client, ok, _, _ = site
+    for path in ["/", "/runs", f"/runs/{ok}", "/schedule", "/integrations/quick"]:
+        page = client.get(path).text
+        refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+        assert refs and all(r.startswith("/") for r in refs), (path, refs)
+    assert "http://" not in client.get("/static/style.css").text
+    assert "https://" not in client.get("/static/log.js").text
