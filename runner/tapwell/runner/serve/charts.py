@@ -35,7 +35,7 @@ def line_chart(
     if not points:
         return None
     t_max = max(max(t for t, _ in points), 1.0)
-    v_max = max(max(v for _, v in points), 1e-9)
+    v_max = max(max(v for _, v in points), 0.0) or 1.0  # all zero: the line lies on the axis
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
 
     def xy(t: float, v: float) -> str:
@@ -60,6 +60,9 @@ def line_chart(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="{path}">'
             f"<title>{escape(label)}</title></polyline>"
         )
+        if len(values) == 1:  # one sample (a short run) is no line: a dot says where it is
+            x, y = xy(*values[0]).split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
         last = escape(fmt(values[-1][1])) if values else ""
         legend.append(
             f'<li><svg width="28" height="8" aria-hidden="true"><line x1="0" y1="4" x2="28" y2="4" '
@@ -82,6 +85,34 @@ def _series(samples: list[dict[str, Any]], pick: Callable[[dict[str, Any]], dict
     return out
 
 
+def _rates(samples: list[dict[str, Any]]) -> Series:
+    """Rows/s per stream as steps: the rows counted between two samples where a stream's count
+    changed, over the seconds between them. A target reports its count every few seconds, so
+    the rate from one sample to the next read 0 then a spike; this reads the steady pace. Runs
+    recorded without counts in their samples fall back to their per-sample `rows_per_s`."""
+    if not any("rows" in s for s in samples):
+        return _series(samples, lambda s: s.get("rows_per_s") or {})
+    counts: dict[str, list[tuple[float, float]]] = {}
+    for sample in samples:
+        for stream, n in (sample.get("rows") or {}).items():
+            counts.setdefault(stream, []).append((float(sample.get("t", 0)), float(n)))
+    end = max(float(s.get("t", 0)) for s in samples)
+    out: Series = {}
+    for stream, seen in counts.items():
+        changes = [seen[0]] + [b for a, b in zip(seen, seen[1:], strict=False) if b[1] != a[1]]
+        steps: list[tuple[float, float]] = []
+        for (t0, n0), (t1, n1) in zip(changes, changes[1:], strict=False):
+            rate = max(n1 - n0, 0.0) / max(t1 - t0, 1e-3)  # a count may restart (the target's)
+            steps += [(t0, rate), (t1, rate)]
+        gaps = [b[0] - a[0] for a, b in zip(changes, changes[1:], strict=False)]
+        last = changes[-1][0]
+        if steps and end - last > 2 * max(gaps):  # no new row for longer than the cadence
+            steps += [(last, 0.0), (end, 0.0)]
+        if steps:
+            out[stream] = steps
+    return out
+
+
 def _stage(key: str, scale: float = 1.0) -> Callable[[dict[str, Any]], dict[str, float]]:
     def pick(sample: dict[str, Any]) -> dict[str, float]:
         return {
@@ -97,9 +128,7 @@ def run_charts(stages: dict[str, Any]) -> list[Markup]:
     """The four charts of a run's page, from its `stages.samples` (those with data)."""
     samples = list(stages.get("samples") or [])
     charts = [
-        line_chart(
-            "Rows per second, per stream", _series(samples, lambda s: s.get("rows_per_s") or {})
-        ),
+        line_chart("Rows per second, per stream", _rates(samples)),
         line_chart("Memory (RSS), tap and target", _series(samples, _stage("rss")), size),
         line_chart("CPU %, tap and target", _series(samples, _stage("cpu"))),
         line_chart(
