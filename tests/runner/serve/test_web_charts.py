@@ -47,3 +47,20 @@ def test_one_sample_is_a_dot_and_zeros_lie_on_the_axis():
     (line,) = _points(chart)
     assert line == [(line[0][0], 138.0)]  # y of 0 (the plot's bottom), not the middle or NaN
     assert ">0<" in chart and ">1.0<" in chart  # 0 at the bottom, 1 at the top: not 0 and 0
+
+
+def test_a_short_run_whose_counts_arrive_once_still_has_a_rate():
+    # the demo's run: the first sample before any count, the next with every stream done
+    samples = [{"t": 2.9, "rows": {}}, {"t": 3.9, "rows": {"orders": 1500, "customers": 500}}]
+    chart = str(run_charts({"samples": samples})[0])
+    assert len(_points(chart)) == 2 and ">1500<" in chart  # 1,500 rows in that second
+
+
+def test_tap_and_target_keep_their_colour_when_one_has_no_figure():
+    samples = [
+        {"t": float(t), "tap": {"rss": 10, "cpu": None}, "target": {"rss": 20, "cpu": 5.0}}
+        for t in range(3)
+    ]
+    memory, cpu = (str(c) for c in run_charts({"samples": samples})[:2])
+    target = re.compile(r'<polyline fill="none" stroke="(#\w+)"[^>]*><title>target</title>')
+    assert target.search(memory).group(1) == target.search(cpu).group(1) == "#d1521f"

@@ -16,6 +16,7 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 22
 COLOURS = ["#1f6fd1", "#d1521f", "#2e8b3e", "#8a3fc1", "#b08800", "#555555"]
 DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2", "10 4"]
 
+ROLES = ("tap", "target")
 Series = dict[str, list[tuple[float, float]]]
 
 
@@ -28,9 +29,14 @@ def _fmt_number(v: float) -> str:
 
 
 def line_chart(
-    title: str, series: Series, fmt: Callable[[float], str] = _fmt_number
+    title: str,
+    series: Series,
+    fmt: Callable[[float], str] = _fmt_number,
+    slots: tuple[str, ...] = (),
 ) -> Markup | None:
-    """One SVG chart of `series` (label -> [(t seconds, value)]); None when there is no point."""
+    """One SVG chart of `series` (label -> [(t seconds, value)]); None when there is no point.
+    A label in `slots` keeps its slot's colour and dashes on every chart (the target is the
+    same line on the memory and the CPU chart even when the tap has no CPU figure)."""
     points = [p for values in series.values() for p in values]
     if not points:
         return None
@@ -53,6 +59,7 @@ def line_chart(
     ]
     legend = []
     for i, (label, values) in enumerate(series.items()):
+        i = slots.index(label) if label in slots else i
         colour, dash = COLOURS[i % len(COLOURS)], DASHES[i % len(DASHES)]
         path = " ".join(xy(t, v) for t, v in values)
         dashed = f' stroke-dasharray="{dash}"' if dash else ""
@@ -93,9 +100,14 @@ def _rates(samples: list[dict[str, Any]]) -> Series:
     if not any("rows" in s for s in samples):
         return _series(samples, lambda s: s.get("rows_per_s") or {})
     counts: dict[str, list[tuple[float, float]]] = {}
+    before: float | None = None  # the previous sample's time: a stream new since had 0 rows then
     for sample in samples:
+        t = float(sample.get("t", 0))
         for stream, n in (sample.get("rows") or {}).items():
-            counts.setdefault(stream, []).append((float(sample.get("t", 0)), float(n)))
+            if stream not in counts and before is not None:
+                counts[stream] = [(before, 0.0)]
+            counts.setdefault(stream, []).append((t, float(n)))
+        before = t
     end = max(float(s.get("t", 0)) for s in samples)
     out: Series = {}
     for stream, seen in counts.items():
@@ -117,7 +129,7 @@ def _stage(key: str, scale: float = 1.0) -> Callable[[dict[str, Any]], dict[str,
     def pick(sample: dict[str, Any]) -> dict[str, float]:
         return {
             role: sample[role][key] * scale
-            for role in ("tap", "target")
+            for role in ROLES
             if isinstance(sample.get(role), dict) and sample[role].get(key) is not None
         }
 
@@ -129,8 +141,8 @@ def run_charts(stages: dict[str, Any]) -> list[Markup]:
     samples = list(stages.get("samples") or [])
     charts = [
         line_chart("Rows per second, per stream", _rates(samples)),
-        line_chart("Memory (RSS), tap and target", _series(samples, _stage("rss")), size),
-        line_chart("CPU %, tap and target", _series(samples, _stage("cpu"))),
+        line_chart("Memory (RSS), tap and target", _series(samples, _stage("rss")), size, ROLES),
+        line_chart("CPU %, tap and target", _series(samples, _stage("cpu")), slots=ROLES),
         line_chart(
             "Bytes waiting in the tap -> target pipe",
             _series(samples, lambda s: {"pipe": s["pipe_bytes"]} if "pipe_bytes" in s else {}),
