@@ -134,7 +134,9 @@ def test_odd_names_are_escaped_on_every_page(site):
     assert f'href="/integrations/{ODD_QUOTED}">{ODD_HTML}</a>' in runs
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in runs
     run = client.get(f"/runs/{ok}").text
-    assert f"<td>{ODD_HTML}</td>" in run  # the stream's row, and the chart's legend below
+    assert (
+        f'<td data-label="Stream">{ODD_HTML}</td>' in run
+    )  # the stream's row, and the chart's legend below
     assert f"</svg> {ODD_HTML} <span" in run
     gone = client.get(f"/runs/{elsewhere}").text
     assert f'of <a href="/integrations/{ODD_QUOTED}">{ODD_HTML}</a>' in gone
@@ -208,3 +210,18 @@ def test_no_cdn_and_every_asset_served_here(site):
         assert refs and all(r.startswith("/") for r in refs), (path, refs)
     assert "http://" not in client.get("/static/style.css").text
     assert "https://" not in client.get("/static/log.js").text
+
+
+def test_a_run_without_a_log_line_says_so_instead_of_an_empty_box(site):
+    client, ok, _, elsewhere = site
+    gone = client.get(f"/runs/{elsewhere}").text
+    assert "No log line: the run ended before a connector started (its error is above)." in gone
+    assert 'id="log"' not in gone
+    assert 'id="log"' in client.get(f"/runs/{ok}").text
+
+
+def test_rows_per_stream_cells_are_labelled_for_a_narrow_screen(site):
+    client, ok, _, _ = site
+    page = client.get(f"/runs/{ok}").text
+    assert '<td data-label="Rows" class="num">300</td>' in page
+    assert '<td data-label="Stream">items</td>' in page
