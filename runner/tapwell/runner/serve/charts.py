@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from tapwell.runner.serve.words import size
 
 W, H = 560, 160
-LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 22
+LEFT, RIGHT, TOP, BOTTOM = 30, 8, 10, 22
 COLOURS = ["#1f6fd1", "#d1521f", "#2e8b3e", "#8a3fc1", "#b08800", "#555555"]
 DASHES = ["", "6 3", "2 3", "8 3 2 3", "1 2", "10 4"]
 
@@ -52,7 +52,8 @@ def line_chart(
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{W - RIGHT}" y2="{TOP + plot_h}" class="axis"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" class="axis"/>',
-        f'<text x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{escape(fmt(v_max))}</text>',
+        # the scale's top inside the plot: a wide label (88.1 MiB) needs no wide margin
+        f'<text x="{LEFT + 4}" y="{TOP + 2}" dominant-baseline="hanging">{escape(fmt(v_max))}</text>',
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',
         f'<text x="{LEFT}" y="{H - 6}">0 s</text>',
         f'<text x="{W - RIGHT}" y="{H - 6}" text-anchor="end">{t_max:.0f} s</text>',
