@@ -225,3 +225,32 @@ def test_rows_per_stream_cells_are_labelled_for_a_narrow_screen(site):
     page = client.get(f"/runs/{ok}").text
     assert '<td data-label="Rows" class="num">300</td>' in page
     assert '<td data-label="Stream">items</td>' in page
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},  # any web page the user has open
+        {"sec-fetch-site": "same-site"},  # another port of the same host
+        {"origin": "http://evil.example"},  # a browser without Sec-Fetch-Site
+        {"origin": "null"},  # a sandboxed frame, a file:// page
+    ],
+)
+def test_no_change_from_another_web_site_to_the_api_or_a_form(site, headers):
+    client, ok, _, _ = site
+    api = client.post(f"/api/runs/{ok}/cancel", headers=headers)
+    assert api.status_code == 403 and "another web site" in api.json()["error"]
+    form = client.post("/integrations/quick/run", data={"csrf": "x"}, headers=headers)
+    assert form.status_code == 403 and "another web site" in form.text
+
+
+def test_same_origin_browsers_and_scripts_still_reach_the_api(site):
+    client, ok, _, _ = site
+    for headers in [
+        {},  # curl, a script
+        {"sec-fetch-site": "same-origin"},  # the page itself
+        {"sec-fetch-site": "none"},  # typed in the address bar
+        {"origin": "http://testserver"},  # this site, from a browser without Sec-Fetch-Site
+    ]:
+        answer = client.post(f"/api/runs/{ok}/cancel", headers=headers)
+        assert answer.status_code == 409, (headers, answer.text)  # the run ended: the handler said

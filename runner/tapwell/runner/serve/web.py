@@ -9,6 +9,7 @@ uses a few lines of it (an EventSource on the API's SSE log stream).
     GET /runs/{id}                 one run            (/api/runs/{id})
     GET /schedule                  the next 24 hours  (/api/schedule)
     POST /integrations/{name}/run, /runs/{id}/relaunch, /runs/{id}/cancel   (forms, CSRF token)
+    SameOrigin: no POST from another web site, to the forms or to the API
     GET/POST /login                the serve token, asked once, kept in an HttpOnly cookie
 """
 
@@ -19,12 +20,13 @@ import secrets
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tapwell.runner.history import FINISHED, OUTCOMES, utcnow
@@ -149,6 +151,33 @@ async def _form(request: Request) -> dict[str, str]:
             403, "the form's CSRF token is missing or stale: reload the page, then retry"
         )
     return form
+
+
+class SameOrigin(BaseHTTPMiddleware):
+    """Refuse a request that changes something (any method but GET, HEAD, OPTIONS) when a
+    browser sent it from another site or origin. Without a token, serve's API takes a plain POST
+    (`curl -X POST .../runs`), and any web page the user opens can send one: a form posted to
+    127.0.0.1:8765 needs no CORS preflight. Another port of the same host is the same *site*,
+    so SameSite=Strict does not stop it. Browsers say where a request comes from in
+    `Sec-Fetch-Site` (else in `Origin`); curl and scripts send neither and pass."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_origin(request):
+            message = "refused: a request from another web site cannot change anything here"
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"error": message}, status_code=403)
+            return error_page(request, 403, message)
+        return await call_next(request)
+
+
+def _cross_origin(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")  # none: typed in, or a bookmark
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")
 
 
 def _see(path: str) -> Response:
