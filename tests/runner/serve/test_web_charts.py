@@ -64,3 +64,12 @@ def test_tap_and_target_keep_their_colour_when_one_has_no_figure():
     memory, cpu = (str(c) for c in run_charts({"samples": samples})[:2])
     target = re.compile(r'<polyline fill="none" stroke="(#\w+)"[^>]*><title>target</title>')
     assert target.search(memory).group(1) == target.search(cpu).group(1) == "#d1521f"
+
+
+def test_a_long_series_is_thinned_and_keeps_its_spike():
+    values = [(float(t), 1.0) for t in range(720)]
+    values[333] = (333.0, 50.0)
+    (line,) = _points(str(line_chart("CPU", {"tap": values})))
+    assert len(line) <= 240
+    assert min(y for _, y in line) == 10.0  # the spike's top: the plot's top edge
+    assert [x for x, _ in line] == sorted(x for x, _ in line)

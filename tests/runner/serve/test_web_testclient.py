@@ -22,6 +22,10 @@ ODD = 'o\'brien <b>&"x"'  # a name made of what HTML must escape
 ODD_HTML = "o&#39;brien &lt;b&gt;&amp;&#34;x&#34;"
 ODD_QUOTED = "o%27brien%20%3Cb%3E%26%22x%22"
 DOTTED = "shop.orders-v2_x"  # an integration name as odd as tapwell.yml allows
+LONG_LINE = (
+    '2026-12-06T04:30:07.449422Z [tap-csv] METRIC: {{"type":"counter","metric":"record_count",'
+    '"value":{n},"tags":{{"stream":"customers"}}}}'
+)
 LONG_CAUSE = "tap-x: error: the server said no " + "and explained why at length " * 12 + "THE END"
 
 
@@ -80,11 +84,16 @@ def site(tmp_path_factory):
             trigger="manual",
         ),
     }
+    runs["long"] = _record(
+        12, DOTTED, outcome="succeeded", attempts=1, stages={"samples": _samples(720)}
+    )
     for record in runs.values():
         service.store.save_run(record)
+    service.store.append_log(runs["long"].id, [LONG_LINE.format(n=n) for n in range(20_000)])
     log = ["2026-01-01T00:00:00Z [fake-tap] " + ODD_LINE, "plain"]
     service.store.append_log(runs["ok"].id, log)
     client = TestClient(make_app(service))  # not entered: no lifespan, so no scheduler thread
+    client.long_run_id = runs["long"].id  # type: ignore[attr-defined]
     yield client, runs["ok"].id, runs["failed"].id, runs["elsewhere"].id
     service.store.close()
 
@@ -199,7 +208,7 @@ def test_cookies_httponly_strict_and_forms_need_csrf(site):
         forged = fresh.post(path, data={"csrf": "forged"})
         assert forged.status_code == 403, path
     assert client.get("/api/runs").json()["runs"][0]["id"] != "x"  # nothing was started
-    assert len(client.get("/api/runs").json()["runs"]) == 3
+    assert len(client.get("/api/runs").json()["runs"]) == 4
 
 
 def test_no_cdn_and_every_asset_served_here(site):
@@ -254,3 +263,17 @@ def test_same_origin_browsers_and_scripts_still_reach_the_api(site):
     ]:
         answer = client.post(f"/api/runs/{ok}/cancel", headers=headers)
         assert answer.status_code == 409, (headers, answer.text)  # the run ended: the handler said
+
+
+def test_a_long_run_page_stays_light_and_links_the_whole_log(site):
+    client = site[0]
+    run_id = client.long_run_id
+    page = client.get(f"/runs/{run_id}").text
+    assert len(page.encode()) < 150_000, len(page.encode())  # 720 samples, 20,000 log lines
+    assert '"value":0,' in page.replace("&#34;", '"')  # the first lines
+    assert '"value":19999,' in page.replace("&#34;", '"')  # the last line
+    assert '"value":10000,' not in page.replace("&#34;", '"')
+    assert "19,500 lines not shown here, of 20,000" in page
+    assert f'<a href="/api/runs/{run_id}/log">/api/runs/{run_id}/log</a>' in page
+    assert 'data-lines="20000"' in page  # a live page's stream resumes after the last line
+    assert len(client.get(f"/api/runs/{run_id}/log").text.splitlines()) == 20_000

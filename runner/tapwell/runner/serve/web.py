@@ -60,6 +60,8 @@ SYMBOL = {
     "lost": "?",
 }
 
+LOG_HEAD, LOG_TAIL = 50, 450  # a run page shows at most these first and last log lines
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -237,16 +239,25 @@ async def run(request: Request) -> Response:
     if not lines and record.log:
         lines = record.log.splitlines()
     detail = run_detail(record)
+    head, tail = (lines, []) if len(lines) <= LOG_HEAD + LOG_TAIL else _cut(lines)
     return render(
         request,
         "run.html",
         r=detail,
         charts=charts.run_charts(detail["stages"]),
-        lines=lines,
+        lines=head,
+        tail=tail,
+        total=len(lines),
         live=record.outcome not in FINISHED,
         known=record.integration in service.scheduler.project.names,
         json_url="/api/runs/" + run_id,
     )
+
+
+def _cut(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The first and the last lines of a long log: the page stays light (an hour of METRIC
+    lines is megabytes); the whole log is one link away."""
+    return lines[:LOG_HEAD], lines[-LOG_TAIL:]
 
 
 @page
