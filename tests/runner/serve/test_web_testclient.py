@@ -58,6 +58,7 @@ def site(tmp_path_factory):
                 "quick": {**quick, "schedule": "15 2 * * *"},
                 DOTTED: {**quick, "schedule": "*/30 * * * *"},
                 "after-dotted": {**quick, "after": [DOTTED]},
+                "report": {**quick, "after": ["after-dotted", "quick"]},
             }
         }
     )
@@ -277,3 +278,18 @@ def test_a_long_run_page_stays_light_and_links_the_whole_log(site):
     assert f'<a href="/api/runs/{run_id}/log">/api/runs/{run_id}/log</a>' in page
     assert 'data-lines="20000"' in page  # a live page's stream resumes after the last line
     assert len(client.get(f"/api/runs/{run_id}/log").text.splitlines()) == 20_000
+
+
+def test_schedule_draws_after_integrations_where_they_are_expected(site):
+    client = site[0]
+    page = client.get("/schedule").text
+    lanes = dict(
+        re.findall(
+            r'<div class="lane-name"><a [^>]*>([^<]+)</a></div>(.*?)</div>\s*</div>', page, re.S
+        )
+    )
+    assert lanes[DOTTED].count('class="tick"') == 48  # every 30 minutes
+    assert lanes["after-dotted"].count('class="tick expected"') == 48  # after each of those
+    assert lanes["report"].count('class="tick expected"') == 1  # after quick (daily) and it
+    assert "after after-dotted and quick succeed: expected 1 time (hollow)" in page
+    assert f"after {DOTTED} succeeds: expected 48 times (hollow)" in page

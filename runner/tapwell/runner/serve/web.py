@@ -298,7 +298,27 @@ def _lanes(data: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
         lanes[item["integration"]]["times"].append({"at": item["at"], "pct": round(pct, 2)})
     for n, lane in lanes.items():
         lane["then"] = [m for m, needs in data["after"].items() if n in needs]
+        lane["expected"] = []
+    _expected_after(lanes)
     return [lane for lane in lanes.values() if lane["times"] or lane["after"] or lane["then"]]
+
+
+def _expected_after(lanes: dict[str, dict[str, Any]]) -> None:
+    """An `after:` integration with no schedule of its own is drawn where it is expected: after
+    each run of the integration it waits for (of several, the one that runs least often: each
+    must have succeeded since), through chains (a -> b -> c), as hollow ticks."""
+    for _ in range(len(lanes)):  # a chain of n integrations settles in at most n passes
+        changed = False
+        for lane in lanes.values():
+            if lane["times"] or not lane["after"] or lane["expected"]:
+                continue
+            needs = [lanes[n] for n in lane["after"] if n in lanes]
+            ticks = [need["times"] or need["expected"] for need in needs]
+            if needs and all(ticks):
+                lane["expected"] = min(ticks, key=len)
+                changed = True
+        if not changed:
+            return
 
 
 # ---------------------------------------------------------------------- forms that change something
