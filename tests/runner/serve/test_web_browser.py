@@ -163,3 +163,15 @@ def test_runs_filter_and_every_page_at_1280_and_400(web, page, browser):
         assert tab.evaluate("document.documentElement.scrollWidth") <= 400
     _shot(tab, "run-400")
     narrow.close()
+
+
+def test_lists_renew_themselves_unless_the_reader_is_busy(web, page):
+    page.add_init_script("window.TAPWELL_REFRESH_SECONDS = 1")
+    page.goto(web.url + "/")
+    assert "renewed every 30 s" in page.locator("footer").inner_text()
+    with page.expect_navigation():  # the page reloads by itself
+        pass
+    page.evaluate("window.notReloaded = true")
+    page.get_by_text("full refresh…").first.click()  # a confirmation box open: busy
+    page.wait_for_timeout(3_000)  # three refresh periods
+    assert page.evaluate("window.notReloaded") is True

@@ -293,3 +293,14 @@ def test_schedule_draws_after_integrations_where_they_are_expected(site):
     assert lanes["report"].count('class="tick expected"') == 1  # after quick (daily) and it
     assert "after after-dotted and quick succeed: expected 1 time (hollow)" in page
     assert f"after {DOTTED} succeeds: expected 48 times (hollow)" in page
+
+
+def test_the_lists_renew_themselves_and_a_run_page_does_not(site):
+    client, ok, _, _ = site
+    for path, seconds in [("/", 30), ("/integrations/quick", 30), ("/runs", 30), ("/schedule", 60)]:
+        page = client.get(path).text
+        assert f'<body data-refresh="{seconds}">' in page, path
+        assert '<script src="/static/refresh.js" defer></script>' in page, path
+    for path in [f"/runs/{ok}", f"/runs?before={ok}"]:
+        assert "refresh.js" not in client.get(path).text, path
+    assert client.get("/static/refresh.js").headers["content-type"].startswith("text/javascript")

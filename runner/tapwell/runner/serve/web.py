@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 TOKEN_COOKIE = "tapwell_token"  # the same cookie the API's TokenAuth accepts
 CSRF_COOKIE = "tapwell_csrf"
-STATIC = {"style.css": "text/css", "log.js": "text/javascript"}
+STATIC = {"style.css": "text/css", "log.js": "text/javascript", "refresh.js": "text/javascript"}
+REFRESH_SECONDS = 30  # the integrations, runs and schedule pages reload themselves (refresh.js)
 SYMBOL = {
     "succeeded": "✓",
     "failed": "✕",
@@ -200,7 +201,13 @@ def _see(path: str) -> Response:
 @page
 async def home(request: Request) -> Response:
     data = await run_in_threadpool(integrations_data, _service(request))
-    return render(request, "integrations.html", data=data, json_url="/api/integrations")
+    return render(
+        request,
+        "integrations.html",
+        data=data,
+        json_url="/api/integrations",
+        refresh=REFRESH_SECONDS,
+    )
 
 
 @page
@@ -209,7 +216,7 @@ async def integration(request: Request) -> Response:
     name = check_name(service, str(request.path_params["name"]))
     data = await run_in_threadpool(integration_data, service, name)
     json_url = "/api/integrations/" + name
-    return render(request, "integration.html", i=data, json_url=json_url)
+    return render(request, "integration.html", i=data, json_url=json_url, refresh=REFRESH_SECONDS)
 
 
 @page
@@ -233,6 +240,7 @@ async def runs(request: Request) -> Response:
         newer=newer,
         older=older,
         json_url="/api/runs" + (f"?{urlencode(query)}" if query else ""),
+        refresh=None if "before" in query else REFRESH_SECONDS,  # an older page stays put
     )
 
 
@@ -279,6 +287,7 @@ async def schedule(request: Request) -> Response:
         data=data,
         lanes=_lanes(data, service.scheduler.project.names),
         json_url="/api/schedule",
+        refresh=REFRESH_SECONDS * 2,
     )
 
 
