@@ -163,6 +163,7 @@ def main() -> None:
                 ("/schedule", "/api/schedule"),
                 ("/static/style.css", None),
                 ("/static/log.js", None),
+                ("/static/refresh.js", None),
             ]
             print(f"{args.runs} runs in the history; median of {args.repeat} reads")
             print(f"load average before: {_load()}")
