@@ -89,6 +89,7 @@ def site(tmp_path_factory):
             trigger="manual",
         ),
     }
+    runs["cancelled"] = _record(11, "quick", outcome="interrupted", error="interrupted")
     runs["long"] = _record(
         12, DOTTED, outcome="succeeded", attempts=1, stages={"samples": _samples(720)}
     )
@@ -213,7 +214,7 @@ def test_cookies_httponly_strict_and_forms_need_csrf(site):
         forged = fresh.post(path, data={"csrf": "forged"})
         assert forged.status_code == 403, path
     assert client.get("/api/runs").json()["runs"][0]["id"] != "x"  # nothing was started
-    assert len(client.get("/api/runs").json()["runs"]) == 4
+    assert len(client.get("/api/runs").json()["runs"]) == 5
 
 
 def test_no_cdn_and_every_asset_served_here(site):
@@ -308,3 +309,9 @@ def test_the_lists_renew_themselves_and_a_run_page_does_not(site):
     for path in [f"/runs/{ok}", f"/runs?before={ok}"]:
         assert "refresh.js" not in client.get(path).text, path
     assert client.get("/static/refresh.js").headers["content-type"].startswith("text/javascript")
+
+
+def test_an_error_that_only_repeats_the_status_is_not_said_twice(site):
+    client = site[0]
+    runs = client.get("/runs?status=interrupted").text
+    assert "■ interrupted" in runs and '<div class="err-line">interrupted</div>' not in runs
