@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.errors import (
     AuthenticationError,
     ConfigError,
@@ -57,9 +58,7 @@ _LOST_TEXTS = (
 )  # fmt: skip
 
 
-def quote(name: str) -> str:
-    """A PostgreSQL identifier, always quoted."""
-    return '"' + name.replace('"', '""') + '"'
+quote = quote_ident  # a PostgreSQL identifier, always quoted: the kit's one rule
 
 
 def literal(text: str) -> str:
