@@ -312,8 +312,10 @@ class Streamer:
                 record = rel.key_record(msg.old, msg.old_is_key)
                 record[DELETED_AT] = self.begin.commit_time.isoformat()
             else:
-                old = msg.old if isinstance(msg, po.Update) and not msg.old_is_key else None
-                record = rel.record(msg.new, old)
+                if isinstance(msg, po.Update):
+                    record = rel.record(msg.new, msg.old, msg.old_is_key)
+                else:
+                    record = rel.record(msg.new)
         except (ValueError, AssertionError, IndexError) as exc:
             raise SyncError(
                 f"stream {rel.sp.tap_stream_id!r}: a changed row's value cannot be read "

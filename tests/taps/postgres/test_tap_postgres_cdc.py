@@ -401,3 +401,36 @@ def test_altered_and_dropped_columns(
     assert proc.returncode == 1, err
     assert "column 't' changed type to integer" in err and "resync the stream" in err
     assert "Traceback" not in err
+
+
+def test_toasted_key_unchanged_in_updates_and_deletes(
+    src: dict[str, Any], pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """A text primary key of 3 KB+ stored out of line (TOASTed) and unchanged by an UPDATE is
+    'unchanged' in the new row; with REPLICA IDENTITY DEFAULT the old key carries it, and the
+    record (and a DELETE's) has the key, so the target merges on it."""
+    # 4 KB: 2,000 'k's (they compress) and 2,048 hex digits (they do not): about 2.3 KB
+    # compressed, past what a heap row keeps inline (moved out of line) but within a btree entry
+    key = "repeat('k', 2000) || (SELECT string_agg(md5(i || '/' || {}), '') FROM generate_series(1, 64) i)"
+    sql(
+        src,
+        "CREATE TABLE src.tk (k text PRIMARY KEY, v text)",
+        f"INSERT INTO src.tk SELECT {key.format('g')}, 'v' || g FROM generate_series(1, 3) g",
+    )
+    assert sql(src, "SELECT count(*) FROM src.tk WHERE pg_column_size(k) < 2100")[0][0] == 0
+    cat = select(discover(tmp_path, src), "tk", method="LOG_BASED")
+    dst = dst_config(pg_db)
+    _, state = cycle(tmp_path, src, cat, dst, None)
+    k1, k2 = (sql(src, f"SELECT {key.format(g)}")[0][0] for g in (1, 2))
+    sql(
+        src,
+        f"UPDATE src.tk SET v = 'changed' WHERE k = {key.format(1)}",
+        f"DELETE FROM src.tk WHERE k = {key.format(2)}",
+    )
+    msgs, _ = cycle(tmp_path, src, cat, dst, state)
+    updated, deleted = records(msgs, "tk")
+    assert len(k1) > 3000 and updated["k"] == k1 and updated["v"] == "changed"
+    assert "_sdc_unchanged" not in updated
+    assert deleted["k"] == k2 and deleted["_sdc_deleted_at"]
+    rows = "SELECT k, v FROM {}.tk ORDER BY k"
+    assert sql(pg_db, rows.format("dst")) == sql(src, rows.format("src"))
