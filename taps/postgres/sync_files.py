@@ -133,7 +133,8 @@ def stream_files(
     LOG.info("%s: the fast lane, %s BATCH files of %d rows", sp.stream, cfg.format, cfg.batch_size)
     ctx.progress.add(sp.stream, 0)
     with translated(ctx.cfg, f"reading {sp.tap_stream_id}"):
-        if all(sp.column(k).kind in _TEXT_KEYS for k in sp.key_properties):
+        selected = {c.name for c in sp.columns}
+        if all(k in selected and sp.column(k).kind in _TEXT_KEYS for k in sp.key_properties):
             written = _one_query(ctx, sp, max_pk, last_pk, version)
         else:
             written = _ranges(ctx, sp, max_pk, last_pk, version)
