@@ -182,10 +182,11 @@ def test_a_failure_while_settling_a_stream_releases_the_connection(
 
 
 def test_a_version_change_and_a_schema_inside_a_streamed_batch_are_said_once(
-    pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
+    pg_db: dict[str, Any], tmp_path: Path
 ) -> None:
     """The other fallbacks of a head start, each said once per stream and reason however many
-    batches meet it: a record of another table version, a SCHEMA in the middle of a batch."""
+    batches meet it: a record of another table version, another stream's SCHEMA in the middle
+    of a batch."""
     config = {**pg_db, "batch_size_rows": N}
     versions = [
         schema("s", PROPS, ["id"]),
@@ -195,7 +196,7 @@ def test_a_version_change_and_a_schema_inside_a_streamed_batch_are_said_once(
         ],
         state({"n": 1}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*versions))
+    result = run_target(config, text_lines(*versions), tmp_path)
     assert result.returncode == 0, result.stderr
     said = "stream 's': a batch was loaded again the ordinary way (a record changed its version)"
     assert result.stderr.count(said) == 1, result.stderr
@@ -210,7 +211,7 @@ def test_a_version_change_and_a_schema_inside_a_streamed_batch_are_said_once(
         *[record("t", {"id": i, "v": "y"}) for i in range(1500, N)],
         state({"n": 2}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*schemas))
+    result = run_target(config, text_lines(*schemas), tmp_path)
     assert result.returncode == 0, result.stderr
     said = (
         "stream 't': a batch was loaded again the ordinary way "
