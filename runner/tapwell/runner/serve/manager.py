@@ -167,6 +167,13 @@ class RunManager:
             return "cancelling"
         raise LookupError(f"run {run_id} is not queued or running")
 
+    def resize(self, max_parallel: int) -> None:
+        """A new `serve.max_parallel_runs` (tapwell.yml edited): queued runs start at once when
+        it grew; when it shrank, running ones finish and no new one starts until below it."""
+        with self.lock:
+            self.max_parallel = max_parallel
+            self._pump()
+
     # ------------------------------------------------------------------ running them
 
     def _pump(self) -> None:
