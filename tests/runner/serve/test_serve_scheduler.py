@@ -276,3 +276,21 @@ def test_an_edit_of_max_parallel_runs_applies_at_once(proj):
     assert store.run(waiting.run_id).outcome == "running"  # both went at once
     go.touch()
     idle(manager)
+
+
+def test_cancel_a_queued_run_and_it_never_starts(proj):
+    go = proj.root / "go"
+    integrations = {
+        "w": integration(proj, "w", mode="wait", release=str(go)),
+        "q": integration(proj, "q"),
+    }
+    scheduler, manager, store = start(proj, integrations, max_parallel=1)
+    waiting = manager.submit("w", "manual")
+    queued = manager.submit("q", "manual")
+    assert manager.cancel(queued.run_id) == "cancelled"
+    go.touch()
+    idle(manager)
+    record = store.run(queued.run_id)
+    assert (record.outcome, record.error) == ("interrupted", "cancelled before it started")
+    assert store.run(waiting.run_id).outcome == "succeeded"
+    assert not (proj.root / "q.txt").exists()  # q's tap never ran
