@@ -4,12 +4,12 @@ integrations (tap-csv -> target-jsonl, 10 rows each; none due during the bench) 
 
 - idle: serve's own CPU (user + system, % of one core) and RSS over `--idle-seconds`, read from
   /proc/PID/stat and /proc/PID/status (the scheduler ticks once a second and re-reads the history
-  every 30 s);
+  every 30 s); then GET /metrics (what a Prometheus scrape costs) beside GET /healthz;
 - run now: the time from `POST /api/integrations/NAME/runs` to the first `line` event of the
   run's log over server-sent events, median of `--runs`; beside the anchor in the same run, the
   same kind of run started by hand (`tapwell run NAME`, what cron does) until its first line is
-  in the store: serve's own share is the difference. The two alternate, so both see the same load. Every run must succeed, or the
-  exit code is 1.
+  in the store: serve's own share is the difference. The two alternate, so both see the same
+  load. Every run must succeed, or the exit code is 1.
 
     .venv/bin/python -m bench.serve [--integrations 50] [--idle-seconds 60] [--runs 7]
 """
@@ -208,6 +208,17 @@ def main() -> None:
                     f"history, {args.idle_seconds:g} s: CPU {rest['cpu_pct']:.2f}% of a core, "
                     f"RSS {rest['rss_mb']:.1f} MiB (peak {rest['peak_mb']:.1f} MiB); "
                     f"load average {load0:.2f} -> {os.getloadavg()[0]:.2f}"
+                )
+                scrape, health = [], []
+                for _ in range(5):  # a Prometheus scrape reads the newest 10,000 runs
+                    for path, times in (("/metrics", scrape), ("/healthz", health)):
+                        t0 = time.perf_counter()
+                        assert client.get(path).status_code == 200
+                        times.append(time.perf_counter() - t0)
+                m, h = statistics.median(scrape), statistics.median(health)
+                print(
+                    f"GET /metrics: median {m * 1000:.0f} ms of 5, GET /healthz {h * 1000:.1f} ms "
+                    f"(the round trip), ratio {m / h:.0f}; load average {os.getloadavg()[0]:.2f}"
                 )
                 served, direct = [], []
                 for n in range(args.runs):
