@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -123,15 +124,29 @@ DLT = textwrap.dedent(
 )
 
 
-def _timed(cmd: str, cwd: Path) -> float:
+def _timed(cmd: str, cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, every process of the pipe) and the largest
+    peak RSS (KiB) of one process: each `|`-joined process runs under /usr/bin/time."""
+    parts = [part.strip() for part in cmd.split(" | ")]
+    usage = [cwd / f"rusage.{i}" for i in range(len(parts))]
+    piped = " | ".join(
+        f"/usr/bin/time -f '%U %S %M' -o {u} {part.replace(' > /dev/null', '')}"
+        + (" > /dev/null" if part.endswith("> /dev/null") else "")
+        for u, part in zip(usage, parts)
+    )
     start = time.monotonic()
     proc = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", cmd], cwd=cwd, capture_output=True, text=True
+        ["bash", "-o", "pipefail", "-c", piped], cwd=cwd, capture_output=True, text=True
     )
     took = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"bench.rest: {cmd!r} failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return took
+    cpu, peak = 0.0, 0
+    for u in usage:
+        user, system, rss = u.read_text().split()[-3:]
+        cpu += float(user) + float(system)
+        peak = max(peak, int(rss))
+    return took, cpu, peak
 
 
 def _count(db: Path, sql: str) -> int:
@@ -226,14 +241,19 @@ def main() -> None:
         for name in ("d1", "d2"):
             (work / f"{name}.json").write_text(json.dumps({"path": str(work / f"{name}.duckdb")}))
         for tool, stage, cmd, db in runs:
-            took = _timed(cmd, work)
+            took, cpu, peak = _timed(cmd, work)
             rows = args.rows
             if db:
                 table = "bench.orders" if db == "d3" else "orders"
                 rows = _count(work / f"{db}.duckdb", f"SELECT count(*) FROM {table}")
                 assert rows == args.rows, f"{tool}: {rows} rows loaded, {args.rows} served"
             results.append((tool, stage, took, rows / took))
-            print(f"{tool:24} {stage:5} {took:8.1f}s {rows / took:12,.0f} records/s", flush=True)
+            load = os.getloadavg()[0]
+            print(
+                f"{tool:24} {stage:5} {took:8.1f}s {rows / took:12,.0f} records/s"
+                f"  cpu {cpu:7.1f}s  peak rss {peak / 1024:6.0f} MiB  load {load:.1f}",
+                flush=True,
+            )
     finally:
         server.kill()
 
