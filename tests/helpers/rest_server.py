@@ -79,6 +79,7 @@ class Api:
     counters: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)  # token -> requests left
     token_uses: int = 2  # an OAuth2 token is good for this many API requests
+    token_lifetime: int = 3600  # the expires_in the token endpoint answers
     item_delay: float = 0.0  # seconds each child request takes
     # hold child requests until this many are in flight at once, until that happened once (or
     # 10 s passed): a tap sending fewer at once is seen as such, without a race or a timed assert
@@ -249,7 +250,9 @@ class Routes:
         n = self.api.count("token")
         token = f"tok-{n}"
         self.api.tokens[token] = self.api.token_uses
-        return _json({"access_token": token, "token_type": "bearer", "expires_in": 3600})
+        return _json(
+            {"access_token": token, "token_type": "bearer", "expires_in": self.api.token_lifetime}
+        )
 
     def oauth_orders(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         token = (h.get("authorization") or "").removeprefix("Bearer ")
