@@ -297,6 +297,75 @@ class Routes:
         ]
         return _json({"items": rows})
 
+    # ------------------------------------------------------------------ public APIs' shapes
+
+    def stripe(self, rest: list[str], q: dict[str, str], h: dict[str, str]) -> Reply:
+        """Stripe's list shape (/v1/customers): newest first, `starting_after` an id,
+        `has_more`, `created[gte]` an epoch, the secret key as the basic-auth user name."""
+        if h.get("authorization") != "Basic " + base64.b64encode(b"sk_test_123:").decode():
+            return _json({"error": {"type": "invalid_request_error"}}, 401)
+        if rest != ["v1", "customers"]:
+            return _json({"error": "no route"}, 404)
+        rows = sorted(STRIPE_CUSTOMERS, key=lambda c: -c["created"])
+        rows = [c for c in rows if c["created"] >= int(q.get("created[gte]", 0))]
+        if "starting_after" in q:
+            rows = rows[[c["id"] for c in rows].index(q["starting_after"]) + 1 :]
+        size = min(int(q.get("limit", 10)), 3)  # a server may send fewer than asked
+        return _json({"object": "list", "data": rows[:size], "has_more": len(rows) > size})
+
+    def github(self, rest: list[str], q: dict[str, str], h: dict[str, str]) -> Reply:
+        """GitHub's shape: /repos/O/R/issues (since, sort=updated, direction=asc) and
+        /repos/O/R/issues/N/comments, a bare list a page, `Link: rel="next"` while more remain."""
+        if h.get("authorization") != "Bearer ghp_test":
+            return _json({"message": "Bad credentials"}, 401)
+        if rest[:3] != ["repos", "o", "r"] or len(rest) not in (4, 6):
+            return _json({"message": "Not Found"}, 404)
+        if len(rest) == 4:
+            rows = sorted(GITHUB_ISSUES, key=lambda i: i["updated_at"])
+            rows = [i for i in rows if i["updated_at"] >= q.get("since", "")]
+        else:
+            number = int(rest[4])
+            rows = [c for c in GITHUB_COMMENTS if c["issue"] == number]
+        page, size = int(q.get("page", 1)), min(int(q.get("per_page", 30)), 2)
+        headers = {}
+        if page * size < len(rows):
+            nxt = {**q, "page": str(page + 1)}
+            query = "&".join(f"{k}={v}" for k, v in nxt.items())
+            headers["Link"] = f'<{self.base}/github/{"/".join(rest)}?{query}>; rel="next"'
+        return _json(rows[(page - 1) * size : page * size], **headers)
+
+
+STRIPE_CUSTOMERS = [
+    {
+        "id": f"cus_{n}",
+        "object": "customer",
+        "created": 1704067200 + n * 3600,
+        "balance": n * 100,
+        "email": f"c{n}@example.com",
+    }
+    for n in range(1, 8)
+]
+GITHUB_ISSUES = [
+    {
+        "id": 10_000_000_000 + n,
+        "number": n,
+        "title": f"issue {n}",
+        "state": "open",
+        "updated_at": f"2024-03-0{n}T12:00:00Z",
+    }
+    for n in range(1, 6)
+]
+GITHUB_COMMENTS = [
+    {
+        "id": 900 + 10 * n + k,
+        "issue": n,
+        "body": f"comment {k} on {n}",
+        "updated_at": f"2024-03-0{n}T13:00:0{k}Z",
+    }
+    for n in range(1, 6)
+    for k in range(n % 4)
+]
+
 
 def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -321,6 +390,8 @@ def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
             if parts.path == "/oauth/token":
                 form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
                 reply = routes.token(q, h, form)
+            elif segs[0] in ("stripe", "github"):
+                reply = getattr(routes, segs[0])(segs[1:], q, h)
             elif len(segs) == 3 and segs[0] == "orders" and segs[2] == "items":
                 reply = routes.items(segs[1])
             else:
