@@ -288,3 +288,20 @@ def test_shipped_example_configs_are_valid(name):
         json.loads((root / "taps" / "rest" / "examples" / f"{name}.json").read_text())
     )
     assert cfg.streams
+
+
+def test_start_is_written_in_every_start_format():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from tapwell.taps.rest.types import format_start
+
+    when = datetime(2024, 1, 5, 10, 30, 15, 123456, tzinfo=UTC)
+    assert format_start(when, "iso") == "2024-01-05T10:30:15.123456Z"
+    assert format_start(when, "date") == "2024-01-05"
+    assert format_start(when, "epoch") == "1704450615"
+    assert format_start(when, "epoch_ms") == "1704450615123"
+    assert format_start(when, "%Y%m%d %H:%M") == "20240105 10:30"
+    # a numeric bookmark (an epoch replication key) stays a number, in ms when asked for
+    assert format_start(Decimal("1704450615"), "epoch") == "1704450615"
+    assert format_start(Decimal("1704450615"), "epoch_ms") == "1704450615000"
