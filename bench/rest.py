@@ -1,6 +1,6 @@
 """tap-rest's throughput beside singer-sdk's RESTStream and dlt's rest_api source, in one run.
 
-    .venv/bin/python -m bench.rest --rows 1000000 [--dlt-python /path/to/venv/bin/python]
+    .venv/bin/python -m bench.rest --rows 1000000 [--dlt-python /path/to/venv/bin/python] [--rounds N]
 
 A local HTTP server (its own process, pages rendered before the clock starts, so it answers
 instantly) serves `rows` records, `page_size` a page, with `has_more` and `total_pages` in the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,6 +169,12 @@ def main() -> None:
     ap.add_argument(
         "--dlt-python", help="python of a venv with dlt[duckdb] (dlt is skipped without it)"
     )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every contender this many times, in turn (on a loaded machine: compare rounds)",
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-rest-"))
     (work / "server.py").write_text(SERVER)
@@ -240,7 +247,11 @@ def main() -> None:
             )
         for name in ("d1", "d2"):
             (work / f"{name}.json").write_text(json.dumps({"path": str(work / f"{name}.duckdb")}))
-        for tool, stage, cmd, db in runs:
+        for tool, stage, cmd, db in [run for _ in range(args.rounds) for run in runs]:
+            if db:  # each round loads into a new database
+                for leftover in work.glob(f"{db}.duckdb*"):
+                    leftover.unlink()
+                shutil.rmtree(work / "dlt_pipes", ignore_errors=True)  # dlt's own state of it
             took, cpu, peak = _timed(cmd, work)
             rows = args.rows
             if db:
