@@ -218,6 +218,20 @@ class Routes:
             time.sleep(1.5)
         return _json({"data": self.api.orders[:2]})
 
+    def fail_page2(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        if _int(q, "page", 1) == 1:
+            return _json({"data": self.api.orders[:10]})
+        return _json({"error": "down"}, 503)
+
+    def big(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        """Page 1: 30,000 records (about 3 MB written by the tap, more than a pipe and the tap's
+        buffer hold), page 2: none."""
+        if _int(q, "page", 1) > 1:
+            return _json({"data": []})
+        pad = "x" * 80
+        rows = ",".join(f'{{"id":{i},"pad":"{pad}"}}' for i in range(30_000))
+        return 200, {"Content-Type": "application/json"}, f'{{"data":[{rows}]}}'.encode()
+
     # ------------------------------------------------------------------ auth
 
     def bearer(self, q: dict[str, str], h: dict[str, str]) -> Reply:

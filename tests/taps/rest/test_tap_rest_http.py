@@ -265,3 +265,58 @@ def test_the_connect_timeout_is_its_own(tmp_path):
             "after 2 attempts"
         )
     )
+
+
+def test_the_next_page_is_asked_for_while_this_pages_records_are_written(srv, tmp_path):
+    """The tap's stdout is not read until the server has seen page 2's request: page 1's records
+    (3 MB) cannot all be written before, so only a tap that asks for the next page while it
+    writes gets there (one that asks after writing would wait on the pipe, and fail here)."""
+    import json
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    cfg = config(srv, "/big", stream={"paginator": {"type": "page"}})
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    tap = subprocess.Popen(
+        [str(Path(sys.executable).parent / "tap-rest"), "--config", str(tmp_path / "c.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        asked = threading.Event()
+        for _ in range(600):  # an event awaited (at most 60 s), not a speed
+            if len(srv.api.requests("/big")) >= 2:
+                asked.set()
+                break
+            threading.Event().wait(0.1)
+        out, _ = tap.communicate(timeout=120)
+    finally:
+        tap.kill()
+    assert asked.is_set(), "page 2 was not asked for while page 1's records were being written"
+    assert out.count(b'"type":"RECORD"') == 30_000
+    assert [r.query.get("page") for r in srv.api.requests("/big")] == ["1", "2"]
+
+
+def test_a_failing_next_page_comes_after_this_pages_records_and_state(srv, tmp_path):
+    cfg = config(
+        srv,
+        "/fail_page2",
+        max_retries=1,
+        stream={
+            "paginator": {"type": "page"},
+            "replication_key": "updated_at",
+            "records_sorted": True,
+            "schema": {"properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
+        },
+    )
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 75
+    kinds = [m["type"] for m in run.messages]
+    assert kinds.count("RECORD") == 10 and kinds[-1] == "STATE"  # page 1's, then its bookmark
+    assert (
+        run.states()[-1]["bookmarks"]["orders"]["replication_key_value"]
+        == (srv.api.orders[9]["updated_at"])
+    )
+    assert "503 Service Unavailable after 2 attempts" in run.stderr.strip().splitlines()[-1]
