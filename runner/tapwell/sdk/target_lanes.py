@@ -14,9 +14,17 @@ from typing import Any
 
 from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.wire import _DIGITS, _RUN, dumps
 
 # Adds a RECORD to its begun batch: (its message object, line number, input line or None).
 Lane = Callable[[dict[str, Any], int, bytes | None], None]
+# Takes a RECORD line as it is, for a loader that reads lines itself (RowEncoder.raw): (input
+# line, line number) -> whether it took it (False: the line goes the general way).
+RawLane = Callable[[bytes, int], bool]
+# How tapwell's writers begin a RECORD line (tapwell.singer.wire.MessageWriter, tap-csv's lines):
+# RAW_HEAD, the stream's name as JSON writes it, RAW_MID.
+RAW_HEAD = b'{"type":"RECORD","stream":"'
+RAW_MID = b'","record":{'
 # Stamps a record with the _sdc_ columns of its RECORD message (Metadata.stamp).
 Stamp = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -129,4 +137,46 @@ def encoding_lane(
     return add
 
 
-__all__ = ["METADATA_COLUMNS", "Lane", "Metadata", "encoding_lane", "lane", "refused"]
+def raw_key(stream: str) -> bytes:
+    """The stream's name as it stands between RAW_HEAD and RAW_MID in a line of ours."""
+    return dumps(stream)[1:-1]
+
+
+def raw_lane(batch: Batch) -> RawLane:
+    """Takes a RECORD line of `batch`'s stream as it is, when the loader can read it itself:
+    a line that ends the record, and the message, as our writers do (with the batch's version,
+    or none), without a run of 16 digits (a number only the exact parser reads exactly, see
+    tapwell.singer.wire). Anything else goes the general way, which also notes a new version.
+    The loader looks for what else the general way would have seen (malformed JSON, a record
+    its schema refuses) and decodes the lines with its encoder if it finds any."""
+    append, add_line = batch.records.append, batch.lines.append
+    digits, run = _DIGITS, _RUN
+    ends: dict[int | None, bytes] = {None: b"}}\n"}
+
+    def take(line: bytes, line_no: int) -> bool:
+        version = batch.version
+        end = ends.get(version)
+        if end is None:
+            end = ends[version] = b'},"version":' + str(version).encode() + b"}\n"
+        if not line.endswith(end) or run in line.translate(digits):
+            return False
+        append(line)
+        add_line(line_no)
+        return True
+
+    return take
+
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "RAW_HEAD",
+    "RAW_MID",
+    "Lane",
+    "Metadata",
+    "RawLane",
+    "encoding_lane",
+    "lane",
+    "raw_key",
+    "raw_lane",
+    "refused",
+]

@@ -24,7 +24,7 @@ from typing import IO, Any
 from tapwell.sdk import target_lanes as lanes
 from tapwell.sdk.progress import Progress, configure_logging
 from tapwell.sdk.target_batch import bad_batch, batch_files, batch_format, batch_rows
-from tapwell.sdk.target_lanes import METADATA_COLUMNS, Lane
+from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
@@ -82,6 +82,9 @@ class TargetLoop:
         self.files_pending = False  # BATCH files attached: the next STATE commits them
         self.read_files: list[tuple[str, bool]] = []  # jsonl files read whole: gone at next flush
         self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
+        # a begun batch whose loader reads RECORD lines itself (RowEncoder.raw): the stream's
+        # name as our lines spell it -> (the stream, what takes a line as it is)
+        self.raw_lanes: dict[bytes, tuple[str, lanes.RawLane]] = {}
 
     # ------------------------------------------------------------------ messages
 
@@ -108,6 +111,7 @@ class TargetLoop:
         The counters live in locals, written back to `self` before anything else may read them;
         `_check_limits` runs only when a row or byte limit, or the next thousandth row, is due."""
         sniff, lanes = sniff_record, self.lanes
+        raw_lanes, head, mid, at = self.raw_lanes, RAW_HEAD, RAW_MID, len(RAW_HEAD)
         line_no = 0
         bytes_read, buffered = self.bytes_read, self.buffered_rows
         due_rows, due_bytes = self._due()
@@ -116,6 +120,18 @@ class TargetLoop:
         for line in stream:
             line_no += 1
             bytes_read += len(line)
+            if raw_lanes and line.startswith(head):  # a line the loader may take as it is
+                taker = raw_lanes.get(line[at : line.find(mid, at)])
+                if taker is not None and taker[1](line, line_no):
+                    buffered += 1
+                    if buffered < due_rows and bytes_read < due_bytes:
+                        continue
+                    self.bytes_read, self.buffered_rows = bytes_read, buffered
+                    self._check_limits(taker[0])
+                    hot = None
+                    buffered = self.buffered_rows
+                    due_rows, due_bytes = self._due()
+                    continue
             obj = sniff(line)
             if obj is not None:
                 if (
@@ -219,7 +235,13 @@ class TargetLoop:
     def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
         """A RECORD taken the general way (`line`: its input line, when it has one)."""
         add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
-        add(msg.to_dict(), line_no, line)
+        taker = self.raw_lanes.get(lanes.raw_key(msg.stream)) if line and self.raw_lanes else None
+        if taker is not None:  # the line as it is, so the batch stays all lines (RowEncoder.raw)
+            batch = self.batches[msg.stream]
+            if msg.version is not None and msg.version != batch.version:
+                self._new_version(batch, msg.version)
+        if taker is None or not taker[1](line, line_no):  # type: ignore[arg-type]
+            add(msg.to_dict(), line_no, line)
         self.buffered_rows += 1
         self._check_limits(msg.stream)
 
@@ -237,6 +259,8 @@ class TargetLoop:
             batch.first_line = line_no
             batch.encoder = spec.encoder
         lane = self.lanes[name] = self._lane(batch)
+        if batch.encoder is not None and batch.encoder.raw and not self.metadata_columns:
+            self.raw_lanes[lanes.raw_key(name)] = (name, lanes.raw_lane(batch))
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
@@ -360,6 +384,7 @@ class TargetLoop:
             self.read_files = []
         self.files_pending = False
         self.lanes.clear()  # bound to the lists just emptied
+        self.raw_lanes.clear()
         self.buffered_rows = 0
         self.states = []
         self.metadata.new_batch()
