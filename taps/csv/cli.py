@@ -36,6 +36,7 @@ tap = Tap(
     streams,
     description="CSV files as Singer streams: typed, exact, incremental.",
     settings=SETTINGS,
+    batch_formats=("jsonl",),  # its RECORD lines' objects, written as they are (tap.py)
 )
 
 

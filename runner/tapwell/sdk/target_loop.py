@@ -23,7 +23,14 @@ from typing import IO, Any
 
 from tapwell.sdk import target_lanes as lanes
 from tapwell.sdk.progress import Progress, configure_logging
-from tapwell.sdk.target_batch import bad_batch, batch_files, batch_format, batch_rows
+from tapwell.sdk.target_batch import (
+    bad_batch,
+    batch_files,
+    batch_format,
+    batch_rows,
+    file_lines,
+    file_record,
+)
 from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
@@ -235,12 +242,8 @@ class TargetLoop:
     def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
         """A RECORD taken the general way (`line`: its input line, when it has one)."""
         add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
-        taker = self.raw_lanes.get(lanes.raw_key(msg.stream)) if line and self.raw_lanes else None
-        if taker is not None:  # the line as it is, so the batch stays all lines (RowEncoder.raw)
-            batch = self.batches[msg.stream]
-            if msg.version is not None and msg.version != batch.version:
-                self._new_version(batch, msg.version)
-        if taker is None or not taker[1](line, line_no):  # type: ignore[arg-type]
+        # the line as it is when the loader takes lines, so its batch stays all lines
+        if not (line and self.raw_lanes and self._take(msg.stream, line, line_no, msg.version)):
             add(msg.to_dict(), line_no, line)
         self.buffered_rows += 1
         self._check_limits(msg.stream)
@@ -326,12 +329,60 @@ class TargetLoop:
             return
         if msg.version is not None:
             self.versions.saw(msg.stream, msg.version)
+        spec = self.specs.get(msg.stream)
+        if (
+            fmt == "jsonl"
+            and spec
+            and spec.encoder
+            and spec.encoder.raw
+            and not self.metadata_columns
+        ):
+            self._batch_lines(msg, line_no)
+            return
         for row, record in batch_rows(msg, line_no, self._source, self.batch_root):
             self.bytes_read += len(row)  # a batch's size limit counts the file's records
             if record is not None:
                 self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
         self.read_files += batch_files(msg, line_no, self._source, self.batch_root)
         self.files_pending = True  # the next STATE commits them (and deletes the files)
+
+    def _batch_lines(self, msg: BatchMessage, line_no: int) -> None:
+        """A jsonl BATCH for a loader that reads RECORD lines itself (RowEncoder.raw): each
+        file line that is an object becomes the RECORD line our writers would write for it, for
+        the loader to take as it is; any other line, or one it does not take, is read the
+        general way (so a problem names the file and its line)."""
+        head = lanes.RAW_HEAD + lanes.raw_key(msg.stream) + lanes.RAW_MID
+        tail = b"}\n" if msg.version is None else b',"version":%d}\n' % msg.version
+        for path, gz in batch_files(msg, line_no, self._source, self.batch_root):
+            for row_no, row in enumerate(file_lines(msg, line_no, self._source, path, gz), 1):
+                self.bytes_read += len(row)  # a batch's size limit counts the file's records
+                stripped = row.rstrip(b"\r\n")
+                if not stripped.strip():
+                    continue
+                if (
+                    stripped.startswith(b"{")
+                    and stripped.endswith(b"}")
+                    and self._take(msg.stream, head + stripped[1:] + tail, line_no, msg.version)
+                ):
+                    self.buffered_rows += 1
+                    self._check_limits(msg.stream)
+                    continue
+                record = file_record(msg, line_no, self._source, path, row_no, row)
+                self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
+            self.read_files.append((path, gz))
+        self.files_pending = True  # the next STATE commits them (and deletes the files)
+
+    def _take(self, name: str, line: bytes, line_no: int, version: int | None) -> bool:
+        """`line` (a RECORD line of `name`) taken as it is by its batch's raw lane, if it has one."""
+        if name not in self.lanes:
+            self._begin(name, line_no)
+        taker = self.raw_lanes.get(lanes.raw_key(name))
+        if taker is None:
+            return False
+        batch = self.batches[name]
+        if version is not None and version != batch.version:
+            self._new_version(batch, version)
+        return taker[1](line, line_no)
 
     def _attach_files(self, msg: BatchMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
