@@ -443,7 +443,7 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        if not all(type(r) is bytes for r in batch.records):
+        if set(map(type, batch.records)) != {bytes}:
             return False  # some records took the Python path (a version changed, long numbers)
         lines = raw.arrow_lines(batch.records)
         create, cols = raw.create_rows(plan, batch.version)

@@ -266,4 +266,4 @@ def _keep_version(batch: Batch, version: int) -> None:
 
 
 def has_lines(records: list[Any]) -> bool:
-    return any(type(r) is bytes for r in records)
+    return bytes in set(map(type, records))

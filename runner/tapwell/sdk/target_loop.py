@@ -14,10 +14,12 @@ can build on it without importing tapwell.sdk.target, which re-exports the CLI (
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, Any
 
@@ -90,8 +92,8 @@ class TargetLoop:
         self.read_files: list[tuple[str, bool]] = []  # jsonl files read whole: gone at next flush
         self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
         # a begun batch whose loader reads RECORD lines itself (RowEncoder.raw): the stream's
-        # name as our lines spell it -> (the stream, what takes a line as it is)
-        self.raw_lanes: dict[bytes, tuple[str, lanes.RawLane]] = {}
+        # name as our lines spell it -> what takes its lines as they are
+        self.raw_lanes: dict[bytes, lanes.RawLane] = {}
 
     # ------------------------------------------------------------------ messages
 
@@ -124,17 +126,31 @@ class TargetLoop:
         due_rows, due_bytes = self._due()
         hot: str | None = None  # the stream whose lane `add` is
         add: Any = None
-        for line in stream:
+        for line in _pieces(stream, raw_lanes):
+            if type(line) is not bytes:  # a block of lines the loader takes as they are
+                taker, data = line
+                bytes_read += len(data)
+                n = taker.take_block(data, line_no + 1)
+                line_no += n
+                buffered += n
+                if buffered < due_rows and bytes_read < due_bytes:
+                    continue
+                self.bytes_read, self.buffered_rows = bytes_read, buffered
+                self._check_block(taker.stream)
+                hot = None
+                buffered = self.buffered_rows
+                due_rows, due_bytes = self._due()
+                continue
             line_no += 1
             bytes_read += len(line)
             if raw_lanes and line.startswith(head):  # a line the loader may take as it is
                 taker = raw_lanes.get(line[at : line.find(mid, at)])
-                if taker is not None and taker[1](line, line_no):
+                if taker is not None and taker.take(line, line_no):
                     buffered += 1
                     if buffered < due_rows and bytes_read < due_bytes:
                         continue
                     self.bytes_read, self.buffered_rows = bytes_read, buffered
-                    self._check_limits(taker[0])
+                    self._check_limits(taker.stream)
                     hot = None
                     buffered = self.buffered_rows
                     due_rows, due_bytes = self._due()
@@ -263,7 +279,7 @@ class TargetLoop:
             batch.encoder = spec.encoder
         lane = self.lanes[name] = self._lane(batch)
         if batch.encoder is not None and batch.encoder.raw and not self.metadata_columns:
-            self.raw_lanes[lanes.raw_key(name)] = (name, lanes.raw_lane(batch))
+            self.raw_lanes[lanes.raw_key(name)] = lanes.raw_lane(batch)
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
@@ -285,6 +301,16 @@ class TargetLoop:
         ):
             self.flush()
         elif self.buffered_rows % 1000 == 0:
+            self._every_thousand(self.batches[name])
+
+    def _check_block(self, name: str) -> None:
+        """`_check_limits` after a block of records of `name` (which may step over a thousand)."""
+        if (
+            self.buffered_rows >= self.limits.rows
+            or self.bytes_read - self.flushed_at >= self.limits.bytes
+        ):
+            self.flush()
+        else:
             self._every_thousand(self.batches[name])
 
     def _every_thousand(self, batch: Batch) -> None:
@@ -382,7 +408,7 @@ class TargetLoop:
         batch = self.batches[name]
         if version is not None and version != batch.version:
             self._new_version(batch, version)
-        return taker[1](line, line_no)
+        return taker.take(line, line_no)
 
     def _attach_files(self, msg: BatchMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -496,3 +522,39 @@ class TargetLoop:
     # ------------------------------------------------------------------ helpers
 
     _source = "stdin"
+
+
+BLOCK = 1 << 20  # bytes asked of the input at a time (read1: what is there, never waiting for more)
+
+
+def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterator[Any]:
+    """The input's lines in order, except that a block of whole lines that are all RECORD lines a
+    raw lane takes as they are (RawLane.takes_block) comes as one (lane, block) pair: the loop
+    then makes no Python object per line. A block is read only when the lines before it were
+    handled, so the lanes it is matched against are the current ones. An input without read1
+    comes line by line; the last line, when it has no newline, comes alone (a cut-off line)."""
+    read1 = getattr(stream, "read1", None)
+    if read1 is None:
+        yield from stream
+        return
+    head, mid, at = RAW_HEAD, RAW_MID, len(RAW_HEAD)
+    rest = b""
+    while True:
+        data = read1(BLOCK)
+        if not data:
+            if rest:
+                yield rest
+            return
+        if rest:
+            data, rest = rest + data, b""
+        cut = data.rfind(b"\n") + 1
+        if cut < len(data):
+            data, rest = data[:cut], data[cut:]
+        if not data:
+            continue
+        if raw_lanes and data.startswith(head):
+            taker = raw_lanes.get(data[at : data.find(mid, at)])
+            if taker is not None and taker.takes_block(data, data.count(b"\n")):
+                yield taker, data
+                continue
+        yield from io.BytesIO(data)
