@@ -257,6 +257,7 @@ class Tap:
         settings: Settings[Any] | None = None,
         state_every: int = 10_000,
         batch_formats: tuple[str, ...] = (),
+        batch_auto: bool = False,
     ) -> None:
         """`settings` (tapwell.sdk.settings) declares the config instead of `config_schema`: it
         is then parsed once and `streams`, discover and sync get the parsed object."""
@@ -270,6 +271,8 @@ class Tap:
         self.config_schema = config_schema or {"type": "object", "properties": {}}
         self.state_every = state_every
         self.batch_formats = batch_formats  # BATCH files a stream's `lines` can go into (jsonl)
+        # whether --about lists them, so `fast_lane: auto` takes the lane (else only `on` does)
+        self.batch_auto = batch_auto
         self.log = configure_logging(name)
 
     # ------------------------------------------------------------------ the two seams
@@ -450,7 +453,8 @@ class Tap:
         }
         if self.batch_formats:
             out["capabilities"].append("batch")
-            out["batch_formats"] = list(self.batch_formats)
+            if self.batch_auto:
+                out["batch_formats"] = list(self.batch_formats)
         return out
 
     def validate_config(self, config: dict[str, Any]) -> None:
