@@ -180,3 +180,41 @@ def test_a_bad_record_is_the_usual_line_with_the_same_commit(bin_path, tmp_path,
     assert "line 41" in line and problem in line, line
     assert out == b'{"n":1}\n'
     assert [r[0] for r in loaded] == [1]
+
+
+def test_whole_blocks_of_lines_load_alike_and_name_a_bad_line(tmp_path, monkeypatch):
+    """Past the first block (1 MB) the loop takes whole blocks of lines; a bad record inside one
+    is still named by its own input line, with the same rows committed before it."""
+    from tapwell.sdk import target_lanes
+    from tapwell.singer.errors import ProtocolError
+
+    blocks: list[int] = []
+    real = target_lanes.RawLane.take_block
+
+    def spy(self: Any, data: bytes, first: int) -> int:
+        blocks.append(first)
+        return real(self, data, first)
+
+    monkeypatch.setattr(target_lanes.RawLane, "take_block", spy)
+    records = [record_of(i) for i in range(1, 12001)]
+    data = stream(records)
+    assert len(data) > 2 * (1 << 20)
+    python = load(tmp_path, "python", data, raw_lines=False)
+    sql = load(tmp_path, "sql", data)
+    assert blocks and rows(sql) == rows(python)
+    lines_ = data.split(b"\n")
+    bad_at = 9000  # an input line inside a later block
+    lines_[bad_at - 1] = lines_[bad_at - 1].replace(b'"note":"', b'"note":5,"x":"', 1)
+    bad = b"\n".join(lines_[:5000] + [b'{"type":"STATE","value":{"n":5000}}'] + lines_[5000:])
+    outcome = {}
+    for raw_lines in (True, False):
+        db = tmp_path / f"bad-{raw_lines}.duckdb"
+        cfg = {"path": str(db), "raw_lines": raw_lines}
+        out, loader = io.BytesIO(), DuckDBLoader(cfg)
+        with pytest.raises(ProtocolError) as exc:
+            TargetLoop("target-duckdb", loader, cfg, out).run(io.BytesIO(bad))
+        loader.close()
+        outcome[raw_lines] = (str(exc.value), out.getvalue(), rows(db))
+    assert outcome[True] == outcome[False]
+    assert "line 9001" in outcome[True][0] and "field 'note'" in outcome[True][0]
+    assert outcome[True][1] == b'{"n":5000}\n' and len(outcome[True][2]) == 4999
