@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 PYTEST_ARGS ?=
 # Every install takes its versions from constraints.txt (what CI tested); `make lock` refreshes it.
-PIP_INSTALL := $(BIN)/pip install -q --constraint constraints.txt
+# setuptools prints a 10-line notice on every editable install of a package-dir layout; it says
+# nothing a user can act on, so it is filtered by its message (other warnings still show).
+PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
 .PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-nested bench-smoke image lock clean

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from binascii import hexlify
 from collections.abc import Callable
 from typing import Any
 
@@ -22,20 +23,11 @@ def sha256(string: str) -> str:
     return hashlib.sha256(string.encode("utf-8")).hexdigest()
 
 
-def _json_of_utf8(digest: Callable[[bytes], str]) -> Callable[[bytes], bytes]:
-    """The JSON text of a hex digest of a JSON string's raw bytes (no escapes in them: they are
-    the string's UTF-8), for the in-place edit (rewrite.py): no decode, encode or dumps."""
-
-    def json_of_utf8(raw: bytes) -> bytes:
-        return b'"' + digest(raw).encode("ascii") + b'"'
-
-    return json_of_utf8
-
-
-# Each hash an in-place edit may call carries `json_of_utf8`: the same hash of a string's raw
-# UTF-8 bytes, as JSON text (a null goes through the function itself).
-setattr(md5, "json_of_utf8", _json_of_utf8(lambda raw: hashlib.md5(raw).hexdigest()))  # noqa: B010, S324
-setattr(sha256, "json_of_utf8", _json_of_utf8(lambda raw: hashlib.sha256(raw).hexdigest()))  # noqa: B010
+# Each hash an in-place edit may call carries `hex_of_utf8`: the same hash of a string's raw
+# UTF-8 bytes (no escapes in them), as lowercase hex ASCII bytes, for the chunk edit (rewrite.py):
+# no decode, encode or dumps. A null, or a string with escapes, goes through the function itself.
+setattr(md5, "hex_of_utf8", lambda raw: hexlify(hashlib.md5(raw).digest()))  # noqa: B010, S324
+setattr(sha256, "hex_of_utf8", lambda raw: hexlify(hashlib.sha256(raw).digest()))  # noqa: B010
 
 
 def keyed_hmac(key: bytes | None) -> Callable[[Any], str | None]:
@@ -64,16 +56,18 @@ def keyed_hmac(key: bytes | None) -> Callable[[Any], str | None]:
         o.update(i.digest())
         return o.hexdigest()
 
-    def of_raw(raw: bytes) -> str:
+    def hex_of_utf8(
+        raw: bytes, inner_copy: Any = inner.copy, outer_copy: Any = outer.copy
+    ) -> bytes:  # the states' methods bound once: this runs for every value of a column
         if key is None:
             raise ValueError("hmac_sha256 needs stream_map_config.hash_key")
-        i = inner.copy()
+        i = inner_copy()
         i.update(raw)
-        o = outer.copy()
+        o = outer_copy()
         o.update(i.digest())
-        return o.hexdigest()
+        return hexlify(o.digest())
 
-    setattr(hmac_sha256, "json_of_utf8", _json_of_utf8(of_raw))  # noqa: B010
+    setattr(hmac_sha256, "hex_of_utf8", hex_of_utf8)  # noqa: B010
     return hmac_sha256
 
 

@@ -21,7 +21,7 @@ from tapwell.singer.wire import dumps
 
 from .exact import loads_message
 from .maps import MapFailure, MapperConfig, OutputMap, build_maps
-from .rewrite import MEMO, Edit, Splice, edits_of, rewrite, splice_of
+from .rewrite import MEMO, Edit, Splice, edits_of, rewrite, splice_of, string_of
 
 CHUNK = 1 << 20
 # The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
@@ -59,7 +59,7 @@ class Mapper:
         splice = self._splice_for(data)
         if splice is None:
             self.lines(data, out)
-        else:
+        elif not self.spliced_whole(data, splice, out):
             self.spliced(data, splice, out)
 
     def lines(self, data: bytes, out: list[bytes]) -> None:
@@ -78,50 +78,151 @@ class Mapper:
         head = _HEAD.match(data, data.rfind(b"\n", 0, at) + 1) if at >= 0 else None
         return self.splices.get(head.group(2).decode()) if head is not None else None
 
+    def spliced_whole(self, data: bytes, splice: Splice, out: list[bytes]) -> bool:
+        """Map a chunk in which every line is a RECORD of the stream written without blanks
+        with the edited property a string or null at the record's top level (rewrite.py),
+        or a STATE: one regular expression split cuts it at the values, the values are
+        replaced by their hashes, and the pieces joined. False, with nothing written, when
+        the chunk holds anything else (another line, the key twice in a line, a string to
+        parse, broken UTF-8) or a value fails: `spliced` then maps it, and names the line."""
+        if not data.endswith(b"\n"):
+            return False
+        text = b"\n" + data  # so each line starts after a newline, the first one too
+        parts = splice.split(text)
+        strings = parts[2::4]
+        found, lines = len(strings), data.count(b"\n")
+        if (found != lines and found + text.count(b'\n{"type":"STATE"') != lines) or data.count(
+            splice.key
+        ) != found:
+            return False
+        # the strings' bytes (a newline between them: no UTF-8 sequence spans two)
+        joined = b"\n".join(filter(None, strings))
+        if not (joined.isascii() or _is_utf8(joined)):
+            return False
+        memo = splice.memo
+        if None not in memo and None in strings:
+            try:
+                memo[None] = orjson_dumps(splice.func(None))
+            except Exception:  # as the parsed path reports it: `spliced` says which line
+                return False
+        memo_get, hex_of = memo.get, splice.hex_of_utf8
+        try:
+            if b"\\" not in joined:
+                hashes = [memo_get(s) or hex_of(s) for s in strings]  # type: ignore[arg-type]
+            else:
+                escaped = self._escaped(splice)
+                hashes = [
+                    memo_get(s) or (hex_of(s) if b"\\" not in s else escaped(s))  # type: ignore[operator, arg-type]
+                    for s in strings
+                ]
+        except Exception:  # a string to parse: `spliced` says which line
+            return False
+        if len(memo) < MEMO:
+            memo.update(zip(strings, hashes))
+        parts[2::4] = hashes
+        parts[3::4] = _EMPTY * found  # a null's literal: its hash took the string's place
+        at = 0 if parts[0] else 1  # the newline put before the chunk
+        parts[at] = parts[at][1:]  # type: ignore[index]
+        out.append(b"".join(parts))  # type: ignore[arg-type]
+        self.line_no += lines
+        return True
+
+    @staticmethod
+    def _escaped(splice: Splice) -> Callable[[bytes], bytes]:
+        """The hash of a string with escapes, decoded as JSON decodes it."""
+        hex_of = splice.hex_of_utf8
+
+        def escaped(raw: bytes) -> bytes:
+            string = string_of(raw)
+            if string is None:
+                raise ValueError("not a valid JSON string")
+            return hex_of(string.encode("utf-8"))
+
+        return escaped
+
     def spliced(self, data: bytes, splice: Splice, out: list[bytes]) -> None:
-        """Map a chunk by replacing the value of the stream's one edited property in each of
-        its RECORD lines, found with bytes.find, and copying the bytes in between as they are.
-        Any other line (STATE, another stream, the key twice, a value with an escape) goes line
-        by line, in order; a SCHEMA among them that changes the stream's map sends the rest of
-        the chunk line by line."""
-        key, func, memo, of_raw = splice.key, splice.func, splice.memo, splice.json_of_utf8
-        head, value_at, width = splice.head.match, splice.value.match, len(key)
-        find = data.find
-        done = pos = 0  # data[done:pos] is copied as it is, once a line needs more
-        end = len(data)
-        while pos < end:
-            eol = find(b"\n", pos) + 1 or end  # chunks end with a newline; never loop
-            at = find(key, pos, eol) if head(data, pos) is not None else -1
-            found = value_at(data, at + width, eol) if at >= 0 else None
-            if found is None or find(key, at + width, eol) >= 0:
-                out.append(data[done:pos])
-                self.line_no += 1
-                self.line(data[pos:eol], out)
-                done = pos = eol
+        """Map a chunk with one regular expression pass: each RECORD line of the stream written
+        without blanks, whose edited property is a string or null at the record's top level
+        (rewrite.py), has that value replaced by its hash and every other byte copied as it
+        is. Lines between the matches (STATE, another stream, anything unusual) go line by
+        line, in order; a SCHEMA among them that changes the stream's map sends the rest of the
+        chunk line by line. When the key occurs in the chunk more often than there are matches,
+        each matched line is checked for the key after its value (a key twice goes line by
+        line)."""
+        matches = list(splice.lines.finditer(data))
+        twice = data.count(splice.key) != len(matches)
+        key, memo, of_raw = splice.key, splice.memo, splice.hex_of_utf8
+        find, memo_get = data.find, memo.get
+        done = prev = 0  # data[done:] is not written yet; data[prev:] is not mapped yet
+        counted = 0  # self.line_no counts the lines of data[:counted]
+        for found in matches:
+            start, eol = found.span()
+            if start != prev or (twice and find(key, found.end(1), eol) >= 0):
+                # lines to map one by one: those before the match, and the matched line itself
+                # when it does not start a line (a nested object) or holds the key twice
+                upto = start if start != prev and data[start - 1] == 10 else eol
+                if twice and upto == start and find(key, found.end(1), eol) >= 0:
+                    upto = eol
+                out.append(data[done:prev])
+                self.line_no += data.count(b"\n", counted, prev)
+                self.lines(data[prev:upto], out)
+                done = prev = counted = upto
                 if self.splices.get(splice.stream) is not splice:
-                    self.lines(data[pos:], out)
+                    self.lines(data[prev:], out)
                     return
-                continue
-            self.line_no += 1
+                if upto == eol:
+                    continue
             text = found.group(2)
-            value = memo.get(text)
+            value = memo_get(text)
             if value is None:
-                try:
-                    if text is not None and of_raw is not None:
-                        value = of_raw(text)
-                    else:
-                        value = orjson_dumps(func(None if text is None else text.decode("utf-8")))
-                except Exception as exc:  # as the parsed path reports it
-                    failure = MapFailure(splice.prop, splice.text, exc)
-                    raise self._failure(failure, splice.stream) from None
+                value = self._hash(splice, text, of_raw, data, counted, start, out, done)
+                if value is None:  # not sure of the string: map the line the ordinary way
+                    out.append(data[done:start])
+                    self.line_no += data.count(b"\n", counted, start)
+                    self.lines(data[start:eol], out)
+                    done = prev = counted = eol
+                    continue
                 if len(memo) < MEMO:
                     memo[text] = value
-            start, stop = found.span(1)
-            out.append(data[done:start])
+            if text is None:
+                vs, ve = found.span(1)
+            else:
+                vs, ve = found.span(2)
+            out.append(data[done:vs])
             out.append(value)
-            done = stop
-            pos = eol
-        out.append(data[done:])
+            done = ve
+            prev = eol
+        out.append(data[done:prev])
+        self.line_no += data.count(b"\n", counted, prev)
+        self.lines(data[prev:], out)  # the lines after the last match
+
+    def _hash(
+        self,
+        splice: Splice,
+        text: bytes | None,
+        of_raw: Callable[[bytes], bytes],
+        data: bytes,
+        counted: int,
+        start: int,
+        out: list[bytes],
+        done: int,
+    ) -> bytes | None:
+        """The replacement of one value: the hex of a string's hash (written between its
+        quotes), or the JSON of the function's result for a null; None when the string's bytes
+        need the parse (a bad escape, broken UTF-8). A failure names the line, after the output
+        of the lines before it."""
+        try:
+            if text is None:
+                return orjson_dumps(splice.func(None))
+            if b"\\" not in text and text.isascii():
+                return of_raw(text)
+            string = string_of(text)
+            return None if string is None else of_raw(string.encode("utf-8"))
+        except Exception as exc:  # as the parsed path reports it
+            out.append(data[done:start])
+            self.line_no += data.count(b"\n", counted, start) + 1
+            failure = MapFailure(splice.prop, splice.text, exc)
+            raise self._failure(failure, splice.stream) from None
 
     def line(self, line: bytes, out: list[bytes]) -> None:
         head = _HEAD.match(line)
@@ -261,6 +362,17 @@ class Mapper:
                 out.append(dumps(message) + b"\n")
             else:
                 out.append(dumps({**message, "stream": m.alias, "record": mapped}) + b"\n")
+
+
+_EMPTY = [b""]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def run(

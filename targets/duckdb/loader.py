@@ -156,7 +156,7 @@ class DuckDBLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
-            if self.config.nested_for(spec.name) == "tables":
+            if self.config.tables_for(spec.name, spec.schema):
                 self.nested[spec.name] = children.prepare(self, spec)
             else:
                 children.leftovers(self, spec)

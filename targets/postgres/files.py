@@ -13,7 +13,9 @@ not have: one ProtocolError naming the file and its row, never a traceback.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
+from collections.abc import Iterator
 from typing import IO, Any
 
 import psycopg
@@ -23,6 +25,7 @@ from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
 
 from . import ddl
+from .types import family
 
 CHUNK = 1 << 20
 
@@ -89,11 +92,29 @@ def _copy_file(
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         into, ddl.idents(cols)
     )
-    nul = loader.tables[batch.spec.name].nul
+    table = loader.tables[batch.spec.name]
+    nul = table.nul
+    json_at = [i for i, c in enumerate(cols) if family(table.columns.get(c, "")) in JSON_TYPES]
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            while chunk := f.read(CHUNK):
-                pipe.write(_without_nul(chunk, nul))
+            if json_at:
+                offset = 0
+                for piece in _rows_in_chunks(f):
+                    if b"\\u0000" in piece:
+                        try:
+                            piece = _json_without_nul(piece, json_at, cols, nul)
+                        except _NulInJson as exc:
+                            row = _row_number(path, gz, offset + exc.at)
+                            raise _bad(
+                                batch,
+                                loader.source,
+                                f"BATCH file {path} row {row}, column {exc.column}: {NUL_IN_JSON}",
+                            ) from None
+                    offset += len(piece)
+                    pipe.write(_without_nul(piece, nul))
+            else:
+                while chunk := f.read(CHUNK):
+                    pipe.write(_without_nul(chunk, nul))
         batch.file_rows += max(cur.rowcount, 0)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
@@ -151,11 +172,104 @@ def _without_nul(chunk: bytes, nul: Any) -> bytes:
     says, as the RECORD lane does (PostgreSQL cannot store them; in UTF-8 a 0 byte is only ever
     U+0000, so a chunk boundary never splits one). Mode `error` leaves them: COPY then refuses
     the row, and the error names the file, row and column. A NUL written as `\\u0000` inside a
-    JSON value is not touched: jsonb refuses it the same way."""
+    JSON value: `_json_without_nul`."""
     if nul.mode == "error" or b"\x00" not in chunk:
         return chunk
     nul.count += chunk.count(b"\x00")
     return chunk.replace(b"\x00", "\ufffd".encode() if nul.mode == "replace" else b"")
+
+
+JSON_TYPES = ("json", "jsonb")
+# a csv field: quoted (a quote inside doubled), or bare
+_FIELD = re.compile(rb'"(?:[^"]|"")*"|[^,"\n]*')
+# a JSON escape of U+0000: `\u0000` after an even run of backslashes (`\\u0000` is a backslash
+# and the text "u0000"). A csv field keeps backslashes as they are, so this holds in it too.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _rows_in_chunks(f: IO[bytes]) -> Iterator[bytes]:
+    """The file in pieces of about CHUNK bytes that each end where a row ends (a newline after
+    an even number of quotes: a quoted field may hold newlines)."""
+    carry = b""
+    while chunk := f.read(CHUNK):
+        data = carry + chunk if carry else chunk
+        end = data.rfind(b"\n")
+        while end >= 0 and data.count(b'"', 0, end) % 2:
+            end = data.rfind(b"\n", 0, end)
+        yield data[: end + 1]
+        carry = data[end + 1 :]
+    if carry:
+        yield carry
+
+
+NUL_IN_JSON = (
+    "JSON contains a NUL character (\\u0000), which PostgreSQL's jsonb cannot store "
+    "(set nul_characters to replace or strip to load it)"
+)
+
+
+class _NulInJson(Exception):
+    """Mode `error`: the row starting at `at` holds a NUL in JSON column `column`."""
+
+    def __init__(self, at: int, column: str) -> None:
+        super().__init__(column)
+        self.at, self.column = at, column
+
+
+def _json_without_nul(piece: bytes, json_at: list[int], cols: list[str], nul: Any) -> bytes:
+    """`piece` (whole csv rows) with every JSON escape of a NUL character in a json or jsonb
+    column replaced by U+FFFD's or stripped, as `nul_characters` says: what the RECORD lane does
+    to such a value (encode.Nul.fix_json), which jsonb would refuse; in mode `error`, the first
+    one raises _NulInJson. A text column's `\\u0000` is six characters of text, and stays."""
+    fix = rb"\1\\ufffd" if nul.mode == "replace" else rb"\1"
+    out: list[bytes] = []
+    done = pos = 0
+    end = len(piece)
+    while pos < end:
+        row_end = _row_end(piece, pos)
+        if piece.find(b"\\u0000", pos, row_end) < 0:
+            pos = row_end
+            continue
+        at = pos
+        for index in range(len(cols)):
+            field = _FIELD.match(piece, at)
+            if field is None:
+                break
+            start, stop = field.span()
+            if index in json_at and piece.find(b"\\u0000", start, stop) >= 0:
+                fixed, count = _NUL_ESCAPE.subn(fix, piece[start:stop])
+                if count and nul.mode == "error":
+                    raise _NulInJson(pos, cols[index])
+                if count:
+                    nul.count += 1
+                    out.append(piece[done:start])
+                    out.append(fixed)
+                    done = stop
+            if piece[stop : stop + 1] != b",":
+                break
+            at = stop + 1
+        pos = row_end
+    out.append(piece[done:])
+    return b"".join(out)
+
+
+def _row_number(path: str, gz: bool, at: int) -> int:
+    """The row (the header is row 1) that starts at byte `at` of the file."""
+    with _open(path, gz) as f:
+        data = f.read(at)
+    row = pos = 0
+    while pos < len(data):
+        pos = _row_end(data, pos)
+        row += 1
+    return row + 1
+
+
+def _row_end(piece: bytes, pos: int) -> int:
+    """Where the row starting at `pos` ends (after its newline)."""
+    end = piece.find(b"\n", pos)
+    while end >= 0 and piece.count(b'"', pos, end) % 2:
+        end = piece.find(b"\n", end + 1)
+    return len(piece) if end < 0 else end + 1
 
 
 def _open(path: str, gz: bool) -> IO[bytes]:
@@ -183,8 +297,6 @@ def _header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
 def _copy_problem(exc: Any, path: str) -> str:
     """`BATCH file F row N, column C: what PostgreSQL said`, from COPY's error context
     (`COPY t, line N, column C: "..."`); the file's row counts its header as row 1."""
-    import re
-
     message = (str(exc).strip().splitlines() or ["COPY failed"])[0]
     message = message.removeprefix("ERROR:").strip()
     context = getattr(getattr(exc, "diag", None), "context", None) or ""

@@ -13,8 +13,8 @@ def pg_dsn(db):
     return f"host={db['host']} port={db['port']} user={db['user']} dbname={db['dbname']}"
 
 
-def history(proj, name):
-    done = proj.cli("state", "history", name, "--limit", "100")
+def history(proj, name, *target):
+    done = proj.cli("state", "history", name, "--limit", "100", *target)
     assert done.returncode == 0, done.stderr
     return [line.split(None, 2)[2] for line in done.stdout.splitlines()]  # run id and state
 
@@ -88,3 +88,66 @@ def test_migrate_to_postgres_and_back_keeps_state_history_and_runs(proj, pg_db):
     )
     done = proj.cli("state", "migrate", "--to", "file", "--dsn", dsn, "--force")
     assert done.returncode == 0, done.stderr
+
+
+def test_migrate_keeps_each_fanout_targets_own_state_and_history(proj, pg_db):
+    """An integration with targets: [...] keeps a state per target (NAME@TARGET) beside its own:
+    migrate copies them all, so a secondary that is behind stays behind (and catches up from
+    its own state) rather than resuming from the integration's, skipping rows."""
+    from helpers.runner_project import duckdb_target
+
+    dsn = pg_dsn(pg_db)
+    fan = fake_integration(proj)
+    fan.pop("target")
+    fan["targets"] = [
+        duckdb_target(proj),
+        {"name": "target-jsonl", "config": {"destination_path": str(proj.root / "out2")}},
+    ]
+    raw = {"integrations": {"fan": fan}}
+    proj.write(raw)
+    assert proj.cli("run", "fan", "--quiet").returncode == 0
+    behind = b'{"bookmarks": {"items": {"last_id": 100}}}'
+    done = proj.cli("state", "set", "fan", "-", "--target", "target-jsonl", stdin=behind)
+    assert done.returncode == 0, done.stderr
+
+    def seen() -> tuple:
+        shown = proj.cli("state", "show", "fan")
+        assert shown.returncode == 0, shown.stderr
+        return (
+            json.loads(shown.stdout),
+            proj.cli("state", "show", "fan", "--target", "target-jsonl").stdout,
+            history(proj, "fan"),
+            *(history(proj, "fan", "--target", t) for t in ("target-duckdb", "target-jsonl")),
+        )
+
+    before = seen()
+    assert before[0] == {
+        "target-duckdb": {"bookmarks": {"items": {"last_id": 300}}},
+        "target-jsonl": {"bookmarks": {"items": {"last_id": 100}}},
+    }
+    done = proj.cli("state", "migrate", "--to", "postgres", "--dsn", dsn)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "tapwell: fan: state, 1 history entry, 1 run(s) copied; "
+        "the own states of its targets target-duckdb (state, 1 history entry), "
+        "target-jsonl (state, 2 history entries)"
+    )
+    proj.write({**raw, "state": {"backend": "postgres", "dsn": dsn}})
+    assert seen() == before
+
+    # the secondary catches up from its own migrated state
+    done = proj.cli("run", "fan", "--target", "target-jsonl", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert proj.starts()[-1] == 100
+
+    # a destination holding only a target's own state (and its history) is taken too
+    other = proj.root / "other"
+    proj.write({**raw, "state": {"backend": "file", "path": str(other)}})
+    done = proj.cli("state", "migrate", "--to", "file", "--dsn", dsn)
+    assert done.returncode == 0, done.stderr
+    (other / "fan.json").unlink()
+    for p in (other / ".runs").glob("*"):
+        p.unlink()
+    (other / ".history" / "fan.jsonl").unlink()
+    done = proj.cli("state", "migrate", "--to", "file", "--dsn", dsn)
+    assert done.returncode == 2 and "already holds state or runs of fan;" in done.stderr

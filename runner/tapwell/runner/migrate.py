@@ -10,6 +10,10 @@ after the newest history entry). Each integration's lock is held on the source w
 copied, so a run cannot change it halfway. A destination that already holds state, history or
 runs of any of the integrations is refused unless `force`: its entries are then kept and the
 copied ones added (the current state and runs with the same id are replaced).
+
+An integration with `targets: [...]` also has a state per target (NAME@TARGET, fanout.py): each
+is copied the same way, with its history, under the integration's lock; a secondary that is
+behind stays behind, and catches up from its own state.
 """
 
 from __future__ import annotations
@@ -34,6 +38,25 @@ class Copied:
     state: bool
     history: int
     runs: int
+    targets: dict[str, tuple[bool, int]]  # target -> (its own state copied, history entries)
+
+    def describe(self) -> str:
+        line = (
+            f"tapwell: {self.integration}: {_state_and_history(self.state, self.history)}, "
+            f"{self.runs} run(s) copied"
+        )
+        if self.targets:
+            line += "; the own states of its targets " + ", ".join(
+                f"{t} ({_state_and_history(*copied)})" for t, copied in self.targets.items()
+            )
+        return line
+
+
+def _state_and_history(state: bool, history: int) -> str:
+    return (
+        f"{'state' if state else 'no state'}, "
+        f"{history} history entr{'y' if history == 1 else 'ies'}"
+    )
 
 
 def postgres_settings(project: Project, dsn: str | None, schema: str | None) -> tuple[str, str]:
@@ -79,28 +102,41 @@ def integrations(project: Project, source: StateBackend) -> list[str]:
     return sorted(names)
 
 
-def holds_something(store: StateBackend, name: str) -> bool:
-    return (
-        store.get(name) is not None
-        or bool(store.state_history(name, 1))
-        or bool(store.runs(name, 1))
-    )
+def target_keys(project: Project, name: str) -> dict[str, str]:
+    """Of an integration with `targets:` in tapwell.yml, each target's state key."""
+    return project.target_state_keys(name) if name in project.names else {}
 
 
-def copy_integration(source: StateBackend, dest: StateBackend, name: str) -> Copied:
-    """Copy one integration, holding its lock on the source."""
+def holds_something(store: StateBackend, name: str, keys: list[str]) -> bool:
+    return any(
+        store.get(k) is not None or bool(store.state_history(k, 1)) for k in [name, *keys]
+    ) or bool(store.runs(name, 1))
+
+
+def copy_state(source: StateBackend, dest: StateBackend, key: str) -> tuple[bool, int]:
+    """Copy one state key's history (oldest first) and current value: (a current state, how
+    many history entries)."""
+    history = source.state_history(key, ALL)[::-1]  # oldest first
+    for _saved_at, run_id, value in history:
+        if value is None:
+            dest.clear(key, run_id=run_id)
+        else:
+            dest.put(key, value, run_id=run_id, record=True, force=True)
+    current = source.get(key)
+    if current is not None:
+        dest.put(key, current, force=True)
+    elif dest.get(key) is not None:
+        dest.clear(key)  # the source has none now: neither may the destination
+    return current is not None, len(history)
+
+
+def copy_integration(
+    source: StateBackend, dest: StateBackend, name: str, targets: dict[str, str] | None = None
+) -> Copied:
+    """Copy one integration (and its targets' own states), holding its lock on the source."""
     with source.lock(name):
-        history = source.state_history(name, ALL)[::-1]  # oldest first
-        for _saved_at, run_id, value in history:
-            if value is None:
-                dest.clear(name, run_id=run_id)
-            else:
-                dest.put(name, value, run_id=run_id, record=True, force=True)
-        current = source.get(name)
-        if current is not None:
-            dest.put(name, current, force=True)
-        elif dest.get(name) is not None:
-            dest.clear(name)  # the source has none now: neither may the destination
+        copied = {t: copy_state(source, dest, key) for t, key in (targets or {}).items()}
+        state, history = copy_state(source, dest, name)
         runs: list[RunRecord] = source.runs(name, ALL)[::-1]
         for run in runs:
             dest.save_run(run)
@@ -110,7 +146,7 @@ def copy_integration(source: StateBackend, dest: StateBackend, name: str) -> Cop
                 lines = source.read_log(run.id)
                 if lines:
                     dest.append_log(run.id, lines)
-    return Copied(name, current is not None, len(history), len(runs))
+    return Copied(name, state, history, len(runs), copied)
 
 
 def migrate(
@@ -126,7 +162,8 @@ def migrate(
     source, dest, source_where, dest_where = open_pair(project, to, dsn, schema)
     try:
         names = integrations(project, source)
-        taken = [n for n in names if holds_something(dest, n)]
+        keys = {n: target_keys(project, n) for n in names}
+        taken = [n for n in names if holds_something(dest, n, list(keys[n].values()))]
         if taken and not force:
             raise ConfigError(
                 f"state migrate: {dest_where} already holds state or runs of {', '.join(taken)}; "
@@ -134,13 +171,9 @@ def migrate(
             )
         copied = []
         for name in names:
-            item = copy_integration(source, dest, name)
+            item = copy_integration(source, dest, name, keys[name])
             copied.append(item)
-            log(
-                f"tapwell: {name}: {'state' if item.state else 'no state'}, "
-                f"{item.history} history entr{'y' if item.history == 1 else 'ies'}, "
-                f"{item.runs} run(s) copied"
-            )
+            log(item.describe())
         log(
             f"tapwell: copied {len(copied)} integration(s) from {source_where} to {dest_where}; "
             f"now set `state: {{backend: {to}{NEXT[to]}}}` in tapwell.yml (the source is left as it was)"

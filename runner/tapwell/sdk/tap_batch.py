@@ -34,6 +34,7 @@ from typing import IO, Any, Protocol
 
 import orjson
 
+from tapwell.singer.codegen import execute
 from tapwell.singer.errors import ConfigError
 
 FORMATS = ("jsonl", "csv")
@@ -209,8 +210,7 @@ def compile_csv_row(columns: Sequence[str]) -> Callable[[dict[str, Any]], str]:
             f"('\"' + x{i}.replace('\"', '\"\"') + '\"' if type(x{i}) is str else q(x{i})))"
         )
     src = "def row(r):\n    return ','.join((" + ", ".join(parts) + ",)) + '\\n'\n"
-    exec(compile(src, "<tapwell csv row>", "exec"), ns)  # noqa: S102 - source from indexes only
-    return ns["row"]
+    return execute(src, "tap-csv-row", ns)["row"]  # source from indexes only
 
 
 # ----------------------------------------------------------------------------- the files

@@ -146,12 +146,32 @@ def test_runs_filter_and_every_page_at_1280_and_400(web, page, browser):
         _shot(page, name)
     narrow = browser.new_context(viewport={"width": 400, "height": 800})
     tab = narrow.new_page()
-    for path, name in [("/", "integrations-400"), ("/runs", "runs-400")]:
+    for path, name in [
+        ("/", "integrations-400"),
+        ("/runs", "runs-400"),
+        ("/schedule", "schedule-400"),
+        ("/integrations/slow.orders", "integration-400"),
+    ]:
         tab.goto(web.url + path)
         wide = tab.evaluate("document.documentElement.scrollWidth")
         assert wide <= 400, f"{path} scrolls sideways at 400 px ({wide})"
         _shot(tab, name)
     last = web.get("/api/runs", params={"limit": 1}).json()["runs"][0]["id"]
-    tab.goto(web.url + f"/runs/{last}")
-    assert tab.evaluate("document.documentElement.scrollWidth") <= 400
+    done = web.get("/api/runs", params={"limit": 1, "status": "succeeded"}).json()["runs"][0]
+    for run_id in (last, done["id"]):
+        tab.goto(web.url + f"/runs/{run_id}")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 400
+    _shot(tab, "run-400")
     narrow.close()
+
+
+def test_lists_renew_themselves_unless_the_reader_is_busy(web, page):
+    page.add_init_script("window.TAPWELL_REFRESH_SECONDS = 1")
+    page.goto(web.url + "/")
+    assert "renewed every 30 s" in page.locator("footer").inner_text()
+    with page.expect_navigation():  # the page reloads by itself
+        pass
+    page.evaluate("window.notReloaded = true")
+    page.get_by_text("full refresh…").first.click()  # a confirmation box open: busy
+    page.wait_for_timeout(3_000)  # three refresh periods
+    assert page.evaluate("window.notReloaded") is True

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.pg_target_cli import lines, query, record, run_target, schema, state, stdout_states
+from helpers.pg_target import query, record, run_target, schema, state, stdout_states, text_lines
 
 pytestmark = pytest.mark.services
 
@@ -39,7 +39,7 @@ def test_streamed_batches_load_like_whole_ones(
         *_rows("s", range(2 * N, 4 * N), "c"),
         state({"n": 2}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 0, result.stderr
     assert stdout_states(result.stdout) == [{"n": 1}, {"n": 2}]
     got = dict(query(pg_db, "SELECT id, v FROM s"))
@@ -50,14 +50,14 @@ def test_streamed_batches_load_like_whole_ones(
     assert query(pg_db, "SELECT count(*), min(_sdc_table_version) FROM t") == [(50, 7)]
     # Run 2: keys already there (the streamed COPY meets them: merged instead).
     again = [schema("s", PROPS, ["id"]), *_rows("s", range(N, 3 * N), "d"), state({"n": 3})]
-    result = run_target(bin_path, tmp_path, config, lines(*again))
+    result = run_target(config, text_lines(*again), tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT count(*), count(*) FILTER (WHERE v LIKE 'd%') FROM s") == [
         (4 * N - 100 + 100, 2 * N)
     ]
     # No key properties: appended, streamed too (the second batch on).
     append = [schema("u", PROPS), *_rows("u", range(0, 3 * N), "u"), *_rows("u", range(5), "x")]
-    result = run_target(bin_path, tmp_path, config, lines(*append))
+    result = run_target(config, text_lines(*append), tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT count(*), count(DISTINCT id) FROM u") == [(3 * N + 5, 3 * N)]
 
@@ -75,7 +75,7 @@ def test_a_refused_value_after_the_stream_opened_commits_nothing_of_its_batch(
         *_rows("s", range(N + 1800, 2 * N), "b"),
         state({"n": 2}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 65
     assert f"line {N + 1803}, stream 's', field 'v': text contains a NUL byte" in result.stderr
     assert stdout_states(result.stdout) == [{"n": 1}]
@@ -101,12 +101,12 @@ def test_each_fallback_to_the_ordinary_load_is_said_once(
         ],
         state({"n": 1}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*twice))
+    result = run_target(config, text_lines(*twice), tmp_path)
     assert result.returncode == 0, result.stderr
     said = "stream 's': a batch was loaded again the ordinary way (a key came twice in the batch)"
     assert result.stderr.count(said) == 1, result.stderr
     again = [schema("s", PROPS, ["id"]), *_rows("s", range(0, 3 * N), "d"), state({"n": 2})]
-    result = run_target(bin_path, tmp_path, config, lines(*again))
+    result = run_target(config, text_lines(*again), tmp_path)
     assert result.returncode == 0, result.stderr
     said = "stream 's': a key already in the table: its batches are staged and merged from now on"
     assert result.stderr.count(said) == 1 and "ordinary way" not in result.stderr, result.stderr
@@ -127,7 +127,7 @@ def test_metadata_columns_are_encoded_as_read_and_streamed(
         *[{**r, "time_extracted": at} for r in _rows("m", range(0, 2 * N), "a")],
         state({"n": 1}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ordinary way" not in result.stderr and "dicts" not in result.stderr, result.stderr
     rows = query(

@@ -304,11 +304,12 @@ def routes() -> list[Route]:
 
 def make_app(service: Service) -> Starlette:
     """The JSON API and the web page (tapwell.runner.serve.web) over the same queries."""
+    from tapwell.runner.serve.web import SameOrigin
     from tapwell.runner.serve.web import routes as web_routes
 
     app = Starlette(
         routes=routes() + web_routes(),
-        middleware=[Middleware(TokenAuth)],
+        middleware=[Middleware(SameOrigin), Middleware(TokenAuth)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _crash},
         lifespan=service.lifespan,
     )

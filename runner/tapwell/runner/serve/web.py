@@ -9,6 +9,7 @@ uses a few lines of it (an EventSource on the API's SSE log stream).
     GET /runs/{id}                 one run            (/api/runs/{id})
     GET /schedule                  the next 24 hours  (/api/schedule)
     POST /integrations/{name}/run, /runs/{id}/relaunch, /runs/{id}/cancel   (forms, CSRF token)
+    SameOrigin: no POST from another web site, to the forms or to the API
     GET/POST /login                the serve token, asked once, kept in an HttpOnly cookie
 """
 
@@ -19,12 +20,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tapwell.runner.history import FINISHED, OUTCOMES, utcnow
@@ -47,7 +50,8 @@ if TYPE_CHECKING:
 
 TOKEN_COOKIE = "tapwell_token"  # the same cookie the API's TokenAuth accepts
 CSRF_COOKIE = "tapwell_csrf"
-STATIC = {"style.css": "text/css", "log.js": "text/javascript"}
+STATIC = {"style.css": "text/css", "log.js": "text/javascript", "refresh.js": "text/javascript"}
+REFRESH_SECONDS = 30  # the integrations, runs and schedule pages reload themselves (refresh.js)
 SYMBOL = {
     "succeeded": "✓",
     "failed": "✕",
@@ -58,7 +62,15 @@ SYMBOL = {
     "lost": "?",
 }
 
+LOG_HEAD, LOG_TAIL = 50, 450  # a run page shows at most these first and last log lines
+
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _text(value: object) -> Markup:
+    """`value` escaped for an element's content (not an attribute): & < > only. A log line's
+    JSON quotes stay quotes, a third lighter than `&#34;` (the log is most of a run page)."""
+    return Markup(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 @cache
@@ -75,6 +87,7 @@ def _env() -> Environment:
         size=words.size,
         count=words.count,
         cron=words.cron_words,
+        text=_text,
     )
     env.globals.update(symbol=SYMBOL, outcomes=OUTCOMES, between=words.between)
     return env
@@ -151,6 +164,33 @@ async def _form(request: Request) -> dict[str, str]:
     return form
 
 
+class SameOrigin(BaseHTTPMiddleware):
+    """Refuse a request that changes something (any method but GET, HEAD, OPTIONS) when a
+    browser sent it from another site or origin. Without a token, serve's API takes a plain POST
+    (`curl -X POST .../runs`), and any web page the user opens can send one: a form posted to
+    127.0.0.1:8765 needs no CORS preflight. Another port of the same host is the same *site*,
+    so SameSite=Strict does not stop it. Browsers say where a request comes from in
+    `Sec-Fetch-Site` (else in `Origin`); curl and scripts send neither and pass."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_origin(request):
+            message = "refused: a request from another web site cannot change anything here"
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"error": message}, status_code=403)
+            return error_page(request, 403, message)
+        return await call_next(request)
+
+
+def _cross_origin(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")  # none: typed in, or a bookmark
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.headers.get("host", "")
+
+
 def _see(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
@@ -161,7 +201,13 @@ def _see(path: str) -> Response:
 @page
 async def home(request: Request) -> Response:
     data = await run_in_threadpool(integrations_data, _service(request))
-    return render(request, "integrations.html", data=data, json_url="/api/integrations")
+    return render(
+        request,
+        "integrations.html",
+        data=data,
+        json_url="/api/integrations",
+        refresh=REFRESH_SECONDS,
+    )
 
 
 @page
@@ -170,7 +216,7 @@ async def integration(request: Request) -> Response:
     name = check_name(service, str(request.path_params["name"]))
     data = await run_in_threadpool(integration_data, service, name)
     json_url = "/api/integrations/" + name
-    return render(request, "integration.html", i=data, json_url=json_url)
+    return render(request, "integration.html", i=data, json_url=json_url, refresh=REFRESH_SECONDS)
 
 
 @page
@@ -194,6 +240,7 @@ async def runs(request: Request) -> Response:
         newer=newer,
         older=older,
         json_url="/api/runs" + (f"?{urlencode(query)}" if query else ""),
+        refresh=None if "before" in query else REFRESH_SECONDS,  # an older page stays put
     )
 
 
@@ -208,16 +255,25 @@ async def run(request: Request) -> Response:
     if not lines and record.log:
         lines = record.log.splitlines()
     detail = run_detail(record)
+    head, tail = (lines, []) if len(lines) <= LOG_HEAD + LOG_TAIL else _cut(lines)
     return render(
         request,
         "run.html",
         r=detail,
         charts=charts.run_charts(detail["stages"]),
-        lines=lines,
+        lines=head,
+        tail=tail,
+        total=len(lines),
         live=record.outcome not in FINISHED,
         known=record.integration in service.scheduler.project.names,
         json_url="/api/runs/" + run_id,
     )
+
+
+def _cut(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The first and the last lines of a long log: the page stays light (an hour of METRIC
+    lines is megabytes); the whole log is one link away."""
+    return lines[:LOG_HEAD], lines[-LOG_TAIL:]
 
 
 @page
@@ -231,6 +287,7 @@ async def schedule(request: Request) -> Response:
         data=data,
         lanes=_lanes(data, service.scheduler.project.names),
         json_url="/api/schedule",
+        refresh=REFRESH_SECONDS * 2,
     )
 
 
@@ -250,7 +307,27 @@ def _lanes(data: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
         lanes[item["integration"]]["times"].append({"at": item["at"], "pct": round(pct, 2)})
     for n, lane in lanes.items():
         lane["then"] = [m for m, needs in data["after"].items() if n in needs]
+        lane["expected"] = []
+    _expected_after(lanes)
     return [lane for lane in lanes.values() if lane["times"] or lane["after"] or lane["then"]]
+
+
+def _expected_after(lanes: dict[str, dict[str, Any]]) -> None:
+    """An `after:` integration with no schedule of its own is drawn where it is expected: after
+    each run of the integration it waits for (of several, the one that runs least often: each
+    must have succeeded since), through chains (a -> b -> c), as hollow ticks."""
+    for _ in range(len(lanes)):  # a chain of n integrations settles in at most n passes
+        changed = False
+        for lane in lanes.values():
+            if lane["times"] or not lane["after"] or lane["expected"]:
+                continue
+            needs = [lanes[n] for n in lane["after"] if n in lanes]
+            ticks = [need["times"] or need["expected"] for need in needs]
+            if needs and all(ticks):
+                lane["expected"] = min(ticks, key=len)
+                changed = True
+        if not changed:
+            return
 
 
 # ---------------------------------------------------------------------- forms that change something
