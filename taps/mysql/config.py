@@ -14,7 +14,7 @@ from typing import Any
 import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.sql_tap import truthy
-from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
+from tapwell.sdk.tap_batch import BatchConfig
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "MySQLConfig", "truthy"]
@@ -31,15 +31,9 @@ class MySQLConfig:
     host: str = setting(required=True, help="Server host name or address")
     port: int = setting(3306, type=sql_tap.WHOLE, parse=sql_tap.port, help="Server port")
     user: str = setting(required=True, help="User name")
-    password: str = setting("", secret=True, help="Password; never printed", show_default=False)
+    password: str = sql_tap.password_setting()
     database: str = setting("", help="Database to connect to (optional)", show_default=False)
-    filter_dbs: tuple[str, ...] = setting(
-        (),
-        type=("string", "array"),
-        parse=sql_tap.name_list("database"),
-        show_default=False,
-        help='Databases to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
-    )
+    filter_dbs: tuple[str, ...] = sql_tap.filter_setting("databases")
     ssl: bool = setting(
         False,
         type=sql_tap.FLAG,
@@ -88,37 +82,13 @@ class MySQLConfig:
         help="Zero and invalid dates (0000-00-00, 2022-11-00): null (counted in one warning per "
         "stream) or error",
     )
-    state_every: int = setting(
-        10_000,
-        type=sql_tap.WHOLE,
-        aliases=("export_batch_rows",),
-        parse=whole_number(1),
-        help="Rows (or binlog rows) between STATE messages",
+    state_every: int = sql_tap.state_every_setting("Rows (or binlog rows)")
+    batch_rows: int = sql_tap.batch_rows_setting()
+    start_date: str = sql_tap.start_date_setting("date or datetime")
+    batch_config: BatchConfig | None = sql_tap.batch_config_setting(
+        "FULL_TABLE and initial LOG_BASED rows", "PostgreSQL's COPY csv dialect, tapwell's own"
     )
-    batch_rows: int = setting(
-        5_000,
-        type=sql_tap.WHOLE,
-        parse=whole_number(1),
-        help="Rows fetched from the server-side cursor at a time",
-    )
-    start_date: str = setting(
-        "",
-        show_default=False,
-        help="INCREMENTAL on a date or datetime key: where to start without a bookmark",
-    )
-    batch_config: BatchConfig | None = setting(
-        None,
-        type="object",
-        parse=parse_batch_config,
-        show_default=False,
-        help="The fast lane (singer-sdk's spelling): FULL_TABLE and initial LOG_BASED rows go "
-        'into files, {"encoding": {"format": "jsonl"|"csv", "compression": "none"|"gzip"}, '
-        '"storage": {"root": "file:///dir", "prefix": ""}, "batch_size": 100000}, each file '
-        "followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect, tapwell's own)",
-    )
-    connect_timeout: int = setting(
-        30, type=sql_tap.WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
-    )
+    connect_timeout: int = sql_tap.connect_timeout_setting()
 
     @property
     def where(self) -> str:

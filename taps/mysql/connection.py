@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -167,3 +167,15 @@ def default_server_id() -> int:
 def quote(name: str) -> str:
     """A MySQL identifier, quoted."""
     return "`" + name.replace("`", "``") + "`"
+
+
+# A query with parameters is built with PARAM where each value goes, and sent by `execute`: the
+# driver %-formats a query whenever parameters are passed (an empty list too), so every other `%`
+# (one in a quoted table or column name, `we%ird`) must reach it doubled. No MySQL identifier can
+# hold U+0000, so PARAM cannot stand inside a name.
+PARAM = "\0"
+
+
+def execute(cur: Any, sql: str, params: Sequence[Any]) -> None:
+    """Run `sql` (written with PARAM for each of `params`) on `cur`."""
+    cur.execute(sql.replace("%", "%%").replace(PARAM, "%s"), params)

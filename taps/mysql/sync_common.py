@@ -15,14 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from tapwell.sdk.sql_tap import SqlStreamPlan, SqlSyncContext, activate_version, write_schema
+from tapwell.sdk.sql_tap import (
+    DELETED_AT,
+    SqlStreamPlan,
+    SqlSyncContext,
+    activate_version,
+    write_schema,
+)
 
 from .config import MySQLConfig
 from .connection import connect, quote
 from .discovery import Table
 from .types import Column, ZeroDates, row_plan
-
-DELETED_AT = "_sdc_deleted_at"
 
 __all__ = [
     "DELETED_AT", "StreamPlan", "SyncContext", "activate_version", "to_json_value", "to_sql_param",

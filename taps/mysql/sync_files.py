@@ -17,7 +17,7 @@ from typing import Any
 
 from tapwell.sdk.tap_batch import BatchFile, batch_message
 
-from .connection import quote, server_info, translated
+from .connection import execute, quote, server_info, translated
 from .csv_select import csv_select_list
 from .records import compile_row, dumps
 from .sync_common import StreamPlan, SyncContext, to_json_value
@@ -60,8 +60,7 @@ def _csv_files(ctx: SyncContext, sp: StreamPlan, sql: str, params: list[Any], ve
     select, checks_dates = csv_select_list(
         sp.columns, sp.schema["properties"], sp.key_properties, quote, mariadb, _charsets(ctx, sp)
     )
-    # the driver formats the query with the params (%s): a literal % is written %%
-    sql = f"SELECT {select.replace('%', '%%')} FROM " + sql[len(head) :]
+    sql = f"SELECT {select} FROM " + sql[len(head) :]
     first_key = 2 if checks_dates else 1
     zero = ctx.zero
     line = itemgetter(0)
@@ -115,7 +114,7 @@ def _files(
     file: BatchFile | None = None
     last: Any = None
     with translated(ctx.config, f"reading {sid}"):
-        cur.execute(sql, params)
+        execute(cur, sql, params)
         progress.add(sp.stream, 0)
         while True:
             want = fetch if file is None else min(fetch, cfg.batch_size - file.rows)

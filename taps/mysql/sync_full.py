@@ -16,7 +16,7 @@ from typing import Any
 
 from tapwell.singer.errors import ConfigError
 
-from .connection import quote, translated
+from .connection import PARAM, execute, quote, translated
 from .records import RecordWriter
 from .sync_common import (
     StreamPlan,
@@ -29,8 +29,8 @@ from .sync_common import (
 
 def _key_condition(keys: list[str], op: str) -> str:
     cols = ", ".join(quote(k) for k in keys)
-    marks = ", ".join(["%s"] * len(keys))
-    return f"({cols}) {op} ({marks})" if len(keys) > 1 else f"{cols} {op} %s"
+    marks = ", ".join([PARAM] * len(keys))
+    return f"({cols}) {op} ({marks})" if len(keys) > 1 else f"{cols} {op} {PARAM}"
 
 
 def _params(sp: StreamPlan, values: dict[str, Any]) -> list[Any]:
@@ -136,7 +136,7 @@ def _stream_rows(
     progress, batch, every = ctx.progress, ctx.batch_rows, ctx.state_every
     since_state = written = 0
     with translated(ctx.config, f"reading {sid}"):
-        cur.execute(sql, params)
+        execute(cur, sql, params)
         progress.add(sp.stream, 0)
         while True:
             rows = cur.fetchmany(batch)

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .connection import quote, translated
+from .connection import PARAM, execute, quote, translated
 from .discovery import unindexed_key_warning
 from .records import RecordWriter
 from .sync_common import (
@@ -51,7 +51,7 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     sql = f"SELECT {sp.select_list()} FROM {sp.from_sql}"
     params: list[Any] = []
     if start is not None:
-        sql += f" WHERE {quote(rkey)} >= %s"
+        sql += f" WHERE {quote(rkey)} >= {PARAM}"
         params.append(to_sql_param(sp.column(rkey), start))
     sql += f" ORDER BY {quote(rkey)}"
 
@@ -63,7 +63,7 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     last_value: Any = None
     cur = ctx.conn.cursor(MySQLdb.cursors.SSCursor)
     with translated(ctx.config, f"reading {sid}"):
-        cur.execute(sql, params)
+        execute(cur, sql, params)
         progress.add(sp.stream, 0)
         while True:
             rows = cur.fetchmany(batch)

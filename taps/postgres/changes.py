@@ -42,15 +42,22 @@ class RelationPlan:
     convert: list[Callable[[str], Any]] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)  # selected but not sent (generated columns)
 
-    def record(self, values: Tuple, old: Tuple | None = None) -> dict[str, Any]:
+    def record(
+        self, values: Tuple, old: Tuple | None = None, old_is_key: bool = False
+    ) -> dict[str, Any]:
+        """A new row's record. An unchanged TOASTed value is taken from `old` (the whole old row,
+        or with `old_is_key` only its key: the old key is sent when a key value is TOASTed)."""
         out: dict[str, Any] = {}
         unchanged = []
+        keys = self.sp.key_properties if old_is_key else None
         for i, raw in enumerate(values):
             if not self.keep[i]:
                 continue
             name = self.names[i]
             if raw is UNCHANGED:
-                prior = old[i] if old is not None and i < len(old) else UNCHANGED
+                prior = UNCHANGED
+                if old is not None and i < len(old) and (keys is None or name in keys):
+                    prior = old[i]
                 if prior is UNCHANGED:
                     unchanged.append(name)
                     continue

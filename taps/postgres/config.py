@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import tapwell.sdk.sql_tap as sql_tap
 from tapwell.sdk.settings import Settings, setting, whole_number
-from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
+from tapwell.sdk.tap_batch import BatchConfig
 from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "PgConfig", "default_slot", "parse"]
@@ -49,7 +49,7 @@ class PgConfig:
         show_default=False,
         help="User name (required, or in sqlalchemy_url)",
     )
-    password: str = setting("", secret=True, show_default=False, help="Password; never printed")
+    password: str = sql_tap.password_setting()
     dbname: str = setting(
         "",
         aliases=("database",),
@@ -62,14 +62,7 @@ class PgConfig:
         show_default=False,
         help="postgresql://user:password@host:port/dbname?sslmode=... (MeltanoLabs); the keys above win",
     )
-    filter_schemas: tuple[str, ...] = setting(
-        (),
-        type=("string", "array"),
-        aliases=("schemas",),
-        parse=sql_tap.name_list("schema"),
-        show_default=False,
-        help='Schemas to discover: "a,b" or ["a", "b"] (default: all but the system schemas)',
-    )
+    filter_schemas: tuple[str, ...] = sql_tap.filter_setting("schemas", aliases=("schemas",))
     sslmode: str = setting(
         "",
         aliases=("ssl_mode",),
@@ -109,38 +102,14 @@ class PgConfig:
         show_default=False,
         help="LOG_BASED: the logical replication slot, one per integration (default tapwell_<dbname>)",
     )
-    state_every: int = setting(
-        10_000,
-        type=sql_tap.WHOLE,
-        aliases=("export_batch_rows",),
-        parse=whole_number(1),
-        help="Rows between STATE messages",
+    state_every: int = sql_tap.state_every_setting()
+    batch_config: BatchConfig | None = sql_tap.batch_config_setting(
+        "FULL_TABLE and initial LOG_BASED rows of tables with a key",
+        "PostgreSQL's COPY csv dialect",
     )
-    batch_config: BatchConfig | None = setting(
-        None,
-        type="object",
-        parse=parse_batch_config,
-        show_default=False,
-        help="The fast lane (singer-sdk's spelling): FULL_TABLE and initial LOG_BASED rows of "
-        'tables with a key go into files, {"encoding": {"format": "jsonl"|"csv", "compression": '
-        '"none"|"gzip"}, "storage": {"root": "file:///dir", "prefix": ""}, "batch_size": '
-        "100000}, each file followed by BATCH and a STATE (csv: PostgreSQL's COPY csv dialect)",
-    )
-    batch_rows: int = setting(
-        5_000,
-        type=sql_tap.WHOLE,
-        aliases=("itersize",),
-        parse=whole_number(1),
-        help="Rows fetched from the server-side cursor at a time",
-    )
-    start_date: str = setting(
-        "",
-        show_default=False,
-        help="INCREMENTAL on a date or timestamp key: where to start without a bookmark",
-    )
-    connect_timeout: int = setting(
-        30, type=sql_tap.WHOLE, parse=whole_number(1), help="Seconds to wait for a connection"
-    )
+    batch_rows: int = sql_tap.batch_rows_setting(aliases=("itersize",))
+    start_date: str = sql_tap.start_date_setting("date or timestamp")
+    connect_timeout: int = sql_tap.connect_timeout_setting()
     max_run_seconds: int | None = setting(
         None,
         type=sql_tap.WHOLE,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.errors import (
     AuthenticationError,
     ConfigError,
@@ -57,9 +58,7 @@ _LOST_TEXTS = (
 )  # fmt: skip
 
 
-def quote(name: str) -> str:
-    """A PostgreSQL identifier, always quoted."""
-    return '"' + name.replace('"', '""') + '"'
+quote = quote_ident  # a PostgreSQL identifier, always quoted: the kit's one rule
 
 
 def literal(text: str) -> str:
@@ -93,6 +92,7 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
     if code.startswith(_PASSING_CLASSES) or code in _PASSING:
         return RetriableSyncError(f"PostgreSQL error {code}{ctx}: {text}")
     lost = any(t in text.lower() for t in _LOST_TEXTS)
+    lost = lost or bool(getattr(exc, "connection_lost", False))  # walstream.ReplicationError
     if not code and (lost or isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))):
         return RetriableSyncError(
             f"lost or no connection to PostgreSQL at {cfg.host}:{cfg.port}{ctx}: {text}; "
@@ -124,19 +124,6 @@ def connect(cfg: PgConfig) -> Any:
         # every transaction is one snapshot: a table's max key and its rows agree
         conn.set_session(isolation_level="REPEATABLE READ")
     return conn
-
-
-def connect_replication(cfg: PgConfig) -> Any:
-    """A logical replication connection (the walsender speaks pgoutput to it)."""
-    import psycopg2
-    import psycopg2.extras
-
-    with translated(cfg, "opening a replication connection"):
-        return psycopg2.connect(
-            **cfg.dsn_args(),
-            options=OPTIONS,
-            connection_factory=psycopg2.extras.LogicalReplicationConnection,
-        )
 
 
 def server_version(conn: Any) -> int:

@@ -304,17 +304,6 @@ def check_slot(slot: SlotInfo | None, cfg: PgConfig, state_lsn: int | None) -> N
         )
 
 
-def create_slot(repl_cur: Any, name: str, *, temporary: bool = False) -> tuple[int, str]:
-    """Create a pgoutput slot on a replication connection; its consistent point and the snapshot
-    it exports (valid until the connection runs its next command)."""
-    temp = " TEMPORARY" if temporary else ""
-    repl_cur.execute(
-        f"CREATE_REPLICATION_SLOT {quote(name)}{temp} LOGICAL pgoutput EXPORT_SNAPSHOT"
-    )
-    _, point, snapshot, _ = repl_cur.fetchone()
-    return parse_lsn(point), snapshot
-
-
 def slot_lag(conn: Any, cfg: PgConfig) -> int | None:
     """Bytes of WAL the server keeps for the slot: current position - confirmed_flush_lsn."""
     value = _one(

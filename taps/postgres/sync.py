@@ -12,96 +12,46 @@ import logging
 from typing import IO, Any
 
 from tapwell.sdk.progress import Progress
+from tapwell.sdk.sql_tap import plan_streams, resolve_stream
 from tapwell.singer import state as st
 from tapwell.singer.catalog import Catalog, StreamEntry
-from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import MessageWriter
 
 from .bookmarks import check_state, check_typed
 from .config import PgConfig
 from .connection import translated
 from .discovery import Table, read_tables
-from .sync_common import DELETED_AT, StreamPlan, SyncContext, write_schema
+from .sync_common import StreamPlan, SyncContext, write_schema
 from .types import is_supported, json_schema
 
 LOG = logging.getLogger("tap-postgres")
-METHODS = ("FULL_TABLE", "INCREMENTAL", "LOG_BASED")
 
 
-def selected_columns(entry: StreamEntry) -> set[str]:
-    """Columns a selected stream emits, by Singer's rules: `unsupported` never, `automatic`
-    always, then the column's `selected`, then its `selected-by-default`, else selected."""
-    out = set()
-    for name in entry.schema.get("properties") or {}:
-        md = entry.metadata(("properties", name))
-        inclusion = md.get("inclusion")
-        if inclusion == "unsupported":
-            continue
-        if inclusion == "automatic" or md.get("selected", md.get("selected-by-default", True)):
-            out.add(name)
-    return out
+def _check_log_based(entry: StreamEntry, columns: list[Any], resolved: dict[str, Any]) -> None:
+    """A LOG_BASED column whose type changed since discovery must not narrow (the live column's
+    schema is used: a catalog written by another tap may type a column differently)."""
+    from .changes import check_narrowing
+
+    props = entry.schema.get("properties") or {}
+    for c in columns:
+        was = entry.metadata(("properties", c.name)).get("sql-datatype")
+        if props.get(c.name) and was and was != c.sql_datatype:
+            check_narrowing(
+                entry.tap_stream_id, c.name, c.sql_datatype, props[c.name], resolved[c.name]
+            )
 
 
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
-    sid = entry.tap_stream_id
-    props = entry.schema.get("properties") or {}
-    if not props:
-        raise ConfigError(
-            f"stream {sid!r}: its catalog entry has no schema (no properties); "
-            "run --discover again and select the stream in the catalog it prints"
-        )
-    selected = selected_columns(entry)
-    declared = entry.key_properties or list(entry.metadata().get("view-key-properties") or [])
-    keys = [k for k in declared if any(c.name == k for c in table.columns)]
-    columns = [
-        c for c in table.columns if is_supported(c) and (c.name in selected or c.name in keys)
-    ]
-    missing = sorted(selected - {c.name for c in table.columns} - {DELETED_AT})
-    if missing:
-        LOG.warning(
-            "stream %s: selected columns %s are no longer in the table; skipping them", sid, missing
-        )
-    if not columns:
-        raise ConfigError(
-            f"stream {sid!r}: none of its columns is selected or still in the table; "
-            "select at least one column in the catalog (or deselect the stream)"
-        )
-    # the live column's schema: a catalog written by another tap may type a column differently
-    schema_props = {c.name: json_schema(c) for c in columns}
-    method = entry.replication_method
-    if method not in METHODS:
-        raise ConfigError(
-            f"stream {sid!r}: replication-method {method!r} is not one of {', '.join(METHODS)}"
-        )
-    rkey = entry.replication_key if method == "INCREMENTAL" else None
-    if method == "INCREMENTAL":
-        if not rkey:
-            raise ConfigError(
-                f"stream {sid!r} is INCREMENTAL but has no replication-key in its metadata"
-            )
-        if rkey not in schema_props:
-            raise ConfigError(
-                f"stream {sid!r}: replication key {rkey!r} is not a selected column of the table"
-            )
-    if method == "LOG_BASED":
-        from .changes import check_narrowing
-
-        for c in columns:  # its type changed since discovery (another tap's schema may differ)
-            was = entry.metadata(("properties", c.name)).get("sql-datatype")
-            if props.get(c.name) and was and was != c.sql_datatype:
-                check_narrowing(sid, c.name, c.sql_datatype, props[c.name], schema_props[c.name])
-        if table.is_view:
-            raise ConfigError(
-                f"stream {sid!r} is a view: LOG_BASED needs a table; use FULL_TABLE or INCREMENTAL"
-            )
-        schema_props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
-    schema = {
-        **entry.schema,
-        "type": entry.schema.get("type", "object"),
-        "properties": schema_props,
-    }
-    return StreamPlan(entry, table, columns, schema, keys, method, rkey)
+    return resolve_stream(
+        StreamPlan,
+        entry,
+        table,
+        supported=is_supported,
+        column_schema=lambda column, _declared: json_schema(column),
+        log=LOG,
+        check_log_based=_check_log_based,
+    )
 
 
 def sync(cfg: PgConfig, catalog: Catalog, state: dict[str, Any], out: IO[bytes]) -> dict[str, Any]:
@@ -157,22 +107,8 @@ def table_of(e: StreamEntry) -> tuple[str, str]:
 
 
 def _plans(ctx: SyncContext, catalog: Catalog) -> list[StreamPlan]:
-    entries = catalog.selected()
-    if not entries:
-        LOG.warning("no stream is selected in the catalog; nothing to do")
-        return []
-    wanted: dict[tuple[str, str], StreamEntry] = {}
-    for e in entries:
-        wanted[table_of(e)] = e
-    with translated(ctx.cfg, "reading the tables of the catalog"):
-        tables = {(t.schema, t.name): t for t in read_tables(ctx.conn, ctx.cfg, only=set(wanted))}
-    plans = []
-    for key, entry in wanted.items():
-        table = tables.get(key)
-        if table is None:
-            raise ConfigError(
-                f"stream {entry.tap_stream_id!r}: table {key[0]}.{key[1]} does not exist or the "
-                "user cannot read it; run --discover again"
-            )
-        plans.append(resolve(entry, table))
-    return plans
+    def read(only: set[tuple[str, str]]) -> dict[tuple[str, str], Table]:
+        with translated(ctx.cfg, "reading the tables of the catalog"):
+            return {(t.schema, t.name): t for t in read_tables(ctx.conn, ctx.cfg, only=only)}
+
+    return plan_streams(catalog, table_of=table_of, read_tables=read, resolve=resolve, log=LOG)

@@ -8,14 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tapwell.sdk.sql_tap import SqlStreamPlan, SqlSyncContext, activate_version, write_schema
+from tapwell.sdk.sql_tap import (
+    DELETED_AT,
+    SqlStreamPlan,
+    SqlSyncContext,
+    activate_version,
+    write_schema,
+)
 
 from .config import PgConfig
 from .connection import connect, quote
 from .discovery import Table
 from .types import Column, select_expression
 
-DELETED_AT = "_sdc_deleted_at"
 SRC = "_tw_src"  # table alias in the record query (names a user's column is unlikely to have)
 ROW = "_tw_row"
 

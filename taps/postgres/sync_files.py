@@ -1,25 +1,30 @@
 """FULL_TABLE (and the initial load of LOG_BASED) through the fast lane: rows go straight into
 BATCH files (tapwell.sdk.tap_batch) instead of RECORD lines, for tables with a key.
 
-The table is read in key ranges of `batch_size` rows inside the sync's snapshot: the end of a
-range is the key of its last row (`OFFSET batch_size - 1` on the key order), found first; then
-the range's rows go into one file, and the file's BATCH is followed by a STATE whose
-`last_pk_fetched` is that key. The state never covers a row that is not in an announced file, and
-a resumed run starts right after it.
+One query reads the rest of the table in key order inside the sync's snapshot (after
+`last_pk_fetched`, up to `max_pk_values`), and its rows are cut into files of `batch_size` as
+they arrive: a full file is closed, its BATCH written, then a STATE whose `last_pk_fetched` is
+the key of the file's last row, read back from that row. The state never covers a row that is
+not in an announced file, and a resumed run starts right after it. Keys whose record text might
+not read back as the same key (numbers that may be NaN, dates and times, which the record may
+write as null) are read one key range per file instead: the end of a range is the key of its
+last row (`OFFSET batch_size - 1` on the key order), found first.
 
-csv: `COPY (SELECT ...) TO STDOUT (FORMAT csv)` written by psycopg2 into the file as the server
-sends it (no Python per row or value). Each field is the text of the column's JSON value in the
-RECORD lane (`to_json(<the record's expression>) #>> '{}'`: strings as themselves, numbers with
-every digit, timestamps in ISO 8601 with offset, JSON documents as their text), so a target parses
-each column as it parses the RECORD's; NULL is COPY's unquoted empty field and '' its quoted `""`.
-jsonl: the record JSON texts the RECORD lane writes, one per line.
+csv: `COPY (SELECT ...) TO STDOUT (FORMAT csv)` written by psycopg2 into the files as the server
+sends it, one row per message (no Python per value). Each field is the text of the column's JSON
+value in the RECORD lane (`to_json(<the record's expression>) #>> '{}'`: strings as themselves,
+numbers with every digit, timestamps in ISO 8601 with offset, JSON documents as their text), so a
+target parses each column as it parses the RECORD's; NULL is COPY's unquoted empty field and ''
+its quoted `""`. jsonl: the record JSON texts the RECORD lane writes, one per line.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tapwell.sdk.tap_batch import BatchFile, batch_message
@@ -31,6 +36,8 @@ from .sync_common import SRC, StreamPlan, SyncContext, bookmark_param
 from .types import has_raw_json, select_expression
 
 LOG = logging.getLogger("tap-postgres")
+# Key kinds whose record text casts back to the same key: the one-query lane's bookmark
+_TEXT_KEYS = {"int", "string", "uuid", "enum"}
 
 
 def _file_name(stream: str, version: int, seq: int) -> str:
@@ -119,39 +126,189 @@ def stream_files(
     last_pk: dict[str, Any] | None,
     version: int,
 ) -> int:
-    """Write the rows after `last_pk` up to `max_pk` into BATCH files of `version`, one key range
-    per file; returns how many rows."""
+    """Write the rows after `last_pk` up to `max_pk` into BATCH files of `version`; returns how
+    many rows."""
+    cfg = ctx.cfg.batch_config
+    assert cfg is not None
+    LOG.info("%s: the fast lane, %s BATCH files of %d rows", sp.stream, cfg.format, cfg.batch_size)
+    ctx.progress.add(sp.stream, 0)
+    with translated(ctx.cfg, f"reading {sp.tap_stream_id}"):
+        selected = {c.name for c in sp.columns}
+        if all(k in selected and sp.column(k).kind in _TEXT_KEYS for k in sp.key_properties):
+            written = _one_query(ctx, sp, max_pk, last_pk, version)
+        else:
+            written = _ranges(ctx, sp, max_pk, last_pk, version)
+    ctx.progress.done(sp.stream)
+    return written
+
+
+class _Files:
+    """Rows in, cut into BATCH files of `batch_size`: a full file is announced (BATCH), then the
+    STATE with its last row's key (`key_of`)."""
+
+    def __init__(
+        self,
+        ctx: SyncContext,
+        sp: StreamPlan,
+        version: int,
+        key_of: Callable[[bytes], dict[str, Any]],
+    ) -> None:
+        cfg = ctx.cfg.batch_config
+        assert cfg is not None
+        self.ctx, self.sp, self.cfg, self.version, self.key_of = ctx, sp, cfg, version, key_of
+        self.storage = cfg.storage()
+        self.names = [c.name for c in sp.columns]
+        self.file: BatchFile | None = None
+        self.last = b""  # the latest row
+        self.seq = self.written = 0
+        self.left = 0  # rows the open file still takes
+        self.put: Callable[[bytes], Any] = self._open_and_write
+
+    def _open(self) -> BatchFile:
+        self.storage.wait_below(self.cfg.max_pending_files)
+        self.seq += 1
+        name = _file_name(self.sp.stream, self.version, self.seq)
+        self.file = BatchFile(self.cfg, self.storage, name, self.names)
+        self.left = self.cfg.batch_size
+        self.put = self.file.f.write
+        return self.file
+
+    def _open_and_write(self, row: bytes) -> Any:
+        return self._open().f.write(row)
+
+    def write(self, row: bytes) -> None:
+        """One csv row: the file object of psycopg2's COPY TO, which hands over each of the
+        server's rows (one CopyData message) in one call."""
+        self.put(row)
+        self.last = row
+        self.left -= 1
+        if not self.left:
+            self.close(row, self.cfg.batch_size)
+
+    def lines(self, texts: list[bytes]) -> None:
+        """jsonl lines (each ending in a newline), any number."""
+        while texts:
+            file = self.file or self._open()
+            take, texts = texts[: self.left], texts[self.left :]
+            file.write_lines(b"".join(take), 0)
+            self.left -= len(take)
+            self.last = take[-1]
+            if not self.left:
+                self.close(take[-1], self.cfg.batch_size)
+
+    def close(self, last: bytes, rows: int) -> None:
+        """Announce the open file (`rows` rows, the last `last`) and bookmark its last key."""
+        file, ctx, sid = self.file, self.ctx, self.sp.tap_stream_id
+        assert file is not None
+        file.rows = rows
+        self.written += rows
+        ctx.progress.add(self.sp.stream, rows)
+        msg = batch_message(self.sp.stream, self.cfg, [file.close()])
+        msg["version"] = self.version  # tapwell's: the table version the rows carry
+        ctx.writer.write_dict(msg)
+        ctx.set_bookmark(sid, "last_pk_fetched", self.key_of(last))
+        ctx.emit_state()
+        self.file = None
+        self.put = self._open_and_write
+
+    def finish(self) -> int:
+        """The last file (fewer rows), if any; how many rows were written."""
+        if self.file is not None:
+            self.close(self.last, self.cfg.batch_size - self.left)
+        return self.written
+
+
+def _one_query(
+    ctx: SyncContext,
+    sp: StreamPlan,
+    max_pk: dict[str, Any],
+    last_pk: dict[str, Any] | None,
+    version: int,
+) -> int:
+    """The rest of the table in one query, cut into files as the rows arrive."""
+    cfg = ctx.cfg.batch_config
+    assert cfg is not None
+    where, params = _range(sp, last_pk, max_pk)
+    query = _rows_sql(ctx, sp, cfg.format) + where + _order(sp)
+    if cfg.format == "csv":
+        files = _Files(ctx, sp, version, _csv_key(sp))
+        with ctx.conn.cursor() as cur:
+            sql = cur.mogrify(query, params).decode()
+            cur.copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT csv)", files)
+        return files.finish()
+    files = _Files(ctx, sp, version, _json_key(sp))
+    raw = has_raw_json(sp.columns)
+    with ctx.conn.cursor(name=f"tw_files_{sp.tap_stream_id[:40]}") as cur:
+        cur.itersize = ctx.cfg.batch_rows
+        cur.execute(query, params)
+        while rows := cur.fetchmany(ctx.cfg.batch_rows):
+            texts = [r[0] for r in rows]
+            if raw:  # a `json` value's own line breaks (blanks between tokens)
+                texts = [t.replace("\n", " ").replace("\r", " ") for t in texts]
+            lines = [(t + "\n").encode() for t in texts]
+            files.lines(lines)
+    return files.finish()
+
+
+def _csv_key(sp: StreamPlan) -> Callable[[bytes], dict[str, Any]]:
+    """A csv row's key (the bookmark's JSON values: integers as numbers, the rest as text)."""
+    at = [
+        (k, [c.name for c in sp.columns].index(k), sp.column(k).kind == "int")
+        for k in sp.key_properties
+    ]
+
+    def key(row: bytes) -> dict[str, Any]:
+        fields = next(csv.reader([row.decode("utf-8")]))
+        return {k: int(fields[i]) if num else fields[i] for k, i, num in at}
+
+    return key
+
+
+def _json_key(sp: StreamPlan) -> Callable[[bytes], dict[str, Any]]:
+    keys = sp.key_properties
+
+    def key(line: bytes) -> dict[str, Any]:
+        record = loads(line)
+        return {k: record[k] for k in keys}
+
+    return key
+
+
+def _ranges(
+    ctx: SyncContext,
+    sp: StreamPlan,
+    max_pk: dict[str, Any],
+    last_pk: dict[str, Any] | None,
+    version: int,
+) -> int:
+    """One key range per file (keys the record may not give back exactly)."""
     cfg = ctx.cfg.batch_config
     assert cfg is not None
     storage = cfg.storage()
-    LOG.info("%s: the fast lane, %s BATCH files of %d rows", sp.stream, cfg.format, cfg.batch_size)
     base = _rows_sql(ctx, sp, cfg.format)
     raw_json = has_raw_json(sp.columns)
     names = [c.name for c in sp.columns]
     written = seq = 0
     low = last_pk
-    ctx.progress.add(sp.stream, 0)
-    with translated(ctx.cfg, f"reading {sp.tap_stream_id}"):
-        while low != max_pk:
-            high = _range_end(ctx, sp, low, max_pk, cfg.batch_size)
-            where, params = _range(sp, low, high)
-            storage.wait_below(cfg.max_pending_files)
-            seq += 1
-            file = BatchFile(cfg, storage, _file_name(sp.stream, version, seq), names)
-            if cfg.format == "csv":
-                with ctx.conn.cursor() as cur:
-                    query = cur.mogrify(base + where + _order(sp), params).decode()
-                    cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT csv)", file.f)
-                    file.rows += max(cur.rowcount, 0)
-            else:
-                _jsonl(ctx, sp, file, base + where + _order(sp), params, raw_json)
-            written += file.rows
-            ctx.progress.add(sp.stream, file.rows)
-            msg = batch_message(sp.stream, cfg, [file.close()])
-            msg["version"] = version  # tapwell's: the table version the rows carry
-            ctx.writer.write_dict(msg)
-            ctx.set_bookmark(sp.tap_stream_id, "last_pk_fetched", high)
-            ctx.emit_state()
-            low = high
-    ctx.progress.done(sp.stream)
+    while low != max_pk:
+        high = _range_end(ctx, sp, low, max_pk, cfg.batch_size)
+        where, params = _range(sp, low, high)
+        storage.wait_below(cfg.max_pending_files)
+        seq += 1
+        file = BatchFile(cfg, storage, _file_name(sp.stream, version, seq), names)
+        if cfg.format == "csv":
+            with ctx.conn.cursor() as cur:
+                query = cur.mogrify(base + where + _order(sp), params).decode()
+                cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT csv)", file.f)
+                file.rows += max(cur.rowcount, 0)
+        else:
+            _jsonl(ctx, sp, file, base + where + _order(sp), params, raw_json)
+        written += file.rows
+        ctx.progress.add(sp.stream, file.rows)
+        msg = batch_message(sp.stream, cfg, [file.close()])
+        msg["version"] = version  # tapwell's: the table version the rows carry
+        ctx.writer.write_dict(msg)
+        ctx.set_bookmark(sp.tap_stream_id, "last_pk_fetched", high)
+        ctx.emit_state()
+        low = high
     return written

@@ -29,13 +29,12 @@ from tapwell.singer.wire import loads
 
 from . import pgoutput as po
 from .changes import UNCHANGED_LIST, RelationPlan, apply_relation, ensure_unchanged_property
-from .connection import connect, connect_replication, quote, server_version, translated
+from .connection import connect, quote, server_version, translated
 from .discovery import TypeResolver
 from .records import RecordWriter
 from .replication import (
     SlotInfo,
     check_slot,
-    create_slot,
     current_lsn,
     ensure_publication,
     replica_identity_problems,
@@ -108,16 +107,16 @@ def sync_logical(ctx: SyncContext, plans: list[StreamPlan], slot: SlotInfo | Non
     cfg = ctx.cfg
     state_lsn = _state_lsn(ctx, plans)
     _lag_metric(ctx)
-    repl = connect_replication(cfg)
+    from .walstream import WalStream
+
+    repl = WalStream(cfg)
     try:
-        cur = repl.cursor()
         new = [sp for sp in plans if _lsn(ctx, sp) is None]
         for sp in plans:
             if sp not in new:  # the copied ones get theirs with their copy
                 write_schema(ctx, sp)
         if slot is None:
-            with translated(cfg, "creating the replication slot"):
-                point, snapshot = create_slot(cur, cfg.replication_slot)
+            point, snapshot = repl.create_slot(cfg.replication_slot)
             LOG.info("created replication slot %s at %s", cfg.replication_slot, po.lsn_text(point))
             _copy(ctx, new, point, snapshot)
         elif new:
@@ -127,7 +126,7 @@ def sync_logical(ctx: SyncContext, plans: list[StreamPlan], slot: SlotInfo | Non
                 sync_full_table(ctx, sp)
         ctx.state = {**ctx.state, "currently_syncing": None}
         ctx.emit_state()
-        streamer = Streamer(ctx, plans, cur, state_lsn)
+        streamer = Streamer(ctx, plans, repl, state_lsn)
         try:
             streamer.run()
         finally:
@@ -152,13 +151,14 @@ def _copy(ctx: SyncContext, plans: list[StreamPlan], point: int, snapshot: str |
 def _backfill(ctx: SyncContext, plans: list[StreamPlan]) -> None:
     """Tables added to a running set: copied from a temporary slot's snapshot, so their changes
     start at that slot's consistent point while the others keep their positions."""
+    from .walstream import WalStream
+
     cfg = ctx.cfg
-    side = connect_replication(cfg)
+    side = WalStream(cfg)
     try:
-        with translated(cfg, "creating a temporary slot for the new tables' copy"):
-            point, snapshot = create_slot(
-                side.cursor(), f"{cfg.replication_slot}_tmp{os.getpid()}", temporary=True
-            )
+        point, snapshot = side.create_slot(
+            f"{cfg.replication_slot}_tmp{os.getpid()}", temporary=True
+        )
         LOG.info("copying %d new table(s) as of %s", len(plans), po.lsn_text(point))
         _copy(ctx, plans, point, snapshot)
     finally:
@@ -177,7 +177,7 @@ class Streamer:
 
     ctx: SyncContext
     plans: list[StreamPlan]
-    cur: Any
+    cur: Any  # the WalStream
     acked: int | None  # the flush position confirmed to the server
     by_name: dict[tuple[str, str], StreamPlan] = field(default_factory=dict)
     relations: dict[int, RelationPlan | None] = field(default_factory=dict)
@@ -200,16 +200,9 @@ class Streamer:
         self.position = start
         until = None if cfg.continuous else current_lsn(ctx.conn)
         deadline = time.monotonic() + cfg.max_run_seconds if cfg.max_run_seconds else None
-        options = {"proto_version": "1", "publication_names": cfg.publication}
-        with translated(cfg, "starting replication"):
-            self.cur.start_replication(
-                slot_name=cfg.replication_slot,
-                decode=False,
-                start_lsn=start,
-                options=options,
-                status_interval=10,
-            )
-            self._feedback()
+        options = {"proto_version": "1", "publication_names": quote(cfg.publication)}
+        self.cur.start_replication(cfg.replication_slot, start, options)
+        self._feedback()
         self.last_state = time.monotonic()
         last_reply = 0.0
         with translated(cfg, "streaming changes"):
@@ -242,7 +235,7 @@ class Streamer:
 
     def _decode(self, msg: Any) -> po.Message:
         try:
-            return po.decode(bytes(msg.payload))
+            return po.decode(msg.payload)
         except po.DecodeError as exc:
             raise SyncError(
                 f"a pgoutput message at {po.lsn_text(msg.data_start)} cannot be decoded ({exc}); "
@@ -312,8 +305,10 @@ class Streamer:
                 record = rel.key_record(msg.old, msg.old_is_key)
                 record[DELETED_AT] = self.begin.commit_time.isoformat()
             else:
-                old = msg.old if isinstance(msg, po.Update) and not msg.old_is_key else None
-                record = rel.record(msg.new, old)
+                if isinstance(msg, po.Update):
+                    record = rel.record(msg.new, msg.old, msg.old_is_key)
+                else:
+                    record = rel.record(msg.new)
         except (ValueError, AssertionError, IndexError) as exc:
             raise SyncError(
                 f"stream {rel.sp.tap_stream_id!r}: a changed row's value cannot be read "
@@ -387,10 +382,8 @@ class Streamer:
             self._state(seen)
 
     def _feedback(self, reply: bool = False) -> None:
-        if self.acked:
-            self.cur.send_feedback(flush_lsn=self.acked, reply=reply)
-        elif reply:
-            self.cur.send_feedback(reply=True)
+        """Confirm `acked` (what a saved state covers), and ask the server for its WAL end."""
+        self.cur.send_feedback(flush_lsn=self.acked, reply=reply)
 
     def _poll_ack(self) -> None:
         """Confirm what the runner's saved state covers (`ack_state_file`), never more."""

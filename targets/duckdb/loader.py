@@ -29,7 +29,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, stage, unchanged
+from . import children, ddl, files, raw, stage, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -49,6 +49,7 @@ class Table:
     keys: list[str] = field(default_factory=list)
     settings: StreamSettings = StreamSettings()
     staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
+    raw: raw.Plan | None = None  # how its RECORD lines are read in SQL (raw.py), if they can be
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -156,7 +157,7 @@ class DuckDBLoader:
 
     def prepare(self, spec: StreamSpec) -> None:
         try:
-            if self.config.nested_for(spec.name) == "tables":
+            if self.config.tables_for(spec.name, spec.schema):
                 self.nested[spec.name] = children.prepare(self, spec)
             else:
                 children.leftovers(self, spec)
@@ -213,8 +214,9 @@ class DuckDBLoader:
         ]
         if stage.UNCHANGED in (spec.schema.get("properties") or {}):
             staged.append(stage.unchanged_column())
+        plan = raw.plan(spec, staged) if self.config.raw_lines and where is None else None
         self.tables[spec.name] = Table(
-            schema, table, existing, list(spec.key_properties), settings, staged
+            schema, table, existing, list(spec.key_properties), settings, staged, plan
         )
 
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
@@ -322,7 +324,9 @@ class DuckDBLoader:
         if table is None:
             return None
         encode = stage.compile_row(table.staged, check)
-        return None if encode is None else RowEncoder(encode, layout=table.staged)
+        if encode is None:
+            return None
+        return RowEncoder(encode, layout=table.staged, raw=table.raw is not None)
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
         """The batch's staged rows: as the encoder made them, or made now from the records (a
@@ -380,6 +384,10 @@ class DuckDBLoader:
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
+        if raw.has_lines(batch.records):
+            if table.raw is not None and self._load_lines(batch, table, keys, deleted):
+                return
+            raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
         every = self._rows(batch, table)
         u = unchanged.position(table.staged)
         kept = u is not None and unchanged.present(every, u)
@@ -432,6 +440,43 @@ class DuckDBLoader:
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _load_lines(self, batch: Batch, table: Table, keys: list[str], deleted: bool) -> bool:
+        """A batch of RECORD lines read, checked and typed in SQL (raw.py) and merged; False
+        (nothing merged) when SQL refused a line, for the Python path to name the problem."""
+        plan = table.raw
+        assert plan is not None
+        if set(map(type, batch.records)) != {bytes}:
+            return False  # some records took the Python path (a version changed, long numbers)
+        lines = raw.arrow_lines(batch.records)
+        create, cols = raw.create_rows(plan, batch.version)
+        self.con.register(raw.LINES, lines)
+        try:
+            self.con.execute(create, [plan.structure])
+        except duckdb.Error as exc:
+            raise SyncError(
+                f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                f"DuckDB could not read the batch's lines: {str(exc).splitlines()[0]}"
+            ) from None
+        finally:
+            self.con.unregister(raw.LINES)
+            del lines
+        try:
+            found = self.con.execute(f"SELECT count(*) FROM {raw.ROWS} WHERE {raw.BAD}").fetchone()
+            if found and found[0]:
+                return False
+            target = self._qualified(table.schema, table.name)
+            rows = raw.staged_rows(plan, cols, bool(keys))
+            try:
+                self._merge(batch, table, target, rows, cols, keys, deleted)
+            except duckdb.Error as exc:
+                raise SyncError(
+                    f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                    f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
+                ) from None
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+        return True
 
     def _warn_unchanged(self, stream: str) -> None:
         """Once per stream: records listed unchanged columns where no stored row can be kept."""

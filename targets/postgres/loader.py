@@ -91,7 +91,7 @@ class PostgresLoader:
         dropped = self.streamer.abandon()
         with errors_mapped(self.conn, "cannot create or change its table", stream=spec.name):
             with self.conn.cursor() as cur:
-                if self.config.nested_for(spec.name) == "tables":
+                if self.config.tables_for(spec.name, spec.schema):
                     self.nested[spec.name] = children.prepare(self, cur, spec)
                 else:
                     children.leftovers(self, cur, spec)

@@ -1,5 +1,5 @@
 """Running target-postgres as a user does (its executable, a config file, messages on stdin) and
-reading back what it committed, for the target-postgres test modules."""
+reading back what it committed (`query`, with psycopg2), for the target-postgres test modules."""
 
 from __future__ import annotations
 
@@ -11,43 +11,47 @@ from typing import Any
 
 import psycopg2
 
+from helpers.messages import record, schema, state, text_lines
+
 BIN = Path(sys.executable).parent
+__all__ = [
+    "BIN",
+    "column_types",
+    "error_line",
+    "messages_text",
+    "query",
+    "record",
+    "run_target",
+    "schema",
+    "state",
+    "stdout_states",
+    "text_lines",
+]
 
 
 def messages_text(messages: list[Any]) -> str:
-    return "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+    return text_lines(*messages)
 
 
 def run_target(
-    config: dict[str, Any], messages: list[Any], tmp_path: Path, timeout: float = 300
+    config: dict[str, Any], messages: list[Any] | str, tmp_path: Path, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """`target-postgres --config config.json < messages`: its exit code, stdout and stderr."""
+    """`target-postgres --config config.json < messages` (a list of messages, or the input text
+    itself): its exit code, stdout and stderr."""
     cfg = tmp_path / "target-config.json"
     cfg.write_text(json.dumps(config))
     return subprocess.run(
         [str(BIN / "target-postgres"), "--config", str(cfg)],
-        input=messages_text(messages),
+        input=messages if isinstance(messages, str) else text_lines(*messages),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def schema(stream: str, props: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "SCHEMA",
-        "stream": stream,
-        "schema": {"type": "object", "properties": props},
-        "key_properties": keys or [],
-    }
-
-
-def record(stream: str, rec: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "RECORD", "stream": stream, "record": rec}
-
-
-def state(value: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "STATE", "value": value}
+def stdout_states(out: str) -> list[dict[str, Any]]:
+    """The states a run printed on stdout, one JSON value a line."""
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def query(config: dict[str, Any], text: Any, params: Any = None) -> list[Any]:

@@ -28,7 +28,12 @@ def ensure(binary: str) -> str:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.fail(f"{binary} is missing: install it with `sudo apt-get install -y {package}`")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+    # another apt-get (a parallel test, unattended-upgrades) may hold dpkg's lock: wait for it
+    wait = ["-o", "DPkg::Lock::Timeout=600"]
+    for argv in (
+        ["apt-get", *wait, "update", "-qq"],
+        ["apt-get", *wait, "install", "-y", "-qq", package],
+    ):
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
         if done.returncode != 0:
             pytest.fail(f"`{' '.join(argv)}` failed: {done.stderr.strip()[-500:]}")

@@ -12,41 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.messages import activate, lines, record, schema, state
 from helpers.tiers import services_param
+
+__all__ = [
+    "TARGETS",
+    "TARGET_PARAMS",
+    "TargetRun",
+    "activate",
+    "lines",
+    "make_target",
+    "record",
+    "schema",
+    "state",
+]
 
 TARGETS = ("target-jsonl", "target-duckdb", "target-postgres")
 # TARGETS as parameters: the target-postgres case is marked `services` (it needs `pg_db`).
 TARGET_PARAMS = [services_param(t) if t == "target-postgres" else t for t in TARGETS]
-
-
-def schema(stream: str, props: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "SCHEMA",
-        "stream": stream,
-        "schema": {"type": "object", "properties": props},
-        "key_properties": keys or [],
-    }
-
-
-def record(stream: str, rec: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "RECORD", "stream": stream, "record": rec, **extra}
-
-
-def state(value: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "STATE", "value": value}
-
-
-def activate(stream: str, version: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version, **extra}
-
-
-def lines(*messages: Any) -> bytes:
-    """Messages as input bytes: dicts as JSON, str and bytes as they are (for broken lines)."""
-    out = []
-    for m in messages:
-        raw = m if isinstance(m, bytes) else m.encode() if isinstance(m, str) else json.dumps(m)
-        out.append(raw.encode() if isinstance(raw, str) else raw)
-    return b"".join(line + b"\n" for line in out)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """tapwell.sdk.load_settings: the one parse of load_method, hard_delete and stream_settings that
 target-postgres and target-duckdb share (issue 12 item 4), with each target's reading kept as it
 was: target-postgres's loose one, target-duckdb's strict one (their README-documented errors
-are pinned end to end in tests/integration/test_target_*_settings.py)."""
+are pinned end to end in tests/targets/*/test_target_*_settings.py)."""
 
 from __future__ import annotations
 

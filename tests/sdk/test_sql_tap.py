@@ -4,6 +4,7 @@ share (tap-mysql's and tap-postgres's own tests cover them through the taps)."""
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,3 +140,90 @@ def test_context_keeps_bookmarks_writes_messages_and_opens_one_connection() -> N
     assert v5 == {"type": "ACTIVATE_VERSION", "stream": "orders", "version": 5}
     assert v6 == {"type": "ACTIVATE_VERSION", "stream": "orders", "version": 6, "empty": True}
     assert state == {"type": "STATE", "value": {"bookmarks": {"public-orders": {"version": 3}}}}
+
+
+@dataclass
+class _LiveTable:
+    columns: list[_Col]
+    is_view: bool = False
+
+
+def _entry(method: str, rkey: str | None = None, **md: Any) -> StreamEntry:
+    props = {n: {"type": ["null", "string"]} for n in ("id", "note", "gone", "blob")}
+    root: dict[str, Any] = {"selected": True, "replication-method": method, **md}
+    if rkey:
+        root["replication-key"] = rkey
+    return StreamEntry(
+        {
+            "tap_stream_id": "public-orders",
+            "stream": "orders",
+            "key_properties": ["id"],
+            "schema": {"type": "object", "properties": props},
+            "metadata": [
+                {"breadcrumb": [], "metadata": root},
+                {"breadcrumb": ["properties", "note"], "metadata": {"selected": False}},
+            ],
+        }
+    )
+
+
+def _resolve(entry: StreamEntry, table: _LiveTable, **kw: Any) -> Any:
+    return sql_tap.resolve_stream(
+        sql_tap.SqlStreamPlan,
+        entry,
+        table,
+        supported=lambda c: c.name != "blob",
+        column_schema=lambda c, declared: {"declared": declared is not None, "name": c.name},
+        log=logging.getLogger("t"),
+        **kw,
+    )
+
+
+def test_resolve_stream_picks_columns_and_checks_the_method(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table = _LiveTable([_Col("id"), _Col("note"), _Col("blob"), _Col("new")])
+    sp = _resolve(_entry("FULL_TABLE"), table)
+    assert [c.name for c in sp.columns] == ["id"]  # note deselected, blob unsupported
+    assert sp.schema["properties"] == {"id": {"declared": True, "name": "id"}}
+    assert (sp.key_properties, sp.method, sp.replication_key) == (["id"], "FULL_TABLE", None)
+    assert "selected columns ['gone'] are no longer in the table" in caplog.text
+
+    seen: list[Any] = []
+    sp = _resolve(
+        _entry("LOG_BASED"), table, check_log_based=lambda e, cols, props: seen.append(dict(props))
+    )
+    assert seen == [{"id": {"declared": True, "name": "id"}}]
+    assert sp.schema["properties"][sql_tap.DELETED_AT]["format"] == "date-time"
+
+    bad = {
+        "no schema": (StreamEntry({"tap_stream_id": "public-orders"}), "has no schema"),
+        "method": (_entry("CDC"), "replication-method 'CDC' is not one of FULL_TABLE"),
+        "no key": (_entry("INCREMENTAL"), "is INCREMENTAL but has no replication-key"),
+        "note": (_entry("INCREMENTAL", "note"), "replication key 'note' is not a selected"),
+    }
+    for entry, words in bad.values():
+        with pytest.raises(ConfigError, match=words):
+            _resolve(entry, table)
+    with pytest.raises(ConfigError, match="is a view: LOG_BASED needs a table"):
+        _resolve(_entry("LOG_BASED"), _LiveTable([_Col("id")], is_view=True))
+
+
+def test_plan_streams_names_a_table_that_is_gone() -> None:
+    from tapwell.singer.catalog import Catalog
+
+    cat = Catalog({"streams": [_entry("FULL_TABLE").raw]})
+    table = _LiveTable([_Col("id")])
+
+    def plan(tables: dict[tuple[str, str], Any]) -> list[Any]:
+        return sql_tap.plan_streams(
+            cat,
+            table_of=lambda e: ("public", e.stream),
+            read_tables=lambda only: {k: v for k, v in tables.items() if k in only},
+            resolve=_resolve,
+            log=logging.getLogger("t"),
+        )
+
+    assert [p.stream for p in plan({("public", "orders"): table})] == ["orders"]
+    with pytest.raises(ConfigError, match=r"table public\.orders does not exist"):
+        plan({})

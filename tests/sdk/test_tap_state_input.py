@@ -1,5 +1,5 @@
 """The state a tap is given (`--state FILE`), as a user's bad day leaves it: every tap built on
-tapwell.sdk.tap_cli (tap-csv, the light-API taps; tap-mysql in tests/integration) refuses a state file
+tapwell.sdk.tap_cli (tap-csv, the light-API taps; tap-mysql in tests/taps/mysql) refuses a state file
 of the wrong shape with one line naming the bad key and the fix, exit 2, and nothing on stdout:
 no SCHEMA, no ACTIVATE_VERSION, so no target retires a row. A state file that does not exist yet
 is a first run."""

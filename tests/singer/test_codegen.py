@@ -100,3 +100,22 @@ def test_an_unwritable_dump_folder_is_one_clear_config_error(
     monkeypatch.setenv(codegen.DUMP_ENV, str(blocker / "sub"))
     with pytest.raises(ConfigError, match=r"TAPWELL_DUMP_CODEGEN=.*cannot write generated source"):
         compile_checker("orders", SCHEMA, ["id"])
+
+
+def test_no_module_but_codegen_compiles_generated_source() -> None:
+    """Every generator goes through codegen.execute (linecache, TAPWELL_DUMP_CODEGEN): no other
+    module of the package or the connectors calls exec() or compile(..., "exec")."""
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for folder in ("runner/tapwell", "taps", "targets", "mappers"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path == Path(codegen.__file__).resolve():
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in ("exec", "eval")
+                ):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []

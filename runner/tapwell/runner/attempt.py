@@ -10,7 +10,6 @@ die with the runner and hold its lock until they are gone (tapwell.runner.guard)
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -18,11 +17,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import orjson
-
 from tapwell.runner import fast_lane
 from tapwell.runner.guard import run_dir
 from tapwell.runner.metrics import Metrics
+from tapwell.runner.probe import cached_probe
 from tapwell.runner.processes import (
     AttemptSettings,
     Sink,
@@ -104,35 +102,16 @@ def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
     .tapwell/catalog_flags.json, keyed by the command and its files' modification times."""
     if tap.catalog_flag in ("--catalog", "--properties"):
         return tap.catalog_flag
-    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
-    key = orjson.dumps(stamp).decode()
-    cache_path = project.root / ".tapwell" / "catalog_flags.json"
-    try:
-        cache = orjson.loads(cache_path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        cache = {}
-    if not isinstance(cache, dict):
-        cache = {}
-    if cache.get(key) in ("--catalog", "--properties"):
-        return str(cache[key])
-    try:
-        done = subprocess.run(
-            [*argv, "--help"],
-            capture_output=True,
-            timeout=30,
-            cwd=project.root,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "--catalog"  # not cached: the next run asks again
-    text = (done.stdout + done.stderr).decode("utf-8", "replace")
-    flag = "--properties" if "--properties" in text and "--catalog" not in text else "--catalog"
-    cache[key] = flag
-    with contextlib.suppress(OSError):
-        from tapwell.runner.statestore import atomic_write
+    flags = ("--catalog", "--properties")
+    found = cached_probe(
+        project.root, "catalog_flags.json", argv, "--help", _flag_in_help, lambda v: v in flags
+    )
+    return str(found) if found in flags else "--catalog"  # could not ask: the next run asks again
 
-        atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
-    return flag
+
+def _flag_in_help(done: subprocess.CompletedProcess[bytes]) -> str:
+    text = (done.stdout + done.stderr).decode("utf-8", "replace")
+    return "--properties" if "--properties" in text and "--catalog" not in text else "--catalog"
 
 
 def tap_command(

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from tapwell.runner.probe import cached_probe
 from tapwell.singer.errors import ConfigError
 
 BATCH_SIZE = 100_000
@@ -66,36 +67,20 @@ def batch_size(raw: dict[str, Any], name: str) -> int:
 
 def about(root: Path, argv: list[str]) -> dict[str, Any]:
     """A connector's `--about` (JSON), {} when it cannot say. Cached in
-    .tapwell/capabilities.json by command and its files' modification times (the cache that
-    recover.capabilities reads: one --about per connector version)."""
-    stamp = [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
-    key = orjson.dumps(stamp).decode()
-    cache_path = root / ".tapwell" / "capabilities.json"  # recover.py reads it too
-    try:
-        cache = orjson.loads(cache_path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        cache = {}
-    if not isinstance(cache, dict):
-        cache = {}
-    if isinstance(cache.get(key), dict):
-        return dict(cache[key])
-    try:
-        done = subprocess.run(
-            [*argv, "--about"], capture_output=True, timeout=30, cwd=root, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    found: dict[str, Any] = {}
+    .tapwell/capabilities.json (tapwell.runner.probe: one --about per connector version; state
+    recovery reads the same answer)."""
+    found = cached_probe(
+        root, "capabilities.json", argv, "--about", _about_json, lambda v: isinstance(v, dict)
+    )
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _about_json(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
     with contextlib.suppress(ValueError):
         parsed = orjson.loads(done.stdout) if done.returncode == 0 else None
         if isinstance(parsed, dict):
-            found = parsed
-    cache[key] = found
-    with contextlib.suppress(OSError):
-        from tapwell.runner.statestore import atomic_write
-
-        atomic_write(cache_path, orjson.dumps(cache), 0o644)
-    return found
+            return parsed
+    return {}
 
 
 def _formats(info: dict[str, Any], guess: bool) -> list[str]:

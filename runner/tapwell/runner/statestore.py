@@ -206,9 +206,12 @@ class FileStateStore:
         if not folder.exists():
             return []
         out: list[RunRecord] = []
-        for path in sorted(folder.glob("*.json"), reverse=True):
-            if before is not None and path.stem >= before:
+        # names, not Paths: sorting 10,000 Paths cost 0.6 s of a /metrics scrape (Path.__lt__)
+        names = [n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith(".")]
+        for name in sorted(names, reverse=True):
+            if before is not None and name[:-5] >= before:
                 continue  # run ids sort by start time (tapwell.runner.history.new_run_id)
+            path = folder / name
             try:
                 data = self._brief_json(path) if brief else orjson.loads(path.read_bytes())
                 run = RunRecord.from_json(data)

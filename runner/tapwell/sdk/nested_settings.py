@@ -13,8 +13,11 @@ from typing import Any
 from tapwell.sdk.nested import DEFAULT_MAX_DEPTH, MODES
 from tapwell.sdk.settings import setting, whole_number
 from tapwell.singer.errors import ConfigError
+from tapwell.singer.schema import property_types
 
 __all__ = ["NestedSettings"]
+
+UNCHANGED = "_sdc_unchanged"  # tap-postgres's list of a CDC record's unchanged TOASTed columns
 
 
 def _streams(value: Any, key: str) -> dict[str, str]:
@@ -55,3 +58,19 @@ class NestedSettings:
     def nested_for(self, stream: str) -> str:
         """`json` or `tables`: the stream's own mode from nested_streams, else `nested`."""
         return self.nested_streams.get(stream, self.nested)
+
+    def tables_for(self, stream: str, schema: dict[str, Any]) -> bool:
+        """Whether the stream loads with nested: tables. A stream whose records may leave out
+        unchanged values (`_sdc_unchanged`) and that has documents to split is refused (a
+        ConfigError): a left-out document would empty its child tables."""
+        if self.nested_for(stream) != "tables":
+            return False
+        props = schema.get("properties") or {}
+        split = [p for p, v in props.items() if {"object", "array"} & set(property_types(v))]
+        if UNCHANGED in props and [p for p in split if p != UNCHANGED]:
+            raise ConfigError(
+                f"stream {stream!r}: its records may leave out unchanged values (_sdc_unchanged, "
+                "from tap-postgres LOG_BASED), which nested: tables cannot keep in child tables; "
+                f'load it with nested_streams: {{"{stream}": "json"}}'
+            )
+        return True

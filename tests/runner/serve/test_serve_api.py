@@ -39,12 +39,12 @@ def idle(tmp_path_factory):
     assert serve.stop() == 0, serve.output()
 
 
-def _sse(serve, run_id):
+def _sse(serve, run_id, **headers):
     """(event, data) pairs of the log stream, read as they come."""
     with httpx.stream(
         "GET",
         f"{serve.url}/api/runs/{run_id}/log",
-        headers={"Accept": "text/event-stream"},
+        headers={"Accept": "text/event-stream", **headers},
         timeout=60,
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -82,6 +82,11 @@ def test_run_now_follow_the_log_live_then_relaunch(served, proj, expected_rows):
         seen.append(data)
     text = served.get(f"/api/runs/{run_id}/log").text.splitlines()
     assert seen == text  # in order, none twice, none missing
+    # a client that reconnects with the id of the last line it had gets the rest, then `end`
+    resumed = list(_sse(served, run_id, **{"Last-Event-ID": "2"}))
+    assert resumed[:-1] == [("line", line) for line in text[3:]]
+    assert resumed[-1][0] == "end"
+    assert json.loads(resumed[-1][1]) == {"status": "succeeded", "run_id": run_id}
     assert proj.duckdb_rows() == expected_rows(40)
 
     detail = served.get(f"/api/runs/{run_id}").json()

@@ -10,6 +10,8 @@ import subprocess
 
 from helpers.runner_project import BIN, duckdb_target, fake_integration, wait_for
 from helpers.serve_process import Serve
+from tapwell.runner.serve.manager import RunManager
+from tapwell.runner.statestore import open_backend
 
 
 def _project(proj):
@@ -72,10 +74,18 @@ def test_serve_and_a_manual_run_never_overlap(proj, expected_rows):
     serve = Serve(proj.root).start()
     try:
         wait_for(proj.counter.exists, "the manual run's tap")
-        run_id = serve.post("/api/integrations/w/runs").json()["run_id"]
-        wait_for(lambda: serve.get(f"/api/runs/{run_id}").json()["status"] == "skipped", "refusal")
-        refused = serve.get(f"/api/runs/{run_id}").json()
-        assert "already running" in refused["error"] or "lock" in refused["error"], refused
+        # run now while a manual run goes on: 409 naming it, as for serve's own runs
+        refused = serve.post("/api/integrations/w/runs")
+        assert refused.status_code == 409, refused.text
+        manual_id = refused.json()["run_id"]
+        assert serve.get(f"/api/runs/{manual_id}").json()["trigger"] == "cli"
+        assert serve.get("/api/integrations/w").json()["running_run_id"] == manual_id
+        # a scheduled run meanwhile (serve's scheduler asks its manager) meets the run's lock
+        store = open_backend(proj.load())
+        job = RunManager(proj.root, store, 1).submit("w", "schedule")
+        wait_for(lambda: store.run(job.run_id).outcome == "skipped", "refusal")
+        error = store.run(job.run_id).error
+        assert "already running" in error or "lock" in error, error
         (proj.root / "go").touch()
         _, err = manual.communicate(timeout=120)
         assert manual.returncode == 0, err

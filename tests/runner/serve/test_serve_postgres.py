@@ -1,10 +1,12 @@
-"""serve on the PostgreSQL store: two serve processes sharing it start each scheduled time once
-(claimed through the store), and the API lists, pages and follows runs kept there."""
+"""serve on the PostgreSQL store: two serve processes sharing it start each scheduled time and
+each `after:` run once (claimed through the store) and list the same history, and the API lists,
+pages and follows runs kept there."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from helpers.runner_project import fake_integration, pg_dsn, wait_for
 from helpers.serve_process import Serve
 
@@ -88,3 +90,49 @@ def test_the_store_connects_again_after_its_connection_broke(proj, pg_db):
         assert exc.exit_code == 75
     assert store.runs(None, 1) == []
     store.close()
+
+
+@pytest.mark.slow  # two real minute boundaries
+def test_two_serve_processes_run_each_scheduled_time_and_each_after_once(proj, pg_db):
+    """Two `tapwell serve` processes on one PostgreSQL store (two machines sharing a project):
+    each minute of `* * * * *` runs once, the `after:` integration once per success (the serve
+    that did not run it learns of the success from the store within 30 s and must not run it
+    again), no run is refused by the lock (a second start would be), and both list the same
+    history."""
+    p = fake_integration(proj, rows=20)
+    q = fake_integration(proj, rows=10)
+    q["tap"]["config"]["counter"] = str(proj.root / "q.txt")
+    q["target"]["config"]["path"] = str(proj.root / "q.duckdb")
+    proj.write(
+        {
+            "state": {"backend": "postgres", "dsn": pg_dsn(pg_db)},
+            "integrations": {"p": {**p, "schedule": "* * * * *"}, "q": {**q, "after": ["p"]}},
+            "serve": {"shutdown_grace_seconds": 5},
+        }
+    )
+    serves = [Serve(proj.root).start(), Serve(proj.root).start()]
+    try:
+
+        def finished(name):
+            runs = serves[0].get("/api/runs", params={"integration": name}).json()["runs"]
+            return [r for r in runs if r["finished_at"]]
+
+        # two scheduled times: the first one's success reached the other serve's refresh
+        wait_for(lambda: len(finished("p")) >= 2 and len(finished("q")) >= 2, "two minutes", 300)
+        histories = [s.get("/api/runs", params={"limit": 500}).json()["runs"] for s in serves]
+    finally:
+        codes = [s.stop() for s in serves]
+    assert codes == [0, 0], [s.output() for s in serves]
+    assert [r["id"] for r in histories[0]] == [r["id"] for r in histories[1]]
+    runs = histories[0][::-1]  # oldest first
+    assert {(r["integration"], r["trigger"], r["status"]) for r in runs} <= {
+        ("p", "schedule", "succeeded"),
+        ("q", "after", "succeeded"),
+        ("q", "after", "interrupted"),  # stopped by the end of the test
+        ("p", "schedule", "interrupted"),
+    }, runs
+    minutes = [r["started_at"][:16] for r in runs if r["integration"] == "p"]
+    assert len(minutes) == len(set(minutes)), minutes  # each time once
+    # between two successes of p, q ran at most once
+    order = [r["integration"] for r in runs]
+    assert "qq" not in "".join(order), order

@@ -227,3 +227,70 @@ def test_an_unknown_time_zone_is_a_config_error(proj):
     done = proj.cli("run", "a")
     assert done.returncode == 2
     assert "integrations.a.timezone 'Mars/Olympus' is not a time zone" in done.stderr
+
+
+def test_catchup_sees_a_run_older_than_the_last_thousand(proj):
+    """The scheduler reads the newest 1,000 runs at start; a `catchup:` integration whose run at
+    its last time is older than those (other integrations ran 1,000 times since) did run: it is
+    not run again at start (a second run of the same time)."""
+    import orjson
+    from tapwell.runner.history import RunRecord, new_run_id
+
+    runs = proj.root / "state" / ".runs"
+    runs.mkdir(parents=True)
+
+    def ran(name, at):  # a finished run's record, as the file store keeps it
+        record = RunRecord(new_run_id(at), name, at, at, outcome="succeeded", trigger="schedule")
+        (runs / f"{record.id}.json").write_bytes(orjson.dumps(record.to_json()))
+
+    ran("hourly", at(0) + dt.timedelta(seconds=1))  # the 00:00 run happened
+    for n in range(1000):  # then 1,000 runs of others, all before serve starts at 00:00:30
+        ran("busy", at(0) + dt.timedelta(seconds=2, microseconds=20 * n))
+    scheduler, manager, store = start(
+        proj,
+        {
+            "hourly": integration(proj, "hourly", schedule="0 * * * *", catchup=True),
+            "busy": integration(proj, "busy", schedule="* * * * *"),
+        },
+    )
+    assert scheduler.next_runs() == {"hourly": at(60), "busy": at(1)}
+    assert scheduler.tick(T0) == []
+
+
+def test_an_edit_of_max_parallel_runs_applies_at_once(proj):
+    """Raising serve.max_parallel_runs in tapwell.yml starts the queued runs without a restart."""
+    go = proj.root / "go"
+    integrations = {
+        "w": integration(proj, "w", mode="wait", release=str(go)),
+        "q": integration(proj, "q"),
+    }
+    scheduler, manager, store = start(proj, integrations, max_parallel=1)
+    waiting = manager.submit("w", "manual")
+    wait_for(lambda: store.run(waiting.run_id).outcome == "running", "the first run")
+    queued = manager.submit("q", "manual")
+    assert store.run(queued.run_id).outcome == "queued"
+    proj.write({"integrations": integrations, "serve": {"max_parallel_runs": 2}})
+    scheduler.tick(T0)
+    assert scheduler.error is None and manager.max_parallel == 2
+    wait_for(lambda: store.run(queued.run_id).outcome == "succeeded", "the queued run", 120)
+    assert store.run(waiting.run_id).outcome == "running"  # both went at once
+    go.touch()
+    idle(manager)
+
+
+def test_cancel_a_queued_run_and_it_never_starts(proj):
+    go = proj.root / "go"
+    integrations = {
+        "w": integration(proj, "w", mode="wait", release=str(go)),
+        "q": integration(proj, "q"),
+    }
+    scheduler, manager, store = start(proj, integrations, max_parallel=1)
+    waiting = manager.submit("w", "manual")
+    queued = manager.submit("q", "manual")
+    assert manager.cancel(queued.run_id) == "cancelled"
+    go.touch()
+    idle(manager)
+    record = store.run(queued.run_id)
+    assert (record.outcome, record.error) == ("interrupted", "cancelled before it started")
+    assert store.run(waiting.run_id).outcome == "succeeded"
+    assert not (proj.root / "q.txt").exists()  # q's tap never ran

@@ -71,3 +71,26 @@ def test_token_on_127_0_0_2_and_no_secret_anywhere(proj):
         assert serve.stop() == 0
     assert SECRET not in serve.output()
     assert all(SECRET not in p.read_text() for p in (proj.root / "state").rglob("*") if p.is_file())
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(proj):
+    """The port is bound before serve starts its scheduler or says it listens: uvicorn's own
+    bind printed 'listening on' first, then its ERROR line, and exited 3."""
+    import socket
+
+    proj.write({"integrations": {"a": fake_integration(proj, rows=5)}})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(BIN / "tapwell"), "--project", str(proj.root), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"tapwell: error: cannot listen on 127.0.0.1:{port}: address already in use (another "
+        "tapwell serve? choose another --port)"
+    ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+from tapwell.sdk.sql_tap import selected_columns
 from tapwell.singer.catalog import StreamEntry
 from tapwell.taps.mysql.binlog_values import enum_values as _enum_values
 from tapwell.taps.mysql.records import RecordWriter, compile_row
-from tapwell.taps.mysql.sync import selected_columns
 from tapwell.taps.mysql.types import Column, float32_text, row_plan, time_text
 
 

@@ -1,6 +1,6 @@
 """tap-postgres's fast lane (sync_files.py): with `batch_config`, FULL_TABLE rows go into BATCH
-files one key range at a time, each followed by a STATE whose last_pk_fetched is the file's last
-row; the table of every type loads into target-postgres and target-duckdb exactly as through the
+files cut from one COPY as the rows arrive, each followed by a STATE whose last_pk_fetched is
+the file's last row; the table of every type loads into target-postgres and target-duckdb exactly as through the
 RECORD lane, row by row (csv and jsonl), and a run resumed from a mid-lane STATE loads the rest
 once."""
 
@@ -131,3 +131,103 @@ def test_resumed_lane_loads_the_rest_once(src: dict[str, Any], tmp_path: Path) -
         for line in Path(u.removeprefix("file://")).read_bytes().splitlines()[1:]
     ]
     assert ids == [7, 8, 9]
+
+
+def test_a_kill_mid_copy_resumes_after_the_last_state(src: dict[str, Any], tmp_path: Path) -> None:
+    """The table is read by one COPY cut into files as the rows arrive: a tap killed while that
+    COPY runs (held by max_pending_files, no target consuming) has announced some files, each
+    followed by its STATE; the run resumed from the last STATE writes the rest, and the two runs'
+    files hold every row once (16 MB: more than the socket buffers hold, so the server is still
+    sending when the tap is killed). The key is a text with a comma, quotes and a line break, and a
+    number: both read back from the file's last csv row."""
+    import csv
+    import io
+    import signal
+    import subprocess
+    import time
+
+    from helpers.pg_tap import BIN, write_json
+
+    sql(
+        src,
+        "CREATE TABLE src.big (k text, n int, v text, PRIMARY KEY (k, n))",
+        "INSERT INTO src.big SELECT k, g, repeat(md5(g::text), 100) FROM generate_series(1, 2500) g, "
+        "unnest(ARRAY[E'x,\"y\"\\nz', 'plain']) k",
+    )
+    cat = select(discover(tmp_path, src), "big")
+    cfg, spool = _lane(tmp_path, src, "csv", size=100)
+    cfg["batch_config"]["max_pending_files"] = 2
+    proc = subprocess.Popen(
+        [str(BIN / "tap-postgres"), "--config", str(write_json(tmp_path / "l.json", cfg)),
+         "--catalog", str(write_json(tmp_path / "c.json", cat))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    announced: list[str] = []
+    after: list[dict[str, Any]] = []  # the STATE after each file
+    try:
+        assert proc.stdout is not None
+        while len(after) < 2:  # two files and their STATEs; the third file waits
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else b""
+            msg = loads(line)
+            if msg["type"] == "BATCH":
+                announced += msg["manifest"]
+            elif msg["type"] == "STATE" and len(after) < len(announced):
+                after.append(msg["value"])
+        copying = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY (SELECT%'"
+        deadline = time.monotonic() + 60  # a guard against a hang, not a speed assertion
+        while sql(src, copying) != [(1,)]:
+            assert time.monotonic() < deadline, "the tap's COPY is not running"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    last = after[-1]
+    marks = last["bookmarks"]["src-big"]
+    assert marks["last_pk_fetched"] == {"k": "plain", "n": 200}  # 'plain' sorts first
+    resumed = run_tap(tmp_path, {**cfg, "batch_config": {**cfg["batch_config"], "max_pending_files": 0}},
+                      catalog=cat, state=last)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    announced += [
+        u for m in messages(resumed.stdout) if m["type"] == "BATCH" for u in m["manifest"]
+    ]
+    keys = [
+        (row[0], int(row[1]))
+        for u in announced
+        for row in list(csv.reader(io.StringIO(Path(u.removeprefix("file://")).read_text())))[1:]
+    ]
+    assert sorted(keys) == sorted((k, n) for k in ('x,"y"\nz', "plain") for n in range(1, 2501))
+    assert len(keys) == len(set(keys)) == 5000
+
+
+def test_keys_the_record_may_not_give_back_are_read_one_range_per_file(
+    src: dict[str, Any], tmp_path: Path
+) -> None:
+    """A date key (a date outside 0001..9999 is null in the record) and a numeric one: each
+    file is its own key range, the STATE after it bookmarks the range's end."""
+    sql(
+        src,
+        "CREATE TABLE src.dk (d date, n numeric, v text, PRIMARY KEY (d, n))",
+        "INSERT INTO src.dk SELECT date '2024-01-01' + g, round(g / 10.0, 1), 'v' || g FROM generate_series(1, 5) g",
+    )
+    cat = select(discover(tmp_path, src), "dk")
+    cfg, spool = _lane(tmp_path, src, "csv", size=2)
+    proc = run_tap(tmp_path, cfg, catalog=cat)
+    assert proc.returncode == 0, proc.stderr.decode()
+    msgs = messages(proc.stdout)
+    kinds = [m["type"] for m in msgs]
+    after = [
+        msgs[i + 1]["value"]["bookmarks"]["src-dk"] for i, k in enumerate(kinds) if k == "BATCH"
+    ]
+    assert [{k: str(v) for k, v in a["last_pk_fetched"].items()} for a in after] == [
+        {"d": "2024-01-03", "n": "0.2"},
+        {"d": "2024-01-05", "n": "0.4"},
+        {"d": "2024-01-06", "n": "0.5"},
+    ]
+    urls = [u for m in msgs if m["type"] == "BATCH" for u in m["manifest"]]
+    values = [
+        line.split(b",")[2]
+        for u in urls
+        for line in Path(u.removeprefix("file://")).read_bytes().splitlines()[1:]
+    ]
+    assert values == [b"v1", b"v2", b"v3", b"v4", b"v5"]

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.pg_target_cli import (
+from helpers.pg_target import (
     column_types,
-    lines,
     query,
     record,
     run_target,
     schema,
     state,
     stdout_states,
+    text_lines,
 )
 
 pytestmark = pytest.mark.services
@@ -82,7 +82,7 @@ def test_every_type_round_trips_exactly(
         "anything": "plain",
     }
     third = {"id": 3}
-    msgs = lines(
+    msgs = text_lines(
         schema("types", TYPES, ["id"]),
         record("types", first),
         record("types", second),
@@ -91,7 +91,7 @@ def test_every_type_round_trips_exactly(
     )
     # The long number is written by hand so it arrives with every digit, as an exact tap sends it.
     msgs = msgs.replace("1.2345678901234567e+19", "12345678901234567890.123456789")
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert stdout_states(result.stdout) == [{"bookmarks": {"types": {"id": 3}}}]
     assert column_types(pg_db, "types") == {
@@ -152,11 +152,11 @@ def test_every_type_round_trips_exactly(
 def test_number_as_float_only_when_asked(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    msgs = lines(
+    msgs = text_lines(
         schema("f", {"id": {"type": "integer"}, "x": {"type": "number"}}, ["id"]),
         record("f", {"id": 1, "x": 0.5}),
     )
-    result = run_target(bin_path, tmp_path, {**pg_db, "number_type": "double precision"}, msgs)
+    result = run_target({**pg_db, "number_type": "double precision"}, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert column_types(pg_db, "f")["x"] == "double precision"
 
@@ -178,7 +178,7 @@ def test_schema_evolution_adds_and_widens_never_drops(
         "extra": {"type": ["null", "boolean"]},
     }
     v3 = {"id": {"type": "integer"}, "n": {"type": ["null", "string"]}}
-    msgs = lines(
+    msgs = text_lines(
         schema("evo", v1, ["id"]),
         record("evo", {"id": 1, "n": 10, "old": "kept"}),
         schema("evo", v2, ["id"]),
@@ -186,7 +186,7 @@ def test_schema_evolution_adds_and_widens_never_drops(
         schema("evo", v3, ["id"]),
         record("evo", {"id": 3, "n": "three"}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert column_types(pg_db, "evo") == {
         "id": "bigint",
@@ -201,10 +201,7 @@ def test_schema_evolution_adds_and_widens_never_drops(
     ]
     # A later run with the narrower first schema leaves the wide column alone.
     result = run_target(
-        bin_path,
-        tmp_path,
-        pg_db,
-        lines(schema("evo", v1, ["id"]), record("evo", {"id": 4, "n": 4})),
+        pg_db, text_lines(schema("evo", v1, ["id"]), record("evo", {"id": 4, "n": 4})), tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert column_types(pg_db, "evo")["n"] == "text"
@@ -214,13 +211,13 @@ def test_schema_evolution_adds_and_widens_never_drops(
 def test_integer_widens_to_numeric_in_place(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    msgs = lines(
+    msgs = text_lines(
         schema("w", {"id": {"type": "integer"}, "v": {"type": "integer"}}, ["id"]),
         record("w", {"id": 1, "v": 5}),
         schema("w", {"id": {"type": "integer"}, "v": {"type": "number"}}, ["id"]),
         record("w", {"id": 2, "v": 1.25}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert column_types(pg_db, "w")["v"] == "numeric"
     assert query(pg_db, "SELECT id, v FROM w ORDER BY id") == [
@@ -236,25 +233,24 @@ def test_upsert_dedupes_within_a_batch_and_updates_across_runs(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
     props = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
-    msgs = lines(
+    msgs = text_lines(
         schema("u", props, ["id"]),
         record("u", {"id": 1, "v": "a"}),
         record("u", {"id": 2, "v": "b"}),
         record("u", {"id": 1, "v": "a2"}),
         state({"n": 1}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id, v FROM u ORDER BY id") == [(1, "a2"), (2, "b")]
     result = run_target(
-        bin_path,
-        tmp_path,
         pg_db,
-        lines(
+        text_lines(
             schema("u", props, ["id"]),
             record("u", {"id": 2, "v": None}),
             record("u", {"id": 3, "v": "c"}),
         ),
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id, v FROM u ORDER BY id") == [(1, "a2"), (2, None), (3, "c")]
@@ -262,13 +258,13 @@ def test_upsert_dedupes_within_a_batch_and_updates_across_runs(
 
 def test_composite_keys(pg_db: dict[str, Any], bin_path: Path, tmp_path: Path) -> None:
     props = {"a": {"type": "integer"}, "b": {"type": "string"}, "v": {"type": ["null", "integer"]}}
-    msgs = lines(
+    msgs = text_lines(
         schema("ck", props, ["a", "b"]),
         record("ck", {"a": 1, "b": "x", "v": 1}),
         record("ck", {"a": 1, "b": "y", "v": 2}),
         record("ck", {"a": 1, "b": "x", "v": 3}),
     )
-    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 2}, msgs)
+    result = run_target({**pg_db, "batch_size_rows": 2}, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT a, b, v FROM ck ORDER BY a, b") == [(1, "x", 3), (1, "y", 2)]
 
@@ -285,7 +281,7 @@ def test_keys_equal_in_postgres_are_one_row_in_a_batch(
         "v": {"type": "string"},
     }
     at = {"at": {"type": "string", "format": "date-time"}, "v": {"type": "string"}}
-    msgs = lines(
+    msgs = text_lines(
         schema("mixed", props, ["k"]),
         *[
             record("mixed", {"k": k, "v": v})
@@ -298,7 +294,7 @@ def test_keys_equal_in_postgres_are_one_row_in_a_batch(
     )
     config = {**pg_db, "add_metadata_columns": metadata}
     for _ in range(2):  # the second run merges into the rows the first one loaded
-        result = run_target(bin_path, tmp_path, config, msgs)
+        result = run_target(config, msgs, tmp_path)
         assert result.returncode == 0, result.stderr
         assert stdout_states(result.stdout)[-1] == {"n": 1}
         assert query(pg_db, "SELECT k, v FROM mixed ORDER BY k") == [
@@ -313,14 +309,14 @@ def test_append_only_keeps_every_record(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
     props = {"id": {"type": "integer"}, "v": {"type": "string"}}
-    msgs = lines(
+    msgs = text_lines(
         schema("ev", props, ["id"]),
         record("ev", {"id": 1, "v": "a"}),
         record("ev", {"id": 1, "v": "b"}),
     )
     config = {**pg_db, "load_method": "append-only"}
-    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
-    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
+    assert run_target(config, msgs, tmp_path).returncode == 0
+    assert run_target(config, msgs, tmp_path).returncode == 0
     assert query(pg_db, "SELECT id, v FROM ev ORDER BY v") == [
         (1, "a"),
         (1, "a"),
@@ -336,19 +332,17 @@ def test_overwrite_replaces_the_table_once_per_run(
     config = {**pg_db, "load_method": "overwrite", "batch_size_rows": 1}
     assert (
         run_target(
-            bin_path,
-            tmp_path,
             config,
-            lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in range(3)]),
+            text_lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in range(3)]),
+            tmp_path,
         ).returncode
         == 0
     )
     assert (
         run_target(
-            bin_path,
-            tmp_path,
             config,
-            lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in (7, 8)]),
+            text_lines(schema("ow", props, ["id"]), *[record("ow", {"id": i}) for i in (7, 8)]),
+            tmp_path,
         ).returncode
         == 0
     )
@@ -358,12 +352,12 @@ def test_overwrite_replaces_the_table_once_per_run(
 def test_keyless_stream_appends_unless_keys_required(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    msgs = lines(
+    msgs = text_lines(
         schema("nk", {"v": {"type": "string"}}), record("nk", {"v": "a"}), record("nk", {"v": "a"})
     )
-    assert run_target(bin_path, tmp_path, pg_db, msgs).returncode == 0
+    assert run_target(pg_db, msgs, tmp_path).returncode == 0
     assert query(pg_db, "SELECT count(*) FROM nk") == [(2,)]
-    result = run_target(bin_path, tmp_path, {**pg_db, "primary_key_required": True}, msgs)
+    result = run_target({**pg_db, "primary_key_required": True}, msgs, tmp_path)
     assert result.returncode != 0
     assert "stream 'nk' has no key properties; set primary_key_required to false" in result.stderr
 
@@ -377,14 +371,14 @@ def test_stream_names_and_schema_mapping(
         "schema_mapping": {"shop": {"target_schema": "shop_copy"}},
     }
     del config["dbname"]  # MeltanoLabs spells it `database`
-    msgs = lines(
+    msgs = text_lines(
         schema("shop-orders", {"id": {"type": "integer"}}, ["id"]),
         record("shop-orders", {"id": 1}),
         schema("other-items", {"id": {"type": "integer"}}, ["id"]),
         record("other-items", {"id": 2}),
         state({"done": True}),
     )
-    result = run_target(bin_path, tmp_path, config, msgs)
+    result = run_target(config, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id FROM shop_copy.orders") == [(1,)]
     assert query(pg_db, "SELECT id FROM raw.items") == [(2,)]
@@ -405,18 +399,18 @@ def test_records_carrying_deleted_at(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, hard: bool
 ) -> None:
     config = {**pg_db, "hard_delete": hard}
-    msgs = lines(
+    msgs = text_lines(
         schema("d", PROPS, ["id"]),
         record("d", {"id": 1, "v": "a"}),
         record("d", {"id": 2, "v": "b"}),
     )
-    assert run_target(bin_path, tmp_path, config, msgs).returncode == 0
-    gone = lines(
+    assert run_target(config, msgs, tmp_path).returncode == 0
+    gone = text_lines(
         schema("d", PROPS, ["id"]),
         record("d", {"id": 1, "v": "a", "_sdc_deleted_at": "2024-05-01T00:00:00+00:00"}),
         record("d", {"id": 3, "v": "c"}),
     )
-    result = run_target(bin_path, tmp_path, config, gone)
+    result = run_target(config, gone, tmp_path)
     assert result.returncode == 0, result.stderr
     rows = query(pg_db, "SELECT id, _sdc_deleted_at IS NOT NULL FROM d ORDER BY id")
     assert rows == ([(2, False), (3, False)] if hard else [(1, True), (2, False), (3, False)])
@@ -428,21 +422,21 @@ def test_activate_version(
 ) -> None:
     config = {**pg_db, "hard_delete": hard, "add_metadata_columns": True}
     props = {"id": {"type": "integer"}}
-    first = lines(
+    first = text_lines(
         schema("av", props, ["id"]),
         {"type": "ACTIVATE_VERSION", "stream": "av", "version": 1},
         record("av", {"id": 1}, version=1),
         record("av", {"id": 2}, version=1),
         {"type": "ACTIVATE_VERSION", "stream": "av", "version": 1},
     )
-    second = lines(
+    second = text_lines(
         schema("av", props, ["id"]),
         record("av", {"id": 2}, version=2),
         record("av", {"id": 3}, version=2),
         {"type": "ACTIVATE_VERSION", "stream": "av", "version": 2},
     )
-    assert run_target(bin_path, tmp_path, config, first).returncode == 0
-    result = run_target(bin_path, tmp_path, config, second)
+    assert run_target(config, first, tmp_path).returncode == 0
+    result = run_target(config, second, tmp_path)
     assert result.returncode == 0, result.stderr
     rows = query(
         pg_db, "SELECT id, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM av ORDER BY id"
@@ -483,10 +477,7 @@ def test_identifiers_quotes_spaces_unicode_and_long_names(
         "Mixed Case": "m",
     }
     result = run_target(
-        bin_path,
-        tmp_path,
-        pg_db,
-        lines(schema(stream, props, ['id "quoted"']), record(stream, rec)),
+        pg_db, text_lines(schema(stream, props, ['id "quoted"']), record(stream, rec)), tmp_path
     )
     assert result.returncode == 0, result.stderr
     tables = query(
@@ -506,10 +497,7 @@ def test_identifiers_quotes_spaces_unicode_and_long_names(
     # The same run again lands on the same shortened names.
     assert (
         run_target(
-            bin_path,
-            tmp_path,
-            pg_db,
-            lines(schema(stream, props, ['id "quoted"']), record(stream, rec)),
+            pg_db, text_lines(schema(stream, props, ['id "quoted"']), record(stream, rec)), tmp_path
         ).returncode
         == 0
     )
@@ -527,7 +515,7 @@ def test_identifier_collision_is_reported(
         long: {"type": "integer"},
         shorten(long): {"type": "integer"},
     }
-    result = run_target(bin_path, tmp_path, pg_db, lines(schema("col", props, ["id"])))
+    result = run_target(pg_db, text_lines(schema("col", props, ["id"])), tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip().endswith("rename one of them in the tap or a stream map")
     assert "both map to column" in result.stderr and "Traceback" not in result.stderr
@@ -537,7 +525,7 @@ def test_unknown_database_is_a_config_error(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
     result = run_target(
-        bin_path, tmp_path, {**pg_db, "dbname": "no_such_db_tw", "password": "s3cret-value"}, ""
+        {**pg_db, "dbname": "no_such_db_tw", "password": "s3cret-value"}, "", tmp_path
     )
     assert result.returncode == 2
     assert (
@@ -603,9 +591,9 @@ GOOD = [schema("bad", BAD_PROPS, ["id"]), record("bad", {"id": 1, "t": "ok"}), s
 def test_bad_input_is_one_clear_line_and_nothing_after_the_last_state(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path, bad_line: Any, expected: str
 ) -> None:
-    msgs = lines(*GOOD, bad_line, record("bad", {"id": 3}), state({"pos": 3}))
+    msgs = text_lines(*GOOD, bad_line, record("bad", {"id": 3}), state({"pos": 3}))
     config = {**pg_db, "batch_size_rows": 1, "nul_characters": "error"}  # NUL: refused, as asked
-    result = run_target(bin_path, tmp_path, config, msgs)
+    result = run_target(config, msgs, tmp_path)
     assert result.returncode == 65, result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr
@@ -620,13 +608,13 @@ def test_a_refused_value_is_reported_after_a_schema_problem_later_in_its_batch(
 ) -> None:
     # Rows are encoded as they are read, but a value PostgreSQL cannot store is reported when its
     # batch loads: a record that breaks the schema later in the same batch is reported first.
-    msgs = lines(
+    msgs = text_lines(
         *GOOD,
         record("bad", {"id": 2, "t": "nul\u0000here"}),
         record("bad", {"id": 3, "n": "abc"}),
         state({"pos": 3}),
     )
-    result = run_target(bin_path, tmp_path, {**pg_db, "nul_characters": "error"}, msgs)
+    result = run_target({**pg_db, "nul_characters": "error"}, msgs, tmp_path)
     assert result.returncode == 65, result.stderr
     assert "stdin line 5, stream 'bad', field 'n': 'abc' is not integer" in result.stderr
     assert "NUL" not in result.stderr
@@ -637,7 +625,7 @@ def test_a_refused_value_replaced_in_its_batch_is_never_loaded(
 ) -> None:
     # The last record of a key wins inside a batch: an earlier one PostgreSQL could not store
     # is dropped with the rest of it, as when records were kept as dicts until the load.
-    msgs = lines(
+    msgs = text_lines(
         *GOOD,
         record("bad", {"id": 2, "t": "nul\u0000here", "n": 5}),
         record("bad", {"id": 3, "t": "tab\there", "j": {"k": "x\\y"}}),
@@ -645,15 +633,15 @@ def test_a_refused_value_replaced_in_its_batch_is_never_loaded(
         state({"pos": 3}),
     )
     pg_db = {**pg_db, "nul_characters": "error"}
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id, n, t, j FROM bad ORDER BY id") == [
         (1, None, "ok", None),
         (2, None, "fixed", None),
         (3, None, "tab\there", {"k": "x\\y"}),
     ]
-    bad = lines(*GOOD, record("bad", {"id": 4, "t": "a\u0000b"}), record("bad", {"id": 5}))
-    result = run_target(bin_path, tmp_path, pg_db, bad)
+    bad = text_lines(*GOOD, record("bad", {"id": 4, "t": "a\u0000b"}), record("bad", {"id": 5}))
+    result = run_target(pg_db, bad, tmp_path)
     assert result.returncode == 65
     assert "stdin line 4, stream 'bad', field 't': text contains a NUL byte" in result.stderr
     assert query(pg_db, "SELECT id FROM bad WHERE id > 3") == []
@@ -662,12 +650,12 @@ def test_a_refused_value_replaced_in_its_batch_is_never_loaded(
 def test_unknown_message_types_are_skipped(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    msgs = lines(
+    msgs = text_lines(
         schema("s", {"id": {"type": "integer"}}, ["id"]),
         {"type": "SOMETHING_NEW", "x": 1},
         record("s", {"id": 1}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id FROM s") == [(1,)]
 
@@ -675,14 +663,14 @@ def test_unknown_message_types_are_skipped(
 def test_never_an_empty_state_after_a_non_empty_one(
     pg_db: dict[str, Any], bin_path: Path, tmp_path: Path
 ) -> None:
-    msgs = lines(
+    msgs = text_lines(
         schema("s", {"id": {"type": "integer"}}, ["id"]),
         record("s", {"id": 1}),
         state({"a": 1}),
         record("s", {"id": 2}),
         state({}),
     )
-    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 1}, msgs)
+    result = run_target({**pg_db, "batch_size_rows": 1}, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert stdout_states(result.stdout) == [{"a": 1}]
     assert query(pg_db, "SELECT value FROM tapwell_state") == [({"a": 1},)]
@@ -752,7 +740,7 @@ def test_kill_9_mid_batch_then_rerun_loses_nothing_and_duplicates_nothing(
 
     # Resume as a tap would: from the stored bookmark (some rows after it are already loaded).
     again = "\n".join([head, *_orders(stored + 1, total, 250)]) + "\n"
-    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_rows": 700}, again)
+    result = run_target({**pg_db, "batch_size_rows": 700}, again, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM orders") == [
         (total, total, 1, total)
@@ -771,11 +759,13 @@ def test_full_table_resync_revives_rows_sent_again(
     def sync(version: int, ids: list[int]) -> str:
         activate = {"type": "ACTIVATE_VERSION", "stream": "ft", "version": version}
         rows = [record("ft", {"id": i}, version=version) for i in ids]
-        return lines(schema("ft", {"id": {"type": "integer"}}, ["id"]), activate, *rows, activate)
+        return text_lines(
+            schema("ft", {"id": {"type": "integer"}}, ["id"]), activate, *rows, activate
+        )
 
-    assert run_target(bin_path, tmp_path, pg_db, sync(1, [1, 2, 3])).returncode == 0
-    assert run_target(bin_path, tmp_path, pg_db, sync(2, [1, 2, 3])).returncode == 0
-    result = run_target(bin_path, tmp_path, pg_db, sync(3, [2, 3]))
+    assert run_target(pg_db, sync(1, [1, 2, 3]), tmp_path).returncode == 0
+    assert run_target(pg_db, sync(2, [1, 2, 3]), tmp_path).returncode == 0
+    result = run_target(pg_db, sync(3, [2, 3]), tmp_path)
     assert result.returncode == 0, result.stderr
     rows = query(
         pg_db, "SELECT id, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM ft ORDER BY id"
@@ -789,7 +779,7 @@ def test_batches_are_bounded_by_input_bytes(
     msgs = [schema("wide", {"id": {"type": "integer"}, "blob": {"type": "string"}}, ["id"])]
     for i in range(1, 11):
         msgs += [record("wide", {"id": i, "blob": "x" * 600}), state({"pos": i})]
-    result = run_target(bin_path, tmp_path, {**pg_db, "batch_size_bytes": 1500}, lines(*msgs))
+    result = run_target({**pg_db, "batch_size_bytes": 1500}, text_lines(*msgs), tmp_path)
     assert result.returncode == 0, result.stderr
     printed = [s["pos"] for s in stdout_states(result.stdout)]
     assert len(printed) >= 4 and printed[-1] == 10 and printed == sorted(printed)
@@ -804,12 +794,12 @@ def test_upsert_into_an_existing_table_without_a_primary_key(
         "CREATE TABLE legacy (id bigint, v text); INSERT INTO legacy VALUES (1, 'old'), (2, 'keep'); COMMIT",
     )
     props = {"id": {"type": "integer"}, "v": {"type": ["null", "string"]}}
-    msgs = lines(
+    msgs = text_lines(
         schema("legacy", props, ["id"]),
         record("legacy", {"id": 1, "v": "new"}),
         record("legacy", {"id": 3, "v": "c"}),
     )
-    result = run_target(bin_path, tmp_path, pg_db, msgs)
+    result = run_target(pg_db, msgs, tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT id, v FROM legacy ORDER BY id") == [
         (1, "new"),

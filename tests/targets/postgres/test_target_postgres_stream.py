@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.pg_target_cli import lines, query, record, run_target, schema, state, stdout_states
+from helpers.pg_target import query, record, run_target, schema, state, stdout_states, text_lines
 
 pytestmark = pytest.mark.services
 
@@ -39,7 +39,7 @@ def test_streamed_batches_load_like_whole_ones(
         *_rows("s", range(2 * N, 4 * N), "c"),
         state({"n": 2}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 0, result.stderr
     assert stdout_states(result.stdout) == [{"n": 1}, {"n": 2}]
     got = dict(query(pg_db, "SELECT id, v FROM s"))
@@ -50,14 +50,14 @@ def test_streamed_batches_load_like_whole_ones(
     assert query(pg_db, "SELECT count(*), min(_sdc_table_version) FROM t") == [(50, 7)]
     # Run 2: keys already there (the streamed COPY meets them: merged instead).
     again = [schema("s", PROPS, ["id"]), *_rows("s", range(N, 3 * N), "d"), state({"n": 3})]
-    result = run_target(bin_path, tmp_path, config, lines(*again))
+    result = run_target(config, text_lines(*again), tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT count(*), count(*) FILTER (WHERE v LIKE 'd%') FROM s") == [
         (4 * N - 100 + 100, 2 * N)
     ]
     # No key properties: appended, streamed too (the second batch on).
     append = [schema("u", PROPS), *_rows("u", range(0, 3 * N), "u"), *_rows("u", range(5), "x")]
-    result = run_target(bin_path, tmp_path, config, lines(*append))
+    result = run_target(config, text_lines(*append), tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(pg_db, "SELECT count(*), count(DISTINCT id) FROM u") == [(3 * N + 5, 3 * N)]
 
@@ -75,7 +75,7 @@ def test_a_refused_value_after_the_stream_opened_commits_nothing_of_its_batch(
         *_rows("s", range(N + 1800, 2 * N), "b"),
         state({"n": 2}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 65
     assert f"line {N + 1803}, stream 's', field 'v': text contains a NUL byte" in result.stderr
     assert stdout_states(result.stdout) == [{"n": 1}]
@@ -101,12 +101,12 @@ def test_each_fallback_to_the_ordinary_load_is_said_once(
         ],
         state({"n": 1}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*twice))
+    result = run_target(config, text_lines(*twice), tmp_path)
     assert result.returncode == 0, result.stderr
     said = "stream 's': a batch was loaded again the ordinary way (a key came twice in the batch)"
     assert result.stderr.count(said) == 1, result.stderr
     again = [schema("s", PROPS, ["id"]), *_rows("s", range(0, 3 * N), "d"), state({"n": 2})]
-    result = run_target(bin_path, tmp_path, config, lines(*again))
+    result = run_target(config, text_lines(*again), tmp_path)
     assert result.returncode == 0, result.stderr
     said = "stream 's': a key already in the table: its batches are staged and merged from now on"
     assert result.stderr.count(said) == 1 and "ordinary way" not in result.stderr, result.stderr
@@ -127,7 +127,7 @@ def test_metadata_columns_are_encoded_as_read_and_streamed(
         *[{**r, "time_extracted": at} for r in _rows("m", range(0, 2 * N), "a")],
         state({"n": 1}),
     ]
-    result = run_target(bin_path, tmp_path, config, lines(*msgs))
+    result = run_target(config, text_lines(*msgs), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ordinary way" not in result.stderr and "dicts" not in result.stderr, result.stderr
     rows = query(
@@ -179,3 +179,46 @@ def test_a_failure_while_settling_a_stream_releases_the_connection(
             pytest.fail("settle did not raise")
     assert conn.execute("SELECT count(*) FROM s").fetchone() == (0,)
     conn.close()
+
+
+def test_a_version_change_and_a_schema_inside_a_streamed_batch_are_said_once(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The other fallbacks of a head start, each said once per stream and reason however many
+    batches meet it: a record of another table version, another stream's SCHEMA in the middle
+    of a batch."""
+    config = {**pg_db, "batch_size_rows": N}
+    versions = [
+        schema("s", PROPS, ["id"]),
+        *[
+            record("s", {"id": i, "v": f"v{i}"}, version=7 if i % N < 1500 else 8 + i // N)
+            for i in range(3 * N)
+        ],
+        state({"n": 1}),
+    ]
+    result = run_target(config, text_lines(*versions), tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = "stream 's': a batch was loaded again the ordinary way (a record changed its version)"
+    assert result.stderr.count(said) == 1, result.stderr
+    assert query(pg_db, "SELECT count(*) FROM s") == [(3 * N,)]
+    # a SCHEMA of another stream needs the connection: the open COPY is dropped, the batch
+    # loaded whole at its end
+    schemas = [
+        schema("t", PROPS, ["id"]),
+        *[record("t", {"id": i, "v": "x"}) for i in range(1500)],
+        schema("u", PROPS, ["id"]),
+        record("u", {"id": 1, "v": "u"}),
+        *[record("t", {"id": i, "v": "y"}) for i in range(1500, N)],
+        state({"n": 2}),
+    ]
+    result = run_target(config, text_lines(*schemas), tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = (
+        "stream 't': a batch was loaded again the ordinary way "
+        "(a SCHEMA of stream 'u' came in its middle)"
+    )
+    assert result.stderr.count(said) == 1, result.stderr
+    assert query(pg_db, "SELECT count(*), count(*) FILTER (WHERE v = 'y') FROM t") == [
+        (N, N - 1500)
+    ]
+    assert query(pg_db, "SELECT count(*) FROM u") == [(1,)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import signal
@@ -37,6 +38,33 @@ def check_token(host: str) -> str | None:
     return token
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` for uvicorn, bound before serve starts anything (its
+    scheduler could start runs): a port in use is one line, exit 2, where uvicorn's own bind
+    printed its ERROR after serve said it was listening."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        hint = (
+            " (another tapwell serve? choose another --port)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {(exc.strerror or str(exc)).lower()}{hint}"
+        ) from None
+    return sock
+
+
 @click.command(
     "serve",
     help="Run the scheduler, the JSON API (/api), /metrics and /healthz in one long-running "
@@ -63,6 +91,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
                 f"tapwell serve needs its extra ({exc.name} is missing): pip install 'tapwell[serve]'"
             ) from None
         given = (ctx.obj or {}).get("project") or os.environ.get("TAPWELL_PROJECT") or "."
+        sock = listen(host, port)
         service = Service(Path(given), token=token)
         click.echo(
             f"tapwell serve: {len(service.scheduler.project.names)} integration(s) from "
@@ -82,7 +111,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
         # exits 0 (Python's own SIGINT handler made a Ctrl-C print a traceback)
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, lambda signum, frame: None)
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
         click.echo("tapwell serve: stopped", err=True)
 
     raise SystemExit(run_main("tapwell", body))

@@ -87,6 +87,15 @@ class RunManager:
                 return self.running[integration].run_id
             return next((j.run_id for j in self.queue if j.integration == integration), None)
 
+    def busy_anywhere(self, integration: str) -> str | None:
+        """`busy`, or the id of a run of the integration going on outside this serve on this
+        machine (cron, a shell, another serve), as its newest record says."""
+        own = self.busy(integration)
+        if own is not None:
+            return own
+        newest = self.store.runs(integration, 1, brief=True)
+        return running_outside(newest[0]) if newest else None
+
     def submit(
         self,
         integration: str,
@@ -96,11 +105,15 @@ class RunManager:
         relaunch_of: str | None = None,
     ) -> Job:
         """Queue a run (recorded as `queued` at once) and start it when a slot is free. Raises
-        Busy when the integration already has one; RuntimeError while serve shuts down."""
+        Busy when the integration already has one; for a user's run (manual, relaunch) also when
+        one started outside serve goes on on this machine (the API's 409, where the run's own
+        lock would record it `skipped`; a scheduled run is left to that lock and recorded so).
+        RuntimeError while serve shuts down."""
         with self.lock:
             if not self.accepting:
                 raise RuntimeError("tapwell serve is shutting down: no new runs")
-            current = self.busy(integration)
+            by_user = trigger in ("manual", "relaunch")
+            current = self.busy_anywhere(integration) if by_user else self.busy(integration)
             if current is not None:
                 raise Busy(integration, current)
             now = utcnow()
@@ -166,6 +179,13 @@ class RunManager:
             os.kill(record.pid, signal.SIGTERM)
             return "cancelling"
         raise LookupError(f"run {run_id} is not queued or running")
+
+    def resize(self, max_parallel: int) -> None:
+        """A new `serve.max_parallel_runs` (tapwell.yml edited): queued runs start at once when
+        it grew; when it shrank, running ones finish and no new one starts until below it."""
+        with self.lock:
+            self.max_parallel = max_parallel
+            self._pump()
 
     # ------------------------------------------------------------------ running them
 
@@ -290,6 +310,21 @@ class RunManager:
             time.sleep(0.1)
         with self.lock:
             return not self.running
+
+
+def running_outside(record: RunRecord) -> str | None:
+    """The id of `record` when it is a run still going on this machine: recorded `running`
+    here, its process alive and a `tapwell ... run NAME` (not a later process given the pid of
+    a run killed without recording its end)."""
+    if record.outcome != "running" or record.host != this_host() or not record.pid:
+        return None
+    try:
+        argv = Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if b"run" in argv and record.integration.encode() in argv and pid_alive(record.pid):
+        return record.id
+    return None
 
 
 def mark_orphans(store: StateBackend) -> list[RunRecord]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tapwell.runner.history import OUTCOMES, RunRecord, is_run_id, utcnow
 from tapwell.runner.serve.config import after_of
+from tapwell.runner.serve.manager import running_outside
 from tapwell.runner.serve.views import integration_view, masked_state, run_summary
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _integration(service: Service, name: str, last: RunRecord | None) -> dict[st
         service.store,
         name,
         next_run=service.scheduler.next_runs().get(name),
-        running=service.manager.busy(name),
+        running=service.manager.busy(name) or (running_outside(last) if last else None),
         last=last,
     )
 

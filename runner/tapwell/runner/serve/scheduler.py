@@ -21,7 +21,7 @@ from typing import Any
 
 from tapwell.runner.history import RunRecord, utcnow
 from tapwell.runner.project import Project, load_project
-from tapwell.runner.serve.config import after_of
+from tapwell.runner.serve.config import after_of, serve_settings
 from tapwell.runner.serve.manager import Busy, Job, RunManager
 from tapwell.runner.statestore import StateBackend
 from tapwell.singer.errors import TapwellError
@@ -181,10 +181,20 @@ class Scheduler:
             planned[name] = cron_next(expression, timezone, now)
             if catchup and raw.get("catchup"):
                 missed = cron_prev(expression, timezone, now)
-                if self.last_start.get(name, _EPOCH) < missed:
+                if self._last_start(name) < missed:
                     self.log(f"{name}: missed its run of {missed:%Y-%m-%d %H:%M} UTC (catchup)")
                     planned[name] = missed
         self.next_due = planned
+
+    def _last_start(self, name: str) -> dt.datetime:
+        """When `name` last started, asking the store for it when the newest runs read at start
+        did not include one (other integrations ran 1,000 times since): catchup must not run
+        again a time that did run."""
+        if name not in self.last_start:
+            newest = self.store.runs(name, 1, brief=True)
+            if newest:
+                self.last_start[name] = newest[0].started_at
+        return self.last_start.get(name, _EPOCH)
 
     def _fire(self, name: str, due: dt.datetime, trigger: str) -> list[Job]:
         if not self.store.claim(name, due):
@@ -245,5 +255,6 @@ class Scheduler:
             self.log(f"{self.file} changed but is invalid; the last good one stays in force: {exc}")
             return
         self.project, self.error = project, None
+        self.manager.resize(serve_settings(project.raw).max_parallel_runs)
         self._plan(now, catchup=False)
         self.log(f"{self.file} reloaded: {len(project.names)} integration(s)")

@@ -84,11 +84,11 @@ class Service:
         self._halt.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        grace = serve_settings(self.scheduler.project.raw).shutdown_grace_seconds  # as edited
         running = len(self.manager.running)
         if running:
-            grace = self.settings.shutdown_grace_seconds
             self.log(f"stopping: {running} run(s) going, waiting up to {grace:g}s for them")
-        self.manager.shutdown(self.settings.shutdown_grace_seconds)
+        self.manager.shutdown(grace)
         with contextlib.suppress(Exception):
             self.store.close()
 
