@@ -74,7 +74,11 @@ PAGINATOR_SETTINGS = (
     Setting("page_size_param", "string", "page: the param carrying page_size (not sent if unset)"),
     Setting("limit_param", "string", "offset: the param carrying page_size", "limit"),
     Setting("cursor_path", "string", "cursor: JSONPath of the next token in the body"),
-    Setting("next_url_path", "string", "next_url: JSONPath of the next page's URL in the body"),
+    Setting(
+        "next_url_path",
+        "string",
+        "next_url: JSONPath of the next page's URL in the body (followed as given)",
+    ),
     Setting("header", "string", "header_cursor: response header holding the next token"),
     Setting("has_more_path", "string", "Stop when this JSONPath in the body is false"),
     Setting("total_path", "string", "Stop when this many records (JSONPath in the body) were read"),
@@ -91,7 +95,12 @@ STREAM_SETTINGS = (
         required=True,
     ),
     Setting("method", "string", "HTTP method", "GET", choices=("GET", "POST")),
-    Setting("params", "object", "Query params; values may hold `{start}` / `{field}`", {}),
+    Setting(
+        "params",
+        "object",
+        "Query params; values may hold `{start}` / `{field}` (a next URL gets those its query lacks)",
+        {},
+    ),
     Setting("body", "object", "JSON body (POST); string values may hold placeholders"),
     Setting("headers", "object", "Extra headers for this stream", {}),
     Setting(
@@ -160,7 +169,13 @@ TOP_SETTINGS = (
     Setting("base_url", "string", "API root, e.g. https://api.example.com/v1", required=True),
     Setting("auth", "object", "Authentication (see the auth table)", {}),
     Setting("headers", "object", "Headers sent with every request", {}),
-    Setting("params", "object", "Query params sent with every request", {}),
+    Setting(
+        "params",
+        "object",
+        "Query params for every request; a next URL (next_url, link_header) is used as the API "
+        "gives it, these added only where its query lacks the name",
+        {},
+    ),
     Setting("timeout_seconds", "number", "Read timeout per request", 30, minimum=0.001),
     Setting("connect_timeout_seconds", "number", "Connect timeout per request", 10, minimum=0.001),
     Setting(
