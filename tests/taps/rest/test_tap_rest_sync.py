@@ -305,3 +305,27 @@ def test_start_is_written_in_every_start_format():
     # a numeric bookmark (an epoch replication key) stays a number, in ms when asked for
     assert format_start(Decimal("1704450615"), "epoch") == "1704450615"
     assert format_start(Decimal("1704450615"), "epoch_ms") == "1704450615000"
+
+
+def test_the_catalog_says_each_streams_replication_as_singer_taps_do(srv, tmp_path):
+    """Root metadata as singer-sdk and our SQL taps give it, so runners and targets see it:
+    `forced-replication-method` (the config decides), `replication-key`, `table-key-properties`;
+    and the entry's `replication_method` / `replication_key` as singer-sdk writes them."""
+    disc = run_tap(family(srv), tmp_path, "--discover").messages[0]
+    entries = {e["stream"]: e for e in disc["streams"]}
+    roots = {
+        name: next(m["metadata"] for m in e["metadata"] if m["breadcrumb"] == [])
+        for name, e in entries.items()
+    }
+    assert roots["orders"]["forced-replication-method"] == "FULL_TABLE"
+    assert "replication-key" not in roots["orders"]
+    assert roots["orders"]["table-key-properties"] == ["id"]
+    assert entries["orders"]["replication_method"] == "FULL_TABLE"
+    assert "replication_key" not in entries["orders"]
+    items = roots["order_items"]
+    assert items["forced-replication-method"] == "INCREMENTAL"
+    assert items["replication-key"] == "updated_at"
+    assert items["valid-replication-keys"] == ["updated_at"]
+    assert items["table-key-properties"] == ["id"]
+    assert entries["order_items"]["replication_method"] == "INCREMENTAL"
+    assert entries["order_items"]["replication_key"] == "updated_at"
