@@ -329,3 +329,23 @@ def test_the_catalog_says_each_streams_replication_as_singer_taps_do(srv, tmp_pa
     assert items["table-key-properties"] == ["id"]
     assert entries["order_items"]["replication_method"] == "INCREMENTAL"
     assert entries["order_items"]["replication_key"] == "updated_at"
+
+
+def test_settings_are_the_kits_and_every_nested_secret_is_marked_as_singer_sdk_does():
+    """Declared with tapwell.sdk.settings.Setting as every connector; a secret in auth is
+    `writeOnly` in --about (how singer-sdk and Meltano know to hide it), not just `secret`."""
+    from tapwell.sdk.settings import Setting as KitSetting
+    from tapwell.taps.rest.settings import (
+        AUTH_SETTINGS,
+        PAGINATOR_SETTINGS,
+        STREAM_SETTINGS,
+        TOP_SETTINGS,
+        settings_schema,
+    )
+
+    declared = (*TOP_SETTINGS, *AUTH_SETTINGS, *STREAM_SETTINGS, *PAGINATOR_SETTINGS)
+    assert all(isinstance(s, KitSetting) for s in declared)
+    auth = settings_schema()["properties"]["auth"]["properties"]
+    secrets = sorted(k for k, p in auth.items() if p.get("secret"))
+    assert secrets == ["client_secret", "password", "refresh_token", "token", "value"]
+    assert all(auth[k].get("writeOnly") is True for k in secrets)
