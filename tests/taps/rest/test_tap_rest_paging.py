@@ -289,3 +289,26 @@ def test_a_next_url_is_followed_as_given_and_each_param_is_sent_once(
         # the config's params on every request: given by the API's URL, or added where it lacks them
         assert {"api_version", "since", "key"} <= set(names), req.raw_query
         assert req.query["key"] == "s3cret" and req.query["api_version"] == "2"
+
+
+def test_probe_shows_a_next_url_with_only_the_params_the_tap_will_add(srv, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = config(
+        srv,
+        path="/orders_echo",
+        params={"since": "x"},
+        paginator={"type": "next_url", "next_url_path": "$.links.next"},
+    )
+    cfg["params"] = {"api_version": "2"}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    exe = str(Path(sys.executable).parent / "tap-rest")
+    args = [exe, "--config", str(tmp_path / "c.json"), "--probe", "orders"]
+    out = subprocess.run(args, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    hint = next(line for line in out.stdout.splitlines() if line.startswith("== next request:"))
+    # the URL carries every param already: nothing is added, so nothing is shown beside it
+    assert hint == f"== next request: {srv.url}/orders_echo?api_version=2&since=x&after=10"
