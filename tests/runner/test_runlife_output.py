@@ -95,3 +95,28 @@ def test_a_run_has_a_stall_timeout_by_default(proj):
     done = proj.cli("run", "d")
     assert done.returncode == 0, done.stderr
     assert "an attempt silent for 1800s is stopped and retried" in done.stderr
+
+
+# a target that loads and echoes each STATE but prints no METRIC line (target-jsonl, many
+# singer-python targets)
+SILENT_TARGET = (
+    "import json, sys\n"
+    "for line in sys.stdin:\n"
+    "    m = json.loads(line)\n"
+    "    if m['type'] == 'STATE':\n"
+    "        print(json.dumps(m['value']), flush=True)\n"
+)
+
+
+def test_a_target_without_record_counts_is_not_a_run_of_zero_rows(proj):
+    raw = fake_integration(proj, rows=120)
+    raw["target"] = {"name": "silent-target", "command": [sys.executable, "-c", SILENT_TARGET]}
+    proj.write({"integrations": {"s": raw}})
+    done = proj.cli("run", "s")
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.splitlines()[-1]
+    # it loaded them: the user is told the target reports no count, and what the tap sent
+    assert "0 rows" not in last, done.stderr
+    assert "rows not reported by the target; the tap sent 120" in last, done.stderr
+    assert "rows: none reported by the target (the tap sent items 120)" in done.stderr
+    assert _record(proj)["rows"] == {}  # the record keeps only what a target reported

@@ -146,10 +146,12 @@ def run(
             push_after_run(project, name, result.run_id, _err)
         if not result.ok:
             raise describe_failure(integration, result)
-        rows = sum(result.rows.values())
+        rows = f"{sum(result.rows.values()):,} rows"
+        if not result.rows and result.sent:  # a target without METRIC lines: not "0 rows"
+            rows = f"rows not reported by the target; the tap sent {sum(result.sent.values()):,}"
         earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
         _err(
-            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows:,} rows"
+            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows}"
             + (f" in the last attempt, {earlier:,} in earlier failed ones" if earlier else "")
             + f"); {result.states_saved} state checkpoint(s) saved"
         )

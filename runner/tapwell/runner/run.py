@@ -52,6 +52,7 @@ class RunResult:
     attempts: int = 0
     rows: dict[str, int] = field(default_factory=dict)  # the last attempt's (see _absorb)
     attempt_rows: list[dict[str, int]] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)  # the last attempt's, as the tap reports
     error: str | None = None
     terminal_config: bool = False
     stalled: bool = False
@@ -319,7 +320,7 @@ def _finish(
     earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
     sink(
         f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
-        + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or "none reported")
+        + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or _unreported(result))
         + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")
     )
     live.close()  # its last lines and the stage figures, before the record's last save
@@ -353,7 +354,17 @@ def _absorb(result: RunResult, attempt: AttemptResult) -> None:
     # the last attempt's (the successful one's, for a run that succeeded).
     result.attempt_rows.append(dict(attempt.rows))
     result.rows = dict(attempt.rows)
+    result.sent = dict(attempt.sent)
     result.targets = attempt.targets
+
+
+def _unreported(result: RunResult) -> str:
+    """The rows part of a run's last line when no target reported a count (a target without
+    METRIC lines, as target-jsonl): after a success, what the tap sent, named as the tap's."""
+    if not (result.ok and result.sent):
+        return "none reported"
+    sent = ", ".join(f"{s} {n:,}" for s, n in sorted(result.sent.items()))
+    return f"none reported by the target (the tap sent {sent})"
 
 
 def _pipeline(integration: Integration) -> str:
