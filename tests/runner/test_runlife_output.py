@@ -120,3 +120,29 @@ def test_a_target_without_record_counts_is_not_a_run_of_zero_rows(proj):
     assert "rows not reported by the target; the tap sent 120" in last, done.stderr
     assert "rows: none reported by the target (the tap sent items 120)" in done.stderr
     assert _record(proj)["rows"] == {}  # the record keeps only what a target reported
+
+
+# a tap that writes its SCHEMA, an info line and a METRIC line, then is killed (the OOM killer,
+# kill -9)
+KILLED_TAP = (
+    "import os, sys\n"
+    "sys.stderr.write('killed-tap INFO created replication slot s\\n')\n"
+    'print(\'{"type":"SCHEMA","stream":"items","schema":{"type":"object",'
+    '"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}\', flush=True)\n'
+    'sys.stderr.write(\'METRIC: {"type":"counter","metric":"record_count","value":0}\\n\')\n'
+    "sys.stderr.flush()\n"
+    "os.kill(os.getpid(), 9)\n"
+)
+
+
+def test_a_killed_tap_is_named_as_killed_not_by_its_last_metric_line(proj):
+    raw = fake_integration(proj, rows=10)
+    raw["tap"] = {"name": "killed-tap", "command": [sys.executable, "-c", KILLED_TAP]}
+    raw["retry"] = {"attempts": 1, "backoff_seconds": 0}
+    proj.write({"integrations": {"k": raw}})
+    done = proj.cli("run", "k")
+    assert done.returncode == 1, done.stderr
+    assert "METRIC" not in done.stderr, done.stderr  # the terminal never shows METRIC lines
+    last = done.stderr.splitlines()[-1]
+    assert "tap exit -9, target exit 0: killed-tap killed by SIGKILL (gave up" in last, last
+    assert "created replication slot" not in last  # an info line is no reason

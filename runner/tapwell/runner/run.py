@@ -9,6 +9,7 @@ backoff, each attempt resuming from the last state the target committed, then no
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,15 +67,21 @@ class RunResult:
         )
 
 
-def _error_line(log: list[str], prefix: str) -> str:
-    """The line that explains a failure best: the connector's last line naming an error."""
-    mine = [ln for ln in log if ln.startswith(prefix)]
+def _error_line(log: list[str], prefix: str, errors_only: bool = False) -> str:
+    """The line that explains a failure best: the connector's last line naming an error, else
+    (unless `errors_only`) its last line; never a METRIC line (figures, not a reason, and kept
+    off the terminal)."""
+    mine = [
+        ln
+        for ln in log
+        if ln.startswith(prefix) and not ln[len(prefix) :].lstrip().startswith("METRIC")
+    ]
     errors = [
         ln
         for ln in mine
         if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()
     ]
-    return (errors or mine or [""])[-1]
+    return (errors or ([] if errors_only else mine) or [""])[-1]
 
 
 def run_integration(
@@ -429,8 +436,20 @@ def _describe(
         name = attempt.source_name or integration.tap.name
     else:
         name = attempt.target_name or integration.target.name
-    line = _error_line(log, f"[{name}]")
+    code = attempt.tap_code if culprit == "tap" else attempt.target_code
+    if code < 0:  # killed (kill -9, the OOM killer): its last info line is no reason
+        said = _error_line(log, f"[{name}]", errors_only=True)
+        line = f"{name} killed by {_signal_name(-code)}" + (f"; {said}" if said else "")
+    else:
+        line = _error_line(log, f"[{name}]")
     return f"{head}" + (f": {line}" if line else "")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _start_state(
