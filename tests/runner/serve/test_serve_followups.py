@@ -180,3 +180,38 @@ def test_the_lists_and_metrics_do_not_read_the_whole_history(project, monkeypatc
     assert client.get("/metrics").status_code == 200
     assert len(read) == 10  # quick's newest ten (running now, latest stage figures)
     service.store.close()
+
+
+BRIEF_BIG_TAP = """
+import sys, time
+time.sleep(0.3)
+block = b"x" * (160 * 1024 * 1024)  # written, so resident: 160 MiB for an instant
+del block
+print('{"type": "SCHEMA", "stream": "items", "schema": {"type": "object", '
+      '"properties": {"id": {"type": "integer"}}}, "key_properties": ["id"]}')
+print('{"type": "RECORD", "stream": "items", "record": {"id": 1}}')
+print('{"type": "STATE", "value": {"done": true}}')
+"""
+
+
+def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path):
+    import sys
+
+    from helpers.runner_project import duckdb_target
+
+    proj = Proj(tmp_path)
+    script = tmp_path / "brief_big_tap.py"
+    script.write_text(BRIEF_BIG_TAP)
+    tap = {"name": "tap-brief", "command": [sys.executable, str(script)], "config": {}}
+    proj.write({"integrations": {"brief": {"tap": tap, "target": duckdb_target(proj)}}})
+    proj.run("brief")
+    project = proj.load()
+    from tapwell.runner.statestore import open_backend
+
+    store = open_backend(project)
+    (record,) = store.runs("brief", 1)
+    assert record.outcome == "succeeded", record.error
+    summary = record.stages["summary"]
+    assert summary["tap"]["peak_rss"] >= 160 * 1024 * 1024, summary
+    assert record.stages["samples"]  # the 1 s samples stay, for the charts
+    store.close()
