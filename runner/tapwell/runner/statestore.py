@@ -271,8 +271,8 @@ class FileStateStore:
         folder = self.folder / ".runs"
         names = [n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith(".")]
         for name in sorted(names, reverse=True):
-            try:
-                run = RunRecord.from_json(self._brief_json(folder / name))
+            try:  # not through _brief_json: a runner rebuilding keeps no cache of every run
+                run = RunRecord.from_json(orjson.loads((folder / name).read_bytes()))
             except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
             ids = latest.setdefault(run.integration, [])
