@@ -175,11 +175,13 @@ def duckdb_series(rows: int, tools: set[str], say: Any) -> list[Result]:
         step = Step("read_json", [py, "-c", READ_JSON, str(d / "w.duckdb"), str(singer), TYPES])
         load("duckdb read_json (limit)", [step], d, limit="self")
     for method in ("upsert", "append-only"):
-        if f"tapwell-{method}" in tools:
-            d = fresh(f"tapwell-{method}")
-            cfg = target_config(d, load_method=method)
+        for lines in ("", "-python"):  # -python: raw_lines off, every record parsed in Python
+            if f"tapwell-{method}{lines}" not in tools:
+                continue
+            d = fresh(f"tapwell-{method}{lines}")
+            cfg = target_config(d, load_method=method, raw_lines=not lines)
             step = Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)])
-            load(f"tapwell target-duckdb {method}", [step], d)
+            load(f"tapwell target-duckdb {method}{' (python)' if lines else ''}", [step], d)
     for anchor, name in ((JWILLS, "jwills"), (DLT, "dlt")):
         if name not in tools:
             continue
@@ -252,17 +254,41 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
         ]
         run("tapwell tap-csv | target-duckdb", steps, d, "duckdb", "duckdb read_csv (limit)")
-    if "tapwell-run-csv" in tools:
-        d = fresh("tapwell-run-csv")
-        argv = [str(BIN / "tapwell"), "--project", str(run_project(d, tap_cfg, catalog))]
+    if "tap-csv-batch|target-duckdb" in tools:
+        d = fresh("tap-csv-batch-target-duckdb")
+        (d / "spool").mkdir()
+        lane = {
+            "encoding": {"format": "jsonl", "compression": "none"},
+            "storage": {"root": f"file://{d / 'spool'}"},
+            "batch_size": 100_000,
+            "max_pending_files": 2,
+        }
+        batch_cfg = d / "tap.json"
+        batch_cfg.write_text(json.dumps({**json.loads(tap_cfg.read_text()), "batch_config": lane}))
+        cfg = target_config(d, batch_root=str(d / "spool"))
+        batch_tap = [str(BIN / "tap-csv"), "--config", str(batch_cfg), "--catalog", str(catalog)]
+        steps = [
+            Step("tap-csv", batch_tap),
+            Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
+        ]
+        name = "tapwell tap-csv | target-duckdb (BATCH)"
+        run(name, steps, d, "duckdb", "duckdb read_csv (limit)")
+    for lane_mode in ("auto", "off"):
+        tool = "tapwell-run-csv" + ("" if lane_mode == "auto" else "-records")
+        if tool not in tools:
+            continue
+        d = fresh(tool)
+        argv = [str(BIN / "tapwell"), "--project", str(run_project(d, tap_cfg, catalog, lane_mode))]
         steps = [Step("tapwell", [*argv, "run", "bench", "--full-refresh"])]
-        run("tapwell run (tap-csv -> target-duckdb)", steps, d, "duckdb", "duckdb read_csv (limit)")
+        name = f"tapwell run (tap-csv -> target-duckdb){'' if lane_mode == 'auto' else ' off'}"
+        run(name, steps, d, "duckdb", "duckdb read_csv (limit)")
     return out
 
 
-def run_project(d: Path, tap_cfg: Path, catalog: Path) -> Path:
+def run_project(d: Path, tap_cfg: Path, catalog: Path, lane: str = "auto") -> Path:
     """A project whose one integration is tap-csv into target-duckdb (`fast_lane: auto`: the
-    lane when both sides speak it, RECORD lines otherwise), its DuckDB file `d/w.duckdb`."""
+    lane when both sides speak it, RECORD lines otherwise; `off`: RECORD lines), its DuckDB
+    file `d/w.duckdb`."""
     (d / "catalogs").mkdir(exist_ok=True)
     (d / "catalogs" / "bench.json").write_bytes(catalog.read_bytes())
     project = {
@@ -273,7 +299,7 @@ def run_project(d: Path, tap_cfg: Path, catalog: Path) -> Path:
             "bench": {
                 "tap": {"name": "tap-csv", "config": json.loads(tap_cfg.read_text())},
                 "target": {"name": "target-duckdb", "config": {"path": str(d / "w.duckdb")}},
-                "fast_lane": "auto",
+                "fast_lane": lane,
             }
         },
     }
@@ -345,9 +371,10 @@ def table(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     names = [
-        "read_json", "tapwell-upsert", "tapwell-append-only", "jwills", "dlt",
+        "read_json", "tapwell-upsert", "tapwell-append-only", "tapwell-upsert-python",
+        "tapwell-append-only-python", "jwills", "dlt",
         "csv.reader", "read_csv", "tap-csv", "meltanolabs-tap-csv", "tap-csv|target-duckdb",
-        "tapwell-run-csv",
+        "tap-csv-batch|target-duckdb", "tapwell-run-csv", "tapwell-run-csv-records",
     ]  # fmt: skip
     p = argparse.ArgumentParser(prog="python -m bench.embedded", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)

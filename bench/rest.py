@@ -1,6 +1,6 @@
 """tap-rest's throughput beside singer-sdk's RESTStream and dlt's rest_api source, in one run.
 
-    .venv/bin/python -m bench.rest --rows 1000000 [--dlt-python /path/to/venv/bin/python]
+    .venv/bin/python -m bench.rest --rows 1000000 [--dlt-python /path/to/venv/bin/python] [--rounds N]
 
 A local HTTP server (its own process, pages rendered before the clock starts, so it answers
 instantly) serves `rows` records, `page_size` a page, with `has_more` and `total_pages` in the
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,15 +125,29 @@ DLT = textwrap.dedent(
 )
 
 
-def _timed(cmd: str, cwd: Path) -> float:
+def _timed(cmd: str, cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, every process of the pipe) and the largest
+    peak RSS (KiB) of one process: each `|`-joined process runs under /usr/bin/time."""
+    parts = [part.strip() for part in cmd.split(" | ")]
+    usage = [cwd / f"rusage.{i}" for i in range(len(parts))]
+    piped = " | ".join(
+        f"/usr/bin/time -f '%U %S %M' -o {u} {part.replace(' > /dev/null', '')}"
+        + (" > /dev/null" if part.endswith("> /dev/null") else "")
+        for u, part in zip(usage, parts)
+    )
     start = time.monotonic()
     proc = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", cmd], cwd=cwd, capture_output=True, text=True
+        ["bash", "-o", "pipefail", "-c", piped], cwd=cwd, capture_output=True, text=True
     )
     took = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"bench.rest: {cmd!r} failed ({proc.returncode}): {proc.stderr[-800:]}")
-    return took
+    cpu, peak = 0.0, 0
+    for u in usage:
+        user, system, rss = u.read_text().split()[-3:]
+        cpu += float(user) + float(system)
+        peak = max(peak, int(rss))
+    return took, cpu, peak
 
 
 def _count(db: Path, sql: str) -> int:
@@ -152,6 +168,12 @@ def main() -> None:
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument(
         "--dlt-python", help="python of a venv with dlt[duckdb] (dlt is skipped without it)"
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every contender this many times, in turn (on a loaded machine: compare rounds)",
     )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-rest-"))
@@ -225,15 +247,24 @@ def main() -> None:
             )
         for name in ("d1", "d2"):
             (work / f"{name}.json").write_text(json.dumps({"path": str(work / f"{name}.duckdb")}))
-        for tool, stage, cmd, db in runs:
-            took = _timed(cmd, work)
+        for tool, stage, cmd, db in [run for _ in range(args.rounds) for run in runs]:
+            if db:  # each round loads into a new database
+                for leftover in work.glob(f"{db}.duckdb*"):
+                    leftover.unlink()
+                shutil.rmtree(work / "dlt_pipes", ignore_errors=True)  # dlt's own state of it
+            took, cpu, peak = _timed(cmd, work)
             rows = args.rows
             if db:
                 table = "bench.orders" if db == "d3" else "orders"
                 rows = _count(work / f"{db}.duckdb", f"SELECT count(*) FROM {table}")
                 assert rows == args.rows, f"{tool}: {rows} rows loaded, {args.rows} served"
             results.append((tool, stage, took, rows / took))
-            print(f"{tool:24} {stage:5} {took:8.1f}s {rows / took:12,.0f} records/s", flush=True)
+            load = os.getloadavg()[0]
+            print(
+                f"{tool:24} {stage:5} {took:8.1f}s {rows / took:12,.0f} records/s"
+                f"  cpu {cpu:7.1f}s  peak rss {peak / 1024:6.0f} MiB  load {load:.1f}",
+                flush=True,
+            )
     finally:
         server.kill()
 

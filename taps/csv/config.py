@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tapwell.sdk.settings import Settings, setting, whole_number
+from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.sdk.tap_cli import raise_config_errors
+from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "CsvConfig"]
 
@@ -60,6 +62,24 @@ class CsvConfig:
     start_date: str = setting(
         "", help="Replication-key value to start from when there is no bookmark", show_default=False
     )
+    batch_config: BatchConfig | None = setting(
+        None,
+        type="object",
+        parse=lambda value, key: _jsonl_only(parse_batch_config(value, key)),
+        show_default=False,
+        help="The fast lane (singer-sdk's spelling): records go into jsonl files, "
+        '{"encoding": {"format": "jsonl", "compression": "none"|"gzip"}, "storage": {"root": '
+        '"file:///dir", "prefix": ""}, "batch_size": 100000}, each file announced by a BATCH '
+        "message and followed by a STATE; `tapwell run` sets it when the target reads jsonl files",
+    )
+
+
+def _jsonl_only(cfg: BatchConfig) -> BatchConfig:
+    if cfg.format != "jsonl":
+        raise ConfigError(
+            f"config key batch_config.encoding.format: tap-csv writes jsonl BATCH files, not {cfg.format}"
+        )
+    return cfg
 
 
 SETTINGS = Settings(CsvConfig)

@@ -10,8 +10,9 @@ from typing import IO, Any
 from tapwell.singer.wire import dumps
 
 from .client import Client
-from .config import RestConfig
+from .config import RestConfig, StreamConfig
 from .discovery import sample_records
+from .paginate import PaginationLoop
 from .sync_pages import context_values, pages
 from .types import infer_object, start_value
 
@@ -41,7 +42,38 @@ def probe(cfg: RestConfig, client: Client, name: str, log: logging.Logger, out: 
         out.write(f"under the first {sc.parent} record: {dumps(parent).decode()[:300]}\n")
     start = start_value(sc.start_value)
     seen: list[dict[str, Any]] = []
-    for page in pages(client, sc, context_values(sc, parent, start), log):
+    shown: list[int] = []
+    loop: PaginationLoop | None = None
+    try:
+        _show_pages(client, sc, context_values(sc, parent, start), log, out, seen, shown)
+    except PaginationLoop as exc:  # shown with the schema so far, then the usual error and exit
+        number = len(shown) + 1
+        out.write(f"\n== request {number}\n" + "\n".join(_request_lines(client)) + "\n")
+        out.write(f"== stop: {exc}\n")
+        loop = exc
+    schema = infer_object(seen)
+    schema["type"] = "object"
+    out.write(
+        f"\n== schema inferred from {len(seen)} record(s) (paste as the stream's `schema`):\n"
+    )
+    from orjson import OPT_INDENT_2
+
+    out.write(dumps(schema, OPT_INDENT_2).decode() + "\n")
+    if loop is not None:
+        raise loop
+
+
+def _show_pages(
+    client: Client,
+    sc: StreamConfig,
+    values: dict[str, Any],
+    log: logging.Logger,
+    out: IO[str],
+    seen: list[dict[str, Any]],
+    shown: list[int],
+) -> None:
+    for page in pages(client, sc, values, log):
+        shown.append(page.number)
         out.write(f"\n== request {page.number}\n" + "\n".join(_request_lines(client)) + "\n")
         where = sc.records_path or "(the body)"
         out.write(f"== {len(page.records)} record(s) at records_path {where}\n")
@@ -55,12 +87,4 @@ def probe(cfg: RestConfig, client: Client, name: str, log: logging.Logger, out: 
         else:
             out.write(f"== next request: {page.next_hint}\n")
         if page.number >= 2:
-            break
-    schema = infer_object(seen)
-    schema["type"] = "object"
-    out.write(
-        f"\n== schema inferred from {len(seen)} record(s) (paste as the stream's `schema`):\n"
-    )
-    from orjson import OPT_INDENT_2
-
-    out.write(dumps(schema, OPT_INDENT_2).decode() + "\n")
+            return

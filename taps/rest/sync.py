@@ -132,7 +132,8 @@ class Sync:
         )
         checkpoint = bool(run.rkey and sc.records_sorted and run.selected)
         with_children = any(r.rkey for r in self._child_runs(sc.name))
-        for page in pages(self.client, sc, context_values(sc, None, since), self.log):
+        values = context_values(sc, None, since)
+        for page in pages(self.client, sc, values, self.log, prefetch=True):
             kept = self._emit(run, page, since, tracker)
             self._children(sc, kept)
             if checkpoint:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import requests
 from tapwell.singer.errors import ConfigError
 
 from .client import Client, Request
@@ -86,14 +88,40 @@ def context_values(sc: StreamConfig, parent: dict[str, Any] | None, start: Any) 
     return values
 
 
+class _Prefetch:
+    """The next page's request, sent in a thread while the current page's records are written
+    (a daemon thread: an error elsewhere never waits for its retries)."""
+
+    def __init__(self, client: Client, req: Request) -> None:
+        self._outcome: tuple[requests.Response | None, BaseException | None] = (None, None)
+        self._thread = threading.Thread(target=self._run, args=(client, req), daemon=True)
+        self._thread.start()
+
+    def _run(self, client: Client, req: Request) -> None:
+        try:
+            self._outcome = (client.send(req), None)
+        except BaseException as exc:  # handed to the reader, raised there
+            self._outcome = (None, exc)
+
+    def result(self) -> requests.Response | None:
+        self._thread.join()
+        resp, error = self._outcome
+        if error is not None:
+            raise error
+        return resp
+
+
 def pages(
     client: Client,
     sc: StreamConfig,
     values: dict[str, Any],
     log: logging.Logger,
     quiet: bool = False,
+    prefetch: bool = False,
 ) -> Iterator[Page]:
-    """Every page of the stream for one context (a parent record, a start value)."""
+    """Every page of the stream for one context (a parent record, a start value). With
+    `prefetch`, the next page is requested while the caller handles this one: one request in
+    flight at a time, as without; only the server's answer time is overlapped with the work."""
     base = client.cfg.base_url.rstrip("/")
     url = base + "/" + fill(sc.path, values, sc.name, "path", quoted=True).lstrip("/")
     params = {
@@ -101,11 +129,15 @@ def pages(
         **(paginator := Paginator(sc.paginator, sc.name)).first_params(),
     }
     body = fill(sc.body, values, sc.name, "body") if sc.body is not None else None
+
+    def request(url: str, params: dict[str, Any]) -> Request:
+        return Request(sc.name, sc.method, url, params, dict(sc.headers), body, sc.ignore_status)
+
     number = 0
+    ahead: _Prefetch | None = None
     while True:
         number += 1
-        req = Request(sc.name, sc.method, url, params, dict(sc.headers), body, sc.ignore_status)
-        resp = client.send(req)
+        resp = ahead.result() if ahead is not None else client.send(request(url, params))
         if resp is None:
             return
         shown = client.mask(resp.url)
@@ -113,6 +145,9 @@ def pages(
         records = extract(parsed, sc.records_path, sc.name, shown)
         nxt = paginator.next(url, params, resp, parsed, len(records))
         hint = None if nxt is None else client.mask(nxt[0] + (f" {nxt[1]}" if nxt[1] else ""))
+        ahead = None
+        if nxt is not None and prefetch:
+            ahead = _Prefetch(client, request(*nxt))
         yield Page(records, shown, number, hint, paginator.stop_reason if nxt is None else None)
         if nxt is None:
             (log.debug if quiet else log.info)(

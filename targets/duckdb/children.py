@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import (
+    Bounded,
+    RowMaker,
+    compile_splitter,
+    is_position,
+    split_batch,
+)
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
@@ -125,6 +131,9 @@ def _maker(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> RowMaker:
             if v == "None":
                 exprs.append("None")
                 continue
+            if is_position(v) and col.arrow == "int64":
+                exprs.append(v)
+                continue
             generic = col.generic.format(j=j)
             if col.arrow == "float64":
                 env[f"_t{n}_db{j}"] = _number(col.prop, stage.double_of(col.prop))
@@ -167,10 +176,28 @@ def _number(prop: str, then: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return number
 
 
+def _bounded(loader: DuckDBLoader, specs: dict[str, StreamSpec]) -> Bounded:
+    """Whether a table's column is staged as a 64-bit integer (a BIGINT column)."""
+
+    def bounded(plan: nested.TablePlan, column: str) -> bool:
+        staged = loader.tables[specs[plan.name].name].staged
+        return any(c.prop == column and c.arrow == "int64" for c in staged)
+
+    return bounded
+
+
 def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
-    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): the
+    record checked, every value inside it against its schema too, as its rows are made (the
+    records were kept unchecked as they were read: nested_split.as_read)."""
     if tables.splitter is None:
-        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+        specs = _specs(tables)
+        tables.splitter = compile_splitter(
+            tables.plan,
+            _maker(loader, specs),
+            bounded=_bounded(loader, specs),
+            record_check=True,
+        )
     return tables.splitter
 
 

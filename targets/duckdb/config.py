@@ -117,6 +117,13 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         parse=whole_number(1),
         help="DuckDB's threads for the load",
     )
+    raw_lines: bool = setting(
+        True,
+        parse=lambda value, key: flag(value, key, DIALECT),
+        help="RECORD lines of tapwell's own writers go to DuckDB as they are, checked and typed "
+        "in SQL (a batch SQL refuses is checked again in Python, which names the problem); "
+        "false: every record is parsed and checked in Python",
+    )
     batch_size_rows: int = setting(
         BATCH_ROWS,
         type=("integer", "string"),

@@ -22,13 +22,14 @@ from typing import Any
 
 import duckdb
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, stage, unchanged
+from . import children, ddl, files, raw, stage, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -48,6 +49,7 @@ class Table:
     keys: list[str] = field(default_factory=list)
     settings: StreamSettings = StreamSettings()
     staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
+    raw: raw.Plan | None = None  # how its RECORD lines are read in SQL (raw.py), if they can be
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -212,8 +214,9 @@ class DuckDBLoader:
         ]
         if stage.UNCHANGED in (spec.schema.get("properties") or {}):
             staged.append(stage.unchanged_column())
+        plan = raw.plan(spec, staged) if self.config.raw_lines and where is None else None
         self.tables[spec.name] = Table(
-            schema, table, existing, list(spec.key_properties), settings, staged
+            schema, table, existing, list(spec.key_properties), settings, staged, plan
         )
 
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
@@ -316,10 +319,14 @@ class DuckDBLoader:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
         table = self.tables.get(spec.name)
-        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
+        if spec.name in self.nested:  # nested: checked and split from the dicts at load
+            return as_read()
+        if table is None:
             return None
         encode = stage.compile_row(table.staged, check)
-        return None if encode is None else RowEncoder(encode, layout=table.staged)
+        if encode is None:
+            return None
+        return RowEncoder(encode, layout=table.staged, raw=table.raw is not None)
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
         """The batch's staged rows: as the encoder made them, or made now from the records (a
@@ -377,6 +384,10 @@ class DuckDBLoader:
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
+        if raw.has_lines(batch.records):
+            if table.raw is not None and self._load_lines(batch, table, keys, deleted):
+                return
+            raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
         every = self._rows(batch, table)
         u = unchanged.position(table.staged)
         kept = u is not None and unchanged.present(every, u)
@@ -429,6 +440,43 @@ class DuckDBLoader:
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
                 f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
             ) from None
+
+    def _load_lines(self, batch: Batch, table: Table, keys: list[str], deleted: bool) -> bool:
+        """A batch of RECORD lines read, checked and typed in SQL (raw.py) and merged; False
+        (nothing merged) when SQL refused a line, for the Python path to name the problem."""
+        plan = table.raw
+        assert plan is not None
+        if set(map(type, batch.records)) != {bytes}:
+            return False  # some records took the Python path (a version changed, long numbers)
+        lines = raw.arrow_lines(batch.records)
+        create, cols = raw.create_rows(plan, batch.version)
+        self.con.register(raw.LINES, lines)
+        try:
+            self.con.execute(create, [plan.structure])
+        except duckdb.Error as exc:
+            raise SyncError(
+                f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                f"DuckDB could not read the batch's lines: {str(exc).splitlines()[0]}"
+            ) from None
+        finally:
+            self.con.unregister(raw.LINES)
+            del lines
+        try:
+            found = self.con.execute(f"SELECT count(*) FROM {raw.ROWS} WHERE {raw.BAD}").fetchone()
+            if found and found[0]:
+                return False
+            target = self._qualified(table.schema, table.name)
+            rows = raw.staged_rows(plan, cols, bool(keys))
+            try:
+                self._merge(batch, table, target, rows, cols, keys, deleted)
+            except duckdb.Error as exc:
+                raise SyncError(
+                    f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                    f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
+                ) from None
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+        return True
 
     def _warn_unchanged(self, stream: str) -> None:
         """Once per stream: records listed unchanged columns where no stored row can be kept."""

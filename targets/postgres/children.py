@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import RowMaker, compile_splitter, split_batch
+from tapwell.sdk.nested_split import (
+    Bounded,
+    RowMaker,
+    compile_splitter,
+    is_position,
+    split_batch,
+)
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 
@@ -142,6 +148,9 @@ def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
             if v == "None":
                 fields.append(f"{{_t{n}_NULL}}")
                 continue
+            if is_position(v) and sqltype == "bigint":
+                fields.append(f"{{{v}}}")
+                continue
             fmt, generic = formatter_for(column, sqltype, table.nul)
             env[f"_t{n}_f{j}"] = fmt
             expr = _V.sub(v, generic.replace("f(v)", f"_t{n}_f{j}(v)"))
@@ -152,10 +161,29 @@ def _maker(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> RowMaker:
     return make
 
 
+def _bounded(loader: PostgresLoader, specs: dict[str, StreamSpec]) -> Bounded:
+    """Whether a table's column is a 64-bit integer (bigint; integer and smallint are narrower,
+    and the server names a value past them)."""
+
+    def bounded(plan: nested.TablePlan, column: str) -> bool:
+        layout = _layout(loader, specs[plan.name])
+        return any(prop == column and sqltype == "bigint" for prop, _, sqltype in layout)
+
+    return bounded
+
+
 def splitter(loader: PostgresLoader, tables: nested.NestedStream) -> Any:
-    """The stream's compiled splitter for its tables as they are now (once per SCHEMA)."""
+    """The stream's compiled splitter for its tables as they are now (once per SCHEMA): the
+    record checked, every value inside it against its schema too, as its rows are made (the
+    records were kept unchecked as they were read: nested_split.as_read)."""
     if tables.splitter is None:
-        tables.splitter = compile_splitter(tables.plan, _maker(loader, _specs(tables)))
+        specs = _specs(tables)
+        tables.splitter = compile_splitter(
+            tables.plan,
+            _maker(loader, specs),
+            bounded=_bounded(loader, specs),
+            record_check=True,
+        )
     return tables.splitter
 
 

@@ -322,6 +322,18 @@ def encode_constants(
     return "".join(out)
 
 
+def copy_block(lines: Sequence[str], sep: bytes) -> bytes:
+    """COPY lines as the bytes one `copy.write` sends, each line ended by `sep` (the batch's
+    constant columns and the newline). Each line is encoded alone and the bytes joined: joining
+    the str first makes the whole block as wide as its widest character, so one emoji in a
+    thousand rows made a 4-byte-a-character copy of the block and a slow encode of it (~1.3 ms
+    a thousand orders rows, against ~0.04 ms; ASCII-only blocks cost about the same either way).
+    A line that is not valid UTF-8 (an unpaired surrogate) raises UnicodeEncodeError."""
+    out = list(map(str.encode, lines))
+    out.append(b"")
+    return sep.join(out)
+
+
 class CopyRows:
     """The COPY text of one batch, in chunks of ROWS_PER_CHUNK rows, for `copy.write`: each row
     as the row encoder wrote it when it was read, or writes it now (`encode`, for a batch
@@ -344,7 +356,7 @@ class CopyRows:
     ) -> None:
         self.rows = rows
         self.indexes = indexes
-        self.sep = suffix + "\n"
+        self.sep = (suffix + "\n").encode("utf-8")
         self.refused = refused
         self.columns = columns
         self.encode = encode
@@ -361,9 +373,8 @@ class CopyRows:
     def _chunk(self, pos: int, end: int) -> bytes:
         chunk = range(pos, end) if self.whole else self.indexes[pos:end]
         lines = self.rows[pos:end] if self.whole else self._lines(chunk)
-        sep = self.sep
         try:
-            return (sep.join(lines) + sep).encode("utf-8")
+            return copy_block(lines, self.sep)
         except UnicodeEncodeError:
             self._locate(chunk, lines)
             raise

@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg import sql
 from tapwell.sdk import nested
+from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
@@ -180,7 +181,9 @@ class PostgresLoader:
         the batch is loaded. None (records stay dicts, encoded at load) only when the check
         covers a property that is not a column, which is said once."""
         table = self.tables.get(spec.name)
-        if table is None or spec.name in self.nested:  # nested: split from the dicts at load
+        if spec.name in self.nested:  # nested: checked and split from the dicts at load
+            return as_read()
+        if table is None:
             return None
         columns = [(prop, col, merge.column_type(table, col)) for prop, col in table.props.items()]
         encode = compile_row_encoder(columns, check, nul=table.nul)

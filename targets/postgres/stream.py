@@ -27,6 +27,7 @@ from psycopg import sql
 
 from . import ddl
 from .dedupe import key_families, last_of_each
+from .encode import copy_block
 
 LOG = logging.getLogger("target-postgres")
 
@@ -39,7 +40,7 @@ class StreamedCopy:
     ) -> None:
         self.batch = batch
         self.version = batch.version
-        self.sep = suffix + "\n"
+        self.sep = (suffix + "\n").encode("utf-8")
         self.sent = 0  # rows of batch.records sent so far
         self.failed = False
         self.why = ""  # what stopped the stream
@@ -60,9 +61,8 @@ class StreamedCopy:
         chunk = rows[self.sent :]
         if not chunk:
             return
-        sep = self.sep
         try:
-            data = (sep.join(chunk) + sep).encode("utf-8")  # type: ignore[arg-type]
+            data = copy_block(chunk, self.sep)  # type: ignore[arg-type]
         except UnicodeEncodeError:
             self.stop("a value is not valid UTF-8")
             return

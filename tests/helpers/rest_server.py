@@ -79,10 +79,15 @@ class Api:
     counters: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)  # token -> requests left
     token_uses: int = 2  # an OAuth2 token is good for this many API requests
-    item_delay: float = 0.0  # seconds each child request takes (to see concurrency)
+    token_lifetime: int = 3600  # the expires_in the token endpoint answers
+    item_delay: float = 0.0  # seconds each child request takes
+    # hold child requests until this many are in flight at once, until that happened once (or
+    # 10 s passed): a tap sending fewer at once is seen as such, without a race or a timed assert
+    item_overlap: int = 0
     inflight: int = 0
     max_inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    overlapped: threading.Condition = field(default_factory=threading.Condition)
 
     def count(self, key: str) -> int:
         with self.lock:
@@ -213,6 +218,20 @@ class Routes:
             time.sleep(1.5)
         return _json({"data": self.api.orders[:2]})
 
+    def fail_page2(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        if _int(q, "page", 1) == 1:
+            return _json({"data": self.api.orders[:10]})
+        return _json({"error": "down"}, 503)
+
+    def big(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        """Page 1: 30,000 records (about 3 MB written by the tap, more than a pipe and the tap's
+        buffer hold), page 2: none."""
+        if _int(q, "page", 1) > 1:
+            return _json({"data": []})
+        pad = "x" * 80
+        rows = ",".join(f'{{"id":{i},"pad":"{pad}"}}' for i in range(30_000))
+        return 200, {"Content-Type": "application/json"}, f'{{"data":[{rows}]}}'.encode()
+
     # ------------------------------------------------------------------ auth
 
     def bearer(self, q: dict[str, str], h: dict[str, str]) -> Reply:
@@ -245,7 +264,9 @@ class Routes:
         n = self.api.count("token")
         token = f"tok-{n}"
         self.api.tokens[token] = self.api.token_uses
-        return _json({"access_token": token, "token_type": "bearer", "expires_in": 3600})
+        return _json(
+            {"access_token": token, "token_type": "bearer", "expires_in": self.api.token_lifetime}
+        )
 
     def oauth_orders(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         token = (h.get("authorization") or "").removeprefix("Bearer ")
@@ -266,15 +287,19 @@ class Routes:
         return _json({"data": rows[(page - 1) * 10 : page * 10]})
 
     def items(self, order_id: str) -> Reply:
-        with self.api.lock:
-            self.api.inflight += 1
-            self.api.max_inflight = max(self.api.max_inflight, self.api.inflight)
+        api = self.api
+        with api.overlapped:
+            api.inflight += 1
+            api.max_inflight = max(api.max_inflight, api.inflight)
+            api.overlapped.notify_all()
+            if not api.overlapped.wait_for(lambda: api.max_inflight >= api.item_overlap, 10):
+                api.item_overlap = 0  # never reached: stop holding (the test sees max_inflight)
         try:
-            time.sleep(self.api.item_delay)
+            time.sleep(api.item_delay)
             return self._items(order_id)
         finally:
-            with self.api.lock:
-                self.api.inflight -= 1
+            with api.overlapped:
+                api.inflight -= 1
 
     def _items(self, order_id: str) -> Reply:
         oid = int(order_id)
@@ -285,6 +310,75 @@ class Routes:
             for k in (1, 2)
         ]
         return _json({"items": rows})
+
+    # ------------------------------------------------------------------ public APIs' shapes
+
+    def stripe(self, rest: list[str], q: dict[str, str], h: dict[str, str]) -> Reply:
+        """Stripe's list shape (/v1/customers): newest first, `starting_after` an id,
+        `has_more`, `created[gte]` an epoch, the secret key as the basic-auth user name."""
+        if h.get("authorization") != "Basic " + base64.b64encode(b"sk_test_123:").decode():
+            return _json({"error": {"type": "invalid_request_error"}}, 401)
+        if rest != ["v1", "customers"]:
+            return _json({"error": "no route"}, 404)
+        rows = sorted(STRIPE_CUSTOMERS, key=lambda c: -c["created"])
+        rows = [c for c in rows if c["created"] >= int(q.get("created[gte]", 0))]
+        if "starting_after" in q:
+            rows = rows[[c["id"] for c in rows].index(q["starting_after"]) + 1 :]
+        size = min(int(q.get("limit", 10)), 3)  # a server may send fewer than asked
+        return _json({"object": "list", "data": rows[:size], "has_more": len(rows) > size})
+
+    def github(self, rest: list[str], q: dict[str, str], h: dict[str, str]) -> Reply:
+        """GitHub's shape: /repos/O/R/issues (since, sort=updated, direction=asc) and
+        /repos/O/R/issues/N/comments, a bare list a page, `Link: rel="next"` while more remain."""
+        if h.get("authorization") != "Bearer ghp_test":
+            return _json({"message": "Bad credentials"}, 401)
+        if rest[:3] != ["repos", "o", "r"] or len(rest) not in (4, 6):
+            return _json({"message": "Not Found"}, 404)
+        if len(rest) == 4:
+            rows = sorted(GITHUB_ISSUES, key=lambda i: i["updated_at"])
+            rows = [i for i in rows if i["updated_at"] >= q.get("since", "")]
+        else:
+            number = int(rest[4])
+            rows = [c for c in GITHUB_COMMENTS if c["issue"] == number]
+        page, size = int(q.get("page", 1)), min(int(q.get("per_page", 30)), 2)
+        headers = {}
+        if page * size < len(rows):
+            nxt = {**q, "page": str(page + 1)}
+            query = "&".join(f"{k}={v}" for k, v in nxt.items())
+            headers["Link"] = f'<{self.base}/github/{"/".join(rest)}?{query}>; rel="next"'
+        return _json(rows[(page - 1) * size : page * size], **headers)
+
+
+STRIPE_CUSTOMERS = [
+    {
+        "id": f"cus_{n}",
+        "object": "customer",
+        "created": 1704067200 + n * 3600,
+        "balance": n * 100,
+        "email": f"c{n}@example.com",
+    }
+    for n in range(1, 8)
+]
+GITHUB_ISSUES = [
+    {
+        "id": 10_000_000_000 + n,
+        "number": n,
+        "title": f"issue {n}",
+        "state": "open",
+        "updated_at": f"2024-03-0{n}T12:00:00Z",
+    }
+    for n in range(1, 6)
+]
+GITHUB_COMMENTS = [
+    {
+        "id": 900 + 10 * n + k,
+        "issue": n,
+        "body": f"comment {k} on {n}",
+        "updated_at": f"2024-03-0{n}T13:00:0{k}Z",
+    }
+    for n in range(1, 6)
+    for k in range(n % 4)
+]
 
 
 def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
@@ -310,6 +404,8 @@ def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
             if parts.path == "/oauth/token":
                 form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
                 reply = routes.token(q, h, form)
+            elif segs[0] in ("stripe", "github"):
+                reply = getattr(routes, segs[0])(segs[1:], q, h)
             elif len(segs) == 3 and segs[0] == "orders" and segs[2] == "items":
                 reply = routes.items(segs[1])
             else:

@@ -16,7 +16,14 @@ from tapwell.singer.messages import (
     SchemaMessage,
     StateMessage,
 )
-from tapwell.singer.wire import MessageWriter, dumps, loads, parse_line, read_messages
+from tapwell.singer.wire import (
+    MessageWriter,
+    dumps,
+    loads,
+    parse_line,
+    read_messages,
+    sniff_record,
+)
 
 MESSAGES = [
     SchemaMessage(
@@ -243,3 +250,12 @@ def test_sniff_record_takes_a_well_formed_record_as_parse_line_does(line: bytes)
             hit["stream"], hit["record"], hit.get("version"), hit.get("time_extracted")
         )
         assert taken == message
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1.5E+309", "1e999"])
+def test_a_number_past_a_double_is_read_exactly_on_a_short_line(number: str) -> None:
+    """Valid JSON that orjson cannot hold as a double: read on the exact path (it was refused as
+    'not valid JSON' unless the line happened to hold a 16-digit run)."""
+    line = ('{"type":"RECORD","stream":"s","record":{"n":' + number + "}}").encode()
+    assert sniff_record(line) is None
+    assert parse_line(line, 1) == RecordMessage("s", {"n": Decimal(number)})

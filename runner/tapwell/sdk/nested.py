@@ -64,6 +64,12 @@ class TablePlan:
     source_keys: list[str] = field(default_factory=list)  # the root's keys the children carry
     source_columns: dict[str, str] = field(default_factory=dict)  # root key -> child column
     scalar: bool = False  # elements are scalars, kept in a column named `value`
+    # The tap's own schema of every property under the element, by path (objects flattened,
+    # columns, arrays made child tables), and of a child's elements: what a value is checked
+    # against (a flattened column's plan schema allows null wherever its object may be null).
+    sources: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, Any] = field(default_factory=dict)
+    required: list[str] = field(default_factory=list)  # the root's: its schema's `required`
     _levels: list[str] = field(default_factory=list, repr=False)
     _direct: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _deep: list[tuple[str, tuple[str, ...]]] = field(default_factory=list, repr=False)
@@ -187,6 +193,7 @@ class _Builder:
         """Add the columns and children of the object `props` (at `prefix` of the element)."""
         for prop, sub in props.items():
             path = prefix + (prop,)
+            table.sources[path] = sub if isinstance(sub, dict) else {}
             kind = _kind(sub) if level < self.max_depth else "leaf"
             if kind == "object":
                 self.fill(table, _unwrap(sub)["properties"], path, level + 1, where + (prop,))
@@ -225,6 +232,7 @@ class _Builder:
             source_keys=parent.source_keys,
             source_columns=parent.source_columns,
             schema={"type": "object", "properties": {}},
+            items=schema["items"] if isinstance(schema["items"], dict) else {},
         )
         for key in parent.source_keys:
             child.schema["properties"][parent.source_columns[key]] = {}
@@ -267,6 +275,8 @@ def plan(
         source_columns={k: source_key_column(k, rename) for k in keys},
         schema={**schema, "type": "object", "properties": {}},
     )
+    required = schema.get("required")
+    root.required = [r for r in required if r not in keys] if isinstance(required, list) else []
     builder.tables[stream_table] = ()
     builder.fill(root, props, (), 0, ())
     if not key_properties:

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from tapwell.sdk import tap_batch
 from tapwell.sdk.progress import Progress, configure_logging
 from tapwell.sdk.settings import Settings
 from tapwell.sdk.tap_cli import print_about as _print_about  # noqa: F401  (kept importable here)
@@ -255,6 +256,8 @@ class Tap:
         config_schema: dict[str, Any] | None = None,
         settings: Settings[Any] | None = None,
         state_every: int = 10_000,
+        batch_formats: tuple[str, ...] = (),
+        batch_auto: bool = False,
     ) -> None:
         """`settings` (tapwell.sdk.settings) declares the config instead of `config_schema`: it
         is then parsed once and `streams`, discover and sync get the parsed object."""
@@ -267,6 +270,9 @@ class Tap:
         self.description = description
         self.config_schema = config_schema or {"type": "object", "properties": {}}
         self.state_every = state_every
+        self.batch_formats = batch_formats  # BATCH files a stream's `lines` can go into (jsonl)
+        # whether --about lists them, so `fast_lane: auto` takes the lane (else only `on` does)
+        self.batch_auto = batch_auto
         self.log = configure_logging(name)
 
     # ------------------------------------------------------------------ the two seams
@@ -350,7 +356,15 @@ class Tap:
         since_state = 0
         checkpoint = bool(rkey and stream.is_sorted and self.state_every > 0)
         write = writer.write_record
-        if stream.lines is not None:
+        batch_cfg = getattr(config, "batch_config", None) if self.batch_formats else None
+        if stream.lines is not None and batch_cfg is not None:
+            count, top = tap_batch.write_line_files(
+                stream.name, stream.lines(ctx, "{", "}\n"), batch_cfg, version, writer, state
+            )
+            progress.add(name, count)
+            if top is not None and (max_value is None or top > max_value):
+                max_value = top
+        elif stream.lines is not None:
             count, max_value = self._write_lines(stream, ctx, version, writer, progress, max_value)
         for record in () if stream.lines is not None else stream.records(ctx):
             if rkey is not None:
@@ -430,13 +444,18 @@ class Tap:
     # ------------------------------------------------------------------ the CLI
 
     def about(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "description": self.description,
             "capabilities": ["catalog", "discover", "state", "about"],
             "settings": self.config_schema,
         }
+        if self.batch_formats:
+            out["capabilities"].append("batch")
+            if self.batch_auto:
+                out["batch_formats"] = list(self.batch_formats)
+        return out
 
     def validate_config(self, config: dict[str, Any]) -> None:
         """Check the config against `config_schema`; every problem in one line that names each

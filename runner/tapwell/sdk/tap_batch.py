@@ -25,7 +25,7 @@ import gzip
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -255,6 +255,53 @@ class BatchFile:
         os.fsync(self.raw.fileno())
         self.raw.close()
         return self.url
+
+
+def write_line_files(
+    stream: str,
+    chunks: Iterable[tuple[bytes, int, Any]],
+    cfg: BatchConfig,
+    version: int | None,
+    writer: Any,
+    state: dict[str, Any],
+) -> tuple[int, Any]:
+    """A stream's jsonl lines (chunks of (lines, how many, greatest replication-key value or
+    None), as tapwell.sdk.tap.Stream.lines gives them) written into BATCH files of about
+    `cfg.batch_size` rows, each announced by a BATCH message (with the version its rows carry)
+    and followed by `state`, so the target commits and deletes it while the next is written (the
+    tap waits while more than `max_pending_files` are not). Returns (rows, greatest key)."""
+    storage = cfg.storage()
+    file: BatchFile | None = None
+    count, top, seq = 0, None, 0
+    stamp = f"{os.getpid()}-{time.time_ns()}"
+
+    def announce(file: BatchFile) -> None:
+        msg = batch_message(stream, cfg, [file.close()])
+        if version is not None:
+            msg["version"] = version
+        writer.write_dict(msg)
+        writer.write_state(state)
+
+    for data, n, chunk_top in chunks:
+        if file is None:
+            storage.wait_below(cfg.max_pending_files)
+            seq += 1
+            file = BatchFile(cfg, storage, f"{_safe(stream)}-{stamp}-{seq}", ())
+        file.write_lines(data, n)
+        count += n
+        if chunk_top is not None and (top is None or chunk_top > top):
+            top = chunk_top
+        if file.rows >= cfg.batch_size:
+            announce(file)
+            file = None
+    if file is not None:
+        announce(file)
+    return count, top
+
+
+def _safe(name: str) -> str:
+    """A stream's name as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
 
 
 def batch_message(stream: str, cfg: BatchConfig, urls: list[str]) -> dict[str, Any]:

@@ -66,30 +66,37 @@ def batch_rows(
 def _file_rows(
     msg: BatchMessage, line_no: int, source: str, path: str, gz: bool
 ) -> Iterator[tuple[bytes, Any]]:
-    row_no = 0
+    for row_no, row in enumerate(file_lines(msg, line_no, source, path, gz), 1):
+        if not row.strip():
+            yield row, None
+            continue
+        yield row, file_record(msg, line_no, source, path, row_no, row)
+
+
+def file_record(
+    msg: BatchMessage, line_no: int, source: str, path: str, row_no: int, row: bytes
+) -> dict[str, Any]:
+    """Line `row_no` of a jsonl BATCH file as its record; a line that is not one is refused."""
+    try:
+        record = loads(row)
+    except ValueError as exc:
+        raise bad_batch(
+            msg, line_no, source, f"BATCH file {path} line {row_no}: {json_problem(exc)}"
+        ) from None
+    if not isinstance(record, dict):
+        problem = f"is {type(record).__name__}, not a record (a JSON object)"
+        raise bad_batch(msg, line_no, source, f"BATCH file {path} line {row_no} {problem}")
+    return record
+
+
+def file_lines(
+    msg: BatchMessage, line_no: int, source: str, path: str, gz: bool
+) -> Iterator[bytes]:
+    """Every line of one BATCH file, as it is; a file that cannot be read is refused."""
     try:
         f: Any = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
         with f:
-            for row in f:
-                row_no += 1
-                if not row.strip():
-                    yield row, None
-                    continue
-                try:
-                    record = loads(row)
-                except ValueError as exc:
-                    raise bad_batch(
-                        msg,
-                        line_no,
-                        source,
-                        f"BATCH file {path} line {row_no}: {json_problem(exc)}",
-                    ) from None
-                if not isinstance(record, dict):
-                    problem = f"is {type(record).__name__}, not a record (a JSON object)"
-                    raise bad_batch(
-                        msg, line_no, source, f"BATCH file {path} line {row_no} {problem}"
-                    )
-                yield row, record
+            yield from f
     except FileNotFoundError:
         raise bad_batch(msg, line_no, source, f"BATCH file {path} does not exist") from None
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError

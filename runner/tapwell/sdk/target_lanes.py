@@ -14,9 +14,14 @@ from typing import Any
 
 from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.wire import _DIGITS, _RUN, dumps
 
 # Adds a RECORD to its begun batch: (its message object, line number, input line or None).
 Lane = Callable[[dict[str, Any], int, bytes | None], None]
+# How tapwell's writers begin a RECORD line (tapwell.singer.wire.MessageWriter, tap-csv's lines):
+# RAW_HEAD, the stream's name as JSON writes it, RAW_MID.
+RAW_HEAD = b'{"type":"RECORD","stream":"'
+RAW_MID = b'","record":{'
 # Stamps a record with the _sdc_ columns of its RECORD message (Metadata.stamp).
 Stamp = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -129,4 +134,77 @@ def encoding_lane(
     return add
 
 
-__all__ = ["METADATA_COLUMNS", "Lane", "Metadata", "encoding_lane", "lane", "refused"]
+def raw_key(stream: str) -> bytes:
+    """The stream's name as it stands between RAW_HEAD and RAW_MID in a line of ours."""
+    return dumps(stream)[1:-1]
+
+
+class RawLane:
+    """Takes RECORD lines of `batch`'s stream as they are, when the loader can read them itself:
+    a line that ends the record, and the message, as our writers do (with the batch's version,
+    or none), without a run of 16 digits (a number only the exact parser reads exactly, see
+    tapwell.singer.wire). Anything else goes the general way, which also notes a new version.
+    The loader looks for what else the general way would have seen (malformed JSON, a record
+    its schema refuses) and decodes the lines with its encoder if it finds any."""
+
+    def __init__(self, batch: Batch, stream: str) -> None:
+        self.batch, self.stream = batch, stream
+        self.prefix = RAW_HEAD + raw_key(stream) + RAW_MID
+        self.append, self.add_line = batch.records.append, batch.lines.append
+        self.ends: dict[int | None, bytes] = {None: b"}}\n"}
+
+    def end(self) -> bytes:
+        """How each line of the batch's version ends."""
+        version = self.batch.version
+        found = self.ends.get(version)
+        if found is None:
+            found = self.ends[version] = b'},"version":' + str(version).encode() + b"}\n"
+        return found
+
+    def take(self, line: bytes, line_no: int) -> bool:
+        """Take one line (its prefix was matched by the caller); False: the general way."""
+        if not line.endswith(self.end()) or _RUN in line.translate(_DIGITS):
+            return False
+        self.append(line)
+        self.add_line(line_no)
+        return True
+
+    def takes_block(self, data: bytes, lines: int) -> bool:
+        """Whether every one of the `lines` lines of `data` (each ending in a newline) would be
+        taken: each begins with the stream's prefix and ends as `take` wants, none holds a run
+        of 16 digits, and no line holds a carriage return (so lines split only at newlines)."""
+        return (
+            data.startswith(self.prefix)
+            and data.count(b"\n" + self.prefix) == lines - 1
+            and data.count(self.end()) == lines
+            and b"\r" not in data
+            and _RUN not in data.translate(_DIGITS)
+        )
+
+    def take_block(self, data: bytes, first_line: int) -> int:
+        """Take every line of `data` (see takes_block), the first being input line
+        `first_line`; returns how many."""
+        lines = data.splitlines(keepends=True)
+        self.batch.records.extend(lines)
+        self.batch.lines.extend(range(first_line, first_line + len(lines)))
+        return len(lines)
+
+
+def raw_lane(batch: Batch) -> RawLane:
+    """The raw lane of `batch` (RowEncoder.raw)."""
+    return RawLane(batch, batch.spec.name)
+
+
+__all__ = [
+    "METADATA_COLUMNS",
+    "RAW_HEAD",
+    "RAW_MID",
+    "Lane",
+    "Metadata",
+    "RawLane",
+    "encoding_lane",
+    "lane",
+    "raw_key",
+    "raw_lane",
+    "refused",
+]

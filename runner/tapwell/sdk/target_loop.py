@@ -14,17 +14,26 @@ can build on it without importing tapwell.sdk.target, which re-exports the CLI (
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO, Any
 
 from tapwell.sdk import target_lanes as lanes
 from tapwell.sdk.progress import Progress, configure_logging
-from tapwell.sdk.target_batch import bad_batch, batch_files, batch_format, batch_rows
-from tapwell.sdk.target_lanes import METADATA_COLUMNS, Lane
+from tapwell.sdk.target_batch import (
+    bad_batch,
+    batch_files,
+    batch_format,
+    batch_rows,
+    file_lines,
+    file_record,
+)
+from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
@@ -82,6 +91,9 @@ class TargetLoop:
         self.files_pending = False  # BATCH files attached: the next STATE commits them
         self.read_files: list[tuple[str, bool]] = []  # jsonl files read whole: gone at next flush
         self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
+        # a begun batch whose loader reads RECORD lines itself (RowEncoder.raw): the stream's
+        # name as our lines spell it -> what takes its lines as they are
+        self.raw_lanes: dict[bytes, lanes.RawLane] = {}
 
     # ------------------------------------------------------------------ messages
 
@@ -108,14 +120,41 @@ class TargetLoop:
         The counters live in locals, written back to `self` before anything else may read them;
         `_check_limits` runs only when a row or byte limit, or the next thousandth row, is due."""
         sniff, lanes = sniff_record, self.lanes
+        raw_lanes, head, mid, at = self.raw_lanes, RAW_HEAD, RAW_MID, len(RAW_HEAD)
         line_no = 0
         bytes_read, buffered = self.bytes_read, self.buffered_rows
         due_rows, due_bytes = self._due()
         hot: str | None = None  # the stream whose lane `add` is
         add: Any = None
-        for line in stream:
+        for line in _pieces(stream, raw_lanes):
+            if type(line) is not bytes:  # a block of lines the loader takes as they are
+                taker, data = line
+                bytes_read += len(data)
+                n = taker.take_block(data, line_no + 1)
+                line_no += n
+                buffered += n
+                if buffered < due_rows and bytes_read < due_bytes:
+                    continue
+                self.bytes_read, self.buffered_rows = bytes_read, buffered
+                self._check_block(taker.stream)
+                hot = None
+                buffered = self.buffered_rows
+                due_rows, due_bytes = self._due()
+                continue
             line_no += 1
             bytes_read += len(line)
+            if raw_lanes and line.startswith(head):  # a line the loader may take as it is
+                taker = raw_lanes.get(line[at : line.find(mid, at)])
+                if taker is not None and taker.take(line, line_no):
+                    buffered += 1
+                    if buffered < due_rows and bytes_read < due_bytes:
+                        continue
+                    self.bytes_read, self.buffered_rows = bytes_read, buffered
+                    self._check_limits(taker.stream)
+                    hot = None
+                    buffered = self.buffered_rows
+                    due_rows, due_bytes = self._due()
+                    continue
             obj = sniff(line)
             if obj is not None:
                 if (
@@ -219,7 +258,9 @@ class TargetLoop:
     def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
         """A RECORD taken the general way (`line`: its input line, when it has one)."""
         add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
-        add(msg.to_dict(), line_no, line)
+        # the line as it is when the loader takes lines, so its batch stays all lines
+        if not (line and self.raw_lanes and self._take(msg.stream, line, line_no, msg.version)):
+            add(msg.to_dict(), line_no, line)
         self.buffered_rows += 1
         self._check_limits(msg.stream)
 
@@ -237,6 +278,8 @@ class TargetLoop:
             batch.first_line = line_no
             batch.encoder = spec.encoder
         lane = self.lanes[name] = self._lane(batch)
+        if batch.encoder is not None and batch.encoder.raw and not self.metadata_columns:
+            self.raw_lanes[lanes.raw_key(name)] = lanes.raw_lane(batch)
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
@@ -258,6 +301,16 @@ class TargetLoop:
         ):
             self.flush()
         elif self.buffered_rows % 1000 == 0:
+            self._every_thousand(self.batches[name])
+
+    def _check_block(self, name: str) -> None:
+        """`_check_limits` after a block of records of `name` (which may step over a thousand)."""
+        if (
+            self.buffered_rows >= self.limits.rows
+            or self.bytes_read - self.flushed_at >= self.limits.bytes
+        ):
+            self.flush()
+        else:
             self._every_thousand(self.batches[name])
 
     def _every_thousand(self, batch: Batch) -> None:
@@ -302,12 +355,60 @@ class TargetLoop:
             return
         if msg.version is not None:
             self.versions.saw(msg.stream, msg.version)
+        spec = self.specs.get(msg.stream)
+        if (
+            fmt == "jsonl"
+            and spec
+            and spec.encoder
+            and spec.encoder.raw
+            and not self.metadata_columns
+        ):
+            self._batch_lines(msg, line_no)
+            return
         for row, record in batch_rows(msg, line_no, self._source, self.batch_root):
             self.bytes_read += len(row)  # a batch's size limit counts the file's records
             if record is not None:
                 self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
         self.read_files += batch_files(msg, line_no, self._source, self.batch_root)
         self.files_pending = True  # the next STATE commits them (and deletes the files)
+
+    def _batch_lines(self, msg: BatchMessage, line_no: int) -> None:
+        """A jsonl BATCH for a loader that reads RECORD lines itself (RowEncoder.raw): each
+        file line that is an object becomes the RECORD line our writers would write for it, for
+        the loader to take as it is; any other line, or one it does not take, is read the
+        general way (so a problem names the file and its line)."""
+        head = lanes.RAW_HEAD + lanes.raw_key(msg.stream) + lanes.RAW_MID
+        tail = b"}\n" if msg.version is None else b',"version":%d}\n' % msg.version
+        for path, gz in batch_files(msg, line_no, self._source, self.batch_root):
+            for row_no, row in enumerate(file_lines(msg, line_no, self._source, path, gz), 1):
+                self.bytes_read += len(row)  # a batch's size limit counts the file's records
+                stripped = row.rstrip(b"\r\n")
+                if not stripped.strip():
+                    continue
+                if (
+                    stripped.startswith(b"{")
+                    and stripped.endswith(b"}")
+                    and self._take(msg.stream, head + stripped[1:] + tail, line_no, msg.version)
+                ):
+                    self.buffered_rows += 1
+                    self._check_limits(msg.stream)
+                    continue
+                record = file_record(msg, line_no, self._source, path, row_no, row)
+                self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
+            self.read_files.append((path, gz))
+        self.files_pending = True  # the next STATE commits them (and deletes the files)
+
+    def _take(self, name: str, line: bytes, line_no: int, version: int | None) -> bool:
+        """`line` (a RECORD line of `name`) taken as it is by its batch's raw lane, if it has one."""
+        if name not in self.lanes:
+            self._begin(name, line_no)
+        taker = self.raw_lanes.get(lanes.raw_key(name))
+        if taker is None:
+            return False
+        batch = self.batches[name]
+        if version is not None and version != batch.version:
+            self._new_version(batch, version)
+        return taker.take(line, line_no)
 
     def _attach_files(self, msg: BatchMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -360,6 +461,7 @@ class TargetLoop:
             self.read_files = []
         self.files_pending = False
         self.lanes.clear()  # bound to the lists just emptied
+        self.raw_lanes.clear()
         self.buffered_rows = 0
         self.states = []
         self.metadata.new_batch()
@@ -420,3 +522,39 @@ class TargetLoop:
     # ------------------------------------------------------------------ helpers
 
     _source = "stdin"
+
+
+BLOCK = 1 << 20  # bytes asked of the input at a time (read1: what is there, never waiting for more)
+
+
+def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterator[Any]:
+    """The input's lines in order, except that a block of whole lines that are all RECORD lines a
+    raw lane takes as they are (RawLane.takes_block) comes as one (lane, block) pair: the loop
+    then makes no Python object per line. A block is read only when the lines before it were
+    handled, so the lanes it is matched against are the current ones. An input without read1
+    comes line by line; the last line, when it has no newline, comes alone (a cut-off line)."""
+    read1 = getattr(stream, "read1", None)
+    if read1 is None:
+        yield from stream
+        return
+    head, mid, at = RAW_HEAD, RAW_MID, len(RAW_HEAD)
+    rest = b""
+    while True:
+        data = read1(BLOCK)
+        if not data:
+            if rest:
+                yield rest
+            return
+        if rest:
+            data, rest = rest + data, b""
+        cut = data.rfind(b"\n") + 1
+        if cut < len(data):
+            data, rest = data[:cut], data[cut:]
+        if not data:
+            continue
+        if raw_lanes and data.startswith(head):
+            taker = raw_lanes.get(data[at : data.find(mid, at)])
+            if taker is not None and taker.takes_block(data, data.count(b"\n")):
+                yield taker, data
+                continue
+        yield from io.BytesIO(data)

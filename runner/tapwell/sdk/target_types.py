@@ -30,13 +30,17 @@ class RowEncoder:
     never replaces them (the loop keeps appending to them). `encode_clean`, when given,
     is `encode` for a record whose input line holds no backslash: strict JSON escapes every
     control character, quote and backslash inside a string, so none of its strings holds one,
-    and the encoder may skip looking for them."""
+    and the encoder may skip looking for them. `raw`: the loader also takes the stream's
+    RECORD lines as they are (bytes in Batch.records, with their line numbers), when they are
+    written as tapwell's writers write them (target_lanes.raw_lane): it checks them itself, and
+    decodes them with `encode` when it cannot (to raise the usual error)."""
 
     encode: Callable[[dict[str, Any], int | None], Any]
     key: Callable[[dict[str, Any]], Any] | None = None
     layout: Any = None
     feed: Callable[[Batch], None] | None = None
     encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
+    raw: bool = False
 
 
 @dataclass

@@ -290,6 +290,17 @@ _EXACT_TYPES: dict[str, frozenset[type]] = {
 }
 
 
+def value_check(prop: dict[str, Any]) -> Check | None:
+    """The check of one value against property schema `prop` (a problem, or None when the value
+    is fine), as a record check makes it of each field; None when `prop` admits anything."""
+    return _check_for(prop)
+
+
+def fast_types(prop: dict[str, Any]) -> frozenset[type]:
+    """See _fast_types (for a check generated elsewhere, e.g. of values inside documents)."""
+    return _fast_types(prop)
+
+
 def _fast_types(prop: dict[str, Any]) -> frozenset[type]:
     """Python types that are certainly valid for a property (type(v) in this set), so the common
     case costs one set look-up; anything else goes through the full check."""

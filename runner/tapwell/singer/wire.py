@@ -127,7 +127,12 @@ def loads(line: bytes | str) -> Any:
     JSONDecodeError, or UnreadableJSON) for anything that is not a JSON value we can hold."""
     raw = line.encode() if isinstance(line, str) else line
     if not _maybe_long(raw):
-        return orjson.loads(raw)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if "infinity when parsed as double" not in str(exc):
+                raise
+            # a number past a double's range (1e400): valid JSON, read exactly below
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(limit + 1100)  # as deep as orjson's 1024 levels on this path too
     try:

@@ -7,10 +7,16 @@ never as speed assertions."""
 
 from __future__ import annotations
 
+import re
+import socket
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 from helpers.rest_server import RestServer, run_tap
+from tapwell.taps.rest import auth as auth_module
+from tapwell.taps.rest.config import parse_config
 
 
 @pytest.fixture
@@ -166,3 +172,151 @@ def test_oauth2_refused_client_exits_2(srv, tmp_path):
         f"tap-rest: error: auth: the token endpoint {srv.url}/oauth/token refused the credentials "
         "(401 Unauthorized); check auth/client_id, client_secret"
     )
+
+
+def test_oauth2_token_is_reused_until_it_expires_then_fetched_anew(srv, monkeypatch):
+    """The clock is the tap's own (monotonic) one, moved by the test: no waiting, no race."""
+    srv.api.token_lifetime = 120  # refreshed 30 s early: good for 90 s
+    clock = [1000.0]
+    monkeypatch.setattr(auth_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    auth = {"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": "csecret"}
+    auth["token_url"] = srv.url + "/oauth/token"
+    cfg = parse_config(config(srv, "/oauth_orders", auth=auth))
+    tokens = auth_module.Auth(cfg.auth, requests.Session(), (5.0, 5.0))
+
+    def header() -> str:
+        headers: dict[str, str] = {}
+        tokens.apply(headers, {})
+        return headers["Authorization"]
+
+    assert header() == "Bearer tok-1"
+    clock[0] += 89.0
+    assert header() == "Bearer tok-1"  # cached: no second request to the token endpoint
+    assert len(srv.api.requests("/oauth/token")) == 1
+    clock[0] += 2.0
+    assert header() == "Bearer tok-2"  # expired (early): fetched before the API can refuse it
+    assert len(srv.api.requests("/oauth/token")) == 2
+    assert srv.api.requests("/oauth_orders") == []
+
+
+def test_oauth2_a_new_token_refused_too_exits_2_after_one_refresh(srv, tmp_path):
+    srv.api.token_uses = 0  # the API refuses every token the endpoint gives
+    auth = {"type": "oauth2_refresh_token", "client_id": "cid", "refresh_token": "rtoken"}
+    auth["token_url"] = srv.url + "/oauth/token"
+    run = run_tap(config(srv, "/oauth_orders", auth=auth), tmp_path)
+    assert run.code == 2
+    assert [r.status for r in srv.api.requests("/oauth_orders")] == [401, 401]
+    assert len(srv.api.requests("/oauth/token")) == 2  # refreshed once, never a loop
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"tap-rest: error: stream 'orders': GET {srv.url}/oauth_orders answered 401 Unauthorized: "
+        "check the credentials in auth (type 'oauth2_refresh_token')"
+    )
+    assert "rtoken" not in run.stderr and "tok-2" not in run.stderr
+
+
+def test_backoff_waits_double_and_the_servers_log_shows_them(srv, tmp_path):
+    """5xx without Retry-After: backoff_seconds, then twice that, each plus a jitter of up to
+    backoff_seconds; the server saw each retry no sooner than the wait the tap logged."""
+    cfg = config(srv, "/flaky_500")
+    cfg["backoff_seconds"] = 0.3
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 0, run.stderr
+    logged = [float(w) for w in re.findall(r"retry \d of 8 in ([\d.]+)s \(backoff\)", run.stderr)]
+    assert len(logged) == 2
+    assert 0.3 <= logged[0] <= 0.6 and 0.6 <= logged[1] <= 0.9
+    seen = gaps(srv, "/flaky_500")
+    assert seen[0] >= logged[0] - 0.005 and seen[1] >= logged[1] - 0.005  # logged to 0.01 s
+
+
+def test_the_connect_timeout_is_its_own(tmp_path):
+    """A server that never accepts (its listen queue full): the connect timeout (0.3 s) ends each
+    attempt, not the read timeout (60 s), and the attempts are retried, then exit 75."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(3):  # fill the accept queue: the tap's SYN is then dropped
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        cfg = {
+            "base_url": f"http://127.0.0.1:{port}",
+            "connect_timeout_seconds": 0.3,
+            "timeout_seconds": 60,
+            "max_retries": 1,
+            "backoff_seconds": 0.01,
+            "streams": [{"name": "a", "path": "/a", "schema": {"properties": {}}}],
+        }
+        try:
+            run = run_tap(cfg, tmp_path, timeout=50)  # with the read timeout it would take 120 s
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert run.code == 75, run.stderr
+    assert "timed out (ConnectTimeout); retry 1 of 1" in run.stderr
+    assert (
+        run.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"tap-rest: error: stream 'a': GET http://127.0.0.1:{port}/a: timed out (ConnectTimeout) "
+            "after 2 attempts"
+        )
+    )
+
+
+def test_the_next_page_is_asked_for_while_this_pages_records_are_written(srv, tmp_path):
+    """The tap's stdout is not read until the server has seen page 2's request: page 1's records
+    (3 MB) cannot all be written before, so only a tap that asks for the next page while it
+    writes gets there (one that asks after writing would wait on the pipe, and fail here)."""
+    import json
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    cfg = config(srv, "/big", stream={"paginator": {"type": "page"}})
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    tap = subprocess.Popen(
+        [str(Path(sys.executable).parent / "tap-rest"), "--config", str(tmp_path / "c.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        asked = threading.Event()
+        for _ in range(600):  # an event awaited (at most 60 s), not a speed
+            if len(srv.api.requests("/big")) >= 2:
+                asked.set()
+                break
+            threading.Event().wait(0.1)
+        out, _ = tap.communicate(timeout=120)
+    finally:
+        tap.kill()
+    assert asked.is_set(), "page 2 was not asked for while page 1's records were being written"
+    assert out.count(b'"type":"RECORD"') == 30_000
+    assert [r.query.get("page") for r in srv.api.requests("/big")] == ["1", "2"]
+
+
+def test_a_failing_next_page_comes_after_this_pages_records_and_state(srv, tmp_path):
+    cfg = config(
+        srv,
+        "/fail_page2",
+        max_retries=1,
+        stream={
+            "paginator": {"type": "page"},
+            "replication_key": "updated_at",
+            "records_sorted": True,
+            "schema": {"properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}}},
+        },
+    )
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 75
+    kinds = [m["type"] for m in run.messages]
+    assert kinds.count("RECORD") == 10 and kinds[-1] == "STATE"  # page 1's, then its bookmark
+    assert (
+        run.states()[-1]["bookmarks"]["orders"]["replication_key_value"]
+        == (srv.api.orders[9]["updated_at"])
+    )
+    assert "503 Service Unavailable after 2 attempts" in run.stderr.strip().splitlines()[-1]

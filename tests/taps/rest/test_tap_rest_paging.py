@@ -231,3 +231,32 @@ def test_probe_shows_two_requests_records_next_page_and_schema(srv, tmp_path):
     assert "== request 2" in text and "== request 3" not in text
     assert '"customer_id": {' in text and "schema inferred from 20 record(s)" in text
     assert len(srv.api.log) == 2
+
+
+def test_probe_masks_a_query_key_and_shows_a_loop_with_the_schema_so_far(srv, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = config(srv, path="/key_query", paginator={"type": "page"})  # the route ignores ?page=
+    cfg["auth"] = {"type": "api_key", "in": "query", "name": "api_key", "value": "k3y-value"}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    tap = str(Path(sys.executable).parent / "tap-rest")
+    out = subprocess.run(
+        [tap, "--config", str(tmp_path / "c.json"), "--probe", "orders"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1
+    assert "k3y-value" not in out.stdout + out.stderr
+    assert f"== request 2\nGET {srv.url}/key_query?page=2&api_key=***\n" in out.stdout
+    assert "== stop: stream 'orders': pagination loop: page 2 is the same as page 1" in out.stdout
+    assert "== schema inferred from 2 record(s)" in out.stdout
+    assert (
+        out.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "tap-rest: error: stream 'orders': pagination loop: page 2 is the same as page 1"
+        )
+    )

@@ -230,13 +230,14 @@ SMALL = {  # qty a BIGINT (ORDER_SCHEMA's may pass 64 bits)
 def test_a_value_inside_a_document_its_column_cannot_hold_is_named(
     bin_path: Path, tmp_path: Path
 ) -> None:
-    """No SCHEMA check reaches inside a document: the column's staging does, never truncating
-    (1.5 is no BIGINT) and naming the line and field in one line."""
-    for qty, problem in ((1.5, "1.5 is not an integer"), ("x", "'x' is not a number")):
+    """A value inside a document is checked against its schema as the record's own fields are,
+    never truncated (1.5 is no BIGINT), and refused in one line naming its line and path."""
+    fix = "(fix the value at the source, or change the field's type in the SCHEMA)"
+    for qty, problem in ((1.5, f"1.5 is not integer {fix}"), ("x", f"'x' is not integer {fix}")):
         doc = {"id": 1, "items": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": qty}]}
         data = lines(schema_msg(SMALL), record("orders", doc), state({"n": 1}))
         done = run_target(bin_path, tmp_path, data, db=tmp_path / f"{qty}.duckdb", **NESTED)
         assert done.returncode == 65
         assert error_line(done) == (
-            f"target-duckdb: error: stdin line 2, stream 'orders', field 'qty': {problem}"
+            f"target-duckdb: error: stdin line 2, stream 'orders', field 'items[1].qty': {problem}"
         )

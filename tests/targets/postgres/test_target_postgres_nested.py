@@ -252,5 +252,6 @@ def test_a_value_inside_a_document_its_column_cannot_hold_is_named(
     done = run_target({**pg_db, **NESTED}, [schema_msg(SMALL), rec(doc), state(1)], tmp_path)
     assert done.returncode == 65
     assert done.stderr.strip().splitlines()[-1] == (
-        "target-postgres: error: stdin line 2, stream 'orders', field 'qty': 1.5 is not an integer"
+        "target-postgres: error: stdin line 2, stream 'orders', field 'items[1].qty': 1.5 is not "
+        "integer (fix the value at the source, or change the field's type in the SCHEMA)"
     )

@@ -17,6 +17,7 @@ from tapwell.targets.postgres.connection import connect, connect_params
 from tapwell.targets.postgres.encode import (
     BadValue,
     compile_row_encoder,
+    copy_block,
     encode_constants,
     plain_check,
 )
@@ -197,6 +198,19 @@ def test_encoder_writes_exact_copy_text() -> None:
     assert bad.value.column == "t"
     with pytest.raises(BadValue, match="not an integer"):
         encode([{"i": 1.5}], [0])
+
+
+def test_copy_block_is_the_lines_utf8_each_ended_by_the_suffix() -> None:
+    """The block one copy.write sends: every line, whatever its widest character (ASCII, Latin-1,
+    BMP, emoji in the same block), as UTF-8, each ended by the batch's constants and a newline;
+    an unpaired surrogate raises UnicodeEncodeError, which the COPY paths report."""
+    lines = ["1\tplain", "2\té", "3\t€  ", "4\t😀", "", "\\N\t"]
+    sep = encode_constants([(None, "v", "bigint")], {"v": 7}).encode() + b"\n"
+    assert sep == b"\t7\n"
+    assert copy_block(lines, sep) == "".join(line + "\t7\n" for line in lines).encode("utf-8")
+    assert copy_block([], b"\n") == b""
+    with pytest.raises(UnicodeEncodeError):
+        copy_block(["ok", "bad \ud800"], b"\n")
 
 
 def test_clean_line_encoder_writes_what_the_escaping_one_writes() -> None:

@@ -179,3 +179,46 @@ def test_a_failure_while_settling_a_stream_releases_the_connection(
             pytest.fail("settle did not raise")
     assert conn.execute("SELECT count(*) FROM s").fetchone() == (0,)
     conn.close()
+
+
+def test_a_version_change_and_a_schema_inside_a_streamed_batch_are_said_once(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The other fallbacks of a head start, each said once per stream and reason however many
+    batches meet it: a record of another table version, another stream's SCHEMA in the middle
+    of a batch."""
+    config = {**pg_db, "batch_size_rows": N}
+    versions = [
+        schema("s", PROPS, ["id"]),
+        *[
+            record("s", {"id": i, "v": f"v{i}"}, version=7 if i % N < 1500 else 8 + i // N)
+            for i in range(3 * N)
+        ],
+        state({"n": 1}),
+    ]
+    result = run_target(config, text_lines(*versions), tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = "stream 's': a batch was loaded again the ordinary way (a record changed its version)"
+    assert result.stderr.count(said) == 1, result.stderr
+    assert query(pg_db, "SELECT count(*) FROM s") == [(3 * N,)]
+    # a SCHEMA of another stream needs the connection: the open COPY is dropped, the batch
+    # loaded whole at its end
+    schemas = [
+        schema("t", PROPS, ["id"]),
+        *[record("t", {"id": i, "v": "x"}) for i in range(1500)],
+        schema("u", PROPS, ["id"]),
+        record("u", {"id": 1, "v": "u"}),
+        *[record("t", {"id": i, "v": "y"}) for i in range(1500, N)],
+        state({"n": 2}),
+    ]
+    result = run_target(config, text_lines(*schemas), tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = (
+        "stream 't': a batch was loaded again the ordinary way "
+        "(a SCHEMA of stream 'u' came in its middle)"
+    )
+    assert result.stderr.count(said) == 1, result.stderr
+    assert query(pg_db, "SELECT count(*), count(*) FILTER (WHERE v = 'y') FROM t") == [
+        (N, N - 1500)
+    ]
+    assert query(pg_db, "SELECT count(*) FROM u") == [(1,)]

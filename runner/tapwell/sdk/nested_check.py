@@ -1,0 +1,166 @@
+"""The check of the values inside a document that `nested: tables` splits into columns and child
+tables (tapwell.sdk.nested_split), as the record check (tapwell.singer.schema) makes of a
+record's own fields: each value against the tap's schema of its property, an object where the
+schema says object, an array where it says array, and, for a column the target keeps in 64
+bits, an integer within 64 bits. A value that breaks it is refused with one line naming its
+path in the document (`items[1].qty`), never rounded or dropped.
+
+The common case costs a type look-up per value in the generated splitter; anything else calls
+the property's full check, which names the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tapwell.singer.schema import (
+    FLOAT_ON_STEP,
+    fast_types,
+    multiple_of,
+    parse_date,
+    parse_datetime,
+    property_format,
+    property_types,
+    value_check,
+)
+
+from .target_types import ValueRefused
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FIX = "fix the value at the source, or change the field's type in the SCHEMA"
+WIDER = (
+    "is outside the range of a 64-bit integer column (BIGINT): fix the value at the source, or "
+    "declare the field's maximum (and minimum) in the SCHEMA beyond 64 bits for a wider column"
+)
+
+# A segment of a value's path: a property name, or the position of an array's element (an
+# index into the tuple of element positions the generated code passes).
+Segment = str | int
+# slow(value, line, positions, present): raises NestedValueError when `value` breaks its schema
+# (a null breaks a non-null schema only when the property is there: `present`).
+Slow = Callable[[Any, int, tuple[int, ...], bool], None]
+
+
+class NestedValueError(ValueRefused):
+    """A value inside a document that breaks its schema: the problem, its input line and its
+    path in the document (`field`)."""
+
+    def __init__(self, problem: str, line: int | None, field: str) -> None:
+        super().__init__(problem)
+        self.problem, self.line, self.field = problem, line, field
+
+
+def field_path(segments: tuple[Segment, ...], positions: tuple[int, ...]) -> str:
+    """`items[1].discounts[0].amount`: the path of a value in its document."""
+    out = ""
+    for segment in segments:
+        if isinstance(segment, int):
+            out += f"[{positions[segment]}]"
+        else:
+            out += f".{segment}" if out else segment
+    return out
+
+
+def _outside_int64(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return False
+    try:
+        return not INT64_MIN <= int(value) <= INT64_MAX
+    except (OverflowError, ValueError, ArithmeticError):
+        return False
+
+
+def slow_check(schema: dict[str, Any], segments: tuple[Segment, ...], bounded: bool) -> Slow:
+    """The full check of one property's values (see Slow); `bounded`: its column holds 64 bits.
+    A record's own field (a path of one segment) is refused with the record check's words."""
+    check = value_check(schema)
+    inside = len(segments) > 1
+
+    def slow(value: Any, line: int, positions: tuple[int, ...], present: bool = True) -> None:
+        if value is None and not present:
+            return
+        problem = check(value) if check is not None else None
+        if problem is not None and inside:
+            problem = f"{problem} ({FIX})"
+        elif problem is None and bounded and _outside_int64(value):
+            problem = f"{value} {WIDER}"
+        if problem is not None:
+            raise NestedValueError(problem, line, field_path(segments, positions))
+
+    return slow
+
+
+# A date or date-time string's shape, tested inline before the C parser (together exactly
+# parse_datetime / parse_date, as the record check does it): x[4:11:3] is x[4], x[7], x[10].
+_DTSHAPE = frozenset({"--", "--T", "--t", "-- "})
+_INLINE: dict[Any, tuple[str, Callable[[str], Any]]] = {
+    parse_datetime: ("len({x}) > 9 and {x}[4:11:3] in {shape}", datetime.fromisoformat),
+    parse_date: ("len({x}) == 10 and {x}[4:8:3] == '--'", date.fromisoformat),
+}
+_V = re.compile(r"\bv\b")
+
+
+def check_lines(
+    x: str,
+    schema: dict[str, Any],
+    slow: str,
+    const: Callable[[Any], str],
+    call: str,
+    bounded: bool,
+    also: frozenset[type] = frozenset(),
+) -> list[str]:
+    """Source that checks the value in variable `x` against `schema`: `slow` names the variable
+    holding its slow_check, `call` the rest of its arguments (`line, positions, present`), and
+    `const(value)` binds a value to a new closure variable, returning its name; values of the
+    types `also` pass unchecked. [] when the schema admits anything."""
+    if value_check(schema) is None:
+        return []
+    kinds = property_types(schema)
+    fast = set(fast_types(schema)) | also
+    multiple = multiple_of(schema["multipleOf"]) if "multipleOf" in schema else None
+    if multiple is not None:
+        fast -= {int, Decimal}
+    if not kinds or "null" in kinds:
+        fast.add(type(None))
+    parse = None
+    if "string" in kinds and property_format(schema) in ("date-time", "date"):
+        parse = parse_datetime if property_format(schema) == "date-time" else parse_date
+        fast.discard(str)
+    elif "string" in kinds and property_format(schema) == "time":
+        fast.discard(str)  # every time string through the full check
+    if bounded:
+        fast.discard(int)
+    fail = f"{slow}({x}, {call})"
+    out: list[str] = []
+    if bounded and "integer" in kinds:
+        out += [f"if type({x}) is int:", f"    if not {INT64_MIN} <= {x} <= {INT64_MAX}: {fail}"]
+    if parse is not None:
+        shape, c_parser = _INLINE[parse]
+        parser = const(c_parser)
+        out += [
+            f"{'elif' if out else 'if'} type({x}) is str:",
+            f"    if not ({shape.format(x=x, shape=const(_DTSHAPE))}): {fail}",
+            "    else:",
+            "        try:",
+            f"            {parser}({x})",
+            "        except ValueError:",
+            f"            {fail}",
+        ]
+    if "number" in kinds:
+        scale = getattr(multiple, "scale", None)
+        extra = ""
+        if scale is not None:
+            extra = " and " + _V.sub(x, FLOAT_ON_STEP.format(scale=const(scale)))
+        elif multiple is not None:
+            extra = f" and {const(multiple)}({x})"
+        out += [f"{'elif' if out else 'if'} type({x}) is float and {x} - {x} == 0.0{extra}:"]
+        out += ["    pass"]
+    out += [f"{'elif' if out else 'if'} type({x}) not in {const(frozenset(fast))}: {fail}"]
+    return out
+
+
+__all__ = ["NestedValueError", "check_lines", "field_path", "slow_check"]

@@ -1,0 +1,269 @@
+"""RECORD lines handed to DuckDB as they are: no Python JSON parse, no Python check per record.
+
+The loop gives a batch the input lines of its records when this module says the stream can take
+them (`plan`): one Arrow string column, read by `json_transform` into each property's JSON text,
+then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
+the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
+tell (a present null from a missing property, an integral float in an integer column, a JSON
+document whose numbers two JSON writers may spell apart): a row they refuse, a line DuckDB cannot
+parse or a value its column cannot hold, and the loader decodes the batch's lines in Python
+instead (`decode`), so what is refused is refused by the usual check, with its usual one line.
+
+Values arrive as the Python path stages them (stage.py): strings unescaped as JSON defines, numbers
+from the same text (a line with a run of 16 digits never comes here: the loop keeps it for the
+exact parser), date-times cast by DuckDB from their text, JSON documents as minified JSON text.
+A stream goes the Python way when any of its columns is of a kind not covered here (time,
+unions of kinds, `required`, multipleOf other than 10^-s, `_sdc_unchanged`, nested tables).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import accumulate
+from typing import Any
+
+from tapwell.sdk import target_lanes as lanes
+from tapwell.sdk.sql_names import quote_ident
+from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.singer.errors import ProtocolError
+from tapwell.singer.messages import RecordMessage
+from tapwell.singer.schema import property_format, property_types
+from tapwell.singer.wire import dumps, parse_line, sniff_record
+
+from .stage import UNCHANGED, StagedColumn
+
+LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
+ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
+N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside the columns
+INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
+# A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
+DATETIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?"
+)
+DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding
+# one are written by the Python path's writer instead.
+SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
+# The message's version, when it has one, is a whole number (the loop chose lines ending in it).
+VERSION = (
+    "struct_extract(ok, 'version') IS NULL OR NOT (contains(struct_extract(ok, 'version')::VARCHAR, '.') OR "
+    "contains(struct_extract(ok, 'version')::VARCHAR, 'e') OR contains(struct_extract(ok, 'version')::VARCHAR, 'E'))"
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the SQL, from `r` (the property's JSON text as DuckDB writes it, NULL when
+    the property is null or missing): `text`, what the value is read from (a string's value, a
+    number as a double; `r` itself when that is all), `value` (from `r` and `s`, that text) and
+    whether the property passes its check (`good`, from `r`, `s` and `v`, the value)."""
+
+    staged: StagedColumn
+    text: str
+    value: str
+    good: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    structure: (
+        str  # json_transform's structure: {"record": {property: "JSON", ...}, "version": ...}
+    )
+    columns: list[Column]
+    keys: list[str]
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# A JSON string's value from its text (DuckDB's: minified, escapes only where needed).
+STRING = "CASE WHEN contains(r, '\\') THEN json_extract_string(r, '$') ELSE r[2:-2] END"
+NUMERIC = "left(r, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
+WHOLE = "NOT (contains(r, '.') OR contains(r, 'e') OR contains(r, 'E'))"
+
+
+def _ten_to_minus(step: Any) -> int | None:
+    """s when multipleOf is 10^-s (s >= 0), else None."""
+    try:
+        exact = Decimal(str(step))
+    except (InvalidOperation, ValueError):
+        return None
+    if isinstance(step, bool) or not exact.is_finite() or exact <= 0:
+        return None
+    shape = exact.normalize().as_tuple()
+    if shape.digits != (1,) or not isinstance(shape.exponent, int) or shape.exponent > 0:
+        return None
+    return -shape.exponent
+
+
+def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
+    """The SQL of one column (see Column), or None when its kind is not checked in SQL."""
+    kinds = set(property_types(prop))
+    nullable = "null" in kinds and not key
+    real = kinds - {"null"}
+    fmt = property_format(prop)
+    base = col.sqltype.split("(", 1)[0]
+    multiple = prop.get("multipleOf")
+    if multiple is not None and real not in ({"number"}, {"number", "integer"}):
+        return None
+    text, value = "r", "r"
+    checks: list[str]
+    if real == {"integer"} and base in (*INTEGER_TYPES, "DECIMAL"):
+        value = f"TRY_CAST(r AS {col.sqltype})"
+        checks = [WHOLE, "v IS NOT NULL"]
+    elif real in ({"number"}, {"number", "integer"}) and base in ("DOUBLE", "DECIMAL"):
+        text, value = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})"
+        checks = [NUMERIC, "isfinite(s)", "v IS NOT NULL"]
+        if multiple is not None:
+            scale = _ten_to_minus(multiple)
+            if scale is None:
+                return None
+            k = f"(s * CAST('{10.0**scale!r}' AS DOUBLE))"  # as schema.FLOAT_ON_STEP tests it
+            checks.append(f"abs({k} - round({k})) <= abs({k}) * 4e-16")
+    elif real == {"boolean"} and base == "BOOLEAN":
+        value = "CASE r WHEN 'true' THEN true WHEN 'false' THEN false END"
+        checks = ["v IS NOT NULL"]
+    elif real == {"string"} and (fmt, base) in (("date-time", "TIMESTAMPTZ"), ("date", "DATE")):
+        shape = DATETIME if base == "TIMESTAMPTZ" else DATE
+        text, value = STRING, f"TRY_CAST(s AS {base})"
+        checks = [
+            "left(r, 1) = '\"'",
+            f"regexp_full_match(s, '{shape}')",
+            "NOT starts_with(s, '0000')",
+            "v IS NOT NULL",
+        ]
+    elif real == {"string"} and fmt not in ("date-time", "date", "time") and base == "VARCHAR":
+        value = STRING
+        checks = ["left(r, 1) = '\"'"]
+    elif real and real <= {"object", "array"} and base == "JSON":
+        starts = ", ".join(_lit("{" if k == "object" else "[") for k in sorted(real))
+        checks = [f"left(r, 1) IN ({starts})", f"NOT regexp_matches(r, '{SPELLED_APART}')"]
+    else:
+        return None
+    good = " AND ".join(f"({c})" for c in checks)
+    # a null is refused when the property may not be null (SQL cannot tell it from a missing one)
+    good = f"CASE WHEN r IS NULL THEN {'true' if nullable else 'false'} ELSE {good} END"
+    return Column(col, text, value, good)
+
+
+def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
+    """How the stream's lines are read in SQL, or None when a column needs the Python path."""
+    schema = spec.schema
+    props: dict[str, Any] = schema.get("properties") or {}
+    required = [r for r in schema.get("required") or [] if r not in spec.key_properties]
+    if required or UNCHANGED in props or set(props) != {c.prop for c in staged}:
+        return None
+    if any(c.column in (N, BAD) for c in staged):
+        return None
+    columns = []
+    for c in staged:
+        made = column(c, props[c.prop], c.prop in spec.key_properties)
+        if made is None:
+            return None
+        columns.append(made)
+    structure = dumps({"record": {c.prop: "JSON" for c in staged}, "version": "JSON"}).decode()
+    return Plan(structure, columns, [c.column for c in staged if c.prop in spec.key_properties])
+
+
+_NAME = re.compile(r"\b[rsv]\b")
+
+
+def _named(sql: str, j: int) -> str:
+    """`sql` written for r, s and v, for column j's (r3, s3, v3). SQL quoted text holding a lone
+    r, s or v would be renamed too: the expressions above hold none."""
+    return _NAME.sub(lambda m: f"{m[0]}{j}", sql)
+
+
+def create_rows(p: Plan, version: int | None) -> tuple[str, list[str]]:
+    """(the statement that makes ROWS from LINES, the table's columns it fills), one level of
+    SELECT per step so each value is computed once. A line that is not UTF-8 or that DuckDB
+    cannot parse is BAD."""
+    record = "struct_extract(ok, 'record')"
+    rs = [
+        f"struct_extract({record}, {_lit(c.staged.prop)})::VARCHAR AS r{j}"
+        for j, c in enumerate(p.columns)
+    ]
+    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns)]
+    vs = [f"{_named(c.value, j)} AS v{j}" for j, c in enumerate(p.columns)]
+    bad = [f"NOT ({_named(c.good, j)})" for j, c in enumerate(p.columns)]
+    values, cols = [], []
+    for j, c in enumerate(p.columns):
+        if version is not None and c.staged.column == "_sdc_table_version":
+            continue
+        values.append(f"v{j} AS {quote_ident(c.staged.column)}")
+        cols.append(c.staged.column)
+    if version is not None:
+        values.append(f"CAST({int(version)} AS BIGINT) AS _sdc_table_version")
+        cols.append("_sdc_table_version")
+    lines = f"SELECT n AS {N}, try(json_transform(try(decode(j)), ?)) AS ok FROM {LINES}"
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {N}, {', '.join(values)}, "
+        f"(ok IS NULL OR NOT ({VERSION}) OR {' OR '.join(bad) or 'false'}) AS {BAD} "
+        f"FROM (SELECT *, {', '.join(vs)} FROM (SELECT *, {', '.join(ss)} FROM ("
+        f"SELECT {N}, ok, {', '.join(rs)} FROM ({lines}))))"
+    )
+    return sql, cols
+
+
+def arrow_lines(lines: list[bytes]) -> Any:
+    """The lines as an Arrow table (n: position, j: the line's bytes), built from one buffer
+    (no Python object per line; SQL decodes them as UTF-8, a line that is not is BAD)."""
+    import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
+
+    offsets = array("q", accumulate(map(len, lines), initial=0))
+    data = pa.Array.from_buffers(
+        pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(lines))]
+    )
+    return pa.table([pa.array(range(len(lines)), pa.int64()), data], names=["n", "j"])
+
+
+def staged_rows(p: Plan, cols: list[str], upsert: bool) -> str:
+    """The rows to merge: with keys (upsert), the last line of each key."""
+    collist = ", ".join(quote_ident(c) for c in cols)
+    if not (upsert and p.keys):
+        return f"(SELECT {collist} FROM {ROWS})"
+    keys = ", ".join(quote_ident(k) for k in p.keys)
+    return (
+        f"(SELECT {collist} FROM {ROWS} "
+        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {N} DESC) = 1)"
+    )
+
+
+def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
+    """The batch's lines (bytes among its rows) made rows in Python, in place, by the lane the
+    loop uses: each line parsed, checked and staged, a refused value kept for the load to name,
+    a bad line or record raised as the usual one-line error."""
+    encoder = batch.encoder
+    assert encoder is not None
+    scratch = Batch(batch.spec, encoder=encoder, version=batch.version)
+    add = lanes.encoding_lane(scratch, encoder, None, name_source, _keep_version)
+    for i, (item, line_no) in enumerate(zip(batch.records, batch.lines, strict=True)):
+        if type(item) is bytes:
+            obj = sniff_record(item)
+            if obj is None:
+                msg = parse_line(item, line_no, "stdin")
+                if not isinstance(msg, RecordMessage):  # pragma: no cover - the loop sent a RECORD
+                    raise ProtocolError("not a RECORD", line=line_no, stream=batch.spec.name)
+                obj = msg.to_dict()
+            add(obj, line_no, item)
+            continue
+        if i in batch.refused:
+            scratch.refused[len(scratch.records)] = batch.refused[i]
+        scratch.records.append(item)
+        scratch.lines.append(line_no)
+    batch.records[:] = scratch.records
+    batch.refused = scratch.refused
+
+
+def _keep_version(batch: Batch, version: int) -> None:
+    """A line's own version: the batch's is the loop's (the lines were chosen by it)."""
+
+
+def has_lines(records: list[Any]) -> bool:
+    return bytes in set(map(type, records))
