@@ -183,10 +183,17 @@ def test_the_lists_and_metrics_do_not_read_the_whole_history(project, monkeypatc
 
 
 BRIEF_BIG_TAP = """
-import sys, time
+import pathlib, sys, time
 time.sleep(0.3)
-block = b"x" * (160 * 1024 * 1024)  # written, so resident: 160 MiB for an instant
-del block
+fail_first = "fail-first" in sys.argv  # then only the first attempt is big, and fails
+mark = pathlib.Path(sys.argv[0]).with_suffix(".failed")
+first = fail_first and sys.argv[-2] == "--config" and not mark.exists()  # not a probe
+if first or not fail_first:
+    block = b"x" * (160 * 1024 * 1024)  # written, so resident: 160 MiB for an instant
+    del block
+if first:
+    mark.touch()
+    sys.exit("tap-brief: failing the first attempt")
 print('{"type": "SCHEMA", "stream": "items", "schema": {"type": "object", '
       '"properties": {"id": {"type": "integer"}}}, "key_properties": ["id"]}')
 print('{"type": "RECORD", "stream": "items", "record": {"id": 1}}')
@@ -194,7 +201,10 @@ print('{"type": "STATE", "value": {"done": true}}')
 """
 
 
-def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path):
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path, attempts):
+    """With 2: the first attempt's tap touched 160 MiB and failed, the retry's stayed small; the
+    peak is of the stage over the whole run, every attempt's process reaped."""
     import sys
 
     from helpers.runner_project import duckdb_target
@@ -202,8 +212,12 @@ def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path):
     proj = Proj(tmp_path)
     script = tmp_path / "brief_big_tap.py"
     script.write_text(BRIEF_BIG_TAP)
-    tap = {"name": "tap-brief", "command": [sys.executable, str(script)], "config": {}}
-    proj.write({"integrations": {"brief": {"tap": tap, "target": duckdb_target(proj)}}})
+    command = [sys.executable, str(script), *(["fail-first"] if attempts == 2 else [])]
+    tap = {"name": "tap-brief", "command": command, "config": {}}
+    retry = {"attempts": attempts, "backoff_seconds": 0}
+    proj.write(
+        {"integrations": {"brief": {"tap": tap, "target": duckdb_target(proj), "retry": retry}}}
+    )
     proj.run("brief")
     project = proj.load()
     from tapwell.runner.statestore import open_backend
@@ -211,6 +225,7 @@ def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path):
     store = open_backend(project)
     (record,) = store.runs("brief", 1)
     assert record.outcome == "succeeded", record.error
+    assert record.attempts == attempts
     summary = record.stages["summary"]
     assert summary["tap"]["peak_rss"] >= 160 * 1024 * 1024, summary
     assert record.stages["samples"]  # the 1 s samples stay, for the charts

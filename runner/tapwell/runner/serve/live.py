@@ -111,6 +111,10 @@ class LiveRun:
 
     def watch(self, role: str, pid: int) -> None:
         with self.lock:
+            previous = self.pids.get(role)  # the stage of an earlier attempt, reaped by now
+            peak = reaped_peak_rss(previous) if previous is not None else None
+            if peak:
+                self.peaks[role] = max(self.peaks.get(role, 0), peak)
             self.pids[role] = pid
             self.cpu_last.pop(role, None)
             self.sample_soon = True  # a first sample right after the start: short runs get figures
