@@ -17,6 +17,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import tenacity
@@ -128,6 +129,8 @@ class Client:
             self.auth.apply(headers, params)  # may fetch an OAuth2 token
         except RetriableSyncError as exc:
             raise _Transient(str(exc)) from None
+        given = query_names(req.url)  # a next URL's own query wins: no name sent twice
+        params = {k: v for k, v in params.items() if k not in given}
         self.requests_sent += 1
         try:
             resp = self.session.request(
@@ -219,6 +222,11 @@ class Client:
             "stream %s: rate limit reached; waiting %.2fs for its reset", req.stream, wait
         )
         self._sleep(wait)
+
+
+def query_names(url: str) -> set[str]:
+    """The names of the params a URL already carries in its query."""
+    return {k for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
 
 
 def server_wait(resp: requests.Response) -> float | None:

@@ -19,6 +19,8 @@ from .settings import (
     STREAM_SETTINGS,
     TOP_SETTINGS,
     Setting,
+    default_of,
+    minimum_of,
     settings_markdown,
     settings_schema,
 )
@@ -138,34 +140,34 @@ def _read(
     """The values of one config object with defaults filled in; each problem appended as a line."""
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be a JSON object")
-        return {s.key: s.default for s in settings}
-    known = {s.key for s in settings}
+        return {s.name: default_of(s) for s in settings}
+    known = {s.name for s in settings}
     for key in raw:
         if key not in known:
             problems.append(f"{where}/{key}: unknown setting (known: {', '.join(sorted(known))})")
     out: dict[str, Any] = {}
     for s in settings:
-        value = raw.get(s.key)
+        value = raw.get(s.name)
         if value is None:
             if s.required:
-                problems.append(f"{where}/{s.key}: required ({s.doc})")
-            out[s.key] = s.default
+                problems.append(f"{where}/{s.name}: required ({s.help})")
+            out[s.name] = default_of(s)
             continue
-        ok = isinstance(value, _PY_TYPES[s.kind]) and not (
-            s.kind in ("integer", "number") and isinstance(value, bool)
+        ok = isinstance(value, _PY_TYPES[s.type[0]]) and not (
+            s.type[0] in ("integer", "number") and isinstance(value, bool)
         )
         if not ok:
             shown = "a secret value" if s.secret else type(value).__name__
-            problems.append(f"{where}/{s.key}: must be {_a(s.kind)}, not {shown}")
-            out[s.key] = s.default
+            problems.append(f"{where}/{s.name}: must be {_a(s.type[0])}, not {shown}")
+            out[s.name] = default_of(s)
         elif s.choices and value not in s.choices:
-            problems.append(f"{where}/{s.key}: {value!r} is not one of {', '.join(s.choices)}")
-            out[s.key] = s.default
-        elif s.minimum is not None and value < s.minimum:
-            problems.append(f"{where}/{s.key}: must be at least {s.minimum:g}")
-            out[s.key] = s.default
+            problems.append(f"{where}/{s.name}: {value!r} is not one of {', '.join(s.choices)}")
+            out[s.name] = default_of(s)
+        elif (low := minimum_of(s)) is not None and value < low:
+            problems.append(f"{where}/{s.name}: must be at least {low:g}")
+            out[s.name] = default_of(s)
         else:
-            out[s.key] = value
+            out[s.name] = value
     return out
 
 

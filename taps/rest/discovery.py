@@ -93,11 +93,25 @@ def discover(cfg: RestConfig, client: Client, log: logging.Logger) -> dict[str, 
         root: dict[str, Any] = {SCHEMA_SOURCE: source}
         if sc.parent:
             root["parent-tap-stream-id"] = sc.parent
+        # the config decides the replication, so the catalog says it as singer-sdk taps do
+        method = "INCREMENTAL" if sc.replication_key else "FULL_TABLE"
+        if sc.replication_key:
+            root["replication-key"] = sc.replication_key
         md = standard_metadata(
             schema,
             key_properties=sc.primary_key,
             valid_replication_keys=[sc.replication_key] if sc.replication_key else (),
+            forced_replication_method=method,
             root_extra=root,
         )
-        entries.append(catalog_entry(sc.name, schema, md, key_properties=sc.primary_key))
+        entries.append(
+            catalog_entry(
+                sc.name,
+                schema,
+                md,
+                key_properties=sc.primary_key,
+                replication_method=method,
+                replication_key=sc.replication_key,
+            )
+        )
     return {"streams": entries}

@@ -119,7 +119,8 @@ class Paginator:
             return None
         full = urljoin(resp.url, target)
         self._seen(full, "next URL")
-        return full, {}  # a next URL carries its own query
+        # the URL as the API gives it; the client adds a param only where the URL lacks its name
+        return full, params
 
     def _seen(self, token: str, what: str) -> None:
         page = self._tokens.get(token)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import requests
 from tapwell.singer.errors import ConfigError
 
-from .client import Client, Request
+from .client import Client, Request, query_names
 from .config import StreamConfig
 from .paginate import Paginator
 from .records import extract, parse_body
@@ -69,6 +69,13 @@ def fill(
         return quote(text, safe="") if quoted else text
 
     return _PLACEHOLDER.sub(one, template)
+
+
+def _next_hint(url: str, params: dict[str, Any]) -> str:
+    """The next URL and the params the client will add to it (those its query lacks)."""
+    given = query_names(url)
+    added = {k: v for k, v in params.items() if k not in given}
+    return url + (f" {added}" if added else "")
 
 
 def _params(sc: StreamConfig, values: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +151,7 @@ def pages(
         parsed = parse_body(resp.content, sc.response_format, sc.name, shown)
         records = extract(parsed, sc.records_path, sc.name, shown)
         nxt = paginator.next(url, params, resp, parsed, len(records))
-        hint = None if nxt is None else client.mask(nxt[0] + (f" {nxt[1]}" if nxt[1] else ""))
+        hint = None if nxt is None else client.mask(_next_hint(*nxt))
         ahead = None
         if nxt is not None and prefetch:
             ahead = _Prefetch(client, request(*nxt))

@@ -26,7 +26,7 @@ from typing import Any
 from tapwell.sdk.target import ValueRefused
 from tapwell.singer.schema import CheckCode, build_function
 
-from .types import DOUBLE_MAX, Refused, as_json, as_text, canonical, value_check
+from .types import Refused, as_json, as_text, canonical, double_refusal, value_check
 
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
 UNCHANGED = (
@@ -57,10 +57,8 @@ def double_of(prop: str) -> Callable[[Any], float]:
     is refused, naming the field."""
 
     def double(v: Any) -> float:
-        if isinstance(v, Decimal) and abs(v) > DOUBLE_MAX:
-            raise StagedRefusal(
-                prop, f"{v} is outside the range of a DOUBLE column (about ±1.8e308)"
-            )
+        if isinstance(v, Decimal) and (problem := double_refusal(v)) is not None:
+            raise StagedRefusal(prop, problem)
         try:
             return float(v)
         except OverflowError:  # an int past 1.8e308

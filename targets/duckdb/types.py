@@ -65,6 +65,24 @@ INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUG
 
 INT64 = (-(2**63), 2**63 - 1)
 DOUBLE_MAX = Decimal("1.7976931348623157E+308")
+# The smallest normal double: below it a DOUBLE holds 0 or a neighbour (1e-400 -> 0.0,
+# 2.5e-324 -> 5e-324), so a smaller non-zero number is refused as one past the top is.
+DOUBLE_MIN = Decimal("2.2250738585072014E-308")
+
+
+def double_refusal(value: Any) -> str | None:
+    """Why a DOUBLE column cannot hold a Decimal (None when it can): past either end of a
+    double's range. Numbers read as floats are in range (the wire reads the others exactly)."""
+    if isinstance(value, Decimal) and value:
+        size = abs(value)
+        if size > DOUBLE_MAX:
+            return f"{value} is outside the range of a DOUBLE column (about ±1.8e308)"
+        if size < DOUBLE_MIN:
+            return (
+                f"{value} is too close to 0 for a DOUBLE column (smallest about ±2.2e-308): "
+                "it would be stored as 0 or a neighbour"
+            )
+    return None
 
 
 def canonical(sqltype: str) -> str:
@@ -119,9 +137,11 @@ def as_json(value: Any) -> Any:
 
 
 def _finite_double(value: Any) -> Any:
-    """A DOUBLE column's value; a number past double's range would become infinity: refused."""
-    if isinstance(value, Decimal) and abs(value) > DOUBLE_MAX:
-        raise Refused(f"{value} is outside the range of a DOUBLE column (about ±1.8e308)")
+    """A DOUBLE column's value; a number past double's range would become infinity (or 0 below
+    it): refused."""
+    problem = double_refusal(value)
+    if problem is not None:
+        raise Refused(problem)
     return value
 
 

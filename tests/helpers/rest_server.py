@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 BIG_ID = 12345678901234567890  # 20 digits: past 64 bits signed, past a float's 15-17 digits
 
@@ -68,6 +68,7 @@ class Logged:
     headers: dict[str, str]
     status: int = 200
     body: bytes = b""
+    raw_query: str = ""  # as sent: a param repeated shows twice here, once in `query`
 
 
 @dataclass
@@ -139,6 +140,15 @@ class Routes:
         start = _int(q, "after", 0)
         nxt = f"/orders_next?after={start + 10}" if start + 10 < len(self.api.orders) else None
         return _json({"data": self.api.orders[start : start + 10], "links": {"next": nxt}})
+
+    def orders_echo(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        """The next URL in the body and in a Link header, carrying every param of the request
+        (as GitHub's and many others' do), with `after` moved on."""
+        start = _int(q, "after", 0)
+        more = start + 10 < len(self.api.orders)
+        nxt = f"/orders_echo?{urlencode({**q, 'after': start + 10})}" if more else None
+        link = {"Link": f'<{self.base}{nxt}>; rel="next"'} if nxt else {}
+        return _json({"data": self.api.orders[start : start + 10], "links": {"next": nxt}}, **link)
 
     def orders_link(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         start = _int(q, "from", 0)
@@ -396,7 +406,9 @@ def _handler(api: Api, routes: Routes) -> type[BaseHTTPRequestHandler]:
             h = {k.lower(): v for k, v in self.headers.items()}
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            entry = Logged(time.monotonic(), self.command, parts.path, q, h, body=raw)
+            entry = Logged(
+                time.monotonic(), self.command, parts.path, q, h, body=raw, raw_query=parts.query
+            )
             with api.lock:
                 api.log.append(entry)
             segs = parts.path.strip("/").split("/")

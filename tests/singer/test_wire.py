@@ -20,6 +20,7 @@ from tapwell.singer.wire import (
     MessageWriter,
     dumps,
     loads,
+    needs_exact,
     parse_line,
     read_messages,
     sniff_record,
@@ -259,3 +260,24 @@ def test_a_number_past_a_double_is_read_exactly_on_a_short_line(number: str) -> 
     line = ('{"type":"RECORD","stream":"s","record":{"n":' + number + "}}").encode()
     assert sniff_record(line) is None
     assert parse_line(line, 1) == RecordMessage("s", {"n": Decimal(number)})
+
+
+@pytest.mark.parametrize(
+    "number", ["1e-400", "2.5e-324", "4.9E-324", "-1e-320", "2.2250738585072011e-308", "1e-0400"]
+)
+def test_a_number_below_a_double_is_read_exactly_not_as_zero_or_a_neighbour(number: str) -> None:
+    """Valid JSON that a double cannot hold: orjson reads 1e-400 as 0.0 and 2.5e-324 as 5e-324,
+    without an error. Any three-digit exponent takes the exact path (a line, a sniffed RECORD,
+    a block of raw lines), so the value arrives as written."""
+    line = ('{"type":"RECORD","stream":"s","record":{"n":' + number + "}}").encode()
+    assert needs_exact(line) and needs_exact(b'{"a":1}\n' + line + b"\n")
+    assert sniff_record(line) is None
+    assert parse_line(line, 1) == RecordMessage("s", {"n": Decimal(number)})
+    assert loads(line)["record"]["n"] == Decimal(number)
+
+
+@pytest.mark.parametrize("number", ["1.5e-10", "0.1", "1e99", "-3E+12", "123456789012345"])
+def test_a_number_a_double_holds_stays_on_the_fast_path(number: str) -> None:
+    line = ('{"type":"RECORD","stream":"s","record":{"n":' + number + "}}").encode()
+    assert not needs_exact(line)
+    assert sniff_record(line) == {"type": "RECORD", "stream": "s", "record": {"n": float(number)}}

@@ -14,7 +14,7 @@ from typing import Any
 
 from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.wire import _DIGITS, _RUN, dumps
+from tapwell.singer.wire import dumps, needs_exact
 
 # Adds a RECORD to its begun batch: (its message object, line number, input line or None).
 Lane = Callable[[dict[str, Any], int, bytes | None], None]
@@ -142,8 +142,8 @@ def raw_key(stream: str) -> bytes:
 class RawLane:
     """Takes RECORD lines of `batch`'s stream as they are, when the loader can read them itself:
     a line that ends the record, and the message, as our writers do (with the batch's version,
-    or none), without a run of 16 digits (a number only the exact parser reads exactly, see
-    tapwell.singer.wire). Anything else goes the general way, which also notes a new version.
+    or none), without a number only the exact parser reads exactly (a run of 16 digits, a
+    three-digit exponent: see tapwell.singer.wire). Anything else goes the general way, which also notes a new version.
     The loader looks for what else the general way would have seen (malformed JSON, a record
     its schema refuses) and decodes the lines with its encoder if it finds any."""
 
@@ -163,7 +163,7 @@ class RawLane:
 
     def take(self, line: bytes, line_no: int) -> bool:
         """Take one line (its prefix was matched by the caller); False: the general way."""
-        if not line.endswith(self.end()) or _RUN in line.translate(_DIGITS):
+        if not line.endswith(self.end()) or needs_exact(line):
             return False
         self.append(line)
         self.add_line(line_no)
@@ -178,7 +178,7 @@ class RawLane:
             and data.count(b"\n" + self.prefix) == lines - 1
             and data.count(self.end()) == lines
             and b"\r" not in data
-            and _RUN not in data.translate(_DIGITS)
+            and not needs_exact(data)
         )
 
     def take_block(self, data: bytes, first_line: int) -> int:

@@ -260,3 +260,55 @@ def test_probe_masks_a_query_key_and_shows_a_loop_with_the_schema_so_far(srv, tm
             "tap-rest: error: stream 'orders': pagination loop: page 2 is the same as page 1"
         )
     )
+
+
+@pytest.mark.parametrize(
+    "paginator",
+    [{"type": "next_url", "next_url_path": "$.links.next"}, {"type": "link_header"}],
+    ids=["next_url", "link_header"],
+)
+@pytest.mark.parametrize("route", ["/orders_echo", "/orders_next"], ids=["echoes", "bare"])
+def test_a_next_url_is_followed_as_given_and_each_param_is_sent_once(
+    srv, tmp_path, paginator, route
+):
+    if route == "/orders_next" and paginator["type"] == "link_header":
+        route = "/orders_link"  # its Link URL carries only `from`
+    cfg = config(srv, path=route, params={"since": "x"}, paginator=paginator)
+    if route == "/orders_link":
+        cfg["streams"][0]["records_path"] = None
+    cfg["params"] = {"api_version": "2"}
+    cfg["auth"] = {"type": "api_key", "in": "query", "name": "key", "value": "s3cret"}
+    run = run_tap(cfg, tmp_path)
+    assert run.code == 0, run.stderr
+    assert run.records() == srv.api.orders
+    sent = srv.api.requests(route)
+    assert len(sent) == 6  # 3 pages read to infer the schema, then the same 3 by the sync
+    for req in sent:
+        names = [pair.split("=")[0] for pair in req.raw_query.split("&")]
+        assert sorted(names) == sorted(set(names)), req.raw_query  # no param twice
+        # the config's params on every request: given by the API's URL, or added where it lacks them
+        assert {"api_version", "since", "key"} <= set(names), req.raw_query
+        assert req.query["key"] == "s3cret" and req.query["api_version"] == "2"
+
+
+def test_probe_shows_a_next_url_with_only_the_params_the_tap_will_add(srv, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = config(
+        srv,
+        path="/orders_echo",
+        params={"since": "x"},
+        paginator={"type": "next_url", "next_url_path": "$.links.next"},
+    )
+    cfg["params"] = {"api_version": "2"}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    exe = str(Path(sys.executable).parent / "tap-rest")
+    args = [exe, "--config", str(tmp_path / "c.json"), "--probe", "orders"]
+    out = subprocess.run(args, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    hint = next(line for line in out.stdout.splitlines() if line.startswith("== next request:"))
+    # the URL carries every param already: nothing is added, so nothing is shown beside it
+    assert hint == f"== next request: {srv.url}/orders_echo?api_version=2&since=x&after=10"

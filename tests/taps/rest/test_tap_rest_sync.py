@@ -305,3 +305,47 @@ def test_start_is_written_in_every_start_format():
     # a numeric bookmark (an epoch replication key) stays a number, in ms when asked for
     assert format_start(Decimal("1704450615"), "epoch") == "1704450615"
     assert format_start(Decimal("1704450615"), "epoch_ms") == "1704450615000"
+
+
+def test_the_catalog_says_each_streams_replication_as_singer_taps_do(srv, tmp_path):
+    """Root metadata as singer-sdk and our SQL taps give it, so runners and targets see it:
+    `forced-replication-method` (the config decides), `replication-key`, `table-key-properties`;
+    and the entry's `replication_method` / `replication_key` as singer-sdk writes them."""
+    disc = run_tap(family(srv), tmp_path, "--discover").messages[0]
+    entries = {e["stream"]: e for e in disc["streams"]}
+    roots = {
+        name: next(m["metadata"] for m in e["metadata"] if m["breadcrumb"] == [])
+        for name, e in entries.items()
+    }
+    assert roots["orders"]["forced-replication-method"] == "FULL_TABLE"
+    assert "replication-key" not in roots["orders"]
+    assert roots["orders"]["table-key-properties"] == ["id"]
+    assert entries["orders"]["replication_method"] == "FULL_TABLE"
+    assert "replication_key" not in entries["orders"]
+    items = roots["order_items"]
+    assert items["forced-replication-method"] == "INCREMENTAL"
+    assert items["replication-key"] == "updated_at"
+    assert items["valid-replication-keys"] == ["updated_at"]
+    assert items["table-key-properties"] == ["id"]
+    assert entries["order_items"]["replication_method"] == "INCREMENTAL"
+    assert entries["order_items"]["replication_key"] == "updated_at"
+
+
+def test_settings_are_the_kits_and_every_nested_secret_is_marked_as_singer_sdk_does():
+    """Declared with tapwell.sdk.settings.Setting as every connector; a secret in auth is
+    `writeOnly` in --about (how singer-sdk and Meltano know to hide it), not just `secret`."""
+    from tapwell.sdk.settings import Setting as KitSetting
+    from tapwell.taps.rest.settings import (
+        AUTH_SETTINGS,
+        PAGINATOR_SETTINGS,
+        STREAM_SETTINGS,
+        TOP_SETTINGS,
+        settings_schema,
+    )
+
+    declared = (*TOP_SETTINGS, *AUTH_SETTINGS, *STREAM_SETTINGS, *PAGINATOR_SETTINGS)
+    assert all(isinstance(s, KitSetting) for s in declared)
+    auth = settings_schema()["properties"]["auth"]["properties"]
+    secrets = sorted(k for k, p in auth.items() if p.get("secret"))
+    assert secrets == ["client_secret", "password", "refresh_token", "token", "value"]
+    assert all(auth[k].get("writeOnly") is True for k in secrets)

@@ -34,6 +34,16 @@ GOOD = lines(
             b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":-1.5e309,"region":"1234567890123456"}}\n',
             "field 'ratio': -1.5E+309 is outside the range of a DOUBLE column (about ±1.8e308)",
         ),
+        (  # a double would hold 0.0 (read as a float, it was stored so without a word)
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":1e-400}}\n',
+            "field 'ratio': 1E-400 is too close to 0 for a DOUBLE column (smallest about "
+            "±2.2e-308): it would be stored as 0 or a neighbour",
+        ),
+        (  # a double would hold 5e-324
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":-2.5e-324}}\n',
+            "field 'ratio': -2.5E-324 is too close to 0 for a DOUBLE column (smallest about "
+            "±2.2e-308): it would be stored as 0 or a neighbour",
+        ),
         (
             b'{"type":"RECORD","stream":"t","record":{"id":99999999999999999999,"ratio":1}}\n',
             "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits)",
