@@ -14,6 +14,12 @@ import sys
 import types
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _LoaderBase
+else:
+    _LoaderBase = object
 
 REMOVAL = "0.3"
 
@@ -39,9 +45,9 @@ MOVED = {
 }
 
 
-# Plain classes with the protocol's methods: importlib.abc (and importlib.resources, which it
-# imports) costs 10-25 ms in every tapwell process, the demo's three included.
-class _Alias:
+# Plain classes with the protocols' methods at run time: importlib.abc (and importlib.resources,
+# which it imports) costs 10-25 ms in every tapwell process, the demo's three included.
+class _Alias(_LoaderBase):
     def __init__(self, new: str) -> None:
         self.new = new
 
