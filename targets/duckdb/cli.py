@@ -27,5 +27,6 @@ main = target_command(
     description="Load Singer streams into DuckDB: typed tables, upserts on key properties, exact decimals.",
     settings=SETTINGS,
     read_state=_read_state,
+    state_file_setting="path",  # no file, no state (read_state.py): the runner need not ask
     batch_formats=("csv", "jsonl"),  # csv: the fast lane, straight from the file (files.py)
 )

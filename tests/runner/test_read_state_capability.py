@@ -132,3 +132,52 @@ def test_a_third_party_target_is_recovered_only_when_it_adopts_read_state(proj, 
         assert "keeps no state we can read; set state.recover: {dsn, query}" in got.stderr
         assert "Traceback" not in got.stderr
         assert not [c for c in calls if "--read-state" in c]
+
+
+OWN_FILE = THIRD_PARTY.replace(
+    'print(json.dumps({"name": "target-own", "capabilities": caps}))',
+    'print(json.dumps({"name": "target-own", "capabilities": caps, "read_state_file": "file", '
+    '"settings": {"properties": {"file": {"type": "string", "aliases": ["f"]}}}}))',
+).replace(
+    'keep = pathlib.Path("kept-state.json")',
+    'conf = json.load(open(args[1]))\nkeep = pathlib.Path(conf.get("file") or conf["f"])',
+)
+
+
+@pytest.mark.parametrize("config", [{"file": "kept-state.json"}, {"f": "kept-state.json"}])
+def test_a_target_whose_state_file_is_missing_is_not_started_to_say_so(proj, config):
+    """The first run of `make demo`: target-duckdb's file does not exist yet, so it holds no
+    state; --about's `read_state_file` names the setting, and no `--read-state` process runs."""
+    script = proj.root / "target_own.py"
+    script.write_text(OWN_FILE.replace("ADOPTS", "True"))
+    target = {"name": "target-own", "command": [sys.executable, str(script)], "config": config}
+    proj.write({"integrations": {"o": fake_integration(proj, rows=30, target=target)}})
+    done = proj.cli("run", "o")
+    assert done.returncode == 0, done.stderr
+    calls = (proj.root / "target_own.calls").read_text().splitlines()
+    assert not [c for c in calls if "--read-state" in c], calls
+    # once the file exists, the target is asked (and its state recovered)
+    (proj.root / "state" / "o.json").unlink()
+    got = proj.cli("state", "recover", "o")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout) == {"bookmarks": {"items": {"last_id": 30}}}
+    calls = (proj.root / "target_own.calls").read_text().splitlines()
+    assert "--config --read-state" in calls
+
+
+def test_two_spellings_of_the_state_file_setting_make_the_runner_ask(proj):
+    script = proj.root / "target_own.py"
+    script.write_text(OWN_FILE.replace("ADOPTS", "True"))
+    config = {"file": "kept-state.json", "f": "kept-state.json"}
+    target = {"name": "target-own", "command": [sys.executable, str(script)], "config": config}
+    proj.write({"integrations": {"o": fake_integration(proj, rows=30, target=target)}})
+    assert proj.cli("run", "o").returncode == 0
+    calls = (proj.root / "target_own.calls").read_text().splitlines()
+    assert "--config --read-state" in calls
+
+
+def test_target_duckdb_names_its_state_file_setting():
+    about = json.loads(
+        subprocess.run([str(BIN / "target-duckdb"), "--about"], capture_output=True).stdout
+    )
+    assert about["read_state_file"] == "path" and "path" in about["settings"]["properties"]

@@ -7,7 +7,10 @@ then runs `TARGET --config c.json --read-state` (the same command and config a r
 tapwell.runner.attempt.resolve_command, target_config) and reads the one JSON line it prints (`{}`:
 none). Each target reads its own state table with its own naming rules; none of them is copied
 here. The answer of `--about` is cached in .tapwell/capabilities.json, keyed by the command and
-its files' modification times. A target without the capability can still name the place:
+its files' modification times. A target that keeps its state in a local file names the setting
+that holds the file's path in `--about` (`read_state_file`); while that file does not exist the
+destination holds no state, and the target is not started to say so (the first run of `make demo`).
+A target without the capability can still name the place:
 `state.recover: {dsn, query}` in tapwell.yml, a PostgreSQL query returning one row whose first
 column is the state. `state.recover: false` turns recovery off.
 
@@ -106,6 +109,8 @@ def _read_state(project: Project, integration: Integration) -> str | None:
 
     name = integration.target.name
     argv = resolve_command(integration.target)
+    if _no_state_file(project, argv, target_config(integration)):
+        return None
     with tempfile.TemporaryDirectory(prefix="tapwell-read-state-") as tmp:
         path = write_private(tmp, "target.json", target_config(integration))
         try:
@@ -133,6 +138,31 @@ def _read_state(project: Project, integration: Integration) -> str | None:
     if not out:
         raise ConfigError(f": {name} --read-state printed nothing")
     return out[-1]
+
+
+def _no_state_file(project: Project, argv: list[str], config: dict[str, Any]) -> bool:
+    """True when the target's `--about` names the setting holding the file its state is kept in
+    (`read_state_file`) and that file does not exist: it then has committed nothing, by its own
+    rule, and need not be started to say `{}`. The value is the setting's, one of its aliases' or
+    its default; with two of them set, or a value that is no plain path, the target is asked."""
+    from tapwell.runner.fast_lane import about
+
+    info = about(project.root, argv)
+    key = info.get("read_state_file")
+    settings = info.get("settings")
+    props = settings.get("properties") if isinstance(settings, dict) else None
+    spec = props.get(key) if isinstance(key, str) and isinstance(props, dict) else None
+    if not isinstance(spec, dict):
+        return False
+    aliases = spec.get("aliases")
+    names = [key, *(aliases if isinstance(aliases, list) else [])]
+    given = [config[n] for n in names if n in config]
+    if len(given) > 1:
+        return False
+    value = given[0] if given else spec.get("default")
+    if not isinstance(value, str) or not value or value.startswith(("~", ":")) or "$" in value:
+        return False
+    return not (project.root / value).exists()
 
 
 def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:

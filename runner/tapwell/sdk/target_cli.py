@@ -41,6 +41,7 @@ def target_command(
     version: str = "0.1.0",
     read_state: Callable[[Any], str | None] | None = None,
     batch_formats: tuple[str, ...] = ("jsonl",),
+    state_file_setting: str | None = None,
 ) -> Callable[..., None]:
     """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory;
     `read_state(config)` returns the committed state as JSON text, None when there is none.
@@ -50,7 +51,10 @@ def target_command(
     the parsed object to `make_loader` and `read_state` instead of the dict; the loop's own
     settings (batch_size_rows, batch_size_bytes, batch_wait_limit_seconds, add_metadata_columns)
     are then read from its attributes of those names. `batch_formats`: the BATCH formats it
-    loads (jsonl through the loop, record by record; csv only when its loader reads files)."""
+    loads (jsonl through the loop, record by record; csv only when its loader reads files).
+    `state_file_setting`: the setting holding the path of the local file the state is committed
+    in, when `read_state` returns None for a missing file (--about's `read_state_file`: the runner
+    then skips `--read-state` while the file does not exist)."""
     capabilities = ["about", "soft-delete", "hard-delete", "batch"]
     if read_state is not None:
         capabilities.append("read-state")
@@ -106,6 +110,8 @@ def target_command(
                     "batch_formats": list(batch_formats),
                     "settings": schema,
                 }
+                if read_state is not None and state_file_setting:
+                    info["read_state_file"] = state_file_setting
                 print_about(info, fmt)
                 return
             raw = load_config(configs) if configs else {}
