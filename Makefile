@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q --constraint constraints.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-nested bench-smoke image lock clean
+.PHONY: help install sysdeps bench-sysdeps demo test test-fast test-services lint docs snapshots screenshots bench bench-embedded bench-nested bench-smoke image lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,7 +96,21 @@ snapshots: $(STAMP)  ## rewrite the golden files under tests/snapshots on purpos
 screenshots: $(STAMP)  ## regenerate docs/screenshots/*.png: the web page of tapwell serve, in chromium
 	TAPWELL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:randomly -m browser tests/runner/serve/test_web_browser.py
 
-bench: $(STAMP)  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded series (ROWS=1000000)
+# The PostgreSQL anchors' CDC decodes with wal2json: installed as root (apt-get), else the command is
+# printed and their CDC stage is reported skipped (ours runs on pgoutput, which every server has).
+PG_MAJOR := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+bench-sysdeps:
+	@if [ -z "$(PG_MAJOR)" ] || [ -e /usr/lib/postgresql/$(PG_MAJOR)/lib/wal2json.so ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing postgresql-$(PG_MAJOR)-wal2json (the PostgreSQL anchors' CDC decodes with it)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null \
+		|| { apt-get update -qq -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null; } \
+		|| echo "could not install postgresql-$(PG_MAJOR)-wal2json: the anchors' CDC stage is skipped"; \
+	else \
+		echo "the PostgreSQL anchors' CDC needs wal2json: sudo apt-get install -y postgresql-$(PG_MAJOR)-wal2json (skipped without it)"; \
+	fi
+
+bench: $(STAMP) bench-sysdeps  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded series (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.pg_series $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))

@@ -105,6 +105,9 @@ class Series:
         self.dests: list[str] = []  # destination databases, dropped at the end
         self.keep_dest = False
         self.lane_figures: dict[str, Any] = {}
+        # the destination databases' names carry this process's id: two runs at once (make bench
+        # beside the smoke test of a CI run) dropped each other's databases ("does not exist")
+        self.dest_prefix = f"bench_pg_{os.getpid()}"
 
     # ----------------------------------------------------------------------------- setup
 
@@ -117,7 +120,7 @@ class Series:
         sql(cfg, "VACUUM ANALYZE public.orders")
 
     def dest_db(self, tool: str, stage: str) -> dict[str, Any]:
-        name = f"bench_pg_{tool}_{stage}"
+        name = f"{self.dest_prefix}_{tool}_{stage}"
         self.dests.append(name)
         sql(
             DEST,
@@ -322,6 +325,8 @@ class Series:
             if not self.keep_dest:
                 for name in dict.fromkeys(self.dests):
                     sql(DEST, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', dbname="postgres")
+            elif self.dests:
+                self.say(f"pg_series: kept the databases {', '.join(dict.fromkeys(self.dests))}")
         return self.document()
 
     def cdc(self, ready: dict[str, Contender], expect: tuple[int, str]) -> None:
@@ -491,6 +496,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tools", default="raw,tapwell,tapwell-batch,pipelinewise,meltanolabs")
     p.add_argument("--stages", default="full,cdc", help="full, cdc or both (default)")
     p.add_argument("--keep-dest", action="store_true", help="keep the destination databases")
+    p.add_argument(
+        "--dest-prefix",
+        default=None,
+        help="destination databases are PREFIX_TOOL_STAGE (default: bench_pg_PID, unique per run)",
+    )
     p.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     a = p.parse_args(argv)
     work = Path(__file__).resolve().parent / "data" / "pg_series"
@@ -498,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         a.rows, a.changes or a.rows, work, lambda line: print(line, file=sys.stderr, flush=True)
     )
     series.keep_dest = a.keep_dest
+    if a.dest_prefix:
+        series.dest_prefix = a.dest_prefix
     stages = tuple(s.strip() for s in a.stages.split(",") if s.strip())
     doc = series.run([t.strip() for t in a.tools.split(",")], stages)
     a.results_dir.mkdir(parents=True, exist_ok=True)
