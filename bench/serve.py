@@ -210,7 +210,7 @@ def main() -> None:
                     f"load average {load0:.2f} -> {os.getloadavg()[0]:.2f}"
                 )
                 scrape, health = [], []
-                for _ in range(5):  # a Prometheus scrape reads the newest 10,000 runs
+                for _ in range(5):  # a scrape reads the store's run totals and the newest runs
                     for path, times in (("/metrics", scrape), ("/healthz", health)):
                         t0 = time.perf_counter()
                         assert client.get(path).status_code == 200

@@ -10,8 +10,8 @@ parse or a value its column cannot hold, and the loader decodes the batch's line
 instead (`decode`), so what is refused is refused by the usual check, with its usual one line.
 
 Values arrive as the Python path stages them (stage.py): strings unescaped as JSON defines, numbers
-from the same text (a line with a run of 16 digits never comes here: the loop keeps it for the
-exact parser), date-times cast by DuckDB from their text, JSON documents as minified JSON text.
+from the same text (a line with a run of 16 digits or a three-digit exponent never comes here:
+the loop keeps it for the exact parser), date-times cast by DuckDB from their text, JSON documents as minified JSON text.
 A stream goes the Python way when any of its columns is of a kind not covered here (time,
 unions of kinds, `required`, multipleOf other than 10^-s, `_sdc_unchanged`, nested tables).
 """
@@ -22,7 +22,6 @@ import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from itertools import accumulate
 from typing import Any
 
@@ -31,7 +30,7 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
-from tapwell.singer.schema import property_format, property_types
+from tapwell.singer.schema import exact_step, property_format, property_types
 from tapwell.singer.wire import dumps, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
@@ -90,11 +89,8 @@ WHOLE = "NOT (contains(r, '.') OR contains(r, 'e') OR contains(r, 'E'))"
 
 def _ten_to_minus(step: Any) -> int | None:
     """s when multipleOf is 10^-s (s >= 0), else None."""
-    try:
-        exact = Decimal(str(step))
-    except (InvalidOperation, ValueError):
-        return None
-    if isinstance(step, bool) or not exact.is_finite() or exact <= 0:
+    exact = exact_step(step)
+    if exact is None:
         return None
     shape = exact.normalize().as_tuple()
     if shape.digits != (1,) or not isinstance(shape.exponent, int) or shape.exponent > 0:

@@ -161,3 +161,39 @@ def runs_table(records: list[RunRecord]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     )
+
+
+# Run totals: what /metrics exports as counters, kept by the store and added to once, when a
+# run record first reaches a finished outcome, so they only grow, however long the history
+# (reading the newest N runs made them drop past N: a counter reset to Prometheus).
+# Totals: integration -> kind -> key -> value. Kinds: "runs" (key: final status), "rows" (key:
+# stream; the rows of the run's last attempt, as RunRecord.rows), "duration_le" (key: a bucket's
+# upper bound, cumulative), "duration_count" and "duration_sum" (key ""), "last_success" (key "":
+# Unix time the newest successful run ended; kept as the largest, not added).
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600)
+LATEST_KEPT = 20  # newest run ids per integration a store indexes (FileStateStore.latest)
+
+Totals = dict[str, dict[str, dict[str, float]]]
+
+
+def totals_delta(run: RunRecord) -> list[tuple[str, str, float]]:
+    """(kind, key, amount) that a finished `run` adds to its integration's totals."""
+    out: list[tuple[str, str, float]] = [("runs", run.outcome, 1.0)]
+    out += [("rows", stream, float(n)) for stream, n in sorted(run.rows.items())]
+    if run.ended_at is not None and run.outcome != "skipped":
+        seconds = max((run.ended_at - run.started_at).total_seconds(), 0.0)
+        out += [("duration_count", "", 1.0), ("duration_sum", "", seconds)]
+        out += [("duration_le", str(float(b)), 1.0) for b in DURATION_BUCKETS if seconds <= b]
+    if run.outcome == "succeeded" and run.ended_at is not None:
+        out.append(("last_success", "", run.ended_at.timestamp()))
+    return out
+
+
+def add_totals(totals: Totals, integration: str, delta: list[tuple[str, str, float]]) -> None:
+    kinds = totals.setdefault(integration, {})
+    for kind, key, amount in delta:
+        values = kinds.setdefault(kind, {})
+        if kind == "last_success":
+            values[key] = max(values.get(key, amount), amount)
+        else:
+            values[key] = values.get(key, 0.0) + amount

@@ -110,10 +110,43 @@ def _io_bytes(pid: int) -> int:
     return 0
 
 
+# pid -> peak resident memory in bytes of a connector reaped by this process (the kernel's
+# ru_maxrss from wait4): exact, where the 1 s sampler sees only the start of a short-lived stage.
+_PEAKS: dict[int, int] = {}
+_PEAKS_KEPT = 256
+
+
+def reaped_peak_rss(pid: int) -> int | None:
+    """The peak RSS (bytes) of connector `pid` once it has been reaped, else None."""
+    return _PEAKS.get(pid)
+
+
+class MeteredPopen(subprocess.Popen[bytes]):
+    """Popen that reaps its child with os.wait4 (not waitpid) and keeps the child's peak RSS
+    (ru_maxrss, KiB on Linux) for reaped_peak_rss: after the reaping /proc/PID is gone."""
+
+    def _wait4(self, pid: int, flags: int) -> tuple[int, int]:
+        got, status, usage = os.wait4(pid, flags)
+        if got == pid and got != 0:
+            _PEAKS[got] = usage.ru_maxrss * 1024
+            while len(_PEAKS) > _PEAKS_KEPT:
+                del _PEAKS[next(iter(_PEAKS))]
+        return got, status
+
+    def _internal_poll(self, _deadstate: Any = None, **_: Any) -> int | None:
+        return super()._internal_poll(_deadstate, _waitpid=self._wait4)  # type: ignore[misc]
+
+    def _try_wait(self, wait_flags: int) -> tuple[int, int]:
+        try:
+            return self._wait4(self.pid, wait_flags)
+        except ChildProcessError:  # as Popen's own: waiting is disabled, the status is unknown
+            return self.pid, 0
+
+
 def popen(cmd: list[str], stdin: Any, spawn: dict[str, Any]) -> subprocess.Popen[bytes]:
     """Start a connector reading `stdin`, its stdout and stderr piped to the runner; it dies
     with the runner (tapwell.runner.guard)."""
-    return subprocess.Popen(
+    return MeteredPopen(
         dies_with_runner(cmd), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **spawn
     )
 

@@ -12,15 +12,25 @@ that prints `{}` after a crash must not erase a week of bookmarks.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import tempfile
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from tapwell.runner.history import RunRecord, utcnow
+from tapwell.runner.history import (
+    FINISHED,
+    LATEST_KEPT,
+    RunRecord,
+    Totals,
+    add_totals,
+    totals_delta,
+    utcnow,
+)
 from tapwell.runner.lock import FileLock
 from tapwell.runner.statestore_rules import check_state, state_problem
 from tapwell.singer.errors import ConfigError
@@ -75,6 +85,8 @@ class StateBackend(Protocol):
         brief: bool = False,
     ) -> list[RunRecord]: ...
     def run(self, run_id: str) -> RunRecord | None: ...
+    def totals(self) -> Totals: ...
+    def latest(self, names: list[str], per: int = 1) -> dict[str, list[RunRecord]]: ...
     def append_log(self, run_id: str, lines: list[str]) -> None: ...
     def read_log(self, run_id: str, start: int = 0) -> list[str]: ...
     def claim(self, integration: str, due: dt.datetime) -> bool: ...
@@ -188,8 +200,121 @@ class FileStateStore:
         return FileLock(self.folder / f"{integration}.lock", integration)
 
     def save_run(self, run: RunRecord) -> RunRecord:
-        atomic_write(self.run_file(run.id, ".json"), orjson.dumps(run.to_json()))
+        """Write the record; under the index lock, so that its integration's newest ids and the
+        run totals (history.totals_delta) follow: a run is added to the totals once, when its
+        record first reaches a finished outcome."""
+        path = self.run_file(run.id, ".json")
+        with self._index_lock():
+            old = self._outcome_of(path)
+            atomic_write(path, orjson.dumps(run.to_json()))
+            index = self._read_index()
+            if index is None:
+                self._write_index(self._rebuild_index())  # counts this run too
+                return run
+            changed = False
+            ids: list[str] = index["latest"].setdefault(run.integration, [])
+            if old is None and run.id not in ids:
+                ids.append(run.id)
+                ids.sort(reverse=True)
+                del ids[LATEST_KEPT:]
+                changed = True
+            if run.outcome in FINISHED and old not in FINISHED:
+                add_totals(index["totals"], run.integration, totals_delta(run))
+                changed = True
+            if changed:
+                self._write_index(index)
         return run
+
+    # state/.runs/.index.json: {"totals": history.Totals, "latest": {integration: [newest run
+    # ids, at most LATEST_KEPT]}}, so /metrics and the lists never read the whole history. Built
+    # once from every record when absent (a history from before it, or a file removed).
+
+    def _index_path(self) -> Path:
+        return self.folder / ".runs" / ".index.json"
+
+    @contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        path = self.folder / ".runs" / ".index.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _outcome_of(path: Path) -> str | None:
+        """The outcome in the record at `path`; None when there is none ("" when unreadable)."""
+        try:
+            return str(orjson.loads(path.read_bytes()).get("outcome") or "")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            return ""
+
+    def _read_index(self) -> dict[str, Any] | None:
+        try:
+            index = orjson.loads(self._index_path().read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(index, dict) or not {"totals", "latest"} <= set(index):
+            return None
+        return index
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        atomic_write(self._index_path(), orjson.dumps(index))
+
+    def _rebuild_index(self) -> dict[str, Any]:
+        totals: Totals = {}
+        latest: dict[str, list[str]] = {}
+        folder = self.folder / ".runs"
+        names = [n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith(".")]
+        for name in sorted(names, reverse=True):
+            try:  # not through _brief_json: a runner rebuilding keeps no cache of every run
+                run = RunRecord.from_json(orjson.loads((folder / name).read_bytes()))
+            except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+            ids = latest.setdefault(run.integration, [])
+            if len(ids) < LATEST_KEPT:
+                ids.append(run.id)
+            if run.outcome in FINISHED:
+                add_totals(totals, run.integration, totals_delta(run))
+        return {"totals": totals, "latest": latest}
+
+    def _index(self) -> dict[str, Any]:
+        index = self._read_index()
+        if index is None:
+            with self._index_lock():
+                index = self._read_index()
+                if index is None:
+                    index = self._rebuild_index() if (self.folder / ".runs").exists() else None
+                    if index is None:
+                        return {"totals": {}, "latest": {}}
+                    self._write_index(index)
+        return index
+
+    def totals(self) -> Totals:
+        """Every integration's run totals (history.totals_delta), kept as runs end."""
+        totals: Totals = self._index()["totals"]
+        return totals
+
+    def latest(self, names: list[str], per: int = 1) -> dict[str, list[RunRecord]]:
+        """The newest `per` runs (at most LATEST_KEPT) of each of `names`, newest first, brief
+        (see runs): read through the index, not by listing the history."""
+        index = self._index()
+        folder = self.folder / ".runs"
+        out: dict[str, list[RunRecord]] = {}
+        for name in names:
+            found = []
+            for run_id in index["latest"].get(name, [])[:per]:
+                try:
+                    found.append(RunRecord.from_json(self._brief_json(folder / f"{run_id}.json")))
+                except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    continue
+            if found:
+                out[name] = found
+        return out
 
     def runs(
         self,

@@ -9,6 +9,7 @@ unreachable or the connection broke (tapwell.singer.errors)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -19,7 +20,14 @@ from typing import Any
 import orjson
 
 from tapwell.runner.guard import new_token, stop_leftovers, this_host
-from tapwell.runner.history import RunRecord, new_run_id
+from tapwell.runner.history import (
+    FINISHED,
+    RunRecord,
+    Totals,
+    add_totals,
+    new_run_id,
+    totals_delta,
+)
 from tapwell.runner.lock import Holder, take_over
 from tapwell.runner.masking import secrets_of
 from tapwell.runner.statestore_rules import check_state, state_problem
@@ -101,7 +109,13 @@ class PostgresStateStore:
                 CREATE TABLE IF NOT EXISTS {s}.run_locks (
                     integration text PRIMARY KEY, holder text NOT NULL, taken_at timestamptz NOT NULL DEFAULT now());
                 CREATE INDEX IF NOT EXISTS runs_integration_started ON {s}.runs (integration, started_at DESC);
+                ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS counted boolean NOT NULL DEFAULT false;
+                CREATE INDEX IF NOT EXISTS runs_uncounted ON {s}.runs (id) WHERE NOT counted;
+                CREATE TABLE IF NOT EXISTS {s}.run_totals (
+                    integration text NOT NULL, kind text NOT NULL, key text NOT NULL,
+                    value double precision NOT NULL, PRIMARY KEY (integration, kind, key));
                 """)
+                self._count_finished(cur)
             finally:
                 cur.execute("SELECT pg_advisory_unlock(hashtext('tapwell:ddl'))")
 
@@ -192,6 +206,7 @@ class PostgresStateStore:
 
     def save_run(self, run: RunRecord) -> RunRecord:
         updated = [c.strip() for c in self._COLUMNS.split(",")][2:]  # a queued run's start moves
+        run_id = run.id or new_run_id(run.started_at)
         with self.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.schema}.runs ({self._COLUMNS}) "
@@ -200,7 +215,7 @@ class PostgresStateStore:
                 "ON CONFLICT (id) DO UPDATE SET "
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in updated),
                 (
-                    run.id or new_run_id(run.started_at),
+                    run_id,
                     run.integration,
                     run.started_at,
                     run.ended_at,
@@ -219,7 +234,93 @@ class PostgresStateStore:
                     orjson.dumps(run.targets).decode(),
                 ),
             )
+            self._count(cur, run if run.id else dataclasses.replace(run, id=run_id))
         return run
+
+    # run_totals: history.Totals as rows, added to once per run (runs.counted), by the same
+    # statement that marks the run counted, so no crash or second writer counts a run twice.
+    _ADD = (
+        "ON CONFLICT (integration, kind, key) DO UPDATE SET value = CASE "
+        "WHEN EXCLUDED.kind = 'last_success' THEN GREATEST({t}.value, EXCLUDED.value) "
+        "ELSE {t}.value + EXCLUDED.value END"
+    )
+
+    def _count_finished(self, cur: Any) -> None:
+        """Add every finished run not yet counted to the totals, in one transaction: at once for
+        a history from before run_totals, then only the runs a crash left between save_run's two
+        statements (on the connection of the constructor, before any other thread uses it)."""
+        s = self.schema
+        cur.execute("BEGIN")
+        try:
+            cur.execute(
+                f"UPDATE {s}.runs SET counted = true WHERE NOT counted AND outcome = ANY(%s) "
+                "RETURNING integration, started_at, ended_at, outcome, rows::text",
+                (list(FINISHED),),
+            )
+            totals: Totals = {}
+            for name, started, ended, outcome, rows in cur.fetchall():
+                run = RunRecord("", name, started, ended, outcome, rows=orjson.loads(rows))
+                add_totals(totals, name, totals_delta(run))
+            values = [
+                (name, kind, key, value)
+                for name, kinds in totals.items()
+                for kind, keyed in kinds.items()
+                for key, value in keyed.items()
+            ]
+            if values:
+                t = f"{s}.run_totals"
+                cur.executemany(
+                    f"INSERT INTO {t} (integration, kind, key, value) VALUES (%s, %s, %s, %s) "
+                    + self._ADD.format(t=t),
+                    values,
+                )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def _count(self, cur: Any, run: RunRecord) -> None:
+        """Add `run` to the totals when it is finished and not counted yet (one statement)."""
+        if run.outcome not in FINISHED:
+            return
+        delta = totals_delta(run)
+        t = f"{self.schema}.run_totals"
+        rows = ", ".join(["(%s, %s, %s, %s::float8)"] * len(delta))
+        cur.execute(
+            f"WITH c AS (UPDATE {self.schema}.runs SET counted = true "
+            "WHERE id = %s AND NOT counted AND outcome = ANY(%s) RETURNING id) "
+            f"INSERT INTO {t} (integration, kind, key, value) "
+            f"SELECT v.integration, v.kind, v.key, v.value FROM (VALUES {rows}) "
+            "AS v(integration, kind, key, value) CROSS JOIN c " + self._ADD.format(t=t),
+            (
+                run.id,
+                list(FINISHED),
+                *(x for kind, key, amount in delta for x in (run.integration, kind, key, amount)),
+            ),
+        )
+
+    def totals(self) -> Totals:
+        totals: Totals = {}
+        with self.cursor() as cur:
+            cur.execute(f"SELECT integration, kind, key, value FROM {self.schema}.run_totals")
+            for name, kind, key, value in cur.fetchall():
+                totals.setdefault(name, {}).setdefault(kind, {})[key] = value
+        return totals
+
+    def latest(self, names: list[str], per: int = 1) -> dict[str, list[RunRecord]]:
+        """The newest `per` runs of each of `names`, newest first, brief: one index scan each."""
+        found = self._records(
+            f"WHERE id IN (SELECT l.id FROM unnest(%s::text[]) AS n(name) CROSS JOIN LATERAL "
+            f"(SELECT r.id FROM {self.schema}.runs r WHERE r.integration = n.name "
+            "ORDER BY r.started_at DESC, r.id DESC LIMIT %s) l)",
+            (names, per),
+            max(len(names) * per, 1),
+            brief=True,
+        )
+        out: dict[str, list[RunRecord]] = {}
+        for run in found:
+            out.setdefault(run.integration, []).append(run)
+        return out
 
     def _records(
         self, where: str, args: tuple[Any, ...], limit: int, brief: bool = False

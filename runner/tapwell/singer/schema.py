@@ -178,15 +178,23 @@ _INLINE_PARSERS: dict[Any, tuple[str, Callable[[str], Any]]] = {
 _DTSHAPE = frozenset({"--", "--T", "--t", "-- "})
 
 
-def multiple_of(step: Any) -> Callable[[Any], bool] | None:
-    """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
-    Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
-    None when `step` is not a positive number (the schema's own problem, left to jsonschema)."""
+def exact_step(step: Any) -> Decimal | None:
+    """`multipleOf`'s value as an exact Decimal, or None when it is not a positive number."""
     try:
         exact = Decimal(str(step))
     except (InvalidOperation, ValueError):
         return None
     if isinstance(step, bool) or not exact.is_finite() or exact <= 0:
+        return None
+    return exact
+
+
+def multiple_of(step: Any) -> Callable[[Any], bool] | None:
+    """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
+    Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
+    None when `step` is not a positive number (the schema's own problem, left to jsonschema)."""
+    exact = exact_step(step)
+    if exact is None:
         return None
     shape = exact.normalize().as_tuple()
     if shape.digits == (1,) and isinstance(shape.exponent, int):  # 10^e, as decimals are

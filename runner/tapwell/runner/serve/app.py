@@ -286,6 +286,24 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return error(500, f"internal error ({type(exc).__name__}); see the serve log")
 
 
+class NoTrailingSlash:
+    """`/api/integrations/` answers as `/api/integrations` (Starlette's own answer is a 307 with
+    an empty body, and only where the slash-less route exists): every path but `/` is routed
+    without its trailing slashes, API and pages alike, before the token check and the routing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+            raw = scope.get("raw_path")
+            if raw:
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/integrations", integrations),
@@ -309,7 +327,7 @@ def make_app(service: Service) -> Starlette:
 
     app = Starlette(
         routes=routes() + web_routes(),
-        middleware=[Middleware(SameOrigin), Middleware(TokenAuth)],
+        middleware=[Middleware(NoTrailingSlash), Middleware(SameOrigin), Middleware(TokenAuth)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _crash},
         lifespan=service.lifespan,
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from tapwell.runner.attempt import Metrics
 from tapwell.runner.history import RunRecord, log_line
+from tapwell.runner.processes import reaped_peak_rss
 from tapwell.runner.statestore import StateBackend
 
 MAX_SAMPLES = 720  # past this the series is thinned to every other sample (bounded memory)
@@ -110,6 +111,10 @@ class LiveRun:
 
     def watch(self, role: str, pid: int) -> None:
         with self.lock:
+            previous = self.pids.get(role)  # the stage of an earlier attempt, reaped by now
+            peak = reaped_peak_rss(previous) if previous is not None else None
+            if peak:
+                self.peaks[role] = max(self.peaks.get(role, 0), peak)
             self.pids[role] = pid
             self.cpu_last.pop(role, None)
             self.sample_soon = True  # a first sample right after the start: short runs get figures
@@ -119,7 +124,17 @@ class LiveRun:
         self.wake.set()
         self.thread.join(timeout=10)
         self._flush()
+        self._exact_peaks()
         self.record.stages = self.stages()
+
+    def _exact_peaks(self) -> None:
+        """Each reaped stage's peak RSS from the kernel (wait4's ru_maxrss), which the 1 s samples
+        miss for a stage that lives under a second; the samples stay for the charts."""
+        with self.lock:
+            for role, pid in self.pids.items():
+                peak = reaped_peak_rss(pid)
+                if peak:
+                    self.peaks[role] = max(self.peaks.get(role, 0), peak)
 
     def _loop(self) -> None:
         flush_every, sample_every, save_every = self.every

@@ -17,14 +17,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from tapwell.runner.history import FINISHED, RunRecord, utcnow
+from tapwell.runner.history import DURATION_BUCKETS, RunRecord, Totals, utcnow
 from tapwell.runner.serve.views import state_age_seconds
 
 if TYPE_CHECKING:
     from tapwell.runner.serve.service import Service
 
-BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600)
-HISTORY = 10_000  # runs read per scrape
+RECENT = 10  # newest runs read per integration (running now, the latest stage figures)
 
 
 def _ts(value: dt.datetime) -> float:
@@ -39,8 +38,7 @@ class StoreCollector(Collector):
         service = self.service
         store = service.store
         names = service.scheduler.project.names
-        runs = store.runs(None, HISTORY, brief=True)
-        yield from run_families(runs)
+        yield from run_families(store.totals(), store.latest(names, RECENT))
         now = utcnow()
         age = GaugeMetricFamily(
             "tapwell_state_age_seconds",
@@ -64,71 +62,59 @@ class StoreCollector(Collector):
         yield nxt
 
 
-def run_families(runs: list[RunRecord]) -> Iterator[Metric]:
-    """Every metric that follows from the run records alone (newest first)."""
+def run_families(totals: Totals, recent: dict[str, list[RunRecord]]) -> Iterator[Metric]:
+    """The counters and the histogram from the store's run totals (they only grow, whatever the
+    length of the history, and survive a restart); the gauges from each integration's newest
+    runs (newest first)."""
     total = CounterMetricFamily(
         "tapwell_runs", "Runs by integration and final status", labels=["integration", "status"]
     )
-    counts: dict[tuple[str, str], int] = {}
     last_ok = GaugeMetricFamily(
         "tapwell_run_last_success_timestamp_seconds",
         "When the integration's last successful run ended (Unix time)",
         labels=["integration"],
     )
-    seen_ok: set[str] = set()
     rows = CounterMetricFamily(
         "tapwell_rows", "Rows loaded, per integration and stream", labels=["integration", "stream"]
     )
-    row_sums: dict[tuple[str, str], int] = {}
-    durations: dict[str, list[float]] = {}
-    running = 0
-    latest: dict[str, RunRecord] = {}
-    fanned: dict[str, RunRecord] = {}  # each integration's latest run with per-target figures
-    for run in runs:
-        counts[(run.integration, run.outcome)] = counts.get((run.integration, run.outcome), 0) + 1
-        if run.outcome == "running":
-            running += 1
-        if run.outcome == "succeeded" and run.integration not in seen_ok and run.ended_at:
-            seen_ok.add(run.integration)
-            last_ok.add_metric([run.integration], _ts(run.ended_at))
-        for stream, n in run.rows.items():
-            key = (run.integration, stream)
-            row_sums[key] = row_sums.get(key, 0) + n
-        if run.outcome in FINISHED and run.ended_at and run.outcome != "skipped":
-            seconds = (run.ended_at - run.started_at).total_seconds()
-            durations.setdefault(run.integration, []).append(seconds)
-        if run.stages and run.integration not in latest:
-            latest[run.integration] = run
-        if run.targets and run.integration not in fanned:
-            fanned[run.integration] = run
-    for (name, status), n in sorted(counts.items()):
-        total.add_metric([name, status], n)
-    for (name, stream), n in sorted(row_sums.items()):
-        rows.add_metric([name, stream], n)
+    hist = HistogramMetricFamily(
+        "tapwell_run_duration_seconds",
+        "Duration of finished runs",
+        labels=["integration"],
+    )
+    for name, kinds in sorted(totals.items()):
+        for status, n in sorted(kinds.get("runs", {}).items()):
+            total.add_metric([name, status], n)
+        for stream, n in sorted(kinds.get("rows", {}).items()):
+            rows.add_metric([name, stream], n)
+        if "" in kinds.get("last_success", {}):
+            last_ok.add_metric([name], kinds["last_success"][""])
+        count = kinds.get("duration_count", {}).get("")
+        if count:
+            le = kinds.get("duration_le", {})
+            buckets = [(str(float(b)), le.get(str(float(b)), 0.0)) for b in DURATION_BUCKETS]
+            buckets.append(("+Inf", count))
+            hist.add_metric([name], buckets, kinds.get("duration_sum", {}).get("", 0.0))
     yield total
     yield last_ok
     yield rows
-    yield _histogram(durations)
+    yield hist
+    running = 0
+    latest: dict[str, RunRecord] = {}
+    fanned: dict[str, RunRecord] = {}  # each integration's latest run with per-target figures
+    for name, runs in recent.items():
+        running += sum(1 for run in runs if run.outcome == "running")
+        with_stages = [run for run in runs if run.stages]
+        if with_stages:
+            latest[name] = with_stages[0]
+        with_targets = [run for run in runs if run.targets]
+        if with_targets:
+            fanned[name] = with_targets[0]
     gauge = GaugeMetricFamily("tapwell_runs_running", "Runs going on now")
     gauge.add_metric([], running)
     yield gauge
     yield from _stage_families(latest)
     yield from _target_families(fanned)
-
-
-def _histogram(durations: dict[str, list[float]]) -> Metric:
-    family = HistogramMetricFamily(
-        "tapwell_run_duration_seconds",
-        "Duration of finished runs",
-        labels=["integration"],
-    )
-    for name, values in sorted(durations.items()):
-        buckets: list[tuple[str, float]] = [
-            (str(float(b)), float(sum(1 for v in values if v <= b))) for b in BUCKETS
-        ]
-        buckets.append(("+Inf", float(len(values))))
-        family.add_metric([name], buckets, sum(values))
-    return family
 
 
 def _stage_families(latest: dict[str, RunRecord]) -> Iterator[Metric]:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from tapwell.runner.serve.service import Service
 
 MAX_LIMIT = 500
-HISTORY = 10_000  # runs read to find each integration's newest
 
 
 class ApiError(Exception):
@@ -56,13 +55,8 @@ def _integration(service: Service, name: str, last: RunRecord | None) -> dict[st
 
 
 def latest_runs(service: Service, names: list[str]) -> dict[str, RunRecord]:
-    """Each integration's newest run, from one pass over the history (newest first)."""
-    latest: dict[str, RunRecord] = {}
-    for record in service.store.runs(None, HISTORY, brief=True):
-        latest.setdefault(record.integration, record)
-        if len(latest) == len(names):
-            break
-    return latest
+    """Each integration's newest run (the store reads only those, not the whole history)."""
+    return {name: runs[0] for name, runs in service.store.latest(names, 1).items()}
 
 
 def integrations_data(service: Service) -> dict[str, Any]:
