@@ -343,9 +343,10 @@ class PostgresLoader:
             if table.nul.count:
                 done = "replaced with U+FFFD" if table.nul.mode == "replace" else "stripped"
                 LOG.warning(
-                    "stream %r: %d values held NUL characters (\\u0000), which PostgreSQL "
+                    "stream %r: %d %s held NUL characters (\\u0000), which PostgreSQL "
                     "cannot store: %s (setting nul_characters)",
                     table.stream,
                     table.nul.count,
+                    "value" if table.nul.count == 1 else "values",
                     done,
                 )

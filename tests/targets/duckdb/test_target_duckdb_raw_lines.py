@@ -143,6 +143,30 @@ def test_what_sql_cannot_vouch_for_loads_through_python_alike(tmp_path, odd):
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'"id":9,"note":"first","note":"last"',
+        b'"id":9,"note":null,"note":"last","paid":null',  # as many keys as values: nulls
+        b'"id":9,"note":"first","zz":1,"note":"last"',
+        b'"id":9,"note":"first","note":"mid","note":"last","ratio":null',
+    ],
+)
+def test_a_property_written_twice_loads_as_the_python_path_loads_it(tmp_path, body):
+    """JSON says names should be unique; a writer that repeats a property gets the Python
+    parser's answer (the last) either way: DuckDB reads the first, so the line is decoded in
+    Python. (A key twice inside a document is a known difference: see the README.)"""
+    data = (
+        lines(schema("t", PROPS), *[record("t", record_of(i)) for i in range(1, 9)])
+        + b'{"type":"RECORD","stream":"t","record":{'
+        + body
+        + b"}}\n"
+    )
+    python = rows(load(tmp_path, "python", data, raw_lines=False))
+    assert rows(load(tmp_path, "sql", data)) == python
+    assert python[-1][4] == "last"
+
+
 BAD = [
     (b'"id":2,"big":"12"', "field 'big': '12' is not integer"),
     (b'"id":2,"amount":1.005', "field 'amount': 1.005 is not a multiple of 0.01"),

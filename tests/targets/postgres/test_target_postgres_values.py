@@ -67,6 +67,7 @@ def test_nul_characters_are_replaced_or_stripped_with_one_warning_per_stream(
     props = {"id": {"type": "integer"}, "t": {"type": ["null", "string"]}, "j": ANY_JSON}
     messages = [schema("s", props, ["id"]), *[record("s", r) for r in NUL_ROWS], state({"n": 1})]
     messages += [schema("other", props, ["id"]), record("other", NUL_ROWS[0]), state({"n": 2})]
+    messages += [schema("one", props, ["id"]), record("one", {"id": 1, "t": "a\x00"})]
     for _ in range(2):
         done = run_target(config, messages, tmp_path)
         assert done.returncode == 0, done.stderr
@@ -76,6 +77,8 @@ def test_nul_characters_are_replaced_or_stripped_with_one_warning_per_stream(
             f"target-postgres WARNING stream 's': 5 values held NUL characters (\\u0000), "
             f"which PostgreSQL cannot store: {done_word} (setting nul_characters)",
             f"target-postgres WARNING stream 'other': 2 values held NUL characters (\\u0000), "
+            f"which PostgreSQL cannot store: {done_word} (setting nul_characters)",
+            f"target-postgres WARNING stream 'one': 1 value held NUL characters (\\u0000), "
             f"which PostgreSQL cannot store: {done_word} (setting nul_characters)",
         ]
         assert query(pg_db, "SELECT id, t, j FROM s ORDER BY id") == [
