@@ -57,7 +57,7 @@ def double_of(prop: str) -> Callable[[Any], float]:
     is refused, naming the field."""
 
     def double(v: Any) -> float:
-        if isinstance(v, Decimal) and (problem := double_refusal(v)) is not None:
+        if type(v) is not float and (problem := double_refusal(v)) is not None:
             raise StagedRefusal(prop, problem)
         try:
             return float(v)

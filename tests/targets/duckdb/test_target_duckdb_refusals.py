@@ -6,6 +6,8 @@ table that was merged on other keys."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from helpers.duckdb_target import error_line, lines, query, record, run_target, schema, state
 
@@ -44,6 +46,18 @@ GOOD = lines(
             "field 'ratio': -2.5E-324 is too close to 0 for a DOUBLE column (smallest about "
             "±2.2e-308): it would be stored as 0 or a neighbour",
         ),
+        (  # a double keeps 17 significant digits of this one wrong (it was stored silently)
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":0.12345678901234567}}\n',
+            "field 'ratio': 0.12345678901234567 has more digits than a DOUBLE column holds (it "
+            "would be stored as 0.12345678901234566); give the field a `maximum` with its "
+            "`multipleOf` in the SCHEMA for an exact DECIMAL column",
+        ),
+        (  # 2^53 + 1: a double holds 2^53
+            b'{"type":"RECORD","stream":"t","record":{"id":2,"ratio":9007199254740993}}\n',
+            "field 'ratio': 9007199254740993 has more digits than a DOUBLE column holds (it would "
+            "be stored as 9007199254740992.0); declare the field an integer, or give it a "
+            "`maximum` with a `multipleOf` in the SCHEMA for an exact DECIMAL column",
+        ),
         (
             b'{"type":"RECORD","stream":"t","record":{"id":99999999999999999999,"ratio":1}}\n',
             "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits)",
@@ -68,6 +82,25 @@ def test_a_number_the_column_cannot_hold_is_refused(bin_path, tmp_path, bad, pro
     assert error_line(result) == f"target-duckdb: error: stdin line 4, stream 't', {problem}"
     assert result.stdout.decode().splitlines() == ['{"n":1}']
     assert query(db, "SELECT id, ratio FROM t") == [(1, 0.5)]
+
+
+def test_a_long_number_a_double_holds_exactly_is_loaded(bin_path, tmp_path):
+    """The refusal above is for digits a double loses, not for long spellings it keeps."""
+    db = tmp_path / "w.duckdb"
+    keep = lines(
+        record("t", {"id": 2, "ratio": Decimal("0.30000000000000004")}),
+        record("t", {"id": 3, "ratio": 2**53}),
+        record("t", {"id": 4, "ratio": Decimal("1.1000000000000000")}),
+        state({"n": 2}),
+    )
+    result = run_target(bin_path, tmp_path, GOOD + keep, db)
+    assert result.returncode == 0, result.stderr.decode()
+    assert query(db, "SELECT id, ratio FROM t ORDER BY id") == [
+        (1, 0.5),
+        (2, 0.30000000000000004),
+        (3, float(2**53)),
+        (4, 1.1),
+    ]
 
 
 def test_changed_key_properties_are_refused_naming_old_and_new(bin_path, tmp_path):
