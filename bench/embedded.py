@@ -7,7 +7,8 @@ their own venvs. CSV series (a CSV file in): Python's `csv.reader` (the tap's li
 `read_csv` into a typed table (the end-to-end limit), our tap-csv, tap-csv | target-duckdb, and
 `tapwell run` on the same pair (runner start-up included).
 Every DuckDB load is checked exactly (row count, sum of amount, NULL and '' notes, the latest
-updated_at instant); a wrong load prints WRONG and no rows/s, and makes the exit code 1.
+updated_at instant); a wrong load prints WRONG and no rows/s, and one of ours (or a limit's) makes
+the exit code 1.
 """
 
 from __future__ import annotations
@@ -369,6 +370,11 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+# Third-party contenders: a wrong load of theirs is reported as WRONG in the table, but only a wrong
+# load of ours (or of a limit) makes the exit code 1, so `make bench` can pass.
+ANCHORS = ("jwills ", "dlt ", "meltanolabs ")
+
+
 def main(argv: list[str] | None = None) -> int:
     names = [
         "read_json", "tapwell-upsert", "tapwell-append-only", "tapwell-upsert-python",
@@ -414,7 +420,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after; saved {args.results_dir}/embedded-{stamp}-{args.rows}.json"
     )
-    return 0 if all(r.ok or r.skipped for r in results) else 1
+    anchors = [r for r in results if r.name.startswith(ANCHORS) and r.wrong]
+    for r in anchors:  # their own defect, measured and shown, not a failure of this bench
+        print(
+            f"bench.embedded: the anchor {r.name} loaded wrongly (see WRONG above)", file=sys.stderr
+        )
+    return 0 if all(r.ok or r.skipped or r in anchors for r in results) else 1
 
 
 if __name__ == "__main__":
