@@ -103,8 +103,8 @@ bench-sysdeps:
 	@if [ -z "$(PG_MAJOR)" ] || [ -e /usr/lib/postgresql/$(PG_MAJOR)/lib/wal2json.so ]; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 		echo "installing postgresql-$(PG_MAJOR)-wal2json (the PostgreSQL anchors' CDC decodes with it)"; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null \
-		|| { apt-get update -qq -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null; } \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null 2>&1 \
+		|| { apt-get update -qq -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 postgresql-$(PG_MAJOR)-wal2json >/dev/null 2>&1; } \
 		|| echo "could not install postgresql-$(PG_MAJOR)-wal2json: the anchors' CDC stage is skipped"; \
 	else \
 		echo "the PostgreSQL anchors' CDC needs wal2json: sudo apt-get install -y postgresql-$(PG_MAJOR)-wal2json (skipped without it)"; \
