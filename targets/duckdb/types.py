@@ -71,21 +71,16 @@ DOUBLE_MIN = Decimal("2.2250738585072014E-308")
 
 
 def double_refusal(value: Any) -> str | None:
-    """Why a DOUBLE column cannot hold a Decimal (None when it can): past either end of a
-    double's range, or digits a double does not keep (its text would come back otherwise).
-    Numbers read as floats pass (the wire reads the others exactly, as Decimal)."""
-    if type(value) is int and not -(2**53) <= value <= 2**53:
+    """Why a DOUBLE column cannot hold a number (None when it can): past either end of a
+    double's range. Numbers read as floats pass (the wire reads the others exactly, as Decimal).
+    A DOUBLE keeps about 17 significant digits: more are rounded, as the README says of a number
+    without precision (refusing them would refuse every long value of an unconstrained numeric)."""
+    if type(value) is int:
         try:
-            near = float(value)
+            float(value)
         except OverflowError:
             return f"{value} is outside the range of a DOUBLE column (about ±1.8e308)"
-        if int(near) == value:
-            return None
-        return (
-            f"{value} has more digits than a DOUBLE column holds (it would be stored as "
-            f"{float(value)!r}); declare the field an integer, or give it a `maximum` with a "
-            "`multipleOf` in the SCHEMA for an exact DECIMAL column"
-        )
+        return None
     if isinstance(value, Decimal) and value:
         size = abs(value)
         if size > DOUBLE_MAX:
@@ -94,12 +89,6 @@ def double_refusal(value: Any) -> str | None:
             return (
                 f"{value} is too close to 0 for a DOUBLE column (smallest about ±2.2e-308): "
                 "it would be stored as 0 or a neighbour"
-            )
-        if Decimal(repr(float(value))) != value:  # only numbers read exactly come here as Decimal
-            return (
-                f"{value} has more digits than a DOUBLE column holds (it would be stored as "
-                f"{float(value)!r}); give the field a `maximum` with its `multipleOf` in the "
-                "SCHEMA for an exact DECIMAL column"
             )
     return None
 
