@@ -24,7 +24,7 @@ import csv
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tapwell.sdk.tap_batch import BatchFile, batch_message
@@ -109,6 +109,14 @@ def _jsonl(
     ctx: SyncContext, sp: StreamPlan, file: BatchFile, query: str, params: list[Any], raw: bool
 ) -> None:
     """The range's record JSON texts into `file`, `batch_rows` at a time (a named cursor)."""
+    for texts in _json_texts(ctx, sp, query, params, raw):
+        file.write_lines("".join(t + "\n" for t in texts).encode(), len(texts))
+
+
+def _json_texts(
+    ctx: SyncContext, sp: StreamPlan, query: str, params: list[Any], raw: bool
+) -> Iterator[list[str]]:
+    """The query's record JSON texts, `batch_rows` at a time, each on one line (a named cursor)."""
     with ctx.conn.cursor(name=f"tw_files_{sp.tap_stream_id[:40]}") as cur:
         cur.itersize = ctx.cfg.batch_rows
         cur.execute(query, params)
@@ -116,7 +124,21 @@ def _jsonl(
             texts = [r[0] for r in rows]
             if raw:  # a `json` value's own line breaks (blanks between tokens)
                 texts = [t.replace("\n", " ").replace("\r", " ") for t in texts]
-            file.write_lines("".join(t + "\n" for t in texts).encode(), len(texts))
+            yield texts
+
+
+def _announce(
+    ctx: SyncContext, sp: StreamPlan, file: BatchFile, version: int, key: dict[str, Any]
+) -> None:
+    """A written file's BATCH message (of the table `version`), then the STATE of its last key."""
+    ctx.progress.add(sp.stream, file.rows)
+    cfg = ctx.cfg.batch_config
+    assert cfg is not None
+    msg = batch_message(sp.stream, cfg, [file.close()])
+    msg["version"] = version  # tapwell's: the table version the rows carry
+    ctx.writer.write_dict(msg)
+    ctx.set_bookmark(sp.tap_stream_id, "last_pk_fetched", key)
+    ctx.emit_state()
 
 
 def stream_files(
@@ -198,16 +220,11 @@ class _Files:
 
     def close(self, last: bytes, rows: int) -> None:
         """Announce the open file (`rows` rows, the last `last`) and bookmark its last key."""
-        file, ctx, sid = self.file, self.ctx, self.sp.tap_stream_id
+        file = self.file
         assert file is not None
         file.rows = rows
         self.written += rows
-        ctx.progress.add(self.sp.stream, rows)
-        msg = batch_message(self.sp.stream, self.cfg, [file.close()])
-        msg["version"] = self.version  # tapwell's: the table version the rows carry
-        ctx.writer.write_dict(msg)
-        ctx.set_bookmark(sid, "last_pk_fetched", self.key_of(last))
-        ctx.emit_state()
+        _announce(self.ctx, self.sp, file, self.version, self.key_of(last))
         self.file = None
         self.put = self._open_and_write
 
@@ -238,15 +255,8 @@ def _one_query(
         return files.finish()
     files = _Files(ctx, sp, version, _json_key(sp))
     raw = has_raw_json(sp.columns)
-    with ctx.conn.cursor(name=f"tw_files_{sp.tap_stream_id[:40]}") as cur:
-        cur.itersize = ctx.cfg.batch_rows
-        cur.execute(query, params)
-        while rows := cur.fetchmany(ctx.cfg.batch_rows):
-            texts = [r[0] for r in rows]
-            if raw:  # a `json` value's own line breaks (blanks between tokens)
-                texts = [t.replace("\n", " ").replace("\r", " ") for t in texts]
-            lines = [(t + "\n").encode() for t in texts]
-            files.lines(lines)
+    for texts in _json_texts(ctx, sp, query, params, raw):
+        files.lines([(t + "\n").encode() for t in texts])
     return files.finish()
 
 
@@ -304,11 +314,6 @@ def _ranges(
         else:
             _jsonl(ctx, sp, file, base + where + _order(sp), params, raw_json)
         written += file.rows
-        ctx.progress.add(sp.stream, file.rows)
-        msg = batch_message(sp.stream, cfg, [file.close()])
-        msg["version"] = version  # tapwell's: the table version the rows carry
-        ctx.writer.write_dict(msg)
-        ctx.set_bookmark(sp.tap_stream_id, "last_pk_fetched", high)
-        ctx.emit_state()
+        _announce(ctx, sp, file, version, high)
         low = high
     return written
