@@ -314,9 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.nested", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of: {', '.join(TOOLS)}")
     parser.add_argument("--work", default=str(HERE / "data" / "nested"))
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
+    if unknown:
+        parser.error(f"unknown tools {unknown}; choose from {', '.join(TOOLS)}")
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
