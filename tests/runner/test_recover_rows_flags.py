@@ -171,7 +171,11 @@ def test_run_rows_are_the_last_attempts_and_attempts_are_kept_apart(proj, expect
     assert proj.starts() == [0, 100]
     assert proj.duckdb_rows() == expected_rows(300)
     assert "200 rows in the last attempt, 110 in earlier failed ones" in done.stderr
-    record = json.loads(next((proj.root / "state" / ".runs").glob("*.json")).read_text())
+    record = json.loads(
+        next(
+            p for p in (proj.root / "state" / ".runs").glob("*.json") if p.name[0] != "."
+        ).read_text()
+    )
     assert record["rows"] == {"items": 200}
     assert record["attempt_rows"] == [{"items": 110}, {"items": 200}]
     table = proj.cli("runs", "rows").stdout.splitlines()

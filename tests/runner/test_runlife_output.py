@@ -32,7 +32,11 @@ def _write(proj, script, attempts=3):
 
 
 def _record(proj):
-    return json.loads(next((proj.root / "state" / ".runs").glob("*.json")).read_text())
+    return json.loads(
+        next(
+            p for p in (proj.root / "state" / ".runs").glob("*.json") if p.name[0] != "."
+        ).read_text()
+    )
 
 
 def test_target_refusing_the_first_schema_is_not_retried_again_and_again(proj):
