@@ -66,7 +66,8 @@ INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUG
 INT64 = (-(2**63), 2**63 - 1)
 DOUBLE_MAX = Decimal("1.7976931348623157E+308")
 # The smallest normal double: below it a DOUBLE holds 0 or a neighbour (1e-400 -> 0.0,
-# 2.5e-324 -> 5e-324), so a smaller non-zero number is refused as one past the top is.
+# 2.5e-324 -> 5e-324), so a smaller non-zero number that is not itself a double (5e-324 is) is
+# refused as one past the top is.
 DOUBLE_MIN = Decimal("2.2250738585072014E-308")
 
 
@@ -85,7 +86,7 @@ def double_refusal(value: Any) -> str | None:
         size = abs(value)
         if size > DOUBLE_MAX:
             return f"{value} is outside the range of a DOUBLE column (about ±1.8e308)"
-        if size < DOUBLE_MIN:
+        if size < DOUBLE_MIN and Decimal(repr(float(value))) != value:  # 5e-324 is a double
             return (
                 f"{value} is too close to 0 for a DOUBLE column (smallest about ±2.2e-308): "
                 "it would be stored as 0 or a neighbour"
