@@ -68,7 +68,7 @@ class Plan:
     tables: list[Table]  # in plan.walk() order, the root first
     keys: list[str]  # the root temp's key columns (k0, ...): the children's source keys
     source: dict[str, list[tuple[str, str]]]  # child stream -> (its column, root temp's key)
-    keyed: bool  # the root has key properties (its temp has `_keep`)
+    keyed: bool  # the root has key properties (k0, ... in its temp), merged last one wins
 
 
 class _Select:
@@ -317,7 +317,7 @@ class _Planner:
         values: dict[int, str] = {}
         key_props = set(root.key_properties) if table.depth == 0 else set()
         for j, col in enumerate(staged):
-            if col.column in ("_n", "_bad", "_keep") or col.unchanged:
+            if col.column in ("_n", "_bad") or col.unchanged:
                 raise _Refused(col.column)
             if j in texts:
                 schema = table.items if table.scalar else self.source(table, col.prop)
@@ -354,9 +354,6 @@ class _Planner:
             out += [f"{v} AS {k}" for v, k in zip(sources, keys, strict=True)]
             deleted = named.get(nested.DELETED_AT)
             out.append(f"{values[deleted] if deleted is not None else 'NULL'} AS _del")
-            if root.key_properties:
-                part = ", ".join(sources)
-                out.append(f"row_number() OVER (PARTITION BY {part} ORDER BY _n DESC) = 1 AS _keep")
         else:
             out += [c for c in carried if c != "_n"]
             out.append(f"_l{table.depth - 1}")
@@ -415,13 +412,11 @@ def rows(p: Plan, t: Table, version: int | None, dedupe: bool) -> tuple[str, lis
         select.append(f"CAST({int(version)} AS BIGINT) AS {VERSION_COLUMN}")
         names.append(VERSION_COLUMN)
     where = ""
-    if dedupe:
+    if dedupe:  # sorted only then: most batches hold each key once
+        keys = ", ".join(p.keys)
+        kept = f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _n DESC) = 1"
         root = p.tables[0].temp
-        where = (
-            " WHERE _keep"
-            if t is p.tables[0]
-            else f" WHERE _n IN (SELECT _n FROM {root} WHERE _keep)"
-        )
+        where = f" {kept}" if t is p.tables[0] else f" WHERE _n IN (SELECT _n FROM {root} {kept})"
     return f"(SELECT {', '.join(select)} FROM {t.temp}{where})", names
 
 
@@ -429,7 +424,8 @@ def refused(p: Plan) -> str:
     """A query of (whether SQL refused a row of any table, whether a key came twice)."""
     bad = " OR ".join(f"EXISTS (SELECT 1 FROM {t.temp} WHERE _bad)" for t in p.tables)
     root = p.tables[0].temp
-    twice = f"EXISTS (SELECT 1 FROM {root} WHERE NOT _keep)" if p.keyed else "false"
+    keys = ", ".join(p.keys)
+    twice = f"(SELECT count(DISTINCT ({keys})) < count(*) FROM {root})" if p.keyed else "false"
     return f"SELECT {bad}, {twice}"
 
 
