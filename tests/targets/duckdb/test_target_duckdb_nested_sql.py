@@ -153,6 +153,16 @@ def test_hard_delete_version_and_keyless_as_the_python_split(tmp_path: Path) -> 
     assert sql == python and len(sql["orders"]) == 30
 
 
+@pytest.mark.parametrize("method", ["overwrite", "append-only"])
+def test_other_load_methods_as_the_python_split(tmp_path: Path, method: str) -> None:
+    docs = [doc(n) for n in range(1, 25)]
+    data = lines(schema_msg(), *[record("orders", d) for d in docs], state({"n": 1}))
+    data += lines(*[record("orders", doc(n, grow=1)) for n in range(1, 8)], state({"n": 2}))
+    sql, python = both(tmp_path, data + data, load_method=method)
+    assert sql == python
+    assert len(sql["orders"]) >= 24 and sql["orders__items__discounts"]
+
+
 def loader_with(tmp_path: Path, keys: list[str] | None = None) -> tuple[DuckDBLoader, StreamSpec]:
     loader = DuckDBLoader({"path": str(tmp_path / "in.duckdb"), "nested": "tables"})
     msg = schema_msg(keys)
