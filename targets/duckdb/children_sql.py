@@ -323,7 +323,7 @@ class _Planner:
                 schema = table.items if table.scalar else self.source(table, col.prop)
                 key = col.prop in key_props
                 made = raw.column(col, schema, key)
-                if made is None:
+                if made is None or (key and col.sqltype == "JSON"):  # a key must be a value
                     raise _Refused(col.prop)
                 select.add(base, f"{texts[j]} AS r{j}")
                 select.add(base + 1, f"{raw._named(made.text, j)} AS s{j}")

@@ -255,3 +255,41 @@ def test_a_bad_value_is_named_as_before(
     said = error_line(result)
     assert f"stdin line 4, stream 'orders', field '{field}': {problem}" in said, said
     assert result.stdout.decode().strip().splitlines() == ['{"n":1}']
+
+
+def test_quoted_and_long_names_and_edge_values_as_the_python_split(tmp_path: Path) -> None:
+    from helpers.nested_edges import LONG, LONG_PROP, QUOTED, SCHEMA
+
+    good = {
+        "id": 1,
+        "items": [
+            {"qty": 5, "wide": 12345, "price": 0.1, "note": "", "geo": {"lat": -0.1}},
+            {"qty": -3, "at": "2024-01-02T03:04:05.123456+00:00", "geo": None, "discounts": []},
+            {"note": 'a😀"b\\c\td\n', "discounts": [{"amount": Decimal("1.10")}, {}]},
+        ],
+        "nums": [0, 7, -7],
+        "words": ["", "😀", 'q"uote'],
+        "matrix": [[1, 2], [], [None]],
+        QUOTED: {"x": 7},
+        LONG: [{LONG_PROP: 5}],
+    }
+    msgs = [
+        {"type": "SCHEMA", "stream": "edges", "schema": SCHEMA, "key_properties": ["id"]},
+        record("edges", good),
+        record("edges", {**good, "id": 2, QUOTED: None, "items": [{}]}),
+        state({"n": 1}),
+    ]
+    got = []
+    for raw_lines in (True, False):
+        folder = tmp_path / f"raw_{raw_lines}"
+        folder.mkdir()
+        config = {"nested": "tables", "raw_lines": raw_lines}
+        result = run_target(BIN, folder, lines(*msgs), **config)  # type: ignore[arg-type]
+        assert result.returncode == 0, result.stderr.decode()
+        db = folder / "w.duckdb"
+        names = query(
+            db, "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'edges%' ORDER BY 1"
+        )
+        got.append({t: query(db, f'SELECT * FROM "{t}" ORDER BY ALL') for (t,) in names})
+    assert got[0] == got[1]
+    assert len(got[0]) == 6 and got[0]["edges__words"]
