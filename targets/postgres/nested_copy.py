@@ -140,13 +140,13 @@ class _Job:
 
     def __init__(self, records: list[Any], order: Any, lines: list[int], load_id: str, n: int):
         self.records, self.order, self.lines, self.load_id = records, order, lines, load_id
-        self.sinks = [_drop] * (2 * n)
+        self.sinks: list[Callable[[Any], Any]] = [_drop] * (2 * n)
 
     def rows(self, split: Splitter, n: int, kept_lines: list[int] | None = None) -> Any:
         """Table n's rows (COPY lines), a list per chunk of records; `kept_lines` gets the input
         line of each row."""
         rows: list[str] = []
-        sinks: list[Callable[[Any], None]] = list(self.sinks)
+        sinks = list(self.sinks)
         sinks[2 * n] = rows.append
         if kept_lines is not None:
             sinks[2 * n + 1] = kept_lines.append
@@ -237,7 +237,8 @@ def _parent_keys(records: list[dict[str, Any]], order: Any, keys: list[str]) -> 
 
 
 def _drop(row: Any) -> None:
-    pass
+    """The sink of what a pass does not keep (each row's input line: the ordinary way reports
+    errors)."""
 
 
 def _made(record: dict[str, Any], line: int | None = None) -> Any:
