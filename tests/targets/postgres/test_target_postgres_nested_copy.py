@@ -14,7 +14,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 from helpers.nested_docs import ORDER_SCHEMA, TABLES, canonical, order, reassemble
-from helpers.pg_target import run_target
+from helpers.pg_target import query, run_target
 from tapwell.singer.wire import dumps
 
 pytestmark = pytest.mark.services
@@ -85,3 +85,29 @@ def test_a_batch_loaded_again_counts_its_nul_characters_once(
     done = run_target(config, [schema_msg(), rec(again), state(2)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "stream 'orders': 1 value held NUL characters" in done.stderr, done.stderr
+
+
+def test_an_upsert_replaces_the_children_of_a_text_key(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The old child rows are found by `= ANY(keys)` cast to the key column's own type."""
+    props = {
+        "code": {"type": "string"},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    }
+    schema = dumps(
+        {
+            "type": "SCHEMA",
+            "stream": "orders",
+            "schema": {"type": "object", "properties": props},
+            "key_properties": ["code"],
+        }
+    ).decode()
+    first = [{"code": "a'1", "tags": ["x", "y", "z"]}, {"code": "b", "tags": ["q"]}]
+    done = run_target({**pg_db, **NESTED}, [schema, *map(rec, first), state(1)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    again = [{"code": "a'1", "tags": ["w"]}, {"code": "b", "tags": None}]
+    done = run_target({**pg_db, **NESTED}, [schema, *map(rec, again), state(2)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = query(pg_db, 'SELECT "_sdc_source_key_code", _sdc_level_0_id, value FROM orders__tags')
+    assert rows == [("a'1", 0, "w")]
