@@ -201,6 +201,7 @@ def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
             _maker(loader, specs),
             bounded=_bounded(loader, specs),
             record_check=True,
+            stream=tables.spec.name,
         )
     return tables.splitter
 

@@ -183,6 +183,7 @@ def splitter(loader: PostgresLoader, tables: nested.NestedStream) -> Any:
             _maker(loader, specs),
             bounded=_bounded(loader, specs),
             record_check=True,
+            stream=tables.spec.name,
         )
     return tables.splitter
 

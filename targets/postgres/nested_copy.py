@@ -205,6 +205,7 @@ def _passes(loader: PostgresLoader, tables: nested.NestedStream) -> list[Splitte
             children._maker(loader, specs),
             bounded=children._bounded(loader, specs),
             record_check=True,
+            stream=tables.spec.name,
             only=table,
         )
         for table in tables.plan.walk()

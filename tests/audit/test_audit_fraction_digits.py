@@ -77,11 +77,6 @@ def load(target: str, config: dict[str, Any], tmp_path: Path) -> list[str]:
     return [line for line in proc.stderr.decode().splitlines() if WARNING in line]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="target-duckdb truncates 7+ fraction digits silently: no warning names the column "
-    "(value path: targets/duckdb/raw.py, stage.py, children.py: duckfast/nestduck)",
-)
 @pytest.mark.parametrize("mode", ["json", "tables"])
 def test_duckdb_truncates_to_microseconds_and_says_so_once_per_column(
     mode: str, tmp_path: Path
@@ -98,12 +93,6 @@ def test_duckdb_truncates_to_microseconds_and_says_so_once_per_column(
 
 
 @pytest.mark.services
-@pytest.mark.xfail(
-    strict=True,
-    reason="target-postgres lets PostgreSQL round 7+ fraction digits (.9999999Z -> the next "
-    "second, 2024-12-31T23:59:59.9999999Z -> 2025) and says nothing: disagrees with target-duckdb "
-    "(value path: the row encoder, targets/postgres/encode.py + children.py: nestpg)",
-)
 @pytest.mark.parametrize("mode", ["json", "tables"])
 def test_postgres_truncates_to_microseconds_and_says_so_once_per_column(
     mode: str, tmp_path: Path, pg_db: dict[str, Any]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from tapwell.singer.schema import (
+    CUT_GUARDS,
     FLOAT_ON_STEP,
+    FRACTIONS,
     fast_types,
     multiple_of,
     parse_date,
@@ -44,6 +46,8 @@ Segment = str | int
 # slow(value, line, positions, present): raises NestedValueError when `value` breaks its schema
 # (a null breaks a non-null schema only when the property is there: `present`).
 Slow = Callable[[Any, int, tuple[int, ...], bool], None]
+# cut(text, line, positions, present): a date-time or time text cut to 6 fraction digits
+Cut = Callable[[str, int, tuple[int, ...], bool], str]
 
 
 class NestedValueError(ValueRefused):
@@ -95,6 +99,17 @@ def slow_check(schema: dict[str, Any], segments: tuple[Segment, ...], bounded: b
     return slow
 
 
+def fraction_cut(stream: str, segments: tuple[Segment, ...], start: int) -> Cut:
+    """The cut of a date-time or time value inside a document to microseconds (see
+    tapwell.singer.schema.FractionNotes), said once per stream and path (`items[].at`)."""
+    key = field_path(segments, tuple(-1 for _ in segments)).replace("[-1]", "[]")
+
+    def cut(value: str, line: int, positions: tuple[int, ...], present: bool = True) -> str:
+        return FRACTIONS.cut(value, start, stream, field_path(segments, positions), line, key)
+
+    return cut
+
+
 # A date or date-time string's shape, tested inline before the C parser (together exactly
 # parse_datetime / parse_date, as the record check does it): x[4:11:3] is x[4], x[7], x[10].
 _DTSHAPE = frozenset({"--", "--T", "--t", "-- "})
@@ -113,11 +128,14 @@ def check_lines(
     call: str,
     bounded: bool,
     also: frozenset[type] = frozenset(),
+    cut: Callable[[int], str] | None = None,
 ) -> list[str]:
     """Source that checks the value in variable `x` against `schema`: `slow` names the variable
     holding its slow_check, `call` the rest of its arguments (`line, positions, present`), and
     `const(value)` binds a value to a new closure variable, returning its name; values of the
-    types `also` pass unchecked. [] when the schema admits anything."""
+    types `also` pass unchecked. [] when the schema admits anything. A date-time or time with
+    more than 6 fraction digits is then cut in `x` by the function `cut(start)` names (see
+    fraction_cut), called with `call`'s arguments."""
     if value_check(schema) is None:
         return []
     kinds = property_types(schema)
@@ -161,7 +179,11 @@ def check_lines(
         out += [f"{'elif' if out else 'if'} type({x}) is float and {x} - {x} == 0.0{extra}:"]
         out += ["    pass"]
     out += [f"{'elif' if out else 'if'} type({x}) not in {const(frozenset(fast))}: {fail}"]
+    reader = parse or (time.fromisoformat if property_format(schema) == "time" else None)
+    if cut is not None and "string" in kinds and reader in CUT_GUARDS:
+        guard, start = CUT_GUARDS[reader]
+        out += [f"if type({x}) is str and ({_V.sub(x, guard)}): {x} = {cut(start)}({x}, {call})"]
     return out
 
 
-__all__ = ["NestedValueError", "check_lines", "field_path", "slow_check"]
+__all__ = ["NestedValueError", "check_lines", "field_path", "fraction_cut", "slow_check"]

@@ -25,7 +25,14 @@ from tapwell.singer.errors import ProtocolError
 from tapwell.singer.schema import with_fix
 
 from .nested import DELETED_AT, LOAD_ID, ROW_INDEX, TablePlan
-from .nested_check import NestedValueError, Segment, check_lines, field_path, slow_check
+from .nested_check import (
+    NestedValueError,
+    Segment,
+    check_lines,
+    field_path,
+    fraction_cut,
+    slow_check,
+)
 from .target_types import Batch, RowEncoder, StreamSpec, ValueRefused
 
 # maker(table, index, values) -> (statements, expression, env): Python statements and then an
@@ -80,6 +87,7 @@ class _Code:
     checked: bool = True  # values checked against their schema (nested_check)
     bounded: Bounded | None = None
     absent: frozenset[type] = frozenset()  # the type of dict_maker's absent marker: not checked
+    stream: str = ""  # named when a value is cut to microseconds (nested_check.fraction_cut)
 
     def add(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -110,7 +118,11 @@ class _Code:
             return
         slow = self.const(slow_check(schema, segments, bounded))
         call = f"line, {positions}, {present}"
-        for line in check_lines(x, schema, slow, self.const, call, bounded, self.absent):
+
+        def cut(start: int) -> str:
+            return self.const(fraction_cut(self.stream, segments, start))
+
+        for line in check_lines(x, schema, slow, self.const, call, bounded, self.absent, cut):
             self.add(line)
 
 
@@ -199,6 +211,7 @@ def compile_splitter(
     bounded: Bounded | None = None,
     record_check: bool = False,
     only: TablePlan | None = None,
+    stream: str | None = None,
 ) -> Splitter:
     """The splitter of `root`'s plan (see Splitter), its rows made by `maker`.
 
@@ -216,8 +229,10 @@ def compile_splitter(
     With `only` (one table of the plan), the splitter makes that table's rows alone and checks
     only the values its rows hold (the root's: the record's own fields too), walking the other
     tables' arrays just to reach its elements: a target that loads one table at a time runs
-    one such pass per table, and every value is still checked in exactly one of them."""
-    code = _Code(checked=checked, bounded=bounded)
+    one such pass per table, and every value is still checked in exactly one of them.
+
+    `stream` (the root table's name by default) is named when a value is cut to microseconds."""
+    code = _Code(checked=checked, bounded=bounded, stream=stream or root.name)
     absent = "_absent" if maker is dict_maker else "None"
     code.env["_absent"] = _ABSENT
     code.env["_refused"] = ValueRefused

@@ -45,7 +45,7 @@ from tapwell.singer.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.singer.schema import CheckCode, check_code
+from tapwell.singer.schema import FRACTIONS, CheckCode, check_code
 from tapwell.singer.wire import dumps, parse_line, sniff_record
 
 
@@ -70,6 +70,7 @@ class TargetLoop:
         self.metadata_columns = metadata_columns
         self.out = out if out is not None else sys.stdout.buffer
         self.log = configure_logging(name)
+        FRACTIONS.say = lambda text: self.log.warning("%s", text)  # values cut to microseconds
         self.progress = Progress(name)
         self.specs: dict[str, StreamSpec] = {}
         self.batches: dict[str, Batch] = {}

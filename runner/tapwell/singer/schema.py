@@ -8,6 +8,7 @@ jsonschema) for every record.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -176,6 +177,75 @@ _INLINE_PARSERS: dict[Any, tuple[str, Callable[[str], Any]]] = {
     parse_date: ("len(v) == 10 and v[4:8:3] == '--'", date.fromisoformat),
 }
 _DTSHAPE = frozenset({"--", "--T", "--t", "-- "})
+
+
+# ----------------------------------------------------------------------------- fraction digits
+
+# A date-time or time may carry more fraction digits than a column holds (.NET and SQL Server
+# write 7, Java and Go up to 9; every target column holds microseconds). Python reads them
+# (dropping the extra digits), PostgreSQL rounds them (`23:59:59.9999999` into the next day), so
+# every target cuts the text to 6 digits before it loads it, and says so once per stream and field.
+# The test per value is on the text's shape, no regex: the 7th fraction digit of an extended
+# time sits at a fixed place; any other time form (basic `T235959.1234567`, a leading `T`) is
+# looked at whole. `'' in ':'` holds, so a value too short to have a time is not.
+CUT_GUARDS: dict[Any, tuple[str, int]] = {  # parser -> (test of `v`, where its time begins)
+    parse_datetime: ("v[26:27].isdigit() or v[13:14] not in ':'", 10),
+    time.fromisoformat: ("v[15:16].isdigit() or v[2:3] not in ':'", 0),
+}
+
+
+def cut_fraction(text: str, start: int = 0) -> str | None:
+    """`text` with the first fraction of a second after `start` cut to 6 digits (truncated, never
+    rounded: the instant moves by less than a microsecond and never into the next second), or
+    None when it has at most 6. Python reads `.` and `,` as the separator; kept as written."""
+    dot, comma = text.find(".", start), text.find(",", start)
+    if dot < 0 or 0 <= comma < dot:
+        dot = comma
+    if dot < 0:
+        return None
+    end = dot + 1
+    while end < len(text) and "0" <= text[end] <= "9":
+        end += 1
+    if end - dot <= 7:
+        return None
+    return text[: dot + 7] + text[end:]
+
+
+def _stderr_warning(text: str) -> None:
+    sys.stderr.write(f"WARNING {text}\n")
+
+
+class FractionNotes:
+    """Values cut to the microsecond (see cut_fraction), said once per stream and field per run:
+    one line naming the first input line, the value as it came and as it is kept. A target's
+    loop points `say` at its logger."""
+
+    def __init__(self, say: Callable[[str], None] = _stderr_warning, source: str = "stdin") -> None:
+        self.say = say
+        self.source = source
+        self.said: set[tuple[str, str]] = set()
+
+    def cut(
+        self, text: str, start: int, stream: str, field: str, line: int | None, key: str = ""
+    ) -> str:
+        """`text` cut to 6 fraction digits (itself when it has at most 6); `key` is the field
+        as said once (`items[].at` for every `items[n].at`), `field` by default."""
+        kept = cut_fraction(text, start)
+        if kept is None:
+            return text
+        if (stream, key or field) not in self.said:
+            self.said.add((stream, key or field))
+            where = self.source if line is None else f"{self.source} line {line}"
+            digits = len(text) - len(kept) + 6
+            self.say(
+                f"{where}, stream {stream!r}, field {field!r}: {text!r} has {digits} fraction "
+                f"digits; stored to the microsecond ({kept!r}), as is every later value with "
+                "more than 6 fraction digits in this field"
+            )
+        return kept
+
+
+FRACTIONS = FractionNotes()  # the process's (a target process is one run)
 
 
 def exact_step(step: Any) -> Decimal | None:
@@ -368,7 +438,13 @@ class CheckCode:
     into the same function with `field_block`, so each value is fetched and its type tested once.
     Names reach the code only as values in the function's environment, never as source text."""
 
-    def __init__(self, stream: str, schema: dict[str, Any], keys: list[str]) -> None:
+    def __init__(
+        self,
+        stream: str,
+        schema: dict[str, Any],
+        keys: list[str],
+        notes: FractionNotes = FRACTIONS,
+    ) -> None:
         props: dict[str, Any] = schema.get("properties") or {}
         self.fields: list[_Field] = []
         for name, prop in props.items():
@@ -425,6 +501,8 @@ class CheckCode:
                 self.env[f"_m{i}"] = f.multiple
             if f.parse in _INLINE_PARSERS:
                 self.env[f"_q{i}"] = _INLINE_PARSERS[f.parse][1]
+            if f.parse in CUT_GUARDS:
+                self.env[f"_c{i}"] = _cutter(stream, f.name, CUT_GUARDS[f.parse][1], notes)
         self.env["_D"] = Decimal
         self.env["_DTSHAPE"] = _DTSHAPE
 
@@ -444,6 +522,9 @@ class CheckCode:
         )
         rest = f.fast
         inline = _INLINE_PARSERS.get(f.parse)
+        # a date-time or time past microseconds: cut, said once, and the record holds the cut text
+        guard = CUT_GUARDS.get(f.parse)
+        cut = [f"    if {guard[0]}: v = _c{i}(record, v, line)"] if guard else []
         if f.parse is not None and str in f.fast and inline is not None:
             out += [
                 "elif type(v) is str:",
@@ -454,6 +535,7 @@ class CheckCode:
                 f"            slow({i}, v, line)",
                 "    else:",
                 f"        slow({i}, v, line)",
+                *cut,
                 *["    " + line for line in after(str)],
             ]
             rest = f.fast - {str}
@@ -464,7 +546,7 @@ class CheckCode:
                 f"        _p{i}(v)",
                 "    except ValueError:",
             ]
-            out += [f"        slow({i}, v, line)", *["    " + line for line in after(str)]]
+            out += [f"        slow({i}, v, line)", *cut, *["    " + line for line in after(str)]]
             rest = f.fast - {str}
         if rest or f.parse is None:
             for t in sorted(rest & _NAMED.keys(), key=_NAMED.__getitem__):
@@ -502,3 +584,18 @@ def check_code(
 ) -> CheckCode:
     """The check of `schema`'s records as source, to compile or to fuse with a target's encoding."""
     return CheckCode(stream, schema, list(key_properties or []))
+
+
+def _cutter(
+    stream: str, name: str, start: int, notes: FractionNotes
+) -> Callable[[dict[str, Any], str, int | None], str]:
+    """The record check's cut of field `name` (see FractionNotes): the record is given the cut
+    text too, so a batch kept as dicts, a key, a dedupe, a nested split all see what is stored."""
+
+    def cut(record: dict[str, Any], value: str, line: int | None) -> str:
+        kept = notes.cut(value, start, stream, name, line)
+        if kept is not value:
+            record[name] = kept
+        return kept
+
+    return cut
