@@ -15,6 +15,7 @@ column missing from one CSV file of the stream is written as NULL there (its REC
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice, repeat
 from typing import Any
@@ -130,7 +131,8 @@ def _as_is(r: Rendered) -> Fields:
 def _typed_fields(prop: dict[str, Any]) -> Any:
     """How a typed column's rendering (JSON texts, or texts that need only their JSON quotes)
     becomes csv fields: `null` the empty field, a date or date-time without its JSON quotes
-    (its text has no character the dialect quotes), a JSON document quoted."""
+    (its text has no character the dialect quotes), a JSON document quoted, as the target
+    stores it from a RECORD."""
     convert, _ = converter_for(prop)
     if convert in (to_date, to_datetime):
 
@@ -144,8 +146,7 @@ def _typed_fields(prop: dict[str, Any]) -> Any:
     if convert is orjson.loads:
 
         def document(r: Rendered) -> Fields:
-            texts = r[0]
-            return ["" if t == "null" else '"' + t.replace('"', '""') + '"' for t in texts], False
+            return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False
 
         return document
 
@@ -156,6 +157,17 @@ def _typed_fields(prop: dict[str, Any]) -> Any:
         return ["" if t == "null" else t for t in texts], False
 
     return plain
+
+
+def _minified(text: str) -> str:
+    """A JSON document as target-duckdb stores it from a RECORD (its SQL reading): without
+    blanks, each number as written, strings escaped only where JSON needs it."""
+    value = json.loads(text, parse_float=orjson.Fragment, parse_int=orjson.Fragment)
+    return orjson.dumps(value).decode()
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _assemble(columns: Sequence[Fields], rows: int) -> str:
