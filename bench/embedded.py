@@ -257,7 +257,10 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
         ]
         run("tapwell tap-csv | target-duckdb", steps, d, "duckdb", "duckdb read_csv (limit)")
-    for fmt, tool in (("csv", "tap-csv-batch|target-duckdb"), ("jsonl", "tap-csv-jsonl|target-duckdb")):
+    for fmt, tool in (
+        ("csv", "tap-csv-batch|target-duckdb"),
+        ("jsonl", "tap-csv-jsonl|target-duckdb"),
+    ):
         if tool not in tools:
             continue
         d = fresh(f"tap-csv-{fmt}-target-duckdb")

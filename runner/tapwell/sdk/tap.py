@@ -92,9 +92,7 @@ class Stream:
 LinesFn = Callable[[SyncContext, str, str], Iterable[tuple[bytes, int, Any]]]
 
 
-CsvLinesFn = Callable[
-    [SyncContext], tuple[Sequence[str], Iterable[tuple[bytes, int, Any]]]
-]
+CsvLinesFn = Callable[[SyncContext], tuple[Sequence[str], Iterable[tuple[bytes, int, Any]]]]
 
 
 StreamsFn = Callable[[Any], Sequence[Stream]]
@@ -370,7 +368,9 @@ class Tap:
         if stream.lines is not None and batch_cfg is not None:
             columns: Sequence[str] = ()
             if batch_cfg.format == "csv":
-                assert stream.csv_lines is not None, "a csv batch_config for a stream without csv_lines"
+                assert stream.csv_lines is not None, (
+                    "a csv batch_config for a stream without csv_lines"
+                )
                 columns, chunks = stream.csv_lines(ctx)
             else:
                 chunks = stream.lines(ctx, "{", "}\n")
@@ -470,7 +470,9 @@ class Tap:
         if self.batch_formats:
             out["capabilities"].append("batch")
             if self.batch_auto:
-                listed = self.batch_auto if isinstance(self.batch_auto, tuple) else self.batch_formats
+                listed = (
+                    self.batch_auto if isinstance(self.batch_auto, tuple) else self.batch_formats
+                )
                 out["batch_formats"] = list(listed)
         return out
 

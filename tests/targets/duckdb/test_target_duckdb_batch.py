@@ -180,7 +180,7 @@ def test_values_at_the_edges_load_exactly(bin_path: Path, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr.decode()
     got = query(
         tmp_path / "w.duckdb",
-        "SELECT n, amount::VARCHAR, ratio, ok, day::VARCHAR, epoch_us(\"at\"), doc::VARCHAR "
+        'SELECT n, amount::VARCHAR, ratio, ok, day::VARCHAR, epoch_us("at"), doc::VARCHAR '
         "FROM s ORDER BY id",
     )
     assert got == [
