@@ -60,6 +60,8 @@ def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: l
             while rows := list(islice(reader, CHUNK)):
                 try:
                     rows = _full_width(rows, len(header))
+                    if not rows:
+                        continue  # only blank lines
                     rendered, n, top = plan.render(rows)
                 except BadRow as bad:
                     raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
