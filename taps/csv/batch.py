@@ -22,11 +22,12 @@ from typing import Any
 
 import orjson
 from tapwell.sdk.tap import SyncContext
+from tapwell.singer.schema import property_format, property_types
 
 from .discovery import StreamConfig
 from .lines import BadRow, Rendered, Renderer, column_renderer
 from .sync import CHUNK, _bad_row, _full_width, _LinePlan, _no_gc, _reading
-from .types import converter_for, to_date, to_datetime
+from .types import converter_for
 
 __all__ = ["csv_lines"]
 
@@ -134,31 +135,35 @@ def _typed_fields(prop: dict[str, Any]) -> Any:
     """How a typed column's rendering (JSON texts, or texts that need only their JSON quotes)
     becomes csv fields: `null` the empty field, a date or date-time without its JSON quotes
     (its text has no character the dialect quotes), a JSON document quoted, as the target
-    stores it from a RECORD."""
-    convert, _ = converter_for(prop)
-    if convert in (to_date, to_datetime):
+    stores it from a RECORD. The kind is read from the property in converter_for's order."""
+    kinds = set(property_types(prop)) - {"null"}
+    dated = "string" in kinds and property_format(prop) in ("date", "date-time")
+    if (
+        (kinds and kinds <= {"integer", "number"})
+        or kinds == {"boolean"}
+        or not (dated or kinds & {"object", "array"})
+    ):
+        return _plain
+    return _dated if dated else _document
 
-        def dated(r: Rendered) -> Fields:
-            texts, bare, _ = r
-            if bare:
-                return texts, False
-            return ["" if t == "null" else t[1:-1] for t in texts], False
 
-        return dated
-    if convert is orjson.loads:
+def _plain(r: Rendered) -> Fields:
+    """Integers, numbers, booleans: no character the dialect quotes."""
+    texts, bare, _ = r
+    if bare or "null" not in texts:
+        return texts, False
+    return ["" if t == "null" else t for t in texts], False
 
-        def document(r: Rendered) -> Fields:
-            return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False
 
-        return document
+def _dated(r: Rendered) -> Fields:
+    texts, bare, _ = r
+    if bare:
+        return texts, False
+    return ["" if t == "null" else t[1:-1] for t in texts], False
 
-    def plain(r: Rendered) -> Fields:  # integers, numbers, booleans: no character to quote
-        texts, bare, _ = r
-        if bare or "null" not in texts:
-            return texts, False
-        return ["" if t == "null" else t for t in texts], False
 
-    return plain
+def _document(r: Rendered) -> Fields:
+    return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False
 
 
 def _minified(text: str) -> str:
