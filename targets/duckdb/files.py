@@ -55,17 +55,18 @@ def csv_source(path: str, gz: bool, names: list[str]) -> str:
 
 
 def header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
+    """The file's column names: its first csv record (a quoted name may hold a line break)."""
     try:
         with gzip.open(path, "rb") if gz else open(path, "rb") as f:
-            first = f.readline()
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            first = next(csv.reader(text, strict=True), None)
     except (OSError, EOFError, zlib.error) as exc:
         raise bad(batch, source, f"BATCH file {path} cannot be read ({exc})") from None
-    if not first.endswith(b"\n"):
-        raise bad(batch, source, f"BATCH file {path} row 1: no header line (empty or truncated)")
-    try:
-        return next(csv.reader(io.StringIO(first.decode("utf-8"))))
-    except (UnicodeDecodeError, csv.Error, StopIteration):
+    except (UnicodeDecodeError, csv.Error):
         raise bad(batch, source, f"BATCH file {path} row 1: the header is not csv") from None
+    if first is None:
+        raise bad(batch, source, f"BATCH file {path} row 1: no header line (empty or truncated)")
+    return first
 
 
 # ----------------------------------------------------------------------------- the checks

@@ -15,7 +15,10 @@ import pytest
 from helpers.duckdb_target import query
 from tapwell.runner import fast_lane
 
-LONG = 'a column name of more than sixty-four bytes: \u00e9\u00e9\u00e9 \U0001f600 and "quotes", commas'
+LONG = (
+    "a column name of more than sixty-four bytes: \u00e9\u00e9\u00e9 \U0001f600, "
+    '"quotes", it\'s, and\na line break'
+)
 COLUMNS = {
     "id": {"type": "integer"},
     "n": {"type": ["null", "integer"]},
