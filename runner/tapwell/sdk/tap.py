@@ -365,12 +365,11 @@ class Tap:
         checkpoint = bool(rkey and stream.is_sorted and self.state_every > 0)
         write = writer.write_record
         batch_cfg = getattr(config, "batch_config", None) if self.batch_formats else None
+        if batch_cfg is not None and batch_cfg.format == "csv" and stream.csv_lines is None:
+            batch_cfg = None  # a stream that cannot write csv lines sends RECORD lines
         if stream.lines is not None and batch_cfg is not None:
             columns: Sequence[str] = ()
-            if batch_cfg.format == "csv":
-                assert stream.csv_lines is not None, (
-                    "a csv batch_config for a stream without csv_lines"
-                )
+            if stream.csv_lines is not None and batch_cfg.format == "csv":
                 columns, chunks = stream.csv_lines(ctx)
             else:
                 chunks = stream.lines(ctx, "{", "}\n")
