@@ -501,12 +501,15 @@ class DuckDBLoader:
         )
         target = self._qualified(table.schema, table.name)
         source = getattr(self, "source", "stdin")
+        if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
+            self.con.execute(f"DELETE FROM {target}")
+            self.overwritten.add(batch.spec.name)
         for path, gz in batch.files:
-            rows, cols, casts = files.staged_select(batch, table, path, gz, source)
+            f = files.plan(batch, table, path, gz, source, bool(keys))
             try:
-                batch.file_rows += self._merge(batch, table, target, rows, cols, keys, deleted)
+                batch.file_rows += files.merge(self.con, target, f, deleted)
             except duckdb.Error as exc:
-                raise files.refused(self.con, batch, path, gz, casts, exc, source) from None
+                raise files.refused(self.con, batch, f, exc, source) from None
 
     def _merge(
         self,
