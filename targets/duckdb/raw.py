@@ -18,6 +18,7 @@ unions of kinds, `required`, multipleOf other than 10^-s, `_sdc_unchanged`, nest
 
 from __future__ import annotations
 
+import json
 import re
 from array import array
 from collections.abc import Callable
@@ -127,7 +128,7 @@ def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
         checks = ["v IS NOT NULL"]
     elif real == {"string"} and (fmt, base) in (("date-time", "TIMESTAMPTZ"), ("date", "DATE")):
         shape = DATETIME if base == "TIMESTAMPTZ" else DATE
-        text, value = STRING, f"TRY_CAST(s AS {base})"
+        text, value = "r[2:-2]", f"TRY_CAST(s AS {base})"  # escaped text fails the shape: Python
         checks = [
             "left(r, 1) = '\"'",
             f"regexp_full_match(s, '{shape}')",
@@ -176,16 +177,32 @@ def _named(sql: str, j: int) -> str:
     return _NAME.sub(lambda m: f"{m[0]}{j}", sql)
 
 
-def create_rows(p: Plan, version: int | None) -> tuple[str, list[str]]:
+def structure(p: Plan, version: int | None, strict: bool) -> str:
+    """json_transform's structure for the batch's lines. Strict: the message's every key, as our
+    writers write it (type, stream, record with every property, the batch's version when it has
+    one), for json_transform_strict, which refuses a line with a key missing, added or twice."""
+    if not strict:
+        return p.structure
+    shape: dict[str, Any] = {"type": "JSON", "stream": "JSON", "record": json.loads(p.structure)["record"]}
+    if version is not None:
+        shape["version"] = "JSON"
+    return dumps(shape).decode()
+
+
+def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str, list[str]]:
     """(the statement that makes ROWS from LINES, the table's columns it fills), one level of
     SELECT per step so each value is computed once. A line that is not UTF-8 or that DuckDB
-    cannot parse is BAD."""
+    cannot parse is BAD.
+
+    Strict (tried first): json_transform_strict reads each line as our writers write it, so a
+    line with a property missing or written twice, or any other key, is BAD; the loop chose
+    lines ending in the batch's version, which needs no other check. Otherwise (a batch strict
+    refused): json_transform, a missing property read as null, the version checked and the
+    record's keys counted and compared to find a property written twice."""
+    n = len(p.columns)
     record = "struct_extract(ok, 'record')"
-    rs = [
-        f"struct_extract({record}, {_lit(c.staged.prop)})::VARCHAR AS r{j}"
-        for j, c in enumerate(p.columns)
-    ]
-    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns)]
+    rs = [f"struct_extract({record}, {_lit(c.staged.prop)})::VARCHAR AS r{j}" for j, c in enumerate(p.columns)]
+    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns) if c.text != "r"]
     vs = [f"{_named(c.value, j)} AS v{j}" for j, c in enumerate(p.columns)]
     bad = [f"NOT ({_named(c.good, j)})" for j, c in enumerate(p.columns)]
     values, cols = [], []
@@ -197,24 +214,32 @@ def create_rows(p: Plan, version: int | None) -> tuple[str, list[str]]:
     if version is not None:
         values.append(f"CAST({int(version)} AS BIGINT) AS _sdc_table_version")
         cols.append("_sdc_table_version")
-    lines = (
-        f"SELECT {N}, d, try(json_transform(d, ?)) AS ok, len(try(json_keys(d, '$.record'))) AS nk "
-        f"FROM (SELECT n AS {N}, try(decode(j)) AS d FROM {LINES})"
-    )
-    # A property written twice: DuckDB reads the first, the Python parser the last, so the line
-    # is BAD (decoded in Python). Only a line with more keys than properties it gave a value
-    # (extra keys, nulls) has its keys compared, which costs.
-    given = " + ".join(f"(r{j} IS NOT NULL)::INTEGER" for j in range(len(p.columns))) or "0"
-    twice = (
-        f"CASE WHEN nk > {given} "
-        "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
-    )
+    r_names = ", ".join(f"r{j}" for j in range(n))
+    s_names = "".join(f", s{j}" for j, c in enumerate(p.columns) if c.text != "r")
+    if strict:
+        lines = f"SELECT n AS {N}, try(json_transform_strict(try(decode(j)), ?)) AS ok FROM {LINES}"
+        broken, carried = "ok IS NULL", ""
+    else:
+        # A property written twice: DuckDB reads the first, the Python parser the last, so the
+        # line is BAD (decoded in Python). Only a line with more keys than properties it gave a
+        # value (extra keys, nulls) has its keys compared, which costs.
+        given = " + ".join(f"(r{j} IS NOT NULL)::INTEGER" for j in range(n)) or "0"
+        lines = (
+            f"SELECT {N}, d, ok, len(try(json_keys(d, '$.record'))) AS nk FROM ("
+            f"SELECT {N}, d, try(json_transform(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES}))"
+        )
+        broken = (
+            f"ok IS NULL OR NOT ({VERSION}) OR CASE WHEN nk > {given} "
+            "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
+        )
+        carried = ", d, nk"
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {N}, {', '.join(values)}, "
-        f"(ok IS NULL OR NOT ({VERSION}) OR {' OR '.join(bad) or 'false'} OR twice) AS {BAD} "
-        f"FROM (SELECT *, {', '.join(vs)} FROM (SELECT *, {', '.join(ss)} FROM ("
-        f"SELECT *, {twice} AS twice FROM ("
-        f"SELECT {N}, d, ok, nk, {', '.join(rs)} FROM ({lines})))))"
+        f"(broken OR {' OR '.join(bad) or 'false'}) AS {BAD} "
+        f"FROM (SELECT {N}, broken, {r_names}{s_names}, {', '.join(vs)} FROM ("
+        f"SELECT {N}, ({broken}) AS broken, {r_names}{''.join(', ' + x for x in ss)} FROM ("
+        f"SELECT {N}, ok{carried}, {', '.join(rs)} FROM ({lines}))))"
     )
     return sql, cols
 
