@@ -537,7 +537,6 @@ def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterato
     if read1 is None:
         yield from stream
         return
-    head, mid, at = RAW_HEAD, RAW_MID, len(RAW_HEAD)
     rest = b""
     while True:
         data = read1(BLOCK)
@@ -550,11 +549,30 @@ def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterato
         cut = data.rfind(b"\n") + 1
         if cut < len(data):
             data, rest = data[:cut], data[cut:]
-        if not data:
-            continue
-        if raw_lanes and data.startswith(head):
-            taker = raw_lanes.get(data[at : data.find(mid, at)])
-            if taker is not None and taker.takes_block(data, data.count(b"\n")):
-                yield taker, data
-                continue
+        if data:
+            yield from _blocks(data, raw_lanes)
+
+
+SMALL = 64  # lines: a block this short that a raw lane does not take whole comes line by line
+
+
+def _blocks(data: bytes, raw_lanes: dict[bytes, lanes.RawLane]) -> Iterator[Any]:
+    """`data` (whole lines) as `_pieces` gives it: one (lane, block) pair when a raw lane takes
+    every line, else its halves in turn, so one other line (a STATE, the RECORD that begins a
+    batch) sends only the few lines around it the line-by-line way. Each half is matched when
+    the one before it was handled, against the lanes of that moment."""
+    lines = data.count(b"\n")
+    if raw_lanes and data.startswith(RAW_HEAD):
+        at = len(RAW_HEAD)
+        taker = raw_lanes.get(data[at : data.find(RAW_MID, at)])
+        if taker is not None and taker.takes_block(data, lines):
+            yield taker, data
+            return
+    if lines < SMALL:
         yield from io.BytesIO(data)
+        return
+    cut = data.find(b"\n", len(data) // 2) + 1
+    if cut in (0, len(data)):  # one long line in the second half
+        cut = data.rfind(b"\n", 0, len(data) // 2) + 1
+    yield from _blocks(data[:cut], raw_lanes)
+    yield from _blocks(data[cut:], raw_lanes)
