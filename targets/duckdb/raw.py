@@ -39,6 +39,7 @@ from .stage import UNCHANGED, StagedColumn
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
 N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside the columns
+SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
 DATETIME = (
@@ -253,7 +254,12 @@ def arrow_lines(lines: list[bytes]) -> Any:
     data = pa.Array.from_buffers(
         pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(lines))]
     )
-    return pa.table([pa.array(range(len(lines)), pa.int64()), data], names=["n", "j"])
+    positions = pa.Array.from_buffers(
+        pa.int64(), len(lines), [None, pa.py_buffer(array("q", range(len(lines))))]
+    )
+    table = pa.table([positions, data], names=["n", "j"])
+    # DuckDB scans an Arrow table one record batch per thread: in slices, every thread reads
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE))
 
 
 def staged_rows(p: Plan, cols: list[str], upsert: bool) -> str:
