@@ -384,9 +384,11 @@ class DuckDBLoader:
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
-        if raw.has_lines(batch.records):
-            if table.raw is not None and self._load_lines(batch, table, keys, deleted):
-                return
+        kinds = set(map(type, batch.records))
+        if bytes in kinds:  # RECORD lines as they came, read in SQL unless other records joined
+            if table.raw is not None and kinds == {bytes}:
+                if self._load_lines(batch, table, keys, deleted):
+                    return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
         every = self._rows(batch, table)
         u = unchanged.position(table.staged)
@@ -446,8 +448,6 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        if set(map(type, batch.records)) != {bytes}:
-            return False  # some records took the Python path (a version changed, long numbers)
         lines = raw.arrow_lines(batch.records)
         self.con.register(raw.LINES, lines)
         try:
@@ -472,7 +472,7 @@ class DuckDBLoader:
             target = self._qualified(table.schema, table.name)
             rows = raw.staged_rows(plan, cols, bool(keys))
             try:
-                self._merge(batch, table, target, rows, cols, keys, deleted)
+                self._merge(batch, table, target, rows, cols, keys, deleted, raw.ROWS)
             except duckdb.Error as exc:
                 raise SyncError(
                     f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
@@ -521,9 +521,11 @@ class DuckDBLoader:
         cols: list[str],
         keys: list[str],
         deleted: bool,
+        keyed: str | None = None,
     ) -> int:
         """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
-        staging table) into the table: overwrite's first delete, the delete by key, the insert;
+        staging table) into the table: overwrite's first delete, the delete by key (of the keys
+        in `keyed` when given: the rows before the last of each key was chosen), the insert;
         returns the rows inserted."""
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
@@ -533,7 +535,7 @@ class DuckDBLoader:
                 f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
             )
             gone = self.con.execute(
-                f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}"
+                f"DELETE FROM {target} AS t USING {keyed or staged_rows} AS s WHERE {match}"
             ).fetchone()
             self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""

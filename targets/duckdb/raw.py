@@ -23,7 +23,6 @@ import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from tapwell.sdk import target_lanes as lanes
@@ -246,19 +245,15 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
 
 
 def arrow_lines(lines: list[bytes]) -> Any:
-    """The lines as an Arrow table (n: position, j: the line's bytes), built from one buffer
-    (no Python object per line; SQL decodes them as UTF-8, a line that is not is BAD)."""
+    """The lines as an Arrow table (n: position, j: the line's bytes), copied by pyarrow in one
+    C loop (SQL decodes them as UTF-8, a line that is not is BAD), in record batches of SLICE
+    lines: DuckDB scans an Arrow table one record batch per thread."""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
-    offsets = array("q", accumulate(map(len, lines), initial=0))
-    data = pa.Array.from_buffers(
-        pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(lines))]
-    )
     positions = pa.Array.from_buffers(
         pa.int64(), len(lines), [None, pa.py_buffer(array("q", range(len(lines))))]
     )
-    table = pa.table([positions, data], names=["n", "j"])
-    # DuckDB scans an Arrow table one record batch per thread: in slices, every thread reads
+    table = pa.table([positions, pa.array(lines, pa.large_binary())], names=["n", "j"])
     return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE))
 
 
@@ -302,7 +297,3 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
 
 def _keep_version(batch: Batch, version: int) -> None:
     """A line's own version: the batch's is the loop's (the lines were chosen by it)."""
-
-
-def has_lines(records: list[Any]) -> bool:
-    return bytes in set(map(type, records))
