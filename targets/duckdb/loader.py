@@ -390,6 +390,8 @@ class DuckDBLoader:
                 if self._load_lines(batch, table, keys, deleted):
                     return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
+            if batch.version is not None:  # a line held one the loop did not see
+                self._ensure_column(table, "_sdc_table_version", "BIGINT")
         every = self._rows(batch, table)
         u = unchanged.position(table.staged)
         kept = u is not None and unchanged.present(every, u)
@@ -448,10 +450,11 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        lines = raw.arrow_lines(batch.records)
+        lines, mentions_version = raw.arrow_lines(batch.records)
+        reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:
-            for strict in (True, False):  # strict: lines as our writers write them, the usual case
+            for strict in reads:  # strict: lines as our writers write them, the usual case
                 create, cols = raw.create_rows(plan, batch.version, strict)
                 self.con.execute(create, [raw.structure(plan, batch.version, strict)])
                 found = self.con.execute(f"SELECT bool_or({raw.BAD}) FROM {raw.ROWS}").fetchall()

@@ -50,7 +50,10 @@ DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding
 # one are written by the Python path's writer instead.
 SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
-# The message's version, when it has one, is a whole number (the loop chose lines ending in it).
+# The message's version in the lax read: none in a batch without one (a line of another writer
+# may hold one before a last object key, and still end as ours: the loop did not see it), a whole
+# number in a batch with one (the loop chose lines ending in it; DuckDB reads the first of two).
+NO_VERSION = "struct_extract(ok, 'version') IS NULL"
 VERSION = (
     "struct_extract(ok, 'version') IS NULL OR NOT (contains(struct_extract(ok, 'version')::VARCHAR, '.') OR "
     "contains(struct_extract(ok, 'version')::VARCHAR, 'e') OR contains(struct_extract(ok, 'version')::VARCHAR, 'E'))"
@@ -238,7 +241,7 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
             f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES}))"
         )
         broken = (
-            f"ok IS NULL OR NOT ({VERSION}) OR CASE WHEN nk > {given} "
+            f"ok IS NULL OR NOT ({NO_VERSION if version is None else VERSION}) OR CASE WHEN nk > {given} "
             "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
         )
         carried = ", d, nk"
@@ -252,23 +255,33 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     return sql, cols
 
 
-def arrow_lines(lines: list[bytes]) -> Any:
-    """The lines as an Arrow table (n: position, j: the line's bytes), built from one buffer
-    (no Python object per line; SQL decodes them as UTF-8, a line that is not is BAD), in record
-    batches of SLICE lines: DuckDB scans an Arrow table one record batch per thread. (pyarrow's
-    own copy of the list, pa.array, is no faster and its pool keeps ~35 MB more at the peak.)"""
+def arrow_lines(lines: list[bytes]) -> tuple[Any, bool]:
+    """(the lines as an Arrow table, whether any holds the text "version"). The table (n:
+    position, j: the line's bytes) is built from one buffer (no Python object per line; SQL
+    decodes them as UTF-8, a line that is not is BAD), in record batches of SLICE lines: DuckDB
+    scans an Arrow table one record batch per thread. (pyarrow's own copy of the list, pa.array,
+    is no faster and its pool keeps ~35 MB more at the peak.)"""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
     count = len(lines)
+    joined = b"".join(lines)
     offsets = array("q", accumulate(map(len, lines), initial=0))
     data = pa.Array.from_buffers(
-        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(lines))]
+        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(joined)]
     )
     positions = pa.Array.from_buffers(
         pa.int64(), count, [None, pa.py_buffer(array("q", range(count)))]
     )
     table = pa.table([positions, data], names=["n", "j"])
-    return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE))
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)), b'"version"' in joined
+
+
+def strict_first(version: int | None, mentions_version: bool) -> bool:
+    """Whether the strict read is tried first. Strict takes a key it was not given as it is: in
+    a batch without a version, a line of another writer holding one (before a last object key,
+    so it still ends as ours) would lose it, so lines that name "version" anywhere (a property of
+    that name too) are read the lax way, which checks there is none."""
+    return version is not None or not mentions_version
 
 
 def staged_rows(p: Plan, cols: list[str], upsert: bool) -> str:
@@ -307,7 +320,10 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
         scratch.lines.append(line_no)
     batch.records[:] = scratch.records
     batch.refused = scratch.refused
+    batch.version = scratch.version
 
 
 def _keep_version(batch: Batch, version: int) -> None:
-    """A line's own version: the batch's is the loop's (the lines were chosen by it)."""
+    """A line's own version, as the loop takes one (the batch's becomes it): the loop chose
+    lines ending in the batch's, but another writer's line may hold one elsewhere."""
+    batch.version = version
