@@ -81,9 +81,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     seen: list[bool] = []
     real = raw.create_rows
 
-    def spy(plan: Any, version: int | None, strict: bool = True) -> Any:
-        seen.append(strict)
-        return real(plan, version, strict)
+    def spy(plan: Any, version: int | None, *strict: bool) -> Any:
+        seen.append(strict[0] if strict else True)
+        return real(plan, version, *strict)
 
     monkeypatch.setattr(raw, "create_rows", spy)
     return seen
