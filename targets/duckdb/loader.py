@@ -386,9 +386,9 @@ class DuckDBLoader:
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
         kinds = set(map(type, batch.records))
         if bytes in kinds:  # RECORD lines as they came, read in SQL unless other records joined
-            if table.raw is not None and kinds == {bytes}:
-                if self._load_lines(batch, table, keys, deleted):
-                    return
+            lines_only = table.raw is not None and kinds == {bytes}
+            if lines_only and self._load_lines(batch, table, keys, deleted):
+                return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
             if batch.version is not None:  # a line held one the loop did not see
                 self._ensure_column(table, "_sdc_table_version", "BIGINT")
