@@ -281,22 +281,3 @@ def test_a_number_a_double_holds_stays_on_the_fast_path(number: str) -> None:
     line = ('{"type":"RECORD","stream":"s","record":{"n":' + number + "}}").encode()
     assert not needs_exact(line)
     assert sniff_record(line) == {"type": "RECORD", "stream": "s", "record": {"n": float(number)}}
-
-
-def test_needs_exact_finds_an_exponent_wherever_it_is_among_many_near_misses() -> None:
-    """The exponent test looks at each digit-then-e place in turn (few in a block of record
-    lines), and at many such places falls back to searching: same answer as searching for each
-    spelling, whichever way it goes."""
-    from tapwell.singer.wire import _DIGITS, _EXPONENTS
-
-    def searched(raw: bytes) -> bool:
-        digits = raw.translate(_DIGITS)
-        return b"9" * 16 in digits or any(e in digits for e in _EXPONENTS)
-
-    near = b'"\\u000e","1e5","2E+1","3e-12",'  # a digit then an e, no three-digit exponent
-    for misses in (0, 1, 5, 64, 65, 300):
-        for tail in (b"", b'"n":1e-400', b'"n":2E+308', b'"n":7e123,'):
-            raw = near * misses + tail
-            assert needs_exact(raw) == searched(raw) == bool(tail), (misses, tail)
-            raw = tail + near * misses
-            assert needs_exact(raw) == searched(raw) == bool(tail), (misses, tail)

@@ -52,23 +52,7 @@ def needs_exact(raw: bytes) -> bool:
     """Whether a line (or block of lines) may hold a number that a float does not hold exactly:
     such a line is read by `loads`'s exact path, never by orjson alone."""
     digits = raw.translate(_DIGITS)
-    return _RUN in digits or _exponent(digits)
-
-
-def _exponent(digits: bytes) -> bool:
-    """Whether translated `digits` hold one of _EXPONENTS. Each begins with "9e", which is rare
-    (a digit then an e: "\u000e" in a string is one), so its few places are tested one by one:
-    one pass over a block of lines, where searching for each needle took two (the "9" they
-    begin and end with is everywhere). Many places: the two searches after all."""
-    find, at, tried = digits.find, digits.find(b"9e"), 0
-    while at >= 0:
-        if digits.startswith(_EXPONENTS, at):
-            return True
-        tried += 1
-        if tried > 64:
-            return any(e in digits for e in _EXPONENTS)
-        at = find(b"9e", at + 2)
-    return False
+    return _RUN in digits or (b"9e" in digits and any(e in digits for e in _EXPONENTS))
 
 
 _OPTS = orjson.OPT_NAIVE_UTC
