@@ -1,8 +1,9 @@
 """RECORD lines handed to DuckDB as they are: no Python JSON parse, no Python check per record.
 
 The loop gives a batch the input lines of its records when this module says the stream can take
-them (`plan`): one Arrow string column, read by `json_transform` into each property's JSON text,
-then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
+them (`plan`): one Arrow string column, read by `json_transform_strict` (given the message's every
+key, as our writers write it; `json_transform` for a batch it refuses) into each property's JSON
+text, then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
 the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
 tell (a present null from a missing property, an integral float in an integer column, a JSON
 document whose numbers two JSON writers may spell apart): a row they refuse, a line DuckDB cannot
