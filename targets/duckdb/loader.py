@@ -450,7 +450,7 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        lines, mentions_version = raw.arrow_lines(batch.records)
+        lines, mentions_version = raw.lines_table(batch.records)
         reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:

@@ -256,7 +256,7 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     return sql, cols
 
 
-def arrow_lines(lines: list[bytes]) -> tuple[Any, bool]:
+def lines_table(lines: list[bytes]) -> tuple[Any, bool]:
     """(the lines as an Arrow table, whether any holds the text "version"). The table (n:
     position, j: the line's bytes) is built from one buffer (no Python object per line; SQL
     decodes them as UTF-8, a line that is not is BAD), in record batches of SLICE lines: DuckDB
@@ -275,6 +275,11 @@ def arrow_lines(lines: list[bytes]) -> tuple[Any, bool]:
     )
     table = pa.table([positions, data], names=["n", "j"])
     return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)), b'"version"' in joined
+
+
+def arrow_lines(lines: list[bytes]) -> Any:
+    """The lines as an Arrow table (see lines_table)."""
+    return lines_table(lines)[0]
 
 
 def strict_first(version: int | None, mentions_version: bool) -> bool:
@@ -328,3 +333,7 @@ def _keep_version(batch: Batch, version: int) -> None:
     """A line's own version, as the loop takes one (the batch's becomes it): the loop chose
     lines ending in the batch's, but another writer's line may hold one elsewhere."""
     batch.version = version
+
+
+def has_lines(records: list[Any]) -> bool:
+    return bytes in set(map(type, records))
