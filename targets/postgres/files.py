@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import psycopg
@@ -23,6 +23,7 @@ import psycopg.errors
 from psycopg import sql
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.schema import FRACTIONS
 
 from . import ddl
 from .types import family
@@ -95,12 +96,28 @@ def _copy_file(
     table = loader.tables[batch.spec.name]
     nul = table.nul
     json_at = [i for i, c in enumerate(cols) if family(table.columns.get(c, "")) in JSON_TYPES]
+    moments = _moments(table, cols)
+    offset = 0
+    props = {col: prop for prop, col in table.props.items()}
+
+    def cut(text: str, start: int, index: int, at: int) -> str:
+        return FRACTIONS.cut(
+            text,
+            start,
+            batch.spec.name,
+            props.get(cols[index], cols[index]),
+            batch.first_line,
+            where=lambda: f"BATCH file {path} row {_row_number(path, gz, offset + at)}",
+        )
+
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            if json_at:
-                offset = 0
+            if json_at or moments:
                 for piece in _rows_in_chunks(f):
-                    if b"\\u0000" in piece:
+                    size = len(piece)
+                    if moments and _long_fraction(piece):
+                        piece = _cut_fractions(piece, len(cols), moments, cut)
+                    if json_at and b"\\u0000" in piece:
                         try:
                             piece = _json_without_nul(piece, json_at, cols, nul)
                         except _NulInJson as exc:
@@ -110,7 +127,7 @@ def _copy_file(
                                 loader.source,
                                 f"BATCH file {path} row {row}, column {exc.column}: {NUL_IN_JSON}",
                             ) from None
-                    offset += len(piece)
+                    offset += size
                     pipe.write(_without_nul(piece, nul))
             else:
                 while chunk := f.read(CHUNK):
@@ -244,6 +261,69 @@ def _json_without_nul(piece: bytes, json_at: list[int], cols: list[str], nul: An
                     nul.count += 1
                     out.append(piece[done:start])
                     out.append(fixed)
+                    done = stop
+            if piece[stop : stop + 1] != b",":
+                break
+            at = stop + 1
+        pos = row_end
+    out.append(piece[done:])
+    return b"".join(out)
+
+
+# A time's seconds and a fraction of more than 6 digits, in a piece whose digits all read `d`.
+_DIGITS = bytes.maketrans(b"0123456789", b"d" * 10)
+_LONG_FRACTIONS = (b":dd.ddddddd", b":dd,ddddddd")
+
+
+def _moments(table: Any, cols: list[str]) -> dict[int, int]:
+    """The date-time and time columns among `cols`: index -> where a value's time begins (for
+    tapwell.singer.schema.cut_fraction)."""
+    out = {}
+    for index, col in enumerate(cols):
+        fam = family(table.columns.get(col, ""))
+        if fam.startswith("time"):
+            out[index] = 10 if fam.startswith("timestamp") else 0
+    return out
+
+
+def _long_fraction(piece: bytes) -> bool:
+    """Whether `piece` may hold a time with more than 6 fraction digits, which PostgreSQL would
+    round (the RECORD lane cuts them: tapwell.singer.schema.FractionNotes). Two C passes over
+    the piece; a text column may hold such a time too: `_cut_fractions` looks closer."""
+    shape = piece.translate(_DIGITS)
+    return any(shape.find(long) >= 0 for long in _LONG_FRACTIONS)
+
+
+def _cut_fractions(
+    piece: bytes, width: int, moments: dict[int, int], cut: Callable[[str, int, int, int], str]
+) -> bytes:
+    """`piece` (whole csv rows of `width` columns) with each value of a date-time or time column
+    (`moments`, see _moments) passed through `cut(text, start, column index, row offset)`, which
+    returns it cut to microseconds (and says so); quoting kept as it was."""
+    shape = piece.translate(_DIGITS)
+    out: list[bytes] = []
+    done = pos = 0
+    while pos < len(piece):
+        row_end = _row_end(piece, pos)
+        if all(shape.find(long, pos, row_end) < 0 for long in _LONG_FRACTIONS):
+            pos = row_end
+            continue
+        at = pos
+        for index in range(width):
+            field = _FIELD.match(piece, at)
+            if field is None:
+                break
+            start, stop = field.span()
+            if index in moments:
+                raw = piece[start:stop]
+                quoted = raw[:1] == b'"'
+                text = (raw[1:-1].replace(b'""', b'"') if quoted else raw).decode(
+                    "utf-8", "surrogateescape"
+                )
+                kept = cut(text, moments[index], index, pos)
+                if kept is not text:
+                    new = kept.encode("utf-8", "surrogateescape")
+                    out += [piece[done:start], b'"' + new.replace(b'"', b'""') + b'"' if quoted else new]
                     done = stop
             if piece[stop : stop + 1] != b",":
                 break

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tapwell.sdk.tap_batch import csv_line, csv_text
 from tapwell.singer.schema import compile_checker, cut_fraction
 
 BIN = Path(sys.executable).parent
@@ -71,8 +72,8 @@ def expected() -> dict[int, tuple[datetime, time]]:
 
 
 def messages(lane: str, tmp_path: Path) -> bytes:
-    """SCHEMA, half the records, STATE, the SCHEMA again, the rest, STATE: by RECORD lines or
-    by singer-sdk's jsonl BATCH files."""
+    """SCHEMA, half the records, STATE, the SCHEMA again, the rest, STATE: by RECORD lines, by
+    singer-sdk's jsonl BATCH files or by csv BATCH files (the targets' own fast lane)."""
     ids = sorted(VALUES)
     halves = [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
     out: list[dict[str, Any]] = []
@@ -80,6 +81,20 @@ def messages(lane: str, tmp_path: Path) -> bytes:
         out.append(SCHEMA)
         if lane == "record":
             out += [{"type": "RECORD", "stream": "t", "record": record(i)} for i in half]
+        elif lane == "csv":  # tapwell's dialect (tapwell.sdk.tap_batch): every value quoted
+            path = tmp_path / f"part{n}.csv"
+            path.write_bytes(
+                csv_line(["id", "ts", "t", "ev"])
+                + b"".join(csv_line([csv_text(v) for v in record(i).values()]) for i in half)
+            )
+            out.append(
+                {
+                    "type": "BATCH",
+                    "stream": "t",
+                    "encoding": {"format": "csv", "compression": "none"},
+                    "manifest": [f"file://{path}"],
+                }
+            )
         else:
             path = tmp_path / f"part{n}.jsonl"
             path.write_text("".join(json.dumps(record(i)) + "\n" for i in half))
@@ -180,8 +195,16 @@ def test_duckdb_truncates_and_says_once(mode: str, lane: str, tmp_path: Path) ->
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("lane", ["record", "jsonl"])
-@pytest.mark.parametrize("mode", ["json", "tables"])
+@pytest.mark.parametrize(
+    "mode,lane",
+    [
+        ("json", "record"),
+        ("json", "jsonl"),
+        ("json", "csv"),
+        ("tables", "record"),
+        ("tables", "jsonl"),
+    ],
+)
 def test_postgres_truncates_and_says_once(
     mode: str, lane: str, tmp_path: Path, pg_db: dict[str, Any]
 ) -> None:

@@ -226,19 +226,29 @@ class FractionNotes:
         self.said: set[tuple[str, str]] = set()
 
     def cut(
-        self, text: str, start: int, stream: str, field: str, line: int | None, key: str = ""
+        self,
+        text: str,
+        start: int,
+        stream: str,
+        field: str,
+        line: int | None,
+        key: str = "",
+        where: Callable[[], str] | None = None,
     ) -> str:
         """`text` cut to 6 fraction digits (itself when it has at most 6); `key` is the field
-        as said once (`items[].at` for every `items[n].at`), `field` by default."""
+        as said once (`items[].at` for every `items[n].at`), `field` by default; `where()`
+        names the place (a BATCH file's row) when the input line alone does not."""
         kept = cut_fraction(text, start)
         if kept is None:
             return text
         if (stream, key or field) not in self.said:
             self.said.add((stream, key or field))
-            where = self.source if line is None else f"{self.source} line {line}"
+            where_ = self.source if line is None else f"{self.source} line {line}"
+            if where is not None:
+                where_ += f" ({where()})"
             digits = len(text) - len(kept) + 6
             self.say(
-                f"{where}, stream {stream!r}, field {field!r}: {text!r} has {digits} fraction "
+                f"{where_}, stream {stream!r}, field {field!r}: {text!r} has {digits} fraction "
                 f"digits; stored to the microsecond ({kept!r}), as is every later value with "
                 "more than 6 fraction digits in this field"
             )
