@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from tapwell.sdk.csv_fractions import moment_start, row_number, scan
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import property_types
+from tapwell.singer.schema import FRACTIONS, property_types
 
 from .raw import DATE, DATETIME, INTEGER_TYPES
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from .loader import Table
 
 N = "_tapwell_n"  # a row's position in its file (naming a refused row)
+# raw.DATETIME with any number of fraction digits: DuckDB's cast truncates past microseconds, as
+# the RECORD lane cuts them; `plan` says so once per field (tapwell.sdk.csv_fractions.scan)
+LONG_DATETIME = DATETIME.replace("[0-9]{1,6}", "[0-9]+")
 STAGED = "temp.main._tapwell_file"  # an upserted file's checked rows
 
 
@@ -127,7 +131,7 @@ def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -
     if base == "BOOLEAN":
         return made("{t} = 'true'", "{t} IN ('true', 'false')", "true or false")
     if base in ("DATE", "TIMESTAMPTZ", "TIMESTAMP"):
-        shape = DATE if base == "DATE" else DATETIME
+        shape = DATE if base == "DATE" else LONG_DATETIME
         good = (
             f"{{v}} IS NOT NULL AND regexp_full_match({{t}}, '{shape}') "
             "AND NOT starts_with({t}, '0000')"
@@ -212,11 +216,37 @@ def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: b
                 f"BATCH file {path} row 1: column {name!r} is not in the stream's schema",
             )
         columns.append(column(name, col, table.columns[col], props.get(name, {}), name in keys))
+    _say_long_fractions(batch, table, path, gz, columns)
     missing = [k for k in batch.spec.key_properties if k not in {c.name for c in columns}]
     if upsert and missing:
         raise bad(batch, source, f"BATCH file {path} row 1: no column for key {missing[0]!r}")
     key_cols = [c for c in columns if c.name in keys] if upsert else []
     return File(path, gz, columns, key_cols, batch.version)
+
+
+def _say_long_fractions(
+    batch: Batch, table: Table, path: str, gz: bool, columns: list[Column]
+) -> None:
+    """A date-time or time with more than 6 fraction digits, which DuckDB's cast truncates:
+    said once per stream and field, naming the file's row (as the RECORD lane says it)."""
+    moments = {j: moment_start(c.sqltype) for j, c in enumerate(columns)}
+    found = {j: start for j, start in moments.items() if start is not None}
+    if not found:
+        return
+
+    def cut(text: str, start: int, j: int, at: int) -> str:
+        def where() -> str:
+            with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+                return f"BATCH file {path} row {row_number(f.read(at))}"
+
+        name = columns[j].name
+        return FRACTIONS.cut(text, start, batch.spec.name, name, batch.first_line, where=where)
+
+    try:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+            scan(f, len(columns), found, cut)  # type: ignore[arg-type]
+    except (OSError, EOFError, zlib.error):
+        return  # the load names the file that cannot be read
 
 
 def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 import psycopg
 import psycopg.errors
 from psycopg import sql
+from tapwell.sdk.csv_fractions import cut_fractions, long_fraction, moment_start
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.schema import FRACTIONS
@@ -115,8 +116,8 @@ def _copy_file(
             if json_at or moments:
                 for piece in _rows_in_chunks(f):
                     size = len(piece)
-                    if moments and _long_fraction(piece):
-                        piece = _cut_fractions(piece, len(cols), moments, cut)
+                    if moments and long_fraction(piece):  # PostgreSQL would round them
+                        piece = cut_fractions(piece, len(cols), moments, cut)
                     if json_at and b"\\u0000" in piece:
                         try:
                             piece = _json_without_nul(piece, json_at, cols, nul)
@@ -270,69 +271,10 @@ def _json_without_nul(piece: bytes, json_at: list[int], cols: list[str], nul: An
     return b"".join(out)
 
 
-# A time's seconds and a fraction of more than 6 digits, in a piece whose digits all read `d`
-# and whose commas read `.` (Python reads both separators; a comma between two fields may match
-# too: the rows are then looked at closer, nothing else).
-_DIGITS = bytes.maketrans(b"0123456789,", b"d" * 10 + b".")
-_LONG_FRACTION = b":dd.ddddddd"
-
-
 def _moments(table: Any, cols: list[str]) -> dict[int, int]:
-    """The date-time and time columns among `cols`: index -> where a value's time begins (for
-    tapwell.singer.schema.cut_fraction)."""
-    out = {}
-    for index, col in enumerate(cols):
-        fam = family(table.columns.get(col, ""))
-        if fam.startswith("time"):
-            out[index] = 10 if fam.startswith("timestamp") else 0
-    return out
-
-
-def _long_fraction(piece: bytes) -> bool:
-    """Whether `piece` may hold a time with more than 6 fraction digits, which PostgreSQL would
-    round (the RECORD lane cuts them: tapwell.singer.schema.FractionNotes). Two C passes over
-    the piece (about 2 ms a MB); a text column may hold such a time too: `_cut_fractions` looks
-    closer."""
-    return piece.translate(_DIGITS).find(_LONG_FRACTION) >= 0
-
-
-def _cut_fractions(
-    piece: bytes, width: int, moments: dict[int, int], cut: Callable[[str, int, int, int], str]
-) -> bytes:
-    """`piece` (whole csv rows of `width` columns) with each value of a date-time or time column
-    (`moments`, see _moments) passed through `cut(text, start, column index, row offset)`, which
-    returns it cut to microseconds (and says so); quoting kept as it was."""
-    shape = piece.translate(_DIGITS)
-    out: list[bytes] = []
-    done = pos = 0
-    while pos < len(piece):
-        row_end = _row_end(piece, pos)
-        if shape.find(_LONG_FRACTION, pos, row_end) < 0:
-            pos = row_end
-            continue
-        at = pos
-        for index in range(width):
-            field = _FIELD.match(piece, at)
-            if field is None:
-                break
-            start, stop = field.span()
-            if index in moments:
-                raw = piece[start:stop]
-                quoted = raw[:1] == b'"'
-                text = (raw[1:-1].replace(b'""', b'"') if quoted else raw).decode(
-                    "utf-8", "surrogateescape"
-                )
-                kept = cut(text, moments[index], index, pos)
-                if kept is not text:
-                    new = kept.encode("utf-8", "surrogateescape")
-                    out += [piece[done:start], b'"' + new.replace(b'"', b'""') + b'"' if quoted else new]
-                    done = stop
-            if piece[stop : stop + 1] != b",":
-                break
-            at = stop + 1
-        pos = row_end
-    out.append(piece[done:])
-    return b"".join(out)
+    """The date-time and time columns among `cols`: index -> where a value's time begins."""
+    starts = {i: moment_start(table.columns.get(col, "")) for i, col in enumerate(cols)}
+    return {i: start for i, start in starts.items() if start is not None}
 
 
 def _row_number(path: str, gz: bool, at: int) -> int:

@@ -177,8 +177,16 @@ def test_record_check_cuts_and_says_once_per_field(capsys: pytest.CaptureFixture
 # ----------------------------------------------------------------------------- targets
 
 
-@pytest.mark.parametrize("lane", ["record", "jsonl"])
-@pytest.mark.parametrize("mode", ["json", "tables"])
+@pytest.mark.parametrize(
+    "mode,lane",
+    [
+        ("json", "record"),
+        ("json", "jsonl"),
+        ("json", "csv"),
+        ("tables", "record"),
+        ("tables", "jsonl"),
+    ],
+)
 def test_duckdb_truncates_and_says_once(mode: str, lane: str, tmp_path: Path) -> None:
     import duckdb
 
