@@ -22,9 +22,19 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import orjson
-from tapwell.singer.wire import dumps
+from tapwell.singer.wire import dumps, loads
 
-from .types import _BOOLS, _datetime, converter_for, to_bool, to_date, to_decimal, to_int
+from .types import (
+    _BOOLS,
+    _datetime,
+    converter_for,
+    one_line,
+    to_bool,
+    to_date,
+    to_decimal,
+    to_document,
+    to_int,
+)
 
 # A column's JSON texts (or, when `quoted`, texts that need only their quotes: the assembly
 # writes them around each), and its Python values when it is the replication key (else None).
@@ -54,12 +64,10 @@ def _json_texts(values: list[Any]) -> list[str]:
 
 
 def _document(text: str) -> str:
-    """An object/array column's text: the document as written when it parses and stays on one
-    line (every digit kept), else as re-encoded from its parsed value."""
-    value = orjson.loads(text)
-    if "\n" in text or "\r" in text:
-        return dumps(value).decode()
-    return text
+    """An object/array column's text: the document as written once it parses (every digit
+    kept), on one line."""
+    loads(text)
+    return one_line(text)
 
 
 def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> list[Any]:
@@ -217,7 +225,7 @@ def _json(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer
                 out.append("null" if t in nulls else _document(t))
             except ValueError:
                 raise BadRow(i) from None
-        values = [None if t in nulls else orjson.loads(t) for t in col] if native else None
+        values = [None if t in nulls else loads(t) for t in col] if native else None
         return out, False, values
 
     return render
@@ -236,7 +244,7 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _boolean(prop, typed_nulls, native)
     if convert is to_date:
         return _parsed(prop, date.fromisoformat, typed_nulls, native, _date_as_written, True)
-    if convert is orjson.loads:
+    if convert is to_document:
         return _json(prop, typed_nulls, native)
     if convert is to_int:
         return _parsed(prop, int, typed_nulls, native, _plain_integers, False, proves=True)
