@@ -1,24 +1,39 @@
 """RECORD lines for a chunk of CSV rows, built column by column (tap-csv's hot path).
 
-A chunk of rows becomes columns (one `zip`); each column becomes the JSON text of its values by
-C functions mapped over the whole column (the `json` module's string escaper, `int`, `Decimal`,
-`date`/`datetime.fromisoformat`, one `orjson.dumps` of the converted list split at its commas);
-the lines are then joined from those pieces in one pass and encoded once. The text of every
-value is what `MessageWriter.write_record` wrote for the record dict (the golden snapshots pin
-it): a decimal is its exact text, never a float; a date or date-time is validated by parsing it.
+A chunk of rows becomes columns (slices of one flat list of its fields). Each column becomes the
+JSON texts of its values, most often the CSV texts themselves, once one check over the whole
+column in C has shown that the record writer would write each value so:
 
-A column the fast rendering refuses (a value with spaces around it, an unusual spelling) is
-rendered again value by value with the converters of `types.py`; a value that does not convert
-there raises `BadRow` with its index in the chunk, and the caller names its line and column.
+- integers and numbers: a regular expression over the column's lines (ASCII digits, no leading
+  zero, no exponent, nothing `Decimal` or `int` would write otherwise), so no value is parsed;
+- dates and date-times: `fromisoformat` over the column (it validates them), then their shape
+  (what orjson writes: separators in place, microseconds only when not zero, never -00:00);
+- booleans: one look-up per text in a table of spellings;
+- strings: nothing to escape (then the quotes are the assembly's), else json's own escaper
+  (which writes what orjson writes, byte for byte);
+- JSON documents: read exactly (tapwell.singer.wire.loads) and sent as written, on one line.
+
+The lines are then joined from those pieces (`lines`) and encoded once per stretch of ASCII rows:
+a row holding a non-ASCII character is joined and encoded on its own, so that it does not make
+the whole chunk's text four times wider. The text of every value is what
+`MessageWriter.write_record` writes for the record dict (the golden snapshots and
+tests/taps/csv pin it): a decimal is its exact text, never a float.
+
+A column the fast checks refuse (nulls among typed values, spaces around a value, an unusual
+spelling) is rendered again value by value with the converters of `types.py`; a value that does
+not convert there raises `BadRow` with its index in the chunk, and the caller names its line and
+column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import chain, repeat
+from itertools import compress
 from json.encoder import encode_basestring
+from operator import not_
 from typing import Any
 
 import orjson
@@ -87,20 +102,92 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
     return values
 
 
+# ---------------------------------------------------------------- strings
+
+
+def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[int]:
+    """Where the column's texts are null_values (`joined`: the texts joined, searched first)."""
+    if all(v and v not in joined for v in nulls):
+        return []
+    return list(compress(range(len(col)), map(nulls.__contains__, col)))
+
+
 def _string(nulls: frozenset[str], native: bool) -> Renderer:
-    to_null = dict.fromkeys(nulls, "null")
-    enc = encode_basestring
+    """Plain strings: as they are when nothing needs escaping (the assembly quotes them), else
+    escaped; only the null_values mean null ('' stays '')."""
 
     def render(col: Sequence[str]) -> Rendered:
         natives = [None if t in nulls else t for t in col] if native else None
-        if nulls.isdisjoint(col):
-            joined = "".join(col)
-            if '"' not in joined and "\\" not in joined and joined.isprintable():
-                return col, True, natives  # nothing to escape
-            return list(map(enc, col)), False, natives
-        return list(map(to_null.get, col, map(enc, col))), False, natives
+        joined = "".join(col)
+        at = _null_rows(col, joined, nulls) if nulls else []
+        if not at and '"' not in joined and "\\" not in joined and joined.isprintable():
+            return col, True, natives  # nothing to escape
+        out = list(map(encode_basestring, col))
+        for i in at:
+            out[i] = "null"
+        return out, False, natives
 
     return render
+
+
+# ---------------------------------------------------------------- integers and numbers
+
+# One text each, as `str(int(text))` and `str(Decimal(text))` write it (and so as the record
+# writer does): an integer of at most 4300 digits (int()'s limit: more is refused); a decimal
+# without an exponent, unless it is below 1e-6 (Decimal writes 0.0000001 as 1E-7).
+_INTEGER = r"(?:0|-?[1-9][0-9]{0,4299})"
+_NUMBER = r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+
+
+def _lines_of(item: str, nulls: frozenset[str] = frozenset()) -> re.Pattern[str]:
+    """A pattern for a column's texts joined by newlines, each `item` or one of `nulls`."""
+    if nulls:
+        item = "(?:" + "|".join([item, *map(re.escape, sorted(nulls, reverse=True))]) + ")"
+    return re.compile(f"{item}(?:\\n{item})*")
+
+
+def _shaped(item: str, nulls: frozenset[str], native: bool, careful: Renderer) -> Renderer:
+    """Integers or numbers: the texts as they are when every one is `item` (a null among them
+    written null), proved by one match over the column; else as `careful` renders them."""
+    plain = _lines_of(item)
+    if native or any(plain.fullmatch(v) for v in nulls) or any("\n" in v for v in nulls):
+        return careful  # needs values, or a null that reads as a number, or spans lines
+    either = _lines_of(item, nulls)
+    to_null = dict.fromkeys(nulls, "null")
+
+    def render(col: Sequence[str]) -> Rendered:
+        joined = "\n".join(col)
+        if joined.count("\n") == len(col) - 1:  # no text of its own holds a newline
+            if plain.fullmatch(joined):
+                return col, False, None
+            if either.fullmatch(joined):
+                return list(map(to_null.get, col, col)), False, None
+        return careful(col)
+
+    return render
+
+
+def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
+    """Numbers: parsed as Decimal, written as the Decimal's exact text (a finite number's text
+    has no letter but E: 'a' and 'I' mean NaN or Infinity, which the slow path refuses)."""
+
+    def render(col: Sequence[str]) -> Rendered:
+        out: Sequence[str]
+        try:
+            values: list[Any] = [None if t in nulls else Decimal(t) for t in col]
+            out = ["null" if v is None else str(v) for v in values]
+            joined = "".join(out)
+            if "a" in joined or "I" in joined:
+                raise ValueError("not finite")
+        except _SLOW_ERRORS:
+            values = _slowly(prop, nulls, col)
+            out = ["null" if v is None else str(v) for v in values]
+        return out, False, (values if native else None)
+
+    return render
+
+
+# ---------------------------------------------------------------- dates, date-times, integers
 
 
 def _parsed(
@@ -110,27 +197,38 @@ def _parsed(
     native: bool,
     as_written: Callable[[Sequence[str]], bool],
     quoted: bool,
-    proves: bool = False,
 ) -> Renderer:
     """Integers, dates, date-times: parsed by `fast` in C (which validates them), written as
-    they are when `as_written` says orjson would write them so, else by orjson. `proves`:
-    texts `as_written` takes need no parsing (every string of ASCII digits is an integer)."""
+    they are when `as_written` says orjson would write them so, else by orjson. A column is
+    parsed whole first when `fast` refuses every null value ('' among them): a null then makes
+    it fail, and it is parsed again minding the nulls."""
+    nulls_fail = not any(_takes(fast, v) for v in nulls)
 
     def render(col: Sequence[str]) -> Rendered:
         try:
-            if nulls.isdisjoint(col):
-                if proves and not native and as_written(col):
-                    return col, quoted, None  # the shape is the whole check (plain integers)
-                values = list(map(fast, col))
-                if as_written(col):
-                    return col, quoted, (values if native else None)
-            else:
-                values = [None if t in nulls else fast(t) for t in col]
+            if nulls_fail:
+                try:
+                    values = list(map(fast, col))
+                except _SLOW_ERRORS:
+                    pass
+                else:
+                    if as_written(col):
+                        return col, quoted, (values if native else None)
+                    return _json_texts(values), False, (values if native else None)
+            values = [None if t in nulls else fast(t) for t in col]
         except _SLOW_ERRORS:
             values = _slowly(prop, nulls, col)
         return _json_texts(values), False, (values if native else None)
 
     return render
+
+
+def _takes(fast: Callable[[str], Any], text: str) -> bool:
+    try:
+        fast(text)
+    except _SLOW_ERRORS:
+        return False
+    return True
 
 
 def _plain_integers(col: Sequence[str]) -> bool:
@@ -154,15 +252,14 @@ def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
         """The texts (already parsed by fromisoformat, so digits where digits go) are each
         exactly what orjson writes for its value: of one length of `shapes` with its separators
         in place, microseconds only when not zero, an offset (never -00:00: written +00:00)."""
-        lengths = set(map(len, col))
-        if len(lengths) != 1:
-            return False
-        width = lengths.pop()
+        width = len(col[0])
         shape = shapes.get(width)
         if shape is None:
             return False
         joined = "\n".join(col)
         n = len(col)
+        if len(joined) != n * (width + 1) - 1 or joined[width :: width + 1].count("\n") != n - 1:
+            return False  # not all of one length (no parsed text holds a newline)
         for at, char in shape:
             found = joined[at :: width + 1]
             if char == "±":
@@ -179,28 +276,7 @@ _date_as_written = _iso_shape(_DATE_SHAPES)
 _datetime_as_written = _iso_shape(_DATETIME_SHAPES)
 
 
-def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
-    """Numbers: parsed as Decimal, written as the Decimal's exact text (a finite number's text
-    has no letter but E: 'a' and 'I' mean NaN or Infinity, which the slow path refuses)."""
-
-    def render(col: Sequence[str]) -> Rendered:
-        out: Sequence[str]
-        try:
-            if nulls.isdisjoint(col):
-                values: list[Any] = list(map(Decimal, col))
-                out = list(map(str, values))
-            else:
-                values = [None if t in nulls else Decimal(t) for t in col]
-                out = ["null" if v is None else str(v) for v in values]
-            joined = "".join(out)
-            if "a" in joined or "I" in joined:
-                raise ValueError("not finite")
-        except _SLOW_ERRORS:
-            values = _slowly(prop, nulls, col)
-            out = ["null" if v is None else str(v) for v in values]
-        return out, False, (values if native else None)
-
-    return render
+# ---------------------------------------------------------------- booleans, documents
 
 
 def _boolean(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
@@ -239,7 +315,7 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _string(nulls, native)
     typed_nulls = nulls | {""}  # in a typed column an empty field is null
     if convert is to_decimal:
-        return _decimal(prop, typed_nulls, native)
+        return _shaped(_NUMBER, typed_nulls, native, _decimal(prop, typed_nulls, native))
     if convert is to_bool:
         return _boolean(prop, typed_nulls, native)
     if convert is to_date:
@@ -247,10 +323,41 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
     if convert is to_document:
         return _json(prop, typed_nulls, native)
     if convert is to_int:
-        return _parsed(prop, int, typed_nulls, native, _plain_integers, False, proves=True)
+        careful = _parsed(prop, int, typed_nulls, native, _plain_integers, False)
+        return _shaped(_INTEGER, typed_nulls, native, careful)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat
     return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True)
+
+
+def may_be_wide(prop: dict[str, Any]) -> bool:
+    """Whether a column's JSON texts may hold a non-ASCII character (strings and documents;
+    numbers, dates and booleans are ASCII once checked)."""
+    convert, is_string = converter_for(prop)
+    return is_string or convert is to_document
+
+
+# ---------------------------------------------------------------- the lines
+
+
+def _pieces(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows: int) -> list[Any]:
+    """The lines as one list of pieces, row after row: keys[0] + col0[i] + keys[1] + col1[i] +
+    ... + suffix, with the quotes of a `quoted` column in the keys around it. Row i's pieces are
+    those from 1 + 2 * len(keys) * i on (the first row's also the piece before)."""
+    width = 2 * len(keys)
+    opens = ['"' if quoted else "" for _, quoted, _ in columns]
+    seps = [
+        ('"' if columns[j][1] else "") + (keys[j + 1] + opens[j + 1] if j + 1 < len(keys) else "")
+        for j in range(len(keys))
+    ]
+    seps[-1] += suffix + keys[0] + opens[0]  # a row's end, the next one's start
+    out: list[Any] = [None] * (width * rows + 1)
+    out[0] = keys[0] + opens[0]
+    out[2::2] = seps * rows
+    out[-1] = seps[-1][: -len(keys[0] + opens[0])]
+    for j, (texts, _, _) in enumerate(columns[: len(keys)]):
+        out[1 + 2 * j :: width] = texts
+    return out
 
 
 def assemble(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows: int) -> str:
@@ -258,10 +365,34 @@ def assemble(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows
     the quotes of a `quoted` column in the keys around it."""
     if not keys:
         return suffix * rows
-    pieces: list[Any] = []
-    close = ""
-    for key, (texts, quoted, _) in zip(keys, columns, strict=False):
-        pieces += (repeat(close + key + ('"' if quoted else "")), texts)
-        close = '"' if quoted else ""
-    pieces.append(repeat(close + suffix))
-    return "".join(chain.from_iterable(zip(*pieces)))
+    return "".join(_pieces(keys, columns, suffix, rows))
+
+
+def lines(
+    keys: Sequence[str],
+    columns: Sequence[Rendered],
+    suffix: str,
+    rows: int,
+    wide: Sequence[bool],
+) -> bytes:
+    """`assemble`'s lines encoded as UTF-8: joined and encoded a stretch of ASCII rows at a
+    time, each row with a non-ASCII character on its own. `wide`: which columns may hold one
+    (`may_be_wide`; the others are not looked at, which costs only speed if they do)."""
+    if not keys:
+        return (suffix * rows).encode()
+    out = _pieces(keys, columns, suffix, rows)
+    odd: set[int] = set()
+    for (texts, _, _), may in zip(columns, wide, strict=False):
+        if may and not "".join(texts).isascii():
+            odd.update(compress(range(rows), map(not_, map(str.isascii, texts))))
+    if not odd:
+        return "".join(out).encode()
+    width = 2 * len(keys)
+    parts: list[bytes] = []
+    at = 0
+    for row in sorted(odd):
+        start = 1 + width * row
+        parts += ("".join(out[at:start]).encode(), "".join(out[start : start + width]).encode())
+        at = start + width
+    parts.append("".join(out[at:]).encode())
+    return b"".join(parts)
