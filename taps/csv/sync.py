@@ -26,7 +26,9 @@ from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
 from .lines import BadRow, Rendered, Renderer, column_renderer, lines, may_be_wide
 from .types import compile_row, converter_for
 
-CHUNK = 1000  # rows per chunk: the per-chunk work is noise, the chunk's text a few hundred KB
+# Rows per chunk: a chunk's text (~100 KB) stays under malloc's mmap threshold; 1,000 rows cost
+# 0.1 s more of page faults on 300,000 rows (28,000 faults against 3,600).
+CHUNK = 250
 
 
 def read_lines(
