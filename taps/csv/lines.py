@@ -52,9 +52,18 @@ from .types import (
 )
 
 # A column's JSON texts (or, when `quoted`, texts that need only their quotes: the assembly
-# writes them around each), and its Python values when it is the replication key (else None).
+# writes them around each, except around the rows a `Bare` list names), and its Python values
+# when it is the replication key (else None).
 Rendered = tuple[Sequence[str], bool, list[Any] | None]
 Renderer = Callable[[Sequence[str]], Rendered]
+
+
+class Bare(list[str]):
+    """A quoted column's texts where the rows `bare` hold whole JSON texts (null), written
+    without the quotes the assembly puts around the others."""
+
+    bare: list[int]
+
 
 _SLOW_ERRORS = (ValueError, ArithmeticError, TypeError)
 
@@ -115,16 +124,37 @@ def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[i
     return list(compress(range(len(col)), map(nulls.__contains__, col)))
 
 
+_ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)
+
+
+def _to_escape(text: str) -> int:
+    """How many quotes, backslashes and control characters `text` holds (one pass in C over its
+    UTF-8 bytes, whose multi-byte sequences hold none of them)."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: counted as one, json's escaper judges
+        return 1 + len(text)
+    return len(raw) - len(raw.translate(None, _ESCAPED))
+
+
 def _string(nulls: frozenset[str], native: bool) -> Renderer:
     """Plain strings: as they are when nothing needs escaping (the assembly quotes them), else
     escaped; only the null_values mean null ('' stays '')."""
+
+    in_null = {v: _to_escape(v) for v in nulls}  # a null_value's own (\\N: its backslash)
 
     def render(col: Sequence[str]) -> Rendered:
         natives = [None if t in nulls else t for t in col] if native else None
         joined = "".join(col)
         at = _null_rows(col, joined, nulls) if nulls else []
-        if not at and '"' not in joined and "\\" not in joined and joined.isprintable():
-            return col, True, natives  # nothing to escape
+        if _to_escape(joined) == sum(in_null[col[i]] for i in at):  # only in the nulls
+            if not at:
+                return col, True, natives
+            texts = Bare(col)
+            for i in at:
+                texts[i] = "null"
+            texts.bare = at
+            return texts, True, natives
         out = list(map(encode_basestring, col))
         for i in at:
             out[i] = "null"
@@ -379,6 +409,11 @@ def _pieces(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows:
     out[-1] = seps[-1][: -len(keys[0] + opens[0])]
     for j, (texts, _, _) in enumerate(columns[: len(keys)]):
         out[1 + 2 * j :: width] = texts
+        if type(texts) is Bare:  # its bare rows without the quotes of the pieces around them
+            for at in texts.bare:
+                before = 2 * j + width * at
+                out[before] = out[before][:-1]
+                out[before + 2] = out[before + 2][1:]
     return out
 
 

@@ -93,6 +93,28 @@ def test_lines_are_the_same_bytes_wherever_the_wide_rows_are():
             json.loads(line)
 
 
+def test_null_strings_among_texts_written_as_they_are_are_the_record_paths():
+    """Adjacent string columns, each with null_values in some rows (the same rows too): the
+    quotes around a null are left out, first and last column included."""
+    rng = random.Random(5)
+    names = ["a", "b", "c"]
+    keys = ['{"type":"RECORD","stream":"s","record":{"a":', ',"b":', ',"c":']
+    nulls = frozenset(["\\N", "NULL"])
+    columns = [(i, name, STRING) for i, name in enumerate(names)]
+    convert = compile_row(columns, nulls, set())
+    for _ in range(300):
+        rows = rng.randint(1, 6)
+        table = [[rng.choice(["x", "", "\\N", "NULL", "y z"]) for _ in names] for _ in range(rows)]
+        cols = [[row[j] for row in table] for j in range(3)]
+        done = [column_renderer(STRING, nulls, native=False)(col) for col in cols]
+        got = lines(keys, done, "}}\n", rows, [True] * 3)
+        want = io.BytesIO()
+        writer = MessageWriter(want)
+        for row in table:
+            writer.write_record("s", convert(row))
+        assert got == want.getvalue(), table
+
+
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
 def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path, bom):
     path = tmp_path / "t.csv"
