@@ -28,7 +28,7 @@ column.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import compress
@@ -52,17 +52,21 @@ from .types import (
 )
 
 # A column's JSON texts (or, when `quoted`, texts that need only their quotes: the assembly
-# writes them around each, except around the rows a `Bare` list names), and its Python values
-# when it is the replication key (else None).
+# writes them around each, except around the `bare` rows of a `StringTexts`), and its Python
+# values when it is the replication key (else None).
 Rendered = tuple[Sequence[str], bool, list[Any] | None]
 Renderer = Callable[[Sequence[str]], Rendered]
 
 
-class Bare(list[str]):
-    """A quoted column's texts where the rows `bare` hold whole JSON texts (null), written
-    without the quotes the assembly puts around the others."""
+class StringTexts(list[str]):
+    """A string column's texts, with what the assembly would otherwise look for: `bare`, the
+    rows of a quoted column holding whole JSON texts (null), written without the quotes put
+    around the others; `wide`, the rows holding a non-ASCII character."""
 
-    bare: list[int]
+    def __init__(self, texts: Iterable[str], wide: list[int], bare: list[int] = []) -> None:  # noqa: B006 (never changed)
+        super().__init__(texts)
+        self.wide = wide
+        self.bare = bare
 
 
 _SLOW_ERRORS = (ValueError, ArithmeticError, TypeError)
@@ -127,6 +131,11 @@ def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[i
 _ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)
 
 
+def _wide_rows(texts: Sequence[str]) -> list[int]:
+    """The rows whose text holds a non-ASCII character."""
+    return list(compress(range(len(texts)), map(not_, map(str.isascii, texts))))
+
+
 def _to_escape(text: str) -> int:
     """How many quotes, backslashes and control characters `text` holds (one pass in C over its
     UTF-8 bytes, whose multi-byte sequences hold none of them)."""
@@ -147,18 +156,16 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
         natives = [None if t in nulls else t for t in col] if native else None
         joined = "".join(col)
         at = _null_rows(col, joined, nulls) if nulls else []
-        if _to_escape(joined) == sum(in_null[col[i]] for i in at):  # only in the nulls
-            if not at:
-                return col, True, natives
-            texts = Bare(col)
+        wide = [] if joined.isascii() else _wide_rows(col)
+        if '"' not in joined and _to_escape(joined) == sum(in_null[col[i]] for i in at):
+            texts = StringTexts(col, wide, at)  # nothing to escape (but in the null_values)
             for i in at:
                 texts[i] = "null"
-            texts.bare = at
             return texts, True, natives
-        out = list(map(encode_basestring, col))
+        texts = StringTexts(map(encode_basestring, col), wide)
         for i in at:
-            out[i] = "null"
-        return out, False, natives
+            texts[i] = "null"
+        return texts, False, natives
 
     return render
 
@@ -409,7 +416,7 @@ def _pieces(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows:
     out[-1] = seps[-1][: -len(keys[0] + opens[0])]
     for j, (texts, _, _) in enumerate(columns[: len(keys)]):
         out[1 + 2 * j :: width] = texts
-        if type(texts) is Bare:  # its bare rows without the quotes of the pieces around them
+        if type(texts) is StringTexts:  # bare rows: without the quotes of the pieces around
             for at in texts.bare:
                 before = 2 * j + width * at
                 out[before] = out[before][:-1]
@@ -440,8 +447,10 @@ def lines(
     out = _pieces(keys, columns, suffix, rows)
     odd: set[int] = set()
     for (texts, _, _), may in zip(columns, wide, strict=False):
-        if may and not "".join(texts).isascii():
-            odd.update(compress(range(rows), map(not_, map(str.isascii, texts))))
+        if type(texts) is StringTexts:
+            odd.update(texts.wide)
+        elif may and not "".join(texts).isascii():
+            odd.update(_wide_rows(texts))
     if not odd:
         return "".join(out).encode()
     width = 2 * len(keys)
