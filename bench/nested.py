@@ -5,6 +5,7 @@ child tables) in the same run, on the same input, one after another.
 
     make bench-nested                        # 1,000,000 documents
     .venv/bin/python -m bench.nested --rows 100000 --tools tapwell-duckdb-tables,dlt-duckdb
+    .venv/bin/python -m bench.nested --rows 100000 --tools tapwell-duckdb-json,tapwell-duckdb-tables --repeat 3
 
 Every load goes into a fresh destination (a new DuckDB file, a new PostgreSQL database); the
 figure is wall seconds of the loading process alone (the input is read from a file written
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -290,21 +292,26 @@ def one(tool: str, singer: Path, docs: Path, work: Path) -> dict[str, Any]:
     }
 
 
-def ratios(done: dict[str, dict[str, Any]]) -> list[str]:
-    """The goal's ratios, from the loads of this run: per destination, the parent-row rate of
-    nested: tables over nested: json's (goal >= 0.5), and dlt's wall seconds over ours."""
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def ratios(done: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The goal's ratios, from the loads of this run (the median of each tool's runs): per
+    destination, the parent-row rate of nested: tables over nested: json's (goal >= 0.5), and
+    dlt's wall seconds over ours."""
     out = []
     for dest in ("duckdb", "postgres"):
         tables, json_mode = done.get(f"tapwell-{dest}-tables"), done.get(f"tapwell-{dest}-json")
         dlt = done.get(f"dlt-{dest}")
         if tables and json_mode:
-            wall = json_mode["seconds"] / tables["seconds"]
-            cpu = json_mode["cpu"] / tables["cpu"]
+            wall = median(json_mode, "seconds") / median(tables, "seconds")
+            cpu = median(json_mode, "cpu") / median(tables, "cpu")
             out.append(f"{dest}: tables/json parent rate {wall:.2f} (CPU {cpu:.2f}; goal >= 0.5)")
         if tables and dlt:
             out.append(
-                f"{dest}: tables {dlt['seconds'] / tables['seconds']:.1f}x dlt's speed "
-                f"(CPU {dlt['cpu'] / tables['cpu']:.1f}x)"
+                f"{dest}: tables {median(dlt, 'seconds') / median(tables, 'seconds'):.1f}x dlt's "
+                f"speed (CPU {median(dlt, 'cpu') / median(tables, 'cpu'):.1f}x)"
             )
     return out
 
@@ -316,6 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of: {', '.join(TOOLS)}")
     parser.add_argument("--work", default=str(HERE / "data" / "nested"))
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the tools this many times, interleaved (the order reversed every other "
+        "round); the ratios use each tool's median",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
     if unknown:
@@ -334,23 +348,25 @@ def main(argv: list[str] | None = None) -> int:
         f"{'tool':26} {'seconds':>8} {'cpu s':>7} {'parents/s':>10} {'rows written':>13} "
         f"{'rows/s':>9} tables {'peak RSS':>9}"
     )
-    done: dict[str, dict[str, Any]] = {}
-    for tool in args.tools.split(","):
-        r = one(tool, singer, docs, work)
-        if "skipped" in r:
-            print(f"{tool:26} SKIPPED {r['skipped']}", flush=True)
-            continue
-        bad = r["parents"] != args.rows
-        wrong |= bad
-        if not bad:
-            done[tool] = r
-        print(
-            f"{tool:26} {r['seconds']:8.1f} {r['cpu']:7.1f} "
-            f"{'WRONG' if bad else format(r['parents'] / r['seconds'], ',.0f'):>10} "
-            f"{r['rows']:13,} {r['rows'] / r['seconds']:9,.0f} {r['tables']:>6} "
-            f"{r['rss']:6.0f} MB",
-            flush=True,
-        )
+    done: dict[str, list[dict[str, Any]]] = {}
+    tools = args.tools.split(",")
+    for round_ in range(max(1, args.repeat)):
+        for tool in tools if round_ % 2 == 0 else tools[::-1]:
+            r = one(tool, singer, docs, work)
+            if "skipped" in r:
+                print(f"{tool:26} SKIPPED {r['skipped']}", flush=True)
+                continue
+            bad = r["parents"] != args.rows
+            wrong |= bad
+            if not bad:
+                done.setdefault(tool, []).append(r)
+            print(
+                f"{tool:26} {r['seconds']:8.1f} {r['cpu']:7.1f} "
+                f"{'WRONG' if bad else format(r['parents'] / r['seconds'], ',.0f'):>10} "
+                f"{r['rows']:13,} {r['rows'] / r['seconds']:9,.0f} {r['tables']:>6} "
+                f"{r['rss']:6.0f} MB",
+                flush=True,
+            )
     for line in ratios(done):
         print(line)
     print(

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(root: Path, wait: float) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`tapwell serve` on the project at `root`, on a free port, answering /healthz (waited for up
+    to `wait` seconds): (its process, its URL); stopped on exit."""
+    url = f"http://127.0.0.1:{free_port()}"
+    argv = [str(BIN / "tapwell"), "--project", str(root), "serve", "--port", url.rsplit(":", 1)[1]]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(wait)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -182,62 +206,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         names = write_project(root, args.integrations, args.history)
-        port = free_port()
-        proc = subprocess.Popen(
-            [str(BIN / "tapwell"), "--project", str(root), "serve", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(url + "/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            with httpx.Client(base_url=url, timeout=120) as client:
-                listed = client.get("/api/integrations").json()["integrations"]
-                scheduled = sum(1 for i in listed if i["next_run_at"])
-                time.sleep(5)  # past the start's own work
-                load0 = os.getloadavg()[0]
-                rest = idle(proc.pid, args.idle_seconds)
-                print(
-                    f"idle, {scheduled} integrations scheduled, {args.history} runs in the "
-                    f"history, {args.idle_seconds:g} s: CPU {rest['cpu_pct']:.2f}% of a core, "
-                    f"RSS {rest['rss_mb']:.1f} MiB (peak {rest['peak_mb']:.1f} MiB); "
-                    f"load average {load0:.2f} -> {os.getloadavg()[0]:.2f}"
-                )
-                scrape, health = [], []
-                for _ in range(5):  # a scrape reads the store's run totals and the newest runs
-                    for path, times in (("/metrics", scrape), ("/healthz", health)):
-                        t0 = time.perf_counter()
-                        assert client.get(path).status_code == 200
-                        times.append(time.perf_counter() - t0)
-                m, h = statistics.median(scrape), statistics.median(health)
-                print(
-                    f"GET /metrics: median {m * 1000:.0f} ms of 5, GET /healthz {h * 1000:.1f} ms "
-                    f"(the round trip), ratio {m / h:.0f}; load average {os.getloadavg()[0]:.2f}"
-                )
-                served, direct = [], []
-                for n in range(args.runs):
-                    seconds, status = run_now(client, names[2 * n % len(names)])
-                    served.append(seconds)
-                    failed |= status != "succeeded"
-                    seconds, status = by_hand(root, names[(2 * n + 1) % len(names)])
-                    direct.append(seconds)
-                    failed |= status != "succeeded"
-                s, d = statistics.median(served), statistics.median(direct)
-                print(
-                    f"run now -> first log line over SSE: median {s:.2f} s of {args.runs} "
-                    f"(min {min(served):.2f}, max {max(served):.2f}); `tapwell run` by hand -> "
-                    f"first line in the store: median {d:.2f} s (min {min(direct):.2f}, max "
-                    f"{max(direct):.2f}); ratio {s / d:.2f}; load average {os.getloadavg()[0]:.2f}"
-                )
-        finally:
-            proc.terminate()
-            proc.wait(120)
+        with serving(root, 120) as (proc, url), httpx.Client(base_url=url, timeout=120) as client:
+            listed = client.get("/api/integrations").json()["integrations"]
+            scheduled = sum(1 for i in listed if i["next_run_at"])
+            time.sleep(5)  # past the start's own work
+            load0 = os.getloadavg()[0]
+            rest = idle(proc.pid, args.idle_seconds)
+            print(
+                f"idle, {scheduled} integrations scheduled, {args.history} runs in the "
+                f"history, {args.idle_seconds:g} s: CPU {rest['cpu_pct']:.2f}% of a core, "
+                f"RSS {rest['rss_mb']:.1f} MiB (peak {rest['peak_mb']:.1f} MiB); "
+                f"load average {load0:.2f} -> {os.getloadavg()[0]:.2f}"
+            )
+            scrape, health = [], []
+            for _ in range(5):  # a scrape reads the store's run totals and the newest runs
+                for path, times in (("/metrics", scrape), ("/healthz", health)):
+                    t0 = time.perf_counter()
+                    assert client.get(path).status_code == 200
+                    times.append(time.perf_counter() - t0)
+            m, h = statistics.median(scrape), statistics.median(health)
+            print(
+                f"GET /metrics: median {m * 1000:.0f} ms of 5, GET /healthz {h * 1000:.1f} ms "
+                f"(the round trip), ratio {m / h:.0f}; load average {os.getloadavg()[0]:.2f}"
+            )
+            served, direct = [], []
+            for n in range(args.runs):
+                seconds, status = run_now(client, names[2 * n % len(names)])
+                served.append(seconds)
+                failed |= status != "succeeded"
+                seconds, status = by_hand(root, names[(2 * n + 1) % len(names)])
+                direct.append(seconds)
+                failed |= status != "succeeded"
+            s, d = statistics.median(served), statistics.median(direct)
+            print(
+                f"run now -> first log line over SSE: median {s:.2f} s of {args.runs} "
+                f"(min {min(served):.2f}, max {max(served):.2f}); `tapwell run` by hand -> "
+                f"first line in the store: median {d:.2f} s (min {min(direct):.2f}, max "
+                f"{max(direct):.2f}); ratio {s / d:.2f}; load average {os.getloadavg()[0]:.2f}"
+            )
     if failed:
         print("a run did not succeed", file=sys.stderr)
         raise SystemExit(1)

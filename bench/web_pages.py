@@ -14,9 +14,7 @@ import argparse
 import datetime as dt
 import gzip
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,8 @@ import yaml
 from tapwell.runner.history import RunRecord, new_run_id
 from tapwell.runner.project import load_project
 from tapwell.runner.statestore import open_backend
+
+from bench.serve import serving
 
 BIN = Path(sys.executable).parent
 STREAMS = ("orders", "customers", "order_items")
@@ -138,22 +138,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_id = seed(root, args.runs)
-        with socket.socket() as free:  # a free port: other benches may run beside this one
-            free.bind(("127.0.0.1", 0))
-            port = free.getsockname()[1]
-        proc = subprocess.Popen(
-            [str(BIN / "tapwell"), "--project", str(root), "serve", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(url + "/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with serving(root, 30) as (_, url):  # on a free port: other benches may run beside it
             pages = [
                 ("/", "/api/integrations"),
                 ("/integrations/orders", "/api/integrations/orders"),
@@ -182,9 +167,6 @@ def main() -> None:
                         + (f" {json_ms:8.1f} {ttfb / json_ms:9.2f}" if json_ms else "")
                     )
             print(f"load average after: {_load()}")
-        finally:
-            proc.terminate()
-            proc.wait(30)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,14 @@ def _file_name(stream: str, version: int, seq: int) -> str:
     return f"{safe}-{version}-{time.time_ns()}-{seq:06d}"
 
 
+def _copy_csv(ctx: SyncContext, query: str, params: Any, out: Any) -> int:
+    """The rows of `query` written to `out` as the server's COPY csv sends them; how many."""
+    with ctx.conn.cursor() as cur:
+        sql = cur.mogrify(query, params).decode()
+        cur.copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT csv)", out)
+        return max(cur.rowcount, 0)
+
+
 def _range(
     sp: StreamPlan, low: dict[str, Any] | None, high: dict[str, Any]
 ) -> tuple[str, list[Any]]:
@@ -249,9 +257,7 @@ def _one_query(
     query = _rows_sql(ctx, sp, cfg.format) + where + _order(sp)
     if cfg.format == "csv":
         files = _Files(ctx, sp, version, _csv_key(sp))
-        with ctx.conn.cursor() as cur:
-            sql = cur.mogrify(query, params).decode()
-            cur.copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT csv)", files)
+        _copy_csv(ctx, query, params, files)
         return files.finish()
     files = _Files(ctx, sp, version, _json_key(sp))
     raw = has_raw_json(sp.columns)
@@ -307,10 +313,7 @@ def _ranges(
         seq += 1
         file = BatchFile(cfg, storage, _file_name(sp.stream, version, seq), names)
         if cfg.format == "csv":
-            with ctx.conn.cursor() as cur:
-                query = cur.mogrify(base + where + _order(sp), params).decode()
-                cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT csv)", file.f)
-                file.rows += max(cur.rowcount, 0)
+            file.rows += _copy_csv(ctx, base + where + _order(sp), params, file.f)
         else:
             _jsonl(ctx, sp, file, base + where + _order(sp), params, raw_json)
         written += file.rows

@@ -12,7 +12,9 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -20,15 +22,16 @@ from tapwell.sdk import nested
 from tapwell.sdk.nested_split import (
     Bounded,
     RowMaker,
+    as_read,
     compile_splitter,
     is_position,
     split_batch,
 )
 from tapwell.sdk.sql_names import quote_ident
-from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError, SyncError
 
-from . import ddl, stage
+from . import children_sql, ddl, raw, stage
 
 if TYPE_CHECKING:
     from .loader import DuckDBLoader
@@ -50,6 +53,7 @@ def prepare(loader: DuckDBLoader, spec: StreamSpec) -> nested.NestedStream:
     for table, child in tables.children.items():
         loader._prepare(child, where=(schema, table), settings=settings)
         loader.tables[child.name].keys = []  # replaced by the parent's keys, never merged
+    loader.nested_sql[spec.name] = sql_plan(loader, tables)
     return tables
 
 
@@ -201,66 +205,167 @@ def splitter(loader: DuckDBLoader, tables: nested.NestedStream) -> Any:
     return tables.splitter
 
 
+def sql_plan(loader: DuckDBLoader, tables: nested.NestedStream) -> children_sql.Plan | None:
+    """How the stream's RECORD lines are split in SQL (children_sql.py) for its tables as they
+    are now, or None when they go the Python way (raw_lines off, a kind SQL does not check)."""
+    if not loader.config.raw_lines:
+        return None
+    specs = _specs(tables)
+    staged = {name: loader.tables[spec.name].staged for name, spec in specs.items()}
+    return children_sql.plan(tables.plan, specs, staged)
+
+
+def row_encoder(loader: DuckDBLoader, spec: StreamSpec) -> RowEncoder:
+    """Each record kept as it was read (checked and split at load): its RECORD line as it is
+    when the stream's lines can be split in SQL."""
+    return replace(as_read(), raw=loader.nested_sql.get(spec.name) is not None)
+
+
 def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> None:
-    """The batch's parent rows, then its child rows replacing the parents' old ones."""
+    """The batch's parent rows, then its child rows replacing the parents' old ones: split in
+    SQL from the batch's lines, or in Python when SQL refused one (which then names it)."""
+    loader.replaced = 0
+    if raw.has_lines(batch.records):
+        plan = loader.nested_sql.get(batch.spec.name)
+        if plan is not None and _load_lines(loader, batch, tables, plan):
+            return
+        raw.decode(batch, lambda exc: None)
     specs = _specs(tables)
     layouts = {name: loader.tables[spec.name].staged for name, spec in specs.items()}
     split = splitter(loader, tables)
     parts = split_batch(tables.plan, split, batch, specs, layouts, uuid.uuid4().hex)
-    loader.replaced = 0
     loader._load_batch(parts[0])
     parent = loader.tables[tables.spec.name]
+    source = [tables.plan.source_columns[k] for k in parent.keys]
+    for part in parts[1:]:
+        table = loader.tables[part.spec.name]
+        keys = partial(_key_lists, table, source, parts[0].keys)
+        _replace_children(loader, batch, tables, part.spec.name, keys)
+        if part.records:
+            loader._load_batch(part)
+
+
+def _load_lines(
+    loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream, plan: children_sql.Plan
+) -> bool:
+    """The batch's RECORD lines split, checked and typed in SQL and merged into every table;
+    False (nothing merged) when SQL refused a line, for the Python path to name the problem."""
+    if set(map(type, batch.records)) != {bytes}:
+        return False  # some records took the Python path (a version changed, long numbers)
+    con = loader.con
+    lines = raw.arrow_lines(batch.records)
+    con.register(raw.LINES, lines)
+    try:
+        for sql, params in children_sql.statements(plan, uuid.uuid4().hex):
+            con.execute(sql, params)
+    except duckdb.Error as exc:  # the load rolls back, the temporary tables with it
+        raise SyncError(
+            f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+            f"DuckDB could not split the batch's lines: {str(exc).splitlines()[0]}"
+        ) from None
+    con.unregister(raw.LINES)
+    del lines
+    found = con.execute(children_sql.refused(plan)).fetchone()
+    if found is None or found[0]:
+        _drop(loader, plan)
+        return False
+    _merge_lines(loader, batch, tables, plan, bool(found[1]))
+    _drop(loader, plan)
+    return True
+
+
+def _drop(loader: DuckDBLoader, plan: children_sql.Plan) -> None:
+    for sql in children_sql.drop(plan):
+        loader.con.execute(sql)
+
+
+def _merge_lines(
+    loader: DuckDBLoader,
+    batch: Batch,
+    tables: nested.NestedStream,
+    plan: children_sql.Plan,
+    dedupe: bool,
+) -> None:
+    """The SQL-split rows merged as the Python path's batches are (DuckDBLoader._merge)."""
+    for t in plan.tables:
+        table = loader.tables[t.stream]
+        if batch.version is not None:
+            loader._ensure_column(table, "_sdc_table_version", "BIGINT")
+        rows, cols = children_sql.rows(plan, t, batch.version, dedupe)
+        target = loader._qualified(table.schema, table.name)
+        deleted = table.settings.hard_delete and any(
+            c.column == "_sdc_deleted_at" for c in table.staged
+        )
+        if t is not plan.tables[0]:
+            keys = plan.source[t.stream]
+            parents = (
+                f"(SELECT DISTINCT {', '.join(k for _, k in keys)} FROM {plan.tables[0].temp})"
+            )
+            _replace_children(loader, batch, tables, t.stream, partial(_no_params, parents))
+        merged = table.keys if table.settings.load_method == "upsert" else []
+        try:
+            loader._merge(batch, table, target, rows, cols, merged, deleted)
+        except duckdb.Error as exc:
+            raise SyncError(
+                f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
+            ) from None
+
+
+def _replace_children(
+    loader: DuckDBLoader,
+    batch: Batch,
+    tables: nested.NestedStream,
+    stream: str,
+    parents: Callable[[], tuple[str, list[Any]]],
+) -> None:
+    """Before a child table's rows are inserted: overwrite's first delete, and with upsert the
+    rows of the batch's parents (`parents()`: a relation of their keys k0, k1, ... and its
+    parameters), so a child never outlives or lags its parent."""
+    parent = loader.tables[tables.spec.name]
+    table = loader.tables[stream]
+    target = loader._qualified(table.schema, table.name)
     # Children live and die with their parent in one transaction: when the batch replaced no
     # parent row (a first load, new keys), no child row can have these keys; unless the stream
     # was loaded with nested: json in between (its old JSON columns say so).
     replaced = loader.replaced or tables.json_columns
     upsert = parent.settings.load_method == "upsert" and parent.keys and replaced
-    for part in parts[1:]:
-        table = loader.tables[part.spec.name]
-        target = loader._qualified(table.schema, table.name)
-        try:
-            if (
-                parent.settings.load_method == "overwrite"
-                and part.spec.name not in loader.overwritten
-            ):
-                loader.con.execute(f"DELETE FROM {target}")
-                loader.overwritten.add(part.spec.name)
-            if upsert:
-                _delete_children(loader, target, table.columns, parent.keys, parts[0].keys, tables)
-        except duckdb.Error as exc:
-            raise SyncError(
-                f"stream {batch.spec.name!r}: cannot replace the rows of child table "
-                f"{table.name}: {str(exc).splitlines()[0]}"
-            ) from None
-        if part.records:
-            loader._load_batch(part)
+    try:
+        if parent.settings.load_method == "overwrite" and stream not in loader.overwritten:
+            loader.con.execute(f"DELETE FROM {target}")
+            loader.overwritten.add(stream)
+        if upsert:
+            relation, params = parents()
+            source = [tables.plan.source_columns[k] for k in parent.keys]
+            match = " AND ".join(
+                f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
+            )
+            loader.con.execute(
+                f"DELETE FROM {target} AS c USING {relation} AS s WHERE {match}", params
+            )
+    except duckdb.Error as exc:
+        raise SyncError(
+            f"stream {batch.spec.name!r}: cannot replace the rows of child table "
+            f"{table.name}: {str(exc).splitlines()[0]}"
+        ) from None
 
 
-def _delete_children(
-    loader: DuckDBLoader,
-    target: str,
-    columns: dict[str, str],
-    keys: list[str],
-    parents: list[Any],
-    tables: nested.NestedStream,
-) -> None:
-    """Delete the rows of a child table whose source keys are `parents` (the batch's parent
-    keys: a value each, a tuple with several key properties); one statement, the keys sent as
-    text lists and cast to the columns' own types."""
-    source = [tables.plan.source_columns[k] for k in keys]
+def _no_params(relation: str) -> tuple[str, list[Any]]:
+    return relation, []
+
+
+def _key_lists(table: Any, source: list[str], parents: list[Any]) -> tuple[str, list[Any]]:
+    """The batch's parent keys (a value each, a tuple with several key properties) as a relation
+    of text lists cast to the child's column types."""
     unnest = ", ".join(
-        f"CAST(unnest(?::VARCHAR[]) AS {columns[col]}) AS k{i}" for i, col in enumerate(source)
+        f"CAST(unnest(?::VARCHAR[]) AS {table.columns[col]}) AS k{i}"
+        for i, col in enumerate(source)
     )
-    match = " AND ".join(
-        f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
-    )
-    if len(keys) == 1:
+    if len(source) == 1:
         lists = [[_text(v) for v in parents]]
     else:
-        lists = [[_text(v[j]) for v in parents] for j in range(len(keys))]
-    loader.con.execute(
-        f"DELETE FROM {target} AS c USING (SELECT {unnest}) AS s WHERE {match}", lists
-    )
+        lists = [[_text(v[j]) for v in parents] for j in range(len(source))]
+    return f"(SELECT {unnest})", lists
 
 
 def _text(value: Any) -> str | None:

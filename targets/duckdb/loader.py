@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
@@ -92,6 +91,7 @@ class DuckDBLoader:
         self.owners: dict[tuple[str, str], tuple[str, str]] = {}  # folded -> (stream, table)
         self.overwritten: set[str] = set()
         self.nested: dict[str, nested.NestedStream] = {}  # with nested: tables
+        self.nested_sql: dict[str, children.children_sql.Plan | None] = {}  # their SQL split
         self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
@@ -319,8 +319,8 @@ class DuckDBLoader:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
         table = self.tables.get(spec.name)
-        if spec.name in self.nested:  # nested: checked and split from the dicts at load
-            return as_read()
+        if spec.name in self.nested:  # nested: checked and split at load (children.py)
+            return children.row_encoder(self, spec)
         if table is None:
             return None
         encode = stage.compile_row(table.staged, check)

@@ -253,12 +253,20 @@ def _delete_children(
 ) -> None:
     """Delete the rows of child `table` whose source keys are `parents` (the batch's parent
     keys: a value each, a tuple with several key properties); one statement, the keys sent as
-    text arrays and cast to the columns' own types."""
+    text arrays and cast to the columns' own types. One key column: `= ANY(array)`, which the
+    planner sizes by the array (a join with `unnest` was guessed at millions of rows on a
+    freshly loaded table, a merge join and JIT compiling: ~40% slower on 20,000 parents)."""
     cols = [source[k] for k in parent.key_props]
     if len(cols) == 1:
-        arrays = [[_text(v) for v in parents]]
-    else:
-        arrays = [[_text(v[j]) for v in parents] for j in range(len(cols))]
+        col = cols[0]
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = ANY(%s::text[]::{}[])").format(
+                table.target, ddl.ident(col), sql.SQL(table.columns[col])
+            ),
+            [[_text(v) for v in parents]],
+        )
+        return
+    arrays = [[_text(v[j]) for v in parents] for j in range(len(cols))]
     names = [sql.Identifier(f"k{i}") for i in range(len(cols))]
     match = sql.SQL(" AND ").join(
         sql.SQL("c.{} = s.{}::{}").format(ddl.ident(col), n, sql.SQL(table.columns[col]))

@@ -22,7 +22,7 @@ from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, merge
+from . import children, ddl, merge, nested_copy
 from .config import PostgresConfig, StreamSettings
 from .config import parse as parse_settings
 from .connection import connect, errors_mapped
@@ -75,6 +75,7 @@ class PostgresLoader:
         self.overwritten: set[str] = set()  # streams whose rows this run has replaced
         self.nested: dict[str, nested.NestedStream] = {}  # streams loaded with nested: tables
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
+        self.passes: dict[str, Any] = {}  # a nested stream's splitter per table (nested_copy.py)
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
@@ -236,7 +237,9 @@ class PostgresLoader:
                             )
                         load_files(self, cur, batch, STAGE)
                     elif batch.spec.name in self.nested:
-                        children.load(self, cur, batch, self.nested[batch.spec.name])
+                        tables = self.nested[batch.spec.name]
+                        if not nested_copy.load(self, cur, batch, tables):
+                            children.load(self, cur, batch, tables)
                     elif batch is not streamed:
                         self._load_batch(cur, batch)
                 if state is not None:

@@ -143,6 +143,12 @@ STATE: dict[str, Any] = {
             "type": "string",
             "description": "PostgreSQL schema for the runner's tables (default tapwell)",
         },
+        "keep_runs_days": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "remove run records and logs older than this many days (each "
+            "integration's newest 20 runs stay; the run totals stay); default: keep every run",
+        },
         "recover": {
             "description": "where the target keeps state in the destination (automatic for "
             "target-postgres and target-duckdb); false turns recovery off",

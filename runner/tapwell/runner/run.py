@@ -8,6 +8,7 @@ backoff, each attempt resuming from the last state the target committed, then no
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
@@ -263,7 +264,25 @@ def _run_locked(
         _finish(store, record, result, integration, notifier, sink, live)
         raise
     _finish(store, record, result, integration, notifier, sink, live)
+    _prune(store, project.state_config_for(integration.name).get("keep_runs_days"), log)
     return result
+
+
+def _prune(store: StateBackend, days: Any, log: Callable[[str], None] | None) -> None:
+    """With `state.keep_runs_days`, remove older finished runs (the stores do it at most once an
+    hour). A failure to prune is a note, never the run's failure."""
+    if not days:
+        return
+    try:
+        removed = store.prune_runs(utcnow() - dt.timedelta(days=float(days)))
+    except (OSError, TapwellError) as exc:
+        removed, note = 0, f"[tapwell] note: the run history was not pruned ({exc})"
+    else:
+        note = (
+            f"[tapwell] removed {removed:,} run(s) older than {float(days):g} days from the history"
+        )
+    if log and (removed or "not pruned" in note):
+        log(note)
 
 
 def _stage_prefixes(integration: Integration) -> dict[str, str]:

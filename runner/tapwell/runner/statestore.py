@@ -15,6 +15,7 @@ import datetime as dt
 import fcntl
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from tapwell.runner.history import (
     RunRecord,
     Totals,
     add_totals,
+    is_run_id,
     totals_delta,
     utcnow,
 )
@@ -35,6 +37,8 @@ from tapwell.runner.lock import FileLock
 from tapwell.runner.statestore_rules import check_state, state_problem
 from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import dumps, loads
+
+PRUNE_EVERY_SECONDS = 3600  # a file history is pruned at most this often (state.keep_runs_days)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -90,6 +94,7 @@ class StateBackend(Protocol):
     def append_log(self, run_id: str, lines: list[str]) -> None: ...
     def read_log(self, run_id: str, start: int = 0) -> list[str]: ...
     def claim(self, integration: str, due: dt.datetime) -> bool: ...
+    def prune_runs(self, before: dt.datetime) -> int: ...
     def close(self) -> None: ...
 
 
@@ -393,6 +398,38 @@ class FileStateStore:
         for old in sorted(path.parent.iterdir())[:-20]:
             old.unlink(missing_ok=True)  # keep the folder small
         return True
+
+    def prune_runs(self, before: dt.datetime) -> int:
+        """Remove the records and logs of finished runs started before `before`, except each
+        integration's newest LATEST_KEPT (the index's); how many. The run totals stay (they are
+        counters). Read at most once an hour: the marker `.runs/.pruned` holds the last time."""
+        folder = self.folder / ".runs"
+        marker = folder / ".pruned"
+        try:
+            if time.time() - marker.stat().st_mtime < PRUNE_EVERY_SECONDS:
+                return 0
+        except FileNotFoundError:
+            if not folder.exists():
+                return 0
+        cutoff = f"{before:%Y%m%dT%H%M%S%f}"
+        removed = 0
+        with self._index_lock():
+            kept = {i for ids in self._index()["latest"].values() for i in ids}
+            for name in sorted(os.listdir(folder)):
+                run_id, suffix = os.path.splitext(name)
+                if suffix != ".json" or not is_run_id(run_id):
+                    continue
+                started = run_id.split("-", 1)[0]  # its start, to the second or microsecond
+                if started >= cutoff[: len(started)]:
+                    continue
+                if run_id in kept or self._outcome_of(folder / name) not in FINISHED:
+                    continue
+                (folder / f"{run_id}.log").unlink(missing_ok=True)
+                (folder / name).unlink(missing_ok=True)
+                self._brief.pop(name, None)
+                removed += 1
+            marker.touch()
+        return removed
 
     def run(self, run_id: str) -> RunRecord | None:
         path = self.run_file(run_id, ".json")

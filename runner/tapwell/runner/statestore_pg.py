@@ -22,11 +22,13 @@ import orjson
 from tapwell.runner.guard import new_token, stop_leftovers, this_host
 from tapwell.runner.history import (
     FINISHED,
+    LATEST_KEPT,
     RunRecord,
     Totals,
     add_totals,
     new_run_id,
     totals_delta,
+    utcnow,
 )
 from tapwell.runner.lock import Holder, take_over
 from tapwell.runner.masking import secrets_of
@@ -35,6 +37,8 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.config import redact
 from tapwell.singer.errors import ConfigError, TapwellError
 from tapwell.singer.wire import dumps, loads
+
+PRUNE_CLAIM = "tapwell:prune"  # the schedule claim (not an integration name) of an hour's prune
 
 
 class PostgresStateStore:
@@ -421,6 +425,32 @@ class PostgresStateStore:
                 (integration, due),
             )
             return bool(cur.rowcount)
+
+    def prune_runs(self, before: dt.datetime) -> int:
+        """Remove the finished, counted runs started before `before` and their logs, except each
+        integration's newest LATEST_KEPT, and the schedule claims before it; how many runs. The
+        totals stay (they are counters). One process an hour does it (a claim on the hour)."""
+        hour = utcnow().replace(minute=0, second=0, microsecond=0)
+        if not self.claim(PRUNE_CLAIM, hour):
+            return 0
+        s = self.schema
+        with self.cursor() as cur:
+            cur.execute(
+                f"WITH old AS (SELECT id FROM (SELECT id, started_at, outcome, counted, row_number() "
+                f"OVER (PARTITION BY integration ORDER BY started_at DESC, id DESC) AS newest "
+                f"FROM {s}.runs) r WHERE newest > %s AND started_at < %s AND counted "
+                f"AND outcome = ANY(%s)), "
+                f"logs AS (DELETE FROM {s}.run_log WHERE run_id IN (SELECT id FROM old)) "
+                f"DELETE FROM {s}.runs WHERE id IN (SELECT id FROM old)",
+                (LATEST_KEPT, before, list(FINISHED)),
+            )
+            removed = max(cur.rowcount, 0)
+            cur.execute(
+                f"DELETE FROM {s}.schedule_claims WHERE due_at < %s AND NOT "
+                "(integration = %s AND due_at = %s)",
+                (before, PRUNE_CLAIM, hour),
+            )
+        return removed
 
     def close(self) -> None:
         self.conn.close()

@@ -22,6 +22,7 @@ from typing import Any
 
 from tapwell.singer.codegen import build_function
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.schema import with_fix
 
 from .nested import DELETED_AT, LOAD_ID, ROW_INDEX, TablePlan
 from .nested_check import NestedValueError, Segment, check_lines, field_path, slow_check
@@ -197,6 +198,7 @@ def compile_splitter(
     checked: bool = True,
     bounded: Bounded | None = None,
     record_check: bool = False,
+    only: TablePlan | None = None,
 ) -> Splitter:
     """The splitter of `root`'s plan (see Splitter), its rows made by `maker`.
 
@@ -209,7 +211,12 @@ def compile_splitter(
     which columns keep integers in 64 bits. With `record_check` too, the record's own fields
     are checked here as the record check would (key properties, required fields, then each
     field), for a stream whose records were kept unchecked as they were read (`as_read`): one
-    pass over each record instead of two."""
+    pass over each record instead of two.
+
+    With `only` (one table of the plan), the splitter makes that table's rows alone and checks
+    only the values its rows hold (the root's: the record's own fields too), walking the other
+    tables' arrays just to reach its elements: a target that loads one table at a time runs
+    one such pass per table, and every value is still checked in exactly one of them."""
     code = _Code(checked=checked, bounded=bounded)
     absent = "_absent" if maker is dict_maker else "None"
     code.env["_absent"] = _ABSENT
@@ -223,14 +230,15 @@ def compile_splitter(
     code.add("rec = records[i]")
     code.add("line = lines[i]")
     element = _Element(code, "rec", absent, root, is_dict=True)
+    mine = only is None or only is root  # the root's rows made in this pass
     top = checked and record_check  # the record's own fields checked here too
-    if top:
+    if top and mine:
         _record_head(code, root)
     values = {
         c.name: element.value_at(
             c.path, top or len(c.path) > 1, len(c.path) > 1 and _bounds(code, root, c.name)
         )
-        for c in root.columns
+        for c in (root.columns if mine else ())
     }
     keys: dict[str, str] = {}
     if not root.key_properties:
@@ -242,12 +250,14 @@ def compile_splitter(
     deleted = None
     if root.children and any(DELETED_AT in t.schema["properties"] for t in tables[1:]):
         deleted = values.get(DELETED_AT) or element.value_at((DELETED_AT,), check=False)
-    _emit_row(code, maker, root, index, values, element)
+    if mine:
+        _emit_row(code, maker, root, index, values, element)
     source = {root.source_columns[k]: _present_or_none(code, v, absent) for k, v in keys.items()}
     if deleted is not None:  # absent stays absent, as in nested.rows
         source[DELETED_AT] = deleted
     for child in root.children:
-        _emit_child(code, maker, child, element, source, [], index, absent, top)
+        if only is None or _holds(child, only):
+            _emit_child(code, maker, child, element, source, [], index, absent, top, only)
     body += code.lines
     split: Splitter = build_function(
         "split_records",
@@ -274,7 +284,7 @@ def _record_head(code: _Code, root: TablePlan) -> None:
 
 
 def _missing(problem: str, line: int, name: str) -> None:
-    raise NestedValueError(problem, line, name)
+    raise NestedValueError(with_fix(problem), line, name)
 
 
 def as_read() -> RowEncoder:
@@ -344,6 +354,11 @@ def _locate(
     return where
 
 
+def _holds(table: TablePlan, only: TablePlan) -> bool:
+    """Whether `only` is `table` or one of its descendants."""
+    return any(t is only for t in table.walk())
+
+
 def _emit_child(
     code: _Code,
     maker: RowMaker,
@@ -354,9 +369,14 @@ def _emit_child(
     index: dict[int, int],
     absent: str,
     own: bool = False,
+    only: TablePlan | None = None,
 ) -> None:
     """The rows of child `table`, whose array is at `table.path` of the parent's element
-    (`own`: a record's own field is checked here too)."""
+    (`own`: a record's own field is checked here too); with `only` (another table under this
+    one), just the walk down to its elements."""
+    if only is not None and only is not table:
+        _walk_to(code, maker, table, parent, source, levels, index, absent, only)
+        return
     top = parent.is_dict and len(table.path) == 1 and not own  # the record check's
     array = parent.value_at(table.path, check=not top)
     code.add(f"if isinstance({array}, list):")
@@ -385,13 +405,43 @@ def _emit_child(
             bounded = _bounds(code, table, column.name)
             values[column.name] = element.value_at(column.path, bounded=bounded)
         _emit_row(code, maker, table, index, values, element)
-        if table.children:
+        if table.children and only is None:
             code.add(f"if {item} is not None:")
             code.depth += 1
             for child in table.children:
                 _emit_child(code, maker, child, element, source, mine, index, absent)
             code.depth -= 1
     code.depth -= 2
+
+
+def _walk_to(
+    code: _Code,
+    maker: RowMaker,
+    table: TablePlan,
+    parent: _Element,
+    source: dict[str, str],
+    levels: list[str],
+    index: dict[int, int],
+    absent: str,
+    only: TablePlan,
+) -> None:
+    """Through child `table`'s elements (no row of its own, nothing of its own checked: its
+    pass does that) to the child of it that holds `only`."""
+    array = parent.value_at(table.path, check=False)
+    code.add(f"if isinstance({array}, list):")
+    code.depth += 1
+    level, item = code.var("l"), code.var("e")
+    code.add(f"for {level}, {item} in enumerate({array}):")
+    code.depth += 1
+    code.add(f"if type({item}) is dict:")
+    code.depth += 1
+    mine = levels + [level]
+    segments = parent.segments + table.path + (len(mine) - 1,)
+    element = _Element(code, item, absent, table, segments, mine)
+    for child in table.children:
+        if _holds(child, only):
+            _emit_child(code, maker, child, element, source, mine, index, absent, False, only)
+    code.depth -= 3
 
 
 def _made_at_split(record: dict[str, Any], line: int | None = None) -> Any:
