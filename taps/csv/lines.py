@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import compress
+from itertools import accumulate, compress
 from json.encoder import encode_basestring
 from operator import not_
 from typing import Any
@@ -129,6 +129,20 @@ def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[i
 
 
 _ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)
+
+
+def kept_rows(texts: Sequence[str], keep: list[bool]) -> list[str]:
+    """The texts of the rows `keep` says to keep; a StringTexts stays one, its bare and wide
+    rows numbered among the rows kept."""
+    out = list(compress(texts, keep))
+    if type(texts) is not StringTexts:
+        return out
+    place = list(accumulate(keep, initial=-1))[1:]  # a kept row's index among the kept
+    return StringTexts(
+        out,
+        [place[i] for i in texts.wide if keep[i]],
+        [place[i] for i in texts.bare if keep[i]],
+    )
 
 
 def _wide_rows(texts: Sequence[str]) -> list[int]:

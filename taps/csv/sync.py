@@ -23,7 +23,7 @@ from tapwell.singer.errors import SyncError
 from tapwell.singer.wire import dumps
 
 from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
-from .lines import BadRow, Rendered, Renderer, column_renderer, lines, may_be_wide
+from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
 from .types import compile_row, converter_for
 
 # Rows per chunk: a chunk's text (~100 KB) stays under malloc's mmap threshold; 1,000 rows cost
@@ -99,7 +99,7 @@ class _LinePlan:
             if self.start is not None:
                 keep = [v is None or v >= self.start for v in values]
                 if not all(keep):
-                    texts = [(list(compress(t, keep)), q, None) for t, q, _ in texts]
+                    texts = [(kept_rows(t, keep), q, None) for t, q, _ in texts]
                     values = list(compress(values, keep))
             return texts, len(values), max((v for v in values if v is not None), default=None)
         except TypeError:
