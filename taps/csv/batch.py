@@ -26,7 +26,7 @@ from tapwell.singer.schema import property_format, property_types
 
 from .discovery import StreamConfig
 from .lines import BadRow, Rendered, Renderer, column_renderer
-from .sync import CHUNK, _bad_row, _full_width, _LinePlan, _no_gc, _reading
+from .sync import CHUNK, _bad_row, _full_width, _LinePlan, _no_gc, _reading, noting_fractions
 from .types import converter_for
 
 __all__ = ["csv_lines"]
@@ -57,12 +57,14 @@ def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: l
             if header is None:
                 continue
             plan = _CsvPlan(sc, header, props, ctx, names)
+            plan.path = str(path)
             done = 0  # data rows before this chunk (blank lines not counted)
             while rows := list(islice(reader, CHUNK)):
                 try:
                     rows = _full_width(rows, len(header))
                     if not rows:
                         continue  # only blank lines
+                    plan.done = done
                     rendered, n, top = plan.render(rows)
                 except BadRow as bad:
                     raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
@@ -103,7 +105,9 @@ class _CsvPlan(_LinePlan):
                 self.renderers.append(_string(nulls, native))
                 self.fields.append(_as_is)
             else:
-                self.renderers.append(column_renderer(prop, nulls, native))
+                self.renderers.append(
+                    noting_fractions(self, h, prop, column_renderer(prop, nulls, native))
+                )
                 self.fields.append(_typed_fields(prop))
         self.key_at = read.index(self.rkey) if self.rkey in index else None
 

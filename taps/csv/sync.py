@@ -20,11 +20,12 @@ from typing import Any
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
+from tapwell.singer.schema import FractionNotes, cut_fraction
 from tapwell.singer.wire import dumps
 
 from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
 from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
-from .types import compile_row, converter_for
+from .types import compile_row, converter_for, to_datetime
 
 # Rows per chunk: a chunk's text (~100 KB) stays under malloc's mmap threshold; 1,000 rows cost
 # 0.1 s more of page faults on 300,000 rows (28,000 faults against 3,600).
@@ -43,12 +44,14 @@ def read_lines(
             if header is None:
                 continue
             plan = _LinePlan(sc, header, props, ctx, prefix)
+            plan.path = str(path)
             done = 0  # data rows before this chunk (blank lines not counted)
             while rows := list(islice(reader, CHUNK)):
                 try:
                     rows = _full_width(rows, len(header))
                     if not rows:
                         continue  # only blank lines
+                    plan.done = done
                     texts, n, top = plan.render(rows)
                 except BadRow as bad:
                     raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
@@ -60,6 +63,9 @@ def read_lines(
 class _LinePlan:
     """A file's columns: those written (in the order the kit writes a record's keys), how each
     is rendered, and where the replication key is."""
+
+    path = ""  # the file, and its data rows before the chunk rendered (noting_fractions)
+    done = 0
 
     def __init__(
         self,
@@ -80,7 +86,10 @@ class _LinePlan:
         self.at = [index[h] for h in read]
         nulls = frozenset(sc.null_values)
         self.renderers: list[Renderer] = [
-            column_renderer(props.get(h, {}), nulls, h == self.rkey) for h in read
+            noting_fractions(
+                self, h, props.get(h, {}), column_renderer(props.get(h, {}), nulls, h == self.rkey)
+            )
+            for h in read
         ]
         self.key_at = read.index(self.rkey) if self.rkey in index else None
         self.wide = [may_be_wide(props.get(h, {})) for h in names]
@@ -107,6 +116,31 @@ class _LinePlan:
                 f"stream {self.stream!r}, field {self.rkey!r}: replication key values cannot be "
                 f"compared with {self.start!r}; declare the column's type in column_types"
             ) from None
+
+
+# A time's seconds and a fraction of more than 6 digits, in a text whose digits all read `d`.
+_DIGITS = str.maketrans("0123456789,", "dddddddddd.")
+NOTES = FractionNotes(done="sent")  # the tap's run: said once per stream and field
+PlanLike = Any  # a _LinePlan: its stream, path and rows done (the file's data rows before)
+
+
+def noting_fractions(plan: PlanLike, name: str, prop: dict[str, Any], render: Renderer) -> Renderer:
+    """`render` of a date-time column, saying once per stream and field that a value with more
+    than 6 fraction digits is sent cut to the microsecond (Python reads no more; a target would
+    cut it too), naming its file and data row. One C pass over a column not sent as written."""
+    if converter_for(prop)[0] is not to_datetime:
+        return render
+
+    def noting(col: Any) -> Rendered:
+        out = render(col)
+        if out[0] is not col and "\n".join(col).translate(_DIGITS).find(":dd.ddddddd") >= 0:
+            first = next((i for i, t in enumerate(col) if cut_fraction(t, 10) is not None), None)
+            if first is not None:
+                where = f"{plan.path} data row {plan.done + first + 1}"
+                NOTES.cut(col[first], 10, plan.stream, name, None, where=lambda: where)
+        return out
+
+    return noting
 
 
 def _full_width(rows: list[list[str]], width: int) -> list[list[str]]:

@@ -10,15 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 BIN = Path(sys.executable).parent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tap-csv truncates 7+ fraction digits silently (taps/csv/types.py: csvtap)",
-)
 def test_tap_csv_truncates_extra_fraction_digits_and_says_so_once_per_column(
     tmp_path: Path,
 ) -> None:

@@ -220,9 +220,15 @@ class FractionNotes:
     one line naming the first input line, the value as it came and as it is kept. A target's
     loop points `say` at its logger."""
 
-    def __init__(self, say: Callable[[str], None] = _stderr_warning, source: str = "stdin") -> None:
+    def __init__(
+        self,
+        say: Callable[[str], None] = _stderr_warning,
+        source: str = "stdin",
+        done: str = "stored",
+    ) -> None:
         self.say = say
         self.source = source
+        self.done = done  # what becomes of the value: stored (a target), sent (a tap)
         self.said: set[tuple[str, str]] = set()
 
     def cut(
@@ -243,13 +249,15 @@ class FractionNotes:
             return text
         if (stream, key or field) not in self.said:
             self.said.add((stream, key or field))
-            where_ = self.source if line is None else f"{self.source} line {line}"
-            if where is not None:
-                where_ += f" ({where()})"
+            if line is None and where is not None:
+                where_ = where()
+            else:
+                where_ = self.source if line is None else f"{self.source} line {line}"
+                where_ += f" ({where()})" if where is not None else ""
             digits = len(text) - len(kept) + 6
             self.say(
                 f"{where_}, stream {stream!r}, field {field!r}: {text!r} has {digits} fraction "
-                f"digits; stored to the microsecond ({kept!r}), as is every later value with "
+                f"digits; {self.done} to the microsecond ({kept!r}), as is every later value with "
                 "more than 6 fraction digits in this field"
             )
         return kept
