@@ -70,7 +70,9 @@ class TargetLoop:
         self.metadata_columns = metadata_columns
         self.out = out if out is not None else sys.stdout.buffer
         self.log = configure_logging(name)
-        FRACTIONS.say = lambda text: self.log.warning("%s", text)  # values cut to microseconds
+        # values cut to microseconds: said by this loop's logger, once per stream and field
+        FRACTIONS.say = lambda text: self.log.warning("%s", text)
+        FRACTIONS.said.clear()
         self.progress = Progress(name)
         self.specs: dict[str, StreamSpec] = {}
         self.batches: dict[str, Batch] = {}
