@@ -271,7 +271,7 @@ def run(cmd: list[str], config: dict[str, Any], data: bytes, folder: Path) -> Ou
     done = subprocess.run([*cmd, "--config", str(cfg)], input=data, capture_output=True, timeout=300)
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err
-    errors = [line for line in err.splitlines() if ": error: " in line or "ERROR" in line]
+    errors = [line for line in err.splitlines() if ": error: " in line or "WARNING" in line]
     return Outcome(done.returncode, done.stdout.decode(), errors)
 
 

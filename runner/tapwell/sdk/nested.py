@@ -445,7 +445,8 @@ def json_columns(schema: dict[str, Any], root: TablePlan) -> list[str]:
     """The stream's top-level properties that `nested: tables` does not keep as columns of its
     root table (objects it flattens, arrays it makes child tables): the JSON columns `nested:
     json` gives them, which a switch from json to tables leaves in place, no longer filled."""
-    return [p for p in schema.get("properties") or {} if p not in root.schema["properties"]]
+    kept = {c.path[0] for c in root.columns if len(c.path) == 1}  # by property: names shorten
+    return [p for p in schema.get("properties") or {} if p not in kept]
 
 
 def flattened_columns(root: TablePlan) -> list[str]:
