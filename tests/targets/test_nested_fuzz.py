@@ -12,7 +12,7 @@ each pair compared table by table, row by row, with the stderr error line, the e
 states printed; a scenario with no bad value also has its documents reassembled from the tables
 and compared with the source (the last document of each key; hard-deleted ones gone).
 
-Seeded: `NESTED_FUZZ_SEED=n` replays one seed (each failure names its seed). The default run is a
+Seeded: `NESTED_FUZZ_SEED=n` (or `a-b`) replays seeds (each failure names its seed). The default run is a
 few hundred documents; the `slow` variant many more.
 """
 
@@ -64,6 +64,7 @@ class Gen:
 
     r: random.Random
     dirty: bool = False
+    exotic: bool = False  # 16+ digit integers, exponents: such lines go DuckDB's Python way
     bad: int = 0  # bad values written so far
 
     def name_pool(self, n: int) -> list[str]:
@@ -155,13 +156,15 @@ class Gen:
         if "boolean" in kinds:
             return self.r.random() < 0.5
         if "integer" in kinds:
+            if not self.exotic or self.r.random() < 0.7:
+                return self.r.choice(INTEGERS[:4])
             big = schema.get("maximum", 0) > BIG
-            pool = INTEGERS + ([BIG + 1, 2**64] if big else [])
-            return self.r.choice(pool)
+            return self.r.choice(INTEGERS + ([BIG + 1, 2**64] if big else []))
         if "number" in kinds:
             if "multipleOf" in schema:
                 return Decimal(self.r.choice(DECIMALS))
-            return self.r.choice([Decimal("1.5"), 0, -2, Decimal("3.25"), Decimal("1e3")])
+            exponent = [Decimal("1e3")] if self.exotic else []
+            return self.r.choice([Decimal("1.5"), 0, -2, Decimal("3.25"), 7, *exponent])
         if schema.get("format") == "date-time":
             digits = self.r.randint(0, 6)
             frac = "." + "".join(str(self.r.randint(0, 9)) for _ in range(digits)) if digits else ""
@@ -222,7 +225,7 @@ class Scenario:
 
 def scenario(seed: int, docs: int) -> Scenario:
     r = random.Random(seed)
-    gen = Gen(r, dirty=r.random() < 0.4)
+    gen = Gen(r, dirty=r.random() < 0.4, exotic=r.random() < 0.3)
     schema, keys = gen.schema()
     sc = Scenario(seed, schema, keys)
     sc.config = {
@@ -506,8 +509,12 @@ def fuzz_postgres(sc: Scenario, folder: Path, pg_db: dict[str, Any]) -> None:
 
 
 def seeds(count: int) -> list[int]:
+    """The seeds to run: `count` of them, or NESTED_FUZZ_SEED (one, or a range `a-b`)."""
     fixed = os.environ.get("NESTED_FUZZ_SEED")
-    return [int(fixed)] if fixed else list(range(count))
+    if not fixed:
+        return list(range(count))
+    first, _, last = fixed.partition("-")
+    return list(range(int(first), int(last or first) + 1))
 
 
 @pytest.mark.parametrize("seed", seeds(12))
