@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -58,6 +59,13 @@ DECIMALS = ["0", "0.10", "1.25", "-3", "999999999.99", "12.5", "-0.01"]
 OFFSETS = ["Z", "+00:00", "+02:00", "-05:30", "+14:00"]
 
 
+class Twice(dict):  # type: ignore[type-arg]
+    """An object written with its first key twice: first `decoy`, then its own value (a reader
+    keeps the last, as Python does; DuckDB's json_transform reads the first)."""
+
+    decoy: Any = None
+
+
 @dataclass
 class Gen:
     """Random schemas and documents from one seed; `dirty` documents may hold a bad value."""
@@ -65,6 +73,7 @@ class Gen:
     r: random.Random
     dirty: bool = False
     exotic: bool = False  # 16+ digit integers, exponents: such lines go DuckDB's Python way
+    twice: bool = False  # some objects written with a key twice
     bad: int = 0  # bad values written so far
 
     def name_pool(self, n: int) -> list[str]:
@@ -166,7 +175,7 @@ class Gen:
             exponent = [Decimal("1e3")] if self.exotic else []
             return self.r.choice([Decimal("1.5"), 0, -2, Decimal("3.25"), 7, *exponent])
         if schema.get("format") == "date-time":
-            digits = self.r.randint(0, 6)
+            digits = self.r.randint(0, 6) if self.r.random() < 0.9 else self.r.randint(7, 9)
             frac = "." + "".join(str(self.r.randint(0, 9)) for _ in range(digits)) if digits else ""
             return f"2026-0{self.r.randint(1, 9)}-1{self.r.randint(0, 9)}T0{self.r.randint(0, 9)}:3{self.r.randint(0, 9)}:59{frac}{self.r.choice(OFFSETS)}"  # noqa: E501
         return self.r.choice(STRINGS)
@@ -196,6 +205,11 @@ class Gen:
             out[name] = self.value(sub, depth)
         if self.dirty and self.r.random() < 0.01:
             out["undeclared"] = "kept out"
+        if self.twice and out and self.r.random() < 0.05:
+            first = next(iter(out))
+            twice = Twice(out)
+            twice.decoy = self.value(props.get(first) or {}, depth)
+            return twice
         return out
 
     def doc(self, schema: dict[str, Any], keys: list[str], key: int) -> dict[str, Any]:
@@ -210,7 +224,8 @@ class Gen:
         out.pop("_sdc_deleted_at", None)
         if "_sdc_deleted_at" in props and self.r.random() < 0.1:
             out["_sdc_deleted_at"] = "2026-03-01T00:00:00.123456+01:00"
-        return dict(self.r.sample(list(out.items()), len(out)))  # any order of properties
+        items = self.r.sample(list(out.items()), len(out))  # any order of properties
+        return out if isinstance(out, Twice) else dict(items)
 
 
 @dataclass
@@ -225,7 +240,7 @@ class Scenario:
 
 def scenario(seed: int, docs: int) -> Scenario:
     r = random.Random(seed)
-    gen = Gen(r, dirty=r.random() < 0.4, exotic=r.random() < 0.3)
+    gen = Gen(r, dirty=r.random() < 0.4, exotic=r.random() < 0.3, twice=r.random() < 0.3)
     schema, keys = gen.schema()
     sc = Scenario(seed, schema, keys)
     sc.config = {
@@ -258,7 +273,26 @@ def scenario(seed: int, docs: int) -> Scenario:
 
 
 def encode(messages: list[dict[str, Any]]) -> bytes:
-    return b"".join(dumps(m) + b"\n" for m in messages)
+    """JSON lines as tapwell's writers write them (a Twice object with its key twice)."""
+    out = []
+    for m in messages:
+        if m["type"] == "RECORD":
+            head = dumps({"type": "RECORD", "stream": m["stream"]})[:-1]
+            out.append(head + b',"record":' + _text(m["record"]) + b"}\n")
+        else:
+            out.append(dumps(m) + b"\n")
+    return b"".join(out)
+
+
+def _text(value: Any) -> bytes:
+    if isinstance(value, dict):
+        members = [dumps(k) + b":" + _text(v) for k, v in value.items()]
+        if isinstance(value, Twice):
+            members.insert(0, dumps(next(iter(value))) + b":" + _text(value.decoy))
+        return b"{" + b",".join(members) + b"}"
+    if isinstance(value, list):
+        return b"[" + b",".join(_text(v) for v in value) + b"]"
+    return dumps(value)
 
 
 @dataclass
@@ -305,12 +339,27 @@ def duck_tables(db: Path) -> dict[str, list[dict[str, Any]]]:
         ]
         out = {}
         for name in names:
-            cur = con.execute(f'SELECT * FROM "{name.replace(chr(34), chr(34) * 2)}"')
+            quoted = name.replace(chr(34), chr(34) * 2)
+            json_cols = {r[0] for r in con.execute(f'DESCRIBE "{quoted}"').fetchall() if r[1] == "JSON"}
+            cur = con.execute(f'SELECT * FROM "{quoted}"')
             cols = [d[0] for d in cur.description]
-            out[name] = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            out[name] = [
+                {c: _escapes(v) if c in json_cols else v for c, v in zip(cols, row, strict=True)}
+                for row in cur.fetchall()
+            ]
         return out
     finally:
         con.close()
+
+
+_HEX = re.compile(r"\\u00[01][0-9A-F]")
+
+
+def _escapes(text: Any) -> Any:
+    """A JSON column's text with its \\u00XX escapes in lower case: DuckDB writes \\u001F
+    where Python writes \\u001f, on every raw_lines path (raw.py: the xfail test in
+    test_nested_fuzz_pins.py), so the tables are compared past it."""
+    return _HEX.sub(lambda m: m.group(0).lower(), text) if isinstance(text, str) else text
 
 
 def pg_tables(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
