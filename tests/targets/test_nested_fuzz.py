@@ -305,7 +305,9 @@ class Outcome:
 def run(cmd: list[str], config: dict[str, Any], data: bytes, folder: Path) -> Outcome:
     cfg = folder / f"config-{uuid.uuid4().hex[:8]}.json"
     cfg.write_text(json.dumps(config))
-    done = subprocess.run([*cmd, "--config", str(cfg)], input=data, capture_output=True, timeout=300)
+    done = subprocess.run(
+        [*cmd, "--config", str(cfg)], input=data, capture_output=True, timeout=300
+    )
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err
     errors = [line for line in err.splitlines() if ": error: " in line or "WARNING" in line]
@@ -340,7 +342,9 @@ def duck_tables(db: Path) -> dict[str, list[dict[str, Any]]]:
         out = {}
         for name in names:
             quoted = name.replace(chr(34), chr(34) * 2)
-            json_cols = {r[0] for r in con.execute(f'DESCRIBE "{quoted}"').fetchall() if r[1] == "JSON"}
+            json_cols = {
+                r[0] for r in con.execute(f'DESCRIBE "{quoted}"').fetchall() if r[1] == "JSON"
+            }
             cur = con.execute(f'SELECT * FROM "{quoted}"')
             cols = [d[0] for d in cur.description]
             out[name] = [
