@@ -110,10 +110,11 @@ bench-sysdeps:
 		echo "the PostgreSQL anchors' CDC needs wal2json: sudo apt-get install -y postgresql-$(PG_MAJOR)-wal2json (skipped without it)"; \
 	fi
 
-bench: $(STAMP) bench-sysdeps  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded series (ROWS=1000000)
+bench: $(STAMP) bench-sysdeps  ## throughput beside PipelineWise, Meltano and dump|COPY: MySQL and PostgreSQL sources, then the embedded and nested series (ROWS=1000000)
 	$(BIN)/python -m bench $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.pg_series $(if $(ROWS),--rows $(ROWS))
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))
+	$(BIN)/python -m bench.nested $(if $(ROWS),--rows $(ROWS))
 
 bench-embedded: $(STAMP)  ## the embedded series alone: target-duckdb and tap-csv beside DuckDB's and Python's own readers
 	$(BIN)/python -m bench.embedded $(if $(ROWS),--rows $(ROWS))

@@ -4,8 +4,10 @@ limits in one run, on the same orders-like records (bench/embedded_data.py).
 DuckDB series (a saved Singer stream in): DuckDB's own `read_json` into a typed table (the
 limit), our target-duckdb (upsert and append-only), jwills' target-duckdb and dlt from PyPI in
 their own venvs. CSV series (a CSV file in): Python's `csv.reader` (the tap's limit), DuckDB's own
-`read_csv` into a typed table (the end-to-end limit), our tap-csv, tap-csv | target-duckdb, and
-`tapwell run` on the same pair (runner start-up included).
+`read_csv` into a typed table (the end-to-end limit), our tap-csv, tap-csv | target-duckdb
+(RECORD lines; csv BATCH files, `tap-csv-batch|target-duckdb`; jsonl BATCH files,
+`tap-csv-jsonl|target-duckdb`), and `tapwell run` on the same pair (runner start-up included;
+`fast_lane: auto` takes the csv lane, `tapwell-run-csv-records` keeps RECORD lines).
 Every DuckDB load is checked exactly (row count, sum of amount, NULL and '' notes, the latest
 updated_at instant); a wrong load prints WRONG and no rows/s, and one of ours (or a limit's) makes
 the exit code 1.
@@ -255,11 +257,16 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
         ]
         run("tapwell tap-csv | target-duckdb", steps, d, "duckdb", "duckdb read_csv (limit)")
-    if "tap-csv-batch|target-duckdb" in tools:
-        d = fresh("tap-csv-batch-target-duckdb")
+    for fmt, tool in (
+        ("csv", "tap-csv-batch|target-duckdb"),
+        ("jsonl", "tap-csv-jsonl|target-duckdb"),
+    ):
+        if tool not in tools:
+            continue
+        d = fresh(f"tap-csv-{fmt}-target-duckdb")
         (d / "spool").mkdir()
         lane = {
-            "encoding": {"format": "jsonl", "compression": "none"},
+            "encoding": {"format": fmt, "compression": "none"},
             "storage": {"root": f"file://{d / 'spool'}"},
             "batch_size": 100_000,
             "max_pending_files": 2,
@@ -272,7 +279,7 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             Step("tap-csv", batch_tap),
             Step("target-duckdb", [str(BIN / "target-duckdb"), "--config", str(cfg)]),
         ]
-        name = "tapwell tap-csv | target-duckdb (BATCH)"
+        name = f"tapwell tap-csv | target-duckdb ({fmt} BATCH)"
         run(name, steps, d, "duckdb", "duckdb read_csv (limit)")
     for lane_mode in ("auto", "off"):
         tool = "tapwell-run-csv" + ("" if lane_mode == "auto" else "-records")
@@ -380,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "read_json", "tapwell-upsert", "tapwell-append-only", "tapwell-upsert-python",
         "tapwell-append-only-python", "jwills", "dlt",
         "csv.reader", "read_csv", "tap-csv", "meltanolabs-tap-csv", "tap-csv|target-duckdb",
-        "tap-csv-batch|target-duckdb", "tapwell-run-csv", "tapwell-run-csv-records",
+        "tap-csv-batch|target-duckdb", "tap-csv-jsonl|target-duckdb", "tapwell-run-csv", "tapwell-run-csv-records",
     ]  # fmt: skip
     p = argparse.ArgumentParser(prog="python -m bench.embedded", description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)

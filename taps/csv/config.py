@@ -9,7 +9,6 @@ from typing import Any
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.sdk.tap_cli import raise_config_errors
-from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "CsvConfig"]
 
@@ -65,21 +64,14 @@ class CsvConfig:
     batch_config: BatchConfig | None = setting(
         None,
         type="object",
-        parse=lambda value, key: _jsonl_only(parse_batch_config(value, key)),
+        parse=parse_batch_config,
         show_default=False,
-        help="The fast lane (singer-sdk's spelling): records go into jsonl files, "
-        '{"encoding": {"format": "jsonl", "compression": "none"|"gzip"}, "storage": {"root": '
-        '"file:///dir", "prefix": ""}, "batch_size": 100000}, each file announced by a BATCH '
-        "message and followed by a STATE; `tapwell run` sets it when the target reads jsonl files",
+        help="The fast lane (singer-sdk's spelling): rows go into csv (tapwell's dialect) or jsonl "
+        'files, {"encoding": {"format": "csv"|"jsonl", "compression": "none"|"gzip"}, "storage": '
+        '{"root": "file:///dir", "prefix": ""}, "batch_size": 100000, "max_pending_files": 0}, '
+        "each file announced by a BATCH message and followed by a STATE; `tapwell run` sets it "
+        "when the target reads csv files",
     )
-
-
-def _jsonl_only(cfg: BatchConfig) -> BatchConfig:
-    if cfg.format != "jsonl":
-        raise ConfigError(
-            f"config key batch_config.encoding.format: tap-csv writes jsonl BATCH files, not {cfg.format}"
-        )
-    return cfg
 
 
 SETTINGS = Settings(CsvConfig)

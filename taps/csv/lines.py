@@ -1,35 +1,73 @@
 """RECORD lines for a chunk of CSV rows, built column by column (tap-csv's hot path).
 
-A chunk of rows becomes columns (one `zip`); each column becomes the JSON text of its values by
-C functions mapped over the whole column (the `json` module's string escaper, `int`, `Decimal`,
-`date`/`datetime.fromisoformat`, one `orjson.dumps` of the converted list split at its commas);
-the lines are then joined from those pieces in one pass and encoded once. The text of every
-value is what `MessageWriter.write_record` wrote for the record dict (the golden snapshots pin
-it): a decimal is its exact text, never a float; a date or date-time is validated by parsing it.
+A chunk of rows becomes columns (slices of one flat list of its fields). Each column becomes the
+JSON texts of its values, most often the CSV texts themselves, once one check over the whole
+column in C has shown that the record writer would write each value so:
 
-A column the fast rendering refuses (a value with spaces around it, an unusual spelling) is
-rendered again value by value with the converters of `types.py`; a value that does not convert
-there raises `BadRow` with its index in the chunk, and the caller names its line and column.
+- integers and numbers: a regular expression over the column's lines (ASCII digits, no leading
+  zero, no exponent, nothing `Decimal` or `int` would write otherwise), so no value is parsed;
+- dates and date-times: `fromisoformat` over the column (it validates them), then their shape
+  (what orjson writes: separators in place, microseconds only when not zero, never -00:00);
+- booleans: one look-up per text in a table of spellings;
+- strings: nothing to escape (then the quotes are the assembly's), else json's own escaper
+  (which writes what orjson writes, byte for byte);
+- JSON documents: read exactly (tapwell.singer.wire.loads) and sent as written, on one line.
+
+The lines are then joined from those pieces (`lines`) and encoded once per stretch of ASCII rows:
+a row holding a non-ASCII character is joined and encoded on its own, so that it does not make
+the whole chunk's text four times wider. The text of every value is what
+`MessageWriter.write_record` writes for the record dict (the golden snapshots and
+tests/taps/csv pin it): a decimal is its exact text, never a float.
+
+A column the fast checks refuse (nulls among typed values, spaces around a value, an unusual
+spelling) is rendered again value by value with the converters of `types.py`; a value that does
+not convert there raises `BadRow` with its index in the chunk, and the caller names its line and
+column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import chain, repeat
+from itertools import accumulate, compress
 from json.encoder import encode_basestring
+from operator import not_
 from typing import Any
 
 import orjson
-from tapwell.singer.wire import dumps
+from tapwell.singer.wire import dumps, loads
 
-from .types import _BOOLS, _datetime, converter_for, to_bool, to_date, to_decimal, to_int
+from .types import (
+    _BOOLS,
+    _datetime,
+    converter_for,
+    one_line,
+    to_bool,
+    to_date,
+    to_decimal,
+    to_document,
+    to_int,
+)
 
 # A column's JSON texts (or, when `quoted`, texts that need only their quotes: the assembly
-# writes them around each), and its Python values when it is the replication key (else None).
+# writes them around each, except around the `bare` rows of a `StringTexts`), and its Python
+# values when it is the replication key (else None).
 Rendered = tuple[Sequence[str], bool, list[Any] | None]
 Renderer = Callable[[Sequence[str]], Rendered]
+
+
+class StringTexts(list[str]):
+    """A string column's texts, with what the assembly would otherwise look for: `bare`, the
+    rows of a quoted column holding whole JSON texts (null), written without the quotes put
+    around the others; `wide`, the rows holding a non-ASCII character."""
+
+    def __init__(self, texts: Iterable[str], wide: list[int], bare: list[int] = []) -> None:  # noqa: B006 (never changed)
+        super().__init__(texts)
+        self.wide = wide
+        self.bare = bare
+
 
 _SLOW_ERRORS = (ValueError, ArithmeticError, TypeError)
 
@@ -54,12 +92,10 @@ def _json_texts(values: list[Any]) -> list[str]:
 
 
 def _document(text: str) -> str:
-    """An object/array column's text: the document as written when it parses and stays on one
-    line (every digit kept), else as re-encoded from its parsed value."""
-    value = orjson.loads(text)
-    if "\n" in text or "\r" in text:
-        return dumps(value).decode()
-    return text
+    """An object/array column's text: the document as written once it parses (every digit
+    kept), on one line."""
+    loads(text)
+    return one_line(text)
 
 
 def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> list[Any]:
@@ -79,20 +115,142 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
     return values
 
 
+# ---------------------------------------------------------------- strings
+
+
+def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[int]:
+    """Where the column's texts are null_values (`joined`: the texts joined, searched first)."""
+    if all(v and v not in joined for v in nulls):
+        return []
+    if len(nulls) == 1:
+        (only,) = nulls
+        return list(compress(range(len(col)), map(only.__eq__, col)))  # no hashing
+    return list(compress(range(len(col)), map(nulls.__contains__, col)))
+
+
+_ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)
+
+
+def kept_rows(texts: Sequence[str], keep: list[bool]) -> list[str]:
+    """The texts of the rows `keep` says to keep; a StringTexts stays one, its bare and wide
+    rows numbered among the rows kept."""
+    out = list(compress(texts, keep))
+    if type(texts) is not StringTexts:
+        return out
+    place = list(accumulate(keep, initial=-1))[1:]  # a kept row's index among the kept
+    return StringTexts(
+        out,
+        [place[i] for i in texts.wide if keep[i]],
+        [place[i] for i in texts.bare if keep[i]],
+    )
+
+
+def _wide_rows(texts: Sequence[str]) -> list[int]:
+    """The rows whose text holds a non-ASCII character."""
+    return list(compress(range(len(texts)), map(not_, map(str.isascii, texts))))
+
+
+def _to_escape(text: str) -> int:
+    """How many quotes, backslashes and control characters `text` holds (one pass in C over its
+    UTF-8 bytes, whose multi-byte sequences hold none of them)."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: counted as one, json's escaper judges
+        return 1 + len(text)
+    return len(raw) - len(raw.translate(None, _ESCAPED))
+
+
 def _string(nulls: frozenset[str], native: bool) -> Renderer:
-    to_null = dict.fromkeys(nulls, "null")
-    enc = encode_basestring
+    """Plain strings: as they are when nothing needs escaping (the assembly quotes them), else
+    escaped; only the null_values mean null ('' stays '')."""
+
+    in_null = {v: _to_escape(v) for v in nulls}  # a null_value's own (\\N: its backslash)
 
     def render(col: Sequence[str]) -> Rendered:
         natives = [None if t in nulls else t for t in col] if native else None
-        if nulls.isdisjoint(col):
-            joined = "".join(col)
-            if '"' not in joined and "\\" not in joined and joined.isprintable():
-                return col, True, natives  # nothing to escape
-            return list(map(enc, col)), False, natives
-        return list(map(to_null.get, col, map(enc, col))), False, natives
+        joined = "".join(col)
+        at = _null_rows(col, joined, nulls) if nulls else []
+        wide = [] if joined.isascii() else _wide_rows(col)
+        if '"' not in joined and _to_escape(joined) == sum(in_null[col[i]] for i in at):
+            texts = StringTexts(col, wide, at)  # nothing to escape (but in the null_values)
+            for i in at:
+                texts[i] = "null"
+            return texts, True, natives
+        texts = StringTexts(map(encode_basestring, col), wide)
+        for i in at:
+            texts[i] = "null"
+        return texts, False, natives
 
     return render
+
+
+# ---------------------------------------------------------------- integers and numbers
+
+# One text each, as `str(int(text))` and `str(Decimal(text))` write it (and so as the record
+# writer does): an integer of at most 4300 digits (int()'s limit: more is refused); a decimal
+# without an exponent, unless it is below 1e-6 (Decimal writes 0.0000001 as 1E-7).
+_INTEGER = r"(?:0|-?[1-9][0-9]{0,4299})"
+_NUMBER = r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+
+
+def _lines_of(item: str, nulls: frozenset[str] = frozenset()) -> re.Pattern[str]:
+    """A pattern for a column's texts joined by newlines, each `item` or one of `nulls`."""
+    if nulls:
+        item = "(?:" + "|".join([item, *map(re.escape, sorted(nulls, reverse=True))]) + ")"
+    return re.compile(f"{item}(?:\\n{item})*")
+
+
+def _shaped(
+    item: str,
+    nulls: frozenset[str],
+    native: bool,
+    careful: Renderer,
+    plain: Callable[[Sequence[str]], bool] | None = None,
+) -> Renderer:
+    """Integers or numbers: the texts as they are when every one is `item` (a null among them
+    written null), proved by one match over the column (or by `plain`, a quicker test of a
+    column without nulls); else as `careful` renders them."""
+    alone = _lines_of(item)
+    if native or any(alone.fullmatch(v) for v in nulls) or any("\n" in v for v in nulls):
+        return careful  # needs values, or a null that reads as a number, or spans lines
+    either = _lines_of(item, nulls)
+    to_null = dict.fromkeys(nulls, "null")
+
+    def render(col: Sequence[str]) -> Rendered:
+        if plain is not None and plain(col):
+            return col, False, None
+        joined = "\n".join(col)
+        if joined.count("\n") == len(col) - 1:  # no text of its own holds a newline
+            if plain is None and alone.fullmatch(joined):
+                return col, False, None
+            if either.fullmatch(joined):
+                return list(map(to_null.get, col, col)), False, None
+        return careful(col)
+
+    return render
+
+
+def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
+    """Numbers: parsed as Decimal, written as the Decimal's exact text (a finite number's text
+    has no letter but E: 'a' and 'I' mean NaN or Infinity, which the slow path refuses)."""
+
+    def render(col: Sequence[str]) -> Rendered:
+        out: Sequence[str]
+        try:
+            values: list[Any] = [None if t in nulls else Decimal(t) for t in col]
+            out = ["null" if v is None else str(v) for v in values]
+            joined = "".join(out)
+            if "a" in joined or "I" in joined:
+                raise ValueError("not finite")
+        except _SLOW_ERRORS:
+            values = _slowly(prop, nulls, col)
+            out = ["null" if v is None else str(v) for v in values]
+        return out, False, (values if native else None)
+
+    return render
+
+
+# ---------------------------------------------------------------- dates, date-times, integers
 
 
 def _parsed(
@@ -102,22 +260,25 @@ def _parsed(
     native: bool,
     as_written: Callable[[Sequence[str]], bool],
     quoted: bool,
-    proves: bool = False,
 ) -> Renderer:
     """Integers, dates, date-times: parsed by `fast` in C (which validates them), written as
-    they are when `as_written` says orjson would write them so, else by orjson. `proves`:
-    texts `as_written` takes need no parsing (every string of ASCII digits is an integer)."""
+    they are when `as_written` says orjson would write them so, else by orjson. A column is
+    parsed whole first when `fast` refuses every null value ('' among them): a null then makes
+    it fail, and it is parsed again minding the nulls."""
+    nulls_fail = not any(_takes(fast, v) for v in nulls)
 
     def render(col: Sequence[str]) -> Rendered:
         try:
-            if nulls.isdisjoint(col):
-                if proves and not native and as_written(col):
-                    return col, quoted, None  # the shape is the whole check (plain integers)
-                values = list(map(fast, col))
-                if as_written(col):
-                    return col, quoted, (values if native else None)
-            else:
-                values = [None if t in nulls else fast(t) for t in col]
+            if nulls_fail:
+                try:
+                    values = list(map(fast, col))
+                except _SLOW_ERRORS:
+                    pass
+                else:
+                    if as_written(col):
+                        return col, quoted, (values if native else None)
+                    return _json_texts(values), False, (values if native else None)
+            values = [None if t in nulls else fast(t) for t in col]
         except _SLOW_ERRORS:
             values = _slowly(prop, nulls, col)
         return _json_texts(values), False, (values if native else None)
@@ -125,10 +286,25 @@ def _parsed(
     return render
 
 
+def _takes(fast: Callable[[str], Any], text: str) -> bool:
+    try:
+        fast(text)
+    except _SLOW_ERRORS:
+        return False
+    return True
+
+
 def _plain_integers(col: Sequence[str]) -> bool:
-    """Every text is ASCII digits without a leading zero: what orjson writes for its int."""
+    """Every text is ASCII digits without a leading zero (and not empty), at most 4300 of them
+    (int()'s limit): what orjson writes for its int. Quicker than the regular expression."""
     joined = "".join(col)
-    return joined.isascii() and joined.isdecimal() and min(col)[0] != "0"
+    least = min(col)
+    return (
+        joined.isascii()
+        and joined.isdecimal()
+        and least[:1] not in ("0", "")
+        and (len(joined) <= 4300 or max(map(len, col)) <= 4300)
+    )
 
 
 # Where the separators are in the texts orjson writes for a date, and for a date-time with
@@ -146,15 +322,14 @@ def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
         """The texts (already parsed by fromisoformat, so digits where digits go) are each
         exactly what orjson writes for its value: of one length of `shapes` with its separators
         in place, microseconds only when not zero, an offset (never -00:00: written +00:00)."""
-        lengths = set(map(len, col))
-        if len(lengths) != 1:
-            return False
-        width = lengths.pop()
+        width = len(col[0])
         shape = shapes.get(width)
         if shape is None:
             return False
         joined = "\n".join(col)
         n = len(col)
+        if len(joined) != n * (width + 1) - 1 or joined[width :: width + 1].count("\n") != n - 1:
+            return False  # not all of one length (no parsed text holds a newline)
         for at, char in shape:
             found = joined[at :: width + 1]
             if char == "±":
@@ -171,34 +346,16 @@ _date_as_written = _iso_shape(_DATE_SHAPES)
 _datetime_as_written = _iso_shape(_DATETIME_SHAPES)
 
 
-def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
-    """Numbers: parsed as Decimal, written as the Decimal's exact text (a finite number's text
-    has no letter but E: 'a' and 'I' mean NaN or Infinity, which the slow path refuses)."""
-
-    def render(col: Sequence[str]) -> Rendered:
-        out: Sequence[str]
-        try:
-            if nulls.isdisjoint(col):
-                values: list[Any] = list(map(Decimal, col))
-                out = list(map(str, values))
-            else:
-                values = [None if t in nulls else Decimal(t) for t in col]
-                out = ["null" if v is None else str(v) for v in values]
-            joined = "".join(out)
-            if "a" in joined or "I" in joined:
-                raise ValueError("not finite")
-        except _SLOW_ERRORS:
-            values = _slowly(prop, nulls, col)
-            out = ["null" if v is None else str(v) for v in values]
-        return out, False, (values if native else None)
-
-    return render
+# ---------------------------------------------------------------- booleans, documents
 
 
 def _boolean(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
     texts = {s: "true" if v else "false" for s, v in _BOOLS.items()} | dict.fromkeys(nulls, "null")
+    written = frozenset({"true", "false"} - nulls)  # texts that are their own JSON
 
     def render(col: Sequence[str]) -> Rendered:
+        if not native and set(col) <= written:
+            return col, False, None
         out = list(map(texts.get, col))
         if None in out:
             values: list[Any] = _slowly(prop, nulls, col)
@@ -217,7 +374,7 @@ def _json(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer
                 out.append("null" if t in nulls else _document(t))
             except ValueError:
                 raise BadRow(i) from None
-        values = [None if t in nulls else orjson.loads(t) for t in col] if native else None
+        values = [None if t in nulls else loads(t) for t in col] if native else None
         return out, False, values
 
     return render
@@ -231,18 +388,54 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _string(nulls, native)
     typed_nulls = nulls | {""}  # in a typed column an empty field is null
     if convert is to_decimal:
-        return _decimal(prop, typed_nulls, native)
+        return _shaped(_NUMBER, typed_nulls, native, _decimal(prop, typed_nulls, native))
     if convert is to_bool:
         return _boolean(prop, typed_nulls, native)
     if convert is to_date:
         return _parsed(prop, date.fromisoformat, typed_nulls, native, _date_as_written, True)
-    if convert is orjson.loads:
+    if convert is to_document:
         return _json(prop, typed_nulls, native)
     if convert is to_int:
-        return _parsed(prop, int, typed_nulls, native, _plain_integers, False, proves=True)
+        careful = _parsed(prop, int, typed_nulls, native, _plain_integers, False)
+        return _shaped(_INTEGER, typed_nulls, native, careful, _plain_integers)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat
     return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True)
+
+
+def may_be_wide(prop: dict[str, Any]) -> bool:
+    """Whether a column's JSON texts may hold a non-ASCII character (strings and documents;
+    numbers, dates and booleans are ASCII once checked)."""
+    convert, is_string = converter_for(prop)
+    return is_string or convert is to_document
+
+
+# ---------------------------------------------------------------- the lines
+
+
+def _pieces(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows: int) -> list[Any]:
+    """The lines as one list of pieces, row after row: keys[0] + col0[i] + keys[1] + col1[i] +
+    ... + suffix, with the quotes of a `quoted` column in the keys around it. Row i's pieces are
+    those from 1 + 2 * len(keys) * i on (the first row's also the piece before)."""
+    width = 2 * len(keys)
+    opens = ['"' if quoted else "" for _, quoted, _ in columns]
+    seps = [
+        ('"' if columns[j][1] else "") + (keys[j + 1] + opens[j + 1] if j + 1 < len(keys) else "")
+        for j in range(len(keys))
+    ]
+    seps[-1] += suffix + keys[0] + opens[0]  # a row's end, the next one's start
+    out: list[Any] = [None] * (width * rows + 1)
+    out[0] = keys[0] + opens[0]
+    out[2::2] = seps * rows
+    out[-1] = seps[-1][: -len(keys[0] + opens[0])]
+    for j, (texts, _, _) in enumerate(columns[: len(keys)]):
+        out[1 + 2 * j :: width] = texts
+        if type(texts) is StringTexts:  # bare rows: without the quotes of the pieces around
+            for at in texts.bare:
+                before = 2 * j + width * at
+                out[before] = out[before][:-1]
+                out[before + 2] = out[before + 2][1:]
+    return out
 
 
 def assemble(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows: int) -> str:
@@ -250,10 +443,36 @@ def assemble(keys: Sequence[str], columns: Sequence[Rendered], suffix: str, rows
     the quotes of a `quoted` column in the keys around it."""
     if not keys:
         return suffix * rows
-    pieces: list[Any] = []
-    close = ""
-    for key, (texts, quoted, _) in zip(keys, columns, strict=False):
-        pieces += (repeat(close + key + ('"' if quoted else "")), texts)
-        close = '"' if quoted else ""
-    pieces.append(repeat(close + suffix))
-    return "".join(chain.from_iterable(zip(*pieces)))
+    return "".join(_pieces(keys, columns, suffix, rows))
+
+
+def lines(
+    keys: Sequence[str],
+    columns: Sequence[Rendered],
+    suffix: str,
+    rows: int,
+    wide: Sequence[bool],
+) -> bytes:
+    """`assemble`'s lines encoded as UTF-8: joined and encoded a stretch of ASCII rows at a
+    time, each row with a non-ASCII character on its own. `wide`: which columns may hold one
+    (`may_be_wide`; the others are not looked at, which costs only speed if they do)."""
+    if not keys:
+        return (suffix * rows).encode()
+    out = _pieces(keys, columns, suffix, rows)
+    odd: set[int] = set()
+    for (texts, _, _), may in zip(columns, wide, strict=False):
+        if type(texts) is StringTexts:
+            odd.update(texts.wide)
+        elif may and not "".join(texts).isascii():
+            odd.update(_wide_rows(texts))
+    if not odd:
+        return "".join(out).encode()
+    width = 2 * len(keys)
+    parts: list[bytes] = []
+    at = 0
+    for row in sorted(odd):
+        start = 1 + width * row
+        parts += ("".join(out[at:start]).encode(), "".join(out[start : start + width]).encode())
+        at = start + width
+    parts.append("".join(out[at:]).encode())
+    return b"".join(parts)

@@ -13,7 +13,9 @@ import csv
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import reduce
 from itertools import compress, islice
+from operator import iadd
 from typing import Any
 
 from tapwell.sdk.tap import SyncContext
@@ -21,10 +23,12 @@ from tapwell.singer.errors import SyncError
 from tapwell.singer.wire import dumps
 
 from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
-from .lines import BadRow, Rendered, Renderer, assemble, column_renderer
+from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
 from .types import compile_row, converter_for
 
-CHUNK = 1000  # rows per chunk: the per-chunk work is noise, the chunk's text a few hundred KB
+# Rows per chunk: a chunk's text (~100 KB) stays under malloc's mmap threshold; 1,000 rows cost
+# 0.1 s more of page faults on 300,000 rows (28,000 faults against 3,600).
+CHUNK = 250
 
 
 def read_lines(
@@ -43,12 +47,14 @@ def read_lines(
             while rows := list(islice(reader, CHUNK)):
                 try:
                     rows = _full_width(rows, len(header))
+                    if not rows:
+                        continue  # only blank lines
                     texts, n, top = plan.render(rows)
                 except BadRow as bad:
                     raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
                 done += len(rows)
                 if n:
-                    yield assemble(plan.keys, texts, suffix, n).encode(), n, top
+                    yield lines(plan.keys, texts, suffix, n, plan.wide), n, top
 
 
 class _LinePlan:
@@ -77,11 +83,14 @@ class _LinePlan:
             column_renderer(props.get(h, {}), nulls, h == self.rkey) for h in read
         ]
         self.key_at = read.index(self.rkey) if self.rkey in index else None
+        self.wide = [may_be_wide(props.get(h, {})) for h in names]
 
     def render(self, rows: list[list[str]]) -> tuple[list[Rendered], int, Any]:
-        """(each written column rendered, how many rows are kept, their greatest key)."""
-        columns = list(zip(*rows, strict=True))
-        done = [r(columns[i]) for r, i in zip(self.renderers, self.at, strict=True)]
+        """(each written column rendered, how many rows are kept, their greatest key); `rows`
+        all of one width."""
+        width = len(rows[0])
+        fields: list[str] = reduce(iadd, rows, [])  # row after row: a column is a slice
+        done = [r(fields[i::width]) for r, i in zip(self.renderers, self.at, strict=True)]
         texts = done[: len(self.keys)]
         if self.key_at is None:
             return texts, len(rows), None
@@ -90,7 +99,7 @@ class _LinePlan:
             if self.start is not None:
                 keep = [v is None or v >= self.start for v in values]
                 if not all(keep):
-                    texts = [(list(compress(t, keep)), q, None) for t, q, _ in texts]
+                    texts = [(kept_rows(t, keep), q, None) for t, q, _ in texts]
                     values = list(compress(values, keep))
             return texts, len(values), max((v for v in values if v is not None), default=None)
         except TypeError:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from tapwell.singer.schema import build_function, property_format, property_types
+from tapwell.singer.wire import loads
 
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
@@ -44,6 +45,19 @@ def to_bool(text: str) -> bool:
 
 def to_date(text: str) -> date:
     return date.fromisoformat(text.strip())
+
+
+def to_document(text: str) -> Any:
+    """A JSON document (an object or array column) with every number exact: never a float."""
+    return loads(text)
+
+
+def one_line(text: str) -> str:
+    """A valid JSON document's text as written, its line breaks (whitespace between tokens: JSON
+    strings cannot hold them raw) turned into spaces so that it fits in a Singer line."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\r", " ").replace("\n", " ")
+    return text
 
 
 def to_datetime(text: str) -> datetime:
@@ -95,7 +109,7 @@ def converter_for(prop: dict[str, Any]) -> tuple[Converter | None, bool]:
     if "string" in kinds and fmt == "date-time":
         return to_datetime, False
     if kinds & {"object", "array"}:
-        return orjson.loads, False
+        return to_document, False
     return None, True
 
 
@@ -115,12 +129,10 @@ def _json_decimal(text: str) -> Any:
 
 
 def _json_document(text: str) -> Any:
-    """An object/array column's value: the document's own text when it parses and stays on one
-    line (every digit kept, nothing re-spelled), else the parsed value."""
-    value = orjson.loads(text)
-    if "\n" in text or "\r" in text:
-        return value
-    return orjson.Fragment(text.encode())
+    """An object/array column's value on the wire: the document's own text once it parses
+    (every digit kept, nothing re-spelled), on one line."""
+    loads(text)
+    return orjson.Fragment(one_line(text).encode())
 
 
 def _datetime(text: str) -> datetime:
@@ -166,7 +178,7 @@ def compile_row(
         "_bools": _BOOLS,
         "_dt": _datetime,
         "_date": to_date,
-        "_loads": orjson.loads,
+        "_loads": to_document,
         "_doc": _json_document,
     }
     body: list[str] = []

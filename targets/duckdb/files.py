@@ -1,7 +1,15 @@
 """The fast lane into DuckDB: a csv BATCH file (tapwell's dialect, see tapwell.sdk.tap_batch) is
 read by DuckDB's own `read_csv` (every column as text, NULL only for the unquoted empty field, so
-'' stays '') and cast to the table's column types in the SELECT the loader's merge inserts from:
-no Python per row. The merge, the state row and the commit are the loader's usual ones.
+'' stays '') and checked and cast to the table's column types in the one INSERT that loads it: no
+Python per row, the file read once (plus a read of its key columns for an upsert's delete).
+
+Each value is held to what the RECORD path would accept for its property, in SQL: DuckDB's casts
+alone are lenient where the RECORD path refuses ('1.5' casts to BIGINT 2, '1.005' to
+DECIMAL(12,2) 1.01, 'inf' to DOUBLE and TIMESTAMPTZ, 't' to BOOLEAN), so each column's text
+passes the check of its kind (`Column.good`) or the INSERT stops on `error()`, the transaction
+rolls back, and the file is read again to name the first row and column refused (`refused`).
+An upsert keeps the last row of a key within a file, as the RECORD path does (only a file with a
+key twice pays for the ordering).
 
 A header naming a column the stream does not have, a file DuckDB cannot parse, or a value its
 column cannot hold: one ProtocolError naming the file and, when it can be found, the row.
@@ -12,16 +20,24 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.schema import property_types
+
+from .raw import DATE, DATETIME, INTEGER_TYPES
 
 if TYPE_CHECKING:
     from .loader import Table
+
+N = "_tapwell_n"  # a row's position in its file (naming a refused row)
+STAGED = "temp.main._tapwell_file"  # an upserted file's checked rows
 
 
 def literal(text: str) -> str:
@@ -39,26 +55,154 @@ def csv_source(path: str, gz: bool, names: list[str]) -> str:
 
 
 def header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
+    """The file's column names: its first csv record (a quoted name may hold a line break)."""
     try:
         with gzip.open(path, "rb") if gz else open(path, "rb") as f:
-            first = f.readline()
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            first = next(csv.reader(text, strict=True), None)
     except (OSError, EOFError, zlib.error) as exc:
         raise bad(batch, source, f"BATCH file {path} cannot be read ({exc})") from None
-    if not first.endswith(b"\n"):
-        raise bad(batch, source, f"BATCH file {path} row 1: no header line (empty or truncated)")
-    try:
-        return next(csv.reader(io.StringIO(first.decode("utf-8"))))
-    except (UnicodeDecodeError, csv.Error, StopIteration):
+    except (UnicodeDecodeError, csv.Error):
         raise bad(batch, source, f"BATCH file {path} row 1: the header is not csv") from None
+    if first is None:
+        raise bad(batch, source, f"BATCH file {path} row 1: no header line (empty or truncated)")
+    return first
 
 
-def staged_select(
-    batch: Batch, table: Table, path: str, gz: bool, source: str
-) -> tuple[str, list[str], list[tuple[str, str, str]]]:
-    """(the SELECT of the file's rows cast to the table's types, the columns it gives, the
-    (csv column, table column, type) it casts)."""
+# ----------------------------------------------------------------------------- the checks
+
+# Expressions of a column's text {t} and value {v}.
+WHOLE = "NOT (contains({t}, '.') OR contains({t}, 'e') OR contains({t}, 'E'))"
+# A number that rounds to 0 as a double (1e-400) has a non-zero digit before its exponent.
+NOT_UNDERFLOW = "({v} <> 0 OR NOT regexp_matches({t}, '^[^eE]*[1-9]'))"
+NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"  # a number too wide for DECIMAL, kept as text
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the file: its csv name, the table column, the column's type, the value
+    (`value`, an expression of the text {t}), whether a non-null text is accepted (`good`, of
+    {t} and the value {v}), whether NULL is, and what a refused text is not (`what`)."""
+
+    name: str
+    column: str
+    sqltype: str
+    value: str
+    good: str
+    nullable: bool
+    what: str
+
+
+def _decimal_args(sqltype: str) -> tuple[int, int]:
+    p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
+    return int(p), int(s or 0)
+
+
+def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -> Column:
+    """How the text of csv column `name` becomes a value of `col` (of `sqltype`), and the
+    check that holds it to what the RECORD path accepts for `prop`."""
+    kinds = set(property_types(prop)) or {"null"}
+    nullable = "null" in kinds and not key
+    real = kinds - {"null"}
+    base = sqltype.split("(", 1)[0]
+    cast = f"TRY_CAST({{t}} AS {sqltype})"
+
+    def made(value: str, good: str, what: str) -> Column:
+        return Column(name, col, sqltype, value, good, nullable, what)
+
+    if base in INTEGER_TYPES:
+        return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
+    if base == "DECIMAL":
+        p, s = _decimal_args(sqltype)
+        # the text cast with room for 38 digits (as many before the point as the column has):
+        # a value the column would round differs from it
+        good = f"{{v}} IS NOT NULL AND {{v}} = TRY_CAST({{t}} AS DECIMAL(38,{38 - (p - s)}))"
+        if real == {"integer"}:
+            good += f" AND {WHOLE}"
+        what = f"a number a {sqltype} holds exactly ({p - s} digits before the point, {s} after)"
+        return made(cast, good, what)
+    if base in ("DOUBLE", "FLOAT"):
+        good = f"isfinite({{v}}) AND {NOT_UNDERFLOW}"
+        return made(f"TRY_CAST({{t}} AS {sqltype})", good, f"a finite number a {sqltype} holds")
+    if base == "BOOLEAN":
+        return made("{t} = 'true'", "{t} IN ('true', 'false')", "true or false")
+    if base in ("DATE", "TIMESTAMPTZ", "TIMESTAMP"):
+        shape = DATE if base == "DATE" else DATETIME
+        good = (
+            f"{{v}} IS NOT NULL AND regexp_full_match({{t}}, '{shape}') "
+            "AND NOT starts_with({t}, '0000')"
+        )
+        return made(
+            cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an ISO 8601 date-time"
+        )
+    if base == "VARCHAR" and real and real <= {"integer", "number"}:
+        return made("{t}", f"regexp_full_match({{t}}, '{NUMBER}')", "a number")
+    if base == "VARCHAR":
+        return made("{t}", "true", "text")
+    return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _at(sql: str, t: str, v: str = "") -> str:
+    """`sql` with its text {t} and value {v} named (in one pass: a name may hold either)."""
+    return _SLOT.sub(lambda m: t if m[1] == "t" else v, sql)
+
+
+_SLOT = re.compile(r"\{([tv])\}")
+
+
+def _accepted(c: Column, j: int) -> str:
+    """Whether the row's value of column j is accepted (NULL included)."""
+    if_null = "true" if c.nullable else "false"
+    return f"CASE WHEN t{j} IS NULL THEN {if_null} ELSE ({_at(c.good, f't{j}', f'v{j}')}) END"
+
+
+# ----------------------------------------------------------------------------- the load
+
+
+@dataclass(frozen=True)
+class File:
+    """One csv BATCH file of a stream: its path, its columns, the keys it upserts on."""
+
+    path: str
+    gz: bool
+    columns: list[Column]
+    keys: list[Column]
+    version: int | None
+
+    def source(self) -> str:
+        return csv_source(self.path, self.gz, [c.name for c in self.columns])
+
+    def typed(self, numbered: bool = False) -> str:
+        """The file's rows: each column's text t<j> and value v<j> (and its position in the
+        file, when `numbered`)."""
+        ts = [f"{quote_ident(c.name)} AS t{j}" for j, c in enumerate(self.columns)]
+        vs = [f"{_at(c.value, f't{j}')} AS v{j}" for j, c in enumerate(self.columns)]
+        n = [f"row_number() OVER () + 1 AS {N}"] if numbered else []
+        inner = f"SELECT {', '.join(n + ts)} FROM {self.source()}"
+        return f"SELECT *, {', '.join(vs) or 'NULL AS _none'} FROM ({inner})"
+
+    def checked(self) -> tuple[str, list[str]]:
+        """(the SELECT of the file's rows as the table's columns, each value checked: a refused
+        one stops the statement with DuckDB's error(); the table columns it fills)."""
+        values, cols = [], []
+        for j, c in enumerate(self.columns):
+            values.append(
+                f"CASE WHEN {_accepted(c, j)} THEN v{j} "
+                f"ELSE error({literal('refused column ' + c.column)}) END AS {quote_ident(c.column)}"
+            )
+            cols.append(c.column)
+        if self.version is not None:
+            values.append(f"CAST({int(self.version)} AS BIGINT) AS _sdc_table_version")
+            cols.append("_sdc_table_version")
+        return f"SELECT {', '.join(values)} FROM ({self.typed()})", cols
+
+
+def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: bool) -> File:
+    """The file's columns from its header, checked against the stream's."""
     by_prop = {c.prop: c.column for c in table.staged if not c.unchanged}
-    casts = []
+    props = batch.spec.schema.get("properties") or {}
+    keys = set(batch.spec.key_properties)
+    columns = []
     for name in header(batch, path, gz, source):
         col = by_prop.get(name)
         if col is None:
@@ -67,52 +211,86 @@ def staged_select(
                 source,
                 f"BATCH file {path} row 1: column {name!r} is not in the stream's schema",
             )
-        casts.append((name, col, table.columns[col]))
-    select = [
-        f"CAST({quote_ident(name)} AS {sqltype}) AS {quote_ident(col)}"
-        for name, col, sqltype in casts
-    ]
-    cols = [col for _, col, _ in casts]
-    if batch.version is not None:
-        select.append(f"CAST({int(batch.version)} AS BIGINT) AS _sdc_table_version")
-        cols.append("_sdc_table_version")
-    source_sql = csv_source(path, gz, [name for name, _, _ in casts])
-    return f"(SELECT {', '.join(select)} FROM {source_sql})", cols, casts
+        columns.append(column(name, col, table.columns[col], props.get(name, {}), name in keys))
+    missing = [k for k in batch.spec.key_properties if k not in {c.name for c in columns}]
+    if upsert and missing:
+        raise bad(batch, source, f"BATCH file {path} row 1: no column for key {missing[0]!r}")
+    key_cols = [c for c in columns if c.name in keys] if upsert else []
+    return File(path, gz, columns, key_cols, batch.version)
+
+
+def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:
+    """The file's rows into `target`, read once: appended straight from the file; with keys,
+    staged (checked) in a temporary table, the table's rows of those keys deleted, and of a key
+    the file holds twice only its last row inserted. Returns the rows inserted."""
+    rows, cols = f.checked()
+    where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
+    collist = ", ".join(quote_ident(c) for c in cols)
+    if not f.keys:
+        inserted = con.execute(
+            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM ({rows}) AS s{where}"
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGED} AS {rows}")
+    try:
+        keys = ", ".join(quote_ident(k.column) for k in f.keys)
+        found = con.execute(
+            f"SELECT count(*) FROM (SELECT {keys} FROM {STAGED} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()
+        match = " AND ".join(
+            f"t.{quote_ident(k.column)} IS NOT DISTINCT FROM s.{quote_ident(k.column)}"
+            for k in f.keys
+        )
+        con.execute(f"DELETE FROM {target} AS t USING {STAGED} AS s WHERE {match}")
+        last = ""
+        if found and found[0]:  # the rowid of a temporary table is the file's row order
+            last = f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY rowid DESC) = 1"
+        inserted = con.execute(
+            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGED}{where}{last}"
+        ).fetchone()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    return int(inserted[0]) if inserted else 0
 
 
 def refused(
     con: duckdb.DuckDBPyConnection,
     batch: Batch,
-    path: str,
-    gz: bool,
-    casts: list[tuple[str, str, str]],
+    f: File,
     exc: duckdb.Error,
     source: str,
 ) -> ProtocolError:
-    """What DuckDB refused, named by file, row and column when a value does not cast."""
+    """What DuckDB refused, named by file, row and column when a value was refused."""
     message = str(exc).splitlines()[0]
     probe = con.cursor()  # the load's transaction is aborted; reading the file needs none
-    for name, col, sqltype in casts:
-        q = quote_ident(name)
-        try:
-            found = probe.execute(
-                f"SELECT n FROM (SELECT row_number() OVER () + 1 AS n, {q} AS v "
-                f"FROM {csv_source(path, gz, [n for n, _, _ in casts])}) WHERE v IS NOT NULL "
-                f"AND TRY_CAST(v AS {sqltype}) IS NULL LIMIT 1"
+    first = " ".join(f"WHEN NOT ({_accepted(c, j)}) THEN {j}" for j, c in enumerate(f.columns))
+    try:
+        found = (
+            probe.execute(
+                f"SELECT {N}, j, t FROM (SELECT {N}, CASE {first} END AS j, "
+                f"[{', '.join(f't{j}' for j in range(len(f.columns)))}][j + 1] AS t "
+                f"FROM ({f.typed(numbered=True)})) WHERE j IS NOT NULL ORDER BY {N} LIMIT 1"
             ).fetchone()
-        except duckdb.Error:
-            break  # the file itself does not parse: DuckDB's message says where
-        if found is not None:
-            return bad(
-                batch,
-                source,
-                f"BATCH file {path} row {found[0]}, column {col}: not a {sqltype} ({message})",
-            )
-    return bad(batch, source, f"BATCH file {path}: {message}")
+            if f.columns
+            else None
+        )
+    except duckdb.Error:
+        found = None  # the file itself does not parse: DuckDB's message says where
+    if found is None:
+        return bad(batch, source, f"BATCH file {f.path}: {message}")
+    row, j, text = found
+    c = f.columns[j]
+    value = "NULL" if text is None else repr(text if len(text) <= 40 else text[:40] + "...")
+    return bad(
+        batch,
+        source,
+        f"BATCH file {f.path} row {row}, column {c.column}: {value} is not {c.what}"
+        + (" (the column may not be null)" if text is None else ""),
+    )
 
 
 def bad(batch: Batch, source: str, problem: str) -> ProtocolError:
     return ProtocolError(problem, line=batch.first_line, stream=batch.spec.name, source=source)
 
 
-__all__: list[Any] = ["csv_source", "refused", "staged_select"]
+__all__: list[Any] = ["File", "csv_source", "merge", "plan", "refused"]

@@ -384,10 +384,14 @@ class DuckDBLoader:
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
-        if raw.has_lines(batch.records):
-            if table.raw is not None and self._load_lines(batch, table, keys, deleted):
+        kinds = set(map(type, batch.records))
+        if bytes in kinds:  # RECORD lines as they came, read in SQL unless other records joined
+            lines_only = table.raw is not None and kinds == {bytes}
+            if lines_only and self._load_lines(batch, table, keys, deleted):
                 return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
+            if batch.version is not None:  # a line held one the loop did not see
+                self._ensure_column(table, "_sdc_table_version", "BIGINT")
         every = self._rows(batch, table)
         u = unchanged.position(table.staged)
         kept = u is not None and unchanged.present(every, u)
@@ -446,13 +450,19 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        if set(map(type, batch.records)) != {bytes}:
-            return False  # some records took the Python path (a version changed, long numbers)
-        lines = raw.arrow_lines(batch.records)
-        create, cols = raw.create_rows(plan, batch.version)
+        lines, mentions_version = raw.lines_table(batch.records)
+        reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:
-            self.con.execute(create, [plan.structure])
+            for strict in reads:  # strict: lines as our writers write them, the usual case
+                create, cols = raw.create_rows(plan, batch.version, strict)
+                self.con.execute(create, [raw.structure(plan, batch.version, strict)])
+                found = self.con.execute(f"SELECT bool_or({raw.BAD}) FROM {raw.ROWS}").fetchall()
+                if not found[0][0]:
+                    break
+            else:
+                self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+                return False
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
@@ -462,13 +472,10 @@ class DuckDBLoader:
             self.con.unregister(raw.LINES)
             del lines
         try:
-            found = self.con.execute(f"SELECT count(*) FROM {raw.ROWS} WHERE {raw.BAD}").fetchone()
-            if found and found[0]:
-                return False
             target = self._qualified(table.schema, table.name)
             rows = raw.staged_rows(plan, cols, bool(keys))
             try:
-                self._merge(batch, table, target, rows, cols, keys, deleted)
+                self._merge(batch, table, target, rows, cols, keys, deleted, raw.ROWS)
             except duckdb.Error as exc:
                 raise SyncError(
                     f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
@@ -501,12 +508,15 @@ class DuckDBLoader:
         )
         target = self._qualified(table.schema, table.name)
         source = getattr(self, "source", "stdin")
+        if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
+            self.con.execute(f"DELETE FROM {target}")
+            self.overwritten.add(batch.spec.name)
         for path, gz in batch.files:
-            rows, cols, casts = files.staged_select(batch, table, path, gz, source)
+            f = files.plan(batch, table, path, gz, source, bool(keys))
             try:
-                batch.file_rows += self._merge(batch, table, target, rows, cols, keys, deleted)
+                batch.file_rows += files.merge(self.con, target, f, deleted)
             except duckdb.Error as exc:
-                raise files.refused(self.con, batch, path, gz, casts, exc, source) from None
+                raise files.refused(self.con, batch, f, exc, source) from None
 
     def _merge(
         self,
@@ -517,9 +527,11 @@ class DuckDBLoader:
         cols: list[str],
         keys: list[str],
         deleted: bool,
+        keyed: str | None = None,
     ) -> int:
         """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
-        staging table) into the table: overwrite's first delete, the delete by key, the insert;
+        staging table) into the table: overwrite's first delete, the delete by key (of the keys
+        in `keyed` when given: the rows before the last of each key was chosen), the insert;
         returns the rows inserted."""
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
@@ -529,7 +541,7 @@ class DuckDBLoader:
                 f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
             )
             gone = self.con.execute(
-                f"DELETE FROM {target} AS t USING {staged_rows} AS s WHERE {match}"
+                f"DELETE FROM {target} AS t USING {keyed or staged_rows} AS s WHERE {match}"
             ).fetchone()
             self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""

@@ -1,8 +1,9 @@
 """RECORD lines handed to DuckDB as they are: no Python JSON parse, no Python check per record.
 
 The loop gives a batch the input lines of its records when this module says the stream can take
-them (`plan`): one Arrow string column, read by `json_transform` into each property's JSON text,
-then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
+them (`plan`): one Arrow string column, read by `json_transform_strict` (given the message's every
+key, as our writers write it; `json_transform` for a batch it refuses) into each property's JSON
+text, then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
 the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
 tell (a present null from a missing property, an integral float in an integer column, a JSON
 document whose numbers two JSON writers may spell apart): a row they refuse, a line DuckDB cannot
@@ -18,6 +19,7 @@ unions of kinds, `required`, multipleOf other than 10^-s, `_sdc_unchanged`, nest
 
 from __future__ import annotations
 
+import json
 import re
 from array import array
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from .stage import UNCHANGED, StagedColumn
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
 N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside the columns
+SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
 DATETIME = (
@@ -48,7 +51,10 @@ DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding
 # one are written by the Python path's writer instead.
 SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
-# The message's version, when it has one, is a whole number (the loop chose lines ending in it).
+# The message's version in the lax read: none in a batch without one (a line of another writer
+# may hold one before a last object key, and still end as ours: the loop did not see it), a whole
+# number in a batch with one (the loop chose lines ending in it; DuckDB reads the first of two).
+NO_VERSION = "struct_extract(ok, 'version') IS NULL"
 VERSION = (
     "struct_extract(ok, 'version') IS NULL OR NOT (contains(struct_extract(ok, 'version')::VARCHAR, '.') OR "
     "contains(struct_extract(ok, 'version')::VARCHAR, 'e') OR contains(struct_extract(ok, 'version')::VARCHAR, 'E'))"
@@ -127,7 +133,7 @@ def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
         checks = ["v IS NOT NULL"]
     elif real == {"string"} and (fmt, base) in (("date-time", "TIMESTAMPTZ"), ("date", "DATE")):
         shape = DATETIME if base == "TIMESTAMPTZ" else DATE
-        text, value = STRING, f"TRY_CAST(s AS {base})"
+        text, value = "r[2:-2]", f"TRY_CAST(s AS {base})"  # escaped text fails the shape: Python
         checks = [
             "left(r, 1) = '\"'",
             f"regexp_full_match(s, '{shape}')",
@@ -176,16 +182,39 @@ def _named(sql: str, j: int) -> str:
     return _NAME.sub(lambda m: f"{m[0]}{j}", sql)
 
 
-def create_rows(p: Plan, version: int | None) -> tuple[str, list[str]]:
+def structure(p: Plan, version: int | None, strict: bool) -> str:
+    """json_transform's structure for the batch's lines. Strict: the message's every key, as our
+    writers write it (type, stream, record with every property, the batch's version when it has
+    one), for json_transform_strict, which refuses a line with a key missing, added or twice."""
+    if not strict:
+        return p.structure
+    shape: dict[str, Any] = {
+        "type": "JSON",
+        "stream": "JSON",
+        "record": json.loads(p.structure)["record"],
+    }
+    if version is not None:
+        shape["version"] = "JSON"
+    return dumps(shape).decode()
+
+
+def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str, list[str]]:
     """(the statement that makes ROWS from LINES, the table's columns it fills), one level of
     SELECT per step so each value is computed once. A line that is not UTF-8 or that DuckDB
-    cannot parse is BAD."""
+    cannot parse is BAD.
+
+    Strict (tried first): json_transform_strict reads each line as our writers write it, so a
+    line with a property missing or written twice, or any other key, is BAD; the loop chose
+    lines ending in the batch's version, which needs no other check. Otherwise (a batch strict
+    refused): json_transform, a missing property read as null, the version checked and the
+    record's keys counted and compared to find a property written twice."""
+    n = len(p.columns)
     record = "struct_extract(ok, 'record')"
     rs = [
         f"struct_extract({record}, {_lit(c.staged.prop)})::VARCHAR AS r{j}"
         for j, c in enumerate(p.columns)
     ]
-    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns)]
+    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns) if c.text != "r"]
     vs = [f"{_named(c.value, j)} AS v{j}" for j, c in enumerate(p.columns)]
     bad = [f"NOT ({_named(c.good, j)})" for j, c in enumerate(p.columns)]
     values, cols = [], []
@@ -197,38 +226,68 @@ def create_rows(p: Plan, version: int | None) -> tuple[str, list[str]]:
     if version is not None:
         values.append(f"CAST({int(version)} AS BIGINT) AS _sdc_table_version")
         cols.append("_sdc_table_version")
-    lines = (
-        f"SELECT {N}, d, try(json_transform(d, ?)) AS ok, len(try(json_keys(d, '$.record'))) AS nk "
-        f"FROM (SELECT n AS {N}, try(decode(j)) AS d FROM {LINES})"
-    )
-    # A property written twice: DuckDB reads the first, the Python parser the last, so the line
-    # is BAD (decoded in Python). Only a line with more keys than properties it gave a value
-    # (extra keys, nulls) has its keys compared, which costs.
-    given = " + ".join(f"(r{j} IS NOT NULL)::INTEGER" for j in range(len(p.columns))) or "0"
-    twice = (
-        f"CASE WHEN nk > {given} "
-        "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
-    )
+    r_names = ", ".join(f"r{j}" for j in range(n))
+    s_names = "".join(f", s{j}" for j, c in enumerate(p.columns) if c.text != "r")
+    if strict:
+        lines = f"SELECT n AS {N}, try(json_transform_strict(try(decode(j)), ?)) AS ok FROM {LINES}"
+        broken, carried = "ok IS NULL", ""
+    else:
+        # A property written twice: DuckDB reads the first, the Python parser the last, so the
+        # line is BAD (decoded in Python). Only a line with more keys than properties it gave a
+        # value (extra keys, nulls) has its keys compared, which costs.
+        given = " + ".join(f"(r{j} IS NOT NULL)::INTEGER" for j in range(n)) or "0"
+        lines = (
+            f"SELECT {N}, d, ok, len(try(json_keys(d, '$.record'))) AS nk FROM ("
+            f"SELECT {N}, d, try(json_transform(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES}))"
+        )
+        broken = (
+            f"ok IS NULL OR NOT ({NO_VERSION if version is None else VERSION}) OR CASE WHEN nk > {given} "
+            "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
+        )
+        carried = ", d, nk"
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {N}, {', '.join(values)}, "
-        f"(ok IS NULL OR NOT ({VERSION}) OR {' OR '.join(bad) or 'false'} OR twice) AS {BAD} "
-        f"FROM (SELECT *, {', '.join(vs)} FROM (SELECT *, {', '.join(ss)} FROM ("
-        f"SELECT *, {twice} AS twice FROM ("
-        f"SELECT {N}, d, ok, nk, {', '.join(rs)} FROM ({lines})))))"
+        f"(broken OR {' OR '.join(bad) or 'false'}) AS {BAD} "
+        f"FROM (SELECT {N}, broken, {r_names}{s_names}, {', '.join(vs)} FROM ("
+        f"SELECT {N}, ({broken}) AS broken, {r_names}{''.join(', ' + x for x in ss)} FROM ("
+        f"SELECT {N}, ok{carried}, {', '.join(rs)} FROM ({lines}))))"
     )
     return sql, cols
 
 
-def arrow_lines(lines: list[bytes]) -> Any:
-    """The lines as an Arrow table (n: position, j: the line's bytes), built from one buffer
-    (no Python object per line; SQL decodes them as UTF-8, a line that is not is BAD)."""
+def lines_table(lines: list[bytes]) -> tuple[Any, bool]:
+    """(the lines as an Arrow table, whether any holds the text "version"). The table (n:
+    position, j: the line's bytes) is built from one buffer (no Python object per line; SQL
+    decodes them as UTF-8, a line that is not is BAD), in record batches of SLICE lines: DuckDB
+    scans an Arrow table one record batch per thread. (pyarrow's own copy of the list, pa.array,
+    is no faster and its pool keeps ~35 MB more at the peak.)"""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
+    count = len(lines)
+    joined = b"".join(lines)
     offsets = array("q", accumulate(map(len, lines), initial=0))
     data = pa.Array.from_buffers(
-        pa.large_binary(), len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(lines))]
+        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(joined)]
     )
-    return pa.table([pa.array(range(len(lines)), pa.int64()), data], names=["n", "j"])
+    positions = pa.Array.from_buffers(
+        pa.int64(), count, [None, pa.py_buffer(array("q", range(count)))]
+    )
+    table = pa.table([positions, data], names=["n", "j"])
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)), b'"version"' in joined
+
+
+def arrow_lines(lines: list[bytes]) -> Any:
+    """The lines as an Arrow table (see lines_table)."""
+    return lines_table(lines)[0]
+
+
+def strict_first(version: int | None, mentions_version: bool) -> bool:
+    """Whether the strict read is tried first. Strict takes a key it was not given as it is: in
+    a batch without a version, a line of another writer holding one (before a last object key,
+    so it still ends as ours) would lose it, so lines that name "version" anywhere (a property of
+    that name too) are read the lax way, which checks there is none."""
+    return version is not None or not mentions_version
 
 
 def staged_rows(p: Plan, cols: list[str], upsert: bool) -> str:
@@ -267,10 +326,13 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
         scratch.lines.append(line_no)
     batch.records[:] = scratch.records
     batch.refused = scratch.refused
+    batch.version = scratch.version
 
 
 def _keep_version(batch: Batch, version: int) -> None:
-    """A line's own version: the batch's is the loop's (the lines were chosen by it)."""
+    """A line's own version, as the loop takes one (the batch's becomes it): the loop chose
+    lines ending in the batch's, but another writer's line may hold one elsewhere."""
+    batch.version = version
 
 
 def has_lines(records: list[Any]) -> bool:

@@ -192,6 +192,18 @@ def first_line(exc: BaseException) -> str:
     return line.removeprefix("connection failed:").strip().removeprefix("ERROR:").strip()
 
 
+def value_fix(exc: BaseException) -> str:
+    """What to do about a value its column refused (class 22): the server's detail, when it
+    says more (a numeric's precision and scale), and the fix."""
+    diag = getattr(exc, "diag", None)
+    detail = (getattr(diag, "message_detail", None) or "").strip()
+    detail = f"; {detail.rstrip('.')}" if detail else ""
+    return (
+        f"{detail} (fix the value at the source, or change the field's type in the SCHEMA: "
+        "a wider maximum, or more digits)"
+    )
+
+
 def sqlstate(exc: BaseException) -> str:
     """The SQLSTATE of a server error; "" for a connection that failed or was lost."""
     return getattr(exc, "sqlstate", None) or ""
@@ -238,6 +250,8 @@ def map_error(
             )
         elif code == UNTRANSLATABLE_CHARACTER:
             message += " (the database's encoding cannot hold it: load into a UTF8 database)"
+        else:
+            message += value_fix(exc)
         return ProtocolError(
             f"value does not fit the column: {message}",
             line=line,

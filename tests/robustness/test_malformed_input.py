@@ -90,7 +90,8 @@ def test_the_good_part_of_a_long_input_is_committed_up_to_its_last_state(
     result = target.run(data)
     assert result.returncode == 65, result.stderr
     assert result.stderr.decode().splitlines() == [
-        f"{target_name}: error: stdin line 6003, stream 's', field 'id': 'bad' is not integer"
+        f"{target_name}: error: stdin line 6003, stream 's', field 'id': 'bad' is not integer "
+        "(fix the value at the source, or change the field's type in the SCHEMA)"
     ]
     assert result.stdout == b'{"pos":4500}\n'
     assert target.live_ids("s") == list(range(1, 4501))

@@ -150,3 +150,30 @@ def test_every_schema_a_light_api_tap_emits_is_draft7(tmp_path: Path):
         m["schema"] for m in messages if m["type"] == "SCHEMA" and m["stream"] == "prices"
     )
     assert prices["properties"]["price"]["exclusiveMaximum"] == 1000
+
+
+def test_a_decimal_bounded_on_one_side_keeps_no_step_singer_sdk_cannot_check(tmp_path: Path):
+    # The README's own shape (`multipleOf` and `maximum` only) at DECIMAL(38,6): the widest value
+    # over the step is 10^38, so singer-sdk's validator failed with DivisionImpossible on a record
+    # with 38 digits (target-csv, target-jsonl: a traceback on the first row). The missing
+    # `minimum` used to count as "unbounded: keep the step".
+    wide = "12345678901234567890123456789012.123456"
+    (tmp_path / "wide.csv").write_text(f"id,amount\n1,{wide}\n2,-0.000001\n")
+    declared = {"type": ["null", "number"], "multipleOf": 0.000001, "maximum": 1e32}
+    config = {
+        "base_dir": str(tmp_path),
+        "streams": [
+            {
+                "name": "wide",
+                "path": "wide.csv",
+                "key_properties": ["id"],
+                "column_types": {"amount": declared},
+            }
+        ],
+    }
+    messages = parsed(tap_csv(config, tmp_path))
+    assert check_messages(messages) == 1
+    amount = next(m for m in messages if m["type"] == "SCHEMA")["schema"]["properties"]["amount"]
+    assert "multipleOf" not in amount
+    assert (logical_type(amount).precision, logical_type(amount).scale) == (38, 6)
+    assert str(next(m for m in messages if m["type"] == "RECORD")["record"]["amount"]) == wide

@@ -444,8 +444,9 @@ class NestedStream:
 def json_columns(schema: dict[str, Any], root: TablePlan) -> list[str]:
     """The stream's top-level properties that `nested: tables` does not keep as columns of its
     root table (objects it flattens, arrays it makes child tables): the JSON columns `nested:
-    json` gives them, which a switch from json to tables leaves in place, no longer filled."""
-    kept = {c.path[0] for c in root.columns if len(c.path) == 1}  # by property: names shorten
+    json` gives them, which a switch from json to tables leaves in place, no longer filled.
+    Compared by property, not by column name: a long name's column is shortened."""
+    kept = {c.path[0] for c in root.columns if len(c.path) == 1}
     return [p for p in schema.get("properties") or {} if p not in kept]
 
 

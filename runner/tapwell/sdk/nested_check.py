@@ -26,6 +26,7 @@ from tapwell.singer.schema import (
     property_format,
     property_types,
     value_check,
+    with_fix,
 )
 
 from .target_types import ValueRefused
@@ -76,16 +77,16 @@ def _outside_int64(value: Any) -> bool:
 
 def slow_check(schema: dict[str, Any], segments: tuple[Segment, ...], bounded: bool) -> Slow:
     """The full check of one property's values (see Slow); `bounded`: its column holds 64 bits.
-    A record's own field (a path of one segment) is refused with the record check's words."""
+    A record's own field and a value inside a document are refused with the record check's
+    words and its fix."""
     check = value_check(schema)
-    inside = len(segments) > 1
 
     def slow(value: Any, line: int, positions: tuple[int, ...], present: bool = True) -> None:
         if value is None and not present:
             return
         problem = check(value) if check is not None else None
-        if problem is not None and inside:
-            problem = f"{problem} ({FIX})"
+        if problem is not None:
+            problem = with_fix(problem)  # the record check's words, inside a document or not
         elif problem is None and bounded and _outside_int64(value):
             problem = f"{value} {WIDER}"
         if problem is not None:

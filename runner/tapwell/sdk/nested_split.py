@@ -22,6 +22,7 @@ from typing import Any
 
 from tapwell.singer.codegen import build_function
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.schema import with_fix
 
 from .nested import DELETED_AT, LOAD_ID, ROW_INDEX, TablePlan
 from .nested_check import NestedValueError, Segment, check_lines, field_path, slow_check
@@ -283,7 +284,7 @@ def _record_head(code: _Code, root: TablePlan) -> None:
 
 
 def _missing(problem: str, line: int, name: str) -> None:
-    raise NestedValueError(problem, line, name)
+    raise NestedValueError(with_fix(problem), line, name)
 
 
 def as_read() -> RowEncoder:

@@ -71,6 +71,9 @@ class Stream:
         value among them or None). It writes exactly what `records` would have written, selects
         `ctx.selected` and drops the values below `ctx.start_value` itself: for a tap that builds
         its lines a chunk at a time (tap-csv). No STATE is written in the middle of them.
+    csv_lines: optional, for the csv fast lane (a `batch_config` with format csv): a function of
+        the SyncContext giving (the columns, in order, and chunks as `lines` gives them of lines
+        in tapwell's csv dialect, tapwell.sdk.tap_batch).
     """
 
     name: str
@@ -83,9 +86,13 @@ class Stream:
     root_metadata: dict[str, Any] = field(default_factory=dict)
     property_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: LinesFn | None = None
+    csv_lines: CsvLinesFn | None = None
 
 
 LinesFn = Callable[[SyncContext, str, str], Iterable[tuple[bytes, int, Any]]]
+
+
+CsvLinesFn = Callable[[SyncContext], tuple[Sequence[str], Iterable[tuple[bytes, int, Any]]]]
 
 
 StreamsFn = Callable[[Any], Sequence[Stream]]
@@ -257,7 +264,7 @@ class Tap:
         settings: Settings[Any] | None = None,
         state_every: int = 10_000,
         batch_formats: tuple[str, ...] = (),
-        batch_auto: bool = False,
+        batch_auto: bool | tuple[str, ...] = False,
     ) -> None:
         """`settings` (tapwell.sdk.settings) declares the config instead of `config_schema`: it
         is then parsed once and `streams`, discover and sync get the parsed object."""
@@ -271,7 +278,8 @@ class Tap:
         self.config_schema = config_schema or {"type": "object", "properties": {}}
         self.state_every = state_every
         self.batch_formats = batch_formats  # BATCH files a stream's `lines` can go into (jsonl)
-        # whether --about lists them, so `fast_lane: auto` takes the lane (else only `on` does)
+        # whether --about lists them (or which of them), so `fast_lane: auto` takes the lane
+        # (else only `on` does)
         self.batch_auto = batch_auto
         self.log = configure_logging(name)
 
@@ -357,9 +365,16 @@ class Tap:
         checkpoint = bool(rkey and stream.is_sorted and self.state_every > 0)
         write = writer.write_record
         batch_cfg = getattr(config, "batch_config", None) if self.batch_formats else None
+        if batch_cfg is not None and batch_cfg.format == "csv" and stream.csv_lines is None:
+            batch_cfg = None  # a stream that cannot write csv lines sends RECORD lines
         if stream.lines is not None and batch_cfg is not None:
+            columns: Sequence[str] = ()
+            if stream.csv_lines is not None and batch_cfg.format == "csv":
+                columns, chunks = stream.csv_lines(ctx)
+            else:
+                chunks = stream.lines(ctx, "{", "}\n")
             count, top = tap_batch.write_line_files(
-                stream.name, stream.lines(ctx, "{", "}\n"), batch_cfg, version, writer, state
+                stream.name, chunks, batch_cfg, version, writer, state, columns
             )
             progress.add(name, count)
             if top is not None and (max_value is None or top > max_value):
@@ -454,7 +469,10 @@ class Tap:
         if self.batch_formats:
             out["capabilities"].append("batch")
             if self.batch_auto:
-                out["batch_formats"] = list(self.batch_formats)
+                listed = (
+                    self.batch_auto if isinstance(self.batch_auto, tuple) else self.batch_formats
+                )
+                out["batch_formats"] = list(listed)
         return out
 
     def validate_config(self, config: dict[str, Any]) -> None:

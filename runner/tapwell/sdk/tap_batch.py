@@ -264,9 +264,10 @@ def write_line_files(
     version: int | None,
     writer: Any,
     state: dict[str, Any],
+    columns: Sequence[str] = (),
 ) -> tuple[int, Any]:
     """A stream's jsonl lines (chunks of (lines, how many, greatest replication-key value or
-    None), as tapwell.sdk.tap.Stream.lines gives them) written into BATCH files of about
+    None), as tapwell.sdk.tap.Stream.lines gives them; csv: `columns` is the header) written into BATCH files of about
     `cfg.batch_size` rows, each announced by a BATCH message (with the version its rows carry)
     and followed by `state`, so the target commits and deletes it while the next is written (the
     tap waits while more than `max_pending_files` are not). Returns (rows, greatest key)."""
@@ -286,7 +287,7 @@ def write_line_files(
         if file is None:
             storage.wait_below(cfg.max_pending_files)
             seq += 1
-            file = BatchFile(cfg, storage, f"{_safe(stream)}-{stamp}-{seq}", ())
+            file = BatchFile(cfg, storage, f"{_safe(stream)}-{stamp}-{seq}", columns)
         file.write_lines(data, n)
         count += n
         if chunk_top is not None and (top is None or chunk_top > top):

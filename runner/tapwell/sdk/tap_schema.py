@@ -7,8 +7,9 @@ Two rules, applied to every schema node (properties, items, anyOf, ...):
   boolean form ("True is not of type 'number'").
 - `multipleOf` stays only where singer-sdk's validator can evaluate it: it divides in Decimal's
   default 28-digit context, so a quotient of 10^28 or more (`1E-30` for DECIMAL(65,30)) fails
-  with DivisionImpossible on every record. The widest value the bounds admit (1 when a side is
-  unbounded) over the step must stay below 10^28; otherwise the step is left out.
+  with DivisionImpossible on every record. The widest value the declared bounds admit (the
+  larger of the two when only one is declared, as in `multipleOf` + `maximum`; 1 when neither
+  is) over the step must stay below 10^28; otherwise the step is left out.
 
 Whatever precision and scale a target read from the original (`tapwell.singer.schema.decimal_spec`:
 `multipleOf` and `maximum`) is kept as `x-precision`/`x-scale` when a rule removes those keys,
@@ -86,8 +87,6 @@ def _checkable_step(out: dict[str, Any]) -> None:
         return
     upper = _number(out.get("maximum", out.get("exclusiveMaximum")))
     lower = _number(out.get("minimum", out.get("exclusiveMinimum")))
-    widest = (
-        Decimal(1) if upper is None or lower is None else max(abs(upper), abs(lower), Decimal(1))
-    )
+    widest = max([Decimal(1), *(abs(b) for b in (upper, lower) if b is not None)])
     if widest / step >= _QUOTIENT_LIMIT:
         del out["multipleOf"]

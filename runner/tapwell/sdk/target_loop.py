@@ -94,6 +94,7 @@ class TargetLoop:
         # a begun batch whose loader reads RECORD lines itself (RowEncoder.raw): the stream's
         # name as our lines spell it -> what takes its lines as they are
         self.raw_lanes: dict[bytes, lanes.RawLane] = {}
+        self.raw_streams: set[bytes] = set()  # every stream that had one (_pieces halves blocks)
 
     # ------------------------------------------------------------------ messages
 
@@ -126,7 +127,7 @@ class TargetLoop:
         due_rows, due_bytes = self._due()
         hot: str | None = None  # the stream whose lane `add` is
         add: Any = None
-        for line in _pieces(stream, raw_lanes):
+        for line in _pieces(stream, raw_lanes, self.raw_streams):
             if type(line) is not bytes:  # a block of lines the loader takes as they are
                 taker, data = line
                 bytes_read += len(data)
@@ -280,6 +281,7 @@ class TargetLoop:
         lane = self.lanes[name] = self._lane(batch)
         if batch.encoder is not None and batch.encoder.raw and not self.metadata_columns:
             self.raw_lanes[lanes.raw_key(name)] = lanes.raw_lane(batch)
+            self.raw_streams.add(lanes.raw_key(name))
         return lane
 
     def _lane(self, batch: Batch) -> Lane:
@@ -527,7 +529,9 @@ class TargetLoop:
 BLOCK = 1 << 20  # bytes asked of the input at a time (read1: what is there, never waiting for more)
 
 
-def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterator[Any]:
+def _pieces(
+    stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane], raw_streams: set[bytes]
+) -> Iterator[Any]:
     """The input's lines in order, except that a block of whole lines that are all RECORD lines a
     raw lane takes as they are (RawLane.takes_block) comes as one (lane, block) pair: the loop
     then makes no Python object per line. A block is read only when the lines before it were
@@ -537,7 +541,6 @@ def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterato
     if read1 is None:
         yield from stream
         return
-    head, mid, at = RAW_HEAD, RAW_MID, len(RAW_HEAD)
     rest = b""
     while True:
         data = read1(BLOCK)
@@ -550,11 +553,36 @@ def _pieces(stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane]) -> Iterato
         cut = data.rfind(b"\n") + 1
         if cut < len(data):
             data, rest = data[:cut], data[cut:]
-        if not data:
-            continue
-        if raw_lanes and data.startswith(head):
-            taker = raw_lanes.get(data[at : data.find(mid, at)])
-            if taker is not None and taker.takes_block(data, data.count(b"\n")):
-                yield taker, data
-                continue
+        if data:
+            yield from _blocks(data, raw_lanes, raw_streams)
+
+
+SMALL = 256  # lines: a block this short that a raw lane does not take whole comes line by line
+
+
+def _blocks(
+    data: bytes, raw_lanes: dict[bytes, lanes.RawLane], raw_streams: set[bytes]
+) -> Iterator[Any]:
+    """`data` (whole lines) as `_pieces` gives it: one (lane, block) pair when a raw lane takes
+    every line, else, when a raw lane may take some (a stream had one), its halves in turn, so
+    one other line (a STATE, the RECORD that begins a batch after a flush) sends only the few
+    lines around it the line-by-line way. Each half is matched when the one before it was
+    handled, against the lanes of that moment."""
+    if not raw_streams or RAW_HEAD not in data:  # no line a raw lane could take
         yield from io.BytesIO(data)
+        return
+    lines = data.count(b"\n")
+    if data.startswith(RAW_HEAD):
+        at = len(RAW_HEAD)
+        taker = raw_lanes.get(data[at : data.find(RAW_MID, at)])
+        if taker is not None and taker.takes_block(data, lines):
+            yield taker, data
+            return
+    if lines < SMALL:
+        yield from io.BytesIO(data)
+        return
+    cut = data.find(b"\n", len(data) // 2) + 1
+    if cut in (0, len(data)):  # one long line in the second half
+        cut = data.rfind(b"\n", 0, len(data) // 2) + 1
+    yield from _blocks(data[:cut], raw_lanes, raw_streams)
+    yield from _blocks(data[cut:], raw_lanes, raw_streams)

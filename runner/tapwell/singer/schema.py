@@ -328,6 +328,20 @@ def compile_checker(
     return check_code(stream, schema, key_properties).compile()
 
 
+FIX_VALUE = "fix the value at the source, or change the field's type in the SCHEMA"
+FIX_KEY = "every record needs its key properties: fix the source, or the SCHEMA's key_properties"
+FIX_REQUIRED = "fix the source, or take the field out of the SCHEMA's required"
+
+
+def with_fix(problem: str) -> str:
+    """A record check's problem with what to do about it, for the one error line."""
+    if problem.startswith("key property"):
+        return f"{problem} ({FIX_KEY})"
+    if problem.startswith("required field"):
+        return f"{problem} ({FIX_REQUIRED})"
+    return f"{problem} ({FIX_VALUE})"
+
+
 @dataclass(frozen=True, slots=True)
 class _Field:
     name: str
@@ -384,7 +398,7 @@ class CheckCode:
         checks = tuple(f.check for f in self.fields)
 
         def fail(problem: str, line: int | None, name: str) -> None:
-            raise ProtocolError(problem, line=line, stream=stream, field=name)
+            raise ProtocolError(with_fix(problem), line=line, stream=stream, field=name)
 
         def slow(i: int, value: Any, line: int | None) -> None:
             problem = checks[i](value)

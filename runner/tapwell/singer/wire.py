@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -172,6 +173,18 @@ def json_problem(exc: ValueError) -> str:
     return f"not valid JSON ({exc})"
 
 
+_POSITION = re.compile(r": line \d+ column \d+ \(char (\d+)\)")
+
+
+def line_problem(exc: ValueError) -> str:
+    """What `loads` refused in one line of a message stream, with the fix: the parser's own
+    "line 2 column 1" counts within the line, so only the character is kept."""
+    problem = _POSITION.sub(r" at character \1", json_problem(exc))
+    if problem.startswith("not valid JSON"):
+        problem += ": every line must be one whole JSON message; fix the program that wrote it"
+    return problem
+
+
 def _cut_short(line: bytes, exc: ValueError) -> bool:
     """The line ends where its JSON is still open, and without its newline: only the last line of
     a stream lacks one, so the writer stopped mid-line (killed, crashed), as opposed to a whole
@@ -194,7 +207,7 @@ def parse_line(line: bytes, line_no: int | None = None, source: str = "input") -
                 line=line_no,
                 source=source,
             ) from None
-        raise ProtocolError(json_problem(exc), line=line_no, source=source) from None
+        raise ProtocolError(line_problem(exc), line=line_no, source=source) from None
     try:
         return from_dict(obj)
     except ProtocolError as exc:

@@ -89,3 +89,103 @@ def test_bad_value_names_file_row_and_column(tmp_path: Path, bin_path: Path) -> 
     assert done.returncode == 65, err
     assert "f.csv row 3, column id" in err and "line 2" in err and "Traceback" not in err
     assert not done.stdout and f.exists()  # nothing committed, the file kept for a retry
+
+
+PROPS = {
+    "id": {"type": "integer"},
+    "n": {"type": ["null", "integer"]},
+    "amount": {"type": ["null", "number"], "multipleOf": 0.01, "maximum": 10**10},
+    "ratio": {"type": ["null", "number"]},
+    "ok": {"type": ["null", "boolean"]},
+    "day": {"type": ["null", "string"], "format": "date"},
+    "at": {"type": ["null", "string"], "format": "date-time"},
+    "doc": {"type": ["null", "object"]},
+}
+
+
+def _load_csv(bin_path: Path, tmp_path: Path, body: str, **config: Any) -> tuple[Any, Path]:
+    """One csv BATCH file of stream `s` (PROPS) loaded by target-duckdb."""
+    spool = tmp_path / "spool"
+    spool.mkdir(exist_ok=True)
+    f = spool / "f.csv"
+    f.write_text('"id","n","amount","ratio","ok","day","at","doc"\n' + body, encoding="utf-8")
+    msgs = [
+        {"type": "SCHEMA", "stream": "s", "key_properties": ["id"],
+         "schema": {"properties": PROPS}},
+        {"type": "BATCH", "stream": "s", "encoding": {"format": "csv", "compression": "none"},
+         "manifest": [f"file://{f}"]},
+        {"type": "STATE", "value": {"done": 1}},
+    ]  # fmt: skip
+    data = b"".join(json.dumps(m).encode() + b"\n" for m in msgs)
+    db = tmp_path / "w.duckdb"
+    return run_target(bin_path, tmp_path, data, db, batch_root=str(spool), **config), f
+
+
+GOOD = '1,7,0.10,1e-7,true,2024-02-29,2024-01-01T00:00:00.5+05:30,"{""a"":1}"\n'
+
+
+@pytest.mark.parametrize(
+    "row,column,value",
+    [
+        ("2,1.5,,,,,,\n", "n", "'1.5'"),  # DuckDB's cast: 2
+        ("2,,1.005,,,,,\n", "amount", "'1.005'"),  # DuckDB's cast: 1.01
+        ("2,,12345678901.00,,,,,\n", "amount", "'12345678901.00'"),
+        ("2,,,inf,,,,\n", "ratio", "'inf'"),
+        ("2,,,1e400,,,,\n", "ratio", "'1e400'"),
+        ("2,,,1e-400,,,,\n", "ratio", "'1e-400'"),  # DuckDB's cast: 0
+        ("2,,,,t,,,\n", "ok", "'t'"),
+        ("2,,,,,2024-02-29T10:00:00,,\n", "day", "'2024-02-29T10:00:00'"),
+        ("2,,,,,,infinity,\n", "at", "'infinity'"),
+        ('2,,,,,,,"{bad"\n', "doc", "'{bad'"),
+        (",,,,,,,\n", "id", "NULL"),
+    ],
+)
+def test_a_value_the_record_path_refuses_is_refused(
+    bin_path: Path, tmp_path: Path, row: str, column: str, value: str
+) -> None:
+    done, f = _load_csv(bin_path, tmp_path, GOOD + row)
+    err = done.stderr.decode()
+    assert done.returncode == 65, err
+    line = err.strip().splitlines()[-1]
+    assert f"BATCH file {f} row 3, column {column}: {value} is not" in line, line
+    assert "Traceback" not in err and not done.stdout and f.exists()
+
+
+def test_a_key_twice_in_a_file_keeps_its_last_row(bin_path: Path, tmp_path: Path) -> None:
+    body = GOOD + "2,1,,,,,,\n1,2,,,,,,\n2,3,,,,,,\n3,4,,,,,,\n"
+    done, _ = _load_csv(bin_path, tmp_path, body)
+    assert done.returncode == 0, done.stderr.decode()
+    assert query(tmp_path / "w.duckdb", "SELECT id, n FROM s ORDER BY id") == [
+        (1, 2),
+        (2, 3),
+        (3, 4),
+    ]
+
+
+def test_append_only_keeps_every_row(bin_path: Path, tmp_path: Path) -> None:
+    body = GOOD + "1,2,,,,,,\n"
+    done, _ = _load_csv(bin_path, tmp_path, body, load_method="append-only")
+    assert done.returncode == 0, done.stderr.decode()
+    assert query(tmp_path / "w.duckdb", "SELECT id, n FROM s ORDER BY n") == [(1, 2), (1, 7)]
+
+
+def test_values_at_the_edges_load_exactly(bin_path: Path, tmp_path: Path) -> None:
+    body = (
+        "1,9223372036854775807,9999999999.99,1.7976931348623157E+308,false,0001-01-01,"
+        '2024-01-01T00:00:00.000001-08:00,"{""n"":12345678901234567890.5,""s"":""\\u00e9 \\"" ,""}"\n'
+        "2,-9223372036854775808,-0.01,5E-324,,9999-12-31,2024-01-01 10:00:00,\n"
+        "3,,1E+2,-0,,,2024-01-01T10:00:00Z,\n"
+    )
+    done, _ = _load_csv(bin_path, tmp_path, body)
+    assert done.returncode == 0, done.stderr.decode()
+    got = query(
+        tmp_path / "w.duckdb",
+        'SELECT n, amount::VARCHAR, ratio, ok, day::VARCHAR, epoch_us("at"), doc::VARCHAR '
+        "FROM s ORDER BY id",
+    )
+    assert got == [
+        (2**63 - 1, "9999999999.99", 1.7976931348623157e308, False, "0001-01-01",
+         1704096000000001, '{"n":12345678901234567890.5,"s":"\\u00e9 \\" ,"}'),
+        (-(2**63), "-0.01", 5e-324, None, "9999-12-31", 1704103200000000, None),
+        (None, "100.00", 0.0, None, None, 1704103200000000, None),
+    ]  # fmt: skip

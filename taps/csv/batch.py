@@ -1,0 +1,191 @@
+"""csv BATCH files: a stream's rows as lines in tapwell's csv dialect (tapwell.sdk.tap_batch), for
+a target that loads the files with its own reader (target-duckdb's `read_csv`, target-postgres's
+COPY).
+
+The values are those of the RECORD lines, validated by the same column renderers (lines.py): a
+number is the exact text the RECORD carries (never a float), a date or date-time is parsed and
+written as the RECORD writes it (a naive date-time as UTC, an offset kept, microseconds kept),
+a boolean is true/false, a JSON document is its text. In the dialect NULL is the unquoted empty
+field and every string is quoted, so '' stays '' (`""`), and quotes, commas, newlines,
+backslashes and control characters are plain characters inside the quotes.
+
+A file's header names the stream's selected columns, in the order the catalog selects them; a
+column missing from one CSV file of the stream is written as NULL there (its RECORD leaves it out).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from itertools import chain, islice, repeat
+from typing import Any
+
+import orjson
+from tapwell.sdk.tap import SyncContext
+from tapwell.singer.schema import property_format, property_types
+
+from .discovery import StreamConfig
+from .lines import BadRow, Rendered, Renderer, column_renderer
+from .sync import CHUNK, _bad_row, _full_width, _LinePlan, _no_gc, _reading
+from .types import converter_for
+
+__all__ = ["csv_lines"]
+
+# A column's csv fields: (texts, wrap) where `wrap` says each text needs only its quotes around it
+# (the assembly writes them); otherwise each text is the finished field ('' for NULL).
+Fields = tuple[Sequence[str], bool]
+
+Chunks = Iterator[tuple[bytes, int, Any]]
+
+
+def csv_lines(
+    sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext
+) -> tuple[list[str], Chunks]:
+    """(the files' columns, the stream's csv lines a chunk at a time: (lines, how many, greatest
+    replication-key value or None)), records below `ctx.start_value` dropped, as `read_lines`
+    gives the RECORD lines (tapwell.sdk.tap.Stream.csv_lines)."""
+    props = schema.get("properties") or {}
+    names = [h for h in ctx.selected if h in props]
+    return names, _chunks(sc, schema, ctx, names)
+
+
+def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: list[str]) -> Chunks:
+    props = schema.get("properties") or {}
+    for path in sc.paths:
+        with _reading(sc, path) as reader, _no_gc():
+            header = next(reader, None)
+            if header is None:
+                continue
+            plan = _CsvPlan(sc, header, props, ctx, names)
+            done = 0  # data rows before this chunk (blank lines not counted)
+            while rows := list(islice(reader, CHUNK)):
+                try:
+                    rows = _full_width(rows, len(header))
+                    if not rows:
+                        continue  # only blank lines
+                    rendered, n, top = plan.render(rows)
+                except BadRow as bad:
+                    raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
+                done += len(rows)
+                if n:
+                    fields = [f(r) for f, r in zip(plan.fields, rendered, strict=True)]
+                    yield _assemble(fields, n).encode("utf-8", "surrogatepass"), n, top
+
+
+class _CsvPlan(_LinePlan):
+    """The RECORD lines' plan (sync._LinePlan: renderers, replication key, start filter) over
+    the files' columns, with string columns kept as they are and each column's rendering turned
+    into csv fields (`fields`)."""
+
+    def __init__(
+        self,
+        sc: StreamConfig,
+        header: list[str],
+        props: dict[str, Any],
+        ctx: SyncContext,
+        names: list[str],
+    ) -> None:
+        index = {h: i for i, h in enumerate(header)}
+        nulls = frozenset(sc.null_values)
+        self.stream, self.rkey, self.start = ctx.stream, ctx.replication_key, ctx.start_value
+        self.keys = names  # how many columns are written (render's slice)
+        read = names + ([self.rkey] if self.rkey in index and self.rkey not in names else [])
+        self.at = [index.get(h, 0) for h in read]
+        self.renderers: list[Renderer] = []
+        self.fields = []
+        for h in read:
+            prop = props.get(h, {})
+            native = h == self.rkey
+            if h not in index:
+                self.renderers.append(_absent)
+                self.fields.append(_as_is)
+            elif converter_for(prop)[1]:
+                self.renderers.append(_string(nulls, native))
+                self.fields.append(_as_is)
+            else:
+                self.renderers.append(column_renderer(prop, nulls, native))
+                self.fields.append(_typed_fields(prop))
+        self.key_at = read.index(self.rkey) if self.rkey in index else None
+
+
+def _absent(col: Sequence[str]) -> Rendered:
+    """A selected column this file does not have: NULL in every row."""
+    return [""] * len(col), False, [None] * len(col)
+
+
+def _string(nulls: frozenset[str], native: bool) -> Renderer:
+    """A string column's fields: the text quoted (a quote doubled), a null_value NULL."""
+
+    def render(col: Sequence[str]) -> Rendered:
+        natives = [None if t in nulls else t for t in col] if native else None
+        joined = "".join(col)
+        if nulls.isdisjoint(col) and '"' not in joined:
+            return col, True, natives
+        out = ["" if t in nulls else '"' + t.replace('"', '""') + '"' for t in col]
+        return out, False, natives
+
+    return render
+
+
+def _as_is(r: Rendered) -> Fields:
+    return r[0], r[1]
+
+
+def _typed_fields(prop: dict[str, Any]) -> Any:
+    """How a typed column's rendering (JSON texts, or texts that need only their JSON quotes)
+    becomes csv fields: `null` the empty field, a date or date-time without its JSON quotes
+    (its text has no character the dialect quotes), a JSON document quoted, as the target
+    stores it from a RECORD. The kind is read from the property in converter_for's order."""
+    kinds = set(property_types(prop)) - {"null"}
+    dated = "string" in kinds and property_format(prop) in ("date", "date-time")
+    if (
+        (kinds and kinds <= {"integer", "number"})
+        or kinds == {"boolean"}
+        or not (dated or kinds & {"object", "array"})
+    ):
+        return _plain
+    return _dated if dated else _document
+
+
+def _plain(r: Rendered) -> Fields:
+    """Integers, numbers, booleans: no character the dialect quotes."""
+    texts, bare, _ = r
+    if bare or "null" not in texts:
+        return texts, False
+    return ["" if t == "null" else t for t in texts], False
+
+
+def _dated(r: Rendered) -> Fields:
+    texts, bare, _ = r
+    if bare:
+        return texts, False
+    return ["" if t == "null" else t[1:-1] for t in texts], False
+
+
+def _document(r: Rendered) -> Fields:
+    return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False
+
+
+def _minified(text: str) -> str:
+    """A JSON document as target-duckdb stores it from a RECORD (its SQL reading): without
+    blanks, each number as written, strings escaped only where JSON needs it."""
+    value = json.loads(text, parse_float=orjson.Fragment, parse_int=orjson.Fragment)
+    return orjson.dumps(value).decode()
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _assemble(columns: Sequence[Fields], rows: int) -> str:
+    """The lines: col0[i] , col1[i] , ... newline, for each row i, with the quotes of a `wrap`
+    column in the separators around it."""
+    if not columns:
+        return "\n" * rows
+    pieces: list[Any] = []
+    close = ""
+    for j, (texts, wrap) in enumerate(columns):
+        pieces += (repeat(close + ("," if j else "") + ('"' if wrap else "")), texts)
+        close = '"' if wrap else ""
+    pieces.append(repeat(close + "\n"))
+    return "".join(chain.from_iterable(zip(*pieces)))
