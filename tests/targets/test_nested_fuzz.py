@@ -26,7 +26,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -409,13 +409,17 @@ def comparable(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
 # reassembly
 
 
-def _leaf(value: Any, schema: dict[str, Any]) -> Any:
-    """A leaf value in the one form a source value and a value read back can both take."""
+def _leaf(value: Any, schema: dict[str, Any], rounds: bool = False) -> Any:
+    """A leaf value in the one form a source value and a value read back can both take
+    (`rounds`: a source date-time's 7-9 fraction digits rounded to the microsecond, as
+    PostgreSQL does: the strict xfail test in test_nested_fuzz_pins.py)."""
     if value is None:
         return None
     kinds = schema.get("type")
     kinds = {kinds} if isinstance(kinds, str) else set(kinds or [])
     if schema.get("format") == "date-time":
+        if rounds and isinstance(value, str):
+            value = _rounded(value)
         got = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         return got.timestamp(), got.microsecond
     if kinds & {"object", "array"} or not kinds:
@@ -428,18 +432,28 @@ def _leaf(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
-def _source(table: nested.TablePlan, element: Any) -> dict[str, Any]:
+def _rounded(text: str) -> Any:
+    found = re.fullmatch(r"(.*:\d\d)\.(\d{7,9})(.*)", text)
+    if not found:
+        return text
+    head, digits, zone = found.groups()
+    micro = int(Decimal("0." + digits).quantize(Decimal("0.000001")) * 10**6)
+    base = datetime.fromisoformat(head + zone)
+    return base + timedelta(microseconds=micro)
+
+
+def _source(table: nested.TablePlan, element: Any, rounds: bool = False) -> dict[str, Any]:
     """A source element as the tables give it back: column path -> value, child path -> list."""
     out: dict[str, Any] = {}
     if table.scalar:
-        return {(): _leaf(element, table.items)}
+        return {(): _leaf(element, table.items, rounds)}
     for column in table.columns:
         found, value = nested._get(element, column.path)
-        out[column.path] = _leaf(value if found else None, table.sources[column.path])
+        out[column.path] = _leaf(value if found else None, table.sources[column.path], rounds)
     for child in table.children:
         found, items = nested._get(element, child.path)
         items = items if isinstance(items, list) else []
-        out[child.path] = [_source(child, e) for e in items]
+        out[child.path] = [_source(child, e, rounds) for e in items]
     return out
 
 
@@ -501,18 +515,19 @@ def check_reassembly(
     sc: Scenario, tables: dict[str, list[dict[str, Any]]], rename: Any, where: str
 ) -> None:
     plan = nested.plan(STREAM, sc.schema, sc.keys, MAX_DEPTH, rename)
+    rounds = where == "postgres"
     got = reassembled(plan, tables)
     if not sc.keys:  # append-only: every document once, keyed by its load and position
         left = list(got.values())
         for messages in sc.runs:
             for m in messages:
                 if m["type"] == "RECORD":
-                    doc = _source(plan, m["record"])
+                    doc = _source(plan, m["record"], rounds)
                     assert doc in left, f"seed {sc.seed} {where}: {doc!r}"
                     left.remove(doc)
         assert not left, f"seed {sc.seed} {where}: rows of no document"
         return
-    want = {k: _source(plan, d) for k, d in expected(sc).items()}
+    want = {k: _source(plan, d, rounds) for k, d in expected(sc).items()}
     assert sorted(map(repr, got)) == sorted(map(repr, want)), f"seed {sc.seed} {where}: keys"
     for key, doc in want.items():
         assert got[key] == doc, f"seed {sc.seed} {where}: key {key!r}"

@@ -68,3 +68,35 @@ def test_duckdb_json_text_is_the_same_with_raw_lines(mode: str, tmp_path: Path) 
         assert done.returncode == 0, done.stderr
         got.append(duck.query(folder / "w.duckdb", "SELECT * FROM s"))
     assert got[0] == got[1]
+
+
+@pytest.mark.xfail(strict=True, reason="target-postgres: PostgreSQL rounds 7+ fraction digits")
+@pytest.mark.parametrize("mode", ["json", "tables"])
+def test_postgres_keeps_the_microsecond_python_reads(
+    mode: str, pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """A date-time with 7-9 fraction digits passes the check (Python's fromisoformat reads it,
+    dropping the digits past the microsecond, as target-duckdb stores it), but target-postgres
+    COPYs the text as it came and PostgreSQL rounds: .9999995 becomes the next second, one
+    instant in target-duckdb and another in target-postgres for the same record."""
+    props = {
+        "id": {"type": "integer"},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "o": {
+            "type": ["object", "null"],
+            "properties": {"at": {"type": "string", "format": "date-time"}},
+        },
+    }
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "schema": {"type": "object", "properties": props},
+        "key_properties": ["id"],
+    }
+    at = "2026-01-01T00:00:00.9999995+00:00"
+    record = {"type": "RECORD", "stream": "s", "record": {"id": 1, "at": at, "o": {"at": at}}}
+    done = run_target({**pg_db, "nested": mode}, _lines(schema, record), tmp_path)
+    assert done.returncode == 0, done.stderr
+    column = "o__at" if mode == "tables" else "o->>'at'"
+    got = query(pg_db, f"SELECT at::text, {column} FROM s")
+    assert got[0][0] == "2026-01-01 00:00:00.999999+00", got
