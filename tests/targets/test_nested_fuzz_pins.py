@@ -100,3 +100,36 @@ def test_postgres_keeps_the_microsecond_python_reads(
     column = "o__at" if mode == "tables" else "o->>'at'"
     got = query(pg_db, f"SELECT at::text, {column} FROM s")
     assert got[0][0] == "2026-01-01 00:00:00.999999+00", got
+
+
+def test_postgres_overwrite_clears_again_after_a_refused_batch(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """nested_copy.py cleared an overwritten stream's tables before its savepoint and noted
+    them cleared; when the batch then failed (a bad value the ordinary way names), the
+    transaction rolled back, and the records before the bad line were loaded again without
+    the delete: the previous run's rows came back beside them."""
+    props = {
+        "id": {"type": "integer"},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    }
+    schema = {
+        "type": "SCHEMA",
+        "stream": "s",
+        "schema": {"type": "object", "properties": props},
+        "key_properties": ["id"],
+    }
+
+    def rec(n: int, tags: list[Any]) -> dict[str, Any]:
+        return {"type": "RECORD", "stream": "s", "record": {"id": n, "tags": tags}}
+
+    state = {"type": "STATE", "value": {"n": 1}}
+    config = {**pg_db, "nested": "tables", "load_method": "overwrite"}
+    first = _lines(schema, rec(1, ["a"]), rec(2, ["b"]), state)
+    assert run_target(config, first, tmp_path).returncode == 0
+    second = _lines(schema, rec(9, ["c"]), state, rec(5, [1.5]))
+    done = run_target(config, second, tmp_path)
+    assert done.returncode == 65, done.stderr
+    assert "field 'tags[0]': 1.5 is not string" in done.stderr
+    assert query(pg_db, "SELECT id FROM s") == [(9,)]
+    assert query(pg_db, "SELECT _sdc_source_key_id, value FROM s__tags") == [(9, "c")]
