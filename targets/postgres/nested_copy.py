@@ -22,7 +22,7 @@ import psycopg
 import psycopg.errors
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import Splitter, compile_splitter
+from tapwell.sdk.nested_split import Splitter, compile_splitter, last_of_each
 from tapwell.sdk.target import Batch, RowEncoder, ValueRefused
 
 from . import children, ddl
@@ -42,7 +42,7 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
     records = batch.records
     plan = tables.plan
     try:
-        order = _last_of_each(records, plan.key_properties)
+        order = last_of_each(records, plan.key_properties)
     except TypeError:  # a key that is an object or array: the ordinary way names it
         return False
     parent = loader.tables[tables.spec.name]
@@ -218,19 +218,6 @@ def _passes(loader: PostgresLoader, tables: nested.NestedStream) -> list[Splitte
     ]
     loader.passes[tables.spec.name] = (tables, made)
     return made
-
-
-def _last_of_each(records: list[dict[str, Any]], keys: list[str]) -> Any:
-    """The positions of the last record of each key, in input order (all of them when no key
-    comes twice, or without keys). TypeError when a key is an object or array."""
-    if not keys:
-        return range(len(records))
-    if len(keys) == 1:
-        one = keys[0]
-        last = {r.get(one): i for i, r in enumerate(records)}
-    else:
-        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
-    return range(len(records)) if len(last) == len(records) else sorted(last.values())
 
 
 def _parent_keys(records: list[dict[str, Any]], order: Any, keys: list[str]) -> list[Any]:
