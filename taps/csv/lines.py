@@ -42,6 +42,7 @@ from tapwell.singer.wire import dumps, loads
 from .types import (
     _BOOLS,
     _datetime,
+    bounded_int,
     converter_for,
     one_line,
     to_bool,
@@ -103,6 +104,7 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
     the first value that does not convert."""
     convert, _ = converter_for(prop)
     assert convert is not None
+    convert = bounded_int(prop) or convert if convert is to_int else convert
     values: list[Any] = []
     for i, t in enumerate(col):
         if t in nulls:
@@ -395,6 +397,8 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _parsed(prop, date.fromisoformat, typed_nulls, native, _date_as_written, True)
     if convert is to_document:
         return _json(prop, typed_nulls, native)
+    if convert is to_int and (bounded := bounded_int(prop)) is not None:
+        return _parsed(prop, bounded, typed_nulls, native, _plain_integers, False)
     if convert is to_int:
         careful = _parsed(prop, int, typed_nulls, native, _plain_integers, False)
         return _shaped(_INTEGER, typed_nulls, native, careful, _plain_integers)
