@@ -37,7 +37,7 @@ from operator import not_
 from typing import Any
 
 import orjson
-from tapwell.singer.wire import dumps, loads
+from tapwell.singer.wire import dumps, exact_instant, loads
 
 from .types import (
     _BOOLS,
@@ -90,6 +90,17 @@ def _json_texts(values: list[Any]) -> list[str]:
         return orjson.dumps(values, option=orjson.OPT_NAIVE_UTC).decode()[1:-1].split(",")
     except TypeError:  # an integer past 64 bits
         return [dumps(v).decode() for v in values]
+
+
+def _datetime_texts(values: list[Any]) -> list[str]:
+    """`_json_texts` of date-times: one whose offset has seconds (+00:19:32, which orjson would
+    write +00:20) written in UTC, the same instant. The offsets are looked at once per value in
+    C, then once per distinct offset."""
+    offsets = set(map(datetime.utcoffset, filter(None, values)))
+    odd = {o for o in offsets if o is not None and (o.seconds % 60 or o.microseconds)}
+    if odd:
+        values = [exact_instant(v) if v is not None and v.utcoffset() in odd else v for v in values]
+    return _json_texts(values)
 
 
 def _document(text: str) -> str:
@@ -262,6 +273,7 @@ def _parsed(
     native: bool,
     as_written: Callable[[Sequence[str]], bool],
     quoted: bool,
+    json_texts: Callable[[list[Any]], list[str]] = _json_texts,
 ) -> Renderer:
     """Integers, dates, date-times: parsed by `fast` in C (which validates them), written as
     they are when `as_written` says orjson would write them so, else by orjson. A column is
@@ -279,11 +291,11 @@ def _parsed(
                 else:
                     if as_written(col):
                         return col, quoted, (values if native else None)
-                    return _json_texts(values), False, (values if native else None)
+                    return json_texts(values), False, (values if native else None)
             values = [None if t in nulls else fast(t) for t in col]
         except _SLOW_ERRORS:
             values = _slowly(prop, nulls, col)
-        return _json_texts(values), False, (values if native else None)
+        return json_texts(values), False, (values if native else None)
 
     return render
 
@@ -404,7 +416,7 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _shaped(_INTEGER, typed_nulls, native, careful, _plain_integers)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat
-    return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True)
+    return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True, _datetime_texts)
 
 
 def may_be_wide(prop: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from tapwell.singer.schema import build_function, property_format, property_types
-from tapwell.singer.wire import json_problem, loads
+from tapwell.singer.wire import exact_instant, json_problem, loads
 
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
@@ -108,7 +108,7 @@ def to_datetime(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date-time (ISO 8601)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return exact_instant(value) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 Converter = Callable[[str], Any]
@@ -196,7 +196,8 @@ def _datetime(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         return to_datetime(text)  # surrounding spaces, or the error to_datetime names
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # an offset with seconds (+00:19:32) in UTC: orjson would write it without them
+    return exact_instant(value) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _typed(prop: dict[str, Any], native: bool) -> str | None:
