@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from itertools import accumulate, compress
 from json.encoder import encode_basestring
-from operator import not_
+from operator import attrgetter, not_
 from typing import Any
 
 import orjson
@@ -94,13 +94,21 @@ def _json_texts(values: list[Any]) -> list[str]:
 
 def _datetime_texts(values: list[Any]) -> list[str]:
     """`_json_texts` of date-times: one whose offset has seconds (+00:19:32, which orjson would
-    write +00:20) written in UTC, the same instant. The offsets are looked at once per value in
-    C, then once per distinct offset."""
-    offsets = set(map(datetime.utcoffset, filter(None, values)))
-    odd = {o for o in offsets if o is not None and (o.seconds % 60 or o.microseconds)}
+    write +00:20) written in UTC, the same instant. Their time zones are collected once per value
+    in C, then each distinct one looked at."""
+    zones = set(map(_TZINFO, filter(None, values)))
+    odd = {z for z in zones if z is not None and (type(z) is not timezone or _odd(z))}
     if odd:
-        values = [exact_instant(v) if v is not None and v.utcoffset() in odd else v for v in values]
+        values = [exact_instant(v) if v is not None and v.tzinfo in odd else v for v in values]
     return _json_texts(values)
+
+
+def _odd(zone: timezone) -> bool:
+    offset = zone.utcoffset(None)
+    return bool(offset.seconds % 60 or offset.microseconds)
+
+
+_TZINFO = attrgetter("tzinfo")
 
 
 def _document(text: str) -> str:
