@@ -79,8 +79,17 @@ def to_bool(text: str) -> bool:
 def to_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    except ValueError as exc:
+        raise ValueError(_not_a(text, "date (YYYY-MM-DD)", exc)) from None
+
+
+def _not_a(text: str, kind: str, exc: ValueError) -> str:
+    """`'2024-02-30' is not a date (YYYY-MM-DD), day is out of range for month`: with Python's
+    reason when it says more than that the text is not ISO 8601."""
+    reason = str(exc)
+    if reason.startswith("Invalid isoformat"):
+        return f"{text!r} is not a {kind}"
+    return f"{text!r} is not a {kind}, {reason}"
 
 
 def to_document(text: str) -> Any:
@@ -106,8 +115,8 @@ def one_line(text: str) -> str:
 def to_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date-time (ISO 8601)") from None
+    except ValueError as exc:
+        raise ValueError(_not_a(text, "date-time (ISO 8601)", exc)) from None
     return exact_instant(value) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
