@@ -29,19 +29,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from itertools import accumulate, compress
 from json.encoder import encode_basestring
-from operator import not_
+from operator import attrgetter, not_
 from typing import Any
 
 import orjson
-from tapwell.singer.wire import dumps, loads
+from tapwell.singer.wire import dumps, exact_instant, loads
 
 from .types import (
     _BOOLS,
     _datetime,
+    bounded_int,
     converter_for,
     one_line,
     to_bool,
@@ -91,6 +92,25 @@ def _json_texts(values: list[Any]) -> list[str]:
         return [dumps(v).decode() for v in values]
 
 
+def _datetime_texts(values: list[Any]) -> list[str]:
+    """`_json_texts` of date-times: one whose offset has seconds (+00:19:32, which orjson would
+    write +00:20) written in UTC, the same instant. Their time zones are collected once per value
+    in C, then each distinct one looked at."""
+    zones = set(map(_TZINFO, filter(None, values)))
+    odd = {z for z in zones if z is not None and (type(z) is not timezone or _odd(z))}
+    if odd:
+        values = [exact_instant(v) if v is not None and v.tzinfo in odd else v for v in values]
+    return _json_texts(values)
+
+
+def _odd(zone: timezone) -> bool:
+    offset = zone.utcoffset(None)
+    return bool(offset.seconds % 60 or offset.microseconds)
+
+
+_TZINFO = attrgetter("tzinfo")
+
+
 def _document(text: str) -> str:
     """An object/array column's text: the document as written once it parses (every digit
     kept), on one line."""
@@ -103,6 +123,7 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
     the first value that does not convert."""
     convert, _ = converter_for(prop)
     assert convert is not None
+    convert = bounded_int(prop) or convert if convert is to_int else convert
     values: list[Any] = []
     for i, t in enumerate(col):
         if t in nulls:
@@ -260,6 +281,7 @@ def _parsed(
     native: bool,
     as_written: Callable[[Sequence[str]], bool],
     quoted: bool,
+    json_texts: Callable[[list[Any]], list[str]] = _json_texts,
 ) -> Renderer:
     """Integers, dates, date-times: parsed by `fast` in C (which validates them), written as
     they are when `as_written` says orjson would write them so, else by orjson. A column is
@@ -277,11 +299,11 @@ def _parsed(
                 else:
                     if as_written(col):
                         return col, quoted, (values if native else None)
-                    return _json_texts(values), False, (values if native else None)
+                    return json_texts(values), False, (values if native else None)
             values = [None if t in nulls else fast(t) for t in col]
         except _SLOW_ERRORS:
             values = _slowly(prop, nulls, col)
-        return _json_texts(values), False, (values if native else None)
+        return json_texts(values), False, (values if native else None)
 
     return render
 
@@ -395,12 +417,14 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _parsed(prop, date.fromisoformat, typed_nulls, native, _date_as_written, True)
     if convert is to_document:
         return _json(prop, typed_nulls, native)
+    if convert is to_int and (bounded := bounded_int(prop)) is not None:
+        return _parsed(prop, bounded, typed_nulls, native, _plain_integers, False)
     if convert is to_int:
         careful = _parsed(prop, int, typed_nulls, native, _plain_integers, False)
         return _shaped(_INTEGER, typed_nulls, native, careful, _plain_integers)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat
-    return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True)
+    return _parsed(prop, fast, typed_nulls, native, _datetime_as_written, True, _datetime_texts)
 
 
 def may_be_wide(prop: dict[str, Any]) -> bool:

@@ -14,14 +14,47 @@ from typing import Any
 
 import orjson
 from tapwell.singer.schema import build_function, property_format, property_types
-from tapwell.singer.wire import loads
+from tapwell.singer.wire import exact_instant, json_problem, loads
 
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
 def to_int(text: str) -> int:
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an integer") from None
+
+
+def bounded_int(prop: dict[str, Any]) -> Converter | None:
+    """For an integer column whose schema has a `maximum` or `minimum` (tap-csv infers them when
+    the sample holds integers past 64 bits, so that targets make a wider column): the converter
+    that also refuses a value past them, naming the fix. None when the schema gives no bound."""
+    top, bottom = prop.get("maximum"), prop.get("minimum")
+    if not isinstance(top, int) and not isinstance(bottom, int):
+        return None
+
+    def convert(text: str) -> int:
+        value = to_int(text)
+        if isinstance(top, int) and value > top:
+            raise ValueError(f"{value} is above the column's maximum {top}{_BOUND_FIX}")
+        if isinstance(bottom, int) and value < bottom:
+            raise ValueError(f"{value} is below the column's minimum {bottom}{_BOUND_FIX}")
+        return value
+
+    return convert
+
+
+_BOUND_FIX = (
+    " (inferred from the sample rows, or declared): declare the column in column_types with a "
+    'wider maximum and minimum, e.g. {"type": ["null", "integer"], "maximum": '
+    '99999999999999999999999999999999999999, "minimum": -99999999999999999999999999999999999999}'
+    ", or raise sample_rows (0: all rows)"
+)
 
 
 def to_decimal(text: str) -> Decimal:
@@ -44,12 +77,31 @@ def to_bool(text: str) -> bool:
 
 
 def to_date(text: str) -> date:
-    return date.fromisoformat(text.strip())
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(_not_a(text, "date (YYYY-MM-DD)", exc)) from None
+
+
+def _not_a(text: str, kind: str, exc: ValueError) -> str:
+    """`'2024-02-30' is not a date (YYYY-MM-DD), day is out of range for month`: with Python's
+    reason when it says more than that the text is not ISO 8601."""
+    reason = str(exc)
+    if reason.startswith("Invalid isoformat"):
+        return f"{text!r} is not a {kind}"
+    return f"{text!r} is not a {kind}, {reason}"
 
 
 def to_document(text: str) -> Any:
     """A JSON document (an object or array column) with every number exact: never a float."""
-    return loads(text)
+    try:
+        return loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{_short(text)} is not a JSON document ({json_problem(exc)})") from None
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
 
 
 def one_line(text: str) -> str:
@@ -61,8 +113,11 @@ def one_line(text: str) -> str:
 
 
 def to_datetime(text: str) -> datetime:
-    value = datetime.fromisoformat(text.strip())
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(_not_a(text, "date-time (ISO 8601)", exc)) from None
+    return exact_instant(value) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 Converter = Callable[[str], Any]
@@ -86,12 +141,22 @@ def infer_property(samples: list[str]) -> dict[str, Any]:
             if prop.get("format") == "date" and any(len(v.strip()) != 10 for v in values):
                 continue
             try:
-                for v in values:
-                    convert(v)
+                converted = [convert(v) for v in values]
             except (ValueError, TypeError):
                 continue
-            return dict(prop)
+            return _with_range(dict(prop), converted) if convert is to_int else dict(prop)
     return {"type": ["null", "string"]}
+
+
+def _with_range(prop: dict[str, Any], values: list[int]) -> dict[str, Any]:
+    """An integer column's property with the sample's maximum (minimum) when past 64 bits: what
+    targets read to make a column wider than BIGINT (HUGEINT, NUMERIC)."""
+    top, bottom = max(values), min(values)
+    if top > INT64[1]:
+        prop["maximum"] = top
+    if bottom < INT64[0]:
+        prop["minimum"] = bottom
+    return prop
 
 
 def converter_for(prop: dict[str, Any]) -> tuple[Converter | None, bool]:
@@ -140,7 +205,8 @@ def _datetime(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         return to_datetime(text)  # surrounding spaces, or the error to_datetime names
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # an offset with seconds (+00:19:32) in UTC: orjson would write it without them
+    return exact_instant(value) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _typed(prop: dict[str, Any], native: bool) -> str | None:
@@ -186,6 +252,8 @@ def compile_row(
     for j, (i, name, prop) in enumerate(columns):
         env[f"_n{j}"] = name
         expr = _typed(prop, name in native)
+        if expr == "_int(t)" and (bounded := bounded_int(prop)) is not None:
+            env[f"_b{j}"], expr = bounded, f"_b{j}(t)"
         body.append(f"t = row[{i}]")
         if expr is None:  # a string: only null_values mean null
             body.append(f"c{j} = None if t in _nulls else t" if nulls else f"c{j} = t")

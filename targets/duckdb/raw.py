@@ -45,7 +45,7 @@ INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
 DATETIME = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?)?"  # an offset may have seconds
 )
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding

@@ -123,6 +123,17 @@ def sql_type(logical: Logical) -> str:
     return SIMPLE[logical.kind]
 
 
+# What to do about a refused value, as the record check's refusals say it (tapwell.sdk.nested_check).
+FIX_WIDER = (
+    "fix the value at the source, or declare the field's maximum (and minimum) in the SCHEMA "
+    "beyond 64 bits for a wider column"
+)
+FIX_DIGITS = (
+    "fix the value at the source, or change the field's type in the SCHEMA (a larger maximum, "
+    "or fewer decimal places, for a wider column)"
+)
+
+
 class Refused(Exception):
     """A value its column cannot hold; the loader names the stream, line and field."""
 
@@ -161,7 +172,7 @@ def _bigint(value: Any) -> Any:
         and not isinstance(value, bool)
         and not INT64[0] <= value <= INT64[1]
     ):
-        raise Refused(f"{value} is outside the range of a BIGINT column (64 bits)")
+        raise Refused(f"{value} is outside the range of a BIGINT column (64 bits): {FIX_WIDER}")
     return value
 
 
@@ -184,7 +195,7 @@ def _decimal_digits(integer_digits: int, sqltype: str) -> Callable[[Any], Any]:
             if number.is_finite() and abs(number) >= limit:
                 raise Refused(
                     f"{value} has more than {integer_digits} digits before the point, which a "
-                    f"{sqltype} column cannot hold"
+                    f"{sqltype} column cannot hold: {FIX_DIGITS}"
                 )
         return value
 

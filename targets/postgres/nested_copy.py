@@ -22,7 +22,7 @@ import psycopg
 import psycopg.errors
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import Splitter, compile_splitter
+from tapwell.sdk.nested_split import Splitter, compile_splitter, last_of_each
 from tapwell.sdk.target import Batch, RowEncoder, ValueRefused
 
 from . import children, ddl
@@ -42,7 +42,7 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
     records = batch.records
     plan = tables.plan
     try:
-        order = _last_of_each(records, plan.key_properties)
+        order = last_of_each(records, plan.key_properties)
     except TypeError:  # a key that is an object or array: the ordinary way names it
         return False
     parent = loader.tables[tables.spec.name]
@@ -51,7 +51,7 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
     targets = [loader.tables[specs[name].name] for name in names]
     if parent.unchanged or any(t.unchanged for t in targets):
         return False
-    _before(loader, cur, batch, targets)
+    cleared = _before(loader, cur, batch, targets)
     lines = list(batch.lines) + [batch.first_line] * (len(records) - len(batch.lines))
     counts = [t.nul.count for t in targets]  # a second try must not count a NUL twice
     cur.execute(f"SAVEPOINT {SAVEPOINT}")
@@ -68,18 +68,25 @@ def load(loader: PostgresLoader, cur: Any, batch: Batch, tables: nested.NestedSt
     cur.execute(f"RELEASE SAVEPOINT {SAVEPOINT}")
     for table, count in zip(targets, counts, strict=True):
         table.nul.count = count
+    # the ordinary way clears them again: when it names a bad value the transaction rolls
+    # back, and the load of the records before it must not believe them cleared already
+    loader.overwritten.difference_update(cleared)
     return False
 
 
-def _before(loader: PostgresLoader, cur: Any, batch: Batch, targets: list[Table]) -> None:
+def _before(loader: PostgresLoader, cur: Any, batch: Batch, targets: list[Table]) -> set[str]:
     """What the ordinary way does first, done once before the savepoint (a rollback to it must
-    not leave the loader believing a column or a cleared table is there when it is not)."""
+    not leave the loader believing a column or a cleared table is there when it is not).
+    Returns the streams whose tables it cleared (overwrite's first delete)."""
+    cleared = set()
     for table in targets:
         if batch.version is not None:
             loader._ensure_column(cur, table, "_sdc_table_version", "bigint")
         if table.how.load_method == "overwrite" and table.stream not in loader.overwritten:
             cur.execute(sql.SQL("DELETE FROM {}").format(table.target))
             loader.overwritten.add(table.stream)
+            cleared.add(table.stream)
+    return cleared
 
 
 def _load(
@@ -212,19 +219,6 @@ def _passes(loader: PostgresLoader, tables: nested.NestedStream) -> list[Splitte
     ]
     loader.passes[tables.spec.name] = (tables, made)
     return made
-
-
-def _last_of_each(records: list[dict[str, Any]], keys: list[str]) -> Any:
-    """The positions of the last record of each key, in input order (all of them when no key
-    comes twice, or without keys). TypeError when a key is an object or array."""
-    if not keys:
-        return range(len(records))
-    if len(keys) == 1:
-        one = keys[0]
-        last = {r.get(one): i for i, r in enumerate(records)}
-    else:
-        last = {tuple(r.get(k) for k in keys): i for i, r in enumerate(records)}
-    return range(len(records)) if len(last) == len(records) else sorted(last.values())
 
 
 def _parent_keys(records: list[dict[str, Any]], order: Any, keys: list[str]) -> list[Any]:

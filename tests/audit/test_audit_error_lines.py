@@ -106,11 +106,6 @@ def test_postgres_numeric_overflow_names_the_precision_and_the_fix(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="target-duckdb's column refusals (targets/duckdb/types.py, owned by duckfast) name "
-    "no fix: '9223372036854775808 is outside the range of a BIGINT column (64 bits)'",
-)
 @pytest.mark.parametrize(
     "bad",
     [

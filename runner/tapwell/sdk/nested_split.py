@@ -482,7 +482,7 @@ def split_batch(
     keys = root.key_properties
     sinks_count = 2 * len(specs)
     try:
-        order = _last_of_each(records, keys)
+        order = last_of_each(records, keys)
     except TypeError:  # a key that is an object or array: the check names it, if it breaks it
         try:
             split(records, range(len(records)), lines, load_id, [_drop] * sinks_count)
@@ -518,7 +518,7 @@ def split_batch(
     return out
 
 
-def _last_of_each(records: list[dict[str, Any]], keys: list[str]) -> Any:
+def last_of_each(records: list[dict[str, Any]], keys: list[str]) -> Any:
     """The positions of the last record of each key, in input order (all of them when no key
     comes twice, or without keys). TypeError when a key is an object or array."""
     if not keys:

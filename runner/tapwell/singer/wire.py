@@ -7,6 +7,12 @@ Exactness rules kept here, once, for every tap and target:
   an exponent of at most two digits); a line with another number is parsed with
   `parse_float=Decimal` and arbitrary-size integers.
 - Datetimes are written ISO 8601 with their offset (naive ones are taken as UTC); dates stay dates.
+  orjson writes an offset in hours and minutes only (+05:30:15 as +05:30, +00:19:32 as +00:20:
+  the instant moves), so a datetime whose offset has seconds (historical LMT zones such as
+  Europe/Amsterdam before 1937) is written in UTC instead: the same instant, and every target
+  reads it. `dumps` (STATE, SCHEMA, the mapper's records) checks each datetime; the hot
+  `write_record` leaves them to orjson, so a tap that hands it datetimes from such a zone passes
+  them through `exact_instant` (tapwell's taps read their sources in UTC sessions).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
@@ -57,9 +63,23 @@ def needs_exact(raw: bytes) -> bool:
 
 
 _OPTS = orjson.OPT_NAIVE_UTC
+# `dumps` has orjson pass date, time and datetime values to `_default`, which checks the offset.
+_DUMPS_OPTS = _OPTS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def exact_instant(value: datetime) -> datetime:
+    """`value`, or the same instant in UTC when its offset has seconds orjson would drop."""
+    offset = value.utcoffset()
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+        return value.astimezone(UTC)
+    return value
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return orjson.Fragment(orjson.dumps(exact_instant(value), option=_OPTS))
+    if isinstance(value, (date, time)):
+        return orjson.Fragment(orjson.dumps(value, option=_OPTS))
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError(f"{value} is not a JSON number")
@@ -85,13 +105,13 @@ def _big_ints(value: Any) -> Any:
 def dumps(obj: Any, option: int = 0) -> bytes:
     """Encode one JSON value the way every tapwell message is encoded."""
     try:
-        return orjson.dumps(obj, default=_default, option=_OPTS | option)
+        return orjson.dumps(obj, default=_default, option=_DUMPS_OPTS | option)
     except TypeError as exc:
         if "Recursion" in str(exc):  # orjson writes at most 255 levels; the reader takes 1024
             return _dumps_deep(obj, option)
         if "64-bit" not in str(exc):
             raise
-        return orjson.dumps(_big_ints(obj), default=_default, option=_OPTS | option)
+        return orjson.dumps(_big_ints(obj), default=_default, option=_DUMPS_OPTS | option)
 
 
 def _dumps_deep(obj: Any, option: int) -> bytes:
@@ -363,6 +383,7 @@ __all__ = [
     "MessageWriter",
     "RecordMessage",
     "dumps",
+    "exact_instant",
     "loads",
     "parse_line",
     "read_messages",

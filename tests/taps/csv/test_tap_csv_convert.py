@@ -81,4 +81,8 @@ def test_a_bad_value_names_its_column():
         compile_row(COLUMNS, frozenset(), set())(row)
     with pytest.raises(SyncError) as err:
         name_bad_value(sc, "o.csv", 3, row, COLUMNS, frozenset())
-    assert str(err.value) == "o.csv line 3, stream 'orders', column 'd': '12.5x' is not a number"
+    assert str(err.value) == (
+        "o.csv line 3, stream 'orders', column 'd': '12.5x' is not a number: fix the file, or "
+        'declare the column\'s type in column_types (e.g. {"type": ["null", "string"]} to take '
+        "any text)"
+    )

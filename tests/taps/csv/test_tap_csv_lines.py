@@ -185,9 +185,14 @@ def test_lines_are_the_records_byte_for_byte(tmp_path, drop):
 @pytest.mark.parametrize(
     ("row", "column", "text", "message"),
     [
-        (5, "n", "12x", "line 6, stream 't', column 'n': invalid literal for int()"),
+        (5, "n", "12x", "line 6, stream 't', column 'n': '12x' is not an integer"),
         (2 * sync.CHUNK + 1, "amount", "NaN", "column 'amount': 'NaN' is not a finite number"),
-        (3 * sync.CHUNK - 1, "day", "2024-02-30", "column 'day': day is out of range"),
+        (
+            3 * sync.CHUNK - 1,
+            "day",
+            "2024-02-30",
+            "column 'day': '2024-02-30' is not a date (YYYY-MM-DD), day is out of range",
+        ),
         (sync.CHUNK + 7, "at", "2024-01-01T25:00:00+00:00", "column 'at'"),
         (sync.CHUNK + 8, "ok", "maybe", "column 'ok': 'maybe' is not a boolean"),
         (9, "doc", "{nope", "column 'doc'"),

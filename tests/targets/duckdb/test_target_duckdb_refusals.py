@@ -48,12 +48,16 @@ GOOD = lines(
         ),
         (
             b'{"type":"RECORD","stream":"t","record":{"id":99999999999999999999,"ratio":1}}\n',
-            "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits)",
+            "field 'id': 99999999999999999999 is outside the range of a BIGINT column (64 bits): "
+            "fix the value at the source, or declare the field's maximum (and minimum) in the "
+            "SCHEMA beyond 64 bits for a wider column",
         ),
         (
             b'{"type":"RECORD","stream":"t","record":{"id":2,"money":12345678901234567.25}}\n',
             "field 'money': 12345678901234567.25 has more than 10 digits before the point, "
-            "which a DECIMAL(12,2) column cannot hold",
+            "which a DECIMAL(12,2) column cannot hold: fix the value at the source, or change "
+            "the field's type in the SCHEMA (a larger maximum, or fewer decimal places, for a "
+            "wider column)",
         ),
     ],
 )
