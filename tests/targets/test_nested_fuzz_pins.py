@@ -70,15 +70,15 @@ def test_duckdb_json_text_is_the_same_with_raw_lines(mode: str, tmp_path: Path) 
     assert got[0] == got[1]
 
 
-@pytest.mark.xfail(strict=True, reason="target-postgres: PostgreSQL rounds 7+ fraction digits")
 @pytest.mark.parametrize("mode", ["json", "tables"])
 def test_postgres_keeps_the_microsecond_python_reads(
     mode: str, pg_db: dict[str, Any], tmp_path: Path
 ) -> None:
     """A date-time with 7-9 fraction digits passes the check (Python's fromisoformat reads it,
-    dropping the digits past the microsecond, as target-duckdb stores it), but target-postgres
-    COPYs the text as it came and PostgreSQL rounds: .9999995 becomes the next second, one
-    instant in target-duckdb and another in target-postgres for the same record."""
+    dropping the digits past the microsecond, as target-duckdb stores it); target-postgres
+    COPYed the text as it came and PostgreSQL rounded: .9999995 became the next second, one
+    instant in target-duckdb and another in target-postgres for the same record. Both truncate
+    now (tests/targets/test_fraction_digits.py)."""
     props = {
         "id": {"type": "integer"},
         "at": {"type": ["string", "null"], "format": "date-time"},
