@@ -317,9 +317,9 @@ def run(cmd: list[str], config: dict[str, Any], data: bytes, folder: Path) -> Ou
     )
     err = done.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err, err
-    errors = [
-        _field_only(line) for line in err.splitlines() if ": error: " in line or "WARNING" in line
-    ]
+    errors = [line for line in err.splitlines() if ": error: " in line or "WARNING" in line]
+    cut = sorted(_field_only(line) for line in errors if _field_only(line) != line)
+    errors = [line for line in errors if _field_only(line) == line] + cut  # in any order
     return Outcome(done.returncode, done.stdout.decode(), errors)
 
 
@@ -329,7 +329,9 @@ def _field_only(line: str) -> str:
     one pass (it is said once per field either way)."""
     if "fraction digits; stored to the microsecond" not in line:
         return line
-    return "fraction digits cut: " + line[line.index(", stream ") : line.index("': '") + 1]
+    found = re.search(r"(, stream .*?, field ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")): ", line)
+    field = found.group(1) if found else line
+    return "fraction digits cut: " + re.sub(r"\[\d+\]", "[]", field)
 
 
 NO_COPY = (
@@ -537,7 +539,7 @@ def check_reassembly(
     sc: Scenario, tables: dict[str, list[dict[str, Any]]], rename: Any, where: str
 ) -> None:
     plan = nested.plan(STREAM, sc.schema, sc.keys, MAX_DEPTH, rename)
-    rounds = where == "postgres"
+    rounds = False  # both targets truncate 7+ fraction digits now (test_fraction_digits.py)
     got = reassembled(plan, tables)
     if not sc.keys:  # append-only: every document once, keyed by its load and position
         left = list(got.values())
