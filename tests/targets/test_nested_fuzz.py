@@ -320,6 +320,8 @@ def run(cmd: list[str], config: dict[str, Any], data: bytes, folder: Path) -> Ou
     errors = [line for line in err.splitlines() if ": error: " in line or "WARNING" in line]
     cut = sorted(_field_only(line) for line in errors if _field_only(line) != line)
     errors = [line for line in errors if _field_only(line) == line] + cut  # in any order
+    if done.returncode:  # a refused load may have met a long fraction before the refusal, or not
+        errors = [line for line in errors if not line.startswith("fraction digits cut: ")]
     return Outcome(done.returncode, done.stdout.decode(), errors)
 
 
