@@ -15,13 +15,12 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
 from typing import IO, Any
 
 import psycopg
 import psycopg.errors
 from psycopg import sql
-from tapwell.sdk.csv_fractions import cut_fractions, long_fraction, moment_start
+from tapwell.sdk.csv_fractions import cut_fractions, long_fraction, moment_start, rows_in_chunks
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.schema import FRACTIONS
@@ -114,7 +113,7 @@ def _copy_file(
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
             if json_at or moments:
-                for piece in _rows_in_chunks(f):
+                for piece in rows_in_chunks(f, CHUNK):
                     size = len(piece)
                     if moments and long_fraction(piece):  # PostgreSQL would round them
                         piece = cut_fractions(piece, len(cols), moments, cut)
@@ -203,21 +202,6 @@ _FIELD = re.compile(rb'"(?:[^"]|"")*"|[^,"\n]*')
 # a JSON escape of U+0000: `\u0000` after an even run of backslashes (`\\u0000` is a backslash
 # and the text "u0000"). A csv field keeps backslashes as they are, so this holds in it too.
 _NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def _rows_in_chunks(f: IO[bytes]) -> Iterator[bytes]:
-    """The file in pieces of about CHUNK bytes that each end where a row ends (a newline after
-    an even number of quotes: a quoted field may hold newlines)."""
-    carry = b""
-    while chunk := f.read(CHUNK):
-        data = carry + chunk if carry else chunk
-        end = data.rfind(b"\n")
-        while end >= 0 and data.count(b'"', 0, end) % 2:
-            end = data.rfind(b"\n", 0, end)
-        yield data[: end + 1]
-        carry = data[end + 1 :]
-    if carry:
-        yield carry
 
 
 NUL_IN_JSON = (
