@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -25,8 +25,8 @@ from tapwell.sdk.tap import SyncContext
 from tapwell.singer.schema import property_format, property_types
 
 from .discovery import StreamConfig
-from .lines import BadRow, Rendered, Renderer, column_renderer
-from .sync import CHUNK, _bad_row, _full_width, _LinePlan, _no_gc, _reading, noting_fractions
+from .lines import Rendered, Renderer, column_renderer
+from .sync import _LinePlan, noting_fractions, rendered_chunks
 from .types import converter_for
 
 __all__ = ["csv_lines"]
@@ -50,28 +50,12 @@ def csv_lines(
 
 
 def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: list[str]) -> Chunks:
-    props = schema.get("properties") or {}
-    for path in sc.paths:
-        with _reading(sc, path) as reader, _no_gc():
-            header = next(reader, None)
-            if header is None:
-                continue
-            plan = _CsvPlan(sc, header, props, ctx, names)
-            plan.path = str(path)
-            done = 0  # data rows before this chunk (blank lines not counted)
-            while rows := list(islice(reader, CHUNK)):
-                try:
-                    rows = _full_width(rows, len(header))
-                    if not rows:
-                        continue  # only blank lines
-                    plan.done = done
-                    rendered, n, top = plan.render(rows)
-                except BadRow as bad:
-                    raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
-                done += len(rows)
-                if n:
-                    fields = [f(r) for f, r in zip(plan.fields, rendered, strict=True)]
-                    yield _assemble(fields, n).encode("utf-8", "surrogatepass"), n, top
+    def plan(header: list[str], props: dict[str, Any]) -> _CsvPlan:
+        return _CsvPlan(sc, header, props, ctx, names)
+
+    for made, rendered, n, top in rendered_chunks(sc, schema, ctx, plan):
+        fields = [f(r) for f, r in zip(made.fields, rendered, strict=True)]
+        yield _assemble(fields, n).encode("utf-8", "surrogatepass"), n, top
 
 
 class _CsvPlan(_LinePlan):

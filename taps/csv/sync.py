@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import reduce
 from itertools import compress, islice
 from operator import iadd
-from typing import Any
+from typing import Any, TypeVar
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
@@ -49,13 +49,33 @@ def read_lines(
 ) -> Iterator[tuple[bytes, int, Any]]:
     """The stream's RECORD lines, a chunk at a time: (lines, how many, greatest replication-key
     value or None), records below `ctx.start_value` dropped (tapwell.sdk.tap.Stream.lines)."""
+
+    def plan(header: list[str], props: dict[str, Any]) -> _LinePlan:
+        return _LinePlan(sc, header, props, ctx, prefix)
+
+    for made, texts, n, top in rendered_chunks(sc, schema, ctx, plan):
+        yield lines(made.keys, texts, suffix, n, made.wide), n, top
+
+
+P = TypeVar("P", bound="_LinePlan")
+
+
+def rendered_chunks(
+    sc: StreamConfig,
+    schema: dict[str, Any],
+    ctx: SyncContext,
+    make_plan: Callable[[list[str], dict[str, Any]], P],
+) -> Iterator[tuple[P, list[Rendered], int, Any]]:
+    """Each file's rows, a chunk at a time, rendered by the plan `make_plan` gives for its header:
+    (the plan, each column rendered, how many rows are kept, their greatest key); a chunk with
+    no row kept is not given. A row the chunk cannot take is the SyncError read_rows names."""
     props = schema.get("properties") or {}
     for path in sc.paths:
         with _reading(sc, path) as reader, _no_gc():
             header = next(reader, None)
             if header is None:
                 continue
-            plan = _LinePlan(sc, header, props, ctx, prefix)
+            plan = make_plan(header, props)
             plan.path = str(path)
             done = 0  # data rows before this chunk (blank lines not counted)
             while rows := list(islice(reader, CHUNK)):
@@ -69,7 +89,7 @@ def read_lines(
                     raise _bad_row(sc, path, done + bad.index, schema, ctx) from None
                 done += len(rows)
                 if n:
-                    yield lines(plan.keys, texts, suffix, n, plan.wide), n, top
+                    yield plan, texts, n, top
 
 
 class _LinePlan:
