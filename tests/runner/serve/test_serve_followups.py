@@ -230,3 +230,25 @@ def test_the_peak_rss_of_a_stage_shorter_than_a_second_is_exact(tmp_path, attemp
     assert summary["tap"]["peak_rss"] >= 160 * 1024 * 1024, summary
     assert record.stages["samples"]  # the 1 s samples stay, for the charts
     store.close()
+
+
+def test_a_skipped_time_does_not_hide_the_last_outcome(project):
+    """A scheduled time that came while a run went is recorded skipped; the lists show the
+    integration by the run that ran (a failure stays red), and by the skipped one only when no
+    run among its newest ran."""
+    service, client = _client(project)
+    failed = _record(60, "quick", outcome="failed", attempts=1, error="fake-tap: boom")
+    skipped = _record(30, "quick", outcome="skipped", error="due while run x was still going")
+    only_skipped = _record(20, "other", outcome="skipped", error="due while run y was going")
+    for run in (failed, skipped, only_skipped):
+        service.store.save_run(run)
+    listed = {i["name"]: i for i in client.get("/api/integrations").json()["integrations"]}
+    assert listed["quick"]["last_run"]["id"] == failed.id
+    assert listed["quick"]["last_run"]["status"] == "failed"
+    assert listed["other"]["last_run"]["id"] == only_skipped.id
+    one = client.get("/api/integrations/quick").json()
+    assert one["last_run"]["id"] == failed.id
+    assert [r["id"] for r in one["recent_runs"]][:2] == [skipped.id, failed.id]  # both listed
+    home = client.get("/").text
+    assert '<tr class="failing">' in home
+    service.store.close()

@@ -54,9 +54,25 @@ def _integration(service: Service, name: str, last: RunRecord | None) -> dict[st
     )
 
 
+SHOWN_AMONG = 5  # an integration is shown by its newest run that ran, among its newest five
+
+
+def shown_run(runs: list[RunRecord]) -> RunRecord | None:
+    """The run an integration is shown by (newest first in `runs`): its newest that ran, so a
+    time skipped while a run went does not hide that run's outcome (a failure stays red), else
+    its newest."""
+    return next((r for r in runs if r.outcome != "skipped"), runs[0] if runs else None)
+
+
 def latest_runs(service: Service, names: list[str]) -> dict[str, RunRecord]:
-    """Each integration's newest run (the store reads only those, not the whole history)."""
-    return {name: runs[0] for name, runs in service.store.latest(names, 1).items()}
+    """Each integration's shown run (shown_run; the store reads only the newest few runs of each,
+    not the whole history)."""
+    newest = {name: runs[0] for name, runs in service.store.latest(names, 1).items() if runs}
+    skipped = [name for name, run in newest.items() if run.outcome == "skipped"]
+    if skipped:  # rare: only those are read further back
+        for name, runs in service.store.latest(skipped, SHOWN_AMONG).items():
+            newest[name] = shown_run(runs) or newest[name]
+    return newest
 
 
 def integrations_data(service: Service) -> dict[str, Any]:
@@ -72,7 +88,7 @@ def integrations_data(service: Service) -> dict[str, Any]:
 def integration_data(service: Service, name: str) -> dict[str, Any]:
     """`GET /api/integrations/{name}`: one integration, its masked state, its recent runs."""
     recent = service.store.runs(name, 10, brief=True)
-    view = _integration(service, name, recent[0] if recent else None)
+    view = _integration(service, name, shown_run(recent))
     view["state"] = masked_state(service.scheduler.project, service.store, name)
     view["recent_runs"] = [run_summary(r) for r in recent]
     return view
