@@ -99,3 +99,16 @@ def test_keep_runs_days_must_be_positive(proj: Proj):
     result = proj.write(raw).cli("run", "busy")
     assert result.returncode == 2
     assert "keep_runs_days" in result.stderr
+
+
+def test_file_store_prunes_without_an_index_and_keeps_the_totals(tmp_path):
+    """A history from before the index (or with it removed): the prune builds it first, under
+    its lock (no second lock taken), so the removed runs stay in the totals."""
+    store = FileStateStore(tmp_path)
+    made = _runs(store)
+    before = store.totals()
+    (tmp_path / ".runs" / ".index.json").unlink()
+    assert store.prune_runs(NOW - dt.timedelta(days=90)) == 5
+    assert FileStateStore(tmp_path).totals() == before
+    assert len(store.runs("busy", 1000)) == LATEST_KEPT + 1
+    assert len(made) == LATEST_KEPT + 7

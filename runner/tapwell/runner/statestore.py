@@ -414,7 +414,11 @@ class FileStateStore:
         cutoff = f"{before:%Y%m%dT%H%M%S%f}"
         removed = 0
         with self._index_lock():
-            kept = {i for ids in self._index()["latest"].values() for i in ids}
+            index = self._read_index()  # (not _index(): it takes this lock too)
+            if index is None:  # written before any run goes, so the totals keep them
+                index = self._rebuild_index()
+                self._write_index(index)
+            kept = {i for ids in index["latest"].values() for i in ids}
             for name in sorted(os.listdir(folder)):
                 run_id, suffix = os.path.splitext(name)
                 if suffix != ".json" or not is_run_id(run_id):
