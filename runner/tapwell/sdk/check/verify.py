@@ -61,6 +61,19 @@ def expected_rows(
     return out
 
 
+def _numbers(value: Any) -> Any:
+    """A JSON document with every number as its normalized decimal text (marked apart from a
+    string): 1.0 (a reader's float) and 1.00 (an exact reader's Decimal) are one number, as JSON
+    means them."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return "\x00number " + str(Decimal(str(value)).normalize())
+    return value if isinstance(value, str | bool) or value is None else str(value)
+
+
 def normal(prop: dict[str, Any], value: Any) -> Any:
     """A value as something comparable across destinations."""
     if value is None:
@@ -81,7 +94,7 @@ def normal(prop: dict[str, Any], value: Any) -> Any:
             return Decimal(str(value)).normalize()
         if kinds & {"object", "array"}:
             parsed = loads(value) if isinstance(value, str | bytes) else value
-            return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS, default=str).decode()
+            return orjson.dumps(_numbers(parsed), option=orjson.OPT_SORT_KEYS).decode()
     except (ValueError, ArithmeticError, TypeError):
         return ("unparsable", value)
     return value
