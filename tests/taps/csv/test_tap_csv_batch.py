@@ -262,3 +262,27 @@ def test_the_runner_gives_tap_csv_the_csv_lane(bin_path):
     # a target making nested tables takes no csv: RECORD lines (jsonl measured slower)
     nested = {"nested": "tables"}
     assert fast_lane.common_format(about["tap-csv"], about["target-duckdb"], nested) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_string_fields_are_each_text_quoted(seed: int) -> None:
+    """A string column's csv fields, made for the whole column at once (joined by a character
+    none of its texts holds, quoted, split again), are the fields a text at a time writes
+    (quoted, quote doubled, '' for a null_value), on random texts holding quotes, the joining
+    characters themselves, newlines, NULs, emoji and lone surrogates."""
+    import random
+
+    from tapwell.taps.csv.batch import _string
+
+    rng = random.Random(seed)
+    alphabet = ['"', '""', ",", "\n", "\r", "\x00", "\x01", "\ufffe", "\uffff", "a", " ",
+                "\U0001f600", "\u00e9", "\\N", "\udc80", "", "null"]  # fmt: skip
+    nulls = frozenset(rng.choice([[], ["\\N"], ["\\N", ""], ["null", "NA"]]))
+    for _ in range(300):
+        col = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randrange(6)))
+            for _ in range(rng.randrange(1, 40))
+        ]
+        texts, wrap, _ = _string(nulls, False)(col)
+        fields = ['"' + t + '"' for t in texts] if wrap else list(texts)
+        assert fields == ["" if t in nulls else '"' + t.replace('"', '""') + '"' for t in col]
