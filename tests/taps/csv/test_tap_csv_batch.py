@@ -272,7 +272,7 @@ def test_string_fields_are_each_text_quoted(seed: int) -> None:
     characters themselves, newlines, NULs, emoji and lone surrogates."""
     import random
 
-    from tapwell.taps.csv.batch import _string
+    from tapwell.taps.csv.batch import _quoted_fields, _string
 
     rng = random.Random(seed)
     alphabet = ['"', '""', ",", "\n", "\r", "\x00", "\x01", "\ufffe", "\uffff", "a", " ",
@@ -286,3 +286,4 @@ def test_string_fields_are_each_text_quoted(seed: int) -> None:
         texts, wrap, _ = _string(nulls, False)(col)
         fields = ['"' + t + '"' for t in texts] if wrap else list(texts)
         assert fields == ["" if t in nulls else '"' + t.replace('"', '""') + '"' for t in col]
+    assert _quoted_fields([], "", nulls) == []
