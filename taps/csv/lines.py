@@ -209,9 +209,13 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
 
 # One text each, as `str(int(text))` and `str(Decimal(text))` write it (and so as the record
 # writer does): an integer of at most 4300 digits (int()'s limit: more is refused); a decimal
-# without an exponent, unless it is below 1e-6 (Decimal writes 0.0000001 as 1E-7).
-_INTEGER = r"(?:0|-?[1-9][0-9]{0,4299})"
-_NUMBER = r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+# without an exponent, unless it is below 1e-6 (Decimal writes 0.0000001 as 1E-7). Runs of
+# digits and the fraction are possessive (`*+`: what follows them is never a digit nor a dot, so
+# giving some back never helps; each pattern takes exactly what it took without): the decimal's
+# check took 0.026 s per 300,000 rows, 0.018 so. (A possessive repetition of whole lines would
+# refuse a column whose null value starts like a number, e.g. '1x'.)
+_INTEGER = r"(?:0|-?[1-9][0-9]{0,4299}+)"
+_NUMBER = r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+"
 
 
 def _lines_of(item: str, nulls: frozenset[str] = frozenset()) -> re.Pattern[str]:
@@ -318,14 +322,20 @@ def _takes(fast: Callable[[str], Any], text: str) -> bool:
 
 def _plain_integers(col: Sequence[str]) -> bool:
     """Every text is ASCII digits without a leading zero (and not empty), at most 4300 of them
-    (int()'s limit): what orjson writes for its int. Quicker than the regular expression."""
-    joined = "".join(col)
-    least = min(col)
+    (int()'s limit): what orjson writes for its int. Quicker than the regular expression: C
+    passes over the column's texts joined by newlines (a text holding one adds one)."""
+    joined = "\n".join(col)
+    if not joined.isascii():
+        return False
+    raw = joined.encode()
     return (
-        joined.isascii()
-        and joined.isdecimal()
-        and least[:1] not in ("0", "")
-        and (len(joined) <= 4300 or max(map(len, col)) <= 4300)
+        not raw.translate(None, b"0123456789\n")
+        and raw.count(b"\n") == len(col) - 1
+        and raw[:1] not in (b"0", b"\n", b"")
+        and b"\n0" not in raw
+        and b"\n\n" not in raw
+        and not raw.endswith(b"\n")
+        and (len(raw) <= 4300 or max(map(len, col)) <= 4300)
     )
 
 
