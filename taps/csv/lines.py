@@ -145,8 +145,23 @@ def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[i
         return []
     if len(nulls) == 1:
         (only,) = nulls
+        if 4 * col.count(only) < len(col):  # a few: found by list.index, in C (half the time)
+            return _indexes(col, only)
         return list(compress(range(len(col)), map(only.__eq__, col)))  # no hashing
     return list(compress(range(len(col)), map(nulls.__contains__, col)))
+
+
+def _indexes(col: Sequence[str], value: str) -> list[int]:
+    """Where `value` is in `col`."""
+    out: list[int] = []
+    at = -1
+    find = col.index
+    try:
+        while True:
+            at = find(value, at + 1)
+            out.append(at)
+    except ValueError:
+        return out
 
 
 _ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)

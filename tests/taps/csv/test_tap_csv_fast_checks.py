@@ -19,6 +19,7 @@ from tapwell.taps.csv.lines import (
     _NUMBER,
     BadRow,
     _lines_of,
+    _null_rows,
     _plain_integers,
     assemble,
     column_renderer,
@@ -110,6 +111,15 @@ def test_plain_integers_are_digits_without_a_leading_zero():
     for _ in range(4000):
         col = ["".join(rng.choices(pieces, k=rng.randint(0, 3))) for _ in range(rng.randint(1, 4))]
         assert _plain_integers(col) == all(plain.fullmatch(t) for t in col), col
+
+
+@pytest.mark.parametrize("nulls", [frozenset(["\\N"]), frozenset([""]), frozenset(["\\N", ""])])
+def test_null_rows_are_found_few_or_many(nulls):
+    rng = random.Random(19)
+    for _ in range(3000):
+        col = [rng.choice(["\\N", "a", "", "\\N\\N", "\\n"]) for _ in range(rng.randint(1, 12))]
+        want = [i for i, t in enumerate(col) if t in nulls]
+        assert _null_rows(col, "".join(col), nulls) == want, col
 
 
 @pytest.mark.parametrize("nulls", [frozenset(), frozenset(["\\N"]), frozenset(["true"])])
