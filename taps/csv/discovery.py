@@ -65,6 +65,14 @@ def stream_configs(config: CsvConfig) -> list[StreamConfig]:
             if not matched:
                 raise ConfigError(f"stream {name!r}: no file matches {full!r}")
             files.extend(matched)
+        encoding = s.get("encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise ConfigError(
+                f"config key streams/{i}/encoding: stream {name!r}: unknown encoding {encoding!r} "
+                "(e.g. utf-8, latin-1, cp1252, utf-16)"
+            ) from None
         out.append(
             StreamConfig(
                 name=name,
@@ -75,7 +83,7 @@ def stream_configs(config: CsvConfig) -> list[StreamConfig]:
                 column_types=dict(s.get("column_types") or {}),
                 delimiter=s.get("delimiter", ","),
                 quotechar=s.get("quotechar", '"'),
-                encoding=s.get("encoding", "utf-8"),
+                encoding=encoding,
                 null_values=list(s.get("null_values") or []),
             )
         )

@@ -292,6 +292,11 @@ def test_duplicate_column_names_are_one_clear_line(bin_path, tmp_path):
         ({"streams": [{"name": "x", "path": "nothing-*.csv"}]}, "stream 'x': no file matches"),
         ({"streams": [{"path": "a.csv"}]}, "streams/0/name"),
         (
+            {"streams": [{"name": "x", "path": "a.csv", "encoding": "nope"}]},
+            "config key streams/0/encoding: stream 'x': unknown encoding 'nope' (e.g. utf-8, "
+            "latin-1, cp1252, utf-16)",
+        ),
+        (
             {"streams": [{"name": "x", "path": "a.csv", "key_properties": ["nope"]}]},
             "key property 'nope' is not a column",
         ),
