@@ -201,13 +201,15 @@ def first_bad_line(path: str, sc: StreamConfig) -> BadFile | None:
     return None
 
 
-def read_header(path: str, sc: StreamConfig) -> list[str]:
+def read_header(path: str, sc: StreamConfig) -> list[str] | None:
+    """The file's column names, checked (check_header); None when the file is empty: it has no
+    rows, and the sync skips it."""
     f, reader = open_csv(path, sc)
     with f:
         try:
             header = next(reader)
         except StopIteration:
-            raise DiscoveryError(f"{path}: the file is empty; a CSV needs a header row") from None
+            return None
         except CsvDecodeError as exc:
             raise exc.named(sc.name) from None
         except csv.Error as exc:
@@ -215,26 +217,50 @@ def read_header(path: str, sc: StreamConfig) -> list[str]:
             raise bad_file(f"{path} line 1", sc.name, problem, FIX_CSV) from None
         except UnicodeDecodeError as exc:
             raise not_decoded(path, 1, sc, exc) from None
+    check_header(header, path, sc)
+    return header
+
+
+def check_header(header: list[str], path: str, sc: StreamConfig) -> None:
+    """Refuse a header whose names cannot each name one column: an empty one (no table can have
+    a column without a name), or a name written twice."""
+    if not header:
+        problem = "the header line is blank"
+        fix = "fix the file: its first line is the header naming the columns"
+        raise bad_file(f"{path} line 1", sc.name, problem, fix)
+    if "" in header:
+        problem = f"column {header.index('') + 1} of the header has no name"
+        fix = (
+            "fix the file: name every column in the header (a header line that ends with the "
+            f"delimiter {sc.delimiter!r} has an empty last name)"
+        )
+        raise bad_file(f"{path} line 1", sc.name, problem, fix)
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
         problem = f"duplicate column names {dupes}"
         raise bad_file(f"{path} line 1", sc.name, problem, "fix the file: rename one of each")
-    return header
 
 
 def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
+    """The stream's schema: declared, or every column of its files (in the order first met)
+    typed from the first `sample_rows` rows, each file's rows read by its own header."""
     if sc.schema:
         return sc.schema
-    header = read_header(sc.paths[0], sc)
+    headers = [(path, got) for path in sc.paths if (got := read_header(path, sc)) is not None]
+    if not headers:
+        problem = "the file is empty" if len(sc.paths) == 1 else "every file is empty"
+        fix = "fix the file: its first line is the header naming the columns"
+        raise bad_file(sc.paths[0], sc.name, f"{problem}, no header row", fix)
+    header = list(dict.fromkeys(h for _, names in headers for h in names))
     samples: dict[str, list[str]] = {h: [] for h in header}
     taken = 0
-    for path in sc.paths:
+    for path, names in headers:
         f, reader = open_csv(path, sc)
         with f:
             try:
                 next(reader, None)
                 for row in reader:
-                    for h, v in zip(header, row, strict=False):
+                    for h, v in zip(names, row, strict=False):
                         if v not in sc.null_values:
                             samples[h].append(v)
                     taken += 1

@@ -29,6 +29,7 @@ from .discovery import (
     CsvDecodeError,
     StreamConfig,
     bad_file,
+    check_header,
     not_decoded,
     open_rows,
 )
@@ -83,6 +84,7 @@ def rendered_chunks(
             header = next(reader, None)
             if header is None:
                 continue
+            check_header(header, path, sc)
             plan = make_plan(header, props)
             plan.path = str(path)
             done = 0  # data rows before this chunk (blank lines not counted)
@@ -259,6 +261,7 @@ def read_rows(
             header = next(reader, None)
             if header is None:
                 continue
+            check_header(header, path, sc)
             width = len(header)
             columns = [(i, h, props.get(h, {})) for i, h in enumerate(header) if h in ctx.selected]
             convert = compile_row(columns, nulls, native)
