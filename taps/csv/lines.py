@@ -45,6 +45,7 @@ from .types import (
     _datetime,
     bounded_int,
     converter_for,
+    document_types,
     one_line,
     to_bool,
     to_date,
@@ -110,13 +111,6 @@ def _odd(zone: timezone) -> bool:
 
 
 _TZINFO = attrgetter("tzinfo")
-
-
-def _document(text: str) -> str:
-    """An object/array column's text: the document as written once it parses (every digit
-    kept), on one line."""
-    loads(text)
-    return one_line(text)
 
 
 def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> list[Any]:
@@ -415,13 +409,23 @@ def _boolean(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Rende
 
 
 def _json(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Renderer:
+    """A document as written once it parses as a kind the column takes (every digit kept), on
+    one line."""
+    taken = document_types(prop)
+
     def render(col: Sequence[str]) -> Rendered:
         out = []
         for i, t in enumerate(col):
+            if t in nulls:
+                out.append("null")
+                continue
             try:
-                out.append("null" if t in nulls else _document(t))
+                value = loads(t)
             except ValueError:
                 raise BadRow(i) from None
+            if taken is not None and type(value) not in taken:
+                raise BadRow(i)  # e.g. an array in an object column
+            out.append(one_line(t))
         values = [None if t in nulls else loads(t) for t in col] if native else None
         return out, False, values
 

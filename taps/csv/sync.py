@@ -34,7 +34,16 @@ from .discovery import (
     open_rows,
 )
 from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
-from .types import bounded_int, compile_row, converter_for, to_datetime, to_int
+from .types import (
+    bounded_int,
+    compile_row,
+    converter_for,
+    document_kinds,
+    fitted,
+    to_datetime,
+    to_document,
+    to_int,
+)
 
 FIX_VALUE = (
     "fix the file, or declare the column's type in column_types "
@@ -304,7 +313,9 @@ def name_bad_value(
             continue
         convert = bounded_int(prop) or convert if convert is to_int else convert
         try:
-            convert(text)
+            value = convert(text)
+            if convert is to_document:
+                fitted(value, text, document_kinds(prop))
         except ValueError as exc:
             problem = str(exc)
             if "column_types" not in problem:

@@ -100,6 +100,53 @@ def to_document(text: str) -> Any:
         raise ValueError(f"{_short(text)} is not a JSON document ({json_problem(exc)})") from None
 
 
+_KIND = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    Decimal: "number",
+    type(None): "null",
+}
+_A = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "number": "a number",
+    "null": "null",
+}
+
+
+def document_kinds(prop: dict[str, Any]) -> frozenset[str] | None:
+    """The JSON kinds an object/array column's documents may be (None: any)."""
+    kinds = set(property_types(prop))
+    if "number" in kinds:
+        kinds.add("integer")
+    return frozenset(kinds) or None
+
+
+def document_types(prop: dict[str, Any]) -> frozenset[type] | None:
+    """The Python types (as tapwell.singer.wire.loads reads them) of the documents an
+    object/array column takes (None: any)."""
+    kinds = document_kinds(prop)
+    return None if kinds is None else frozenset(t for t, k in _KIND.items() if k in kinds)
+
+
+def fitted(value: Any, text: str, kinds: frozenset[str] | None) -> Any:
+    """A document's value, when its kind is one its column's type names: `[1, 2]` in an object
+    column would break the stream's own schema (target-duckdb refuses the RECORD, its csv lane
+    took the text)."""
+    kind = _KIND.get(type(value))
+    if kinds is not None and kind not in kinds:
+        want = " or ".join(_A[k] for k in sorted(kinds - {"null", "integer"} or kinds))
+        raise ValueError(f"{_short(text)} is {_A.get(kind or '', 'a JSON value')}, not {want}")
+    return value
+
+
 def _short(text: str) -> str:
     return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
 
@@ -193,11 +240,15 @@ def _json_decimal(text: str) -> Any:
     return orjson.Fragment(str(to_decimal(text)))
 
 
-def _json_document(text: str) -> Any:
-    """An object/array column's value on the wire: the document's own text once it parses
-    (every digit kept, nothing re-spelled), on one line."""
-    loads(text)
+def _json_document(text: str, kinds: frozenset[str] | None) -> Any:
+    """An object/array column's value on the wire: the document's own text once it parses as
+    a kind the column takes (every digit kept, nothing re-spelled), on one line."""
+    fitted(loads(text), text, kinds)
     return orjson.Fragment(one_line(text).encode())
+
+
+def _document(text: str, kinds: frozenset[str] | None) -> Any:
+    return fitted(to_document(text), text, kinds)
 
 
 def _datetime(text: str) -> datetime:
@@ -244,7 +295,7 @@ def compile_row(
         "_bools": _BOOLS,
         "_dt": _datetime,
         "_date": to_date,
-        "_loads": to_document,
+        "_loads": _document,
         "_doc": _json_document,
     }
     body: list[str] = []
@@ -254,6 +305,8 @@ def compile_row(
         expr = _typed(prop, name in native)
         if expr == "_int(t)" and (bounded := bounded_int(prop)) is not None:
             env[f"_b{j}"], expr = bounded, f"_b{j}(t)"
+        if expr in ("_loads(t)", "_doc(t)"):  # a document: of a kind its type names
+            env[f"_k{j}"], expr = document_kinds(prop), f"{expr[:-1]}, _k{j})"
         body.append(f"t = row[{i}]")
         if expr is None:  # a string: only null_values mean null
             body.append(f"c{j} = None if t in _nulls else t" if nulls else f"c{j} = t")

@@ -17,7 +17,7 @@ PROPS = {
     "b": {"type": ["null", "boolean"]},
     "day": {"type": ["null", "string"], "format": "date"},
     "at": {"type": ["null", "string"], "format": "date-time"},
-    "doc": {"type": ["null", "object"]},
+    "doc": {"type": ["null", "object", "array"]},  # "[]" below is an array
     "s": {"type": ["null", "string"]},
 }
 COLUMNS = [(i, name, prop) for i, (name, prop) in enumerate(PROPS.items())]

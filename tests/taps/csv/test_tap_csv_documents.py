@@ -18,7 +18,7 @@ from tapwell.taps.csv.config import SETTINGS
 from tapwell.taps.csv.lines import column_renderer
 from tapwell.taps.csv.types import compile_row
 
-DOC = {"type": ["null", "object"]}
+DOC = {"type": ["null", "object", "array"]}  # DOCUMENTS hold both kinds
 # (the CSV field, the document's text as the record carries it)
 DOCUMENTS = [
     ('{"p": 0.1000000000000000055}', '{"p": 0.1000000000000000055}'),
