@@ -107,7 +107,7 @@ class DuckDBConfig(LoopSettings, NestedSettings):
     )
     memory_limit: str = setting(
         MEMORY_LIMIT,
-        parse=lambda value, key: _memory_limit(value),
+        parse=lambda value, key: _size(value, key),
         help="DuckDB's memory_limit for the load (512MB, 4GB): bounds the target's memory; past "
         "it DuckDB spills to a temp directory beside the file",
     )
@@ -123,6 +123,12 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         help="RECORD lines of tapwell's own writers go to DuckDB as they are, checked and typed "
         "in SQL (a batch SQL refuses is checked again in Python, which names the problem); "
         "false: every record is parsed and checked in Python",
+    )
+    overlap_loads: bool = setting(
+        True,
+        parse=lambda value, key: flag(value, key, DIALECT),
+        help="A full batch is loaded and committed in a second thread while the next one is "
+        "read (its STATE still printed only after its commit); false: read, then load, in turn",
     )
     batch_size_rows: int = setting(
         BATCH_ROWS,
@@ -160,10 +166,10 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
 
 
-def _memory_limit(value: Any) -> str:
+def _size(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip() or "'" in value:
         raise ConfigError(
-            f"config key memory_limit: {value!r} is not a size; write it as DuckDB does, e.g. "
+            f"config key {key}: {value!r} is not a size; write it as DuckDB does, e.g. "
             '"512MB" or "2GB"'
         )
     return value.strip()

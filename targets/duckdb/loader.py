@@ -315,6 +315,14 @@ class DuckDBLoader:
             self.con.execute("ROLLBACK")
             raise
 
+    def overlaps(self, batches: list[Batch]) -> bool:
+        """Whether the loop may load `batches` in a worker thread while it reads the next ones
+        (tapwell.sdk.target_behind): DuckDB releases the GIL while it runs a statement, so the
+        reading costs no wall time. Not BATCH files nor nested tables (loaded in turn)."""
+        return self.config.overlap_loads and not any(
+            b.files or b.spec.name in self.nested for b in batches
+        )
+
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for
         the table `prepare` just made."""
