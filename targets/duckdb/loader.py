@@ -97,11 +97,12 @@ class DuckDBLoader:
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
 
     def _limit_resources(self) -> None:
-        """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
-        config error naming the key."""
+        """DuckDB's memory_limit, threads and checkpoint_threshold from the settings; a value
+        DuckDB refuses is a config error naming the key."""
         for key, value in (
             ("memory_limit", self.config.memory_limit),
             ("threads", self.config.threads),
+            ("checkpoint_threshold", self.config.checkpoint_threshold),
         ):
             try:
                 self.con.execute(f"SET {key} = '{value}'")
