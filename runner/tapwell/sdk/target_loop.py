@@ -102,7 +102,7 @@ class TargetLoop:
         self.raw_lanes: dict[bytes, lanes.RawLane] = {}
         self.raw_streams: set[bytes] = set()  # every stream that had one (_pieces halves blocks)
         # `overlaps(batches) -> bool`: the loader may load those batches in a worker thread while
-        # the loop reads on (target_behind); the load in that thread, if one is
+        # the loop reads on (target_behind); `behind`: that load, while one runs
         self.overlaps = getattr(loader, "overlaps", None)
         self.behind: Behind | None = None
 
@@ -349,9 +349,8 @@ class TargetLoop:
         self.pending_state = value
         self.states.append((line_no, value))  # should a later line be bad (_commit_before)
         if not self.buffered_rows or self.files_pending:
-            self.flush(
-                behind=True
-            )  # nothing buffered: the loader still records the state, then it is printed
+            # nothing buffered: the loader still records the state, then it is printed
+            self.flush(behind=True)
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
