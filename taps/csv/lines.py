@@ -272,6 +272,9 @@ def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Rende
     def render(col: Sequence[str]) -> Rendered:
         out: Sequence[str]
         try:
+            text = "".join(col)  # Decimal() also reads '1_0.5' and non-ASCII digits: to_decimal
+            if "_" in text or not text.isascii():
+                raise ValueError("not plain")
             values: list[Any] = [None if t in nulls else Decimal(t) for t in col]
             out = ["null" if v is None else str(v) for v in values]
             joined = "".join(out)
@@ -450,7 +453,7 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
     if convert is to_int and (bounded := bounded_int(prop)) is not None:
         return _parsed(prop, bounded, typed_nulls, native, _plain_integers, False)
     if convert is to_int:
-        careful = _parsed(prop, int, typed_nulls, native, _plain_integers, False)
+        careful = _parsed(prop, to_int, typed_nulls, native, _plain_integers, False)
         return _shaped(_INTEGER, typed_nulls, native, careful, _plain_integers)
     # A naive date-time is written as UTC (OPT_NAIVE_UTC); the key's own values are made aware.
     fast = _datetime if native else datetime.fromisoformat

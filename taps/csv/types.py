@@ -24,10 +24,15 @@ INT64 = (-(2**63), 2**63 - 1)
 
 
 def to_int(text: str) -> int:
+    """An integer's text: ASCII digits, a sign, blanks around them. Python's int() also reads
+    '1_000' as 1000 and Arabic-Indic or full-width digits: a code column of '1_2', '3_4' was
+    inferred an integer and loaded as 12, 34."""
     try:
-        return int(text)
+        if text.isascii() and "_" not in text:
+            return int(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not an integer") from None
+        pass
+    raise ValueError(f"{text!r} is not an integer")
 
 
 def bounded_int(prop: dict[str, Any]) -> Converter | None:
@@ -58,7 +63,10 @@ _BOUND_FIX = (
 
 
 def to_decimal(text: str) -> Decimal:
+    """A number's exact value; its text ASCII without '_', as to_int's."""
     try:
+        if not text.isascii() or "_" in text:
+            raise InvalidOperation
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a number") from None
@@ -288,7 +296,7 @@ def compile_row(
     names the column (`convert_slowly`)."""
     env: dict[str, Any] = {
         "_nulls": nulls,
-        "_int": int,
+        "_int": to_int,
         "_dec": to_decimal,
         "_jdec": _json_decimal,
         "_tb": to_bool,

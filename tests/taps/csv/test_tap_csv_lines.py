@@ -32,7 +32,7 @@ COLUMNS = {
 }
 # Edge values per column, each written on some rows of some chunks (sync.CHUNK rows a chunk).
 EDGES = {
-    "n": ["7", "-12", "007", " 7", "0", "-0", "", "\\N", str(2**70), "+5", "1_000"],
+    "n": ["7", "-12", "007", " 7", "0", "-0", "", "\\N", str(2**70), "+5"],  # '1_000': refused
     "amount": [
         "1047.29",
         "0.10",
@@ -47,8 +47,7 @@ EDGES = {
         "12345678901234567890.123456789",
         "",
         "\\N",
-        "1_0.5",
-    ],  # fmt: skip
+    ],  # fmt: skip ('1_0.5' is refused: tests/audit/test_audit_tap_csv_digits.py)
     "ok": ["true", "False", "T", "n", " yes ", "1", "0", "", "\\N", "TRUE"],
     "day": ["2024-02-29", "0001-01-01", " 2024-01-31 ", "20240131", "", "\\N"],
     "at": [
