@@ -65,11 +65,23 @@ def cached_probes(
             answers[i] = cache[keys[i]] = read(done)
             heard = True
     if heard:
-        with contextlib.suppress(OSError):
-            from tapwell.runner.statestore import atomic_write
-
-            atomic_write(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2), 0o644)
+        keep(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2))
     return answers
+
+
+def keep(path: Path, data: bytes) -> None:
+    """Write a cache file under .tapwell/ whole or not at all (a reader never sees half of it),
+    without fsync: a cache lost in a crash is asked again, and a first run waited 10-20 ms for
+    each fsync on a busy disk. A folder that cannot be written keeps nothing."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(data)
+        part.chmod(0o644)
+        os.replace(part, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink()
 
 
 def _stamp(argv: list[str]) -> list[Any]:

@@ -8,7 +8,6 @@ importing jsonschema and building its validator took 70 ms, a third of `tapwell 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -372,7 +371,6 @@ def checked_once(raw: Any, source: str, text: bytes, root: Path, parser: str) ->
         return
     validate_project(raw, source)
     kept = [k for k in kept if k != key][-(CHECKED_KEPT - 1) :] + [key]
-    with contextlib.suppress(OSError):
-        from tapwell.runner.statestore import atomic_write
+    from tapwell.runner.probe import keep
 
-        atomic_write(path, orjson.dumps(kept), 0o644)
+    keep(path, orjson.dumps(kept))
