@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -377,6 +378,35 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def medians(rounds: list[list[Result]]) -> str:
+    """Each contender's medians over the rounds: wall seconds, CPU seconds, its ratio to the
+    limit (each round's own), and its CPU ratio (the limit's CPU seconds over its own)."""
+    lines = [f"medians of {len(rounds)} rounds: wall s, cpu s, x limit (wall), x limit (cpu)"]
+    for r in rounds[0]:
+        walls, cpus, xs, cpu_xs = [], [], [], []
+        for found in rounds:
+            by_name = {f.name: f for f in found}
+            mine = by_name.get(r.name)
+            if mine is None or not mine.ok or mine.timing is None:
+                continue
+            walls.append(mine.timing.wall_s)
+            cpus.append(mine.timing.cpu_s)
+            lim = mine if mine.limit == "self" else by_name.get(mine.limit)
+            if lim is not None and lim.ok and lim.timing is not None:
+                xs.append(lim.timing.wall_s / mine.timing.wall_s)
+                cpu_xs.append(lim.timing.cpu_s / mine.timing.cpu_s)
+        if walls:
+            lines.append(
+                f"  {r.name:38} {statistics.median(walls):7.3f} {statistics.median(cpus):7.3f}"
+                f" {_median(xs):>7} {_median(cpu_xs):>7}  ({len(walls)} ok)"
+            )
+    return "\n".join(lines)
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else ""
+
+
 # Third-party contenders: a wrong load of theirs is reported as WRONG in the table, but only a wrong
 # load of ours (or of a limit) makes the exit code 1, so `make bench` can pass.
 ANCHORS = ("jwills ", "dlt ", "meltanolabs ")
@@ -394,6 +424,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tools", default=",".join(names), help=f"subset of: {', '.join(names)}")
     p.add_argument("--work-dir", type=Path, default=WORK_DIR[0], help="the loads' files")
     p.add_argument("--results-dir", type=Path, default=RESULTS, help="where the JSON goes")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every series this many times (on a machine others use, a lone run's ratio "
+        "swings: 0.25-0.56 for the same code at load 4-6); each round's ratios are to its own "
+        "limit, and the last table gives each contender's medians",
+    )
     args = p.parse_args(argv)
     WORK_DIR[0] = args.work_dir
     tools = set(args.tools.split(","))
@@ -403,12 +441,20 @@ def main(argv: list[str] | None = None) -> int:
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    results = duckdb_series(args.rows, tools, say)
-    for r in results:  # the DuckDB series' ratios are to read_json
-        if r.limit == "":
-            r.limit = "duckdb read_json (limit)"
-    results += csv_series(args.rows, tools, say)
-    print(table(results))
+    rounds: list[list[Result]] = []
+    for round_ in range(max(1, args.repeat)):
+        if args.repeat > 1:
+            say(f"bench.embedded: round {round_ + 1} of {args.repeat}")
+        results = duckdb_series(args.rows, tools, say)
+        for r in results:  # the DuckDB series' ratios are to read_json
+            if r.limit == "":
+                r.limit = "duckdb read_json (limit)"
+        results += csv_series(args.rows, tools, say)
+        print(table(results))
+        rounds.append(results)
+    results = [r for found in rounds for r in found]
+    if len(rounds) > 1:
+        print(medians(rounds))
     doc = {
         "started": started,
         "rows": args.rows,
@@ -417,7 +463,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": os.getloadavg(),
         "command": "python -m bench.embedded "
         + " ".join(argv if argv is not None else sys.argv[1:]),
-        "results": [r.as_dict() | {"ratio_to_limit": ratios(results)[r.name]} for r in results],
+        "results": [
+            r.as_dict() | {"ratio_to_limit": ratios(found)[r.name], "round": i + 1}
+            for i, found in enumerate(rounds)
+            for r in found
+        ],
     }
     args.results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from typing import Any
 
 import orjson
@@ -107,12 +107,30 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
     def render(col: Sequence[str]) -> Rendered:
         natives = [None if t in nulls else t for t in col] if native else None
         joined = "".join(col)
-        if nulls.isdisjoint(col) and '"' not in joined:
+        null = not nulls.isdisjoint(col)
+        if not null and '"' not in joined:
             return col, True, natives
-        out = ["" if t in nulls else '"' + t.replace('"', '""') + '"' for t in col]
-        return out, False, natives
+        return _quoted_fields(col, joined, nulls if null else frozenset()), False, natives
 
     return render
+
+
+def _quoted_fields(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[str]:
+    """Each text quoted, a quote doubled ('' for a null_value): the column joined by a character
+    none of its texts holds, quoted and split again in C (a text at a time cost 0.2 s of the
+    tap's 1.0 on 300,000 rows with two such columns)."""
+    sep = next((c for c in _SEPARATORS if c not in joined), None)
+    if sep is None or not col:
+        out = ['"' + t.replace('"', '""') + '"' for t in col]
+    else:
+        escaped = sep.join(col).replace('"', '""')
+        out = ('"' + escaped.replace(sep, '"' + sep + '"') + '"').split(sep)
+    for i in compress(range(len(col)), map(nulls.__contains__, col)) if nulls else ():
+        out[i] = ""
+    return out
+
+
+_SEPARATORS = ("\x00", "\ufffe", "\uffff", "\x01")
 
 
 def _as_is(r: Rendered) -> Fields:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tapwell.singer.errors import ConfigError, DiscoveryError
+from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError
 
 from .config import CsvConfig
 from .types import infer_property
@@ -65,6 +65,14 @@ def stream_configs(config: CsvConfig) -> list[StreamConfig]:
             if not matched:
                 raise ConfigError(f"stream {name!r}: no file matches {full!r}")
             files.extend(matched)
+        encoding = s.get("encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise ConfigError(
+                f"config key streams/{i}/encoding: stream {name!r}: unknown encoding {encoding!r} "
+                "(e.g. utf-8, latin-1, cp1252, utf-16)"
+            ) from None
         out.append(
             StreamConfig(
                 name=name,
@@ -75,7 +83,7 @@ def stream_configs(config: CsvConfig) -> list[StreamConfig]:
                 column_types=dict(s.get("column_types") or {}),
                 delimiter=s.get("delimiter", ","),
                 quotechar=s.get("quotechar", '"'),
-                encoding=s.get("encoding", "utf-8"),
+                encoding=encoding,
                 null_values=list(s.get("null_values") or []),
             )
         )
@@ -104,12 +112,44 @@ def _decoded_lines(f: Any, encoding: str, path: str) -> Iterator[str]:
             yield raw.decode("utf-8-sig" if n == 1 and enc == "utf-8" else enc)
         except UnicodeDecodeError as exc:
             raise CsvDecodeError(
-                f"{path} line {n}: not valid {encoding} ({exc.reason} at byte {exc.start})"
+                path, n, f"not valid {encoding} ({exc.reason} at byte {exc.start})"
             ) from None
 
 
 class CsvDecodeError(Exception):
     """A line of a CSV file is not in the stream's encoding."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        super().__init__(f"{path} line {line}: {problem}")
+        self.path, self.line, self.problem = path, line, problem
+
+    def named(self, stream: str) -> BadFile:
+        """The one line saying it, with the stream and the fix."""
+        return bad_file(f"{self.path} line {self.line}", stream, self.problem, FIX_ENCODING)
+
+
+class BadFile(DiscoveryError, SyncError):
+    """A file the stream's dialect or encoding cannot read (malformed CSV, a line with another
+    number of fields than the header, a byte the encoding cannot decode): bad input, exit 65,
+    one line naming the file, the line, the stream, what is wrong and the fix."""
+
+    exit_code = 65  # EX_DATAERR
+
+
+FIX_CSV = (
+    "fix the file: a quoted field ends at its closing quote, followed by the delimiter or the "
+    'line\'s end, and a quote inside it is doubled ("")'
+)
+FIX_WIDTH = (
+    "fix the file: every line has the header's fields (quote a field that holds the delimiter "
+    "{delimiter!r})"
+)
+FIX_ENCODING = 'fix the file, or set the stream\'s encoding (e.g. "encoding": "latin-1")'
+
+
+def bad_file(where: str, stream: str, problem: str, fix: str) -> BadFile:
+    """`<where: t.csv line 3>, stream 't': <problem>: <fix>`."""
+    return BadFile(f"{where}, stream {stream!r}: {problem}: {fix}")
 
 
 def open_csv(path: str, sc: StreamConfig) -> tuple[Any, Any]:
@@ -139,7 +179,15 @@ def _has_bom(path: str) -> bool:
         return f.read(3) == codecs.BOM_UTF8
 
 
-def first_bad_line(path: str, sc: StreamConfig) -> str | None:
+def not_decoded(path: str, near: int, sc: StreamConfig, exc: UnicodeDecodeError) -> BadFile:
+    """The error for a byte `sc.encoding` cannot decode: at its own line when the encoding is
+    decoded line by line (`first_bad_line`), else near the line the reader was at."""
+    return first_bad_line(path, sc) or bad_file(
+        f"{path} near line {near}", sc.name, f"not valid {sc.encoding} ({exc.reason})", FIX_ENCODING
+    )
+
+
+def first_bad_line(path: str, sc: StreamConfig) -> BadFile | None:
     """The error naming the first line of `path` its encoding cannot decode, as `open_csv`'s
     reader words it; None when the encoding is not decoded line by line."""
     if sc.encoding.lower() not in _LINE_SAFE:
@@ -149,7 +197,7 @@ def first_bad_line(path: str, sc: StreamConfig) -> str | None:
             for _ in _decoded_lines(f, sc.encoding, path):
                 pass
         except CsvDecodeError as exc:
-            return str(exc)
+            return exc.named(sc.name)
     return None
 
 
@@ -161,12 +209,16 @@ def read_header(path: str, sc: StreamConfig) -> list[str]:
         except StopIteration:
             raise DiscoveryError(f"{path}: the file is empty; a CSV needs a header row") from None
         except CsvDecodeError as exc:
-            raise DiscoveryError(str(exc)) from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise DiscoveryError(f"{path} line 1: malformed CSV header ({exc})") from None
+            raise exc.named(sc.name) from None
+        except csv.Error as exc:
+            problem = f"malformed CSV header ({exc})"
+            raise bad_file(f"{path} line 1", sc.name, problem, FIX_CSV) from None
+        except UnicodeDecodeError as exc:
+            raise not_decoded(path, 1, sc, exc) from None
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
-        raise DiscoveryError(f"{path} line 1: duplicate column names {dupes}")
+        problem = f"duplicate column names {dupes}"
+        raise bad_file(f"{path} line 1", sc.name, problem, "fix the file: rename one of each")
     return header
 
 
@@ -189,11 +241,14 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
                     if sample_rows and taken >= sample_rows:
                         break
             except CsvDecodeError as exc:
-                raise DiscoveryError(str(exc)) from None
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise DiscoveryError(
-                    f"{path} line {reader.line_num}: malformed CSV ({exc})"
+                raise exc.named(sc.name) from None
+            except csv.Error as exc:
+                problem = f"malformed CSV ({exc})"
+                raise bad_file(
+                    f"{path} line {reader.line_num}", sc.name, problem, FIX_CSV
                 ) from None
+            except UnicodeDecodeError as exc:
+                raise not_decoded(path, reader.line_num + 1, sc, exc) from None
         if sample_rows and taken >= sample_rows:
             break
     props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}

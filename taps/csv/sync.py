@@ -23,7 +23,15 @@ from tapwell.singer.errors import SyncError
 from tapwell.singer.schema import FractionNotes, cut_fraction
 from tapwell.singer.wire import dumps
 
-from .discovery import CsvDecodeError, StreamConfig, first_bad_line, open_rows
+from .discovery import (
+    FIX_CSV,
+    FIX_WIDTH,
+    CsvDecodeError,
+    StreamConfig,
+    bad_file,
+    not_decoded,
+    open_rows,
+)
 from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
 from .types import bounded_int, compile_row, converter_for, to_datetime, to_int
 
@@ -210,14 +218,12 @@ def _reading(sc: StreamConfig, path: str) -> Iterator[Any]:
         try:
             yield reader
         except csv.Error as exc:
-            raise SyncError(f"{path} line {reader.line_num}: malformed CSV ({exc})") from None
+            problem = f"malformed CSV ({exc})"
+            raise bad_file(f"{path} line {reader.line_num}", sc.name, problem, FIX_CSV) from None
         except CsvDecodeError as exc:
-            raise SyncError(str(exc)) from None
+            raise exc.named(sc.name) from None
         except UnicodeDecodeError as exc:
-            raise SyncError(
-                first_bad_line(path, sc)
-                or f"{path} near line {reader.line_num + 1}: not valid {sc.encoding} ({exc.reason})"
-            ) from None
+            raise not_decoded(path, reader.line_num + 1, sc, exc) from None
 
 
 def _bad_row(
@@ -262,8 +268,11 @@ def read_rows(
                     if not row:
                         continue
                     if seen >= skip:
-                        raise SyncError(
-                            f"{path} line {reader.line_num}: expected {width} fields as in the header, found {len(row)}"
+                        raise bad_file(
+                            f"{path} line {reader.line_num}",
+                            sc.name,
+                            f"expected {width} fields as in the header, found {len(row)}",
+                            FIX_WIDTH.format(delimiter=sc.delimiter),
                         )
                 seen += 1
                 if seen <= skip:

@@ -243,10 +243,31 @@ def _say_long_fractions(
         return FRACTIONS.cut(text, start, batch.spec.name, name, batch.first_line, where=where)
 
     try:
+        if not may_hold_long_fraction(path, gz):
+            return
         with gzip.open(path, "rb") if gz else open(path, "rb") as f:
             scan(f, len(columns), found, cut)  # type: ignore[arg-type]
     except (OSError, EOFError, zlib.error):
         return  # the load names the file that cannot be read
+
+
+# csv_fractions.long_fraction's test (a time's seconds, `.` or `,`, 7+ digits) as one regular
+# expression over the raw bytes: 0.07 s for 63 MB against 0.22 s for scan's walk by rows.
+_LONG_FRACTION = re.compile(rb":[0-9]{2}[.,][0-9]{7}")
+_MATCH = len(b":00.0000000")
+
+
+def may_hold_long_fraction(path: str, gz: bool, size: int = 1 << 22) -> bool:
+    """Whether the file may hold a time with more than 6 fraction digits (when not, scan has
+    nothing to say): read in pieces of `size` bytes, a match across two pieces included."""
+    tail = b""
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        while piece := f.read(size):
+            edge = tail + piece[: _MATCH - 1]
+            if _LONG_FRACTION.search(edge) or _LONG_FRACTION.search(piece):
+                return True
+            tail = (tail + piece)[-(_MATCH - 1) :] if len(piece) < _MATCH else piece[1 - _MATCH :]
+    return False
 
 
 def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:

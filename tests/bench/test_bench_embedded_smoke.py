@@ -35,3 +35,21 @@ def test_a_wrong_load_is_reported(tmp_path):
     con.execute(f"CREATE TABLE orders ({embedded.TYPES})")
     con.close()
     assert embedded.check_duckdb(db, 10)[0] == "rows: expected 10, loaded 0"
+
+
+def test_repeat_gives_each_contenders_medians(capsys, tmp_path):
+    """`--repeat 2`: two rounds, each with its own table; the medians at the end; the JSON holds
+    every round's results, numbered."""
+    import json
+
+    argv = ["--rows", "500", "--tools", "read_csv,tap-csv-batch|target-duckdb", "--repeat", "2"]
+    argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results")]
+    assert embedded.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("duckdb read_csv (limit)") == 3  # two tables and the medians
+    medians = out[out.index("medians of 2 rounds") :].splitlines()
+    mine = next(x for x in medians if "csv BATCH" in x)
+    assert mine.rstrip().endswith("(2 ok)"), mine
+    (saved,) = (tmp_path / "results").iterdir()
+    rounds = [r["round"] for r in json.loads(saved.read_text())["results"]]
+    assert rounds == [1, 1, 2, 2]

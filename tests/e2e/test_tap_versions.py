@@ -79,8 +79,10 @@ def test_a_full_table_sync_that_dies_halfway_keeps_the_rows_a_target_holds(tmp_p
     # one line, and the table still holds every row it held.
     (tmp_path / "items.csv").write_text("id,name\n1,a\n2,b\n3,c,extra\n")
     second = pipe(tmp_path, tap, catalog, duck)
-    assert second.returncode == 1
-    assert "items.csv line 4: expected 2 fields as in the header, found 3" in second.stderr
+    assert second.returncode == 65  # bad input
+    assert "items.csv line 4, stream 'items': expected 2 fields as in the header, found 3" in (
+        second.stderr
+    )
     assert live_rows(tmp_path) == [(1, "a"), (2, "b"), (3, "c")]
 
     # Fixed and run again: the new version replaces the old one (row 3 is gone from the file).

@@ -180,11 +180,41 @@ def run_cli(
     )
 
 
+FIX_CSV = (
+    "fix the file: a quoted field ends at its closing quote, followed by the delimiter or the "
+    'line\'s end, and a quote inside it is doubled ("")'
+)
+FIX_WIDTH = (
+    "fix the file: every line has the header's fields (quote a field that holds the delimiter ',')"
+)
+FIX_ENCODING = 'fix the file, or set the stream\'s encoding (e.g. "encoding": "latin-1")'
+
+
 @pytest.mark.parametrize(
     ("content", "error"),
     [
-        ('id,name\n1,"unclosed\n', "bad.csv line 2: malformed CSV (unexpected end of data)"),
-        ("id,name\n1,a\n2,b,c\n", "bad.csv line 3: expected 2 fields as in the header, found 3"),
+        (
+            'id,name\n1,"unclosed\n',
+            f"bad.csv line 2, stream 'bad': malformed CSV (unexpected end of data): {FIX_CSV}",
+        ),
+        (
+            'id,name\n1,"a"b\n',
+            f"bad.csv line 2, stream 'bad': malformed CSV (',' expected after '\"'): {FIX_CSV}",
+        ),
+        (
+            "id,name\n1,a\n2,b,c\n",
+            f"bad.csv line 3, stream 'bad': expected 2 fields as in the header, found 3: {FIX_WIDTH}",
+        ),
+        (
+            "id,name\n1,a\n" + "".join(f"{i},x\n" for i in range(2, 2000)) + "2000,b,c\n",
+            "bad.csv line 2001, stream 'bad': expected 2 fields as in the header, found 3: "
+            + FIX_WIDTH,
+        ),
+        (
+            'id,"na"me\n1,a\n',
+            "bad.csv line 1, stream 'bad': malformed CSV header (',' expected after '\"'): "
+            + FIX_CSV,
+        ),
         (
             "id,name\n1,a\nx,b\n",
             "bad.csv line 3, stream 'bad', column 'id': 'x' is not an integer: fix the file, or "
@@ -193,11 +223,14 @@ def run_cli(
         ),
     ],
 )
-def test_malformed_csv_is_one_clear_line(bin_path, tmp_path, content, error):
+@pytest.mark.parametrize("sample_rows", [1, 0])
+def test_malformed_csv_is_one_clear_line(bin_path, tmp_path, content, error, sample_rows):
+    """Bad input, whether met while sampling the types or while syncing: one line naming the
+    file, the line, the stream, what is wrong and the fix; exit 65; no record after it."""
     (tmp_path / "bad.csv").write_text(content)
     config = {
         "base_dir": str(tmp_path),
-        "sample_rows": 1,
+        "sample_rows": sample_rows,
         "streams": [
             {
                 "name": "bad",
@@ -207,22 +240,49 @@ def test_malformed_csv_is_one_clear_line(bin_path, tmp_path, content, error):
         ],
     }
     result = run_cli(bin_path, tmp_path, config)
-    assert result.returncode == (65 if "column_types" in error else 1)  # a bad value: bad input
+    assert result.returncode == 65, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1] == f"tap-csv: error: {tmp_path}/{error}"
     assert "Traceback" not in result.stderr
+    assert "initial_full_table_complete" not in result.stdout
 
 
-def test_not_utf8_is_one_clear_line(bin_path, tmp_path):
-    (tmp_path / "bad.csv").write_bytes(b"id,name\n1,ok\n2,\xff\xfe\n")
+@pytest.mark.parametrize("sample_rows", [1, 0])
+@pytest.mark.parametrize(
+    ("encoding", "content", "error"),
+    [
+        ("utf-8", b"id,name\n1,ok\n2,\xff\xfe\n", "line 3, stream 'bad': not valid utf-8 "),
+        ("utf-8", b"\xef\xbb\xbfid,name\n1,ok\n2,\xc3\n", "line 3, stream 'bad': not valid utf-8 "),
+        (
+            "utf-16",
+            b"\xff\xfei\x00d\x00\n\x00\x00\xd8",
+            "near line 2, stream 'bad': not valid utf-16 ",
+        ),
+    ],
+)
+def test_not_decodable_is_one_clear_line(bin_path, tmp_path, sample_rows, encoding, content, error):
+    (tmp_path / "bad.csv").write_bytes(content)
     config = {
         "base_dir": str(tmp_path),
-        "sample_rows": 1,
-        "streams": [{"name": "bad", "path": "bad.csv"}],
+        "sample_rows": sample_rows,
+        "streams": [{"name": "bad", "path": "bad.csv", "encoding": encoding}],
     }
     result = run_cli(bin_path, tmp_path, config)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "bad.csv line 3: not valid utf-8" in result.stderr
+    assert result.returncode == 65 and "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"tap-csv: error: {tmp_path}/bad.csv {error}"), last
+    assert last.endswith(FIX_ENCODING)
+
+
+def test_duplicate_column_names_are_one_clear_line(bin_path, tmp_path):
+    (tmp_path / "bad.csv").write_text("id,a,a\n1,2,3\n")
+    config = {"base_dir": str(tmp_path), "streams": [{"name": "bad", "path": "bad.csv"}]}
+    result = run_cli(bin_path, tmp_path, config, "--discover")
+    assert result.returncode == 65, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"tap-csv: error: {tmp_path}/bad.csv line 1, stream 'bad': duplicate column names ['a']: "
+        "fix the file: rename one of each"
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,6 +291,11 @@ def test_not_utf8_is_one_clear_line(bin_path, tmp_path):
         ({"streams": []}, "config has no streams"),
         ({"streams": [{"name": "x", "path": "nothing-*.csv"}]}, "stream 'x': no file matches"),
         ({"streams": [{"path": "a.csv"}]}, "streams/0/name"),
+        (
+            {"streams": [{"name": "x", "path": "a.csv", "encoding": "nope"}]},
+            "config key streams/0/encoding: stream 'x': unknown encoding 'nope' (e.g. utf-8, "
+            "latin-1, cp1252, utf-16)",
+        ),
         (
             {"streams": [{"name": "x", "path": "a.csv", "key_properties": ["nope"]}]},
             "key property 'nope' is not a column",

@@ -8,12 +8,23 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 
 import pytest
 from tapwell.singer.wire import MessageWriter
 from tapwell.taps.csv import cli
 from tapwell.taps.csv.config import SETTINGS
-from tapwell.taps.csv.lines import BadRow, assemble, column_renderer, lines
+from tapwell.taps.csv.lines import (
+    _INTEGER,
+    _NUMBER,
+    BadRow,
+    _lines_of,
+    _null_rows,
+    _plain_integers,
+    assemble,
+    column_renderer,
+    lines,
+)
 from tapwell.taps.csv.types import compile_row
 
 INTEGER = {"type": ["null", "integer"]}
@@ -65,6 +76,50 @@ def test_a_column_of_numbers_is_what_the_record_path_writes(prop, nulls):
     for _ in range(300):  # columns mixing several values
         col = rng.choices(NUMBERS[:20] + ["1", "2.5", "\\N", ""], k=rng.randint(1, 6))
         assert rendered(prop, typed_nulls, col) == reference(prop, nulls, col), col
+
+
+# The column patterns as first written, without possessive quantifiers (lines.py's own spare the
+# engine its backtracking notes): both must take exactly the same columns.
+BACKTRACKING = {
+    "integer": r"(?:0|-?[1-9][0-9]{0,4299})",
+    "number": r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?",
+}
+
+
+def backtracking_lines(item: str, nulls: frozenset[str]) -> re.Pattern[str]:
+    if nulls:
+        item = "(?:" + "|".join([item, *map(re.escape, sorted(nulls, reverse=True))]) + ")"
+    return re.compile(f"{item}(?:\\n{item})*")
+
+
+@pytest.mark.parametrize("nulls", [frozenset(), frozenset(["\\N", ""]), frozenset(["-", "1x", ""])])
+def test_the_column_patterns_take_what_they_took_with_backtracking(nulls):
+    rng = random.Random(13)
+    pieces = ["0", "1", "9", "12", "-", ".", "05", "0.000000", "7", "\\N", "x", "e5", " ", "1x"]
+    for kind, item in (("integer", _INTEGER), ("number", _NUMBER)):
+        fast, slow = _lines_of(item, nulls), backtracking_lines(BACKTRACKING[kind], nulls)
+        for _ in range(4000):
+            texts = ["".join(rng.choices(pieces, k=rng.randint(0, 4))) for _ in range(3)]
+            joined = "\n".join(texts)
+            assert bool(fast.fullmatch(joined)) == bool(slow.fullmatch(joined)), (kind, texts)
+
+
+def test_plain_integers_are_digits_without_a_leading_zero():
+    rng = random.Random(17)
+    pieces = ["0", "1", "9", "42", "-", "\n", "", " ", "\u0661", "x", "9" * 4299]
+    plain = re.compile(r"[1-9][0-9]{0,4299}")
+    for _ in range(4000):
+        col = ["".join(rng.choices(pieces, k=rng.randint(0, 3))) for _ in range(rng.randint(1, 4))]
+        assert _plain_integers(col) == all(plain.fullmatch(t) for t in col), col
+
+
+@pytest.mark.parametrize("nulls", [frozenset(["\\N"]), frozenset([""]), frozenset(["\\N", ""])])
+def test_null_rows_are_found_few_or_many(nulls):
+    rng = random.Random(19)
+    for _ in range(3000):
+        col = [rng.choice(["\\N", "a", "", "\\N\\N", "\\n"]) for _ in range(rng.randint(1, 12))]
+        want = [i for i, t in enumerate(col) if t in nulls]
+        assert _null_rows(col, "".join(col), nulls) == want, col
 
 
 @pytest.mark.parametrize("nulls", [frozenset(), frozenset(["\\N"]), frozenset(["true"])])

@@ -189,3 +189,27 @@ def test_values_at_the_edges_load_exactly(bin_path: Path, tmp_path: Path) -> Non
         (-(2**63), "-0.01", 5e-324, None, "9999-12-31", 1704103200000000, None),
         (None, "100.00", 0.0, None, None, 1704103200000000, None),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_long_fraction_prefilter_finds_one_across_pieces(tmp_path: Path, gz: bool) -> None:
+    """The quick look that lets a file skip the fraction scan finds a 7-digit fraction wherever
+    the file is cut into pieces (each position across a piece boundary, `.` and `,`), and
+    passes a file without one (6 digits, a 7-digit number that is no time's fraction)."""
+    import gzip
+
+    from tapwell.targets.duckdb.files import may_hold_long_fraction
+
+    def holds(text: bytes, size: int) -> bool:
+        path = tmp_path / ("f.csv.gz" if gz else "f.csv")
+        path.write_bytes(gzip.compress(text) if gz else text)
+        return may_hold_long_fraction(str(path), gz, size)
+
+    clean = b'id,ts\n1,2024-01-01T00:00:00.123456Z\n2,"x 12.1234567 :1.1234567"\n'
+    for size in (1, 3, 7, 16, 1 << 22):
+        assert not holds(clean, size)
+    for sep in (b".", b","):
+        found = b"3,2024-01-01T00:00:00" + sep + b"1234567+05:30\n"
+        text = clean + found
+        for size in range(1, 40):
+            assert holds(text, size), (sep, size)
