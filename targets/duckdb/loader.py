@@ -97,11 +97,12 @@ class DuckDBLoader:
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
 
     def _limit_resources(self) -> None:
-        """DuckDB's memory_limit and threads from the settings; a value DuckDB refuses is a
-        config error naming the key."""
+        """DuckDB's memory_limit, threads and checkpoint_threshold from the settings; a value
+        DuckDB refuses is a config error naming the key."""
         for key, value in (
             ("memory_limit", self.config.memory_limit),
             ("threads", self.config.threads),
+            ("checkpoint_threshold", self.config.checkpoint_threshold),
         ):
             try:
                 self.con.execute(f"SET {key} = '{value}'")
@@ -314,6 +315,14 @@ class DuckDBLoader:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+
+    def overlaps(self, batches: list[Batch]) -> bool:
+        """Whether the loop may load `batches` in a worker thread while it reads the next ones
+        (tapwell.sdk.target_behind): DuckDB releases the GIL while it runs a statement, so the
+        reading costs no wall time. Not BATCH files nor nested tables (loaded in turn)."""
+        return self.config.overlap_loads and not any(
+            b.files or b.spec.name in self.nested for b in batches
+        )
 
     def row_encoder(self, spec: StreamSpec, check: CheckCode) -> RowEncoder | None:
         """Check each record and stage it as a row tuple as it is read (stage.compile_row), for

@@ -5,7 +5,9 @@ ACTIVATE_VERSION) plus this loop. The loop checks each record against its stream
 schema, buffers records per stream, and flushes every stream together when a limit (rows, bytes,
 seconds) is reached or the input ends. A STATE line is printed only when every record that came
 before it has been committed: the state a runner saves never runs ahead of the data. How a
-record joins its batch (checked, or encoded by the loader) is tapwell.sdk.target_lanes.
+record joins its batch (checked, or encoded by the loader) is tapwell.sdk.target_lanes. A loader
+that `overlaps` a full batch's load with reading the next has it loaded in a worker thread
+(tapwell.sdk.target_behind); its STATE is still printed only after its commit.
 
 Targets import it from tapwell.sdk.target (the public name); it lives here so that tapwell.sdk.target_cli
 can build on it without importing tapwell.sdk.target, which re-exports the CLI (no import cycle).
@@ -33,6 +35,7 @@ from tapwell.sdk.target_batch import (
     file_lines,
     file_record,
 )
+from tapwell.sdk.target_behind import Behind
 from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
@@ -98,16 +101,29 @@ class TargetLoop:
         # name as our lines spell it -> what takes its lines as they are
         self.raw_lanes: dict[bytes, lanes.RawLane] = {}
         self.raw_streams: set[bytes] = set()  # every stream that had one (_pieces halves blocks)
+        # `overlaps(batches) -> bool`: the loader may load those batches in a worker thread while
+        # the loop reads on (target_behind); `behind`: that load, while one runs
+        self.overlaps = getattr(loader, "overlaps", None)
+        self.behind: Behind | None = None
 
     # ------------------------------------------------------------------ messages
 
     def run(self, stream: IO[bytes] | None = None, source: str = "stdin") -> None:
         stream = stream if stream is not None else sys.stdin.buffer
         try:
-            self._read(stream, source)
-            self.flush()
+            try:
+                self._read(stream, source)
+                self.flush()
+            except ProtocolError:
+                self._wait_behind()  # the batch loading behind a bad line: its error comes first
+                raise
         except ProtocolError as exc:
             self._commit_before(exc.line)
+            raise
+        except BaseException:
+            if self.behind is not None:  # let its commit (and its STATE) finish or fail first
+                self.behind.wait()
+                self.behind = None
             raise
         for name in self.progress.counts:
             self.progress.done(name)
@@ -214,6 +230,7 @@ class TargetLoop:
             self.on_batch(msg, line_no)
 
     def on_schema(self, msg: SchemaMessage, line_no: int | None = None) -> None:
+        self._wait_behind()  # the loader is not touched beside a load
         props = msg.schema.get("properties")
         for key in msg.key_properties:
             if not isinstance(props, dict) or key not in props:
@@ -304,7 +321,7 @@ class TargetLoop:
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
         ):
-            self.flush()
+            self.flush(behind=True)
         elif self.buffered_rows % 1000 == 0:
             self._every_thousand(self.batches[name])
 
@@ -314,7 +331,7 @@ class TargetLoop:
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
         ):
-            self.flush()
+            self.flush(behind=True)
         else:
             self._every_thousand(self.batches[name])
 
@@ -322,7 +339,7 @@ class TargetLoop:
         """Every thousand rows buffered: flush when the batch is old enough, else let the
         loader's encoder take what was read (RowEncoder.feed)."""
         if time.monotonic() - self.batch_started >= self.limits.seconds:
-            self.flush()
+            self.flush(behind=True)
         elif batch.encoder is not None and batch.encoder.feed is not None:
             batch.encoder.feed(batch)
 
@@ -332,7 +349,8 @@ class TargetLoop:
         self.pending_state = value
         self.states.append((line_no, value))  # should a later line be bad (_commit_before)
         if not self.buffered_rows or self.files_pending:
-            self.flush()  # nothing buffered: the loader still records the state, then it is printed
+            # nothing buffered: the loader still records the state, then it is printed
+            self.flush(behind=True)
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
         spec = self.specs.get(msg.stream)
@@ -435,13 +453,19 @@ class TargetLoop:
 
     # ------------------------------------------------------------------ commit
 
-    def flush(self) -> None:
-        """Commit what is buffered with the pending state, then print that state."""
+    def flush(self, behind: bool = False) -> None:
+        """Commit what is buffered with the pending state, then print that state. `behind`: the
+        loop reads on, so a loader that `overlaps` these batches may load them in a worker thread
+        (`_load_behind`). A load behind is always waited for first."""
+        self._wait_behind()
         batches = [b for b in self.batches.values() if b.records or b.files]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         if batches or new_state:
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
+            if behind and self._may_overlap(batches):
+                self._load_behind(batches)
+                return
             try:
                 self.loader.load(batches, self.pending_state)
             except ProtocolError as exc:  # a value the destination refused, named by its input line
@@ -464,6 +488,12 @@ class TargetLoop:
                 b.files = []
             self._done_with(self.read_files)
             self.read_files = []
+        self._new_batch()
+        if self.pending_state is not None:
+            self._emit_state()
+
+    def _new_batch(self) -> None:
+        """What the loop holds for the next batch, after a flush."""
         self.files_pending = False
         self.lanes.clear()  # bound to the lists just emptied
         self.raw_lanes.clear()
@@ -472,8 +502,57 @@ class TargetLoop:
         self.metadata.new_batch()
         self.flushed_at = self.bytes_read
         self.batch_started = time.monotonic()
-        if self.pending_state is not None:
-            self._emit_state()
+
+    def _may_overlap(self, batches: list[Batch]) -> bool:
+        """Whether `batches` may load in a worker thread: the loader says so, and no file waits
+        for their commit to be deleted (the loop does that itself)."""
+        return (
+            self.overlaps is not None
+            and not self.load_failed
+            and not self.read_files
+            and not self.files_pending
+            and bool(self.overlaps(batches))
+        )
+
+    def _load_behind(self, batches: list[Batch]) -> None:
+        """Hand `batches` and the pending state to a worker thread, which loads and commits them
+        and then prints the state; the loop keeps the batches' places with new lists."""
+        handed = [replace(b) for b in batches]  # the same lists: the worker's now
+        for b in batches:  # (files too: a BATCH attached while the worker loads is the loop's)
+            b.records, b.lines, b.keys, b.refused, b.files = [], [], [], {}, []
+        state, before = self.pending_state, self.emitted_state
+        job = Behind(handed, state, self._state_line(), self.states, before)
+        self._new_batch()
+        self.behind = job
+        job.start(self.loader.load, self.out)
+
+    def _wait_behind(self) -> None:
+        """Wait for the load behind the reader, if any. When it failed, the loop is put back as
+        it was when that load began (its batches, states and printed state; what was read since
+        is dropped; BATCH files attached since are neither loaded nor deleted) and its error raised, so it is handled as if
+        the load had not been overlapped."""
+        job, self.behind = self.behind, None
+        if job is None or job.wait() is None:
+            return
+        error = job.error
+        assert error is not None
+        self.load_failed = True
+        for name, b in self.batches.items():
+            self.batches[name] = replace(b, records=[], lines=[], keys=[], refused={}, files=[])
+        for b in job.batches:
+            self.batches[b.spec.name] = b
+        self.states, self.pending_state, self.emitted_state = (
+            job.states,
+            job.state,
+            job.emitted_before,
+        )
+        self.read_files, self.files_pending = [], False
+        self.lanes.clear()
+        self.raw_lanes.clear()
+        self.buffered_rows = sum(len(b.records) for b in job.batches)
+        if isinstance(error, ProtocolError):  # a value the destination refused, named by its line
+            self._name_source(error)
+        raise error
 
     def _commit_before(self, bad_line: int | None) -> None:
         """Malformed input on `bad_line`: commit what came up to the last STATE before it, with
@@ -514,15 +593,22 @@ class TargetLoop:
                 os.remove(path)
 
     def _emit_state(self) -> None:
+        line = self._state_line()
+        if line is not None:
+            self.out.write(line)
+            self.out.flush()
+
+    def _state_line(self) -> bytes | None:
+        """The pending state's STATE line, now counted as printed; None when it is not to be
+        printed (none, the one printed last, or empty after a non-empty one)."""
         value = self.pending_state
         self.pending_state = None
         if value is None or (not value and self.emitted_state):
-            return  # never an empty state after a non-empty one
+            return None  # never an empty state after a non-empty one
         if value == self.emitted_state:
-            return
-        self.out.write(dumps(value) + b"\n")  # every digit of every bookmark
-        self.out.flush()
+            return None
         self.emitted_state = value
+        return dumps(value) + b"\n"  # every digit of every bookmark
 
     # ------------------------------------------------------------------ helpers
 

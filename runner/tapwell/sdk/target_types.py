@@ -84,7 +84,9 @@ class Loader(Protocol):
     after `prepare`: its batches then hold encoded rows (Batch.encoder says so), not dicts.
     And `batch_formats` (a tuple such as ("csv",)): the BATCH file formats it loads straight
     from the files (Batch.files), with no row going through Python; other formats are read
-    by the loop, record by record."""
+    by the loop, record by record. And `overlaps(batches) -> bool`: whether the loop may load
+    those batches in a worker thread while it reads on (tapwell.sdk.target_behind); its row
+    encoder then runs beside its `load`, and nothing else of it does."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 

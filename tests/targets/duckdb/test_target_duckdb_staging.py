@@ -140,10 +140,25 @@ def test_memory_limit_and_threads_are_applied(tmp_path):
     assert threads == 1 and limit.replace(" ", "").upper() in ("286.1MIB", "300.0MB", "300MB")
 
 
+def test_checkpoint_threshold_defaults_to_64mb_and_a_setting_wins(tmp_path):
+    """DuckDB's 16MB default checkpointed at every commit of a 25,000-row batch (config.py)."""
+    got = []
+    for extra in ({}, {"checkpoint_threshold": "1GB"}):
+        loader = DuckDBLoader({"path": str(tmp_path / "w.duckdb"), **extra})
+        try:
+            row = loader.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+        finally:
+            loader.close()
+        got.append(row[0].replace(" ", "").upper())
+    assert got[0] in ("61.0MIB", "64.0MB", "64MB") and got[1] in ("953.6MIB", "1.0GB", "1GB")
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
         ({"threads": 0}, "config key threads: must be at least 1"),
+        ({"checkpoint_threshold": 64}, "config key checkpoint_threshold: 64 is not a size"),
+        ({"checkpoint_threshold": "lots"}, "config key checkpoint_threshold: DuckDB refused"),
         ({"threads": "two"}, "config key threads: 'two' is not a whole number"),
         ({"memory_limit": 512}, "config key memory_limit: 512 is not a size"),
         ({"memory_limit": "lots"}, "config key memory_limit: DuckDB refused 'lots'"),
