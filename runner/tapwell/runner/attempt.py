@@ -98,10 +98,16 @@ def target_config(integration: Integration, target: Target | None = None) -> dic
 
 def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
     """`--catalog` or `--properties` (older singer-io taps know only the latter): as tapwell.yml
-    says (`tap: {catalog_flag: ...}`), else read from the tap's `--help` once and cached in
-    .tapwell/catalog_flags.json, keyed by the command and its files' modification times."""
+    says (`tap: {catalog_flag: ...}`), else as the capabilities in the tap's `--about` say
+    (`catalog` or `properties`, as Meltano reads them; the fast lane has asked it already), else
+    read from the tap's `--help` once and cached in .tapwell/catalog_flags.json, keyed by the
+    command and its files' modification times."""
     if tap.catalog_flag in ("--catalog", "--properties"):
         return tap.catalog_flag
+    capabilities = fast_lane.about(project.root, argv).get("capabilities")
+    for capability in ("catalog", "properties"):
+        if isinstance(capabilities, list) and capability in capabilities:
+            return f"--{capability}"
     flags = ("--catalog", "--properties")
     found = cached_probe(
         project.root, "catalog_flags.json", argv, "--help", _flag_in_help, lambda v: v in flags

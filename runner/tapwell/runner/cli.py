@@ -53,11 +53,35 @@ def _catalog_or_none(project: Project, integration: Integration) -> dict[str, An
         return None
 
 
+class _Commands(click.Group):
+    """The group of `tapwell`'s commands. The larger ones defined elsewhere (check, new, serve,
+    state) are imported only when named or listed: `tapwell run` pays no start-up for them."""
+
+    ELSEWHERE = {
+        "check": ("tapwell.sdk.check.cli", "check"),
+        "new": ("tapwell.sdk.scaffold.cli", "new"),
+        "serve": ("tapwell.runner.serve.cli", "serve"),
+        "state": ("tapwell.runner.cli_state", "state"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.ELSEWHERE and cmd_name not in self.commands:
+            import importlib
+
+            module, attr = self.ELSEWHERE[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 @click.group(
+    cls=_Commands,
     help="Run Singer taps into targets, keep their state, and record every run.\n\n"
     "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
     "2 configuration/authentication error; 3 another run holds the integration's lock; "
-    "75 discover/validate could not reach the source (temporary); 130 interrupted."
+    "75 discover/validate could not reach the source (temporary); 130 interrupted.",
 )
 @version_option("tapwell", lambda: __version__)
 @click.option(
@@ -334,20 +358,3 @@ def install(ctx: click.Context, names: tuple[str, ...], force: bool) -> None:
         _err(f"tapwell: {n} connector(s) installed" + ("" if n else " (all up to date)"))
 
     _exit(body)
-
-
-from tapwell.sdk.check.cli import check  # noqa: E402
-
-main.add_command(check)
-
-from tapwell.sdk.scaffold.cli import new  # noqa: E402
-
-main.add_command(new)
-
-from tapwell.runner.serve.cli import serve  # noqa: E402
-
-main.add_command(serve)
-
-from tapwell.runner.cli_state import state  # noqa: E402
-
-main.add_command(state)

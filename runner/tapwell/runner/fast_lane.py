@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from tapwell.runner.probe import cached_probe
+from tapwell.runner.probe import cached_probes
 from tapwell.singer.errors import ConfigError
 
 BATCH_SIZE = 100_000
@@ -69,10 +69,25 @@ def about(root: Path, argv: list[str]) -> dict[str, Any]:
     """A connector's `--about` (JSON), {} when it cannot say. Cached in
     .tapwell/capabilities.json (tapwell.runner.probe: one --about per connector version; state
     recovery reads the same answer)."""
-    found = cached_probe(
-        root, "capabilities.json", argv, "--about", _about_json, lambda v: isinstance(v, dict)
+    return abouts(root, [argv])[0]
+
+
+def abouts(root: Path, argvs: list[list[str]]) -> list[dict[str, Any]]:
+    """about() of several connectors, those not cached asked at the same time."""
+    found = cached_probes(
+        root, "capabilities.json", argvs, "--about", _about_json, lambda v: isinstance(v, dict)
     )
-    return dict(found) if isinstance(found, dict) else {}
+    return [dict(f) if isinstance(f, dict) else {} for f in found]
+
+
+def negotiates(raw: dict[str, Any], name: str, tap_config: dict[str, Any]) -> bool:
+    """Whether prepare() asks the tap's and the target's --about: the lane is not off, the tap
+    has no batch_config of the user's, and no mapper reads RECORD lines in between."""
+    return (
+        mode(raw, name) != "off"
+        and "batch_config" not in tap_config
+        and not (raw.get("transform") or raw.get("mappers"))
+    )
 
 
 def _about_json(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
@@ -142,9 +157,8 @@ def prepare(
                 "which map RECORD lines only (set fast_lane: auto or off)"
             )
         return tap_config, target_config, None
-    fmt = common_format(
-        about(root, tap_argv), about(root, target_argv), target_config, guess=how == "on"
-    )
+    tap_about, target_about = abouts(root, [tap_argv, target_argv])
+    fmt = common_format(tap_about, target_about, target_config, guess=how == "on")
     if fmt is None:
         if how == "on":
             raise ConfigError(

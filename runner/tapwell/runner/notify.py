@@ -7,8 +7,6 @@ A notification that cannot be delivered is logged and never changes the run's ou
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +22,9 @@ def _urls(value: Any) -> list[str]:
 
 
 def _send(url: str, body: bytes | None, timeout: float, log: Callable[[str], None]) -> None:
+    import urllib.error  # here: most runs send nothing, and urllib.request is slow to import
+    import urllib.request
+
     req = urllib.request.Request(
         url,
         data=body,

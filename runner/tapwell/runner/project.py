@@ -16,7 +16,7 @@ import yaml
 
 from tapwell.runner.cron import check_schedules
 from tapwell.runner.project_env import interpolate, read_env_file
-from tapwell.runner.project_schema import validate_project
+from tapwell.runner.project_schema import checked_once
 from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
 from tapwell.singer.catalog import load_catalog
@@ -421,7 +421,8 @@ def load_project(path: str | Path | None = None) -> Project:
     if p.is_dir():
         p = p / "tapwell.yml"
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        text = p.read_bytes()
+        raw = yaml.safe_load(text.decode("utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(
             f"no project file at {p} (run from the project folder, or pass --project)"
@@ -430,9 +431,9 @@ def load_project(path: str | Path | None = None) -> Project:
         raise ConfigError(yaml_problem(p, exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p} must be a mapping with an 'integrations' key")
-    validate_project(raw, str(p))
+    root = p.parent.resolve()
+    checked_once(raw, str(p), text, root, f"PyYAML {yaml.__version__}")
     check_schedules(raw, str(p))  # cron ranges: 61 * * * * fails here, not in cron
     check_triggers(raw, str(p))  # after: cycles and unknown names, time zones
-    root = p.parent.resolve()
     env_file = read_env_file(root / str(raw["env_file"])) if raw.get("env_file") else None
     return Project(root, raw, env_file)

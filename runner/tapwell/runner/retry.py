@@ -21,8 +21,6 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import backoff
-
 from tapwell.runner.attempt import AttemptResult
 from tapwell.runner.project import RetryPolicy
 
@@ -78,7 +76,10 @@ def stall_timeout(policy: RetryPolicy) -> float:
 
 def waits(policy: RetryPolicy) -> Iterator[float]:
     """Seconds to wait before attempt 2, 3, ...: exponential (the backoff library's expo),
-    starting at backoff_seconds and capped at max_backoff_seconds."""
+    starting at backoff_seconds and capped at max_backoff_seconds. The library (and the asyncio
+    it imports) is loaded at the first retry, not at every run's start."""
+    import backoff
+
     gen = backoff.expo(base=2, factor=policy.backoff_seconds, max_value=policy.max_backoff_seconds)
     next(gen)  # backoff's generators are primed with one send(None)
     yield from gen

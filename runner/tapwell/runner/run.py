@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tapwell.runner import fast_lane
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
-from tapwell.runner.fanout import run_fanout_attempt
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
@@ -155,6 +155,7 @@ def _run_locked(
     live = LiveRun(store, record, _stage_prefixes(integration))  # the log, followed live
     sink = redacting_sink(secrets, result.log, _tee(live.log, log))
     store.save_run(record)
+    _ask_ahead(project, integration)
     try:
         state = (
             _broken_state_note(store, integration.name, sink)
@@ -200,9 +201,7 @@ def _run_locked(
                 lock=lock,
                 on_spawn=live.watch,
             )
-            attempt = (run_fanout_attempt if integration.fanout else run_attempt)(
-                project, integration, store, state, settings
-            )
+            attempt = _attempt_of(integration)(project, integration, store, state, settings)
             _absorb(result, attempt)
             for key, value in attempt.target_states.items():  # each target's, in its history
                 store.put(key, value, run_id=result.run_id, record=True, force=True)
@@ -266,6 +265,31 @@ def _run_locked(
     _finish(store, record, result, integration, notifier, sink, live)
     _prune(store, project.state_config_for(integration.name).get("keep_runs_days"), log)
     return result
+
+
+def _ask_ahead(project: Project, integration: Integration) -> None:
+    """Ask together the `--about`s this run will read one after the other (the target's for state
+    recovery, then the tap's and the target's for the fast lane), so that a first run waits for
+    one connector's start-up, not two. Cached answers cost nothing; what cannot be asked here is
+    asked (and said) where it is needed. A fan-out reads no --about."""
+    try:
+        if integration.fanout or not fast_lane.negotiates(
+            integration.raw, integration.name, integration.tap.config
+        ):
+            return
+        argvs = [resolve_command(integration.target), resolve_command(integration.tap)]
+    except ConfigError:
+        return
+    fast_lane.abouts(project.root, argvs)
+
+
+def _attempt_of(integration: Integration) -> Callable[..., AttemptResult]:
+    """How one attempt runs: tap | target, or a fan-out (whose module loads only for one)."""
+    if integration.fanout:
+        from tapwell.runner.fanout import run_fanout_attempt
+
+        return run_fanout_attempt
+    return run_attempt
 
 
 def _prune(store: StateBackend, days: Any, log: Callable[[str], None] | None) -> None:

@@ -158,12 +158,18 @@ class FileStateStore:
         attempt and on every manual change, not for every checkpoint)."""
         if not force:
             check_state(state, self._current_or_none(integration))
-        atomic_write(
-            self.path(integration),
-            dumps(state, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
-        )
+        data = dumps(state, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        if self._bytes_or_none(integration) != data:
+            # the run's end records the state its last checkpoint saved: the file holds it already
+            atomic_write(self.path(integration), data)
         if record:
             self._record(integration, state, run_id)
+
+    def _bytes_or_none(self, integration: str) -> bytes | None:
+        try:
+            return self.path(integration).read_bytes()
+        except OSError:
+            return None
 
     def _current_or_none(self, integration: str) -> dict[str, Any] | None:
         try:

@@ -52,7 +52,7 @@ class Job:
 def tapwell_exe() -> list[str]:
     """The `tapwell` of this interpreter (serve and its runs are the same installation)."""
     local = Path(sys.executable).parent / "tapwell"
-    return [str(local)] if local.exists() else [sys.executable, "-m", "tapwell.runner.cli"]
+    return [str(local)] if local.exists() else [sys.executable, "-m", "tapwell"]
 
 
 class RunManager:
