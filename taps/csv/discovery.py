@@ -90,6 +90,12 @@ def stream_configs(config: CsvConfig) -> list[StreamConfig]:
     return out
 
 
+# Python's csv module refuses a field past 128 KiB as malformed, and a text or JSON document may
+# well be longer. A field past 64 MiB is most likely a quote never closed (the rest of the file
+# read as one field): that bound keeps such a file from filling the memory before it is refused.
+FIELD_LIMIT = 64 << 20
+csv.field_size_limit(FIELD_LIMIT)
+
 # Encodings where a newline byte is always a newline: decode line by line, so a bad byte is
 # reported at its own line rather than wherever the decoder's buffer happened to be.
 _LINE_SAFE = {
