@@ -17,6 +17,7 @@ column cannot hold: one ProtocolError naming the file and, when it can be found,
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -299,8 +300,9 @@ def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -
         inserted = con.execute(
             f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGED}{where}{last}"
         ).fetchone()
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    finally:  # after an error DuckDB refuses any statement (the load's ROLLBACK drops it)
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute(f"DROP TABLE IF EXISTS {STAGED}")
     return int(inserted[0]) if inserted else 0
 
 

@@ -14,6 +14,7 @@ when it is ours.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -442,10 +443,11 @@ class DuckDBLoader:
                     )
                     staged_rows = KEPT
                 self._merge(batch, table, target, staged_rows, cols, keys, deleted)
-            finally:
-                self.con.unregister(ARROW)
-                if kept:
-                    self.con.execute(f"DROP TABLE IF EXISTS {KEPT}")
+            finally:  # after an error DuckDB refuses these too: the load's ROLLBACK undoes them
+                with contextlib.suppress(duckdb.TransactionException):
+                    self.con.unregister(ARROW)
+                    if kept:
+                        self.con.execute(f"DROP TABLE IF EXISTS {KEPT}")
                 del arrow
         except duckdb.Error as exc:
             self._refuse_values(batch, table, every)  # a value named by its line, when that is why
@@ -478,7 +480,8 @@ class DuckDBLoader:
                 f"DuckDB could not read the batch's lines: {str(exc).splitlines()[0]}"
             ) from None
         finally:
-            self.con.unregister(raw.LINES)
+            with contextlib.suppress(duckdb.TransactionException):  # after an error (above)
+                self.con.unregister(raw.LINES)
             del lines
         try:
             target = self._qualified(table.schema, table.name)
@@ -491,7 +494,8 @@ class DuckDBLoader:
                     f"DuckDB refused the batch: {str(exc).splitlines()[0]}"
                 ) from None
         finally:
-            self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+            with contextlib.suppress(duckdb.TransactionException):  # after an error (above)
+                self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
         return True
 
     def _warn_unchanged(self, stream: str) -> None:
