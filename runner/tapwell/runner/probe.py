@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from tapwell.runner.statestore import atomic_write
+
 PROBE_TIMEOUT = 30  # seconds
 
 
@@ -73,15 +75,8 @@ def keep(path: Path, data: bytes) -> None:
     """Write a cache file under .tapwell/ whole or not at all (a reader never sees half of it),
     without fsync: a cache lost in a crash is asked again, and a first run waited 10-20 ms for
     each fsync on a busy disk. A folder that cannot be written keeps nothing."""
-    part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(data)
-        part.chmod(0o644)
-        os.replace(part, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            part.unlink()
+    with contextlib.suppress(OSError):
+        atomic_write(path, data, 0o644, durable=False)
 
 
 def _stamp(argv: list[str]) -> list[Any]:

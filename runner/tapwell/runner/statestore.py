@@ -41,16 +41,21 @@ from tapwell.singer.wire import dumps, loads
 PRUNE_EVERY_SECONDS = 3600  # a file history is pruned at most this often (state.keep_runs_days)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
+    """Write `path` whole or not at all (a reader never sees half of it), by rename; `durable`:
+    also fsync the file and its folder, so it survives a crash (caches go without)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+        if not durable:
+            return
         dirfd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dirfd)
