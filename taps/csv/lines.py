@@ -237,7 +237,7 @@ def _number_of(room: tuple[int, int] | None) -> str:
     or, when only zeros end its fraction, writes it as it is."""
     if room is None:
         return _NUMBER
-    whole, scale = room
+    whole, scale = (min(n, 4300) for n in room)  # past: the careful path (re's repeat limit)
     before = f"(?:0|[1-9][0-9]{{0,{whole - 1}}}+)" if whole > 0 else "0"
     after = f"(?:\\.[0-9]{{1,{scale}}}+)?+" if scale > 0 else ""
     return rf"(?!-?0\.000000[0-9])-?{before}{after}"

@@ -302,3 +302,17 @@ def test_a_declared_precision_is_held_too(bin_path, tmp_path) -> None:
         "line 3, stream 'd', column 'amt': '1.255' has 3 digits after the point, past the "
         "column's 2 (DECIMAL(12,2)" in proc.stderr.decode()
     ), proc.stderr.decode()
+
+
+def test_an_exponent_past_any_database_is_still_sent_exactly(bin_path, tmp_path) -> None:
+    """1e99999999999 needs 10^11 digits: no DECIMAL holds it (target-duckdb keeps such a column as
+    text, target-postgres as unconstrained numeric); the schema says so without a bound that
+    would not fit a double, and the fast check's regular expression stays within re's limits."""
+    (tmp_path / "d.csv").write_text("id,x\n1,1e99999999999\n2,1.5\n3,1e-99999999\n")
+    proc = _tap(bin_path, _config(tmp_path))
+    assert proc.returncode == 0, proc.stderr.decode()
+    messages = [json.loads(line, parse_float=Decimal) for line in proc.stdout.splitlines()]
+    prop = next(m for m in messages if m["type"] == "SCHEMA")["schema"]["properties"]["x"]
+    assert prop == {"type": ["null", "number"], "x-precision": 100099999999, "x-scale": 99999999}
+    values = [m["record"]["x"] for m in messages if m["type"] == "RECORD"]
+    assert values == [Decimal("1e99999999999"), Decimal("1.5"), Decimal("1e-99999999")]
