@@ -222,8 +222,9 @@ def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: b
                 f"BATCH file {path} row 1: column {name!r} is not in the stream's schema",
             )
         columns.append(column(name, col, table.columns[col], props.get(name, {}), name in keys))
+    moments = any(moment_start(c.sqltype) is not None for c in columns)
     try:
-        facts = file_facts(path, gz)
+        facts = file_facts(path, gz, fractions=moments)
     except (OSError, EOFError, zlib.error):
         facts = Facts(False, 0)  # the load names the file that cannot be read
     _say_long_fractions(batch, path, gz, columns, facts)
@@ -277,9 +278,12 @@ class Facts:
     longest: int
 
 
-def file_facts(path: str, gz: bool, size: int = 1 << 22, block: int = BLOCK) -> Facts:
-    """The file's Facts, read in pieces of `size` bytes (a fraction across two pieces found)."""
-    tail, found = b"", False
+def file_facts(
+    path: str, gz: bool, size: int = 1 << 22, block: int = BLOCK, fractions: bool = True
+) -> Facts:
+    """The file's Facts, read in pieces of `size` bytes (a fraction across two pieces found;
+    not looked for without `fractions`: a file with no date-time or time column)."""
+    tail, found = b"", not fractions
     rows = _RowBound(block)
     with gzip.open(path, "rb") if gz else open(path, "rb") as f:
         while piece := f.read(size):
@@ -289,7 +293,7 @@ def file_facts(path: str, gz: bool, size: int = 1 << 22, block: int = BLOCK) -> 
                 keep = (tail + piece) if len(piece) < _MATCH else piece
                 tail = keep[1 - _MATCH :]
             rows.add(piece)
-    return Facts(found, rows.longest())
+    return Facts(found and fractions, rows.longest())
 
 
 def may_hold_long_fraction(path: str, gz: bool, size: int = 1 << 22) -> bool:
