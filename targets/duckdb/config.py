@@ -8,6 +8,7 @@ or table name (two streams never share a table: the loader refuses, naming this 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +80,10 @@ class DuckDBConfig(LoopSettings, NestedSettings):
     ConfigError naming the key and the fix; `defaults` and `streams` derived from them."""
 
     path: str = setting(
-        "warehouse.duckdb", aliases=("database", "filepath"), help="The DuckDB file"
+        "warehouse.duckdb",
+        aliases=("database", "filepath"),
+        parse=lambda value, key: _file_path(value, key),
+        help="The DuckDB file (created, with any missing folders, if it does not exist)",
     )
     default_target_schema: str = setting(
         "main", aliases=("schema",), help="Schema the tables (and _tapwell_state) go in"
@@ -196,6 +200,33 @@ def _size(value: Any, key: str) -> str:
             '"512MB" or "2GB"'
         )
     return value.strip()
+
+
+def _file_path(value: Any, key: str) -> str:
+    """`value` if a DuckDB file can be there: not a folder, and its nearest existing folder a
+    writable folder (a missing folder is created by the loader). A non-DuckDB file, or one another
+    process holds, is found when it is opened (loader.connect)."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ConfigError(f"config key {key}: {value!r} is not a file path")
+    if os.path.isdir(value):
+        raise ConfigError(
+            f"config key {key}: {value} is a folder; name a file in it, e.g. "
+            f"{os.path.join(value, 'warehouse.duckdb')}"
+        )
+    folder = os.path.dirname(os.path.abspath(value))
+    while not os.path.lexists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ConfigError(
+            f"config key {key}: {value} cannot be created, {folder} is a file, not a folder; "
+            "give a path in a folder"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"config key {key}: {value} cannot be created, folder {folder} is not writable; "
+            "give a path in a folder this user can write, or change its permissions"
+        )
+    return value
 
 
 def _schema_mapping(value: Any) -> dict[str, dict[str, str]]:
