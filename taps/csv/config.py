@@ -3,12 +3,14 @@ README's table lists (tapwell.sdk.settings)."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.sdk.tap_cli import raise_config_errors
+from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "CsvConfig"]
 
@@ -24,19 +26,45 @@ STREAM_SCHEMA: dict[str, Any] = {
         "schema": {"type": "object"},
         "column_types": {"type": "object"},
         "delimiter": {"type": "string", "minLength": 1, "maxLength": 1},
+        "quotechar": {"type": "string", "minLength": 1, "maxLength": 1},
         "encoding": {"type": "string"},
         "null_values": {"type": "array", "items": {"type": "string"}},
     },
 }
 
 
+# Read from a stream entry but not shown: Meltano tap-csv's name for key_properties.
+_STREAM_ALIASES = ("keys",)
+
+
 def _streams(value: Any, key: str) -> tuple[dict[str, Any], ...]:
-    """The `streams` list, each entry checked against STREAM_SCHEMA (every problem at once)."""
+    """The `streams` list, each entry checked against STREAM_SCHEMA (every problem at once). A key
+    no stream setting has is refused, as a nested entry's is in our other connectors (tap-rest's
+    streams, target-duckdb's stream_settings): a typo (`replication_kye`) would otherwise sync
+    the stream FULL_TABLE without a word."""
+    if isinstance(value, list):
+        _refuse_unknown_keys(value, key)
     raise_config_errors(
         {"type": "object", "properties": {key: {"type": "array", "items": STREAM_SCHEMA}}},
         {key: value},
     )
     return tuple(value)
+
+
+def _refuse_unknown_keys(entries: list[Any], key: str) -> None:
+    known = [*STREAM_SCHEMA["properties"], *_STREAM_ALIASES]
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue  # the schema check words it
+        for name in entry:
+            if name in known:
+                continue
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"config key {key}/{i}/{name}: stream {entry.get('name')!r}: {name!r} is not a "
+                f"stream setting{hint} (stream settings: {', '.join(STREAM_SCHEMA['properties'])})"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +75,7 @@ class CsvConfig:
         parse=_streams,
         schema={"items": STREAM_SCHEMA},
         help="Streams: name, path (or paths: globs), key_properties, replication_key, schema, "
-        "column_types, delimiter, encoding, null_values",
+        "column_types, delimiter, quotechar, encoding, null_values (another key is refused)",
     )
     files: tuple[dict[str, Any], ...] = setting(
         (), type="array", help="Meltano tap-csv's shape: entity, path, keys"
