@@ -31,9 +31,10 @@ from tapwell.sdk.csv_fractions import moment_start, row_number, scan
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import FRACTIONS, property_types
+from tapwell.singer.schema import FRACTIONS, number_step, property_types
 
 from .raw import DATE, DATETIME, INTEGER_TYPES
+from .raw import _ten_to_minus as ten_to_minus
 
 if TYPE_CHECKING:
     from .loader import Table
@@ -120,18 +121,26 @@ def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -
 
     if base in INTEGER_TYPES:
         return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
+    digits = _step_digits(prop) if "number" in real else None
     if base == "DECIMAL":
         p, s = _decimal_args(sqltype)
         # the text cast with room for 38 digits (as many before the point as the column has):
-        # a value the column would round differs from it
+        # a value the column would round differs from it (not when p is 38: no room is left)
         good = f"{{v}} IS NOT NULL AND {{v}} = TRY_CAST({{t}} AS DECIMAL(38,{38 - (p - s)}))"
         if real == {"integer"}:
             good += f" AND {WHOLE}"
         what = f"a number a {sqltype} holds exactly ({p - s} digits before the point, {s} after)"
+        if digits is not None and (p == 38 or digits < s):
+            good += f" AND {_within_digits(digits)}"
+            what += f", {_step_words(prop, digits)}"
         return made(cast, good, what)
     if base in ("DOUBLE", "FLOAT"):
         good = f"isfinite({{v}}) AND {NOT_UNDERFLOW}"
-        return made(f"TRY_CAST({{t}} AS {sqltype})", good, f"a finite number a {sqltype} holds")
+        what = f"a finite number a {sqltype} holds"
+        if digits is not None:
+            good += f" AND {_within_digits(digits)}"
+            what += f", {_step_words(prop, digits)}"
+        return made(f"TRY_CAST({{t}} AS {sqltype})", good, what)
     if base == "BOOLEAN":
         return made("{t} = 'true'", "{t} IN ('true', 'false')", "true or false")
     if base in ("DATE", "TIMESTAMPTZ", "TIMESTAMP"):
@@ -148,6 +157,34 @@ def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _step_digits(prop: dict[str, Any]) -> int | None:
+    """k when the property's values must be multiples of 10^-k (multipleOf, or x-scale k: the
+    RECORD lane's rule, schema.number_step); None without such a step."""
+    step = number_step(prop)
+    return None if step is None else ten_to_minus(step)
+
+
+def _within_digits(k: int) -> str:
+    """Whether the number text {t} has at most k digits after the point, read exactly from the
+    text (its exponent and trailing zeros counted): DuckDB's cast rounds 1.239 into a
+    DECIMAL(38,2) as 1.24, and the cast with more room cannot be made at 38 digits."""
+    mantissa = "regexp_extract({t}, '^[-+]?([0-9.]*)', 1)"
+    digits = f"replace({mantissa}, '.', '')"
+    after = f"CASE WHEN contains({mantissa}, '.') THEN length({mantissa}) - strpos({mantissa}, '.') ELSE 0 END"
+    exponent = (
+        "TRY_CAST(coalesce(nullif(regexp_extract({t}, '[eE]([-+]?[0-9]+)$', 1), ''), '0') "
+        "AS HUGEINT)"
+    )
+    zeros = f"(length({digits}) - length(rtrim({digits}, '0')))"
+    return f"(rtrim({digits}, '0') = '' OR {after} - {exponent} - {zeros} <= {int(k)})"
+
+
+def _step_words(prop: dict[str, Any], k: int) -> str:
+    if "multipleOf" in prop:
+        return f"a multiple of {prop['multipleOf']} (the schema's multipleOf)"
+    return f"with at most {k} digits after the point (the schema's x-scale {k})"
 
 
 def _at(sql: str, t: str, v: str = "") -> str:

@@ -15,15 +15,29 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 import psycopg
 import psycopg.errors
 from psycopg import sql
-from tapwell.sdk.csv_fractions import cut_fractions, long_fraction, moment_start, rows_in_chunks
+from tapwell.sdk.csv_fractions import (
+    FIELD,
+    cut_fractions,
+    long_fraction,
+    moment_start,
+    rows_in_chunks,
+)
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import FRACTIONS
+from tapwell.singer.schema import (
+    FRACTIONS,
+    exact_step,
+    multiple_of,
+    number_step,
+    property_types,
+    step_problem,
+)
 
 from . import ddl
 from .types import family
@@ -99,6 +113,8 @@ def _copy_file(
     moments = _moments(table, cols)
     offset = 0
     props = {col: prop for prop, col in table.props.items()}
+    steps = _steps(batch.spec.schema.get("properties") or {}, props, cols)
+    fine = _fine_fractions(steps)
 
     def cut(text: str, start: int, index: int, at: int) -> str:
         return FRACTIONS.cut(
@@ -112,9 +128,19 @@ def _copy_file(
 
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            if json_at or moments:
+            if json_at or moments or steps:
                 for piece in rows_in_chunks(f, CHUNK):
                     size = len(piece)
+                    if fine is not None and fine.search(piece):  # PostgreSQL would round them
+                        problem = _off_step(piece, len(cols), steps)
+                        if problem is not None:
+                            at, index, why = problem
+                            row = _row_number(path, gz, offset + at)
+                            raise _bad(
+                                batch,
+                                loader.source,
+                                f"BATCH file {path} row {row}, column {cols[index]}: {why}",
+                            )
                     if moments and long_fraction(piece):  # PostgreSQL would round them
                         piece = cut_fractions(piece, len(cols), moments, cut)
                     if json_at and b"\\u0000" in piece:
@@ -253,6 +279,65 @@ def _json_without_nul(piece: bytes, json_at: list[int], cols: list[str], nul: An
         pos = row_end
     out.append(piece[done:])
     return b"".join(out)
+
+
+def _steps(
+    schema: dict[str, Any], props: dict[str, str], cols: list[str]
+) -> dict[int, tuple[dict[str, Any], int, Any]]:
+    """The number columns among `cols` whose property keeps at most k digits after the point
+    (multipleOf 10^-k or x-scale k, schema.number_step): index -> (property, k, exact test)."""
+    out = {}
+    for i, col in enumerate(cols):
+        prop = schema.get(props.get(col, col)) or {}
+        step = number_step(prop) if "number" in property_types(prop) else None
+        exact = exact_step(step) if step is not None else None
+        test = multiple_of(step) if exact is not None else None
+        if exact is None or test is None:
+            continue
+        shape = exact.normalize().as_tuple()
+        if shape.digits == (1,) and isinstance(shape.exponent, int) and shape.exponent <= 0:
+            out[i] = (prop, -shape.exponent, test)
+    return out
+
+
+def _fine_fractions(steps: dict[int, tuple[dict[str, Any], int, Any]]) -> Any:
+    """A pattern that finds, in a piece of the file, every number field that may hold more
+    digits after the point than the fewest any step column keeps (or has an exponent): only
+    the rows it finds are looked at field by field (_off_step)."""
+    if not steps:
+        return None
+    k = min(k for _, k, _ in steps.values())
+    return re.compile(rb'(?:^|,)"?[-+]?[0-9]*\.[0-9]{%d}|(?:^|,)"?[-+]?[0-9.]+[eE]' % (k + 1), re.M)
+
+
+def _off_step(
+    piece: bytes, width: int, steps: dict[int, tuple[dict[str, Any], int, Any]]
+) -> tuple[int, int, str] | None:
+    """(offset of its row, column index, the problem) of the first value of a step column with
+    more digits after the point than its property keeps, as the RECORD lane words it."""
+    pos = 0
+    while pos < len(piece):
+        end = _row_end(piece, pos)
+        at = pos
+        for index in range(width):
+            field = FIELD.match(piece, at)
+            if field is None:
+                break
+            raw = field.group()
+            if index in steps and raw:
+                text = (raw[1:-1] if raw[:1] == b'"' else raw).decode("utf-8", "replace")
+                prop, _, test = steps[index]
+                try:
+                    value = Decimal(text)
+                except InvalidOperation:
+                    value = None  # not a number: PostgreSQL refuses it and says so
+                if value is not None and value.is_finite() and not test(value):
+                    return pos, index, step_problem(prop, text)
+            if piece[field.end() : field.end() + 1] != b",":
+                break
+            at = field.end() + 1
+        pos = end
+    return None
 
 
 def _moments(table: Any, cols: list[str]) -> dict[int, int]:
