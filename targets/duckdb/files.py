@@ -178,7 +178,13 @@ def _within_digits(k: int) -> str:
         "AS HUGEINT)"
     )
     zeros = f"(length({digits}) - length(rtrim({digits}, '0')))"
-    return f"(rtrim({digits}, '0') = '' OR {after} - {exponent} - {zeros} <= {int(k)})"
+    exact = f"(rtrim({digits}, '0') = '' OR {after} - {exponent} - {zeros} <= {int(k)})"
+    # most texts have no exponent and no more than k digits after the point: told cheaply
+    plain = (
+        "NOT (contains({t}, 'e') OR contains({t}, 'E')) AND "
+        f"(strpos({{t}}, '.') = 0 OR length({{t}}) - strpos({{t}}, '.') <= {int(k)})"
+    )
+    return f"(CASE WHEN {plain} THEN true ELSE {exact} END)"
 
 
 def _step_words(prop: dict[str, Any], k: int) -> str:
