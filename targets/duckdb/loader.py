@@ -336,7 +336,12 @@ class DuckDBLoader:
         encode = stage.compile_row(table.staged, check)
         if encode is None:
             return None
-        return RowEncoder(encode, layout=table.staged, raw=table.raw is not None)
+        return RowEncoder(
+            encode,
+            layout=table.staged,
+            raw=table.raw is not None,
+            respell=stage.respell(table.staged),
+        )
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
         """The batch's staged rows: as the encoder made them, or made now from the records (a

@@ -6,7 +6,7 @@ key, as our writers write it; `json_transform` for a batch it refuses) into each
 text, then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
 the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
 tell (a present null from a missing property, an integral float in an integer column, a JSON
-document whose numbers two JSON writers may spell apart): a row they refuse, a line DuckDB cannot
+document DuckDB would write otherwise than its line spells it): a row they refuse, a line DuckDB cannot
 parse or a value its column cannot hold, and the loader decodes the batch's lines in Python
 instead (`decode`), so what is refused is refused by the usual check, with its usual one line.
 
@@ -40,6 +40,7 @@ from .stage import UNCHANGED, StagedColumn
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
 N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside the columns
+LINE = "d"  # a row's input line, as text (create_rows)
 SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
@@ -48,8 +49,8 @@ DATETIME = (
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?)?"  # an offset may have seconds
 )
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-# A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding
-# one are written by the Python path's writer instead.
+# A number two JSON writers may spell differently (exponent, 16+ digits): a JSON document holding
+# one, where its input line is not at hand (nested tables' SQL), is written by the Python path.
 SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
 # The message's version in the lax read: none in a batch without one (a line of another writer
 # may hold one before a last object key, and still end as ours: the loop did not see it), a whole
@@ -104,8 +105,26 @@ def _ten_to_minus(step: Any) -> int | None:
     return -shape.exponent
 
 
-def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
-    """The SQL of one column (see Column), or None when its kind is not checked in SQL."""
+def as_written(line: str, prop: str) -> str:
+    """SQL: a document's text `r` as DuckDB writes it (minified, each number re-spelled from a
+    double: 1.50 as 1.5, 1E5 as 100000.0, -0 as 0), when that is its text in the input line
+    (`line` holds `"prop":r`), so every number is spelled as the source spelled it; else NULL,
+    and the line goes to the Python path, which keeps each number's text (tapwell.singer.wire.
+    loads_spelled). A control character DuckDB escapes as \\u001F (Python as \\u001f) goes
+    there too. The key is written in hex: `_named` would rename a key such as "r"."""
+    needle = (dumps(prop) + b":").hex()
+    return (
+        f"CASE WHEN contains({line}, decode(from_hex('{needle}')) || r) "
+        "AND NOT contains(r, '\\u00') THEN r END"
+    )
+
+
+def column(
+    col: StagedColumn, prop: dict[str, Any], key: bool, line: str | None = None
+) -> Column | None:
+    """The SQL of one column (see Column), or None when its kind is not checked in SQL. `line`:
+    the SQL of the record's input line, where a JSON document's text is looked for (as_written);
+    without it a document holding a number two writers may spell apart goes to Python."""
     kinds = set(property_types(prop))
     nullable = "null" in kinds and not key
     real = kinds - {"null"}
@@ -145,7 +164,12 @@ def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
         checks = ["left(r, 1) = '\"'"]
     elif real and real <= {"object", "array"} and base == "JSON":
         starts = ", ".join(_lit("{" if k == "object" else "[") for k in sorted(real))
-        checks = [f"left(r, 1) IN ({starts})", f"NOT regexp_matches(r, '{SPELLED_APART}')"]
+        checks = [f"left(r, 1) IN ({starts})"]
+        if line is None:
+            checks.append(f"NOT regexp_matches(r, '{SPELLED_APART}')")
+        else:
+            text, value = as_written(line, col.prop), "s"
+            checks.append("s IS NOT NULL")
     else:
         return None
     good = " AND ".join(f"({c})" for c in checks)
@@ -165,7 +189,7 @@ def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
         return None
     columns = []
     for c in staged:
-        made = column(c, props[c.prop], c.prop in spec.key_properties)
+        made = column(c, props[c.prop], c.prop in spec.key_properties, LINE)
         if made is None:
             return None
         columns.append(made)
@@ -229,8 +253,11 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     r_names = ", ".join(f"r{j}" for j in range(n))
     s_names = "".join(f", s{j}" for j, c in enumerate(p.columns) if c.text != "r")
     if strict:
-        lines = f"SELECT n AS {N}, try(json_transform_strict(try(decode(j)), ?)) AS ok FROM {LINES}"
-        broken, carried = "ok IS NULL", ""
+        lines = (
+            f"SELECT {N}, d, try(json_transform_strict(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES})"
+        )
+        broken, carried = "ok IS NULL", ", d"
     else:
         # A property written twice: DuckDB reads the first, the Python parser the last, so the
         # line is BAD (decoded in Python). Only a line with more keys than properties it gave a
