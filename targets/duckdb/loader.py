@@ -489,6 +489,7 @@ class DuckDBLoader:
                 self.con.unregister(raw.LINES)
             del lines
         try:
+            raw.respell_rows(self.con, plan, batch.records)  # documents DuckDB spelled otherwise
             target = self._qualified(table.schema, table.name)
             rows = raw.staged_rows(plan, cols, bool(keys))
             try:

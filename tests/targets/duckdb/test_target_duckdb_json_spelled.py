@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from helpers.duckdb_target import query
 from tapwell.sdk.target import TargetLoop
+from tapwell.targets.duckdb import raw
 from tapwell.targets.duckdb.loader import DuckDBLoader
 
 # (the document as the source writes it, as it is stored)
@@ -72,10 +73,13 @@ def test_documents_are_stored_as_the_source_spelled_them(tmp_path, config):
     assert load(tmp_path, "t", data, **config) == expected()
 
 
-def test_sql_keeps_the_usual_documents_and_hands_python_only_the_respelled(tmp_path, monkeypatch):
-    """Batches of one line: SQL takes a document whose text is DuckDB's own writing of it, and
-    refuses (to the Python path) one whose numbers or escapes DuckDB would write otherwise. (A
-    line with a three-digit exponent, 1E400, never comes to SQL: the exact parser reads it.)"""
+def test_sql_reads_every_document_and_python_writes_only_the_respelled(tmp_path, monkeypatch):
+    """Batches of one line, all read in SQL (none refused to Python): a document whose text in
+    the line is DuckDB's own writing of it, or whose line holds no number DuckDB would spell
+    otherwise (blanks, escapes: tap-csv passes a file's text on), is stored as DuckDB wrote it;
+    only the lines whose numbers or control characters DuckDB wrote otherwise are read again in
+    Python, for their documents alone. (A line with a three-digit exponent, 1E400, never comes
+    to SQL: the exact parser reads it.)"""
     seen: list[bool] = []
     real = DuckDBLoader._load_lines
 
@@ -84,15 +88,40 @@ def test_sql_keeps_the_usual_documents_and_hands_python_only_the_respelled(tmp_p
         seen.append(took)
         return took
 
+    again: list[bytes] = []
+    reread = raw.loads_spelled
+
+    def count(line: bytes) -> Any:
+        again.append(line)
+        return reread(line)
+
     monkeypatch.setattr(DuckDBLoader, "_load_lines", spy)
-    docs = ['{"a":1.5}', '{"a":1.50}', '[1,"x",{"k":null}]', '[-0]', '{"s":"é 😀 \\n"}',
-            '{"s":"\\u00e9"}', '{"a":-12}', '{"a":1e5}', '{"a":0.1}', '{"s":"\\u001f"}']  # fmt: skip
-    rows = load(tmp_path, "t", record_lines(docs), batch_size_rows=1)
-    assert seen == [True, False, True, False, True, False, True, False, True, False]
-    assert [r[1] for r in rows] == [
-        '{"a":1.5}', '{"a":1.50}', '[1,"x",{"k":null}]', "[-0]", '{"s":"é 😀 \\n"}',
-        '{"s":"é"}', '{"a":-12}', '{"a":1e5}', '{"a":0.1}', '{"s":"\\u001f"}',
-    ]  # fmt: skip
+    monkeypatch.setattr(raw, "loads_spelled", count)
+    monkeypatch.setattr(raw, "decode", lambda *a: pytest.fail("SQL refused a good batch"))
+    cases = [  # (document in the line, read again in Python, stored)
+        ('{"a":1.5}', False, '{"a":1.5}'),
+        ('{"a":1.50}', True, '{"a":1.50}'),
+        ('[1,"x",{"k":null}]', False, '[1,"x",{"k":null}]'),
+        ("[-0]", True, "[-0]"),
+        ('{"s":"é 😀 \\n"}', False, '{"s":"é 😀 \\n"}'),
+        ('{"s":"\\u00e9"}', False, '{"s":"é"}'),
+        (
+            '{"a": 1.5, "b": [1, "x"], "c": {"d": -12}}',
+            False,
+            '{"a":1.5,"b":[1,"x"],"c":{"d":-12}}',
+        ),
+        ('{"a": 1.50, "b": [1]}', True, '{"a":1.50,"b":[1]}'),
+        ('{"a":1e5}', True, '{"a":1e5}'),
+        ('{"a":0.1}', False, '{"a":0.1}'),
+        ('{"s":"\\u001f"}', True, '{"s":"\\u001f"}'),
+        ('{"t":"10:00:00.500000","d":"1.50"}', False, '{"t":"10:00:00.500000","d":"1.50"}'),
+    ]
+    rows = load(tmp_path, "t", record_lines([d for d, _, _ in cases]), batch_size_rows=1)
+    assert seen == [True] * len(cases)
+    assert [d for d, python, _ in cases if python] == [
+        line.split(b'"doc":', 1)[1][:-3].decode() for line in again
+    ]
+    assert [r[1] for r in rows] == [stored for _, _, stored in cases]
 
 
 def test_other_columns_keep_their_values_when_a_line_is_read_again(tmp_path):
