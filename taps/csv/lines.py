@@ -44,14 +44,17 @@ from .types import (
     _BOOLS,
     _datetime,
     bounded_int,
+    column_digits,
     converter_for,
     document_types,
+    fits,
     one_line,
     to_bool,
     to_date,
     to_decimal,
     to_document,
     to_int,
+    with_bounds,
 )
 
 # A column's JSON texts (or, when `quoted`, texts that need only their quotes: the assembly
@@ -118,7 +121,7 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
     the first value that does not convert."""
     convert, _ = converter_for(prop)
     assert convert is not None
-    convert = bounded_int(prop) or convert if convert is to_int else convert
+    convert = with_bounds(prop, convert)
     values: list[Any] = []
     for i, t in enumerate(col):
         if t in nulls:
@@ -228,6 +231,18 @@ _INTEGER = r"(?:0|-?[1-9][0-9]{0,4299}+)"
 _NUMBER = r"(?!-?0\.000000[0-9])-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+"
 
 
+def _number_of(room: tuple[int, int] | None) -> str:
+    """`_NUMBER` for a column of at most `room` digits before the point and after it
+    (types.column_digits; None: any): a value with more is rendered carefully, which refuses it
+    or, when only zeros end its fraction, writes it as it is."""
+    if room is None:
+        return _NUMBER
+    whole, scale = (min(n, 4300) for n in room)  # past: the careful path (re's repeat limit)
+    before = f"(?:0|[1-9][0-9]{{0,{whole - 1}}}+)" if whole > 0 else "0"
+    after = f"(?:\\.[0-9]{{1,{scale}}}+)?+" if scale > 0 else ""
+    return rf"(?!-?0\.000000[0-9])-?{before}{after}"
+
+
 def _lines_of(item: str, nulls: frozenset[str] = frozenset()) -> re.Pattern[str]:
     """A pattern for a column's texts joined by newlines, each `item` or one of `nulls`."""
     if nulls:
@@ -269,6 +284,8 @@ def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Rende
     """Numbers: parsed as Decimal, written as the Decimal's exact text (a finite number's text
     has no letter but E: 'a' and 'I' mean NaN or Infinity, which the slow path refuses)."""
 
+    room = column_digits(prop)
+
     def render(col: Sequence[str]) -> Rendered:
         out: Sequence[str]
         try:
@@ -280,6 +297,8 @@ def _decimal(prop: dict[str, Any], nulls: frozenset[str], native: bool) -> Rende
             joined = "".join(out)
             if "a" in joined or "I" in joined:
                 raise ValueError("not finite")
+            if room and not all(fits(v, *room) for v in values if v is not None):
+                raise ValueError("too many digits")
         except _SLOW_ERRORS:
             values = _slowly(prop, nulls, col)
             out = ["null" if v is None else str(v) for v in values]
@@ -443,7 +462,8 @@ def column_renderer(prop: dict[str, Any], nulls: frozenset[str], native: bool) -
         return _string(nulls, native)
     typed_nulls = nulls | {""}  # in a typed column an empty field is null
     if convert is to_decimal:
-        return _shaped(_NUMBER, typed_nulls, native, _decimal(prop, typed_nulls, native))
+        careful = _decimal(prop, typed_nulls, native)
+        return _shaped(_number_of(column_digits(prop)), typed_nulls, native, careful)
     if convert is to_bool:
         return _boolean(prop, typed_nulls, native)
     if convert is to_date:

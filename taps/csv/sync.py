@@ -35,14 +35,13 @@ from .discovery import (
 )
 from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
 from .types import (
-    bounded_int,
     compile_row,
     converter_for,
     document_kinds,
     fitted,
     to_datetime,
     to_document,
-    to_int,
+    with_bounds,
 )
 
 FIX_VALUE = (
@@ -311,7 +310,7 @@ def name_bad_value(
         text = row[i]
         if convert is None or text in nulls or (text == "" and not is_string):
             continue
-        convert = bounded_int(prop) or convert if convert is to_int else convert
+        convert = with_bounds(prop, convert)
         try:
             value = convert(text)
             if convert is to_document:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from tapwell.singer.schema import build_function, property_format, property_types
+from tapwell.singer.schema import build_function, decimal_spec, property_format, property_types
 from tapwell.singer.wire import exact_instant, json_problem, loads
 
 TRUE = {"true", "t", "yes", "y", "1"}
@@ -60,6 +60,119 @@ _BOUND_FIX = (
     '99999999999999999999999999999999999999, "minimum": -99999999999999999999999999999999999999}'
     ", or raise sample_rows (0: all rows)"
 )
+
+
+# A number column's precision is inferred as the narrowest of DuckDB's two decimal widths that
+# holds the sample (DECIMAL(18,s) is a 64-bit integer inside, DECIMAL(38,s) a 128-bit one), else
+# as wide as the sample needs: room for later rows, at no cost in the targets.
+DECIMAL_WIDTHS = (18, 38)
+# singer-sdk's validator checks `multipleOf` in Decimal's default 28 digits (DivisionImpossible past).
+MULTIPLE_OF_MAX_PRECISION = 28
+
+
+def digits_of(value: Decimal) -> tuple[int, int]:
+    """(digits before the point, digits after it) of a finite decimal as written: 12.50 -> (2, 2),
+    0.0001 -> (0, 4), 1E+5 -> (6, 0), 0 -> (0, 0)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 0, max(0, -exponent)
+    return max(0, len(digits) + exponent), max(0, -exponent)
+
+
+def decimal_room(whole: int, scale: int) -> tuple[int, int]:
+    """(precision, scale) for values of up to `whole` digits before the point and `scale` after:
+    the first of DECIMAL_WIDTHS that holds them, else exactly as many digits as they have."""
+    need = whole + scale
+    precision = next((w for w in DECIMAL_WIDTHS if need <= w), need)
+    return precision, scale
+
+
+def decimal_schema(precision: int, scale: int) -> dict[str, Any]:
+    """DECIMAL(p,s) as tap-mysql and tap-postgres write it, which every target here and singer-sdk's
+    validator read: draft 7's numeric `exclusiveMaximum`/`exclusiveMinimum` of 10^(p-s) (left out
+    past a double's range), `multipleOf` 10^-s only up to 28 digits, and `x-precision`/`x-scale`,
+    which our targets read first."""
+    out: dict[str, Any] = {"type": ["null", "number"]}
+    if precision <= MULTIPLE_OF_MAX_PRECISION:
+        out["multipleOf"] = 1 if scale == 0 else float(f"1e-{scale}")
+    whole = precision - scale
+    if whole <= 308:
+        top: int | float = 10**whole if whole < 19 else float(10**whole)
+        out |= {"exclusiveMaximum": top, "exclusiveMinimum": -top}
+    out |= {"x-precision": precision, "x-scale": scale}
+    return out
+
+
+def fits(value: Decimal, whole: int, scale: int) -> bool:
+    """Whether a finite decimal has at most `whole` digits before the point and `scale` after,
+    zeros at the end of its fraction not counted (1.500 fits a scale of 2: the same number)."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    cut = -exponent - scale  # fraction digits past the scale: zeros only
+    if cut > 0:
+        if any(digits[-cut:]):
+            return False
+        digits, exponent = digits[:-cut], -scale
+    return not any(digits) or len(digits) + exponent <= whole
+
+
+def bounded_decimal(prop: dict[str, Any]) -> Converter | None:
+    """For a number column whose schema gives a precision and scale (tap-csv infers them from the
+    sample; declared: `x-precision`/`x-scale`, or singer-io's `multipleOf` and `maximum`, as the
+    targets read them to make DECIMAL(p,s)): the converter that also refuses a value with more
+    digits than the column holds, naming the fix. None when the schema gives no precision."""
+    room = column_digits(prop)
+    if room is None:
+        return None
+    whole, scale = room
+
+    def convert(text: str) -> Decimal:
+        value = to_decimal(text)
+        if not fits(value, whole, scale):
+            raise ValueError(_too_many_digits(text, value, whole + scale, scale))
+        return value
+
+    return convert
+
+
+def column_digits(prop: dict[str, Any]) -> tuple[int, int] | None:
+    """(digits before the point, digits after it) a number column holds, as the targets read its
+    schema's precision and scale (decimal_spec); None when it gives none (any number)."""
+    if "integer" in property_types(prop):
+        return None  # an integer's bounds are its maximum and minimum (bounded_int)
+    try:
+        spec = decimal_spec(prop)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    if spec is None or not 0 <= spec[1] <= spec[0]:
+        return None
+    return spec[0] - spec[1], spec[1]
+
+
+def _too_many_digits(text: str, value: Decimal, precision: int, scale: int) -> str:
+    got_whole, got_scale = digits_of(value)
+    if got_whole > precision - scale:
+        problem = f"{got_whole} digits before the point, past the column's {precision - scale}"
+    else:
+        problem = f"{got_scale} digits after the point, past the column's {scale}"
+    room = decimal_room(max(got_whole, precision - scale), max(got_scale, scale))
+    return (
+        f"{text!r} has {problem} (DECIMAL({precision},{scale}), inferred from the sample rows, or "
+        "declared): declare the column in column_types with room for it, e.g. "
+        f'{{"type": ["null", "number"], "x-precision": {room[0]}, "x-scale": {room[1]}}}, '
+        "or raise sample_rows (0: all rows)"
+    )
+
+
+def with_bounds(prop: dict[str, Any], convert: Converter) -> Converter:
+    """`convert`, or for an integer or number column whose schema bounds it, the converter that
+    also refuses a value past the bounds (bounded_int, bounded_decimal)."""
+    if convert is to_int:
+        return bounded_int(prop) or convert
+    if convert is to_decimal:
+        return bounded_decimal(prop) or convert
+    return convert
 
 
 def to_decimal(text: str) -> Decimal:
@@ -199,7 +312,11 @@ def infer_property(samples: list[str]) -> dict[str, Any]:
                 converted = [convert(v) for v in values]
             except (ValueError, TypeError):
                 continue
-            return _with_range(dict(prop), converted) if convert is to_int else dict(prop)
+            if convert is to_int:
+                return _with_range(dict(prop), converted)
+            if convert is to_decimal:
+                return _with_digits(converted)
+            return dict(prop)
     return {"type": ["null", "string"]}
 
 
@@ -212,6 +329,17 @@ def _with_range(prop: dict[str, Any], values: list[int]) -> dict[str, Any]:
     if bottom < INT64[0]:
         prop["minimum"] = bottom
     return prop
+
+
+def _with_digits(values: list[Decimal]) -> dict[str, Any]:
+    """A number column's property with the precision and scale the sample needs (decimal_room):
+    what targets read to make DECIMAL(p,s) rather than a DOUBLE, which would round a value's
+    digits. The scale is the most digits after the point the sample wrote (12.50: 2)."""
+    whole = scale = 0
+    for value in values:
+        w, s = digits_of(value)
+        whole, scale = max(whole, w), max(scale, s)
+    return decimal_schema(*decimal_room(whole, scale))
 
 
 def converter_for(prop: dict[str, Any]) -> tuple[Converter | None, bool]:
@@ -299,6 +427,7 @@ def compile_row(
         "_int": to_int,
         "_dec": to_decimal,
         "_jdec": _json_decimal,
+        "_frag": orjson.Fragment,
         "_tb": to_bool,
         "_bools": _BOOLS,
         "_dt": _datetime,
@@ -313,6 +442,9 @@ def compile_row(
         expr = _typed(prop, name in native)
         if expr == "_int(t)" and (bounded := bounded_int(prop)) is not None:
             env[f"_b{j}"], expr = bounded, f"_b{j}(t)"
+        if expr in ("_dec(t)", "_jdec(t)") and (bounded := bounded_decimal(prop)) is not None:
+            env[f"_b{j}"] = bounded
+            expr = f"_b{j}(t)" if expr == "_dec(t)" else f"_frag(str(_b{j}(t)))"
         if expr in ("_loads(t)", "_doc(t)"):  # a document: of a kind its type names
             env[f"_k{j}"], expr = document_kinds(prop), f"{expr[:-1]}, _k{j})"
         body.append(f"t = row[{i}]")
