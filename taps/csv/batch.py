@@ -16,6 +16,7 @@ column missing from one CSV file of the stream is written as NULL there (its REC
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from itertools import chain, compress, repeat
 from typing import Any
@@ -29,7 +30,7 @@ from .lines import Rendered, Renderer, column_renderer
 from .sync import _LinePlan, noting_fractions, rendered_chunks
 from .types import converter_for
 
-__all__ = ["csv_lines"]
+__all__ = ["csv_lines", "source_bytes"]
 
 # A column's csv fields: (texts, wrap) where `wrap` says each text needs only its quotes around it
 # (the assembly writes them); otherwise each text is the finished field ('' for NULL).
@@ -47,6 +48,11 @@ def csv_lines(
     props = schema.get("properties") or {}
     names = [h for h in ctx.selected if h in props]
     return names, _chunks(sc, schema, ctx, names)
+
+
+def source_bytes(sc: StreamConfig, ctx: SyncContext) -> int:
+    """The stream's files' size: about the bytes of its csv lines (the fast lane's size hint)."""
+    return sum(os.path.getsize(p) for p in sc.paths if os.path.isfile(p))
 
 
 def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: list[str]) -> Chunks:

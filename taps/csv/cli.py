@@ -7,7 +7,7 @@ from typing import Any
 
 from tapwell.sdk.tap import Stream, Tap
 
-from .batch import csv_lines
+from .batch import csv_lines, source_bytes
 from .config import SETTINGS, CsvConfig
 from .discovery import infer_schema, stream_configs
 from .sync import read_lines, read_rows
@@ -25,6 +25,7 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
                 records=functools.partial(read_rows, sc, schema),
                 lines=functools.partial(read_lines, sc, schema),
                 csv_lines=functools.partial(csv_lines, sc, schema),
+                lines_bytes=functools.partial(source_bytes, sc),
                 key_properties=sc.key_properties,
                 replication_key=sc.replication_key,
                 filter_start=True,

@@ -49,13 +49,16 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def csv_source(path: str, gz: bool, names: list[str]) -> str:
-    """`read_csv` of one file in tapwell's csv dialect, every column (its header) as text."""
+def csv_source(path: str, gz: bool, names: list[str], longest: int = 0) -> str:
+    """`read_csv` of one file in tapwell's csv dialect, every column (its header) as text; a
+    file with a row of more than DuckDB's default max_line_size (`longest`, a bound from
+    `file_facts`) read with room for it."""
     columns = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
+    room = f", max_line_size = {int(longest)}" if longest > MAX_LINE_SIZE else ""
     return (
         f"read_csv({literal(path)}, header = true, columns = {{{columns}}}, delim = ',', "
         "quote = '\"', escape = '\"', allow_quoted_nulls = false, auto_detect = false, "
-        f"compression = {literal('gzip' if gz else 'none')}, strict_mode = true)"
+        f"compression = {literal('gzip' if gz else 'none')}, strict_mode = true{room})"
     )
 
 
@@ -166,16 +169,18 @@ def _accepted(c: Column, j: int) -> str:
 
 @dataclass(frozen=True)
 class File:
-    """One csv BATCH file of a stream: its path, its columns, the keys it upserts on."""
+    """One csv BATCH file of a stream: its path, its columns, the keys it upserts on, the
+    version its rows carry and a bound on its longest row."""
 
     path: str
     gz: bool
     columns: list[Column]
     keys: list[Column]
     version: int | None
+    longest: int = 0  # a bound on its longest row (Facts)
 
     def source(self) -> str:
-        return csv_source(self.path, self.gz, [c.name for c in self.columns])
+        return csv_source(self.path, self.gz, [c.name for c in self.columns], self.longest)
 
     def typed(self, numbered: bool = False) -> str:
         """The file's rows: each column's text t<j> and value v<j> (and its position in the
@@ -217,22 +222,27 @@ def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: b
                 f"BATCH file {path} row 1: column {name!r} is not in the stream's schema",
             )
         columns.append(column(name, col, table.columns[col], props.get(name, {}), name in keys))
-    _say_long_fractions(batch, table, path, gz, columns)
+    moments = any(moment_start(c.sqltype) is not None for c in columns)
+    try:
+        facts = file_facts(path, gz, fractions=moments)
+    except (OSError, EOFError, zlib.error):
+        facts = Facts(False, 0)  # the load names the file that cannot be read
+    _say_long_fractions(batch, path, gz, columns, facts)
     missing = [k for k in batch.spec.key_properties if k not in {c.name for c in columns}]
     if upsert and missing:
         raise bad(batch, source, f"BATCH file {path} row 1: no column for key {missing[0]!r}")
     key_cols = [c for c in columns if c.name in keys] if upsert else []
-    return File(path, gz, columns, key_cols, batch.version)
+    return File(path, gz, columns, key_cols, batch.version, facts.longest)
 
 
 def _say_long_fractions(
-    batch: Batch, table: Table, path: str, gz: bool, columns: list[Column]
+    batch: Batch, path: str, gz: bool, columns: list[Column], facts: Facts
 ) -> None:
     """A date-time or time with more than 6 fraction digits, which DuckDB's cast truncates:
     said once per stream and field, naming the file's row (as the RECORD lane says it)."""
     moments = {j: moment_start(c.sqltype) for j, c in enumerate(columns)}
     found = {j: start for j, start in moments.items() if start is not None}
-    if not found:
+    if not found or not facts.long_fraction:
         return
 
     def cut(text: str, start: int, j: int, at: int) -> str:
@@ -244,8 +254,6 @@ def _say_long_fractions(
         return FRACTIONS.cut(text, start, batch.spec.name, name, batch.first_line, where=where)
 
     try:
-        if not may_hold_long_fraction(path, gz):
-            return
         with gzip.open(path, "rb") if gz else open(path, "rb") as f:
             scan(f, len(columns), found, cut)  # type: ignore[arg-type]
     except (OSError, EOFError, zlib.error):
@@ -256,19 +264,79 @@ def _say_long_fractions(
 # expression over the raw bytes: 0.07 s for 63 MB against 0.22 s for scan's walk by rows.
 _LONG_FRACTION = re.compile(rb":[0-9]{2}[.,][0-9]{7}")
 _MATCH = len(b":00.0000000")
+MAX_LINE_SIZE = 2_097_152  # DuckDB's read_csv default (a longer row: 'CSV Error on Line')
+BLOCK = 1 << 19  # the row-length bound's unit: a file whose every block ends a row has none past
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one read of a file tells the load: whether it may hold a time with more than 6
+    fraction digits (when not, scan has nothing to say), and a bound on its longest row in
+    bytes (read_csv refuses a row past its max_line_size, which costs memory to raise)."""
+
+    long_fraction: bool
+    longest: int
+
+
+def file_facts(
+    path: str, gz: bool, size: int = 1 << 22, block: int = BLOCK, fractions: bool = True
+) -> Facts:
+    """The file's Facts, read in pieces of `size` bytes (a fraction across two pieces found;
+    not looked for without `fractions`: a file with no date-time or time column)."""
+    tail, found = b"", not fractions
+    rows = _RowBound(block)
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+        while piece := f.read(size):
+            if not found:
+                edge = tail + piece[: _MATCH - 1]
+                found = bool(_LONG_FRACTION.search(edge) or _LONG_FRACTION.search(piece))
+                keep = (tail + piece) if len(piece) < _MATCH else piece
+                tail = keep[1 - _MATCH :]
+            rows.add(piece)
+    return Facts(found and fractions, rows.longest())
 
 
 def may_hold_long_fraction(path: str, gz: bool, size: int = 1 << 22) -> bool:
-    """Whether the file may hold a time with more than 6 fraction digits (when not, scan has
-    nothing to say): read in pieces of `size` bytes, a match across two pieces included."""
-    tail = b""
-    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
-        while piece := f.read(size):
-            edge = tail + piece[: _MATCH - 1]
-            if _LONG_FRACTION.search(edge) or _LONG_FRACTION.search(piece):
+    """Whether the file may hold a time with more than 6 fraction digits."""
+    return file_facts(path, gz, size).long_fraction
+
+
+class _RowBound:
+    """A bound on the longest csv row of a file fed in pieces: the file is cut in blocks, and a
+    row ends in a block when a newline there follows an even number of quotes since the file's
+    start (in the dialect a quote inside a field is doubled). A row is no longer than the blocks
+    from the one where the row before it ended to the one where it ends: a C count and find per
+    block, a walk by newlines only in a block inside one quoted field."""
+
+    def __init__(self, block: int) -> None:
+        self.block = block
+        self.offset = 0  # bytes fed
+        self.odd = False  # inside a quoted field at `offset`
+        self.since = 0  # start of the block where the last row ended
+        self.most = 0
+
+    def add(self, piece: bytes) -> None:
+        for a in range(0, len(piece), self.block):
+            b = min(a + self.block, len(piece))
+            quotes = piece.count(b'"', a, b)
+            if self._row_ends(piece, a, b, quotes):
+                self.most = max(self.most, self.offset + b - self.since)
+                self.since = self.offset + a
+            self.odd ^= quotes % 2 == 1
+        self.offset += len(piece)
+
+    def _row_ends(self, piece: bytes, a: int, b: int, quotes: int) -> bool:
+        """Whether a row ends in piece[a:b] (`quotes` of them there)."""
+        end = piece.rfind(b"\n", a, b)
+        while end >= 0:
+            quotes -= piece.count(b'"', end, b)
+            if (quotes % 2 == 1) == self.odd:
                 return True
-            tail = (tail + piece)[-(_MATCH - 1) :] if len(piece) < _MATCH else piece[1 - _MATCH :]
-    return False
+            b, end = end, piece.rfind(b"\n", a, end)
+        return False
+
+    def longest(self) -> int:
+        return max(self.most, self.offset - self.since)
 
 
 def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:

@@ -96,6 +96,9 @@ class DuckDBLoader:
         self.replaced = 0  # rows the last merge deleted by key (replaced by the batch's)
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
+        self._threads_now = self.config.threads  # DuckDB's threads now (load_behind changes them)
+        self._behind = False  # a load_behind is running
+        self._lines_ready: list[tuple[list[Any], Any]] = []  # (records, their lines_table)
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit, threads and checkpoint_threshold from the settings; a value
@@ -293,7 +296,45 @@ class DuckDBLoader:
 
     # ------------------------------------------------------------------ loading
 
+    def before_behind(self, batches: list[Batch]) -> None:
+        """In the reader's thread, before `load_behind`: the Arrow tables of the batches' RECORD
+        lines are built here, where the reader's Python would otherwise fight the load's for
+        the GIL (the load waits for it at each step)."""
+        self._lines_ready = [
+            (b.records, raw.lines_table(b.records))
+            for b in batches
+            if not b.files
+            and b.spec.name not in self.nested
+            and (t := self.tables.get(b.spec.name)) is not None
+            and t.raw is not None
+            and set(map(type, b.records)) == {bytes}
+        ]
+
+    def _lines_table(self, records: list[Any]) -> tuple[Any, bool]:
+        """The Arrow table of `records` (raw.lines_table), as before_behind built it if it did."""
+        for i, (built_for, table) in enumerate(self._lines_ready):
+            if built_for is records:
+                del self._lines_ready[i]
+                return table
+        return raw.lines_table(records)
+
+    def load_behind(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
+        """`load`, in a worker thread while the loop reads the next batch (`overlaps`), with
+        DuckDB's overlap_threads: the reader's thread takes a core of its own."""
+        self._behind = True
+        try:
+            self.load(batches, state)
+        finally:
+            self._behind = False
+            self._lines_ready = []
+
+    def _use_threads(self, threads: int) -> None:
+        if threads != self._threads_now:
+            self.con.execute(f"SET threads = {int(threads)}")
+            self._threads_now = threads
+
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
+        self._use_threads(self.config.overlap_threads if self._behind else self.config.threads)
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
@@ -466,7 +507,7 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        lines, mentions_version = raw.lines_table(batch.records)
+        lines, mentions_version = self._lines_table(batch.records)
         reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:

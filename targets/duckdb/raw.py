@@ -34,7 +34,7 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
-from tapwell.singer.schema import exact_step, property_format, property_types
+from tapwell.singer.schema import exact_step, number_step, property_format, property_types
 from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
@@ -148,7 +148,7 @@ def column(
     real = kinds - {"null"}
     fmt = property_format(prop)
     base = col.sqltype.split("(", 1)[0]
-    multiple = prop.get("multipleOf")
+    multiple = number_step(prop)  # multipleOf, or x-scale's 10^-s
     if multiple is not None and real not in ({"number"}, {"number", "integer"}):
         return None
     text, value, respell = "r", "r", None

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import orjson
+from tapwell.runner import probe
 from tapwell.runner.probe import cached_probe
 
 
@@ -43,3 +44,35 @@ def test_asked_once_per_version_and_never_kept_when_it_cannot_run(tmp_path: Path
     missing = [str(tmp_path / "no-such-connector")]
     assert cached_probe(tmp_path, "q.json", missing, "--help", _count, bool) is None
     assert not (tmp_path / ".tapwell" / "q.json").exists()
+
+
+def test_an_editable_connector_is_asked_again_when_its_source_changes(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A console script of an editable install never changes while its package's source does:
+    the key follows the package's module files (the script kept its key, and the stale answer
+    stayed until .tapwell/ was cleared)."""
+    src = tmp_path / "src"
+    (src / "tapfoo").mkdir(parents=True)
+    (src / "tapfoo" / "__init__.py").write_text("")
+    cli = src / "tapfoo" / "cli.py"
+    cli.write_text("def main():\n    print('about v1')\n")
+    monkeypatch.syspath_prepend(str(src))  # found by this interpreter, as an editable install is
+    monkeypatch.setattr(probe, "_RECENT_SECONDS", 0.0)  # a run's start reuses a walk for 2 s
+    script = tmp_path / "tap-foo"  # what pip writes for a console script
+    script.write_text(
+        f"#!{Path(sys.executable).parent / 'python'}\nimport sys\nsys.path.insert(0, {str(src)!r})\n"
+        "from tapfoo.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
+    )
+    script.chmod(0o755)
+
+    def ask() -> object:
+        return cached_probe(tmp_path, "p.json", [str(script)], "--about", _count, bool)
+
+    assert ask() == "about v1"
+    cli.write_text("def main():\n    print('about v2, a new capability')\n")
+    st = cli.stat()
+    os.utime(cli, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert ask() == "about v2, a new capability"
+    assert ask() == "about v2, a new capability"
+    assert len(orjson.loads((tmp_path / ".tapwell" / "p.json").read_bytes())) == 2

@@ -58,6 +58,19 @@ def test_runs_table_starts_the_error_with_its_cause(proj):
             "tap-x: ValueError: bad row (tap exit 1, target exit -15)",
         ),
         ("tap exit 1, target exit 0", "tap exit 1, target exit 0"),
+        # as runs record it since tapwell.runner.failure: the stage that failed alone
+        (
+            "target-postgres exit 2: password authentication failed (gave up after 3 attempts)",
+            "target-postgres: password authentication failed (exit 2; gave up after 3 attempts)",
+        ),
+        (
+            "target loader exit 1: ValueError: x (the same error in 2 attempts in a row)",
+            "target loader: ValueError: x (exit 1; the same error in 2 attempts in a row)",
+        ),
+        (
+            "tap-x killed by SIGKILL (gave up after 1 attempt)",
+            "tap-x killed by SIGKILL (gave up after 1 attempt)",
+        ),
         (
             "stalled: no output for 900s, killed (tap exit -9, target exit -9)",
             "stalled: no output for 900s, killed (tap exit -9, target exit -9)",

@@ -58,6 +58,8 @@ class AttemptResult:
     rows: dict[str, int] = field(default_factory=dict)  # loaded, as the target reports it
     sent: dict[str, int] = field(default_factory=dict)  # as the tap reports it
     source_name: str | None = None  # the mapper that failed, when tap_code is a mapper's
+    # the runner stopped the tap (or that mapper) after a target failed: tap_code is no cause
+    source_stopped: bool = False
     target_name: str | None = None  # the required target that failed (fan-out)
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
     # fan-out: the last state each target committed, by its state key (NAME@TARGET)
@@ -101,7 +103,7 @@ def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
     says (`tap: {catalog_flag: ...}`), else as the capabilities in the tap's `--about` say
     (`catalog` or `properties`, as Meltano reads them; the fast lane has asked it already), else
     read from the tap's `--help` once and cached in .tapwell/catalog_flags.json, keyed by the
-    command and its files' modification times."""
+    command and its version (tapwell.runner.probe)."""
     if tap.catalog_flag in ("--catalog", "--properties"):
         return tap.catalog_flag
     capabilities = fast_lane.about(project.root, argv).get("capabilities")
@@ -209,7 +211,7 @@ def run_attempt(
             if result.target_code != 0:
                 # a dead target cannot take more input; do not let the tap wait on a full pipe
                 sources.kill()
-            result.tap_code, result.source_name = sources.codes()
+            result.tap_code, result.source_name, result.source_stopped = sources.codes()
             threads.stop()
         result.sent = metrics.sent()
         # rows the target committed: none when it saved no state and failed
@@ -257,8 +259,12 @@ def _publish_saved(path: str, value: Any) -> None:
         pass  # the folder is gone: the run is ending
 
 
-def redacting_sink(secrets: list[str], lines: list[str], log: Sink | None) -> Sink:
-    lock = threading.Lock()
+def redacting_sink(
+    secrets: list[str], lines: list[str], log: Sink | None, lock: threading.Lock | None = None
+) -> Sink:
+    """A sink that appends each line, secrets masked, to `lines` (the run log) and hands it to
+    `log`. Sinks into the same `lines` share a `lock`, so their lines keep their order."""
+    lock = lock or threading.Lock()
 
     def sink(line: str) -> None:
         line = redact(line, secrets)

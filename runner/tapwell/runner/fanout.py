@@ -100,7 +100,7 @@ def run_fanout_attempt(
                 settings.on_spawn(f"target:{out.name}", out.proc.pid)
         metrics.outputs = outputs
         widen_pipe(sources.stdout)
-        copier = Copier(sources.stdout.fileno(), outputs, order, sink)
+        copier = Copier(sources.stdout.fileno(), outputs, order, sink, record=settings.record)
         if settings.stall_timeout is not None:
             copier.drop_after = max(settings.stall_timeout / 2, 1.0)
         copy = threading.Thread(target=copier.run, daemon=True, name="fanout-copy")
@@ -136,10 +136,11 @@ def run_fanout_attempt(
             failed = [t for t, c in zip(targets, codes, strict=True) if c != 0 and t.required]
             if failed:
                 sources.kill()
-            result.tap_code, result.source_name = sources.codes()
+            result.tap_code, result.source_name, result.source_stopped = sources.codes()
             sources.stdout.close()
             threads.stop()
-        _summarize(result, integration, targets, codes, outputs, order, metrics, copier, sink)
+        figures = settings.record or sink  # the run log's: the terminal hears the failure once
+        _summarize(result, integration, targets, codes, outputs, order, metrics, copier, figures)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
@@ -236,7 +237,8 @@ def _summarize(
     copier: Copier,
     sink: Sink,
 ) -> None:
-    """Exit codes, rows, lag and backpressure per target into the result, and a line each."""
+    """Exit codes, rows, lag and backpressure per target into the result, and a line each into
+    `sink` (the run log: a target's failure reaches the terminal in the run's own lines)."""
     for target, code, out in zip(targets, codes, outputs, strict=True):
         name = target.connector.name
         figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})

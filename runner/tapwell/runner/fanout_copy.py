@@ -116,6 +116,8 @@ class Copier:
     # a hung secondary never stalls the run; a required one waits for the stall watchdog
     drop_after: float = 600.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the run log alone: a required target that broke is the run's failure, said once at its end
+    record: Sink | None = None
 
     def run(self) -> None:
         started = time.thread_time()
@@ -160,7 +162,8 @@ class Copier:
                     out.written += self._write_all(out, memoryview(data))
                 except OSError:  # EPIPE: the target exited
                     out.alive = False
-                    self.sink(
+                    say = (self.record or self.sink) if out.required else self.sink
+                    say(
                         f"[tapwell] target {out.name} stopped reading"
                         + ("" if out.required else " (not required: the others go on)")
                     )

@@ -1,14 +1,22 @@
 """Ask a connector something once per version: `ARGV OPTION` (`--about`, `--help`) is run the
 first time, and what the caller reads from its output is kept in a JSON file under .tapwell/,
-keyed by the command and the modification times of its files (a reinstalled connector is asked
-again). The fast lane's negotiation and state recovery read `--about` (capabilities.json), a run
-reads which catalog flag an older tap takes from `--help` (catalog_flags.json)."""
+keyed by the command, the modification times of its files (a reinstalled connector is asked
+again) and, for a Python connector run by this interpreter (a console script, `python -m`), the
+modification times and sizes of its package's module files: an editable install's script never
+changes while its source does, and its answer then went stale until .tapwell/ was cleared. The
+fast lane's negotiation and state recovery read `--about` (capabilities.json), a run reads which
+catalog flag an older tap takes from `--help` (catalog_flags.json)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.machinery
+import importlib.util
 import os
+import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,8 +88,119 @@ def keep(path: Path, data: bytes) -> None:
 
 
 def _stamp(argv: list[str]) -> list[Any]:
-    """The cache key of a command: itself and the modification times of its files."""
-    return [argv, [os.stat(a).st_mtime_ns for a in argv if os.path.isfile(a)]]
+    """The cache key of a command: itself, the modification times of its files, and a digest of
+    the module files it runs (`_sources`; "" when they cannot be told)."""
+    files = [a for a in argv if os.path.isfile(a)]
+    return [argv, [os.stat(a).st_mtime_ns for a in files], _sources(argv, files)]
+
+
+_IMPORT = re.compile(rb"^from ([\w.]+) import ", re.MULTILINE)
+
+
+def _modules(argv: list[str], files: list[str]) -> list[str]:
+    """The modules a command runs with this interpreter: `python -m NAME`'s, and the one a
+    console script (pip's or setuptools' small file) imports its `main` from. A script whose
+    interpreter lives elsewhere (a connector's own virtualenv) is not read: its packages are not
+    this interpreter's, and reinstalling it rewrites the script (its time is in the key)."""
+    names = []
+    if "-m" in argv[:-1]:
+        names.append(argv[argv.index("-m") + 1])
+    here = os.path.dirname(sys.executable)
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(2048)
+        except OSError:
+            continue
+        shebang = head.split(b"\n", 1)[0]
+        if shebang.startswith(b"#!") and os.path.dirname(os.fsdecode(shebang[2:].strip())) == here:
+            names += [m.decode() for m in _IMPORT.findall(head)]
+    return names
+
+
+# root -> (when, digest): a run stamps the tap and the target several times in its first
+# fraction of a second (the fast lane, state recovery, the catalog flag), and both share the
+# kit's folder; one walk of each folder serves them
+_RECENT: dict[str, tuple[float, str]] = {}
+_RECENT_SECONDS = 2.0
+
+
+def _sources(argv: list[str], files: list[str]) -> str:
+    """A digest of the modification times and sizes of every module file under the packages the
+    command's modules belong to (each package on the dotted path, as this interpreter finds it
+    without importing it), reused for 2 s: a run asks for it several times as it starts."""
+    found: list[str] = []
+    for name in _modules(argv, files):
+        found += _package_dirs(name)
+    unique = sorted(set(found))
+    roots = [r for r in unique if not any(r.startswith(o + os.sep) for o in unique)]
+    return "".join(_root_digest(r) for r in roots)
+
+
+def _root_digest(root: str) -> str:
+    now = time.monotonic()
+    recent = _RECENT.get(root)
+    if recent is not None and now - recent[0] < _RECENT_SECONDS:
+        return recent[1]
+    digest = hashlib.blake2b(digest_size=6)
+    _digest_files(root, digest)
+    _RECENT[root] = (now, digest.hexdigest())
+    return digest.hexdigest()
+
+
+def _digest_files(path: str, digest: Any) -> None:
+    """Feed `digest` the path, modification time and size of each .py file under `path` (a
+    folder, or a module's file), in a fixed order."""
+    with contextlib.suppress(OSError):
+        if not os.path.isdir(path):
+            st = os.stat(path)
+            digest.update(f"{path} {st.st_mtime_ns} {st.st_size}\n".encode())
+            return
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            if e.name.endswith(".py") and e.is_file():
+                st = e.stat()
+                digest.update(f"{e.path} {st.st_mtime_ns} {st.st_size}\n".encode())
+            elif e.is_dir(follow_symlinks=False) and e.name != "__pycache__":
+                _digest_files(e.path, digest)
+
+
+def _package_dirs(name: str) -> list[str]:
+    """The folders of each package on `name`'s dotted path (`a`, `a.b`, ...), found the way an
+    import would find them but without running any of them (a package of an editable install may
+    live apart from its parent: tapwell.targets). [] when the top one is not installed here."""
+    parts = name.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])  # a top-level name imports nothing to find
+    except (ImportError, ValueError):
+        return []
+    dirs: list[str] = []
+    for i in range(1, len(parts) + 1):
+        if spec is None:
+            break
+        dirs += list(spec.submodule_search_locations or [])
+        if spec.submodule_search_locations is None and spec.origin and i == 1:
+            dirs.append(spec.origin)  # a top-level module alone
+        if i < len(parts):
+            spec = _find_child(".".join(parts[: i + 1]), spec.submodule_search_locations)
+    return [d for d in dirs if os.path.exists(d)]
+
+
+def _find_child(fullname: str, path: Any) -> importlib.machinery.ModuleSpec | None:
+    """The spec of submodule `fullname` in `path`, asked of the import system's finders (as
+    importlib does, without importing the parent)."""
+    if path is None:
+        return None
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        with contextlib.suppress(ImportError, ValueError, AttributeError):
+            found = find(fullname, list(path), None)
+            if found is not None:
+                return found
+    return None
 
 
 def _start(cmd: list[str], root: Path) -> subprocess.Popen[bytes] | None:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -38,7 +38,8 @@ class AttemptSettings:
     """How an attempt runs, whatever its shape (tap | target, or a fan-out): the run it belongs
     to, where its log lines and progress lines go, when a silent attempt is stopped, the
     integration's lock (held by the caller: the connectors inherit it, tapwell.runner.guard),
-    and `on_spawn(role, pid)`, told of each process started (the run's stage sampler)."""
+    `on_spawn(role, pid)`, told of each process started (the run's stage sampler), and `record`,
+    where lines for the run log alone go (default: `sink`)."""
 
     run_id: str | None
     sink: Sink
@@ -47,6 +48,7 @@ class AttemptSettings:
     progress_every: float = 10.0
     lock: RunLock | None = None
     on_spawn: Callable[[str, int], None] | None = None
+    record: Sink | None = None  # the run log alone (figures the terminal need not show)
 
 
 def resolve_command(connector: Connector | list[str]) -> list[str]:
@@ -163,18 +165,20 @@ class Sources:
 
     procs: list[tuple[str, subprocess.Popen[bytes]]]
     stdout: IO[bytes]
+    stopped: set[int] = field(default_factory=set)  # pids the runner killed (see kill)
 
-    def codes(self) -> tuple[int, str | None]:
+    def codes(self) -> tuple[int, str | None, bool]:
         """The tap's exit code, or a failed mapper's with its name: a mapper that dies takes
         the processes before it down with a broken pipe, so the last failed mapper is the
-        cause (a tap that fails ends its mappers' input, and they exit 0)."""
+        cause (a tap that fails ends its mappers' input, and they exit 0). Third: whether the
+        runner stopped that process itself (after the target died), so its code is no cause."""
         (_, tap), *mappers = self.procs
         code = tap.wait()
-        failed = [(proc.wait(), name) for name, proc in mappers]
-        for mcode, name in reversed(failed):
+        failed = [(proc.wait(), name, proc.pid) for name, proc in mappers]
+        for mcode, name, pid in reversed(failed):
             if mcode != 0:
-                return mcode, name
-        return code, None
+                return mcode, name, pid in self.stopped
+        return code, None, tap.pid in self.stopped
 
     def announce(self, on_spawn: Callable[[str, int], None] | None) -> None:
         """Tell `on_spawn` (the run's stage sampler) of the tap and of each mapper."""
@@ -189,8 +193,10 @@ class Sources:
             supervisor.log_stderr(proc, "tap" if i == 0 else "mapper", name)
 
     def kill(self) -> None:
+        """Stop those still running (an exit code already there is their own)."""
         for _, proc in self.procs:
             if proc.poll() is None:
+                self.stopped.add(proc.pid)
                 kill(proc)
 
 

@@ -11,8 +11,10 @@ A connector's exit code decides, as tapwell.singer.errors defines them:
 and an attempt whose target failed (other than with 75) before committing anything, with the same
 error as the attempt before it, is not retried again (`repeated`): that failure is deterministic.
 
-When one side dies the other usually fails as a consequence (the tap's broken pipe after the
-target's crash), so the side that failed first by its own code is the one that explains it.
+The code that decides is the culprit's (`culprit`): when one side dies the other usually fails
+as a consequence (the tap's broken pipe after the target's crash, or the runner stopping the tap
+then), so the side that failed first by its own code is the one that explains it, and the one
+tapwell.runner.failure names.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ DEFAULT_STALL_TIMEOUT_SECONDS = 1800.0
 CONFIG_EXIT = 2
 DATAERR_EXIT = 65
 TEMPFAIL_EXIT = 75
-_BROKEN_PIPE = {-signal.SIGPIPE, 128 + signal.SIGPIPE, -signal.SIGKILL}
+# a tap's (or mapper's) ends when its reader is gone: the pipe broke (signal, or the shell's 128+N)
+_BROKEN_PIPE = {-signal.SIGPIPE, 128 + signal.SIGPIPE}
 
 
 @dataclass
@@ -43,24 +46,37 @@ class Verdict:
     culprit: str  # "tap", "target" or "stall"
 
 
-def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
+def culprit(result: AttemptResult) -> str:
+    """The side whose failure explains the attempt's end: "tap" (or its failed mapper),
+    "target" or "stall". A code the runner caused is never the culprit: the tap it stopped
+    after the target died (`source_stopped`). Of two failures, the target's explains the tap's
+    broken pipe; a tap killed from outside (kill -9, the OOM killer) explains a target that
+    then read half a line; a tap that failed by its own code explains a target whose pipe broke."""
     if result.stalled:
-        return Verdict(True, False, "stall")
-    codes = {"target": result.target_code, "tap": result.tap_code}
-    if CONFIG_EXIT in codes.values():
-        return Verdict(False, True, "tap" if result.tap_code == CONFIG_EXIT else "target")
-    culprit = "target" if result.target_code != 0 else "tap"
-    if (
-        result.target_code != 0
-        and result.tap_code not in (0, *_BROKEN_PIPE)
-        and result.target_code in _BROKEN_PIPE
-    ):
-        culprit = "tap"
-    if DATAERR_EXIT in codes.values():
-        return Verdict(False, False, "tap" if result.tap_code == DATAERR_EXIT else "target")
-    if TEMPFAIL_EXIT in codes.values():
-        return Verdict(True, False, culprit)
-    return Verdict(policy.retry_unknown_errors, False, culprit)
+        return "stall"
+    tap_failed = result.tap_code != 0 and not result.source_stopped
+    if result.target_code == 0 or not tap_failed:
+        return "target" if result.target_code != 0 else "tap"
+    if result.tap_code in _BROKEN_PIPE:
+        return "target"
+    if result.tap_code < 0:
+        return "tap"
+    return "tap" if result.target_code in _BROKEN_PIPE else "target"
+
+
+def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
+    """Whether to try again, by the culprit's exit code (see the module's docstring)."""
+    side = culprit(result)
+    if side == "stall":
+        return Verdict(True, False, side)
+    code = result.tap_code if side == "tap" else result.target_code
+    if code == CONFIG_EXIT:
+        return Verdict(False, True, side)
+    if code == DATAERR_EXIT:
+        return Verdict(False, False, side)
+    if code == TEMPFAIL_EXIT:
+        return Verdict(True, False, side)
+    return Verdict(policy.retry_unknown_errors, False, side)
 
 
 def repeated(previous: tuple[str, int] | None, current: tuple[str, int]) -> bool:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from signal import SIGKILL
 from typing import Any
 
 from tapwell.runner import fast_lane
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
+from tapwell.runner.failure import Failure, describe
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
@@ -25,7 +27,15 @@ from tapwell.runner.masking import secrets_of, state_store_secrets
 from tapwell.runner.notify import Notifier, message
 from tapwell.runner.processes import AttemptSettings
 from tapwell.runner.project import Integration, Project
-from tapwell.runner.retry import TEMPFAIL_EXIT, classify, repeated, stall_timeout, waits
+from tapwell.runner.retry import (
+    CONFIG_EXIT,
+    DATAERR_EXIT,
+    TEMPFAIL_EXIT,
+    classify,
+    repeated,
+    stall_timeout,
+    waits,
+)
 from tapwell.runner.serve.live import LiveRun
 from tapwell.runner.statestore import StateBackend, open_backend
 from tapwell.singer.config import redact
@@ -55,7 +65,9 @@ class RunResult:
     rows: dict[str, int] = field(default_factory=dict)  # the last attempt's (see _absorb)
     attempt_rows: list[dict[str, int]] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)  # the last attempt's, as the tap reports
-    error: str | None = None
+    error: str | None = None  # the whole cause, as the run's record keeps it
+    failure: Failure | None = None  # the last failed attempt's (tapwell.runner.failure)
+    verdict: str = ""  # why no attempt followed the last failure ("gave up after 3 attempts")
     terminal_config: bool = False
     stalled: bool = False
     log: list[str] = field(default_factory=list)
@@ -66,23 +78,6 @@ class RunResult:
         return (
             self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
         )
-
-
-def _error_line(log: list[str], prefix: str, errors_only: bool = False) -> str:
-    """The line that explains a failure best: the connector's last line naming an error, else
-    (unless `errors_only`) its last line; never a METRIC line (figures, not a reason, and kept
-    off the terminal)."""
-    mine = [
-        ln
-        for ln in log
-        if ln.startswith(prefix) and not ln[len(prefix) :].lstrip().startswith("METRIC")
-    ]
-    errors = [
-        ln
-        for ln in mine
-        if "error" in ln.lower() or "traceback" in ln.lower() or "exception" in ln.lower()
-    ]
-    return (errors or ([] if errors_only else mine) or [""])[-1]
 
 
 def run_integration(
@@ -153,14 +148,18 @@ def _run_locked(
         full_refresh=full_refresh,
     )
     live = LiveRun(store, record, _stage_prefixes(integration))  # the log, followed live
-    sink = redacting_sink(secrets, result.log, _tee(live.log, log))
+    order = threading.Lock()
+    sink = redacting_sink(secrets, result.log, _tee(live.log, log), order)
+    # the run log alone: what the caller says in its own last line (describe_failure), figures
+    unseen: list[str] = []  # its lines, which the terminal has not shown
+    record_only = redacting_sink(secrets, result.log, _tee(live.log, unseen.append), order)
     store.save_run(record)
     _ask_ahead(project, integration)
     try:
         state = (
             _broken_state_note(store, integration.name, sink)
             if full_refresh
-            else _start_state(project, integration, store, sink, result.run_id)
+            else _start_state(project, integration, store, (sink, record_only), result.run_id)
         )
     except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
         result.error = redact(str(exc), secrets)
@@ -191,7 +190,9 @@ def _run_locked(
             result.attempts += 1
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
-                state = _catch_up(project, integration, store, sink, result.run_id, state)
+                state = _catch_up(
+                    project, integration, store, (sink, record_only), result.run_id, state
+                )
             settings = AttemptSettings(
                 result.run_id,
                 sink,
@@ -200,6 +201,7 @@ def _run_locked(
                 progress_every=progress_every,
                 lock=lock,
                 on_spawn=live.watch,
+                record=record_only,
             )
             attempt = _attempt_of(integration)(project, integration, store, state, settings)
             _absorb(result, attempt)
@@ -221,36 +223,39 @@ def _run_locked(
                 break
             verdict = classify(attempt, policy)
             result.terminal_config = verdict.terminal_config
-            result.error = _describe(integration, attempt, verdict.culprit, result.log[log_start:])
-            # the culprit, its exit code and its error line (the other side's fate varies)
-            culprit_code = attempt.tap_code if verdict.culprit == "tap" else attempt.target_code
-            failure = (
-                f"{verdict.culprit} {culprit_code} {result.error.partition(': ')[2]}",
-                attempt.states_saved,
-            )
+            failure = _failure(integration, attempt, verdict.culprit, result.log, log_start, unseen)
+            result.failure, result.error = failure, failure.text
+            n = result.attempts
+            # the culprit, its exit code and its line (the other side's fate varies)
+            this = (f"{verdict.culprit} {failure.code} {failure.cause}", attempt.states_saved)
             if (
                 verdict.retriable
                 and verdict.culprit == "target"
-                and culprit_code != TEMPFAIL_EXIT
-                and repeated(last_failure, failure)
+                and failure.code != TEMPFAIL_EXIT
+                and repeated(last_failure, this)
             ):
-                sink(
-                    f"[tapwell] attempt {result.attempts} failed: {result.error}; "
+                result.verdict = f"the same error in {n} attempts in a row, nothing committed"
+                result.error += f" (the same error in {n} attempts in a row)"
+                record_only(
+                    f"[tapwell] attempt {n} failed: {failure.brief}; "
                     "the same error as the attempt before, with nothing committed: not retried"
                 )
-                result.error += f" (the same error in {result.attempts} attempts in a row)"
                 break
-            last_failure = failure
-            if not verdict.retriable or result.attempts >= policy.attempts:
+            last_failure = this
+            if not verdict.retriable or n >= policy.attempts:
                 if verdict.retriable:
-                    result.error += f" (gave up after {result.attempts} attempts)"
+                    tries = f"{n} attempt" + ("s" if n > 1 else "")
+                    result.error += f" (gave up after {tries})"
+                    result.verdict = f"gave up after {tries}"
                 else:
-                    sink(f"[tapwell] attempt {result.attempts} failed: {result.error}; not retried")
+                    result.verdict = _not_retried(failure.code)
+                # the terminal hears it from the caller's last line (describe_failure)
+                record_only(f"[tapwell] attempt {n} failed: {failure.brief}; {result.verdict}")
                 break
             delay = next(delays)
-            sent = ", ".join(f"{s} {n:,}" for s, n in sorted(attempt.sent.items()))
+            sent = ", ".join(f"{st} {k:,}" for st, k in sorted(attempt.sent.items()))
             sink(
-                f"[tapwell] attempt {result.attempts} failed: {result.error}; retrying in {delay:g}s "
+                f"[tapwell] attempt {n} failed: {failure.brief}; retrying in {delay:g}s "
                 f"from the last saved state ({result.states_saved} checkpoint(s) so far"
                 + (f"; the tap sent {sent}" if sent else "")
                 + ")"
@@ -258,11 +263,12 @@ def _run_locked(
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
         result.error, result.terminal_config = str(exc), True
+        result.failure, result.verdict = None, ""
     except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
         result.error = "interrupted"
-        _finish(store, record, result, integration, notifier, sink, live)
+        _finish(store, record, result, integration, notifier, (sink, record_only), live)
         raise
-    _finish(store, record, result, integration, notifier, sink, live)
+    _finish(store, record, result, integration, notifier, (sink, record_only), live)
     _prune(store, project.state_config_for(integration.name).get("keep_runs_days"), log)
     return result
 
@@ -353,10 +359,12 @@ def _finish(
     result: RunResult,
     integration: Integration,
     notifier: Notifier,
-    sink: Callable[[str], None],
+    sinks: tuple[Callable[[str], None], Callable[[str], None]],
     live: LiveRun,
 ) -> None:
-    """Close the run record and notify, whatever the outcome."""
+    """Close the run record and notify, whatever the outcome. `sinks`: the run log and the
+    terminal, and the run log alone (a failed run's last line is the caller's, describe_failure)."""
+    sink, record_only = sinks
     record.ended_at = utcnow()
     record.outcome = (
         "succeeded" if result.ok else "interrupted" if result.error == "interrupted" else "failed"
@@ -368,7 +376,7 @@ def _finish(
     if behind:
         sink(f"[tapwell] {behind}")
     earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
-    sink(
+    (record_only if record.outcome == "failed" else sink)(
         f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or _unreported(result))
         + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")
@@ -447,7 +455,12 @@ def _behind(targets: dict[str, dict[str, Any]]) -> str:
             "not required target(s) failed and are behind: "
             + "; ".join(one(n, late[n]) for n in failed)
         )
-    rest = [one(n, g) for n, g in late.items() if n not in failed]
+    # a required target that failed is the run's failure, said once (tapwell.runner.failure)
+    rest = [
+        one(n, g)
+        for n, g in late.items()
+        if n not in failed and not (g["required"] and g["exit_code"] not in (0, None))
+    ]
     if rest:
         parts.append("target(s) that ended behind the tap: " + "; ".join(rest))
     return "; ".join(parts)
@@ -467,39 +480,43 @@ def _after_alone(
         store.put(integration.name, states[0], run_id=run_id, record=True, force=True)
 
 
-def _describe(
-    integration: Integration, attempt: AttemptResult, culprit: str, log: list[str]
-) -> str:
-    source = f"{attempt.source_name} exit" if attempt.source_name else "tap exit"
-    target = f"target {attempt.target_name} exit" if attempt.target_name else "target exit"
-    head = f"{source} {attempt.tap_code}, {target} {attempt.target_code}"
+def _failure(
+    integration: Integration,
+    attempt: AttemptResult,
+    culprit: str,
+    log: list[str],
+    start: int,
+    unseen: list[str],
+) -> Failure:
+    """The failed attempt told by its culprit alone (tapwell.runner.failure); `log` is the run's
+    log so far, of which this attempt's lines start at `start`; `unseen` are its lines that
+    never reached the terminal."""
     if culprit == "stall":
-        return f"stalled: no output for {stall_timeout(integration.retry):g}s, killed ({head})"
+        return Failure("", -SIGKILL, stalled_for=stall_timeout(integration.retry))
     if culprit == "tap":
-        name = attempt.source_name or integration.tap.name
+        role = "mapper" if attempt.source_name else "tap"
+        name, code = attempt.source_name or integration.tap.name, attempt.tap_code
     else:
+        role, code = "target", attempt.target_code
         name = attempt.target_name or integration.target.name
-    code = attempt.tap_code if culprit == "tap" else attempt.target_code
-    if code < 0:  # killed (kill -9, the OOM killer): its last info line is no reason
-        said = _error_line(log, f"[{name}]", errors_only=True)
-        line = f"{name} killed by {_signal_name(-code)}" + (f"; {said}" if said else "")
-    else:
-        line = _error_line(log, f"[{name}]")
-    return f"{head}" + (f": {line}" if line else "")
+    hidden = set(unseen)
+    return describe(role, name, code, log[start:], [ln for ln in log if ln not in hidden])
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
+def _not_retried(code: int) -> str:
+    """Why a failure with this exit code ends the run at once (tapwell.runner.retry)."""
+    if code == CONFIG_EXIT:
+        return "a configuration or authentication error: not retried"
+    if code == DATAERR_EXIT:
+        return "bad input: not retried"
+    return "not retried (retry.retry_unknown_errors is false)"
 
 
 def _start_state(
     project: Project,
     integration: Integration,
     store: StateBackend,
-    sink: Callable[[str], None],
+    sinks: tuple[Callable[[str], None], Callable[[str], None]],
     run_id: str,
 ) -> dict[str, Any] | None:
     """The state to start from: the saved one, or the one the target committed in the
@@ -514,6 +531,7 @@ def _start_state(
     After a successful run the runner holds every state the target printed, so the destination
     is not consulted (a difference then means someone else wrote it; `tapwell state recover
     --force` adopts it on purpose)."""
+    sink, record_only = sinks  # a destination that cannot be read: a note for the run log
     from tapwell.runner.recover import recovery_source
 
     name = integration.name
@@ -543,7 +561,7 @@ def _start_state(
         previous = next((r for r in store.runs(name, 5) if r.id != run_id), None)
         if previous is None or previous.outcome == "succeeded":
             return saved
-    found = _destination_state(project, integration, sink)
+    found = _destination_state(project, integration, record_only)
     if not found or found == saved:
         return saved
     store.put(name, found, run_id=run_id, record=True, force=True)
@@ -571,7 +589,7 @@ def _catch_up(
     project: Project,
     integration: Integration,
     store: StateBackend,
-    sink: Callable[[str], None],
+    sinks: tuple[Callable[[str], None], Callable[[str], None]],
     run_id: str,
     state: dict[str, Any] | None,
 ) -> dict[str, Any] | None:
@@ -579,6 +597,7 @@ def _catch_up(
     state; the destination's state then is ahead of ours, and starting from it replays nothing.
     Only once this run's target has committed a state: before that the destination may still
     hold a state this run means to leave behind (after `state set`, or a full refresh)."""
+    sink, record_only = sinks  # a destination that cannot be read: a note for the run log
     from tapwell.runner.recover import recovery_source
 
     if integration.fanout:
@@ -587,7 +606,7 @@ def _catch_up(
     source = recovery_source(project, integration)
     if source is None or not source.automatic:
         return state
-    found = _destination_state(project, integration, sink)
+    found = _destination_state(project, integration, record_only)
     if not found or found == state:
         return state
     store.put(integration.name, found, run_id=run_id, record=True, force=True)
@@ -612,6 +631,19 @@ def _destination_state(
 
 
 def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:
-    """The exception that tells the user what failed (ConfigError: exit 2, not retried)."""
-    text = f"integration {integration.name!r} failed: {result.error or 'see the run log'} (run {result.run_id}; `tapwell logs {result.run_id}`)"
+    """The exception whose one line ends `tapwell run`'s terminal output for a failed run (a
+    ConfigError: exit 2, not retried): the stage that failed and its exit code, the connector's
+    own line unless the terminal has shown it already, why no attempt followed, and the rows
+    committed before it."""
+    failure = result.failure
+    said = failure.brief if failure is not None else result.error or "see the run log"
+    if result.verdict:
+        said += f"; {result.verdict}"
+    rows = ", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items()))
+    if rows and failure is not None:
+        said += f"; rows committed: {rows}"
+    text = (
+        f"integration {integration.name!r} failed: {said} "
+        f"(run {result.run_id}; `tapwell logs {result.run_id}`)"
+    )
     return ConfigError(text) if result.terminal_config else SyncError(text)

@@ -1,9 +1,10 @@
-"""How `tapwell runs` shows a run's error: the root cause first, the exit codes after it.
+"""How `tapwell runs` shows a run's error: the root cause first, the exit code after it.
 
-A run's recorded error reads `tap exit 0, target exit 2: [target-postgres] target-postgres:
-error: CAUSE (gave up after 3 attempts)`; the table's narrow ERROR column then ended right
-before the cause. Shown as `target-postgres: CAUSE (tap exit 0, target exit 2; gave up after 3
-attempts)`, the first characters are the ones that say what went wrong.
+A run's recorded error reads `target-postgres exit 2: CAUSE (gave up after 3 attempts)`
+(tapwell.runner.failure; records of 0.1 read `tap exit 0, target exit 2: [target-postgres]
+target-postgres: error: CAUSE ...`); the table's narrow ERROR column then ended before the cause,
+or right at its start. Shown as `target-postgres: CAUSE (exit 2; gave up after 3 attempts)`, the
+first characters are the ones that say what went wrong.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from tapwell.runner.history import RunRecord
 _HEAD = re.compile(
     r"(?P<head>[\w.-]+ exit -?\d+, target (?:[\w.-]+ )?exit -?\d+): (?P<cause>.+)", re.DOTALL
 )
-_GAVE_UP = re.compile(r"\s*\((?P<tail>gave up after \d+ attempts?)\)$")
+# the stage (a name, or "role name" when the name does not say it) and its exit code
+_STAGE = re.compile(
+    r"(?P<stage>[\w.-]+(?: [\w.-]+)?) (?P<head>exit -?\d+): (?P<cause>.+)", re.DOTALL
+)
+_GAVE_UP = re.compile(
+    r"\s*\((?P<tail>(?:gave up after|the same error in) \d+ attempts?(?: in a row)?)\)$"
+)
 _CONNECTOR = re.compile(r"\[(?P<name>[^\]\s]+)\] (?:(?P=name): )?(?:error: )?")
 
 
@@ -26,12 +33,17 @@ def root_cause_first(error: str | None) -> str | None:
     if not error:
         return error
     m = _HEAD.fullmatch(error.strip())
-    if m is None:
+    stage = None if m else _STAGE.fullmatch(error.strip())
+    if m is None and stage is None:
         return error
-    cause, after = m.group("cause"), [m.group("head")]
+    found = m or stage
+    assert found is not None
+    cause, after = found.group("cause"), [found.group("head")]
     gave_up = _GAVE_UP.search(cause)
     if gave_up:
         cause, after = cause[: gave_up.start()], [*after, gave_up.group("tail")]
+    if stage is not None:
+        return f"{stage.group('stage')}: {cause} ({'; '.join(after)})"
     named = _CONNECTOR.match(cause)
     if named:
         cause = f"{named.group('name')}: {cause[named.end() :]}"

@@ -23,6 +23,7 @@ from tapwell.singer.schema import (
     FRACTIONS,
     fast_types,
     multiple_of,
+    number_step,
     parse_date,
     parse_datetime,
     property_format,
@@ -140,7 +141,8 @@ def check_lines(
         return []
     kinds = property_types(schema)
     fast = set(fast_types(schema)) | also
-    multiple = multiple_of(schema["multipleOf"]) if "multipleOf" in schema else None
+    step = number_step(schema)
+    multiple = multiple_of(step) if step is not None else None
     if multiple is not None:
         fast -= {int, Decimal}
     if not kinds or "null" in kinds:

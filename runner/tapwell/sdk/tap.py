@@ -74,6 +74,9 @@ class Stream:
     csv_lines: optional, for the csv fast lane (a `batch_config` with format csv): a function of
         the SyncContext giving (the columns, in order, and chunks as `lines` gives them of lines
         in tapwell's csv dialect, tapwell.sdk.tap_batch).
+    lines_bytes: optional, for the csv fast lane: about how many bytes the stream's csv lines will
+        take (a file source's size), so the last BATCH files are cut smaller and the target's load
+        after the tap has finished is short (tap_batch.write_line_files).
     """
 
     name: str
@@ -87,6 +90,7 @@ class Stream:
     property_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: LinesFn | None = None
     csv_lines: CsvLinesFn | None = None
+    lines_bytes: Callable[[SyncContext], int] | None = None
 
 
 LinesFn = Callable[[SyncContext, str, str], Iterable[tuple[bytes, int, Any]]]
@@ -369,12 +373,14 @@ class Tap:
             batch_cfg = None  # a stream that cannot write csv lines sends RECORD lines
         if stream.lines is not None and batch_cfg is not None:
             columns: Sequence[str] = ()
+            expected = 0  # the csv lines' size, about (jsonl lines are longer than the source's)
             if stream.csv_lines is not None and batch_cfg.format == "csv":
                 columns, chunks = stream.csv_lines(ctx)
+                expected = stream.lines_bytes(ctx) if stream.lines_bytes is not None else 0
             else:
                 chunks = stream.lines(ctx, "{", "}\n")
             count, top = tap_batch.write_line_files(
-                stream.name, chunks, batch_cfg, version, writer, state, columns
+                stream.name, chunks, batch_cfg, version, writer, state, columns, expected
             )
             progress.add(name, count)
             if top is not None and (max_value is None or top > max_value):

@@ -229,6 +229,7 @@ class BatchFile:
         self.format = cfg.format
         self.columns = tuple(columns)
         self.rows = 0
+        self.bytes = 0  # written by write_lines
         if self.format == "csv":
             self.f.write(csv_line(self.columns))
             self.csv_row = compile_csv_row(self.columns)
@@ -246,6 +247,7 @@ class BatchFile:
         that renders them itself writes them (tap-mysql's server-side csv)."""
         self.f.write(data)
         self.rows += rows
+        self.bytes += len(data)
 
     def close(self) -> str:
         """Flush to disk (fsync: a STATE will say these rows are done) and return the URL."""
@@ -265,15 +267,20 @@ def write_line_files(
     writer: Any,
     state: dict[str, Any],
     columns: Sequence[str] = (),
+    expected_bytes: int = 0,
 ) -> tuple[int, Any]:
     """A stream's jsonl lines (chunks of (lines, how many, greatest replication-key value or
     None), as tapwell.sdk.tap.Stream.lines gives them; csv: `columns` is the header) written into BATCH files of about
     `cfg.batch_size` rows, each announced by a BATCH message (with the version its rows carry)
     and followed by `state`, so the target commits and deletes it while the next is written (the
-    tap waits while more than `max_pending_files` are not). Returns (rows, greatest key)."""
+    tap waits while more than `max_pending_files` are not). With `expected_bytes` (about the
+    lines' size), the last files are cut smaller (tail_budget): the target loads the last one
+    after the tap has finished, and a short one ends the run sooner. Returns (rows, greatest
+    key)."""
     storage = cfg.storage()
     file: BatchFile | None = None
     count, top, seq = 0, None, 0
+    written, budget = 0, 0  # bytes written; the current file's byte budget (0: rows only)
     stamp = f"{os.getpid()}-{time.time_ns()}"
 
     def announce(file: BatchFile) -> None:
@@ -288,16 +295,28 @@ def write_line_files(
             storage.wait_below(cfg.max_pending_files)
             seq += 1
             file = BatchFile(cfg, storage, f"{_safe(stream)}-{stamp}-{seq}", columns)
+            budget = tail_budget(expected_bytes - written) if expected_bytes else 0
         file.write_lines(data, n)
         count += n
+        written += len(data)
         if chunk_top is not None and (top is None or chunk_top > top):
             top = chunk_top
-        if file.rows >= cfg.batch_size:
+        if file.rows >= cfg.batch_size or (budget and file.bytes >= budget):
             announce(file)
             file = None
     if file is not None:
         announce(file)
     return count, top
+
+
+TAIL_BYTES = 2 << 20  # the smallest file tail_budget asks for (about 10,000 rows of orders)
+
+
+def tail_budget(remaining: int) -> int:
+    """A new file's size in bytes when about `remaining` bytes of lines are still to come: half
+    of them (the files halve toward the end, so the last is small), at least TAIL_BYTES (a file
+    costs the target a commit). Only a cap: `batch_size` rows still cut a file first."""
+    return max(remaining // 2, TAIL_BYTES)
 
 
 def _safe(name: str) -> str:

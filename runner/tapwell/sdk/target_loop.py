@@ -523,10 +523,13 @@ class TargetLoop:
         for b in batches:  # (files too: a BATCH attached while the worker loads is the loop's)
             b.records, b.lines, b.keys, b.refused, b.files = [], [], [], {}, []
         state, before = self.pending_state, self.emitted_state
+        ready = getattr(self.loader, "before_behind", None)
+        if ready is not None:  # the loader's own work in this thread, before the load behind
+            ready(handed)
         job = Behind(handed, state, self._state_line(), self.states, before)
         self._new_batch()
         self.behind = job
-        job.start(self.loader.load, self.out)
+        job.start(getattr(self.loader, "load_behind", self.loader.load), self.out)
 
     def _wait_behind(self) -> None:
         """Wait for the load behind the reader, if any. When it failed, the loop is put back as

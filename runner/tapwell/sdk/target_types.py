@@ -89,7 +89,10 @@ class Loader(Protocol):
     from the files (Batch.files), with no row going through Python; other formats are read
     by the loop, record by record. And `overlaps(batches) -> bool`: whether the loop may load
     those batches in a worker thread while it reads on (tapwell.sdk.target_behind); its row
-    encoder then runs beside its `load`, and nothing else of it does."""
+    encoder then runs beside its `load`, and nothing else of it does. Such a loader may also
+    offer `load_behind(batches, state)`, the same load sized for a worker thread (it is called
+    there instead of `load`), and `before_behind(batches)`, called in the loop's thread right
+    before the batches are handed over: Python work that would fight the reader for the GIL."""
 
     def prepare(self, spec: StreamSpec) -> None: ...
 

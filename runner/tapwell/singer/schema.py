@@ -277,6 +277,27 @@ def exact_step(step: Any) -> Decimal | None:
     return exact
 
 
+def number_step(prop: dict[str, Any]) -> Any:
+    """The step a number property's values must be multiples of: `multipleOf`, or 10^-s for a
+    number with `x-scale` s and no `multipleOf` (our taps' spelling of a DECIMAL(p,s) past
+    singer-sdk's 28 digits): a value with more digits after the point than the column keeps is
+    refused, not rounded by the target's cast. None when the schema gives neither."""
+    if "multipleOf" in prop:
+        return prop["multipleOf"]
+    scale = prop.get("x-scale")
+    if type(scale) is int and scale >= 0 and "number" in property_types(prop):
+        return Decimal(1).scaleb(-scale)
+    return None
+
+
+def step_problem(prop: dict[str, Any], value: Any) -> str:
+    """What is wrong with `value`, which is no multiple of number_step(prop)."""
+    if "multipleOf" in prop:
+        return f"{value} is not a multiple of {prop['multipleOf']} (the schema's multipleOf)"
+    scale = prop["x-scale"]
+    return f"{value} has more than {scale} digits after the point (the schema's x-scale {scale})"
+
+
 def multiple_of(step: Any) -> Callable[[Any], bool] | None:
     """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
     Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
@@ -355,7 +376,8 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
     expected = " or ".join(sorted(kinds - {"null"})) or "null"
     if parse is not None:
         expected = f"{property_format(prop)} string"
-    multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
+    step = number_step(prop)
+    multiple = multiple_of(step) if step is not None else None
 
     def check(value: Any) -> str | None:
         if value is None:
@@ -368,7 +390,7 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
                     except ValueError:
                         return f"{value!r} is not a valid {expected}"
                 if multiple is not None and _is_number(value) and not multiple(value):
-                    return f"{value} is not a multiple of {prop['multipleOf']} (the schema's multipleOf)"
+                    return step_problem(prop, value)
                 return None
         shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
         return f"{shown} is not {expected}"
@@ -438,7 +460,7 @@ class _Field:
     check: Check  # the full check, which names the problem
     nullable: bool
     number: bool
-    multiple: Any = None  # multiple_of's test, when the property has multipleOf
+    multiple: Any = None  # multiple_of's test, when the property has a step (number_step)
 
 
 # Types a branch may name in generated source (builtins, so no look-up through the environment).
@@ -472,7 +494,8 @@ class CheckCode:
             kinds = property_types(prop)
             parse = _FORMAT_PARSERS.get(property_format(prop) or "") if "string" in kinds else None
             nullable = not kinds or "null" in kinds
-            multiple = multiple_of(prop["multipleOf"]) if "multipleOf" in prop else None
+            step = number_step(prop)
+            multiple = multiple_of(step) if step is not None else None
             fast = _fast_types(prop) - ({int, Decimal} if multiple else set())
             numeric = bool(set(kinds) & {"number", "integer"})
             self.fields.append(

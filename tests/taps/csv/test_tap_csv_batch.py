@@ -251,6 +251,35 @@ def test_csv_files_hold_the_dialect(bin_path, tmp_path):
     )
 
 
+def test_the_last_files_are_cut_smaller(bin_path, tmp_path):
+    """The files halve toward the end of the stream (tail_budget, from the source's size), so
+    the target's load of the last one, after the tap has finished, is short; every row is in
+    them once, in order, and the table is the RECORD path's."""
+    from tapwell.sdk.tap_batch import TAIL_BYTES, tail_budget
+
+    assert [tail_budget(r) for r in (0, TAIL_BYTES, 3 * TAIL_BYTES)] == [
+        TAIL_BYTES,
+        TAIL_BYTES,
+        3 * TAIL_BYTES // 2,
+    ]
+    path = tmp_path / "t.csv"
+    note = "x" * 200
+    rows = [f"{i},{i % 7},{note}" for i in range(1, 60_001)]  # about 12.5 MB
+    path.write_text("id,n,s\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    cfg = config(path)
+    cfg["streams"][0]["schema"]["properties"] = {c: COLUMNS[c] for c in ("id", "n", "s")}
+    lane = {"encoding": {"format": "csv"}, "storage": {"root": str(spool)}}
+    out, db = run(bin_path, tmp_path, "lane", {**cfg, "batch_config": lane})
+    names = [json.loads(m)["manifest"][0] for m in out.splitlines() if b'"BATCH"' in m]
+    assert len(names) >= 3  # one file of batch_size (100,000 rows) before
+    rec, rdb = run(bin_path, tmp_path, "records", cfg)
+    same = "SELECT id, n, s FROM t ORDER BY id"
+    assert query(db, same) == query(rdb, same)
+    assert query(db, "SELECT count(*), min(id), max(id) FROM t") == [(60_000, 1, 60_000)]
+
+
 def test_the_runner_gives_tap_csv_the_csv_lane(bin_path):
     about = {}
     for name in ("tap-csv", "target-duckdb"):

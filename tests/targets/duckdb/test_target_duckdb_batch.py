@@ -213,3 +213,30 @@ def test_long_fraction_prefilter_finds_one_across_pieces(tmp_path: Path, gz: boo
         text = clean + found
         for size in range(1, 40):
             assert holds(text, size), (sep, size)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_row_bound_holds_the_longest_row(tmp_path: Path, gz: bool) -> None:
+    """file_facts' bound on a file's longest row is at least its longest row (quoted newlines
+    and doubled quotes inside it, wherever pieces and blocks cut it) and at most two blocks past
+    it: a file of short rows stays under read_csv's default max_line_size."""
+    import gzip
+
+    from tapwell.targets.duckdb.files import MAX_LINE_SIZE, file_facts
+
+    def bound(text: bytes, size: int, block: int) -> int:
+        path = tmp_path / ("f.csv.gz" if gz else "f.csv")
+        path.write_bytes(gzip.compress(text) if gz else text)
+        return file_facts(str(path), gz, size, block).longest
+
+    field = '"' + ('a ""b"",\nc ' * 40) + '"'
+    # the long row among short ones, and last without its newline
+    for long, after in ((f"1,{field}\n", "3,z\n" * 5), (f"1,{field}", "")):
+        text = ("id,v\n" + '2,"x\n""y"""\n' * 7 + long + after).encode()
+        row = len(long.encode())
+        for size in (5, 64, 1 << 22):
+            for block in (3, 16, 50, 1 << 19):
+                got = bound(text, size, block)
+                assert row <= got <= row + 2 * min(block, size), (size, block, got)
+    short = b"id,v\n" + b'1,"a\nb"\n' * 100_000
+    assert bound(short, 1 << 22, 1 << 19) <= MAX_LINE_SIZE

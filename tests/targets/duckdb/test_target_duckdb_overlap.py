@@ -234,3 +234,87 @@ def test_a_schema_message_waits_for_the_load_behind(tmp_path):
     got = both(tmp_path, "schema", data)
     assert got["error"] is None and got["stdout"] == ['{"a":1}']
     assert [r[0] for r in got["rows"]] == [1, 2, 3]
+
+
+class ThreadsSeen(DuckDBLoader):
+    """DuckDBLoader noting, for each load, where it ran and DuckDB's threads setting then."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.seen: list[tuple[bool, int]] = []
+
+    def load(self, batches: Any, state: Any) -> None:
+        super().load(batches, state)
+        row = self.con.execute("SELECT current_setting('threads')").fetchone()
+        behind = threading.current_thread() is not threading.main_thread()
+        self.seen.append((behind, int(row[0]) if row else 0))
+
+
+@pytest.mark.parametrize(("threads", "overlap_threads"), [(2, 1), (3, 2)])
+def test_a_load_behind_the_reader_uses_overlap_threads_the_others_threads(
+    tmp_path, threads, overlap_threads
+):
+    """A load beside the reader runs with overlap_threads (the reader takes a core of its own);
+    a load in the reader's thread (the last one, at the end of the input) with threads."""
+    db = tmp_path / "t.duckdb"
+    cfg = {
+        "path": str(db),
+        "batch_size_rows": 2,
+        "threads": threads,
+        "overlap_threads": overlap_threads,
+    }
+    data = lines(schema("s", PROPS), *(rec(i) for i in range(1, 8)), state({"n": 7}))
+    loader = ThreadsSeen(cfg)
+    TargetLoop("target-duckdb", loader, cfg, _Out()).run(_Chunks(data))
+    assert (True, overlap_threads) in loader.seen
+    assert loader.seen[-1] == (False, threads)
+    assert {n for behind, n in loader.seen if behind} == {overlap_threads}
+    assert query(db, "SELECT count(*) FROM s") == [(7,)]
+
+
+def test_overlap_threads_is_a_setting_with_its_fix(tmp_path):
+    """A bad overlap_threads is refused like threads: one line naming the key, exit 2."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"path": str(tmp_path / "t.duckdb"), "overlap_threads": 0}))
+    result = subprocess.run(
+        [str(BIN / "target-duckdb"), "--config", str(cfg)],
+        input=b"",
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    last = result.stderr.decode().strip().splitlines()[-1]
+    assert last == "target-duckdb: error: config key overlap_threads: must be at least 1"
+
+
+class LinesSeen(DuckDBLoader):
+    """DuckDBLoader noting the thread each batch's lines table was built in."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.built: list[str] = []
+
+    def _lines_table(self, records: list[Any]) -> tuple[Any, bool]:
+        ready = any(built_for is records for built_for, _ in self._lines_ready)
+        self.built.append("reader" if ready else threading.current_thread().name)
+        return super()._lines_table(records)
+
+
+def test_the_lines_of_a_batch_behind_are_made_an_arrow_table_in_the_readers_thread(tmp_path):
+    """The Arrow table of a batch's RECORD lines is built before the batch is handed over
+    (before_behind), so the load behind does no Python work of its own that would fight the
+    reader for the GIL; the rows are those of a load in turn."""
+    data = lines(schema("s", PROPS), *(rec(i) for i in range(1, 10)), state({"n": 9}))
+    rows = {}
+    for overlap in (True, False):
+        db = tmp_path / f"l-{overlap}.duckdb"
+        cfg = {"path": str(db), "batch_size_rows": 3, "overlap_loads": overlap}
+        loader = LinesSeen(cfg)
+        TargetLoop("target-duckdb", loader, cfg, _Out()).run(_Chunks(data))
+        rows[overlap] = query(db, "SELECT id, amount::VARCHAR, note FROM s ORDER BY id")
+        if overlap:
+            assert loader.built[:2] == ["reader", "reader"], loader.built
+            assert loader._lines_ready == []
+        else:
+            assert set(loader.built) == {threading.main_thread().name}
+    assert rows[True] == rows[False] and len(rows[True]) == 9
