@@ -266,6 +266,10 @@ class TargetLoop:
             raise
         self.specs[msg.stream] = spec
         spec.encoder = self._row_encoder(spec, code)
+        waiting = self.batches.get(msg.stream)
+        if waiting is not None and not waiting.records and not waiting.files:
+            waiting.spec = spec  # its next rows or files are this SCHEMA's (the csv lane checks
+            # a file's values against batch.spec: a widened scale must be the new one)
 
     def _row_encoder(self, spec: StreamSpec, code: CheckCode) -> RowEncoder | None:
         """The loader's row encoder for this SCHEMA, if it offers one. With metadata columns it
