@@ -377,7 +377,12 @@ class DuckDBLoader:
         encode = stage.compile_row(table.staged, check)
         if encode is None:
             return None
-        return RowEncoder(encode, layout=table.staged, raw=table.raw is not None)
+        return RowEncoder(
+            encode,
+            layout=table.staged,
+            raw=table.raw is not None,
+            respell=stage.respell(table.staged),
+        )
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
         """The batch's staged rows: as the encoder made them, or made now from the records (a
@@ -525,6 +530,7 @@ class DuckDBLoader:
                 self.con.unregister(raw.LINES)
             del lines
         try:
+            raw.respell_rows(self.con, plan, batch.records)  # documents DuckDB spelled otherwise
             target = self._qualified(table.schema, table.name)
             rows = raw.staged_rows(plan, cols, bool(keys))
             try:

@@ -5,14 +5,16 @@ them (`plan`): one Arrow string column, read by `json_transform_strict` (given t
 key, as our writers write it; `json_transform` for a batch it refuses) into each property's JSON
 text, then checked and cast in one SQL statement into a temporary table. The SQL checks are those of
 the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
-tell (a present null from a missing property, an integral float in an integer column, a JSON
-document whose numbers two JSON writers may spell apart): a row they refuse, a line DuckDB cannot
-parse or a value its column cannot hold, and the loader decodes the batch's lines in Python
-instead (`decode`), so what is refused is refused by the usual check, with its usual one line.
+tell (a present null from a missing property, an integral float in an integer column): a row
+they refuse, a line DuckDB cannot parse or a value its column cannot hold, and the loader decodes
+the batch's lines in Python instead (`decode`), so what is refused is refused by the usual
+check, with its usual one line.
 
 Values arrive as the Python path stages them (stage.py): strings unescaped as JSON defines, numbers
 from the same text (a line with a run of 16 digits or a three-digit exponent never comes here:
-the loop keeps it for the exact parser), date-times cast by DuckDB from their text, JSON documents as minified JSON text.
+the loop keeps it for the exact parser), date-times cast by DuckDB from their text, JSON
+documents as minified JSON text with every number as the line spells it (a row whose document
+DuckDB writes otherwise, 1.50 as 1.5, gets it from Python after the read: `respell_rows`).
 A stream goes the Python way when any of its columns is of a kind not covered here (time,
 unions of kinds, `required`, multipleOf other than 10^-s, `_sdc_unchanged`, nested tables).
 """
@@ -33,13 +35,16 @@ from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
 from tapwell.singer.schema import exact_step, number_step, property_format, property_types
-from tapwell.singer.wire import dumps, parse_line, sniff_record
+from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
 
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
 N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside the columns
+SPELL = "_tapwell_spell"  # a row whose JSON documents Python writes (respell_rows)
+FIX = "_tapwell_spelled"  # those rows' documents as Python writes them, an Arrow table
+LINE = "d"  # a row's input line, as text (create_rows)
 SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
@@ -48,9 +53,17 @@ DATETIME = (
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?)?"  # an offset may have seconds
 )
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-# A number two JSON writers may spell differently (exponent, 16+ digits): JSON documents holding
-# one are written by the Python path's writer instead.
+# A number two JSON writers may spell differently (exponent, 16+ digits): a JSON document holding
+# one, where its input line is not at hand (nested tables' SQL), is written by the Python path.
 SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
+# A number DuckDB (and Python) may write otherwise than a line spells it: an exponent, -0, a
+# fraction ending in 0 after another digit or with five leading zeros, where a number can stand
+# (tapwell.singer.wire.may_respell; checked against DuckDB's writing on 100,000 random
+# spellings). Blanks as \x09 and the like: `_named` would rename the r of \r.
+RESPELLED = (
+    r"[:,\[][ \x09\x0a\x0d]*(-0|-?[0-9]+(\.[0-9]*[0-9]0|\.00000[0-9]*|(\.[0-9]+)?[eE][-+]?[0-9]+))"
+    r"[ \x09\x0a\x0d,\]}]"
+)
 # The message's version in the lax read: none in a batch without one (a line of another writer
 # may hold one before a last object key, and still end as ours: the loop did not see it), a whole
 # number in a batch with one (the loop chose lines ending in it; DuckDB reads the first of two).
@@ -66,12 +79,15 @@ class Column:
     """One column of the SQL, from `r` (the property's JSON text as DuckDB writes it, NULL when
     the property is null or missing): `text`, what the value is read from (a string's value, a
     number as a double; `r` itself when that is all), `value` (from `r` and `s`, that text) and
-    whether the property passes its check (`good`, from `r`, `s` and `v`, the value)."""
+    whether the property passes its check (`good`, from `r`, `s` and `v`, the value);
+    `respell`, for a JSON document: whether DuckDB's text of it is not the line's (from `r` and
+    `s`), so Python writes it (respell_rows)."""
 
     staged: StagedColumn
     text: str
     value: str
     good: str
+    respell: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +120,29 @@ def _ten_to_minus(step: Any) -> int | None:
     return -shape.exponent
 
 
-def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
-    """The SQL of one column (see Column), or None when its kind is not checked in SQL."""
+def as_written(line: str, prop: str) -> str:
+    """SQL: a document's text `r` as DuckDB writes it (minified, each number re-spelled from a
+    double: 1.50 as 1.5, 1E5 as 100000.0, -0 as 0) when every number in it is spelled as the
+    source spelled it: the input line holds `"prop":r` (as our writers write a document), or
+    holds no number DuckDB may spell otherwise (RESPELLED: a document with blanks, as tap-csv
+    passes a file's text on); else NULL, and the line goes to the Python path, which keeps each
+    number's text (tapwell.singer.wire.loads_spelled). A control character DuckDB escapes as
+    \\u001F (Python as \\u001f) goes there too. The key is written in hex: `_named` would
+    rename a key such as "r"."""
+    needle = (dumps(prop) + b":").hex()
+    return (
+        "CASE WHEN contains(r, '\\u00') THEN NULL "
+        f"WHEN contains({line}, decode(from_hex('{needle}')) || r) THEN r "
+        f"WHEN regexp_matches({line}, '{RESPELLED}') THEN NULL ELSE r END"
+    )
+
+
+def column(
+    col: StagedColumn, prop: dict[str, Any], key: bool, line: str | None = None
+) -> Column | None:
+    """The SQL of one column (see Column), or None when its kind is not checked in SQL. `line`:
+    the SQL of the record's input line, where a JSON document's text is looked for (as_written);
+    without it a document holding a number two writers may spell apart goes to Python."""
     kinds = set(property_types(prop))
     nullable = "null" in kinds and not key
     real = kinds - {"null"}
@@ -114,7 +151,7 @@ def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
     multiple = number_step(prop)  # multipleOf, or x-scale's 10^-s
     if multiple is not None and real not in ({"number"}, {"number", "integer"}):
         return None
-    text, value = "r", "r"
+    text, value, respell = "r", "r", None
     checks: list[str]
     if real == {"integer"} and base in (*INTEGER_TYPES, "DECIMAL"):
         value = f"TRY_CAST(r AS {col.sqltype})"
@@ -145,13 +182,17 @@ def column(col: StagedColumn, prop: dict[str, Any], key: bool) -> Column | None:
         checks = ["left(r, 1) = '\"'"]
     elif real and real <= {"object", "array"} and base == "JSON":
         starts = ", ".join(_lit("{" if k == "object" else "[") for k in sorted(real))
-        checks = [f"left(r, 1) IN ({starts})", f"NOT regexp_matches(r, '{SPELLED_APART}')"]
+        checks = [f"left(r, 1) IN ({starts})"]
+        if line is None:
+            checks.append(f"NOT regexp_matches(r, '{SPELLED_APART}')")
+        else:
+            text, value, respell = as_written(line, col.prop), "s", "s IS NULL"
     else:
         return None
     good = " AND ".join(f"({c})" for c in checks)
     # a null is refused when the property may not be null (SQL cannot tell it from a missing one)
     good = f"CASE WHEN r IS NULL THEN {'true' if nullable else 'false'} ELSE {good} END"
-    return Column(col, text, value, good)
+    return Column(col, text, value, good, respell)
 
 
 def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
@@ -165,7 +206,7 @@ def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
         return None
     columns = []
     for c in staged:
-        made = column(c, props[c.prop], c.prop in spec.key_properties)
+        made = column(c, props[c.prop], c.prop in spec.key_properties, LINE)
         if made is None:
             return None
         columns.append(made)
@@ -229,8 +270,11 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     r_names = ", ".join(f"r{j}" for j in range(n))
     s_names = "".join(f", s{j}" for j, c in enumerate(p.columns) if c.text != "r")
     if strict:
-        lines = f"SELECT n AS {N}, try(json_transform_strict(try(decode(j)), ?)) AS ok FROM {LINES}"
-        broken, carried = "ok IS NULL", ""
+        lines = (
+            f"SELECT {N}, d, try(json_transform_strict(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES})"
+        )
+        broken, carried = "ok IS NULL", ", d"
     else:
         # A property written twice: DuckDB reads the first, the Python parser the last, so the
         # line is BAD (decoded in Python). Only a line with more keys than properties it gave a
@@ -246,8 +290,14 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
             "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
         )
         carried = ", d, nk"
+    spell = [
+        f"(r{j} IS NOT NULL AND {_named(c.respell, j)})"
+        for j, c in enumerate(p.columns)
+        if c.respell is not None
+    ]
+    spelled = f"({' OR '.join(spell)}) AS {SPELL}, " if spell else ""
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {N}, {', '.join(values)}, "
+        f"CREATE OR REPLACE TEMP TABLE {ROWS} AS SELECT {N}, {', '.join(values)}, {spelled}"
         f"(broken OR {' OR '.join(bad) or 'false'}) AS {BAD} "
         f"FROM (SELECT {N}, broken, {r_names}{s_names}, {', '.join(vs)} FROM ("
         f"SELECT {N}, ({broken}) AS broken, {r_names}{''.join(', ' + x for x in ss)} FROM ("
@@ -288,6 +338,34 @@ def strict_first(version: int | None, mentions_version: bool) -> bool:
     so it still ends as ours) would lose it, so lines that name "version" anywhere (a property of
     that name too) are read the lax way, which checks there is none."""
     return version is not None or not mentions_version
+
+
+def respell_rows(con: Any, p: Plan, lines: list[bytes]) -> None:
+    """The rows of ROWS whose documents DuckDB wrote otherwise than their lines spell them (a
+    number such as 1.50 or 1E5, a control character) get them as the Python path writes them:
+    each such line read again keeping every number's text (tapwell.singer.wire.loads_spelled).
+    Only those lines, so a batch with a few such documents stays in SQL."""
+    documents = [(j, c) for j, c in enumerate(p.columns) if c.respell is not None]
+    if not documents:
+        return
+    found = con.execute(f"SELECT {N} FROM {ROWS} WHERE {SPELL}").fetchall()
+    if not found:
+        return
+    import pyarrow as pa  # as lines_table
+
+    rows = [n for (n,) in found]
+    records = [loads_spelled(lines[n]).get("record") or {} for n in rows]
+    arrays = [pa.array(rows, type=pa.int64())]
+    for _, c in documents:
+        values = [r.get(c.staged.prop) for r in records]
+        arrays.append(pa.array([None if v is None else dumps(v).decode() for v in values]))
+    names = ["n", *[f"c{j}" for j, _ in documents]]
+    con.register(FIX, pa.table(arrays, names=names))
+    try:
+        sets = ", ".join(f"{quote_ident(c.staged.column)} = {FIX}.c{j}" for j, c in documents)
+        con.execute(f"UPDATE {ROWS} SET {sets} FROM {FIX} WHERE {ROWS}.{N} = {FIX}.n")
+    finally:
+        con.unregister(FIX)
 
 
 def staged_rows(p: Plan, cols: list[str], upsert: bool) -> str:

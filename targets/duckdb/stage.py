@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tapwell.sdk.target import ValueRefused
+from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.schema import CheckCode, build_function
 
 from .types import Refused, as_json, as_text, canonical, double_refusal, value_check
@@ -196,3 +197,13 @@ def arrow_table(columns: Sequence[StagedColumn], rows: Sequence[tuple[Any, ...]]
     }
     arrays = [pa.array([r[j] for r in rows], type=types[c.arrow]) for j, c in enumerate(columns)]
     return pa.table(arrays, names=[f"c{j}" for j in range(len(columns))])
+
+
+def respell(
+    columns: Sequence[StagedColumn],
+) -> Callable[[dict[str, Any], bytes], dict[str, Any]] | None:
+    """RowEncoder.respell for a table with JSON columns: each document keeps every number as
+    its input line spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the
+    SQL path and the csv lane store it. None without JSON columns."""
+    documents = [c.prop for c in columns if c.sqltype == "JSON" and not c.unchanged]
+    return respeller(documents) if documents else None

@@ -5,6 +5,10 @@ A stream name becomes a file name by replacing what a file name cannot safely ho
 `a_b` and `a:b` would all write `a_b.jsonl`. The first stream to write a file owns it, recorded
 in `.tapwell-owners.json` in the same folder so it holds across runs; another stream that maps
 to that file is refused before anything is written.
+
+A record is written minified, every number as its input line spells it (`1.50`, `1E5`, `-0`
+stay so; tapwell.sdk.target_lanes.respeller) and every string as JSON defines it (escaped only
+where JSON needs it), as target-duckdb stores a JSON document.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import os
 import re
 from typing import IO, Any
 
-from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
+from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ConfigError, ProtocolError
 from tapwell.singer.wire import dumps
 
@@ -59,6 +64,17 @@ class JsonlLoader:
             self.files[spec.name] = open(path, "ab")  # noqa: SIM115
         except OSError as exc:
             raise ConfigError(f"cannot open {path}: {exc.strerror or exc}") from None
+
+    def row_encoder(self, spec: StreamSpec, check: Any) -> RowEncoder:
+        """Each record checked as the loop checks it and kept as it is, except that a record
+        whose line may hold a number the reader spelled otherwise is read again from its line."""
+        checked = spec.check
+
+        def encode(record: dict[str, Any], line: int | None) -> dict[str, Any]:
+            checked(record, line)
+            return record
+
+        return RowEncoder(encode, respell=respeller(None))
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         for batch in batches:

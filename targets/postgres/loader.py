@@ -18,6 +18,7 @@ from psycopg import sql
 from tapwell.sdk import nested
 from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
+from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
@@ -31,7 +32,7 @@ from .files import load_files
 from .merge import STAGE, UNCHANGED
 from .owners import Owners
 from .stream import Streamer
-from .types import pg_type, wider
+from .types import family, pg_type, wider
 
 LOG = logging.getLogger("target-postgres")
 
@@ -197,12 +198,15 @@ class PostgresLoader:
             return None
         keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
+        # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
+        documents = [prop for prop, _, t in columns if family(t) in ("json", "jsonb")]
         return RowEncoder(
             encode,
             key,
             columns,
             None if self.streamer.broken else self.streamer.feed,
             compile_row_encoder(columns, check, clean=True, nul=table.nul),
+            respell=respeller(documents) if documents else None,
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:

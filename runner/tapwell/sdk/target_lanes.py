@@ -8,13 +8,15 @@ it uses as closure variables (each costs every call); the rare paths go through 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.wire import dumps, needs_exact
+from tapwell.singer.wire import dumps, loads_spelled, may_respell, needs_exact
 
 # Adds a RECORD to its begun batch: (its message object, line number, input line or None).
 Lane = Callable[[dict[str, Any], int, bytes | None], None]
@@ -108,9 +110,12 @@ def encoding_lane(
     """`lane` for a batch of the loader's encoded rows (and their keys, for its dedupe)."""
     encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
     key, append, add_line = encoder.key, batch.records.append, batch.lines.append
+    respell = encoder.respell
 
     def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
         record = message["record"]
+        if respell is not None and line is not None:
+            record = respell(record, line)
         if stamp is not None:  # the encoder checks the tap's fields, as spec.check
             record = stamp(record, message)
         try:
@@ -132,6 +137,46 @@ def encoding_lane(
             new_version(batch, version)
 
     return add
+
+
+def respeller(
+    props: Collection[str] | None,
+) -> Callable[[dict[str, Any], bytes], dict[str, Any]]:
+    """RowEncoder.respell for a loader that stores the JSON text of `props` (None: of the whole
+    record). A record is kept as it is when its line holds each of those objects and arrays as
+    `dumps` writes it (`"prop":{...}`, as our writers write them: their numbers are spelled as
+    the line spells them), or when the line holds no number the reader may have spelled
+    otherwise (tapwell.singer.wire.may_respell); else those values are read again from the line,
+    every number as it was written (`1.50`, `1E5`, `-0`)."""
+    keys = None if props is None else [(p, dumps(p) + b":") for p in props]
+    text = orjson.dumps  # what dumps calls for JSON's own types; it refuses others (Decimal)
+
+    def as_written(record: dict[str, Any], line: bytes) -> bool:
+        try:
+            if keys is None:
+                return b'"record":' + text(record) in line
+            for prop, key in keys:
+                value = record.get(prop)
+                if value is None:
+                    continue
+                kind = type(value)  # (a number's text may begin another's: 1.5 of 1.50)
+                if (kind is not dict and kind is not list) or key + text(value) not in line:
+                    return False
+        except TypeError:
+            return False
+        return True
+
+    def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
+        if as_written(record, line) or not may_respell(line):
+            return record
+        again = loads_spelled(line).get("record")
+        if type(again) is not dict:  # pragma: no cover - the loop read it as a RECORD line
+            return record
+        if keys is None:
+            return again
+        return {**record, **{p: again[p] for p, _ in keys if p in again and p in record}}
+
+    return respell
 
 
 def raw_key(stream: str) -> bytes:
@@ -211,4 +256,5 @@ __all__ = [
     "raw_key",
     "raw_lane",
     "refused",
+    "respeller",
 ]

@@ -417,7 +417,9 @@ class TargetLoop:
                     self._check_limits(msg.stream)
                     continue
                 record = file_record(msg, line_no, self._source, path, row_no, row)
-                self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
+                message = RecordMessage(msg.stream, record, version=msg.version)
+                # with its RECORD line, which a loader storing JSON text reads numbers from
+                self.on_record(message, line_no, head + stripped[1:] + tail)
             self.read_files.append((path, gz))
         self.files_pending = True  # the next STATE commits them (and deletes the files)
 

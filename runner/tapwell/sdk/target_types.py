@@ -33,7 +33,9 @@ class RowEncoder:
     and the encoder may skip looking for them. `raw`: the loader also takes the stream's
     RECORD lines as they are (bytes in Batch.records, with their line numbers), when they are
     written as tapwell's writers write them (target_lanes.raw_lane): it checks them itself, and
-    decodes them with `encode` when it cannot (to raise the usual error)."""
+    decodes them with `encode` when it cannot (to raise the usual error). `respell(record,
+    line)`, when given, comes before `encode`: the record as its input line spells its numbers,
+    for a loader that stores JSON text (tapwell.sdk.target_lanes.respeller)."""
 
     encode: Callable[[dict[str, Any], int | None], Any]
     key: Callable[[dict[str, Any]], Any] | None = None
@@ -41,6 +43,7 @@ class RowEncoder:
     feed: Callable[[Batch], None] | None = None
     encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
     raw: bool = False
+    respell: Callable[[dict[str, Any], bytes], dict[str, Any]] | None = None
 
 
 @dataclass

@@ -13,6 +13,10 @@ Exactness rules kept here, once, for every tap and target:
   reads it. `dumps` (STATE, SCHEMA, the mapper's records) checks each datetime; the hot
   `write_record` leaves them to orjson, so a tap that hands it datetimes from such a zone passes
   them through `exact_instant` (tapwell's taps read their sources in UTC sessions).
+- A number keeps its spelling where a target stores JSON text (a document, a JSONL line): a line
+  that may hold one the readers above would write back otherwise (`1.50`, `1E5`, `-0`,
+  `0.000001`: `may_respell`) is read again by `loads_spelled`, whose numbers (`JsonNumber`)
+  `dumps` writes as they were written.
 """
 
 from __future__ import annotations
@@ -77,12 +81,59 @@ def exact_instant(value: datetime) -> datetime:
     return value
 
 
+class JsonNumber(Decimal):
+    """A JSON number as `loads_spelled` reads it: its exact value (a Decimal, so it checks,
+    compares and converts as one) and its text as the source wrote it, which `dumps` writes back
+    (a Decimal's own text would be `1E+5` for `1E5`)."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+# A number whose text the fast readers would not write back as it is: an exponent (1E5, 1e+5),
+# an integer -0, a fraction with five leading zeros (0.000001: orjson writes 1e-6, a Decimal
+# 1E-7) or ending in 0 after another digit (1.50, 2.00; `1.0` stays). Found as needs_exact finds
+# its numbers (one translate, then substrings; 5x faster than one regex): digits become "9" but
+# 0 stays "0", "e"/"E" become "e", a delimiter that may end a number (`,`, `]`, `}`, a blank)
+# ",", points and minus signs stay, anything else " ". A fraction ending in 0 is then confirmed
+# by a regex over the line. Text in a string that looks like such a number (`"a 2e"`, a time's
+# `.000001`) only costs a second reading; a time's `:00.500000+00:00` is no such number.
+# tests/singer/test_wire_spelled.py checks on random spellings that a line this does not find
+# reads and writes back unchanged.
+_SPELLING = bytes(
+    c if c in b"0.-" else ord("9") if c in b"123456789" else ord("e") if c in b"eE"
+    else ord(",") if c in b",]} \t\r\n" else 32
+    for c in range(256)
+)  # fmt: skip
+_FRACTION_ZERO = re.compile(rb"\.[0-9]*[0-9]0[,\]}\s]")
+
+
+def may_respell(raw: bytes) -> bool:
+    """Whether a line may hold a number that `loads` would write back spelled otherwise (`1.50`
+    as 1.5): a target that stores JSON text reads such a line again with `loads_spelled`."""
+    t = raw.translate(_SPELLING)
+    return (
+        b"9e" in t
+        or b"0e" in t
+        or b"-0," in t
+        or b".00000" in t
+        or (b"0," in t and _FRACTION_ZERO.search(raw) is not None)
+    )
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return orjson.Fragment(orjson.dumps(exact_instant(value), option=_OPTS))
     if isinstance(value, (date, time)):
         return orjson.Fragment(orjson.dumps(value, option=_OPTS))
     if isinstance(value, Decimal):
+        if type(value) is JsonNumber:
+            return orjson.Fragment(value.text)
         if not value.is_finite():
             raise TypeError(f"{value} is not a JSON number")
         return orjson.Fragment(str(value))
@@ -168,10 +219,28 @@ def loads(line: bytes | str) -> Any:
             if "infinity when parsed as double" not in str(exc):
                 raise
             # a number past a double's range (1e400): valid JSON, read exactly below
+    return _loads_exact(raw, Decimal, int)
+
+
+def loads_spelled(line: bytes | str) -> Any:
+    """`loads`, every number keeping its text: each fraction or exponent, and -0, as a
+    JsonNumber (which `dumps` writes as it was written), other integers as ints. Slower than
+    `loads`: for the lines `may_respell` finds, by a target that stores JSON text."""
+    return _loads_exact(line.encode() if isinstance(line, str) else line, JsonNumber, _int)
+
+
+def _int(text: str) -> int | JsonNumber:
+    return JsonNumber(text) if text == "-0" else int(text)
+
+
+def _loads_exact(raw: bytes, parse_float: Any, parse_int: Any) -> Any:
+    """json.loads with these number readers, refusing what `loads` refuses."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(limit + 1100)  # as deep as orjson's 1024 levels on this path too
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        return json.loads(
+            raw, parse_float=parse_float, parse_int=parse_int, parse_constant=_no_constant
+        )
     except RecursionError:
         raise UnreadableJSON("nested too deeply to read (up to 1024 levels always load)") from None
     except UnreadableJSON:
@@ -382,11 +451,14 @@ class MessageWriter:
 
 
 __all__ = [
+    "JsonNumber",
     "MessageWriter",
     "RecordMessage",
     "dumps",
     "exact_instant",
     "loads",
+    "loads_spelled",
+    "may_respell",
     "parse_line",
     "read_messages",
     "sniff_record",

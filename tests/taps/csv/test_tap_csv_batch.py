@@ -56,10 +56,10 @@ EDGES = {
         "2024-06-01T12:00:00-00:00",
         " 2024-06-01T12:00:00+01:00 ",
     ],
-    # (not 1.50 in a document: target-duckdb's RECORD path keeps '1.50' in SQL, '1.5' when a
-    # 16-digit run elsewhere sends the batch through Python; the csv lane keeps '1.50')
+    # (every lane stores a document's numbers as the file spells them: 1.50, 1E5, -0)
     "doc": [
         '{"a": 1.5, "b": [1, "x"]}',
+        '{"a": 1.50, "b": [1E5, -0, 2.0E0], "c": {"d": 0.000001}}',
         "[]",
         '{"n":12345678901234567890,"f":0.1}',
         "\\N",
@@ -365,10 +365,11 @@ def _fuzz_value(rng: Any, column: str) -> str:
             + rng.choice(["", ".5", ".123456", ".000001", ".100000"])
             + rng.choice(["", "Z", "+05:30", "-08:00", "+00:00", "-00:00"])
         ),
-        # (1.5, not 1.50: target-duckdb's Python path writes 1.50 as 1.5 in a document, known)
         "doc": lambda: rng.choice(
             [
                 '{"a": 1.5, "b": [1, "x"]}',
+                f'{{"amount": {rng.randrange(10**6)}.{rng.randrange(100):02d}, "n": [-0, 1E5, 1e-7]}}',
+                '{"a": [1.50, 10.10, 2.0E0, 1E400, 12345678901234567.0]}',
                 "[]",
                 '{"n": 12345678901234567890}',
                 "{}",
