@@ -62,8 +62,9 @@ def test_missing_driver_is_one_line_exit_2(tmp_path, name, package, module, extr
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith(f"{name}: error:")]
     assert lines == [
-        f"{name}: error: {name} needs the Python module {module}, which is not installed: "
-        f"pip install 'tapwell[{extra}]' (in a checkout: .venv/bin/pip install -e '.[{extra}]')"
+        f"{name}: error: the Python module {module} is not installed: install "
+        f"tapwell's '{extra}' extra (from a clone: .venv/bin/pip install --constraint "
+        f"constraints.txt -e '.[{extra}]')"
     ]
 
 

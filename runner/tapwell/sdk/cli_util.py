@@ -36,7 +36,7 @@ def run_main(
         try:
             body()
         except ModuleNotFoundError as exc:
-            raise missing_driver(name, exc) from None
+            raise missing_driver(exc) from None
         return 0
     except TapwellError as exc:
         hidden = secrets() if callable(secrets) else secrets
@@ -52,15 +52,16 @@ def run_main(
         return 130
 
 
-def missing_driver(name: str, exc: ModuleNotFoundError) -> ConfigError:
+def missing_driver(exc: ModuleNotFoundError) -> ConfigError:
     """A connector's driver that is not installed is a setup problem (exit 2, never retried) named
     with the command that installs it, not a traceback; any other missing module is re-raised."""
     extra = DRIVER_EXTRAS.get((exc.name or "").split(".")[0])
     if extra is None:
         raise exc
     return ConfigError(
-        f"{name} needs the Python module {exc.name}, which is not installed: "
-        f"pip install 'tapwell[{extra}]' (in a checkout: .venv/bin/pip install -e '.[{extra}]')"
+        f"the Python module {exc.name} is not installed: install tapwell's "
+        f"'{extra}' extra (from a clone: .venv/bin/pip install --constraint constraints.txt "
+        f"-e '.[{extra}]')"
     )
 
 
