@@ -158,10 +158,9 @@ def _too_many_digits(text: str, value: Decimal, precision: int, scale: int) -> s
         problem = f"{got_scale} digits after the point, past the column's {scale}"
     room = decimal_room(max(got_whole, precision - scale), max(got_scale, scale))
     return (
-        f"{text!r} has {problem} (DECIMAL({precision},{scale}), inferred from the sample rows, or "
-        "declared): declare the column in column_types with room for it, e.g. "
-        f'{{"type": ["null", "number"], "x-precision": {room[0]}, "x-scale": {room[1]}}}, '
-        "or raise sample_rows (0: all rows)"
+        f"{text!r} has {problem} (DECIMAL({precision},{scale}), as declared: an inferred column "
+        "is widened instead): declare the column in column_types with room for it, e.g. "
+        f'{{"type": ["null", "number"], "x-precision": {room[0]}, "x-scale": {room[1]}}}'
     )
 
 

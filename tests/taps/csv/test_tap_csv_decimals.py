@@ -53,6 +53,8 @@ def _expected() -> list[tuple[Any, ...]]:
 
 def _config(tmp_path: Path, **extra: Any) -> Path:
     stream = {"name": "d", "path": str(tmp_path / "d.csv"), "key_properties": ["id"]}
+    if "column_types" in extra:
+        stream["column_types"] = extra.pop("column_types")
     cfg = tmp_path / "tap.json"
     cfg.write_text(json.dumps({"streams": [stream], **extra}))
     return cfg
@@ -252,9 +254,11 @@ def test_wide_decimals_load_exactly_into_target_postgres(bin_path, tmp_path, lan
 def test_a_later_row_with_more_digits_is_one_line_with_the_fix(
     bin_path, tmp_path, lane, later, problem
 ) -> None:
+    """A declared precision (an inferred one is widened: test_tap_csv_widen.py)."""
     rows = ["12.50", "3.1", "1.500", "", later, "4.00"]  # 1.500: the same number as 1.50, taken
     (tmp_path / "d.csv").write_text("id,amt\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)))
-    extra: dict[str, Any] = {"sample_rows": 2}
+    declared = {"amt": {"type": ["null", "number"], "x-precision": 18, "x-scale": 2}}
+    extra: dict[str, Any] = {"sample_rows": 2, "column_types": declared}
     if lane == "csv":
         extra["batch_config"] = {
             "encoding": {"format": "csv", "compression": "none"},
@@ -265,7 +269,7 @@ def test_a_later_row_with_more_digits_is_one_line_with_the_fix(
     errors = [line for line in err.splitlines() if "error" in line]
     assert proc.returncode == 65 and len(errors) == 1 and "Traceback" not in err, err
     assert f"d.csv line 6, stream 'd', column 'amt': {problem}" in errors[0], errors[0]
-    assert "column_types" in errors[0] and "sample_rows" in errors[0], errors[0]
+    assert "column_types" in errors[0] and "as declared" in errors[0], errors[0]
     assert '"x-precision": 38' in errors[0], errors[0]
     messages = [json.loads(line) for line in proc.stdout.splitlines()]
     assert not [m for m in messages if m["type"] in ("RECORD", "BATCH")]  # nothing of the chunk
