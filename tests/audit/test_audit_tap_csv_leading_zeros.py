@@ -1,9 +1,8 @@
 """tap-csv infers a column of codes with leading zeros (zip codes, product codes: `02134`, `007`)
 as an integer and sends 2134 and 7 (audit, 2026-12-06): the zeros are gone, and `02134` and
 `2134` become one value, so with the column as the key one row replaces the other in the
-target without a word (3 rows in the file, 2 in the table). Not fixed here: taps/csv is being
-changed by csvwiden today; the test is a strict xfail so that it fails, and is unmarked, when
-the inference keeps such a column as text."""
+target without a word (3 rows in the file, 2 in the table). Now a sampled value with
+a zero before another digit makes the column a string."""
 
 from __future__ import annotations
 
@@ -12,14 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 BIN = Path(sys.executable).parent
 
 
-@pytest.mark.xfail(
-    strict=True, reason="tap-csv infers 02134 as the integer 2134 (taps/csv: csvwiden's path today)"
-)
 def test_codes_with_leading_zeros_arrive_as_written(tmp_path: Path) -> None:
     (tmp_path / "zip.csv").write_text("zip,city\n02134,Boston\n2134,Elsewhere\n10001,NYC\n")
     tap = tmp_path / "tap.json"
