@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
+from functools import partial
 from itertools import chain, compress, repeat
 from typing import Any
 
@@ -27,7 +28,7 @@ from tapwell.singer.schema import property_format, property_types
 
 from .discovery import StreamConfig
 from .lines import Rendered, Renderer, column_renderer
-from .sync import _LinePlan, noting_fractions, rendered_chunks
+from .sync import _LinePlan, rendered_chunks, widening
 from .types import converter_for
 
 __all__ = ["csv_lines", "source_bytes"]
@@ -96,7 +97,14 @@ class _CsvPlan(_LinePlan):
                 self.fields.append(_as_is)
             else:
                 self.renderers.append(
-                    noting_fractions(self, h, prop, column_renderer(prop, nulls, native))
+                    widening(
+                        self,
+                        sc,
+                        ctx,
+                        props,
+                        h,
+                        partial(column_renderer, nulls=nulls, native=native),
+                    )
                 )
                 self.fields.append(_typed_fields(prop))
         self.key_at = read.index(self.rkey) if self.rkey in index else None

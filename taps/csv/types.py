@@ -7,6 +7,7 @@ string; only the configured `null_values` mean null there. In typed columns an e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -158,10 +159,9 @@ def _too_many_digits(text: str, value: Decimal, precision: int, scale: int) -> s
         problem = f"{got_scale} digits after the point, past the column's {scale}"
     room = decimal_room(max(got_whole, precision - scale), max(got_scale, scale))
     return (
-        f"{text!r} has {problem} (DECIMAL({precision},{scale}), inferred from the sample rows, or "
-        "declared): declare the column in column_types with room for it, e.g. "
-        f'{{"type": ["null", "number"], "x-precision": {room[0]}, "x-scale": {room[1]}}}, '
-        "or raise sample_rows (0: all rows)"
+        f"{text!r} has {problem} (DECIMAL({precision},{scale}), as declared: an inferred column "
+        "is widened instead): declare the column in column_types with room for it, e.g. "
+        f'{{"type": ["null", "number"], "x-precision": {room[0]}, "x-scale": {room[1]}}}'
     )
 
 
@@ -300,12 +300,22 @@ INFERENCE: list[tuple[dict[str, Any], Converter]] = [
 ]
 
 
+# A number written with a zero before another digit (`007`, `02134`, `-01.5`) is a code (a zip
+# code, a product number): read as a number it would lose its zeros, and `02134` and `2134` would
+# become one value (one row replacing another when the column is a key).
+_LEADING_ZERO = re.compile(r"\s*[+-]?0[0-9]")
+
+
 def infer_property(samples: list[str]) -> dict[str, Any]:
     """The narrowest JSON Schema property every sample value fits; string when nothing narrower
-    does (or when there is nothing to go on)."""
+    does (or when there is nothing to go on). A column holding a code with leading zeros is a
+    string (see _LEADING_ZERO)."""
     values = [v for v in samples if v != ""]
     if values:
+        codes = any(map(_LEADING_ZERO.match, values))
         for prop, convert in INFERENCE:
+            if codes and convert in (to_int, to_decimal):
+                continue
             if prop.get("format") == "date" and any(len(v.strip()) != 10 for v in values):
                 continue
             try:

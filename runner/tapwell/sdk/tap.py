@@ -55,6 +55,10 @@ class SyncContext:
     start_value: Any
     state: dict[str, Any]
     selected: list[str]
+    # Writes the stream's SCHEMA again, these properties replacing the ones the catalog gave
+    # (kept for later calls): a tap that widens a column mid-stream (tap-csv's inferred decimals).
+    # The message goes out before the next RECORD line or BATCH message the stream writes.
+    resend_schema: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass
@@ -337,14 +341,19 @@ class Tap:
     ) -> dict[str, Any]:
         stream, entry, method, rkey = plan.stream, plan.entry, plan.method, plan.rkey
         name, selected, props, start_value = stream.name, plan.selected, plan.props, plan.start
-        schema = draft7_schema(dict(entry.schema, properties={p: props[p] for p in selected}))
+        sent = {p: props[p] for p in selected}
+
+        def send_schema(changed: dict[str, Any] | None = None) -> None:
+            sent.update((p, v) for p, v in (changed or {}).items() if p in sent)
+            writer.write_schema(
+                name,
+                draft7_schema(dict(entry.schema, properties=dict(sent))),
+                entry.key_properties or list(stream.key_properties),
+                [rkey] if rkey else None,
+            )
+
         state = st.set_currently_syncing(state, name)
-        writer.write_schema(
-            name,
-            schema,
-            entry.key_properties or list(stream.key_properties),
-            [rkey] if rkey else None,
-        )
+        send_schema()
         version = None
         if method == "FULL_TABLE":
             # A new version is announced (ACTIVATE_VERSION) only at the end, after all of its
@@ -354,7 +363,7 @@ class Tap:
             state = st.set_bookmark(state, name, "version", version)
         writer.write_state(state)
 
-        ctx = SyncContext(config, name, rkey, start_value, state, selected)
+        ctx = SyncContext(config, name, rkey, start_value, state, selected, send_schema)
         all_selected = len(selected) == len(props)
         wanted = tuple(selected)
         start_cmp = _comparable(start_value)

@@ -53,6 +53,8 @@ def _expected() -> list[tuple[Any, ...]]:
 
 def _config(tmp_path: Path, **extra: Any) -> Path:
     stream = {"name": "d", "path": str(tmp_path / "d.csv"), "key_properties": ["id"]}
+    if "column_types" in extra:
+        stream["column_types"] = extra.pop("column_types")
     cfg = tmp_path / "tap.json"
     cfg.write_text(json.dumps({"streams": [stream], **extra}))
     return cfg
@@ -133,6 +135,21 @@ def test_a_number_column_gets_the_samples_precision_and_scale(sample, precision,
 def test_what_is_a_number_is_as_before(sample, kind) -> None:
     assert infer_property(sample)["type"] == ["null", kind]
     assert "x-precision" not in infer_property(sample)
+
+
+@pytest.mark.parametrize(
+    ("sample", "kind"),
+    [
+        (["02134", "10001"], "string"),  # zip codes: the zeros are the value
+        (["007", "12"], "string"),
+        (["-01.5", "2.5"], "string"),
+        ([" 00", "1"], "string"),
+        (["0", "0.5", "-0", "-0.25", "10"], "number"),  # one zero before the point is no code
+        (["0", "-0", "100"], "integer"),
+    ],
+)
+def test_codes_with_leading_zeros_are_strings(sample, kind) -> None:
+    assert infer_property(sample)["type"] == ["null", kind]
 
 
 def test_discover_says_what_is_inferred(bin_path, tmp_path) -> None:
@@ -252,9 +269,11 @@ def test_wide_decimals_load_exactly_into_target_postgres(bin_path, tmp_path, lan
 def test_a_later_row_with_more_digits_is_one_line_with_the_fix(
     bin_path, tmp_path, lane, later, problem
 ) -> None:
+    """A declared precision (an inferred one is widened: test_tap_csv_widen.py)."""
     rows = ["12.50", "3.1", "1.500", "", later, "4.00"]  # 1.500: the same number as 1.50, taken
     (tmp_path / "d.csv").write_text("id,amt\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)))
-    extra: dict[str, Any] = {"sample_rows": 2}
+    declared = {"amt": {"type": ["null", "number"], "x-precision": 18, "x-scale": 2}}
+    extra: dict[str, Any] = {"sample_rows": 2, "column_types": declared}
     if lane == "csv":
         extra["batch_config"] = {
             "encoding": {"format": "csv", "compression": "none"},
@@ -265,7 +284,7 @@ def test_a_later_row_with_more_digits_is_one_line_with_the_fix(
     errors = [line for line in err.splitlines() if "error" in line]
     assert proc.returncode == 65 and len(errors) == 1 and "Traceback" not in err, err
     assert f"d.csv line 6, stream 'd', column 'amt': {problem}" in errors[0], errors[0]
-    assert "column_types" in errors[0] and "sample_rows" in errors[0], errors[0]
+    assert "column_types" in errors[0] and "as declared" in errors[0], errors[0]
     assert '"x-precision": 38' in errors[0], errors[0]
     messages = [json.loads(line) for line in proc.stdout.splitlines()]
     assert not [m for m in messages if m["type"] in ("RECORD", "BATCH")]  # nothing of the chunk
