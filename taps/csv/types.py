@@ -7,6 +7,7 @@ string; only the configured `null_values` mean null there. In typed columns an e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -299,12 +300,22 @@ INFERENCE: list[tuple[dict[str, Any], Converter]] = [
 ]
 
 
+# A number written with a zero before another digit (`007`, `02134`, `-01.5`) is a code (a zip
+# code, a product number): read as a number it would lose its zeros, and `02134` and `2134` would
+# become one value (one row replacing another when the column is a key).
+_LEADING_ZERO = re.compile(r"\s*[+-]?0[0-9]")
+
+
 def infer_property(samples: list[str]) -> dict[str, Any]:
     """The narrowest JSON Schema property every sample value fits; string when nothing narrower
-    does (or when there is nothing to go on)."""
+    does (or when there is nothing to go on). A column holding a code with leading zeros is a
+    string (see _LEADING_ZERO)."""
     values = [v for v in samples if v != ""]
     if values:
+        codes = any(map(_LEADING_ZERO.match, values))
         for prop, convert in INFERENCE:
+            if codes and convert in (to_int, to_decimal):
+                continue
             if prop.get("format") == "date" and any(len(v.strip()) != 10 for v in values):
                 continue
             try:

@@ -8,7 +8,23 @@ from typing import Any
 
 from tapwell.sdk.settings import Settings
 from tapwell.singer.config import redact
-from tapwell.singer.errors import TapwellError
+from tapwell.singer.errors import ConfigError, TapwellError
+
+# The driver a connector imports when it is used, and the extra of tapwell that installs it
+# (pyproject.toml's optional-dependencies): `pip install tapwell` alone has none of them.
+DRIVER_EXTRAS = {
+    "duckdb": "duckdb",
+    "pyarrow": "duckdb",
+    "pytz": "duckdb",
+    "psycopg": "postgres",
+    "psycopg2": "postgres",
+    "MySQLdb": "mysql",
+    "pymysqlreplication": "mysql",
+    "requests": "rest",
+    "tenacity": "rest",
+    "jsonpath": "rest",
+    "simpleeval": "mapper",
+}
 
 
 def run_main(
@@ -17,7 +33,10 @@ def run_main(
     """Run `body`; a TapwellError becomes `name: error: message` (secrets masked; each line of a
     message holding several problems gets the prefix) and its exit code. A broken pipe downstream exits quietly with 141, as a shell pipeline would."""
     try:
-        body()
+        try:
+            body()
+        except ModuleNotFoundError as exc:
+            raise missing_driver(exc) from None
         return 0
     except TapwellError as exc:
         hidden = secrets() if callable(secrets) else secrets
@@ -31,6 +50,19 @@ def run_main(
     except KeyboardInterrupt:
         sys.stderr.write(f"{name}: interrupted\n")
         return 130
+
+
+def missing_driver(exc: ModuleNotFoundError) -> ConfigError:
+    """A connector's driver that is not installed is a setup problem (exit 2, never retried) named
+    with the command that installs it, not a traceback; any other missing module is re-raised."""
+    extra = DRIVER_EXTRAS.get((exc.name or "").split(".")[0])
+    if extra is None:
+        raise exc
+    return ConfigError(
+        f"the Python module {exc.name} is not installed: install tapwell's "
+        f"'{extra}' extra (from a clone: .venv/bin/pip install --constraint constraints.txt "
+        f"-e '.[{extra}]')"
+    )
 
 
 def read_settings(name: str, settings: Settings[Any], config: dict[str, Any]) -> Any:

@@ -137,6 +137,21 @@ def test_what_is_a_number_is_as_before(sample, kind) -> None:
     assert "x-precision" not in infer_property(sample)
 
 
+@pytest.mark.parametrize(
+    ("sample", "kind"),
+    [
+        (["02134", "10001"], "string"),  # zip codes: the zeros are the value
+        (["007", "12"], "string"),
+        (["-01.5", "2.5"], "string"),
+        ([" 00", "1"], "string"),
+        (["0", "0.5", "-0", "-0.25", "10"], "number"),  # one zero before the point is no code
+        (["0", "-0", "100"], "integer"),
+    ],
+)
+def test_codes_with_leading_zeros_are_strings(sample, kind) -> None:
+    assert infer_property(sample)["type"] == ["null", kind]
+
+
 def test_discover_says_what_is_inferred(bin_path, tmp_path) -> None:
     _write(tmp_path / "d.csv")
     proc = _tap(bin_path, _config(tmp_path), "--discover")
