@@ -14,6 +14,21 @@ from tapwell.singer.errors import ConfigError
 
 __all__ = ["SETTINGS", "CsvConfig"]
 
+# A column's JSON Schema property: an object whose `type` (when given) names JSON types, so a
+# typo (`"integr"`, or `"integer"` where the property belongs) is one line, not a string column
+# or a traceback.
+_KINDS = ["null", "boolean", "integer", "number", "string", "object", "array"]
+_PROPERTY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {  # a name or a list of names (pattern: strings only; items: arrays only)
+            "type": ["string", "array"],
+            "pattern": "^(" + "|".join(_KINDS) + ")$",
+            "items": {"enum": _KINDS},
+        }
+    },
+}
+
 STREAM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
@@ -23,8 +38,11 @@ STREAM_SCHEMA: dict[str, Any] = {
         "paths": {"type": "array", "items": {"type": "string"}},
         "key_properties": {"type": "array", "items": {"type": "string"}},
         "replication_key": {"type": "string"},
-        "schema": {"type": "object"},
-        "column_types": {"type": "object"},
+        "schema": {
+            "type": "object",
+            "properties": {"properties": {"type": "object", "additionalProperties": _PROPERTY}},
+        },
+        "column_types": {"type": "object", "additionalProperties": _PROPERTY},
         "delimiter": {"type": "string", "minLength": 1, "maxLength": 1},
         "quotechar": {"type": "string", "minLength": 1, "maxLength": 1},
         "encoding": {"type": "string"},

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 BIN = Path(sys.executable).parent
 KNOWN = (
     "name, path, paths, key_properties, replication_key, schema, column_types, delimiter, "
@@ -73,3 +75,34 @@ def test_quotechar_is_a_stream_setting(tmp_path: Path) -> None:
 def test_meltanos_keys_is_still_read(tmp_path: Path) -> None:
     proc = _tap(tmp_path, {"keys": ["id"], "quotechar": "'"})
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("stream", "where", "problem"),
+    [
+        ({"column_types": {"id": "integer"}}, "column_types/id", "must be of type object"),
+        (
+            {"schema": {"properties": {"id": "integer"}}},
+            "schema/properties/id",
+            "must be of type object",
+        ),
+        ({"column_types": {"id": {"type": "integr"}}}, "column_types/id/type", "must match"),
+        (
+            {"column_types": {"id": {"type": ["null", "integr"]}}},
+            "column_types/id/type/1",
+            "must be one of",
+        ),
+    ],
+)
+def test_a_column_type_that_is_no_json_schema_property_is_one_line(
+    tmp_path: Path, stream: dict[str, Any], where: str, problem: str
+) -> None:
+    """A type written as a bare string was a traceback in --discover (and a string column when
+    synced); a misspelt type name was taken as a string column without a word."""
+    for args in ((), ("--discover",)):
+        proc = _tap(tmp_path, stream, *args)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stdout == ""
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"setting 'streams/0/{where}' {problem}" in lines[0]
