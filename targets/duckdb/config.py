@@ -49,10 +49,11 @@ MEMORY_LIMIT = "256MB"
 # 327); 256MB gave 372 MB (uncheckpointed rows are held in memory).
 CHECKPOINT_THRESHOLD = "64MB"
 THREADS = 2
-# DuckDB's threads for a load that runs beside the reader (overlap_loads): the reader's thread
-# takes a core of its own, so a second DuckDB thread only fights it for the machine. On 300,000
-# orders records 1 thread used less CPU for the same or less wall time (README, Benchmarks).
-OVERLAP_THREADS = 1
+# DuckDB's threads for a load that runs beside the reader (overlap_loads). On a quiet 2-core
+# machine 2 gave the lower wall time (300,000 orders records, three interleaved pairs: 2.52 /
+# 2.86 / 2.52 s against 2.69 / 3.01 / 2.74 s with 1) for ~10% more CPU; on a busy machine 1 used
+# less CPU (the reader's thread wants a core of its own). Set 1 where cores are shared.
+OVERLAP_THREADS = 2
 # Rows per committed batch. A batch is held as Python rows until it is loaded; 25,000 rows kept
 # the peak RSS under DuckDB's own read_json on 1,000,000 orders rows (247-261 MB against 346 MB;
 # 343-355 MB with 100,000) for the same CPU seconds (README, Benchmarks).
