@@ -384,7 +384,7 @@ _HEX = re.compile(r"\\u00[01][0-9A-F]")
 
 def _escapes(text: Any) -> Any:
     """A JSON column's text with its \\u00XX escapes in lower case: DuckDB writes \\u001F
-    where Python writes \\u001f, on every raw_lines path (raw.py: the xfail test in
+    where Python writes \\u001f, on the nested tables path (children_sql.py: the xfail test in
     test_nested_fuzz_pins.py), so the tables are compared past it."""
     return _HEX.sub(lambda m: m.group(0).lower(), text) if isinstance(text, str) else text
 
