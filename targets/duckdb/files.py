@@ -31,10 +31,9 @@ from tapwell.sdk.csv_fractions import moment_start, row_number, scan
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import FRACTIONS, number_step, property_types
+from tapwell.singer.schema import FRACTIONS, number_step, property_types, ten_to_minus
 
 from .raw import DATE, DATETIME, INTEGER_TYPES
-from .raw import _ten_to_minus as ten_to_minus
 
 if TYPE_CHECKING:
     from .loader import Table

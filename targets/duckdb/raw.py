@@ -34,7 +34,7 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
-from tapwell.singer.schema import exact_step, number_step, property_format, property_types
+from tapwell.singer.schema import number_step, property_format, property_types, ten_to_minus
 from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
@@ -109,17 +109,6 @@ NUMERIC = "left(r, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 WHOLE = "NOT (contains(r, '.') OR contains(r, 'e') OR contains(r, 'E'))"
 
 
-def _ten_to_minus(step: Any) -> int | None:
-    """s when multipleOf is 10^-s (s >= 0), else None."""
-    exact = exact_step(step)
-    if exact is None:
-        return None
-    shape = exact.normalize().as_tuple()
-    if shape.digits != (1,) or not isinstance(shape.exponent, int) or shape.exponent > 0:
-        return None
-    return -shape.exponent
-
-
 def as_written(line: str, prop: str) -> str:
     """SQL: a document's text `r` as DuckDB writes it (minified, each number re-spelled from a
     double: 1.50 as 1.5, 1E5 as 100000.0, -0 as 0) when every number in it is spelled as the
@@ -160,7 +149,7 @@ def column(
         text, value = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})"
         checks = [NUMERIC, "isfinite(s)", "v IS NOT NULL"]
         if multiple is not None:
-            scale = _ten_to_minus(multiple)
+            scale = ten_to_minus(multiple)
             if scale is None:
                 return None
             k = f"(s * CAST('{10.0**scale!r}' AS DOUBLE))"  # as schema.FLOAT_ON_STEP tests it

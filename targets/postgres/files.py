@@ -32,11 +32,11 @@ from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.schema import (
     FRACTIONS,
-    exact_step,
     multiple_of,
     number_step,
     property_types,
     step_problem,
+    ten_to_minus,
 )
 
 from . import ddl
@@ -362,13 +362,9 @@ def _steps(
     for i, col in enumerate(cols):
         prop = schema.get(props.get(col, col)) or {}
         step = number_step(prop) if "number" in property_types(prop) else None
-        exact = exact_step(step) if step is not None else None
-        test = multiple_of(step) if exact is not None else None
-        if exact is None or test is None:
-            continue
-        shape = exact.normalize().as_tuple()
-        if shape.digits == (1,) and isinstance(shape.exponent, int) and shape.exponent <= 0:
-            out[i] = (prop, -shape.exponent, test)
+        k = ten_to_minus(step) if step is not None else None
+        if k is not None:
+            out[i] = (prop, k, multiple_of(step))
     return out
 
 

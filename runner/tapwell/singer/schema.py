@@ -298,6 +298,18 @@ def step_problem(prop: dict[str, Any], value: Any) -> str:
     return f"{value} has more than {scale} digits after the point (the schema's x-scale {scale})"
 
 
+def ten_to_minus(step: Any) -> int | None:
+    """s when `step` (a multipleOf, or number_step's) is 10^-s with s >= 0, as a DECIMAL's scale
+    is; None for any other step."""
+    exact = exact_step(step)
+    if exact is None:
+        return None
+    shape = exact.normalize().as_tuple()
+    if shape.digits != (1,) or not isinstance(shape.exponent, int) or shape.exponent > 0:
+        return None
+    return -shape.exponent
+
+
 def multiple_of(step: Any) -> Callable[[Any], bool] | None:
     """An exact test of `multipleOf: step` for a number (int, float read from JSON text, or
     Decimal), never through float arithmetic: 1239008.43 is a multiple of 0.01, 1.005 is not.
