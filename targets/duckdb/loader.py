@@ -357,11 +357,6 @@ class DuckDBLoader:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-        if any(b.files for b in batches):
-            # A csv BATCH's rows go to the WAL (~14 MB per 100,000 rows), written into the file
-            # at the 64MB threshold or at exit, where it is on the critical path (0.25-1 s); now,
-            # while the tap writes its next file, the target would only wait for it.
-            self.con.execute("CHECKPOINT")
 
     def overlaps(self, batches: list[Batch]) -> bool:
         """Whether the loop may load `batches` in a worker thread while it reads the next ones
