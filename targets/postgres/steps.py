@@ -49,15 +49,25 @@ def steps_of(schema: dict[str, Any], props: dict[str, str], cols: list[str]) -> 
     return out
 
 
+def _plain(k: int) -> bytes:
+    """A number written plainly within k digits after the point: digits and a point, or an
+    integer with an exponent of at least -k (123456e-2, as Python writes some Decimals)."""
+    plain = rb"[-+]?+[0-9]*+(?:\.[0-9]{0,%d}+0*+)?+" % k
+    if k > 9:
+        return plain
+    return rb"(?:%s|[-+]?+[0-9]++[eE](?:\+?+[0-9]++|-0*+[0-%d]))" % (plain, k)
+
+
 class StepScan:
     """Looks through pieces of one file for a step column's value past its scale."""
 
-    def __init__(self, width: int, steps: Steps) -> None:
-        self.width, self.steps = width, steps
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
+        self._last = max(steps)
         fields = []
         for i in range(max(steps) + 1):
             if i in steps:
-                plain = rb"[-+]?+[0-9]*+(?:\.[0-9]{0,%d}+0*+)?+" % steps[i][1]
+                plain = _plain(steps[i][1])
                 fields.append(rb'(?:"%s"|%s)(?=[,\n]|\Z)' % (plain, plain))
             else:
                 fields.append(_ANY)
@@ -89,11 +99,12 @@ class StepScan:
         return None
 
     def _row_off(self, piece: bytes, row: int) -> tuple[int, int, str] | None:
-        """The row at `row` read field by field; its first value past its step, if any."""
+        """The row at `row` read field by field up to its last step column; its first value past
+        its step, if any."""
         self.closer += 1
         stop = row_end(piece, row)
         at = row
-        for index in range(self.width):
+        for index in range(self._last + 1):
             field = FIELD.match(piece, at, stop)
             if field is None:
                 break

@@ -33,6 +33,7 @@ GOOD = [
     ("-0.01", "-0.001"),
     ('"4.56"', '"0.5"'),  # quoted as tap_batch writes every value
     ("1.55E1", "1234e-3"),  # exponents PostgreSQL's numeric reads, as exactly
+    ("123456e-2", "5E-3"),  # an integer's exponent within the scale: plain, not read closer
     ("", ""),  # NULL
     ("12", "0"),
     (".5", "-.125"),
@@ -168,11 +169,13 @@ def test_multiple_of_past_its_step_is_refused_in_a_later_piece(
 
 
 def test_the_look_reads_closer_only_rows_not_plainly_in_scale() -> None:
-    scan = StepScan(4, steps_of(PROPS, {}, ["id", "note", "a", "b"]))
+    scan = StepScan(steps_of(PROPS, {}, ["id", "note", "a", "b"]))
     piece = b"".join(b'%d,"x\n1,x,1.239,1",1.20,1.5\n' % i for i in range(1000))
     assert scan.first_off(piece) is None
     assert scan.closer == 0  # the newline inside the quotes is no row start
     assert scan.first_off(b"7,x,1.5e1,\n") is None and scan.closer == 1
+    assert scan.first_off(b"7,x,15e-1,1E+3\n") is None and scan.closer == 1
+    assert scan.first_off(b"7,x,15e-3,\n") is not None and scan.closer == 2
     assert scan.first_off(b"id,note,a,b\n7,x,1,2\n", start=12) is None
     at, index, why = scan.first_off(b"1,x,1,1\n2,x,-0.005,1\n") or (0, 0, "")
     assert (at, index) == (8, 2) and why.startswith("-0.005 has more than 2 digits")
