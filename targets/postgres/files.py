@@ -124,7 +124,7 @@ def _copy_file(
     nul = table.nul
     json_at = [i for i, c in enumerate(cols) if family(table.columns.get(c, "")) in JSON_TYPES]
     moments = _moments(table, cols)
-    scan = StepScan(len(cols), steps) if steps else None
+    scan = StepScan(steps) if steps else None
     offset = 0
     props = {col: prop for prop, col in table.props.items()}
 
