@@ -79,6 +79,7 @@ class StateBackend(Protocol):
         force: bool = False,
     ) -> None: ...
     def clear(self, integration: str, *, run_id: str | None = None) -> None: ...
+    def where(self, integration: str) -> str: ...
     def state_history(
         self, integration: str, limit: int = 20
     ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
@@ -114,6 +115,15 @@ class FileStateStore:
 
     def path(self, integration: str) -> Path:
         return self.folder / f"{integration}.json"
+
+    def where(self, integration: str) -> str:
+        """Where a person finds the state of `integration`: its file, from the working folder
+        when it is under it."""
+        path = self.path(integration)
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
 
     def run_file(self, run_id: str, suffix: str) -> Path:
         """state/.runs/ID.json (the record) or ID.log (the live log); a run id from a URL or a
