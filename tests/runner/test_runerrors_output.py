@@ -159,8 +159,8 @@ def test_retried_attempts_name_the_stage_and_its_code_once_each(proj):
         deadlock,
         "[tapwell] attempt 2 failed: fake-tap exit 75; retrying in 0s from the last saved state "
         "(6 checkpoint(s) so far; the tap sent items 100)",
-        "tapwell: t succeeded in S after 3 attempts: 100 rows and 200 in the failed attempts "
-        f"before, state saved to {proj.root / 'state' / 't.json'} (run RUN)",
+        "tapwell: t succeeded in S after 3 attempts: 100 rows in the last attempt, 200 in "
+        f"earlier failed ones, state saved to {proj.root / 'state' / 't.json'} (run RUN)",
     ]
     log = logs(proj, RUN_ID.search(done.stderr).group())  # the run's start and end, for the record
     assert f"[tapwell] run {RUN_ID.search(done.stderr).group()}: t (" in log and START in log

@@ -38,8 +38,8 @@ def _rows(result: RunResult) -> str:
     if 1 < len(result.rows) <= STREAMS_SHOWN:
         text += " (" + ", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) + ")"
     earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
-    if earlier:
-        text += f" and {earlier:,} in the failed attempts before"
+    if earlier:  # not added up: a retry replays what followed the last committed state
+        text += f" in the last attempt, {earlier:,} in earlier failed ones"
     return text
 
 
