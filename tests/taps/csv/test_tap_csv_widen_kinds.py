@@ -278,7 +278,7 @@ def _text_row(i: int) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("lane", ["records", "csv"])
-def test_target_text_row_by_row_and_a_second_run(bin_path, tmp_path, lane) -> None:
+def test_target_duckdb_row_by_row_and_a_second_run(bin_path, tmp_path, lane) -> None:
     _write(tmp_path)
     cfg = _config(tmp_path, lane)
     dd = tmp_path / "dd.json"
