@@ -117,7 +117,8 @@ def widening(
             raise BadRow(first) from None  # named as the types refuse it (sync.read_rows)
         props[name] = new
         if converter_for(new)[1]:
-            getattr(props, "empty_null", set()).add(name)
+            if isinstance(props, Props):
+                props.empty_null.add(name)
             current[0] = make(new, nulls=typed_nulls)
         else:
             current[0] = noting(plan, name, new, make(new))
@@ -257,9 +258,8 @@ def spelled(prop: dict[str, Any]) -> str:
         return f"DECIMAL({prop['x-precision']},{prop.get('x-scale', 0)})"
     if convert is to_int:
         return "an integer" if "maximum" in prop or "minimum" in prop else "a 64-bit integer"
-    return {to_bool: "a boolean", to_date: "a date", to_datetime: "a date-time"}.get(
-        convert, property_format(prop) or "a number"
-    )
+    names: dict[Any, str] = {to_bool: "a boolean", to_date: "a date", to_datetime: "a date-time"}
+    return names.get(convert, property_format(prop) or "a number")
 
 
 def _say_widened(
