@@ -57,7 +57,8 @@ class SyncContext:
     selected: list[str]
     # Writes the stream's SCHEMA again, these properties replacing the ones the catalog gave
     # (kept for later calls): a tap that widens a column mid-stream (tap-csv's inferred decimals).
-    # The message goes out before the next RECORD line or BATCH message the stream writes.
+    # The message goes out before the next RECORD line or BATCH message the stream writes; a
+    # BATCH file open under the old schema is announced first (its rows were written under it).
     resend_schema: Callable[[dict[str, Any]], None] | None = None
 
 
@@ -363,7 +364,14 @@ class Tap:
             state = st.set_bookmark(state, name, "version", version)
         writer.write_state(state)
 
-        ctx = SyncContext(config, name, rkey, start_value, state, selected, send_schema)
+        flushes: list[Callable[[], None]] = []  # BATCH files open under the schema sent
+
+        def resend_schema(changed: dict[str, Any]) -> None:
+            for flush in flushes:
+                flush()
+            send_schema(changed)
+
+        ctx = SyncContext(config, name, rkey, start_value, state, selected, resend_schema)
         all_selected = len(selected) == len(props)
         wanted = tuple(selected)
         start_cmp = _comparable(start_value)
@@ -389,7 +397,7 @@ class Tap:
             else:
                 chunks = stream.lines(ctx, "{", "}\n")
             count, top = tap_batch.write_line_files(
-                stream.name, chunks, batch_cfg, version, writer, state, columns, expected
+                stream.name, chunks, batch_cfg, version, writer, state, columns, expected, flushes
             )
             progress.add(name, count)
             if top is not None and (max_value is None or top > max_value):

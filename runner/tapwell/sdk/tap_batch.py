@@ -268,6 +268,7 @@ def write_line_files(
     state: dict[str, Any],
     columns: Sequence[str] = (),
     expected_bytes: int = 0,
+    flushes: list[Callable[[], None]] | None = None,
 ) -> tuple[int, Any]:
     """A stream's jsonl lines (chunks of (lines, how many, greatest replication-key value or
     None), as tapwell.sdk.tap.Stream.lines gives them; csv: `columns` is the header) written into BATCH files of about
@@ -275,8 +276,10 @@ def write_line_files(
     and followed by `state`, so the target commits and deletes it while the next is written (the
     tap waits while more than `max_pending_files` are not). With `expected_bytes` (about the
     lines' size), the last files are cut smaller (tail_budget): the target loads the last one
-    after the tap has finished, and a short one ends the run sooner. Returns (rows, greatest
-    key)."""
+    after the tap has finished, and a short one ends the run sooner. `flushes` gets a function
+    that announces the open file now: the stream calls it before a new SCHEMA, so no file holds
+    rows written under two schemas (a jsonl file's earlier rows would be checked against the new
+    one). Returns (rows, greatest key)."""
     storage = cfg.storage()
     file: BatchFile | None = None
     count, top, seq = 0, None, 0
@@ -290,6 +293,14 @@ def write_line_files(
         writer.write_dict(msg)
         writer.write_state(state)
 
+    def flush() -> None:
+        nonlocal file
+        if file is not None:
+            announce(file)
+            file = None
+
+    if flushes is not None:
+        flushes.append(flush)
     for data, n, chunk_top in chunks:
         if file is None:
             storage.wait_below(cfg.max_pending_files)
@@ -302,10 +313,8 @@ def write_line_files(
         if chunk_top is not None and (top is None or chunk_top > top):
             top = chunk_top
         if file.rows >= cfg.batch_size or (budget and file.bytes >= budget):
-            announce(file)
-            file = None
-    if file is not None:
-        announce(file)
+            flush()
+    flush()
     return count, top
 
 

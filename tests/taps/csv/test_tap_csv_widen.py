@@ -127,10 +127,13 @@ def test_the_wider_schema_comes_before_the_batch_of_the_file_holding_it(bin_path
         for m in _messages(proc.stdout)
         if m["type"] in ("SCHEMA", "BATCH")
     ]
-    # files of 500 rows: the fourth (rows 1501-2000) holds '19.999', the sixth the widest
+    # files of 500 rows, chunks of 250: the chunk of rows 1751-2000 holds '19.999', so the file
+    # open then (rows 1501-1750) goes out before the wider SCHEMA, and a new file starts with the
+    # chunk (tapwell.sdk.tap_batch's flush: no file holds rows written under two schemas); the
+    # chunk of rows 2501-2750 holds the widest
     assert kinds == [
         ("SCHEMA", (18, 2)),
-        *[("BATCH", None)] * 3,
+        *[("BATCH", None)] * 4,
         ("SCHEMA", (19, 3)),
         *[("BATCH", None)] * 2,
         ("SCHEMA", (38, 3)),
