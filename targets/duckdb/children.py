@@ -29,6 +29,7 @@ from tapwell.sdk.nested_split import (
 )
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
+from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
 
 from . import children_sql, ddl, raw, stage
@@ -218,8 +219,36 @@ def sql_plan(loader: DuckDBLoader, tables: nested.NestedStream) -> children_sql.
 
 def row_encoder(loader: DuckDBLoader, spec: StreamSpec) -> RowEncoder:
     """Each record kept as it was read (checked and split at load): its RECORD line as it is
-    when the stream's lines can be split in SQL."""
-    return replace(as_read(), raw=loader.nested_sql.get(spec.name) is not None)
+    when the stream's lines can be split in SQL. A record whose documents (JSON columns, in any
+    of its tables) its line spells otherwise than the reader writes them back (`1.50`, `1E5`,
+    `-0`) has the properties holding them read again from the line, every number as it was
+    written (tapwell.sdk.target_lanes.respeller), as the flat paths do."""
+    props = document_props(loader, loader.nested[spec.name])
+    return replace(
+        as_read(),
+        raw=loader.nested_sql.get(spec.name) is not None,
+        respell=respeller(props) if props else None,
+    )
+
+
+def document_props(loader: DuckDBLoader, tables: nested.NestedStream) -> list[str]:
+    """The record's properties that hold a JSON column of any of the stream's tables (a child
+    table's: the property holding its array, or its ancestor's)."""
+    specs = _specs(tables)
+    found: list[str] = []
+
+    def visit(table: nested.TablePlan, top: str | None) -> None:
+        staged = loader.tables[specs[table.name].name].staged
+        documents = {c.prop for c in staged if c.sqltype == "JSON" and not c.unchanged}
+        for column in table.columns:
+            prop = top or (column.path[0] if column.path else None)
+            if column.name in documents and prop is not None and prop not in found:
+                found.append(prop)
+        for child in table.children:
+            visit(child, top or (child.path[0] if child.path else None))
+
+    visit(tables.plan, None)
+    return found
 
 
 def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> None:

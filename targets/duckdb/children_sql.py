@@ -128,6 +128,7 @@ class _Planner:
         self.index = {id(t): i for i, t in enumerate(self.tables)}
         self.arrays: dict[int, str] = {}  # child index -> its array text column, in the parent
         self.present: dict[int, str] = {}  # staged index -> whether its key is in its object
+        self.keys: dict[int, str] = {}  # staged index -> its key in its object
 
     def plan(self) -> Plan:
         root = self.tables[0]
@@ -169,7 +170,7 @@ class _Planner:
         top = self.tree(table, columns)
         root = self.tables[0]
         keys = [f"k{n}" for n in range(len(root.source_keys))]
-        self.present = {}
+        self.present, self.keys = {}, {}
         if table.depth == 0:
             select = _Select(
                 f"SELECT n AS _n, ?::VARCHAR AS _load, d, try(json_transform(d, {{structure}})) AS ok, "
@@ -182,11 +183,16 @@ class _Planner:
             levels = [f"_l{n}" for n in range(table.depth - 1)]
             carried = ["_n", *keys, "_del", *levels]
             arr = self.arrays[i]
+            # a table with documents reads its records' lines again, where their text is
+            line, lines = "", ""
+            if any(c.sqltype == "JSON" for c in staged):
+                line = ", d"
+                lines = f" JOIN (SELECT n AS _n, try(decode(j)) AS d FROM {raw.LINES}) USING (_n)"
             select = _Select(
-                f"SELECT {', '.join(carried)}, unnest(_arr) AS _e, "
+                f"SELECT {', '.join(carried)}{line}, unnest(_arr) AS _e, "
                 f"generate_subscripts(_arr, 1) - 1 AS _l{table.depth - 1} FROM ("
-                f"SELECT {', '.join(carried)}, json_transform({arr}, '[\"JSON\"]') AS _arr "
-                f"FROM {TEMP}{self.index[id(parent)]} WHERE {arr} IS NOT NULL)"
+                f"SELECT {', '.join(carried)}{line}, json_transform({arr}, '[\"JSON\"]') AS _arr "
+                f"FROM {TEMP}{self.index[id(parent)]}{lines} WHERE {arr} IS NOT NULL)"
             )
         bad: list[str] = []
         texts: dict[int, str] = {}  # staged index -> its r column
@@ -226,7 +232,7 @@ class _Planner:
             select.add(0, f"struct_extract({record}, {_lit(key)})::VARCHAR AS {t}")
             given.append(t)
             present = f"coalesce(list_contains(json_keys(d, '$.record'), {_lit(key)}), false)"
-            self.node(select, t, node, 1, present, bad, texts, arrays)
+            self.node(select, t, node, 1, present, bad, texts, arrays, key)
         bad.append("ok IS NULL OR _nk0 IS NULL")
         bad.append(f"NOT ({raw.VERSION})")
         bad.append(
@@ -258,7 +264,7 @@ class _Planner:
             select.add(level + 1, f"struct_extract({x}, {_lit(key)})::VARCHAR AS {t}")
             given.append(t)
             present = f"coalesce(list_contains(json_keys({text}), {_lit(key)}), false)"
-            self.node(select, t, sub, level + 2, present, bad, texts, arrays)
+            self.node(select, t, sub, level + 2, present, bad, texts, arrays, key)
         bad.append(_twice(nk, given, f"json_keys({text})"))
 
     def node(
@@ -271,11 +277,14 @@ class _Planner:
         bad: list[str],
         texts: dict[int, str],
         arrays: dict[str, str],
+        key: str,
     ) -> None:
-        """The value at text column `t` (known before `level`): a leaf, an object or an array."""
+        """The value at text column `t` (known before `level`) of `key`: a leaf, an object or an
+        array."""
         if node.leaf is not None:
             texts[node.leaf] = t
             self.present[node.leaf] = present
+            self.keys[node.leaf] = key
         elif node.child is not None:
             self.check_kind(select, t, node.schema, present, bad, "array")
             self.arrays[self.index[id(node.child)]] = t
@@ -328,6 +337,8 @@ class _Planner:
                 select.add(base, f"{texts[j]} AS r{j}")
                 select.add(base + 1, f"{raw._named(made.text, j)} AS s{j}")
                 select.add(base + 2, f"{raw._named(made.value, j)} AS v{j}")
+                if col.sqltype == "JSON":
+                    bad.append(self.respelled(j))
                 good = raw._named(made.good, j)
                 if not key and "null" not in property_types(schema):
                     # a null where the schema allows none is refused only when its key is there
@@ -364,6 +375,15 @@ class _Planner:
             f"FROM ({select.sql()})"
         )
         return Table(spec.name, f"{TEMP}{i}", create, columns, arrays, int(table.depth == 0))
+
+    def respelled(self, j: int) -> str:
+        """SQL: whether DuckDB's text of document r{j} is not its line's (a number such as 1.50
+        or 1E5 spelled otherwise, a control character written \\u001F: raw.as_written), so
+        the batch is split in Python, which keeps the line's spelling (children.row_encoder)."""
+        key = self.keys.get(j)
+        if key is None:  # an array's element itself: no key to find it by in the line
+            raise _Refused(str(j))
+        return f"(r{j} IS NOT NULL AND ({raw._named(raw.as_written('d', key), j)}) IS NULL)"
 
     def source(self, table: nested.TablePlan, column: str) -> dict[str, Any]:
         path = self.path(table, column)
