@@ -230,8 +230,9 @@ def structure(p: Plan, version: int | None, strict: bool) -> str:
 
 def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str, list[str]]:
     """(the statement that makes ROWS from LINES, the table's columns it fills), one level of
-    SELECT per step so each value is computed once. A line that is not UTF-8 or that DuckDB
-    cannot parse is BAD.
+    SELECT per step so each value is computed once. A line that DuckDB cannot parse is BAD, and
+    so is one that is not UTF-8: the lines come as text unchecked (lines_table) and the JSON
+    reader refuses such bytes as Python's decode does.
 
     Strict (tried first): json_transform_strict reads each line as our writers write it, so a
     line with a property missing or written twice, or any other key, is BAD; the loop chose
@@ -261,7 +262,7 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     if strict:
         lines = (
             f"SELECT {N}, d, try(json_transform_strict(d, ?)) AS ok FROM ("
-            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES})"
+            f"SELECT n AS {N}, d FROM {LINES})"
         )
         broken, carried = "ok IS NULL", ", d"
     else:
@@ -272,7 +273,7 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
         lines = (
             f"SELECT {N}, d, ok, len(try(json_keys(d, '$.record'))) AS nk FROM ("
             f"SELECT {N}, d, try(json_transform(d, ?)) AS ok FROM ("
-            f"SELECT n AS {N}, try(decode(j)) AS d FROM {LINES}))"
+            f"SELECT n AS {N}, d FROM {LINES}))"
         )
         broken = (
             f"ok IS NULL OR NOT ({NO_VERSION if version is None else VERSION}) OR CASE WHEN nk > {given} "
@@ -297,22 +298,28 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
 
 def lines_table(lines: list[bytes]) -> tuple[Any, bool]:
     """(the lines as an Arrow table, whether any holds the text "version"). The table (n:
-    position, j: the line's bytes) is built from one buffer (no Python object per line; SQL
-    decodes them as UTF-8, a line that is not is BAD), in record batches of SLICE lines: DuckDB
-    scans an Arrow table one record batch per thread. (pyarrow's own copy of the list, pa.array,
-    is no faster and its pool keeps ~35 MB more at the peak.)"""
+    position, j: the line's bytes, d: the same bytes as text) is built from one buffer (no
+    Python object per line), in record batches of SLICE lines: DuckDB scans an Arrow table one
+    record batch per thread. (pyarrow's own copy of the list, pa.array, is no faster and its
+    pool keeps ~35 MB more at the peak.)
+
+    `d` shares j's buffers and is not checked as UTF-8 (neither pyarrow nor DuckDB's scan checks
+    it): create_rows reads it with json_transform, which refuses a line that is not UTF-8 as
+    Python's decode does (overlong forms, surrogates, past U+10FFFF, cut sequences: the line is
+    BAD and goes to Python), so SQL need not decode(j) first (~7% of the read-and-check
+    statement's CPU). The nested tables' SQL reads j (children_sql.py)."""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
     count = len(lines)
     joined = b"".join(lines)
     offsets = array("q", accumulate(map(len, lines), initial=0))
-    data = pa.Array.from_buffers(
-        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(joined)]
-    )
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(joined)]
+    data = pa.Array.from_buffers(pa.large_binary(), count, buffers)
+    text = pa.Array.from_buffers(pa.large_string(), count, buffers)
     positions = pa.Array.from_buffers(
         pa.int64(), count, [None, pa.py_buffer(array("q", range(count)))]
     )
-    table = pa.table([positions, data], names=["n", "j"])
+    table = pa.table([positions, data, text], names=["n", "j", "d"])
     return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)), b'"version"' in joined
 
 
