@@ -360,8 +360,10 @@ def _header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
 def _copy_problem(exc: Any, path: str) -> str:
     """`BATCH file F row N, column C: what PostgreSQL said`, from COPY's error context
     (`COPY t, line N, column C: "..."`); the file's row counts its header as row 1."""
-    message = (str(exc).strip().splitlines() or ["COPY failed"])[0]
-    message = message.removeprefix("ERROR:").strip()
+    primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+    message = (primary or (str(exc).strip().splitlines() or ["COPY failed"])[0]).strip()
+    # a value quoted across lines stays whole, on the error's one line
+    message = message.removeprefix("ERROR:").strip().replace("\r", "\\r").replace("\n", "\\n")
     context = getattr(getattr(exc, "diag", None), "context", None) or ""
     m = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
     if m is None:
