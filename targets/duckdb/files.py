@@ -470,7 +470,7 @@ def refused(
     except duckdb.Error:
         found = None  # the file itself does not parse: DuckDB's message says where
     if found is None:
-        return bad(batch, source, f"BATCH file {f.path}: {message}")
+        return bad(batch, source, f"BATCH file {f.path}{_unparsed(str(exc), message)}")
     row, j, text = found
     c = f.columns[j]
     value = "NULL" if text is None else repr(text if len(text) <= 40 else text[:40] + "...")
@@ -480,6 +480,22 @@ def refused(
         f"BATCH file {f.path} row {row}, column {c.column}: {value} is not {c.what}"
         + (" (the column may not be null)" if text is None else ""),
     )
+
+
+def _unparsed(text: str, first: str) -> str:
+    """` row N: ...why` for a file DuckDB's csv reader stopped at (its first line said only
+    `CSV Error on Line: N`; the reason is on its later lines), else `: its first line`."""
+    m = re.match(r"Invalid Input Error: CSV Error on Line: (\d+)", first)
+    if m is None:
+        return f": {first}"
+    n = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if n:
+        why = f"expected {n[1]} fields as in the header, found {n[2]}"
+    elif "unterminated quote" in text:
+        why = "a quoted field is not closed (truncated file?)"
+    else:
+        why = "malformed csv"
+    return f" row {m[1]}: {why}: fix the file, or run the tap again to write it anew"
 
 
 def bad(batch: Batch, source: str, problem: str) -> ProtocolError:

@@ -136,3 +136,34 @@ def test_target_duckdb_csv_lane_long_fraction_then_refusal_in_a_later_file(tmp_p
     assert con.sql("SELECT ts::VARCHAR FROM main.t WHERE id = 25001").fetchall() == [
         ("2024-03-01 12:00:00.025001+00",)
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'id,a,t\n1,1.23,"a\nb"\n2,1.23\n', "row 3: expected 3 fields as in the header, found 2"),
+        (b'id,a,t\r\n1,1.23,x\r\n2,1.5,"cut\r\n', "row 3: a quoted field is not closed"),
+    ],
+    ids=["fields", "quote"],
+)
+def test_target_duckdb_csv_file_not_parsed_says_why(tmp_path: Path, body: bytes, why: str) -> None:
+    """DuckDB's csv reader says why on the lines after its first; the error line was only
+    `BATCH file F: Invalid Input Error: CSV Error on Line: 3`."""
+    f = tmp_path / "b.csv"
+    f.write_bytes(body)
+    props = {"id": {"type": "integer"}, "a": NUMBER, "t": {"type": ["null", "string"]}}
+    config = tmp_path / "t.json"
+    config.write_text(json.dumps({"path": str(tmp_path / "w.duckdb"), "batch_keep_files": True}))
+    proc = subprocess.run(
+        [str(BIN / "target-duckdb"), "--config", str(config)],
+        input=_messages("t", props, [f]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 65, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, proc.stderr
+    assert f"BATCH file {f} {why}" in errors[0], errors[0]
+    assert "fix the file" in errors[0], errors[0]
+    assert '"p"' not in proc.stdout
