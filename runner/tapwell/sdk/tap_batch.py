@@ -137,7 +137,9 @@ def parse_batch_config(value: Any, key: str = "batch_config") -> BatchConfig:
     pending = value.get("max_pending_files", 0)
     if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
         raise ConfigError(f"config key {key}.max_pending_files: {pending!r} is not a whole number")
-    return BatchConfig(fmt, comp, root, str(storage.get("prefix") or ""), int(size), pending)
+    prefix = str(storage.get("prefix") or "")
+    storage_for(root, prefix)  # a missing folder is said before any message, not at the 1st file
+    return BatchConfig(fmt, comp, root, prefix, int(size), pending)
 
 
 # ----------------------------------------------------------------------------- csv values
