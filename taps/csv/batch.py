@@ -90,32 +90,31 @@ class _CsvPlan(_LinePlan):
         read = names + ([self.rkey] if self.rkey in index and self.rkey not in names else [])
         self.at = [index.get(h, 0) for h in read]
         self.renderers: list[Renderer] = []
-        self.fields = []
+        self.fields: list[Any] = []
         for h in read:
-            prop = props.get(h, {})
             native = h == self.rkey
             if h not in index:
                 self.renderers.append(_absent)
                 self.fields.append(_as_is)
-            elif converter_for(prop)[1]:
-                self.renderers.append(_string(nulls, native))
-                self.fields.append(_as_is)
-            else:
-                self.renderers.append(
-                    widening(
-                        self,
-                        sc,
-                        ctx,
-                        props,
-                        h,
-                        partial(column_renderer, nulls=nulls, native=native),
-                    )
-                )
-                self.fields.append(_typed_fields(prop))
+                continue
+            self.fields.append(None)  # set by _column, and again when the column widens
+            make = partial(self._column, len(self.fields) - 1, nulls=nulls, native=native)
+            self.renderers.append(widening(self, sc, ctx, props, h, make))
         self.key_at = read.index(self.rkey) if self.rkey in index else None
         # Which written columns may hold a non-ASCII character beside the string columns (whose
         # StringTexts say where): JSON documents (lines.lines)
         self.wide = [h in index and may_be_wide(props.get(h, {})) for h in names]
+
+    def _column(
+        self, j: int, prop: dict[str, Any], *, nulls: frozenset[str], native: bool
+    ) -> Renderer:
+        """Column j's renderer for `prop`, its csv fields made to match: strings kept as they
+        are, typed columns rendered as the RECORD lines' (lines.column_renderer)."""
+        if converter_for(prop)[1]:
+            self.fields[j] = _as_is
+            return _string(nulls, native)
+        self.fields[j] = _typed_fields(prop)
+        return column_renderer(prop, nulls=nulls, native=native)
 
 
 def _absent(col: Sequence[str]) -> Rendered:

@@ -69,19 +69,42 @@ def _streams(value: Any, key: str) -> tuple[dict[str, Any], ...]:
     return tuple(value)
 
 
-def _refuse_unknown_keys(entries: list[Any], key: str) -> None:
-    known = [*STREAM_SCHEMA["properties"], *_STREAM_ALIASES]
+# Meltano tap-csv's `files` entries: the keys tap-csv reads from them (discovery.stream_configs).
+FILE_KEYS = ("entity", "path", "keys", "delimiter", "encoding")
+
+
+def _files(value: Any, key: str) -> tuple[dict[str, Any], ...]:
+    """The `files` list (Meltano tap-csv's shape), a key no entry setting has refused as a
+    stream's is: `keyz` would otherwise sync the stream without its key properties."""
+    if isinstance(value, list):
+        _refuse_unknown_keys(value, key, FILE_KEYS, "entity", "file setting")
+    raise_config_errors(
+        {"type": "object", "properties": {key: {"type": "array", "items": {"type": "object"}}}},
+        {key: value},
+    )
+    return tuple(value)
+
+
+def _refuse_unknown_keys(
+    entries: list[Any],
+    key: str,
+    settings: Any = None,
+    name: str = "name",
+    what: str = "stream setting",
+) -> None:
+    shown = list(settings or STREAM_SCHEMA["properties"])
+    known = shown if settings else [*shown, *_STREAM_ALIASES]
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue  # the schema check words it
-        for name in entry:
-            if name in known:
+        for field in entry:
+            if field in known:
                 continue
-            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(field), known, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"config key {key}/{i}/{name}: stream {entry.get('name')!r}: {name!r} is not a "
-                f"stream setting{hint} (stream settings: {', '.join(STREAM_SCHEMA['properties'])})"
+                f"config key {key}/{i}/{field}: stream {entry.get(name)!r}: {field!r} is not a "
+                f"{what}{hint} ({what}s: {', '.join(shown)})"
             )
 
 
@@ -96,7 +119,11 @@ class CsvConfig:
         "column_types, delimiter, quotechar, encoding, null_values (another key is refused)",
     )
     files: tuple[dict[str, Any], ...] = setting(
-        (), type="array", help="Meltano tap-csv's shape: entity, path, keys"
+        (),
+        type="array",
+        parse=_files,
+        help="Meltano tap-csv's shape: entity, path, keys, delimiter, encoding (another key is "
+        "refused)",
     )
     base_dir: str = setting(
         ".", help="Relative paths are taken from here (default: the working directory)"

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import csv
 import gc
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial, reduce
 from itertools import compress, islice
@@ -24,6 +23,7 @@ from tapwell.singer.errors import SyncError
 from tapwell.singer.schema import FractionNotes, cut_fraction
 from tapwell.singer.wire import dumps
 
+from . import widen
 from .discovery import (
     FIX_CSV,
     FIX_WIDTH,
@@ -36,19 +36,15 @@ from .discovery import (
 )
 from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
 from .types import (
-    column_digits,
     compile_row,
     converter_for,
-    decimal_schema,
-    digits_of,
     document_kinds,
-    fits,
     fitted,
     to_datetime,
-    to_decimal,
     to_document,
     with_bounds,
 )
+from .widen import Props
 
 FIX_VALUE = (
     "fix the file, or declare the column's type in column_types "
@@ -92,9 +88,9 @@ def rendered_chunks(
     """Each file's rows, a chunk at a time, rendered by the plan `make_plan` gives for its header:
     (the plan, each column rendered, how many rows are kept, their greatest key); a chunk with
     no row kept is not given. A row the chunk cannot take is the SyncError read_rows names."""
-    # The stream's properties, an inferred number column widened in place (`widening`): the next
+    # The stream's properties, an inferred column widened in place (`widening`): the next
     # file's plan starts from the wider one, and a bad row is named by it.
-    props = dict(schema.get("properties") or {})
+    props = Props(schema.get("properties") or {})
     for path in sc.paths:
         with _reading(sc, path) as reader, _no_gc():
             header = next(reader, None)
@@ -213,91 +209,11 @@ def widening(
     ctx: SyncContext,
     props: dict[str, Any],
     name: str,
-    make: Callable[[dict[str, Any]], Renderer],
+    make: Callable[..., Renderer],
 ) -> Renderer:
-    """Column `name`'s renderer (`make` of its property, noting_fractions'); for a number column
-    whose precision was inferred from the sample rows (not declared: a declared type is the user's
-    contract, and stays refused), one that widens the column when a chunk holds a value with more
-    digits before or after the point: a new SCHEMA (ctx.resend_schema) before the chunk's rows,
-    `props` updated, and the chunk rendered again. The fast path pays one try per chunk."""
-    prop = props.get(name, {})
-    render = noting_fractions(plan, name, prop, make(prop))
-    declared = sc.schema is not None or name in sc.column_types
-    if declared or ctx.resend_schema is None or converter_for(prop)[0] is not to_decimal:
-        return render
-    if column_digits(prop) is None:
-        return render  # any number already
-    nulls = frozenset(sc.null_values) | {""}
-    current = [render]
-
-    def widen(col: Sequence[str]) -> Rendered:
-        try:
-            return current[0](col)
-        except BadRow:
-            was = props[name]
-            wider = _wider(was, col, nulls)  # BadRow at a value that is no number at all
-            if wider is None:
-                raise
-            new, first = wider
-            props[name] = new
-            current[0] = noting_fractions(plan, name, new, make(new))
-            _say_widened(plan, name, plan.done + first + 1, col[first], was, new)
-            assert ctx.resend_schema is not None
-            ctx.resend_schema({name: new})
-            return current[0](col)
-
-    return widen
-
-
-def _wider(
-    prop: dict[str, Any], col: Sequence[str], nulls: frozenset[str]
-) -> tuple[dict[str, Any], int] | None:
-    """(the inferred number column `prop` as wide as the values of `col` need, the index of the
-    first value it did not hold; None when every value fits). The digits before the point it held
-    are kept (no earlier value is cut) or raised to what the chunk needs, the scale too, and the
-    precision is exactly their sum: not rounded up to DuckDB's 38 as the inference does, since the
-    targets keep a column's digits before the point for good (they widen to hold both types), so
-    38 at scale 3 would make the next scale 39 digits. BadRow at the first value that is no number
-    (the refusal that names it)."""
-    room = column_digits(prop)
-    assert room is not None
-    whole, scale = room
-    first = -1
-    for i, text in enumerate(col):
-        if text in nulls:
-            continue
-        try:
-            value = to_decimal(text)
-        except ValueError:
-            raise BadRow(i) from None
-        if fits(value, *room):
-            continue
-        first = i if first < 0 else first
-        w, s = digits_of(value.normalize())
-        whole, scale = max(whole, w), max(scale, s)
-    if first < 0:
-        return None
-    return decimal_schema(whole + scale, scale), first
-
-
-def _say_widened(
-    plan: PlanLike, name: str, row: int, text: str, was: dict[str, Any], new: dict[str, Any]
-) -> None:
-    """One line on stderr: the column widened, where, and to what."""
-
-    def spelled(prop: dict[str, Any]) -> str:
-        return f"DECIMAL({prop['x-precision']},{prop['x-scale']})"
-
-    sys.stderr.write(
-        f"INFO {plan.path} data row {row}, stream {plan.stream!r}, column {name!r}: {_short(text)} needs more "
-        f"digits than {spelled(was)} (inferred from the sample rows): the column is widened to "
-        f"{spelled(new)}, a new SCHEMA sent before these rows (declare the column in column_types "
-        "to have the type from the start)\n"
-    )
-
-
-def _short(text: str) -> str:
-    return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+    """Column `name`'s renderer (`make` of its property, noting_fractions'), widening the column
+    when its type was inferred and a later value does not fit it (widen.widening)."""
+    return widen.widening(plan, sc, ctx, props, name, make, noting_fractions)
 
 
 def _full_width(rows: list[list[str]], width: int) -> list[list[str]]:

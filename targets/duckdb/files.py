@@ -11,6 +11,12 @@ rolls back, and the file is read again to name the first row and column refused 
 An upsert keeps the last row of a key within a file, as the RECORD path does (only a file with a
 key twice pays for the ordering).
 
+A file is first read without being looked through (`plan(..., looked=False)`): its date-times
+and times may have at most 6 fraction digits and its rows DuckDB's default max_line_size, so no
+Python read of the file precedes DuckDB's. Anything that read refuses raises Unlooked, and the
+loader loads its batches again looked: the file read once in Python for a bound on its longest row
+and for fractions to cut and say (file_facts), every check and message as they always were.
+
 A header naming a column the stream does not have, a file DuckDB cannot parse, or a value its
 column cannot hold: one ProtocolError naming the file and, when it can be found, the row.
 """
@@ -43,6 +49,13 @@ N = "_tapwell_n"  # a row's position in its file (naming a refused row)
 # the RECORD lane cuts them; `plan` says so once per field (tapwell.sdk.csv_fractions.scan)
 LONG_DATETIME = DATETIME.replace("[0-9]{1,6}", "[0-9]+")
 STAGED = "temp.main._tapwell_file"  # an upserted file's checked rows
+# a time's fraction of more than 6 digits, in a TIME (or TIMETZ) column's text, refused unlooked
+LONG_TIME_FRACTION = "[.,][0-9]{7}"
+
+
+class Unlooked(Exception):  # noqa: N818 - not an error: the load is done again, looked
+    """A file read unlooked was refused: its batches are loaded again with the file looked
+    through (a long fraction or row, or a refusal the looked load names)."""
 
 
 def literal(text: str) -> str:
@@ -106,9 +119,13 @@ def _decimal_args(sqltype: str) -> tuple[int, int]:
     return int(p), int(s or 0)
 
 
-def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -> Column:
+def column(
+    name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool, looked: bool = True
+) -> Column:
     """How the text of csv column `name` becomes a value of `col` (of `sqltype`), and the
-    check that holds it to what the RECORD path accepts for `prop`."""
+    check that holds it to what the RECORD path accepts for `prop`; not `looked` (the file not
+    looked through for fractions to cut and say), a date-time or time with more than 6 fraction
+    digits is refused too."""
     kinds = set(property_types(prop)) or {"null"}
     nullable = "null" in kinds and not key
     real = kinds - {"null"}
@@ -143,7 +160,7 @@ def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -
     if base == "BOOLEAN":
         return made("{t} = 'true'", "{t} IN ('true', 'false')", "true or false")
     if base in ("DATE", "TIMESTAMPTZ", "TIMESTAMP"):
-        shape = DATE if base == "DATE" else LONG_DATETIME
+        shape = DATE if base == "DATE" else LONG_DATETIME if looked else DATETIME
         good = (
             f"{{v}} IS NOT NULL AND regexp_full_match({{t}}, '{shape}') "
             "AND NOT starts_with({t}, '0000')"
@@ -155,6 +172,9 @@ def column(name: str, col: str, sqltype: str, prop: dict[str, Any], key: bool) -
         return made("{t}", f"regexp_full_match({{t}}, '{NUMBER}')", "a number")
     if base == "VARCHAR":
         return made("{t}", "true", "text")
+    if not looked and moment_start(sqltype) is not None:  # TIME, TIMETZ
+        good = f"{{v}} IS NOT NULL AND NOT regexp_matches({{t}}, '{LONG_TIME_FRACTION}')"
+        return made(cast, good, f"a {sqltype}")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
 
 
@@ -249,8 +269,17 @@ class File:
         return f"SELECT {', '.join(values)} FROM ({self.typed()})", cols
 
 
-def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: bool) -> File:
-    """The file's columns from its header, checked against the stream's."""
+def plan(
+    batch: Batch,
+    table: Table,
+    path: str,
+    gz: bool,
+    source: str,
+    upsert: bool,
+    looked: bool = True,
+) -> File:
+    """The file's columns from its header, checked against the stream's; `looked`: the file
+    read for its Facts first (when not, DuckDB's read refuses what they would be needed for)."""
     by_prop = {c.prop: c.column for c in table.staged if not c.unchanged}
     props = batch.spec.schema.get("properties") or {}
     keys = set(batch.spec.key_properties)
@@ -263,13 +292,14 @@ def plan(batch: Batch, table: Table, path: str, gz: bool, source: str, upsert: b
                 source,
                 f"BATCH file {path} row 1: column {name!r} is not in the stream's schema",
             )
-        columns.append(column(name, col, table.columns[col], props.get(name, {}), name in keys))
-    moments = any(moment_start(c.sqltype) is not None for c in columns)
-    try:
-        facts = file_facts(path, gz, fractions=moments)
-    except (OSError, EOFError, zlib.error):
-        facts = Facts(False, 0)  # the load names the file that cannot be read
-    _say_long_fractions(batch, path, gz, columns, facts)
+        prop = props.get(name, {})
+        columns.append(column(name, col, table.columns[col], prop, name in keys, looked))
+    facts = Facts(False, 0)
+    if looked:
+        moments = any(moment_start(c.sqltype) is not None for c in columns)
+        with contextlib.suppress(OSError, EOFError, zlib.error):  # the load names such a file
+            facts = file_facts(path, gz, fractions=moments)
+        _say_long_fractions(batch, path, gz, columns, facts)
     missing = [k for k in batch.spec.key_properties if k not in {c.name for c in columns}]
     if upsert and missing:
         raise bad(batch, source, f"BATCH file {path} row 1: no column for key {missing[0]!r}")
@@ -456,4 +486,4 @@ def bad(batch: Batch, source: str, problem: str) -> ProtocolError:
     return ProtocolError(problem, line=batch.first_line, stream=batch.spec.name, source=source)
 
 
-__all__: list[Any] = ["File", "csv_source", "merge", "plan", "refused"]
+__all__: list[Any] = ["File", "Unlooked", "csv_source", "merge", "plan", "refused"]

@@ -99,6 +99,7 @@ class DuckDBLoader:
         self._threads_now = self.config.threads  # DuckDB's threads now (load_behind changes them)
         self._behind = False  # a load_behind is running
         self._lines_ready: list[tuple[list[Any], Any]] = []  # (records, their lines_table)
+        self._looked = True  # csv BATCH files looked through before DuckDB reads them (files.py)
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit, threads and checkpoint_threshold from the settings; a value
@@ -335,6 +336,29 @@ class DuckDBLoader:
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         self._use_threads(self.config.overlap_threads if self._behind else self.config.threads)
+        if not all(b.files for b in batches):
+            self._load(batches, state)
+            return
+        # csv BATCH files only: first read unlooked (files.py); anything refused, all again looked
+        tables = {b.spec.name: t for b in batches if (t := self.tables.get(b.spec.name))}
+        kept = {name: dict(t.columns) for name, t in tables.items()}
+        overwritten = set(self.overwritten)
+        self._looked = False
+        try:
+            self._load(batches, state)
+            return
+        except files.Unlooked:  # rolled back: what the load changed in this object too
+            for name, t in tables.items():
+                t.columns.clear()
+                t.columns.update(kept[name])
+            self.overwritten = overwritten
+            for b in batches:
+                b.file_rows = 0
+        finally:
+            self._looked = True
+        self._load(batches, state)
+
+    def _load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for batch in batches:
@@ -572,10 +596,12 @@ class DuckDBLoader:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
         for path, gz in batch.files:
-            f = files.plan(batch, table, path, gz, source, bool(keys))
+            f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
                 batch.file_rows += files.merge(self.con, target, f, deleted)
             except duckdb.Error as exc:
+                if not self._looked:
+                    raise files.Unlooked(path) from None
                 raise files.refused(self.con, batch, f, exc, source) from None
 
     def _merge(

@@ -5,6 +5,8 @@ table shaped like the target (the batch's table version filled in as the column'
 the loader's usual merge runs, all inside the transaction that also saves the state
 (PostgresLoader.load). While no key is already in the table (a first load), a file is COPYed
 straight into the table instead (`_direct`), as the RECORD lane does: no staging, no merge.
+Either way a number column held to a scale is looked through on the way (steps.py), so that
+numeric(p,s)'s input never rounds a value the RECORD lane would refuse.
 
 A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
 not have: one ProtocolError naming the file and its row, never a traceback.
@@ -13,16 +15,15 @@ not have: one ProtocolError naming the file and its row, never a traceback.
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import zlib
-from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 import psycopg
 import psycopg.errors
 from psycopg import sql
 from tapwell.sdk.csv_fractions import (
-    FIELD,
     cut_fractions,
     long_fraction,
     moment_start,
@@ -30,17 +31,13 @@ from tapwell.sdk.csv_fractions import (
 )
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import (
-    FRACTIONS,
-    multiple_of,
-    number_step,
-    property_types,
-    step_problem,
-    ten_to_minus,
-)
+from tapwell.singer.schema import FRACTIONS
 
 from . import ddl
+from .steps import Steps, StepScan, steps_of
 from .types import family
+
+LOG = logging.getLogger("target-postgres")
 
 CHUNK = 1 << 20
 
@@ -77,11 +74,11 @@ def _load_file(
     merge = bool(table.key_props) and table.how.upsert
     deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
     props = {col: prop for prop, col in table.props.items()}
-    steps = _steps(batch.spec.schema.get("properties") or {}, props, cols)
+    steps = steps_of(batch.spec.schema.get("properties") or {}, props, cols)
     direct = merge and not deletes and table.direct and sorted(table.keys) == table.pk
-    if direct and _direct(loader, cur, batch, table, path, gz, cols, stage, steps):
+    if direct and _direct(loader, cur, batch, table, path, gz, cols, steps):
         return
-    _make_stage(cur, stage, table, cols, steps)
+    _make_stage(cur, stage, table)
     merged = list(cols)
     if batch.version is not None:
         cur.execute(
@@ -93,76 +90,33 @@ def _load_file(
     if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in merged:
         merged.append("_sdc_deleted_at")  # NULL: a row sent again is alive again
     try:
-        _copy_file(loader, cur, batch, path, gz, stage, cols)
+        _copy_file(loader, cur, batch, path, gz, stage, cols, steps)
     except psycopg.Error as exc:
         raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
-    if steps:
-        _check_steps(loader, cur, batch, path, gz, stage, cols, steps)
     loader._merge(cur, table, merged, merge, deletes)
 
 
-def _make_stage(
-    cur: Any, stage: sql.Identifier, table: Any, cols: list[str], steps: dict[int, Any]
-) -> None:
-    """The staging table, shaped like the target but for the step columns (_steps): plain
-    numeric, as numeric(p,s)'s input would round 1.239 to 1.24 before any check could see it."""
+def _make_stage(cur: Any, stage: sql.Identifier, table: Any) -> None:
+    """The staging table, shaped like the target."""
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     cur.execute(
         sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, table.target)
     )
-    for i in steps:
-        cur.execute(
-            sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE numeric").format(
-                stage, sql.Identifier(cols[i])
-            )
-        )
 
 
-def _check_steps(
+def _copy_file(
     loader: Any,
     cur: Any,
     batch: Batch,
     path: str,
     gz: bool,
-    stage: sql.Identifier,
+    into: Any,
     cols: list[str],
-    steps: dict[int, tuple[dict[str, Any], int, Any]],
+    steps: Steps,
 ) -> None:
-    """Refuse the file when a staged value of a step column has more digits after the point
-    than its property keeps (one query, in PostgreSQL); the file is then read to name the row."""
-    off = sql.SQL(" OR ").join(
-        sql.SQL("{} <> round({}, {})").format(
-            sql.Identifier(cols[i]), sql.Identifier(cols[i]), sql.Literal(k)
-        )
-        for i, (_, k, _) in steps.items()
-    )
-    cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(stage, off))
-    if not cur.fetchone()[0]:
-        return
-    offset = 0
-    with _open(path, gz) as f:
-        for piece in rows_in_chunks(f, CHUNK):
-            problem = _off_step(piece, len(cols), steps)
-            if problem is not None:
-                at, index, why = problem
-                row = _row_number(path, gz, offset + at)
-                raise _bad(
-                    batch,
-                    loader.source,
-                    f"BATCH file {path} row {row}, column {cols[index]}: {why}",
-                )
-            offset += len(piece)
-    raise _bad(
-        batch,
-        loader.source,
-        f"BATCH file {path}: a value has more digits after the point than its column keeps",
-    )
-
-
-def _copy_file(
-    loader: Any, cur: Any, batch: Batch, path: str, gz: bool, into: Any, cols: list[str]
-) -> None:
-    """COPY the file into `into` as it lies on disk (1 MB chunks)."""
+    """COPY the file into `into` as it lies on disk (1 MB chunks); a file with step columns
+    (steps.steps_of) is looked through piece by piece on the way (steps.StepScan), and a value
+    with more digits after the point than its column keeps stops the COPY naming its row."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         into, ddl.idents(cols)
     )
@@ -170,8 +124,12 @@ def _copy_file(
     nul = table.nul
     json_at = [i for i, c in enumerate(cols) if family(table.columns.get(c, "")) in JSON_TYPES]
     moments = _moments(table, cols)
+    scan = StepScan(steps) if steps else None
     offset = 0
     props = {col: prop for prop, col in table.props.items()}
+
+    def where(at: int) -> str:
+        return f"BATCH file {path} row {_row_number(path, gz, offset + at)}"
 
     def cut(text: str, start: int, index: int, at: int) -> str:
         return FRACTIONS.cut(
@@ -180,25 +138,31 @@ def _copy_file(
             batch.spec.name,
             props.get(cols[index], cols[index]),
             batch.first_line,
-            where=lambda: f"BATCH file {path} row {_row_number(path, gz, offset + at)}",
+            where=lambda: where(at),
         )
 
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            if json_at or moments:
+            if json_at or moments or scan:
                 for piece in rows_in_chunks(f, CHUNK):
                     size = len(piece)
+                    if scan is not None:
+                        off = scan.first_off(piece, _row_end(piece, 0) if offset == 0 else 0)
+                        if off is not None:
+                            at, index, why = off
+                            raise _bad(
+                                batch, loader.source, f"{where(at)}, column {cols[index]}: {why}"
+                            )
                     if moments and long_fraction(piece):  # PostgreSQL would round them
                         piece = cut_fractions(piece, len(cols), moments, cut)
                     if json_at and b"\\u0000" in piece:
                         try:
                             piece = _json_without_nul(piece, json_at, cols, nul)
                         except _NulInJson as exc:
-                            row = _row_number(path, gz, offset + exc.at)
                             raise _bad(
                                 batch,
                                 loader.source,
-                                f"BATCH file {path} row {row}, column {exc.column}: {NUL_IN_JSON}",
+                                f"{where(exc.at)}, column {exc.column}: {NUL_IN_JSON}",
                             ) from None
                     offset += size
                     pipe.write(_without_nul(piece, nul))
@@ -206,6 +170,15 @@ def _copy_file(
                 while chunk := f.read(CHUNK):
                     pipe.write(_without_nul(chunk, nul))
         batch.file_rows += max(cur.rowcount, 0)
+        if scan is not None:
+            LOG.debug(
+                "stream %r: BATCH file %s COPYed into %s, its step columns looked through "
+                "(rows read closer: %d)",
+                batch.spec.name,
+                path,
+                "the table" if into == table.target else "the staging table",
+                scan.closer,
+            )
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _bad(batch, loader.source, f"BATCH file {path} cannot be read ({exc})") from None
 
@@ -218,8 +191,7 @@ def _direct(
     path: str,
     gz: bool,
     cols: list[str],
-    stage: sql.Identifier,
-    steps: dict[int, Any],
+    steps: Steps,
 ) -> bool:
     """New keys only (a first load): the file COPYed straight into the table, no staging table
     and no merge (as the RECORD lane's direct COPY). The primary key catches a key already
@@ -234,24 +206,9 @@ def _direct(
             "SELECT set_config('tapwell.table_version', %s, true)", (str(int(batch.version)),)
         )
     counted = batch.file_rows
-    if steps:  # checked in a staging table first (_check_steps), then inserted as they are
-        _make_stage(cur, stage, table, cols, steps)
-        try:
-            _copy_file(loader, cur, batch, path, gz, stage, cols)
-        except psycopg.Error as exc:
-            raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
-        _check_steps(loader, cur, batch, path, gz, stage, cols, steps)
     cur.execute("SAVEPOINT tapwell_direct")
     try:
-        if steps:
-            names = ddl.idents(cols)
-            cur.execute(
-                sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                    table.target, names, names, stage
-                )
-            )
-        else:
-            _copy_file(loader, cur, batch, path, gz, table.target, cols)
+        _copy_file(loader, cur, batch, path, gz, table.target, cols, steps)
     except psycopg.errors.UniqueViolation:
         batch.file_rows = counted  # the staged load counts them
         cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")
@@ -351,51 +308,6 @@ def _json_without_nul(piece: bytes, json_at: list[int], cols: list[str], nul: An
         pos = row_end
     out.append(piece[done:])
     return b"".join(out)
-
-
-def _steps(
-    schema: dict[str, Any], props: dict[str, str], cols: list[str]
-) -> dict[int, tuple[dict[str, Any], int, Any]]:
-    """The number columns among `cols` whose property keeps at most k digits after the point
-    (multipleOf 10^-k or x-scale k, schema.number_step): index -> (property, k, exact test)."""
-    out = {}
-    for i, col in enumerate(cols):
-        prop = schema.get(props.get(col, col)) or {}
-        step = number_step(prop) if "number" in property_types(prop) else None
-        k = ten_to_minus(step) if step is not None else None
-        if k is not None:
-            out[i] = (prop, k, multiple_of(step))
-    return out
-
-
-def _off_step(
-    piece: bytes, width: int, steps: dict[int, tuple[dict[str, Any], int, Any]]
-) -> tuple[int, int, str] | None:
-    """(offset of its row, column index, the problem) of the first value of a step column with
-    more digits after the point than its property keeps, as the RECORD lane words it."""
-    pos = 0
-    while pos < len(piece):
-        end = _row_end(piece, pos)
-        at = pos
-        for index in range(width):
-            field = FIELD.match(piece, at)
-            if field is None:
-                break
-            raw = field.group()
-            if index in steps and raw:
-                text = (raw[1:-1] if raw[:1] == b'"' else raw).decode("utf-8", "replace")
-                prop, _, test = steps[index]
-                try:
-                    value = Decimal(text)
-                except InvalidOperation:
-                    value = None  # not a number: PostgreSQL refuses it and says so
-                if value is not None and value.is_finite() and not test(value):
-                    return pos, index, step_problem(prop, text)
-            if piece[field.end() : field.end() + 1] != b",":
-                break
-            at = field.end() + 1
-        pos = end
-    return None
 
 
 def _moments(table: Any, cols: list[str]) -> dict[int, int]:

@@ -44,14 +44,47 @@ def test_integers_past_64_bits_load_through_the_default_pipeline(tmp_path: Path)
     assert rows == [(1, "18446744073709551615"), (2, "-5")]
 
 
-def test_a_later_row_past_the_sample_s_maximum_is_one_line_with_the_fix(tmp_path: Path) -> None:
-    """The inferred maximum holds the sample's rows; a bigger value after them is refused by the
-    tap itself, naming what to change (a target would refuse it without naming tap-csv's fix)."""
+def test_a_later_row_past_the_sample_s_maximum_widens_the_column(tmp_path: Path) -> None:
+    """The inferred maximum holds the sample's rows; a bigger value after them widens the column
+    to the DECIMAL holding it (taps/csv/widen.py), a new SCHEMA before it, one INFO line."""
     (tmp_path / "t.csv").write_text(
         "id,big\n1,18446744073709551615\n2,5\n3,99999999999999999999999\n"
     )
     tap = tmp_path / "tap.json"
     streams = [{"name": "t", "path": "t.csv", "key_properties": ["id"]}]
+    tap.write_text(json.dumps({"base_dir": str(tmp_path), "sample_rows": 2, "streams": streams}))
+    proc = subprocess.run(
+        [str(BIN / "tap-csv"), "--config", str(tap)], capture_output=True, timeout=60
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert (
+        "t.csv data row 3, stream 't', column 'big': '99999999999999999999999' is past the "
+        "sample's maximum 18446744073709551615 (inferred from the sample rows): the column is "
+        "widened to DECIMAL(23,0)" in err
+    ), err
+    messages = [json.loads(line) for line in proc.stdout.splitlines()]
+    schemas = [m["schema"]["properties"]["big"] for m in messages if m["type"] == "SCHEMA"]
+    assert schemas[0] == {"type": ["null", "integer"], "maximum": 18446744073709551615}
+    assert (schemas[1]["x-precision"], schemas[1]["x-scale"]) == (23, 0)
+    assert [m["record"]["big"] for m in messages if m["type"] == "RECORD"] == [
+        18446744073709551615,
+        5,
+        99999999999999999999999,
+    ]
+
+
+def test_a_declared_maximum_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    """A declared maximum is the user's contract: a bigger value is refused by the tap itself,
+    naming what to change (a target would refuse it without naming tap-csv's fix)."""
+    (tmp_path / "t.csv").write_text(
+        "id,big\n1,18446744073709551615\n2,5\n3,99999999999999999999999\n"
+    )
+    tap = tmp_path / "tap.json"
+    big = {"type": ["null", "integer"], "maximum": 18446744073709551615}
+    streams = [
+        {"name": "t", "path": "t.csv", "key_properties": ["id"], "column_types": {"big": big}}
+    ]
     tap.write_text(json.dumps({"base_dir": str(tmp_path), "sample_rows": 2, "streams": streams}))
     proc = subprocess.run(
         [str(BIN / "tap-csv"), "--config", str(tap)], capture_output=True, timeout=60
@@ -62,11 +95,4 @@ def test_a_later_row_past_the_sample_s_maximum_is_one_line_with_the_fix(tmp_path
         "t.csv line 4, stream 't', column 'big': 99999999999999999999999 is above the column's "
         "maximum 18446744073709551615" in errors[0]
     ), errors[0]
-    assert "column_types" in errors[0] and "sample_rows" in errors[0], errors[0]
-    schema = next(json.loads(line) for line in proc.stdout.splitlines() if b'"SCHEMA"' in line)[
-        "schema"
-    ]
-    assert schema["properties"]["big"] == {
-        "type": ["null", "integer"],
-        "maximum": 18446744073709551615,
-    }
+    assert "column_types" in errors[0], errors[0]

@@ -126,3 +126,25 @@ def test_target_postgres_batch_refuses_digits_past_x_scale(
     _refused(proc, wrong, bad, 3)
     rows = query(pg_db, "SELECT id, a FROM t WHERE id < 100 ORDER BY id")
     assert [tuple(r) for r in rows] == [(i, _value(v)) for i, v in enumerate(GOOD)]
+
+
+# Spellings a csv file may hold beside the plain one (target-postgres looks through the file
+# before COPY and reads such a row field by field): negative, quoted as tap_batch quotes every
+# value, an exponent with a fraction, and zeros then a digit past the scale.
+SPELLED = ["-1.239", '"1.239"', "12.39E-1", "1.2300001"]
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["direct", "staged"])
+@pytest.mark.parametrize("bad", SPELLED)
+def test_target_postgres_csv_refuses_digits_past_x_scale_however_spelled(
+    pg_db: dict[str, Any], tmp_path: Path, staged: bool, bad: str
+) -> None:
+    text, wrong = _cases(tmp_path, "csv", bad)
+    if staged:
+        first = _file(tmp_path, "first", ["9.99", "8.88"], "csv", first=100)
+        text = _messages([first], "csv") + "\n".join(text.splitlines()[1:]) + "\n"
+        text = text.replace('"p": 1}', '"p": 0}', 1)
+    proc = run_target({**pg_db, "batch_keep_files": True}, text, tmp_path)
+    _refused(proc, wrong, bad.strip('"'), 3)
+    rows = query(pg_db, "SELECT id, a FROM t WHERE id < 100 ORDER BY id")
+    assert [tuple(r) for r in rows] == [(i, _value(v)) for i, v in enumerate(GOOD)]

@@ -144,7 +144,7 @@ def test_demo_loads_every_row_exactly_and_the_second_run_loads_nothing_new(bin_p
     # The second run only re-sent the rows at each bookmark (Singer's >= rule). METRIC lines are
     # in the run log, not on the terminal.
     assert "METRIC" not in second.stderr, second.stderr
-    run_id = second.stderr.rsplit("(run ", 1)[1].split(",", 1)[0]
+    run_id = second.stderr.rsplit("(run ", 1)[1].split(")", 1)[0]  # the run's last line
     log = subprocess.run(
         [str(bin_path / "tapwell"), "--project", str(project), "logs", run_id],
         capture_output=True,

@@ -90,3 +90,34 @@ def test_dollar_in_a_value_is_kept(proj):
     project(proj, env_text="CSV_DIR=data\nDUCK_PATH=p$HOME.duckdb\n")
     assert proj.cli("run", "csv").returncode == 0
     assert rows(proj.root / "p$HOME.duckdb") == [(1, "a"), (2, "b")]
+
+
+def test_an_env_file_or_project_file_that_is_a_folder_is_one_line(proj):
+    """A folder where a file should be was an IsADirectoryError traceback."""
+    project(proj, env_file="secrets.d")
+    (proj.root / "secrets.d").mkdir()
+    done = proj.cli("run", "csv")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            f"tapwell: error: env_file: {proj.root / 'secrets.d'} is a folder, not a file: give "
+            "the path of the file"
+        ],
+    )
+    done = proj.cli("--project", str(proj.root / "secrets.d"), "run", "csv")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            f"tapwell: error: no project file at {proj.root / 'secrets.d' / 'tapwell.yml'} (run "
+            "from the project folder, or pass --project)"
+        ],
+    )
+    (proj.root / "secrets.d" / "tapwell.yml").mkdir()
+    done = proj.cli("--project", str(proj.root / "secrets.d"), "run", "csv")
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            f"tapwell: error: project file {proj.root / 'secrets.d' / 'tapwell.yml'} is a folder, "
+            "not a file: give the path of the file"
+        ],
+    )

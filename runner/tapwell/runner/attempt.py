@@ -175,7 +175,7 @@ def run_attempt(
         )
         if spool is not None:
             fmt = tap_conf["batch_config"]["encoding"]["format"]
-            sink(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
+            (settings.record or sink)(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
         tap_cmd = tap_command(project, integration, tap_argv, tap_conf, state, tmp)
         target_cmd = [
             *target_argv,

@@ -10,6 +10,7 @@ Exit codes (also in runner/README.md):
 from __future__ import annotations
 
 import signal
+import time
 from typing import Any
 
 import click
@@ -153,8 +154,9 @@ def run(
         if target_name is not None:
             integration = integration.only(target_name)
         _warn_growth(project, name, _catalog_or_none(project, integration))
-        from tapwell.runner.terminal import TerminalFilter
+        from tapwell.runner.terminal import TerminalFilter, success_line
 
+        started = time.monotonic()
         result = run_integration(
             project,
             integration,
@@ -164,21 +166,14 @@ def run(
             progress_every=progress_every,
             origin=RunOrigin(run_id, trigger, relaunch_of),
         )
+        seconds = time.monotonic() - started
         if trigger == "cli":  # serve exports its own runs on /metrics
             from tapwell.runner.serve.push import push_after_run
 
             push_after_run(project, name, result.run_id, _err)
         if not result.ok:
             raise describe_failure(integration, result)
-        rows = f"{sum(result.rows.values()):,} rows"
-        if not result.rows and result.sent:  # a target without METRIC lines: not "0 rows"
-            rows = f"rows not reported by the target; the tap sent {sum(result.sent.values()):,}"
-        earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
-        _err(
-            f"tapwell: {name} succeeded (run {result.run_id}, {result.attempts} attempt(s), {rows}"
-            + (f" in the last attempt, {earlier:,} in earlier failed ones" if earlier else "")
-            + f"); {result.states_saved} state checkpoint(s) saved"
-        )
+        _err(success_line(name, result, seconds))
 
     _exit(body)
 

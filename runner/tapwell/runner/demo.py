@@ -74,7 +74,7 @@ def demo(project_dir: str = ".") -> None:
         raise describe_failure(integration, result)
     secs = time.monotonic() - started  # the load: the run, up to its state saved; not the counting
     after = _counts(db, schema)
-    print(f"\ndemo: tap-csv -> target-duckdb finished in {secs:.2f}s")
+    print(f"demo: tap-csv -> target-duckdb finished in {secs:.2f}s")
     print(f"{'table':<18}{'rows':>10}{'new':>10}{'sent':>10}")
     for table, n in after.items():
         sent = result.rows.get(table, 0)

@@ -19,7 +19,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ _SETPRIV = shutil.which("setpriv")
 
 
 def this_host() -> str:
-    return socket.gethostname()
+    return os.uname().nodename  # gethostname's value, without importing socket for it
 
 
 def new_token() -> str:

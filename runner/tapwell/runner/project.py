@@ -19,6 +19,7 @@ from tapwell.runner.project_env import interpolate, read_env_file
 from tapwell.runner.project_schema import checked_once
 from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
+from tapwell.sdk.cli_util import cannot_read
 from tapwell.singer.catalog import load_catalog
 from tapwell.singer.errors import ConfigError
 
@@ -406,6 +407,8 @@ def _read_config_file(path: Path, where: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{where}: file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: {cannot_read('file', path, exc)}") from None
     try:
         data = yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
@@ -427,6 +430,8 @@ def load_project(path: str | Path | None = None) -> Project:
         raise ConfigError(
             f"no project file at {p} (run from the project folder, or pass --project)"
         ) from None
+    except OSError as exc:
+        raise cannot_read("project file", p, exc) from None
     except yaml.YAMLError as exc:
         raise ConfigError(yaml_problem(p, exc)) from None
     if not isinstance(raw, dict):

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tapwell.sdk.cli_util import cannot_read
 from tapwell.singer.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -85,6 +86,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         raise ConfigError(
             f"env_file: {path} does not exist (create it, or remove env_file from tapwell.yml)"
         ) from None
+    except OSError as exc:
+        raise cannot_read("env_file:", path, exc) from None
     values: dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:

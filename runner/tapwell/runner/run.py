@@ -72,6 +72,7 @@ class RunResult:
     stalled: bool = False
     log: list[str] = field(default_factory=list)
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
+    saved_in: str = ""  # where the integration's state is kept (StateBackend.where)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +138,7 @@ def _run_locked(
     secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
     result = RunResult(run_id=origin.run_id or new_run_id(started))
+    result.saved_in = store.where(integration.name)
     record = RunRecord(
         result.run_id,
         integration.name,
@@ -174,7 +176,7 @@ def _run_locked(
     policy = integration.retry
     delays = waits(policy)
     last_failure: tuple[str, int] | None = None
-    sink(
+    record_only(  # the terminal hears of the run once, at its end (cli.run's line)
         f"[tapwell] run {result.run_id}: {integration.name} ({_pipeline(integration)}), "
         + (
             "full refresh"
@@ -376,7 +378,8 @@ def _finish(
     if behind:
         sink(f"[tapwell] {behind}")
     earlier = sum(sum(r.values()) for r in result.attempt_rows[:-1])
-    (record_only if record.outcome == "failed" else sink)(
+    # a run that ended on its own is told by the caller's last line (cli.run, describe_failure)
+    (sink if record.outcome == "interrupted" else record_only)(
         f"[tapwell] run {result.run_id} {record.outcome} after {result.attempts} attempt(s); rows: "
         + (", ".join(f"{s} {n:,}" for s, n in sorted(result.rows.items())) or _unreported(result))
         + (f" (and {earlier:,} in the earlier failed attempt(s))" if earlier else "")

@@ -41,9 +41,12 @@ from tapwell.singer.wire import dumps, loads
 PRUNE_EVERY_SECONDS = 3600  # a file history is pruned at most this often (state.keep_runs_days)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
+def atomic_write(
+    path: Path, data: bytes, mode: int = 0o600, durable: bool = True, sync_folder: bool = True
+) -> None:
     """Write `path` whole or not at all (a reader never sees half of it), by rename; `durable`:
-    also fsync the file and its folder, so it survives a crash (caches go without)."""
+    also fsync the file and its folder, so it survives a crash (caches go without).
+    `sync_folder=False`: the caller fsyncs the folder itself (sync_folder), once for several."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -54,17 +57,21 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600, durable: bool = Tru
                 os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-        if not durable:
-            return
-        dirfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    if durable and sync_folder:
+        fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the renames done in `folder` survive a crash."""
+    dirfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
 
 
 class StateBackend(Protocol):
@@ -79,6 +86,7 @@ class StateBackend(Protocol):
         force: bool = False,
     ) -> None: ...
     def clear(self, integration: str, *, run_id: str | None = None) -> None: ...
+    def where(self, integration: str) -> str: ...
     def state_history(
         self, integration: str, limit: int = 20
     ) -> list[tuple[dt.datetime, str | None, dict[str, Any] | None]]: ...
@@ -114,6 +122,15 @@ class FileStateStore:
 
     def path(self, integration: str) -> Path:
         return self.folder / f"{integration}.json"
+
+    def where(self, integration: str) -> str:
+        """Where a person finds the state of `integration`: its file, from the working folder
+        when it is under it."""
+        path = self.path(integration)
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
 
     def run_file(self, run_id: str, suffix: str) -> Path:
         """state/.runs/ID.json (the record) or ID.log (the live log); a run id from a URL or a
@@ -222,24 +239,32 @@ class FileStateStore:
         path = self.run_file(run.id, ".json")
         with self._index_lock():
             old = self._outcome_of(path)
-            atomic_write(path, orjson.dumps(run.to_json()))
-            index = self._read_index()
-            if index is None:
-                self._write_index(self._rebuild_index())  # counts this run too
-                return run
-            changed = False
-            ids: list[str] = index["latest"].setdefault(run.integration, [])
-            if old is None and run.id not in ids:
-                ids.append(run.id)
-                ids.sort(reverse=True)
-                del ids[LATEST_KEPT:]
-                changed = True
-            if run.outcome in FINISHED and old not in FINISHED:
-                add_totals(index["totals"], run.integration, totals_delta(run))
-                changed = True
-            if changed:
-                self._write_index(index)
+            # the record and the index are in one folder: one fsync of it makes both renames
+            # durable (it was two, each run's first and last save writing both)
+            atomic_write(path, orjson.dumps(run.to_json()), sync_folder=False)
+            self._update_index(run, old)
+            fsync_folder(path.parent)
         return run
+
+    def _update_index(self, run: RunRecord, old: str | None) -> None:
+        """Add `run` to the index's newest ids and, once finished, to its totals; the folder is
+        left to save_run to fsync."""
+        index = self._read_index()
+        if index is None:
+            self._write_index(self._rebuild_index(), sync_folder=False)  # counts this run too
+            return
+        changed = False
+        ids: list[str] = index["latest"].setdefault(run.integration, [])
+        if old is None and run.id not in ids:
+            ids.append(run.id)
+            ids.sort(reverse=True)
+            del ids[LATEST_KEPT:]
+            changed = True
+        if run.outcome in FINISHED and old not in FINISHED:
+            add_totals(index["totals"], run.integration, totals_delta(run))
+            changed = True
+        if changed:
+            self._write_index(index, sync_folder=False)
 
     # state/.runs/.index.json: {"totals": history.Totals, "latest": {integration: [newest run
     # ids, at most LATEST_KEPT]}}, so /metrics and the lists never read the whole history. Built
@@ -278,8 +303,8 @@ class FileStateStore:
             return None
         return index
 
-    def _write_index(self, index: dict[str, Any]) -> None:
-        atomic_write(self._index_path(), orjson.dumps(index))
+    def _write_index(self, index: dict[str, Any], sync_folder: bool = True) -> None:
+        atomic_write(self._index_path(), orjson.dumps(index), sync_folder=sync_folder)
 
     def _rebuild_index(self) -> dict[str, Any]:
         totals: Totals = {}

@@ -55,6 +55,10 @@ class PostgresStateStore:
         self.conn = self.connect()
         self._create()
 
+    def where(self, integration: str) -> str:
+        """Where a person finds the state of `integration`: its row in the state table."""
+        return f"the PostgreSQL state store ({self.schema}.state)"
+
     def connect(self) -> Any:
         """A new autocommit connection; a failure is one masked line (see store_error)."""
         import psycopg2

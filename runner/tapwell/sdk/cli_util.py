@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tapwell.sdk.settings import Settings
@@ -50,6 +53,39 @@ def run_main(
     except KeyboardInterrupt:
         sys.stderr.write(f"{name}: interrupted\n")
         return 130
+
+
+def cannot_read(what: str, path: str | Path, exc: OSError) -> ConfigError:
+    """A file the user named that exists but cannot be read, as one line with the fix (exit 2):
+    `what` says which file it is ("config file", "env_file")."""
+    if exc.errno == errno.ENOENT:
+        return ConfigError(f"{what} {path} does not exist: check the path")
+    if exc.errno == errno.EISDIR:
+        return ConfigError(f"{what} {path} is a folder, not a file: give the path of the file")
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"{what} {path} cannot be read (permission denied): make it readable by this user "
+            f"(chmod u+r {path}, or run as its owner)"
+        )
+    return ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}): check the path")
+
+
+@contextmanager
+def files_named(named: Mapping[str, str | Path | Sequence[str | Path] | None]) -> Iterator[None]:
+    """Inside, an OSError reading one of the files the user named on the command line
+    (`{"config file": paths, "catalog file": path}`) is `cannot_read`'s line, not a traceback;
+    any other OSError (a database's own file, a full disk) passes as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        failed = Path(exc.filename)
+        for what, given in named.items():
+            paths = [given] if isinstance(given, (str, Path)) else list(given or ())
+            if any(Path(p) == failed for p in paths):
+                raise cannot_read(what, exc.filename, exc) from None
+        raise
 
 
 def missing_driver(exc: ModuleNotFoundError) -> ConfigError:

@@ -19,7 +19,7 @@ import click
 import orjson
 
 from tapwell.sdk.about import print_about
-from tapwell.sdk.cli_util import read_settings, run_main
+from tapwell.sdk.cli_util import files_named, read_settings, run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.sdk.pipes import widen_pipe
 from tapwell.sdk.settings import Settings
@@ -101,6 +101,11 @@ def tap_command(
         holder: dict[str, Any] = {}
 
         def body() -> None:
+            named = {"config file": configs, "catalog file": catalog or properties}
+            with files_named({**named, "state file": state_path}):
+                sync_or_discover()
+
+        def sync_or_discover() -> None:
             if show_about:
                 print_about(about(), fmt)
                 return

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from tapwell.sdk.about import print_about
-from tapwell.sdk.cli_util import read_settings, run_main
+from tapwell.sdk.cli_util import files_named, read_settings, run_main
 from tapwell.sdk.cli_version import version_option
 from tapwell.sdk.pipes import READ_BUFFER, widen_pipe
 from tapwell.sdk.settings import Settings
@@ -101,6 +101,10 @@ def target_command(
         holder: dict[str, Any] = {}
 
         def body() -> None:
+            with files_named({"config file": configs, "input file": input_path}):
+                load()
+
+        def load() -> None:
             if about:
                 info = {
                     "name": name,

@@ -138,25 +138,37 @@ def test_the_wider_schema_comes_before_the_batch_of_the_file_holding_it(bin_path
     ]
 
 
-def test_a_value_that_is_no_number_is_still_refused_in_a_chunk_that_widens(bin_path, tmp_path):
+def test_a_value_that_is_no_number_widens_the_column_to_a_string(bin_path, tmp_path):
+    """In one chunk, after a value that needs more digits: the column goes straight to a string
+    (test_tap_csv_widen_kinds.py), each value of the chunk as written."""
     rows = ["12.50", "3.1", "19.999", "abc"]
     (tmp_path / "d.csv").write_text("id,amt\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)))
     stream = {"name": "d", "path": str(tmp_path / "d.csv")}
     (tmp_path / "tap.json").write_text(json.dumps({"streams": [stream], "sample_rows": 2}))
     proc = _tap(bin_path, tmp_path / "tap.json")
     err = proc.stderr.decode()
-    assert proc.returncode == 65 and "Traceback" not in err, err
-    assert "d.csv line 5, stream 'd', column 'amt': 'abc' is not a number" in err, err
-    assert not [m for m in _messages(proc.stdout) if m["type"] == "RECORD"]
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "column 'amt': '19.999' is not DECIMAL(18,2)" in err, err
+    assert "widened to a string" in err, err
+    messages = _messages(proc.stdout)
+    assert [m["record"]["amt"] for m in messages if m["type"] == "RECORD"] == rows
 
 
-def test_an_integer_column_meeting_a_fraction_is_still_refused(bin_path, tmp_path) -> None:
+def test_an_integer_column_meeting_a_fraction_widens_to_a_decimal(bin_path, tmp_path) -> None:
     (tmp_path / "d.csv").write_text("id,n\n1,1\n2,2\n3,1.5\n")
     stream = {"name": "d", "path": str(tmp_path / "d.csv")}
     (tmp_path / "tap.json").write_text(json.dumps({"streams": [stream], "sample_rows": 2}))
     proc = _tap(bin_path, tmp_path / "tap.json")
-    assert proc.returncode == 65, proc.stderr.decode()
-    assert "'1.5' is not an integer" in proc.stderr.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "'1.5' is not a 64-bit integer" in proc.stderr.decode()
+    messages = _messages(proc.stdout)
+    schemas = [m["schema"]["properties"]["n"] for m in messages if m["type"] == "SCHEMA"]
+    assert (schemas[1]["x-precision"], schemas[1]["x-scale"]) == (20, 1)  # BIGINT's 19 kept
+    assert [m["record"]["n"] for m in messages if m["type"] == "RECORD"] == [
+        1,
+        2,
+        Decimal("1.5"),
+    ]
 
 
 def test_each_file_of_a_stream_starts_from_the_wider_column(bin_path, tmp_path) -> None:

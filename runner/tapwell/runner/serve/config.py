@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +43,8 @@ def check_triggers(raw: dict[str, Any], source: str = "tapwell.yml") -> None:
     for name, body in integrations.items():
         tz = (body or {}).get("timezone")
         if tz is not None:
+            import zoneinfo  # only a project with a time zone pays its import
+
             try:
                 zoneinfo.ZoneInfo(str(tz))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):

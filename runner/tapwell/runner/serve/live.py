@@ -138,7 +138,10 @@ class LiveRun:
 
     def _loop(self) -> None:
         flush_every, sample_every, save_every = self.every
-        next_sample = next_save = time.monotonic()
+        next_sample = time.monotonic()
+        # the first figures a save_every in: at the start they are empty, and the run's own
+        # first save has just written the record (a run shorter than that saves it twice, not 3)
+        next_save = next_sample + save_every
         while True:
             self.wake.wait(flush_every)
             self.wake.clear()
