@@ -235,8 +235,7 @@ class DuckDBLoader:
                 raise ProtocolError(problem, stream=spec.name, field=col)
             if ddl.fold(col) in folded:
                 raise ProtocolError(
-                    f"columns {folded[ddl.fold(col)]!r} and {col!r} differ only in case, which "
-                    "DuckDB cannot tell apart",
+                    ddl.case_clash(spec.name, folded[ddl.fold(col)], col),
                     stream=spec.name,
                     field=col,
                 )
