@@ -134,6 +134,8 @@ def wider(existing: str, wanted: str) -> str | None:
     e, w = base_type(existing), base_type(wanted)
     if e == "VARCHAR":
         return None
+    if e == "DECIMAL" and w == "DOUBLE":
+        return None  # a plain number's column made exact stays so (plainnumber.py checks values)
     if e == "DECIMAL" and w == "DECIMAL":
         return _decimal_holding(existing, *_ps(wanted))
     if e == "DECIMAL" and w in INTEGER_DIGITS:
