@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from tapwell.sdk.sql_names import quote_ident
 
-from .types import duckdb_type, exact_double
+from .types import double_refusal, duckdb_type, exact_double
 
 if TYPE_CHECKING:
     from tapwell.sdk.target import Batch
@@ -230,6 +230,11 @@ def _change(
 _SHORT = r"[-+]?[0-9]*\.?[0-9]*([eE][-+]?[0-9]{1,2})?"
 
 
+def _inexact(number: Decimal) -> bool:
+    """A number a DOUBLE holds (not refused past its range) but would not give back."""
+    return double_refusal(number) is None and type(exact_double(number)) is not float
+
+
 def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> bool:
     """A csv BATCH file (files.File) about to be loaded: its plain-number columns made exact
     first where a text needs it, as `widen` does for a batch of records; True when a column
@@ -245,14 +250,18 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
     if not mine:
         return False
     parts = []
-    for k in range(len(mine)):
+    for k, (c, _) in enumerate(mine):
         t = f"t{k}"
         whole, places = _extent_sql(f"lower(ltrim({t}, '-+'))")
         long = (
             f"{t} IS NOT NULL AND NOT (regexp_full_match({t}, '{_SHORT}') AND "
             f"length(regexp_replace(split_part(lower({t}), 'e', 1), '[^0-9]', '', 'g')) <= 15)"
         )
-        number = f"TRY_CAST({t} AS DOUBLE) IS NOT NULL"  # the lane's check refuses the others
+        # the texts the lane's check accepts (a DOUBLE refuses one past its range, as records)
+        number = f"TRY_CAST({t} AS DOUBLE) IS NOT NULL"
+        if table.columns[c.column] == "DOUBLE":
+            d = f"TRY_CAST({t} AS DOUBLE)"
+            number = f"isfinite({d}) AND ({d} <> 0 OR NOT regexp_matches({t}, '^[^eE]*[1-9]'))"
         parts += [
             f"coalesce(max({whole}) FILTER (WHERE {number}), 0)",
             f"coalesce(max({places}) FILTER (WHERE {number}), 0)",
@@ -270,9 +279,7 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
         sqltype = table.columns[c.column]
         first = None
         if sqltype == "DOUBLE":
-            first = next(
-                (t for t in long or [] if type(exact_double(Decimal(t))) is not float), None
-            )
+            first = next((t for t in long or [] if _inexact(Decimal(t))), None)
         else:
             p, s = _decimal_args(sqltype)
             first = longest if places > s else widest if whole > p - s else None
