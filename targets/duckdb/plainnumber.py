@@ -53,12 +53,18 @@ def is_plain(prop: dict[str, Any]) -> bool:
 
 
 def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[int, ...]:
-    """Positions of the staged columns whose property is a plain number."""
+    """Positions of the staged columns whose property is a plain number, and of any other
+    DOUBLE column (an integer property loaded into a DOUBLE an earlier schema made): a value a
+    double would not give back makes those exact too."""
     props = schema.get("properties") or {}
     return tuple(
         j
         for j, c in enumerate(staged)
-        if not c.unchanged and isinstance(props.get(c.prop), dict) and is_plain(props[c.prop])
+        if not c.unchanged
+        and (
+            c.sqltype == "DOUBLE"
+            or (isinstance(props.get(c.prop), dict) and is_plain(props[c.prop]))
+        )
     )
 
 

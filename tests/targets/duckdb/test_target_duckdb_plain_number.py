@@ -273,3 +273,52 @@ def test_csv_lane_makes_the_column_exact_as_records_do(bin_path, tmp_path):
     sqltype, rows = stored(db)
     assert sqltype == "VARCHAR"
     assert rows[1] == (2, "0.30000000000000004") and rows[9] == (10, "1.5e30")
+
+
+def test_nested_tables_make_their_columns_exact(tmp_path):
+    """nested: tables: a plain number in an object (parent column) and in an array's elements
+    (child table) widens as a top-level one does; a re-run changes nothing."""
+    props = {
+        "id": {"type": "integer"},
+        "o": {"type": "object", "properties": {"y": {"type": "number"}}},
+        "items": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"z": {"type": "number"}}},
+        },
+    }
+    head = dumps(
+        {"type": "SCHEMA", "stream": "t", "key_properties": ["id"], "schema": {"properties": props}}
+    )
+    body = [
+        b'{"type":"RECORD","stream":"t","record":{"id":%d,"o":{"y":%s},"items":[{"z":%s}]}}' % r
+        for r in (
+            (0, b"2.5", b"3.5"),
+            (1, b"12345678901234567890.1234", b"123456789012345678901234.5678"),
+            (2, b"0.1", b"9007199254740993"),
+        )
+    ]
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):
+        load(db, b"\n".join([head, *body]) + b"\n", nested="tables")
+        assert column_types(db, "t")["o__y"] == "DECIMAL(38,4)"
+        assert query(db, "SELECT id, o__y FROM t ORDER BY id") == [
+            (0, Decimal("2.5")),
+            (1, Decimal("12345678901234567890.1234")),
+            (2, Decimal("0.1")),
+        ]
+        assert column_types(db, "t__items")["z"] == "DECIMAL(38,4)"
+        assert query(db, "SELECT _sdc_source_key_id, z FROM t__items ORDER BY 1") == [
+            (0, Decimal("3.5")),
+            (1, Decimal("123456789012345678901234.5678")),
+            (2, Decimal("9007199254740993")),
+        ]
+
+
+def test_an_integer_in_a_double_column_past_2_53_makes_it_exact(tmp_path):
+    """A DOUBLE made by an earlier plain-number schema, now fed an integer property: 2^53 + 1
+    makes it DECIMAL rather than 2^53."""
+    db = tmp_path / "w.duckdb"
+    load(db, stream(["1.5"]))
+    integer = SCHEMA.replace(b'"x":{"type":["number","null"]}', b'"x":{"type":"integer"}')
+    load(db, stream(["9007199254740993"], first_id=1).replace(SCHEMA, integer))
+    assert stored(db) == ("DECIMAL(38,1)", [(0, Decimal("1.5")), (1, Decimal("9007199254740993"))])
