@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from tapwell.sdk.sql_names import quote_ident
 
-from .types import double_refusal, duckdb_type, exact_double
+from .types import double_refusal, exact_double, is_plain
 
 if TYPE_CHECKING:
     from tapwell.sdk.target import Batch
@@ -45,11 +45,6 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("target-duckdb")
 DIGITS = 38  # DuckDB's widest DECIMAL
 _PLAIN_KINDS = (float, type(None))
-
-
-def is_plain(prop: dict[str, Any]) -> bool:
-    """A `number` property whose schema gives no precision (its column starts as DOUBLE)."""
-    return duckdb_type(prop) == "DOUBLE"
 
 
 def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[int, ...]:
@@ -279,6 +274,7 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
     row = loader.con.execute(
         f"SELECT {', '.join(parts)} FROM (SELECT {texts} FROM {f.source()})"
     ).fetchone()
+    assert row is not None  # an aggregate's one row
     changed = False
     for k, (c, j) in enumerate(mine):
         whole, places, widest, longest, long = row[5 * k : 5 * k + 5]

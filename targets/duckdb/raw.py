@@ -37,8 +37,8 @@ from tapwell.singer.messages import RecordMessage
 from tapwell.singer.schema import number_step, property_format, property_types, ten_to_minus
 from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
-from .plainnumber import is_plain as plain_number
 from .stage import UNCHANGED, StagedColumn
+from .types import is_plain
 
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
@@ -149,7 +149,7 @@ def column(
     elif real in ({"number"}, {"number", "integer"}) and base in ("DOUBLE", "DECIMAL"):
         text, value = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})"
         checks = [NUMERIC, "isfinite(s)", "v IS NOT NULL"]
-        if base == "DECIMAL" and plain_number(prop):
+        if base == "DECIMAL" and is_plain(prop):
             # a plain number made exact (plainnumber.py): a value with more places goes to Python,
             # which widens the column (the line's <= 15 digits: distinct values, distinct doubles)
             checks.append("CAST(v AS DOUBLE) = s")

@@ -128,6 +128,12 @@ def duckdb_type(prop: dict[str, Any]) -> str:
     return sql_type(logical_type(prop))
 
 
+def is_plain(prop: dict[str, Any]) -> bool:
+    """A `number` property whose schema gives no precision: its column starts as DOUBLE and is
+    made exact as its values need (plainnumber.py)."""
+    return duckdb_type(prop) == "DOUBLE"
+
+
 def sql_type(logical: Logical) -> str:
     if logical.kind == "decimal":
         p, s = logical.precision or 38, logical.scale or 0
