@@ -19,7 +19,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from functools import partial
-from itertools import chain, compress, repeat
 from typing import Any
 
 import orjson
@@ -27,15 +26,20 @@ from tapwell.sdk.tap import SyncContext
 from tapwell.singer.schema import property_format, property_types
 
 from .discovery import StreamConfig
-from .lines import Rendered, Renderer, column_renderer
+from .lines import (
+    Rendered,
+    Renderer,
+    StringTexts,
+    _null_rows,
+    _wide_rows,
+    column_renderer,
+    lines,
+    may_be_wide,
+)
 from .sync import _LinePlan, rendered_chunks, widening
 from .types import converter_for
 
 __all__ = ["csv_lines", "source_bytes"]
-
-# A column's csv fields: (texts, wrap) where `wrap` says each text needs only its quotes around it
-# (the assembly writes them); otherwise each text is the finished field ('' for NULL).
-Fields = tuple[Sequence[str], bool]
 
 Chunks = Iterator[tuple[bytes, int, Any]]
 
@@ -62,7 +66,7 @@ def _chunks(sc: StreamConfig, schema: dict[str, Any], ctx: SyncContext, names: l
 
     for made, rendered, n, top in rendered_chunks(sc, schema, ctx, plan):
         fields = [f(r) for f, r in zip(made.fields, rendered, strict=True)]
-        yield _assemble(fields, n).encode("utf-8", "surrogatepass"), n, top
+        yield lines(made.keys, fields, "\n", n, made.wide, "surrogatepass"), n, top
 
 
 class _CsvPlan(_LinePlan):
@@ -81,7 +85,8 @@ class _CsvPlan(_LinePlan):
         index = {h: i for i, h in enumerate(header)}
         nulls = frozenset(sc.null_values)
         self.stream, self.rkey, self.start = ctx.stream, ctx.replication_key, ctx.start_value
-        self.keys = names  # how many columns are written (render's slice)
+        # What comes before each field (lines.lines' keys: render's slice is as long)
+        self.keys = [("," if j else "") for j in range(len(names))]
         read = names + ([self.rkey] if self.rkey in index and self.rkey not in names else [])
         self.at = [index.get(h, 0) for h in read]
         self.renderers: list[Renderer] = []
@@ -96,6 +101,9 @@ class _CsvPlan(_LinePlan):
             make = partial(self._column, len(self.fields) - 1, nulls=nulls, native=native)
             self.renderers.append(widening(self, sc, ctx, props, h, make))
         self.key_at = read.index(self.rkey) if self.rkey in index else None
+        # Which written columns may hold a non-ASCII character beside the string columns (whose
+        # StringTexts say where): JSON documents (lines.lines)
+        self.wide = [h in index and may_be_wide(props.get(h, {})) for h in names]
 
     def _column(
         self, j: int, prop: dict[str, Any], *, nulls: frozenset[str], native: bool
@@ -115,39 +123,38 @@ def _absent(col: Sequence[str]) -> Rendered:
 
 
 def _string(nulls: frozenset[str], native: bool) -> Renderer:
-    """A string column's fields: the text quoted (a quote doubled), a null_value NULL."""
+    """A string column's fields: texts that need only their quotes (the assembly writes them, a
+    quote in a text doubled), a null_value the unquoted empty field (a `bare` row of StringTexts,
+    written without the quotes)."""
 
     def render(col: Sequence[str]) -> Rendered:
         natives = [None if t in nulls else t for t in col] if native else None
         joined = "".join(col)
-        null = not nulls.isdisjoint(col)
-        if not null and '"' not in joined:
-            return col, True, natives
-        return _quoted_fields(col, joined, nulls if null else frozenset()), False, natives
+        at = _null_rows(col, joined, nulls) if nulls else []
+        wide = [] if joined.isascii() else _wide_rows(col)
+        texts = StringTexts(_quotes_doubled(col, joined) if '"' in joined else col, wide, at)
+        for i in at:
+            texts[i] = ""
+        return texts, True, natives
 
     return render
 
 
-def _quoted_fields(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[str]:
-    """Each text quoted, a quote doubled ('' for a null_value): the column joined by a character
-    none of its texts holds, quoted and split again in C (a text at a time cost 0.2 s of the
-    tap's 1.0 on 300,000 rows with two such columns)."""
+def _quotes_doubled(col: Sequence[str], joined: str) -> list[str]:
+    """Each text with its quotes doubled: the column joined by a character none of its texts
+    holds, replaced and split again in C (a text at a time cost 0.2 s of the tap's 1.0 on 300,000
+    rows with two such columns)."""
     sep = next((c for c in _SEPARATORS if c not in joined), None)
     if sep is None or not col:
-        out = ['"' + t.replace('"', '""') + '"' for t in col]
-    else:
-        escaped = sep.join(col).replace('"', '""')
-        out = ('"' + escaped.replace(sep, '"' + sep + '"') + '"').split(sep)
-    for i in compress(range(len(col)), map(nulls.__contains__, col)) if nulls else ():
-        out[i] = ""
-    return out
+        return [t.replace('"', '""') for t in col]
+    return sep.join(col).replace('"', '""').split(sep)
 
 
 _SEPARATORS = ("\x00", "\ufffe", "\uffff", "\x01")
 
 
-def _as_is(r: Rendered) -> Fields:
-    return r[0], r[1]
+def _as_is(r: Rendered) -> Rendered:
+    return r
 
 
 def _typed_fields(prop: dict[str, Any]) -> Any:
@@ -166,23 +173,23 @@ def _typed_fields(prop: dict[str, Any]) -> Any:
     return _dated if dated else _document
 
 
-def _plain(r: Rendered) -> Fields:
+def _plain(r: Rendered) -> Rendered:
     """Integers, numbers, booleans: no character the dialect quotes."""
     texts, bare, _ = r
     if bare or "null" not in texts:
-        return texts, False
-    return ["" if t == "null" else t for t in texts], False
+        return texts, False, None
+    return ["" if t == "null" else t for t in texts], False, None
 
 
-def _dated(r: Rendered) -> Fields:
+def _dated(r: Rendered) -> Rendered:
     texts, bare, _ = r
     if bare:
-        return texts, False
-    return ["" if t == "null" else t[1:-1] for t in texts], False
+        return texts, False, None
+    return ["" if t == "null" else t[1:-1] for t in texts], False, None
 
 
-def _document(r: Rendered) -> Fields:
-    return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False
+def _document(r: Rendered) -> Rendered:
+    return ["" if t == "null" else _quote(_minified(t)) for t in r[0]], False, None
 
 
 def _minified(text: str) -> str:
@@ -194,17 +201,3 @@ def _minified(text: str) -> str:
 
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
-
-
-def _assemble(columns: Sequence[Fields], rows: int) -> str:
-    """The lines: col0[i] , col1[i] , ... newline, for each row i, with the quotes of a `wrap`
-    column in the separators around it."""
-    if not columns:
-        return "\n" * rows
-    pieces: list[Any] = []
-    close = ""
-    for j, (texts, wrap) in enumerate(columns):
-        pieces += (repeat(close + ("," if j else "") + ('"' if wrap else "")), texts)
-        close = '"' if wrap else ""
-    pieces.append(repeat(close + "\n"))
-    return "".join(chain.from_iterable(zip(*pieces)))

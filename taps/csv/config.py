@@ -23,7 +23,8 @@ _PROPERTY: dict[str, Any] = {
     "properties": {
         "type": {  # a name or a list of names (pattern: strings only; items: arrays only)
             "type": ["string", "array"],
-            "pattern": "^(" + "|".join(_KINDS) + ")$",
+            # (?!\n): Python's `$` (jsonschema's re.search) also matches before a last newline
+            "pattern": "^(" + "|".join(_KINDS) + ")$(?!\n)",
             "items": {"enum": _KINDS},
         }
     },

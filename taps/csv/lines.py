@@ -521,7 +521,8 @@ def _frame(keys: tuple[str, ...], quoted: tuple[bool, ...], suffix: str, rows: i
     out: list[Any] = [None] * (width * rows + 1)
     out[0] = keys[0] + opens[0]
     out[2::2] = seps * rows
-    out[-1] = seps[-1][: -len(keys[0] + opens[0])]
+    last = seps[-1]
+    out[-1] = last[: len(last) - len(keys[0] + opens[0])]  # (the csv lines' first key is "")
     return out
 
 
@@ -539,10 +540,12 @@ def lines(
     suffix: str,
     rows: int,
     wide: Sequence[bool],
+    errors: str = "strict",
 ) -> bytes:
     """`assemble`'s lines encoded as UTF-8: joined and encoded a stretch of ASCII rows at a
     time, each row with a non-ASCII character on its own. `wide`: which columns may hold one
-    (`may_be_wide`; the others are not looked at, which costs only speed if they do)."""
+    (`may_be_wide`; the others are not looked at, which costs only speed if they do); `errors`:
+    the encoder's (the csv BATCH files keep a lone surrogate: surrogatepass)."""
     if not keys:
         return (suffix * rows).encode()
     out = _pieces(keys, columns, suffix, rows)
@@ -553,13 +556,16 @@ def lines(
         elif may and not "".join(texts).isascii():
             odd.update(_wide_rows(texts))
     if not odd:
-        return "".join(out).encode()
+        return "".join(out).encode("utf-8", errors)
     width = 2 * len(keys)
     parts: list[bytes] = []
     at = 0
     for row in sorted(odd):
         start = 1 + width * row
-        parts += ("".join(out[at:start]).encode(), "".join(out[start : start + width]).encode())
+        parts += (
+            "".join(out[at:start]).encode("utf-8", errors),
+            "".join(out[start : start + width]).encode("utf-8", errors),
+        )
         at = start + width
-    parts.append("".join(out[at:]).encode())
+    parts.append("".join(out[at:]).encode("utf-8", errors))
     return b"".join(parts)

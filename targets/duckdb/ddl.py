@@ -103,6 +103,17 @@ def nul_free(kind: str, name: str) -> str | None:
     )
 
 
+def case_clash(stream: str, first: str, second: str) -> str:
+    """Two properties whose names differ only in case, and how to load them: rename one on the
+    way (singer-sdk stream maps, mapper-stream-maps) or leave it out of the tap's selection."""
+    maps = orjson.dumps({stream: {f"{second}_2": second, second: None}}).decode()
+    return (
+        f"columns {first!r} and {second!r} differ only in case, which DuckDB cannot tell apart: "
+        f"rename one before this target with mapper-stream-maps (tapwell.yml transform:), "
+        f"stream_maps {maps}, or deselect one in the tap's catalog"
+    )
+
+
 def columns_of(schema: dict[str, Any]) -> dict[str, str]:
     """Column name -> DuckDB type for every property of a stream's schema."""
     return {name: duckdb_type(prop) for name, prop in (schema.get("properties") or {}).items()}
@@ -123,6 +134,8 @@ def wider(existing: str, wanted: str) -> str | None:
     e, w = base_type(existing), base_type(wanted)
     if e == "VARCHAR":
         return None
+    if e == "DECIMAL" and w == "DOUBLE":
+        return None  # a plain number's column made exact stays so (plainnumber.py checks values)
     if e == "DECIMAL" and w == "DECIMAL":
         return _decimal_holding(existing, *_ps(wanted))
     if e == "DECIMAL" and w in INTEGER_DIGITS:

@@ -29,7 +29,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, raw, stage, unchanged
+from . import children, ddl, files, plainnumber, raw, stage, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -50,6 +50,7 @@ class Table:
     settings: StreamSettings = StreamSettings()
     staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
     raw: raw.Plan | None = None  # how its RECORD lines are read in SQL (raw.py), if they can be
+    plain: tuple[int, ...] = ()  # staged columns of plain numbers, made exact as needed
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -224,6 +225,7 @@ class DuckDBLoader:
         self.tables[spec.name] = Table(
             schema, table, existing, list(spec.key_properties), settings, staged, plan
         )
+        self.tables[spec.name].plain = plainnumber.plain_columns(spec.schema, staged)
 
     def _columns(self, spec: StreamSpec) -> dict[str, str]:
         """Column -> type for the stream's schema; names DuckDB cannot tell apart are refused."""
@@ -236,8 +238,7 @@ class DuckDBLoader:
                 raise ProtocolError(problem, stream=spec.name, field=col)
             if ddl.fold(col) in folded:
                 raise ProtocolError(
-                    f"columns {folded[ddl.fold(col)]!r} and {col!r} differ only in case, which "
-                    "DuckDB cannot tell apart",
+                    ddl.case_clash(spec.name, folded[ddl.fold(col)], col),
                     stream=spec.name,
                     field=col,
                 )
@@ -481,6 +482,8 @@ class DuckDBLoader:
         elif kept:
             every = unchanged.fill_from_batch(every, table.staged, keys, u)  # type: ignore[arg-type]
         rows = self._last_of_each_key(every, table)
+        if table.plain:  # a value a DOUBLE would not give back makes its column exact
+            rows = plainnumber.widen(self, batch, table, rows)
         target = self._qualified(table.schema, table.name)
         staged = [
             (f"c{j}", c.column, table.columns[c.column])
@@ -597,6 +600,8 @@ class DuckDBLoader:
             self.overwritten.add(batch.spec.name)
         for path, gz in batch.files:
             f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
+            if table.plain and plainnumber.widen_for_file(self, batch, table, f):
+                f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
                 batch.file_rows += files.merge(self.con, target, f, deleted)
             except duckdb.Error as exc:

@@ -38,6 +38,7 @@ from tapwell.singer.schema import number_step, property_format, property_types, 
 from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
+from .types import is_plain
 
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
@@ -148,6 +149,10 @@ def column(
     elif real in ({"number"}, {"number", "integer"}) and base in ("DOUBLE", "DECIMAL"):
         text, value = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})"
         checks = [NUMERIC, "isfinite(s)", "v IS NOT NULL"]
+        if base == "DECIMAL" and is_plain(prop):
+            # a plain number made exact (plainnumber.py): a value with more places goes to Python,
+            # which widens the column (the line's <= 15 digits: distinct values, distinct doubles)
+            checks.append("CAST(v AS DOUBLE) = s")
         if multiple is not None:
             scale = ten_to_minus(multiple)
             if scale is None:

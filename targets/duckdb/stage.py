@@ -18,6 +18,7 @@ lines staging it replaces, a typed CSV, `executemany` or `unnest` of list parame
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,15 @@ from tapwell.sdk.target import ValueRefused
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.schema import CheckCode, build_function
 
-from .types import Refused, as_json, as_text, canonical, double_refusal, value_check
+from .types import (
+    Refused,
+    as_json,
+    as_text,
+    canonical,
+    double_refusal,
+    exact_double,
+    value_check,
+)
 
 INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
 UNCHANGED = (
@@ -53,15 +62,24 @@ def _bigint(v: Any) -> int:
     return v if type(v) is int else int(v)
 
 
-def double_of(prop: str) -> Callable[[Any], float]:
-    """A DOUBLE column's staging: a number past a double's range would become infinity, so it
-    is refused, naming the field."""
+NORMAL = sys.float_info.min  # the smallest normal double (types.DOUBLE_MIN)
 
-    def double(v: Any) -> float:
-        if type(v) is not float and (problem := double_refusal(v)) is not None:
-            raise StagedRefusal(prop, problem)
+
+def double_of(prop: str) -> Callable[[Any], Any]:
+    """A DOUBLE column's staging: a number past a double's range would become infinity, so it
+    is refused, naming the field; one a double would not give back as written is kept as it is,
+    for the load to make the column exact (plainnumber.py)."""
+
+    def double(v: Any) -> Any:
+        if type(v) is not float:
+            if type(v) is not int:  # a Decimal: most often a float source's own text
+                f = float(v)
+                if NORMAL <= abs(f) <= sys.float_info.max and repr(f) == str(v):
+                    return f
+            if (problem := double_refusal(v)) is not None:
+                raise StagedRefusal(prop, problem)
         try:
-            return float(v)
+            return exact_double(v)
         except OverflowError:  # an int past 1.8e308
             raise StagedRefusal(
                 prop, f"{v} is outside the range of a DOUBLE column (about ±1.8e308)"

@@ -2,7 +2,9 @@
 refuses.
 
 DuckDB's DECIMAL stops at 38 digits: a wider decimal is kept exactly, as text (VARCHAR), rather
-than rounded. A `number` whose schema gives no precision becomes DOUBLE.
+than rounded. A `number` whose schema gives no precision starts as DOUBLE and becomes exact
+(DECIMAL(38,s), else VARCHAR) at the first value a double would not give back as written
+(plainnumber.py).
 
 DuckDB reports a type in another spelling than the one it was created with
 (`information_schema` says `TIMESTAMP WITH TIME ZONE` for TIMESTAMPTZ): `canonical` maps every
@@ -74,8 +76,8 @@ DOUBLE_MIN = Decimal("2.2250738585072014E-308")
 def double_refusal(value: Any) -> str | None:
     """Why a DOUBLE column cannot hold a number (None when it can): past either end of a
     double's range. Numbers read as floats pass (the wire reads the others exactly, as Decimal).
-    A DOUBLE keeps about 17 significant digits: more are rounded, as the README says of a number
-    without precision (refusing them would refuse every long value of an unconstrained numeric)."""
+    A value a double would not give back as written is not refused: it makes a plain number's
+    column exact (plainnumber.py)."""
     if type(value) is int:
         try:
             float(value)
@@ -94,6 +96,20 @@ def double_refusal(value: Any) -> str | None:
     return None
 
 
+def exact_double(value: Any) -> Any:
+    """A number as the float a DOUBLE column stores, when the double gives it back as written
+    (`Decimal(repr(float(v))) == v`: 0.1, 0.30000000000000004, 2^53, 5e-324, 1E+2); else the
+    value itself (123456789012345678901234.5678, 2^53 + 1), which makes a plain number's column
+    exact (plainnumber.py). A float is its own double."""
+    f = float(value)
+    if type(value) is int:
+        return f if int(f) == value else value
+    if type(value) is float:
+        return f
+    text = repr(f)  # a float source's own spelling, most often: one string compare
+    return f if text == str(value) or Decimal(text) == value else value
+
+
 def canonical(sqltype: str) -> str:
     """The spelling of `sqltype` this target creates and compares: `TIMESTAMP WITH TIME ZONE`
     -> `TIMESTAMPTZ`, `NUMERIC(12, 2)` -> `DECIMAL(12,2)`, `VARCHAR(10)` -> `VARCHAR`."""
@@ -110,6 +126,12 @@ def canonical(sqltype: str) -> str:
 
 def duckdb_type(prop: dict[str, Any]) -> str:
     return sql_type(logical_type(prop))
+
+
+def is_plain(prop: dict[str, Any]) -> bool:
+    """A `number` property whose schema gives no precision: its column starts as DOUBLE and is
+    made exact as its values need (plainnumber.py)."""
+    return duckdb_type(prop) == "DOUBLE"
 
 
 def sql_type(logical: Logical) -> str:

@@ -9,6 +9,7 @@ tap-rest's `--probe STREAM`) uses the same command.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -226,8 +227,9 @@ _KINDS: dict[str, Callable[[Any], bool]] = {
 
 def plainly_valid(schema: Any, value: Any) -> bool:
     """Whether `value` certainly meets `schema`, judged by the keywords settings use (type,
-    properties, required, items, additionalProperties, enum of strings, lengths, bounds); False
-    when in doubt (another keyword), and then jsonschema judges and words the problems."""
+    properties, required, items, additionalProperties, enum of strings, pattern, lengths,
+    bounds); False when in doubt (another keyword), and then jsonschema judges and words the
+    problems."""
     if schema is True:
         return True
     if not isinstance(schema, dict):
@@ -259,6 +261,9 @@ def plainly_valid(schema: Any, value: Any) -> bool:
                 return False
         elif key == "enum":
             if not (isinstance(value, str) and value in want):
+                return False
+        elif key == "pattern":  # as jsonschema judges it: re.search, on strings only
+            if isinstance(value, str) and re.search(want, value) is None:
                 return False
         elif key in _BOUNDS:
             if not _within(key, want, value):

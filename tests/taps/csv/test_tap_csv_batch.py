@@ -296,12 +296,13 @@ def test_the_runner_gives_tap_csv_the_csv_lane(bin_path):
 @pytest.mark.parametrize("seed", range(8))
 def test_string_fields_are_each_text_quoted(seed: int) -> None:
     """A string column's csv fields, made for the whole column at once (joined by a character
-    none of its texts holds, quoted, split again), are the fields a text at a time writes
-    (quoted, quote doubled, '' for a null_value), on random texts holding quotes, the joining
-    characters themselves, newlines, NULs, emoji and lone surrogates."""
+    none of its texts holds, quotes doubled, split again; the assembly quotes each text but a
+    null's, a bare row), are the fields a text at a time writes (quoted, quote doubled, '' for a
+    null_value), on random texts holding quotes, the joining characters themselves, newlines,
+    NULs, emoji and lone surrogates."""
     import random
 
-    from tapwell.taps.csv.batch import _quoted_fields, _string
+    from tapwell.taps.csv.batch import _quotes_doubled, _string
 
     rng = random.Random(seed)
     alphabet = ['"', '""', ",", "\n", "\r", "\x00", "\x01", "\ufffe", "\uffff", "a", " ",
@@ -313,9 +314,11 @@ def test_string_fields_are_each_text_quoted(seed: int) -> None:
             for _ in range(rng.randrange(1, 40))
         ]
         texts, wrap, _ = _string(nulls, False)(col)
-        fields = ['"' + t + '"' for t in texts] if wrap else list(texts)
+        bare = set(texts.bare)  # type: ignore[attr-defined]
+        fields = [t if i in bare or not wrap else '"' + t + '"' for i, t in enumerate(texts)]
         assert fields == ["" if t in nulls else '"' + t.replace('"', '""') + '"' for t in col]
-    assert _quoted_fields([], "", nulls) == []
+        assert texts.wide == [i for i, t in enumerate(col) if not t.isascii()]  # type: ignore[attr-defined]
+    assert _quotes_doubled([], "") == []
 
 
 FUZZ_COLUMNS = {

@@ -87,6 +87,7 @@ def test_meltanos_keys_is_still_read(tmp_path: Path) -> None:
             "must be of type object",
         ),
         ({"column_types": {"id": {"type": "integr"}}}, "column_types/id/type", "must match"),
+        ({"column_types": {"id": {"type": "string\n"}}}, "column_types/id/type", "must match"),
         (
             {"column_types": {"id": {"type": ["null", "integr"]}}},
             "column_types/id/type/1",

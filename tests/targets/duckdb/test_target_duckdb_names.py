@@ -132,7 +132,7 @@ def test_names_differing_only_in_non_ascii_case_are_two_tables(bin_path, tmp_pat
             lines(schema("t", {"id": {"type": "integer"}, "Name": {}, "NAME": {}})),
             {},
             65,
-            "stdin line 1, stream 't', field 'NAME': columns 'Name' and 'NAME' differ only in case, which DuckDB cannot tell apart",
+            "stdin line 1, stream 't', field 'NAME': columns 'Name' and 'NAME' differ only in case, which DuckDB cannot tell apart: rename one before this target with mapper-stream-maps (tapwell.yml transform:), stream_maps {\"t\":{\"NAME_2\":\"NAME\",\"NAME\":null}}, or deselect one in the tap's catalog",
         ),
     ],
 )

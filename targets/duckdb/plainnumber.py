@@ -1,0 +1,291 @@
+"""A plain `number` (no multipleOf, x-scale or x-precision: what singer-sdk taps send for a SQL
+decimal) keeps every value as written.
+
+Its column starts as DOUBLE: fast, and exact for every value a double gives back as written
+(`Decimal(repr(float(text))) == Decimal(text)`): every value a float source sends, and any text of
+at most 15 significant digits within a double's range. The first value a DOUBLE would not give
+back (123456789012345678901234.5678, 0.12345678901234567, 2^53 + 1) makes the column exact
+instead, in the batch's transaction:
+
+- DECIMAL(38,s) when every value stored so far and the batch's fit 38 digits (stored doubles are
+  converted through their shortest text, `CAST(CAST(d AS VARCHAR) AS DECIMAL(38,s))`, exact
+  because only values a double gives back were stored); a later value with more places or more
+  digits before the point widens s again, or makes it VARCHAR;
+- else VARCHAR, every value as its exact text (as a declared number past 38 digits already is).
+
+One INFO line on stderr says so (stream, column, old and new type, the value that did it). Later
+loads keep the exact type (ddl.wider: a plain number never narrows an exact column back to DOUBLE),
+and a re-run of the same records changes nothing.
+
+Where the check runs: a float read from JSON always goes back as written (the wire reads a number
+as a float only when it has at most 15 significant digits), so the staging only tests ints and
+Decimals (types.exact_double) and keeps the value itself when a double would not; the load looks
+for such values (`widen`) only in the stream's plain columns, with one C-speed pass over the
+batch's column. RECORD lines read in SQL (raw.py) never hold such a number: a line with a run of
+16 digits or a three-digit exponent goes to the Python path.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from tapwell.sdk.sql_names import quote_ident
+
+from .types import double_refusal, exact_double, is_plain
+
+if TYPE_CHECKING:
+    from tapwell.sdk.target import Batch
+
+    from .loader import DuckDBLoader, Table
+    from .stage import StagedColumn
+
+LOG = logging.getLogger("target-duckdb")
+DIGITS = 38  # DuckDB's widest DECIMAL
+_PLAIN_KINDS = (float, type(None))
+
+
+def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[int, ...]:
+    """Positions of the staged columns whose property is a plain number, and of any other
+    DOUBLE column (an integer property loaded into a DOUBLE an earlier schema made): a value a
+    double would not give back makes those exact too."""
+    props = schema.get("properties") or {}
+    return tuple(
+        j
+        for j, c in enumerate(staged)
+        if not c.unchanged
+        and (
+            c.sqltype == "DOUBLE"
+            or (isinstance(props.get(c.prop), dict) and is_plain(props[c.prop]))
+        )
+    )
+
+
+def number_text(value: Any) -> Any:
+    """A staged number as its exact text, one text per value whatever its spelling or reader:
+    the shortest repr of the double when a double gives the value back (`100.0` for 1E+2, as
+    DuckDB writes a DOUBLE as text), else the exact text (`9007199254740993`); None stays."""
+    if value is None:
+        return None
+    if type(value) is float:
+        return repr(value)
+    number = Decimal(value) if type(value) is str else value
+    double = exact_double(number)
+    return repr(double) if type(double) is float else str(value)
+
+
+def extent(text: str) -> tuple[int, int]:
+    """(digits before the point, digits after it) of a number's exact value, trailing zeros of
+    the fraction and leading zeros left out: `123.4500` (3, 2), `1E+2` (3, 0), `-0.0` (0, 0)."""
+    d = Decimal(text)
+    if not d:
+        return 0, 0
+    _, digits, exponent = d.normalize().as_tuple()
+    assert isinstance(exponent, int)  # finite: the wire and the checks admit no NaN or Infinity
+    return max(0, len(digits) + exponent), max(0, -exponent)
+
+
+def _extent_sql(text: str) -> tuple[str, str]:
+    """SQL of extent() for a number's text without its sign, as DuckDB writes a DOUBLE or a
+    DECIMAL (`1.5`, `1e+22`, `1.5e-07`, `1.5000`) or a csv file holds it (`1E5`)."""
+    mantissa = f"split_part({text}, 'e', 1)"
+    power = f"CASE WHEN contains({text}, 'e') THEN TRY_CAST(split_part({text}, 'e', 2) AS INTEGER) ELSE 0 END"
+    whole = f"ltrim(split_part({mantissa}, '.', 1), '0')"
+    fraction = f"rtrim(split_part({mantissa}, '.', 2), '0')"
+    return (
+        f"greatest(0, length({whole}) + {power})",
+        f"greatest(0, length({fraction}) - {power})",
+    )
+
+
+def stored_extent(loader: DuckDBLoader, table: Table, column: str) -> tuple[int, int]:
+    """extent() over the values a DOUBLE or DECIMAL column holds, in SQL, from each value's
+    shortest text as DuckDB writes it."""
+    whole, places = _extent_sql(f"CAST(abs({quote_ident(column)}) AS VARCHAR)")
+    row = loader.con.execute(
+        f"SELECT coalesce(max({whole}), 0), coalesce(max({places}), 0) "
+        f"FROM {loader._qualified(table.schema, table.name)} "
+        f"WHERE {quote_ident(column)} IS NOT NULL AND {quote_ident(column)} <> 0"
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def exact_type(whole: int, places: int) -> str:
+    """The column holding numbers of up to `whole` digits before the point and `places` after."""
+    return f"DECIMAL({DIGITS},{places})" if whole + places <= DIGITS else "VARCHAR"
+
+
+def _decimal_args(sqltype: str) -> tuple[int, int]:
+    p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
+    return int(p), int(s or 0)
+
+
+def widen(
+    loader: DuckDBLoader, batch: Batch, table: Table, rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The batch's rows, with the table's plain-number columns made exact first where a value
+    needs it (see the module's text); their values staged as text when the column is not a
+    DOUBLE. Only the plain columns are looked at."""
+    for j in table.plain:
+        column = table.staged[j]
+        values = list(map(itemgetter(j), rows))
+        sqltype = table.columns[column.column]
+        if sqltype == "DOUBLE":
+            if set(map(type, values)) <= set(_PLAIN_KINDS):
+                continue  # the usual batch: every value a float a DOUBLE gives back
+            texts = list(map(number_text, values))
+            first = next(
+                t for v, t in zip(values, texts, strict=True) if type(v) not in _PLAIN_KINDS
+            )
+        elif sqltype.startswith("DECIMAL("):
+            texts = list(map(number_text, values))
+            first = _first_outside(texts, *_decimal_args(sqltype))
+        elif sqltype == "VARCHAR":  # every value as its exact text
+            texts, first = list(map(number_text, values)), None
+        else:  # a column of the user's own type (FLOAT): staged as a double, as before
+            rows = [(*r[:j], _float(r[j]), *r[j + 1 :]) for r in rows]
+            continue
+        if first is not None:
+            sqltype = _make_exact(loader, batch, table, j, texts, first)
+        if sqltype != "DOUBLE":
+            rows = [(*r[:j], t, *r[j + 1 :]) for r, t in zip(rows, texts, strict=True)]
+    return rows
+
+
+def _float(value: Any) -> Any:
+    return value if value is None else float(value)
+
+
+def _first_outside(texts: list[Any], precision: int, scale: int) -> str | None:
+    """The first text a DECIMAL(precision, scale) would not hold as written, if any."""
+    for t in texts:
+        if t is not None:
+            whole, places = extent(t)
+            if places > scale or whole > precision - scale:
+                return str(t)
+    return None
+
+
+def _make_exact(
+    loader: DuckDBLoader, batch: Batch, table: Table, j: int, texts: list[Any], first: str
+) -> str:
+    """Change column j to the exact type holding its stored values and `texts`; say so once."""
+    whole, places = 0, 0
+    for t in texts:
+        if t is not None:
+            w, p = extent(t)
+            whole, places = max(whole, w), max(places, p)
+    return _change(loader, batch, table, j, whole, places, first)
+
+
+def _change(
+    loader: DuckDBLoader, batch: Batch, table: Table, j: int, whole: int, places: int, first: str
+) -> str:
+    """Column j made the exact type holding its stored values and numbers of `whole` and
+    `places` digits, in the load's transaction; the INFO line; the table's staging with it."""
+    from . import raw, stage  # the loader imports this module
+
+    column = table.staged[j]
+    old = table.columns[column.column]
+    stored = stored_extent(loader, table, column.column)
+    new = exact_type(max(whole, stored[0]), max(places, stored[1]))
+    name = quote_ident(column.column)
+    if old == "DOUBLE":  # through the shortest text: exact, as only such doubles were stored
+        using = f"CAST({name} AS VARCHAR)"
+        using = using if new == "VARCHAR" else f"CAST({using} AS {new})"
+    elif new != "VARCHAR":
+        using = f"CAST({name} AS {new})"
+    else:  # DECIMAL to text as number_text writes it: a double's shortest text when it is one
+        double = f"CAST(CAST({name} AS DOUBLE) AS VARCHAR)"
+        text = f"CAST({name} AS VARCHAR)"
+        using = (
+            f"CASE WHEN TRY_CAST({double} AS {old}) = {name} THEN {double} "
+            f"WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+        )
+    loader.con.execute(
+        f"ALTER TABLE {loader._qualified(table.schema, table.name)} ALTER COLUMN {name} "
+        f"TYPE {new} USING {using}"
+    )
+    LOG.info(
+        "stream %r: column %r is now %s (was %s): %s, a plain number (no multipleOf in the "
+        "SCHEMA), would not stay as written in a %s; every value is kept exactly, and later "
+        "loads keep %s",
+        batch.spec.name,
+        column.column,
+        new,
+        old,
+        first,
+        old,
+        new,
+    )
+    table.columns[column.column] = new
+    table.staged[j] = stage.staged_column(column.prop, column.column, new)  # same list: encoder's
+    if table.raw is not None:
+        table.raw = raw.plan(batch.spec, table.staged)
+    return new
+
+
+# A csv text a double gives back as written, surely: at most 15 digits, an exponent of at most 2.
+_SHORT = r"[-+]?[0-9]*\.?[0-9]*([eE][-+]?[0-9]{1,2})?"
+
+
+def _inexact(number: Decimal) -> bool:
+    """A number a DOUBLE holds (not refused past its range) but would not give back."""
+    return double_refusal(number) is None and type(exact_double(number)) is not float
+
+
+def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> bool:
+    """A csv BATCH file (files.File) about to be loaded: its plain-number columns made exact
+    first where a text needs it, as `widen` does for a batch of records; True when a column
+    changed (the file is planned again). One read of the file's plain columns, in SQL; only
+    texts of more than 15 digits or a longer exponent are tested in Python."""
+    by_column = {c.column: j for j, c in enumerate(table.staged)}
+    mine = [
+        (c, by_column[c.column])
+        for c in f.columns
+        if by_column.get(c.column) in table.plain
+        and (table.columns[c.column] == "DOUBLE" or table.columns[c.column].startswith("DECIMAL("))
+    ]
+    if not mine:
+        return False
+    parts = []
+    for k, (c, _) in enumerate(mine):
+        t = f"t{k}"
+        whole, places = _extent_sql(f"lower(ltrim({t}, '-+'))")
+        long = (
+            f"{t} IS NOT NULL AND NOT (regexp_full_match({t}, '{_SHORT}') AND "
+            f"length(regexp_replace(split_part(lower({t}), 'e', 1), '[^0-9]', '', 'g')) <= 15)"
+        )
+        # the texts the lane's check accepts (a DOUBLE refuses one past its range, as records)
+        number = f"TRY_CAST({t} AS DOUBLE) IS NOT NULL"
+        if table.columns[c.column] == "DOUBLE":
+            d = f"TRY_CAST({t} AS DOUBLE)"
+            number = f"isfinite({d}) AND ({d} <> 0 OR NOT regexp_matches({t}, '^[^eE]*[1-9]'))"
+        parts += [
+            f"coalesce(max({whole}) FILTER (WHERE {number}), 0)",
+            f"coalesce(max({places}) FILTER (WHERE {number}), 0)",
+            f"arg_max({t}, {whole}) FILTER (WHERE {number})",
+            f"arg_max({t}, {places}) FILTER (WHERE {number})",
+            f"list(DISTINCT {t}) FILTER (WHERE {number} AND {long})",
+        ]
+    texts = ", ".join(f"{quote_ident(c.name)} AS t{k}" for k, (c, _) in enumerate(mine))
+    row = loader.con.execute(
+        f"SELECT {', '.join(parts)} FROM (SELECT {texts} FROM {f.source()})"
+    ).fetchone()
+    assert row is not None  # an aggregate's one row
+    changed = False
+    for k, (c, j) in enumerate(mine):
+        whole, places, widest, longest, long = row[5 * k : 5 * k + 5]
+        sqltype = table.columns[c.column]
+        first = None
+        if sqltype == "DOUBLE":
+            first = next((t for t in long or [] if _inexact(Decimal(t))), None)
+        else:
+            p, s = _decimal_args(sqltype)
+            first = longest if places > s else widest if whole > p - s else None
+        if first is not None:
+            _change(loader, batch, table, j, int(whole), int(places), str(first))
+            changed = True
+    return changed

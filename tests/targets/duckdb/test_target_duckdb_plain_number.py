@@ -1,0 +1,324 @@
+"""A plain `number` (no multipleOf / x-scale / x-precision, as singer-sdk taps send a SQL decimal)
+arrives exactly as it left (targets/duckdb/plainnumber.py): its column stays DOUBLE while every
+value is one a double gives back as written, and becomes DECIMAL(38,s), else VARCHAR, at the first
+value it would not, with one INFO line; on the RECORD SQL path and the Python path alike, twice."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from helpers.duckdb_target import column_types, error_line, query, run_target
+from tapwell.sdk.target import TargetLoop
+from tapwell.singer.wire import dumps
+from tapwell.targets.duckdb import plainnumber
+from tapwell.targets.duckdb.loader import DuckDBLoader
+from tapwell.targets.duckdb.types import exact_double
+
+SCHEMA = (
+    b'{"type":"SCHEMA","stream":"t","key_properties":["id"],"schema":{"properties":'
+    b'{"id":{"type":"integer"},"x":{"type":["number","null"]}}}}\n'
+)
+INFO = (
+    "target-duckdb INFO stream 't': column 'x' is now {new} (was {old}): {value}, a plain number "
+    "(no multipleOf in the SCHEMA), would not stay as written in a {old}; every value is kept "
+    "exactly, and later loads keep {new}"
+)
+
+
+def stream(values: list[str], first_id: int = 0) -> bytes:
+    """RECORD lines as a singer-sdk tap writes them: each number spelled as the source gave it."""
+    out = [SCHEMA]
+    for i, v in enumerate(values, first_id):
+        out.append(b'{"type":"RECORD","stream":"t","record":{"id":%d,"x":%s}}\n' % (i, v.encode()))
+    out.append(b'{"type":"STATE","value":{"n":%d}}\n' % len(values))
+    return b"".join(out)
+
+
+def load(db: Any, data: bytes, **config: Any) -> None:
+    cfg = {"path": str(db), **config}
+    TargetLoop("target-duckdb", DuckDBLoader(cfg), cfg, io.BytesIO()).run(io.BytesIO(data))
+
+
+def stored(db: Any) -> tuple[str, list[tuple[int, Any]]]:
+    return column_types(db, "t")["x"], query(db, "SELECT id, x FROM t ORDER BY id")
+
+
+# Every value a double gives back as written: the column stays DOUBLE, each value that double.
+FLOATS = ["0.1", "0.30000000000000004", "1e308", "5e-324", "-0.0", "1E+2", "9007199254740992", "3"]
+# Wide decimals and integers past 2^53 beside them, all within 38 digits: DECIMAL(38,4).
+DECIMALS = ["1.5", "12345678901234567890.1234", "-0", "1E+2", "9007199254740993", "0.1", "null"]
+# A value past 38 digits (1e308 with 0.0001's places): VARCHAR, each value's exact text.
+WIDE = [
+    "1.5",
+    "0.30000000000000004",
+    "123456789012345678901234.5678",
+    "1e308",
+    "5e-324",
+    "-0",
+    "1E+2",
+    "9007199254740993",
+    "null",
+]
+
+
+@pytest.mark.parametrize("raw_lines", [True, False], ids=["sql", "python"])
+def test_floats_keep_a_double_column(tmp_path, raw_lines):
+    db = tmp_path / "w.duckdb"
+    load(db, stream(FLOATS), raw_lines=raw_lines)
+    sqltype, rows = stored(db)
+    assert sqltype == "DOUBLE"
+    assert rows == [(i, float(v)) for i, v in enumerate(FLOATS)]
+
+
+@pytest.mark.parametrize("raw_lines", [True, False], ids=["sql", "python"])
+def test_wide_decimals_make_the_column_decimal(tmp_path, raw_lines):
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):  # a re-run changes nothing
+        load(db, stream(DECIMALS), raw_lines=raw_lines)
+        sqltype, rows = stored(db)
+        assert sqltype == "DECIMAL(38,4)"
+        assert rows == [
+            (0, Decimal("1.5")),
+            (1, Decimal("12345678901234567890.1234")),
+            (2, Decimal("0")),
+            (3, Decimal("100")),
+            (4, Decimal("9007199254740993")),
+            (5, Decimal("0.1")),
+            (6, None),
+        ]
+
+
+@pytest.mark.parametrize("raw_lines", [True, False], ids=["sql", "python"])
+def test_past_38_digits_the_column_is_exact_text(tmp_path, raw_lines):
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):
+        load(db, stream(WIDE), raw_lines=raw_lines)
+        sqltype, rows = stored(db)
+        assert sqltype == "VARCHAR"
+        assert rows == [
+            (0, "1.5"),
+            (1, "0.30000000000000004"),
+            (2, "123456789012345678901234.5678"),
+            (3, "1e+308"),  # as DuckDB writes a DOUBLE's value as text (the values stored before)
+            (4, "5e-324"),
+            (5, "0.0"),
+            (6, "100.0"),
+            (7, "9007199254740993"),
+            (8, None),
+        ]
+
+
+def test_stored_doubles_convert_exactly_and_later_loads_widen_again(tmp_path, monkeypatch):
+    """Batches of 2: the first ones load as DOUBLE in SQL; a wide decimal makes the column
+    DECIMAL(38,4), stored doubles through their shortest text; a later run's 6-place value (SQL
+    finds it, Python widens) DECIMAL(38,6); one with more digits than 38 allows VARCHAR."""
+    sql_batches: list[bool] = []
+    real = DuckDBLoader._load_lines
+
+    def counted(self: Any, *args: Any) -> bool:
+        done = real(self, *args)
+        sql_batches.append(done)
+        return done
+
+    monkeypatch.setattr(DuckDBLoader, "_load_lines", counted)
+    db = tmp_path / "w.duckdb"
+    load(db, stream(["0.1", "2.25", "1e-3", "7"]), batch_size_rows=2)
+    assert stored(db)[0] == "DOUBLE" and sql_batches == [True, True]
+    load(db, stream(["12345678901234567890.1234", "5"], first_id=4), batch_size_rows=2)
+    assert stored(db) == (
+        "DECIMAL(38,4)",
+        [
+            (0, Decimal("0.1")),
+            (1, Decimal("2.25")),
+            (2, Decimal("0.001")),
+            (3, Decimal("7")),
+            (4, Decimal("12345678901234567890.1234")),
+            (5, Decimal("5")),
+        ],
+    )
+    sql_batches.clear()
+    load(db, stream(["0.5", "1.123456"], first_id=6), batch_size_rows=2)
+    assert sql_batches == [False]  # SQL found a value DECIMAL(38,4) would round
+    assert stored(db)[0] == "DECIMAL(38,6)"
+    assert stored(db)[1][6:] == [(6, Decimal("0.5")), (7, Decimal("1.123456"))]
+    sql_batches.clear()
+    load(db, stream(["0.25", "0.5"], first_id=8), batch_size_rows=2)
+    assert sql_batches == [True] and stored(db)[0] == "DECIMAL(38,6)"
+    load(db, stream(["1e33"], first_id=10), batch_size_rows=2)
+    sqltype, rows = stored(db)
+    assert sqltype == "VARCHAR"
+    assert (
+        rows[0] == (0, "0.1")
+        and rows[7] == (7, "1.123456")
+        and rows[4][1] == "12345678901234567890.1234"
+    )
+    assert rows[10] == (10, "1e+33")
+
+
+def test_the_widening_is_one_info_line_then_none(bin_path, tmp_path):
+    db = tmp_path / "w.duckdb"
+    data = stream(["0.5", "123456789012345678901234.5678"])
+    first = run_target(bin_path, tmp_path, data, db)
+    assert first.returncode == 0, error_line(first)
+    said = [line for line in first.stderr.decode().splitlines() if "INFO" in line]
+    assert said == [
+        INFO.format(new="DECIMAL(38,4)", old="DOUBLE", value="123456789012345678901234.5678")
+    ]
+    again = run_target(bin_path, tmp_path, data, db)
+    assert again.returncode == 0, error_line(again)
+    assert [line for line in again.stderr.decode().splitlines() if "INFO" in line] == []
+    assert again.stdout == b'{"n":2}\n'
+    wider = run_target(bin_path, tmp_path, stream(["1e40"]), db)
+    assert [line for line in wider.stderr.decode().splitlines() if "INFO" in line] == [
+        INFO.format(new="VARCHAR", old="DECIMAL(38,4)", value="1e+40")
+    ]
+    assert query(db, "SELECT x FROM t ORDER BY id") == [
+        ("1e+40",),
+        ("123456789012345678901234.5678",),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "double"),
+    [
+        (0.1, True),
+        (Decimal("0.30000000000000004"), True),
+        (Decimal("0.12345678901234567"), False),
+        (2**53, True),
+        (2**53 + 1, False),
+        (Decimal("5E-324"), True),
+        (Decimal("1E+308"), True),
+        (Decimal("123456789012345678901234.5678"), False),
+        (Decimal("-0"), True),
+    ],
+)
+def test_exact_double_keeps_what_a_double_would_not_give_back(value, double):
+    got = exact_double(value)
+    assert (type(got) is float) is double
+    if not double:
+        assert got is value
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("123.4500", (3, 2)), ("1E+2", (3, 0)), ("-0.0", (0, 0)), ("5e-3", (0, 3)), ("1", (1, 0))],
+)
+def test_extent(text, digits):
+    assert plainnumber.extent(text) == digits
+
+
+def csv_batches(tmp_path: Any, *bodies: str) -> bytes:
+    """csv BATCH files of stream `t` (id, x: a plain number), one per body, then a STATE."""
+    spool = tmp_path / "spool"
+    spool.mkdir(exist_ok=True)
+    out = [SCHEMA]
+    for k, body in enumerate(bodies):
+        f = spool / f"f{k}.csv"
+        f.write_text('"id","x"\n' + body, encoding="utf-8")
+        batch = {
+            "type": "BATCH",
+            "stream": "t",
+            "encoding": {"format": "csv", "compression": "none"},
+            "manifest": [f"file://{f}"],
+        }
+        out.append(dumps(batch) + b"\n")
+    out.append(b'{"type":"STATE","value":{"n":1}}\n')
+    return b"".join(out)
+
+
+def test_csv_lane_makes_the_column_exact_as_records_do(bin_path, tmp_path):
+    """The csv BATCH lane: short numbers and 17-digit doubles keep a DOUBLE; a wide decimal makes
+    it DECIMAL(38,4), the file's other values and the stored ones exact; a later file with more
+    places widens it again, one past 38 digits makes it text."""
+    db = tmp_path / "w.duckdb"
+    spool = str(tmp_path / "spool")
+    files = (
+        "1,0.1\n2,0.30000000000000004\n3,-0\n4,1E+2\n5,\n",
+        "6,12345678901234567890.1234\n7,9007199254740992\n8,2.5\n",
+        "9,0.123456\n",
+    )
+    result = run_target(bin_path, tmp_path, csv_batches(tmp_path, files[0]), db, batch_root=spool)
+    assert result.returncode == 0, error_line(result)
+    assert stored(db) == (
+        "DOUBLE",
+        [(1, 0.1), (2, 0.30000000000000004), (3, -0.0), (4, 100.0), (5, None)],
+    )
+    result = run_target(bin_path, tmp_path, csv_batches(tmp_path, *files[1:]), db, batch_root=spool)
+    assert result.returncode == 0, error_line(result)
+    said = [line for line in result.stderr.decode().splitlines() if "INFO" in line]
+    assert said == [
+        INFO.format(new="DECIMAL(38,17)", old="DOUBLE", value="12345678901234567890.1234"),
+    ]  # 0.30000000000000004 stored before: 17 places, 20 digits before the point
+    assert stored(db) == (
+        "DECIMAL(38,17)",
+        [
+            (1, Decimal("0.1")),
+            (2, Decimal("0.30000000000000004")),
+            (3, Decimal("0")),
+            (4, Decimal("100")),
+            (5, None),
+            (6, Decimal("12345678901234567890.1234")),
+            (7, Decimal("9007199254740992")),
+            (8, Decimal("2.5")),
+            (9, Decimal("0.123456")),
+        ],
+    )
+    result = run_target(
+        bin_path, tmp_path, csv_batches(tmp_path, "10,1.5e30\n"), db, batch_root=spool
+    )
+    assert result.returncode == 0, error_line(result)
+    sqltype, rows = stored(db)
+    assert sqltype == "VARCHAR"
+    assert rows[1] == (2, "0.30000000000000004") and rows[9] == (10, "1.5e30")
+
+
+def test_nested_tables_make_their_columns_exact(tmp_path):
+    """nested: tables: a plain number in an object (parent column) and in an array's elements
+    (child table) widens as a top-level one does; a re-run changes nothing."""
+    props = {
+        "id": {"type": "integer"},
+        "o": {"type": "object", "properties": {"y": {"type": "number"}}},
+        "items": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"z": {"type": "number"}}},
+        },
+    }
+    head = dumps(
+        {"type": "SCHEMA", "stream": "t", "key_properties": ["id"], "schema": {"properties": props}}
+    )
+    body = [
+        b'{"type":"RECORD","stream":"t","record":{"id":%d,"o":{"y":%s},"items":[{"z":%s}]}}' % r
+        for r in (
+            (0, b"2.5", b"3.5"),
+            (1, b"12345678901234567890.1234", b"123456789012345678901234.5678"),
+            (2, b"0.1", b"9007199254740993"),
+        )
+    ]
+    db = tmp_path / "w.duckdb"
+    for _ in range(2):
+        load(db, b"\n".join([head, *body]) + b"\n", nested="tables")
+        assert column_types(db, "t")["o__y"] == "DECIMAL(38,4)"
+        assert query(db, "SELECT id, o__y FROM t ORDER BY id") == [
+            (0, Decimal("2.5")),
+            (1, Decimal("12345678901234567890.1234")),
+            (2, Decimal("0.1")),
+        ]
+        assert column_types(db, "t__items")["z"] == "DECIMAL(38,4)"
+        assert query(db, "SELECT _sdc_source_key_id, z FROM t__items ORDER BY 1") == [
+            (0, Decimal("3.5")),
+            (1, Decimal("123456789012345678901234.5678")),
+            (2, Decimal("9007199254740993")),
+        ]
+
+
+def test_an_integer_in_a_double_column_past_2_53_makes_it_exact(tmp_path):
+    """A DOUBLE made by an earlier plain-number schema, now fed an integer property: 2^53 + 1
+    makes it DECIMAL rather than 2^53."""
+    db = tmp_path / "w.duckdb"
+    load(db, stream(["1.5"]))
+    integer = SCHEMA.replace(b'"x":{"type":["number","null"]}', b'"x":{"type":"integer"}')
+    load(db, stream(["9007199254740993"], first_id=1).replace(SCHEMA, integer))
+    assert stored(db) == ("DECIMAL(38,1)", [(0, Decimal("1.5")), (1, Decimal("9007199254740993"))])
