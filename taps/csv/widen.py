@@ -25,7 +25,7 @@ from typing import Any
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
-from tapwell.singer.schema import property_format
+from tapwell.singer.schema import normalized, property_format
 
 from .lines import BadRow, Rendered, Renderer
 from .types import (
@@ -215,7 +215,7 @@ def wider(prop: dict[str, Any], col: Sequence[str], nulls: frozenset[str]) -> di
         if convert is to_decimal and fits(value, *room):
             continue
         grown = True
-        w, s = digits_of(value.normalize())
+        w, s = digits_of(normalized(value))
         whole, scale = max(whole, w), max(scale, s)
     if not grown:
         return None

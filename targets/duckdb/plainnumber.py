@@ -33,6 +33,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from tapwell.sdk.sql_names import quote_ident
+from tapwell.singer.schema import normalized
 
 from .types import double_refusal, exact_double, is_plain
 
@@ -82,7 +83,7 @@ def extent(text: str) -> tuple[int, int]:
     d = Decimal(text)
     if not d:
         return 0, 0
-    _, digits, exponent = d.normalize().as_tuple()
+    _, digits, exponent = normalized(d).as_tuple()
     assert isinstance(exponent, int)  # finite: the wire and the checks admit no NaN or Infinity
     return max(0, len(digits) + exponent), max(0, -exponent)
 

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from tapwell.singer.schema import normalized
 from tapwell.singer.wire import dumps
 
 from .encode import BadValue, formatter_for
@@ -140,7 +141,7 @@ def canonical(value: Any, fam: str) -> Any:
     try:
         if fam in NUMBER and type(value) is not bool:
             number = Decimal(str(value))
-            return number.normalize() if number.is_finite() else number
+            return normalized(number) if number.is_finite() else number
         if fam == "timestamp with time zone" and type(value) is str:
             moment = datetime.fromisoformat(value)
             # a time without an offset is read in the session's zone, which the loader sets to UTC

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -296,6 +296,13 @@ def step_problem(prop: dict[str, Any], value: Any) -> str:
         return f"{value} is not a multiple of {prop['multipleOf']} (the schema's multipleOf)"
     scale = prop["x-scale"]
     return f"{value} has more than {scale} digits after the point (the schema's x-scale {scale})"
+
+
+def normalized(number: Decimal) -> Decimal:
+    """`number` without its fraction's trailing zeros (Decimal.normalize), never rounded:
+    normalize() rounds to the context's 28 digits, so 12345678901234567890.123456789 lost its
+    last place (two keys of 29 digits became one; a column's scale came out one short)."""
+    return number.normalize(Context(prec=max(len(number.as_tuple().digits), 1)))
 
 
 def ten_to_minus(step: Any) -> int | None:
