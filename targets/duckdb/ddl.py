@@ -143,6 +143,10 @@ def wider(existing: str, wanted: str) -> str | None:
     if e in INTEGER_DIGITS and w == "DECIMAL":
         wp, ws = _ps(wanted)
         return _decimal_of(max(INTEGER_DIGITS[e], wp - ws), ws)
+    if e in INTEGER_DIGITS and w == "DOUBLE":
+        # a plain number's column (plainnumber.py): a DOUBLE would round the integers stored past
+        # 2^53; the DECIMAL holding them is made wider by the values that need it
+        return _decimal_of(INTEGER_DIGITS[e], 0)
     if w in WIDENS_TO.get(e, ()):
         return wanted
     if e in WIDENS_TO.get(w, ()):

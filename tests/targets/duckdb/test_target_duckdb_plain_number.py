@@ -322,3 +322,29 @@ def test_an_integer_in_a_double_column_past_2_53_makes_it_exact(tmp_path):
     integer = SCHEMA.replace(b'"x":{"type":["number","null"]}', b'"x":{"type":"integer"}')
     load(db, stream(["9007199254740993"], first_id=1).replace(SCHEMA, integer))
     assert stored(db) == ("DECIMAL(38,1)", [(0, Decimal("1.5")), (1, Decimal("9007199254740993"))])
+
+
+INTEGER_SCHEMA = SCHEMA.replace(
+    b'"x":{"type":["number","null"]}', b'"x":{"type":["integer","null"]}'
+)
+
+
+@pytest.mark.parametrize("raw_lines", [True, False])
+def test_an_integer_column_given_a_plain_number_keeps_its_integers(tmp_path, raw_lines) -> None:
+    """A BIGINT column whose property becomes a plain number was made DOUBLE, rounding the
+    integers it held past 2^53 (9007199254740993 -> 9007199254740992) without a word; it becomes
+    the DECIMAL holding them, made wider by the values that need it."""
+    db = tmp_path / "w.duckdb"
+    first = stream(["9007199254740993", "-9223372036854775808"]).replace(SCHEMA, INTEGER_SCHEMA)
+    load(db, first, raw_lines=raw_lines)
+    assert column_types(db, "t")["x"] == "BIGINT"
+    load(db, stream(["1.5"], first_id=2), raw_lines=raw_lines)
+    kind, rows = stored(db)
+    assert kind == "DECIMAL(38,1)"
+    assert rows == [
+        (0, Decimal("9007199254740993")),
+        (1, Decimal("-9223372036854775808")),
+        (2, Decimal("1.5")),
+    ]
+    load(db, stream(["1.5"], first_id=2), raw_lines=raw_lines)  # again: nothing changes
+    assert stored(db) == (kind, rows)
