@@ -114,7 +114,8 @@ class Column:
     what: str
 
 
-def _decimal_args(sqltype: str) -> tuple[int, int]:
+def decimal_args(sqltype: str) -> tuple[int, int]:
+    """(precision, scale) of a DECIMAL(p,s) type name."""
     p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
     return int(p), int(s or 0)
 
@@ -139,7 +140,7 @@ def column(
         return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
     digits = _step_digits(prop) if "number" in real else None
     if base == "DECIMAL":
-        p, s = _decimal_args(sqltype)
+        p, s = decimal_args(sqltype)
         # the text cast with room for 38 digits (as many before the point as the column has):
         # a value the column would round differs from it (not when p is 38: no room is left)
         good = f"{{v}} IS NOT NULL AND {{v}} = TRY_CAST({{t}} AS DECIMAL(38,{38 - (p - s)}))"

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.schema import normalized
 
+from .files import decimal_args
 from .types import double_refusal, exact_double, is_plain
 
 if TYPE_CHECKING:
@@ -118,11 +119,6 @@ def exact_type(whole: int, places: int) -> str:
     return f"DECIMAL({DIGITS},{places})" if whole + places <= DIGITS else "VARCHAR"
 
 
-def _decimal_args(sqltype: str) -> tuple[int, int]:
-    p, _, s = sqltype[len("DECIMAL(") : -1].partition(",")
-    return int(p), int(s or 0)
-
-
 def widen(
     loader: DuckDBLoader, batch: Batch, table: Table, rows: list[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]]:
@@ -142,7 +138,7 @@ def widen(
             )
         elif sqltype.startswith("DECIMAL("):
             texts = list(map(number_text, values))
-            first = _first_outside(texts, *_decimal_args(sqltype))
+            first = _first_outside(texts, *decimal_args(sqltype))
         elif sqltype == "VARCHAR":  # every value as its exact text
             texts, first = list(map(number_text, values)), None
         else:  # a column of the user's own type (FLOAT): staged as a double, as before
@@ -284,7 +280,7 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
         if sqltype == "DOUBLE":
             first = next((t for t in long or [] if _inexact(Decimal(t))), None)
         else:
-            p, s = _decimal_args(sqltype)
+            p, s = decimal_args(sqltype)
             first = longest if places > s else widest if whole > p - s else None
         if first is not None:
             _change(loader, batch, table, j, int(whole), int(places), str(first))
