@@ -47,6 +47,9 @@ def test_the_readme_pipe_example_runs_as_written_twice(tmp_path: Path):
     shutil.copytree(ROOT / "catalogs", tmp_path / "catalogs")
     shutil.copytree(ROOT / "sample", tmp_path / "sample")
     (tmp_path / "state").mkdir()
+    (tmp_path / ".venv").symlink_to(
+        Path(sys.executable).parent.parent
+    )  # the README names .venv/bin
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     script = readme_example()
 
