@@ -167,6 +167,7 @@ def test_documents_from_jsonl_batch_files_are_stored_as_the_source_spelled_them(
         cfg = {"path": str(db), "nested": "tables", **config, **more}
         TargetLoop("target-duckdb", DuckDBLoader(cfg), cfg, io.BytesIO()).run(io.BytesIO(data))
         for place, sql in places.items():
-            assert query(db, sql) == [
-                (i, _as(place, text)) for i, (_, text) in enumerate(DOCS)
-            ], (name, place)
+            assert query(db, sql) == [(i, _as(place, text)) for i, (_, text) in enumerate(DOCS)], (
+                name,
+                place,
+            )
