@@ -406,7 +406,7 @@ class DuckDBLoader:
             encode,
             layout=table.staged,
             raw=table.raw is not None,
-            respell=stage.respell(table.staged),
+            respell=plainnumber.respeller(table, stage.respell(table.staged)),
         )
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
