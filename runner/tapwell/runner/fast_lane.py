@@ -173,6 +173,9 @@ def prepare(
         "storage": {"root": f"file://{spool}", "prefix": ""},
         "batch_size": batch_size(raw, name),
         "max_pending_files": MAX_PENDING,
+        # no fsync per file: the target reads each in this run and commits it durably; after a
+        # crash the next attempt has a new spool (tapwell.sdk.tap_batch.BatchFile.close)
+        "durable": False,
     }
     return (
         {**tap_config, "batch_config": batch},
