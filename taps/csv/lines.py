@@ -206,7 +206,9 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
         joined = "".join(col)
         at = _null_rows(col, joined, nulls) if nulls else []
         wide = [] if joined.isascii() else _wide_rows(col)
-        if '"' not in joined and _to_escape(joined) == sum(in_null[col[i]] for i in at):
+        # the null rows' own characters to escape, summed in C (a generator: 5 ms per 300,000)
+        own = sum(map(in_null.__getitem__, map(col.__getitem__, at)))
+        if '"' not in joined and _to_escape(joined) == own:
             texts = StringTexts(col, wide, at)  # nothing to escape (but in the null_values)
             for i in at:
                 texts[i] = "null"
