@@ -91,3 +91,25 @@ def test_a_sync_imports_no_module_it_does_not_use(tmp_path: Path) -> None:
     assert '"type":"RECORD"' in run.stdout, run.stderr
     assert run.stderr.splitlines()[0] == "True"
     assert run.stderr.splitlines()[-1] == ""
+
+
+def test_at_exit_the_objects_are_frozen_so_the_last_collections_skip_them(tmp_path: Path) -> None:
+    """The interpreter's collections at exit went over every object the tap made (0.02 s of CPU,
+    against bare Python's 0.005): the tap freezes them first (gc.freeze), and its output is
+    whole all the same."""
+    (tmp_path / "t.csv").write_text("id,at\n1,2020-01-01T00:00:00+00:00\n")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"streams": [{"name": "t", "path": str(tmp_path / "t.csv")}]}))
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "from tapwell.taps.csv.cli import main\n"
+        "sys.argv = ['tap-csv', '--config', sys.argv[1]]\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(config)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.count('"type":"RECORD"') == 1, run.stderr
+    assert run.stdout.endswith('"initial_full_table_complete":true}}}}\n'), run.stdout[-200:]
+    assert run.stderr.splitlines()[-1] == "frozen True"
