@@ -25,7 +25,6 @@ with `open_new` and `url`, chosen by the root's scheme in `storage_for`.
 from __future__ import annotations
 
 import base64
-import gzip
 import os
 import re
 import time
@@ -231,6 +230,8 @@ class BatchFile:
 
     def __init__(self, cfg: BatchConfig, storage: Storage, name: str, columns: Sequence[str]):
         self.raw, self.url = storage.open_new(name + cfg.suffix)
+        import gzip  # here: only a gzip lane needs it (start-up of every tap)
+
         self.f: IO[bytes] = (
             gzip.GzipFile(fileobj=self.raw, mode="wb", compresslevel=1)  # type: ignore[assignment]
             if cfg.compression == "gzip"
