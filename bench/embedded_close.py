@@ -1,0 +1,84 @@
+"""`python -m bench.embedded_close [--rows N] [--rounds R]`: what target-duckdb's commits and the
+checkpoint when its file closes cost, against one transaction, on the embedded series' records.
+
+The saved Singer stream's records (bench/embedded_data.py) are read once by DuckDB into Arrow;
+then, in a new file each time and with the target's settings (memory_limit 256MB,
+checkpoint_threshold 64MB, threads 2), they are inserted in 25,000-row transactions (the target's
+batches: each commit writes the WAL, the close checkpoints it into the file) or in one
+transaction (DuckDB writes full row groups straight into the file, as `read_json` does), R
+interleaved rounds. Printed: wall and CPU seconds of the inserts and commits, and of the close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import embedded_data as data
+from bench.embedded import TYPES
+
+BATCH = 25_000
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.embedded_close")
+    p.add_argument("--rows", type=int, default=300_000)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args(argv)
+    import duckdb
+
+    src = duckdb.connect()
+    src.execute("SET TimeZone = 'UTC'")
+    columns = f"{{'type': 'VARCHAR', 'record': 'STRUCT({TYPES})'}}"
+    rows = src.sql(
+        "SELECT unnest(record) FROM read_json(?, format = 'newline_delimited', "
+        f"columns = {columns}) WHERE type = 'RECORD'",
+        params=[str(data.singer_file(args.rows))],
+    ).to_arrow_table()
+    batches = [rows.slice(i, BATCH) for i in range(0, rows.num_rows, BATCH)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for one in (False, True):
+                con = duckdb.connect(str(Path(tmp) / f"w{r}{one}.duckdb"))
+                for setting in ("TimeZone = 'UTC'", "threads = 2", "memory_limit = '256MB'"):
+                    con.execute(f"SET {setting}")
+                con.execute("SET checkpoint_threshold = '64MB'")
+                con.execute(f"CREATE TABLE orders ({TYPES})")
+                cpu, wall = _cpu(), time.perf_counter()
+                if one:
+                    con.execute("BEGIN")
+                for b in batches:
+                    if not one:
+                        con.execute("BEGIN")
+                    con.register("b", b)
+                    con.execute("INSERT INTO orders SELECT * FROM b")
+                    con.unregister("b")
+                    if not one:
+                        con.execute("COMMIT")
+                if one:
+                    con.execute("COMMIT")
+                inserts = (time.perf_counter() - wall, _cpu() - cpu)
+                cpu, wall = _cpu(), time.perf_counter()
+                con.close()
+                close = (time.perf_counter() - wall, _cpu() - cpu)
+                with open("/proc/loadavg") as f:
+                    load = f.read().split()[0]
+                kind = "one transaction" if one else f"{len(batches)} commits"
+                print(
+                    f"{kind:>16}: inserts+commits {inserts[0]:.3f} s wall {inserts[1]:.3f} CPU s, "
+                    f"close {close[0]:.3f} s wall {close[1]:.3f} CPU s (load {load})"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
