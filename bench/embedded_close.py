@@ -4,9 +4,11 @@ checkpoint when its file closes cost, against one transaction, on the embedded s
 The saved Singer stream's records (bench/embedded_data.py) are read once by DuckDB into Arrow;
 then, in a new file each time and with the target's settings (memory_limit 256MB,
 checkpoint_threshold 64MB, threads 2), they are inserted in 25,000-row transactions (the target's
-batches: each commit writes the WAL, the close checkpoints it into the file) or in one
-transaction (DuckDB writes full row groups straight into the file, as `read_json` does), R
-interleaved rounds. Printed: wall and CPU seconds of the inserts and commits, and of the close.
+batches: each commit writes the WAL, the close checkpoints it into the file), in one
+transaction (DuckDB writes full row groups straight into the file, as `read_json` does), or in
+24,576-row transactions into a file ATTACHed with `ROW_GROUP_SIZE 24576` (each commit fills a row
+group, written straight into the file), R interleaved rounds. Printed: wall and CPU seconds of the
+inserts and commits, and of the close, and the file's size.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench import embedded_data as data
 from bench.embedded import TYPES
 
 BATCH = 25_000
+SMALL_GROUP = 24_576  # a row group size DuckDB takes (a multiple of 2,048), just under BATCH
 
 
 def _cpu() -> float:
@@ -44,11 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         f"columns = {columns}) WHERE type = 'RECORD'",
         params=[str(data.singer_file(args.rows))],
     ).to_arrow_table()
-    batches = [rows.slice(i, BATCH) for i in range(0, rows.num_rows, BATCH)]
+    ways = {  # name -> (rows per transaction, one transaction, ATTACH option)
+        f"{-(-rows.num_rows // BATCH)} commits": (BATCH, False, ""),
+        "one transaction": (BATCH, True, ""),
+        f"row groups of {SMALL_GROUP:,}": (SMALL_GROUP, False, f" (ROW_GROUP_SIZE {SMALL_GROUP})"),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for one in (False, True):
-                con = duckdb.connect(str(Path(tmp) / f"w{r}{one}.duckdb"))
+            for n, (kind, (size, one, option)) in enumerate(ways.items()):
+                path = Path(tmp) / f"w{r}-{n}.duckdb"
+                con = duckdb.connect()
+                con.execute(f"ATTACH '{path}' AS w{option}")
+                con.execute("USE w")
                 for setting in ("TimeZone = 'UTC'", "threads = 2", "memory_limit = '256MB'"):
                     con.execute(f"SET {setting}")
                 con.execute("SET checkpoint_threshold = '64MB'")
@@ -56,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                 cpu, wall = _cpu(), time.perf_counter()
                 if one:
                     con.execute("BEGIN")
-                for b in batches:
+                for i in range(0, rows.num_rows, size):
                     if not one:
                         con.execute("BEGIN")
-                    con.register("b", b)
+                    con.register("b", rows.slice(i, size))
                     con.execute("INSERT INTO orders SELECT * FROM b")
                     con.unregister("b")
                     if not one:
@@ -72,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                 close = (time.perf_counter() - wall, _cpu() - cpu)
                 with open("/proc/loadavg") as f:
                     load = f.read().split()[0]
-                kind = "one transaction" if one else f"{len(batches)} commits"
                 print(
-                    f"{kind:>16}: inserts+commits {inserts[0]:.3f} s wall {inserts[1]:.3f} CPU s, "
-                    f"close {close[0]:.3f} s wall {close[1]:.3f} CPU s (load {load})"
+                    f"{kind:>22}: inserts+commits {inserts[0]:.3f} s wall {inserts[1]:.3f} CPU s, "
+                    f"close {close[0]:.3f} s wall {close[1]:.3f} CPU s, "
+                    f"file {path.stat().st_size / 1e6:.1f} MB (load {load})"
                 )
     return 0
 
