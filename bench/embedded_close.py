@@ -8,7 +8,9 @@ batches: each commit writes the WAL, the close checkpoints it into the file), in
 transaction (DuckDB writes full row groups straight into the file, as `read_json` does), or in
 24,576-row transactions into a file ATTACHed with `ROW_GROUP_SIZE 24576` (each commit fills a row
 group, written straight into the file), R interleaved rounds. Printed: wall and CPU seconds of the
-inserts and commits, and of the close, and the file's size.
+inserts and commits, and of the close, and the file's size. Each file is opened again and its
+rows compared with the source's (count, sum of amount, latest updated_at): a difference is
+printed as WRONG and makes the exit code 1.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import embedded_data as data
 from bench.embedded import TYPES
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         f"columns = {columns}) WHERE type = 'RECORD'",
         params=[str(data.singer_file(args.rows))],
     ).to_arrow_table()
+    src.register("rows", rows)
+    want = _summary(src, "SELECT * FROM rows")
+    wrong = 0
     ways = {  # name -> (rows per transaction, one transaction, ATTACH option)
         f"{-(-rows.num_rows // BATCH)} commits": (BATCH, False, ""),
         "one transaction": (BATCH, True, ""),
@@ -82,12 +88,26 @@ def main(argv: list[str] | None = None) -> int:
                 close = (time.perf_counter() - wall, _cpu() - cpu)
                 with open("/proc/loadavg") as f:
                     load = f.read().split()[0]
+                check = duckdb.connect(str(path), read_only=True)
+                got = _summary(check, "SELECT * FROM orders")
+                check.close()
+                wrong += got != want
                 print(
                     f"{kind:>22}: inserts+commits {inserts[0]:.3f} s wall {inserts[1]:.3f} CPU s, "
                     f"close {close[0]:.3f} s wall {close[1]:.3f} CPU s, "
                     f"file {path.stat().st_size / 1e6:.1f} MB (load {load})"
+                    + ("" if got == want else f" WRONG: {got} against {want}")
                 )
-    return 0
+    return 1 if wrong else 0
+
+
+def _summary(con: Any, rows: str) -> tuple[Any, ...]:
+    """What a load must keep exactly: the row count, the sum of amount (DECIMAL), the latest
+    updated_at instant and the count of NULL notes."""
+    found = con.execute(
+        f"SELECT count(*), sum(amount), max(updated_at), count(*) - count(note) FROM ({rows})"
+    ).fetchone()
+    return tuple(found)
 
 
 if __name__ == "__main__":
