@@ -3,7 +3,6 @@ README's table lists (tapwell.sdk.settings)."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +100,8 @@ def _refuse_unknown_keys(
         for field in entry:
             if field in known:
                 continue
+            import difflib  # only for a key that is no setting (start-up: 1-2 ms)
+
             close = difflib.get_close_matches(str(field), known, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(

@@ -7,6 +7,7 @@ import csv
 import glob
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -261,12 +262,13 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
     samples: dict[str, list[str]] = {h: [] for h in header}
     taken = 0
     for path, names in headers:
+        inferred = [not sc.column_types.get(h) for h in names]  # a declared column: no sample
         f, reader = open_csv(path, sc)
         with f:
             try:
                 next(reader, None)
                 for row in reader:
-                    for h, v in zip(names, row, strict=False):
+                    for h, v in compress(zip(names, row, strict=False), inferred):
                         if v not in sc.null_values:
                             samples[h].append(v)
                     taken += 1

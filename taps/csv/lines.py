@@ -138,8 +138,9 @@ def _slowly(prop: dict[str, Any], nulls: frozenset[str], col: Sequence[str]) -> 
 
 
 def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[int]:
-    """Where the column's texts are null_values (`joined`: the texts joined, searched first)."""
-    if all(v and v not in joined for v in nulls):
+    """Where the column's texts are null_values (`joined`: the texts joined, searched first: for
+    the null value's first character alone, a memchr, then for the whole of it)."""
+    if all(v and (v[0] not in joined or v not in joined) for v in nulls):
         return []
     if len(nulls) == 1:
         (only,) = nulls
@@ -205,7 +206,9 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
         joined = "".join(col)
         at = _null_rows(col, joined, nulls) if nulls else []
         wide = [] if joined.isascii() else _wide_rows(col)
-        if '"' not in joined and _to_escape(joined) == sum(in_null[col[i]] for i in at):
+        # the null rows' own characters to escape, summed in C (a generator: 5 ms per 300,000)
+        own = sum(map(in_null.__getitem__, map(col.__getitem__, at)))
+        if '"' not in joined and _to_escape(joined) == own:
             texts = StringTexts(col, wide, at)  # nothing to escape (but in the null_values)
             for i in at:
                 texts[i] = "null"
@@ -382,6 +385,8 @@ _DATETIME_SHAPES: Shapes = {
 
 
 def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
+    fractions = {width for width, shape in shapes.items() if (19, ".") in shape}
+
     def as_written(col: Sequence[str]) -> bool:
         """The texts (already parsed by fromisoformat, so digits where digits go) are each
         exactly what orjson writes for its value: of one length of `shapes` with its separators
@@ -394,14 +399,21 @@ def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
         n = len(col)
         if len(joined) != n * (width + 1) - 1 or joined[width :: width + 1].count("\n") != n - 1:
             return False  # not all of one length (no parsed text holds a newline)
+        west = False  # an offset below UTC: only there can -00:00 be
         for at, char in shape:
             found = joined[at :: width + 1]
             if char == "±":
-                if found.count("+") + found.count("-") != n:
+                minus = found.count("-")
+                if found.count("+") + minus != n:
                     return False
+                west = west or minus > 0
             elif found.count(char) != n:
                 return False
-        return "-00:00" not in joined and ".000000" not in joined
+        # Each search goes over the whole column (0.005 s per 300,000 date-times): only where the
+        # shape lets it match (a shape with a fraction; a - sign before an offset).
+        if west and "-00:00" in joined:
+            return False
+        return width not in fractions or ".000000" not in joined
 
     return as_written
 

@@ -7,16 +7,19 @@ singer-python shape: `METRIC: {"type": "counter", "metric": "record_count", "val
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    import logging
 
 
 def configure_logging(name: str, level: str | None = None) -> logging.Logger:
     """Plain `name LEVEL message` lines on stderr; TAPWELL_LOG_LEVEL overrides."""
+    import logging  # here: a tap that never logs does not pay its import at start-up
     import os
 
     logger = logging.getLogger(name)

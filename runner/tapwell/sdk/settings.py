@@ -24,7 +24,6 @@ no environment lookups (the runner resolves `${ENV}` in tapwell.yml), no nesting
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -232,6 +231,8 @@ class Settings(Generic[C]):
         known = [k for s in self.items for k in s.keys]
         lines = []
         for key in self.unknown(config):
+            import difflib  # only for a key that is no setting (start-up: 1-2 ms)
+
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"config key {key!r} is not a setting and is ignored{hint}")

@@ -18,12 +18,15 @@ exactly (see tapwell.singer.wire).
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tapwell.sdk import tap_batch
 from tapwell.sdk.progress import Progress, configure_logging
@@ -41,6 +44,9 @@ from tapwell.singer.catalog import (
 from tapwell.singer.errors import ConfigError, SyncError
 from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import MessageWriter, dumps, loads
+
+if TYPE_CHECKING:
+    import logging
 
 
 @dataclass
@@ -290,7 +296,12 @@ class Tap:
         # whether --about lists them (or which of them), so `fast_lane: auto` takes the lane
         # (else only `on` does)
         self.batch_auto = batch_auto
-        self.log = configure_logging(name)
+
+    @functools.cached_property
+    def log(self) -> logging.Logger:
+        """The tap's logger, configured on first use: importing `logging` costs a tap that never
+        logs about 5 ms of its start-up (tap-csv: taps/csv/README.md)."""
+        return configure_logging(self.name)
 
     # ------------------------------------------------------------------ the two seams
 
@@ -518,6 +529,11 @@ class Tap:
             sync=lambda config, catalog, state: tap.sync(config, catalog, state, MessageWriter()),
             config_required=bool(self.config_schema.get("required")),
         )
+        # At exit the interpreter's last collections went over every object the tap made: 0.021 s
+        # of CPU at tap-csv's exit, 0.004 frozen (a csv.reader script's: 0.0065). The objects are
+        # still freed as the modules are cleared; the files a sync writes are closed before their
+        # BATCH message, and the last message (a STATE) flushes the output.
+        atexit.register(gc.freeze)
         command.main(
             args=list(argv) if argv is not None else None, prog_name=self.name, standalone_mode=True
         )

@@ -17,7 +17,6 @@ a SCHEMA sent again and again registers one entry, not one per message.
 
 from __future__ import annotations
 
-import hashlib
 import linecache
 import os
 import re
@@ -42,6 +41,8 @@ def execute(
         raise ValueError(f"codegen label {what!r}: lowercase letters, digits and dashes only")
     if not source.endswith("\n"):
         source += "\n"
+    import hashlib  # here: it loads OpenSSL (2-3 ms), and most processes generate no code
+
     digest = hashlib.blake2b(source.encode(), digest_size=6).hexdigest()
     filename = f"<tapwell-codegen {what} {digest}>"
     folder = os.environ.get(DUMP_ENV)

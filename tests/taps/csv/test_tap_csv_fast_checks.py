@@ -117,9 +117,41 @@ def test_plain_integers_are_digits_without_a_leading_zero():
 def test_null_rows_are_found_few_or_many(nulls):
     rng = random.Random(19)
     for _ in range(3000):
-        col = [rng.choice(["\\N", "a", "", "\\N\\N", "\\n"]) for _ in range(rng.randint(1, 12))]
+        col = [
+            rng.choice(["\\N", "a", "", "\\N\\N", "\\n", "N", "x\\"])
+            for _ in range(rng.randint(1, 12))
+        ]
         want = [i for i, t in enumerate(col) if t in nulls]
         assert _null_rows(col, "".join(col), nulls) == want, col
+
+
+DATE_TIME = {"type": ["null", "string"], "format": "date-time"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_date_times_of_one_shape_are_what_the_record_path_writes(seed):
+    """A column of one length, separators in place, is written as it is unless a value is one
+    orjson writes otherwise: -00:00 (among offsets of either sign, at any row) or zero
+    microseconds (among fractions that are not)."""
+    rng = random.Random(seed)
+    nulls = frozenset(["\\N", ""])
+    for _ in range(1500):
+        fraction = rng.choice(["", ".000001", ".5", ".123456"])
+        col = [
+            f"2024-02-{rng.randint(1, 29):02d}T{rng.randint(0, 23):02d}:59:0{rng.randint(0, 9)}"
+            + (fraction if len(fraction) != 7 else f".{rng.randint(1, 999999):06d}")
+            + rng.choice(["+00:00", "+05:30", "-08:00", "-00:30", "+00:01"])
+            for _ in range(rng.randint(1, 9))
+        ]
+        at = rng.randrange(len(col))
+        odd = rng.choice(["offset", "zero", "null", None])
+        if odd == "offset":
+            col[at] = col[at][:-6] + "-00:00"
+        elif odd == "zero" and len(fraction) == 7:
+            col[at] = col[at][:19] + ".000000" + col[at][-6:]
+        elif odd == "null":
+            col[at] = "\\N"
+        assert rendered(DATE_TIME, nulls, col) == reference(DATE_TIME, nulls, col), col
 
 
 @pytest.mark.parametrize("nulls", [frozenset(), frozenset(["\\N"]), frozenset(["true"])])

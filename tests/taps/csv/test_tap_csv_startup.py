@@ -67,3 +67,49 @@ def test_column_types_are_vouched_for_only_when_jsonschema_agrees(kind: Any) -> 
         entry[where] = props if where == "column_types" else {"properties": props}
         errors = list(jsonschema.Draft7Validator(STREAMS).iter_errors([entry]))
         assert plainly_valid(STREAMS, [entry]) == (not errors), (where, errors)
+
+
+def test_a_sync_imports_no_module_it_does_not_use(tmp_path: Path) -> None:
+    """logging (no line is logged), difflib (no key is misspelled), gzip (no gzip lane) and hashlib
+    (no code is generated) are imported where they are used, not at start-up: about 10 ms of CPU
+    together, a fiftieth of a 300,000-row sync; and importing the tap leaves the garbage
+    collector as it found it (off while its modules are imported)."""
+    (tmp_path / "t.csv").write_text("id,at\n1,2020-01-01T00:00:00+00:00\n")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"streams": [{"name": "t", "path": str(tmp_path / "t.csv")}]}))
+    code = (
+        "import gc, sys\n"
+        "from tapwell.taps.csv.cli import main\n"
+        "print(gc.isenabled(), file=sys.stderr)\n"
+        "sys.argv = ['tap-csv', '--config', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(*sorted({'logging', 'difflib', 'gzip', 'hashlib'} & set(sys.modules)), file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(config)], capture_output=True, text=True, check=True
+    )
+    assert '"type":"RECORD"' in run.stdout, run.stderr
+    assert run.stderr.splitlines()[0] == "True"
+    assert run.stderr.splitlines()[-1] == ""
+
+
+def test_at_exit_the_objects_are_frozen_so_the_last_collections_skip_them(tmp_path: Path) -> None:
+    """The interpreter's collections at exit went over every object the tap made (0.02 s of CPU,
+    against bare Python's 0.005): the tap freezes them first (gc.freeze), and its output is
+    whole all the same."""
+    (tmp_path / "t.csv").write_text("id,at\n1,2020-01-01T00:00:00+00:00\n")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"streams": [{"name": "t", "path": str(tmp_path / "t.csv")}]}))
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "from tapwell.taps.csv.cli import main\n"
+        "sys.argv = ['tap-csv', '--config', sys.argv[1]]\n"
+        "main()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(config)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.count('"type":"RECORD"') == 1, run.stderr
+    assert run.stdout.endswith('"initial_full_table_complete":true}}}}\n'), run.stdout[-200:]
+    assert run.stderr.splitlines()[-1] == "frozen True"
