@@ -143,9 +143,12 @@ class CsvConfig:
         show_default=False,
         help="The fast lane (singer-sdk's spelling): rows go into csv (tapwell's dialect) or jsonl "
         'files, {"encoding": {"format": "csv"|"jsonl", "compression": "none"|"gzip"}, "storage": '
-        '{"root": "file:///dir", "prefix": ""}, "batch_size": 100000, "max_pending_files": 0}, '
-        "each file announced by a BATCH message and followed by a STATE; `tapwell run` sets it "
-        "when the target reads csv files",
+        '{"root": "file:///dir", "prefix": ""}, "batch_size": 100000, "max_pending_files": 0, '
+        '"durable": true}, each file announced by a BATCH message and followed by a STATE; '
+        "max_pending_files (tapwell's): wait while more files are not yet consumed (0: never); "
+        "durable (tapwell's): fsync each file before its BATCH (false: not, as `tapwell run`'s "
+        "spool says, whose target commits the rows within the run); `tapwell run` sets it when "
+        "the target reads csv files",
     )
 
 

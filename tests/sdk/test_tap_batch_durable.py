@@ -6,6 +6,7 @@ tap's critical path: 0.06 s of a 300,000-row run, 0.19 s of 1,000,000 rows (stra
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,14 @@ def test_the_runners_spool_is_not_fsynced(tmp_path: Path, monkeypatch: pytest.Mo
     assert tap["batch_config"]["durable"] is False
     assert parse_batch_config(tap["batch_config"]).durable is False
     fast_lane.remove(spool)
+
+
+@pytest.mark.parametrize("tap", ["csv", "postgres", "mysql"])
+def test_every_taps_about_says_what_its_batch_config_keys_mean(tap: str) -> None:
+    """`durable` and `max_pending_files` are read from a user's batch_config (parse_batch_config):
+    --about and the README table (made from it) name them and what they do."""
+    config = importlib.import_module(f"tapwell.taps.{tap}.config")
+    help_text = config.SETTINGS["batch_config"].help
+    assert '"durable": true' in help_text and '"max_pending_files": 0' in help_text
+    assert "durable (tapwell's): fsync each file before its BATCH" in help_text
+    assert "max_pending_files (tapwell's): wait while more files are not yet consumed" in help_text

@@ -170,8 +170,11 @@ def batch_config_setting(rows: str, csv: str) -> Any:
         show_default=False,
         help=f"The fast lane (singer-sdk's spelling): {rows} go into files, "
         '{"encoding": {"format": "jsonl"|"csv", "compression": "none"|"gzip"}, '
-        '"storage": {"root": "file:///dir", "prefix": ""}, "batch_size": 100000}, each file '
-        f"followed by BATCH and a STATE (csv: {csv})",
+        '"storage": {"root": "file:///dir", "prefix": ""}, "batch_size": 100000, '
+        '"max_pending_files": 0, "durable": true}, each file followed by BATCH and a STATE '
+        f"(csv: {csv}); max_pending_files (tapwell's): wait while more files are not yet "
+        "consumed (0: never); durable (tapwell's): fsync each file before its BATCH (false: not, "
+        "as `tapwell run`'s spool says, whose target commits the rows within the run)",
     )
 
 
