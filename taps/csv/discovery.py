@@ -132,7 +132,9 @@ class CsvDecodeError(Exception):
 
     def named(self, stream: str) -> BadFile:
         """The one line saying it, with the stream and the fix."""
-        return bad_file(f"{self.path} line {self.line}", stream, self.problem, FIX_ENCODING)
+        return gzipped(self.path, stream) or bad_file(
+            f"{self.path} line {self.line}", stream, self.problem, FIX_ENCODING
+        )
 
 
 class BadFile(DiscoveryError, SyncError):
@@ -152,6 +154,20 @@ FIX_WIDTH = (
     "{delimiter!r})"
 )
 FIX_ENCODING = 'fix the file, or set the stream\'s encoding (e.g. "encoding": "latin-1")'
+
+
+def gzipped(path: str, stream: str) -> BadFile | None:
+    """The error for a gzip file named as a stream's CSV (its bytes are no text in any encoding,
+    and FIX_ENCODING's advice would load them as garbage); None when `path` is not gzip."""
+    with open(path, "rb") as f:
+        if f.read(2) != b"\x1f\x8b":
+            return None
+    return bad_file(
+        path,
+        stream,
+        "the file is gzip-compressed, and tap-csv reads plain CSV",
+        f"decompress it first (gunzip -k {path}) and name the .csv file in the stream's path",
+    )
 
 
 def bad_file(where: str, stream: str, problem: str, fix: str) -> BadFile:
@@ -189,8 +205,15 @@ def _has_bom(path: str) -> bool:
 def not_decoded(path: str, near: int, sc: StreamConfig, exc: UnicodeDecodeError) -> BadFile:
     """The error for a byte `sc.encoding` cannot decode: at its own line when the encoding is
     decoded line by line (`first_bad_line`), else near the line the reader was at."""
-    return first_bad_line(path, sc) or bad_file(
-        f"{path} near line {near}", sc.name, f"not valid {sc.encoding} ({exc.reason})", FIX_ENCODING
+    return (
+        gzipped(path, sc.name)
+        or first_bad_line(path, sc)
+        or bad_file(
+            f"{path} near line {near}",
+            sc.name,
+            f"not valid {sc.encoding} ({exc.reason})",
+            FIX_ENCODING,
+        )
     )
 
 

@@ -3,6 +3,7 @@ and one clear line for every malformed input."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
@@ -272,6 +273,21 @@ def test_not_decodable_is_one_clear_line(bin_path, tmp_path, sample_rows, encodi
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"tap-csv: error: {tmp_path}/bad.csv {error}"), last
     assert last.endswith(FIX_ENCODING)
+
+
+@pytest.mark.parametrize("args", [("--discover",), ()])
+def test_a_gzip_file_is_named_as_one_not_as_a_bad_encoding(bin_path, tmp_path, args):
+    """A .csv.gz named as a stream's path: the line says it is gzip and to decompress it (the
+    encoding advice, "latin-1", would read its bytes as text)."""
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress("id,name\n1,é\n".encode()))
+    config = {"base_dir": str(tmp_path), "streams": [{"name": "t", "path": "t.csv.gz"}]}
+    result = run_cli(bin_path, tmp_path, config, *args)
+    assert result.returncode == 65 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"tap-csv: error: {tmp_path}/t.csv.gz, stream 't': the file is gzip-compressed, and "
+        f"tap-csv reads plain CSV: decompress it first (gunzip -k {tmp_path}/t.csv.gz) and name "
+        "the .csv file in the stream's path"
+    ]
 
 
 def test_duplicate_column_names_are_one_clear_line(bin_path, tmp_path):
