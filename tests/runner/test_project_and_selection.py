@@ -3,6 +3,8 @@ interpolation, and stream selection applied to a catalog. No services, no proces
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from tapwell.runner.project_schema import validate_project
 from tapwell.runner.selection import apply_selection
@@ -193,3 +195,30 @@ def test_selection_errors_and_overrides():
         ConfigError, match=r"streams.orders.replication_key: 'nope' is not a property of orders"
     ):
         apply_selection(catalog(), [], {"orders": {"replication_key": "nope"}})
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("on", "the boolean true (an unquoted on, yes or true)"),
+        ("no", "the boolean false (an unquoted off, no or false)"),
+        ("2024", "the number 2024"),
+    ],
+)
+def test_an_integration_name_yaml_does_not_read_as_text_is_one_line(bin_path, tmp_path, name, read):
+    """`on:` is YAML 1.1's true: the run was a TypeError traceback (sorting names); now one line,
+    exit 2, and also when these bytes passed the schema check before (its kept passes)."""
+    (tmp_path / "tapwell.yml").write_text(
+        f"integrations:\n  {name}:\n    tap: {{name: tap-csv}}\n    target: {{name: target-jsonl}}\n"
+    )
+    for _ in range(2):
+        done = subprocess.run(
+            [str(bin_path / "tapwell"), "--project", str(tmp_path), "run", name],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"tapwell: error: {tmp_path / 'tapwell.yml'}: integrations: a name YAML reads as {read}, "
+            "not as text: quote it (e.g. 'on':)"
+        ]

@@ -350,6 +350,32 @@ def validate_project(raw: Any, source: str = "tapwell.yml") -> None:
     raise ConfigError(f"{source}: " + "; ".join(lines))
 
 
+# YAML 1.1 (PyYAML) reads these unquoted words as booleans: `on:` names the integration True.
+_BOOLEAN_WORDS = {True: "on, yes or true", False: "off, no or false"}
+
+
+def _names_not_text(raw: Any) -> list[str]:
+    """One problem per integration name YAML did not read as text (`on:` is the boolean true,
+    `2024:` a number): the schema's name pattern passes a non-string by, and it failed later."""
+    integrations = raw.get("integrations") if isinstance(raw, dict) else None
+    if not isinstance(integrations, dict):
+        return []
+    problems = []
+    for name in integrations:
+        if isinstance(name, str):
+            continue
+        if isinstance(name, bool):
+            read = f"the boolean {str(name).lower()} (an unquoted {_BOOLEAN_WORDS[name]})"
+        elif isinstance(name, (int, float)):
+            read = f"the number {name!r}"
+        else:
+            read = f"{name!r} ({type(name).__name__})"
+        problems.append(
+            f"integrations: a name YAML reads as {read}, not as text: quote it (e.g. 'on':)"
+        )
+    return problems
+
+
 CHECKED_FILE = "checked-projects.json"  # under the project's .tapwell/
 CHECKED_KEPT = 8  # versions of tapwell.yml remembered as valid
 
@@ -358,7 +384,11 @@ def checked_once(raw: Any, source: str, text: bytes, root: Path, parser: str) ->
     """validate_project, unless these exact bytes of the project file passed it before with this
     schema and this YAML `parser` (its version: the same bytes then make the same `raw`). Passes
     are kept in .tapwell/checked-projects.json, failures never; a folder that cannot be written
-    only means checking every time."""
+    only means checking every time. Integration names that are not text are refused each time
+    (a pass kept before this check existed does not hide them)."""
+    unquoted = _names_not_text(raw)
+    if unquoted:
+        raise ConfigError(f"{source}: " + "; ".join(unquoted))
     schema = orjson.dumps(PROJECT_SCHEMA, option=orjson.OPT_SORT_KEYS)
     key = hashlib.sha256(b"\0".join([parser.encode(), schema, text])).hexdigest()
     path = root / ".tapwell" / CHECKED_FILE
