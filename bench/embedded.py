@@ -271,6 +271,7 @@ def csv_series(rows: int, tools: set[str], say: Any) -> list[Result]:
             "storage": {"root": f"file://{d / 'spool'}"},
             "batch_size": 100_000,
             "max_pending_files": 2,
+            "durable": False,  # as `tapwell run` sets it (tapwell.runner.fast_lane.prepare)
         }
         batch_cfg = d / "tap.json"
         batch_cfg.write_text(json.dumps({**json.loads(tap_cfg.read_text()), "batch_config": lane}))

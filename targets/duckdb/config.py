@@ -54,6 +54,12 @@ THREADS = 2
 # 2.86 / 2.52 s against 2.69 / 3.01 / 2.74 s with 1) for ~10% more CPU; on a busy machine 1 used
 # less CPU (the reader's thread wants a core of its own). Set 1 where cores are shared.
 OVERLAP_THREADS = 2
+# DuckDB's threads for a load of csv BATCH files, during which the tap writes the next file: 1
+# leaves the tap (the lane's critical path) a core of its own. tap-csv | target-duckdb, csv lane,
+# interleaved against 2 (2026-12-06 21:50, load 6-6.6 on 2 cores): 300,000 orders rows, target
+# CPU median 1.07 s against 1.11 (lower in 4 of 5 pairs), peak RSS 153-168 MB against 173-220;
+# 1,000,000 rows, 3.26 against 3.32 s, 215-222 MB against 234-243, wall lower in 3 of 3 pairs.
+BATCH_THREADS = 1
 # Rows per committed batch. A batch is held as Python rows until it is loaded; 25,000 rows kept
 # the peak RSS under DuckDB's own read_json on 1,000,000 orders rows (247-261 MB against 346 MB;
 # 343-355 MB with 100,000) for the same CPU seconds (README, Benchmarks).
@@ -144,6 +150,13 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         parse=whole_number(1),
         help="DuckDB's threads for a load that runs while the next batch is read (overlap_loads: "
         "the reader takes a core of its own); `threads` is for the others",
+    )
+    batch_threads: int = setting(
+        BATCH_THREADS,
+        type=("integer", "string"),
+        parse=whole_number(1),
+        help="DuckDB's threads for a load of csv BATCH files (the fast lane: the tap writes the "
+        "next file meanwhile, on a core of its own)",
     )
     raw_lines: bool = setting(
         True,

@@ -336,7 +336,10 @@ class DuckDBLoader:
             self._threads_now = threads
 
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
-        self._use_threads(self.config.overlap_threads if self._behind else self.config.threads)
+        if batches and all(b.files for b in batches):  # the tap writes the next file meanwhile
+            self._use_threads(self.config.batch_threads)
+        else:
+            self._use_threads(self.config.overlap_threads if self._behind else self.config.threads)
         if not all(b.files for b in batches):
             self._load(batches, state)
             return
@@ -406,7 +409,7 @@ class DuckDBLoader:
             encode,
             layout=table.staged,
             raw=table.raw is not None,
-            respell=stage.respell(table.staged),
+            respell=plainnumber.respeller(table, stage.respell(table.staged)),
         )
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:

@@ -11,11 +11,18 @@ instead, in the batch's transaction:
   converted through their shortest text, `CAST(CAST(d AS VARCHAR) AS DECIMAL(38,s))`, exact
   because only values a double gives back were stored); a later value with more places or more
   digits before the point widens s again, or makes it VARCHAR;
-- else VARCHAR, every value as its exact text (as a declared number past 38 digits already is).
+- else VARCHAR, every value as its source's text (as a declared number past 38 digits already
+  is): a csv BATCH file's field, a RECORD line's number as the line spells it (`0`, `-0`,
+  `1.50`, `1E5`: `respeller`), as every lane writes it. Values stored before the change hold
+  DuckDB's text of what was stored: a DOUBLE's shortest text (`0.0`, `1e+308`), a DECIMAL(38,s)
+  made here without the zeros its scale added (`1.5`), a declared DECIMAL(p,s) at its scale
+  (`1.50`). In the batch that makes a DOUBLE text, a value the wire read as a float or int holds
+  the wire's text of it (`1.50` as '1.5', `-0` as '0': `respeller` says why).
 
 One INFO line on stderr says so (stream, column, old and new type, the value that did it). Later
 loads keep the exact type (ddl.wider: a plain number never narrows an exact column back to DOUBLE),
-and a re-run of the same records changes nothing.
+and a re-run of the same records changes nothing, but for the values just named, which it
+writes with their source's text.
 
 Where the check runs: a float read from JSON always goes back as written (the wire reads a number
 as a float only when it has at most 15 significant digits), so the staging only tests ints and
@@ -28,12 +35,15 @@ batch's column. RECORD lines read in SQL (raw.py) never hold such a number: a li
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.schema import normalized
+from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
 from .files import decimal_args
 from .types import double_refusal, exact_double, is_plain
@@ -51,31 +61,97 @@ _PLAIN_KINDS = (float, type(None))
 
 def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[int, ...]:
     """Positions of the staged columns whose property is a plain number, and of any other
-    DOUBLE column (an integer property loaded into a DOUBLE an earlier schema made): a value a
-    double would not give back makes those exact too."""
+    DOUBLE (or FLOAT) column (an integer property loaded into a DOUBLE an earlier schema made):
+    a value a double would not give back makes those exact too. A plain number's VARCHAR column
+    is staged (in `staged`, in place) with each value as read, for `widen` to write its text."""
     props = schema.get("properties") or {}
-    return tuple(
+    plain = tuple(
         j
         for j, c in enumerate(staged)
         if not c.unchanged
         and (
-            c.sqltype == "DOUBLE"
+            c.arrow == "float64"
             or (isinstance(props.get(c.prop), dict) and is_plain(props[c.prop]))
         )
     )
+    for j in plain:
+        staged[j] = staged_column(staged[j].prop, staged[j].column, staged[j].sqltype)
+    return plain
+
+
+def staged_column(prop: str, column: str, sqltype: str) -> StagedColumn:
+    """How a plain number's column is staged: as stage.staged_column stages its type, but a
+    DECIMAL or VARCHAR keeps each value as read (`widen` writes each one's text)."""
+    from . import stage  # the loader imports this module
+
+    if sqltype == "VARCHAR" or sqltype.startswith("DECIMAL("):
+        return stage.StagedColumn(prop, column, sqltype, "string", "v", {})
+    return stage.staged_column(prop, column, sqltype)
 
 
 def number_text(value: Any) -> Any:
-    """A staged number as its exact text, one text per value whatever its spelling or reader:
-    the shortest repr of the double when a double gives the value back (`100.0` for 1E+2, as
-    DuckDB writes a DOUBLE as text), else the exact text (`9007199254740993`); None stays."""
-    if value is None:
-        return None
+    """A staged number as the text its input held: a number read with its spelling (`1.50`,
+    `1E5`, `-0`: `respeller`) as spelled; an integer's digits; a float as the wire writes it
+    back (its line's text: a line spelling a number otherwise was read with its spelling); a
+    Decimal's own text (`12345678901234567890.1234`); a text (a csv file's, a DECIMAL's staged
+    text) as it is; None stays."""
+    if value is None or type(value) is str:
+        return value
+    if type(value) is JsonNumber:
+        return value.text
     if type(value) is float:
-        return repr(value)
-    number = Decimal(value) if type(value) is str else value
-    double = exact_double(number)
-    return repr(double) if type(double) is float else str(value)
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def respeller(
+    table: Table, documents: Callable[[dict[str, Any], bytes], dict[str, Any]] | None
+) -> Callable[[dict[str, Any], bytes], dict[str, Any]] | None:
+    """RowEncoder.respell for a table with plain-number columns (and `documents`, the JSON
+    columns' respell): a record whose plain number goes to a column made exact (VARCHAR, or a
+    DECIMAL a value may make VARCHAR), or was read exactly (a Decimal: its line may make the
+    column exact, and text, in this batch), and whose line spells such a number otherwise than
+    the wire writes it back (`1.50`, `1E5`, `-0`, `-0.000000000000000000000000000001`), has
+    those properties read again from the line, each number a JsonNumber keeping its text.
+    Floats for a DOUBLE column, the usual record, cost a dict look-up per plain column: so in
+    the batch that makes a DOUBLE column text, its other values read as floats or ints hold the
+    wire's text of them (`1.50` as '1.5', `-0` as '0'), and a later load of the same records the
+    source's (README: reading all such lines again cost +50% CPU on such streams)."""
+    if not table.plain:
+        return documents
+    keys = [
+        (c.prop, c.column, dumps(c.prop) + b":") for c in map(table.staged.__getitem__, table.plain)
+    ]
+    columns = table.columns
+
+    def wanted(record: dict[str, Any]) -> bool:
+        for prop, column, _ in keys:
+            value = record.get(prop)
+            if value is not None and (type(value) is Decimal or columns[column] != "DOUBLE"):
+                return True
+        return False
+
+    def as_written(record: dict[str, Any], line: bytes) -> bool:
+        for prop, _, key in keys:
+            value = record.get(prop)
+            if value is None or type(value) is JsonNumber:
+                continue
+            text = key + number_text(value).encode()
+            if text + b"," not in line and text + b"}" not in line:
+                return False
+        return True
+
+    def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
+        if documents is not None:
+            record = documents(record, line)
+        if not wanted(record) or not may_respell(line) or as_written(record, line):
+            return record
+        again = loads_spelled(line).get("record")
+        if type(again) is not dict:  # pragma: no cover - the loop read it as a RECORD line
+            return record
+        return {**record, **{p: again[p] for p, _, _ in keys if p in again and p in record}}
+
+    return respell
 
 
 def extent(text: str) -> tuple[int, int]:
@@ -132,10 +208,16 @@ def widen(
         if sqltype == "DOUBLE":
             if set(map(type, values)) <= set(_PLAIN_KINDS):
                 continue  # the usual batch: every value a float a DOUBLE gives back
+            odd = [i for i, v in enumerate(values) if type(v) not in _PLAIN_KINDS]
+            doubles = {i: exact_double(values[i]) for i in odd}
+            inexact = next((i for i in odd if type(doubles[i]) is not float), None)
+            if inexact is None:  # integers and spelled numbers a DOUBLE gives back: as doubles
+                rows = list(rows)
+                for i in odd:
+                    rows[i] = (*rows[i][:j], doubles[i], *rows[i][j + 1 :])
+                continue
             texts = list(map(number_text, values))
-            first = next(
-                t for v, t in zip(values, texts, strict=True) if type(v) not in _PLAIN_KINDS
-            )
+            first = texts[inexact]
         elif sqltype.startswith("DECIMAL("):
             texts = list(map(number_text, values))
             first = _first_outside(texts, *decimal_args(sqltype))
@@ -182,7 +264,7 @@ def _change(
 ) -> str:
     """Column j made the exact type holding its stored values and numbers of `whole` and
     `places` digits, in the load's transaction; the INFO line; the table's staging with it."""
-    from . import raw, stage  # the loader imports this module
+    from . import raw  # the loader imports this module
 
     column = table.staged[j]
     old = table.columns[column.column]
@@ -194,13 +276,13 @@ def _change(
         using = using if new == "VARCHAR" else f"CAST({using} AS {new})"
     elif new != "VARCHAR":
         using = f"CAST({name} AS {new})"
-    else:  # DECIMAL to text as number_text writes it: a double's shortest text when it is one
-        double = f"CAST(CAST({name} AS DOUBLE) AS VARCHAR)"
+    elif decimal_args(old)[0] == DIGITS:  # made here: its scale is the widest value's, trimmed
         text = f"CAST({name} AS VARCHAR)"
         using = (
-            f"CASE WHEN TRY_CAST({double} AS {old}) = {name} THEN {double} "
-            f"WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+            f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
         )
+    else:  # a declared DECIMAL(p,s) to text at its scale, as its source wrote it (1.50 stays)
+        using = f"CAST({name} AS VARCHAR)"
     loader.con.execute(
         f"ALTER TABLE {loader._qualified(table.schema, table.name)} ALTER COLUMN {name} "
         f"TYPE {new} USING {using}"
@@ -218,7 +300,7 @@ def _change(
         new,
     )
     table.columns[column.column] = new
-    table.staged[j] = stage.staged_column(column.prop, column.column, new)  # same list: encoder's
+    table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)
     return new

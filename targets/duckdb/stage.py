@@ -27,6 +27,7 @@ from typing import Any
 from tapwell.sdk.target import ValueRefused
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.schema import CheckCode, build_function
+from tapwell.singer.wire import JsonNumber
 
 from .types import (
     Refused,
@@ -68,10 +69,16 @@ NORMAL = sys.float_info.min  # the smallest normal double (types.DOUBLE_MIN)
 def double_of(prop: str) -> Callable[[Any], Any]:
     """A DOUBLE column's staging: a number past a double's range would become infinity, so it
     is refused, naming the field; one a double would not give back as written is kept as it is,
-    for the load to make the column exact (plainnumber.py)."""
+    for the load to make the column exact (plainnumber.py). An integer, and a number read with
+    its spelling (`1.50`, `-0`: plainnumber.respeller), are kept as they are, for the text a
+    column made VARCHAR in the same batch holds (plainnumber.widen makes them doubles)."""
 
     def double(v: Any) -> Any:
         if type(v) is not float:
+            if type(v) is JsonNumber or type(v) is int:
+                if (problem := double_refusal(v)) is not None:
+                    raise StagedRefusal(prop, problem)
+                return v
             if type(v) is not int:  # a Decimal: most often a float source's own text
                 f = float(v)
                 if NORMAL <= abs(f) <= sys.float_info.max and repr(f) == str(v):

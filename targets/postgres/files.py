@@ -34,10 +34,15 @@ from tapwell.singer.errors import ProtocolError
 from tapwell.singer.schema import FRACTIONS
 
 from . import ddl
+from .connection import CHARACTER_NOT_IN_REPERTOIRE, UNTRANSLATABLE_CHARACTER, sqlstate, value_fix
 from .steps import Steps, StepScan, steps_of
 from .types import family
 
 LOG = logging.getLogger("target-postgres")
+
+BAD_COPY_FILE_FORMAT = "22P04"  # extra data after the last column, missing data, a quote left open
+VALUE_FIX = " (fix the value at the source, or change the field's type in the SCHEMA)"
+INVALID_TEXT = "22P02"  # a value its column's type cannot read ('abc' for a number)
 
 CHUNK = 1 << 20
 
@@ -92,7 +97,7 @@ def _load_file(
     try:
         _copy_file(loader, cur, batch, path, gz, stage, cols, steps)
     except psycopg.Error as exc:
-        raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
+        raise _bad(batch, loader.source, _copy_problem(exc, path, gz)) from None
     loader._merge(cur, table, merged, merge, deletes)
 
 
@@ -151,7 +156,9 @@ def _copy_file(
                         if off is not None:
                             at, index, why = off
                             raise _bad(
-                                batch, loader.source, f"{where(at)}, column {cols[index]}: {why}"
+                                batch,
+                                loader.source,
+                                f"{where(at)}, column {cols[index]}: {why}{VALUE_FIX}",
                             )
                     if moments and long_fraction(piece):  # PostgreSQL would round them
                         piece = cut_fractions(piece, len(cols), moments, cut)
@@ -215,7 +222,7 @@ def _direct(
         loader.stage_from_now(table)
         return False
     except psycopg.Error as exc:
-        raise _bad(batch, loader.source, _copy_problem(exc, path)) from None
+        raise _bad(batch, loader.source, _copy_problem(exc, path, gz)) from None
     cur.execute("RELEASE SAVEPOINT tapwell_direct")
     return True
 
@@ -357,21 +364,63 @@ def _header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
         raise _bad(batch, source, f"BATCH file {path} row 1: the header is not csv") from None
 
 
-def _copy_problem(exc: Any, path: str) -> str:
-    """`BATCH file F row N, column C: what PostgreSQL said`, from COPY's error context
-    (`COPY t, line N, column C: "..."`); the file's row counts its header as row 1."""
-    primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+def _copy_problem(exc: Any, path: str, gz: bool) -> str:
+    """`BATCH file F row N, column C: what PostgreSQL said (the fix)`, from COPY's error context
+    (`COPY t, line N, column C: "..."`). PostgreSQL's N counts physical lines, a newline quoted
+    inside a field among them; the file's row (its header row 1) is what the other lanes name."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
     message = (primary or (str(exc).strip().splitlines() or ["COPY failed"])[0]).strip()
     # a value quoted across lines stays whole, on the error's one line
     message = message.removeprefix("ERROR:").strip().replace("\r", "\\r").replace("\n", "\\n")
-    context = getattr(getattr(exc, "diag", None), "context", None) or ""
+    message += _copy_fix(exc)
+    context = getattr(diag, "context", None) or ""
     m = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
     if m is None:
         return f"BATCH file {path}: {message}"
-    where = f"BATCH file {path} row {m.group(1)}"
+    where = f"BATCH file {path} row {_logical_row(path, gz, int(m.group(1)))}"
     if m.group(2):
         where += f", column {m.group(2)}"
     return f"{where}: {message}"
+
+
+def _copy_fix(exc: Any) -> str:
+    """What to do about a value or a row COPY refused, as the RECORD lane says it."""
+    code = sqlstate(exc)
+    if code == BAD_COPY_FILE_FORMAT:
+        return " (the file is not the csv its BATCH message says: write it again at the source)"
+    if code == INVALID_TEXT:
+        return VALUE_FIX
+    if code.startswith("22") and code not in (
+        CHARACTER_NOT_IN_REPERTOIRE,
+        UNTRANSLATABLE_CHARACTER,
+    ):
+        return value_fix(exc)
+    return ""
+
+
+def _logical_row(path: str, gz: bool, line: int) -> int:
+    """The file's row (the header is row 1) that holds PostgreSQL's physical `line` of it. COPY
+    counts one line per row and one per newline quoted inside a field: `\r` in a file whose
+    header ends in `\r\n`, else `\n` (its eol_type); an error past the last row is the last."""
+    row = lines = 0
+    eol = b"\n"
+    try:
+        with _open(path, gz) as f:
+            for piece in rows_in_chunks(f, CHUNK):
+                if row == 0 and piece.find(b"\r\n") == piece.find(b"\n") - 1 >= 0:
+                    eol = b"\r"
+                pos = 0
+                while pos < len(piece):
+                    end = _row_end(piece, pos)
+                    row += 1
+                    lines += 1 + max(piece.count(eol, pos, end) - 1, 0)
+                    if lines >= line:
+                        return row
+                    pos = end
+    except (OSError, EOFError, zlib.error):
+        return line
+    return max(row, 1)
 
 
 def _bad(batch: Batch, source: str, problem: str) -> ProtocolError:

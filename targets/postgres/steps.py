@@ -9,7 +9,9 @@ the fields up to the last step column and asks whether every step value is writt
 within its scale (`-12.34`, `"12.34"`, `12.3400`: zeros past the scale change no value; empty
 is NULL). Only a row where that fails (an exponent, spaces, NaN, a quoted newline before it, a
 digit past the scale) is read field by field and its values tested exactly, as Decimals, with
-the RECORD lane's test and words (tapwell.singer.schema.multiple_of, step_problem).
+the RECORD lane's test and words (tapwell.singer.schema.multiple_of, step_problem). A step that
+is no 10^-k (multipleOf 0.25, or 5 on an integer) has no plain text: every row of such a file is
+read closer, so the lane refuses what the RECORD lane refuses.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from tapwell.singer.schema import (
     ten_to_minus,
 )
 
-# index -> (property, k, exact test)
-Steps = dict[int, tuple[dict[str, Any], int, Any]]
+# index -> (property, k (None: a step other than 10^-k), exact test)
+Steps = dict[int, tuple[dict[str, Any], int | None, Any]]
 
 # a csv field that is not a step column's: quoted (a quote inside doubled, newlines allowed),
 # or bare. Possessive (read one way, never again another): 0.14-0.15 s per 100 MB of the
@@ -37,21 +39,27 @@ _ANY = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^,"\n]*+)'
 
 
 def steps_of(schema: dict[str, Any], props: dict[str, str], cols: list[str]) -> Steps:
-    """The number columns among `cols` whose property keeps at most k digits after the point
-    (multipleOf 10^-k or x-scale k, schema.number_step): index -> (property, k, exact test)."""
+    """The number and integer columns among `cols` whose property has a step (schema.number_step:
+    multipleOf, or 10^-k for x-scale k): index -> (property, k, exact test), k None when the step
+    is no 10^-k (multipleOf 0.25 or 5: every row of the file is then read closer, as the RECORD
+    lane tests every value)."""
     out = {}
     for i, col in enumerate(cols):
         prop = schema.get(props.get(col, col)) or {}
-        step = number_step(prop) if "number" in property_types(prop) else None
-        k = ten_to_minus(step) if step is not None else None
-        if k is not None:
-            out[i] = (prop, k, multiple_of(step))
+        kinds = property_types(prop)
+        step = number_step(prop) if "number" in kinds or "integer" in kinds else None
+        test = multiple_of(step) if step is not None else None
+        if test is not None:
+            out[i] = (prop, ten_to_minus(step), test)
     return out
 
 
-def _plain(k: int) -> bytes:
+def _plain(k: int | None) -> bytes:
     """A number written plainly within k digits after the point: digits and a point, or an
-    integer with an exponent of at least -k (123456e-2, as Python writes some Decimals)."""
+    integer with an exponent of at least -k (123456e-2, as Python writes some Decimals). For a
+    step other than 10^-k (k None) no text is plain: its every value is tested."""
+    if k is None:
+        return rb"(?!)"
     plain = rb"[-+]?+[0-9]*+(?:\.[0-9]{0,%d}+0*+)?+" % k
     if k > 9:
         return plain

@@ -100,11 +100,6 @@ def test_fast_lane_setting_is_checked(tmp_path: Path) -> None:
         mode({"fast_lane": "sideways"}, "x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="target-duckdb nested tables from jsonl BATCH files respell a document's numbers "
-    "(1.10 -> 1.1); from RECORD lines they are kept since the respell branch",
-)
 def test_nested_tables_target_gets_jsonl_files(mysql_db: dict[str, Any], tmp_path: Path) -> None:
     """A target with `nested: tables` splits records in Python: the runner gives the lane jsonl
     files (never csv, which it refused with one line), and the rows are those of the lane off."""

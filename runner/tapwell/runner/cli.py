@@ -88,7 +88,7 @@ class _Commands(click.Group):
 @click.option(
     "--project",
     "project_path",
-    type=click.Path(),
+    type=click.Path(readable=False),
     default=None,
     help="tapwell.yml or its folder (default: $TAPWELL_PROJECT or the working folder).",
 )

@@ -27,7 +27,13 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any
 
-from tapwell.runner.attempt import AttemptResult, Metrics, tap_command, target_config
+from tapwell.runner.attempt import (
+    AttemptResult,
+    Metrics,
+    line_bursts,
+    tap_command,
+    target_config,
+)
 from tapwell.runner.fanout_copy import Copier, Output, StateOrder
 from tapwell.runner.guard import run_dir
 from tapwell.runner.processes import (
@@ -181,24 +187,24 @@ def _read_target_states(
     name = target.connector.name
     key = target.state_key or integration.name
     figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})
-    for raw in stdout:
+    for lines in line_bursts(stdout):  # a burst of states: the last saved, each placed
         touch()
-        value = committed_state(raw, sink, name)
-        if value is None:
+        values = [v for raw in lines if (v := committed_state(raw, sink, name)) is not None]
+        if not values:
             continue
         try:
-            store.put(key, value, run_id=run_id)
+            store.put(key, values[-1], run_id=run_id)
         except ConfigError as exc:
             sink(f"[tapwell] state of {name} not saved: {exc}")
             continue
-        figures["states_saved"] += 1
-        result.target_states[key] = value
-        if not order.commit(name, value):
+        figures["states_saved"] += len(values)
+        result.target_states[key] = values[-1]
+        placed = [order.commit(name, value) for value in values]
+        if not all(placed):
             sink(
                 f"[tapwell] {name} committed a state the tap never wrote: kept for it, not for the integration"
             )
-            continue
-        if integration.alone is None:
+        if any(placed) and integration.alone is None:
             _save_oldest(store, integration.name, order, result, run_id, sink)
 
 

@@ -15,6 +15,9 @@ with mappers (`transform:`/`mappers:`) never takes the lane: mappers map RECORD 
 
 Disk stays bounded: the tap writes `fast_lane_batch_size` rows per file (100,000) and waits while more than
 `max_pending_files` (2) of its files are not yet committed (and so deleted) by the target.
+The tap does not fsync them (`durable: false`, tapwell.sdk.tap_batch.BatchFile.close): the
+target's commit makes the rows durable, and a new attempt gets a new spool; the fsyncs had been
+0.06 s of the tap's time on 300,000 rows and 0.19 s on 1,000,000 (tap-csv, load 5-7).
 """
 
 from __future__ import annotations
@@ -173,6 +176,9 @@ def prepare(
         "storage": {"root": f"file://{spool}", "prefix": ""},
         "batch_size": batch_size(raw, name),
         "max_pending_files": MAX_PENDING,
+        # no fsync per file: the target reads each in this run and commits it durably; after a
+        # crash the next attempt has a new spool (tapwell.sdk.tap_batch.BatchFile.close)
+        "durable": False,
     }
     return (
         {**tap_config, "batch_config": batch},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tapwell.sdk.settings import Settings
-from tapwell.singer.config import redact
+from tapwell.singer.config import cannot_read, redact
 from tapwell.singer.errors import ConfigError, TapwellError
 
 # The driver a connector imports when it is used, and the extra of tapwell that installs it
@@ -53,21 +52,6 @@ def run_main(
     except KeyboardInterrupt:
         sys.stderr.write(f"{name}: interrupted\n")
         return 130
-
-
-def cannot_read(what: str, path: str | Path, exc: OSError) -> ConfigError:
-    """A file the user named that exists but cannot be read, as one line with the fix (exit 2):
-    `what` says which file it is ("config file", "env_file")."""
-    if exc.errno == errno.ENOENT:
-        return ConfigError(f"{what} {path} does not exist: check the path")
-    if exc.errno == errno.EISDIR:
-        return ConfigError(f"{what} {path} is a folder, not a file: give the path of the file")
-    if exc.errno == errno.EACCES:
-        return ConfigError(
-            f"{what} {path} cannot be read (permission denied): make it readable by this user "
-            f"(chmod u+r {path}, or run as its owner)"
-        )
-    return ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}): check the path")
 
 
 @contextmanager

@@ -63,22 +63,29 @@ def tap_command(
         **(option_help or {}),
     }
 
+    # readable=False: click's own check of a file it cannot read is a 3-line usage error;
+    # reading it says why in one line (files_named, load_config)
     @click.command(name=name, help=help)
     @version_option(name, lambda: about().get("version", "unknown"))
     @click.option(
         "--config",
         "configs",
         multiple=True,
-        type=click.Path(),
+        type=click.Path(readable=False),
         help="JSON config file (repeatable; later files win).",
     )
     @click.option("--discover", is_flag=True, help=helps["discover"])
     @click.option(
-        "--catalog", type=click.Path(), help="Catalog selecting streams and replication methods."
+        "--catalog",
+        type=click.Path(readable=False),
+        help="Catalog selecting streams and replication methods.",
     )
-    @click.option("--properties", type=click.Path(), help="Older name for --catalog.")
+    @click.option("--properties", type=click.Path(readable=False), help="Older name for --catalog.")
     @click.option(
-        "--state", "state_path", type=click.Path(), help="State file with bookmarks to resume from."
+        "--state",
+        "state_path",
+        type=click.Path(readable=False),
+        help="State file with bookmarks to resume from.",
     )
     @click.option("--about", "show_about", is_flag=True, help=helps["about"])
     @click.option(

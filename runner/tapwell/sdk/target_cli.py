@@ -59,19 +59,21 @@ def target_command(
     if read_state is not None:
         capabilities.append("read-state")
 
+    # readable=False: click's own check of a file it cannot read is a 3-line usage error;
+    # reading it says why in one line (files_named, load_config)
     @click.command(name=name, help=description)
     @version_option(name, lambda: version)
     @click.option(
         "--config",
         "configs",
         multiple=True,
-        type=click.Path(),
+        type=click.Path(readable=False),
         help="JSON config file (repeatable; later files win).",
     )
     @click.option(
         "--input",
         "input_path",
-        type=click.Path(),
+        type=click.Path(readable=False),
         help="Read messages from this file instead of stdin.",
     )
     @click.option(

@@ -387,8 +387,9 @@ class TargetLoop:
             fmt == "jsonl"
             and spec
             and spec.encoder
-            and spec.encoder.raw
-            and not self.metadata_columns
+            # lines for a loader that reads them itself, or that reads a number's text from
+            # them (RowEncoder.respell: a JSON document keeps `1.50`, as from RECORD lines)
+            and ((spec.encoder.raw and not self.metadata_columns) or spec.encoder.respell)
         ):
             self._batch_lines(msg, line_no)
             return
@@ -400,10 +401,11 @@ class TargetLoop:
         self.files_pending = True  # the next STATE commits them (and deletes the files)
 
     def _batch_lines(self, msg: BatchMessage, line_no: int) -> None:
-        """A jsonl BATCH for a loader that reads RECORD lines itself (RowEncoder.raw): each
-        file line that is an object becomes the RECORD line our writers would write for it, for
-        the loader to take as it is; any other line, or one it does not take, is read the
-        general way (so a problem names the file and its line)."""
+        """A jsonl BATCH for a loader that reads RECORD lines itself (RowEncoder.raw) or reads
+        numbers' text from them (RowEncoder.respell): each file line that is an object becomes
+        the RECORD line our writers would write for it, for the loader to take as it is; any
+        other line, or one it does not take, is read the general way with that line (so a
+        problem names the file and its line)."""
         head = lanes.RAW_HEAD + lanes.raw_key(msg.stream) + lanes.RAW_MID
         tail = b"}\n" if msg.version is None else b',"version":%d}\n' % msg.version
         for path, gz in batch_files(msg, line_no, self._source, self.batch_root):

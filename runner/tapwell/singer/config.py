@@ -3,6 +3,7 @@ of every message, log line and run record."""
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,20 +21,51 @@ SECRET_KEY = re.compile(
 
 
 def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
-    """Merge JSON config files left to right; a later file's keys win."""
+    """Merge JSON config files left to right; a later file's keys win. A file that is missing,
+    a folder, unreadable, empty, not JSON or not a JSON object is one ConfigError line (exit 2)."""
     merged: dict[str, Any] = {}
     for path in paths:
         p = Path(path)
         try:
-            data = orjson.loads(p.read_bytes())
+            text = p.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"config file {p} does not exist") from None
+        except OSError as exc:
+            raise cannot_read("config file", p, exc) from None
+        if not text.strip():
+            raise ConfigError(
+                f"config file {p} is empty: write a JSON object in it ({{}} at least)"
+            )
+        try:
+            data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise ConfigError(f"config file {p} must hold a JSON object")
+            raise ConfigError(
+                f"config file {p} must hold a JSON object ({{...}}), not a {_json_kind(data)}"
+            )
         merged.update(data)
     return merged
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "list", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
+def cannot_read(what: str, path: str | Path, exc: OSError) -> ConfigError:
+    """A file the user named that exists but cannot be read, as one line with the fix (exit 2):
+    `what` says which file it is ("config file", "env_file")."""
+    if exc.errno == errno.ENOENT:
+        return ConfigError(f"{what} {path} does not exist: check the path")
+    if exc.errno == errno.EISDIR:
+        return ConfigError(f"{what} {path} is a folder, not a file: give the path of the file")
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"{what} {path} cannot be read (permission denied): make it readable by this user "
+            f"(chmod u+r {path}, or run as its owner)"
+        )
+    return ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}): check the path")
 
 
 def secret_values(config: dict[str, Any]) -> list[str]:

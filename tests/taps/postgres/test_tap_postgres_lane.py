@@ -78,17 +78,8 @@ def _duck_rows(path: Path) -> list[Any]:
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("target", ["target-postgres", "target-duckdb"])
 def test_lane_rows_equal_record_lane(
-    src: dict[str, Any], tmp_path: Path, target: str, fmt: str, request: pytest.FixtureRequest
+    src: dict[str, Any], tmp_path: Path, target: str, fmt: str
 ) -> None:
-    if (target, fmt) == ("target-duckdb", "csv"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="an unconstrained numeric (a plain number) that target-duckdb made VARCHAR "
-                "holds the source's text on the csv lane ('0') and a double's shortest text on "
-                "RECORD lines ('0.0', plainnumber.number_text): same value, two spellings",
-            )
-        )
     cat = select(discover(tmp_path, src), "all_types")
     lane_cfg, spool = _lane(tmp_path, src, fmt)
     if target == "target-postgres":

@@ -123,3 +123,51 @@ def test_other_values_keep_their_values_when_documents_are_read_again(tmp_path):
             (0, 1),
             (1, 1),
         ]
+
+
+def jsonl_batch(tmp_path: Path, docs: list[str]) -> bytes:
+    """The records of `record_lines` in a jsonl BATCH file (as the runner's fast lane hands a
+    `nested: tables` target), each file line the record's object as the source spelled it."""
+    spool = tmp_path / "spool"
+    spool.mkdir(exist_ok=True)
+    f = spool / "t-0.jsonl"
+    f.write_text(
+        "".join(
+            f'{{"id":{i},"amount":12.50,"doc":{d},"o":{{"doc":{d}}},'
+            f'"items":[{{"k":1,"doc":{d}}}],"grid":[{d}]}}\n'
+            for i, d in enumerate(docs)
+        ),
+        encoding="utf-8",
+    )
+    batch = {
+        "type": "BATCH",
+        "stream": "t",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": [f"file://{f}"],
+    }
+    out = [json.dumps(SCHEMA), json.dumps(batch), '{"type":"STATE","value":{"done":1}}']
+    return ("\n".join(out) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "config", [{}, {"raw_lines": False}, {"nested": "json", "raw_lines": False}],
+    ids=["sql", "python", "json-python"],
+)  # fmt: skip
+def test_documents_from_jsonl_batch_files_are_stored_as_the_source_spelled_them(tmp_path, config):
+    """The jsonl fast lane: a document's numbers as the file's line spells them (1.50, 1E5, -0),
+    row by row as from RECORD lines; the lines were read by the general way, which respelled
+    them through float/Decimal (1.50 -> 1.5) when the stream's lines were not read in SQL."""
+    docs = [source for source, _ in DOCS]
+    places = PLACES if config.get("nested") != "json" else {"doc": PLACES["doc"]}
+    for name, data, more in [
+        ("lane", jsonl_batch(tmp_path, docs), {"batch_root": str(tmp_path / "spool")}),
+        ("records", record_lines(docs), {}),
+    ]:
+        db = tmp_path / f"{name}.duckdb"
+        cfg = {"path": str(db), "nested": "tables", **config, **more}
+        TargetLoop("target-duckdb", DuckDBLoader(cfg), cfg, io.BytesIO()).run(io.BytesIO(data))
+        for place, sql in places.items():
+            assert query(db, sql) == [(i, _as(place, text)) for i, (_, text) in enumerate(DOCS)], (
+                name,
+                place,
+            )

@@ -272,6 +272,35 @@ def test_a_load_behind_the_reader_uses_overlap_threads_the_others_threads(
     assert query(db, "SELECT count(*) FROM s") == [(7,)]
 
 
+@pytest.mark.parametrize("batch_threads", [None, 2])
+def test_csv_batch_files_load_with_batch_threads(tmp_path, batch_threads):
+    """A load of csv BATCH files (the fast lane) runs with batch_threads, 1 by default (the tap
+    writes the next file meanwhile, on a core of its own); RECORD lines keep threads; the rows
+    are the files' exactly ('' stays '', NULL stays NULL, the emoji and the decimal kept)."""
+    db, spool = tmp_path / "t.duckdb", tmp_path / "spool"
+    spool.mkdir()
+    f = spool / "s-1.csv"
+    f.write_text('"id","amount","note"\n"1","1.10","\U0001f600"\n"2",,""\n', encoding="utf-8")
+    batch = {
+        "type": "BATCH",
+        "stream": "s",
+        "encoding": {"format": "csv", "compression": "none"},
+        "manifest": [f"file://{f}"],
+    }
+    cfg = {"path": str(db), "threads": 3, "batch_root": str(spool), "overlap_loads": False}
+    if batch_threads is not None:
+        cfg["batch_threads"] = batch_threads
+    data = lines(schema("s", PROPS), batch, state({"n": 2}), rec(3), state({"n": 3}))
+    loader = ThreadsSeen(cfg)
+    TargetLoop("target-duckdb", loader, cfg, _Out()).run(_Chunks(data))
+    assert [n for _, n in loader.seen] == [batch_threads or 1, 3]
+    assert query(db, "SELECT id, amount::VARCHAR, note FROM s ORDER BY id") == [
+        (1, "1.10", "\U0001f600"),
+        (2, None, ""),
+        (3, "3.25", "n3 \U0001f600"),
+    ]
+
+
 def test_overlap_threads_is_a_setting_with_its_fix(tmp_path):
     """A bad overlap_threads is refused like threads: one line naming the key, exit 2."""
     cfg = tmp_path / "c.json"

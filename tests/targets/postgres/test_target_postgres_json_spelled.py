@@ -42,3 +42,28 @@ def test_jsonb_holds_what_postgresql_makes_of_the_source_text(
     own = [query(pg_db, "SELECT %s::jsonb::text", (d,))[0] for d in DOCS]
     assert stored == own
     assert stored[0] == ('{"amount": 1.50}',)
+
+
+def test_jsonb_from_a_jsonl_batch_file_is_what_postgresql_makes_of_its_text(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The jsonl fast lane: each file line's documents as the line spells them (they went
+    through float: 1.50 was stored 1.5, 2.50 as 2.5)."""
+    import json
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    f = spool / "docs-0.jsonl"
+    f.write_text("".join(f'{{"id":{i},"doc":{d}}}\n' for i, d in enumerate(DOCS)), "utf-8")
+    batch = {
+        "type": "BATCH",
+        "stream": "docs",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": [f"file://{f}"],
+    }
+    props = {"id": {"type": "integer"}, "doc": {"type": ["null", "object", "array"]}}
+    messages: list[Any] = [schema("docs", props, ["id"]), json.dumps(batch), state({"n": 1})]
+    done = run_target({**pg_db, "batch_root": str(spool)}, messages, tmp_path)
+    assert done.returncode == 0, done.stderr
+    stored = query(pg_db, "SELECT doc::text FROM docs ORDER BY id")
+    assert stored == [query(pg_db, "SELECT %s::jsonb::text", (d,))[0] for d in DOCS]
