@@ -29,7 +29,8 @@ import gzip
 import io
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -37,9 +38,19 @@ from tapwell.sdk.csv_fractions import moment_start, row_number, scan
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import FRACTIONS, number_step, property_types, ten_to_minus
+from tapwell.singer.schema import (
+    FIX_KEY,
+    FIX_VALUE,
+    FRACTIONS,
+    multiple_of,
+    number_step,
+    property_types,
+    step_problem,
+    ten_to_minus,
+)
 
 from .raw import DATE, DATETIME, INTEGER_TYPES
+from .types import FIX_DIGITS, FIX_WIDER, INT64
 
 if TYPE_CHECKING:
     from .loader import Table
@@ -56,6 +67,16 @@ LONG_TIME_FRACTION = "[.,][0-9]{7}"
 class Unlooked(Exception):  # noqa: N818 - not an error: the load is done again, looked
     """A file read unlooked was refused: its batches are loaded again with the file looked
     through (a long fraction or row, or a refusal the looked load names)."""
+
+
+class OffStep(duckdb.Error):
+    """A number off its property's step, where the step is no 10^-s (multipleOf 0.25, or 5 on an
+    integer: no digit count tells it), found by the exact test before the file is loaded
+    (`off_step`): the file's first such (row, column index, text)."""
+
+    def __init__(self, found: tuple[int, int, str]) -> None:
+        super().__init__(f"row {found[0]}: a number off its step")
+        self.found = found
 
 
 def literal(text: str) -> str:
@@ -103,7 +124,10 @@ NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"  # a number too wide for DECIM
 class Column:
     """One column of the file: its csv name, the table column, the column's type, the value
     (`value`, an expression of the text {t}), whether a non-null text is accepted (`good`, of
-    {t} and the value {v}), whether NULL is, and what a refused text is not (`what`)."""
+    {t} and the value {v}), whether NULL is, and what a refused text is not (`what`); its
+    property and key-ness (to say a refusal as the RECORD lane does), and `off`: the RECORD
+    lane's exact test of a step no digit count in SQL can check (multipleOf 0.25, or 5), tested
+    in Python on the file's text (`off_step`), else None."""
 
     name: str
     column: str
@@ -112,6 +136,9 @@ class Column:
     good: str
     nullable: bool
     what: str
+    prop: dict[str, Any] = field(default_factory=dict, compare=False)
+    key: bool = False
+    off: Any = field(default=None, compare=False)
 
 
 def decimal_args(sqltype: str) -> tuple[int, int]:
@@ -132,9 +159,10 @@ def column(
     real = kinds - {"null"}
     base = sqltype.split("(", 1)[0]
     cast = f"TRY_CAST({{t}} AS {sqltype})"
+    off = _odd_step(prop, real)
 
     def made(value: str, good: str, what: str) -> Column:
-        return Column(name, col, sqltype, value, good, nullable, what)
+        return Column(name, col, sqltype, value, good, nullable, what, prop, key, off)
 
     if base in INTEGER_TYPES:
         return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
@@ -177,6 +205,18 @@ def column(
         good = f"{{v}} IS NOT NULL AND NOT regexp_matches({{t}}, '{LONG_TIME_FRACTION}')"
         return made(cast, good, f"a {sqltype}")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _odd_step(prop: dict[str, Any], real: set[str]) -> Any:
+    """The RECORD lane's exact test (schema.multiple_of) of a number or integer property's step
+    when it is no 10^-s (0.25, 5, 10), which a count of digits after the point cannot check;
+    None for any other property (a 10^-s step is checked in SQL, and every integer is on it)."""
+    if not real & {"number", "integer"}:
+        return None
+    step = number_step(prop)
+    if step is None or ten_to_minus(step) is not None:
+        return None
+    return multiple_of(step)
 
 
 def _step_digits(prop: dict[str, Any]) -> int | None:
@@ -412,10 +452,65 @@ class _RowBound:
         return max(self.most, self.offset - self.since)
 
 
+def off_step(con: duckdb.DuckDBPyConnection, f: File) -> tuple[int, int, str] | None:
+    """The file's first (row, column index, text) of a number off its step, for the columns
+    whose step SQL cannot check (Column.off): their texts read by DuckDB (the rows numbered as
+    `refused` numbers them) and tested exactly, as Decimals, by the RECORD lane's test. None
+    when every value is on its step (or the file has no such column: nothing is read)."""
+    odd = [(j, c) for j, c in enumerate(f.columns) if c.off is not None]
+    if not odd:
+        return None
+    probe = con.cursor()  # reading the file needs no transaction
+    try:
+        return _first_off(probe, f, odd)
+    finally:
+        probe.close()
+
+
+def _first_off(
+    con: duckdb.DuckDBPyConnection, f: File, odd: list[tuple[int, Column]]
+) -> tuple[int, int, str] | None:
+    names = ", ".join(quote_ident(c.name) for _, c in odd)
+    some = " OR ".join(f"{quote_ident(c.name)} IS NOT NULL" for _, c in odd)
+    numbered = f"SELECT row_number() OVER () + 1 AS {N}, {names} FROM {f.source()}"
+    reader = con.sql(f"SELECT * FROM ({numbered}) WHERE {some}").to_arrow_reader(1 << 16)
+    for part in reader:  # a cursor of its own: left unread when a value is found, it is closed
+        rows = part.column(0).to_pylist()
+        first = None
+        for k, (j, c) in enumerate(odd):
+            for i, text in enumerate(part.column(k + 1).to_pylist()):
+                if first is not None and i >= first[0]:
+                    break
+                if text is not None and _off(c.off, text):
+                    first = (i, j, text)
+                    break
+        if first is not None:
+            return rows[first[0]], first[1], first[2]
+    return None
+
+
+def _number(text: str) -> Decimal | None:
+    """The text's exact value, when it is a finite number (else SQL's checks refuse it)."""
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _off(test: Any, text: str) -> bool:
+    number = _number(text)
+    return number is not None and not test(number)
+
+
 def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:
     """The file's rows into `target`, read once: appended straight from the file; with keys,
     staged (checked) in a temporary table, the table's rows of those keys deleted, and of a key
-    the file holds twice only its last row inserted. Returns the rows inserted."""
+    the file holds twice only its last row inserted. Returns the rows inserted. A file with a
+    number off a step SQL cannot check (Column.off) is refused first (OffStep), nothing loaded."""
+    found = off_step(con, f)
+    if found is not None:
+        raise OffStep(found)
     rows, cols = f.checked()
     where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
     collist = ", ".join(quote_ident(c) for c in cols)
@@ -454,7 +549,8 @@ def refused(
     exc: duckdb.Error,
     source: str,
 ) -> ProtocolError:
-    """What DuckDB refused, named by file, row and column when a value was refused."""
+    """What DuckDB refused (or `off_step` found), named by file, row and column when a value
+    was refused: the file's first refused row, and in it the first refused column."""
     message = str(exc).splitlines()[0]
     probe = con.cursor()  # the load's transaction is aborted; reading the file needs none
     first = " ".join(f"WHEN NOT ({_accepted(c, j)}) THEN {j}" for j, c in enumerate(f.columns))
@@ -470,17 +566,43 @@ def refused(
         )
     except duckdb.Error:
         found = None  # the file itself does not parse: DuckDB's message says where
+    if isinstance(exc, OffStep) and (found is None or exc.found[:2] < found[:2]):
+        found = exc.found
     if found is None:
         return bad(batch, source, f"BATCH file {f.path}{_unparsed(str(exc), message)}")
     row, j, text = found
     c = f.columns[j]
-    value = "NULL" if text is None else repr(text if len(text) <= 40 else text[:40] + "...")
     return bad(
-        batch,
-        source,
-        f"BATCH file {f.path} row {row}, column {c.column}: {value} is not {c.what}"
-        + (" (the column may not be null)" if text is None else ""),
+        batch, source, f"BATCH file {f.path} row {row}, column {c.column}: {_problem(c, text)}"
     )
+
+
+def _problem(c: Column, text: str | None) -> str:
+    """Why the column refused `text`, with the fix, in the RECORD lane's words where it has them
+    (a step, digits before the point, 64 bits); else what the text is not."""
+    if text is None:
+        return (
+            f"NULL is not {c.what} (the column may not be null: {FIX_KEY if c.key else FIX_VALUE})"
+        )
+    short = text if len(text) <= 40 else text[:40] + "..."
+    number = _number(text)
+    if number is not None:
+        step = number_step(c.prop) if {"number", "integer"} & set(property_types(c.prop)) else None
+        test = c.off or (multiple_of(step) if step is not None else None)
+        if test is not None and not test(number):
+            return f"{step_problem(c.prop, short)} ({FIX_VALUE})"
+        base = c.sqltype.split("(", 1)[0]
+        if base == "DECIMAL":
+            p, s = decimal_args(c.sqltype)
+            if abs(number) >= 10 ** (p - s):
+                return (
+                    f"{short} has more than {p - s} digits before the point, which a "
+                    f"{c.sqltype} column cannot hold: {FIX_DIGITS}"
+                )
+        whole = number == number.to_integral_value()
+        if base == "BIGINT" and whole and not INT64[0] <= number <= INT64[1]:
+            return f"{short} is outside the range of a BIGINT column (64 bits): {FIX_WIDER}"
+    return f"{short!r} is not {c.what} ({FIX_VALUE})"
 
 
 def _unparsed(text: str, first: str) -> str:
@@ -503,4 +625,4 @@ def bad(batch: Batch, source: str, problem: str) -> ProtocolError:
     return ProtocolError(problem, line=batch.first_line, stream=batch.spec.name, source=source)
 
 
-__all__: list[Any] = ["File", "Unlooked", "csv_source", "merge", "plan", "refused"]
+__all__: list[Any] = ["File", "OffStep", "Unlooked", "csv_source", "merge", "plan", "refused"]
