@@ -122,9 +122,10 @@ def test_target_duckdb_csv_lane_long_fraction_then_refusal_in_a_later_file(tmp_p
     assert proc.returncode == 65, proc.stderr
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1 and f"BATCH file {files[2]} row 6, column a: '1.257'" in errors[0], (
-        proc.stderr
-    )
+    assert len(errors) == 1 and (
+        f"BATCH file {files[2]} row 6, column a: 1.257 is not a multiple of 0.01 "
+        "(the schema's multipleOf) (fix the value at the source" in errors[0]
+    ), proc.stderr
     states = [json.loads(line)["p"] for line in proc.stdout.splitlines()]
     assert states and max(states) <= 2, proc.stdout  # never past the last committed file
     con = duckdb.connect(str(db), read_only=True)
