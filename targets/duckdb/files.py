@@ -47,6 +47,7 @@ from tapwell.singer.schema import (
     property_types,
     step_problem,
     ten_to_minus,
+    text_off_step,
 )
 
 from .raw import DATE, DATETIME, INTEGER_TYPES
@@ -481,7 +482,7 @@ def _first_off(
             for i, text in enumerate(part.column(k + 1).to_pylist()):
                 if first is not None and i >= first[0]:
                     break
-                if text is not None and _off(c.off, text):
+                if text is not None and text_off_step(c.off, text):
                     first = (i, j, text)
                     break
         if first is not None:
@@ -496,11 +497,6 @@ def _number(text: str) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
-
-
-def _off(test: Any, text: str) -> bool:
-    number = _number(text)
-    return number is not None and not test(number)
 
 
 def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:

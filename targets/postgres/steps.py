@@ -17,7 +17,6 @@ read closer, so the lane refuses what the RECORD lane refuses.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tapwell.sdk.csv_fractions import FIELD, row_end
@@ -27,6 +26,7 @@ from tapwell.singer.schema import (
     property_types,
     step_problem,
     ten_to_minus,
+    text_off_step,
 )
 
 # index -> (property, k (None: a step other than 10^-k), exact test)
@@ -120,11 +120,7 @@ class StepScan:
             if index in self.steps and raw:
                 text = (raw[1:-1] if raw[:1] == b'"' else raw).decode("utf-8", "replace")
                 prop, _, test = self.steps[index]
-                try:
-                    value = Decimal(text)
-                except InvalidOperation:
-                    value = None  # not a number: PostgreSQL refuses it and says so
-                if value is not None and value.is_finite() and not test(value):
+                if text_off_step(test, text):  # not a number: PostgreSQL refuses it and says so
                     return row, index, step_problem(prop, text)
             if piece[field.end() : field.end() + 1] != b",":
                 break

@@ -350,6 +350,16 @@ def multiple_of(step: Any) -> Callable[[Any], bool] | None:
     return any_step
 
 
+def text_off_step(test: Callable[[Any], bool], text: str) -> bool:
+    """Whether a csv field's `text` is a finite number that `test` (multiple_of's) refuses; a
+    text that is no number is not judged here (the loader's own checks refuse it)."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return False
+    return value.is_finite() and not test(value)
+
+
 # A float is read only from a JSON number of at most 15 significant digits (longer ones are
 # Decimals, see tapwell.singer.wire), N / 10^d with N < 10^15. Times 10^s it is an integer when d <= s;
 # when d > s it is at least 10^-(d-s) away from one, while |v * 10^s| < 10^(15-(d-s)): float
