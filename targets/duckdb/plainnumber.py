@@ -46,7 +46,7 @@ from tapwell.singer.schema import normalized
 from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
 from .files import decimal_args
-from .types import double_refusal, exact_double, is_plain
+from .types import exact_double, is_plain
 
 if TYPE_CHECKING:
     from tapwell.sdk.target import Batch
@@ -311,8 +311,8 @@ _SHORT = r"[-+]?[0-9]*\.?[0-9]*([eE][-+]?[0-9]{1,2})?"
 
 
 def _inexact(number: Decimal) -> bool:
-    """A number a DOUBLE holds (not refused past its range) but would not give back."""
-    return double_refusal(number) is None and type(exact_double(number)) is not float
+    """A number a DOUBLE would not give back as written (also one past its range: 1e400)."""
+    return type(exact_double(number)) is not float
 
 
 def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> bool:
@@ -337,11 +337,13 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
             f"{t} IS NOT NULL AND NOT (regexp_full_match({t}, '{_SHORT}') AND "
             f"length(regexp_replace(split_part(lower({t}), 'e', 1), '[^0-9]', '', 'g')) <= 15)"
         )
-        # the texts the lane's check accepts (a DOUBLE refuses one past its range, as records)
+        # the texts the lane's check accepts as numbers: in a DOUBLE also those past its range
+        # (1e400 reads as infinity, 1e-400 as 0), which make the column exact as records do;
+        # `inf` and `nan` (no digit) stay refused
         number = f"TRY_CAST({t} AS DOUBLE) IS NOT NULL"
         if table.columns[c.column] == "DOUBLE":
             d = f"TRY_CAST({t} AS DOUBLE)"
-            number = f"isfinite({d}) AND ({d} <> 0 OR NOT regexp_matches({t}, '^[^eE]*[1-9]'))"
+            number = f"{d} IS NOT NULL AND (isfinite({d}) OR regexp_matches({t}, '[0-9]'))"
         parts += [
             f"coalesce(max({whole}) FILTER (WHERE {number}), 0)",
             f"coalesce(max({places}) FILTER (WHERE {number}), 0)",

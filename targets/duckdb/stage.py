@@ -66,31 +66,28 @@ def _bigint(v: Any) -> int:
 NORMAL = sys.float_info.min  # the smallest normal double (types.DOUBLE_MIN)
 
 
-def double_of(prop: str) -> Callable[[Any], Any]:
-    """A DOUBLE column's staging: a number past a double's range would become infinity, so it
-    is refused, naming the field; one a double would not give back as written is kept as it is,
-    for the load to make the column exact (plainnumber.py). An integer, and a number read with
-    its spelling (`1.50`, `-0`: plainnumber.respeller), are kept as they are, for the text a
-    column made VARCHAR in the same batch holds (plainnumber.widen makes them doubles)."""
+def double_of(prop: str, widens: bool = False) -> Callable[[Any], Any]:
+    """A DOUBLE column's staging. A number a double would not give back as written is kept as it
+    is, for the load to make the column exact (plainnumber.py); so is one past a double's range
+    (1e400, 1e-400) when the column `widens` (a plain number's DOUBLE), else (nested tables:
+    children.py) it is refused, naming the field, as it would become infinity or 0. An integer,
+    and a number read with its spelling (`1.50`, `-0`: plainnumber.respeller), are kept as they
+    are, for the text a column made VARCHAR in the same batch holds (plainnumber.widen makes
+    them doubles)."""
 
     def double(v: Any) -> Any:
         if type(v) is not float:
             if type(v) is JsonNumber or type(v) is int:
-                if (problem := double_refusal(v)) is not None:
+                if not widens and (problem := double_refusal(v)) is not None:
                     raise StagedRefusal(prop, problem)
                 return v
             if type(v) is not int:  # a Decimal: most often a float source's own text
                 f = float(v)
                 if NORMAL <= abs(f) <= sys.float_info.max and repr(f) == str(v):
                     return f
-            if (problem := double_refusal(v)) is not None:
+            if not widens and (problem := double_refusal(v)) is not None:
                 raise StagedRefusal(prop, problem)
-        try:
-            return exact_double(v)
-        except OverflowError:  # an int past 1.8e308
-            raise StagedRefusal(
-                prop, f"{v} is outside the range of a DOUBLE column (about ±1.8e308)"
-            ) from None
+        return exact_double(v)
 
     return double
 
@@ -157,7 +154,7 @@ def compile_row(
     for j, col in enumerate(columns):
         env[f"_ck{j}"] = col.prop
         if col.arrow == "float64":
-            env[f"_db{j}"] = double_of(col.prop)
+            env[f"_db{j}"] = double_of(col.prop, widens=col.sqltype == "DOUBLE")
         generic = col.generic.format(j=j)
 
         def then(

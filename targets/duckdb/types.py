@@ -100,8 +100,12 @@ def exact_double(value: Any) -> Any:
     """A number as the float a DOUBLE column stores, when the double gives it back as written
     (`Decimal(repr(float(v))) == v`: 0.1, 0.30000000000000004, 2^53, 5e-324, 1E+2); else the
     value itself (123456789012345678901234.5678, 2^53 + 1), which makes a plain number's column
-    exact (plainnumber.py). A float is its own double."""
-    f = float(value)
+    exact (plainnumber.py), as does one past a double's range (1e400, 10**400, 1e-400). A float
+    is its own double."""
+    try:
+        f = float(value)
+    except OverflowError:  # an int past 1.8e308
+        return value
     if type(value) is int:
         return f if int(f) == value else value
     if type(value) is float:

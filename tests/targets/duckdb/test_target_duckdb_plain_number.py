@@ -395,3 +395,30 @@ def test_a_declared_decimal_made_text_keeps_its_scale(tmp_path):
     assert stored(db)[0] == "DECIMAL(12,2)"
     load(db, stream(["1e40"], first_id=2))
     assert stored(db) == ("VARCHAR", [(0, "1.50"), (1, "2.25"), (2, "1e40")])
+
+
+# Numbers past a double's range (infinity in a DOUBLE) or below its smallest (0 or a neighbour):
+# a plain number arrives as written, so each makes the column text, as a value past 38 digits does.
+PAST = ["1.5", "1e400", "-1.5E+309", "1e-400", "-2.5e-324", "1" + "0" * 400, "null"]
+
+
+@pytest.mark.parametrize("lane", ["sql", "python", "csv"])
+def test_past_a_double_s_range_the_column_is_exact_text(bin_path, tmp_path, lane):
+    """Was a refusal (exit 65) with no way out but changing the source: 1e400 is a NUMERIC
+    value PostgreSQL and singer-sdk taps send as a plain number."""
+    db = tmp_path / "w.duckdb"
+    for run in range(2):
+        if lane == "csv":
+            body = "".join(f"{i},{'' if v == 'null' else v}\n" for i, v in enumerate(PAST))
+            data, more = csv_batches(tmp_path, body), {"batch_root": str(tmp_path / "spool")}
+        else:
+            data, more = stream(PAST), {"raw_lines": lane == "sql", "batch_size_rows": 1}
+        result = run_target(bin_path, tmp_path, data, db, **more)
+        assert result.returncode == 0, error_line(result)
+        said = [line for line in result.stderr.decode().splitlines() if "INFO" in line]
+        if run == 0:
+            assert said == [INFO.format(new="VARCHAR", old="DOUBLE", value="1e400")]
+        else:
+            assert said == []
+        want = [(i, None if v == "null" else v) for i, v in enumerate(PAST)]
+        assert stored(db) == ("VARCHAR", want)
