@@ -64,6 +64,10 @@ def _bigint(v: Any) -> int:
 
 
 NORMAL = sys.float_info.min  # the smallest normal double (types.DOUBLE_MIN)
+FIX_NESTED_DOUBLE = (
+    "fix the value at the source, or load the stream with `nested: json` (each document kept "
+    "as written)"
+)
 
 
 def double_of(prop: str, widens: bool = False) -> Callable[[Any], Any]:
@@ -79,14 +83,14 @@ def double_of(prop: str, widens: bool = False) -> Callable[[Any], Any]:
         if type(v) is not float:
             if type(v) is JsonNumber or type(v) is int:
                 if not widens and (problem := double_refusal(v)) is not None:
-                    raise StagedRefusal(prop, problem)
+                    raise StagedRefusal(prop, f"{problem}: {FIX_NESTED_DOUBLE}")
                 return v
             if type(v) is not int:  # a Decimal: most often a float source's own text
                 f = float(v)
                 if NORMAL <= abs(f) <= sys.float_info.max and repr(f) == str(v):
                     return f
             if not widens and (problem := double_refusal(v)) is not None:
-                raise StagedRefusal(prop, problem)
+                raise StagedRefusal(prop, f"{problem}: {FIX_NESTED_DOUBLE}")
         return exact_double(v)
 
     return double

@@ -422,3 +422,30 @@ def test_past_a_double_s_range_the_column_is_exact_text(bin_path, tmp_path, lane
             assert said == []
         want = [(i, None if v == "null" else v) for i, v in enumerate(PAST)]
         assert stored(db) == ("VARCHAR", want)
+
+
+OBJECT_Y = {"type": "object", "properties": {"y": {"type": "number"}}}
+
+
+def test_nested_tables_refuse_a_number_past_a_double_s_range_with_the_fix(bin_path, tmp_path):
+    """There the column does not become text (README): one line with the way out."""
+    head = dumps(
+        {
+            "type": "SCHEMA",
+            "stream": "t",
+            "key_properties": ["id"],
+            "schema": {"properties": {"id": {"type": "integer"}, "o": OBJECT_Y}},
+        }
+    )
+    data = head + b'\n{"type":"RECORD","stream":"t","record":{"id":1,"o":{"y":1e400}}}\n'
+    db = tmp_path / "w.duckdb"
+    result = run_target(bin_path, tmp_path, data, db, nested="tables")
+    assert result.returncode == 65
+    assert error_line(result) == (
+        "target-duckdb: error: stdin line 2, stream 't', field 'o.y': 1E+400 is outside the "
+        "range of a DOUBLE column (about ±1.8e308): fix the value at the source, or load the "
+        "stream with `nested: json` (each document kept as written)"
+    )
+    result = run_target(bin_path, tmp_path, data, db, nested="json")
+    assert result.returncode == 0, error_line(result)
+    assert query(db, "SELECT id, CAST(o AS VARCHAR) FROM t") == [(1, '{"y":1e400}')]
