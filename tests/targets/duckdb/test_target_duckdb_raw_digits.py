@@ -119,3 +119,15 @@ def test_a_number_column_still_sends_long_digits_to_the_exact_parser(
         return
     assert result.returncode == 0, result.stderr.decode()
     assert query(tmp_path / "w.duckdb", "SELECT amount FROM t") == [(stored,)]
+
+
+@pytest.mark.parametrize(
+    "text", ["1e400", "123456789012345678901234", "1.0000000000000000001", "-9223372036854775809"]
+)
+def test_an_integer_column_refuses_long_digits_as_the_python_path(bin_path, tmp_path, text):
+    line = b'{"type":"RECORD","stream":"t","record":{"id":1,"big":' + text.encode() + b"}}\n"
+    data = lines(schema("t", PLAIN)) + line + lines(state({"n": 1}))
+    sql = run_target(bin_path, tmp_path, data)
+    python = run_target(bin_path, tmp_path, data, tmp_path / "python.duckdb", raw_lines=False)
+    assert sql.returncode == python.returncode != 0
+    assert error_line(sql) == error_line(python)
