@@ -409,6 +409,7 @@ class DuckDBLoader:
             encode,
             layout=table.staged,
             raw=table.raw is not None,
+            raw_digits=table.raw is None or table.raw.digits,
             respell=plainnumber.respeller(table, stage.respell(table.staged)),
         )
 

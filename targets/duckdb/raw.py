@@ -82,13 +82,18 @@ class Column:
     number as a double; `r` itself when that is all), `value` (from `r` and `s`, that text) and
     whether the property passes its check (`good`, from `r`, `s` and `v`, the value);
     `respell`, for a JSON document: whether DuckDB's text of it is not the line's (from `r` and
-    `s`), so Python writes it (respell_rows)."""
+    `s`), so Python writes it (respell_rows). `digits`: whether `r` may hold other digits than
+    the line (DuckDB reads a non-integer number as a double, 0.10000000000000000001 as 0.1, and
+    a document's numbers too), so a line with a run of 16 digits or a three-digit exponent must
+    reach the exact parser instead (`Plan.digits`); integers, strings, booleans and date-times
+    are read as the line spells them (an integer of any length stays its text)."""
 
     staged: StagedColumn
     text: str
     value: str
     good: str
     respell: str | None = None
+    digits: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class Plan:
     )
     columns: list[Column]
     keys: list[str]
+    # a column may read other digits than the line's (Column.digits): the loop keeps lines that
+    # only the exact parser reads exactly out of the batch (RowEncoder.raw_digits)
+    digits: bool = True
 
 
 def _lit(text: str) -> str:
@@ -141,13 +149,13 @@ def column(
     multiple = number_step(prop)  # multipleOf, or x-scale's 10^-s
     if multiple is not None and real not in ({"number"}, {"number", "integer"}):
         return None
-    text, value, respell = "r", "r", None
+    text, value, respell, digits = "r", "r", None, False
     checks: list[str]
     if real == {"integer"} and base in (*INTEGER_TYPES, "DECIMAL"):
         value = f"TRY_CAST(r AS {col.sqltype})"
         checks = [WHOLE, "v IS NOT NULL"]
     elif real in ({"number"}, {"number", "integer"}) and base in ("DOUBLE", "DECIMAL"):
-        text, value = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})"
+        text, value, digits = "TRY_CAST(r AS DOUBLE)", f"TRY_CAST(r AS {col.sqltype})", True
         checks = [NUMERIC, "isfinite(s)", "v IS NOT NULL"]
         if base == "DECIMAL" and is_plain(prop):
             # a plain number made exact (plainnumber.py): a value with more places goes to Python,
@@ -176,7 +184,7 @@ def column(
         checks = ["left(r, 1) = '\"'"]
     elif real and real <= {"object", "array"} and base == "JSON":
         starts = ", ".join(_lit("{" if k == "object" else "[") for k in sorted(real))
-        checks = [f"left(r, 1) IN ({starts})"]
+        checks, digits = [f"left(r, 1) IN ({starts})"], True
         if line is None:
             checks.append(f"NOT regexp_matches(r, '{SPELLED_APART}')")
         else:
@@ -186,7 +194,7 @@ def column(
     good = " AND ".join(f"({c})" for c in checks)
     # a null is refused when the property may not be null (SQL cannot tell it from a missing one)
     good = f"CASE WHEN r IS NULL THEN {'true' if nullable else 'false'} ELSE {good} END"
-    return Column(col, text, value, good, respell)
+    return Column(col, text, value, good, respell, digits)
 
 
 def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
@@ -205,7 +213,8 @@ def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
             return None
         columns.append(made)
     structure = dumps({"record": {c.prop: "JSON" for c in staged}, "version": "JSON"}).decode()
-    return Plan(structure, columns, [c.column for c in staged if c.prop in spec.key_properties])
+    keys = [c.column for c in staged if c.prop in spec.key_properties]
+    return Plan(structure, columns, keys, any(c.digits for c in columns))
 
 
 _NAME = re.compile(r"\b[rsv]\b")

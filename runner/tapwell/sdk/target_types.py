@@ -33,7 +33,10 @@ class RowEncoder:
     and the encoder may skip looking for them. `raw`: the loader also takes the stream's
     RECORD lines as they are (bytes in Batch.records, with their line numbers), when they are
     written as tapwell's writers write them (target_lanes.raw_lane): it checks them itself, and
-    decodes them with `encode` when it cannot (to raise the usual error). `respell(record,
+    decodes them with `encode` when it cannot (to raise the usual error); `raw_digits` False:
+    it reads every number of such a line with the line's digits (no value through a double), so
+    the loop also gives it lines with a run of 16 digits or a three-digit exponent, which it
+    otherwise keeps for the exact parser (tapwell.singer.wire.needs_exact). `respell(record,
     line)`, when given, comes before `encode`: the record as its input line spells its numbers,
     for a loader that stores JSON text (tapwell.sdk.target_lanes.respeller)."""
 
@@ -43,6 +46,7 @@ class RowEncoder:
     feed: Callable[[Batch], None] | None = None
     encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
     raw: bool = False
+    raw_digits: bool = True
     respell: Callable[[dict[str, Any], bytes], dict[str, Any]] | None = None
 
 
