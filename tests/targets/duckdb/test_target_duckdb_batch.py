@@ -131,8 +131,7 @@ GOOD = '1,7,0.10,1e-7,true,2024-02-29,2024-01-01T00:00:00.5+05:30,"{""a"":1}"\n'
         ("2,,1.005,,,,,\n", "amount", "1.005"),  # DuckDB's cast: 1.01 (said as on RECORD lines)
         ("2,,12345678901.00,,,,,\n", "amount", "12345678901.00"),
         ("2,,,inf,,,,\n", "ratio", "'inf'"),
-        ("2,,,1e400,,,,\n", "ratio", "'1e400'"),
-        ("2,,,1e-400,,,,\n", "ratio", "'1e-400'"),  # DuckDB's cast: 0
+        # 1e400 and 1e-400 load now, the column VARCHAR (test_target_duckdb_plain_number.py)
         ("2,,,,t,,,\n", "ok", "'t'"),
         ("2,,,,,2024-02-29T10:00:00,,\n", "day", "'2024-02-29T10:00:00'"),
         ("2,,,,,,infinity,\n", "at", "'infinity'"),

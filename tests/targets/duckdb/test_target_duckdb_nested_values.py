@@ -83,7 +83,8 @@ def test_a_number_past_a_double_inside_a_document_is_refused(tmp_path: Path) -> 
     assert error_line(done) == (
         f"target-duckdb: error: stdin line 4, stream {STREAM!r}, field "
         "'items[0].discounts[1].amount': 1E+400 is outside the range of a DOUBLE column "
-        "(about ±1.8e308)"
+        "(about ±1.8e308): fix the value at the source, or load the stream with `nested: json` "
+        "(each document kept as written)"
     )
 
 
