@@ -169,6 +169,8 @@ def column(
     def made(value: str, good: str, what: str) -> Column:
         return Column(name, col, sqltype, value, good, nullable, what, prop, key, off)
 
+    if base in INTEGER_TYPES and "number" in real:
+        return made(*_whole_number(sqltype))
     if base in INTEGER_TYPES:
         return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
     digits = _step_digits(prop) if "number" in real else None
@@ -209,6 +211,21 @@ def column(
         good = f"{{v}} IS NOT NULL AND NOT regexp_matches({{t}}, '{LONG_TIME_FRACTION}')"
         return made(cast, good, f"a {sqltype}")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _whole_number(sqltype: str) -> tuple[str, str, str]:
+    """(value, good, what) of a `number` property whose column is an integer type (x-scale 0:
+    DECIMAL(19..38,0) is a HUGEINT, or a BIGINT widened by a SCHEMA of such a number). Its JSON
+    text may be a whole number spelled with a point or an exponent ('1E+3', as tap-csv writes
+    a widened integer column's '1e3'; '1.0'), which the RECORD lane loads: such a text is cast
+    through DECIMAL(38,0), exact where DuckDB's cast to HUGEINT goes through a double, and held
+    to no digit after the point by its text (the DECIMAL cast rounds 1.5 to 2)."""
+    value = (
+        f"CASE WHEN {WHOLE} THEN TRY_CAST({{t}} AS {sqltype}) "
+        f"ELSE TRY_CAST(TRY_CAST({{t}} AS DECIMAL(38,0)) AS {sqltype}) END"
+    )
+    good = f"{{v}} IS NOT NULL AND {NUMBER_TEXT} AND {_within_digits(0)}"
+    return value, good, f"a whole number a {sqltype} holds"
 
 
 def _odd_step(prop: dict[str, Any], real: set[str]) -> Any:
