@@ -144,23 +144,27 @@ def _null_rows(col: Sequence[str], joined: str, nulls: frozenset[str]) -> list[i
         return []
     if len(nulls) == 1:
         (only,) = nulls
-        if 4 * col.count(only) < len(col):  # a few: found by list.index, in C (half the time)
-            return _indexes(col, only)
+        found = _indexes(col, only, len(col) // 4)  # a few: by list.index, in C (half the time)
+        if found is not None:
+            return found
         return list(compress(range(len(col)), map(only.__eq__, col)))  # no hashing
     return list(compress(range(len(col)), map(nulls.__contains__, col)))
 
 
-def _indexes(col: Sequence[str], value: str) -> list[int]:
-    """Where `value` is in `col`."""
+def _indexes(col: Sequence[str], value: str, most: int) -> list[int] | None:
+    """Where `value` is in `col`; None once it is found more than `most` times (then a look at
+    every text is quicker than a call per find). Without counting them first: `list.count` was
+    a second pass over the column (the notes' 0.043 against 0.037 CPU s per 300,000 rows)."""
     out: list[int] = []
     at = -1
     find = col.index
     try:
-        while True:
+        while len(out) <= most:
             at = find(value, at + 1)
             out.append(at)
     except ValueError:
         return out
+    return None
 
 
 _ESCAPED = bytes(range(32)) + b'"\\'  # what a JSON string escapes (orjson: nothing else)

@@ -115,10 +115,14 @@ def header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
 # ----------------------------------------------------------------------------- the checks
 
 # Expressions of a column's text {t} and value {v}.
-WHOLE = "NOT (contains({t}, '.') OR contains({t}, 'e') OR contains({t}, 'E'))"
+# A number's text as its JSON text would carry it (tapwell.sdk.tap_batch): DuckDB's casts read
+# more ('0x10' and '0b11' as BIGINT 16 and 3, '1_000' as 1000, '1_0.5' as 10.5, ' 12', '+5',
+# '.5'), which the RECORD lane refuses; so the text is held to the shape, then cast.
+NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
+WHOLE = "regexp_full_match({t}, '-?[0-9]+')"
+NUMBER_TEXT = f"regexp_full_match({{t}}, '{NUMBER}')"
 # A number that rounds to 0 as a double (1e-400) has a non-zero digit before its exponent.
 NOT_UNDERFLOW = "({v} <> 0 OR NOT regexp_matches({t}, '^[^eE]*[1-9]'))"
-NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"  # a number too wide for DECIMAL, kept as text
 
 
 @dataclass(frozen=True)
@@ -173,15 +177,14 @@ def column(
         # the text cast with room for 38 digits (as many before the point as the column has):
         # a value the column would round differs from it (not when p is 38: no room is left)
         good = f"{{v}} IS NOT NULL AND {{v}} = TRY_CAST({{t}} AS DECIMAL(38,{38 - (p - s)}))"
-        if real == {"integer"}:
-            good += f" AND {WHOLE}"
+        good += f" AND {WHOLE if real == {'integer'} else NUMBER_TEXT}"
         what = f"a number a {sqltype} holds exactly ({p - s} digits before the point, {s} after)"
         if digits is not None and (p == 38 or digits < s):
             good += f" AND {_within_digits(digits)}"
             what += f", {_step_words(prop, digits)}"
         return made(cast, good, what)
     if base in ("DOUBLE", "FLOAT"):
-        good = f"isfinite({{v}}) AND {NOT_UNDERFLOW}"
+        good = f"isfinite({{v}}) AND {NOT_UNDERFLOW} AND {NUMBER_TEXT}"
         what = f"a finite number a {sqltype} holds"
         if digits is not None:
             good += f" AND {_within_digits(digits)}"
@@ -199,7 +202,7 @@ def column(
             cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an ISO 8601 date-time"
         )
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
-        return made("{t}", f"regexp_full_match({{t}}, '{NUMBER}')", "a number")
+        return made("{t}", NUMBER_TEXT, "a number")
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     if not looked and moment_start(sqltype) is not None:  # TIME, TIMETZ
@@ -490,8 +493,14 @@ def _first_off(
     return None
 
 
+_NUMBER_SHAPE = re.compile(NUMBER)
+
+
 def _number(text: str) -> Decimal | None:
-    """The text's exact value, when it is a finite number (else SQL's checks refuse it)."""
+    """The text's exact value, when it is a finite number spelled as JSON spells it (Decimal
+    also reads '1_000' and ' 12', which SQL's checks refuse as no number)."""
+    if not _NUMBER_SHAPE.fullmatch(text):
+        return None
     try:
         number = Decimal(text)
     except (InvalidOperation, ValueError):
@@ -550,7 +559,11 @@ def refused(
     was refused: the file's first refused row, and in it the first refused column."""
     message = str(exc).splitlines()[0]
     probe = con.cursor()  # the load's transaction is aborted; reading the file needs none
-    first = " ".join(f"WHEN NOT ({_accepted(c, j)}) THEN {j}" for j, c in enumerate(f.columns))
+    # IS NOT TRUE: a check may be NULL ('abc' in a DOUBLE column: isfinite(NULL)), which the
+    # load refuses (CASE WHEN NULL takes the error) and NOT (NULL) would not name
+    first = " ".join(
+        f"WHEN ({_accepted(c, j)}) IS NOT TRUE THEN {j}" for j, c in enumerate(f.columns)
+    )
     try:
         found = (
             probe.execute(
