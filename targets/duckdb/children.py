@@ -334,7 +334,8 @@ def _merge_lines(
             _replace_children(loader, batch, tables, t.stream, partial(_no_params, parents))
         merged = table.keys if table.settings.load_method == "upsert" else []
         try:
-            loader._merge(batch, table, target, rows, cols, merged, deleted)
+            child = t is not plan.tables[0]
+            loader._merge(batch, table, target, rows, cols, merged, deleted, null_keys=child)
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
@@ -367,8 +368,8 @@ def _replace_children(
         if upsert:
             relation, params = parents()
             source = [tables.plan.source_columns[k] for k in parent.keys]
-            match = " AND ".join(
-                f"c.{quote_ident(col)} IS NOT DISTINCT FROM s.k{i}" for i, col in enumerate(source)
+            match = " AND ".join(  # `=`: the parents' keys are never NULL
+                f"c.{quote_ident(col)} = s.k{i}" for i, col in enumerate(source)
             )
             loader.con.execute(
                 f"DELETE FROM {target} AS c USING {relation} AS s WHERE {match}", params

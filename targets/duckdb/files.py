@@ -547,9 +547,10 @@ def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -
         found = con.execute(
             f"SELECT count(*) FROM (SELECT {keys} FROM {STAGED} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()
+        # `=`: a key is never NULL (refused as the file is read), and DuckDB then pushes the
+        # staged keys' min/max into the table's scan
         match = " AND ".join(
-            f"t.{quote_ident(k.column)} IS NOT DISTINCT FROM s.{quote_ident(k.column)}"
-            for k in f.keys
+            f"t.{quote_ident(k.column)} = s.{quote_ident(k.column)}" for k in f.keys
         )
         con.execute(f"DELETE FROM {target} AS t USING {STAGED} AS s WHERE {match}")
         last = ""

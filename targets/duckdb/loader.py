@@ -623,18 +623,21 @@ class DuckDBLoader:
         keys: list[str],
         deleted: bool,
         keyed: str | None = None,
+        null_keys: bool = False,
     ) -> int:
         """The staged rows (a SELECT casting the Arrow columns, read in place: no copy in a
         staging table) into the table: overwrite's first delete, the delete by key (of the keys
-        in `keyed` when given: the rows before the last of each key was chosen), the insert;
-        returns the rows inserted."""
+        in `keyed` when given: the rows before the last of each key was chosen; by `=` unless
+        `null_keys`), the insert; returns the rows inserted."""
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
         if keys:
-            match = " AND ".join(
-                f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
-            )
+            # `=` where a key is never NULL (a stream's key properties are refused when null):
+            # DuckDB then pushes the batch's min/max key into the table's scan. A child table's
+            # key is all of its columns (tapwell.sdk.nested), which may be NULL.
+            same = "IS NOT DISTINCT FROM" if null_keys else "="
+            match = " AND ".join(f"t.{quote_ident(k)} {same} s.{quote_ident(k)}" for k in keys)
             gone = self.con.execute(
                 f"DELETE FROM {target} AS t USING {keyed or staged_rows} AS s WHERE {match}"
             ).fetchone()

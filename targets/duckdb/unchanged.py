@@ -72,8 +72,8 @@ def kept_select(
     """The SELECT of the staged `rows` (naming the table's `cols` and the list as LIST) with
     every listed column's value taken from the stored row of its key in `target`."""
     by_column = {c.column: c.prop for c in staged if not c.unchanged}
-    match = " AND ".join(
-        f"t.{quote_ident(k)} IS NOT DISTINCT FROM s.{quote_ident(k)}" for k in keys
+    match = " AND ".join(  # `=`: a key property is never NULL (refused as it is read)
+        f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in keys
     )
     select = []
     for col in cols:
