@@ -217,15 +217,11 @@ def _whole_number(sqltype: str) -> tuple[str, str, str]:
     """(value, good, what) of a `number` property whose column is an integer type (x-scale 0:
     DECIMAL(19..38,0) is a HUGEINT, or a BIGINT widened by a SCHEMA of such a number). Its JSON
     text may be a whole number spelled with a point or an exponent ('1E+3', as tap-csv writes
-    a widened integer column's '1e3'; '1.0'), which the RECORD lane loads: such a text is cast
-    through DECIMAL(38,0), exact where DuckDB's cast to HUGEINT goes through a double, and held
-    to no digit after the point by its text (the DECIMAL cast rounds 1.5 to 2)."""
-    value = (
-        f"CASE WHEN {WHOLE} THEN TRY_CAST({{t}} AS {sqltype}) "
-        f"ELSE TRY_CAST(TRY_CAST({{t}} AS DECIMAL(38,0)) AS {sqltype}) END"
-    )
+    a widened integer column's '1e3'; '1.0'), which the RECORD lane loads: DuckDB's cast reads
+    it exactly, but rounds a fraction (1.5 to 2), so the text is held to no digit after the
+    point (its exponent and trailing zeros counted)."""
     good = f"{{v}} IS NOT NULL AND {NUMBER_TEXT} AND {_within_digits(0)}"
-    return value, good, f"a whole number a {sqltype} holds"
+    return f"TRY_CAST({{t}} AS {sqltype})", good, f"a whole number a {sqltype} holds"
 
 
 def _odd_step(prop: dict[str, Any], real: set[str]) -> Any:

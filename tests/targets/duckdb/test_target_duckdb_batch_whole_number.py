@@ -111,7 +111,7 @@ def test_a_fraction_is_refused_in_one_line_with_its_row(
     assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM t") == [(0,)]
 
 
-@pytest.mark.parametrize("text", ["1E+38", "0x10", "1_000", " 12", "+5", ".5E+1"])
+@pytest.mark.parametrize("text", ["1E+39", "0x10", "1_000", " 12", "+5", ".5E+1"])
 def test_no_json_whole_number_is_refused(bin_path: Path, tmp_path: Path, text: str) -> None:
     done = _batch(bin_path, tmp_path, ["2", text])
     assert done.returncode == 65, done.stderr.decode()
