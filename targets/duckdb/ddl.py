@@ -24,6 +24,14 @@ from .types import INTEGER_DIGITS, WIDENS_TO, canonical, duckdb_type
 OWNER_MARK = "tapwell: "
 
 
+def key_match(keys: list[str], same: str = "=") -> str:
+    """The join of a table `t` and its staged rows `s` on the key columns, for the delete by key:
+    `=` where no key is NULL (a stream's key properties are refused when null on every lane),
+    which lets DuckDB push the staged keys' min/max into the table's scan; `IS NOT DISTINCT
+    FROM` for a nested child table, whose key is all of its columns."""
+    return " AND ".join(f"t.{quote_ident(k)} {same} s.{quote_ident(k)}" for k in keys)
+
+
 def literal(text: str) -> str:
     """A SQL string literal (for COMMENT ON, which takes no parameters)."""
     return "'" + text.replace("'", "''") + "'"

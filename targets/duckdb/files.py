@@ -50,6 +50,7 @@ from tapwell.singer.schema import (
     text_off_step,
 )
 
+from .ddl import key_match
 from .raw import DATE, DATETIME, INTEGER_TYPES
 from .types import FIX_DIGITS, FIX_WIDER, INT64
 
@@ -543,11 +544,7 @@ def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -
         found = con.execute(
             f"SELECT count(*) FROM (SELECT {keys} FROM {STAGED} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()
-        # `=`: a key is never NULL (refused as the file is read), and DuckDB then pushes the
-        # staged keys' min/max into the table's scan
-        match = " AND ".join(
-            f"t.{quote_ident(k.column)} = s.{quote_ident(k.column)}" for k in f.keys
-        )
+        match = key_match([k.column for k in f.keys])  # a key is refused when null
         con.execute(f"DELETE FROM {target} AS t USING {STAGED} AS s WHERE {match}")
         last = ""
         if found and found[0]:  # the rowid of a temporary table is the file's row order

@@ -633,11 +633,7 @@ class DuckDBLoader:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
         if keys:
-            # `=` where a key is never NULL (a stream's key properties are refused when null):
-            # DuckDB then pushes the batch's min/max key into the table's scan. A child table's
-            # key is all of its columns (tapwell.sdk.nested), which may be NULL.
-            same = "IS NOT DISTINCT FROM" if null_keys else "="
-            match = " AND ".join(f"t.{quote_ident(k)} {same} s.{quote_ident(k)}" for k in keys)
+            match = ddl.key_match(keys, "IS NOT DISTINCT FROM" if null_keys else "=")
             gone = self.con.execute(
                 f"DELETE FROM {target} AS t USING {keyed or staged_rows} AS s WHERE {match}"
             ).fetchone()

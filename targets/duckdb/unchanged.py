@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from tapwell.sdk.sql_names import quote_ident
 
-from .ddl import literal
+from .ddl import key_match, literal
 from .stage import StagedColumn
 
 LIST = "_tapwell_unchanged"  # the staged list's name inside the merge's SELECTs only
@@ -72,9 +72,7 @@ def kept_select(
     """The SELECT of the staged `rows` (naming the table's `cols` and the list as LIST) with
     every listed column's value taken from the stored row of its key in `target`."""
     by_column = {c.column: c.prop for c in staged if not c.unchanged}
-    match = " AND ".join(  # `=`: a key property is never NULL (refused as it is read)
-        f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in keys
-    )
+    match = key_match(keys)  # a key property is refused when null
     select = []
     for col in cols:
         q = quote_ident(col)

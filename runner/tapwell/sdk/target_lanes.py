@@ -222,9 +222,10 @@ class RawLane:
         """Whether every one of the `lines` lines of `data` (each ending in a newline) would be
         taken: each begins with the stream's prefix and ends as `take` wants, none holds a run
         of 16 digits (when the lane looks for them), and no line holds a carriage return (so
-        lines split only at newlines). One count finds the lines' ends and the next lines' beginnings together: `end` + prefix
-        holds one newline (prefix none), so its places never overlap, one per line boundary
-        where both hold (0.03 s per 100 MB, where counting each took 0.11)."""
+        lines split only at newlines). One count finds the lines' ends and the next lines'
+        beginnings together: `end` + prefix holds one newline (prefix none), so its places never
+        overlap, one per line boundary where both hold (0.03 s per 100 MB, where counting each
+        took 0.11)."""
         end = self.end()
         return (
             data.startswith(self.prefix)
