@@ -50,7 +50,7 @@ from tapwell.singer.schema import (
     text_off_step,
 )
 
-from .ddl import key_match
+from .ddl import key_match, literal
 from .raw import DATE, DATETIME, INTEGER_TYPES
 from .types import FIX_DIGITS, FIX_WIDER, INT64
 
@@ -79,10 +79,6 @@ class OffStep(duckdb.Error):
     def __init__(self, found: tuple[int, int, str]) -> None:
         super().__init__(f"row {found[0]}: a number off its step")
         self.found = found
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def csv_source(path: str, gz: bool, names: list[str], longest: int = 0) -> str:
