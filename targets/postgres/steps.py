@@ -177,6 +177,7 @@ class NumberScan:
         self._plain = re.compile(plain_row)
         self._closer = re.compile(rb"\n(?!" + plain_row + rb")")  # the start of any other row
         self.closer = 0  # rows read field by field, for the log
+        self.finished = False  # the whole file looked through (files._copy_file sets it)
 
     def first_off(self, piece: bytes, start: int = 0) -> tuple[int, int, str] | None:
         """(offset of its row, column index, the problem) of the first number value in `piece`
