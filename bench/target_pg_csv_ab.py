@@ -15,10 +15,11 @@ escapes and an emoji every thousandth), created_at, updated_at (microseconds), i
 scale (nothing to look at). `--quote all` quotes every value as tap_batch does; `text` (the
 default) leaves numbers bare as tap-mysql's server-rendered lines do.
 
-Reported per tree and load: median and range of wall s, the target's CPU s (os.wait4) and the
+Each tree runs in its own virtualenv's python (DIR/.venv, as `make install` makes it) when it has
+one. Reported per tree and load: median and range of wall s, the target's CPU s (os.wait4) and the
 server's CPU s (the PostgreSQL processes' user + sys from /proc, with the postmaster's reaped
 children: the whole cluster, so other work on it counts too), checked on count and exact sums.
-Then the cost of the look itself (targets/postgres/steps.py of the first tree that has it) in
+Then the cost of each tree's look itself (targets/postgres/steps.py, with the variant's schema) in
 CPU s per 100 MB of the file.
 """
 
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.target_pg_ab import PG, psql, shim
 
@@ -124,7 +126,15 @@ def server_cpu() -> float:
     return total / TICK
 
 
-def run_once(root: Path, stdin_path: Path, db: str, work: Path) -> dict[str, float]:
+def python_of(tree: Path) -> str:
+    """The tree's own virtualenv's python (`make install` makes it), else this one."""
+    own = tree / ".venv" / "bin" / "python"
+    return str(own) if own.exists() else sys.executable
+
+
+def run_once(
+    root: Path, stdin_path: Path, db: str, work: Path, python: str = sys.executable
+) -> dict[str, float]:
     config = work / f"{db}.json"
     config.write_text(
         json.dumps(
@@ -137,7 +147,7 @@ def run_once(root: Path, stdin_path: Path, db: str, work: Path) -> dict[str, flo
         server = server_cpu()
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-c", code, "--config", str(config)],
+            [python, "-c", code, "--config", str(config)],
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -151,22 +161,34 @@ def run_once(root: Path, stdin_path: Path, db: str, work: Path) -> dict[str, flo
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "server": server}
 
 
-def scan_cost(trees: dict[str, Path], data: Path) -> str:
-    """CPU s per 100 MB of StepScan over the file, in a child importing the first tree that
-    has targets/postgres/steps.py."""
-    found = [
-        (name, root)
-        for name, root in trees.items()
-        if (root / "tapwell" / "targets" / "postgres" / "steps.py").exists()
-    ]
-    if not found:
-        return "no tree has targets/postgres/steps.py"
-    name, root = found[0]
+def scan_cost(trees: dict[str, Path], pythons: dict[str, str], data: Path, variant: str) -> str:
+    """CPU s per 100 MB of each tree's look (targets/postgres/steps.py) over the file with the
+    variant's schema, in a child importing that tree: StepScan (the step columns) before the
+    number text checks, NumberScan (every number column) since."""
+    props = json.loads(messages(data, variant).split(b"\n", 1)[0])["schema"]["properties"]
+    cols = list(props)
+    return "; ".join(
+        _scan_cost(name, root, pythons[name], data, props, cols) for name, root in trees.items()
+    )
+
+
+def _scan_cost(
+    name: str, root: Path, python: str, data: Path, props: dict[str, Any], cols: list[str]
+) -> str:
+    if not (root / "tapwell" / "targets" / "postgres" / "steps.py").exists():
+        return f"{name}: no targets/postgres/steps.py"
     code = f"""
 import time
 from tapwell.sdk.csv_fractions import rows_in_chunks
-from tapwell.targets.postgres.steps import StepScan
-scan = StepScan({{3: ({{"x-scale": 2}}, 2, None), 4: ({{"multipleOf": 0.0001}}, 4, None)}})
+try:
+    from tapwell.targets.postgres.steps import NumberScan as Scan, checks_of as of
+except ImportError:
+    from tapwell.targets.postgres.steps import StepScan as Scan, steps_of as of
+found = of({props!r}, {{}}, {cols!r})
+if not found:
+    print("nothing to look at")
+    raise SystemExit
+scan = Scan(found)
 size = 0
 start = time.process_time()
 with open({str(data)!r}, "rb") as f:
@@ -178,9 +200,7 @@ print(f"{{cpu:.3f}} CPU s for {{size / 1e6:.0f}} MB: {{cpu * 1e8 / size:.3f}} s 
       f"{{scan.closer}} rows read closer")
 """
     env = {**os.environ, "PYTHONPATH": str(root)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True, check=True)
     return f"{name}: {done.stdout.strip()}"
 
 
@@ -206,9 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         stdin_path = work / "input.jsonl"
         stdin_path.write_bytes(messages(data, args.variant))
         trees = {}
+        pythons = {}
         for spec in args.tree:
             name, _, folder = spec.partition("=")
             trees[name] = shim(name, Path(folder), work / "shims")
+            pythons[name] = python_of(Path(folder))
         load_before = os.getloadavg()
         runs: dict[str, dict[str, list[dict[str, float]]]] = {
             n: {"first": [], "merge": []} for n in trees
@@ -221,14 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                 psql(f'DROP DATABASE IF EXISTS "{db}"')
                 psql(f'CREATE DATABASE "{db}"')
                 for load in ("first", "merge"):
-                    fig = run_once(trees[name], stdin_path, db, work)
+                    fig = run_once(trees[name], stdin_path, db, work, pythons[name])
                     fig["load1"] = os.getloadavg()[0]
                     runs[name][load].append(fig)
                     answers[name].add(check(db))
                     print(f"round {r + 1} {name} {load}: {fig}", file=sys.stderr, flush=True)
                 psql(f'DROP DATABASE IF EXISTS "{db}"')
         load_after = os.getloadavg()
-        scanned = scan_cost(trees, data)
+        scanned = scan_cost(trees, pythons, data, args.variant)
         size = data.stat().st_size
     print(
         f"{args.variant} ({args.quote} quoted) {args.rows:,} rows, {size / 1e6:.0f} MB, "
@@ -248,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {name} | {load} | {span('wall')} | {span('cpu')} | {span('server')} | "
                 f"{' / '.join(sorted(answers[name]))} |"
             )
-    print(f"the look (StepScan) over the same file: {scanned}")
+    print(f"the look over the same file: {scanned}")
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "load": [load_before, load_after]}))
     expected = {a for n in answers for a in answers[n]}

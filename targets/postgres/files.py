@@ -5,8 +5,9 @@ table shaped like the target (the batch's table version filled in as the column'
 the loader's usual merge runs, all inside the transaction that also saves the state
 (PostgresLoader.load). While no key is already in the table (a first load), a file is COPYed
 straight into the table instead (`_direct`), as the RECORD lane does: no staging, no merge.
-Either way a number column held to a scale is looked through on the way (steps.py), so that
-numeric(p,s)'s input never rounds a value the RECORD lane would refuse.
+Either way the number columns are looked through on the way (steps.py), so that PostgreSQL's
+input functions never read a text the RECORD lane would refuse (' 12', '+5', 'NaN', '0x10') nor
+numeric(p,s)'s input round a value past its scale.
 
 A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
 not have: one ProtocolError naming the file and its row, never a traceback.
@@ -35,7 +36,7 @@ from tapwell.singer.schema import FRACTIONS
 
 from . import ddl
 from .connection import CHARACTER_NOT_IN_REPERTOIRE, UNTRANSLATABLE_CHARACTER, sqlstate, value_fix
-from .steps import Steps, StepScan, steps_of
+from .steps import NumberScan, checks_of
 from .types import family
 
 LOG = logging.getLogger("target-postgres")
@@ -79,9 +80,10 @@ def _load_file(
     merge = bool(table.key_props) and table.how.upsert
     deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
     props = {col: prop for prop, col in table.props.items()}
-    steps = steps_of(batch.spec.schema.get("properties") or {}, props, cols)
+    checks = checks_of(batch.spec.schema.get("properties") or {}, props, cols, table.columns)
+    scan = NumberScan(checks) if checks else None
     direct = merge and not deletes and table.direct and sorted(table.keys) == table.pk
-    if direct and _direct(loader, cur, batch, table, path, gz, cols, steps):
+    if direct and _direct(loader, cur, batch, table, path, gz, cols, scan):
         return
     _make_stage(cur, stage, table)
     merged = list(cols)
@@ -95,7 +97,7 @@ def _load_file(
     if "_sdc_deleted_at" in table.columns and "_sdc_deleted_at" not in merged:
         merged.append("_sdc_deleted_at")  # NULL: a row sent again is alive again
     try:
-        _copy_file(loader, cur, batch, path, gz, stage, cols, steps)
+        _copy_file(loader, cur, batch, path, gz, stage, cols, scan)
     except psycopg.Error as exc:
         raise _bad(batch, loader.source, _copy_problem(exc, path, gz)) from None
     loader._merge(cur, table, merged, merge, deletes)
@@ -117,11 +119,13 @@ def _copy_file(
     gz: bool,
     into: Any,
     cols: list[str],
-    steps: Steps,
+    scan: NumberScan | None,
 ) -> None:
-    """COPY the file into `into` as it lies on disk (1 MB chunks); a file with step columns
-    (steps.steps_of) is looked through piece by piece on the way (steps.StepScan), and a value
-    with more digits after the point than its column keeps stops the COPY naming its row."""
+    """COPY the file into `into` as it lies on disk (1 MB chunks); a file with number columns
+    (steps.checks_of) is looked through piece by piece on the way (`scan`), and a value the
+    RECORD lane would refuse (no JSON number, or more digits after the point than its column
+    keeps) stops the COPY naming its row. A file `scan` has looked through to its end already
+    (a direct COPY rolled back: a key was in the table) is not looked at again."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         into, ddl.idents(cols)
     )
@@ -129,7 +133,7 @@ def _copy_file(
     nul = table.nul
     json_at = [i for i, c in enumerate(cols) if family(table.columns.get(c, "")) in JSON_TYPES]
     moments = _moments(table, cols)
-    scan = StepScan(steps) if steps else None
+    look = None if scan is None or scan.finished else scan
     offset = 0
     props = {col: prop for prop, col in table.props.items()}
 
@@ -148,11 +152,11 @@ def _copy_file(
 
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            if json_at or moments or scan:
+            if json_at or moments or look:
                 for piece in rows_in_chunks(f, CHUNK):
                     size = len(piece)
-                    if scan is not None:
-                        off = scan.first_off(piece, _row_end(piece, 0) if offset == 0 else 0)
+                    if look is not None:
+                        off = look.first_off(piece, _row_end(piece, 0) if offset == 0 else 0)
                         if off is not None:
                             at, index, why = off
                             raise _bad(
@@ -173,13 +177,15 @@ def _copy_file(
                             ) from None
                     offset += size
                     pipe.write(_without_nul(piece, nul))
+                if look is not None:
+                    look.finished = True
             else:
                 while chunk := f.read(CHUNK):
                     pipe.write(_without_nul(chunk, nul))
         batch.file_rows += max(cur.rowcount, 0)
         if scan is not None:
             LOG.debug(
-                "stream %r: BATCH file %s COPYed into %s, its step columns looked through "
+                "stream %r: BATCH file %s COPYed into %s, its number columns looked through "
                 "(rows read closer: %d)",
                 batch.spec.name,
                 path,
@@ -198,7 +204,7 @@ def _direct(
     path: str,
     gz: bool,
     cols: list[str],
-    steps: Steps,
+    scan: NumberScan | None,
 ) -> bool:
     """New keys only (a first load): the file COPYed straight into the table, no staging table
     and no merge (as the RECORD lane's direct COPY). The primary key catches a key already
@@ -215,7 +221,7 @@ def _direct(
     counted = batch.file_rows
     cur.execute("SAVEPOINT tapwell_direct")
     try:
-        _copy_file(loader, cur, batch, path, gz, table.target, cols, steps)
+        _copy_file(loader, cur, batch, path, gz, table.target, cols, scan)
     except psycopg.errors.UniqueViolation:
         batch.file_rows = counted  # the staged load counts them
         cur.execute("ROLLBACK TO SAVEPOINT tapwell_direct")

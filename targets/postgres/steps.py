@@ -1,22 +1,38 @@
-"""A csv BATCH file's number columns held to their scale on the way into COPY: a column whose
-property keeps at most k digits after the point (`x-scale` k, or `multipleOf` 10^-k) would have
-1.239 rounded to 1.24 by numeric(p,k)'s input, where the RECORD lane refuses it. So each piece of
-the file (whole rows, tapwell.sdk.csv_fractions.rows_in_chunks) is looked through before it is
-sent, and the file is COPYed straight into its table (or the staging table) as it lies.
+r"""A csv BATCH file's number columns held on the way into COPY to what the RECORD lane takes:
 
-Looking is one regular expression per piece (StepScan.first_off): at each row start it reads
-the fields up to the last step column and asks whether every step value is written plainly
-within its scale (`-12.34`, `"12.34"`, `12.3400`: zeros past the scale change no value; empty
-is NULL). Only a row where that fails (an exponent, spaces, NaN, a quoted newline before it, a
-digit past the scale) is read field by field and its values tested exactly, as Decimals, with
-the RECORD lane's test and words (tapwell.singer.schema.multiple_of, step_problem). A step that
-is no 10^-k (multipleOf 0.25, or 5 on an integer) has no plain text: every row of such a file is
-read closer, so the lane refuses what the RECORD lane refuses.
+- the text's shape: COPY hands the text to PostgreSQL's input functions, which read more than a
+  JSON number (blanks around it, '+5', '.5', '5.' in every version; 'NaN', 'Infinity' in numeric
+  from 14 on; hex in double precision; '0x10', '0o17', '0b11', '1_000' from 16 on). A value of an
+  integer or number property must be spelled as JSON spells it (tapwell.sdk.tap_batch writes it
+  so), `-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?`, in the words of target-duckdb's lane (its
+  files.py); an integer property's value a whole number. Our taps write an integer `-?[0-9]+`;
+  spelled with a point or an exponent ('1E+3', '1.0', which RECORD lines load as 1000 and 1) it is
+  taken here, and a numeric column reads it exactly (a bigint's input refuses it, as before;
+  target-duckdb's lane refuses it in either);
+- the scale: a column whose property keeps at most k digits after the point (`x-scale` k, or
+  `multipleOf` 10^-k) would have 1.239 rounded to 1.24 by numeric(p,k)'s input, where the RECORD
+  lane refuses it.
+
+So each piece of the file (whole rows, tapwell.sdk.csv_fractions.rows_in_chunks) is looked
+through before it is sent, and the file is COPYed straight into its table (or the staging table)
+as it lies.
+
+Looking is one regular expression per piece (NumberScan.first_off): at each row start it reads
+the fields up to the last number column and asks whether every number is written plainly
+(`12`, `-0.25`, `"12.34"`, within its scale if it has one: `12.3400` is plain in scale 2, zeros
+past the scale change no value; empty is NULL). Only a row where that fails (an exponent, a
+blank, NaN, a quoted newline before it, a digit past the scale) is read field by field and its
+values tested exactly: the shape, then the step as Decimals with the RECORD lane's test and words
+(tapwell.singer.schema.multiple_of, step_problem). A step that is no 10^-k (multipleOf 0.25, or 5
+on an integer) has no plain text: every row of such a file is read closer, so the lane refuses
+what the RECORD lane refuses.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tapwell.sdk.csv_fractions import FIELD, row_end
@@ -29,64 +45,144 @@ from tapwell.singer.schema import (
     text_off_step,
 )
 
-# index -> (property, k (None: a step other than 10^-k), exact test)
-Steps = dict[int, tuple[dict[str, Any], int | None, Any]]
+from .types import family
 
-# a csv field that is not a step column's: quoted (a quote inside doubled, newlines allowed),
+# a number as its JSON text spells it (target-duckdb's files.NUMBER)
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+NUMBER_TYPES = ("smallint", "integer", "bigint", "numeric", "double precision", "real")
+
+# a csv field that is not a number column's: quoted (a quote inside doubled, newlines allowed),
 # or bare. Possessive (read one way, never again another): 0.14-0.15 s per 100 MB of the
 # bench's file against 0.17-0.18 s with backtracking allowed, which finds no other reading
 _ANY = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^,"\n]*+)'
+_WHOLE = rb"-?+[0-9]++"
+_JSON = rb"-?+[0-9]++(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+"
 
 
-def steps_of(schema: dict[str, Any], props: dict[str, str], cols: list[str]) -> Steps:
-    """The number and integer columns among `cols` whose property has a step (schema.number_step:
-    multipleOf, or 10^-k for x-scale k): index -> (property, k, exact test), k None when the step
-    is no 10^-k (multipleOf 0.25 or 5: every row of the file is then read closer, as the RECORD
-    lane tests every value)."""
+@dataclass(frozen=True)
+class Check:
+    """How one number column's text is held: its property, whether it is an integer property
+    (a whole number), whether its text must be a JSON number (not when the property also takes
+    a string), the RECORD lane's exact step test (None: no step) and the digits k after the
+    point that step keeps (None: a step other than 10^-k), and what a refused text is not."""
+
+    prop: dict[str, Any]
+    whole: bool
+    shaped: bool
+    test: Any
+    k: int | None
+    what: str
+
+    def plain(self) -> bytes:
+        """A text that needs no closer look: a JSON number, within the scale if it has one (or
+        an integer with an exponent of at least -k, 123456e-2, as Python writes some Decimals).
+        For a step other than 10^-k no text is plain: its every value is tested."""
+        if self.test is not None and self.k is None:
+            return rb"(?!)"
+        if self.whole:
+            return _WHOLE
+        if self.test is None:
+            return _JSON
+        k = self.k or 0
+        plain = rb"-?+[0-9]++(?:\.(?=[0-9])[0-9]{0,%d}+0*+)?+" % k
+        if k <= 9:
+            plain = rb"%s|-?+[0-9]++[eE](?:\+?+[0-9]++|-0*+[0-%d])" % (plain, k)
+        return rb"(?:%s)" % plain
+
+    def problem(self, text: str) -> str | None:
+        """Why the RECORD lane would refuse `text` (a field's text, unquoted), or None."""
+        short = text if len(text) <= 40 else text[:40] + "..."
+        if self.shaped and NUMBER.fullmatch(text) is None:
+            return f"{short!r} is not {self.what}"
+        if self.whole and self.shaped and not _whole(text):
+            return f"{short!r} is not {self.what}"
+        if self.test is not None and text_off_step(self.test, text):
+            return step_problem(self.prop, text)
+        return None
+
+
+# index -> its Check
+Checks = dict[int, Check]
+
+
+def checks_of(
+    schema: dict[str, Any],
+    props: dict[str, str],
+    cols: list[str],
+    types: dict[str, str] | None = None,
+) -> Checks:
+    """The number and integer columns among `cols` (of column `types`): index -> its Check. A
+    property that also takes a string is held to its step only, if it has one."""
     out = {}
     for i, col in enumerate(cols):
         prop = schema.get(props.get(col, col)) or {}
-        kinds = property_types(prop)
-        step = number_step(prop) if "number" in kinds or "integer" in kinds else None
+        real = set(property_types(prop)) - {"null"}
+        if not real & {"number", "integer"}:
+            continue
+        shaped = real <= {"number", "integer"}
+        step = number_step(prop)
         test = multiple_of(step) if step is not None else None
-        if test is not None:
-            out[i] = (prop, ten_to_minus(step), test)
+        if not shaped and test is None:
+            continue
+        whole = real == {"integer"}
+        k = ten_to_minus(step) if test is not None else None
+        what = _what(whole, (types or {}).get(col, ""))
+        out[i] = Check(prop, whole, shaped, test, k, what)
     return out
 
 
-def _plain(k: int | None) -> bytes:
-    """A number written plainly within k digits after the point: digits and a point, or an
-    integer with an exponent of at least -k (123456e-2, as Python writes some Decimals). For a
-    step other than 10^-k (k None) no text is plain: its every value is tested."""
-    if k is None:
-        return rb"(?!)"
-    plain = rb"[-+]?+[0-9]*+(?:\.[0-9]{0,%d}+0*+)?+" % k
-    if k > 9:
-        return plain
-    return rb"(?:%s|[-+]?+[0-9]++[eE](?:\+?+[0-9]++|-0*+[0-%d]))" % (plain, k)
+def _what(whole: bool, sqltype: str) -> str:
+    """What a refused text is not, in the words of target-duckdb's lane."""
+    base = family(sqltype)
+    if base not in NUMBER_TYPES:
+        return "a whole number" if whole else "a number"
+    if whole:
+        return f"a whole number a {sqltype} holds"
+    if base == "numeric" and "(" in sqltype:
+        p, _, s = sqltype[sqltype.index("(") + 1 : sqltype.index(")")].partition(",")
+        before, after = int(p) - int(s or 0), int(s or 0)
+        return (
+            f"a number a {sqltype} holds exactly ({before} digits before the point, {after} after)"
+        )
+    return f"a finite number a {sqltype} holds"
 
 
-class StepScan:
-    """Looks through pieces of one file for a step column's value past its scale."""
+def _whole(text: str) -> bool:
+    """Whether a JSON number's text is a whole number (1E+3 and 1.0 are, as RECORD lines say)."""
+    if "." not in text and "e" not in text and "E" not in text:
+        return True
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return False
+    return value == value.to_integral_value()
 
-    def __init__(self, steps: Steps) -> None:
-        self.steps = steps
-        self._last = max(steps)
+
+class NumberScan:
+    """Looks through pieces of one file for a number column's value the RECORD lane refuses."""
+
+    def __init__(self, checks: Checks) -> None:
+        self.checks = checks
+        self._last = max(checks)
         fields = []
-        for i in range(max(steps) + 1):
-            if i in steps:
-                plain = _plain(steps[i][1])
-                fields.append(rb'(?:"%s"|%s)(?=[,\n]|\Z)' % (plain, plain))
-            else:
+        for i in range(self._last + 1):
+            check = checks.get(i)
+            if check is None:
                 fields.append(_ANY)
-        plain_row = b",".join(fields)
-        self._plain = re.compile(plain_row)  # a row whose step values are all plainly in scale
+            else:  # bare, quoted, or empty (NULL); bare first: most numbers are
+                plain = check.plain()
+                fields.append(rb'(?:%s|"%s"|)' % (plain, plain))
+        # the row's number values all plain, and the last one ends its field
+        plain_row = b",".join(fields) + rb"(?=[,\n]|\r\n|\Z)"
+        self._plain = re.compile(plain_row)
         self._closer = re.compile(rb"\n(?!" + plain_row + rb")")  # the start of any other row
         self.closer = 0  # rows read field by field, for the log
+        self.finished = False  # the whole file looked through (files._copy_file sets it)
 
     def first_off(self, piece: bytes, start: int = 0) -> tuple[int, int, str] | None:
-        """(offset of its row, column index, the problem) of the first value past its step in
-        `piece` (whole rows; the rows before `start`, a header, are not looked at)."""
+        """(offset of its row, column index, the problem) of the first number value in `piece`
+        (whole rows; the rows before `start`, a header, are not looked at) that the RECORD lane
+        would refuse."""
         end = len(piece)
         if start < end and self._plain.match(piece, start) is None:
             off = self._row_off(piece, start)
@@ -107,8 +203,8 @@ class StepScan:
         return None
 
     def _row_off(self, piece: bytes, row: int) -> tuple[int, int, str] | None:
-        """The row at `row` read field by field up to its last step column; its first value past
-        its step, if any."""
+        """The row at `row` read field by field up to its last number column; its first value
+        the RECORD lane would refuse, if any."""
         self.closer += 1
         stop = row_end(piece, row)
         at = row
@@ -116,16 +212,20 @@ class StepScan:
             field = FIELD.match(piece, at, stop)
             if field is None:
                 break
-            raw = field.group()
-            if index in self.steps and raw:
-                text = (raw[1:-1] if raw[:1] == b'"' else raw).decode("utf-8", "replace")
-                prop, _, test = self.steps[index]
-                if text_off_step(test, text):  # not a number: PostgreSQL refuses it and says so
-                    return row, index, step_problem(prop, text)
-            if piece[field.end() : field.end() + 1] != b",":
+            raw, after = field.group(), field.end()
+            check = self.checks.get(index)
+            if check is not None and raw:
+                if raw[-1:] == b"\r" and piece[after : after + 1] == b"\n":
+                    raw = raw[:-1]  # a file whose rows end in \r\n
+                if raw[:1] == b'"':
+                    raw = raw[1:-1].replace(b'""', b'"')
+                problem = check.problem(raw.decode("utf-8", "replace"))
+                if problem is not None:
+                    return row, index, problem
+            if piece[after : after + 1] != b",":
                 break
-            at = field.end() + 1
+            at = after + 1
         return None
 
 
-__all__ = ["StepScan", "Steps", "steps_of"]
+__all__ = ["Check", "Checks", "NumberScan", "checks_of"]

@@ -103,7 +103,7 @@ def _run(bin_path: Path, tmp: Path, pg: dict[str, Any], data: bytes, root: Path)
 @pytest.mark.parametrize(
     "body,expect",
     [
-        (b'id,v\n"1","a"\n"x","b"\n', "row 3, column id: invalid input syntax for type bigint"),
+        (b'id,v\n"1","a"\n"x","b"\n', "row 3, column id: 'x' is not a whole number a bigint holds"),
         (b'id,v\n"1","a\n', "unterminated CSV quoted field"),
         (b'id,nope\n"1","a"\n', "row 1: column 'nope' is not in the stream's schema"),
         (b"", "row 1: no header line"),
