@@ -16,13 +16,13 @@ instead, in the batch's transaction:
   `1.50`, `1E5`: `respeller`), as every lane writes it. Values stored before the change hold
   DuckDB's text of what was stored: a DOUBLE's shortest text (`0.0`, `1e+308`), a DECIMAL(38,s)
   made here without the zeros its scale added (`1.5`), a declared DECIMAL(p,s) at its scale
-  (`1.50`). In the batch that makes a DOUBLE text, a value the wire read as a float or int holds
-  the wire's text of it (`1.50` as '1.5', `-0` as '0': `respeller` says why).
+  (`1.50`). In the batch that makes a column text, every value holds its line's text, also one
+  the wire read as a float or int (`1.50`, `-0`: the batch's lines are read again, `_Lines`).
 
 One INFO line on stderr says so (stream, column, old and new type, the value that did it). Later
 loads keep the exact type (ddl.wider: a plain number never narrows an exact column back to DOUBLE),
-and a re-run of the same records changes nothing, but for the values just named, which it
-writes with their source's text.
+and a re-run of the same records changes nothing in rows of the batch that changed the type
+(rows committed before it are written with their source's text).
 
 Where the check runs: a float read from JSON always goes back as written (the wire reads a number
 as a float only when it has at most 15 significant digits), so the staging only tests ints and
@@ -35,6 +35,7 @@ batch's column. RECORD lines read in SQL (raw.py) never hold such a number: a li
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from operator import itemgetter
@@ -113,10 +114,9 @@ def respeller(
     column exact, and text, in this batch), and whose line spells such a number otherwise than
     the wire writes it back (`1.50`, `1E5`, `-0`, `-0.000000000000000000000000000001`), has
     those properties read again from the line, each number a JsonNumber keeping its text.
-    Floats for a DOUBLE column, the usual record, cost a dict look-up per plain column: so in
-    the batch that makes a DOUBLE column text, its other values read as floats or ints hold the
-    wire's text of them (`1.50` as '1.5', `-0` as '0'), and a later load of the same records the
-    source's (README: reading all such lines again cost +50% CPU on such streams)."""
+    Floats for a DOUBLE column, the usual record, cost a dict look-up per plain column: the
+    batch that makes a DOUBLE column text reads its other values' lines again at load (`widen`),
+    where reading every such line here cost +50% CPU on such streams."""
     if not table.plain:
         return documents
     keys = [
@@ -196,11 +196,20 @@ def exact_type(whole: int, places: int) -> str:
 
 
 def widen(
-    loader: DuckDBLoader, batch: Batch, table: Table, rows: list[tuple[Any, ...]]
+    loader: DuckDBLoader,
+    batch: Batch,
+    table: Table,
+    rows: list[tuple[Any, ...]],
+    every: list[tuple[Any, ...]] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """The batch's rows, with the table's plain-number columns made exact first where a value
-    needs it (see the module's text); their values staged as text when the column is not a
-    DOUBLE. Only the plain columns are looked at."""
+    """The batch's rows (the last of each key among `every`, the batch's rows in input order),
+    with the table's plain-number columns made exact first where a value needs it (see the
+    module's text); their values staged as text when the column is not a DOUBLE. Only the
+    plain columns are looked at. When a column becomes text, or was made exact by the table's
+    previous load (this batch may have been read before that load changed it), each value the
+    wire read as a float or int gets its line's text (`1.50`, `-0`, `1E5`: `_Lines`)."""
+    fresh, table.fresh = table.fresh, set()
+    lines = _Lines(batch, rows, every)
     for j in table.plain:
         column = table.staged[j]
         values = list(map(itemgetter(j), rows))
@@ -214,15 +223,22 @@ def widen(
             if inexact is None:  # integers and spelled numbers a DOUBLE gives back: as doubles
                 rows = list(rows)
                 for i in odd:
-                    rows[i] = (*rows[i][:j], doubles[i], *rows[i][j + 1 :])
+                    d = doubles[i]
+                    if values[i] == 0 and type(values[i]) is int and lines.minus(i, column.prop):
+                        d = -0.0  # `-0`, which the JSON reader reads as the integer 0
+                    rows[i] = (*rows[i][:j], d, *rows[i][j + 1 :])
                 continue
-            texts = list(map(number_text, values))
+            texts = lines.written(values, column.prop)
             first = texts[inexact]
         elif sqltype.startswith("DECIMAL("):
             texts = list(map(number_text, values))
             first = _first_outside(texts, *decimal_args(sqltype))
+            if first is not None and column.column in fresh:
+                texts = lines.written(values, column.prop)
         elif sqltype == "VARCHAR":  # every value as its exact text
             texts, first = list(map(number_text, values)), None
+            if column.column in fresh:
+                texts = lines.written(values, column.prop)
         else:  # a column of the user's own type (FLOAT): staged as a double, as before
             rows = [(*r[:j], _float(r[j]), *r[j + 1 :]) for r in rows]
             continue
@@ -231,6 +247,64 @@ def widen(
         if sqltype != "DOUBLE":
             rows = [(*r[:j], t, *r[j + 1 :]) for r, t in zip(rows, texts, strict=True)]
     return rows
+
+
+class _Lines:
+    """The input lines of a batch's rows (Batch.texts, kept when the table has plain columns),
+    read again keeping each number's text, for the rare batch that needs them: one that makes a
+    column text, or holds an integer 0 a line may spell `-0`."""
+
+    def __init__(
+        self, batch: Batch, rows: list[tuple[Any, ...]], every: list[tuple[Any, ...]] | None
+    ) -> None:
+        self.batch, self.rows, self.every = batch, rows, rows if every is None else every
+        self.found: list[bytes | None] | None = None
+        self.read: dict[int, dict[str, Any]] = {}
+
+    def line(self, i: int) -> bytes | None:
+        """Row i's input line, if the batch kept it."""
+        if self.found is None:
+            texts = self.batch.texts
+            if len(texts) != len(self.every):  # none kept (records staged at load: metadata)
+                self.found = [None] * len(self.rows)
+            else:
+                where = {id(r): k for k, r in enumerate(self.every)}
+                self.found = [texts[where[id(r)]] for r in self.rows]
+        return self.found[i]
+
+    def spelled(self, i: int, prop: str) -> Any:
+        """Row i's value of `prop` as its line spells it (a JsonNumber, an int), or None."""
+        record = self.read.get(i)
+        if record is None:
+            line = self.line(i)
+            got = loads_spelled(line).get("record") if line is not None else None
+            record = self.read[i] = got if type(got) is dict else {}
+        value = record.get(prop)
+        return value if type(value) is JsonNumber or type(value) is int else None
+
+    def written(self, values: list[Any], prop: str) -> list[Any]:
+        """number_text of each value, a float's or an int's from its line."""
+        texts = list(map(number_text, values))
+        for i, v in enumerate(values):
+            if type(v) is float or type(v) is int:
+                again = self.spelled(i, prop)
+                if again is not None:
+                    texts[i] = number_text(again)
+        return texts
+
+    def minus(self, i: int, prop: str) -> bool:
+        """Whether row i's `prop` is written `-0` (a document's key of that name may hold one
+        too: the line is read again when the pattern is there)."""
+        line = self.line(i)
+        if line is None or _minus_zero(prop).search(line) is None:
+            return False
+        again = self.spelled(i, prop)
+        return type(again) is JsonNumber and again.text.startswith("-")
+
+
+def _minus_zero(prop: str) -> re.Pattern[bytes]:
+    """`"prop":-0` as a line may write it (blanks around the colon)."""
+    return re.compile(re.escape(dumps(prop)) + rb"[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]")
 
 
 def _float(value: Any) -> Any:
@@ -300,6 +374,7 @@ def _change(
         new,
     )
     table.columns[column.column] = new
+    table.fresh.add(column.column)  # the next load's rows may have been read before: `widen`
     table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)
@@ -315,11 +390,19 @@ def _inexact(number: Decimal) -> bool:
     return type(exact_double(number)) is not float
 
 
-def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> bool:
+def widen_for_file(
+    loader: DuckDBLoader,
+    batch: Batch,
+    table: Table,
+    f: Any,
+    seen: dict[str, tuple[int, int]] | None = None,
+) -> bool:
     """A csv BATCH file (files.File) about to be loaded: its plain-number columns made exact
     first where a text needs it, as `widen` does for a batch of records; True when a column
-    changed (the file is planned again). One read of the file's plain columns, in SQL; only
-    texts of more than 15 digits or a longer exponent are tested in Python."""
+    changed (the batch's files are planned again). One read of the file's plain columns, in
+    SQL; only texts of more than 15 digits or a longer exponent are tested in Python. `seen`:
+    the extents of the batch's earlier files, not stored yet (this one's are added)."""
+    seen = {} if seen is None else seen
     by_column = {c.column: j for j, c in enumerate(table.staged)}
     mine = [
         (c, by_column[c.column])
@@ -359,6 +442,8 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
     changed = False
     for k, (c, j) in enumerate(mine):
         whole, places, widest, longest, long = row[5 * k : 5 * k + 5]
+        before = seen.get(c.column, (0, 0))
+        seen[c.column] = (max(before[0], int(whole)), max(before[1], int(places)))
         sqltype = table.columns[c.column]
         first = None
         if sqltype == "DOUBLE":
@@ -367,6 +452,6 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
             p, s = decimal_args(sqltype)
             first = longest if places > s else widest if whole > p - s else None
         if first is not None:
-            _change(loader, batch, table, j, int(whole), int(places), str(first))
+            _change(loader, batch, table, j, *seen[c.column], str(first))
             changed = True
     return changed
