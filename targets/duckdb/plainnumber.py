@@ -251,15 +251,15 @@ def widen(
 
 class _Lines:
     """The input lines of a batch's rows (Batch.texts, kept when the table has plain columns),
-    read again keeping each number's text, for the rare batch that needs them: one that makes a
-    column text, or holds an integer 0 a line may spell `-0`."""
+    for the rare batch that needs them: one that makes a column text, or holds an integer 0 a
+    line may spell `-0`. A line is read again (keeping each number's text) only when it does not
+    hold the value as the wire writes it back."""
 
     def __init__(
         self, batch: Batch, rows: list[tuple[Any, ...]], every: list[tuple[Any, ...]] | None
     ) -> None:
         self.batch, self.rows, self.every = batch, rows, rows if every is None else every
         self.found: list[bytes | None] | None = None
-        self.read: dict[int, dict[str, Any]] = {}
 
     def line(self, i: int) -> bytes | None:
         """Row i's input line, if the batch kept it."""
@@ -274,22 +274,27 @@ class _Lines:
 
     def spelled(self, i: int, prop: str) -> Any:
         """Row i's value of `prop` as its line spells it (a JsonNumber, an int), or None."""
-        record = self.read.get(i)
-        if record is None:
-            line = self.line(i)
-            got = loads_spelled(line).get("record") if line is not None else None
-            record = self.read[i] = got if type(got) is dict else {}
-        value = record.get(prop)
+        line = self.line(i)
+        record = loads_spelled(line).get("record") if line is not None else None
+        value = record.get(prop) if type(record) is dict else None
         return value if type(value) is JsonNumber or type(value) is int else None
 
     def written(self, values: list[Any], prop: str) -> list[Any]:
-        """number_text of each value, a float's or an int's from its line."""
+        """number_text of each value, a float's or an int's as its line spells it."""
         texts = list(map(number_text, values))
+        key = dumps(prop) + b":"
         for i, v in enumerate(values):
-            if type(v) is float or type(v) is int:
-                again = self.spelled(i, prop)
-                if again is not None:
-                    texts[i] = number_text(again)
+            if type(v) is not float and type(v) is not int:
+                continue
+            line = self.line(i)
+            if line is None:
+                continue
+            text = key + texts[i].encode()  # the key once: no document's key of that name
+            if line.count(key) == 1 and (text + b"," in line or text + b"}" in line):
+                continue
+            again = self.spelled(i, prop)
+            if again is not None:
+                texts[i] = number_text(again)
         return texts
 
     def minus(self, i: int, prop: str) -> bool:
@@ -374,7 +379,8 @@ def _change(
         new,
     )
     table.columns[column.column] = new
-    table.fresh.add(column.column)  # the next load's rows may have been read before: `widen`
+    if loader._behind:  # the next batch is being read meanwhile, against the old type: `widen`
+        table.fresh.add(column.column)
     table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)
