@@ -34,6 +34,7 @@ batch's column. RECORD lines read in SQL (raw.py) never hold such a number: a li
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -221,12 +222,13 @@ def widen(
             doubles = {i: exact_double(values[i]) for i in odd}
             inexact = next((i for i in odd if type(doubles[i]) is not float), None)
             if inexact is None:  # integers and spelled numbers a DOUBLE gives back: as doubles
+                # `-0`, which the JSON readers read as the integer 0, is -0.0
+                zeros = [i for i in odd if type(values[i]) is int and values[i] == 0]
+                for i in lines.minus(zeros, column.prop) if zeros else ():
+                    doubles[i] = -0.0
                 rows = list(rows)
                 for i in odd:
-                    d = doubles[i]
-                    if values[i] == 0 and type(values[i]) is int and lines.minus(i, column.prop):
-                        d = -0.0  # `-0`, which the JSON reader reads as the integer 0
-                    rows[i] = (*rows[i][:j], d, *rows[i][j + 1 :])
+                    rows[i] = (*rows[i][:j], doubles[i], *rows[i][j + 1 :])
                 continue
             texts = lines.written(values, column.prop)
             first = texts[inexact]
@@ -259,23 +261,23 @@ class _Lines:
         self, batch: Batch, rows: list[tuple[Any, ...]], every: list[tuple[Any, ...]] | None
     ) -> None:
         self.batch, self.rows, self.every = batch, rows, rows if every is None else every
-        self.found: list[bytes | None] | None = None
 
-    def line(self, i: int) -> bytes | None:
-        """Row i's input line, if the batch kept it."""
-        if self.found is None:
-            texts = self.batch.texts
-            if len(texts) != len(self.every):  # none kept (records staged at load: metadata)
-                self.found = [None] * len(self.rows)
-            else:
-                where = {id(r): k for k, r in enumerate(self.every)}
-                self.found = [texts[where[id(r)]] for r in self.rows]
-        return self.found[i]
+    def lines(self, wanted: list[int]) -> dict[int, bytes]:
+        """The input lines of rows `wanted`, when the batch kept them (not when its records were
+        staged at load: metadata columns): found among the batch's rows in one pass."""
+        texts = self.batch.texts
+        if len(texts) != len(self.every):
+            return {}
+        if len(self.rows) == len(self.every):  # no key twice: the last of each is every row
+            return {i: t for i in wanted if (t := texts[i]) is not None}
+        need = {id(self.rows[i]): i for i in wanted}
+        found = [(need[x], k) for k, x in enumerate(map(id, self.every)) if x in need]
+        return {i: t for i, k in found if (t := texts[k]) is not None}
 
-    def spelled(self, i: int, prop: str) -> Any:
-        """Row i's value of `prop` as its line spells it (a JsonNumber, an int), or None."""
-        line = self.line(i)
-        record = loads_spelled(line).get("record") if line is not None else None
+    @staticmethod
+    def spelled(line: bytes, prop: str) -> Any:
+        """`prop`'s value as `line` spells it (a JsonNumber, an int), or None."""
+        record = loads_spelled(line).get("record")
         value = record.get(prop) if type(record) is dict else None
         return value if type(value) is JsonNumber or type(value) is int else None
 
@@ -283,30 +285,30 @@ class _Lines:
         """number_text of each value, a float's or an int's as its line spells it."""
         texts = list(map(number_text, values))
         key = dumps(prop) + b":"
-        for i, v in enumerate(values):
-            if type(v) is not float and type(v) is not int:
-                continue
-            line = self.line(i)
-            if line is None:
-                continue
+        read = [i for i, v in enumerate(values) if type(v) is float or type(v) is int]
+        for i, line in self.lines(read).items():
             text = key + texts[i].encode()  # the key once: no document's key of that name
             if line.count(key) == 1 and (text + b"," in line or text + b"}" in line):
                 continue
-            again = self.spelled(i, prop)
+            again = self.spelled(line, prop)
             if again is not None:
                 texts[i] = number_text(again)
         return texts
 
-    def minus(self, i: int, prop: str) -> bool:
-        """Whether row i's `prop` is written `-0` (a document's key of that name may hold one
-        too: the line is read again when the pattern is there)."""
-        line = self.line(i)
-        if line is None or _minus_zero(prop).search(line) is None:
-            return False
-        again = self.spelled(i, prop)
-        return type(again) is JsonNumber and again.text.startswith("-")
+    def minus(self, zeros: list[int], prop: str) -> set[int]:
+        """Which of rows `zeros` (an integer 0) write `prop` as `-0` (a document's key of that
+        name may hold one too: the line is read again when the pattern is there)."""
+        pattern = _minus_zero(prop)
+        out = set()
+        for i, line in self.lines(zeros).items():
+            if pattern.search(line) is not None:
+                again = self.spelled(line, prop)
+                if type(again) is JsonNumber and again.text.startswith("-"):
+                    out.add(i)
+        return out
 
 
+@functools.lru_cache(maxsize=256)
 def _minus_zero(prop: str) -> re.Pattern[bytes]:
     """`"prop":-0` as a line may write it (blanks around the colon)."""
     return re.compile(re.escape(dumps(prop)) + rb"[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]")

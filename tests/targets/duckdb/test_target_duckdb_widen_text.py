@@ -298,3 +298,16 @@ def test_a_batch_read_before_the_load_that_made_the_column_text(tmp_path, monkey
     db = tmp_path / "w.duckdb"
     load(db, record_lines(pairs), raw_lines=False, batch_size_rows=3)
     assert table(db) == as_written(pairs)
+
+
+@pytest.mark.parametrize("lane", list(LANES))
+def test_minus_zero_with_keys_repeated(tmp_path, lane):
+    pairs = [(0, "0"), (1, "-0"), (2, "5"), (0, "-0"), (1, "0"), (3, "-0"), (3, "7")]
+    db = tmp_path / "w.duckdb"
+    load(db, record_lines(pairs), **LANES[lane])
+    assert query(db, "SELECT id, CAST(x AS VARCHAR) FROM t ORDER BY id") == [
+        (0, "-0.0"),
+        (1, "0.0"),
+        (2, "5.0"),
+        (3, "7.0"),
+    ]
