@@ -10,7 +10,9 @@ checked exactly as bench.embedded checks it (row count, sum of amount, NULL and 
 latest instant). `--without amount,payload` loads the same stream without those properties
 (written once beside it; then the row count and the notes are checked): a stream with no
 number and no JSON document column, which the raw lane takes without looking for long digit
-runs (raw.Plan.digits). Reported per target: every run's CPU s (user + sys of the target process and
+runs (raw.Plan.digits). `--plain amount` loads it with those properties' multipleOf and
+maximum taken out (a plain number, as a singer-sdk tap sends a NUMERIC: a DOUBLE column,
+plainnumber.py; then the row count and the notes are checked). Reported per target: every run's CPU s (user + sys of the target process and
 its children, os.wait4), the median and best, the median wall s and peak RSS, and the load
 average before and after.
 """
@@ -48,6 +50,24 @@ def without(singer: Path, props: list[str]) -> Path:
             elif msg["type"] == "RECORD":
                 msg["record"] = {k: v for k, v in msg["record"].items() if k not in props}
             out.write(dumps(msg) + b"\n")
+    tmp.rename(path)
+    return path
+
+
+def plain(singer: Path, props: list[str]) -> Path:
+    """The stream `singer` with `props` plain numbers in its SCHEMA (written once)."""
+    path = singer.with_name(f"{singer.stem}-plain-{'-'.join(props)}.singer")
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    with singer.open("rb") as src, tmp.open("wb") as out:
+        for line in src:
+            if b'"SCHEMA"' in line[:40]:
+                msg = loads(line)
+                for k in props:
+                    msg["schema"]["properties"][k] = {"type": ["null", "number"]}
+                line = dumps(msg) + b"\n"
+            out.write(line)
     tmp.rename(path)
     return path
 
@@ -100,11 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", action="append", required=True, help="NAME=path/to/target-duckdb")
     p.add_argument("--set", action="append", default=[], help="a target setting, KEY=JSON")
     p.add_argument("--without", default="", help="properties to take out, a,b")
+    p.add_argument("--plain", default="", help="properties made plain numbers, a,b")
     args = p.parse_args(argv)
     singer = data.singer_file(args.rows)
     dropped = [x for x in args.without.split(",") if x]
     if dropped:
         singer = without(singer, dropped)
+    plains = [x for x in args.plain.split(",") if x]
+    if plains:
+        singer = plain(singer, plains)
+        dropped += plains  # checked as a stream `without` them (rows and notes)
     settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     targets = [t.split("=", 1) for t in args.target]
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in targets}

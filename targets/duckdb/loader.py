@@ -51,6 +51,7 @@ class Table:
     staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
     raw: raw.Plan | None = None  # how its RECORD lines are read in SQL (raw.py), if they can be
     plain: tuple[int, ...] = ()  # staged columns of plain numbers, made exact as needed
+    fresh: set[str] = field(default_factory=set)  # columns the last load made exact (plainnumber)
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -411,6 +412,7 @@ class DuckDBLoader:
             raw=table.raw is not None,
             raw_digits=table.raw is None or table.raw.digits,
             respell=plainnumber.respeller(table, stage.respell(table.staged)),
+            keep_lines=bool(table.plain),  # for the batch that makes a plain column text
         )
 
     def _rows(self, batch: Batch, table: Table) -> list[tuple[Any, ...]]:
@@ -487,7 +489,7 @@ class DuckDBLoader:
             every = unchanged.fill_from_batch(every, table.staged, keys, u)  # type: ignore[arg-type]
         rows = self._last_of_each_key(every, table)
         if table.plain:  # a value a DOUBLE would not give back makes its column exact
-            rows = plainnumber.widen(self, batch, table, rows)
+            rows = plainnumber.widen(self, batch, table, rows, every)
         target = self._qualified(table.schema, table.name)
         staged = [
             (f"c{j}", c.column, table.columns[c.column])
@@ -602,9 +604,17 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
+        # every file looked at before any is merged: a later file making a column text, the
+        # earlier ones' values are text as written too (one transaction, as a batch of records)
+        planned, changed = [], False
+        seen: dict[str, tuple[int, int]] = {}  # the extents of the files looked at before
         for path, gz in batch.files:
             f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
-            if table.plain and plainnumber.widen_for_file(self, batch, table, f):
+            if table.plain and plainnumber.widen_for_file(self, batch, table, f, seen):
+                changed = True
+            planned.append((path, gz, f))
+        for path, gz, f in planned:
+            if changed:
                 f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
                 batch.file_rows += files.merge(self.con, target, f, deleted)

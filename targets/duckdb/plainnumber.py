@@ -16,13 +16,13 @@ instead, in the batch's transaction:
   `1.50`, `1E5`: `respeller`), as every lane writes it. Values stored before the change hold
   DuckDB's text of what was stored: a DOUBLE's shortest text (`0.0`, `1e+308`), a DECIMAL(38,s)
   made here without the zeros its scale added (`1.5`), a declared DECIMAL(p,s) at its scale
-  (`1.50`). In the batch that makes a DOUBLE text, a value the wire read as a float or int holds
-  the wire's text of it (`1.50` as '1.5', `-0` as '0': `respeller` says why).
+  (`1.50`). In the batch that makes a column text, every value holds its line's text, also one
+  the wire read as a float or int (`1.50`, `-0`: the batch's lines are read again, `_Lines`).
 
 One INFO line on stderr says so (stream, column, old and new type, the value that did it). Later
 loads keep the exact type (ddl.wider: a plain number never narrows an exact column back to DOUBLE),
-and a re-run of the same records changes nothing, but for the values just named, which it
-writes with their source's text.
+and a re-run of the same records changes nothing in rows of the batch that changed the type
+(rows committed before it are written with their source's text).
 
 Where the check runs: a float read from JSON always goes back as written (the wire reads a number
 as a float only when it has at most 15 significant digits), so the staging only tests ints and
@@ -34,7 +34,9 @@ batch's column. RECORD lines read in SQL (raw.py) never hold such a number: a li
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from operator import itemgetter
@@ -113,10 +115,9 @@ def respeller(
     column exact, and text, in this batch), and whose line spells such a number otherwise than
     the wire writes it back (`1.50`, `1E5`, `-0`, `-0.000000000000000000000000000001`), has
     those properties read again from the line, each number a JsonNumber keeping its text.
-    Floats for a DOUBLE column, the usual record, cost a dict look-up per plain column: so in
-    the batch that makes a DOUBLE column text, its other values read as floats or ints hold the
-    wire's text of them (`1.50` as '1.5', `-0` as '0'), and a later load of the same records the
-    source's (README: reading all such lines again cost +50% CPU on such streams)."""
+    Floats for a DOUBLE column, the usual record, cost a dict look-up per plain column: the
+    batch that makes a DOUBLE column text reads its other values' lines again at load (`widen`),
+    where reading every such line here cost +50% CPU on such streams."""
     if not table.plain:
         return documents
     keys = [
@@ -196,11 +197,20 @@ def exact_type(whole: int, places: int) -> str:
 
 
 def widen(
-    loader: DuckDBLoader, batch: Batch, table: Table, rows: list[tuple[Any, ...]]
+    loader: DuckDBLoader,
+    batch: Batch,
+    table: Table,
+    rows: list[tuple[Any, ...]],
+    every: list[tuple[Any, ...]] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """The batch's rows, with the table's plain-number columns made exact first where a value
-    needs it (see the module's text); their values staged as text when the column is not a
-    DOUBLE. Only the plain columns are looked at."""
+    """The batch's rows (the last of each key among `every`, the batch's rows in input order),
+    with the table's plain-number columns made exact first where a value needs it (see the
+    module's text); their values staged as text when the column is not a DOUBLE. Only the
+    plain columns are looked at. When a column becomes text, or was made exact by the table's
+    previous load (this batch may have been read before that load changed it), each value the
+    wire read as a float or int gets its line's text (`1.50`, `-0`, `1E5`: `_Lines`)."""
+    fresh, table.fresh = table.fresh, set()
+    lines = _Lines(batch, rows, every)
     for j in table.plain:
         column = table.staged[j]
         values = list(map(itemgetter(j), rows))
@@ -212,17 +222,25 @@ def widen(
             doubles = {i: exact_double(values[i]) for i in odd}
             inexact = next((i for i in odd if type(doubles[i]) is not float), None)
             if inexact is None:  # integers and spelled numbers a DOUBLE gives back: as doubles
+                # `-0`, which the JSON readers read as the integer 0, is -0.0
+                zeros = [i for i in odd if type(values[i]) is int and values[i] == 0]
+                for i in lines.minus(zeros, column.prop) if zeros else ():
+                    doubles[i] = -0.0
                 rows = list(rows)
                 for i in odd:
                     rows[i] = (*rows[i][:j], doubles[i], *rows[i][j + 1 :])
                 continue
-            texts = list(map(number_text, values))
+            texts = lines.written(values, column.prop)
             first = texts[inexact]
         elif sqltype.startswith("DECIMAL("):
             texts = list(map(number_text, values))
             first = _first_outside(texts, *decimal_args(sqltype))
+            if first is not None and column.column in fresh:
+                texts = lines.written(values, column.prop)
         elif sqltype == "VARCHAR":  # every value as its exact text
             texts, first = list(map(number_text, values)), None
+            if column.column in fresh:
+                texts = lines.written(values, column.prop)
         else:  # a column of the user's own type (FLOAT): staged as a double, as before
             rows = [(*r[:j], _float(r[j]), *r[j + 1 :]) for r in rows]
             continue
@@ -231,6 +249,69 @@ def widen(
         if sqltype != "DOUBLE":
             rows = [(*r[:j], t, *r[j + 1 :]) for r, t in zip(rows, texts, strict=True)]
     return rows
+
+
+class _Lines:
+    """The input lines of a batch's rows (Batch.texts, kept when the table has plain columns),
+    for the rare batch that needs them: one that makes a column text, or holds an integer 0 a
+    line may spell `-0`. A line is read again (keeping each number's text) only when it does not
+    hold the value as the wire writes it back."""
+
+    def __init__(
+        self, batch: Batch, rows: list[tuple[Any, ...]], every: list[tuple[Any, ...]] | None
+    ) -> None:
+        self.batch, self.rows, self.every = batch, rows, rows if every is None else every
+
+    def lines(self, wanted: list[int]) -> dict[int, bytes]:
+        """The input lines of rows `wanted`, when the batch kept them (not when its records were
+        staged at load: metadata columns): found among the batch's rows in one pass."""
+        texts = self.batch.texts
+        if len(texts) != len(self.every):
+            return {}
+        if len(self.rows) == len(self.every):  # no key twice: the last of each is every row
+            return {i: t for i in wanted if (t := texts[i]) is not None}
+        need = {id(self.rows[i]): i for i in wanted}
+        found = [(need[x], k) for k, x in enumerate(map(id, self.every)) if x in need]
+        return {i: t for i, k in found if (t := texts[k]) is not None}
+
+    @staticmethod
+    def spelled(line: bytes, prop: str) -> Any:
+        """`prop`'s value as `line` spells it (a JsonNumber, an int), or None."""
+        record = loads_spelled(line).get("record")
+        value = record.get(prop) if type(record) is dict else None
+        return value if type(value) is JsonNumber or type(value) is int else None
+
+    def written(self, values: list[Any], prop: str) -> list[Any]:
+        """number_text of each value, a float's or an int's as its line spells it."""
+        texts = list(map(number_text, values))
+        key = dumps(prop) + b":"
+        read = [i for i, v in enumerate(values) if type(v) is float or type(v) is int]
+        for i, line in self.lines(read).items():
+            text = key + texts[i].encode()  # the key once: no document's key of that name
+            if line.count(key) == 1 and (text + b"," in line or text + b"}" in line):
+                continue
+            again = self.spelled(line, prop)
+            if again is not None:
+                texts[i] = number_text(again)
+        return texts
+
+    def minus(self, zeros: list[int], prop: str) -> set[int]:
+        """Which of rows `zeros` (an integer 0) write `prop` as `-0` (a document's key of that
+        name may hold one too: the line is read again when the pattern is there)."""
+        pattern = _minus_zero(prop)
+        out = set()
+        for i, line in self.lines(zeros).items():
+            if pattern.search(line) is not None:
+                again = self.spelled(line, prop)
+                if type(again) is JsonNumber and again.text.startswith("-"):
+                    out.add(i)
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def _minus_zero(prop: str) -> re.Pattern[bytes]:
+    """`"prop":-0` as a line may write it (blanks around the colon)."""
+    return re.compile(re.escape(dumps(prop)) + rb"[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]")
 
 
 def _float(value: Any) -> Any:
@@ -300,6 +381,8 @@ def _change(
         new,
     )
     table.columns[column.column] = new
+    if loader._behind:  # the next batch is being read meanwhile, against the old type: `widen`
+        table.fresh.add(column.column)
     table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)
@@ -315,11 +398,19 @@ def _inexact(number: Decimal) -> bool:
     return type(exact_double(number)) is not float
 
 
-def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> bool:
+def widen_for_file(
+    loader: DuckDBLoader,
+    batch: Batch,
+    table: Table,
+    f: Any,
+    seen: dict[str, tuple[int, int]] | None = None,
+) -> bool:
     """A csv BATCH file (files.File) about to be loaded: its plain-number columns made exact
     first where a text needs it, as `widen` does for a batch of records; True when a column
-    changed (the file is planned again). One read of the file's plain columns, in SQL; only
-    texts of more than 15 digits or a longer exponent are tested in Python."""
+    changed (the batch's files are planned again). One read of the file's plain columns, in
+    SQL; only texts of more than 15 digits or a longer exponent are tested in Python. `seen`:
+    the extents of the batch's earlier files, not stored yet (this one's are added)."""
+    seen = {} if seen is None else seen
     by_column = {c.column: j for j, c in enumerate(table.staged)}
     mine = [
         (c, by_column[c.column])
@@ -359,6 +450,8 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
     changed = False
     for k, (c, j) in enumerate(mine):
         whole, places, widest, longest, long = row[5 * k : 5 * k + 5]
+        before = seen.get(c.column, (0, 0))
+        seen[c.column] = (max(before[0], int(whole)), max(before[1], int(places)))
         sqltype = table.columns[c.column]
         first = None
         if sqltype == "DOUBLE":
@@ -367,6 +460,6 @@ def widen_for_file(loader: DuckDBLoader, batch: Batch, table: Table, f: Any) -> 
             p, s = decimal_args(sqltype)
             first = longest if places > s else widest if whole > p - s else None
         if first is not None:
-            _change(loader, batch, table, j, int(whole), int(places), str(first))
+            _change(loader, batch, table, j, *seen[c.column], str(first))
             changed = True
     return changed

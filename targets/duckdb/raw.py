@@ -135,6 +135,14 @@ def as_written(line: str, prop: str) -> str:
     )
 
 
+def minus_zero(prop: str) -> tuple[str, str]:
+    """SQL: the key `"prop"` as a line writes it, and the pattern of `"prop":-0` (blanks around
+    the colon), in hex: `_named` would rename a key such as "r"."""
+    key = dumps(prop)
+    pattern = re.escape(key.decode()) + "[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]"
+    return f"decode(from_hex('{key.hex()}'))", f"decode(from_hex('{pattern.encode().hex()}'))"
+
+
 def column(
     col: StagedColumn, prop: dict[str, Any], key: bool, line: str | None = None
 ) -> Column | None:
@@ -161,6 +169,17 @@ def column(
             # a plain number made exact (plainnumber.py): a value with more places goes to Python,
             # which widens the column (the line's <= 15 digits: distinct values, distinct doubles)
             checks.append("CAST(v AS DOUBLE) = s")
+        if base == "DOUBLE" and line is not None:
+            # `-0`: DuckDB's JSON reader (as orjson) reads it as the integer 0, r '0'; -0.0 keeps
+            # the sign, as `-0.0` and a csv file's -0 do. Only a zero's line is searched; a line
+            # naming the key twice (a document's key, a string) goes to Python (no value: BAD).
+            name, pattern = minus_zero(col.prop)
+            once = f"length({line}) - length(replace({line}, {name}, '')) = length({name})"
+            text = (
+                f"CASE WHEN r = '0' AND regexp_matches({line}, {pattern}) THEN "
+                f"CASE WHEN {once} THEN CAST('-0.0' AS DOUBLE) END ELSE TRY_CAST(r AS DOUBLE) END"
+            )
+            value = "s"
         if multiple is not None:
             scale = ten_to_minus(multiple)
             if scale is None:
@@ -398,6 +417,7 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
     assert encoder is not None
     scratch = Batch(batch.spec, encoder=encoder, version=batch.version)
     add = lanes.encoding_lane(scratch, encoder, None, name_source, _keep_version)
+    texts = iter(batch.texts)  # the lines of the records encoded as they were read, in order
     for i, (item, line_no) in enumerate(zip(batch.records, batch.lines, strict=True)):
         if type(item) is bytes:
             obj = sniff_record(item)
@@ -412,7 +432,10 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
             scratch.refused[len(scratch.records)] = batch.refused[i]
         scratch.records.append(item)
         scratch.lines.append(line_no)
+        if encoder.keep_lines:
+            scratch.texts.append(next(texts, None))
     batch.records[:] = scratch.records
+    batch.texts[:] = scratch.texts
     batch.refused = scratch.refused
     batch.version = scratch.version
 

@@ -111,6 +111,7 @@ def encoding_lane(
     encode, encode_clean = encoder.encode, encoder.encode_clean or encoder.encode
     key, append, add_line = encoder.key, batch.records.append, batch.lines.append
     respell = encoder.respell
+    keep = batch.texts.append if encoder.keep_lines else None
 
     def add(message: dict[str, Any], line_no: int, line: bytes | None) -> None:
         record = message["record"]
@@ -132,6 +133,8 @@ def encoding_lane(
             name_source(exc)
             raise
         add_line(line_no)
+        if keep is not None:
+            keep(line)
         version = message.get("version")
         if version is not None and version != batch.version:
             new_version(batch, version)

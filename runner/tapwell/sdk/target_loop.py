@@ -490,6 +490,7 @@ class TargetLoop:
                 b.file_rows = 0
                 b.records = []
                 b.lines = []
+                b.texts = []
                 b.keys = []
                 b.refused = {}
                 self._done_with(b.files)
@@ -528,6 +529,7 @@ class TargetLoop:
         handed = [replace(b) for b in batches]  # the same lists: the worker's now
         for b in batches:  # (files too: a BATCH attached while the worker loads is the loop's)
             b.records, b.lines, b.keys, b.refused, b.files = [], [], [], {}, []
+            b.texts = []
         state, before = self.pending_state, self.emitted_state
         ready = getattr(self.loader, "before_behind", None)
         if ready is not None:  # the loader's own work in this thread, before the load behind
@@ -549,7 +551,9 @@ class TargetLoop:
         assert error is not None
         self.load_failed = True
         for name, b in self.batches.items():
-            self.batches[name] = replace(b, records=[], lines=[], keys=[], refused={}, files=[])
+            self.batches[name] = replace(
+                b, records=[], lines=[], keys=[], refused={}, files=[], texts=[]
+            )
         for b in job.batches:
             self.batches[b.spec.name] = b
         self.states, self.pending_state, self.emitted_state = (
@@ -584,6 +588,7 @@ class TargetLoop:
                 b,
                 records=b.records[:n],
                 lines=b.lines[:n],
+                texts=b.texts[: n - sum(type(r) is bytes for r in b.records[:n])],
                 keys=b.keys[:n],
                 refused={i: why for i, why in b.refused.items() if i < n},
                 files=b.files if b.first_line < state_line else [],

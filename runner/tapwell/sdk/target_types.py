@@ -38,7 +38,9 @@ class RowEncoder:
     the loop also gives it lines with a run of 16 digits or a three-digit exponent, which it
     otherwise keeps for the exact parser (tapwell.singer.wire.needs_exact). `respell(record,
     line)`, when given, comes before `encode`: the record as its input line spells its numbers,
-    for a loader that stores JSON text (tapwell.sdk.target_lanes.respeller)."""
+    for a loader that stores JSON text (tapwell.sdk.target_lanes.respeller). `keep_lines`: the
+    loop keeps each encoded record's input line in Batch.texts, for a loader that may read a
+    number's text from it at load (target-duckdb, when a batch makes a column text)."""
 
     encode: Callable[[dict[str, Any], int | None], Any]
     key: Callable[[dict[str, Any]], Any] | None = None
@@ -48,6 +50,7 @@ class RowEncoder:
     raw: bool = False
     raw_digits: bool = True
     respell: Callable[[dict[str, Any], bytes], dict[str, Any]] | None = None
+    keep_lines: bool = False
 
 
 @dataclass
@@ -77,6 +80,9 @@ class Batch:
     files: list[tuple[str, bool]] = field(default_factory=list)  # BATCH files (path, gzip?) the
     # loader reads itself (a format in its `batch_formats`), from the BATCH on `first_line`
     file_rows: int = 0  # rows the loader loaded from `files` (it sets this; progress counts it)
+    # with encoder.keep_lines: the input line of each record the encoder encoded, in order (a
+    # line a raw lane took is its own text in `records`, and has none here)
+    texts: list[bytes | None] = field(default_factory=list)
 
     @property
     def last_line(self) -> int:
