@@ -145,22 +145,27 @@ def respeller(
     """RowEncoder.respell for a loader that stores the JSON text of `props` (None: of the whole
     record). A record is kept as it is when its line holds each of those objects and arrays as
     `dumps` writes it (`"prop":{...}`, as our writers write them: their numbers are spelled as
-    the line spells them), or when the line holds no number the reader may have spelled
-    otherwise (tapwell.singer.wire.may_respell); else those values are read again from the line,
-    every number as it was written (`1.50`, `1E5`, `-0`)."""
-    keys = None if props is None else [(p, dumps(p) + b":") for p in props]
+    the line spells them) where the record's own property stands, or when the line holds no
+    number the reader may have spelled otherwise (tapwell.singer.wire.may_respell); else those
+    values are read again from the line, every number as it was written (`1.50`, `1E5`, `-0`).
+    `"prop":{...}` is the record's own when each place the line holds the key begins it
+    (`everywhere`): `{"doc":{"a":1.50},"other":{"doc":{"a":1.5}}}` holds doc's value as orjson
+    writes it, inside `other`."""
+    keys = None if props is None else [(p, dumps(p)) for p in props]
     text = orjson.dumps  # what dumps calls for JSON's own types; it refuses others (Decimal)
 
     def as_written(record: dict[str, Any], line: bytes) -> bool:
         try:
             if keys is None:
-                return b'"record":' + text(record) in line
+                return everywhere(line, b'"record"', b'"record":' + text(record))
             for prop, key in keys:
                 value = record.get(prop)
                 if value is None:
                     continue
                 kind = type(value)  # (a number's text may begin another's: 1.5 of 1.50)
-                if (kind is not dict and kind is not list) or key + text(value) not in line:
+                if (kind is not dict and kind is not list) or not everywhere(
+                    line, key, key + b":" + text(value)
+                ):
                     return False
         except TypeError:
             return False
@@ -177,6 +182,19 @@ def respeller(
         return {**record, **{p: again[p] for p, _ in keys if p in again and p in record}}
 
     return respell
+
+
+def everywhere(line: bytes, key: bytes, *texts: bytes) -> bool:
+    """Whether each place a JSON line holds `key` (a key as `dumps` writes it, quotes and all)
+    begins one of `texts` (each `key` and what follows it, e.g. `"doc":{"a":1.5}`), at least
+    one, and no escape could spell the key otherwise (`\\u`, `\\/`): then the record's own
+    property of that name, which the line writes as `key`, is followed by one of them.
+    (`{"doc":{"a":1.50},"other":{"doc":{"a":1.5}}}` holds `"doc":{"a":1.5}`, but not where
+    doc's own value stands.) Keys in valid JSON never overlap, so counting them is exact."""
+    if b"\\u" in line or b"\\/" in line:
+        return False
+    found = sum(line.count(t) for t in texts)
+    return found > 0 and found == line.count(key)
 
 
 def raw_key(stream: str) -> bytes:
@@ -267,4 +285,5 @@ __all__ = [
     "raw_lane",
     "refused",
     "respeller",
+    "everywhere",
 ]
