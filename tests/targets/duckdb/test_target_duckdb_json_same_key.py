@@ -256,7 +256,11 @@ def test_nested_tables_keep_each_document_of_a_shared_key(tmp_path, config):
     """`nested: tables`: a child table's document column, its key held by each element and by a
     root column: each element's document as written (`1.50` beside another element's `1.5`)."""
     item = {"type": "object", "properties": {"k": {"type": "integer"}, "doc": DOC}}
-    props = {"id": {"type": "integer"}, "doc": DOC, "items": {"type": ["null", "array"], "items": item}}
+    props = {
+        "id": {"type": "integer"},
+        "doc": DOC,
+        "items": {"type": ["null", "array"], "items": item},
+    }
     records = [
         '{"id":0,"doc":{"a":1.5},"items":[{"k":1,"doc":{"a":1.50}},{"k":2,"doc":{"a":1.5}}]}',
         '{"id":1,"doc":{"a":1.50},"items":[{"k":1,"doc":{"a":1.5}},{"k":2,"doc":{"a":1.5}}]}',
