@@ -139,7 +139,7 @@ def as_written(line: str, prop: str, alone: bool = False) -> str:
     holds the key once (`alone`: lines_table). The keys are written in hex: `_named` would
     rename a key such as "r"."""
     key = f"decode(from_hex('{dumps(prop).hex()}'))"
-    needle = f"{key} || ':' || r"
+    needle = f"decode(from_hex('{(dumps(prop) + b':').hex()}')) || r"
     found = f"contains({line}, {needle})"
     if not alone:
         found = f"{found} AND {everywhere(line, key, needle)}"
@@ -173,11 +173,15 @@ def alone(joined: bytes, count: int, p: Plan) -> frozenset[int]:
     if not keys:
         return frozenset()
     spelled: set[bytes] = set()  # the UTF-16 units \\u escapes spell, as 4 lower-case hex digits
-    at = joined.find(b"\\u")
+    slash = False  # a \\/
+    at = joined.find(b"\\")  # (one byte: memchr's speed, where b"\\u" is searched 10x slower)
     while at >= 0:
-        spelled.add(joined[at + 2 : at + 6].lower())
-        at = joined.find(b"\\u", at + 2)
-    slash = b"\\/" in joined
+        escaped = joined[at + 1 : at + 2]
+        if escaped == b"u":
+            spelled.add(joined[at + 2 : at + 6].lower())
+        elif escaped == b"/":
+            slash = True
+        at = joined.find(b"\\", at + 2)
     found = set()
     for j, key in keys:
         prop = p.columns[j].staged.prop
