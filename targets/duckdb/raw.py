@@ -172,22 +172,11 @@ def alone(joined: bytes, count: int, p: Plan) -> frozenset[int]:
     keys = [(j, c.key) for j, c in enumerate(p.columns) if c.key is not None]
     if not keys:
         return frozenset()
-    spelled: set[bytes] = set()  # the UTF-16 units \\u escapes spell, as 4 lower-case hex digits
-    slash = False  # a \\/
-    at = joined.find(b"\\")  # (one byte: memchr's speed, where b"\\u" is searched 10x slower)
-    while at >= 0:
-        escaped = joined[at + 1 : at + 2]
-        if escaped == b"u":
-            spelled.add(joined[at + 2 : at + 6].lower())
-        elif escaped == b"/":
-            slash = True
-        at = joined.find(b"\\", at + 2)
+    spelled, slash = lanes.key_escapes(joined)
     found = set()
     for j, key in keys:
         prop = p.columns[j].staged.prop
-        units = prop.encode("utf-16-be")
-        hexes = {units[i : i + 2].hex().encode() for i in range(0, len(units), 2)}
-        if (slash and "/" in prop) or hexes & spelled or joined.count(key) != count:
+        if (slash and "/" in prop) or lanes.key_units(prop) & spelled or joined.count(key) != count:
             continue
         found.add(j)
     return frozenset(found)

@@ -153,6 +153,9 @@ def respeller(
     writes it, inside `other`."""
     keys = None if props is None else [(p, dumps(p)) for p in props]
     text = orjson.dumps  # what dumps calls for JSON's own types; it refuses others (Decimal)
+    # what an escape in a line must spell to spell one of those keys otherwise (key_escapes)
+    units = set().union(*(key_units(p) for p, _ in keys)) if keys else set()
+    slashed = any("/" in p for p, _ in keys or ())
 
     def as_written(record: dict[str, Any], line: bytes) -> bool:
         try:
@@ -172,8 +175,11 @@ def respeller(
                     return False
         except TypeError:
             return False
-        # everywhere's own test, once per line (one byte, a backslash, is found fastest)
-        return b"\\" not in line or not (b"\\u" in line or b"\\/" in line)
+        # everywhere's test, once per line, of the escapes that could spell one of the keys
+        if b"\\" not in line:  # (one byte, a backslash, is found fastest)
+            return True
+        spelled, slash = key_escapes(line)
+        return not (spelled & units or (slash and slashed))
 
     def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
         if as_written(record, line) or not may_respell(line):
@@ -201,6 +207,31 @@ def everywhere(line: bytes, key: bytes, *texts: bytes) -> bool:
     if keys == 1:  # the usual line: found at all is found there
         return any(t in line for t in texts)
     return keys > 0 and keys == sum(line.count(t) for t in texts)
+
+
+def key_units(prop: str) -> set[bytes]:
+    """The UTF-16 units of a key's characters as 4 lower-case hex digits: what a `\\u` escape
+    must spell to spell the key otherwise than `dumps` writes it (key_escapes)."""
+    units = prop.encode("utf-16-be")
+    return {units[i : i + 2].hex().encode() for i in range(0, len(units), 2)}
+
+
+def key_escapes(data: bytes) -> tuple[set[bytes], bool]:
+    """(the UTF-16 units the `\\u` escapes of JSON text spell, as 4 lower-case hex digits,
+    whether it holds a `\\/`): a key none of whose characters is among them is written as
+    `dumps` writes it. One byte, a backslash, is looked for (memchr's speed; b"\\u" is
+    searched ten times slower), and an escape's second byte is never taken for a first."""
+    spelled: set[bytes] = set()
+    slash = False
+    at = data.find(b"\\")
+    while at >= 0:
+        escaped = data[at + 1 : at + 2]
+        if escaped == b"u":
+            spelled.add(data[at + 2 : at + 6].lower())
+        elif escaped == b"/":
+            slash = True
+        at = data.find(b"\\", at + 2)
+    return spelled, slash
 
 
 def escaped(line: bytes) -> bool:
@@ -298,4 +329,6 @@ __all__ = [
     "refused",
     "respeller",
     "everywhere",
+    "key_escapes",
+    "key_units",
 ]
