@@ -169,7 +169,8 @@ def column(
     if base in INTEGER_TYPES and "number" in real:
         return made(*_whole_number(sqltype))
     if base in INTEGER_TYPES:
-        return made(cast, f"{{v}} IS NOT NULL AND {WHOLE}", f"a whole number a {sqltype} holds")
+        good = _as_its_text(f"{{v}} IS NOT NULL AND {WHOLE}")
+        return made(cast, good, f"a whole number a {sqltype} holds")
     digits = _step_digits(prop) if "number" in real else None
     if base == "DECIMAL":
         p, s = decimal_args(sqltype)
@@ -181,6 +182,8 @@ def column(
         if digits is not None and (p == 38 or digits < s):
             good += f" AND {_within_digits(digits)}"
             what += f", {_step_words(prop, digits)}"
+        elif s == 0 or real != {"integer"}:  # its own text ('5.00') is no whole number's
+            good = _as_its_text(good)
         return made(cast, good, what)
     if base in ("DOUBLE", "FLOAT"):
         good = f"isfinite({{v}}) AND {NOT_UNDERFLOW} AND {NUMBER_TEXT}"
@@ -208,6 +211,16 @@ def column(
         good = f"{{v}} IS NOT NULL AND NOT regexp_matches({{t}}, '{LONG_TIME_FRACTION}')"
         return made(cast, good, f"a {sqltype}")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _as_its_text(good: str) -> str:
+    """`good`, told at once for a text that is the value's own text as DuckDB writes it ('-12',
+    '1047.29' for a DECIMAL(12,2)): such a text passes the checks (a number's shape; the value
+    holds it exactly, no rounding), so only another spelling ('007', '1.5e3', '1047.3') pays
+    for them (a regular expression and a wider cast: 0.013 of 0.127 CPU s per 100,000-row file
+    for a DECIMAL, 0.002 for an integer). The caller leaves out a check the value's text could
+    fail: a whole number's shape against a scale above 0, a count of digits."""
+    return f"(CASE WHEN {{t}} = CAST({{v}} AS VARCHAR) THEN true ELSE ({good}) END)"
 
 
 def _whole_number(sqltype: str) -> tuple[str, str, str]:
