@@ -304,7 +304,7 @@ class DuckDBLoader:
         lines are built here, where the reader's Python would otherwise fight the load's for
         the GIL (the load waits for it at each step)."""
         self._lines_ready = [
-            (b.records, raw.lines_table(b.records))
+            (b.records, raw.lines_table(b.records, t.raw))
             for b in batches
             if not b.files
             and b.spec.name not in self.nested
@@ -313,13 +313,13 @@ class DuckDBLoader:
             and set(map(type, b.records)) == {bytes}
         ]
 
-    def _lines_table(self, records: list[Any]) -> tuple[Any, bool]:
+    def _lines_table(self, records: list[Any], plan: raw.Plan) -> tuple[Any, bool, frozenset[int]]:
         """The Arrow table of `records` (raw.lines_table), as before_behind built it if it did."""
         for i, (built_for, table) in enumerate(self._lines_ready):
             if built_for is records:
                 del self._lines_ready[i]
                 return table
-        return raw.lines_table(records)
+        return raw.lines_table(records, plan)
 
     def load_behind(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """`load`, in a worker thread while the loop reads the next batch (`overlaps`), with
@@ -540,12 +540,12 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        lines, mentions_version = self._lines_table(batch.records)
+        lines, mentions_version, lone = self._lines_table(batch.records, plan)
         reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:
             for strict in reads:  # strict: lines as our writers write them, the usual case
-                create, cols = raw.create_rows(plan, batch.version, strict)
+                create, cols = raw.create_rows(plan, batch.version, strict, lone)
                 self.con.execute(create, [raw.structure(plan, batch.version, strict)])
                 found = self.con.execute(f"SELECT bool_or({raw.BAD}) FROM {raw.ROWS}").fetchall()
                 if not found[0][0]:

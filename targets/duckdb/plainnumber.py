@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from tapwell.sdk.sql_names import quote_ident
+from tapwell.sdk.target_lanes import everywhere
 from tapwell.singer.schema import normalized
 from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
@@ -120,9 +121,7 @@ def respeller(
     where reading every such line here cost +50% CPU on such streams."""
     if not table.plain:
         return documents
-    keys = [
-        (c.prop, c.column, dumps(c.prop) + b":") for c in map(table.staged.__getitem__, table.plain)
-    ]
+    keys = [(c.prop, c.column, dumps(c.prop)) for c in map(table.staged.__getitem__, table.plain)]
     columns = table.columns
 
     def wanted(record: dict[str, Any]) -> bool:
@@ -133,12 +132,15 @@ def respeller(
         return False
 
     def as_written(record: dict[str, Any], line: bytes) -> bool:
+        """Whether each such number's text in the line is the wire's writing of it: found
+        after its key (`"x":1.5,`) wherever the line holds the key (a document may hold
+        `"x":1.5` where the record holds `"x":1.50`: tapwell.sdk.target_lanes.everywhere)."""
         for prop, _, key in keys:
             value = record.get(prop)
             if value is None or type(value) is JsonNumber:
                 continue
-            text = key + number_text(value).encode()
-            if text + b"," not in line and text + b"}" not in line:
+            text = key + b":" + number_text(value).encode()
+            if not everywhere(line, key, text + b",", text + b"}"):
                 return False
         return True
 

@@ -86,7 +86,9 @@ class Column:
     the line (DuckDB reads a non-integer number as a double, 0.10000000000000000001 as 0.1, and
     a document's numbers too), so a line with a run of 16 digits or a three-digit exponent must
     reach the exact parser instead (`Plan.digits`); integers, strings, booleans and date-times
-    are read as the line spells them (an integer of any length stays its text)."""
+    are read as the line spells them (an integer of any length stays its text). `key`, for a
+    JSON document read with its line: the property's key as `dumps` writes it, and `alone`, the
+    `text` for a batch whose every line holds that key once (raw.alone: no look per line)."""
 
     staged: StagedColumn
     text: str
@@ -94,6 +96,8 @@ class Column:
     good: str
     respell: str | None = None
     digits: bool = False
+    key: bytes | None = None
+    alone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,19 +122,30 @@ NUMERIC = "left(r, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
 WHOLE = "NOT (contains(r, '.') OR contains(r, 'e') OR contains(r, 'E'))"
 
 
-def as_written(line: str, prop: str) -> str:
+def as_written(line: str, prop: str, alone: bool = False) -> str:
     """SQL: a document's text `r` as DuckDB writes it (minified, each number re-spelled from a
     double: 1.50 as 1.5, 1E5 as 100000.0, -0 as 0) when every number in it is spelled as the
-    source spelled it: the input line holds `"prop":r` (as our writers write a document), or
-    holds no number DuckDB may spell otherwise (RESPELLED: a document with blanks, as tap-csv
-    passes a file's text on); else NULL, and the line goes to the Python path, which keeps each
-    number's text (tapwell.singer.wire.loads_spelled). A control character DuckDB escapes as
-    \\u001F (Python as \\u001f) goes there too. The key is written in hex: `_named` would
+    source spelled it: the input line holds `"prop":r` where its record's own property stands
+    (as our writers write a document), or holds no number DuckDB may spell otherwise
+    (RESPELLED: a document with blanks, as tap-csv passes a file's text on); else NULL, and the
+    line goes to the Python path, which keeps each number's text
+    (tapwell.singer.wire.loads_spelled). A control character DuckDB escapes as \\u001F (Python
+    as \\u001f) goes there too.
+
+    `"prop":r` found elsewhere (another document holding the key, a key ending in it:
+    `{"doc":{"a":1.50},"other":{"doc":{"a":1.5}}}`) says nothing of the record's own, so each
+    place the line holds the key must be followed by `:r` (`everywhere`; a nested table's
+    documents share their key, each as written), unless the batch has shown that each line
+    holds the key once (`alone`: lines_table). The keys are written in hex: `_named` would
     rename a key such as "r"."""
-    needle = (dumps(prop) + b":").hex()
+    key = f"decode(from_hex('{dumps(prop).hex()}'))"
+    needle = f"decode(from_hex('{(dumps(prop) + b':').hex()}')) || r"
+    found = f"contains({line}, {needle})"
+    if not alone:
+        found = f"{found} AND {everywhere(line, key, needle)}"
     return (
         "CASE WHEN contains(r, '\\u00') THEN NULL "
-        f"WHEN contains({line}, decode(from_hex('{needle}')) || r) THEN r "
+        f"WHEN {found} THEN r "
         f"WHEN regexp_matches({line}, '{RESPELLED}') THEN NULL ELSE r END"
     )
 
@@ -141,6 +156,38 @@ def minus_zero(prop: str) -> tuple[str, str]:
     key = dumps(prop)
     pattern = re.escape(key.decode()) + "[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]"
     return f"decode(from_hex('{key.hex()}'))", f"decode(from_hex('{pattern.encode().hex()}'))"
+
+
+def everywhere(line: str, key: str, needle: str) -> str:
+    """SQL: whether each place the line holds `key` (a key as `dumps` writes it) begins
+    `needle` (the key, ':' and a text), and no escape could spell the key otherwise (`\\u`,
+    `\\/`): the record's own property (written as `key`, as no escape spells it) is then
+    followed by that text (tapwell.sdk.target_lanes.everywhere, in SQL: as many of one as of
+    the other, each counted by what replace takes away)."""
+    return (
+        f"NOT contains({line}, '\\u') AND NOT contains({line}, '\\/') AND "
+        f"(strlen({line}) - strlen(replace({line}, {key}, ''))) // strlen({key}) = "
+        f"(strlen({line}) - strlen(replace({line}, {needle}, ''))) // strlen({needle})"
+    )
+
+
+def alone(joined: bytes, count: int, p: Plan) -> frozenset[int]:
+    """The JSON document columns (their places in p.columns) whose key, as `dumps` writes it,
+    each of the `count` lines of `joined` holds once, where no escape could spell it otherwise:
+    as each line holds its record's property (the strict read refuses a line without it), that
+    one is it, and SQL need not look again per line (`everywhere`). One count per document column, and
+    a look at each `\\u` escape, over the batch's bytes."""
+    keys = [(j, c.key) for j, c in enumerate(p.columns) if c.key is not None]
+    if not keys:
+        return frozenset()
+    spelled, slash = lanes.key_escapes(joined)
+    found = set()
+    for j, key in keys:
+        prop = p.columns[j].staged.prop
+        if (slash and "/" in prop) or lanes.key_units(prop) & spelled or joined.count(key) != count:
+            continue
+        found.add(j)
+    return frozenset(found)
 
 
 def column(
@@ -158,6 +205,8 @@ def column(
     if multiple is not None and real not in ({"number"}, {"number", "integer"}):
         return None
     text, value, respell, digits = "r", "r", None, False
+    named: bytes | None = None  # the document's key, as dumps writes it
+    text_alone: str | None = None
     checks: list[str]
     if real == {"integer"} and base in (*INTEGER_TYPES, "DECIMAL"):
         value = f"TRY_CAST(r AS {col.sqltype})"
@@ -208,12 +257,13 @@ def column(
             checks.append(f"NOT regexp_matches(r, '{SPELLED_APART}')")
         else:
             text, value, respell = as_written(line, col.prop), "s", "s IS NULL"
+            named, text_alone = dumps(col.prop), as_written(line, col.prop, alone=True)
     else:
         return None
     good = " AND ".join(f"({c})" for c in checks)
     # a null is refused when the property may not be null (SQL cannot tell it from a missing one)
     good = f"CASE WHEN r IS NULL THEN {'true' if nullable else 'false'} ELSE {good} END"
-    return Column(col, text, value, good, respell, digits)
+    return Column(col, text, value, good, respell, digits, named, text_alone)
 
 
 def plan(spec: StreamSpec, staged: list[StagedColumn]) -> Plan | None:
@@ -261,7 +311,9 @@ def structure(p: Plan, version: int | None, strict: bool) -> str:
     return dumps(shape).decode()
 
 
-def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str, list[str]]:
+def create_rows(
+    p: Plan, version: int | None, strict: bool = True, lone: frozenset[int] = frozenset()
+) -> tuple[str, list[str]]:
     """(the statement that makes ROWS from LINES, the table's columns it fills), one level of
     SELECT per step so each value is computed once. A line that DuckDB cannot parse is BAD, and
     so is one that is not UTF-8: the lines come as text unchecked (lines_table) and the JSON
@@ -271,14 +323,21 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     line with a property missing or written twice, or any other key, is BAD; the loop chose
     lines ending in the batch's version, which needs no other check. Otherwise (a batch strict
     refused): json_transform, a missing property read as null, the version checked and the
-    record's keys counted and compared to find a property written twice."""
+    record's keys counted and compared to find a property written twice.
+
+    `lone`: the document columns whose key each line holds once (raw.alone), found where the
+    strict read finds every property in every line: their text needs no look per line."""
     n = len(p.columns)
+    texts = [
+        c.alone if strict and j in lone and c.alone is not None else c.text
+        for j, c in enumerate(p.columns)
+    ]
     record = "struct_extract(ok, 'record')"
     rs = [
         f"struct_extract({record}, {_lit(c.staged.prop)})::VARCHAR AS r{j}"
         for j, c in enumerate(p.columns)
     ]
-    ss = [f"{_named(c.text, j)} AS s{j}" for j, c in enumerate(p.columns) if c.text != "r"]
+    ss = [f"{_named(texts[j], j)} AS s{j}" for j, c in enumerate(p.columns) if c.text != "r"]
     vs = [f"{_named(c.value, j)} AS v{j}" for j, c in enumerate(p.columns)]
     bad = [f"NOT ({_named(c.good, j)})" for j, c in enumerate(p.columns)]
     values, cols = [], []
@@ -329,8 +388,9 @@ def create_rows(p: Plan, version: int | None, strict: bool = True) -> tuple[str,
     return sql, cols
 
 
-def lines_table(lines: list[bytes]) -> tuple[Any, bool]:
-    """(the lines as an Arrow table, whether any holds the text "version"). The table (n:
+def lines_table(lines: list[bytes], p: Plan | None = None) -> tuple[Any, bool, frozenset[int]]:
+    """(the lines as an Arrow table, whether any holds the text "version", the JSON document
+    columns of `p` whose key each line holds once: `alone`). The table (n:
     position, j: the line's bytes, d: the same bytes as text) is built from one buffer (no
     Python object per line), in record batches of SLICE lines: DuckDB scans an Arrow table one
     record batch per thread. (pyarrow's own copy of the list, pa.array, is no faster and its
@@ -353,7 +413,12 @@ def lines_table(lines: list[bytes]) -> tuple[Any, bool]:
         pa.int64(), count, [None, pa.py_buffer(array("q", range(count)))]
     )
     table = pa.table([positions, data, text], names=["n", "j", "d"])
-    return pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)), b'"version"' in joined
+    lone = frozenset() if p is None else alone(joined, count, p)
+    return (
+        pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)),
+        b'"version"' in joined,
+        lone,
+    )
 
 
 def arrow_lines(lines: list[bytes]) -> Any:

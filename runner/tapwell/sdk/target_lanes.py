@@ -148,26 +148,41 @@ def respeller(
     """RowEncoder.respell for a loader that stores the JSON text of `props` (None: of the whole
     record). A record is kept as it is when its line holds each of those objects and arrays as
     `dumps` writes it (`"prop":{...}`, as our writers write them: their numbers are spelled as
-    the line spells them), or when the line holds no number the reader may have spelled
-    otherwise (tapwell.singer.wire.may_respell); else those values are read again from the line,
-    every number as it was written (`1.50`, `1E5`, `-0`)."""
-    keys = None if props is None else [(p, dumps(p) + b":") for p in props]
+    the line spells them) where the record's own property stands, or when the line holds no
+    number the reader may have spelled otherwise (tapwell.singer.wire.may_respell); else those
+    values are read again from the line, every number as it was written (`1.50`, `1E5`, `-0`).
+    `"prop":{...}` is the record's own when each place the line holds the key begins it
+    (`everywhere`): `{"doc":{"a":1.50},"other":{"doc":{"a":1.5}}}` holds doc's value as orjson
+    writes it, inside `other`."""
+    keys = None if props is None else [(p, dumps(p)) for p in props]
     text = orjson.dumps  # what dumps calls for JSON's own types; it refuses others (Decimal)
+    # what an escape in a line must spell to spell one of those keys otherwise (key_escapes)
+    units = set().union(*(key_units(p) for p, _ in keys)) if keys else set()
+    slashed = any("/" in p for p, _ in keys or ())
 
     def as_written(record: dict[str, Any], line: bytes) -> bool:
         try:
             if keys is None:
-                return b'"record":' + text(record) in line
+                return everywhere(line, b'"record"', b'"record":' + text(record))
             for prop, key in keys:
                 value = record.get(prop)
                 if value is None:
                     continue
                 kind = type(value)  # (a number's text may begin another's: 1.5 of 1.50)
-                if (kind is not dict and kind is not list) or key + text(value) not in line:
+                if kind is not dict and kind is not list:
+                    return False
+                found = key + b":" + text(value)
+                at = line.find(key)  # the usual line: its one key, followed by the text
+                usual = at >= 0 and line.startswith(found, at) and line.find(key, at + 1) < 0
+                if not (usual or everywhere(line, key, found)):
                     return False
         except TypeError:
             return False
-        return True
+        # everywhere's test, once per line, of the escapes that could spell one of the keys
+        if b"\\" not in line:  # (one byte, a backslash, is found fastest)
+            return True
+        spelled, slash = key_escapes(line)
+        return not (spelled & units or (slash and slashed))
 
     def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
         if as_written(record, line) or not may_respell(line):
@@ -180,6 +195,52 @@ def respeller(
         return {**record, **{p: again[p] for p, _ in keys if p in again and p in record}}
 
     return respell
+
+
+def everywhere(line: bytes, key: bytes, *texts: bytes) -> bool:
+    """Whether each place a JSON line holds `key` (a key as `dumps` writes it, quotes and all)
+    begins one of `texts` (each `key` and what follows it, e.g. `"doc":{"a":1.5}`), at least
+    one, and no escape could spell the key otherwise (`\\u`, `\\/`): then the record's own
+    property of that name, which the line writes as `key`, is followed by one of them.
+    (`{"doc":{"a":1.50},"other":{"doc":{"a":1.5}}}` holds `"doc":{"a":1.5}`, but not where
+    doc's own value stands.) Keys in valid JSON never overlap, so counting them is exact."""
+    if escaped(line):
+        return False
+    keys = line.count(key)
+    if keys == 1:  # the usual line: found at all is found there
+        return any(t in line for t in texts)
+    return keys > 0 and keys == sum(line.count(t) for t in texts)
+
+
+def key_units(prop: str) -> set[bytes]:
+    """The UTF-16 units of a key's characters as 4 lower-case hex digits: what a `\\u` escape
+    must spell to spell the key otherwise than `dumps` writes it (key_escapes)."""
+    units = prop.encode("utf-16-be")
+    return {units[i : i + 2].hex().encode() for i in range(0, len(units), 2)}
+
+
+def key_escapes(data: bytes) -> tuple[set[bytes], bool]:
+    """(the UTF-16 units the `\\u` escapes of JSON text spell, as 4 lower-case hex digits,
+    whether it holds a `\\/`): a key none of whose characters is among them is written as
+    `dumps` writes it. One byte, a backslash, is looked for (memchr's speed; b"\\u" is
+    searched ten times slower), and an escape's second byte is never taken for a first."""
+    spelled: set[bytes] = set()
+    slash = False
+    at = data.find(b"\\")
+    while at >= 0:
+        escaped = data[at + 1 : at + 2]
+        if escaped == b"u":
+            spelled.add(data[at + 2 : at + 6].lower())
+        elif escaped == b"/":
+            slash = True
+        at = data.find(b"\\", at + 2)
+    return spelled, slash
+
+
+def escaped(line: bytes) -> bool:
+    """Whether a JSON line holds a `\\u` or `\\/` escape, which may spell a key otherwise than
+    `dumps` writes it (one byte, a backslash, is looked for first: it is found ten times faster)."""
+    return b"\\" in line and (b"\\u" in line or b"\\/" in line)
 
 
 def raw_key(stream: str) -> bytes:
@@ -270,4 +331,7 @@ __all__ = [
     "raw_lane",
     "refused",
     "respeller",
+    "everywhere",
+    "key_escapes",
+    "key_units",
 ]
