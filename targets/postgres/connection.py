@@ -243,8 +243,9 @@ def map_error(
     ):
         return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
     if code == RESERVED_NAME:  # the config's name: retrying cannot help
+        where = f"stream {stream!r}: " if stream else ""
         return ConfigError(
-            f"{doing}: {message} (PostgreSQL keeps schema names beginning with pg_ for itself: "
+            f"{where}{doing}: {message} (PostgreSQL keeps schema names beginning with pg_ for itself: "
             "choose another default_target_schema, or a schema_mapping target_schema)"
         )
     if code.startswith("22"):

@@ -28,6 +28,7 @@ def test_a_reserved_schema_name_is_a_config_error(
     done = run_target({**pg_db, **config}, [*messages, state({"p": 1})], tmp_path)
     assert done.returncode == 2, done.stderr
     line = error_line(done)
-    assert 'unacceptable schema name "pg_audit"' in line
+    assert "stream 't': cannot create or change its table: unacceptable schema name" in line
+    assert '"pg_audit"' in line
     assert "choose another default_target_schema" in line
     assert query(pg_db, "SELECT 1 FROM pg_namespace WHERE nspname = 'pg_audit'") == []
