@@ -95,3 +95,23 @@ def test_a_declared_scale_and_double_precision_are_as_before(
         ("1.5", "1.50"),
         ("100000", "2.00"),
     ]
+
+
+def test_a_jsonl_batch_file_keeps_a_plain_numbers_text(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """The jsonl lane reads each file line as a RECORD's: the same texts, the same rows."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    f = spool / "t-0.jsonl"
+    f.write_text(
+        "".join(f'{{"id":{i},"amount":{t},"doc":{{"amount":1.5}}}}\n' for i, t in enumerate(TEXTS)),
+        encoding="utf-8",
+    )
+    encoding = {"format": "jsonl", "compression": "none"}
+    batch = {"type": "BATCH", "stream": "t", "encoding": encoding, "manifest": [f.as_uri()]}
+    messages: list[Any] = [schema("t", PROPS, ["id"]), json.dumps(batch), state({"p": 1})]
+    done = run_target({**pg_db, "batch_root": str(spool)}, messages, tmp_path)
+    assert done.returncode == 0, done.stderr
+    stored = [r[0] for r in query(pg_db, "SELECT amount::text FROM t ORDER BY id")]
+    assert stored == _own(pg_db)
