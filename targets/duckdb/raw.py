@@ -298,7 +298,8 @@ def _named(sql: str, j: int) -> str:
 def structure(p: Plan, version: int | None, strict: bool) -> str:
     """json_transform's structure for the batch's lines. Strict: the message's every key, as our
     writers write it (type, stream, record with every property, the batch's version when it has
-    one), for json_transform_strict, which refuses a line with a key missing, added or twice."""
+    one), for json_transform_strict, which refuses a line with one of these keys missing or
+    written twice (a key it was not given it leaves alone, as the lax read does)."""
     if not strict:
         return p.structure
     shape: dict[str, Any] = {
