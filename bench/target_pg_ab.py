@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.loop import orders_lines
 
-__all__ = ["orders_lines", "wide_lines"]
+__all__ = ["orders_lines", "plain_lines", "wide_lines"]
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 WIDE_COLUMNS = 40
@@ -105,6 +105,37 @@ def wide_lines(rows: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
+def plain_lines(rows: int) -> bytes:
+    """`plain`: a singer-sdk tap's prices as it writes a database's numeric(10,2) (a plain
+    `number`, no multipleOf: an unconstrained numeric column; `12.50`, one in ten ending in 0),
+    a float ratio, an integer, a text and a date-time, in compact lines."""
+    import orjson
+
+    num = {"type": ["null", "number"]}
+    props = {
+        "id": {"type": "integer"},
+        "amount": num,
+        "ratio": num,
+        "qty": {"type": ["null", "integer"]},
+        "name": {"type": ["null", "string"]},
+        "at": {"type": ["null", "string"], "format": "date-time"},
+    }
+    schema = {"type": "SCHEMA", "stream": "plain", "key_properties": ["id"]}
+    out = [orjson.dumps({**schema, "schema": {"type": "object", "properties": props}})]
+    for i in range(1, rows + 1):
+        record = {
+            "id": i,
+            "amount": orjson.Fragment(f"{i % 10000}.{i % 100:02d}".encode()),
+            "ratio": round(i / 7 + 0.1, 6),
+            "qty": i % 50,
+            "name": f"item {i}",
+            "at": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00.{i % 1000000:06d}+00:00",
+        }
+        out.append(orjson.dumps({"type": "RECORD", "stream": "plain", "record": record}))
+    out.append(orjson.dumps({"type": "STATE", "value": {"bookmarks": {"plain": {"id": rows}}}}))
+    return b"\n".join(out) + b"\n"
+
+
 def shim(name: str, tree: Path, into: Path) -> Path:
     """A folder holding a `tapwell` package made of links to the tree's folders."""
     root = into / name
@@ -173,7 +204,9 @@ def run_once(root: Path, data: Path, db: str, work: Path) -> dict[str, float]:
 
 
 def check(db: str, variant: str, rows: int) -> str:
-    table, col = ("orders", "amount") if variant == "orders" else ("wide", "dec_1")
+    table, col = {"orders": ("orders", "amount"), "plain": ("plain", "amount")}.get(
+        variant, ("wide", "dec_1")
+    )
     got = psql(f'SELECT count(*), sum("{col}") FROM public."{table}"', db)
     psql(f'DROP DATABASE IF EXISTS "{db}"')
     return got
@@ -184,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.target_pg_ab", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--rows", type=int, default=200_000)
-    p.add_argument("--variant", choices=("orders", "wide"), default="orders")
+    p.add_argument("--variant", choices=("orders", "wide", "plain"), default="orders")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--tree", action="append", default=[], metavar="NAME=DIR", required=True)
     p.add_argument("--json", type=Path, help="also write the figures here")
@@ -195,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         data = work / "input.jsonl"
         # written by a child process, so this one stays small: a child's peak RSS as wait4
         # reports it starts from its parent's at fork
-        make = "orders_lines" if args.variant == "orders" else "wide_lines"
+        make = f"{args.variant}_lines"
         code = (
             f"import sys, bench.target_pg_ab as m; sys.stdout.buffer.write(m.{make}({args.rows}))"
         )

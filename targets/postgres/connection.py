@@ -46,6 +46,7 @@ KEEPALIVE = {
 }
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 UNTRANSLATABLE_CHARACTER = "22P05"
+RESERVED_NAME = "42939"  # reserved_name: a schema named pg_..., which only PostgreSQL may create
 RETRIABLE_CODES = ("55P03",)  # lock_not_available: lock_timeout, or another load holds the table
 RETRIABLE_CLASSES = (
     "08",
@@ -241,6 +242,12 @@ def map_error(
         and ("SSL" in message or "certificate" in message)
     ):
         return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
+    if code == RESERVED_NAME:  # the config's name: retrying cannot help
+        where = f"stream {stream!r}: " if stream else ""
+        return ConfigError(
+            f"{where}{doing}: {message} (PostgreSQL keeps schema names beginning with pg_ for itself: "
+            "choose another default_target_schema, or a schema_mapping target_schema)"
+        )
     if code.startswith("22"):
         if code == CHARACTER_NOT_IN_REPERTOIRE and "0x00" in message:
             message = "text contains a NUL byte (\\u0000), which PostgreSQL cannot store"

@@ -31,6 +31,7 @@ from .encode import Nul, compile_row_encoder, plain_check
 from .files import load_files
 from .merge import STAGE, UNCHANGED
 from .owners import Owners
+from .spelled import plain_respeller
 from .stream import Streamer
 from .types import family, pg_type, wider
 
@@ -200,13 +201,15 @@ class PostgresLoader:
         key = operator.itemgetter(*keys) if keys else None
         # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
         documents = [prop for prop, _, t in columns if family(t) in ("json", "jsonb")]
+        # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv lane)
+        plain = [prop for prop, _, t in columns if t == "numeric"]
         return RowEncoder(
             encode,
             key,
             columns,
             None if self.streamer.broken else self.streamer.feed,
             compile_row_encoder(columns, check, clean=True, nul=table.nul),
-            respell=respeller(documents) if documents else None,
+            respell=plain_respeller(plain, respeller(documents) if documents else None),
         )
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
