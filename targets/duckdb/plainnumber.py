@@ -49,7 +49,7 @@ from tapwell.singer.schema import normalized
 from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
 from .files import decimal_args
-from .types import exact_double, is_plain
+from .types import exact_double, is_plain, minus_zero_pattern
 
 if TYPE_CHECKING:
     from tapwell.sdk.target import Batch
@@ -286,11 +286,11 @@ class _Lines:
     def written(self, values: list[Any], prop: str) -> list[Any]:
         """number_text of each value, a float's or an int's as its line spells it."""
         texts = list(map(number_text, values))
-        key = dumps(prop) + b":"
+        key = dumps(prop)
         read = [i for i, v in enumerate(values) if type(v) is float or type(v) is int]
         for i, line in self.lines(read).items():
-            text = key + texts[i].encode()  # the key once: no document's key of that name
-            if line.count(key) == 1 and (text + b"," in line or text + b"}" in line):
+            text = key + b":" + texts[i].encode()  # wherever the line holds the key (everywhere)
+            if everywhere(line, key, text + b",", text + b"}"):
                 continue
             again = self.spelled(line, prop)
             if again is not None:
@@ -312,8 +312,8 @@ class _Lines:
 
 @functools.lru_cache(maxsize=256)
 def _minus_zero(prop: str) -> re.Pattern[bytes]:
-    """`"prop":-0` as a line may write it (blanks around the colon)."""
-    return re.compile(re.escape(dumps(prop)) + rb"[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]")
+    """`"prop":-0` as a line may write it (blanks around the colon: types.minus_zero_pattern)."""
+    return re.compile(minus_zero_pattern(prop).encode())
 
 
 def _float(value: Any) -> Any:

@@ -38,7 +38,7 @@ from tapwell.singer.schema import number_step, property_format, property_types, 
 from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
-from .types import is_plain
+from .types import is_plain, minus_zero_pattern
 
 LINES = "_tapwell_lines"  # the batch's lines, an Arrow table registered on the load's connection
 ROWS = "temp.main._tapwell_raw_rows"  # the lines' rows, typed and checked
@@ -153,8 +153,7 @@ def as_written(line: str, prop: str, alone: bool = False) -> str:
 def minus_zero(prop: str) -> tuple[str, str]:
     """SQL: the key `"prop"` as a line writes it, and the pattern of `"prop":-0` (blanks around
     the colon), in hex: `_named` would rename a key such as "r"."""
-    key = dumps(prop)
-    pattern = re.escape(key.decode()) + "[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]"
+    key, pattern = dumps(prop), minus_zero_pattern(prop)
     return f"decode(from_hex('{key.hex()}'))", f"decode(from_hex('{pattern.encode().hex()}'))"
 
 

@@ -14,6 +14,7 @@ finds nothing to change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -136,6 +137,13 @@ def is_plain(prop: dict[str, Any]) -> bool:
     """A `number` property whose schema gives no precision: its column starts as DOUBLE and is
     made exact as its values need (plainnumber.py)."""
     return duckdb_type(prop) == "DOUBLE"
+
+
+def minus_zero_pattern(prop: str) -> str:
+    """The regular expression (Python's and DuckDB's RE2 alike) of `"prop":-0` as a JSON line
+    may write it, blanks around the colon: the JSON readers read `-0` as the integer 0, and a
+    plain number's DOUBLE keeps the sign (plainnumber.widen, raw.column)."""
+    return re.escape(dumps(prop).decode()) + "[ \t\n\r]*:[ \t\n\r]*-0[ \t\n\r,}]"
 
 
 def sql_type(logical: Logical) -> str:

@@ -311,3 +311,15 @@ def test_minus_zero_with_keys_repeated(tmp_path, lane):
         (2, "5.0"),
         (3, "7.0"),
     ]
+
+
+def test_widen_reads_a_line_again_when_an_escape_spells_the_key() -> None:
+    """The record's key written `\\u0061mt` and a document's `"amt":1.5`: the float's text is
+    found after a key of that name, but not the record's own, so the line is read again."""
+    from types import SimpleNamespace
+
+    from tapwell.targets.duckdb.plainnumber import _Lines
+
+    line = b'{"type":"RECORD","stream":"s","record":{"\\u0061mt":1.50,"doc":{"amt":1.5}}}'
+    batch = SimpleNamespace(texts=[line])
+    assert _Lines(batch, [(1.5,)], None).written([1.5], "amt") == ["1.50"]  # type: ignore[arg-type]
