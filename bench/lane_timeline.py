@@ -9,7 +9,8 @@ its size, and when it goes (the target deletes it after its commit). Printed per
 when the tap opened and announced it, when the target had committed it and how long after its
 BATCH message that was (the target behind the tap when that grows); then the tap's exit, the
 target's exit, the tail between them (the target alone: its last loads and the close's
-checkpoint) and each process's CPU s (os.wait4). The load is checked as bench.lane_pipe_ab does.
+checkpoint), how long the tap waited for the target at max_pending_files (the gaps past 30 ms
+between a BATCH message and the next file's opening) and each process's CPU s (os.wait4). The load is checked as bench.lane_pipe_ab does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from typing import Any
 
 from bench.lane_pipe_ab import BIN, HERE, configs, digest
 
+# A gap longer than this between a file's BATCH message and the next file's opening is the tap
+# waiting at max_pending_files (it writes only a STATE line in between; the look is every 5 ms).
+WAIT = 0.03
 Seen = dict[str, list[float]]  # a spool file's name: [first seen, largest size, gone]
 
 
@@ -98,15 +102,20 @@ def run(rows: int, d: Path, bin_dir: str, env: dict[str, str]) -> None:
     for name, status in (("tap", tap_status), ("target", target_status)):
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{name} failed: {(d / (name + '.err')).read_text()[-500:]}")
+    waited, last = 0.0, None
     for i, (at, path) in enumerate(batches):
         opened, size, gone = seen.get(os.path.basename(path), [0.0, 0.0, 0.0])
         print(
             f"  file {i + 1:2d}: {size / 2**20:5.1f} MB, opened {opened:6.3f} s, announced "
             f"{at:6.3f} s, committed by {gone:6.3f} s (+{gone - at:.3f})"
         )
+        if last is not None and opened - last > WAIT:
+            waited += opened - last
+        last = at
     print(
         f"  tap exit {tap_end:.3f} s ({_cpu(tap_use):.3f} CPU s), target exit {end:.3f} s "
-        f"({_cpu(target_use):.3f} CPU s), tail {end - tap_end:.3f} s, load "
+        f"({_cpu(target_use):.3f} CPU s), tail {end - tap_end:.3f} s, the tap waited "
+        f"{waited:.3f} s, load "
         f"{os.getloadavg()[0]:.1f}; {digest(d)}"
     )
 
