@@ -13,6 +13,9 @@ the whole command's CPU is os.wait4's. `--cache cold` (bench.embedded's case: a 
 folder each run, so no cached `--about`) removes `.tapwell/` and the state before each run,
 `warm` keeps `.tapwell/` (a project's second run). `--python NAME=PYTHON` (repeatable): runs of
 each interpreter (say a base worktree's .venv/bin/python) alternate, and medians are per name.
+`--demo`: `make demo`'s run instead (`python -m tapwell.runner.demo` in the worktree of each
+PYTHON, PYTHON/../../..), as a first load (warehouse/demo.duckdb and state/demo.json removed)
+and as a re-run, in turn; `--rows` and `--cache` then do not apply.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ from tapwell.runner import cli
 T_IMPORTED, CPU_IMPORTED = time.time(), time.process_time()
 PHASES = [
     ("tapwell.runner.cli", "_project", "project file (tapwell.yml)"),
+    ("tapwell.runner.demo", "load_project", "project file (tapwell.yml)"),
+    ("tapwell.runner.demo", "run_integration", "run_integration"),
     ("tapwell.runner.cli", "_warn_growth", "growth warnings (catalog)"),
     ("tapwell.runner.cli", "run_integration", "run_integration"),
     ("tapwell.runner.run", "open_backend", "open state store"),
@@ -103,22 +108,39 @@ for where, attr, label in PHASES:
         break
     if owner is not None:
         timed(owner, attr, label)
-sys.argv = ["tapwell", *sys.argv[1:]]
-cli.main()
+if os.environ.get("TIMELINE_DEMO"):
+    sys.argv = ["tapwell-demo"]
+    from tapwell.runner import demo
+    timed(demo, "_counts", "demo: rows counted")
+    demo.main()
+else:
+    sys.argv = ["tapwell", *sys.argv[1:]]
+    cli.main()
 """
 
 
+DEMO_FIRST = ("warehouse/demo.duckdb", "warehouse/demo.duckdb.wal", "state/demo.json")
+
+
 def one_run(python: str, project: Path, cache: str) -> dict:
-    """One `tapwell run`, its events and the figures measured from the outside."""
-    for name in ("state", "w.duckdb", "w.duckdb.wal", *((".tapwell",) if cache == "cold" else ())):
+    """One `tapwell run` (or demo: `cache` is then "first load" or "re-run"), its events and the
+    figures measured from the outside."""
+    demo = cache in ("first load", "re-run")
+    if demo:
+        gone = DEMO_FIRST if cache == "first load" else ()
+    else:
+        gone = ("state", "w.duckdb", "w.duckdb.wal", *((".tapwell",) if cache == "cold" else ()))
+    for name in gone:
         path = project / name
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
-    env = {**os.environ, "TIMELINE_OUT": out}
+    env = {**os.environ, "TIMELINE_OUT": out, "TIMELINE_DEMO": "1" if demo else ""}
     argv = [python, "-c", WRAPPER, "--project", str(project), "run", "bench", "--full-refresh"]
     t0 = time.time()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -129,7 +151,7 @@ def one_run(python: str, project: Path, cache: str) -> dict:
     data = json.loads(Path(out).read_text())
     os.unlink(out)
     data.update(t0=t0, t1=t1, cpu_total=usage.ru_utime + usage.ru_stime)
-    wrong = embedded.check_duckdb(project / "w.duckdb", ROWS[0])
+    wrong = [] if demo else embedded.check_duckdb(project / "w.duckdb", ROWS[0])
     if wrong:
         sys.exit(f"bench.run_timeline: wrong load: {wrong}")
     return data
@@ -176,32 +198,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON")
     p.add_argument("--cache", choices=("cold", "warm"), default="cold")
     p.add_argument("--each", action="store_true", help="print each run's timeline")
+    p.add_argument("--demo", action="store_true", help="time `make demo`'s run instead")
     args = p.parse_args(argv)
     ROWS[0] = args.rows
     pythons = dict(x.split("=", 1) for x in args.python) or {"this": sys.executable}
     base = Path(tempfile.mkdtemp(prefix="run-timeline-"))
-    embedded.WORK_DIR[0] = base
-    csv_path = embedded.data.csv_file(args.rows)
-    tap_cfg, catalog = embedded.tap_files(csv_path)
-    projects = {}
-    for name in pythons:
-        d = base / name
-        d.mkdir()
-        projects[name] = embedded.run_project(d, tap_cfg, catalog)
-        if args.cache == "warm":
-            one_run(pythons[name], projects[name], "warm")  # fills .tapwell/
+    projects, kinds = {}, ["first load", "re-run"] if args.demo else [args.cache]
+    if args.demo:
+        projects = {n: Path(py).parent.parent.parent for n, py in pythons.items()}
+    else:
+        embedded.WORK_DIR[0] = base
+        tap_cfg, catalog = embedded.tap_files(embedded.data.csv_file(args.rows))
+        for name in pythons:
+            (base / name).mkdir()
+            projects[name] = embedded.run_project(base / name, tap_cfg, catalog)
+            if args.cache == "warm":
+                one_run(pythons[name], projects[name], "warm")  # fills .tapwell/
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    runs: dict[str, list[dict[str, tuple[float, float, float]]]] = {n: [] for n in pythons}
+    runs: dict[str, list[dict[str, tuple[float, float, float]]]] = {
+        f"{n}, {k}": [] for n in pythons for k in kinds
+    }
     for i in range(args.repeat):
         for name, python in pythons.items():
-            data = one_run(python, projects[name], args.cache)
-            runs[name].append(phases(data))
-            if args.each:
-                print(f"--- {name}, run {i + 1}\n{each(data)}", flush=True)
+            for kind in kinds:
+                data = one_run(python, projects[name], kind)
+                runs[f"{name}, {kind}"].append(phases(data))
+                if args.each:
+                    print(f"--- {name}, {kind}, run {i + 1}\n{each(data)}", flush=True)
     print(f"load average after:  {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{args.rows:,} rows, cache {args.cache}, medians of {args.repeat} (seconds)")
+    what = "make demo" if args.demo else f"{args.rows:,} rows"
+    print(f"{what}, medians of {args.repeat} (seconds)")
     for name, rounds in runs.items():
-        print(f"\n{name} ({pythons[name]})")
+        print(f"\n{name} ({pythons[name.split(', ')[0]]})")
         print(f"{'phase':<34}{'wall':>8}{'runner CPU':>12}{'children CPU':>14}")
         labels = list(dict.fromkeys(k for r in rounds for k in r))
         for label in labels:
