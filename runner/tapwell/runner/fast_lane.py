@@ -102,10 +102,13 @@ def _about_json(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
 
 
 def _formats(info: dict[str, Any], guess: bool) -> list[str]:
-    if "batch" not in (info.get("capabilities") or []):
+    """The BATCH formats a connector's --about lists; a `capabilities` or `batch_formats` that is
+    no list (a connector's own shape, or a damaged cache) is read as not listed."""
+    capabilities = info.get("capabilities")
+    if not isinstance(capabilities, list) or "batch" not in capabilities:
         return []
     listed = info.get("batch_formats")
-    if not listed:
+    if not isinstance(listed, list) or not listed:
         # singer-sdk connectors list `batch` without formats: they speak jsonl, but an SDK
         # target loads BATCH records without its RECORD-path type conversions (date-times stay
         # text), so only `fast_lane: on` sends them files, never auto
