@@ -67,7 +67,7 @@ def cached_probe(
     root: Path,
     file: str,
     argv: list[str],
-    option: str,
+    option: str | list[str],
     read: Callable[[subprocess.CompletedProcess[bytes]], Any],
     valid: Callable[[Any], bool],
 ) -> Any:
@@ -81,20 +81,22 @@ def cached_probes(
     root: Path,
     file: str,
     argvs: list[list[str]],
-    option: str,
+    option: str | list[str],
     read: Callable[[subprocess.CompletedProcess[bytes]], Any],
     valid: Callable[[Any], bool],
 ) -> list[Any]:
     """cached_probe of several commands, those not kept asked at the same time: each is a Python
     start-up of a connector (about 0.1 s), and the tap's and the target's `--about` before a first
-    run were a fifth of a 300,000-row load."""
-    keys = [orjson.dumps(_stamp(argv, root)).decode() for argv in argvs]
+    run were a fifth of a 300,000-row load. `option`: one word or several (`--about --format
+    json`), part of the key."""
+    options = [option] if isinstance(option, str) else list(option)
+    keys = [orjson.dumps([*_stamp(argv, root), options]).decode() for argv in argvs]
     project_path, user_path = cache_paths(root, file)
     project, user = read_cache(project_path), read_cache(user_path)
     cache = {**user, **project}
     answers = [cache[k] if k in cache and valid(cache[k]) else None for k in keys]
     asking = {
-        i: _start([*argv, option], root)
+        i: _start([*argv, *options], root)
         for i, (argv, key) in enumerate(zip(argvs, keys, strict=True))
         if not (key in cache and valid(cache[key]))
     }
