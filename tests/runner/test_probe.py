@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -195,3 +197,21 @@ def test_an_editable_connector_in_its_own_venv_is_asked_again_when_its_source_ch
     os.utime(cli, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert _ask(tmp_path, [str(script)]) == "about v2, a new capability"
     assert _ask(tmp_path, as_module) == "about v2, a new capability"
+
+
+def test_two_runs_asking_at_the_same_time_keep_both_answers(tmp_path: Path) -> None:
+    """Each run rewrote the cache files from what it read before asking: the slower one dropped
+    the answer the faster one had kept meanwhile (two integrations started together, found
+    walking the audit: 2 of 4 answers in the user's file, every time)."""
+    slow = _script(tmp_path / "tap-slow", "about slow")
+    slow.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(0.6)\nprint('about slow')\n")
+    fast = _script(tmp_path / "tap-fast", "about fast")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = threading.Thread(target=_ask, args=(tmp_path / "one", [str(slow)]))
+    first.start()
+    time.sleep(0.2)  # the slow run has read the (empty) files and is asking
+    assert _ask(tmp_path / "two", [str(fast)]) == "about fast"
+    first.join()
+    kept = orjson.loads((probe.user_cache_dir() / "p.json").read_bytes())
+    assert sorted(kept.values()) == ["about fast", "about slow"]

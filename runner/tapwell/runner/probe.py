@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import fcntl
 import glob
 import hashlib
 import importlib.machinery
@@ -106,11 +107,18 @@ def cached_probes(
         if done is not None:
             answers[i] = heard[keys[i]] = read(done)
     if heard:
-        keep(project_path, orjson.dumps({**project, **heard}, option=_INDENT))
-        user = {k: v for k, v in user.items() if k not in heard}
-        newest = list({**user, **heard}.items())[-USER_KEPT:]
-        keep(user_path, orjson.dumps(dict(newest), option=_INDENT))
+        rewrite(
+            project_path,
+            lambda: orjson.dumps({**read_cache(project_path), **heard}, option=_INDENT),
+        )
+        rewrite(user_path, lambda: _newest(read_cache(user_path), heard))
     return answers
+
+
+def _newest(kept: dict[str, Any], heard: dict[str, Any]) -> bytes:
+    """The user's cache file with `heard` added last, the newest USER_KEPT answers."""
+    older = {k: v for k, v in kept.items() if k not in heard}
+    return orjson.dumps(dict(list({**older, **heard}.items())[-USER_KEPT:]), option=_INDENT)
 
 
 _INDENT = orjson.OPT_INDENT_2
@@ -122,6 +130,18 @@ def keep(path: Path, data: bytes) -> None:
     each fsync on a busy disk. A folder that cannot be written keeps nothing."""
     with contextlib.suppress(OSError):
         atomic_write(path, data, 0o644, durable=False)
+
+
+def rewrite(path: Path, content: Callable[[], bytes]) -> None:
+    """keep(path, content()), with `content` reading the file again under a lock beside it
+    (.NAME.lock): two runs that asked at the same time (two integrations, two projects) each
+    rewrote the file from what it held before either wrote, and the first one's answers were
+    lost. A folder that cannot be written keeps nothing."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f".{path.name}.lock", "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            keep(path, content())
 
 
 def _stamp(argv: list[str], root: Path) -> list[Any]:
