@@ -16,7 +16,6 @@ from typing import Any
 
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
@@ -185,7 +184,7 @@ class PostgresLoader:
         covers a property that is not a column, which is said once."""
         table = self.tables.get(spec.name)
         if spec.name in self.nested:  # nested: checked and split from the dicts at load
-            return as_read()
+            return children.row_encoder(self, self.nested[spec.name])
         if table is None:
             return None
         columns = [(prop, col, merge.column_type(table, col)) for prop, col in table.props.items()]

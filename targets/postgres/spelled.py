@@ -22,6 +22,21 @@ Respell = Callable[[dict[str, Any], bytes], dict[str, Any]]
 NUMBER_AFTER = re.compile(
     rb"[ \t\r\n]*:[ \t\r\n]*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)[ \t\r\n]*[,}]"
 )
+# A fraction of two digits or more ending in 0 (`1.50`, not `1.0`), up to the delimiter after it
+FRACTION_ZERO = re.compile(rb"\.[0-9]*[0-9]0[,\]}\s]")
+# digits as "9", e/E as "e", anything else " ": an exponent's "9e" (`1E5`, `1.5e3`)
+_EXPONENTS = bytes(
+    ord("9") if c in b"0123456789" else ord("e") if c in b"eE" else 32 for c in range(256)
+)
+
+
+def may_differ(line: bytes) -> bool:
+    """Whether a line may hold a float whose text (`orjson.dumps`) has another scale than the
+    line's own text of it: only a fraction ending in 0 (`1.50`, 1.5) or an exponent (`1E5`,
+    100000.0; `1250e-2`, 12.5) can. A float's own text otherwise has at most 15 digits (more go
+    to the exact reader: tapwell.singer.wire.needs_exact), which its shortest text spells with
+    the same places after the point (`1.0` as 1.0, `0.000001` as 1e-6: 6 places either way)."""
+    return FRACTION_ZERO.search(line) is not None or b"9e" in line.translate(_EXPONENTS)
 
 
 def scale(number: bytes) -> int:
@@ -62,6 +77,8 @@ def plain_respeller(props: Collection[str], documents: Respell | None) -> Respel
     def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
         if documents is not None:
             record = documents(record, line)
+        if not may_differ(line):  # the usual line: one regex and one translate, in C
+            return record
         if b"\\" in line:
             return again(record, line)
         spelled: dict[str, Any] | None = None
@@ -86,5 +103,23 @@ def plain_respeller(props: Collection[str], documents: Respell | None) -> Respel
                 spelled = {}
             spelled[prop] = JsonNumber(own.decode())
         return record if spelled is None else {**record, **spelled}
+
+    return respell
+
+
+def whole_respeller() -> Respell:
+    """RowEncoder.respell for a `nested: tables` stream whose root or child tables have an
+    unconstrained numeric or a JSON column: its records are split at load from dicts, the plain
+    numbers anywhere in them (an object flattened into the root table, an array's child table),
+    so a line that may hold a number whose float text differs from its own (`may_respell`: a
+    superset of `may_differ`, with `-0` and `0.000001` for documents) has its whole record read
+    again, every fraction and exponent as a JsonNumber (its text as written), as the csv lane
+    and the RECORD lines of a stream without nesting store it."""
+
+    def respell(record: dict[str, Any], line: bytes) -> dict[str, Any]:
+        if not may_respell(line):
+            return record
+        again = loads_spelled(line).get("record")
+        return again if type(again) is dict else record
 
     return respell
