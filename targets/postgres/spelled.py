@@ -1,21 +1,31 @@
 """A plain number's text for an unconstrained `numeric` column (a `number` without multipleOf,
 x-scale or x-precision): PostgreSQL keeps the scale of the text it is given (`1.50` stays 1.50),
-so the column is given the source's text, as the csv lane gives it the file's field. A stream
-with no multipleOf is read with floats (tapwell.singer.wire.loads), whose text is the shortest
-that reads back (`1.50` as 1.5, `1E5` as 100000.0): a record holding a float for such a column
-whose line may spell a number otherwise (`may_respell`) and does not hold the float's text after
-the key (`"amount":1.5,`, wherever the line holds the key: target_lanes.everywhere) has those
-properties read again from its line, each number a JsonNumber (a Decimal: its text as written)."""
+so the column is given the source's text, as the csv lane gives it the file's field. RECORD lines
+are read with floats (tapwell.singer.wire.loads), whose text is the shortest that reads back
+(`1.50` as 1.5, `1E5` as 100000.0), so:
+
+- without nesting, a batch's rows are encoded from the floats and `PlainTexts` puts the lines'
+  own texts into them a thousand rows at a time, before they are sent: one look over the joined
+  lines finds the few that may hold such a number (`may_differ`'s test), and only those are
+  read key by key (or again, as `plain_respeller` does, when a key is escaped or written twice);
+- with `nested: tables`, a record that may hold one is read again whole (`whole_respeller`), so
+  its root and child tables get every number as written.
+
+Each such number is a JsonNumber (a Decimal: its text as written) or its text in the row."""
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Collection
+from itertools import accumulate
 from typing import Any
 
 import orjson
 from tapwell.sdk.target_lanes import everywhere
-from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
+from tapwell.singer.wire import JsonNumber, dumps, loads, loads_spelled, may_respell
+
+from .encode import NULL
 
 Respell = Callable[[dict[str, Any], bytes], dict[str, Any]]
 # a JSON number after a key (`"amount": 1.50,`), up to the delimiter that ends it
@@ -123,3 +133,129 @@ def whole_respeller() -> Respell:
         return again if type(again) is dict else record
 
     return respell
+
+
+def _suspect(own: bytes) -> bool:
+    """Whether a number's text may be stored otherwise from its float (`may_differ`'s test for
+    one number): an exponent, or a fraction of two digits or more ending in 0."""
+    if b"e" in own or b"E" in own:
+        return True
+    point = own.find(b".")
+    return point >= 0 and own[-1] == 48 and len(own) - point > 2  # 48: "0"
+
+
+def as_read_line(record: dict[str, Any], line: bytes) -> dict[str, Any]:
+    """RowEncoder.respell that keeps the record: PlainTexts reads the lines later."""
+    return record
+
+
+class PlainTexts:
+    """A plain number's text for an unconstrained numeric column, put into a batch's COPY rows
+    after they were encoded from floats, a thousand rows at a time (before the rows are sent:
+    `feed`) and at load (`patch`), from the RECORD lines the loop keeps (RowEncoder.keep_lines).
+
+    One look over the rows' joined lines (`FRACTION_ZERO` and the exponent translate, in C)
+    finds the few lines that may hold such a number (`may_differ`'s test); in each, a usual
+    line (no backslash, each column's key once) has the text after the key put into the row
+    field as it stands (`1.50`, `1E5`, which PostgreSQL reads as the csv lane's field); any
+    other line is read again and respelled as `plain_respeller` does, key by key."""
+
+    def __init__(self, columns: list[tuple[str, str, str]], props: Collection[str]) -> None:
+        wanted = set(props)
+        # a key as the line writes it -> (its field in a row, its property)
+        self.fields = {dumps(p): (j, p) for j, (p, _, _) in enumerate(columns) if p in wanted}
+        self.respell = plain_respeller(list(wanted), None) or as_read_line
+        # id(batch) -> [batch, how many of its rows were looked at], until its load
+        self.progress: dict[int, list[Any]] = {}
+        self.encoder: Any = None  # the RowEncoder made with `feed` (PostgresLoader.load asks)
+
+    def feeding(self, feed: Callable[[Any], None] | None) -> Callable[[Any], None]:
+        """RowEncoder.feed: the rows patched, then `feed` (the streamed COPY's), if any."""
+
+        def patched(batch: Any) -> None:
+            self.patch(batch)
+            if feed is not None:
+                feed(batch)
+
+        return patched
+
+    def patch(self, batch: Any, last: bool = False) -> None:
+        """Put the texts into the rows of `batch` read since the last call (`last`: at its load,
+        after which it is forgotten)."""
+        seen = self.progress.get(id(batch))
+        if seen is None or seen[0] is not batch:
+            seen = self.progress[id(batch)] = [batch, 0]
+        if last:
+            del self.progress[id(batch)]
+        rows, texts = batch.records, batch.texts
+        start, end = seen[1], len(rows)
+        if start >= end or len(texts) < end:
+            return
+        seen[1] = end
+        part = texts[start:end]
+        try:
+            data = b"".join(part)  # (lines end in `}`: no number runs on into the next)
+        except TypeError:  # a record that came without its line (no text to read)
+            part = [t or b"" for t in part]
+            data = b"".join(part)
+        ends: list[int] | None = None
+        looked: set[int] = set()
+        for found in (self._fractions(data), self._exponents(data)):
+            for at in found:
+                if ends is None:
+                    ends = list(accumulate(map(len, part)))
+                i = bisect_right(ends, at)
+                if i not in looked:
+                    looked.add(i)
+                    self._line(rows, start + i, part[i])
+
+    @staticmethod
+    def _fractions(data: bytes) -> Any:
+        return (m.start() for m in FRACTION_ZERO.finditer(data))
+
+    @staticmethod
+    def _exponents(data: bytes) -> Any:
+        spelled = data.translate(_EXPONENTS)
+        at = spelled.find(b"9e")
+        while at >= 0:
+            yield at
+            at = spelled.find(b"9e", at + 2)
+
+    def _line(self, rows: list[Any], index: int, line: bytes) -> None:
+        row = rows[index]
+        if row is None:  # refused: its error is the load's
+            return
+        if b"\\" in line:
+            return self._again(rows, index, line)
+        fields: list[str] | None = None
+        for key, (j, _) in self.fields.items():
+            at = line.find(key)
+            if at < 0:
+                continue
+            if line.find(key, at + 1) >= 0:  # which one is the record's own: read it again
+                return self._again(rows, index, line)
+            found = NUMBER_AFTER.match(line, at + len(key))
+            if found is None or not _suspect(found.group(1)):
+                continue
+            if fields is None:
+                fields = row.split("\t")  # (COPY text escapes a tab inside a value)
+            if fields[j] != NULL:  # NULL: the key is a document's, the record has none
+                fields[j] = found.group(1).decode()
+        if fields is not None:
+            rows[index] = "\t".join(fields)
+
+    def _again(self, rows: list[Any], index: int, line: bytes) -> None:
+        """A line with escapes or a key twice: its record read again, respelled key by key."""
+        message = loads(line)
+        record = message.get("record") if type(message) is dict else None
+        if type(record) is not dict:  # a jsonl file's line made a RECORD line by the loop
+            return
+        spelled = self.respell(record, line)
+        if spelled is record:
+            return
+        fields = rows[index].split("\t")
+        for j, prop in self.fields.values():
+            value = spelled.get(prop)
+            if value is not record.get(prop) and fields[j] != NULL:
+                fields[j] = str(value)
+        rows[index] = "\t".join(fields)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from helpers.pg_target import query, run_target, schema, state
-from tapwell.targets.postgres.spelled import may_differ, scale
+from tapwell.sdk.target import Batch
+from tapwell.singer.wire import loads
+from tapwell.targets.postgres.spelled import PlainTexts, may_differ, plain_respeller, scale
 
 # the texts of the audit test, and more exponents and zeros
 TEXTS = [
@@ -148,3 +151,87 @@ def test_a_line_may_differ_finds_every_float_stored_otherwise() -> None:
             if type(value) is float:
                 assert scale(orjson.dumps(value)) == scale(text.encode()), (text, line)
     assert passed > 10000  # most spellings are ones a float writes back
+
+
+def _stored(text: str) -> tuple[Any, ...]:
+    """What PostgreSQL's numeric makes of a COPY field: its value and scale (NULL as None)."""
+    if text == "\\N":
+        return (None,)
+    return (Decimal(text), scale(text.encode()))
+
+
+def _field(value: Any) -> str:
+    """A row field as target-postgres's encoder writes a number (encode._as_number)."""
+    if value is None:
+        return "\\N"
+    return repr(value) if type(value) is float else str(value)
+
+
+def _random_line(rng: random.Random, i: int) -> str:
+    """A RECORD line with plain numbers `a` and `b`, spelled every way, beside a document that
+    may hold the same keys, an escaped key, blanks, a null, a missing property."""
+    parts = [f'"id":{i}']
+    for key in ("a", "b"):
+        roll = rng.random()
+        if roll < 0.1:
+            continue  # not in the record (the document may still hold the key)
+        spelled = "null" if roll < 0.2 else _spelling(rng)
+        written = f'"\\u00{ord(key):02x}"' if rng.random() < 0.1 else f'"{key}"'
+        blank = rng.choice(["", "", " "])
+        parts.append(f"{written}{blank}:{blank}{spelled}")
+    if rng.random() < 0.3:
+        parts.append(f'"doc":{{"{rng.choice("ab")}":{_spelling(rng)}}}')
+    if rng.random() < 0.1:
+        parts.append('"s":"say \\"a\\":1.50"')
+    rng.shuffle(parts)
+    return '{"type":"RECORD","stream":"t","record":{' + ",".join(parts) + "}}\n"
+
+
+def test_plain_texts_put_into_rows_what_a_line_by_line_respell_gives() -> None:
+    """PlainTexts, a thousand rows at a time, against plain_respeller line by line (the rule
+    before 2026-12-07's per-batch look): the same value and scale in every field, for random
+    lines (escaped keys, a key in a document too, blanks, nulls)."""
+    rng = random.Random(7)
+    columns = [("id", "id", "bigint"), ("a", "a", "numeric"), ("b", "b", "numeric")]
+    per_line = plain_respeller(["a", "b"], None)
+    assert per_line is not None
+    lines = [_random_line(rng, i).encode() for i in range(5000)]
+    records = [loads(line)["record"] for line in lines]
+    rows = ["\t".join(_field(r.get(p)) for p, _, _ in columns) for r in records]
+    batch = Batch(spec=None)  # type: ignore[arg-type]
+    texts = PlainTexts(columns, ["a", "b"])
+    for end in (1000, 1000, 2500, 5000):  # as the loop feeds it, then at load
+        start = len(batch.records)
+        batch.records.extend(rows[start:end])
+        batch.texts.extend(lines[start:end])
+        texts.patch(batch, last=end == 5000)
+    assert not texts.progress  # forgotten after its load
+    for line, record, row in zip(lines, records, batch.records, strict=True):
+        wanted = [_field(v) for v in (per_line(record, line).get(p) for p, _, _ in columns)]
+        assert [_stored(f) for f in row.split("\t")] == [_stored(f) for f in wanted], line
+
+
+@pytest.mark.services
+def test_rows_streamed_while_read_get_their_texts_too(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """2,500 rows: the first thousands are COPYed while the batch is read (stream.py), patched
+    a thousand at a time before they are sent; the rest at load; a second run merges them."""
+    texts = [f"{i}.{i % 100:02d}" if i % 7 else f"{i}E-2" for i in range(2500)]
+    lines = [
+        f'{{"type":"RECORD","stream":"t","record":{{"id":{i},"amount":{t},"net":{i}.5}}}}'
+        for i, t in enumerate(texts)
+    ]
+    messages: list[Any] = [schema("t", FLAT, ["id"]), *lines, state({"p": 1})]
+    for _ in range(2):
+        done = run_target({**pg_db, "batch_size_rows": 100000}, messages, tmp_path)
+        assert done.returncode == 0, done.stderr
+        stored = query(pg_db, "SELECT amount::text, net::text FROM t ORDER BY id")
+        own = query(
+            pg_db,
+            "SELECT t::numeric::text, n::numeric::text FROM unnest(%s::text[], %s::text[]) "
+            "WITH ORDINALITY AS x(t, n, o) ORDER BY o",
+            (texts, [f"{i}.5" for i in range(2500)]),
+        )
+        assert stored == own
+    assert stored[10] == ("10.10", "10.5") and stored[7] == ("0.07", "7.5")
