@@ -203,15 +203,16 @@ class PlainTexts:
             part = [t or b"" for t in part]
             data = b"".join(part)
         ends: list[int] | None = None
-        looked: set[int] = set()
+        again: set[int] = set()  # lines read again whole: their other numbers too
         for found in (self._fractions(data), self._exponents(data)):
             for at in found:
                 if ends is None:
                     ends = list(accumulate(map(len, part)))
                 i = bisect_right(ends, at)
-                if i not in looked:
-                    looked.add(i)
-                    self._line(rows, start + i, part[i])
+                if i not in again and self._number(
+                    rows, start + i, part[i], at - ends[i] + len(part[i])
+                ):
+                    again.add(i)
 
     @staticmethod
     def _fractions(data: bytes) -> Any:
@@ -221,28 +222,35 @@ class PlainTexts:
     def _exponents(data: bytes) -> Any:
         return (m.start() for m in _EXPONENT.finditer(data.translate(_EXPONENTS)))
 
-    def _line(self, rows: list[Any], index: int, line: bytes) -> None:
+    def _number(self, rows: list[Any], index: int, line: bytes, at: int) -> bool:
+        """The number at `at` in a line, which may be stored otherwise from its float: into its
+        row's field when it is the value of a column's key, that key written once (else the
+        record's own is not known: the line is read again whole, and True is returned)."""
         row = rows[index]
         if row is None:  # refused: its error is the load's
-            return
-        if b"\\" in line:
-            return self._again(rows, index, line)
-        fields: list[str] | None = None
-        for key, (j, _) in self.fields.items():
-            at = line.find(key)
-            if at < 0:
-                continue
-            if line.find(key, at + 1) >= 0:  # which one is the record's own: read it again
-                return self._again(rows, index, line)
-            found = NUMBER_AFTER.match(line, at + len(key))
-            if found is None or not _suspect(found.group(1)):
-                continue
-            if fields is None:
-                fields = row.split("\t")  # (COPY text escapes a tab inside a value)
-            if fields[j] != NULL:  # NULL: the key is a document's, the record has none
-                fields[j] = found.group(1).decode()
-        if fields is not None:
+            return True
+        if b"\\" in line:  # a key may be escaped
+            self._again(rows, index, line)
+            return True
+        colon = line.rfind(b":", 0, at)
+        found = NUMBER_AFTER.match(line, colon) if colon > 0 else None
+        if found is None or not found.start(1) <= at < found.end(1):
+            return False  # no property's value: an array's element, or text in a string
+        end = colon
+        while line[end - 1] in b" \t\r\n":
+            end -= 1
+        key = line[line.rfind(b'"', 0, end - 1) : end]
+        field = self.fields.get(key)
+        if field is None or not _suspect(found.group(1)):
+            return False
+        if line.count(key) > 1:  # which one is the record's own: read it again
+            self._again(rows, index, line)
+            return True
+        fields = row.split("\t")  # (COPY text escapes a tab inside a value)
+        if fields[field[0]] != NULL:  # NULL: the key is a document's, the record has none
+            fields[field[0]] = found.group(1).decode()
             rows[index] = "\t".join(fields)
+        return False
 
     def _again(self, rows: list[Any], index: int, line: bytes) -> None:
         """A line with escapes or a key twice: its record read again, respelled key by key."""

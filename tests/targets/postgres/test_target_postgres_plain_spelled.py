@@ -183,6 +183,8 @@ def _random_line(rng: random.Random, i: int) -> str:
         parts.append(f'"doc":{{"{rng.choice("ab")}":{_spelling(rng)}}}')
     if rng.random() < 0.1:
         parts.append('"s":"say \\"a\\":1.50"')
+    if rng.random() < 0.1:  # a number's text in a string, and in an array
+        parts.append(f'"t":"b: {_spelling(rng)}, c","arr":[{_spelling(rng)}, {_spelling(rng)}]')
     rng.shuffle(parts)
     return '{"type":"RECORD","stream":"t","record":{' + ",".join(parts) + "}}\n"
 
@@ -190,7 +192,7 @@ def _random_line(rng: random.Random, i: int) -> str:
 def test_plain_texts_put_into_rows_what_a_line_by_line_respell_gives() -> None:
     """PlainTexts, a thousand rows at a time, against plain_respeller line by line (the rule
     before 2026-12-07's per-batch look): the same value and scale in every field, for random
-    lines (escaped keys, a key in a document too, blanks, nulls)."""
+    lines (escaped keys, a key in a document too, blanks, nulls, numbers in strings and arrays)."""
     rng = random.Random(7)
     columns = [("id", "id", "bigint"), ("a", "a", "numeric"), ("b", "b", "numeric")]
     per_line = plain_respeller(["a", "b"], None)
