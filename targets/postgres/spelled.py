@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Collection
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import Any
 
 import orjson
@@ -197,6 +197,7 @@ class PlainTexts:
             return
         seen[1] = end
         part = texts[start:end]
+        texts[start:end] = repeat(None, end - start)  # looked at: free them as they go
         try:
             data = b"".join(part)  # (lines end in `}`: no number runs on into the next)
         except TypeError:  # a record that came without its line (no text to read)
