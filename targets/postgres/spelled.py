@@ -148,6 +148,12 @@ def _suspect(own: bytes) -> bool:
     return point >= 0 and own[-1] == 48 and len(own) - point > 2  # 48: "0"
 
 
+def _same_scale(own: bytes) -> bool:
+    """Whether an exponent's float is written (its shortest text, as encode.py writes it) with the
+    scale of its own text, so its row keeps it (`4.002125e-2` and 0.04002125: 8 places)."""
+    return (b"e" in own or b"E" in own) and scale(own) == scale(repr(float(own)).encode())
+
+
 def as_read_line(record: dict[str, Any], line: bytes) -> dict[str, Any]:
     """RowEncoder.respell that keeps the record: PlainTexts reads the lines later."""
     return record
@@ -242,14 +248,15 @@ class PlainTexts:
             end -= 1
         key = line[line.rfind(b'"', 0, end - 1) : end]
         field = self.fields.get(key)
-        if field is None or not _suspect(found.group(1)):
+        own = found.group(1)
+        if field is None or not _suspect(own) or _same_scale(own):
             return False
         if line.count(key) > 1:  # which one is the record's own: read it again
             self._again(rows, index, line)
             return True
         fields = row.split("\t")  # (COPY text escapes a tab inside a value)
         if fields[field[0]] != NULL:  # NULL: the key is a document's, the record has none
-            fields[field[0]] = found.group(1).decode()
+            fields[field[0]] = own.decode()
             rows[index] = "\t".join(fields)
         return False
 
