@@ -5,6 +5,7 @@ the order alternates), each into a fresh DuckDB file. Figures per run: the CPU s
 os.wait4) of the tap and of the target, the pipeline's wall, and the target's tail (how long it
 ran after the tap had exited: its last file's load, commit and close). Each load is checked
 against the first one row by row, the _sdc_ columns aside (each run's own version and times).
+`--env-b KEY=VALUE` adds to build B's environment: an experiment's switch A/B in one build.
 
     python -m bench.lane_pipe_ab --rows 1000000 --pairs 4 \
         --a /work/wt-x-base/.venv/bin --b .venv/bin
@@ -61,8 +62,12 @@ def configs(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> tuple[Pa
     return tap, catalog, target
 
 
-def run(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> dict[str, float]:
-    """One tap-csv | target-duckdb of build `bin_dir`: CPU s of each, wall, the target's tail."""
+def run(
+    rows: int, d: Path, bin_dir: str, extra: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, float]:
+    """One tap-csv | target-duckdb of build `bin_dir` (with `env` added to both processes'
+    environment): CPU s of each, wall, the target's tail."""
+    env = {**os.environ, **env} if env else None
     tap_cfg, catalog, target_cfg = configs(rows, d, bin_dir, extra)
     start = time.perf_counter()
     with (d / "tap.err").open("wb") as tap_err, (d / "target.err").open("wb") as target_err:
@@ -70,6 +75,7 @@ def run(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> dict[str, fl
             [f"{bin_dir}/tap-csv", "--config", str(tap_cfg), "--catalog", str(catalog)],
             stdout=subprocess.PIPE,
             stderr=tap_err,
+            env=env,
         )
         with (d / "state.jsonl").open("wb") as out:
             target = subprocess.Popen(
@@ -77,6 +83,7 @@ def run(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> dict[str, fl
                 stdin=tap.stdout,
                 stdout=out,
                 stderr=target_err,
+                env=env,
             )
         assert tap.stdout is not None
         tap.stdout.close()
@@ -131,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--b", default=str(BIN), help="build B's bin folder")
     p.add_argument("--pairs", type=int, default=4)
     p.add_argument("--config", default="{}", help="extra target settings (JSON)")
+    p.add_argument(
+        "--env-b", action="append", default=[], help="KEY=VALUE in build B's environment"
+    )
     args = p.parse_args(argv)
+    env_b = dict(item.split("=", 1) for item in args.env_b)
     extra = json.loads(args.config)
     figures: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
     before = os.getloadavg()[0]
@@ -139,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.pairs):
         for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
             d = args.work_dir / f"run-{name}"
-            f = run(args.rows, d, args.a if name == "A" else args.b, extra)
+            build = args.a if name == "A" else args.b
+            f = run(args.rows, d, build, extra, env_b if name == "B" else None)
             figures[name].append(f)
             got = digest(d)
             first = first or got

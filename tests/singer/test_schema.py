@@ -210,3 +210,27 @@ def test_calendar_date_times_still_pass(value: str) -> None:
     compile_checker("s", {"properties": {"t": {"type": "string", "format": "date-time"}}})(
         {"t": value}, 1
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        (b'{"id": 1.0000000000000000001}', "1.0000000000000000001"),  # not whole: never rounded
+        (b'{"id": 1.50}', "1.50"),
+        (b'{"id": 1E5}', None),  # a whole number: taken
+        (b'{"id": -2.5e-1}', "-2.5e-1"),
+    ],
+)
+def test_a_refused_number_is_shown_as_the_source_wrote_it(line: bytes, shown: str | None) -> None:
+    """The error line shows JSON's text of a number read exactly, not `Decimal('1.50')`."""
+    from tapwell.singer.wire import loads_spelled
+
+    check = compile_checker("orders", SCHEMA, ["id"])
+    record = {**GOOD, **loads_spelled(line)}
+    if shown is None:
+        check(record, 7)
+        return
+    with pytest.raises(ProtocolError) as err:
+        check(record, 7)
+    assert f"field 'id': {shown} is not integer" in str(err.value)
+    assert "Decimal" not in str(err.value)

@@ -421,10 +421,19 @@ def _check_for(prop: dict[str, Any]) -> Check | None:
                 if multiple is not None and _is_number(value) and not multiple(value):
                     return step_problem(prop, value)
                 return None
-        shown = repr(value) if len(repr(value)) < 60 else repr(value)[:57] + "..."
-        return f"{shown} is not {expected}"
+        return f"{shown(value)} is not {expected}"
 
     return check
+
+
+def shown(value: Any) -> str:
+    """A refused value as the error line shows it: a number as JSON writes it (`1.50`, not
+    `Decimal('1.50')`: the user wrote JSON), anything else as Python's repr, cut at 60."""
+    if isinstance(value, Decimal):  # wire.JsonNumber keeps the source's text
+        text = getattr(value, "text", None) or str(value)
+    else:
+        text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
 
 
 _EXACT_TYPES: dict[str, frozenset[type]] = {
