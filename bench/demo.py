@@ -9,7 +9,9 @@ pays: `python -c pass` and `python -c "import duckdb, pyarrow"` (median wall). T
 shared, so the load average is printed before and after and the anchors give the ratios.
 
 `--project NAME=DIR` (repeatable) measures other checkouts in the same run, interleaved (say a
-baseline worktree); `--pythonpath NAME=PATH` runs that one with PYTHONPATH=PATH.
+baseline worktree); `--python NAME=PYTHON` runs that one with its own interpreter (the
+worktree's .venv/bin/python, whose editable install imports that worktree's code);
+`--pythonpath NAME=PATH` runs that one with PYTHONPATH=PATH.
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.demo", description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--project", action="append", default=[], metavar="NAME=DIR")
+    p.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON")
     p.add_argument("--pythonpath", action="append", default=[], metavar="NAME=PATH")
     args = p.parse_args(argv)
     projects = dict(x.split("=", 1) for x in args.project) or {"this": str(HERE.parent)}
     paths = dict(x.split("=", 1) for x in args.pythonpath)
+    pythons = dict(x.split("=", 1) for x in args.python)
     python = sys.executable
-    demo = [python, "-m", "tapwell.runner.demo"]
     results: dict[str, list[tuple[float, float, float]]] = {}
     anchors: dict[str, list[float]] = {"python -c pass": [], "import duckdb, pyarrow": []}
     print(f"load average before: {_load()}", flush=True)
@@ -73,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
                         "state/demo.json",
                     ):
                         (root / f).unlink(missing_ok=True)
+                demo = [pythons.get(name, python), "-m", "tapwell.runner.demo"]
                 wall, cpu, out = _timed(demo, root, env)
                 found = FINISHED.search(out)
                 finished = float(found.group(1)) if found else float("nan")

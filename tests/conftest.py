@@ -37,6 +37,20 @@ POSTGRES = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_user_cache_for_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's own user cache folder (tapwell.runner.probe.user_cache_dir), for this process
+    and the `tapwell` processes tests start: a test run never reads or writes the user's
+    ~/.cache/tapwell (tests/runner gives each test its own besides)."""
+    before = os.environ.get("TAPWELL_CACHE_DIR")
+    os.environ["TAPWELL_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if before is None:
+        os.environ.pop("TAPWELL_CACHE_DIR", None)
+    else:
+        os.environ["TAPWELL_CACHE_DIR"] = before
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `services` every test whose fixtures (direct or through other fixtures) need a server."""
     for item in items:

@@ -19,16 +19,19 @@ from tapwell.sdk import nested
 from tapwell.sdk.nested_split import (
     Bounded,
     RowMaker,
+    as_read,
     compile_splitter,
     is_position,
     split_batch,
 )
-from tapwell.sdk.target import Batch, StreamSpec
+from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError
 
 from . import ddl
 from .encode import formatter_for
 from .merge import column_type
+from .spelled import whole_respeller
+from .types import family
 
 if TYPE_CHECKING:
     from .loader import PostgresLoader
@@ -52,6 +55,19 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
         )
         made.key_props = []  # its rows replace the parent's old ones: COPY, no merge
     return tables
+
+
+def row_encoder(loader: PostgresLoader, tables: nested.NestedStream) -> RowEncoder:
+    """The stream's records kept as read (nested_split.as_read), each with its numbers as its
+    line spells them when a root or child table has an unconstrained numeric or a JSON column
+    (spelled.whole_respeller: `1.50` stays 1.50 there, as without nesting)."""
+    kept = as_read()
+    types = [
+        t for spec in _specs(tables).values() for t in loader.tables[spec.name].columns.values()
+    ]
+    if not any(t == "numeric" or family(t) in ("json", "jsonb") for t in types):
+        return kept
+    return RowEncoder(kept.encode, respell=whole_respeller())
 
 
 def _drop_columns(loader: PostgresLoader, schema: str, table: str, columns: list[str]) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 from psycopg import sql
 from tapwell.sdk import nested
-from tapwell.sdk.nested_split import as_read
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
@@ -31,7 +30,7 @@ from .encode import Nul, compile_row_encoder, plain_check
 from .files import load_files
 from .merge import STAGE, UNCHANGED
 from .owners import Owners
-from .spelled import plain_respeller
+from .spelled import PlainTexts, as_read_line
 from .stream import Streamer
 from .types import family, pg_type, wider
 
@@ -78,6 +77,8 @@ class PostgresLoader:
         self.nested: dict[str, nested.NestedStream] = {}  # streams loaded with nested: tables
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.passes: dict[str, Any] = {}  # a nested stream's splitter per table (nested_copy.py)
+        # a stream's plain numbers' texts for its rows (spelled.PlainTexts), when it has any
+        self.plain_texts: dict[str, PlainTexts | None] = {}
         self.state_table_ready = False
         self.schemas_made: set[str] = set()
         self.owners = Owners(self.state_schema, self.state_table)
@@ -185,7 +186,7 @@ class PostgresLoader:
         covers a property that is not a column, which is said once."""
         table = self.tables.get(spec.name)
         if spec.name in self.nested:  # nested: checked and split from the dicts at load
-            return as_read()
+            return children.row_encoder(self, self.nested[spec.name])
         if table is None:
             return None
         columns = [(prop, col, merge.column_type(table, col)) for prop, col in table.props.items()]
@@ -201,16 +202,26 @@ class PostgresLoader:
         key = operator.itemgetter(*keys) if keys else None
         # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
         documents = [prop for prop, _, t in columns if family(t) in ("json", "jsonb")]
-        # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv lane)
+        respell = respeller(documents) if documents else None
+        # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv
+        # lane), put into the rows a thousand at a time from the lines the loop keeps
         plain = [prop for prop, _, t in columns if t == "numeric"]
-        return RowEncoder(
+        texts = PlainTexts(columns, plain) if plain else None
+        self.plain_texts[spec.name] = texts
+        feed = None if self.streamer.broken else self.streamer.feed
+        made = RowEncoder(
             encode,
             key,
             columns,
-            None if self.streamer.broken else self.streamer.feed,
+            feed if texts is None else texts.feeding(feed),
             compile_row_encoder(columns, check, clean=True, nul=table.nul),
-            respell=plain_respeller(plain, respeller(documents) if documents else None),
+            # (with a respell the loop gives a jsonl BATCH file's lines too)
+            respell=respell if texts is None else respell or as_read_line,
+            keep_lines=texts is not None,
         )
+        if texts is not None:
+            texts.encoder = made
+        return made
 
     def _ensure_schema(self, cur: Any, schema: str) -> None:
         if schema in self.schemas_made:
@@ -231,6 +242,10 @@ class PostgresLoader:
     def load(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """Every batch and the state row, in one transaction."""
         with errors_mapped(self.conn, "cannot commit the batch"):
+            for batch in batches:  # every row as it will be sent, before the rest is
+                texts = self.plain_texts.get(batch.spec.name)
+                if texts is not None and batch.encoder is texts.encoder:
+                    texts.patch(batch, last=True)
             with self.conn.cursor() as cur:
                 streamed = self.streamer.settle(cur, batches)
                 for batch in batches:

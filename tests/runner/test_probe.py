@@ -76,3 +76,65 @@ def test_an_editable_connector_is_asked_again_when_its_source_changes(
     assert ask() == "about v2, a new capability"
     assert ask() == "about v2, a new capability"
     assert len(orjson.loads((tmp_path / ".tapwell" / "p.json").read_bytes())) == 2
+
+
+def _script(path: Path, says: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\nimport sys\nprint({says!r})\n")
+    path.chmod(0o755)
+    return path
+
+
+def _ask(root: Path, argv: list[str]) -> object:
+    return cached_probe(root, "p.json", argv, "--about", _count, bool)
+
+
+def test_a_new_project_asks_nothing_a_project_of_this_user_asked(tmp_path: Path) -> None:
+    """The answers are kept in the user's cache folder too: a fresh project (bench.embedded's,
+    a new checkout) does not start the connector again (each project asked on its own before)."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "conn.py"
+    script.write_text(f"open({str(calls)!r}, 'a').write('x')\nprint('about')\n")
+    argv = [sys.executable, str(script)]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    assert _ask(tmp_path / "one", argv) == "about"
+    assert _ask(tmp_path / "two", argv) == "about"
+    assert calls.read_text() == "x"
+    assert (probe.user_cache_dir() / "p.json").exists()
+
+
+def test_a_connector_found_on_path_is_asked_again_when_it_is_replaced(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A command named without a folder is stamped as PATH finds it (its key was the name alone,
+    and a reinstalled connector's old answer stayed)."""
+    bin_dir = tmp_path / "bin"
+    exe = _script(bin_dir / "tap-pathy", "about v1")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert _ask(tmp_path, ["tap-pathy"]) == "about v1"
+    _script(exe, "about v2, reinstalled")
+    assert _ask(tmp_path, ["tap-pathy"]) == "about v2, reinstalled"
+
+
+def test_a_connector_of_another_size_is_asked_again_even_with_the_same_time(
+    tmp_path: Path,
+) -> None:
+    """Size is in the key beside the modification time (a copy that keeps times, `cp -p`)."""
+    exe = _script(tmp_path / "tap-sized", "about v1")
+    st = exe.stat()
+    assert _ask(tmp_path, [str(exe)]) == "about v1"
+    _script(exe, "about v2, longer")
+    os.utime(exe, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _ask(tmp_path, [str(exe)]) == "about v2, longer"
+
+
+def test_relative_commands_of_two_projects_are_two_connectors(tmp_path: Path) -> None:
+    """`bin/tap` of two projects, alike in size and time, share no answer: the key holds the
+    real path of what the probe runs, from the project's folder."""
+    one = _script(tmp_path / "one" / "bin" / "tap", "about one")
+    two = _script(tmp_path / "two" / "bin" / "tap", "about two")
+    st = one.stat()
+    os.utime(two, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _ask(tmp_path / "one", ["bin/tap"]) == "about one"
+    assert _ask(tmp_path / "two", ["bin/tap"]) == "about two"

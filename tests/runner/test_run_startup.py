@@ -160,3 +160,21 @@ def test_a_state_the_last_checkpoint_saved_is_recorded_without_writing_it_again(
     assert os.stat(store.path("n")).st_ino != inode
     assert store.get("n") == {"bookmarks": {"s": {"id": 2}}}
     assert len(store.state_history("n")) == 2
+
+
+def test_a_copy_of_a_checked_project_file_is_not_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passes are kept in the user's cache folder too, keyed by the file's bytes: a new
+    folder with the same tapwell.yml (bench.embedded's, a fresh clone) skips the schema check."""
+    checks: list[object] = []
+    real = project_schema.validate_project
+    monkeypatch.setattr(
+        project_schema, "validate_project", lambda raw, src="": checks.append(raw) or real(raw, src)
+    )
+    raw = {"integrations": {"n": {"tap": "tap-csv", "target": "target-jsonl"}}}
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        Proj(tmp_path / name).write(raw).load()
+    assert len(checks) == 1
+    assert (tmp_path / "two" / ".tapwell").exists() is False  # nothing new kept there

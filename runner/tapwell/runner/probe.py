@@ -1,11 +1,14 @@
 """Ask a connector something once per version: `ARGV OPTION` (`--about`, `--help`) is run the
-first time, and what the caller reads from its output is kept in a JSON file under .tapwell/,
-keyed by the command, the modification times of its files (a reinstalled connector is asked
-again) and, for a Python connector run by this interpreter (a console script, `python -m`), the
-modification times and sizes of its package's module files: an editable install's script never
-changes while its source does, and its answer then went stale until .tapwell/ was cleared. The
-fast lane's negotiation and state recovery read `--about` (capabilities.json), a run reads which
-catalog flag an older tap takes from `--help` (catalog_flags.json)."""
+first time, and what the caller reads from its output is kept in a JSON file under the project's
+.tapwell/ and in this user's cache folder shared by every project (user_cache_dir: a new project,
+or a CronJob's fresh copy of one, asks nothing a project of this machine asked before), keyed by
+the command, the path, size and modification time of each of its files, the executable found on
+PATH included (a reinstalled connector is asked again) and, for a Python connector run by this
+interpreter (a console script, `python -m`), the modification times and sizes of its package's
+module files: an editable install's script never changes while its source does, and its answer
+then went stale until .tapwell/ was cleared. The fast lane's negotiation and state recovery read
+`--about` (capabilities.json), a run reads which catalog flag an older tap takes from `--help`
+(catalog_flags.json)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import importlib.machinery
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +31,33 @@ import orjson
 from tapwell.runner.statestore import atomic_write
 
 PROBE_TIMEOUT = 30  # seconds
+CACHE_ENV = "TAPWELL_CACHE_DIR"  # this user's cache folder (user_cache_dir)
+USER_KEPT = 64  # answers kept in a file of the user's cache folder, the newest
+
+
+def user_cache_dir() -> Path:
+    """The cache folder every project of this user shares: $TAPWELL_CACHE_DIR, else
+    $XDG_CACHE_HOME/tapwell, else ~/.cache/tapwell. What is kept there is keyed by what it
+    depends on (the connector's files, the project file's bytes), never by the project."""
+    given = os.environ.get(CACHE_ENV)
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tapwell"
+
+
+def cache_paths(root: Path, file: str) -> tuple[Path, Path]:
+    """Cache file FILE of the project at `root` (.tapwell/FILE), and of this user."""
+    return root / ".tapwell" / file, user_cache_dir() / file
+
+
+def read_cache(path: Path) -> dict[str, Any]:
+    """A cache file's answers; {} when it is missing or not a JSON object (asked again)."""
+    try:
+        cache = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
 
 
 def cached_probe(
@@ -54,29 +85,30 @@ def cached_probes(
     """cached_probe of several commands, those not kept asked at the same time: each is a Python
     start-up of a connector (about 0.1 s), and the tap's and the target's `--about` before a first
     run were a fifth of a 300,000-row load."""
-    keys = [orjson.dumps(_stamp(argv)).decode() for argv in argvs]
-    cache_path = root / ".tapwell" / file
-    try:
-        cache = orjson.loads(cache_path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        cache = {}
-    if not isinstance(cache, dict):
-        cache = {}
+    keys = [orjson.dumps(_stamp(argv, root)).decode() for argv in argvs]
+    project_path, user_path = cache_paths(root, file)
+    project, user = read_cache(project_path), read_cache(user_path)
+    cache = {**user, **project}
     answers = [cache[k] if k in cache and valid(cache[k]) else None for k in keys]
     asking = {
         i: _start([*argv, option], root)
         for i, (argv, key) in enumerate(zip(argvs, keys, strict=True))
         if not (key in cache and valid(cache[key]))
     }
-    deadline, heard = time.monotonic() + PROBE_TIMEOUT, False
+    deadline, heard = time.monotonic() + PROBE_TIMEOUT, {}
     for i, proc in asking.items():
         done = _finish(proc, deadline)
         if done is not None:
-            answers[i] = cache[keys[i]] = read(done)
-            heard = True
+            answers[i] = heard[keys[i]] = read(done)
     if heard:
-        keep(cache_path, orjson.dumps(cache, option=orjson.OPT_INDENT_2))
+        keep(project_path, orjson.dumps({**project, **heard}, option=_INDENT))
+        user = {k: v for k, v in user.items() if k not in heard}
+        newest = list({**user, **heard}.items())[-USER_KEPT:]
+        keep(user_path, orjson.dumps(dict(newest), option=_INDENT))
     return answers
+
+
+_INDENT = orjson.OPT_INDENT_2
 
 
 def keep(path: Path, data: bytes) -> None:
@@ -87,11 +119,27 @@ def keep(path: Path, data: bytes) -> None:
         atomic_write(path, data, 0o644, durable=False)
 
 
-def _stamp(argv: list[str]) -> list[Any]:
-    """The cache key of a command: itself, the modification times of its files, and a digest of
-    the module files it runs (`_sources`; "" when they cannot be told)."""
-    files = [a for a in argv if os.path.isfile(a)]
-    return [argv, [os.stat(a).st_mtime_ns for a in files], _sources(argv, files)]
+def _stamp(argv: list[str], root: Path) -> list[Any]:
+    """The cache key of a command: itself, the real path, size and modification time of each of
+    its files (relative ones as the probe finds them, from the project's folder; the executable
+    as PATH finds it), and a digest of the module files it runs (`_sources`; "" when they cannot
+    be told)."""
+    files = [f for i, a in enumerate(argv) if (f := _file_of(a, root, i == 0)) is not None]
+    stamps = []
+    for path in files:
+        st = os.stat(path)
+        stamps.append([os.path.realpath(path), st.st_size, st.st_mtime_ns])
+    return [argv, stamps, _sources(argv, files)]
+
+
+def _file_of(arg: str, root: Path, executable: bool) -> str | None:
+    """`arg` as the file the probe (run in `root`) would open, or None when it names none: an
+    executable without a folder in its name is found on PATH, as the probe finds it."""
+    if executable and os.sep not in arg:
+        path = shutil.which(arg)
+    else:
+        path = os.path.join(root, arg)  # `arg` itself when absolute
+    return path if path is not None and os.path.isfile(path) else None
 
 
 _IMPORT = re.compile(rb"^from ([\w.]+) import ", re.MULTILINE)

@@ -378,29 +378,35 @@ def _names_not_text(raw: Any) -> list[str]:
 
 CHECKED_FILE = "checked-projects.json"  # under the project's .tapwell/
 CHECKED_KEPT = 8  # versions of tapwell.yml remembered as valid
+CHECKED_KEPT_USER = 64  # in this user's cache folder, of every project (probe.user_cache_dir)
 
 
 def checked_once(raw: Any, source: str, text: bytes, root: Path, parser: str) -> None:
     """validate_project, unless these exact bytes of the project file passed it before with this
     schema and this YAML `parser` (its version: the same bytes then make the same `raw`). Passes
-    are kept in .tapwell/checked-projects.json, failures never; a folder that cannot be written
-    only means checking every time. Integration names that are not text are refused each time
+    are kept in .tapwell/checked-projects.json and in this user's cache folder (keyed by the
+    bytes alone: a new copy of the project is not checked again), failures never; a folder that
+    cannot be written only means checking again. Integration names that are not text are refused each time
     (a pass kept before this check existed does not hide them)."""
     unquoted = _names_not_text(raw)
     if unquoted:
         raise ConfigError(f"{source}: " + "; ".join(unquoted))
     schema = orjson.dumps(PROJECT_SCHEMA, option=orjson.OPT_SORT_KEYS)
     key = hashlib.sha256(b"\0".join([parser.encode(), schema, text])).hexdigest()
-    path = root / ".tapwell" / CHECKED_FILE
+    from tapwell.runner.probe import cache_paths, keep
+
+    paths = cache_paths(root, CHECKED_FILE)  # the project's, and this user's (every project's)
+    kept = [_kept_keys(p) for p in paths]
+    if any(key in k for k in kept):
+        return
+    validate_project(raw, source)
+    for path, keys, most in zip(paths, kept, (CHECKED_KEPT, CHECKED_KEPT_USER), strict=True):
+        keep(path, orjson.dumps([k for k in keys if k != key][-(most - 1) :] + [key]))
+
+
+def _kept_keys(path: Path) -> list[str]:
     try:
         kept = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        kept = []
-    kept = [k for k in kept if isinstance(k, str)] if isinstance(kept, list) else []
-    if key in kept:
-        return
-    validate_project(raw, source)
-    kept = [k for k in kept if k != key][-(CHECKED_KEPT - 1) :] + [key]
-    from tapwell.runner.probe import keep
-
-    keep(path, orjson.dumps(kept))
+        return []
+    return [k for k in kept if isinstance(k, str)] if isinstance(kept, list) else []
