@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tapwell.sdk import nested
+from tapwell.sdk.nested import TablePlan
 from tapwell.singer.wire import JsonNumber, loads_spelled
 
 # Where a line may write a bare -0 (a number, not -0.5 or 2024-01-05): `-0` then what may end a
@@ -79,12 +79,12 @@ class Spot:
         return spot
 
 
-def spots(root: nested.TablePlan, plain: dict[str, set[str]]) -> Spot | None:
+def spots(root: TablePlan, plain: dict[str, set[str]]) -> Spot | None:
     """The places in a record of the plain-number columns `plain` (each table's, by its plan
     name), or None when there are none."""
     top, found = Spot(), False
 
-    def visit(table: nested.TablePlan, element: Spot) -> None:
+    def visit(table: TablePlan, element: Spot) -> None:
         nonlocal found
         for column in table.columns:
             if column.name in plain.get(table.name, ()):
