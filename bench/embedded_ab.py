@@ -13,7 +13,7 @@ number and no JSON document column, which the raw lane takes without looking for
 runs (raw.Plan.digits). `--plain amount` loads it with those properties' multipleOf and
 maximum taken out (a plain number, as a singer-sdk tap sends a NUMERIC: a DOUBLE column,
 plainnumber.py; then the row count and the notes are checked). Reported per target: every run's CPU s (user + sys of the target process and
-its children, os.wait4), the median and best, the median wall s and peak RSS, and the load
+its children, os.wait4), the median and best, every run's wall s and their median, the peak RSS, and the load
 average before and after.
 """
 
@@ -137,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.rounds):
         for name, binary in targets if r % 2 == 0 else reversed(targets):
             runs[name].append(run_once(binary, singer, args.rows, settings, not dropped))
-            print(f"round {r + 1} {name}: {runs[name][-1][0]:.2f} CPU s", file=sys.stderr)
+            cpu, wall, rss = runs[name][-1]
+            print(
+                f"round {r + 1} {name}: {cpu:.2f} CPU s, {wall:.2f} s wall, {rss:.0f} MB",
+                file=sys.stderr,
+            )
     after = os.getloadavg()
     print(
         f"{singer.name}: rows {args.rows}, rounds {args.rounds}, "
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name}: CPU median {statistics.median(cpu):.2f} best {min(cpu):.2f} "
             f"[{' '.join(f'{c:.2f}' for c in cpu)}], wall median "
-            f"{statistics.median(w for _, w, _ in got):.2f}, peak RSS "
+            f"{statistics.median(w for _, w, _ in got):.2f} "
+            f"[{' '.join(f'{w:.2f}' for _, w, _ in got)}], peak RSS "
             f"{max(m for _, _, m in got):.0f} MB"
         )
     return 0

@@ -74,12 +74,17 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 note("sql " + " ".join(sql.split()[:3])[:40], start)
 
+        def cursor(self) -> Connection:  # a second connection (load_ahead), timed too
+            return Connection(self._con.cursor())
+
         def __getattr__(self, name: str) -> Any:
             return getattr(self._con, name)
 
     connect = loader.connect
     loader.connect = lambda path: Connection(connect(path))  # type: ignore[assignment]
     timed(loader.DuckDBLoader, "load", thread_cpu=True)
+    if hasattr(loader.DuckDBLoader, "_check_ahead"):  # a batch's lines checked before its turn
+        timed(loader.DuckDBLoader, "_check_ahead", thread_cpu=True)
     timed(raw, "lines_table")
     timed(target_loop.TargetLoop, "_wait_behind")
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,7 +32,7 @@ from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
 
-from . import children_sql, ddl, raw, stage
+from . import children_sql, ddl, nested_zero, raw, stage
 
 if TYPE_CHECKING:
     from .loader import DuckDBLoader
@@ -223,12 +223,25 @@ def row_encoder(loader: DuckDBLoader, spec: StreamSpec) -> RowEncoder:
     of its tables) its line spells otherwise than the reader writes them back (`1.50`, `1E5`,
     `-0`) has the properties holding them read again from the line, every number as it was
     written (tapwell.sdk.target_lanes.respeller), as the flat paths do."""
-    props = document_props(loader, loader.nested[spec.name])
+    tables = loader.nested[spec.name]
+    props = document_props(loader, tables)
     return replace(
         as_read(),
         raw=loader.nested_sql.get(spec.name) is not None,
-        respell=respeller(props) if props else None,
+        respell=nested_zero.signer(
+            _plain_spots(loader, tables), respeller(props) if props else None
+        ),
     )
+
+
+def _plain_spots(loader: DuckDBLoader, tables: nested.NestedStream) -> nested_zero.Spot | None:
+    """Where a record holds the stream's plain-number columns (nested_zero.spots)."""
+    specs = _specs(tables)
+    plain = {}
+    for name, spec in specs.items():
+        table = loader.tables[spec.name]
+        plain[name] = {table.staged[j].prop for j in table.plain}
+    return nested_zero.spots(tables.plan, plain)
 
 
 def document_props(loader: DuckDBLoader, tables: nested.NestedStream) -> list[str]:
@@ -285,8 +298,11 @@ def _load_lines(
     con = loader.con
     lines = raw.arrow_lines(batch.records)
     con.register(raw.LINES, lines)
+    signed = nested_zero.signed_lines(batch.records) if plan.doubles else None
+    if signed is not None:  # a line writes a number -0: read as -0.0 (nested_zero.py)
+        con.register(children_sql.SIGNED, raw.arrow_lines(signed))
     try:
-        for sql, params in children_sql.statements(plan, uuid.uuid4().hex):
+        for sql, params in children_sql.statements(plan, uuid.uuid4().hex, signed is not None):
             con.execute(sql, params)
     except duckdb.Error as exc:  # the load rolls back, the temporary tables with it
         raise SyncError(
@@ -294,7 +310,9 @@ def _load_lines(
             f"DuckDB could not split the batch's lines: {str(exc).splitlines()[0]}"
         ) from None
     con.unregister(raw.LINES)
-    del lines
+    if signed is not None:
+        con.unregister(children_sql.SIGNED)
+    del lines, signed
     found = con.execute(children_sql.refused(plan)).fetchone()
     if found is None or found[0]:
         _drop(loader, plan)

@@ -12,6 +12,13 @@ there (as the Python check does), and an object whose keys SQL would read differ
 written twice) is refused. A batch where anything is refused is decoded and split in Python
 instead (children.load), which names the problem in its usual one line.
 
+A RECORD line may write a plain number's -0.0 as `-0`, which DuckDB's JSON reader (as orjson)
+reads as the integer 0. A batch whose lines hold such a `-0` outside a string (a bytes
+search per line: nested_zero.py) has its root read from its lines with each of those
+written `-0.0` (`statements(..., signed=True)`; the line's own text still decides what a document
+holds): a DOUBLE column gets -0.0 as the flat paths give it; a document holding `-0` and an
+integer column given `-0` go the Python way (which keeps both: nested_zero.signer).
+
 A stream goes the Python way always when one of its tables has a column of a kind raw.column
 does not check (time, unions of kinds, an open `{}`), `required` properties, `_sdc_unchanged`,
 or property names SQL cannot tell apart (empty, or differing only in case, in one object).
@@ -31,6 +38,7 @@ from . import raw
 from .stage import UNCHANGED, StagedColumn
 
 TEMP = "temp.main._tapwell_nested_"  # + the table's position in plan.walk()
+SIGNED = "_tapwell_nested_signed"  # the batch's lines with each bare -0 written -0.0 (n, j)
 VERSION_COLUMN = "_sdc_table_version"
 
 
@@ -61,6 +69,7 @@ class Table:
     columns: list[tuple[str, str]]
     arrays: dict[str, str]
     params: int = 0  # 1: the load id is the parameter of `create` (the root's)
+    signed: str = ""  # the root's `create` reading SIGNED's lines (nested_zero.signed_lines)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class Plan:
     keys: list[str]  # the root temp's key columns (k0, ...): the children's source keys
     source: dict[str, list[tuple[str, str]]]  # child stream -> (its column, root temp's key)
     keyed: bool  # the root has key properties (k0, ... in its temp), merged last one wins
+    doubles: bool = False  # a table has a DOUBLE column (a `-0` in a line may be -0.0 there)
 
 
 class _Select:
@@ -129,6 +139,7 @@ class _Planner:
         self.arrays: dict[int, str] = {}  # child index -> its array text column, in the parent
         self.present: dict[int, str] = {}  # staged index -> whether its key is in its object
         self.keys: dict[int, str] = {}  # staged index -> its key in its object
+        self.signed = ""  # the root's base SELECT reading SIGNED's lines
 
     def plan(self) -> Plan:
         root = self.tables[0]
@@ -141,7 +152,8 @@ class _Planner:
                 source[spec.name] = [
                     (root.source_columns[k], keys[n]) for n, k in enumerate(root.source_keys)
                 ]
-        return Plan(out, keys, source, bool(root.key_properties))
+        doubles = any(c.sqltype == "DOUBLE" for cols in self.staged.values() for c in cols)
+        return Plan(out, keys, source, bool(root.key_properties), doubles)
 
     def tree(self, table: nested.TablePlan, columns: dict[str, int]) -> _Node:
         """The element's keys as a tree: objects, leaves (by staged index) and arrays."""
@@ -172,10 +184,18 @@ class _Planner:
         keys = [f"k{n}" for n in range(len(root.source_keys))]
         self.present, self.keys = {}, {}
         if table.depth == 0:
+            head = (
+                "SELECT n AS _n, ?::VARCHAR AS _load, d, "
+                "try(json_transform({read}, {structure})) AS ok, "
+                "len(try(json_keys(d, '$.record'))) AS _nk0 FROM "
+            )
             select = _Select(
-                f"SELECT n AS _n, ?::VARCHAR AS _load, d, try(json_transform(d, {{structure}})) AS ok, "
-                f"len(try(json_keys(d, '$.record'))) AS _nk0 "
-                f"FROM (SELECT n, try(decode(j)) AS d FROM {raw.LINES})"
+                head.replace("{read}", "d") + f"(SELECT n, try(decode(j)) AS d FROM {raw.LINES})"
+            )
+            self.signed = (  # the same lines, json_transform reading their SIGNED writing
+                head.replace("{read}", "s")
+                + f"(SELECT n, try(decode(l.j)) AS d, try(decode(s.j)) AS s FROM {raw.LINES} AS l "
+                f"JOIN {SIGNED} AS s USING (n))"
             )
             carried = []
         else:
@@ -200,6 +220,7 @@ class _Planner:
         if table.depth == 0:
             structure = self.record(select, top, bad, texts, arrays)
             select.base = select.base.replace("{structure}", _lit(structure))
+            self.signed = self.signed.replace("{structure}", _lit(structure))
         elif table.scalar:
             if top.leaf is None:
                 raise _Refused(table.name)
@@ -370,11 +391,15 @@ class _Planner:
             out.append(f"_l{table.depth - 1}")
         out += list(arrays.values())
         out.append(f"({' OR '.join(bad) or 'false'}) AS _bad")
-        create = (
-            f"CREATE OR REPLACE TEMP TABLE {TEMP}{i} AS SELECT {', '.join(out)} "
-            f"FROM ({select.sql()})"
-        )
-        return Table(spec.name, f"{TEMP}{i}", create, columns, arrays, int(table.depth == 0))
+        create = f"CREATE OR REPLACE TEMP TABLE {TEMP}{i} AS SELECT {', '.join(out)} FROM "
+        signed = ""
+        if table.depth == 0:
+            unsigned, select.base = select.base, self.signed
+            signed = f"{create}({select.sql()})"
+            select.base = unsigned
+        create = f"{create}({select.sql()})"
+        params = int(table.depth == 0)
+        return Table(spec.name, f"{TEMP}{i}", create, columns, arrays, params, signed)
 
     def respelled(self, j: int) -> str:
         """SQL: whether DuckDB's text of document r{j} is not its line's (a number such as 1.50
@@ -415,9 +440,12 @@ def _twice(nk: str, given: list[str], keys: str) -> str:
     return f"CASE WHEN {nk} > {found} THEN len(list_distinct({keys})) < {nk} ELSE false END"
 
 
-def statements(p: Plan, load_id: str) -> list[tuple[str, list[str]]]:
-    """The statements (with their parameters) that fill every table's temporary table."""
-    return [(t.create, [load_id] * t.params) for t in p.tables]
+def statements(p: Plan, load_id: str, signed: bool = False) -> list[tuple[str, list[str]]]:
+    """The statements (with their parameters) that fill every table's temporary table; the
+    root's reading SIGNED's lines too when `signed` (nested_zero.signed_lines)."""
+    return [
+        ((t.signed if signed and t.params else t.create), [load_id] * t.params) for t in p.tables
+    ]
 
 
 def rows(p: Plan, t: Table, version: int | None, dedupe: bool) -> tuple[str, list[str]]:

@@ -49,11 +49,12 @@ MEMORY_LIMIT = "256MB"
 # 327); 256MB gave 372 MB (uncheckpointed rows are held in memory).
 CHECKPOINT_THRESHOLD = "64MB"
 THREADS = 2
-# DuckDB's threads for a load that runs beside the reader (overlap_loads). On a quiet 2-core
-# machine 2 gave the lower wall time (300,000 orders records, three interleaved pairs: 2.52 /
-# 2.86 / 2.52 s against 2.69 / 3.01 / 2.74 s with 1) for ~10% more CPU; on a busy machine 1 used
-# less CPU (the reader's thread wants a core of its own). Set 1 where cores are shared.
-OVERLAP_THREADS = 2
+# DuckDB's threads for a load that runs beside the reader (overlap_loads). Since the next batch's
+# lines are read and checked while the load before it commits (DuckDBLoader.load_ahead), two
+# statements run beside the reader: with 1 thread each the three take the 2 cores, with 2 they
+# cost more CPU for no wall time (README "A batch loads while the next is read"). Before that, 2
+# gave the lower wall time on a quiet machine (one load at a time beside the reader).
+OVERLAP_THREADS = 1
 # DuckDB's threads for a load of csv BATCH files, during which the tap writes the next file: 1
 # leaves the tap (the lane's critical path) a core of its own. tap-csv | target-duckdb, csv lane,
 # interleaved against 2 (2026-12-06 21:50, load 6-6.6 on 2 cores): 300,000 orders rows, target
@@ -149,7 +150,7 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         type=("integer", "string"),
         parse=whole_number(1),
         help="DuckDB's threads for a load that runs while the next batch is read (overlap_loads: "
-        "the reader takes a core of its own); `threads` is for the others",
+        "the reader and the next batch's check take the other core); `threads` is for the others",
     )
     batch_threads: int = setting(
         BATCH_THREADS,
@@ -169,7 +170,8 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         True,
         parse=lambda value, key: flag(value, key, DIALECT),
         help="A full batch is loaded and committed in a second thread while the next one is "
-        "read (its STATE still printed only after its commit); false: read, then load, in turn",
+        "read, and that one's lines are checked while it commits (STATE lines still printed in "
+        "order, each only after its commit); false: read, then load, in turn",
     )
     batch_size_rows: int = setting(
         BATCH_ROWS,

@@ -169,7 +169,7 @@ def column(
     if base in INTEGER_TYPES and "number" in real:
         return made(*_whole_number(sqltype))
     if base in INTEGER_TYPES:
-        good = _as_its_text(f"{{v}} IS NOT NULL AND {WHOLE}")
+        good = _as_its_text(f"{{v}} IS NOT NULL AND {WHOLE_TEXT}")
         return made(cast, good, f"a whole number a {sqltype} holds")
     digits = _step_digits(prop) if "number" in real else None
     if base == "DECIMAL":
@@ -177,7 +177,7 @@ def column(
         # the text cast with room for 38 digits (as many before the point as the column has):
         # a value the column would round differs from it (not when p is 38: no room is left)
         good = f"{{v}} IS NOT NULL AND {{v}} = TRY_CAST({{t}} AS DECIMAL(38,{38 - (p - s)}))"
-        good += f" AND {WHOLE if real == {'integer'} else NUMBER_TEXT}"
+        good += f" AND {WHOLE_TEXT if real == {'integer'} else NUMBER_TEXT}"
         what = f"a number a {sqltype} holds exactly ({p - s} digits before the point, {s} after)"
         if digits is not None and (p == 38 or digits < s):
             good += f" AND {_within_digits(digits)}"
@@ -272,6 +272,13 @@ def _within_digits(k: int) -> str:
         f"(strpos({{t}}, '.') = 0 OR length({{t}}) - strpos({{t}}, '.') <= {int(k)})"
     )
     return f"(CASE WHEN {plain} THEN true ELSE {exact} END)"
+
+
+# Whether text {t} is a whole number as an integer property's JSON text may spell it: digits
+# (told first: most are), or a JSON number with no digit after the point once its exponent and
+# trailing zeros are counted ('1.0', '1E+3', '10E-1'), which RECORD lines load as 1 and 1000 and
+# DuckDB's cast reads exactly (it rounds a fraction, 1.5 to 2: refused here).
+WHOLE_TEXT = f"({WHOLE} OR ({NUMBER_TEXT} AND {_within_digits(0)}))"
 
 
 def _step_words(prop: dict[str, Any], k: int) -> str:

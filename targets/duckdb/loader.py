@@ -17,7 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import re
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +54,24 @@ class Table:
     staged: list[stage.StagedColumn] = field(default_factory=list)  # the stream's properties
     raw: raw.Plan | None = None  # how its RECORD lines are read in SQL (raw.py), if they can be
     plain: tuple[int, ...] = ()  # staged columns of plain numbers, made exact as needed
-    fresh: set[str] = field(default_factory=set)  # columns the last load made exact (plainnumber)
+    # columns a load behind the reader made exact -> how many of the table's next batches may
+    # have been read before (plainnumber.READ_AHEAD)
+    fresh: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Checked:
+    """A batch's RECORD lines read and checked into ROWS on a load's connection before its
+    transaction (load_ahead), while the load before it commits: the columns ROWS fills, or None
+    when SQL refused a line. Taken only while the table is as it was then (`table`, its `plan`,
+    the staged columns' `types`): a load before it that changed a column (plainnumber) or a
+    SCHEMA in between has the lines read again in the transaction."""
+
+    records: list[Any]
+    table: Table
+    plan: raw.Plan
+    types: tuple[str, ...]
+    cols: list[str] | None
 
 
 def connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -82,9 +102,16 @@ class DuckDBLoader:
         self.config = DuckDBConfig.parse(config)
         self.path = self.config.path
         self.state_id = self.config.state_id
-        self.con = connect(self.path)
+        self._con = connect(self.path)
+        self._local = threading.local()  # a load's own connection (load_ahead), its Checked
         self.con.execute("SET TimeZone = 'UTC'")
         self._limit_resources()
+        # connections for the loads behind the reader: two run at once (load_ahead), each with
+        # its own temporary tables; the reader's thread uses the first
+        self._cons = (self._con, self._second())
+        self._free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        for con in self._cons:
+            self._free.put(con)
         row = self.con.execute("SELECT current_database()").fetchone()
         self.catalog = str(row[0]) if row else "memory"
         self.schemas: dict[str, str] = {}  # schema as configured -> as DuckDB spells it
@@ -99,9 +126,25 @@ class DuckDBLoader:
         self.said: set[str] = set()  # streams whose switch of nested mode was said (children.py)
         self.unchanged_warned: set[str] = set()  # streams warned about _sdc_unchanged
         self._threads_now = self.config.threads  # DuckDB's threads now (load_behind changes them)
-        self._behind = False  # a load_behind is running
-        self._lines_ready: list[tuple[list[Any], Any]] = []  # (records, their lines_table)
+        self._lines_ready: dict[int, tuple[list[Any], Any]] = {}  # (records, their lines_table)
         self._looked = True  # csv BATCH files looked through before DuckDB reads them (files.py)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection of this thread's load (load_ahead), else the reader's."""
+        return getattr(self._local, "con", None) or self._con
+
+    @property
+    def _behind(self) -> bool:
+        """Whether this thread runs a load behind the reader."""
+        return bool(getattr(self._local, "behind", False))
+
+    def _second(self) -> duckdb.DuckDBPyConnection:
+        """A second connection to the file, as the first is set (threads, memory_limit and
+        checkpoint_threshold are the database's; the time zone is each connection's)."""
+        second = self._con.cursor()
+        second.execute("SET TimeZone = 'UTC'")
+        return second
 
     def _limit_resources(self) -> None:
         """DuckDB's memory_limit, threads and checkpoint_threshold from the settings; a value
@@ -303,33 +346,115 @@ class DuckDBLoader:
         """In the reader's thread, before `load_behind`: the Arrow tables of the batches' RECORD
         lines are built here, where the reader's Python would otherwise fight the load's for
         the GIL (the load waits for it at each step)."""
-        self._lines_ready = [
-            (b.records, raw.lines_table(b.records, t.raw))
-            for b in batches
-            if not b.files
-            and b.spec.name not in self.nested
-            and (t := self.tables.get(b.spec.name)) is not None
-            and t.raw is not None
-            and set(map(type, b.records)) == {bytes}
-        ]
+        for b in batches:
+            if (
+                not b.files
+                and b.spec.name not in self.nested
+                and (t := self.tables.get(b.spec.name)) is not None
+                and t.raw is not None
+                and set(map(type, b.records)) == {bytes}
+            ):
+                self._lines_ready[id(b.records)] = (b.records, raw.lines_table(b.records, t.raw))
 
     def _lines_table(self, records: list[Any], plan: raw.Plan) -> tuple[Any, bool, frozenset[int]]:
         """The Arrow table of `records` (raw.lines_table), as before_behind built it if it did."""
-        for i, (built_for, table) in enumerate(self._lines_ready):
-            if built_for is records:
-                del self._lines_ready[i]
-                return table
+        built = self._lines_ready.pop(id(records), None)
+        if built is not None and built[0] is records:
+            return built[1]
         return raw.lines_table(records, plan)
 
     def load_behind(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """`load`, in a worker thread while the loop reads the next batch (`overlaps`), with
         DuckDB's overlap_threads: the reader's thread takes a core of its own."""
-        self._behind = True
+        behind, self._local.behind = self._behind, True
         try:
             self.load(batches, state)
         finally:
-            self._behind = False
-            self._lines_ready = []
+            self._local.behind = behind
+            for b in batches:
+                self._lines_ready.pop(id(b.records), None)
+
+    def load_ahead(
+        self, batches: list[Batch], state: dict[str, Any] | None, after: Callable[[], bool]
+    ) -> bool:
+        """`load_behind` on a connection of its own, begun while the load before it may still
+        commit (tapwell.sdk.target_behind): a batch's RECORD lines are read and checked first
+        (writing nothing but this connection's temporary table), then `after()` waits for the
+        load before; only when that one committed does this one begin its transaction, so the
+        merges, commits and STATE lines stay in input order. False: the load before failed and
+        nothing was done."""
+        if not batches:  # a state alone: a connection once the load before it is done
+            if not after():
+                return False
+            with self._connection():
+                self.load_behind(batches, state)
+            return True
+        with self._connection() as con:
+            checked = self._check_ahead(batches)
+            try:
+                if not after():
+                    return False
+                self._local.checked = checked
+                self.load_behind(batches, state)
+                return True
+            finally:
+                self._local.checked = None
+                if checked is not None:  # taken or not, ROWS is not kept past the load
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+                for b in batches:
+                    self._lines_ready.pop(id(b.records), None)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection of the loads' own for this thread's load (load_ahead): two loads of
+        batches hold one each at most, and a load waits for one to be free."""
+        con = self._free.get()
+        self._local.con, self._local.behind = con, True
+        try:
+            yield con
+        finally:
+            self._local.con, self._local.behind = None, False
+            self._free.put(con)
+
+    def _check_ahead(self, batches: list[Batch]) -> Checked | None:
+        """The one batch of RECORD lines of `batches`, read and checked into ROWS outside any
+        transaction (Checked), when the load reads it in SQL; None otherwise, or when DuckDB
+        failed (the load reads it again in its transaction, which says why)."""
+        if len(batches) != 1:
+            return None
+        batch = batches[0]
+        table = self.tables.get(batch.spec.name)
+        if (
+            batch.files
+            or batch.spec.name in self.nested
+            or table is None
+            or table.raw is None
+            or set(map(type, batch.records)) != {bytes}
+        ):
+            return None
+        plan, types = table.raw, tuple(c.sqltype for c in table.staged)
+        self._use_threads(self.config.overlap_threads)
+        try:
+            cols = self._read_lines(batch, plan)
+        except SyncError:
+            return None
+        return Checked(batch.records, table, plan, types, cols)
+
+    def _checked(self, batch: Batch, table: Table) -> Checked | None:
+        """The batch's lines as load_ahead checked them, if the table is as it was then."""
+        checked: Checked | None = getattr(self._local, "checked", None)
+        if checked is None or checked.records is not batch.records:
+            return None
+        self._local.checked = None
+        if (
+            checked.table is not self.tables.get(batch.spec.name)
+            or checked.table is not table
+            or checked.plan is not table.raw
+            or checked.types != tuple(c.sqltype for c in table.staged)
+        ):
+            return None
+        return checked
 
     def _use_threads(self, threads: int) -> None:
         if threads != self._threads_now:
@@ -540,30 +665,11 @@ class DuckDBLoader:
         (nothing merged) when SQL refused a line, for the Python path to name the problem."""
         plan = table.raw
         assert plan is not None
-        lines, mentions_version, lone = self._lines_table(batch.records, plan)
-        reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
-        self.con.register(raw.LINES, lines)
+        checked = self._checked(batch, table)
+        cols = checked.cols if checked is not None else self._read_lines(batch, plan)
+        if cols is None:
+            return False
         try:
-            for strict in reads:  # strict: lines as our writers write them, the usual case
-                create, cols = raw.create_rows(plan, batch.version, strict, lone)
-                self.con.execute(create, [raw.structure(plan, batch.version, strict)])
-                found = self.con.execute(f"SELECT bool_or({raw.BAD}) FROM {raw.ROWS}").fetchall()
-                if not found[0][0]:
-                    break
-            else:
-                self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
-                return False
-        except duckdb.Error as exc:
-            raise SyncError(
-                f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
-                f"DuckDB could not read the batch's lines: {str(exc).splitlines()[0]}"
-            ) from None
-        finally:
-            with contextlib.suppress(duckdb.TransactionException):  # after an error (above)
-                self.con.unregister(raw.LINES)
-            del lines
-        try:
-            raw.respell_rows(self.con, plan, batch.records)  # documents DuckDB spelled otherwise
             target = self._qualified(table.schema, table.name)
             rows = raw.staged_rows(plan, cols, bool(keys))
             try:
@@ -577,6 +683,35 @@ class DuckDBLoader:
             with contextlib.suppress(duckdb.TransactionException):  # after an error (above)
                 self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
         return True
+
+    def _read_lines(self, batch: Batch, plan: raw.Plan) -> list[str] | None:
+        """The batch's RECORD lines read, checked and typed into ROWS (raw.py), their documents
+        as their lines spell them; the columns ROWS fills, or None (no ROWS) when SQL refused
+        a line."""
+        lines, mentions_version, lone = self._lines_table(batch.records, plan)
+        reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
+        self.con.register(raw.LINES, lines)
+        try:
+            for strict in reads:  # strict: lines as our writers write them, the usual case
+                create, cols = raw.create_rows(plan, batch.version, strict, lone)
+                self.con.execute(create, [raw.structure(plan, batch.version, strict)])
+                found = self.con.execute(f"SELECT bool_or({raw.BAD}) FROM {raw.ROWS}").fetchall()
+                if not found[0][0]:
+                    break
+            else:
+                self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
+                return None
+            raw.respell_rows(self.con, plan, batch.records)  # documents DuckDB spelled otherwise
+        except duckdb.Error as exc:
+            raise SyncError(
+                f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "
+                f"DuckDB could not read the batch's lines: {str(exc).splitlines()[0]}"
+            ) from None
+        finally:
+            with contextlib.suppress(duckdb.TransactionException):  # after an error (above)
+                self.con.unregister(raw.LINES)
+            del lines
+        return cols
 
     def _warn_unchanged(self, stream: str) -> None:
         """Once per stream: records listed unchanged columns where no stored row can be kept."""
@@ -698,4 +833,5 @@ class DuckDBLoader:
         )
 
     def close(self) -> None:
-        self.con.close()
+        for con in reversed(self._cons):
+            con.close()

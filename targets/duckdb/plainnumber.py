@@ -198,6 +198,12 @@ def exact_type(whole: int, places: int) -> str:
     return f"DECIMAL({DIGITS},{places})" if whole + places <= DIGITS else "VARCHAR"
 
 
+# The table's batches that may have been read while a load behind the reader ran: the next one,
+# loading ahead of its commit (DuckDBLoader.load_ahead), and the one the reader reads meanwhile;
+# the one after waits for the load to end before it is read.
+READ_AHEAD = 2
+
+
 def widen(
     loader: DuckDBLoader,
     batch: Batch,
@@ -209,9 +215,10 @@ def widen(
     with the table's plain-number columns made exact first where a value needs it (see the
     module's text); their values staged as text when the column is not a DOUBLE. Only the
     plain columns are looked at. When a column becomes text, or was made exact by the table's
-    previous load (this batch may have been read before that load changed it), each value the
+    previous two loads (this batch may have been read before such a load changed it), each value the
     wire read as a float or int gets its line's text (`1.50`, `-0`, `1E5`: `_Lines`)."""
-    fresh, table.fresh = table.fresh, set()
+    fresh = set(table.fresh)
+    table.fresh = {c: n - 1 for c, n in table.fresh.items() if n > 1}
     lines = _Lines(batch, rows, every)
     for j in table.plain:
         column = table.staged[j]
@@ -384,7 +391,7 @@ def _change(
     )
     table.columns[column.column] = new
     if loader._behind:  # the next batch is being read meanwhile, against the old type: `widen`
-        table.fresh.add(column.column)
+        table.fresh[column.column] = READ_AHEAD
     table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)

@@ -152,7 +152,7 @@ def _copy_file(
 
     try:
         with _open(path, gz) as f, cur.copy(stmt) as pipe:
-            if json_at or moments or look:
+            if json_at or moments or look or (scan is not None and scan.integers):
                 for piece in rows_in_chunks(f, CHUNK):
                     size = len(piece)
                     if look is not None:
@@ -175,6 +175,8 @@ def _copy_file(
                                 loader.source,
                                 f"{where(exc.at)}, column {exc.column}: {NUL_IN_JSON}",
                             ) from None
+                    if scan is not None:  # an integer column's '1.0' or '1E+3' as digits
+                        piece = scan.as_integers(piece, offset)
                     offset += size
                     pipe.write(_without_nul(piece, nul))
                 if look is not None:

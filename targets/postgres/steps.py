@@ -6,9 +6,10 @@ r"""A csv BATCH file's number columns held on the way into COPY to what the RECO
   integer or number property must be spelled as JSON spells it (tapwell.sdk.tap_batch writes it
   so), `-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?`, in the words of target-duckdb's lane (its
   files.py); an integer property's value a whole number. Our taps write an integer `-?[0-9]+`;
-  spelled with a point or an exponent ('1E+3', '1.0', which RECORD lines load as 1000 and 1) it is
-  taken here, and a numeric column reads it exactly (a bigint's input refuses it, as before;
-  target-duckdb's lane refuses it in either);
+  spelled with a point or an exponent ('1E+3', '1.0', '10E-1', which RECORD lines load as 1000
+  and 1) it is taken here: a numeric column reads it exactly, and for a smallint, integer or
+  bigint column, whose input reads digits only, the row is sent with its digits instead
+  (`NumberScan.as_integers`; one past the column's range refused here, naming the file's text);
 - the scale: a column whose property keeps at most k digits after the point (`x-scale` k, or
   `multipleOf` 10^-k) would have 1.239 rounded to 1.24 by numeric(p,k)'s input, where the RECORD
   lane refuses it.
@@ -23,14 +24,16 @@ the fields up to the last number column and asks whether every number is written
 past the scale change no value; empty is NULL). Only a row where that fails (an exponent, a
 blank, NaN, a quoted newline before it, a digit past the scale) is read field by field and its
 values tested exactly: the shape, then the step as Decimals with the RECORD lane's test and words
-(tapwell.singer.schema.multiple_of, step_problem). A step that is no 10^-k (multipleOf 0.25, or 5
-on an integer) has no plain text: every row of such a file is read closer, so the lane refuses
-what the RECORD lane refuses.
+(tapwell.singer.schema.multiple_of, step_problem); a whole number spelled otherwise for an
+integer column marks the piece, which is read closer once more to write such texts as digits. A
+step that is no 10^-k (multipleOf 0.25, or 5 on an integer) has no plain text: every row of such
+a file is read closer, so the lane refuses what the RECORD lane refuses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,6 +53,8 @@ from .types import family
 # a number as its JSON text spells it (target-duckdb's files.NUMBER)
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 NUMBER_TYPES = ("smallint", "integer", "bigint", "numeric", "double precision", "real")
+# the integer columns' largest magnitude (their input reads digits only: '1.0', '1E+3' refused)
+INTEGER_BITS = {"smallint": 15, "integer": 31, "bigint": 63}
 
 # a csv field that is not a number column's: quoted (a quote inside doubled, newlines allowed),
 # or bare. Possessive (read one way, never again another): 0.14-0.15 s per 100 MB of the
@@ -72,6 +77,7 @@ class Check:
     test: Any
     k: int | None
     what: str
+    bits: int = 0  # a smallint, integer or bigint column's (INTEGER_BITS), else 0
 
     def plain(self) -> bytes:
         """A text that needs no closer look: a JSON number, within the scale if it has one (or
@@ -98,7 +104,19 @@ class Check:
             return f"{short!r} is not {self.what}"
         if self.test is not None and text_off_step(self.test, text):
             return step_problem(self.prop, text)
+        if self.bits and self.digits(text) is None:
+            return f"{short!r} is not {self.what}"
         return None
+
+    def digits(self, text: str) -> str | None:
+        """An integer column's whole number (a shaped text) as the digits its input reads, or
+        None past the column's range (1E+19 for a bigint, as the RECORD lane refuses it)."""
+        if _DIGITS.fullmatch(text) is not None:
+            return text
+        value = Decimal(text)
+        if value.adjusted() > 20 or abs(value) >= 2**self.bits + (value < 0):
+            return None
+        return str(int(value))
 
 
 # index -> its Check
@@ -126,8 +144,10 @@ def checks_of(
             continue
         whole = real == {"integer"}
         k = ten_to_minus(step) if test is not None else None
-        what = _what(whole, (types or {}).get(col, ""))
-        out[i] = Check(prop, whole, shaped, test, k, what)
+        sqltype = (types or {}).get(col, "")
+        what = _what(whole, sqltype)
+        bits = INTEGER_BITS.get(family(sqltype), 0) if whole and shaped else 0
+        out[i] = Check(prop, whole, shaped, test, k, what, bits)
     return out
 
 
@@ -145,6 +165,9 @@ def _what(whole: bool, sqltype: str) -> str:
             f"a number a {sqltype} holds exactly ({before} digits before the point, {after} after)"
         )
     return f"a finite number a {sqltype} holds"
+
+
+_DIGITS = re.compile(r"-?[0-9]+")
 
 
 def _whole(text: str) -> bool:
@@ -178,16 +201,42 @@ class NumberScan:
         self._closer = re.compile(rb"\n(?!" + plain_row + rb")")  # the start of any other row
         self.closer = 0  # rows read field by field, for the log
         self.finished = False  # the whole file looked through (files._copy_file sets it)
+        self.integers: set[int] = set()  # offsets of pieces with a whole number to write as digits
+        self._spelled = False  # the piece first_off looked through has one
 
     def first_off(self, piece: bytes, start: int = 0) -> tuple[int, int, str] | None:
         """(offset of its row, column index, the problem) of the first number value in `piece`
         (whole rows; the rows before `start`, a header, are not looked at) that the RECORD lane
         would refuse."""
-        end = len(piece)
-        if start < end and self._plain.match(piece, start) is None:
-            off = self._row_off(piece, start)
+        for row in self._closer_rows(piece, start):
+            off = self._row_off(piece, row)
             if off is not None:
                 return off
+        return None
+
+    def as_integers(self, piece: bytes, offset: int) -> bytes:
+        """The piece at `offset` in its file (looked through by first_off, now or on a first
+        COPY of the file) with each integer column's whole number spelled otherwise ('1.0',
+        '1E+3', '"10E-1"') written as its digits, which the column's input reads; most pieces
+        have none and are given back as they are."""
+        if self._spelled:
+            self.integers.add(offset)
+            self._spelled = False
+        if offset not in self.integers:
+            return piece
+        out, done = [], 0
+        for row in self._closer_rows(piece, row_end(piece, 0) if offset == 0 else 0):
+            for start, end, digits in self._row_fields(piece, row):
+                out += [piece[done:start], digits]
+                done = end
+        return b"".join(out) + piece[done:]
+
+    def _closer_rows(self, piece: bytes, start: int) -> Iterator[int]:
+        """The offsets of the rows of `piece` (from `start`) whose number values are not all
+        plain, to be read field by field."""
+        end = len(piece)
+        if start < end and self._plain.match(piece, start) is None:
+            yield start
         seen, quotes = start, 0
         for m in self._closer.finditer(piece, start):
             row = m.end()
@@ -197,15 +246,34 @@ class NumberScan:
             seen = row
             if quotes % 2:  # a newline inside a quoted field, not a row start
                 continue
-            off = self._row_off(piece, row)
-            if off is not None:
-                return off
-        return None
+            yield row
 
     def _row_off(self, piece: bytes, row: int) -> tuple[int, int, str] | None:
         """The row at `row` read field by field up to its last number column; its first value
         the RECORD lane would refuse, if any."""
         self.closer += 1
+        for index, text, _, _ in self._numbers(piece, row):
+            check = self.checks[index]
+            problem = check.problem(text)
+            if problem is not None:
+                return row, index, problem
+            if check.bits and _DIGITS.fullmatch(text) is None:
+                self._spelled = True
+        return None
+
+    def _row_fields(self, piece: bytes, row: int) -> Iterator[tuple[int, int, bytes]]:
+        """(start, end, digits) of each integer column's field of the row that spells a whole
+        number otherwise than with digits (first_off refused every other text)."""
+        for index, text, start, end in self._numbers(piece, row):
+            bits = self.checks[index].bits
+            if bits and _DIGITS.fullmatch(text) is None:
+                digits = self.checks[index].digits(text)
+                if digits is not None:  # pragma: no branch - first_off refused the others
+                    yield start, end, digits.encode()
+
+    def _numbers(self, piece: bytes, row: int) -> Iterator[tuple[int, str, int, int]]:
+        """(column index, text unquoted, field start, field end) of each non-empty number field
+        of the row at `row`, up to its last number column."""
         stop = row_end(piece, row)
         at = row
         for index in range(self._last + 1):
@@ -213,19 +281,16 @@ class NumberScan:
             if field is None:
                 break
             raw, after = field.group(), field.end()
-            check = self.checks.get(index)
-            if check is not None and raw:
-                if raw[-1:] == b"\r" and piece[after : after + 1] == b"\n":
-                    raw = raw[:-1]  # a file whose rows end in \r\n
+            end = after
+            if raw[-1:] == b"\r" and piece[after : after + 1] == b"\n":
+                raw, end = raw[:-1], after - 1  # a file whose rows end in \r\n
+            if index in self.checks and raw:  # (empty: NULL, also before \r\n)
                 if raw[:1] == b'"':
                     raw = raw[1:-1].replace(b'""', b'"')
-                problem = check.problem(raw.decode("utf-8", "replace"))
-                if problem is not None:
-                    return row, index, problem
+                yield index, raw.decode("utf-8", "replace"), at, end
             if piece[after : after + 1] != b",":
                 break
             at = after + 1
-        return None
 
 
 __all__ = ["Check", "Checks", "NumberScan", "checks_of"]

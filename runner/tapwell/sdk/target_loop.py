@@ -105,6 +105,9 @@ class TargetLoop:
         # the loop reads on (target_behind); `behind`: that load, while one runs
         self.overlaps = getattr(loader, "overlaps", None)
         self.behind: Behind | None = None
+        # `load_ahead(batches, state, after) -> bool`: a load behind may begin while the one
+        # before it still commits (target_behind)
+        self.load_ahead = getattr(loader, "load_ahead", None)
 
     # ------------------------------------------------------------------ messages
 
@@ -464,10 +467,12 @@ class TargetLoop:
     def flush(self, behind: bool = False) -> None:
         """Commit what is buffered with the pending state, then print that state. `behind`: the
         loop reads on, so a loader that `overlaps` these batches may load them in a worker thread
-        (`_load_behind`). A load behind is always waited for first."""
-        self._wait_behind()
+        (`_load_behind`). A load behind is waited for first; with a loader that loads ahead
+        (target_behind), only the one before it, so this batch's load begins beside it."""
         batches = [b for b in self.batches.values() if b.records or b.files]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
+        ahead = behind and self.load_ahead is not None and (batches or new_state)
+        self._wait_behind(ahead=bool(ahead and self._may_overlap(batches)))
         if batches or new_state:
             for b in batches:
                 self.progress.add(b.spec.name, len(b.records))
@@ -536,17 +541,33 @@ class TargetLoop:
             ready(handed)
         job = Behind(handed, state, self._state_line(), self.states, before)
         self._new_batch()
-        self.behind = job
-        job.start(getattr(self.loader, "load_behind", self.loader.load), self.out)
+        job.previous, self.behind = self.behind, job
+        if self.load_ahead is not None:
+            job.start_ahead(self.load_ahead, self.out)
+        else:
+            job.start(getattr(self.loader, "load_behind", self.loader.load), self.out)
 
-    def _wait_behind(self) -> None:
-        """Wait for the load behind the reader, if any. When it failed, the loop is put back as
-        it was when that load began (its batches, states and printed state; what was read since
-        is dropped; BATCH files attached since are neither loaded nor deleted) and its error raised, so it is handled as if
-        the load had not been overlapped."""
-        job, self.behind = self.behind, None
-        if job is None or job.wait() is None:
+    def _wait_behind(self, ahead: bool = False) -> None:
+        """Wait for the loads behind the reader, if any (`ahead`: all but the last load of
+        batches and a load of a state alone after it, which go on). When one failed, the loop
+        is put back as it was when the first that failed began (its batches, states and printed
+        state; what was read since is dropped; BATCH files attached since are neither loaded
+        nor deleted) and its error raised, so it is handled as if the load had not been
+        overlapped; a load after it has committed nothing."""
+        job = self.behind
+        if job is None:
             return
+        last = job.previous if not job.batches and job.previous is not None else job
+        previous = last.previous
+        going = ahead and job.error is None and last.error is None
+        if going and (previous is None or previous.failed() is None):
+            last.previous = None  # committed: the last loads go on beside the next
+            return
+        self.behind = None
+        failed = job.failed()
+        if failed is None:
+            return
+        job = failed
         error = job.error
         assert error is not None
         self.load_failed = True

@@ -324,7 +324,7 @@ class LinesSeen(DuckDBLoader):
         self.built: list[str] = []
 
     def _lines_table(self, records: list[Any], plan: Any) -> tuple[Any, bool, frozenset[int]]:
-        ready = any(built_for is records for built_for, _ in self._lines_ready)
+        ready = any(built_for is records for built_for, _ in self._lines_ready.values())
         self.built.append("reader" if ready else threading.current_thread().name)
         return super()._lines_table(records, plan)
 
@@ -343,7 +343,7 @@ def test_the_lines_of_a_batch_behind_are_made_an_arrow_table_in_the_readers_thre
         rows[overlap] = query(db, "SELECT id, amount::VARCHAR, note FROM s ORDER BY id")
         if overlap:
             assert loader.built[:2] == ["reader", "reader"], loader.built
-            assert loader._lines_ready == []
+            assert loader._lines_ready == {}
         else:
             assert set(loader.built) == {threading.main_thread().name}
     assert rows[True] == rows[False] and len(rows[True]) == 9

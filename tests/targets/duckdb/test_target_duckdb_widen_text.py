@@ -287,10 +287,10 @@ def test_a_batch_read_before_the_load_that_made_the_column_text(tmp_path, monkey
         assert read.wait(60), "the reader did not finish the next batch"
         behind(self, *args)
 
-    def wait_behind(self: Any) -> None:
+    def wait_behind(self: Any, ahead: bool = False) -> None:
         if self.behind is not None:  # the next batch is read: the load behind may begin
             read.set()
-        wait(self)
+        wait(self, ahead)
 
     monkeypatch.setattr(DuckDBLoader, "load_behind", load_behind)
     monkeypatch.setattr(target_loop.TargetLoop, "_wait_behind", wait_behind)
