@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 from tapwell.runner import probe
 from tapwell.runner.probe import cached_probe
 
@@ -138,3 +141,77 @@ def test_relative_commands_of_two_projects_are_two_connectors(tmp_path: Path) ->
     os.utime(two, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert _ask(tmp_path / "one", ["bin/tap"]) == "about one"
     assert _ask(tmp_path / "two", ["bin/tap"]) == "about two"
+
+
+def _own_venv(tmp_path: Path, style: str) -> tuple[Path, Path]:
+    """A connector's own virtualenv (its python a link to this one, as `python -m venv` makes)
+    with package tapfoo installed editable from src/: by a .pth file naming the source folder
+    (hatchling, flit, pdm, poetry) or by setuptools' finder and its MAPPING."""
+    src = tmp_path / "src"
+    (src / "tapfoo").mkdir(parents=True)
+    (src / "tapfoo" / "__init__.py").write_text("")
+    cli = src / "tapfoo" / "cli.py"
+    cli.write_text("def main():\n    print('about v1')\n")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    home = os.path.dirname(os.path.realpath(sys.executable))
+    (venv / "pyvenv.cfg").write_text(f"home = {home}\ninclude-system-site-packages = false\n")
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    site.mkdir(parents=True)
+    if style == "pth":
+        (site / "_tapfoo.pth").write_text(f"{src}\n")
+    else:
+        (site / "__editable__.tapfoo-0.1.pth").write_text(
+            "import __editable___tapfoo_0_1_finder; __editable___tapfoo_0_1_finder.install()\n"
+        )
+        finder = f"import sys\nMAPPING: dict[str, str] = {{'tapfoo': {str(src / 'tapfoo')!r}}}\n"
+        finder += f"def install():\n    sys.path.insert(0, {str(src)!r})\n"
+        (site / "__editable___tapfoo_0_1_finder.py").write_text(finder)
+    return venv, cli
+
+
+@pytest.mark.parametrize("style", ["pth", "finder"])
+def test_an_editable_connector_in_its_own_venv_is_asked_again_when_its_source_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """A scaffolded tap installed as its README says (`make install`: its own .venv, editable)
+    and named by its script: the script never changes while tap_foo/ does, and the answer was
+    kept (the user's cache outlived even clearing .tapwell/)."""
+    monkeypatch.setattr(probe, "_RECENT_SECONDS", 0.0)  # a run's start reuses a walk for 2 s
+    venv, cli = _own_venv(tmp_path, style)
+    script = venv / "bin" / "tap-foo"  # what pip writes for a console script
+    script.write_text(
+        f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom tapfoo.cli import main\n"
+        "if __name__ == '__main__':\n    sys.exit(main())\n"
+    )
+    script.chmod(0o755)
+    as_module = [str(venv / "bin" / "python"), "-m", "tapfoo.cli"]
+    (tmp_path / "src" / "tapfoo" / "__main__.py").write_text("")
+    cli.write_text(cli.read_text() + "if __name__ == '__main__':\n    main()\n")
+
+    assert _ask(tmp_path, [str(script)]) == "about v1"
+    assert _ask(tmp_path, as_module) == "about v1"
+    cli.write_text(cli.read_text().replace("about v1", "about v2, a new capability"))
+    st = cli.stat()
+    os.utime(cli, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert _ask(tmp_path, [str(script)]) == "about v2, a new capability"
+    assert _ask(tmp_path, as_module) == "about v2, a new capability"
+
+
+def test_two_runs_asking_at_the_same_time_keep_both_answers(tmp_path: Path) -> None:
+    """Each run rewrote the cache files from what it read before asking: the slower one dropped
+    the answer the faster one had kept meanwhile (two integrations started together, found
+    walking the audit: 2 of 4 answers in the user's file, every time)."""
+    slow = _script(tmp_path / "tap-slow", "about slow")
+    slow.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(0.6)\nprint('about slow')\n")
+    fast = _script(tmp_path / "tap-fast", "about fast")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = threading.Thread(target=_ask, args=(tmp_path / "one", [str(slow)]))
+    first.start()
+    time.sleep(0.2)  # the slow run has read the (empty) files and is asking
+    assert _ask(tmp_path / "two", [str(fast)]) == "about fast"
+    first.join()
+    kept = orjson.loads((probe.user_cache_dir() / "p.json").read_bytes())
+    assert sorted(kept.values()) == ["about fast", "about slow"]

@@ -76,11 +76,30 @@ def about(root: Path, argv: list[str]) -> dict[str, Any]:
 
 
 def abouts(root: Path, argvs: list[list[str]]) -> list[dict[str, Any]]:
-    """about() of several connectors, those not cached asked at the same time."""
-    found = cached_probes(
-        root, "capabilities.json", argvs, "--about", _about_json, lambda v: isinstance(v, dict)
+    """about() of several connectors, those not cached asked at the same time: `--about --format
+    json` first (a singer-sdk connector prints text for `--about` alone, and its answer was read
+    as {}: no `batch`, no fast lane even with `fast_lane: on`), then `--about` alone of those
+    that gave no JSON object (a connector that knows no --format)."""
+    found = [_about_of(f) for f in _probe(root, argvs, ABOUT_JSON)]
+    plain = [i for i, f in enumerate(found) if not f]
+    for i, f in zip(plain, _probe(root, [argvs[i] for i in plain], ["--about"]), strict=True):
+        found[i] = _about_of(f)
+    return found
+
+
+ABOUT_JSON = ["--about", "--format", "json"]
+
+
+def _probe(root: Path, argvs: list[list[str]], option: list[str]) -> list[Any]:
+    if not argvs:
+        return []
+    return cached_probes(
+        root, "capabilities.json", argvs, option, _about_json, lambda v: isinstance(v, dict)
     )
-    return [dict(f) if isinstance(f, dict) else {} for f in found]
+
+
+def _about_of(found: Any) -> dict[str, Any]:
+    return dict(found) if isinstance(found, dict) else {}
 
 
 def negotiates(raw: dict[str, Any], name: str, tap_config: dict[str, Any]) -> bool:
@@ -102,10 +121,13 @@ def _about_json(done: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
 
 
 def _formats(info: dict[str, Any], guess: bool) -> list[str]:
-    if "batch" not in (info.get("capabilities") or []):
+    """The BATCH formats a connector's --about lists; a `capabilities` or `batch_formats` that is
+    no list (a connector's own shape, or a damaged cache) is read as not listed."""
+    capabilities = info.get("capabilities")
+    if not isinstance(capabilities, list) or "batch" not in capabilities:
         return []
     listed = info.get("batch_formats")
-    if not listed:
+    if not isinstance(listed, list) or not listed:
         # singer-sdk connectors list `batch` without formats: they speak jsonl, but an SDK
         # target loads BATCH records without its RECORD-path type conversions (date-times stay
         # text), so only `fast_lane: on` sends them files, never auto
@@ -175,11 +197,13 @@ def prepare(
         "encoding": {"format": fmt, "compression": "none"},
         "storage": {"root": f"file://{spool}", "prefix": ""},
         "batch_size": batch_size(raw, name),
-        "max_pending_files": MAX_PENDING,
-        # no fsync per file: the target reads each in this run and commits it durably; after a
-        # crash the next attempt has a new spool (tapwell.sdk.tap_batch.BatchFile.close)
-        "durable": False,
     }
+    if tap_about.get("batch_formats"):
+        # tapwell's own keys only for a tap listing its formats (ours): singer-sdk's BatchConfig
+        # takes encoding, storage and batch_size, and stopped on any other key (TypeError).
+        # durable false: no fsync per file, the target reads each in this run and commits it
+        # durably; after a crash the next attempt has a new spool (tap_batch.BatchFile.close)
+        batch |= {"max_pending_files": MAX_PENDING, "durable": False}
     return (
         {**tap_config, "batch_config": batch},
         {**target_config, "batch_root": str(spool)},

@@ -3,16 +3,20 @@ first time, and what the caller reads from its output is kept in a JSON file und
 .tapwell/ and in this user's cache folder shared by every project (user_cache_dir: a new project,
 or a CronJob's fresh copy of one, asks nothing a project of this machine asked before), keyed by
 the command, the path, size and modification time of each of its files, the executable found on
-PATH included (a reinstalled connector is asked again) and, for a Python connector run by this
-interpreter (a console script, `python -m`), the modification times and sizes of its package's
-module files: an editable install's script never changes while its source does, and its answer
-then went stale until .tapwell/ was cleared. The fast lane's negotiation and state recovery read
+PATH included (a reinstalled connector is asked again) and, for a Python connector (a console
+script, `python -m`) run by this interpreter or installed in its own virtualenv, the modification
+times and sizes of its package's module files: an editable install's script never changes while
+its source does, and its answer then went stale until .tapwell/ (and now the user's cache) was
+cleared. The fast lane's negotiation and state recovery read
 `--about` (capabilities.json), a run reads which catalog flag an older tap takes from `--help`
 (catalog_flags.json)."""
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import fcntl
+import glob
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -64,7 +68,7 @@ def cached_probe(
     root: Path,
     file: str,
     argv: list[str],
-    option: str,
+    option: str | list[str],
     read: Callable[[subprocess.CompletedProcess[bytes]], Any],
     valid: Callable[[Any], bool],
 ) -> Any:
@@ -78,20 +82,22 @@ def cached_probes(
     root: Path,
     file: str,
     argvs: list[list[str]],
-    option: str,
+    option: str | list[str],
     read: Callable[[subprocess.CompletedProcess[bytes]], Any],
     valid: Callable[[Any], bool],
 ) -> list[Any]:
     """cached_probe of several commands, those not kept asked at the same time: each is a Python
     start-up of a connector (about 0.1 s), and the tap's and the target's `--about` before a first
-    run were a fifth of a 300,000-row load."""
-    keys = [orjson.dumps(_stamp(argv, root)).decode() for argv in argvs]
+    run were a fifth of a 300,000-row load. `option`: one word or several (`--about --format
+    json`), part of the key."""
+    options = [option] if isinstance(option, str) else list(option)
+    keys = [orjson.dumps([*_stamp(argv, root), options]).decode() for argv in argvs]
     project_path, user_path = cache_paths(root, file)
     project, user = read_cache(project_path), read_cache(user_path)
     cache = {**user, **project}
     answers = [cache[k] if k in cache and valid(cache[k]) else None for k in keys]
     asking = {
-        i: _start([*argv, option], root)
+        i: _start([*argv, *options], root)
         for i, (argv, key) in enumerate(zip(argvs, keys, strict=True))
         if not (key in cache and valid(cache[key]))
     }
@@ -101,11 +107,18 @@ def cached_probes(
         if done is not None:
             answers[i] = heard[keys[i]] = read(done)
     if heard:
-        keep(project_path, orjson.dumps({**project, **heard}, option=_INDENT))
-        user = {k: v for k, v in user.items() if k not in heard}
-        newest = list({**user, **heard}.items())[-USER_KEPT:]
-        keep(user_path, orjson.dumps(dict(newest), option=_INDENT))
+        rewrite(
+            project_path,
+            lambda: orjson.dumps({**read_cache(project_path), **heard}, option=_INDENT),
+        )
+        rewrite(user_path, lambda: _newest(read_cache(user_path), heard))
     return answers
+
+
+def _newest(kept: dict[str, Any], heard: dict[str, Any]) -> bytes:
+    """The user's cache file with `heard` added last, the newest USER_KEPT answers."""
+    older = {k: v for k, v in kept.items() if k not in heard}
+    return orjson.dumps(dict(list({**older, **heard}.items())[-USER_KEPT:]), option=_INDENT)
 
 
 _INDENT = orjson.OPT_INDENT_2
@@ -117,6 +130,18 @@ def keep(path: Path, data: bytes) -> None:
     each fsync on a busy disk. A folder that cannot be written keeps nothing."""
     with contextlib.suppress(OSError):
         atomic_write(path, data, 0o644, durable=False)
+
+
+def rewrite(path: Path, content: Callable[[], bytes]) -> None:
+    """keep(path, content()), with `content` reading the file again under a lock beside it
+    (.NAME.lock): two runs that asked at the same time (two integrations, two projects) each
+    rewrote the file from what it held before either wrote, and the first one's answers were
+    lost. A folder that cannot be written keeps nothing."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / f".{path.name}.lock", "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            keep(path, content())
 
 
 def _stamp(argv: list[str], root: Path) -> list[Any]:
@@ -145,15 +170,20 @@ def _file_of(arg: str, root: Path, executable: bool) -> str | None:
 _IMPORT = re.compile(rb"^from ([\w.]+) import ", re.MULTILINE)
 
 
-def _modules(argv: list[str], files: list[str]) -> list[str]:
-    """The modules a command runs with this interpreter: `python -m NAME`'s, and the one a
-    console script (pip's or setuptools' small file) imports its `main` from. A script whose
-    interpreter lives elsewhere (a connector's own virtualenv) is not read: its packages are not
-    this interpreter's, and reinstalling it rewrites the script (its time is in the key)."""
-    names = []
-    if "-m" in argv[:-1]:
-        names.append(argv[argv.index("-m") + 1])
+def _module_dirs(argv: list[str], files: list[str]) -> list[str]:
+    """The folders (or files) of the modules a command runs: `python -m NAME`'s, and the one a
+    console script (pip's or setuptools' small file) imports its `main` from. They are found with
+    this interpreter's import system when the command runs with it, else in the environment of
+    the script's own interpreter (a connector's own virtualenv, `_foreign_dirs`): an editable
+    install there keeps its script while its source changes."""
     here = os.path.dirname(sys.executable)
+    dirs: list[str] = []
+    if "-m" in argv[:-1]:
+        name = argv[argv.index("-m") + 1]
+        dirs += _package_dirs(name)
+        python = files[0] if files and os.path.basename(argv[0]).startswith("python") else ""
+        if python.startswith(os.sep) and os.path.dirname(python) != here:
+            dirs += _foreign_dirs(python, [name])  # another environment's `python -m NAME`
     for path in files:
         try:
             with open(path, "rb") as f:
@@ -161,9 +191,70 @@ def _modules(argv: list[str], files: list[str]) -> list[str]:
         except OSError:
             continue
         shebang = head.split(b"\n", 1)[0]
-        if shebang.startswith(b"#!") and os.path.dirname(os.fsdecode(shebang[2:].strip())) == here:
-            names += [m.decode() for m in _IMPORT.findall(head)]
-    return names
+        if not shebang.startswith(b"#!"):
+            continue
+        interpreter = os.fsdecode(shebang[2:].strip()).split(" ")[0]
+        names = [m.decode() for m in _IMPORT.findall(head)]
+        if os.path.dirname(interpreter) == here:
+            for name in names:
+                dirs += _package_dirs(name)
+        elif names and os.path.isabs(interpreter) and os.path.basename(interpreter) != "env":
+            dirs += _foreign_dirs(interpreter, names)
+    return dirs
+
+
+_SITE_FOLDERS = ("lib", "python*", "*-packages")
+_FINDER_MAPPING = re.compile(r"^MAPPING\b[^=]*=\s*(\{.*\})\s*$", re.MULTILINE)
+
+
+def _foreign_dirs(interpreter: str, names: list[str]) -> list[str]:
+    """The folders (or files) of the top-level packages of `names` in another interpreter's
+    environment, found without starting it: in its site-packages, in the folders its .pth files
+    list (an editable install by hatchling, flit, pdm, poetry, setuptools' compat mode) and in
+    the MAPPING of setuptools' editable finders (`__editable___NAME_finder.py`)."""
+    prefix = os.path.dirname(os.path.dirname(interpreter))
+    folders: list[str] = []
+    mapping: dict[str, str] = {}
+    for site in sorted(glob.glob(os.path.join(glob.escape(prefix), *_SITE_FOLDERS))):
+        folders.append(site)
+        with contextlib.suppress(OSError):
+            for entry in sorted(os.listdir(site)):
+                path = os.path.join(site, entry)
+                if entry.endswith(".pth"):
+                    folders += _pth_folders(path, site)
+                elif entry.startswith("__editable__") and entry.endswith("_finder.py"):
+                    mapping.update(_finder_mapping(path))
+    found = []
+    for top in sorted({name.split(".")[0] for name in names}):
+        if top in mapping:
+            found.append(mapping[top])
+        for folder in folders:
+            found += [os.path.join(folder, top), os.path.join(folder, top + ".py")]
+    return [p for p in found if os.path.exists(p)]
+
+
+def _pth_folders(path: str, site: str) -> list[str]:
+    """The folders a .pth file adds to the import path (its lines that are not `import`s)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [line.strip() for line in f]
+    except OSError:
+        return []
+    paths = [line for line in lines if line and not line.startswith(("#", "import ", "import\t"))]
+    return [f for f in (os.path.join(site, p) for p in paths) if os.path.isdir(f)]
+
+
+def _finder_mapping(path: str) -> dict[str, str]:
+    """`MAPPING` of a setuptools editable finder: top-level name -> its source folder."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            found = _FINDER_MAPPING.search(f.read(8192))
+        mapping = ast.literal_eval(found.group(1)) if found else {}
+    except (OSError, ValueError, SyntaxError):
+        return {}
+    if not isinstance(mapping, dict):
+        return {}
+    return {k: v for k, v in mapping.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 # root -> (when, digest): a run stamps the tap and the target several times in its first
@@ -175,12 +266,9 @@ _RECENT_SECONDS = 2.0
 
 def _sources(argv: list[str], files: list[str]) -> str:
     """A digest of the modification times and sizes of every module file under the packages the
-    command's modules belong to (each package on the dotted path, as this interpreter finds it
-    without importing it), reused for 2 s: a run asks for it several times as it starts."""
-    found: list[str] = []
-    for name in _modules(argv, files):
-        found += _package_dirs(name)
-    unique = sorted(set(found))
+    command's modules belong to (each package on the dotted path, found without importing it,
+    `_module_dirs`), reused for 2 s: a run asks for it several times as it starts."""
+    unique = sorted(set(_module_dirs(argv, files)))
     roots = [r for r in unique if not any(r.startswith(o + os.sep) for o in unique)]
     return "".join(_root_digest(r) for r in roots)
 

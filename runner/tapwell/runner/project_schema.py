@@ -8,6 +8,7 @@ importing jsonschema and building its validator took 70 ms, a third of `tapwell 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -393,15 +394,20 @@ def checked_once(raw: Any, source: str, text: bytes, root: Path, parser: str) ->
         raise ConfigError(f"{source}: " + "; ".join(unquoted))
     schema = orjson.dumps(PROJECT_SCHEMA, option=orjson.OPT_SORT_KEYS)
     key = hashlib.sha256(b"\0".join([parser.encode(), schema, text])).hexdigest()
-    from tapwell.runner.probe import cache_paths, keep
+    from tapwell.runner.probe import cache_paths, rewrite
 
     paths = cache_paths(root, CHECKED_FILE)  # the project's, and this user's (every project's)
-    kept = [_kept_keys(p) for p in paths]
-    if any(key in k for k in kept):
+    if any(key in _kept_keys(p) for p in paths):
         return
     validate_project(raw, source)
-    for path, keys, most in zip(paths, kept, (CHECKED_KEPT, CHECKED_KEPT_USER), strict=True):
-        keep(path, orjson.dumps([k for k in keys if k != key][-(most - 1) :] + [key]))
+    for path, most in zip(paths, (CHECKED_KEPT, CHECKED_KEPT_USER), strict=True):
+        rewrite(path, functools.partial(_with_key, path, key, most))
+
+
+def _with_key(path: Path, key: str, most: int) -> bytes:
+    """The keys kept in `path` now, `key` added last, the newest `most`."""
+    keys = _kept_keys(path)
+    return orjson.dumps([k for k in keys if k != key][-(most - 1) :] + [key])
 
 
 def _kept_keys(path: Path) -> list[str]:
