@@ -57,11 +57,17 @@ def cache_paths(root: Path, file: str) -> tuple[Path, Path]:
 
 def read_cache(path: Path) -> dict[str, Any]:
     """A cache file's answers; {} when it is missing or not a JSON object (asked again)."""
-    try:
-        cache = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return {}
+    cache = read_kept(path)
     return cache if isinstance(cache, dict) else {}
+
+
+def read_kept(path: Path) -> Any:
+    """A cache file's JSON; None when it is missing or unreadable (what it held is asked or
+    checked again)."""
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
 
 
 def cached_probe(

@@ -411,8 +411,7 @@ def _with_key(path: Path, key: str, most: int) -> bytes:
 
 
 def _kept_keys(path: Path) -> list[str]:
-    try:
-        kept = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return []
+    from tapwell.runner.probe import read_kept
+
+    kept = read_kept(path)
     return [k for k in kept if isinstance(k, str)] if isinstance(kept, list) else []
