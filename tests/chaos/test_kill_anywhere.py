@@ -5,6 +5,7 @@ run, started at once or after the check) completes without ever loading beside t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -165,7 +166,10 @@ def test_kill_anywhere_loses_and_duplicates_nothing(tmp_path, request, kind, vic
         time.sleep(0.01)
     time.sleep(rng.uniform(0, 0.3))  # somewhere between checkpoints
     pid = run.pid if victim == "runner" else kids[victim]
-    os.kill(pid, signal.SIGKILL)
+    # a victim may end by itself during that pause (a tap whose rows are all written while the
+    # target still loads): the run then goes on, and is checked below all the same
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
     if victim == "runner":
         run.wait(timeout=60)
