@@ -65,6 +65,36 @@ def connect_args(config: MySQLConfig) -> dict[str, Any]:
     return args
 
 
+def binlog_ssl(config: MySQLConfig) -> dict[str, Any]:
+    """PyMySQL's `ssl` argument for the binlog connection of a config with `ssl` on. PyMySQL
+    requires TLS only for a non-empty dict (an empty one means: use TLS if the server offers it),
+    so the dict always names the CA, none meaning encrypted but not verified, as mysqlclient's
+    REQUIRED does."""
+    out: dict[str, Any] = {"ca": config.ssl_ca or None, "check_hostname": config.check_hostname}
+    if config.ssl_cert:
+        out["cert"] = config.ssl_cert
+    if config.ssl_key:
+        out["key"] = config.ssl_key
+    return out
+
+
+def refuse_plaintext(conn: Any, config: MySQLConfig) -> None:
+    """With `ssl` on, a connection that is not encrypted is refused. mysqlclient built on MariaDB
+    Connector/C takes ssl_mode REQUIRED and still connects in plain text to a server without TLS
+    (VERIFY_IDENTITY it does enforce), so the session itself is asked."""
+    cur = conn.cursor()
+    cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    row = cur.fetchone()
+    cur.close()
+    if not row or not row[1]:
+        conn.close()
+        raise ConfigError(
+            f"config key ssl is true, but MySQL at {config.where} took the connection without TLS "
+            "(the server offers none: have_ssl is not YES); enable TLS on the server, or set ssl "
+            "to false to connect unencrypted"
+        )
+
+
 def map_error(exc: BaseException, config: MySQLConfig, doing: str = "") -> TapwellError:
     """A MySQLdb or PyMySQL error as the tapwell error that says what to do next.
 
@@ -140,6 +170,8 @@ def connect(config: MySQLConfig, conv: dict[Any, Any] | None = None) -> Any:
         args["conv"] = conv
     with translated(config, "connecting"):
         conn = MySQLdb.connect(**args)
+        if config.ssl:
+            refuse_plaintext(conn, config)
     sqls = DEFAULT_SESSION_SQLS if config.session_sqls is None else config.session_sqls
     cur = conn.cursor()
     for sql in sqls:
