@@ -40,6 +40,7 @@ _AUTH = {1045, 1698}
 _NO_ACCESS = {1044, 1142, 1143, 1227, 1370}
 _UNKNOWN_DB = {1049}
 _UNREACHABLE = {2002, 2003, 2005, 2026}
+_TLS_FAILED = 2026  # TLS refused (no TLS on the server, a certificate): the config's, unless lost
 _PASSING = {1040, 1205, 1213, 2006, 2013, 2055, 1053, 1927, 3024, 1969}
 _PURGED = {1236}
 _LOST = {2006, 2013, 2055}  # while connecting: the server never finished the handshake
@@ -109,6 +110,11 @@ def map_error(exc: BaseException, config: MySQLConfig, doing: str = "") -> Tapwe
         m = re.search(r"for user '([^']*)'@'([^']*)'", text)
         who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.user}'"
         return AuthenticationError(f"MySQL refused user {who}: check user and password")
+    if code == _TLS_FAILED and not re.search(r"eof|reset|timed? ?out|broken pipe", text, re.I):
+        return ConfigError(
+            f"no TLS connection to MySQL at {config.where}: {text}; check ssl, ssl_ca, "
+            "ssl_cert, ssl_key and check_hostname in the config, or the server's TLS setup"
+        )
     if code in _UNREACHABLE:
         return RetriableSyncError(
             f"cannot reach MySQL at {config.where}: {text}; check host, port and firewall"
