@@ -6,6 +6,8 @@
 - a `command:` that does not exist, is not executable, or whose `#!` interpreter is gone (tap,
   target, mapper, a fan-out target) is one line naming it and the fix, exit 2, one attempt, in
   the run history: no traceback, no exit 127 retried with backoff.
+- our target's own per-stream entries that match no stream are a warning on the terminal; the
+  ones the runner derives from tapwell.yml's `streams:` are not.
 """
 
 from __future__ import annotations
@@ -198,3 +200,30 @@ def test_a_file_this_user_cannot_execute_is_not_the_interpreters_taps(tmp_path, 
     monkeypatch.setenv("PATH", str(on_path))
     assert resolve_command(["tap-x"]) == ["tap-x"]
     assert stat.S_IMODE((folder / "tap-x").stat().st_mode) == 0o644
+
+
+# ------------------------------------------------------------------ per-stream target settings
+
+
+def test_run_shows_the_targets_unmatched_entries_not_the_runners_own(proj):
+    """tapwell.yml's `streams:` settings go to the target under both names of a stream (here
+    tap_stream_id `db-items`, stream `items`, which the tap sends): the runner's own entries say
+    nothing; an entry of the target's own config that names no stream is one warning line."""
+    raw = fake_integration(proj, rows=10)
+    raw["target"]["config"]["stream_settings"] = {"item": {"load_method": "append-only"}}
+    raw["streams"] = {"items": {"hard_delete": True}}
+    proj.write({"integrations": {"x": raw}})
+    assert proj.cli("discover", "x").returncode == 0
+    path = proj.root / "catalogs" / "x.json"
+    catalog = json.loads(path.read_text())
+    catalog["streams"][0]["tap_stream_id"] = "db-items"
+    path.write_text(json.dumps(catalog))
+    raw["streams"] = {"db-items": {"hard_delete": True}}
+    proj.write({"integrations": {"x": raw}})
+    done = proj.cli("run", "x")
+    assert done.returncode == 0, done.stderr
+    [line] = [ln for ln in done.stderr.splitlines() if "matched no stream" in ln]
+    assert line == (
+        "[target-duckdb] target-duckdb WARNING stream_settings entry 'item' matched no stream of "
+        "this load and changed nothing (streams: items); did you mean 'items'?"
+    )
