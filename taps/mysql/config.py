@@ -38,7 +38,7 @@ class MySQLConfig:
         False,
         type=sql_tap.FLAG,
         parse=sql_tap.loose_flag,
-        help='Connect with TLS ("true" strings accepted)',
+        help='Connect with TLS, or refuse a server that offers none ("true" strings accepted)',
     )
     ssl_ca: str = setting("", help="CA certificate file", show_default=False)
     ssl_cert: str = setting("", help="Client certificate file", show_default=False)

@@ -40,6 +40,7 @@ _AUTH = {1045, 1698}
 _NO_ACCESS = {1044, 1142, 1143, 1227, 1370}
 _UNKNOWN_DB = {1049}
 _UNREACHABLE = {2002, 2003, 2005, 2026}
+_TLS_FAILED = 2026  # TLS refused (no TLS on the server, a certificate): the config's, unless lost
 _PASSING = {1040, 1205, 1213, 2006, 2013, 2055, 1053, 1927, 3024, 1969}
 _PURGED = {1236}
 _LOST = {2006, 2013, 2055}  # while connecting: the server never finished the handshake
@@ -65,6 +66,36 @@ def connect_args(config: MySQLConfig) -> dict[str, Any]:
     return args
 
 
+def binlog_ssl(config: MySQLConfig) -> dict[str, Any]:
+    """PyMySQL's `ssl` argument for the binlog connection of a config with `ssl` on. PyMySQL
+    requires TLS only for a non-empty dict (an empty one means: use TLS if the server offers it),
+    so the dict always names the CA, none meaning encrypted but not verified, as mysqlclient's
+    REQUIRED does."""
+    out: dict[str, Any] = {"ca": config.ssl_ca or None, "check_hostname": config.check_hostname}
+    if config.ssl_cert:
+        out["cert"] = config.ssl_cert
+    if config.ssl_key:
+        out["key"] = config.ssl_key
+    return out
+
+
+def refuse_plaintext(conn: Any, config: MySQLConfig) -> None:
+    """With `ssl` on, a connection that is not encrypted is refused. mysqlclient built on MariaDB
+    Connector/C takes ssl_mode REQUIRED and still connects in plain text to a server without TLS
+    (VERIFY_IDENTITY it does enforce), so the session itself is asked."""
+    cur = conn.cursor()
+    cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+    row = cur.fetchone()
+    cur.close()
+    if not row or not row[1]:
+        conn.close()
+        raise ConfigError(
+            f"config key ssl is true, but MySQL at {config.where} took the connection without TLS "
+            "(the server offers none: have_ssl is not YES); enable TLS on the server, or set ssl "
+            "to false to connect unencrypted"
+        )
+
+
 def map_error(exc: BaseException, config: MySQLConfig, doing: str = "") -> TapwellError:
     """A MySQLdb or PyMySQL error as the tapwell error that says what to do next.
 
@@ -79,6 +110,11 @@ def map_error(exc: BaseException, config: MySQLConfig, doing: str = "") -> Tapwe
         m = re.search(r"for user '([^']*)'@'([^']*)'", text)
         who = f"'{m.group(1)}'@'{m.group(2)}'" if m else f"'{config.user}'"
         return AuthenticationError(f"MySQL refused user {who}: check user and password")
+    if code == _TLS_FAILED and not re.search(r"eof|reset|timed? ?out|broken pipe", text, re.I):
+        return ConfigError(
+            f"no TLS connection to MySQL at {config.where}: {text}; check ssl, ssl_ca, "
+            "ssl_cert, ssl_key and check_hostname in the config, or the server's TLS setup"
+        )
     if code in _UNREACHABLE:
         return RetriableSyncError(
             f"cannot reach MySQL at {config.where}: {text}; check host, port and firewall"
@@ -140,6 +176,8 @@ def connect(config: MySQLConfig, conv: dict[Any, Any] | None = None) -> Any:
         args["conv"] = conv
     with translated(config, "connecting"):
         conn = MySQLdb.connect(**args)
+        if config.ssl:
+            refuse_plaintext(conn, config)
     sqls = DEFAULT_SESSION_SQLS if config.session_sqls is None else config.session_sqls
     cur = conn.cursor()
     for sql in sqls:

@@ -19,7 +19,7 @@ from tapwell.singer.errors import ConfigError, SyncError
 
 from .binlog_settings import binlog_problems, problems_text
 from .binlog_values import ValueMapper, enum_values
-from .connection import connect_args, default_server_id, server_info, translated
+from .connection import binlog_ssl, connect_args, default_server_id, server_info, translated
 from .discovery import read_tables
 from .records import RecordWriter
 from .sync_common import DELETED_AT, StreamPlan, SyncContext, write_schema
@@ -181,8 +181,8 @@ def sync_binlog(ctx: SyncContext, plans: list[StreamPlan]) -> None:
         "passwd": args["passwd"],
         "charset": "utf8mb4",
     }
-    if "ssl" in args:
-        settings["ssl"] = args["ssl"]
+    if ctx.config.ssl:
+        settings["ssl"] = binlog_ssl(ctx.config)
     reader_args: dict[str, Any] = dict(
         connection_settings=settings,
         server_id=ctx.config.server_id or default_server_id(),

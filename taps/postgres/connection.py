@@ -54,8 +54,13 @@ _PASSING = {"55006", "55P03"}  # object in use (a slot another process reads), l
 _LOST_TEXTS = (
     "no copy in progress", "server closed the connection", "connection already closed",
     "terminating connection", "could not receive data", "ssl syscall", "connection reset",
-    "lost synchronization",
+    "lost synchronization", "unexpected eof", "ssl connection has been closed",
 )  # fmt: skip
+# What libpq says, with no SQLSTATE, of a login the server refused and of a connection setting it
+# cannot use (`invalid sslmode value: "x"`): fixing the config helps, retrying does not.
+_LOGIN_REFUSED = re.compile(r'role "[^"]*" does not exist|no pg_hba\.conf entry')
+_BAD_SETTING = re.compile(r"(^|: )invalid [\w ]+ (value|option|number)\b")
+_TLS_REFUSED = re.compile(r"SSL|certificate", re.IGNORECASE)
 
 
 quote = quote_ident  # a PostgreSQL identifier, always quoted: the kit's one rule
@@ -85,14 +90,26 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
         )
     if code in _NO_DB or re.search(r'database "[^"]*" does not exist', text):
         return ConfigError(f"{text}; check dbname in the config")
+    lost = any(t in text.lower() for t in _LOST_TEXTS)
+    lost = lost or bool(getattr(exc, "connection_lost", False))  # walstream.ReplicationError
+    if not code and not lost and _LOGIN_REFUSED.search(text):
+        return AuthenticationError(
+            f"PostgreSQL at {cfg.host}:{cfg.port} refused user {cfg.user!r}: {_reason(text)}; "
+            "check user in the config (and pg_hba.conf)"
+        )
+    if not code and not lost and _BAD_SETTING.search(text):
+        return ConfigError(f"PostgreSQL connection settings{ctx}: {text}; fix them in the config")
+    if not code and not lost and doing == "connecting" and _TLS_REFUSED.search(text):
+        return ConfigError(
+            f"PostgreSQL at {cfg.host}:{cfg.port}{ctx}: {_reason(text)}; check sslmode and the "
+            "certificate settings"
+        )
     if code in _NO_ACCESS:
         return ConfigError(
             f"PostgreSQL denied access{ctx}: {text}; grant the privilege or deselect the stream"
         )
     if code.startswith(_PASSING_CLASSES) or code in _PASSING:
         return RetriableSyncError(f"PostgreSQL error {code}{ctx}: {text}")
-    lost = any(t in text.lower() for t in _LOST_TEXTS)
-    lost = lost or bool(getattr(exc, "connection_lost", False))  # walstream.ReplicationError
     if not code and (lost or isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))):
         return RetriableSyncError(
             f"lost or no connection to PostgreSQL at {cfg.host}:{cfg.port}{ctx}: {text}; "
@@ -101,6 +118,11 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
     if code:
         return SyncError(f"PostgreSQL error {code}{ctx}: {text}")
     return SyncError(f"PostgreSQL client error{ctx}: {text or type(exc).__name__}")
+
+
+def _reason(text: str) -> str:
+    """libpq's reason without its `connection to server at ..., port ... failed:` preamble."""
+    return re.sub(r"^connection to server .*? failed: (FATAL: )?", "", text)
 
 
 @contextmanager

@@ -378,9 +378,9 @@ def _change(
         f"TYPE {new} USING {using}"
     )
     LOG.info(
-        "stream %r: column %r is now %s (was %s): %s, a plain number (no multipleOf in the "
-        "SCHEMA), would not stay as written in a %s; every value is kept exactly, and later "
-        "loads keep %s",
+        "stream %r: column %r is now %s (was %s): %s, a plain number (no precision in the "
+        "SCHEMA: no x-precision, no maximum with a multipleOf), would not stay as written in a "
+        "%s; every value is kept exactly, and later loads keep %s",
         batch.spec.name,
         column.column,
         new,

@@ -15,6 +15,7 @@ minute, and the server drops a vanished session and its locks), and a `lock_time
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -47,6 +48,14 @@ KEEPALIVE = {
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 UNTRANSLATABLE_CHARACTER = "22P05"
 RESERVED_NAME = "42939"  # reserved_name: a schema named pg_..., which only PostgreSQL may create
+# libpq's words, without a SQLSTATE, for a connection lost on the way (TLS or not): retriable,
+# whatever else the text names; and for a connection setting it cannot use (`invalid sslmode
+# value: "x"`): the config's to fix.
+LOST_TEXTS = (
+    "ssl syscall", "ssl connection has been closed", "server closed the connection",
+    "connection reset", "unexpected eof", "could not receive data", "terminating connection",
+)  # fmt: skip
+BAD_SETTING = re.compile(r"(^|: )invalid [\w ]+ (value|option|number)\b")
 RETRIABLE_CODES = ("55P03",)  # lock_not_available: lock_timeout, or another load holds the table
 RETRIABLE_CLASSES = (
     "08",
@@ -236,8 +245,12 @@ def map_error(
         and isinstance(exc, psycopg.OperationalError)
     ):
         return ConfigError(f"{doing}: {message}")
+    lost = not code and any(t in message.lower() for t in LOST_TEXTS)
+    if not code and not lost and BAD_SETTING.search(message):
+        return ConfigError(f"{doing}: {message} (fix it in the config)")
     if (
         not code
+        and not lost
         and isinstance(exc, psycopg.OperationalError)
         and ("SSL" in message or "certificate" in message)
     ):

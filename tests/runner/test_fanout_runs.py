@@ -197,7 +197,7 @@ def test_a_failing_mapper_is_named_and_not_retried(proj):
     raw["transform"] = {"stream_maps": {"items": {"value": "int(value)"}}}
     proj.write({"integrations": {"one": raw}})
     done = proj.cli("run", "one", "--quiet")
-    assert done.returncode == 1
+    assert done.returncode == 65
     assert (
         "[mapper-stream-maps] mapper-stream-maps: error: input line 2, stream 'items', field 'value': expression 'int(value)' failed on this record (ValueError)"
         in done.stderr

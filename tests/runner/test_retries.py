@@ -72,7 +72,7 @@ def test_tempfail_exhausts_attempts(proj):
     raw["retry"]["attempts"] = 3
     proj.write({"integrations": {"tf": raw}})
     done = proj.cli("run", "tf")
-    assert done.returncode == 1
+    assert done.returncode == 75  # temporary, its attempts used up: try again later
     assert "gave up after 3 attempts" in done.stderr and "deadlock detected" in done.stderr
     assert len(proj.starts()) == 3
 

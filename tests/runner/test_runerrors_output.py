@@ -127,7 +127,7 @@ def test_a_fanout_target_refusing_a_record_is_said_once(proj):
     ]
     proj.write({"integrations": {"f": raw}})
     done = proj.cli("run", "f")
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 65, done.stderr
     lines = terminal(done)
     assert lines[:1] == [
         "[picky-target] picky-target: error: input line 8, stream items, field id: 7 is refused",

@@ -71,7 +71,7 @@ def test_target_refusing_the_first_schema_is_not_retried_again_and_again(proj):
 def test_malformed_input_exit_65_is_not_retried(proj):
     _write(proj, MALFORMED)
     done = proj.cli("run", "p")
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 65, done.stderr
     assert len(proj.starts()) == 1
     assert "t65: error: input line 1, stream items: not valid JSON" in done.stderr
     assert "not retried" in done.stderr

@@ -1,10 +1,9 @@
 """`tapwell`: the runner's command line, a thin click layer over the runner's modules.
 
-Exit codes (also in runner/README.md):
-  0 success; 1 the run failed (after its retries), or `validate` found a breaking change;
-  2 configuration or authentication error (not retried); 3 another run of the integration
-  holds the lock; 75 `discover`/`validate` could not reach the source (try again); 130
-  interrupted.
+Exit codes (also in runner/README.md): `tapwell run` exits with the class of its failure
+(RUN_EXIT_CODES, tapwell.runner.retry.run_exit_code); `validate` 1 on a breaking change; 2 a
+configuration or authentication error; 3 another run holds the integration's lock; 75 the source
+(or the postgres state backend) cannot be reached now; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -80,9 +79,11 @@ class _Commands(click.Group):
 @click.group(
     cls=_Commands,
     help="Run Singer taps into targets, keep their state, and record every run.\n\n"
-    "Exit codes: 0 success; 1 run failed after its retries (or validate found a breaking change); "
+    "Exit codes: 0 success; 1 failed (a run: after its retries; validate: a breaking change); "
     "2 configuration/authentication error; 3 another run holds the integration's lock; "
-    "75 discover/validate could not reach the source (temporary); 130 interrupted.",
+    "65 a run stopped on malformed input; 75 temporary (the source, or a run's last attempt, "
+    "failed for a passing reason: try again later); 130 interrupted. `tapwell run --help` "
+    "has the table.",
 )
 @version_option("tapwell", lambda: __version__)
 @click.option(
@@ -97,9 +98,25 @@ def main(ctx: click.Context, project_path: str | None) -> None:
     ctx.obj = {"project": project_path}
 
 
+# `tapwell run`'s exit codes: what cron, a CronJob or a wrapper script does next (\b: kept as is)
+RUN_EXIT_CODES = """\b
+Exit codes (the class of the failure of the stage that ended the run):
+  0    succeeded
+  1    failed: exit 1 or another code, a signal, a crash (after its retries)
+  2    configuration or authentication: tapwell.yml, a connector's config,
+       credentials, a missing catalog (never retried): fix it
+  3    another run of NAME holds its lock: nothing ran
+  65   malformed input: a connector refused the data (not retried): fix the data
+  75   temporary: the last attempt exited 75 or stalled and the retries are used
+       up, or the postgres state backend is unreachable: try again later
+  130  interrupted (Ctrl-C, SIGTERM)"""
+
+
 @main.command(
     help="Run integration NAME once: tap | target, resuming from its saved state, "
-    "retrying per its retry policy. A second start while one runs exits 3 at once."
+    "retrying per its retry policy. A second start while one runs exits 3 at once. "
+    "A failing target with `required: false` does not fail the run (exit 0; a line names "
+    "it and its lag).\n\n" + RUN_EXIT_CODES
 )
 @click.argument("name")
 @click.option(

@@ -15,6 +15,10 @@ The code that decides is the culprit's (`culprit`): when one side dies the other
 as a consequence (the tap's broken pipe after the target's crash, or the runner stopping the tap
 then), so the side that failed first by its own code is the one that explains it, and the one
 tapwell.runner.failure names.
+
+`tapwell run` exits with the class of that failure (`run_exit_code`), so that cron, a CronJob or
+a wrapper can tell what to do next: 2 fix the configuration, 65 fix the data, 75 try again later,
+1 anything else (a crash, a signal, an unknown code).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from tapwell.runner.project import RetryPolicy
 # a silent phase of a big load (a sort before the first row, a large commit).
 DEFAULT_STALL_TIMEOUT_SECONDS = 1800.0
 
+FAILED_EXIT = 1
 CONFIG_EXIT = 2
 DATAERR_EXIT = 65
 TEMPFAIL_EXIT = 75
@@ -77,6 +82,21 @@ def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
     if code == TEMPFAIL_EXIT:
         return Verdict(True, False, side)
     return Verdict(policy.retry_unknown_errors, False, side)
+
+
+def run_exit_code(culprit_code: int | None, stalled: bool, terminal_config: bool) -> int:
+    """What a failed run exits with, by its last attempt's failure: 2 for a configuration error
+    (the culprit's exit 2, or the project found wrong during the run), 65 for the culprit's 65,
+    75 for a temporary failure whose attempts ran out (the culprit's 75, or a stall), and 1 for
+    anything else: exit 1 or an unknown code, a signal, a run that failed before any attempt
+    (`culprit_code` None)."""
+    if terminal_config or culprit_code == CONFIG_EXIT:
+        return CONFIG_EXIT
+    if stalled:
+        return TEMPFAIL_EXIT
+    if culprit_code in (DATAERR_EXIT, TEMPFAIL_EXIT):
+        return culprit_code
+    return FAILED_EXIT
 
 
 def repeated(previous: tuple[str, int] | None, current: tuple[str, int]) -> bool:

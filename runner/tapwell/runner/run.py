@@ -33,15 +33,23 @@ from tapwell.runner.retry import (
     TEMPFAIL_EXIT,
     classify,
     repeated,
+    run_exit_code,
     stall_timeout,
     waits,
 )
 from tapwell.runner.serve.live import LiveRun
 from tapwell.runner.statestore import StateBackend, open_backend
 from tapwell.singer.config import redact
-from tapwell.singer.errors import ConfigError, SyncError, TapwellError
+from tapwell.singer.errors import ConfigError, TapwellError
 
-__all__ = ["RunOrigin", "RunResult", "describe_failure", "resolve_command", "run_integration"]
+__all__ = [
+    "RunFailed",
+    "RunOrigin",
+    "RunResult",
+    "describe_failure",
+    "resolve_command",
+    "run_integration",
+]
 
 
 @dataclass
@@ -79,6 +87,25 @@ class RunResult:
         return (
             self.error is None and self.tap_code == 0 and self.target_code == 0 and not self.stalled
         )
+
+    @property
+    def exit_code(self) -> int:
+        """What `tapwell run` exits with: 0, or the class of the last attempt's failure
+        (tapwell.runner.retry.run_exit_code: 1, 2, 65 or 75)."""
+        if self.ok:
+            return 0
+        code = self.failure.code if self.failure is not None else None
+        return run_exit_code(code, self.stalled, self.terminal_config)
+
+
+class RunFailed(TapwellError):
+    """A run that failed: one line (describe_failure), and the exit code of its failure's class
+    (RunResult.exit_code)."""
+
+    def __init__(self, text: str, exit_code: int) -> None:
+        super().__init__(text)
+        self.exit_code = exit_code
+        self.retriable = exit_code == TEMPFAIL_EXIT
 
 
 def run_integration(
@@ -633,11 +660,11 @@ def _destination_state(
         return None
 
 
-def describe_failure(integration: Integration, result: RunResult) -> SyncError | ConfigError:
-    """The exception whose one line ends `tapwell run`'s terminal output for a failed run (a
-    ConfigError: exit 2, not retried): the stage that failed and its exit code, the connector's
-    own line unless the terminal has shown it already, why no attempt followed, and the rows
-    committed before it."""
+def describe_failure(integration: Integration, result: RunResult) -> RunFailed:
+    """The exception whose one line ends `tapwell run`'s terminal output for a failed run: the
+    stage that failed and its exit code, the connector's own line unless the terminal has shown
+    it already, why no attempt followed, and the rows committed before it. It exits with the
+    class of the failure (RunResult.exit_code)."""
     failure = result.failure
     said = failure.brief if failure is not None else result.error or "see the run log"
     if result.verdict:
@@ -649,4 +676,4 @@ def describe_failure(integration: Integration, result: RunResult) -> SyncError |
         f"integration {integration.name!r} failed: {said} "
         f"(run {result.run_id}; `tapwell logs {result.run_id}`)"
     )
-    return ConfigError(text) if result.terminal_config else SyncError(text)
+    return RunFailed(text, result.exit_code)

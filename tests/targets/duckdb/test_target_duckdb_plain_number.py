@@ -23,8 +23,8 @@ SCHEMA = (
 )
 INFO = (
     "target-duckdb INFO stream 't': column 'x' is now {new} (was {old}): {value}, a plain number "
-    "(no multipleOf in the SCHEMA), would not stay as written in a {old}; every value is kept "
-    "exactly, and later loads keep {new}"
+    "(no precision in the SCHEMA: no x-precision, no maximum with a multipleOf), would not stay "
+    "as written in a {old}; every value is kept exactly, and later loads keep {new}"
 )
 
 
@@ -442,3 +442,20 @@ def test_nested_tables_refuse_a_number_past_a_double_s_range_with_the_fix(bin_pa
     result = run_target(bin_path, tmp_path, data, db, nested="json")
     assert result.returncode == 0, error_line(result)
     assert query(db, "SELECT id, CAST(o AS VARCHAR) FROM t") == [(1, '{"y":1e400}')]
+
+
+def test_a_multipleof_without_maximum_is_a_plain_number_and_said_so(
+    bin_path: Any, tmp_path: Any
+) -> None:
+    """PipelineWise's tap-mysql gives a DECIMAL(65,30) as `multipleOf: 1e-30` with no maximum: no
+    precision, so a plain number; the INFO line said "no multipleOf in the SCHEMA" of it."""
+    db = tmp_path / "w.duckdb"
+    wide = "99999999999999999999999999999999999.999999999999999999999999999999"
+    data = stream([wide]).replace(
+        b'"x":{"type":["number","null"]}', b'"x":{"type":["number","null"],"multipleOf":1e-30}'
+    )
+    result = run_target(bin_path, tmp_path, data, db)
+    assert result.returncode == 0, error_line(result)
+    said = [line for line in result.stderr.decode().splitlines() if "INFO" in line]
+    assert said == [INFO.format(new="VARCHAR", old="DOUBLE", value=wide)]
+    assert stored(db) == ("VARCHAR", [(0, wide)])
