@@ -145,7 +145,8 @@ class CsvConfig:
         'files, {"encoding": {"format": "csv"|"jsonl", "compression": "none"|"gzip"}, "storage": '
         '{"root": "file:///dir", "prefix": ""}, "batch_size": 100000, "max_pending_files": 0, '
         '"durable": true}, each file announced by a BATCH message and followed by a STATE; '
-        "max_pending_files (tapwell's): wait while more files are not yet consumed (0: never); "
+        "max_pending_files (tapwell's): wait while more files are not yet consumed (0: never; "
+        "counted in rows: that many files of batch_size rows, a smaller last file its own rows); "
         "durable (tapwell's): fsync each file before its BATCH (false: not, as `tapwell run`'s "
         "spool says, whose target commits the rows within the run); `tapwell run` sets it when "
         "the target reads csv files",
