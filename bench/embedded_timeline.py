@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(loader.DuckDBLoader, "_check_ahead"):  # a batch's lines checked before its turn
         timed(loader.DuckDBLoader, "_check_ahead", thread_cpu=True)
     timed(raw, "lines_table")
+    timed(loader.DuckDBLoader, "close")
+    timed(target_loop.TargetLoop, "_read")
     timed(target_loop.TargetLoop, "_wait_behind")
     with tempfile.TemporaryDirectory() as tmp:
         config = {"path": str(Path(tmp) / "w.duckdb")}

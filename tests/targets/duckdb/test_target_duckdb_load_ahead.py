@@ -289,3 +289,38 @@ def test_killed_between_loads_no_state_past_the_last_commit(tmp_path, sig):
     committed = json.loads(query(db, "SELECT value FROM _tapwell_state")[0][0])["a"]
     assert committed >= last and committed % 500 == 0
     assert query(db, "SELECT count(*), max(id) FROM s") == [(committed, committed)]
+
+
+class _Noting:
+    """A connection noting DuckDB's threads setting when it is closed."""
+
+    def __init__(self, con: Any, noted: list[int]) -> None:
+        self.con, self.noted = con, noted
+
+    def close(self) -> None:
+        self.noted.append(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
+        self.con.close()
+
+
+class Closing(DuckDBLoader):
+    """DuckDBLoader noting DuckDB's threads setting as each connection is closed (the last
+    close checkpoints the WAL into the file)."""
+
+    def close(self) -> None:
+        self.threads_at_close: list[int] = []
+        self._cons = tuple(_Noting(con, self.threads_at_close) for con in self._cons)  # type: ignore[assignment]
+        super().close()
+
+
+def test_the_close_checkpoints_on_threads_after_loads_behind(tmp_path):
+    # every load ran behind the reader, on overlap_threads (1: the input ends with full batches
+    # and a state); the checkpoint when the file closes runs on `threads` (3 here), as after
+    # a load in turn
+    config = {"path": str(tmp_path / "w.duckdb"), "batch_size_rows": 2, "threads": 3}
+    loader = Closing(config)
+    data = SCHEMA + lines(*(rec(i) for i in range(1, 9)), state({"a": 8}))
+    TargetLoop("target-duckdb", loader, config, _Out()).run(_Chunks(data))
+    assert loader.threads_at_close == [3, 3]
+    assert [r[0] for r in query(tmp_path / "w.duckdb", "SELECT id FROM s ORDER BY id")] == list(
+        range(1, 9)
+    )
