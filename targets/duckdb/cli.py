@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tapwell.sdk.target_cli import target_command
@@ -12,7 +13,15 @@ from .config import SETTINGS, DuckDBConfig
 def _loader(config: DuckDBConfig) -> Any:
     from .loader import DuckDBLoader  # the driver is imported only when used
 
-    return DuckDBLoader(config)
+    class Loader(DuckDBLoader):
+        def close(self) -> None:
+            """Closed at the end of the input: then say the per-stream entries of the config
+            that matched no stream (config.unmatched)."""
+            super().close()
+            for line in config.unmatched():
+                logging.getLogger("target-duckdb").warning(line)
+
+    return Loader(config)
 
 
 def _read_state(config: DuckDBConfig) -> str | None:

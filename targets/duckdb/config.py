@@ -17,8 +17,10 @@ from tapwell.sdk.load_settings import (
     STREAM_KEYS,
     Dialect,
     StreamSettings,
+    derived_setting,
     flag,
     load_method,
+    unmatched_entries,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
 from tapwell.sdk.nested_settings import NestedSettings
@@ -123,6 +125,7 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         "one stream, checked the same way (the runner passes tapwell.yml's per-stream settings "
         "here)",
     )
+    stream_settings_derived: tuple[str, ...] = derived_setting()
     state_id: str = setting(
         "default",
         help="Key of the state row kept in _tapwell_state, written in the batch's transaction",
@@ -182,6 +185,8 @@ class DuckDBConfig(LoopSettings, NestedSettings):
     )
     defaults: StreamSettings = field(init=False, default=StreamSettings())
     streams: dict[str, StreamSettings] = field(init=False, default_factory=dict)
+    # the streams of this load, as the loader asks for their settings and table: for `unmatched`
+    seen: set[str] = field(init=False, default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         defaults = StreamSettings(self.load_method, self.hard_delete)
@@ -201,12 +206,41 @@ class DuckDBConfig(LoopSettings, NestedSettings):
 
     def settings_for(self, stream: str) -> StreamSettings:
         """The stream's own settings where `stream_settings` has them, else the global ones."""
+        self.seen.add(stream)
         return self.streams.get(stream, self.defaults)
 
     def target_of(self, stream: str) -> tuple[str, str]:
-        """(schema, table) the stream loads into: its table is its name unless mapped."""
+        """(schema, table) the stream loads into: its table is its name unless mapped. Keyed by
+        the whole stream name only (not by source schema as target-postgres and PipelineWise's
+        targets also read it; see the README)."""
+        self.seen.add(stream)
         mapped = self.schema_mapping.get(stream, {})
         return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
+
+    def unmatched(self) -> list[str]:
+        """A warning per entry of stream_settings and schema_mapping that names no stream of
+        the load; entries the runner made (stream_settings_derived) are its own to check. An
+        entry named like the source schema of streams that came (`shop` of `shop-orders`), as
+        PipelineWise's targets key schema_mapping, says that this one is keyed by stream."""
+        seen, quiet = self.seen, set(self.stream_settings_derived)
+        sources = {p[-2] for p in (s.split("-") for s in seen) if len(p) in (2, 3) and all(p)}
+        lines = unmatched_entries(
+            "stream_settings", [k for k in self.streams if k not in quiet], seen.__contains__, seen
+        )
+        lines += unmatched_entries(
+            "schema_mapping",
+            [k for k in self.schema_mapping if k not in quiet],
+            seen.__contains__,
+            seen,
+            note=lambda key: _BY_STREAM if key in sources else "",
+        )
+        return lines
+
+
+_BY_STREAM = (
+    "target-duckdb keys schema_mapping by the whole stream name, not by source schema as "
+    "target-postgres and PipelineWise's targets do: give each stream its entry"
+)
 
 
 def _size(value: Any, key: str) -> str:

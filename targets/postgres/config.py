@@ -26,8 +26,10 @@ from tapwell.sdk.load_settings import (
     STREAM_KEYS,
     Dialect,
     StreamSettings,
+    derived_setting,
     flag,
     load_method,
+    unmatched_entries,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
 from tapwell.sdk.nested_settings import NestedSettings
@@ -47,6 +49,7 @@ __all__ = [
     "PostgresConfig",
     "StreamSettings",
     "parse",
+    "split_stream",
 ]
 
 NUMBER_TYPES = ("numeric", "double precision", "real")
@@ -179,6 +182,7 @@ class PostgresConfig(LoopSettings, NestedSettings):
         "give it overwrite (or hard_delete) here. The runner passes tapwell.yml's per-stream "
         "settings under this key",
     )
+    stream_settings_derived: tuple[str, ...] = derived_setting()
     add_metadata_columns: bool = setting(
         False,
         type=_LOOSE_FLAG,
@@ -254,6 +258,8 @@ class PostgresConfig(LoopSettings, NestedSettings):
     )
     defaults: StreamSettings = field(init=False, default=StreamSettings())
     streams: dict[str, StreamSettings] = field(init=False, default_factory=dict)
+    # the streams of this load, as the loader asks for their settings (`of`): for `unmatched`
+    seen: set[str] = field(init=False, default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         defaults = StreamSettings(self.load_method, self.hard_delete)
@@ -271,8 +277,44 @@ class PostgresConfig(LoopSettings, NestedSettings):
         return self.nul_characters
 
     def of(self, stream: str) -> StreamSettings:
-        """The settings of `stream`: its own entry in stream_settings, else the global ones."""
+        """The settings of `stream`: its own entry in stream_settings, else the global ones.
+        The loader asks once for every stream that comes (its SCHEMA), which `unmatched` reads."""
+        self.seen.add(stream)
         return self.streams.get(stream, self.defaults)
+
+    def unmatched(self) -> list[str]:
+        """A warning per entry of stream_settings (by stream name) and schema_mapping (by source
+        schema or stream name, ddl.target_of) that no stream of the load matched; entries the
+        runner made (stream_settings_derived) are its own to check."""
+        seen, quiet = self.seen, set(self.stream_settings_derived)
+        sources = {s for s, _ in map(split_stream, seen) if s is not None}
+        tables = {t: s for s in seen for src, t in [split_stream(s)] if src is not None}
+        lines = unmatched_entries(
+            "stream_settings", [k for k in self.streams if k not in quiet], seen.__contains__, seen
+        )
+        lines += unmatched_entries(
+            "schema_mapping",
+            [k for k in self.schema_mapping if k not in quiet],
+            lambda key: key in seen or key in sources,
+            seen,
+            sources,
+            lambda key: (
+                f"it is keyed by a stream's source schema ({split_stream(tables[key])[0]!r} of "
+                f"{tables[key]!r}) or by its whole name, not by its table"
+                if key in tables
+                else ""
+            ),
+        )
+        return lines
+
+
+def split_stream(stream: str) -> tuple[str | None, str]:
+    """A tap's stream name -> (source schema, table): `db-orders` -> ("db", "orders"), as
+    PipelineWise and singer-sdk targets read MySQL and PostgreSQL taps' `<schema>-<table>` names."""
+    parts = stream.split("-")
+    if len(parts) in (2, 3) and all(parts):
+        return parts[-2], parts[-1]
+    return None, stream
 
 
 SETTINGS = Settings(PostgresConfig, ignored=IGNORED)

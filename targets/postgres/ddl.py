@@ -20,7 +20,7 @@ from psycopg import sql
 from tapwell.sdk.sql_names import shorten  # the kit's one rule for names over 63 bytes
 from tapwell.singer.errors import SyncError
 
-from .config import PostgresConfig, parse
+from .config import PostgresConfig, parse, split_stream
 
 
 def ident(name: str) -> sql.Identifier:
@@ -61,15 +61,6 @@ def column_names(properties: Iterable[str], stream: str) -> dict[str, str]:
         taken[col] = prop
         out[prop] = col
     return out
-
-
-def split_stream(stream: str) -> tuple[str | None, str]:
-    """A tap's stream name -> (source schema, table): `db-orders` -> ("db", "orders"), as
-    PipelineWise and singer-sdk targets read MySQL and PostgreSQL taps' `<schema>-<table>` names."""
-    parts = stream.split("-")
-    if len(parts) in (2, 3) and all(parts):
-        return parts[-2], parts[-1]
-    return None, stream
 
 
 def target_of(stream: str, config: PostgresConfig | dict[str, Any]) -> tuple[str, str]:

@@ -4,7 +4,7 @@ Config: rows, mode (ok | die | kill | stall | tempfail | config | wait), fail_ti
 (records sent before misbehaving), state_every, counter (a file: one line per attempt, with the
 bookmark the attempt started from), release (for mode wait: the file whose existence lets it
 finish), password (to check it never reaches a log), slow (seconds to sleep after each STATE),
-warn (a warning line to print on stderr), pids (a file: each attempt appends its pid, after appending `overlap PID` for every earlier
+warn (a warning line to print on stderr, also in discovery), discovery_fails (exit 2 there), pids (a file: each attempt appends its pid, after appending `overlap PID` for every earlier
 attempt's process that is still alive: two loads at once).
 """
 
@@ -36,6 +36,12 @@ def emit(message: dict) -> None:
 def main() -> None:
     config = json.loads(Path(arg("--config")).read_text())
     if "--discover" in sys.argv:
+        if config.get("warn"):
+            sys.stderr.write("fake-tap: discovering (an info line)\n")
+            sys.stderr.write(f"fake-tap WARNING {config['warn']}\n")
+        if config.get("discovery_fails"):
+            sys.stderr.write(f"fake-tap: error: password {config.get('password')} refused\n")
+            sys.exit(2)
         metadata = [
             {
                 "breadcrumb": [],

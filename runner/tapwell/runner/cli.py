@@ -104,7 +104,8 @@ Exit codes (the class of the failure of the stage that ended the run):
   0    succeeded
   1    failed: exit 1 or another code, a signal, a crash (after its retries)
   2    configuration or authentication: tapwell.yml, a connector's config,
-       credentials, a missing catalog (never retried): fix it
+       credentials, a missing catalog, a command that cannot run (or a
+       connector's exit 126/127) (never retried): fix it
   3    another run of NAME holds its lock: nothing ran
   65   malformed input: a connector refused the data (not retried): fix the data
   75   temporary: the last attempt exited 75 or stalled and the retries are used
@@ -272,7 +273,7 @@ def discover(ctx: click.Context, name: str) -> None:
         from tapwell.singer.catalog import Catalog
 
         project = _project(ctx)
-        written = do_discover(project, project.integration(name))
+        written = do_discover(project, project.integration(name), _err)
         catalog = Catalog(written)
         selected = [s.tap_stream_id for s in catalog.selected()]
         _err(
@@ -297,7 +298,7 @@ def validate(ctx: click.Context, name: str) -> None:
         from tapwell.runner.validate import validate as do_validate
 
         project = _project(ctx)
-        changes = do_validate(project, project.integration(name))
+        changes = do_validate(project, project.integration(name), _err)
         for change in changes:
             click.echo(str(change))
         breaking = [c for c in changes if c.breaking]

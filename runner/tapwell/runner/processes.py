@@ -51,28 +51,96 @@ class AttemptSettings:
     record: Sink | None = None  # the run log alone (figures the terminal need not show)
 
 
-def resolve_command(connector: Connector | list[str]) -> list[str]:
+# our executables and the extra of tapwell each needs (pyproject.toml's optional-dependencies)
+_EXTRAS = {
+    "tap-csv": "csv",
+    "tap-mysql": "mysql",
+    "tap-postgres": "postgres",
+    "tap-rest": "rest",
+    "target-jsonl": "jsonl",
+    "target-duckdb": "duckdb",
+    "target-postgres": "postgres",
+    "mapper-stream-maps": "mapper",
+}
+
+
+def resolve_command(
+    connector: Connector | list[str], root: str | os.PathLike[str] | None = None
+) -> list[str]:
     """A connector's argv. A venv made by `tapwell install` is searched first, then the running
     interpreter's folder (so `tapwell run` from a virtualenv finds its taps without activating
-    it), then PATH."""
+    it), then PATH. A command given with a folder (`command: /opt/tap-x/bin/tap-x`, relative to
+    the project's folder `root`) must exist and be executable, and so must the interpreter of
+    its `#!` line: else a ConfigError (exit 2, never retried) that names it and the fix."""
     command = connector if isinstance(connector, list) else connector.command
     venv = None if isinstance(connector, list) else connector.venv
+    name = command[0] if isinstance(connector, list) else connector.name
     exe = command[0]
     if os.sep in exe:
+        check_runnable(name, exe, root)
         return command
     if venv is not None:
         local = venv / "bin" / exe
         if not local.exists():
             raise ConfigError(f"{exe!r} is not installed in {venv}: run `tapwell install` for it")
+        check_runnable(name, str(local), root)
         return [str(local), *command[1:]]
     local = Path(sys.executable).parent / exe
-    if local.exists():
+    if os.access(local, os.X_OK):
         return [str(local), *command[1:]]
     if shutil.which(exe) is None:
         raise ConfigError(
-            f"cannot find {exe!r}: install it (pip install tapwell[...], or `tapwell install`) or give its full command"
+            f"cannot find {exe!r}: install it ({_install_hint(exe)}) or give its full command"
         )
     return command
+
+
+def _install_hint(exe: str) -> str:
+    extra = _EXTRAS.get(os.path.basename(exe))
+    if extra is not None:
+        return f"pip install 'tapwell[{extra}]'"
+    return "pip install tapwell[...], or `tapwell install`"
+
+
+def check_runnable(name: str, exe: str, root: str | os.PathLike[str] | None = None) -> None:
+    """ConfigError unless `exe` (relative to `root`) is a file this user may execute whose `#!`
+    interpreter, if it has one, exists: what exec would refuse (exit 127 or 126 through
+    setpriv, FileNotFoundError or PermissionError without it), said before anything starts."""
+    path = os.path.join(root, exe) if root is not None else exe
+    fix = f"install it ({_install_hint(exe)}) or correct its `command:` in tapwell.yml"
+    if not os.path.exists(path):
+        raise ConfigError(f"{name}: command {exe} does not exist: {fix}")
+    if os.path.isdir(path):
+        raise ConfigError(f"{name}: command {exe} is a folder, not a program: {fix}")
+    if not os.access(path, os.X_OK):
+        raise ConfigError(
+            f"{name}: command {exe} is not executable: `chmod +x {exe}`, or correct its "
+            "`command:` in tapwell.yml"
+        )
+    interpreter = _shebang(path)
+    if interpreter is not None and not os.access(interpreter, os.X_OK):
+        raise ConfigError(
+            f"{name}: command {exe} starts with #!{interpreter}, which "
+            + ("does not exist" if not os.path.exists(interpreter) else "is not executable")
+            + " (a virtualenv moved or removed?): reinstall it, or correct its `command:` in "
+            "tapwell.yml"
+        )
+
+
+def _shebang(path: str) -> str | None:
+    """The interpreter of a script's `#!` line (an absolute path); None for a binary, or a file
+    that cannot be read (exec then says why)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].split()
+    if not words or not words[0].startswith(b"/"):
+        return None
+    return os.fsdecode(words[0])
 
 
 def write_private(folder: str, name: str, value: Any) -> str:
@@ -204,17 +272,15 @@ def start_sources(
     integration: Integration, tap_cmd: list[str], tmp: str, spawn: dict[str, Any]
 ) -> Sources:
     """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
-    (the runner holds no end of it: records never pass through here)."""
+    (the runner holds no end of it: records never pass through here). Every mapper's command is
+    checked before the tap starts (resolve_command: a missing one is a ConfigError)."""
+    mapper_argvs = [resolve_command(mapper, spawn.get("cwd")) for mapper in integration.mappers]
     tap = popen(tap_cmd, subprocess.DEVNULL, spawn)
     procs = [(integration.tap.name, tap)]
     out = tap.stdout
     assert out is not None
-    for i, mapper in enumerate(integration.mappers):
-        cmd = [
-            *resolve_command(mapper),
-            "--config",
-            write_private(tmp, f"mapper{i}.json", mapper.config),
-        ]
+    for i, (mapper, argv) in enumerate(zip(integration.mappers, mapper_argvs, strict=True)):
+        cmd = [*argv, "--config", write_private(tmp, f"mapper{i}.json", mapper.config)]
         widen_pipe(out)
         proc = popen(cmd, out, spawn)
         out.close()

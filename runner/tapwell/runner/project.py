@@ -306,9 +306,16 @@ class Project:
         path = self.catalog_path(name)
         catalog = load_catalog(path).to_dict() if path.exists() else None
         given = dict(target.config.get("stream_settings") or {})
-        for stream, settings in stream_settings(catalog, overrides, name).items():
+        derived = stream_settings(catalog, overrides, name)
+        for stream, settings in derived.items():
             given[stream] = {**(given.get(stream) or {}), **settings}
-        target.config = {**target.config, "stream_settings": given}
+        # checked here against the catalog, and given under both names of a stream: the target
+        # warns about its own entries that match no stream, not about these
+        target.config = {
+            **target.config,
+            "stream_settings": given,
+            "stream_settings_derived": sorted(derived),
+        }
         return target
 
     def _targets(self, raw: dict[str, Any], name: str) -> list[Target]:

@@ -61,7 +61,7 @@ def capabilities(project: Project, target: Connector) -> list[str]:
     from tapwell.runner.fast_lane import about
 
     try:
-        argv = resolve_command(target)
+        argv = resolve_command(target, project.root)
     except ConfigError:
         return []  # the run itself says what is missing
     found = about(project.root, argv).get("capabilities")
@@ -108,7 +108,7 @@ def _read_state(project: Project, integration: Integration) -> str | None:
     from tapwell.runner.attempt import resolve_command, target_config, write_private
 
     name = integration.target.name
-    argv = resolve_command(integration.target)
+    argv = resolve_command(integration.target, project.root)
     if _no_state_file(project, argv, target_config(integration)):
         return None
     with tempfile.TemporaryDirectory(prefix="tapwell-read-state-") as tmp:

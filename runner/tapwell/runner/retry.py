@@ -3,6 +3,8 @@
 A connector's exit code decides, as tapwell.singer.errors defines them:
 
     2   configuration or authentication error   never retried (it will fail the same way)
+    126, 127  a command not executable / not found  never retried: a shell's codes (a wrapper
+              script's missing program, or setpriv's when exec fails); a configuration error
     65  malformed input (EX_DATAERR)             never retried (the same input fails again)
     75  temporary failure (EX_TEMPFAIL)          always retried
     stalled (no output for the stall timeout)     always retried
@@ -38,6 +40,8 @@ DEFAULT_STALL_TIMEOUT_SECONDS = 1800.0
 
 FAILED_EXIT = 1
 CONFIG_EXIT = 2
+# a shell's (and setpriv's) exit codes for a command found but not executable, and not found
+NOT_RUNNABLE_EXITS = (126, 127)
 DATAERR_EXIT = 65
 TEMPFAIL_EXIT = 75
 # a tap's (or mapper's) ends when its reader is gone: the pipe broke (signal, or the shell's 128+N)
@@ -75,7 +79,7 @@ def classify(result: AttemptResult, policy: RetryPolicy) -> Verdict:
     if side == "stall":
         return Verdict(True, False, side)
     code = result.tap_code if side == "tap" else result.target_code
-    if code == CONFIG_EXIT:
+    if code == CONFIG_EXIT or code in NOT_RUNNABLE_EXITS:
         return Verdict(False, True, side)
     if code == DATAERR_EXIT:
         return Verdict(False, False, side)

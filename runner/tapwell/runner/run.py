@@ -30,6 +30,7 @@ from tapwell.runner.project import Integration, Project
 from tapwell.runner.retry import (
     CONFIG_EXIT,
     DATAERR_EXIT,
+    NOT_RUNNABLE_EXITS,
     TEMPFAIL_EXIT,
     classify,
     repeated,
@@ -312,7 +313,10 @@ def _ask_ahead(project: Project, integration: Integration) -> None:
             integration.raw, integration.name, integration.tap.config
         ):
             return
-        argvs = [resolve_command(integration.target), resolve_command(integration.tap)]
+        argvs = [
+            resolve_command(integration.target, project.root),
+            resolve_command(integration.tap, project.root),
+        ]
     except ConfigError:
         return
     fast_lane.abouts(project.root, argvs)
@@ -539,6 +543,8 @@ def _not_retried(code: int) -> str:
         return "a configuration or authentication error: not retried"
     if code == DATAERR_EXIT:
         return "bad input: not retried"
+    if code in NOT_RUNNABLE_EXITS:
+        return "a command not found or not executable: not retried"
     return "not retried (retry.retry_unknown_errors is false)"
 
 

@@ -18,11 +18,15 @@ from typing import Any
 import orjson
 
 from tapwell.runner.attempt import resolve_command, write_private
+from tapwell.runner.masking import secrets_of
+from tapwell.runner.processes import Sink
 from tapwell.runner.project import Integration, Project
+from tapwell.runner.retry import NOT_RUNNABLE_EXITS
 from tapwell.runner.selection import apply_selection
 from tapwell.runner.statestore import atomic_write
+from tapwell.runner.terminal import TerminalFilter
 from tapwell.singer.catalog import Catalog, StreamEntry, load_catalog
-from tapwell.singer.config import redact, secret_values
+from tapwell.singer.config import redact
 from tapwell.singer.errors import ConfigError, DiscoveryError, TapwellError
 
 
@@ -43,16 +47,22 @@ def discovery_failure(tap_code: int, text: str) -> TapwellError:
     """The tap's exit code kept as the documented one: 2 (configuration or credentials: fix
     them) and 75 (unreachable: try again) pass through, so a nightly `tapwell validate` exits
     1 only for what is not one of those; a breaking change is told apart by its own lines."""
-    if tap_code == 2:
+    if tap_code in (2, *NOT_RUNNABLE_EXITS):  # 126, 127: a wrapper's program not runnable
         return ConfigError(text)
     if tap_code == 75:
         return SourceUnreachable(text)
     return DiscoveryError(text)
 
 
-def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
-    """The tap's `--discover` output (its stderr is kept only for the error message)."""
-    argv = resolve_command(integration.tap)
+def run_discovery(
+    project: Project, integration: Integration, log: Sink | None = None
+) -> dict[str, Any]:
+    """The tap's `--discover` output. Its warning and error lines go to `log` as `tapwell run`
+    shows them (`[tap-csv] tap-csv: warning: ...`, secrets masked), also when it succeeds: a
+    mistyped setting is said before the catalog is written, not first in a run; the last line of
+    a tap that fails is in the error instead."""
+    argv = resolve_command(integration.tap, project.root)
+    name = integration.tap.name
     with tempfile.TemporaryDirectory(prefix="tapwell-discover-") as tmp:
         os.chmod(tmp, 0o700)
         cmd = [
@@ -61,12 +71,21 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
             write_private(tmp, "tap.json", integration.tap.config),
             "--discover",
         ]
-        proc = subprocess.run(cmd, cwd=project.root, capture_output=True)
+        try:
+            proc = subprocess.run(cmd, cwd=project.root, capture_output=True)
+        except OSError as exc:  # what check_runnable could not foresee (the file changed since)
+            raise ConfigError(f"{name}: cannot start {argv[0]}: {exc.strerror}") from None
+    secrets = secrets_of(integration.tap.config)
+    lines = [
+        redact(line, secrets)
+        for line in proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    ]
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
-        message = redact(lines[-1], secret_values(integration.tap.config))
-        text = f"{integration.tap.name} --discover failed (exit {proc.returncode}): {message}"
+        message = lines.pop() if lines else "(no output)"
+        _show(lines, name, log)
+        text = f"{name} --discover failed (exit {proc.returncode}): {message}"
         raise discovery_failure(proc.returncode, text)
+    _show(lines, name, log)
     try:
         catalog = orjson.loads(proc.stdout)
     except orjson.JSONDecodeError as exc:
@@ -78,10 +97,22 @@ def run_discovery(project: Project, integration: Integration) -> dict[str, Any]:
     return catalog
 
 
-def discover(project: Project, integration: Integration) -> dict[str, Any]:
-    """Discover, apply tapwell.yml's selection and stream settings, write catalogs/NAME.json."""
+def _show(lines: list[str], name: str, log: Sink | None) -> None:
+    """The connector's lines a person needs (tapwell.runner.terminal: warnings and errors, no
+    METRIC lines, no traceback frames), each `[name] line`."""
+    if log is not None:
+        terminal = TerminalFilter(log)
+        for line in lines:
+            terminal(f"[{name}] {line}")
+
+
+def discover(project: Project, integration: Integration, log: Sink | None = None) -> dict[str, Any]:
+    """Discover, apply tapwell.yml's selection and stream settings, write catalogs/NAME.json;
+    the tap's warnings go to `log` (run_discovery)."""
     catalog = apply_selection(
-        run_discovery(project, integration), integration.select, integration.stream_overrides
+        run_discovery(project, integration, log),
+        integration.select,
+        integration.stream_overrides,
     )
     atomic_write(
         project.catalog_path(integration.name),
@@ -177,8 +208,9 @@ def diff_catalogs(
     return changes
 
 
-def validate(project: Project, integration: Integration) -> list[Change]:
-    """The changes between the committed catalog and a discovery run now."""
+def validate(project: Project, integration: Integration, log: Sink | None = None) -> list[Change]:
+    """The changes between the committed catalog and a discovery run now; the tap's warnings
+    go to `log` (run_discovery)."""
     path = project.catalog_path(integration.name)
     if not path.exists():
         raise ConfigError(
@@ -187,7 +219,7 @@ def validate(project: Project, integration: Integration) -> list[Change]:
         )
     committed = load_catalog(path)
     discovered = apply_selection(
-        run_discovery(project, integration),
+        run_discovery(project, integration, log),
         integration.select,
         integration.stream_overrides,
         strict=False,

@@ -12,13 +12,19 @@ are read loosely (target-postgres: yes/no/on/off/1/0 are booleans, an empty or f
 unset, a null per-stream value is the built-in default) or strictly (target-duckdb: only
 true/false, a null per-stream value is the global setting). Aligning them is a behaviour change
 for a later issue; here it is one place to make it.
+
+`unmatched_entries` gives the warnings, at the end of a load, for per-stream entries that named
+no stream that came (a typo, or a name the tap does not send).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tapwell.sdk.settings import setting
 from tapwell.singer.errors import ConfigError
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
@@ -120,3 +126,69 @@ def stream_settings(
             else flag(hard, f"{where}.hard_delete", dialect),
         )
     return out
+
+
+STREAMS_NAMED = 8  # an unmatched entry's line names at most this many of the streams seen
+
+
+def unmatched_entries(
+    setting: str,
+    entries: Iterable[str],
+    matched: Callable[[str], bool],
+    seen: Collection[str],
+    candidates: Collection[str] = (),
+    note: Callable[[str], str] | None = None,
+) -> list[str]:
+    """One warning line per entry of `setting` (`stream_settings`, `schema_mapping`) that
+    `matched` no stream of the load: a per-stream setting keyed by a name no stream has changes
+    nothing, silently, until someone wonders why the table grew. Each line names the entry, the
+    streams `seen` and, for a near miss among them (or among `candidates`, e.g. source schemas),
+    a did-you-mean; `note(entry)` may add a sentence. None for a load that saw no stream at all
+    (nothing came to match)."""
+    if not seen:
+        return []
+    streams = sorted(seen)
+    shown = ", ".join(streams[:STREAMS_NAMED])
+    if len(streams) > STREAMS_NAMED:
+        shown += f" and {len(streams) - STREAMS_NAMED} more"
+    lines = []
+    for entry in entries:
+        if matched(entry):
+            continue
+        line = f"{setting} entry {entry!r} matched no stream of this load and changed nothing (streams: {shown})"
+        close = difflib.get_close_matches(entry, sorted({*streams, *candidates}), n=1, cutoff=0.75)
+        if close:
+            line += f"; did you mean {close[0]!r}?"
+        extra = note(entry) if note is not None else ""
+        lines.append(line + (f"; {extra}" if extra else ""))
+    return lines
+
+
+# the setting `tapwell run` fills beside `stream_settings` (tapwell.runner.project)
+DERIVED_HELP = (
+    "Set by `tapwell run`: the stream_settings entries it made from tapwell.yml's streams: "
+    "(checked there against the catalog, and given under both a stream's tap_stream_id and its "
+    "name, only one of which the tap sends); an entry of stream_settings or schema_mapping "
+    "that matches no stream of the load is warned about at its end, except these"
+)
+
+
+def stream_names(value: Any, key: str) -> tuple[str, ...]:
+    """A list of stream names (DERIVED_HELP's setting)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"config key {key}: must be a list of stream names")
+    return tuple(value)
+
+
+def derived_setting() -> Any:
+    """Both targets' `stream_settings_derived` (DERIVED_HELP)."""
+    return setting(
+        (),
+        type="array",
+        parse=stream_names,
+        schema={"items": {"type": "string"}},
+        show_default=False,
+        help=DERIVED_HELP,
+    )
