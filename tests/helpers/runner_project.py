@@ -21,6 +21,21 @@ FAKE_TAP = [sys.executable, str(RUNNER_DIR / "fake_tap.py")]
 KILLER_TARGET = [sys.executable, str(RUNNER_DIR / "killer_target.py")]
 
 
+def picky_target_command(code: int) -> list[str]:
+    """A target that loads nothing and, at the record with id 7, writes one error line naming
+    the input line, the stream and the field, and exits with `code`."""
+    script = (
+        "import json, sys\n"
+        "for n, line in enumerate(sys.stdin, 1):\n"
+        "    m = json.loads(line)\n"
+        "    if m['type'] == 'RECORD' and m['record']['id'] == 7:\n"
+        "        sys.stderr.write(f'picky-target: error: input line {n}, stream items, field id: "
+        "7 is refused\\n')\n"
+        f"        sys.exit({code})\n"
+    )
+    return [sys.executable, "-c", script]
+
+
 class Proj:
     """A project folder: write tapwell.yml, run `tapwell`, read the DuckDB it loaded."""
 

@@ -9,27 +9,14 @@ targets given as `python -c`). The run history keeps the stage's own code, as it
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-from helpers.runner_project import duckdb_target, fake_integration
+from helpers.runner_project import duckdb_target, fake_integration, picky_target_command
 from tapwell.runner.retry import run_exit_code
-
-# a target that loads nothing and exits with CODE (and its error line) at the record with id 7
-EXITS_AT_ID_7 = (
-    "import json, sys\n"
-    "for n, line in enumerate(sys.stdin, 1):\n"
-    "    m = json.loads(line)\n"
-    "    if m['type'] == 'RECORD' and m['record']['id'] == 7:\n"
-    "        sys.stderr.write(f'picky-target: error: input line {n}, stream items, field id: "
-    "7 is refused\\n')\n"
-    "        sys.exit(CODE)\n"
-)
 
 
 def picky_target(code: int, **extra: object) -> dict[str, object]:
-    script = EXITS_AT_ID_7.replace("CODE", str(code))
-    return {"name": "picky-target", "command": [sys.executable, "-c", script], **extra}
+    return {"name": "picky-target", "command": picky_target_command(code), **extra}
 
 
 def last_line(done) -> str:

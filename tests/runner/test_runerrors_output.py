@@ -11,7 +11,7 @@ import re
 import sys
 
 import pytest
-from helpers.runner_project import fake_integration
+from helpers.runner_project import fake_integration, picky_target_command
 from tapwell.runner.attempt import AttemptResult
 from tapwell.runner.project import RetryPolicy
 from tapwell.runner.retry import classify
@@ -107,23 +107,12 @@ def test_a_killed_target_is_the_cause_not_the_tap_stopped_after_it(proj):
     assert record(proj, "k")["error_full"] == "target-x killed by SIGKILL (gave up after 1 attempt)"
 
 
-REFUSES_ID_7 = (
-    "import json, sys\n"
-    "for n, line in enumerate(sys.stdin, 1):\n"
-    "    m = json.loads(line)\n"
-    "    if m['type'] == 'RECORD' and m['record']['id'] == 7:\n"
-    "        sys.stderr.write(f'picky-target: error: input line {n}, stream items, field id: "
-    "7 is refused\\n')\n"
-    "        sys.exit(65)\n"
-)
-
-
 def test_a_fanout_target_refusing_a_record_is_said_once(proj):
     raw = fake_integration(proj, rows=300, slow=0.1)
     duckdb = raw.pop("target")
     raw["targets"] = [
         duckdb,
-        {"name": "picky-target", "command": [sys.executable, "-c", REFUSES_ID_7]},
+        {"name": "picky-target", "command": picky_target_command(65)},
     ]
     proj.write({"integrations": {"f": raw}})
     done = proj.cli("run", "f")

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.csv_tap import run_tap_csv
 
-BIN = Path(sys.executable).parent
 KEYWORDS = (
     "(keywords: type, format, multipleOf, maximum, minimum, exclusiveMaximum, exclusiveMinimum, "
     "x-precision, x-scale, anyOf, oneOf; notes: title, description, $comment, examples)"
@@ -21,16 +20,7 @@ KEYWORDS = (
 
 
 def _tap(tmp_path: Path, stream: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "t.csv").write_text("id,num,name\n1,2.5,a\n2,3,b\n")
-    config = tmp_path / "tap.json"
-    entry = {"name": "t", "path": "t.csv", "key_properties": ["id"], **stream}
-    config.write_text(json.dumps({"base_dir": str(tmp_path), "streams": [entry]}))
-    return subprocess.run(
-        [str(BIN / "tap-csv"), "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_tap_csv(tmp_path, "id,num,name\n1,2.5,a\n2,3,b\n", stream, *args)
 
 
 def _both(tmp_path: Path, stream: dict[str, Any]) -> list[subprocess.CompletedProcess[str]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.csv_tap import run_tap_csv
 
 BIN = Path(sys.executable).parent
 KNOWN = (
@@ -21,15 +22,8 @@ KNOWN = (
 
 
 def _tap(tmp_path: Path, stream: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "t.csv").write_text("id,v,ts\n1,'a,b',2024-01-01\n2,'it''s',2024-01-02\n")
-    config = tmp_path / "tap.json"
-    entry = {"name": "t", "path": "t.csv", "key_properties": ["id"], **stream}
-    config.write_text(json.dumps({"base_dir": str(tmp_path), "streams": [entry]}))
-    return subprocess.run(
-        [str(BIN / "tap-csv"), "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_tap_csv(
+        tmp_path, "id,v,ts\n1,'a,b',2024-01-01\n2,'it''s',2024-01-02\n", stream, *args
     )
 
 
