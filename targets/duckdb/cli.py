@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from tapwell.sdk.target_cli import target_command
@@ -13,15 +12,7 @@ from .config import SETTINGS, DuckDBConfig
 def _loader(config: DuckDBConfig) -> Any:
     from .loader import DuckDBLoader  # the driver is imported only when used
 
-    class Loader(DuckDBLoader):
-        def close(self) -> None:
-            """Closed at the end of the input: then say the per-stream entries of the config
-            that matched no stream (config.unmatched)."""
-            super().close()
-            for line in config.unmatched():
-                logging.getLogger("target-duckdb").warning(line)
-
-    return Loader(config)
+    return DuckDBLoader(config)
 
 
 def _read_state(config: DuckDBConfig) -> str | None:
@@ -36,6 +27,7 @@ main = target_command(
     description="Load Singer streams into DuckDB: typed tables, upserts on key properties, exact decimals.",
     settings=SETTINGS,
     read_state=_read_state,
+    end_warnings=DuckDBConfig.unmatched,  # stream_settings / schema_mapping entries no stream matched
     state_file_setting="path",  # no file, no state (read_state.py): the runner need not ask
     batch_formats=("csv", "jsonl"),  # csv: the fast lane, straight from the file (files.py)
 )

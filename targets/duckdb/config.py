@@ -20,6 +20,7 @@ from tapwell.sdk.load_settings import (
     derived_setting,
     flag,
     load_method,
+    split_stream,
     unmatched_entries,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
@@ -223,7 +224,7 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         entry named like the source schema of streams that came (`shop` of `shop-orders`), as
         PipelineWise's targets key schema_mapping, says that this one is keyed by stream."""
         seen, quiet = self.seen, set(self.stream_settings_derived)
-        sources = {p[-2] for p in (s.split("-") for s in seen) if len(p) in (2, 3) and all(p)}
+        sources = {s for s, _ in map(split_stream, seen) if s is not None}
         lines = unmatched_entries(
             "stream_settings", [k for k in self.streams if k not in quiet], seen.__contains__, seen
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from tapwell.sdk.target_cli import target_command
@@ -13,15 +12,7 @@ from .config import SETTINGS, PostgresConfig
 def _loader(config: PostgresConfig) -> Any:
     from .loader import PostgresLoader  # the driver is imported only when used
 
-    class Loader(PostgresLoader):
-        def close(self) -> None:
-            """Closed at the end of the input: then say the per-stream entries of the config
-            that matched no stream (config.unmatched)."""
-            super().close()
-            for line in config.unmatched():
-                logging.getLogger("target-postgres").warning(line)
-
-    return Loader(config)
+    return PostgresLoader(config)
 
 
 def _read_state(config: PostgresConfig) -> str | None:
@@ -40,5 +31,6 @@ main = target_command(
     ),
     settings=SETTINGS,
     read_state=_read_state,
+    end_warnings=PostgresConfig.unmatched,  # stream_settings / schema_mapping entries no stream matched
     batch_formats=("csv", "jsonl"),  # csv: the fast lane, straight from the file (files.py)
 )

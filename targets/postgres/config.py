@@ -29,6 +29,7 @@ from tapwell.sdk.load_settings import (
     derived_setting,
     flag,
     load_method,
+    split_stream,
     unmatched_entries,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
@@ -306,15 +307,6 @@ class PostgresConfig(LoopSettings, NestedSettings):
             ),
         )
         return lines
-
-
-def split_stream(stream: str) -> tuple[str | None, str]:
-    """A tap's stream name -> (source schema, table): `db-orders` -> ("db", "orders"), as
-    PipelineWise and singer-sdk targets read MySQL and PostgreSQL taps' `<schema>-<table>` names."""
-    parts = stream.split("-")
-    if len(parts) in (2, 3) and all(parts):
-        return parts[-2], parts[-1]
-    return None, stream
 
 
 SETTINGS = Settings(PostgresConfig, ignored=IGNORED)

@@ -128,6 +128,15 @@ def stream_settings(
     return out
 
 
+def split_stream(stream: str) -> tuple[str | None, str]:
+    """A tap's stream name -> (source schema, table): `db-orders` -> ("db", "orders"), as
+    PipelineWise and singer-sdk targets read MySQL and PostgreSQL taps' `<schema>-<table>` names."""
+    parts = stream.split("-")
+    if len(parts) in (2, 3) and all(parts):
+        return parts[-2], parts[-1]
+    return None, stream
+
+
 STREAMS_NAMED = 8  # an unmatched entry's line names at most this many of the streams seen
 
 

@@ -14,8 +14,9 @@ tapwell.sdk.target_loop.TargetLoop whose expected failures are one line on stder
 from __future__ import annotations
 
 import gc
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -42,6 +43,7 @@ def target_command(
     read_state: Callable[[Any], str | None] | None = None,
     batch_formats: tuple[str, ...] = ("jsonl",),
     state_file_setting: str | None = None,
+    end_warnings: Callable[[Any], Iterable[str]] | None = None,
 ) -> Callable[..., None]:
     """The Singer target CLI (`--config`, `--input`, `--about`) around a Loader factory;
     `read_state(config)` returns the committed state as JSON text, None when there is none.
@@ -54,7 +56,9 @@ def target_command(
     loads (jsonl through the loop, record by record; csv only when its loader reads files).
     `state_file_setting`: the setting holding the path of the local file the state is committed
     in, when `read_state` returns None for a missing file (--about's `read_state_file`: the runner
-    then skips `--read-state` while the file does not exist)."""
+    then skips `--read-state` while the file does not exist). `end_warnings(config)`: lines
+    warned on stderr once the input has ended and every batch is committed (settings that
+    turned out to match nothing in this load)."""
     capabilities = ["about", "soft-delete", "hard-delete", "batch"]
     if read_state is not None:
         capabilities.append("read-state")
@@ -143,6 +147,9 @@ def target_command(
                     widen_pipe(fd)  # see tapwell.sdk.pipes
                     with open(fd, "rb", buffering=READ_BUFFER, closefd=False) as stdin:
                         loop.run(stdin)
+            if end_warnings is not None:
+                for line in end_warnings(config):
+                    logging.getLogger(name).warning(line)
 
         sys.exit(run_main(name, body, lambda: _secrets(holder.get("config", {}), declared)))
 
