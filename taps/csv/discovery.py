@@ -11,9 +11,9 @@ from itertools import compress
 from pathlib import Path
 from typing import Any
 
-from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError
+from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError, did_you_mean
 
-from .config import CsvConfig, did_you_mean
+from .config import CsvConfig
 from .types import infer_property
 
 
