@@ -170,6 +170,28 @@ def unmatched_entries(
     return lines
 
 
+def unmatched_mappings(entries: Iterable[str], seen: Collection[str]) -> list[str]:
+    """unmatched_entries for `schema_mapping` as our SQL targets read it, PipelineWise's meaning:
+    an entry is keyed by a stream's whole name or by the source schema of `<schema>-<table>`
+    names (split_stream), so either matches, a near miss among both is named, and an entry
+    named like a stream's table (`orders` of `shop-orders`) says how it is keyed instead."""
+    sources = {s for s, _ in map(split_stream, seen) if s is not None}
+    tables = {t: s for s in seen for src, t in [split_stream(s)] if src is not None}
+    return unmatched_entries(
+        "schema_mapping",
+        entries,
+        lambda key: key in seen or key in sources,
+        seen,
+        sources,
+        lambda key: (
+            f"it is keyed by a stream's source schema ({split_stream(tables[key])[0]!r} of "
+            f"{tables[key]!r}) or by its whole name, not by its table"
+            if key in tables
+            else ""
+        ),
+    )
+
+
 # the setting `tapwell run` fills beside `stream_settings` (tapwell.runner.project)
 DERIVED_HELP = (
     "Set by `tapwell run`: the stream_settings entries it made from tapwell.yml's streams: "
