@@ -7,7 +7,9 @@ the loader's usual merge runs, all inside the transaction that also saves the st
 straight into the table instead (`_direct`), as the RECORD lane does: no staging, no merge.
 Either way the number columns are looked through on the way (steps.py), so that PostgreSQL's
 input functions never read a text the RECORD lane would refuse (' 12', '+5', 'NaN', '0x10') nor
-numeric(p,s)'s input round a value past its scale.
+numeric(p,s)'s input round a value past its scale; and by the same look the date-time, date,
+time, boolean, document and bytea columns (kinds.py: 'now', 'epoch', 'infinity', 'J2451187',
+'24:00:00', 't', 'yes', '1' in an object property, 'abc' as bytea).
 
 A value PostgreSQL refuses, a truncated or corrupt file, a header naming a column the stream does
 not have: one ProtocolError naming the file and its row, never a traceback.
@@ -36,7 +38,8 @@ from tapwell.singer.schema import FRACTIONS
 
 from . import ddl
 from .connection import CHARACTER_NOT_IN_REPERTOIRE, UNTRANSLATABLE_CHARACTER, sqlstate, value_fix
-from .steps import NumberScan, checks_of
+from .kinds import text_checks_of
+from .steps import ColumnCheck, NumberScan, checks_of
 from .types import family
 
 LOG = logging.getLogger("target-postgres")
@@ -80,7 +83,11 @@ def _load_file(
     merge = bool(table.key_props) and table.how.upsert
     deletes = "_sdc_deleted_at" in table.props and table.how.hard_delete
     props = {col: prop for prop, col in table.props.items()}
-    checks = checks_of(batch.spec.schema.get("properties") or {}, props, cols, table.columns)
+    schema = batch.spec.schema.get("properties") or {}
+    checks: dict[int, ColumnCheck] = {
+        **checks_of(schema, props, cols, table.columns),
+        **text_checks_of(schema, props, cols, table.columns),
+    }
     scan = NumberScan(checks) if checks else None
     direct = merge and not deletes and table.direct and sorted(table.keys) == table.pk
     if direct and _direct(loader, cur, batch, table, path, gz, cols, scan):
@@ -121,10 +128,10 @@ def _copy_file(
     cols: list[str],
     scan: NumberScan | None,
 ) -> None:
-    """COPY the file into `into` as it lies on disk (1 MB chunks); a file with number columns
-    (steps.checks_of) is looked through piece by piece on the way (`scan`), and a value the
-    RECORD lane would refuse (no JSON number, or more digits after the point than its column
-    keeps) stops the COPY naming its row. A file `scan` has looked through to its end already
+    """COPY the file into `into` as it lies on disk (1 MB chunks); a file with checked columns
+    (steps.checks_of, kinds.text_checks_of) is looked through piece by piece on the way
+    (`scan`), and a value the RECORD lane would refuse (no JSON number, more digits after the
+    point than its column keeps, a date-time off the rule, ...) stops the COPY naming its row. A file `scan` has looked through to its end already
     (a direct COPY rolled back: a key was in the table) is not looked at again."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(
         into, ddl.idents(cols)
@@ -187,7 +194,7 @@ def _copy_file(
         batch.file_rows += max(cur.rowcount, 0)
         if scan is not None:
             LOG.debug(
-                "stream %r: BATCH file %s COPYed into %s, its number columns looked through "
+                "stream %r: BATCH file %s COPYed into %s, its checked columns looked through "
                 "(rows read closer: %d)",
                 batch.spec.name,
                 path,

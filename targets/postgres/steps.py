@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from tapwell.sdk.csv_fractions import FIELD, row_end
 from tapwell.singer.schema import (
@@ -95,6 +95,11 @@ class Check:
             plain = rb"%s|-?+[0-9]++[eE](?:\+?+[0-9]++|-0*+[0-%d])" % (plain, k)
         return rb"(?:%s)" % plain
 
+    def field(self) -> bytes:
+        """The field's plain texts, bare or quoted, or empty (NULL); bare first: most are."""
+        plain = self.plain()
+        return rb'(?:%s|"%s"|)' % (plain, plain)
+
     def problem(self, text: str) -> str | None:
         """Why the RECORD lane would refuse `text` (a field's text, unquoted), or None."""
         short = text if len(text) <= 40 else text[:40] + "..."
@@ -121,6 +126,18 @@ class Check:
 
 # index -> its Check
 Checks = dict[int, Check]
+
+
+class ColumnCheck(Protocol):
+    """What NumberScan asks of a column's check: a number's (Check) or another kind's
+    (kinds.TextCheck)."""
+
+    @property
+    def bits(self) -> int: ...
+
+    def field(self) -> bytes: ...
+
+    def problem(self, text: str) -> str | None: ...
 
 
 def checks_of(
@@ -182,19 +199,16 @@ def _whole(text: str) -> bool:
 
 
 class NumberScan:
-    """Looks through pieces of one file for a number column's value the RECORD lane refuses."""
+    """Looks through pieces of one file for a value of a checked column (a number's, or another
+    kind's: kinds.py) that the RECORD lane refuses."""
 
-    def __init__(self, checks: Checks) -> None:
+    def __init__(self, checks: dict[int, ColumnCheck]) -> None:
         self.checks = checks
         self._last = max(checks)
         fields = []
         for i in range(self._last + 1):
             check = checks.get(i)
-            if check is None:
-                fields.append(_ANY)
-            else:  # bare, quoted, or empty (NULL); bare first: most numbers are
-                plain = check.plain()
-                fields.append(rb'(?:%s|"%s"|)' % (plain, plain))
+            fields.append(_ANY if check is None else check.field())
         # the row's number values all plain, and the last one ends its field
         plain_row = b",".join(fields) + rb"(?=[,\n]|\r\n|\Z)"
         self._plain = re.compile(plain_row)
@@ -265,15 +279,15 @@ class NumberScan:
         """(start, end, digits) of each integer column's field of the row that spells a whole
         number otherwise than with digits (first_off refused every other text)."""
         for index, text, start, end in self._numbers(piece, row):
-            bits = self.checks[index].bits
-            if bits and _DIGITS.fullmatch(text) is None:
-                digits = self.checks[index].digits(text)
+            check = self.checks[index]
+            if isinstance(check, Check) and check.bits and _DIGITS.fullmatch(text) is None:
+                digits = check.digits(text)
                 if digits is not None:  # pragma: no branch - first_off refused the others
                     yield start, end, digits.encode()
 
     def _numbers(self, piece: bytes, row: int) -> Iterator[tuple[int, str, int, int]]:
-        """(column index, text unquoted, field start, field end) of each non-empty number field
-        of the row at `row`, up to its last number column."""
+        """(column index, text unquoted, field start, field end) of each non-empty checked field
+        of the row at `row`, up to its last checked column."""
         stop = row_end(piece, row)
         at = row
         for index in range(self._last + 1):
@@ -293,4 +307,4 @@ class NumberScan:
             at = after + 1
 
 
-__all__ = ["Check", "Checks", "NumberScan", "checks_of"]
+__all__ = ["Check", "Checks", "ColumnCheck", "NumberScan", "checks_of"]

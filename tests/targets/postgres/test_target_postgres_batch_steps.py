@@ -79,7 +79,7 @@ def _went(stderr: str, path: Path) -> list[tuple[str, int]]:
         (m.group(1), int(m.group(2)))
         for m in re.finditer(
             rf"BATCH file {re.escape(str(path))} COPYed into the (table|staging table), "
-            r"its number columns looked through \(rows read closer: (\d+)\)",
+            r"its checked columns looked through \(rows read closer: (\d+)\)",
             stderr,
         )
     ]
