@@ -29,6 +29,7 @@ from typing import Any
 
 from tapwell.singer.schema import property_format, property_types, value_check
 
+from .steps import FIELD_END
 from .types import family
 
 # a field's text that is certainly within the rule (and read alike by PostgreSQL): a calendar
@@ -53,15 +54,21 @@ _KIND_OF.update({"n": "null", "-": "number"} | {d: "number" for d in "0123456789
 @dataclass(frozen=True)
 class TextCheck:
     """How one column's text is held: the text told at once (`plain_text`, bare or quoted),
-    and the RECORD lane's verdict on any other (`test`: the problem, or None)."""
+    and the RECORD lane's verdict on any other (`test`: the problem, or None). A document's
+    plain text is told by its start (`head`): its field is read to its end only when a checked
+    field follows it in the row."""
 
     plain_text: bytes
     test: Callable[[str], str | None]
+    head: bytes = b""
     bits: int = 0  # not an integer column (steps.Check's, for NumberScan)
 
-    def field(self) -> bytes:
-        """The field's plain texts, or empty (NULL), for NumberScan's look at a row."""
-        return rb"(?:%s|)" % self.plain_text
+    def field(self, last: bool) -> bytes:
+        """The field's plain texts, or empty (NULL), for NumberScan's look at a row; the
+        row's `last` checked field ends there (nothing after it is read)."""
+        if last and self.head:
+            return rb"(?:%s|%s)" % (self.head, FIELD_END)
+        return rb"(?:%s|)" % self.plain_text + (FIELD_END if last else b"")
 
     def problem(self, text: str) -> str | None:
         return self.test(text)
@@ -92,9 +99,9 @@ def _check(prop: dict[str, Any], sqltype: str) -> TextCheck | None:
     if real == {"boolean"}:
         return TextCheck(rb'(?:true|false|"true"|"false")', _boolean)
     if real and real <= {"object", "array"}:
-        starts = b"".join(b"{" if kind == "object" else b"[" for kind in sorted(real))
-        plain = rb'"[%s]%s' % (starts.replace(b"[", rb"\["), _QUOTED_TEXT)
-        return TextCheck(plain, _document(real))
+        starts = b"".join(b"{" if kind == "object" else rb"\[" for kind in sorted(real))
+        head = rb'"[%s]' % starts
+        return TextCheck(head + _QUOTED_TEXT, _document(real), head)
     if sqltype == "bytea":
         return TextCheck(_bare_or_quoted(rb"\\x[0-9a-fA-F]*+"), _bytea)
     return None

@@ -61,6 +61,7 @@ INTEGER_BITS = {"smallint": 15, "integer": 31, "bigint": 63}
 # bench's file against 0.17-0.18 s with backtracking allowed, which finds no other reading
 _ANY = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^,"\n]*+)'
 _WHOLE = rb"-?+[0-9]++"
+FIELD_END = rb"(?=[,\n]|\r\n|\Z)"  # where a field ends
 _JSON = rb"-?+[0-9]++(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+"
 
 
@@ -95,10 +96,11 @@ class Check:
             plain = rb"%s|-?+[0-9]++[eE](?:\+?+[0-9]++|-0*+[0-%d])" % (plain, k)
         return rb"(?:%s)" % plain
 
-    def field(self) -> bytes:
-        """The field's plain texts, bare or quoted, or empty (NULL); bare first: most are."""
+    def field(self, last: bool) -> bytes:
+        """The field's plain texts, bare or quoted, or empty (NULL); bare first: most are. The
+        row's `last` checked field ends there (nothing after it is read)."""
         plain = self.plain()
-        return rb'(?:%s|"%s"|)' % (plain, plain)
+        return rb'(?:%s|"%s"|)' % (plain, plain) + (FIELD_END if last else b"")
 
     def problem(self, text: str) -> str | None:
         """Why the RECORD lane would refuse `text` (a field's text, unquoted), or None."""
@@ -135,7 +137,7 @@ class ColumnCheck(Protocol):
     @property
     def bits(self) -> int: ...
 
-    def field(self) -> bytes: ...
+    def field(self, last: bool) -> bytes: ...
 
     def problem(self, text: str) -> str | None: ...
 
@@ -208,9 +210,9 @@ class NumberScan:
         fields = []
         for i in range(self._last + 1):
             check = checks.get(i)
-            fields.append(_ANY if check is None else check.field())
-        # the row's number values all plain, and the last one ends its field
-        plain_row = b",".join(fields) + rb"(?=[,\n]|\r\n|\Z)"
+            fields.append(_ANY if check is None else check.field(i == self._last))
+        # the row's checked values all plain
+        plain_row = b",".join(fields)
         self._plain = re.compile(plain_row)
         self._closer = re.compile(rb"\n(?!" + plain_row + rb")")  # the start of any other row
         self.closer = 0  # rows read field by field, for the log

@@ -256,3 +256,16 @@ def test_the_look_reads_closer_only_texts_off_the_common_forms() -> None:
     assert scan.first_off(rare) is None and scan.closer == 2
     at, index, why = scan.first_off(b'1,"2024-01-08T04:05:06Z",,,"t",,,\n') or (0, 0, "")
     assert (at, index, why) == (0, 4, "'t' is not true or false")
+
+
+def test_a_document_last_in_the_look_is_told_by_its_start() -> None:
+    """The row is read up to its last checked column: a document there is told by its first
+    character, a document before another checked column read to its end."""
+    last = NumberScan(text_checks_of(PROPS, {}, COLS[:6], {}))
+    assert last.first_off(b'1,,,,,"{""a"": ""x,\ny""}"\n2,,,,,\n') is None and last.closer == 0
+    at, index, why = last.first_off(b'1,,,,,"[1]"\n') or (0, 0, "")
+    assert (index, why) == (5, "'[1]' is not object")
+    inner = NumberScan(text_checks_of(PROPS, {}, COLS[:7], {}))
+    assert inner.first_off(b'1,,,,,"{""a"": ""x,\ny""}","[1]"\n') is None and inner.closer == 0
+    at, index, why = inner.first_off(b'1,,,,,"{}","{}"\n') or (0, 0, "")
+    assert (index, why) == (6, "'{}' is not array")
