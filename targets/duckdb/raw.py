@@ -416,13 +416,17 @@ def lines_table(
     BAD and goes to Python), so SQL need not decode(j) first (~7% of the read-and-check
     statement's CPU). The nested tables' SQL reads j (children_sql.py)."""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
-    import pyarrow.compute as pc
+
+    # Arrow's kernels by name: pyarrow.compute would cost ~0.17 CPU s to import (it writes a
+    # Python wrapper for each of its functions)
+    from pyarrow._compute import SplitPatternOptions, call_function
 
     runs = _runs(chunks)
     count = sum(n for _, n in runs)
     positions = pa.array(range(count + 1), pa.int64())
     schema = pa.schema([("n", pa.int64()), ("j", pa.large_binary()), ("d", pa.large_string())])
     pool = pa.system_memory_pool()  # the split's copy freed at once (Arrow's own pool keeps it)
+    newline = SplitPatternOptions("\n")
     batches: list[Any] = []
     start = 0
     for data, n in runs:
@@ -432,13 +436,14 @@ def lines_table(
         ends = pa.array([0, len(data)], pa.int64()).buffers()[1]
         one = pa.Array.from_buffers(pa.large_binary(), 1, [None, ends, whole])
         # the pieces between newlines: each one's start, less the newlines before it
-        pieces = pc.split_pattern(one, pattern=b"\n", memory_pool=pool).values
+        pieces = call_function("split_pattern", [one], newline, memory_pool=pool).values
         if len(pieces) != n + 1 or not data.endswith(b"\n"):
             raise ValueError(f"{n} whole lines expected, {len(pieces) - 1} found")
         starts = pa.Array.from_buffers(
             pa.int64(), n + 1, [None, pieces.buffers()[1]], offset=pieces.offset
         )
-        buffers = [None, pc.add(starts, positions.slice(0, n + 1)).buffers()[1], whole]
+        offsets = call_function("add", [starts, positions.slice(0, n + 1)])
+        buffers = [None, offsets.buffers()[1], whole]
         lines = pa.RecordBatch.from_arrays(
             [
                 positions.slice(start, n),
