@@ -352,9 +352,9 @@ class DuckDBLoader:
                 and b.spec.name not in self.nested
                 and (t := self.tables.get(b.spec.name)) is not None
                 and t.raw is not None
-                and (chunks := raw.batch_lines(b)) is not None
+                and raw.lines_only(b)
             ):
-                built = raw.lines_table(chunks, t.raw)
+                built = raw.lines_table(raw.batch_lines(b), t.raw)
                 self._lines_ready[id(b.records)] = (b.records, built)
 
     def _lines_table(self, batch: Batch, plan: raw.Plan) -> tuple[Any, bool, frozenset[int]]:
@@ -363,9 +363,7 @@ class DuckDBLoader:
         built = self._lines_ready.pop(id(batch.records), None)
         if built is not None and built[0] is batch.records:
             return built[1]
-        chunks = raw.batch_lines(batch)
-        assert chunks is not None  # _load_batch saw lines only
-        return raw.lines_table(chunks, plan)
+        return raw.lines_table(raw.batch_lines(batch), plan)
 
     def load_behind(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """`load`, in a worker thread while the loop reads the next batch (`overlaps`), with
@@ -434,7 +432,7 @@ class DuckDBLoader:
             or batch.spec.name in self.nested
             or table is None
             or table.raw is None
-            or raw.batch_lines(batch) is None
+            or not raw.lines_only(batch)
         ):
             return None
         plan, types = table.raw, tuple(c.sqltype for c in table.staged)
@@ -602,7 +600,7 @@ class DuckDBLoader:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
         if raw.has_lines(batch):  # RECORD lines as they came, read in SQL unless others joined
-            lines_only = table.raw is not None and raw.batch_lines(batch) is not None
+            lines_only = table.raw is not None and raw.lines_only(batch)
             if lines_only and self._load_lines(batch, table, keys, deleted):
                 return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why

@@ -488,15 +488,20 @@ def arrow_lines(lines: list[bytes]) -> Any:
     return lines_table([(b"".join(lines), len(lines))])[0]
 
 
-def batch_lines(batch: Batch) -> list[tuple[bytes, int]] | None:
-    """The chunks of whole lines (lines_table) of a batch that holds only RECORD lines as they
-    were read: its blocks (Batch.blocks), or its records when they are all lines; else None."""
+def lines_only(batch: Batch) -> bool:
+    """Whether the batch holds only RECORD lines as they were read: blocks (Batch.blocks) and
+    nothing else, or records that are all lines."""
     if batch.blocks:
-        return None if batch.records else [(b.data, b.size) for b in batch.blocks]
-    records = batch.records
-    if records and set(map(type, records)) == {bytes}:
-        return [(b"".join(records), len(records))]
-    return None
+        return not batch.records
+    return bool(batch.records) and set(map(type, batch.records)) == {bytes}
+
+
+def batch_lines(batch: Batch) -> list[tuple[bytes, int]]:
+    """The chunks of whole lines (lines_table) of a batch that holds lines only (`lines_only`):
+    its blocks, or its lines joined."""
+    if batch.blocks:
+        return [(b.data, b.size) for b in batch.blocks]
+    return [(b"".join(batch.records), len(batch.records))]
 
 
 class TableLines(Sequence[bytes]):
