@@ -198,6 +198,8 @@ def _read_target_states(
             sink(f"[tapwell] state of {name} not saved: {exc}")
             continue
         figures["states_saved"] += len(values)
+        if integration.alone is not None:  # its state is the run's (run.success_line)
+            result.states_saved += len(values)
         result.target_states[key] = values[-1]
         placed = [order.commit(name, value) for value in values]
         if not all(placed):
