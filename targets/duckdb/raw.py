@@ -437,8 +437,12 @@ def lines_table(
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
     # Arrow's kernels by name: pyarrow.compute would cost ~0.17 CPU s to import (it writes a
-    # Python wrapper for each of its functions)
-    from pyarrow._compute import CumulativeOptions, SplitPatternOptions, call_function
+    # Python wrapper for each of its functions). pyarrow._compute is the module it re-exports
+    # these from; should a pyarrow release move them, the public module still has them.
+    try:
+        from pyarrow._compute import CumulativeOptions, SplitPatternOptions, call_function
+    except ImportError:  # pragma: no cover - a pyarrow that moved its private module
+        from pyarrow.compute import CumulativeOptions, SplitPatternOptions, call_function
 
     runs = _runs(chunks)
     count = sum(n for _, n in runs)
