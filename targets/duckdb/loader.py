@@ -32,7 +32,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, plainnumber, raw, stage, unchanged
+from . import children, ddl, files, plainnumber, raw, stage, stored, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -755,7 +755,7 @@ class DuckDBLoader:
             if changed:
                 f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
-                batch.file_rows += files.merge(self.con, target, f, deleted)
+                batch.file_rows += files.merge(self.con, target, f, deleted, table.columns)
             except duckdb.Error as exc:
                 if not self._looked:
                     raise files.Unlooked(path) from None
@@ -780,6 +780,9 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
+        left = [] if null_keys else stored.left_out(table.columns, cols, keys)
+        if left:  # columns the schema no longer names keep their stored values (stored.py)
+            stored.save(self.con, target, keys, left, keyed or staged_rows)
         if keys:
             match = ddl.key_match(keys, "IS NOT DISTINCT FROM" if null_keys else "=")
             gone = self.con.execute(
@@ -788,9 +791,11 @@ class DuckDBLoader:
             self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
-        inserted = self.con.execute(
-            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
-        ).fetchone()
+        rows = f"SELECT {collist} FROM {staged_rows} AS s{where}"
+        insert = stored.insert(target, cols, left, keys, rows) if left else None
+        inserted = self.con.execute(insert or f"INSERT INTO {target} ({collist}) {rows}").fetchone()
+        if left:
+            stored.drop(self.con)
         return int(inserted[0]) if inserted else 0
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:
