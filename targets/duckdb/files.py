@@ -545,13 +545,14 @@ def merge(
     target: str,
     f: File,
     deleted: bool,
-    columns: Collection[str] = (),
+    unnamed: Collection[str] = (),
 ) -> int:
     """The file's rows into `target`, read once: appended straight from the file; with keys,
     staged (checked) in a temporary table, the table's rows of those keys deleted, and of a key
     the file holds twice only its last row inserted. Returns the rows inserted. A file with a
     number off a step SQL cannot check (Column.off) is refused first (OffStep), nothing loaded.
-    The table's `columns` the file does not fill keep their stored values (stored.py)."""
+    The table's `unnamed` columns (stored.unnamed) the file does not fill keep their stored
+    values (stored.py)."""
     found = off_step(con, f)
     if found is not None:
         raise OffStep(found)
@@ -570,7 +571,7 @@ def merge(
             f"SELECT count(*) FROM (SELECT {keys} FROM {STAGED} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()
         key_cols = [k.column for k in f.keys]
-        left = stored.left_out(columns, cols, key_cols)
+        left = stored.left_out(list(unnamed), cols, key_cols)
         if left:
             stored.save(con, target, key_cols, left, STAGED)
         match = key_match(key_cols)  # a key is refused when null

@@ -742,6 +742,7 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
+        unnamed = self._unnamed(batch, table)
         # every file looked at before any is merged: a later file making a column text, the
         # earlier ones' values are text as written too (one transaction, as a batch of records)
         planned, changed = [], False
@@ -755,11 +756,19 @@ class DuckDBLoader:
             if changed:
                 f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
-                batch.file_rows += files.merge(self.con, target, f, deleted, table.columns)
+                batch.file_rows += files.merge(self.con, target, f, deleted, unnamed)
             except duckdb.Error as exc:
                 if not self._looked:
                     raise files.Unlooked(path) from None
                 raise files.refused(self.con, batch, f, exc, source) from None
+
+    def _unnamed(self, batch: Batch, table: Table) -> list[str]:
+        """The table's columns the stream's SCHEMA no longer names (stored.unnamed): with
+        `nested: tables`, its root's properties and the JSON columns nested: json left."""
+        nest = self.nested.get(batch.spec.name)
+        spec = nest.spec if nest is not None else batch.spec
+        props = list((spec.schema.get("properties") or {}).keys())
+        return stored.unnamed(table.columns, props + (nest.json_columns if nest else []))
 
     def _merge(
         self,
@@ -780,7 +789,7 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
-        left = [] if null_keys else stored.left_out(table.columns, cols, keys)
+        left = [] if null_keys else stored.left_out(self._unnamed(batch, table), cols, keys)
         if left:  # columns the schema no longer names keep their stored values (stored.py)
             stored.save(self.con, target, keys, left, keyed or staged_rows)
         if keys:

@@ -19,14 +19,33 @@ from tapwell.sdk.sql_names import quote_ident
 from .ddl import fold, key_match
 
 STORED = "temp.main._tapwell_stored"  # the stored values of the left-out columns, by key
+DELETED_AT = "_sdc_deleted_at"
 
 
-def left_out(columns: Collection[str], filled: Sequence[str], keys: Sequence[str]) -> list[str]:
-    """The table's columns the load does not fill (none without keys: nothing is replaced)."""
+def unnamed(columns: Collection[str], props: Collection[str]) -> list[str]:
+    """The table's columns no property of the stream's SCHEMA names, itself or as the prefix of
+    a column it was split into (`address` of `address__city`, and the other way round: a switch
+    of `nested` mode leaves the other mode's columns unfilled, NULL, never stale), and not
+    `_sdc_deleted_at`: a row sent again is alive again (NULL), as in target-postgres."""
+    names = {fold(p) for p in props}
+    prefixes = tuple(f"{n}__" for n in names)
+    return [
+        c
+        for c in columns
+        if fold(c) not in names
+        and not fold(c).startswith(prefixes)
+        and not any(n.startswith(f"{fold(c)}__") for n in names)
+        and fold(c) != DELETED_AT
+    ]
+
+
+def left_out(unnamed: Sequence[str], filled: Sequence[str], keys: Sequence[str]) -> list[str]:
+    """Of the `unnamed` columns, those the load does not fill (none without keys: no row is
+    replaced)."""
     if not keys:
         return []
-    taken = {fold(c) for c in filled} | {fold(k) for k in keys}
-    return [c for c in columns if fold(c) not in taken]
+    taken = {fold(c) for c in [*filled, *keys]}
+    return [c for c in unnamed if fold(c) not in taken]
 
 
 def save(

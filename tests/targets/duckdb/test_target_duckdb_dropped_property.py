@@ -110,3 +110,30 @@ def test_a_csv_batch_file_keeps_the_columns_it_does_not_fill(
     done = run_target(bin_path, tmp_path, data, db, batch_root=str(spool))
     assert done.returncode == 0, done.stderr.decode()
     assert _rows(db) == [(1, "a3", "g1"), (2, "b", None), (3, "c", "g3")]
+
+
+@pytest.mark.parametrize("config", LANES[:2], ids=["sql", "python"])
+def test_a_row_sent_again_after_a_soft_delete_is_alive_again(
+    bin_path: Path, tmp_path: Path, config: dict[str, Any]
+) -> None:
+    """`_sdc_deleted_at`, added by ACTIVATE_VERSION's soft delete, is not a property the source
+    stopped sending: a row sent again is alive again (NULL), as in target-postgres; the version
+    column, which a batch without a version does not fill, keeps its value."""
+    db = tmp_path / "w.duckdb"
+    data = lines(
+        schema("s", LESS),
+        record("s", {"id": 1, "v": "a"}, version=1),
+        record("s", {"id": 2, "v": "b"}, version=1),
+        {"type": "ACTIVATE_VERSION", "stream": "s", "version": 1},
+        record("s", {"id": 2, "v": "b2"}, version=2),
+        {"type": "ACTIVATE_VERSION", "stream": "s", "version": 2},
+        state({"n": 1}),
+    )
+    done = run_target(bin_path, tmp_path, data, db, **config)
+    assert done.returncode == 0, done.stderr.decode()
+    deleted = "SELECT id, _sdc_deleted_at IS NOT NULL, _sdc_table_version FROM s ORDER BY id"
+    assert query(db, deleted) == [(1, True, 1), (2, False, 2)]
+    again = lines(schema("s", LESS), record("s", {"id": 1, "v": "a2"}), state({"n": 2}))
+    done = run_target(bin_path, tmp_path, again, db, **config)
+    assert done.returncode == 0, done.stderr.decode()
+    assert query(db, deleted) == [(1, False, 1), (2, False, 2)]
