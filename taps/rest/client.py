@@ -177,9 +177,9 @@ class Client:
 
     def _log_wait(self, req: Request, rs: tenacity.RetryCallState, plan: dict[str, float]) -> None:
         exc = rs.outcome.exception() if rs.outcome else None
-        why = "the server asked (Retry-After / rate limit)" if plan.get("told") else "backoff"
+        why = "as the server asked (Retry-After / rate limit)" if plan.get("told") else "(backoff)"
         self.log.warning(
-            "stream %s: %s %s: %s; retry %d of %d in %.2fs (%s)",
+            "stream %s: %s %s: %s; retry %d of %d in %.2fs %s",
             req.stream,
             req.method,
             self.mask(req.url),

@@ -1,6 +1,6 @@
 """The sync: selected streams' records in page order, children under each parent page, bookmarks.
 
-STATE is written after each page when the stream's records are sorted by the replication key
+STATE is written (when it changed) after each page when the stream's records are sorted by the replication key
 (`records_sorted`), and after each parent page for streams with incremental children (their
 per-parent bookmarks are final once that parent's children are read); otherwise at the end of
 the stream. A child stream keeps a bookmark per parent (singer-sdk's `partitions` shape: the
@@ -103,6 +103,7 @@ class Sync:
         self.partitions: dict[str, dict[str, dict[str, Any]]] = {}
         self.shared_start: dict[str, Any] = {}
         self.shared: dict[str, Tracker] = {}
+        self.said: bytes | None = None  # the last STATE written, as its JSON
 
     def run(self) -> dict[str, Any]:
         for run in self.runs.values():
@@ -117,8 +118,16 @@ class Sync:
             if sc.parent is None and sc.name in self.runs:
                 self._top(self.runs[sc.name])
         self.state = st.set_currently_syncing(self.state, None)
-        self.writer.write_state(self.state)
+        self._write_state()
         return self.state
+
+    def _write_state(self) -> None:
+        """A STATE line, unless the state is the one last written (an empty page, or a page
+        that moved no bookmark, says nothing new; singer-sdk writes it only when changed too)."""
+        now = dumps(self.state)
+        if now != self.said:
+            self.writer.write_state(self.state)
+            self.said = now
 
     # ------------------------------------------------------------------ top-level streams
 
@@ -140,13 +149,13 @@ class Sync:
                 self._save(run, tracker)
             if checkpoint or with_children:
                 self._save_children(sc.name)
-                self.writer.write_state(self.state)
+                self._write_state()
         self._save(run, tracker)
         self._save_children(sc.name)
         for r in [run, *self._descendants(sc.name)]:
             if r.selected:
                 self.progress.done(r.sc.name)
-        self.writer.write_state(self.state)
+        self._write_state()
 
     def _start(self, state: dict[str, Any], sc: StreamConfig, rkey: str | None) -> Any:
         if not rkey:

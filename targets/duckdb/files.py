@@ -29,6 +29,7 @@ import gzip
 import io
 import re
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from tapwell.singer.schema import (
     text_off_step,
 )
 
+from . import stored
 from .ddl import key_match, literal
 from .raw import DATE, DATETIME, INTEGER_TYPES
 from .types import FIX_DIGITS, FIX_WIDER, INT64
@@ -538,11 +540,19 @@ def _number(text: str) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -> int:
+def merge(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    f: File,
+    deleted: bool,
+    unnamed: Collection[str] = (),
+) -> int:
     """The file's rows into `target`, read once: appended straight from the file; with keys,
     staged (checked) in a temporary table, the table's rows of those keys deleted, and of a key
     the file holds twice only its last row inserted. Returns the rows inserted. A file with a
-    number off a step SQL cannot check (Column.off) is refused first (OffStep), nothing loaded."""
+    number off a step SQL cannot check (Column.off) is refused first (OffStep), nothing loaded.
+    The table's `unnamed` columns (stored.unnamed) the file does not fill keep their stored
+    values (stored.py)."""
     found = off_step(con, f)
     if found is not None:
         raise OffStep(found)
@@ -560,17 +570,22 @@ def merge(con: duckdb.DuckDBPyConnection, target: str, f: File, deleted: bool) -
         found = con.execute(
             f"SELECT count(*) FROM (SELECT {keys} FROM {STAGED} GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()
-        match = key_match([k.column for k in f.keys])  # a key is refused when null
+        key_cols = [k.column for k in f.keys]
+        left = stored.left_out(list(unnamed), cols, key_cols)
+        if left:
+            stored.save(con, target, key_cols, left, STAGED)
+        match = key_match(key_cols)  # a key is refused when null
         con.execute(f"DELETE FROM {target} AS t USING {STAGED} AS s WHERE {match}")
         last = ""
         if found and found[0]:  # the rowid of a temporary table is the file's row order
             last = f" QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY rowid DESC) = 1"
-        inserted = con.execute(
-            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {STAGED}{where}{last}"
-        ).fetchone()
+        rows = f"SELECT {collist} FROM {STAGED}{where}{last}"
+        insert = stored.insert(target, cols, left, key_cols, rows) if left else None
+        inserted = con.execute(insert or f"INSERT INTO {target} ({collist}) {rows}").fetchone()
     finally:  # after an error DuckDB refuses any statement (the load's ROLLBACK drops it)
         with contextlib.suppress(duckdb.TransactionException):
             con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+            stored.drop(con)
     return int(inserted[0]) if inserted else 0
 
 

@@ -32,7 +32,7 @@ from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError
 from tapwell.singer.schema import CheckCode
 from tapwell.singer.wire import dumps
 
-from . import children, ddl, files, plainnumber, raw, stage, unchanged
+from . import children, ddl, files, plainnumber, raw, stage, stored, unchanged
 from .config import DuckDBConfig, StreamSettings
 from .ddl import columns_of
 
@@ -742,6 +742,7 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
+        unnamed = self._unnamed(batch, table)
         # every file looked at before any is merged: a later file making a column text, the
         # earlier ones' values are text as written too (one transaction, as a batch of records)
         planned, changed = [], False
@@ -755,11 +756,19 @@ class DuckDBLoader:
             if changed:
                 f = files.plan(batch, table, path, gz, source, bool(keys), self._looked)
             try:
-                batch.file_rows += files.merge(self.con, target, f, deleted)
+                batch.file_rows += files.merge(self.con, target, f, deleted, unnamed)
             except duckdb.Error as exc:
                 if not self._looked:
                     raise files.Unlooked(path) from None
                 raise files.refused(self.con, batch, f, exc, source) from None
+
+    def _unnamed(self, batch: Batch, table: Table) -> list[str]:
+        """The table's columns the stream's SCHEMA no longer names (stored.unnamed): with
+        `nested: tables`, its root's properties and the JSON columns nested: json left."""
+        nest = self.nested.get(batch.spec.name)
+        spec = nest.spec if nest is not None else batch.spec
+        props = list((spec.schema.get("properties") or {}).keys())
+        return stored.unnamed(table.columns, props + (nest.json_columns if nest else []))
 
     def _merge(
         self,
@@ -780,6 +789,9 @@ class DuckDBLoader:
         if table.settings.load_method == "overwrite" and batch.spec.name not in self.overwritten:
             self.con.execute(f"DELETE FROM {target}")
             self.overwritten.add(batch.spec.name)
+        left = [] if null_keys else stored.left_out(self._unnamed(batch, table), cols, keys)
+        if left:  # columns the schema no longer names keep their stored values (stored.py)
+            stored.save(self.con, target, keys, left, keyed or staged_rows)
         if keys:
             match = ddl.key_match(keys, "IS NOT DISTINCT FROM" if null_keys else "=")
             gone = self.con.execute(
@@ -788,9 +800,11 @@ class DuckDBLoader:
             self.replaced = int(gone[0]) if gone else 0  # children.load reads it
         where = " WHERE _sdc_deleted_at IS NULL" if deleted else ""
         collist = ", ".join(quote_ident(c) for c in cols)
-        inserted = self.con.execute(
-            f"INSERT INTO {target} ({collist}) SELECT {collist} FROM {staged_rows} AS s{where}"
-        ).fetchone()
+        rows = f"SELECT {collist} FROM {staged_rows} AS s{where}"
+        insert = stored.insert(target, cols, left, keys, rows) if left else None
+        inserted = self.con.execute(insert or f"INSERT INTO {target} ({collist}) {rows}").fetchone()
+        if left:
+            stored.drop(self.con)
         return int(inserted[0]) if inserted else 0
 
     def activate_version(self, spec: StreamSpec, version: int) -> None:

@@ -169,8 +169,8 @@ def run_attempt(
     """Run tap | target once, from `state`, as `settings` say (AttemptSettings). Never raises
     for a connector's failure: the exit codes say it."""
     sink, run_id = settings.sink, settings.run_id
-    tap_argv = resolve_command(integration.tap, project.root)
-    target_argv = resolve_command(integration.target, project.root)
+    tap_argv = resolve_command(integration.tap, project.root, integration.name)
+    target_argv = resolve_command(integration.target, project.root, integration.name)
     metrics = Metrics()
     spawn = spawn_settings(project, settings.lock)
     tmp = run_dir()

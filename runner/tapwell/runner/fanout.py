@@ -94,8 +94,8 @@ def run_fanout_attempt(
     result = AttemptResult(0, 0)
     tmp = run_dir()
     try:
-        tap_argv = resolve_command(integration.tap, project.root)
-        argvs = [resolve_command(t.connector, project.root) for t in targets]
+        tap_argv = resolve_command(integration.tap, project.root, integration.name)
+        argvs = [resolve_command(t.connector, project.root, integration.name) for t in targets]
         tap_cmd = tap_command(
             project, integration, tap_argv, integration.tap.config, state, tmp, sink
         )

@@ -65,13 +65,16 @@ _EXTRAS = {
 
 
 def resolve_command(
-    connector: Connector | list[str], root: str | os.PathLike[str] | None = None
+    connector: Connector | list[str],
+    root: str | os.PathLike[str] | None = None,
+    integration: str | None = None,
 ) -> list[str]:
     """A connector's argv. A venv made by `tapwell install` is searched first, then the running
     interpreter's folder (so `tapwell run` from a virtualenv finds its taps without activating
     it), then PATH. A command given with a folder (`command: /opt/tap-x/bin/tap-x`, relative to
     the project's folder `root`) must exist and be executable, and so must the interpreter of
-    its `#!` line: else a ConfigError (exit 2, never retried) that names it and the fix."""
+    its `#!` line: else a ConfigError (exit 2, never retried) that names it and the fix (the
+    `tapwell install` of its `integration`, when given)."""
     command = connector if isinstance(connector, list) else connector.command
     venv = None if isinstance(connector, list) else connector.venv
     name = command[0] if isinstance(connector, list) else connector.name
@@ -82,7 +85,8 @@ def resolve_command(
     if venv is not None:
         local = venv / "bin" / exe
         if not local.exists():
-            raise ConfigError(f"{exe!r} is not installed in {venv}: run `tapwell install` for it")
+            fix = f"tapwell install {integration}" if integration else "tapwell install"
+            raise ConfigError(f"{exe!r} is not installed in {venv}: run `{fix}`")
         check_runnable(name, str(local), root)
         return [str(local), *command[1:]]
     local = Path(sys.executable).parent / exe
@@ -274,7 +278,10 @@ def start_sources(
     """Start the tap, then each mapper reading the previous process's stdout through an OS pipe
     (the runner holds no end of it: records never pass through here). Every mapper's command is
     checked before the tap starts (resolve_command: a missing one is a ConfigError)."""
-    mapper_argvs = [resolve_command(mapper, spawn.get("cwd")) for mapper in integration.mappers]
+    mapper_argvs = [
+        resolve_command(mapper, spawn.get("cwd"), integration.name)
+        for mapper in integration.mappers
+    ]
     tap = popen(tap_cmd, subprocess.DEVNULL, spawn)
     procs = [(integration.tap.name, tap)]
     out = tap.stdout

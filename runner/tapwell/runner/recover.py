@@ -108,7 +108,7 @@ def _read_state(project: Project, integration: Integration) -> str | None:
     from tapwell.runner.attempt import resolve_command, target_config, write_private
 
     name = integration.target.name
-    argv = resolve_command(integration.target, project.root)
+    argv = resolve_command(integration.target, project.root, integration.name)
     if _no_state_file(project, argv, target_config(integration)):
         return None
     with tempfile.TemporaryDirectory(prefix="tapwell-read-state-") as tmp:

@@ -61,7 +61,7 @@ def run_discovery(
     shows them (`[tap-csv] tap-csv: warning: ...`, secrets masked), also when it succeeds: a
     mistyped setting is said before the catalog is written, not first in a run; the last line of
     a tap that fails is in the error instead."""
-    argv = resolve_command(integration.tap, project.root)
+    argv = resolve_command(integration.tap, project.root, integration.name)
     name = integration.tap.name
     with tempfile.TemporaryDirectory(prefix="tapwell-discover-") as tmp:
         os.chmod(tmp, 0o700)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tapwell.singer.errors import ProtocolError
@@ -50,14 +50,21 @@ def batch_files(
 
 
 def batch_rows(
-    msg: BatchMessage, line_no: int, source: str, root: str | None = None
+    msg: BatchMessage,
+    line_no: int,
+    source: str,
+    root: str | None = None,
+    reads: Sequence[str] = (),
 ) -> Iterator[tuple[bytes, Any]]:
     """(raw line, decoded record) for every non-blank line of every file of `msg`, in order;
-    the raw line is given so the caller can count its bytes (blank lines come with None)."""
+    the raw line is given so the caller can count its bytes (blank lines come with None).
+    `reads`: the formats the target's loader reads itself, named with jsonl when another is
+    refused."""
     fmt = batch_format(msg)
     if fmt != "jsonl":
+        named = ", ".join(dict.fromkeys([*reads, "jsonl"]))
         raise bad_batch(
-            msg, line_no, source, f"BATCH encoding {fmt!r} is not supported here (jsonl)"
+            msg, line_no, source, f"BATCH encoding {fmt!r} is not supported here ({named})"
         )
     for path, gz in batch_files(msg, line_no, source, root):
         yield from _file_rows(msg, line_no, source, path, gz)

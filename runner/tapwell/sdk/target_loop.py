@@ -397,7 +397,8 @@ class TargetLoop:
         ):
             self._batch_lines(msg, line_no)
             return
-        for row, record in batch_rows(msg, line_no, self._source, self.batch_root):
+        reads = getattr(self.loader, "batch_formats", ())
+        for row, record in batch_rows(msg, line_no, self._source, self.batch_root, reads):
             self.bytes_read += len(row)  # a batch's size limit counts the file's records
             if record is not None:
                 self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)

@@ -349,3 +349,21 @@ def test_settings_are_the_kits_and_every_nested_secret_is_marked_as_singer_sdk_d
     secrets = sorted(k for k, p in auth.items() if p.get("secret"))
     assert secrets == ["client_secret", "password", "refresh_token", "token", "value"]
     assert all(auth[k].get("writeOnly") is True for k in secrets)
+
+
+def test_a_state_is_written_only_when_it_changed(srv, tmp_path):
+    """An empty last page, or the end of a stream whose last page wrote its bookmark, repeats no
+    STATE (singer-sdk writes one only when it changed); every bookmark is still written."""
+    run = run_tap(incremental(srv, records_sorted=True), tmp_path)
+    assert run.code == 0, run.stderr
+    states = run.states()
+    assert all(a != b for a, b in zip(states, states[1:])), states
+    values = [s["bookmarks"]["orders"]["replication_key_value"] for s in states]
+    assert values == [
+        "2024-01-10T10:00:00.123456Z",
+        "2024-01-20T10:00:00.123456Z",
+        "2024-01-25T10:00:00.123456Z",
+        "2024-01-25T10:00:00.123456Z",  # the run's last: currently_syncing cleared
+    ]
+    assert states[-1].get("currently_syncing") is None
+    assert run.messages[-1]["type"] == "STATE"
