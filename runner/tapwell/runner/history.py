@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ def new_run_id(started: dt.datetime) -> str:
     """Sortable by start time to the microsecond (two runs started in one second list in their
     order), unique across machines by the random tail. Ids from 0.1 lack the microseconds; they
     stay valid and sort before the new ones of the same second."""
-    return f"{started:%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+    return f"{started:%Y%m%dT%H%M%S%f}-{os.urandom(3).hex()}"
 
 
 _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}(?:[0-9]{6})?-[0-9a-f]{6}$")

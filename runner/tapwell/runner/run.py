@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from signal import SIGKILL
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tapwell.runner import fast_lane
 from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_command, run_attempt
-from tapwell.runner.failure import Failure, describe
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
@@ -42,6 +41,9 @@ from tapwell.runner.serve.live import LiveRun
 from tapwell.runner.statestore import StateBackend, open_backend
 from tapwell.singer.config import redact
 from tapwell.singer.errors import ConfigError, TapwellError
+
+if TYPE_CHECKING:  # imported where an attempt failed: a run that succeeds needs none of it
+    from tapwell.runner.failure import Failure
 
 __all__ = [
     "RunFailed",
@@ -527,6 +529,8 @@ def _failure(
     """The failed attempt told by its culprit alone (tapwell.runner.failure); `log` is the run's
     log so far, of which this attempt's lines start at `start`; `unseen` are its lines that
     never reached the terminal."""
+    from tapwell.runner.failure import Failure, describe
+
     if culprit == "stall":
         return Failure("", -SIGKILL, stalled_for=stall_timeout(integration.retry))
     if culprit == "tap":

@@ -6,11 +6,13 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tapwell.sdk.settings import Settings
 from tapwell.singer.config import cannot_read, redact
 from tapwell.singer.errors import ConfigError, TapwellError
+
+if TYPE_CHECKING:  # the runner's start-up need not import the connectors' settings kit
+    from tapwell.sdk.settings import Settings
 
 # The driver a connector imports when it is used, and the extra of tapwell that installs it
 # (pyproject.toml's optional-dependencies): `pip install tapwell` alone has none of them.
