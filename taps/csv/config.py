@@ -10,7 +10,7 @@ from typing import Any
 from tapwell.sdk.settings import Settings, setting, whole_number
 from tapwell.sdk.tap_batch import BatchConfig, parse_batch_config
 from tapwell.sdk.tap_cli import raise_config_errors
-from tapwell.singer.errors import ConfigError
+from tapwell.singer.errors import ConfigError, did_you_mean
 
 __all__ = ["SETTINGS", "CsvConfig"]
 
@@ -212,16 +212,6 @@ def _refuse_unknown_keys(
                 f"config key {key}/{i}/{field}: stream {entry.get(name)!r}: {field!r} is not a "
                 f"{what}{did_you_mean(field, known)} ({what}s: {', '.join(shown)})"
             )
-
-
-def did_you_mean(word: Any, choices: list[str]) -> str:
-    """'; did you mean X?' naming the choice closest to a misspelled `word` (first one differing
-    only in case: `ID` for `id`), or ''."""
-    import difflib  # only for a name that is wrong (start-up: 1-2 ms)
-
-    same = [c for c in choices if c.lower() == str(word).lower()]
-    close = same or difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True, kw_only=True)

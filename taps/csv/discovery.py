@@ -5,15 +5,16 @@ from __future__ import annotations
 import codecs
 import csv
 import glob
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 from typing import Any
 
-from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError
+from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError, did_you_mean
 
-from .config import CsvConfig, did_you_mean
+from .config import CsvConfig
 from .types import infer_property
 
 
@@ -274,9 +275,11 @@ def check_header(header: list[str], path: str, sc: StreamConfig) -> None:
 def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
     """The stream's schema: declared, or every column of its files (in the order first met)
     typed from the first `sample_rows` rows, each file's rows read by its own header."""
-    if sc.schema:
-        return sc.schema
     headers = [(path, got) for path in sc.paths if (got := read_header(path, sc)) is not None]
+    if sc.schema:
+        if headers:  # files with no rows yet have nothing to compare
+            _check_declared(sc, list(dict.fromkeys(h for _, names in headers for h in names)))
+        return sc.schema
     if not headers:
         problem = "the file is empty" if len(sc.paths) == 1 else "every file is empty"
         fix = "fix the file: its first line is the header naming the columns"
@@ -313,22 +316,50 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-def _check_columns(sc: StreamConfig, header: list[str]) -> None:
+def _check_columns(sc: StreamConfig, header: list[str], declared: Iterable[str] = ()) -> None:
     """Every column the stream's settings name is a column of its files: a key property or
     replication key that is not would break the sync, a column_types entry would be ignored (a
-    typo, `nmu` for `num`, left the column inferred without a word)."""
+    typo, `nmu` for `num`, left the column inferred without a word), a property of a declared
+    schema would be null in every record (`declared`)."""
     named = [("key property", key) for key in sc.key_properties]
     named += [("replication key", sc.replication_key)] if sc.replication_key else []
     named += [("column_types entry", column) for column in sc.column_types]
+    named += [("schema property", column) for column in declared]
     for what, column in named:
         if column not in header:
-            files = sc.paths[0] if len(sc.paths) == 1 else f"any of its files ({sc.paths[0]}, ...)"
-            shown = ", ".join(header[:_SHOWN_COLUMNS])
-            more = f", ... ({len(header)} columns)" if len(header) > _SHOWN_COLUMNS else ""
             raise ConfigError(
-                f"stream {sc.name!r}: {what} {column!r} is not a column of {files}"
-                f"{did_you_mean(column, header)} (its header: {shown}{more})"
+                f"stream {sc.name!r}: {what} {column!r} is not a column of {_files(sc)}"
+                f"{did_you_mean(column, header)} (its header: {_shown(header)})"
             )
+
+
+def _check_declared(sc: StreamConfig, header: list[str]) -> None:
+    """A declared schema's columns against the files' header (all of them, in the order first
+    met): a property no file has is refused as a column_types entry naming no column is (a typo,
+    `nmae` for `name`, would sync the column as null); a column the schema lacks is a warning
+    line, as leaving one out is a way to not sync it, but a column added to the files later is
+    left out of the catalog too until the schema names it."""
+    declared = (sc.schema or {}).get("properties") or {}
+    _check_columns(sc, header, declared)
+    left = [h for h in header if h not in declared]
+    if left:
+        names = ", ".join(repr(h) for h in left[:_SHOWN_COLUMNS])
+        names += f", ... ({len(left)} columns)" if len(left) > _SHOWN_COLUMNS else ""
+        what, are, them = ("column", "is", "it") if len(left) == 1 else ("columns", "are", "them")
+        sys.stderr.write(
+            f"tap-csv: warning: stream {sc.name!r}: {what} {names} of {_files(sc, 'its files')} "
+            f"{are} not in its schema and not discovered: add {them} to schema's properties to sync "
+            f"{them}\n"
+        )
+
+
+def _files(sc: StreamConfig, several: str = "any of its files") -> str:
+    return sc.paths[0] if len(sc.paths) == 1 else f"{several} ({sc.paths[0]}, ...)"
+
+
+def _shown(header: list[str]) -> str:
+    more = f", ... ({len(header)} columns)" if len(header) > _SHOWN_COLUMNS else ""
+    return ", ".join(header[:_SHOWN_COLUMNS]) + more
 
 
 _SHOWN_COLUMNS = 40  # a header's columns named in an error line, at most

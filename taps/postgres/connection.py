@@ -15,6 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tapwell.sdk.pg_errors import (
+    bad_setting,
+    connection_lost,
+    credentials_refused,
+    passing,
+    tls_refused,
+)
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.singer.errors import (
     AuthenticationError,
@@ -38,29 +45,14 @@ SESSION = {
 }
 OPTIONS = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in SESSION.items())
 
-# SQLSTATE classes and codes, grouped by what the user should do next.
-_AUTH = {"28P01", "28000"}
+# SQLSTATE codes, grouped by what the user should do next (the classes that pass, and libpq's
+# texts for a lost connection, a bad setting, TLS: tapwell.sdk.pg_errors, shared with
+# target-postgres).
 _NO_DB = {"3D000"}
 _NO_ACCESS = {"42501"}
-_PASSING_CLASSES = (
-    "08",
-    "53",
-    "57",
-    "40",
-    "58",
-)  # connection, resources, operator, rollback, system
-_PASSING = {"55006", "55P03"}  # object in use (a slot another process reads), lock not available
-# What libpq and psycopg2 say when the server went away mid-stream (restart, network): no SQLSTATE.
-_LOST_TEXTS = (
-    "no copy in progress", "server closed the connection", "connection already closed",
-    "terminating connection", "could not receive data", "ssl syscall", "connection reset",
-    "lost synchronization", "unexpected eof", "ssl connection has been closed",
-)  # fmt: skip
-# What libpq says, with no SQLSTATE, of a login the server refused and of a connection setting it
-# cannot use (`invalid sslmode value: "x"`): fixing the config helps, retrying does not.
+_OBJECT_IN_USE = "55006"  # a replication slot another process reads: it may let go
+# What libpq says, with no SQLSTATE, of a login the server refused: fixing the config helps.
 _LOGIN_REFUSED = re.compile(r'role "[^"]*" does not exist|no pg_hba\.conf entry')
-_BAD_SETTING = re.compile(r"(^|: )invalid [\w ]+ (value|option|number)\b")
-_TLS_REFUSED = re.compile(r"SSL|certificate", re.IGNORECASE)
 
 
 quote = quote_ident  # a PostgreSQL identifier, always quoted: the kit's one rule
@@ -83,23 +75,23 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
     text = " ".join(str(getattr(exc, "pgerror", None) or exc).split())
     text = re.sub(r"^(ERROR|FATAL):\s+", "", text)
     ctx = f" while {doing}" if doing else ""
-    if code in _AUTH or "password authentication failed" in text or "no password supplied" in text:
+    if credentials_refused(code, text):
         return AuthenticationError(
             f"PostgreSQL at {cfg.host}:{cfg.port} refused user {cfg.user!r}: check user and password"
             " (and pg_hba.conf)"
         )
     if code in _NO_DB or re.search(r'database "[^"]*" does not exist', text):
         return ConfigError(f"{text}; check dbname in the config")
-    lost = any(t in text.lower() for t in _LOST_TEXTS)
+    lost = connection_lost(text)
     lost = lost or bool(getattr(exc, "connection_lost", False))  # walstream.ReplicationError
     if not code and not lost and _LOGIN_REFUSED.search(text):
         return AuthenticationError(
             f"PostgreSQL at {cfg.host}:{cfg.port} refused user {cfg.user!r}: {_reason(text)}; "
             "check user in the config (and pg_hba.conf)"
         )
-    if not code and not lost and _BAD_SETTING.search(text):
+    if not code and not lost and bad_setting(text):
         return ConfigError(f"PostgreSQL connection settings{ctx}: {text}; fix them in the config")
-    if not code and not lost and doing == "connecting" and _TLS_REFUSED.search(text):
+    if not code and not lost and doing == "connecting" and tls_refused(text):
         return ConfigError(
             f"PostgreSQL at {cfg.host}:{cfg.port}{ctx}: {_reason(text)}; check sslmode and the "
             "certificate settings"
@@ -108,7 +100,7 @@ def map_error(exc: BaseException, cfg: PgConfig, doing: str = "") -> TapwellErro
         return ConfigError(
             f"PostgreSQL denied access{ctx}: {text}; grant the privilege or deselect the stream"
         )
-    if code.startswith(_PASSING_CLASSES) or code in _PASSING:
+    if passing(code) or code == _OBJECT_IN_USE:
         return RetriableSyncError(f"PostgreSQL error {code}{ctx}: {text}")
     if not code and (lost or isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))):
         return RetriableSyncError(

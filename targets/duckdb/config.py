@@ -3,7 +3,8 @@
 
 Per-stream settings (`stream_settings`) override `load_method` and `hard_delete` for one stream
 and are checked exactly as the global ones are; `schema_mapping` gives a stream its own schema
-or table name (two streams never share a table: the loader refuses, naming this setting).
+or table name, keyed by its whole name or its source schema (two streams never share a table:
+the loader refuses, naming this setting).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tapwell.sdk.load_settings import (
     load_method,
     split_stream,
     unmatched_entries,
+    unmatched_mappings,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
 from tapwell.sdk.nested_settings import NestedSettings
@@ -103,8 +105,11 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         {},
         parse=lambda value, key: _schema_mapping(value),
         schema={"additionalProperties": _MAPPING_SCHEMA},
-        help='{"<stream>": {"target_schema": "...", "target_table": "..."}}: a stream\'s own schema '
-        "and/or table (by default the table is the stream's name; a string is the target_schema)",
+        help='{"<stream or source schema>": {"target_schema": "...", "target_table": "..."}}: a '
+        "stream's own schema and/or table, the entry under its whole name first, else under the "
+        "source schema of a <schema>-<table> name (PipelineWise's meaning; target_table only "
+        "under the whole name); by default the table is the stream's name; a string is the "
+        "target_schema",
     )
     load_method: str = setting(
         "upsert",
@@ -211,37 +216,29 @@ class DuckDBConfig(LoopSettings, NestedSettings):
         return self.streams.get(stream, self.defaults)
 
     def target_of(self, stream: str) -> tuple[str, str]:
-        """(schema, table) the stream loads into: its table is its name unless mapped. Keyed by
-        the whole stream name only (not by source schema as target-postgres and PipelineWise's
-        targets also read it; see the README)."""
+        """(schema, table) the stream loads into: the schema_mapping entry under the stream's
+        whole name, else under its source schema (`shop` of `shop-orders`, as target-postgres
+        and PipelineWise's targets read it), else default_target_schema; the table is the
+        stream's name unless the whole name's entry gives target_table (a source schema's entry
+        maps several streams, which never share a table)."""
         self.seen.add(stream)
-        mapped = self.schema_mapping.get(stream, {})
-        return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
+        if stream in self.schema_mapping:
+            mapped = self.schema_mapping[stream]
+            return mapped.get("target_schema", self.schema), mapped.get("target_table", stream)
+        source, _ = split_stream(stream)
+        by_source = self.schema_mapping.get(source, {}) if source is not None else {}
+        return by_source.get("target_schema", self.schema), stream
 
     def unmatched(self) -> list[str]:
-        """A warning per entry of stream_settings and schema_mapping that names no stream of
-        the load; entries the runner made (stream_settings_derived) are its own to check. An
-        entry named like the source schema of streams that came (`shop` of `shop-orders`), as
-        PipelineWise's targets key schema_mapping, says that this one is keyed by stream."""
+        """A warning per entry of stream_settings and schema_mapping (by stream name or source
+        schema, target_of) that no stream of the load matched; entries the runner made
+        (stream_settings_derived) are its own to check."""
         seen, quiet = self.seen, set(self.stream_settings_derived)
-        sources = {s for s, _ in map(split_stream, seen) if s is not None}
         lines = unmatched_entries(
             "stream_settings", [k for k in self.streams if k not in quiet], seen.__contains__, seen
         )
-        lines += unmatched_entries(
-            "schema_mapping",
-            [k for k in self.schema_mapping if k not in quiet],
-            seen.__contains__,
-            seen,
-            note=lambda key: _BY_STREAM if key in sources else "",
-        )
+        lines += unmatched_mappings([k for k in self.schema_mapping if k not in quiet], seen)
         return lines
-
-
-_BY_STREAM = (
-    "target-duckdb keys schema_mapping by the whole stream name, not by source schema as "
-    "target-postgres and PipelineWise's targets do: give each stream its entry"
-)
 
 
 def _size(value: Any, key: str) -> str:

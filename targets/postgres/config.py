@@ -31,6 +31,7 @@ from tapwell.sdk.load_settings import (
     load_method,
     split_stream,
     unmatched_entries,
+    unmatched_mappings,
 )
 from tapwell.sdk.load_settings import stream_settings as _stream_settings
 from tapwell.sdk.nested_settings import NestedSettings
@@ -288,24 +289,10 @@ class PostgresConfig(LoopSettings, NestedSettings):
         schema or stream name, ddl.target_of) that no stream of the load matched; entries the
         runner made (stream_settings_derived) are its own to check."""
         seen, quiet = self.seen, set(self.stream_settings_derived)
-        sources = {s for s, _ in map(split_stream, seen) if s is not None}
-        tables = {t: s for s in seen for src, t in [split_stream(s)] if src is not None}
         lines = unmatched_entries(
             "stream_settings", [k for k in self.streams if k not in quiet], seen.__contains__, seen
         )
-        lines += unmatched_entries(
-            "schema_mapping",
-            [k for k in self.schema_mapping if k not in quiet],
-            lambda key: key in seen or key in sources,
-            seen,
-            sources,
-            lambda key: (
-                f"it is keyed by a stream's source schema ({split_stream(tables[key])[0]!r} of "
-                f"{tables[key]!r}) or by its whole name, not by its table"
-                if key in tables
-                else ""
-            ),
-        )
+        lines += unmatched_mappings([k for k in self.schema_mapping if k not in quiet], seen)
         return lines
 
 

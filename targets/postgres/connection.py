@@ -15,13 +15,19 @@ minute, and the server drops a vanished session and its locks), and a `lock_time
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import psycopg
+from tapwell.sdk.pg_errors import (
+    bad_setting,
+    connection_lost,
+    credentials_refused,
+    passing,
+    tls_refused,
+)
 from tapwell.singer.config import url_password
 from tapwell.singer.errors import (
     AuthenticationError,
@@ -48,22 +54,6 @@ KEEPALIVE = {
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 UNTRANSLATABLE_CHARACTER = "22P05"
 RESERVED_NAME = "42939"  # reserved_name: a schema named pg_..., which only PostgreSQL may create
-# libpq's words, without a SQLSTATE, for a connection lost on the way (TLS or not): retriable,
-# whatever else the text names; and for a connection setting it cannot use (`invalid sslmode
-# value: "x"`): the config's to fix.
-LOST_TEXTS = (
-    "ssl syscall", "ssl connection has been closed", "server closed the connection",
-    "connection reset", "unexpected eof", "could not receive data", "terminating connection",
-)  # fmt: skip
-BAD_SETTING = re.compile(r"(^|: )invalid [\w ]+ (value|option|number)\b")
-RETRIABLE_CODES = ("55P03",)  # lock_not_available: lock_timeout, or another load holds the table
-RETRIABLE_CLASSES = (
-    "08",
-    "40",
-    "53",
-    "57",
-    "58",
-)  # connection, rollback, resources, operator, system
 
 
 def connect_params(config: PostgresConfig | dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +227,7 @@ def map_error(
     """
     code = sqlstate(exc)
     message = first_line(exc)
-    if code in ("28P01", "28000") or "password authentication failed" in message:
+    if credentials_refused(code, message):
         return AuthenticationError(f"{doing}: the server refused the credentials ({message})")
     if (
         code in ("3D000", "42704")
@@ -245,15 +235,10 @@ def map_error(
         and isinstance(exc, psycopg.OperationalError)
     ):
         return ConfigError(f"{doing}: {message}")
-    lost = not code and any(t in message.lower() for t in LOST_TEXTS)
-    if not code and not lost and BAD_SETTING.search(message):
+    lost = not code and connection_lost(message)
+    if not code and not lost and bad_setting(message):
         return ConfigError(f"{doing}: {message} (fix it in the config)")
-    if (
-        not code
-        and not lost
-        and isinstance(exc, psycopg.OperationalError)
-        and ("SSL" in message or "certificate" in message)
-    ):
+    if not code and not lost and isinstance(exc, psycopg.OperationalError) and tls_refused(message):
         return ConfigError(f"{doing}: {message} (check sslmode and the certificate settings)")
     if code == RESERVED_NAME:  # the config's name: retrying cannot help
         where = f"stream {stream!r}: " if stream else ""
@@ -279,12 +264,12 @@ def map_error(
             field=column,
             source=source,
         )
-    if code in RETRIABLE_CODES or isinstance(exc, psycopg.InterfaceError):
+    if passing(code) or isinstance(exc, psycopg.InterfaceError):
         return RetriableSyncError(f"{doing}: {message} (retrying may help)")
     if code.startswith("23"):
         where = f"stream {stream!r}, " if stream else ""
         return SyncError(f"{where}{doing}: {message}")
-    if isinstance(exc, psycopg.OperationalError) and not code or code[:2] in RETRIABLE_CLASSES:
+    if isinstance(exc, psycopg.OperationalError) and not code:
         return RetriableSyncError(f"{doing}: {message} (retrying may help)")
     where = f"stream {stream!r}: " if stream else ""
     return SyncError(f"{where}{doing}: {message}")

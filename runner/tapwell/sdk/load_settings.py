@@ -19,13 +19,12 @@ no stream that came (a typo, or a name the tap does not send).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from tapwell.sdk.settings import setting
-from tapwell.singer.errors import ConfigError
+from tapwell.singer.errors import ConfigError, did_you_mean
 
 LOAD_METHODS = ("upsert", "append-only", "overwrite")
 STREAM_KEYS = ("load_method", "hard_delete")
@@ -152,8 +151,8 @@ def unmatched_entries(
     `matched` no stream of the load: a per-stream setting keyed by a name no stream has changes
     nothing, silently, until someone wonders why the table grew. Each line names the entry, the
     streams `seen` and, for a near miss among them (or among `candidates`, e.g. source schemas),
-    a did-you-mean; `note(entry)` may add a sentence. None for a load that saw no stream at all
-    (nothing came to match)."""
+    a did-you-mean, unless `note(entry)` gives a sentence that explains the miss instead. None
+    for a load that saw no stream at all (nothing came to match)."""
     if not seen:
         return []
     streams = sorted(seen)
@@ -165,12 +164,32 @@ def unmatched_entries(
         if matched(entry):
             continue
         line = f"{setting} entry {entry!r} matched no stream of this load and changed nothing (streams: {shown})"
-        close = difflib.get_close_matches(entry, sorted({*streams, *candidates}), n=1, cutoff=0.75)
-        if close:
-            line += f"; did you mean {close[0]!r}?"
-        extra = note(entry) if note is not None else ""
-        lines.append(line + (f"; {extra}" if extra else ""))
+        extra = note(entry) if note is not None else ""  # it explains the miss: no guess then
+        line += f"; {extra}" if extra else did_you_mean(entry, sorted({*streams, *candidates}))
+        lines.append(line)
     return lines
+
+
+def unmatched_mappings(entries: Iterable[str], seen: Collection[str]) -> list[str]:
+    """unmatched_entries for `schema_mapping` as our SQL targets read it, PipelineWise's meaning:
+    an entry is keyed by a stream's whole name or by the source schema of `<schema>-<table>`
+    names (split_stream), so either matches, a near miss among both is named, and an entry
+    named like a stream's table (`orders` of `shop-orders`) says how it is keyed instead."""
+    sources = {s for s, _ in map(split_stream, seen) if s is not None}
+    tables = {t: s for s in seen for src, t in [split_stream(s)] if src is not None}
+    return unmatched_entries(
+        "schema_mapping",
+        entries,
+        lambda key: key in seen or key in sources,
+        seen,
+        sources,
+        lambda key: (
+            f"it is keyed by a stream's source schema ({split_stream(tables[key])[0]!r} of "
+            f"{tables[key]!r}) or by its whole name, not by its table"
+            if key in tables
+            else ""
+        ),
+    )
 
 
 # the setting `tapwell run` fills beside `stream_settings` (tapwell.runner.project)

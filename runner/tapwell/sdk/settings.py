@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from tapwell.singer.errors import ConfigError
+from tapwell.singer.errors import ConfigError, did_you_mean
 
 __all__ = ["Setting", "Settings", "SettingsError", "setting"]
 
@@ -231,10 +231,7 @@ class Settings(Generic[C]):
         known = [k for s in self.items for k in s.keys]
         lines = []
         for key in self.unknown(config):
-            import difflib  # only for a key that is no setting (start-up: 1-2 ms)
-
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(key, known)
             lines.append(f"config key {key!r} is not a setting and is ignored{hint}")
         return lines
 

@@ -6,6 +6,8 @@ that says what went wrong and, where it can, how to fix it; a traceback is a bug
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class TapwellError(Exception):
     """Base of every expected failure. `retriable` tells the runner whether trying again can help."""
@@ -75,3 +77,24 @@ class TruncatedInput(ProtocolError):
 
     retriable = True
     exit_code = 75  # EX_TEMPFAIL
+
+
+# How alike a misspelling and a name must be to name it (difflib's ratio of the lowercased
+# words; its own default): `nmu` finds `num` (0.67), `t-99` finds `t-09` (0.75), `price` finds
+# nothing among `id, num, name`.
+CLOSE_ENOUGH = 0.6
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """'; did you mean X?' naming the choice a misspelled `word` most likely meant, or '': the
+    first choice equal to it but for case (`ID` for `id`), else the closest spelling, case
+    ignored (`Nmu` for `num`). One rule for every such hint (unknown config keys, per-stream
+    entries naming no stream, column names), so a user meets the same suggestion everywhere."""
+    import difflib  # only for a name that is wrong (start-up: 1-2 ms)
+
+    folded: dict[str, str] = {}
+    for choice in choices:
+        folded.setdefault(choice.casefold(), choice)
+    key = str(word).casefold()
+    close = [key] if key in folded else difflib.get_close_matches(key, folded, 1, CLOSE_ENOUGH)
+    return f"; did you mean {folded[close[0]]!r}?" if close else ""

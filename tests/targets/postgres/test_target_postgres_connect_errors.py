@@ -24,6 +24,9 @@ from tapwell.targets.postgres.connection import map_error
         ('invalid integer value "x" for connection option "keepalives"', 2),
         ("server does not support SSL, but SSL was required", 2),
         ("certificate verify failed", 2),
+        # no password in the config for a server that asks one: was retried (75) before the
+        # texts were shared with tap-postgres (tapwell.sdk.pg_errors)
+        ('connection to server at "db", port 5432 failed: fe_sendauth: no password supplied', 2),
     ],
 )
 def test_connection_errors_without_sqlstate(text: str, exit_code: int) -> None:
