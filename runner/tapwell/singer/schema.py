@@ -194,23 +194,46 @@ _FORMAT_PARSERS: dict[str, Callable[[str], Any]] = {
     "time": parse_time,
 }
 
-# The generated check's inline form of a format parser: (a test of `v`'s shape, the C parser it
-# guards), together exactly parse_datetime / parse_date, without a Python call per value (two
-# date-time fields cost 2-4x less per record) and without the rule's regular expression (4x the
-# parser's cost). v[4::3] is the characters at 4, 7, 10, 13, ...: in a date-time without a
-# fraction every one of them is a separator (`2024-05-01T12:00:00+00:00` gives `--T::+:`), so
-# they and the length tell its shape, and the characters between (from 2 on) are digits. Both
-# are tested here: fromisoformat reads a C string and splits at the first `Z`, `+` or `-`, so
-# `...T12:Z\x00` and `...T12:34:Z\x00.5Z` passed it. With a fraction the characters up to the
-# `.` are so tested, the rest by _fraction_tail.
+
+def format_parser(prop: dict[str, Any]) -> Callable[[str], Any] | None:
+    """The reader of a string property's `format` (parse_datetime, parse_date, parse_time), or
+    None when the property admits no string or has no format tapwell reads."""
+    if "string" not in property_types(prop):
+        return None
+    return _FORMAT_PARSERS.get(property_format(prop) or "")
+
+
+# The generated check's inline form of a format parser: (a test of `{x}`'s shape, the C parser it
+# guards). When the test passes, the parser alone decides, and its yes is the rule's
+# (parse_datetime, parse_date): no Python call and no regular expression per value (the rule's
+# regex costs 4x the parser). Any other value goes through the full check (the rule), then the
+# cut. The test passes only forms with at most 6 fraction digits, so they need no cut guard: on
+# isoformat's forms it costs less than the lenient test and guard it replaced.
+#
+# Why the parser's yes is then the rule's: fromisoformat (Python 3.11+, C) reads the digits it
+# expects by position and refuses anything else there, but it decides the shape itself: the date
+# and time separators, where the fraction ends and the offset begins (the first `Z`, `+` or `-`
+# after the date), and it reads a C string (stops at a NUL). So the test fixes every separator:
+# - without a fraction, v[4::3] (the characters at 4, 7, 10, 13, ...) are all separators
+#   (`2024-05-01T12:00:00+00:00` gives `--T::+:`) and the length is the form's (shape);
+# - with one, v[4:20:3] is `--T::.` and the value ends in `Z` or `+HH:MM` (v[-6::3] is `+:`) a
+#   length that leaves 1 to 6 digits for the fraction (isoformat's 6 first, v[26::3]): the
+#   offset can begin nowhere before (a `+` or `Z` the parser reads as part of an offset refuses
+#   it), so the fraction is the digits the parser reads; a naive one is digits and nothing else
+#   (the parser reads `.1+0200` as an offset);
+# - no NUL: `...T12:Z\x00...` would end the text at the `Z` for the parser.
+# Longer fractions and an offset with seconds after a fraction go the full check's way.
+# test_datetime_rule fuzzes this against the rule.
 _INLINE_PARSERS: dict[Any, tuple[str, Callable[[str], Any]]] = {
     parse_datetime: (
-        "(_DTSHAPE.get(v[4::3]) == len(v) and v[2::3].isdigit() and v[3::3].isdigit()) or ("
-        "v[4:20:3] in _DTFRACTION and v[2:19:3].isdigit() and v[3:19:3].isdigit() "
-        "and _fraction_tail(v))",
+        "({x}[4:20:3] in {fraction} and ({x}[26::3] in {zone} "
+        "or {x}[-1] == 'Z' and 21 < len({x}) < 28 "
+        "or {x}[-6::3] in {offset} and 26 < len({x}) < 33 "
+        "or len({x}) < 27 and {x}[20:].isdigit()) "
+        "or {shape}.get({x}[4::3]) == len({x})) and '\\x00' not in {x}",
         datetime.fromisoformat,
     ),
-    parse_date: ("len(v) == 10 and v[4:8:3] == '--'", date.fromisoformat),
+    parse_date: ("len({x}) == 10 and {x}[4:8:3] == '--'", date.fromisoformat),
 }
 
 
@@ -226,21 +249,28 @@ def _shapes() -> dict[str, int]:
     return out
 
 
-_DTSHAPE = _shapes()
-_DTFRACTION = frozenset({"--T::.", "-- ::."})  # v[4:20:3] of a date-time with a fraction
-_OFFSETS = frozenset({"+:", "-:", "+::", "-::"})  # rest[::3] of +HH:MM, +HH:MM:SS
+_INLINE_CONSTANTS: dict[str, Any] = {
+    "shape": _shapes(),
+    "fraction": frozenset({"--T::.", "-- ::."}),  # v[4:20:3] of a date-time with a fraction
+    "zone": frozenset({"Z", "+:", "-:"}),  # v[26::3] after 6 fraction digits
+    "offset": frozenset({"+:", "-:"}),  # v[-6::3] of a value ending in +HH:MM
+}
 
 
-def _fraction_tail(v: str) -> bool:
-    """Whether `v[20:]`, after a date-time's `.`, is digits and then nothing, `Z` or an offset
-    (+HH:MM, +HH:MM:SS)."""
-    rest = v[20:].lstrip("0123456789")
-    if len(rest) == len(v) - 20:
-        return False  # no digit after the point
-    if rest == "" or rest == "Z":
-        return True
-    shaped = len(rest) % 3 == 0 and rest[::3] in _OFFSETS
-    return shaped and rest[1::3].isdigit() and rest[2::3].isdigit()
+def inline_parser(
+    parse: Any, x: str, bind: Callable[[str, Any], str]
+) -> tuple[str, Callable[[str], Any]] | None:
+    """The inline form of format parser `parse` for the value in variable `x` (see
+    _INLINE_PARSERS): (the test's source, the C parser), or None when it has none. `bind(key,
+    value)` puts a constant the test uses into the generated function's scope and names it."""
+    found = _INLINE_PARSERS.get(parse)
+    if found is None:
+        return None
+    test, c_parser = found
+    names = {
+        key: bind(key, value) for key, value in _INLINE_CONSTANTS.items() if f"{{{key}}}" in test
+    }
+    return test.format(x=x, **names), c_parser
 
 
 # ----------------------------------------------------------------------------- fraction digits
@@ -255,7 +285,6 @@ def _fraction_tail(v: str) -> bool:
 CUT_GUARDS: dict[Any, tuple[str, int]] = {  # parser -> (test of `v`, where its time begins)
     parse_datetime: ("v[26:27].isdigit() or v[13:14] not in ':'", 10),
     parse_time: ("v[15:16].isdigit() or v[2:3] not in ':'", 0),
-    time.fromisoformat: ("v[15:16].isdigit() or v[2:3] not in ':'", 0),  # nested_check's reader
 }
 
 
@@ -643,12 +672,13 @@ class CheckCode:
             self.env.update({f"_n{i}": f.name, f"_t{i}": f.fast, f"_p{i}": f.parse})
             if f.multiple:
                 self.env[f"_m{i}"] = f.multiple
-            if f.parse in _INLINE_PARSERS:
-                self.env[f"_q{i}"] = _INLINE_PARSERS[f.parse][1]
             if f.parse in CUT_GUARDS:
                 self.env[f"_c{i}"] = _cutter(stream, f.name, CUT_GUARDS[f.parse][1], notes)
         self.env["_D"] = Decimal
-        self.env.update(_DTSHAPE=_DTSHAPE, _DTFRACTION=_DTFRACTION, _fraction_tail=_fraction_tail)
+
+    def _bind(self, key: str, value: Any) -> str:
+        self.env[f"_dt_{key}"] = value
+        return f"_dt_{key}"
 
     def field_block(self, i: int, then: Then | None = None) -> list[str]:
         """Source that fetches field `i` into `v` and checks it; `then(t)` gives the lines to run
@@ -665,21 +695,22 @@ class CheckCode:
             ([] if f.nullable else [f"if _n{i} in record: slow({i}, v, line)"]) + after(type(None))
         )
         rest = f.fast
-        inline = _INLINE_PARSERS.get(f.parse)
+        inline = inline_parser(f.parse, "v", self._bind)
         # a date-time or time past microseconds: cut, said once, and the record holds the cut text
         guard = CUT_GUARDS.get(f.parse)
-        cut = [f"    if {guard[0]}: v = _c{i}(record, v, line)"] if guard else []
+        cut = [f"if {guard[0]}: v = _c{i}(record, v, line)"] if guard else []
         if f.parse is not None and str in f.fast and inline is not None:
+            self.env[f"_q{i}"] = inline[1]
             out += [
                 "elif type(v) is str:",
-                f"    if {inline[0]}:",
+                f"    if {inline[0]}:",  # at most 6 fraction digits: no cut
                 "        try:",
                 f"            _q{i}(v)",
                 "        except ValueError:",
                 f"            slow({i}, v, line)",
                 "    else:",
                 f"        slow({i}, v, line)",
-                *cut,
+                *["        " + line for line in cut],
                 *["    " + line for line in after(str)],
             ]
             rest = f.fast - {str}
@@ -690,7 +721,8 @@ class CheckCode:
                 f"        _p{i}(v)",
                 "    except ValueError:",
             ]
-            out += [f"        slow({i}, v, line)", *cut, *["    " + line for line in after(str)]]
+            out += [f"        slow({i}, v, line)", *["    " + line for line in cut]]
+            out += ["    " + line for line in after(str)]
             rest = f.fast - {str}
         if rest or f.parse is None:
             for t in sorted(rest & _NAMED.keys(), key=_NAMED.__getitem__):
