@@ -139,11 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=4)
     p.add_argument("--config", default="{}", help="extra target settings (JSON)")
     p.add_argument(
+        "--config-b",
+        default="{}",
+        help="extra target settings of build B only (JSON), over --config",
+    )
+    p.add_argument(
         "--env-b", action="append", default=[], help="KEY=VALUE in build B's environment"
     )
     args = p.parse_args(argv)
     env_b = dict(item.split("=", 1) for item in args.env_b)
     extra = json.loads(args.config)
+    extra_b = {**extra, **json.loads(args.config_b)}
     figures: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
     before = os.getloadavg()[0]
     first = ""
@@ -151,7 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
             d = args.work_dir / f"run-{name}"
             build = args.a if name == "A" else args.b
-            f = run(args.rows, d, build, extra, env_b if name == "B" else None)
+            f = run(
+                args.rows,
+                d,
+                build,
+                extra_b if name == "B" else extra,
+                env_b if name == "B" else None,
+            )
             figures[name].append(f)
             got = digest(d)
             first = first or got

@@ -2,15 +2,18 @@
 lane's critical path, file by file: tap-csv (bench.lane_pipe_ab's `batch_config`: 100,000-row
 files, max_pending_files 2, durable false) | target-duckdb, on one clock.
 
-The tap's stdout passes through this process, which notes when each BATCH message arrives and
-hands it on to the target at once (a few dozen lines: the relay costs nothing that shows); a
-thread looks at the spool folder every 5 ms, noting when each file appears (the tap opened it),
-its size, and when it goes (the target deletes it after its commit). Printed per file: its size,
-when the tap opened and announced it, when the target had committed it and how long after its
-BATCH message that was (the target behind the tap when that grows); then the tap's exit, the
-target's exit, the tail between them (the target alone: its last loads and the close's
-checkpoint), how long the tap waited for the target at max_pending_files (the gaps past 30 ms
-between a BATCH message and the next file's opening) and each process's CPU s (os.wait4). The load is checked as bench.lane_pipe_ab does.
+The tap's stdout passes through this process, which notes when each BATCH message arrives and hands
+it on to the target at once (a few dozen lines: the relay costs nothing that shows); a thread looks
+at the spool folder every 5 ms, noting when each file appears (the tap opened it), its size, and
+when it goes (the target deletes it after its commit). Printed per file: its size, when the tap
+opened and announced it, when the target had committed it and how long after its BATCH message that
+was (the target behind the tap when that grows) and the target's own time on it (from its
+announcement or the commit before, whichever is later; "behind": announced while the target still
+loaded another); the target's waits for files after the first; then the tap's exit, the target's
+exit, the tail between them (the target alone: its last loads and the close's checkpoint), how long
+the tap waited for the target at max_pending_files (the gaps past 30 ms between a BATCH message and
+the next file's opening) and each process's CPU s (os.wait4). The load is checked as
+bench.lane_pipe_ab does.
 """
 
 from __future__ import annotations
@@ -103,15 +106,25 @@ def run(rows: int, d: Path, bin_dir: str, env: dict[str, str]) -> None:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{name} failed: {(d / (name + '.err')).read_text()[-500:]}")
     waited, last = 0.0, None
-    for i, (at, path) in enumerate(batches):
+    done, idle, behind = 0.0, 0.0, 0  # the target's last commit; its waits for a file; files
+    for i, (at, path) in enumerate(batches):  # announced while it was still loading another
         opened, size, gone = seen.get(os.path.basename(path), [0.0, 0.0, 0.0])
+        began = max(at, done)  # when the target could begin this file
         print(
             f"  file {i + 1:2d}: {size / 2**20:5.1f} MB, opened {opened:6.3f} s, announced "
-            f"{at:6.3f} s, committed by {gone:6.3f} s (+{gone - at:.3f})"
+            f"{at:6.3f} s, committed by {gone:6.3f} s (+{gone - at:.3f}; the target's "
+            f"{gone - began:.3f} s{', behind' if done > at else ''})"
         )
+        idle += max(0.0, at - done) if i else 0.0
+        behind += done > at
+        done = max(done, gone)
         if last is not None and opened - last > WAIT:
             waited += opened - last
         last = at
+    print(
+        f"  the target waited {idle:.3f} s for files after the first, was behind at {behind} of "
+        f"{len(batches)} (the tap the critical path when it waits, the target when it is behind)"
+    )
     print(
         f"  tap exit {tap_end:.3f} s ({_cpu(tap_use):.3f} CPU s), target exit {end:.3f} s "
         f"({_cpu(target_use):.3f} CPU s), tail {end - tap_end:.3f} s, the tap waited "

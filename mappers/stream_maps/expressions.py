@@ -120,6 +120,17 @@ def compile_expression(text: str, scope: Scope, prop: str | None, where: str) ->
     """Check `text` against the stream and return its evaluator."""
     tree = parse(text, where)
     missing = unknown_names(tree, scope, prop)
+    called = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    if unknown_calls := [name for name in missing if name in called]:
+        raise ConfigError(
+            f"{where}: expression {text!r} calls {', '.join(map(repr, unknown_calls))}, which is "
+            f"not a function an expression may call (those are: {', '.join(sorted(scope.functions))}); "
+            "fix the name"
+        )
     if missing:
         known = ", ".join(sorted(scope.properties)) or "none"
         raise ConfigError(

@@ -101,3 +101,15 @@ def extract(body: Any, records_path: str | None, stream: str, url: str) -> list[
                 "at the list of records (e.g. $.data[*])"
             )
     return found
+
+
+def path_missing(body: Any, records_path: str | None) -> str | None:
+    """When `records_path` names a place the body does not have (a misspelt `$.dta[*]`, not an
+    empty `data` list), a hint naming the body's top-level keys; else None."""
+    if not records_path or not isinstance(body, dict):
+        return None
+    container = records_path[:-3] if records_path.endswith("[*]") else records_path
+    if container in ("", "$") or compiled(container)(body):
+        return None
+    keys = ", ".join(list(body)[:10]) or "none"
+    return f"its top-level keys: {keys}"

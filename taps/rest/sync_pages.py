@@ -17,7 +17,7 @@ from tapwell.singer.errors import ConfigError
 from .client import Client, Request, query_names
 from .config import StreamConfig
 from .paginate import Paginator
-from .records import extract, parse_body
+from .records import extract, parse_body, path_missing
 from .types import format_start
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
@@ -150,6 +150,8 @@ def pages(
         shown = client.mask(resp.url)
         parsed = parse_body(resp.content, sc.response_format, sc.name, shown)
         records = extract(parsed, sc.records_path, sc.name, shown)
+        if number == 1 and not records and not quiet:
+            _warn_missing_path(parsed, sc, shown, log)
         nxt = paginator.next(url, params, resp, parsed, len(records))
         hint = None if nxt is None else client.mask(_next_hint(*nxt))
         ahead = None
@@ -166,3 +168,17 @@ def pages(
             )
             return
         url, params = nxt
+
+
+def _warn_missing_path(body: Any, sc: StreamConfig, url: str, log: logging.Logger) -> None:
+    """A first page without records whose records_path names a place the body lacks: said once,
+    as a misspelt path otherwise syncs nothing with exit 0."""
+    missing = path_missing(body, sc.records_path)
+    if missing:
+        log.warning(
+            "stream %s: records_path %s matches nothing in %s (%s): check records_path",
+            sc.name,
+            sc.records_path,
+            url,
+            missing,
+        )

@@ -268,7 +268,7 @@ def load(loader: DuckDBLoader, batch: Batch, tables: nested.NestedStream) -> Non
     """The batch's parent rows, then its child rows replacing the parents' old ones: split in
     SQL from the batch's lines, or in Python when SQL refused one (which then names it)."""
     loader.replaced = 0
-    if raw.has_lines(batch.records):
+    if raw.has_lines(batch):
         plan = loader.nested_sql.get(batch.spec.name)
         if plan is not None and _load_lines(loader, batch, tables, plan):
             return

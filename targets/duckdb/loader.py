@@ -352,16 +352,18 @@ class DuckDBLoader:
                 and b.spec.name not in self.nested
                 and (t := self.tables.get(b.spec.name)) is not None
                 and t.raw is not None
-                and set(map(type, b.records)) == {bytes}
+                and raw.lines_only(b)
             ):
-                self._lines_ready[id(b.records)] = (b.records, raw.lines_table(b.records, t.raw))
+                built = raw.lines_table(raw.batch_lines(b), t.raw)
+                self._lines_ready[id(b.records)] = (b.records, built)
 
-    def _lines_table(self, records: list[Any], plan: raw.Plan) -> tuple[Any, bool, frozenset[int]]:
-        """The Arrow table of `records` (raw.lines_table), as before_behind built it if it did."""
-        built = self._lines_ready.pop(id(records), None)
-        if built is not None and built[0] is records:
+    def _lines_table(self, batch: Batch, plan: raw.Plan) -> tuple[Any, bool, frozenset[int]]:
+        """The Arrow table of the batch's lines (raw.lines_table), as before_behind built it if
+        it did."""
+        built = self._lines_ready.pop(id(batch.records), None)
+        if built is not None and built[0] is batch.records:
             return built[1]
-        return raw.lines_table(records, plan)
+        return raw.lines_table(raw.batch_lines(batch), plan)
 
     def load_behind(self, batches: list[Batch], state: dict[str, Any] | None) -> None:
         """`load`, in a worker thread while the loop reads the next batch (`overlaps`), with
@@ -430,7 +432,7 @@ class DuckDBLoader:
             or batch.spec.name in self.nested
             or table is None
             or table.raw is None
-            or set(map(type, batch.records)) != {bytes}
+            or not raw.lines_only(batch)
         ):
             return None
         plan, types = table.raw, tuple(c.sqltype for c in table.staged)
@@ -536,6 +538,7 @@ class DuckDBLoader:
             layout=table.staged,
             raw=table.raw is not None,
             raw_digits=table.raw is None or table.raw.digits,
+            blocks=True,
             respell=plainnumber.respeller(table, stage.respell(table.staged)),
             keep_lines=bool(table.plain),  # for the batch that makes a plain column text
         )
@@ -596,9 +599,8 @@ class DuckDBLoader:
         if batch.version is not None:
             self._ensure_column(table, "_sdc_table_version", "BIGINT")
         deleted = settings.hard_delete and any(c.column == "_sdc_deleted_at" for c in table.staged)
-        kinds = set(map(type, batch.records))
-        if bytes in kinds:  # RECORD lines as they came, read in SQL unless other records joined
-            lines_only = table.raw is not None and kinds == {bytes}
+        if raw.has_lines(batch):  # RECORD lines as they came, read in SQL unless others joined
+            lines_only = table.raw is not None and raw.lines_only(batch)
             if lines_only and self._load_lines(batch, table, keys, deleted):
                 return
             raw.decode(batch, lambda exc: None)  # SQL refused a line: the usual check says why
@@ -688,7 +690,7 @@ class DuckDBLoader:
         """The batch's RECORD lines read, checked and typed into ROWS (raw.py), their documents
         as their lines spell them; the columns ROWS fills, or None (no ROWS) when SQL refused
         a line."""
-        lines, mentions_version, lone = self._lines_table(batch.records, plan)
+        lines, mentions_version, lone = self._lines_table(batch, plan)
         reads = (True, False) if raw.strict_first(batch.version, mentions_version) else (False,)
         self.con.register(raw.LINES, lines)
         try:
@@ -701,7 +703,8 @@ class DuckDBLoader:
             else:
                 self.con.execute(f"DROP TABLE IF EXISTS {raw.ROWS}")
                 return None
-            raw.respell_rows(self.con, plan, batch.records)  # documents DuckDB spelled otherwise
+            # documents DuckDB spelled otherwise
+            raw.respell_rows(self.con, plan, raw.TableLines(lines))
         except duckdb.Error as exc:
             raise SyncError(
                 f"stream {batch.spec.name!r}, input lines {batch.first_line}-{batch.last_line}: "

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from tapwell.sdk import target_lanes as lanes
@@ -48,6 +46,7 @@ SPELL = "_tapwell_spell"  # a row whose JSON documents Python writes (respell_ro
 FIX = "_tapwell_spelled"  # those rows' documents as Python writes them, an Arrow table
 LINE = "d"  # a row's input line, as text (create_rows)
 SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
+RUN = 1 << 20  # bytes: consecutive blocks of lines shorter than this are joined (lines_table)
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
 # A date-time Python's datetime.fromisoformat reads and DuckDB reads alike; others go to Python.
 DATETIME = (
@@ -179,22 +178,28 @@ def everywhere(line: str, key: str, needle: str) -> str:
     )
 
 
-def alone(joined: bytes, count: int, p: Plan) -> frozenset[int]:
+def alone(chunks: list[bytes], count: int, p: Plan) -> frozenset[int]:
     """The JSON document columns (their places in p.columns) whose key, as `dumps` writes it,
-    each of the `count` lines of `joined` holds once, where no escape could spell it otherwise:
-    as each line holds its record's property (the strict read refuses a line without it), that
-    one is it, and SQL need not look again per line (`everywhere`). One count per document column, and
-    a look at each `\\u` escape, over the batch's bytes."""
+    each of the `count` lines of `chunks` (whole lines) holds once, where no escape could spell
+    it otherwise: as each line holds its record's property (the strict read refuses a line
+    without it), that one is it, and SQL need not look again per line (`everywhere`). One count
+    per document column, and a look at each `\\u` escape, over the batch's bytes."""
     keys = [(j, c.key) for j, c in enumerate(p.columns) if c.key is not None]
     if not keys:
         return frozenset()
-    spelled, slash = lanes.key_escapes(joined)
+    spelled: set[bytes] = set()
+    slash = False
+    for chunk in chunks:
+        units, slashed = lanes.key_escapes(chunk)
+        spelled |= units
+        slash = slash or slashed
     found = set()
     for j, key in keys:
         prop = p.columns[j].staged.prop
-        if (slash and "/" in prop) or lanes.key_units(prop) & spelled or joined.count(key) != count:
+        if (slash and "/" in prop) or lanes.key_units(prop) & spelled:
             continue
-        found.add(j)
+        if sum(chunk.count(key) for chunk in chunks) == count:
+            found.add(j)
     return frozenset(found)
 
 
@@ -412,13 +417,17 @@ def create_rows(
     return sql, cols
 
 
-def lines_table(lines: list[bytes], p: Plan | None = None) -> tuple[Any, bool, frozenset[int]]:
-    """(the lines as an Arrow table, whether any holds the text "version", the JSON document
-    columns of `p` whose key each line holds once: `alone`). The table (n:
-    position, j: the line's bytes, d: the same bytes as text) is built from one buffer (no
-    Python object per line), in record batches of SLICE lines: DuckDB scans an Arrow table one
-    record batch per thread. (pyarrow's own copy of the list, pa.array, is no faster and its
-    pool keeps ~35 MB more at the peak.)
+def lines_table(
+    chunks: list[tuple[bytes, int]], p: Plan | None = None
+) -> tuple[Any, bool, frozenset[int]]:
+    """(the lines of `chunks` as an Arrow table, whether any holds the text "version", the JSON
+    document columns of `p` whose key each line holds once: `alone`). `chunks` are (whole
+    lines, each ending in a newline; how many): a batch's blocks as they were read
+    (Batch.blocks), or its lines joined (`batch_lines`). The table (n: position, j: the line's
+    bytes, d: the same bytes as text) shares the blocks' bytes (consecutive short ones joined
+    first, up to RUN bytes), its offsets found by Arrow (split at each newline, in C++): no
+    Python object per line and no copy of the batch. In record batches of at most SLICE lines:
+    DuckDB scans an Arrow table one record batch per thread.
 
     `d` shares j's buffers and is not checked as UTF-8 (neither pyarrow nor DuckDB's scan checks
     it): create_rows reads it with json_transform, which refuses a line that is not UTF-8 as
@@ -427,27 +436,109 @@ def lines_table(lines: list[bytes], p: Plan | None = None) -> tuple[Any, bool, f
     statement's CPU). The nested tables' SQL reads j (children_sql.py)."""
     import pyarrow as pa  # imported when a batch is loaded, not when --about or --help run
 
-    count = len(lines)
-    joined = b"".join(lines)
-    offsets = array("q", accumulate(map(len, lines), initial=0))
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(joined)]
-    data = pa.Array.from_buffers(pa.large_binary(), count, buffers)
-    text = pa.Array.from_buffers(pa.large_string(), count, buffers)
-    positions = pa.Array.from_buffers(
-        pa.int64(), count, [None, pa.py_buffer(array("q", range(count)))]
-    )
-    table = pa.table([positions, data, text], names=["n", "j", "d"])
-    lone = frozenset() if p is None else alone(joined, count, p)
+    # Arrow's kernels by name: pyarrow.compute would cost ~0.17 CPU s to import (it writes a
+    # Python wrapper for each of its functions). pyarrow._compute is the module it re-exports
+    # these from; should a pyarrow release move them, the public module still has them.
+    try:
+        from pyarrow._compute import CumulativeOptions, SplitPatternOptions, call_function
+    except ImportError:  # pragma: no cover - a pyarrow that moved its private module
+        from pyarrow.compute import CumulativeOptions, SplitPatternOptions, call_function
+
+    runs = _runs(chunks)
+    count = sum(n for _, n in runs)
+    ones = pa.repeat(pa.scalar(1, pa.int64()), count + 1)  # 0, 1, ..., count (10x pa.array(range))
+    positions = call_function("cumulative_sum", [ones], CumulativeOptions(start=-1))
+    schema = pa.schema([("n", pa.int64()), ("j", pa.large_binary()), ("d", pa.large_string())])
+    pool = pa.system_memory_pool()  # the split's copy freed at once (Arrow's own pool keeps it)
+    newline = SplitPatternOptions("\n")
+    batches: list[Any] = []
+    start = 0
+    for data, n in runs:
+        if not data and not n:
+            continue
+        whole = pa.py_buffer(data)
+        ends = pa.array([0, len(data)], pa.int64()).buffers()[1]
+        one = pa.Array.from_buffers(pa.large_binary(), 1, [None, ends, whole])
+        # the pieces between newlines: each one's start, less the newlines before it
+        pieces = call_function("split_pattern", [one], newline, memory_pool=pool).values
+        if len(pieces) != n + 1 or not data.endswith(b"\n"):
+            raise ValueError(f"{n} whole lines expected, {len(pieces) - 1} found")
+        starts = pa.Array.from_buffers(
+            pa.int64(), n + 1, [None, pieces.buffers()[1]], offset=pieces.offset
+        )
+        offsets = call_function("add", [starts, positions.slice(0, n + 1)])
+        buffers = [None, offsets.buffers()[1], whole]
+        lines = pa.RecordBatch.from_arrays(
+            [
+                positions.slice(start, n),
+                pa.Array.from_buffers(pa.large_binary(), n, buffers),
+                pa.Array.from_buffers(pa.large_string(), n, buffers),
+            ],
+            schema=schema,
+        )
+        batches.extend(lines.slice(k, SLICE) for k in range(0, n, SLICE))
+        start += n
+    texts = [data for data, _ in runs]
+    lone = frozenset() if p is None else alone(texts, count, p)
     return (
-        pa.Table.from_batches(table.to_batches(max_chunksize=SLICE)),
-        b'"version"' in joined,
+        pa.Table.from_batches(batches, schema),
+        any(b'"version"' in data for data in texts),
         lone,
     )
 
 
+def _runs(chunks: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
+    """`chunks` with consecutive ones joined while they stay within RUN bytes (a block read
+    whole from a file is about RUN; a single line or a pipe's 64 KB is joined to its
+    neighbours)."""
+    runs: list[tuple[bytes, int]] = []
+    pending: list[bytes] = []
+    size = lines = 0
+    for data, n in chunks:
+        if pending and size + len(data) > RUN:
+            runs.append((pending[0] if len(pending) == 1 else b"".join(pending), lines))
+            pending, size, lines = [], 0, 0
+        pending.append(data)
+        size += len(data)
+        lines += n
+    if pending:
+        runs.append((pending[0] if len(pending) == 1 else b"".join(pending), lines))
+    return runs
+
+
 def arrow_lines(lines: list[bytes]) -> Any:
-    """The lines as an Arrow table (see lines_table)."""
-    return lines_table(lines)[0]
+    """The lines (each ending in a newline) as an Arrow table (see lines_table)."""
+    return lines_table([(b"".join(lines), len(lines))])[0]
+
+
+def lines_only(batch: Batch) -> bool:
+    """Whether the batch holds only RECORD lines as they were read: blocks (Batch.blocks) and
+    nothing else, or records that are all lines."""
+    if batch.blocks:
+        return not batch.records
+    return bool(batch.records) and set(map(type, batch.records)) == {bytes}
+
+
+def batch_lines(batch: Batch) -> list[tuple[bytes, int]]:
+    """The chunks of whole lines (lines_table) of a batch that holds lines only (`lines_only`):
+    its blocks, or its lines joined."""
+    if batch.blocks:
+        return [(b.data, b.size) for b in batch.blocks]
+    return [(b"".join(batch.records), len(batch.records))]
+
+
+class TableLines(Sequence[bytes]):
+    """The lines of a lines_table table, each read from it when asked for (respell_rows reads a
+    few): a batch of blocks has no Python object per line."""
+
+    def __init__(self, table: Any) -> None:
+        self.column = table.column("j")
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, n: Any) -> Any:
+        return self.column[n].as_py()
 
 
 def strict_first(version: int | None, mentions_version: bool) -> bool:
@@ -458,7 +549,7 @@ def strict_first(version: int | None, mentions_version: bool) -> bool:
     return version is not None or not mentions_version
 
 
-def respell_rows(con: Any, p: Plan, lines: list[bytes]) -> None:
+def respell_rows(con: Any, p: Plan, lines: Sequence[bytes]) -> None:
     """The rows of ROWS whose documents DuckDB wrote otherwise than their lines spell them (a
     number such as 1.50 or 1E5, a control character) get them as the Python path writes them:
     each such line read again keeping every number's text (tapwell.singer.wire.loads_spelled).
@@ -504,6 +595,7 @@ def decode(batch: Batch, name_source: Callable[[ProtocolError], None]) -> None:
     a bad line or record raised as the usual one-line error."""
     encoder = batch.encoder
     assert encoder is not None
+    batch.unblock()
     scratch = Batch(batch.spec, encoder=encoder, version=batch.version)
     add = lanes.encoding_lane(scratch, encoder, None, name_source, _keep_version)
     texts = iter(batch.texts)  # the lines of the records encoded as they were read, in order
@@ -535,5 +627,6 @@ def _keep_version(batch: Batch, version: int) -> None:
     batch.version = version
 
 
-def has_lines(records: list[Any]) -> bool:
-    return bytes in set(map(type, records))
+def has_lines(batch: Batch) -> bool:
+    """Whether the batch holds RECORD lines as they were read (blocks, or lines among its rows)."""
+    return bool(batch.blocks) or bytes in set(map(type, batch.records))

@@ -71,6 +71,9 @@ def test_show_set_and_history_of_one_target(proj, expected_rows):
     done = proj.cli("run", "fan", "--target", "target-jsonl", "--quiet")
     assert done.returncode == 0, done.stderr
     assert proj.starts()[-1] == 100
+    # its own state was saved, and the run's line says where (it said "no state to save")
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"state saved to {proj.root / 'state' / 'fan@target-jsonl.json'} (run " in last, last
     assert jsonl_rows(proj.root / "out2") == expected_rows(300)[100:]
 
     # set on every target alike: the integration's own state follows

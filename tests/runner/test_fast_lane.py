@@ -152,3 +152,62 @@ def test_mappers_keep_record_lines(tmp_path: Path) -> None:
     assert (tap, target, spool) == ({}, {}, None)
     with pytest.raises(ConfigError, match="fast_lane: on, but it has mappers"):
         prepare("x", {**raw, "fast_lane": "on"}, tmp_path, tmp_path, ["t"], ["u"], {}, {})
+
+
+def test_fast_lane_on_with_several_targets_is_refused(tmp_path: Path) -> None:
+    """A fan-out copies the tap's lines to every target and never takes the lane: `on` (refuse
+    to run without it) ran RECORD lines without a word. One line naming the setting, exit 2,
+    before any connector starts; auto and off run as before."""
+    csv = tmp_path / "a.csv"
+    csv.write_text("id\n1\n")
+    tap = {"name": "tap-csv", "config": {"files": [{"entity": "a", "path": str(csv)}]}}
+    targets = [
+        {"name": "target-jsonl", "config": {"destination_path": str(tmp_path / "j")}},
+        {"name": "target-duckdb", "config": {"path": str(tmp_path / "f.duckdb")}},
+    ]
+    integrations = {
+        name: {"tap": tap, "targets": targets, "fast_lane": lane}
+        for name, lane in (("fan", "on"), ("fan_auto", "auto"), ("fan_off", False))
+    }
+    proj = Proj(tmp_path).write({"integrations": integrations})
+    done = proj.cli("run", "fan")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "tapwell: error: integrations.fan.fast_lane: on, but it has several targets (targets:), "
+        "which get RECORD lines only (set fast_lane: auto or off)"
+    )
+    assert not (tmp_path / "j").exists()
+    for name in ("fan_auto", "fan_off"):
+        assert proj.cli("run", name).returncode == 0
+
+
+def test_fast_lane_refusal_names_the_integration_once(tmp_path: Path) -> None:
+    """The run's failure line said `integration 'm' failed: integration 'm': fast_lane: on, ...`;
+    the refusal now names the tapwell.yml key, as the project's own errors do."""
+    csv = tmp_path / "a.csv"
+    csv.write_text("id\n1\n")
+    proj = Proj(tmp_path).write(
+        {
+            "integrations": {
+                "m": {
+                    "tap": {
+                        "name": "tap-csv",
+                        "config": {"files": [{"entity": "a", "path": str(csv)}]},
+                    },
+                    "transform": {"stream_maps": {"a": {"id": "id"}}},
+                    "fast_lane": "on",
+                    "target": {
+                        "name": "target-jsonl",
+                        "config": {"destination_path": str(tmp_path / "j")},
+                    },
+                }
+            }
+        }
+    )
+    done = proj.cli("run", "m")
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "tapwell: error: integration 'm' failed: integrations.m.fast_lane: on, but it has mappers "
+        "(transform/mappers), which map RECORD lines only (set fast_lane: auto or off) (run "
+    ), last

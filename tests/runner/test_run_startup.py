@@ -178,3 +178,34 @@ def test_a_copy_of_a_checked_project_file_is_not_checked_again(
         Proj(tmp_path / name).write(raw).load()
     assert len(checks) == 1
     assert (tmp_path / "two" / ".tapwell").exists() is False  # nothing new kept there
+
+
+def test_a_tap_that_cannot_be_asked_its_flag_is_said_once_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tap whose --about names no catalog capability and which runs a sync on --help kept every
+    run waiting the probe's timeout without a word; now the wait is said, with the setting that
+    ends it, and the tap gets --catalog."""
+    import tapwell.runner.probe as probe
+
+    script = tmp_path / "tap.py"
+    script.write_text(
+        "import sys, time\n"
+        "if '--about' in sys.argv:\n    print('{}')\n    sys.exit(0)\n"
+        "time.sleep(60)  # any other argument, --help too: a sync that takes long\n"
+    )
+    argv = [sys.executable, str(script)]
+    proj = Proj(tmp_path).write(
+        {"integrations": {"n": {"tap": {"name": "t", "command": argv}, "target": "target-jsonl"}}}
+    )
+    project = proj.load()
+    monkeypatch.setattr(probe, "PROBE_TIMEOUT", 1)
+    said: list[str] = []
+    assert catalog_flag(project, project.integration("n").resolve().tap, argv, said.append) == (
+        "--catalog"
+    )
+    assert said == [
+        "[tapwell] t --help gave no answer within 30s (nor does its --about list "
+        "catalog or properties): passing --catalog; set catalog_flag: --catalog (or --properties) "
+        "on the tap in tapwell.yml to skip asking"
+    ]

@@ -81,3 +81,30 @@ def test_runs_table_starts_the_error_with_its_cause(proj):
 )
 def test_root_cause_first(error, shown):
     assert root_cause_first(error) == shown
+
+
+def test_a_reader_closing_the_pipe_early_is_not_an_error(tmp_path):
+    """`tapwell runs | head` printed `tapwell: error: the reading end of the pipe closed` when
+    head left first; tapwell's own commands now end quietly with 141, as `git log | head` does.
+    Connectors keep their line (test_target_duckdb_overlap)."""
+    import os
+    import subprocess
+
+    from helpers.runner_project import BIN
+
+    (tmp_path / "tapwell.yml").write_text(
+        "integrations:\n  a: {tap: tap-csv, target: target-jsonl}\n"
+    )
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        for args in (["runs"], ["runs", "--json"]):
+            done = subprocess.run(
+                [str(BIN / "tapwell"), "--project", str(tmp_path), *args],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                timeout=120,
+            )
+            assert (done.returncode, done.stderr) == (141, b""), done.stderr
+    finally:
+        os.close(write)

@@ -254,3 +254,33 @@ def test_url_and_dsn_passwords_are_masked_in_any_text() -> None:
         "mysql://root@h/db https://example.com/a:b@c"
     )
     assert mask_credentials("password=hunter22 port=5") == "password=*** port=5"
+
+
+def test_an_auth_objects_kind_and_place_are_not_secrets() -> None:
+    """tap-rest's `auth: {type: api_key, name: key, in: query, value: ...}`: only the credential is
+    masked. Masking "key", "query", "bearer" or "none" made the runner's log read `api***` for an
+    integration named apikey and `type '***'` in the tap's own fix hint."""
+    config = {
+        "auth": {"type": "api_key", "name": "key", "in": "query", "value": "k-s3cret"},
+        "other": {"auth": {"type": "bearer", "token": "t-s3cret"}},
+        "oauth": {
+            "auth": {
+                "type": "oauth2_client_credentials",
+                "token_url": "https://id.example/token",
+                "scopes": ["read"],
+                "client_id": "cid-1",
+                "client_secret": "cs-s3cret",
+            }
+        },
+        "basic_auth": {"type": "basic", "username": "bob-the-user", "password": "pw-s3cret"},
+    }
+    secrets = secret_values(config)
+    assert {"k-s3cret", "t-s3cret", "cs-s3cret", "pw-s3cret", "bob-the-user", "cid-1"} <= set(
+        secrets
+    )
+    for word in ("api_key", "key", "query", "bearer", "basic", "read", "https://id.example/token"):
+        assert word not in secrets, word
+    line = "run 1: apikey (tap-rest) GET /x?key=k-s3cret: check the credentials in auth (type 'bearer')"
+    assert redact(line, secrets) == (
+        "run 1: apikey (tap-rest) GET /x?key=***: check the credentials in auth (type 'bearer')"
+    )

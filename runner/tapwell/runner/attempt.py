@@ -17,14 +17,14 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from tapwell.runner import fast_lane
 from tapwell.runner.guard import run_dir
 from tapwell.runner.metrics import Metrics
-from tapwell.runner.probe import cached_probe
+from tapwell.runner.probe import PROBE_TIMEOUT, cached_probe
 from tapwell.runner.processes import (
     AttemptSettings,
     Sink,
@@ -102,12 +102,16 @@ def target_config(integration: Integration, target: Target | None = None) -> dic
     return config
 
 
-def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
+def catalog_flag(
+    project: Project, tap: Connector, argv: list[str], say: Callable[[str], None] | None = None
+) -> str:
     """`--catalog` or `--properties` (older singer-io taps know only the latter): as tapwell.yml
     says (`tap: {catalog_flag: ...}`), else as the capabilities in the tap's `--about` say
     (`catalog` or `properties`, as Meltano reads them; the fast lane has asked it already), else
     read from the tap's `--help` once and cached in .tapwell/catalog_flags.json, keyed by the
-    command and its version (tapwell.runner.probe)."""
+    command and its version (tapwell.runner.probe). When it cannot be asked (a tap that runs a
+    sync on `--help` until the probe's timeout), `say` hears one line with the setting that
+    spares every next run that wait."""
     if tap.catalog_flag in ("--catalog", "--properties"):
         return tap.catalog_flag
     capabilities = fast_lane.about(project.root, argv).get("capabilities")
@@ -118,7 +122,15 @@ def catalog_flag(project: Project, tap: Connector, argv: list[str]) -> str:
     found = cached_probe(
         project.root, "catalog_flags.json", argv, "--help", _flag_in_help, lambda v: v in flags
     )
-    return str(found) if found in flags else "--catalog"  # could not ask: the next run asks again
+    if found in flags:
+        return str(found)
+    if say is not None:  # could not ask: the next run asks again
+        say(
+            f"[tapwell] {tap.name} --help gave no answer within {PROBE_TIMEOUT}s (nor does its "
+            "--about list catalog or properties): passing --catalog; set catalog_flag: --catalog "
+            "(or --properties) on the tap in tapwell.yml to skip asking"
+        )
+    return "--catalog"
 
 
 def _flag_in_help(done: subprocess.CompletedProcess[bytes]) -> str:
@@ -133,13 +145,14 @@ def tap_command(
     config: dict[str, Any],
     state: dict[str, Any] | None,
     tmp: str,
+    say: Callable[[str], None] | None = None,
 ) -> list[str]:
     """The tap's command line: its config, the prepared catalog (with the flag it knows) and
     the state to start from, each a private file in `tmp`."""
     cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", config)]
     catalog = prepared_catalog(project, integration)
     if catalog is not None:
-        flag = catalog_flag(project, integration.tap, tap_argv)
+        flag = catalog_flag(project, integration.tap, tap_argv, say)
         cmd += [flag, write_private(tmp, "catalog.json", catalog)]
     if state:
         cmd += ["--state", write_private(tmp, "state.json", state)]
@@ -180,7 +193,7 @@ def run_attempt(
         if spool is not None:
             fmt = tap_conf["batch_config"]["encoding"]["format"]
             (settings.record or sink)(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
-        tap_cmd = tap_command(project, integration, tap_argv, tap_conf, state, tmp)
+        tap_cmd = tap_command(project, integration, tap_argv, tap_conf, state, tmp, sink)
         target_cmd = [
             *target_argv,
             "--config",

@@ -24,8 +24,9 @@ def project_of(ctx: click.Context) -> Project:
 
 
 def exit_with(body: Callable[[], Any]) -> None:
-    """Run `body` and exit with its code: an expected failure is one line (run_main)."""
-    sys.exit(run_main("tapwell", body))
+    """Run `body` and exit with its code: an expected failure is one line (run_main); a reader
+    that closed the pipe early (`tapwell runs | head`) is no failure to report."""
+    sys.exit(run_main("tapwell", body, pipe_line=False))
 
 
 def with_store(

@@ -96,7 +96,9 @@ def run_fanout_attempt(
     try:
         tap_argv = resolve_command(integration.tap, project.root)
         argvs = [resolve_command(t.connector, project.root) for t in targets]
-        tap_cmd = tap_command(project, integration, tap_argv, integration.tap.config, state, tmp)
+        tap_cmd = tap_command(
+            project, integration, tap_argv, integration.tap.config, state, tmp, sink
+        )
         sources = start_sources(integration, tap_cmd, tmp, spawn)
         procs, outputs = _start_targets(integration, argvs, tmp, spawn)
         sources.announce(settings.on_spawn)
@@ -198,6 +200,8 @@ def _read_target_states(
             sink(f"[tapwell] state of {name} not saved: {exc}")
             continue
         figures["states_saved"] += len(values)
+        if integration.alone is not None:  # its state is the run's (run.success_line)
+            result.states_saved += len(values)
         result.target_states[key] = values[-1]
         placed = [order.commit(name, value) for value in values]
         if not all(placed):

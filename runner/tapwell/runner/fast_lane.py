@@ -55,7 +55,7 @@ def mode(raw: dict[str, Any], name: str) -> str:
         return "on"
     if text in ("false", "no"):
         return "off"
-    raise ConfigError(f"integration {name!r}: fast_lane: {value!r} is not auto, on or off")
+    raise ConfigError(f"integrations.{name}.fast_lane: {value!r} is not auto, on or off")
 
 
 def batch_size(raw: dict[str, Any], name: str) -> int:
@@ -63,7 +63,7 @@ def batch_size(raw: dict[str, Any], name: str) -> int:
     value = raw.get("fast_lane_batch_size", BATCH_SIZE)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
-            f"integration {name!r}: fast_lane_batch_size: {value!r} is not a whole number of rows"
+            f"integrations.{name}.fast_lane_batch_size: {value!r} is not a whole number of rows"
         )
     return value
 
@@ -178,7 +178,7 @@ def prepare(
         # a mapper reads RECORD lines: rows inside BATCH files would pass it unmapped
         if how == "on":
             raise ConfigError(
-                f"integration {name!r}: fast_lane: on, but it has mappers (transform/mappers), "
+                f"integrations.{name}.fast_lane: on, but it has mappers (transform/mappers), "
                 "which map RECORD lines only (set fast_lane: auto or off)"
             )
         return tap_config, target_config, None
@@ -187,7 +187,7 @@ def prepare(
     if fmt is None:
         if how == "on":
             raise ConfigError(
-                f"integration {name!r}: fast_lane: on, but the tap and the target do not both "
+                f"integrations.{name}.fast_lane: on, but the tap and the target do not both "
                 "advertise `batch` with a common format in --about (set fast_lane: auto or off)"
             )
         return tap_config, target_config, None

@@ -341,6 +341,15 @@ class Project:
             out.append(Target(connector, required, f"{name}@{connector.name}"))
         if not any(t.required for t in out):
             raise ConfigError(f"integrations.{name}.targets: at least one target must be required")
+        if out and "fast_lane" in raw:
+            from tapwell.runner.fast_lane import mode
+
+            if mode(raw, name) == "on":
+                # a fan-out copies the tap's lines to every target: it never takes the lane
+                raise ConfigError(
+                    f"integrations.{name}.fast_lane: on, but it has several targets (targets:), "
+                    "which get RECORD lines only (set fast_lane: auto or off)"
+                )
         return out
 
     def _mappers(self, raw: dict[str, Any], name: str) -> list[Connector]:

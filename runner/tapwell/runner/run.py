@@ -166,7 +166,9 @@ def _run_locked(
     secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()
     result = RunResult(run_id=origin.run_id or new_run_id(started))
-    result.saved_in = store.where(integration.name)
+    # a fan-out target run alone (`--target T`) saves T's own state, not the integration's
+    saved_key = f"{integration.name}@{integration.alone}" if integration.alone else integration.name
+    result.saved_in = store.where(saved_key)
     record = RunRecord(
         result.run_id,
         integration.name,

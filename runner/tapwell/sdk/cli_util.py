@@ -30,10 +30,15 @@ DRIVER_EXTRAS = {
 
 
 def run_main(
-    name: str, body: Callable[[], Any], secrets: Sequence[str] | Callable[[], Sequence[str]] = ()
+    name: str,
+    body: Callable[[], Any],
+    secrets: Sequence[str] | Callable[[], Sequence[str]] = (),
+    pipe_line: bool = True,
 ) -> int:
     """Run `body`; a TapwellError becomes `name: error: message` (secrets masked; each line of a
-    message holding several problems gets the prefix) and its exit code. A broken pipe downstream exits quietly with 141, as a shell pipeline would."""
+    message holding several problems gets the prefix) and its exit code. A broken pipe downstream
+    exits with 141, as a shell pipeline would: a connector says so in one line (why a tap stopped
+    mid-stream), `pipe_line=False` says nothing (`tapwell runs | head`, as `git log | head`)."""
     try:
         try:
             body()
@@ -47,7 +52,8 @@ def run_main(
         sys.stderr.flush()
         return exc.exit_code
     except BrokenPipeError:
-        sys.stderr.write(f"{name}: error: the reading end of the pipe closed\n")
+        if pipe_line:
+            sys.stderr.write(f"{name}: error: the reading end of the pipe closed\n")
         return 141
     except KeyboardInterrupt:
         sys.stderr.write(f"{name}: interrupted\n")

@@ -13,11 +13,20 @@ import warnings
 from typing import Any
 
 from tapwell.sdk.target_loop import METADATA_COLUMNS, TargetLoop
-from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec, ValueRefused
+from tapwell.sdk.target_types import (
+    Batch,
+    Block,
+    Limits,
+    Loader,
+    RowEncoder,
+    StreamSpec,
+    ValueRefused,
+)
 
 __all__ = [
     "METADATA_COLUMNS",
     "Batch",
+    "Block",
     "Limits",
     "Loader",
     "RowEncoder",

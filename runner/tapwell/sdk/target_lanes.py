@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tapwell.sdk.target_types import Batch, RowEncoder, ValueRefused
+from tapwell.sdk.target_types import Batch, Block, RowEncoder, ValueRefused
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.wire import dumps, loads_spelled, may_respell, needs_exact
 
@@ -258,10 +258,15 @@ class RawLane:
     have seen (malformed JSON, a record its schema refuses) and decodes the lines with its
     encoder if it finds any."""
 
-    def __init__(self, batch: Batch, stream: str, digits: bool = True) -> None:
+    def __init__(
+        self, batch: Batch, stream: str, digits: bool = True, blocks: bool = False
+    ) -> None:
         self.batch, self.stream = batch, stream
         self.prefix = RAW_HEAD + raw_key(stream) + RAW_MID
         self.append, self.add_line = batch.records.append, batch.lines.append
+        # with RowEncoder.blocks: lines taken while the batch has no other record are kept
+        # whole, as they were read (Batch.blocks)
+        self.blocks = batch.blocks if blocks else None
         self.ends: dict[int | None, bytes] = {None: b"}}\n"}
         # needs_exact, or nothing to look for (about 0.25 CPU s per 100 MB of lines)
         self.exact: Callable[[bytes], bool] = needs_exact if digits else _never
@@ -278,6 +283,9 @@ class RawLane:
         """Take one line (its prefix was matched by the caller); False: the general way."""
         if not line.endswith(self.end()) or self.exact(line):
             return False
+        if self.blocks is not None and not self.batch.records:
+            self.blocks.append(Block(line_no, 1, line))
+            return True
         self.append(line)
         self.add_line(line_no)
         return True
@@ -299,13 +307,18 @@ class RawLane:
             and not self.exact(data)
         )
 
-    def take_block(self, data: bytes, first_line: int) -> int:
+    def take_block(self, data: bytes, first_line: int, count: int | None = None) -> int:
         """Take every line of `data` (see takes_block), the first being input line
-        `first_line`; returns how many."""
-        lines = data.splitlines(keepends=True)
-        self.batch.records.extend(lines)
-        self.batch.lines.extend(range(first_line, first_line + len(lines)))
-        return len(lines)
+        `first_line`; returns how many (`count`, when the caller counted them). Kept whole
+        (Batch.blocks) when the loader takes blocks and the batch holds no other record."""
+        if count is None:
+            count = data.count(b"\n")
+        if self.blocks is not None and not self.batch.records:
+            self.blocks.append(Block(first_line, count, data))
+            return count
+        self.batch.records.extend(data.splitlines(keepends=True))
+        self.batch.lines.extend(range(first_line, first_line + count))
+        return count
 
 
 def _never(data: bytes) -> bool:
@@ -313,9 +326,10 @@ def _never(data: bytes) -> bool:
 
 
 def raw_lane(batch: Batch) -> RawLane:
-    """The raw lane of `batch` (RowEncoder.raw, RowEncoder.raw_digits)."""
+    """The raw lane of `batch` (RowEncoder.raw, RowEncoder.raw_digits, RowEncoder.blocks)."""
     encoder = batch.encoder
-    return RawLane(batch, batch.spec.name, encoder is None or encoder.raw_digits)
+    digits = encoder is None or encoder.raw_digits
+    return RawLane(batch, batch.spec.name, digits, encoder is not None and encoder.blocks)
 
 
 __all__ = [

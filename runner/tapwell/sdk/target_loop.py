@@ -151,9 +151,9 @@ class TargetLoop:
         add: Any = None
         for line in _pieces(stream, raw_lanes, self.raw_streams):
             if type(line) is not bytes:  # a block of lines the loader takes as they are
-                taker, data = line
+                taker, data, n = line
                 bytes_read += len(data)
-                n = taker.take_block(data, line_no + 1)
+                taker.take_block(data, line_no + 1, n)
                 line_no += n
                 buffered += n
                 if buffered < due_rows and bytes_read < due_bytes:
@@ -245,7 +245,8 @@ class TargetLoop:
                     field=key,
                     source=self._source,
                 )
-        if self.batches.get(msg.stream) and self.batches[msg.stream].records:
+        waiting = self.batches.get(msg.stream)
+        if waiting is not None and (waiting.records or waiting.blocks):
             self.flush()
         schema = msg.schema
         if self.metadata_columns:
@@ -270,7 +271,7 @@ class TargetLoop:
         self.specs[msg.stream] = spec
         spec.encoder = self._row_encoder(spec, code)
         waiting = self.batches.get(msg.stream)
-        if waiting is not None and not waiting.records and not waiting.files:
+        if waiting is not None and not waiting.records and not waiting.blocks and not waiting.files:
             waiting.spec = spec  # its next rows or files are this SCHEMA's (the csv lane checks
             # a file's values against batch.spec: a widened scale must be the new one)
 
@@ -302,7 +303,7 @@ class TargetLoop:
         batch = self.batches.get(name)
         if batch is None:
             batch = self.batches[name] = Batch(spec)
-        if not batch.records:
+        if not batch.records and not batch.blocks:
             batch.first_line = line_no
             batch.encoder = spec.encoder
         lane = self.lanes[name] = self._lane(batch)
@@ -469,13 +470,13 @@ class TargetLoop:
         loop reads on, so a loader that `overlaps` these batches may load them in a worker thread
         (`_load_behind`). A load behind is waited for first; with a loader that loads ahead
         (target_behind), only the one before it, so this batch's load begins beside it."""
-        batches = [b for b in self.batches.values() if b.records or b.files]
+        batches = [b for b in self.batches.values() if b.records or b.blocks or b.files]
         new_state = self.pending_state is not None and self.pending_state != self.emitted_state
         ahead = behind and self.load_ahead is not None and (batches or new_state)
         self._wait_behind(ahead=bool(ahead and self._may_overlap(batches)))
         if batches or new_state:
             for b in batches:
-                self.progress.add(b.spec.name, len(b.records))
+                self.progress.add(b.spec.name, b.size)
             if behind and self._may_overlap(batches):
                 self._load_behind(batches)
                 return
@@ -496,6 +497,7 @@ class TargetLoop:
                 b.records = []
                 b.lines = []
                 b.texts = []
+                b.blocks = []
                 b.keys = []
                 b.refused = {}
                 self._done_with(b.files)
@@ -534,7 +536,7 @@ class TargetLoop:
         handed = [replace(b) for b in batches]  # the same lists: the worker's now
         for b in batches:  # (files too: a BATCH attached while the worker loads is the loop's)
             b.records, b.lines, b.keys, b.refused, b.files = [], [], [], {}, []
-            b.texts = []
+            b.texts, b.blocks = [], []
         state, before = self.pending_state, self.emitted_state
         ready = getattr(self.loader, "before_behind", None)
         if ready is not None:  # the loader's own work in this thread, before the load behind
@@ -573,7 +575,7 @@ class TargetLoop:
         self.load_failed = True
         for name, b in self.batches.items():
             self.batches[name] = replace(
-                b, records=[], lines=[], keys=[], refused={}, files=[], texts=[]
+                b, records=[], lines=[], keys=[], refused={}, files=[], texts=[], blocks=[]
             )
         for b in job.batches:
             self.batches[b.spec.name] = b
@@ -585,7 +587,7 @@ class TargetLoop:
         self.read_files, self.files_pending = [], False
         self.lanes.clear()
         self.raw_lanes.clear()
-        self.buffered_rows = sum(len(b.records) for b in job.batches)
+        self.buffered_rows = sum(b.size for b in job.batches)
         if isinstance(error, ProtocolError):  # a value the destination refused, named by its line
             self._name_source(error)
         raise error
@@ -604,12 +606,14 @@ class TargetLoop:
         state_line, self.pending_state = good[-1]
         self.load_failed = False
         for name, b in self.batches.items():
+            b.unblock()  # cut by their lines' numbers
             n = bisect_right(b.lines, state_line)
             self.batches[name] = replace(
                 b,
                 records=b.records[:n],
                 lines=b.lines[:n],
                 texts=b.texts[: n - sum(type(r) is bytes for r in b.records[:n])],
+                blocks=[],
                 keys=b.keys[:n],
                 refused={i: why for i, why in b.refused.items() if i < n},
                 files=b.files if b.first_line < state_line else [],
@@ -693,7 +697,7 @@ def _blocks(
     every line, else, when a raw lane may take some (a stream had one), its halves in turn, so
     one other line (a STATE, the RECORD that begins a batch after a flush) sends only the few
     lines around it the line-by-line way. Each half is matched when the one before it was
-    handled, against the lanes of that moment."""
+    handled, against the lanes of that moment. A pair also holds the block's line count."""
     if not raw_streams or RAW_HEAD not in data:  # no line a raw lane could take
         yield from io.BytesIO(data)
         return
@@ -702,7 +706,7 @@ def _blocks(
         at = len(RAW_HEAD)
         taker = raw_lanes.get(data[at : data.find(RAW_MID, at)])
         if taker is not None and taker.takes_block(data, lines):
-            yield taker, data
+            yield taker, data, lines
             return
     if lines < SMALL:
         yield from io.BytesIO(data)

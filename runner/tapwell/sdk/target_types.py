@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tapwell.singer.schema import CheckCode
 
@@ -36,7 +36,9 @@ class RowEncoder:
     decodes them with `encode` when it cannot (to raise the usual error); `raw_digits` False:
     it reads every number of such a line with the line's digits (no value through a double), so
     the loop also gives it lines with a run of 16 digits or a three-digit exponent, which it
-    otherwise keeps for the exact parser (tapwell.singer.wire.needs_exact). `respell(record,
+    otherwise keeps for the exact parser (tapwell.singer.wire.needs_exact); `blocks`: it also
+    takes a run of such lines as the one bytes object they were read in (Batch.blocks), so the
+    loop makes no Python object per line. `respell(record,
     line)`, when given, comes before `encode`: the record as its input line spells its numbers,
     for a loader that stores JSON text (tapwell.sdk.target_lanes.respeller). `keep_lines`: the
     loop keeps each encoded record's input line in Batch.texts, for a loader that may read a
@@ -49,6 +51,7 @@ class RowEncoder:
     encode_clean: Callable[[dict[str, Any], int | None], Any] | None = None
     raw: bool = False
     raw_digits: bool = True
+    blocks: bool = False
     respell: Callable[[dict[str, Any], bytes], dict[str, Any]] | None = None
     keep_lines: bool = False
 
@@ -65,8 +68,31 @@ class StreamSpec:
     encoder: RowEncoder | None = None  # the loader's, when it offers one (see Loader)
 
 
+class Block(NamedTuple):
+    """RECORD lines a raw lane took as they were read (tapwell.sdk.target_lanes.RawLane): `size`
+    whole lines in one bytes object, each ending in a newline, the first being input line
+    `first` (the others follow it)."""
+
+    first: int
+    size: int
+    data: bytes
+
+    def lines(self) -> list[bytes]:
+        """The block's lines, each its own bytes object (split at newlines only)."""
+        if self.size == 1:
+            return [self.data]
+        if b"\r" not in self.data:  # the usual block (RawLane.takes_block refuses a \r)
+            return self.data.splitlines(keepends=True)
+        return [line + b"\n" for line in self.data.split(b"\n")[:-1]]
+
+
 @dataclass
 class Batch:
+    """A stream's records since the last flush. Its rows are, in input order, the lines of its
+    `blocks` (RECORD lines a raw lane took whole, with RowEncoder.blocks), then its `records`:
+    a raw lane adds a block only while `records` is empty, and `unblock` makes the blocks
+    records (for a loader or a path that reads the lines one by one)."""
+
     spec: StreamSpec
     records: list[Any] = field(default_factory=list)  # dicts, or rows when `encoder` is set
     first_line: int = 0
@@ -83,11 +109,34 @@ class Batch:
     # with encoder.keep_lines: the input line of each record the encoder encoded, in order (a
     # line a raw lane took is its own text in `records`, and has none here)
     texts: list[bytes | None] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)  # lines before `records` (see above)
 
     @property
     def last_line(self) -> int:
         """The input line of the batch's last record."""
-        return self.lines[-1] if self.lines else self.first_line
+        if self.lines:
+            return self.lines[-1]
+        if self.blocks:
+            last = self.blocks[-1]
+            return last.first + last.size - 1
+        return self.first_line
+
+    @property
+    def size(self) -> int:
+        """How many rows the batch holds: its blocks' lines and its records."""
+        return len(self.records) + sum(b.size for b in self.blocks)
+
+    def unblock(self) -> None:
+        """The blocks' lines put at the head of `records` (bytes, with their input lines in
+        `lines`), in place: the lanes bound to these lists keep appending to them."""
+        if not self.blocks:
+            return
+        lines = [line for b in self.blocks for line in b.lines()]
+        numbers = [n for b in self.blocks for n in range(b.first, b.first + b.size)]
+        self.records[:0] = lines
+        self.lines[:0] = numbers
+        self.refused = {i + len(lines): why for i, why in self.refused.items()}
+        self.blocks.clear()
 
 
 class Loader(Protocol):
@@ -130,4 +179,13 @@ class Limits:
         )
 
 
-__all__ = ["Batch", "CheckCode", "Limits", "Loader", "RowEncoder", "StreamSpec", "ValueRefused"]
+__all__ = [
+    "Batch",
+    "Block",
+    "CheckCode",
+    "Limits",
+    "Loader",
+    "RowEncoder",
+    "StreamSpec",
+    "ValueRefused",
+]

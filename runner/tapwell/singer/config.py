@@ -19,6 +19,13 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 
+# Inside a secret-named object (`auth: {type: bearer, token: ...}`), the keys that say what kind of
+# credential it is and where it goes, never the secret itself: their values ("bearer", "query",
+# "key", "none") would otherwise be masked wherever the words appear in a log line.
+DESCRIPTIVE_KEYS = frozenset(
+    {"type", "in", "name", "location", "token_url", "scopes", "grant_type"}
+)
+
 
 def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
     """Merge JSON config files left to right; a later file's keys win. A file that is missing,
@@ -77,7 +84,10 @@ def secret_values(config: dict[str, Any]) -> list[str]:
     def walk(node: Any, secret: bool) -> None:
         if isinstance(node, dict):
             for k, v in node.items():
-                walk(v, secret or bool(SECRET_KEY.search(str(k))))
+                if secret and str(k).lower() in DESCRIPTIVE_KEYS:
+                    walk(v, False)
+                else:
+                    walk(v, secret or bool(SECRET_KEY.search(str(k))))
         elif isinstance(node, list):
             for v in node:
                 walk(v, secret)

@@ -99,6 +99,13 @@ def test_passthrough_is_identical_to_the_input(tmp_path):
             "names 'emial', which stream 'customers' does not have (its properties: amount, at, "
             "email, id); fix the name",
         ),
+        (  # a function singer-sdk's expressions do not have is not called a missing property
+            hashing("len(email)"),
+            "mapper-stream-maps: error: input line 1, the SCHEMA of stream 'customers': "
+            "stream_maps.customers (stream 'customers').email: expression 'len(email)' calls "
+            "'len', which is not a function an expression may call (those are: bool, datetime, "
+            "float, hmac_sha256, int, json, md5, rand, randint, sha256, str); fix the name",
+        ),
         (
             {"stream_maps": {"customers": {"id": None}}},
             "mapper-stream-maps: error: input line 1, the SCHEMA of stream 'customers': "

@@ -175,3 +175,15 @@ def test_lists_renew_themselves_unless_the_reader_is_busy(web, page):
     page.get_by_text("full refresh…").first.click()  # a confirmation box open: busy
     page.wait_for_timeout(3_000)  # three refresh periods
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_page_load_asks_for_nothing_that_is_missing(web, page):
+    """Every page asked for /favicon.ico, a 404 and a console error in the browser's tools on
+    each load; the page now names its icon (/static/icon.svg), so no request fails."""
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    for path in ("/", "/runs", "/schedule", "/integrations/slow.orders"):
+        page.goto(web.url + path)
+        page.wait_for_load_state("networkidle")
+    assert failed == []

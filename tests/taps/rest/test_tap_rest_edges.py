@@ -139,3 +139,27 @@ def test_tapwell_check_tap_passes_on_tap_rest(srv, tmp_path, bin_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tap: conforms" in out.stdout + out.stderr
+
+
+def test_a_misspelt_records_path_is_said_once(srv, tmp_path):
+    """`$.dta[*]` on `{"data": [...]}` synced nothing with exit 0 and only info lines. Now one
+    warning names the path, the URL and the body's keys; an empty `data` list says nothing."""
+
+    def stream(records_path, page):
+        return {
+            "name": "orders",
+            "path": "/orders_page",
+            "records_path": records_path,
+            "params": {"page": page},
+            "schema": {"properties": {"id": {"type": "integer"}}},
+        }
+
+    run = run_tap({"base_url": srv.url, "streams": [stream("$.dta[*]", 1)]}, tmp_path)
+    assert run.code == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "WARNING" in line]
+    assert warnings == [
+        f"tap-rest WARNING stream orders: records_path $.dta[*] matches nothing in "
+        f"{srv.url}/orders_page?page=1 (its top-level keys: data): check records_path"
+    ]
+    empty = run_tap({"base_url": srv.url, "streams": [stream("$.data[*]", 99)]}, tmp_path)
+    assert empty.code == 0 and "WARNING" not in empty.stderr, empty.stderr

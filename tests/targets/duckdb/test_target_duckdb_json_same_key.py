@@ -246,9 +246,9 @@ def test_a_key_spelled_with_an_escape_is_not_counted_as_absent(tmp_path):
     staged = SimpleNamespace(prop="doc")
     plan = raw.Plan("", [raw.Column(staged, "", "", "", key=b'"doc"')], [])  # type: ignore[arg-type]
     assert joined.count(b'"doc"') == 2
-    assert raw.alone(joined, 2, plan) == frozenset()
+    assert raw.alone([joined], 2, plan) == frozenset()
     unescaped = joined.replace(b"\\u006f", b"o").replace(b'{"doc"', b'{"x"')
-    assert raw.alone(unescaped, 2, plan) == {0}
+    assert raw.alone([unescaped], 2, plan) == {0}
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)

@@ -323,10 +323,10 @@ class LinesSeen(DuckDBLoader):
         super().__init__(config)
         self.built: list[str] = []
 
-    def _lines_table(self, records: list[Any], plan: Any) -> tuple[Any, bool, frozenset[int]]:
-        ready = any(built_for is records for built_for, _ in self._lines_ready.values())
+    def _lines_table(self, batch: Any, plan: Any) -> tuple[Any, bool, frozenset[int]]:
+        ready = any(built_for is batch.records for built_for, _ in self._lines_ready.values())
         self.built.append("reader" if ready else threading.current_thread().name)
-        return super()._lines_table(records, plan)
+        return super()._lines_table(batch, plan)
 
 
 def test_the_lines_of_a_batch_behind_are_made_an_arrow_table_in_the_readers_thread(tmp_path):

@@ -215,9 +215,9 @@ def test_whole_blocks_of_lines_load_alike_and_name_a_bad_line(tmp_path, monkeypa
     blocks: list[int] = []
     real = target_lanes.RawLane.take_block
 
-    def spy(self: Any, data: bytes, first: int) -> int:
+    def spy(self: Any, data: bytes, first: int, *count: int) -> int:
         blocks.append(first)
-        return real(self, data, first)
+        return real(self, data, first, *count)
 
     monkeypatch.setattr(target_lanes.RawLane, "take_block", spy)
     records = [record_of(i) for i in range(1, 12001)]

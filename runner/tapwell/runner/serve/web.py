@@ -50,7 +50,12 @@ if TYPE_CHECKING:
 
 TOKEN_COOKIE = "tapwell_token"  # the same cookie the API's TokenAuth accepts
 CSRF_COOKIE = "tapwell_csrf"
-STATIC = {"style.css": "text/css", "log.js": "text/javascript", "refresh.js": "text/javascript"}
+STATIC = {
+    "style.css": "text/css",
+    "log.js": "text/javascript",
+    "refresh.js": "text/javascript",
+    "icon.svg": "image/svg+xml",
+}
 REFRESH_SECONDS = 30  # the integrations, runs and schedule pages reload themselves (refresh.js)
 SYMBOL = {
     "succeeded": "✓",
