@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +21,10 @@ from tapwell.singer.schema import (
     FLOAT_ON_STEP,
     FRACTIONS,
     fast_types,
+    format_parser,
+    inline_parser,
     multiple_of,
     number_step,
-    parse_date,
-    parse_datetime,
-    property_format,
     property_types,
     value_check,
     with_fix,
@@ -111,13 +109,6 @@ def fraction_cut(stream: str, segments: tuple[Segment, ...], start: int) -> Cut:
     return cut
 
 
-# A date or date-time string's shape, tested inline before the C parser (together exactly
-# parse_datetime / parse_date, as the record check does it): x[4:11:3] is x[4], x[7], x[10].
-_DTSHAPE = frozenset({"--", "--T", "--t", "-- "})
-_INLINE: dict[Any, tuple[str, Callable[[str], Any]]] = {
-    parse_datetime: ("len({x}) > 9 and {x}[4:11:3] in {shape}", datetime.fromisoformat),
-    parse_date: ("len({x}) == 10 and {x}[4:8:3] == '--'", date.fromisoformat),
-}
 _V = re.compile(r"\bv\b")
 
 
@@ -147,29 +138,37 @@ def check_lines(
         fast -= {int, Decimal}
     if not kinds or "null" in kinds:
         fast.add(type(None))
-    parse = None
-    if "string" in kinds and property_format(schema) in ("date-time", "date"):
-        parse = parse_datetime if property_format(schema) == "date-time" else parse_date
+    # a date-time or a date: the record check's inline test, then its C parser (together the
+    # rule, tapwell.singer.schema.DATETIME_RULE); a time: every one through the full check
+    parse = format_parser(schema)
+    if parse is not None:
         fast.discard(str)
-    elif "string" in kinds and property_format(schema) == "time":
-        fast.discard(str)  # every time string through the full check
+    inline = inline_parser(parse, x, lambda key, value: const(value))
+    # a date-time or time past microseconds: cut to them (after the full check: the inline test
+    # passes at most 6 fraction digits)
+    guard = CUT_GUARDS.get(parse) if cut is not None else None
+    cut_line = (
+        f"if {_V.sub(x, guard[0])}: {x} = {cut(guard[1])}({x}, {call})"
+        if guard is not None and cut is not None
+        else ""
+    )
     if bounded:
         fast.discard(int)
     fail = f"{slow}({x}, {call})"
     out: list[str] = []
     if bounded and "integer" in kinds:
         out += [f"if type({x}) is int:", f"    if not {INT64_MIN} <= {x} <= {INT64_MAX}: {fail}"]
-    if parse is not None:
-        shape, c_parser = _INLINE[parse]
-        parser = const(c_parser)
+    if inline is not None:
         out += [
             f"{'elif' if out else 'if'} type({x}) is str:",
-            f"    if not ({shape.format(x=x, shape=const(_DTSHAPE))}): {fail}",
-            "    else:",
+            f"    if {inline[0]}:",
             "        try:",
-            f"            {parser}({x})",
+            f"            {const(inline[1])}({x})",
             "        except ValueError:",
             f"            {fail}",
+            "    else:",
+            f"        {fail}",
+            *([f"        {cut_line}"] if cut_line else []),
         ]
     if "number" in kinds:
         scale = getattr(multiple, "scale", None)
@@ -181,10 +180,8 @@ def check_lines(
         out += [f"{'elif' if out else 'if'} type({x}) is float and {x} - {x} == 0.0{extra}:"]
         out += ["    pass"]
     out += [f"{'elif' if out else 'if'} type({x}) not in {const(frozenset(fast))}: {fail}"]
-    reader = parse or (time.fromisoformat if property_format(schema) == "time" else None)
-    if cut is not None and "string" in kinds and reader in CUT_GUARDS:
-        guard, start = CUT_GUARDS[reader]
-        out += [f"if type({x}) is str and ({_V.sub(x, guard)}): {x} = {cut(start)}({x}, {call})"]
+    if cut_line and inline is None:
+        out += [f"if type({x}) is str:", f"    {cut_line}"]
     return out
 
 

@@ -24,7 +24,7 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ from tapwell.singer.catalog import (
     standard_metadata,
 )
 from tapwell.singer.errors import ConfigError, SyncError
-from tapwell.singer.schema import property_format, property_types
+from tapwell.singer.schema import parse_datetime, property_format, property_types
 from tapwell.singer.wire import MessageWriter, dumps, loads
 
 if TYPE_CHECKING:
@@ -115,7 +115,9 @@ StreamsFn = Callable[[Any], Sequence[Stream]]
 
 def typed_value(prop: dict[str, Any], raw: Any) -> Any:
     """A bookmark as stored in JSON, back to the Python type its property has; ValueError when
-    it is not of that type (a date-time that does not parse, an integer with a fraction)."""
+    it is not of that type (a date-time that does not parse, an integer with a fraction). A
+    date-time or date is read by the rule the targets hold its records to (parse_datetime; a
+    date's bookmark may be a date-time, its calendar date is taken)."""
     if raw is None or not isinstance(raw, str | int | float | Decimal):
         return raw
     kinds = property_types(prop)
@@ -123,10 +125,10 @@ def typed_value(prop: dict[str, Any], raw: Any) -> Any:
     if "string" in kinds and fmt in ("date-time", "date") and not isinstance(raw, str):
         raise ValueError(f"{raw!r} is not a {fmt} string")
     if "string" in kinds and fmt == "date-time":
-        value = datetime.fromisoformat(str(raw))
+        value = parse_datetime(str(raw))
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if "string" in kinds and fmt == "date":
-        return date.fromisoformat(str(raw)[:10])
+        return parse_datetime(str(raw)).date()
     if "integer" in kinds or "number" in kinds:
         number = Decimal(raw) if isinstance(raw, str | int) else Decimal(str(raw))
         if not number.is_finite():

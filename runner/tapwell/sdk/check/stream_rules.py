@@ -11,7 +11,7 @@ nothing on a version they got no record of: see tapwell.sdk.target_versions).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,13 @@ from tapwell.singer.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.singer.schema import parse_date, parse_datetime, property_format, property_types
+from tapwell.singer.schema import (
+    parse_date,
+    parse_datetime,
+    parse_time,
+    property_format,
+    property_types,
+)
 from tapwell.singer.wire import parse_line
 
 
@@ -45,7 +51,7 @@ def format_checker() -> Any:
 
     checker.checks("date-time", raises=ValueError)(parses(_parse_datetime))
     checker.checks("date", raises=ValueError)(parses(parse_date))
-    checker.checks("time", raises=ValueError)(parses(time.fromisoformat))
+    checker.checks("time", raises=ValueError)(parses(parse_time))
     return checker
 
 
@@ -112,7 +118,7 @@ def typed_bookmark(prop: dict[str, Any] | None, value: Any) -> Any:
     fmt = property_format(prop or {})
     try:
         if isinstance(value, str) and fmt in ("date-time", "date"):
-            parsed = datetime.fromisoformat(value if len(value) > 10 else value + "T00:00:00")
+            parsed = parse_datetime(value)  # the targets' rule; a bare date is midnight
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         if isinstance(value, bool):
             return None
@@ -357,6 +363,15 @@ class StreamValidator:
             prop = self._replication_prop(stream)
             for path, raw in pairs:
                 now = typed_bookmark(prop, raw)
+                fmt = property_format(prop or {})
+                if now is None and isinstance(raw, str) and fmt in ("date-time", "date"):
+                    self._add(
+                        "bookmark-invalid",
+                        f"bookmark {raw!r} is not a {fmt} the tap can resume from (RFC 3339, "
+                        "e.g. 2024-01-31T12:00:00+00:00: tapwell.singer.schema.DATETIME_RULE)",
+                        stream=stream,
+                        line=line_no,
+                    )
                 for earlier, what in (
                     (self._seen_bookmarks.get((stream, path)), "an earlier STATE of this run"),
                     (self._start_books.get((stream, path)), "the state the run started from"),

@@ -21,7 +21,7 @@ from tapwell.sdk.check.destinations import Destination
 from tapwell.sdk.check.nested_verify import Reassembler, canonical
 from tapwell.sdk.check.report import Report
 from tapwell.sdk.check.suite import Prepared
-from tapwell.singer.schema import property_format, property_types
+from tapwell.singer.schema import parse_date, parse_datetime, property_format, property_types
 from tapwell.singer.wire import loads
 
 # ----------------------------------------------------------------------------- expectations
@@ -75,20 +75,21 @@ def _numbers(value: Any) -> Any:
 
 
 def normal(prop: dict[str, Any], value: Any) -> Any:
-    """A value as something comparable across destinations."""
+    """A value as something comparable across destinations; a date-time or date text read by
+    the rule the targets hold records to (parse_datetime, parse_date), else unparsable."""
     if value is None:
         return None
     kinds = set(property_types(prop)) - {"null"}
     fmt = property_format(prop)
     try:
         if fmt == "date-time" and kinds <= {"string"}:
-            dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            dt = value if isinstance(value, datetime) else parse_datetime(str(value))
             return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
         if fmt == "date" and kinds <= {"string"}:
             return (
                 value
                 if isinstance(value, date) and not isinstance(value, datetime)
-                else date.fromisoformat(str(value)[:10])
+                else parse_date(str(value))
             )
         if kinds and kinds <= {"integer", "number"} and not isinstance(value, bool):
             return Decimal(str(value)).normalize()
