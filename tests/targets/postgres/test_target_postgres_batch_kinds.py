@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from helpers.pg_target import query, run_target, stdout_states
-from tapwell.singer.schema import value_check
 from tapwell.targets.postgres.kinds import text_checks_of
 from tapwell.targets.postgres.steps import NumberScan
 
@@ -217,10 +216,8 @@ def test_a_merge_or_an_append_refuses_it_too(
     assert query(pg_db, "SELECT count(*) FROM t") == [(2,)]
 
 
-# The rule isocheck made (7b0968d, with isofast's speed-up after it): forms Python's
-# fromisoformat reads and the old rule took, which PostgreSQL reads too (T00 not). On a tree
-# without that commit the RECORD lane takes them, so this lane does too (it asks the same check).
-ISOCHECK = value_check(PROPS["at"])("2024-01-08T04:05:06+0530") is not None
+# Forms Python's fromisoformat reads and the record check's date-time rule refuses (RFC 3339 with
+# tapwell's leeway, tapwell.singer.schema.DATETIME_RULE), which PostgreSQL reads too (T00 not).
 ISOCHECK_BAD = [
     ("at", "2024-01-08T04:05:06+0530", "'2024-01-08T04:05:06+0530' is not a valid date-time"),
     ("at", "2024-01-08T00", "'2024-01-08T00' is not a valid date-time string"),
@@ -229,7 +226,6 @@ ISOCHECK_BAD = [
 ]
 
 
-@pytest.mark.skipif(not ISOCHECK, reason="needs isocheck's date-time rule (commit 7b0968d)")
 @pytest.mark.parametrize("column,text,why", ISOCHECK_BAD, ids=[t for _, t, _ in ISOCHECK_BAD])
 def test_isocheck_forms_are_refused_as_the_record_lane_refuses_them(
     pg_db: dict[str, Any], tmp_path: Path, column: str, text: str, why: str
