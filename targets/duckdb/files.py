@@ -113,6 +113,10 @@ def header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- the checks
 
+# What an object or array property's text is not (`Column.what`), and JSON's blanks around a value.
+DOCUMENTS = ("array", "object", "array or object")
+JSON_BLANKS = " \t\n\r"
+
 # Expressions of a column's text {t} and value {v}.
 # A number's text as its JSON text would carry it (tapwell.sdk.tap_batch): DuckDB's casts read
 # more ('0x10' and '0b11' as BIGINT 16 and 3, '1_000' as 1000, '1_0.5' as 10.5, ' 12', '+5',
@@ -205,6 +209,8 @@ def column(
         return made(
             cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an ISO 8601 date-time"
         )
+    if real & {"object", "array"} and real <= {"object", "array", "string"}:
+        return made(*_document(real, sqltype))
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
         return made("{t}", NUMBER_TEXT, "a number")
     if base == "VARCHAR":
@@ -213,6 +219,24 @@ def column(
         good = f"{{v}} IS NOT NULL AND NOT regexp_matches({{t}}, '{LONG_TIME_FRACTION}')"
         return made(cast, good, f"a {sqltype}")
     return made(cast, "{v} IS NOT NULL", f"a {sqltype}")
+
+
+def _document(real: set[str], sqltype: str) -> tuple[str, str, str]:
+    """(value, good, what) of an object or array property: a text is held to the RECORD lane's
+    kinds (JSON's own `1`, `"x"`, `null`, or `[1]` in an object property, are refused). With
+    `string` among its types, a text that is no such document is the string itself, kept as
+    its JSON text (`"x"`), as the RECORD lane keeps a string there."""
+    docs = real - {"string"}
+    kinds = ", ".join(f"'{k.upper()}'" for k in sorted(docs))
+    is_doc = f"CASE WHEN json_valid({{t}}) THEN json_type({{t}}) IN ({kinds}) ELSE false END"
+    if "string" in real:
+        value = f"CASE WHEN {is_doc} THEN CAST({{t}} AS {sqltype}) ELSE to_json({{t}}) END"
+        return value, "{v} IS NOT NULL", f"{' or '.join(sorted(docs))} or a string"
+    return (
+        f"TRY_CAST({{t}} AS {sqltype})",
+        f"{{v}} IS NOT NULL AND {is_doc}",
+        " or ".join(sorted(docs)),
+    )
 
 
 def _as_its_text(good: str) -> str:
@@ -636,6 +660,8 @@ def _problem(c: Column, text: str | None) -> str:
             f"NULL is not {c.what} (the column may not be null: {FIX_KEY if c.key else FIX_VALUE})"
         )
     short = text if len(text) <= 40 else text[:40] + "..."
+    if c.what in DOCUMENTS and text.strip(JSON_BLANKS) == "null":
+        return f"{short!r} is not {c.what} (a JSON null: NULL is the unquoted empty field; {FIX_VALUE})"
     number = _number(text)
     if number is not None:
         step = number_step(c.prop) if {"number", "integer"} & set(property_types(c.prop)) else None
