@@ -223,20 +223,20 @@ def column(
 
 def _document(real: set[str], sqltype: str) -> tuple[str, str, str]:
     """(value, good, what) of an object or array property: a text is held to the RECORD lane's
-    kinds (JSON's own `1`, `"x"`, `null`, or `[1]` in an object property, are refused). With
+    kinds (JSON's own `1`, `"x"`, `null`, or `[1]` in an object property, are refused), told
+    by its first character past JSON's blanks once DuckDB's cast has read it as JSON. With
     `string` among its types, a text that is no such document is the string itself, kept as
     its JSON text (`"x"`), as the RECORD lane keeps a string there."""
     docs = real - {"string"}
-    kinds = ", ".join(f"'{k.upper()}'" for k in sorted(docs))
-    is_doc = f"CASE WHEN json_valid({{t}}) THEN json_type({{t}}) IN ({kinds}) ELSE false END"
+    starts = "".join("{" if kind == "object" else r"\[" for kind in sorted(docs))
+    cast = f"TRY_CAST({{t}} AS {sqltype})"
+    kind = f"regexp_matches({{t}}, '^[ \\t\\n\\r]*[{starts}]')"
+    what = " or ".join(sorted(docs))
     if "string" in real:
-        value = f"CASE WHEN {is_doc} THEN CAST({{t}} AS {sqltype}) ELSE to_json({{t}}) END"
-        return value, "{v} IS NOT NULL", f"{' or '.join(sorted(docs))} or a string"
-    return (
-        f"TRY_CAST({{t}} AS {sqltype})",
-        f"{{v}} IS NOT NULL AND {is_doc}",
-        " or ".join(sorted(docs)),
-    )
+        value = f"CASE WHEN json_valid({{t}}) AND {kind} THEN {cast} ELSE to_json({{t}}) END"
+        return value, "{v} IS NOT NULL", f"{what} or a string"
+    valid = "{v} IS NOT NULL" if sqltype == "JSON" else "{v} IS NOT NULL AND json_valid({t})"
+    return cast, f"{valid} AND {kind}", what
 
 
 def _as_its_text(good: str) -> str:
