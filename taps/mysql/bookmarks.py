@@ -15,12 +15,13 @@ need it, so this module never trips over a state it cannot read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from tapwell.singer.errors import ConfigError
+from tapwell.singer.schema import parse_date, parse_datetime
 
 from .config import MySQLConfig
 from .types import Column
@@ -120,11 +121,11 @@ def _value_problem(col: Column, value: Any) -> str | None:
     if value is None:
         return None
     if kind == "datetime":
-        if not isinstance(value, str) or _iso(value, datetime) is None:
+        if not isinstance(value, str) or _iso(value, parse_datetime) is None:
             return "not a date-time (ISO 8601, e.g. 2024-01-31T12:00:00+00:00)"
     elif kind == "date":
         if not isinstance(value, str) or (
-            _iso(value, date) is None and _iso(value, datetime) is None
+            _iso(value, parse_date) is None and _iso(value, parse_datetime) is None
         ):
             return "not a date (ISO 8601, e.g. 2024-01-31)"
     elif kind in ("int", "year", "bit"):
@@ -143,9 +144,12 @@ def _value_problem(col: Column, value: Any) -> str | None:
     return None
 
 
-def _iso(text: str, kind: type[date]) -> date | None:
+def _iso(text: str, parse: Callable[[str], date]) -> date | None:
+    """`text` read by the record check's rule (tapwell.singer.schema): a form Python's
+    fromisoformat reads beyond it (`+0530`, `T00`, `20240131`, `2024-W05-3`) is refused here, not
+    compared with the column (the targets would refuse it in the records)."""
     try:
-        return kind.fromisoformat(text)
+        return parse(text)
     except ValueError:
         return None
 

@@ -22,6 +22,7 @@ from tapwell.sdk.sql_tap import (
     activate_version,
     write_schema,
 )
+from tapwell.singer.schema import parse_datetime
 
 from .config import MySQLConfig
 from .connection import connect, quote
@@ -88,7 +89,7 @@ def to_sql_param(col: Column, value: Any) -> Any:
         return None
     kind = col.kind
     if kind == "datetime" and isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
+        parsed = parse_datetime(value)  # checked by bookmarks._value_problem
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         return parsed
