@@ -8,12 +8,14 @@ that all read as ISO 8601 date-times (or dates) get that format, so targets make
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+from tapwell.singer.schema import parse_date
+from tapwell.singer.schema import parse_datetime as rule_datetime
+
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")  # a date alone is a date
 
 
 def kind_of(value: Any) -> str:
@@ -33,13 +35,24 @@ def kind_of(value: Any) -> str:
 
 
 def parse_datetime(text: str) -> datetime | None:
+    """A server's or a user's date-time (with its time of day) as an aware datetime (naive:
+    UTC), read by the record check's rule (tapwell.singer.schema) that the targets hold it to:
+    a form fromisoformat reads beyond it (`+0530`, `T10`) is no date-time; else None."""
     if not _DATETIME.match(text):
         return None
     try:
-        value = datetime.fromisoformat(text)
+        value = rule_datetime(text)
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _date(text: str) -> date | None:
+    """A calendar date `YYYY-MM-DD` by the record check's rule, else None."""
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
 
 
 INT64 = 2**63
@@ -51,7 +64,7 @@ def _past_64_bits(value: Any) -> bool:
 
 
 def _string_format(values: list[str]) -> str | None:
-    if values and all(_DATE.fullmatch(v) for v in values):
+    if values and all(_date(v) is not None for v in values):
         return "date"
     if values and all(parse_datetime(v) is not None for v in values):
         return "date-time"
@@ -109,7 +122,7 @@ def misfit(value: Any, prop: dict[str, Any], path: str) -> str | None:
         fmt = prop.get("format")
         if fmt == "date-time" and parse_datetime(value) is None:
             return f"property {path!r} is {value[:40]!r}, not a date-time as the schema says"
-        if fmt == "date" and not _DATE.fullmatch(value):
+        if fmt == "date" and _date(value) is None:
             return f"property {path!r} is {value[:40]!r}, not a date as the schema says"
     elif kind == "object" and isinstance(prop.get("properties"), dict):
         props = prop["properties"]
@@ -138,8 +151,9 @@ def comparable(value: Any) -> Any:
         parsed = parse_datetime(value)
         if parsed is not None:
             return parsed
-        if _DATE.fullmatch(value):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        day = _date(value)
+        if day is not None:
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
         return value
     if isinstance(value, bool):
         return value
