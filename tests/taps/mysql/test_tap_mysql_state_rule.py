@@ -34,16 +34,24 @@ def _one_line(proc: Any) -> str:
     return lines[0]
 
 
+def _from_bookmark(
+    mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, key: str, value: str
+) -> tuple[str, Any]:
+    """(the stream's id, the tap's run) resuming from a bookmark of `key` at `value`."""
+    cat = _catalog(mysql_db, bin_path, tmp_path, key)
+    sid = cat["streams"][0]["tap_stream_id"]
+    book = {"replication_key": key, "replication_key_value": value}
+    proc = run_tap(bin_path, tmp_path, mysql_db, catalog=cat, state={"bookmarks": {sid: book}})
+    return sid, proc
+
+
 @pytest.mark.parametrize(
     ("key", "value"), [("updated_at", v) for v in OFF_RULE] + [("day", v) for v in OFF_RULE]
 )
 def test_a_bookmark_off_the_rule_is_refused(
     mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, key: str, value: str
 ) -> None:
-    cat = _catalog(mysql_db, bin_path, tmp_path, key)
-    sid = cat["streams"][0]["tap_stream_id"]
-    book = {"replication_key": key, "replication_key_value": value}
-    proc = run_tap(bin_path, tmp_path, mysql_db, catalog=cat, state={"bookmarks": {sid: book}})
+    sid, proc = _from_bookmark(mysql_db, bin_path, tmp_path, key, value)
     assert proc.returncode == 2, proc.stderr.decode()
     assert proc.stdout == b""
     what = "date-time" if key == "updated_at" else "date"
@@ -77,9 +85,6 @@ def test_a_start_date_off_the_rule_is_a_config_error(
 def test_the_forms_of_the_rule_resume_as_before(
     mysql_db: dict[str, Any], bin_path: Path, tmp_path: Path, key: str, value: str
 ) -> None:
-    cat = _catalog(mysql_db, bin_path, tmp_path, key)
-    sid = cat["streams"][0]["tap_stream_id"]
-    book = {"replication_key": key, "replication_key_value": value}
-    proc = run_tap(bin_path, tmp_path, mysql_db, catalog=cat, state={"bookmarks": {sid: book}})
+    _, proc = _from_bookmark(mysql_db, bin_path, tmp_path, key, value)
     assert proc.returncode == 0, proc.stderr.decode()
     assert [r["id"] for r in records(messages(proc.stdout))] == [2]
