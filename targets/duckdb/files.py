@@ -114,7 +114,14 @@ def header(batch: Batch, path: str, gz: bool, source: str) -> list[str]:
 # ----------------------------------------------------------------------------- the checks
 
 # What an object or array property's text is not (`Column.what`), and JSON's blanks around a value.
-DOCUMENTS = ("array", "object", "array or object")
+DOCUMENTS = (
+    "array",
+    "object",
+    "array or object",
+    "array or a JSON string",
+    "object or a JSON string",
+    "array or object or a JSON string",
+)
 JSON_BLANKS = " \t\n\r"
 
 # Expressions of a column's text {t} and value {v}.
@@ -225,16 +232,14 @@ def _document(real: set[str], sqltype: str) -> tuple[str, str, str]:
     """(value, good, what) of an object or array property: a text is held to the RECORD lane's
     kinds (JSON's own `1`, `"x"`, `null`, or `[1]` in an object property, are refused), told
     by its first character past JSON's blanks once DuckDB's cast has read it as JSON. With
-    `string` among its types, a text that is no such document is the string itself, kept as
-    its JSON text (`"x"`), as the RECORD lane keeps a string there."""
-    docs = real - {"string"}
-    starts = "".join("{" if kind == "object" else r"\[" for kind in sorted(docs))
+    `string` among its types, a JSON string (`"x"`, as tapwell.sdk.tap_batch and tap-csv write a
+    string there) is one of those kinds and loads as that string, as the RECORD lane keeps it; a
+    text that is no JSON (`x`) is refused: it would be a string or a document only by guessing."""
+    kinds = sorted(real)
+    starts = "".join({"object": "{", "array": r"\[", "string": '"'}[kind] for kind in kinds)
     cast = f"TRY_CAST({{t}} AS {sqltype})"
     kind = f"regexp_matches({{t}}, '^[ \\t\\n\\r]*[{starts}]')"
-    what = " or ".join(sorted(docs))
-    if "string" in real:
-        value = f"CASE WHEN json_valid({{t}}) AND {kind} THEN {cast} ELSE to_json({{t}}) END"
-        return value, "{v} IS NOT NULL", f"{what} or a string"
+    what = " or ".join(f"a JSON {k}" if k == "string" else k for k in kinds)
     valid = "{v} IS NOT NULL" if sqltype == "JSON" else "{v} IS NOT NULL AND json_valid({t})"
     return cast, f"{valid} AND {kind}", what
 

@@ -390,7 +390,8 @@ def _copy_problem(exc: Any, path: str, gz: bool) -> str:
     message = message.removeprefix("ERROR:").strip().replace("\r", "\\r").replace("\n", "\\n")
     message += _copy_fix(exc)
     context = getattr(diag, "context", None) or ""
-    m = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
+    # COPY's own line: a type's input may put its own first (jsonb's `JSON data, line 1: x`)
+    m = re.search(r"^COPY .*?, line (\d+)(?:, column ([^:]+))?", context, re.M)
     if m is None:
         return f"BATCH file {path}: {message}"
     where = f"BATCH file {path} row {_logical_row(path, gz, int(m.group(1)))}"

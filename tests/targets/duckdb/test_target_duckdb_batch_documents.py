@@ -2,8 +2,10 @@
 lane takes (targets/duckdb/files.py, `_document`): `1`, `"x"`, `null` or `[1]` in an object
 column and `{}` in an array column loaded, where a RECORD line with such a value is refused in one
 line; now the file's usual line naming the stream, file, row and column, exit 65, no STATE past
-the last commit. A property that also admits a string keeps a text that is no such document as
-the RECORD lane keeps the string (its JSON text)."""
+the last commit. A property that also admits a string takes a JSON string (`"x"`: its JSON quotes
+written, as tapwell.sdk.tap_batch and tap-csv write a string there) and keeps it as the RECORD lane
+keeps the string; a text that is no JSON there is refused (it loaded as a string, so a string
+written with its quotes loaded as the string of its JSON text)."""
 
 from __future__ import annotations
 
@@ -55,10 +57,10 @@ def _states(stdout: bytes) -> list[str]:
 def test_documents_load_as_the_record_lane_loads_them(bin_path: Path, tmp_path: Path) -> None:
     rows = [
         GOOD,
-        [' {"a": [null]}', "[]", "[1, 2]", "just text"],
-        ["{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', "[1]"],
+        [' {"a": [null]}', "[]", "[1, 2]", '"just text"'],
+        ["{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', '"[1]"'],
         ["", "", "[]", ""],
-        ["\t{}", "[null]", "{}", "1"],
+        ["\t{}", "[null]", "{}", '"1"'],
     ]
     done = _run(bin_path, tmp_path, [_file(tmp_path / "f.csv", rows)])
     assert done.returncode == 0, done.stderr.decode()
@@ -66,7 +68,13 @@ def test_documents_load_as_the_record_lane_loads_them(bin_path: Path, tmp_path: 
     assert got == [
         (1, '{"a": 1}', "[1]", "{}", '{"b": 2}'),
         (2, ' {"a": [null]}', "[]", "[1, 2]", '"just text"'),
-        (3, "{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', '"[1]"'),  # an array is no os value
+        (
+            3,
+            "{}",
+            '[{"a": 1}]',
+            '{"x":\n"two,\\nlines"}',
+            '"[1]"',
+        ),  # the string "[1]", its JSON quotes written
         (4, None, None, "[]", None),
         (5, "\t{}", "[null]", "{}", '"1"'),
     ]
@@ -100,6 +108,10 @@ BAD = [
     ("list", "-1.5", "'-1.5' is not array"),
     ("either", '"x"', "'\"x\"' is not array or object"),
     ("either", "null", "'null' is not array or object (a JSON null"),
+    ("os", "just text", "'just text' is not object or a JSON string"),
+    ("os", "1", "'1' is not object or a JSON string"),
+    ("os", "[1]", "'[1]' is not object or a JSON string"),
+    ("os", "null", "'null' is not object or a JSON string (a JSON null"),
 ]
 
 
