@@ -112,6 +112,11 @@ BAD = [
     ("os", "1", "'1' is not object or a JSON string"),
     ("os", "[1]", "'[1]' is not object or a JSON string"),
     ("os", "null", "'null' is not object or a JSON string (a JSON null"),
+    # DuckDB's JSON cast takes a comma before a closing bracket; JSON (and the RECORD lane) not
+    ("doc", '{"a": 1,}', "'{\"a\": 1,}' is no JSON: a comma before a closing bracket"),
+    ("list", "[1, ]", "'[1, ]' is no JSON: a comma before a closing bracket"),
+    ("either", '{"a": [1,\n]}', "'{\"a\": [1,\\n]}' is no JSON: a comma before a closing bracket"),
+    ("os", '{"a": ",]", "b": {},}', '\'{"a": ",]", "b": {},}\' is no JSON: a comma before'),
 ]
 
 
@@ -148,3 +153,32 @@ def test_a_merge_or_an_append_refuses_it_too(bin_path: Path, tmp_path: Path, key
     _refused(done, wrong, "doc", "'[1]' is not object")
     assert _states(done.stdout) == ['{"p":1}']  # no STATE past the last commit
     assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM t") == [(2,)]
+
+
+def test_a_comma_before_a_closing_bracket_in_any_json_column(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    """A property of no type (a JSON column taking any value): `[1,]` is refused as in the
+    object and array columns; `,]` and `,}` inside a string are text and load."""
+    props = {"id": {"type": "integer"}, "any": {}}
+    good = tmp_path / "good.csv"
+    good.write_text('id,any\n1,"["",]"", {""x,}"": 1}]"\n2,"{""a"":[""\\\\"",1]}"\n')
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text('id,any\n3,"1"\n4,"[1,2,]"\n')
+    msgs: list[dict[str, Any]] = [schema("t", props, ["id"])]
+    for n, f in enumerate([good, wrong], 1):
+        encoding = {"format": "csv", "compression": "none"}
+        msgs.append(
+            {"type": "BATCH", "stream": "t", "encoding": encoding, "manifest": [f.as_uri()]}
+        )
+        msgs.append(state({"p": n}))
+    done = run_target(bin_path, tmp_path, lines(*msgs), batch_keep_files=True)
+    assert done.returncode == 65, done.stderr.decode()
+    line = error_line(done)
+    assert (
+        f"BATCH file {wrong} row 3, column any: '[1,2,]' is no JSON: a comma before a closing "
+        f"bracket ({FIX})"
+    ) in line, line
+    assert _states(done.stdout) == ['{"p":1}']
+    got = query(tmp_path / "w.duckdb", 'SELECT id, "any" FROM t ORDER BY id')
+    assert got == [(1, '[",]", {"x,}": 1}]'), (2, '{"a":["\\\\",1]}')]
