@@ -187,29 +187,36 @@ def select_expression(col: Column, src: str, quote: Callable[[str], str], versio
         return _array_expression(col.type, c)
     if col.type.typtype == "c":
         return f"{c}::text"  # a composite's text, as the WAL sends it (row_to_json would nest it)
-    if kind == "decimal":
-        bad = "'NaN', 'Infinity', '-Infinity'" if version >= 140000 else "'NaN'"
-        return f"CASE WHEN {c} IN ({bad}) THEN NULL ELSE {c} END"
-    if kind == "float":
-        return f"CASE WHEN {c} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE {c} END"
     if kind == "money":
         return f"{c}::numeric"
-    if kind == "date":
-        return f"CASE WHEN {c} BETWEEN '0001-01-01' AND '9999-12-31' THEN {c} END"
-    if kind == "timestamptz":
-        return (
-            f"CASE WHEN {c} >= '0001-01-01 00:00:00+00' AND {c} < '10000-01-01 00:00:00+00' "
-            f"THEN {c} END"
-        )
+    held = held_condition(col, c, version)
     if kind == "timestamp":
-        return (
-            f"CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01' THEN {c} AT TIME ZONE 'UTC' END"
-        )
-    if kind == "time":
-        return f"CASE WHEN {c} < '24:00:00' THEN {c} END"
+        return f"CASE WHEN {held} THEN {c} AT TIME ZONE 'UTC' END"
+    if held is not None:
+        return f"CASE WHEN {held} THEN {c} END"
     if kind == "hstore":
         return f"{quote(col.type.schema)}.hstore_to_json({c})"
     return c
+
+
+def held_condition(col: Column, c: str, version: int) -> str | None:
+    """The SQL condition under which the value `c` of `col` has a JSON form (NaN, ±infinity,
+    dates outside 0001..9999 and 24:00:00 have none and become null), or None: every value has."""
+    kind = col.kind
+    if kind == "decimal":
+        bad = "'NaN', 'Infinity', '-Infinity'" if version >= 140000 else "'NaN'"
+        return f"{c} NOT IN ({bad})"
+    if kind == "float":
+        return f"{c} NOT IN ('NaN', 'Infinity', '-Infinity')"
+    if kind == "date":
+        return f"{c} BETWEEN '0001-01-01' AND '9999-12-31'"
+    if kind == "timestamptz":
+        return f"{c} >= '0001-01-01 00:00:00+00' AND {c} < '10000-01-01 00:00:00+00'"
+    if kind == "timestamp":
+        return f"{c} >= '0001-01-01' AND {c} < '10000-01-01'"
+    if kind == "time":
+        return f"{c} < '24:00:00'"
+    return None
 
 
 # In the JSON text of an array: elements JSON cannot hold as numbers, dates outside
