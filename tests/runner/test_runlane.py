@@ -150,3 +150,56 @@ def test_selection_leaves_the_catalog_it_was_given_as_it_was() -> None:
         "metadata": {"inclusion": "available", "selected": False},
     }
 
+
+# ------------------------------------------------------------------ the lane's format
+
+CSV_AND_JSONL = {"capabilities": ["batch"], "batch_formats": ["csv", "jsonl"]}
+JSONL = {"capabilities": ["batch"], "batch_formats": ["jsonl"]}
+
+
+@pytest.mark.parametrize(
+    ("tap", "target", "config", "auto", "on"),
+    [
+        (CSV_AND_JSONL, CSV_AND_JSONL, {}, "csv", "csv"),
+        # csv when both read it, whatever order a side lists its formats in
+        ({**CSV_AND_JSONL, "batch_formats": ["jsonl", "csv"]}, CSV_AND_JSONL, {}, "csv", "csv"),
+        (CSV_AND_JSONL, {**CSV_AND_JSONL, "batch_formats": ["jsonl", "csv"]}, {}, "csv", "csv"),
+        # a tap that writes csv sends no jsonl by auto: to target-jsonl, to nested tables
+        (CSV_AND_JSONL, JSONL, {}, None, "jsonl"),
+        (CSV_AND_JSONL, CSV_AND_JSONL, {"nested": "tables"}, None, "jsonl"),
+        # a tap whose one lane is jsonl keeps it
+        (JSONL, CSV_AND_JSONL, {}, "jsonl", "jsonl"),
+        (JSONL, CSV_AND_JSONL, {"nested": "tables"}, "jsonl", "jsonl"),
+    ],
+)
+def test_the_lane_is_csv_when_both_read_it_and_jsonl_by_auto_only_from_a_jsonl_tap(
+    tap: dict[str, object],
+    target: dict[str, object],
+    config: dict[str, object],
+    auto: str | None,
+    on: str | None,
+) -> None:
+    from tapwell.runner.fast_lane import common_format
+
+    assert common_format(tap, target, config) == auto
+    assert common_format(tap, target, config, guess=True) == on
+
+
+@pytest.mark.parametrize(("lane", "said"), [("auto", None), ("on", "jsonl")])
+def test_tap_csv_into_target_jsonl_takes_record_lines_by_auto_and_jsonl_files_when_on(
+    tmp_path: Path, lane: str, said: str | None
+) -> None:
+    """tap-csv's --about lists csv and jsonl; target-jsonl reads jsonl only."""
+    project = _project(tmp_path)
+    raw = json.loads((project / "tapwell.yml").read_text())
+    raw["integrations"]["one"]["fast_lane"] = lane
+    (project / "tapwell.yml").write_text(json.dumps(raw))
+    result = CliRunner().invoke(cli.main, ["--project", str(project), "run", "one"])
+    assert result.exit_code == 0, result.output
+    log = next((project / "state" / ".runs").glob("*.log")).read_text()
+    if said is None:
+        assert "fast lane:" not in log
+    else:
+        assert f"fast lane: {said} BATCH files through" in log
+    rows = [json.loads(x) for x in (project / "out" / "items.jsonl").read_text().splitlines()]
+    assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
