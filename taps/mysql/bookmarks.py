@@ -20,8 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from tapwell.singer.datetime_rule import parse_date, parse_datetime
 from tapwell.singer.errors import ConfigError
-from tapwell.singer.schema import parse_date, parse_datetime
 
 from .config import MySQLConfig
 from .types import Column
@@ -145,7 +145,7 @@ def _value_problem(col: Column, value: Any) -> str | None:
 
 
 def _iso(text: str, parse: Callable[[str], date]) -> date | None:
-    """`text` read by the record check's rule (tapwell.singer.schema): a form Python's
+    """`text` read by the record check's rule (tapwell.singer.datetime_rule): a form Python's
     fromisoformat reads beyond it (`+0530`, `T00`, `20240131`, `2024-W05-3`) is refused here, not
     compared with the column (the targets would refuse it in the records)."""
     try:

@@ -41,8 +41,9 @@ from tapwell.singer.catalog import (
     catalog_entry,
     standard_metadata,
 )
+from tapwell.singer.datetime_rule import parse_datetime
 from tapwell.singer.errors import ConfigError, SyncError
-from tapwell.singer.schema import parse_datetime, property_format, property_types
+from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import MessageWriter, dumps, loads
 
 if TYPE_CHECKING:

@@ -40,6 +40,7 @@ from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.fraction_digits import FRACTIONS
 from tapwell.singer.messages import (
     ActivateVersionMessage,
     BatchMessage,
@@ -48,7 +49,7 @@ from tapwell.singer.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.singer.schema import FRACTIONS, CheckCode, check_code
+from tapwell.singer.record_check import CheckCode, check_code
 from tapwell.singer.wire import dumps, parse_line, sniff_record
 
 
