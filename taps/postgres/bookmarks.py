@@ -64,7 +64,9 @@ def check_typed(conn: Any, plans: Iterable[StreamPlan], state: dict[str, Any]) -
     the server parses each one first, and a bad one is one line naming it (exit 2)."""
     import psycopg2
 
+    from .connection import server_version
     from .sync_common import bookmark_param
+    from .types import held_condition
 
     bookmarks = state.get("bookmarks") or {}
     for sp in plans:
@@ -79,9 +81,14 @@ def check_typed(conn: Any, plans: Iterable[StreamPlan], state: dict[str, Any]) -
                 if isinstance(mark.get(key), dict) and name in mark[key]:
                     values.append((f"{key}.{name}", name, mark[key][name]))
         for where, column, value in values:
+            held = held_condition(sp.column(column), "b.v", server_version(conn))
             try:
                 with conn.cursor() as cur:
-                    cur.execute(f"SELECT {sp.cast(column)}", (bookmark_param(value),))
+                    cur.execute(
+                        f"SELECT {held or 'true'} FROM (SELECT {sp.cast(column)} AS v) AS b",
+                        (bookmark_param(value),),
+                    )
+                    passable = cur.fetchone()[0] is not False
                 conn.rollback()
             except psycopg2.DataError as exc:
                 conn.rollback()
@@ -91,3 +98,10 @@ def check_typed(conn: Any, plans: Iterable[StreamPlan], state: dict[str, Any]) -
                     f"of column {column!r} ({sp.column(column).sql_datatype}: {why}); correct it, or "
                     f"remove bookmarks.{sp.tap_stream_id} from the state to sync the stream from the start"
                 ) from None
+            if where == "replication_key_value" and not passable:
+                raise ConfigError(
+                    f"state: bookmarks.{sp.tap_stream_id}.{where} is {json_text(value)}, a value no "
+                    f"later row of column {column!r} passes (its records give it as null), so no new "
+                    f"row would be synced; set it to the column's last real value, or remove "
+                    f"bookmarks.{sp.tap_stream_id} from the state to sync the stream from the start"
+                )

@@ -19,7 +19,7 @@ from tapwell.sdk.sql_tap import (
 from .config import PgConfig
 from .connection import connect, quote
 from .discovery import Table
-from .types import Column, select_expression
+from .types import Column, held_condition, select_expression
 
 SRC = "_tw_src"  # table alias in the record query (names a user's column is unlikely to have)
 ROW = "_tw_row"
@@ -38,19 +38,35 @@ class StreamPlan(SqlStreamPlan[Table, Column]):
         return f"{quote(self.table.schema)}.{quote(self.table.name)}"
 
     def record_sql(
-        self, version: int, extra: list[str], columns: list[Column] | None = None
+        self,
+        version: int,
+        extra: list[str],
+        columns: list[Column] | None = None,
+        *,
+        held_only: bool = False,
     ) -> str:
         """SELECT of the record JSON text (of `columns`, default all selected), then each of
         `extra` (the bookmark values) as JSON text, from the table aliased SRC; the caller adds
-        WHERE and ORDER BY."""
+        WHERE and ORDER BY. `held_only` (a replication key): an `extra` value the record gives
+        as null (NaN, infinity, 24:00:00: they sort after every real value) is NULL, so it is
+        never bookmarked and rows written after it are still synced."""
         exprs = ", ".join(
             f"{select_expression(c, SRC, quote, version)} AS {quote(c.name)}"
             for c in (self.columns if columns is None else columns)
         )
-        tail = "".join(f", to_json({SRC}.{quote(x)})::text" for x in extra)
+        tail = "".join(f", {self._bookmark_sql(x, version, held_only)}" for x in extra)
         return (
             f"SELECT row_to_json({ROW})::text{tail} FROM {self.from_sql} AS {SRC} "
             f"CROSS JOIN LATERAL (SELECT {exprs}) AS {ROW}"
+        )
+
+    def _bookmark_sql(self, name: str, version: int, held_only: bool) -> str:
+        c = f"{SRC}.{quote(name)}"
+        held = held_condition(self.column(name), c, version) if held_only else None
+        return (
+            f"to_json({c})::text"
+            if held is None
+            else f"to_json(CASE WHEN {held} THEN {c} END)::text"
         )
 
     def cast(self, name: str) -> str:

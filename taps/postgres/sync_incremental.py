@@ -35,7 +35,7 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
     ctx.emit_state()
 
     begin_snapshot(ctx)
-    sql = sp.record_sql(server_version(ctx.conn), [rkey])
+    sql = sp.record_sql(server_version(ctx.conn), [rkey], held_only=True)
     params = []
     if start is not None:
         sql += f" WHERE {SRC}.{quote(rkey)} >= {sp.cast(rkey)}"

@@ -178,41 +178,53 @@ def is_supported(col: Column) -> bool:
 def select_expression(col: Column, src: str, quote: Callable[[str], str], version: int) -> str:
     """The SQL giving a column's value in the form `row_to_json` writes exactly.
 
-    `src` is the quoted table alias. NaN and infinite numbers, and dates outside 0001..9999
-    (BC, year 10000+, ±infinity), become NULL; timestamp without time zone is read as UTC."""
+    `src` is the quoted table alias. NaN and infinite numbers, dates outside 0001..9999
+    (BC, year 10000+, ±infinity) and the time 24:00:00 become NULL; timestamp without time zone
+    is read as UTC."""
     c = f"{src}.{quote(col.name)}"
     kind = col.kind
     if kind == "array":
         return _array_expression(col.type, c)
     if col.type.typtype == "c":
         return f"{c}::text"  # a composite's text, as the WAL sends it (row_to_json would nest it)
-    if kind == "decimal":
-        bad = "'NaN', 'Infinity', '-Infinity'" if version >= 140000 else "'NaN'"
-        return f"CASE WHEN {c} IN ({bad}) THEN NULL ELSE {c} END"
-    if kind == "float":
-        return f"CASE WHEN {c} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE {c} END"
     if kind == "money":
         return f"{c}::numeric"
-    if kind == "date":
-        return f"CASE WHEN {c} BETWEEN '0001-01-01' AND '9999-12-31' THEN {c} END"
-    if kind == "timestamptz":
-        return (
-            f"CASE WHEN {c} >= '0001-01-01 00:00:00+00' AND {c} < '10000-01-01 00:00:00+00' "
-            f"THEN {c} END"
-        )
+    held = held_condition(col, c, version)
     if kind == "timestamp":
-        return (
-            f"CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01' THEN {c} AT TIME ZONE 'UTC' END"
-        )
+        return f"CASE WHEN {held} THEN {c} AT TIME ZONE 'UTC' END"
+    if held is not None:
+        return f"CASE WHEN {held} THEN {c} END"
     if kind == "hstore":
         return f"{quote(col.type.schema)}.hstore_to_json({c})"
     return c
 
 
-# In the JSON text of an array: elements JSON cannot hold as numbers, and dates outside
-# 0001..9999 (BC, year 10000+, ±infinity); each becomes null, at any depth.
+def held_condition(col: Column, c: str, version: int) -> str | None:
+    """The SQL condition under which the value `c` of `col` has a JSON form (NaN, ±infinity,
+    dates outside 0001..9999 and 24:00:00 have none and become null), or None: every value has."""
+    kind = col.kind
+    if kind == "decimal":
+        bad = "'NaN', 'Infinity', '-Infinity'" if version >= 140000 else "'NaN'"
+        return f"{c} NOT IN ({bad})"
+    if kind == "float":
+        return f"{c} NOT IN ('NaN', 'Infinity', '-Infinity')"
+    if kind == "date":
+        return f"{c} BETWEEN '0001-01-01' AND '9999-12-31'"
+    if kind == "timestamptz":
+        return f"{c} >= '0001-01-01 00:00:00+00' AND {c} < '10000-01-01 00:00:00+00'"
+    if kind == "timestamp":
+        return f"{c} >= '0001-01-01' AND {c} < '10000-01-01'"
+    if kind == "time":
+        return f"{c} < '24:00:00'"
+    return None
+
+
+# In the JSON text of an array: elements JSON cannot hold as numbers, dates outside
+# 0001..9999 (BC, year 10000+, ±infinity) and the time 24:00:00 (which `format: time` and the
+# targets' time types refuse); each becomes null, at any depth.
 _NOT_FINITE_JSON = r'"(NaN|-?Infinity)"'
 _OUT_OF_RANGE_JSON = r'"(-?infinity|[^"]* BC|[0-9]{5,}[^"]*)"'
+_END_OF_DAY_JSON = r'"24:00:00"'
 
 
 def _array_expression(t: PgType, c: str) -> str:
@@ -229,6 +241,8 @@ def _array_expression(t: PgType, c: str) -> str:
     bad = {"decimal": _NOT_FINITE_JSON, "float": _NOT_FINITE_JSON}.get(kind)
     if kind in ("date", "timestamp", "timestamptz"):
         bad = _OUT_OF_RANGE_JSON
+    if kind == "time":
+        bad = _END_OF_DAY_JSON
     if bad is None:
         return c
     return f"regexp_replace(to_json({c})::text, '{bad}', 'null', 'g')::json"
@@ -288,6 +302,10 @@ def _timestamp(text: str, offset: str = "+00:00") -> Any:
     return base
 
 
+def _time(text: str) -> Any:
+    return None if text.startswith("24") else text  # 24:00:00, the only hour past 23
+
+
 def _timestamptz(text: str) -> Any:
     return _timestamp(text, "")
 
@@ -303,6 +321,7 @@ _SCALAR: dict[str, Callable[[str], Any]] = {
     "money": _money,
     "bool": lambda text: text == "t",
     "date": _date,
+    "time": _time,
     "timestamp": _timestamp,
     "timestamptz": _timestamptz,
     "json": _json,
