@@ -7,7 +7,8 @@ weighs on each alike.
 
 Each run loads into a fresh file with the bench's settings (`--set KEY=JSON` adds one) and is
 checked exactly as bench.embedded checks it (row count, sum of amount, NULL and '' notes, the
-latest instant). `--without amount,payload` loads the same stream without those properties
+latest instant). `--set-for NAME:KEY=JSON` gives one target a setting of its own, so one binary
+named twice compares two settings. `--without amount,payload` loads the same stream without those properties
 (written once beside it; then the row count and the notes are checked): a stream with no
 number and no JSON document column, which the raw lane takes without looking for long digit
 runs (raw.Plan.digits). `--plain amount` loads it with those properties' multipleOf and
@@ -119,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--target", action="append", required=True, help="NAME=path/to/target-duckdb")
     p.add_argument("--set", action="append", default=[], help="a target setting, KEY=JSON")
+    p.add_argument(
+        "--set-for",
+        action="append",
+        default=[],
+        help="a setting of one target, NAME:KEY=JSON (a target may be named twice with one binary)",
+    )
     p.add_argument("--without", default="", help="properties to take out, a,b")
     p.add_argument("--plain", default="", help="properties made plain numbers, a,b")
     args = p.parse_args(argv)
@@ -131,12 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         singer = plain(singer, plains)
         dropped += plains  # checked as a stream `without` them (rows and notes)
     settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
+    own: dict[str, dict[str, object]] = {}
+    for item in args.set_for:
+        name, _, setting = item.partition(":")
+        key, _, value = setting.partition("=")
+        own.setdefault(name, {})[key] = json.loads(value)
     targets = [t.split("=", 1) for t in args.target]
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in targets}
     before = os.getloadavg()
     for r in range(args.rounds):
         for name, binary in targets if r % 2 == 0 else reversed(targets):
-            runs[name].append(run_once(binary, singer, args.rows, settings, not dropped))
+            mine = settings | own.get(name, {})
+            runs[name].append(run_once(binary, singer, args.rows, mine, not dropped))
             cpu, wall, rss = runs[name][-1]
             print(
                 f"round {r + 1} {name}: {cpu:.2f} CPU s, {wall:.2f} s wall, {rss:.0f} MB",

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = [line for line in f if line.startswith(b'{"type":"RECORD"')]
     batches = [lines[i : i + BATCH] for i in range(0, len(lines), BATCH)]
     first = next(iter(named.values()))
-    tables = [raw.lines_table(b, first)[::2] for b in batches]  # (table, lone)
+    # (table, lone), each batch's lines as one chunk of whole lines (raw.lines_table)
+    tables = [raw.lines_table([(b"".join(b), len(b))], first)[::2] for b in batches]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {int(args.threads)}")

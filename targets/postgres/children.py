@@ -97,26 +97,28 @@ def _old_json_columns(
     return old
 
 
-def leftovers(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> None:
+def leftovers(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> list[str]:
     """A stream loaded with `nested: json` whose child tables or flattened columns a load with
-    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them."""
-    if spec.name in loader.said:
-        return
+    `nested: tables` left: kept, no longer filled, said once a run with the SQL that drops them.
+    Returns the flattened columns left on its table: an upserted row holds NULL there (merge.py),
+    as a row `nested: tables` loads holds NULL in the JSON columns `json` left (`_clear`)."""
     schema, name = ddl.target_of(spec.name, loader.config)
     try:
         root = nested.plan(name, spec.schema, spec.key_properties, loader.config.nested_max_depth)
     except nested.NestedSchemaError:
-        return
+        return []
     flat = nested.flattened_columns(root)
     if not root.children and not flat:
-        return
+        return []
     existing = ddl.existing_columns(cur, schema, name)
     old_columns = [c for c in flat if c in existing]
+    if spec.name in loader.said:
+        return old_columns
     old_tables = [
         t.name for t in list(root.walk())[1:] if ddl.existing_columns(cur, schema, t.name)
     ]
     if not old_columns and not old_tables:
-        return
+        return old_columns
     loader.said.add(spec.name)
     drop = []
     if old_tables:
@@ -132,6 +134,7 @@ def leftovers(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> None:
     LOG.warning(
         nested.switched_to_json(spec.name, f"{schema}.{name}", tables, old_columns, "; ".join(drop))
     )
+    return old_columns
 
 
 _V = re.compile(r"\bv\b")

@@ -39,7 +39,7 @@ from tapwell.singer.schema import FRACTIONS
 from . import ddl
 from .connection import CHARACTER_NOT_IN_REPERTOIRE, UNTRANSLATABLE_CHARACTER, sqlstate, value_fix
 from .kinds import text_checks_of
-from .steps import ColumnCheck, NumberScan, checks_of
+from .steps import ColumnCheck, NumberScan, checks_of, not_null_of
 from .types import family
 
 LOG = logging.getLogger("target-postgres")
@@ -88,7 +88,8 @@ def _load_file(
         **checks_of(schema, props, cols, table.columns),
         **text_checks_of(schema, props, cols, table.columns),
     }
-    scan = NumberScan(checks) if checks else None
+    not_null = not_null_of(schema, props, cols)
+    scan = NumberScan(checks, not_null) if checks or not_null else None
     direct = merge and not deletes and table.direct and sorted(table.keys) == table.pk
     if direct and _direct(loader, cur, batch, table, path, gz, cols, scan):
         return
@@ -390,7 +391,8 @@ def _copy_problem(exc: Any, path: str, gz: bool) -> str:
     message = message.removeprefix("ERROR:").strip().replace("\r", "\\r").replace("\n", "\\n")
     message += _copy_fix(exc)
     context = getattr(diag, "context", None) or ""
-    m = re.search(r"line (\d+)(?:, column ([^:]+))?", context)
+    # COPY's own line: a type's input may put its own first (jsonb's `JSON data, line 1: x`)
+    m = re.search(r"^COPY .*?, line (\d+)(?:, column ([^:]+))?", context, re.M)
     if m is None:
         return f"BATCH file {path}: {message}"
     where = f"BATCH file {path} row {_logical_row(path, gz, int(m.group(1)))}"

@@ -11,7 +11,9 @@ takes, beside the number columns (steps.py) and by the same look (steps.NumberSc
   true/false/yes/no/on/off; JSON has only `true` and `false` (tap_batch writes them so);
 - an object or array property (a jsonb column): the input reads any JSON value, so `1`, `"x"`,
   `null` (a JSON null where the RECORD lane's null is SQL NULL) or `[1]` in an object property
-  would load; the document's kind is its first character past JSON's blanks;
+  would load; the document's kind is its first character past JSON's blanks. A property that
+  also admits a string takes a JSON string (`"x"`, its JSON quotes written: tap_batch, tap-csv)
+  as the RECORD lane does, and `1` or `true` there are refused as they are on it;
 - a bytea column: the input also reads PostgreSQL's escape format (`abc` as the bytes a, b, c);
   the RECORD lane takes only the hex text `\\x...` (encode._as_bytea).
 
@@ -49,6 +51,8 @@ JSON_BLANKS = " \t\n\r"
 # a document's kind by its first character
 _KIND_OF = {"{": "object", "[": "array", '"': "string", "t": "boolean", "f": "boolean"}
 _KIND_OF.update({"n": "null", "-": "number"} | {d: "number" for d in "0123456789"})
+# a document's first character inside the csv field's quotes (a JSON string's quote doubled)
+_STARTS = {"object": b"{", "array": rb"\[", "string": b'""'}
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,8 @@ def _check(prop: dict[str, Any], sqltype: str) -> TextCheck | None:
         return TextCheck(_bare_or_quoted(PLAIN[fmt]), test)
     if real == {"boolean"}:
         return TextCheck(rb'(?:true|false|"true"|"false")', _boolean)
-    if real and real <= {"object", "array"}:
-        starts = b"".join(b"{" if kind == "object" else rb"\[" for kind in sorted(real))
-        head = rb'"[%s]' % starts
+    if real & {"object", "array"} and real <= {"object", "array", "string"}:
+        head = rb'"(?:%s)' % b"|".join(_STARTS[kind] for kind in sorted(real))
         return TextCheck(head + _QUOTED_TEXT, _document(real), head)
     if sqltype == "bytea":
         return TextCheck(_bare_or_quoted(rb"\\x[0-9a-fA-F]*+"), _bytea)

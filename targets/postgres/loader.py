@@ -52,6 +52,9 @@ class Table:
     nul: Nul = field(default_factory=Nul)  # what its NUL characters become, and how many
     how: StreamSettings = field(default_factory=StreamSettings)  # its load_method, hard_delete
     unchanged: bool = False  # its records may list `_sdc_unchanged` columns (merge.py)
+    # the flattened columns `nested: tables` left, which `json` no longer fills: NULL in an
+    # upserted row (merge.merge_staged), never the stale value (children.leftovers)
+    cleared: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> sql.Identifier:
@@ -98,8 +101,9 @@ class PostgresLoader:
                 if self.config.tables_for(spec.name, spec.schema):
                     self.nested[spec.name] = children.prepare(self, cur, spec)
                 else:
-                    children.leftovers(self, cur, spec)
+                    left = children.leftovers(self, cur, spec)
                     self.tables[spec.name] = self._prepare(cur, spec)
+                    self.tables[spec.name].cleared = left
             self.conn.commit()
         self.streamer.said_abandoned(
             dropped, f"a SCHEMA of stream {spec.name!r} came in its middle"

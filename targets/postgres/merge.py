@@ -3,7 +3,11 @@ temporary staging table and merge; the stored values of `_sdc_unchanged` columns
 
 Upserts merge with `INSERT ... ON CONFLICT` on the primary key (or delete-then-insert when the
 table has no matching key); duplicates inside a batch are resolved before the COPY, the last
-record winning. Append-only streams COPY straight into their table.
+record winning. Append-only streams COPY straight into their table. Either merge keeps the
+stored value of a column no property of the current SCHEMA names (a property a re-sent SCHEMA
+dropped: the source stopped sending it, and NULL would claim a value it never sent), except the
+flattened columns a switch from `nested: tables` to `json` left (Table.cleared), which an
+upserted row holds NULL in: their stored value is stale, the source sends it in the JSON column.
 
 `_sdc_unchanged` (tap-postgres's LOG_BASED records: unchanged TOASTed values left out, their
 property names listed) is no column of the table: a stream whose schema has it is always staged,
@@ -249,13 +253,13 @@ def merge_staged(cur: Any, table: Table, cols: list[str], merge: bool, deletes: 
                 ).format(target, STAGE, match)
             )
         live = sql.SQL(" WHERE _sdc_deleted_at IS NULL")
+    cleared = [c for c in table.cleared if c not in cols]
     if merge and sorted(keys) == table.pk:
         rest = [c for c in cols if c not in keys]
+        sets = [sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest]
+        sets += [sql.SQL("{} = NULL").format(ddl.ident(c)) for c in cleared]
         action = (
-            sql.SQL("DO NOTHING")
-            if not rest
-            else sql.SQL("DO UPDATE SET ")
-            + sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=ddl.ident(c)) for c in rest)
+            sql.SQL("DO UPDATE SET ") + sql.SQL(", ").join(sets) if sets else sql.SQL("DO NOTHING")
         )
         cur.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}{} ON CONFLICT ({}) {}").format(
@@ -264,6 +268,18 @@ def merge_staged(cur: Any, table: Table, cols: list[str], merge: bool, deletes: 
         )
         return
     if merge:
+        kept = [c for c in table.columns if c not in cols and c not in cleared]
+        kept = [c for c in kept if c not in keys and c != "_sdc_deleted_at"]
+        if kept:  # the stored values of the columns the load does not fill, by key
+            cur.execute(
+                sql.SQL("UPDATE {} AS s SET {} FROM {} AS t WHERE {}").format(
+                    STAGE,
+                    sql.SQL(", ").join(sql.SQL("{c} = t.{c}").format(c=ddl.ident(c)) for c in kept),
+                    target,
+                    match,
+                )
+            )
+            quoted = ddl.idents([*cols, *kept])
         cur.execute(
             sql.SQL("DELETE FROM {} AS t USING {} AS s WHERE {}").format(target, STAGE, match)
         )

@@ -28,6 +28,10 @@ values tested exactly: the shape, then the step as Decimals with the RECORD lane
 integer column marks the piece, which is read closer once more to write such texts as digits. A
 step that is no 10^-k (multipleOf 0.25, or 5 on an integer) has no plain text: every row of such
 a file is read closer, so the lane refuses what the RECORD lane refuses.
+
+By the same look a column whose property does not admit null (`not_null_of`) is held to a value:
+NULL (the unquoted empty field; '' is `""`) there is refused as the RECORD lane refuses a null,
+where COPY would store NULL.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ INTEGER_BITS = {"smallint": 15, "integer": 31, "bigint": 63}
 _ANY = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^,"\n]*+)'
 _WHOLE = rb"-?+[0-9]++"
 FIELD_END = rb"(?=[,\n]|\r\n|\Z)"  # where a field ends
+NOT_EMPTY = rb"(?![,\n]|\r\n|\Z)"  # a field that is not NULL (the unquoted empty field)
+NULL_PROBLEM = "is NULL (the unquoted empty field) but the schema does not allow null"
 _JSON = rb"-?+[0-9]++(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+"
 
 
@@ -170,6 +176,17 @@ def checks_of(
     return out
 
 
+def not_null_of(schema: dict[str, Any], props: dict[str, str], cols: list[str]) -> set[int]:
+    """The columns among `cols` whose property names its types without null: NULL there is
+    refused, as the RECORD lane refuses a null (a property with no type admits anything)."""
+    out = set()
+    for i, col in enumerate(cols):
+        kinds = property_types(schema.get(props.get(col, col)) or {})
+        if kinds and "null" not in kinds:
+            out.add(i)
+    return out
+
+
 def _what(whole: bool, sqltype: str) -> str:
     """What a refused text is not, in the words of target-duckdb's lane."""
     base = family(sqltype)
@@ -204,13 +221,18 @@ class NumberScan:
     """Looks through pieces of one file for a value of a checked column (a number's, or another
     kind's: kinds.py) that the RECORD lane refuses."""
 
-    def __init__(self, checks: dict[int, ColumnCheck]) -> None:
+    def __init__(
+        self, checks: dict[int, ColumnCheck], not_null: set[int] | frozenset[int] = frozenset()
+    ) -> None:
         self.checks = checks
-        self._last = max(checks)
+        self.not_null = frozenset(not_null)  # columns where NULL is refused (not_null_of)
+        self._last = max(checks.keys() | self.not_null)
         fields = []
         for i in range(self._last + 1):
             check = checks.get(i)
-            fields.append(_ANY if check is None else check.field(i == self._last))
+            last = i == self._last
+            field = (_ANY + (FIELD_END if last else b"")) if check is None else check.field(last)
+            fields.append(NOT_EMPTY + field if i in self.not_null else field)
         # the row's checked values all plain
         plain_row = b",".join(fields)
         self._plain = re.compile(plain_row)
@@ -269,7 +291,11 @@ class NumberScan:
         the RECORD lane would refuse, if any."""
         self.closer += 1
         for index, text, _, _ in self._numbers(piece, row):
-            check = self.checks[index]
+            if text is None:
+                return row, index, NULL_PROBLEM
+            check = self.checks.get(index)
+            if check is None:
+                continue
             problem = check.problem(text)
             if problem is not None:
                 return row, index, problem
@@ -281,15 +307,18 @@ class NumberScan:
         """(start, end, digits) of each integer column's field of the row that spells a whole
         number otherwise than with digits (first_off refused every other text)."""
         for index, text, start, end in self._numbers(piece, row):
-            check = self.checks[index]
+            check = self.checks.get(index)
+            if text is None or check is None:
+                continue
             if isinstance(check, Check) and check.bits and _DIGITS.fullmatch(text) is None:
                 digits = check.digits(text)
                 if digits is not None:  # pragma: no branch - first_off refused the others
                     yield start, end, digits.encode()
 
-    def _numbers(self, piece: bytes, row: int) -> Iterator[tuple[int, str, int, int]]:
+    def _numbers(self, piece: bytes, row: int) -> Iterator[tuple[int, str | None, int, int]]:
         """(column index, text unquoted, field start, field end) of each non-empty checked field
-        of the row at `row`, up to its last checked column."""
+        of the row at `row`, up to its last checked column, and (index, None, ...) of a NULL
+        where it is refused (`not_null`)."""
         stop = row_end(piece, row)
         at = row
         for index in range(self._last + 1):
@@ -304,9 +333,11 @@ class NumberScan:
                 if raw[:1] == b'"':
                     raw = raw[1:-1].replace(b'""', b'"')
                 yield index, raw.decode("utf-8", "replace"), at, end
+            elif not raw and index in self.not_null:
+                yield index, None, at, end
             if piece[after : after + 1] != b",":
                 break
             at = after + 1
 
 
-__all__ = ["Check", "Checks", "ColumnCheck", "NumberScan", "checks_of"]
+__all__ = ["Check", "Checks", "ColumnCheck", "NumberScan", "checks_of", "not_null_of"]

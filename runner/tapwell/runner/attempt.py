@@ -146,11 +146,13 @@ def tap_command(
     state: dict[str, Any] | None,
     tmp: str,
     say: Callable[[str], None] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> list[str]:
-    """The tap's command line: its config, the prepared catalog (with the flag it knows) and
-    the state to start from, each a private file in `tmp`."""
+    """The tap's command line: its config, the prepared catalog (with the flag it knows; given,
+    or prepared here) and the state to start from, each a private file in `tmp`."""
     cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", config)]
-    catalog = prepared_catalog(project, integration)
+    if catalog is None:
+        catalog = prepared_catalog(project, integration)
     if catalog is not None:
         flag = catalog_flag(project, integration.tap, tap_argv, say)
         cmd += [flag, write_private(tmp, "catalog.json", catalog)]
@@ -193,7 +195,9 @@ def run_attempt(
         if spool is not None:
             fmt = tap_conf["batch_config"]["encoding"]["format"]
             (settings.record or sink)(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
-        tap_cmd = tap_command(project, integration, tap_argv, tap_conf, state, tmp, sink)
+        tap_cmd = tap_command(
+            project, integration, tap_argv, tap_conf, state, tmp, sink, settings.catalog
+        )
         target_cmd = [
             *target_argv,
             "--config",

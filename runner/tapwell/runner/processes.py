@@ -38,8 +38,10 @@ class AttemptSettings:
     """How an attempt runs, whatever its shape (tap | target, or a fan-out): the run it belongs
     to, where its log lines and progress lines go, when a silent attempt is stopped, the
     integration's lock (held by the caller: the connectors inherit it, tapwell.runner.guard),
-    `on_spawn(role, pid)`, told of each process started (the run's stage sampler), and `record`,
-    where lines for the run log alone go (default: `sink`)."""
+    `on_spawn(role, pid)`, told of each process started (the run's stage sampler), `record`,
+    where lines for the run log alone go (default: `sink`), and `catalog`, the prepared catalog
+    when the caller has it already (tapwell.runner.attempt.prepared_catalog; else each attempt
+    prepares it: for 500 streams that took as long as the rest of the run's start)."""
 
     run_id: str | None
     sink: Sink
@@ -49,6 +51,7 @@ class AttemptSettings:
     lock: RunLock | None = None
     on_spawn: Callable[[str, int], None] | None = None
     record: Sink | None = None  # the run log alone (figures the terminal need not show)
+    catalog: dict[str, Any] | None = None
 
 
 # our executables and the extra of tapwell each needs (pyproject.toml's optional-dependencies)

@@ -17,6 +17,9 @@ leave numbers, booleans and datetimes bare), NULL an unquoted empty field, so ''
 and tabs, newlines and backslashes are plain characters inside the quotes. A value is written as its JSON
 text would carry it (decimals with every digit, timestamps with offset and microseconds, JSON
 documents as their text), so the target parses each column from the text as it would the RECORD.
+A column the targets keep as JSON (its property admits an object or an array, or any value) holds
+every value's JSON text: a string there is written with its JSON quotes (`"x"`, `"{}"`), so the
+target tells it from a document as the RECORD line does (`BatchFile(..., properties=)`).
 
 Storage is a seam (`Storage`): local folders (`file://`) today; an object store is another class
 with `open_new` and `url`, chosen by the root's scheme in `storage_for`.
@@ -28,7 +31,7 @@ import base64
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -39,12 +42,22 @@ import orjson
 
 from tapwell.singer.codegen import execute
 from tapwell.singer.errors import ConfigError
+from tapwell.singer.schema import logical_type
+from tapwell.singer.wire import dumps as json_dumps
 
 FORMATS = ("jsonl", "csv")
 COMPRESSIONS = ("none", "gzip")
 DEFAULT_BATCH_SIZE = 100_000
 
-__all__ = ["BatchConfig", "BatchFile", "LocalStorage", "csv_text", "parse_batch_config"]
+__all__ = [
+    "BatchConfig",
+    "BatchFile",
+    "LocalStorage",
+    "csv_text",
+    "json_columns",
+    "json_text",
+    "parse_batch_config",
+]
 
 
 class Storage(Protocol):
@@ -196,8 +209,8 @@ _CSV: dict[type, Callable[[Any], str]] = {
     clock_time: clock_time.isoformat,
     timedelta: str,
     bytes: lambda v: base64.b64encode(v).decode("ascii"),
-    dict: lambda v: orjson.dumps(v).decode(),
-    list: lambda v: orjson.dumps(v).decode(),
+    dict: lambda v: json_dumps(v).decode(),  # as the RECORD line: a Decimal inside exact
+    list: lambda v: json_dumps(v).decode(),
 }
 
 
@@ -213,6 +226,26 @@ def csv_text(value: Any) -> str | None:
     return conv(value)
 
 
+def json_text(value: Any) -> str | None:
+    """A value of a JSON column (`json_columns`) as its csv field's text: its JSON text as the
+    RECORD line carries it, a string with its quotes (None stays None)."""
+    if value is None:
+        return None
+    if type(value) is orjson.Fragment:
+        return _compact(orjson.dumps(value).decode())
+    return json_dumps(value).decode()
+
+
+def json_columns(properties: Mapping[str, Any]) -> frozenset[str]:
+    """The properties the targets keep in a JSON column (tapwell.singer.schema.logical_type):
+    one admitting an object or an array, or any value."""
+    return frozenset(
+        name
+        for name, prop in properties.items()
+        if isinstance(prop, dict) and logical_type(prop).kind == "json"
+    )
+
+
 def csv_line(fields: Sequence[str | None]) -> bytes:
     """One csv line: every value quoted (a quote doubled), None as the unquoted empty field."""
     return (
@@ -225,14 +258,25 @@ def _quoted(value: Any) -> str:
     return '"' + text.replace('"', '""') + '"'  # type: ignore[union-attr]
 
 
-def compile_csv_row(columns: Sequence[str]) -> Callable[[dict[str, Any]], str]:
+def _json_quoted(value: Any) -> str:
+    return '"' + json_text(value).replace('"', '""') + '"'  # type: ignore[union-attr]
+
+
+def compile_csv_row(
+    columns: Sequence[str], json: Iterable[str] = ()
+) -> Callable[[dict[str, Any]], str]:
     """A function from a record dict to its csv line, compiled once per file: one expression per
-    column, a string (the common case) quoted inline, other values through csv_text. Column
-    names appear only as values in the namespace, never in the source text."""
-    ns: dict[str, Any] = {"q": _quoted}
+    column, a string (the common case) quoted inline, other values through csv_text; a column
+    in `json` (json_columns) holds every value's JSON text (json_text). Column names appear only
+    as values in the namespace, never in the source text."""
+    ns: dict[str, Any] = {"q": _quoted, "j": _json_quoted}
     parts = []
+    json = frozenset(json)
     for i, name in enumerate(columns):
         ns[f"k{i}"] = name
+        if name in json:
+            parts.append(f"('' if (x{i} := r[k{i}]) is None else j(x{i}))")
+            continue
         parts.append(
             f"('' if (x{i} := r[k{i}]) is None else "
             f"('\"' + x{i}.replace('\"', '\"\"') + '\"' if type(x{i}) is str else q(x{i})))"
@@ -245,9 +289,22 @@ def compile_csv_row(columns: Sequence[str]) -> Callable[[dict[str, Any]], str]:
 
 
 class BatchFile:
-    """One BATCH file being written: rows (as record dicts) in, the file's URL out on close."""
+    """One BATCH file being written: rows (as record dicts) in, the file's URL out on close.
 
-    def __init__(self, cfg: BatchConfig, storage: Storage, name: str, columns: Sequence[str]):
+    `properties` (the stream's schema properties) tells a csv file which columns the targets
+    keep as JSON (json_columns): a string there is written as its JSON text, as the RECORD line
+    carries it. Without them a csv file writes every string as it is, which is right only when
+    no column admits both a string and a document (a target reads `x` as no JSON, `{}` as the
+    document where the record held the string)."""
+
+    def __init__(
+        self,
+        cfg: BatchConfig,
+        storage: Storage,
+        name: str,
+        columns: Sequence[str],
+        properties: Mapping[str, Any] | None = None,
+    ):
         self.raw, self.url = storage.open_new(name + cfg.suffix)
         import gzip  # here: only a gzip lane needs it (start-up of every tap)
 
@@ -263,7 +320,7 @@ class BatchFile:
         self.bytes = 0  # written by write_lines
         if self.format == "csv":
             self.f.write(csv_line(self.columns))
-            self.csv_row = compile_csv_row(self.columns)
+            self.csv_row = compile_csv_row(self.columns, json_columns(properties or {}))
 
     def write(self, records: Sequence[dict[str, Any]], dumps: Callable[[Any], bytes]) -> None:
         """`records` as lines; `dumps` is the tap's exact JSON encoder (jsonl)."""

@@ -2,8 +2,10 @@
 lane takes (targets/duckdb/files.py, `_document`): `1`, `"x"`, `null` or `[1]` in an object
 column and `{}` in an array column loaded, where a RECORD line with such a value is refused in one
 line; now the file's usual line naming the stream, file, row and column, exit 65, no STATE past
-the last commit. A property that also admits a string keeps a text that is no such document as
-the RECORD lane keeps the string (its JSON text)."""
+the last commit. A property that also admits a string takes a JSON string (`"x"`: its JSON quotes
+written, as tapwell.sdk.tap_batch and tap-csv write a string there) and keeps it as the RECORD lane
+keeps the string; a text that is no JSON there is refused (it loaded as a string, so a string
+written with its quotes loaded as the string of its JSON text)."""
 
 from __future__ import annotations
 
@@ -55,10 +57,10 @@ def _states(stdout: bytes) -> list[str]:
 def test_documents_load_as_the_record_lane_loads_them(bin_path: Path, tmp_path: Path) -> None:
     rows = [
         GOOD,
-        [' {"a": [null]}', "[]", "[1, 2]", "just text"],
-        ["{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', "[1]"],
+        [' {"a": [null]}', "[]", "[1, 2]", '"just text"'],
+        ["{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', '"[1]"'],
         ["", "", "[]", ""],
-        ["\t{}", "[null]", "{}", "1"],
+        ["\t{}", "[null]", "{}", '"1"'],
     ]
     done = _run(bin_path, tmp_path, [_file(tmp_path / "f.csv", rows)])
     assert done.returncode == 0, done.stderr.decode()
@@ -66,7 +68,13 @@ def test_documents_load_as_the_record_lane_loads_them(bin_path: Path, tmp_path: 
     assert got == [
         (1, '{"a": 1}', "[1]", "{}", '{"b": 2}'),
         (2, ' {"a": [null]}', "[]", "[1, 2]", '"just text"'),
-        (3, "{}", '[{"a": 1}]', '{"x":\n"two,\\nlines"}', '"[1]"'),  # an array is no os value
+        (
+            3,
+            "{}",
+            '[{"a": 1}]',
+            '{"x":\n"two,\\nlines"}',
+            '"[1]"',
+        ),  # the string "[1]", its JSON quotes written
         (4, None, None, "[]", None),
         (5, "\t{}", "[null]", "{}", '"1"'),
     ]
@@ -100,6 +108,15 @@ BAD = [
     ("list", "-1.5", "'-1.5' is not array"),
     ("either", '"x"', "'\"x\"' is not array or object"),
     ("either", "null", "'null' is not array or object (a JSON null"),
+    ("os", "just text", "'just text' is not object or a JSON string"),
+    ("os", "1", "'1' is not object or a JSON string"),
+    ("os", "[1]", "'[1]' is not object or a JSON string"),
+    ("os", "null", "'null' is not object or a JSON string (a JSON null"),
+    # DuckDB's JSON cast takes a comma before a closing bracket; JSON (and the RECORD lane) not
+    ("doc", '{"a": 1,}', "'{\"a\": 1,}' is no JSON: a comma before a closing bracket"),
+    ("list", "[1, ]", "'[1, ]' is no JSON: a comma before a closing bracket"),
+    ("either", '{"a": [1,\n]}', "'{\"a\": [1,\\n]}' is no JSON: a comma before a closing bracket"),
+    ("os", '{"a": ",]", "b": {},}', '\'{"a": ",]", "b": {},}\' is no JSON: a comma before'),
 ]
 
 
@@ -136,3 +153,32 @@ def test_a_merge_or_an_append_refuses_it_too(bin_path: Path, tmp_path: Path, key
     _refused(done, wrong, "doc", "'[1]' is not object")
     assert _states(done.stdout) == ['{"p":1}']  # no STATE past the last commit
     assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM t") == [(2,)]
+
+
+def test_a_comma_before_a_closing_bracket_in_any_json_column(
+    bin_path: Path, tmp_path: Path
+) -> None:
+    """A property of no type (a JSON column taking any value): `[1,]` is refused as in the
+    object and array columns; `,]` and `,}` inside a string are text and load."""
+    props = {"id": {"type": "integer"}, "any": {}}
+    good = tmp_path / "good.csv"
+    good.write_text('id,any\n1,"["",]"", {""x,}"": 1}]"\n2,"{""a"":[""\\\\"",1]}"\n')
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text('id,any\n3,"1"\n4,"[1,2,]"\n')
+    msgs: list[dict[str, Any]] = [schema("t", props, ["id"])]
+    for n, f in enumerate([good, wrong], 1):
+        encoding = {"format": "csv", "compression": "none"}
+        msgs.append(
+            {"type": "BATCH", "stream": "t", "encoding": encoding, "manifest": [f.as_uri()]}
+        )
+        msgs.append(state({"p": n}))
+    done = run_target(bin_path, tmp_path, lines(*msgs), batch_keep_files=True)
+    assert done.returncode == 65, done.stderr.decode()
+    line = error_line(done)
+    assert (
+        f"BATCH file {wrong} row 3, column any: '[1,2,]' is no JSON: a comma before a closing "
+        f"bracket ({FIX})"
+    ) in line, line
+    assert _states(done.stdout) == ['{"p":1}']
+    got = query(tmp_path / "w.duckdb", 'SELECT id, "any" FROM t ORDER BY id')
+    assert got == [(1, '[",]", {"x,}": 1}]'), (2, '{"a":["\\\\",1]}')]
