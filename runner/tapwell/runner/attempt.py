@@ -219,7 +219,15 @@ def run_attempt(
         threads.watch([*(p for _, p in sources.procs), target])
         try:
             _read_states(
-                target.stdout, integration.name, store, run_id, result, sink, threads, saved_state
+                target.stdout,
+                integration.name,
+                store,
+                run_id,
+                result,
+                sink,
+                threads,
+                saved_state,
+                quiet=None if state else settings.record,  # no state to lose: {} is no news
             )
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
@@ -252,10 +260,12 @@ def _read_states(
     sink: Sink,
     threads: Supervisor,
     saved_state: str | None = None,
+    quiet: Sink | None = None,
 ) -> None:
     for lines in line_bursts(stdout):
         threads.touch()
-        values = [v for raw in lines if (v := committed_state(raw, sink)) is not None]
+        alone = None if result.last_state else quiet  # an empty state after a good one is news
+        values = [v for raw in lines if (v := committed_state(raw, sink, quiet=alone)) is not None]
         if not values:
             continue
         value = values[-1]  # the target committed every state before it too

@@ -327,7 +327,11 @@ def schedule() -> None:
     pass
 
 
-@schedule.command("crontab", help="Print a crontab line for every integration with a schedule.")
+@schedule.command(
+    "crontab",
+    help="Print a crontab line for every integration with a schedule, under a CRON_TZ= line "
+    "for its timezone in tapwell.yml (UTC when it names none, as tapwell serve reads it).",
+)
 @click.pass_context
 def schedule_crontab(ctx: click.Context) -> None:
     def body() -> None:
@@ -341,7 +345,8 @@ def schedule_crontab(ctx: click.Context) -> None:
 @schedule.command(
     "kubernetes",
     help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
-    "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).",
+    "Forbid, spec.timeZone from its timezone (default UTC), secrets from a Secret, the postgres "
+    "state backend) into OUT (default deploy/).",
 )
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Folder for the manifests.")
 @click.pass_context

@@ -343,24 +343,30 @@ def spawn_settings(project: Project, lock: RunLock | None) -> dict[str, Any]:
     return spawn
 
 
-def committed_state(raw: bytes, sink: Sink, who: str | None = None) -> dict[str, Any] | None:
+def committed_state(
+    raw: bytes, sink: Sink, who: str | None = None, quiet: Sink | None = None
+) -> dict[str, Any] | None:
     """The state in one line a target printed after a commit (its value alone, or a whole STATE
     message); None, said on `sink`, for a line that is no state or an empty or malformed one,
-    which never replaces the saved state. `who`: the target's name, of a fan-out."""
+    which never replaces the saved state. `who`: the target's name, of a fan-out. `quiet`: where
+    an empty state is said instead, when there is no saved state it could have replaced (what a
+    tap with nothing to sync sends: `{}`)."""
     if not raw.strip():
         return None
+    text = raw[:80].decode("utf-8", "replace").strip()
     try:
         value = loads(raw)  # exact: a bookmark may hold a 30-digit decimal
     except ValueError:
         what = f"a line of {who}" if who else "a target output line"
-        sink(f"[tapwell] ignored {what} that is not JSON: {raw[:80]!r}")
+        sink(f"[tapwell] ignored {what} that is not JSON: {text}")
         return None
     if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
         value = value["value"]  # some targets print the whole message
     problem = state_problem(value)
     if problem or not value:
         what = f"a state line of {who}" if who else "a target state line"
-        sink(f"[tapwell] ignored {what} ({problem or 'an empty state'}): {raw[:80]!r}")
+        say = quiet if quiet is not None and not problem else sink
+        say(f"[tapwell] ignored {what} ({problem or 'an empty state'}): {text}")
         return None
     assert isinstance(value, dict)
     return value
