@@ -46,7 +46,7 @@ MOVED = {
 
 # An old module whose names a later split spread over several: its alias imports a module that
 # gathers them (a module object of its own, unlike the others).
-GATHERED = {"tapwell.schema": "tapwell.singer._schema_0_1"}
+GATHERED = {"tapwell.schema": "tapwell.singer.old_schema"}
 
 
 # Plain classes with the protocols' methods at run time: importlib.abc (and importlib.resources,
