@@ -1,6 +1,7 @@
 """The record check's cost on 300,000 records of two date-time fields (one with microseconds and
 an offset, one with Z), old schema module against new: `python -m bench.datetime_check_ab FILE`
-runs the check of the schema module at FILE once and prints wall, CPU seconds and peak RSS (MB).
+runs the check of the module at FILE that defines compile_checker (tapwell/singer/record_check.py;
+schema.py before the split by role) once and prints wall, CPU seconds and peak RSS (MB).
 `... FILE rare`: the forms off the inline fast path instead (milliseconds with Z, as JavaScript
 writes them, and a naive time with microseconds)."""
 

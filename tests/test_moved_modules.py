@@ -50,3 +50,22 @@ def test_from_tapwell_tap_import_tap_works_as_in_0_1() -> None:
     assert result.returncode == 1 and "moved to tapwell.sdk.tap" in result.stderr
     ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_tapwell_schema_keeps_the_names_0_1_had_after_the_split() -> None:
+    """tapwell.singer.schema was split by role (datetime_rule, record_check, ...): `tapwell.schema`
+    still gives every public name it had, with the warning naming the new place."""
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "from tapwell.schema import (compile_checker, CheckCode, parse_datetime, parse_date,\n"
+        "    multiple_of, build_function, value_check, logical_type, property_types, DATETIME_RULE)\n"
+        "from datetime import datetime\n"
+        "assert parse_datetime('2024-01-31T12:00:00+00:00') == datetime.fromisoformat("
+        "'2024-01-31T12:00:00+00:00')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tapwell.schema moved to tapwell.singer.schema" in result.stderr

@@ -44,6 +44,10 @@ MOVED = {
     for name in names
 }
 
+# An old module whose names a later split spread over several: its alias imports a module that
+# gathers them (a module object of its own, unlike the others).
+GATHERED = {"tapwell.schema": "tapwell.singer._schema_0_1"}
+
 
 # Plain classes with the protocols' methods at run time: importlib.abc (and importlib.resources,
 # which it imports) costs 10-25 ms in every tapwell process, the demo's three included.
@@ -57,7 +61,7 @@ class _Alias(_LoaderBase):
             DeprecationWarning,
             stacklevel=2,
         )
-        module = importlib.import_module(self.new)
+        module = importlib.import_module(GATHERED.get(spec.name, self.new))
         sys.modules[spec.name] = module
         return module
 

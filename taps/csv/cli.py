@@ -49,12 +49,12 @@ tap = Tap(
     streams,
     description="CSV files as Singer streams: typed, exact, incremental.",
     settings=SETTINGS,
-    # csv: lines in tapwell's dialect (batch.py), listed in --about so `fast_lane: auto` takes
-    # that lane; jsonl: its RECORD lines' objects (tap.py), not listed, so only a batch_config
-    # of the user's asks for it: into target-duckdb it measured slower than RECORD lines
-    # (taps/csv/README.md)
+    # csv: lines in tapwell's dialect (batch.py), the lane `fast_lane: auto` takes; jsonl: its
+    # RECORD lines' objects (tap.py), which auto never takes from a tap that writes csv (the
+    # runner's fast_lane.common_format): into target-duckdb it measured slower than RECORD
+    # lines (taps/csv/README.md); `fast_lane: on` or a user's batch_config asks for it
     batch_formats=("csv", "jsonl"),
-    batch_auto=("csv",),
+    batch_auto=True,
 )
 
 

@@ -28,6 +28,7 @@ column.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -334,6 +335,14 @@ def _parsed(
 
     def render(col: Sequence[str]) -> Rendered:
         try:
+            if nulls_fail and not native and as_written(col):
+                # Parsed only to validate: no list of values is kept (each value freed as made).
+                try:
+                    deque(map(fast, col), 0)
+                except _SLOW_ERRORS:
+                    pass
+                else:
+                    return col, quoted, None
             if nulls_fail:
                 try:
                     values = list(map(fast, col))
@@ -392,7 +401,7 @@ def _iso_shape(shapes: Shapes) -> Callable[[Sequence[str]], bool]:
     fractions = {width for width, shape in shapes.items() if (19, ".") in shape}
 
     def as_written(col: Sequence[str]) -> bool:
-        """The texts (already parsed by fromisoformat, so digits where digits go) are each
+        """The texts (which fromisoformat also parses: digits where digits go) are each
         exactly what orjson writes for its value: of one length of `shapes` with its separators
         in place, microseconds only when not zero, an offset (never -00:00: written +00:00)."""
         width = len(col[0])

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
-from tapwell.singer.schema import FractionNotes, cut_fraction
+from tapwell.singer.fraction_digits import FractionNotes, cut_fraction
 from tapwell.singer.wire import dumps
 
 from . import widen

@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-from tapwell.singer.schema import build_function, decimal_spec, property_format, property_types
+from tapwell.singer.codegen import build_function
+from tapwell.singer.schema import decimal_spec, property_format, property_types
 from tapwell.singer.wire import exact_instant, json_problem, loads
 
 TRUE = {"true", "t", "yes", "y", "1"}

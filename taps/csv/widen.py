@@ -25,7 +25,8 @@ from typing import Any
 
 from tapwell.sdk.tap import SyncContext
 from tapwell.singer.errors import SyncError
-from tapwell.singer.schema import normalized, property_format
+from tapwell.singer.number_steps import normalized
+from tapwell.singer.schema import property_format
 
 from .lines import BadRow, Rendered, Renderer
 from .types import (

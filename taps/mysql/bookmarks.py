@@ -20,8 +20,14 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from tapwell.singer.datetime_rule import (
+    NOT_A_DATE,
+    NOT_A_DATE_OR_DATETIME,
+    NOT_A_DATETIME,
+    parse_date,
+    parse_datetime,
+)
 from tapwell.singer.errors import ConfigError
-from tapwell.singer.schema import parse_date, parse_datetime
 
 from .config import MySQLConfig
 from .types import Column
@@ -61,10 +67,7 @@ def check_start_date(config: MySQLConfig, column: Column) -> None:
     """`start_date` must be a date (or date-time) when it is the start of a date key."""
     value = config.start_date
     if value and _value_problem(column, value) is not None:
-        raise ConfigError(
-            f"config key start_date: {_text(value)} is not a date or date-time "
-            "(ISO 8601, e.g. 2024-01-31 or 2024-01-31T00:00:00+00:00)"
-        )
+        raise ConfigError(f"config key start_date: {_text(value)} is {NOT_A_DATE_OR_DATETIME}")
 
 
 def _check_bookmark(sp: StreamPlan, bookmark: dict[str, Any]) -> None:
@@ -122,12 +125,12 @@ def _value_problem(col: Column, value: Any) -> str | None:
         return None
     if kind == "datetime":
         if not isinstance(value, str) or _iso(value, parse_datetime) is None:
-            return "not a date-time (ISO 8601, e.g. 2024-01-31T12:00:00+00:00)"
+            return NOT_A_DATETIME
     elif kind == "date":
         if not isinstance(value, str) or (
             _iso(value, parse_date) is None and _iso(value, parse_datetime) is None
         ):
-            return "not a date (ISO 8601, e.g. 2024-01-31)"
+            return NOT_A_DATE
     elif kind in ("int", "year", "bit"):
         if not (_is_int(value) or (isinstance(value, str) and _integer_text(value))):
             return "not a whole number"
@@ -145,7 +148,7 @@ def _value_problem(col: Column, value: Any) -> str | None:
 
 
 def _iso(text: str, parse: Callable[[str], date]) -> date | None:
-    """`text` read by the record check's rule (tapwell.singer.schema): a form Python's
+    """`text` read by the record check's rule (tapwell.singer.datetime_rule): a form Python's
     fromisoformat reads beyond it (`+0530`, `T00`, `20240131`, `2024-W05-3`) is refused here, not
     compared with the column (the targets would refuse it in the records)."""
     try:

@@ -22,7 +22,7 @@ from tapwell.sdk.sql_tap import (
     activate_version,
     write_schema,
 )
-from tapwell.singer.schema import parse_datetime
+from tapwell.singer.datetime_rule import parse_datetime
 
 from .config import MySQLConfig
 from .connection import connect, quote

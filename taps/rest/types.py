@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tapwell.singer.schema import parse_date
-from tapwell.singer.schema import parse_datetime as rule_datetime
+from tapwell.singer.datetime_rule import parse_date
+from tapwell.singer.datetime_rule import parse_datetime as rule_datetime
 
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")  # a date alone is a date
 

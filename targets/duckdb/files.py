@@ -39,17 +39,16 @@ from tapwell.sdk.csv_fractions import moment_start, row_number, scan
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import (
-    FIX_KEY,
-    FIX_VALUE,
-    FRACTIONS,
+from tapwell.singer.fraction_digits import FRACTIONS
+from tapwell.singer.number_steps import (
     multiple_of,
     number_step,
-    property_types,
     step_problem,
     ten_to_minus,
     text_off_step,
 )
+from tapwell.singer.schema import property_types
+from tapwell.singer.value_check import FIX_KEY, FIX_VALUE
 
 from . import stored
 from .ddl import key_match, literal

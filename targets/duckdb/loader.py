@@ -29,7 +29,7 @@ from tapwell.sdk import nested
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ConfigError, ProtocolError, RetriableSyncError, SyncError
-from tapwell.singer.schema import CheckCode
+from tapwell.singer.record_check import CheckCode
 from tapwell.singer.wire import dumps
 
 from . import children, ddl, files, plainnumber, raw, stage, stored, unchanged

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target_lanes import everywhere
-from tapwell.singer.schema import normalized
+from tapwell.singer.number_steps import normalized
 from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
 from .files import decimal_args

@@ -33,7 +33,8 @@ from tapwell.sdk.sql_names import quote_ident
 from tapwell.sdk.target import Batch, StreamSpec
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
-from tapwell.singer.schema import number_step, property_format, property_types, ten_to_minus
+from tapwell.singer.number_steps import number_step, ten_to_minus
+from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import dumps, loads, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn

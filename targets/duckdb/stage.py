@@ -26,7 +26,8 @@ from typing import Any
 
 from tapwell.sdk.target import ValueRefused
 from tapwell.sdk.target_lanes import respeller
-from tapwell.singer.schema import CheckCode, build_function
+from tapwell.singer.codegen import build_function
+from tapwell.singer.record_check import CheckCode
 from tapwell.singer.wire import JsonNumber
 
 from .types import (

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from tapwell.singer.schema import normalized
+from tapwell.singer.number_steps import normalized
 from tapwell.singer.wire import dumps
 
 from .encode import BadValue, formatter_for

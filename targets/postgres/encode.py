@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from tapwell.sdk.target import ValueRefused
 from tapwell.singer.codegen import build_function
-from tapwell.singer.schema import CheckCode
+from tapwell.singer.record_check import CheckCode
 from tapwell.singer.wire import dumps
 
 from .types import family

@@ -34,7 +34,7 @@ from tapwell.sdk.csv_fractions import (
 )
 from tapwell.sdk.target import Batch
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import FRACTIONS
+from tapwell.singer.fraction_digits import FRACTIONS
 
 from . import ddl
 from .connection import CHARACTER_NOT_IN_REPERTOIRE, UNTRANSLATABLE_CHARACTER, sqlstate, value_fix

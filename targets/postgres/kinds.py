@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tapwell.singer.schema import property_format, property_types, value_check
+from tapwell.singer.schema import property_format, property_types
+from tapwell.singer.value_check import value_check
 
 from .steps import FIELD_END
 from .types import family

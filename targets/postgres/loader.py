@@ -19,7 +19,7 @@ from tapwell.sdk import nested
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
-from tapwell.singer.schema import CheckCode
+from tapwell.singer.record_check import CheckCode
 from tapwell.singer.wire import dumps
 
 from . import children, ddl, merge, nested_copy

@@ -43,14 +43,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from tapwell.sdk.csv_fractions import FIELD, row_end
-from tapwell.singer.schema import (
+from tapwell.singer.number_steps import (
     multiple_of,
     number_step,
-    property_types,
     step_problem,
     ten_to_minus,
     text_off_step,
 )
+from tapwell.singer.schema import property_types
 
 from .types import family
 

@@ -149,10 +149,11 @@ def test_crontab_lines(proj):
     csv_project(proj)
     out = proj.cli("schedule", "crontab").stdout.splitlines()
     assert out[0].startswith("# tapwell:")
+    assert out[-2] == "CRON_TZ=UTC"  # no timezone: UTC, as tapwell serve reads it
     assert (
-        out[1].startswith("15 2 * * * cd ")
-        and " run csv --quiet >> " in out[1]
-        and out[1].endswith("2>&1")
+        out[-1].startswith("15 2 * * * cd ")
+        and " run csv --quiet >> " in out[-1]
+        and out[-1].endswith("2>&1")
     )
 
 

@@ -26,7 +26,7 @@ VALUE_SHAPES: list[tuple[dict[str, Any], str]] = [
     (
         {"replication_key": "updated_at", "replication_key_value": "yesterday"},
         'state: bookmarks.customers.replication_key_value is "yesterday", not a date-time '
-        f"(ISO 8601, e.g. 2024-01-31T12:00:00+00:00) for replication key 'updated_at'; {_FIX}",
+        f"(RFC 3339, e.g. 2024-01-31T12:00:00+00:00) for replication key 'updated_at'; {_FIX}",
     ),
     (
         {"replication_key_value": 20240101},
@@ -160,7 +160,7 @@ def test_a_start_date_that_does_not_parse_is_a_config_error(tmp_path: Path):
     assert_refused(
         proc,
         "tap-light",
-        'config key start_date: "last tuesday" is not a date-time (ISO 8601, e.g. '
+        'config key start_date: "last tuesday" is not a date-time (RFC 3339, e.g. '
         "2024-01-31T12:00:00+00:00) for replication key 'updated_at'",
     )
 

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec, TargetLoop
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import CheckCode
+from tapwell.singer.record_check import CheckCode
 
 
 class Encoding:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tapwell.singer import codegen
 from tapwell.singer.errors import ConfigError, ProtocolError
-from tapwell.singer.schema import compile_checker
+from tapwell.singer.record_check import compile_checker
 
 SCHEMA = {
     "type": "object",
@@ -72,7 +72,7 @@ def test_the_dump_writes_each_generated_source_as_a_readable_file(
     ast.parse(text)  # valid Python, bound values as trailing comments
     assert "def check_record(record, line=None):" in text
     assert "# _n0 = 'id'" in text and "# _n2 = 'at'" in text
-    assert re.search(r"# fail = tapwell\.singer\.schema\..*fail", text)
+    assert re.search(r"# fail = tapwell\.singer\.record_check\..*fail", text)
     # the traceback names the file, and its line number is that line of the file
     frame = next(line for line in lines if str(path) in line)
     number = int(re.search(r"line (\d+)", frame).group(1))  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""The one rule for a date-time and a time (tapwell.singer.schema.DATETIME_RULE, TIME_RULE): what
+"""The one rule for a date-time and a time (tapwell.singer.datetime_rule.DATETIME_RULE, TIME_RULE): what
 the record check accepts, on its inline fast path and its slow path alike. Python 3.11's
 fromisoformat reads more (a trailing NUL, `.Z`, `,5`, `T00`, `T0000`, `+0530`, `+05`), which the
 targets' casts read otherwise or not at all (target-duckdb: a SyncError for the batch)."""
@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from tapwell.singer import schema
+from tapwell.singer.datetime_rule import DATETIME_RULE, inline_parser, parse_datetime, parse_time
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import compile_checker, parse_datetime, parse_time
+from tapwell.singer.record_check import compile_checker
+from tapwell.singer.value_check import value_check
 
 ACCEPTED = [
     "2024-05-01T12:00:00Z",
@@ -87,7 +88,7 @@ def _check(value: str) -> None:
 @pytest.mark.parametrize("value", ACCEPTED)
 def test_the_rule_accepts(value: str) -> None:
     _check(value)
-    assert schema.value_check({"type": "string", "format": "date-time"})(value) is None  # type: ignore[misc]
+    assert value_check({"type": "string", "format": "date-time"})(value) is None  # type: ignore[misc]
     parse_datetime(value)
 
 
@@ -135,7 +136,7 @@ def _fast_test() -> Callable[[str], Any]:
         env[f"_{key}"] = value
         return f"_{key}"
 
-    found = schema.inline_parser(parse_datetime, "v", bind)
+    found = inline_parser(parse_datetime, "v", bind)
     assert found is not None
     test: Callable[[str], Any] = eval(f"lambda v: {found[0]}", env)
     return test
@@ -180,7 +181,7 @@ def test_the_fast_path_says_what_the_rule_says() -> None:
                 python = True
             except ValueError:
                 python = False
-            rule = python and schema.DATETIME_RULE.fullmatch(v) is not None
+            rule = python and DATETIME_RULE.fullmatch(v) is not None
             if fast_test(v) and python:
                 assert rule, v
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tapwell.singer.schema import normalized
+from tapwell.singer.number_steps import normalized
 
 
 @pytest.mark.parametrize(

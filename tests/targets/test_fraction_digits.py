@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from tapwell.sdk.tap_batch import csv_line, csv_text
-from tapwell.singer.schema import CheckCode, FractionNotes, cut_fraction
+from tapwell.singer.fraction_digits import FractionNotes, cut_fraction
+from tapwell.singer.record_check import CheckCode
 
 BIN = Path(sys.executable).parent
 WARNING = "more than 6 fraction digits"

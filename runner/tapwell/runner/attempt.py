@@ -146,11 +146,13 @@ def tap_command(
     state: dict[str, Any] | None,
     tmp: str,
     say: Callable[[str], None] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> list[str]:
-    """The tap's command line: its config, the prepared catalog (with the flag it knows) and
-    the state to start from, each a private file in `tmp`."""
+    """The tap's command line: its config, the prepared catalog (with the flag it knows; given,
+    or prepared here) and the state to start from, each a private file in `tmp`."""
     cmd = [*tap_argv, "--config", write_private(tmp, "tap.json", config)]
-    catalog = prepared_catalog(project, integration)
+    if catalog is None:
+        catalog = prepared_catalog(project, integration)
     if catalog is not None:
         flag = catalog_flag(project, integration.tap, tap_argv, say)
         cmd += [flag, write_private(tmp, "catalog.json", catalog)]
@@ -193,7 +195,9 @@ def run_attempt(
         if spool is not None:
             fmt = tap_conf["batch_config"]["encoding"]["format"]
             (settings.record or sink)(f"[tapwell] fast lane: {fmt} BATCH files through {spool}")
-        tap_cmd = tap_command(project, integration, tap_argv, tap_conf, state, tmp, sink)
+        tap_cmd = tap_command(
+            project, integration, tap_argv, tap_conf, state, tmp, sink, settings.catalog
+        )
         target_cmd = [
             *target_argv,
             "--config",
@@ -215,7 +219,15 @@ def run_attempt(
         threads.watch([*(p for _, p in sources.procs), target])
         try:
             _read_states(
-                target.stdout, integration.name, store, run_id, result, sink, threads, saved_state
+                target.stdout,
+                integration.name,
+                store,
+                run_id,
+                result,
+                sink,
+                threads,
+                saved_state,
+                quiet=None if state else settings.record,  # no state to lose: {} is no news
             )
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
@@ -248,10 +260,12 @@ def _read_states(
     sink: Sink,
     threads: Supervisor,
     saved_state: str | None = None,
+    quiet: Sink | None = None,
 ) -> None:
     for lines in line_bursts(stdout):
         threads.touch()
-        values = [v for raw in lines if (v := committed_state(raw, sink)) is not None]
+        alone = None if result.last_state else quiet  # an empty state after a good one is news
+        values = [v for raw in lines if (v := committed_state(raw, sink, quiet=alone)) is not None]
         if not values:
             continue
         value = values[-1]  # the target committed every state before it too

@@ -22,6 +22,7 @@ from tapwell.runner.cli_base import project_of as _project
 from tapwell.runner.cli_base import with_store as _with_store
 from tapwell.runner.history import OUTCOMES, TRIGGERS, is_run_id
 from tapwell.runner.project import Integration, Project
+from tapwell.runner.quick_exit import freeze_at_exit
 from tapwell.runner.run import RunOrigin, describe_failure, run_integration
 from tapwell.runner.statestore import StateBackend
 from tapwell.sdk.cli_version import version_option
@@ -96,6 +97,7 @@ class _Commands(click.Group):
 @click.pass_context
 def main(ctx: click.Context, project_path: str | None) -> None:
     ctx.obj = {"project": project_path}
+    freeze_at_exit()
 
 
 # `tapwell run`'s exit codes: what cron, a CronJob or a wrapper script does next (\b: kept as is)
@@ -171,7 +173,8 @@ def run(
         integration = project.integration(name).resolve()
         if target_name is not None:
             integration = integration.only(target_name)
-        _warn_growth(project, name, _catalog_or_none(project, integration))
+        catalog = _catalog_or_none(project, integration)  # prepared once, for both
+        _warn_growth(project, name, catalog)
         from tapwell.runner.terminal import TerminalFilter, success_line
 
         started = time.monotonic()
@@ -183,6 +186,7 @@ def run(
             progress=None if quiet else _err,
             progress_every=progress_every,
             origin=RunOrigin(run_id, trigger, relaunch_of),
+            catalog=catalog,
         )
         seconds = time.monotonic() - started
         if trigger == "cli":  # serve exports its own runs on /metrics
@@ -323,7 +327,11 @@ def schedule() -> None:
     pass
 
 
-@schedule.command("crontab", help="Print a crontab line for every integration with a schedule.")
+@schedule.command(
+    "crontab",
+    help="Print a crontab line for every integration with a schedule, under a CRON_TZ= line "
+    "for its timezone in tapwell.yml (UTC when it names none, as tapwell serve reads it).",
+)
 @click.pass_context
 def schedule_crontab(ctx: click.Context) -> None:
     def body() -> None:
@@ -337,7 +345,8 @@ def schedule_crontab(ctx: click.Context) -> None:
 @schedule.command(
     "kubernetes",
     help="Write one CronJob manifest per scheduled integration (concurrencyPolicy "
-    "Forbid, secrets from a Secret, the postgres state backend) into OUT (default deploy/).",
+    "Forbid, spec.timeZone from its timezone (default UTC), secrets from a Secret, the postgres "
+    "state backend) into OUT (default deploy/).",
 )
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Folder for the manifests.")
 @click.pass_context

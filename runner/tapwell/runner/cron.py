@@ -58,6 +58,12 @@ def check_cron(expression: str, where: str = "schedule") -> None:
                 )
 
 
+def timezone_of(integration: dict[str, Any] | None) -> str:
+    """The time zone an integration's schedule is read in: its `timezone:`, else UTC (as
+    `tapwell serve`, the crontab and the CronJobs of `tapwell schedule` all read it)."""
+    return str((integration or {}).get("timezone") or "UTC")
+
+
 def check_schedules(raw: dict[str, Any], source: str = "tapwell.yml") -> None:
     """Check the `schedule:` of every integration of a project file's mapping `raw`."""
     for name, integration in (raw.get("integrations") or {}).items():

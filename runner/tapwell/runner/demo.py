@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tapwell.runner.project import load_project
+from tapwell.runner.quick_exit import freeze_at_exit
 from tapwell.runner.run import describe_failure, run_integration
 from tapwell.runner.terminal import TerminalFilter
 from tapwell.sdk.cli_util import run_main
@@ -90,6 +91,7 @@ def demo(project_dir: str = ".") -> None:
 
 
 def main() -> None:
+    freeze_at_exit()
     sys.exit(run_main("tapwell demo", demo))
 
 

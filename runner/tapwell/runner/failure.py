@@ -20,10 +20,31 @@ import re
 import signal
 from dataclasses import dataclass
 
+from tapwell.runner.guard import RUN_DIR_PREFIX
 from tapwell.runner.terminal import TerminalFilter
 
 _ROLE_WORD = re.compile(r"(?:^|[-_.])(tap|target|mapper)(?:$|[-_.])")
 _ERROR_WORDS = ("error", "traceback", "exception")
+
+
+# what differs between two attempts that fail the same way: when (a date-time or a time of day,
+# with its fraction and offset) and where the attempt's config files were
+_WHEN_AND_WHERE = re.compile(
+    r"\b(?:\d{4}-\d\d-\d\d[T ])?\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+    + "|"
+    + re.escape(RUN_DIR_PREFIX)
+    + r"[\w-]+"
+)
+
+
+def timeless(text: str) -> str:
+    """`text` with its date-times, times of day and attempt folders each replaced by `~`."""
+    return _WHEN_AND_WHERE.sub("~", text)
+
+
+def same_error(a: str, b: str) -> bool:
+    """Whether two attempts' errors are the same but for their times and temporary folders."""
+    return a == b or timeless(a) == timeless(b)
 
 
 @dataclass
@@ -71,16 +92,32 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+CONTINUED_LINES = 3  # at most this many lines after an error line that ends with ':'
+
+
 def error_line(log: list[str], prefix: str, errors_only: bool = False) -> str:
     """The line that explains a failure best: the connector's last line naming an error, else
-    (unless `errors_only`) its last line; never a METRIC line (figures, not a reason)."""
+    (unless `errors_only`) its last line; never a METRIC line (figures, not a reason). An error
+    line that ends with ':' goes on in the lines after it (`Invalid configuration:` then
+    `  * Required key is missing from config: [password]`): they are joined to it."""
     mine = [
         ln
         for ln in log
         if ln.startswith(prefix) and not ln[len(prefix) :].lstrip().startswith("METRIC")
     ]
-    errors = [ln for ln in mine if any(w in ln.lower() for w in _ERROR_WORDS)]
-    return (errors or ([] if errors_only else mine) or [""])[-1]
+    errors = [i for i, ln in enumerate(mine) if any(w in ln.lower() for w in _ERROR_WORDS)]
+    if not errors:
+        return "" if errors_only or not mine else mine[-1]
+    at = errors[-1]
+    line = mine[at]
+    for more in mine[at + 1 : at + 1 + CONTINUED_LINES]:
+        if not line.rstrip().endswith(":") and not more[len(prefix) :].startswith((" ", "\t")):
+            break
+        body = more[len(prefix) :].strip()
+        if not body:
+            break
+        line = f"{line.rstrip()} {body}"
+    return line
 
 
 def own_words(line: str, name: str) -> str:
@@ -108,5 +145,6 @@ def describe(
     # a killed process's last info line is no reason; only a line naming an error is
     line = error_line(attempt_log, f"[{name}]", errors_only=code < 0)
     cause = own_words(line, name)
-    shown = bool(cause) and any(cause in ln for ln in on_terminal(run_log))
+    # shown already, maybe with other times (the line of an earlier attempt that failed alike)
+    shown = bool(cause) and any(timeless(cause) in timeless(ln) for ln in on_terminal(run_log))
     return Failure(stage_name(role, name), code, cause, shown)

@@ -97,7 +97,14 @@ def run_fanout_attempt(
         tap_argv = resolve_command(integration.tap, project.root, integration.name)
         argvs = [resolve_command(t.connector, project.root, integration.name) for t in targets]
         tap_cmd = tap_command(
-            project, integration, tap_argv, integration.tap.config, state, tmp, sink
+            project,
+            integration,
+            tap_argv,
+            integration.tap.config,
+            state,
+            tmp,
+            sink,
+            settings.catalog,
         )
         sources = start_sources(integration, tap_cmd, tmp, spawn)
         procs, outputs = _start_targets(integration, argvs, tmp, spawn)

@@ -3,14 +3,16 @@ their `--about` capabilities and share a format (`batch_formats`; csv preferred,
 read_csv take straight from the file), the tap gets a `batch_config` and the target a
 `batch_root`, both naming a spool folder private to the run, next to the state (same disk),
 removed afterwards. `fast_lane: auto | on | off` per integration (YAML's true/false read as
-on/off): auto uses the lane when both sides can, on refuses to run without it, off never.
+on/off): auto uses the lane when both sides can (jsonl only from a tap that writes no csv:
+common_format), on refuses to run without it, off never.
 
 The default is auto: on 1,000,000 rows (`python -m bench`, one run, load 14-29 on 2 cores)
 `tapwell run` took 79.9 s through the lane against 112.8 s through RECORD lines, with 3.2 s of
 client CPU against 21.6 s (tap-mysql's server renders the csv lines; target-postgres COPYs the
 files); at load 7-8, 12.5 s against 21.0 s, the raw mysql | psql limit 14.5 s in that run; kills of tap, target and runner mid-lane resume with nothing lost or twice
 (tests/chaos/test_kill_lane.py). `fast_lane: off` keeps RECORD lines. A target with
-`nested: tables` is given jsonl files (its records split in Python), never csv. An integration
+`nested: tables` is given jsonl files with `fast_lane: on` (its records split in Python), never
+csv. An integration
 with mappers (`transform:`/`mappers:`) never takes the lane: mappers map RECORD lines only.
 
 Disk stays bounded: the tap writes `fast_lane_batch_size` rows per file (100,000) and waits while more than
@@ -142,14 +144,24 @@ def common_format(
     *,
     guess: bool = False,
 ) -> str | None:
-    """The format both sides speak, csv first; `guess`: a side that lists `batch` without
-    `batch_formats` (singer-sdk's) speaks jsonl (fast_lane: on). A target that makes nested
+    """The format both sides speak, csv first; `guess` (fast_lane: on): a side that lists
+    `batch` without `batch_formats` (singer-sdk's) speaks jsonl. A target that makes nested
     documents into tables (`nested: tables`, or a stream of `nested_streams` so) splits each
     record in Python, which a csv file (COPYed as it lies) cannot feed: jsonl, whose records
-    take the target's usual path, or no lane."""
-    both = set(_formats(tap, guess)) & set(_formats(target, guess))
+    take the target's usual path, or no lane.
+
+    csv is the lane (the target reads the file itself); a jsonl file holds the RECORD lines'
+    objects, read as those are (into target-duckdb it measured slower than the lines). So
+    `fast_lane: auto` (not `guess`) takes jsonl only from a tap that writes no csv, jsonl being
+    its one lane; a tap that writes both (tap-csv, tap-mysql, tap-postgres) sends RECORD lines
+    to a target that takes no csv from it (target-jsonl, `nested: tables`), and jsonl files
+    only with `fast_lane: on`."""
+    written = _formats(tap, guess)
+    both = set(written) & set(_formats(target, guess))
     if nests_tables(target_config or {}):
         both.discard("csv")
+    if not guess and "csv" in written:
+        both &= {"csv"}
     return next((f for f in PREFERRED if f in both), None)
 
 

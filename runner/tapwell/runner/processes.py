@@ -38,8 +38,10 @@ class AttemptSettings:
     """How an attempt runs, whatever its shape (tap | target, or a fan-out): the run it belongs
     to, where its log lines and progress lines go, when a silent attempt is stopped, the
     integration's lock (held by the caller: the connectors inherit it, tapwell.runner.guard),
-    `on_spawn(role, pid)`, told of each process started (the run's stage sampler), and `record`,
-    where lines for the run log alone go (default: `sink`)."""
+    `on_spawn(role, pid)`, told of each process started (the run's stage sampler), `record`,
+    where lines for the run log alone go (default: `sink`), and `catalog`, the prepared catalog
+    when the caller has it already (tapwell.runner.attempt.prepared_catalog; else each attempt
+    prepares it: for 500 streams that took as long as the rest of the run's start)."""
 
     run_id: str | None
     sink: Sink
@@ -49,6 +51,7 @@ class AttemptSettings:
     lock: RunLock | None = None
     on_spawn: Callable[[str, int], None] | None = None
     record: Sink | None = None  # the run log alone (figures the terminal need not show)
+    catalog: dict[str, Any] | None = None
 
 
 # our executables and the extra of tapwell each needs (pyproject.toml's optional-dependencies)
@@ -340,24 +343,30 @@ def spawn_settings(project: Project, lock: RunLock | None) -> dict[str, Any]:
     return spawn
 
 
-def committed_state(raw: bytes, sink: Sink, who: str | None = None) -> dict[str, Any] | None:
+def committed_state(
+    raw: bytes, sink: Sink, who: str | None = None, quiet: Sink | None = None
+) -> dict[str, Any] | None:
     """The state in one line a target printed after a commit (its value alone, or a whole STATE
     message); None, said on `sink`, for a line that is no state or an empty or malformed one,
-    which never replaces the saved state. `who`: the target's name, of a fan-out."""
+    which never replaces the saved state. `who`: the target's name, of a fan-out. `quiet`: where
+    an empty state is said instead, when there is no saved state it could have replaced (what a
+    tap with nothing to sync sends: `{}`)."""
     if not raw.strip():
         return None
+    text = raw[:80].decode("utf-8", "replace").strip()
     try:
         value = loads(raw)  # exact: a bookmark may hold a 30-digit decimal
     except ValueError:
         what = f"a line of {who}" if who else "a target output line"
-        sink(f"[tapwell] ignored {what} that is not JSON: {raw[:80]!r}")
+        sink(f"[tapwell] ignored {what} that is not JSON: {text}")
         return None
     if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
         value = value["value"]  # some targets print the whole message
     problem = state_problem(value)
     if problem or not value:
         what = f"a state line of {who}" if who else "a target state line"
-        sink(f"[tapwell] ignored {what} ({problem or 'an empty state'}): {raw[:80]!r}")
+        say = quiet if quiet is not None and not problem else sink
+        say(f"[tapwell] ignored {what} ({problem or 'an empty state'}): {text}")
         return None
     assert isinstance(value, dict)
     return value

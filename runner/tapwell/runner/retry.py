@@ -12,6 +12,9 @@ A connector's exit code decides, as tapwell.singer.errors defines them:
 
 and an attempt whose target failed (other than with 75) before committing anything, with the same
 error as the attempt before it, is not retried again (`repeated`): that failure is deterministic.
+The same error: the same exit code and error line but for what changes from one attempt to the
+next whatever the cause (tapwell.runner.failure.same_error: a logger's `time=2026-12-07 18:11:29`,
+the attempt's temporary folder).
 
 The code that decides is the culprit's (`culprit`): when one side dies the other usually fails
 as a consequence (the tap's broken pipe after the target's crash, or the runner stopping the tap
@@ -30,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tapwell.runner.attempt import AttemptResult
+from tapwell.runner.failure import same_error
 from tapwell.runner.project import RetryPolicy
 
 # A run with no output at all (pipes, stderr, bytes written) for this long is killed and
@@ -104,9 +108,9 @@ def run_exit_code(culprit_code: int | None, stalled: bool, terminal_config: bool
 
 
 def repeated(previous: tuple[str, int] | None, current: tuple[str, int]) -> bool:
-    """Two attempts in a row that failed with the same error, the second having committed
-    nothing: `(error, states_saved)` of each."""
-    return previous is not None and previous[0] == current[0] and current[1] == 0
+    """Two attempts in a row that failed with the same error (`same_error`), the second having
+    committed nothing: `(error, states_saved)` of each."""
+    return previous is not None and same_error(previous[0], current[0]) and current[1] == 0
 
 
 def stall_timeout(policy: RetryPolicy) -> float:

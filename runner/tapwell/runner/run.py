@@ -122,10 +122,13 @@ def run_integration(
     store: StateBackend | None = None,
     sleep: Callable[[float], None] = time.sleep,
     origin: RunOrigin | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run NAME to success or until its retry policy gives up. Raises LockHeld when another
     run holds the integration's lock, and ConfigError before anything starts when the project
-    is wrong; every failure after the start is in the result (and in the run history)."""
+    is wrong; every failure after the start is in the result (and in the run history).
+    `catalog`: the prepared catalog (tapwell.runner.attempt.prepared_catalog) when the caller
+    made it already; else each attempt prepares it."""
     own_store = store is None
     store = store or open_backend(project, integration.name)
     try:
@@ -142,6 +145,7 @@ def run_integration(
                 progress_every,
                 sleep,
                 origin or RunOrigin(),
+                catalog,
             )
     finally:
         if own_store:
@@ -159,6 +163,7 @@ def _run_locked(
     progress_every: float,
     sleep: Callable[[float], None],
     origin: RunOrigin,
+    catalog: dict[str, Any] | None,
 ) -> RunResult:
     secrets = secrets_of(
         integration.tap.config,
@@ -236,6 +241,7 @@ def _run_locked(
                 lock=lock,
                 on_spawn=live.watch,
                 record=record_only,
+                catalog=catalog,
             )
             attempt = _attempt_of(integration)(project, integration, store, state, settings)
             _absorb(result, attempt)

@@ -78,8 +78,11 @@ def apply_selection(
     """A copy of catalog with the patterns' selection and the per-stream overrides
     (replication_method, replication_key, key_properties) written into its metadata.
     `strict=False` (validate, looking at a changed source) skips the check that every pattern
-    matches something: a dropped column named in `!t.col` is drift to report, not a typo."""
-    out = copy.deepcopy(catalog)
+    matches something: a dropped column named in `!t.col` is drift to report, not a typo.
+    The copy is of what selection writes (each stream entry, its metadata list and entries);
+    the schemas are the given catalog's own, read and never written here (copying them all
+    took a 500-stream catalog 0.35 s, most of the run's start)."""
+    out = _writable_copy(catalog)
     streams = out.get("streams") or []
     ids = {
         id(s): [
@@ -107,6 +110,33 @@ def apply_selection(
             raise ConfigError(
                 f"streams.{key}: matches no stream in the catalog (streams: {', '.join(all_ids)})"
             )
+    return out
+
+
+def _writable_copy(catalog: dict[str, Any]) -> dict[str, Any]:
+    """`catalog` with new containers for what apply_selection writes: the catalog, its list
+    of streams, each stream entry, the entry's metadata list, each metadata item and its
+    `metadata` object. Everything else is shared."""
+
+    def item(md: Any) -> Any:
+        if not isinstance(md, dict):
+            return copy.deepcopy(md)
+        md = dict(md)
+        if isinstance(md.get("metadata"), dict):
+            md["metadata"] = dict(md["metadata"])
+        return md
+
+    def entry(stream: Any) -> Any:
+        if not isinstance(stream, dict):
+            return copy.deepcopy(stream)
+        stream = dict(stream)
+        if isinstance(stream.get("metadata"), list):
+            stream["metadata"] = [item(md) for md in stream["metadata"]]
+        return stream
+
+    out = dict(catalog)
+    if isinstance(out.get("streams"), list):
+        out["streams"] = [entry(s) for s in out["streams"]]
     return out
 
 

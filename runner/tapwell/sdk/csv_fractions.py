@@ -1,6 +1,6 @@
 """Date-times and times with more than 6 fraction digits in a csv BATCH file (tapwell's dialect,
 tapwell.sdk.tap_batch), which a target's fast lane hands to its database as it lies: cut to the
-microsecond as the RECORD lane cuts them (tapwell.singer.schema.FractionNotes), said once per
+microsecond as the RECORD lane cuts them (tapwell.singer.fraction_digits.FractionNotes), said once per
 stream and field naming the file's row.
 
 Looking costs one translate and one find per piece of the file (about 2 ms a MB); rows are walked

@@ -1,5 +1,5 @@
 """The check of the values inside a document that `nested: tables` splits into columns and child
-tables (tapwell.sdk.nested_split), as the record check (tapwell.singer.schema) makes of a
+tables (tapwell.sdk.nested_split), as the record check (tapwell.singer.record_check) makes of a
 record's own fields: each value against the tap's schema of its property, an object where the
 schema says object, an array where it says array, and, for a column the target keeps in 64
 bits, an integer within 64 bits. A value that breaks it is refused with one line naming its
@@ -16,19 +16,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tapwell.singer.schema import (
-    CUT_GUARDS,
-    FLOAT_ON_STEP,
-    FRACTIONS,
-    fast_types,
-    format_parser,
-    inline_parser,
-    multiple_of,
-    number_step,
-    property_types,
-    value_check,
-    with_fix,
-)
+from tapwell.singer.datetime_rule import format_parser, inline_parser
+from tapwell.singer.fraction_digits import CUT_GUARDS, FRACTIONS
+from tapwell.singer.number_steps import FLOAT_ON_STEP, multiple_of, number_step
+from tapwell.singer.schema import property_types
+from tapwell.singer.value_check import fast_types, value_check, with_fix
 
 from .target_types import ValueRefused
 
@@ -100,7 +92,7 @@ def slow_check(schema: dict[str, Any], segments: tuple[Segment, ...], bounded: b
 
 def fraction_cut(stream: str, segments: tuple[Segment, ...], start: int) -> Cut:
     """The cut of a date-time or time value inside a document to microseconds (see
-    tapwell.singer.schema.FractionNotes), said once per stream and path (`items[].at`)."""
+    tapwell.singer.fraction_digits.FractionNotes), said once per stream and path (`items[].at`)."""
     key = field_path(segments, tuple(-1 for _ in segments)).replace("[-1]", "[]")
 
     def cut(value: str, line: int, positions: tuple[int, ...], present: bool = True) -> str:
@@ -139,7 +131,7 @@ def check_lines(
     if not kinds or "null" in kinds:
         fast.add(type(None))
     # a date-time or a date: the record check's inline test, then its C parser (together the
-    # rule, tapwell.singer.schema.DATETIME_RULE); a time: every one through the full check
+    # rule, tapwell.singer.datetime_rule.DATETIME_RULE); a time: every one through the full check
     parse = format_parser(schema)
     if parse is not None:
         fast.discard(str)

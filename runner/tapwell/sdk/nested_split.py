@@ -22,7 +22,7 @@ from typing import Any
 
 from tapwell.singer.codegen import build_function
 from tapwell.singer.errors import ProtocolError
-from tapwell.singer.schema import with_fix
+from tapwell.singer.value_check import with_fix
 
 from .nested import DELETED_AT, LOAD_ID, ROW_INDEX, TablePlan
 from .nested_check import (
@@ -286,7 +286,7 @@ def compile_splitter(
 
 def _record_head(code: _Code, root: TablePlan) -> None:
     """The record check's first lines: each key property there and not null, each required
-    field there (the same problems, in the same order, as tapwell.singer.schema's)."""
+    field there (the same problems, in the same order, as tapwell.singer.value_check's)."""
     missing = code.const(_missing)
     for key in root.key_properties:
         k = code.const(key)

@@ -41,8 +41,9 @@ from tapwell.singer.catalog import (
     catalog_entry,
     standard_metadata,
 )
+from tapwell.singer.datetime_rule import NOT_A_DATE, NOT_A_DATETIME, parse_datetime
 from tapwell.singer.errors import ConfigError, SyncError
-from tapwell.singer.schema import parse_datetime, property_format, property_types
+from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import MessageWriter, dumps, loads
 
 if TYPE_CHECKING:
@@ -259,9 +260,9 @@ def _typed_or_none(prop: dict[str, Any], raw: Any) -> Any:
 def _not_a(prop: dict[str, Any]) -> str:
     kinds, fmt = set(property_types(prop)), property_format(prop)
     if "string" in kinds and fmt == "date-time":
-        return "not a date-time (ISO 8601, e.g. 2024-01-31T12:00:00+00:00)"
+        return NOT_A_DATETIME
     if "string" in kinds and fmt == "date":
-        return "not a date (ISO 8601, e.g. 2024-01-31)"
+        return NOT_A_DATE
     if "integer" in kinds:
         return "not a whole number"
     if "number" in kinds:

@@ -7,7 +7,9 @@ seconds) is reached or the input ends. A STATE line is printed only when every r
 before it has been committed: the state a runner saves never runs ahead of the data. How a
 record joins its batch (checked, or encoded by the loader) is tapwell.sdk.target_lanes. A loader
 that `overlaps` a full batch's load with reading the next has it loaded in a worker thread
-(tapwell.sdk.target_behind); its STATE is still printed only after its commit.
+(tapwell.sdk.target_behind); its STATE is still printed only after its commit. How the loop
+commits is tapwell.sdk.target_commit; how its input comes, line by line or in blocks a raw lane
+takes whole, tapwell.sdk.target_input.
 
 Targets import it from tapwell.sdk.target (the public name); it lives here so that tapwell.sdk.target_cli
 can build on it without importing tapwell.sdk.target, which re-exports the CLI (no import cycle).
@@ -15,14 +17,8 @@ can build on it without importing tapwell.sdk.target, which re-exports the CLI (
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import sys
 import time
-from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import IO, Any
 
 from tapwell.sdk import target_lanes as lanes
@@ -36,10 +32,13 @@ from tapwell.sdk.target_batch import (
     file_record,
 )
 from tapwell.sdk.target_behind import Behind
+from tapwell.sdk.target_commit import Commits
+from tapwell.sdk.target_input import pieces
 from tapwell.sdk.target_lanes import METADATA_COLUMNS, RAW_HEAD, RAW_MID, Lane
 from tapwell.sdk.target_types import Batch, Limits, Loader, RowEncoder, StreamSpec
 from tapwell.sdk.target_versions import VersionGuard
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.fraction_digits import FRACTIONS
 from tapwell.singer.messages import (
     ActivateVersionMessage,
     BatchMessage,
@@ -48,11 +47,11 @@ from tapwell.singer.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.singer.schema import FRACTIONS, CheckCode, check_code
-from tapwell.singer.wire import dumps, parse_line, sniff_record
+from tapwell.singer.record_check import CheckCode, check_code
+from tapwell.singer.wire import parse_line, sniff_record
 
 
-class TargetLoop:
+class TargetLoop(Commits):
     def __init__(
         self,
         name: str,
@@ -149,7 +148,7 @@ class TargetLoop:
         due_rows, due_bytes = self._due()
         hot: str | None = None  # the stream whose lane `add` is
         add: Any = None
-        for line in _pieces(stream, raw_lanes, self.raw_streams):
+        for line in pieces(stream, raw_lanes, self.raw_streams):
             if type(line) is not bytes:  # a block of lines the loader takes as they are
                 taker, data, n = line
                 bytes_read += len(data)
@@ -463,257 +462,3 @@ class TargetLoop:
         if msg.version is not None:
             self.versions.saw(msg.stream, msg.version)
         self.files_pending = True
-
-    # ------------------------------------------------------------------ commit
-
-    def flush(self, behind: bool = False) -> None:
-        """Commit what is buffered with the pending state, then print that state. `behind`: the
-        loop reads on, so a loader that `overlaps` these batches may load them in a worker thread
-        (`_load_behind`). A load behind is waited for first; with a loader that loads ahead
-        (target_behind), only the one before it, so this batch's load begins beside it."""
-        batches = [b for b in self.batches.values() if b.records or b.blocks or b.files]
-        new_state = self.pending_state is not None and self.pending_state != self.emitted_state
-        ahead = behind and self.load_ahead is not None and (batches or new_state)
-        self._wait_behind(ahead=bool(ahead and self._may_overlap(batches)))
-        if batches or new_state:
-            for b in batches:
-                self.progress.add(b.spec.name, b.size)
-            if behind and self._may_overlap(batches):
-                self._load_behind(batches)
-                return
-            try:
-                self.loader.load(batches, self.pending_state)
-            except ProtocolError as exc:  # a value the destination refused, named by its input line
-                self.load_failed = True
-                exc.source = self._source
-                exc.args = (exc.describe(),)
-                raise
-            except BaseException:
-                self.load_failed = True
-                raise
-            for b in batches:
-                if b.files:
-                    self.progress.add(b.spec.name, b.file_rows)
-                b.file_rows = 0
-                b.records = []
-                b.lines = []
-                b.texts = []
-                b.blocks = []
-                b.keys = []
-                b.refused = {}
-                self._done_with(b.files)
-                b.files = []
-            self._done_with(self.read_files)
-            self.read_files = []
-        self._new_batch()
-        if self.pending_state is not None:
-            self._emit_state()
-
-    def _new_batch(self) -> None:
-        """What the loop holds for the next batch, after a flush."""
-        self.files_pending = False
-        self.lanes.clear()  # bound to the lists just emptied
-        self.raw_lanes.clear()
-        self.buffered_rows = 0
-        self.states = []
-        self.metadata.new_batch()
-        self.flushed_at = self.bytes_read
-        self.batch_started = time.monotonic()
-
-    def _may_overlap(self, batches: list[Batch]) -> bool:
-        """Whether `batches` may load in a worker thread: the loader says so, and no file waits
-        for their commit to be deleted (the loop does that itself)."""
-        return (
-            self.overlaps is not None
-            and not self.load_failed
-            and not self.read_files
-            and not self.files_pending
-            and bool(self.overlaps(batches))
-        )
-
-    def _load_behind(self, batches: list[Batch]) -> None:
-        """Hand `batches` and the pending state to a worker thread, which loads and commits them
-        and then prints the state; the loop keeps the batches' places with new lists."""
-        handed = [replace(b) for b in batches]  # the same lists: the worker's now
-        for b in batches:  # (files too: a BATCH attached while the worker loads is the loop's)
-            b.records, b.lines, b.keys, b.refused, b.files = [], [], [], {}, []
-            b.texts, b.blocks = [], []
-        state, before = self.pending_state, self.emitted_state
-        ready = getattr(self.loader, "before_behind", None)
-        if ready is not None:  # the loader's own work in this thread, before the load behind
-            ready(handed)
-        job = Behind(handed, state, self._state_line(), self.states, before)
-        self._new_batch()
-        job.previous, self.behind = self.behind, job
-        if self.load_ahead is not None:
-            job.start_ahead(self.load_ahead, self.out)
-        else:
-            job.start(getattr(self.loader, "load_behind", self.loader.load), self.out)
-
-    def _wait_behind(self, ahead: bool = False) -> None:
-        """Wait for the loads behind the reader, if any (`ahead`: all but the last load of
-        batches and a load of a state alone after it, which go on). When one failed, the loop
-        is put back as it was when the first that failed began (its batches, states and printed
-        state; what was read since is dropped; BATCH files attached since are neither loaded
-        nor deleted) and its error raised, so it is handled as if the load had not been
-        overlapped; a load after it has committed nothing."""
-        job = self.behind
-        if job is None:
-            return
-        last = job.previous if not job.batches and job.previous is not None else job
-        previous = last.previous
-        going = ahead and job.error is None and last.error is None
-        if going and (previous is None or previous.failed() is None):
-            last.previous = None  # committed: the last loads go on beside the next
-            return
-        self.behind = None
-        failed = job.failed()
-        if failed is None:
-            return
-        job = failed
-        error = job.error
-        assert error is not None
-        self.load_failed = True
-        for name, b in self.batches.items():
-            self.batches[name] = replace(
-                b, records=[], lines=[], keys=[], refused={}, files=[], texts=[], blocks=[]
-            )
-        for b in job.batches:
-            self.batches[b.spec.name] = b
-        self.states, self.pending_state, self.emitted_state = (
-            job.states,
-            job.state,
-            job.emitted_before,
-        )
-        self.read_files, self.files_pending = [], False
-        self.lanes.clear()
-        self.raw_lanes.clear()
-        self.buffered_rows = sum(b.size for b in job.batches)
-        if isinstance(error, ProtocolError):  # a value the destination refused, named by its line
-            self._name_source(error)
-        raise error
-
-    def _commit_before(self, bad_line: int | None) -> None:
-        """Malformed input on `bad_line`: commit what came up to the last STATE before it, with
-        that STATE, and print it; nothing after it. Also when the loader refused a record (a
-        value its destination cannot hold) at load time. The batches are cut by their records'
-        lines as new Batch objects, so a loader's head start on the old ones (RowEncoder.feed)
-        is not taken for them."""
-        if self.load_failed and bad_line is None:
-            return  # the loader did not say which record: nothing is known to be good
-        good = [(n, v) for n, v in self.states if bad_line is None or n < bad_line]
-        if not good:
-            return
-        state_line, self.pending_state = good[-1]
-        self.load_failed = False
-        for name, b in self.batches.items():
-            b.unblock()  # cut by their lines' numbers
-            n = bisect_right(b.lines, state_line)
-            self.batches[name] = replace(
-                b,
-                records=b.records[:n],
-                lines=b.lines[:n],
-                texts=b.texts[: n - sum(type(r) is bytes for r in b.records[:n])],
-                blocks=[],
-                keys=b.keys[:n],
-                refused={i: why for i, why in b.refused.items() if i < n},
-                files=b.files if b.first_line < state_line else [],
-            )
-        self.flush()
-
-    def _name_source(self, exc: ProtocolError) -> None:
-        exc.source = self._source
-        exc.args = (exc.describe(),)
-
-    def _done_with(self, files: list[tuple[str, bool]]) -> None:
-        """Committed BATCH files are deleted (their rows are in the destination now), unless
-        the config keeps them (batch_keep_files)."""
-        if self.keep_files:
-            return
-        for path, _ in files:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-
-    def _emit_state(self) -> None:
-        line = self._state_line()
-        if line is not None:
-            self.out.write(line)
-            self.out.flush()
-
-    def _state_line(self) -> bytes | None:
-        """The pending state's STATE line, now counted as printed; None when it is not to be
-        printed (none, the one printed last, or empty after a non-empty one)."""
-        value = self.pending_state
-        self.pending_state = None
-        if value is None or (not value and self.emitted_state):
-            return None  # never an empty state after a non-empty one
-        if value == self.emitted_state:
-            return None
-        self.emitted_state = value
-        return dumps(value) + b"\n"  # every digit of every bookmark
-
-    # ------------------------------------------------------------------ helpers
-
-    _source = "stdin"
-
-
-BLOCK = 1 << 20  # bytes asked of the input at a time (read1: what is there, never waiting for more)
-
-
-def _pieces(
-    stream: IO[bytes], raw_lanes: dict[bytes, lanes.RawLane], raw_streams: set[bytes]
-) -> Iterator[Any]:
-    """The input's lines in order, except that a block of whole lines that are all RECORD lines a
-    raw lane takes as they are (RawLane.takes_block) comes as one (lane, block) pair: the loop
-    then makes no Python object per line. A block is read only when the lines before it were
-    handled, so the lanes it is matched against are the current ones. An input without read1
-    comes line by line; the last line, when it has no newline, comes alone (a cut-off line)."""
-    read1 = getattr(stream, "read1", None)
-    if read1 is None:
-        yield from stream
-        return
-    rest = b""
-    while True:
-        data = read1(BLOCK)
-        if not data:
-            if rest:
-                yield rest
-            return
-        if rest:
-            data, rest = rest + data, b""
-        cut = data.rfind(b"\n") + 1
-        if cut < len(data):
-            data, rest = data[:cut], data[cut:]
-        if data:
-            yield from _blocks(data, raw_lanes, raw_streams)
-
-
-SMALL = 256  # lines: a block this short that a raw lane does not take whole comes line by line
-
-
-def _blocks(
-    data: bytes, raw_lanes: dict[bytes, lanes.RawLane], raw_streams: set[bytes]
-) -> Iterator[Any]:
-    """`data` (whole lines) as `_pieces` gives it: one (lane, block) pair when a raw lane takes
-    every line, else, when a raw lane may take some (a stream had one), its halves in turn, so
-    one other line (a STATE, the RECORD that begins a batch after a flush) sends only the few
-    lines around it the line-by-line way. Each half is matched when the one before it was
-    handled, against the lanes of that moment. A pair also holds the block's line count."""
-    if not raw_streams or RAW_HEAD not in data:  # no line a raw lane could take
-        yield from io.BytesIO(data)
-        return
-    lines = data.count(b"\n")
-    if data.startswith(RAW_HEAD):
-        at = len(RAW_HEAD)
-        taker = raw_lanes.get(data[at : data.find(RAW_MID, at)])
-        if taker is not None and taker.takes_block(data, lines):
-            yield taker, data, lines
-            return
-    if lines < SMALL:
-        yield from io.BytesIO(data)
-        return
-    cut = data.find(b"\n", len(data) // 2) + 1
-    if cut in (0, len(data)):  # one long line in the second half
-        cut = data.rfind(b"\n", 0, len(data) // 2) + 1
-    yield from _blocks(data[:cut], raw_lanes, raw_streams)
-    yield from _blocks(data[cut:], raw_lanes, raw_streams)

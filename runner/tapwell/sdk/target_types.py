@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from tapwell.singer.schema import CheckCode
+from tapwell.singer.record_check import CheckCode
 
 
 class ValueRefused(Exception):

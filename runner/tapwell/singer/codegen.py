@@ -1,7 +1,7 @@
 """Generated Python source, compiled in one place.
 
 A few hot paths are specialised as Python source once per SCHEMA or per table, then called for
-every record: the record checks (tapwell.singer.schema), target-postgres's row encoders and
+every record: the record checks (tapwell.singer.record_check), target-postgres's row encoders and
 tap-mysql's row-to-dict. All of them compile here, so that:
 
 - a traceback through generated code shows its lines: the source is registered with `linecache`

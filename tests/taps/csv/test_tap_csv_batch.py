@@ -286,11 +286,14 @@ def test_the_runner_gives_tap_csv_the_csv_lane(bin_path):
         done = subprocess.run([str(bin_path / name), "--about"], capture_output=True, check=True)
         about[name] = json.loads(done.stdout)
     assert "batch" in about["tap-csv"]["capabilities"]
-    assert about["tap-csv"]["batch_formats"] == ["csv"]  # jsonl only when a user asks for it
+    assert about["tap-csv"]["batch_formats"] == ["csv", "jsonl"]  # both, honestly
     assert fast_lane.common_format(about["tap-csv"], about["target-duckdb"], {}) == "csv"
-    # a target making nested tables takes no csv: RECORD lines (jsonl measured slower)
+    # a target making nested tables takes no csv: RECORD lines (jsonl measured slower) with
+    # fast_lane: auto, jsonl files with on
     nested = {"nested": "tables"}
     assert fast_lane.common_format(about["tap-csv"], about["target-duckdb"], nested) is None
+    on = fast_lane.common_format(about["tap-csv"], about["target-duckdb"], nested, guess=True)
+    assert on == "jsonl"
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -193,6 +193,12 @@ def test_lines_are_the_records_byte_for_byte(tmp_path, drop):
             "column 'day': '2024-02-30' is not a date (YYYY-MM-DD), day is out of range",
         ),
         (sync.CHUNK + 7, "at", "2024-01-01T25:00:00+00:00", "column 'at'"),
+        # Shaped as written, in a chunk of values written as they are (validated, not kept):
+        (10, "at", "2024-02-30T10:00:00.000001+00:00", "column 'at': '2024-02-30T10:00:00"),
+        (11, "at", "2024-02-29T24:00:00.000001+00:00", "column 'at': '2024-02-29T24:00:00"),
+        (12, "at", "2024-02-29T23:59:59.000001+24:00", "column 'at'"),
+        (13, "day", "2023-02-29", "column 'day': '2023-02-29' is not a date (YYYY-MM-DD), day"),
+        (14, "day", "2024-00-10", "column 'day': '2024-00-10' is not a date"),
         (sync.CHUNK + 8, "ok", "maybe", "column 'ok': 'maybe' is not a boolean"),
         (9, "doc", "{nope", "column 'doc'"),
         (sync.CHUNK * 3 + 3, "*", "", "expected 9 fields as in the header, found 3"),
@@ -265,3 +271,33 @@ def test_a_whole_column_of_one_shape_is_written_as_the_record_was(prop, texts):
         MessageWriter(out).write_record("s", convert([text]))
         want.append(out.getvalue().decode().split('"c":', 1)[1].rsplit("}}", 1)[0])
     assert got == want
+
+
+# Columns each text of which is shaped as the record path would write it, one value invalid:
+# validated whole (nothing kept), then refused at that value as the record path refuses it.
+SHAPED_BUT_BAD = [
+    ({"type": "string", "format": "date-time"}, "2024-02-29T23:59:59.000001+00:00", "2024-02-30T23:59:59.000001+00:00"),
+    ({"type": "string", "format": "date-time"}, "2024-01-01T00:00:00+00:00", "2024-01-01T00:60:00+00:00"),
+    ({"type": "string", "format": "date-time"}, "2024-01-01T00:00:00+00:00", "0000-01-01T00:00:00+00:00"),
+    ({"type": "string", "format": "date"}, "2024-02-29", "2023-02-29"),
+    ({"type": "string", "format": "date"}, "2024-12-31", "2024-13-01"),
+    ({"type": ["null", "integer"], "maximum": 100}, "100", "101"),
+    ({"type": ["null", "integer"], "minimum": -5}, "7", "-6"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("prop", "good", "bad"), SHAPED_BUT_BAD)
+@pytest.mark.parametrize("at", [0, 3, 9])
+def test_a_column_shaped_as_written_with_one_bad_value_is_refused_there(prop, good, bad, at):
+    from tapwell.taps.csv.lines import BadRow, column_renderer
+    from tapwell.taps.csv.types import compile_row
+
+    texts = [good] * 10
+    texts[at] = bad
+    with pytest.raises(BadRow) as raised:
+        column_renderer(prop, frozenset({"\\N"}), native=False)(texts)
+    assert raised.value.index == at
+    convert = compile_row([(0, "c", prop)], frozenset({"\\N"}), set())
+    with pytest.raises(ValueError):
+        convert([bad])
+    assert column_renderer(prop, frozenset({"\\N"}), native=False)([good] * 10)[0] == [good] * 10

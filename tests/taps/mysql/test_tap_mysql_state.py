@@ -55,14 +55,14 @@ def test_bookmarks_as_a_list_writes_nothing_and_exits_2(
             "INCREMENTAL",
             "updated_at",
             {"replication_key": "updated_at", "replication_key_value": "yesterday"},
-            'bookmarks.{sid}.replication_key_value is "yesterday", not a date-time (ISO 8601, '
+            'bookmarks.{sid}.replication_key_value is "yesterday", not a date-time (RFC 3339, '
             "e.g. 2024-01-31T12:00:00+00:00) for replication key 'updated_at'",
         ),
         (
             "INCREMENTAL",
             "day",
             {"replication_key": "day", "replication_key_value": "2024-13-45"},
-            'bookmarks.{sid}.replication_key_value is "2024-13-45", not a date (ISO 8601, '
+            'bookmarks.{sid}.replication_key_value is "2024-13-45", not a date (RFC 3339, '
             "e.g. 2024-01-31) for replication key 'day'",
         ),
         (
@@ -154,7 +154,7 @@ def test_a_bad_start_date_is_a_config_error(
     assert proc.returncode == 2 and proc.stdout == b""
     assert _one_line(proc) == (
         'tap-mysql: error: config key start_date: "last week" is not a date or date-time '
-        "(ISO 8601, e.g. 2024-01-31 or 2024-01-31T00:00:00+00:00)"
+        "(RFC 3339, e.g. 2024-01-31 or 2024-01-31T00:00:00+00:00)"
     )
 
 

@@ -1,7 +1,7 @@
 """Blocks of RECORD lines kept whole from the input to DuckDB (Batch.blocks, raw.lines_table) load
 what the Python path loads and say what it says: at a batch's size limit, around a STATE, with a
 bad line, a carriage return, 16-digit numbers, two streams alternating, a last line without a
-newline. The loop reads small blocks here (target_loop.BLOCK), so a few lines make many."""
+newline. The loop reads small blocks here (target_input.BLOCK), so a few lines make many."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from helpers.duckdb_target import lines, query, record, schema, state
-from tapwell.sdk import target_loop
+from tapwell.sdk import target_input
 from tapwell.sdk.target import Batch, Block, StreamSpec, TargetLoop
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.wire import dumps
@@ -42,8 +42,8 @@ def record_of(i: int) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch):
     """Blocks of a few hundred bytes, and halves of any length tried whole."""
-    monkeypatch.setattr(target_loop, "BLOCK", 700)
-    monkeypatch.setattr(target_loop, "SMALL", 2)
+    monkeypatch.setattr(target_input, "BLOCK", 700)
+    monkeypatch.setattr(target_input, "SMALL", 2)
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_a_block_ending_exactly_at_the_batch_size_limit(tmp_path, monkeypatch, l
     """Every line as long as the others and blocks of 3 lines: batches of 9 rows end with a block."""
     line = record("t", {"id": 10_000, "note": "n"})
     width = len(dumps(line)) + 1
-    monkeypatch.setattr(target_loop, "BLOCK", 3 * width)
+    monkeypatch.setattr(target_input, "BLOCK", 3 * width)
     head = dumps(schema("t", {"id": {"type": "integer"}, "note": {"type": "string"}})) + b"\n"
     body = lines(*[record("t", {"id": 10_000 + i, "note": "n"}) for i in range(90)])
     pad = b" " * (3 * width - len(head) - 1) + b"\n"  # a blank line: the SCHEMA's block is 3 lines

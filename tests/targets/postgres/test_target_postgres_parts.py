@@ -216,7 +216,7 @@ def test_copy_block_is_the_lines_utf8_each_ended_by_the_suffix() -> None:
 def test_clean_line_encoder_writes_what_the_escaping_one_writes() -> None:
     """RowEncoder.encode_clean skips looking for escapes in strings; for any record whose JSON
     line holds no backslash it must give exactly the escaping encoder's COPY text."""
-    from tapwell.singer.schema import check_code
+    from tapwell.singer.record_check import check_code
     from tapwell.targets.postgres.encode import compile_row_encoder
 
     props = {

@@ -6,6 +6,8 @@ Exit codes: 0 the connector conforms, 1 it broke at least one rule, 2 the check 
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 
 import click
@@ -17,8 +19,36 @@ from tapwell.sdk.check.tap_check import check_tap
 from tapwell.sdk.check.target_check import check_target
 from tapwell.sdk.check.verify import Verifier
 from tapwell.sdk.cli_util import run_main
+from tapwell.singer.errors import ConfigError
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def _split_command(kind: str, command: tuple[str, ...]) -> tuple[str, ...]:
+    """`command` as given, unless its first word is a whole command line in quotes (a word with
+    blanks that names no file): that is refused with the line to type instead, since COMMAND is
+    the words after `--`, as a shell would run them."""
+    first = command[0]
+    if any(c.isspace() for c in first) and not os.path.exists(first):
+        raise ConfigError(
+            f"{first!r} is a whole command in one quoted word, and no file has that name: pass "
+            f"the command unquoted after --: {_typed_instead(kind, first)}"
+        )
+    return command
+
+
+def _typed_instead(kind: str, word: str) -> str:
+    """The command line that was typed, with `word` split into its words after `--` (the
+    options given stay where they were), or the bare form when it cannot be found again."""
+    args = sys.argv[1:]
+    words = shlex.split(word)
+    if args.count(word) == 1 and args[:2] == ["check", kind]:
+        at = args.index(word)
+        split = words if "--" in args[:at] else ["--", *words]
+        args = args[:at] + split + args[at + 1 :]
+    else:
+        args = ["check", kind, "--", *words]
+    return " ".join(shlex.quote(a) for a in ["tapwell", *args])
 
 
 def _finish(report: Report, as_json: bool) -> None:
@@ -42,7 +72,8 @@ def check() -> None:
     "--about and --discover output, the catalog's shape, RECORD before SCHEMA, records that do not "
     "validate against their schema, missing key properties, STATE shape, bookmarks moving "
     "backwards, and a resumed sync sending records older than its bookmark.\n\n"
-    "Example: tapwell check tap -- tap-csv --config tap.json",
+    "Example: tapwell check tap -- tap-csv --config tap.json (COMMAND: its words after --, "
+    "as a shell runs them, not one quoted word)",
 )
 @click.option(
     "--catalog",
@@ -95,7 +126,7 @@ def tap(
 ) -> None:
     def body() -> None:
         report = check_tap(
-            command,
+            _split_command("tap", command),
             catalog_path=catalog_path,
             state_path=state_path,
             timeout=timeout,
@@ -117,7 +148,8 @@ def tap(
     "observably is checked (exit codes, error lines, STATE confirmed in order and never ahead "
     "of the data); with --verify the destination is read back row by row.\n\n"
     "Cases: " + ", ".join(c.name for c in CASES) + ".\n\n"
-    "Example: tapwell check target --verify duckdb:out.duckdb:main -- target-duckdb --config t.json",
+    "Example: tapwell check target --verify duckdb:out.duckdb:main -- target-duckdb --config "
+    "t.json (COMMAND: its words after --, as a shell runs them, not one quoted word)",
 )
 @click.option(
     "--verify",
@@ -142,7 +174,9 @@ def target(
 ) -> None:
     def body() -> None:
         verifier = Verifier(destination(verify_spec)) if verify_spec else None
-        report = check_target(command, cases=cases or None, verify=verifier, timeout=timeout)
+        report = check_target(
+            _split_command("target", command), cases=cases or None, verify=verifier, timeout=timeout
+        )
         _finish(report, as_json)
 
     sys.exit(run_main("tapwell check", body))

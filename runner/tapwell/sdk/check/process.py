@@ -52,9 +52,7 @@ def run(
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         except (FileNotFoundError, PermissionError) as exc:
-            raise ConfigError(
-                f"cannot run {cmd[0]!r}: {exc.strerror}; give the command's full path"
-            ) from None
+            raise ConfigError(cannot_run(cmd[0], exc)) from None
         timed_out = threading.Event()
 
         def kill() -> None:
@@ -83,6 +81,18 @@ def run(
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
     return Outcome(cmd, proc.returncode, count, stderr, timed_out.is_set())
+
+
+def cannot_run(program: str, exc: OSError) -> str:
+    """Why `program` could not start, and what to do: a bare name was not found on PATH, a path
+    does not exist, a script's #! interpreter is gone, a file is not executable."""
+    if isinstance(exc, PermissionError):
+        return f"cannot run {program!r}: {exc.strerror}: make it an executable file (chmod +x)"
+    if os.sep not in program:
+        return f"cannot run {program!r}: {exc.strerror}; give the command's full path"
+    if os.path.exists(program):
+        return f"cannot run {program!r}: the interpreter its #! line names does not exist"
+    return f"cannot run {program!r}: {exc.strerror}"
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:

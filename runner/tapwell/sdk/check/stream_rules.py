@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from tapwell.sdk.check.report import Report
+from tapwell.singer.datetime_rule import parse_date, parse_datetime, parse_time
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import (
     ActivateVersionMessage,
@@ -24,13 +25,7 @@ from tapwell.singer.messages import (
     StateMessage,
     UnknownMessageType,
 )
-from tapwell.singer.schema import (
-    parse_date,
-    parse_datetime,
-    parse_time,
-    property_format,
-    property_types,
-)
+from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import parse_line
 
 
@@ -101,7 +96,7 @@ def exact_validator(schema: Any) -> Any:
 
 def _parse_datetime(value: str) -> datetime:
     """RFC 3339 wants the time: a bare date is not a date-time here (targets take it as
-    midnight); everything else is the targets' own rule (tapwell.singer.schema.parse_datetime)."""
+    midnight); everything else is the targets' own rule (tapwell.singer.datetime_rule.parse_datetime)."""
     if len(value) < 11 or value[10] not in "Tt ":
         raise ValueError(f"{value!r} is not a date-time")
     return parse_datetime(value)
@@ -368,7 +363,7 @@ class StreamValidator:
                     self._add(
                         "bookmark-invalid",
                         f"bookmark {raw!r} is not a {fmt} the tap can resume from (RFC 3339, "
-                        "e.g. 2024-01-31T12:00:00+00:00: tapwell.singer.schema.DATETIME_RULE)",
+                        "e.g. 2024-01-31T12:00:00+00:00: tapwell.singer.datetime_rule.DATETIME_RULE)",
                         stream=stream,
                         line=line_no,
                     )

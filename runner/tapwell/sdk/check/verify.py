@@ -21,7 +21,8 @@ from tapwell.sdk.check.destinations import Destination
 from tapwell.sdk.check.nested_verify import Reassembler, canonical
 from tapwell.sdk.check.report import Report
 from tapwell.sdk.check.suite import Prepared
-from tapwell.singer.schema import parse_date, parse_datetime, property_format, property_types
+from tapwell.singer.datetime_rule import parse_date, parse_datetime
+from tapwell.singer.schema import property_format, property_types
 from tapwell.singer.wire import loads
 
 # ----------------------------------------------------------------------------- expectations
