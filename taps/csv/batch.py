@@ -11,6 +11,7 @@ backslashes and control characters are plain characters inside the quotes.
 
 A file's header names the stream's selected columns, in the order the catalog selects them; a
 column missing from one CSV file of the stream is written as NULL there (its RECORD leaves it out).
+An untyped property (`{}`) is a string on the RECORD line, so its field is that JSON string's text.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def _column(prop: dict[str, Any], *, nulls: frozenset[str], native: bool) -> Ren
     strings kept as they are, typed columns rendered as the RECORD lines' (lines.column_renderer)
     and turned into fields."""
     if converter_for(prop)[1]:
+        if not set(property_types(prop)) - {"null"}:  # untyped ({}): a JSON column, as a string
+            return _json_string(nulls, native)
         return _string(nulls, native)
     return _typed(column_renderer(prop, nulls=nulls, native=native), _typed_fields(prop))
 
@@ -145,6 +148,26 @@ def _string(nulls: frozenset[str], native: bool) -> Renderer:
         return texts, True, natives
 
     return render
+
+
+def _json_string(nulls: frozenset[str], native: bool) -> Renderer:
+    """An untyped property's fields (`{}` in a declared schema): the RECORD line carries each
+    value as a JSON string, which a target stores in a JSON column, so the field is that JSON
+    text, quotes and all (`"hello"`, `"{\"a\": 1}"`), not the bare text a target would read as
+    a document or refuse; a null_value the unquoted empty field."""
+
+    def render(col: Sequence[str]) -> Rendered:
+        natives = [None if t in nulls else t for t in col] if native else None
+        return ["" if t in nulls else _quote(_json_text(t)) for t in col], False, natives
+
+    return render
+
+
+def _json_text(text: str) -> str:
+    try:
+        return orjson.dumps(text).decode()
+    except orjson.JSONEncodeError:  # a lone surrogate (the files' surrogatepass): escaped
+        return json.dumps(text)
 
 
 def _quotes_doubled(col: Sequence[str]) -> list[str]:

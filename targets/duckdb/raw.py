@@ -35,7 +35,7 @@ from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import RecordMessage
 from tapwell.singer.number_steps import number_step, ten_to_minus
 from tapwell.singer.schema import property_format, property_types
-from tapwell.singer.wire import dumps, loads_spelled, parse_line, sniff_record
+from tapwell.singer.wire import dumps, loads, loads_spelled, parse_line, sniff_record
 
 from .stage import UNCHANGED, StagedColumn
 from .types import is_plain, minus_zero_pattern
@@ -46,6 +46,7 @@ N, BAD = "_tapwell_n", "_tapwell_bad"  # the rows' position and refusal, beside 
 SPELL = "_tapwell_spell"  # a row whose JSON documents Python writes (respell_rows)
 FIX = "_tapwell_spelled"  # those rows' documents as Python writes them, an Arrow table
 LINE = "d"  # a row's input line, as text (create_rows)
+COMMA = "c"  # a line with a comma before a closing bracket, which DuckDB reads and JSON has not
 SLICE = 4096  # lines per Arrow record batch: DuckDB's threads share a batch's record batches
 RUN = 1 << 20  # bytes: consecutive blocks of lines shorter than this are joined (lines_table)
 INTEGER_TYPES = ("BIGINT", "HUGEINT", "INTEGER", "SMALLINT", "TINYINT")
@@ -55,6 +56,11 @@ DATETIME = (
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?)?"  # an offset may have seconds
 )
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# A comma before a closing bracket ({"a":1,}, [1, ]): DuckDB's JSON reader (yyjson) takes it, the
+# Python path refuses the line (not valid JSON), so such a line must not be read in SQL. One RE2
+# search of each block of lines (no look per line, the GIL released); where it finds one, the
+# block's lines holding one are parsed (wire.loads) to tell a string's ",]" from JSON that is not.
+TRAILING_COMMA = r",[ \t\r]*[\]}]"
 # A number two JSON writers may spell differently (exponent, 16+ digits): a JSON document holding
 # one, where its input line is not at hand (nested tables' SQL), is written by the Python path.
 SPELLED_APART = r"[0-9]([eE]|[0-9]{15})"
@@ -383,22 +389,22 @@ def create_rows(
     s_names = "".join(f", s{j}" for j, c in enumerate(p.columns) if c.text != "r")
     if strict:
         lines = (
-            f"SELECT {N}, d, try(json_transform_strict(d, ?)) AS ok FROM ("
-            f"SELECT n AS {N}, d FROM {LINES})"
+            f"SELECT {N}, d, {COMMA}, try(json_transform_strict(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, d, {COMMA} FROM {LINES})"
         )
-        broken, carried = "ok IS NULL", ", d"
+        broken, carried = f"ok IS NULL OR {COMMA}", ", d"
     else:
         # A property written twice: DuckDB reads the first, the Python parser the last, so the
         # line is BAD (decoded in Python). Only a line with more keys than properties it gave a
         # value (extra keys, nulls) has its keys compared, which costs.
         given = " + ".join(f"(r{j} IS NOT NULL)::INTEGER" for j in range(n)) or "0"
         lines = (
-            f"SELECT {N}, d, ok, len(try(json_keys(d, '$.record'))) AS nk FROM ("
-            f"SELECT {N}, d, try(json_transform(d, ?)) AS ok FROM ("
-            f"SELECT n AS {N}, d FROM {LINES}))"
+            f"SELECT {N}, d, {COMMA}, ok, len(try(json_keys(d, '$.record'))) AS nk FROM ("
+            f"SELECT {N}, d, {COMMA}, try(json_transform(d, ?)) AS ok FROM ("
+            f"SELECT n AS {N}, d, {COMMA} FROM {LINES}))"
         )
         broken = (
-            f"ok IS NULL OR NOT ({NO_VERSION if version is None else VERSION}) OR CASE WHEN nk > {given} "
+            f"ok IS NULL OR {COMMA} OR NOT ({NO_VERSION if version is None else VERSION}) OR CASE WHEN nk > {given} "
             "THEN len(list_distinct(json_keys(d, '$.record'))) < nk ELSE false END"
         )
         carried = ", d, nk"
@@ -413,7 +419,7 @@ def create_rows(
         f"(broken OR {' OR '.join(bad) or 'false'}) AS {BAD} "
         f"FROM (SELECT {N}, broken, {r_names}{s_names}, {', '.join(vs)} FROM ("
         f"SELECT {N}, ({broken}) AS broken, {r_names}{''.join(', ' + x for x in ss)} FROM ("
-        f"SELECT {N}, ok{carried}, {', '.join(rs)} FROM ({lines}))))"
+        f"SELECT {N}, ok, {COMMA}{carried}, {', '.join(rs)} FROM ({lines}))))"
     )
     return sql, cols
 
@@ -441,15 +447,33 @@ def lines_table(
     # Python wrapper for each of its functions). pyarrow._compute is the module it re-exports
     # these from; should a pyarrow release move them, the public module still has them.
     try:
-        from pyarrow._compute import CumulativeOptions, SplitPatternOptions, call_function
+        from pyarrow._compute import (
+            CumulativeOptions,
+            MatchSubstringOptions,
+            SplitPatternOptions,
+            call_function,
+        )
     except ImportError:  # pragma: no cover - a pyarrow that moved its private module
-        from pyarrow.compute import CumulativeOptions, SplitPatternOptions, call_function
+        from pyarrow.compute import (
+            CumulativeOptions,
+            MatchSubstringOptions,
+            SplitPatternOptions,
+            call_function,
+        )
 
     runs = _runs(chunks)
     count = sum(n for _, n in runs)
     ones = pa.repeat(pa.scalar(1, pa.int64()), count + 1)  # 0, 1, ..., count (10x pa.array(range))
     positions = call_function("cumulative_sum", [ones], CumulativeOptions(start=-1))
-    schema = pa.schema([("n", pa.int64()), ("j", pa.large_binary()), ("d", pa.large_string())])
+    schema = pa.schema(
+        [
+            ("n", pa.int64()),
+            ("j", pa.large_binary()),
+            ("d", pa.large_string()),
+            (COMMA, pa.bool_()),
+        ]
+    )
+    trailing = MatchSubstringOptions(TRAILING_COMMA)
     pool = pa.system_memory_pool()  # the split's copy freed at once (Arrow's own pool keeps it)
     newline = SplitPatternOptions("\n")
     batches: list[Any] = []
@@ -469,11 +493,14 @@ def lines_table(
         )
         offsets = call_function("add", [starts, positions.slice(0, n + 1)])
         buffers = [None, offsets.buffers()[1], whole]
+        found = call_function("match_substring_regex", [one], trailing)[0].as_py()
+        commas = pa.array(_not_json(data, n)) if found else pa.repeat(pa.scalar(False), n)
         lines = pa.RecordBatch.from_arrays(
             [
                 positions.slice(start, n),
                 pa.Array.from_buffers(pa.large_binary(), n, buffers),
                 pa.Array.from_buffers(pa.large_string(), n, buffers),
+                commas,
             ],
             schema=schema,
         )
@@ -486,6 +513,22 @@ def lines_table(
         any(b'"version"' in data for data in texts),
         lone,
     )
+
+
+def _not_json(data: bytes, n: int) -> list[bool]:
+    """For each of the n lines of `data`: whether it holds a comma before a closing bracket
+    outside its strings, which only a line that is no JSON does (`loads` refuses it)."""
+    found = re.compile(TRAILING_COMMA.encode())
+    marks = []
+    for line in data.split(b"\n")[:n]:
+        bad = False
+        if found.search(line) is not None:
+            try:
+                loads(line)
+            except ValueError:
+                bad = True
+        marks.append(bad)
+    return marks
 
 
 def _runs(chunks: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
