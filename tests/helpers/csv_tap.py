@@ -26,3 +26,38 @@ def run_tap_csv(
         text=True,
         timeout=60,
     )
+
+
+def tap_csv_into_duckdb(
+    bin_path: Path, tmp_path: Path, name: str, cfg: dict[str, Any], state: Path | None = None
+) -> tuple[bytes, Path]:
+    """tap-csv --config C --catalog D [--state S] | target-duckdb, as a user runs it: (the tap's
+    output, the database). The catalog is discovered once per tmp_path and kept for later runs."""
+    tap_cfg = tmp_path / f"{name}.json"
+    tap_cfg.write_text(json.dumps(cfg))
+    catalog = tmp_path / "catalog.json"
+    if not catalog.exists():
+        found = subprocess.run(
+            [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--discover"],
+            capture_output=True,
+            check=True,
+        )
+        catalog.write_bytes(found.stdout)
+    tap = subprocess.run(
+        [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--catalog", str(catalog)]
+        + (["--state", str(state)] if state else []),
+        capture_output=True,
+        timeout=300,
+    )
+    assert tap.returncode == 0, tap.stderr.decode()
+    db = tmp_path / f"{name}.duckdb"
+    target_cfg = tmp_path / f"{name}-target.json"
+    target_cfg.write_text(json.dumps({"path": str(db)}))
+    target = subprocess.run(
+        [str(bin_path / "target-duckdb"), "--config", str(target_cfg)],
+        input=tap.stdout,
+        capture_output=True,
+        timeout=300,
+    )
+    assert target.returncode == 0, target.stderr.decode()
+    return tap.stdout, db

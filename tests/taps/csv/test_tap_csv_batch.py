@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.csv_tap import tap_csv_into_duckdb as run
 from helpers.duckdb_target import query
 from tapwell.runner import fast_lane
 
@@ -108,40 +109,6 @@ def config(path: Path) -> dict[str, Any]:
         "schema": {"type": "object", "properties": COLUMNS},
     }
     return {"streams": [stream]}
-
-
-def run(
-    bin_path: Path, tmp_path: Path, name: str, cfg: dict[str, Any], state: Path | None = None
-) -> tuple[bytes, Path]:
-    """tap-csv --config C --catalog D | target-duckdb, as a user runs it; (tap's output, db)."""
-    tap_cfg = tmp_path / f"{name}.json"
-    tap_cfg.write_text(json.dumps(cfg))
-    catalog = tmp_path / "catalog.json"
-    if not catalog.exists():
-        found = subprocess.run(
-            [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--discover"],
-            capture_output=True,
-            check=True,
-        )
-        catalog.write_bytes(found.stdout)
-    tap = subprocess.run(
-        [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--catalog", str(catalog)]
-        + (["--state", str(state)] if state else []),
-        capture_output=True,
-        timeout=300,
-    )
-    assert tap.returncode == 0, tap.stderr.decode()
-    db = tmp_path / f"{name}.duckdb"
-    target_cfg = tmp_path / f"{name}-target.json"
-    target_cfg.write_text(json.dumps({"path": str(db)}))
-    target = subprocess.run(
-        [str(bin_path / "target-duckdb"), "--config", str(target_cfg)],
-        input=tap.stdout,
-        capture_output=True,
-        timeout=300,
-    )
-    assert target.returncode == 0, target.stderr.decode()
-    return tap.stdout, db
 
 
 def table(db: Path) -> list[tuple[Any, ...]]:

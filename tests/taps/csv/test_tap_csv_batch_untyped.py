@@ -5,11 +5,7 @@ string "hello" (it was refused), '{"a": 1}' as that string (it loaded as a docum
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-from typing import Any
-
+from helpers.csv_tap import tap_csv_into_duckdb as run
 from helpers.duckdb_target import query
 
 ROWS = [
@@ -23,35 +19,6 @@ ROWS = [
     ("8", 'say "hi", \\ \u00e9 \U0001f600'),
     ("9", "null"),
 ]
-
-
-def run(bin_path: Path, tmp_path: Path, name: str, cfg: dict[str, Any]) -> tuple[bytes, Path]:
-    tap_cfg = tmp_path / f"{name}.json"
-    tap_cfg.write_text(json.dumps(cfg))
-    catalog = tmp_path / f"{name}-catalog.json"
-    found = subprocess.run(
-        [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--discover"],
-        capture_output=True,
-        check=True,
-    )
-    catalog.write_bytes(found.stdout)
-    tap = subprocess.run(
-        [str(bin_path / "tap-csv"), "--config", str(tap_cfg), "--catalog", str(catalog)],
-        capture_output=True,
-        timeout=300,
-    )
-    assert tap.returncode == 0, tap.stderr.decode()
-    db = tmp_path / f"{name}.duckdb"
-    target_cfg = tmp_path / f"{name}-target.json"
-    target_cfg.write_text(json.dumps({"path": str(db)}))
-    target = subprocess.run(
-        [str(bin_path / "target-duckdb"), "--config", str(target_cfg)],
-        input=tap.stdout,
-        capture_output=True,
-        timeout=300,
-    )
-    assert target.returncode == 0, target.stderr.decode()
-    return tap.stdout, db
 
 
 def test_an_untyped_property_loads_as_the_record_path_through_the_csv_lane(bin_path, tmp_path):
