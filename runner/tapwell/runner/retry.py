@@ -33,7 +33,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tapwell.runner.attempt import AttemptResult
-from tapwell.runner.failure import same_error
 from tapwell.runner.project import RetryPolicy
 
 # A run with no output at all (pipes, stderr, bytes written) for this long is killed and
@@ -110,7 +109,11 @@ def run_exit_code(culprit_code: int | None, stalled: bool, terminal_config: bool
 def repeated(previous: tuple[str, int] | None, current: tuple[str, int]) -> bool:
     """Two attempts in a row that failed with the same error (`same_error`), the second having
     committed nothing: `(error, states_saved)` of each."""
-    return previous is not None and same_error(previous[0], current[0]) and current[1] == 0
+    if previous is None or current[1] != 0:
+        return False
+    from tapwell.runner.failure import same_error  # only a failed attempt needs it (runstart)
+
+    return same_error(previous[0], current[0])
 
 
 def stall_timeout(policy: RetryPolicy) -> float:
