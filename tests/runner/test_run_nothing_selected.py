@@ -9,32 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.runner_project import csv_shop_project as shop_project
 from tapwell.runner.selection import check_something_selected
 from tapwell.singer.errors import ConfigError
-
-
-def shop_project(proj, select=None, **extra):
-    data = proj.root / "data"
-    data.mkdir(exist_ok=True)
-    (data / "customers.csv").write_text("id,name\n1,Ann\n2,Bob\n")
-    (data / "products.csv").write_text("id,name\n1,pen\n2,ink\n")
-    raw = {
-        "tap": {
-            "name": "tap-csv",
-            "config": {
-                "base_dir": "data",
-                "streams": [
-                    {"name": n, "path": f"{n}.csv", "key_properties": ["id"]}
-                    for n in ("customers", "products")
-                ],
-            },
-        },
-        "target": {"name": "target-jsonl", "config": {"destination_path": "out"}},
-        **extra,
-    }
-    if select is not None:
-        raw["select"] = select
-    proj.write({"integrations": {"shop": raw}})
 
 
 def refused(proj, line):
