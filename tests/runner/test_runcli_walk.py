@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from helpers.runner_project import BIN
+from helpers.runner_project import BIN, fake_integration
 
 
 def tapwell(*args, cwd=None):
@@ -34,3 +34,15 @@ def test_a_missing_project_file_is_named_by_its_whole_path(tmp_path):
         f"tapwell: error: no project file at {tmp_path / 'tapwell.yml'} (run from the project "
         "folder, or pass --project)\n",
     )
+
+
+def test_runs_refuses_a_page_it_cannot_show(proj):
+    proj.write({"integrations": {"e": fake_integration(proj)}})
+    done = proj.cli("runs", "--before", "nosuch")  # was: every run, as if not given
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--before': 'nosuch' is not a run id (see `tapwell runs`)"
+    )
+    done = proj.cli("runs", "--limit", "0")  # was: one run
+    assert done.returncode == 2
+    assert "Invalid value for '--limit': 0 is not in the range x>=1." in done.stderr

@@ -209,7 +209,9 @@ def run(
     "RUN_ID instead of a NAME: that run in full, with its per-stage figures."
 )
 @click.argument("name", required=False)
-@click.option("--limit", default=20, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Runs at most."
+)
 @click.option(
     "--status", type=click.Choice(OUTCOMES), default=None, help="Only runs with this status."
 )
@@ -228,6 +230,11 @@ def runs(
     before: str | None,
     as_json: bool,
 ) -> None:
+    if before is not None and not is_run_id(before):
+        raise click.BadParameter(
+            f"{before!r} is not a run id (see `tapwell runs`)", param_hint="'--before'"
+        )
+
     def body() -> None:
         from tapwell.runner.serve.report import show_run, show_runs
 
