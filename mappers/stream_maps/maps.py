@@ -15,7 +15,14 @@ from typing import Any
 import simpleeval
 from tapwell.singer.errors import ConfigError
 
-from .expressions import Expression, MapFailure, Record, Scope, compile_expression
+from .expressions import (
+    Expression,
+    MapFailure,
+    Record,
+    Scope,
+    compile_expression,
+    subscripted_name,
+)
 from .functions import HASHES
 
 ELSE, FILTER, SOURCE, ALIAS, KEYS = (
@@ -281,15 +288,7 @@ def _property_named(text: str) -> str:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         return text
-    if (
-        isinstance(node, ast.Subscript)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in ("record", "_")
-        and isinstance(node.slice, ast.Constant)
-        and isinstance(node.slice.value, str)
-    ):
-        return node.slice.value
-    return text
+    return subscripted_name(node) or text
 
 
 def _type_of(text: str, existing: dict[str, Any], raw_schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.targets import make_target
 
 BIN = Path(sys.executable).parent
 NAME = 'a "b" é'
@@ -45,14 +46,7 @@ def test_a_subscripted_copy_keeps_the_property_type(tmp_path: Path, expr: str) -
     assert mapped.returncode == 0, mapped.stderr
     schema = json.loads(mapped.stdout.splitlines()[0])["schema"]["properties"]["copy"]
     assert schema == TYPE
-    target = tmp_path / "jsonl.json"
-    target.write_text(json.dumps({"destination_path": str(tmp_path / "out")}))
-    loaded = subprocess.run(
-        [str(BIN / "target-jsonl"), "--config", str(target)],
-        input=mapped.stdout,
-        capture_output=True,
-        timeout=60,
-    )
+    loaded = make_target("target-jsonl", BIN, tmp_path).run(mapped.stdout)
     assert loaded.returncode == 0, loaded.stderr.decode()
     out = (tmp_path / "out" / "s.jsonl").read_bytes()
     assert b'"copy":12345678901234567890.0123456789' in out

@@ -6,11 +6,11 @@ would drop every bookmark), so the saved state kept `currently_syncing` for good
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from helpers.rest_server import RestServer, dumps, run_tap
+from helpers.targets import make_target
 
 BIN = Path(sys.executable).parent
 
@@ -33,15 +33,8 @@ def test_the_committed_state_of_a_run_without_bookmarks_names_no_stream(tmp_path
     assert run.code == 0, run.stderr
     assert len(run.records("orders")) == 25
     assert run.states()[-1].get("currently_syncing") is None
-    target_config = tmp_path / "jsonl.json"
-    target_config.write_text(json.dumps({"destination_path": str(tmp_path / "out")}))
-    lines = b"".join(dumps(m) + b"\n" for m in run.messages)  # every digit as sent
-    loaded = subprocess.run(
-        [str(BIN / "target-jsonl"), "--config", str(target_config)],
-        input=lines,
-        capture_output=True,
-        timeout=60,
-    )
+    target = make_target("target-jsonl", BIN, tmp_path)
+    loaded = target.run(b"".join(dumps(m) + b"\n" for m in run.messages))  # every digit as sent
     assert loaded.returncode == 0, loaded.stderr.decode()
     committed = json.loads(loaded.stdout.splitlines()[-1])
     assert "currently_syncing" not in committed or committed["currently_syncing"] is None
