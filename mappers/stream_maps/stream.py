@@ -31,6 +31,7 @@ _STATE = re.compile(rb'\{\s*"type"\s*:\s*"STATE"')
 # so a chunk holding one of them and such a name may name a mapped stream in a spelling the
 # chunk search does not know (`\/`, `\u0041`, upper-case hex): it takes the line-by-line path.
 _ESCAPED_NAME = re.compile(rb'"stream"\s*:\s*"[^"\\]*\\')
+_OTHER_SPELLING = re.compile(rb"\\[u/]")
 
 
 class Mapper:
@@ -382,7 +383,7 @@ _EMPTY = [b""]
 
 def _may_spell_otherwise(data: bytes) -> bool:
     """Whether a stream name in `data` may be spelled with an escape the tokens lack."""
-    return (b"\\u" in data or b"\\/" in data) and _ESCAPED_NAME.search(data) is not None
+    return _OTHER_SPELLING.search(data) is not None and _ESCAPED_NAME.search(data) is not None
 
 
 def _is_utf8(data: bytes) -> bool:
