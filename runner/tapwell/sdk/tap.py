@@ -375,6 +375,7 @@ class Tap:
                 [rkey] if rkey else None,
             )
 
+        progress.add(name, 0)  # the stream's clock (sync_duration, rows/s) starts with its sync
         state = st.set_currently_syncing(state, name)
         send_schema()
         version = None
