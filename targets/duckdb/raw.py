@@ -5,7 +5,7 @@ them (`plan`): one Arrow string column, read by `json_transform_strict` (given t
 key, as our writers write it; `json_transform` for a batch it refuses) into each property's JSON
 text (a date-time's or date's string value: Column.read), then checked and cast in one SQL
 statement into a temporary table. The SQL checks are those of
-the Python check (tapwell.singer.schema) for the types it covers, made stricter where SQL cannot
+the Python check (tapwell.singer.record_check) for the types it covers, made stricter where SQL cannot
 tell (a present null from a missing property, an integral float in an integer column): a row
 they refuse, a line DuckDB cannot parse or a value its column cannot hold, and the loader decodes
 the batch's lines in Python instead (`decode`), so what is refused is refused by the usual
