@@ -14,6 +14,7 @@ from typing import Any
 
 from tapwell.singer.errors import SyncError
 
+from .nulled import Tally
 from .pgoutput import UNCHANGED, Relation, Tuple
 from .sync_common import DELETED_AT, StreamPlan
 from .types import Column, PgType, json_schema, text_converter
@@ -80,10 +81,15 @@ class RelationPlan:
 
 
 def apply_relation(
-    sp: StreamPlan, msg: Relation, resolve: Callable[[int, int], PgType], selected: set[str]
+    sp: StreamPlan,
+    msg: Relation,
+    resolve: Callable[[int, int], PgType],
+    selected: set[str],
+    tally: Tally | None = None,
 ) -> tuple[RelationPlan, bool]:
     """The plan for the rows after `msg`, and whether the stream's SCHEMA changed (the caller
-    then writes it). A narrowing change (text to integer, ...) stops the sync."""
+    then writes it). A narrowing change (text to integer, ...) stops the sync. `tally` counts
+    the values sent as null (NaN, infinity, ...)."""
     plan = RelationPlan(sp)
     known = set(sp.entry.schema.get("properties") or {})  # columns the catalog knows
     props = dict(sp.schema["properties"])
@@ -94,7 +100,9 @@ def apply_relation(
         keep = col.name in selected or col.name in sp.key_properties or col.name not in known
         plan.names.append(col.name)
         plan.keep.append(keep)
-        plan.convert.append(text_converter(pgtype))
+        table = f"{sp.table.schema}.{sp.table.name}"
+        nulled = tally.counter(table, Column(col.name, pgtype)) if tally else None
+        plan.convert.append(text_converter(pgtype, nulled))
         if not keep:
             continue
         new = json_schema(Column(col.name, pgtype))

@@ -19,6 +19,7 @@ from tapwell.singer.errors import ConfigError
 from tapwell.singer.wire import loads
 
 from .connection import quote, server_version, translated
+from .nulled import count_snapshot
 from .records import RecordWriter
 from .sync_common import SRC, StreamPlan, SyncContext, activate_version, bookmark_param
 from .types import has_raw_json
@@ -91,24 +92,25 @@ def sync_full_table(
     ctx.emit_state()
 
     written = 0
-    if keys and max_pk is not None and ctx.cfg.batch_config is not None:
-        from .sync_files import stream_files  # the fast lane (BATCH files)
-
-        written = stream_files(ctx, sp, max_pk, last_pk, version)
-    elif not keys or max_pk is not None:
-        where, params = [], []
+    if not keys or max_pk is not None:
+        where, params = [], []  # the rows this run reads (the fast lane's too)
         if keys:
             where.append(key_condition(sp, "<="))
             params += key_params(sp, max_pk or {})
             if last_pk is not None:
                 where.append(key_condition(sp, ">"))
                 params += key_params(sp, last_pk)
-        sql = sp.record_sql(server_version(ctx.conn), keys)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        if keys:
-            sql += " ORDER BY " + ", ".join(f"{SRC}.{quote(k)}" for k in keys)
-        written = stream_rows(ctx, sp, sql, params, version, resume_keys=True)
+        where_sql = " WHERE " + " AND ".join(where) if where else ""
+        if keys and max_pk is not None and ctx.cfg.batch_config is not None:
+            from .sync_files import stream_files  # the fast lane (BATCH files)
+
+            written = stream_files(ctx, sp, max_pk, last_pk, version)
+        else:
+            sql = sp.record_sql(server_version(ctx.conn), keys) + where_sql
+            if keys:
+                sql += " ORDER BY " + ", ".join(f"{SRC}.{quote(k)}" for k in keys)
+            written = stream_rows(ctx, sp, sql, params, version, resume_keys=True)
+        count_snapshot(ctx, sp, where_sql, params)
     ctx.conn.rollback()  # ends the read-only snapshot
 
     if activate:

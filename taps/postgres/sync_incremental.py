@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from .connection import quote, server_version
+from .nulled import count_snapshot
 from .sync_common import SRC, StreamPlan, SyncContext, activate_version, bookmark_param
 from .sync_full import begin_snapshot, stream_rows
 
@@ -36,11 +37,11 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
 
     begin_snapshot(ctx)
     sql = sp.record_sql(server_version(ctx.conn), [rkey], held_only=True)
-    params = []
+    params, where = [], ""
     if start is not None:
-        sql += f" WHERE {SRC}.{quote(rkey)} >= {sp.cast(rkey)}"
+        where = f" WHERE {SRC}.{quote(rkey)} >= {sp.cast(rkey)}"
         params.append(bookmark_param(start))
-    sql += f" ORDER BY {SRC}.{quote(rkey)}"
+    sql += where + f" ORDER BY {SRC}.{quote(rkey)}"
 
     def first() -> None:
         if new_version:
@@ -48,5 +49,6 @@ def sync_incremental(ctx: SyncContext, sp: StreamPlan) -> None:
             ctx.set_bookmark(sid, "version", version)
 
     stream_rows(ctx, sp, sql, params, version, replication_key=rkey, on_first=first)
+    count_snapshot(ctx, sp, where, params)
     ctx.conn.rollback()
     ctx.emit_state()

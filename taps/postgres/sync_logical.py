@@ -31,6 +31,7 @@ from . import pgoutput as po
 from .changes import UNCHANGED_LIST, RelationPlan, apply_relation, ensure_unchanged_property
 from .connection import connect, quote, server_version, translated
 from .discovery import TypeResolver
+from .nulled import Tally
 from .records import RecordWriter
 from .replication import (
     SlotInfo,
@@ -189,6 +190,7 @@ class Streamer:
     last_state: float = 0.0
     ack_mtime: float = 0.0
     reader: Any = None  # an autocommit connection for values read back by key
+    nulled: Tally = field(default_factory=Tally)  # values sent as null, told at the end
 
     def run(self) -> None:
         ctx, cfg = self.ctx, self.ctx.cfg
@@ -230,6 +232,7 @@ class Streamer:
                     self._feedback(reply=True)
                 select.select([self.cur], [], [], 1.0)
         self._state(self.position, force=True)
+        self.nulled.report()
 
     # ----------------------------------------------------------------------------- messages
 
@@ -274,7 +277,7 @@ class Streamer:
             self.relations[msg.oid] = None
             return
         selected = {c.name for c in sp.columns}
-        plan, changed = apply_relation(sp, msg, self._resolve, selected)
+        plan, changed = apply_relation(sp, msg, self._resolve, selected, self.nulled)
         self.relations[msg.oid] = plan
         if changed:
             write_schema(self.ctx, sp)

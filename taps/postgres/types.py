@@ -31,6 +31,8 @@ REPLICATION_KEY_KINDS = {
 BYTEA_SCHEMA = {"type": ["null", "string"], "contentEncoding": "x-bytea-hex"}
 # Values PostgreSQL prints for numbers JSON cannot hold; they become null (README: NaN and infinity).
 NOT_FINITE = {"NaN", "Infinity", "-Infinity", "inf", "-inf"}
+# The kinds whose values may be sent as null so (those `held_condition` tests).
+NULLABLE_KINDS = {"decimal", "float", "date", "timestamp", "timestamptz", "time"}
 
 
 @dataclass(frozen=True)
@@ -258,16 +260,28 @@ def has_raw_json(columns: list[Column]) -> bool:
 # ----------------------------------------------------------------------------- WAL text values
 
 
-def text_converter(t: PgType) -> Callable[[str], Any]:
+def text_converter(t: PgType, nulled: Callable[[], None] | None = None) -> Callable[[str], Any]:
     """A function from a value's text (as pgoutput sends it) to its JSON value, the same as the
-    snapshot's for that type."""
+    snapshot's for that type; it calls `nulled` for each value (or array element) it sends as
+    null (NaN, infinity, 24:00:00, ...)."""
     kind = t.kind
     if kind == "array":
         assert t.element is not None
-        element = _same if t.element.kind == "hstore" else text_converter(t.element)
+        element = _same if t.element.kind == "hstore" else text_converter(t.element, nulled)
         delim = ";" if t.element.name == "box" else ","
         return lambda text: parse_array(text, element, delim)
-    return _SCALAR.get(kind, _same)
+    convert = _SCALAR.get(kind, _same)
+    if nulled is None or kind not in NULLABLE_KINDS:
+        return convert
+    told = nulled
+
+    def counted(text: str) -> Any:
+        value = convert(text)
+        if value is None:
+            told()
+        return value
+
+    return counted
 
 
 def _same(text: str) -> Any:
