@@ -1,7 +1,7 @@
 """The web page in a real browser (Debian's chromium, driven by Playwright) against a real
 `tapwell serve`: click Run now, follow to the run page, watch log lines arrive while it runs and
 the status turn to succeeded without a reload, the auto-scroll that stops when the reader scrolls
-up, relaunch, cancel a slow run, a failed run's error, the runs filter, a 400 px wide screen.
+up, relaunch, cancel a slow run, a failed run's error (also live, without a reload), the runs filter, a 400 px wide screen.
 Screenshots of every page are saved (helpers.browser.screenshots_dir; `make screenshots`)."""
 
 from __future__ import annotations
@@ -115,6 +115,28 @@ def test_failed_run_shows_the_error_and_stands_out(web, page):
     row = _row(page, "broken")
     assert "failing" in (row.get_attribute("class") or "")
     assert "✕ failed" in row.inner_text()
+
+
+def test_a_run_failing_live_shows_its_status_and_error_without_a_reload(web, page):
+    """The page that follows a run as it fails ends with the final status, the Error box and
+    the facts as a reload would show them (before: "reload for its final figures")."""
+    page.goto(web.url + "/")
+    _row(page, "fails.late").get_by_role("button", name="Run now").click()
+    page.wait_for_url(re.compile(r"/runs/[0-9A-Za-z_-]+$"))
+    page.locator("#status .status[data-status='running']").wait_for()
+    page.evaluate("window.notReloaded = true")
+    assert page.locator(".error-box").count() == 0
+    page.locator("#status .status[data-status='failed']").wait_for(timeout=60_000)
+    page.locator(".error-box pre").first.wait_for(timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True
+    error = page.locator(".error-box pre").first.inner_text()
+    assert error.startswith("fake-tap: connection reset by peer (exit 1")
+    assert page.locator("#status .status").inner_text().strip() == "✕ failed"
+    assert page.locator("#live-note").inner_text().strip() == "the run ended"
+    finished = page.locator("dl.facts dt:text-is('Finished') + dd").inner_text()
+    assert finished.strip() not in ("", "—")
+    assert "connection reset by peer" in page.locator("#log").inner_text()  # the log stays
+    _shot(page, "run-failed-live")
 
 
 def test_full_refresh_asks_for_confirmation(web, page):

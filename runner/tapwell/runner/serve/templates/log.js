@@ -40,17 +40,35 @@
       badge.dataset.status = status;
       badge.textContent = (symbols[status] || "") + " " + status;
     }
-    if (note) {
-      note.innerHTML = "";
-      note.appendChild(document.createTextNode("the run ended: "));
-      var again = document.createElement("a");
-      again.href = window.location.pathname;
-      again.textContent = "reload for its final figures";
-      note.appendChild(again);
-    }
+    if (note) note.textContent = "the run ended";
     var cancel = document.getElementById("cancel-form");
     var relaunch = document.getElementById("relaunch-form");
     if (cancel) cancel.hidden = true;
     if (relaunch) relaunch.hidden = false;
+    showFinal();
   });
+  // The ended run's page as the server now renders it: its final status, the Error box of a
+  // failed run, the facts, rows and charts replace the live ones; the log stays as it is.
+  function showFinal() {
+    var fallback = function () {
+      if (!note) return;
+      note.textContent = "the run ended: ";
+      var again = document.createElement("a");
+      again.href = window.location.pathname;
+      again.textContent = "reload for its final figures";
+      note.appendChild(again);
+    };
+    if (!window.fetch || !window.DOMParser) { fallback(); return; }
+    fetch(window.location.pathname, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      ["status", "run-figures"].forEach(function (id) {
+        var now = document.getElementById(id);
+        var then = fresh.getElementById(id);
+        if (now && then) now.replaceWith(document.importNode(then, true));
+      });
+    }).catch(fallback);
+  }
 })();
