@@ -53,7 +53,7 @@ from tapwell.singer.value_check import FIX_KEY, FIX_VALUE
 from . import stored
 from .ddl import key_match, literal
 from .raw import DATE, DATETIME, INTEGER_TYPES
-from .types import FIX_DIGITS, FIX_WIDER, INT64
+from .types import FIX_DIGITS, FIX_WIDER, INT64, decimal_text_sql, number_scale
 
 if TYPE_CHECKING:
     from .loader import Table
@@ -228,7 +228,7 @@ def column(
     if real & {"object", "array"} and real <= {"object", "array", "string"}:
         return made(*_document(real, sqltype))
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
-        return made("{t}", NUMBER_TEXT, "a number")
+        return made(decimal_text_sql("{t}", number_scale(prop)), NUMBER_TEXT, "a number")
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     if base == "JSON":  # any JSON value (a property of no type, or of every kind)
