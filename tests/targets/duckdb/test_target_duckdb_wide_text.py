@@ -267,3 +267,24 @@ def test_the_sql_expression_writes_what_the_python_function_writes(scale):
     assert (
         decimal_text(Decimal("1.05"), 1) == "1.05"
     )  # a digit past the scale is kept, never rounded
+
+
+def test_a_digit_past_the_declared_scale_is_never_rounded_away(bin_path, tmp_path):
+    """A DECIMAL(38,35) widened by a SCHEMA declaring DECIMAL(65,30): its stored values keep
+    their 35 places (PostgreSQL would round them to 30); zeros past 30 are left out."""
+    narrow = {
+        "id": {"type": "integer"},
+        "d": {"type": ["number", "null"], "x-precision": 38, "x-scale": 35},
+    }
+    rows = [
+        record("t", {"id": 1, "d": Decimal("0.00000000000000000000000000000000001")}),
+        record("t", {"id": 2, "d": Decimal("-1.5")}),
+    ]
+    db = tmp_path / "w.duckdb"
+    load(bin_path, tmp_path, lines(schema("t", narrow), *rows), db)
+    load(bin_path, tmp_path, lines(schema("t", {"id": {"type": "integer"}, "d": WIDE})), db)
+    assert column_types(db, "t")["d"] == "VARCHAR"
+    assert query(db, "SELECT d FROM t ORDER BY id") == [
+        ("0." + "0" * 34 + "1",),
+        ("-1.5" + "0" * 29,),
+    ]
