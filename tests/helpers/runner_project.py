@@ -135,3 +135,28 @@ def wait_for(predicate, what, seconds=60.0):
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}")
         time.sleep(0.05)
+
+
+def csv_shop_project(proj: Proj, select: list[str] | None = None) -> None:
+    """Integration `shop`: tap-csv on two small CSV files (customers with an ssn, products)
+    into target-jsonl (folder out/), with `select` when given."""
+    data = proj.root / "data"
+    data.mkdir(exist_ok=True)
+    (data / "customers.csv").write_text("id,name,ssn\n1,Ann,078-05-1120\n2,Bob,219-09-9999\n")
+    (data / "products.csv").write_text("id,name,price\n1,pen,1.50\n2,ink,2.25\n")
+    shop: dict[str, Any] = {
+        "tap": {
+            "name": "tap-csv",
+            "config": {
+                "base_dir": "data",
+                "streams": [
+                    {"name": n, "path": f"{n}.csv", "key_properties": ["id"]}
+                    for n in ("customers", "products")
+                ],
+            },
+        },
+        "target": {"name": "target-jsonl", "config": {"destination_path": "out"}},
+    }
+    if select is not None:
+        shop["select"] = select
+    proj.write({"integrations": {"shop": shop}})

@@ -7,33 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-
-def shop_project(proj, select):
-    data = proj.root / "data"
-    data.mkdir(exist_ok=True)
-    (data / "customers.csv").write_text("id,name,ssn\n1,Ann,078-05-1120\n2,Bob,219-09-9999\n")
-    (data / "products.csv").write_text("id,name,price\n1,pen,1.50\n2,ink,2.25\n")
-    proj.write(
-        {
-            "integrations": {
-                "shop": {
-                    "tap": {
-                        "name": "tap-csv",
-                        "config": {
-                            "base_dir": "data",
-                            "streams": [
-                                {"name": n, "path": f"{n}.csv", "key_properties": ["id"]}
-                                for n in ("customers", "products")
-                            ],
-                        },
-                    },
-                    "target": {"name": "target-jsonl", "config": {"destination_path": "out"}},
-                    "select": select,
-                }
-            }
-        }
-    )
+from helpers.runner_project import csv_shop_project as shop_project
 
 
 @pytest.mark.parametrize(

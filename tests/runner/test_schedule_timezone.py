@@ -1,6 +1,7 @@
 """An integration's `timezone:` read alike by `tapwell serve`, the crontab of `tapwell schedule
 crontab` (a CRON_TZ= line per time zone) and the CronJobs of `tapwell schedule kubernetes`
-(spec.timeZone): each starts `0 6 * * *` in Europe/Paris at 06:00 in Paris, winter and summer.
+(spec.timeZone): each starts `0 6 * * *` in Europe/Paris at 06:00 in Paris, winter and summer,
+and one without `timezone:` in UTC; serve's page names the same zone (tapwell.runner.cron).
 The crontab's comment line for Debian's cron (which ignores CRON_TZ) is there only when this
 machine's clock differs from a time zone of the crontab."""
 
@@ -77,6 +78,21 @@ def serve_next_times(proj: Any, now: dt.datetime) -> dict[str, dt.datetime]:
     return dict(scheduler.next_due)
 
 
+def page_zones(proj: Any) -> dict[str, str]:
+    """The time zone serve's integrations page names beside each schedule."""
+    from tapwell.runner.serve.views import integration_view
+    from tapwell.runner.statestore import open_backend
+
+    project = proj.load()
+    store = open_backend(project)
+    return {
+        name: integration_view(project, store, name, next_run=None, running=None, last=None)[
+            "timezone"
+        ]
+        for name in project.names
+    }
+
+
 def test_crontab_cronjobs_and_serve_start_at_the_same_times(proj: Any) -> None:
     write_project(proj)
     done = proj.cli("schedule", "crontab", env={"TZ": "UTC"})
@@ -111,6 +127,7 @@ def test_crontab_cronjobs_and_serve_start_at_the_same_times(proj: Any) -> None:
         serve = serve_next_times(proj, now)
         for name, (expression, zone) in cron.items():
             assert next_time(expression, zone, now) == serve[name], (name, now)
+    assert page_zones(proj) == {name: zone for name, (_, zone) in cron.items()}
     paris = ZoneInfo("Europe/Paris")
     assert serve_next_times(proj, WINTER)["paris"].astimezone(paris).hour == 6
     assert serve_next_times(proj, SUMMER)["paris"] == dt.datetime(2026, 7, 11, 4, tzinfo=dt.UTC)

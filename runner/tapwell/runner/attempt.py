@@ -38,7 +38,7 @@ from tapwell.runner.processes import (
     write_private,
 )
 from tapwell.runner.project import Connector, Integration, Project, Target
-from tapwell.runner.selection import apply_selection
+from tapwell.runner.selection import apply_selection, check_something_selected
 from tapwell.runner.statestore import StateBackend
 from tapwell.sdk.pipes import widen_pipe
 from tapwell.singer.catalog import load_catalog
@@ -75,7 +75,8 @@ class AttemptResult:
 
 
 def prepared_catalog(project: Project, integration: Integration) -> dict[str, Any] | None:
-    """catalogs/NAME.json with tapwell.yml's selection and stream overrides applied."""
+    """catalogs/NAME.json with tapwell.yml's selection and stream overrides applied; a
+    ConfigError when they leave no stream to sync (selection.check_something_selected)."""
     path = project.catalog_path(integration.name)
     if not path.exists():
         if integration.select or integration.stream_overrides:
@@ -83,9 +84,11 @@ def prepared_catalog(project: Project, integration: Integration) -> dict[str, An
                 f"{path} does not exist: run `tapwell discover {integration.name}` first"
             )
         return None
-    return apply_selection(
+    catalog = apply_selection(
         load_catalog(path).to_dict(), integration.select, integration.stream_overrides
     )
+    check_something_selected(catalog, integration.select, str(path), integration.name)
+    return catalog
 
 
 def target_config(integration: Integration, target: Target | None = None) -> dict[str, Any]:

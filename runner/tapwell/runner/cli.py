@@ -209,7 +209,9 @@ def run(
     "RUN_ID instead of a NAME: that run in full, with its per-stage figures."
 )
 @click.argument("name", required=False)
-@click.option("--limit", default=20, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Runs at most."
+)
 @click.option(
     "--status", type=click.Choice(OUTCOMES), default=None, help="Only runs with this status."
 )
@@ -228,6 +230,11 @@ def runs(
     before: str | None,
     as_json: bool,
 ) -> None:
+    if before is not None and not is_run_id(before):
+        raise click.BadParameter(
+            f"{before!r} is not a run id (see `tapwell runs`)", param_hint="'--before'"
+        )
+
     def body() -> None:
         from tapwell.runner.serve.report import show_run, show_runs
 
@@ -273,18 +280,25 @@ def logs(ctx: click.Context, run_id: str, name: str | None, follow: bool) -> Non
 @click.pass_context
 def discover(ctx: click.Context, name: str) -> None:
     def body() -> None:
+        from tapwell.runner.selection import check_something_selected
         from tapwell.runner.validate import discover as do_discover
         from tapwell.singer.catalog import Catalog
 
         project = _project(ctx)
-        written = do_discover(project, project.integration(name), _err)
+        integration = project.integration(name)
+        written = do_discover(project, integration, _err)
         catalog = Catalog(written)
         selected = [s.tap_stream_id for s in catalog.selected()]
+        path = project.catalog_path(name)
         _err(
-            f"tapwell: wrote {project.catalog_path(name)}: {len(list(catalog))} stream(s), "
+            f"tapwell: wrote {path}: {len(list(catalog))} stream(s), "
             f"selected: {', '.join(selected) or 'none'}"
         )
         _warn_growth(project, name, written)
+        try:
+            check_something_selected(written, integration.select, str(path), name)
+        except ConfigError as exc:  # the catalog is written: its metadata may be edited next
+            _err(f"tapwell: note: `tapwell run {name}` refuses it: {exc}")
 
     _exit(body)
 

@@ -1,4 +1,4 @@
-"""`tapwell state ...`: show, set, clear, list, recover and migrate saved bookmark state.
+"""`tapwell state ...`: show, set, clear, recover, history and migrate of saved bookmark state.
 
 Of an integration with `targets: [...]`, each target's committed state is kept apart (under
 NAME@TARGET) and NAME's own state is where a run of all the targets starts: the oldest any of
@@ -49,9 +49,9 @@ def _who(name: str, target: str | None) -> str:
 
 
 @click.group(
-    help="Show, set, clear, list or recover the saved bookmark state of an integration, or "
-    "migrate every integration's state to the other backend. Of an integration with "
-    "targets: [...], --target TARGET works on that target's own state."
+    help="Show, set, clear or recover the saved bookmark state of an integration, list its "
+    "history of earlier states, or migrate every integration's state to the other backend. "
+    "Of an integration with targets: [...], --target TARGET works on that target's own state."
 )
 def state() -> None:
     pass

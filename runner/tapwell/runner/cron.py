@@ -59,9 +59,16 @@ def check_cron(expression: str, where: str = "schedule") -> None:
 
 
 def timezone_of(integration: dict[str, Any] | None) -> str:
-    """The time zone an integration's schedule is read in: its `timezone:`, else UTC (as
-    `tapwell serve`, the crontab and the CronJobs of `tapwell schedule` all read it)."""
+    """The time zone an integration's schedule is read in: its `timezone:`, else UTC. The one
+    place of that rule: `tapwell serve` (its scheduler and pages), the crontab and the CronJobs
+    of `tapwell schedule` all read it here."""
     return str((integration or {}).get("timezone") or "UTC")
+
+
+def cron_of(integration: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(cron expression, time zone) of an integration's `schedule:`; None without one."""
+    schedule = (integration or {}).get("schedule")
+    return (str(schedule).strip(), timezone_of(integration)) if schedule else None
 
 
 def check_schedules(raw: dict[str, Any], source: str = "tapwell.yml") -> None:

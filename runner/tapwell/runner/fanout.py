@@ -127,7 +127,8 @@ def run_fanout_attempt(
             reader = threading.Thread(
                 target=_read_target_states,
                 args=(proc.stdout, integration, target, store, run_id, order, result, sink),
-                kwargs={"touch": threads.touch},
+                # no state to lose: {} is no news (as tapwell.runner.attempt says it)
+                kwargs={"touch": threads.touch, "quiet": None if state else settings.record},
                 daemon=True,
             )
             readers.append(reader)
@@ -192,13 +193,18 @@ def _read_target_states(
     sink: Sink,
     *,
     touch: Callable[[], None],
+    quiet: Sink | None = None,
 ) -> None:
+    """Save each state `target` commits under its own key, and the integration's (the oldest
+    committed) when it moves. `quiet`: where an empty state is said while the target has no
+    state it could replace (tapwell.runner.processes.committed_state)."""
     name = target.connector.name
     key = target.state_key or integration.name
     figures = result.targets.setdefault(name, {"required": target.required, "states_saved": 0})
     for lines in line_bursts(stdout):  # a burst of states: the last saved, each placed
         touch()
-        values = [v for raw in lines if (v := committed_state(raw, sink, name)) is not None]
+        alone = None if key in result.target_states else quiet  # after a good one it is news
+        values = [v for raw in lines if (v := committed_state(raw, sink, name, alone)) is not None]
         if not values:
             continue
         try:

@@ -44,6 +44,11 @@ class StateOrder:
         self.lock = threading.Lock()
 
     def tap_state(self, value: dict[str, Any]) -> None:
+        """Number a STATE value of the tap. An empty one (`{}`, what a tap with nothing to sync
+        sends) is no position: a target committing it is ignored (committed_state), so counting
+        it would leave every target one STATE message behind."""
+        if not value:
+            return
         with self.lock:
             self.index[_canon(value)] = len(self.values)
             self.values.append(value)

@@ -462,7 +462,7 @@ def load_project(path: str | Path | None = None) -> Project:
         raw = safe_load(text.decode("utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(
-            f"no project file at {p} (run from the project folder, or pass --project)"
+            f"no project file at {p.absolute()} (run from the project folder, or pass --project)"
         ) from None
     except OSError as exc:
         raise cannot_read("project file", p, exc) from None

@@ -302,8 +302,9 @@ def _run_locked(
             )
             sleep(delay)
     except ConfigError as exc:  # e.g. the catalog or a connector vanished between attempts
-        result.error, result.terminal_config = str(exc), True
+        result.error, result.terminal_config = redact(str(exc), secrets), True
         result.failure, result.verdict = None, ""
+        record_only(f"[tapwell] error: {result.error}")  # the terminal's is the caller's line
     except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
         result.error = "interrupted"
         _finish(store, record, result, integration, notifier, (sink, record_only), live)

@@ -27,7 +27,7 @@ import click
 import yaml
 
 import tapwell
-from tapwell.runner.cron import check_cron, timezone_of
+from tapwell.runner.cron import check_cron, cron_of
 from tapwell.runner.project import Project
 from tapwell.runner.project_env import env_names, env_with_defaults
 from tapwell.singer.errors import ConfigError
@@ -48,11 +48,8 @@ def _tapwell_exe() -> str:
 def scheduled(project: Project) -> list[tuple[str, str, str]]:
     """(name, cron expression, its time zone) of every integration that has a schedule."""
     integrations = project.raw.get("integrations") or {}
-    return [
-        (n, str(integrations[n]["schedule"]).strip(), timezone_of(integrations[n]))
-        for n in project.names
-        if (integrations[n] or {}).get("schedule")
-    ]
+    crons = {n: cron_of(integrations[n]) for n in project.names}
+    return [(n, *cron) for n, cron in crons.items() if cron is not None]
 
 
 def crontab(project: Project) -> str:

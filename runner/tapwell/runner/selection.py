@@ -221,3 +221,55 @@ def _override(entry: dict[str, Any], override: dict[str, Any], name: str, props:
             )
         root["table-key-properties"] = keys
         entry["key_properties"] = keys
+
+
+def check_something_selected(
+    catalog: dict[str, Any], patterns: list[str], path: str, name: str
+) -> None:
+    """Refuse a catalog (`path`, with tapwell.yml's `patterns` applied) from which no tap syncs
+    a stream: the run would succeed having done nothing, run after run, and nobody would know.
+    Only a stream every catalog reader leaves out counts as left out (_may_sync)."""
+    streams = [s for s in catalog.get("streams") or [] if isinstance(s, dict)]
+    if any(_may_sync(s) for s in streams):
+        return
+    ids = [str(s.get("tap_stream_id") or s.get("stream")) for s in streams]
+    if not ids:
+        raise ConfigError(
+            f"nothing to sync: {path} holds no stream: run `tapwell discover {name}` to fill it"
+        )
+    shown = ", ".join(ids[:8]) + (f", ... ({len(ids)} in all)" if len(ids) > 8 else "")
+    fix = f"name the streams to sync under integrations.{name}.select in tapwell.yml"
+    if patterns:
+        only_out = all(p.startswith("!") for p in patterns)
+        raise ConfigError(
+            f"nothing to sync: select: {patterns} leaves out every stream of {path} "
+            f"(streams: {shown}): {fix}"
+            + (
+                "; a '!' pattern only takes out what a pattern before it selects, e.g. "
+                "select: ['*', '!audit_*']"
+                if only_out
+                else ""
+            )
+        )
+    raise ConfigError(
+        f"nothing to sync: no stream of {path} is selected (streams: {shown}): {fix} "
+        f"(e.g. select: [{ids[0]}], or ['*'] for all) or mark them \"selected\": true in "
+        "their metadata"
+    )
+
+
+def _may_sync(entry: dict[str, Any]) -> bool:
+    """Whether some tap may sync this catalog stream. singer-sdk syncs a stream without
+    metadata, or with `inclusion: automatic`; singer-io taps sync a stream marked `selected`
+    (in its metadata, or on its schema in the older convention); neither syncs one whose
+    metadata says `selected: false`, or that has no `selected` and no `selected-by-default`."""
+    items = [i for i in entry.get("metadata") or [] if isinstance(i, dict)]
+    if not items:
+        return True
+    root = next((i.get("metadata") or {} for i in items if not i.get("breadcrumb")), {})
+    if root.get("inclusion") in ("automatic", "unsupported"):
+        return bool(root["inclusion"] == "automatic")
+    if "selected" in root:
+        return bool(root["selected"])
+    schema = entry.get("schema") or {}
+    return bool(schema.get("selected") or root.get("selected-by-default"))

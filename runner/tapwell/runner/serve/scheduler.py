@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tapwell.runner.cron import cron_of
 from tapwell.runner.history import RunRecord, utcnow
 from tapwell.runner.project import Project, load_project
 from tapwell.runner.serve.config import after_of, serve_settings
@@ -166,8 +167,9 @@ class Scheduler:
         return dict((self.project.raw.get("integrations") or {}).get(name) or {})
 
     def _cron(self, name: str) -> tuple[str, str]:
-        raw = self._raw(name)
-        return str(raw["schedule"]).strip(), str(raw.get("timezone") or "UTC")
+        cron = cron_of(self._raw(name))
+        assert cron is not None, f"{name} has no schedule"
+        return cron
 
     def _plan(self, now: dt.datetime, catchup: bool) -> None:
         """Next times for every scheduled integration; with `catchup`, those with `catchup: true`
@@ -175,9 +177,10 @@ class Scheduler:
         planned: dict[str, dt.datetime] = {}
         for name in self.project.names:
             raw = self._raw(name)
-            if not raw.get("schedule"):
+            cron = cron_of(raw)
+            if cron is None:
                 continue
-            expression, timezone = self._cron(name)
+            expression, timezone = cron
             planned[name] = cron_next(expression, timezone, now)
             if catchup and raw.get("catchup"):
                 missed = cron_prev(expression, timezone, now)

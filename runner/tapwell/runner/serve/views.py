@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from tapwell.runner.cron import timezone_of
 from tapwell.runner.history import FINISHED, RunRecord, utcnow
 from tapwell.runner.masking import secrets_of
 from tapwell.runner.project import Project
@@ -115,7 +116,7 @@ def integration_view(
         "target": targets[0] if len(targets) == 1 else None,
         "targets": targets,
         "schedule": raw.get("schedule"),
-        "timezone": raw.get("timezone") or "UTC",
+        "timezone": timezone_of(raw),
         "after": list(raw.get("after") or []),
         "catchup": bool(raw.get("catchup", False)),
         "next_run_at": _iso(next_run),
