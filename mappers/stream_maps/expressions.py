@@ -119,16 +119,24 @@ def unknown_names(tree: ast.AST, scope: Scope, prop: str | None) -> list[str]:
                 or name in bound
             ):
                 missing.append(name)
-        elif (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in ("_", "record")
-            and isinstance(node.slice, ast.Constant)
-            and isinstance(node.slice.value, str)
-            and node.slice.value not in scope.properties
-        ):
-            missing.append(node.slice.value)
+        else:
+            named = subscripted_name(node)
+            if named is not None and named not in scope.properties:
+                missing.append(named)
     return list(dict.fromkeys(missing))
+
+
+def subscripted_name(node: ast.AST) -> str | None:
+    """The property `record['name']` or `_['name']` reads, else None."""
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("_", "record")
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    ):
+        return node.slice.value
+    return None
 
 
 def compile_expression(text: str, scope: Scope, prop: str | None, where: str) -> Expression:

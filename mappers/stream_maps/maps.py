@@ -4,8 +4,10 @@ filter and property expressions. Built at each SCHEMA, as singer-sdk does."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import fnmatch
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +15,14 @@ from typing import Any
 import simpleeval
 from tapwell.singer.errors import ConfigError
 
-from .expressions import Expression, MapFailure, Record, Scope, compile_expression
+from .expressions import (
+    Expression,
+    MapFailure,
+    Record,
+    Scope,
+    compile_expression,
+    subscripted_name,
+)
 from .functions import HASHES
 
 ELSE, FILTER, SOURCE, ALIAS, KEYS = (
@@ -144,7 +153,7 @@ def build_maps(
             if SOURCE in definition:
                 source, is_primary = str(definition.pop(SOURCE)), False
             elif ALIAS in definition:
-                alias = _alias(str(definition.pop(ALIAS)), stream)
+                alias = _alias(str(definition.pop(ALIAS)), stream, key)
         if stream == source:
             pass
         elif fnmatch.fnmatch(stream, source):
@@ -163,15 +172,24 @@ def build_maps(
     return outputs
 
 
-def _alias(expr: str, stream: str) -> str:
-    """singer-sdk's alias: an expression over __stream_name__, or the text itself."""
+def _alias(expr: str, stream: str, key: str) -> str:
+    """singer-sdk's alias: an expression over __stream_name__, or the text itself. As in
+    singer-sdk every map's alias is read at every stream's SCHEMA, so an error names its map."""
     try:
         result = simpleeval.EvalWithCompoundTypes(names={"__stream_name__": stream}).eval(expr)
     except simpleeval.NameNotDefined:
         return expr
     except (simpleeval.InvalidExpression, SyntaxError) as exc:
-        raise ConfigError(f"__alias__ {expr!r} is not a valid expression ({exc})") from None
+        raise ConfigError(
+            f"stream_maps.{key}.{ALIAS} {expr!r} is not a valid expression ({exc}); write a "
+            f"name with blanks or quotes as a quoted string: {_quoted(expr)}"
+        ) from None
     return str(result)
+
+
+def _quoted(name: str) -> str:
+    """`name` as the config's text of a string expression (a Python literal)."""
+    return json.dumps(repr(name), ensure_ascii=False)
 
 
 def _custom(
@@ -228,7 +246,7 @@ def _custom(
             expr = compile_expression(text, scope, prop, f"{where}.{prop}")
             existing = (
                 schema["properties"].get(prop)
-                or (raw_schema.get("properties") or {}).get(text)
+                or (raw_schema.get("properties") or {}).get(_property_named(text))
                 or {}
             )
             schema["properties"][prop] = _type_of(text, existing, raw_schema)
@@ -261,6 +279,16 @@ def _filter(expr: Expression) -> Callable[[Record], bool]:
 
 
 _NULLABLE = {"type": ["string", "null"]}
+
+
+def _property_named(text: str) -> str:
+    """The property an expression is: its name, or `record['name']` / `_['name']` (how a
+    name with quotes or blanks is written); else the text itself."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return text
+    return subscripted_name(node) or text
 
 
 def _type_of(text: str, existing: dict[str, Any], raw_schema: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,11 @@ CHUNK = 1 << 20
 # The head most taps write: {"type": "RECORD", "stream": "name", ...}; others are parsed.
 _HEAD = re.compile(rb'\{\s*"type"\s*:\s*"([A-Z_]+)"\s*,\s*"stream"\s*:\s*"([^"\\]*)"')
 _STATE = re.compile(rb'\{\s*"type"\s*:\s*"STATE"')
+# A stream name with an escape in it. Only `\u` and `\/` spell a character in more than one way,
+# so a chunk holding one of them and such a name may name a mapped stream in a spelling the
+# chunk search does not know (`\/`, `\u0041`, upper-case hex): it takes the line-by-line path.
+_ESCAPED_NAME = re.compile(rb'"stream"\s*:\s*"[^"\\]*\\')
+_OTHER_SPELLING = re.compile(rb"\\[u/]")
 
 
 class Mapper:
@@ -42,7 +47,12 @@ class Mapper:
         # names whose mention in a chunk needs the line-by-line path; None: always needed
         self.tokens: list[bytes] | None = None
         if not config.drop_unmapped and not any(ch in k for k in self._sources() for ch in "*?["):
-            self.tokens = [json.dumps(k).encode() for k in self._sources()]
+            # as orjson and json.dumps write a name: raw UTF-8, or \u escapes
+            self.tokens = [
+                spelled
+                for k in self._sources()
+                for spelled in {json.dumps(k).encode(), orjson_dumps(k)}
+            ]
 
     def _sources(self) -> list[str]:
         return [
@@ -52,7 +62,11 @@ class Mapper:
 
     def chunk(self, data: bytes, out: list[bytes]) -> None:
         """Map a run of complete lines."""
-        if self.tokens is not None and not any(t in data for t in self.tokens):
+        if (
+            self.tokens is not None
+            and not any(t in data for t in self.tokens)
+            and not _may_spell_otherwise(data)
+        ):
             self.line_no += data.count(b"\n")
             out.append(data)
             return
@@ -365,6 +379,11 @@ class Mapper:
 
 
 _EMPTY = [b""]
+
+
+def _may_spell_otherwise(data: bytes) -> bool:
+    """Whether a stream name in `data` may be spelled with an escape the tokens lack."""
+    return _OTHER_SPELLING.search(data) is not None and _ESCAPED_NAME.search(data) is not None
 
 
 def _is_utf8(data: bytes) -> bool:

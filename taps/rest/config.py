@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
+from tapwell.singer.config import SECRET_KEY
 from tapwell.singer.errors import ConfigError
 
 from .settings import (
@@ -128,7 +129,20 @@ class RestConfig:
         return [s for s in self.streams if s.parent == name]
 
     def secrets(self) -> list[str]:
-        return self.auth.secrets()
+        """The values never to print: the auth's secrets, and the values of headers and params
+        whose names look secret (`X-Api-Key`, `api_key`, `access_token`: a key put there rather
+        than under auth), also as a URL's query spells them."""
+        found = self.auth.secrets()
+        named = [self.headers, self.params]
+        for s in self.streams:
+            named += [s.headers, s.params]
+        for values in named:
+            found += [
+                str(v)
+                for k, v in values.items()
+                if SECRET_KEY.search(str(k)) and isinstance(v, (str, int)) and str(v)
+            ]
+        return found + [quote_plus(v) for v in found if quote_plus(v) != v]
 
 
 # ---------------------------------------------------------------------------------- parsing

@@ -118,6 +118,10 @@ class Sync:
             if sc.parent is None and sc.name in self.runs:
                 self._top(self.runs[sc.name])
         self.state = st.set_currently_syncing(self.state, None)
+        if not self.state and self.said is not None:
+            # `{}` after a non-empty state is never committed (it would drop every bookmark):
+            # the marker is cleared by a state that says so
+            self.state = {"bookmarks": {}}
         self._write_state()
         return self.state
 

@@ -223,7 +223,7 @@ def column(
             "AND NOT starts_with({t}, '0000')"
         )
         return made(
-            cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an ISO 8601 date-time"
+            cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an RFC 3339 date-time"
         )
     if real & {"object", "array"} and real <= {"object", "array", "string"}:
         return made(*_document(real, sqltype))

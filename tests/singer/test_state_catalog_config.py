@@ -189,6 +189,13 @@ def test_load_catalog_keeps_every_digit_of_schema_bounds(tmp_path):
     assert props["n"]["maximum"] == 10**35 and props["u"]["maximum"] == 2**64 - 1
 
 
+@pytest.mark.parametrize("key", ["pwd", "PWD", "db_pwd", "dbPwd", "mysql-pw", "pw"])
+def test_a_password_under_pwd_or_pw_is_a_secret(key):
+    # ODBC's PWD=, a `db_pwd` setting: printed in clear by a connector's error, it was not masked
+    config = {"host": "h", key: "hunter22", "pwm": "shown", "npwx": "shown too"}
+    assert secret_values(config) == ["hunter22"]
+
+
 def test_config_merge_and_secrets(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_text(json.dumps({"host": "h", "password": "hunter22", "nested": {"api_key": "k-123"}}))

@@ -15,7 +15,7 @@ import orjson
 from tapwell.singer.errors import ConfigError
 
 SECRET_KEY = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|hash[_-]?(key|seed)|salt|private[_-]?key|credential|auth|ssl[_-]?key|dsn",
+    r"pass(word|wd)?|pwd?(?![a-z])|secret|token|api[_-]?key|hash[_-]?(key|seed)|salt|private[_-]?key|credential|auth|ssl[_-]?key|dsn",
     re.IGNORECASE,
 )
 

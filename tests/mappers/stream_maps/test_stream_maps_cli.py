@@ -112,6 +112,13 @@ def test_passthrough_is_identical_to_the_input(tmp_path):
             "stream_maps.customers (stream 'customers'): 'id' is a key property and cannot be "
             "dropped; set __key_properties__ to the new key (or null for none)",
         ),
+        (  # another map's alias, read (as singer-sdk does) at this stream's SCHEMA: named
+            {"stream_maps": {"customers": {}, "orders eu": {"__alias__": "orders 2024"}}},
+            "mapper-stream-maps: error: input line 1, the SCHEMA of stream 'customers': "
+            "stream_maps.orders eu.__alias__ 'orders 2024' is not a valid expression (invalid "
+            "syntax (<unknown>, line 1)); write a name with blanks or quotes as a quoted "
+            "string: \"'orders 2024'\"",
+        ),
         (
             {"stream_maps": {"customers": "drop"}},
             "mapper-stream-maps: error: stream_maps.customers must be an object of property -> "
