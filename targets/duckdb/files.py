@@ -228,7 +228,14 @@ def column(
     if real & {"object", "array"} and real <= {"object", "array", "string"}:
         return made(*_document(real, sqltype))
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
-        return made(decimal_text_sql("{t}", number_scale(prop)), NUMBER_TEXT, "a number")
+        # a decimal wider than 38 digits: held to its step as the RECORD lane holds it
+        good, what = NUMBER_TEXT, "a number"
+        if real == {"integer"}:
+            good, what = WHOLE_TEXT, "a whole number"
+        elif digits is not None:
+            good += f" AND {_within_digits(digits)}"
+            what += f", {_step_words(prop, digits)}"
+        return made(decimal_text_sql("{t}", number_scale(prop)), good, what)
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     if base == "JSON":  # any JSON value (a property of no type, or of every kind)

@@ -59,16 +59,18 @@ def record_lines(props: dict[str, Any], values: list[tuple[str, Any]]) -> bytes:
     return head + body + lines(state({"n": len(values)}))
 
 
-def batch_file(tmp_path: Path, props: dict[str, Any], fmt: str) -> bytes:
+def batch_file(
+    tmp_path: Path, props: dict[str, Any], fmt: str, values: list[tuple[str, Any]] = VALUES
+) -> bytes:
     """The same values in one csv or jsonl BATCH file."""
     if fmt == "csv":
         body = "id,d\n" + "".join(
-            f"{i},{'' if v == 'null' else v}\n" for i, (v, _) in enumerate(VALUES)
+            f"{i},{'' if v == 'null' else v}\n" for i, (v, _) in enumerate(values)
         )
         f = tmp_path / "f.csv"
         f.write_text(body, encoding="utf-8")
     else:
-        body = "".join(f'{{"id":{i},"d":{v}}}\n' for i, (v, _) in enumerate(VALUES))
+        body = "".join(f'{{"id":{i},"d":{v}}}\n' for i, (v, _) in enumerate(values))
         f = tmp_path / "f.jsonl.gz"
         f.write_bytes(gzip.compress(body.encode()))
     compression = "none" if fmt == "csv" else "gzip"
@@ -288,3 +290,46 @@ def test_a_digit_past_the_declared_scale_is_never_rounded_away(bin_path, tmp_pat
         ("0." + "0" * 34 + "1",),
         ("-1.5" + "0" * 29,),
     ]
+
+
+@pytest.mark.parametrize("lane", ["sql", "python", "csv", "jsonl"])
+def test_a_value_off_the_declared_step_is_refused_on_every_lane(bin_path, tmp_path, lane):
+    """A 31st digit after the point in a DECIMAL(65,30) column (kept as text): the RECORD lanes
+    refused it, the csv lane stored it as it was (exit 0). Now every lane refuses it in one
+    line naming the field and the step; nothing is stored, no state is echoed."""
+    off = [("1.0000000000000000000000000000001", None)]
+    db = tmp_path / "w.duckdb"
+    props = {"id": {"type": "integer"}, "d": WIDE}
+    if lane in ("csv", "jsonl"):
+        data = batch_file(tmp_path, props, lane, off)
+    else:
+        data = record_lines(props, off)
+    result = run_target(bin_path, tmp_path, data, db, raw_lines=lane == "sql")
+    assert result.returncode != 0
+    line = error_line(result)
+    assert "1e-30" in line and "d" in line, line
+    assert not result.stdout.strip()
+
+
+@pytest.mark.parametrize("lane", ["sql", "python", "csv", "jsonl"])
+def test_a_fraction_in_a_wide_integer_column_is_refused_on_every_lane(bin_path, tmp_path, lane):
+    """An integer property wider than HUGEINT is kept as text: 1.5 there was stored as '1.5' by
+    the csv lane (exit 0) and refused by the others; now refused by all, while 1.0, 1E3 and -0
+    load as the whole numbers they are, the same text on every lane."""
+    props = {"id": {"type": "integer"}, "d": {"type": ["integer", "null"], "maximum": 1e45}}
+    db = tmp_path / "w.duckdb"
+    good = [("1.0", "1"), ("1E3", "1000"), ("-0", "0"), ("1" + "0" * 41, "1" + "0" * 41)]
+    for values, ok in ((good, True), ([("1.5", None)], False)):
+        if lane in ("csv", "jsonl"):
+            data = batch_file(tmp_path, props, lane, values)
+        else:
+            data = record_lines(props, values)
+        result = run_target(bin_path, tmp_path, data, db, raw_lines=lane == "sql")
+        if ok:
+            assert result.returncode == 0, error_line(result)
+            assert query(db, "SELECT id, d FROM t ORDER BY id") == [
+                (i, text) for i, (_, text) in enumerate(values)
+            ]
+        else:
+            assert result.returncode != 0
+            assert "1.5" in error_line(result)
