@@ -16,7 +16,7 @@ try:
 
     from .batch import csv_lines, source_bytes
     from .config import SETTINGS, CsvConfig
-    from .discovery import infer_schema, stream_configs
+    from .discovery import check_selection, file_headers, infer_schema, stream_configs
     from .sync import read_lines, read_rows
 finally:
     if _collecting:
@@ -27,7 +27,8 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
     parsed = SETTINGS.of(config)
     out = []
     for sc in stream_configs(parsed):
-        schema = infer_schema(sc, parsed.sample_rows)
+        headers = file_headers(sc)
+        schema = infer_schema(sc, parsed.sample_rows, headers)
         out.append(
             Stream(
                 name=sc.name,
@@ -39,6 +40,7 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
                 key_properties=sc.key_properties,
                 replication_key=sc.replication_key,
                 filter_start=True,
+                check=functools.partial(check_selection, sc, headers),
             )
         )
     return out

@@ -6,13 +6,14 @@ import codecs
 import csv
 import glob
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 from typing import Any
 
 from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError, did_you_mean
+from tapwell.singer.schema import property_types
 
 from .config import CsvConfig
 from .types import infer_property
@@ -272,10 +273,19 @@ def check_header(header: list[str], path: str, sc: StreamConfig) -> None:
         raise bad_file(f"{path} line 1", sc.name, problem, "fix the file: rename one of each")
 
 
-def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
+def file_headers(sc: StreamConfig) -> list[tuple[str, list[str]]]:
+    """(path, header) of each of the stream's files that has one (an empty file has no rows)."""
+    return [(path, got) for path in sc.paths if (got := read_header(path, sc)) is not None]
+
+
+def infer_schema(
+    sc: StreamConfig, sample_rows: int, headers: list[tuple[str, list[str]]] | None = None
+) -> dict[str, Any]:
     """The stream's schema: declared, or every column of its files (in the order first met)
-    typed from the first `sample_rows` rows, each file's rows read by its own header."""
-    headers = [(path, got) for path in sc.paths if (got := read_header(path, sc)) is not None]
+    typed from the first `sample_rows` rows, each file's rows read by its own header
+    (`headers`: file_headers', read when not given)."""
+    if headers is None:
+        headers = file_headers(sc)
     if sc.schema:
         if headers:  # files with no rows yet have nothing to compare
             _check_declared(sc, list(dict.fromkeys(h for _, names in headers for h in names)))
@@ -314,6 +324,48 @@ def infer_schema(sc: StreamConfig, sample_rows: int) -> dict[str, Any]:
             break
     props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}
     return {"type": "object", "properties": props}
+
+
+def check_selection(
+    sc: StreamConfig,
+    headers: list[tuple[str, list[str]]],
+    selected: dict[str, Any],
+    keys: Sequence[str],
+) -> None:
+    """Every file of the stream has the columns its rows cannot go without, checked before the
+    sync writes anything: each key property, and each selected column the catalog declares not
+    null (a file without it loaded NULL there through RECORD lines, where the csv lane's target
+    refused it halfway). A nullable column a file lacks is NULL in that file's rows, on every
+    lane (the record leaves it out; the csv lane writes NULL)."""
+    needed = list(keys) + [p for p, prop in selected.items() if p not in keys and _not_null(prop)]
+    for path, header in headers:
+        missing = next((column for column in needed if column not in header), None)
+        if missing is not None:
+            why = _why(sc, missing, keys)
+            raise ConfigError(f"stream {sc.name!r}: {path} has no column {missing!r}, {why}")
+
+
+def _not_null(prop: dict[str, Any]) -> bool:
+    kinds = property_types(prop)
+    return bool(kinds) and "null" not in kinds
+
+
+def _why(sc: StreamConfig, column: str, keys: Sequence[str]) -> str:
+    """Why a file needs `column`, and the fixes: in the file, the config or the catalog."""
+    if column in keys:
+        return (
+            "a key property of the stream: add the column to the file, or take the file out of "
+            "the stream's path"
+        )
+    declared = (sc.schema or {}).get("properties") or sc.column_types
+    if _not_null(declared.get(column) or {}):
+        who, where = "the config", "the config and the catalog"
+    else:
+        who, where = "the catalog", "the catalog"
+    return (
+        f'which {who} declares not null: add the column to the file, or add "null" to its "type" in '
+        f"{where}, or deselect {column!r} in the catalog"
+    )
 
 
 def _check_columns(sc: StreamConfig, header: list[str], declared: Iterable[str] = ()) -> None:

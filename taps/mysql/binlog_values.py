@@ -13,28 +13,7 @@ import orjson
 from tapwell.singer.schema import property_format, property_types
 
 from .sync_common import SyncContext
-from .types import Column, binlog_time, float32_text, json_text, time_text
-
-
-def enum_values(column_type: str) -> list[str]:
-    inner = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
-    out, buf, quoted, i = [], "", False, 0
-    while i < len(inner):
-        ch = inner[i]
-        if ch == "'":
-            if quoted and i + 1 < len(inner) and inner[i + 1] == "'":
-                buf += "'"
-                i += 1
-            else:
-                quoted = not quoted
-        elif ch == "," and not quoted:
-            out.append(buf)
-            buf = ""
-        else:
-            buf += ch
-        i += 1
-    out.append(buf)
-    return out
+from .types import Column, binlog_time, enum_values, float32_text, json_text, time_text
 
 
 class ValueMapper:
@@ -72,6 +51,8 @@ class ValueMapper:
             if isinstance(v, (str, bytes)):
                 return json_text(v)
             return _plain_json(v)
+        if kind == "year" and v == 1900 and col.column_type.lower() != "year(2)":
+            return 0  # YEAR's zero (0000), which the binlog reader makes 1900 + 0
         if kind == "binary" and isinstance(v, (bytes, bytearray)):
             return base64.b64encode(bytes(v)).decode("ascii")
         if kind == "string":

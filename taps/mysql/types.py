@@ -122,8 +122,10 @@ def json_schema(col: Column) -> dict[str, Any]:
             "minimum": 0,
             "maximum": 2 ** (col.precision or 64) - 1,
         }
-    if kind == "year":
-        return {"type": ["null", "integer"]}
+    if kind == "year" and col.column_type.lower() == "year(2)":
+        return {"type": ["null", "integer"]}  # 0..99 in a snapshot, 1970..2069 from the binlog
+    if kind == "year":  # 1901..2155, and 0000: its zero, what a bad value becomes
+        return {"type": ["null", "integer"], "minimum": 0, "maximum": 2155}
     if kind == "decimal":
         return decimal_schema(col.precision or 10, col.scale or 0)
     if kind == "float":
@@ -132,6 +134,10 @@ def json_schema(col: Column) -> dict[str, Any]:
         out: dict[str, Any] = {"type": ["null", "string"]}
         if col.char_length is not None:
             out["maxLength"] = col.char_length
+        if col.data_type == "enum":
+            # '' is the value MariaDB stores for a value not in the list (outside strict mode)
+            values = enum_values(col.column_type)
+            out["enum"] = [*values, *([] if "" in values else [""]), None]
         return out
     if kind == "binary":
         out = {"type": ["null", "string"], "contentEncoding": "base64"}
@@ -152,6 +158,36 @@ def json_schema(col: Column) -> dict[str, Any]:
     if kind == "spatial":
         return {"type": ["null", "string"], "description": "WKT (well-known text)"}
     return {"description": f"unsupported MySQL type {col.column_type}"}
+
+
+# MySQL's escapes in an ENUM or SET's COLUMN_TYPE text (a quote is doubled: '')
+_ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "Z": "\x1a"}
+
+
+def enum_values(column_type: str) -> list[str]:
+    """The values of an ENUM or SET column, in order, from its COLUMN_TYPE text, where a quote
+    is doubled ('') and a backslash, a newline or a NUL is escaped as in a MySQL string."""
+    inner = column_type[column_type.index("(") + 1 : column_type.rindex(")")]
+    out, buf, quoted, i = [], "", False, 0
+    while i < len(inner):
+        ch = inner[i]
+        if ch == "\\" and quoted and i + 1 < len(inner):
+            i += 1
+            buf += _ESCAPES.get(inner[i], inner[i])
+        elif ch == "'":
+            if quoted and i + 1 < len(inner) and inner[i + 1] == "'":
+                buf += "'"
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(buf)
+            buf = ""
+        else:
+            buf += ch
+        i += 1
+    out.append(buf)
+    return out
 
 
 # Python's default decimal context: singer-sdk's validator checks `multipleOf` with Decimal `%`,

@@ -53,7 +53,7 @@ from tapwell.singer.value_check import FIX_KEY, FIX_VALUE
 from . import stored
 from .ddl import key_match, literal
 from .raw import DATE, DATETIME, INTEGER_TYPES
-from .types import FIX_DIGITS, FIX_WIDER, INT64
+from .types import FIX_DIGITS, FIX_WIDER, INT64, decimal_text_sql, number_scale
 
 if TYPE_CHECKING:
     from .loader import Table
@@ -223,12 +223,12 @@ def column(
             "AND NOT starts_with({t}, '0000')"
         )
         return made(
-            cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an ISO 8601 date-time"
+            cast, good, "a date (YYYY-MM-DD)" if base == "DATE" else "an RFC 3339 date-time"
         )
     if real & {"object", "array"} and real <= {"object", "array", "string"}:
         return made(*_document(real, sqltype))
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
-        return made("{t}", NUMBER_TEXT, "a number")
+        return made(decimal_text_sql("{t}", number_scale(prop)), NUMBER_TEXT, "a number")
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     if base == "JSON":  # any JSON value (a property of no type, or of every kind)

@@ -2,7 +2,7 @@
 takes, beside the number columns (steps.py) and by the same look (steps.NumberScan):
 
 - a date-time, date or time property (a string with that `format`): PostgreSQL's input reads far
-  more than the RECORD lane's rule (tapwell.singer.schema's record check): `now`, `today`,
+  more than the RECORD lane's rule (tapwell.singer.datetime_rule): `now`, `today`,
   `epoch`, `infinity`, `allballs`, `J2451187`, `January 8, 1999`, `2024-01-01 00:00:00 PST`,
   `20240108T040506`, `24:00:00`, `23:59:60`, a blank around the value, `BC`, a year past 9999;
   `now` and `today` read another value on every load. The value's text is tested by the RECORD

@@ -24,7 +24,7 @@ the fields up to the last number column and asks whether every number is written
 past the scale change no value; empty is NULL). Only a row where that fails (an exponent, a
 blank, NaN, a quoted newline before it, a digit past the scale) is read field by field and its
 values tested exactly: the shape, then the step as Decimals with the RECORD lane's test and words
-(tapwell.singer.schema.multiple_of, step_problem); a whole number spelled otherwise for an
+(tapwell.singer.number_steps.multiple_of, step_problem); a whole number spelled otherwise for an
 integer column marks the piece, which is read closer once more to write such texts as digits. A
 step that is no 10^-k (multipleOf 0.25, or 5 on an integer) has no plain text: every row of such
 a file is read closer, so the lane refuses what the RECORD lane refuses.

@@ -3,6 +3,7 @@ subprocess and read its messages back exactly."""
 
 from __future__ import annotations
 
+import decimal
 import json
 import subprocess
 from pathlib import Path
@@ -167,3 +168,24 @@ def every_type_table(db: dict[str, Any]) -> None:
     """The table with every MySQL type and its edge rows (largest and smallest values, empty
     strings, emoji, nulls) in `db`."""
     sql(db, EVERY_TYPE_DDL, *EDGE_ROWS)
+
+
+def singer_sdk_problems(out: bytes) -> list[str]:
+    """What a singer-sdk target's record check says about a tap's output: every line read as
+    singer-sdk reads it (`json.loads(line, parse_float=Decimal)`, the schema's numbers too), each
+    RECORD validated against its stream's latest SCHEMA by jsonschema's draft 7 validator."""
+    from jsonschema import Draft7Validator
+
+    problems: list[str] = []
+    validators: dict[str, Any] = {}
+    for line in out.splitlines():
+        msg = json.loads(line, parse_float=decimal.Decimal)
+        if msg["type"] == "SCHEMA":
+            validators[msg["stream"]] = Draft7Validator(msg["schema"])
+        elif msg["type"] == "RECORD":
+            try:
+                errors = [e.message for e in validators[msg["stream"]].iter_errors(msg["record"])]
+            except decimal.DecimalException as exc:  # singer-sdk dies with this one
+                errors = [f"{type(exc).__name__} while validating"]
+            problems += [f"record {msg['record'].get('id')}: {e}" for e in errors]
+    return problems

@@ -89,6 +89,9 @@ class Stream:
     lines_bytes: optional, for the csv fast lane: about how many bytes the stream's csv lines will
         take (a file source's size), so the last BATCH files are cut smaller and the target's load
         after the tap has finished is short (tap_batch.write_line_files).
+    check: optional: a function of the catalog's selected properties (name -> schema) and key
+        properties, called while every stream is planned, before the first message: a ConfigError
+        for a selection the source cannot give (tap-csv: a file without a not-null column).
     """
 
     name: str
@@ -103,6 +106,7 @@ class Stream:
     lines: LinesFn | None = None
     csv_lines: CsvLinesFn | None = None
     lines_bytes: Callable[[SyncContext], int] | None = None
+    check: Callable[[dict[str, Any], Sequence[str]], None] | None = None
 
 
 LinesFn = Callable[[SyncContext, str, str], Iterable[tuple[bytes, int, Any]]]
@@ -208,7 +212,11 @@ def _plan(
             f"stream {name!r}: replication key {rkey!r} is not a property of the stream"
         )
     start = _start_value(config, state, name, rkey, props[rkey]) if rkey else None
-    return _Plan(stream, entry, method, rkey, start, entry.selected_properties(), props)
+    selected = entry.selected_properties()
+    if stream.check is not None:
+        keys = entry.key_properties or list(stream.key_properties)
+        stream.check({p: props[p] for p in selected if p in props}, keys)
+    return _Plan(stream, entry, method, rkey, start, selected, props)
 
 
 def _start_value(
@@ -367,6 +375,7 @@ class Tap:
                 [rkey] if rkey else None,
             )
 
+        progress.add(name, 0)  # the stream's clock (sync_duration, rows/s) starts with its sync
         state = st.set_currently_syncing(state, name)
         send_schema()
         version = None

@@ -6,8 +6,6 @@ the way singer-sdk targets validate it (numbers read as Decimal, `multipleOf` ev
 
 from __future__ import annotations
 
-import decimal
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +18,13 @@ from helpers.mysql_tap import (
     records,
     run_tap,
     select,
+    singer_sdk_problems,
     sql,
     stream_entry,
 )
 
 pytestmark = pytest.mark.services
 binlog_db = mariadb_server.binlog_db  # the fixture: LOG_BASED needs the ROW-binlog server
-
-
-def singer_sdk_problems(out: bytes) -> list[str]:
-    """What a singer-sdk target's record check says about a tap's output: every line read as
-    singer-sdk reads it (`json.loads(line, parse_float=Decimal)`, the schema's numbers too), each
-    RECORD validated against its stream's latest SCHEMA by jsonschema's draft 7 validator."""
-    from jsonschema import Draft7Validator
-
-    problems: list[str] = []
-    validators: dict[str, Any] = {}
-    for line in out.splitlines():
-        msg = json.loads(line, parse_float=decimal.Decimal)
-        if msg["type"] == "SCHEMA":
-            validators[msg["stream"]] = Draft7Validator(msg["schema"])
-        elif msg["type"] == "RECORD":
-            try:
-                errors = [e.message for e in validators[msg["stream"]].iter_errors(msg["record"])]
-            except decimal.DecimalException as exc:  # singer-sdk dies with this one
-                errors = [f"{type(exc).__name__} while validating"]
-            problems += [f"record {msg['record'].get('id')}: {e}" for e in errors]
-    return problems
 
 
 @pytest.mark.parametrize(

@@ -118,5 +118,5 @@ def test_a_refusal_is_named_as_before(bin_path: Path, tmp_path: Path) -> None:
     err = done.stderr.decode()
     assert done.returncode == 65, err
     line = err.strip().splitlines()[-1]
-    assert "f0.csv row 4, column at: '2024-13-01T00:00:00Z' is not an ISO 8601 date-time" in line
+    assert "f0.csv row 4, column at: '2024-13-01T00:00:00Z' is not an RFC 3339 date-time" in line
     assert "Traceback" not in err and not done.stdout

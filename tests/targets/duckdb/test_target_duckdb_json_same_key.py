@@ -136,6 +136,24 @@ def test_sql_reads_the_unambiguous_lines_itself(tmp_path, monkeypatch):
     assert query(tmp_path / "b.duckdb", select(["doc"])) == written(alone + nested, ["doc"])
 
 
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_a_key_ending_in_the_document_s_name_is_not_its_place(tmp_path, config):
+    """Each line holds `"doc":` once, and `doc":` twice (the key "mydoc" ends in it, holding
+    DuckDB's writing of doc's document): SQL looks for `doc":` and the document's text (as_written
+    with `alone`) only where the batch holds `doc":` once a line, so doc keeps `1.50`."""
+    props = {"id": {"type": "integer"}, "doc": DOC, "mydoc": DOC}
+    records = [f'{{"id":{i},"doc":{{"a":1.50}},"mydoc":{{"a":1.5}}}}' for i in range(0, 40, 2)]
+    records += [f'{{"id":{i},"mydoc":{{"a":1.5}},"doc":{{"a":1.50}}}}' for i in range(1, 40, 2)]
+    db = tmp_path / "w.duckdb"
+    load(db, lines(records, props=props), **config)
+    assert query(db, select(["doc", "mydoc"])) == sorted(written(records, ["doc", "mydoc"]))
+    assert query(db, select(["doc"]))[0] == (0, '{"a":1.50}')
+    data = b"".join(lines(records, props=props).splitlines(keepends=True)[1:-1])
+    plan = raw.Plan("", [raw.Column(SimpleNamespace(prop="doc"), "", "", "", key=b'"doc"')], [])  # type: ignore[arg-type]
+    assert raw.alone([data], len(records), plan) == frozenset()
+    assert raw.alone([data.replace(b'"mydoc"', b'"other"')], len(records), plan) == {0}
+
+
 # Documents that are scalars (an open schema: a JSON column of any kind), each beside a document
 # holding the column's key with another spelling of the same value.
 SCALARS = ['"doc"', "1.50", "true", "null", "[]", "{}", "-0", "1E5", '"x\\"any\\":1.5"', "[1.50]"]
@@ -167,7 +185,8 @@ def test_a_plain_number_column_made_text_keeps_its_spelling_beside_a_nested_key(
         '{"id":2,"doc":{"x":1E5},"x":1E5}',
         '{"id":3,"doc":{"y":[{"x":100000.0}]},"x":1E5}',
     ]
-    texts = [loads_spelled(r)["x"].text for r in records]  # the source's spelling
+    # the source's digits, positional (`1E5` as 100000: types.decimal_text)
+    texts = [loads_spelled(records[0])["x"].text, "1.50", "100000", "100000"]
     for name, config in [("sql", {}), ("python", {"raw_lines": False})]:
         db = tmp_path / f"{name}.duckdb"
         load(db, lines(records[:1], props=props), **config)
