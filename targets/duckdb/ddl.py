@@ -19,7 +19,15 @@ import duckdb
 import orjson
 from tapwell.sdk.sql_names import quote_ident
 
-from .types import INTEGER_DIGITS, WIDENS_TO, canonical, duckdb_type
+from .types import (
+    INTEGER_DIGITS,
+    WIDENS_TO,
+    canonical,
+    decimal_text_sql,
+    duckdb_type,
+    is_number,
+    number_scale,
+)
 
 OWNER_MARK = "tapwell: "
 
@@ -160,6 +168,20 @@ def wider(existing: str, wanted: str) -> str | None:
     if e in WIDENS_TO.get(w, ()):
         return None  # the column is already the wider of the two
     return "VARCHAR"
+
+
+NUMBER_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", *INTEGER_DIGITS)
+
+
+def alter_type(target: str, column: str, old: str, new: str, prop: Any) -> str:
+    """The ALTER of `column` from type `old` to the wider `new` (ddl.wider). A number column made
+    text keeps its values as a number's text column writes them (types.decimal_text: at the
+    property's scale, never an exponent; DuckDB's own cast writes a DOUBLE's 1e+22)."""
+    sql = f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} TYPE {new}"
+    if new != "VARCHAR" or base_type(old) not in NUMBER_TYPES:
+        return sql
+    scale = number_scale(prop) if is_number(prop) else None
+    return sql + f" USING {decimal_text_sql(f'CAST({quote_ident(column)} AS VARCHAR)', scale)}"
 
 
 def _decimal_holding(existing: str, precision: int, scale: int) -> str | None:

@@ -53,7 +53,7 @@ from tapwell.singer.value_check import FIX_KEY, FIX_VALUE
 from . import stored
 from .ddl import key_match, literal
 from .raw import DATE, DATETIME, INTEGER_TYPES
-from .types import FIX_DIGITS, FIX_WIDER, INT64
+from .types import FIX_DIGITS, FIX_WIDER, INT64, decimal_text_sql, number_scale
 
 if TYPE_CHECKING:
     from .loader import Table
@@ -228,7 +228,14 @@ def column(
     if real & {"object", "array"} and real <= {"object", "array", "string"}:
         return made(*_document(real, sqltype))
     if base == "VARCHAR" and real and real <= {"integer", "number"}:
-        return made("{t}", NUMBER_TEXT, "a number")
+        # a decimal wider than 38 digits: held to its step as the RECORD lane holds it
+        good, what = NUMBER_TEXT, "a number"
+        if real == {"integer"}:
+            good, what = WHOLE_TEXT, "a whole number"
+        elif digits is not None:
+            good += f" AND {_within_digits(digits)}"
+            what += f", {_step_words(prop, digits)}"
+        return made(decimal_text_sql("{t}", number_scale(prop)), good, what)
     if base == "VARCHAR":
         return made("{t}", "true", "text")
     if base == "JSON":  # any JSON value (a property of no type, or of every kind)

@@ -235,6 +235,7 @@ class DuckDBLoader:
         table = found.name if found else table_name
         target = self._qualified(schema, table)
         existing = ddl.existing_columns(self.con, self.catalog, schema, table) if found else {}
+        props = spec.schema.get("properties") or {}
         if not existing:
             cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in wanted.items())
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {target} ({cols})")
@@ -251,16 +252,16 @@ class DuckDBLoader:
                     continue
                 new = ddl.wider(existing[have], sqltype)
                 if new is not None:
-                    self.con.execute(
-                        f"ALTER TABLE {target} ALTER COLUMN {quote_ident(have)} TYPE {new}"
-                    )
+                    self.con.execute(ddl.alter_type(target, have, existing[have], new, props[col]))
                     existing[have] = new
         if found is None or found.owner is None:
             comment = ddl.owner_comment(spec.name, list(spec.key_properties))
             self.con.execute(f"COMMENT ON TABLE {target} IS {ddl.literal(comment)}")
         by_fold = {ddl.fold(c): c for c in existing}
         staged = [
-            stage.staged_column(prop, by_fold[ddl.fold(prop)], existing[by_fold[ddl.fold(prop)]])
+            stage.staged_column(
+                prop, by_fold[ddl.fold(prop)], existing[by_fold[ddl.fold(prop)]], props.get(prop)
+            )
             for prop in wanted
         ]
         if stage.UNCHANGED in (spec.schema.get("properties") or {}):

@@ -38,6 +38,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,14 @@ from tapwell.singer.number_steps import normalized
 from tapwell.singer.wire import JsonNumber, dumps, loads_spelled, may_respell
 
 from .files import decimal_args
-from .types import exact_double, is_plain, minus_zero_pattern
+from .types import (
+    decimal_text,
+    decimal_text_sql,
+    exact_double,
+    is_plain,
+    minus_zero_pattern,
+    number_scale,
+)
 
 if TYPE_CHECKING:
     from tapwell.sdk.target import Batch
@@ -78,18 +86,21 @@ def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[i
         )
     )
     for j in plain:
-        staged[j] = staged_column(staged[j].prop, staged[j].column, staged[j].sqltype)
+        c = staged[j]
+        scale = number_scale(props[c.prop]) if isinstance(props.get(c.prop), dict) else None
+        staged[j] = staged_column(c.prop, c.column, c.sqltype, scale)
     return plain
 
 
-def staged_column(prop: str, column: str, sqltype: str) -> StagedColumn:
+def staged_column(prop: str, column: str, sqltype: str, scale: int | None) -> StagedColumn:
     """How a plain number's column is staged: as stage.staged_column stages its type, but a
-    DECIMAL or VARCHAR keeps each value as read (`widen` writes each one's text)."""
+    DECIMAL or VARCHAR keeps each value as read (`widen` writes each one's text; a VARCHAR's
+    at `scale`, the property's multipleOf 10^-s, when it has one: types.decimal_text)."""
     from . import stage  # the loader imports this module
 
     if sqltype == "VARCHAR" or sqltype.startswith("DECIMAL("):
-        return stage.StagedColumn(prop, column, sqltype, "string", "v", {})
-    return stage.staged_column(prop, column, sqltype)
+        return stage.StagedColumn(prop, column, sqltype, "string", "v", {}, scale)
+    return replace(stage.staged_column(prop, column, sqltype), scale=scale)
 
 
 def number_text(value: Any) -> Any:
@@ -255,6 +266,8 @@ def widen(
             continue
         if first is not None:
             sqltype = _make_exact(loader, batch, table, j, texts, first)
+        if sqltype == "VARCHAR":  # positional, never an exponent (`1E5`: 100000)
+            texts = [decimal_text(t, column.scale) for t in texts]
         if sqltype != "DOUBLE":
             rows = [(*r[:j], t, *r[j + 1 :]) for r, t in zip(rows, texts, strict=True)]
     return rows
@@ -361,18 +374,20 @@ def _change(
     stored = stored_extent(loader, table, column.column)
     new = exact_type(max(whole, stored[0]), max(places, stored[1]))
     name = quote_ident(column.column)
+    text = f"CAST({name} AS VARCHAR)"
     if old == "DOUBLE":  # through the shortest text: exact, as only such doubles were stored
-        using = f"CAST({name} AS VARCHAR)"
-        using = using if new == "VARCHAR" else f"CAST({using} AS {new})"
+        using = (
+            decimal_text_sql(text, column.scale) if new == "VARCHAR" else f"CAST({text} AS {new})"
+        )
     elif new != "VARCHAR":
         using = f"CAST({name} AS {new})"
     elif decimal_args(old)[0] == DIGITS:  # made here: its scale is the widest value's, trimmed
-        text = f"CAST({name} AS VARCHAR)"
-        using = (
+        trimmed = (
             f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
         )
+        using = decimal_text_sql(trimmed, column.scale)
     else:  # a declared DECIMAL(p,s) to text at its scale, as its source wrote it (1.50 stays)
-        using = f"CAST({name} AS VARCHAR)"
+        using = decimal_text_sql(text, column.scale)
     loader.con.execute(
         f"ALTER TABLE {loader._qualified(table.schema, table.name)} ALTER COLUMN {name} "
         f"TYPE {new} USING {using}"
@@ -392,7 +407,7 @@ def _change(
     table.columns[column.column] = new
     if loader._behind:  # the next batch is being read meanwhile, against the old type: `widen`
         table.fresh[column.column] = READ_AHEAD
-    table.staged[j] = staged_column(column.prop, column.column, new)  # same list: encoder's
+    table.staged[j] = staged_column(column.prop, column.column, new, column.scale)  # encoder's
     if table.raw is not None:
         table.raw = raw.plan(batch.spec, table.staged)
     return new

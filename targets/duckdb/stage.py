@@ -35,8 +35,11 @@ from .types import (
     as_json,
     as_text,
     canonical,
+    decimal_text,
     double_refusal,
     exact_double,
+    is_number,
+    number_scale,
     value_check,
 )
 
@@ -109,6 +112,8 @@ class StagedColumn:
     arrow: str  # int64 | float64 | bool | string
     generic: str
     pinned: dict[type, str]
+    # a number kept as text (VARCHAR): the scale its values are written at (types.decimal_text)
+    scale: int | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -121,8 +126,11 @@ def unchanged_column() -> StagedColumn:
     return StagedColumn(UNCHANGED, "", "JSON", "string", "_js(v)", {})
 
 
-def staged_column(prop: str, column: str, sqltype: str) -> StagedColumn:
-    """How values of property `prop` are staged for `column` of DuckDB type `sqltype`."""
+def staged_column(
+    prop: str, column: str, sqltype: str, schema: dict[str, Any] | None = None
+) -> StagedColumn:
+    """How values of property `prop` (its JSON `schema`) are staged for `column` of DuckDB type
+    `sqltype`; a number's VARCHAR as decimal_text writes it."""
     sqltype = canonical(sqltype)
     base = sqltype.split("(", 1)[0]
     if base == "BIGINT":
@@ -137,12 +145,21 @@ def staged_column(prop: str, column: str, sqltype: str) -> StagedColumn:
         )
     if base == "JSON":
         return StagedColumn(prop, column, sqltype, "string", "_js(v)", {})
+    if base == "VARCHAR" and is_number(schema):
+        scale = number_scale(schema or {})
+        return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
     return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"})
 
 
 # JSON values are staged as their JSON text, decoded: 100,000 of orjson's own bytes objects held
 # at once cost 8x their making (each keeps a large allocation), a str does not.
-ENV: dict[str, Any] = {"_bi": _bigint, "_nt": _number_text, "_js": as_json, "_tx": as_text}
+ENV: dict[str, Any] = {
+    "_bi": _bigint,
+    "_nt": _number_text,
+    "_js": as_json,
+    "_tx": as_text,
+    "_dt": decimal_text,
+}
 
 
 def compile_row(

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tapwell.singer.schema import Logical, logical_type
+from tapwell.singer.number_steps import number_step, ten_to_minus
+from tapwell.singer.schema import Logical, logical_type, property_types
 from tapwell.singer.wire import dumps
 
 SIMPLE = {
@@ -181,6 +182,81 @@ def as_text(value: Any) -> Any:
     if isinstance(value, (bool, dict, list)):
         return dumps(value).decode()
     return str(value)
+
+
+def number_scale(prop: dict[str, Any]) -> int | None:
+    """The scale a number property's text column (a decimal past 38 digits, a plain number made
+    VARCHAR) writes its values at: a declared decimal's (x-scale, or multipleOf 10^-s with a
+    maximum), a plain number's multipleOf 10^-s, 0 for an integer; None when the schema gives
+    none (each value then keeps the digits its source spelled)."""
+    logical = logical_type(prop)
+    if logical.kind == "decimal":
+        return logical.scale or 0
+    if logical.kind == "integer":
+        return 0
+    step = number_step(prop)
+    return None if step is None else ten_to_minus(step)
+
+
+def is_number(prop: Any) -> bool:
+    """A property of number or integer values (and null) only."""
+    real = set(property_types(prop)) - {"null"} if isinstance(prop, dict) else set()
+    return bool(real) and real <= {"integer", "number"}
+
+
+def decimal_text(value: Any, scale: int | None = None) -> str | None:
+    """A number as a text column keeps it (a decimal wider than DuckDB's 38 digits), as
+    PostgreSQL's NUMERIC and DuckDB's DECIMAL print one: positional, never an exponent. At
+    `scale` places (1.5 -> `1.500`, a zero unsigned: `0.000`; a non-zero digit past the scale is
+    kept, never rounded), else with the digits its source spelled (`1.50`, `1E5` -> `100000`,
+    `-0`). A value may be an int, a float (its shortest repr), a Decimal (a JsonNumber: its
+    spelling) or a number's text; None stays. decimal_text_sql is the same in SQL."""
+    if value is None:
+        return None
+    if type(value) is int and not scale:
+        return str(value)
+    number = (
+        value
+        if isinstance(value, Decimal)
+        else Decimal(repr(value) if type(value) is float else value)
+    )
+    text = format(number, "f")
+    if scale is None:
+        return text
+    whole, _, places = text.partition(".")
+    places = (
+        places.ljust(scale, "0")
+        if len(places) < scale
+        else places[:scale] + places[scale:].rstrip("0")
+    )
+    if not number:
+        whole = whole.lstrip("-")
+    return whole + "." + places if places else whole
+
+
+def decimal_text_sql(text: str, scale: int | None = None) -> str:
+    """SQL of decimal_text for a number's text (`text`, an expression): as DuckDB writes a DOUBLE
+    (`1e+22`, `-0.0`), a DECIMAL (`1.50`) or an integer, or as a csv file spells it (`1E5`)."""
+    body = f"lower(ltrim({text}, '+-'))"
+    mantissa = f"split_part({body}, 'e', 1)"
+    power = f"coalesce(TRY_CAST(nullif(split_part({body}, 'e', 2), '') AS INTEGER), 0)"
+    whole_digits = f"split_part({mantissa}, '.', 1)"
+    digits = f"({whole_digits} || split_part({mantissa}, '.', 2))"
+    point = f"(CAST(length({whole_digits}) AS INTEGER) + {power})"  # digits before the point
+    whole = f"coalesce(nullif(ltrim(rpad({digits}, greatest({point}, 0), '0'), '0'), ''), '0')"
+    places = (
+        f"CASE WHEN {point} < 0 THEN repeat('0', -{point}) || {digits} "
+        f"ELSE substr({digits}, {point} + 1) END"
+    )
+    minus = f"starts_with({text}, '-')"
+    if scale is not None:
+        s = int(scale)
+        places = f"rpad(left({places}, {s}), {s}, '0') || rtrim(substr({places}, {s + 1}), '0')"
+        minus += f" AND ltrim({digits}, '0') <> ''"
+    return (
+        f"CASE WHEN {minus} THEN '-' ELSE '' END || {whole} || "
+        f"CASE WHEN {places} = '' THEN '' ELSE '.' || {places} END"
+    )
 
 
 def as_json(value: Any) -> Any:

@@ -205,7 +205,8 @@ def copy_rows(
 def _line_of(batch: Batch, index: int) -> int | None:
     lines = getattr(batch, "lines", None)
     if lines and index < len(lines):
-        return int(lines[index])
+        line: int = lines[index]  # as it is: a FileRow names a BATCH file's row
+        return line
     return None
 
 

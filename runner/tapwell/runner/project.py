@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from tapwell.runner.cron import check_schedules
-from tapwell.runner.project_env import interpolate, read_env_file
+from tapwell.runner.project_env import interpolate, read_env_file, secret_env_values
 from tapwell.runner.project_schema import checked_once
 from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
@@ -35,6 +35,8 @@ class Connector:
     venv: Path | None = None
     pip_url: str | None = None
     catalog_flag: str = "auto"  # --catalog, --properties, or auto (read from the tap's --help)
+    # the values of its config's secret-named ${VAR}s, never to print wherever they were placed
+    env_secrets: list[str] = field(default_factory=list)
 
 
 OUR_TARGETS = ("target-postgres", "target-duckdb")
@@ -355,8 +357,10 @@ class Project:
     def _mappers(self, raw: dict[str, Any], name: str) -> list[Connector]:
         out: list[Connector] = []
         if raw.get("transform") is not None:
-            config = interpolate(raw["transform"], f"integrations.{name}.transform", self.env_file)
-            out.append(Connector(MAPPER, [MAPPER], dict(config)))
+            where = f"integrations.{name}.transform"
+            config = interpolate(raw["transform"], where, self.env_file)
+            hidden = secret_env_values(raw["transform"], self.env_file)
+            out.append(Connector(MAPPER, [MAPPER], dict(config), env_secrets=hidden))
         for i, spec in enumerate(raw.get("mappers") or []):
             where = f"integrations.{name}.mappers[{i}]"
             out.append(self._connector({"mapper": spec}, "mapper", name, where=where))
@@ -387,8 +391,10 @@ class Project:
         where = f"{where or f'integrations.{integration}.{role}'}.config"
         if isinstance(config, str):  # a file, relative to the project
             config = _read_config_file(self.root / config, where)
+        hidden: list[str] = []
         if resolve:
-            config = interpolate(config, where, self.env_file)
+            raw_config, config = config, interpolate(config, where, self.env_file)
+            hidden = secret_env_values(raw_config, self.env_file)
         venv = spec.get("venv") or (name or command[0] if spec.get("pip_url") else None)
         return Connector(
             name or command[0],
@@ -397,6 +403,7 @@ class Project:
             self.venv_dir / venv if venv else None,
             spec.get("pip_url"),
             str(spec.get("catalog_flag") or "auto"),
+            hidden,
         )
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tapwell.sdk.cli_util import cannot_read
+from tapwell.singer.config import SECRET_ENV_NAME
 from tapwell.singer.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -17,30 +19,41 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 def env_names(value: Any) -> set[str]:
     """Every ${NAME} used anywhere in value (the variables a deployment must provide)."""
-    if isinstance(value, dict):
-        return set().union(*(env_names(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(env_names(v) for v in value)) if value else set()
-    return {m.group(1) for m in _ENV.finditer(value)} if isinstance(value, str) else set()
+    return {m.group(1) for text in _strings(value) for m in _ENV.finditer(text)}
 
 
 def env_with_defaults(value: Any) -> set[str]:
     """The ${NAME:-default} variables that never appear without a default (optional ones)."""
     found: dict[str, bool] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-        elif isinstance(node, str):
-            for m in _ENV.finditer(node):
-                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
-
-    walk(value)
+    for text in _strings(value):
+        for m in _ENV.finditer(text):
+            found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
     return {name for name, optional in found.items() if optional}
+
+
+def secret_env_values(value: Any, env_file: dict[str, str] | None = None) -> list[str]:
+    """The values of the secret-named `${VAR}`s in value (PG_PASSWORD, API_TOKEN, S3_KEY: see
+    SECRET_ENV_NAME), as interpolate() reads them: secrets wherever they are placed, under a key
+    that does not look secret (`key:`, `conn_opts:`) or inside a longer string."""
+    found = (
+        interpolate(m.group(0), m.group(1), env_file)
+        for text in _strings(value)
+        for m in _ENV.finditer(text)
+        if SECRET_ENV_NAME.search(m.group(1))
+    )
+    return [v for v in found if v]
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string in node, at any depth."""
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, str):
+        yield node
 
 
 def interpolate(value: Any, where: str = "", env_file: dict[str, str] | None = None) -> Any:

@@ -78,7 +78,7 @@ def recover_state(project: Project, integration: Integration) -> dict[str, Any] 
             "state we can read; set state.recover: {dsn, query} to say where it is"
         )
     config = project.state_config_for(integration.name).get("recover")
-    secrets = _secrets(integration.target.config, config)
+    secrets = _secrets(integration.target, config)
     try:
         if source.kind == "query":
             assert isinstance(config, dict)
@@ -165,11 +165,11 @@ def _no_state_file(project: Project, argv: list[str], config: dict[str, Any]) ->
     return not (project.root / value).exists()
 
 
-def _secrets(target_config: dict[str, Any], recover: Any) -> list[str]:
+def _secrets(target: Connector, recover: Any) -> list[str]:
     """Values never to print: the usual secret keys, and URL passwords (sqlalchemy_url)."""
     from tapwell.runner.masking import secrets_of
 
-    return secrets_of(target_config, recover)
+    return secrets_of(target, recover)
 
 
 # --------------------------------------------------------------------------- state.recover query

@@ -166,9 +166,9 @@ def _run_locked(
     catalog: dict[str, Any] | None,
 ) -> RunResult:
     secrets = secrets_of(
-        integration.tap.config,
-        *(t.connector.config for t in integration.targets),
-        *(m.config for m in integration.mappers),
+        integration.tap,
+        *(t.connector for t in integration.targets),
+        *integration.mappers,
     )
     secrets += state_store_secrets(project.state_config_for(integration.name))
     started = utcnow()

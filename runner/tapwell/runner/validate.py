@@ -75,7 +75,7 @@ def run_discovery(
             proc = subprocess.run(cmd, cwd=project.root, capture_output=True)
         except OSError as exc:  # what check_runnable could not foresee (the file changed since)
             raise ConfigError(f"{name}: cannot start {argv[0]}: {exc.strerror}") from None
-    secrets = secrets_of(integration.tap.config)
+    secrets = secrets_of(integration.tap)
     lines = [
         redact(line, secrets)
         for line in proc.stderr.decode("utf-8", "replace").strip().splitlines()

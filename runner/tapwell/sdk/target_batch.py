@@ -3,6 +3,8 @@
 A file that is missing, unreadable, truncated or not the gzip it claims to be, and a line in it
 that is not a JSON object, are malformed input like any bad line: one ProtocolError naming the
 BATCH message's line, its stream and the file (with the line inside it), never a traceback.
+A record of a file carries a FileRow as its input line, so a value refused later (by its
+schema, its column, the database) is said with the file and its row too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,20 @@ from typing import Any
 from tapwell.singer.errors import ProtocolError
 from tapwell.singer.messages import BatchMessage
 from tapwell.singer.wire import json_problem, loads
+
+
+class FileRow(int):
+    """The input line of a BATCH message (an int, for every rule that compares lines: commit
+    before it, the batch's first and last line) that also names the file and the row in it of
+    one of its records: ProtocolError.describe says both (`BATCH file F row N: ...`)."""
+
+    batch_file: str
+    batch_row: int
+
+    def __new__(cls, line_no: int, path: str, row: int) -> FileRow:
+        at = super().__new__(cls, line_no)
+        at.batch_file, at.batch_row = path, row
+        return at
 
 
 def batch_format(msg: BatchMessage) -> str:
@@ -55,9 +71,10 @@ def batch_rows(
     source: str,
     root: str | None = None,
     reads: Sequence[str] = (),
-) -> Iterator[tuple[bytes, Any]]:
-    """(raw line, decoded record) for every non-blank line of every file of `msg`, in order;
-    the raw line is given so the caller can count its bytes (blank lines come with None).
+) -> Iterator[tuple[bytes, Any, FileRow]]:
+    """(raw line, decoded record, where) for every non-blank line of every file of `msg`, in
+    order; the raw line is given so the caller can count its bytes (blank lines come with None),
+    `where` is the input line to give the record (the BATCH's, naming the file and row).
     `reads`: the formats the target's loader reads itself, named with jsonl when another is
     refused."""
     fmt = batch_format(msg)
@@ -72,12 +89,13 @@ def batch_rows(
 
 def _file_rows(
     msg: BatchMessage, line_no: int, source: str, path: str, gz: bool
-) -> Iterator[tuple[bytes, Any]]:
+) -> Iterator[tuple[bytes, Any, FileRow]]:
     for row_no, row in enumerate(file_lines(msg, line_no, source, path, gz), 1):
+        where = FileRow(line_no, path, row_no)
         if not row.strip():
-            yield row, None
+            yield row, None, where
             continue
-        yield row, file_record(msg, line_no, source, path, row_no, row)
+        yield row, file_record(msg, line_no, source, path, row_no, row), where
 
 
 def file_record(

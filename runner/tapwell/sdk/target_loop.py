@@ -24,6 +24,7 @@ from typing import IO, Any
 from tapwell.sdk import target_lanes as lanes
 from tapwell.sdk.progress import Progress, configure_logging
 from tapwell.sdk.target_batch import (
+    FileRow,
     bad_batch,
     batch_files,
     batch_format,
@@ -397,10 +398,10 @@ class TargetLoop(Commits):
             self._batch_lines(msg, line_no)
             return
         reads = getattr(self.loader, "batch_formats", ())
-        for row, record in batch_rows(msg, line_no, self._source, self.batch_root, reads):
+        for row, record, at in batch_rows(msg, line_no, self._source, self.batch_root, reads):
             self.bytes_read += len(row)  # a batch's size limit counts the file's records
             if record is not None:
-                self.on_record(RecordMessage(msg.stream, record, version=msg.version), line_no)
+                self.on_record(RecordMessage(msg.stream, record, version=msg.version), at)
         self.read_files += batch_files(msg, line_no, self._source, self.batch_root)
         self.files_pending = True  # the next STATE commits them (and deletes the files)
 
@@ -418,10 +419,11 @@ class TargetLoop(Commits):
                 stripped = row.rstrip(b"\r\n")
                 if not stripped.strip():
                     continue
+                at = FileRow(line_no, path, row_no)  # a refused value names the file's row
                 if (
                     stripped.startswith(b"{")
                     and stripped.endswith(b"}")
-                    and self._take(msg.stream, head + stripped[1:] + tail, line_no, msg.version)
+                    and self._take(msg.stream, head + stripped[1:] + tail, at, msg.version)
                 ):
                     self.buffered_rows += 1
                     self._check_limits(msg.stream)
@@ -429,7 +431,7 @@ class TargetLoop(Commits):
                 record = file_record(msg, line_no, self._source, path, row_no, row)
                 message = RecordMessage(msg.stream, record, version=msg.version)
                 # with its RECORD line, which a loader storing JSON text reads numbers from
-                self.on_record(message, line_no, head + stripped[1:] + tail)
+                self.on_record(message, at, head + stripped[1:] + tail)
             self.read_files.append((path, gz))
         self.files_pending = True  # the next STATE commits them (and deletes the files)
 

@@ -132,7 +132,12 @@ class Batch:
         if not self.blocks:
             return
         lines = [line for b in self.blocks for line in b.lines()]
-        numbers = [n for b in self.blocks for n in range(b.first, b.first + b.size)]
+        # a one-line block keeps its line as it is (a FileRow names a BATCH file's row)
+        numbers = [
+            n
+            for b in self.blocks
+            for n in ((b.first,) if b.size == 1 else range(b.first, b.first + b.size))
+        ]
         self.records[:0] = lines
         self.lines[:0] = numbers
         self.refused = {i + len(lines): why for i, why in self.refused.items()}

@@ -4,11 +4,12 @@ of every message, log line and run record."""
 from __future__ import annotations
 
 import errno
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import orjson
 
@@ -18,6 +19,15 @@ SECRET_KEY = re.compile(
     r"pass(word|wd)?|pwd?(?![a-z])|secret|token|api[_-]?key|hash[_-]?(key|seed)|salt|private[_-]?key|credential|auth|ssl[_-]?key|dsn",
     re.IGNORECASE,
 )
+
+# An environment variable whose value is a secret wherever tapwell.yml places it (`key: ${PG_PASSWORD}`,
+# `postgresql://u:${PG_PASSWORD}@h/db`): a name SECRET_KEY matches, or one with KEY as a word of it
+# (S3_KEY, ENCRYPTION_KEY), which as a config key names too many things that are not secret.
+SECRET_ENV_NAME = re.compile(rf"{SECRET_KEY.pattern}|(?:^|_)[a-z]*key(?:_|$)", re.IGNORECASE)
+
+# Values that are settings, not secrets, even under a secret-looking name (`auth: none`,
+# `${USE_TOKEN:-true}`): masked, they would turn every such word of a log into ***.
+_NOT_SECRETS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none"})
 
 # Inside a secret-named object (`auth: {type: bearer, token: ...}`), the keys that say what kind of
 # credential it is and where it goes, never the secret itself: their values ("bearer", "query",
@@ -75,11 +85,13 @@ def cannot_read(what: str, path: str | Path, exc: OSError) -> ConfigError:
     return ConfigError(f"{what} {path} cannot be read ({exc.strerror or exc}): check the path")
 
 
-def secret_values(config: dict[str, Any]) -> list[str]:
+def secret_values(config: dict[str, Any], also: Iterable[str] = ()) -> list[str]:
     """Every value never to print, longest first: values under a key that looks secret, at any
-    depth, and the password inside any URL or key=value DSN among the values (with its
-    percent-decoded form and the pieces a driver may quote when it cannot parse it)."""
-    found: list[str] = []
+    depth, the password inside any URL or key=value DSN among the values (with its
+    percent-decoded form and the pieces a driver may quote when it cannot parse it), and `also`
+    (the values of secret-named `${VAR}`s, wherever they were placed); each with the forms a
+    connector may print it in (printed_forms)."""
+    found: list[str] = list(also)
 
     def walk(node: Any, secret: bool) -> None:
         if isinstance(node, dict):
@@ -98,7 +110,24 @@ def secret_values(config: dict[str, Any]) -> list[str]:
                 found.extend(credential_fragments(node))
 
     walk(config, False)
-    return sorted(set(found), key=len, reverse=True)
+    forms = {
+        f for value in found if value.lower() not in _NOT_SECRETS for f in printed_forms(value)
+    }
+    return sorted(forms, key=len, reverse=True)
+
+
+def printed_forms(secret: str) -> set[str]:
+    """A secret as written, URL-encoded (as a connector quotes it into a URL it prints) and
+    escaped inside a JSON string, with and without \\uXXXX escapes (as a connector that dumps
+    its config prints it)."""
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        orjson.dumps(secret).decode()[1:-1],
+        json.dumps(secret)[1:-1],
+    }
 
 
 # scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
@@ -152,10 +181,18 @@ def mask_credentials(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of a secret with ***, and mask any URL or DSN password."""
+    """Replace every occurrence of a secret with ***, and mask any URL or DSN password.
+
+    A secret of 4 characters or more is masked wherever it appears, inside a longer line or word
+    too. One of 3 characters is masked only where it stands alone (not inside a longer run of
+    letters and digits: `abc` masks `key=abc` but not `abcdef`), and one of 1 or 2 characters
+    is never masked by its value: it cannot be told from ordinary text (`exit 1`) and hides
+    nothing (anyone can try every one); as a URL or DSN password it is masked by position."""
     for s in secrets:
-        if len(s) >= 3:
+        if len(s) >= 4:
             text = text.replace(s, "***")
+        elif len(s) == 3 and s in text:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])", "***", text)
     return mask_credentials(text)
 
 

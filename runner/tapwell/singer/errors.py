@@ -66,6 +66,9 @@ class ProtocolError(TapwellError):
         where = [self.source if self.line is None else f"{self.source} line {self.line}"]
         if self.stream is not None:
             where.append(f"stream {self.stream!r}")
+        path = getattr(self.line, "batch_file", None)  # a record of a BATCH file (FileRow)
+        if path is not None:
+            where.append(f"BATCH file {path} row {getattr(self.line, 'batch_row', '?')}")
         if self.field is not None:
             where.append(f"field {self.field!r}")
         return f"{', '.join(where)}: {self.problem}"

@@ -42,6 +42,28 @@ def load(db: Any, data: bytes, **config: Any) -> None:
     TargetLoop("target-duckdb", DuckDBLoader(cfg), cfg, io.BytesIO()).run(io.BytesIO(data))
 
 
+# The spellings here with an exponent, as a column made text holds them: their digits,
+# positional, never an exponent (types.decimal_text, as PostgreSQL's NUMERIC prints them).
+POSITIONAL = {
+    "1e308": "1" + "0" * 308,
+    "5e-324": "0." + "0" * 323 + "5",
+    "1E+2": "100",
+    "1E5": "100000",
+    "1e33": "1" + "0" * 33,
+    "1e40": "1" + "0" * 40,
+    "1.5e30": "15" + "0" * 29,
+    "1e400": "1" + "0" * 400,
+    "-1.5E+309": "-15" + "0" * 308,
+    "1e-400": "0." + "0" * 399 + "1",
+    "-2.5e-324": "-0." + "0" * 323 + "25",
+}
+
+
+def text_of(value: str) -> str | None:
+    """A value of the lists below as a text column holds it."""
+    return None if value == "null" else POSITIONAL.get(value, value)
+
+
 def stored(db: Any) -> tuple[str, list[tuple[int, Any]]]:
     return column_types(db, "t")["x"], query(db, "SELECT id, x FROM t ORDER BY id")
 
@@ -50,7 +72,7 @@ def stored(db: Any) -> tuple[str, list[tuple[int, Any]]]:
 FLOATS = ["0.1", "0.30000000000000004", "1e308", "5e-324", "-0.0", "1E+2", "9007199254740992", "3"]
 # Wide decimals and integers past 2^53 beside them, all within 38 digits: DECIMAL(38,4).
 DECIMALS = ["1.5", "12345678901234567890.1234", "-0", "1E+2", "9007199254740993", "0.1", "null"]
-# A value past 38 digits (1e308 with 0.0001's places): VARCHAR, each value's exact text.
+# A value past 38 digits (1e308 with 0.0001's places): VARCHAR, each value's exact digits.
 WIDE = [
     "1.5",
     "0.30000000000000004",
@@ -98,8 +120,8 @@ def test_past_38_digits_the_column_is_exact_text(tmp_path, raw_lines):
         load(db, stream(WIDE), raw_lines=raw_lines)
         sqltype, rows = stored(db)
         assert sqltype == "VARCHAR"
-        # each value as the line spells it, also in the batch that made the column text
-        assert rows == [(i, None if v == "null" else v) for i, v in enumerate(WIDE)]
+        # each value as the line spells it (positional), also in the batch that made it text
+        assert rows == [(i, text_of(v)) for i, v in enumerate(WIDE)]
 
 
 def test_stored_doubles_convert_exactly_and_later_loads_widen_again(tmp_path, monkeypatch):
@@ -146,7 +168,7 @@ def test_stored_doubles_convert_exactly_and_later_loads_widen_again(tmp_path, mo
         and rows[7] == (7, "1.123456")
         and rows[4][1] == "12345678901234567890.1234"
     )
-    assert rows[10] == (10, "1e33")  # as its line spells it
+    assert rows[10] == (10, "1" + "0" * 33)  # its line's digits, positional
 
 
 def test_the_widening_is_one_info_line_then_none(bin_path, tmp_path):
@@ -167,7 +189,7 @@ def test_the_widening_is_one_info_line_then_none(bin_path, tmp_path):
         INFO.format(new="VARCHAR", old="DECIMAL(38,4)", value="1e40")
     ]
     assert query(db, "SELECT x FROM t ORDER BY id") == [
-        ("1e40",),
+        ("1" + "0" * 40,),
         ("123456789012345678901234.5678",),
     ]
 
@@ -263,7 +285,7 @@ def test_csv_lane_makes_the_column_exact_as_records_do(bin_path, tmp_path):
     assert result.returncode == 0, error_line(result)
     sqltype, rows = stored(db)
     assert sqltype == "VARCHAR"
-    assert rows[1] == (2, "0.30000000000000004") and rows[9] == (10, "1.5e30")
+    assert rows[1] == (2, "0.30000000000000004") and rows[9] == (10, "15" + "0" * 29)
 
 
 def test_nested_tables_make_their_columns_exact(tmp_path):
@@ -359,8 +381,9 @@ SPELLED = [
 @pytest.mark.parametrize("lane", ["sql", "python", "csv"])
 def test_a_column_made_text_holds_each_value_as_its_input_spells_it(bin_path, tmp_path, lane):
     """RECORD lines (either path) and the csv BATCH lane: the same text in every row, the
-    source's, on a second run too (RECORD lines held a double's text: '0.0', '1.5', '100000.0',
-    '-1e-30', where the csv lane held '0', '1.50', '1E5', ...)."""
+    source's digits (positional: '100000' for '1E5'), on a second run too (RECORD lines held a
+    double's text: '0.0', '1.5', '100000.0', '-1e-30', where the csv lane held '0', '1.50',
+    '1E5', ...)."""
     db = tmp_path / "w.duckdb"
     for _ in range(2):
         if lane == "csv":  # the file is deleted once loaded: written again
@@ -372,7 +395,7 @@ def test_a_column_made_text_holds_each_value_as_its_input_spells_it(bin_path, tm
             data, more = stream(SPELLED), {"raw_lines": lane == "sql", "batch_size_rows": 1}
         result = run_target(bin_path, tmp_path, data, db, **more)
         assert result.returncode == 0, error_line(result)
-        assert stored(db) == ("VARCHAR", list(enumerate(SPELLED)))
+        assert stored(db) == ("VARCHAR", [(i, text_of(v)) for i, v in enumerate(SPELLED)])
 
 
 def test_a_declared_decimal_made_text_keeps_its_scale(tmp_path):
@@ -387,7 +410,7 @@ def test_a_declared_decimal_made_text_keeps_its_scale(tmp_path):
     load(db, stream(["1.50", "2.25"]).replace(SCHEMA, declared))
     assert stored(db)[0] == "DECIMAL(12,2)"
     load(db, stream(["1e40"], first_id=2))
-    assert stored(db) == ("VARCHAR", [(0, "1.50"), (1, "2.25"), (2, "1e40")])
+    assert stored(db) == ("VARCHAR", [(0, "1.50"), (1, "2.25"), (2, "1" + "0" * 40)])
 
 
 # Numbers past a double's range (infinity in a DOUBLE) or below its smallest (0 or a neighbour):
@@ -413,7 +436,7 @@ def test_past_a_double_s_range_the_column_is_exact_text(bin_path, tmp_path, lane
             assert said == [INFO.format(new="VARCHAR", old="DOUBLE", value="1e400")]
         else:
             assert said == []
-        want = [(i, None if v == "null" else v) for i, v in enumerate(PAST)]
+        want = [(i, text_of(v)) for i, v in enumerate(PAST)]
         assert stored(db) == ("VARCHAR", want)
 
 

@@ -97,7 +97,7 @@ EXPECTED = [
     (
         3,
         Decimal("99999999.99"),
-        "1E-30",
+        "0.000000000000000000000000000001",  # DECIMAL(70,30)'s digits at its scale (was 1E-30)
         0,
         1.7976931348623157e308,
         CONTROLS + ' emoji \U0001f600 \\ " end',

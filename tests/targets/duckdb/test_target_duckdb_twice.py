@@ -100,7 +100,7 @@ EXPECTED = [
         0,
         -1,
         Decimal("-0.01"),
-        "1e-30",  # a float on the wire (fewer than 16 digits): its shortest text
+        "0.000000000000000000000000000001",  # at its scale, as NUMERIC(65,30) (was 1e-30)
         -1e-7,
         "",
         "5",

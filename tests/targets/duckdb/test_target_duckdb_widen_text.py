@@ -1,8 +1,8 @@
 """A plain `number` column made text (VARCHAR) by a value a DOUBLE cannot give back (`1e400`, 40
-digits) holds every value of that batch as its source wrote it (`1.50`, `-0`, `1E5`), also the
-rows before the value that did it, so a re-run of the same records changes nothing: on the
-RECORD lines' SQL and Python paths, the csv BATCH lane (files and tap-csv's), with keys repeated
-in the batch, and with the wide value first. A `-0` in a DOUBLE is -0.0 on every lane
+digits) holds every value of that batch as its source wrote it (`1.50`, `-0`; an exponent's
+digits positional: `1E5` as `100000`), also the rows before the value that did it, so a re-run
+of the same records changes nothing: on the RECORD lines' SQL and Python paths, the csv BATCH
+lane (files and tap-csv's), with keys repeated in the batch, and with the wide value first. A `-0` in a DOUBLE is -0.0 on every lane
 (targets/duckdb/plainnumber.py)."""
 
 from __future__ import annotations
@@ -55,9 +55,14 @@ def table(db: Path) -> list[tuple[Any, ...]]:
     return query(db, "SELECT id, x FROM t ORDER BY id")
 
 
+# The spellings here with an exponent, as a text column holds them: their digits, positional
+# (types.decimal_text, as PostgreSQL's NUMERIC prints them); every other value as written.
+POSITIONAL = {"1e400": "1" + "0" * 400, "1E5": "100000"}
+
+
 def as_written(pairs: list[tuple[int, str]]) -> list[tuple[int, str | None]]:
-    """The last value of each key, as written."""
-    last = {i: None if v == "null" else v for i, v in pairs}
+    """The last value of each key, as written (its digits, positional: POSITIONAL)."""
+    last = {i: None if v == "null" else POSITIONAL.get(v, v) for i, v in pairs}
     return sorted(last.items())
 
 

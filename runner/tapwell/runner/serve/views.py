@@ -91,7 +91,7 @@ def masked_state(project: Project, store: StateBackend, name: str) -> Any:
         return None
     try:
         integration = project.integration(name)
-        secrets = secrets_of(integration.tap.config, integration.target.config)
+        secrets = secrets_of(integration.tap, integration.target)
     except TapwellError:
         secrets = []  # a ${VAR} this process lacks: no value of it can be in the state either
     return loads(redact(dumps(value).decode(), secrets)) if secrets else value
