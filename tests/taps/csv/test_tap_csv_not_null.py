@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from helpers.csv_tap import lane_config, run_csv_lane
-from helpers.duckdb_target import query
+from helpers.duckdb_target import query, run_target
 
 LANES = ["records", "csv", "jsonl"]
 TYPED = {
@@ -157,15 +157,8 @@ def test_an_empty_string_stays_empty_and_only_a_typed_nullable_field_is_null(
     tap = run_csv_lane(config)
     assert tap.returncode == 0, tap.stderr
     db = tmp_path / "t.duckdb"
-    (tmp_path / "dd.json").write_text(json.dumps({"path": str(db)}))
-    target = subprocess.run(
-        [str(bin_path / "target-duckdb"), "--config", str(tmp_path / "dd.json")],
-        input=tap.stdout,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert target.returncode == 0, target.stderr
+    target = run_target(bin_path, tmp_path, tap.stdout.encode(), db)
+    assert target.returncode == 0, target.stderr.decode()
     assert query(db, "SELECT id, s, ns, n FROM t ORDER BY id") == [
         (1, "", "", None),
         (2, "x", "y", 3),
