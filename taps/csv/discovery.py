@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError, did_you_mean
-from tapwell.singer.schema import property_types
 
 from .config import CsvConfig
-from .types import infer_property
+from .types import infer_property, not_null
 
 
 @dataclass
@@ -337,17 +336,12 @@ def check_selection(
     null (a file without it loaded NULL there through RECORD lines, where the csv lane's target
     refused it halfway). A nullable column a file lacks is NULL in that file's rows, on every
     lane (the record leaves it out; the csv lane writes NULL)."""
-    needed = list(keys) + [p for p, prop in selected.items() if p not in keys and _not_null(prop)]
+    needed = list(keys) + [p for p, prop in selected.items() if p not in keys and not_null(prop)]
     for path, header in headers:
         missing = next((column for column in needed if column not in header), None)
         if missing is not None:
             why = _why(sc, missing, keys)
             raise ConfigError(f"stream {sc.name!r}: {path} has no column {missing!r}, {why}")
-
-
-def _not_null(prop: dict[str, Any]) -> bool:
-    kinds = property_types(prop)
-    return bool(kinds) and "null" not in kinds
 
 
 def _why(sc: StreamConfig, column: str, keys: Sequence[str]) -> str:
@@ -357,15 +351,20 @@ def _why(sc: StreamConfig, column: str, keys: Sequence[str]) -> str:
             "a key property of the stream: add the column to the file, or take the file out of "
             "the stream's path"
         )
-    declared = (sc.schema or {}).get("properties") or sc.column_types
-    if _not_null(declared.get(column) or {}):
-        who, where = "the config", "the config and the catalog"
-    else:
-        who, where = "the catalog", "the catalog"
+    who, where = declared_not_null(sc, column)
     return (
         f'which {who} declares not null: add the column to the file, or add "null" to its "type" in '
         f"{where}, or deselect {column!r} in the catalog"
     )
+
+
+def declared_not_null(sc: StreamConfig, column: str) -> tuple[str, str]:
+    """(who declares a not-null column so, where "null" goes to let it be null): the config
+    (its schema or column_types; the catalog then too), else the catalog alone."""
+    declared = (sc.schema or {}).get("properties") or sc.column_types
+    if not_null(declared.get(column) or {}):
+        return "the config", "the config and the catalog"
+    return "the catalog", "the catalog"
 
 
 def _check_columns(sc: StreamConfig, header: list[str], declared: Iterable[str] = ()) -> None:

@@ -87,6 +87,23 @@ class BadRow(Exception):
         self.index = index
 
 
+def refusing_nulls(prop: dict[str, Any], nulls: frozenset[str], render: Renderer) -> Renderer:
+    """`render` of a column whose type takes no null (types.not_null), refusing a chunk that holds
+    a null text: an empty field in a typed column, a null_values text in any (a string column's
+    empty field is '', a value). BadRow at the first, named as the types refuse a value; the
+    renderers themselves would write null. One look over the column in C."""
+    refused = nulls if converter_for(prop)[1] else nulls | {""}
+    if not refused:
+        return render
+
+    def refusing(col: Sequence[str]) -> Rendered:
+        if not refused.isdisjoint(col):
+            raise BadRow(next(i for i, t in enumerate(col) if t in refused))
+        return render(col)
+
+    return refusing
+
+
 def _json_texts(values: list[Any]) -> list[str]:
     """Each value as orjson writes it inside a record (dates, date-times, integers, booleans,
     None): one call for the whole list, split at its commas (none of them contains one)."""

@@ -31,15 +31,26 @@ from .discovery import (
     StreamConfig,
     bad_file,
     check_header,
+    declared_not_null,
     not_decoded,
     open_rows,
 )
-from .lines import BadRow, Rendered, Renderer, column_renderer, kept_rows, lines, may_be_wide
+from .lines import (
+    BadRow,
+    Rendered,
+    Renderer,
+    column_renderer,
+    kept_rows,
+    lines,
+    may_be_wide,
+    refusing_nulls,
+)
 from .types import (
     compile_row,
     converter_for,
     document_kinds,
     fitted,
+    not_null,
     to_datetime,
     to_document,
     with_bounds,
@@ -212,8 +223,20 @@ def widening(
     make: Callable[..., Renderer],
 ) -> Renderer:
     """Column `name`'s renderer (`make` of its property, noting_fractions'), widening the column
-    when its type was inferred and a later value does not fit it (widen.widening)."""
-    return widen.widening(plan, sc, ctx, props, name, make, noting_fractions)
+    when its type was inferred and a later value does not fit it (widen.widening), refusing a
+    null where its type takes none (lines.refusing_nulls: never widened away)."""
+    render = widen.widening(plan, sc, ctx, props, name, make, noting_fractions)
+    if name not in no_null_columns(ctx, props, [name]):
+        return render
+    return refusing_nulls(props.get(name, {}), frozenset(sc.null_values), render)
+
+
+def no_null_columns(ctx: SyncContext, props: dict[str, Any], names: list[str]) -> frozenset[str]:
+    """The columns of `names` whose type takes no null (types.not_null) as the catalog's schema
+    says, which the SCHEMA gave the target (a catalog's "null" lets a column the config declares
+    not null be null), else the stream's own `props`."""
+    given = ctx.properties or props
+    return frozenset(h for h in names if not_null(given.get(h, props.get(h, {}))))
 
 
 def _full_width(rows: list[list[str]], width: int) -> list[list[str]]:
@@ -295,9 +318,12 @@ def read_rows(
             check_header(header, path, sc)
             width = len(header)
             columns = [(i, h, props.get(h, {})) for i, h in enumerate(header) if h in ctx.selected]
-            convert = compile_row(columns, nulls, native)
+            no_null = no_null_columns(ctx, props, [h for _, h, _ in columns])
+            convert = compile_row(columns, nulls, native, no_null)
             seen = 0
+            end = reader.line_num  # the file's last line read (a row may span several)
             for row in reader:
+                start, end = end + 1, reader.line_num
                 if len(row) != width:
                     if not row:
                         continue
@@ -314,7 +340,7 @@ def read_rows(
                 try:
                     record = convert(row)
                 except ValueError:
-                    name_bad_value(sc, path, reader.line_num, row, columns, nulls)
+                    name_bad_value(sc, path, start, row, columns, nulls, no_null)
                     raise
                 yield record
 
@@ -326,12 +352,21 @@ def name_bad_value(
     row: list[str],
     columns: list[tuple[int, str, dict[str, Any]]],
     nulls: frozenset[str],
+    no_null: frozenset[str] = frozenset(),
 ) -> None:
-    """Raise the SyncError naming the first column of `row` whose text does not convert."""
+    """Raise the SyncError naming the first column of `row` whose text does not convert, or is
+    null in a column of `no_null`; `line`: the file's line the row starts on, the field's own
+    counted from it (a quoted field before it may span lines)."""
     for i, h, prop in columns:
         convert, is_string = converter_for(prop)
         text = row[i]
-        if convert is None or text in nulls or (text == "" and not is_string):
+        at = line + sum(field.count("\n") for field in row[:i])
+        where = f"{path} line {at}, stream {sc.name!r}, column {h!r}"
+        if text in nulls or (text == "" and not is_string):
+            if h in no_null:
+                raise BadValue(f"{where}: {_null_refused(sc, h, text, nulls)}")
+            continue
+        if convert is None:
             continue
         convert = with_bounds(prop, convert)
         try:
@@ -342,6 +377,17 @@ def name_bad_value(
             problem = str(exc)
             if "column_types" not in problem:
                 problem += f": {FIX_VALUE}"
-            raise BadValue(
-                f"{path} line {line}, stream {sc.name!r}, column {h!r}: {problem}"
-            ) from None
+            raise BadValue(f"{where}: {problem}") from None
+
+
+def _null_refused(sc: StreamConfig, column: str, text: str, nulls: frozenset[str]) -> str:
+    """Why a null text is refused in `column`, and the fixes (in the file, or where its type is
+    declared: discovery.declared_not_null)."""
+    who, where = declared_not_null(sc, column)
+    seen = f"{text!r} is null (one of the stream's null_values)"
+    if text not in nulls:
+        seen = "an empty field ('') is null in a typed column"
+    return (
+        f"{seen}, and {who} declares the column not null: fill the field in the file, or add "
+        f'"null" to its "type" in {where}'
+    )

@@ -3,6 +3,8 @@
 Values are converted exactly: numbers become Decimal (never float), dates stay dates, date-times
 keep their offset (naive ones are read as UTC). In a string column an empty field is the empty
 string; only the configured `null_values` mean null there. In typed columns an empty field is null.
+A column whose type has no "null" takes no null: an empty field in a typed one, or a null_values
+text in any, is refused (`not_null`; sync.no_null_columns), as a value its type cannot read is.
 """
 
 from __future__ import annotations
@@ -353,6 +355,18 @@ def _with_digits(values: list[Decimal]) -> dict[str, Any]:
     return decimal_schema(*decimal_room(whole, scale))
 
 
+def not_null(prop: dict[str, Any]) -> bool:
+    """Whether a column's type says it takes no null (a type without "null"; untyped: any)."""
+    kinds = property_types(prop)
+    return bool(kinds) and "null" not in kinds
+
+
+def _no_null(text: str) -> Any:
+    """In the compiled row of a column that takes no null: its null text refused (the caller
+    names it, sync.name_bad_value)."""
+    raise ValueError(f"{text!r} is null in a column that takes no null")
+
+
 def converter_for(prop: dict[str, Any]) -> tuple[Converter | None, bool]:
     """(convert, is_string): convert is None for plain strings, which pass through unchanged."""
     kinds = set(property_types(prop)) - {"null"}
@@ -427,12 +441,16 @@ def _typed(prop: dict[str, Any], native: bool) -> str | None:
 
 
 def compile_row(
-    columns: list[tuple[int, str, dict[str, Any]]], nulls: frozenset[str], native: set[str]
+    columns: list[tuple[int, str, dict[str, Any]]],
+    nulls: frozenset[str],
+    native: set[str],
+    no_null: frozenset[str] = frozenset(),
 ) -> Callable[[list[str]], dict[str, Any]]:
     """One function per stream turning a CSV row into its record: for each selected column
     (index in the row, name, JSON Schema property) the converter chosen once, no call at all for
-    a plain string column. Raises ValueError for a value that does not convert; the caller
-    names the column (`convert_slowly`)."""
+    a plain string column. Raises ValueError for a value that does not convert, or that is null
+    in a column of `no_null` (whose type takes none); the caller names the column
+    (sync.name_bad_value)."""
     env: dict[str, Any] = {
         "_nulls": nulls,
         "_int": to_int,
@@ -445,6 +463,7 @@ def compile_row(
         "_date": to_date,
         "_loads": _document,
         "_doc": _json_document,
+        "_no_null": _no_null,
     }
     body: list[str] = []
     items: list[str] = []
@@ -459,10 +478,11 @@ def compile_row(
         if expr in ("_loads(t)", "_doc(t)"):  # a document: of a kind its type names
             env[f"_k{j}"], expr = document_kinds(prop), f"{expr[:-1]}, _k{j})"
         body.append(f"t = row[{i}]")
+        null = "_no_null(t)" if name in no_null else "None"
         if expr is None:  # a string: only null_values mean null
-            body.append(f"c{j} = None if t in _nulls else t" if nulls else f"c{j} = t")
+            body.append(f"c{j} = {null} if t in _nulls else t" if nulls else f"c{j} = t")
         else:
-            body.append(f"c{j} = None if t == '' or t in _nulls else {expr}")
+            body.append(f"c{j} = {null} if t == '' or t in _nulls else {expr}")
         items.append(f"_n{j}: c{j}")
     body.append("return {" + ", ".join(items) + "}")
     convert: Callable[[list[str]], dict[str, Any]] = build_function("convert_row", "row", body, env)

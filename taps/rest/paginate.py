@@ -17,7 +17,7 @@ import requests
 from tapwell.singer.errors import SyncError
 
 from .config import PaginatorConfig
-from .records import first_match
+from .records import as_text, first_match
 
 
 class PaginationLoop(SyncError):
@@ -106,8 +106,8 @@ class Paginator:
             if token in (None, ""):
                 self.stop_reason = f"no next cursor ({where} is empty)"
                 return None
-            self._seen(str(token), "cursor")
-            return url, {**params, (c.param or "cursor"): token}
+            self._seen(as_text(token), "cursor")
+            return url, {**params, (c.param or "cursor"): as_text(token)}
         if c.type == "next_url":
             target = first_match(c.next_url_path or "", body)
             where = f"next_url_path {c.next_url_path}"

@@ -1,5 +1,6 @@
 """From a response body to records: JSON parsed exactly (tapwell.singer.wire: a 20-digit id and a
-0.1 stay as sent, never a float), JSON lines, and `records_path` (JSONPath, python-jsonpath).
+0.1 stay as sent, never a float; every number keeps its spelling, `read_json`), JSON lines, and
+`records_path` (JSONPath, python-jsonpath).
 
 Simple paths (`$`, `$.data`, `$.data.items[*]`) are walked directly (the hot path); any other
 JSONPath goes to the library. A match that is a list gives its items: `$.data` and `$.data[*]`
@@ -15,7 +16,7 @@ from typing import Any
 
 import jsonpath
 from tapwell.singer.errors import SyncError
-from tapwell.singer.wire import json_problem, loads
+from tapwell.singer.wire import JsonNumber, json_problem, loads, loads_spelled, may_respell
 
 
 class MalformedResponse(SyncError):
@@ -58,6 +59,20 @@ def first_match(path: str, body: Any) -> Any:
     return found[0] if found else None
 
 
+def read_json(raw: bytes) -> Any:
+    """One JSON value of a body, every number as the API spelled it (`1.50`, `1E5`, `-0`, a
+    document's too): read by `loads_spelled` (JsonNumber) when `may_respell` finds a number that
+    `loads` would write back otherwise, else by `loads` (orjson; Decimal past a float's digits),
+    whose numbers are written back as they came."""
+    return loads_spelled(raw) if may_respell(raw) else loads(raw)
+
+
+def as_text(value: Any) -> str:
+    """A value as it goes into a URL (a cursor, a parent's field): a number as the API spelled it
+    (str() of a JsonNumber would write 1E5 as 1E+5)."""
+    return value.text if type(value) is JsonNumber else str(value)
+
+
 def parse_body(content: bytes, fmt: str, stream: str, url: str) -> Any:
     """The body as JSON values (a list of values for JSON lines); MalformedResponse naming the
     stream, the URL (secrets masked by the caller) and the fix."""
@@ -66,7 +81,7 @@ def parse_body(content: bytes, fmt: str, stream: str, url: str) -> Any:
         for n, line in enumerate(content.splitlines(), 1):
             if line.strip():
                 try:
-                    out.append(loads(line))
+                    out.append(read_json(line))
                 except ValueError as exc:
                     raise MalformedResponse(
                         f"stream {stream!r}: {url} line {n} is {json_problem(exc)}; the API "
@@ -76,7 +91,7 @@ def parse_body(content: bytes, fmt: str, stream: str, url: str) -> Any:
     if not content.strip():
         return None
     try:
-        return loads(content)
+        return read_json(content)
     except ValueError as exc:
         start = content[:60].decode("utf-8", "replace").replace("\n", " ")
         raise MalformedResponse(

@@ -27,7 +27,7 @@ from .client import Client
 from .config import RestConfig, StreamConfig
 from .discovery import parent_field_names
 from .sync_pages import Page, context_values, pages, placeholders
-from .types import comparable, minus_lookback, misfit, start_value
+from .types import comparable, context_key, minus_lookback, misfit, start_value
 
 
 @dataclass
@@ -279,7 +279,7 @@ class Sync:
             kept = self._emit(run, page, since, tracker, extra)
             self._children(sc, kept)
         if run.rkey and tracker.raw is not None and sc.parent_state:
-            key = dumps(context).decode()
+            key = context_key(context)
             self.partitions.setdefault(sc.name, {})[key] = {
                 "context": context,
                 "replication_key": run.rkey,
@@ -292,7 +292,7 @@ class Sync:
         if sc.parent_state:
             parts = book.get("partitions") or []
             self.partitions[sc.name] = {
-                dumps(p.get("context")).decode(): p
+                context_key(p.get("context")): p
                 for p in parts
                 if isinstance(p, dict) and p.get("replication_key") in (None, run.rkey)
             }
@@ -304,7 +304,7 @@ class Sync:
             return None
         if not run.sc.parent_state:
             return self.shared_start.get(run.sc.name)
-        part = self.partitions.get(run.sc.name, {}).get(dumps(context).decode())
+        part = self.partitions.get(run.sc.name, {}).get(context_key(context))
         if part and part.get("replication_key_value") is not None:
             return comparable(part["replication_key_value"])
         return _start_value(run.sc)

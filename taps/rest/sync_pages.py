@@ -17,7 +17,7 @@ from tapwell.singer.errors import ConfigError
 from .client import Client, Request, query_names
 from .config import StreamConfig
 from .paginate import Paginator
-from .records import extract, parse_body, path_missing
+from .records import as_text, extract, parse_body, path_missing
 from .types import format_start
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
@@ -65,7 +65,7 @@ def fill(
                     else "(not a field of the parent record; check the name or the stream's parent)"
                 )
             )
-        text = str(values[name])
+        text = as_text(values[name])
         return quote(text, safe="") if quoted else text
 
     return _PLACEHOLDER.sub(one, template)

@@ -14,6 +14,7 @@ from typing import Any
 
 from tapwell.singer.datetime_rule import parse_date
 from tapwell.singer.datetime_rule import parse_datetime as rule_datetime
+from tapwell.singer.wire import JsonNumber, dumps
 
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]")  # a date alone is a date
 
@@ -25,6 +26,8 @@ def kind_of(value: Any) -> str:
         return "boolean"
     if isinstance(value, int):
         return "integer"
+    if type(value) is JsonNumber and value.text == "-0":
+        return "integer"  # an integer as the API spelled it (records.read_json)
     if isinstance(value, float | Decimal):
         return "number"
     if isinstance(value, str):
@@ -159,6 +162,24 @@ def comparable(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return Decimal(str(value))
+    return value
+
+
+def context_key(context: Any) -> str:
+    """A child's partition context (its parent's fields) as a key, numbers by value: the state
+    file's reader gives `1.50` back as 1.5 and `-0` as 0, where a page keeps their spelling
+    (records.read_json)."""
+    return dumps(_by_value(context)).decode()
+
+
+def _by_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _by_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_by_value(v) for v in value]
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return number.normalize() if number else Decimal(0)
     return value
 
 

@@ -28,6 +28,38 @@ def run_tap_csv(
     )
 
 
+def lane_config(
+    tmp_path: Path, lane: str, stream: dict[str, Any], path: str = "t.csv", batch_size: int = 0
+) -> Path:
+    """tap-csv's config of one stream t over `path` keyed by id, with the entries of `stream`
+    (which may replace those), in `lane`: records (RECORD lines), csv or jsonl (BATCH files in
+    tmp_path/spool, of `batch_size` rows when given)."""
+    entry = {"name": "t", "path": path, "key_properties": ["id"], **stream}
+    config: dict[str, Any] = {"base_dir": str(tmp_path), "streams": [entry]}
+    if lane != "records":
+        spool = tmp_path / "spool"
+        spool.mkdir(exist_ok=True)
+        config["batch_config"] = {
+            "encoding": {"format": lane, "compression": "none"},
+            "storage": {"root": spool.as_uri()},
+        }
+        if batch_size:
+            config["batch_config"]["batch_size"] = batch_size
+    out = tmp_path / f"{lane}.json"
+    out.write_text(json.dumps(config))
+    return out
+
+
+def run_csv_lane(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`tap-csv --config CONFIG ARGS`, its output as text."""
+    return subprocess.run(
+        [str(BIN / "tap-csv"), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def tap_csv_into_duckdb(
     bin_path: Path, tmp_path: Path, name: str, cfg: dict[str, Any], state: Path | None = None
 ) -> tuple[bytes, Path]:

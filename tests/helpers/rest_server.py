@@ -87,6 +87,9 @@ class Api:
     item_overlap: int = 0
     inflight: int = 0
     max_inflight: int = 0
+    # the bodies of /spelled, by the request's cursor param ("" for the first): JSON text as a
+    # test writes it, every number's spelling its own
+    spelled: dict[str, bytes] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     overlapped: threading.Condition = field(default_factory=threading.Condition)
 
@@ -189,6 +192,10 @@ class Routes:
             {"Content-Type": "application/x-ndjson"},
             b"\n".join(dumps(o) for o in self.api.orders[:5]) + b"\n",
         )
+
+    def spelled(self, q: dict[str, str], h: dict[str, str]) -> Reply:
+        body = self.api.spelled.get(q.get("cursor", ""), b'{"data": []}')
+        return 200, {"Content-Type": "application/json"}, body
 
     def single(self, q: dict[str, str], h: dict[str, str]) -> Reply:
         return _json({"id": 1, "name": "the account", "balance": Decimal("0.10")})

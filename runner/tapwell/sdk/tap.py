@@ -67,6 +67,9 @@ class SyncContext:
     # The message goes out before the next RECORD line or BATCH message the stream writes; a
     # BATCH file open under the old schema is announced first (its rows were written under it).
     resend_schema: Callable[[dict[str, Any]], None] | None = None
+    # The catalog's properties, as the SCHEMA gave them: what the target was told each column
+    # takes (tap-csv refuses a null where they say none). Empty: the stream's own schema.
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -394,7 +397,7 @@ class Tap:
                 flush()
             send_schema(changed)
 
-        ctx = SyncContext(config, name, rkey, start_value, state, selected, resend_schema)
+        ctx = SyncContext(config, name, rkey, start_value, state, selected, resend_schema, props)
         all_selected = len(selected) == len(props)
         wanted = tuple(selected)
         start_cmp = _comparable(start_value)

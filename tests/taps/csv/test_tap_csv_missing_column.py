@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.csv_tap import lane_config, run_csv_lane
 from helpers.duckdb_target import query
 
 LANES = ["records", "csv", "jsonl"]
@@ -23,18 +24,7 @@ SCHEMA = {
 
 def _config(tmp_path: Path, lane: str, **stream: Any) -> Path:
     """tap-csv's config of stream t over t1.csv and t2.csv, in `lane`."""
-    entry = {"name": "t", "path": "t*.csv", "key_properties": ["id"], **stream}
-    config: dict[str, Any] = {"base_dir": str(tmp_path), "streams": [entry]}
-    if lane != "records":
-        spool = tmp_path / "spool"
-        spool.mkdir(exist_ok=True)
-        config["batch_config"] = {
-            "encoding": {"format": lane, "compression": "none"},
-            "storage": {"root": spool.as_uri()},
-        }
-    path = tmp_path / f"{lane}.json"
-    path.write_text(json.dumps(config))
-    return path
+    return lane_config(tmp_path, lane, stream, "t*.csv")
 
 
 def _files(tmp_path: Path, second: str = "id,name\n3,c\n") -> None:
@@ -43,12 +33,7 @@ def _files(tmp_path: Path, second: str = "id,name\n3,c\n") -> None:
 
 
 def _tap(bin_path: Path, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(bin_path / "tap-csv"), "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_csv_lane(config, *args)
 
 
 def _refused(proc: subprocess.CompletedProcess[str]) -> str:
