@@ -28,7 +28,11 @@ MISSING_MAPPER = {"name": "mapper-nowhere", "pip_url": "mapper-nowhere==1.0", "c
 def test_the_fix_names_the_integration(tmp_path, integration: dict[str, Any], args) -> None:
     proj = Proj(tmp_path).write({"integrations": {"shop": integration}})
     (tmp_path / "catalogs").mkdir()
-    (tmp_path / "catalogs" / "shop.json").write_text('{"streams": []}')
+    # one stream (no metadata: selected), so a run gets as far as starting its connectors
+    (tmp_path / "catalogs" / "shop.json").write_text(
+        '{"streams": [{"tap_stream_id": "t", "stream": "t", '
+        '"schema": {"type": "object", "properties": {}}, "metadata": []}]}'
+    )
     done = proj.cli(*args)
     assert done.returncode == 2, (done.stdout, done.stderr)
     line = done.stderr.strip().splitlines()[-1]
