@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
-from tapwell.singer.config import SECRET_KEY
+from tapwell.singer.config import SECRET_KEY, printed_forms
 from tapwell.singer.errors import ConfigError
 
 from .settings import (
@@ -129,9 +129,10 @@ class RestConfig:
         return [s for s in self.streams if s.parent == name]
 
     def secrets(self) -> list[str]:
-        """The values never to print: the auth's secrets, and the values of headers and params
-        whose names look secret (`X-Api-Key`, `api_key`, `access_token`: a key put there rather
-        than under auth), also as a URL's query spells them."""
+        """The values never to print, longest first: the auth's secrets, and the values of
+        headers and params whose names look secret (`X-Api-Key`, `api_key`, `access_token`: a
+        key put there rather than under auth), each also as a URL's query or a JSON string
+        spells it (tapwell.singer.config.printed_forms)."""
         found = self.auth.secrets()
         named = [self.headers, self.params]
         for s in self.streams:
@@ -142,7 +143,7 @@ class RestConfig:
                 for k, v in values.items()
                 if SECRET_KEY.search(str(k)) and isinstance(v, (str, int)) and str(v)
             ]
-        return found + [quote_plus(v) for v in found if quote_plus(v) != v]
+        return sorted({form for v in found for form in printed_forms(v)}, key=len, reverse=True)
 
 
 # ---------------------------------------------------------------------------------- parsing
