@@ -25,8 +25,7 @@ from .types import (
     canonical,
     decimal_text_sql,
     duckdb_type,
-    is_number,
-    number_scale,
+    text_scale,
 )
 
 OWNER_MARK = "tapwell: "
@@ -180,7 +179,7 @@ def alter_type(target: str, column: str, old: str, new: str, prop: Any) -> str:
     sql = f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} TYPE {new}"
     if new != "VARCHAR" or base_type(old) not in NUMBER_TYPES:
         return sql
-    scale = number_scale(prop) if is_number(prop) else None
+    scale = text_scale(prop)
     return sql + f" USING {decimal_text_sql(f'CAST({quote_ident(column)} AS VARCHAR)', scale)}"
 
 

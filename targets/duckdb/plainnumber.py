@@ -56,7 +56,7 @@ from .types import (
     exact_double,
     is_plain,
     minus_zero_pattern,
-    number_scale,
+    text_scale,
 )
 
 if TYPE_CHECKING:
@@ -87,8 +87,7 @@ def plain_columns(schema: dict[str, Any], staged: list[StagedColumn]) -> tuple[i
     )
     for j in plain:
         c = staged[j]
-        scale = number_scale(props[c.prop]) if isinstance(props.get(c.prop), dict) else None
-        staged[j] = staged_column(c.prop, c.column, c.sqltype, scale)
+        staged[j] = staged_column(c.prop, c.column, c.sqltype, text_scale(props.get(c.prop)))
     return plain
 
 

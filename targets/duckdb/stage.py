@@ -39,7 +39,7 @@ from .types import (
     double_refusal,
     exact_double,
     is_number,
-    number_scale,
+    text_scale,
     value_check,
 )
 
@@ -146,7 +146,7 @@ def staged_column(
     if base == "JSON":
         return StagedColumn(prop, column, sqltype, "string", "_js(v)", {})
     if base == "VARCHAR" and is_number(schema):
-        scale = number_scale(schema or {})
+        scale = text_scale(schema)
         return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
     return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"})
 

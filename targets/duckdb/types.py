@@ -204,6 +204,12 @@ def is_number(prop: Any) -> bool:
     return bool(real) and real <= {"integer", "number"}
 
 
+def text_scale(prop: Any) -> int | None:
+    """The scale a number property's values are written at in a text column (number_scale);
+    None for a property that is not a number's, or whose schema gives no scale."""
+    return number_scale(prop) if is_number(prop) else None
+
+
 def decimal_text(value: Any, scale: int | None = None) -> str | None:
     """A number as a text column keeps it (a decimal wider than DuckDB's 38 digits), as
     PostgreSQL's NUMERIC and DuckDB's DECIMAL print one: positional, never an exponent. At
