@@ -22,7 +22,7 @@ from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_comman
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
-from tapwell.runner.masking import secrets_of, state_store_secrets
+from tapwell.runner.masking import integration_secrets
 from tapwell.runner.notify import Notifier, message
 from tapwell.runner.processes import AttemptSettings
 from tapwell.runner.project import Integration, Project
@@ -165,12 +165,7 @@ def _run_locked(
     origin: RunOrigin,
     catalog: dict[str, Any] | None,
 ) -> RunResult:
-    secrets = secrets_of(
-        integration.tap,
-        *(t.connector for t in integration.targets),
-        *integration.mappers,
-    )
-    secrets += state_store_secrets(project.state_config_for(integration.name))
+    secrets = integration_secrets(project, integration)
     started = utcnow()
     result = RunResult(run_id=origin.run_id or new_run_id(started))
     # a fan-out target run alone (`--target T`) saves T's own state, not the integration's

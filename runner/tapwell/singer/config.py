@@ -131,13 +131,19 @@ def printed_forms(secret: str) -> set[str]:
 
 
 # scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
-# paste them so), so it runs to the last '@' before the next blank or quote.
+# paste them so), so it runs to the last '@' before the next blank or quote; one that holds a blank
+# or a quote runs to the last '@' of the line before another scheme:// (more masked, never less).
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
 _URL_PASSWORD = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)"
+    rf"(?P<head>{_SCHEME}[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*(?=@)|(?:(?!\s*{_SCHEME})[^\n])*(?=@))"
 )
-# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text.
+# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text, and
+# password=VALUE WITH SPACES unquoted when another key= follows (`password=a b user=x`).
+_DSN_KEY = r"\s+[A-Za-z_][A-Za-z0-9_]*\s*="
 _DSN_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE
+    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'"
+    rf"|[^\s'\"]\S*(?:(?!{_DSN_KEY})\s+\S+)+(?={_DSN_KEY})|[^\s'\"]\S*)",
+    re.IGNORECASE,
 )
 
 
