@@ -215,7 +215,7 @@ class Project:
         print: the value of every `${VAR}` of integration `name`'s `notify:` (a webhook's or
         healthcheck's URL holds its token) and of a secret-looking key of its `state:` (`dsn`,
         `recover.dsn`), whatever the variable's name, and the path of every notify URL."""
-        own = ((self.raw.get("integrations") or {}).get(name) or {})
+        own = (self.raw.get("integrations") or {}).get(name) or {}
         notify = {**(self.raw.get("notify") or {}), **(own.get("notify") or {})}
         urls = {k: v for k, v in notify.items() if k != "timeout_seconds"}
         state = {**(self.raw.get("state") or {}), **(own.get("state") or {})}
