@@ -310,3 +310,21 @@ def test_url_and_dsn_passwords_with_blanks_and_quotes_are_masked_whole() -> None
     secrets = secret_values({"state_dsn": 'postgresql://u:Hunter2 pw/w"rd@h:5432/db'})
     driver = 'invalid integer value "Hunter2 pw" for connection option "port"'
     assert redact(driver, secrets) == 'invalid integer value "***" for connection option "port"'
+
+
+def test_credentials_in_a_url_query_are_masked() -> None:
+    """`?access_token=`, `&api_key=`, `X-Amz-Signature=` in a URL under a key that does not look
+    secret (base_url): masked by position in any text, and by value (decoded) where a connector
+    quotes it; the other parameters are left alone."""
+    from tapwell.singer.config import mask_credentials, redact, secret_values
+
+    assert mask_credentials("GET https://api.x/v1?page=2&access_token=ab%20c&key=k: 401") == (
+        "GET https://api.x/v1?page=2&access_token=***&key=k: 401"
+    )
+    assert mask_credentials("https://s3/b/o?X-Amz-Signature=dead0beef&X-Amz-Date=1") == (
+        "https://s3/b/o?X-Amz-Signature=***&X-Amz-Date=1"
+    )
+    secrets = secret_values({"base_url": "https://api.x/v1?api_key=Zk9%20p%C3%A9"})
+    assert redact("bad key 'Zk9 pé' (https://api.x/v1?api_key=Zk9%20p%C3%A9)", secrets) == (
+        "bad key '***' (https://api.x/v1?api_key=***)"
+    )
