@@ -331,8 +331,14 @@ def test_schedule_says_a_minutely_lane_has_more_than_it_lists(tmp_path):
     )
     service = Service(proj.root, log=lambda line: None)
     try:
-        page = TestClient(make_app(service)).get("/schedule").text
+        client = TestClient(make_app(service))
+        page = client.get("/schedule").text
+        data = client.get("/api/schedule").json()
     finally:
         service.store.close()
     assert re.search(r"500\+ runs, next ", page), page
     assert re.search(r">2[45] runs, next ", page), page  # 24 or 25 in the window, no "+"
+    # the API says it too: how many it lists at most, and which integrations have more
+    assert (data["most_per_integration"], data["more_than_listed"]) == (500, ["minutely"])
+    listed = [r["integration"] for r in data["runs"]]
+    assert (listed.count("minutely"), listed.count("hourly") in (24, 25)) == (500, True)
