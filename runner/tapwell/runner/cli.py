@@ -30,7 +30,8 @@ from tapwell.singer.errors import ConfigError
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    # the run's error says what stopped it: "interrupted by SIGTERM" (tapwell.runner.run)
+    raise KeyboardInterrupt("SIGTERM")  # kill, a CronJob deadline, serve's cancel (it says so)
 
 
 def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
