@@ -16,7 +16,9 @@ T0 = dt.datetime(2026, 12, 8, 1, 0, tzinfo=dt.UTC)
 
 def _run(name: str, outcome: str, last: int) -> RunRecord:
     summary = {"tap": {"peak_rss": 1000}, "pipe_bytes_max": 700_000, "pipe_bytes_last": last}
-    return RunRecord(f"20261208T010000Z-{name}", name, T0, outcome=outcome, stages={"summary": summary})
+    return RunRecord(
+        f"20261208T010000Z-{name}", name, T0, outcome=outcome, stages={"summary": summary}
+    )
 
 
 def _pipe_lines(recent: dict[str, list[RunRecord]]) -> list[str]:
