@@ -342,3 +342,27 @@ def test_schedule_says_a_minutely_lane_has_more_than_it_lists(tmp_path):
     assert (data["most_per_integration"], data["more_than_listed"]) == (500, ["minutely"])
     listed = [r["integration"] for r in data["runs"]]
     assert (listed.count("minutely"), listed.count("hourly") in (24, 25)) == (500, True)
+
+
+def test_schedule_ticks_span_the_whole_day_of_a_lane_of_more_than_200_runs(tmp_path):
+    """At most 200 ticks per lane are drawn: of `*/5 * * * *` (288 a day) the first 200 were, and
+    the lane said '288 runs' with no tick after +16 h. Every other one is drawn now, to the end."""
+    proj = Proj(tmp_path)
+    quick = fake_integration(proj, rows=3)
+    proj.write(
+        {
+            "integrations": {
+                "often": {**quick, "schedule": "*/5 * * * *"},
+                "then": {**quick, "after": ["often"]},
+            }
+        }
+    )
+    service = Service(proj.root, log=lambda line: None)
+    try:
+        page = TestClient(make_app(service)).get("/schedule").text
+    finally:
+        service.store.close()
+    assert re.search(r">28[89] runs, next ", page), page
+    for kind in ("tick", "tick expected"):
+        left = [float(x) for x in re.findall(rf'class="{kind}" style="left: ([0-9.]+)%"', page)]
+        assert 140 <= len(left) <= 200 and max(left) > 98, (kind, len(left), max(left))
