@@ -75,7 +75,7 @@ def site(tmp_path_factory):
             attempts=1,
             rows={"items": 300, ODD: 12},
             trigger="schedule",
-            stages={"summary": {}, "samples": _samples(12)},
+            stages={"summary": {"rows_per_s": {"items": 110386.5}}, "samples": _samples(12)},
         ),
         "elsewhere": _record(
             8, ODD, outcome="failed", attempts=1, error="tap-y: <script>alert(2)</script>"
@@ -239,6 +239,9 @@ def test_rows_per_stream_cells_are_labelled_for_a_narrow_screen(site):
     client, ok, _, _ = site
     page = client.get(f"/runs/{ok}").text
     assert '<td data-label="Rows" class="num">300</td>' in page
+    # thousands separated as the rows beside it (it read 110386.5 next to 1,500,000)
+    assert '<td data-label="Rows/s" class="num">110,386.5</td>' in page
+    assert '<td data-label="Rows/s" class="num"></td>' in page  # the odd stream: no figure
     assert '<td data-label="Stream">items</td>' in page
 
 
