@@ -52,3 +52,4 @@ def test_a_run_past_the_grace_time_is_interrupted(proj, stop):
         "serve.shutdown_grace_seconds (1s)",
     )
     assert "stopping: 1 run(s) going, waiting up to 1s for them" in serve.output()
+    assert f"run {run_id} of w: {record.error}\n" in serve.output()  # who stopped it, said once

@@ -268,7 +268,8 @@ class RunManager:
         elif record.outcome == "interrupted" and job.stopped_by:  # the run only saw a SIGTERM
             record.error = f"interrupted: {job.stopped_by}"
             self.store.save_run(record)
-        self.log(f"run {job.run_id} of {job.integration}: {record.outcome}")
+        stopped = record.outcome == "interrupted" and record.error  # "interrupted: cancelled ..."
+        self.log(f"run {job.run_id} of {job.integration}: {stopped or record.outcome}")
         with self.lock:
             self.running.pop(job.integration, None)
             self._pump()
