@@ -14,7 +14,7 @@ from helpers.runner_project import fake_integration
         "discover",
         "validate",
         "state show",
-        "state set",
+        "state set",  # e.g. ... clients FILE: its other argument
         "state clear",
         "state history",
         "state recover",
@@ -29,7 +29,8 @@ def test_a_command_without_a_name_lists_the_integrations(proj, command):
         assert (done.returncode, done.stdout) == (2, "")
         assert done.stderr == (
             f"tapwell: error: tapwell {command} needs the NAME of an integration of "
-            f"{proj.root / 'tapwell.yml'}: clients, orders (e.g. tapwell {command} clients)\n"
+            f"{proj.root / 'tapwell.yml'}: clients, orders (e.g. tapwell {command} clients"
+            + (" FILE)\n" if command == "state set" else ")\n")
         )
     assert not (proj.root / "state").exists() and not (proj.root / "catalogs").exists()
 

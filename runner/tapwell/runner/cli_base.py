@@ -39,13 +39,15 @@ def _named(ctx: click.Context, param: click.Parameter, value: str | None) -> str
         words.append(at.info_name or "")
         at = at.parent
     command = " ".join(reversed(words))
+    after = ctx.command.params[ctx.command.params.index(param) + 1 :]
+    more = [p.human_readable_name for p in after if isinstance(p, click.Argument)]  # FILE
 
     def missing() -> None:
         project = project_of(ctx)
         names, where = project.names, project.root / "tapwell.yml"
         raise ConfigError(
             f"tapwell {command} needs the NAME of an integration of {where}: "
-            f"{', '.join(names)} (e.g. tapwell {command} {names[0]})"
+            f"{', '.join(names)} (e.g. tapwell {' '.join([command, names[0], *more])})"
         )
 
     exit_with(missing)
