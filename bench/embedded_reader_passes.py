@@ -39,16 +39,21 @@ BATCH_BLOCKS = 28  # about a 25,000-row batch of the embedded stream's lines, in
 
 
 def blocks_of(path: Path) -> list[bytes]:
-    """The stream's blocks of RECORD lines as target_input cuts them (1 MB reads, whole lines)."""
+    """The stream's RECORD lines in blocks as target_input cuts them (1 MB reads, whole lines),
+    each block's other lines (the SCHEMA, a STATE) left out."""
     out, rest = [], b""
+    records = b'{"type":"RECORD"'
     with path.open("rb") as f:
         while chunk := f.read1(BLOCK):
             chunk = rest + chunk
             cut = chunk.rfind(b"\n") + 1
             chunk, rest = chunk[:cut], chunk[cut:]
-            out.append(chunk)
-    records = b'{"type":"RECORD"'
-    return [b for b in out if b.startswith(records) and b.count(b"\n") == b.count(records)]
+            if not chunk.startswith(records) or chunk.count(b"\n") != chunk.count(records):
+                lines = chunk.splitlines(keepends=True)
+                chunk = b"".join(line for line in lines if line.startswith(records))
+            if chunk:
+                out.append(chunk)
+    return out
 
 
 def passes(path: Path, blocks: list[bytes]) -> dict[str, Callable[[], object]]:
@@ -108,7 +113,8 @@ def passes(path: Path, blocks: list[bytes]) -> dict[str, Callable[[], object]]:
         if duck is None:
             duck = duckdb.connect()
             duck.execute("SET threads = 1")
-        with tempfile.NamedTemporaryFile(dir="/dev/shm", suffix=".jsonl") as f:
+        shm = "/dev/shm" if Path("/dev/shm").is_dir() else None  # in memory, as the pipe's bytes
+        with tempfile.NamedTemporaryFile(dir=shm, suffix=".jsonl") as f:
             for batch in batches:
                 f.seek(0)
                 f.truncate()
