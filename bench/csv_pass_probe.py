@@ -86,7 +86,7 @@ def outcome(argv: list[str], stdin: bytes, d: Path) -> str:
     done = subprocess.run(argv, input=stdin, capture_output=True)
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines() or ["?"]
-        return f"refused: {lines[-1][:140]}"
+        return f"refused: {lines[-1].replace(str(d), '<dir>')[:160]}"
     shown = subprocess.run(
         [sys.executable, "-c", SHOW, str(d / "w.duckdb")], capture_output=True, check=True
     )
@@ -121,7 +121,8 @@ def probe(case: tuple[str, dict[str, Any], list[str], str], d: Path) -> tuple[st
         )
     )
     if tapped.returncode != 0:
-        tap_out = "refused: " + tapped.stderr.decode().strip().splitlines()[-1][:140]
+        said = tapped.stderr.decode().strip().splitlines()[-1]
+        tap_out = "refused: " + said.replace(str(d), "<dir>")[:160]
     else:
         tap_out = outcome(target, tapped.stdout, d)
     schema = (
