@@ -39,6 +39,7 @@ from .types import (
     double_refusal,
     exact_double,
     is_number,
+    spells_numbers,
     text_scale,
     value_check,
 )
@@ -114,6 +115,8 @@ class StagedColumn:
     pinned: dict[type, str]
     # a number kept as text (VARCHAR): the scale its values are written at (types.decimal_text)
     scale: int | None = None
+    # a union's text column holding numbers (types.spells_numbers): each keeps its line's text
+    spelled: bool = False
 
     @property
     def unchanged(self) -> bool:
@@ -148,7 +151,8 @@ def staged_column(
     if base == "VARCHAR" and is_number(schema):
         scale = text_scale(schema)
         return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
-    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"})
+    spelled = base == "VARCHAR" and spells_numbers(schema)
+    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"}, spelled=spelled)
 
 
 # JSON values are staged as their JSON text, decoded: 100,000 of orjson's own bytes objects held
@@ -160,6 +164,20 @@ ENV: dict[str, Any] = {
     "_tx": as_text,
     "_dt": decimal_text,
 }
+
+
+MISSING = "is missing but the schema does not allow null"
+
+
+def missing_refused(name: str) -> list[str]:
+    """Source that refuses a missing property (`name`: its name's variable) whose type does not
+    admit null, as the check refuses an explicit null (one error line: stream, line, field, the
+    fix), unless the record lists it in `_sdc_unchanged` (LOG_BASED: left out as unchanged): its
+    column never holds NULL, on every lane (a csv file's empty field is refused alike)."""
+    return [
+        f"if {name} not in (get({UNCHANGED!r}) or ()):",
+        f"    fail({MISSING!r}, line, {name})",
+    ]
 
 
 def compile_row(
@@ -179,14 +197,20 @@ def compile_row(
             env[f"_db{j}"] = double_of(col.prop, widens=col.sqltype == "DOUBLE")
         generic = col.generic.format(j=j)
 
+        i = check.index.get(col.prop) if check is not None else None
+        absent = i is not None and check is not None and not check.fields[i].nullable
+
         def then(
-            t: type | None, j: int = j, col: StagedColumn = col, generic: str = generic
+            t: type | None,
+            j: int = j,
+            col: StagedColumn = col,
+            generic: str = generic,
+            absent: bool = absent,
         ) -> list[str]:
-            if t is type(None):
-                return [f"c{j} = None"]
+            if t is type(None):  # (an explicit null the check refused already)
+                return [*(missing_refused(f"_ck{j}") if absent else []), f"c{j} = None"]
             return [f"c{j} = " + (col.pinned.get(t, generic) if t is not None else generic)]
 
-        i = check.index.get(col.prop) if check is not None else None
         if check is None or i is None:
             body += [f"v = get(_ck{j})", f"c{j} = None if v is None else {generic}"]
         else:
@@ -243,11 +267,18 @@ def arrow_table(columns: Sequence[StagedColumn], rows: Sequence[tuple[Any, ...]]
     return pa.table(arrays, names=[f"c{j}" for j in range(len(columns))])
 
 
+def keeps_spelling(column: StagedColumn) -> bool:
+    """A column whose values keep the numbers as their line spells them: a JSON document, or a
+    union's text (`spelled`)."""
+    return (column.sqltype == "JSON" or column.spelled) and not column.unchanged
+
+
 def respell(
     columns: Sequence[StagedColumn],
 ) -> Callable[[dict[str, Any], bytes], dict[str, Any]] | None:
-    """RowEncoder.respell for a table with JSON columns: each document keeps every number as
-    its input line spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the
-    SQL path and the csv lane store it. None without JSON columns."""
-    documents = [c.prop for c in columns if c.sqltype == "JSON" and not c.unchanged]
+    """RowEncoder.respell for a table with JSON columns or a union's text columns (`spelled`):
+    each document, and each number such a column holds, keeps every number as its input line
+    spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the SQL path and the
+    csv lane store it. None without such columns."""
+    documents = [c.prop for c in columns if keeps_spelling(c)]
     return respeller(documents) if documents else None
