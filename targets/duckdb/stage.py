@@ -166,20 +166,6 @@ ENV: dict[str, Any] = {
 }
 
 
-MISSING = "is missing but the schema does not allow null"
-
-
-def missing_refused(name: str) -> list[str]:
-    """Source that refuses a missing property (`name`: its name's variable) whose type does not
-    admit null, as the check refuses an explicit null (one error line: stream, line, field, the
-    fix), unless the record lists it in `_sdc_unchanged` (LOG_BASED: left out as unchanged): its
-    column never holds NULL, on every lane (a csv file's empty field is refused alike)."""
-    return [
-        f"if {name} not in (get({UNCHANGED!r}) or ()):",
-        f"    fail({MISSING!r}, line, {name})",
-    ]
-
-
 def compile_row(
     columns: Sequence[StagedColumn], check: CheckCode | None
 ) -> Callable[[dict[str, Any], int | None], tuple[Any, ...]] | None:
@@ -197,20 +183,14 @@ def compile_row(
             env[f"_db{j}"] = double_of(col.prop, widens=col.sqltype == "DOUBLE")
         generic = col.generic.format(j=j)
 
-        i = check.index.get(col.prop) if check is not None else None
-        absent = i is not None and check is not None and not check.fields[i].nullable
-
         def then(
-            t: type | None,
-            j: int = j,
-            col: StagedColumn = col,
-            generic: str = generic,
-            absent: bool = absent,
+            t: type | None, j: int = j, col: StagedColumn = col, generic: str = generic
         ) -> list[str]:
-            if t is type(None):  # (an explicit null the check refused already)
-                return [*(missing_refused(f"_ck{j}") if absent else []), f"c{j} = None"]
+            if t is type(None):
+                return [f"c{j} = None"]
             return [f"c{j} = " + (col.pinned.get(t, generic) if t is not None else generic)]
 
+        i = check.index.get(col.prop) if check is not None else None
         if check is None or i is None:
             body += [f"v = get(_ck{j})", f"c{j} = None if v is None else {generic}"]
         else:

@@ -245,20 +245,6 @@ _TEXT_PINNED = {str: 'v if "\\\\" not in v and v.isprintable() else f(v)'}
 _CLEAN_TEXT_PINNED = {str: "v"}
 
 
-MISSING = "is missing but the schema does not allow null"
-
-
-def missing_refused(name: str) -> list[str]:
-    """Source that refuses a missing property (`name`: its name's variable) whose type does not
-    admit null, as the check refuses an explicit null (one error line: stream, line, field, the
-    fix), unless the record lists it in `_sdc_unchanged` (LOG_BASED: left out as unchanged): its
-    column never holds NULL, on every lane (a csv file's empty field is refused alike)."""
-    return [
-        f"if {name} not in (get('_sdc_unchanged') or ()):",
-        f"    fail({MISSING!r}, line, {name})",
-    ]
-
-
 def compile_row_encoder(
     columns: list[tuple[str, str, str]],
     check: CheckCode,
@@ -288,24 +274,17 @@ def compile_row_encoder(
         pinned = _PINNED.get(family(sqltype), _CLEAN_TEXT_PINNED if clean else _TEXT_PINNED)
         env[f"_cf{j}"] = fmt
 
-        i = check.index.get(prop)
-        absent = i is not None and not check.fields[i].nullable
-
         def then(
-            t: type | None,
-            j: int = j,
-            generic: str = generic,
-            pinned: Any = pinned,
-            absent: bool = absent,
+            t: type | None, j: int = j, generic: str = generic, pinned: Any = pinned
         ) -> list[str]:
-            if t is type(None):  # (an explicit null the check refused already)
-                return [*(missing_refused(f"_ck{j}") if absent else []), f"c{j} = NULL"]
+            if t is type(None):
+                return [f"c{j} = NULL"]
             expr = pinned.get(t, generic) if t is not None else generic
             if expr == "":
                 return [line.format(c=f"c{j}", f=f"_cf{j}") for line in json_lines]
             return [f"c{j} = " + expr.replace("f(v)", f"_cf{j}(v)")]
 
-        env[f"_ck{j}"] = prop
+        i = check.index.get(prop)
         if i is None:  # no check (any value): fetch it only to encode it
             env[f"_ck{j}"] = prop
             body += [
