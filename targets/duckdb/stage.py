@@ -39,6 +39,7 @@ from .types import (
     double_refusal,
     exact_double,
     is_number,
+    spells_numbers,
     text_scale,
     value_check,
 )
@@ -114,6 +115,8 @@ class StagedColumn:
     pinned: dict[type, str]
     # a number kept as text (VARCHAR): the scale its values are written at (types.decimal_text)
     scale: int | None = None
+    # a union's text column holding numbers (types.spells_numbers): each keeps its line's text
+    spelled: bool = False
 
     @property
     def unchanged(self) -> bool:
@@ -148,7 +151,8 @@ def staged_column(
     if base == "VARCHAR" and is_number(schema):
         scale = text_scale(schema)
         return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
-    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"})
+    spelled = base == "VARCHAR" and spells_numbers(schema)
+    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"}, spelled=spelled)
 
 
 # JSON values are staged as their JSON text, decoded: 100,000 of orjson's own bytes objects held
@@ -243,11 +247,18 @@ def arrow_table(columns: Sequence[StagedColumn], rows: Sequence[tuple[Any, ...]]
     return pa.table(arrays, names=[f"c{j}" for j in range(len(columns))])
 
 
+def keeps_spelling(column: StagedColumn) -> bool:
+    """A column whose values keep the numbers as their line spells them: a JSON document, or a
+    union's text (`spelled`)."""
+    return (column.sqltype == "JSON" or column.spelled) and not column.unchanged
+
+
 def respell(
     columns: Sequence[StagedColumn],
 ) -> Callable[[dict[str, Any], bytes], dict[str, Any]] | None:
-    """RowEncoder.respell for a table with JSON columns: each document keeps every number as
-    its input line spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the
-    SQL path and the csv lane store it. None without JSON columns."""
-    documents = [c.prop for c in columns if c.sqltype == "JSON" and not c.unchanged]
+    """RowEncoder.respell for a table with JSON columns or a union's text columns (`spelled`):
+    each document, and each number such a column holds, keeps every number as its input line
+    spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the SQL path and the
+    csv lane store it. None without such columns."""
+    documents = [c.prop for c in columns if keeps_spelling(c)]
     return respeller(documents) if documents else None

@@ -31,7 +31,7 @@ from . import ddl
 from .encode import formatter_for
 from .merge import column_type
 from .spelled import whole_respeller
-from .types import family
+from .types import family, spells_numbers
 
 if TYPE_CHECKING:
     from .loader import PostgresLoader
@@ -59,13 +59,15 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
 
 def row_encoder(loader: PostgresLoader, tables: nested.NestedStream) -> RowEncoder:
     """The stream's records kept as read (nested_split.as_read), each with its numbers as its
-    line spells them when a root or child table has an unconstrained numeric or a JSON column
-    (spelled.whole_respeller: `1.50` stays 1.50 there, as without nesting)."""
+    line spells them when a root or child table has an unconstrained numeric, a JSON column or
+    a union's text column holding numbers (types.spells_numbers) (spelled.whole_respeller: `1.50` stays 1.50 there, as without nesting)."""
     kept = as_read()
-    types = [
-        t for spec in _specs(tables).values() for t in loader.tables[spec.name].columns.values()
-    ]
-    if not any(t == "numeric" or family(t) in ("json", "jsonb") for t in types):
+    specs = _specs(tables).values()
+    types = [t for spec in specs for t in loader.tables[spec.name].columns.values()]
+    unions = [p for spec in specs for p in (spec.schema.get("properties") or {}).values()]
+    if not any(t == "numeric" or family(t) in ("json", "jsonb") for t in types) and not any(
+        map(spells_numbers, unions)
+    ):
         return kept
     return RowEncoder(kept.encode, respell=whole_respeller())
 

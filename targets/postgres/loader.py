@@ -32,7 +32,7 @@ from .merge import STAGE, UNCHANGED
 from .owners import Owners
 from .spelled import PlainTexts, as_read_line
 from .stream import Streamer
-from .types import family, pg_type, wider
+from .types import family, pg_type, spells_numbers, wider
 
 LOG = logging.getLogger("target-postgres")
 
@@ -205,7 +205,13 @@ class PostgresLoader:
         keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
         # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
-        documents = [prop for prop, _, t in columns if family(t) in ("json", "jsonb")]
+        # and a union's number in a text column (spells_numbers: 1.50 stays '1.50')
+        props = spec.schema.get("properties") or {}
+        documents = [
+            prop
+            for prop, _, t in columns
+            if family(t) in ("json", "jsonb") or (t == "text" and spells_numbers(props.get(prop)))
+        ]
         respell = respeller(documents) if documents else None
         # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv
         # lane), put into the rows a thousand at a time from the lines the loop keeps
