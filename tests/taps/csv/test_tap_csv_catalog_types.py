@@ -83,7 +83,13 @@ def _sync(
         config.write_text(json.dumps(cfg))
     (tmp_path / "edited.json").write_text(json.dumps(catalog))
     return subprocess.run(
-        [str(bin_path / "tap-csv"), "--config", str(config), "--catalog", str(tmp_path / "edited.json")],
+        [
+            str(bin_path / "tap-csv"),
+            "--config",
+            str(config),
+            "--catalog",
+            str(tmp_path / "edited.json"),
+        ],
         capture_output=True,
         timeout=60,
     )
@@ -124,9 +130,21 @@ def test_a_type_changed_in_the_catalog_converts_the_values_by_it(
         **EDITS,
     }
     assert _records(run.stdout) == [
-        {"id": 1, "code": "12", "amount": "1.50", "at": "2024-01-31T10:00:00.123456Z", "flag": "true"},
+        {
+            "id": 1,
+            "code": "12",
+            "amount": "1.50",
+            "at": "2024-01-31T10:00:00.123456Z",
+            "flag": "true",
+        },
         {"id": 2, "code": "007", "amount": "2.25", "at": "2024-02-01T00:00:00Z", "flag": "false"},
-        {"id": 3, "code": "9", "amount": "-3.00", "at": "2024-02-02 23:59:59.000001+02:00", "flag": ""},
+        {
+            "id": 3,
+            "code": "9",
+            "amount": "-3.00",
+            "at": "2024-02-02 23:59:59.000001+02:00",
+            "flag": "",
+        },
     ]
 
 
@@ -176,11 +194,15 @@ def test_a_narrower_decimal_in_the_catalog_is_refused_not_widened(
     catalog = _edited(_discover(bin_path, config), {"amount": narrow})
     run = _sync(bin_path, tmp_path, config, catalog)
     assert run.returncode == 65
-    assert run.stderr.decode().splitlines()[-1].endswith(
-        "line 3, stream 't', column 'amount': '2.25' has 2 digits after the point, past the "
-        "column's 1, as the "
-        "catalog's schema types the column: fix the file, or change the column's type in the "
-        'catalog (e.g. {"type": ["null", "string"]} to take any text)'
+    assert (
+        run.stderr.decode()
+        .splitlines()[-1]
+        .endswith(
+            "line 3, stream 't', column 'amount': '2.25' has 2 digits after the point, past the "
+            "column's 1, as the "
+            "catalog's schema types the column: fix the file, or change the column's type in the "
+            'catalog (e.g. {"type": ["null", "string"]} to take any text)'
+        )
     )
 
 
