@@ -358,12 +358,13 @@ def ratios(results: list[Result]) -> dict[str, float | None]:
 def table(results: list[Result]) -> str:
     """The figures, one line per contender, with each one's ratio to its limit in this run."""
     ratio = ratios(results)
-    head = f"{'series':7} {'contender':38} {'wall s':>8} {'rows/s':>10} {'x limit':>8} {'cpu s':>7} {'peak RSS':>9}  check"
+    w = max([38, *(len(r.name) for r in results)])  # the longest contender's name sets the column
+    head = f"{'series':7} {'contender':{w}} {'wall s':>8} {'rows/s':>10} {'x limit':>8} {'cpu s':>7} {'peak RSS':>9}  check"
     lines = [head, "-" * len(head)]
     for r in results:
         d = r.as_dict()
         if r.skipped:
-            lines.append(f"{r.series:7} {r.name:38} SKIPPED: {r.skipped}")
+            lines.append(f"{r.series:7} {r.name:{w}} SKIPPED: {r.skipped}")
             continue
         check = (
             "ok"
@@ -373,8 +374,8 @@ def table(results: list[Result]) -> str:
         x = ratio.get(r.name)
         xs = "" if x is None else f"{x:.2f}"
         lines.append(
-            f"{r.series:7} {r.name:38} {d['wall_s']:>8} {d['rows_per_s'] or '':>10} {xs:>8} "
-            f"{d['cpu_s']:>7} {d['max_rss_mb']:>7.0f}MB  {check}"
+            f"{r.series:7} {r.name:{w}} {_fixed(d['wall_s']):>8} {d['rows_per_s'] or '':>10} "
+            f"{xs:>8} {_fixed(d['cpu_s']):>7} {d['max_rss_mb']:>7.0f}MB  {check}"
         )
     return "\n".join(lines)
 
@@ -383,6 +384,7 @@ def medians(rounds: list[list[Result]]) -> str:
     """Each contender's medians over the rounds: wall seconds, CPU seconds, its ratio to the
     limit (each round's own), and its CPU ratio (the limit's CPU seconds over its own)."""
     lines = [f"medians of {len(rounds)} rounds: wall s, cpu s, x limit (wall), x limit (cpu)"]
+    w = max([38, *(len(r.name) for r in rounds[0])])
     for r in rounds[0]:
         walls, cpus, xs, cpu_xs = [], [], [], []
         for found in rounds:
@@ -398,10 +400,15 @@ def medians(rounds: list[list[Result]]) -> str:
                 cpu_xs.append(lim.timing.cpu_s / mine.timing.cpu_s)
         if walls:
             lines.append(
-                f"  {r.name:38} {statistics.median(walls):7.3f} {statistics.median(cpus):7.3f}"
+                f"  {r.name:{w}} {statistics.median(walls):7.3f} {statistics.median(cpus):7.3f}"
                 f" {_median(xs):>7} {_median(cpu_xs):>7}  ({len(walls)} ok)"
             )
     return "\n".join(lines)
+
+
+def _fixed(seconds: float | None) -> str:
+    """Seconds with three decimals (1.940, not 1.94), blank for none."""
+    return "" if seconds is None else f"{seconds:.3f}"
 
 
 def _median(values: list[float]) -> str:

@@ -69,6 +69,9 @@ class Expression:
     # set when the result is a hash of the mapped property's own value (`email:
     # hmac_sha256(email)`): the function of that value alone, for the in-place edit (rewrite.py)
     of_own_value: Callable[[Any], Any] | None = None
+    # set when the expression is only a property (`email`, `record['a "b"']`): its name, whose
+    # schema the mapped property keeps (maps._type_of's `existing`)
+    names: str | None = None
 
 
 @dataclass
@@ -162,7 +165,14 @@ def compile_expression(text: str, scope: Scope, prop: str | None, where: str) ->
         )
     slow = _interpreted(text, tree, scope, prop)
     fast = _fast_path(tree.value, scope, prop, slow, text)
-    return Expression(text, fast or slow, _own_value_hash(tree.value, scope, prop))
+    node = tree.value
+    names = node.id if isinstance(node, ast.Name) else subscripted_name(node)
+    return Expression(
+        text,
+        fast or slow,
+        _own_value_hash(node, scope, prop),
+        names if names in scope.properties else None,
+    )
 
 
 def _own_value_hash(node: ast.expr, scope: Scope, prop: str | None) -> Callable[[Any], Any] | None:

@@ -4,7 +4,6 @@ filter and property expressions. Built at each SCHEMA, as singer-sdk does."""
 
 from __future__ import annotations
 
-import ast
 import copy
 import fnmatch
 import json
@@ -21,7 +20,6 @@ from .expressions import (
     Record,
     Scope,
     compile_expression,
-    subscripted_name,
 )
 from .functions import HASHES
 
@@ -246,7 +244,7 @@ def _custom(
             expr = compile_expression(text, scope, prop, f"{where}.{prop}")
             existing = (
                 schema["properties"].get(prop)
-                or (raw_schema.get("properties") or {}).get(_property_named(text))
+                or (raw_schema.get("properties") or {}).get(expr.names or "")
                 or {}
             )
             schema["properties"][prop] = _type_of(text, existing, raw_schema)
@@ -279,16 +277,6 @@ def _filter(expr: Expression) -> Callable[[Record], bool]:
 
 
 _NULLABLE = {"type": ["string", "null"]}
-
-
-def _property_named(text: str) -> str:
-    """The property an expression is: its name, or `record['name']` / `_['name']` (how a
-    name with quotes or blanks is written); else the text itself."""
-    try:
-        node = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        return text
-    return subscripted_name(node) or text
 
 
 def _type_of(text: str, existing: dict[str, Any], raw_schema: dict[str, Any]) -> dict[str, Any]:

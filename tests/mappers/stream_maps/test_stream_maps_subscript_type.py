@@ -31,7 +31,15 @@ RECORD = (
 )
 
 
-@pytest.mark.parametrize("expr", ["record['a \"b\" é']", '_["a \\"b\\" é"]'])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "record['a \"b\" é']",
+        '_["a \\"b\\" é"]',
+        " record['a \"b\" é'] ",  # blanks around it, as YAML keeps them from a quoted value
+        "(record['a \"b\" é'])",
+    ],
+)
 def test_a_subscripted_copy_keeps_the_property_type(tmp_path: Path, expr: str) -> None:
     config = tmp_path / "maps.json"
     config.write_text(json.dumps({"stream_maps": {"s": {"copy": expr}}}))
