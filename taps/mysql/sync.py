@@ -47,7 +47,7 @@ def _column_schema(stream: str, column: Any, declared: dict[str, Any] | None) ->
     live = json_schema(column)
     if not declared:
         return live
-    if not _fits(live, declared):
+    if not _fits(column, live, declared):
         raise ConfigError(
             f"stream {stream!r}, column {column.name!r}: the catalog types it "
             f"{dumps(declared).decode()}, but tap-mysql sends the {column.column_type} column's "
@@ -57,14 +57,17 @@ def _column_schema(stream: str, column: Any, declared: dict[str, Any] | None) ->
     return draft7_number(column, declared)
 
 
-def _fits(live: dict[str, Any], declared: dict[str, Any]) -> bool:
+def _fits(column: Any, live: dict[str, Any], declared: dict[str, Any]) -> bool:
     """Whether every JSON type the live column's values take is one the catalog's property takes
-    (an integer is a number). A JSON document column's values are whatever it holds: a catalog
-    may narrow it."""
+    (an integer is a number). A TINYINT(1) or BIT(1) column is sent as the catalog says, a boolean
+    or an integer (types.row_converter); a JSON document column's values are whatever it holds:
+    a catalog may narrow it."""
     kinds = set(property_types(live)) - {"null"}
     allowed = set(property_types(declared))
     if "number" in allowed:
         allowed.add("integer")
+    if column.kind == "bool" and allowed & {"boolean", "integer"}:
+        return True
     return kinds >= {"object", "array"} or kinds <= allowed
 
 
