@@ -298,3 +298,40 @@ def test_an_auth_objects_kind_and_place_are_not_secrets() -> None:
     assert redact(line, secrets) == (
         "run 1: apikey (tap-rest) GET /x?key=***: check the credentials in auth (type 'bearer')"
     )
+
+
+def test_url_and_dsn_passwords_with_blanks_and_quotes_are_masked_whole() -> None:
+    """Masking by position ran to the first blank or quote: `postgresql://u:a b@h` was not masked
+    at all, `password=a b user=x` kept `b`; the driver's piece `"Hunter2 pw"` was no secret."""
+    from tapwell.singer.config import mask_credentials, redact, secret_values, url_password
+
+    assert mask_credentials(
+        'to postgresql://u:Hunter2 p@ss/w"rd-é😀@db.example:5432/x: refused'
+    ) == ("to postgresql://u:***@db.example:5432/x: refused")
+    assert mask_credentials("a postgresql://u:a b@h1/d or postgresql://v:c d@h2/e") == (
+        "a postgresql://u:***@h1/d or postgresql://v:***@h2/e"
+    )
+    assert mask_credentials("host=h password=a b 'c' user=x") == "host=h password=*** user=x"
+    assert mask_credentials("password=abc x) as ab; abcdef") == "password=*** x) as ab; abcdef"
+    assert url_password('postgresql://u:it\'s "q" é@h/d') == 'it\'s "q" é'
+    secrets = secret_values({"state_dsn": 'postgresql://u:Hunter2 pw/w"rd@h:5432/db'})
+    driver = 'invalid integer value "Hunter2 pw" for connection option "port"'
+    assert redact(driver, secrets) == 'invalid integer value "***" for connection option "port"'
+
+
+def test_credentials_in_a_url_query_are_masked() -> None:
+    """`?access_token=`, `&api_key=`, `X-Amz-Signature=` in a URL under a key that does not look
+    secret (base_url): masked by position in any text, and by value (decoded) where a connector
+    quotes it; the other parameters are left alone."""
+    from tapwell.singer.config import mask_credentials, redact, secret_values
+
+    assert mask_credentials("GET https://api.x/v1?page=2&access_token=ab%20c&key=k: 401") == (
+        "GET https://api.x/v1?page=2&access_token=***&key=k: 401"
+    )
+    assert mask_credentials("https://s3/b/o?X-Amz-Signature=dead0beef&X-Amz-Date=1") == (
+        "https://s3/b/o?X-Amz-Signature=***&X-Amz-Date=1"
+    )
+    secrets = secret_values({"base_url": "https://api.x/v1?api_key=Zk9%20p%C3%A9"})
+    assert redact("bad key 'Zk9 pé' (https://api.x/v1?api_key=Zk9%20p%C3%A9)", secrets) == (
+        "bad key '***' (https://api.x/v1?api_key=***)"
+    )

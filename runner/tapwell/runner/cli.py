@@ -121,7 +121,7 @@ Exit codes (the class of the failure of the stage that ended the run):
     "A failing target with `required: false` does not fail the run (exit 0; a line names "
     "it and its lag).\n\n" + RUN_EXIT_CODES
 )
-@click.argument("name")
+@click.argument("name", required=False, metavar="NAME")  # missing: the error lists them
 @click.option(
     "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
 )
@@ -153,7 +153,7 @@ Exit codes (the class of the failure of the stage that ended the run):
 @click.pass_context
 def run(
     ctx: click.Context,
-    name: str,
+    name: str | None,
     full_refresh: bool,
     quiet: bool,
     progress_every: float,
@@ -170,6 +170,8 @@ def run(
         # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
+        if name is None:
+            raise ConfigError(_which_integration(project))
         integration = project.integration(name).resolve()
         if target_name is not None:
             integration = integration.only(target_name)
@@ -201,6 +203,16 @@ def run(
 
 
 # --------------------------------------------------------------------------- history
+
+
+def _which_integration(project: Project) -> str:
+    """`tapwell run` without NAME: the integrations it could run (a project has one at least),
+    and how to run one."""
+    names, where = project.names, project.root / "tapwell.yml"
+    return (
+        f"tapwell run needs the NAME of an integration of {where}: {', '.join(names)} "
+        f"(e.g. tapwell run {names[0]})"
+    )
 
 
 @main.command(

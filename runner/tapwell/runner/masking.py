@@ -33,3 +33,15 @@ def secrets_of(*configs: Configured | dict[str, Any] | Any) -> list[str]:
 def state_store_secrets(state_config: dict[str, Any]) -> list[str]:
     """The state backend's DSN secrets (tapwell.yml's `state:` and TAPWELL_STATE_DSN)."""
     return secrets_of(state_config, {"dsn": os.environ.get("TAPWELL_STATE_DSN") or ""})
+
+
+def integration_secrets(project: Any, integration: Any) -> list[str]:
+    """Every value one run of `integration` (of tapwell.runner.project's `project`) never prints,
+    longest first: its connectors' (tap, mappers, targets), its state backend's, and what
+    tapwell.yml places in its `notify:` and `state:` from the environment (Project.place_secrets)."""
+    found = secrets_of(
+        integration.tap, *(t.connector for t in integration.targets), *integration.mappers
+    )
+    found += state_store_secrets(project.state_config_for(integration.name))
+    found += secret_values({}, project.place_secrets(integration.name))
+    return sorted(set(found), key=len, reverse=True)

@@ -22,19 +22,25 @@ def _urls(value: Any) -> list[str]:
 
 
 def _send(url: str, body: bytes | None, timeout: float, log: Callable[[str], None]) -> None:
-    import urllib.error  # here: most runs send nothing, and urllib.request is slow to import
+    import http.client  # here: most runs send nothing, and urllib.request is slow to import
+    import urllib.error
     import urllib.request
 
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method="POST" if body is not None else "GET",
-        headers={"Content-Type": "application/json", "User-Agent": "tapwell"},
-    )
     try:
+        req = urllib.request.Request(
+            url,
+            data=body,
+            method="POST" if body is not None else "GET",
+            headers={"Content-Type": "application/json", "User-Agent": "tapwell"},
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URLs come from tapwell.yml)
             resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (ValueError, http.client.InvalidURL):  # its text quotes the URL, a secret
+        log(
+            "[tapwell] notification failed: a URL of notify: in tapwell.yml is not a valid "
+            "http:// or https:// URL (percent-encode its blanks, quotes and non-ASCII characters)"
+        )
+    except (urllib.error.URLError, OSError) as exc:
         log(f"[tapwell] notification to {_safe(url)} failed: {getattr(exc, 'reason', exc)}")
 
 

@@ -15,12 +15,13 @@ from typing import Any
 import yaml
 
 from tapwell.runner.cron import check_schedules
-from tapwell.runner.project_env import interpolate, read_env_file, secret_env_values
+from tapwell.runner.project_env import env_values, interpolate, read_env_file, secret_env_values
 from tapwell.runner.project_schema import checked_once
 from tapwell.runner.serve.config import check_triggers
 from tapwell.runner.stream_settings import LOAD_KEYS, stream_settings, wanted
 from tapwell.sdk.cli_util import cannot_read
 from tapwell.singer.catalog import load_catalog
+from tapwell.singer.config import SECRET_KEY
 from tapwell.singer.errors import ConfigError
 
 
@@ -208,6 +209,25 @@ class Project:
         return interpolate(
             {**(self.raw.get("state") or {}), **own}, f"integrations.{name}.state", self.env_file
         )
+
+    def place_secrets(self, name: str) -> list[str]:
+        """What tapwell.yml puts where a secret goes outside the connectors' configs, never to
+        print: the value of every `${VAR}` of integration `name`'s `notify:` (a webhook's or
+        healthcheck's URL holds its token) and of a secret-looking key of its `state:` (`dsn`,
+        `recover.dsn`), whatever the variable's name, and the path of every notify URL."""
+        own = (self.raw.get("integrations") or {}).get(name) or {}
+        notify = {**(self.raw.get("notify") or {}), **(own.get("notify") or {})}
+        urls = {k: v for k, v in notify.items() if k != "timeout_seconds"}
+        state = {**(self.raw.get("state") or {}), **(own.get("state") or {})}
+        found = env_values(urls, self.env_file) + env_values(_secret_placed(state), self.env_file)
+        for value in _flat(urls):
+            try:
+                url = str(interpolate(value, f"integrations.{name}.notify", self.env_file))
+            except ConfigError:
+                continue
+            path = url.partition("://")[2].partition("/")[2]
+            found += [url, "/" + path] if len(path) >= 3 else [url]
+        return found
 
     def catalog_path(self, name: str) -> Path:
         return self.catalog_dir / f"{name}.json"
@@ -413,6 +433,28 @@ class Project:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 # what parses the project file: part of the key under which a file that passed its check is kept
 PARSER = f"PyYAML {yaml.__version__}" + (" libyaml" if _FAST_LOADER is not None else "")
+
+
+def _secret_placed(node: Any, secret: bool = False) -> list[Any]:
+    """The values under a secret-looking key (SECRET_KEY) of node, at any depth."""
+    if isinstance(node, dict):
+        return [
+            v
+            for k, child in node.items()
+            for v in _secret_placed(child, secret or bool(SECRET_KEY.search(str(k))))
+        ]
+    if isinstance(node, list):
+        return [v for child in node for v in _secret_placed(child, secret)]
+    return [node] if secret else []
+
+
+def _flat(node: Any) -> list[str]:
+    """Every string of a notify setting (one URL or a list of them)."""
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _flat(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _flat(v)]
+    return [node] if isinstance(node, str) else []
 
 
 def safe_load(text: str) -> Any:

@@ -35,12 +35,23 @@ def secret_env_values(value: Any, env_file: dict[str, str] | None = None) -> lis
     """The values of the secret-named `${VAR}`s in value (PG_PASSWORD, API_TOKEN, S3_KEY: see
     SECRET_ENV_NAME), as interpolate() reads them: secrets wherever they are placed, under a key
     that does not look secret (`key:`, `conn_opts:`) or inside a longer string."""
-    found = (
-        interpolate(m.group(0), m.group(1), env_file)
-        for text in _strings(value)
-        for m in _ENV.finditer(text)
-        if SECRET_ENV_NAME.search(m.group(1))
-    )
+    return env_values(value, env_file, secret_named=True)
+
+
+def env_values(
+    value: Any, env_file: dict[str, str] | None = None, secret_named: bool = False
+) -> list[str]:
+    """The values interpolate() reads for the `${VAR}`s in value (only the secret-named ones
+    with `secret_named`); a variable that is not set is skipped (interpolate() says so)."""
+    found = []
+    for text in _strings(value):
+        for m in _ENV.finditer(text):
+            if secret_named and not SECRET_ENV_NAME.search(m.group(1)):
+                continue
+            try:
+                found.append(interpolate(m.group(0), m.group(1), env_file))
+            except ConfigError:
+                continue
     return [v for v in found if v]
 
 

@@ -22,7 +22,7 @@ from tapwell.runner.attempt import AttemptResult, redacting_sink, resolve_comman
 from tapwell.runner.guard import pid_alive, this_host
 from tapwell.runner.history import RunRecord, lagging, new_run_id, utcnow
 from tapwell.runner.lock import RunLock
-from tapwell.runner.masking import secrets_of, state_store_secrets
+from tapwell.runner.masking import integration_secrets
 from tapwell.runner.notify import Notifier, message
 from tapwell.runner.processes import AttemptSettings
 from tapwell.runner.project import Integration, Project
@@ -165,12 +165,7 @@ def _run_locked(
     origin: RunOrigin,
     catalog: dict[str, Any] | None,
 ) -> RunResult:
-    secrets = secrets_of(
-        integration.tap,
-        *(t.connector for t in integration.targets),
-        *integration.mappers,
-    )
-    secrets += state_store_secrets(project.state_config_for(integration.name))
+    secrets = integration_secrets(project, integration)
     started = utcnow()
     result = RunResult(run_id=origin.run_id or new_run_id(started))
     # a fan-out target run alone (`--target T`) saves T's own state, not the integration's
@@ -194,11 +189,14 @@ def _run_locked(
     record_only = redacting_sink(secrets, result.log, _tee(live.log, unseen.append), order)
     store.save_run(record)
     _ask_ahead(project, integration)
+    # why the destination's state could not be read (unreachable, say): said after the first
+    # attempt unless its target failed, whose own line then says it (once, not three times)
+    unread: list[str] = []
     try:
         state = (
             _broken_state_note(store, integration.name, sink)
             if full_refresh
-            else _start_state(project, integration, store, (sink, record_only), result.run_id)
+            else _start_state(project, integration, store, (sink, unread.append), result.run_id)
         )
     except TapwellError as exc:  # e.g. a broken state file: refused, and recorded as such
         result.error = redact(str(exc), secrets)
@@ -245,6 +243,9 @@ def _run_locked(
             )
             attempt = _attempt_of(integration)(project, integration, store, state, settings)
             _absorb(result, attempt)
+            if unread and (attempt.ok or classify(attempt, policy).culprit != "target"):
+                record_only(unread[0])
+            unread.clear()
             for key, value in attempt.target_states.items():  # each target's, in its history
                 store.put(key, value, run_id=result.run_id, record=True, force=True)
             if integration.alone is not None:

@@ -53,9 +53,14 @@ class TerminalFilter:
     def __init__(self, echo: Callable[[str], None]) -> None:
         self.echo = echo
         self.in_traceback: dict[str, bool] = {}
+        self.echoed: set[str] = set()  # the connectors' lines shown: a retry's same line is not
 
     def __call__(self, line: str) -> None:
         if self.shown(line):
+            if not line.startswith("[tapwell]"):
+                if line in self.echoed:
+                    return  # e.g. an unreachable target's line, the same in every attempt
+                self.echoed.add(line)
             self.echo(line)
 
     def shown(self, line: str) -> bool:

@@ -131,15 +131,29 @@ def printed_forms(secret: str) -> set[str]:
 
 
 # scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
-# paste them so), so it runs to the last '@' before the next blank or quote.
+# paste them so), so it runs to the last '@' before the next blank or quote; one that holds a blank
+# or a quote runs to the last '@' of the line before another scheme:// (more masked, never less).
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
 _URL_PASSWORD = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*)(?=@)"
+    rf"(?P<head>{_SCHEME}[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*(?=@)|(?:(?!\s*{_SCHEME})[^\n])*(?=@))"
 )
-# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text.
+# password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text, and
+# password=VALUE WITH SPACES unquoted when another key= follows (`password=a b user=x`).
+_DSN_KEY = r"\s+[A-Za-z_][A-Za-z0-9_]*\s*="
 _DSN_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE
+    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'"
+    rf"|[^\s'\"]\S*(?:(?!{_DSN_KEY})\s+\S+)+(?={_DSN_KEY})|[^\s'\"]\S*)",
+    re.IGNORECASE,
 )
 
+
+# ?access_token=VALUE, &api_key=VALUE, &X-Amz-Signature=VALUE: a credential in a URL's query (up to
+# the next parameter, blank, quote or closing bracket of the text around the URL).
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&][A-Za-z0-9_.\-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|signature)"
+    r"[A-Za-z0-9_.\-]*=)(?P<pw>[^&\s#'\")\]>]+)",
+    re.IGNORECASE,
+)
 
 _LIBPQ_SPLIT = re.compile(r"[/@:?#]")
 
@@ -157,16 +171,18 @@ def url_password(text: str) -> str | None:
 
 def credential_fragments(text: str) -> list[str]:
     """What of a URL/DSN password in `text` could appear in a driver's error text: the password as
-    written, percent-decoded, and the pieces libpq names when it cannot parse an unencoded one.
+    written, percent-decoded, and the pieces libpq names when it cannot parse an unencoded one;
+    and a URL query's credentials (`?access_token=...`), as written and decoded.
 
     libpq splits such a password at `/`, `@`, `:`, `?` or `#` and quotes what it choked on, `%`
     included (`invalid percent-encoded token: "Sup%er"`, `invalid integer value "Sup" for
     connection option "port"`), so the runs between those characters and the prefixes up to each
     of them are secrets too (3 characters or more, the shortest redact() masks)."""
+    found = {v for m in _QUERY_SECRET.finditer(text) for v in (m["pw"], unquote(m["pw"]))}
     pw = url_password(text)
     if not pw:
-        return []
-    found = {pw, unquote(pw)}
+        return [f for f in found if f]
+    found |= {pw, unquote(pw)}
     found.update(p for p in _LIBPQ_SPLIT.split(pw) if len(p) >= 3)
     found.update(pw[: m.start()] for m in _LIBPQ_SPLIT.finditer(pw) if m.start() >= 3)
     found.update(p for p in re.split(r"[/@:?#%]", pw) if len(p) >= 4)  # other drivers' quoting
@@ -174,9 +190,10 @@ def credential_fragments(text: str) -> list[str]:
 
 
 def mask_credentials(text: str) -> str:
-    """Mask the password of every URL (`scheme://user:***@host`) and key=value DSN
-    (`password=***`) found in text, whatever the configured values were."""
+    """Mask the password of every URL (`scheme://user:***@host`), key=value DSN (`password=***`)
+    and URL query (`?access_token=***`) found in text, whatever the configured values were."""
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    text = _QUERY_SECRET.sub(lambda m: m.group("head") + "***", text)
     return _DSN_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 

@@ -315,3 +315,24 @@ def test_an_error_that_only_repeats_the_status_is_not_said_twice(site):
     client = site[0]
     runs = client.get("/runs?status=interrupted").text
     assert "■ interrupted" in runs and '<div class="err-line">interrupted</div>' not in runs
+
+
+def test_schedule_says_a_minutely_lane_has_more_than_it_lists(tmp_path):
+    """`* * * * *` runs 1,440 times a day; the page lists 500 of them and said "500 runs"."""
+    proj = Proj(tmp_path)
+    quick = fake_integration(proj, rows=3)
+    proj.write(
+        {
+            "integrations": {
+                "minutely": {**quick, "schedule": "* * * * *"},
+                "hourly": {**quick, "schedule": "0 * * * *"},
+            }
+        }
+    )
+    service = Service(proj.root, log=lambda line: None)
+    try:
+        page = TestClient(make_app(service)).get("/schedule").text
+    finally:
+        service.store.close()
+    assert re.search(r"500\+ runs, next ", page), page
+    assert re.search(r">2[45] runs, next ", page), page  # 24 or 25 in the window, no "+"

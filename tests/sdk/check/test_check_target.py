@@ -155,3 +155,28 @@ def test_cli_case_selection_and_bad_options(bin_path: Path, tmp_path: Path) -> N
         proc.stderr.strip()
         == "tapwell check: error: --verify 'mysql:x': expected jsonl:DIR, duckdb:PATH[:SCHEMA] or postgres:SCHEMA:DSN"
     )
+
+
+@pytest.mark.parametrize("kind", ["tap", "target"])
+def test_check_help_reads_well_at_80_columns(bin_path: Path, kind: str) -> None:
+    """The example command is shown as one, on lines of its own (it was wrapped into the prose,
+    `-- target-` at a line's end and `duckdb --config` on the next), and no line passes 80."""
+    done = subprocess.run(
+        [str(bin_path / "tapwell"), "check", kind, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    example = {
+        "tap": ["    tapwell check tap -- tap-csv --config tap.json"],
+        "target": [
+            "    tapwell check target --verify duckdb:out.duckdb:main \\",
+            "        -- target-duckdb --config t.json",
+        ],
+    }[kind]
+    start = lines.index(example[0])
+    assert lines[start : start + len(example)] == example, done.stdout
+    assert not [line for line in lines if line.rstrip().endswith("-") and "--" not in line]

@@ -55,6 +55,9 @@ def cron_prev(expression: str, timezone: str, before: dt.datetime) -> dt.datetim
     return prev.astimezone(dt.UTC)
 
 
+UPCOMING_MAX = 500  # scheduled times per integration that upcoming() lists at most
+
+
 class CronSeries:
     """One integration's cron times from a first one on, computed once and kept: the schedule
     page asks for the same day or week of times on every load, and a croniter step is slow
@@ -130,12 +133,12 @@ class Scheduler:
 
     def upcoming(self, start: dt.datetime, end: dt.datetime) -> list[tuple[str, dt.datetime]]:
         """Every scheduled (integration, time) from `start` to `end`, in time order (at most
-        500 of each integration: `* * * * *` over a day would be 1,440)."""
+        UPCOMING_MAX of each integration: `* * * * *` over a day would be 1,440)."""
         out: list[tuple[str, dt.datetime]] = []
         with self._series_lock:
             for name, first in list(self.next_due.items()):
                 for count, when in enumerate(self._series_of(name, first).since(first)):
-                    if when > end or count == 500:
+                    if when > end or count == UPCOMING_MAX:
                         break
                     if when >= start:
                         out.append((name, when))

@@ -9,7 +9,7 @@ from typing import Any
 
 from tapwell.runner.cron import timezone_of
 from tapwell.runner.history import FINISHED, RunRecord, utcnow
-from tapwell.runner.masking import secrets_of
+from tapwell.runner.masking import integration_secrets
 from tapwell.runner.project import Project
 from tapwell.runner.runs_view import root_cause_first
 from tapwell.runner.statestore import StateBackend
@@ -91,7 +91,7 @@ def masked_state(project: Project, store: StateBackend, name: str) -> Any:
         return None
     try:
         integration = project.integration(name)
-        secrets = secrets_of(integration.tap, integration.target)
+        secrets = integration_secrets(project, integration)
     except TapwellError:
         secrets = []  # a ${VAR} this process lacks: no value of it can be in the state either
     return loads(redact(dumps(value).decode(), secrets)) if secrets else value

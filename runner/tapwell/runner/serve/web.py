@@ -42,6 +42,7 @@ from tapwell.runner.serve.queries import (
     runs_data,
     schedule_data,
 )
+from tapwell.runner.serve.scheduler import UPCOMING_MAX
 from tapwell.runner.serve.views import run_detail
 from tapwell.singer.errors import TapwellError
 
@@ -291,6 +292,7 @@ async def schedule(request: Request) -> Response:
         "schedule.html",
         data=data,
         lanes=_lanes(data, service.scheduler.project.names),
+        most=UPCOMING_MAX,  # a lane of that many times has more: "500+ runs"
         json_url="/api/schedule",
         refresh=REFRESH_SECONDS * 2,
     )

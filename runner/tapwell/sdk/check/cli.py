@@ -72,8 +72,8 @@ def check() -> None:
     "--about and --discover output, the catalog's shape, RECORD before SCHEMA, records that do not "
     "validate against their schema, missing key properties, STATE shape, bookmarks moving "
     "backwards, and a resumed sync sending records older than its bookmark.\n\n"
-    "Example: tapwell check tap -- tap-csv --config tap.json (COMMAND: its words after --, "
-    "as a shell runs them, not one quoted word)",
+    "COMMAND is the tap's words after --, as a shell runs them (not one quoted word). "
+    "Example:\n\n\b\n  tapwell check tap -- tap-csv --config tap.json",
 )
 @click.option(
     "--catalog",
@@ -148,14 +148,16 @@ def tap(
     "observably is checked (exit codes, error lines, STATE confirmed in order and never ahead "
     "of the data); with --verify the destination is read back row by row.\n\n"
     "Cases: " + ", ".join(c.name for c in CASES) + ".\n\n"
-    "Example: tapwell check target --verify duckdb:out.duckdb:main -- target-duckdb --config "
-    "t.json (COMMAND: its words after --, as a shell runs them, not one quoted word)",
+    "COMMAND is the target's words after --, as a shell runs them (not one quoted word). "
+    "Example:\n\n\b\n  tapwell check target --verify duckdb:out.duckdb:main \\\n"
+    "      -- target-duckdb --config t.json",
 )
 @click.option(
     "--verify",
     "verify_spec",
     metavar="KIND:WHERE",
-    help="Read the destination back: jsonl:DIR, duckdb:PATH[:SCHEMA] or postgres:SCHEMA:DSN (target-postgres).",
+    help="Read the destination back: jsonl:DIR, duckdb:PATH[:SCHEMA], or postgres:SCHEMA:DSN "
+    "for our target-postgres.",
 )
 @click.option(
     "--case", "cases", multiple=True, metavar="NAME", help="Run only this case (repeatable)."
