@@ -28,6 +28,7 @@ from tapwell.sdk.target import ValueRefused
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.codegen import build_function
 from tapwell.singer.record_check import CheckCode
+from tapwell.singer.schema import number_union
 from tapwell.singer.wire import JsonNumber
 
 from .types import (
@@ -39,7 +40,6 @@ from .types import (
     double_refusal,
     exact_double,
     is_number,
-    spells_numbers,
     text_scale,
     value_check,
 )
@@ -115,7 +115,7 @@ class StagedColumn:
     pinned: dict[type, str]
     # a number kept as text (VARCHAR): the scale its values are written at (types.decimal_text)
     scale: int | None = None
-    # a union's text column holding numbers (types.spells_numbers): each keeps its line's text
+    # a union's text column holding numbers (tapwell.singer.schema.number_union): each keeps its line's text
     spelled: bool = False
 
     @property
@@ -151,7 +151,7 @@ def staged_column(
     if base == "VARCHAR" and is_number(schema):
         scale = text_scale(schema)
         return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
-    spelled = base == "VARCHAR" and spells_numbers(schema)
+    spelled = base == "VARCHAR" and number_union(schema)
     return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"}, spelled=spelled)
 
 

@@ -175,7 +175,7 @@ class Refused(Exception):
 
 def as_text(value: Any) -> Any:
     """A value for a VARCHAR column: text as it is, anything else as its JSON text. A number in
-    a union's text column (`["string", "number"]`: `spells_numbers`) keeps its source's text:
+    a union's text column (`["string", "number"]`: `number_union`) keeps its source's text:
     a JsonNumber its spelling (`1.50`, `1E+3`, `-0`, `1e400`: stage.respell reads the lines
     that spell one otherwise than the wire writes it back), a float the wire's writing of it
     (its line's text), an int its digits."""
@@ -208,18 +208,6 @@ def is_number(prop: Any) -> bool:
     """A property of number or integer values (and null) only."""
     real = set(property_types(prop)) - {"null"} if isinstance(prop, dict) else set()
     return bool(real) and real <= {"integer", "number"}
-
-
-def spells_numbers(prop: Any) -> bool:
-    """A union of number (or integer) with string or boolean (`["null", "string", "number"]`,
-    an anyOf of them): its column is text (VARCHAR) and each number keeps its source's text
-    there (as_text), `1.50` as `1.50`, never a float's repr."""
-    kinds = set(property_types(prop)) - {"null"} if isinstance(prop, dict) else set()
-    return (
-        bool(kinds & {"integer", "number"})
-        and not kinds & {"object", "array"}
-        and not is_number(prop)
-    )
 
 
 def text_scale(prop: Any) -> int | None:

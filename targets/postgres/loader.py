@@ -20,6 +20,7 @@ from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.record_check import CheckCode
+from tapwell.singer.schema import number_union
 from tapwell.singer.wire import dumps
 
 from . import children, ddl, merge, nested_copy
@@ -32,7 +33,7 @@ from .merge import STAGE, UNCHANGED
 from .owners import Owners
 from .spelled import PlainTexts, as_read_line
 from .stream import Streamer
-from .types import family, pg_type, spells_numbers, wider
+from .types import family, pg_type, wider
 
 LOG = logging.getLogger("target-postgres")
 
@@ -205,12 +206,12 @@ class PostgresLoader:
         keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
         # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
-        # and a union's number in a text column (spells_numbers: 1.50 stays '1.50')
+        # and a union's number in a text column (number_union: 1.50 stays '1.50')
         props = spec.schema.get("properties") or {}
         documents = [
             prop
             for prop, _, t in columns
-            if family(t) in ("json", "jsonb") or (t == "text" and spells_numbers(props.get(prop)))
+            if family(t) in ("json", "jsonb") or (t == "text" and number_union(props.get(prop)))
         ]
         respell = respeller(documents) if documents else None
         # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv

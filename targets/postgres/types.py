@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapwell.singer.schema import Logical, logical_type, property_types
+from tapwell.singer.schema import Logical, logical_type
 
 NUMERIC_MAX_PRECISION = 1000  # PostgreSQL's limit for numeric(p, s)
 BYTEA_HEX = "x-bytea-hex"  # the contentEncoding of bytes written as PostgreSQL's hex text
@@ -34,16 +34,6 @@ def pg_type(prop: dict[str, Any], number_type: str = "numeric") -> str:
     if logical.kind == "string" and prop.get("contentEncoding") == BYTEA_HEX:
         return "bytea"
     return sql_type(logical, number_type)
-
-
-def spells_numbers(prop: Any) -> bool:
-    """A union of number (or integer) with string or boolean (`["null", "string", "number"]`,
-    an anyOf of them): its column is text, where each number keeps its source's text (`1.50`,
-    `1E+3`, `-0`, `1e400`: the loader reads such a line again, tapwell.singer.wire.loads_spelled),
-    never a float's repr."""
-    kinds = set(property_types(prop)) - {"null"} if isinstance(prop, dict) else set()
-    numbers = kinds & {"integer", "number"}
-    return bool(numbers) and numbers != kinds and not kinds & {"object", "array"}
 
 
 def sql_type(logical: Logical, number_type: str = "numeric") -> str:

@@ -2,8 +2,9 @@
 `["number", "boolean"]`, an anyOf) is a VARCHAR column holding each number as its source spelled
 it, on every lane (RECORD lines read in SQL or in Python, jsonl and csv BATCH files, child
 tables). Before, RECORD lines and jsonl files wrote a float's repr: 1.50 as 1.5, 1E+3 as 1000.0,
--0 as 0, 1e400 as 1E+400. And a missing property whose type admits no null is refused as an
-explicit null is (before, it was stored as NULL), csv's empty field alike."""
+-0 as 0, 1e400 as 1E+400. And in a column whose type admits no null, an explicit null is refused
+(csv's empty field alike) while a left-out property is NULL unless the SCHEMA lists it in
+`required`, as JSON Schema reads a record (and singer-sdk's targets load it)."""
 
 from __future__ import annotations
 
@@ -72,19 +73,32 @@ def test_child_tables_keep_each_numbers_text(bin_path: Path, tmp_path: Path) -> 
 
 NOT_NULL = (
     '{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":'
-    '{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}'
+    '{"id":{"type":"integer"},"v":{"type":"string"}}%s},"key_properties":["id"]}'
 )
 FIX = "(fix the value at the source, or change the field's type in the SCHEMA)"
+REQUIRED_FIX = "(fix the source, or take the field out of the SCHEMA's required)"
+# (record 2, the SCHEMA's required, the error line's words or None for a load)
+SECOND = [
+    ('{"id":2,"v":null}', [], "is null but the schema does not allow null " + FIX),
+    ('{"id":2}', [], None),  # left out: NULL, as JSON Schema reads the record
+    ('{"id":2}', ["id", "v"], "required field is missing " + REQUIRED_FIX),
+]
 
 
 @pytest.mark.parametrize("raw_lines", [True, False])
-@pytest.mark.parametrize("second", ['{"id":2}', '{"id":2,"v":null}'])
-def test_missing_and_null_in_a_not_null_column_are_refused_alike(
-    bin_path: Path, tmp_path: Path, raw_lines: bool, second: str
+@pytest.mark.parametrize(("second", "required", "refused"), SECOND)
+def test_a_not_null_column_refuses_null_and_takes_a_left_out_property(
+    bin_path: Path,
+    tmp_path: Path,
+    raw_lines: bool,
+    second: str,
+    required: list[str],
+    refused: str | None,
 ) -> None:
+    head = NOT_NULL % (f',"required":{json.dumps(required)}' if required else "")
     data = "\n".join(
         [
-            NOT_NULL,
+            head,
             '{"type":"RECORD","stream":"n","record":{"id":1,"v":""}}',
             '{"type":"STATE","value":{"p":1}}',
             '{"type":"RECORD","stream":"n","record":' + second + "}",
@@ -92,35 +106,47 @@ def test_missing_and_null_in_a_not_null_column_are_refused_alike(
         ]
     )
     done = run_target(bin_path, tmp_path, (data + "\n").encode(), raw_lines=raw_lines)
-    what = "null" if "null" in second else "missing"
+    if refused is None:
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.decode().splitlines()[-1] == '{"p":2}'
+        assert query(tmp_path / "w.duckdb", "SELECT id, v FROM n ORDER BY id") == [
+            (1, ""),
+            (2, None),
+        ]
+        return
     assert done.returncode == 65
-    assert error_line(done) == (
-        f"target-duckdb: error: stdin line 4, stream 'n', field 'v': is {what} but the schema "
-        f"does not allow null {FIX}"
+    assert (
+        error_line(done) == f"target-duckdb: error: stdin line 4, stream 'n', field 'v': {refused}"
     )
     assert done.stdout.decode().splitlines() == ['{"p":1}']
     assert query(tmp_path / "w.duckdb", "SELECT id, v FROM n") == [(1, "")]
 
 
-@pytest.mark.parametrize("second", ['{"id":2}', '{"id":2,"v":null}'])
-def test_missing_and_null_in_a_jsonl_file_are_refused_alike(
-    bin_path: Path, tmp_path: Path, second: str
+@pytest.mark.parametrize(("second", "required", "refused"), SECOND)
+def test_a_jsonl_file_refuses_null_and_takes_a_left_out_property(
+    bin_path: Path, tmp_path: Path, second: str, required: list[str], refused: str | None
 ) -> None:
     f = tmp_path / "n.jsonl"
     f.write_text('{"id":1,"v":"😀"}\n' + second + "\n")
-    data = "\n".join([NOT_NULL, batch("n", f, "jsonl"), '{"type":"STATE","value":{"p":2}}'])
+    head = NOT_NULL % (f',"required":{json.dumps(required)}' if required else "")
+    data = "\n".join([head, batch("n", f, "jsonl"), '{"type":"STATE","value":{"p":2}}'])
     done = run_target(bin_path, tmp_path, (data + "\n").encode(), batch_keep_files=True)
-    what = "null" if "null" in second else "missing"
+    if refused is None:
+        assert done.returncode == 0, done.stderr.decode()
+        assert query(tmp_path / "w.duckdb", "SELECT id, v FROM n ORDER BY id") == [
+            (1, "😀"),
+            (2, None),
+        ]
+        return
     assert done.returncode == 65
     assert error_line(done) == (
-        f"target-duckdb: error: stdin line 2, stream 'n', BATCH file {f} row 2, field 'v': "
-        f"is {what} but the schema does not allow null {FIX}"
+        f"target-duckdb: error: stdin line 2, stream 'n', BATCH file {f} row 2, field 'v': {refused}"
     )
     assert not done.stdout
 
 
 def test_a_missing_property_listed_unchanged_is_kept(bin_path: Path, tmp_path: Path) -> None:
-    head = NOT_NULL.replace(
+    head = (NOT_NULL % "").replace(
         '"v":{"type":"string"}', '"v":{"type":"string"},"_sdc_unchanged":{"type":["null","array"]}'
     )
     data = "\n".join(
