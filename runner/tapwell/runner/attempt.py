@@ -231,6 +231,7 @@ def run_attempt(
                 threads,
                 saved_state,
                 quiet=None if state else settings.record,  # no state to lose: {} is no news
+                committed=(metrics.rows, settings.on_commit) if settings.on_commit else None,
             )
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM from a CronJob deadline) or a backend failure: the
@@ -264,9 +265,14 @@ def _read_states(
     threads: Supervisor,
     saved_state: str | None = None,
     quiet: Sink | None = None,
+    committed: tuple[Callable[[], dict[str, int]], Callable[[dict[str, int]], None]] | None = None,
 ) -> None:
+    """Save each burst's last state; `committed`: (the target's row counts now, told them after
+    a save), so an interrupted run keeps the rows its last saved state confirmed."""
     for lines in line_bursts(stdout):
         threads.touch()
+        # counted as the state arrives: a METRIC line read later may be of rows loaded after it
+        rows = committed[0]() if committed else None
         alone = None if result.last_state else quiet  # an empty state after a good one is news
         values = [v for raw in lines if (v := committed_state(raw, sink, quiet=alone)) is not None]
         if not values:
@@ -281,6 +287,8 @@ def _read_states(
         result.states_saved += len(values)
         if saved_state:
             _publish_saved(saved_state, value)
+        if committed and rows is not None:
+            committed[1](rows)
 
 
 def line_bursts(stdout: IO[bytes], size: int = 1 << 16) -> Iterator[list[bytes]]:

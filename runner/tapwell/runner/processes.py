@@ -52,6 +52,9 @@ class AttemptSettings:
     on_spawn: Callable[[str, int], None] | None = None
     record: Sink | None = None  # the run log alone (figures the terminal need not show)
     catalog: dict[str, Any] | None = None
+    # told, after each state the runner saved, the rows per stream the target had counted
+    # then: what an interrupted run keeps as its rows (only what a STATE line confirmed)
+    on_commit: Callable[[dict[str, int]], None] | None = None
 
 
 # our executables and the extra of tapwell each needs (pyproject.toml's optional-dependencies)

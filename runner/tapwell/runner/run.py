@@ -223,9 +223,16 @@ def _run_locked(
         )
         + f"; an attempt silent for {stall_timeout(policy):g}s is stopped and retried"
     )
+    committed: dict[str, int] = {}  # the attempt's rows as of its last saved state
+
+    def on_commit(rows: dict[str, int]) -> None:
+        committed.clear()
+        committed.update(rows)
+
     try:
         while True:
             result.attempts += 1
+            committed.clear()
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(
@@ -241,6 +248,7 @@ def _run_locked(
                 on_spawn=live.watch,
                 record=record_only,
                 catalog=catalog,
+                on_commit=on_commit,
             )
             attempt = _attempt_of(integration)(project, integration, store, state, settings)
             _absorb(result, attempt)
@@ -310,6 +318,10 @@ def _run_locked(
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM turned into it by the CLI
         result.interrupted = True
         result.error = f"interrupted by {exc.args[0] if exc.args else 'Ctrl-C (SIGINT)'}"
+        if len(result.attempt_rows) < result.attempts:  # stopped inside an attempt
+            # its rows up to the last state the target committed and the runner saved
+            result.attempt_rows.append(dict(committed))
+            result.rows = dict(committed)
         _finish(store, record, result, integration, notifier, (sink, record_only), live)
         raise
     _finish(store, record, result, integration, notifier, (sink, record_only), live)
