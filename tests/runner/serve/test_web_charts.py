@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tapwell.runner.serve.charts import line_chart, run_charts
+from tapwell.runner.serve.charts import _rates, line_chart, run_charts
 
 
 def _points(svg: str) -> list[list[tuple[float, float]]]:
@@ -62,7 +62,28 @@ def test_a_short_run_whose_counts_arrive_once_still_has_a_rate():
     # the demo's run: the first sample before any count, the next with every stream done
     samples = [{"t": 2.9, "rows": {}}, {"t": 3.9, "rows": {"orders": 1500, "customers": 500}}]
     chart = str(run_charts({"samples": samples})[0])
-    assert len(_points(chart)) == 2 and ">1500<" in chart  # 1,500 rows in that second
+    # 1,500 rows in the run's 3.9 s (385/s), not in the second since the sample before
+    assert len(_points(chart)) == 2 and ">385<" in chart and ">1500<" not in chart
+
+
+def test_a_first_count_is_a_rate_over_the_time_since_the_start():
+    # the fast lane: no count for 5 s, then 800,000 rows at once (one BATCH file), then 800,000
+    # more 6 s later: 133k rows/s all along, not a spike of 800k in the first second
+    samples = [{"t": float(t), "rows": {}} for t in range(1, 6)]
+    samples += [{"t": float(t), "rows": {"items": 800_000}} for t in range(6, 12)]
+    samples += [{"t": 12.0, "rows": {"items": 1_600_000}}]
+    chart = str(run_charts({"samples": samples})[0])
+    (line,) = _points(chart)
+    assert len({y for _, y in line}) == 1, line  # one flat line
+    assert re.findall(r">([^<>]+)</text>", chart)[0] == "133k"
+
+
+def test_a_later_stream_is_timed_from_the_last_count_before_it():
+    # customers' last count at 8 s, then orders' first (1,000 rows) at 12 s: 250 rows/s, not
+    # 1,000 in the second since the sample before
+    samples = [{"t": float(t), "rows": {"customers": 100 * min(t, 8)}} for t in range(12)]
+    samples += [{"t": 12.0, "rows": {"customers": 800, "orders": 1000}}]
+    assert _rates(samples)["orders"] == [(8.0, 250.0), (12.0, 250.0)]
 
 
 def test_tap_and_target_keep_their_colour_when_one_has_no_figure():
@@ -82,3 +103,32 @@ def test_a_long_series_is_thinned_and_keeps_its_spike():
     assert len(line) <= 240
     assert min(y for _, y in line) == 10.0  # the spike's top: the plot's top edge
     assert [x for x, _ in line] == sorted(x for x, _ in line)
+
+
+def test_a_live_sample_rates_a_first_count_since_the_start():
+    import datetime as dt
+    import time
+
+    from tapwell.runner.history import RunRecord
+    from tapwell.runner.serve.live import LiveRun
+
+    class Store:
+        def save_run(self, run: RunRecord) -> RunRecord:
+            return run
+
+        def append_log(self, run_id: str, lines: list[str]) -> None:
+            pass
+
+    record = RunRecord("20261206T120000000000-abcdef", "demo", dt.datetime.now(dt.UTC))
+    live = LiveRun(Store(), record, {"[target-duckdb]": "target"}, save_every=30)  # type: ignore[arg-type]
+    live.close()  # its thread stopped: the samples below are the test's alone
+    live.samples.clear()
+    now = time.monotonic()
+    live.started = now - 5.0
+    live._sample(now - 1.0)  # no count yet
+    metric = '{"type": "counter", "metric": "record_count", "value": 800000, "tags": {"stream": "items"}}'
+    live.log("[target-duckdb] METRIC: " + metric)
+    live._sample(now)
+    first, second = live.samples[-2:]
+    assert first["rows"] == {} and second["rows"] == {"items": 800_000}
+    assert second["rows_per_s"] == {"items": 160_000.0}  # over the run's 5 s, not its last 1

@@ -114,20 +114,25 @@ def _series(samples: list[dict[str, Any]], pick: Callable[[dict[str, Any]], dict
 
 def _rates(samples: list[dict[str, Any]]) -> Series:
     """Rows/s per stream as steps: the rows counted between two samples where a stream's count
-    changed, over the seconds between them. A target reports its count every few seconds, so
+    changed, over the seconds between them (for its first count, since the run's start or the
+    last count of a stream before it). A target reports its count every few seconds, so
     the rate from one sample to the next read 0 then a spike; this reads the steady pace. Runs
     recorded without counts in their samples fall back to their per-sample `rows_per_s`."""
     if not any("rows" in s for s in samples):
         return _series(samples, lambda s: s.get("rows_per_s") or {})
     counts: dict[str, list[tuple[float, float]]] = {}
-    before: float | None = None  # the previous sample's time: a stream new since had 0 rows then
+    # when a count last moved (the run's start before any): a stream's first count is of rows
+    # loaded since then, not since the sample before it (800,000 BATCH rows took 6 s, not 1)
+    moved = 0.0
     for sample in samples:
         t = float(sample.get("t", 0))
+        changed = False
         for stream, n in (sample.get("rows") or {}).items():
-            if stream not in counts and before is not None:
-                counts[stream] = [(before, 0.0)]
-            counts.setdefault(stream, []).append((t, float(n)))
-        before = t
+            seen = counts.setdefault(stream, [(moved, 0.0)])
+            changed = changed or seen[-1][1] != n
+            seen.append((t, float(n)))
+        if changed:
+            moved = t
     end = max(float(s.get("t", 0)) for s in samples)
     out: Series = {}
     for stream, seen in counts.items():

@@ -195,9 +195,13 @@ class LiveRun:
                 sample["pipe_bytes"] = waiting
         previous = self.samples[-1] if self.samples else None
         if previous is not None:
-            secs = max(sample["t"] - previous["t"], 1e-3)
+            # a stream's first count: its rows came since the run's start, not in one interval
             sample["rows_per_s"] = {
-                s: round((n - previous["rows"].get(s, 0)) / secs, 1)
+                s: round(
+                    (n - previous["rows"].get(s, 0))
+                    / max(sample["t"] - (previous["t"] if s in previous["rows"] else 0.0), 1e-3),
+                    1,
+                )
                 for s, n in sample["rows"].items()
             }
         with self.lock:
