@@ -228,11 +228,14 @@ def _run_locked(
     def on_commit(rows: dict[str, int]) -> None:
         committed.clear()
         committed.update(rows)
+        record.rows = dict(rows)  # rows so far, in the live saves (LiveRun) while the run goes
 
     try:
         while True:
             result.attempts += 1
+            record.attempts = result.attempts  # the live saves say which attempt is going
             committed.clear()
+            record.rows = {}
             log_start = len(result.log)
             if result.attempts > 1 and result.states_saved:
                 state = _catch_up(

@@ -13,6 +13,7 @@ from helpers.browser import launch, screenshots_dir
 from helpers.runner_project import Proj, wait_for
 from helpers.serve_process import Serve
 from helpers.web_project import web_project
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -137,6 +138,38 @@ def test_a_run_failing_live_shows_its_status_and_error_without_a_reload(web, pag
     assert finished.strip() not in ("", "—")
     assert "connection reset by peer" in page.locator("#log").inner_text()  # the log stays
     _shot(page, "run-failed-live")
+
+
+def test_a_running_run_shows_its_attempt_rows_and_duration_live(web, page):
+    """While a run goes, its page (without a reload) and the API show its attempt, the rows its
+    target committed so far and a duration that ticks; cancelled, it keeps those rows (before:
+    "attempts 0", "No row recorded" and the duration of the page load until the run ended, and
+    an interrupted run recorded no rows)."""
+    run_id = web.post("/api/integrations/slow.orders/runs").json()["run_id"]
+    page.goto(f"{web.url}/runs/{run_id}")
+    page.locator("#status .status[data-status='running']").wait_for()
+    page.evaluate("window.notReloaded = true")
+    duration = page.locator("#duration")
+    first = duration.inner_text()
+    page.wait_for_function(f"document.getElementById('duration').textContent !== {first!r}")
+    assert duration.inner_text().endswith(" so far")
+    # the runner's live save, read again by the page
+    expect(page.locator("dl.facts dt:text-is('Attempts') + dd")).to_have_text("1", timeout=30_000)
+    page.locator("#run-figures table.list td[data-label='Stream']").first.wait_for(timeout=30_000)
+    assert page.locator("#status .status").get_attribute("data-status") == "running"
+    assert page.evaluate("window.notReloaded") is True
+    live = web.get(f"/api/runs/{run_id}").json()
+    assert live["status"] == "running" and live["attempts"] == 1
+    assert 0 < live["rows"]["items"] < 400  # committed so far, of 400
+    assert duration.inner_text().endswith(" so far")
+    _shot(page, "run-running")
+    assert web.post(f"/api/runs/{run_id}/cancel").status_code == 202
+    wait_for(lambda: web.get(f"/api/runs/{run_id}").json()["status"] == "interrupted", "cancel")
+    ended = web.get(f"/api/runs/{run_id}").json()
+    assert ended["attempts"] == 1 and ended["rows"]["items"] >= live["rows"]["items"]
+    page.locator("#status .status[data-status='interrupted']").wait_for(timeout=30_000)
+    page.wait_for_function("!document.getElementById('duration').dataset.started")
+    assert not duration.inner_text().endswith(" so far")
 
 
 def test_full_refresh_asks_for_confirmation(web, page):

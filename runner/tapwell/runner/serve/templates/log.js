@@ -15,6 +15,20 @@
       note.textContent = follow ? "following the log live" : "paused (scroll to the bottom to follow)";
     }
   });
+  // While the run goes: its duration ticks each second, and its figures (attempts, rows so
+  // far, charts: the runner saves them every 5 s) are read again from the page every 5 s.
+  var span = function (s) {
+    if (s < 90) return s >= 10 ? Math.round(s) + " s" : s.toFixed(1) + " s";
+    if (s < 5400) return Math.round(s / 60) + " min";
+    if (s < 129600) return Math.round(s / 3600) + " h";
+    return Math.round(s / 86400) + " d";
+  };
+  var tick = window.setInterval(function () {
+    var duration = document.getElementById("duration");
+    var started = duration && Date.parse(duration.dataset.started || "");
+    if (started) duration.textContent = span(Math.max(Date.now() - started, 0) / 1000) + " so far";
+  }, 1000);
+  var refresh = window.setInterval(function () { fresh(["run-figures"], null); }, 5000);
   var source = new EventSource(log.dataset.stream);
   source.addEventListener("line", function (e) {
     var index = parseInt(e.lastEventId, 10);
@@ -31,6 +45,8 @@
   });
   source.addEventListener("end", function (e) {
     source.close();
+    window.clearInterval(tick);
+    window.clearInterval(refresh);
     log.dataset.ended = "1";
     var status = JSON.parse(e.data).status;
     var badge = document.querySelector("#status .status");
@@ -58,17 +74,22 @@
       again.textContent = "reload for its final figures";
       note.appendChild(again);
     };
-    if (!window.fetch || !window.DOMParser) { fallback(); return; }
+    fresh(["status", "run-figures"], fallback);
+  }
+  // The elements `ids` as the server renders the page now, in place of these.
+  function fresh(ids, fallback) {
+    if (!window.fetch || !window.DOMParser) { if (fallback) fallback(); return; }
     fetch(window.location.pathname, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok) throw new Error(String(response.status));
       return response.text();
     }).then(function (html) {
-      var fresh = new DOMParser().parseFromString(html, "text/html");
-      ["status", "run-figures"].forEach(function (id) {
+      if (!fallback && log.dataset.ended) return; // the run ended meanwhile: showFinal's
+      var page = new DOMParser().parseFromString(html, "text/html");
+      ids.forEach(function (id) {
         var now = document.getElementById(id);
-        var then = fresh.getElementById(id);
+        var then = page.getElementById(id);
         if (now && then) now.replaceWith(document.importNode(then, true));
       });
-    }).catch(fallback);
+    }).catch(fallback || function () {});
   }
 })();
