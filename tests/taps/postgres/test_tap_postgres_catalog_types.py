@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from helpers.pg_tap import discover, messages, records, run_tap, select, sql, stream_entry
+from helpers.pg_tap import discover, messages, run_tap, select, sql, stream_entry
 from tapwell.taps.postgres.types import catalog_typed
 
 DDL = (
@@ -54,14 +54,14 @@ def _edited(tmp_path: Path, src: dict[str, Any], **types: Any) -> dict[str, Any]
 
 def _agree(out: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The stream's SCHEMA and records; each record (as plain JSON) valid against the SCHEMA."""
-    msgs = messages(out)
-    schema = next(m["schema"] for m in msgs if m["type"] == "SCHEMA")
+    schema = next(m["schema"] for m in messages(out) if m["type"] == "SCHEMA")
     check = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    got = []
     for line in out.splitlines():
-        plain = json.loads(line)
-        if plain["type"] == "RECORD":
-            check.validate(plain["record"])
-    return schema, records(msgs)
+        if json.loads(line)["type"] == "RECORD":
+            check.validate(json.loads(line)["record"])
+            got.append(json.loads(line, parse_float=Decimal)["record"])  # exact digits
+    return schema, got
 
 
 def _noise(err: bytes) -> list[str]:
@@ -220,3 +220,43 @@ def test_a_catalog_written_by_singer_io_tap_postgres_still_works(
 )  # fmt: skip
 def test_catalog_typed(live: Any, declared: Any, sent: Any) -> None:
     assert catalog_typed(live, declared) == sent
+
+
+PIPELINEWISE_CATALOG = (
+    Path(__file__).parents[2] / "fixtures" / "postgres" / "pipelinewise_catalog.json"
+)
+
+
+def test_a_catalog_pipelinewise_tap_postgres_discovered_runs(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """tests/fixtures/postgres/pipelinewise_catalog.json: what pipelinewise-tap-postgres 2.1.0
+    (PyPI, in a venv of its own) printed for `--discover` of this table (its database name
+    replaced), selected here: every record fits the SCHEMA our tap prints from it."""
+    sql(
+        pg_db,
+        "CREATE TABLE public.w (id int PRIMARY KEY, si smallint, n numeric(12,3), t text, "
+        "v varchar(10), u uuid, d date, ts timestamptz, j json, jb jsonb, b boolean, ai int[], "
+        "tags text[])",
+        "INSERT INTO public.w VALUES (1, 7, 12.345, 'é🎉', '', "
+        "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-01-31', '2024-01-31 10:00:00.123456+02', "
+        """'[1,"x"]', '{"k": 2.50}', true, '{1,NULL}', '{"a b",NULL}'), """
+        "(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    catalog = json.loads(PIPELINEWISE_CATALOG.read_text(encoding="utf-8"))
+    catalog["streams"][0]["metadata"][0]["metadata"].update(
+        {"selected": True, "replication-method": "FULL_TABLE"}
+    )
+    proc = run_tap(tmp_path, {**pg_db, "filter_schemas": "public"}, catalog=catalog)
+    assert proc.returncode == 0, proc.stderr.decode()
+    schema, got = _agree(proc.stdout)
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["properties"]["jb"] == {"type": ["null", "object", "array"]}
+    assert schema["properties"]["d"] == {"type": ["null", "string"], "format": "date"}
+    assert got == [
+        {"id": 1, "si": 7, "n": Decimal("12.345"), "t": "é🎉", "v": "",
+         "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "d": "2024-01-31",
+         "ts": "2024-01-31T08:00:00.123456+00:00", "j": [1, "x"], "jb": {"k": Decimal("2.50")},
+         "b": True, "ai": [1, None], "tags": ["a b", None]},
+        {"id": 2, **dict.fromkeys(["si", "n", "t", "v", "u", "d", "ts", "j", "jb", "b", "ai", "tags"])},
+    ]  # fmt: skip
