@@ -43,24 +43,31 @@ def _check_log_based(entry: StreamEntry, columns: list[Any], resolved: dict[str,
             )
 
 
-def column_schema(stream: str, column: Column, declared: dict[str, Any] | None) -> dict[str, Any]:
+def column_schema(
+    entry: StreamEntry, column: Column, declared: dict[str, Any] | None
+) -> dict[str, Any]:
     """The property a column is sent as: the catalog's type when the column's values fit it
-    (types.catalog_typed), else the column's own schema without a catalog property. A catalog
+    (types.catalog_typed), else the column's own schema without a catalog property, or when the
+    catalog's `sql-datatype` is not the column's (it changed since discovery, or another tap
+    wrote the catalog: LOG_BASED then checks the change narrows nothing). Otherwise a catalog
     type they do not fit (a string for an integer column, an integer for a numeric) is a
     ConfigError before any message: the SCHEMA would announce it and the records break it."""
     live = json_schema(column)
     if not declared:
         return live
     typed = catalog_typed(live, declared)
-    if typed is None:
-        raise ConfigError(
-            f"stream {stream!r}, column {column.name!r}: the catalog types it "
-            f"{dumps(declared).decode()}, but tap-postgres sends the {column.sql_datatype} "
-            f"column's values as {dumps(live).decode()}: give the column that type in the "
-            "catalog again (as --discover writes it), or convert it after the tap (a mapper, "
-            "or the target)"
-        )
-    return typed
+    if typed is not None:
+        return typed
+    was = entry.metadata(("properties", column.name)).get("sql-datatype")
+    if was and was != column.sql_datatype:
+        return live
+    raise ConfigError(
+        f"stream {entry.tap_stream_id!r}, column {column.name!r}: the catalog types it "
+        f"{dumps(declared).decode()}, but tap-postgres sends the {column.sql_datatype} "
+        f"column's values as {dumps(live).decode()}: give the column that type in the "
+        "catalog again (as --discover writes it), or convert it after the tap (a mapper, "
+        "or the target)"
+    )
 
 
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
@@ -70,7 +77,7 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
         entry,
         table,
         supported=is_supported,
-        column_schema=functools.partial(column_schema, entry.tap_stream_id),
+        column_schema=functools.partial(column_schema, entry),
         log=LOG,
         check_log_based=_check_log_based,
     )

@@ -260,3 +260,38 @@ def test_a_catalog_pipelinewise_tap_postgres_discovered_runs(
          "b": True, "ai": [1, None], "tags": ["a b", None]},
         {"id": 2, **dict.fromkeys(["si", "n", "t", "v", "u", "d", "ts", "j", "jb", "b", "ai", "tags"])},
     ]  # fmt: skip
+
+
+def test_a_type_another_tap_gives_a_column_of_another_sql_datatype_gives_way(
+    pg_db: dict[str, Any], tmp_path: Path
+) -> None:
+    """singer-io's tap-postgres types bit(1) as a boolean, with `sql-datatype` "bit", not this
+    tap's "bit(1)": the column's own type is sent (as before), while the same type under this
+    tap's sql-datatype is refused. Its money as a string has this tap's sql-datatype: refused."""
+    sql(
+        pg_db,
+        "CREATE TABLE public.mb (id int PRIMARY KEY, m money, flag bit(1))",
+        "INSERT INTO public.mb VALUES (1, '1234.56', B'1'), (2, NULL, NULL)",
+    )
+    src = {**pg_db, "filter_schemas": "public"}
+    catalog = select(discover(tmp_path, src), "mb")
+    entry = stream_entry(catalog, "mb")
+    entry["schema"]["properties"]["flag"] = {"type": ["null", "boolean"]}
+    proc = run_tap(tmp_path, src, catalog=catalog)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert "column 'flag': the catalog types it" in proc.stderr.decode()
+    for item in entry["metadata"]:
+        if item["breadcrumb"] == ["properties", "flag"]:
+            item["metadata"]["sql-datatype"] = "bit"
+    proc = run_tap(tmp_path, src, catalog=catalog)
+    assert proc.returncode == 0, proc.stderr.decode()
+    schema, got = _agree(proc.stdout)
+    assert schema["properties"]["m"] == {"type": ["null", "number"]}
+    assert schema["properties"]["flag"] == {"type": ["null", "string"]}
+    assert got == [
+        {"id": 1, "m": Decimal("1234.56"), "flag": "1"},
+        {"id": 2, "m": None, "flag": None},
+    ]
+    entry["schema"]["properties"]["m"] = {"type": ["null", "string"]}
+    proc = run_tap(tmp_path, src, catalog=catalog)
+    assert proc.returncode == 2 and "column 'm': the catalog types it" in proc.stderr.decode()

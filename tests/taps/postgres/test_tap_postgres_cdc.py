@@ -531,7 +531,7 @@ def test_log_based_sends_the_catalogs_type_through_changes(
         (3, 9223372036854775807, None),
         (1, "-", "-"),
     ]  # fmt: skip  (a delete's record: its key and _sdc_deleted_at)
-    props["v"] = {"type": ["null", "string"]}
+    props["doc"] = {"type": ["null", "integer"]}
     proc = run_tap(tmp_path, src, catalog=cat, state=state)
     assert proc.returncode == 2 and proc.stdout == b""
-    assert "column 'v': the catalog types it" in proc.stderr.decode()
+    assert "column 'doc': the catalog types it" in proc.stderr.decode()
