@@ -252,6 +252,7 @@ def test_sigterm_stops_the_connectors_and_records_the_run(proj):
     wait_for(gone, "the tap to be stopped")
     table = proj.cli("runs", "t").stdout.splitlines()
     assert table[1].split()[5] == "interrupted"  # the OUTCOME column (issue 13: its own status)
+    assert table[1].split(None, 8)[8] == "interrupted by SIGTERM"  # ERROR: what stopped it
     # what the target committed before the signal stays saved
     assert json.loads(proj.cli("state", "show", "t").stdout) == {
         "bookmarks": {"items": {"last_id": 20}}

@@ -18,6 +18,7 @@ from tapwell import __version__
 from tapwell.runner.attempt import prepared_catalog
 from tapwell.runner.cli_base import err as _err
 from tapwell.runner.cli_base import exit_with as _exit
+from tapwell.runner.cli_base import name_argument
 from tapwell.runner.cli_base import project_of as _project
 from tapwell.runner.cli_base import with_store as _with_store
 from tapwell.runner.history import OUTCOMES, TRIGGERS, is_run_id
@@ -30,7 +31,8 @@ from tapwell.singer.errors import ConfigError
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    # the run's error says what stopped it: "interrupted by SIGTERM" (tapwell.runner.run)
+    raise KeyboardInterrupt("SIGTERM")  # kill, a CronJob deadline, serve's cancel (it says so)
 
 
 def _warn_growth(project: Project, name: str, catalog: dict[str, Any] | None) -> None:
@@ -121,7 +123,7 @@ Exit codes (the class of the failure of the stage that ended the run):
     "A failing target with `required: false` does not fail the run (exit 0; a line names "
     "it and its lag).\n\n" + RUN_EXIT_CODES
 )
-@click.argument("name", required=False, metavar="NAME")  # missing: the error lists them
+@name_argument()
 @click.option(
     "--full-refresh", is_flag=True, help="Ignore the saved state and sync everything again."
 )
@@ -153,7 +155,7 @@ Exit codes (the class of the failure of the stage that ended the run):
 @click.pass_context
 def run(
     ctx: click.Context,
-    name: str | None,
+    name: str,
     full_refresh: bool,
     quiet: bool,
     progress_every: float,
@@ -170,8 +172,6 @@ def run(
         # A CronJob deadline or `kill` sends SIGTERM: stop the connectors and record the run.
         signal.signal(signal.SIGTERM, _interrupt)
         project = _project(ctx)
-        if name is None:
-            raise ConfigError(_which_integration(project))
         integration = project.integration(name).resolve()
         if target_name is not None:
             integration = integration.only(target_name)
@@ -203,16 +203,6 @@ def run(
 
 
 # --------------------------------------------------------------------------- history
-
-
-def _which_integration(project: Project) -> str:
-    """`tapwell run` without NAME: the integrations it could run (a project has one at least),
-    and how to run one."""
-    names, where = project.names, project.root / "tapwell.yml"
-    return (
-        f"tapwell run needs the NAME of an integration of {where}: {', '.join(names)} "
-        f"(e.g. tapwell run {names[0]})"
-    )
 
 
 @main.command(
@@ -288,7 +278,7 @@ def logs(ctx: click.Context, run_id: str, name: str | None, follow: bool) -> Non
 @main.command(
     help="Run the tap's discovery and write catalogs/NAME.json with tapwell.yml's selection applied."
 )
-@click.argument("name")
+@name_argument()
 @click.pass_context
 def discover(ctx: click.Context, name: str) -> None:
     def body() -> None:
@@ -320,7 +310,7 @@ def discover(ctx: click.Context, name: str) -> None:
     "type changed, key changed. Exit 1 on a breaking change, 2 on a configuration or "
     "credentials error, 75 when the source cannot be reached."
 )
-@click.argument("name")
+@name_argument()
 @click.pass_context
 def validate(ctx: click.Context, name: str) -> None:
     def body() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from tapwell.runner.project import Project, load_project
 from tapwell.runner.statestore import StateBackend, open_backend
 from tapwell.sdk.cli_util import run_main
+from tapwell.singer.errors import ConfigError
 
 
 def err(line: str) -> None:
@@ -23,7 +24,36 @@ def project_of(ctx: click.Context) -> Project:
     return load_project(ctx.obj["project"])
 
 
-def exit_with(body: Callable[[], Any]) -> None:
+def name_argument() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The NAME argument of a command working on one integration (`run`, `discover`, `state
+    show`...): without it, one line lists the project's integrations and shows the command with
+    the first (exit 2), where click said a bare "Missing argument 'NAME'"."""
+    return click.argument("name", metavar="NAME", required=False, callback=_named)
+
+
+def _named(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if value is not None:
+        return value
+    words, at = [], ctx
+    while at.parent is not None:  # `state show`: the command's words under `tapwell`
+        words.append(at.info_name or "")
+        at = at.parent
+    command = " ".join(reversed(words))
+    after = ctx.command.params[ctx.command.params.index(param) + 1 :]
+    more = [p.human_readable_name for p in after if isinstance(p, click.Argument)]  # FILE
+
+    def missing() -> None:
+        project = project_of(ctx)
+        names, where = project.names, project.root / "tapwell.yml"
+        raise ConfigError(
+            f"tapwell {command} needs the NAME of an integration of {where}: "
+            f"{', '.join(names)} (e.g. tapwell {' '.join([command, names[0], *more])})"
+        )
+
+    exit_with(missing)
+
+
+def exit_with(body: Callable[[], Any]) -> NoReturn:
     """Run `body` and exit with its code: an expected failure is one line (run_main); a reader
     that closed the pipe early (`tapwell runs | head`) is no failure to report."""
     sys.exit(run_main("tapwell", body, pipe_line=False))

@@ -12,7 +12,7 @@ from typing import Any
 import click
 import orjson
 
-from tapwell.runner.cli_base import err, exit_with, project_of, with_store
+from tapwell.runner.cli_base import err, exit_with, name_argument, project_of, with_store
 from tapwell.runner.project import Project
 from tapwell.runner.statestore import StateBackend, check_state
 from tapwell.singer.errors import ConfigError
@@ -62,7 +62,7 @@ def state() -> None:
     help="Print NAME's saved state as JSON; of an integration with targets: [...], an object "
     "keyed by target name holding each target's own committed state (--target: that one's).",
 )
-@click.argument("name")
+@name_argument()
 @_TARGET
 @click.pass_context
 def state_show(ctx: click.Context, name: str, target: str | None) -> None:
@@ -92,7 +92,7 @@ def state_show(ctx: click.Context, name: str, target: str | None) -> None:
     "--target TARGET sets that target's own state: `tapwell run NAME --target TARGET` resumes "
     "it from there; a run of all the targets still starts from NAME's own state.",
 )
-@click.argument("name")
+@name_argument()
 @click.argument("file", type=click.File("rb"))
 @_TARGET
 @click.option(
@@ -143,7 +143,7 @@ def state_set(ctx: click.Context, name: str, file: Any, target: str | None, forc
     "TARGET forgets that target's own state and NAME's (the oldest of its targets' is now none): "
     "the next run sends everything to every target, and the others merge it.",
 )
-@click.argument("name")
+@name_argument()
 @_TARGET
 @click.option("--force", is_flag=True, help="Really clear it.")
 @click.pass_context
@@ -176,7 +176,7 @@ def state_clear(ctx: click.Context, name: str, target: str | None, force: bool) 
     help="List NAME's earlier states, newest first (one per run and per change); --target: "
     "that target's own.",
 )
-@click.argument("name")
+@name_argument()
 @_TARGET
 @click.option("--limit", default=20, show_default=True)
 @click.pass_context
@@ -197,7 +197,7 @@ def state_history(ctx: click.Context, name: str, target: str | None, limit: int)
     "{dsn, query} in tapwell.yml). Over a different saved state needs --force. Of an "
     "integration with targets: [...], name the target with --target: its own state is read.",
 )
-@click.argument("name")
+@name_argument()
 @_TARGET
 @click.option("--force", is_flag=True, help="Replace a different saved state.")
 @click.pass_context

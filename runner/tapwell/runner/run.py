@@ -81,6 +81,7 @@ class RunResult:
     verdict: str = ""  # why no attempt followed the last failure ("gave up after 3 attempts")
     terminal_config: bool = False
     stalled: bool = False
+    interrupted: bool = False  # Ctrl-C or SIGTERM: `error` says which
     log: list[str] = field(default_factory=list)
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # fan-out: per target
     saved_in: str = ""  # where the integration's state is kept (StateBackend.where)
@@ -306,8 +307,9 @@ def _run_locked(
         result.error, result.terminal_config = redact(str(exc), secrets), True
         result.failure, result.verdict = None, ""
         record_only(f"[tapwell] error: {result.error}")  # the terminal's is the caller's line
-    except KeyboardInterrupt:  # SIGINT, or SIGTERM turned into it by the CLI
-        result.error = "interrupted"
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM turned into it by the CLI
+        result.interrupted = True
+        result.error = f"interrupted by {exc.args[0] if exc.args else 'Ctrl-C (SIGINT)'}"
         _finish(store, record, result, integration, notifier, (sink, record_only), live)
         raise
     _finish(store, record, result, integration, notifier, (sink, record_only), live)
@@ -411,9 +413,7 @@ def _finish(
     terminal, and the run log alone (a failed run's last line is the caller's, describe_failure)."""
     sink, record_only = sinks
     record.ended_at = utcnow()
-    record.outcome = (
-        "succeeded" if result.ok else "interrupted" if result.error == "interrupted" else "failed"
-    )
+    record.outcome = "succeeded" if result.ok else "interrupted" if result.interrupted else "failed"
     record.attempts, record.rows, record.error = result.attempts, result.rows, result.error
     record.attempt_rows = result.attempt_rows
     record.targets = result.targets

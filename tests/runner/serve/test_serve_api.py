@@ -134,6 +134,9 @@ def test_cancel_a_running_run(served, proj):
     done = served.post(f"/api/runs/{run_id}/cancel")
     assert done.status_code == 202, done.text
     wait_for(lambda: served.get(f"/api/runs/{run_id}").json()["status"] == "interrupted", "cancel")
+    # the error says who stopped it, not just "interrupted" (serve adds it once the run ended)
+    said = "interrupted: cancelled through the API (POST .../cancel)"
+    wait_for(lambda: served.get(f"/api/runs/{run_id}").json()["error"] == said, "who cancelled")
     assert served.post(f"/api/runs/{run_id}/cancel").status_code == 409
     # what the target committed stays saved; the next run resumes from it
     state = served.get("/api/integrations/w").json()["state"]

@@ -291,6 +291,9 @@ def test_cancel_a_queued_run_and_it_never_starts(proj):
     go.touch()
     idle(manager)
     record = store.run(queued.run_id)
-    assert (record.outcome, record.error) == ("interrupted", "cancelled before it started")
+    assert (record.outcome, record.error) == (
+        "interrupted",
+        "cancelled through the API before it started",
+    )
     assert store.run(waiting.run_id).outcome == "succeeded"
     assert not (proj.root / "q.txt").exists()  # q's tap never ran

@@ -46,5 +46,10 @@ def test_a_run_past_the_grace_time_is_interrupted(proj, stop):
     assert serve.stop(stop) == 0, serve.output()
     assert "Traceback" not in serve.output() and "tapwell serve: stopped" in serve.output()
     record = _record(proj, run_id)
-    assert (record.outcome, record.error) == ("interrupted", "interrupted")
+    assert (record.outcome, record.error) == (  # what stopped it, not a bare "interrupted"
+        "interrupted",
+        "interrupted: tapwell serve stopped (SIGTERM or Ctrl-C) and the run outlived its "
+        "serve.shutdown_grace_seconds (1s)",
+    )
     assert "stopping: 1 run(s) going, waiting up to 1s for them" in serve.output()
+    assert f"run {run_id} of w: {record.error}\n" in serve.output()  # who stopped it, said once

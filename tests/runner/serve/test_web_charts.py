@@ -46,7 +46,16 @@ def test_one_sample_is_a_dot_and_zeros_lie_on_the_axis():
     assert "<circle" in chart
     (line,) = _points(chart)
     assert line == [(line[0][0], 138.0)]  # y of 0 (the plot's bottom), not the middle or NaN
-    assert ">0<" in chart and ">1.0<" in chart  # 0 at the bottom, 1 at the top: not 0 and 0
+    # 0 at the bottom and no top: a scale of 1 contradicted the page's "Pipe: up to 0 B"
+    assert re.findall(r">([^<>]+)</text>", chart) == ["0", "0 s", "1 s"]
+
+
+def test_a_pipe_never_filled_says_0_b_on_its_chart_as_on_its_page():
+    samples = [{"t": float(t), "pipe_bytes": 0} for t in range(5)]
+    (chart,) = map(str, run_charts({"samples": samples}))
+    assert "Bytes waiting in the tap -&gt; target pipe" in chart
+    assert re.findall(r">([^<>]+)</text>", chart) == ["0", "0 s", "4 s"]  # no "1 B" at the top
+    assert "(last 0 B)" in chart
 
 
 def test_a_short_run_whose_counts_arrive_once_still_has_a_rate():

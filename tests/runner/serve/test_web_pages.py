@@ -185,6 +185,8 @@ def test_cancel_a_running_run_and_busy_answer(web):
         cancelled = client.post(f"/runs/{run_id}/cancel", data={"csrf": csrf})
         assert cancelled.status_code == 303
         assert _finished(web, run_id)["status"] == "interrupted"
+        said = "interrupted: cancelled with the Cancel button of its page"  # who stopped it
+        wait_for(lambda: web.get(f"/api/runs/{run_id}").json()["error"] == said, "who cancelled")
         assert "■ interrupted" in client.get(f"/runs/{run_id}").text
     _idle(web, "slow.orders")
 

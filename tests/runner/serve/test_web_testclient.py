@@ -75,7 +75,7 @@ def site(tmp_path_factory):
             attempts=1,
             rows={"items": 300, ODD: 12},
             trigger="schedule",
-            stages={"summary": {}, "samples": _samples(12)},
+            stages={"summary": {"rows_per_s": {"items": 110386.5}}, "samples": _samples(12)},
         ),
         "elsewhere": _record(
             8, ODD, outcome="failed", attempts=1, error="tap-y: <script>alert(2)</script>"
@@ -239,6 +239,9 @@ def test_rows_per_stream_cells_are_labelled_for_a_narrow_screen(site):
     client, ok, _, _ = site
     page = client.get(f"/runs/{ok}").text
     assert '<td data-label="Rows" class="num">300</td>' in page
+    # thousands separated as the rows beside it (it read 110386.5 next to 1,500,000)
+    assert '<td data-label="Rows/s" class="num">110,386.5</td>' in page
+    assert '<td data-label="Rows/s" class="num"></td>' in page  # the odd stream: no figure
     assert '<td data-label="Stream">items</td>' in page
 
 
@@ -331,8 +334,38 @@ def test_schedule_says_a_minutely_lane_has_more_than_it_lists(tmp_path):
     )
     service = Service(proj.root, log=lambda line: None)
     try:
-        page = TestClient(make_app(service)).get("/schedule").text
+        client = TestClient(make_app(service))
+        page = client.get("/schedule").text
+        data = client.get("/api/schedule").json()
     finally:
         service.store.close()
     assert re.search(r"500\+ runs, next ", page), page
     assert re.search(r">2[45] runs, next ", page), page  # 24 or 25 in the window, no "+"
+    # the API says it too: how many it lists at most, and which integrations have more
+    assert (data["most_per_integration"], data["more_than_listed"]) == (500, ["minutely"])
+    listed = [r["integration"] for r in data["runs"]]
+    assert (listed.count("minutely"), listed.count("hourly") in (24, 25)) == (500, True)
+
+
+def test_schedule_ticks_span_the_whole_day_of_a_lane_of_more_than_200_runs(tmp_path):
+    """At most 200 ticks per lane are drawn: of `*/5 * * * *` (288 a day) the first 200 were, and
+    the lane said '288 runs' with no tick after +16 h. Every other one is drawn now, to the end."""
+    proj = Proj(tmp_path)
+    quick = fake_integration(proj, rows=3)
+    proj.write(
+        {
+            "integrations": {
+                "often": {**quick, "schedule": "*/5 * * * *"},
+                "then": {**quick, "after": ["often"]},
+            }
+        }
+    )
+    service = Service(proj.root, log=lambda line: None)
+    try:
+        page = TestClient(make_app(service)).get("/schedule").text
+    finally:
+        service.store.close()
+    assert re.search(r">28[89] runs, next ", page), page
+    for kind in ("tick", "tick expected"):
+        left = [float(x) for x in re.findall(rf'class="{kind}" style="left: ([0-9.]+)%"', page)]
+        assert 140 <= len(left) <= 200 and max(left) > 98, (kind, len(left), max(left))

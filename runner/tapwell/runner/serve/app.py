@@ -212,7 +212,9 @@ async def cancel(request: Request) -> Response:
     if record.outcome in FINISHED:
         return error(409, f"run {record.id} has already ended ({record.outcome})")
     try:
-        done = await run_in_threadpool(service.manager.cancel, record.id)
+        done = await run_in_threadpool(
+            service.manager.cancel, record.id, "cancelled through the API (POST .../cancel)"
+        )
     except LookupError as exc:
         return error(409, str(exc))
     return Json({"run_id": record.id, "status": done}, status_code=202)

@@ -42,7 +42,8 @@ def line_chart(
     if not points:
         return None
     t_max = max(max(t for t, _ in points), 1.0)
-    v_max = max(max(v for _, v in points), 0.0) or 1.0  # all zero: the line lies on the axis
+    top = max(max(v for _, v in points), 0.0)
+    v_max = top or 1.0  # all zero: the line lies on the axis
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
 
     def xy(t: float, v: float) -> str:
@@ -53,8 +54,11 @@ def line_chart(
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{W - RIGHT}" y2="{TOP + plot_h}" class="axis"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" class="axis"/>',
-        # the scale's top inside the plot: a wide label (88.1 MiB) needs no wide margin
-        f'<text x="{LEFT + 4}" y="{TOP + 2}" dominant-baseline="hanging">{escape(fmt(v_max))}</text>',
+        # the scale's top inside the plot: a wide label (88.1 MiB) needs no wide margin; none
+        # for a series of zeros (a top of "1 B" would contradict the page's "up to 0 B")
+        f'<text x="{LEFT + 4}" y="{TOP + 2}" dominant-baseline="hanging">{escape(fmt(top))}</text>'
+        if top
+        else "",
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',
         f'<text x="{LEFT}" y="{H - 6}">0 s</text>',
         f'<text x="{W - RIGHT}" y="{H - 6}" text-anchor="end">{t_max:.0f} s</text>',

@@ -47,6 +47,7 @@ class Job:
         default_factory=lambda: collections.deque(maxlen=20)
     )
     cancelled: bool = False
+    stopped_by: str = ""  # who cancelled it, for its record's error ("cancelled through the API")
 
 
 def tapwell_exe() -> list[str]:
@@ -152,18 +153,19 @@ class RunManager:
             )
         )
 
-    def cancel(self, run_id: str) -> str:
+    def cancel(self, run_id: str, by: str = "cancelled through the API") -> str:
         """Stop a run: a queued one never starts (`interrupted`); a running one gets SIGTERM and
-        records itself `interrupted`, its state staying at the last commit. Returns what was done."""
+        records itself `interrupted`, its state staying at the last commit. Its error says `by`
+        whom ("interrupted: cancelled through the API"). Returns what was done."""
         with self.lock:
             for job in list(self.queue):
                 if job.run_id == run_id:
                     self.queue.remove(job)
-                    self._close(job, "interrupted", "cancelled before it started")
+                    self._close(job, "interrupted", f"{by} before it started")
                     return "cancelled"
             for job in self.running.values():
                 if job.run_id == run_id:
-                    job.cancelled = True  # not started yet: the spawner drops it
+                    job.cancelled, job.stopped_by = True, by  # not started: the spawner drops it
                     if job.proc is not None:
                         with contextlib.suppress(ProcessLookupError):
                             job.proc.send_signal(signal.SIGTERM)
@@ -205,7 +207,7 @@ class RunManager:
 
     def _spawn(self, job: Job) -> None:
         if job.cancelled:
-            self._close(job, "interrupted", "cancelled before it started")
+            self._close(job, "interrupted", f"{job.stopped_by or 'cancelled'} before it started")
             with self.lock:
                 self.running.pop(job.integration, None)
                 self._pump()
@@ -263,7 +265,11 @@ class RunManager:
             record.outcome, record.ended_at = "lost", utcnow()
             record.error = f"`tapwell run` ended with {code} without recording an end"
             self.store.save_run(record)
-        self.log(f"run {job.run_id} of {job.integration}: {record.outcome}")
+        elif record.outcome == "interrupted" and job.stopped_by:  # the run only saw a SIGTERM
+            record.error = f"interrupted: {job.stopped_by}"
+            self.store.save_run(record)
+        stopped = record.outcome == "interrupted" and record.error  # "interrupted: cancelled ..."
+        self.log(f"run {job.run_id} of {job.integration}: {stopped or record.outcome}")
         with self.lock:
             self.running.pop(job.integration, None)
             self._pump()
@@ -289,6 +295,10 @@ class RunManager:
         if not self._wait_idle(grace):
             for job in self._running_jobs():
                 job.cancelled = True
+                job.stopped_by = (
+                    f"tapwell serve stopped (SIGTERM or Ctrl-C) and the run outlived its "
+                    f"serve.shutdown_grace_seconds ({grace:g}s)"
+                )
                 with contextlib.suppress(ProcessLookupError):
                     job.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
             if not self._wait_idle(30):

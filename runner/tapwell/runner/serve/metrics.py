@@ -118,7 +118,9 @@ def run_families(totals: Totals, recent: dict[str, list[RunRecord]]) -> Iterator
 
 
 def _stage_families(latest: dict[str, RunRecord]) -> Iterator[Metric]:
-    """From each integration's latest run with figures: peak RSS per stage, bytes in the pipe."""
+    """From each integration's latest run with figures: peak RSS per stage, and the bytes in the
+    pipe now: the running run's latest sample, 0 once it has ended (a gauge reads as the present,
+    and a finished run's last sample would read as bytes still waiting)."""
     rss = GaugeMetricFamily(
         "tapwell_run_peak_rss_bytes",
         "Peak resident memory of each stage in the integration's latest run",
@@ -126,7 +128,8 @@ def _stage_families(latest: dict[str, RunRecord]) -> Iterator[Metric]:
     )
     pipe = GaugeMetricFamily(
         "tapwell_pipe_bytes",
-        "Bytes waiting in the tap -> target pipe at the latest sample of the latest run",
+        "Bytes waiting in the tap -> target pipe now (the running run's latest sample; 0 when "
+        "none runs)",
         labels=["integration"],
     )
     for name, run in sorted(latest.items()):
@@ -136,7 +139,7 @@ def _stage_families(latest: dict[str, RunRecord]) -> Iterator[Metric]:
             if peak:
                 rss.add_metric([name, stage], peak)
         if "pipe_bytes_last" in summary:
-            pipe.add_metric([name], summary["pipe_bytes_last"])
+            pipe.add_metric([name], summary["pipe_bytes_last"] if run.outcome == "running" else 0)
     yield rss
     yield pipe
 

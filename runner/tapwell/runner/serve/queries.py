@@ -5,6 +5,7 @@ checked here against the project, so both front ends refuse the same input with 
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tapwell.runner.history import OUTCOMES, RunRecord, is_run_id, utcnow
 from tapwell.runner.serve.config import after_of
 from tapwell.runner.serve.manager import running_outside
+from tapwell.runner.serve.scheduler import UPCOMING_MAX
 from tapwell.runner.serve.views import integration_view, masked_state, run_summary
 
 if TYPE_CHECKING:
@@ -132,7 +134,8 @@ def runs_data(service: Service, query: Mapping[str, str]) -> dict[str, Any]:
 
 def schedule_data(service: Service, hours_text: str | None) -> dict[str, Any]:
     """`GET /api/schedule`: the scheduled runs of the next `hours` (default 24, at most 168)
-    and the `after:` chains (what runs when another succeeds)."""
+    and the `after:` chains (what runs when another succeeds). `runs` lists at most
+    `most_per_integration` times of each integration; `more_than_listed` names those it cut."""
     try:
         hours = float(hours_text or 24)
     except ValueError:
@@ -142,9 +145,12 @@ def schedule_data(service: Service, hours_text: str | None) -> dict[str, Any]:
     scheduler = service.scheduler
     now = utcnow()
     times = scheduler.upcoming(now, now + dt.timedelta(hours=hours))
+    listed = collections.Counter(name for name, _ in times)
     return {
         "from": now.isoformat(),
         "until": (now + dt.timedelta(hours=hours)).isoformat(),
         "runs": [{"integration": n, "at": t.isoformat()} for n, t in times],
+        "most_per_integration": UPCOMING_MAX,
+        "more_than_listed": sorted(n for n, k in listed.items() if k >= UPCOMING_MAX),
         "after": {n: needs for n, needs in after_of(scheduler.project.raw).items() if needs},
     }

@@ -386,7 +386,9 @@ async def cancel(request: Request) -> Response:
         raise ApiError(404, f"no run {run_id!r}")
     if record.outcome not in FINISHED:
         try:
-            await run_in_threadpool(service.manager.cancel, record.id)
+            await run_in_threadpool(
+                service.manager.cancel, record.id, "cancelled with the Cancel button of its page"
+            )
         except LookupError as exc:
             raise ApiError(409, str(exc)) from None
     return _see(f"/runs/{run_id}")
