@@ -16,7 +16,9 @@ the exit code 1.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -111,7 +113,17 @@ class Result:
 
 
 def check_duckdb(path: Path, rows: int) -> list[str]:
-    """What differs between the DuckDB file's `orders` table (any schema) and the generator."""
+    """What differs between the DuckDB file's `orders` table (any schema) and the generator,
+    found in a process of its own: a child's peak RSS starts from its parent's (Linux keeps it
+    across exec), and reading the table in this process grew it to about 100 MB, which every
+    later contender's peak then showed (tap-csv 95.8 MB after `read_csv`'s check, 22.0 MB
+    before; bench.lane_ab.digest)."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        return pool.submit(_check_duckdb_here, path, rows).result()
+
+
+def _check_duckdb_here(path: Path, rows: int) -> list[str]:
     import duckdb
 
     want = data.expected(rows)

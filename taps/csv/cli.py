@@ -12,11 +12,17 @@ from typing import Any
 _collecting = gc.isenabled()
 gc.disable()
 try:
-    from tapwell.sdk.tap import Stream, Tap
+    from tapwell.sdk.tap import Stream, SyncContext, Tap
 
     from .batch import csv_lines, source_bytes
     from .config import SETTINGS, CsvConfig
-    from .discovery import check_selection, file_headers, infer_schema, stream_configs
+    from .discovery import (
+        catalog_typed,
+        check_selection,
+        file_headers,
+        infer_schema,
+        stream_configs,
+    )
     from .sync import read_lines, read_rows
 finally:
     if _collecting:
@@ -33,9 +39,9 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
             Stream(
                 name=sc.name,
                 schema=schema,
-                records=functools.partial(read_rows, sc, schema),
-                lines=functools.partial(read_lines, sc, schema),
-                csv_lines=functools.partial(csv_lines, sc, schema),
+                records=functools.partial(_by_catalog, read_rows, sc, schema),
+                lines=functools.partial(_by_catalog, read_lines, sc, schema),
+                csv_lines=functools.partial(_by_catalog, csv_lines, sc, schema),
                 lines_bytes=functools.partial(source_bytes, sc),
                 key_properties=sc.key_properties,
                 replication_key=sc.replication_key,
@@ -44,6 +50,13 @@ def streams(config: CsvConfig | dict[str, Any]) -> list[Stream]:
             )
         )
     return out
+
+
+def _by_catalog(read: Any, sc: Any, schema: dict[str, Any], ctx: SyncContext, *args: Any) -> Any:
+    """`read` (the records, lines or csv lines) of the stream by the catalog's types, which its
+    SCHEMA message announced (discovery.catalog_typed), not by the stream's own."""
+    sc, schema = catalog_typed(sc, schema, ctx.properties)
+    return read(sc, schema, ctx, *args)
 
 
 tap = Tap(

@@ -7,12 +7,14 @@ import csv
 import glob
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import compress
 from pathlib import Path
 from typing import Any
 
+from tapwell.sdk.tap_schema import draft7_schema
 from tapwell.singer.errors import ConfigError, DiscoveryError, SyncError, did_you_mean
+from tapwell.singer.wire import dumps, loads
 
 from .config import CsvConfig
 from .types import infer_property, not_null
@@ -30,6 +32,9 @@ class StreamConfig:
     quotechar: str = '"'
     encoding: str = "utf-8"
     null_values: list[str] = field(default_factory=list)
+    # Columns whose type the catalog changes from the stream's own (catalog_typed): declared by
+    # the user there, so never widened, and a value they refuse names the catalog as the fix.
+    catalog_typed: frozenset[str] = frozenset()
 
 
 def stream_configs(config: CsvConfig) -> list[StreamConfig]:
@@ -323,6 +328,30 @@ def infer_schema(
             break
     props = {h: sc.column_types.get(h) or infer_property(samples[h]) for h in header}
     return {"type": "object", "properties": props}
+
+
+def catalog_typed(
+    sc: StreamConfig, schema: dict[str, Any], given: dict[str, Any]
+) -> tuple[StreamConfig, dict[str, Any]]:
+    """The stream and its schema as the catalog types them: each property of the catalog's
+    schema (`given`, what the SCHEMA message announces) that differs from the stream's own
+    replaces it, so the values are converted, and refused, by the type the target was told. A
+    property left out of the catalog is not synced (tapwell.singer.catalog selects the catalog's
+    properties only). An unchanged catalog gives `sc` and `schema` back as they are."""
+    own = schema.get("properties") or {}
+    changed = {h: p for h, p in given.items() if h not in own or _as_sent(p) != _as_sent(own[h])}
+    if not changed:
+        return sc, schema
+    return (
+        replace(sc, catalog_typed=frozenset(changed)),
+        dict(schema, properties={**own, **changed}),
+    )
+
+
+def _as_sent(prop: Any) -> Any:
+    """A property as the discovered catalog writes it and a catalog file reads back (draft 7,
+    numbers as the wire reads them): an unchanged one compares equal."""
+    return loads(dumps(draft7_schema(prop)))
 
 
 def check_selection(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial, reduce
@@ -375,9 +376,24 @@ def name_bad_value(
                 fitted(value, text, document_kinds(prop))
         except ValueError as exc:
             problem = str(exc)
-            if "column_types" not in problem:
+            if h in sc.catalog_typed:
+                problem = _by_the_catalog(problem)
+            elif "column_types" not in problem:
                 problem += f": {FIX_VALUE}"
             raise BadValue(f"{where}: {problem}") from None
+
+
+FIX_CATALOG = (
+    "as the catalog's schema types the column: fix the file, or change the column's type in the "
+    'catalog (e.g. {"type": ["null", "string"]} to take any text)'
+)
+
+
+def _by_the_catalog(problem: str) -> str:
+    """A value's problem in a column the catalog types (discovery.catalog_typed): what it is
+    not, and the fixes in the file or the catalog (not column_types, which the catalog overrides)."""
+    head = re.split(r" \((?:inferred from|DECIMAL\()", problem, maxsplit=1)[0]
+    return f"{head}, {FIX_CATALOG}"
 
 
 def _null_refused(sc: StreamConfig, column: str, text: str, nulls: frozenset[str]) -> str:

@@ -12,7 +12,7 @@ stderr, and goes on:
 
 A column widened to a string keeps an empty field null, as its rows before did (a string column
 inferred from the sample takes it as ''): the same text is the same value in every row. Declared
-types (`schema`, `column_types`) are the user's contract and keep refusing, as does the
+types (`schema`, `column_types`, a type the catalog changes) are the user's contract and keep refusing, as does the
 replication key past a number (its bookmark is compared with the values).
 """
 
@@ -91,7 +91,7 @@ def widening(
     if name in getattr(props, "empty_null", ()):
         return make(prop, nulls=typed_nulls)  # a string column widened in an earlier file
     render = noting(plan, name, prop, make(prop))
-    declared = sc.schema is not None or name in sc.column_types
+    declared = sc.schema is not None or name in sc.column_types or name in sc.catalog_typed
     if declared or ctx.resend_schema is None or converter_for(prop)[0] not in _INFERRED:
         return render
     if converter_for(prop)[0] is to_decimal and column_digits(prop) is None:

@@ -8,6 +8,7 @@ pass over the binlog.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import IO, Any
 
@@ -15,7 +16,9 @@ from tapwell.sdk.progress import Progress
 from tapwell.sdk.sql_tap import plan_streams, resolve_stream
 from tapwell.singer import state as st
 from tapwell.singer.catalog import Catalog, StreamEntry
-from tapwell.singer.wire import MessageWriter
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.schema import property_types
+from tapwell.singer.wire import MessageWriter, dumps
 
 from .bookmarks import check_start_date, check_state
 from .config import MySQLConfig
@@ -36,15 +39,47 @@ LOG = logging.getLogger("tap-mysql")
 # ----------------------------------------------------------------------------- plan
 
 
-def _column_schema(column: Any, declared: dict[str, Any] | None) -> dict[str, Any]:
-    """The catalog's schema of a column (numbers in draft 7 form), else the live column's."""
-    return draft7_number(column, declared) if declared else json_schema(column)
+def _column_schema(stream: str, column: Any, declared: dict[str, Any] | None) -> dict[str, Any]:
+    """The catalog's schema of a column (numbers in draft 7 form), else the live column's. A
+    catalog type the column's values do not fit (a string for an INT column, an integer for a
+    DECIMAL) is a ConfigError before any message: the SCHEMA would announce it and the records
+    break it."""
+    live = json_schema(column)
+    if not declared:
+        return live
+    if not _fits(column, live, declared):
+        raise ConfigError(
+            f"stream {stream!r}, column {column.name!r}: the catalog types it "
+            f"{dumps(declared).decode()}, but tap-mysql sends the {column.column_type} column's "
+            f"values as {dumps(live).decode()}: give the column that type in the catalog again "
+            "(as --discover writes it), or convert it after the tap (a mapper, or the target)"
+        )
+    return draft7_number(column, declared)
+
+
+def _fits(column: Any, live: dict[str, Any], declared: dict[str, Any]) -> bool:
+    """Whether every JSON type the live column's values take is one the catalog's property takes
+    (an integer is a number). A TINYINT(1) or BIT(1) column is sent as the catalog says, a boolean
+    or an integer (types.row_converter); a JSON document column's values are whatever it holds:
+    a catalog may narrow it."""
+    kinds = set(property_types(live)) - {"null"}
+    allowed = set(property_types(declared))
+    if "number" in allowed:
+        allowed.add("integer")
+    if column.kind == "bool" and allowed & {"boolean", "integer"}:
+        return True
+    return kinds >= {"object", "array"} or kinds <= allowed
 
 
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
     return resolve_stream(
-        StreamPlan, entry, table, supported=is_supported, column_schema=_column_schema, log=LOG
+        StreamPlan,
+        entry,
+        table,
+        supported=is_supported,
+        column_schema=functools.partial(_column_schema, entry.tap_stream_id),
+        log=LOG,
     )
 
 

@@ -21,7 +21,7 @@ from tapwell.sdk.tap_schema import draft7_schema
 from tapwell.singer import state as st
 from tapwell.singer.catalog import Catalog, StreamEntry
 from tapwell.singer.errors import ConfigError, SyncError
-from tapwell.singer.wire import MessageWriter, dumps
+from tapwell.singer.wire import MessageWriter, dumps, loads
 
 from .client import Client
 from .config import RestConfig, StreamConfig
@@ -59,6 +59,9 @@ class StreamRun:
     keep: tuple[str, ...] | None = None  # properties to write when not all are selected
     check: bool = False  # the schema was inferred: report records that do not fit
     count: int = 0
+    # Properties of a declared schema whose type the catalog changes: their values are checked
+    # against the catalog's type, which the SCHEMA announced (_catalog_typed).
+    catalog_typed: dict[str, Any] = field(default_factory=dict)
 
 
 def _run_for(sc: StreamConfig, entry: StreamEntry) -> StreamRun:
@@ -73,8 +76,31 @@ def _run_for(sc: StreamConfig, entry: StreamEntry) -> StreamRun:
     if rkey and rkey not in props:
         raise ConfigError(f"stream {sc.name!r}: replication key {rkey!r} is not in its schema")
     selected = entry.selected_properties()
-    keep = None if len(selected) == len(props) else tuple(selected)
-    return StreamRun(sc, True, entry.schema, rkey, keep, check=sc.schema is None)
+    removed = _removed(sc, entry)
+    keep = None if len(selected) == len(props) and not removed else tuple(selected)
+    typed = _catalog_typed(sc, props)
+    return StreamRun(sc, True, entry.schema, rkey, keep, sc.schema is None, catalog_typed=typed)
+
+
+def _removed(sc: StreamConfig, entry: StreamEntry) -> set[str]:
+    """The stream's own properties (its declared schema's, and those discovery gave metadata)
+    that the catalog's schema leaves out: a record's values of them are not sent."""
+    own = set((sc.schema or {}).get("properties") or {})
+    own |= {
+        str(crumb[1])
+        for item in entry.raw.get("metadata") or []
+        if isinstance(item, dict) and len(crumb := item.get("breadcrumb") or []) == 2
+    }
+    return own - set(entry.schema.get("properties") or {})
+
+
+def _catalog_typed(sc: StreamConfig, props: dict[str, Any]) -> dict[str, Any]:
+    """The catalog's properties whose type differs from the stream's declared schema (none for an
+    inferred one, whose records are all checked against the catalog's schema)."""
+    if sc.schema is None:
+        return {}
+    own = draft7_schema(sc.schema).get("properties") or {}
+    return {k: p for k, p in props.items() if k in own and loads(dumps(p)) != loads(dumps(own[k]))}
 
 
 class Sync:
@@ -207,11 +233,13 @@ class Sync:
                         ) from None
                     tracker.see(typed, raw, name, rkey)
             if run.check and run.selected:
-                self._check(run, record, page, n)
+                self._check(run, record if run.keep is None else _kept(record, run.keep), page, n)
+            elif run.catalog_typed and run.selected:
+                self._check_catalog_typed(run, record, page, n)
             if run.selected:
                 write(
                     name,
-                    record if run.keep is None else {k: record[k] for k in run.keep if k in record},
+                    record if run.keep is None else _kept(record, run.keep),
                 )
             kept.append(record)
         if run.selected:
@@ -227,6 +255,18 @@ class Sync:
                 "the schema was inferred from the first records: declare it in the stream's "
                 f"`schema` (widen that property), starting from: {dumps(run.schema).decode()}"
             )
+
+    def _check_catalog_typed(
+        self, run: StreamRun, record: dict[str, Any], page: Page, n: int
+    ) -> None:
+        for name, prop in run.catalog_typed.items():
+            bad = misfit(record.get(name), prop, name) if name in record else None
+            if bad:
+                raise SyncError(
+                    f"stream {run.sc.name!r}, page {page.number} ({page.url}), record {n}: {bad}, "
+                    "as the catalog's schema types it: change the property's type in the catalog "
+                    f"(the stream's own: {dumps((run.sc.schema or {})['properties'][name]).decode()})"
+                )
 
     # ------------------------------------------------------------------ child streams
 
@@ -338,6 +378,10 @@ def _raw_start(state: dict[str, Any], sc: StreamConfig, run: StreamRun) -> Any:
     if not run.rkey or st.get_bookmark(state, sc.name, "replication_key") not in (None, run.rkey):
         return None
     return st.get_bookmark(state, sc.name, "replication_key_value")
+
+
+def _kept(record: dict[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
+    return {k: record[k] for k in keep if k in record}
 
 
 def _projected(schema: dict[str, Any], keep: tuple[str, ...] | None) -> dict[str, Any]:

@@ -245,14 +245,15 @@ def _plain_spots(loader: DuckDBLoader, tables: nested.NestedStream) -> nested_ze
 
 
 def document_props(loader: DuckDBLoader, tables: nested.NestedStream) -> list[str]:
-    """The record's properties that hold a JSON column of any of the stream's tables (a child
-    table's: the property holding its array, or its ancestor's)."""
+    """The record's properties that hold a JSON column, or a union's text column (numbers kept as
+    spelled: stage.keeps_spelling), of any of the stream's tables (a child table's: the property
+    holding its array, or its ancestor's)."""
     specs = _specs(tables)
     found: list[str] = []
 
     def visit(table: nested.TablePlan, top: str | None) -> None:
         staged = loader.tables[specs[table.name].name].staged
-        documents = {c.prop for c in staged if c.sqltype == "JSON" and not c.unchanged}
+        documents = {c.prop for c in staged if stage.keeps_spelling(c)}  # and a union's text
         for column in table.columns:
             prop = top or (column.path[0] if column.path else None)
             if column.name in documents and prop is not None and prop not in found:

@@ -28,6 +28,7 @@ from tapwell.sdk.target import ValueRefused
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.codegen import build_function
 from tapwell.singer.record_check import CheckCode
+from tapwell.singer.schema import number_union
 from tapwell.singer.wire import JsonNumber
 
 from .types import (
@@ -114,6 +115,8 @@ class StagedColumn:
     pinned: dict[type, str]
     # a number kept as text (VARCHAR): the scale its values are written at (types.decimal_text)
     scale: int | None = None
+    # a union's text column holding numbers (tapwell.singer.schema.number_union): each keeps its line's text
+    spelled: bool = False
 
     @property
     def unchanged(self) -> bool:
@@ -148,7 +151,8 @@ def staged_column(
     if base == "VARCHAR" and is_number(schema):
         scale = text_scale(schema)
         return StagedColumn(prop, column, sqltype, "string", f"_dt(v, {scale})", {}, scale)
-    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"})
+    spelled = base == "VARCHAR" and number_union(schema)
+    return StagedColumn(prop, column, sqltype, "string", "_tx(v)", {str: "v"}, spelled=spelled)
 
 
 # JSON values are staged as their JSON text, decoded: 100,000 of orjson's own bytes objects held
@@ -243,11 +247,18 @@ def arrow_table(columns: Sequence[StagedColumn], rows: Sequence[tuple[Any, ...]]
     return pa.table(arrays, names=[f"c{j}" for j in range(len(columns))])
 
 
+def keeps_spelling(column: StagedColumn) -> bool:
+    """A column whose values keep the numbers as their line spells them: a JSON document, or a
+    union's text (`spelled`)."""
+    return (column.sqltype == "JSON" or column.spelled) and not column.unchanged
+
+
 def respell(
     columns: Sequence[StagedColumn],
 ) -> Callable[[dict[str, Any], bytes], dict[str, Any]] | None:
-    """RowEncoder.respell for a table with JSON columns: each document keeps every number as
-    its input line spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the
-    SQL path and the csv lane store it. None without JSON columns."""
-    documents = [c.prop for c in columns if c.sqltype == "JSON" and not c.unchanged]
+    """RowEncoder.respell for a table with JSON columns or a union's text columns (`spelled`):
+    each document, and each number such a column holds, keeps every number as its input line
+    spells it (`1.50`, `1E5`, `-0`; tapwell.sdk.target_lanes.respeller), as the SQL path and the
+    csv lane store it. None without such columns."""
+    documents = [c.prop for c in columns if keeps_spelling(c)]
     return respeller(documents) if documents else None

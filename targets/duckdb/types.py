@@ -21,7 +21,7 @@ from typing import Any
 
 from tapwell.singer.number_steps import number_step, ten_to_minus
 from tapwell.singer.schema import Logical, logical_type, property_types
-from tapwell.singer.wire import dumps
+from tapwell.singer.wire import JsonNumber, dumps
 
 SIMPLE = {
     "boolean": "BOOLEAN",
@@ -174,11 +174,17 @@ class Refused(Exception):
 
 
 def as_text(value: Any) -> Any:
-    """A value for a VARCHAR column: text as it is, anything else as its JSON text."""
+    """A value for a VARCHAR column: text as it is, anything else as its JSON text. A number in
+    a union's text column (`["string", "number"]`: `number_union`) keeps its source's text:
+    a JsonNumber its spelling (`1.50`, `1E+3`, `-0`, `1e400`: stage.respell reads the lines
+    that spell one otherwise than the wire writes it back), a float the wire's writing of it
+    (its line's text), an int its digits."""
     if value is None or isinstance(value, str):
         return value
+    if type(value) is JsonNumber:
+        return value.text
     if isinstance(value, float):
-        return repr(value)
+        return dumps(value).decode()
     if isinstance(value, (bool, dict, list)):
         return dumps(value).decode()
     return str(value)

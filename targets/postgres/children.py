@@ -26,6 +26,7 @@ from tapwell.sdk.nested_split import (
 )
 from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.singer.errors import ProtocolError
+from tapwell.singer.schema import number_union
 
 from . import ddl
 from .encode import formatter_for
@@ -59,13 +60,15 @@ def prepare(loader: PostgresLoader, cur: Any, spec: StreamSpec) -> nested.Nested
 
 def row_encoder(loader: PostgresLoader, tables: nested.NestedStream) -> RowEncoder:
     """The stream's records kept as read (nested_split.as_read), each with its numbers as its
-    line spells them when a root or child table has an unconstrained numeric or a JSON column
-    (spelled.whole_respeller: `1.50` stays 1.50 there, as without nesting)."""
+    line spells them when a root or child table has an unconstrained numeric, a JSON column or
+    a union's text column holding numbers (tapwell.singer.schema.number_union) (spelled.whole_respeller: `1.50` stays 1.50 there, as without nesting)."""
     kept = as_read()
-    types = [
-        t for spec in _specs(tables).values() for t in loader.tables[spec.name].columns.values()
-    ]
-    if not any(t == "numeric" or family(t) in ("json", "jsonb") for t in types):
+    specs = _specs(tables).values()
+    types = [t for spec in specs for t in loader.tables[spec.name].columns.values()]
+    unions = [p for spec in specs for p in (spec.schema.get("properties") or {}).values()]
+    if not any(t == "numeric" or family(t) in ("json", "jsonb") for t in types) and not any(
+        map(number_union, unions)
+    ):
         return kept
     return RowEncoder(kept.encode, respell=whole_respeller())
 

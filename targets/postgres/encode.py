@@ -20,7 +20,7 @@ import orjson
 from tapwell.sdk.target import ValueRefused
 from tapwell.singer.codegen import build_function
 from tapwell.singer.record_check import CheckCode
-from tapwell.singer.wire import dumps
+from tapwell.singer.wire import JsonNumber, dumps
 
 from .types import family
 
@@ -113,8 +113,10 @@ def _as_text(column: str, nul: Nul = REFUSE_NUL) -> Callable[[Any], str]:
             return "true" if value else "false"
         if isinstance(value, (dict, list)):
             return escape_text(column, dumps(value).decode(), nul)
-        if isinstance(value, float):
-            return repr(value)
+        if type(value) is JsonNumber:  # a union's number as its line spells it (1.50, -0)
+            return value.text
+        if isinstance(value, float):  # the wire's writing: the line's own text of it
+            return orjson.dumps(value).decode()
         return escape_text(column, str(value), nul)
 
     return fmt

@@ -20,6 +20,7 @@ from tapwell.sdk.target import Batch, RowEncoder, StreamSpec
 from tapwell.sdk.target_lanes import respeller
 from tapwell.singer.errors import ProtocolError, SyncError
 from tapwell.singer.record_check import CheckCode
+from tapwell.singer.schema import number_union
 from tapwell.singer.wire import dumps
 
 from . import children, ddl, merge, nested_copy
@@ -205,7 +206,13 @@ class PostgresLoader:
         keys = table.key_props if table.how.upsert else []
         key = operator.itemgetter(*keys) if keys else None
         # a document's numbers as the line spells them, for jsonb to read (1.50 stays 1.50)
-        documents = [prop for prop, _, t in columns if family(t) in ("json", "jsonb")]
+        # and a union's number in a text column (number_union: 1.50 stays '1.50')
+        props = spec.schema.get("properties") or {}
+        documents = [
+            prop
+            for prop, _, t in columns
+            if family(t) in ("json", "jsonb") or (t == "text" and number_union(props.get(prop)))
+        ]
         respell = respeller(documents) if documents else None
         # a plain number's text for an unconstrained numeric (1.50 stays 1.50, as on the csv
         # lane), put into the rows a thousand at a time from the lines the loop keeps

@@ -126,3 +126,26 @@ def test_a_stream_some_tap_syncs_is_not_refused(catalog):
 def test_a_stream_no_tap_syncs_is_refused(catalog):
     with pytest.raises(ConfigError, match="^nothing to sync: no stream of c.json is selected"):
         check_something_selected(catalog, [], "c.json", "x")
+
+
+def test_the_runner_counts_a_stream_as_the_taps_select_it():
+    """check_something_selected and the taps (tapwell.singer.catalog) give one answer for every
+    stream above: a catalog the runner lets through is one a tap syncs."""
+    from tapwell.singer.catalog import Catalog
+
+    synced = [
+        stream(),
+        stream([]),
+        stream(root(inclusion="automatic", selected=False)),
+        stream(root(), selected=True),
+        stream(root(**{"selected-by-default": True})),
+        stream(root(selected=True)),
+    ]
+    left_out = [
+        stream(root()),
+        stream(root(selected=False, **{"selected-by-default": True})),
+        stream(root(inclusion="unsupported", selected=True)),
+        stream([{"breadcrumb": ["properties", "a"], "metadata": {"selected": True}}]),
+    ]
+    assert [len(Catalog(c).selected()) for c in synced] == [1] * len(synced)
+    assert [len(Catalog(c).selected()) for c in left_out] == [0] * len(left_out)

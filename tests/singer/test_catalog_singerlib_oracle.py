@@ -128,3 +128,39 @@ def test_selected_properties_are_singerlibs_for_random_catalogs() -> None:
 def test_selected_properties_hand_picked_are_singerlibs(metadata: list[dict[str, Any]]) -> None:
     entry = {"tap_stream_id": "s", "schema": SCHEMA, "metadata": metadata}
     assert StreamEntry(entry).selected_properties() == oracle_selected(entry)
+
+
+def oracle_stream_selected(entry: dict[str, Any]) -> bool:
+    """singer-sdk's Stream.selected for a stream the catalog gives this metadata."""
+    mask = singerlib.MetadataMapping.from_iterable(entry.get("metadata") or []).resolve_selection()
+    return bool(mask.get((), True))
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        None,  # no metadata at all: singer-sdk syncs the stream, every property
+        [],
+        [{"breadcrumb": [], "metadata": {}}],
+        [{"breadcrumb": [], "metadata": {"selected-by-default": True}}],
+        [{"breadcrumb": [], "metadata": {"selected": False, "selected-by-default": True}}],
+        [{"breadcrumb": [], "metadata": {"inclusion": "automatic", "selected": False}}],
+        [{"breadcrumb": [], "metadata": {"inclusion": "unsupported", "selected": True}}],
+    ],
+)
+def test_stream_selection_is_singer_sdks(metadata: list[dict[str, Any]] | None) -> None:
+    entry: dict[str, Any] = {"tap_stream_id": "s", "schema": SCHEMA}
+    if metadata is not None:
+        entry["metadata"] = metadata
+    assert StreamEntry(entry).is_selected == oracle_stream_selected(entry)
+
+
+def test_stream_selection_is_singer_sdks_for_random_catalogs() -> None:
+    """Random metadata with a root entry (one without it but with property entries singer-sdk
+    calls selected while it deselects every property: tapwell leaves such a stream out)."""
+    rng = random.Random(20261208)
+    for _ in range(3000):
+        entry = random_entry(rng)
+        if not any(not i["breadcrumb"] for i in entry["metadata"]):
+            entry["metadata"].append({"breadcrumb": [], "metadata": {}})
+        assert StreamEntry(entry).is_selected == oracle_stream_selected(entry), entry

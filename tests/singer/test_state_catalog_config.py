@@ -136,16 +136,23 @@ def test_standard_metadata_and_selection():
     assert (entry.replication_method, entry.replication_key) == ("INCREMENTAL", "updated_at")
 
 
+ROOT = [{"breadcrumb": [], "metadata": {"inclusion": "available"}}]
+
+
 def test_old_style_selection_on_schema_and_select_all():
     cat = Catalog(
         {
             "streams": [
                 {"tap_stream_id": "a", "schema": {"selected": True, "properties": {}}},
+                # no metadata: selected, as singer-sdk selects it (singer-python would not)
                 {"tap_stream_id": "b", "schema": {"properties": {}}, "metadata": []},
+                {"tap_stream_id": "c", "schema": {"selected": False}, "metadata": ROOT},
+                {"tap_stream_id": "d", "schema": {"selected": True}, "metadata": ROOT},
+                {"tap_stream_id": "e", "schema": {"properties": {}}, "metadata": ROOT},
             ]
         }
     )
-    assert [s.tap_stream_id for s in cat.selected()] == ["a"]
+    assert [s.tap_stream_id for s in cat.selected()] == ["a", "b", "d"]
     everything = Catalog(
         select_all(
             {

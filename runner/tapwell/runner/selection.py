@@ -21,6 +21,7 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
+from tapwell.singer.catalog import StreamEntry
 from tapwell.singer.errors import ConfigError
 
 
@@ -228,7 +229,7 @@ def check_something_selected(
 ) -> None:
     """Refuse a catalog (`path`, with tapwell.yml's `patterns` applied) from which no tap syncs
     a stream: the run would succeed having done nothing, run after run, and nobody would know.
-    Only a stream every catalog reader leaves out counts as left out (_may_sync)."""
+    A stream counts as synced as tapwell's taps and singer-sdk's decide (_may_sync)."""
     streams = [s for s in catalog.get("streams") or [] if isinstance(s, dict)]
     if any(_may_sync(s) for s in streams):
         return
@@ -259,17 +260,11 @@ def check_something_selected(
 
 
 def _may_sync(entry: dict[str, Any]) -> bool:
-    """Whether some tap may sync this catalog stream. singer-sdk syncs a stream without
-    metadata, or with `inclusion: automatic`; singer-io taps sync a stream marked `selected`
-    (in its metadata, or on its schema in the older convention); neither syncs one whose
-    metadata says `selected: false`, or that has no `selected` and no `selected-by-default`."""
-    items = [i for i in entry.get("metadata") or [] if isinstance(i, dict)]
-    if not items:
-        return True
-    root = next((i.get("metadata") or {} for i in items if not i.get("breadcrumb")), {})
-    if root.get("inclusion") in ("automatic", "unsupported"):
-        return bool(root["inclusion"] == "automatic")
-    if "selected" in root:
-        return bool(root["selected"])
-    schema = entry.get("schema") or {}
-    return bool(schema.get("selected") or root.get("selected-by-default"))
+    """Whether a tap syncs this catalog stream, by the rule tapwell's taps follow
+    (tapwell.singer.catalog.StreamEntry.is_selected, singer-sdk's): one without metadata, or with
+    `inclusion: automatic`, is synced; else its `selected` (in its metadata, or on its schema in
+    singer-python's older convention), else its `selected-by-default`."""
+    items = entry.get("metadata")
+    if isinstance(items, list):  # a hand-written catalog's stray item is no selection
+        entry = dict(entry, metadata=[i for i in items if isinstance(i, dict)])
+    return StreamEntry(entry).is_selected

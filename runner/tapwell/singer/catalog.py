@@ -73,7 +73,17 @@ class StreamEntry:
 
     @property
     def is_selected(self) -> bool:
+        """Whether a tap syncs this stream, as singer-sdk decides: a stream without metadata is
+        selected (with all its properties, selected_properties); else its root metadata's
+        `inclusion` (`automatic` always, `unsupported` never), then `selected`, then the old
+        singer-python convention of `selected` on the schema, then `selected-by-default`; a
+        stream whose metadata says none of these is not. (singer-python taps sync only a
+        stream marked `selected`, in its metadata or on its schema.)"""
+        if not self.raw.get("metadata"):
+            return True
         md = self.metadata()
+        if md.get("inclusion") in ("automatic", "unsupported"):
+            return bool(md["inclusion"] == "automatic")
         if "selected" in md:
             return bool(md["selected"])
         if "selected" in self.schema:  # the old singer convention: selected on the schema

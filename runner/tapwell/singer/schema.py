@@ -33,6 +33,15 @@ def property_types(prop: dict[str, Any]) -> list[str]:
     return out
 
 
+def number_union(prop: Any) -> bool:
+    """A union of number (or integer) with string or boolean (`["null", "string", "number"]`,
+    an anyOf of them): a target keeps it in a text column where each number keeps its source's
+    text (`1.50`, `1E+3`, `-0`, `1e400`; tapwell.singer.wire.loads_spelled), never a float's."""
+    kinds = set(property_types(prop)) - {"null"} if isinstance(prop, dict) else set()
+    numbers = kinds & {"integer", "number"}
+    return bool(numbers) and numbers != kinds and not kinds & {"object", "array"}
+
+
 def property_format(prop: dict[str, Any]) -> str | None:
     if isinstance(prop.get("format"), str):
         return prop["format"]

@@ -18,6 +18,7 @@ import orjson
 from tapwell.sdk.check import process
 from tapwell.sdk.check.report import Report
 from tapwell.sdk.check.stream_rules import StreamValidator, draft_for
+from tapwell.singer.catalog import StreamEntry
 from tapwell.singer.schema import property_types
 
 ABOUT, DISCOVER, CATALOG, SYNC, RESUME = (
@@ -222,7 +223,8 @@ def _check_metadata(
     items = entry.get("metadata")
     if items is None:
         report.note(
-            f"stream {name!r} has no metadata (selection then relies on the old 'selected' in the schema)"
+            f"stream {name!r} has no metadata: singer-sdk taps and tapwell's sync it with every "
+            'property, singer-python taps only when its schema says "selected": true'
         )
         return
     if not isinstance(items, list):
@@ -298,8 +300,11 @@ def _replication_key(entry: dict[str, Any]) -> str | None:
 
 
 def _is_selected(entry: dict[str, Any]) -> bool:
-    root = _root(copy.deepcopy(entry))
-    return bool(root.get("selected", root.get("selected-by-default", False)))
+    """Whether the tap should sync the stream, as tapwell's taps and singer-sdk decide (a stream
+    without metadata is selected); the stray metadata items _check_metadata reports are left out."""
+    items = entry.get("metadata")
+    items = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    return StreamEntry(dict(entry, metadata=items)).is_selected
 
 
 def select_everything(catalog: dict[str, Any], method: str | None = None) -> dict[str, Any]:
