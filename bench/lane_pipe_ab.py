@@ -5,7 +5,9 @@ the order alternates), each into a fresh DuckDB file. Figures per run: the CPU s
 os.wait4) of the tap and of the target, the pipeline's wall, and the target's tail (how long it
 ran after the tap had exited: its last file's load, commit and close). Each load is checked
 against the first one row by row, the _sdc_ columns aside (each run's own version and times).
-`--env-b KEY=VALUE` adds to build B's environment: an experiment's switch A/B in one build.
+`--env-b KEY=VALUE` adds to build B's environment: an experiment's switch A/B in one build;
+`--batch-size-b N` gives build B's tap files of N rows (`--batch-size`, both: 100,000),
+`--max-pending-b N` its tap N files pending (A: 2).
 
     python -m bench.lane_pipe_ab --rows 1000000 --pairs 4 \
         --a /work/wt-x-base/.venv/bin --b .venv/bin
@@ -28,11 +30,20 @@ from bench import embedded_data as data
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+BATCH_SIZE = 100_000  # rows per file, as `tapwell run`'s lane (fast_lane_batch_size)
+MAX_PENDING = 2  # files the tap waits for, as `tapwell run`'s lane
 
 
-def configs(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> tuple[Path, Path, Path]:
-    """The tap's config (with the lane), its catalog (discovered by this build) and the
-    target's config, in a fresh d."""
+def configs(
+    rows: int,
+    d: Path,
+    bin_dir: str,
+    extra: dict[str, Any],
+    batch_size: int = BATCH_SIZE,
+    pending: int = MAX_PENDING,
+) -> tuple[Path, Path, Path]:
+    """The tap's config (with the lane: files of `batch_size` rows, `pending` of them waited
+    for), its catalog (discovered by this build) and the target's config, in a fresh d."""
     shutil.rmtree(d, ignore_errors=True)
     (d / "spool").mkdir(parents=True)
     stream = {
@@ -45,8 +56,8 @@ def configs(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> tuple[Pa
     lane = {
         "encoding": {"format": "csv", "compression": "none"},
         "storage": {"root": f"file://{d / 'spool'}"},
-        "batch_size": 100_000,
-        "max_pending_files": 2,
+        "batch_size": batch_size,
+        "max_pending_files": pending,
         "durable": False,
     }
     tap = d / "tap.json"
@@ -63,12 +74,18 @@ def configs(rows: int, d: Path, bin_dir: str, extra: dict[str, Any]) -> tuple[Pa
 
 
 def run(
-    rows: int, d: Path, bin_dir: str, extra: dict[str, Any], env: dict[str, str] | None = None
+    rows: int,
+    d: Path,
+    bin_dir: str,
+    extra: dict[str, Any],
+    env: dict[str, str] | None = None,
+    batch_size: int = BATCH_SIZE,
+    pending: int = MAX_PENDING,
 ) -> dict[str, float]:
     """One tap-csv | target-duckdb of build `bin_dir` (with `env` added to both processes'
-    environment): CPU s of each, wall, the target's tail."""
+    environment, files of `batch_size` rows): CPU s of each, wall, the target's tail."""
     env = {**os.environ, **env} if env else None
-    tap_cfg, catalog, target_cfg = configs(rows, d, bin_dir, extra)
+    tap_cfg, catalog, target_cfg = configs(rows, d, bin_dir, extra, batch_size, pending)
     start = time.perf_counter()
     with (d / "tap.err").open("wb") as tap_err, (d / "target.err").open("wb") as target_err:
         tap = subprocess.Popen(
@@ -146,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--env-b", action="append", default=[], help="KEY=VALUE in build B's environment"
     )
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="rows per BATCH file")
+    p.add_argument("--batch-size-b", type=int, help="rows per BATCH file of build B only")
+    p.add_argument("--max-pending-b", type=int, help="build B's max_pending_files (A: 2)")
     args = p.parse_args(argv)
     env_b = dict(item.split("=", 1) for item in args.env_b)
     extra = json.loads(args.config)
@@ -163,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 build,
                 extra_b if name == "B" else extra,
                 env_b if name == "B" else None,
+                (args.batch_size_b or args.batch_size) if name == "B" else args.batch_size,
+                (args.max_pending_b or MAX_PENDING) if name == "B" else MAX_PENDING,
             )
             figures[name].append(f)
             got = digest(d)

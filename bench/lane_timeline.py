@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.lane_pipe_ab import BIN, HERE, configs, digest
+from bench.lane_pipe_ab import BATCH_SIZE, BIN, HERE, configs, digest
 
 # A gap longer than this between a file's BATCH message and the next file's opening is the tap
 # waiting at max_pending_files (it writes only a STATE line in between; the look is every 5 ms).
@@ -72,8 +72,10 @@ def _relay(
     return batches, time.perf_counter() - start
 
 
-def run(rows: int, d: Path, bin_dir: str, env: dict[str, str]) -> None:
-    tap_cfg, catalog, target_cfg = configs(rows, d, bin_dir, {})
+def run(
+    rows: int, d: Path, bin_dir: str, env: dict[str, str], batch_size: int = BATCH_SIZE
+) -> None:
+    tap_cfg, catalog, target_cfg = configs(rows, d, bin_dir, {}, batch_size)
     environ = {**os.environ, **env}
     seen: Seen = {}
     stop = threading.Event()
@@ -144,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE for both processes")
     p.add_argument("--work-dir", type=Path, default=HERE / "data" / "lane_timeline")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="rows per BATCH file")
     args = p.parse_args(argv)
     env = dict(item.split("=", 1) for item in args.env)
     for r in range(args.runs):
         print(f"run {r + 1}, {args.bin}, {args.rows} rows")
-        run(args.rows, args.work_dir, args.bin, env)
+        run(args.rows, args.work_dir, args.bin, env, args.batch_size)
     return 0
 
 

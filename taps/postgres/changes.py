@@ -17,7 +17,7 @@ from tapwell.singer.errors import SyncError
 from .nulled import Tally
 from .pgoutput import UNCHANGED, Relation, Tuple
 from .sync_common import DELETED_AT, StreamPlan
-from .types import Column, PgType, json_schema, text_converter
+from .types import Column, PgType, catalog_typed, json_schema, text_converter
 
 UNCHANGED_LIST = "_sdc_unchanged"
 UNCHANGED_SCHEMA = {"type": ["null", "array"], "items": {"type": "string"}}
@@ -91,7 +91,8 @@ def apply_relation(
     then writes it). A narrowing change (text to integer, ...) stops the sync. `tally` counts
     the values sent as null (NaN, infinity, ...)."""
     plan = RelationPlan(sp)
-    known = set(sp.entry.schema.get("properties") or {})  # columns the catalog knows
+    declared = sp.entry.schema.get("properties") or {}
+    known = set(declared)  # columns the catalog knows
     props = dict(sp.schema["properties"])
     changed = False
     dims = {c.name: c.type for c in sp.table.columns if c.type.element is not None}
@@ -105,7 +106,7 @@ def apply_relation(
         plan.convert.append(text_converter(pgtype, nulled))
         if not keep:
             continue
-        new = json_schema(Column(col.name, pgtype))
+        new = _sent_schema(Column(col.name, pgtype), declared.get(col.name))
         old = props.get(col.name)
         if old is None:
             props[col.name] = new
@@ -121,6 +122,14 @@ def apply_relation(
     if changed:
         sp.schema = {**sp.schema, "properties": props}
     return plan, changed
+
+
+def _sent_schema(column: Column, declared: dict[str, Any] | None) -> dict[str, Any]:
+    """A column's property after a Relation message: the catalog's type while the values still
+    fit it (as at the start, sync.column_schema), else the column's own (check_narrowing then
+    decides whether the destination can hold the change)."""
+    live = json_schema(column)
+    return (catalog_typed(live, declared) if declared else None) or live
 
 
 def with_dims(pgtype: PgType, known: PgType | None) -> PgType:

@@ -8,6 +8,7 @@ takes the initial copy of any stream that has none yet.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import IO, Any
 
@@ -15,21 +16,22 @@ from tapwell.sdk.progress import Progress
 from tapwell.sdk.sql_tap import plan_streams, resolve_stream
 from tapwell.singer import state as st
 from tapwell.singer.catalog import Catalog, StreamEntry
-from tapwell.singer.wire import MessageWriter
+from tapwell.singer.errors import ConfigError
+from tapwell.singer.wire import MessageWriter, dumps
 
 from .bookmarks import check_state, check_typed
 from .config import PgConfig
 from .connection import translated
 from .discovery import Table, read_tables
 from .sync_common import StreamPlan, SyncContext, write_schema
-from .types import is_supported, json_schema
+from .types import Column, catalog_typed, is_supported, json_schema
 
 LOG = logging.getLogger("tap-postgres")
 
 
 def _check_log_based(entry: StreamEntry, columns: list[Any], resolved: dict[str, Any]) -> None:
-    """A LOG_BASED column whose type changed since discovery must not narrow (the live column's
-    schema is used: a catalog written by another tap may type a column differently)."""
+    """A LOG_BASED column whose type changed since discovery must not narrow (the catalog's
+    type, from discovery or another tap, against the one the column's values are sent as)."""
     from .changes import check_narrowing
 
     props = entry.schema.get("properties") or {}
@@ -41,6 +43,33 @@ def _check_log_based(entry: StreamEntry, columns: list[Any], resolved: dict[str,
             )
 
 
+def column_schema(
+    entry: StreamEntry, column: Column, declared: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The property a column is sent as: the catalog's type when the column's values fit it
+    (types.catalog_typed), else the column's own schema without a catalog property, or when the
+    catalog's `sql-datatype` is not the column's (it changed since discovery, or another tap
+    wrote the catalog: LOG_BASED then checks the change narrows nothing). Otherwise a catalog
+    type they do not fit (a string for an integer column, an integer for a numeric) is a
+    ConfigError before any message: the SCHEMA would announce it and the records break it."""
+    live = json_schema(column)
+    if not declared:
+        return live
+    typed = catalog_typed(live, declared)
+    if typed is not None:
+        return typed
+    was = entry.metadata(("properties", column.name)).get("sql-datatype")
+    if was and was != column.sql_datatype:
+        return live
+    raise ConfigError(
+        f"stream {entry.tap_stream_id!r}, column {column.name!r}: the catalog types it "
+        f"{dumps(declared).decode()}, but tap-postgres sends the {column.sql_datatype} "
+        f"column's values as {dumps(live).decode()}: give the column that type in the "
+        "catalog again (as --discover writes it), or convert it after the tap (a mapper, "
+        "or the target)"
+    )
+
+
 def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
     """Selected columns and schema of a stream, from its catalog entry and the live table."""
     return resolve_stream(
@@ -48,7 +77,7 @@ def resolve(entry: StreamEntry, table: Table) -> StreamPlan:
         entry,
         table,
         supported=is_supported,
-        column_schema=lambda column, _declared: json_schema(column),
+        column_schema=functools.partial(column_schema, entry),
         log=LOG,
         check_log_based=_check_log_based,
     )

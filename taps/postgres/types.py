@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from tapwell.singer.schema import property_types
 
 INT_RANGES = {"int2": 16, "int4": 32, "int8": 64}
 INT_TYPES = {**INT_RANGES, "oid": 0, "xid": 0, "cid": 0}
@@ -147,6 +148,25 @@ def _schema(t: PgType) -> dict[str, Any]:
             items = {"type": ["null", "array"], "items": items}
         return {"type": ["null", "array"], "items": items}
     return {"type": ["null", "string"]}
+
+
+def catalog_typed(live: dict[str, Any], declared: dict[str, Any]) -> dict[str, Any] | None:
+    """The property sent for a column the catalog types `declared` (the column's own schema:
+    `live`): the catalog's JSON type, with null (a later row, or a deleted one, may hold NULL),
+    and the column's other keywords (format, bounds, length: they say what the values are, and
+    a catalog written by another tap may say otherwise, e.g. date-time for a date). The
+    column's values must fit that type (an integer is a number; a json/jsonb column may be
+    narrowed); None when they do not. A catalog property without a type leaves the column's."""
+    wanted = property_types(declared)
+    if not wanted:
+        return live
+    kinds = set(property_types(live)) - {"null"}
+    allowed = set(wanted) | ({"integer"} if "number" in wanted else set())
+    narrowed_json = kinds >= {"object", "array"} and bool(kinds & allowed)
+    if not narrowed_json and not kinds <= allowed:
+        return None
+    types = wanted if "null" in wanted else ["null", *wanted]
+    return {**live, "type": types}
 
 
 def _element_schema(t: PgType) -> dict[str, Any]:

@@ -227,3 +227,78 @@ def test_plan_streams_names_a_table_that_is_gone() -> None:
     assert [p.stream for p in plan({("public", "orders"): table})] == ["orders"]
     with pytest.raises(ConfigError, match=r"table public\.orders does not exist"):
         plan({})
+
+
+def _random_selected_entry(rng: Any) -> StreamEntry | None:
+    """A random catalog entry (explicit nulls and the old schema-level `selected` included), or
+    None when the stream is not selected."""
+    metadata = []
+    for crumb in ([], ["properties", "a"], ["properties", "b"], ["properties", "c"]):
+        if rng.random() < 0.25:
+            continue
+        md = {}
+        for key, values in (
+            ("inclusion", ["available", "automatic", "unsupported"]),
+            ("selected", [True, False, None]),
+            ("selected-by-default", [True, False, None]),
+        ):
+            if rng.random() < 0.5:
+                md[key] = rng.choice(values)
+        metadata.append({"breadcrumb": crumb, "metadata": md})
+    schema: dict[str, Any] = {"type": "object", "properties": {p: {} for p in "abc"}}
+    if rng.random() < 0.3:
+        schema["selected"] = rng.choice([True, False])
+    entry = StreamEntry({"tap_stream_id": "s", "schema": schema, "metadata": metadata})
+    return entry if entry.is_selected else None
+
+
+def test_selected_columns_are_the_catalogs_one_rule_and_singerlibs() -> None:
+    """The SQL taps' columns are StreamEntry.selected_properties, and singer-sdk's selection of
+    a stream it selects (singerlib does not read `selected` on the schema)."""
+    import random
+
+    singerlib = pytest.importorskip("singer_sdk.singerlib")
+    rng = random.Random(20261208)
+    compared = 0
+    for _ in range(5000):
+        entry = _random_selected_entry(rng)
+        if entry is None:
+            continue
+        assert sql_tap.selected_columns(entry) == set(entry.selected_properties()), entry.raw
+        if "selected" not in entry.schema:
+            mask = singerlib.MetadataMapping.from_iterable(entry.raw["metadata"])
+            selection = mask.resolve_selection()
+            if selection.get((), True):
+                want = {p for p in "abc" if selection[("properties", p)]}
+                assert sql_tap.selected_columns(entry) == want, entry.raw
+                compared += 1
+    assert compared > 500
+
+
+@pytest.mark.parametrize(
+    ("schema_selected", "metadata", "want"),
+    [
+        # an explicit null takes the stream's selection (singerlib); the old copy dropped it
+        (None, [{"breadcrumb": [], "metadata": {"selected": True}},
+                {"breadcrumb": ["properties", "a"], "metadata": {"selected": None}},
+                {"breadcrumb": ["properties", "b"], "metadata": {"selected-by-default": None}},
+                {"breadcrumb": ["properties", "c"], "metadata": {"selected": False}}], {"a", "b"}),
+        # the old convention: `selected` on the schema, metadata without a root entry
+        (True, [{"breadcrumb": ["properties", "c"], "metadata": {"selected-by-default": False}}],
+         {"a", "b"}),
+        (True, [{"breadcrumb": [], "metadata": {"inclusion": "available"}},
+                {"breadcrumb": ["properties", "a"], "metadata": {"inclusion": "available"}},
+                {"breadcrumb": ["properties", "b"], "metadata": {"inclusion": "automatic"}}],
+         {"a", "b", "c"}),
+    ],
+)  # fmt: skip
+def test_selected_columns_hand_picked(
+    schema_selected: bool | None, metadata: list[dict[str, Any]], want: set[str]
+) -> None:
+    schema: dict[str, Any] = {"type": "object", "properties": {p: {} for p in "abc"}}
+    if schema_selected is not None:
+        schema["selected"] = schema_selected
+    entry = StreamEntry({"tap_stream_id": "s", "schema": schema, "metadata": metadata})
+    assert entry.is_selected
+    assert sql_tap.selected_columns(entry) == want
+    assert set(entry.selected_properties()) == want

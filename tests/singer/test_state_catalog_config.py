@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -335,3 +337,27 @@ def test_credentials_in_a_url_query_are_masked() -> None:
     assert redact("bad key 'Zk9 pé' (https://api.x/v1?api_key=Zk9%20p%C3%A9)", secrets) == (
         "bad key '***' (https://api.x/v1?api_key=***)"
     )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "x" * 1_000_000,  # a base64 blob in a connector's error line: 26 minutes before
+        "?" + "token" * 200_000,  # a query parameter's name that never ends: 30 s per 100 KB before
+        "see http://host:8080/p ok " * 40_000,
+        "http://u:p" + " " * 1_000_000 + "x@h",
+    ],
+)
+def test_masking_a_long_line_takes_one_pass(line: str) -> None:
+    """Every connector's stderr line is masked (redact -> mask_credentials): a pattern that
+    retries an unbounded repeat from each position made a 100 KB run of letters take 16 s.
+    Checked in a child process with a minute to spare: the bounded patterns take ~0.5 s."""
+    code = (
+        "import sys; from tapwell.singer.config import mask_credentials; "
+        "sys.stdout.write(str(len(mask_credentials(sys.stdin.read()))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=line, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) <= len(line)

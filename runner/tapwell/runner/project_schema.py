@@ -217,7 +217,7 @@ INTEGRATION: dict[str, Any] = {
         "fast_lane_batch_size": {
             "type": "integer",
             "minimum": 1,
-            "description": "rows per BATCH file on the fast lane (100000)",
+            "description": "rows per BATCH file on the fast lane (200000)",
         },
     },
 }

@@ -40,6 +40,7 @@ class Commits:
     load_failed: bool
     keep_files: bool
     files_pending: bool
+    flush_due: bool
     read_files: list[tuple[str, bool]]
     lanes: dict[str, Lane]
     raw_lanes: dict[bytes, RawLane]
@@ -94,6 +95,7 @@ class Commits:
     def _new_batch(self) -> None:
         """What the loop holds for the next batch, after a flush."""
         self.files_pending = False
+        self.flush_due = False
         self.lanes.clear()  # bound to the lists just emptied
         self.raw_lanes.clear()
         self.buffered_rows = 0
@@ -167,7 +169,7 @@ class Commits:
             job.state,
             job.emitted_before,
         )
-        self.read_files, self.files_pending = [], False
+        self.read_files, self.files_pending, self.flush_due = [], False, False
         self.lanes.clear()
         self.raw_lanes.clear()
         self.buffered_rows = sum(b.size for b in job.batches)

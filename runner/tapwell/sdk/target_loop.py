@@ -95,6 +95,8 @@ class TargetLoop(Commits):
         self.batch_root: str | None = str(root) if root else None
         self.keep_files = bool(config.get("batch_keep_files", False))
         self.files_pending = False  # BATCH files attached: the next STATE commits them
+        # a limit reached: the batch is flushed at the next line, with it when that is a STATE
+        self.flush_due = False
         self.read_files: list[tuple[str, bool]] = []  # jsonl files read whole: gone at next flush
         self.lanes: dict[str, Lane] = {}  # stream -> how a record joins its begun batch (_lane)
         # a begun batch whose loader reads RECORD lines itself (RowEncoder.raw): the stream's
@@ -116,6 +118,8 @@ class TargetLoop(Commits):
         try:
             try:
                 self._read(stream, source)
+                if self.flush_due:  # a full batch last: loaded as it would be mid-input
+                    self.flush(behind=True)
                 self.flush()
             except ProtocolError:
                 self._wait_behind()  # the batch loading behind a bad line: its error comes first
@@ -221,6 +225,12 @@ class TargetLoop(Commits):
                 self.unknown_types.add(exc.problem)
                 self.log.warning("%s line %d: %s, skipped", self._source, line_no, exc.problem)
             return
+        except ProtocolError:
+            if self.flush_due:  # the full batch before it loads first: its problem comes first
+                self.flush(behind=True)
+            raise
+        if self.flush_due and not isinstance(msg, StateMessage):
+            self.flush(behind=True)  # the full batch without a state of its own
         if isinstance(msg, RecordMessage):
             self.on_record(msg, line_no, line)
         elif isinstance(msg, SchemaMessage):
@@ -286,6 +296,8 @@ class TargetLoop(Commits):
 
     def on_record(self, msg: RecordMessage, line_no: int, line: bytes | None = None) -> None:
         """A RECORD taken the general way (`line`: its input line, when it has one)."""
+        if self.flush_due:  # a jsonl BATCH's records after a full batch
+            self.flush(behind=True)
         add = self.lanes.get(msg.stream) or self._begin(msg.stream, line_no)
         # the line as it is when the loader takes lines, so its batch stays all lines
         if not (line and self.raw_lanes and self._take(msg.stream, line, line_no, msg.version)):
@@ -329,7 +341,7 @@ class TargetLoop(Commits):
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
         ):
-            self.flush(behind=True)
+            self._flush_due()
         elif self.buffered_rows % 1000 == 0:
             self._every_thousand(self.batches[name])
 
@@ -339,7 +351,7 @@ class TargetLoop(Commits):
             self.buffered_rows >= self.limits.rows
             or self.bytes_read - self.flushed_at >= self.limits.bytes
         ):
-            self.flush(behind=True)
+            self._flush_due()
         else:
             self._every_thousand(self.batches[name])
 
@@ -347,17 +359,29 @@ class TargetLoop(Commits):
         """Every thousand rows buffered: flush when the batch is old enough, else let the
         loader's encoder take what was read (RowEncoder.feed)."""
         if time.monotonic() - self.batch_started >= self.limits.seconds:
-            self.flush(behind=True)
+            self._flush_due()
         elif batch.encoder is not None and batch.encoder.feed is not None:
             batch.encoder.feed(batch)
+
+    def _flush_due(self) -> None:
+        """A limit was reached: the batch is flushed at the next line, so that a STATE right
+        after it (the usual tap's, at a page's end) commits in its transaction. Flushed on its
+        own, a crash between its commit and the state's would leave its rows committed past the
+        state, sent again on resume (stored twice when appended). Its lanes are let go, so
+        the next line comes the general way (`_message`), which flushes first when it is not a
+        STATE."""
+        self.flush_due = True
+        self.lanes.clear()
+        self.raw_lanes.clear()
 
     def on_state(self, value: dict[str, Any], line_no: int = 0) -> None:
         if not value and (self.pending_state or self.emitted_state):
             return  # an empty state after a non-empty one would throw every bookmark away
         self.pending_state = value
         self.states.append((line_no, value))  # should a later line be bad (_commit_before)
-        if not self.buffered_rows or self.files_pending:
-            # nothing buffered: the loader still records the state, then it is printed
+        if not self.buffered_rows or self.files_pending or self.flush_due:
+            # nothing buffered: the loader still records the state, then it is printed; a full
+            # batch commits with it
             self.flush(behind=True)
 
     def on_activate(self, msg: ActivateVersionMessage, line_no: int) -> None:
@@ -437,6 +461,8 @@ class TargetLoop(Commits):
 
     def _take(self, name: str, line: bytes, line_no: int, version: int | None) -> bool:
         """`line` (a RECORD line of `name`) taken as it is by its batch's raw lane, if it has one."""
+        if self.flush_due:  # a jsonl BATCH's records after a full batch
+            self.flush(behind=True)
         if name not in self.lanes:
             self._begin(name, line_no)
         taker = self.raw_lanes.get(lanes.raw_key(name))

@@ -97,6 +97,10 @@ class StreamEntry:
         if not items:
             return props
         md = {tuple(i.get("breadcrumb") or ()): i.get("metadata") or {} for i in items}
+        if self.is_selected:
+            # a stream selected by the old convention (`selected` on the schema, which singerlib
+            # does not read): its properties resolve as under singerlib's selected root
+            md[()] = {**md.get((), {}), "selected": True}
         return [p for p in props if _mask(md, ("properties", p))]
 
 

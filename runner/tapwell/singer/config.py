@@ -133,9 +133,12 @@ def printed_forms(secret: str) -> set[str]:
 # scheme://user:PASSWORD@host... ; the password may hold unencoded '/', '%', ':' or '@' (users
 # paste them so), so it runs to the last '@' before the next blank or quote; one that holds a blank
 # or a quote runs to the last '@' of the line before another scheme:// (more masked, never less).
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
+# Every repeat that a failed match retries from each position is bounded (a scheme's 32
+# characters, the blanks before the next one), so a long run of letters costs linear time: unbounded,
+# 100 KB of letters took 16 s to mask, and every connector's stderr line is masked.
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]{0,31}://"
 _URL_PASSWORD = re.compile(
-    rf"(?P<head>{_SCHEME}[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*(?=@)|(?:(?!\s*{_SCHEME})[^\n])*(?=@))"
+    rf"(?P<head>{_SCHEME}[^\s:/@'\"]*:)(?P<pw>[^\s'\"]*(?=@)|(?:(?!\s{{0,16}}{_SCHEME})[^\n])*(?=@))"
 )
 # password=VALUE or password='VALUE with spaces' in a libpq key=value DSN or an error text, and
 # password=VALUE WITH SPACES unquoted when another key= follows (`password=a b user=x`).
@@ -150,8 +153,8 @@ _DSN_PASSWORD = re.compile(
 # ?access_token=VALUE, &api_key=VALUE, &X-Amz-Signature=VALUE: a credential in a URL's query (up to
 # the next parameter, blank, quote or closing bracket of the text around the URL).
 _QUERY_SECRET = re.compile(
-    r"(?P<head>[?&][A-Za-z0-9_.\-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|signature)"
-    r"[A-Za-z0-9_.\-]*=)(?P<pw>[^&\s#'\")\]>]+)",
+    r"(?P<head>[?&][A-Za-z0-9_.\-]{0,64}?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey|signature)"
+    r"[A-Za-z0-9_.\-]{0,64}=)(?P<pw>[^&\s#'\")\]>]+)",
     re.IGNORECASE,
 )
 

@@ -146,8 +146,8 @@ def same_as_in_turn(tmp_path: Path, name: str, data: bytes, hold: int, **cfg: An
 
 @pytest.mark.parametrize("alone", [False, True])
 def test_the_next_batch_is_checked_while_the_one_before_commits_in_order(tmp_path, alone):
-    # a STATE inside each batch, or after it (`alone`: a load of the state alone, after the
-    # batch's, which does not keep the next batch from being checked meanwhile)
+    # a STATE inside each batch, or right after it (`alone`: committed in the batch's load,
+    # the loop flushing a full batch at the next line)
     data = SCHEMA
     for i in range(1, 9, 2):
         data += lines(rec(i), rec(i + 1), state({"a": i})) if alone else b""
